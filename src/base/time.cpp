@@ -1,0 +1,121 @@
+#include "base/time.hpp"
+
+#include <charconv>
+#include <cmath>
+#include <cstdio>
+
+namespace callbridge::base {
+
+std::optional<Timestamp> parse_epoch_seconds(std::string_view s) {
+  while (!s.empty() && s.front() == ' ') s.remove_prefix(1);
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\r')) s.remove_suffix(1);
+  if (s.empty()) return std::nullopt;
+  auto dot = s.find('.');
+  std::string_view whole = s.substr(0, dot);
+  std::int64_t secs = 0;
+  auto [p, ec] = std::from_chars(whole.data(), whole.data() + whole.size(), secs);
+  if (ec != std::errc() || p != whole.data() + whole.size() || secs < 0) return std::nullopt;
+  std::int64_t micros = 0;
+  if (dot != std::string_view::npos) {
+    std::string_view frac = s.substr(dot + 1);
+    if (frac.empty()) return std::nullopt;
+    int digits = 0;
+    for (char c : frac) {
+      if (c < '0' || c > '9') return std::nullopt;
+      if (digits < 6) {
+        micros = micros * 10 + (c - '0');
+        ++digits;
+      }
+    }
+    while (digits < 6) {
+      micros *= 10;
+      ++digits;
+    }
+  }
+  return from_micros(secs * 1'000'000 + micros);
+}
+
+std::string format_rfc3339_ms(Timestamp t) {
+  using namespace std::chrono;
+  auto ms = floor<milliseconds>(t);
+  auto day = floor<days>(ms);
+  year_month_day ymd{day};
+  hh_mm_ss hms{ms - day};
+  char buf[40];
+  std::snprintf(buf, sizeof buf, "%04d-%02u-%02uT%02d:%02d:%02d.%03dZ", static_cast<int>(ymd.year()),
+                static_cast<unsigned>(ymd.month()), static_cast<unsigned>(ymd.day()),
+                static_cast<int>(hms.hours().count()), static_cast<int>(hms.minutes().count()),
+                static_cast<int>(hms.seconds().count()),
+                static_cast<int>(hms.subseconds().count()));
+  return buf;
+}
+
+namespace {
+bool take_int(std::string_view& s, std::size_t n, int& out) {
+  if (s.size() < n) return false;
+  int v = 0;
+  for (std::size_t i = 0; i < n; ++i) {
+    if (s[i] < '0' || s[i] > '9') return false;
+    v = v * 10 + (s[i] - '0');
+  }
+  out = v;
+  s.remove_prefix(n);
+  return true;
+}
+bool take_char(std::string_view& s, char c) {
+  if (s.empty() || s.front() != c) return false;
+  s.remove_prefix(1);
+  return true;
+}
+}  // namespace
+
+std::optional<Timestamp> parse_rfc3339(std::string_view s) {
+  using namespace std::chrono;
+  int y, mo, d, h = 0, mi = 0, sec = 0;
+  if (!take_int(s, 4, y) || !take_char(s, '-') || !take_int(s, 2, mo) || !take_char(s, '-') ||
+      !take_int(s, 2, d))
+    return std::nullopt;
+  std::int64_t micros = 0;
+  std::int64_t offset_s = 0;
+  if (!s.empty()) {
+    if (!(take_char(s, 'T') || take_char(s, 't') || take_char(s, ' '))) return std::nullopt;
+    if (!take_int(s, 2, h) || !take_char(s, ':') || !take_int(s, 2, mi)) return std::nullopt;
+    if (take_char(s, ':') && !take_int(s, 2, sec)) return std::nullopt;
+    if (take_char(s, '.')) {
+      int digits = 0;
+      while (!s.empty() && s.front() >= '0' && s.front() <= '9') {
+        if (digits < 6) {
+          micros = micros * 10 + (s.front() - '0');
+          ++digits;
+        }
+        s.remove_prefix(1);
+      }
+      if (digits == 0) return std::nullopt;
+      while (digits++ < 6) micros *= 10;
+    }
+    if (take_char(s, 'Z') || take_char(s, 'z')) {
+    } else if (!s.empty() && (s.front() == '+' || s.front() == '-')) {
+      int sign = s.front() == '-' ? -1 : 1;
+      s.remove_prefix(1);
+      int oh, om;
+      if (!take_int(s, 2, oh) || !take_char(s, ':') || !take_int(s, 2, om)) return std::nullopt;
+      offset_s = sign * (oh * 3600 + om * 60);
+    }
+    if (!s.empty()) return std::nullopt;
+  }
+  year_month_day ymd{year{y}, month{static_cast<unsigned>(mo)}, day{static_cast<unsigned>(d)}};
+  if (!ymd.ok() || h > 23 || mi > 59 || sec > 60) return std::nullopt;
+  auto tp = sys_days{ymd} + hours{h} + minutes{mi} + seconds{sec} - seconds{offset_s};
+  return time_point_cast<microseconds>(tp) + microseconds{micros};
+}
+
+double seconds_1dp(Timestamp from, Timestamp to) {
+  double s = static_cast<double>((to - from).count()) / 1e6;
+  return std::round(s * 10.0) / 10.0;
+}
+
+Timestamp SystemClock::now() const {
+  return std::chrono::time_point_cast<std::chrono::microseconds>(std::chrono::system_clock::now());
+}
+
+}  // namespace callbridge::base

@@ -1,0 +1,43 @@
+#include "base/time.hpp"
+
+#include <gtest/gtest.h>
+
+namespace callbridge::base {
+namespace {
+
+TEST(Time, ParsesAmiTimestampAndFormatsMilliseconds) {
+  auto t = parse_epoch_seconds("1795382753.711266");
+  ASSERT_TRUE(t);
+  EXPECT_EQ(to_micros(*t), 1795382753711266);
+  EXPECT_EQ(format_rfc3339_ms(*t), "2026-11-22T21:25:53.711Z");
+}
+
+TEST(Time, RejectsGarbage) {
+  EXPECT_FALSE(parse_epoch_seconds(""));
+  EXPECT_FALSE(parse_epoch_seconds("12a.5"));
+  EXPECT_FALSE(parse_epoch_seconds("12."));
+  EXPECT_FALSE(parse_epoch_seconds("-5"));
+}
+
+TEST(Time, Rfc3339RoundTripAndOffsets) {
+  auto t = parse_rfc3339("2026-11-22T21:25:53.711Z");
+  ASSERT_TRUE(t);
+  EXPECT_EQ(format_rfc3339_ms(*t), "2026-11-22T21:25:53.711Z");
+  auto t2 = parse_rfc3339("2026-11-22T22:25:53.711+01:00");
+  ASSERT_TRUE(t2);
+  EXPECT_EQ(*t, *t2);
+  auto d = parse_rfc3339("2026-11-22");
+  ASSERT_TRUE(d);
+  EXPECT_EQ(format_rfc3339_ms(*d), "2026-11-22T00:00:00.000Z");
+  EXPECT_FALSE(parse_rfc3339("2026-13-22"));
+  EXPECT_FALSE(parse_rfc3339("yesterday"));
+}
+
+TEST(Time, DurationsRoundToOneDecimal) {
+  auto a = from_micros(1'000'000);
+  EXPECT_DOUBLE_EQ(seconds_1dp(a, from_micros(3'049'000)), 2.0);
+  EXPECT_DOUBLE_EQ(seconds_1dp(a, from_micros(3'051'000)), 2.1);
+}
+
+}  // namespace
+}  // namespace callbridge::base

@@ -1,0 +1,59 @@
+// Splits the AMI byte stream into messages: an optional banner line ("Asterisk Call Manager/x.y.z"),
+// then "Key: Value" lines (CRLF, bare LF tolerated) with a blank line ending each message.
+// Resumable: feed() any chunking of the stream and next() yields the same messages.
+// Bounded: a message (or a line without end) larger than Limits::max_message_bytes is a protocol
+// error for the session; the reader never buffers more than that plus one fed chunk.
+// Not thread-safe; owned by one AMI session (or a replay/bench loop).
+#pragma once
+
+#include <cstddef>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "base/error.hpp"
+#include "drivers/ami/ami_message.hpp"
+
+namespace callbridge::drivers::ami {
+
+struct FrameLimits {
+  std::size_t max_message_bytes = 64 * 1024;
+  std::size_t max_headers = 1024;
+};
+
+class FrameReader {
+ public:
+  using Limits = FrameLimits;
+
+  explicit FrameReader(Limits limits = {}, bool expect_banner = true)
+      : limits_(limits), expect_banner_(expect_banner) {}
+
+  // Appends bytes. Invalidates views held by the last message returned from next().
+  void feed(std::string_view bytes);
+
+  // true: `out` holds the next message (views into this reader's buffer).
+  // false: need more bytes.
+  // Error (Errc::protocol): oversize message or a bad banner; the session must be dropped.
+  base::Result<bool> next(AmiMessage& out);
+
+  // The banner line once seen, e.g. "Asterisk Call Manager/11.0.0".
+  const std::optional<std::string>& banner() const { return banner_; }
+
+  std::size_t buffered() const { return buf_.size() - start_; }
+  // Messages skipped because they held no header at all (stray blank lines).
+  std::size_t stray_blank_lines() const { return stray_blank_lines_; }
+
+  // Forget everything (a new session on the same reader).
+  void reset(bool expect_banner = true);
+
+ private:
+  Limits limits_;
+  bool expect_banner_;
+  std::optional<std::string> banner_;
+  std::string buf_;
+  std::size_t start_ = 0;  // first byte of the message being assembled
+  std::size_t scan_ = 0;   // where the search for the end of that message resumes
+  std::size_t stray_blank_lines_ = 0;
+};
+
+}  // namespace callbridge::drivers::ami

@@ -1,0 +1,144 @@
+#include "model/journal_entry.hpp"
+
+#include <cstdio>
+
+namespace callbridge::model {
+
+std::string_view to_string(Direction d) {
+  switch (d) {
+    case Direction::inbound: return "inbound";
+    case Direction::outbound: return "outbound";
+    case Direction::internal: return "internal";
+  }
+  return "inbound";
+}
+
+std::string_view to_string(Disposition d) {
+  switch (d) {
+    case Disposition::answered: return "answered";
+    case Disposition::missed: return "missed";
+    case Disposition::answered_elsewhere: return "answered_elsewhere";
+    case Disposition::rejected: return "rejected";
+    case Disposition::no_answer: return "no_answer";
+    case Disposition::busy: return "busy";
+    case Disposition::failed: return "failed";
+  }
+  return "failed";
+}
+
+std::optional<Direction> parse_direction(std::string_view s) {
+  for (auto d : {Direction::inbound, Direction::outbound, Direction::internal})
+    if (to_string(d) == s) return d;
+  return std::nullopt;
+}
+
+std::optional<Disposition> parse_disposition(std::string_view s) {
+  for (auto d : {Disposition::answered, Disposition::missed, Disposition::answered_elsewhere,
+                 Disposition::rejected, Disposition::no_answer, Disposition::busy, Disposition::failed})
+    if (to_string(d) == s) return d;
+  return std::nullopt;
+}
+
+double JournalEntry::ring_s() const {
+  return base::seconds_1dp(started_at, answered_at ? *answered_at : ended_at);
+}
+
+double JournalEntry::talk_s() const {
+  return answered_at ? base::seconds_1dp(*answered_at, ended_at) : 0.0;
+}
+
+namespace {
+
+void append_json_string(std::string& out, std::string_view s) {
+  out += '"';
+  for (unsigned char c : s) {
+    switch (c) {
+      case '"': out += "\\\""; break;
+      case '\\': out += "\\\\"; break;
+      case '\n': out += "\\n"; break;
+      case '\r': out += "\\r"; break;
+      case '\t': out += "\\t"; break;
+      default:
+        if (c < 0x20) {
+          char buf[8];
+          std::snprintf(buf, sizeof buf, "\\u%04x", c);
+          out += buf;
+        } else {
+          out += static_cast<char>(c);
+        }
+    }
+  }
+  out += '"';
+}
+
+void append_opt(std::string& out, const std::optional<std::string>& s) {
+  if (s) append_json_string(out, *s);
+  else out += "null";
+}
+
+void append_num(std::string& out, double v) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.1f", v);
+  out += buf;
+}
+
+}  // namespace
+
+std::string to_json_line(const JournalEntry& e) {
+  std::string o;
+  o.reserve(512);
+  o += "{\"party\": ";
+  append_json_string(o, e.party);
+  o += ", \"direction\": ";
+  append_json_string(o, to_string(e.direction));
+  o += ", \"remote\": ";
+  append_opt(o, e.remote);
+  o += ", \"remote_withheld\": ";
+  o += e.remote_withheld ? "true" : "false";
+  o += ", \"remote_name\": ";
+  append_opt(o, e.remote_name);
+  o += ", \"disposition\": ";
+  append_json_string(o, to_string(e.disposition));
+  o += ", \"answered\": ";
+  o += e.answered() ? "true" : "false";
+  o += ", \"started_at\": ";
+  append_json_string(o, base::format_rfc3339_ms(e.started_at));
+  o += ", \"answered_at\": ";
+  if (e.answered_at) append_json_string(o, base::format_rfc3339_ms(*e.answered_at));
+  else o += "null";
+  o += ", \"ended_at\": ";
+  append_json_string(o, base::format_rfc3339_ms(e.ended_at));
+  o += ", \"ring_s\": ";
+  append_num(o, e.ring_s());
+  o += ", \"talk_s\": ";
+  append_num(o, e.talk_s());
+  o += ", \"hold_s\": ";
+  append_num(o, e.hold_s);
+  o += ", \"transferred_to\": ";
+  append_opt(o, e.transferred_to);
+  o += ", \"transferred_from\": ";
+  append_opt(o, e.transferred_from);
+  o += ", \"call_id\": ";
+  append_json_string(o, e.call_id);
+  o += ", \"tenant\": ";
+  append_json_string(o, e.tenant);
+  if (e.contact) {
+    o += ", \"contact\": {\"id\": ";
+    append_json_string(o, e.contact->id);
+    o += ", \"name\": ";
+    append_json_string(o, e.contact->name);
+    o += ", \"company\": ";
+    append_json_string(o, e.contact->company);
+    o += ", \"source\": ";
+    append_json_string(o, e.contact->source);
+    o += "}";
+  }
+  if (!e.note.empty()) {
+    o += ", \"note\": ";
+    append_json_string(o, e.note);
+  }
+  o += "}";
+  return o;
+}
+
+}  // namespace callbridge::model
