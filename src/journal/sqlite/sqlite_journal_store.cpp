@@ -1,0 +1,502 @@
+#include "journal/sqlite/sqlite_journal_store.hpp"
+
+#include <sqlite3.h>
+#include <spdlog/spdlog.h>
+
+#include <chrono>
+#include <filesystem>
+#include <algorithm>
+#include <string_view>
+#include <utility>
+#include <variant>
+
+namespace callbridge::journal {
+
+using base::Error;
+using base::fail;
+using base::Result;
+using base::Status;
+
+namespace {
+
+// PRAGMA application_id marks the file as ours ("CBJN"), so a foreign SQLite file is refused.
+constexpr int kApplicationId = 0x43424A4E;
+constexpr std::size_t kMaxQueryLimit = 10'000;
+
+// Migration N (1-based) brings the schema from version N-1 to N. Append only; never edit one
+// that has shipped.
+constexpr std::string_view kMigrations[] = {
+    // 1: the journal table.
+    R"sql(
+CREATE TABLE journal (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  tenant TEXT NOT NULL,
+  call_id TEXT NOT NULL,
+  party TEXT NOT NULL,
+  direction TEXT NOT NULL,
+  remote TEXT,
+  remote_withheld INTEGER NOT NULL DEFAULT 0,
+  remote_name TEXT,
+  disposition TEXT NOT NULL,
+  started_at INTEGER NOT NULL,   -- microseconds since the Unix epoch, UTC
+  answered_at INTEGER,
+  ended_at INTEGER NOT NULL,
+  hold_s REAL NOT NULL DEFAULT 0,
+  transferred_to TEXT,
+  transferred_from TEXT,
+  contact_id TEXT,
+  contact_name TEXT,
+  contact_company TEXT,
+  contact_source TEXT,
+  note TEXT NOT NULL DEFAULT ''
+);
+CREATE INDEX journal_tenant_party ON journal(tenant, party, id);
+CREATE INDEX journal_tenant_started ON journal(tenant, started_at);
+CREATE INDEX journal_ended ON journal(ended_at);
+)sql",
+};
+static_assert(std::size(kMigrations) == SqliteJournalStore::kSchemaVersion);
+
+constexpr const char* kColumns =
+    "id, tenant, call_id, party, direction, remote, remote_withheld, remote_name, disposition, "
+    "started_at, answered_at, ended_at, hold_s, transferred_to, transferred_from, contact_id, "
+    "contact_name, contact_company, contact_source, note";
+
+class Stmt {
+ public:
+  Stmt() = default;
+  explicit Stmt(sqlite3_stmt* s) : s_(s) {}
+  Stmt(Stmt&& o) noexcept : s_(std::exchange(o.s_, nullptr)) {}
+  Stmt& operator=(Stmt&& o) noexcept {
+    std::swap(s_, o.s_);
+    return *this;
+  }
+  ~Stmt() { sqlite3_finalize(s_); }
+  sqlite3_stmt* get() const { return s_; }
+
+ private:
+  sqlite3_stmt* s_ = nullptr;
+};
+
+}  // namespace
+
+namespace detail {
+struct SqliteDb {
+  sqlite3* h = nullptr;
+  std::string path;
+  Stmt insert;  // writer only
+  ~SqliteDb() {
+    insert = Stmt();
+    sqlite3_close_v2(h);
+  }
+
+  Error err(std::string_view what) const {
+    int code = sqlite3_extended_errcode(h);
+    std::string msg = "journal " + path + ": " + std::string(what) + ": " + sqlite3_errmsg(h);
+    if ((code & 0xff) == SQLITE_NOTADB || (code & 0xff) == SQLITE_CORRUPT)
+      msg += " (the file is corrupt or not a callbridge journal)";
+    return Error::io(std::move(msg));
+  }
+
+  Status exec(std::string_view sql, std::string_view what) {
+    std::string s(sql);
+    if (sqlite3_exec(h, s.c_str(), nullptr, nullptr, nullptr) != SQLITE_OK) return fail(err(what));
+    return {};
+  }
+
+  Result<Stmt> prepare(std::string_view sql) {
+    sqlite3_stmt* s = nullptr;
+    if (sqlite3_prepare_v3(h, sql.data(), static_cast<int>(sql.size()), SQLITE_PREPARE_PERSISTENT,
+                           &s, nullptr) != SQLITE_OK)
+      return fail(err("prepare"));
+    return Stmt(s);
+  }
+
+  // Runs a statement returning one integer (PRAGMA x, SELECT count(*)).
+  Result<std::int64_t> scalar(std::string_view sql, std::string_view what) {
+    auto st = prepare(sql);
+    if (!st) return fail(err(what));
+    int rc = sqlite3_step(st->get());
+    if (rc == SQLITE_ROW) return sqlite3_column_int64(st->get(), 0);
+    if (rc == SQLITE_DONE) return 0;
+    return fail(err(what));
+  }
+};
+}  // namespace detail
+
+using detail::SqliteDb;
+
+// Opens a connection and checks that the file is a database at all.
+static Result<std::unique_ptr<SqliteDb>> open_db(const std::string& path, bool read_only) {
+  auto db = std::make_unique<SqliteDb>();
+  db->path = path;
+  int flags = SQLITE_OPEN_NOMUTEX |
+              (read_only ? SQLITE_OPEN_READONLY : (SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE));
+  if (sqlite3_open_v2(path.c_str(), &db->h, flags, nullptr) != SQLITE_OK) {
+    if (!db->h) return fail(Error::io("journal " + path + ": cannot open (out of memory)"));
+    return fail(db->err("cannot open"));
+  }
+  sqlite3_extended_result_codes(db->h, 1);
+  sqlite3_busy_timeout(db->h, 5000);
+  // Reading the schema is what detects a garbage file ("file is not a database").
+  if (auto n = db->scalar("SELECT count(*) FROM sqlite_master", "reading the schema"); !n)
+    return fail(n.error());
+  return db;
+}
+
+SqliteJournalStore::SqliteJournalStore(std::string path, Options options)
+    : path_(std::move(path)), options_(options) {}
+
+Result<std::unique_ptr<SqliteJournalStore>> SqliteJournalStore::open(const std::string& path,
+                                                                     Options options) {
+  std::error_code ec;
+  if (options.read_only && !std::filesystem::exists(path, ec))
+    return fail(Error::not_found("no journal at " + path));
+
+  std::unique_ptr<SqliteJournalStore> store(new SqliteJournalStore(path, options));
+  auto db = open_db(path, options.read_only);
+  if (!db) return fail(db.error());
+
+  auto app_id = (*db)->scalar("PRAGMA application_id", "reading application_id");
+  if (!app_id) return fail(app_id.error());
+  auto tables = (*db)->scalar("SELECT count(*) FROM sqlite_master", "reading the schema");
+  if (!tables) return fail(tables.error());
+  if (*tables > 0 && *app_id != kApplicationId)
+    return fail(Error::invalid_argument("journal " + path +
+                                        ": is an SQLite database but not a callbridge journal"));
+  if (options.read_only && *tables == 0)
+    return fail(Error::not_found("journal " + path + ": is empty (no journal was ever written)"));
+
+  if (!options.read_only) {
+    if (auto st = (*db)->exec("PRAGMA journal_mode=WAL", "enabling WAL"); !st) return fail(st.error());
+  }
+
+  // Schema version and migrations (the writer side runs them in one transaction).
+  if (!options.read_only) {
+    auto& d = **db;
+    if (auto st = d.exec("BEGIN IMMEDIATE", "starting migration"); !st) return fail(st.error());
+    auto rollback = [&](Error e) {
+      d.exec("ROLLBACK", "rollback");
+      return fail(std::move(e));
+    };
+    if (auto st = d.exec("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)",
+                         "creating schema_version");
+        !st)
+      return rollback(st.error());
+    auto rows = d.scalar("SELECT count(*) FROM schema_version", "reading schema_version");
+    if (!rows) return rollback(rows.error());
+    if (*rows == 0) {
+      if (auto st = d.exec("INSERT INTO schema_version VALUES (0)", "initialising schema_version");
+          !st)
+        return rollback(st.error());
+    }
+    auto version = d.scalar("SELECT version FROM schema_version", "reading schema_version");
+    if (!version) return rollback(version.error());
+    if (*version > kSchemaVersion)
+      return rollback(Error::invalid_argument(
+          "journal " + path + ": schema version " + std::to_string(*version) +
+          " is newer than this build supports (" + std::to_string(kSchemaVersion) + ")"));
+    for (auto v = *version; v < kSchemaVersion; ++v) {
+      if (auto st = d.exec(kMigrations[v], "migrating to schema " + std::to_string(v + 1)); !st)
+        return rollback(st.error());
+    }
+    if (*version < kSchemaVersion) {
+      if (auto st = d.exec("UPDATE schema_version SET version = " + std::to_string(kSchemaVersion) +
+                               "; PRAGMA application_id = " + std::to_string(kApplicationId),
+                           "recording schema version");
+          !st)
+        return rollback(st.error());
+    }
+    if (auto st = d.exec("COMMIT", "committing migration"); !st) return rollback(st.error());
+    if (*version < kSchemaVersion)
+      spdlog::info("journal {}: schema migrated from version {} to {}", path, *version,
+                   kSchemaVersion);
+  } else {
+    auto version = (*db)->scalar("SELECT version FROM schema_version", "reading schema_version");
+    if (!version) return fail(version.error());
+    if (*version != kSchemaVersion)
+      return fail(Error::invalid_argument("journal " + path + ": schema version " +
+                                          std::to_string(*version) + ", this build reads " +
+                                          std::to_string(kSchemaVersion)));
+  }
+
+  const char* sync = options.synchronous_full ? "PRAGMA synchronous=FULL" : "PRAGMA synchronous=NORMAL";
+  if (!options.read_only) {
+    if (auto st = (*db)->exec(sync, "setting synchronous"); !st) return fail(st.error());
+    store->reader_ = std::move(*db);
+    auto w = open_db(path, false);
+    if (!w) return fail(w.error());
+    if (auto st = (*w)->exec(sync, "setting synchronous"); !st) return fail(st.error());
+    auto ins = (*w)->prepare(
+        "INSERT INTO journal (tenant, call_id, party, direction, remote, remote_withheld, "
+        "remote_name, disposition, started_at, answered_at, ended_at, hold_s, transferred_to, "
+        "transferred_from, contact_id, contact_name, contact_company, contact_source, note) "
+        "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, "
+        "?19)");
+    if (!ins) return fail(ins.error());
+    (*w)->insert = std::move(*ins);
+    store->writer_ = std::move(*w);
+    store->writer_thread_ = std::thread([s = store.get()] { s->writer_loop(); });
+  } else {
+    store->reader_ = std::move(*db);
+  }
+  return store;
+}
+
+SqliteJournalStore::~SqliteJournalStore() {
+  {
+    std::lock_guard lk(mu_);
+    stopping_ = true;
+  }
+  wake_writer_.notify_all();
+  if (writer_thread_.joinable()) writer_thread_.join();
+}
+
+void SqliteJournalStore::append(model::JournalEntry entry) {
+  CB_CHECK(!options_.read_only, "append() on a read-only journal store");
+  {
+    std::lock_guard lk(mu_);
+    if (queue_.size() >= options_.max_queued) {
+      if (dropped_++ % 1000 == 0)
+        spdlog::error("journal {}: write queue full ({} entries); dropping entries", path_,
+                      queue_.size());
+      return;
+    }
+    queue_.push_back(std::move(entry));
+    ++appended_;
+  }
+  wake_writer_.notify_one();
+}
+
+Status SqliteJournalStore::flush() {
+  if (options_.read_only) return {};
+  std::unique_lock lk(mu_);
+  const auto target = appended_;
+  const auto attempts = failed_attempts_;
+  wake_writer_.notify_one();
+  committed_cv_.wait(lk, [&] { return committed_ >= target || failed_attempts_ != attempts; });
+  if (committed_ >= target) return {};
+  return fail(Error::io("journal " + path_ + ": write failed: " + last_error_));
+}
+
+void SqliteJournalStore::writer_loop() {
+  std::unique_lock lk(mu_);
+  for (;;) {
+    wake_writer_.wait(lk, [&] { return stopping_ || !queue_.empty(); });
+    if (queue_.empty()) break;  // stopping and drained
+    std::deque<model::JournalEntry> batch;
+    const auto n = std::min(queue_.size(), options_.max_batch);
+    for (std::size_t i = 0; i < n; ++i) {
+      batch.push_back(std::move(queue_.front()));
+      queue_.pop_front();
+    }
+    lk.unlock();
+    auto st = write_batch(batch);
+    lk.lock();
+    if (st) {
+      committed_ += batch.size();
+      committed_cv_.notify_all();
+      continue;
+    }
+    ++write_errors_;
+    ++failed_attempts_;
+    last_error_ = st.error().message();
+    spdlog::error("{} ({} entries pending; retrying)", last_error_, batch.size() + queue_.size());
+    // Keep order: the failed batch goes back in front of what arrived meanwhile.
+    for (auto it = batch.rbegin(); it != batch.rend(); ++it) queue_.push_front(std::move(*it));
+    committed_cv_.notify_all();
+    if (stopping_) {
+      spdlog::error("journal {}: shutting down with {} unwritten entries", path_, queue_.size());
+      break;
+    }
+    wake_writer_.wait_for(lk, std::chrono::seconds(1), [&] { return stopping_; });
+  }
+}
+
+namespace {
+
+void bind_text(sqlite3_stmt* s, int i, std::string_view v) {
+  sqlite3_bind_text(s, i, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT);
+}
+void bind_opt(sqlite3_stmt* s, int i, const std::optional<std::string>& v) {
+  if (v) bind_text(s, i, *v);
+  else sqlite3_bind_null(s, i);
+}
+std::optional<std::string> col_opt(sqlite3_stmt* s, int i) {
+  if (sqlite3_column_type(s, i) == SQLITE_NULL) return std::nullopt;
+  auto p = reinterpret_cast<const char*>(sqlite3_column_text(s, i));
+  return std::string(p, static_cast<std::size_t>(sqlite3_column_bytes(s, i)));
+}
+std::string col_text(sqlite3_stmt* s, int i) { return col_opt(s, i).value_or(std::string()); }
+
+}  // namespace
+
+Status SqliteJournalStore::write_batch(std::deque<model::JournalEntry>& batch) {
+  auto& d = *writer_;
+  if (auto st = d.exec("BEGIN IMMEDIATE", "begin"); !st) return st;
+  sqlite3_stmt* s = d.insert.get();
+  for (const auto& e : batch) {
+    sqlite3_reset(s);
+    sqlite3_clear_bindings(s);
+    bind_text(s, 1, e.tenant);
+    bind_text(s, 2, e.call_id);
+    bind_text(s, 3, e.party);
+    bind_text(s, 4, model::to_string(e.direction));
+    bind_opt(s, 5, e.remote);
+    sqlite3_bind_int(s, 6, e.remote_withheld ? 1 : 0);
+    bind_opt(s, 7, e.remote_name);
+    bind_text(s, 8, model::to_string(e.disposition));
+    sqlite3_bind_int64(s, 9, base::to_micros(e.started_at));
+    if (e.answered_at) sqlite3_bind_int64(s, 10, base::to_micros(*e.answered_at));
+    else sqlite3_bind_null(s, 10);
+    sqlite3_bind_int64(s, 11, base::to_micros(e.ended_at));
+    sqlite3_bind_double(s, 12, e.hold_s);
+    bind_opt(s, 13, e.transferred_to);
+    bind_opt(s, 14, e.transferred_from);
+    if (e.contact) {
+      bind_text(s, 15, e.contact->id);
+      bind_text(s, 16, e.contact->name);
+      bind_text(s, 17, e.contact->company);
+      bind_text(s, 18, e.contact->source);
+    }
+    bind_text(s, 19, e.note);
+    if (sqlite3_step(s) != SQLITE_DONE) {
+      auto e2 = d.err("insert");
+      sqlite3_reset(s);
+      d.exec("ROLLBACK", "rollback");
+      return fail(std::move(e2));
+    }
+  }
+  sqlite3_reset(s);
+  if (auto st = d.exec("COMMIT", "commit"); !st) {
+    d.exec("ROLLBACK", "rollback");
+    return st;
+  }
+  return {};
+}
+
+Result<std::vector<ports::StoredEntry>> SqliteJournalStore::query(const ports::JournalQuery& q) {
+  std::string sql = std::string("SELECT ") + kColumns + " FROM journal WHERE tenant = ?";
+  // Bindings in order; each is text or int64.
+  std::vector<std::variant<std::string, std::int64_t>> args;
+  args.emplace_back(q.tenant);
+  if (q.party) {
+    sql += " AND party = ?";
+    args.emplace_back(*q.party);
+  }
+  if (q.direction) {
+    sql += " AND direction = ?";
+    args.emplace_back(std::string(model::to_string(*q.direction)));
+  }
+  if (q.disposition) {
+    sql += " AND disposition = ?";
+    args.emplace_back(std::string(model::to_string(*q.disposition)));
+  }
+  if (q.missed_only) sql += " AND disposition = 'missed'";
+  if (q.since) {
+    sql += " AND started_at >= ?";
+    args.emplace_back(base::to_micros(*q.since));
+  }
+  if (q.until) {
+    sql += " AND started_at < ?";
+    args.emplace_back(base::to_micros(*q.until));
+  }
+  if (q.text && !q.text->empty()) {
+    std::string pattern = "%";
+    for (char c : *q.text) {
+      if (c == '%' || c == '_' || c == '\\') pattern += '\\';
+      pattern += c;
+    }
+    pattern += '%';
+    sql +=
+        " AND (remote LIKE ?1x ESCAPE '\\' OR remote_name LIKE ?1x ESCAPE '\\' OR party LIKE ?1x "
+        "ESCAPE '\\' OR note LIKE ?1x ESCAPE '\\')";
+    // Numbered parameter so the pattern is bound once.
+    const std::string idx = "?" + std::to_string(args.size() + 1);
+    for (auto pos = sql.find("?1x"); pos != std::string::npos; pos = sql.find("?1x"))
+      sql.replace(pos, 3, idx);
+    args.emplace_back(std::move(pattern));
+  }
+  if (q.before_id) {
+    sql += " AND id < ?" + std::to_string(args.size() + 1);
+    args.emplace_back(*q.before_id);
+  }
+  sql += " ORDER BY id DESC LIMIT " + std::to_string(std::min(q.limit, kMaxQueryLimit));
+
+  std::lock_guard lk(reader_mu_);
+  auto st = reader_->prepare(sql);
+  if (!st) return fail(st.error());
+  sqlite3_stmt* s = st->get();
+  for (std::size_t i = 0; i < args.size(); ++i) {
+    const int idx = static_cast<int>(i + 1);
+    if (auto* str = std::get_if<std::string>(&args[i])) bind_text(s, idx, *str);
+    else sqlite3_bind_int64(s, idx, std::get<std::int64_t>(args[i]));
+  }
+  std::vector<ports::StoredEntry> out;
+  for (;;) {
+    int rc = sqlite3_step(s);
+    if (rc == SQLITE_DONE) break;
+    if (rc != SQLITE_ROW) return fail(reader_->err("query"));
+    ports::StoredEntry r;
+    auto& e = r.entry;
+    r.id = sqlite3_column_int64(s, 0);
+    e.tenant = col_text(s, 1);
+    e.call_id = col_text(s, 2);
+    e.party = col_text(s, 3);
+    e.direction = model::parse_direction(col_text(s, 4)).value_or(model::Direction::inbound);
+    e.remote = col_opt(s, 5);
+    e.remote_withheld = sqlite3_column_int(s, 6) != 0;
+    e.remote_name = col_opt(s, 7);
+    e.disposition = model::parse_disposition(col_text(s, 8)).value_or(model::Disposition::failed);
+    e.started_at = base::from_micros(sqlite3_column_int64(s, 9));
+    if (sqlite3_column_type(s, 10) != SQLITE_NULL)
+      e.answered_at = base::from_micros(sqlite3_column_int64(s, 10));
+    e.ended_at = base::from_micros(sqlite3_column_int64(s, 11));
+    e.hold_s = sqlite3_column_double(s, 12);
+    e.transferred_to = col_opt(s, 13);
+    e.transferred_from = col_opt(s, 14);
+    if (sqlite3_column_type(s, 15) != SQLITE_NULL)
+      e.contact = model::ContactRef{col_text(s, 15), col_text(s, 16), col_text(s, 17),
+                                    col_text(s, 18)};
+    e.note = col_text(s, 19);
+    out.push_back(std::move(r));
+  }
+  return out;
+}
+
+Status SqliteJournalStore::set_note(const std::string& tenant, std::int64_t id,
+                                    const std::string& note) {
+  if (options_.read_only)
+    return fail(Error::invalid_argument("journal " + path_ + ": opened read-only"));
+  if (note.size() > kMaxNoteBytes)
+    return fail(Error::invalid_argument("note is " + std::to_string(note.size()) +
+                                        " bytes; the limit is " + std::to_string(kMaxNoteBytes)));
+  std::lock_guard lk(reader_mu_);
+  auto st = reader_->prepare("UPDATE journal SET note = ?1 WHERE tenant = ?2 AND id = ?3");
+  if (!st) return fail(st.error());
+  bind_text(st->get(), 1, note);
+  bind_text(st->get(), 2, tenant);
+  sqlite3_bind_int64(st->get(), 3, id);
+  if (sqlite3_step(st->get()) != SQLITE_DONE) return fail(reader_->err("setting note"));
+  if (sqlite3_changes(reader_->h) == 0)
+    return fail(Error::not_found("journal entry " + std::to_string(id) + " not found"));
+  return {};
+}
+
+Result<std::size_t> SqliteJournalStore::purge_before(base::Timestamp cutoff) {
+  if (options_.read_only)
+    return fail(Error::invalid_argument("journal " + path_ + ": opened read-only"));
+  std::lock_guard lk(reader_mu_);
+  auto st = reader_->prepare("DELETE FROM journal WHERE ended_at < ?1");
+  if (!st) return fail(st.error());
+  sqlite3_bind_int64(st->get(), 1, base::to_micros(cutoff));
+  if (sqlite3_step(st->get()) != SQLITE_DONE) return fail(reader_->err("purging"));
+  return static_cast<std::size_t>(sqlite3_changes(reader_->h));
+}
+
+SqliteJournalStore::Stats SqliteJournalStore::stats() const {
+  std::lock_guard lk(mu_);
+  return Stats{appended_, committed_, dropped_, write_errors_, queue_.size()};
+}
+
+}  // namespace callbridge::journal
