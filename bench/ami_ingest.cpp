@@ -1,0 +1,250 @@
+// bench/ami_ingest: AMI ingest throughput on one core, all cases on the same in-memory synthetic
+// stream (bench/synth_ami.hpp), each checked against the memchr baseline of the same run.
+// Usage: ami_ingest [--events N] [--reps R] [--chunk BYTES] [--smoke] [--write FILE]; see --help.
+#include <CLI/CLI.hpp>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <fstream>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "base/time.hpp"
+#include "bench/memchr_baseline.hpp"
+#include "bench/synth_ami.hpp"
+#include "drivers/ami/ami_sink.hpp"
+#include "drivers/ami/frame_reader.hpp"
+#ifdef CALLBRIDGE_BENCH_WITH_TRACKER
+#include "drivers/ami/ami_call_tracker.hpp"
+#endif
+
+namespace callbridge::bench {
+namespace {
+
+using drivers::ami::AmiMessage;
+using drivers::ami::AmiSink;
+using drivers::ami::FrameReader;
+
+// Feeds `stream` in `chunk`-byte pieces (as a socket read loop would) and hands every message to
+// `consume`. Returns the digest of what was parsed.
+template <typename Consume>
+base::Result<IngestDigest> read_stream(std::string_view stream, std::size_t chunk, Consume&& consume) {
+  FrameReader reader;
+  AmiMessage m;
+  IngestDigest d;
+  for (std::size_t off = 0; off < stream.size(); off += chunk) {
+    reader.feed(stream.substr(off, chunk));
+    for (;;) {
+      auto got = reader.next(m);
+      if (!got) return base::fail(got.error());
+      if (!*got) break;
+      ++d.messages;
+      d.fields += m.headers().size();
+      consume(m, d);
+    }
+  }
+  if (reader.buffered() != 0)
+    return base::fail(base::Error::protocol("stream ends inside a message"));
+  return d;
+}
+
+base::Result<IngestDigest> parse_only(std::string_view stream, std::size_t chunk) {
+  return read_stream(stream, chunk, [](const AmiMessage& m, IngestDigest& d) {
+    for (const auto& h : m.headers()) d.field(h.key, h.value);
+  });
+}
+
+// Parse + call model: every message goes to an AmiSink the way the AMI session delivers them.
+// The receive time advances per chunk, as it would per socket read.
+base::Result<IngestDigest> parse_into_sink(std::string_view stream, std::size_t chunk, AmiSink& sink) {
+  base::Timestamp t = base::from_micros(1'795'000'000'000'000);
+  sink.on_session_start(t);
+  std::size_t seen = 0;
+  auto d = read_stream(stream, chunk, [&](const AmiMessage& m, IngestDigest& dig) {
+    if (++seen % 128 == 0) t += std::chrono::microseconds(1000);
+    for (const auto& h : m.headers()) dig.field(h.key, h.value);
+    sink.on_message(m, t);
+  });
+  sink.on_session_end(t, base::Error::io("end of benchmark stream"));
+  return d;
+}
+
+struct CaseResult {
+  std::string name;
+  IngestDigest digest;
+  std::vector<double> seconds;  // one per rep
+  double best() const { return *std::min_element(seconds.begin(), seconds.end()); }
+  double median() const {
+    auto s = seconds;
+    std::sort(s.begin(), s.end());
+    return s[s.size() / 2];
+  }
+};
+
+double now_s() {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
+}
+
+base::Result<CaseResult> run_case(const std::string& name, int reps,
+                                  const std::function<base::Result<IngestDigest>()>& body) {
+  CaseResult r{name, {}, {}};
+  for (int i = 0; i < reps; ++i) {
+    double t0 = now_s();
+    auto d = body();
+    double t1 = now_s();
+    if (!d) return base::fail(base::Error::internal(name + ": " + d.error().to_string()));
+    if (i > 0 && !(*d == r.digest))
+      return base::fail(base::Error::internal(name + ": result differs between reps"));
+    r.digest = *d;
+    r.seconds.push_back(t1 - t0);
+  }
+  return r;
+}
+
+// Smoke-mode invariants of the generated stream itself: every message parses, Timestamp never
+// goes backwards, the count matches what the generator says it wrote.
+base::Status check_stream(const SynthAmiStream& s) {
+  std::int64_t last = 0;
+  std::uint64_t with_ts = 0;
+  auto d = read_stream(s.bytes, 4096, [&](const AmiMessage& m, IngestDigest&) {
+    if (auto ts = base::parse_epoch_seconds(m.get("Timestamp"))) {
+      std::int64_t us = base::to_micros(*ts);
+      if (us < last) last = INT64_MAX;  // poisons the check below
+      else last = us;
+      ++with_ts;
+    }
+  });
+  if (!d) return base::fail(d.error());
+  if (d->messages != s.events)
+    return base::fail(base::Error::internal("generator wrote " + std::to_string(s.events) +
+                                            " messages, reader found " + std::to_string(d->messages)));
+  if (last == INT64_MAX) return base::fail(base::Error::internal("Timestamp goes backwards"));
+  if (with_ts + 1 < s.events) return base::fail(base::Error::internal("events without Timestamp"));
+  return {};
+}
+
+int run(int argc, char** argv) {
+  CLI::App app{"AMI ingest benchmark: memchr baseline vs FrameReader vs FrameReader + call model"};
+  SynthAmiOptions opt;
+  opt.fixtures_dir = CALLBRIDGE_FIXTURES_DIR;
+  int reps = 5;
+  std::size_t chunk = 64 * 1024;
+  bool smoke = false;
+  std::string write_to;
+  app.add_option("--events", opt.target_events, "synthetic stream size in AMI events")->capture_default_str();
+  app.add_option("--concurrent", opt.concurrent_calls, "calls in progress at once")->capture_default_str();
+  app.add_option("--seed", opt.seed, "generator seed")->capture_default_str();
+  app.add_option("--reps", reps, "repetitions per case (best and median reported)")->capture_default_str();
+  app.add_option("--chunk", chunk, "bytes per FrameReader::feed, like one socket read")->capture_default_str();
+  app.add_option("--fixtures", opt.fixtures_dir, "tests/fixtures/asterisk-22 directory")->capture_default_str();
+  app.add_option("--write", write_to, "also write the generated stream to this file");
+  app.add_flag("--smoke", smoke, "tiny stream, 1 rep, extra consistency checks (for ctest)");
+  CLI11_PARSE(app, argc, argv);
+  if (smoke) {
+    opt.target_events = 3000;
+    opt.concurrent_calls = 20;
+    reps = 1;
+  }
+  if (reps < 1 || chunk == 0) {
+    std::fprintf(stderr, "--reps and --chunk must be positive\n");
+    return 2;
+  }
+
+  double g0 = now_s();
+  auto stream = generate_synth_ami(opt);
+  if (!stream) {
+    std::fprintf(stderr, "generator: %s\n", stream.error().to_string().c_str());
+    return 1;
+  }
+  double g1 = now_s();
+  const std::string& bytes = stream->bytes;
+  std::printf("stream: %llu events, %llu calls (%u concurrent), %.1f MB, %.0f B/event, seed %llu, "
+              "generated in %.2f s\n",
+              static_cast<unsigned long long>(stream->events), static_cast<unsigned long long>(stream->calls),
+              opt.concurrent_calls, bytes.size() / 1e6, double(bytes.size()) / stream->events,
+              static_cast<unsigned long long>(opt.seed), g1 - g0);
+  if (!write_to.empty()) {
+    std::ofstream f(write_to, std::ios::binary);
+    f.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+    if (!f) {
+      std::fprintf(stderr, "cannot write %s\n", write_to.c_str());
+      return 1;
+    }
+  }
+  if (smoke) {
+    if (auto st = check_stream(*stream); !st) {
+      std::fprintf(stderr, "stream check: %s\n", st.error().to_string().c_str());
+      return 1;
+    }
+  }
+
+  std::vector<CaseResult> results;
+  std::vector<KeyValue> scratch;
+  scratch.reserve(64);
+  auto add = [&](base::Result<CaseResult> r) {
+    if (!r) {
+      std::fprintf(stderr, "%s\n", r.error().to_string().c_str());
+      return false;
+    }
+    results.push_back(std::move(*r));
+    return true;
+  };
+  if (!add(run_case("memchr split (baseline)", reps, [&]() -> base::Result<IngestDigest> {
+        return memchr_split(bytes, scratch);
+      })))
+    return 1;
+  if (!add(run_case("FrameReader parse", reps, [&] { return parse_only(bytes, chunk); }))) return 1;
+  if (smoke) {
+    // Any chunking must give the same messages; odd sizes cross every boundary kind.
+    for (std::size_t c : {1u, 7u, 997u}) {
+      auto d = parse_only(bytes, c);
+      if (!d || !(*d == results.back().digest)) {
+        std::fprintf(stderr, "FrameReader with %zu-byte chunks differs from 64 KiB chunks\n", c);
+        return 1;
+      }
+    }
+  }
+#ifdef CALLBRIDGE_BENCH_WITH_TRACKER
+  if (!add(run_case("FrameReader + AmiCallTracker", reps, [&] {
+        drivers::ami::AmiCallTracker tracker;
+        return parse_into_sink(bytes, chunk, tracker);
+      })))
+    return 1;
+#endif
+
+  const IngestDigest& base = results.front().digest;
+  for (const auto& r : results) {
+    if (!(r.digest == base)) {
+      std::fprintf(stderr, "%s: %llu messages / %llu fields / hash %llx, baseline %llu / %llu / %llx\n",
+                   r.name.c_str(), static_cast<unsigned long long>(r.digest.messages),
+                   static_cast<unsigned long long>(r.digest.fields),
+                   static_cast<unsigned long long>(r.digest.hash),
+                   static_cast<unsigned long long>(base.messages), static_cast<unsigned long long>(base.fields),
+                   static_cast<unsigned long long>(base.hash));
+      return 1;
+    }
+  }
+  if (base.messages != stream->events) {
+    std::fprintf(stderr, "baseline saw %llu messages, generator wrote %llu\n",
+                 static_cast<unsigned long long>(base.messages), static_cast<unsigned long long>(stream->events));
+    return 1;
+  }
+
+  std::printf("\n%d reps per case, feed chunk %zu B, one thread\n\n", reps, chunk);
+  std::printf("| case | events/s (median) | events/s (best) | MB/s (median) | vs baseline (median) |\n");
+  std::printf("|---|---:|---:|---:|---:|\n");
+  const double base_med = results.front().median();
+  for (const auto& r : results) {
+    double med = r.median(), best = r.best();
+    std::printf("| %s | %.2fM | %.2fM | %.0f | %.0f%% |\n", r.name.c_str(), base.messages / med / 1e6,
+                base.messages / best / 1e6, bytes.size() / med / 1e6, 100.0 * base_med / med);
+  }
+  return 0;
+}
+
+}  // namespace
+}  // namespace callbridge::bench
+
+int main(int argc, char** argv) { return callbridge::bench::run(argc, argv); }
