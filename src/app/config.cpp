@@ -1,0 +1,486 @@
+#include "app/config.hpp"
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <charconv>
+#include <filesystem>
+#include <fstream>
+#include <set>
+#include <sstream>
+#include <toml++/toml.h>
+
+namespace callbridge::app {
+
+using base::Error;
+using base::fail;
+using base::Result;
+using base::Status;
+
+namespace {
+
+constexpr std::size_t kMaxConfigBytes = 1 << 20;
+
+std::string quote(std::string_view s) {
+  std::string o = "\"";
+  for (char c : s) {
+    if (c == '"' || c == '\\') o += '\\';
+    if (static_cast<unsigned char>(c) < 0x20) {
+      o += '?';
+      continue;
+    }
+    o += c;
+  }
+  return o + "\"";
+}
+
+// What a value is, for "expected X, got Y".
+std::string describe(const toml::node& n) {
+  if (auto s = n.as_string()) return quote(s->get());
+  if (auto i = n.as_integer()) return std::to_string(i->get());
+  if (auto f = n.as_floating_point()) {
+    std::ostringstream o;
+    o << f->get();
+    return o.str();
+  }
+  if (auto b = n.as_boolean()) return b->get() ? "true" : "false";
+  if (n.is_array()) return "an array";
+  if (n.is_table()) return "a table";
+  return "a date/time";
+}
+
+std::size_t edit_distance(std::string_view a, std::string_view b) {
+  std::vector<std::size_t> prev(b.size() + 1), cur(b.size() + 1);
+  for (std::size_t j = 0; j <= b.size(); ++j) prev[j] = j;
+  for (std::size_t i = 1; i <= a.size(); ++i) {
+    cur[0] = i;
+    for (std::size_t j = 1; j <= b.size(); ++j)
+      cur[j] = std::min({prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (a[i - 1] != b[j - 1])});
+    std::swap(prev, cur);
+  }
+  return prev[b.size()];
+}
+
+bool all_digits(std::string_view s) {
+  return std::all_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; });
+}
+
+// Reads one TOML table: every getter records the key as known; finish() rejects the rest.
+class TableReader {
+ public:
+  TableReader(const toml::table& t, std::string path, std::string_view source)
+      : t_(t), path_(std::move(path)), source_(source) {}
+
+  std::string key_path(std::string_view key) const {
+    return path_.empty() ? std::string(key) : path_ + "." + std::string(key);
+  }
+
+  Error bad(std::string_view key, const toml::node& n, std::string_view expected) const {
+    return Error::invalid_argument(key_path(key) + ": expected " + std::string(expected) + ", got " +
+                                   describe(n) + where(n));
+  }
+
+  const toml::node* get(std::string_view key) {
+    known_.insert(std::string(key));
+    return t_.get(key);
+  }
+
+  Status string(std::string_view key, std::string& out, bool non_empty = false) {
+    auto* n = get(key);
+    if (!n) return {};
+    auto s = n->as_string();
+    if (!s || (non_empty && s->get().empty()))
+      return fail(bad(key, *n, non_empty ? "a non-empty string" : "a string"));
+    out = s->get();
+    return {};
+  }
+
+  Status digits(std::string_view key, std::string& out, bool allow_plus = false) {
+    auto* n = get(key);
+    if (!n) return {};
+    auto s = n->as_string();
+    std::string v = s ? s->get() : std::string();
+    if (allow_plus && !v.empty() && v.front() == '+') v.erase(0, 1);
+    if (!s || !all_digits(v) || v.size() > 15)
+      return fail(bad(key, *n, "a string of digits (e.g. \"49\")"));
+    out = v;
+    return {};
+  }
+
+  Status boolean(std::string_view key, bool& out) {
+    auto* n = get(key);
+    if (!n) return {};
+    auto b = n->as_boolean();
+    if (!b) return fail(bad(key, *n, "true or false"));
+    out = b->get();
+    return {};
+  }
+
+  template <typename Int>
+  Status integer(std::string_view key, Int& out, std::int64_t min, std::int64_t max,
+                 std::string_view expected) {
+    auto* n = get(key);
+    if (!n) return {};
+    auto i = n->as_integer();
+    if (!i || i->get() < min || i->get() > max) return fail(bad(key, *n, expected));
+    out = static_cast<Int>(i->get());
+    return {};
+  }
+
+  Status one_of(std::string_view key, std::string& out, std::initializer_list<std::string_view> allowed) {
+    auto* n = get(key);
+    if (!n) return {};
+    auto s = n->as_string();
+    if (s && std::find(allowed.begin(), allowed.end(), s->get()) != allowed.end()) {
+      out = s->get();
+      return {};
+    }
+    std::string list;
+    for (auto a : allowed) list += (list.empty() ? "" : " or ") + quote(a);
+    return fail(bad(key, *n, list));
+  }
+
+  Status string_list(std::string_view key, std::vector<std::string>& out) {
+    auto* n = get(key);
+    if (!n) return {};
+    auto arr = n->as_array();
+    if (!arr) return fail(bad(key, *n, "an array of strings"));
+    out.clear();
+    for (std::size_t i = 0; i < arr->size(); ++i) {
+      auto s = (*arr)[i].as_string();
+      if (!s || s->get().empty())
+        return fail(Error::invalid_argument(key_path(key) + "[" + std::to_string(i) +
+                                            "]: expected a non-empty string, got " +
+                                            describe((*arr)[i]) + where((*arr)[i])));
+      out.push_back(s->get());
+    }
+    return {};
+  }
+
+  // A sub-table key (e.g. "dialing"): nullptr when absent; error when not a table.
+  Result<const toml::table*> table(std::string_view key) {
+    auto* n = get(key);
+    if (!n) return nullptr;
+    if (!n->is_table()) return fail(bad(key, *n, "a table"));
+    return n->as_table();
+  }
+
+  Status finish() const {
+    for (auto&& [k, v] : t_) {
+      if (known_.count(std::string(k.str()))) continue;
+      std::string msg = key_path(k.str()) + ": unknown key";
+      std::string best;
+      std::size_t best_d = 3;
+      for (auto& known : known_) {
+        auto d = edit_distance(k.str(), known);
+        if (d < best_d) best_d = d, best = known;
+      }
+      if (!best.empty()) msg += " (did you mean " + quote(best) + "?)";
+      return fail(Error::invalid_argument(msg + where(v)));
+    }
+    return {};
+  }
+
+  std::string where(const toml::node& n) const {
+    auto line = n.source().begin.line;
+    if (line == 0) return "";
+    return " (" + std::string(source_) + " line " + std::to_string(line) + ")";
+  }
+
+ private:
+  const toml::table& t_;
+  std::string path_;
+  std::string_view source_;
+  std::set<std::string> known_;
+};
+
+#define CB_TRY(expr)                  \
+  do {                                \
+    if (auto st_ = (expr); !st_)      \
+      return fail(st_.error());       \
+  } while (0)
+
+Status read_server(TableReader r, ServerConfig& s) {
+  CB_TRY(r.string("listen", s.listen, true));
+  if (auto* n = r.get("listen"); n && !parse_host_port(s.listen))
+    return fail(r.bad("listen", *n, "HOST:PORT (e.g. \"127.0.0.1:8080\")"));
+  CB_TRY(r.string("data_dir", s.data_dir));
+  CB_TRY(r.one_of("log_level", s.log_level, {"trace", "debug", "info", "warn", "error", "off"}));
+  return r.finish();
+}
+
+Status read_pbx(TableReader r, PbxConfig& p) {
+  CB_TRY(r.string("name", p.name, true));
+  CB_TRY(r.string("host", p.host, true));
+  CB_TRY(r.integer("port", p.port, 1, 65535, "a port number 1..65535"));
+  CB_TRY(r.string("user", p.user, true));
+  CB_TRY(r.string("secret", p.secret));
+  std::string auth = p.auth == AmiAuth::md5 ? "md5" : "plain";
+  CB_TRY(r.one_of("auth", auth, {"md5", "plain"}));
+  p.auth = auth == "md5" ? AmiAuth::md5 : AmiAuth::plain;
+  CB_TRY(r.integer("keepalive_s", p.keepalive_s, 0, 3600, "an integer 0..3600 (0 = off)"));
+  CB_TRY(r.integer("connect_timeout_s", p.connect_timeout_s, 1, 300, "an integer 1..300"));
+  CB_TRY(r.integer("reconnect_min_ms", p.reconnect_min_ms, 1, 3'600'000, "an integer 1..3600000"));
+  CB_TRY(r.integer("reconnect_max_ms", p.reconnect_max_ms, 1, 3'600'000, "an integer 1..3600000"));
+  CB_TRY(r.string("record_dir", p.record_dir));
+  CB_TRY(r.string("tenant", p.tenant, true));
+  return r.finish();  // completeness (host, user, secret) is validate()'s job, after the flags
+}
+
+Status read_journal(TableReader r, JournalConfig& j) {
+  CB_TRY(r.boolean("exclude_internal", j.exclude_internal));
+  CB_TRY(r.string_list("excluded_numbers", j.excluded_numbers));
+  CB_TRY(r.integer("retention_days", j.retention_days, 0, 36'500,
+                   "a non-negative integer"));
+  std::string sync = j.synchronous_full ? "full" : "normal";
+  CB_TRY(r.one_of("synchronous", sync, {"normal", "full"}));
+  j.synchronous_full = sync == "full";
+  return r.finish();
+}
+
+Status read_dialing(TableReader r, DialingConfig& d) {
+  CB_TRY(r.digits("country_code", d.country_code, true));
+  CB_TRY(r.digits("area_code", d.area_code));
+  CB_TRY(r.digits("base_number", d.base_number));
+  CB_TRY(r.integer("extension_length", d.extension_length, 1, 10, "an integer 1..10"));
+  CB_TRY(r.digits("outside_prefix", d.outside_prefix));
+  CB_TRY(r.digits("trunk_prefix", d.trunk_prefix));
+  CB_TRY(r.digits("international_prefix", d.international_prefix));
+  return r.finish();
+}
+
+Status read_tenants(TableReader r, const toml::table& t, std::string_view source,
+                    std::map<std::string, TenantConfig>& out) {
+  for (auto&& [k, v] : t) {
+    std::string id(k.str());
+    auto sub = r.table(id);
+    if (!sub) return fail(sub.error());
+    if (id.empty() || !std::all_of(id.begin(), id.end(), [](char c) {
+          return std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_';
+        }))
+      return fail(Error::invalid_argument(r.key_path(id) +
+                                          ": tenant ids may use letters, digits, '-' and '_'"));
+    TenantConfig tc;
+    TableReader tr(**sub, r.key_path(id), source);
+    auto dialing = tr.table("dialing");
+    if (!dialing) return fail(dialing.error());
+    if (*dialing) CB_TRY(read_dialing(TableReader(**dialing, tr.key_path("dialing"), source), tc.dialing));
+    CB_TRY(tr.finish());
+    out[id] = tc;
+  }
+  return r.finish();
+}
+
+}  // namespace
+
+Result<HostPort> parse_host_port(std::string_view s) {
+  HostPort hp;
+  std::string_view port;
+  if (!s.empty() && s.front() == '[') {
+    auto close = s.find(']');
+    if (close == std::string_view::npos || close + 1 >= s.size() || s[close + 1] != ':')
+      return fail(Error::invalid_argument("expected [IPV6]:PORT, got " + quote(s)));
+    hp.host = std::string(s.substr(1, close - 1));
+    port = s.substr(close + 2);
+  } else {
+    auto colon = s.rfind(':');
+    if (colon == std::string_view::npos || s.find(':') != colon)
+      return fail(Error::invalid_argument("expected HOST:PORT, got " + quote(s)));
+    hp.host = std::string(s.substr(0, colon));
+    port = s.substr(colon + 1);
+  }
+  unsigned v = 0;
+  auto [p, ec] = std::from_chars(port.data(), port.data() + port.size(), v);
+  if (hp.host.empty() || port.empty() || ec != std::errc() || p != port.data() + port.size() ||
+      v > 65535)
+    return fail(Error::invalid_argument("expected HOST:PORT, got " + quote(s)));
+  hp.port = static_cast<std::uint16_t>(v);
+  return hp;
+}
+
+Result<Config> parse_config(std::string_view text, std::string_view source) {
+  if (text.size() > kMaxConfigBytes)
+    return fail(Error::invalid_argument(std::string(source) + ": larger than 1 MiB"));
+  toml::table root;
+  try {
+    root = toml::parse(text, source);
+  } catch (const toml::parse_error& e) {
+    return fail(Error::invalid_argument(std::string(source) + " line " +
+                                        std::to_string(e.source().begin.line) + ": " +
+                                        std::string(e.description())));
+  }
+  Config c;
+  TableReader r(root, "", source);
+
+  auto server = r.table("server");
+  if (!server) return fail(server.error());
+  if (*server) CB_TRY(read_server(TableReader(**server, "server", source), c.server));
+
+  if (auto* pbx = r.get("pbx")) {
+    if (auto t = pbx->as_table()) {  // [pbx]: a single link
+      PbxConfig p;
+      CB_TRY(read_pbx(TableReader(*t, "pbx", source), p));
+      c.pbx.push_back(std::move(p));
+    } else if (auto arr = pbx->as_array(); arr && arr->is_array_of_tables()) {  // [[pbx]]
+      for (std::size_t i = 0; i < arr->size(); ++i) {
+        PbxConfig p;
+        if (arr->size() > 1) p.name = "pbx" + std::to_string(i + 1);
+        CB_TRY(read_pbx(TableReader(*(*arr)[i].as_table(), "pbx[" + std::to_string(i) + "]", source), p));
+        c.pbx.push_back(std::move(p));
+      }
+    } else {
+      return fail(r.bad("pbx", *pbx, "a [pbx] table or [[pbx]] tables"));
+    }
+  }
+
+  auto journal = r.table("journal");
+  if (!journal) return fail(journal.error());
+  if (*journal) CB_TRY(read_journal(TableReader(**journal, "journal", source), c.journal));
+
+  auto tenant = r.table("tenant");
+  if (!tenant) return fail(tenant.error());
+  if (*tenant) CB_TRY(read_tenants(TableReader(**tenant, "tenant", source), **tenant, source, c.tenants));
+
+  CB_TRY(r.finish());
+  return c;
+}
+
+Result<Config> load_config_file(const std::string& path) {
+  std::error_code ec;
+  auto size = std::filesystem::file_size(path, ec);
+  if (ec) return fail(Error::io(path + ": " + ec.message()));
+  if (size > kMaxConfigBytes) return fail(Error::invalid_argument(path + ": larger than 1 MiB"));
+  std::ifstream f(path, std::ios::binary);
+  if (!f) return fail(Error::io(path + ": cannot be read"));
+  std::string text((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
+  return parse_config(text, path);
+}
+
+Status apply_overrides(Config& c, const Overrides& o) {
+  if (o.listen) {
+    if (!parse_host_port(*o.listen))
+      return fail(Error::invalid_argument("--listen: expected HOST:PORT, got " + quote(*o.listen)));
+    c.server.listen = *o.listen;
+  }
+  if (o.data_dir) {
+    if (o.data_dir->empty()) return fail(Error::invalid_argument("--data-dir: must not be empty"));
+    c.server.data_dir = *o.data_dir;
+  }
+  if (o.log_level) {
+    static constexpr std::string_view kLevels[] = {"trace", "debug", "info", "warn", "error", "off"};
+    if (std::find(std::begin(kLevels), std::end(kLevels), *o.log_level) == std::end(kLevels))
+      return fail(Error::invalid_argument("--log-level: expected trace, debug, info, warn, error or off, got " +
+                                          quote(*o.log_level)));
+    c.server.log_level = *o.log_level;
+  }
+  if (o.ami || o.ami_user || o.ami_secret) {
+    if (c.pbx.size() > 1)
+      return fail(Error::invalid_argument(
+          "--ami/--ami-user/--ami-secret: the configuration has " + std::to_string(c.pbx.size()) +
+          " [[pbx]] links; set them in the file instead"));
+    if (c.pbx.empty()) {
+      if (!o.ami)
+        return fail(Error::invalid_argument("--ami-user/--ami-secret: no PBX configured; add --ami HOST:PORT"));
+      c.pbx.emplace_back();
+    }
+    auto& p = c.pbx.front();
+    if (o.ami) {
+      auto hp = parse_host_port(*o.ami);
+      if (!hp || hp->port == 0)
+        return fail(Error::invalid_argument("--ami: expected HOST:PORT (e.g. pbx.example.com:5038), got " +
+                                            quote(*o.ami)));
+      p.host = hp->host;
+      p.port = hp->port;
+    }
+    if (o.ami_user) p.user = *o.ami_user;
+    if (o.ami_secret) p.secret = *o.ami_secret;
+  }
+  if (o.record_dir) {
+    for (auto& p : c.pbx) p.record_dir = *o.record_dir;
+  }
+  return validate(c);
+}
+
+Status validate(const Config& c) {
+  std::set<std::string> names;
+  for (std::size_t i = 0; i < c.pbx.size(); ++i) {
+    const auto& p = c.pbx[i];
+    std::string at = c.pbx.size() == 1 ? "pbx" : "pbx[" + std::to_string(i) + "]";
+    if (!names.insert(p.name).second)
+      return fail(Error::invalid_argument(at + ".name: " + quote(p.name) + " is used by two links"));
+    if (p.host.empty()) return fail(Error::invalid_argument(at + ".host: required (or --ami HOST:PORT)"));
+    if (p.user.empty()) return fail(Error::invalid_argument(at + ".user: required (or --ami-user)"));
+    if (p.secret.empty()) return fail(Error::invalid_argument(at + ".secret: required (or --ami-secret)"));
+    if (p.reconnect_min_ms > p.reconnect_max_ms)
+      return fail(Error::invalid_argument(at + ".reconnect_min_ms: " + std::to_string(p.reconnect_min_ms) +
+                                          " is larger than reconnect_max_ms " +
+                                          std::to_string(p.reconnect_max_ms)));
+  }
+  return {};
+}
+
+std::string default_data_dir() { return geteuid() == 0 ? "/var/lib/callbridge" : "./data"; }
+
+std::string effective_data_dir(const Config& c) {
+  return c.server.data_dir.empty() ? default_data_dir() : c.server.data_dir;
+}
+
+std::string journal_path(const std::string& data_dir) {
+  return (std::filesystem::path(data_dir) / "journal.db").string();
+}
+
+std::string default_config_toml() {
+  return R"toml(# callbridged configuration (TOML). Every key is optional; the values shown are the defaults.
+# Command-line flags override the file: --listen, --data-dir, --log-level, --ami HOST:PORT,
+# --ami-user, --ami-secret, --record DIR. Unknown keys are start-up errors.
+
+[server]
+# HTTP API address, HOST:PORT. Port 0 picks a free port (the log says which).
+listen = "127.0.0.1:8080"
+# Where the journal (journal.db) and other state live. Unset: /var/lib/callbridge when
+# running as root, else ./data relative to the working directory.
+# data_dir = "/var/lib/callbridge"
+# trace, debug, info, warn, error or off. Logs go to stderr.
+log_level = "info"
+
+[journal]
+# Drop entries whose remote is another internal extension (direction "internal").
+exclude_internal = false
+# Numbers never journaled, as party or remote (e.g. a door intercom): ["150", "+4989123456"].
+excluded_numbers = []
+# Delete entries that ended more than this many days ago (checked hourly). 0 = keep forever.
+retention_days = 0
+# "normal": a written entry survives a crash of callbridged (kill -9); "full": also an OS
+# crash or power loss (one fsync per write batch).
+synchronous = "normal"
+
+# One PBX link (Asterisk AMI). Use [[pbx]] once per PBX for several; without any, callbridged
+# runs with no PBX (API only). Asterisk side: manager.conf user with read=all, write=originate,call.
+# [[pbx]]
+# name = "pbx"                 # unique name used in logs and diagnostics
+# host = "pbx.example.com"     # required
+# port = 5038
+# user = "callbridge"          # required
+# secret = "change-me"         # required
+# auth = "md5"                 # "md5" (challenge, secret never sent) or "plain"
+# keepalive_s = 30             # Ping interval, 0 = off
+# connect_timeout_s = 10
+# reconnect_min_ms = 500       # reconnect backoff doubles from min to max
+# reconnect_max_ms = 30000
+# record_dir = ""              # record the raw AMI traffic here ("" = off)
+# tenant = "default"
+
+# Dialing plan of a tenant ("default" unless a link says otherwise), used to turn numbers into
+# E.164. Strings of digits.
+# [tenant.default.dialing]
+# country_code = "49"
+# area_code = "89"             # without the trunk prefix
+# base_number = "123456"       # the company's main number; extensions are appended (DID)
+# extension_length = 3
+# outside_prefix = "0"         # what users dial for an outside line ("" = nothing)
+# trunk_prefix = "0"
+# international_prefix = "00"
+)toml";
+}
+
+}  // namespace callbridge::app

@@ -1,0 +1,119 @@
+// callbridged configuration: the TOML file (toml++), the command-line overrides and validation.
+// Called once at start-up by main (and by `callbridge journal --config`). Pure functions over values;
+// thread-compatible. Every error names the offending key ("journal.retention_days: expected ...").
+// docs/configuration.md lists every key; default_config_toml() is the commented reference file.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "base/error.hpp"
+
+namespace callbridge::app {
+
+enum class AmiAuth { md5, plain };
+
+// One [[pbx]] link (Asterisk AMI).
+struct PbxConfig {
+  std::string name = "pbx";  // unique; used in logs, diagnostics and the recording file names
+  std::string host;
+  std::uint16_t port = 5038;
+  std::string user;
+  std::string secret;
+  AmiAuth auth = AmiAuth::md5;  // md5 = challenge/response (secret never sent), plain = Login Secret:
+  int keepalive_s = 30;         // 0 = no keepalive Ping
+  int connect_timeout_s = 10;
+  int reconnect_min_ms = 500;   // backoff after a failed or lost connection, doubling up to max
+  int reconnect_max_ms = 30'000;
+  std::string record_dir;       // "" = off; else the raw AMI traffic is recorded there
+  std::string tenant = "default";
+  bool operator==(const PbxConfig&) const = default;
+};
+
+// [tenant.<id>.dialing]: what the normalizer needs to turn dialed/presented numbers into E.164.
+// Digits only (country_code may be written with a leading '+', which is dropped).
+struct DialingConfig {
+  std::string country_code;          // "49"
+  std::string area_code;             // "89" (without the trunk prefix)
+  std::string base_number;           // "123456": the PBX's main number, extensions follow it (DID)
+  int extension_length = 0;          // 0 = unknown
+  std::string outside_prefix;        // "0" if users dial 0 for an outside line; "" = none
+  std::string trunk_prefix = "0";    // national prefix
+  std::string international_prefix = "00";
+  bool operator==(const DialingConfig&) const = default;
+};
+
+struct TenantConfig {
+  DialingConfig dialing;
+  bool operator==(const TenantConfig&) const = default;
+};
+
+struct JournalConfig {
+  bool exclude_internal = false;               // drop `internal` entries
+  std::vector<std::string> excluded_numbers;   // party or remote numbers never journaled
+  int retention_days = 0;                      // 0 = keep forever
+  bool synchronous_full = false;               // journal.synchronous = "full" (fsync each batch)
+  bool operator==(const JournalConfig&) const = default;
+};
+
+struct ServerConfig {
+  std::string listen = "127.0.0.1:8080";  // HTTP API; port 0 = any free port (logged)
+  std::string data_dir;                   // "" = default_data_dir()
+  std::string log_level = "info";
+  bool operator==(const ServerConfig&) const = default;
+};
+
+struct Config {
+  ServerConfig server;
+  std::vector<PbxConfig> pbx;
+  JournalConfig journal;
+  std::map<std::string, TenantConfig> tenants;
+  bool operator==(const Config&) const = default;
+};
+
+// Command-line flags of callbridged that override the file (each names itself in errors).
+struct Overrides {
+  std::optional<std::string> ami;  // HOST:PORT of the (single) PBX link; creates it if none
+  std::optional<std::string> ami_user;
+  std::optional<std::string> ami_secret;
+  std::optional<std::string> listen;
+  std::optional<std::string> data_dir;
+  std::optional<std::string> record_dir;  // sets record_dir of every PBX link
+  std::optional<std::string> log_level;
+};
+
+struct HostPort {
+  std::string host;
+  std::uint16_t port = 0;
+};
+
+// "host:5038", "10.0.0.1:5038", "[::1]:8080". Port 0..65535; the host must not be empty.
+base::Result<HostPort> parse_host_port(std::string_view s);
+
+// Parses TOML text: syntax, known keys, value types and ranges. `source` names it in errors (a
+// file path or "<default>"). Completeness is checked by validate() once the flags are applied.
+base::Result<Config> parse_config(std::string_view toml_text, std::string_view source);
+base::Result<Config> load_config_file(const std::string& path);
+
+// Applies CLI flags on top of the file, then validate()s the result.
+base::Status apply_overrides(Config& config, const Overrides& o);
+
+// Cross-field checks: unique PBX names, complete PBX links, reconnect_min_ms <= max, ...
+base::Status validate(const Config& config);
+
+// The fully commented default configuration (`callbridged --print-default-config`). Parsing it
+// gives Config{}.
+std::string default_config_toml();
+
+// /var/lib/callbridge when running as root, else ./data (relative to the working directory).
+std::string default_data_dir();
+// config.server.data_dir, or default_data_dir() when empty.
+std::string effective_data_dir(const Config& config);
+// The journal file inside a data dir.
+std::string journal_path(const std::string& data_dir);
+
+}  // namespace callbridge::app

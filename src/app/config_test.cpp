@@ -1,0 +1,263 @@
+// Config parsing, validation and the CLI overrides: every error names its key.
+#include "app/config.hpp"
+
+#include <gtest/gtest.h>
+
+namespace callbridge::app {
+namespace {
+
+std::string error_of(std::string_view toml) {
+  auto c = parse_config(toml, "test.toml");
+  if (c) {
+    auto v = validate(*c);
+    return v ? std::string("<no error>") : v.error().message();
+  }
+  return c.error().message();
+}
+
+TEST(Config, EmptyFileGivesDefaults) {
+  auto c = parse_config("", "test.toml");
+  ASSERT_TRUE(c) << c.error().message();
+  EXPECT_EQ(*c, Config{});
+  EXPECT_EQ(c->server.listen, "127.0.0.1:8080");
+  EXPECT_TRUE(c->pbx.empty());
+}
+
+TEST(Config, PrintedDefaultConfigLoadsToTheDefaults) {
+  auto c = parse_config(default_config_toml(), "<default>");
+  ASSERT_TRUE(c) << c.error().message();
+  EXPECT_EQ(*c, Config{});
+  EXPECT_TRUE(validate(*c));
+}
+
+TEST(Config, PrintedDefaultConfigWithExamplesUncommentedLoads) {
+  // The commented examples must be valid too: uncomment every "# key = value" line and the
+  // table headers.
+  std::string text = default_config_toml(), out;
+  std::size_t pos = 0;
+  while (pos < text.size()) {
+    auto end = text.find('\n', pos);
+    std::string line = text.substr(pos, end - pos);
+    pos = end == std::string::npos ? text.size() : end + 1;
+    if (line.rfind("# [", 0) == 0 || (line.rfind("# ", 0) == 0 && line.find(" = ") != std::string::npos &&
+                                      line.find(" = ") < line.find(' ', 2) + 1))
+      line = line.substr(2);
+    out += line + "\n";
+  }
+  auto c = parse_config(out, "<examples>");
+  ASSERT_TRUE(c) << c.error().message() << "\n" << out;
+  ASSERT_EQ(c->pbx.size(), 1u);
+  EXPECT_EQ(c->pbx[0].host, "pbx.example.com");
+  EXPECT_EQ(c->tenants.at("default").dialing.country_code, "49");
+  EXPECT_EQ(c->server.data_dir, "/var/lib/callbridge");
+  EXPECT_TRUE(validate(*c));
+}
+
+TEST(Config, ReadsEveryKey) {
+  auto c = parse_config(R"(
+[server]
+listen = "[::1]:0"
+data_dir = "/tmp/cb"
+log_level = "debug"
+
+[journal]
+exclude_internal = true
+excluded_numbers = ["150", "+4989123456"]
+retention_days = 90
+synchronous = "full"
+
+[[pbx]]
+name = "main"
+host = "10.0.0.5"
+port = 5039
+user = "cti"
+secret = "s3"
+auth = "plain"
+keepalive_s = 0
+connect_timeout_s = 3
+reconnect_min_ms = 100
+reconnect_max_ms = 2000
+record_dir = "/tmp/rec"
+tenant = "acme"
+
+[[pbx]]
+host = "10.0.0.6"
+user = "cti"
+secret = "s4"
+
+[tenant.acme.dialing]
+country_code = "+49"
+area_code = "89"
+base_number = "123456"
+extension_length = 3
+outside_prefix = "0"
+trunk_prefix = "0"
+international_prefix = "00"
+)",
+                        "test.toml");
+  ASSERT_TRUE(c) << c.error().message();
+  EXPECT_TRUE(validate(*c));
+  EXPECT_EQ(c->server.listen, "[::1]:0");
+  EXPECT_EQ(c->server.data_dir, "/tmp/cb");
+  EXPECT_EQ(c->server.log_level, "debug");
+  EXPECT_TRUE(c->journal.exclude_internal);
+  EXPECT_EQ(c->journal.excluded_numbers, (std::vector<std::string>{"150", "+4989123456"}));
+  EXPECT_EQ(c->journal.retention_days, 90);
+  EXPECT_TRUE(c->journal.synchronous_full);
+  ASSERT_EQ(c->pbx.size(), 2u);
+  const auto& p = c->pbx[0];
+  EXPECT_EQ(p.name, "main");
+  EXPECT_EQ(p.host, "10.0.0.5");
+  EXPECT_EQ(p.port, 5039);
+  EXPECT_EQ(p.user, "cti");
+  EXPECT_EQ(p.secret, "s3");
+  EXPECT_EQ(p.auth, AmiAuth::plain);
+  EXPECT_EQ(p.keepalive_s, 0);
+  EXPECT_EQ(p.connect_timeout_s, 3);
+  EXPECT_EQ(p.reconnect_min_ms, 100);
+  EXPECT_EQ(p.reconnect_max_ms, 2000);
+  EXPECT_EQ(p.record_dir, "/tmp/rec");
+  EXPECT_EQ(p.tenant, "acme");
+  EXPECT_EQ(c->pbx[1].name, "pbx2");
+  EXPECT_EQ(c->pbx[1].port, 5038);
+  const auto& d = c->tenants.at("acme").dialing;
+  EXPECT_EQ(d.country_code, "49");
+  EXPECT_EQ(d.area_code, "89");
+  EXPECT_EQ(d.base_number, "123456");
+  EXPECT_EQ(d.extension_length, 3);
+  EXPECT_EQ(d.outside_prefix, "0");
+}
+
+TEST(Config, SinglePbxTable) {
+  auto c = parse_config("[pbx]\nhost = \"pbx\"\nuser = \"u\"\nsecret = \"s\"\n", "t");
+  ASSERT_TRUE(c) << c.error().message();
+  ASSERT_EQ(c->pbx.size(), 1u);
+  EXPECT_EQ(c->pbx[0].name, "pbx");
+  EXPECT_TRUE(validate(*c));
+}
+
+TEST(Config, ErrorsNameTheKey) {
+  EXPECT_EQ(error_of("[journal]\nretention_days = \"ten\"\n"),
+            "journal.retention_days: expected a non-negative integer, got \"ten\" (test.toml line 2)");
+  EXPECT_EQ(error_of("[journal]\nretention_days = -1\n"),
+            "journal.retention_days: expected a non-negative integer, got -1 (test.toml line 2)");
+  EXPECT_EQ(error_of("[server]\nlisen = \"x\"\n"),
+            "server.lisen: unknown key (did you mean \"listen\"?) (test.toml line 2)");
+  EXPECT_EQ(error_of("[frobnicate]\nx = 1\n"), "frobnicate: unknown key (test.toml line 1)");
+  EXPECT_EQ(error_of("[server]\nlisten = \"localhost\"\n"),
+            "server.listen: expected HOST:PORT (e.g. \"127.0.0.1:8080\"), got \"localhost\" (test.toml line 2)");
+  EXPECT_EQ(error_of("[server]\nlog_level = \"loud\"\n"),
+            "server.log_level: expected \"trace\" or \"debug\" or \"info\" or \"warn\" or \"error\" or \"off\", "
+            "got \"loud\" (test.toml line 2)");
+  EXPECT_EQ(error_of("[journal]\nexclude_internal = \"yes\"\n"),
+            "journal.exclude_internal: expected true or false, got \"yes\" (test.toml line 2)");
+  EXPECT_EQ(error_of("[journal]\nexcluded_numbers = [\"150\", 7]\n"),
+            "journal.excluded_numbers[1]: expected a non-empty string, got 7 (test.toml line 2)");
+  EXPECT_EQ(error_of("[[pbx]]\nhost=\"a\"\nuser=\"u\"\nsecret=\"s\"\n[[pbx]]\nhost=\"b\"\nuser=\"u\"\nsecret=\"s\"\nport = 70000\n"),
+            "pbx[1].port: expected a port number 1..65535, got 70000 (test.toml line 9)");
+  EXPECT_EQ(error_of("[pbx]\nhost=\"a\"\nuser=\"u\"\nsecret=\"s\"\nauth = \"sha\"\n"),
+            "pbx.auth: expected \"md5\" or \"plain\", got \"sha\" (test.toml line 5)");
+  EXPECT_EQ(error_of("[pbx]\nhost=\"a\"\nuser=\"u\"\n"), "pbx.secret: required (or --ami-secret)");
+  EXPECT_EQ(error_of("[pbx]\nhost=\"a\"\nuser=\"u\"\nsecret=\"s\"\nreconnect_min_ms = 5000\nreconnect_max_ms = 100\n"),
+            "pbx.reconnect_min_ms: 5000 is larger than reconnect_max_ms 100");
+  EXPECT_EQ(error_of("[[pbx]]\nname=\"x\"\nhost=\"a\"\nuser=\"u\"\nsecret=\"s\"\n[[pbx]]\nname=\"x\"\nhost=\"b\"\nuser=\"u\"\nsecret=\"s\"\n"),
+            "pbx[1].name: \"x\" is used by two links");
+  EXPECT_EQ(error_of("pbx = 5\n"), "pbx: expected a [pbx] table or [[pbx]] tables, got 5 (test.toml line 1)");
+  EXPECT_EQ(error_of("[tenant.acme.dialing]\ncountry_code = \"4x\"\n"),
+            "tenant.acme.dialing.country_code: expected a string of digits (e.g. \"49\"), got \"4x\" (test.toml line 2)");
+  EXPECT_EQ(error_of("[tenant.acme.dialing]\nextension_length = 0\n"),
+            "tenant.acme.dialing.extension_length: expected an integer 1..10, got 0 (test.toml line 2)");
+  EXPECT_EQ(error_of("[tenant.acme]\nfoo = 1\n"), "tenant.acme.foo: unknown key (test.toml line 2)");
+  EXPECT_EQ(error_of("[tenant.acme.dialing]\narea = \"89\"\n"),
+            "tenant.acme.dialing.area: unknown key (test.toml line 2)");
+}
+
+TEST(Config, SyntaxErrorsGiveTheLine) {
+  auto m = error_of("[server]\nlisten = \n");
+  EXPECT_EQ(m.rfind("test.toml line 2: ", 0), 0u) << m;
+}
+
+TEST(Config, HostPort) {
+  EXPECT_EQ(parse_host_port("pbx:5038")->host, "pbx");
+  EXPECT_EQ(parse_host_port("pbx:5038")->port, 5038);
+  EXPECT_EQ(parse_host_port("[::1]:0")->host, "::1");
+  EXPECT_EQ(parse_host_port("[::1]:0")->port, 0);
+  EXPECT_FALSE(parse_host_port("pbx"));
+  EXPECT_FALSE(parse_host_port(":80"));
+  EXPECT_FALSE(parse_host_port("pbx:"));
+  EXPECT_FALSE(parse_host_port("pbx:65536"));
+  EXPECT_FALSE(parse_host_port("pbx:80x"));
+  EXPECT_FALSE(parse_host_port("::1:80"));
+}
+
+TEST(Config, AmiFlagsAloneMakeAWorkingLink) {
+  Config c;
+  Overrides o;
+  o.ami = "pbx.example.com:5038";
+  o.ami_user = "cti";
+  o.ami_secret = "pw";
+  o.record_dir = "/tmp/rec";
+  o.listen = "127.0.0.1:0";
+  ASSERT_TRUE(apply_overrides(c, o));
+  ASSERT_EQ(c.pbx.size(), 1u);
+  EXPECT_EQ(c.pbx[0].host, "pbx.example.com");
+  EXPECT_EQ(c.pbx[0].port, 5038);
+  EXPECT_EQ(c.pbx[0].user, "cti");
+  EXPECT_EQ(c.pbx[0].secret, "pw");
+  EXPECT_EQ(c.pbx[0].record_dir, "/tmp/rec");
+  EXPECT_EQ(c.server.listen, "127.0.0.1:0");
+}
+
+TEST(Config, OverrideErrorsNameTheFlag) {
+  auto err = [](Overrides o, Config c = {}) {
+    auto st = apply_overrides(c, o);
+    return st ? std::string("<no error>") : st.error().message();
+  };
+  Overrides o;
+  o.ami = "pbx";
+  EXPECT_EQ(err(o), "--ami: expected HOST:PORT (e.g. pbx.example.com:5038), got \"pbx\"");
+  o = {};
+  o.ami = "pbx:5038";
+  EXPECT_EQ(err(o), "pbx.user: required (or --ami-user)");
+  o = {};
+  o.ami_user = "u";
+  EXPECT_EQ(err(o), "--ami-user/--ami-secret: no PBX configured; add --ami HOST:PORT");
+  o = {};
+  o.listen = "nope";
+  EXPECT_EQ(err(o), "--listen: expected HOST:PORT, got \"nope\"");
+  o = {};
+  o.log_level = "loud";
+  EXPECT_EQ(err(o), "--log-level: expected trace, debug, info, warn, error or off, got \"loud\"");
+  Config two;
+  two.pbx.resize(2);
+  o = {};
+  o.ami = "x:1";
+  EXPECT_EQ(err(o, two).rfind("--ami/--ami-user/--ami-secret: the configuration has 2", 0), 0u);
+}
+
+TEST(Config, FileOverridesKeepFileValues) {
+  auto c = parse_config("[pbx]\nuser = \"file-user\"\nsecret = \"s\"\n", "t");
+  ASSERT_TRUE(c);
+  Overrides o;
+  o.ami = "h:1";
+  ASSERT_TRUE(apply_overrides(*c, o));
+  EXPECT_EQ(c->pbx[0].user, "file-user");
+  EXPECT_EQ(c->pbx[0].host, "h");
+}
+
+TEST(Config, DataDirDefault) {
+  Config c;
+  EXPECT_EQ(effective_data_dir(c), default_data_dir());
+  c.server.data_dir = "/x";
+  EXPECT_EQ(effective_data_dir(c), "/x");
+  EXPECT_EQ(journal_path("/x"), "/x/journal.db");
+}
+
+TEST(Config, MissingFileIsAnError) {
+  auto c = load_config_file("/nonexistent/callbridge.toml");
+  ASSERT_FALSE(c);
+  EXPECT_NE(c.error().message().find("/nonexistent/callbridge.toml"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace callbridge::app
