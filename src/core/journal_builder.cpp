@@ -1,0 +1,188 @@
+#include "core/journal_builder.hpp"
+
+#include <algorithm>
+
+namespace callbridge::core {
+
+JournalBuilder::JournalBuilder(std::string tenant, Sink sink)
+    : tenant_(std::move(tenant)), sink_(std::move(sink)) {}
+
+Leg* JournalBuilder::find(LegId id) {
+  auto it = legs_.find(id);
+  return it == legs_.end() ? nullptr : &it->second;
+}
+
+const Leg* JournalBuilder::leg(LegId id) const {
+  auto it = legs_.find(id);
+  return it == legs_.end() ? nullptr : &it->second;
+}
+
+bool JournalBuilder::is_open(LegId id) const {
+  const Leg* l = leg(id);
+  return l && l->open();
+}
+
+LegId JournalBuilder::open(LegStart s) {
+  LegId id = next_id_++;
+  conversations_[s.conversation].legs.push_back(id);
+  Leg l;
+  l.start = std::move(s);
+  legs_.emplace(id, std::move(l));
+  return id;
+}
+
+void JournalBuilder::answered(LegId id, base::Timestamp at) {
+  Leg* l = find(id);
+  if (!l || !l->open() || l->answered_at) return;
+  l->answered_at = at;
+  anchor_answered(l->start.conversation, l->start.anchor, at);
+}
+
+void JournalBuilder::set_remote(LegId id, model::Direction d, std::optional<std::string> remote,
+                                bool withheld, std::optional<std::string> name) {
+  Leg* l = find(id);
+  if (!l) return;
+  l->start.direction = d;
+  l->start.remote = std::move(remote);
+  l->start.remote_withheld = withheld;
+  if (name) l->start.remote_name = std::move(name);
+}
+
+void JournalBuilder::set_anchor(LegId id, std::string anchor) {
+  if (Leg* l = find(id)) l->start.anchor = std::move(anchor);
+}
+
+void JournalBuilder::restart(LegId id, base::Timestamp started_at, bool incoming) {
+  Leg* l = find(id);
+  if (!l) return;
+  l->start.started_at = started_at;
+  l->start.incoming = incoming;
+}
+
+void JournalBuilder::hold(LegId id, base::Timestamp at) {
+  Leg* l = find(id);
+  if (!l || !l->open() || l->hold_since) return;
+  l->hold_since = at;
+}
+
+void JournalBuilder::unhold(LegId id, base::Timestamp at) {
+  Leg* l = find(id);
+  if (!l || !l->hold_since) return;
+  if (at > *l->hold_since) l->hold_us += base::to_micros(at) - base::to_micros(*l->hold_since);
+  l->hold_since.reset();
+}
+
+void JournalBuilder::set_transferred_to(LegId id, std::string to) {
+  if (Leg* l = find(id)) l->transferred_to = std::move(to);
+}
+
+void JournalBuilder::set_transferred_from(LegId id, std::string from) {
+  if (Leg* l = find(id)) l->start.transferred_from = std::move(from);
+}
+
+void JournalBuilder::set_outcome(LegId id, LegOutcome o) {
+  if (Leg* l = find(id)) l->outcome = o;
+}
+
+void JournalBuilder::end(LegId id, base::Timestamp at) {
+  Leg* l = find(id);
+  if (!l || !l->open()) return;
+  if (at < l->start.started_at) at = l->start.started_at;
+  unhold(id, at);
+  l->ended_at = at;
+}
+
+void JournalBuilder::anchor_answered(std::string_view conversation, std::string_view anchor,
+                                     base::Timestamp at) {
+  if (anchor.empty()) return;
+  auto& conv = conversations_[std::string(conversation)];
+  conv.anchor_answers[std::string(anchor)].push_back(at);
+}
+
+void JournalBuilder::merge_conversations(std::string_view from, std::string_view into) {
+  if (from == into) return;
+  auto it = conversations_.find(std::string(from));
+  if (it == conversations_.end()) return;
+  Conversation src = std::move(it->second);
+  conversations_.erase(it);
+  auto& dst = conversations_[std::string(into)];
+  for (LegId id : src.legs) {
+    dst.legs.push_back(id);
+    if (Leg* l = find(id)) l->start.conversation = std::string(into);
+  }
+  for (auto& [anchor, times] : src.anchor_answers) {
+    auto& d = dst.anchor_answers[anchor];
+    d.insert(d.end(), times.begin(), times.end());
+  }
+}
+
+void JournalBuilder::conversation_ended(std::string_view conversation, base::Timestamp at) {
+  auto it = conversations_.find(std::string(conversation));
+  if (it == conversations_.end()) return;
+  Conversation conv = std::move(it->second);
+  conversations_.erase(it);
+  for (LegId id : conv.legs) end(id, at);
+  emit(std::string(conversation), conv);
+}
+
+void JournalBuilder::flush(base::Timestamp at) {
+  auto all = std::move(conversations_);
+  conversations_.clear();
+  for (auto& [id, conv] : all) {
+    for (LegId leg_id : conv.legs) end(leg_id, at);
+    emit(id, conv);
+  }
+}
+
+void JournalBuilder::emit(const std::string& conversation, Conversation& conv) {
+  std::vector<Leg> done;
+  done.reserve(conv.legs.size());
+  for (LegId id : conv.legs) {
+    auto it = legs_.find(id);
+    if (it == legs_.end()) continue;
+    Leg l = std::move(it->second);
+    legs_.erase(it);
+    done.push_back(std::move(l));
+  }
+  std::sort(done.begin(), done.end(), [](const Leg& a, const Leg& b) {
+    return a.start.started_at < b.start.started_at;
+  });
+  for (const Leg& l : done) {
+    model::JournalEntry e;
+    e.tenant = tenant_;
+    e.call_id = conversation;
+    e.party = l.start.party;
+    e.direction = l.start.direction;
+    e.remote = l.start.remote;
+    e.remote_withheld = l.start.remote_withheld;
+    e.remote_name = l.start.remote_name;
+    e.started_at = l.start.started_at;
+    e.answered_at = l.answered_at;
+    e.ended_at = *l.ended_at;
+    e.hold_s = static_cast<double>(l.hold_us / 100000) / 10.0 +
+               ((l.hold_us % 100000) >= 50000 ? 0.1 : 0.0);
+    e.transferred_to = l.transferred_to;
+    e.transferred_from = l.start.transferred_from;
+    if (l.answered_at) {
+      e.disposition = model::Disposition::answered;
+    } else if (!l.start.incoming) {
+      e.disposition = l.outcome == LegOutcome::busy     ? model::Disposition::busy
+                      : l.outcome == LegOutcome::failed ? model::Disposition::failed
+                                                        : model::Disposition::no_answer;
+    } else if (l.outcome == LegOutcome::rejected || l.outcome == LegOutcome::busy) {
+      e.disposition = model::Disposition::rejected;
+    } else {
+      bool elsewhere = false;
+      auto a = conv.anchor_answers.find(l.start.anchor);
+      if (a != conv.anchor_answers.end()) {
+        for (auto t : a->second) {
+          if (t >= l.start.started_at) elsewhere = true;
+        }
+      }
+      e.disposition = elsewhere ? model::Disposition::answered_elsewhere : model::Disposition::missed;
+    }
+    if (sink_) sink_(std::move(e));
+  }
+}
+
+}  // namespace callbridge::core

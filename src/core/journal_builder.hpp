@@ -1,0 +1,100 @@
+// Builds call journal entries (shared/design/JOURNAL.md) from "legs": one leg per internal party
+// per remote, opened/answered/held/ended by a PBX driver's call tracker. Decides dispositions when
+// the whole conversation has ended (a later leg can still answer: answered_elsewhere vs missed) and
+// then hands the entries to the sink. Knows nothing about AMI. Model thread; not thread-safe.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "base/time.hpp"
+#include "model/journal_entry.hpp"
+
+namespace callbridge::core {
+
+using LegId = std::uint64_t;
+
+// How a leg ended, as far as the PBX said (Q.850 cause / dial status).
+enum class LegOutcome { normal, rejected, busy, failed };
+
+struct LegStart {
+  std::string conversation;  // e.g. Asterisk Linkedid; legs of one conversation share call_id
+  std::string party;         // internal extension
+  model::Direction direction = model::Direction::inbound;
+  std::optional<std::string> remote;
+  bool remote_withheld = false;
+  std::optional<std::string> remote_name;
+  base::Timestamp started_at{};
+  bool incoming = true;  // the party was called (rang) rather than calling
+  std::string anchor;    // opaque id of the remote endpoint (answered_elsewhere detection)
+  std::optional<std::string> transferred_from;
+};
+
+struct Leg {
+  LegStart start;
+  std::optional<base::Timestamp> answered_at;
+  std::optional<base::Timestamp> ended_at;
+  std::optional<base::Timestamp> hold_since;
+  std::int64_t hold_us = 0;
+  std::optional<std::string> transferred_to;
+  LegOutcome outcome = LegOutcome::normal;
+  bool open() const { return !ended_at.has_value(); }
+};
+
+class JournalBuilder {
+ public:
+  using Sink = std::function<void(model::JournalEntry)>;
+
+  JournalBuilder(std::string tenant, Sink sink);
+
+  LegId open(LegStart s);
+  const Leg* leg(LegId id) const;
+  bool is_open(LegId id) const;
+
+  // First call wins. Also counts as the leg's anchor being answered.
+  void answered(LegId id, base::Timestamp at);
+  void set_remote(LegId id, model::Direction d, std::optional<std::string> remote, bool withheld,
+                  std::optional<std::string> name);
+  void set_anchor(LegId id, std::string anchor);
+  // The leg becomes a leg the party received (e.g. a pickup): new start and direction semantics.
+  void restart(LegId id, base::Timestamp started_at, bool incoming);
+  void hold(LegId id, base::Timestamp at);
+  void unhold(LegId id, base::Timestamp at);
+  void set_transferred_to(LegId id, std::string to);
+  void set_transferred_from(LegId id, std::string from);
+  void set_outcome(LegId id, LegOutcome o);
+  // Ends the leg (no-op when already ended). The entry is emitted when its conversation ends.
+  void end(LegId id, base::Timestamp at);
+
+  // The remote `anchor` got connected to someone (any leg or a non-party, e.g. a mobile).
+  void anchor_answered(std::string_view conversation, std::string_view anchor, base::Timestamp at);
+  // Legs of `from` join `into` (a transfer linked two conversations).
+  void merge_conversations(std::string_view from, std::string_view into);
+  // Every channel of the conversation is gone: open legs end at `at`, entries are emitted.
+  void conversation_ended(std::string_view conversation, base::Timestamp at);
+  // Ends and emits everything (shutdown, or end of a replay).
+  void flush(base::Timestamp at);
+
+  std::size_t open_conversations() const { return conversations_.size(); }
+
+ private:
+  struct Conversation {
+    std::vector<LegId> legs;
+    std::unordered_map<std::string, std::vector<base::Timestamp>> anchor_answers;
+  };
+  Leg* find(LegId id);
+  void emit(const std::string& conversation, Conversation& conv);
+
+  std::string tenant_;
+  Sink sink_;
+  LegId next_id_ = 1;
+  std::unordered_map<LegId, Leg> legs_;
+  std::unordered_map<std::string, Conversation> conversations_;
+};
+
+}  // namespace callbridge::core

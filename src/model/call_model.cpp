@@ -1,0 +1,347 @@
+#include "model/call_model.hpp"
+
+#include <algorithm>
+#include <cstdio>
+
+namespace callbridge::model {
+
+std::string_view to_string(ConnectionState s) {
+  switch (s) {
+    case ConnectionState::null: return "null";
+    case ConnectionState::initiated: return "initiated";
+    case ConnectionState::alerting: return "alerting";
+    case ConnectionState::connected: return "connected";
+    case ConnectionState::held: return "held";
+    case ConnectionState::queued: return "queued";
+    case ConnectionState::failed: return "failed";
+  }
+  return "null";
+}
+
+std::string_view to_string(CallEventType t) {
+  switch (t) {
+    case CallEventType::originated: return "originated";
+    case CallEventType::delivered: return "delivered";
+    case CallEventType::established: return "established";
+    case CallEventType::held: return "held";
+    case CallEventType::retrieved: return "retrieved";
+    case CallEventType::diverted: return "diverted";
+    case CallEventType::transferred: return "transferred";
+    case CallEventType::conferenced: return "conferenced";
+    case CallEventType::connection_cleared: return "connectionCleared";
+    case CallEventType::failed: return "failed";
+    case CallEventType::queued: return "queued";
+  }
+  return "failed";
+}
+
+std::string_view to_string(DeviceState s) {
+  switch (s) {
+    case DeviceState::unknown: return "unknown";
+    case DeviceState::idle: return "idle";
+    case DeviceState::ringing: return "ringing";
+    case DeviceState::busy: return "busy";
+    case DeviceState::held: return "held";
+    case DeviceState::unavailable: return "unavailable";
+    case DeviceState::dnd: return "dnd";
+  }
+  return "unknown";
+}
+
+std::string_view to_string(Action a) {
+  switch (a) {
+    case Action::answer: return "answer";
+    case Action::hangup: return "hangup";
+    case Action::hold: return "hold";
+    case Action::retrieve: return "retrieve";
+    case Action::consult: return "consult";
+    case Action::alternate: return "alternate";
+    case Action::transfer: return "transfer";
+    case Action::conference: return "conference";
+    case Action::deflect: return "deflect";
+    case Action::dial: return "dial";
+  }
+  return "";
+}
+
+std::vector<std::string_view> action_names(ActionSet s) {
+  std::vector<std::string_view> out;
+  for (std::uint32_t bit = 1; bit <= static_cast<std::uint32_t>(Action::dial); bit <<= 1) {
+    if (s & bit) out.push_back(to_string(static_cast<Action>(bit)));
+  }
+  return out;
+}
+
+namespace {
+
+void append_json_string(std::string& out, std::string_view s) {
+  out += '"';
+  for (unsigned char c : s) {
+    switch (c) {
+      case '"': out += "\\\""; break;
+      case '\\': out += "\\\\"; break;
+      case '\n': out += "\\n"; break;
+      case '\r': out += "\\r"; break;
+      case '\t': out += "\\t"; break;
+      default:
+        if (c < 0x20) {
+          char buf[8];
+          std::snprintf(buf, sizeof buf, "\\u%04x", c);
+          out += buf;
+        } else {
+          out += static_cast<char>(c);
+        }
+    }
+  }
+  out += '"';
+}
+
+}  // namespace
+
+std::string to_json_line(const CallEvent& e) {
+  std::string o;
+  o.reserve(256);
+  o += "{\"tenant\": ";
+  append_json_string(o, e.tenant);
+  o += ", \"event\": ";
+  append_json_string(o, to_string(e.type));
+  o += ", \"call_id\": ";
+  append_json_string(o, e.call_id);
+  o += ", \"device\": ";
+  append_json_string(o, e.device);
+  o += ", \"state\": ";
+  append_json_string(o, to_string(e.state));
+  o += ", \"connections\": {";
+  bool first = true;
+  for (const auto& [dev, st] : e.connections) {
+    if (!first) o += ", ";
+    first = false;
+    append_json_string(o, dev);
+    o += ": ";
+    append_json_string(o, to_string(st));
+  }
+  o += "}, \"remote\": ";
+  if (e.remote) append_json_string(o, *e.remote);
+  else o += "null";
+  o += ", \"allowed_actions\": [";
+  first = true;
+  for (auto name : action_names(e.allowed_actions)) {
+    if (!first) o += ", ";
+    first = false;
+    append_json_string(o, name);
+  }
+  o += "], \"at\": ";
+  append_json_string(o, base::format_rfc3339_ms(e.at));
+  o += ", \"cause\": ";
+  if (e.cause) o += std::to_string(*e.cause);
+  else o += "null";
+  if (e.detail) {
+    o += ", \"detail\": ";
+    append_json_string(o, *e.detail);
+  }
+  o += "}";
+  return o;
+}
+
+CallModel::CallModel(std::string tenant, EventSink sink)
+    : tenant_(std::move(tenant)), sink_(std::move(sink)) {}
+
+void CallModel::set_device_caps(std::string_view device, DeviceCaps caps) {
+  devices_[std::string(device)].caps = caps;
+}
+
+DeviceCaps CallModel::device_caps(std::string_view device) const {
+  auto it = devices_.find(std::string(device));
+  return it == devices_.end() ? DeviceCaps{} : it->second.caps;
+}
+
+Call* CallModel::call_ptr(std::string_view id) {
+  auto it = calls_.find(std::string(id));
+  return it == calls_.end() ? nullptr : &it->second;
+}
+
+const Call* CallModel::find_call(std::string_view id) const {
+  auto it = calls_.find(std::string(id));
+  return it == calls_.end() ? nullptr : &it->second;
+}
+
+void CallModel::update(std::string_view call_id, std::string_view device, ConnectionState state,
+                       CallEventType type, base::Timestamp at, std::optional<std::string> remote,
+                       std::optional<std::string> detail) {
+  auto [it, created] = calls_.try_emplace(std::string(call_id));
+  Call& call = it->second;
+  if (created) {
+    call.id = std::string(call_id);
+    call.created_at = at;
+  }
+  devices_.try_emplace(std::string(device));
+  auto conn = std::find_if(call.connections.begin(), call.connections.end(),
+                           [&](const Connection& c) { return c.device == device; });
+  if (conn == call.connections.end()) {
+    call.connections.push_back(Connection{std::string(device), ConnectionState::null, {}, at});
+    conn = call.connections.end() - 1;
+  }
+  bool remote_changed = remote && conn->remote != remote;
+  if (conn->state == state && !remote_changed && !detail) return;
+  conn->state = state;
+  conn->since = at;
+  if (remote) conn->remote = std::move(remote);
+  publish(call, device, state, type, at, conn->remote, std::nullopt, std::move(detail));
+}
+
+void CallModel::clear(std::string_view call_id, std::string_view device, base::Timestamp at,
+                      std::optional<int> cause, bool failed, std::optional<std::string> detail) {
+  Call* call = call_ptr(call_id);
+  if (!call) return;
+  auto conn = std::find_if(call->connections.begin(), call->connections.end(),
+                           [&](const Connection& c) { return c.device == device; });
+  if (conn == call->connections.end()) return;
+  std::optional<std::string> remote = conn->remote;
+  call->connections.erase(conn);
+  publish(*call, device, failed ? ConnectionState::failed : ConnectionState::null,
+          failed ? CallEventType::failed : CallEventType::connection_cleared, at, std::move(remote),
+          cause, std::move(detail));
+  if (call->connections.empty()) calls_.erase(std::string(call_id));
+}
+
+void CallModel::merge(std::string_view from, std::string_view into, base::Timestamp at) {
+  if (from == into) return;
+  Call* src = call_ptr(from);
+  if (!src) return;
+  auto moved = std::move(src->connections);
+  calls_.erase(std::string(from));
+  auto [it, created] = calls_.try_emplace(std::string(into));
+  Call& dst = it->second;
+  if (created) {
+    dst.id = std::string(into);
+    dst.created_at = at;
+  }
+  for (auto& c : moved) {
+    auto same = std::find_if(dst.connections.begin(), dst.connections.end(),
+                             [&](const Connection& x) { return x.device == c.device; });
+    if (same != dst.connections.end()) continue;  // a device has one connection per call
+    dst.connections.push_back(std::move(c));
+  }
+  for (const auto& c : dst.connections) {
+    publish(dst, c.device, c.state, CallEventType::transferred, at, c.remote, std::nullopt,
+            std::string(from));
+  }
+}
+
+void CallModel::set_pbx_device_state(std::string_view device, DeviceState s, base::Timestamp) {
+  devices_[std::string(device)].pbx = s;
+}
+
+void CallModel::set_dnd(std::string_view device, bool on, base::Timestamp) {
+  devices_[std::string(device)].dnd = on;
+}
+
+DeviceState CallModel::device_state(std::string_view device) const {
+  auto it = devices_.find(std::string(device));
+  DeviceState pbx = DeviceState::unknown;
+  if (it != devices_.end()) {
+    pbx = it->second.pbx;
+    if (pbx == DeviceState::unavailable) return pbx;
+    if (it->second.dnd) return DeviceState::dnd;
+  }
+  bool alerting = false, connected = false, held = false;
+  for (const auto& [id, call] : calls_) {
+    for (const auto& c : call.connections) {
+      if (c.device != device) continue;
+      switch (c.state) {
+        case ConnectionState::alerting: alerting = true; break;
+        case ConnectionState::connected:
+        case ConnectionState::initiated:
+        case ConnectionState::queued: connected = true; break;
+        case ConnectionState::held: held = true; break;
+        default: break;
+      }
+    }
+  }
+  if (connected) return DeviceState::busy;
+  if (alerting) return DeviceState::ringing;
+  if (held) return DeviceState::held;
+  if (pbx == DeviceState::unknown) return it == devices_.end() ? DeviceState::unknown : DeviceState::idle;
+  // The PBX may still report busy for a call we do not model (e.g. a helper channel).
+  return pbx;
+}
+
+ActionSet CallModel::allowed_actions(const Call& call, std::string_view device) const {
+  auto conn = std::find_if(call.connections.begin(), call.connections.end(),
+                           [&](const Connection& c) { return c.device == device; });
+  if (conn == call.connections.end()) return 0;
+  DeviceCaps caps = device_caps(device);
+  // Other calls of the same device decide whether alternate/transfer/conference make sense.
+  bool other_active = false, other_held = false;
+  for (const auto& [id, other] : calls_) {
+    if (id == call.id) continue;
+    for (const auto& c : other.connections) {
+      if (c.device != device) continue;
+      if (c.state == ConnectionState::connected) other_active = true;
+      if (c.state == ConnectionState::held) other_held = true;
+    }
+  }
+  auto bit = [](Action a) { return static_cast<ActionSet>(a); };
+  ActionSet s = 0;
+  switch (conn->state) {
+    case ConnectionState::alerting:
+      s |= bit(Action::hangup) | bit(Action::deflect);
+      if (caps.remote_answer) s |= bit(Action::answer);
+      break;
+    case ConnectionState::initiated:
+    case ConnectionState::queued:
+      s |= bit(Action::hangup);
+      break;
+    case ConnectionState::connected:
+      // Blind transfer and consultation are PBX features (AMI BlindTransfer/Atxfer): no phone
+      // support needed. Hold needs the phone to accept a remote hold request.
+      s |= bit(Action::hangup) | bit(Action::transfer) | bit(Action::consult);
+      if (caps.remote_hold) s |= bit(Action::hold);
+      if (other_held) {
+        s |= bit(Action::conference);
+        if (caps.remote_hold) s |= bit(Action::alternate);
+      }
+      break;
+    case ConnectionState::held:
+      s |= bit(Action::hangup);
+      if (caps.remote_hold && !other_active) s |= bit(Action::retrieve);
+      if (other_active) {
+        s |= bit(Action::transfer) | bit(Action::conference);
+        if (caps.remote_hold) s |= bit(Action::alternate);
+      }
+      break;
+    case ConnectionState::null:
+    case ConnectionState::failed:
+      break;
+  }
+  return s;
+}
+
+std::vector<std::string> CallModel::devices() const {
+  std::vector<std::string> out;
+  out.reserve(devices_.size());
+  for (const auto& [d, info] : devices_) out.push_back(d);
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+void CallModel::publish(const Call& call, std::string_view device, ConnectionState state,
+                        CallEventType type, base::Timestamp at, std::optional<std::string> remote,
+                        std::optional<int> cause, std::optional<std::string> detail) {
+  if (!sink_) return;
+  CallEvent e;
+  e.tenant = tenant_;
+  e.type = type;
+  e.call_id = call.id;
+  e.device = std::string(device);
+  e.state = state;
+  for (const auto& c : call.connections) e.connections.emplace_back(c.device, c.state);
+  e.remote = std::move(remote);
+  e.allowed_actions = allowed_actions(call, device);
+  e.at = at;
+  e.cause = cause;
+  e.detail = std::move(detail);
+  sink_(e);
+}
+
+}  // namespace callbridge::model

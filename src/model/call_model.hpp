@@ -1,0 +1,156 @@
+// The CSTA-style call model (ECMA-269 in spirit): calls with one connection per device, connection
+// states, device (line) states for presence, the events clients see, and the actions allowed now.
+// Pure state, no I/O. Driven by a PBX driver (e.g. drivers/ami AmiCallTracker) on the model thread;
+// not thread-safe.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "base/time.hpp"
+
+namespace callbridge::model {
+
+// CSTA connection states (ECMA-269 6.1.2).
+enum class ConnectionState { null, initiated, alerting, connected, held, queued, failed };
+
+// CSTA call control events (ECMA-269 17.2), named as the API publishes them.
+enum class CallEventType {
+  originated,
+  delivered,
+  established,
+  held,
+  retrieved,
+  diverted,
+  transferred,
+  conferenced,
+  connection_cleared,
+  failed,
+  queued,
+};
+
+// A device's line state, as presence shows it.
+enum class DeviceState { unknown, idle, ringing, busy, held, unavailable, dnd };
+
+// CSTA "services permitted": what a client may offer for one connection right now.
+enum class Action : std::uint32_t {
+  answer = 1u << 0,
+  hangup = 1u << 1,
+  hold = 1u << 2,
+  retrieve = 1u << 3,
+  consult = 1u << 4,
+  alternate = 1u << 5,
+  transfer = 1u << 6,    // blind transfer of a connected call, or completing a consultation
+  conference = 1u << 7,  // join a held and an active call
+  deflect = 1u << 8,     // send a ringing call elsewhere
+  dial = 1u << 9,        // make a new call from this device
+};
+using ActionSet = std::uint32_t;
+inline bool has(ActionSet s, Action a) { return (s & static_cast<std::uint32_t>(a)) != 0; }
+
+std::string_view to_string(ConnectionState s);
+std::string_view to_string(CallEventType t);
+std::string_view to_string(DeviceState s);
+std::string_view to_string(Action a);
+// Names of the actions in `s`, in a fixed order.
+std::vector<std::string_view> action_names(ActionSet s);
+
+// What the phone behind a device can do when asked remotely (SIP "talk" events, uaCSTA, ...).
+// Without it answer/hold/retrieve cannot work through the PBX, so they are never offered.
+struct DeviceCaps {
+  bool remote_answer = false;
+  bool remote_hold = false;
+};
+
+struct Connection {
+  std::string device;  // internal party, e.g. "100"
+  ConnectionState state = ConnectionState::null;
+  std::optional<std::string> remote;  // who the device talks to / is called by, as the journal shows it
+  base::Timestamp since{};
+};
+
+struct Call {
+  std::string id;
+  std::vector<Connection> connections;
+  base::Timestamp created_at{};
+};
+
+// One event as the API publishes it (and `callbridge replay --events-out` prints it).
+struct CallEvent {
+  std::string tenant;
+  CallEventType type = CallEventType::delivered;
+  std::string call_id;
+  std::string device;  // the device whose connection changed
+  ConnectionState state = ConnectionState::null;
+  // Every connection of the call after the change: device -> state.
+  std::vector<std::pair<std::string, ConnectionState>> connections;
+  std::optional<std::string> remote;
+  ActionSet allowed_actions = 0;  // for `device` in this call
+  base::Timestamp at{};
+  std::optional<int> cause;  // Q.850 cause when cleared/failed
+  std::optional<std::string> detail;  // e.g. the transfer target
+};
+
+// One JSON object, no trailing newline.
+std::string to_json_line(const CallEvent& e);
+
+class CallModel {
+ public:
+  using EventSink = std::function<void(const CallEvent&)>;
+
+  explicit CallModel(std::string tenant = "default", EventSink sink = {});
+
+  void set_sink(EventSink sink) { sink_ = std::move(sink); }
+  void set_device_caps(std::string_view device, DeviceCaps caps);
+  DeviceCaps device_caps(std::string_view device) const;
+
+  // Moves `device`'s connection in `call_id` to `state` (creating call and connection as needed)
+  // and publishes `type`. A no-op (no event) if nothing changes.
+  void update(std::string_view call_id, std::string_view device, ConnectionState state,
+              CallEventType type, base::Timestamp at, std::optional<std::string> remote = {},
+              std::optional<std::string> detail = {});
+  // The connection goes away (connectionCleared, or failed when `failed`); a call without
+  // connections is removed.
+  void clear(std::string_view call_id, std::string_view device, base::Timestamp at,
+             std::optional<int> cause = {}, bool failed = false,
+             std::optional<std::string> detail = {});
+  // Connections of `from` move into `into` (transfer / conference joins); `from` disappears.
+  void merge(std::string_view from, std::string_view into, base::Timestamp at);
+
+  // Line state as the PBX reports it (DeviceStateChange, ExtensionStatus, presence).
+  void set_pbx_device_state(std::string_view device, DeviceState s, base::Timestamp at);
+  void set_dnd(std::string_view device, bool on, base::Timestamp at);
+  // Effective state: unavailable/dnd from the PBX win, otherwise derived from connections,
+  // otherwise what the PBX said.
+  DeviceState device_state(std::string_view device) const;
+
+  ActionSet allowed_actions(const Call& call, std::string_view device) const;
+
+  const Call* find_call(std::string_view id) const;
+  const std::unordered_map<std::string, Call>& calls() const { return calls_; }
+  // Devices the model has heard of (from calls or PBX state).
+  std::vector<std::string> devices() const;
+
+ private:
+  struct DeviceInfo {
+    DeviceState pbx = DeviceState::unknown;
+    bool dnd = false;
+    DeviceCaps caps;
+  };
+  Call* call_ptr(std::string_view id);
+  void publish(const Call& call, std::string_view device, ConnectionState state,
+               CallEventType type, base::Timestamp at, std::optional<std::string> remote,
+               std::optional<int> cause, std::optional<std::string> detail);
+
+  std::string tenant_;
+  EventSink sink_;
+  std::unordered_map<std::string, Call> calls_;
+  std::unordered_map<std::string, DeviceInfo> devices_;
+};
+
+}  // namespace callbridge::model
