@@ -16,6 +16,7 @@ inline std::string_view trim_cr(std::string_view line) {
 
 void FrameReader::feed(std::string_view bytes) {
   // Compact lazily: moving the tail costs, so only when the consumed head dominates.
+  // Offsets kept across calls (scan_, pending_) are relative to start_ or fixed up here.
   if (start_ == buf_.size()) {
     buf_.clear();
     scan_ = start_ = 0;
@@ -32,106 +33,124 @@ void FrameReader::reset(bool expect_banner) {
   banner_.reset();
   buf_.clear();
   start_ = scan_ = 0;
+  pending_.clear();
   stray_blank_lines_ = 0;
+}
+
+base::Error FrameReader::oversize() const {
+  return base::Error::protocol("AMI message exceeds " + std::to_string(limits_.max_message_bytes) +
+                               " bytes");
+}
+
+base::Result<bool> FrameReader::read_banner() {
+  const char* base = buf_.data();
+  const std::size_t size = buf_.size();
+  const void* nl = std::memchr(base + start_, '\n', size - start_);
+  if (nl == nullptr) {
+    if (size - start_ > limits_.max_message_bytes)
+      return base::fail(base::Error::protocol("AMI banner line exceeds the size limit"));
+    return false;
+  }
+  std::size_t end = static_cast<const char*>(nl) - base;
+  std::string_view line = trim_cr({base + start_, end - start_});
+  if (line.substr(0, kBannerPrefix.size()) != kBannerPrefix) {
+    return base::fail(base::Error::protocol("expected the 'Asterisk Call Manager/' banner, got '" +
+                                            std::string(line.substr(0, 80)) + "'"));
+  }
+  banner_ = std::string(line);
+  start_ = scan_ = end + 1;
+  return true;
+}
+
+// Splits complete lines from `pos` on, calling add(key, value) per header line. Blank lines before
+// the first header are stray (skipped, counted, start_ moves past them); the first blank line after
+// a header ends the message. On return `pos` is one past that blank line (complete) or the start
+// of the first incomplete line (need_more).
+template <typename Add>
+FrameReader::Scan FrameReader::scan_lines(std::size_t& pos, std::size_t headers, Add&& add) {
+  const char* const base = buf_.data();
+  const char* const end = base + buf_.size();
+  const char* p = base + pos;
+  while (p < end) {
+    const char* nl = static_cast<const char*>(std::memchr(p, '\n', end - p));
+    if (nl == nullptr) break;
+    const char* le = nl;
+    if (le > p && le[-1] == '\r') --le;
+    if (le == p) {  // blank line
+      if (headers == 0) {
+        ++stray_blank_lines_;
+        p = nl + 1;
+        start_ = p - base;
+        continue;
+      }
+      pos = nl + 1 - base;
+      return Scan::complete;
+    }
+    if (headers >= limits_.max_headers) return Scan::too_many_headers;
+    const char* colon = static_cast<const char*>(std::memchr(p, ':', le - p));
+    if (colon == nullptr) {
+      add(std::string_view{}, std::string_view(p, le - p));  // e.g. legacy "Command" output
+    } else {
+      const char* v = colon + 1;
+      if (v < le && *v == ' ') ++v;
+      add(std::string_view(p, colon - p), std::string_view(v, le - v));
+    }
+    ++headers;
+    p = nl + 1;
+  }
+  pos = p - base;
+  return Scan::need_more;
 }
 
 base::Result<bool> FrameReader::next(AmiMessage& out) {
   out.clear();
-  const char* base = buf_.data();
-  const std::size_t size = buf_.size();
-
   if (expect_banner_ && !banner_) {
-    const void* nl = std::memchr(base + start_, '\n', size - start_);
-    if (nl == nullptr) {
-      if (size - start_ > limits_.max_message_bytes)
-        return base::fail(base::Error::protocol("AMI banner line exceeds the size limit"));
-      return false;
-    }
-    std::size_t end = static_cast<const char*>(nl) - base;
-    std::string_view line = trim_cr({base + start_, end - start_});
-    if (line.substr(0, kBannerPrefix.size()) != kBannerPrefix) {
-      return base::fail(base::Error::protocol("expected the 'Asterisk Call Manager/' banner, got '" +
-                                              std::string(line.substr(0, 80)) + "'"));
-    }
-    banner_ = std::string(line);
-    start_ = scan_ = end + 1;
+    auto got = read_banner();
+    if (!got || !*got) return got;
   }
 
-  for (;;) {
-    // Skip blank lines between messages (they carry nothing).
-    while (start_ < size && (base[start_] == '\n' || (base[start_] == '\r' && start_ + 1 < size &&
-                                                      base[start_ + 1] == '\n'))) {
-      start_ += base[start_] == '\n' ? 1 : 2;
-      ++stray_blank_lines_;
+  const char* const base = buf_.data();
+  std::size_t pos = scan_ < start_ ? start_ : scan_;
+  Scan scan;
+  if (pending_.empty()) {
+    // Fast path: split straight into `out`.
+    scan = scan_lines(pos, 0, [&](std::string_view k, std::string_view v) { out.add(k, v); });
+    if (scan == Scan::need_more && !out.empty()) {
+      // Keep what was split as offsets: the buffer may move before the next call.
+      for (const auto& h : out.headers()) {
+        pending_.push_back({h.key.empty() ? 0 : static_cast<std::size_t>(h.key.data() - base) - start_,
+                            h.key.size(), static_cast<std::size_t>(h.value.data() - base) - start_,
+                            h.value.size()});
+      }
+      out.clear();
     }
-    if (scan_ < start_) scan_ = start_;
-
-    // Find the blank line that ends the message: a '\n' followed by "\r\n" or "\n".
-    std::size_t msg_end = std::string_view::npos;  // one past the terminating blank line
-    std::size_t pos = scan_;
-    while (pos < size) {
-      const void* nl = std::memchr(base + pos, '\n', size - pos);
-      if (nl == nullptr) {
-        pos = size;
-        break;
-      }
-      std::size_t i = static_cast<const char*>(nl) - base;
-      if (i + 1 < size && base[i + 1] == '\n') {
-        msg_end = i + 2;
-        break;
-      }
-      if (i + 2 < size && base[i + 1] == '\r' && base[i + 2] == '\n') {
-        msg_end = i + 3;
-        break;
-      }
-      if (i + 2 >= size) {  // cannot decide yet: resume at this '\n' when more bytes come
-        pos = i;
-        break;
-      }
-      pos = i + 1;
+  } else {
+    // Resuming a message cut by the end of the buffer: continue the offsets, then materialise.
+    scan = scan_lines(pos, pending_.size(), [&](std::string_view k, std::string_view v) {
+      pending_.push_back({k.empty() ? 0 : static_cast<std::size_t>(k.data() - base) - start_, k.size(),
+                          static_cast<std::size_t>(v.data() - base) - start_, v.size()});
+    });
+    if (scan == Scan::complete) {
+      const char* m = base + start_;
+      for (const auto& h : pending_)
+        out.add({h.key_len ? m + h.key : nullptr, h.key_len}, {m + h.value, h.value_len});
+      pending_.clear();
     }
-    if (msg_end == std::string_view::npos) {
-      scan_ = pos;
-      if (size - start_ > limits_.max_message_bytes) {
-        return base::fail(base::Error::protocol("AMI message exceeds " +
-                                                std::to_string(limits_.max_message_bytes) +
-                                                " bytes without ending"));
-      }
-      return false;
-    }
-    if (msg_end - start_ > limits_.max_message_bytes) {
-      return base::fail(base::Error::protocol(
-          "AMI message exceeds " + std::to_string(limits_.max_message_bytes) + " bytes"));
-    }
-
-    // Split header lines.
-    std::size_t line_start = start_;
-    std::size_t body_end = msg_end;  // the blank line is excluded below
-    while (line_start < body_end) {
-      const char* nlp =
-          static_cast<const char*>(std::memchr(base + line_start, '\n', body_end - line_start));
-      std::size_t line_end = nlp ? static_cast<std::size_t>(nlp - base) : body_end;
-      std::string_view line = trim_cr({base + line_start, line_end - line_start});
-      line_start = line_end + 1;
-      if (line.empty()) break;  // the terminating blank line
-      if (out.headers().size() >= limits_.max_headers) {
-        return base::fail(base::Error::protocol("AMI message has more than " +
-                                                std::to_string(limits_.max_headers) + " headers"));
-      }
-      auto colon = line.find(':');
-      if (colon == std::string_view::npos) {
-        out.add({}, line);  // e.g. legacy "Command" output; kept, never interpreted as a key
-        continue;
-      }
-      std::string_view key = line.substr(0, colon);
-      std::string_view value = line.substr(colon + 1);
-      if (!value.empty() && value.front() == ' ') value.remove_prefix(1);
-      out.add(key, value);
-    }
-    out.set_raw({base + start_, msg_end - start_});
-    start_ = scan_ = msg_end;
-    if (!out.empty()) return true;
   }
+
+  if (scan == Scan::too_many_headers) {
+    return base::fail(base::Error::protocol("AMI message has more than " +
+                                            std::to_string(limits_.max_headers) + " headers"));
+  }
+  if (scan == Scan::need_more) {
+    scan_ = pos;
+    if (buf_.size() - start_ > limits_.max_message_bytes) return base::fail(oversize());
+    return false;
+  }
+  if (pos - start_ > limits_.max_message_bytes) return base::fail(oversize());
+  out.set_raw({base + start_, pos - start_});
+  start_ = scan_ = pos;
+  return true;
 }
 
 }  // namespace callbridge::drivers::ami

@@ -1,6 +1,8 @@
 // Splits the AMI byte stream into messages: an optional banner line ("Asterisk Call Manager/x.y.z"),
 // then "Key: Value" lines (CRLF, bare LF tolerated) with a blank line ending each message.
 // Resumable: feed() any chunking of the stream and next() yields the same messages.
+// One pass: lines are split into key/value as they are found; a message cut by the end of the
+// buffered bytes resumes at its first unsplit line, so no byte is scanned twice.
 // Bounded: a message (or a line without end) larger than Limits::max_message_bytes is a protocol
 // error for the session; the reader never buffers more than that plus one fed chunk.
 // Not thread-safe; owned by one AMI session (or a replay/bench loop).
@@ -10,6 +12,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "base/error.hpp"
 #include "drivers/ami/ami_message.hpp"
@@ -47,12 +50,24 @@ class FrameReader {
   void reset(bool expect_banner = true);
 
  private:
+  // A header of the message being assembled, as offsets from start_ (survives compaction).
+  struct PendingHeader {
+    std::size_t key, key_len, value, value_len;
+  };
+  enum class Scan { complete, need_more, too_many_headers };
+  template <typename Add>
+  Scan scan_lines(std::size_t& pos, std::size_t headers, Add&& add);
+  base::Result<bool> read_banner();
+  base::Error oversize() const;
+
   Limits limits_;
   bool expect_banner_;
   std::optional<std::string> banner_;
   std::string buf_;
   std::size_t start_ = 0;  // first byte of the message being assembled
-  std::size_t scan_ = 0;   // where the search for the end of that message resumes
+  std::size_t scan_ = 0;   // first byte of the first line not yet split (resumption point)
+  // Headers already split from an incomplete message; empty when scan_ == start_.
+  std::vector<PendingHeader> pending_;
   std::size_t stray_blank_lines_ = 0;
 };
 

@@ -95,6 +95,86 @@ TEST(FrameReader, BinaryGarbageWithNewlinesBecomesHeaderlessLines) {
   SUCCEED();  // no crash, no hang
 }
 
+// The one-pass reader keeps headers split before a chunk boundary as offsets; they must survive
+// the buffer compaction that the next feed() does.
+TEST(FrameReader, HeadersSplitBeforeACutSurviveCompaction) {
+  FrameReader r({}, false);
+  std::string first = "Event: A\r\nFiller: " + std::string(200, 'f') + "\r\n\r\n";
+  r.feed(first + "Event: B\r\nKey1: v1\r\nlegacy output line\r\nKe");
+  AmiMessage m;
+  ASSERT_TRUE(*r.next(m));
+  EXPECT_EQ(m.event(), "A");
+  ASSERT_FALSE(*r.next(m));
+  r.feed("y2: v2\r\n");  // compacts: the consumed head (message A) dominates the buffer
+  ASSERT_FALSE(*r.next(m));
+  r.feed("\r\n");
+  ASSERT_TRUE(*r.next(m));
+  ASSERT_EQ(m.headers().size(), 4u);
+  EXPECT_EQ(m.event(), "B");
+  EXPECT_EQ(m.get("Key1"), "v1");
+  EXPECT_TRUE(m.headers()[2].key.empty());
+  EXPECT_EQ(m.headers()[2].value, "legacy output line");
+  EXPECT_EQ(m.get("Key2"), "v2");
+  EXPECT_EQ(m.raw(), "Event: B\r\nKey1: v1\r\nlegacy output line\r\nKey2: v2\r\n\r\n");
+  EXPECT_EQ(r.buffered(), 0u);
+}
+
+TEST(FrameReader, StrayBlankLinesAreSkippedAndCountedAcrossChunks) {
+  FrameReader r({}, false);
+  AmiMessage m;
+  r.feed("\r\n\n\r");
+  EXPECT_FALSE(*r.next(m));
+  r.feed("\nEvent: X\r\n\r\n");
+  ASSERT_TRUE(*r.next(m));
+  EXPECT_EQ(m.event(), "X");
+  EXPECT_EQ(m.raw(), "Event: X\r\n\r\n");
+  EXPECT_EQ(r.stray_blank_lines(), 3u);
+  EXPECT_FALSE(*r.next(m));
+}
+
+TEST(FrameReader, TooManyHeadersIsAProtocolError) {
+  FrameReader r({.max_message_bytes = 64 * 1024, .max_headers = 3}, false);
+  AmiMessage m;
+  r.feed("A: 1\r\nB: 2\r\nC: 3\r\n\r\n");
+  ASSERT_TRUE(*r.next(m));
+  EXPECT_EQ(m.headers().size(), 3u);
+  r.feed("A: 1\r\nB: 2\r\n");
+  ASSERT_FALSE(*r.next(m));  // resumes from the split offsets
+  r.feed("C: 3\r\nD: 4\r\n\r\n");
+  auto got = r.next(m);
+  ASSERT_FALSE(got);
+  EXPECT_EQ(got.error().code(), base::Errc::protocol);
+}
+
+TEST(FrameReader, CompleteMessageOverTheLimitIsAnError) {
+  FrameReader r({.max_message_bytes = 100}, false);
+  AmiMessage m;
+  r.feed("Event: X\r\nBig: " + std::string(120, 'x') + "\r\n\r\n");
+  auto got = r.next(m);
+  ASSERT_FALSE(got);
+  EXPECT_EQ(got.error().code(), base::Errc::protocol);
+}
+
+TEST(FrameReader, RawViewIsTheSameForAnyChunking) {
+  std::string bytes = read_file(std::string(CALLBRIDGE_FIXTURES_DIR) + "/queue/ami.log");
+  ASSERT_FALSE(bytes.empty());
+  auto raws = [&](std::size_t chunk) {
+    FrameReader r;
+    AmiMessage m;
+    std::vector<std::string> out;
+    for (std::size_t off = 0; off < bytes.size(); off += chunk) {
+      r.feed(std::string_view(bytes).substr(off, chunk));
+      while (*r.next(m)) out.emplace_back(m.raw());
+    }
+    return out;
+  };
+  auto whole = raws(bytes.size());
+  ASSERT_GT(whole.size(), 20u);
+  EXPECT_EQ(raws(1), whole);
+  EXPECT_EQ(raws(13), whole);
+  EXPECT_EQ(raws(4096), whole);
+}
+
 class FixtureChunking : public ::testing::TestWithParam<const char*> {};
 
 TEST_P(FixtureChunking, AnyChunkingGivesTheSameMessages) {
