@@ -1,0 +1,470 @@
+#include "directory/store/sqlite_contact_store.hpp"
+
+#include <chrono>
+#include <string>
+
+namespace callbridge::directory {
+namespace {
+
+using base::Error;
+using base::fail;
+using ports::Contact;
+using ports::ContactMatch;
+
+// RAII prepared statement; bind helpers count from 1 like SQLite.
+class Stmt {
+ public:
+  Stmt(sqlite3* db, const std::string& sql) {
+    rc_ = sqlite3_prepare_v2(db, sql.c_str(), static_cast<int>(sql.size()), &s_, nullptr);
+  }
+  ~Stmt() { sqlite3_finalize(s_); }
+  Stmt(const Stmt&) = delete;
+  Stmt& operator=(const Stmt&) = delete;
+  bool ok() const { return rc_ == SQLITE_OK; }
+  void bind(int i, std::string_view v) {
+    sqlite3_bind_text(s_, i, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT);
+  }
+  void bind(int i, std::int64_t v) { sqlite3_bind_int64(s_, i, v); }
+  int step() { return sqlite3_step(s_); }
+  void reset() {
+    sqlite3_reset(s_);
+    sqlite3_clear_bindings(s_);
+  }
+  std::string text(int col) const {
+    auto* p = reinterpret_cast<const char*>(sqlite3_column_text(s_, col));
+    return p ? std::string(p, static_cast<std::size_t>(sqlite3_column_bytes(s_, col))) : std::string();
+  }
+  std::int64_t i64(int col) const { return sqlite3_column_int64(s_, col); }
+
+ private:
+  sqlite3_stmt* s_ = nullptr;
+  int rc_ = SQLITE_ERROR;
+};
+
+// "+49 (211) 339903-0" -> "+492113399030"; nullopt unless it is '+' and 3..15 digits (E.164).
+std::optional<std::string> plain_e164(std::string_view raw) {
+  std::string out;
+  for (char ch : raw) {
+    if (ch >= '0' && ch <= '9') {
+      out.push_back(ch);
+    } else if (ch == '+' && out.empty()) {
+      out.push_back(ch);
+    } else if (ch == ' ' || ch == '-' || ch == '/' || ch == '(' || ch == ')' || ch == '.') {
+      continue;
+    } else {
+      return std::nullopt;
+    }
+  }
+  if (out.size() < 4 || out.size() > 16 || out[0] != '+') return std::nullopt;
+  return out;
+}
+
+bool is_e164(std::string_view s) {
+  if (s.size() < 4 || s.size() > 16 || s[0] != '+') return false;
+  for (char ch : s.substr(1))
+    if (ch < '0' || ch > '9') return false;
+  return true;
+}
+
+std::int64_t now_unix() {
+  return std::chrono::duration_cast<std::chrono::seconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+// Lets a running statement give up at the query deadline (SQLite calls this every N VM steps).
+int deadline_handler(void* arg) {
+  auto* deadline = static_cast<std::chrono::steady_clock::time_point*>(arg);
+  return std::chrono::steady_clock::now() > *deadline ? 1 : 0;
+}
+
+constexpr const char* kContactColumns =
+    "id, kind, display_name, given_name, family_name, company, email, note, origin";
+
+Contact read_contact(const Stmt& s, const std::string& tenant) {
+  Contact c;
+  c.id = s.i64(0);
+  c.tenant = tenant;
+  c.kind = ports::parse_contact_kind(s.text(1)).value_or(ports::ContactKind::person);
+  c.display_name = s.text(2);
+  c.given_name = s.text(3);
+  c.family_name = s.text(4);
+  c.company = s.text(5);
+  c.email = s.text(6);
+  c.note = s.text(7);
+  c.origin = s.text(8);
+  return c;
+}
+
+}  // namespace
+
+SqliteContactStore::SqliteContactStore(SqliteContactStoreOptions opts, sqlite3* db)
+    : opts_(std::move(opts)), db_(db) {}
+
+SqliteContactStore::~SqliteContactStore() { sqlite3_close_v2(db_); }
+
+base::Error SqliteContactStore::sql_error(const char* what) const {
+  return Error::io(std::string(what) + ": " + sqlite3_errmsg(db_));
+}
+
+base::Status SqliteContactStore::exec(const char* sql) {
+  char* err = nullptr;
+  if (sqlite3_exec(db_, sql, nullptr, nullptr, &err) != SQLITE_OK) {
+    std::string m = err ? err : "unknown";
+    sqlite3_free(err);
+    return fail(Error::io(std::string("contact store: ") + m));
+  }
+  return {};
+}
+
+base::Result<std::unique_ptr<SqliteContactStore>> SqliteContactStore::open(
+    SqliteContactStoreOptions opts) {
+  sqlite3* db = nullptr;
+  int rc = sqlite3_open_v2(opts.path.c_str(), &db,
+                           SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX,
+                           nullptr);
+  if (rc != SQLITE_OK) {
+    std::string m = db ? sqlite3_errmsg(db) : "out of memory";
+    sqlite3_close_v2(db);
+    return fail(Error::io("cannot open contact store " + opts.path + ": " + m));
+  }
+  sqlite3_busy_timeout(db, 5000);
+  std::unique_ptr<SqliteContactStore> s(new SqliteContactStore(std::move(opts), db));
+  if (auto st = s->migrate(); !st) return fail(st.error());
+  return s;
+}
+
+base::Status SqliteContactStore::migrate() {
+  if (opts_.path != ":memory:") {
+    if (auto st = exec("PRAGMA journal_mode=WAL"); !st) return st;
+  }
+  if (auto st = exec("PRAGMA foreign_keys=ON; PRAGMA synchronous=NORMAL;"
+                     "CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT NOT NULL)");
+      !st)
+    return st;
+  int version = 0;
+  {
+    Stmt s(db_, "SELECT value FROM meta WHERE key='schema_version'");
+    if (!s.ok()) return fail(sql_error("read schema version"));
+    if (s.step() == SQLITE_ROW) version = std::stoi(s.text(0));
+  }
+  if (version > kSchemaVersion) {
+    return fail(Error::conflict("contact store " + opts_.path + " has schema version " +
+                                std::to_string(version) + ", this build knows up to " +
+                                std::to_string(kSchemaVersion)));
+  }
+  if (version == kSchemaVersion) return {};
+  return exec(
+      "BEGIN IMMEDIATE;"
+      "CREATE TABLE contacts(id INTEGER PRIMARY KEY, tenant TEXT NOT NULL, kind TEXT NOT NULL,"
+      " display_name TEXT NOT NULL, given_name TEXT NOT NULL DEFAULT '',"
+      " family_name TEXT NOT NULL DEFAULT '', company TEXT NOT NULL DEFAULT '',"
+      " email TEXT NOT NULL DEFAULT '', note TEXT NOT NULL DEFAULT '',"
+      " origin TEXT NOT NULL DEFAULT '', updated_at INTEGER NOT NULL);"
+      "CREATE INDEX contacts_by_name ON contacts(tenant, display_name);"
+      "CREATE TABLE numbers(id INTEGER PRIMARY KEY,"
+      " contact_id INTEGER NOT NULL REFERENCES contacts(id) ON DELETE CASCADE,"
+      " tenant TEXT NOT NULL, label TEXT NOT NULL DEFAULT '', raw TEXT NOT NULL DEFAULT '',"
+      " e164 TEXT NOT NULL);"
+      "CREATE INDEX numbers_by_e164 ON numbers(tenant, e164);"
+      "CREATE INDEX numbers_by_contact ON numbers(contact_id);"
+      "CREATE TABLE tenant_changes(tenant TEXT PRIMARY KEY, seq INTEGER NOT NULL);"
+      "INSERT INTO meta(key, value) VALUES('schema_version', '1');"
+      "COMMIT;");
+}
+
+base::Result<Contact> SqliteContactStore::prepare(const Contact& in) const {
+  Contact c = in;
+  if (c.display_name.empty()) {
+    std::string n = c.given_name;
+    if (!c.family_name.empty()) n += (n.empty() ? "" : " ") + c.family_name;
+    c.display_name = n.empty() ? c.company : n;
+  }
+  if (c.display_name.empty()) return fail(Error::invalid_argument("contact has no name"));
+  for (const auto* f : {&c.display_name, &c.given_name, &c.family_name, &c.company, &c.email,
+                        &c.note, &c.origin}) {
+    if (f->size() > kMaxFieldBytes)
+      return fail(Error::invalid_argument("contact field longer than " +
+                                          std::to_string(kMaxFieldBytes) + " bytes"));
+  }
+  if (c.numbers.size() > kMaxNumbersPerContact)
+    return fail(Error::invalid_argument("contact has more than " +
+                                        std::to_string(kMaxNumbersPerContact) + " numbers"));
+  for (auto& n : c.numbers) {
+    if (n.e164.empty()) {
+      auto e = opts_.to_e164 ? opts_.to_e164(c.tenant, n.raw) : plain_e164(n.raw);
+      if (!e) return fail(Error::invalid_argument("not a phone number: '" + n.raw + "'"));
+      n.e164 = *e;
+    }
+    if (!is_e164(n.e164))
+      return fail(Error::invalid_argument("not an E.164 number: '" + n.e164 + "'"));
+    if (n.raw.empty()) n.raw = n.e164;
+    if (n.raw.size() > 64 || n.label.size() > 64)
+      return fail(Error::invalid_argument("number or label longer than 64 bytes"));
+  }
+  return c;
+}
+
+base::Status SqliteContactStore::bump_locked(const std::string& tenant) {
+  Stmt s(db_,
+         "INSERT INTO tenant_changes(tenant, seq) VALUES(?, 1)"
+         " ON CONFLICT(tenant) DO UPDATE SET seq = seq + 1");
+  s.bind(1, tenant);
+  if (s.step() != SQLITE_DONE) return fail(sql_error("bump change counter"));
+  return {};
+}
+
+base::Status SqliteContactStore::insert_numbers_locked(const Contact& c, std::int64_t id) {
+  Stmt s(db_, "INSERT INTO numbers(contact_id, tenant, label, raw, e164) VALUES(?,?,?,?,?)");
+  for (const auto& n : c.numbers) {
+    s.bind(1, id);
+    s.bind(2, c.tenant);
+    s.bind(3, n.label);
+    s.bind(4, n.raw);
+    s.bind(5, n.e164);
+    if (s.step() != SQLITE_DONE) return fail(sql_error("insert number"));
+    s.reset();
+  }
+  return {};
+}
+
+base::Result<std::int64_t> SqliteContactStore::insert_locked(const Contact& c) {
+  Stmt s(db_,
+         "INSERT INTO contacts(tenant, kind, display_name, given_name, family_name, company,"
+         " email, note, origin, updated_at) VALUES(?,?,?,?,?,?,?,?,?,?)");
+  s.bind(1, c.tenant);
+  s.bind(2, ports::to_string(c.kind));
+  s.bind(3, c.display_name);
+  s.bind(4, c.given_name);
+  s.bind(5, c.family_name);
+  s.bind(6, c.company);
+  s.bind(7, c.email);
+  s.bind(8, c.note);
+  s.bind(9, c.origin);
+  s.bind(10, now_unix());
+  if (s.step() != SQLITE_DONE) return fail(sql_error("insert contact"));
+  std::int64_t id = sqlite3_last_insert_rowid(db_);
+  if (auto st = insert_numbers_locked(c, id); !st) return fail(st.error());
+  return id;
+}
+
+base::Result<std::int64_t> SqliteContactStore::create(const Contact& in) {
+  auto c = prepare(in);
+  if (!c) return fail(c.error());
+  std::lock_guard lock(mu_);
+  if (auto st = exec("BEGIN IMMEDIATE"); !st) return fail(st.error());
+  auto id = insert_locked(*c);
+  if (id) {
+    if (auto st = bump_locked(c->tenant); !st) id = fail(st.error());
+  }
+  if (!id) {
+    (void)exec("ROLLBACK");
+    return id;
+  }
+  if (auto st = exec("COMMIT"); !st) return fail(st.error());
+  return id;
+}
+
+base::Status SqliteContactStore::update(const Contact& in) {
+  auto c = prepare(in);
+  if (!c) return fail(c.error());
+  std::lock_guard lock(mu_);
+  if (auto st = exec("BEGIN IMMEDIATE"); !st) return st;
+  auto body = [&]() -> base::Status {
+    Stmt s(db_,
+           "UPDATE contacts SET kind=?, display_name=?, given_name=?, family_name=?, company=?,"
+           " email=?, note=?, origin=?, updated_at=? WHERE id=? AND tenant=?");
+    s.bind(1, ports::to_string(c->kind));
+    s.bind(2, c->display_name);
+    s.bind(3, c->given_name);
+    s.bind(4, c->family_name);
+    s.bind(5, c->company);
+    s.bind(6, c->email);
+    s.bind(7, c->note);
+    s.bind(8, c->origin);
+    s.bind(9, now_unix());
+    s.bind(10, c->id);
+    s.bind(11, c->tenant);
+    if (s.step() != SQLITE_DONE) return fail(sql_error("update contact"));
+    if (sqlite3_changes(db_) == 0)
+      return fail(Error::not_found("no contact " + std::to_string(c->id)));
+    Stmt d(db_, "DELETE FROM numbers WHERE contact_id=?");
+    d.bind(1, c->id);
+    if (d.step() != SQLITE_DONE) return fail(sql_error("replace numbers"));
+    if (auto st = insert_numbers_locked(*c, c->id); !st) return st;
+    return bump_locked(c->tenant);
+  };
+  if (auto st = body(); !st) {
+    (void)exec("ROLLBACK");
+    return st;
+  }
+  return exec("COMMIT");
+}
+
+base::Status SqliteContactStore::remove(const std::string& tenant, std::int64_t id) {
+  std::lock_guard lock(mu_);
+  if (auto st = exec("BEGIN IMMEDIATE"); !st) return st;
+  Stmt s(db_, "DELETE FROM contacts WHERE id=? AND tenant=?");
+  s.bind(1, id);
+  s.bind(2, tenant);
+  base::Status st;
+  if (s.step() != SQLITE_DONE) {
+    st = fail(sql_error("delete contact"));
+  } else if (sqlite3_changes(db_) == 0) {
+    st = fail(Error::not_found("no contact " + std::to_string(id)));
+  } else {
+    st = bump_locked(tenant);
+  }
+  if (!st) {
+    (void)exec("ROLLBACK");
+    return st;
+  }
+  return exec("COMMIT");
+}
+
+base::Result<Contact> SqliteContactStore::get(const std::string& tenant, std::int64_t id) {
+  std::lock_guard lock(mu_);
+  Stmt s(db_, std::string("SELECT ") + kContactColumns + " FROM contacts WHERE id=? AND tenant=?");
+  s.bind(1, id);
+  s.bind(2, tenant);
+  int rc = s.step();
+  if (rc == SQLITE_DONE) return fail(Error::not_found("no contact " + std::to_string(id)));
+  if (rc != SQLITE_ROW) return fail(sql_error("get contact"));
+  Contact c = read_contact(s, tenant);
+  Stmt n(db_, "SELECT label, raw, e164 FROM numbers WHERE contact_id=? ORDER BY id");
+  n.bind(1, id);
+  while (n.step() == SQLITE_ROW) c.numbers.push_back({n.text(0), n.text(1), n.text(2)});
+  return c;
+}
+
+base::Result<std::vector<Contact>> SqliteContactStore::list(const std::string& tenant,
+                                                            std::string_view text,
+                                                            std::size_t limit) {
+  std::lock_guard lock(mu_);
+  std::string like = "%";
+  for (char ch : text) {
+    if (ch == '%' || ch == '_' || ch == '\\') like.push_back('\\');
+    like.push_back(ch);
+  }
+  like += "%";
+  Stmt q(db_, std::string("SELECT ") + kContactColumns +
+                  " FROM contacts c WHERE tenant=?1 AND (display_name LIKE ?2 ESCAPE '\\'"
+                  " OR company LIKE ?2 ESCAPE '\\' OR EXISTS(SELECT 1 FROM numbers n WHERE"
+                  " n.contact_id=c.id AND (n.e164 LIKE ?2 ESCAPE '\\' OR n.raw LIKE ?2 ESCAPE '\\')))"
+                  " ORDER BY display_name, id LIMIT ?3");
+  if (!q.ok()) return fail(sql_error("list contacts"));
+  q.bind(1, tenant);
+  q.bind(2, like);
+  q.bind(3, static_cast<std::int64_t>(limit));
+  std::vector<Contact> out;
+  int rc;
+  while ((rc = q.step()) == SQLITE_ROW) out.push_back(read_contact(q, tenant));
+  if (rc != SQLITE_DONE) return fail(sql_error("list contacts"));
+  Stmt n(db_, "SELECT label, raw, e164 FROM numbers WHERE contact_id=? ORDER BY id");
+  for (auto& c : out) {
+    n.bind(1, c.id);
+    while (n.step() == SQLITE_ROW) c.numbers.push_back({n.text(0), n.text(1), n.text(2)});
+    n.reset();
+  }
+  return out;
+}
+
+base::Result<ports::ImportCommit> SqliteContactStore::import_all(
+    const std::string& tenant, const std::vector<Contact>& contacts,
+    const ports::ImportOptions& opts) {
+  std::vector<Contact> ready;
+  ready.reserve(contacts.size());
+  for (std::size_t i = 0; i < contacts.size(); ++i) {
+    Contact c = contacts[i];
+    c.tenant = tenant;
+    auto p = prepare(c);
+    if (!p)
+      return fail(Error::invalid_argument("contact #" + std::to_string(i + 1) + " (" +
+                                          contacts[i].display_name + "): " + p.error().message()));
+    ready.push_back(std::move(*p));
+  }
+  std::lock_guard lock(mu_);
+  if (auto st = exec("BEGIN IMMEDIATE"); !st) return fail(st.error());
+  ports::ImportCommit out;
+  auto body = [&]() -> base::Status {
+    if (opts.replace_tenant) {
+      Stmt d(db_, "DELETE FROM contacts WHERE tenant=?");
+      d.bind(1, tenant);
+      if (d.step() != SQLITE_DONE) return fail(sql_error("replace contacts"));
+      out.replaced = static_cast<std::size_t>(sqlite3_changes(db_));
+    }
+    for (const auto& c : ready) {
+      auto id = insert_locked(c);
+      if (!id) return fail(id.error());
+      ++out.contacts;
+      out.numbers += c.numbers.size();
+    }
+    return bump_locked(tenant);
+  };
+  if (auto st = body(); !st) {
+    (void)exec("ROLLBACK");
+    return fail(st.error());
+  }
+  if (auto st = exec("COMMIT"); !st) {
+    (void)exec("ROLLBACK");
+    return fail(st.error());
+  }
+  return out;
+}
+
+base::Result<std::size_t> SqliteContactStore::count(const std::string& tenant) {
+  std::lock_guard lock(mu_);
+  Stmt s(db_, "SELECT count(*) FROM contacts WHERE tenant=?");
+  s.bind(1, tenant);
+  if (s.step() != SQLITE_ROW) return fail(sql_error("count contacts"));
+  return static_cast<std::size_t>(s.i64(0));
+}
+
+std::optional<std::uint64_t> SqliteContactStore::change_token(const std::string& tenant) {
+  std::lock_guard lock(mu_);
+  Stmt s(db_, "SELECT seq FROM tenant_changes WHERE tenant=?");
+  s.bind(1, tenant);
+  int rc = s.step();
+  if (rc == SQLITE_ROW) return static_cast<std::uint64_t>(s.i64(0));
+  if (rc == SQLITE_DONE) return 0;
+  return std::nullopt;  // unreadable: the cache then trusts its TTL
+}
+
+base::Result<std::vector<ContactMatch>> SqliteContactStore::lookup(const ports::LookupQuery& q) {
+  const auto& cands = q.candidates.empty() ? std::vector<std::string>{q.e164} : q.candidates;
+  if (cands.size() > 64) return fail(Error::invalid_argument("too many lookup candidates"));
+  std::string sql =
+      "SELECT c.id, c.kind, c.display_name, c.company, n.e164, n.label FROM numbers n"
+      " JOIN contacts c ON c.id = n.contact_id WHERE n.tenant=? AND n.e164 IN (";
+  for (std::size_t i = 0; i < cands.size(); ++i) sql += i ? ",?" : "?";
+  sql += ") ORDER BY c.display_name, c.id, n.id";
+  std::lock_guard lock(mu_);
+  auto deadline = q.deadline;
+  bool has_deadline = deadline != std::chrono::steady_clock::time_point{};
+  if (has_deadline) sqlite3_progress_handler(db_, 1000, deadline_handler, &deadline);
+  Stmt s(db_, sql);
+  std::vector<ContactMatch> out;
+  int rc = SQLITE_ERROR;
+  if (s.ok()) {
+    s.bind(1, q.tenant);
+    for (std::size_t i = 0; i < cands.size(); ++i) s.bind(static_cast<int>(i + 2), cands[i]);
+    while ((rc = s.step()) == SQLITE_ROW) {
+      ContactMatch m;
+      m.source = opts_.name;
+      m.priority = opts_.priority;
+      m.contact_id = std::to_string(s.i64(0));
+      m.kind = ports::parse_contact_kind(s.text(1)).value_or(ports::ContactKind::person);
+      m.display_name = s.text(2);
+      m.company = s.text(3);
+      m.matched_number = s.text(4);
+      m.label = s.text(5);
+      out.push_back(std::move(m));
+    }
+  }
+  if (has_deadline) sqlite3_progress_handler(db_, 0, nullptr, nullptr);
+  if (rc == SQLITE_INTERRUPT) return fail(Error::timeout("contact store lookup timed out"));
+  if (rc != SQLITE_DONE) return fail(sql_error("contact lookup"));
+  return out;
+}
+
+}  // namespace callbridge::directory

@@ -1,0 +1,70 @@
+// The built-in contact directory on SQLite (WAL): people and companies, several labelled numbers
+// each, indexed by (tenant, E.164). Implements ports::ContactStore; one connection behind a mutex,
+// so it is thread-safe; lookups honour the query deadline via SQLite's progress handler.
+#pragma once
+
+#include <sqlite3.h>
+
+#include <memory>
+#include <mutex>
+#include <string>
+
+#include "ports/contact_source.hpp"
+
+namespace callbridge::directory {
+
+struct SqliteContactStoreOptions {
+  std::string path;              // database file; ":memory:" for tests
+  std::string name = "store";    // source name in lookup results
+  int priority = 10;             // the built-in store usually wins over LDAP and CRMs
+  // Normalizes numbers whose e164 is empty on create/update/import, per tenant. When unset,
+  // such numbers must already be "+<digits>" (punctuation and spaces are dropped).
+  std::function<std::optional<std::string>(const std::string& tenant, std::string_view raw)> to_e164;
+};
+
+class SqliteContactStore final : public ports::ContactStore {
+ public:
+  static constexpr int kSchemaVersion = 1;
+  static constexpr std::size_t kMaxNumbersPerContact = 64;
+  static constexpr std::size_t kMaxFieldBytes = 4096;
+
+  // Opens (creating if needed) and migrates the database. Errc::io on open failure,
+  // Errc::conflict when the file's schema is newer than this build.
+  static base::Result<std::unique_ptr<SqliteContactStore>> open(SqliteContactStoreOptions opts);
+  ~SqliteContactStore() override;
+
+  const std::string& name() const override { return opts_.name; }
+  int priority() const override { return opts_.priority; }
+  base::Result<std::vector<ports::ContactMatch>> lookup(const ports::LookupQuery& q) override;
+  std::optional<std::uint64_t> change_token(const std::string& tenant) override;
+
+  base::Result<std::int64_t> create(const ports::Contact& c) override;
+  base::Status update(const ports::Contact& c) override;
+  base::Status remove(const std::string& tenant, std::int64_t id) override;
+  base::Result<ports::Contact> get(const std::string& tenant, std::int64_t id) override;
+  base::Result<std::vector<ports::Contact>> list(const std::string& tenant, std::string_view text,
+                                                 std::size_t limit) override;
+  base::Result<ports::ImportCommit> import_all(const std::string& tenant,
+                                               const std::vector<ports::Contact>& contacts,
+                                               const ports::ImportOptions& opts) override;
+
+  // Number of contacts of a tenant (tests, CLI summary).
+  base::Result<std::size_t> count(const std::string& tenant);
+
+ private:
+  SqliteContactStore(SqliteContactStoreOptions opts, sqlite3* db);
+  base::Status migrate();
+  base::Status exec(const char* sql);
+  // Fills in e164 of every number and checks sizes; the contact as it will be stored.
+  base::Result<ports::Contact> prepare(const ports::Contact& c) const;
+  base::Result<std::int64_t> insert_locked(const ports::Contact& c);
+  base::Status insert_numbers_locked(const ports::Contact& c, std::int64_t id);
+  base::Status bump_locked(const std::string& tenant);
+  base::Error sql_error(const char* what) const;
+
+  SqliteContactStoreOptions opts_;
+  sqlite3* db_;
+  std::mutex mu_;
+};
+
+}  // namespace callbridge::directory
