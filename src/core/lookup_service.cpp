@@ -1,0 +1,314 @@
+#include "core/lookup_service.hpp"
+
+#include <algorithm>
+#include <set>
+
+namespace callbridge::core {
+
+using Steady = std::chrono::steady_clock;
+
+std::string_view to_string(MatchKind k) { return k == MatchKind::exact ? "exact" : "company"; }
+
+std::string_view to_string(SourceOutcome::State s) {
+  switch (s) {
+    case SourceOutcome::State::ok: return "ok";
+    case SourceOutcome::State::timeout: return "timeout";
+    case SourceOutcome::State::error: return "error";
+  }
+  return "?";
+}
+
+bool LookupResult::complete() const {
+  return std::all_of(sources.begin(), sources.end(),
+                     [](const SourceOutcome& s) { return s.state == SourceOutcome::State::ok; });
+}
+
+namespace {
+SourceOutcome failed(SourceOutcome::State state, std::string message) {
+  SourceOutcome o;
+  o.state = state;
+  o.message = std::move(message);
+  return o;
+}
+}  // namespace
+
+struct LookupService::Pending {
+  std::mutex mu;
+  std::string tenant;
+  std::string e164;
+  std::vector<std::string> cands;
+  std::vector<ports::ContactMatch> raw;
+  std::vector<SourceOutcome> outcomes;
+  std::vector<bool> settled;
+  std::size_t outstanding = 0;
+  std::uint64_t epoch = 0;
+  std::vector<std::optional<std::uint64_t>> tokens;
+  Steady::time_point start;
+  std::function<void(LookupResult)> done;
+};
+
+LookupService::LookupService(std::vector<LookupSourceConfig> sources, LookupOptions opts,
+                             const base::Clock& clock)
+    : sources_(std::move(sources)), opts_(opts), clock_(clock) {
+  for (const auto& s : sources_) CB_CHECK(s.source != nullptr, "lookup source is null");
+  std::size_t n = std::max<std::size_t>(1, opts_.workers);
+  for (std::size_t i = 0; i < n; ++i) workers_.emplace_back([this] { worker_loop(); });
+  timer_ = std::thread([this] { timer_loop(); });
+}
+
+LookupService::~LookupService() {
+  {
+    std::lock_guard lock(mu_);
+    stopping_ = true;
+  }
+  work_cv_.notify_all();
+  timer_cv_.notify_all();
+  for (auto& w : workers_) w.join();
+  timer_.join();
+  // Settle whatever still waits for a deadline so every callback runs exactly once.
+  for (auto& [when, task] : timers_) task();
+}
+
+void LookupService::post(std::function<void()> task) {
+  {
+    std::lock_guard lock(mu_);
+    work_.push_back(std::move(task));
+  }
+  work_cv_.notify_one();
+}
+
+void LookupService::at(Steady::time_point when, std::function<void()> task) {
+  {
+    std::lock_guard lock(mu_);
+    timers_.emplace(when, std::move(task));
+  }
+  timer_cv_.notify_one();
+}
+
+void LookupService::worker_loop() {
+  for (;;) {
+    std::function<void()> task;
+    {
+      std::unique_lock lock(mu_);
+      work_cv_.wait(lock, [&] { return stopping_ || !work_.empty(); });
+      if (work_.empty()) return;  // stopping and drained
+      task = std::move(work_.front());
+      work_.pop_front();
+    }
+    task();
+  }
+}
+
+void LookupService::timer_loop() {
+  std::unique_lock lock(mu_);
+  while (!stopping_) {
+    if (timers_.empty()) {
+      timer_cv_.wait(lock);
+      continue;
+    }
+    auto first = timers_.begin();
+    if (Steady::now() < first->first) {
+      timer_cv_.wait_until(lock, first->first);
+      continue;
+    }
+    auto task = std::move(first->second);
+    timers_.erase(first);
+    lock.unlock();
+    task();
+    lock.lock();
+  }
+}
+
+std::vector<std::string> LookupService::candidates(const std::string& e164, std::size_t max_ext,
+                                                   std::size_t min_digits) {
+  std::vector<std::string> out{e164};
+  if (e164.size() < 2 || e164[0] != '+') return out;
+  std::string digits = e164.substr(1);
+  std::set<std::string> seen{e164};
+  for (std::size_t k = 1; k <= max_ext && k < digits.size(); ++k) {
+    if (digits.size() - k < min_digits) break;
+    std::string base = "+" + digits.substr(0, digits.size() - k);
+    if (seen.insert(base).second) out.push_back(base);
+    // base+"0" only when shorter than the caller: same length would be a neighbour's direct dial.
+    if (k >= 2 && seen.insert(base + "0").second) out.push_back(base + "0");
+  }
+  return out;
+}
+
+std::vector<RankedMatch> LookupService::rank(const std::string& e164, const std::vector<std::string>& cands,
+                                             std::vector<ports::ContactMatch> raw) {
+  std::vector<RankedMatch> all;
+  for (auto& m : raw) {
+    if (std::find(cands.begin(), cands.end(), m.matched_number) == cands.end()) continue;
+    RankedMatch r;
+    if (m.matched_number == e164) {
+      r.kind = MatchKind::exact;
+    } else {
+      r.kind = MatchKind::company;
+      bool is_prefix = e164.compare(0, m.matched_number.size(), m.matched_number) == 0;
+      std::size_t base_len = is_prefix ? m.matched_number.size() : m.matched_number.size() - 1;
+      r.distance = e164.size() - base_len;
+    }
+    r.contact = std::move(m);
+    all.push_back(std::move(r));
+  }
+  if (all.empty()) return all;
+  // Exact matches hide company guesses; among guesses only the longest prefix counts.
+  std::size_t best = std::min_element(all.begin(), all.end(), [](const auto& a, const auto& b) {
+                       return a.distance < b.distance;
+                     })->distance;
+  std::erase_if(all, [&](const RankedMatch& r) { return r.distance != best; });
+  std::stable_sort(all.begin(), all.end(), [](const RankedMatch& a, const RankedMatch& b) {
+    if (a.contact.priority != b.contact.priority) return a.contact.priority < b.contact.priority;
+    if (a.contact.source != b.contact.source) return a.contact.source < b.contact.source;
+    // Within one company distance, the switchboard-labelled number first.
+    bool am = a.contact.label == "main", bm = b.contact.label == "main";
+    if (am != bm) return am;
+    return a.contact.display_name < b.contact.display_name;
+  });
+  std::set<std::pair<std::string, std::string>> seen;
+  std::erase_if(all, [&](const RankedMatch& r) {
+    return !seen.insert({r.contact.source, r.contact.contact_id}).second;
+  });
+  return all;
+}
+
+std::vector<std::optional<std::uint64_t>> LookupService::tokens(const std::string& tenant) {
+  std::vector<std::optional<std::uint64_t>> t;
+  t.reserve(sources_.size());
+  for (auto& s : sources_) t.push_back(s.source->change_token(tenant));
+  return t;
+}
+
+void LookupService::async_lookup(const std::string& tenant, const std::string& e164,
+                                 std::function<void(LookupResult)> done) {
+  const std::string key = tenant + '\n' + e164;
+  auto current = tokens(tenant);
+  std::uint64_t epoch;
+  {
+    std::lock_guard lock(cache_mu_);
+    epoch = epoch_;
+    if (auto it = cache_.find(key); it != cache_.end()) {
+      if (clock_.now() < it->second.expires && it->second.tokens == current) {
+        LookupResult r = it->second.result;
+        r.from_cache = true;
+        done(std::move(r));
+        return;
+      }
+      cache_.erase(it);
+    }
+  }
+  auto p = std::make_shared<Pending>();
+  p->tenant = tenant;
+  p->e164 = e164;
+  p->cands = candidates(e164, opts_.max_extension_digits, opts_.min_prefix_digits);
+  p->outcomes.resize(sources_.size());
+  p->settled.assign(sources_.size(), false);
+  p->outstanding = sources_.size();
+  p->epoch = epoch;
+  p->tokens = std::move(current);
+  p->start = Steady::now();
+  p->done = std::move(done);
+  if (sources_.empty()) return finish(p);
+
+  // Records source i's outcome once; the last one settles the lookup.
+  auto settle = [this, p](std::size_t i, SourceOutcome out, std::vector<ports::ContactMatch> found) {
+    bool last = false;
+    {
+      std::lock_guard lock(p->mu);
+      if (p->settled[i]) return;
+      p->settled[i] = true;
+      out.source = sources_[i].source->name();
+      out.took = std::chrono::duration_cast<std::chrono::microseconds>(Steady::now() - p->start);
+      out.matches = found.size();
+      p->outcomes[i] = std::move(out);
+      for (auto& m : found) p->raw.push_back(std::move(m));
+      last = --p->outstanding == 0;
+    }
+    if (last) finish(p);
+  };
+  for (std::size_t i = 0; i < sources_.size(); ++i) {
+    auto deadline = p->start + sources_[i].timeout;
+    at(deadline, [settle, i] {
+      settle(i, failed(SourceOutcome::State::timeout, "no answer in time"), {});
+    });
+    post([this, settle, p, i, deadline] {
+      if (Steady::now() >= deadline) return;  // the timer settles it
+      ports::LookupQuery q{p->tenant, p->e164, p->cands, deadline};
+      auto r = sources_[i].source->lookup(q);
+      if (Steady::now() > deadline) return;  // late: the per-source timeout already counted
+      if (!r) {
+        auto state = r.error().code() == base::Errc::timeout ? SourceOutcome::State::timeout
+                                                             : SourceOutcome::State::error;
+        settle(i, failed(state, r.error().to_string()), {});
+        return;
+      }
+      settle(i, SourceOutcome{}, std::move(*r));
+    });
+  }
+}
+
+void LookupService::finish(const std::shared_ptr<Pending>& p) {
+  LookupResult r;
+  r.tenant = p->tenant;
+  r.e164 = p->e164;
+  {
+    std::lock_guard lock(p->mu);
+    r.sources = p->outcomes;
+    r.matches = rank(p->e164, p->cands, std::move(p->raw));
+  }
+  if (r.complete()) {
+    std::lock_guard lock(cache_mu_);
+    if (epoch_ == p->epoch) {
+      if (cache_.size() >= opts_.cache_capacity) {
+        auto now = clock_.now();
+        std::erase_if(cache_, [&](const auto& kv) { return kv.second.expires <= now; });
+        while (cache_.size() >= opts_.cache_capacity) {
+          auto oldest = std::min_element(cache_.begin(), cache_.end(), [](const auto& a, const auto& b) {
+            return a.second.expires < b.second.expires;
+          });
+          cache_.erase(oldest);
+        }
+      }
+      auto ttl = r.matches.empty() ? opts_.negative_cache_ttl : opts_.cache_ttl;
+      if (opts_.cache_capacity > 0 && ttl.count() > 0)
+        cache_[p->tenant + '\n' + p->e164] = CacheEntry{r, clock_.now() + ttl, p->tokens};
+    }
+  }
+  auto done = std::move(p->done);
+  done(std::move(r));
+}
+
+LookupResult LookupService::lookup(const std::string& tenant, const std::string& e164) {
+  std::mutex m;
+  std::condition_variable cv;
+  std::optional<LookupResult> out;
+  async_lookup(tenant, e164, [&](LookupResult r) {
+    std::lock_guard lock(m);
+    out = std::move(r);
+    cv.notify_one();
+  });
+  std::unique_lock lock(m);
+  cv.wait(lock, [&] { return out.has_value(); });
+  return std::move(*out);
+}
+
+void LookupService::invalidate(const std::string& tenant) {
+  std::lock_guard lock(cache_mu_);
+  ++epoch_;
+  const std::string prefix = tenant + '\n';
+  std::erase_if(cache_, [&](const auto& kv) { return kv.first.compare(0, prefix.size(), prefix) == 0; });
+}
+
+void LookupService::invalidate_all() {
+  std::lock_guard lock(cache_mu_);
+  ++epoch_;
+  cache_.clear();
+}
+
+std::size_t LookupService::cache_size() const {
+  std::lock_guard lock(cache_mu_);
+  return cache_.size();
+}
+
+}  // namespace callbridge::core

@@ -1,0 +1,134 @@
+// Caller-name lookup across every configured ContactSource: all sources are asked in parallel,
+// each under its own timeout; matches are merged and ranked (exact before company fallback, then
+// source priority); the company fallback finds the switchboard/base number of a direct-dial
+// caller by longest prefix. Results are cached per (tenant, number) with a TTL and dropped on
+// invalidate() or when a source's change_token() moves (e.g. an import by another process).
+// Thread-safe: call lookup()/async_lookup() from any thread; sources run on an internal pool.
+#pragma once
+
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <thread>
+#include <unordered_map>
+#include <vector>
+
+#include "base/time.hpp"
+#include "ports/contact_source.hpp"
+
+namespace callbridge::core {
+
+enum class MatchKind { exact, company };
+std::string_view to_string(MatchKind k);
+
+struct RankedMatch {
+  ports::ContactMatch contact;
+  MatchKind kind = MatchKind::exact;
+  // 0 for exact; for company matches the number of trailing digits the caller has beyond the
+  // matched base (smaller = longer prefix = better).
+  std::size_t distance = 0;
+};
+
+struct SourceOutcome {
+  enum class State { ok, timeout, error };
+  std::string source;
+  State state = State::ok;
+  std::string message;  // error text when not ok
+  std::chrono::microseconds took{0};
+  std::size_t matches = 0;
+};
+std::string_view to_string(SourceOutcome::State s);
+
+struct LookupResult {
+  std::string tenant;
+  std::string e164;
+  std::vector<RankedMatch> matches;  // best first; empty: nobody known
+  std::vector<SourceOutcome> sources;
+  bool from_cache = false;
+  // Every source answered in time (only complete results are cached).
+  bool complete() const;
+};
+
+struct LookupSourceConfig {
+  std::shared_ptr<ports::ContactSource> source;
+  std::chrono::milliseconds timeout{800};
+};
+
+struct LookupOptions {
+  std::chrono::microseconds cache_ttl = std::chrono::minutes(5);
+  std::chrono::microseconds negative_cache_ttl = std::chrono::minutes(1);  // "nobody" results
+  std::size_t cache_capacity = 10000;
+  // Company fallback: strip up to this many trailing digits of the caller ...
+  std::size_t max_extension_digits = 5;
+  // ... but never go below this many digits (country + area code + a little).
+  std::size_t min_prefix_digits = 7;
+  std::size_t workers = 4;
+};
+
+class LookupService {
+ public:
+  // `clock` drives the cache TTL only (timeouts use steady time); it must outlive the service.
+  LookupService(std::vector<LookupSourceConfig> sources, LookupOptions opts, const base::Clock& clock);
+  ~LookupService();  // waits for running source calls (which end by their deadline)
+  LookupService(const LookupService&) = delete;
+  LookupService& operator=(const LookupService&) = delete;
+
+  // Blocks until every source answered or timed out. `e164` must already be canonical.
+  LookupResult lookup(const std::string& tenant, const std::string& e164);
+  // Same, without blocking: `done` runs once, on an internal thread (post it to your executor).
+  void async_lookup(const std::string& tenant, const std::string& e164,
+                    std::function<void(LookupResult)> done);
+
+  // Drops cached results of one tenant / of all tenants (after imports and edits).
+  void invalidate(const std::string& tenant);
+  void invalidate_all();
+  std::size_t cache_size() const;
+
+  // The numbers sources are asked for, best first: the number itself, then for k = 1.. trailing
+  // digits removed the base, and (k >= 2) base+"0", the usual switchboard. Exposed for tests.
+  static std::vector<std::string> candidates(const std::string& e164, std::size_t max_extension_digits,
+                                             std::size_t min_prefix_digits);
+
+ private:
+  struct Pending;
+  struct CacheEntry {
+    LookupResult result;
+    base::Timestamp expires;
+    std::vector<std::optional<std::uint64_t>> tokens;
+  };
+
+  void post(std::function<void()> task);
+  void at(std::chrono::steady_clock::time_point when, std::function<void()> task);
+  void worker_loop();
+  void timer_loop();
+  void finish(const std::shared_ptr<Pending>& p);
+  std::vector<std::optional<std::uint64_t>> tokens(const std::string& tenant);
+  static std::vector<RankedMatch> rank(const std::string& e164, const std::vector<std::string>& cands,
+                                       std::vector<ports::ContactMatch> raw);
+
+  std::vector<LookupSourceConfig> sources_;
+  LookupOptions opts_;
+  const base::Clock& clock_;
+
+  mutable std::mutex cache_mu_;
+  std::unordered_map<std::string, CacheEntry> cache_;  // key: tenant + '\n' + e164
+  std::uint64_t epoch_ = 0;  // bumped by invalidate(): in-flight results of older epochs are not cached
+
+  std::mutex mu_;
+  std::condition_variable work_cv_;
+  std::condition_variable timer_cv_;
+  std::deque<std::function<void()>> work_;
+  std::multimap<std::chrono::steady_clock::time_point, std::function<void()>> timers_;
+  bool stopping_ = false;
+  std::vector<std::thread> workers_;
+  std::thread timer_;
+};
+
+}  // namespace callbridge::core
