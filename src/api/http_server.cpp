@@ -1,0 +1,361 @@
+// The one translation unit that includes Boost.Beast (compile cost; see STACK.md).
+#include "api/http_server.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/core/tcp_stream.hpp>
+#include <boost/beast/http/error.hpp>
+#include <boost/beast/http/parser.hpp>
+#include <boost/beast/http/read.hpp>
+#include <boost/beast/http/string_body.hpp>
+#include <boost/beast/http/write.hpp>
+#include <cstdio>
+#include <map>
+#include <set>
+
+namespace callbridge::api {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+using tcp = asio::ip::tcp;
+using base::Error;
+using base::fail;
+
+namespace {
+
+constexpr auto kUseTuple = asio::as_tuple(asio::use_awaitable);
+
+void append_json_string(std::string& out, std::string_view s) {
+  out += '"';
+  for (unsigned char c : s) {
+    switch (c) {
+      case '"': out += "\\\""; break;
+      case '\\': out += "\\\\"; break;
+      case '\n': out += "\\n"; break;
+      case '\r': out += "\\r"; break;
+      case '\t': out += "\\t"; break;
+      default:
+        if (c < 0x20) {
+          char buf[8];
+          std::snprintf(buf, sizeof buf, "\\u%04x", c);
+          out += buf;
+        } else {
+          out += static_cast<char>(c);
+        }
+    }
+  }
+  out += '"';
+}
+
+std::string_view reason(int status) {
+  return http::obsolete_reason(static_cast<http::status>(status));
+}
+
+int hex_value(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+std::string percent_decode(std::string_view s) {
+  std::string out;
+  out.reserve(s.size());
+  for (std::size_t i = 0; i < s.size(); ++i) {
+    if (s[i] == '+') {
+      out += ' ';
+    } else if (s[i] == '%' && i + 2 < s.size() && hex_value(s[i + 1]) >= 0 &&
+               hex_value(s[i + 2]) >= 0) {
+      out += static_cast<char>(hex_value(s[i + 1]) * 16 + hex_value(s[i + 2]));
+      i += 2;
+    } else {
+      out += s[i];
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
+std::string_view HttpRequest::header(std::string_view name) const {
+  for (const auto& [k, v] : headers)
+    if (k == name) return v;
+  return {};
+}
+
+HttpResponse HttpResponse::text(int status, std::string body) {
+  HttpResponse r;
+  r.status = status;
+  r.body = std::move(body);
+  return r;
+}
+
+HttpResponse HttpResponse::json(int status, std::string body) {
+  HttpResponse r;
+  r.status = status;
+  r.content_type = "application/json";
+  r.body = std::move(body);
+  return r;
+}
+
+HttpResponse HttpResponse::problem(int status, std::string_view title, std::string_view detail) {
+  std::string b = "{\"type\":\"about:blank\",\"title\":";
+  append_json_string(b, title);
+  b += ",\"status\":" + std::to_string(status);
+  if (!detail.empty()) {
+    b += ",\"detail\":";
+    append_json_string(b, detail);
+  }
+  b += "}";
+  HttpResponse r;
+  r.status = status;
+  r.content_type = "application/problem+json";
+  r.body = std::move(b);
+  return r;
+}
+
+std::vector<std::pair<std::string, std::string>> parse_query(std::string_view q) {
+  std::vector<std::pair<std::string, std::string>> out;
+  while (!q.empty()) {
+    auto amp = q.find('&');
+    auto part = q.substr(0, amp);
+    q = amp == std::string_view::npos ? std::string_view() : q.substr(amp + 1);
+    if (part.empty()) continue;
+    auto eq = part.find('=');
+    out.emplace_back(percent_decode(part.substr(0, eq)),
+                     eq == std::string_view::npos ? std::string() : percent_decode(part.substr(eq + 1)));
+  }
+  return out;
+}
+
+struct HttpServer::Impl {
+  asio::io_context& io;
+  HttpServerOptions options;
+  tcp::acceptor acceptor;
+  bool stopped = false;
+  std::uint16_t port = 0;
+  std::string address;
+  // method -> path -> handler; prefixes are stored without the trailing '*'.
+  std::map<std::string, std::map<std::string, HttpHandler>> exact, prefix;
+  std::set<beast::tcp_stream*> open;  // io thread only
+  Stats stats;
+
+  Impl(asio::io_context& io_, HttpServerOptions o) : io(io_), options(std::move(o)), acceptor(io_) {}
+
+  const HttpHandler* find(const std::string& method, const std::string& path) const {
+    if (auto m = exact.find(method); m != exact.end())
+      if (auto h = m->second.find(path); h != m->second.end()) return &h->second;
+    const HttpHandler* best = nullptr;
+    std::size_t best_len = 0;
+    if (auto m = prefix.find(method); m != prefix.end())
+      for (const auto& [p, h] : m->second)
+        if (path.compare(0, p.size(), p) == 0 && p.size() >= best_len) best = &h, best_len = p.size();
+    return best;
+  }
+
+  bool path_known(const std::string& path, std::string& allow) const {
+    for (const auto* table : {&exact, &prefix})
+      for (const auto& [method, routes] : *table)
+        for (const auto& [p, h] : routes)
+          if (table == &exact ? p == path : path.compare(0, p.size(), p) == 0)
+            allow += (allow.empty() ? "" : ", ") + method;
+    return !allow.empty();
+  }
+
+  HttpResponse dispatch(const HttpRequest& req) const {
+    if (const auto* h = find(req.method, req.path)) {
+      try {
+        return (*h)(req);
+      } catch (const std::exception& e) {
+        spdlog::error("http: {} {}: handler failed: {}", req.method, req.path, e.what());
+        return HttpResponse::problem(500, "Internal Server Error", "the handler failed; see the server log");
+      }
+    }
+    std::string allow;
+    if (req.method == "HEAD") {
+      if (const auto* h = find("GET", req.path)) {
+        auto r = (*h)(req);
+        r.body.clear();
+        return r;
+      }
+    }
+    if (path_known(req.path, allow)) {
+      auto r = HttpResponse::problem(405, "Method Not Allowed",
+                                     req.method + " is not allowed on " + req.path);
+      r.headers.emplace_back("Allow", allow);
+      return r;
+    }
+    return HttpResponse::problem(404, "Not Found", "no resource at " + req.path);
+  }
+};
+
+HttpServer::HttpServer(asio::io_context& io, HttpServerOptions options)
+    : impl_(std::make_shared<Impl>(io, std::move(options))) {}
+
+HttpServer::~HttpServer() { stop(); }
+
+void HttpServer::route(std::string method, std::string path, HttpHandler handler) {
+  if (path.size() >= 2 && path.ends_with("/*")) {
+    path.pop_back();
+    impl_->prefix[method][path] = std::move(handler);
+  } else {
+    impl_->exact[method][path] = std::move(handler);
+  }
+}
+
+HttpResponse HttpServer::dispatch(const HttpRequest& req) const { return impl_->dispatch(req); }
+
+namespace {
+
+http::response<http::string_body> to_beast(HttpResponse r, unsigned version, bool keep_alive) {
+  http::response<http::string_body> res{static_cast<http::status>(r.status), version};
+  res.set(http::field::server, "callbridge");
+  res.set(http::field::content_type, r.content_type);
+  res.set(http::field::cache_control, "no-store");
+  for (auto& [k, v] : r.headers) res.set(k, v);
+  res.body() = std::move(r.body);
+  res.keep_alive(keep_alive);
+  res.prepare_payload();
+  return res;
+}
+
+asio::awaitable<void> session(std::shared_ptr<HttpServer::Impl> impl, tcp::socket socket);
+
+asio::awaitable<void> accept_loop(std::shared_ptr<HttpServer::Impl> impl) {
+  for (;;) {
+    auto [ec, socket] = co_await impl->acceptor.async_accept(kUseTuple);
+    if (impl->stopped || ec == asio::error::operation_aborted) co_return;
+    if (ec) {
+      // EMFILE and friends: log and keep accepting (the limit below normally prevents it).
+      spdlog::warn("http: accept failed: {}", ec.message());
+      continue;
+    }
+    ++impl->stats.connections;
+    if (impl->open.size() >= impl->options.max_connections) {
+      ++impl->stats.rejected_connections;
+      boost::system::error_code ignored;
+      socket.close(ignored);
+      continue;
+    }
+    asio::co_spawn(impl->io, session(impl, std::move(socket)), asio::detached);
+  }
+}
+
+asio::awaitable<void> session(std::shared_ptr<HttpServer::Impl> impl, tcp::socket socket) {
+  beast::tcp_stream stream(std::move(socket));
+  impl->open.insert(&stream);
+  struct Unregister {
+    HttpServer::Impl& impl;
+    beast::tcp_stream* s;
+    ~Unregister() { impl.open.erase(s); }
+  } unregister{*impl, &stream};
+
+  beast::flat_buffer buffer;
+  const auto& o = impl->options;
+  for (;;) {
+    http::request_parser<http::string_body> parser;
+    parser.header_limit(static_cast<std::uint32_t>(o.max_header_bytes));
+    parser.body_limit(o.max_body_bytes);
+    stream.expires_after(o.read_timeout);
+    auto [ec, n] = co_await http::async_read(stream, buffer, parser, kUseTuple);
+    if (ec) {
+      std::optional<HttpResponse> answer;
+      if (ec == http::error::header_limit)
+        answer = HttpResponse::problem(431, "Request Header Fields Too Large",
+                                       "headers exceed " + std::to_string(o.max_header_bytes) + " bytes");
+      else if (ec == http::error::body_limit)
+        answer = HttpResponse::problem(413, "Content Too Large",
+                                       "body exceeds " + std::to_string(o.max_body_bytes) + " bytes");
+      else if (ec.category() == http::make_error_code(http::error::bad_target).category() &&
+               ec != http::error::end_of_stream && ec != http::error::partial_message)
+        answer = HttpResponse::problem(400, "Bad Request", ec.message());
+      if (answer) {
+        stream.expires_after(o.write_timeout);
+        auto res = to_beast(std::move(*answer), 11, false);
+        co_await http::async_write(stream, res, kUseTuple);
+      }
+      break;  // end_of_stream, timeout, reset, or an answered protocol error
+    }
+    ++impl->stats.requests;
+    auto& req = parser.get();
+    HttpRequest r;
+    r.method = std::string(req.method_string());
+    r.target = std::string(req.target());
+    auto qm = r.target.find('?');
+    r.path = r.target.substr(0, qm);
+    if (qm != std::string::npos) r.query = r.target.substr(qm + 1);
+    for (const auto& f : req) {
+      std::string name(f.name_string());
+      for (auto& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+      r.headers.emplace_back(std::move(name), std::string(f.value()));
+    }
+    r.body = std::move(req.body());
+    const bool keep_alive = req.keep_alive() && !impl->stopped;
+    auto res = to_beast(impl->dispatch(r), req.version(), keep_alive);
+    stream.expires_after(o.write_timeout);
+    auto [wec, wn] = co_await http::async_write(stream, res, kUseTuple);
+    if (wec || !keep_alive) break;
+  }
+  boost::system::error_code ignored;
+  stream.socket().shutdown(tcp::socket::shutdown_send, ignored);
+  stream.close();
+}
+
+}  // namespace
+
+base::Status HttpServer::start() {
+  auto& i = *impl_;
+  boost::system::error_code ec;
+  tcp::resolver resolver(i.io);
+  auto results = resolver.resolve(i.options.host, std::to_string(i.options.port),
+                                  tcp::resolver::passive | tcp::resolver::numeric_service, ec);
+  const std::string where = i.options.host + ":" + std::to_string(i.options.port);
+  if (ec || results.empty())
+    return fail(Error::invalid_argument("listen " + where + ": cannot resolve: " + ec.message()));
+  const tcp::endpoint ep = results.begin()->endpoint();
+  i.acceptor.open(ep.protocol(), ec);
+  if (!ec) i.acceptor.set_option(asio::socket_base::reuse_address(true), ec);
+  if (!ec) i.acceptor.bind(ep, ec);
+  if (!ec) i.acceptor.listen(asio::socket_base::max_listen_connections, ec);
+  if (ec) {
+    boost::system::error_code ignored;
+    i.acceptor.close(ignored);
+    return fail(Error::io("listen " + where + ": " + ec.message()));
+  }
+  auto local = i.acceptor.local_endpoint(ec);
+  i.port = local.port();
+  i.address = local.address().is_v6() ? "[" + local.address().to_string() + "]:" + std::to_string(i.port)
+                                      : local.address().to_string() + ":" + std::to_string(i.port);
+  i.stopped = false;
+  asio::co_spawn(i.io, accept_loop(impl_), asio::detached);
+  return {};
+}
+
+std::uint16_t HttpServer::port() const { return impl_->port; }
+std::string HttpServer::local_address() const { return impl_->address; }
+
+void HttpServer::stop() {
+  auto& i = *impl_;
+  if (i.stopped) return;
+  i.stopped = true;
+  boost::system::error_code ignored;
+  i.acceptor.close(ignored);
+  for (auto* s : i.open) s->socket().close(ignored);
+}
+
+HttpServer::Stats HttpServer::stats() const {
+  Stats s = impl_->stats;
+  s.open_connections = impl_->open.size();
+  return s;
+}
+
+}  // namespace callbridge::api

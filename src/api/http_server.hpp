@@ -1,0 +1,102 @@
+// HttpServer: the HTTP/1.1 listener of the public API (Boost.Beast, kept inside http_server.cpp,
+// the only translation unit that includes Beast). Reads requests with header/body size limits and
+// a per-request timeout, dispatches them by method + path to handlers, answers unknown paths with
+// RFC 9457 problem+json. Everything runs on the io_context's thread: handlers are called there and
+// must not block. start()/stop() are called on that thread too (or before/after it runs).
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "base/error.hpp"
+
+namespace boost::asio {
+class io_context;
+}
+
+namespace callbridge::api {
+
+struct HttpRequest {
+  std::string method;  // "GET"
+  std::string target;  // "/api/v1/journal?party=100"
+  std::string path;    // "/api/v1/journal"
+  std::string query;   // "party=100" (undecoded)
+  std::vector<std::pair<std::string, std::string>> headers;  // names lower-case
+  std::string body;
+
+  // "" when absent. `name` in lower case.
+  std::string_view header(std::string_view name) const;
+};
+
+struct HttpResponse {
+  int status = 200;
+  std::string content_type = "text/plain; charset=utf-8";
+  std::string body;
+  std::vector<std::pair<std::string, std::string>> headers;
+
+  static HttpResponse text(int status, std::string body);
+  static HttpResponse json(int status, std::string body);
+  // application/problem+json (RFC 9457) with type about:blank.
+  static HttpResponse problem(int status, std::string_view title, std::string_view detail);
+};
+
+using HttpHandler = std::function<HttpResponse(const HttpRequest&)>;
+
+struct HttpServerOptions {
+  std::string host = "127.0.0.1";
+  std::uint16_t port = 8080;  // 0 = any free port; see HttpServer::port()
+  std::size_t max_header_bytes = 16 * 1024;    // 431 beyond
+  std::size_t max_body_bytes = 1024 * 1024;    // 413 beyond
+  std::chrono::milliseconds read_timeout{30'000};   // per request, including keep-alive idle
+  std::chrono::milliseconds write_timeout{30'000};
+  std::size_t max_connections = 512;  // further connections are closed at once
+};
+
+class HttpServer {
+ public:
+  struct Stats {
+    std::uint64_t requests = 0;
+    std::uint64_t connections = 0;           // accepted in total
+    std::uint64_t rejected_connections = 0;  // over max_connections
+    std::size_t open_connections = 0;
+  };
+
+  HttpServer(boost::asio::io_context& io, HttpServerOptions options);
+  ~HttpServer();
+  HttpServer(const HttpServer&) = delete;
+  HttpServer& operator=(const HttpServer&) = delete;
+
+  // `path` is exact ("/healthz") or a prefix ending in "/*" ("/api/v1/journal/*"); exact routes
+  // win, then the longest prefix. Register before start().
+  void route(std::string method, std::string path, HttpHandler handler);
+
+  // Binds, listens and starts accepting on the io_context. Errors name the address.
+  base::Status start();
+  // The bound port (the real one when options.port was 0). 0 before start().
+  std::uint16_t port() const;
+  std::string local_address() const;  // "127.0.0.1:43125"
+
+  // Stops accepting and closes every open connection (in-flight requests are dropped).
+  void stop();
+
+  Stats stats() const;
+
+  // The handler chosen for a request, or a 404/405 problem; exposed for tests.
+  HttpResponse dispatch(const HttpRequest& req) const;
+
+  struct Impl;  // defined in http_server.cpp (shared with the connection coroutines)
+
+ private:
+  std::shared_ptr<Impl> impl_;
+};
+
+// Splits "a=1&b=x%20y" into decoded pairs ('+' is a space). Malformed escapes are kept verbatim.
+std::vector<std::pair<std::string, std::string>> parse_query(std::string_view query);
+
+}  // namespace callbridge::api

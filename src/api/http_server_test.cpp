@@ -1,0 +1,238 @@
+// HttpServer over real loopback sockets (port 0): routing, problem+json, limits, timeouts, stop.
+#include "api/http_server.hpp"
+
+#include <arpa/inet.h>
+#include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
+#include <future>
+#include <thread>
+
+namespace callbridge::api {
+namespace {
+
+int connect_to(std::uint16_t port) {
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_port = htons(port);
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  EXPECT_EQ(::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
+  return fd;
+}
+
+void send_all(int fd, std::string_view s) {
+  while (!s.empty()) {
+    auto n = ::send(fd, s.data(), s.size(), MSG_NOSIGNAL);
+    if (n <= 0) return;  // the server may close early (limits); the test checks the answer
+    s.remove_prefix(static_cast<std::size_t>(n));
+  }
+}
+
+// Reads until the peer closes (or 5 s pass, which fails the test by returning what came).
+std::string read_all(int fd) {
+  std::string out;
+  char buf[4096];
+  for (;;) {
+    pollfd p{fd, POLLIN, 0};
+    if (::poll(&p, 1, 5000) <= 0) {
+      ADD_FAILURE() << "no EOF within 5 s; got: " << out;
+      break;
+    }
+    auto n = ::recv(fd, buf, sizeof buf, 0);
+    if (n <= 0) break;
+    out.append(buf, static_cast<std::size_t>(n));
+  }
+  return out;
+}
+
+class HttpServerTest : public ::testing::Test {
+ protected:
+  void start(HttpServerOptions o = {}) {
+    o.host = "127.0.0.1";
+    o.port = 0;
+    server_ = std::make_unique<HttpServer>(io_, o);
+    server_->route("GET", "/healthz", [](const HttpRequest&) { return HttpResponse::text(200, "ok"); });
+    server_->route("POST", "/echo", [](const HttpRequest& r) {
+      return HttpResponse::text(200, std::string(r.header("x-tag")) + ":" + r.body);
+    });
+    server_->route("GET", "/api/v1/things/*", [](const HttpRequest& r) {
+      return HttpResponse::json(200, "{\"path\":\"" + r.path + "\",\"query\":\"" + r.query + "\"}");
+    });
+    server_->route("GET", "/boom", [](const HttpRequest&) -> HttpResponse {
+      throw std::runtime_error("boom");
+    });
+    auto st = server_->start();
+    ASSERT_TRUE(st) << st.error().to_string();
+    ASSERT_NE(server_->port(), 0);
+    thread_ = std::thread([this] { io_.run(); });
+  }
+  void TearDown() override {
+    if (thread_.joinable()) {
+      boost::asio::post(io_, [this] { server_->stop(); });
+      io_.stop();
+      thread_.join();
+    }
+  }
+  std::string request(std::string_view raw) {
+    int fd = connect_to(server_->port());
+    send_all(fd, raw);
+    auto out = read_all(fd);
+    ::close(fd);
+    return out;
+  }
+  std::string get(std::string_view path) {
+    return request("GET " + std::string(path) + " HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+  }
+
+  boost::asio::io_context io_;
+  std::unique_ptr<HttpServer> server_;
+  std::thread thread_;
+};
+
+TEST_F(HttpServerTest, ServesARoute) {
+  start();
+  auto r = get("/healthz");
+  EXPECT_EQ(r.rfind("HTTP/1.1 200 OK\r\n", 0), 0u) << r;
+  EXPECT_TRUE(r.ends_with("\r\n\r\nok")) << r;
+}
+
+TEST_F(HttpServerTest, UnknownPathIsProblemJson404) {
+  start();
+  auto r = get("/nope");
+  EXPECT_EQ(r.rfind("HTTP/1.1 404 Not Found\r\n", 0), 0u) << r;
+  EXPECT_NE(r.find("Content-Type: application/problem+json"), std::string::npos) << r;
+  EXPECT_NE(r.find("{\"type\":\"about:blank\",\"title\":\"Not Found\",\"status\":404,\"detail\":\"no resource at /nope\"}"),
+            std::string::npos)
+      << r;
+}
+
+TEST_F(HttpServerTest, WrongMethodIs405WithAllow) {
+  start();
+  auto r = request("DELETE /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+  EXPECT_EQ(r.rfind("HTTP/1.1 405 ", 0), 0u) << r;
+  EXPECT_NE(r.find("Allow: GET"), std::string::npos) << r;
+}
+
+TEST_F(HttpServerTest, PrefixRouteAndQuery) {
+  start();
+  auto r = get("/api/v1/things/42?x=1");
+  EXPECT_NE(r.find("{\"path\":\"/api/v1/things/42\",\"query\":\"x=1\"}"), std::string::npos) << r;
+  EXPECT_EQ(get("/api/v1/thingsX").rfind("HTTP/1.1 404", 0), 0u);
+}
+
+TEST_F(HttpServerTest, BodyAndHeadersReachTheHandler) {
+  start();
+  auto r = request("POST /echo HTTP/1.1\r\nHost: x\r\nX-Tag: t1\r\nContent-Length: 5\r\nConnection: close\r\n\r\nhello");
+  EXPECT_TRUE(r.ends_with("\r\n\r\nt1:hello")) << r;
+}
+
+TEST_F(HttpServerTest, HandlerExceptionIs500) {
+  start();
+  EXPECT_EQ(get("/boom").rfind("HTTP/1.1 500 ", 0), 0u);
+}
+
+TEST_F(HttpServerTest, KeepAliveServesSeveralRequestsOnOneConnection) {
+  start();
+  auto r = request(
+      "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n"
+      "GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+  EXPECT_EQ(r.find("HTTP/1.1 200"), 0u);
+  EXPECT_NE(r.find("HTTP/1.1 200", 10), std::string::npos) << r;
+  EXPECT_EQ(server_->stats().requests, 2u);
+}
+
+TEST_F(HttpServerTest, OversizedBodyIs413) {
+  HttpServerOptions o;
+  o.max_body_bytes = 16;
+  start(o);
+  auto r = request("POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n" + std::string(100, 'a'));
+  EXPECT_EQ(r.rfind("HTTP/1.1 413 ", 0), 0u) << r;
+}
+
+TEST_F(HttpServerTest, OversizedHeaderIs431) {
+  HttpServerOptions o;
+  o.max_header_bytes = 256;
+  start(o);
+  auto r = request("GET /healthz HTTP/1.1\r\nHost: x\r\nX-Big: " + std::string(1000, 'a') + "\r\n\r\n");
+  EXPECT_EQ(r.rfind("HTTP/1.1 431 ", 0), 0u) << r;
+}
+
+TEST_F(HttpServerTest, GarbageIs400) {
+  start();
+  auto r = request("HELLO\r\n\r\n");
+  EXPECT_EQ(r.rfind("HTTP/1.1 400 ", 0), 0u) << r;
+}
+
+TEST_F(HttpServerTest, SilentClientIsDisconnectedAfterReadTimeout) {
+  HttpServerOptions o;
+  o.read_timeout = std::chrono::milliseconds(100);
+  start(o);
+  int fd = connect_to(server_->port());
+  send_all(fd, "GET /heal");  // never finishes the request
+  auto t0 = std::chrono::steady_clock::now();
+  EXPECT_EQ(read_all(fd), "");
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, std::chrono::seconds(4));
+  ::close(fd);
+}
+
+TEST_F(HttpServerTest, StopClosesOpenConnections) {
+  start();
+  int fd = connect_to(server_->port());
+  send_all(fd, "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n");  // keep-alive: stays open
+  // Wait for the answer so the session is known to exist, then stop.
+  char buf[512];
+  ASSERT_GT(::recv(fd, buf, sizeof buf, 0), 0);
+  std::promise<void> stopped;
+  boost::asio::post(io_, [&] {
+    server_->stop();
+    stopped.set_value();
+  });
+  stopped.get_future().wait();
+  EXPECT_EQ(read_all(fd), "");
+  ::close(fd);
+}
+
+TEST(HttpServer, PortInUseIsAClearError) {
+  boost::asio::io_context io;
+  HttpServer a(io, {.host = "127.0.0.1", .port = 0});
+  ASSERT_TRUE(a.start());
+  HttpServer b(io, {.host = "127.0.0.1", .port = a.port()});
+  auto st = b.start();
+  ASSERT_FALSE(st);
+  EXPECT_NE(st.error().message().find("listen 127.0.0.1:" + std::to_string(a.port())), std::string::npos)
+      << st.error().message();
+}
+
+TEST(HttpServer, DispatchWithoutNetwork) {
+  boost::asio::io_context io;
+  HttpServer s(io, {});
+  s.route("GET", "/a/*", [](const HttpRequest&) { return HttpResponse::text(200, "short"); });
+  s.route("GET", "/a/b/*", [](const HttpRequest&) { return HttpResponse::text(200, "long"); });
+  HttpRequest r;
+  r.method = "GET";
+  r.path = "/a/b/c";
+  EXPECT_EQ(s.dispatch(r).body, "long");
+  r.path = "/a/x";
+  EXPECT_EQ(s.dispatch(r).body, "short");
+  r.method = "HEAD";
+  EXPECT_EQ(s.dispatch(r).status, 200);
+  EXPECT_EQ(s.dispatch(r).body, "");
+}
+
+TEST(HttpServer, ParseQueryDecodes) {
+  auto q = parse_query("a=1&b=x%20y+z&&c&d=%zz");
+  ASSERT_EQ(q.size(), 4u);
+  EXPECT_EQ(q[0], (std::pair<std::string, std::string>{"a", "1"}));
+  EXPECT_EQ(q[1], (std::pair<std::string, std::string>{"b", "x y z"}));
+  EXPECT_EQ(q[2], (std::pair<std::string, std::string>{"c", ""}));
+  EXPECT_EQ(q[3], (std::pair<std::string, std::string>{"d", "%zz"}));
+}
+
+}  // namespace
+}  // namespace callbridge::api
