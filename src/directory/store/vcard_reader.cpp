@@ -178,9 +178,17 @@ std::vector<Line> unfold(std::string_view text, std::size_t max_bytes,
 }  // namespace
 
 bool looks_like_vcard(std::string_view text) {
-  std::size_t i = 0;
-  while (i < text.size() && (text[i] == '\r' || text[i] == '\n' || text[i] == ' ' || text[i] == '\t')) ++i;
-  return upper(text.substr(i, 11)) == "BEGIN:VCARD";
+  // A BEGIN:VCARD at the start of one of the first lines (a broken first line must not turn a
+  // vCard file into a CSV one).
+  std::string head = upper(text.substr(0, 4096));
+  for (std::size_t pos = 0; pos != std::string::npos;) {
+    std::size_t i = pos;
+    while (i < head.size() && (head[i] == ' ' || head[i] == '\t')) ++i;
+    if (head.compare(i, 11, "BEGIN:VCARD") == 0) return true;
+    pos = head.find('\n', pos);
+    if (pos != std::string::npos) ++pos;
+  }
+  return false;
 }
 
 VCardResult read_vcards(std::string_view text, VCardLimits limits) {

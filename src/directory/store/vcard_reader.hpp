@@ -41,7 +41,7 @@ struct VCardLimits {
 
 VCardResult read_vcards(std::string_view text, VCardLimits limits = {});
 
-// True when the text starts (after blank lines) with BEGIN:VCARD.
+// True when one of the first lines (first 4 KiB) starts with BEGIN:VCARD.
 bool looks_like_vcard(std::string_view text);
 
 }  // namespace callbridge::directory
