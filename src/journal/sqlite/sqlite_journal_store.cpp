@@ -293,6 +293,7 @@ void SqliteJournalStore::writer_loop() {
     lk.unlock();
     auto st = write_batch(batch);
     lk.lock();
+    last_write_failed_ = !st;
     if (st) {
       committed_ += batch.size();
       committed_cv_.notify_all();
@@ -496,7 +497,7 @@ Result<std::size_t> SqliteJournalStore::purge_before(base::Timestamp cutoff) {
 
 SqliteJournalStore::Stats SqliteJournalStore::stats() const {
   std::lock_guard lk(mu_);
-  return Stats{appended_, committed_, dropped_, write_errors_, queue_.size()};
+  return Stats{appended_, committed_, dropped_, write_errors_, queue_.size(), last_write_failed_};
 }
 
 }  // namespace callbridge::journal

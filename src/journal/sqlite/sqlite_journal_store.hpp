@@ -39,6 +39,7 @@ class SqliteJournalStore final : public ports::JournalStore {
     std::uint64_t dropped = 0;       // refused because the queue was full
     std::uint64_t write_errors = 0;  // failed batch commits (retried)
     std::size_t queued = 0;
+    bool last_write_failed = false;  // the most recent commit attempt failed (readiness)
   };
 
   // Current schema version written by this build (schema_version table).
@@ -88,6 +89,7 @@ class SqliteJournalStore final : public ports::JournalStore {
   std::uint64_t write_errors_ = 0;
   std::uint64_t failed_attempts_ = 0;  // bumps on each failed commit (flush() reports it)
   std::string last_error_;
+  bool last_write_failed_ = false;
   bool stopping_ = false;
   std::thread writer_thread_;
 };

@@ -1,0 +1,272 @@
+#include "app/app.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <boost/asio/post.hpp>
+#include <boost/json.hpp>
+#include <csignal>
+#include <filesystem>
+
+#include "api/health_routes.hpp"
+
+#ifndef CALLBRIDGE_VERSION
+#define CALLBRIDGE_VERSION "dev"
+#endif
+
+namespace callbridge::app {
+
+namespace fs = std::filesystem;
+using base::Error;
+using base::fail;
+
+namespace {
+
+core::JournalPolicyConfig policy_config(const Config& c) {
+  return {c.journal.exclude_internal, c.journal.excluded_numbers, c.journal.retention_days};
+}
+
+base::Timestamp wall_now() { return base::SystemClock().now(); }
+
+}  // namespace
+
+App::App(Config config, AppOptions options)
+    : config_(std::move(config)),
+      options_(options),
+      data_dir_(effective_data_dir(config_)),
+      policy_(policy_config(config_)),
+      retention_(policy_, options.retention_interval),
+      signals_(io_, SIGINT, SIGTERM),
+      retention_timer_(io_),
+      shutdown_timer_(io_) {}
+
+base::Result<std::unique_ptr<App>> App::create(Config config, AppOptions options) {
+  std::unique_ptr<App> app(new App(std::move(config), options));
+
+  std::error_code ec;
+  fs::create_directories(app->data_dir_, ec);
+  if (ec) return fail(Error::io("data dir " + app->data_dir_ + ": cannot create: " + ec.message()));
+  if (!fs::is_directory(app->data_dir_, ec))
+    return fail(Error::io("data dir " + app->data_dir_ + ": not a directory"));
+
+  journal::SqliteJournalStore::Options so;
+  so.synchronous_full = app->config_.journal.synchronous_full;
+  auto store = journal::SqliteJournalStore::open(journal_path(app->data_dir_), so);
+  if (!store) return fail(store.error());
+  app->store_ = std::move(*store);
+
+  auto hp = parse_host_port(app->config_.server.listen);
+  if (!hp) return fail(Error::invalid_argument("server.listen: " + hp.error().message()));
+  api::HttpServerOptions ho;
+  ho.host = hp->host;
+  ho.port = hp->port;
+  app->http_ = std::make_unique<api::HttpServer>(app->io_, ho);
+  App* self = app.get();
+  api::add_health_routes(*app->http_,
+                         {[self] { return self->not_ready_reasons(); },
+                          [self] { return self->diagnostics_json(); }});
+  if (auto st = app->http_->start(); !st) return fail(st.error());
+  return app;
+}
+
+App::~App() {
+  // Links and HTTP hold handlers on io_; destroy them before io_ (declared first) goes.
+  links_.clear();
+  http_.reset();
+  blocking_.join();
+}
+
+void App::record(model::JournalEntry entry) {
+  ++journal_received_;
+  switch (policy_.check(entry)) {
+    case core::JournalVerdict::store:
+      store_->append(std::move(entry));
+      return;
+    case core::JournalVerdict::excluded_internal:
+      ++excluded_internal_;
+      return;
+    case core::JournalVerdict::excluded_number:
+      ++excluded_number_;
+      return;
+  }
+}
+
+void App::add_pbx_link(std::unique_ptr<PbxLink> link) {
+  auto* l = link.get();
+  links_.push_back(std::move(link));
+  if (running_ && !shutting_down_) l->start();
+}
+
+int App::run() {
+  started_at_ = wall_now();
+  started_steady_ = std::chrono::steady_clock::now();
+  running_ = true;
+  signals_.async_wait([this](const boost::system::error_code& ec, int sig) {
+    if (!ec) begin_shutdown(sig == SIGINT ? "SIGINT" : "SIGTERM");
+  });
+
+  spdlog::info("callbridged {} starting; data dir {}, journal {}", CALLBRIDGE_VERSION, data_dir_,
+               store_->path());
+  if (links_.empty()) {
+    spdlog::warn(
+        "no PBX configured: running without a PBX link (HTTP API only). Add a [[pbx]] section to the "
+        "config or start with --ami HOST:PORT --ami-user USER --ami-secret SECRET");
+  }
+  for (auto& l : links_) {
+    spdlog::info("pbx {}: starting link", l->name());
+    l->start();
+  }
+  if (retention_.enabled()) {
+    spdlog::info("journal retention: {} days, checked every {} s", policy_.retention_days(),
+                 retention_.interval().count());
+    arm_retention(std::chrono::seconds(0));
+  }
+  spdlog::info("HTTP API listening on {} (http://{}/healthz)", http_->local_address(),
+               http_->local_address());
+
+  io_.run();
+
+  blocking_.join();  // a running purge finishes
+  int rc = 0;
+  if (auto st = store_->flush(); !st) {
+    spdlog::error("journal: final flush failed: {}", st.error().message());
+    rc = 1;
+  }
+  auto s = store_->stats();
+  spdlog::info("callbridged stopped; journal: {} entries written, {} dropped, {} excluded by policy",
+               s.committed, s.dropped, excluded_internal_ + excluded_number_);
+  return rc;
+}
+
+void App::request_stop() {
+  boost::asio::post(io_, [this] { begin_shutdown("stop requested"); });
+}
+
+void App::begin_shutdown(std::string why) {
+  if (shutting_down_) return;
+  shutting_down_ = true;
+  spdlog::info("shutting down ({})", why);
+  boost::system::error_code ignored;
+  signals_.cancel(ignored);
+  retention_timer_.cancel();
+  if (links_.empty()) return finish_shutdown();
+  links_stopping_ = links_.size();
+  shutdown_timer_.expires_after(options_.shutdown_grace);
+  shutdown_timer_.async_wait([this](const boost::system::error_code& ec) {
+    if (ec) return;
+    spdlog::warn("{} PBX link(s) did not stop within {} s; forcing shutdown", links_stopping_,
+                 options_.shutdown_grace.count());
+    finish_shutdown();
+  });
+  for (auto& l : links_) {
+    l->stop([this] {
+      if (links_stopping_ > 0 && --links_stopping_ == 0) finish_shutdown();
+    });
+  }
+}
+
+void App::finish_shutdown() {
+  if (finished_) return;
+  finished_ = true;
+  shutdown_timer_.cancel();
+  http_->stop();
+  // Whatever is still pending (a link that ignored stop) must not keep the process alive; handlers
+  // already queued (socket closes) run first.
+  boost::asio::post(io_, [this] { io_.stop(); });
+}
+
+void App::arm_retention(std::chrono::seconds delay) {
+  retention_timer_.expires_after(delay);
+  retention_timer_.async_wait([this](const boost::system::error_code& ec) {
+    if (ec || shutting_down_) return;
+    run_retention();
+    // Tick more often than the interval: the schedule follows the wall clock, the timer does not.
+    arm_retention(std::max<std::chrono::seconds>(std::chrono::seconds(1), retention_.interval() / 6));
+  });
+}
+
+void App::run_retention() {
+  auto cutoff = retention_.due(wall_now());
+  if (!cutoff || purge_running_.exchange(true)) return;
+  boost::asio::post(blocking_, [this, c = *cutoff] {
+    auto n = store_->purge_before(c);
+    if (n) {
+      purged_total_ += *n;
+      last_purge_micros_ = base::to_micros(wall_now());
+      if (*n > 0)
+        spdlog::info("journal retention: deleted {} entries that ended before {}", *n,
+                     base::format_rfc3339_ms(c));
+    } else {
+      spdlog::error("journal retention: purge failed: {}", n.error().message());
+    }
+    purge_running_ = false;
+  });
+}
+
+std::vector<std::string> App::not_ready_reasons() const {
+  std::vector<std::string> r;
+  if (!running_) r.push_back("starting");
+  if (shutting_down_) r.push_back("shutting down");
+  if (store_->stats().last_write_failed) r.push_back("journal: writes are failing (see the log)");
+  for (const auto& l : links_) {
+    auto s = l->status();
+    if (s.connected) continue;
+    std::string why = "pbx " + l->name() + ": " + s.state;
+    if (!s.last_error.empty()) why += " (" + s.last_error + ")";
+    r.push_back(std::move(why));
+  }
+  return r;
+}
+
+std::string App::diagnostics_json() const {
+  namespace json = boost::json;
+  json::object o;
+  o["version"] = CALLBRIDGE_VERSION;
+  o["started_at"] = base::format_rfc3339_ms(started_at_);
+  o["uptime_s"] = static_cast<std::int64_t>(
+      std::chrono::duration_cast<std::chrono::seconds>(std::chrono::steady_clock::now() - started_steady_)
+          .count());
+  o["ready"] = not_ready_reasons().empty();
+
+  auto hs = http_->stats();
+  o["http"] = {{"address", http_->local_address()},
+               {"requests", hs.requests},
+               {"connections", hs.connections},
+               {"open_connections", hs.open_connections},
+               {"rejected_connections", hs.rejected_connections}};
+
+  auto js = store_->stats();
+  json::object j{{"path", store_->path()},
+                 {"received", journal_received_},
+                 {"excluded_internal", excluded_internal_},
+                 {"excluded_number", excluded_number_},
+                 {"appended", js.appended},
+                 {"committed", js.committed},
+                 {"queued", js.queued},
+                 {"dropped", js.dropped},
+                 {"write_errors", js.write_errors},
+                 {"last_write_failed", js.last_write_failed},
+                 {"retention_days", policy_.retention_days()},
+                 {"purged", purged_total_.load()}};
+  if (auto lp = last_purge_micros_.load(); lp != 0)
+    j["last_purge_at"] = base::format_rfc3339_ms(base::from_micros(lp));
+  else
+    j["last_purge_at"] = nullptr;
+  o["journal"] = std::move(j);
+
+  json::array links;
+  for (const auto& l : links_) {
+    auto s = l->status();
+    json::object counters;
+    for (const auto& [k, v] : s.counters) counters[k] = v;
+    links.push_back(json::object{{"name", l->name()},
+                                 {"state", s.state},
+                                 {"connected", s.connected},
+                                 {"peer", s.peer},
+                                 {"last_error", s.last_error},
+                                 {"counters", std::move(counters)}});
+  }
+  o["pbx"] = std::move(links);
+  return json::serialize(o);
+}
+
+}  // namespace callbridge::app

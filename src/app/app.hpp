@@ -1,0 +1,109 @@
+// App: one running callbridged. Owns the io_context (the model thread), the journal store and
+// policy, the HTTP API, the PBX links, signal handling and the retention timer; wires them
+// together. Created by main after the config is loaded; run() blocks on the calling thread, which
+// becomes the io thread. Not thread-safe except request_stop().
+//
+// Plugging in a PBX driver: build the driver's link on io() and hand its finished journal entries
+// to journal_sink() (policy, then store); wrap it in a PbxLink and add_pbx_link() it before run().
+// pbx_links.cpp is the table that does this per [[pbx]] entry.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/thread_pool.hpp>
+
+#include "api/http_server.hpp"
+#include "app/config.hpp"
+#include "app/pbx_link.hpp"
+#include "base/error.hpp"
+#include "core/journal_policy.hpp"
+#include "journal/sqlite/sqlite_journal_store.hpp"
+
+namespace callbridge::app {
+
+struct AppOptions {
+  std::chrono::seconds retention_interval = std::chrono::hours(1);
+  std::chrono::seconds shutdown_grace = std::chrono::seconds(5);  // links get this long to stop
+};
+
+class App {
+ public:
+  // Creates the data dir, opens (and migrates) the journal, binds the HTTP listener.
+  // Errors are start-up failures that name the path or address.
+  static base::Result<std::unique_ptr<App>> create(Config config, AppOptions options = {});
+  ~App();
+  App(const App&) = delete;
+  App& operator=(const App&) = delete;
+
+  boost::asio::io_context& io() { return io_; }
+  const Config& config() const { return config_; }
+  const std::string& data_dir() const { return data_dir_; }
+  ports::JournalStore& journal() { return *store_; }
+  api::HttpServer& http() { return *http_; }  // add routes before run()
+  std::uint16_t http_port() const { return http_->port(); }
+
+  // Journal entries from a call tracker (io thread): JournalPolicy decides, then the store queues.
+  void record(model::JournalEntry entry);
+  std::function<void(model::JournalEntry)> journal_sink() {
+    return [this](model::JournalEntry e) { record(std::move(e)); };
+  }
+
+  // Takes ownership; started when run() starts (or at once if already running). io thread.
+  void add_pbx_link(std::unique_ptr<PbxLink> link);
+
+  // Serves until SIGINT/SIGTERM or request_stop(), then stops the links (grace period), the HTTP
+  // server and flushes the journal. Returns the process exit code (0 = clean).
+  int run();
+  // Thread-safe; also what the signals do.
+  void request_stop();
+
+  // The JSON behind /api/v1/diagnostics and the reasons behind /readyz (io thread).
+  std::string diagnostics_json() const;
+  std::vector<std::string> not_ready_reasons() const;
+
+ private:
+  App(Config config, AppOptions options);
+  void begin_shutdown(std::string why);
+  void finish_shutdown();
+  void arm_retention(std::chrono::seconds delay);
+  void run_retention();
+
+  // Declared first: destroyed last, after everything that holds handlers on it.
+  boost::asio::io_context io_;
+  Config config_;
+  AppOptions options_;
+  std::string data_dir_;
+  std::unique_ptr<journal::SqliteJournalStore> store_;
+  core::JournalPolicy policy_;
+  core::RetentionSchedule retention_;
+  std::unique_ptr<api::HttpServer> http_;
+  std::vector<std::unique_ptr<PbxLink>> links_;
+  boost::asio::signal_set signals_;
+  boost::asio::steady_timer retention_timer_;
+  boost::asio::steady_timer shutdown_timer_;
+  boost::asio::thread_pool blocking_{1};  // disk work that must not run on the io thread (purge)
+
+  base::Timestamp started_at_{};
+  std::chrono::steady_clock::time_point started_steady_{};
+  bool running_ = false;
+  bool shutting_down_ = false;
+  bool finished_ = false;
+  std::size_t links_stopping_ = 0;
+  std::uint64_t journal_received_ = 0;
+  std::uint64_t excluded_internal_ = 0;
+  std::uint64_t excluded_number_ = 0;
+  std::atomic<std::uint64_t> purged_total_{0};
+  std::atomic<std::int64_t> last_purge_micros_{0};
+  std::atomic<bool> purge_running_{false};
+};
+
+}  // namespace callbridge::app
