@@ -1,0 +1,256 @@
+// The plan rules users rely on (ConSol CM/Phone-style company expansion, outside-line code,
+// tel: URIs, withheld markers, garbage) and the reverse direction (dial strings, display).
+#include "core/dialing_plan.hpp"
+
+#include <gtest/gtest.h>
+
+namespace callbridge::core {
+namespace {
+
+using Kind = CanonicalNumber::Kind;
+
+DialingPlan plan(DialingPlanOptions o) {
+  auto p = DialingPlan::create(std::move(o));
+  if (!p) ADD_FAILURE() << p.error().to_string();
+  return std::move(*p);
+}
+
+// The documented example: Düsseldorf, +49 211 339903-xx, two-digit extensions.
+DialingPlan consol(std::string outside = "", bool pbx_outside = false) {
+  DialingPlanOptions o;
+  o.country_code = "49";
+  o.area_code = "211";
+  o.base_number = "339903";
+  o.extension_lengths = {2};
+  o.outside_prefix = std::move(outside);
+  o.pbx_reports_outside_prefix = pbx_outside;
+  return plan(std::move(o));
+}
+
+void expect(const DialingPlan& p, std::string_view input, Kind kind, std::string_view e164,
+            std::string_view ext = {}, NumberSource src = NumberSource::user) {
+  for (auto path : {ResolvePath::fast, ResolvePath::libphonenumber}) {
+    CanonicalNumber c = p.canonicalize(input, src, path);
+    EXPECT_EQ(to_string(c.kind), to_string(kind)) << "'" << input << "' reason=" << c.reason;
+    EXPECT_EQ(c.e164, e164) << "'" << input << "'";
+    EXPECT_EQ(c.extension, ext) << "'" << input << "'";
+  }
+}
+
+TEST(DialingPlan, CompanyPatternExpandsShortForms) {
+  auto p = consol();
+  expect(p, "12", Kind::internal, "+4921133990312", "12");
+  expect(p, "33990312", Kind::internal, "+4921133990312", "12");
+  expect(p, "21133990312", Kind::internal, "+4921133990312", "12");
+  expect(p, "0211 33990312", Kind::internal, "+4921133990312", "12");
+  expect(p, "+4921133990312", Kind::internal, "+4921133990312", "12");
+  expect(p, "+49 (0)211 33990312", Kind::internal, "+4921133990312", "12");
+  expect(p, "0211/339903-12", Kind::internal, "+4921133990312", "12");
+  expect(p, "00492113399031 2", Kind::internal, "+4921133990312", "12");
+  // The main number itself is the company, but no extension.
+  expect(p, "339903", Kind::external, "+49211339903");
+  expect(p, "0211 339903", Kind::external, "+49211339903");
+}
+
+TEST(DialingPlan, PlusOrZeroIsNeverExpanded) {
+  auto p = consol();
+  // "033990312" is a national number of another area (+49 33990 312), not the company.
+  expect(p, "033990312", Kind::external, "+4933990312");
+  expect(p, "+4933990312", Kind::external, "+4933990312");
+  // A 3-digit number is not an extension of this plan: libphonenumber decides (too short).
+  expect(p, "123", Kind::invalid, "");
+}
+
+TEST(DialingPlan, ExternalNumbersFromPbxAndUsers) {
+  auto p = consol();
+  expect(p, "+4989123456", Kind::external, "+4989123456");
+  expect(p, "089123456", Kind::external, "+4989123456");
+  expect(p, "0049 89 123456", Kind::external, "+4989123456");
+  expect(p, "+41 44 668 18 00", Kind::external, "+41446681800");
+  expect(p, "0041446681800", Kind::external, "+41446681800");
+  expect(p, "+1 (650) 253-0000", Kind::external, "+16502530000");
+  expect(p, "+44 20 7946 0000", Kind::external, "+442079460000");
+  expect(p, "0151 12345678", Kind::external, "+4915112345678");
+}
+
+TEST(DialingPlan, OutsideLineCodeFromPbx) {
+  // The PBX reports external caller ids with the outside code: always strip it.
+  auto p = consol("0", true);
+  expect(p, "0089123456", Kind::external, "+4989123456", "", NumberSource::pbx);
+  expect(p, "00041446681800", Kind::external, "+41446681800", "", NumberSource::pbx);
+  // A local number after the outside code gets our area code.
+  expect(p, "04711234", Kind::external, "+492114711234", "", NumberSource::pbx);
+  expect(p, "12", Kind::internal, "+4921133990312", "12", NumberSource::pbx);
+}
+
+TEST(DialingPlan, OutsideLineCodeTypedByUsersIsResolvedByPlausibility) {
+  auto p = consol("0", false);
+  // "0089123456": +89... has no country code, so it must be outside code + 089123456.
+  expect(p, "0089123456", Kind::external, "+4989123456");
+  // "00492113399030": international, and valid as written (the switchboard "-0"; not an
+  // extension of this plan, whose extensions have two digits).
+  expect(p, "00492113399030", Kind::external, "+492113399030");
+  expect(p, "089123456", Kind::external, "+4989123456");
+}
+
+TEST(DialingPlan, OutsideCodeNine) {
+  DialingPlanOptions o;
+  o.country_code = "1";
+  o.area_code = "650";
+  o.base_number = "253";
+  o.extension_lengths = {4};
+  o.outside_prefix = "9";
+  o.pbx_reports_outside_prefix = true;
+  auto p = plan(o);
+  expect(p, "9 1 212 555 0100", Kind::external, "+12125550100", "", NumberSource::pbx);
+  expect(p, "9011 49 89 123456", Kind::external, "+4989123456", "", NumberSource::pbx);
+  expect(p, "1234", Kind::internal, "+16502531234", "1234", NumberSource::pbx);
+  expect(p, "(650) 253-1234", Kind::internal, "+16502531234", "1234");
+  expect(p, "+1 212 555 0100", Kind::external, "+12125550100");
+}
+
+TEST(DialingPlan, ExtensionRanges) {
+  DialingPlanOptions o;
+  o.country_code = "43";
+  o.area_code = "1";
+  o.base_number = "53422";
+  o.extension_ranges = {{"100", "199"}, {"5000", "5999"}};
+  auto p = plan(o);
+  EXPECT_TRUE(p.is_extension("150"));
+  EXPECT_FALSE(p.is_extension("200"));
+  EXPECT_TRUE(p.is_extension("5000"));
+  EXPECT_FALSE(p.is_extension("50"));
+  expect(p, "150", Kind::internal, "+43153422150", "150");
+  expect(p, "01 53422 5999", Kind::internal, "+431534225999", "5999");
+  expect(p, "01 53422 200", Kind::external, "+43153422200");
+}
+
+TEST(DialingPlan, Withheld) {
+  auto p = consol();
+  for (auto s : {"", "  ", "anonymous", "Anonymous", "Restricted", "PRIVATE", "<unknown>",
+                 "unknown", "anonymous@anonymous.invalid", "withheld"}) {
+    expect(p, s, Kind::withheld, "");
+  }
+}
+
+TEST(DialingPlan, GarbageIsInvalidWithReason) {
+  auto p = consol();
+  for (auto s : {"abc", "Max Mustermann", "0211 CALLBRIDGE", "12ab34", "*21#", "+49+211",
+                 "0211 339903 ext", "++", "+", "-", "tel:", "tel:+49-211-33990x",
+                 "123456789012345678901234567890123", "0800 FLOWERS"}) {
+    CanonicalNumber c = p.canonicalize(s);
+    EXPECT_EQ(c.kind, Kind::invalid) << "'" << s << "'";
+    EXPECT_FALSE(c.reason.empty()) << "'" << s << "'";
+    EXPECT_TRUE(c.e164.empty()) << "'" << s << "'";
+  }
+  EXPECT_EQ(p.canonicalize("abc").reason, "letters or symbols");
+  EXPECT_EQ(p.canonicalize("+49 1").reason, "not a possible number");
+}
+
+TEST(DialingPlan, TelUris) {
+  auto p = consol();
+  expect(p, "tel:+49-211-339903-12", Kind::internal, "+4921133990312", "12");
+  expect(p, "tel:+49-211-339903;ext=12", Kind::internal, "+4921133990312", "12");
+  expect(p, "TEL:+49.89.123456", Kind::external, "+4989123456");
+  expect(p, "tel:12;phone-context=+49-211-339903", Kind::internal, "+4921133990312", "12");
+  expect(p, "tel:89123456;phone-context=+49", Kind::external, "+4989123456");
+  // A domain context adds no digits: the local number follows the plan rules.
+  expect(p, "tel:12;phone-context=pbx.example.com", Kind::internal, "+4921133990312", "12");
+  expect(p, "tel:+49-89-123456;isub=1234;foo=bar", Kind::external, "+4989123456");
+  CanonicalNumber c = p.canonicalize("tel:+49-89-123456;ext=77");
+  EXPECT_EQ(c.kind, Kind::external);
+  EXPECT_EQ(c.remote_extension, "77");
+}
+
+TEST(DialingPlan, TextExtensions) {
+  auto p = consol();
+  expect(p, "+49 211 339903 ext. 12", Kind::internal, "+4921133990312", "12");
+  expect(p, "0211 339903 x12", Kind::internal, "+4921133990312", "12");
+  expect(p, "0211 339903,,12", Kind::internal, "+4921133990312", "12");
+  CanonicalNumber c = p.canonicalize("+1 650 253 0000 ext 4711");
+  EXPECT_EQ(c.kind, Kind::external);
+  EXPECT_EQ(c.e164, "+16502530000");
+  EXPECT_EQ(c.remote_extension, "4711");
+}
+
+TEST(DialingPlan, UnicodeSeparators) {
+  auto p = consol();
+  expect(p, "+49\u00a0211\u00a033990312", Kind::internal, "+4921133990312", "12");
+  expect(p, "0211\u2013339903\u201312", Kind::internal, "+4921133990312", "12");
+}
+
+TEST(DialingPlan, PlanWithoutDidBlock) {
+  DialingPlanOptions o;
+  o.country_code = "49";
+  o.extension_lengths = {3};
+  auto p = plan(o);
+  expect(p, "201", Kind::internal, "", "201");
+  expect(p, "089 123456", Kind::external, "+4989123456");
+}
+
+TEST(DialingPlan, DialStrings) {
+  auto p = consol("0");
+  EXPECT_EQ(*p.dial_string("+4921133990312"), "12");
+  EXPECT_EQ(*p.dial_string("tel:+49-211-339903;ext=12"), "12");
+  EXPECT_EQ(*p.dial_string("+4989123456"), "0089123456");
+  EXPECT_EQ(*p.dial_string("+41446681800"), "00041446681800");
+  EXPECT_EQ(*p.dial_string("tel:+1-650-253-0000"), "00016502530000");
+  EXPECT_FALSE(p.dial_string("anonymous"));
+  EXPECT_FALSE(p.dial_string("garbage"));
+  EXPECT_EQ(p.dial_string("garbage").error().code(), base::Errc::invalid_argument);
+
+  DialingPlanOptions us;
+  us.country_code = "1";
+  us.outside_prefix = "9";
+  auto u = plan(us);
+  EXPECT_EQ(u.national_prefix(), "1");
+  EXPECT_EQ(u.international_prefix(), "011");
+  EXPECT_EQ(*u.dial_string("+16502530000"), "916502530000");
+  EXPECT_EQ(*u.dial_string("+4989123456"), "90114989123456");
+
+  DialingPlanOptions it;
+  it.country_code = "39";
+  auto i = plan(it);
+  EXPECT_EQ(*i.dial_string("+390612345678"), "0612345678");  // Italy keeps the leading 0
+}
+
+TEST(DialingPlan, Display) {
+  auto p = consol();
+  EXPECT_EQ(p.display(p.canonicalize("12"), "DE"), "0211 33990312");
+  EXPECT_EQ(p.display(p.canonicalize("12"), "CH"), "+49 211 33990312");
+  EXPECT_EQ(p.display(p.canonicalize("+16502530000"), ""), "+1 650-253-0000");
+  EXPECT_EQ(p.display(p.canonicalize("anonymous"), "DE"), "");
+  EXPECT_EQ(region_from_locale("de-DE"), "DE");
+  EXPECT_EQ(region_from_locale("en_GB.UTF-8"), "GB");
+  EXPECT_EQ(region_from_locale("de"), "");
+}
+
+TEST(DialingPlan, CreateValidates) {
+  DialingPlanOptions o;
+  EXPECT_FALSE(DialingPlan::create(o));
+  o.country_code = "+49";
+  EXPECT_TRUE(DialingPlan::create(o));
+  o.area_code = "0211";
+  EXPECT_FALSE(DialingPlan::create(o));
+  o.area_code = "21a";
+  EXPECT_FALSE(DialingPlan::create(o));
+  o.area_code = "211";
+  o.region = "US";
+  EXPECT_FALSE(DialingPlan::create(o));
+  o.region = "de";
+  EXPECT_TRUE(DialingPlan::create(o));
+  o.extension_ranges = {{"10", "199"}};
+  EXPECT_FALSE(DialingPlan::create(o));
+  o.extension_ranges = {};
+  o.extension_lengths = {0};
+  EXPECT_FALSE(DialingPlan::create(o));
+  o.extension_lengths = {};
+  o.country_code = "800";  // non-geographic: no plan
+  o.region = "";
+  EXPECT_FALSE(DialingPlan::create(o));
+  o.country_code = "999";
+  EXPECT_FALSE(DialingPlan::create(o));
+}
+
+}  // namespace
+}  // namespace callbridge::core
