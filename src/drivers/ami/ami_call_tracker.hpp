@@ -1,0 +1,99 @@
+// Translates the AMI event stream into the CSTA call model (model::CallModel) and the call journal
+// (core::JournalBuilder). Keeps the AMI-level graph: channels by Uniqueid, Local ;1/;2 pairs,
+// bridges and their members, dial relations, holds, conference bridges; resolves for every internal
+// party channel "who is the remote" through bridges and Local pairs, and turns changes of that
+// answer into journal legs and CSTA events. Rebuilds live state after a reconnect from the resync
+// lists (CoreShowChannel/Status/BridgeListItem). Never reads Event: Cdr / Event: CEL.
+// Called on the AMI session's (model) thread, in stream order; not thread-safe.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "base/time.hpp"
+#include "drivers/ami/ami_sink.hpp"
+#include "model/call_model.hpp"
+#include "model/journal_entry.hpp"
+
+namespace callbridge::drivers::ami {
+
+struct TrackerOptions {
+  std::string tenant = "default";
+  // A channel is an internal party when its technology is one of `party_techs` and its endpoint
+  // name (PJSIP/<endpoint>-xxxxxxxx) is all digits with min..max length, or is listed in
+  // `party_endpoints` (e.g. "reception").
+  std::vector<std::string> party_techs = {"PJSIP", "SIP", "IAX2", "DAHDI"};
+  std::size_t party_min_len = 2;
+  std::size_t party_max_len = 6;
+  std::vector<std::string> party_endpoints;
+  // Numbers that are internal (extensions, conference rooms, feature codes) rather than external.
+  // Default: 2..6 characters of [0-9*#], not starting with 0 or +.
+  std::function<bool(std::string_view number)> is_internal_number;
+  // Raw caller id or dialed number of an external party -> E.164. Default: country code 49,
+  // trunk prefix 0, international prefix 00 (see default_canonical_remote).
+  std::function<std::string(std::string_view raw_number)> canonical_remote;
+  // Upper bound of tracked channels; events for new channels beyond it are dropped (counted).
+  std::size_t max_channels = 200000;
+};
+
+struct TrackerOutputs {
+  std::function<void(model::JournalEntry)> on_journal;
+  std::function<void(const model::CallEvent&)> on_event;
+};
+
+// The defaults of TrackerOptions, usable by other code and tests.
+bool default_is_internal_number(std::string_view number);
+std::string default_canonical_remote(std::string_view raw);
+
+struct TrackerStats {
+  std::uint64_t messages = 0;
+  std::uint64_t handled = 0;     // events that touched the graph
+  std::uint64_t ignored = 0;     // noise skipped by name
+  std::uint64_t unknown_channel = 0;  // events about channels we never saw
+  std::uint64_t dropped_channels = 0; // over max_channels
+  std::uint64_t resyncs = 0;
+  std::uint64_t closed_by_resync = 0;  // channels gone while the link was down
+};
+
+// A live channel as an API snapshot shows it.
+struct ChannelSnapshot {
+  std::string uniqueid;
+  std::string name;
+  std::string party;  // empty unless an internal party
+  std::string bridge;
+  int state = 0;      // AMI ChannelState
+};
+
+class AmiCallTracker final : public AmiSink {
+ public:
+  AmiCallTracker(TrackerOptions options, TrackerOutputs outputs);
+  ~AmiCallTracker() override;
+  AmiCallTracker(const AmiCallTracker&) = delete;
+  AmiCallTracker& operator=(const AmiCallTracker&) = delete;
+
+  void on_session_start(base::Timestamp at) override;
+  void on_message(const AmiMessage& m, base::Timestamp received_at) override;
+  void on_session_end(base::Timestamp at, const base::Error& why) override;
+
+  // Ends every open call and emits the journal entries (end of a replay, shutdown).
+  void flush(base::Timestamp at);
+
+  // Live state for API snapshots.
+  const model::CallModel& model() const;
+  model::CallModel& model();
+  std::vector<ChannelSnapshot> channels() const;
+  std::size_t live_channels() const;
+  const TrackerStats& stats() const;
+  // Time of the latest event seen (Timestamp header, else receive time).
+  base::Timestamp last_event_time() const;
+
+ private:
+  class Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace callbridge::drivers::ami

@@ -1,0 +1,129 @@
+// The AMI-level picture of the PBX: channels by Uniqueid (slots, reused), Local ;1/;2 pairs,
+// bridges with their members, dial relations; and resolve(), which walks from an internal party's
+// channel through bridges, Local pairs and pending dials to the party's remote end.
+// Owned by AmiCallTracker; model thread; not thread-safe.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "base/time.hpp"
+#include "core/journal_builder.hpp"
+
+namespace callbridge::drivers::ami {
+
+struct SvHash {
+  using is_transparent = void;
+  std::size_t operator()(std::string_view s) const noexcept {
+    return std::hash<std::string_view>{}(s);
+  }
+};
+template <typename V>
+using SvMap = std::unordered_map<std::string, V, SvHash, std::equal_to<>>;
+
+using Slot = std::int32_t;
+constexpr Slot kNoSlot = -1;
+
+enum class ChanKind : std::uint8_t { party, local, helper, other };
+
+// One journal leg of an internal party channel: the party towards one remote (`anchor`).
+struct PartyLeg {
+  core::LegId id = 0;
+  std::string anchor;   // remote channel Uniqueid or "conf:<room>"; empty while pending
+  std::string call_id;  // model call id
+  bool pending = false; // outgoing, remote end not known yet
+  bool answered = false;
+  bool held = false;
+};
+
+struct Channel {
+  bool live = false;
+  std::string uid, name, linkedid, conv;
+  ChanKind kind = ChanKind::other;
+  std::string ext;        // party: the extension (endpoint name)
+  std::string local_key;  // local: name without ";1"/";2"
+  Slot peer = kNoSlot;    // local: the other half
+  int state = 0;          // AMI ChannelState (0 down, 4 ring, 5 ringing, 6 up)
+  std::string caller_num, caller_name, conn_num, conn_name, exten;
+  std::string bridge;
+  Slot dial_source = kNoSlot;  // who is dialing this channel right now
+  std::vector<Slot> dial_targets;
+  bool was_dialed = false;     // created as a dial target
+  std::string dialed_number;   // what was dialed to reach it
+  bool originated = false;     // AMI Originate (DialBegin without a calling channel)
+  bool initiated = false;      // the phone started this call (Newchannel in state Ring)
+  bool ever_dialed_out = false;
+  bool on_hold = false;
+  bool seen = true;            // listed during the current resync
+  bool from_resync = false;
+  std::optional<base::Timestamp> up_at;
+  base::Timestamp created_at{};
+  std::string transferred_by;  // party extension of the last transferer of this channel
+  std::optional<base::Timestamp> transferred_at;
+  std::vector<PartyLeg> legs;
+  std::vector<std::string> anchored_by;  // Uniqueids of party channels with legs anchored here
+  std::vector<core::LegId> blind_transfer_legs;  // legs ended by the last BlindTransfer of it
+};
+
+struct Bridge {
+  std::vector<Slot> members;
+  bool conference = false;
+  std::string conf_name;
+};
+
+// Result of resolve(): the remote end as seen from a party channel.
+struct Far {
+  bool ok = false;
+  Slot slot = kNoSlot;     // the remote channel (never a Local half)
+  bool conference = false; // a conference (ConfBridge/softmix or a bridge with 3+ members)
+  std::string conf_key;    // "conf:<room or bridge id>"
+  std::string conf_name;
+  bool via_dial_forward = false;   // the party side is dialing towards the remote
+  bool via_dial_backward = false;  // the remote side is dialing the party (it rings)
+};
+
+class ChannelGraph {
+ public:
+  Slot find(std::string_view uid) const;
+  Slot add(std::string_view uid);  // kNoSlot if `uid` exists
+  void remove(Slot s);             // detaches from bridge, dials and Local peer
+  Channel& at(Slot s) { return chans_[static_cast<std::size_t>(s)]; }
+  const Channel& at(Slot s) const { return chans_[static_cast<std::size_t>(s)]; }
+  std::size_t live() const { return by_uid_.size(); }
+  template <typename F>
+  void for_each(F&& f) const {
+    for (const auto& [uid, s] : by_uid_) f(s, at(s));
+  }
+  std::vector<Slot> all() const;
+
+  Bridge* bridge(std::string_view id);
+  Bridge& ensure_bridge(std::string_view id);
+  void join_bridge(Slot c, std::string_view id);
+  void leave_bridge(Slot c);
+  void destroy_bridge(std::string_view id);
+  void merge_bridges(std::string_view from, std::string_view into);
+
+  void set_local_key(Slot s, std::string key);
+  void pair_local(Slot a, Slot b);
+  // Finds the other half of a Local channel by name key.
+  Slot local_partner(std::string_view key, Slot self) const;
+
+  void start_dial(Slot source, Slot target);
+  void end_dial(Slot target);
+
+  Far resolve(Slot party) const;
+
+ private:
+  std::vector<Channel> chans_;
+  std::vector<Slot> free_;
+  SvMap<Slot> by_uid_;
+  SvMap<Bridge> bridges_;
+  SvMap<std::vector<Slot>> locals_;  // local_key -> halves
+};
+
+}  // namespace callbridge::drivers::ami

@@ -1,0 +1,39 @@
+// Replays recorded AMI byte streams (fixture ami.log files) through FrameReader + AmiCallTracker
+// and collects the journal entries and CSTA events. One file = one AMI session; between files the
+// tracker sees on_session_end/on_session_start (a reconnect). Test helper; single-threaded.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "drivers/ami/ami_call_tracker.hpp"
+#include "model/call_model.hpp"
+#include "model/journal_entry.hpp"
+
+namespace callbridge::testing {
+
+enum class Chunking { whole, random };
+
+struct ReplayOptions {
+  Chunking chunking = Chunking::whole;
+  std::uint32_t seed = 1;
+  bool strip_cdr_cel = false;  // drop every `Event: Cdr` / `Event: CEL` message first
+  drivers::ami::TrackerOptions tracker;
+};
+
+struct ReplayResult {
+  std::vector<model::JournalEntry> entries;
+  std::vector<model::CallEvent> events;
+  drivers::ami::TrackerStats stats;
+  std::string error;  // non-empty when a file could not be read or framed
+  std::string jsonl() const;
+};
+
+std::string read_file(const std::string& path);
+// The stream without `Event: Cdr` / `Event: CEL` messages (banner and everything else kept).
+std::string strip_cdr_cel(const std::string& bytes);
+
+ReplayResult replay_files(const std::vector<std::string>& paths, const ReplayOptions& opt = {});
+
+}  // namespace callbridge::testing
