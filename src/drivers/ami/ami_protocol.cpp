@@ -25,6 +25,23 @@ bool has_line_break(std::string_view s) {
 
 std::string ms_text(std::chrono::milliseconds d) { return std::to_string(d.count()) + " ms"; }
 
+// Untrusted bytes quoted in an error/log line: printable ASCII only, bounded.
+std::string excerpt(std::string_view raw, std::size_t max = 80) {
+  std::string out;
+  static constexpr char kHex[] = "0123456789abcdef";
+  for (unsigned char c : raw.substr(0, max)) {
+    if (c >= 0x20 && c < 0x7f) {
+      out += static_cast<char>(c);
+    } else {
+      out += "\\x";
+      out += kHex[c >> 4];
+      out += kHex[c & 0xf];
+    }
+  }
+  if (raw.size() > max) out += "...";
+  return out;
+}
+
 }  // namespace
 
 std::vector<std::string> default_resync_actions() {
@@ -151,7 +168,7 @@ base::Status AmiProtocol::handle(const AmiMessage& m, base::Timestamp now) {
   const bool is_event = m.has("Event");
   if (!is_event && !m.has("Response")) {
     return base::fail(base::Error::protocol("AMI message with neither Event nor Response header: '" +
-                                            std::string(m.raw().substr(0, 80)) + "'"));
+                                            excerpt(m.raw()) + "'"));
   }
   ++counters_.messages_received;
   if (is_event) ++counters_.events_received;
@@ -167,7 +184,7 @@ base::Status AmiProtocol::handle_login_phase(const AmiMessage& m, base::Timestam
     auto challenge = m.get("Challenge");
     if (!iequals(m.response(), "Success") || challenge.empty() || has_line_break(challenge)) {
       return base::fail(base::Error::invalid_argument(
-          "AMI MD5 challenge refused for user '" + config_.username + "': " + std::string(m.get("Message"))));
+          "AMI MD5 challenge refused for user '" + config_.username + "': " + excerpt(m.get("Message"), 200)));
     }
     output_ += "Action: Login\r\nAuthType: MD5\r\nUsername: " + config_.username +
                "\r\nKey: " + ami_md5_key(challenge, config_.secret) + "\r\nEvents: " + config_.events +
@@ -180,7 +197,7 @@ base::Status AmiProtocol::handle_login_phase(const AmiMessage& m, base::Timestam
     if (!iequals(m.response(), "Success")) {
       return base::fail(base::Error::invalid_argument(
           "AMI login rejected for user '" + config_.username + "': " +
-          std::string(m.get("Message").empty() ? m.response() : m.get("Message"))));
+          excerpt(m.get("Message").empty() ? m.response() : m.get("Message"), 200)));
     }
     state_ = AmiProtocolState::up;
     ++counters_.sessions_started;
