@@ -6,10 +6,12 @@
 namespace callbridge::cli {
 
 Command register_number(CLI::App& app);  // cmd_number.cpp
+Command register_journal(CLI::App& app);  // cmd_journal.cpp
 
 std::vector<Command> register_all(CLI::App& app) {
   std::vector<Command> out;
   out.push_back(register_number(app));
+  out.push_back(register_journal(app));
   return out;
 }
 

@@ -16,6 +16,8 @@
 #include <string>
 #include <vector>
 
+#include "journal/sqlite/sqlite_journal_store.hpp"
+
 namespace {
 
 namespace fs = std::filesystem;
@@ -40,7 +42,7 @@ class TempDir {
 // A child process with stdout and stderr captured through one pipe.
 class Daemon {
  public:
-  explicit Daemon(std::vector<std::string> args) {
+  explicit Daemon(std::vector<std::string> args, std::string bin = CALLBRIDGED_PATH) {
     int fds[2];
     if (pipe(fds) != 0) std::abort();
     pid_ = fork();
@@ -50,7 +52,6 @@ class Daemon {
       close(fds[0]);
       close(fds[1]);
       std::vector<char*> argv;
-      std::string bin = CALLBRIDGED_PATH;
       argv.push_back(bin.data());
       for (auto& a : args) argv.push_back(a.data());
       argv.push_back(nullptr);
@@ -228,6 +229,94 @@ TEST(Daemon, CorruptJournalFailsStartWithAClearMessage) {
   Daemon d({"--listen", "127.0.0.1:0", "--data-dir", dir / "data"});
   EXPECT_EQ(d.wait_exit(), 1);
   EXPECT_NE(d.output().find("not a database"), std::string::npos) << d.output();
+}
+
+// `callbridge journal` reads the store callbridged writes (here seeded directly).
+class CliJournal : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    auto s = callbridge::journal::SqliteJournalStore::open(dir_ / "journal.db");
+    ASSERT_TRUE(s) << s.error().to_string();
+    using namespace callbridge;
+    model::JournalEntry a;
+    a.call_id = "c1";
+    a.party = "100";
+    a.direction = model::Direction::inbound;
+    a.remote = "+4989123456";
+    a.remote_name = "Doe, \"JD\" Jane";
+    a.disposition = model::Disposition::answered;
+    a.started_at = base::from_micros(1'795'382'753'707'000);
+    a.answered_at = base::from_micros(1'795'382'758'707'000);
+    a.ended_at = base::from_micros(1'795'382'818'707'000);
+    a.transferred_to = "102";
+    (*s)->append(a);
+    model::JournalEntry b;
+    b.call_id = "c2";
+    b.party = "101";
+    b.direction = model::Direction::inbound;
+    b.remote_withheld = true;
+    b.disposition = model::Disposition::missed;
+    b.started_at = base::from_micros(1'795'382'900'000'000);
+    b.ended_at = base::from_micros(1'795'382'912'000'000);
+    (*s)->append(b);
+    ASSERT_TRUE((*s)->flush());
+  }
+  std::pair<int, std::string> cli(std::vector<std::string> args) {
+    args.insert(args.begin(), "journal");
+    Daemon p(args, CALLBRIDGE_CLI_PATH);
+    int rc = p.wait_exit();
+    return {rc, p.output()};
+  }
+  TempDir dir_;
+};
+
+TEST_F(CliJournal, JsonLinesCarryIdAndEveryField) {
+  auto [rc, out] = cli({"--data-dir", dir_ / "", "--format", "json"});
+  ASSERT_EQ(rc, 0) << out;
+  EXPECT_EQ(out,
+            "{\"id\": 2, \"party\": \"101\", \"direction\": \"inbound\", \"remote\": null, \"remote_withheld\": true, "
+            "\"remote_name\": null, \"disposition\": \"missed\", \"answered\": false, \"started_at\": "
+            "\"2026-11-22T21:28:20.000Z\", \"answered_at\": null, \"ended_at\": \"2026-11-22T21:28:32.000Z\", "
+            "\"ring_s\": 12.0, \"talk_s\": 0.0, \"hold_s\": 0.0, \"transferred_to\": null, \"transferred_from\": null, "
+            "\"call_id\": \"c2\", \"tenant\": \"default\"}\n"
+            "{\"id\": 1, \"party\": \"100\", \"direction\": \"inbound\", \"remote\": \"+4989123456\", \"remote_withheld\": "
+            "false, \"remote_name\": \"Doe, \\\"JD\\\" Jane\", \"disposition\": \"answered\", \"answered\": true, "
+            "\"started_at\": \"2026-11-22T21:25:53.707Z\", \"answered_at\": \"2026-11-22T21:25:58.707Z\", "
+            "\"ended_at\": \"2026-11-22T21:26:58.707Z\", \"ring_s\": 5.0, \"talk_s\": 60.0, \"hold_s\": 0.0, "
+            "\"transferred_to\": \"102\", \"transferred_from\": null, \"call_id\": \"c1\", \"tenant\": \"default\"}\n");
+}
+
+TEST_F(CliJournal, CsvQuotesFieldsThatNeedIt) {
+  auto [rc, out] = cli({"--data-dir", dir_ / "", "--format", "csv", "--party", "100"});
+  ASSERT_EQ(rc, 0) << out;
+  EXPECT_EQ(out,
+            "id,started_at,answered_at,ended_at,party,direction,remote,remote_withheld,remote_name,"
+            "disposition,ring_s,talk_s,hold_s,transferred_to,transferred_from,call_id,tenant,note\n"
+            "1,2026-11-22T21:25:53.707Z,2026-11-22T21:25:58.707Z,2026-11-22T21:26:58.707Z,100,inbound,"
+            "+4989123456,false,\"Doe, \"\"JD\"\" Jane\",answered,5.0,60.0,0.0,102,,c1,default,\n");
+}
+
+TEST_F(CliJournal, TableIsAligned) {
+  auto [rc, out] = cli({"--data-dir", dir_ / ""});
+  ASSERT_EQ(rc, 0) << out;
+  EXPECT_EQ(out,
+            "ID  STARTED (UTC)        PARTY  DIRECTION  REMOTE       NAME            DISPOSITION  RING  TALK  HOLD  TRANSFER  NOTE\n"
+            " 2  2026-11-22 21:28:20  101    inbound    (withheld)   -               missed       12.0   0.0   0.0  -\n"
+            " 1  2026-11-22 21:25:53  100    inbound    +4989123456  Doe, \"JD\" Jane  answered      5.0  60.0   0.0  to 102\n");
+}
+
+TEST_F(CliJournal, FiltersAndErrors) {
+  auto [rc, out] = cli({"--data-dir", dir_ / "", "--missed", "--format", "csv"});
+  ASSERT_EQ(rc, 0) << out;
+  EXPECT_EQ(std::count(out.begin(), out.end(), '\n'), 2) << out;
+  std::tie(rc, out) = cli({"--data-dir", dir_ / "", "--since", "2026-11-22T21:27:00Z", "--format", "csv"});
+  EXPECT_EQ(std::count(out.begin(), out.end(), '\n'), 2) << out;
+  std::tie(rc, out) = cli({"--data-dir", dir_ / "", "--since", "yesterday-ish"});
+  EXPECT_EQ(rc, 2);
+  EXPECT_NE(out.find("--since: expected"), std::string::npos) << out;
+  std::tie(rc, out) = cli({"--data-dir", dir_ / "nowhere"});
+  EXPECT_EQ(rc, 1);
+  EXPECT_NE(out.find("no journal in"), std::string::npos) << out;
 }
 
 }  // namespace
