@@ -54,6 +54,9 @@ TEST_P(FixtureJournal, ReplayYieldsExactlyTheExpectedEntries) {
     ASSERT_TRUE(r.error.empty()) << r.error;
     CompareResult c = compare_journals(expected, r.jsonl());
     if (std::getenv("CB_DUMP_JOURNAL")) std::printf("%s/%s:\n%s", scenario.c_str(), v.name, r.jsonl().c_str());
+    if (std::getenv("CB_DUMP_EVENTS") && v.opt.chunking == Chunking::whole && !v.opt.strip_cdr_cel) {
+      for (const auto& e : r.events) std::printf("%s\n", model::to_json_line(e).c_str());
+    }
     EXPECT_TRUE(c.ok) << scenario << " / " << v.name << ":\n" << c.text() << "actual:\n" << r.jsonl();
   }
 }

@@ -190,7 +190,8 @@ void CallModel::update(std::string_view call_id, std::string_view device, Connec
 }
 
 void CallModel::clear(std::string_view call_id, std::string_view device, base::Timestamp at,
-                      std::optional<int> cause, bool failed, std::optional<std::string> detail) {
+                      std::optional<int> cause, bool failed, std::optional<std::string> detail,
+                      bool transferred) {
   Call* call = call_ptr(call_id);
   if (!call) return;
   auto conn = std::find_if(call->connections.begin(), call->connections.end(),
@@ -199,7 +200,10 @@ void CallModel::clear(std::string_view call_id, std::string_view device, base::T
   std::optional<std::string> remote = conn->remote;
   call->connections.erase(conn);
   publish(*call, device, failed ? ConnectionState::failed : ConnectionState::null,
-          failed ? CallEventType::failed : CallEventType::connection_cleared, at, std::move(remote),
+          failed        ? CallEventType::failed
+          : transferred ? CallEventType::transferred
+                        : CallEventType::connection_cleared,
+          at, std::move(remote),
           cause, std::move(detail));
   if (call->connections.empty()) calls_.erase(std::string(call_id));
 }

@@ -116,9 +116,10 @@ class CallModel {
               std::optional<std::string> detail = {});
   // The connection goes away (connectionCleared, or failed when `failed`); a call without
   // connections is removed.
+  // `transferred`: the device handed its remote over (CSTA Transferred event), detail = target.
   void clear(std::string_view call_id, std::string_view device, base::Timestamp at,
              std::optional<int> cause = {}, bool failed = false,
-             std::optional<std::string> detail = {});
+             std::optional<std::string> detail = {}, bool transferred = false);
   // Connections of `from` move into `into` (transfer / conference joins); `from` disappears.
   void merge(std::string_view from, std::string_view into, base::Timestamp at);
 

@@ -140,8 +140,8 @@ class AmiCallTracker::Impl {
   void describe(const Channel& c, bool incoming, core::LegStart& s) const;
   std::string model_call_for(const Channel& p, const Far& f) const;
   void end_leg(Channel& p, const PartyLeg& leg, Timestamp t, std::optional<int> cause,
-               std::optional<std::string> detail = {});
-  void end_legs_anchored_on(Channel& c, Timestamp t);
+               std::optional<std::string> transferred_to = {});
+  void end_legs_anchored_on(Channel& c, Timestamp t, std::optional<int> cause = {});
   void note_external_answers(const std::string& bridge, Timestamp t);
   void hangup(Slot s, Timestamp t, int cause);
   void finish_resync(Timestamp t);
@@ -511,22 +511,24 @@ void AmiCallTracker::Impl::refresh_around(Slot s, Timestamp t) {
 }
 
 void AmiCallTracker::Impl::end_leg(Channel& p, const PartyLeg& leg, Timestamp t,
-                                   std::optional<int> cause, std::optional<std::string> detail) {
+                                   std::optional<int> cause,
+                                   std::optional<std::string> transferred_to) {
   const core::Leg* jl = journal_.leg(leg.id);
   bool failed = jl && !jl->answered_at &&
                 (jl->outcome == core::LegOutcome::busy || jl->outcome == core::LegOutcome::failed);
   journal_.end(leg.id, t);
-  model_.clear(leg.call_id, p.ext, t, cause, failed, std::move(detail));
+  bool transferred = transferred_to.has_value();
+  model_.clear(leg.call_id, p.ext, t, cause, failed, std::move(transferred_to), transferred);
 }
 
-void AmiCallTracker::Impl::end_legs_anchored_on(Channel& c, Timestamp t) {
+void AmiCallTracker::Impl::end_legs_anchored_on(Channel& c, Timestamp t, std::optional<int> cause) {
   for (const auto& uid : c.anchored_by) {
     Slot ps = g_.find(uid);
     if (ps == kNoSlot) continue;
     Channel& p = g_.at(ps);
     for (auto it = p.legs.begin(); it != p.legs.end();) {
       if (it->anchor == c.uid) {
-        end_leg(p, *it, t, std::nullopt);
+        end_leg(p, *it, t, cause);
         it = p.legs.erase(it);
       } else {
         ++it;
@@ -575,7 +577,7 @@ void AmiCallTracker::Impl::hangup(Slot s, Timestamp t, int cause) {
     }
     c.legs.clear();
   }
-  end_legs_anchored_on(c, t);
+  end_legs_anchored_on(c, t, cause);
   std::string conv = c.conv;
   std::vector<Slot> neighbours;
   if (c.peer != kNoSlot) neighbours.push_back(c.peer);
@@ -868,7 +870,7 @@ void AmiCallTracker::Impl::on_parked_call(const AmiFields& f, Timestamp t) {
         continue;
       }
       if (!space.empty()) journal_.set_transferred_to(it->id, space);
-      end_leg(p, *it, t, std::nullopt, space);
+      end_leg(p, *it, t, std::nullopt, space.empty() ? std::nullopt : std::optional(space));
       by = p.ext;
       it = p.legs.erase(it);
     }

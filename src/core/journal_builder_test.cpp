@@ -1,0 +1,154 @@
+#include "core/journal_builder.hpp"
+
+#include <gtest/gtest.h>
+
+namespace callbridge::core {
+namespace {
+
+using model::Direction;
+using model::Disposition;
+
+base::Timestamp at(double s) {
+  return base::from_micros(1'795'382'753'000'000LL + static_cast<std::int64_t>(s * 1e6));
+}
+
+class JournalBuilderTest : public ::testing::Test {
+ protected:
+  JournalBuilderTest() : b_("acme", [this](model::JournalEntry e) { out_.push_back(std::move(e)); }) {}
+  LegId incoming(std::string party, double t, std::string anchor = "trunk-1") {
+    LegStart s;
+    s.conversation = "conv";
+    s.party = std::move(party);
+    s.direction = Direction::inbound;
+    s.remote = "+4989123456";
+    s.started_at = at(t);
+    s.incoming = true;
+    s.anchor = std::move(anchor);
+    return b_.open(std::move(s));
+  }
+  LegId outgoing(std::string party, double t) {
+    LegStart s;
+    s.conversation = "conv";
+    s.party = std::move(party);
+    s.direction = Direction::outbound;
+    s.remote = "+4989123456";
+    s.started_at = at(t);
+    s.incoming = false;
+    return b_.open(std::move(s));
+  }
+  JournalBuilder b_;
+  std::vector<model::JournalEntry> out_;
+};
+
+TEST_F(JournalBuilderTest, EntriesWaitForTheWholeConversation) {
+  LegId l = incoming("100", 0);
+  b_.answered(l, at(2));
+  b_.end(l, at(5));
+  EXPECT_TRUE(out_.empty());
+  b_.conversation_ended("conv", at(6));
+  ASSERT_EQ(out_.size(), 1u);
+  EXPECT_EQ(out_[0].disposition, Disposition::answered);
+  EXPECT_EQ(out_[0].tenant, "acme");
+  EXPECT_EQ(out_[0].call_id, "conv");
+  EXPECT_DOUBLE_EQ(out_[0].ring_s(), 2.0);
+  EXPECT_DOUBLE_EQ(out_[0].talk_s(), 3.0);
+  EXPECT_EQ(b_.open_conversations(), 0u);
+}
+
+TEST_F(JournalBuilderTest, RingingMemberIsAnsweredElsewhereWhenAnotherAnswersLater) {
+  LegId a = incoming("101", 0);
+  LegId b = incoming("102", 0);
+  b_.end(a, at(3.0));       // 101 stops ringing first ...
+  b_.answered(b, at(3.1));  // ... and only then 102's answer shows
+  b_.end(b, at(10));
+  b_.conversation_ended("conv", at(10));
+  ASSERT_EQ(out_.size(), 2u);
+  EXPECT_EQ(out_[0].party, "101");
+  EXPECT_EQ(out_[0].disposition, Disposition::answered_elsewhere);
+  EXPECT_EQ(out_[1].disposition, Disposition::answered);
+}
+
+TEST_F(JournalBuilderTest, MissedRejectedNoAnswerBusyFailed) {
+  LegId missed = incoming("100", 0);
+  LegId rejected = incoming("101", 0, "other");
+  b_.set_outcome(rejected, LegOutcome::rejected);
+  LegId no_answer = outgoing("102", 0);
+  LegId busy = outgoing("103", 0);
+  b_.set_outcome(busy, LegOutcome::busy);
+  LegId failed = outgoing("104", 0);
+  b_.set_outcome(failed, LegOutcome::failed);
+  b_.conversation_ended("conv", at(5));
+  ASSERT_EQ(out_.size(), 5u);
+  auto disp = [&](const std::string& p) {
+    for (const auto& e : out_)
+      if (e.party == p) return e.disposition;
+    return Disposition::answered;
+  };
+  EXPECT_EQ(disp("100"), Disposition::missed);
+  EXPECT_EQ(disp("101"), Disposition::rejected);
+  EXPECT_EQ(disp("102"), Disposition::no_answer);
+  EXPECT_EQ(disp("103"), Disposition::busy);
+  EXPECT_EQ(disp("104"), Disposition::failed);
+  for (const auto& e : out_) EXPECT_EQ(e.ended_at, at(5));
+  (void)missed;
+  (void)no_answer;
+}
+
+TEST_F(JournalBuilderTest, AnswerBeforeTheLegStartedIsNotElsewhere) {
+  // The caller talked to 100 first, was then transferred to 101 who did not answer.
+  b_.anchor_answered("conv", "trunk-1", at(1));
+  LegId l = incoming("101", 5);
+  b_.end(l, at(9));
+  b_.conversation_ended("conv", at(9));
+  ASSERT_EQ(out_.size(), 1u);
+  EXPECT_EQ(out_[0].disposition, Disposition::missed);
+}
+
+TEST_F(JournalBuilderTest, HoldCountsUntilUnholdOrEnd) {
+  LegId l = incoming("100", 0);
+  b_.answered(l, at(1));
+  b_.hold(l, at(2));
+  b_.hold(l, at(3));  // repeated Hold: still since 2
+  b_.unhold(l, at(4));
+  b_.unhold(l, at(4.5));  // lone Unhold: harmless
+  b_.hold(l, at(6));
+  b_.end(l, at(8.46));
+  b_.conversation_ended("conv", at(9));
+  ASSERT_EQ(out_.size(), 1u);
+  EXPECT_DOUBLE_EQ(out_[0].hold_s, 4.5);
+}
+
+TEST_F(JournalBuilderTest, TransfersRestartAndMerge) {
+  LegId a = incoming("100", 0);
+  b_.answered(a, at(1));
+  b_.set_transferred_to(a, "101");
+  b_.end(a, at(3));
+  LegStart s;
+  s.conversation = "other";
+  s.party = "101";
+  s.started_at = at(3);
+  s.anchor = "trunk-1";
+  LegId c = b_.open(s);
+  b_.set_transferred_from(c, "100");
+  b_.restart(c, at(3.5), true);
+  b_.merge_conversations("other", "conv");
+  b_.conversation_ended("conv", at(9));
+  ASSERT_EQ(out_.size(), 2u);
+  EXPECT_EQ(out_[0].transferred_to, "101");
+  EXPECT_EQ(out_[1].transferred_from, "100");
+  EXPECT_EQ(out_[1].call_id, "conv");
+  EXPECT_EQ(out_[1].started_at, at(3.5));
+  // 100 answered the same caller before 101's leg started: that is not "elsewhere".
+  EXPECT_EQ(out_[1].disposition, Disposition::missed);
+}
+
+TEST_F(JournalBuilderTest, FlushEndsEverything) {
+  incoming("100", 0);
+  b_.flush(at(3));
+  ASSERT_EQ(out_.size(), 1u);
+  EXPECT_EQ(out_[0].ended_at, at(3));
+  EXPECT_EQ(b_.open_conversations(), 0u);
+}
+
+}  // namespace
+}  // namespace callbridge::core
