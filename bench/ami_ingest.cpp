@@ -144,9 +144,10 @@ int run(int argc, char** argv) {
   app.add_option("--fixtures", opt.fixtures_dir, "tests/fixtures/asterisk-22 directory")->capture_default_str();
   app.add_option("--write", write_to, "also write the generated stream to this file");
   app.add_flag("--smoke", smoke, "tiny stream, 1 rep, extra consistency checks (for ctest)");
-  bool profile_model = false;
-  app.add_flag("--profile-model", profile_model,
-               "run only parse + model, once, untimed (for perf/callgrind), then exit");
+  std::string profile;
+  app.add_option("--profile", profile,
+                 "run one case once, untimed, then exit (for perf/callgrind): baseline, parse, model")
+      ->check(CLI::IsMember({"baseline", "parse", "model"}));
   CLI11_PARSE(app, argc, argv);
   if (smoke) {
     opt.target_events = 3000;
@@ -186,18 +187,29 @@ int run(int argc, char** argv) {
     }
   }
 
+  if (!profile.empty()) {
+    base::Result<IngestDigest> d = IngestDigest{};
+    std::vector<KeyValue> fields;
+    if (profile == "baseline") {
+      d = memchr_split(bytes, fields);
+    } else if (profile == "parse") {
+      d = parse_only(bytes, chunk);
+    } else {
 #ifdef CALLBRIDGE_BENCH_WITH_TRACKER
-  if (profile_model) {
-    drivers::ami::AmiCallTracker tracker(drivers::ami::TrackerOptions{}, {});
-    auto d = parse_into_sink(bytes, chunk, tracker);
+      drivers::ami::AmiCallTracker tracker(drivers::ami::TrackerOptions{}, {});
+      d = parse_into_sink(bytes, chunk, tracker);
+#else
+      std::fprintf(stderr, "AmiCallTracker is not in this tree\n");
+      return 1;
+#endif
+    }
     if (!d) {
       std::fprintf(stderr, "%s\n", d.error().to_string().c_str());
       return 1;
     }
-    std::printf("parsed %llu messages into the tracker\n", static_cast<unsigned long long>(d->messages));
+    std::printf("%s: %llu messages\n", profile.c_str(), static_cast<unsigned long long>(d->messages));
     return 0;
   }
-#endif
 
   std::vector<CaseResult> results;
   std::vector<KeyValue> scratch;
