@@ -153,7 +153,7 @@ void App::begin_shutdown(std::string why) {
   shutdown_timer_.expires_after(options_.shutdown_grace);
   shutdown_timer_.async_wait([this](const boost::system::error_code& ec) {
     if (ec) return;
-    spdlog::warn("{} PBX link(s) did not stop within {} s; forcing shutdown", links_stopping_,
+    spdlog::warn("{} PBX link(s) did not stop within {} ms; forcing shutdown", links_stopping_,
                  options_.shutdown_grace.count());
     finish_shutdown();
   });
@@ -199,6 +199,7 @@ void App::run_retention() {
       spdlog::error("journal retention: purge failed: {}", n.error().message());
     }
     purge_running_ = false;
+    if (options_.on_purged) options_.on_purged(n ? *n : 0);
   });
 }
 

@@ -32,7 +32,9 @@ namespace callbridge::app {
 
 struct AppOptions {
   std::chrono::seconds retention_interval = std::chrono::hours(1);
-  std::chrono::seconds shutdown_grace = std::chrono::seconds(5);  // links get this long to stop
+  std::chrono::milliseconds shutdown_grace{5000};  // links get this long to stop
+  // Called on the worker thread after each retention purge with the number deleted (tests, metrics).
+  std::function<void(std::size_t)> on_purged;
 };
 
 class App {

@@ -1,0 +1,207 @@
+// App wiring in-process: journal policy -> store, readiness from links, diagnostics, shutdown with
+// link stop (graceful and forced), retention purge. Real store and HTTP listener on port 0.
+#include "app/app.hpp"
+
+#include <gtest/gtest.h>
+#include <stdlib.h>
+
+#include <boost/asio/post.hpp>
+#include <filesystem>
+#include <fstream>
+#include <future>
+#include <thread>
+
+namespace callbridge::app {
+namespace {
+
+namespace fs = std::filesystem;
+
+class TempDir {
+ public:
+  TempDir() {
+    std::string tmpl = (fs::temp_directory_path() / "cbapp-XXXXXX").string();
+    CB_CHECK(mkdtemp(tmpl.data()) != nullptr, "mkdtemp");
+    path_ = tmpl;
+  }
+  ~TempDir() {
+    std::error_code ec;
+    fs::remove_all(path_, ec);
+  }
+  std::string str() const { return path_.string(); }
+
+ private:
+  fs::path path_;
+};
+
+struct FakeLinkState {
+  bool started = false;
+  bool stop_called = false;
+  bool connected = false;
+  bool answer_stop = true;  // false: never calls done (forces the grace timeout)
+};
+
+class FakeLink final : public PbxLink {
+ public:
+  FakeLink(boost::asio::io_context& io, FakeLinkState& s) : io_(io), s_(s) {}
+  const std::string& name() const override { return name_; }
+  void start() override { s_.started = true; }
+  void stop(std::function<void()> done) override {
+    s_.stop_called = true;
+    if (s_.answer_stop) boost::asio::post(io_, std::move(done));  // asynchronously, like a Logoff
+  }
+  PbxLinkStatus status() const override {
+    PbxLinkStatus st;
+    st.state = s_.connected ? "logged_in" : "connecting";
+    st.connected = s_.connected;
+    st.peer = "127.0.0.1:5038";
+    st.counters = {{"messages", 42}};
+    return st;
+  }
+
+ private:
+  boost::asio::io_context& io_;
+  FakeLinkState& s_;
+  std::string name_ = "fake";
+};
+
+Config test_config(const TempDir& dir) {
+  Config c;
+  c.server.listen = "127.0.0.1:0";
+  c.server.data_dir = dir.str() + "/data";
+  return c;
+}
+
+model::JournalEntry entry(std::string party, model::Direction d, std::int64_t ended_s) {
+  model::JournalEntry e;
+  e.call_id = "c-" + party;
+  e.party = std::move(party);
+  e.remote = d == model::Direction::internal ? "101" : "+4930123";
+  e.direction = d;
+  e.started_at = base::from_micros((ended_s - 10) * 1'000'000);
+  e.ended_at = base::from_micros(ended_s * 1'000'000);
+  return e;
+}
+
+TEST(App, CreatesDataDirAndListensOnAFreePort) {
+  TempDir dir;
+  auto app = App::create(test_config(dir));
+  ASSERT_TRUE(app) << app.error().to_string();
+  EXPECT_TRUE(fs::exists(dir.str() + "/data/journal.db"));
+  EXPECT_NE((*app)->http_port(), 0);
+}
+
+TEST(App, DataDirThatIsAFileIsAClearError) {
+  TempDir dir;
+  auto c = test_config(dir);
+  c.server.data_dir = dir.str() + "/file";
+  { std::ofstream(c.server.data_dir) << "x"; }
+  auto app = App::create(c);
+  ASSERT_FALSE(app);
+  EXPECT_NE(app.error().message().find("data dir " + c.server.data_dir), std::string::npos)
+      << app.error().message();
+}
+
+TEST(App, PolicyFiltersEntriesAndShutdownFlushesTheRest) {
+  TempDir dir;
+  auto c = test_config(dir);
+  c.journal.exclude_internal = true;
+  c.journal.excluded_numbers = {"150"};
+  {
+    auto app = App::create(c);
+    ASSERT_TRUE(app) << app.error().to_string();
+    auto& a = **app;
+    auto sink = a.journal_sink();
+    sink(entry("100", model::Direction::inbound, 1000));
+    sink(entry("100", model::Direction::internal, 1001));
+    sink(entry("150", model::Direction::inbound, 1002));
+    a.request_stop();
+    EXPECT_EQ(a.run(), 0);
+    auto diag = a.diagnostics_json();
+    EXPECT_NE(diag.find("\"received\":3,\"excluded_internal\":1,\"excluded_number\":1"), std::string::npos)
+        << diag;
+  }
+  journal::SqliteJournalStore::Options ro;
+  ro.read_only = true;
+  auto store = journal::SqliteJournalStore::open(c.server.data_dir + "/journal.db", ro);
+  ASSERT_TRUE(store);
+  auto rows = (*store)->query({});
+  ASSERT_TRUE(rows);
+  ASSERT_EQ(rows->size(), 1u);
+  EXPECT_EQ((*rows)[0].entry.party, "100");
+  EXPECT_EQ((*rows)[0].entry.direction, model::Direction::inbound);
+}
+
+TEST(App, ReadinessFollowsLinksAndDiagnosticsListThem) {
+  TempDir dir;
+  auto app = App::create(test_config(dir));
+  ASSERT_TRUE(app);
+  auto& a = **app;
+  FakeLinkState s;
+  a.add_pbx_link(std::make_unique<FakeLink>(a.io(), s));
+  EXPECT_FALSE(s.started) << "links start with run()";
+
+  std::vector<std::string> before, connected;
+  std::string diag;
+  boost::asio::post(a.io(), [&] {
+    before = a.not_ready_reasons();
+    s.connected = true;
+    connected = a.not_ready_reasons();
+    diag = a.diagnostics_json();
+    a.request_stop();
+  });
+  EXPECT_EQ(a.run(), 0);
+  EXPECT_TRUE(s.started);
+  EXPECT_TRUE(s.stop_called);
+  EXPECT_EQ(before, (std::vector<std::string>{"pbx fake: connecting"}));
+  EXPECT_TRUE(connected.empty());
+  EXPECT_NE(diag.find("\"pbx\":[{\"name\":\"fake\",\"state\":\"logged_in\",\"connected\":true,\"peer\":"
+                      "\"127.0.0.1:5038\",\"last_error\":\"\",\"counters\":{\"messages\":42}}]"),
+            std::string::npos)
+      << diag;
+}
+
+TEST(App, ALinkThatNeverStopsIsForcedAfterTheGracePeriod) {
+  TempDir dir;
+  AppOptions o;
+  o.shutdown_grace = std::chrono::milliseconds(20);
+  auto app = App::create(test_config(dir), o);
+  ASSERT_TRUE(app);
+  FakeLinkState s;
+  s.answer_stop = false;
+  (*app)->add_pbx_link(std::make_unique<FakeLink>((*app)->io(), s));
+  (*app)->request_stop();
+  EXPECT_EQ((*app)->run(), 0);
+  EXPECT_TRUE(s.stop_called);
+}
+
+TEST(App, RetentionPurgesOldEntriesAtStart) {
+  TempDir dir;
+  auto c = test_config(dir);
+  c.journal.retention_days = 30;
+  std::promise<std::size_t> purged;
+  AppOptions o;
+  o.on_purged = [&](std::size_t n) { purged.set_value(n); };
+  auto app = App::create(c, o);
+  ASSERT_TRUE(app);
+  auto& a = **app;
+  auto now_s = std::chrono::duration_cast<std::chrono::seconds>(
+                   std::chrono::system_clock::now().time_since_epoch())
+                   .count();
+  a.journal().append(entry("old", model::Direction::inbound, now_s - 40 * 86400));
+  a.journal().append(entry("new", model::Direction::inbound, now_s - 1 * 86400));
+  ASSERT_TRUE(a.journal().flush());
+
+  std::thread t([&] { EXPECT_EQ(a.run(), 0); });
+  auto f = purged.get_future();
+  ASSERT_EQ(f.wait_for(std::chrono::seconds(10)), std::future_status::ready);
+  EXPECT_EQ(f.get(), 1u);
+  a.request_stop();
+  t.join();
+  auto rows = a.journal().query({});
+  ASSERT_TRUE(rows);
+  ASSERT_EQ(rows->size(), 1u);
+  EXPECT_EQ((*rows)[0].entry.party, "new");
+}
+
+}  // namespace
+}  // namespace callbridge::app
