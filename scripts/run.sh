@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# Installs the dependencies (Debian 12, as root), builds callbridged and the callbridge CLI with the
+# default CMake preset, and starts callbridged in the foreground on the built-in defaults
+# (HTTP API on 127.0.0.1:8080, data in /var/lib/callbridge as root, else ./data).
+# Extra arguments go to callbridged, e.g.
+#   bash scripts/run.sh --ami pbx.example.com:5038 --ami-user callbridge --ami-secret s3cret
+#   bash scripts/run.sh --config /etc/callbridge/callbridge.toml
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/install-deps.sh
+cmake --preset default >/dev/null
+cmake --build --preset default --target callbridged callbridge -j2
+exec ./build/default/src/app/callbridged "$@"
