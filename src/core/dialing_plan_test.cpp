@@ -4,6 +4,10 @@
 
 #include <gtest/gtest.h>
 
+#include <random>
+#include <string>
+#include <vector>
+
 namespace callbridge::core {
 namespace {
 
@@ -250,6 +254,60 @@ TEST(DialingPlan, CreateValidates) {
   EXPECT_FALSE(DialingPlan::create(o));
   o.country_code = "999";
   EXPECT_FALSE(DialingPlan::create(o));
+}
+
+}  // namespace
+}  // namespace callbridge::core
+
+namespace callbridge::core {
+namespace {
+
+// Random text from digits, separators, pluses, letters, URI bits and stray bytes: never crashes,
+// always classifies, and the fast path agrees with the libphonenumber-only path on every input.
+TEST(DialingPlan, RandomTextAgreesAcrossPaths) {
+  std::vector<DialingPlan> plans;
+  plans.push_back(consol());
+  plans.push_back(consol("0", true));
+  DialingPlanOptions us;
+  us.country_code = "1";
+  us.area_code = "650";
+  us.base_number = "253";
+  us.extension_lengths = {4};
+  us.outside_prefix = "9";
+  plans.push_back(plan(us));
+  static const std::vector<std::string> kPieces = {
+      "0", "1", "2", "3", "4", "5", "6", "7", "8", "9", "0", "00", "49", "211", "339903", "12",
+      "+", " ", "-", "/", "(", ")", "(0)", ".", "tel:", ";ext=", ";phone-context=+49", "ext. ",
+      "x", "#", ",,", "a", "Z", "*", "\xc2\xa0", "\xe2\x80\x93", "\xff", "anonymous", "\t"};
+  std::mt19937 rng(7);
+  // Most pieces are number-like (the first 24), so many inputs reach E.164 resolution.
+  std::uniform_int_distribution<std::size_t> any(0, kPieces.size() - 1), numeric(0, 23), len(0, 14);
+  std::uniform_int_distribution<int> coin(0, 9);
+  auto piece = [&](std::mt19937& r) { return coin(r) < 8 ? numeric(r) : any(r); };
+  int external = 0;
+  for (int i = 0; i < 30000; ++i) {
+    std::string s;
+    for (std::size_t n = len(rng); n > 0; --n) s += kPieces[piece(rng)];
+    for (const auto& p : plans) {
+      for (auto src : {NumberSource::user, NumberSource::pbx}) {
+        CanonicalNumber a = p.canonicalize(s, src, ResolvePath::fast);
+        CanonicalNumber b = p.canonicalize(s, src, ResolvePath::libphonenumber);
+        ASSERT_EQ(a.kind, b.kind) << "'" << s << "'";
+        ASSERT_EQ(a.e164, b.e164) << "'" << s << "'";
+        ASSERT_EQ(a.extension, b.extension) << "'" << s << "'";
+        ASSERT_EQ(a.remote_extension, b.remote_extension) << "'" << s << "'";
+        if (a.kind == Kind::invalid) {
+          ASSERT_FALSE(a.reason.empty()) << "'" << s << "'";
+        }
+        if (a.kind == Kind::external) {
+          ASSERT_EQ(a.e164[0], '+');
+          ++external;
+        }
+      }
+    }
+  }
+  // Enough inputs must get through the lexer for the comparison to mean something.
+  EXPECT_GT(external, 30000 * 6 / 20) << "external results: " << external;
 }
 
 }  // namespace
