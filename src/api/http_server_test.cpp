@@ -1,5 +1,7 @@
-// HttpServer over real loopback sockets (port 0): routing, problem+json, limits, timeouts, stop.
+// HttpServer over real loopback sockets (port 0): routing, problem+json, limits, timeouts, stop;
+// the health routes through dispatch().
 #include "api/http_server.hpp"
+#include "api/health_routes.hpp"
 
 #include <arpa/inet.h>
 #include <gtest/gtest.h>
@@ -232,6 +234,37 @@ TEST(HttpServer, ParseQueryDecodes) {
   EXPECT_EQ(q[1], (std::pair<std::string, std::string>{"b", "x y z"}));
   EXPECT_EQ(q[2], (std::pair<std::string, std::string>{"c", ""}));
   EXPECT_EQ(q[3], (std::pair<std::string, std::string>{"d", "%zz"}));
+}
+
+}  // namespace
+}  // namespace callbridge::api
+
+namespace callbridge::api {
+namespace {
+
+TEST(HealthRoutes, ReadyzReportsReasonsAndDiagnosticsIsJson) {
+  boost::asio::io_context io;
+  HttpServer s(io, {});
+  std::vector<std::string> reasons = {"pbx main: connecting", "shutting down"};
+  add_health_routes(s, {[&] { return reasons; }, [] { return std::string("{\"x\":1}"); }});
+  HttpRequest r;
+  r.method = "GET";
+  r.path = "/healthz";
+  EXPECT_EQ(s.dispatch(r).status, 200);
+  EXPECT_EQ(s.dispatch(r).body, "ok");
+  r.path = "/readyz";
+  auto res = s.dispatch(r);
+  EXPECT_EQ(res.status, 503);
+  EXPECT_EQ(res.content_type, "application/problem+json");
+  EXPECT_NE(res.body.find("\"detail\":\"pbx main: connecting; shutting down\""), std::string::npos) << res.body;
+  reasons.clear();
+  res = s.dispatch(r);
+  EXPECT_EQ(res.status, 200);
+  EXPECT_EQ(res.body, "ready");
+  r.path = "/api/v1/diagnostics";
+  res = s.dispatch(r);
+  EXPECT_EQ(res.content_type, "application/json");
+  EXPECT_EQ(res.body, "{\"x\":1}");
 }
 
 }  // namespace
