@@ -39,8 +39,10 @@ std::vector<Variant> variants() {
   ReplayOptions chunked2 = chunked;
   chunked2.seed = 7;
   chunked2.strip_cdr_cel = true;
+  ReplayOptions twice;
+  twice.duplicate = true;
   return {{"as_captured", plain}, {"without_cdr_cel", stripped}, {"random_chunks", chunked},
-          {"random_chunks_stripped", chunked2}};
+          {"random_chunks_stripped", chunked2}, {"every_message_twice", twice}};
 }
 
 class FixtureJournal : public ::testing::TestWithParam<std::string> {};

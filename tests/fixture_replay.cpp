@@ -37,7 +37,38 @@ std::string strip_cdr_cel(const std::string& bytes) {
   return out;
 }
 
+std::string duplicate_messages(const std::string& bytes) {
+  std::string out;
+  std::size_t pos = 0;
+  if (bytes.rfind("Asterisk Call Manager/", 0) == 0) {
+    pos = bytes.find("\r\n") + 2;
+    out.append(bytes, 0, pos);
+  }
+  while (pos < bytes.size()) {
+    std::size_t end = bytes.find("\r\n\r\n", pos);
+    std::size_t next = end == std::string::npos ? bytes.size() : end + 4;
+    std::string_view block(bytes.data() + pos, next - pos);
+    out.append(block);
+    if (end != std::string::npos) out.append(block);
+    pos = next;
+  }
+  return out;
+}
+
 ReplayResult replay_files(const std::vector<std::string>& paths, const ReplayOptions& opt) {
+  std::vector<std::string> sessions;
+  for (const auto& path : paths) {
+    sessions.push_back(read_file(path));
+    if (sessions.back().empty()) {
+      ReplayResult r;
+      r.error = "cannot read " + path;
+      return r;
+    }
+  }
+  return replay_streams(sessions, opt);
+}
+
+ReplayResult replay_streams(const std::vector<std::string>& sessions, const ReplayOptions& opt) {
   ReplayResult r;
   drivers::ami::TrackerOutputs outs;
   outs.on_journal = [&](model::JournalEntry e) { r.entries.push_back(std::move(e)); };
@@ -45,13 +76,11 @@ ReplayResult replay_files(const std::vector<std::string>& paths, const ReplayOpt
   drivers::ami::AmiCallTracker tracker(opt.tracker, outs);
   std::mt19937 rng(opt.seed);
   bool first = true;
-  for (const auto& path : paths) {
-    std::string bytes = read_file(path);
-    if (bytes.empty()) {
-      r.error = "cannot read " + path;
-      break;
-    }
+  for (std::size_t i = 0; i < sessions.size(); ++i) {
+    std::string bytes = sessions[i];
+    std::string path = "session " + std::to_string(i + 1);
     if (opt.strip_cdr_cel) bytes = strip_cdr_cel(bytes);
+    if (opt.duplicate) bytes = duplicate_messages(bytes);
     // Receive time for messages without a Timestamp header: about the PBX time of the file's
     // first timestamped event (a recording's stand-in for the local clock).
     base::Timestamp file_start = tracker.last_event_time();

@@ -19,6 +19,7 @@ struct ReplayOptions {
   Chunking chunking = Chunking::whole;
   std::uint32_t seed = 1;
   bool strip_cdr_cel = false;  // drop every `Event: Cdr` / `Event: CEL` message first
+  bool duplicate = false;      // deliver every message twice (robustness)
   drivers::ami::TrackerOptions tracker;
 };
 
@@ -33,7 +34,11 @@ struct ReplayResult {
 std::string read_file(const std::string& path);
 // The stream without `Event: Cdr` / `Event: CEL` messages (banner and everything else kept).
 std::string strip_cdr_cel(const std::string& bytes);
+// The stream with every message repeated once right after itself.
+std::string duplicate_messages(const std::string& bytes);
 
 ReplayResult replay_files(const std::vector<std::string>& paths, const ReplayOptions& opt = {});
+// Same with the bytes of each session given directly.
+ReplayResult replay_streams(const std::vector<std::string>& sessions, const ReplayOptions& opt = {});
 
 }  // namespace callbridge::testing

@@ -84,6 +84,17 @@ void JournalBuilder::set_outcome(LegId id, LegOutcome o) {
   if (Leg* l = find(id)) l->outcome = o;
 }
 
+void JournalBuilder::discard(LegId id) {
+  auto it = legs_.find(id);
+  if (it == legs_.end()) return;
+  auto conv = conversations_.find(it->second.start.conversation);
+  if (conv != conversations_.end()) {
+    auto& v = conv->second.legs;
+    v.erase(std::remove(v.begin(), v.end(), id), v.end());
+  }
+  legs_.erase(it);
+}
+
 void JournalBuilder::end(LegId id, base::Timestamp at) {
   Leg* l = find(id);
   if (!l || !l->open()) return;

@@ -68,6 +68,9 @@ class JournalBuilder {
   void set_transferred_to(LegId id, std::string to);
   void set_transferred_from(LegId id, std::string from);
   void set_outcome(LegId id, LegOutcome o);
+  // Forgets the leg: it never becomes an entry (e.g. dialing a pickup code that then took over
+  // another leg).
+  void discard(LegId id);
   // Ends the leg (no-op when already ended). The entry is emitted when its conversation ends.
   void end(LegId id, base::Timestamp at);
 

@@ -144,6 +144,8 @@ class AmiCallTracker::Impl {
   void end_legs_anchored_on(Channel& c, Timestamp t, std::optional<int> cause = {});
   void note_external_answers(const std::string& bridge, Timestamp t);
   void hangup(Slot s, Timestamp t, int cause);
+  void discard_pending(Channel& c, Timestamp t);
+  void on_rename(Slot s, std::string_view newname, Timestamp t);
   void finish_resync(Timestamp t);
   std::string number_of(const Channel& c) const;
 
@@ -473,6 +475,9 @@ void AmiCallTracker::Impl::refresh(Slot ps, Timestamp t, bool resync_estimate) {
     leg->answered = true;
     Timestamp at = resync_estimate ? p.created_at : t;
     journal_.answered(leg->id, at);
+    // The remote may belong to another conversation (a pickup from a different Linkedid).
+    if (!f.conference && g_.at(f.slot).conv != p.conv)
+      journal_.anchor_answered(g_.at(f.slot).conv, anchor, at);
     model_.update(leg->call_id, p.ext, ConnectionState::connected, CallEventType::established, at);
   }
 }
@@ -593,6 +598,42 @@ void AmiCallTracker::Impl::hangup(Slot s, Timestamp t, int cause) {
     }
   }
   refresh_conv(conv, t);
+}
+
+void AmiCallTracker::Impl::discard_pending(Channel& c, Timestamp t) {
+  for (auto it = c.legs.begin(); it != c.legs.end();) {
+    if (!it->pending) {
+      ++it;
+      continue;
+    }
+    journal_.discard(it->id);
+    model_.clear(it->call_id, c.ext, t);
+    it = c.legs.erase(it);
+  }
+}
+
+void AmiCallTracker::Impl::on_rename(Slot s, std::string_view newname, Timestamp t) {
+  if (newname.empty()) return;
+  Channel& c = g_.at(s);
+  Channel probe;
+  probe.name = std::string(newname);
+  classify(probe);
+  bool zombie = newname.find("<ZOMBIE>") != std::string_view::npos;
+  if (zombie) probe.kind = ChanKind::helper;
+  bool identity_changed = probe.kind != c.kind || probe.ext != c.ext;
+  if (identity_changed && c.kind == ChanKind::party) {
+    // A masquerade (pickup, some transfers) moved another party into this channel: what the old
+    // party had here is over; a pending dial of a pickup code is no entry at all.
+    discard_pending(c, t);
+    for (const auto& leg : c.legs) end_leg(c, leg, t, std::nullopt);
+    c.legs.clear();
+  }
+  c.name = std::string(newname);
+  if (identity_changed) {
+    c.kind = probe.kind;
+    c.ext = probe.ext;
+    refresh_around(s, t);
+  }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1023,11 +1064,15 @@ void AmiCallTracker::Impl::message(const AmiMessage& m, Timestamp received_at) {
     case AmiEvent::new_connected_line:
       with_channel([](Slot) {});
       break;
-    case AmiEvent::rename:
-      with_channel([&](Slot s) {
-        if (!f[F::newname].empty()) g_.at(s).name = std::string(f[F::newname]);
-      });
+    case AmiEvent::rename: {
+      Slot s = g_.find(f[F::uniqueid]);
+      if (s == kNoSlot) {
+        ++stats_.unknown_channel;
+        break;
+      }
+      on_rename(s, f[F::newname], t);
       break;
+    }
     case AmiEvent::hangup: {
       Slot s = g_.find(f[F::uniqueid]);
       if (s == kNoSlot) {
@@ -1085,7 +1130,13 @@ void AmiCallTracker::Impl::message(const AmiMessage& m, Timestamp received_at) {
     case AmiEvent::blind_transfer: on_blind_transfer(f, t); break;
     case AmiEvent::attended_transfer: on_attended_transfer(f, t); break;
     case AmiEvent::parked_call: on_parked_call(f, t); break;
-    case AmiEvent::pickup: break;  // the bridge that follows tells us everything
+    case AmiEvent::pickup: {
+      // The picker dialed a pickup code; the call it takes over becomes its entry (through the
+      // masquerade/bridge that follows), the code itself is no entry.
+      Slot s = g_.find(f[F::uniqueid]);
+      if (s != kNoSlot) discard_pending(g_.at(s), t);
+      break;
+    }
     case AmiEvent::confbridge_start:
     case AmiEvent::confbridge_join: {
       std::string_view bid = f[F::bridge_uniqueid];

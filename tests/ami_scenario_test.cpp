@@ -1,0 +1,380 @@
+// Call flows the fixture folders lack (pickup, park, follow-me, busy, cancel, call waiting,
+// withheld numbers, transfer to an external number) as hand-written AMI streams in the shape
+// Asterisk 22 emits them, plus malformed and out-of-order input. Drives the real FrameReader and
+// AmiCallTracker through replay_streams().
+#include <gtest/gtest.h>
+
+#include <cstdio>
+#include <string>
+#include <vector>
+
+#include "fixture_replay.hpp"
+
+namespace callbridge::testing {
+namespace {
+
+using model::Direction;
+using model::Disposition;
+
+constexpr double kBase = 1795382753.0;
+
+struct Ch {
+  std::string name, uid, linkedid, cid, cname, exten = "s";
+  int state = 0;
+};
+
+const char* state_desc(int s) {
+  switch (s) {
+    case 4: return "Ring";
+    case 5: return "Ringing";
+    case 6: return "Up";
+    default: return "Down";
+  }
+}
+
+class Script {
+ public:
+  Script() : out_("Asterisk Call Manager/11.0.0\r\nResponse: Success\r\nMessage: ok\r\n\r\n") {}
+
+  Script& raw(const std::string& event, std::vector<std::pair<std::string, std::string>> h,
+              std::optional<double> t) {
+    out_ += "Event: " + event + "\r\nPrivilege: call,all\r\n";
+    if (t) {
+      char buf[32];
+      std::snprintf(buf, sizeof buf, "%.6f", kBase + *t);
+      out_ += std::string("Timestamp: ") + buf + "\r\n";
+    }
+    for (const auto& [k, v] : h) out_ += k + ": " + v + "\r\n";
+    out_ += "\r\n";
+    return *this;
+  }
+  static std::vector<std::pair<std::string, std::string>> chan(const Ch& c, const std::string& p = "") {
+    return {{p + "Channel", c.name},
+            {p + "ChannelState", std::to_string(c.state)},
+            {p + "ChannelStateDesc", state_desc(c.state)},
+            {p + "CallerIDNum", c.cid},
+            {p + "CallerIDName", c.cname},
+            {p + "Exten", c.exten},
+            {p + "Context", "from-internal"},
+            {p + "Uniqueid", c.uid},
+            {p + "Linkedid", c.linkedid}};
+  }
+  Script& ev(const std::string& event, const Ch& c, double t,
+             std::vector<std::pair<std::string, std::string>> extra = {}) {
+    auto h = chan(c);
+    h.insert(h.end(), extra.begin(), extra.end());
+    return raw(event, h, t);
+  }
+  Script& newchannel(const Ch& c, double t) { return ev("Newchannel", c, t); }
+  Script& newstate(Ch& c, int s, double t) {
+    c.state = s;
+    return ev("Newstate", c, t);
+  }
+  Script& dial_begin(const Ch* src, const Ch& dst, const std::string& dial, double t) {
+    auto h = src ? chan(*src) : decltype(chan(dst)){};
+    auto d = chan(dst, "Dest");
+    h.insert(h.end(), d.begin(), d.end());
+    h.emplace_back("DialString", dial);
+    return raw("DialBegin", h, t);
+  }
+  Script& dial_end(const Ch* src, const Ch& dst, const std::string& status, double t) {
+    auto h = src ? chan(*src) : decltype(chan(dst)){};
+    auto d = chan(dst, "Dest");
+    h.insert(h.end(), d.begin(), d.end());
+    h.emplace_back("DialStatus", status);
+    return raw("DialEnd", h, t);
+  }
+  Script& enter(const Ch& c, const std::string& bridge, double t,
+                const std::string& tech = "simple_bridge") {
+    return ev("BridgeEnter", c, t, {{"BridgeUniqueid", bridge}, {"BridgeTechnology", tech}});
+  }
+  Script& leave(const Ch& c, const std::string& bridge, double t) {
+    return ev("BridgeLeave", c, t, {{"BridgeUniqueid", bridge}});
+  }
+  Script& hangup(const Ch& c, int cause, double t) {
+    return ev("Hangup", c, t, {{"Cause", std::to_string(cause)}});
+  }
+  // Inbound: trunk channel `tr` calls party `p` which rings from `t`.
+  Script& ring(Ch& tr, Ch& p, double t) {
+    newchannel(p, t);
+    dial_begin(&tr, p, p.name.substr(6, 3), t);
+    return newstate(p, 5, t);
+  }
+  Script& answer(Ch& tr, Ch& p, const std::string& bridge, double t) {
+    newstate(p, 6, t);
+    dial_end(&tr, p, "ANSWER", t);
+    newstate(tr, 6, t);
+    enter(p, bridge, t);
+    return enter(tr, bridge, t);
+  }
+  const std::string& bytes() const { return out_; }
+
+ private:
+  std::string out_;
+};
+
+Ch trunk(const std::string& uid, const std::string& cid = "+4989123456") {
+  return Ch{"PJSIP/trunk-" + uid, uid, uid, cid, "", "+4930555100", 4};
+}
+Ch phone(const std::string& ext, const std::string& uid, const std::string& linkedid, int state = 0,
+         const std::string& exten = "s") {
+  return Ch{"PJSIP/" + ext + "-" + uid, uid, linkedid, ext, "Name " + ext, exten, state};
+}
+
+base::Timestamp at(double t) {
+  return base::from_micros(static_cast<std::int64_t>((kBase + t) * 1e6 + 0.5));
+}
+
+const model::JournalEntry* find(const ReplayResult& r, const std::string& party,
+                                std::optional<std::string> remote) {
+  for (const auto& e : r.entries) {
+    if (e.party == party && e.remote == remote) return &e;
+  }
+  return nullptr;
+}
+
+ReplayResult run(const Script& s) {
+  ReplayResult r = replay_streams({s.bytes()});
+  EXPECT_TRUE(r.error.empty()) << r.error;
+  return r;
+}
+
+TEST(AmiScenario, PickupWhereThePickerKeepsItsChannel) {
+  Ch tr = trunk("u1");
+  Ch p100 = phone("100", "u2", "u1");
+  Ch p101 = phone("101", "u3", "u3", 4, "*8");
+  Script s;
+  s.newchannel(tr, 0).ring(tr, p100, 0.01).newchannel(p101, 2);
+  s.raw("Pickup", {{"Channel", p101.name}, {"Uniqueid", p101.uid}, {"TargetChannel", p100.name},
+                   {"TargetUniqueid", p100.uid}}, 2.1);
+  s.dial_end(&tr, p100, "CANCEL", 2.2).hangup(p100, 26, 2.2);
+  s.newstate(p101, 6, 2.25).enter(p101, "b1", 2.3).enter(tr, "b1", 2.3);
+  s.hangup(tr, 16, 10).hangup(p101, 16, 10);
+  ReplayResult r = run(s);
+  ASSERT_EQ(r.entries.size(), 2u) << r.jsonl();
+  const auto* a = find(r, "100", "+4989123456");
+  ASSERT_NE(a, nullptr) << r.jsonl();
+  EXPECT_EQ(a->disposition, Disposition::answered_elsewhere);
+  const auto* b = find(r, "101", "+4989123456");
+  ASSERT_NE(b, nullptr) << r.jsonl();
+  EXPECT_EQ(b->direction, Direction::inbound);
+  EXPECT_EQ(b->disposition, Disposition::answered);
+  EXPECT_EQ(b->started_at, at(2.3));
+  EXPECT_EQ(b->ended_at, at(10));
+}
+
+TEST(AmiScenario, PickupByMasqueradeRename) {
+  Ch tr = trunk("u1");
+  Ch p100 = phone("100", "u2", "u1");
+  Ch p101 = phone("101", "u3", "u3", 4, "*8");
+  Script s;
+  s.newchannel(tr, 0).ring(tr, p100, 0.01).newchannel(p101, 2);
+  s.raw("Pickup", {{"Channel", p101.name}, {"Uniqueid", p101.uid}, {"TargetChannel", p100.name},
+                   {"TargetUniqueid", p100.uid}}, 2.1);
+  // The ringing channel takes over the picker's identity; the picker's channel dies as a zombie.
+  std::string old100 = p100.name, old101 = p101.name;
+  s.raw("Rename", {{"Channel", old100}, {"Newname", old101}, {"Uniqueid", "u2"}}, 2.1);
+  s.raw("Rename", {{"Channel", old101}, {"Newname", old100 + "<ZOMBIE>"}, {"Uniqueid", "u3"}}, 2.1);
+  p100.name = old101;
+  p101.name = old100 + "<ZOMBIE>";
+  s.hangup(p101, 16, 2.15);
+  s.newstate(p100, 6, 2.2).dial_end(&tr, p100, "ANSWER", 2.2).enter(p100, "b1", 2.3).enter(tr, "b1", 2.3);
+  s.hangup(tr, 16, 10).hangup(p100, 16, 10);
+  ReplayResult r = run(s);
+  ASSERT_EQ(r.entries.size(), 2u) << r.jsonl();
+  const auto* a = find(r, "100", "+4989123456");
+  ASSERT_NE(a, nullptr) << r.jsonl();
+  EXPECT_EQ(a->disposition, Disposition::answered_elsewhere);
+  const auto* b = find(r, "101", "+4989123456");
+  ASSERT_NE(b, nullptr) << r.jsonl();
+  EXPECT_EQ(b->disposition, Disposition::answered);
+  EXPECT_EQ(b->direction, Direction::inbound);
+  EXPECT_NEAR(base::to_micros(b->started_at) / 1e6 - kBase, 2.1, 0.25);
+}
+
+TEST(AmiScenario, ParkAndRetrieve) {
+  Ch tr = trunk("u1");
+  Ch p100 = phone("100", "u2", "u1");
+  Script s;
+  s.newchannel(tr, 0).ring(tr, p100, 0.01).answer(tr, p100, "b1", 2);
+  s.raw("BlindTransfer", {{"Result", "Success"}, {"TransfererChannel", p100.name},
+                          {"TransfererUniqueid", "u2"}, {"TransfereeChannel", tr.name},
+                          {"TransfereeUniqueid", "u1"}, {"Extension", "700"}}, 5);
+  s.leave(tr, "b1", 5).leave(p100, "b1", 5).hangup(p100, 16, 5.05);
+  s.raw("ParkedCall", {{"ParkeeChannel", tr.name}, {"ParkeeUniqueid", "u1"},
+                       {"ParkerDialString", "PJSIP/100"}, {"ParkingSpace", "701"}}, 5.2);
+  s.enter(tr, "park-1", 5.2, "holding_bridge");
+  Ch p101 = phone("101", "u3", "u3", 4, "701");
+  s.newchannel(p101, 10);
+  s.raw("UnParkedCall", {{"ParkeeUniqueid", "u1"}, {"RetrieverUniqueid", "u3"}}, 10.05);
+  s.leave(tr, "park-1", 10.1).newstate(p101, 6, 10.1).enter(p101, "b2", 10.1).enter(tr, "b2", 10.1);
+  s.hangup(tr, 16, 20).hangup(p101, 16, 20);
+  ReplayResult r = run(s);
+  ASSERT_EQ(r.entries.size(), 2u) << r.jsonl();
+  const auto* a = find(r, "100", "+4989123456");
+  ASSERT_NE(a, nullptr) << r.jsonl();
+  EXPECT_EQ(a->transferred_to, "701");
+  EXPECT_EQ(a->ended_at, at(5));
+  const auto* b = find(r, "101", "+4989123456");
+  ASSERT_NE(b, nullptr) << r.jsonl();
+  EXPECT_EQ(b->direction, Direction::inbound);
+  EXPECT_EQ(b->transferred_from, "100");
+  EXPECT_EQ(b->started_at, at(10.1));
+  EXPECT_EQ(b->disposition, Disposition::answered);
+}
+
+TEST(AmiScenario, FollowMeToMobileThroughLocalChannels) {
+  Ch tr = trunk("u1");
+  Ch l1{"Local/100@followme-00000001;1", "u2", "u1", "", "", "100", 0};
+  Ch l2{"Local/100@followme-00000001;2", "u3", "u1", "", "", "100", 4};
+  Ch p100 = phone("100", "u4", "u1");
+  Ch mob{"PJSIP/trunk-u5", "u5", "u1", "", "", "s", 0};
+  Script s;
+  s.newchannel(tr, 0).newchannel(l1, 0.01).newchannel(l2, 0.01);
+  s.raw("LocalBridge", {{"LocalOneChannel", l1.name}, {"LocalOneUniqueid", "u2"},
+                        {"LocalTwoChannel", l2.name}, {"LocalTwoUniqueid", "u3"}}, 0.01);
+  s.dial_begin(&tr, l1, "Local/100@followme", 0.01);
+  s.newchannel(p100, 0.02).dial_begin(&l2, p100, "PJSIP/100", 0.02).newstate(p100, 5, 0.02);
+  s.newchannel(mob, 0.02).dial_begin(&l2, mob, "PJSIP/+4917012345@trunk", 0.02);
+  s.newstate(mob, 6, 5).dial_end(&l2, mob, "ANSWER", 5).dial_end(&l2, p100, "CANCEL", 5);
+  s.hangup(p100, 26, 5).enter(mob, "b2", 5).enter(l2, "b2", 5);
+  s.dial_end(&tr, l1, "ANSWER", 5.1).enter(l1, "b1", 5.1).enter(tr, "b1", 5.1);
+  s.hangup(tr, 16, 20).hangup(l1, 16, 20).hangup(l2, 16, 20).hangup(mob, 16, 20);
+  ReplayResult r = run(s);
+  ASSERT_EQ(r.entries.size(), 1u) << r.jsonl();
+  EXPECT_EQ(r.entries[0].party, "100");
+  EXPECT_EQ(r.entries[0].remote, "+4989123456");
+  EXPECT_EQ(r.entries[0].direction, Direction::inbound);
+  EXPECT_EQ(r.entries[0].disposition, Disposition::answered_elsewhere);
+}
+
+TEST(AmiScenario, OutboundBusy) {
+  Ch p101 = phone("101", "u1", "u1", 4, "0891234567");
+  Ch out{"PJSIP/trunk-u2", "u2", "u1", "", "", "s", 0};
+  Script s;
+  s.newchannel(p101, 0).newchannel(out, 0.01).dial_begin(&p101, out, "+49891234567@trunk", 0.01);
+  s.dial_end(&p101, out, "BUSY", 1).hangup(out, 17, 1).hangup(p101, 17, 1.01);
+  ReplayResult r = run(s);
+  ASSERT_EQ(r.entries.size(), 1u) << r.jsonl();
+  EXPECT_EQ(r.entries[0].direction, Direction::outbound);
+  EXPECT_EQ(r.entries[0].remote, "+49891234567");
+  EXPECT_EQ(r.entries[0].disposition, Disposition::busy);
+  bool failed_event = false;
+  for (const auto& e : r.events) failed_event |= e.type == model::CallEventType::failed;
+  EXPECT_TRUE(failed_event);
+}
+
+TEST(AmiScenario, InternalCallCancelledBeforeAnswer) {
+  Ch p100 = phone("100", "u1", "u1", 4, "102");
+  Ch p102 = phone("102", "u2", "u1");
+  Script s;
+  s.newchannel(p100, 0).newchannel(p102, 0.01).dial_begin(&p100, p102, "102", 0.01);
+  s.newstate(p102, 5, 0.01).dial_end(&p100, p102, "CANCEL", 3).hangup(p102, 16, 3).hangup(p100, 16, 3);
+  ReplayResult r = run(s);
+  ASSERT_EQ(r.entries.size(), 2u) << r.jsonl();
+  const auto* a = find(r, "100", "102");
+  const auto* b = find(r, "102", "100");
+  ASSERT_TRUE(a && b) << r.jsonl();
+  EXPECT_EQ(a->disposition, Disposition::no_answer);
+  EXPECT_EQ(a->direction, Direction::internal);
+  EXPECT_EQ(b->disposition, Disposition::missed);
+}
+
+TEST(AmiScenario, CallWaitingSecondCallerMissed) {
+  Ch t1 = trunk("u1");
+  Ch a = phone("100", "u2", "u1");
+  Ch t2 = trunk("u3", "+4930111222");
+  Ch b = phone("100", "u4", "u3");
+  Script s;
+  s.newchannel(t1, 0).ring(t1, a, 0).answer(t1, a, "b1", 1);
+  s.newchannel(t2, 3).ring(t2, b, 3).dial_end(&t2, b, "CANCEL", 8).hangup(b, 127, 8).hangup(t2, 127, 8);
+  s.hangup(t1, 16, 10).hangup(a, 16, 10);
+  ReplayResult r = run(s);
+  ASSERT_EQ(r.entries.size(), 2u) << r.jsonl();
+  const auto* first = find(r, "100", "+4989123456");
+  const auto* second = find(r, "100", "+4930111222");
+  ASSERT_TRUE(first && second) << r.jsonl();
+  EXPECT_EQ(first->disposition, Disposition::answered);
+  EXPECT_EQ(second->disposition, Disposition::missed);
+  EXPECT_NE(first->call_id, second->call_id);
+}
+
+TEST(AmiScenario, DeclinedWithCause21IsRejected) {
+  Ch tr = trunk("u1");
+  Ch p = phone("100", "u2", "u1");
+  Script s;
+  s.newchannel(tr, 0).ring(tr, p, 0).dial_end(&tr, p, "CHANUNAVAIL", 2).hangup(p, 21, 2).hangup(tr, 21, 2);
+  ReplayResult r = run(s);
+  ASSERT_EQ(r.entries.size(), 1u) << r.jsonl();
+  EXPECT_EQ(r.entries[0].disposition, Disposition::rejected);
+}
+
+TEST(AmiScenario, WithheldCaller) {
+  Ch tr = trunk("u1", "anonymous");
+  Ch p = phone("100", "u2", "u1");
+  Script s;
+  s.newchannel(tr, 0).ring(tr, p, 0).answer(tr, p, "b1", 1).hangup(tr, 16, 4).hangup(p, 16, 4);
+  ReplayResult r = run(s);
+  ASSERT_EQ(r.entries.size(), 1u) << r.jsonl();
+  EXPECT_EQ(r.entries[0].remote, std::nullopt);
+  EXPECT_TRUE(r.entries[0].remote_withheld);
+  EXPECT_EQ(r.entries[0].direction, Direction::inbound);
+}
+
+TEST(AmiScenario, BlindTransferToExternalNumber) {
+  Ch tr = trunk("u1");
+  Ch p = phone("100", "u2", "u1");
+  Ch out{"PJSIP/trunk-u3", "u3", "u1", "", "", "s", 0};
+  Script s;
+  s.newchannel(tr, 0).ring(tr, p, 0).answer(tr, p, "b1", 1);
+  s.raw("BlindTransfer", {{"Result", "Success"}, {"TransfererUniqueid", "u2"},
+                          {"TransfereeUniqueid", "u1"}, {"Extension", "0891111111"}}, 3);
+  s.leave(tr, "b1", 3).leave(p, "b1", 3).hangup(p, 16, 3);
+  s.newchannel(out, 3.1).dial_begin(&tr, out, "+49891111111@trunk", 3.1);
+  s.dial_end(&tr, out, "ANSWER", 5).enter(out, "b2", 5).enter(tr, "b2", 5);
+  s.hangup(tr, 16, 9).hangup(out, 16, 9);
+  ReplayResult r = run(s);
+  ASSERT_EQ(r.entries.size(), 1u) << r.jsonl();
+  EXPECT_EQ(r.entries[0].transferred_to, "+49891111111");
+  EXPECT_EQ(r.entries[0].ended_at, at(3));
+}
+
+TEST(AmiScenario, MalformedAndOutOfOrderInputKeepsStateConsistent) {
+  Ch tr = trunk("u1");
+  Ch p = phone("100", "u2", "u1");
+  Script s;
+  s.hangup(Ch{"PJSIP/100-zz", "nope", "nope"}, 16, 0);       // unknown channel
+  s.raw("BridgeEnter", {{"BridgeUniqueid", "b9"}}, 0);         // no channel at all
+  s.raw("DialBegin", {{"Channel", tr.name}, {"Uniqueid", "u1"}}, 0);  // no destination
+  s.raw("DialEnd", {{"DestUniqueid", "ghost"}, {"DialStatus", "ANSWER"}}, 0);
+  s.raw("SomethingNew", {{"Foo", "bar"}}, 0);                  // unknown event
+  s.raw("Hold", {{"Uniqueid", "ghost"}}, 0);
+  s.raw("AttendedTransfer", {{"Result", "Success"}}, 0);       // nothing known
+  s.raw("BlindTransfer", {{"Result", "Fail"}, {"TransfererUniqueid", "u2"}}, 0);
+  s.raw("Newstate", {{"Uniqueid", "u1"}, {"ChannelState", "x"}}, 0);  // before Newchannel
+  s.raw("Newchannel", {{"Channel", tr.name}, {"Uniqueid", "u1"}, {"Timestamp", "garbage"}}, std::nullopt);
+  s.ring(tr, p, 0.5);
+  s.enter(p, "b1", 1).enter(p, "b1", 1).enter(tr, "b1", 1);    // duplicate BridgeEnter
+  s.raw("BridgeMerge", {{"ToBridgeUniqueid", "b1"}, {"FromBridgeUniqueid", "b1"}}, 1.5);
+  s.raw("Unhold", p.name.empty() ? std::vector<std::pair<std::string, std::string>>{}
+                                 : Script::chan(p), 2);         // lone Unhold
+  s.hangup(p, 16, 4).hangup(p, 16, 4).hangup(tr, 16, 4);      // duplicate Hangup
+  ReplayResult r = run(s);
+  ASSERT_EQ(r.entries.size(), 1u) << r.jsonl();
+  EXPECT_EQ(r.entries[0].disposition, Disposition::answered);
+  EXPECT_EQ(r.entries[0].answered_at, at(1));
+  EXPECT_GE(r.stats.unknown_channel, 3u);
+}
+
+TEST(AmiScenario, UnterminatedCallsAreFlushedAtTheEnd) {
+  Ch tr = trunk("u1");
+  Ch p = phone("100", "u2", "u1");
+  Script s;
+  s.newchannel(tr, 0).ring(tr, p, 0).answer(tr, p, "b1", 1);
+  ReplayResult r = run(s);  // the stream ends mid-call: flush() closes it
+  ASSERT_EQ(r.entries.size(), 1u) << r.jsonl();
+  EXPECT_EQ(r.entries[0].ended_at, at(1));
+}
+
+}  // namespace
+}  // namespace callbridge::testing
