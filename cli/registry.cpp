@@ -7,11 +7,13 @@ namespace callbridge::cli {
 
 Command register_number(CLI::App& app);  // cmd_number.cpp
 Command register_journal(CLI::App& app);  // cmd_journal.cpp
+Command register_contacts(CLI::App& app);  // cmd_contacts.cpp
 
 std::vector<Command> register_all(CLI::App& app) {
   std::vector<Command> out;
   out.push_back(register_number(app));
   out.push_back(register_journal(app));
+  out.push_back(register_contacts(app));
   return out;
 }
 

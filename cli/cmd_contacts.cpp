@@ -1,0 +1,329 @@
+// `callbridge contacts import|lookup|list`: the built-in contact directory, offline on the data
+// dir's contacts.db (the daemon sees imports through the store's change counter). Numbers are
+// normalized with the tenant's dialing plan: from --config / $CALLBRIDGE_CONFIG, flags on top.
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "app/config.hpp"
+#include "base/time.hpp"
+#include "cli/commands.hpp"
+#include "core/dialing_plan.hpp"
+#include "core/lookup_service.hpp"
+#include "directory/store/contact_import.hpp"
+#include "directory/store/sqlite_contact_store.hpp"
+
+namespace callbridge::cli {
+namespace {
+
+constexpr std::size_t kMaxIssuesShown = 50;
+
+struct ContactsFlags {
+  std::string data_dir;
+  std::string config;
+  std::string tenant = "default";
+  std::optional<std::string> country, area, base, outside;
+  std::vector<int> ext_len;
+  // import
+  std::string file;
+  bool dry_run = false;
+  bool skip_invalid = false;
+  bool replace = false;
+  std::string format = "auto";
+  std::string encoding = "auto";
+  std::string delimiter;
+  std::vector<std::string> maps;
+  std::size_t max_mb = 64;
+  // lookup / list
+  std::string number;
+  std::string text;
+  std::size_t limit = 50;
+};
+
+void add_common(CLI::App* c, ContactsFlags& f) {
+  c->add_option("--data-dir", f.data_dir, "callbridged data dir holding contacts.db (default: from --config, "
+                                          "else the daemon's default)");
+  c->add_option("--config", f.config, "callbridged config file: data dir and the tenant's dialing plan "
+                                      "(default: $CALLBRIDGE_CONFIG)");
+  c->add_option("--tenant", f.tenant, "tenant id")->capture_default_str();
+  c->add_option("--country", f.country, "dialing plan: country calling code, e.g. 49");
+  c->add_option("--area", f.area, "dialing plan: area code without trunk prefix, e.g. 211");
+  c->add_option("--base", f.base, "dialing plan: company base number, e.g. 339903");
+  c->add_option("--ext-len", f.ext_len, "dialing plan: extension length(s)")->delimiter(',')->allow_extra_args(false);
+  c->add_option("--outside-prefix", f.outside, "dialing plan: outside-line code, e.g. 0");
+}
+
+int fail_usage(const std::string& m) {
+  std::fprintf(stderr, "callbridge contacts: %s\n", m.c_str());
+  return 2;
+}
+
+struct Env {
+  std::string data_dir;
+  std::optional<core::DialingPlan> plan;
+};
+
+base::Result<Env> load_env(const ContactsFlags& f) {
+  Env env;
+  std::string config_path = f.config;
+  if (config_path.empty())
+    if (const char* e = std::getenv("CALLBRIDGE_CONFIG")) config_path = e;
+  core::DialingPlanOptions o;
+  bool have_plan = false;
+  if (!config_path.empty()) {
+    auto cfg = app::load_config_file(config_path);
+    if (!cfg) return base::fail(cfg.error());
+    env.data_dir = app::effective_data_dir(*cfg);
+    if (auto it = cfg->tenants.find(f.tenant); it != cfg->tenants.end()) {
+      const app::DialingConfig& d = it->second.dialing;
+      o.country_code = d.country_code;
+      o.area_code = d.area_code;
+      o.base_number = d.base_number;
+      if (d.extension_length > 0) o.extension_lengths = {d.extension_length};
+      o.outside_prefix = d.outside_prefix;
+      o.national_prefix = d.trunk_prefix;
+      o.international_prefix = d.international_prefix;
+      have_plan = !d.country_code.empty();
+    }
+  }
+  if (!f.data_dir.empty()) env.data_dir = f.data_dir;
+  if (env.data_dir.empty()) env.data_dir = app::default_data_dir();
+  if (f.country) o.country_code = *f.country, have_plan = true;
+  if (f.area) o.area_code = *f.area;
+  if (f.base) o.base_number = *f.base;
+  if (!f.ext_len.empty()) o.extension_lengths = f.ext_len;
+  if (f.outside) o.outside_prefix = *f.outside;
+  if (!have_plan)
+    return base::fail(base::Error::invalid_argument(
+        "no dialing plan to normalize numbers with: give --country (and --area, --base, --ext-len) or --config "
+        "with [tenant." + f.tenant + ".dialing]"));
+  auto plan = core::DialingPlan::create(std::move(o));
+  if (!plan) return base::fail(plan.error());
+  env.plan = std::move(*plan);
+  return env;
+}
+
+ports::ToE164 to_e164_of(const core::DialingPlan& plan) {
+  auto p = std::make_shared<core::DialingPlan>(plan);
+  return [p](std::string_view raw) -> std::optional<std::string> {
+    auto c = p->canonicalize(raw);
+    using K = core::CanonicalNumber::Kind;
+    if ((c.kind == K::external || c.kind == K::internal) && !c.e164.empty()) return c.e164;
+    return std::nullopt;
+  };
+}
+
+base::Result<std::unique_ptr<directory::SqliteContactStore>> open_store(const Env& env, bool must_exist) {
+  std::string path = env.data_dir + "/contacts.db";
+  if (must_exist && access(path.c_str(), F_OK) != 0)
+    return base::fail(base::Error::not_found("no contact store at " + path + " (import contacts first, or check --data-dir)"));
+  directory::SqliteContactStoreOptions o;
+  o.path = path;
+  auto t = to_e164_of(*env.plan);
+  o.to_e164 = [t](const std::string&, std::string_view raw) { return t(raw); };
+  return directory::SqliteContactStore::open(std::move(o));
+}
+
+// A one-line bar on stderr, redrawn when the percentage changes. Only used on a terminal.
+class ProgressBar {
+ public:
+  explicit ProgressBar(std::string label) : label_(std::move(label)) {}
+  void update(std::size_t done, std::size_t total) {
+    int pct = total ? static_cast<int>(done * 100 / total) : 100;
+    if (pct == last_) return;
+    last_ = pct;
+    constexpr int kWidth = 30;
+    int fill = pct * kWidth / 100;
+    std::fprintf(stderr, "\r%s [%.*s%*s] %3d%%", label_.c_str(), fill, "##############################",
+                 kWidth - fill, "", pct);
+    std::fflush(stderr);
+  }
+  void finish() {
+    if (last_ >= 0) std::fprintf(stderr, "\r\033[K");
+  }
+
+ private:
+  std::string label_;
+  int last_ = -1;
+};
+
+int run_import(const ContactsFlags& f) {
+  auto env = load_env(f);
+  if (!env) return fail_usage(env.error().message());
+  directory::ImportParseOptions po;
+  po.to_e164 = to_e164_of(*env->plan);
+  po.max_file_bytes = f.max_mb * 1024 * 1024;
+  std::string base_name = f.file.substr(f.file.find_last_of('/') + 1);
+  po.origin = "import:" + base_name;
+  if (f.format == "csv") po.format = directory::ImportFormat::csv;
+  else if (f.format == "vcard" || f.format == "vcf") po.format = directory::ImportFormat::vcard;
+  else if (f.format != "auto") return fail_usage("--format: expected auto, csv or vcard");
+  if (f.format == "auto" && (base_name.ends_with(".vcf") || base_name.ends_with(".VCF") || base_name.ends_with(".vcard")))
+    po.format = directory::ImportFormat::vcard;
+  auto enc = directory::parse_text_encoding(f.encoding);
+  if (!enc) return fail_usage("--encoding: expected auto, utf-8, windows-1252, utf-16le or utf-16be");
+  po.encoding = *enc;
+  if (f.delimiter == "tab" || f.delimiter == "\\t") po.delimiter = '\t';
+  else if (f.delimiter.size() == 1) po.delimiter = f.delimiter[0];
+  else if (!f.delimiter.empty()) return fail_usage("--delimiter: one character or 'tab'");
+  for (const auto& m : f.maps) {
+    auto eq = m.rfind('=');
+    if (eq == std::string::npos || eq == 0) return fail_usage("--map: expected 'Header=field', got '" + m + "'");
+    po.column_map.emplace_back(m.substr(0, eq), m.substr(eq + 1));
+  }
+  std::optional<ProgressBar> bar;
+  if (isatty(STDERR_FILENO)) {
+    bar.emplace("Reading " + base_name);
+    po.progress = [&](std::size_t d, std::size_t t) { bar->update(d, t); };
+  }
+
+  auto bytes = directory::read_import_file(f.file, po.max_file_bytes);
+  if (!bytes) return std::fprintf(stderr, "callbridge contacts import: %s\n", bytes.error().message().c_str()), 1;
+  auto store = open_store(*env, false);
+  if (!store) return std::fprintf(stderr, "callbridge contacts import: %s\n", store.error().message().c_str()), 1;
+  directory::ImportPolicy pol{f.skip_invalid, f.dry_run, f.replace};
+  auto out = directory::import_contacts(**store, f.tenant, *bytes, po, pol);
+  if (bar) bar->finish();
+  if (!out) {
+    std::fprintf(stderr, "callbridge contacts import: %s: %s\nNothing imported.\n", base_name.c_str(),
+                 out.error().message().c_str());
+    return 1;
+  }
+  const auto& p = out->parsed;
+  std::size_t shown = 0;
+  for (const auto& i : p.issues) {
+    if (shown++ == kMaxIssuesShown) {
+      std::fprintf(stderr, "%s: ... and %zu more problems\n", base_name.c_str(), p.issues.size() - kMaxIssuesShown);
+      break;
+    }
+    std::fprintf(stderr, "%s: %s%s\n", base_name.c_str(),
+                 i.severity == directory::ImportIssue::Severity::error ? "error: " : "", i.message.c_str());
+  }
+  std::string how(directory::to_string(p.format));
+  how += ", " + std::string(directory::to_string(p.encoding));
+  if (p.format == directory::ImportFormat::csv)
+    how += p.delimiter == '\t' ? ", tab-separated" : std::string(", delimiter '") + p.delimiter + "'";
+  std::printf("Read %zu records from %s (%s): %zu ready, %zu with errors, %zu without a number.\n", p.records,
+              base_name.c_str(), how.c_str(), p.contacts.size(), p.errors(), p.skipped());
+  if (!p.columns_ignored.empty()) {
+    std::string cols;
+    for (const auto& c : p.columns_ignored) cols += (cols.empty() ? "" : ", ") + c;
+    std::printf("Ignored columns: %s (map them with --map 'Header=field').\n", cols.c_str());
+  }
+  if (f.dry_run) {
+    std::printf("Dry run: nothing written.\n");
+    return p.errors() ? 1 : 0;
+  }
+  if (!out->committed) {
+    std::printf("Nothing imported: fix the %zu error(s) above, or use --skip-invalid to import the %zu good records.\n",
+                p.errors(), p.contacts.size());
+    return 1;
+  }
+  std::printf("Imported %zu contacts (%zu numbers) into tenant '%s' of %s/contacts.db", out->commit.contacts,
+              out->commit.numbers, f.tenant.c_str(), env->data_dir.c_str());
+  if (f.replace) std::printf(", replacing %zu", out->commit.replaced);
+  std::printf(".\n");
+  if (p.errors() || p.skipped())
+    std::printf("Skipped %zu records (listed above).\n", p.errors() + p.skipped());
+  return 0;
+}
+
+int run_lookup(const ContactsFlags& f) {
+  auto env = load_env(f);
+  if (!env) return fail_usage(env.error().message());
+  auto c = env->plan->canonicalize(f.number);
+  using K = core::CanonicalNumber::Kind;
+  if (c.e164.empty() || (c.kind != K::external && c.kind != K::internal)) {
+    std::fprintf(stderr, "callbridge contacts lookup: '%s' is %s%s%s\n", f.number.c_str(),
+                 std::string(core::to_string(c.kind)).c_str(), c.reason.empty() ? "" : ": ",
+                 std::string(c.reason).c_str());
+    return 1;
+  }
+  auto store = open_store(*env, true);
+  if (!store) return std::fprintf(stderr, "callbridge contacts lookup: %s\n", store.error().message().c_str()), 1;
+  std::shared_ptr<ports::ContactSource> src = std::move(*store);
+  base::SystemClock clock;
+  core::LookupService svc({{src, std::chrono::milliseconds(2000)}}, core::LookupOptions{.workers = 1}, clock);
+  auto r = svc.lookup(f.tenant, c.e164);
+  std::printf("%s\n", c.e164.c_str());
+  for (const auto& s : r.sources)
+    if (s.state != core::SourceOutcome::State::ok)
+      std::fprintf(stderr, "source %s: %s %s\n", s.source.c_str(), std::string(core::to_string(s.state)).c_str(),
+                   s.message.c_str());
+  if (r.matches.empty()) {
+    std::printf("  no contact\n");
+    return 3;
+  }
+  int n = 0;
+  for (const auto& m : r.matches) {
+    const auto& ct = m.contact;
+    std::printf("  %d. %s%s%s  [%s #%s, %s%s%s, %s]\n", ++n, ct.display_name.c_str(),
+                ct.company.empty() || ct.company == ct.display_name ? "" : " - ",
+                ct.company == ct.display_name ? "" : ct.company.c_str(), ct.source.c_str(), ct.contact_id.c_str(),
+                ct.label.c_str(), ct.label.empty() ? "" : " ", ct.matched_number.c_str(),
+                m.kind == core::MatchKind::exact ? "exact" : "company switchboard/base");
+  }
+  return 0;
+}
+
+int run_list(const ContactsFlags& f) {
+  auto env = load_env(f);
+  if (!env) return fail_usage(env.error().message());
+  auto store = open_store(*env, true);
+  if (!store) return std::fprintf(stderr, "callbridge contacts list: %s\n", store.error().message().c_str()), 1;
+  auto l = (*store)->list(f.tenant, f.text, f.limit);
+  if (!l) return std::fprintf(stderr, "callbridge contacts list: %s\n", l.error().message().c_str()), 1;
+  for (const auto& c : *l) {
+    std::printf("#%lld %s%s%s\n", static_cast<long long>(c.id), c.display_name.c_str(),
+                c.company.empty() || c.company == c.display_name ? "" : " - ",
+                c.company == c.display_name ? "" : c.company.c_str());
+    for (const auto& n : c.numbers)
+      std::printf("    %-7s %-16s %s\n", n.label.c_str(), n.e164.c_str(), n.raw == n.e164 ? "" : n.raw.c_str());
+  }
+  return 0;
+}
+
+}  // namespace
+
+Command register_contacts(CLI::App& app) {
+  auto f = std::make_shared<ContactsFlags>();
+  auto* c = app.add_subcommand("contacts", "built-in contact directory: import files, look up numbers");
+  c->require_subcommand(1);
+
+  auto* imp = c->add_subcommand("import", "import contacts from a CSV or vCard (3.0/4.0) file, all or nothing");
+  imp->add_option("FILE", f->file, "CSV (header row; , ; TAB | detected) or .vcf file")->required();
+  add_common(imp, *f);
+  imp->add_flag("--dry-run", f->dry_run, "check the file, write nothing");
+  imp->add_flag("--skip-invalid", f->skip_invalid, "import the good records even if some have errors (listed)");
+  imp->add_flag("--replace", f->replace, "replace all contacts of the tenant (in the same transaction)");
+  imp->add_option("--format", f->format, "auto, csv or vcard")->capture_default_str();
+  imp->add_option("--encoding", f->encoding, "auto, utf-8, windows-1252, utf-16le, utf-16be")->capture_default_str();
+  imp->add_option("--delimiter", f->delimiter, "CSV delimiter (default: detected); 'tab' for TAB");
+  imp->add_option("--map", f->maps,
+                  "column mapping 'Header=field' (name, given_name, family_name, company, email, note, kind, "
+                  "phone, phone:LABEL, ignore); repeatable");
+  imp->add_option("--max-mb", f->max_mb, "refuse files larger than this")->capture_default_str();
+
+  auto* look = c->add_subcommand("lookup", "who is this number? (exact, else the company's switchboard/base)");
+  look->add_option("NUMBER", f->number, "number in any format the dialing plan understands")->required();
+  add_common(look, *f);
+
+  auto* list = c->add_subcommand("list", "list contacts whose name, company or number contains TEXT");
+  list->add_option("TEXT", f->text, "search text (all when omitted)");
+  add_common(list, *f);
+  list->add_option("--limit", f->limit, "at most this many")->capture_default_str();
+
+  return Command{c, [f, imp, look, list]() -> int {
+                   if (imp->parsed()) return run_import(*f);
+                   if (look->parsed()) return run_lookup(*f);
+                   if (list->parsed()) return run_list(*f);
+                   return 2;
+                 }};
+}
+
+}  // namespace callbridge::cli
