@@ -1,0 +1,813 @@
+#include "drivers/sim/flows.hpp"
+
+#include <memory>
+
+namespace callbridge::drivers::sim {
+
+namespace {
+
+const std::string kInternal = "from-internal";
+
+std::string did(const PbxModel& m, std::string_view ext) { return m.config().company_prefix + std::string(ext); }
+
+// Dial(<dial_string>) from the dialplan channel `caller` to phone `p` (chan_pjsip outgoing leg):
+// Newchannel, NewConnectedLine (callee), DialBegin, NewConnectedLine (caller), Newstate Ringing,
+// DialState RINGING, then the device/hint changes.
+// ringing_first: chan_pjsip's 180 Ringing won the race against Dial's DialBegin publication (both
+// orders occur in the captures: inbound_answered vs inbound_missed).
+Channel& ring_phone(PbxModel& m, Channel& caller, const Phone& p, std::string_view dial_string, bool set_exten,
+                    bool ringing_first = false) {
+  Channel& callee = m.new_channel(p.ext, ChanState::down, p.ext, p.name, kInternal, "s", 1, &caller);
+  callee.outgoing = true;
+  callee.app = "AppDial";
+  callee.app_data = "(Outgoing Line)";
+  if (set_exten) callee.exten = p.ext;
+  m.set_connected(callee, caller.cid_num, caller.cid_name);
+  if (ringing_first) m.set_state(callee, ChanState::ringing);
+  m.dial_begin(&caller, callee, dial_string);
+  m.set_connected(caller, callee.cid_num, callee.cid_name);
+  if (!ringing_first) m.set_state(callee, ChanState::ringing);
+  m.dial_state(&caller, callee, "RINGING");
+  m.update_devices();
+  return callee;
+}
+
+// The callee answers: Newstate Up, DialEnd ANSWER, caller Up, a basic bridge with both.
+void answer(PbxModel& m, Channel& caller, Channel& callee, bool blank_exten = true) {
+  m.set_state(callee, ChanState::up);
+  if (blank_exten) callee.exten.clear();  // AppDial's channel leaves the dialplan
+  m.dial_end(&caller, callee, "ANSWER");
+  if (caller.state != ChanState::up) m.set_state(caller, ChanState::up);
+  Bridge& b = m.bridge_create();
+  m.bridge_enter(b, callee);
+  m.bridge_enter(b, caller);
+  m.update_devices();
+}
+
+// One party of a two-party basic bridge hangs up (SIP BYE). The dialplan channel (Dial's caller)
+// gets the SoftHangupRequest when Dial returns.
+void end_bridged(PbxModel& m, Channel& hanger, Channel& peer, std::optional<int> request_cause = 16) {
+  Channel& dialplan = hanger.outgoing ? peer : hanger;
+  std::string bridge = hanger.bridge;
+  std::string hu = hanger.uniqueid, pu = peer.uniqueid;
+  m.hangup_request(hanger, request_cause);
+  m.bridge_leave(hanger);
+  m.bridge_leave(peer);
+  m.bridge_destroy(bridge);
+  m.soft_hangup_request(dialplan, 16);
+  m.hangup(hu, 16);
+  m.hangup(pu, 16);
+  m.update_devices();
+}
+
+// The bridged peer of `c` in a two-party bridge, or nullptr.
+Channel* bridged_peer(PbxModel& m, const Channel& c) {
+  Bridge* b = m.find_bridge(c.bridge);
+  if (!b) return nullptr;
+  for (const auto& uid : b->members) {
+    if (uid != c.uniqueid) return m.find(uid);
+  }
+  return nullptr;
+}
+
+// Looks up both channels of a leg; nullptr unless both still exist.
+bool both(PbxModel& m, const std::string& a, const std::string& b, Channel*& ca, Channel*& cb) {
+  ca = m.find(a);
+  cb = m.find(b);
+  return ca && cb;
+}
+
+// After answer: the talk phase ends with one side hanging up, unless something else ended it.
+void schedule_talk_end(SimEngine& e, const std::string& caller_uid, const std::string& callee_uid,
+                       microseconds talk, HangupBy by) {
+  e.after(talk, [&e, caller_uid, callee_uid, by] {
+    Channel *caller, *callee;
+    if (!both(e.model(), caller_uid, callee_uid, caller, callee)) return;
+    if (caller->bridge.empty() || caller->bridge != callee->bridge) return;
+    if (by == HangupBy::caller) end_bridged(e.model(), *caller, *callee);
+    else end_bridged(e.model(), *callee, *caller);
+  });
+}
+
+// Caller gave up while the callee rang (SIP CANCEL from the caller's side).
+void caller_cancels(PbxModel& m, Channel& caller, Channel& callee) {
+  std::string cu = caller.uniqueid, eu = callee.uniqueid;
+  m.hangup_request(caller, 127, 487);
+  m.dial_end(&caller, callee, "CANCEL");
+  m.soft_hangup_request(caller, 16, 487);
+  m.hangup(cu, 127, 487);
+  m.hangup(eu, 127, 500);
+  m.update_devices();
+}
+
+// The callee rejected with 486 Busy Here; Dial returns BUSY, the dialplan hangs up.
+void callee_busy(PbxModel& m, Channel& caller, Channel& callee) {
+  std::string cu = caller.uniqueid, eu = callee.uniqueid;
+  m.hangup_request(callee, 17, 486);
+  m.dial_end(&caller, callee, "BUSY");
+  m.hangup(eu, 17, 486);
+  caller.priority += 1;  // Dial() returned; the next priority is Hangup()
+  m.soft_hangup_request(caller, 16);
+  m.hangup(cu, 17, 486);
+  m.update_devices();
+}
+
+// Schedules what happens after a phone started ringing for `caller`.
+void schedule_ring_outcome(SimEngine& e, const std::string& caller_uid, const std::string& callee_uid,
+                           Outcome outcome, microseconds ring, microseconds talk, HangupBy by,
+                           std::function<void(Channel&, Channel&)> on_answer = nullptr) {
+  e.after(ring, [&e, caller_uid, callee_uid, outcome, talk, by, on_answer] {
+    Channel *caller, *callee;
+    if (!both(e.model(), caller_uid, callee_uid, caller, callee)) return;
+    if (callee->state != ChanState::ringing) return;
+    switch (outcome) {
+      case Outcome::missed: caller_cancels(e.model(), *caller, *callee); return;
+      case Outcome::busy: callee_busy(e.model(), *caller, *callee); return;
+      case Outcome::answered: break;
+    }
+    answer(e.model(), *caller, *callee);
+    if (on_answer) on_answer(*caller, *callee);
+    schedule_talk_end(e, caller_uid, callee_uid, talk, by);
+  });
+}
+
+// The transferee (in the dialplan at from-internal,<ext>) dials the transfer target.
+void continue_to_phone(SimEngine& e, Channel& transferee, const Phone& target, microseconds ring,
+                       microseconds talk) {
+  PbxModel& m = e.model();
+  m.set_dialplan(transferee, kInternal, target.ext, 2);
+  transferee.app = "Dial";
+  transferee.app_data = "PJSIP/" + target.ext + ",30,tT";
+  Channel& callee = ring_phone(m, transferee, target, target.ext, true);
+  schedule_ring_outcome(e, transferee.uniqueid, callee.uniqueid, Outcome::answered, ring, talk, HangupBy::caller);
+}
+
+// Blind transfer of `transferer`'s bridged peer to `target` (BlindTransfer event; the transferer
+// hangs up; the transferee runs from-internal,<ext>).
+// IsExternal is "Yes" for AMI BlindTransfer and for the ## feature alike (both captures).
+void blind_transfer(SimEngine& e, Channel& transferer, Channel& transferee, const Phone& target,
+                    microseconds ring, microseconds talk) {
+  PbxModel& m = e.model();
+  Bridge* b = m.find_bridge(transferer.bridge);
+  if (!b) return;
+  std::string bridge = b->id;
+  m.unhold(transferer);  // Asterisk unholds the transferer before moving the transferee
+  Fields f{{"Result", "Success"}};
+  auto t1 = m.snapshot(transferer, "Transferer");
+  auto t2 = m.snapshot(transferee, "Transferee");
+  auto bs = m.bridge_snapshot(*b);
+  f.insert(f.end(), t1.begin(), t1.end());
+  f.insert(f.end(), t2.begin(), t2.end());
+  f.insert(f.end(), bs.begin(), bs.end());
+  f.emplace_back("IsExternal", "Yes");
+  f.emplace_back("Context", kInternal);
+  f.emplace_back("Extension", target.ext);
+  m.emit("BlindTransfer", "call,all", f);
+  m.set_dialplan(transferee, kInternal, target.ext, 1);
+  transferee.outgoing = false;
+  m.bridge_leave(transferee);
+  m.bridge_leave(transferer);
+  m.bridge_destroy(bridge);
+  m.hangup(transferer.uniqueid, 16);
+  m.update_devices();
+  continue_to_phone(e, transferee, target, ring, talk);
+}
+
+// Outbound leg over the trunk from dialplan channel `caller` (at outbound,<e164>,3), with the
+// pre-dial handler outbound-cli presenting <prefix><ext>.
+Channel& dial_trunk(PbxModel& m, Channel& caller, const std::string& e164, const std::string& presented) {
+  Channel& trunk = m.new_channel(m.config().trunk, ChanState::down, "", "", "from-trunk", "s", 1, &caller);
+  trunk.outgoing = true;
+  trunk.app = "AppDial";
+  trunk.app_data = "(Outgoing Line)";
+  trunk.dnid = e164;
+  trunk.conn_num = caller.cid_num;
+  trunk.conn_name = caller.cid_name;
+  m.set_dialplan(trunk, "from-trunk", e164, 1);
+  // chan_pjsip's outgoing caller id: the dialed number and the caller's connected-line name.
+  m.set_callerid(trunk, e164, caller.conn_name);
+  m.set_connected(trunk, caller.cid_num, caller.cid_name);
+  m.set_dialplan(trunk, "outbound-cli", "s", 1);
+  m.set_callerid(trunk, presented, trunk.cid_name);
+  trunk.priority = 2;
+  m.set_dialplan(caller, "outbound", e164, 3);
+  caller.app = "Dial";
+  caller.app_data = e164 + "@trunk";
+  m.dial_begin(&caller, trunk, e164 + "@" + m.config().trunk);
+  m.set_connected(caller, trunk.cid_num, trunk.cid_name);
+  m.set_dialplan(trunk, "from-trunk", e164, 1);
+  m.set_state(trunk, ChanState::ringing);
+  m.dial_state(&caller, trunk, "RINGING");
+  m.update_devices();
+  return trunk;
+}
+
+}  // namespace
+
+std::string e164_from_dialed(std::string_view d) {
+  auto digits = [](std::string_view s) {
+    if (s.empty()) return false;
+    for (char c : s) {
+      if (c < '0' || c > '9') return false;
+    }
+    return true;
+  };
+  if (d.starts_with("+") && digits(d.substr(1))) return std::string(d);
+  if (d.starts_with("00") && digits(d.substr(2))) return "+" + std::string(d.substr(2));
+  if (d.starts_with("0") && digits(d.substr(1))) return "+49" + std::string(d.substr(1));
+  return {};
+}
+
+void start_inbound(SimEngine& e, const InboundCall& c) {
+  PbxModel& m = e.model();
+  const Phone* p = m.phone(c.ext);
+  if (!p) return;
+  Channel& trunk = m.new_channel(m.config().trunk, ChanState::ring, c.caller, "", "from-trunk", did(m, c.ext), 1, nullptr);
+  trunk.dnid = did(m, c.ext);
+  m.set_dialplan(trunk, "ddi", c.ext, 2);
+  trunk.app = "Dial";
+  trunk.app_data = "PJSIP/" + c.ext + ",30,tT";
+  Channel& phone = ring_phone(m, trunk, *p, c.ext, true, c.ringing_first);
+  InboundCall call = c;
+  schedule_ring_outcome(
+      e, trunk.uniqueid, phone.uniqueid, c.outcome, c.ring, c.talk, c.hangup_by,
+      [&e, call](Channel& caller, Channel& callee) {
+        std::string cu = caller.uniqueid, eu = callee.uniqueid;
+        if (call.hold_for.count() > 0) {
+          e.after(call.hold_after, [&e, cu, eu, call] {
+            Channel *trunk, *phone;
+            if (!both(e.model(), cu, eu, trunk, phone)) return;
+            PbxModel& m = e.model();
+            m.hold(*phone, "default");
+            trunk->held = true;
+            m.touch(*trunk);
+            m.update_devices();
+            m.moh_start(*trunk);
+            e.after(call.hold_for, [&e, cu, eu] {
+              Channel *trunk, *phone;
+              if (!both(e.model(), cu, eu, trunk, phone)) return;
+              PbxModel& m = e.model();
+              m.unhold(*phone);
+              m.moh_stop(*trunk);
+              trunk->held = false;
+              m.touch(*trunk);
+              m.update_devices();
+            });
+          });
+        }
+        if (!call.transfer_to.empty()) {
+          e.after(call.transfer_after, [&e, cu, eu, call] {
+            Channel *trunk, *phone;
+            if (!both(e.model(), cu, eu, trunk, phone)) return;
+            const Phone* target = e.model().phone(call.transfer_to);
+            if (!target) return;
+            blind_transfer(e, *phone, *trunk, *target, call.ring, call.talk);
+          });
+        }
+      });
+}
+
+void start_outbound(SimEngine& e, const OutboundCall& c) {
+  PbxModel& m = e.model();
+  const Phone* p = m.phone(c.ext);
+  std::string e164 = e164_from_dialed(c.dialed);
+  if (!p || e164.empty()) return;
+  Channel& caller = m.new_channel(p->ext, ChanState::ring, p->ext, p->name, kInternal, c.dialed, 1, nullptr);
+  caller.dnid = c.dialed;
+  Channel& trunk = dial_trunk(m, caller, e164, did(m, p->ext));
+  std::string cu = caller.uniqueid, tu = trunk.uniqueid;
+  e.after(c.ring, [&e, cu, tu, c] {
+    Channel *caller, *trunk;
+    if (!both(e.model(), cu, tu, caller, trunk)) return;
+    PbxModel& m = e.model();
+    if (c.outcome == Outcome::missed) {
+      caller_cancels(m, *caller, *trunk);
+      return;
+    }
+    if (c.outcome == Outcome::busy) {
+      callee_busy(m, *caller, *trunk);
+      return;
+    }
+    m.set_state(*trunk, ChanState::up);
+    trunk->exten.clear();
+    m.dial_end(caller, *trunk, "ANSWER");
+    m.update_devices();
+    m.set_state(*caller, ChanState::up);
+    Bridge& b = m.bridge_create();
+    m.bridge_enter(b, *trunk);
+    m.bridge_enter(b, *caller);
+    m.update_devices();
+    schedule_talk_end(e, cu, tu, c.talk, c.hangup_by);
+  });
+}
+
+void start_internal(SimEngine& e, const InternalCall& c) {
+  PbxModel& m = e.model();
+  const Phone* from = m.phone(c.from);
+  const Phone* to = m.phone(c.to);
+  if (!from || !to) return;
+  Channel& caller = m.new_channel(from->ext, ChanState::ring, from->ext, from->name, kInternal, to->ext, 1, nullptr);
+  caller.dnid = to->ext;
+  caller.priority = 2;
+  caller.app = "Dial";
+  caller.app_data = "PJSIP/" + to->ext + ",30,tT";
+  Channel& callee = ring_phone(m, caller, *to, to->ext, true);
+  schedule_ring_outcome(e, caller.uniqueid, callee.uniqueid, c.outcome, c.ring, c.talk, c.hangup_by);
+}
+
+void start_queue(SimEngine& e, const QueueCall& c) {
+  PbxModel& m = e.model();
+  const std::string main = did(m, "000");
+  Channel& caller = m.new_channel(m.config().trunk, ChanState::ring, c.caller, "", "from-trunk", main, 1, nullptr);
+  caller.dnid = main;
+  m.set_dialplan(caller, "queue-" + m.config().queue, "s", 2);
+  caller.app = "Queue";
+  caller.app_data = m.config().queue;
+  m.queue_callers += 1;
+  m.update_devices();
+  m.emit("QueueCallerJoin", "agent,all", [&] {
+    auto f = m.snapshot(caller);
+    f.insert(f.end(), {{"Queue", m.config().queue}, {"Position", "1"}, {"Count", std::to_string(m.queue_callers)}});
+    return f;
+  }());
+  m.moh_start(caller);
+  auto agent_fields = [&m](const Channel& caller, const Channel& agent, const Phone& p) {
+    auto f = m.snapshot(caller);
+    auto d = m.snapshot(agent, "Dest");
+    f.insert(f.end(), d.begin(), d.end());
+    f.insert(f.end(), {{"Queue", m.config().queue}, {"Interface", "PJSIP/" + p.ext}, {"MemberName", p.name}});
+    return f;
+  };
+  std::vector<std::string> agents;
+  for (const auto& ext : m.config().queue_members) {
+    const Phone* p = m.phone(ext);
+    if (!p) continue;
+    Channel& a = m.new_channel(p->ext, ChanState::down, p->ext, p->name, kInternal, "s", 1, &caller);
+    a.outgoing = true;
+    a.app = "AppQueue";
+    a.app_data = "(Outgoing Line)";
+    a.conn_num = caller.cid_num;
+    a.conn_name = caller.cid_name;
+    m.set_state(a, ChanState::ringing);
+    m.emit("NewConnectedLine", "call,all", m.snapshot(a));
+    m.emit("AgentCalled", "agent,all", agent_fields(caller, a, *p));
+    m.dial_begin(&caller, a, "PJSIP/" + p->ext);
+    agents.push_back(a.uniqueid);
+  }
+  m.update_devices();
+  for (auto it = agents.rbegin(); it != agents.rend(); ++it) m.dial_state(&caller, *m.find(*it), "RINGING");
+  std::string cu = caller.uniqueid;
+  auto joined = e.now();
+  e.after(c.ring, [&e, cu, agents, c, joined, agent_fields] {
+    PbxModel& m = e.model();
+    Channel* caller = m.find(cu);
+    if (!caller) return;
+    Channel* winner = nullptr;
+    for (const auto& uid : agents) {
+      Channel* a = m.find(uid);
+      if (a && a->device == "PJSIP/" + c.answered_by) winner = a;
+    }
+    auto secs = [&](base::Timestamp from) {
+      return std::to_string(std::chrono::duration_cast<std::chrono::seconds>(e.now() - from).count());
+    };
+    if (!winner) {  // the caller gives up: abandoned
+      m.hangup_request(*caller, std::nullopt);
+      for (const auto& uid : agents) {
+        if (Channel* a = m.find(uid)) m.dial_end(caller, *a, "CANCEL");
+      }
+      m.moh_stop(*caller);
+      m.queue_callers -= 1;
+      m.queue_abandoned += 1;
+      m.emit("QueueCallerLeave", "agent,all", [&] {
+        auto f = m.snapshot(*caller);
+        f.insert(f.end(), {{"Queue", m.config().queue}, {"Position", "1"}, {"Count", std::to_string(m.queue_callers)}});
+        return f;
+      }());
+      m.soft_hangup_request(*caller, 16);
+      for (const auto& uid : agents) m.hangup(uid, 16);
+      m.hangup(cu, 16);
+      m.update_devices();
+      return;
+    }
+    m.set_state(*winner, ChanState::up);
+    m.dial_end(caller, *winner, "ANSWER");
+    for (const auto& uid : agents) {
+      Channel* a = m.find(uid);
+      if (a && a != winner) m.dial_end(caller, *a, "CANCEL");
+    }
+    m.set_connected(*caller, winner->cid_num, winner->cid_name);
+    for (const auto& uid : agents) {
+      Channel* a = m.find(uid);
+      if (a && a != winner) m.dial_end(caller, *a, "CANCEL");
+    }
+    m.moh_stop(*caller);
+    for (const auto& uid : agents) {
+      Channel* a = m.find(uid);
+      if (a && a != winner) m.hangup(uid, 26);
+    }
+    m.queue_callers -= 1;
+    m.update_devices();
+    m.emit("QueueCallerLeave", "agent,all", [&] {
+      auto f = m.snapshot(*caller);
+      f.insert(f.end(), {{"Queue", m.config().queue}, {"Position", "1"}, {"Count", std::to_string(m.queue_callers)}});
+      return f;
+    }());
+    const Phone* wp = m.phone(c.answered_by);
+    auto f = agent_fields(*caller, *winner, *wp);
+    f.insert(f.end(), {{"HoldTime", secs(joined)}, {"RingTime", secs(joined)}});
+    m.emit("AgentConnect", "agent,all", f);
+    m.set_state(*caller, ChanState::up);
+    Bridge& b = m.bridge_create();
+    m.bridge_enter(b, *winner);
+    m.bridge_enter(b, *caller);
+    m.update_devices();
+    std::string wu = winner->uniqueid;
+    std::string hold = secs(joined);
+    auto answered = e.now();
+    std::string ext = c.answered_by;
+    e.after(c.talk, [&e, cu, wu, hold, answered, ext, agent_fields] {
+      Channel *caller, *agent;
+      PbxModel& m = e.model();
+      if (!both(m, cu, wu, caller, agent)) return;
+      std::string bridge = caller->bridge;
+      m.hangup_request(*caller, std::nullopt);
+      const Phone* wp = m.phone(ext);
+      auto f = agent_fields(*caller, *agent, *wp);
+      f.insert(f.end(), {{"HoldTime", hold},
+                         {"TalkTime", std::to_string(std::chrono::duration_cast<std::chrono::seconds>(e.now() - answered).count())},
+                         {"Reason", "caller"}});
+      m.emit("AgentComplete", "agent,all", f);
+      auto& st = m.member_stats[ext];
+      st.calls_taken += 1;
+      st.last_call = std::chrono::duration_cast<std::chrono::seconds>(e.now().time_since_epoch()).count();
+      m.queue_completed += 1;
+      m.bridge_leave(*caller);
+      m.soft_hangup_request(*caller, 16);
+      m.bridge_leave(*agent);
+      m.bridge_destroy(bridge);
+      m.hangup(cu, 16);
+      m.hangup(wu, 16);
+      m.update_devices();
+    });
+  });
+}
+
+namespace {
+
+// ConfBridge state shared by the conference's steps: the bridge holds a hidden announcer
+// (CBAnn/<room>) from ConfbridgeStart on, so BridgeNumChannels counts it.
+struct Conference {
+  std::string bridge;
+  int users = 0;  // parties in the bridge
+  std::string moh;  // the party left alone after others left hears music on hold
+};
+
+Fields conf_fields(PbxModel& m, const Bridge& b, std::size_t count) {
+  Fields f{{"Conference", m.config().conference}};
+  auto bs = m.bridge_snapshot(b);
+  bs[5].second = std::to_string(count);
+  f.insert(f.end(), bs.begin(), bs.end());
+  return f;
+}
+
+void conference_leave(SimEngine& e, std::shared_ptr<Conference> conf, const std::string& uid) {
+  PbxModel& m = e.model();
+  Channel* c = m.find(uid);
+  Bridge* b = conf ? m.find_bridge(conf->bridge) : nullptr;
+  if (!c || !b) return;
+  auto leave_event = [&] {
+    auto f = conf_fields(m, *b, b->members.size());
+    auto s = m.snapshot(*c);
+    f.insert(f.end(), s.begin(), s.end());
+    f.emplace_back("Admin", "No");
+    m.emit("ConfbridgeLeave", "call,all", f);
+  };
+  m.hangup_request(*c, std::nullopt);
+  bool last = conf->users == 1;
+  if (last) {
+    leave_event();
+    if (conf->moh == uid) m.moh_stop(*c);
+    conf->moh.clear();
+    m.bridge_leave(*c);
+    m.emit("ConfbridgeEnd", "call,all", conf_fields(m, *b, b->members.size()));
+    m.conference_active = false;
+    m.update_devices();
+    conf->users = 0;
+    std::string bridge = conf->bridge;
+    e.after(387ms, [&e, uid, bridge] {  // the announcer channel is torn down, then the bridge
+      PbxModel& m = e.model();
+      std::string dev = "CBAnn/" + m.config().conference;
+      m.announce_device(dev, DeviceState::unknown);
+      if (Bridge* b = m.find_bridge(bridge)) b->members.clear();
+      m.bridge_destroy(bridge);
+      m.announce_device(dev, DeviceState::unknown);
+      if (Channel* c = m.find(uid)) {
+        m.soft_hangup_request(*c, 16);
+        m.hangup(uid, 16);
+      }
+      m.update_devices();
+    });
+    return;
+  }
+  leave_event();
+  m.bridge_leave(*c);
+  conf->users -= 1;
+  if (conf->users == 1) {  // the one left hears music on hold
+    for (const auto& mu : b->members) {
+      if (Channel* other = m.find(mu)) {
+        m.moh_start(*other);
+        conf->moh = mu;
+      }
+    }
+  }
+  m.soft_hangup_request(*c, 16);
+  m.hangup(uid, 16);
+  m.update_devices();
+}
+
+void conference_join(SimEngine& e, std::shared_ptr<Conference> conf, const std::string& uid) {
+  PbxModel& m = e.model();
+  Channel* c = m.find(uid);
+  Bridge* b = m.find_bridge(conf->bridge);
+  if (!c || !b) return;
+  c->priority = 3;
+  if (Channel* alone = conf->moh.empty() ? nullptr : m.find(conf->moh)) {  // company for the one alone
+    m.moh_stop(*alone);
+    conf->moh.clear();
+  }
+  b->members.push_back(c->uniqueid);
+  auto f = conf_fields(m, *b, b->members.size());
+  auto s = m.snapshot(*c);
+  f.insert(f.end(), s.begin(), s.end());
+  f.insert(f.end(), {{"Admin", "No"}, {"Muted", "No"}});
+  m.emit("ConfbridgeJoin", "call,all", f);
+  b->members.pop_back();
+  m.bridge_enter(*b, *c);
+  conf->users += 1;
+}
+
+}  // namespace
+
+void start_conference(SimEngine& e, const ConferenceCall& c) {
+  auto conf = std::make_shared<Conference>();
+  for (const auto& party : c.parties) {
+    e.after(party.at, [&e, conf, party, c] {
+      PbxModel& m = e.model();
+      const std::string room = m.config().conference;
+      Channel* ch = nullptr;
+      if (const Phone* p = m.phone(party.who)) {
+        ch = &m.new_channel(p->ext, ChanState::ring, p->ext, p->name, kInternal, room, 1, nullptr);
+        ch->dnid = room;
+      } else {
+        ch = &m.new_channel(m.config().trunk, ChanState::ring, party.who, "", "from-trunk", did(m, room), 1, nullptr);
+        ch->dnid = did(m, room);
+      }
+      m.set_dialplan(*ch, "conferences", room, 2);
+      ch->app = "ConfBridge";
+      ch->app_data = room;
+      m.set_state(*ch, ChanState::up);
+      m.update_devices();
+      std::string uid = ch->uniqueid;
+      bool first = conf->bridge.empty();
+      if (first) {
+        e.after(15ms, [&e, conf] {
+          PbxModel& m = e.model();
+          Bridge& b = m.bridge_create("base", "softmix", "ConfBridge", m.config().conference);
+          b.members.push_back("CBAnn/" + m.config().conference);  // the announcer, never AMI-visible
+          conf->bridge = b.id;
+          m.emit("ConfbridgeStart", "call,all", conf_fields(m, b, b.members.size()));
+          m.conference_active = true;
+          m.update_devices();
+        });
+        conf->bridge = "pending";
+      }
+      e.after(first ? c.announcement : 14ms, [&e, conf, uid] { conference_join(e, conf, uid); });
+      e.after((first ? c.announcement : 0us) + party.stay, [&e, conf, uid] { conference_leave(e, conf, uid); });
+    });
+  }
+}
+
+void start_originate(SimEngine& e, const OriginateCall& c) {
+  PbxModel& m = e.model();
+  const Phone* p = m.phone(c.ext);
+  if (!p) return;
+  Channel& ch = m.new_channel(p->ext, ChanState::down, p->ext, p->name, kInternal, "s", 1, nullptr);
+  ch.outgoing = true;
+  ch.app = "AppDial2";
+  ch.app_data = "(Outgoing Line)";
+  m.set_callerid(ch, c.cid_num, c.cid_name);
+  m.set_connected(ch, c.cid_num, c.cid_name);
+  m.dial_begin(nullptr, ch, p->ext);
+  m.set_state(ch, ChanState::ringing);
+  m.update_devices();
+  m.dial_state(nullptr, ch, "RINGING");
+  std::string uid = ch.uniqueid;
+  auto response = [&e, c, uid, name = ch.name](bool ok, std::string reason) {
+    e.model().emit("OriginateResponse", "call,all",
+                   {{"ActionID", c.action_id},
+                    {"Response", ok ? "Success" : "Failure"},
+                    {"Channel", ok ? name : "PJSIP/" + c.ext},
+                    {"Context", c.context},
+                    {"Exten", c.exten},
+                    {"Reason", std::move(reason)},
+                    {"Uniqueid", ok ? uid : "<null>"},
+                    {"CallerIDNum", c.cid_num.empty() ? "<unknown>" : c.cid_num},
+                    {"CallerIDName", c.cid_name.empty() ? "<unknown>" : c.cid_name}});
+  };
+  if (!c.phone_answers || c.ring >= c.timeout) {
+    e.after(std::min(c.timeout, c.phone_answers ? c.timeout : c.timeout), [&e, uid, response] {
+      PbxModel& m = e.model();
+      Channel* ch = m.find(uid);
+      if (!ch) return;
+      m.dial_end(nullptr, *ch, "NOANSWER");
+      m.hangup_request(*ch, 19);
+      m.hangup(uid, 19);
+      m.update_devices();
+      response(false, "3");  // AST_CONTROL_RINGING: rang, no answer
+    });
+    return;
+  }
+  e.after(c.ring, [&e, uid, c, response] {
+    PbxModel& m = e.model();
+    Channel* ch = m.find(uid);
+    if (!ch) return;
+    m.set_state(*ch, ChanState::up);
+    m.dial_end(nullptr, *ch, "ANSWER");
+    response(true, "4");  // AST_CONTROL_ANSWER
+    ch->outgoing = false;  // now runs the dialplan at Context/Exten
+    m.set_dialplan(*ch, c.context, c.exten, 1);
+    std::string e164 = e164_from_dialed(c.exten);
+    const Phone* target = m.phone(c.exten);
+    if (target) {
+      continue_to_phone(e, *ch, *target, c.far_ring, c.talk);
+      return;
+    }
+    if (e164.empty()) {
+      m.soft_hangup_request(*ch, 16);
+      m.hangup(uid, 16);
+      m.update_devices();
+      return;
+    }
+    const Phone* self = m.phone(c.ext);
+    Channel& trunk = dial_trunk(m, *ch, e164, did(m, self->ext));
+    std::string tu = trunk.uniqueid;
+    e.after(c.far_ring, [&e, uid, tu, c] {
+      Channel *caller, *trunk;
+      if (!both(e.model(), uid, tu, caller, trunk)) return;
+      PbxModel& m = e.model();
+      m.set_state(*trunk, ChanState::up);
+      trunk->exten.clear();
+      m.dial_end(caller, *trunk, "ANSWER");
+      m.update_devices();
+      Bridge& b = m.bridge_create();
+      m.bridge_enter(b, *trunk);
+      m.bridge_enter(b, *caller);
+      schedule_talk_end(e, uid, tu, c.talk, HangupBy::caller);
+    });
+  });
+}
+
+base::Status action_hangup(SimEngine& e, std::string_view name, int cause) {
+  PbxModel& m = e.model();
+  Channel* c = m.find_by_name(name);
+  if (!c) return base::fail(base::Error::not_found("No such channel"));
+  if (Channel* peer = bridged_peer(m, *c)) {
+    // manager.c Hangup: ast_channel_softhangup_withcause_locked -> SoftHangupRequest.
+    std::string bridge = c->bridge, cu = c->uniqueid, pu = peer->uniqueid;
+    m.soft_hangup_request(*c, cause);
+    m.bridge_leave(*c);
+    m.bridge_leave(*peer);
+    m.bridge_destroy(bridge);
+    m.hangup(cu, cause);
+    m.hangup(pu, 16);
+    m.update_devices();
+    return {};
+  }
+  // Ringing legs: find the Dial partner (same Linkedid) and end both.
+  std::vector<std::string> related;
+  for (const auto& other : m.channels()) {
+    if (other.linkedid == c->linkedid && other.uniqueid != c->uniqueid && other.bridge.empty())
+      related.push_back(other.uniqueid);
+  }
+  std::string cu = c->uniqueid;
+  m.soft_hangup_request(*c, cause);
+  m.hangup(cu, cause);
+  for (const auto& uid : related) {
+    if (Channel* o = m.find(uid)) {
+      m.soft_hangup_request(*o, 16);
+      m.hangup(uid, 16);
+    }
+  }
+  m.update_devices();
+  return {};
+}
+
+base::Status action_blind_transfer(SimEngine& e, std::string_view name, std::string_view exten, microseconds ring,
+                                   microseconds talk) {
+  PbxModel& m = e.model();
+  Channel* c = m.find_by_name(name);
+  if (!c) return base::fail(base::Error::not_found("No such channel"));
+  const Phone* target = m.phone(exten);
+  if (!target) return base::fail(base::Error::invalid_argument("Transfer failed"));
+  Channel* peer = bridged_peer(m, *c);
+  if (!peer) return base::fail(base::Error::conflict("Transfer failed"));
+  blind_transfer(e, *c, *peer, *target, ring, talk);
+  return {};
+}
+
+base::Status action_redirect(SimEngine& e, std::string_view name, std::string_view exten, microseconds ring,
+                             microseconds talk) {
+  PbxModel& m = e.model();
+  Channel* c = m.find_by_name(name);
+  if (!c) return base::fail(base::Error::not_found("Channel not existent"));
+  const Phone* target = m.phone(exten);
+  if (!target) return base::fail(base::Error::invalid_argument("Extension does not exist."));
+  if (Channel* peer = bridged_peer(m, *c)) {
+    // The redirected channel leaves the bridge; the other party's Dial() ends and it hangs up.
+    std::string bridge = c->bridge, pu = peer->uniqueid;
+    m.bridge_leave(*c);
+    m.bridge_leave(*peer);
+    m.bridge_destroy(bridge);
+    m.soft_hangup_request(*peer, 16);
+    m.hangup(pu, 16);
+    m.update_devices();
+  }
+  c->outgoing = false;
+  continue_to_phone(e, *c, *target, ring, talk);
+  return {};
+}
+
+base::Status action_atxfer(SimEngine& e, std::string_view name, std::string_view exten, microseconds ring,
+                           microseconds consult, microseconds talk) {
+  PbxModel& m = e.model();
+  Channel* c = m.find_by_name(name);
+  if (!c) return base::fail(base::Error::not_found("No such channel"));
+  const Phone* target = m.phone(exten);
+  if (!target) return base::fail(base::Error::invalid_argument("Extension does not exist"));
+  Channel* peer = bridged_peer(m, *c);
+  if (!peer) return base::fail(base::Error::conflict("Atxfer failed"));
+  // Consultation: the transferee hears MOH, the transferer calls the target; on answer the
+  // transferer drops out and transferee and target are bridged (AttendedTransfer, DestType Link).
+  m.hold(*c, std::nullopt);
+  peer->held = true;
+  m.touch(*peer);
+  m.moh_start(*peer);
+  m.update_devices();
+  std::string cu = c->uniqueid, pu = peer->uniqueid;
+  e.after(500ms, [&e, cu, pu, target_ext = target->ext, ring, consult, talk] {
+    PbxModel& m = e.model();
+    Channel *xferer, *xferee;
+    if (!both(m, cu, pu, xferer, xferee)) return;
+    const Phone* target = m.phone(target_ext);
+    // The consultation leg is a new dialplan channel of the transferer's device.
+    Channel& consult_ch = m.new_channel(xferer->device.substr(6), ChanState::ring, xferer->cid_num,
+                                        xferer->cid_name, "from-internal", target->ext, 1, nullptr);
+    consult_ch.priority = 2;
+    consult_ch.app = "Dial";
+    consult_ch.app_data = "PJSIP/" + target->ext + ",30,tT";
+    Channel& tgt = ring_phone(m, consult_ch, *target, target->ext, true);
+    std::string ku = consult_ch.uniqueid, tu = tgt.uniqueid;
+    e.after(ring, [&e, cu, pu, ku, tu, consult, talk] {
+      PbxModel& m = e.model();
+      Channel *k, *t;
+      if (!both(m, ku, tu, k, t)) return;
+      answer(m, *k, *t);
+      e.after(consult, [&e, cu, pu, ku, tu, talk] {
+        PbxModel& m = e.model();
+        Channel *xferer = m.find(cu), *xferee = m.find(pu), *k = m.find(ku), *t = m.find(tu);
+        if (!xferer || !xferee || !k || !t) return;
+        Bridge* b1 = m.find_bridge(xferer->bridge);
+        Bridge* b2 = m.find_bridge(k->bridge);
+        if (!b1 || !b2) return;
+        Fields f{{"Result", "Success"}};
+        for (auto part : {m.snapshot(*xferer, "OrigTransferer"), m.bridge_snapshot(*b1, "Orig"),
+                          m.snapshot(*k, "SecondTransferer"), m.bridge_snapshot(*b2, "Second"),
+                          m.snapshot(*xferee, "Transferee"), m.snapshot(*t, "TransferTarget")}) {
+          f.insert(f.end(), part.begin(), part.end());
+        }
+        f.insert(f.end(), {{"IsExternal", "Yes"}, {"DestType", "Bridge"}, {"DestBridgeUniqueid", b2->id}});
+        m.emit("AttendedTransfer", "call,all", f);
+        xferee->held = false;
+        m.moh_stop(*xferee);
+        std::string b1id = b1->id, b2id = b2->id;
+        m.bridge_leave(*xferee);
+        m.bridge_leave(*xferer);
+        m.bridge_destroy(b1id);
+        m.bridge_leave(*k);
+        Bridge* b2p = m.find_bridge(b2id);
+        m.bridge_enter(*b2p, *xferee, ku);
+        xferee->outgoing = false;
+        m.set_connected(*xferee, t->cid_num, t->cid_name);
+        m.set_connected(*t, xferee->cid_num, xferee->cid_name);
+        m.hangup(cu, 16);
+        m.hangup(ku, 16);
+        m.touch(*xferee);
+        m.update_devices();
+        schedule_talk_end(e, pu, tu, talk, HangupBy::caller);
+      });
+    });
+  });
+  return {};
+}
+
+}  // namespace callbridge::drivers::sim

@@ -1,0 +1,113 @@
+// Call flows of the lab PBX as event-emitting state machines: each start_* function emits the
+// flow's first step at once and schedules the rest on the SimEngine (durations below). The steps
+// and the AMI they produce follow tests/fixtures/asterisk-22/<scenario>/ami.log (dialplan of the
+// lab: from-trunk -> ddi,<ext>; from-internal -> phones, outbound, 800; queue-support; conferences).
+// A step whose channels were hung up meanwhile (AMI Hangup, transfer) does nothing.
+// The action_* functions are the AMI actions that change calls. Engine thread only.
+#pragma once
+
+#include <chrono>
+#include <string>
+#include <vector>
+
+#include "base/error.hpp"
+#include "drivers/sim/sim_engine.hpp"
+
+namespace callbridge::drivers::sim {
+
+using std::chrono::microseconds;
+using namespace std::chrono_literals;
+
+enum class Outcome { answered, missed, busy };
+enum class HangupBy { caller, callee };
+
+// External caller -> DID <company_prefix><ext> -> Dial(PJSIP/<ext>,30,tT).
+struct InboundCall {
+  std::string caller = "+4989123456";
+  std::string ext = "100";
+  Outcome outcome = Outcome::answered;
+  microseconds ring = 2s;  // until answer, 486 (busy) or the caller's CANCEL (missed)
+  microseconds talk = 3s;
+  HangupBy hangup_by = HangupBy::caller;
+  // Hold/retrieve by the extension (phone re-INVITE sendonly): `hold_after` answer, for `hold_for`.
+  microseconds hold_after = 0us, hold_for = 0us;
+  // Blind transfer by the extension (feature code ##) `transfer_after` answer to `transfer_to`,
+  // which rings for `ring` and talks `talk` before the caller hangs up.
+  std::string transfer_to;
+  microseconds transfer_after = 2s;
+  // Asterisk race: the phone's 180 Ringing (Newstate) published before DialBegin.
+  bool ringing_first = false;
+};
+
+// Phone dials an outside number (0... national, 00... / + international) via PJSIP/trunk.
+struct OutboundCall {
+  std::string ext = "101";
+  std::string dialed = "089123456";
+  microseconds ring = 2s;
+  microseconds talk = 3s;
+  HangupBy hangup_by = HangupBy::caller;
+  Outcome outcome = Outcome::answered;
+};
+
+struct InternalCall {
+  std::string from = "100";
+  std::string to = "102";
+  Outcome outcome = Outcome::answered;
+  microseconds ring = 2s;
+  microseconds talk = 3s;
+  HangupBy hangup_by = HangupBy::caller;
+};
+
+// External caller -> main number <prefix>000 -> Queue(support) ringall; `answered_by` picks up.
+struct QueueCall {
+  std::string caller = "+4989123456";
+  std::string answered_by = "102";  // empty: nobody answers, the caller gives up after `ring`
+  microseconds ring = 3s;
+  microseconds talk = 10s;
+};
+
+// ConfBridge 800: each party joins at `at` (from start) and leaves after `stay`.
+struct ConferenceParty {
+  std::string who;  // a phone extension, or an outside number (dials <prefix>800 via the trunk)
+  microseconds at = 0us;
+  microseconds stay = 10s;
+};
+struct ConferenceCall {
+  std::vector<ConferenceParty> parties;
+  microseconds announcement = 3'174'000us;  // the first joiner hears "only person" prompts first
+};
+
+// Action: Originate (Channel PJSIP/<ext>, Context, Exten, CallerID, Timeout, ActionID).
+struct OriginateCall {
+  std::string action_id;
+  std::string ext = "100";
+  std::string context = "from-internal";
+  std::string exten = "089123456";
+  std::string cid_num, cid_name;  // from CallerID: "name" <num>
+  microseconds timeout = 30s;
+  microseconds ring = 2s;    // the phone answers after
+  microseconds far_ring = 2s;  // the far end answers after
+  microseconds talk = 5s;
+  bool phone_answers = true;
+};
+
+void start_inbound(SimEngine& e, const InboundCall& c);
+void start_outbound(SimEngine& e, const OutboundCall& c);
+void start_internal(SimEngine& e, const InternalCall& c);
+void start_queue(SimEngine& e, const QueueCall& c);
+void start_conference(SimEngine& e, const ConferenceCall& c);
+void start_originate(SimEngine& e, const OriginateCall& c);
+
+// "089123456" -> "+4989123456", "0049..." -> "+49...", "+..." unchanged; empty if not dialable.
+std::string e164_from_dialed(std::string_view dialed);
+
+// AMI actions on live channels (by channel name). Errors carry Asterisk's response messages.
+base::Status action_hangup(SimEngine& e, std::string_view channel, int cause);
+base::Status action_blind_transfer(SimEngine& e, std::string_view channel, std::string_view exten,
+                                   microseconds ring = 2s, microseconds talk = 6s);
+base::Status action_redirect(SimEngine& e, std::string_view channel, std::string_view exten,
+                             microseconds ring = 2s, microseconds talk = 6s);
+base::Status action_atxfer(SimEngine& e, std::string_view channel, std::string_view exten,
+                           microseconds ring = 2s, microseconds consult = 2s, microseconds talk = 6s);
+
+}  // namespace callbridge::drivers::sim

@@ -1,0 +1,428 @@
+#include "drivers/sim/pbx_model.hpp"
+
+#include <algorithm>
+#include <cstdio>
+
+#include "base/error.hpp"
+
+namespace callbridge::drivers::sim {
+
+std::string_view to_string(ChanState s) {
+  switch (s) {
+    case ChanState::down: return "Down";
+    case ChanState::ring: return "Ring";
+    case ChanState::ringing: return "Ringing";
+    case ChanState::up: return "Up";
+    case ChanState::busy: return "Busy";
+  }
+  return "Unknown";
+}
+
+std::string_view to_string(DeviceState s) {
+  switch (s) {
+    case DeviceState::unknown: return "UNKNOWN";
+    case DeviceState::not_inuse: return "NOT_INUSE";
+    case DeviceState::inuse: return "INUSE";
+    case DeviceState::busy: return "BUSY";
+    case DeviceState::ringing: return "RINGING";
+    case DeviceState::onhold: return "ONHOLD";
+  }
+  return "UNKNOWN";
+}
+
+namespace {
+std::string or_unknown(const std::string& s) { return s.empty() ? "<unknown>" : s; }
+std::string cause_text(int cause) {
+  switch (cause) {
+    case 16: return "Normal Clearing";
+    case 17: return "User busy";
+    case 19: return "No user responding";
+    case 21: return "Call Rejected";
+    case 26: return "Answered elsewhere";
+    case 127: return "Interworking, unspecified";
+    default: return "Unknown";
+  }
+}
+}  // namespace
+
+PbxModel::PbxModel(const base::Clock& clock, LabConfig config, EmitFn emit)
+    : clock_(clock), config_(std::move(config)), emit_(std::move(emit)) {
+  if (config_.login_time == 0) {
+    config_.login_time = std::chrono::duration_cast<std::chrono::seconds>(clock_.now().time_since_epoch()).count();
+  }
+  // The order `DeviceStateList` reports them in the lab (ami_reconnect/ami-reconnect.log).
+  for (auto it = config_.phones.rbegin(); it != config_.phones.rend(); ++it) {
+    devices_.emplace_back("PJSIP/" + it->ext, DeviceState::not_inuse);
+  }
+  for (const auto& m : config_.queue_members) {
+    devices_.emplace_back("Queue:" + config_.queue + "_pause_PJSIP/" + m, DeviceState::not_inuse);
+  }
+  devices_.emplace_back("Queue:" + config_.queue + "_avail", DeviceState::not_inuse);
+  devices_.emplace_back("Queue:" + config_.queue, DeviceState::not_inuse);
+  devices_.emplace_back("PJSIP/" + config_.trunk, DeviceState::not_inuse);
+  devices_.emplace_back("confbridge:" + config_.conference, DeviceState::not_inuse);
+}
+
+const Phone* PbxModel::phone(std::string_view ext) const {
+  for (const auto& p : config_.phones) {
+    if (p.ext == ext) return &p;
+  }
+  return nullptr;
+}
+
+std::string PbxModel::timestamp() const {
+  auto us = base::to_micros(clock_.now());
+  char buf[40];
+  std::snprintf(buf, sizeof buf, "%lld.%06lld", static_cast<long long>(us / 1'000'000),
+                static_cast<long long>(us % 1'000'000));
+  return buf;
+}
+
+void PbxModel::emit(std::string_view event, std::string_view privilege, const Fields& body) {
+  SimMessage m;
+  m.add("Event", std::string(event));
+  m.add("Privilege", std::string(privilege));
+  m.add("Timestamp", timestamp());
+  m.add("SystemName", config_.system_name);
+  m.append(body);
+  emit_(m);
+}
+
+Fields PbxModel::snapshot(const Channel& c, std::string_view prefix) const {
+  std::string p(prefix);
+  return {
+      {p + "Channel", c.name},
+      {p + "ChannelState", std::to_string(static_cast<int>(c.state))},
+      {p + "ChannelStateDesc", std::string(to_string(c.state))},
+      {p + "CallerIDNum", or_unknown(c.cid_num)},
+      {p + "CallerIDName", or_unknown(c.cid_name)},
+      {p + "ConnectedLineNum", or_unknown(c.conn_num)},
+      {p + "ConnectedLineName", or_unknown(c.conn_name)},
+      {p + "Language", "en"},
+      {p + "AccountCode", ""},
+      {p + "Context", c.context},
+      {p + "Exten", c.exten},
+      {p + "Priority", std::to_string(c.priority)},
+      {p + "Uniqueid", c.uniqueid},
+      {p + "Linkedid", c.linkedid},
+  };
+}
+
+Fields PbxModel::bridge_snapshot(const Bridge& b, std::string_view prefix) const {
+  std::string p(prefix);
+  return {
+      {p + "BridgeUniqueid", b.id},
+      {p + "BridgeType", b.type},
+      {p + "BridgeTechnology", b.technology},
+      {p + "BridgeCreator", b.creator},
+      {p + "BridgeName", b.name},
+      {p + "BridgeNumChannels", std::to_string(b.members.size())},
+      {p + "BridgeVideoSourceMode", "none"},
+  };
+}
+
+Channel& PbxModel::new_channel(std::string_view endpoint, ChanState state, std::string cid_num,
+                               std::string cid_name, std::string context, std::string exten, int priority,
+                               const Channel* linked_to) {
+  Channel c;
+  char name[64];
+  std::snprintf(name, sizeof name, "PJSIP/%.*s-%08llx", static_cast<int>(endpoint.size()), endpoint.data(),
+                static_cast<unsigned long long>(next_pjsip_++));
+  c.name = name;
+  c.device = "PJSIP/" + std::string(endpoint);
+  auto epoch = std::chrono::duration_cast<std::chrono::seconds>(clock_.now().time_since_epoch()).count();
+  c.uniqueid = config_.system_name + "-" + std::to_string(epoch) + "." + std::to_string(next_uid_++);
+  c.linkedid = linked_to ? linked_to->linkedid : c.uniqueid;
+  c.state = state;
+  c.cid_num = std::move(cid_num);
+  c.cid_name = std::move(cid_name);
+  c.context = std::move(context);
+  c.exten = std::move(exten);
+  c.priority = priority;
+  c.created = clock_.now();
+  channels_.push_back(std::move(c));
+  Channel& ref = channels_.back();
+  emit("Newchannel", "call,all", snapshot(ref));
+  return ref;
+}
+
+Channel* PbxModel::find(std::string_view uniqueid) {
+  for (auto& c : channels_) {
+    if (c.uniqueid == uniqueid) return &c;
+  }
+  return nullptr;
+}
+
+Channel* PbxModel::find_by_name(std::string_view name) {
+  for (auto& c : channels_) {
+    if (c.name == name) return &c;
+  }
+  return nullptr;
+}
+
+void PbxModel::set_state(Channel& c, ChanState s) {
+  c.state = s;
+  touch(c);
+  emit("Newstate", "call,all", snapshot(c));
+}
+
+void PbxModel::set_connected(Channel& c, std::string num, std::string name) {
+  c.conn_num = std::move(num);
+  c.conn_name = std::move(name);
+  touch(c);
+  emit("NewConnectedLine", "call,all", snapshot(c));
+}
+
+void PbxModel::set_callerid(Channel& c, std::string num, std::string name) {
+  c.cid_num = std::move(num);
+  c.cid_name = std::move(name);
+  auto f = snapshot(c);
+  f.emplace_back("CID-CallingPres", "0 (Presentation Allowed, Not Screened)");
+  emit("NewCallerid", "call,all", f);
+}
+
+void PbxModel::set_dialplan(Channel& c, std::string context, std::string exten, int priority) {
+  c.context = std::move(context);
+  c.exten = std::move(exten);
+  c.priority = priority;
+}
+
+void PbxModel::dial_begin(const Channel* caller, const Channel& callee, std::string_view dial_string) {
+  Fields f = caller ? snapshot(*caller) : Fields{};
+  auto d = snapshot(callee, "Dest");
+  f.insert(f.end(), d.begin(), d.end());
+  f.emplace_back("DialString", std::string(dial_string));
+  emit("DialBegin", "call,all", f);
+}
+
+void PbxModel::dial_state(const Channel* caller, const Channel& callee, std::string_view status) {
+  Fields f = caller ? snapshot(*caller) : Fields{};
+  auto d = snapshot(callee, "Dest");
+  f.insert(f.end(), d.begin(), d.end());
+  f.emplace_back("DialStatus", std::string(status));
+  emit("DialState", "call,all", f);
+}
+
+void PbxModel::dial_end(const Channel* caller, const Channel& callee, std::string_view status) {
+  Fields f = caller ? snapshot(*caller) : Fields{};
+  auto d = snapshot(callee, "Dest");
+  f.insert(f.end(), d.begin(), d.end());
+  f.emplace_back("DialStatus", std::string(status));
+  emit("DialEnd", "call,all", f);
+}
+
+std::string PbxModel::new_bridge_id() {
+  // A UUID-shaped id (Asterisk uses ast_uuid_generate_str), deterministic per model.
+  std::uint64_t x = ++next_bridge_ * 0x9E3779B97F4A7C15ULL;
+  auto mix = [](std::uint64_t z) {
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
+    return z ^ (z >> 31);
+  };
+  std::uint64_t a = mix(x), b = mix(x + 1);
+  char buf[40];
+  std::snprintf(buf, sizeof buf, "%08llx-%04llx-4%03llx-%04llx-%012llx",
+                static_cast<unsigned long long>(a >> 32), static_cast<unsigned long long>((a >> 16) & 0xffff),
+                static_cast<unsigned long long>(a & 0xfff),
+                static_cast<unsigned long long>(0x8000 | ((b >> 48) & 0x3fff)),
+                static_cast<unsigned long long>(b & 0xffffffffffffULL));
+  return buf;
+}
+
+Bridge& PbxModel::bridge_create(std::string type, std::string technology, std::string creator, std::string name) {
+  Bridge b;
+  b.creator = std::move(creator);
+  b.name = std::move(name);
+  b.id = new_bridge_id();
+  b.type = std::move(type);
+  b.technology = std::move(technology);
+  bridges_.push_back(std::move(b));
+  emit("BridgeCreate", "call,all", bridge_snapshot(bridges_.back()));
+  return bridges_.back();
+}
+
+Bridge* PbxModel::find_bridge(std::string_view id) {
+  for (auto& b : bridges_) {
+    if (b.id == id) return &b;
+  }
+  return nullptr;
+}
+
+void PbxModel::bridge_enter(Bridge& b, Channel& c, std::string_view swap_uniqueid) {
+  b.members.push_back(c.uniqueid);
+  c.bridge = b.id;
+  auto f = bridge_snapshot(b);
+  auto s = snapshot(c);
+  f.insert(f.end(), s.begin(), s.end());
+  if (!swap_uniqueid.empty()) f.emplace_back("SwapUniqueid", std::string(swap_uniqueid));
+  emit("BridgeEnter", "call,all", f);
+}
+
+void PbxModel::bridge_leave(Channel& c) {
+  Bridge* b = find_bridge(c.bridge);
+  if (!b) return;
+  std::erase(b->members, c.uniqueid);
+  c.bridge.clear();
+  auto f = bridge_snapshot(*b);
+  auto s = snapshot(c);
+  f.insert(f.end(), s.begin(), s.end());
+  emit("BridgeLeave", "call,all", f);
+}
+
+void PbxModel::bridge_destroy(std::string_view bridge_id) {
+  auto it = std::find_if(bridges_.begin(), bridges_.end(), [&](const Bridge& b) { return b.id == bridge_id; });
+  if (it == bridges_.end()) return;
+  emit("BridgeDestroy", "call,all", bridge_snapshot(*it));
+  bridges_.erase(it);
+}
+
+void PbxModel::hangup_request(Channel& c, std::optional<int> cause, std::optional<int> tech_cause) {
+  auto f = snapshot(c);
+  if (cause) f.emplace_back("Cause", std::to_string(*cause));
+  if (tech_cause) f.emplace_back("TechCause", std::to_string(*tech_cause));
+  emit("HangupRequest", "call,all", f);
+}
+
+void PbxModel::soft_hangup_request(Channel& c, int cause, std::optional<int> tech_cause) {
+  auto f = snapshot(c);
+  f.emplace_back("Cause", std::to_string(cause));
+  if (tech_cause) f.emplace_back("TechCause", std::to_string(*tech_cause));
+  emit("SoftHangupRequest", "call,all", f);
+}
+
+void PbxModel::hangup(std::string_view uniqueid, int cause, std::optional<int> tech_cause) {
+  auto it = std::find_if(channels_.begin(), channels_.end(), [&](const Channel& c) { return c.uniqueid == uniqueid; });
+  if (it == channels_.end()) return;
+  auto f = snapshot(*it);
+  f.emplace_back("Cause", std::to_string(cause));
+  f.emplace_back("Cause-txt", cause_text(cause));
+  if (tech_cause) f.emplace_back("TechCause", std::to_string(*tech_cause));
+  emit("Hangup", "call,all", f);
+  dirty_.insert(it->device);
+  if (Bridge* b = find_bridge(it->bridge)) std::erase(b->members, it->uniqueid);
+  channels_.erase(it);
+}
+
+void PbxModel::hold(Channel& c, std::optional<std::string> music_class) {
+  auto f = snapshot(c);
+  if (music_class) f.emplace_back("MusicClass", *music_class);
+  emit("Hold", "call,all", f);
+}
+
+void PbxModel::unhold(Channel& c) { emit("Unhold", "call,all", snapshot(c)); }
+
+void PbxModel::moh_start(Channel& c, std::string music_class) {
+  auto f = snapshot(c);
+  f.emplace_back("Class", std::move(music_class));
+  emit("MusicOnHoldStart", "call,all", f);
+}
+
+void PbxModel::moh_stop(Channel& c) { emit("MusicOnHoldStop", "call,all", snapshot(c)); }
+
+int PbxModel::hint_status(DeviceState s) {
+  switch (s) {
+    case DeviceState::inuse: return 1;
+    case DeviceState::busy: return 2;
+    case DeviceState::ringing: return 8;
+    case DeviceState::onhold: return 16;
+    default: return 0;
+  }
+}
+
+std::string_view PbxModel::hint_status_text(int status) {
+  switch (status) {
+    case 0: return "Idle";
+    case 1: return "InUse";
+    case 2: return "Busy";
+    case 8: return "Ringing";
+    case 16: return "Hold";
+    default: return "Unknown";
+  }
+}
+
+DeviceState PbxModel::compute(std::string_view device) const {
+  const std::string trunk = "PJSIP/" + config_.trunk;
+  if (device.starts_with("PJSIP/")) {
+    bool any = false, ringing = false, held = false;
+    for (const auto& c : channels_) {
+      if (c.device != device) continue;
+      any = true;
+      ringing = ringing || c.state == ChanState::ringing;
+      held = held || c.held;
+    }
+    if (!any) return DeviceState::not_inuse;
+    // The lab endpoints use device_state_busy_at=1: one channel makes a phone BUSY.
+    if (device != trunk) return DeviceState::busy;
+    if (held) return DeviceState::onhold;
+    if (ringing) return DeviceState::ringing;
+    return DeviceState::inuse;
+  }
+  const std::string q = "Queue:" + config_.queue;
+  if (device == q) return queue_callers > 0 ? DeviceState::ringing : DeviceState::not_inuse;
+  if (device == q + "_avail") {
+    for (const auto& m : config_.queue_members) {
+      if (compute("PJSIP/" + m) == DeviceState::not_inuse) return DeviceState::not_inuse;
+    }
+    return DeviceState::inuse;
+  }
+  if (device == "confbridge:" + config_.conference) {
+    return conference_active ? DeviceState::inuse : DeviceState::not_inuse;
+  }
+  return DeviceState::not_inuse;  // Queue:*_pause_*: members are never paused here
+}
+
+void PbxModel::queue_member_status(const std::string& ext, DeviceState s) {
+  const Phone* p = phone(ext);
+  auto& st = member_stats[ext];
+  emit("QueueMemberStatus", "agent,all",
+       {{"Queue", config_.queue},
+        {"MemberName", p ? p->name : ext},
+        {"Interface", "PJSIP/" + ext},
+        {"StateInterface", "PJSIP/" + ext},
+        {"Membership", "static"},
+        {"Penalty", "0"},
+        {"CallsTaken", std::to_string(st.calls_taken)},
+        {"LastCall", std::to_string(st.last_call)},
+        {"LastPause", "0"},
+        {"LoginTime", std::to_string(config_.login_time)},
+        {"InCall", "0"},
+        {"Status", std::to_string(static_cast<int>(s))},
+        {"Paused", "0"},
+        {"PausedReason", ""},
+        {"Ringinuse", "0"},
+        {"Wrapuptime", "0"}});
+}
+
+void PbxModel::update_devices() {
+  for (auto& [device, state] : devices_) {
+    if (device.starts_with("PJSIP/") && !dirty_.contains(device)) continue;
+    DeviceState now = compute(device);
+    if (now == state) continue;
+    DeviceState before = state;
+    state = now;
+    emit("DeviceStateChange", "call,all", {{"Device", device}, {"State", std::string(to_string(now))}});
+    if (!device.starts_with("PJSIP/")) continue;
+    std::string ext = device.substr(6);
+    if (phone(ext)) {
+      int hs = hint_status(now);
+      if (hs != hint_status(before)) {
+        emit("ExtensionStatus", "call,all",
+             {{"Exten", ext},
+              {"Context", config_.hint_context},
+              {"Hint", device},
+              {"Status", std::to_string(hs)},
+              {"StatusText", std::string(hint_status_text(hs))}});
+      }
+    }
+    if (std::find(config_.queue_members.begin(), config_.queue_members.end(), ext) != config_.queue_members.end()) {
+      queue_member_status(ext, now);
+    }
+  }
+  dirty_.clear();
+}
+
+void PbxModel::announce_device(std::string device, DeviceState s) {
+  emit("DeviceStateChange", "call,all", {{"Device", std::move(device)}, {"State", std::string(to_string(s))}});
+}
+
+}  // namespace callbridge::drivers::sim

@@ -1,0 +1,171 @@
+// The simulated Asterisk 22's state: channels, bridges, device/hint/queue-member states, and the
+// AMI events every change produces, with Asterisk's field sets and order (channel snapshot
+// "Channel..Linkedid", bridge snapshot "BridgeUniqueid..BridgeVideoSourceMode", Dest*/Transferer*
+// prefixes, Timestamp/SystemName). Call flows (flows.hpp) drive it; it never schedules anything.
+// Not thread-safe: owned by the engine thread.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <list>
+#include <set>
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "base/time.hpp"
+#include "drivers/sim/sim_message.hpp"
+
+namespace callbridge::drivers::sim {
+
+// ast_channel_state values as AMI prints them (ChannelState / ChannelStateDesc).
+enum class ChanState { down = 0, ring = 4, ringing = 5, up = 6, busy = 7 };
+std::string_view to_string(ChanState s);
+
+struct Phone {
+  std::string ext;   // "100": endpoint PJSIP/100, hint 100@ext-hints
+  std::string name;  // caller id name, "Anna Alpha"
+};
+
+// The lab PBX of tests/fixtures/asterisk-22/README.md; every name is configurable.
+struct LabConfig {
+  std::string system_name = "ctilab";
+  std::vector<Phone> phones = {{"100", "Anna Alpha"}, {"101", "Ben Bravo"},   {"102", "Clara Charlie"},
+                               {"103", "Dan Delta"},  {"104", "Eve Echo"},    {"105", "Frank Foxtrot"}};
+  std::string trunk = "trunk";             // endpoint PJSIP/trunk
+  std::string company_prefix = "+4930555";  // DID = prefix + ext; main number = prefix + "000"
+  std::string queue = "support";
+  std::vector<std::string> queue_members = {"101", "102"};
+  std::string conference = "800";
+  std::string hint_context = "ext-hints";
+  std::int64_t login_time = 0;  // QueueMemberStatus LoginTime (epoch s); 0 = model start
+};
+
+struct Channel {
+  std::string name;    // "PJSIP/100-00000001"
+  std::string device;  // "PJSIP/100"
+  std::string uniqueid, linkedid;
+  ChanState state = ChanState::down;
+  std::string cid_num, cid_name, conn_num, conn_name;  // empty prints as "<unknown>"
+  std::string context, exten;
+  int priority = 1;
+  std::string app, app_data;  // current application (CoreShowChannels/Status)
+  std::string dnid;
+  std::string bridge;  // BridgeUniqueid while in a bridge
+  bool held = false;   // hears MOH because its peer put it on hold (chan_pjsip -> ONHOLD)
+  bool outgoing = false;  // created by Dial/Originate (AppDial)
+  base::Timestamp created;
+};
+
+struct Bridge {
+  std::string id;
+  std::string type = "basic";
+  std::string technology = "simple_bridge";
+  std::string creator = "<unknown>";
+  std::string name = "<unknown>";
+  std::vector<std::string> members;  // Uniqueids
+};
+
+// AST_DEVICE_* as AMI prints them.
+enum class DeviceState { unknown = 0, not_inuse = 1, inuse = 2, busy = 3, ringing = 6, onhold = 8 };
+std::string_view to_string(DeviceState s);
+
+class PbxModel {
+ public:
+  using EmitFn = std::function<void(const SimMessage&)>;
+
+  PbxModel(const base::Clock& clock, LabConfig config, EmitFn emit);
+
+  const LabConfig& config() const { return config_; }
+  const base::Clock& clock() const { return clock_; }
+  const Phone* phone(std::string_view ext) const;
+
+  // --- channels -----------------------------------------------------------------------------
+  // Allocates "PJSIP/<endpoint>-%08x" and Uniqueid "<system>-<epoch>.<n>"; emits Newchannel.
+  // linked_to: the channel whose Linkedid the new one inherits (nullptr: its own Uniqueid).
+  Channel& new_channel(std::string_view endpoint, ChanState state, std::string cid_num, std::string cid_name,
+                       std::string context, std::string exten, int priority, const Channel* linked_to);
+  Channel* find(std::string_view uniqueid);
+  Channel* find_by_name(std::string_view name);
+  const std::list<Channel>& channels() const { return channels_; }
+
+  void set_state(Channel& c, ChanState s);                                  // Newstate
+  void set_connected(Channel& c, std::string num, std::string name);        // NewConnectedLine
+  void set_callerid(Channel& c, std::string num, std::string name);         // NewCallerid
+  void set_dialplan(Channel& c, std::string context, std::string exten, int priority);  // silent
+
+  // Dial() progress; caller nullptr = Originate's outgoing leg (no caller snapshot).
+  void dial_begin(const Channel* caller, const Channel& callee, std::string_view dial_string);
+  void dial_state(const Channel* caller, const Channel& callee, std::string_view status);
+  void dial_end(const Channel* caller, const Channel& callee, std::string_view status);
+
+  // --- bridges ------------------------------------------------------------------------------
+  Bridge& bridge_create(std::string type = "basic", std::string technology = "simple_bridge",
+                        std::string creator = "<unknown>", std::string name = "<unknown>");
+  void bridge_enter(Bridge& b, Channel& c, std::string_view swap_uniqueid = {});
+  void bridge_leave(Channel& c);
+  void bridge_destroy(std::string_view bridge_id);
+  Bridge* find_bridge(std::string_view id);
+  const std::list<Bridge>& bridges() const { return bridges_; }
+  Fields bridge_snapshot(const Bridge& b, std::string_view prefix = "") const;
+
+  // --- hang-up ------------------------------------------------------------------------------
+  void hangup_request(Channel& c, std::optional<int> cause, std::optional<int> tech_cause = std::nullopt);
+  void soft_hangup_request(Channel& c, int cause, std::optional<int> tech_cause = std::nullopt);
+  // Emits Hangup and forgets the channel (references to it dangle afterwards).
+  void hangup(std::string_view uniqueid, int cause, std::optional<int> tech_cause = std::nullopt);
+
+  // --- hold / music on hold -------------------------------------------------------------------
+  void hold(Channel& c, std::optional<std::string> music_class);
+  void unhold(Channel& c);
+  void moh_start(Channel& c, std::string music_class = "default");
+  void moh_stop(Channel& c);
+
+  // --- device, hint and queue-member state ----------------------------------------------------
+  // Marks a PJSIP device for re-evaluation (Asterisk re-reads a device's state when one of its
+  // channels changes state, connected line or hold; not on Newchannel or DialBegin).
+  void touch(const Channel& c) { dirty_.insert(c.device); }
+  // Recomputes touched PJSIP devices and every Queue/confbridge device, emits DeviceStateChange (+ ExtensionStatus
+  // for hints, QueueMemberStatus for queue members) for each that changed, as Asterisk's device
+  // state engine does after a channel change.
+  void update_devices();
+  // A device outside the computed set (e.g. CBAnn/800 while a ConfBridge announcer exists).
+  void announce_device(std::string device, DeviceState s);
+  const std::vector<std::pair<std::string, DeviceState>>& devices() const { return devices_; }
+  static int hint_status(DeviceState s);  // ExtensionStatus Status: 0 Idle, 1 InUse, 2 Busy, 8 Ringing, 16 OnHold
+  static std::string_view hint_status_text(int status);
+
+  // Queue / conference bookkeeping the flows maintain (feeds the Queue:* and confbridge: devices).
+  int queue_callers = 0;
+  bool conference_active = false;
+  struct MemberStats {
+    int calls_taken = 0;
+    std::int64_t last_call = 0;
+  };
+  std::map<std::string, MemberStats> member_stats;  // by ext
+  int queue_completed = 0, queue_abandoned = 0;
+
+  // --- emission -----------------------------------------------------------------------------
+  Fields snapshot(const Channel& c, std::string_view prefix = "") const;
+  // "Event, Privilege, Timestamp, SystemName" + body.
+  void emit(std::string_view event, std::string_view privilege, const Fields& body);
+  std::string timestamp() const;
+  std::string new_bridge_id();
+
+ private:
+  DeviceState compute(std::string_view device) const;
+  void queue_member_status(const std::string& ext, DeviceState s);
+
+  const base::Clock& clock_;
+  LabConfig config_;
+  EmitFn emit_;
+  std::list<Channel> channels_;  // list: flows hold references across insertions
+  std::list<Bridge> bridges_;
+  std::set<std::string> dirty_;  // PJSIP devices touched since the last update_devices()
+  std::vector<std::pair<std::string, DeviceState>> devices_;
+  std::uint64_t next_uid_ = 0, next_pjsip_ = 0, next_bridge_ = 0;
+};
+
+}  // namespace callbridge::drivers::sim
