@@ -21,7 +21,7 @@ struct PlanFlags {
   std::vector<int> ext_len;
   std::vector<std::string> ext_range;
   bool pbx_outside = false;
-  bool from_pbx = false;
+  std::string source = "user";
   bool details = false;
   std::vector<std::string> numbers;
 };
@@ -47,8 +47,11 @@ void add_plan_flags(CLI::App* cmd, PlanFlags& f) {
                   "international prefix (default per country, 00 / 011)");
   cmd->add_flag("--pbx-outside-prefix", f.pbx_outside,
                 "the PBX reports external caller ids with the outside-line code in front");
-  cmd->add_flag("--from-pbx", f.from_pbx,
-                "inputs are PBX caller ids (see --pbx-outside-prefix), not typed by users");
+  cmd->add_option("--source", f.source,
+                  "where inputs come from: user (typed/stored), pbx (caller ids, see "
+                  "--pbx-outside-prefix), dialed (dialed by internal phones: outside code stripped)")
+      ->check(CLI::IsMember({"user", "pbx", "dialed"}))
+      ->capture_default_str();
 }
 
 // The config file's plan (if any) with the flags on top.
@@ -142,7 +145,9 @@ int run_normalize(const PlanFlags& f) {
     std::fprintf(stderr, "callbridge number: %s\n", plan.error().to_string().c_str());
     return 2;
   }
-  auto source = f.from_pbx ? core::NumberSource::pbx : core::NumberSource::user;
+  auto source = f.source == "pbx"      ? core::NumberSource::pbx
+                : f.source == "dialed" ? core::NumberSource::dialed
+                                       : core::NumberSource::user;
   std::string out;
   for_each_input(f, [&](std::string_view input) {
     core::CanonicalNumber c = plan->canonicalize(input, source);

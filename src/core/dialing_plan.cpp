@@ -406,7 +406,8 @@ CanonicalNumber DialingPlan::canonicalize(std::string_view input, NumberSource s
                                           ResolvePath path) const {
   CanonicalNumber invalid;
   std::string_view s = trim(input);
-  if (s.empty() || is_withheld_marker(s)) {
+  // Most input starts with a digit or '+'; only other text can be a withheld marker.
+  if (s.empty() || (!is_digit(s[0]) && s[0] != '+' && is_withheld_marker(s))) {
     invalid.kind = CanonicalNumber::Kind::withheld;
     return invalid;
   }
@@ -460,7 +461,8 @@ CanonicalNumber DialingPlan::canonicalize_digits(const Digits& d, NumberSource s
   const std::string& op = options_.outside_prefix;
   if (!op.empty() && digits.size() > op.size() && starts_with(digits, op)) {
     std::string_view rest = digits.substr(op.size());
-    if (source == NumberSource::pbx && options_.pbx_reports_outside_prefix) {
+    if (source == NumberSource::dialed ||
+        (source == NumberSource::pbx && options_.pbx_reports_outside_prefix)) {
       return finish(classify(resolve_dialed(rest, true, path, &slow), ext));
     }
     bool dials_out = (!national_prefix_.empty() && starts_with(rest, national_prefix_)) ||

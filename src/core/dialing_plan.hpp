@@ -48,8 +48,11 @@ struct CanonicalNumber {
 };
 std::string_view to_string(CanonicalNumber::Kind kind);
 
-// Where a number came from: PBX caller ids may carry the outside-line code (see options).
-enum class NumberSource : std::uint8_t { user, pbx };
+// Where a number came from, which decides how an outside-line code in front is read:
+//   user   - typed or stored by people: stripped only when the number is implausible otherwise;
+//   pbx    - a caller id the PBX reported: stripped if options.pbx_reports_outside_prefix;
+//   dialed - what an internal phone dialed (AMI Exten, Dial strings): always stripped.
+enum class NumberSource : std::uint8_t { user, pbx, dialed };
 // `fast` = table-driven path with libphonenumber fallback; `libphonenumber` = always ask it
 // (the reference the fast path is tested and benchmarked against).
 enum class ResolvePath : std::uint8_t { fast, libphonenumber };

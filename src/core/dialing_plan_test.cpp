@@ -97,6 +97,17 @@ TEST(DialingPlan, OutsideLineCodeTypedByUsersIsResolvedByPlausibility) {
   expect(p, "089123456", Kind::external, "+4989123456");
 }
 
+TEST(DialingPlan, NumbersDialedByInternalPhonesAlwaysCarryTheOutsideCode) {
+  auto p = consol("0", false);
+  expect(p, "0089123456", Kind::external, "+4989123456", "", NumberSource::dialed);
+  expect(p, "00211 123456", Kind::external, "+49211123456", "", NumberSource::dialed);
+  expect(p, "00041446681800", Kind::external, "+41446681800", "", NumberSource::dialed);
+  expect(p, "04711234", Kind::external, "+492114711234", "", NumberSource::dialed);
+  expect(p, "12", Kind::internal, "+4921133990312", "12", NumberSource::dialed);
+  // Without an outside code in the plan, dialed numbers read like typed ones.
+  expect(consol(), "089123456", Kind::external, "+4989123456", "", NumberSource::dialed);
+}
+
 TEST(DialingPlan, OutsideCodeNine) {
   DialingPlanOptions o;
   o.country_code = "1";
@@ -289,7 +300,7 @@ TEST(DialingPlan, RandomTextAgreesAcrossPaths) {
     std::string s;
     for (std::size_t n = len(rng); n > 0; --n) s += kPieces[piece(rng)];
     for (const auto& p : plans) {
-      for (auto src : {NumberSource::user, NumberSource::pbx}) {
+      for (auto src : {NumberSource::user, NumberSource::pbx, NumberSource::dialed}) {
         CanonicalNumber a = p.canonicalize(s, src, ResolvePath::fast);
         CanonicalNumber b = p.canonicalize(s, src, ResolvePath::libphonenumber);
         ASSERT_EQ(a.kind, b.kind) << "'" << s << "'";
