@@ -6,6 +6,7 @@
 
 #include <random>
 #include <string>
+#include <thread>
 #include <vector>
 
 namespace callbridge::core {
@@ -319,6 +320,45 @@ TEST(DialingPlan, RandomTextAgreesAcrossPaths) {
   }
   // Enough inputs must get through the lexer for the comparison to mean something.
   EXPECT_GT(external, 30000 * 6 / 20) << "external results: " << external;
+}
+
+}  // namespace
+}  // namespace callbridge::core
+
+namespace callbridge::core {
+namespace {
+
+// One plan shared by several threads (the AMI thread, API workers) gives the same answers as
+// one thread, on both paths (libphonenumber's singleton included).
+TEST(DialingPlan, SharedAcrossThreads) {
+  auto p = consol("0", true);
+  std::vector<std::string> inputs;
+  std::mt19937 rng(11);
+  std::uniform_int_distribution<int> d(0, 9);
+  for (int i = 0; i < 4000; ++i) {
+    std::string s = (i % 3 == 0) ? "+49" : (i % 3 == 1) ? "0" : "";
+    for (int k = 0; k < 4 + i % 9; ++k) s.push_back(static_cast<char>('0' + d(rng)));
+    inputs.push_back(s);
+  }
+  std::vector<std::string> want;
+  for (const auto& s : inputs) {
+    want.push_back(p.canonicalize(s, NumberSource::pbx).e164 + "|" +
+                   p.canonicalize(s, NumberSource::pbx, ResolvePath::libphonenumber).e164);
+  }
+  std::vector<int> mismatches(4, 0);
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 4; ++t) {
+    threads.emplace_back([&, t] {
+      for (std::size_t i = 0; i < inputs.size(); ++i) {
+        const auto& s = inputs[(i + t * 997) % inputs.size()];
+        std::string got = p.canonicalize(s, NumberSource::pbx).e164 + "|" +
+                          p.canonicalize(s, NumberSource::pbx, ResolvePath::libphonenumber).e164;
+        if (got != want[(i + t * 997) % inputs.size()]) ++mismatches[t];
+      }
+    });
+  }
+  for (auto& th : threads) th.join();
+  for (int m : mismatches) EXPECT_EQ(m, 0);
 }
 
 }  // namespace
