@@ -2,8 +2,10 @@
 // libphonenumber C++ alone (Parse + IsPossibleNumberWithReason + Format E164) on the same
 // generated inputs, one core, with E.164 agreement counted input by input.
 // Usage: number_normalize [--count N] [--ref-count M] [--seed S] [--smoke] [--write-inputs FILE]
+//                         [--inputs FILE]
 // --write-inputs writes "REGION<TAB>INPUT<TAB>CATEGORY<TAB>EXPECTED_E164" lines so other
-// implementations (libphonenumber-js) can be run on exactly the same data.
+// implementations (libphonenumber-js) can be run on exactly the same data; --inputs reads such a
+// file (or plain lines, one input each) instead of generating.
 #include <CLI/CLI.hpp>
 #include <phonenumbers/phonenumber.pb.h>
 #include <phonenumbers/phonenumberutil.h>
@@ -24,13 +26,14 @@ namespace pn = i18n::phonenumbers;
 using core::CanonicalNumber;
 
 // `plain`: no plan rule applies, so libphonenumber alone must give the same E.164.
-enum class Category { plain, company, withheld, garbage };
+enum class Category { plain, company, withheld, garbage, unknown };
 const char* name(Category c) {
   switch (c) {
     case Category::plain: return "plain";
     case Category::company: return "company";
     case Category::withheld: return "withheld";
     case Category::garbage: return "garbage";
+    case Category::unknown: return "unknown";
   }
   return "?";
 }
@@ -156,8 +159,33 @@ std::string rate(double r) {
   return buf;
 }
 
+// Reads what --write-inputs wrote (or one input per line); lines are capped at 4 KiB.
+bool read_inputs(const std::string& path, std::vector<Input>* out) {
+  std::ifstream in(path);
+  if (!in) return false;
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.size() > 4096) line.resize(4096);
+    auto t1 = line.find('\t');
+    if (t1 == std::string::npos) {
+      out->push_back({line, Category::unknown});
+      continue;
+    }
+    auto t2 = line.find('\t', t1 + 1);
+    std::string text = line.substr(t1 + 1, t2 == std::string::npos ? std::string::npos : t2 - t1 - 1);
+    std::string cat = t2 == std::string::npos ? "" : line.substr(t2 + 1, line.find('\t', t2 + 1) - t2 - 1);
+    Category c = cat == "plain"      ? Category::plain
+                 : cat == "company"  ? Category::company
+                 : cat == "withheld" ? Category::withheld
+                 : cat == "garbage"  ? Category::garbage
+                                     : Category::unknown;
+    out->push_back({text, c});
+  }
+  return true;
+}
+
 int run(std::size_t count, std::size_t ref_count, std::uint32_t seed, bool smoke,
-        const std::string& write_inputs) {
+        const std::string& write_inputs, const std::string& inputs_file) {
   core::DialingPlanOptions o;
   o.country_code = "49";
   o.area_code = "211";
@@ -168,10 +196,18 @@ int run(std::size_t count, std::size_t ref_count, std::uint32_t seed, bool smoke
     std::fprintf(stderr, "%s\n", plan.error().to_string().c_str());
     return 2;
   }
-  Generator gen(seed);
   std::vector<Input> inputs;
-  inputs.reserve(count);
-  for (std::size_t i = 0; i < count; ++i) inputs.push_back(gen.next());
+  if (!inputs_file.empty()) {
+    if (!read_inputs(inputs_file, &inputs) || inputs.empty()) {
+      std::fprintf(stderr, "cannot read inputs from %s\n", inputs_file.c_str());
+      return 2;
+    }
+    count = inputs.size();
+  } else {
+    Generator gen(seed);
+    inputs.reserve(count);
+    for (std::size_t i = 0; i < count; ++i) inputs.push_back(gen.next());
+  }
   ref_count = std::min(ref_count, count);
   // Warm both sides up (metadata tables, libphonenumber's regex cache).
   (void)plan->canonicalize("+4989123456");
@@ -230,9 +266,10 @@ int run(std::size_t count, std::size_t ref_count, std::uint32_t seed, bool smoke
     }
   }
 
-  std::printf("number_normalize: %zu generated inputs (plan: +49 211 339903-xx, ext length 2), "
+  std::printf("number_normalize: %zu %s inputs (plan: +49 211 339903-xx, ext length 2), "
               "seed %u; references on the first %zu; checksum %zu\n\n",
-              count, seed, ref_count, checksum);
+              count, inputs_file.empty() ? "generated" : inputs_file.c_str(), seed, ref_count,
+              checksum);
   std::printf("| implementation | inputs/s | ns/input | vs libphonenumber |\n|---|---:|---:|---:|\n");
   std::printf("| callbridge DialingPlan::canonicalize (fast path) | %s | %.0f | %.1fx |\n",
               rate(fast.per_second()).c_str(), fast.ns_each(), fast.per_second() / lib_t.per_second());
@@ -262,7 +299,7 @@ int main(int argc, char** argv) {
   std::size_t count = 1'000'000, ref_count = 200'000;
   std::uint32_t seed = 42;
   bool smoke = false;
-  std::string write_inputs;
+  std::string write_inputs, inputs_file;
   app.add_option("--count", count, "generated inputs for the fast path")->capture_default_str();
   app.add_option("--ref-count", ref_count,
                  "inputs (a prefix of the same list) run through libphonenumber and compared")
@@ -270,7 +307,8 @@ int main(int argc, char** argv) {
   app.add_option("--seed", seed)->capture_default_str();
   app.add_flag("--smoke", smoke, "2000 inputs, all compared; fails on any disagreement");
   app.add_option("--write-inputs", write_inputs, "write REGION, INPUT, CATEGORY, E164 as TSV");
+  app.add_option("--inputs", inputs_file, "read inputs (a --write-inputs file, or one per line)");
   CLI11_PARSE(app, argc, argv);
   if (smoke) count = ref_count = 2000;
-  return callbridge::bench::run(count, ref_count, seed, smoke, write_inputs);
+  return callbridge::bench::run(count, ref_count, seed, smoke, write_inputs, inputs_file);
 }
