@@ -185,18 +185,22 @@ void LookupService::async_lookup(const std::string& tenant, const std::string& e
   const std::string key = tenant + '\n' + e164;
   auto current = tokens(tenant);
   std::uint64_t epoch;
+  std::optional<LookupResult> hit;
   {
     std::lock_guard lock(cache_mu_);
     epoch = epoch_;
     if (auto it = cache_.find(key); it != cache_.end()) {
       if (clock_.now() < it->second.expires && it->second.tokens == current) {
-        LookupResult r = it->second.result;
-        r.from_cache = true;
-        done(std::move(r));
-        return;
+        hit = it->second.result;
+        hit->from_cache = true;
+      } else {
+        cache_.erase(it);
       }
-      cache_.erase(it);
     }
+  }
+  if (hit) {
+    done(std::move(*hit));  // outside the lock: `done` may look up again
+    return;
   }
   auto p = std::make_shared<Pending>();
   p->tenant = tenant;

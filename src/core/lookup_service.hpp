@@ -82,7 +82,8 @@ class LookupService {
 
   // Blocks until every source answered or timed out. `e164` must already be canonical.
   LookupResult lookup(const std::string& tenant, const std::string& e164);
-  // Same, without blocking: `done` runs once, on an internal thread (post it to your executor).
+  // Same, without blocking: `done` runs once - inline on a cache hit, else on an internal thread
+  // (post the result to your own executor; do not block in `done`).
   void async_lookup(const std::string& tenant, const std::string& e164,
                     std::function<void(LookupResult)> done);
 
