@@ -284,20 +284,30 @@ base::Result<DialingPlan> DialingPlan::create(DialingPlanOptions o) {
     }
     return {};
   };
-  for (auto [v, what] : {std::pair<const std::string*, std::string_view>{&o.area_code, "area code"},
-                         {&o.base_number, "base number"}, {&o.outside_prefix, "outside prefix"}}) {
-    if (auto st = check_digits(*v, what); !st) return fail(st.error());
+  struct Field {
+    const std::string* value;
+    std::string_view what;
+    std::size_t max;
+  };
+  for (const Field& f : {Field{&o.area_code, "area code", 8}, Field{&o.base_number, "base number", 14},
+                         Field{&o.outside_prefix, "outside prefix", 4}}) {
+    if (auto st = check_digits(*f.value, f.what); !st) return fail(st.error());
+    if (f.value->size() > f.max) {
+      return fail(Error::invalid_argument("dialing plan: " + std::string(f.what) + " '" + *f.value +
+                                          "' is longer than " + std::to_string(f.max) + " digits"));
+    }
   }
   if (!o.area_code.empty() && o.area_code[0] == '0') {
     return fail(Error::invalid_argument("dialing plan: area code is written without the trunk "
                                         "prefix ('211', not '0211')"));
   }
-  if (o.national_prefix) {
-    if (auto st = check_digits(*o.national_prefix, "national prefix"); !st) return fail(st.error());
-  }
-  if (o.international_prefix) {
-    if (auto st = check_digits(*o.international_prefix, "international prefix"); !st) {
-      return fail(st.error());
+  for (auto [v, what] : {std::pair{&o.national_prefix, std::string_view("national prefix")},
+                         std::pair{&o.international_prefix, std::string_view("international prefix")}}) {
+    if (!*v) continue;
+    if (auto st = check_digits(**v, what); !st) return fail(st.error());
+    if ((*v)->size() > 4) {
+      return fail(Error::invalid_argument("dialing plan: " + std::string(what) + " '" + **v +
+                                          "' is longer than 4 digits"));
     }
   }
   for (int len : o.extension_lengths) {

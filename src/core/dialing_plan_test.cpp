@@ -261,6 +261,14 @@ TEST(DialingPlan, CreateValidates) {
   o.extension_lengths = {0};
   EXPECT_FALSE(DialingPlan::create(o));
   o.extension_lengths = {};
+  o.area_code = "123456789";
+  EXPECT_FALSE(DialingPlan::create(o));
+  o.area_code = "211";
+  o.international_prefix = "00000";
+  EXPECT_FALSE(DialingPlan::create(o));
+  o.international_prefix = "0x";
+  EXPECT_FALSE(DialingPlan::create(o));
+  o.international_prefix.reset();
   o.country_code = "800";  // non-geographic: no plan
   o.region = "";
   EXPECT_FALSE(DialingPlan::create(o));
