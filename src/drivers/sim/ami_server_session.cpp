@@ -1,0 +1,431 @@
+#include "drivers/sim/ami_server_session.hpp"
+
+#include <openssl/evp.h>
+
+#include <algorithm>
+#include <charconv>
+#include <cstdio>
+
+#include "drivers/sim/flows.hpp"
+
+namespace callbridge::drivers::sim {
+
+namespace {
+
+bool iequals(std::string_view a, std::string_view b) {
+  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
+           return std::tolower(static_cast<unsigned char>(x)) == std::tolower(static_cast<unsigned char>(y));
+         });
+}
+
+bool truthy(std::string_view v) { return iequals(v, "true") || iequals(v, "yes") || iequals(v, "1") || iequals(v, "on"); }
+
+std::string hms(std::chrono::microseconds d) {
+  auto s = std::chrono::duration_cast<std::chrono::seconds>(d).count();
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%02lld:%02lld:%02lld", static_cast<long long>(s / 3600),
+                static_cast<long long>(s / 60 % 60), static_cast<long long>(s % 60));
+  return buf;
+}
+
+// `"Name" <num>`, `Name <num>`, `<num>` or `num`.
+std::pair<std::string, std::string> parse_callerid(std::string_view v) {
+  auto lt = v.find('<'), gt = v.rfind('>');
+  if (lt == std::string_view::npos || gt == std::string_view::npos || gt < lt) return {std::string(v), ""};
+  std::string num(v.substr(lt + 1, gt - lt - 1));
+  std::string_view name = v.substr(0, lt);
+  while (!name.empty() && name.back() == ' ') name.remove_suffix(1);
+  if (name.size() >= 2 && name.front() == '"' && name.back() == '"') name = name.substr(1, name.size() - 2);
+  return {num, std::string(name)};
+}
+
+}  // namespace
+
+std::string md5_hex(std::string_view text) {
+  unsigned char digest[EVP_MAX_MD_SIZE];
+  unsigned int len = 0;
+  CB_CHECK(EVP_Digest(text.data(), text.size(), digest, &len, EVP_md5(), nullptr) == 1, "OpenSSL MD5 failed");
+  static const char* hex = "0123456789abcdef";
+  std::string out;
+  for (unsigned i = 0; i < len; ++i) {
+    out += hex[digest[i] >> 4];
+    out += hex[digest[i] & 15];
+  }
+  return out;
+}
+
+AmiServerSession::AmiServerSession(SimEngine& engine, const AmiServerConfig& config, std::string local_addr,
+                                   std::string remote_addr, std::uint64_t seed)
+    : engine_(engine),
+      config_(config),
+      local_addr_(std::move(local_addr)),
+      remote_addr_(std::move(remote_addr)),
+      rng_(seed | 1),
+      reader_(ami::FrameLimits{.max_message_bytes = 64 * 1024, .max_headers = 256}, /*expect_banner=*/false) {
+  output_ = config_.banner + "\r\n";
+}
+
+base::Status AmiServerSession::on_bytes(std::string_view bytes) {
+  reader_.feed(bytes);
+  ami::AmiMessage m;
+  while (!closing_) {
+    auto r = reader_.next(m);
+    if (!r) return base::fail(r.error());
+    if (!*r) break;
+    handle(m);
+  }
+  return {};
+}
+
+void AmiServerSession::write(const SimMessage& m) {
+  if (closing_) return;
+  if (output_.size() > config_.max_output_bytes) {
+    closing_ = true;
+    close_reason_ = "client too slow: outbox over limit";
+    return;
+  }
+  m.append_wire(output_);
+}
+
+void AmiServerSession::on_event(const SimMessage& event) {
+  if (logged_in_ && events_) write(event);
+}
+
+std::string AmiServerSession::take_output() {
+  std::string out;
+  out.swap(output_);
+  return out;
+}
+
+void AmiServerSession::respond(const ami::AmiMessage& req, std::string_view response, Fields extra) {
+  SimMessage r;
+  r.add("Response", std::string(response));
+  if (req.has("ActionID")) r.add("ActionID", std::string(req.action_id()));
+  r.append(extra);
+  write(r);
+}
+
+void AmiServerSession::login(const ami::AmiMessage& m) {
+  bool ok = false;
+  if (m.get("Username") == config_.username) {
+    if (iequals(m.get("AuthType"), "MD5")) {
+      ok = !challenge_.empty() && iequals(m.get("Key"), md5_hex(challenge_ + config_.secret));
+    } else {
+      ok = m.get("Secret") == config_.secret;
+    }
+  }
+  if (!ok) {
+    error(m, "Authentication failed");
+    closing_ = true;  // manager.c drops the session after a failed login
+    close_reason_ = "authentication failed";
+    return;
+  }
+  auto ev = m.get("Events");
+  events_ = ev.empty() || !(iequals(ev, "off") || iequals(ev, "no") || ev == "0");
+  logged_in_ = true;
+  respond(m, "Success", {{"Message", "Authentication accepted"}});
+  if (!events_) return;
+  write(SimMessage({{"Event", "FullyBooted"}, {"Privilege", "system,all"}, {"Uptime", "6"}, {"LastReload", "6"},
+                    {"Status", "Fully Booted"}}));
+  std::string tv = base::format_rfc3339_ms(engine_.now());  // "2026-11-22T21:25:53.093Z"
+  tv = tv.substr(0, tv.size() - 1) + "+0000";
+  SimMessage auth;
+  auth.append({{"Event", "SuccessfulAuth"},
+               {"Privilege", "security,all"},
+               {"Timestamp", engine_.model().timestamp()},
+               {"SystemName", engine_.model().config().system_name},
+               {"EventTV", tv},
+               {"Severity", "Informational"},
+               {"Service", "AMI"},
+               {"EventVersion", "1"},
+               {"AccountID", config_.username},
+               {"SessionID", "0x7f96580ab390"},
+               {"LocalAddress", "IPV4/TCP/" + local_addr_},
+               {"RemoteAddress", "IPV4/TCP/" + remote_addr_},
+               {"UsingPassword", "0"},
+               {"SessionTV", tv}});
+  write(auth);
+}
+
+void AmiServerSession::list(const ami::AmiMessage& req, std::string_view start_message,
+                            std::string_view complete_event, const std::vector<SimMessage>& items,
+                            bool status_items) {
+  respond(req, "Success", {{"EventList", "start"}, {"Message", std::string(start_message)}});
+  for (const auto& it : items) write(it);
+  SimMessage done;
+  done.add("Event", std::string(complete_event));
+  if (req.has("ActionID")) done.add("ActionID", std::string(req.action_id()));
+  done.add("EventList", "Complete");
+  done.add("ListItems", std::to_string(items.size()));
+  if (status_items) done.add("Items", std::to_string(items.size()));
+  write(done);
+}
+
+void AmiServerSession::handle(const ami::AmiMessage& m) {
+  std::string_view action = m.get("Action");
+  if (action.empty()) {
+    error(m, "Missing action in request");
+    return;
+  }
+  if (iequals(action, "Challenge")) {
+    if (!iequals(m.get("AuthType"), "MD5")) {
+      error(m, "Must specify AuthType");
+      return;
+    }
+    rng_ = rng_ * 6364136223846793005ULL + 1442695040888963407ULL;
+    challenge_ = std::to_string((rng_ >> 33) % 1000000000ULL);
+    respond(m, "Success", {{"Challenge", challenge_}});
+    return;
+  }
+  if (iequals(action, "Login")) {
+    login(m);
+    return;
+  }
+  if (iequals(action, "Logoff")) {
+    respond(m, "Goodbye", {{"Message", "Thanks for all the fish."}});
+    closing_ = true;
+    close_reason_ = "logoff";
+    return;
+  }
+  if (!logged_in_) {
+    error(m, "Permission denied");
+    return;
+  }
+  PbxModel& model = engine_.model();
+  auto id_fields = [&m](SimMessage& s) {
+    if (m.has("ActionID")) s.add("ActionID", std::string(m.action_id()));
+  };
+  if (iequals(action, "Ping")) {
+    respond(m, "Success", {{"Ping", "Pong"}, {"Timestamp", model.timestamp()}});
+  } else if (iequals(action, "Originate")) {
+    action_originate(m);
+  } else if (iequals(action, "Hangup")) {
+    int cause = 16;
+    auto cv = m.get("Cause");
+    if (!cv.empty()) std::from_chars(cv.data(), cv.data() + cv.size(), cause);
+    if (m.get("Channel").empty()) return error(m, "No channel specified");
+    auto r = action_hangup(engine_, m.get("Channel"), cause);
+    if (!r) return error(m, r.error().message());
+    // Asterisk answers after the hang-up was requested; events follow from the engine.
+    respond(m, "Success", {{"Message", "Channel Hungup"}});
+  } else if (iequals(action, "Redirect")) {
+    if (m.get("Channel").empty()) return error(m, "Channel not specified");
+    Channel* c = model.find_by_name(m.get("Channel"));
+    if (!c) return error(m, "Channel not existent");
+    if (!model.phone(m.get("Exten"))) return error(m, "Extension does not exist.");
+    respond(m, "Success", {{"Message", "Redirect successful"}});
+    (void)action_redirect(engine_, m.get("Channel"), m.get("Exten"));
+  } else if (iequals(action, "BlindTransfer")) {
+    Channel* c = model.find_by_name(m.get("Channel"));
+    if (!c) return error(m, "No such channel");
+    if (!model.phone(m.get("Exten")) || c->bridge.empty()) return error(m, "Transfer failed");
+    respond(m, "Success", {{"Message", "Transfer succeeded"}});
+    (void)action_blind_transfer(engine_, m.get("Channel"), m.get("Exten"));
+  } else if (iequals(action, "Atxfer")) {
+    Channel* c = model.find_by_name(m.get("Channel"));
+    if (!c) return error(m, "No such channel");
+    if (!model.phone(m.get("Exten")) || c->bridge.empty()) return error(m, "Atxfer failed");
+    respond(m, "Success", {{"Message", "Atxfer successfully queued"}});
+    (void)action_atxfer(engine_, m.get("Channel"), m.get("Exten"));
+  } else if (iequals(action, "CoreShowChannels")) {
+    std::vector<SimMessage> items;
+    for (const auto& c : model.channels()) {
+      SimMessage s;
+      s.add("Event", "CoreShowChannel");
+      id_fields(s);
+      s.append(model.snapshot(c));
+      s.append({{"Application", c.app},
+                {"ApplicationData", c.app_data},
+                {"Duration", hms(engine_.now() - c.created)},
+                {"BridgeId", c.bridge}});
+      items.push_back(std::move(s));
+    }
+    list(m, "Channels will follow", "CoreShowChannelsComplete", items);
+  } else if (iequals(action, "Status")) {
+    action_status(m);
+  } else if (iequals(action, "BridgeList")) {
+    std::vector<SimMessage> items;
+    for (const auto& b : model.bridges()) {
+      SimMessage s;
+      s.add("Event", "BridgeListItem");
+      id_fields(s);
+      s.append(model.bridge_snapshot(b));
+      items.push_back(std::move(s));
+    }
+    list(m, "Bridge listing will follow", "BridgeListComplete", items);
+  } else if (iequals(action, "DeviceStateList")) {
+    std::vector<SimMessage> items;
+    for (const auto& [dev, st] : model.devices()) {
+      SimMessage s;
+      s.add("Event", "DeviceStateChange");
+      id_fields(s);
+      s.append({{"Device", dev}, {"State", std::string(to_string(st))}});
+      items.push_back(std::move(s));
+    }
+    list(m, "Device State Changes will follow", "DeviceStateListComplete", items);
+  } else if (iequals(action, "ExtensionStateList")) {
+    std::vector<SimMessage> items;
+    for (const auto& p : model.config().phones) {
+      DeviceState st = DeviceState::not_inuse;
+      for (const auto& [dev, s] : model.devices()) {
+        if (dev == "PJSIP/" + p.ext) st = s;
+      }
+      int hs = PbxModel::hint_status(st);
+      SimMessage s;
+      s.add("Event", "ExtensionStatus");
+      id_fields(s);
+      s.append({{"Exten", p.ext},
+                {"Context", model.config().hint_context},
+                {"Hint", "PJSIP/" + p.ext},
+                {"Status", std::to_string(hs)},
+                {"StatusText", std::string(PbxModel::hint_status_text(hs))}});
+      items.push_back(std::move(s));
+    }
+    list(m, "Extension Statuses will follow", "ExtensionStateListComplete", items);
+  } else if (iequals(action, "QueueStatus")) {
+    action_queue_status(m);
+  } else if (iequals(action, "CoreStatus")) {
+    std::string tv = base::format_rfc3339_ms(engine_.now());
+    respond(m, "Success",
+            {{"CoreStartupDate", tv.substr(0, 10)},
+             {"CoreStartupTime", tv.substr(11, 8)},
+             {"CoreReloadDate", tv.substr(0, 10)},
+             {"CoreReloadTime", tv.substr(11, 8)},
+             {"CoreCurrentCalls", std::to_string(model.channels().size())},
+             {"CoreProcessedCalls", std::to_string(model.channels().size())}});
+  } else {
+    error(m, "Invalid/unknown command: " + std::string(action) + ". Use Action: ListCommands to show available commands.");
+  }
+}
+
+void AmiServerSession::action_originate(const ami::AmiMessage& m) {
+  std::string_view channel = m.get("Channel");
+  if (channel.empty()) return error(m, "Channel not specified");
+  if (m.get("Application").size() > 0) return error(m, "Originate with Application is not simulated");
+  if (!channel.starts_with("PJSIP/") || !engine_.model().phone(channel.substr(6))) {
+    return error(m, "Originate failed");  // no such endpoint
+  }
+  OriginateCall c;
+  c.action_id = std::string(m.action_id());
+  c.ext = std::string(channel.substr(6));
+  c.context = m.get("Context").empty() ? "default" : std::string(m.get("Context"));
+  c.exten = m.get("Exten").empty() ? "s" : std::string(m.get("Exten"));
+  auto [num, name] = parse_callerid(m.get("CallerID"));
+  c.cid_num = num;
+  c.cid_name = name;
+  auto tv = m.get("Timeout");
+  long long ms = 30000;
+  if (!tv.empty()) std::from_chars(tv.data(), tv.data() + tv.size(), ms);
+  c.timeout = std::chrono::milliseconds(std::max(1LL, ms));
+  // Async or not, the simulator answers at once; with Async the result also arrives as
+  // OriginateResponse, which is emitted either way.
+  respond(m, "Success", {{"Message", "Originate successfully queued"}});
+  start_originate(engine_, c);
+}
+
+void AmiServerSession::action_status(const ami::AmiMessage& m) {
+  PbxModel& model = engine_.model();
+  std::string_view only = m.get("Channel");
+  std::vector<SimMessage> items;
+  for (const auto& c : model.channels()) {
+    if (!only.empty() && c.name != only) continue;
+    SimMessage s;
+    s.add("Event", "Status");
+    s.add("Privilege", "Call");
+    s.append(model.snapshot(c));
+    auto secs = std::chrono::duration_cast<std::chrono::seconds>(engine_.now() - c.created).count();
+    s.append({{"Type", "PJSIP"},
+              {"DNID", c.dnid},
+              {"EffectiveConnectedLineNum", c.conn_num.empty() ? "<unknown>" : c.conn_num},
+              {"EffectiveConnectedLineName", c.conn_name.empty() ? "<unknown>" : c.conn_name},
+              {"TimeToHangup", "0"},
+              {"BridgeID", c.bridge},
+              {"Application", c.app},
+              {"Data", c.app_data},
+              {"Nativeformats", "(ulaw)"},
+              {"Readformat", "ulaw"},
+              {"Readtrans", ""},
+              {"Writeformat", "ulaw"},
+              {"Writetrans", ""},
+              {"Callgroup", "0"},
+              {"Pickupgroup", "0"},
+              {"Seconds", std::to_string(secs)}});
+    if (m.has("ActionID")) s.add("ActionID", std::string(m.action_id()));
+    items.push_back(std::move(s));
+  }
+  if (!only.empty() && items.empty()) return error(m, "No such channel");
+  list(m, "Channel status will follow", "StatusComplete", items, /*status_items=*/true);
+}
+
+void AmiServerSession::action_queue_status(const ami::AmiMessage& m) {
+  PbxModel& model = engine_.model();
+  const auto& cfg = model.config();
+  std::string_view only = m.get("Queue");
+  std::vector<SimMessage> items;
+  if (only.empty() || only == cfg.queue) {
+    SimMessage p;
+    p.append({{"Event", "QueueParams"},
+              {"Queue", cfg.queue},
+              {"Max", "0"},
+              {"Strategy", "ringall"},
+              {"Calls", std::to_string(model.queue_callers)},
+              {"Holdtime", "0"},
+              {"TalkTime", "0"},
+              {"Completed", std::to_string(model.queue_completed)},
+              {"Abandoned", std::to_string(model.queue_abandoned)},
+              {"ServiceLevel", "0"},
+              {"ServicelevelPerf", "0.0"},
+              {"ServicelevelPerf2", "0.0"},
+              {"Weight", "0"}});
+    if (m.has("ActionID")) p.add("ActionID", std::string(m.action_id()));
+    items.push_back(std::move(p));
+    for (auto it = cfg.queue_members.rbegin(); it != cfg.queue_members.rend(); ++it) {
+      const Phone* ph = model.phone(*it);
+      DeviceState st = DeviceState::not_inuse;
+      for (const auto& [dev, s] : model.devices()) {
+        if (dev == "PJSIP/" + *it) st = s;
+      }
+      auto stats = model.member_stats[*it];
+      SimMessage q;
+      q.append({{"Event", "QueueMember"},
+                {"Queue", cfg.queue},
+                {"Name", ph ? ph->name : *it},
+                {"Location", "PJSIP/" + *it},
+                {"StateInterface", "PJSIP/" + *it},
+                {"Membership", "static"},
+                {"Penalty", "0"},
+                {"CallsTaken", std::to_string(stats.calls_taken)},
+                {"LastCall", std::to_string(stats.last_call)},
+                {"LastPause", "0"},
+                {"LoginTime", std::to_string(cfg.login_time)},
+                {"InCall", "0"},
+                {"Status", std::to_string(static_cast<int>(st))},
+                {"Paused", "0"},
+                {"PausedReason", ""},
+                {"Wrapuptime", "0"}});
+      if (m.has("ActionID")) q.add("ActionID", std::string(m.action_id()));
+      items.push_back(std::move(q));
+    }
+    int pos = 0;
+    for (const auto& c : model.channels()) {
+      if (c.app != "Queue" || c.state == ChanState::up) continue;
+      SimMessage q;
+      q.append({{"Event", "QueueEntry"},
+                {"Queue", cfg.queue},
+                {"Position", std::to_string(++pos)},
+                {"Channel", c.name},
+                {"Uniqueid", c.uniqueid},
+                {"CallerIDNum", c.cid_num.empty() ? "unknown" : c.cid_num},
+                {"CallerIDName", c.cid_name.empty() ? "unknown" : c.cid_name},
+                {"ConnectedLineNum", c.conn_num.empty() ? "unknown" : c.conn_num},
+                {"ConnectedLineName", c.conn_name.empty() ? "unknown" : c.conn_name},
+                {"Wait", std::to_string(std::chrono::duration_cast<std::chrono::seconds>(engine_.now() - c.created).count())},
+                {"Priority", "0"}});
+      if (m.has("ActionID")) q.add("ActionID", std::string(m.action_id()));
+      items.push_back(std::move(q));
+    }
+  }
+  list(m, "Queue status will follow", "QueueStatusComplete", items);
+}
+
+}  // namespace callbridge::drivers::sim

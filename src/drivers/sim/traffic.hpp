@@ -1,0 +1,64 @@
+// Synthetic traffic for the simulator: calls arrive as a Poisson process (calls per second) and
+// each becomes one of the lab flows (inbound / outbound / internal / queue, with answered, missed
+// or busy outcomes, hold and blind transfer) on free seats, with ring and talk times drawn from
+// the profile. Deterministic: the same profile and seed give the same AMI stream.
+// Runs as self-rescheduling SimEngine steps; engine thread only.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "base/error.hpp"
+#include "drivers/sim/flows.hpp"
+#include "drivers/sim/sim_engine.hpp"
+
+namespace callbridge::drivers::sim {
+
+struct TrafficProfile {
+  int seats = 6;          // phones 100.. (the lab's six, then "Seat <ext>")
+  double cps = 0.5;       // new calls per second, mean of a Poisson process
+  // Outcome of a ringing call (normalized; the rest of 1.0 goes to answered).
+  double answer_ratio = 0.75, miss_ratio = 0.15, busy_ratio = 0.10;
+  // Call kinds (weights).
+  double inbound = 0.5, outbound = 0.3, internal = 0.1, queue = 0.1;
+  // Of answered inbound calls: share put on hold once, share blind-transferred to another seat.
+  double hold_ratio = 0.1, transfer_ratio = 0.05;
+  double ring_min_s = 1, ring_max_s = 8;  // uniform
+  double talk_mean_s = 60, talk_min_s = 2, talk_max_s = 900;  // exponential, clamped
+  std::string external_prefix = "+4989";  // caller / callee pool: prefix + 7 digits ...
+  int external_pool = 1000;               // ... drawn from this many numbers
+  std::uint64_t seed = 1;
+  std::uint64_t max_calls = 0;  // 0: unlimited
+
+  // Errc::invalid_argument naming the bad key.
+  base::Status validate() const;
+};
+
+// The lab config with `seats` phones (the six named lab phones first).
+LabConfig lab_with_seats(int seats);
+
+class TrafficGenerator {
+ public:
+  explicit TrafficGenerator(TrafficProfile p) : profile_(std::move(p)), rng_(profile_.seed) {}
+  // Schedules the first arrival; the generator must outlive the engine's steps.
+  void start(SimEngine& e);
+  std::uint64_t started() const { return started_; }
+  std::uint64_t blocked() const { return blocked_; }  // arrivals with no free seat
+
+ private:
+  void arrival(SimEngine& e);
+  std::string free_seat(SimEngine& e, std::string_view except = {});
+  std::string external_number();
+  microseconds ring();
+  microseconds talk();
+  Outcome outcome();
+
+  TrafficProfile profile_;
+  std::mt19937_64 rng_;
+  std::uint64_t started_ = 0, blocked_ = 0;
+};
+
+}  // namespace callbridge::drivers::sim
