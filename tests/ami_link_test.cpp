@@ -79,6 +79,7 @@ struct Fixture : ::testing::Test {
   Sink sink;
   std::unique_ptr<FakeAsterisk> pbx = std::make_unique<FakeAsterisk>(io);
   std::unique_ptr<AmiLink> link;
+  std::vector<AmiLinkState> states;  // outlives the link's listener (TearDown changes state too)
 
   void start(AmiLinkOptions o) {
     auto l = AmiLink::create(io.get_executor(), std::move(o), sink);
@@ -87,6 +88,12 @@ struct Fixture : ::testing::Test {
     link->start();
   }
   void start() { start(options_for(pbx->port())); }
+  std::string dump() const {
+    std::string out;
+    for (const auto& l : sink.log) out += l.substr(0, 120) + "\n";
+    for (const auto& a : pbx->actions()) out += "sent: " + a.name() + " " + a.action_id() + "\n";
+    return out;
+  }
   bool resynced() const {
     return link->state() == AmiLinkState::up && sink.count("CoreStatus") + sink.count("CoreStartupDate") > 0;
   }
@@ -108,10 +115,9 @@ struct Fixture : ::testing::Test {
 };
 
 TEST_F(Fixture, PlainLoginThenResyncOneActionAtATime) {
-  std::vector<AmiLinkState> states;
   start();
   link->set_state_listener([&](AmiLinkState s, const AmiLinkStats&) { states.push_back(s); });
-  ASSERT_TRUE(run_until(io, [&] { return resynced(); }));
+  ASSERT_TRUE(run_until(io, [&] { return resynced(); })) << dump();
   EXPECT_EQ(sink.starts, 1);
   EXPECT_EQ(states, (std::vector<AmiLinkState>{AmiLinkState::connecting, AmiLinkState::logging_in, AmiLinkState::up}));
   std::vector<std::string> ids;
@@ -127,7 +133,6 @@ TEST_F(Fixture, PlainLoginThenResyncOneActionAtATime) {
   EXPECT_TRUE(st.connected_since.has_value());
   EXPECT_EQ(*st.banner, "Asterisk Call Manager/11.0.0");
   EXPECT_GE(st.events_received, 1u + 3u + 3u);  // FullyBooted, 3 CoreShowChannel, 3 Newstate, ...
-  link->set_state_listener(nullptr);  // `states` dies with this scope; TearDown changes state again
 }
 
 TEST_F(Fixture, Md5Login) {
@@ -304,12 +309,16 @@ TEST_F(Fixture, StopWhileUpIsClean) {
   std::optional<base::Result<AmiResponse>> pending;
   asio::co_spawn(io, [&]() -> asio::awaitable<void> { pending = co_await link->async_action(AmiAction("Silent")); }, asio::detached);
   ASSERT_TRUE(run_until(io, [&] { return pbx->actions().back().name() == "Silent"; }));
-  link->stop();
-  ASSERT_TRUE(run_until(io, [&] { return link->stopped() && pending.has_value(); }));
+  bool done = false;
+  link->stop([&] { done = true; });
+  ASSERT_TRUE(run_until(io, [&] { return done && pending.has_value(); }));
+  EXPECT_TRUE(link->stopped());
+  EXPECT_EQ(pbx->actions().back().name(), "Logoff");  // polite goodbye
+  EXPECT_EQ(sink.count("Response=Goodbye;"), 1u);
   ASSERT_FALSE(*pending);
   EXPECT_EQ(pending->error().code(), base::Errc::unavailable);
   ASSERT_EQ(sink.ends.size(), 1u);
-  EXPECT_NE(sink.ends[0].find("stopped"), std::string::npos);
+  EXPECT_NE(sink.ends[0].find("stopped"), std::string::npos) << sink.ends[0];
   ASSERT_TRUE(run_until(io, [&] { return pbx->open_connections() == 0; }));
 }
 
@@ -331,6 +340,9 @@ TEST_F(Fixture, RecordThenReplayGivesIdenticalMessages) {
 
   auto files = link->recorded_files();
   ASSERT_EQ(files.size(), 2u);
+  auto listed = recording_files_in(dir);
+  ASSERT_TRUE(listed);
+  EXPECT_EQ(*listed, files);
   for (auto chunking : {ReplayChunking::whole, ReplayChunking::random}) {
     Sink replayed;
     AmiReplayOptions ro;
@@ -344,6 +356,36 @@ TEST_F(Fixture, RecordThenReplayGivesIdenticalMessages) {
     EXPECT_EQ(replayed.starts, 2);
   }
   fs::remove_all(dir);
+}
+
+TEST_F(Fixture, StopDuringALongBackoffIsPrompt) {
+  std::uint16_t dead_port;
+  {
+    asio::ip::tcp::acceptor a(io, {asio::ip::make_address("127.0.0.1"), 0});
+    dead_port = a.local_endpoint().port();
+  }
+  auto o = options_for(dead_port);
+  o.backoff = {milliseconds(60'000), milliseconds(60'000), 2.0, 0.0};
+  start(o);
+  ASSERT_TRUE(run_until(io, [&] { return link->stats().last_backoff == milliseconds(60'000); }));
+  bool done = false;
+  link->stop([&] { done = true; });
+  ASSERT_TRUE(run_until(io, [&] { return done; }, milliseconds(2'000)));
+  EXPECT_EQ(link->stats().connect_attempts, 1u);
+}
+
+TEST(AmiLinkStop, BeforeStartCallsBackAndStartDoesNothing) {
+  asio::io_context io;
+  Sink sink;
+  auto l = AmiLink::create(io.get_executor(), options_for(5038), sink);
+  ASSERT_TRUE(l);
+  bool done = false;
+  (*l)->stop([&] { done = true; });
+  (*l)->start();
+  io.run();
+  EXPECT_TRUE(done);
+  EXPECT_TRUE((*l)->stopped());
+  EXPECT_EQ((*l)->stats().connect_attempts, 0u);
 }
 
 TEST(AmiLinkCreate, RejectsBadOptions) {

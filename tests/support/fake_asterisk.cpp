@@ -155,6 +155,12 @@ struct Conn : std::enable_shared_from_this<Conn> {
       return;
     }
     if (iequals(name, "Silent")) return;  // never answered (action timeout tests)
+    if (iequals(name, "Logoff")) {
+      send("Response: Goodbye\r\n" + id + "Message: Thanks for all the fish.\r\n\r\n");
+      close_after_write = true;
+      wake.cancel();
+      return;
+    }
     if (iequals(name, "CoreStatus")) {
       send("Response: Success\r\n" + id + "CoreStartupDate: 2026-11-22\r\nCoreCurrentCalls: 0\r\n\r\n");
       return;

@@ -80,17 +80,23 @@ AmiLink::~AmiLink() = default;
 
 void AmiLink::start() {
   CB_CHECK(!started_, "AmiLink::start() called twice");
+  if (stopping_) return;  // stop() came first
   started_ = true;
   asio::co_spawn(ex_, run(), asio::detached);
 }
 
-void AmiLink::stop() {
-  asio::dispatch(ex_, [this] {
+void AmiLink::stop(std::function<void()> on_stopped) {
+  asio::dispatch(ex_, [this, on_stopped = std::move(on_stopped)]() mutable {
+    if (stopped_ || !started_) {
+      stopping_ = stopped_ = true;
+      if (on_stopped) asio::post(ex_, std::move(on_stopped));
+      return;
+    }
+    if (on_stopped) on_stopped_.push_back(std::move(on_stopped));
     if (stopping_) return;
     stopping_ = true;
     backoff_timer_.cancel();
     if (session_) session_->stop();
-    if (!started_) stopped_ = true;
   });
 }
 
@@ -175,6 +181,7 @@ asio::awaitable<void> AmiLink::run() {
   session_.reset();
   set_state(AmiLinkState::disconnected);
   stopped_ = true;
+  for (auto& f : std::exchange(on_stopped_, {})) f();
 }
 
 base::Result<std::string> AmiLink::submit(AmiAction action, ActionCallback done,

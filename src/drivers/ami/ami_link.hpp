@@ -7,7 +7,7 @@
 //   auto link = AmiLink::create(io.get_executor(), options, tracker_sink);   // Result<unique_ptr>
 //   (*link)->start();
 //   ... co_await (*link)->async_action(AmiAction("Originate").set("Channel", "PJSIP/100")...);
-//   (*link)->stop();   // then let the io_context run until stopped() (clean shutdown)
+//   (*link)->stop([] { /* all done */ });   // clean shutdown: Logoff, close, stop retrying
 #pragma once
 
 #include <chrono>
@@ -72,10 +72,11 @@ class AmiLink {
 
   // Starts the connect/reconnect loop on the executor. Once.
   void start();
-  // Clean shutdown: ends the session (the sink sees on_session_end if it was up), fails pending
-  // actions, stops retrying. stopped() turns true when the loop has finished; destroy the link
-  // only then (or after the io_context is gone). Any thread.
-  void stop();
+  // Clean shutdown: Logoff when up, ends the session (the sink sees on_session_end if it was up),
+  // fails pending actions, stops retrying. `on_stopped` runs on the executor once the loop has
+  // finished (stopped() is then true); destroy the link only after that (or after the io_context
+  // is gone). Any thread.
+  void stop(std::function<void()> on_stopped = {});
   bool stopped() const { return stopped_; }
 
   // Sends an action on the current session: Errc::unavailable when the link is not up.
@@ -88,6 +89,7 @@ class AmiLink {
   AmiLinkState state() const { return state_; }
   AmiLinkStats stats() const;
   const AmiLinkOptions& options() const { return options_; }
+  std::string peer() const { return options_.session.host + ":" + std::to_string(options_.session.port); }
   // Called on every state change (after it happened).
   void set_state_listener(std::function<void(AmiLinkState, const AmiLinkStats&)> f) {
     state_listener_ = std::move(f);
@@ -113,6 +115,7 @@ class AmiLink {
   boost::asio::steady_timer backoff_timer_;
   AmiLinkState state_ = AmiLinkState::disconnected;
   std::function<void(AmiLinkState, const AmiLinkStats&)> state_listener_;
+  std::vector<std::function<void()>> on_stopped_;
   bool started_ = false;
   bool stopping_ = false;
   bool stopped_ = false;

@@ -1,5 +1,6 @@
 #include "drivers/ami/ami_record.hpp"
 
+#include <algorithm>
 #include <cerrno>
 #include <charconv>
 #include <cstring>
@@ -76,6 +77,17 @@ void AmiRecorder::end_session() {
     std::fclose(file_);
     file_ = nullptr;
   }
+}
+
+base::Result<std::vector<std::filesystem::path>> recording_files_in(const std::filesystem::path& dir) {
+  std::error_code ec;
+  std::vector<std::filesystem::path> out;
+  for (std::filesystem::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
+    if (it->path().extension() == ".amirec" && it->is_regular_file()) out.push_back(it->path());
+  }
+  if (ec) return base::fail(base::Error::io("cannot list '" + dir.string() + "': " + ec.message()));
+  std::sort(out.begin(), out.end());
+  return out;
 }
 
 bool is_record_format(std::string_view head) { return head.substr(0, kRecordMagic.size()) == kRecordMagic; }

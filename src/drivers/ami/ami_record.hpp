@@ -68,6 +68,9 @@ struct RecordLimits {
   std::size_t max_chunk_bytes = 16u << 20;
 };
 
+// The *.amirec files of a --record directory in session order (their names sort by time).
+base::Result<std::vector<std::filesystem::path>> recording_files_in(const std::filesystem::path& dir);
+
 // true when `head` (the first bytes of a file) starts with kRecordMagic.
 bool is_record_format(std::string_view head);
 // Parses a whole file's contents.

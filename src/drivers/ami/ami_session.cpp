@@ -53,12 +53,25 @@ struct AmiSession::Impl {
 
   void wake_writer() { wake.cancel(); }
 
-  asio::awaitable<base::Status> wait_stop() {
-    if (stopping) co_return base::fail(base::Error::unavailable("AMI session to " + peer + " stopped"));
-    stop_timer.expires_at(asio::steady_timer::time_point::max());
-    co_await stop_timer.async_wait(kTuple);
-    if (stopping) co_return base::fail(base::Error::unavailable("AMI session to " + peer + " stopped"));
-    co_return base::Status{};  // cancelled because another branch finished first
+  base::Error stopped_error() const { return base::Error::unavailable("AMI session to " + peer + " stopped"); }
+
+  asio::awaitable<base::Status> wait_stop(bool logoff) {
+    if (!stopping) {
+      stop_timer.expires_at(asio::steady_timer::time_point::max());
+      co_await stop_timer.async_wait(kTuple);
+      if (!stopping) co_return base::Status{};  // cancelled because another branch finished first
+    }
+    if (logoff && protocol.up()) {
+      // Polite goodbye: Asterisk answers "Response: Goodbye" and closes. The timer is shared with
+      // the callback, which may run from protocol.end() after this frame is gone.
+      auto done = std::make_shared<asio::steady_timer>(ex, opts.logoff_timeout);
+      auto id = protocol.submit(
+          AmiAction("Logoff"), [done](base::Result<AmiResponse>) { done->cancel(); }, clock.now(),
+          opts.logoff_timeout, false);
+      wake_writer();
+      if (id) co_await done->async_wait(kTuple);
+    }
+    co_return base::fail(stopped_error());
   }
 
   asio::awaitable<base::Status> reader() {
@@ -130,7 +143,7 @@ asio::awaitable<base::Error> AmiSession::async_run(std::function<void(AmiSession
   Impl& s = *impl_;
   if (on_phase) on_phase(AmiSessionPhase::connecting);
   auto connected = co_await (net::async_tcp_connect(s.opts.host, s.opts.port, s.opts.connect_timeout) ||
-                             s.wait_stop());
+                             s.wait_stop(false));
   if (connected.index() == 1) {
     auto st = std::get<1>(connected);
     co_return st ? base::Error::unavailable("AMI session stopped") : st.error();
@@ -148,12 +161,13 @@ asio::awaitable<base::Error> AmiSession::async_run(std::function<void(AmiSession
   s.protocol.begin(now);
   if (on_phase) on_phase(AmiSessionPhase::logging_in);
 
-  auto r = co_await (s.reader() || s.writer() || s.ticker() || s.wait_stop());
+  auto r = co_await (s.reader() || s.writer() || s.ticker() || s.wait_stop(true));
   base::Error why = std::visit(
       [](const base::Status& st) {
         return st ? base::Error::internal("AMI session ended without a reason") : st.error();
       },
       r);
+  if (s.stopping) why = s.stopped_error();  // e.g. Asterisk closing after our Logoff
 
   boost::system::error_code ignored;
   s.socket.shutdown(tcp::socket::shutdown_both, ignored);

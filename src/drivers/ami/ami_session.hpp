@@ -29,6 +29,8 @@ struct AmiSessionOptions {
   std::chrono::milliseconds write_timeout{5'000};  // one write stalled this long ends the session
   // How often the protocol's clock-driven work runs (login/ping/action timeouts, Ping).
   std::chrono::milliseconds tick_interval{250};
+  // stop() while logged in sends `Action: Logoff` and waits this long for the answer/close.
+  std::chrono::milliseconds logoff_timeout{1'000};
   std::size_t read_buffer_bytes = 64 * 1024;
 };
 
@@ -55,7 +57,8 @@ class AmiSession {
                                    std::optional<std::chrono::milliseconds> timeout = std::nullopt,
                                    bool collect_items = true);
 
-  // Ends async_run soon with Errc::unavailable "stopped" (connect included).
+  // Ends async_run soon with Errc::unavailable "... stopped": aborts a connect; when logged in,
+  // sends Logoff first and waits up to logoff_timeout for Asterisk's Goodbye.
   void stop();
   const std::string& peer() const;
 
