@@ -1,0 +1,296 @@
+// AmiServerSession without sockets: login variants, responses, list actions, action effects.
+#include "drivers/sim/ami_server_session.hpp"
+
+#include <gtest/gtest.h>
+
+#include "drivers/ami/frame_reader.hpp"
+#include "drivers/sim/flows.hpp"
+#include "drivers/sim/traffic.hpp"
+
+namespace callbridge::drivers::sim {
+namespace {
+
+struct Harness {
+  AmiServerConfig cfg;
+  std::vector<SimMessage> events;
+  SimEngine engine{LabConfig{}, base::from_micros(1'795'382'753'000'000), [this](const SimMessage& m) {
+                     events.push_back(m);
+                   }};
+  AmiServerSession session{engine, cfg, "127.0.0.1/5038", "127.0.0.1/40000", 7};
+  ami::FrameReader reader{{}, true};
+  std::vector<ami::OwnedAmiMessage> got;
+
+  // Sends, delivers engine events to the session like the server does, parses what came back.
+  void send(std::string_view bytes) {
+    ASSERT_TRUE(session.on_bytes(bytes).has_value());
+    deliver();
+  }
+  void deliver() {
+    for (const auto& e : events) session.on_event(e);
+    events.clear();
+    reader.feed(session.take_output());
+    ami::AmiMessage m;
+    while (true) {
+      auto r = reader.next(m);
+      ASSERT_TRUE(r.has_value());
+      if (!*r) break;
+      got.emplace_back(m);
+    }
+  }
+  const ami::AmiMessage* find(std::string_view key, std::string_view value, std::size_t from = 0) {
+    for (std::size_t i = from; i < got.size(); ++i) {
+      if (got[i].view().get(key) == value) return &got[i].view();
+    }
+    return nullptr;
+  }
+  void login() {
+    send("Action: Login\r\nUsername: cti\r\nSecret: cti-secret\r\nActionID: login\r\n\r\n");
+    ASSERT_TRUE(session.logged_in());
+  }
+};
+
+TEST(AmiServerSession, BannerAndPlainLoginAsAsterisk22) {
+  Harness h;
+  h.login();
+  EXPECT_EQ(h.reader.banner(), "Asterisk Call Manager/11.0.0");
+  ASSERT_GE(h.got.size(), 3u);
+  const auto& r = h.got[0].view();
+  ASSERT_EQ(r.headers().size(), 3u);
+  EXPECT_EQ(r.headers()[0].key, "Response");
+  EXPECT_EQ(r.response(), "Success");
+  EXPECT_EQ(r.action_id(), "login");
+  EXPECT_EQ(r.get("Message"), "Authentication accepted");
+  EXPECT_EQ(h.got[1].view().event(), "FullyBooted");
+  EXPECT_EQ(h.got[2].view().event(), "SuccessfulAuth");
+}
+
+TEST(AmiServerSession, Md5ChallengeLogin) {
+  Harness h;
+  h.send("Action: Challenge\r\nAuthType: MD5\r\nActionID: ch\r\n\r\n");
+  const auto* ch = h.find("ActionID", "ch");
+  ASSERT_NE(ch, nullptr);
+  std::string challenge(ch->get("Challenge"));
+  ASSERT_FALSE(challenge.empty());
+  h.send("Action: Login\r\nAuthType: MD5\r\nUsername: cti\r\nKey: " + md5_hex(challenge + "cti-secret") +
+         "\r\nActionID: l\r\n\r\n");
+  EXPECT_TRUE(h.session.logged_in());
+  EXPECT_EQ(h.find("ActionID", "l")->get("Message"), "Authentication accepted");
+}
+
+TEST(AmiServerSession, WrongMd5KeyFailsAndCloses) {
+  Harness h;
+  h.send("Action: Challenge\r\nAuthType: MD5\r\nActionID: ch\r\n\r\n");
+  h.send("Action: Login\r\nAuthType: MD5\r\nUsername: cti\r\nKey: " + md5_hex("0cti-secret") +
+         "\r\nActionID: l\r\n\r\n");
+  EXPECT_FALSE(h.session.logged_in());
+  EXPECT_TRUE(h.session.closing());
+  EXPECT_EQ(h.find("ActionID", "l")->get("Message"), "Authentication failed");
+}
+
+TEST(AmiServerSession, WrongSecretAndActionsBeforeLogin) {
+  Harness h;
+  h.send("Action: Ping\r\nActionID: p\r\n\r\n");
+  EXPECT_EQ(h.find("ActionID", "p")->get("Message"), "Permission denied");
+  h.send("Action: Login\r\nUsername: cti\r\nSecret: nope\r\nActionID: l\r\n\r\n");
+  EXPECT_EQ(h.find("ActionID", "l")->response(), "Error");
+  EXPECT_TRUE(h.session.closing());
+}
+
+TEST(AmiServerSession, OversizedMessageIsAProtocolError) {
+  Harness h;
+  std::string huge = "Action: Ping\r\nX: " + std::string(70 * 1024, 'a') + "\r\n\r\n";
+  auto st = h.session.on_bytes(huge);
+  ASSERT_FALSE(st.has_value());
+  EXPECT_EQ(st.error().code(), base::Errc::protocol);
+}
+
+TEST(AmiServerSession, PingLogoffAndUnknownAction) {
+  Harness h;
+  h.login();
+  h.send("Action: Ping\r\nActionID: p1\r\n\r\n");
+  const auto* p = h.find("ActionID", "p1");
+  ASSERT_NE(p, nullptr);
+  EXPECT_EQ(p->get("Ping"), "Pong");
+  EXPECT_EQ(p->get("Timestamp"), "1795382753.000000");
+  h.send("Action: NoSuchThing\r\nActionID: x\r\n\r\n");
+  EXPECT_EQ(h.find("ActionID", "x")->response(), "Error");
+  h.send("Action: Logoff\r\nActionID: bye\r\n\r\n");
+  EXPECT_EQ(h.find("ActionID", "bye")->response(), "Goodbye");
+  EXPECT_TRUE(h.session.closing());
+}
+
+TEST(AmiServerSession, ListsDuringACall) {
+  Harness h;
+  h.login();
+  start_inbound(h.engine, {.ring = 2s, .talk = 60s});
+  h.engine.run_until(h.engine.now() + 5s);
+  h.deliver();
+  std::size_t mark = h.got.size();
+  h.send("Action: CoreShowChannels\r\nActionID: csc\r\n\r\n");
+  const auto* start = h.find("ActionID", "csc", mark);
+  ASSERT_NE(start, nullptr);
+  EXPECT_EQ(start->get("EventList"), "start");
+  EXPECT_EQ(start->get("Message"), "Channels will follow");
+  int items = 0;
+  for (std::size_t i = mark; i < h.got.size(); ++i) {
+    const auto& m = h.got[i].view();
+    if (m.event() == "CoreShowChannel") {
+      ++items;
+      EXPECT_EQ(m.get("ChannelStateDesc"), "Up");
+      EXPECT_FALSE(m.get("BridgeId").empty());
+      EXPECT_EQ(m.get("Duration"), "00:00:05");
+    }
+    if (m.event() == "CoreShowChannelsComplete") EXPECT_EQ(m.get("ListItems"), "2");
+  }
+  EXPECT_EQ(items, 2);
+
+  mark = h.got.size();
+  h.send("Action: DeviceStateList\r\nActionID: dsl\r\n\r\n");
+  bool saw_busy = false;
+  for (std::size_t i = mark; i < h.got.size(); ++i) {
+    const auto& m = h.got[i].view();
+    if (m.event() == "DeviceStateChange" && m.get("Device") == "PJSIP/100") saw_busy = m.get("State") == "BUSY";
+    if (m.event() == "DeviceStateListComplete") EXPECT_EQ(m.get("ListItems"), "12");
+  }
+  EXPECT_TRUE(saw_busy);
+
+  mark = h.got.size();
+  h.send("Action: ExtensionStateList\r\nActionID: esl\r\n\r\n");
+  const auto* e100 = h.find("Exten", "100", mark);
+  ASSERT_NE(e100, nullptr);
+  EXPECT_EQ(e100->get("StatusText"), "Busy");
+
+  mark = h.got.size();
+  h.send("Action: Status\r\nActionID: st\r\n\r\n");
+  const auto* done = h.find("Event", "StatusComplete", mark);
+  ASSERT_NE(done, nullptr);
+  EXPECT_EQ(done->get("Items"), "2");
+
+  mark = h.got.size();
+  h.send("Action: QueueStatus\r\nActionID: qs\r\n\r\n");
+  ASSERT_NE(h.find("Event", "QueueParams", mark), nullptr);
+  EXPECT_EQ(h.find("Event", "QueueStatusComplete", mark)->get("ListItems"), "3");
+}
+
+TEST(AmiServerSession, HangupActionEndsTheCall) {
+  Harness h;
+  h.login();
+  start_inbound(h.engine, {.ring = 2s, .talk = 60s});
+  h.engine.run_until(h.engine.now() + 3s);
+  std::string chan = h.engine.model().channels().front().name;
+  h.send("Action: Hangup\r\nChannel: " + chan + "\r\nActionID: h\r\n\r\n");
+  EXPECT_EQ(h.find("ActionID", "h")->get("Message"), "Channel Hungup");
+  EXPECT_TRUE(h.engine.model().channels().empty());
+  int hangups = 0;
+  for (const auto& m : h.got) hangups += m.view().event() == "Hangup";
+  EXPECT_EQ(hangups, 2);
+  h.send("Action: Hangup\r\nChannel: PJSIP/nope-00000000\r\nActionID: h2\r\n\r\n");
+  EXPECT_EQ(h.find("ActionID", "h2")->get("Message"), "No such channel");
+  h.engine.run_all();  // the flow's later steps find no channels and do nothing
+  EXPECT_TRUE(h.engine.model().channels().empty());
+}
+
+TEST(AmiServerSession, RedirectMovesTheCallerToAnotherPhone) {
+  Harness h;
+  h.login();
+  start_inbound(h.engine, {.ring = 2s, .talk = 60s});
+  h.engine.run_until(h.engine.now() + 3s);
+  std::string trunk;
+  for (const auto& c : h.engine.model().channels()) {
+    if (c.device == "PJSIP/trunk") trunk = c.name;
+  }
+  h.send("Action: Redirect\r\nChannel: " + trunk + "\r\nExten: 103\r\nContext: from-internal\r\nPriority: 1\r\nActionID: r\r\n\r\n");
+  EXPECT_EQ(h.find("ActionID", "r")->get("Message"), "Redirect successful");
+  h.engine.run_until(h.engine.now() + 3s);
+  h.deliver();
+  bool bridged_with_103 = false;
+  for (const auto& c : h.engine.model().channels()) bridged_with_103 |= c.device == "PJSIP/103" && !c.bridge.empty();
+  EXPECT_TRUE(bridged_with_103);
+}
+
+TEST(AmiServerSession, AtxferBridgesTransfereeAndTarget) {
+  Harness h;
+  h.login();
+  start_inbound(h.engine, {.ring = 2s, .talk = 60s});
+  h.engine.run_until(h.engine.now() + 3s);
+  std::string phone;
+  for (const auto& c : h.engine.model().channels()) {
+    if (c.device == "PJSIP/100") phone = c.name;
+  }
+  h.send("Action: Atxfer\r\nChannel: " + phone + "\r\nExten: 102\r\nContext: from-internal\r\nActionID: a\r\n\r\n");
+  EXPECT_EQ(h.find("ActionID", "a")->response(), "Success");
+  h.engine.run_until(h.engine.now() + 5s);
+  h.deliver();
+  EXPECT_NE(h.find("Event", "AttendedTransfer"), nullptr);
+  const Channel *trunk = nullptr, *target = nullptr;
+  for (const auto& c : h.engine.model().channels()) {
+    if (c.device == "PJSIP/trunk") trunk = &c;
+    if (c.device == "PJSIP/102") target = &c;
+  }
+  ASSERT_TRUE(trunk && target);
+  EXPECT_EQ(trunk->bridge, target->bridge);
+  EXPECT_EQ(h.engine.model().channels().size(), 2u);
+}
+
+TEST(Traffic, SameSeedSameStreamOtherSeedOther) {
+  auto run = [](std::uint64_t seed) {
+    std::string out;
+    TrafficProfile p;
+    p.seed = seed;
+    p.cps = 2;
+    p.max_calls = 200;
+    p.talk_mean_s = 20;
+    SimEngine e(lab_with_seats(20), base::from_micros(1'795'382'753'000'000),
+                [&out](const SimMessage& m) { m.append_wire(out); });
+    TrafficGenerator g(p);
+    g.start(e);
+    e.run_all();
+    EXPECT_EQ(g.started(), 200u);
+    EXPECT_TRUE(e.model().channels().empty());
+    return out;
+  };
+  std::string a = run(1), b = run(1), c = run(2);
+  EXPECT_GT(a.size(), 100'000u);
+  EXPECT_EQ(a, b);
+  EXPECT_NE(a, c);
+}
+
+TEST(Traffic, OutcomeRatiosFollowTheProfile) {
+  TrafficProfile p;
+  p.seats = 400;
+  p.cps = 1;
+  p.max_calls = 2000;
+  p.inbound = 1;
+  p.outbound = p.internal = p.queue = 0;
+  p.answer_ratio = 0.6;
+  p.miss_ratio = 0.3;
+  p.busy_ratio = 0.1;
+  p.hold_ratio = p.transfer_ratio = 0;
+  int answered = 0, cancel = 0, busy = 0;
+  SimEngine e(lab_with_seats(p.seats), base::from_micros(1'795'382'753'000'000), [&](const SimMessage& m) {
+    if (m.event() != "DialEnd") return;
+    auto s = m.get("DialStatus");
+    answered += s == "ANSWER";
+    cancel += s == "CANCEL";
+    busy += s == "BUSY";
+  });
+  TrafficGenerator g(p);
+  g.start(e);
+  e.run_all();
+  ASSERT_EQ(answered + cancel + busy, 2000);
+  EXPECT_NEAR(answered / 2000.0, 0.6, 0.05);
+  EXPECT_NEAR(cancel / 2000.0, 0.3, 0.05);
+  EXPECT_NEAR(busy / 2000.0, 0.1, 0.03);
+}
+
+TEST(Traffic, ProfileValidationNamesTheKey) {
+  TrafficProfile p;
+  p.cps = 0;
+  auto st = p.validate();
+  ASSERT_FALSE(st.has_value());
+  EXPECT_NE(st.error().message().find("cps"), std::string::npos);
+  EXPECT_TRUE(TrafficProfile{}.validate().has_value());
+}
+
+}  // namespace
+}  // namespace callbridge::drivers::sim
