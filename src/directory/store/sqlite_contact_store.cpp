@@ -17,7 +17,15 @@ class Stmt {
   Stmt(sqlite3* db, const std::string& sql) {
     rc_ = sqlite3_prepare_v2(db, sql.c_str(), static_cast<int>(sql.size()), &s_, nullptr);
   }
-  ~Stmt() { sqlite3_finalize(s_); }
+  // Borrows a cached statement: reset, not finalized, when done.
+  explicit Stmt(sqlite3_stmt* cached) : s_(cached), rc_(cached ? SQLITE_OK : SQLITE_ERROR), borrowed_(true) {}
+  ~Stmt() {
+    if (borrowed_) {
+      if (s_) reset();
+    } else {
+      sqlite3_finalize(s_);
+    }
+  }
   Stmt(const Stmt&) = delete;
   Stmt& operator=(const Stmt&) = delete;
   bool ok() const { return rc_ == SQLITE_OK; }
@@ -39,6 +47,7 @@ class Stmt {
  private:
   sqlite3_stmt* s_ = nullptr;
   int rc_ = SQLITE_ERROR;
+  bool borrowed_ = false;
 };
 
 // "+49 (211) 339903-0" -> "+492113399030"; nullopt unless it is '+' and 3..15 digits (E.164).
@@ -101,7 +110,20 @@ Contact read_contact(const Stmt& s, const std::string& tenant) {
 SqliteContactStore::SqliteContactStore(SqliteContactStoreOptions opts, sqlite3* db)
     : opts_(std::move(opts)), db_(db) {}
 
-SqliteContactStore::~SqliteContactStore() { sqlite3_close_v2(db_); }
+SqliteContactStore::~SqliteContactStore() {
+  for (auto& [sql, st] : stmts_) sqlite3_finalize(st);
+  sqlite3_close_v2(db_);
+}
+
+sqlite3_stmt* SqliteContactStore::cached_locked(const std::string& sql) {
+  if (auto it = stmts_.find(sql); it != stmts_.end()) return it->second;
+  sqlite3_stmt* st = nullptr;
+  if (sqlite3_prepare_v3(db_, sql.c_str(), static_cast<int>(sql.size()), SQLITE_PREPARE_PERSISTENT, &st,
+                         nullptr) != SQLITE_OK)
+    return nullptr;
+  stmts_.emplace(sql, st);
+  return st;
+}
 
 base::Error SqliteContactStore::sql_error(const char* what) const {
   return Error::io(std::string(what) + ": " + sqlite3_errmsg(db_));
@@ -138,7 +160,7 @@ base::Status SqliteContactStore::migrate() {
   if (opts_.path != ":memory:") {
     if (auto st = exec("PRAGMA journal_mode=WAL"); !st) return st;
   }
-  if (auto st = exec("PRAGMA foreign_keys=ON; PRAGMA synchronous=NORMAL;"
+  if (auto st = exec("PRAGMA foreign_keys=ON; PRAGMA synchronous=NORMAL; PRAGMA cache_size=-32768;"
                      "CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT NOT NULL)");
       !st)
     return st;
@@ -215,7 +237,8 @@ base::Status SqliteContactStore::bump_locked(const std::string& tenant) {
 }
 
 base::Status SqliteContactStore::insert_numbers_locked(const Contact& c, std::int64_t id) {
-  Stmt s(db_, "INSERT INTO numbers(contact_id, tenant, label, raw, e164) VALUES(?,?,?,?,?)");
+  Stmt s(cached_locked("INSERT INTO numbers(contact_id, tenant, label, raw, e164) VALUES(?,?,?,?,?)"));
+  if (!s.ok()) return fail(sql_error("prepare number insert"));
   for (const auto& n : c.numbers) {
     s.bind(1, id);
     s.bind(2, c.tenant);
@@ -229,9 +252,10 @@ base::Status SqliteContactStore::insert_numbers_locked(const Contact& c, std::in
 }
 
 base::Result<std::int64_t> SqliteContactStore::insert_locked(const Contact& c) {
-  Stmt s(db_,
-         "INSERT INTO contacts(tenant, kind, display_name, given_name, family_name, company,"
-         " email, note, origin, updated_at) VALUES(?,?,?,?,?,?,?,?,?,?)");
+  Stmt s(cached_locked(
+      "INSERT INTO contacts(tenant, kind, display_name, given_name, family_name, company,"
+      " email, note, origin, updated_at) VALUES(?,?,?,?,?,?,?,?,?,?)"));
+  if (!s.ok()) return fail(sql_error("prepare contact insert"));
   s.bind(1, c.tenant);
   s.bind(2, ports::to_string(c.kind));
   s.bind(3, c.display_name);
@@ -422,7 +446,8 @@ base::Result<std::size_t> SqliteContactStore::count(const std::string& tenant) {
 
 std::optional<std::uint64_t> SqliteContactStore::change_token(const std::string& tenant) {
   std::lock_guard lock(mu_);
-  Stmt s(db_, "SELECT seq FROM tenant_changes WHERE tenant=?");
+  Stmt s(cached_locked("SELECT seq FROM tenant_changes WHERE tenant=?"));
+  if (!s.ok()) return std::nullopt;
   s.bind(1, tenant);
   int rc = s.step();
   if (rc == SQLITE_ROW) return static_cast<std::uint64_t>(s.i64(0));
@@ -442,7 +467,7 @@ base::Result<std::vector<ContactMatch>> SqliteContactStore::lookup(const ports::
   auto deadline = q.deadline;
   bool has_deadline = deadline != std::chrono::steady_clock::time_point{};
   if (has_deadline) sqlite3_progress_handler(db_, 1000, deadline_handler, &deadline);
-  Stmt s(db_, sql);
+  Stmt s(cached_locked(sql));
   std::vector<ContactMatch> out;
   int rc = SQLITE_ERROR;
   if (s.ok()) {
