@@ -1,0 +1,174 @@
+// SimServer over real TCP (port 0, no sleeps: blocking reads with a receive timeout).
+#include "drivers/sim/sim_server.hpp"
+
+#include <arpa/inet.h>
+#include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <functional>
+#include <thread>
+
+#include "drivers/ami/frame_reader.hpp"
+#include "drivers/sim/flows.hpp"
+
+namespace callbridge::drivers::sim {
+namespace {
+
+class Client {
+ public:
+  explicit Client(std::uint16_t port) {
+    fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
+    timeval tv{.tv_sec = 10, .tv_usec = 0};
+    ::setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_port = htons(port);
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    connected_ = ::connect(fd_, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0;
+  }
+  ~Client() { ::close(fd_); }
+  bool connected() const { return connected_; }
+  void send(const std::string& s) { ASSERT_EQ(::send(fd_, s.data(), s.size(), MSG_NOSIGNAL), static_cast<ssize_t>(s.size())); }
+  // Reads until a message satisfies `pred`; nullopt on EOF or the 10 s receive timeout.
+  std::optional<ami::OwnedAmiMessage> wait_for(const std::function<bool(const ami::AmiMessage&)>& pred) {
+    ami::AmiMessage m;
+    while (true) {
+      while (true) {
+        auto r = reader_.next(m);
+        if (!r || !*r) break;
+        seen_.emplace_back(m);
+        if (pred(m)) return seen_.back();
+      }
+      char buf[8192];
+      ssize_t n = ::recv(fd_, buf, sizeof buf, 0);
+      if (n <= 0) return std::nullopt;
+      reader_.feed(std::string_view(buf, static_cast<std::size_t>(n)));
+    }
+  }
+  std::optional<ami::OwnedAmiMessage> response(std::string_view action_id) {
+    return wait_for([&](const ami::AmiMessage& m) { return !m.response().empty() && m.action_id() == action_id; });
+  }
+  const std::vector<ami::OwnedAmiMessage>& seen() const { return seen_; }
+  const ami::FrameReader& reader() const { return reader_; }
+
+ private:
+  int fd_ = -1;
+  bool connected_ = false;
+  ami::FrameReader reader_{{}, true};
+  std::vector<ami::OwnedAmiMessage> seen_;
+};
+
+struct ServerFixture {
+  SimEngine engine{LabConfig{}, base::from_micros(1'795'382'753'000'000), nullptr};
+  SimServer server;
+  std::uint16_t port = 0;
+  std::thread thread;
+  explicit ServerFixture(double speed, std::function<void(SimEngine&)> first_login = nullptr)
+      : server(SimServerOptions{.host = "127.0.0.1", .port = 0, .speed = speed}, engine) {
+    if (first_login) server.on_first_login(std::move(first_login));  // before the thread starts
+    auto p = server.listen();
+    EXPECT_TRUE(p.has_value());
+    port = p.value_or(0);
+    thread = std::thread([this] { server.run(); });
+  }
+  ~ServerFixture() {
+    server.stop();
+    thread.join();
+  }
+};
+
+TEST(SimServer, PlainLoginPingCoreShowChannelsAndOriginate) {
+  ServerFixture f(0);  // as fast as possible
+  Client c(f.port);
+  ASSERT_TRUE(c.connected());
+  c.send("Action: Login\r\nUsername: cti\r\nSecret: cti-secret\r\nEvents: on\r\nActionID: login\r\n\r\n");
+  auto login = c.response("login");
+  ASSERT_TRUE(login);
+  EXPECT_EQ(login->view().get("Message"), "Authentication accepted");
+  EXPECT_EQ(c.reader().banner(), "Asterisk Call Manager/11.0.0");
+
+  c.send("Action: Ping\r\nActionID: p\r\n\r\n");
+  auto pong = c.response("p");
+  ASSERT_TRUE(pong);
+  EXPECT_EQ(pong->view().get("Ping"), "Pong");
+
+  c.send("Action: CoreShowChannels\r\nActionID: csc\r\n\r\n");
+  auto done = c.wait_for([](const ami::AmiMessage& m) { return m.event() == "CoreShowChannelsComplete"; });
+  ASSERT_TRUE(done);
+  EXPECT_EQ(done->view().get("ListItems"), "0");
+
+  c.send("Action: Originate\r\nActionID: c2d-0001\r\nChannel: PJSIP/100\r\nContext: from-internal\r\n"
+         "Exten: 089123456\r\nPriority: 1\r\nCallerID: \"089123456\" <089123456>\r\nTimeout: 30000\r\n"
+         "Async: true\r\nVariable: CTI_REQUEST=c2d-0001\r\n\r\n");
+  auto queued = c.response("c2d-0001");
+  ASSERT_TRUE(queued);
+  EXPECT_EQ(queued->view().get("Message"), "Originate successfully queued");
+  auto orig = c.wait_for([](const ami::AmiMessage& m) { return m.event() == "OriginateResponse"; });
+  ASSERT_TRUE(orig);
+  EXPECT_EQ(orig->view().get("Response"), "Success");
+  EXPECT_EQ(orig->view().get("Reason"), "4");
+  EXPECT_EQ(orig->view().get("ActionID"), "c2d-0001");
+  // The call runs to its end (speed 0): the trunk leg answers, talks, both hang up.
+  auto last = c.wait_for([](const ami::AmiMessage& m) {
+    return m.event() == "Hangup" && m.get("Channel").starts_with("PJSIP/trunk-");
+  });
+  ASSERT_TRUE(last);
+  bool response_before_events = false;
+  for (const auto& m : c.seen()) {
+    if (m.view().action_id() == "c2d-0001" && !m.view().response().empty()) { response_before_events = true; }
+    if (m.view().event() == "Newchannel") {
+      EXPECT_TRUE(response_before_events) << "Newchannel before the Originate response";
+      break;
+    }
+  }
+}
+
+TEST(SimServer, Md5LoginAndLogoff) {
+  ServerFixture f(1);
+  Client c(f.port);
+  ASSERT_TRUE(c.connected());
+  c.send("Action: Challenge\r\nAuthType: MD5\r\nActionID: ch\r\n\r\n");
+  auto ch = c.response("ch");
+  ASSERT_TRUE(ch);
+  std::string key = md5_hex(std::string(ch->view().get("Challenge")) + "cti-secret");
+  c.send("Action: Login\r\nAuthType: MD5\r\nUsername: cti\r\nKey: " + key + "\r\nActionID: l\r\n\r\n");
+  auto l = c.response("l");
+  ASSERT_TRUE(l);
+  EXPECT_EQ(l->view().response(), "Success");
+  c.send("Action: Logoff\r\nActionID: bye\r\n\r\n");
+  auto bye = c.response("bye");
+  ASSERT_TRUE(bye);
+  EXPECT_EQ(bye->view().response(), "Goodbye");
+  // The server closes the connection after Goodbye.
+  EXPECT_FALSE(c.wait_for([](const ami::AmiMessage&) { return false; }));
+}
+
+TEST(SimServer, FailedLoginIsDisconnected) {
+  ServerFixture f(1);
+  Client c(f.port);
+  ASSERT_TRUE(c.connected());
+  c.send("Action: Login\r\nUsername: cti\r\nSecret: wrong\r\nActionID: l\r\n\r\n");
+  auto l = c.response("l");
+  ASSERT_TRUE(l);
+  EXPECT_EQ(l->view().get("Message"), "Authentication failed");
+  EXPECT_FALSE(c.wait_for([](const ami::AmiMessage&) { return false; }));
+}
+
+TEST(SimServer, ScenarioAfterFirstLoginReachesAllClients) {
+  ServerFixture f(0, [](SimEngine& e) { start_inbound(e, {.ring = 2s, .talk = 3s}); });
+  Client a(f.port);
+  ASSERT_TRUE(a.connected());
+  a.send("Action: Login\r\nUsername: cti\r\nSecret: cti-secret\r\nActionID: login\r\n\r\n");
+  ASSERT_TRUE(a.response("login"));
+  auto hangups = 0;
+  auto end = a.wait_for([&](const ami::AmiMessage& m) { return m.event() == "Hangup" && ++hangups == 2; });
+  ASSERT_TRUE(end);
+  int newchannels = 0;
+  for (const auto& m : a.seen()) newchannels += m.view().event() == "Newchannel";
+  EXPECT_EQ(newchannels, 2);
+}
+
+}  // namespace
+}  // namespace callbridge::drivers::sim
