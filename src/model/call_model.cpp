@@ -174,7 +174,6 @@ void CallModel::update(std::string_view call_id, std::string_view device, Connec
     call.id = std::string(call_id);
     call.created_at = at;
   }
-  devices_.try_emplace(std::string(device));
   auto conn = std::find_if(call.connections.begin(), call.connections.end(),
                            [&](const Connection& c) { return c.device == device; });
   if (conn == call.connections.end()) {
@@ -183,6 +182,8 @@ void CallModel::update(std::string_view call_id, std::string_view device, Connec
   }
   bool remote_changed = remote && conn->remote != remote;
   if (conn->state == state && !remote_changed && !detail) return;
+  count(device, conn->state, -1);
+  count(device, state, +1);
   conn->state = state;
   conn->since = at;
   if (remote) conn->remote = std::move(remote);
@@ -198,6 +199,7 @@ void CallModel::clear(std::string_view call_id, std::string_view device, base::T
                            [&](const Connection& c) { return c.device == device; });
   if (conn == call->connections.end()) return;
   std::optional<std::string> remote = conn->remote;
+  count(device, conn->state, -1);
   call->connections.erase(conn);
   publish(*call, device, failed ? ConnectionState::failed : ConnectionState::null,
           failed        ? CallEventType::failed
@@ -223,7 +225,10 @@ void CallModel::merge(std::string_view from, std::string_view into, base::Timest
   for (auto& c : moved) {
     auto same = std::find_if(dst.connections.begin(), dst.connections.end(),
                              [&](const Connection& x) { return x.device == c.device; });
-    if (same != dst.connections.end()) continue;  // a device has one connection per call
+    if (same != dst.connections.end()) {  // a device has one connection per call
+      count(c.device, c.state, -1);
+      continue;
+    }
     dst.connections.push_back(std::move(c));
   }
   for (const auto& c : dst.connections) {
@@ -249,18 +254,10 @@ DeviceState CallModel::device_state(std::string_view device) const {
     if (it->second.dnd) return DeviceState::dnd;
   }
   bool alerting = false, connected = false, held = false;
-  for (const auto& [id, call] : calls_) {
-    for (const auto& c : call.connections) {
-      if (c.device != device) continue;
-      switch (c.state) {
-        case ConnectionState::alerting: alerting = true; break;
-        case ConnectionState::connected:
-        case ConnectionState::initiated:
-        case ConnectionState::queued: connected = true; break;
-        case ConnectionState::held: held = true; break;
-        default: break;
-      }
-    }
+  if (it != devices_.end()) {
+    alerting = it->second.alerting > 0;
+    connected = it->second.active > 0;
+    held = it->second.held > 0;
   }
   if (connected) return DeviceState::busy;
   if (alerting) return DeviceState::ringing;
@@ -277,13 +274,13 @@ ActionSet CallModel::allowed_actions(const Call& call, std::string_view device) 
   DeviceCaps caps = device_caps(device);
   // Other calls of the same device decide whether alternate/transfer/conference make sense.
   bool other_active = false, other_held = false;
-  for (const auto& [id, other] : calls_) {
-    if (id == call.id) continue;
-    for (const auto& c : other.connections) {
-      if (c.device != device) continue;
-      if (c.state == ConnectionState::connected) other_active = true;
-      if (c.state == ConnectionState::held) other_held = true;
-    }
+  auto dev = devices_.find(std::string(device));
+  if (dev != devices_.end()) {
+    bool self_active = conn->state == ConnectionState::connected ||
+                       conn->state == ConnectionState::initiated ||
+                       conn->state == ConnectionState::queued;
+    other_active = dev->second.active - (self_active ? 1 : 0) > 0;
+    other_held = dev->second.held - (conn->state == ConnectionState::held ? 1 : 0) > 0;
   }
   auto bit = [](Action a) { return static_cast<ActionSet>(a); };
   ActionSet s = 0;
@@ -319,6 +316,22 @@ ActionSet CallModel::allowed_actions(const Call& call, std::string_view device) 
       break;
   }
   return s;
+}
+
+void CallModel::count(std::string_view device, ConnectionState s, int delta) {
+  int DeviceInfo::*field = nullptr;
+  switch (s) {
+    case ConnectionState::alerting: field = &DeviceInfo::alerting; break;
+    case ConnectionState::connected:
+    case ConnectionState::initiated:
+    case ConnectionState::queued: field = &DeviceInfo::active; break;
+    case ConnectionState::held: field = &DeviceInfo::held; break;
+    case ConnectionState::null:
+    case ConnectionState::failed: return;
+  }
+  auto it = devices_.find(std::string(device));
+  if (it == devices_.end()) it = devices_.emplace(std::string(device), DeviceInfo{}).first;
+  it->second.*field += delta;
 }
 
 std::vector<std::string> CallModel::devices() const {

@@ -142,7 +142,11 @@ class CallModel {
     DeviceState pbx = DeviceState::unknown;
     bool dnd = false;
     DeviceCaps caps;
+    // Connections of the device over all calls, by state (keeps presence and allowed actions
+    // O(1) per event however many calls a device has).
+    int alerting = 0, active = 0, held = 0;
   };
+  void count(std::string_view device, ConnectionState s, int delta);
   Call* call_ptr(std::string_view id);
   void publish(const Call& call, std::string_view device, ConnectionState state,
                CallEventType type, base::Timestamp at, std::optional<std::string> remote,

@@ -118,6 +118,7 @@ class AmiCallTracker::Impl {
   bool resync_active_ = false;
   std::optional<Timestamp> down_at_;
   std::vector<Slot> resync_new_;
+  std::vector<const std::string*> scratch_convs_;
 
  private:
   // channels
@@ -129,6 +130,8 @@ class AmiCallTracker::Impl {
   Slot ensure_channel(const ChanInfo& ci, Timestamp t);
   void update_channel(Slot s, const ChanInfo& ci, Timestamp t);
   void classify(Channel& c) const;
+  // Kind and party extension of a channel or device name ("PJSIP/100-0000001f", "PJSIP/100").
+  std::pair<ChanKind, std::string_view> classify_name(std::string_view name, bool has_suffix) const;
   void set_conv(Slot s, std::string_view conv);
   void merge_convs(std::string_view from, std::string_view into, Timestamp t);
 
@@ -179,38 +182,37 @@ AmiCallTracker::Impl::ChanInfo AmiCallTracker::Impl::dest_info(const AmiFields& 
           f[F::dest_connected_line_num], f[F::dest_connected_line_name], f[F::dest_exten]};
 }
 
-void AmiCallTracker::Impl::classify(Channel& c) const {
-  std::string_view name = c.name;
+std::pair<ChanKind, std::string_view> AmiCallTracker::Impl::classify_name(std::string_view name,
+                                                                        bool has_suffix) const {
   auto slash = name.find('/');
+  if (slash == std::string_view::npos) return {ChanKind::other, {}};
   std::string_view tech = name.substr(0, slash);
-  if (slash == std::string_view::npos) {
-    c.kind = ChanKind::other;
-    return;
-  }
   std::string_view rest = name.substr(slash + 1);
-  if (tech == "Local") {
-    c.kind = ChanKind::local;
-    return;
-  }
+  if (tech == "Local") return {ChanKind::local, {}};
   if (tech == "CBAnn" || tech == "CBRec" || tech == "Announcer" || tech == "Snoop" ||
-      tech == "Recorder" || tech == "Message" || tech == "Multicast") {
-    c.kind = ChanKind::helper;
-    return;
+      tech == "Recorder" || tech == "Message" || tech == "Multicast")
+    return {ChanKind::helper, {}};
+  std::string_view endpoint = rest;
+  if (has_suffix) {
+    auto dash = rest.rfind('-');
+    if (dash != std::string_view::npos) endpoint = rest.substr(0, dash);
   }
-  auto dash = rest.rfind('-');
-  std::string_view endpoint = dash == std::string_view::npos ? rest : rest.substr(0, dash);
   bool tech_ok = std::find(opt_.party_techs.begin(), opt_.party_techs.end(), tech) !=
                  opt_.party_techs.end();
-  bool is_party = false;
-  if (tech_ok) {
-    bool digits = endpoint.size() >= opt_.party_min_len && endpoint.size() <= opt_.party_max_len &&
-                  std::all_of(endpoint.begin(), endpoint.end(),
-                              [](char ch) { return ch >= '0' && ch <= '9'; });
-    is_party = digits || std::find(opt_.party_endpoints.begin(), opt_.party_endpoints.end(),
-                                   endpoint) != opt_.party_endpoints.end();
-  }
-  c.kind = is_party ? ChanKind::party : ChanKind::other;
-  if (is_party) c.ext = std::string(endpoint);
+  if (!tech_ok) return {ChanKind::other, {}};
+  bool digits = endpoint.size() >= opt_.party_min_len && endpoint.size() <= opt_.party_max_len &&
+                std::all_of(endpoint.begin(), endpoint.end(),
+                            [](char ch) { return ch >= '0' && ch <= '9'; });
+  if (digits || std::find(opt_.party_endpoints.begin(), opt_.party_endpoints.end(), endpoint) !=
+                    opt_.party_endpoints.end())
+    return {ChanKind::party, endpoint};
+  return {ChanKind::other, {}};
+}
+
+void AmiCallTracker::Impl::classify(Channel& c) const {
+  auto [kind, ext] = classify_name(c.name, true);
+  c.kind = kind;
+  c.ext = std::string(ext);
 }
 
 Slot AmiCallTracker::Impl::ensure_channel(const ChanInfo& ci, Timestamp t) {
@@ -247,11 +249,14 @@ void AmiCallTracker::Impl::update_channel(Slot s, const ChanInfo& ci, Timestamp 
     c.state = to_int(ci.state, c.state);
     if (c.state == 6 && !c.up_at) c.up_at = t;
   }
-  if (ci.cid_num.data()) c.caller_num.assign(ci.cid_num);
-  if (ci.cid_name.data()) c.caller_name.assign(ci.cid_name);
-  if (ci.cl_num.data()) c.conn_num.assign(ci.cl_num);
-  if (ci.cl_name.data()) c.conn_name.assign(ci.cl_name);
-  if (ci.exten.data() && !ci.exten.empty()) c.exten.assign(ci.exten);
+  auto set = [](std::string& dst, std::string_view v) {
+    if (v.data() && dst != v) dst.assign(v);
+  };
+  set(c.caller_num, ci.cid_num);
+  set(c.caller_name, ci.cid_name);
+  set(c.conn_num, ci.cl_num);
+  set(c.conn_name, ci.cl_name);
+  if (!ci.exten.empty()) set(c.exten, ci.exten);
   if (!ci.linkedid.empty() && ci.linkedid != c.linkedid) {
     // Linkedid changed (older Asterisk propagates it on bridging): the conversations merge.
     std::string old_conv = c.conv;
@@ -334,8 +339,10 @@ std::string AmiCallTracker::Impl::model_call_for(const Channel& p, const Far& f)
   std::string id = p.conv;
   for (const auto& l : p.legs) {
     if (l.call_id == id) {
-      std::string suffix = !f.ok ? p.uid : f.conference ? f.conf_key : g_.at(f.slot).uid;
-      return id + "~" + suffix;
+      std::string_view suffix = !f.ok          ? std::string_view(p.uid)
+                                : f.conference ? f.conf_key
+                                               : std::string_view(g_.at(f.slot).uid);
+      return id + "~" + std::string(suffix);
     }
   }
   return id;
@@ -393,7 +400,7 @@ void AmiCallTracker::Impl::refresh(Slot ps, Timestamp t, bool resync_estimate) {
     }
     return;
   }
-  std::string anchor = f.conference ? f.conf_key : g_.at(f.slot).uid;
+  std::string_view anchor = f.conference ? f.conf_key : std::string_view(g_.at(f.slot).uid);
   bool connected = !f.via_dial_forward && !f.via_dial_backward && !p.bridge.empty();
   PartyLeg* leg = nullptr;
   for (auto& l : p.legs) {
@@ -406,12 +413,13 @@ void AmiCallTracker::Impl::refresh(Slot ps, Timestamp t, bool resync_estimate) {
     if (leg) {
       // The outgoing call found its remote end.
       leg->pending = false;
-      leg->anchor = anchor;
-      journal_.set_anchor(leg->id, anchor);
+      leg->anchor = std::string(anchor);
+      journal_.set_anchor(leg->id, leg->anchor);
       const core::Leg* jl = journal_.leg(leg->id);
       if (f.conference) {
         if (jl && !jl->start.remote && !f.conf_name.empty())
-          journal_.set_remote(leg->id, model::Direction::internal, f.conf_name, false, {});
+          journal_.set_remote(leg->id, model::Direction::internal, std::string(f.conf_name), false,
+                              {});
       } else {
         Channel& c = g_.at(f.slot);
         c.anchored_by.push_back(p.uid);
@@ -442,11 +450,11 @@ void AmiCallTracker::Impl::refresh(Slot ps, Timestamp t, bool resync_estimate) {
       s.conversation = p.conv;
       s.party = p.ext;
       s.started_at = resync_estimate ? p.created_at : t;
-      s.anchor = anchor;
+      s.anchor = std::string(anchor);
       if (f.conference) {
         s.incoming = false;
         s.direction = model::Direction::internal;
-        if (!f.conf_name.empty()) s.remote = f.conf_name;
+        if (!f.conf_name.empty()) s.remote = std::string(f.conf_name);
       } else {
         Channel& c = g_.at(f.slot);
         s.incoming = !f.via_dial_forward;
@@ -456,7 +464,7 @@ void AmiCallTracker::Impl::refresh(Slot ps, Timestamp t, bool resync_estimate) {
         c.anchored_by.push_back(p.uid);
       }
       PartyLeg nl;
-      nl.anchor = anchor;
+      nl.anchor = s.anchor;
       nl.call_id = model_call_for(p, f);
       nl.id = journal_.open(s);
       ConnectionState st = connected ? ConnectionState::connected
@@ -477,7 +485,7 @@ void AmiCallTracker::Impl::refresh(Slot ps, Timestamp t, bool resync_estimate) {
     journal_.answered(leg->id, at);
     // The remote may belong to another conversation (a pickup from a different Linkedid).
     if (!f.conference && g_.at(f.slot).conv != p.conv)
-      journal_.anchor_answered(g_.at(f.slot).conv, anchor, at);
+      journal_.anchor_answered(g_.at(f.slot).conv, leg->anchor, at);
     model_.update(leg->call_id, p.ext, ConnectionState::connected, CallEventType::established, at);
   }
 }
@@ -485,19 +493,25 @@ void AmiCallTracker::Impl::refresh(Slot ps, Timestamp t, bool resync_estimate) {
 void AmiCallTracker::Impl::refresh_conv(const std::string& conv, Timestamp t) {
   auto it = convs_.find(conv);
   if (it == convs_.end()) return;
-  std::vector<Slot> members = it->second;  // refresh may not add/remove, but be safe
-  for (Slot s : members) {
+  // refresh() never adds or removes channels, so the member list is stable while we walk it.
+  const std::vector<Slot>& members = it->second;
+  for (std::size_t i = 0; i < members.size(); ++i) {
+    Slot s = members[i];
     if (g_.at(s).live && g_.at(s).kind == ChanKind::party) refresh(s, t);
   }
 }
 
 void AmiCallTracker::Impl::refresh_around(Slot s, Timestamp t) {
   if (s == kNoSlot) return;
-  std::vector<std::string> convs;
+  auto& convs = scratch_convs_;
+  convs.clear();
   auto add = [&](Slot x) {
     if (x == kNoSlot || !g_.at(x).live) return;
-    const std::string& c = g_.at(x).conv;
-    if (std::find(convs.begin(), convs.end(), c) == convs.end()) convs.push_back(c);
+    const std::string* c = &g_.at(x).conv;
+    for (const std::string* have : convs) {
+      if (*have == *c) return;
+    }
+    convs.push_back(c);
   };
   const Channel& c = g_.at(s);
   add(s);
@@ -512,7 +526,7 @@ void AmiCallTracker::Impl::refresh_around(Slot s, Timestamp t) {
       }
     }
   }
-  for (const auto& conv : convs) refresh_conv(conv, t);
+  for (std::size_t i = 0; i < convs.size(); ++i) refresh_conv(*convs[i], t);
 }
 
 void AmiCallTracker::Impl::end_leg(Channel& p, const PartyLeg& leg, Timestamp t,
@@ -615,12 +629,10 @@ void AmiCallTracker::Impl::discard_pending(Channel& c, Timestamp t) {
 void AmiCallTracker::Impl::on_rename(Slot s, std::string_view newname, Timestamp t) {
   if (newname.empty()) return;
   Channel& c = g_.at(s);
-  Channel probe;
-  probe.name = std::string(newname);
-  classify(probe);
+  auto [kind, ext] = classify_name(newname, true);
   bool zombie = newname.find("<ZOMBIE>") != std::string_view::npos;
-  if (zombie) probe.kind = ChanKind::helper;
-  bool identity_changed = probe.kind != c.kind || probe.ext != c.ext;
+  if (zombie) kind = ChanKind::helper;
+  bool identity_changed = kind != c.kind || ext != c.ext;
   if (identity_changed && c.kind == ChanKind::party) {
     // A masquerade (pickup, some transfers) moved another party into this channel: what the old
     // party had here is over; a pending dial of a pickup code is no entry at all.
@@ -630,8 +642,8 @@ void AmiCallTracker::Impl::on_rename(Slot s, std::string_view newname, Timestamp
   }
   c.name = std::string(newname);
   if (identity_changed) {
-    c.kind = probe.kind;
-    c.ext = probe.ext;
+    c.kind = kind;
+    c.ext = std::string(ext);
     refresh_around(s, t);
   }
 }
@@ -833,7 +845,7 @@ void AmiCallTracker::Impl::on_attended_transfer(const AmiFields& f, Timestamp t)
     for (Slot p : {p2, p1}) {
       if (p == kNoSlot || !target.empty()) continue;
       for (const auto& l : g_.at(p).legs) {
-        if (l.anchor == cuid || l.anchor.rfind("conf:", 0) == 0) continue;
+        if (l.anchor == cuid) continue;
         Slot a = g_.find(l.anchor);
         if (a != kNoSlot) {
           target = number_for(a);
@@ -942,11 +954,9 @@ model::DeviceState device_state_from(std::string_view s) {
 void AmiCallTracker::Impl::on_device_state(std::string_view device, std::string_view state,
                                            Timestamp t) {
   // "PJSIP/100" -> party 100 (same rule as channels, without the -xxxxxxxx suffix).
-  Channel probe;
-  probe.name = std::string(device) + "-0";
-  classify(probe);
-  if (probe.kind != ChanKind::party) return;
-  model_.set_pbx_device_state(probe.ext, device_state_from(state), t);
+  auto [kind, ext] = classify_name(device, false);
+  if (kind != ChanKind::party) return;
+  model_.set_pbx_device_state(ext, device_state_from(state), t);
 }
 
 void AmiCallTracker::Impl::on_extension_status(const AmiFields& f, Timestamp t) {

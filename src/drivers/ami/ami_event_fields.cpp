@@ -161,17 +161,57 @@ AmiEvent classify_event(std::string_view name) {
   return AmiEvent::other;
 }
 
+namespace {
+
+// Field lookup index: [length][first letter] -> up to kPerBucket candidates. Almost every header
+// key of a call event is rejected after one length+letter probe.
+constexpr std::size_t kPerBucket = 4;
+struct FieldIndex {
+  struct Bucket {
+    std::uint8_t n = 0;
+    std::array<std::pair<std::string_view, AmiField>, kPerBucket> c{};
+  };
+  std::array<std::array<Bucket, 26>, kMaxLen + 1> b{};
+  std::vector<std::pair<std::string_view, AmiField>> overflow;
+};
+
+const FieldIndex& field_index() {
+  static const FieldIndex idx = [] {
+    FieldIndex x;
+    for (std::size_t len = 0; len <= kMaxLen; ++len) {
+      for (const auto& [n, f] : field_table().by_len[len]) {
+        char first = n[0];
+        auto& bucket = x.b[len][static_cast<std::size_t>(first - 'a')];
+        if (bucket.n < kPerBucket) bucket.c[bucket.n++] = {n, f};
+        else x.overflow.emplace_back(n, f);
+      }
+    }
+    return x;
+  }();
+  return idx;
+}
+
+}  // namespace
+
 AmiFields::AmiFields(const AmiMessage& m) {
-  const auto& table = field_table();
+  const FieldIndex& idx = field_index();
   for (const auto& h : m.headers()) {
-    if (h.key.size() > kMaxLen) continue;
-    for (const auto& [n, f] : table.by_len[h.key.size()]) {
-      if (iequals(h.key, n)) {
-        auto& slot = v_[static_cast<std::size_t>(f)];
+    std::size_t len = h.key.size();
+    if (len == 0 || len > kMaxLen) continue;
+    char first = lower(h.key[0]);
+    if (first < 'a' || first > 'z') continue;
+    const auto& bucket = idx.b[len][static_cast<std::size_t>(first - 'a')];
+    for (std::uint8_t i = 0; i < bucket.n; ++i) {
+      if (iequals(h.key, bucket.c[i].first)) {
+        auto& slot = v_[static_cast<std::size_t>(bucket.c[i].second)];
         if (slot.data() == nullptr) slot = h.value;  // first occurrence wins, as AmiMessage::get
         break;
       }
     }
+  }
+  for (const auto& [n, f] : idx.overflow) {  // empty with today's field list
+    auto& slot = v_[static_cast<std::size_t>(f)];
+    if (slot.data() == nullptr) slot = m.get(n);
   }
 }
 

@@ -154,7 +154,7 @@ Far ChannelGraph::resolve(Slot party) const {
           f.ok = true;
           f.conference = true;
           f.conf_name = b.conf_name;
-          f.conf_key = "conf:" + c.bridge;
+          f.conf_key = it->first;
           return f;
         }
         Slot peer = kNoSlot;
@@ -168,7 +168,7 @@ Far ChannelGraph::resolve(Slot party) const {
           // An ad-hoc multi-party bridge (e.g. a three-way call) is a conference of its own.
           f.ok = true;
           f.conference = true;
-          f.conf_key = "conf:" + c.bridge;
+          f.conf_key = it->first;
           return f;
         }
         next = peer;

@@ -34,7 +34,7 @@ enum class ChanKind : std::uint8_t { party, local, helper, other };
 // One journal leg of an internal party channel: the party towards one remote (`anchor`).
 struct PartyLeg {
   core::LegId id = 0;
-  std::string anchor;   // remote channel Uniqueid or "conf:<room>"; empty while pending
+  std::string anchor;   // remote channel Uniqueid or conference bridge id; empty while pending
   std::string call_id;  // model call id
   bool pending = false; // outgoing, remote end not known yet
   bool answered = false;
@@ -81,8 +81,8 @@ struct Far {
   bool ok = false;
   Slot slot = kNoSlot;     // the remote channel (never a Local half)
   bool conference = false; // a conference (ConfBridge/softmix or a bridge with 3+ members)
-  std::string conf_key;    // "conf:<room or bridge id>"
-  std::string conf_name;
+  std::string_view conf_key;   // the conference's bridge id (views into the graph: valid until
+  std::string_view conf_name;  // the graph changes)
   bool via_dial_forward = false;   // the party side is dialing towards the remote
   bool via_dial_backward = false;  // the remote side is dialing the party (it rings)
 };
