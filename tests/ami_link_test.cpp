@@ -14,6 +14,11 @@
 #include <filesystem>
 #include <functional>
 
+#include <spdlog/sinks/ostream_sink.h>
+#include <spdlog/spdlog.h>
+
+#include <sstream>
+
 #include "drivers/ami/ami_replay.hpp"
 #include "support/fake_asterisk.hpp"
 
@@ -206,6 +211,15 @@ TEST_F(Fixture, ActionsFailFastWhenNotUpAndInvalidActionsAreRejected) {
   auto r = action(AmiAction("Originate").set("Channel", "PJSIP/100\r\nAction: Hangup"));
   ASSERT_FALSE(r);
   EXPECT_EQ(r.error().code(), base::Errc::invalid_argument);
+  // Callback form: completes later on the executor, never inside submit().
+  std::optional<base::Result<AmiResponse>> got;
+  auto id = link->submit(AmiAction("Ping"), [&](base::Result<AmiResponse> res) { got = std::move(res); });
+  ASSERT_TRUE(id);
+  EXPECT_TRUE(id->starts_with("cb-"));
+  EXPECT_FALSE(got.has_value());
+  ASSERT_TRUE(run_until(io, [&] { return got.has_value(); }));
+  ASSERT_TRUE(*got);
+  EXPECT_EQ((*got)->response.view().get("Ping"), "Pong");
 }
 
 TEST_F(Fixture, KeepaliveTimeoutTriggersReconnect) {
@@ -356,6 +370,29 @@ TEST_F(Fixture, RecordThenReplayGivesIdenticalMessages) {
     EXPECT_EQ(replayed.starts, 2);
   }
   fs::remove_all(dir);
+}
+
+TEST_F(Fixture, AnUnreachablePeerIsLoggedOnceNotPerRetry) {
+  std::ostringstream captured;
+  auto previous = spdlog::default_logger();
+  auto logger = std::make_shared<spdlog::logger>("capture", std::make_shared<spdlog::sinks::ostream_sink_mt>(captured));
+  logger->set_level(spdlog::level::info);
+  spdlog::set_default_logger(logger);
+  std::uint16_t dead_port;
+  {
+    asio::ip::tcp::acceptor a(io, {asio::ip::make_address("127.0.0.1"), 0});
+    dead_port = a.local_endpoint().port();
+  }
+  start(options_for(dead_port));  // zero backoff: as many retries as the machine can do
+  bool ok = run_until(io, [&] { return link->stats().connect_attempts >= 300; });
+  spdlog::set_default_logger(previous);
+  ASSERT_TRUE(ok);
+  std::string text = captured.str();
+  std::size_t lines = std::count(text.begin(), text.end(), '\n');
+  // The first failure, then reminders at 8, 16, 32, 64, 128, 256 failures: 7 lines for 300 tries.
+  EXPECT_LE(lines, 8u) << text;
+  EXPECT_GE(lines, 1u);
+  EXPECT_NE(text.find("Connection refused (retrying with backoff)"), std::string::npos) << text;
 }
 
 TEST_F(Fixture, StopDuringALongBackoffIsPrompt) {

@@ -28,14 +28,15 @@ base::Error io_error(const std::string& what) {
 
 }  // namespace
 
-base::Result<std::unique_ptr<AmiRecorder>> AmiRecorder::open(std::filesystem::path dir) {
+base::Result<std::unique_ptr<AmiRecorder>> AmiRecorder::open(std::filesystem::path dir,
+                                                              std::uint64_t max_file_bytes) {
   std::error_code ec;
   std::filesystem::create_directories(dir, ec);
   if (ec || !std::filesystem::is_directory(dir)) {
     return base::fail(base::Error::io("cannot create record directory '" + dir.string() + "': " +
                                       (ec ? ec.message() : "not a directory")));
   }
-  return std::unique_ptr<AmiRecorder>(new AmiRecorder(std::move(dir)));
+  return std::unique_ptr<AmiRecorder>(new AmiRecorder(std::move(dir), max_file_bytes));
 }
 
 AmiRecorder::~AmiRecorder() { end_session(); }
@@ -54,6 +55,7 @@ base::Status AmiRecorder::begin_session(base::Timestamp at, std::string_view pee
     if (c == '\n' || c == '\r') c = ' ';
   }
   head += "# session " + std::string(seq) + " peer " + safe_peer + " began " + base::format_rfc3339_ms(at) + "\n";
+  file_bytes_ = head.size();
   if (std::fwrite(head.data(), 1, head.size(), file_) != head.size() || std::fflush(file_) != 0) {
     auto err = io_error("cannot write " + path.string());
     end_session();
@@ -65,6 +67,12 @@ base::Status AmiRecorder::begin_session(base::Timestamp at, std::string_view pee
 base::Status AmiRecorder::append(std::string_view bytes, base::Timestamp at) {
   if (file_ == nullptr) return base::fail(base::Error::internal("AmiRecorder::append without a session"));
   std::string head = std::to_string(base::to_micros(at)) + " " + std::to_string(bytes.size()) + "\n";
+  const std::uint64_t add = head.size() + bytes.size() + 1;
+  if (file_bytes_ + add > max_file_bytes_) {
+    return base::fail(base::Error::unavailable(files_.back().string() + " reached the record size limit of " +
+                                               std::to_string(max_file_bytes_) + " bytes"));
+  }
+  file_bytes_ += add;
   bool ok = std::fwrite(head.data(), 1, head.size(), file_) == head.size() &&
             std::fwrite(bytes.data(), 1, bytes.size(), file_) == bytes.size() &&
             std::fputc('\n', file_) != EOF && std::fflush(file_) == 0;

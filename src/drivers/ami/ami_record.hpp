@@ -28,8 +28,13 @@ inline constexpr std::string_view kRecordMagic = "# callbridge-ami-record v1\n";
 
 class AmiRecorder {
  public:
-  // Creates `dir` if needed. Errc::io when it cannot.
-  static base::Result<std::unique_ptr<AmiRecorder>> open(std::filesystem::path dir);
+  // Same default as RecordLimits::max_file_bytes, so every file we write can be replayed.
+  static constexpr std::uint64_t kDefaultMaxFileBytes = 512u << 20;
+
+  // Creates `dir` if needed. Errc::io when it cannot. A session file stops growing at
+  // max_file_bytes (append() then fails with Errc::unavailable and the session stops recording).
+  static base::Result<std::unique_ptr<AmiRecorder>> open(std::filesystem::path dir,
+                                                        std::uint64_t max_file_bytes = kDefaultMaxFileBytes);
   ~AmiRecorder();
   AmiRecorder(const AmiRecorder&) = delete;
   AmiRecorder& operator=(const AmiRecorder&) = delete;
@@ -46,8 +51,11 @@ class AmiRecorder {
   const std::vector<std::filesystem::path>& files() const { return files_; }
 
  private:
-  explicit AmiRecorder(std::filesystem::path dir) : dir_(std::move(dir)) {}
+  AmiRecorder(std::filesystem::path dir, std::uint64_t max_file_bytes)
+      : dir_(std::move(dir)), max_file_bytes_(max_file_bytes) {}
   std::filesystem::path dir_;
+  std::uint64_t max_file_bytes_;
+  std::uint64_t file_bytes_ = 0;
   std::FILE* file_ = nullptr;
   std::uint64_t seq_ = 0;
   std::vector<std::filesystem::path> files_;

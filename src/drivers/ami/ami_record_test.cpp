@@ -63,6 +63,24 @@ TEST(AmiRecord, RoundTripsBinaryChunksWithTimes) {
   EXPECT_TRUE(second->chunks.empty());
 }
 
+TEST(AmiRecord, FileStopsGrowingAtTheLimitAndStaysReadable) {
+  TempDir dir;
+  auto rec = AmiRecorder::open(dir.path, 200);
+  ASSERT_TRUE(rec);
+  ASSERT_TRUE((*rec)->begin_session(base::from_micros(1), "p"));
+  base::Status st;
+  int written = 0;
+  while ((st = (*rec)->append(std::string(40, 'a'), base::from_micros(2)))) ++written;
+  EXPECT_EQ(st.error().code(), base::Errc::unavailable);
+  (*rec)->end_session();
+  auto raw = slurp((*rec)->files()[0]);
+  EXPECT_LE(raw.size(), 200u);
+  auto parsed = parse_record(raw);
+  ASSERT_TRUE(parsed);
+  EXPECT_EQ(parsed->chunks.size(), static_cast<std::size_t>(written));
+  EXPECT_FALSE(parsed->truncated);
+}
+
 TEST(AmiRecord, CutShortTailIsKeptOutAndReported) {
   std::string f = std::string(kRecordMagic) + "# c\n10 3\nabc\n20 5\nab";
   auto r = parse_record(f);

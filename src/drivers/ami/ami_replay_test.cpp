@@ -142,6 +142,20 @@ TEST(AmiReplay, ReceivedAtIsTheLastSeenTimestamp) {
   EXPECT_EQ(sink.log[5].substr(0, 14), "end@101000001:");
 }
 
+TEST(AmiReplay, Md5LoginCaptureReplaysLikeAPlainOne) {
+  // A capture from an MD5 login holds the Challenge response first; replay must not care.
+  FlatSink sink;
+  AmiReplay r(sink);
+  ASSERT_TRUE(r.run_contents("Asterisk Call Manager/11.0.0\r\n"
+                             "Response: Success\r\nChallenge: 840415273\r\nActionID: login-challenge\r\n\r\n"
+                             "Response: Success\r\nActionID: login\r\nMessage: Authentication accepted\r\n\r\n"
+                             "Event: FullyBooted\r\n\r\n",
+                             "md5"));
+  EXPECT_EQ(sink.starts, 1);
+  EXPECT_FALSE(r.stats().files[0].error.has_value());
+  EXPECT_EQ(r.stats().messages_delivered, 1u);
+}
+
 TEST(AmiReplay, DropsCdrAndCelOnRequest) {
   auto files = scenario_files("inbound_answered");
   std::string c = slurp(files[0]);
