@@ -378,3 +378,44 @@ TEST(AmiScenario, UnterminatedCallsAreFlushedAtTheEnd) {
 
 }  // namespace
 }  // namespace callbridge::testing
+
+namespace callbridge::testing {
+namespace {
+
+std::string resync_item(const std::string& event, const std::string& action, const Ch& c,
+                        const std::string& app, const std::string& bridge, const std::string& conn,
+                        const std::string& duration) {
+  std::string s = "Event: " + event + "\r\nActionID: " + action + "\r\n";
+  for (const auto& [k, v] : Script::chan(c)) s += k + ": " + v + "\r\n";
+  s += "ConnectedLineNum: " + conn + "\r\nApplication: " + app + "\r\nDuration: " + duration +
+       "\r\nBridgeId: " + bridge + "\r\n\r\n";
+  return s;
+}
+
+TEST(AmiScenario, OutboundCallFirstSeenInResync) {
+  // Session 1 knew nothing; session 2's resync shows 101 talking to the trunk for 10 s.
+  Ch p101 = phone("101", "u1", "u1", 6, "");
+  Ch out{"PJSIP/trunk-u2", "u2", "u1", "+4930555101", "", "", 6};
+  std::string s2 = "Asterisk Call Manager/11.0.0\r\nResponse: Success\r\nActionID: login\r\n\r\n";
+  s2 += resync_item("CoreShowChannel", "resync-CoreShowChannels", p101, "Dial", "b1", "+4989123456",
+                    "00:00:10");
+  s2 += resync_item("CoreShowChannel", "resync-CoreShowChannels", out, "AppDial", "b1", "101",
+                    "00:00:10");
+  s2 += "Event: CoreShowChannelsComplete\r\nActionID: resync-CoreShowChannels\r\n\r\n";
+  Script tail;  // its banner and login response are dropped: only the events are appended
+  tail.hangup(p101, 16, 20).hangup(out, 16, 20);
+  ReplayResult r =
+      replay_streams({Script().bytes(), s2 + tail.bytes().substr(tail.bytes().find("Event:"))});
+  ASSERT_TRUE(r.error.empty()) << r.error;
+  ASSERT_EQ(r.entries.size(), 1u) << r.jsonl();
+  const auto& e = r.entries[0];
+  EXPECT_EQ(e.party, "101");
+  EXPECT_EQ(e.direction, Direction::outbound);
+  EXPECT_EQ(e.remote, "+4989123456");
+  EXPECT_TRUE(e.answered_at.has_value());
+  EXPECT_EQ(e.started_at, at(10));  // 10 s before the first timestamp seen (Duration 00:00:10)
+  EXPECT_EQ(e.ended_at, at(20));
+}
+
+}  // namespace
+}  // namespace callbridge::testing

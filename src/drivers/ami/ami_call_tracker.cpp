@@ -458,6 +458,12 @@ void AmiCallTracker::Impl::refresh(Slot ps, Timestamp t, bool resync_estimate) {
       } else {
         Channel& c = g_.at(f.slot);
         s.incoming = !f.via_dial_forward;
+        if (resync_estimate && c.was_dialed && c.kind != ChanKind::party) {
+          // Seen first in a resync: the party called out; what it dialed is lost, the connected
+          // line (the callee as the PBX shows it to the phone) is the best we have.
+          s.incoming = false;
+          if (c.dialed_number.empty() && !withheld_number(p.conn_num)) c.dialed_number = p.conn_num;
+        }
         describe(c, s.incoming, s);
         if (!c.transferred_by.empty() && c.transferred_by != p.ext)
           s.transferred_from = c.transferred_by;
@@ -988,6 +994,8 @@ void AmiCallTracker::Impl::on_list_channel(const AmiFields& f, Timestamp t, bool
     Channel& c = g_.at(s);
     c.from_resync = true;
     if (c.state == 6) c.up_at = c.created_at;
+    // "AppDial" = the outgoing leg of a Dial(): it was dialed, not calling.
+    if (f[F::application] == "AppDial") c.was_dialed = true;
     resync_new_.push_back(s);
   } else {
     update_channel(s, ci, t);
@@ -995,25 +1003,37 @@ void AmiCallTracker::Impl::on_list_channel(const AmiFields& f, Timestamp t, bool
   Channel& c = g_.at(s);
   c.seen = true;
   if (!bridge.empty() && c.bridge != bridge) g_.join_bridge(s, bridge);
+  // Listed without a bridge while we had it in one: it left while we were away.
+  if (bridge.empty() && bridge.data() != nullptr && !c.bridge.empty()) g_.leave_bridge(s);
 }
 
 void AmiCallTracker::Impl::finish_resync(Timestamp t) {
-  if (!resync_active_) return;
-  resync_active_ = false;
-  // Channels we knew that the PBX no longer lists ended while the link was down.
-  Timestamp end_at = down_at_.value_or(t);
-  for (Slot s : g_.all()) {
-    if (!g_.at(s).live || g_.at(s).seen) continue;
-    ++stats_.closed_by_resync;
-    hangup(s, end_at, 0);
+  // CoreShowChannelsComplete ends the channel list of a resync; StatusComplete (a later list)
+  // only adds channels that appeared in between.
+  if (resync_active_) {
+    resync_active_ = false;
+    // Channels we knew that the PBX no longer lists ended while the link was down.
+    Timestamp end_at = down_at_.value_or(t);
+    for (Slot s : g_.all()) {
+      if (!g_.at(s).live || g_.at(s).seen) continue;
+      ++stats_.closed_by_resync;
+      hangup(s, end_at, 0);
+    }
+    g_.sweep_empty_bridges();
+    down_at_.reset();
+    // Bridges may have changed while we were away: re-resolve every known party.
+    for (Slot s : g_.all()) {
+      if (g_.at(s).live && g_.at(s).kind == ChanKind::party && !g_.at(s).from_resync) refresh(s, t);
+    }
   }
   // Calls first seen now: estimated start from Duration/Seconds, no separate answer time.
   auto fresh = std::move(resync_new_);
   resync_new_.clear();
   for (Slot s : fresh) {
-    if (g_.at(s).live && g_.at(s).kind == ChanKind::party) refresh(s, g_.at(s).created_at, true);
+    if (!g_.at(s).live || g_.at(s).kind != ChanKind::party) continue;
+    g_.at(s).from_resync = false;
+    refresh(s, g_.at(s).created_at, true);
   }
-  down_at_.reset();
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1098,6 +1118,11 @@ void AmiCallTracker::Impl::message(const AmiMessage& m, Timestamp received_at) {
     case AmiEvent::bridge_list_item: {
       std::string_view bid = f[F::bridge_uniqueid];
       if (bid.empty()) break;
+      if (g_.bridges() >= opt_.max_channels) g_.sweep_empty_bridges();
+      if (g_.bridges() >= opt_.max_channels) {
+        ++stats_.dropped_channels;
+        break;
+      }
       Bridge& b = g_.ensure_bridge(bid);
       if (f[F::bridge_technology] == "softmix") b.conference = true;
       break;
@@ -1158,7 +1183,16 @@ void AmiCallTracker::Impl::message(const AmiMessage& m, Timestamp received_at) {
       for (Slot m : members) refresh_around(m, t);
       break;
     }
-    case AmiEvent::queue_caller_join: break;
+    case AmiEvent::queue_caller_join: {
+      // An internal caller waiting in a queue: CSTA "queued" for its outgoing connection.
+      Slot s = g_.find(f[F::uniqueid]);
+      if (s == kNoSlot || g_.at(s).kind != ChanKind::party) break;
+      Channel& c = g_.at(s);
+      for (const auto& l : c.legs) {
+        if (l.pending) model_.update(l.call_id, c.ext, ConnectionState::queued, CallEventType::queued, t);
+      }
+      break;
+    }
     case AmiEvent::originate_response: {
       Slot s = g_.find(f[F::uniqueid]);
       std::string_view exten = f[F::exten];
@@ -1187,6 +1221,7 @@ void AmiCallTracker::Impl::message(const AmiMessage& m, Timestamp received_at) {
     case AmiEvent::core_show_channel: on_list_channel(f, t, false); break;
     case AmiEvent::status: on_list_channel(f, t, true); break;
     case AmiEvent::core_show_channels_complete: finish_resync(t); break;
+    case AmiEvent::status_complete: finish_resync(t); break;
     case AmiEvent::ignored:
     case AmiEvent::other: break;
   }

@@ -42,7 +42,7 @@ const Table<AmiEvent>& event_table() {
                    "QueueMember", "QueueEntry", "QueueStatusComplete", "ConfbridgeLeave",
                    "ConfbridgeEnd", "ConfbridgeTalking", "QueueCallerLeave",
                    "QueueCallerAbandon", "DeviceStateListComplete",
-                   "ExtensionStateListComplete", "StatusComplete", "BridgeListComplete",
+                   "ExtensionStateListComplete", "BridgeListComplete",
                    "BridgeInfoChannel", "BridgeInfoComplete", "Reload", "Shutdown",
                    "ChanSpyStart", "ChanSpyStop", "MixMonitorStart", "MixMonitorStop",
                    "UserEvent", "AOC-D", "AOC-E", "AOC-S", "MessageWaiting", "MWIGet"})
@@ -78,6 +78,7 @@ const Table<AmiEvent>& event_table() {
         {"CoreShowChannel", AmiEvent::core_show_channel},
         {"CoreShowChannelsComplete", AmiEvent::core_show_channels_complete},
         {"Status", AmiEvent::status},
+        {"StatusComplete", AmiEvent::status_complete},
         {"BridgeListItem", AmiEvent::bridge_list_item},
     };
     for (const auto& [n, e] : real) t.add(n, e);
@@ -144,6 +145,7 @@ const Table<AmiField>& field_table() {
         {"seconds", AmiField::seconds},
         {"bridgeid", AmiField::bridge_id},
         {"newname", AmiField::newname},
+        {"application", AmiField::application},
     };
     for (const auto& [n, e] : f) t.add(n, e);
     return t;

@@ -44,6 +44,7 @@ enum class AmiEvent : std::uint8_t {
   core_show_channel,
   core_show_channels_complete,
   status,
+  status_complete,
   bridge_list_item,
 };
 
@@ -106,6 +107,7 @@ enum class AmiField : std::uint8_t {
   seconds,
   bridge_id,
   newname,
+  application,
   count_,
 };
 

@@ -110,6 +110,19 @@ void ChannelGraph::set_local_key(Slot s, std::string key) {
   locals_[c.local_key].push_back(s);
 }
 
+std::size_t ChannelGraph::sweep_empty_bridges() {
+  std::size_t n = 0;
+  for (auto it = bridges_.begin(); it != bridges_.end();) {
+    if (it->second.members.empty()) {
+      it = bridges_.erase(it);
+      ++n;
+    } else {
+      ++it;
+    }
+  }
+  return n;
+}
+
 void ChannelGraph::pair_local(Slot a, Slot b) {
   if (a == kNoSlot || b == kNoSlot || a == b) return;
   at(a).peer = b;

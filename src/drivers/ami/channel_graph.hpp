@@ -107,6 +107,9 @@ class ChannelGraph {
   void leave_bridge(Slot c);
   void destroy_bridge(std::string_view id);
   void merge_bridges(std::string_view from, std::string_view into);
+  // Forgets bridges without members (their BridgeDestroy was lost, e.g. while disconnected).
+  std::size_t sweep_empty_bridges();
+  std::size_t bridges() const { return bridges_.size(); }
 
   void set_local_key(Slot s, std::string key);
   void pair_local(Slot a, Slot b);
