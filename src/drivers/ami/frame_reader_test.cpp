@@ -119,6 +119,41 @@ TEST(FrameReader, HeadersSplitBeforeACutSurviveCompaction) {
   EXPECT_EQ(r.buffered(), 0u);
 }
 
+// The scan remembers how far the current line was searched and where its first ':' is; every
+// cut point (inside keys, values, CRLF pairs, the 16-byte blocks) must give the same headers.
+TEST(FrameReader, EveryCutPointGivesTheSameHeaders) {
+  const std::string msg =
+      "Event: Hangup\r\nCause-txt: Normal: Clearing\r\nNoColonHereButLongerThanSixteen\r\n"
+      "AccountCode: \r\nA:b\nUniqueid: ctilab-1795382753.17\r\n\r\nEvent: Next\r\n\r\n";
+  auto flat = [](const AmiMessage& m) {
+    std::string out;
+    for (const auto& h : m.headers()) out += std::string(h.key) + "=" + std::string(h.value) + ";";
+    return out;
+  };
+  FrameReader whole({}, false);
+  whole.feed(msg);
+  AmiMessage m;
+  ASSERT_TRUE(*whole.next(m));
+  const std::string expected = flat(m);
+  EXPECT_EQ(expected,
+            "Event=Hangup;Cause-txt=Normal: Clearing;=NoColonHereButLongerThanSixteen;AccountCode=;A=b;"
+            "Uniqueid=ctilab-1795382753.17;");
+  for (std::size_t cut = 1; cut < msg.size(); ++cut) {
+    for (std::size_t cut2 = cut; cut2 < msg.size(); cut2 += 7) {
+      FrameReader r({}, false);
+      std::vector<std::string> got;
+      for (auto part : {std::string_view(msg).substr(0, cut), std::string_view(msg).substr(cut, cut2 - cut),
+                        std::string_view(msg).substr(cut2)}) {
+        r.feed(part);
+        while (*r.next(m)) got.push_back(flat(m));
+      }
+      ASSERT_EQ(got.size(), 2u) << "cut " << cut << "/" << cut2;
+      ASSERT_EQ(got[0], expected) << "cut " << cut << "/" << cut2;
+      ASSERT_EQ(got[1], "Event=Next;") << "cut " << cut << "/" << cut2;
+    }
+  }
+}
+
 TEST(FrameReader, StrayBlankLinesAreSkippedAndCountedAcrossChunks) {
   FrameReader r({}, false);
   AmiMessage m;
