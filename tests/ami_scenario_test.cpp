@@ -419,3 +419,43 @@ TEST(AmiScenario, OutboundCallFirstSeenInResync) {
 
 }  // namespace
 }  // namespace callbridge::testing
+
+namespace callbridge::testing {
+namespace {
+
+TEST(AmiScenario, ClickToDialOwnPhoneNeverAnswers) {
+  Ch p100 = phone("100", "u1", "u1", 0);
+  p100.cid = "089123456";  // Originate's CallerID on the party's own phone
+  Script s;
+  s.newchannel(p100, 0).dial_begin(nullptr, p100, "100", 0.01).newstate(p100, 5, 0.01);
+  s.dial_end(nullptr, p100, "NOANSWER", 30).hangup(p100, 19, 30);
+  s.raw("OriginateResponse", {{"ActionID", "c2d-0002"}, {"Response", "Failure"},
+                              {"Channel", "PJSIP/100"}, {"Context", "from-internal"},
+                              {"Exten", "089123456"}, {"Reason", "3"}, {"Uniqueid", "<null>"}},
+        30.01);
+  ReplayResult r = run(s);
+  ASSERT_EQ(r.entries.size(), 1u) << r.jsonl();
+  const auto& e = r.entries[0];
+  EXPECT_EQ(e.party, "100");
+  EXPECT_EQ(e.direction, Direction::outbound);
+  EXPECT_EQ(e.remote, "+4989123456");
+  EXPECT_EQ(e.disposition, Disposition::no_answer);
+  EXPECT_EQ(e.started_at, at(0.01));
+  EXPECT_EQ(e.ended_at, at(30));
+}
+
+TEST(AmiScenario, ClickToDialWithoutOriginateResponseIsStillWritten) {
+  Ch p100 = phone("100", "u1", "u1", 0);
+  Script s;
+  s.newchannel(p100, 0).dial_begin(nullptr, p100, "100", 0.01).newstate(p100, 5, 0.01);
+  s.hangup(p100, 19, 30);
+  Ch other = trunk("u9");
+  s.newchannel(other, 40).hangup(other, 16, 41);  // time moves on past the wait
+  ReplayResult r = run(s);
+  ASSERT_EQ(r.entries.size(), 1u) << r.jsonl();
+  EXPECT_EQ(r.entries[0].remote, std::nullopt);
+  EXPECT_EQ(r.entries[0].ended_at, at(30));
+}
+
+}  // namespace
+}  // namespace callbridge::testing

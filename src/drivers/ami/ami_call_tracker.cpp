@@ -119,6 +119,17 @@ class AmiCallTracker::Impl {
   std::optional<Timestamp> down_at_;
   std::vector<Slot> resync_new_;
   std::vector<const std::string*> scratch_convs_;
+  // Conversations held back after their last hangup because an originated (click-to-dial) leg
+  // does not know its destination yet: OriginateResponse (Exten) follows the Hangup.
+  struct AwaitOriginate {
+    std::string conv, uid, ext;
+    core::LegId leg = 0;
+    Timestamp ended{};
+  };
+  std::vector<AwaitOriginate> awaiting_;
+  static constexpr std::chrono::seconds kOriginateWait{5};
+  void expire_awaiting(Timestamp t, bool all);
+  void on_originate_response(const AmiFields& f, Timestamp t);
 
  private:
   // channels
@@ -598,6 +609,8 @@ void AmiCallTracker::Impl::hangup(Slot s, Timestamp t, int cause) {
           journal_.answered(leg.id, *c.up_at);
         }
       }
+      if (leg.pending && c.originated && jl && !jl->start.remote && !jl->answered_at)
+        awaiting_.push_back(AwaitOriginate{c.conv, c.uid, c.ext, leg.id, t});
       end_leg(c, leg, t, cause);
     }
     c.legs.clear();
@@ -613,7 +626,9 @@ void AmiCallTracker::Impl::hangup(Slot s, Timestamp t, int cause) {
     v.erase(std::remove(v.begin(), v.end(), s), v.end());
     if (v.empty()) {
       convs_.erase(it);
-      journal_.conversation_ended(conv, t);
+      bool held_back = std::any_of(awaiting_.begin(), awaiting_.end(),
+                                   [&](const AwaitOriginate& a) { return a.conv == conv; });
+      if (!held_back) journal_.conversation_ended(conv, t);
       return;
     }
   }
@@ -1076,6 +1091,7 @@ void AmiCallTracker::Impl::message(const AmiMessage& m, Timestamp received_at) {
   }
   if (t > now_) now_ = t;
   ++stats_.handled;
+  if (!awaiting_.empty()) expire_awaiting(t, false);
 
   auto with_channel = [&](auto&& fn) {
     Slot s = g_.find(f[F::uniqueid]);
@@ -1194,6 +1210,10 @@ void AmiCallTracker::Impl::message(const AmiMessage& m, Timestamp received_at) {
       break;
     }
     case AmiEvent::originate_response: {
+      if (!awaiting_.empty()) {
+        on_originate_response(f, t);
+        break;
+      }
       Slot s = g_.find(f[F::uniqueid]);
       std::string_view exten = f[F::exten];
       if (s == kNoSlot || exten.empty()) break;
@@ -1227,7 +1247,45 @@ void AmiCallTracker::Impl::message(const AmiMessage& m, Timestamp received_at) {
   }
 }
 
+void AmiCallTracker::Impl::expire_awaiting(Timestamp t, bool all) {
+  for (auto it = awaiting_.begin(); it != awaiting_.end();) {
+    if (!all && it->ended + kOriginateWait > t) {
+      ++it;
+      continue;
+    }
+    std::string conv = it->conv;
+    Timestamp ended = it->ended;
+    it = awaiting_.erase(it);
+    bool more = std::any_of(awaiting_.begin(), awaiting_.end(),
+                            [&](const AwaitOriginate& a) { return a.conv == conv; });
+    if (!more && convs_.find(conv) == convs_.end()) journal_.conversation_ended(conv, ended);
+  }
+}
+
+void AmiCallTracker::Impl::on_originate_response(const AmiFields& f, Timestamp t) {
+  std::string_view uid = f[F::uniqueid];
+  std::string_view exten = f[F::exten];
+  auto [kind, ext] = classify_name(f[F::channel], false);  // Originate's Channel: "PJSIP/100"
+  auto it = std::find_if(awaiting_.begin(), awaiting_.end(),
+                         [&](const AwaitOriginate& a) { return !uid.empty() && a.uid == uid; });
+  if (it == awaiting_.end() && kind == ChanKind::party) {
+    it = std::find_if(awaiting_.begin(), awaiting_.end(),
+                      [&](const AwaitOriginate& a) { return a.ext == ext; });
+  }
+  if (it == awaiting_.end()) return;
+  if (!exten.empty()) {
+    core::LegStart tmp;
+    Channel req;
+    req.caller_num = std::string(exten);
+    describe(req, false, tmp);
+    journal_.set_remote(it->leg, tmp.direction, tmp.remote, tmp.remote_withheld, std::nullopt);
+  }
+  it->ended = t - kOriginateWait;  // due now
+  expire_awaiting(t, false);
+}
+
 void AmiCallTracker::Impl::flush(Timestamp at) {
+  expire_awaiting(at, true);
   for (Slot s : g_.all()) {
     Channel& c = g_.at(s);
     for (const auto& l : c.legs) end_leg(c, l, at, std::nullopt);
