@@ -78,6 +78,21 @@ void ChildProcess::drain_in_background() {
   });
 }
 
+int ChildProcess::wait_exit(std::chrono::milliseconds timeout) {
+  auto deadline = Steady::now() + timeout;
+  while (pid_ > 0) {
+    int st = 0;
+    if (waitpid(pid_, &st, WNOHANG) == pid_) {
+      status_ = st;
+      pid_ = -1;
+      break;
+    }
+    if (Steady::now() > deadline) break;
+    poll(nullptr, 0, 2);  // the child is exiting (its output is closed already)
+  }
+  return stop();
+}
+
 int ChildProcess::stop() {
   if (pid_ > 0) {
     int st = 0;
@@ -105,7 +120,7 @@ base::Status run_command(const std::vector<std::string>& argv, std::chrono::mill
   auto c = ChildProcess::spawn(argv);
   if (!c) return fail(c.error());
   auto eof = (*c)->wait_for_line([](const std::string&) { return false; }, timeout);
-  int st = (*c)->stop();
+  int st = (*c)->wait_exit(std::chrono::seconds(10));
   if (eof.error().code() == base::Errc::timeout) return fail(eof.error());
   if (!WIFEXITED(st) || WEXITSTATUS(st) != 0)
     return fail(Error::io(argv[0] + " failed (status " + std::to_string(st) + "): " + (*c)->output()));

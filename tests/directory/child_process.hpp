@@ -27,6 +27,8 @@ class ChildProcess {
                                           std::chrono::milliseconds timeout);
   // After readiness: keep reading output in the background so the child never blocks on it.
   void drain_in_background();
+  // Waits for the child to exit by itself (after its output closed); stop() after `timeout`.
+  int wait_exit(std::chrono::milliseconds timeout);
   // SIGTERM, wait (SIGKILL after 5 s); returns the exit status. Idempotent.
   int stop();
   pid_t pid() const { return pid_; }

@@ -35,7 +35,7 @@ class ContactsCli : public ::testing::Test {
     EXPECT_TRUE(p);
     auto eof = (*p)->wait_for_line([](const std::string&) { return false; }, 60s);
     EXPECT_EQ(eof.error().code(), base::Errc::unavailable) << "the command did not finish";
-    int st = (*p)->stop();
+    int st = (*p)->wait_exit(10s);
     return CliRun{WIFEXITED(st) ? WEXITSTATUS(st) : -1, (*p)->output()};
   }
   static std::string fixture(const std::string& name) { return std::string(CALLBRIDGE_TEST_DIR) + "/fixtures/" + name; }

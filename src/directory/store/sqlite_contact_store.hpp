@@ -26,8 +26,6 @@ struct SqliteContactStoreOptions {
 class SqliteContactStore final : public ports::ContactStore {
  public:
   static constexpr int kSchemaVersion = 1;
-  static constexpr std::size_t kMaxNumbersPerContact = 64;
-  static constexpr std::size_t kMaxFieldBytes = 4096;
 
   // Opens (creating if needed) and migrates the database. Errc::io on open failure,
   // Errc::conflict when the file's schema is newer than this build.

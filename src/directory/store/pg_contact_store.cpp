@@ -1,0 +1,394 @@
+#include "directory/store/pg_contact_store.hpp"
+
+#include <libpq-fe.h>
+#include <poll.h>
+
+#include <cstdlib>
+
+namespace callbridge::directory {
+
+using base::Error;
+using base::fail;
+using ports::Contact;
+using Steady = std::chrono::steady_clock;
+
+struct PgContactStore::Rows {
+  std::unique_ptr<PGresult, void (*)(PGresult*)> res{nullptr, PQclear};
+  int size() const { return PQntuples(res.get()); }
+  std::string text(int row, int col) const {
+    return std::string(PQgetvalue(res.get(), row, col), static_cast<std::size_t>(PQgetlength(res.get(), row, col)));
+  }
+  std::int64_t i64(int row, int col) const { return std::strtoll(PQgetvalue(res.get(), row, col), nullptr, 10); }
+  std::size_t affected() const { return static_cast<std::size_t>(std::strtoull(PQcmdTuples(res.get()), nullptr, 10)); }
+};
+
+namespace {
+
+// A PostgreSQL text[] literal: {"a","b"} with " and \ escaped.
+std::string text_array(const std::vector<std::string>& v) {
+  std::string o = "{";
+  for (std::size_t i = 0; i < v.size(); ++i) {
+    if (i) o.push_back(',');
+    o.push_back('"');
+    for (char c : v[i]) {
+      if (c == '"' || c == '\\') o.push_back('\\');
+      o.push_back(c);
+    }
+    o.push_back('"');
+  }
+  return o + "}";
+}
+
+constexpr const char* kContactColumns = "id, kind, display_name, given_name, family_name, company, email, note, origin";
+
+Contact read_contact(const PgContactStore::Rows& r, int row, const std::string& tenant) {
+  Contact c;
+  c.id = r.i64(row, 0);
+  c.tenant = tenant;
+  c.kind = ports::parse_contact_kind(r.text(row, 1)).value_or(ports::ContactKind::person);
+  c.display_name = r.text(row, 2);
+  c.given_name = r.text(row, 3);
+  c.family_name = r.text(row, 4);
+  c.company = r.text(row, 5);
+  c.email = r.text(row, 6);
+  c.note = r.text(row, 7);
+  c.origin = r.text(row, 8);
+  return c;
+}
+
+struct NumberArrays {
+  std::string labels, raws, e164s;
+};
+NumberArrays arrays_of(const Contact& c) {
+  std::vector<std::string> l, r, e;
+  for (const auto& n : c.numbers) {
+    l.push_back(n.label);
+    r.push_back(n.raw);
+    e.push_back(n.e164);
+  }
+  return {text_array(l), text_array(r), text_array(e)};
+}
+
+constexpr const char* kInsertNumbers =
+    "INSERT INTO contact_numbers(contact_id, tenant, label, raw, e164)"
+    " SELECT $1::bigint, $2, u.l, u.r, u.e FROM unnest($3::text[], $4::text[], $5::text[])"
+    " WITH ORDINALITY AS u(l, r, e, o) ORDER BY u.o";
+
+}  // namespace
+
+PgContactStore::~PgContactStore() {
+  if (conn_) PQfinish(conn_);
+}
+
+Steady::time_point PgContactStore::write_deadline() const { return Steady::now() + opts_.write_timeout; }
+
+base::Status PgContactStore::connect_locked() {
+  if (conn_ && PQstatus(conn_) == CONNECTION_OK) return {};
+  if (conn_) PQfinish(conn_);
+  conn_ = PQconnectdb(opts_.conninfo.c_str());
+  if (PQstatus(conn_) != CONNECTION_OK) {
+    std::string m = PQerrorMessage(conn_);
+    PQfinish(conn_);
+    conn_ = nullptr;
+    while (!m.empty() && (m.back() == '\n' || m.back() == ' ')) m.pop_back();
+    return fail(Error::unavailable("contact store (PostgreSQL): " + m));
+  }
+  return {};
+}
+
+base::Result<PgContactStore::Rows> PgContactStore::exec_locked(const std::string& sql,
+                                                               const std::vector<std::string>& params,
+                                                               Steady::time_point deadline) {
+  if (auto st = connect_locked(); !st) return fail(st.error());
+  std::vector<const char*> values;
+  for (const auto& p : params) values.push_back(p.c_str());
+  int sent = params.empty() ? PQsendQuery(conn_, sql.c_str())
+                            : PQsendQueryParams(conn_, sql.c_str(), static_cast<int>(params.size()), nullptr,
+                                                values.data(), nullptr, nullptr, 0);
+  auto broken = [&](const char* what) {
+    std::string m = std::string("contact store (PostgreSQL) ") + what + ": " + PQerrorMessage(conn_);
+    PQfinish(conn_);
+    conn_ = nullptr;
+    return Error::unavailable(m);
+  };
+  if (!sent) return fail(broken("send"));
+  const int sock = PQsocket(conn_);
+  for (;;) {
+    if (!PQconsumeInput(conn_)) return fail(broken("read"));
+    if (!PQisBusy(conn_)) break;
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Steady::now()).count();
+    if (left <= 0) {
+      if (PGcancel* c = PQgetCancel(conn_)) {
+        char err[256];
+        PQcancel(c, err, sizeof err);
+        PQfreeCancel(c);
+      }
+      while (PGresult* r = PQgetResult(conn_)) PQclear(r);
+      return fail(Error::timeout("contact store (PostgreSQL): query cancelled at its deadline"));
+    }
+    pollfd p{sock, POLLIN, 0};
+    poll(&p, 1, static_cast<int>(left));
+  }
+  Rows rows;
+  while (PGresult* r = PQgetResult(conn_)) rows.res.reset(r);  // keep the last result
+  if (!rows.res) return fail(Error::internal("contact store (PostgreSQL): no result"));
+  auto status = PQresultStatus(rows.res.get());
+  if (status != PGRES_COMMAND_OK && status != PGRES_TUPLES_OK) {
+    std::string m = PQresultErrorMessage(rows.res.get());
+    while (!m.empty() && (m.back() == '\n' || m.back() == ' ')) m.pop_back();
+    const char* state = PQresultErrorField(rows.res.get(), PG_DIAG_SQLSTATE);
+    if (state && std::string_view(state) == "57014") return fail(Error::timeout("contact store (PostgreSQL): " + m));
+    return fail(Error::io("contact store (PostgreSQL): " + m));
+  }
+  return rows;
+}
+
+template <typename Fn>
+auto PgContactStore::in_transaction_locked(Fn&& body) -> decltype(body(Steady::time_point{})) {
+  auto deadline = write_deadline();
+  if (auto b = exec_locked("BEGIN", {}, deadline); !b) return fail(b.error());
+  auto r = body(deadline);
+  if (!r) {
+    if (conn_) (void)exec_locked("ROLLBACK", {}, write_deadline());
+    return r;
+  }
+  if (auto c = exec_locked("COMMIT", {}, deadline); !c) {
+    if (conn_) (void)exec_locked("ROLLBACK", {}, write_deadline());
+    return fail(c.error());
+  }
+  return r;
+}
+
+base::Result<std::unique_ptr<PgContactStore>> PgContactStore::open(PgContactStoreOptions opts) {
+  std::unique_ptr<PgContactStore> s(new PgContactStore(std::move(opts)));
+  std::lock_guard lock(s->mu_);
+  if (auto st = s->connect_locked(); !st) return fail(st.error());
+  if (auto st = s->migrate_locked(); !st) return fail(st.error());
+  return s;
+}
+
+base::Status PgContactStore::migrate_locked() {
+  return in_transaction_locked([&](Steady::time_point d) -> base::Status {
+    // One migrating node at a time (key: "cb" "ct" as digits).
+    if (auto r = exec_locked("SELECT pg_advisory_xact_lock(6362637401)", {}, d); !r) return fail(r.error());
+    if (auto r = exec_locked("CREATE TABLE IF NOT EXISTS contacts_meta(key TEXT PRIMARY KEY, value TEXT NOT NULL)",
+                             {}, d);
+        !r)
+      return fail(r.error());
+    auto v = exec_locked("SELECT value FROM contacts_meta WHERE key='schema_version'", {}, d);
+    if (!v) return fail(v.error());
+    int version = v->size() ? std::atoi(v->text(0, 0).c_str()) : 0;
+    if (version > kSchemaVersion)
+      return fail(Error::conflict("contact store (PostgreSQL) has schema version " + std::to_string(version) +
+                                  ", this build knows up to " + std::to_string(kSchemaVersion)));
+    if (version == kSchemaVersion) return {};
+    auto r = exec_locked(
+        "CREATE TABLE contacts(id BIGSERIAL PRIMARY KEY, tenant TEXT NOT NULL, kind TEXT NOT NULL,"
+        " display_name TEXT NOT NULL, given_name TEXT NOT NULL DEFAULT '', family_name TEXT NOT NULL DEFAULT '',"
+        " company TEXT NOT NULL DEFAULT '', email TEXT NOT NULL DEFAULT '', note TEXT NOT NULL DEFAULT '',"
+        " origin TEXT NOT NULL DEFAULT '', updated_at BIGINT NOT NULL);"
+        "CREATE INDEX contacts_by_name ON contacts(tenant, display_name);"
+        "CREATE TABLE contact_numbers(id BIGSERIAL PRIMARY KEY,"
+        " contact_id BIGINT NOT NULL REFERENCES contacts(id) ON DELETE CASCADE, tenant TEXT NOT NULL,"
+        " label TEXT NOT NULL DEFAULT '', raw TEXT NOT NULL DEFAULT '', e164 TEXT NOT NULL);"
+        "CREATE INDEX contact_numbers_by_e164 ON contact_numbers(tenant, e164);"
+        "CREATE INDEX contact_numbers_by_contact ON contact_numbers(contact_id);"
+        "CREATE TABLE contact_changes(tenant TEXT PRIMARY KEY, seq BIGINT NOT NULL);"
+        "INSERT INTO contacts_meta(key, value) VALUES('schema_version', '1');",
+        {}, d);
+    if (!r) return fail(r.error());
+    return {};
+  });
+}
+
+base::Status PgContactStore::bump_locked(const std::string& tenant, Steady::time_point d) {
+  auto r = exec_locked(
+      "INSERT INTO contact_changes(tenant, seq) VALUES($1, 1)"
+      " ON CONFLICT (tenant) DO UPDATE SET seq = contact_changes.seq + 1",
+      {tenant}, d);
+  if (!r) return fail(r.error());
+  return {};
+}
+
+base::Result<std::int64_t> PgContactStore::insert_locked(const Contact& c, Steady::time_point d) {
+  auto r = exec_locked(
+      "INSERT INTO contacts(tenant, kind, display_name, given_name, family_name, company, email, note, origin,"
+      " updated_at) VALUES($1,$2,$3,$4,$5,$6,$7,$8,$9, extract(epoch from now())::bigint) RETURNING id",
+      {c.tenant, std::string(ports::to_string(c.kind)), c.display_name, c.given_name, c.family_name, c.company,
+       c.email, c.note, c.origin},
+      d);
+  if (!r) return fail(r.error());
+  std::int64_t id = r->i64(0, 0);
+  if (!c.numbers.empty()) {
+    auto a = arrays_of(c);
+    auto n = exec_locked(kInsertNumbers, {std::to_string(id), c.tenant, a.labels, a.raws, a.e164s}, d);
+    if (!n) return fail(n.error());
+  }
+  return id;
+}
+
+base::Result<std::int64_t> PgContactStore::create(const Contact& in) {
+  auto c = normalize_contact(in, opts_.to_e164);
+  if (!c) return fail(c.error());
+  std::lock_guard lock(mu_);
+  return in_transaction_locked([&](Steady::time_point d) -> base::Result<std::int64_t> {
+    auto id = insert_locked(*c, d);
+    if (!id) return id;
+    if (auto st = bump_locked(c->tenant, d); !st) return fail(st.error());
+    return id;
+  });
+}
+
+base::Status PgContactStore::update(const Contact& in) {
+  auto c = normalize_contact(in, opts_.to_e164);
+  if (!c) return fail(c.error());
+  std::lock_guard lock(mu_);
+  return in_transaction_locked([&](Steady::time_point d) -> base::Status {
+    auto u = exec_locked(
+        "UPDATE contacts SET kind=$1, display_name=$2, given_name=$3, family_name=$4, company=$5, email=$6,"
+        " note=$7, origin=$8, updated_at=extract(epoch from now())::bigint WHERE id=$9 AND tenant=$10",
+        {std::string(ports::to_string(c->kind)), c->display_name, c->given_name, c->family_name, c->company,
+         c->email, c->note, c->origin, std::to_string(c->id), c->tenant},
+        d);
+    if (!u) return fail(u.error());
+    if (u->affected() == 0) return fail(Error::not_found("no contact " + std::to_string(c->id)));
+    if (auto del = exec_locked("DELETE FROM contact_numbers WHERE contact_id=$1", {std::to_string(c->id)}, d); !del)
+      return fail(del.error());
+    if (!c->numbers.empty()) {
+      auto a = arrays_of(*c);
+      auto n = exec_locked(kInsertNumbers, {std::to_string(c->id), c->tenant, a.labels, a.raws, a.e164s}, d);
+      if (!n) return fail(n.error());
+    }
+    return bump_locked(c->tenant, d);
+  });
+}
+
+base::Status PgContactStore::remove(const std::string& tenant, std::int64_t id) {
+  std::lock_guard lock(mu_);
+  return in_transaction_locked([&](Steady::time_point d) -> base::Status {
+    auto r = exec_locked("DELETE FROM contacts WHERE id=$1 AND tenant=$2", {std::to_string(id), tenant}, d);
+    if (!r) return fail(r.error());
+    if (r->affected() == 0) return fail(Error::not_found("no contact " + std::to_string(id)));
+    return bump_locked(tenant, d);
+  });
+}
+
+base::Result<Contact> PgContactStore::get(const std::string& tenant, std::int64_t id) {
+  std::lock_guard lock(mu_);
+  auto d = write_deadline();
+  auto r = exec_locked(std::string("SELECT ") + kContactColumns + " FROM contacts WHERE id=$1 AND tenant=$2",
+                       {std::to_string(id), tenant}, d);
+  if (!r) return fail(r.error());
+  if (r->size() == 0) return fail(Error::not_found("no contact " + std::to_string(id)));
+  Contact c = read_contact(*r, 0, tenant);
+  auto n = exec_locked("SELECT label, raw, e164 FROM contact_numbers WHERE contact_id=$1 ORDER BY id",
+                       {std::to_string(id)}, d);
+  if (!n) return fail(n.error());
+  for (int i = 0; i < n->size(); ++i) c.numbers.push_back({n->text(i, 0), n->text(i, 1), n->text(i, 2)});
+  return c;
+}
+
+base::Result<std::vector<Contact>> PgContactStore::list(const std::string& tenant, std::string_view text,
+                                                        std::size_t limit) {
+  std::string like = "%";
+  for (char ch : text) {
+    if (ch == '%' || ch == '_' || ch == '\\') like.push_back('\\');
+    like.push_back(ch);
+  }
+  like += "%";
+  std::lock_guard lock(mu_);
+  auto d = write_deadline();
+  auto r = exec_locked(std::string("SELECT ") + kContactColumns +
+                           " FROM contacts c WHERE tenant=$1 AND (display_name ILIKE $2 OR company ILIKE $2 OR"
+                           " EXISTS(SELECT 1 FROM contact_numbers n WHERE n.contact_id=c.id AND"
+                           " (n.e164 LIKE $2 OR n.raw LIKE $2))) ORDER BY display_name, id LIMIT $3",
+                       {tenant, like, std::to_string(limit)}, d);
+  if (!r) return fail(r.error());
+  std::vector<Contact> out;
+  for (int i = 0; i < r->size(); ++i) out.push_back(read_contact(*r, i, tenant));
+  for (auto& c : out) {
+    auto n = exec_locked("SELECT label, raw, e164 FROM contact_numbers WHERE contact_id=$1 ORDER BY id",
+                         {std::to_string(c.id)}, d);
+    if (!n) return fail(n.error());
+    for (int i = 0; i < n->size(); ++i) c.numbers.push_back({n->text(i, 0), n->text(i, 1), n->text(i, 2)});
+  }
+  return out;
+}
+
+base::Result<ports::ImportCommit> PgContactStore::import_all(const std::string& tenant,
+                                                             const std::vector<Contact>& contacts,
+                                                             const ports::ImportOptions& opts) {
+  std::vector<Contact> ready;
+  ready.reserve(contacts.size());
+  for (std::size_t i = 0; i < contacts.size(); ++i) {
+    Contact c = contacts[i];
+    c.tenant = tenant;
+    auto p = normalize_contact(c, opts_.to_e164);
+    if (!p)
+      return fail(Error::invalid_argument("contact #" + std::to_string(i + 1) + " (" + contacts[i].display_name +
+                                          "): " + p.error().message()));
+    ready.push_back(std::move(*p));
+  }
+  std::lock_guard lock(mu_);
+  return in_transaction_locked([&](Steady::time_point d) -> base::Result<ports::ImportCommit> {
+    ports::ImportCommit out;
+    if (opts.replace_tenant) {
+      auto del = exec_locked("DELETE FROM contacts WHERE tenant=$1", {tenant}, d);
+      if (!del) return fail(del.error());
+      out.replaced = del->affected();
+    }
+    for (const auto& c : ready) {
+      auto id = insert_locked(c, d);
+      if (!id) return fail(id.error());
+      ++out.contacts;
+      out.numbers += c.numbers.size();
+    }
+    if (auto st = bump_locked(tenant, d); !st) return fail(st.error());
+    return out;
+  });
+}
+
+base::Result<std::size_t> PgContactStore::count(const std::string& tenant) {
+  std::lock_guard lock(mu_);
+  auto r = exec_locked("SELECT count(*) FROM contacts WHERE tenant=$1", {tenant}, write_deadline());
+  if (!r) return fail(r.error());
+  return static_cast<std::size_t>(r->i64(0, 0));
+}
+
+std::optional<std::uint64_t> PgContactStore::change_token(const std::string& tenant) {
+  std::unique_lock lock(mu_, std::defer_lock);
+  if (!lock.try_lock_for(std::chrono::milliseconds(200))) return std::nullopt;
+  auto r = exec_locked("SELECT seq FROM contact_changes WHERE tenant=$1", {tenant},
+                       Steady::now() + std::chrono::milliseconds(500));
+  if (!r) return std::nullopt;  // unreadable: the cache then trusts its TTL
+  return r->size() ? static_cast<std::uint64_t>(r->i64(0, 0)) : 0;
+}
+
+base::Result<std::vector<ports::ContactMatch>> PgContactStore::lookup(const ports::LookupQuery& q) {
+  auto deadline = q.deadline == Steady::time_point{} ? Steady::now() + std::chrono::seconds(5) : q.deadline;
+  std::unique_lock lock(mu_, std::defer_lock);
+  if (!lock.try_lock_until(deadline)) return fail(Error::timeout("contact store (PostgreSQL): busy until the deadline"));
+  const auto& cands = q.candidates.empty() ? std::vector<std::string>{q.e164} : q.candidates;
+  auto r = exec_locked(
+      "SELECT c.id, c.kind, c.display_name, c.company, n.e164, n.label FROM contact_numbers n"
+      " JOIN contacts c ON c.id = n.contact_id WHERE n.tenant=$1 AND n.e164 = ANY($2::text[])"
+      " ORDER BY c.display_name, c.id, n.id",
+      {q.tenant, text_array(cands)}, deadline);
+  if (!r) return fail(r.error());
+  std::vector<ports::ContactMatch> out;
+  for (int i = 0; i < r->size(); ++i) {
+    ports::ContactMatch m;
+    m.source = opts_.name;
+    m.priority = opts_.priority;
+    m.contact_id = r->text(i, 0);
+    m.kind = ports::parse_contact_kind(r->text(i, 1)).value_or(ports::ContactKind::person);
+    m.display_name = r->text(i, 2);
+    m.company = r->text(i, 3);
+    m.matched_number = r->text(i, 4);
+    m.label = r->text(i, 5);
+    out.push_back(std::move(m));
+  }
+  return out;
+}
+
+}  // namespace callbridge::directory
