@@ -7,6 +7,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <map>
 
 #include "drivers/ami/ami_call_tracker.hpp"
 #include "fixture_replay.hpp"
@@ -119,6 +120,60 @@ TEST(FixtureJournalSet, CallEndedWhileLinkWasDownIsClosedAtResync) {
   EXPECT_EQ(r.entries[0].disposition, model::Disposition::answered);
   EXPECT_EQ(r.stats.closed_by_resync, 2u);
   std::filesystem::remove_all(dir);
+}
+
+}  // namespace
+}  // namespace callbridge::testing
+
+namespace callbridge::testing {
+namespace {
+
+std::vector<std::string> brief(const ReplayResult& r) {
+  std::vector<std::string> out;
+  for (const auto& e : r.events) {
+    out.push_back(std::string(model::to_string(e.type)) + " " + e.device + " " +
+                  std::string(model::to_string(e.state)) + " " + e.remote.value_or("-"));
+  }
+  return out;
+}
+
+TEST(FixtureEvents, InternalCallCstaSequence) {
+  ReplayResult r = replay_files(logs_of("internal_call"));
+  ASSERT_TRUE(r.error.empty()) << r.error;
+  std::vector<std::string> want = {
+      "originated 100 initiated 102",    "delivered 102 alerting 100",
+      "established 100 connected 102",   "established 102 connected 100",
+      "connectionCleared 102 null 100",  "connectionCleared 100 null 102"};
+  EXPECT_EQ(brief(r), want);
+  for (const auto& e : r.events) EXPECT_EQ(e.call_id, r.events.front().call_id);
+}
+
+TEST(FixtureEvents, AttendedTransferSequenceEndsWithTransferredConnections) {
+  ReplayResult r = replay_files(logs_of("attended_transfer_refer"));
+  ASSERT_TRUE(r.error.empty()) << r.error;
+  auto b = brief(r);
+  auto has = [&](const std::string& s) { return std::find(b.begin(), b.end(), s) != b.end(); };
+  EXPECT_TRUE(has("held 100 held +4989123456"));
+  EXPECT_TRUE(has("transferred 100 null +4989123456")) << "the transferrer hands the caller over";
+  EXPECT_TRUE(has("transferred 102 connected +4989123456")) << "the target talks to the caller";
+}
+
+TEST(FixtureEvents, NothingIsLeftLiveAfterEveryScenario) {
+  for (const char* s : {"inbound_answered", "queue", "conference", "attended_transfer",
+                        "attended_transfer_refer", "blind_transfer", "ami_reconnect"}) {
+    ReplayResult r = replay_files(logs_of(s));
+    ASSERT_TRUE(r.error.empty()) << r.error;
+    // The last event of each connection is a clearing: no call stays open in the model.
+    std::map<std::pair<std::string, std::string>, model::CallEventType> last;
+    for (const auto& e : r.events) last[{e.call_id, e.device}] = e.type;
+    for (const auto& [k, type] : last) {
+      EXPECT_TRUE(type == model::CallEventType::connection_cleared ||
+                  type == model::CallEventType::transferred ||
+                  type == model::CallEventType::failed)
+          << s << " " << k.first << " " << k.second << " ends with " << model::to_string(type);
+    }
+    EXPECT_FALSE(last.empty()) << s;
+  }
 }
 
 }  // namespace
