@@ -184,6 +184,17 @@ int run(int argc, char** argv) {
               static_cast<unsigned long long>(stream->events), static_cast<unsigned long long>(stream->calls),
               opt.concurrent_calls, bytes.size() / 1e6, double(bytes.size()) / stream->events,
               static_cast<unsigned long long>(opt.seed), g1 - g0);
+  {
+    // The event mix, most frequent first, so a reader can judge how realistic the stream is.
+    std::vector<std::pair<std::uint64_t, std::string>> mix;
+    for (const auto& [name, n] : stream->events_by_name) mix.emplace_back(n, name);
+    std::sort(mix.rbegin(), mix.rend());
+    std::printf("mix:");
+    for (std::size_t i = 0; i < mix.size() && i < 10; ++i)
+      std::printf(" %s %.1f%%%s", mix[i].second.c_str(), 100.0 * mix[i].first / stream->events,
+                  i + 1 < mix.size() && i < 9 ? "," : "");
+    std::printf(" (%zu event types)\n", mix.size());
+  }
   if (!write_to.empty()) {
     std::ofstream f(write_to, std::ios::binary);
     f.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
