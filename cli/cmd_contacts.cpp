@@ -16,6 +16,7 @@
 #include "core/dialing_plan.hpp"
 #include "core/lookup_service.hpp"
 #include "directory/store/contact_import.hpp"
+#include "directory/store/pg_contact_store.hpp"
 #include "directory/store/sqlite_contact_store.hpp"
 
 namespace callbridge::cli {
@@ -25,6 +26,7 @@ constexpr std::size_t kMaxIssuesShown = 50;
 
 struct ContactsFlags {
   std::string data_dir;
+  std::string postgres;
   std::string config;
   std::string tenant = "default";
   std::optional<std::string> country, area, base, outside;
@@ -48,6 +50,8 @@ struct ContactsFlags {
 void add_common(CLI::App* c, ContactsFlags& f) {
   c->add_option("--data-dir", f.data_dir, "callbridged data dir holding contacts.db (default: from --config, "
                                           "else the daemon's default)");
+  c->add_option("--postgres", f.postgres, "use the contact store in PostgreSQL (libpq conninfo, e.g. "
+                                          "'host=db dbname=callbridge user=cb') instead of contacts.db");
   c->add_option("--config", f.config, "callbridged config file: data dir and the tenant's dialing plan "
                                       "(default: $CALLBRIDGE_CONFIG)");
   c->add_option("--tenant", f.tenant, "tenant id")->capture_default_str();
@@ -118,15 +122,28 @@ ports::ToE164 to_e164_of(const core::DialingPlan& plan) {
   };
 }
 
-base::Result<std::unique_ptr<directory::SqliteContactStore>> open_store(const Env& env, bool must_exist) {
+// contacts.db in the data dir, or PostgreSQL when --postgres is given.
+base::Result<std::unique_ptr<ports::ContactStore>> open_store(const Env& env, const ContactsFlags& f,
+                                                               bool must_exist) {
+  auto t = to_e164_of(*env.plan);
+  auto tenant_fn = [t](const std::string&, std::string_view raw) { return t(raw); };
+  if (!f.postgres.empty()) {
+    directory::PgContactStoreOptions o;
+    o.conninfo = f.postgres;
+    o.to_e164 = tenant_fn;
+    auto s = directory::PgContactStore::open(std::move(o));
+    if (!s) return base::fail(s.error());
+    return std::unique_ptr<ports::ContactStore>(std::move(*s));
+  }
   std::string path = env.data_dir + "/contacts.db";
   if (must_exist && access(path.c_str(), F_OK) != 0)
     return base::fail(base::Error::not_found("no contact store at " + path + " (import contacts first, or check --data-dir)"));
   directory::SqliteContactStoreOptions o;
   o.path = path;
-  auto t = to_e164_of(*env.plan);
-  o.to_e164 = [t](const std::string&, std::string_view raw) { return t(raw); };
-  return directory::SqliteContactStore::open(std::move(o));
+  o.to_e164 = tenant_fn;
+  auto s = directory::SqliteContactStore::open(std::move(o));
+  if (!s) return base::fail(s.error());
+  return std::unique_ptr<ports::ContactStore>(std::move(*s));
 }
 
 // A one-line bar on stderr, redrawn when the percentage changes. Only used on a terminal.
@@ -184,7 +201,7 @@ int run_import(const ContactsFlags& f) {
 
   auto bytes = directory::read_import_file(f.file, po.max_file_bytes);
   if (!bytes) return std::fprintf(stderr, "callbridge contacts import: %s\n", bytes.error().message().c_str()), 1;
-  auto store = open_store(*env, false);
+  auto store = open_store(*env, f, false);
   if (!store) return std::fprintf(stderr, "callbridge contacts import: %s\n", store.error().message().c_str()), 1;
   // Same steps as directory::import_contacts, split so the user sees what happens when.
   auto parsed = directory::parse_contacts(*bytes, po);
@@ -232,8 +249,9 @@ int run_import(const ContactsFlags& f) {
                  commit.error().message().c_str());
     return 1;
   }
-  std::printf("Imported %zu contacts (%zu numbers) into tenant '%s' of %s/contacts.db", commit->contacts,
-              commit->numbers, f.tenant.c_str(), env->data_dir.c_str());
+  std::string where = f.postgres.empty() ? env->data_dir + "/contacts.db" : "PostgreSQL";
+  std::printf("Imported %zu contacts (%zu numbers) into tenant '%s' of %s", commit->contacts, commit->numbers,
+              f.tenant.c_str(), where.c_str());
   if (f.replace) std::printf(", replacing %zu", commit->replaced);
   std::printf(".\n");
   if (p.errors() || p.skipped())
@@ -252,7 +270,7 @@ int run_lookup(const ContactsFlags& f) {
                  std::string(c.reason).c_str());
     return 1;
   }
-  auto store = open_store(*env, true);
+  auto store = open_store(*env, f, true);
   if (!store) return std::fprintf(stderr, "callbridge contacts lookup: %s\n", store.error().message().c_str()), 1;
   std::shared_ptr<ports::ContactSource> src = std::move(*store);
   base::SystemClock clock;
@@ -282,7 +300,7 @@ int run_lookup(const ContactsFlags& f) {
 int run_list(const ContactsFlags& f) {
   auto env = load_env(f);
   if (!env) return fail_usage(env.error().message());
-  auto store = open_store(*env, true);
+  auto store = open_store(*env, f, true);
   if (!store) return std::fprintf(stderr, "callbridge contacts list: %s\n", store.error().message().c_str()), 1;
   auto l = (*store)->list(f.tenant, f.text, f.limit);
   if (!l) return std::fprintf(stderr, "callbridge contacts list: %s\n", l.error().message().c_str()), 1;

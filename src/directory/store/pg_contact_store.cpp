@@ -93,6 +93,8 @@ base::Status PgContactStore::connect_locked() {
     while (!m.empty() && (m.back() == '\n' || m.back() == ' ')) m.pop_back();
     return fail(Error::unavailable("contact store (PostgreSQL): " + m));
   }
+  // NOTICEs ("relation already exists, skipping") are not for the user's terminal.
+  PQsetNoticeProcessor(conn_, [](void*, const char*) {}, nullptr);
   return {};
 }
 
