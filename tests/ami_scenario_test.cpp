@@ -343,7 +343,7 @@ TEST(AmiScenario, MalformedAndOutOfOrderInputKeepsStateConsistent) {
   Ch tr = trunk("u1");
   Ch p = phone("100", "u2", "u1");
   Script s;
-  s.hangup(Ch{"PJSIP/100-zz", "nope", "nope"}, 16, 0);       // unknown channel
+  s.hangup(Ch{"PJSIP/100-zz", "nope", "nope", "", "", "s", 0}, 16, 0);  // unknown channel
   s.raw("BridgeEnter", {{"BridgeUniqueid", "b9"}}, 0);         // no channel at all
   s.raw("DialBegin", {{"Channel", tr.name}, {"Uniqueid", "u1"}}, 0);  // no destination
   s.raw("DialEnd", {{"DestUniqueid", "ghost"}, {"DialStatus", "ANSWER"}}, 0);

@@ -1,0 +1,389 @@
+// Per-event handlers of AmiCallTracker: channels, dials, bridges, holds, transfers, park, device
+// state, resync list items. Part of AmiCallTracker (see ami_call_tracker_impl.hpp).
+#include "drivers/ami/ami_call_tracker_impl.hpp"
+
+namespace callbridge::drivers::ami {
+
+// ---------------------------------------------------------------------------------------------
+// Events
+
+void AmiCallTracker::Impl::on_newchannel(const AmiFields& f, Timestamp t) {
+  ChanInfo ci = chan_info(f);
+  Slot s = g_.find(ci.uid);
+  if (s == kNoSlot) {
+    s = ensure_channel(ci, t);
+    if (s == kNoSlot) return;
+  } else {
+    update_channel(s, ci, t);
+  }
+  Channel& c = g_.at(s);
+  if (c.kind == ChanKind::party && c.state == 4 && c.legs.empty()) {
+    // The phone itself started this call (INVITE from the phone): an outgoing entry from now.
+    c.initiated = true;
+    std::optional<std::string> raw;
+    if (!c.exten.empty() && c.exten != "s") raw = c.exten;
+    open_pending(s, t, raw);
+  }
+}
+
+void AmiCallTracker::Impl::on_dial_begin(const AmiFields& f, Timestamp t) {
+  ChanInfo di = dest_info(f);
+  Slot dst = ensure_channel(di, t);
+  if (dst == kNoSlot) return;
+  update_channel(dst, di, t);
+  Slot src = kNoSlot;
+  ChanInfo si = chan_info(f);
+  if (!si.uid.empty()) {
+    src = ensure_channel(si, t);
+    if (src != kNoSlot) update_channel(src, si, t);
+  }
+  Channel& d = g_.at(dst);
+  d.was_dialed = true;
+  std::string num = number_from_dial_string(f[F::dial_string]);
+  if (num.empty() && src != kNoSlot) num = g_.at(src).exten;
+  if (d.dialed_number.empty()) d.dialed_number = num;
+  if (src != kNoSlot) {
+    g_.start_dial(src, dst);
+    g_.at(src).ever_dialed_out = true;
+  } else {
+    // AMI Originate: the PBX calls the party's own phone first (click-to-dial).
+    d.originated = true;
+    if (d.kind == ChanKind::party && d.legs.empty()) open_pending(dst, t, std::nullopt);
+  }
+  refresh_around(dst, t);
+}
+
+void AmiCallTracker::Impl::on_dial_end(const AmiFields& f, Timestamp t) {
+  Slot dst = g_.find(f[F::dest_uniqueid]);
+  Slot src = g_.find(f[F::uniqueid]);
+  if (dst == kNoSlot) {
+    ++stats_.unknown_channel;
+    return;
+  }
+  std::string_view status = f[F::dial_status];
+  g_.end_dial(dst);
+  auto mark = [&](Slot s, bool incoming, core::LegOutcome o) {
+    if (s == kNoSlot || g_.at(s).kind != ChanKind::party) return;
+    for (const auto& l : g_.at(s).legs) {
+      const core::Leg* jl = journal_.leg(l.id);
+      if (jl && !jl->answered_at && jl->start.incoming == incoming) journal_.set_outcome(l.id, o);
+    }
+  };
+  if (status == "BUSY") {
+    mark(dst, true, core::LegOutcome::rejected);
+    mark(src, false, core::LegOutcome::busy);
+  } else if (status == "CONGESTION" || status == "CHANUNAVAIL") {
+    mark(src, false, core::LegOutcome::failed);
+  }
+  refresh_around(dst, t);
+  if (src != kNoSlot) refresh_around(src, t);
+}
+
+void AmiCallTracker::Impl::on_bridge_enter(const AmiFields& f, Timestamp t) {
+  ChanInfo ci = chan_info(f);
+  Slot s = g_.find(ci.uid);
+  if (s == kNoSlot) {
+    ++stats_.unknown_channel;
+    s = ensure_channel(ci, t);
+    if (s == kNoSlot) return;
+  } else {
+    update_channel(s, ci, t);
+  }
+  std::string_view bid = f[F::bridge_uniqueid];
+  if (bid.empty()) return;
+  Bridge& b = g_.ensure_bridge(bid);
+  if (f[F::bridge_technology] == "softmix") b.conference = true;
+  g_.join_bridge(s, bid);
+  note_external_answers(std::string(bid), t);
+  refresh_around(s, t);
+}
+
+void AmiCallTracker::Impl::on_bridge_leave(const AmiFields& f, Timestamp t) {
+  Slot s = g_.find(f[F::uniqueid]);
+  if (s == kNoSlot) {
+    ++stats_.unknown_channel;
+    return;
+  }
+  std::string bid = g_.at(s).bridge;
+  std::vector<Slot> others;
+  if (Bridge* b = g_.bridge(bid)) others = b->members;
+  g_.leave_bridge(s);
+  refresh_around(s, t);
+  for (Slot o : others) {
+    if (o != s && g_.at(o).live) refresh_around(o, t);
+  }
+}
+
+void AmiCallTracker::Impl::on_hold(const AmiFields& f, Timestamp t, bool hold) {
+  Slot s = g_.find(f[F::uniqueid]);
+  if (s == kNoSlot) {
+    ++stats_.unknown_channel;
+    return;
+  }
+  Channel& c = g_.at(s);
+  if (c.kind != ChanKind::party) return;
+  if (hold) {
+    if (c.on_hold) return;
+    c.on_hold = true;
+    for (auto& l : c.legs) {
+      if (!l.answered || l.held) continue;
+      l.held = true;
+      journal_.hold(l.id, t);
+      model_.update(l.call_id, c.ext, ConnectionState::held, CallEventType::held, t);
+    }
+  } else {
+    // A lone Unhold (no Hold before, e.g. a REFER side effect) changes nothing.
+    if (!c.on_hold) return;
+    c.on_hold = false;
+    for (auto& l : c.legs) {
+      if (!l.held) continue;
+      l.held = false;
+      journal_.unhold(l.id, t);
+      model_.update(l.call_id, c.ext, ConnectionState::connected, CallEventType::retrieved, t);
+    }
+  }
+}
+
+void AmiCallTracker::Impl::on_blind_transfer(const AmiFields& f, Timestamp t) {
+  if (f[F::result] != "Success") return;
+  Slot ps = g_.find(f[F::transferer_uniqueid]);
+  Slot cs = g_.find(f[F::transferee_uniqueid]);
+  std::string_view ext = f[F::extension];
+  std::string to = ext.empty() ? std::string()
+                   : opt_.is_internal_number(ext) ? std::string(ext)
+                                                  : opt_.canonical_remote(ext);
+  std::string by;
+  if (ps != kNoSlot) {
+    Channel& p = g_.at(ps);
+    if (p.kind == ChanKind::party) {
+      by = p.ext;
+      for (auto it = p.legs.begin(); it != p.legs.end();) {
+        bool hit = cs != kNoSlot ? it->anchor == g_.at(cs).uid : it->answered;
+        if (!hit) {
+          ++it;
+          continue;
+        }
+        if (!to.empty()) journal_.set_transferred_to(it->id, to);
+        end_leg(p, *it, t, std::nullopt, to.empty() ? std::nullopt : std::optional(to));
+        if (cs != kNoSlot) g_.at(cs).blind_transfer_legs.push_back(it->id);
+        it = p.legs.erase(it);
+      }
+    } else {
+      by = p.transferred_by;
+    }
+  }
+  if (cs != kNoSlot && !by.empty()) {
+    g_.at(cs).transferred_by = by;
+    g_.at(cs).transferred_at = t;
+  }
+}
+
+void AmiCallTracker::Impl::on_attended_transfer(const AmiFields& f, Timestamp t) {
+  if (f[F::result] != "Success") return;
+  Slot p1 = g_.find(f[F::orig_transferer_uniqueid]);
+  Slot p2 = g_.find(f[F::second_transferer_uniqueid]);
+  Slot cs = g_.find(f[F::transferee_uniqueid]);
+  Slot ds = g_.find(f[F::transfer_target_uniqueid]);
+  std::string cuid = cs != kNoSlot ? g_.at(cs).uid : std::string();
+
+  // Who the transferee was handed to: the target channel, else whom the consultation reached.
+  std::string target;
+  auto number_for = [&](Slot x) -> std::string {
+    const Channel& c = g_.at(x);
+    if (c.kind == ChanKind::party) return c.ext;
+    core::LegStart s;
+    describe(c, false, s);
+    return s.remote.value_or("");
+  };
+  if (ds != kNoSlot) {
+    target = number_for(ds);
+  } else {
+    for (Slot p : {p2, p1}) {
+      if (p == kNoSlot || !target.empty()) continue;
+      for (const auto& l : g_.at(p).legs) {
+        if (l.anchor == cuid) continue;
+        Slot a = g_.find(l.anchor);
+        if (a != kNoSlot) {
+          target = number_for(a);
+          break;
+        }
+      }
+    }
+  }
+
+  std::string by;
+  for (Slot p : {p1, p2}) {
+    if (p == kNoSlot) continue;
+    Channel& c = g_.at(p);
+    if (c.kind != ChanKind::party) continue;
+    if (by.empty()) by = c.ext;
+    for (const auto& l : c.legs) {
+      bool handed_over = !cuid.empty() && l.anchor == cuid;
+      if (handed_over && !target.empty()) journal_.set_transferred_to(l.id, target);
+      end_leg(c, l, t, std::nullopt,
+              handed_over && !target.empty() ? std::optional(target) : std::nullopt);
+    }
+    c.legs.clear();
+  }
+  // Whoever talked to a transferer now talks to someone else.
+  if (p1 != kNoSlot) end_legs_anchored_on(g_.at(p1), t);
+  if (p2 != kNoSlot && p2 != p1) end_legs_anchored_on(g_.at(p2), t);
+
+  if (!by.empty()) {
+    for (Slot x : {cs, ds}) {
+      if (x == kNoSlot) continue;
+      Channel& c = g_.at(x);
+      c.transferred_by = by;
+      c.transferred_at = t;
+      // Legs that formed a moment before this event (the bridge moves come first).
+      for (const auto& uid : c.anchored_by) {
+        Slot ps = g_.find(uid);
+        if (ps == kNoSlot) continue;
+        for (const auto& l : g_.at(ps).legs) {
+          if (l.anchor != c.uid) continue;
+          const core::Leg* jl = journal_.leg(l.id);
+          if (jl && !jl->start.transferred_from && jl->start.party != by &&
+              jl->start.started_at + std::chrono::seconds(1) >= t)
+            journal_.set_transferred_from(l.id, by);
+        }
+      }
+    }
+  }
+  // One conversation from now on.
+  if (cs != kNoSlot) {
+    std::string into = g_.at(cs).conv;
+    for (Slot x : {p1, p2, ds}) {
+      if (x == kNoSlot) continue;
+      std::string from = g_.at(x).conv;
+      if (from == into) continue;
+      merge_convs(from, into, t);
+      model_.merge(from, into, t);
+    }
+    refresh_conv(into, t);
+  }
+}
+
+void AmiCallTracker::Impl::on_parked_call(const AmiFields& f, Timestamp t) {
+  Slot cs = g_.find(f[F::parkee_uniqueid]);
+  if (cs == kNoSlot) return;
+  Channel& c = g_.at(cs);
+  std::string space(f[F::parking_space]);
+  std::string by = c.transferred_by;
+  for (const auto& uid : c.anchored_by) {
+    Slot ps = g_.find(uid);
+    if (ps == kNoSlot) continue;
+    Channel& p = g_.at(ps);
+    for (auto it = p.legs.begin(); it != p.legs.end();) {
+      if (it->anchor != c.uid) {
+        ++it;
+        continue;
+      }
+      if (!space.empty()) journal_.set_transferred_to(it->id, space);
+      end_leg(p, *it, t, std::nullopt, space.empty() ? std::nullopt : std::optional(space));
+      by = p.ext;
+      it = p.legs.erase(it);
+    }
+  }
+  // A blind transfer to the parking extension just before: the slot is the real destination.
+  if (c.transferred_at && *c.transferred_at + std::chrono::seconds(10) >= t && !space.empty()) {
+    for (core::LegId id : c.blind_transfer_legs) journal_.set_transferred_to(id, space);
+  }
+  c.blind_transfer_legs.clear();
+  if (!by.empty()) {
+    c.transferred_by = by;
+    c.transferred_at = t;
+  }
+}
+
+namespace {
+model::DeviceState device_state_from(std::string_view s) {
+  if (s == "NOT_INUSE" || s == "Idle") return model::DeviceState::idle;
+  if (s == "INUSE" || s == "BUSY" || s == "InUse" || s == "Busy") return model::DeviceState::busy;
+  if (s == "RINGING" || s == "RINGINUSE" || s == "Ringing" || s == "InUse&Ringing")
+    return model::DeviceState::ringing;
+  if (s == "ONHOLD" || s == "Hold" || s == "OnHold") return model::DeviceState::held;
+  if (s == "UNAVAILABLE" || s == "INVALID" || s == "Unavailable") return model::DeviceState::unavailable;
+  return model::DeviceState::unknown;
+}
+}  // namespace
+
+void AmiCallTracker::Impl::on_device_state(std::string_view device, std::string_view state,
+                                           Timestamp t) {
+  // "PJSIP/100" -> party 100 (same rule as channels, without the -xxxxxxxx suffix).
+  auto [kind, ext] = classify_name(device, false);
+  if (kind != ChanKind::party) return;
+  model_.set_pbx_device_state(ext, device_state_from(state), t);
+}
+
+void AmiCallTracker::Impl::on_extension_status(const AmiFields& f, Timestamp t) {
+  std::string_view exten = f[F::exten];
+  if (exten.empty() || !opt_.is_internal_number(exten)) return;
+  model::DeviceState st = device_state_from(f[F::status_text]);
+  if (st == model::DeviceState::unknown) {
+    switch (to_int(f[F::status], -99)) {
+      case 0: st = model::DeviceState::idle; break;
+      case 1: case 2: st = model::DeviceState::busy; break;
+      case 4: st = model::DeviceState::unavailable; break;
+      case 8: case 9: st = model::DeviceState::ringing; break;
+      case 16: case 17: st = model::DeviceState::held; break;
+      default: return;
+    }
+  }
+  model_.set_pbx_device_state(exten, st, t);
+}
+
+void AmiCallTracker::Impl::on_list_channel(const AmiFields& f, Timestamp t, bool status_item) {
+  ChanInfo ci = chan_info(f);
+  if (ci.uid.empty()) return;
+  Slot s = g_.find(ci.uid);
+  std::string_view bridge = f[F::bridge_id];
+  if (s == kNoSlot) {
+    int age = parse_duration(status_item ? f[F::seconds] : f[F::duration]);
+    s = ensure_channel(ci, t - std::chrono::seconds(age));
+    if (s == kNoSlot) return;
+    Channel& c = g_.at(s);
+    c.from_resync = true;
+    if (c.state == 6) c.up_at = c.created_at;
+    // "AppDial" = the outgoing leg of a Dial(): it was dialed, not calling.
+    if (f[F::application] == "AppDial") c.was_dialed = true;
+    resync_new_.push_back(s);
+  } else {
+    update_channel(s, ci, t);
+  }
+  Channel& c = g_.at(s);
+  c.seen = true;
+  if (!bridge.empty() && c.bridge != bridge) g_.join_bridge(s, bridge);
+  // Listed without a bridge while we had it in one: it left while we were away.
+  if (bridge.empty() && bridge.data() != nullptr && !c.bridge.empty()) g_.leave_bridge(s);
+}
+
+void AmiCallTracker::Impl::finish_resync(Timestamp t) {
+  // CoreShowChannelsComplete ends the channel list of a resync; StatusComplete (a later list)
+  // only adds channels that appeared in between.
+  if (resync_active_) {
+    resync_active_ = false;
+    // Channels we knew that the PBX no longer lists ended while the link was down.
+    Timestamp end_at = down_at_.value_or(t);
+    for (Slot s : g_.all()) {
+      if (!g_.at(s).live || g_.at(s).seen) continue;
+      ++stats_.closed_by_resync;
+      hangup(s, end_at, 0);
+    }
+    g_.sweep_empty_bridges();
+    down_at_.reset();
+    // Bridges may have changed while we were away: re-resolve every known party.
+    for (Slot s : g_.all()) {
+      if (g_.at(s).live && g_.at(s).kind == ChanKind::party && !g_.at(s).from_resync) refresh(s, t);
+    }
+  }
+  // Calls first seen now: estimated start from Duration/Seconds, no separate answer time.
+  auto fresh = std::move(resync_new_);
+  resync_new_.clear();
+  for (Slot s : fresh) {
+    if (!g_.at(s).live || g_.at(s).kind != ChanKind::party) continue;
+    g_.at(s).from_resync = false;
+    refresh(s, g_.at(s).created_at, true);
+  }
+}
+
+}  // namespace callbridge::drivers::ami

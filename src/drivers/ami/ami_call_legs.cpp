@@ -1,0 +1,367 @@
+// Who talks to whom: resolving each party channel's remote, opening/answering/ending journal legs
+// and publishing the matching CSTA events. Part of AmiCallTracker (see ami_call_tracker_impl.hpp).
+#include "drivers/ami/ami_call_tracker_impl.hpp"
+
+namespace callbridge::drivers::ami {
+
+// ---------------------------------------------------------------------------------------------
+// Legs
+
+std::string AmiCallTracker::Impl::number_of(const Channel& c) const {
+  if (c.was_dialed && !c.dialed_number.empty()) return c.dialed_number;
+  return c.caller_num;
+}
+
+void AmiCallTracker::Impl::describe(const Channel& c, bool incoming, core::LegStart& s) const {
+  s.remote_withheld = false;
+  if (c.kind == ChanKind::party) {
+    s.direction = model::Direction::internal;
+    s.remote = c.ext;
+    s.remote_name = c.originated ? std::nullopt : clean_name(c.caller_name);
+    return;
+  }
+  std::string num = number_of(c);
+  s.remote_name = c.was_dialed ? std::nullopt : clean_name(c.caller_name);
+  if (withheld_number(num)) {
+    s.direction = incoming ? model::Direction::inbound : model::Direction::outbound;
+    s.remote = std::nullopt;
+    s.remote_withheld = true;
+  } else if (opt_.is_internal_number(num)) {
+    s.direction = model::Direction::internal;
+    s.remote = num;
+  } else {
+    s.direction = incoming ? model::Direction::inbound : model::Direction::outbound;
+    s.remote = opt_.canonical_remote(num);
+  }
+}
+
+std::string AmiCallTracker::Impl::model_call_for(const Channel& p, const Far& f) const {
+  if (f.ok && !f.conference && f.slot != kNoSlot) {
+    const Channel& c = g_.at(f.slot);
+    for (const auto& l : c.legs) {
+      if (l.anchor == p.uid) return l.call_id;
+    }
+  }
+  std::string id = p.conv;
+  for (const auto& l : p.legs) {
+    if (l.call_id == id) {
+      std::string_view suffix = !f.ok          ? std::string_view(p.uid)
+                                : f.conference ? f.conf_key
+                                               : std::string_view(g_.at(f.slot).uid);
+      return id + "~" + std::string(suffix);
+    }
+  }
+  return id;
+}
+
+void AmiCallTracker::Impl::open_pending(Slot ps, Timestamp t, std::optional<std::string> raw) {
+  Channel& p = g_.at(ps);
+  core::LegStart s;
+  s.conversation = p.conv;
+  s.party = p.ext;
+  s.started_at = t;
+  s.incoming = false;
+  s.direction = model::Direction::outbound;
+  if (raw && !withheld_number(*raw)) {
+    if (opt_.is_internal_number(*raw)) {
+      s.direction = model::Direction::internal;
+      s.remote = *raw;
+    } else {
+      s.remote = opt_.canonical_remote(*raw);
+    }
+  }
+  PartyLeg leg;
+  leg.id = journal_.open(s);
+  leg.pending = true;
+  leg.call_id = model_call_for(p, Far{});
+  model_.update(leg.call_id, p.ext, ConnectionState::initiated, CallEventType::originated, t,
+                s.remote);
+  p.legs.push_back(std::move(leg));
+}
+
+void AmiCallTracker::Impl::refresh(Slot ps, Timestamp t, bool resync_estimate) {
+  Channel& p = g_.at(ps);
+  if (p.kind != ChanKind::party || !p.live) return;
+  Far f = g_.resolve(ps);
+  if (!f.ok) {
+    if (resync_estimate && p.legs.empty() && p.state == 5) {
+      // Ringing when we (re)connected, the dial relation is unknown: the connected line says who.
+      core::LegStart s;
+      s.conversation = p.conv;
+      s.party = p.ext;
+      s.started_at = t;
+      s.incoming = true;
+      s.anchor = "resync:" + p.uid;
+      Channel tmp;
+      tmp.caller_num = p.conn_num;
+      tmp.caller_name = p.conn_name;
+      describe(tmp, true, s);
+      PartyLeg leg;
+      leg.id = journal_.open(s);
+      leg.anchor = s.anchor;
+      leg.call_id = model_call_for(p, f);
+      model_.update(leg.call_id, p.ext, ConnectionState::alerting, CallEventType::delivered, t,
+                    s.remote);
+      p.legs.push_back(std::move(leg));
+    }
+    return;
+  }
+  std::string_view anchor = f.conference ? f.conf_key : std::string_view(g_.at(f.slot).uid);
+  bool connected = !f.via_dial_forward && !f.via_dial_backward && !p.bridge.empty();
+  PartyLeg* leg = nullptr;
+  for (auto& l : p.legs) {
+    if (l.anchor == anchor) leg = &l;
+  }
+  if (!leg) {
+    for (auto& l : p.legs) {
+      if (l.pending) leg = &l;
+    }
+    if (leg) {
+      // The outgoing call found its remote end.
+      leg->pending = false;
+      leg->anchor = std::string(anchor);
+      journal_.set_anchor(leg->id, leg->anchor);
+      const core::Leg* jl = journal_.leg(leg->id);
+      if (f.conference) {
+        if (jl && !jl->start.remote && !f.conf_name.empty())
+          journal_.set_remote(leg->id, model::Direction::internal, std::string(f.conf_name), false,
+                              {});
+      } else {
+        Channel& c = g_.at(f.slot);
+        c.anchored_by.push_back(p.uid);
+        if (connected && !c.was_dialed) {
+          // Reached an originator only through bridges: pickup / park retrieval. The party
+          // received this call; the code it dialed is no entry of its own.
+          core::LegStart s;
+          describe(c, true, s);
+          journal_.restart(leg->id, t, true);
+          journal_.set_remote(leg->id, s.direction, s.remote, s.remote_withheld, s.remote_name);
+          if (!c.transferred_by.empty() && c.transferred_by != p.ext)
+            journal_.set_transferred_from(leg->id, c.transferred_by);
+        } else if (c.kind == ChanKind::party) {
+          journal_.set_remote(leg->id, model::Direction::internal, c.ext, false,
+                              clean_name(c.caller_name));
+        } else if (jl && !jl->start.remote) {
+          core::LegStart s;
+          describe(c, false, s);
+          journal_.set_remote(leg->id, s.direction, s.remote, s.remote_withheld, s.remote_name);
+        }
+      }
+      const core::Leg* now = journal_.leg(leg->id);
+      if (!connected)
+        model_.update(leg->call_id, p.ext, ConnectionState::initiated, CallEventType::delivered, t,
+                      now ? now->start.remote : std::nullopt);
+    } else {
+      core::LegStart s;
+      s.conversation = p.conv;
+      s.party = p.ext;
+      s.started_at = resync_estimate ? p.created_at : t;
+      s.anchor = std::string(anchor);
+      if (f.conference) {
+        s.incoming = false;
+        s.direction = model::Direction::internal;
+        if (!f.conf_name.empty()) s.remote = std::string(f.conf_name);
+      } else {
+        Channel& c = g_.at(f.slot);
+        s.incoming = !f.via_dial_forward;
+        if (resync_estimate && c.was_dialed && c.kind != ChanKind::party) {
+          // Seen first in a resync: the party called out; what it dialed is lost, the connected
+          // line (the callee as the PBX shows it to the phone) is the best we have.
+          s.incoming = false;
+          if (c.dialed_number.empty() && !withheld_number(p.conn_num)) c.dialed_number = p.conn_num;
+        }
+        describe(c, s.incoming, s);
+        if (!c.transferred_by.empty() && c.transferred_by != p.ext)
+          s.transferred_from = c.transferred_by;
+        c.anchored_by.push_back(p.uid);
+      }
+      PartyLeg nl;
+      nl.anchor = s.anchor;
+      nl.call_id = model_call_for(p, f);
+      nl.id = journal_.open(s);
+      ConnectionState st = connected ? ConnectionState::connected
+                           : s.incoming ? ConnectionState::alerting
+                                        : ConnectionState::initiated;
+      CallEventType ev = connected ? (f.conference ? CallEventType::conferenced
+                                                   : CallEventType::transferred)
+                         : s.incoming ? CallEventType::delivered
+                                      : CallEventType::originated;
+      model_.update(nl.call_id, p.ext, st, ev, s.started_at, s.remote, s.transferred_from);
+      p.legs.push_back(std::move(nl));
+      leg = &p.legs.back();
+    }
+  }
+  if (connected && !leg->answered) {
+    leg->answered = true;
+    Timestamp at = resync_estimate ? p.created_at : t;
+    journal_.answered(leg->id, at);
+    // The remote may belong to another conversation (a pickup from a different Linkedid).
+    if (!f.conference && g_.at(f.slot).conv != p.conv)
+      journal_.anchor_answered(g_.at(f.slot).conv, leg->anchor, at);
+    model_.update(leg->call_id, p.ext, ConnectionState::connected, CallEventType::established, at);
+  }
+}
+
+void AmiCallTracker::Impl::refresh_conv(const std::string& conv, Timestamp t) {
+  auto it = convs_.find(conv);
+  if (it == convs_.end()) return;
+  // refresh() never adds or removes channels, so the member list is stable while we walk it.
+  const std::vector<Slot>& members = it->second;
+  for (std::size_t i = 0; i < members.size(); ++i) {
+    Slot s = members[i];
+    if (g_.at(s).live && g_.at(s).kind == ChanKind::party) refresh(s, t);
+  }
+}
+
+void AmiCallTracker::Impl::refresh_around(Slot s, Timestamp t) {
+  if (s == kNoSlot) return;
+  auto& convs = scratch_convs_;
+  convs.clear();
+  auto add = [&](Slot x) {
+    if (x == kNoSlot || !g_.at(x).live) return;
+    const std::string* c = &g_.at(x).conv;
+    for (const std::string* have : convs) {
+      if (*have == *c) return;
+    }
+    convs.push_back(c);
+  };
+  const Channel& c = g_.at(s);
+  add(s);
+  add(c.peer);
+  add(c.dial_source);
+  for (Slot d : c.dial_targets) add(d);
+  if (!c.bridge.empty()) {
+    if (Bridge* b = g_.bridge(c.bridge)) {
+      for (Slot m : b->members) {
+        add(m);
+        add(g_.at(m).peer);
+      }
+    }
+  }
+  for (std::size_t i = 0; i < convs.size(); ++i) refresh_conv(*convs[i], t);
+}
+
+void AmiCallTracker::Impl::end_leg(Channel& p, const PartyLeg& leg, Timestamp t,
+                                   std::optional<int> cause,
+                                   std::optional<std::string> transferred_to) {
+  const core::Leg* jl = journal_.leg(leg.id);
+  bool failed = jl && !jl->answered_at &&
+                (jl->outcome == core::LegOutcome::busy || jl->outcome == core::LegOutcome::failed);
+  journal_.end(leg.id, t);
+  bool transferred = transferred_to.has_value();
+  model_.clear(leg.call_id, p.ext, t, cause, failed, std::move(transferred_to), transferred);
+}
+
+void AmiCallTracker::Impl::end_legs_anchored_on(Channel& c, Timestamp t, std::optional<int> cause) {
+  for (const auto& uid : c.anchored_by) {
+    Slot ps = g_.find(uid);
+    if (ps == kNoSlot) continue;
+    Channel& p = g_.at(ps);
+    for (auto it = p.legs.begin(); it != p.legs.end();) {
+      if (it->anchor == c.uid) {
+        end_leg(p, *it, t, cause);
+        it = p.legs.erase(it);
+      } else {
+        ++it;
+      }
+    }
+  }
+  c.anchored_by.clear();
+}
+
+void AmiCallTracker::Impl::note_external_answers(const std::string& bridge, Timestamp t) {
+  Bridge* b = g_.bridge(bridge);
+  if (!b || b->members.size() < 2 || b->conference) return;
+  // A remote connected to a non-party (follow-me to a mobile, a trunk-to-trunk forward): parties
+  // that rang for it were answered elsewhere. Party legs report their own answers.
+  for (Slot m : b->members) {
+    const Channel& c = g_.at(m);
+    if (c.kind != ChanKind::other) continue;
+    Far f = g_.resolve(m);
+    if (f.ok && !f.conference && !f.via_dial_backward && !f.via_dial_forward &&
+        g_.at(f.slot).kind == ChanKind::other) {
+      journal_.anchor_answered(c.conv, c.uid, t);
+    }
+  }
+}
+
+void AmiCallTracker::Impl::hangup(Slot s, Timestamp t, int cause) {
+  Channel& c = g_.at(s);
+  if (c.kind == ChanKind::party) {
+    for (const auto& leg : c.legs) {
+      const core::Leg* jl = journal_.leg(leg.id);
+      if (jl && !jl->answered_at) {
+        if (jl->start.incoming) {
+          if (cause == 17 || cause == 21) journal_.set_outcome(leg.id, core::LegOutcome::rejected);
+        } else if (jl->outcome == core::LegOutcome::normal) {
+          if (cause == 17) journal_.set_outcome(leg.id, core::LegOutcome::busy);
+          else if (cause == 1 || cause == 3 || cause == 27 || cause == 28 || cause == 34 ||
+                   cause == 38 || cause == 41 || cause == 42 || cause == 58 || cause == 88)
+            journal_.set_outcome(leg.id, core::LegOutcome::failed);
+        }
+        if (leg.pending && c.up_at && !c.ever_dialed_out && !c.originated) {
+          // Answered by the PBX itself (voicemail, IVR, an application): talking since Up.
+          journal_.answered(leg.id, *c.up_at);
+        }
+      }
+      if (leg.pending && c.originated && jl && !jl->start.remote && !jl->answered_at)
+        awaiting_.push_back(AwaitOriginate{c.conv, c.uid, c.ext, leg.id, t});
+      end_leg(c, leg, t, cause);
+    }
+    c.legs.clear();
+  }
+  end_legs_anchored_on(c, t, cause);
+  std::string conv = c.conv;
+  std::vector<Slot> neighbours;
+  if (c.peer != kNoSlot) neighbours.push_back(c.peer);
+  g_.remove(s);
+  auto it = convs_.find(conv);
+  if (it != convs_.end()) {
+    auto& v = it->second;
+    v.erase(std::remove(v.begin(), v.end(), s), v.end());
+    if (v.empty()) {
+      convs_.erase(it);
+      bool held_back = std::any_of(awaiting_.begin(), awaiting_.end(),
+                                   [&](const AwaitOriginate& a) { return a.conv == conv; });
+      if (!held_back) journal_.conversation_ended(conv, t);
+      return;
+    }
+  }
+  refresh_conv(conv, t);
+}
+
+void AmiCallTracker::Impl::discard_pending(Channel& c, Timestamp t) {
+  for (auto it = c.legs.begin(); it != c.legs.end();) {
+    if (!it->pending) {
+      ++it;
+      continue;
+    }
+    journal_.discard(it->id);
+    model_.clear(it->call_id, c.ext, t);
+    it = c.legs.erase(it);
+  }
+}
+
+void AmiCallTracker::Impl::on_rename(Slot s, std::string_view newname, Timestamp t) {
+  if (newname.empty()) return;
+  Channel& c = g_.at(s);
+  auto [kind, ext] = classify_name(newname, true);
+  bool zombie = newname.find("<ZOMBIE>") != std::string_view::npos;
+  if (zombie) kind = ChanKind::helper;
+  bool identity_changed = kind != c.kind || ext != c.ext;
+  if (identity_changed && c.kind == ChanKind::party) {
+    // A masquerade (pickup, some transfers) moved another party into this channel: what the old
+    // party had here is over; a pending dial of a pickup code is no entry at all.
+    discard_pending(c, t);
+    for (const auto& leg : c.legs) end_leg(c, leg, t, std::nullopt);
+    c.legs.clear();
+  }
+  c.name = std::string(newname);
+  if (identity_changed) {
+    c.kind = kind;
+    c.ext = std::string(ext);
+    refresh_around(s, t);
+  }
+}
+
+}  // namespace callbridge::drivers::ami

@@ -1,0 +1,167 @@
+// Internal to the AMI call tracker: the Impl class shared by ami_call_tracker.cpp (dispatch,
+// sessions, resync), ami_call_legs.cpp (who talks to whom -> journal legs and CSTA events) and
+// ami_call_events.cpp (per-event handlers). Not a public header. Model thread; not thread-safe.
+#pragma once
+
+#include <algorithm>
+#include <charconv>
+#include <chrono>
+
+#include "core/journal_builder.hpp"
+#include "drivers/ami/ami_call_tracker.hpp"
+#include "drivers/ami/ami_event_fields.hpp"
+#include "drivers/ami/channel_graph.hpp"
+
+namespace callbridge::drivers::ami {
+
+using base::Timestamp;
+using F = AmiField;
+using model::CallEventType;
+using model::ConnectionState;
+
+namespace detail {
+
+
+inline bool withheld_number(std::string_view n) {
+  return n.empty() || n == "<unknown>" || n == "anonymous" || n == "Anonymous" ||
+         n == "unknown" || n == "restricted" || n == "Restricted" || n == "s";
+}
+
+inline std::optional<std::string> clean_name(std::string_view n) {
+  if (n.empty() || n == "<unknown>") return std::nullopt;
+  return std::string(n);
+}
+
+inline int to_int(std::string_view s, int fallback = 0) {
+  int v = fallback;
+  auto r = std::from_chars(s.data(), s.data() + s.size(), v);
+  return r.ec == std::errc() ? v : fallback;
+}
+
+// "100", "+4989123456@trunk", "PJSIP/101", "PJSIP/101&PJSIP/102", "PJSIP/trunk/sip:+49...@host"
+inline std::string number_from_dial_string(std::string_view d) {
+  d = d.substr(0, d.find('&'));
+  d = d.substr(0, d.find(','));
+  auto slash = d.rfind('/');
+  if (slash != std::string_view::npos) d = d.substr(slash + 1);
+  if (d.rfind("sip:", 0) == 0 || d.rfind("tel:", 0) == 0) d = d.substr(4);
+  d = d.substr(0, d.find('@'));
+  d = d.substr(0, d.find(';'));
+  return std::string(d);
+}
+
+// Seconds from "00:01:05" (CoreShowChannel Duration) or "65" (Status Seconds).
+inline int parse_duration(std::string_view s) {
+  if (s.empty()) return 0;
+  int total = 0, part = 0;
+  for (char c : s) {
+    if (c >= '0' && c <= '9') {
+      part = part * 10 + (c - '0');
+    } else if (c == ':') {
+      total = total * 60 + part;
+      part = 0;
+    } else {
+      return 0;
+    }
+  }
+  return total * 60 + part;
+}
+
+
+}  // namespace detail
+
+using detail::clean_name;
+using detail::number_from_dial_string;
+using detail::parse_duration;
+using detail::to_int;
+using detail::withheld_number;
+
+class AmiCallTracker::Impl {
+ public:
+  Impl(TrackerOptions o, TrackerOutputs out)
+      : opt_(std::move(o)),
+        out_(std::move(out)),
+        model_(opt_.tenant, out_.on_event),
+        journal_(opt_.tenant, out_.on_journal) {
+    if (!opt_.is_internal_number) opt_.is_internal_number = default_is_internal_number;
+    if (!opt_.canonical_remote) opt_.canonical_remote = default_canonical_remote;
+  }
+
+  void session_start(Timestamp at);
+  void session_end(Timestamp at);
+  void message(const AmiMessage& m, Timestamp received_at);
+  void flush(Timestamp at);
+
+  TrackerOptions opt_;
+  TrackerOutputs out_;
+  model::CallModel model_;
+  core::JournalBuilder journal_;
+  ChannelGraph g_;
+  SvMap<std::vector<Slot>> convs_;
+  TrackerStats stats_;
+  Timestamp now_{};
+  bool session_has_timestamps_ = false;
+  bool resync_active_ = false;
+  std::optional<Timestamp> down_at_;
+  std::vector<Slot> resync_new_;
+  std::vector<const std::string*> scratch_convs_;
+  // Conversations held back after their last hangup because an originated (click-to-dial) leg
+  // does not know its destination yet: OriginateResponse (Exten) follows the Hangup.
+  struct AwaitOriginate {
+    std::string conv, uid, ext;
+    core::LegId leg = 0;
+    Timestamp ended{};
+  };
+  std::vector<AwaitOriginate> awaiting_;
+  static constexpr std::chrono::seconds kOriginateWait{5};
+  void expire_awaiting(Timestamp t, bool all);
+  void on_originate_response(const AmiFields& f, Timestamp t);
+
+ private:
+  // channels
+  struct ChanInfo {
+    std::string_view uid, name, linkedid, state, cid_num, cid_name, cl_num, cl_name, exten;
+  };
+  static ChanInfo chan_info(const AmiFields& f);
+  static ChanInfo dest_info(const AmiFields& f);
+  Slot ensure_channel(const ChanInfo& ci, Timestamp t);
+  void update_channel(Slot s, const ChanInfo& ci, Timestamp t);
+  void classify(Channel& c) const;
+  // Kind and party extension of a channel or device name ("PJSIP/100-0000001f", "PJSIP/100").
+  std::pair<ChanKind, std::string_view> classify_name(std::string_view name, bool has_suffix) const;
+  void set_conv(Slot s, std::string_view conv);
+  void merge_convs(std::string_view from, std::string_view into, Timestamp t);
+
+  // legs
+  void refresh(Slot p, Timestamp t, bool resync_estimate = false);
+  void refresh_conv(const std::string& conv, Timestamp t);
+  void refresh_around(Slot s, Timestamp t);
+  void open_pending(Slot p, Timestamp t, std::optional<std::string> remote);
+  void describe(const Channel& c, bool incoming, core::LegStart& s) const;
+  std::string model_call_for(const Channel& p, const Far& f) const;
+  void end_leg(Channel& p, const PartyLeg& leg, Timestamp t, std::optional<int> cause,
+               std::optional<std::string> transferred_to = {});
+  void end_legs_anchored_on(Channel& c, Timestamp t, std::optional<int> cause = {});
+  void note_external_answers(const std::string& bridge, Timestamp t);
+  void hangup(Slot s, Timestamp t, int cause);
+  void discard_pending(Channel& c, Timestamp t);
+  void on_rename(Slot s, std::string_view newname, Timestamp t);
+  void finish_resync(Timestamp t);
+  std::string number_of(const Channel& c) const;
+
+  // events
+  void on_newchannel(const AmiFields& f, Timestamp t);
+  void on_dial_begin(const AmiFields& f, Timestamp t);
+  void on_dial_end(const AmiFields& f, Timestamp t);
+  void on_bridge_enter(const AmiFields& f, Timestamp t);
+  void on_bridge_leave(const AmiFields& f, Timestamp t);
+  void on_hold(const AmiFields& f, Timestamp t, bool hold);
+  void on_blind_transfer(const AmiFields& f, Timestamp t);
+  void on_attended_transfer(const AmiFields& f, Timestamp t);
+  void on_parked_call(const AmiFields& f, Timestamp t);
+  void on_device_state(std::string_view device, std::string_view state, Timestamp t);
+  void on_extension_status(const AmiFields& f, Timestamp t);
+  void on_list_channel(const AmiFields& f, Timestamp t, bool status_item);
+};
+
+}  // namespace callbridge::drivers::ami
