@@ -6,6 +6,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <random>
 
 #include "directory/store/csv_reader.hpp"
 #include "directory/store/sqlite_contact_store.hpp"
@@ -415,6 +416,33 @@ TEST(ImportContacts, ReadImportFileRefusesOversizedFiles) {
   EXPECT_EQ(read_import_file((dir / "missing.csv").string(), 1000).error().code(), base::Errc::io);
   EXPECT_EQ(read_import_file(dir.string(), 1000).error().code(), base::Errc::invalid_argument);
   std::filesystem::remove_all(dir);
+}
+
+// Robustness: random bytes drawn from the characters that matter to the parsers never crash,
+// and every reported line exists in the input.
+TEST(ImportRobustness, RandomInputNeverCrashesAndLinesAreReal) {
+  std::mt19937 rng(20261122);
+  const std::string alphabet = "Name,Phone;\t\"\r\n :BEGIN:VCARD\nEND:VCARD\nTEL:0211 3399-0\nFN:x\n \xC3\xBC\xFC\x81+0";
+  int parsed = 0;
+  for (int round = 0; round < 3000; ++round) {
+    std::string input;
+    std::size_t len = rng() % 400;
+    for (std::size_t i = 0; i < len; ++i) {
+      char c = alphabet[rng() % alphabet.size()];
+      if (round % 2 == 0 && static_cast<unsigned char>(c) >= 0x80) c = 'x';  // half the rounds decode fine
+      input.push_back(c);
+    }
+    if (round % 3 == 0) input = "Name,Phone\n" + input;
+    if (round % 3 == 1) input = "BEGIN:VCARD\n" + input;
+    auto p = parse_contacts(input, opts());
+    if (!p) continue;
+    ++parsed;
+    std::size_t lines = 1 + static_cast<std::size_t>(std::count(input.begin(), input.end(), '\n')) +
+                        static_cast<std::size_t>(std::count(input.begin(), input.end(), '\r'));
+    for (const auto& i : p->issues) ASSERT_LE(i.line, lines) << i.message << "\ninput: " << input;
+    for (std::size_t l : p->contact_lines) ASSERT_LE(l, lines);
+  }
+  EXPECT_GT(parsed, 1000) << "most inputs must get past decoding, or this test tests nothing";
 }
 
 }  // namespace
