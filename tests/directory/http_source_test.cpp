@@ -2,7 +2,9 @@
 #include <gtest/gtest.h>
 
 #include "directory/child_process.hpp"
+#include "core/lookup_service.hpp"
 #include "directory/http/http_contact_source.hpp"
+#include "directory/store/sqlite_contact_store.hpp"
 
 #ifndef CALLBRIDGE_TEST_DIR
 #error "CALLBRIDGE_TEST_DIR must point at tests/directory"
@@ -159,6 +161,44 @@ TEST_F(HttpSourceTest, ConnectionRefusedIsUnavailable) {
   auto r = source(options(port))->lookup(query("+4921133990345"));
   ASSERT_FALSE(r);
   EXPECT_EQ(r.error().code(), base::Errc::unavailable) << r.error().to_string();
+}
+
+// The engine with the built-in store and a CRM that hangs: the store's answer comes back when the
+// CRM's own timeout ends, the CRM is reported as timed out, nothing is cached.
+TEST_F(HttpSourceTest, EngineReturnsStoreMatchWhenCrmIsSlow) {
+  SqliteContactStoreOptions so;
+  so.path = ":memory:";
+  std::shared_ptr<SqliteContactStore> store = std::move(*SqliteContactStore::open(so));
+  ports::Contact c;
+  c.display_name = "Slow CRM Customer (store)";
+  c.numbers = {{"work", "+4930000003", "+4930000003"}};
+  ASSERT_TRUE(store->create(c));
+  auto o = options(server_->port);
+  o.timeout = 5000ms;  // the engine's per-source timeout is the shorter one here
+  std::shared_ptr<HttpContactSource> crm = source(o);
+  base::ManualClock clock(base::from_micros(0));
+  core::LookupService svc({{store, 1000ms}, {crm, 250ms}}, {}, clock);
+  auto t0 = std::chrono::steady_clock::now();
+  auto r = svc.lookup("default", "+4930000003");
+  auto took = std::chrono::steady_clock::now() - t0;
+  ASSERT_EQ(r.matches.size(), 1u);
+  EXPECT_EQ(r.matches[0].contact.display_name, "Slow CRM Customer (store)");
+  ASSERT_EQ(r.sources.size(), 2u);
+  EXPECT_EQ(r.sources[1].state, core::SourceOutcome::State::timeout);
+  EXPECT_GE(took, 240ms);
+  EXPECT_LT(took, 2000ms);
+  EXPECT_EQ(svc.cache_size(), 0u);
+  // Both answer: merged, store (priority 10) before CRM (30).
+  ports::Contact anna;
+  anna.display_name = "Anna (store)";
+  anna.numbers = {{"work", "+4921133990345", "+4921133990345"}};
+  ASSERT_TRUE(store->create(anna));
+  auto both = svc.lookup("default", "+4921133990345");
+  ASSERT_EQ(both.matches.size(), 2u);
+  EXPECT_EQ(both.matches[0].contact.source, "store");
+  EXPECT_EQ(both.matches[1].contact.source, "crm");
+  EXPECT_EQ(both.matches[1].contact.display_name, "Anna Schmidt");
+  EXPECT_TRUE(both.complete());
 }
 
 TEST(HttpSourceConfig, TemplateEncodingAndValidation) {
