@@ -459,3 +459,40 @@ TEST(AmiScenario, ClickToDialWithoutOriginateResponseIsStillWritten) {
 
 }  // namespace
 }  // namespace callbridge::testing
+
+namespace callbridge::testing {
+namespace {
+
+TEST(TrackerDefaults, NumberClassificationAndCanonicalForm) {
+  using drivers::ami::default_canonical_remote;
+  using drivers::ami::default_is_internal_number;
+  EXPECT_TRUE(default_is_internal_number("100"));
+  EXPECT_TRUE(default_is_internal_number("800"));
+  EXPECT_TRUE(default_is_internal_number("*97"));
+  EXPECT_FALSE(default_is_internal_number("089123456"));
+  EXPECT_FALSE(default_is_internal_number("+4989123456"));
+  EXPECT_FALSE(default_is_internal_number("1"));
+  EXPECT_EQ(default_canonical_remote("089123456"), "+4989123456");
+  EXPECT_EQ(default_canonical_remote("0041441234567"), "+41441234567");
+  EXPECT_EQ(default_canonical_remote("+49 89 123456"), "+4989123456");
+  EXPECT_EQ(default_canonical_remote("123456"), "123456");
+}
+
+TEST(TrackerOptionsHook, CustomNumberRulesAreUsed) {
+  Ch tr = trunk("u1", "0301234567");
+  Ch p = phone("100", "u2", "u1");
+  Script s;
+  s.newchannel(tr, 0).ring(tr, p, 0).answer(tr, p, "b1", 1).hangup(tr, 16, 3).hangup(p, 16, 3);
+  ReplayOptions opt;
+  opt.tracker.tenant = "acme";
+  opt.tracker.canonical_remote = [](std::string_view raw) { return "E164(" + std::string(raw) + ")"; };
+  ReplayResult r = replay_streams({s.bytes()}, opt);
+  ASSERT_EQ(r.entries.size(), 1u) << r.jsonl();
+  EXPECT_EQ(r.entries[0].remote, "E164(0301234567)");
+  EXPECT_EQ(r.entries[0].tenant, "acme");
+  ASSERT_FALSE(r.events.empty());
+  EXPECT_EQ(r.events[0].tenant, "acme");
+}
+
+}  // namespace
+}  // namespace callbridge::testing

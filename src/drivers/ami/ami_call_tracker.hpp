@@ -5,6 +5,20 @@
 // answer into journal legs and CSTA events. Rebuilds live state after a reconnect from the resync
 // lists (CoreShowChannel/Status/BridgeListItem). Never reads Event: Cdr / Event: CEL.
 // Called on the AMI session's (model) thread, in stream order; not thread-safe.
+//
+// How it decides (details in ami_call_legs.cpp):
+// - Every internal party channel (PJSIP/100-...) has journal "legs": one per remote it talks to.
+//   After each graph change the channel's remote is re-resolved: through its bridge peer, else the
+//   channel dialing it (it rings), else the one channel it dials; Local ;1/;2 halves are walked
+//   through; a ConfBridge/softmix or 3+-member bridge is a conference.
+// - A new remote opens a new leg (ringing, outgoing, or already connected after a transfer);
+//   a phone-initiated call opens an outgoing leg at Newchannel that adopts its remote when found
+//   (or becomes an incoming leg if it reaches a caller only through a bridge: pickup, park).
+// - Connected through bridges only = answered. Hold/Unhold on the channel = hold time.
+// - Legs end at the party's Hangup, when their remote hangs up, or at BlindTransfer,
+//   AttendedTransfer and ParkedCall (which also set transferred_to/_from).
+// - Entries are emitted when the whole conversation (Linkedid, merged on transfers) has no
+//   channel left, so "missed" vs "answered_elsewhere" is final.
 #pragma once
 
 #include <cstdint>
