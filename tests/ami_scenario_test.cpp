@@ -496,3 +496,54 @@ TEST(TrackerOptionsHook, CustomNumberRulesAreUsed) {
 
 }  // namespace
 }  // namespace callbridge::testing
+
+namespace callbridge::testing {
+namespace {
+
+TEST(AmiScenario, LinkedidChangeMergesConversations) {
+  // A channel that reports a new Linkedid joins that conversation: entries wait for both.
+  Ch tr = trunk("u1");
+  Ch p = phone("100", "u2", "u1");
+  Ch t2 = trunk("u3", "+4930999");
+  Script s;
+  s.newchannel(tr, 0).ring(tr, p, 0).answer(tr, p, "b1", 1);
+  s.newchannel(t2, 2);
+  tr.linkedid = "u3";
+  s.newstate(tr, 6, 3);  // now reports Linkedid u3
+  s.hangup(p, 16, 4).hangup(tr, 16, 4);
+  ReplayResult partial = run(s);
+  s.hangup(t2, 16, 6);
+  ReplayResult full = run(s);
+  ASSERT_EQ(full.entries.size(), 1u) << full.jsonl();
+  EXPECT_EQ(full.entries[0].call_id, "u3");
+  EXPECT_EQ(full.entries[0].ended_at, at(4));
+  ASSERT_EQ(partial.entries.size(), 1u) << "flushed at the end of the stream";
+}
+
+TEST(AmiScenario, AttendedTransferIntoConferenceNamesTheRoom) {
+  Ch tr = trunk("u1");
+  Ch p = phone("100", "u2", "u1");
+  Ch consult = phone("100", "u3", "u3", 4, "800");
+  Script s;
+  s.newchannel(tr, 0).ring(tr, p, 0).answer(tr, p, "b1", 1);
+  s.raw("Hold", Script::chan(p), 2);
+  s.newchannel(consult, 3).newstate(consult, 6, 3.1).enter(consult, "conf1", 3.2, "softmix");
+  s.raw("AttendedTransfer", {{"Result", "Success"}, {"OrigTransfererUniqueid", "u2"},
+                             {"SecondTransfererUniqueid", "u3"}, {"TransfereeUniqueid", "u1"},
+                             {"DestType", "App"}, {"DestApp", "ConfBridge"}}, 5);
+  s.leave(consult, "conf1", 5).hangup(consult, 16, 5).leave(p, "b1", 5).hangup(p, 16, 5);
+  s.leave(tr, "b1", 5.1).enter(tr, "conf1", 5.1, "softmix").hangup(tr, 16, 9);
+  ReplayResult r = run(s);
+  const auto* orig = find(r, "100", "+4989123456");
+  ASSERT_NE(orig, nullptr) << r.jsonl();
+  EXPECT_EQ(orig->transferred_to, "800");
+  EXPECT_NEAR(orig->hold_s, 3.0, 0.01);
+  const auto* conf = find(r, "100", "800");
+  ASSERT_NE(conf, nullptr) << r.jsonl();
+  EXPECT_EQ(conf->direction, Direction::internal);
+  EXPECT_EQ(conf->ended_at, at(5));
+  EXPECT_EQ(r.entries.size(), 2u) << r.jsonl();
+}
+
+}  // namespace
+}  // namespace callbridge::testing

@@ -157,6 +157,7 @@ void AmiCallTracker::Impl::on_blind_transfer(const AmiFields& f, Timestamp t) {
     Channel& p = g_.at(ps);
     if (p.kind == ChanKind::party) {
       by = p.ext;
+      p.handed_over = true;
       for (auto it = p.legs.begin(); it != p.legs.end();) {
         bool hit = cs != kNoSlot ? it->anchor == g_.at(cs).uid : it->answered;
         if (!hit) {
@@ -207,6 +208,12 @@ void AmiCallTracker::Impl::on_attended_transfer(const AmiFields& f, Timestamp t)
           target = number_for(a);
           break;
         }
+        // The consultation reached a conference or application: what it dialed is the target.
+        const core::Leg* jl = journal_.leg(l.id);
+        if (jl && jl->start.remote) {
+          target = *jl->start.remote;
+          break;
+        }
       }
     }
   }
@@ -217,6 +224,7 @@ void AmiCallTracker::Impl::on_attended_transfer(const AmiFields& f, Timestamp t)
     Channel& c = g_.at(p);
     if (c.kind != ChanKind::party) continue;
     if (by.empty()) by = c.ext;
+    c.handed_over = true;
     for (const auto& l : c.legs) {
       bool handed_over = !cuid.empty() && l.anchor == cuid;
       if (handed_over && !target.empty()) journal_.set_transferred_to(l.id, target);

@@ -81,7 +81,7 @@ void AmiCallTracker::Impl::open_pending(Slot ps, Timestamp t, std::optional<std:
 
 void AmiCallTracker::Impl::refresh(Slot ps, Timestamp t, bool resync_estimate) {
   Channel& p = g_.at(ps);
-  if (p.kind != ChanKind::party || !p.live) return;
+  if (p.kind != ChanKind::party || !p.live || p.handed_over) return;
   Far f = g_.resolve(ps);
   if (!f.ok) {
     if (resync_estimate && p.legs.empty() && p.state == 5) {

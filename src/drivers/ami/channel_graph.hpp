@@ -61,6 +61,7 @@ struct Channel {
   bool on_hold = false;
   bool seen = true;            // listed during the current resync
   bool from_resync = false;
+  bool handed_over = false;    // a transferer: its calls went to others, it gets no new legs
   std::optional<base::Timestamp> up_at;
   base::Timestamp created_at{};
   std::string transferred_by;  // party extension of the last transferer of this channel
