@@ -181,6 +181,23 @@ void AmiCallTracker::Impl::on_blind_transfer(const AmiFields& f, Timestamp t) {
 
 void AmiCallTracker::Impl::on_attended_transfer(const AmiFields& f, Timestamp t) {
   if (f[F::result] != "Success") return;
+  if (f[F::dest_type] == "Threeway") {
+    // The transferer stays: the three of them now share one bridge (a conference). Only the
+    // conversations join; the bridge moves that follow re-resolve every party.
+    Slot a = g_.find(f[F::orig_transferer_uniqueid]);
+    Slot b = g_.find(f[F::transferee_uniqueid]);
+    Slot c = g_.find(f[F::transfer_target_uniqueid]);
+    if (b != kNoSlot) {
+      std::string into = g_.at(b).conv;
+      for (Slot x : {a, c}) {
+        if (x == kNoSlot || g_.at(x).conv == into) continue;
+        std::string from = g_.at(x).conv;
+        merge_convs(from, into, t);
+        model_.merge(from, into, t);
+      }
+    }
+    return;
+  }
   Slot p1 = g_.find(f[F::orig_transferer_uniqueid]);
   Slot p2 = g_.find(f[F::second_transferer_uniqueid]);
   Slot cs = g_.find(f[F::transferee_uniqueid]);
