@@ -10,6 +10,7 @@
 #include <fstream>
 #include <functional>
 #include <string>
+#include <unordered_set>
 #include <vector>
 
 #include "base/time.hpp"
@@ -122,8 +123,22 @@ base::Result<CaseResult> run_case(const std::string& name, int reps,
 // goes backwards, the count matches what the generator says it wrote.
 base::Status check_stream(const SynthAmiStream& s) {
   std::int64_t last = 0;
-  std::uint64_t with_ts = 0;
+  std::uint64_t with_ts = 0, newchannels = 0, hangups = 0;
+  std::string renumbering_error;
+  // Re-numbering per call instance: every Newchannel brings a Uniqueid and a channel name never
+  // seen before, and every Hangup is about a channel that was created.
+  std::unordered_set<std::string> uniqueids, channel_names;
   auto d = read_stream(s.bytes, 4096, [&](const AmiMessage& m, IngestDigest&) {
+    if (m.event() == "Newchannel") {
+      ++newchannels;
+      if (!uniqueids.emplace(m.get("Uniqueid")).second || !channel_names.emplace(m.get("Channel")).second)
+        renumbering_error = "Newchannel reuses " + std::string(m.get("Uniqueid")) + " / " +
+                            std::string(m.get("Channel"));
+    } else if (m.event() == "Hangup") {
+      ++hangups;
+      if (!uniqueids.contains(std::string(m.get("Uniqueid"))))
+        renumbering_error = "Hangup of unknown channel " + std::string(m.get("Uniqueid"));
+    }
     if (auto ts = base::parse_epoch_seconds(m.get("Timestamp"))) {
       std::int64_t us = base::to_micros(*ts);
       if (us < last) last = INT64_MAX;  // poisons the check below
@@ -137,6 +152,10 @@ base::Status check_stream(const SynthAmiStream& s) {
                                             " messages, reader found " + std::to_string(d->messages)));
   if (last == INT64_MAX) return base::fail(base::Error::internal("Timestamp goes backwards"));
   if (with_ts + 1 < s.events) return base::fail(base::Error::internal("events without Timestamp"));
+  if (!renumbering_error.empty()) return base::fail(base::Error::internal(renumbering_error));
+  if (newchannels == 0 || hangups != newchannels)
+    return base::fail(base::Error::internal(std::to_string(newchannels) + " Newchannel but " +
+                                            std::to_string(hangups) + " Hangup events"));
   return {};
 }
 
