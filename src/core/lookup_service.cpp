@@ -193,7 +193,9 @@ void LookupService::async_lookup(const std::string& tenant, const std::string& e
       if (clock_.now() < it->second.expires && it->second.tokens == current) {
         hit = it->second.result;
         hit->from_cache = true;
+        lru_.splice(lru_.begin(), lru_, it->second.lru);
       } else {
+        lru_.erase(it->second.lru);
         cache_.erase(it);
       }
     }
@@ -264,19 +266,21 @@ void LookupService::finish(const std::shared_ptr<Pending>& p) {
   if (r.complete()) {
     std::lock_guard lock(cache_mu_);
     if (epoch_ == p->epoch) {
-      if (cache_.size() >= opts_.cache_capacity) {
-        auto now = clock_.now();
-        std::erase_if(cache_, [&](const auto& kv) { return kv.second.expires <= now; });
-        while (cache_.size() >= opts_.cache_capacity) {
-          auto oldest = std::min_element(cache_.begin(), cache_.end(), [](const auto& a, const auto& b) {
-            return a.second.expires < b.second.expires;
-          });
-          cache_.erase(oldest);
-        }
-      }
       auto ttl = r.matches.empty() ? opts_.negative_cache_ttl : opts_.cache_ttl;
-      if (opts_.cache_capacity > 0 && ttl.count() > 0)
-        cache_[p->tenant + '\n' + p->e164] = CacheEntry{r, clock_.now() + ttl, p->tokens};
+      if (opts_.cache_capacity > 0 && ttl.count() > 0) {
+        std::string key = p->tenant + '\n' + p->e164;
+        if (auto old = cache_.find(key); old != cache_.end()) {
+          lru_.erase(old->second.lru);
+          cache_.erase(old);
+        }
+        // Least recently used out: O(1) per insert however full the cache is.
+        while (cache_.size() >= opts_.cache_capacity) {
+          cache_.erase(lru_.back());
+          lru_.pop_back();
+        }
+        lru_.push_front(key);
+        cache_.emplace(std::move(key), CacheEntry{r, clock_.now() + ttl, p->tokens, lru_.begin()});
+      }
     }
   }
   auto done = std::move(p->done);
@@ -301,13 +305,18 @@ void LookupService::invalidate(const std::string& tenant) {
   std::lock_guard lock(cache_mu_);
   ++epoch_;
   const std::string prefix = tenant + '\n';
-  std::erase_if(cache_, [&](const auto& kv) { return kv.first.compare(0, prefix.size(), prefix) == 0; });
+  std::erase_if(cache_, [&](const auto& kv) {
+    if (kv.first.compare(0, prefix.size(), prefix) != 0) return false;
+    lru_.erase(kv.second.lru);
+    return true;
+  });
 }
 
 void LookupService::invalidate_all() {
   std::lock_guard lock(cache_mu_);
   ++epoch_;
   cache_.clear();
+  lru_.clear();
 }
 
 std::size_t LookupService::cache_size() const {

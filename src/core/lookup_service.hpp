@@ -11,6 +11,7 @@
 #include <cstdint>
 #include <deque>
 #include <functional>
+#include <list>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -103,6 +104,7 @@ class LookupService {
     LookupResult result;
     base::Timestamp expires;
     std::vector<std::optional<std::uint64_t>> tokens;
+    std::list<std::string>::iterator lru;  // position in lru_
   };
 
   void post(std::function<void()> task);
@@ -120,6 +122,7 @@ class LookupService {
 
   mutable std::mutex cache_mu_;
   std::unordered_map<std::string, CacheEntry> cache_;  // key: tenant + '\n' + e164
+  std::list<std::string> lru_;                         // keys, most recently used first
   std::uint64_t epoch_ = 0;  // bumped by invalidate(): in-flight results of older epochs are not cached
 
   std::mutex mu_;

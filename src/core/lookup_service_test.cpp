@@ -242,6 +242,22 @@ TEST_F(LookupServiceTest, ChangeTokenMovingMakesCacheStale) {
   EXPECT_EQ(names(r), (std::vector<std::string>{"store:Anna"}));
 }
 
+TEST_F(LookupServiceTest, FullCacheEvictsLeastRecentlyUsed) {
+  LookupOptions o;
+  o.cache_capacity = 2;
+  LookupService svc({{store, 2000ms}}, o, clock);
+  svc.lookup("default", "+4921155501");
+  svc.lookup("default", "+4921155502");
+  EXPECT_TRUE(svc.lookup("default", "+4921155501").from_cache);  // 01 is now the most recent
+  svc.lookup("default", "+4921155503");                           // evicts 02
+  EXPECT_EQ(svc.cache_size(), 2u);
+  EXPECT_TRUE(svc.lookup("default", "+4921155501").from_cache);
+  EXPECT_TRUE(svc.lookup("default", "+4921155503").from_cache);
+  EXPECT_FALSE(svc.lookup("default", "+4921155502").from_cache);
+  svc.invalidate_all();
+  EXPECT_EQ(svc.cache_size(), 0u);
+}
+
 TEST_F(LookupServiceTest, AsyncLookupCallsBackOnce) {
   store->add("+4921155501", "Anna");
   auto svc = make();
