@@ -76,6 +76,7 @@ AmiLinkOptions options_for(std::uint16_t port) {
   o.protocol.ping_interval = milliseconds(60'000);
   o.backoff = net::BackoffPolicy::none();
   o.backoff_seed = 1;
+  o.stable_after = milliseconds(0);  // every session that logged in counts as healthy
   return o;
 }
 
@@ -315,6 +316,26 @@ TEST_F(Fixture, BackoffResetsAfterASuccessfulLogin) {
   ASSERT_TRUE(run_until(io, [&] { return sink.ends.size() == 1 && link->state() != AmiLinkState::up; }));
   EXPECT_EQ(link->stats().last_backoff, milliseconds(1));
   ASSERT_TRUE(run_until(io, [&] { return sink.starts == 2; }));
+}
+
+TEST_F(Fixture, APeerThatDropsUsRightAfterLoginGetsGrowingBackoffAndFewLogLines) {
+  std::ostringstream captured;
+  auto previous = spdlog::default_logger();
+  auto logger = std::make_shared<spdlog::logger>("capture", std::make_shared<spdlog::sinks::ostream_sink_mt>(captured));
+  logger->set_level(spdlog::level::info);
+  spdlog::set_default_logger(logger);
+  pbx->options().after_login = "\x01garbage\r\n\r\n";
+  auto o = options_for(pbx->port());
+  o.stable_after = milliseconds(60'000);
+  o.backoff = {milliseconds(1), milliseconds(8), 2.0, 0.0};
+  start(o);
+  bool ok = run_until(io, [&] { return sink.starts >= 12; });
+  spdlog::set_default_logger(previous);
+  ASSERT_TRUE(ok);
+  EXPECT_EQ(link->stats().last_backoff, milliseconds(8));  // not reset by each short-lived login
+  std::string text = captured.str();
+  EXPECT_LE(std::count(text.begin(), text.end(), '\n'), 4) << text;  // up, the reason, reminder(s)
+  EXPECT_NE(text.find("neither Event nor Response"), std::string::npos) << text;
 }
 
 TEST_F(Fixture, StopWhileUpIsClean) {

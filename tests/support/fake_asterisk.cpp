@@ -137,7 +137,8 @@ struct Conn : std::enable_shared_from_this<Conn> {
         logged_in = true;
         ++server->logins_ok;
         send("Response: Success\r\n" + id + "Message: Authentication accepted\r\n\r\n"
-             "Event: FullyBooted\r\nPrivilege: system,all\r\nUptime: 5\r\nStatus: Fully Booted\r\n\r\n");
+             "Event: FullyBooted\r\nPrivilege: system,all\r\nUptime: 5\r\nStatus: Fully Booted\r\n\r\n" +
+             o.after_login);
       } else {
         ++server->logins_failed;
         send("Response: Error\r\n" + id + "Message: Authentication failed\r\n\r\n");

@@ -22,6 +22,7 @@ struct FakeAsteriskOptions {
   std::string challenge = "840415273";
   bool answer_ping = true;
   int list_items = 3;  // CoreShowChannel items, each followed by an unrelated Newstate event
+  std::string after_login;  // raw bytes sent right after a successful login (e.g. garbage)
 };
 
 struct FakeAction {

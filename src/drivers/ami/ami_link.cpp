@@ -28,12 +28,15 @@ class AmiLink::LinkSink final : public AmiSink {
   LinkSink(AmiLink& link, AmiSink& out) : link_(link), out_(out) {}
   void on_session_start(base::Timestamp at) override {
     link_.connected_since_ = at;
-    link_.backoff_.reset();
-    link_.consecutive_failures_ = 0;
-    link_.last_logged_failure_.clear();
     const auto& banner = link_.protocol_->banner();
-    spdlog::info("AMI link to {} up ({}, user '{}')", link_.session_ ? link_.session_->peer() : "?",
-                 banner ? *banner : "no banner", link_.options_.protocol.username);
+    if (link_.flaps_ == 0) {
+      spdlog::info("AMI link to {} up ({}, user '{}')", link_.peer(), banner ? *banner : "no banner",
+                   link_.options_.protocol.username);
+      link_.last_logged_failure_.clear();  // the next failure is news again
+    } else {
+      // Flapping (up, dropped at once, up...): one line per distinct reason, not per cycle.
+      spdlog::debug("AMI link to {} up again ({} quick drops so far)", link_.peer(), link_.flaps_);
+    }
     link_.set_state(AmiLinkState::up);
     out_.on_session_start(at);
   }
@@ -129,18 +132,19 @@ std::vector<std::filesystem::path> AmiLink::recorded_files() const {
   return recorder_ ? recorder_->files() : std::vector<std::filesystem::path>{};
 }
 
-void AmiLink::log_session_end(const base::Error& why, bool was_up) {
-  const std::string peer = options_.session.host + ":" + std::to_string(options_.session.port);
+void AmiLink::log_session_end(const base::Error& why, bool was_stable) {
+  const std::string peer = this->peer();
   if (stopping_) {
     spdlog::info("AMI link to {} stopped", peer);
     return;
   }
-  if (was_up) {
+  if (was_stable) {
     spdlog::warn("AMI link to {} lost: {}; reconnecting", peer, why.to_string());
     return;
   }
-  // Not reachable / login failing: say it once, then only when the reason changes, plus a
-  // reminder at 8, 16, 32, ... consecutive failures — never one line per retry.
+  // Not reachable / login failing / dropped right after login: say it once, then only when the
+  // reason changes, plus a reminder at 8, 16, 32, ... consecutive failures — never one line per
+  // retry.
   ++consecutive_failures_;
   std::string text = why.to_string();
   if (text != last_logged_failure_) {
@@ -163,9 +167,19 @@ asio::awaitable<void> AmiLink::run() {
       });
       session_.reset();
       const bool was_up = state_ == AmiLinkState::up;
+      // A session that stayed up long enough proves the peer healthy: start the backoff over.
+      const bool stable = was_up && connected_since_ && clock_.now() - *connected_since_ >= options_.stable_after;
+      if (stable) {
+        backoff_.reset();
+        consecutive_failures_ = 0;
+        flaps_ = 0;
+        last_logged_failure_.clear();
+      } else if (was_up) {
+        ++flaps_;
+      }
       connected_since_.reset();
       last_error_ = why;
-      log_session_end(why, was_up);
+      log_session_end(why, stable);
       set_state(AmiLinkState::disconnected);
       if (stopping_) break;
       last_backoff_ = backoff_.next();

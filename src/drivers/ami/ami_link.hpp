@@ -40,6 +40,9 @@ struct AmiLinkOptions {
   AmiSessionOptions session;    // host, port, connect/write timeouts, tick interval
   AmiProtocolConfig protocol;   // username, secret, auth, login/ping/action timeouts, resync list
   net::BackoffPolicy backoff;   // BackoffPolicy::none() in tests
+  // The backoff starts over only after a session stayed up this long, so a PBX that accepts the
+  // login and then drops us at once is retried with growing delays, not every `initial` ms.
+  std::chrono::milliseconds stable_after{10'000};
   std::uint64_t backoff_seed = 0;  // 0: random
   std::optional<std::filesystem::path> record_dir;  // `--record DIR`
 };
@@ -102,7 +105,7 @@ class AmiLink {
   AmiLink(boost::asio::any_io_executor ex, AmiLinkOptions options, AmiSink& sink, const base::Clock& clock);
   boost::asio::awaitable<void> run();
   void set_state(AmiLinkState s);
-  void log_session_end(const base::Error& why, bool was_up);
+  void log_session_end(const base::Error& why, bool was_stable);
 
   boost::asio::any_io_executor ex_;
   AmiLinkOptions options_;
@@ -121,6 +124,7 @@ class AmiLink {
   bool stopped_ = false;
   std::uint64_t connect_attempts_ = 0;
   std::uint64_t consecutive_failures_ = 0;
+  std::uint64_t flaps_ = 0;  // sessions in a row that dropped before stable_after
   std::string last_logged_failure_;
   std::optional<base::Error> last_error_;
   std::optional<base::Timestamp> connected_since_;

@@ -254,8 +254,14 @@ base::Result<std::string> AmiProtocol::submit(AmiAction action, ActionCallback d
     return base::fail(base::Error::unavailable("AMI: " + std::to_string(pending_.size()) +
                                                " actions already wait for a response"));
   }
+  if (!action.action_id.empty() &&
+      (action.action_id.starts_with("login") || action.action_id.starts_with("resync-") ||
+       action.action_id.starts_with("cb-"))) {
+    return base::fail(base::Error::invalid_argument("AMI ActionID '" + action.action_id +
+                                                    "' uses a reserved prefix (login, resync-, cb-)"));
+  }
   std::string id = action.action_id.empty() ? next_id() : action.action_id;
-  if (pending_.contains(id) || id == kLoginId || id == kChallengeId) {
+  if (pending_.contains(id)) {
     return base::fail(base::Error::conflict("AMI ActionID '" + id + "' is already in use"));
   }
   std::string bytes = action.serialize(id);

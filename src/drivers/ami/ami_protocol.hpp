@@ -117,7 +117,8 @@ class AmiProtocol {
 
   // Queues an action; `done` runs exactly once (response, timeout, or session end). Only while
   // up; Errc::unavailable when not up or the send queue is full, Errc::conflict for a duplicate
-  // pending ActionID, invalid_argument from validate(). Returns the ActionID used.
+  // pending ActionID, invalid_argument from validate() or for an ActionID with a reserved prefix
+  // ("login", "resync-", "cb-": the protocol's own). Returns the ActionID used.
   // collect_items=false: list items are only delivered to the sink, not kept in the response.
   base::Result<std::string> submit(AmiAction action, ActionCallback done, base::Timestamp now,
                                    std::optional<std::chrono::milliseconds> timeout = std::nullopt,

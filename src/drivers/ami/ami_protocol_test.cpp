@@ -217,6 +217,13 @@ TEST(AmiProtocol, ErrorResponseIsAResponseNotAnError) {
   auto dup = p.submit(a, nullptr, at(2));
   ASSERT_FALSE(dup);
   EXPECT_EQ(dup.error().code(), base::Errc::conflict);
+  for (const char* reserved : {"login", "resync-Status", "cb-7"}) {
+    AmiAction r("Ping");
+    r.action_id = reserved;
+    auto res = p.submit(r, nullptr, at(2));
+    ASSERT_FALSE(res) << reserved;
+    EXPECT_EQ(res.error().code(), base::Errc::invalid_argument);
+  }
   ASSERT_TRUE(p.on_bytes("Response: Error\r\nActionID: c2d-0001\r\nMessage: Extension does not exist.\r\n\r\n", at(3)));
   ASSERT_TRUE(got && *got);
   EXPECT_FALSE((*got)->success());
