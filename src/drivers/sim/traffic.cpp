@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <unordered_set>
 
 #include "drivers/sim/flows.hpp"
 
@@ -67,14 +68,16 @@ std::string TrafficGenerator::external_number() {
 
 std::string TrafficGenerator::free_seat(SimEngine& e, std::string_view except) {
   const auto& phones = e.model().config().phones;
+  std::unordered_set<std::string_view> busy;
+  for (const auto& c : e.model().channels()) busy.insert(c.device);
   std::uniform_int_distribution<std::size_t> d(0, phones.size() - 1);
   std::size_t start = d(rng_);
+  std::string dev;
   for (std::size_t i = 0; i < phones.size(); ++i) {
     const auto& p = phones[(start + i) % phones.size()];
     if (p.ext == except) continue;
-    bool busy = false;
-    for (const auto& c : e.model().channels()) busy = busy || c.device == "PJSIP/" + p.ext;
-    if (!busy) return p.ext;
+    dev.assign("PJSIP/").append(p.ext);
+    if (!busy.contains(dev)) return p.ext;
   }
   return {};
 }
