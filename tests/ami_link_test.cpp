@@ -362,6 +362,7 @@ TEST_F(Fixture, RecordThenReplayGivesIdenticalMessages) {
   fs::remove_all(dir);
   auto o = options_for(pbx->port());
   o.record_dir = dir;
+  o.record_prefix = "pbx1";
   start(o);
   ASSERT_TRUE(run_until(io, [&] { return resynced(); }));
   pbx->send_all("Event: Newchannel\r\nTimestamp: 1795382940.100000\r\nChannel: PJSIP/100-00000001\r\n\r\n");
@@ -375,7 +376,8 @@ TEST_F(Fixture, RecordThenReplayGivesIdenticalMessages) {
 
   auto files = link->recorded_files();
   ASSERT_EQ(files.size(), 2u);
-  auto listed = recording_files_in(dir);
+  EXPECT_TRUE(files[0].filename().string().starts_with("pbx1-"));
+  auto listed = recording_files_in(dir, "pbx1");
   ASSERT_TRUE(listed);
   EXPECT_EQ(*listed, files);
   for (auto chunking : {ReplayChunking::whole, ReplayChunking::random}) {

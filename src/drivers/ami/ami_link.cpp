@@ -63,7 +63,7 @@ base::Result<std::unique_ptr<AmiLink>> AmiLink::create(asio::any_io_executor ex,
   if (options.session.tick_interval.count() <= 0) return bad("tick_interval must be > 0");
   std::unique_ptr<AmiLink> link(new AmiLink(std::move(ex), std::move(options), sink, clock ? *clock : kSystemClock));
   if (link->options_.record_dir) {
-    auto rec = AmiRecorder::open(*link->options_.record_dir);
+    auto rec = AmiRecorder::open(*link->options_.record_dir, link->options_.record_prefix);
     if (!rec) return base::fail(rec.error());
     link->recorder_ = std::move(*rec);
   }

@@ -45,6 +45,7 @@ struct AmiLinkOptions {
   std::chrono::milliseconds stable_after{10'000};
   std::uint64_t backoff_seed = 0;  // 0: random
   std::optional<std::filesystem::path> record_dir;  // `--record DIR`
+  std::string record_prefix = "ami";  // file names "<prefix>-<time>-<seq>.amirec" (use the link name)
 };
 
 struct AmiLinkStats {

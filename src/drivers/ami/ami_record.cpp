@@ -28,15 +28,22 @@ base::Error io_error(const std::string& what) {
 
 }  // namespace
 
-base::Result<std::unique_ptr<AmiRecorder>> AmiRecorder::open(std::filesystem::path dir,
+base::Result<std::unique_ptr<AmiRecorder>> AmiRecorder::open(std::filesystem::path dir, std::string prefix,
                                                               std::uint64_t max_file_bytes) {
+  if (prefix.empty() || prefix.size() > 64 ||
+      !std::all_of(prefix.begin(), prefix.end(), [](char c) {
+        return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' || c == '_';
+      })) {
+    return base::fail(base::Error::invalid_argument("record file prefix '" + prefix.substr(0, 64) +
+                                                    "' must be 1-64 letters, digits, '-' or '_'"));
+  }
   std::error_code ec;
   std::filesystem::create_directories(dir, ec);
   if (ec || !std::filesystem::is_directory(dir)) {
     return base::fail(base::Error::io("cannot create record directory '" + dir.string() + "': " +
                                       (ec ? ec.message() : "not a directory")));
   }
-  return std::unique_ptr<AmiRecorder>(new AmiRecorder(std::move(dir), max_file_bytes));
+  return std::unique_ptr<AmiRecorder>(new AmiRecorder(std::move(dir), std::move(prefix), max_file_bytes));
 }
 
 AmiRecorder::~AmiRecorder() { end_session(); }
@@ -45,7 +52,7 @@ base::Status AmiRecorder::begin_session(base::Timestamp at, std::string_view pee
   end_session();
   char seq[16];
   std::snprintf(seq, sizeof seq, "%04llu", static_cast<unsigned long long>(++seq_));
-  auto path = dir_ / ("ami-" + file_stamp(at) + "-" + seq + ".amirec");
+  auto path = dir_ / (prefix_ + "-" + file_stamp(at) + "-" + seq + ".amirec");
   file_ = std::fopen(path.c_str(), "wbx");  // never overwrite an existing recording
   if (file_ == nullptr) return base::fail(io_error("cannot create " + path.string()));
   files_.push_back(path);
@@ -87,11 +94,15 @@ void AmiRecorder::end_session() {
   }
 }
 
-base::Result<std::vector<std::filesystem::path>> recording_files_in(const std::filesystem::path& dir) {
+base::Result<std::vector<std::filesystem::path>> recording_files_in(const std::filesystem::path& dir,
+                                                                    std::string_view prefix) {
   std::error_code ec;
   std::vector<std::filesystem::path> out;
+  const std::string want = prefix.empty() ? std::string() : std::string(prefix) + "-";
   for (std::filesystem::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
-    if (it->path().extension() == ".amirec" && it->is_regular_file()) out.push_back(it->path());
+    if (it->path().extension() != ".amirec" || !it->is_regular_file()) continue;
+    if (!want.empty() && !it->path().filename().string().starts_with(want)) continue;
+    out.push_back(it->path());
   }
   if (ec) return base::fail(base::Error::io("cannot list '" + dir.string() + "': " + ec.message()));
   std::sort(out.begin(), out.end());

@@ -31,15 +31,17 @@ class AmiRecorder {
   // Same default as RecordLimits::max_file_bytes, so every file we write can be replayed.
   static constexpr std::uint64_t kDefaultMaxFileBytes = 512u << 20;
 
-  // Creates `dir` if needed. Errc::io when it cannot. A session file stops growing at
-  // max_file_bytes (append() then fails with Errc::unavailable and the session stops recording).
-  static base::Result<std::unique_ptr<AmiRecorder>> open(std::filesystem::path dir,
+  // Creates `dir` if needed: Errc::io when it cannot. `prefix` starts every file name (the link's
+  // name, so several links can share a directory): letters, digits, '-', '_' only, else
+  // Errc::invalid_argument. A session file stops growing at max_file_bytes (append() then fails
+  // with Errc::unavailable and the session stops recording).
+  static base::Result<std::unique_ptr<AmiRecorder>> open(std::filesystem::path dir, std::string prefix = "ami",
                                                         std::uint64_t max_file_bytes = kDefaultMaxFileBytes);
   ~AmiRecorder();
   AmiRecorder(const AmiRecorder&) = delete;
   AmiRecorder& operator=(const AmiRecorder&) = delete;
 
-  // Starts a new file "ami-<UTC yyyymmddThhmmss.uuuuuu>Z-<seq>.amirec" (names sort in session
+  // Starts a new file "<prefix>-<UTC yyyymmddThhmmss.uuuuuu>Z-<seq>.amirec" (names sort in session
   // order). `peer` goes into a comment line. Ends the previous file if still open.
   base::Status begin_session(base::Timestamp at, std::string_view peer);
   // Appends one received chunk and flushes it (a crash loses at most the chunk being written).
@@ -51,9 +53,10 @@ class AmiRecorder {
   const std::vector<std::filesystem::path>& files() const { return files_; }
 
  private:
-  AmiRecorder(std::filesystem::path dir, std::uint64_t max_file_bytes)
-      : dir_(std::move(dir)), max_file_bytes_(max_file_bytes) {}
+  AmiRecorder(std::filesystem::path dir, std::string prefix, std::uint64_t max_file_bytes)
+      : dir_(std::move(dir)), prefix_(std::move(prefix)), max_file_bytes_(max_file_bytes) {}
   std::filesystem::path dir_;
+  std::string prefix_;
   std::uint64_t max_file_bytes_;
   std::uint64_t file_bytes_ = 0;
   std::FILE* file_ = nullptr;
@@ -76,8 +79,10 @@ struct RecordLimits {
   std::size_t max_chunk_bytes = 16u << 20;
 };
 
-// The *.amirec files of a --record directory in session order (their names sort by time).
-base::Result<std::vector<std::filesystem::path>> recording_files_in(const std::filesystem::path& dir);
+// The *.amirec files of a --record directory in session order (their names sort by time); with a
+// prefix only "<prefix>-*.amirec" (one link's sessions).
+base::Result<std::vector<std::filesystem::path>> recording_files_in(const std::filesystem::path& dir,
+                                                                    std::string_view prefix = {});
 
 // true when `head` (the first bytes of a file) starts with kRecordMagic.
 bool is_record_format(std::string_view head);

@@ -65,7 +65,7 @@ TEST(AmiRecord, RoundTripsBinaryChunksWithTimes) {
 
 TEST(AmiRecord, FileStopsGrowingAtTheLimitAndStaysReadable) {
   TempDir dir;
-  auto rec = AmiRecorder::open(dir.path, 200);
+  auto rec = AmiRecorder::open(dir.path, "ami", 200);
   ASSERT_TRUE(rec);
   ASSERT_TRUE((*rec)->begin_session(base::from_micros(1), "p"));
   base::Status st;
@@ -79,6 +79,30 @@ TEST(AmiRecord, FileStopsGrowingAtTheLimitAndStaysReadable) {
   ASSERT_TRUE(parsed);
   EXPECT_EQ(parsed->chunks.size(), static_cast<std::size_t>(written));
   EXPECT_FALSE(parsed->truncated);
+}
+
+TEST(AmiRecord, PrefixNamesFilesAndFiltersListing) {
+  TempDir dir;
+  auto a = AmiRecorder::open(dir.path, "pbx-a");
+  auto b = AmiRecorder::open(dir.path, "pbx_b");
+  ASSERT_TRUE(a && b);
+  ASSERT_TRUE((*a)->begin_session(base::from_micros(2'000'000), "p"));
+  ASSERT_TRUE((*b)->begin_session(base::from_micros(1'000'000), "p"));
+  ASSERT_TRUE((*a)->begin_session(base::from_micros(3'000'000), "p"));
+  (*a)->end_session();
+  (*b)->end_session();
+  auto only_a = recording_files_in(dir.path, "pbx-a");
+  ASSERT_TRUE(only_a);
+  EXPECT_EQ(*only_a, (*a)->files());
+  auto all = recording_files_in(dir.path);
+  ASSERT_TRUE(all);
+  EXPECT_EQ(all->size(), 3u);
+  for (const char* bad : {"", "../x", "a b", "ä"}) {
+    auto r = AmiRecorder::open(dir.path, bad);
+    ASSERT_FALSE(r) << bad;
+    EXPECT_EQ(r.error().code(), base::Errc::invalid_argument);
+  }
+  EXPECT_FALSE(recording_files_in(dir.path / "missing"));
 }
 
 TEST(AmiRecord, CutShortTailIsKeptOutAndReported) {
