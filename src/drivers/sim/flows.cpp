@@ -202,7 +202,81 @@ Channel& dial_trunk(PbxModel& m, Channel& caller, const std::string& e164, const
   return trunk;
 }
 
+
 }  // namespace
+
+// Attended transfer as a desk phone does it (attended_transfer_refer capture): hold, a new
+// consultation call from the same phone, then REFER with Replaces: the transferee is swapped into
+// the consultation bridge, both transferer channels hang up.
+void attended_transfer(SimEngine& e, const std::string& orig_uid, const std::string& transferee_uid,
+                       const std::string& target_ext, microseconds ring, microseconds consult, microseconds talk) {
+  PbxModel& m = e.model();
+  Channel *orig, *xferee;
+  if (!both(m, orig_uid, transferee_uid, orig, xferee)) return;
+  m.hold(*orig, "default");
+  m.moh_start(*xferee);
+  xferee->held = true;
+  m.touch(*xferee);
+  m.update_devices();
+  e.after(504ms, [&e, orig_uid, transferee_uid, target_ext, ring, consult, talk] {
+    PbxModel& m = e.model();
+    Channel *orig, *xferee;
+    const Phone* target = m.phone(target_ext);
+    if (!both(m, orig_uid, transferee_uid, orig, xferee) || !target) return;
+    Channel& k = m.new_channel(orig->device.substr(6), ChanState::ring, orig->cid_num, orig->cid_name, kInternal,
+                               target->ext, 1, nullptr);
+    k.dnid = target->ext;
+    k.priority = 2;
+    k.app = "Dial";
+    k.app_data = "PJSIP/" + target->ext + ",30,tT";
+    Channel& t = ring_phone(m, k, *target, target->ext, true);
+    std::string ku = k.uniqueid, tu = t.uniqueid;
+    e.after(ring, [&e, orig_uid, transferee_uid, ku, tu, consult, talk] {
+      PbxModel& m = e.model();
+      Channel *k, *t;
+      if (!both(m, ku, tu, k, t) || t->state != ChanState::ringing) return;
+      answer(m, *k, *t);
+      e.after(consult, [&e, orig_uid, transferee_uid, ku, tu, talk] {
+        PbxModel& m = e.model();
+        Channel *orig = m.find(orig_uid), *xferee = m.find(transferee_uid), *k = m.find(ku), *t = m.find(tu);
+        if (!orig || !xferee || !k || !t) return;
+        Bridge* b1 = m.find_bridge(orig->bridge);
+        Bridge* b2 = m.find_bridge(k->bridge);
+        if (!b1 || !b2) return;
+        Fields f{{"Result", "Success"}};
+        for (const auto& part : {m.snapshot(*orig, "OrigTransferer"), m.bridge_snapshot(*b1, "Orig"),
+                                 m.snapshot(*k, "SecondTransferer"), m.bridge_snapshot(*b2, "Second"),
+                                 m.snapshot(*xferee, "Transferee"), m.snapshot(*t, "TransferTarget")}) {
+          f.insert(f.end(), part.begin(), part.end());
+        }
+        f.insert(f.end(), {{"IsExternal", "No"}, {"DestType", "Bridge"}, {"DestBridgeUniqueid", b2->id}});
+        std::string b1id = b1->id;
+        m.unhold(*orig);
+        m.unhold(*k);
+        m.moh_stop(*xferee);
+        xferee->held = false;
+        m.touch(*xferee);
+        m.bridge_leave(*xferee);
+        m.bridge_leave(*k);
+        m.bridge_enter(*b2, *xferee, ku);
+        m.soft_hangup_request(*k, 1);
+        m.emit("AttendedTransfer", "call,all", f);
+        t->linkedid = xferee->linkedid;  // the target joins the transferee's call
+        m.set_connected(*t, xferee->cid_num, xferee->cid_name);
+        m.soft_hangup_request(*k, 16);
+        m.set_connected(*xferee, t->cid_num, t->cid_name);
+        m.bridge_leave(*orig);
+        m.hangup(orig_uid, 16);
+        m.bridge_destroy(b1id);
+        m.hangup(ku, 16);
+        m.update_devices();
+        xferee->outgoing = false;
+        schedule_talk_end(e, transferee_uid, tu, talk, HangupBy::caller);
+      });
+    });
+  });
+}
+
 
 std::string e164_from_dialed(std::string_view d) {
   auto digits = [](std::string_view s) {
@@ -253,6 +327,11 @@ void start_inbound(SimEngine& e, const InboundCall& c) {
               m.touch(*trunk);
               m.update_devices();
             });
+          });
+        }
+        if (!call.atxfer_to.empty()) {
+          e.after(call.transfer_after, [&e, cu, eu, call] {
+            attended_transfer(e, eu, cu, call.atxfer_to, call.ring, call.consult, call.talk_after_transfer);
           });
         }
         if (!call.transfer_to.empty()) {
@@ -746,67 +825,7 @@ base::Status action_atxfer(SimEngine& e, std::string_view name, std::string_view
   if (!target) return base::fail(base::Error::invalid_argument("Extension does not exist"));
   Channel* peer = bridged_peer(m, *c);
   if (!peer) return base::fail(base::Error::conflict("Atxfer failed"));
-  // Consultation: the transferee hears MOH, the transferer calls the target; on answer the
-  // transferer drops out and transferee and target are bridged (AttendedTransfer, DestType Link).
-  m.hold(*c, std::nullopt);
-  peer->held = true;
-  m.touch(*peer);
-  m.moh_start(*peer);
-  m.update_devices();
-  std::string cu = c->uniqueid, pu = peer->uniqueid;
-  e.after(500ms, [&e, cu, pu, target_ext = target->ext, ring, consult, talk] {
-    PbxModel& m = e.model();
-    Channel *xferer, *xferee;
-    if (!both(m, cu, pu, xferer, xferee)) return;
-    const Phone* target = m.phone(target_ext);
-    // The consultation leg is a new dialplan channel of the transferer's device.
-    Channel& consult_ch = m.new_channel(xferer->device.substr(6), ChanState::ring, xferer->cid_num,
-                                        xferer->cid_name, "from-internal", target->ext, 1, nullptr);
-    consult_ch.priority = 2;
-    consult_ch.app = "Dial";
-    consult_ch.app_data = "PJSIP/" + target->ext + ",30,tT";
-    Channel& tgt = ring_phone(m, consult_ch, *target, target->ext, true);
-    std::string ku = consult_ch.uniqueid, tu = tgt.uniqueid;
-    e.after(ring, [&e, cu, pu, ku, tu, consult, talk] {
-      PbxModel& m = e.model();
-      Channel *k, *t;
-      if (!both(m, ku, tu, k, t)) return;
-      answer(m, *k, *t);
-      e.after(consult, [&e, cu, pu, ku, tu, talk] {
-        PbxModel& m = e.model();
-        Channel *xferer = m.find(cu), *xferee = m.find(pu), *k = m.find(ku), *t = m.find(tu);
-        if (!xferer || !xferee || !k || !t) return;
-        Bridge* b1 = m.find_bridge(xferer->bridge);
-        Bridge* b2 = m.find_bridge(k->bridge);
-        if (!b1 || !b2) return;
-        Fields f{{"Result", "Success"}};
-        for (auto part : {m.snapshot(*xferer, "OrigTransferer"), m.bridge_snapshot(*b1, "Orig"),
-                          m.snapshot(*k, "SecondTransferer"), m.bridge_snapshot(*b2, "Second"),
-                          m.snapshot(*xferee, "Transferee"), m.snapshot(*t, "TransferTarget")}) {
-          f.insert(f.end(), part.begin(), part.end());
-        }
-        f.insert(f.end(), {{"IsExternal", "Yes"}, {"DestType", "Bridge"}, {"DestBridgeUniqueid", b2->id}});
-        m.emit("AttendedTransfer", "call,all", f);
-        xferee->held = false;
-        m.moh_stop(*xferee);
-        std::string b1id = b1->id, b2id = b2->id;
-        m.bridge_leave(*xferee);
-        m.bridge_leave(*xferer);
-        m.bridge_destroy(b1id);
-        m.bridge_leave(*k);
-        Bridge* b2p = m.find_bridge(b2id);
-        m.bridge_enter(*b2p, *xferee, ku);
-        xferee->outgoing = false;
-        m.set_connected(*xferee, t->cid_num, t->cid_name);
-        m.set_connected(*t, xferee->cid_num, xferee->cid_name);
-        m.hangup(cu, 16);
-        m.hangup(ku, 16);
-        m.touch(*xferee);
-        m.update_devices();
-        schedule_talk_end(e, pu, tu, talk, HangupBy::caller);
-      });
-    });
-  });
+  attended_transfer(e, c->uniqueid, peer->uniqueid, target->ext, ring, consult, talk);
   return {};
 }
 

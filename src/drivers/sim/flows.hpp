@@ -35,6 +35,12 @@ struct InboundCall {
   // which rings for `ring` and talks `talk` before the caller hangs up.
   std::string transfer_to;
   microseconds transfer_after = 2s;
+  // Attended transfer by the extension (hold, consultation call, REFER with Replaces)
+  // `transfer_after` answer to `atxfer_to`: target rings `ring`, consultation lasts `consult`, then
+  // caller and target talk `talk_after_transfer` until the caller hangs up.
+  std::string atxfer_to;
+  microseconds consult = 2s;
+  microseconds talk_after_transfer = 7s;
   // Asterisk race: the phone's 180 Ringing (Newstate) published before DialBegin.
   bool ringing_first = false;
 };
@@ -102,6 +108,10 @@ void start_originate(SimEngine& e, const OriginateCall& c);
 std::string e164_from_dialed(std::string_view dialed);
 
 // AMI actions on live channels (by channel name). Errors carry Asterisk's response messages.
+// See InboundCall::atxfer_to; also behind the AMI Atxfer action.
+void attended_transfer(SimEngine& e, const std::string& transferer_uid, const std::string& transferee_uid,
+                       const std::string& target_ext, microseconds ring, microseconds consult, microseconds talk);
+
 base::Status action_hangup(SimEngine& e, std::string_view channel, int cause);
 base::Status action_blind_transfer(SimEngine& e, std::string_view channel, std::string_view exten,
                                    microseconds ring = 2s, microseconds talk = 6s);

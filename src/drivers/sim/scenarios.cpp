@@ -14,6 +14,7 @@ const std::vector<ScenarioInfo>& scenarios() {
       {"hold_retrieve", "inbound to 100; 100 holds after 2 s for 4 s, hangs up 2 s later"},
       {"blind_transfer", "inbound to 100; after 3 s 100 blind-transfers (##) to 101"},
       {"blind_transfer_ami", "inbound to 100; after 2 s AMI BlindTransfer of 100's channel to 101"},
+      {"attended_transfer_refer", "inbound to 100; 100 holds, consults 102, transfers (REFER/Replaces)"},
       {"queue", "+4989123456 -> main number -> Queue support (101+102 ring), 102 answers after 3 s"},
       {"conference", "100, 101 and +4989123456 in ConfBridge 800"},
       {"click_to_dial_originate", "AMI Originate PJSIP/100 -> 089123456 (ActionID c2d-0001)"},
@@ -46,6 +47,9 @@ base::Status start_scenario(SimEngine& e, std::string_view name) {
         }
       }
     });
+  } else if (name == "attended_transfer_refer") {
+    start_inbound(e, {.ring = 2s, .talk = 60s, .transfer_after = 2'003'000us, .atxfer_to = "102",
+                      .consult = 2'004'000us, .talk_after_transfer = 7'488'000us});
   } else if (name == "queue") {
     start_queue(e, {.answered_by = "102", .ring = 3s, .talk = 10s});
   } else if (name == "conference") {
