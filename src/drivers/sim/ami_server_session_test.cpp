@@ -219,9 +219,12 @@ TEST(AmiServerSession, AtxferBridgesTransfereeAndTarget) {
   }
   h.send("Action: Atxfer\r\nChannel: " + phone + "\r\nExten: 102\r\nContext: from-internal\r\nActionID: a\r\n\r\n");
   EXPECT_EQ(h.find("ActionID", "a")->response(), "Success");
-  h.engine.run_until(h.engine.now() + 5s);
+  // Hold, Local pair dials 102 (answers after 2 s), transferer hangs up 2.6 s later, the Local
+  // pair optimizes away 0.4 s after that.
+  h.engine.run_until(h.engine.now() + 6s);
   h.deliver();
   EXPECT_NE(h.find("Event", "AttendedTransfer"), nullptr);
+  EXPECT_NE(h.find("Event", "LocalOptimizationEnd"), nullptr);
   const Channel *trunk = nullptr, *target = nullptr;
   for (const auto& c : h.engine.model().channels()) {
     if (c.device == "PJSIP/trunk") trunk = &c;

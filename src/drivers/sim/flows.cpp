@@ -816,6 +816,148 @@ base::Status action_redirect(SimEngine& e, std::string_view name, std::string_vi
   return {};
 }
 
+namespace {
+
+Fields merge(std::initializer_list<Fields> parts) {
+  Fields f;
+  for (const auto& p : parts) f.insert(f.end(), p.begin(), p.end());
+  return f;
+}
+
+// AMI Atxfer (the features.conf atxfer *2 path, capture attended_transfer): the transferer's
+// channel leaves the call into a new bridge with Local/<ext>@from-internal;1 whose ;2 half dials
+// the target; when the transferer hangs up, the bridges merge and the Local pair optimizes away.
+void atxfer_feature(SimEngine& e, const std::string& xr_uid, const std::string& xe_uid, const std::string& target_ext,
+                    microseconds ring, microseconds talk) {
+  e.after(245ms, [&e, xr_uid, xe_uid] {  // after the DTMF *2 the transferer's bridge peer is held
+    PbxModel& m = e.model();
+    Channel *xr, *xe;
+    if (!both(m, xr_uid, xe_uid, xr, xe)) return;
+    m.hold(*xr, std::nullopt);
+    xe->held = true;
+    m.touch(*xe);
+    m.update_devices();
+    m.moh_start(*xe);
+  });
+  e.after(381ms, [&e, xr_uid, xe_uid, target_ext, ring, talk] {
+    PbxModel& m = e.model();
+    Channel *xr, *xe;
+    const Phone* target = m.phone(target_ext);
+    if (!both(m, xr_uid, xe_uid, xr, xe) || !target) return;
+    auto [l1, l2] = m.new_local_pair(target->ext, kInternal, *xe);
+    Bridge& b2 = m.bridge_create();
+    std::string b2id = b2.id;
+    m.set_callerid(*l2, xr->cid_num, xr->cid_name);
+    m.emit("LocalBridge", "call,all",
+           merge({m.snapshot(*l1, "LocalOne"), m.snapshot(*l2, "LocalTwo"),
+                  {{"Context", kInternal}, {"Exten", target->ext}, {"LocalOptimization", "Yes"}}}));
+    m.set_connected(*l1, xr->cid_num, xr->cid_name);
+    m.bridge_enter(*m.find_bridge(b2id), *l1);
+    m.bridge_leave(*xr);
+    Channel& t = m.new_channel(target->ext, ChanState::down, target->ext, target->name, kInternal, "s", 1, xe);
+    t.outgoing = true;
+    t.app = "AppDial";
+    t.app_data = "(Outgoing Line)";
+    t.exten = target->ext;
+    m.set_connected(t, l2->cid_num, l2->cid_name);
+    m.bridge_enter(*m.find_bridge(b2id), *xr);
+    m.set_connected(*xr, "", "");
+    m.set_state(t, ChanState::ringing);
+    l2->priority = 2;
+    l2->app = "Dial";
+    l2->app_data = "PJSIP/" + target->ext + ",30,tT";
+    m.dial_begin(l2, t, target->ext);
+    m.set_connected(*l2, t.cid_num, t.cid_name);
+    l1->cid_num = t.cid_num;
+    l1->cid_name = t.cid_name;
+    m.set_state(*l1, ChanState::ringing);
+    m.set_callerid(*l1, t.cid_num, t.cid_name);
+    m.dial_state(l2, t, "RINGING");
+    m.update_devices();
+    m.announce_device(l1->device, DeviceState::inuse);
+    m.set_connected(*xr, t.cid_num, t.cid_name);
+    m.dial_state(nullptr, *l1, "RINGING");
+    std::string l1u = l1->uniqueid, l2u = l2->uniqueid, tu = t.uniqueid;
+    e.after(ring, [&e, xr_uid, xe_uid, l1u, l2u, tu, talk] {
+      PbxModel& m = e.model();
+      Channel *l1 = m.find(l1u), *l2 = m.find(l2u), *t = m.find(tu);
+      if (!l1 || !l2 || !t || t->state != ChanState::ringing) return;
+      m.set_state(*t, ChanState::up);
+      t->exten.clear();
+      m.dial_end(l2, *t, "ANSWER");
+      m.set_state(*l2, ChanState::up);
+      Bridge& b3 = m.bridge_create();
+      std::string b3id = b3.id;
+      m.set_state(*l1, ChanState::up);
+      m.bridge_enter(*m.find_bridge(b3id), *t);
+      m.dial_end(nullptr, *l1, "ANSWER");
+      m.announce_device(l1->device, DeviceState::inuse);
+      m.announce_device(l1->device, DeviceState::inuse);
+      m.bridge_enter(*m.find_bridge(b3id), *l2);
+      m.update_devices();
+      // The transferer hangs up: the transfer completes (bridges merge).
+      e.after(2'616'000us, [&e, xr_uid, xe_uid, l1u, l2u, tu, talk] {
+        PbxModel& m = e.model();
+        Channel *xr = m.find(xr_uid), *xe = m.find(xe_uid), *l1 = m.find(l1u), *l2 = m.find(l2u), *t = m.find(tu);
+        if (!xr || !xe || !l1 || !l2 || !t) return;
+        Bridge* b1 = m.find_bridge(xe->bridge);
+        Bridge* b2 = m.find_bridge(xr->bridge);
+        if (!b1 || !b2) return;
+        std::string b1id = b1->id, b2id = b2->id;
+        m.hangup_request(*xr, 16);
+        m.bridge_leave(*xr);
+        m.emit("BridgeMerge", "call,all", merge({m.bridge_snapshot(*b1, "To"), m.bridge_snapshot(*b2, "From")}));
+        m.bridge_leave(*l1);
+        m.moh_stop(*xe);
+        xe->held = false;
+        m.touch(*xe);
+        m.bridge_enter(*m.find_bridge(b1id), *l1);
+        m.emit("AttendedTransfer", "call,all",
+               merge({{{"Result", "Success"}},
+                      m.snapshot(*xr, "OrigTransferer"), m.bridge_snapshot(*m.find_bridge(b1id), "Orig"),
+                      m.snapshot(*xr, "SecondTransferer"), m.bridge_snapshot(*m.find_bridge(b2id), "Second"),
+                      m.snapshot(*xe, "Transferee"),
+                      {{"IsExternal", "No"}, {"DestType", "Bridge"}, {"DestBridgeUniqueid", b1id}}}));
+        m.bridge_destroy(b2id);
+        m.set_connected(*l1, xe->cid_num, xe->cid_name);
+        m.hangup(xr_uid, 16);
+        m.set_connected(*xe, t->cid_num, t->cid_name);
+        m.set_connected(*t, xe->cid_num, xe->cid_name);
+        m.update_devices();
+        // chan_local optimizes the pair away: the transferee is swapped into the target's bridge.
+        e.after(425ms, [&e, xe_uid, l1u, l2u, tu, talk] {
+          PbxModel& m = e.model();
+          Channel *xe = m.find(xe_uid), *l1 = m.find(l1u), *l2 = m.find(l2u), *t = m.find(tu);
+          if (!xe || !l1 || !l2 || !t) return;
+          std::string b1id = xe->bridge, b3id = l2->bridge;
+          m.emit("LocalOptimizationBegin", "call,all",
+                 merge({m.snapshot(*l1, "LocalOne"), m.snapshot(*l2, "LocalTwo"), m.snapshot(*xe, "Source"),
+                        {{"DestUniqueId", l2u}, {"Id", "0"}}}));
+          m.bridge_leave(*xe);
+          m.set_callerid(*l2, xe->cid_num, xe->cid_name);
+          m.bridge_leave(*l2);
+          m.bridge_enter(*m.find_bridge(b3id), *xe, l2u);
+          m.emit("LocalOptimizationEnd", "call,all",
+                 merge({m.snapshot(*l1, "LocalOne"), m.snapshot(*l2, "LocalTwo"), {{"Success", "No"}, {"Id", "0"}}}));
+          m.soft_hangup_request(*l2, 16);
+          m.hangup_request(*l1, 16);
+          std::string dev = l1->device;
+          m.hangup(l2u, 16);
+          m.bridge_leave(*l1);
+          m.hangup(l1u, 16);
+          m.bridge_destroy(b1id);
+          m.announce_device(dev, DeviceState::not_inuse);
+          m.announce_device(dev, DeviceState::not_inuse);
+          xe->outgoing = false;
+          schedule_talk_end(e, xe_uid, tu, talk, HangupBy::caller);
+        });
+      });
+    });
+  });
+}
+
+}  // namespace
+
 base::Status action_atxfer(SimEngine& e, std::string_view name, std::string_view exten, microseconds ring,
                            microseconds consult, microseconds talk) {
   PbxModel& m = e.model();
@@ -825,7 +967,8 @@ base::Status action_atxfer(SimEngine& e, std::string_view name, std::string_view
   if (!target) return base::fail(base::Error::invalid_argument("Extension does not exist"));
   Channel* peer = bridged_peer(m, *c);
   if (!peer) return base::fail(base::Error::conflict("Atxfer failed"));
-  attended_transfer(e, c->uniqueid, peer->uniqueid, target->ext, ring, consult, talk);
+  (void)consult;
+  atxfer_feature(e, c->uniqueid, peer->uniqueid, target->ext, ring, talk);
   return {};
 }
 

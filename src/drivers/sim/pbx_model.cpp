@@ -140,10 +140,37 @@ Channel& PbxModel::new_channel(std::string_view endpoint, ChanState state, std::
   c.exten = std::move(exten);
   c.priority = priority;
   c.created = clock_.now();
+  return add_channel(std::move(c));
+}
+
+Channel& PbxModel::add_channel(Channel c) {
   channels_.push_back(std::move(c));
   Channel& ref = channels_.back();
   emit("Newchannel", "call,all", snapshot(ref));
   return ref;
+}
+
+std::pair<Channel*, Channel*> PbxModel::new_local_pair(const std::string& exten, const std::string& context,
+                                                       const Channel& linked_to) {
+  char base[160];
+  std::snprintf(base, sizeof base, "Local/%s@%s-%08llx", exten.c_str(), context.c_str(),
+                static_cast<unsigned long long>(next_local_++));
+  auto epoch = std::chrono::duration_cast<std::chrono::seconds>(clock_.now().time_since_epoch()).count();
+  Channel* out[2];
+  for (int i = 0; i < 2; ++i) {
+    Channel c;
+    c.name = std::string(base) + (i == 0 ? ";1" : ";2");
+    c.device = "Local/" + exten + "@" + context;
+    c.uniqueid = config_.system_name + "-" + std::to_string(epoch) + "." + std::to_string(next_uid_++);
+    c.linkedid = linked_to.linkedid;
+    c.state = i == 0 ? ChanState::down : ChanState::ring;
+    c.context = context;
+    c.exten = exten;
+    c.created = clock_.now();
+    c.outgoing = i == 0;
+    out[i] = &add_channel(std::move(c));
+  }
+  return {out[0], out[1]};
 }
 
 Channel* PbxModel::find(std::string_view uniqueid) {

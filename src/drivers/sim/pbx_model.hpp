@@ -87,6 +87,10 @@ class PbxModel {
   // linked_to: the channel whose Linkedid the new one inherits (nullptr: its own Uniqueid).
   Channel& new_channel(std::string_view endpoint, ChanState state, std::string cid_num, std::string cid_name,
                        std::string context, std::string exten, int priority, const Channel* linked_to);
+  // A Local channel pair "Local/<exten>@<context>-%08x;1" / ";2" (chan_local), both with
+  // `linked_to`'s Linkedid: ;1 Down, ;2 Ring; emits both Newchannel events.
+  std::pair<Channel*, Channel*> new_local_pair(const std::string& exten, const std::string& context,
+                                               const Channel& linked_to);
   Channel* find(std::string_view uniqueid);
   Channel* find_by_name(std::string_view name);
   const std::list<Channel>& channels() const { return channels_; }
@@ -165,7 +169,8 @@ class PbxModel {
   std::list<Bridge> bridges_;
   std::set<std::string> dirty_;  // PJSIP devices touched since the last update_devices()
   std::vector<std::pair<std::string, DeviceState>> devices_;
-  std::uint64_t next_uid_ = 0, next_pjsip_ = 0, next_bridge_ = 0;
+  Channel& add_channel(Channel c);
+  std::uint64_t next_uid_ = 0, next_pjsip_ = 0, next_local_ = 0, next_bridge_ = 0;
 };
 
 }  // namespace callbridge::drivers::sim

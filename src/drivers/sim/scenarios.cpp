@@ -14,6 +14,7 @@ const std::vector<ScenarioInfo>& scenarios() {
       {"hold_retrieve", "inbound to 100; 100 holds after 2 s for 4 s, hangs up 2 s later"},
       {"blind_transfer", "inbound to 100; after 3 s 100 blind-transfers (##) to 101"},
       {"blind_transfer_ami", "inbound to 100; after 2 s AMI BlindTransfer of 100's channel to 101"},
+      {"attended_transfer", "inbound to 100; after 2 s AMI Atxfer of 100's channel to 102 (Local channels)"},
       {"attended_transfer_refer", "inbound to 100; 100 holds, consults 102, transfers (REFER/Replaces)"},
       {"queue", "+4989123456 -> main number -> Queue support (101+102 ring), 102 answers after 3 s"},
       {"conference", "100, 101 and +4989123456 in ConfBridge 800"},
@@ -43,6 +44,16 @@ base::Status start_scenario(SimEngine& e, std::string_view name) {
       for (const auto& c : e.model().channels()) {
         if (c.device == "PJSIP/100" && !c.bridge.empty()) {
           (void)action_blind_transfer(e, c.name, "101", 2s, 6s);
+          return;
+        }
+      }
+    });
+  } else if (name == "attended_transfer") {
+    start_inbound(e, {.ring = 2s, .talk = 60s});
+    e.after(4s, [&e] {
+      for (const auto& c : e.model().channels()) {
+        if (c.device == "PJSIP/100" && !c.bridge.empty()) {
+          (void)action_atxfer(e, c.name, "102", 2'006'000us, 0us, 7'003'000us);
           return;
         }
       }
