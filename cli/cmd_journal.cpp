@@ -244,13 +244,15 @@ Command register_journal(CLI::App& app) {
   auto a = std::make_shared<JournalArgs>();
   auto* c = app.add_subcommand("journal", "list call journal entries from the data dir (read-only)");
   auto* dd = c->add_option("--data-dir", a->data_dir,
-                           "callbridged's data dir (default: /var/lib/callbridge as root, else ./data)");
-  auto* cf = c->add_option("--config", a->config, "read the data dir from this callbridged config file");
+                           "callbridged's data dir (default: /var/lib/callbridge as root, else ./data)")
+                ->type_name("DIR");
+  auto* cf = c->add_option("--config", a->config, "read the data dir from this callbridged config file")
+                ->type_name("FILE");
   dd->excludes(cf);
   c->add_option("--tenant", a->tenant, "tenant id")->capture_default_str();
-  c->add_option("--party", a->party, "only this internal extension");
-  c->add_option("--since", a->since, "started at or after: RFC 3339, date, or age like 2h / 7d");
-  c->add_option("--until", a->until, "started before: RFC 3339, date, or age");
+  c->add_option("--party", a->party, "only this internal extension")->type_name("EXT");
+  c->add_option("--since", a->since, "started at or after: RFC 3339, date, or age like 2h / 7d")->type_name("TIME");
+  c->add_option("--until", a->until, "started before: RFC 3339, date, or age")->type_name("TIME");
   c->add_flag("--missed", a->missed, "only missed calls");
   c->add_option("--direction", a->direction, "inbound, outbound or internal");
   c->add_option("--disposition", a->disposition, "answered, missed, answered_elsewhere, rejected, no_answer, busy, failed");

@@ -33,17 +33,20 @@ int main(int argc, char** argv) {
   std::string config_path;
   bool print_default = false;
   std::string ami, ami_user, ami_secret, listen, data_dir, record_dir, log_level;
-  cli.add_option("-c,--config", config_path, "TOML configuration file (see --print-default-config)");
+  cli.add_option("-c,--config", config_path, "TOML configuration file (see --print-default-config)")
+      ->type_name("FILE");
   cli.add_flag("--print-default-config", print_default,
                "print the commented default configuration and exit");
-  auto* o_ami = cli.add_option("--ami", ami, "Asterisk AMI address HOST:PORT (one PBX link)");
-  auto* o_user = cli.add_option("--ami-user", ami_user, "AMI user (manager.conf)");
-  auto* o_secret = cli.add_option("--ami-secret", ami_secret, "AMI secret");
-  auto* o_listen = cli.add_option("--listen", listen, "HTTP API address HOST:PORT (default 127.0.0.1:8080; port 0 = any)");
+  auto* o_ami = cli.add_option("--ami", ami, "Asterisk AMI address HOST:PORT (one PBX link)")->type_name("HOST:PORT");
+  auto* o_user = cli.add_option("--ami-user", ami_user, "AMI user (manager.conf)")->type_name("USER");
+  auto* o_secret = cli.add_option("--ami-secret", ami_secret, "AMI secret")->type_name("SECRET");
+  auto* o_listen = cli.add_option("--listen", listen, "HTTP API address HOST:PORT (default 127.0.0.1:8080; port 0 = any)")
+                       ->type_name("HOST:PORT");
   auto* o_data = cli.add_option("--data-dir", data_dir,
-                                "state directory (default /var/lib/callbridge as root, else ./data)");
-  auto* o_record = cli.add_option("--record", record_dir, "record the raw AMI traffic into DIR");
-  auto* o_level = cli.add_option("--log-level", log_level, "trace, debug, info, warn, error or off");
+                                "state directory (default /var/lib/callbridge as root, else ./data)")
+                     ->type_name("DIR");
+  auto* o_record = cli.add_option("--record", record_dir, "record the raw AMI traffic into DIR")->type_name("DIR");
+  auto* o_level = cli.add_option("--log-level", log_level, "trace, debug, info, warn, error or off")->type_name("LEVEL");
   try {
     cli.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
