@@ -284,6 +284,68 @@ void AmiServerSession::handle(const ami::AmiMessage& m) {
     list(m, "Extension Statuses will follow", "ExtensionStateListComplete", items);
   } else if (iequals(action, "QueueStatus")) {
     action_queue_status(m);
+  } else if (iequals(action, "PJSIPShowEndpoints")) {
+    std::vector<SimMessage> items;
+    std::vector<std::string> endpoints;
+    for (const auto& p : model.config().phones) endpoints.push_back(p.ext);
+    endpoints.push_back(model.config().trunk);
+    for (const auto& ep : endpoints) {
+      bool trunk = ep == model.config().trunk;
+      int active = 0;
+      for (const auto& c : model.channels()) active += c.device == "PJSIP/" + ep;
+      DeviceState st = DeviceState::not_inuse;
+      for (const auto& [dev, ds] : model.devices()) {
+        if (dev == "PJSIP/" + ep) st = ds;
+      }
+      std::string text = st == DeviceState::busy      ? "Busy"
+                         : st == DeviceState::inuse   ? "In use"
+                         : st == DeviceState::ringing ? "Ringing"
+                         : st == DeviceState::onhold  ? "On Hold"
+                                                      : "Not in use";
+      SimMessage s;
+      s.add("Event", "EndpointList");
+      id_fields(s);
+      s.append({{"ObjectType", "endpoint"},
+                {"ObjectName", ep},
+                {"Transport", ""},
+                {"Aor", ep},
+                {"Auths", trunk ? "" : ep + "-auth"},
+                {"OutboundAuths", ""},
+                {"Contacts", trunk ? ep + "/sip:127.0.0.1:5070," : ep + "/sip:" + ep + "@127.0.0.1:" + std::to_string(5000 + std::stoi(ep)) + ","},
+                {"DeviceState", text},
+                {"ActiveChannels", std::to_string(active)}});
+      items.push_back(std::move(s));
+    }
+    list(m, "A listing of Endpoints follows, presented as EndpointList events", "EndpointListComplete", items);
+  } else if (iequals(action, "PJSIPShowContacts")) {
+    std::vector<SimMessage> items;
+    for (const auto& p : model.config().phones) {
+      std::string port = std::to_string(5000 + std::stoi(p.ext));
+      SimMessage s;
+      s.add("Event", "ContactList");
+      id_fields(s);
+      s.append({{"ObjectType", "contact"},
+                {"ObjectName", p.ext + ";@" + md5_hex(p.ext + "@sim")},
+                {"ViaAddr", "127.0.0.1"},
+                {"QualifyTimeout", "3.000000"},
+                {"Qualify2xxOnly", "false"},
+                {"CallId", "1-" + p.ext + "@127.0.0.1"},
+                {"RegServer", model.config().system_name},
+                {"PruneOnBoot", "no"},
+                {"Path", ""},
+                {"Endpoint", p.ext},
+                {"ViaPort", port},
+                {"AuthenticateQualify", "no"},
+                {"Uri", "sip:" + p.ext + "@127.0.0.1:" + port},
+                {"QualifyFrequency", "0"},
+                {"UserAgent", "SIPp-phone-" + p.ext},
+                {"ExpirationTime", std::to_string(std::chrono::duration_cast<std::chrono::seconds>(engine_.now().time_since_epoch()).count() + 3600)},
+                {"OutboundProxy", ""},
+                {"Status", "NonQualified"},
+                {"RoundtripUsec", "N/A"}});
+      items.push_back(std::move(s));
+    }
+    list(m, "A listing of Contacts follows, presented as ContactList events", "ContactListComplete", items);
   } else if (iequals(action, "CoreStatus")) {
     std::string tv = base::format_rfc3339_ms(engine_.now());
     respond(m, "Success",
