@@ -285,10 +285,13 @@ void SqliteJournalStore::writer_loop() {
     wake_writer_.wait(lk, [&] { return stopping_ || !queue_.empty(); });
     if (queue_.empty()) break;  // stopping and drained
     std::deque<model::JournalEntry> batch;
-    const auto n = std::min(queue_.size(), options_.max_batch);
-    for (std::size_t i = 0; i < n; ++i) {
-      batch.push_back(std::move(queue_.front()));
-      queue_.pop_front();
+    if (queue_.size() <= options_.max_batch) {
+      batch.swap(queue_);  // O(1) under the lock: append() never waits for a batch to be copied
+    } else {
+      for (std::size_t i = 0; i < options_.max_batch; ++i) {
+        batch.push_back(std::move(queue_.front()));
+        queue_.pop_front();
+      }
     }
     lk.unlock();
     auto st = write_batch(batch);
