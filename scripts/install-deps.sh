@@ -11,6 +11,7 @@ PKGS=(
   libspdlog-dev libfmt-dev libtomlplusplus-dev libcli11-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   libsodium-dev libldap-dev slapd ldap-utils
+  libpq-dev postgresql
   libphonenumber8 libgeocoding8 libprotobuf-dev libabsl-dev libicu-dev
   curl
 )
