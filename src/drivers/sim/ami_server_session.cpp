@@ -18,7 +18,6 @@ bool iequals(std::string_view a, std::string_view b) {
          });
 }
 
-bool truthy(std::string_view v) { return iequals(v, "true") || iequals(v, "yes") || iequals(v, "1") || iequals(v, "on"); }
 
 std::string hms(std::chrono::microseconds d) {
   auto s = std::chrono::duration_cast<std::chrono::seconds>(d).count();

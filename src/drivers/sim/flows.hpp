@@ -33,12 +33,12 @@ struct InboundCall {
   microseconds hold_after = 0us, hold_for = 0us;
   // Blind transfer by the extension (feature code ##) `transfer_after` answer to `transfer_to`,
   // which rings for `ring` and talks `talk` before the caller hangs up.
-  std::string transfer_to;
+  std::string transfer_to{};
   microseconds transfer_after = 2s;
   // Attended transfer by the extension (hold, consultation call, REFER with Replaces)
   // `transfer_after` answer to `atxfer_to`: target rings `ring`, consultation lasts `consult`, then
   // caller and target talk `talk_after_transfer` until the caller hangs up.
-  std::string atxfer_to;
+  std::string atxfer_to{};
   microseconds consult = 2s;
   microseconds talk_after_transfer = 7s;
   // Asterisk race: the phone's 180 Ringing (Newstate) published before DialBegin.
@@ -79,17 +79,17 @@ struct ConferenceParty {
   microseconds stay = 10s;
 };
 struct ConferenceCall {
-  std::vector<ConferenceParty> parties;
+  std::vector<ConferenceParty> parties{};
   microseconds announcement = 3'174'000us;  // the first joiner hears "only person" prompts first
 };
 
 // Action: Originate (Channel PJSIP/<ext>, Context, Exten, CallerID, Timeout, ActionID).
 struct OriginateCall {
-  std::string action_id;
+  std::string action_id{};
   std::string ext = "100";
   std::string context = "from-internal";
   std::string exten = "089123456";
-  std::string cid_num, cid_name;  // from CallerID: "name" <num>
+  std::string cid_num{}, cid_name{};  // from CallerID: "name" <num>
   microseconds timeout = 30s;
   microseconds ring = 2s;    // the phone answers after
   microseconds far_ring = 2s;  // the far end answers after
