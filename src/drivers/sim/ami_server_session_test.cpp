@@ -140,7 +140,9 @@ TEST(AmiServerSession, ListsDuringACall) {
       EXPECT_FALSE(m.get("BridgeId").empty());
       EXPECT_EQ(m.get("Duration"), "00:00:05");
     }
-    if (m.event() == "CoreShowChannelsComplete") EXPECT_EQ(m.get("ListItems"), "2");
+    if (m.event() == "CoreShowChannelsComplete") {
+      EXPECT_EQ(m.get("ListItems"), "2");
+    }
   }
   EXPECT_EQ(items, 2);
 
@@ -150,7 +152,9 @@ TEST(AmiServerSession, ListsDuringACall) {
   for (std::size_t i = mark; i < h.got.size(); ++i) {
     const auto& m = h.got[i].view();
     if (m.event() == "DeviceStateChange" && m.get("Device") == "PJSIP/100") saw_busy = m.get("State") == "BUSY";
-    if (m.event() == "DeviceStateListComplete") EXPECT_EQ(m.get("ListItems"), "12");
+    if (m.event() == "DeviceStateListComplete") {
+      EXPECT_EQ(m.get("ListItems"), "12");
+    }
   }
   EXPECT_TRUE(saw_busy);
 

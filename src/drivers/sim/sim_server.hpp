@@ -20,7 +20,7 @@ struct SimServerOptions {
   std::string host = "127.0.0.1";
   std::uint16_t port = 5038;  // 0: any free port (listen() returns it)
   double speed = 1.0;         // simulated seconds per real second; 0 = no waiting at all
-  AmiServerConfig ami;
+  AmiServerConfig ami{};
   std::size_t max_clients = 64;
 };
 
