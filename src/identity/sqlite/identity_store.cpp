@@ -1,0 +1,394 @@
+#include "identity/sqlite/identity_store.hpp"
+
+#include <sodium.h>
+
+#include <cstring>
+
+namespace callbridge::identity {
+
+using base::Error;
+using base::fail;
+
+namespace {
+
+struct Stmt {
+  sqlite3_stmt* s = nullptr;
+  ~Stmt() { sqlite3_finalize(s); }
+};
+
+void bind_text(sqlite3_stmt* s, int i, const std::string& v) {
+  sqlite3_bind_text(s, i, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT);
+}
+std::string col_text(sqlite3_stmt* s, int i) {
+  auto* p = sqlite3_column_text(s, i);
+  return p ? std::string(reinterpret_cast<const char*>(p), sqlite3_column_bytes(s, i)) : std::string();
+}
+
+std::string join_ext(const std::vector<std::string>& v) {
+  std::string out;
+  for (const auto& e : v) {
+    if (!out.empty()) out += ',';
+    out += e;
+  }
+  return out;
+}
+std::vector<std::string> split_ext(const std::string& s) {
+  std::vector<std::string> out;
+  std::size_t start = 0;
+  while (start < s.size()) {
+    auto c = s.find(',', start);
+    if (c == std::string::npos) c = s.size();
+    if (c > start) out.push_back(s.substr(start, c - start));
+    start = c + 1;
+  }
+  return out;
+}
+
+bool valid_role(std::string_view r) { return r == "admin" || r == "supervisor" || r == "user"; }
+
+bool valid_extension(std::string_view e) {
+  if (e.empty() || e.size() > 32) return false;
+  for (char c : e)
+    if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '*' || c == '#' || c == '+' || c == '-' ||
+          c == '_' || c == '/' || c == '.'))
+      return false;
+  return true;
+}
+
+bool sodium_ready() {
+  static const bool ok = sodium_init() >= 0;
+  return ok;
+}
+
+}  // namespace
+
+bool valid_name(std::string_view s) {
+  if (s.empty() || s.size() > 64) return false;
+  for (char c : s)
+    if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '_' || c == '@' || c == '-'))
+      return false;
+  return true;
+}
+
+base::Result<std::unique_ptr<SqliteIdentityStore>> SqliteIdentityStore::open(const std::string& path) {
+  sqlite3* db = nullptr;
+  int rc = sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
+                           nullptr);
+  if (rc != SQLITE_OK) {
+    std::string msg = db ? sqlite3_errmsg(db) : "out of memory";
+    sqlite3_close(db);
+    return fail(Error::io("identity db " + path + ": cannot open: " + msg));
+  }
+  std::unique_ptr<SqliteIdentityStore> s(new SqliteIdentityStore(path, db));
+  sqlite3_busy_timeout(db, 5000);
+  if (auto st = s->migrate(); !st) return fail(st.error());
+  return s;
+}
+
+SqliteIdentityStore::~SqliteIdentityStore() { sqlite3_close(db_); }
+
+base::Error SqliteIdentityStore::sql_error(const char* what) const {
+  return Error::io(std::string("identity db ") + path_ + ": " + what + ": " + sqlite3_errmsg(db_));
+}
+
+base::Status SqliteIdentityStore::exec(const char* sql) {
+  char* err = nullptr;
+  if (sqlite3_exec(db_, sql, nullptr, nullptr, &err) != SQLITE_OK) {
+    std::string m = err ? err : "?";
+    sqlite3_free(err);
+    return fail(Error::io("identity db " + path_ + ": " + m));
+  }
+  return {};
+}
+
+base::Status SqliteIdentityStore::migrate() {
+  std::lock_guard lock(mu_);
+  if (path_ != ":memory:") {
+    if (auto st = exec("PRAGMA journal_mode=WAL;"); !st) return st;
+  }
+  if (auto st = exec("PRAGMA foreign_keys=ON;"); !st) return st;
+  int version = 0;
+  {
+    Stmt q;
+    if (sqlite3_prepare_v2(db_, "PRAGMA user_version", -1, &q.s, nullptr) != SQLITE_OK)
+      return fail(sql_error("schema version"));
+    if (sqlite3_step(q.s) == SQLITE_ROW) version = sqlite3_column_int(q.s, 0);
+  }
+  if (version > kSchemaVersion)
+    return fail(Error::conflict("identity db " + path_ + ": schema version " + std::to_string(version) +
+                                " is newer than this build (" + std::to_string(kSchemaVersion) + ")"));
+  if (version == kSchemaVersion) return {};
+  return exec(R"sql(
+BEGIN;
+CREATE TABLE IF NOT EXISTS users (
+  tenant TEXT NOT NULL, name TEXT NOT NULL, role TEXT NOT NULL, display_name TEXT NOT NULL DEFAULT '',
+  extensions TEXT NOT NULL DEFAULT '', team TEXT NOT NULL DEFAULT '', PRIMARY KEY (tenant, name));
+CREATE TABLE IF NOT EXISTS tokens (
+  id TEXT PRIMARY KEY, tenant TEXT NOT NULL, user TEXT NOT NULL, hash TEXT NOT NULL,
+  created_at INTEGER NOT NULL, expires_at INTEGER, revoked INTEGER NOT NULL DEFAULT 0);
+CREATE INDEX IF NOT EXISTS tokens_by_user ON tokens(tenant, user);
+CREATE TABLE IF NOT EXISTS sessions (
+  id_hash TEXT PRIMARY KEY, tenant TEXT NOT NULL, user TEXT NOT NULL, expires_at INTEGER NOT NULL);
+PRAGMA user_version = 1;
+COMMIT;
+)sql");
+}
+
+base::Status SqliteIdentityStore::put_user(const User& u) {
+  if (!valid_name(u.tenant)) return fail(Error::invalid_argument("tenant: expected 1-64 of [A-Za-z0-9._@-]"));
+  if (!valid_name(u.name)) return fail(Error::invalid_argument("user: expected 1-64 of [A-Za-z0-9._@-]"));
+  if (!valid_role(u.role)) return fail(Error::invalid_argument("role: expected admin, supervisor or user"));
+  if (u.extensions.size() > 64) return fail(Error::invalid_argument("extensions: at most 64"));
+  for (const auto& e : u.extensions)
+    if (!valid_extension(e)) return fail(Error::invalid_argument("extensions: '" + e.substr(0, 40) + "' is not an extension"));
+  if (u.display_name.size() > 200 || u.team.size() > 64)
+    return fail(Error::invalid_argument("display_name/team: too long"));
+  std::lock_guard lock(mu_);
+  Stmt q;
+  if (sqlite3_prepare_v2(db_,
+                         "INSERT INTO users(tenant,name,role,display_name,extensions,team) VALUES(?,?,?,?,?,?) "
+                         "ON CONFLICT(tenant,name) DO UPDATE SET role=excluded.role, display_name=excluded.display_name, "
+                         "extensions=excluded.extensions, team=excluded.team",
+                         -1, &q.s, nullptr) != SQLITE_OK)
+    return fail(sql_error("put user"));
+  bind_text(q.s, 1, u.tenant);
+  bind_text(q.s, 2, u.name);
+  bind_text(q.s, 3, u.role);
+  bind_text(q.s, 4, u.display_name);
+  bind_text(q.s, 5, join_ext(u.extensions));
+  bind_text(q.s, 6, u.team);
+  if (sqlite3_step(q.s) != SQLITE_DONE) return fail(sql_error("put user"));
+  return {};
+}
+
+namespace {
+User read_user(sqlite3_stmt* s) {
+  User u;
+  u.tenant = col_text(s, 0);
+  u.name = col_text(s, 1);
+  u.role = col_text(s, 2);
+  u.display_name = col_text(s, 3);
+  u.extensions = split_ext(col_text(s, 4));
+  u.team = col_text(s, 5);
+  return u;
+}
+constexpr const char* kUserCols = "SELECT tenant,name,role,display_name,extensions,team FROM users ";
+}  // namespace
+
+base::Result<User> SqliteIdentityStore::get_user(const std::string& tenant, const std::string& name) {
+  std::lock_guard lock(mu_);
+  Stmt q;
+  std::string sql = std::string(kUserCols) + "WHERE tenant=? AND name=?";
+  if (sqlite3_prepare_v2(db_, sql.c_str(), -1, &q.s, nullptr) != SQLITE_OK) return fail(sql_error("get user"));
+  bind_text(q.s, 1, tenant);
+  bind_text(q.s, 2, name);
+  int rc = sqlite3_step(q.s);
+  if (rc == SQLITE_ROW) return read_user(q.s);
+  if (rc == SQLITE_DONE) return fail(Error::not_found("user " + name + " not found"));
+  return fail(sql_error("get user"));
+}
+
+base::Result<std::vector<User>> SqliteIdentityStore::list_users(const std::string& tenant) {
+  std::lock_guard lock(mu_);
+  Stmt q;
+  std::string sql = std::string(kUserCols) + "WHERE tenant=? ORDER BY name";
+  if (sqlite3_prepare_v2(db_, sql.c_str(), -1, &q.s, nullptr) != SQLITE_OK) return fail(sql_error("list users"));
+  bind_text(q.s, 1, tenant);
+  std::vector<User> out;
+  int rc;
+  while ((rc = sqlite3_step(q.s)) == SQLITE_ROW) out.push_back(read_user(q.s));
+  if (rc != SQLITE_DONE) return fail(sql_error("list users"));
+  return out;
+}
+
+base::Status SqliteIdentityStore::remove_user(const std::string& tenant, const std::string& name) {
+  std::lock_guard lock(mu_);
+  const char* sqls[] = {"DELETE FROM tokens WHERE tenant=? AND user=?", "DELETE FROM sessions WHERE tenant=? AND user=?",
+                        "DELETE FROM users WHERE tenant=? AND name=?"};
+  int changed = 0;
+  for (const char* sql : sqls) {
+    Stmt q;
+    if (sqlite3_prepare_v2(db_, sql, -1, &q.s, nullptr) != SQLITE_OK) return fail(sql_error("remove user"));
+    bind_text(q.s, 1, tenant);
+    bind_text(q.s, 2, name);
+    if (sqlite3_step(q.s) != SQLITE_DONE) return fail(sql_error("remove user"));
+    changed = sqlite3_changes(db_);
+  }
+  if (changed == 0) return fail(Error::not_found("user " + name + " not found"));
+  return {};
+}
+
+base::Status SqliteIdentityStore::insert_token(const TokenRecord& t) {
+  std::lock_guard lock(mu_);
+  Stmt q;
+  if (sqlite3_prepare_v2(db_, "INSERT INTO tokens(id,tenant,user,hash,created_at,expires_at,revoked) VALUES(?,?,?,?,?,?,?)",
+                         -1, &q.s, nullptr) != SQLITE_OK)
+    return fail(sql_error("insert token"));
+  bind_text(q.s, 1, t.id);
+  bind_text(q.s, 2, t.tenant);
+  bind_text(q.s, 3, t.user);
+  bind_text(q.s, 4, t.hash);
+  sqlite3_bind_int64(q.s, 5, base::to_micros(t.created_at));
+  if (t.expires_at) sqlite3_bind_int64(q.s, 6, base::to_micros(*t.expires_at));
+  else sqlite3_bind_null(q.s, 6);
+  sqlite3_bind_int(q.s, 7, t.revoked ? 1 : 0);
+  if (sqlite3_step(q.s) != SQLITE_DONE) return fail(sql_error("insert token"));
+  return {};
+}
+
+namespace {
+TokenRecord read_token(sqlite3_stmt* s) {
+  TokenRecord t;
+  t.id = col_text(s, 0);
+  t.tenant = col_text(s, 1);
+  t.user = col_text(s, 2);
+  t.hash = col_text(s, 3);
+  t.created_at = base::from_micros(sqlite3_column_int64(s, 4));
+  if (sqlite3_column_type(s, 5) != SQLITE_NULL) t.expires_at = base::from_micros(sqlite3_column_int64(s, 5));
+  t.revoked = sqlite3_column_int(s, 6) != 0;
+  return t;
+}
+constexpr const char* kTokenCols = "SELECT id,tenant,user,hash,created_at,expires_at,revoked FROM tokens ";
+}  // namespace
+
+base::Result<TokenRecord> SqliteIdentityStore::get_token(const std::string& id) {
+  std::lock_guard lock(mu_);
+  Stmt q;
+  std::string sql = std::string(kTokenCols) + "WHERE id=?";
+  if (sqlite3_prepare_v2(db_, sql.c_str(), -1, &q.s, nullptr) != SQLITE_OK) return fail(sql_error("get token"));
+  bind_text(q.s, 1, id);
+  int rc = sqlite3_step(q.s);
+  if (rc == SQLITE_ROW) return read_token(q.s);
+  if (rc == SQLITE_DONE) return fail(Error::not_found("token not found"));
+  return fail(sql_error("get token"));
+}
+
+base::Result<std::vector<TokenRecord>> SqliteIdentityStore::list_tokens(const std::string& tenant) {
+  std::lock_guard lock(mu_);
+  Stmt q;
+  std::string sql = std::string(kTokenCols) + "WHERE tenant=? ORDER BY created_at";
+  if (sqlite3_prepare_v2(db_, sql.c_str(), -1, &q.s, nullptr) != SQLITE_OK) return fail(sql_error("list tokens"));
+  bind_text(q.s, 1, tenant);
+  std::vector<TokenRecord> out;
+  int rc;
+  while ((rc = sqlite3_step(q.s)) == SQLITE_ROW) out.push_back(read_token(q.s));
+  if (rc != SQLITE_DONE) return fail(sql_error("list tokens"));
+  return out;
+}
+
+base::Status SqliteIdentityStore::revoke_token(const std::string& tenant, const std::string& id) {
+  std::lock_guard lock(mu_);
+  Stmt q;
+  if (sqlite3_prepare_v2(db_, "UPDATE tokens SET revoked=1 WHERE tenant=? AND id=?", -1, &q.s, nullptr) != SQLITE_OK)
+    return fail(sql_error("revoke token"));
+  bind_text(q.s, 1, tenant);
+  bind_text(q.s, 2, id);
+  if (sqlite3_step(q.s) != SQLITE_DONE) return fail(sql_error("revoke token"));
+  if (sqlite3_changes(db_) == 0) return fail(Error::not_found("token " + id + " not found"));
+  return {};
+}
+
+base::Status SqliteIdentityStore::insert_session(const std::string& id_hash, const SessionRecord& s) {
+  std::lock_guard lock(mu_);
+  Stmt q;
+  if (sqlite3_prepare_v2(db_, "INSERT INTO sessions(id_hash,tenant,user,expires_at) VALUES(?,?,?,?)", -1, &q.s,
+                         nullptr) != SQLITE_OK)
+    return fail(sql_error("insert session"));
+  bind_text(q.s, 1, id_hash);
+  bind_text(q.s, 2, s.tenant);
+  bind_text(q.s, 3, s.user);
+  sqlite3_bind_int64(q.s, 4, base::to_micros(s.expires_at));
+  if (sqlite3_step(q.s) != SQLITE_DONE) return fail(sql_error("insert session"));
+  return {};
+}
+
+base::Result<SessionRecord> SqliteIdentityStore::get_session(const std::string& id_hash) {
+  std::lock_guard lock(mu_);
+  Stmt q;
+  if (sqlite3_prepare_v2(db_, "SELECT tenant,user,expires_at FROM sessions WHERE id_hash=?", -1, &q.s, nullptr) !=
+      SQLITE_OK)
+    return fail(sql_error("get session"));
+  bind_text(q.s, 1, id_hash);
+  int rc = sqlite3_step(q.s);
+  if (rc == SQLITE_DONE) return fail(Error::not_found("session not found"));
+  if (rc != SQLITE_ROW) return fail(sql_error("get session"));
+  return SessionRecord{col_text(q.s, 0), col_text(q.s, 1), base::from_micros(sqlite3_column_int64(q.s, 2))};
+}
+
+base::Status SqliteIdentityStore::delete_session(const std::string& id_hash) {
+  std::lock_guard lock(mu_);
+  Stmt q;
+  if (sqlite3_prepare_v2(db_, "DELETE FROM sessions WHERE id_hash=?", -1, &q.s, nullptr) != SQLITE_OK)
+    return fail(sql_error("delete session"));
+  bind_text(q.s, 1, id_hash);
+  if (sqlite3_step(q.s) != SQLITE_DONE) return fail(sql_error("delete session"));
+  return {};
+}
+
+base::Result<std::size_t> SqliteIdentityStore::purge_sessions(base::Timestamp now) {
+  std::lock_guard lock(mu_);
+  Stmt q;
+  if (sqlite3_prepare_v2(db_, "DELETE FROM sessions WHERE expires_at<=?", -1, &q.s, nullptr) != SQLITE_OK)
+    return fail(sql_error("purge sessions"));
+  sqlite3_bind_int64(q.s, 1, base::to_micros(now));
+  if (sqlite3_step(q.s) != SQLITE_DONE) return fail(sql_error("purge sessions"));
+  return static_cast<std::size_t>(sqlite3_changes(db_));
+}
+
+std::string random_hex(std::size_t bytes) {
+  sodium_ready();
+  std::vector<unsigned char> buf(bytes);
+  randombytes_buf(buf.data(), buf.size());
+  std::string out(bytes * 2 + 1, '\0');
+  sodium_bin2hex(out.data(), out.size(), buf.data(), buf.size());
+  out.pop_back();
+  return out;
+}
+
+std::string fast_hash_hex(std::string_view data) {
+  sodium_ready();
+  unsigned char h[32];
+  crypto_generichash(h, sizeof h, reinterpret_cast<const unsigned char*>(data.data()), data.size(), nullptr, 0);
+  char hex[65];
+  sodium_bin2hex(hex, sizeof hex, h, sizeof h);
+  return std::string(hex, 64);
+}
+
+std::optional<TokenParts> parse_token(std::string_view token) {
+  if (token.size() > 200 || !token.starts_with("cbt_")) return std::nullopt;
+  token.remove_prefix(4);
+  auto us = token.find('_');
+  if (us == std::string_view::npos || us == 0 || us + 1 >= token.size()) return std::nullopt;
+  TokenParts p{std::string(token.substr(0, us)), std::string(token.substr(us + 1))};
+  for (char c : p.id + p.secret)
+    if (!std::isxdigit(static_cast<unsigned char>(c))) return std::nullopt;
+  return p;
+}
+
+bool verify_secret(const std::string& hash, std::string_view secret) {
+  if (!sodium_ready()) return false;
+  return crypto_pwhash_str_verify(hash.c_str(), secret.data(), secret.size()) == 0;
+}
+
+base::Result<IssuedToken> issue_token(SqliteIdentityStore& store, const std::string& tenant,
+                                      const std::string& user, base::Timestamp now,
+                                      std::optional<base::Timestamp> expires_at) {
+  if (!sodium_ready()) return fail(Error::internal("libsodium failed to initialize"));
+  if (auto u = store.get_user(tenant, user); !u) return fail(u.error());
+  TokenRecord t;
+  t.id = random_hex(8);
+  std::string secret = random_hex(24);
+  char hash[crypto_pwhash_STRBYTES];
+  if (crypto_pwhash_str(hash, secret.data(), secret.size(), crypto_pwhash_OPSLIMIT_INTERACTIVE,
+                        crypto_pwhash_MEMLIMIT_INTERACTIVE) != 0)
+    return fail(Error::internal("argon2id: out of memory"));
+  t.hash = hash;
+  t.tenant = tenant;
+  t.user = user;
+  t.created_at = now;
+  t.expires_at = expires_at;
+  if (auto st = store.insert_token(t); !st) return fail(st.error());
+  return IssuedToken{t.id, "cbt_" + t.id + "_" + secret};
+}
+
+}  // namespace callbridge::identity

@@ -1,0 +1,94 @@
+#include "identity/sqlite/identity_store.hpp"
+
+#include <gtest/gtest.h>
+
+namespace callbridge::identity {
+namespace {
+
+base::Timestamp at(std::int64_t s) { return base::from_micros(s * 1'000'000); }
+
+std::unique_ptr<SqliteIdentityStore> mem() {
+  auto s = SqliteIdentityStore::open(":memory:");
+  EXPECT_TRUE(s.has_value());
+  return std::move(*s);
+}
+
+TEST(IdentityStore, UsersArePerTenant) {
+  auto s = mem();
+  ASSERT_TRUE(s->put_user({"t1", "anna", "user", "Anna", {"100", "101"}, "sales"}));
+  ASSERT_TRUE(s->put_user({"t2", "anna", "admin", "Other Anna", {"100"}, ""}));
+  auto a = s->get_user("t1", "anna");
+  ASSERT_TRUE(a);
+  EXPECT_EQ(a->extensions, (std::vector<std::string>{"100", "101"}));
+  EXPECT_EQ(a->team, "sales");
+  EXPECT_EQ(s->get_user("t2", "anna")->role, "admin");
+  EXPECT_EQ(s->list_users("t1")->size(), 1u);
+  EXPECT_EQ(s->get_user("t3", "anna").error().code(), base::Errc::not_found);
+  // upsert
+  ASSERT_TRUE(s->put_user({"t1", "anna", "supervisor", "Anna", {"100"}, ""}));
+  EXPECT_EQ(s->get_user("t1", "anna")->role, "supervisor");
+  EXPECT_FALSE(s->put_user({"t1", "x", "root", "", {}, ""}));
+  EXPECT_FALSE(s->put_user({"t1", "bad name", "user", "", {}, ""}));
+  EXPECT_FALSE(s->put_user({"t1", "y", "user", "", {"1,2"}, ""}));
+  ASSERT_TRUE(s->remove_user("t1", "anna"));
+  EXPECT_FALSE(s->remove_user("t1", "anna"));
+}
+
+TEST(IdentityStore, TokensAreHashedAndRevocablePerTenant) {
+  auto s = mem();
+  ASSERT_TRUE(s->put_user({"t1", "anna", "user", "", {"100"}, ""}));
+  EXPECT_FALSE(issue_token(*s, "t1", "nobody", at(1)));
+  auto tok = issue_token(*s, "t1", "anna", at(1));
+  ASSERT_TRUE(tok) << tok.error().message();
+  auto parts = parse_token(tok->token);
+  ASSERT_TRUE(parts);
+  EXPECT_EQ(parts->id, tok->id);
+  auto rec = s->get_token(tok->id);
+  ASSERT_TRUE(rec);
+  EXPECT_EQ(rec->tenant, "t1");
+  EXPECT_EQ(rec->hash.find(parts->secret), std::string::npos);  // never stored in clear
+  EXPECT_TRUE(rec->hash.starts_with("$argon2id$"));
+  EXPECT_TRUE(verify_secret(rec->hash, parts->secret));
+  EXPECT_FALSE(verify_secret(rec->hash, parts->secret + "0"));
+  EXPECT_EQ(s->revoke_token("t2", tok->id).error().code(), base::Errc::not_found);
+  ASSERT_TRUE(s->revoke_token("t1", tok->id));
+  EXPECT_TRUE(s->get_token(tok->id)->revoked);
+}
+
+TEST(IdentityStore, ParseTokenRejectsGarbage) {
+  EXPECT_FALSE(parse_token(""));
+  EXPECT_FALSE(parse_token("cbt_"));
+  EXPECT_FALSE(parse_token("cbt_abc"));
+  EXPECT_FALSE(parse_token("cbt_abc_"));
+  EXPECT_FALSE(parse_token("xyz_ab_cd"));
+  EXPECT_FALSE(parse_token("cbt_zz_cd"));
+  EXPECT_FALSE(parse_token("cbt_ab_" + std::string(300, 'a')));
+  EXPECT_TRUE(parse_token("cbt_ab_cd"));
+}
+
+TEST(IdentityStore, Sessions) {
+  auto s = mem();
+  ASSERT_TRUE(s->insert_session("h1", {"t1", "anna", at(100)}));
+  ASSERT_TRUE(s->insert_session("h2", {"t1", "anna", at(50)}));
+  EXPECT_EQ(s->get_session("h1")->user, "anna");
+  EXPECT_EQ(*s->purge_sessions(at(60)), 1u);
+  EXPECT_FALSE(s->get_session("h2"));
+  ASSERT_TRUE(s->delete_session("h1"));
+  EXPECT_FALSE(s->get_session("h1"));
+}
+
+TEST(IdentityStore, FileSurvivesReopen) {
+  auto path = std::string(::testing::TempDir()) + "identity_reopen.db";
+  std::remove(path.c_str());
+  {
+    auto s = SqliteIdentityStore::open(path);
+    ASSERT_TRUE(s);
+    ASSERT_TRUE((*s)->put_user({"default", "root", "admin", "", {}, ""}));
+  }
+  auto s = SqliteIdentityStore::open(path);
+  ASSERT_TRUE(s);
+  EXPECT_EQ((*s)->get_user("default", "root")->role, "admin");
+}
+
+}  // namespace
+}  // namespace callbridge::identity
