@@ -194,7 +194,11 @@ void AmiServerSession::handle(const ami::AmiMessage& m) {
   auto id_fields = [&m](SimMessage& s) {
     if (m.has("ActionID")) s.add("ActionID", std::string(m.action_id()));
   };
-  if (iequals(action, "Ping")) {
+  if (iequals(action, "Events")) {  // manager.c action_events: EventMask on/off (class lists count as on)
+    auto mask = m.get("EventMask");
+    events_ = !(iequals(mask, "off") || iequals(mask, "no") || mask == "0" || mask.empty());
+    respond(m, "Success", {{"Events", events_ ? "On" : "Off"}});
+  } else if (iequals(action, "Ping")) {
     respond(m, "Success", {{"Ping", "Pong"}, {"Timestamp", model.timestamp()}});
   } else if (iequals(action, "Originate")) {
     action_originate(m);

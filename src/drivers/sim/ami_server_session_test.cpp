@@ -119,6 +119,23 @@ TEST(AmiServerSession, PingLogoffAndUnknownAction) {
   EXPECT_TRUE(h.session.closing());
 }
 
+TEST(AmiServerSession, EventsOffSilencesTheStream) {
+  Harness h;
+  h.login();
+  h.send("Action: Events\r\nEventMask: off\r\nActionID: ev\r\n\r\n");
+  EXPECT_EQ(h.find("ActionID", "ev")->get("Events"), "Off");
+  std::size_t before = h.got.size();
+  start_inbound(h.engine, {.ring = 2s, .talk = 3s});
+  h.engine.run_all();
+  h.deliver();
+  EXPECT_EQ(h.got.size(), before);
+  h.send("Action: Events\r\nEventMask: on\r\nActionID: ev2\r\n\r\n");
+  start_inbound(h.engine, {.ring = 2s, .talk = 3s});
+  h.engine.run_all();
+  h.deliver();
+  EXPECT_NE(h.find("Event", "Newchannel", before), nullptr);
+}
+
 TEST(AmiServerSession, ListsDuringACall) {
   Harness h;
   h.login();
