@@ -1,0 +1,364 @@
+#include "core/event_hub.hpp"
+
+#include <algorithm>
+#include <cstdio>
+
+#include "base/time.hpp"
+
+namespace callbridge::core {
+
+namespace {
+
+void put_string(std::string& out, std::string_view s) {
+  out += '"';
+  for (unsigned char c : s) {
+    switch (c) {
+      case '"': out += "\\\""; break;
+      case '\\': out += "\\\\"; break;
+      case '\n': out += "\\n"; break;
+      case '\r': out += "\\r"; break;
+      case '\t': out += "\\t"; break;
+      default:
+        if (c < 0x20) {
+          char buf[8];
+          std::snprintf(buf, sizeof buf, "\\u%04x", c);
+          out += buf;
+        } else {
+          out += static_cast<char>(c);
+        }
+    }
+  }
+  out += '"';
+}
+
+bool sorted_has(const std::vector<std::string>& v, std::string_view d) {
+  return std::binary_search(v.begin(), v.end(), d, std::less<>());
+}
+
+bool sees_message(const EventFilter& f, const HubMessage& m) {
+  if (f.scope == EventScope::tenant) return true;
+  for (const auto& d : m.devices)
+    if (m.kind == HubMessage::Kind::line ? f.sees_line(d) : f.sees_device(d)) return true;
+  return false;
+}
+
+std::string head(std::string_view type, std::uint64_t seq) {
+  std::string s = "{\"type\":\"";
+  s += type;
+  s += "\",\"seq\":";
+  s += std::to_string(seq);
+  return s;
+}
+
+}  // namespace
+
+bool EventFilter::sees_device(std::string_view device) const {
+  return scope == EventScope::tenant || sorted_has(own, device);
+}
+
+bool EventFilter::sees_line(std::string_view device) const {
+  if (scope == EventScope::tenant || sorted_has(own, device)) return true;
+  return scope == EventScope::team && sorted_has(team, device);
+}
+
+std::string_view line_state_name(model::DeviceState s) {
+  switch (s) {
+    case model::DeviceState::unknown:  // no PBX report and no call: nothing says it is busy
+    case model::DeviceState::idle: return "idle";
+    case model::DeviceState::ringing: return "ringing";
+    case model::DeviceState::busy: return "busy";
+    case model::DeviceState::held: return "held";
+    case model::DeviceState::unavailable: return "offline";
+    case model::DeviceState::dnd: return "dnd";
+  }
+  return "idle";
+}
+
+std::string call_json(const model::Call& c, const std::string& tenant, const model::CallModel& m) {
+  std::string o = "{\"id\":";
+  put_string(o, c.id);
+  o += ",\"tenant\":";
+  put_string(o, tenant);
+  o += ",\"created_at\":";
+  put_string(o, base::format_rfc3339_ms(c.created_at));
+  o += ",\"connections\":[";
+  bool first = true;
+  for (const auto& conn : c.connections) {
+    o += first ? "{\"device\":" : ",{\"device\":";
+    first = false;
+    put_string(o, conn.device);
+    o += ",\"state\":";
+    put_string(o, model::to_string(conn.state));
+    o += ",\"remote\":";
+    if (conn.remote) put_string(o, *conn.remote); else o += "null";
+    o += ",\"since\":";
+    put_string(o, base::format_rfc3339_ms(conn.since));
+    o += '}';
+  }
+  o += "],\"allowed_actions\":{";
+  first = true;
+  for (const auto& conn : c.connections) {
+    if (!first) o += ',';
+    first = false;
+    put_string(o, conn.device);
+    o += ":[";
+    bool f2 = true;
+    for (auto a : model::action_names(m.allowed_actions(c, conn.device))) {
+      if (!f2) o += ',';
+      f2 = false;
+      put_string(o, a);
+    }
+    o += ']';
+  }
+  o += "}}";
+  return o;
+}
+
+EventHub::EventHub(EventHubOptions options) : options_(std::move(options)) {
+  if (options_.retention == 0) options_.retention = 1;
+}
+
+EventHub::Tenant& EventHub::tenant(const std::string& name) { return tenants_[name]; }
+
+std::string EventHub::encode(std::string_view json) const {
+  return options_.encode ? options_.encode(json) : std::string(json);
+}
+
+void EventHub::add_model(const std::string& t, const model::CallModel* m) {
+  tenant(t).models.push_back(m);
+}
+
+void EventHub::remove_model(const model::CallModel* m) {
+  for (auto& [name, t] : tenants_) std::erase(t.models, m);
+}
+
+void EventHub::publish(Tenant& t, HubMessage::Kind kind, std::vector<std::string> devices,
+                       std::string json) {
+  auto msg = std::make_shared<HubMessage>();
+  msg->seq = t.seq;
+  msg->kind = kind;
+  msg->devices = std::move(devices);
+  msg->frame = std::make_shared<const std::string>(encode(json));
+  ++stats_.published;
+  t.ring.push_back(msg);
+  while (t.ring.size() > options_.retention) t.ring.pop_front();
+
+  ++publishing_;
+  const std::size_t n = t.subs.size();
+  for (std::size_t i = 0; i < n && i < t.subs.size(); ++i) {
+    auto& s = t.subs[i];
+    if (s.sink && sees_message(s.filter, *msg)) {
+      ++stats_.deliveries;
+      s.sink->on_message(*msg);
+    }
+  }
+  if (--publishing_ == 0 && !removed_while_publishing_.empty()) {
+    auto ids = std::move(removed_while_publishing_);
+    removed_while_publishing_.clear();
+    for (auto id : ids) remove_now(id);
+  }
+}
+
+void EventHub::publish_raw(const std::string& tn, HubMessage::Kind kind,
+                           std::vector<std::string> devices, std::string_view type,
+                           std::string_view json_tail) {
+  auto& t = tenant(tn);
+  ++t.seq;
+  std::string json = head(type, t.seq);
+  json += json_tail;
+  publish(t, kind, std::move(devices), std::move(json));
+}
+
+void EventHub::publish_line(Tenant& t, const std::string& device, model::DeviceState s) {
+  auto [it, inserted] = t.lines.try_emplace(device, s);
+  if (!inserted) {
+    if (line_state_name(it->second) == line_state_name(s)) {
+      it->second = s;
+      return;
+    }
+    it->second = s;
+  }
+  ++t.seq;
+  std::string json = head("line", t.seq);
+  json += ",\"device\":";
+  put_string(json, device);
+  json += ",\"state\":\"";
+  json += line_state_name(s);
+  json += "\"}";
+  publish(t, HubMessage::Kind::line, {device}, std::move(json));
+}
+
+void EventHub::on_call_event(const model::CallEvent& e, const model::CallModel& m) {
+  auto& t = tenant(e.tenant);
+  std::vector<std::string> devices;
+  devices.reserve(e.connections.size() + 1);
+  devices.push_back(e.device);
+  for (const auto& [d, st] : e.connections)
+    if (d != e.device) devices.push_back(d);
+
+  ++t.seq;
+  std::string json = head("call", t.seq);
+  json += ",\"event\":";
+  put_string(json, model::to_string(e.type));
+  json += ",\"call\":";
+  if (const auto* c = m.find_call(e.call_id)) {
+    json += call_json(*c, e.tenant, m);
+  } else {  // the call is gone (last connection cleared): what the event still knows
+    json += "{\"id\":";
+    put_string(json, e.call_id);
+    json += ",\"tenant\":";
+    put_string(json, e.tenant);
+    json += ",\"connections\":[";
+    bool first = true;
+    for (const auto& [d, st] : e.connections) {
+      json += first ? "{\"device\":" : ",{\"device\":";
+      first = false;
+      put_string(json, d);
+      json += ",\"state\":";
+      put_string(json, model::to_string(st));
+      json += '}';
+    }
+    json += "],\"allowed_actions\":{}}";
+  }
+  json += ",\"device\":";
+  put_string(json, e.device);
+  json += ",\"state\":";
+  put_string(json, model::to_string(e.state));
+  json += ",\"at\":";
+  put_string(json, base::format_rfc3339_ms(e.at));
+  json += ",\"cause\":";
+  json += e.cause ? std::to_string(*e.cause) : std::string("null");
+  if (e.detail) {
+    json += ",\"detail\":";
+    put_string(json, *e.detail);
+  }
+  json += '}';
+  publish(t, HubMessage::Kind::call, devices, std::move(json));
+
+  for (const auto& d : devices) publish_line(t, d, m.device_state(d));
+}
+
+void EventHub::sync_lines(const std::string& tn, const model::CallModel& m) {
+  auto& t = tenant(tn);
+  for (const auto& d : m.devices()) publish_line(t, d, m.device_state(d));
+}
+
+void EventHub::on_journal(const model::JournalEntry& e) {
+  auto& t = tenant(e.tenant);
+  ++t.seq;
+  std::string json = head("journal", t.seq);
+  json += ",\"entry\":";
+  json += model::to_json_line(e);
+  json += '}';
+  publish(t, HubMessage::Kind::journal, {e.party}, std::move(json));
+}
+
+std::string EventHub::snapshot_json(const Tenant& t, const std::string& tn,
+                                    const EventFilter& f) const {
+  std::string o = head("snapshot", t.seq);
+  o += ",\"calls\":[";
+  bool first = true;
+  std::vector<std::pair<std::string, model::DeviceState>> lines;
+  for (const auto* m : t.models) {
+    std::vector<const model::Call*> calls;
+    for (const auto& [id, c] : m->calls()) {
+      bool visible = f.scope == EventScope::tenant;
+      for (const auto& conn : c.connections) visible = visible || f.sees_device(conn.device);
+      if (visible) calls.push_back(&c);
+    }
+    std::sort(calls.begin(), calls.end(),
+              [](const auto* a, const auto* b) { return a->created_at < b->created_at; });
+    for (const auto* c : calls) {
+      if (!first) o += ',';
+      first = false;
+      o += call_json(*c, tn, *m);
+    }
+    for (const auto& d : m->devices())
+      if (f.sees_line(d)) lines.emplace_back(d, m->device_state(d));
+  }
+  o += "],\"lines\":[";
+  std::sort(lines.begin(), lines.end());
+  first = true;
+  for (const auto& [d, s] : lines) {
+    o += first ? "{\"device\":" : ",{\"device\":";
+    first = false;
+    put_string(o, d);
+    o += ",\"state\":\"";
+    o += line_state_name(s);
+    o += "\"}";
+  }
+  o += "]}";
+  return o;
+}
+
+EventHub::Attach EventHub::subscribe(const std::string& tn, EventFilter filter,
+                                     std::optional<std::uint64_t> since, EventSubscriber* sink) {
+  std::sort(filter.own.begin(), filter.own.end());
+  std::sort(filter.team.begin(), filter.team.end());
+  auto& t = tenant(tn);
+  Attach a;
+  a.id = next_id_++;
+  if (since) {
+    // Resumable when every message after `since` is still in the ring (or nothing happened since).
+    const std::uint64_t oldest = t.ring.empty() ? t.seq + 1 : t.ring.front()->seq;
+    if (*since <= t.seq && *since + 1 >= oldest) {
+      a.resumed = true;
+      ++stats_.resumes;
+      for (const auto& m : t.ring)
+        if (m->seq > *since && sees_message(filter, *m)) a.initial.push_back(m->frame);
+    } else {
+      ++stats_.resyncs;
+      a.initial.push_back(std::make_shared<const std::string>(encode(head("resync", t.seq) + "}")));
+    }
+  }
+  if (!a.resumed) {
+    ++stats_.snapshots;
+    a.initial.push_back(std::make_shared<const std::string>(encode(snapshot_json(t, tn, filter))));
+  }
+  t.subs.push_back(Sub{a.id, std::move(filter), sink});
+  sub_tenant_.emplace(a.id, tn);
+  return a;
+}
+
+void EventHub::unsubscribe(std::uint64_t id) {
+  if (publishing_ > 0) {
+    auto it = sub_tenant_.find(id);
+    if (it == sub_tenant_.end()) return;
+    for (auto& s : tenants_[it->second].subs)
+      if (s.id == id) s.sink = nullptr;
+    removed_while_publishing_.push_back(id);
+    return;
+  }
+  remove_now(id);
+}
+
+void EventHub::remove_now(std::uint64_t id) {
+  auto it = sub_tenant_.find(id);
+  if (it == sub_tenant_.end()) return;
+  auto& subs = tenants_[it->second].subs;
+  sub_tenant_.erase(it);
+  for (std::size_t i = 0; i < subs.size(); ++i) {
+    if (subs[i].id == id) {
+      subs[i] = std::move(subs.back());  // order among subscribers does not matter
+      subs.pop_back();
+      return;
+    }
+  }
+}
+
+std::uint64_t EventHub::last_seq(const std::string& tn) const {
+  auto it = tenants_.find(tn);
+  return it == tenants_.end() ? 0 : it->second.seq;
+}
+
+std::string EventHub::heartbeat(const std::string& tn) const {
+  return encode(head("heartbeat", last_seq(tn)) + "}");
+}
+
+EventHub::Stats EventHub::stats() const {
+  Stats s = stats_;
+  s.subscribers = sub_tenant_.size();
+  return s;
+}
+
+}  // namespace callbridge::core

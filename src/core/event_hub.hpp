@@ -1,0 +1,139 @@
+// EventHub: the live event stream of every tenant (docs/api.md "Event stream"). Gives each message a
+// per-tenant monotonically increasing `seq`, serializes it ONCE and hands the same shared bytes to
+// every matching subscriber; keeps a bounded ring of recent messages so a reconnecting client gets
+// exactly what it missed, or a `resync` marker plus a fresh snapshot when it is too far behind.
+// Snapshots come from the tenant's CallModels (calls + line states). I/O-free; the WebSocket layer
+// (api/ws_event_stream) subscribes. Model (io) thread only, not thread-safe.
+#pragma once
+
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "model/call_model.hpp"
+#include "model/journal_entry.hpp"
+
+namespace callbridge::core {
+
+enum class EventScope { own, team, tenant };
+
+// What one subscriber may see. `own`: calls, lines and journal of `own` devices. `team`: that, plus
+// the presence (line events) of `team` devices. `tenant`: everything of the tenant.
+struct EventFilter {
+  EventScope scope = EventScope::own;
+  std::vector<std::string> own;   // kept sorted by the hub
+  std::vector<std::string> team;  // kept sorted by the hub
+
+  bool sees_device(std::string_view device) const;  // calls and journal
+  bool sees_line(std::string_view device) const;    // presence
+};
+
+// One published message, shared by every subscriber and by the retention ring.
+struct HubMessage {
+  enum class Kind : std::uint8_t { call, line, journal };
+  std::uint64_t seq = 0;
+  Kind kind = Kind::call;
+  std::vector<std::string> devices;          // the devices it concerns (filtering)
+  std::shared_ptr<const std::string> frame;  // encoded once (EventHubOptions::encode)
+};
+
+class EventSubscriber {
+ public:
+  // Called synchronously from a publish; must not block. A subscriber that wants to go away must
+  // not call unsubscribe() re-entrantly for another subscriber's sake; its own is fine.
+  virtual void on_message(const HubMessage& m) = 0;
+
+ protected:
+  ~EventSubscriber() = default;
+};
+
+struct EventHubOptions {
+  std::size_t retention = 4096;  // messages kept per tenant for `since` resumes
+  // JSON text -> the bytes subscribers send (the WebSocket layer frames it). Identity when unset.
+  std::function<std::string(std::string_view json)> encode;
+};
+
+class EventHub {
+ public:
+  struct Stats {
+    std::uint64_t published = 0;
+    std::uint64_t deliveries = 0;
+    std::uint64_t resumes = 0;
+    std::uint64_t resyncs = 0;
+    std::uint64_t snapshots = 0;
+    std::size_t subscribers = 0;
+  };
+  struct Attach {
+    std::uint64_t id = 0;  // for unsubscribe()
+    // In order: [resync,] snapshot — or the missed messages of a resume. Already encoded.
+    std::vector<std::shared_ptr<const std::string>> initial;
+    bool resumed = false;
+  };
+
+  explicit EventHub(EventHubOptions options = {});
+
+  // Snapshot sources. The model must outlive its registration.
+  void add_model(const std::string& tenant, const model::CallModel* m);
+  void remove_model(const model::CallModel* m);
+
+  // Publishing. `on_call_event` also publishes line changes of the devices in the event.
+  void on_call_event(const model::CallEvent& e, const model::CallModel& m);
+  // Publishes line events for devices whose state changed (after PBX device/extension state events).
+  void sync_lines(const std::string& tenant, const model::CallModel& m);
+  void on_journal(const model::JournalEntry& e);
+  // Any JSON object with the given kind/devices; `json_tail` is the object after `"seq":N` and must
+  // start with ',' or be '}' (tests, benchmarks, future kinds).
+  void publish_raw(const std::string& tenant, HubMessage::Kind kind, std::vector<std::string> devices,
+                   std::string_view type, std::string_view json_tail);
+
+  Attach subscribe(const std::string& tenant, EventFilter filter, std::optional<std::uint64_t> since,
+                   EventSubscriber* sink);
+  void unsubscribe(std::uint64_t id);
+
+  std::uint64_t last_seq(const std::string& tenant) const;
+  // {"type":"heartbeat","seq":N}, encoded.
+  std::string heartbeat(const std::string& tenant) const;
+  std::string encode(std::string_view json) const;
+  Stats stats() const;
+
+ private:
+  struct Sub {
+    std::uint64_t id;
+    EventFilter filter;
+    EventSubscriber* sink;  // null while being removed during a publish
+  };
+  struct Tenant {
+    std::uint64_t seq = 0;
+    std::deque<std::shared_ptr<const HubMessage>> ring;
+    std::vector<Sub> subs;
+    std::vector<const model::CallModel*> models;
+    std::unordered_map<std::string, model::DeviceState> lines;  // last published
+  };
+
+  Tenant& tenant(const std::string& name);
+  void publish(Tenant& t, HubMessage::Kind kind, std::vector<std::string> devices, std::string json);
+  void publish_line(Tenant& t, const std::string& device, model::DeviceState s);
+  std::string snapshot_json(const Tenant& t, const std::string& tenant, const EventFilter& f) const;
+  void remove_now(std::uint64_t id);
+
+  EventHubOptions options_;
+  std::unordered_map<std::string, Tenant> tenants_;
+  std::unordered_map<std::uint64_t, std::string> sub_tenant_;  // id -> tenant
+  std::vector<std::uint64_t> removed_while_publishing_;
+  std::uint64_t next_id_ = 1;
+  int publishing_ = 0;
+  Stats stats_;
+};
+
+// API names of line states (idle, ringing, busy, held, offline, dnd).
+std::string_view line_state_name(model::DeviceState s);
+// The call as the API shows it (docs/api.md "Calls"), from the model.
+std::string call_json(const model::Call& c, const std::string& tenant, const model::CallModel& m);
+
+}  // namespace callbridge::core

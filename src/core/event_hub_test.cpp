@@ -1,0 +1,114 @@
+#include "core/event_hub.hpp"
+
+#include <gtest/gtest.h>
+
+namespace callbridge::core {
+namespace {
+
+struct Collect : EventSubscriber {
+  std::vector<std::string> got;
+  void on_message(const HubMessage& m) override { got.push_back(*m.frame); }
+};
+
+base::Timestamp at(int s) { return base::Timestamp(std::chrono::seconds(1'795'000'000 + s)); }
+
+struct HubTest : ::testing::Test {
+  EventHub hub{EventHubOptions{.retention = 8}};
+  model::CallModel model{"default"};
+  HubTest() {
+    hub.add_model("default", &model);
+    model.set_sink([this](const model::CallEvent& e) { hub.on_call_event(e, model); });
+  }
+  EventFilter own(std::vector<std::string> d) { return {EventScope::own, std::move(d), {}}; }
+};
+
+TEST_F(HubTest, SnapshotThenEventsWithIncreasingSeqFilteredByDevice) {
+  model.update("c1", "100", model::ConnectionState::alerting, model::CallEventType::delivered, at(0));
+  Collect a, b;
+  auto sa = hub.subscribe("default", own({"100"}), std::nullopt, &a);
+  auto sb = hub.subscribe("default", own({"101"}), std::nullopt, &b);
+  ASSERT_EQ(sa.initial.size(), 1u);
+  EXPECT_NE(sa.initial[0]->find("\"type\":\"snapshot\",\"seq\":2"), std::string::npos) << *sa.initial[0];
+  EXPECT_NE(sa.initial[0]->find("\"id\":\"c1\""), std::string::npos);
+  EXPECT_NE(sa.initial[0]->find("{\"device\":\"100\",\"state\":\"ringing\"}"), std::string::npos);
+  EXPECT_EQ(sb.initial[0]->find("\"c1\""), std::string::npos) << "101 must not see 100's call";
+
+  model.update("c1", "100", model::ConnectionState::connected, model::CallEventType::established, at(1));
+  model.update("c2", "101", model::ConnectionState::alerting, model::CallEventType::delivered, at(2));
+  ASSERT_EQ(a.got.size(), 2u);  // call established + line busy
+  EXPECT_EQ(a.got[0].rfind("{\"type\":\"call\",\"seq\":3,\"event\":\"established\"", 0), 0u) << a.got[0];
+  EXPECT_EQ(a.got[1], "{\"type\":\"line\",\"seq\":4,\"device\":\"100\",\"state\":\"busy\"}");
+  ASSERT_EQ(b.got.size(), 2u);
+  EXPECT_NE(b.got[0].find("\"seq\":5"), std::string::npos);
+  hub.unsubscribe(sa.id);
+  hub.unsubscribe(sb.id);
+  EXPECT_EQ(hub.stats().subscribers, 0u);
+}
+
+TEST_F(HubTest, ResumeGetsExactlyTheMissedMessagesElseResyncAndSnapshot) {
+  for (int i = 0; i < 5; ++i)
+    hub.publish_raw("default", HubMessage::Kind::call, {"100"}, "call", "}");
+  Collect c;
+  auto r = hub.subscribe("default", own({"100"}), 2, &c);
+  EXPECT_TRUE(r.resumed);
+  ASSERT_EQ(r.initial.size(), 3u);
+  EXPECT_EQ(*r.initial[0], "{\"type\":\"call\",\"seq\":3}");
+  EXPECT_EQ(*r.initial[2], "{\"type\":\"call\",\"seq\":5}");
+  auto none = hub.subscribe("default", own({"100"}), 5, &c);
+  EXPECT_TRUE(none.resumed);
+  EXPECT_TRUE(none.initial.empty());
+
+  for (int i = 0; i < 10; ++i)  // ring holds 8: seq 8..15
+    hub.publish_raw("default", HubMessage::Kind::call, {"100"}, "call", "}");
+  auto edge = hub.subscribe("default", own({"100"}), 7, &c);
+  EXPECT_TRUE(edge.resumed);
+  EXPECT_EQ(edge.initial.size(), 8u);
+  auto old = hub.subscribe("default", own({"100"}), 6, &c);
+  EXPECT_FALSE(old.resumed);
+  ASSERT_EQ(old.initial.size(), 2u);
+  EXPECT_EQ(*old.initial[0], "{\"type\":\"resync\",\"seq\":15}");
+  EXPECT_EQ(old.initial[1]->rfind("{\"type\":\"snapshot\",\"seq\":15", 0), 0u);
+  auto future = hub.subscribe("default", own({"100"}), 99, &c);  // e.g. the server restarted
+  EXPECT_FALSE(future.resumed);
+  EXPECT_EQ(future.initial.size(), 2u);
+}
+
+TEST_F(HubTest, TeamSeesPresenceButNotCallsTenantSeesAll) {
+  Collect team, sup;
+  hub.subscribe("default", EventFilter{EventScope::team, {"100"}, {"101"}}, std::nullopt, &team);
+  hub.subscribe("default", EventFilter{EventScope::tenant, {}, {}}, std::nullopt, &sup);
+  model.update("c2", "101", model::ConnectionState::alerting, model::CallEventType::delivered, at(2));
+  ASSERT_EQ(team.got.size(), 1u);
+  EXPECT_EQ(team.got[0], "{\"type\":\"line\",\"seq\":2,\"device\":\"101\",\"state\":\"ringing\"}");
+  EXPECT_EQ(sup.got.size(), 2u);
+  model.set_pbx_device_state("101", model::DeviceState::unavailable, at(3));
+  model.set_dnd("100", true, at(3));
+  hub.sync_lines("default", model);
+  ASSERT_EQ(team.got.size(), 3u);
+  EXPECT_NE(team.got[1].find("\"device\":\"100\",\"state\":\"dnd\""), std::string::npos);
+  EXPECT_NE(team.got[2].find("\"device\":\"101\",\"state\":\"offline\""), std::string::npos);
+  hub.sync_lines("default", model);  // nothing changed: nothing published
+  EXPECT_EQ(team.got.size(), 3u);
+}
+
+TEST_F(HubTest, UnsubscribeDuringPublishIsSafeAndEncodingIsShared) {
+  EventHub h{EventHubOptions{.retention = 4, .encode = [](std::string_view j) { return "F" + std::string(j); }}};
+  struct Leaver : EventSubscriber {
+    EventHub* hub;
+    std::uint64_t id = 0;
+    int n = 0;
+    void on_message(const HubMessage&) override { ++n; hub->unsubscribe(id); }
+  } l1, l2;
+  l1.hub = l2.hub = &h;
+  l1.id = h.subscribe("t", EventFilter{EventScope::tenant}, std::nullopt, &l1).id;
+  l2.id = h.subscribe("t", EventFilter{EventScope::tenant}, std::nullopt, &l2).id;
+  h.publish_raw("t", HubMessage::Kind::line, {"1"}, "line", "}");
+  h.publish_raw("t", HubMessage::Kind::line, {"1"}, "line", "}");
+  EXPECT_EQ(l1.n, 1);
+  EXPECT_EQ(l2.n, 1);
+  EXPECT_EQ(h.stats().subscribers, 0u);
+  EXPECT_EQ(h.heartbeat("t"), "F{\"type\":\"heartbeat\",\"seq\":2}");
+}
+
+}  // namespace
+}  // namespace callbridge::core
