@@ -32,7 +32,7 @@ base::Status load_profile(const std::string& path, sim::TrafficProfile& p) {
   if (auto* traffic = t["traffic"].as_table()) tbl = traffic;  // [traffic] table or top level
   static const std::set<std::string> known = {
       "seats", "cps", "answer_ratio", "miss_ratio", "busy_ratio", "inbound", "outbound", "internal", "queue",
-      "hold_ratio", "transfer_ratio", "ring_min_s", "ring_max_s", "talk_mean_s", "talk_min_s", "talk_max_s",
+      "hold_ratio", "transfer_ratio", "attended_ratio", "ring_min_s", "ring_max_s", "talk_mean_s", "talk_min_s", "talk_max_s",
       "external_prefix", "external_pool", "seed", "max_calls"};
   for (const auto& [k, v] : *tbl) {
     if (!known.contains(std::string(k.str())) && !(tbl == &t && k.str() == "traffic")) {
@@ -58,7 +58,8 @@ base::Status load_profile(const std::string& path, sim::TrafficProfile& p) {
   for (auto [key, field] : {std::pair{"cps", &p.cps}, {"answer_ratio", &p.answer_ratio}, {"miss_ratio", &p.miss_ratio},
                             {"busy_ratio", &p.busy_ratio}, {"inbound", &p.inbound}, {"outbound", &p.outbound},
                             {"internal", &p.internal}, {"queue", &p.queue}, {"hold_ratio", &p.hold_ratio},
-                            {"transfer_ratio", &p.transfer_ratio}, {"ring_min_s", &p.ring_min_s},
+                            {"transfer_ratio", &p.transfer_ratio}, {"attended_ratio", &p.attended_ratio},
+                            {"ring_min_s", &p.ring_min_s},
                             {"ring_max_s", &p.ring_max_s}, {"talk_mean_s", &p.talk_mean_s},
                             {"talk_min_s", &p.talk_min_s}, {"talk_max_s", &p.talk_max_s}}) {
     if (auto st = num(key, *field); !st) return st;
@@ -92,7 +93,7 @@ int main(int argc, char** argv) {
   double speed = 1.0;
   bool exit_when_done = false;
   sim::TrafficProfile cli_profile;
-  std::optional<double> cps, answer, miss, busy, hold, transfer, talk_mean;
+  std::optional<double> cps, answer, miss, busy, hold, transfer, attended, talk_mean;
   std::optional<int> seats;
   std::optional<std::uint64_t> seed, max_calls;
 
@@ -109,6 +110,8 @@ int main(int argc, char** argv) {
   app.add_option("--busy-ratio", busy, "share of ringing calls rejected busy (486)")->check(CLI::Range(0.0, 1.0));
   app.add_option("--hold-ratio", hold, "share of answered inbound calls put on hold once")->check(CLI::Range(0.0, 1.0));
   app.add_option("--transfer-ratio", transfer, "share of answered inbound calls blind-transferred")
+      ->check(CLI::Range(0.0, 1.0));
+  app.add_option("--attended-ratio", attended, "share of answered inbound calls attended-transferred")
       ->check(CLI::Range(0.0, 1.0));
   app.add_option("--talk-mean", talk_mean, "mean talk time in seconds (exponential)")->check(CLI::PositiveNumber);
   app.add_option("--seed", seed, "random seed: same seed, same AMI stream");
@@ -142,6 +145,7 @@ int main(int argc, char** argv) {
   if (busy) profile.busy_ratio = *busy;
   if (hold) profile.hold_ratio = *hold;
   if (transfer) profile.transfer_ratio = *transfer;
+  if (attended) profile.attended_ratio = *attended;
   if (talk_mean) profile.talk_mean_s = *talk_mean;
   if (seed) profile.seed = *seed;
   if (max_calls) profile.max_calls = *max_calls;

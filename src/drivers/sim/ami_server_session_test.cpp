@@ -3,6 +3,8 @@
 
 #include <gtest/gtest.h>
 
+#include <map>
+
 #include "drivers/ami/frame_reader.hpp"
 #include "drivers/sim/flows.hpp"
 #include "drivers/sim/traffic.hpp"
@@ -289,7 +291,7 @@ TEST(Traffic, OutcomeRatiosFollowTheProfile) {
   p.answer_ratio = 0.6;
   p.miss_ratio = 0.3;
   p.busy_ratio = 0.1;
-  p.hold_ratio = p.transfer_ratio = 0;
+  p.hold_ratio = p.transfer_ratio = p.attended_ratio = 0;
   int answered = 0, cancel = 0, busy = 0;
   SimEngine e(lab_with_seats(p.seats), base::from_micros(1'795'382'753'000'000), [&](const SimMessage& m) {
     if (m.event() != "DialEnd") return;
@@ -305,6 +307,32 @@ TEST(Traffic, OutcomeRatiosFollowTheProfile) {
   EXPECT_NEAR(answered / 2000.0, 0.6, 0.05);
   EXPECT_NEAR(cancel / 2000.0, 0.3, 0.05);
   EXPECT_NEAR(busy / 2000.0, 0.1, 0.03);
+}
+
+TEST(Traffic, EveryCallKindRunsToTheEnd) {
+  TrafficProfile p;
+  p.seats = 30;
+  p.cps = 1;
+  p.max_calls = 600;
+  p.talk_mean_s = 20;
+  p.hold_ratio = 0.2;
+  p.transfer_ratio = 0.2;
+  p.attended_ratio = 0.2;
+  std::map<std::string, int> seen;
+  SimEngine e(lab_with_seats(p.seats), base::from_micros(1'795'382'753'000'000),
+              [&](const SimMessage& m) { seen[std::string(m.event())]++; });
+  TrafficGenerator g(p);
+  g.start(e);
+  e.run_all();
+  EXPECT_EQ(g.started(), 600u);
+  EXPECT_TRUE(e.model().channels().empty());
+  EXPECT_TRUE(e.model().bridges().empty());
+  for (const char* ev : {"Hold", "BlindTransfer", "AttendedTransfer", "QueueCallerJoin", "AgentConnect",
+                         "NewCallerid", "DialEnd"}) {
+    EXPECT_GT(seen[ev], 0) << ev;
+  }
+  EXPECT_EQ(seen["Newchannel"], seen["Hangup"]);
+  EXPECT_EQ(seen["BridgeCreate"], seen["BridgeDestroy"]);
 }
 
 TEST(Traffic, ProfileValidationNamesTheKey) {

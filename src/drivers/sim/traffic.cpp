@@ -15,9 +15,11 @@ base::Status TrafficProfile::validate() const {
   if (seats < 2 || seats > 9000) return bad("seats", "must be 2..9000");
   if (!(cps > 0) || cps > 10000) return bad("cps", "must be > 0 and <= 10000");
   for (auto [k, v] : {std::pair{"answer_ratio", answer_ratio}, {"miss_ratio", miss_ratio}, {"busy_ratio", busy_ratio},
-                      {"hold_ratio", hold_ratio}, {"transfer_ratio", transfer_ratio}}) {
+                      {"hold_ratio", hold_ratio}, {"transfer_ratio", transfer_ratio},
+                      {"attended_ratio", attended_ratio}}) {
     if (v < 0 || v > 1) return bad(k, "must be within 0..1");
   }
+  if (hold_ratio + transfer_ratio + attended_ratio > 1) return bad("hold_ratio", "hold+transfer+attended must be <= 1");
   if (answer_ratio + miss_ratio + busy_ratio <= 0) return bad("answer_ratio", "answer+miss+busy must be > 0");
   if (inbound < 0 || outbound < 0 || internal < 0 || queue < 0 || inbound + outbound + internal + queue <= 0)
     return bad("inbound/outbound/internal/queue", "weights must be >= 0 with a positive sum");
@@ -68,6 +70,13 @@ std::string TrafficGenerator::external_number() {
 
 std::string TrafficGenerator::free_seat(SimEngine& e, std::string_view except) {
   const auto& phones = e.model().config().phones;
+  const auto& members = e.model().config().queue_members;
+  // Queue members are agents taking queue calls only (else a ringall queue starves), unless
+  // there are too few seats to spare them.
+  bool spare = phones.size() > members.size() + 2;
+  auto is_member = [&](const std::string& ext) {
+    return spare && std::find(members.begin(), members.end(), ext) != members.end();
+  };
   std::unordered_set<std::string_view> busy;
   for (const auto& c : e.model().channels()) busy.insert(c.device);
   std::uniform_int_distribution<std::size_t> d(0, phones.size() - 1);
@@ -75,7 +84,7 @@ std::string TrafficGenerator::free_seat(SimEngine& e, std::string_view except) {
   std::string dev;
   for (std::size_t i = 0; i < phones.size(); ++i) {
     const auto& p = phones[(start + i) % phones.size()];
-    if (p.ext == except) continue;
+    if (p.ext == except || is_member(p.ext)) continue;
     dev.assign("PJSIP/").append(p.ext);
     if (!busy.contains(dev)) return p.ext;
   }
@@ -112,6 +121,15 @@ void TrafficGenerator::arrival(SimEngine& e) {
             if (!target.empty()) {
               c.transfer_to = target;
               c.transfer_after = std::min(c.talk / 2, microseconds(10'000'000));
+            }
+          } else if (r < profile_.hold_ratio + profile_.transfer_ratio + profile_.attended_ratio) {
+            std::string target = free_seat(e, seat);
+            if (!target.empty()) {
+              c.atxfer_to = target;
+              c.transfer_after = std::min(c.talk / 2, microseconds(10'000'000));
+              c.consult = std::min(c.talk / 2, microseconds(15'000'000));
+              c.talk_after_transfer = c.talk;
+              c.talk = c.transfer_after + c.ring + c.consult + 3600s;  // ended by the transfer
             }
           }
         }

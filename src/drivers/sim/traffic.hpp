@@ -24,8 +24,9 @@ struct TrafficProfile {
   double answer_ratio = 0.75, miss_ratio = 0.15, busy_ratio = 0.10;
   // Call kinds (weights).
   double inbound = 0.5, outbound = 0.3, internal = 0.1, queue = 0.1;
-  // Of answered inbound calls: share put on hold once, share blind-transferred to another seat.
-  double hold_ratio = 0.1, transfer_ratio = 0.05;
+  // Of answered inbound calls: share put on hold once, share blind-transferred to another seat,
+  // share attended-transferred (hold, consultation call, REFER) to another seat.
+  double hold_ratio = 0.1, transfer_ratio = 0.05, attended_ratio = 0.03;
   double ring_min_s = 1, ring_max_s = 8;  // uniform
   double talk_mean_s = 60, talk_min_s = 2, talk_max_s = 900;  // exponential, clamped
   std::string external_prefix = "+4989";  // caller / callee pool: prefix + 7 digits ...
