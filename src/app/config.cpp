@@ -246,6 +246,28 @@ Status read_dialing(TableReader r, DialingConfig& d) {
   CB_TRY(r.digits("outside_prefix", d.outside_prefix));
   CB_TRY(r.digits("trunk_prefix", d.trunk_prefix));
   CB_TRY(r.digits("international_prefix", d.international_prefix));
+  CB_TRY(r.string("region", d.region));
+  if (auto* n = r.get("region");
+      n && !(d.region.size() == 2 && std::isupper(static_cast<unsigned char>(d.region[0])) &&
+             std::isupper(static_cast<unsigned char>(d.region[1]))))
+    return fail(r.bad("region", *n, "a two-letter upper-case region code (e.g. \"DE\")"));
+  CB_TRY(r.string_list("extension_ranges", d.extension_ranges));
+  for (std::size_t i = 0; i < d.extension_ranges.size(); ++i) {
+    const std::string& x = d.extension_ranges[i];
+    auto dash = x.find('-');
+    auto all_digits = [](std::string_view v) {
+      return !v.empty() && std::all_of(v.begin(), v.end(), [](char c) { return c >= '0' && c <= '9'; });
+    };
+    bool ok = dash != std::string::npos && all_digits(std::string_view(x).substr(0, dash)) &&
+              all_digits(std::string_view(x).substr(dash + 1)) && dash == x.size() - dash - 1 &&
+              x.substr(0, dash) <= x.substr(dash + 1);
+    if (!ok) {
+      return fail(Error::invalid_argument(r.key_path("extension_ranges") + "[" + std::to_string(i) +
+                                          "]: expected \"FIRST-LAST\" (digits, same length, "
+                                          "FIRST <= LAST), got \"" + x + "\""));
+    }
+  }
+  CB_TRY(r.boolean("pbx_reports_outside_prefix", d.pbx_reports_outside_prefix));
   return r.finish();
 }
 
@@ -480,6 +502,9 @@ synchronous = "normal"
 # outside_prefix = "0"         # what users dial for an outside line ("" = nothing)
 # trunk_prefix = "0"
 # international_prefix = "00"
+# region = "DE"                # "" = the main region of country_code
+# extension_ranges = []        # e.g. ["100-199"]: extensions by range instead of by length
+# pbx_reports_outside_prefix = false  # caller ids arrive as "0" + national number
 )toml";
 }
 

@@ -44,6 +44,9 @@ struct DialingConfig {
   std::string outside_prefix;        // "0" if users dial 0 for an outside line; "" = none
   std::string trunk_prefix = "0";    // national prefix
   std::string international_prefix = "00";
+  std::string region;                // "DE" (ISO 3166 alpha-2); "" = the country code's main region
+  std::vector<std::string> extension_ranges;  // {"100-199"}: FIRST-LAST, same digit count
+  bool pbx_reports_outside_prefix = false;    // caller ids arrive with the outside-line code in front
   bool operator==(const DialingConfig&) const = default;
 };
 

@@ -1,17 +1,118 @@
+// The driver table: [[pbx]] -> AmiCallTracker + AmiLink behind the PbxLink interface.
 #include "app/pbx_links.hpp"
 
+#include <spdlog/spdlog.h>
+
+#include "app/ami_wiring.hpp"
+#include "drivers/ami/ami_call_tracker.hpp"
+#include "drivers/ami/ami_link.hpp"
+
 namespace callbridge::app {
+namespace {
+
+namespace ami = drivers::ami;
+
+// One Asterisk: the tracker (journal + call model) fed by the AMI link. Owns both; the tracker is
+// declared first so it outlives the link that calls it.
+class AmiPbxLink final : public PbxLink {
+ public:
+  AmiPbxLink(std::string name, std::unique_ptr<ami::AmiCallTracker> tracker)
+      : name_(std::move(name)), tracker_(std::move(tracker)) {}
+
+  base::Status init(boost::asio::any_io_executor ex, ami::AmiLinkOptions options) {
+    auto link = ami::AmiLink::create(std::move(ex), std::move(options), *tracker_, &clock_);
+    if (!link) return base::fail(link.error());
+    link_ = std::move(*link);
+    link_->set_state_listener([this](ami::AmiLinkState s, const ami::AmiLinkStats& st) {
+      if (s == ami::AmiLinkState::up) {
+        spdlog::info("pbx {}: logged in to {}{}", name_, link_->peer(),
+                     st.banner ? " (" + *st.banner + ")" : std::string());
+      } else if (s == ami::AmiLinkState::disconnected && was_up_) {
+        spdlog::warn("pbx {}: link to {} lost{}; reconnecting", name_, link_->peer(),
+                     st.last_error ? ": " + st.last_error->message() : std::string());
+      }
+      was_up_ = s == ami::AmiLinkState::up;
+    });
+    return {};
+  }
+
+  ~AmiPbxLink() override {
+    // A link that never got its stop() through (forced shutdown) still has open calls: close them
+    // in the journal with what is known (the App's store is still open while links are destroyed).
+    if (!flushed_) tracker_->flush(clock_.now());
+  }
+
+  const std::string& name() const override { return name_; }
+
+  void start() override { link_->start(); }
+
+  void stop(std::function<void()> done) override {
+    link_->stop([this, done = std::move(done)] {
+      if (!flushed_) {
+        flushed_ = true;
+        tracker_->flush(clock_.now());  // open calls end now, entries go to the journal sink
+      }
+      if (done) done();
+    });
+  }
+
+  PbxLinkStatus status() const override {
+    PbxLinkStatus s;
+    auto st = link_->stats();
+    s.state = link_->stopped() ? "stopped" : std::string(ami::to_string(st.state));
+    s.connected = st.state == ami::AmiLinkState::up;
+    s.peer = link_->peer();
+    if (st.last_error) s.last_error = st.last_error->message();
+    const auto& ts = tracker_->stats();
+    s.counters = {{"messages_received", st.messages_received},
+                  {"events_received", st.events_received},
+                  {"bytes_received", st.bytes_received},
+                  {"actions_sent", st.actions_sent},
+                  {"connect_attempts", st.connect_attempts},
+                  {"reconnects", st.reconnects},
+                  {"logins", st.logins},
+                  {"last_backoff_ms", static_cast<std::uint64_t>(st.last_backoff.count())},
+                  {"tracker_handled", ts.handled},
+                  {"tracker_unknown_channel", ts.unknown_channel},
+                  {"tracker_dropped_channels", ts.dropped_channels},
+                  {"tracker_resyncs", ts.resyncs},
+                  {"live_channels", tracker_->live_channels()},
+                  {"journal_entries", entries_}};
+    return s;
+  }
+
+  void count_entry() { ++entries_; }
+
+ private:
+  std::string name_;
+  base::SystemClock clock_;
+  std::unique_ptr<ami::AmiCallTracker> tracker_;
+  std::unique_ptr<ami::AmiLink> link_;
+  bool was_up_ = false;
+  bool flushed_ = false;
+  std::uint64_t entries_ = 0;
+};
+
+}  // namespace
 
 base::Result<std::unique_ptr<PbxLink>> make_pbx_link(const PbxConfig& pbx, App& app) {
-  // Asterisk AMI is the only driver. Its network session (drivers/ami AmiLink) and the
-  // AmiCallTracker are being built separately; wiring them here is one adapter:
-  //   tracker = AmiCallTracker({.tenant = pbx.tenant, ...}, {.on_journal = app.journal_sink()});
-  //   link    = AmiLink(app.io(), {host, port, user, secret, auth, timeouts, record_dir}, tracker);
-  //   return an adapter implementing PbxLink (start/stop/status) that owns both.
-  // Until then a configured PBX is a start-up error rather than a link that silently does nothing.
-  return base::fail(base::Error::unavailable(
-      "pbx " + pbx.name + ": this build of callbridged cannot connect to Asterisk AMI yet "
-      "(the AMI link is not wired into src/app/pbx_links.cpp); start without --ami/[[pbx]]"));
+  auto topt = tracker_options(app.config(), pbx.tenant);
+  if (!topt) return base::fail(base::Error::invalid_argument("pbx " + pbx.name + ": " + topt.error().message()));
+  auto sink = app.journal_sink();
+  ami::TrackerOutputs outputs;
+  // The link is only known after construction: the callback reads it through a heap cell.
+  auto cell = std::make_shared<AmiPbxLink*>(nullptr);
+  outputs.on_journal = [cell, sink](model::JournalEntry e) {
+    if (*cell) (*cell)->count_entry();
+    sink(std::move(e));
+  };
+  auto tracker = std::make_unique<ami::AmiCallTracker>(std::move(*topt), std::move(outputs));
+  auto link = std::make_unique<AmiPbxLink>(pbx.name, std::move(tracker));
+  if (auto st = link->init(app.io().get_executor(), ami_link_options(pbx)); !st) {
+    return base::fail(base::Error(st.error().code(), "pbx " + pbx.name + ": " + st.error().message()));
+  }
+  *cell = link.get();
+  return std::unique_ptr<PbxLink>(std::move(link));
 }
 
 }  // namespace callbridge::app

@@ -1,0 +1,29 @@
+// Turns configuration into the AMI driver's options: [[pbx]] -> AmiLinkOptions, and a tenant's
+// [tenant.X.dialing] -> the AmiCallTracker's number hooks (DialingPlan). Shared by callbridged
+// (pbx_links.cpp) and `callbridge replay`, so both follow calls identically. Pure functions; the
+// returned hooks hold the immutable DialingPlan and may be called from any thread.
+#pragma once
+
+#include <string_view>
+
+#include "app/config.hpp"
+#include "base/error.hpp"
+#include "core/dialing_plan.hpp"
+#include "drivers/ami/ami_call_tracker.hpp"
+#include "drivers/ami/ami_link.hpp"
+
+namespace callbridge::app {
+
+// [tenant.X.dialing] -> DialingPlanOptions (the same mapping as `callbridge number --config`).
+core::DialingPlanOptions dialing_plan_options(const DialingConfig& d);
+
+// Tracker options for `tenant`: with a [tenant.<tenant>.dialing] section the numbers go through
+// that tenant's DialingPlan (caller ids as NumberSource::pbx); without one, the tracker's
+// defaults (country 49, trunk 0, international 00). Error when the section is invalid.
+base::Result<drivers::ami::TrackerOptions> tracker_options(const Config& config, std::string_view tenant);
+
+// [[pbx]] -> AmiLinkOptions (host, port, credentials, auth, keepalive, connect/login timeouts,
+// reconnect backoff, record_dir with the link name as file prefix).
+drivers::ami::AmiLinkOptions ami_link_options(const PbxConfig& pbx);
+
+}  // namespace callbridge::app
