@@ -8,12 +8,14 @@ namespace callbridge::cli {
 Command register_number(CLI::App& app);  // cmd_number.cpp
 Command register_journal(CLI::App& app);  // cmd_journal.cpp
 Command register_contacts(CLI::App& app);  // cmd_contacts.cpp
+Command register_replay(CLI::App& app);  // cmd_replay.cpp
 
 std::vector<Command> register_all(CLI::App& app) {
   std::vector<Command> out;
   out.push_back(register_number(app));
   out.push_back(register_journal(app));
   out.push_back(register_contacts(app));
+  out.push_back(register_replay(app));
   return out;
 }
 
