@@ -431,4 +431,33 @@ std::vector<ChannelSnapshot> AmiCallTracker::channels() const {
   return out;
 }
 
+std::optional<AmiCallTracker::CallChannels> AmiCallTracker::call_channels(std::string_view call_id,
+                                                                          std::string_view device) const {
+  const ChannelGraph& g = impl_->g_;
+  auto snap = [&](const Channel& c) {
+    return ChannelSnapshot{c.uid, c.name, c.kind == ChanKind::party ? c.ext : std::string(), c.bridge,
+                           c.state};
+  };
+  std::optional<CallChannels> out;
+  g.for_each([&](Slot s, const Channel& c) {
+    if (out || !c.live || c.kind != ChanKind::party || c.ext != device) return;
+    bool carries = std::any_of(c.legs.begin(), c.legs.end(),
+                               [&](const PartyLeg& l) { return l.call_id == call_id; });
+    if (!carries) return;
+    out.emplace();
+    out->party = snap(c);
+    // The leg's anchor is the remote this call is about (a channel may carry two calls during a
+    // consultation); else whatever the graph resolves now.
+    for (const auto& l : c.legs) {
+      if (l.call_id != call_id || l.anchor.empty()) continue;
+      Slot r = g.find(l.anchor);
+      if (r != kNoSlot) out->remote = snap(g.at(r));
+      return;
+    }
+    Far f = g.resolve(s);
+    if (f.ok && !f.conference && f.slot != kNoSlot) out->remote = snap(g.at(f.slot));
+  });
+  return out;
+}
+
 }  // namespace callbridge::drivers::ami

@@ -24,6 +24,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -100,6 +101,15 @@ class AmiCallTracker final : public AmiSink {
   const model::CallModel& model() const;
   model::CallModel& model();
   std::vector<ChannelSnapshot> channels() const;
+  // The channels a call control command addresses (drivers/ami AmiCommands): internal party
+  // `device`'s live channel carrying model call `call_id`, and the remote it talks to or rings
+  // with right now (resolved through bridges and Local pairs; nullopt for a conference or when
+  // none). nullopt when the device has no live channel in that call.
+  struct CallChannels {
+    ChannelSnapshot party;
+    std::optional<ChannelSnapshot> remote;
+  };
+  std::optional<CallChannels> call_channels(std::string_view call_id, std::string_view device) const;
   std::size_t live_channels() const;
   const TrackerStats& stats() const;
   // Time of the latest event seen (Timestamp header, else receive time).

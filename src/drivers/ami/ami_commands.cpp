@@ -1,0 +1,284 @@
+#include "drivers/ami/ami_commands.hpp"
+
+#include <cstdio>
+#include <memory>
+#include <utility>
+
+#include "drivers/ami/ami_link.hpp"
+
+namespace callbridge::drivers::ami {
+
+using base::Error;
+using base::fail;
+
+namespace {
+
+std::string str(std::string_view v) { return std::string(v); }
+
+// AMI "Response: Error" becomes conflict with Asterisk's message ("No such channel", ...).
+base::Status to_status(const base::Result<AmiResponse>& r, std::string_view action) {
+  if (!r) return fail(r.error());
+  if (!r->success()) {
+    std::string why(r->message());
+    if (why.empty()) why = "refused";
+    return fail(Error::conflict(std::string(action) + ": " + why));
+  }
+  return {};
+}
+
+}  // namespace
+
+AmiAction originate_action(const AmiCommandsOptions& o, const ports::MakeCallRequest& r) {
+  AmiAction a("Originate");
+  if (r.first_leg_dial_string) {
+    const std::string& ctx = o.first_leg_context.empty() ? o.context : o.first_leg_context;
+    a.set("Channel", "Local/" + *r.first_leg_dial_string + "@" + ctx);
+  } else {
+    a.set("Channel", o.tech + "/" + r.from_device);
+  }
+  a.set("Context", o.context);
+  a.set("Exten", r.dial_string);
+  a.set("Priority", "1");
+  // CallerID "name" <number>: what the first leg shows while it rings.
+  std::string name = r.caller_id_name.empty() ? r.caller_id_number : r.caller_id_name;
+  std::string quoted;
+  for (char c : name) {
+    if (c == '"' || c == '\\') quoted += '\\';
+    quoted += c;
+  }
+  a.set("CallerID", "\"" + quoted + "\" <" + r.caller_id_number + ">");
+  a.set("Timeout", std::to_string(o.originate_timeout.count()));
+  a.set("Async", "true");  // answer at once; OriginateResponse (same ActionID) reports the outcome
+  a.set("Variable", "CTI_REQUEST=" + r.request_id);
+  return a;
+}
+
+AmiAction hangup_action(std::string_view channel) {
+  AmiAction a("Hangup");
+  a.set("Channel", str(channel));
+  a.set("Cause", "16");
+  return a;
+}
+
+AmiAction blind_transfer_action(std::string_view channel, std::string_view exten, std::string_view context) {
+  AmiAction a("BlindTransfer");
+  a.set("Channel", str(channel));
+  a.set("Exten", str(exten));
+  a.set("Context", str(context));
+  return a;
+}
+
+AmiAction atxfer_action(std::string_view channel, std::string_view exten, std::string_view context) {
+  AmiAction a("Atxfer");
+  a.set("Channel", str(channel));
+  a.set("Exten", str(exten));
+  a.set("Context", str(context));
+  return a;
+}
+
+AmiAction notify_action(std::string_view endpoint, std::string_view event) {
+  // Out of dialog to the endpoint's contacts: what Yealink/Snom expect for "Event: talk/hold".
+  AmiAction a("PJSIPNotify");
+  a.set("Endpoint", str(endpoint));
+  a.set("Variable", "Event=" + str(event));
+  return a;
+}
+
+AmiAction redirect_action(std::string_view channel, std::optional<std::string_view> extra_channel,
+                          std::string_view context, std::string_view exten) {
+  AmiAction a("Redirect");
+  a.set("Channel", str(channel));
+  if (extra_channel) {
+    a.set("ExtraChannel", str(*extra_channel));
+    a.set("ExtraContext", str(context));
+    a.set("ExtraExten", str(exten));
+    a.set("ExtraPriority", "1");
+  }
+  a.set("Context", str(context));
+  a.set("Exten", str(exten));
+  a.set("Priority", "1");
+  return a;
+}
+
+AmiAction bridge_action(std::string_view channel1, std::string_view channel2) {
+  AmiAction a("Bridge");
+  a.set("Channel1", str(channel1));
+  a.set("Channel2", str(channel2));
+  a.set("Tone", "no");
+  return a;
+}
+
+std::string endpoint_of(std::string_view channel, std::string_view tech) {
+  if (channel.size() <= tech.size() + 1 || channel.substr(0, tech.size()) != tech ||
+      channel[tech.size()] != '/')
+    return {};
+  auto rest = channel.substr(tech.size() + 1);
+  auto dash = rest.rfind('-');
+  return std::string(dash == std::string_view::npos ? rest : rest.substr(0, dash));
+}
+
+AmiCommands::AmiCommands(AmiCommandsOptions options, const AmiCallTracker& tracker, SubmitFn submit,
+                         std::function<bool()> is_up)
+    : options_(std::move(options)), tracker_(tracker), submit_(std::move(submit)), is_up_(std::move(is_up)) {}
+
+std::unique_ptr<AmiCommands> AmiCommands::over_link(AmiCommandsOptions options, const AmiCallTracker& tracker,
+                                                    AmiLink& link) {
+  return std::make_unique<AmiCommands>(
+      std::move(options), tracker,
+      [&link](AmiAction a, ActionCallback cb, std::optional<std::chrono::milliseconds> timeout) {
+        return link.submit(std::move(a), std::move(cb), timeout);
+      },
+      [&link] { return link.state() == AmiLinkState::up; });
+}
+
+std::string AmiCommands::next_action_id(std::string_view prefix) {
+  char num[32];
+  std::snprintf(num, sizeof num, "%04llu", static_cast<unsigned long long>(++seq_));
+  return std::string(prefix) + "-" + num;
+}
+
+void AmiCommands::send(AmiAction a, std::string_view prefix, ports::CommandDone done) {
+  if (!is_up_()) return done(fail(Error::unavailable("the AMI link is down")));
+  if (a.action_id.empty()) a.action_id = next_action_id(prefix);
+  std::string name = a.name;
+  auto id = submit_(std::move(a),
+                    [done, name](base::Result<AmiResponse> r) { done(to_status(r, name)); },
+                    options_.action_timeout);
+  if (!id) done(fail(id.error()));  // the callback never runs when submit refuses
+}
+
+std::optional<AmiCallTracker::CallChannels> AmiCommands::locate(const std::string& call_id,
+                                                                const std::string& device,
+                                                                ports::CommandDone& done) {
+  auto ch = tracker_.call_channels(call_id, device);
+  if (!ch) done(fail(Error::not_found("device " + device + " has no live channel in call " + call_id)));
+  return ch;
+}
+
+void AmiCommands::make_call(const ports::MakeCallRequest& r, ports::CommandDone done) {
+  AmiAction a = originate_action(options_, r);
+  a.action_id = r.request_id;  // OriginateResponse carries it back
+  send(std::move(a), "c2d", std::move(done));
+}
+
+void AmiCommands::hangup(const std::string& call_id, const std::string& device, ports::CommandDone done) {
+  auto ch = locate(call_id, device, done);
+  if (!ch) return;
+  send(hangup_action(ch->party.name), "hangup", std::move(done));
+}
+
+void AmiCommands::notify(const std::string& call_id, const std::string& device,
+                         std::string PhoneNotifyEvents::*which, std::string_view what, ports::CommandDone done) {
+  PhoneNotifyEvents ev = options_.phone ? options_.phone(device) : PhoneNotifyEvents{};
+  const std::string& event = ev.*which;
+  if (event.empty())
+    return done(fail(Error::conflict("the phone of device " + device + " does not support remote " +
+                                     std::string(what))));
+  auto ch = locate(call_id, device, done);
+  if (!ch) return;
+  std::string endpoint = endpoint_of(ch->party.name, "PJSIP");
+  if (endpoint.empty())
+    return done(fail(Error::conflict("remote " + std::string(what) + " needs a PJSIP phone, device " +
+                                     device + " is on " + ch->party.name)));
+  send(notify_action(endpoint, event), "notify", std::move(done));
+}
+
+void AmiCommands::answer(const std::string& call_id, const std::string& device, ports::CommandDone done) {
+  notify(call_id, device, &PhoneNotifyEvents::answer, "answer", std::move(done));
+}
+void AmiCommands::hold(const std::string& call_id, const std::string& device, ports::CommandDone done) {
+  notify(call_id, device, &PhoneNotifyEvents::hold, "hold", std::move(done));
+}
+void AmiCommands::retrieve(const std::string& call_id, const std::string& device, ports::CommandDone done) {
+  notify(call_id, device, &PhoneNotifyEvents::retrieve, "retrieve", std::move(done));
+}
+
+void AmiCommands::alternate(const std::string& call_id, const std::string& other_call_id,
+                            const std::string& device, ports::CommandDone done) {
+  // The phone holds its active call, then resumes the held one ("hold", then "talk" on
+  // Yealink/Snom). Done after the second NOTIFY was accepted.
+  auto self = this;
+  notify(call_id, device, &PhoneNotifyEvents::hold, "hold",
+         [self, other_call_id, device, done](base::Status st) mutable {
+           if (!st) return done(st);
+           self->notify(other_call_id, device, &PhoneNotifyEvents::retrieve, "retrieve", std::move(done));
+         });
+}
+
+void AmiCommands::consult(const std::string& call_id, const std::string& device, const std::string& dial_string,
+                          ports::CommandDone done) {
+  // Asterisk's attended transfer feature: holds the remote (MOH) and dials for the device;
+  // hanging up the device completes it (atxferdropcall=no), see attended_transfer/scenario.md.
+  auto ch = locate(call_id, device, done);
+  if (!ch) return;
+  send(atxfer_action(ch->party.name, dial_string, options_.context), "atxfer", std::move(done));
+}
+
+void AmiCommands::transfer(const std::string& call_id, const std::string& device, const std::string& dial_string,
+                           ports::CommandDone done) {
+  auto ch = locate(call_id, device, done);
+  if (!ch) return;
+  send(blind_transfer_action(ch->party.name, dial_string, options_.context), "bxfer", std::move(done));
+}
+
+void AmiCommands::complete_transfer(const std::string& call_id, const std::string& other_call_id,
+                                    const std::string& device, ports::CommandDone done) {
+  auto a = locate(call_id, device, done);
+  if (!a) return;
+  auto b = locate(other_call_id, device, done);
+  if (!b) return;
+  if (a->party.uniqueid == b->party.uniqueid) {
+    // One channel carries both calls: an Atxfer consultation. The transferer leaving completes it.
+    return send(hangup_action(a->party.name), "hangup", std::move(done));
+  }
+  // Two calls on the phone (one held by the phone): connect the two remotes, then drop the
+  // device's two channels.
+  if (!a->remote || !b->remote)
+    return done(fail(Error::not_found("call " + (a->remote ? other_call_id : call_id) +
+                                      " has no single remote channel to transfer")));
+  auto self = this;
+  std::string c1 = a->party.name, c2 = b->party.name;
+  send(bridge_action(a->remote->name, b->remote->name), "bridge",
+       [self, c1, c2, done](base::Status st) {
+         if (!st) return done(st);
+         // Best effort: Asterisk may already have hung them up when their bridges dissolved.
+         self->send(hangup_action(c1), "hangup", [](base::Status) {});
+         self->send(hangup_action(c2), "hangup", [](base::Status) {});
+         done({});
+       });
+}
+
+void AmiCommands::conference(const std::string& call_id, const std::string& other_call_id,
+                             const std::string& device, ports::CommandDone done) {
+  if (options_.conference_context.empty())
+    return done(fail(Error::conflict("no conference context is configured for this PBX")));
+  auto a = locate(call_id, device, done);
+  if (!a) return;
+  auto b = locate(other_call_id, device, done);
+  if (!b) return;
+  if (!a->remote || !b->remote)
+    return done(fail(Error::not_found("a call has no single remote channel to join")));
+  // Room named after the device; the dialplan runs ConfBridge(${EXTEN}) in conference_context.
+  std::string room = "cb" + device;
+  std::string ctx = options_.conference_context;
+  std::string second = b->remote->name;
+  auto self = this;
+  send(redirect_action(a->party.name, std::string_view(a->remote->name), ctx, room), "redirect",
+       [self, second, ctx, room, done](base::Status st) mutable {
+         if (!st) return done(st);
+         self->send(redirect_action(second, std::nullopt, ctx, room), "redirect", std::move(done));
+       });
+}
+
+void AmiCommands::redirect(const std::string& call_id, const std::string& device, const std::string& dial_string,
+                           ports::CommandDone done) {
+  // A ringing call is deflected by sending the *caller's* channel elsewhere; the Dial to the
+  // device ends with it.
+  auto ch = locate(call_id, device, done);
+  if (!ch) return;
+  if (!ch->remote) return done(fail(Error::not_found("call " + call_id + " has no caller channel to deflect")));
+  send(redirect_action(ch->remote->name, std::nullopt, options_.context, dial_string), "redirect",
+       std::move(done));
+}
+
+}  // namespace callbridge::drivers::ami

@@ -1,0 +1,112 @@
+// AmiCommands: ports::PbxCommands over the Asterisk Manager Interface (Asterisk 22): Originate,
+// Hangup, BlindTransfer, Atxfer, Redirect, Bridge and PJSIPNotify (remote answer/hold on phones
+// that support it). Which channel a command addresses comes from the AmiCallTracker fed by the same
+// link (call id + device -> PJSIP/100-0000000a). Actions go out through a SubmitFn: AmiLink::submit
+// in the daemon, AmiProtocol::submit in tests. Model (io) thread only; not thread-safe.
+// The AMI action builders are free functions so tests can compare them with the captured ami.sent.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "base/error.hpp"
+#include "drivers/ami/ami_call_tracker.hpp"
+#include "drivers/ami/ami_protocol.hpp"
+#include "ports/pbx_commands.hpp"
+
+namespace callbridge::drivers::ami {
+
+class AmiLink;
+
+// The SIP NOTIFY `Event:` values a phone model understands for remote control (Yealink and Snom:
+// "talk" answers a ringing call and resumes a held one, "hold" holds the active one). Empty: the
+// phone cannot do it remotely.
+struct PhoneNotifyEvents {
+  std::string answer;
+  std::string hold;
+  std::string retrieve;
+};
+
+struct AmiCommandsOptions {
+  std::string tech = "PJSIP";            // Originate Channel: <tech>/<device>
+  std::string context = "from-internal"; // dialplan context of Originate/transfers/deflect
+  std::chrono::milliseconds originate_timeout{30'000};  // how long the first leg may ring
+  // AnyDevice first leg: Originate Channel Local/<number>@<first_leg_context> ("" = context).
+  std::string first_leg_context;
+  // Conference: the channels are redirected to <conference_context>,<room>,1 where the dialplan
+  // runs ConfBridge(${EXTEN}). "" = no conference service on this PBX.
+  std::string conference_context;
+  // Per device; unset = no remote control (answer/hold/retrieve/alternate fail with conflict).
+  std::function<PhoneNotifyEvents(std::string_view device)> phone;
+  std::optional<std::chrono::milliseconds> action_timeout;  // unset: the protocol's default
+};
+
+// --- AMI action builders (ActionID set by the caller). ---
+// Originate as tests/fixtures/asterisk-22/click_to_dial_originate/ami.sent: Channel, Context,
+// Exten, Priority 1, CallerID "name" <number>, Timeout, Async true, Variable CTI_REQUEST=<id>.
+AmiAction originate_action(const AmiCommandsOptions& o, const ports::MakeCallRequest& r);
+AmiAction hangup_action(std::string_view channel);  // Cause 16 (normal clearing)
+AmiAction blind_transfer_action(std::string_view channel, std::string_view exten, std::string_view context);
+AmiAction atxfer_action(std::string_view channel, std::string_view exten, std::string_view context);
+AmiAction notify_action(std::string_view endpoint, std::string_view event);  // PJSIPNotify
+AmiAction redirect_action(std::string_view channel, std::optional<std::string_view> extra_channel,
+                          std::string_view context, std::string_view exten);
+AmiAction bridge_action(std::string_view channel1, std::string_view channel2);
+// "PJSIP/100-0000000a" -> "100" (the endpoint), "" when not of `tech`.
+std::string endpoint_of(std::string_view channel, std::string_view tech);
+
+class AmiCommands final : public ports::PbxCommands {
+ public:
+  using SubmitFn = std::function<base::Result<std::string>(AmiAction, ActionCallback,
+                                                           std::optional<std::chrono::milliseconds>)>;
+
+  AmiCommands(AmiCommandsOptions options, const AmiCallTracker& tracker, SubmitFn submit,
+              std::function<bool()> is_up);
+  // Over a live link (the tracker must be the link's sink).
+  static std::unique_ptr<AmiCommands> over_link(AmiCommandsOptions options, const AmiCallTracker& tracker,
+                                                AmiLink& link);
+
+  bool available() const override { return is_up_(); }
+  void make_call(const ports::MakeCallRequest& request, ports::CommandDone done) override;
+  void answer(const std::string& call_id, const std::string& device, ports::CommandDone done) override;
+  void hangup(const std::string& call_id, const std::string& device, ports::CommandDone done) override;
+  void hold(const std::string& call_id, const std::string& device, ports::CommandDone done) override;
+  void retrieve(const std::string& call_id, const std::string& device, ports::CommandDone done) override;
+  void consult(const std::string& call_id, const std::string& device, const std::string& dial_string,
+               ports::CommandDone done) override;
+  void alternate(const std::string& call_id, const std::string& other_call_id, const std::string& device,
+                 ports::CommandDone done) override;
+  void transfer(const std::string& call_id, const std::string& device, const std::string& dial_string,
+                ports::CommandDone done) override;
+  void complete_transfer(const std::string& call_id, const std::string& other_call_id,
+                         const std::string& device, ports::CommandDone done) override;
+  void conference(const std::string& call_id, const std::string& other_call_id, const std::string& device,
+                  ports::CommandDone done) override;
+  void redirect(const std::string& call_id, const std::string& device, const std::string& dial_string,
+                ports::CommandDone done) override;
+
+  // ActionIDs are "<prefix>-<n>", n counting from 1 per instance, four digits at least
+  // ("bxfer-0001"), so a fresh instance reproduces the captured ami.sent exactly. make_call uses
+  // the request id instead (the caller's correlation id, e.g. "c2d-0001").
+  std::string next_action_id(std::string_view prefix);
+
+ private:
+  // Sends `a` with ActionID next_action_id(prefix); `done` gets ok / the PBX's refusal.
+  void send(AmiAction a, std::string_view prefix, ports::CommandDone done);
+  std::optional<AmiCallTracker::CallChannels> locate(const std::string& call_id, const std::string& device,
+                                                     ports::CommandDone& done);
+  void notify(const std::string& call_id, const std::string& device, std::string PhoneNotifyEvents::*which,
+              std::string_view what, ports::CommandDone done);
+
+  AmiCommandsOptions options_;
+  const AmiCallTracker& tracker_;
+  SubmitFn submit_;
+  std::function<bool()> is_up_;
+  std::uint64_t seq_ = 0;
+};
+
+}  // namespace callbridge::drivers::ami

@@ -1,0 +1,224 @@
+#include "drivers/ami/ami_commands.hpp"
+
+#include <gtest/gtest.h>
+
+#include <fstream>
+#include <sstream>
+
+namespace callbridge::drivers::ami {
+namespace {
+
+std::string slurp(const std::string& path) {
+  std::ifstream f(path, std::ios::binary);
+  std::stringstream ss;
+  ss << f.rdbuf();
+  return ss.str();
+}
+
+std::string fixture(std::string_view scenario, std::string_view file) {
+  return slurp(std::string(CALLBRIDGE_FIXTURES_DIR) + "/" + std::string(scenario) + "/" + std::string(file));
+}
+
+// The block of ami.sent that starts with "Action: <name>", blank line included.
+std::string sent_action(std::string_view scenario, std::string_view name) {
+  std::string sent = fixture(scenario, "ami.sent");
+  auto at = sent.find("Action: " + std::string(name) + "\r\n");
+  if (at == std::string::npos) return "<missing>";
+  auto end = sent.find("\r\n\r\n", at);
+  return sent.substr(at, end + 4 - at);
+}
+
+base::Timestamp at(int ms) { return base::from_micros(1'795'000'000'000'000 + ms * 1000LL); }
+
+TEST(AmiCommandBuilders, OriginateIsByteForByteTheCapturedClickToDial) {
+  AmiCommandsOptions o;
+  ports::MakeCallRequest r{.from_device = "100", .first_leg_dial_string = {}, .dial_string = "089123456",
+                           .caller_id_name = "089123456", .caller_id_number = "089123456",
+                           .request_id = "c2d-0001"};
+  AmiAction a = originate_action(o, r);
+  ASSERT_TRUE(a.validate());
+  EXPECT_EQ(a.serialize("c2d-0001"), sent_action("click_to_dial_originate", "Originate"));
+}
+
+TEST(AmiCommandBuilders, TransfersAreByteForByteTheCapturedOnes) {
+  EXPECT_EQ(blind_transfer_action("PJSIP/100-00000012", "101", "from-internal").serialize("bxfer-0001"),
+            sent_action("blind_transfer_ami", "BlindTransfer"));
+  EXPECT_EQ(atxfer_action("PJSIP/100-00000015", "102", "from-internal").serialize("atxfer-0001"),
+            sent_action("attended_transfer", "Atxfer"));
+}
+
+TEST(AmiCommandBuilders, AnyDeviceOriginatesTheMobileThroughALocalChannelShowingTheOfficeNumber) {
+  AmiCommandsOptions o;
+  o.first_leg_context = "from-cti";
+  ports::MakeCallRequest r{.from_device = "100", .first_leg_dial_string = "01701234567",
+                           .dial_string = "089123456", .caller_id_name = "Office \"HQ\"",
+                           .caller_id_number = "+4930555100", .request_id = "c2d-0007"};
+  AmiAction a = originate_action(o, r);
+  ASSERT_TRUE(a.validate());
+  EXPECT_EQ(a.serialize("c2d-0007"),
+            "Action: Originate\r\nActionID: c2d-0007\r\nChannel: Local/01701234567@from-cti\r\n"
+            "Context: from-internal\r\nExten: 089123456\r\nPriority: 1\r\n"
+            "CallerID: \"Office \\\"HQ\\\"\" <+4930555100>\r\nTimeout: 30000\r\nAsync: true\r\n"
+            "Variable: CTI_REQUEST=c2d-0007\r\n\r\n");
+}
+
+TEST(AmiCommandBuilders, NotifyRedirectBridgeHangup) {
+  EXPECT_EQ(notify_action("100", "talk").serialize("n-1"),
+            "Action: PJSIPNotify\r\nActionID: n-1\r\nEndpoint: 100\r\nVariable: Event=talk\r\n\r\n");
+  EXPECT_EQ(hangup_action("PJSIP/100-0000000a").serialize("h-1"),
+            "Action: Hangup\r\nActionID: h-1\r\nChannel: PJSIP/100-0000000a\r\nCause: 16\r\n\r\n");
+  EXPECT_EQ(redirect_action("PJSIP/trunk-1", std::nullopt, "from-internal", "101").serialize("r-1"),
+            "Action: Redirect\r\nActionID: r-1\r\nChannel: PJSIP/trunk-1\r\nContext: from-internal\r\n"
+            "Exten: 101\r\nPriority: 1\r\n\r\n");
+  EXPECT_EQ(bridge_action("A", "B").serialize("b-1"),
+            "Action: Bridge\r\nActionID: b-1\r\nChannel1: A\r\nChannel2: B\r\nTone: no\r\n\r\n");
+  EXPECT_EQ(endpoint_of("PJSIP/100-0000000a", "PJSIP"), "100");
+  EXPECT_EQ(endpoint_of("SIP/100-0000000a", "PJSIP"), "");
+  EXPECT_EQ(endpoint_of("PJSIP/reception-00000001", "PJSIP"), "reception");
+}
+
+// A live AMI session over the real capture: AmiProtocol (the code AmiLink runs) fed ami.log,
+// AmiCallTracker as its sink, AmiCommands submitting through the protocol.
+struct Session {
+  AmiCallTracker tracker{TrackerOptions{}, TrackerOutputs{}};
+  AmiProtocol protocol;
+  AmiCommands commands;
+  std::string log;
+  std::size_t pos = 0;
+  std::string sent;
+
+  explicit Session(std::string_view scenario, AmiCommandsOptions o = {})
+      : protocol(config(), tracker),
+        commands(std::move(o), tracker,
+                 [this](AmiAction a, ActionCallback cb, std::optional<std::chrono::milliseconds> t) {
+                   return protocol.submit(std::move(a), std::move(cb), at(10), t);
+                 },
+                 [this] { return protocol.up(); }),
+        log(fixture(scenario, "ami.log")) {
+    protocol.begin(at(0));
+  }
+  static AmiProtocolConfig config() {
+    AmiProtocolConfig c;
+    c.username = "cti";
+    c.secret = "cti-secret";
+    c.resync_actions = {};  // the capture's client did not resync
+    return c;
+  }
+  // Feeds the capture up to (not including) the response carrying `action_id`.
+  void feed_until_response(std::string_view action_id) {
+    auto id_at = log.find("ActionID: " + std::string(action_id) + "\r\n", pos);
+    ASSERT_NE(id_at, std::string::npos);
+    auto start = log.rfind("\r\n\r\n", id_at);
+    ASSERT_NE(start, std::string::npos);
+    feed(start + 4);
+  }
+  void feed(std::size_t to) {
+    ASSERT_TRUE(protocol.on_bytes(std::string_view(log).substr(pos, to - pos), at(5)));
+    pos = to;
+    sent += protocol.take_output();
+  }
+  void feed_rest() { feed(log.size()); }
+  std::string call_of(std::string_view device, model::ConnectionState state) const {
+    for (const auto& [id, c] : tracker.model().calls())
+      for (const auto& conn : c.connections)
+        if (conn.device == device && conn.state == state) return id;
+    return "";
+  }
+};
+
+TEST(AmiCommandSession, BlindTransferOfTheLiveCallSendsWhatTheRealClientSent) {
+  Session s("blind_transfer_ami");
+  s.feed_until_response("bxfer-0001");
+  EXPECT_EQ(s.sent, sent_action("blind_transfer_ami", "Login"));
+  std::string call = s.call_of("100", model::ConnectionState::connected);
+  ASSERT_FALSE(call.empty());
+  std::optional<base::Status> result;
+  s.commands.transfer(call, "100", "101", [&](base::Status st) { result = st; });
+  EXPECT_FALSE(result);  // waits for Asterisk's answer
+  EXPECT_EQ(s.protocol.take_output(), sent_action("blind_transfer_ami", "BlindTransfer"));
+  s.feed_rest();
+  ASSERT_TRUE(result);
+  EXPECT_TRUE(*result) << result->error().to_string();
+}
+
+TEST(AmiCommandSession, ConsultOfTheLiveCallIsTheCapturedAtxfer) {
+  Session s("attended_transfer");
+  s.feed_until_response("atxfer-0001");
+  std::string call = s.call_of("100", model::ConnectionState::connected);
+  ASSERT_FALSE(call.empty());
+  std::optional<base::Status> result;
+  s.commands.consult(call, "100", "102", [&](base::Status st) { result = st; });
+  EXPECT_EQ(s.protocol.take_output(), sent_action("attended_transfer", "Atxfer"));
+  s.feed_rest();
+  ASSERT_TRUE(result);
+  EXPECT_TRUE(*result);
+}
+
+TEST(AmiCommandSession, MakeCallIsTheCapturedOriginateAndCompletesOnItsResponse) {
+  Session s("click_to_dial_originate");
+  s.feed_until_response("c2d-0001");
+  std::optional<base::Status> result;
+  s.commands.make_call({.from_device = "100", .first_leg_dial_string = {}, .dial_string = "089123456",
+                        .caller_id_name = "089123456", .caller_id_number = "089123456",
+                        .request_id = "c2d-0001"},
+                       [&](base::Status st) { result = st; });
+  EXPECT_EQ(s.protocol.take_output(), sent_action("click_to_dial_originate", "Originate"));
+  s.feed_rest();
+  ASSERT_TRUE(result);
+  EXPECT_TRUE(*result);
+}
+
+TEST(AmiCommandSession, CommandsForUnknownCallsOrADownLinkFailWithoutSending) {
+  Session s("blind_transfer_ami");
+  std::optional<base::Status> r1;
+  s.commands.hangup("ctilab-1.0", "100", [&](base::Status st) { r1 = st; });  // not logged in yet
+  ASSERT_TRUE(r1);
+  EXPECT_EQ(r1->error().code(), base::Errc::not_found);
+  s.feed_until_response("bxfer-0001");
+  std::optional<base::Status> r2;
+  s.commands.hangup("no-such-call", "100", [&](base::Status st) { r2 = st; });
+  ASSERT_TRUE(r2);
+  EXPECT_EQ(r2->error().code(), base::Errc::not_found);
+  EXPECT_FALSE(s.protocol.has_output());
+  // Phones without configured NOTIFY events cannot be held remotely.
+  std::string call = s.call_of("100", model::ConnectionState::connected);
+  std::optional<base::Status> r3;
+  s.commands.hold(call, "100", [&](base::Status st) { r3 = st; });
+  ASSERT_TRUE(r3);
+  EXPECT_EQ(r3->error().code(), base::Errc::conflict);
+  EXPECT_FALSE(s.protocol.has_output());
+  s.protocol.end(at(6), base::Error::io("closed"));
+  std::optional<base::Status> r4;
+  s.commands.transfer(call, "100", "101", [&](base::Status st) { r4 = st; });
+  ASSERT_TRUE(r4);
+  EXPECT_EQ(r4->error().code(), base::Errc::unavailable);
+}
+
+TEST(AmiCommandSession, HoldOnAPhoneWithNotifySupportSendsPJSIPNotifyAndHangupTheChannel) {
+  AmiCommandsOptions o;
+  o.phone = [](std::string_view d) {
+    return d == "100" ? PhoneNotifyEvents{"talk", "hold", "talk"} : PhoneNotifyEvents{};
+  };
+  Session s("blind_transfer_ami", o);
+  s.feed_until_response("bxfer-0001");
+  std::string call = s.call_of("100", model::ConnectionState::connected);
+  std::optional<base::Status> r;
+  s.commands.hold(call, "100", [&](base::Status st) { r = st; });
+  EXPECT_EQ(s.protocol.take_output(),
+            "Action: PJSIPNotify\r\nActionID: notify-0001\r\nEndpoint: 100\r\nVariable: Event=hold\r\n\r\n");
+  s.commands.hangup(call, "100", [&](base::Status st) { r = st; });
+  EXPECT_EQ(s.protocol.take_output(),
+            "Action: Hangup\r\nActionID: hangup-0002\r\nChannel: PJSIP/100-00000012\r\nCause: 16\r\n\r\n");
+  // Asterisk refuses: a Response: Error is a conflict with its message.
+  std::optional<base::Status> refused;
+  s.commands.transfer(call, "100", "555", [&](base::Status st) { refused = st; });
+  s.protocol.take_output();
+  ASSERT_TRUE(s.protocol.on_bytes("Response: Error\r\nActionID: bxfer-0003\r\nMessage: No such channel\r\n\r\n", at(7)));
+  ASSERT_TRUE(refused);
+  ASSERT_FALSE(*refused);
+  EXPECT_EQ(refused->error().code(), base::Errc::conflict);
+  EXPECT_EQ(refused->error().message(), "BlindTransfer: No such channel");
+}
+
+}  // namespace
+}  // namespace callbridge::drivers::ami

@@ -1,0 +1,75 @@
+// PbxCommands: the driver-neutral call control interface (CSTA "services": make call, answer,
+// clear, hold, retrieve, consult, alternate, transfer, conference, deflect). Implemented by a PBX
+// driver (drivers/ami AmiCommands); called by core::CallControlService on the model (io) thread.
+// Every command is asynchronous: `done` runs exactly once on that thread — possibly before the
+// call returns (link down, unknown call) — with the PBX's verdict on the *request*; the effect on
+// the call arrives later as call events.
+#pragma once
+
+#include <functional>
+#include <optional>
+#include <string>
+
+#include "base/error.hpp"
+
+namespace callbridge::ports {
+
+// Errors passed to CommandDone:
+//   Errc::unavailable      - the PBX link is down (API: 503 pbx-unavailable)
+//   Errc::not_found        - the PBX no longer knows the device's part in that call
+//   Errc::conflict         - the PBX refused (AMI "Response: Error"), message = its reason
+//   Errc::invalid_argument - the request cannot be expressed (e.g. CR/LF in a destination)
+//   Errc::timeout          - no answer from the PBX in time
+using CommandDone = std::function<void(base::Status)>;
+
+struct MakeCallRequest {
+  // The user's device that is called first and, once it answers, calls the destination.
+  std::string from_device;
+  // AnyDevice / follow-me: call this external dial string first (the user's mobile) instead of
+  // the device. The caller id below is what that first leg shows.
+  std::optional<std::string> first_leg_dial_string;
+  // What the PBX dials after the first leg answered (already a dial string, see DialingPlan).
+  std::string dial_string;
+  // Shown on the first leg while it rings: for a desk phone usually the destination, for a mobile
+  // the office number.
+  std::string caller_id_name;
+  std::string caller_id_number;
+  // Correlates the PBX's later reports (AMI OriginateResponse/ActionID, CTI_REQUEST variable).
+  std::string request_id;
+};
+
+class PbxCommands {
+ public:
+  virtual ~PbxCommands() = default;
+
+  // The link to the PBX is up (commands can be sent now).
+  virtual bool available() const = 0;
+
+  virtual void make_call(const MakeCallRequest& request, CommandDone done) = 0;
+  // `device`'s connection in `call_id`:
+  virtual void answer(const std::string& call_id, const std::string& device, CommandDone done) = 0;
+  virtual void hangup(const std::string& call_id, const std::string& device, CommandDone done) = 0;
+  virtual void hold(const std::string& call_id, const std::string& device, CommandDone done) = 0;
+  virtual void retrieve(const std::string& call_id, const std::string& device, CommandDone done) = 0;
+  // Attended transfer step 1: puts the call on hold and dials `dial_string` for the device.
+  virtual void consult(const std::string& call_id, const std::string& device,
+                       const std::string& dial_string, CommandDone done) = 0;
+  // Swaps between `call_id` and the device's other call `other_call_id` (one held, one active).
+  virtual void alternate(const std::string& call_id, const std::string& other_call_id,
+                         const std::string& device, CommandDone done) = 0;
+  // Blind transfer: the device's remote in `call_id` goes to `dial_string`, the device leaves.
+  virtual void transfer(const std::string& call_id, const std::string& device,
+                        const std::string& dial_string, CommandDone done) = 0;
+  // Completes an attended transfer: the remotes of `call_id` and `other_call_id` are connected,
+  // the device leaves both.
+  virtual void complete_transfer(const std::string& call_id, const std::string& other_call_id,
+                                 const std::string& device, CommandDone done) = 0;
+  // Joins the device and the remotes of both calls in one conference.
+  virtual void conference(const std::string& call_id, const std::string& other_call_id,
+                          const std::string& device, CommandDone done) = 0;
+  // Deflects a call ringing at the device to `dial_string` (CSTA Deflect Call).
+  virtual void redirect(const std::string& call_id, const std::string& device,
+                        const std::string& dial_string, CommandDone done) = 0;
+};
+
+}  // namespace callbridge::ports
