@@ -12,6 +12,7 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
+#include <boost/beast/http/empty_body.hpp>
 #include <boost/beast/http/error.hpp>
 #include <boost/beast/http/parser.hpp>
 #include <boost/beast/http/read.hpp>
@@ -146,6 +147,7 @@ struct HttpServer::Impl {
   std::string address;
   // method -> path -> handler; prefixes are stored without the trailing '*'.
   std::map<std::string, std::map<std::string, HttpHandler>> exact, prefix;
+  std::map<std::string, UpgradeHandler> upgrades;  // GET path -> handler
   std::set<beast::tcp_stream*> open;  // io thread only
   Stats stats;
 
@@ -210,6 +212,10 @@ void HttpServer::route(std::string method, std::string path, HttpHandler handler
   } else {
     impl_->exact[method][path] = std::move(handler);
   }
+}
+
+void HttpServer::upgrade_route(std::string path, UpgradeHandler handler) {
+  impl_->upgrades[std::move(path)] = std::move(handler);
 }
 
 HttpResponse HttpServer::dispatch(const HttpRequest& req) const { return impl_->dispatch(req); }
@@ -299,8 +305,34 @@ asio::awaitable<void> session(std::shared_ptr<HttpServer::Impl> impl, tcp::socke
       r.headers.emplace_back(std::move(name), std::string(f.value()));
     }
     r.body = std::move(req.body());
+    {
+      boost::system::error_code rec;
+      auto ep = stream.socket().remote_endpoint(rec);
+      if (!rec) r.remote = ep.address().to_string();
+    }
     const bool keep_alive = req.keep_alive() && !impl->stopped;
-    auto res = to_beast(impl->dispatch(r), req.version(), keep_alive);
+    HttpResponse answer;
+    if (auto u = impl->upgrades.find(r.path); u != impl->upgrades.end() && r.method == "GET") {
+      HttpUpgrade up = u->second(r);
+      if (up.response.status == 101 && up.adopt) {
+        http::response<http::empty_body> sw{http::status::switching_protocols, req.version()};
+        for (auto& [k, v] : up.response.headers) sw.set(k, v);
+        stream.expires_after(o.write_timeout);
+        auto [uec, un] = co_await http::async_write(stream, sw, kUseTuple);
+        if (uec) break;
+        std::string early(static_cast<const char*>(buffer.data().data()), buffer.size());
+        stream.expires_never();
+        boost::system::error_code rec;
+        const int fd = stream.release_socket().release(rec);
+        if (rec) co_return;
+        up.adopt(fd, early);
+        co_return;  // the connection belongs to the upgrade handler now
+      }
+      answer = std::move(up.response);
+    } else {
+      answer = impl->dispatch(r);
+    }
+    auto res = to_beast(std::move(answer), req.version(), keep_alive);
     stream.expires_after(o.write_timeout);
     auto [wec, wn] = co_await http::async_write(stream, res, kUseTuple);
     if (wec || !keep_alive) break;

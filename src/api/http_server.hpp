@@ -29,6 +29,7 @@ struct HttpRequest {
   std::string query;   // "party=100" (undecoded)
   std::vector<std::pair<std::string, std::string>> headers;  // names lower-case
   std::string body;
+  std::string remote;  // peer address ("127.0.0.1"), "" when unknown (tests)
 
   // "" when absent. `name` in lower case.
   std::string_view header(std::string_view name) const;
@@ -47,6 +48,16 @@ struct HttpResponse {
 };
 
 using HttpHandler = std::function<HttpResponse(const HttpRequest&)>;
+
+// Taking a connection over (WebSocket, RFC 6455 section 4.2): the handler answers 101 plus the
+// headers that switch protocols; any other status is sent as a normal response.
+struct HttpUpgrade {
+  HttpResponse response;
+  // Called on the io thread once the 101 is written: the connection's socket (native handle, now
+  // owned by the callee) and bytes the client sent after the request (normally none).
+  std::function<void(int fd, std::string_view early_bytes)> adopt;
+};
+using UpgradeHandler = std::function<HttpUpgrade(const HttpRequest&)>;
 
 struct HttpServerOptions {
   std::string host = "127.0.0.1";
@@ -75,6 +86,8 @@ class HttpServer {
   // `path` is exact ("/healthz") or a prefix ending in "/*" ("/api/v1/journal/*"); exact routes
   // win, then the longest prefix. Register before start().
   void route(std::string method, std::string path, HttpHandler handler);
+  // GET `path` (exact) is handed to `handler`, which may take the connection over. Before start().
+  void upgrade_route(std::string path, UpgradeHandler handler);
 
   // Binds, listens and starts accepting on the io_context. Errors name the address.
   base::Status start();

@@ -1,0 +1,54 @@
+// The REST API of docs/api.md (identity, calls read-only, journal, contacts, diagnostics, metrics,
+// OpenAPI). add_rest_routes() registers every route on an HttpServer; the app calls it once
+// (call-control commands are api/rest_commands, the WebSocket is api/ws_event_stream).
+// Handlers run on the io thread. Every data access takes the tenant from the authenticated
+// Principal, never from the request.
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "api/auth.hpp"
+#include "api/http_server.hpp"
+#include "base/time.hpp"
+#include "identity/sqlite/identity_store.hpp"
+#include "model/call_model.hpp"
+#include "ports/contact_source.hpp"
+#include "ports/journal_store.hpp"
+
+namespace callbridge::core {
+class LookupService;
+}
+
+namespace callbridge::api {
+
+struct RestDeps {
+  identity::SqliteIdentityStore* identity = nullptr;  // required
+  Authenticator* auth = nullptr;                      // required
+  const base::Clock* clock = nullptr;                 // required
+  ports::JournalStore* journal = nullptr;             // null: journal routes answer 503
+  ports::ContactStore* contacts = nullptr;            // null: contact routes answer 503
+  core::LookupService* lookup = nullptr;              // null: lookups go to `contacts` directly
+  // Calls every live CallModel of `tenant` (io thread). Unset: no live calls.
+  std::function<void(const std::string& tenant, const std::function<void(const model::CallModel&)>&)>
+      for_each_model;
+  // A tenant's dialing plan: raw number -> E.164, nullopt if not an external number. Unset: only
+  // "+<digits>" input is accepted.
+  std::function<std::optional<std::string>(const std::string& tenant, std::string_view raw)> to_e164;
+  // The app's diagnostics object (JSON); the route adds "auth". Unset: "{}".
+  std::function<std::string()> diagnostics_json;
+  // Optional extra JSON array of client connections (WebSocket layer) put under "clients".
+  std::function<std::string()> clients_json;
+  std::size_t max_body_bytes = 64 * 1024;
+  bool secure_cookies = false;  // Secure flag on cb_session (when serving TLS)
+};
+
+void add_rest_routes(HttpServer& server, RestDeps deps);
+
+// The embedded OpenAPI document (src/api/openapi.json).
+std::string_view openapi_json();
+
+}  // namespace callbridge::api

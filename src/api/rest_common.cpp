@@ -1,0 +1,151 @@
+#include "api/rest_common.hpp"
+
+namespace callbridge::api::rest {
+
+namespace json = boost::json;
+
+namespace {
+std::string_view title_of(int status) {
+  switch (status) {
+    case 400: return "Bad Request";
+    case 401: return "Unauthorized";
+    case 403: return "Forbidden";
+    case 404: return "Not Found";
+    case 405: return "Method Not Allowed";
+    case 409: return "Conflict";
+    case 413: return "Payload Too Large";
+    case 429: return "Too Many Requests";
+    case 503: return "Service Unavailable";
+    default: return status >= 500 ? "Internal Server Error" : "Error";
+  }
+}
+
+std::string percent_decode_segment(std::string_view s) {
+  std::string out;
+  for (std::size_t i = 0; i < s.size(); ++i) {
+    if (s[i] == '%' && i + 2 < s.size() &&
+        std::isxdigit(static_cast<unsigned char>(s[i + 1])) && std::isxdigit(static_cast<unsigned char>(s[i + 2]))) {
+      out += static_cast<char>(std::stoi(std::string(s.substr(i + 1, 2)), nullptr, 16));
+      i += 2;
+    } else {
+      out += s[i];
+    }
+  }
+  return out;
+}
+}  // namespace
+
+HttpResponse problem(int status, std::string_view type, std::string_view detail) {
+  json::object o{{"type", "/problems/" + std::string(type)},
+                 {"title", title_of(status)},
+                 {"status", status}};
+  if (!detail.empty()) o["detail"] = detail;
+  HttpResponse r;
+  r.status = status;
+  r.content_type = "application/problem+json";
+  r.body = json::serialize(o);
+  return r;
+}
+
+HttpResponse from_error(const base::Error& e) {
+  switch (e.code()) {
+    case base::Errc::invalid_argument: return problem(400, "bad-request", e.message());
+    case base::Errc::not_found: return problem(404, "not-found", e.message());
+    case base::Errc::conflict: return problem(409, "conflict", e.message());
+    case base::Errc::unavailable:
+    case base::Errc::timeout: return problem(503, "unavailable", e.message());
+    default: return problem(500, "internal", e.message());
+  }
+}
+
+HttpResponse reply(int status, const json::value& v) { return HttpResponse::json(status, json::serialize(v)); }
+
+bool body_too_big(const Ctx& ctx, const HttpRequest& req) { return req.body.size() > ctx.deps.max_body_bytes; }
+
+HttpHandler authed(const std::shared_ptr<Ctx>& ctx, Handler h) {
+  return [ctx, h = std::move(h)](const HttpRequest& req) {
+    if (body_too_big(*ctx, req))
+      return problem(413, "payload-too-large",
+                     "request body exceeds " + std::to_string(ctx->deps.max_body_bytes) + " bytes");
+    auto p = ctx->deps.auth->resolve(req, false);
+    if (!p) {
+      auto r = problem(p.error().status, p.error().status == 429 ? "too-many-requests" : "unauthorized",
+                       p.error().detail);
+      if (p.error().status == 429) r.headers.emplace_back("Retry-After", std::to_string(p.error().retry_after_s));
+      else r.headers.emplace_back("WWW-Authenticate", "Bearer");
+      return r;
+    }
+    return h(req, *p);
+  };
+}
+
+HttpHandler admin_only(const std::shared_ptr<Ctx>& ctx, Handler h) {
+  return authed(ctx, [h = std::move(h)](const HttpRequest& req, const Principal& p) {
+    if (!p.is_admin()) return problem(403, "forbidden", "this needs the admin role");
+    return h(req, p);
+  });
+}
+
+std::expected<json::object, HttpResponse> body_object(const HttpRequest& req) {
+  json::parse_options po;
+  po.max_depth = 16;
+  std::error_code ec;
+  json::storage_ptr sp;
+  auto v = json::parse(req.body, ec, sp, po);
+  if (ec) return std::unexpected(problem(400, "invalid-json", "body is not valid JSON: " + ec.message()));
+  if (!v.is_object()) return std::unexpected(problem(400, "bad-request", "body must be a JSON object"));
+  return std::move(v.as_object());
+}
+
+std::string path_segment(const HttpRequest& req, std::string_view prefix, std::string* rest) {
+  std::string_view p = req.path;
+  if (!p.starts_with(prefix)) return {};
+  p.remove_prefix(prefix.size());
+  auto slash = p.find('/');
+  if (rest) *rest = slash == std::string_view::npos ? std::string() : std::string(p.substr(slash + 1));
+  return percent_decode_segment(p.substr(0, slash));
+}
+
+std::optional<std::string> Query::get(std::string_view k) const {
+  for (const auto& [a, b] : kv)
+    if (a == k) return b;
+  return std::nullopt;
+}
+
+Query query_of(const HttpRequest& req) { return Query{parse_query(req.query)}; }
+
+std::expected<std::optional<std::string>, std::string> opt_string(const json::object& o, std::string_view key,
+                                                                  std::size_t max_len) {
+  auto it = o.find(key);
+  if (it == o.end() || it->value().is_null()) return std::optional<std::string>{};
+  if (!it->value().is_string()) return std::unexpected(std::string(key) + ": expected a string");
+  const auto& s = it->value().as_string();
+  if (s.size() > max_len) return std::unexpected(std::string(key) + ": longer than " + std::to_string(max_len));
+  return std::optional<std::string>(std::string(s));
+}
+
+json::object me_json(const Principal& p) {
+  json::array ext;
+  for (const auto& d : p.devices) ext.emplace_back(d);
+  return json::object{{"user", p.user},
+                      {"tenant", p.tenant},
+                      {"role", to_string(p.role)},
+                      {"extensions", std::move(ext)},
+                      {"display_name", p.display_name},
+                      {"team", p.team}};
+}
+
+}  // namespace callbridge::api::rest
+
+namespace callbridge::api {
+
+void add_rest_routes(HttpServer& server, RestDeps deps) {
+  auto ctx = std::make_shared<rest::Ctx>(rest::Ctx{std::move(deps)});
+  rest::add_identity_routes(server, ctx);
+  rest::add_call_routes(server, ctx);
+  rest::add_journal_routes(server, ctx);
+  rest::add_contact_routes(server, ctx);
+  rest::add_ops_routes(server, ctx);
+}
+
+}  // namespace callbridge::api

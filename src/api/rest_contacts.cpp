@@ -1,0 +1,212 @@
+// REST: contacts of the built-in store (create/read/edit/delete/list) and number lookup over all
+// directory sources. Every call passes the principal's tenant to the store.
+#include <charconv>
+
+#include "api/rest_common.hpp"
+#include "core/lookup_service.hpp"
+
+namespace callbridge::api::rest {
+
+namespace json = boost::json;
+
+namespace {
+
+json::object contact_json(const ports::Contact& c) {
+  json::array nums;
+  for (const auto& n : c.numbers) nums.push_back(json::object{{"label", n.label}, {"number", n.raw}, {"e164", n.e164}});
+  return {{"id", std::to_string(c.id)},   {"kind", ports::to_string(c.kind)}, {"display_name", c.display_name},
+          {"given_name", c.given_name},   {"family_name", c.family_name},      {"company", c.company},
+          {"email", c.email},             {"note", c.note},                    {"numbers", std::move(nums)}};
+}
+
+// Applies the fields present in `o` to c; error text on a bad field.
+std::optional<std::string> apply(const json::object& o, ports::Contact& c) {
+  struct F {
+    const char* key;
+    std::string* dst;
+    std::size_t max;
+  } fields[] = {{"display_name", &c.display_name, 200}, {"given_name", &c.given_name, 100},
+                {"family_name", &c.family_name, 100},   {"company", &c.company, 200},
+                {"email", &c.email, 200},               {"note", &c.note, 4096}};
+  for (const auto& f : fields) {
+    auto v = opt_string(o, f.key, f.max);
+    if (!v) return v.error();
+    if (*v) *f.dst = **v;
+  }
+  auto kind = opt_string(o, "kind", 16);
+  if (!kind) return kind.error();
+  if (*kind) {
+    auto k = ports::parse_contact_kind(**kind);
+    if (!k) return "kind: person or company";
+    c.kind = *k;
+  }
+  if (auto it = o.find("numbers"); it != o.end()) {
+    if (!it->value().is_array()) return "numbers: expected an array";
+    const auto& arr = it->value().as_array();
+    if (arr.size() > 32) return "numbers: at most 32";
+    c.numbers.clear();
+    for (const auto& n : arr) {
+      if (!n.is_object()) return "numbers: expected objects {label, number}";
+      auto num = opt_string(n.as_object(), "number", 64);
+      auto label = opt_string(n.as_object(), "label", 32);
+      if (!num) return num.error();
+      if (!label) return label.error();
+      if (!*num || (*num)->empty()) return "numbers[].number: required";
+      c.numbers.push_back({label->value_or(""), **num, ""});
+    }
+  }
+  if (c.display_name.empty()) {
+    c.display_name = c.kind == ports::ContactKind::company ? c.company : c.given_name + (c.given_name.empty() || c.family_name.empty() ? "" : " ") + c.family_name;
+    if (c.display_name.empty()) c.display_name = c.company;
+  }
+  if (c.display_name.empty()) return "display_name (or names / company): required";
+  return std::nullopt;
+}
+
+std::optional<std::int64_t> contact_id(const HttpRequest& req, std::string* rest) {
+  auto seg = path_segment(req, "/api/v1/contacts/", rest);
+  std::int64_t v = 0;
+  auto [p, ec] = std::from_chars(seg.data(), seg.data() + seg.size(), v);
+  if (ec != std::errc() || p != seg.data() + seg.size() || v < 1) return std::nullopt;
+  return v;
+}
+
+}  // namespace
+
+void add_contact_routes(HttpServer& s, const std::shared_ptr<Ctx>& ctx) {
+  auto store = [ctx]() { return ctx->deps.contacts; };
+  auto changed = [ctx](const std::string& tenant) {
+    if (ctx->deps.lookup) ctx->deps.lookup->invalidate(tenant);
+  };
+
+  s.route("GET", "/api/v1/contacts/lookup", authed(ctx, [ctx](const HttpRequest& req, const Principal& p) {
+            auto number = query_of(req).get("number");
+            if (!number || number->empty() || number->size() > 64)
+              return problem(400, "bad-request", "number: required, at most 64 characters");
+            std::optional<std::string> e164;
+            if (ctx->deps.to_e164) {
+              e164 = ctx->deps.to_e164(p.tenant, *number);
+            } else {
+              std::string d;
+              for (char c : *number)
+                if (std::isdigit(static_cast<unsigned char>(c))) d += c;
+              if (!number->empty() && (*number)[0] == '+' && d.size() >= 3) e164 = "+" + d;
+            }
+            if (!e164) return problem(400, "invalid-number", "'" + *number + "' is not a usable external number");
+            json::array matches;
+            if (ctx->deps.lookup) {
+              auto r = ctx->deps.lookup->lookup(p.tenant, *e164);
+              for (const auto& m : r.matches)
+                matches.push_back(json::object{{"id", m.contact.contact_id},
+                                               {"source", m.contact.source},
+                                               {"name", m.contact.display_name},
+                                               {"company", m.contact.company},
+                                               {"kind", ports::to_string(m.contact.kind)},
+                                               {"matched_number", m.contact.matched_number},
+                                               {"label", m.contact.label},
+                                               {"match", core::to_string(m.kind)}});
+            } else if (ctx->deps.contacts) {
+              ports::LookupQuery q;
+              q.tenant = p.tenant;
+              q.e164 = *e164;
+              q.candidates = {*e164};
+              q.deadline = std::chrono::steady_clock::now() + std::chrono::seconds(2);
+              auto r = ctx->deps.contacts->lookup(q);
+              if (!r) return from_error(r.error());
+              for (const auto& m : *r)
+                matches.push_back(json::object{{"id", m.contact_id},
+                                               {"source", m.source},
+                                               {"name", m.display_name},
+                                               {"company", m.company},
+                                               {"kind", ports::to_string(m.kind)},
+                                               {"matched_number", m.matched_number},
+                                               {"label", m.label},
+                                               {"match", "exact"}});
+            } else {
+              return problem(503, "unavailable", "no contact directory");
+            }
+            return reply(200, json::object{{"number", json::object{{"input", *number}, {"e164", *e164}}},
+                                          {"matches", std::move(matches)}});
+          }));
+
+  s.route("GET", "/api/v1/contacts", authed(ctx, [store](const HttpRequest& req, const Principal& p) {
+            if (!store()) return problem(503, "unavailable", "no contact store");
+            auto q = query_of(req);
+            auto text = q.get("q").value_or("");
+            if (text.size() > 200) return problem(400, "bad-request", "q: at most 200 characters");
+            std::size_t limit = 100;
+            if (auto l = q.get("limit")) {
+              std::size_t v = 0;
+              auto [e, ec] = std::from_chars(l->data(), l->data() + l->size(), v);
+              if (ec != std::errc() || e != l->data() + l->size() || v < 1 || v > 1000)
+                return problem(400, "bad-request", "limit: 1..1000");
+              limit = v;
+            }
+            auto r = store()->list(p.tenant, text, limit);
+            if (!r) return from_error(r.error());
+            json::array a;
+            for (const auto& c : *r) a.push_back(contact_json(c));
+            return reply(200, json::object{{"contacts", std::move(a)}});
+          }));
+
+  s.route("POST", "/api/v1/contacts", authed(ctx, [store, changed](const HttpRequest& req, const Principal& p) {
+            if (!store()) return problem(503, "unavailable", "no contact store");
+            auto body = body_object(req);
+            if (!body) return body.error();
+            ports::Contact c;
+            c.tenant = p.tenant;
+            c.origin = "api";
+            if (auto err = apply(*body, c)) return problem(400, "bad-request", *err);
+            auto id = store()->create(c);
+            if (!id) return from_error(id.error());
+            changed(p.tenant);
+            auto got = store()->get(p.tenant, *id);
+            if (!got) return from_error(got.error());
+            auto r = reply(201, contact_json(*got));
+            r.headers.emplace_back("Location", "/api/v1/contacts/" + std::to_string(*id));
+            return r;
+          }));
+
+  s.route("GET", "/api/v1/contacts/*", authed(ctx, [store](const HttpRequest& req, const Principal& p) {
+            if (!store()) return problem(503, "unavailable", "no contact store");
+            std::string rest;
+            auto id = contact_id(req, &rest);
+            if (!id || !rest.empty()) return problem(404, "not-found", "no contact at " + req.path);
+            auto c = store()->get(p.tenant, *id);
+            if (!c) return from_error(c.error());
+            return reply(200, contact_json(*c));
+          }));
+
+  s.route("PATCH", "/api/v1/contacts/*", authed(ctx, [store, changed](const HttpRequest& req, const Principal& p) {
+            if (!store()) return problem(503, "unavailable", "no contact store");
+            std::string rest;
+            auto id = contact_id(req, &rest);
+            if (!id || !rest.empty()) return problem(404, "not-found", "no contact at " + req.path);
+            auto body = body_object(req);
+            if (!body) return body.error();
+            auto c = store()->get(p.tenant, *id);
+            if (!c) return from_error(c.error());
+            for (auto& n : c->numbers) n.e164.clear();  // re-normalized by the store
+            if (auto err = apply(*body, *c)) return problem(400, "bad-request", *err);
+            c->tenant = p.tenant;
+            if (auto st = store()->update(*c); !st) return from_error(st.error());
+            changed(p.tenant);
+            auto got = store()->get(p.tenant, *id);
+            if (!got) return from_error(got.error());
+            return reply(200, contact_json(*got));
+          }));
+
+  s.route("DELETE", "/api/v1/contacts/*", authed(ctx, [store, changed](const HttpRequest& req, const Principal& p) {
+            if (!store()) return problem(503, "unavailable", "no contact store");
+            std::string rest;
+            auto id = contact_id(req, &rest);
+            if (!id || !rest.empty()) return problem(404, "not-found", "no contact at " + req.path);
+            if (auto st = store()->remove(p.tenant, *id); !st) return from_error(st.error());
+            changed(p.tenant);
+            HttpResponse r;
+            r.status = 204;
+            return r;
+          }));
+}
+
+}  // namespace callbridge::api::rest

@@ -1,0 +1,133 @@
+// REST: GET /api/v1/diagnostics (admin), GET /metrics (Prometheus text; admin token or loopback),
+// GET /api/v1/openapi.json, and problem+json 404s for unknown /api/v1 paths (after authentication,
+// so unauthenticated clients cannot probe the route table).
+#include <map>
+
+#include "api/rest_common.hpp"
+
+namespace callbridge::api::rest {
+
+namespace json = boost::json;
+
+namespace {
+
+json::object auth_json(const AuthStats& s) {
+  return {{"ok", s.ok},
+          {"failed", s.failed},
+          {"rate_limited", s.rate_limited},
+          {"argon2_verifications", s.argon2_verifications},
+          {"cache_hits", s.cache_hits}};
+}
+
+json::object diagnostics(const Ctx& ctx) {
+  json::object o;
+  if (ctx.deps.diagnostics_json) {
+    std::error_code ec;
+    auto v = json::parse(ctx.deps.diagnostics_json(), ec);
+    if (!ec && v.is_object()) o = std::move(v.as_object());
+  }
+  o["auth"] = auth_json(ctx.deps.auth->stats());
+  if (ctx.deps.clients_json) {
+    std::error_code ec;
+    auto v = json::parse(ctx.deps.clients_json(), ec);
+    o["clients"] = ec ? json::value(json::array()) : std::move(v);
+  } else if (!o.contains("clients")) {
+    o["clients"] = json::array();
+  }
+  return o;
+}
+
+std::string metric_name(std::string s) {
+  for (auto& c : s)
+    if (!std::isalnum(static_cast<unsigned char>(c)) && c != '_') c = '_';
+  return s;
+}
+
+std::string label_value(std::string_view v) {
+  std::string out;
+  for (char c : v) {
+    if (c == '\\' || c == '"') out += '\\';
+    if (c == '\n') {
+      out += "\\n";
+      continue;
+    }
+    out += c;
+  }
+  return out;
+}
+
+// name -> samples ("{labels} value")
+using Samples = std::map<std::string, std::vector<std::string>>;
+
+void flatten(const json::value& v, const std::string& name, const std::string& labels, Samples& out) {
+  auto add = [&](double d) {
+    char buf[64];
+    std::snprintf(buf, sizeof buf, "%.17g", d);
+    out[name].push_back((labels.empty() ? "" : "{" + labels + "}") + " " + buf);
+  };
+  switch (v.kind()) {
+    case json::kind::int64: add(static_cast<double>(v.get_int64())); break;
+    case json::kind::uint64: add(static_cast<double>(v.get_uint64())); break;
+    case json::kind::double_: add(v.get_double()); break;
+    case json::kind::bool_: add(v.get_bool() ? 1 : 0); break;
+    case json::kind::object:
+      for (const auto& kv : v.get_object())
+        flatten(kv.value(), name + "_" + metric_name(std::string(kv.key())), labels, out);
+      break;
+    case json::kind::array:
+      for (const auto& e : v.get_array()) {
+        if (!e.is_object()) continue;
+        const auto& eo = e.get_object();
+        const json::value* key = eo.if_contains("name");
+        if (!key) key = eo.if_contains("user");
+        if (!key || !key->is_string()) continue;
+        std::string l = labels + (labels.empty() ? "" : ",") + "name=\"" + label_value(key->get_string()) + "\"";
+        flatten(e, name, l, out);
+      }
+      break;
+    default: break;
+  }
+}
+
+bool loopback(const std::string& a) { return a == "127.0.0.1" || a == "::1" || a == "::ffff:127.0.0.1"; }
+
+}  // namespace
+
+void add_ops_routes(HttpServer& s, const std::shared_ptr<Ctx>& ctx) {
+  s.route("GET", "/api/v1/diagnostics", admin_only(ctx, [ctx](const HttpRequest&, const Principal&) {
+            return reply(200, diagnostics(*ctx));
+          }));
+
+  auto metrics = [ctx](const HttpRequest&, const Principal&) {
+    Samples samples;
+    flatten(diagnostics(*ctx), "callbridge", "", samples);
+    std::string out;
+    for (const auto& [name, lines] : samples) {
+      out += "# TYPE " + name + " gauge\n";
+      for (const auto& l : lines) out += name + l + "\n";
+    }
+    HttpResponse r;
+    r.status = 200;
+    r.content_type = "text/plain; version=0.0.4; charset=utf-8";
+    r.body = std::move(out);
+    return r;
+  };
+  auto admin_metrics = admin_only(ctx, metrics);
+  s.route("GET", "/metrics", [ctx, metrics, admin_metrics](const HttpRequest& req) {
+    if (loopback(req.remote) && req.header("authorization").empty()) return metrics(req, Principal{});
+    return admin_metrics(req);
+  });
+
+  s.route("GET", "/api/v1/openapi.json", [](const HttpRequest&) {
+    auto r = HttpResponse::json(200, std::string(openapi_json()));
+    return r;
+  });
+
+  for (const char* m : {"GET", "POST", "PUT", "PATCH", "DELETE"}) {
+    s.route(m, "/api/v1/*", authed(ctx, [](const HttpRequest& req, const Principal&) {
+              return problem(404, "not-found", "no resource at " + req.path);
+            }));
+  }
+}
+
+}  // namespace callbridge::api::rest
