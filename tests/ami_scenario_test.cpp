@@ -34,7 +34,8 @@ const char* state_desc(int s) {
 
 class Script {
  public:
-  Script() : out_("Asterisk Call Manager/11.0.0\r\nResponse: Success\r\nMessage: ok\r\n\r\n") {}
+  // A real session start: banner + the Login response (ActionID `login`, as AmiProtocol sends it).
+  Script() : out_("Asterisk Call Manager/11.0.0\r\nResponse: Success\r\nActionID: login\r\nMessage: ok\r\n\r\n") {}
 
   Script& raw(const std::string& event, std::vector<std::pair<std::string, std::string>> h,
               std::optional<double> t) {

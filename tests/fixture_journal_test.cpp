@@ -55,6 +55,16 @@ TEST_P(FixtureJournal, ReplayYieldsExactlyTheExpectedEntries) {
   for (const auto& v : variants()) {
     ReplayResult r = replay_files(logs_of(scenario), v.opt);
     ASSERT_TRUE(r.error.empty()) << r.error;
+    if (v.opt.strip_cdr_cel) {
+      // The stripped variants really ran without Cdr/CEL (when the capture has any).
+      bool has = false;
+      for (const auto& log : logs_of(scenario)) {
+        std::string bytes = read_file(log);
+        has = has || bytes.find("Event: Cdr\r\n") != std::string::npos ||
+              bytes.find("Event: CEL\r\n") != std::string::npos;
+      }
+      if (has) EXPECT_GT(r.messages_dropped, 0u) << scenario << " / " << v.name;
+    }
     CompareResult c = compare_journals(expected, r.jsonl());
     if (std::getenv("CB_DUMP_JOURNAL")) std::printf("%s/%s:\n%s", scenario.c_str(), v.name, r.jsonl().c_str());
     if (std::getenv("CB_DUMP_EVENTS") && v.opt.chunking == Chunking::whole && !v.opt.strip_cdr_cel) {

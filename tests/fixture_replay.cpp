@@ -5,7 +5,7 @@
 #include <random>
 #include <sstream>
 
-#include "drivers/ami/frame_reader.hpp"
+#include "drivers/ami/ami_replay.hpp"
 
 namespace callbridge::testing {
 
@@ -69,51 +69,32 @@ ReplayResult replay_files(const std::vector<std::string>& paths, const ReplayOpt
 }
 
 ReplayResult replay_streams(const std::vector<std::string>& sessions, const ReplayOptions& opt) {
+  // The real replay path: AmiReplay feeds the same AmiProtocol the live link uses (banner, login
+  // response, resync lists, framing limits); the tracker sees session start/end exactly as on a
+  // reconnect between files.
   ReplayResult r;
   drivers::ami::TrackerOutputs outs;
   outs.on_journal = [&](model::JournalEntry e) { r.entries.push_back(std::move(e)); };
   outs.on_event = [&](const model::CallEvent& e) { r.events.push_back(e); };
   drivers::ami::AmiCallTracker tracker(opt.tracker, outs);
-  std::mt19937 rng(opt.seed);
-  bool first = true;
-  for (std::size_t i = 0; i < sessions.size(); ++i) {
-    std::string bytes = sessions[i];
-    std::string path = "session " + std::to_string(i + 1);
-    if (opt.strip_cdr_cel) bytes = strip_cdr_cel(bytes);
-    if (opt.duplicate) bytes = duplicate_messages(bytes);
-    // Receive time for messages without a Timestamp header: about the PBX time of the file's
-    // first timestamped event (a recording's stand-in for the local clock).
-    base::Timestamp file_start = tracker.last_event_time();
-    if (auto p = bytes.find("\r\nTimestamp: "); p != std::string::npos) {
-      auto e = bytes.find("\r\n", p + 2);
-      std::string_view v(bytes.data() + p + 13, e == std::string::npos ? 0 : e - p - 13);
-      if (auto ts = base::parse_epoch_seconds(v); ts && *ts > file_start) file_start = *ts;
+  drivers::ami::AmiReplayOptions ro;
+  ro.chunking = opt.chunking == Chunking::random ? drivers::ami::ReplayChunking::random
+                                                 : drivers::ami::ReplayChunking::whole;
+  ro.chunk_bytes = 700;
+  ro.seed = opt.seed;
+  ro.drop_cdr_cel = opt.strip_cdr_cel;
+  drivers::ami::AmiReplay replay(tracker, ro);
+  for (std::size_t i = 0; i < sessions.size() && r.error.empty(); ++i) {
+    std::string name = "session " + std::to_string(i + 1);
+    const std::string& bytes = opt.duplicate ? duplicate_messages(sessions[i]) : sessions[i];
+    if (auto st = replay.run_contents(bytes, name); !st) {
+      r.error = st.error().to_string();
+      break;
     }
-    base::Timestamp t = tracker.last_event_time();
-    if (!first) tracker.on_session_end(t, base::Error::io("connection closed (replay)"));
-    tracker.on_session_start(t);
-    first = false;
-    drivers::ami::FrameReader reader;
-    drivers::ami::AmiMessage m;
-    std::size_t pos = 0;
-    while (pos < bytes.size() && r.error.empty()) {
-      std::size_t n = bytes.size() - pos;
-      if (opt.chunking == Chunking::random) {
-        n = std::min<std::size_t>(n, std::uniform_int_distribution<std::size_t>(1, 700)(rng));
-      }
-      reader.feed(std::string_view(bytes).substr(pos, n));
-      pos += n;
-      for (;;) {
-        auto got = reader.next(m);
-        if (!got) {
-          r.error = path + ": " + got.error().to_string();
-          break;
-        }
-        if (!*got) break;
-        tracker.on_message(m, std::max(tracker.last_event_time(), file_start));
-      }
-    }
+    const auto& file = replay.stats().files.back();
+    if (file.error) r.error = name + ": " + file.error->to_string();
   }
+  r.messages_dropped = replay.stats().messages_dropped;
   tracker.flush(tracker.last_event_time());
   r.stats = tracker.stats();
   return r;

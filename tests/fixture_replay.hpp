@@ -1,6 +1,7 @@
-// Replays recorded AMI byte streams (fixture ami.log files) through FrameReader + AmiCallTracker
-// and collects the journal entries and CSTA events. One file = one AMI session; between files the
-// tracker sees on_session_end/on_session_start (a reconnect). Test helper; single-threaded.
+// Replays recorded AMI byte streams (fixture ami.log files) through the real replay path
+// (drivers/ami AmiReplay: AmiProtocol, then AmiCallTracker) and collects the journal entries and
+// CSTA events. One file = one AMI session; between files the tracker sees
+// on_session_end/on_session_start (a reconnect). Test helper; single-threaded.
 #pragma once
 
 #include <cstdint>
@@ -16,9 +17,9 @@ namespace callbridge::testing {
 enum class Chunking { whole, random };
 
 struct ReplayOptions {
-  Chunking chunking = Chunking::whole;
+  Chunking chunking = Chunking::whole;  // random: ReplayChunking::random, 1..700-byte pieces
   std::uint32_t seed = 1;
-  bool strip_cdr_cel = false;  // drop every `Event: Cdr` / `Event: CEL` message first
+  bool strip_cdr_cel = false;  // AmiReplay drops every `Event: Cdr` / `Event: CEL` (drop_cdr_cel)
   bool duplicate = false;      // deliver every message twice (robustness)
   drivers::ami::TrackerOptions tracker;
 };
@@ -27,7 +28,8 @@ struct ReplayResult {
   std::vector<model::JournalEntry> entries;
   std::vector<model::CallEvent> events;
   drivers::ami::TrackerStats stats;
-  std::string error;  // non-empty when a file could not be read or framed
+  std::size_t messages_dropped = 0;  // Cdr/CEL dropped by strip_cdr_cel
+  std::string error;  // non-empty when a file could not be read, framed or logged into
   std::string jsonl() const;
 };
 
