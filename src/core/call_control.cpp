@@ -1,0 +1,330 @@
+#include "core/call_control.hpp"
+
+#include <algorithm>
+#include <cstdio>
+#include <utility>
+
+namespace callbridge::core {
+
+using model::Action;
+using model::ConnectionState;
+
+int CommandFailure::http_status() const {
+  switch (kind) {
+    case Kind::bad_request:
+    case Kind::invalid_number: return 400;
+    case Kind::forbidden: return 403;
+    case Kind::not_found: return 404;
+    case Kind::action_not_allowed:
+    case Kind::conflict: return 409;
+    case Kind::pbx_unavailable: return 503;
+    case Kind::timeout: return 504;
+    case Kind::internal: return 500;
+  }
+  return 500;
+}
+
+std::string_view CommandFailure::problem_type() const {
+  switch (kind) {
+    case Kind::bad_request: return "bad-request";
+    case Kind::invalid_number: return "invalid-number";
+    case Kind::forbidden: return "forbidden";
+    case Kind::not_found: return "not-found";
+    case Kind::action_not_allowed: return "action-not-allowed";
+    case Kind::conflict: return "conflict";
+    case Kind::pbx_unavailable: return "pbx-unavailable";
+    case Kind::timeout: return "pbx-unavailable";  // the PBX did not answer: same remedy
+    case Kind::internal: return "internal";
+  }
+  return "internal";
+}
+
+CommandFailure failure_from(const base::Error& e) {
+  using K = CommandFailure::Kind;
+  switch (e.code()) {
+    case base::Errc::unavailable: return {K::pbx_unavailable, e.message()};
+    case base::Errc::timeout: return {K::timeout, e.message()};
+    case base::Errc::not_found: return {K::not_found, e.message()};
+    case base::Errc::conflict: return {K::conflict, e.message()};
+    case base::Errc::invalid_argument: return {K::bad_request, e.message()};
+    default: return {K::internal, e.to_string()};
+  }
+}
+
+std::string_view to_string(CallCommand c) {
+  switch (c) {
+    case CallCommand::answer: return "answer";
+    case CallCommand::hangup: return "hangup";
+    case CallCommand::hold: return "hold";
+    case CallCommand::retrieve: return "retrieve";
+    case CallCommand::consult: return "consult";
+    case CallCommand::alternate: return "alternate";
+    case CallCommand::transfer: return "transfer";
+    case CallCommand::conference: return "conference";
+    case CallCommand::deflect: return "deflect";
+  }
+  return "?";
+}
+
+std::optional<CallCommand> parse_call_command(std::string_view verb) {
+  for (auto c : {CallCommand::answer, CallCommand::hangup, CallCommand::hold, CallCommand::retrieve,
+                 CallCommand::consult, CallCommand::alternate, CallCommand::transfer, CallCommand::conference,
+                 CallCommand::deflect}) {
+    if (to_string(c) == verb) return c;
+  }
+  return std::nullopt;
+}
+
+namespace {
+
+Action action_of(CallCommand c) {
+  switch (c) {
+    case CallCommand::answer: return Action::answer;
+    case CallCommand::hangup: return Action::hangup;
+    case CallCommand::hold: return Action::hold;
+    case CallCommand::retrieve: return Action::retrieve;
+    case CallCommand::consult: return Action::consult;
+    case CallCommand::alternate: return Action::alternate;
+    case CallCommand::transfer: return Action::transfer;
+    case CallCommand::conference: return Action::conference;
+    case CallCommand::deflect: return Action::deflect;
+  }
+  return Action::hangup;
+}
+
+const model::Connection* connection_of(const model::Call& call, std::string_view device) {
+  for (const auto& c : call.connections)
+    if (c.device == device) return &c;
+  return nullptr;
+}
+
+bool owns(const CommandCaller& caller, std::string_view device) {
+  return std::find(caller.devices.begin(), caller.devices.end(), device) != caller.devices.end();
+}
+
+bool active(ConnectionState s) {
+  return s == ConnectionState::connected || s == ConnectionState::initiated || s == ConnectionState::queued;
+}
+
+CommandFailure fail_with(CommandFailure::Kind k, std::string detail) { return {k, std::move(detail)}; }
+
+}  // namespace
+
+CallControlService::CallControlService(CallControlOptions options, const model::CallModel& model,
+                                       ports::PbxCommands& pbx, const DialingPlan* plan)
+    : options_(std::move(options)), model_(model), pbx_(pbx), plan_(plan), seq_(options_.first_request_seq) {}
+
+std::string CallControlService::next_request_id() {
+  char num[32];
+  std::snprintf(num, sizeof num, "%04llu", static_cast<unsigned long long>(seq_++));
+  return std::string("c2d-") + num;
+}
+
+std::expected<std::string, CommandFailure> CallControlService::dial_string(std::string_view to) const {
+  using K = CommandFailure::Kind;
+  if (to.empty()) return std::unexpected(fail_with(K::bad_request, "\"to\" is missing"));
+  if (to.size() > 256) return std::unexpected(fail_with(K::invalid_number, "destination longer than 256 characters"));
+  if (plan_) {
+    auto d = plan_->dial_string(to);
+    if (!d) return std::unexpected(fail_with(K::invalid_number, d.error().message()));
+    return *d;
+  }
+  // No dialing plan: dial what was given if it is plainly a number.
+  std::string_view v = to;
+  if (v.starts_with("tel:")) v.remove_prefix(4);
+  std::string out;
+  for (char c : v) {
+    if ((c >= '0' && c <= '9') || c == '*' || c == '#' || (c == '+' && out.empty())) out += c;
+    else if (c == ' ' || c == '-' || c == '/' || c == '(' || c == ')' || c == '.') continue;
+    else return std::unexpected(fail_with(K::invalid_number, "not a dialable number: \"" + std::string(to) + "\""));
+  }
+  if (out.empty() || out == "+")
+    return std::unexpected(fail_with(K::invalid_number, "not a dialable number: \"" + std::string(to) + "\""));
+  return out;
+}
+
+void CallControlService::make_call(const CommandCaller& caller, std::string_view to, std::optional<std::string> from,
+                                   CommandCallback done) {
+  using K = CommandFailure::Kind;
+  if (caller.tenant != options_.tenant)
+    return done(std::unexpected(fail_with(K::forbidden, "tenant " + caller.tenant + " is not served here")));
+  std::string device;
+  if (from) {
+    if (!owns(caller, *from))
+      return done(std::unexpected(fail_with(K::forbidden, "device " + *from + " is not one of yours")));
+    device = *from;
+  } else if (!caller.devices.empty()) {
+    device = caller.devices.front();
+  } else {
+    return done(std::unexpected(fail_with(K::forbidden, "you have no extension to call from")));
+  }
+  auto dial = dial_string(to);
+  if (!dial) return done(std::unexpected(dial.error()));
+  if (!pbx_.available())
+    return done(std::unexpected(fail_with(K::pbx_unavailable, "the PBX link is down")));
+
+  ports::MakeCallRequest r;
+  r.from_device = device;
+  r.dial_string = *dial;
+  r.request_id = next_request_id();
+  std::optional<std::string> mobile = options_.any_device_number ? options_.any_device_number(device) : std::nullopt;
+  if (mobile) {
+    // AnyDevice: the mobile rings first and shows the office number, then the destination.
+    auto first = dial_string(*mobile);
+    if (!first)
+      return done(std::unexpected(fail_with(K::internal, "the AnyDevice number of device " + device +
+                                                              " is not dialable: " + first.error().detail)));
+    r.first_leg_dial_string = *first;
+    r.caller_id_number = options_.office_number ? options_.office_number(device) : device;
+    r.caller_id_name = r.caller_id_number;
+  } else {
+    // The desk phone shows whom it is about to call.
+    r.caller_id_number = options_.click_to_dial_caller_id.empty() ? *dial : options_.click_to_dial_caller_id;
+    r.caller_id_name = r.caller_id_number;
+  }
+  std::string rid = r.request_id;
+  pbx_.make_call(r, [done, rid](base::Status st) {
+    if (!st) return done(std::unexpected(failure_from(st.error())));
+    done(CommandAccepted{std::nullopt, rid});
+  });
+}
+
+const model::Call* CallControlService::other_call(const model::Call& call, std::string_view device) const {
+  const model::Connection* self = connection_of(call, device);
+  if (!self) return nullptr;
+  bool want_held = active(self->state);
+  bool want_active = self->state == ConnectionState::held;
+  if (!want_held && !want_active) return nullptr;
+  const model::Call* best = nullptr;
+  for (const auto& [id, c] : model_.calls()) {
+    if (id == call.id) continue;
+    const model::Connection* o = connection_of(c, device);
+    if (!o) continue;
+    if ((want_held && o->state == ConnectionState::held) || (want_active && active(o->state))) {
+      // The most recent one if several (deterministic regardless of hash order).
+      if (!best || c.created_at > best->created_at || (c.created_at == best->created_at && c.id > best->id))
+        best = &c;
+    }
+  }
+  return best;
+}
+
+std::string CallControlService::why_not(const model::Call& call, std::string_view device, Action action) const {
+  const model::Connection* conn = connection_of(call, device);
+  std::string dev(device);
+  if (!conn) return "device " + dev + " is not in call " + call.id;
+  std::string state(model::to_string(conn->state));
+  model::DeviceCaps caps = model_.device_caps(device);
+  const model::Call* other = other_call(call, device);
+  std::string is = "the connection of " + dev + " is " + state;
+  switch (action) {
+    case Action::answer:
+      if (conn->state == ConnectionState::alerting && !caps.remote_answer)
+        return "answering from the API needs a phone that accepts remote answer (device " + dev +
+               " has remote_answer off); answer at the phone";
+      return "answer needs a ringing call; " + is;
+    case Action::hold:
+      if (conn->state == ConnectionState::connected && !caps.remote_hold)
+        return "hold from the API needs a phone that accepts remote hold (device " + dev + " has remote_hold off)";
+      return "hold needs a connected call; " + is;
+    case Action::retrieve:
+      if (conn->state == ConnectionState::held && !caps.remote_hold)
+        return "retrieve from the API needs a phone that accepts remote hold (device " + dev + " has remote_hold off)";
+      if (conn->state == ConnectionState::held) return "another call of " + dev + " is active; use alternate";
+      return "retrieve needs a held call; " + is;
+    case Action::alternate:
+      if (!other) return "alternate needs a held and an active call at " + dev;
+      return "alternate needs a phone that accepts remote hold (device " + dev + " has remote_hold off)";
+    case Action::conference:
+      return "conference needs a held and an active call at " + dev + "; " + is;
+    case Action::transfer:
+      return "transfer needs a connected call (or a held call with a consultation); " + is;
+    case Action::consult:
+      return "consult needs a connected call; " + is;
+    case Action::deflect:
+      return "deflect needs a ringing call; " + is;
+    case Action::hangup:
+      return "hangup is not possible; " + is;
+    case Action::dial:
+      break;
+  }
+  return std::string(model::to_string(action)) + " is not allowed now; " + is;
+}
+
+void CallControlService::execute(const CommandCaller& caller, CallCommand command, const std::string& call_id,
+                                 std::optional<std::string> device, std::optional<std::string> to,
+                                 CommandCallback done) {
+  using K = CommandFailure::Kind;
+  if (caller.tenant != options_.tenant)
+    return done(std::unexpected(fail_with(K::not_found, "no call " + call_id)));
+  if ((command == CallCommand::consult || command == CallCommand::deflect) && (!to || to->empty()))
+    return done(std::unexpected(fail_with(K::bad_request, std::string(to_string(command)) + " needs \"to\"")));
+  if (device && !owns(caller, *device))
+    return done(std::unexpected(fail_with(K::forbidden, "device " + *device + " is not one of yours")));
+
+  const model::Call* call = model_.find_call(call_id);
+  // Invisible = nonexistent: a user learns nothing about other people's calls.
+  bool visible = call && std::any_of(caller.devices.begin(), caller.devices.end(),
+                                     [&](const std::string& d) { return connection_of(*call, d) != nullptr; });
+  if (!visible) return done(std::unexpected(fail_with(K::not_found, "no call " + call_id)));
+  if (!pbx_.available()) return done(std::unexpected(fail_with(K::pbx_unavailable, "the PBX link is down")));
+
+  Action action = action_of(command);
+  if (!device) {
+    // The caller's device in this call that may do it; else the first one in the call (for the reason).
+    for (const auto& d : caller.devices) {
+      if (!connection_of(*call, d)) continue;
+      if (!device) device = d;
+      if (model::has(model_.allowed_actions(*call, d), action)) {
+        device = d;
+        break;
+      }
+    }
+  } else if (!connection_of(*call, *device)) {
+    return done(std::unexpected(fail_with(K::not_found, "device " + *device + " is not in call " + call_id)));
+  }
+  if (!model::has(model_.allowed_actions(*call, *device), action))
+    return done(std::unexpected(fail_with(K::action_not_allowed, why_not(*call, *device, action))));
+
+  std::optional<std::string> dial;
+  if (to && !to->empty()) {
+    auto d = dial_string(*to);
+    if (!d) return done(std::unexpected(d.error()));
+    dial = *d;
+  }
+  const model::Call* other = nullptr;
+  bool needs_other = command == CallCommand::alternate || command == CallCommand::conference ||
+                     (command == CallCommand::transfer && !dial);
+  if (needs_other) {
+    other = other_call(*call, *device);
+    if (!other)
+      return done(std::unexpected(fail_with(
+          K::action_not_allowed, command == CallCommand::transfer
+                                     ? "transfer without \"to\" completes a consultation, but " + *device +
+                                           " has no other held or active call"
+                                     : std::string(to_string(command)) + " needs a held and an active call at " +
+                                           *device)));
+  }
+
+  std::string id = call_id;
+  auto finish = [done, id](base::Status st) {
+    if (!st) return done(std::unexpected(failure_from(st.error())));
+    done(CommandAccepted{id, std::nullopt});
+  };
+  const std::string& dev = *device;
+  switch (command) {
+    case CallCommand::answer: return pbx_.answer(id, dev, finish);
+    case CallCommand::hangup: return pbx_.hangup(id, dev, finish);
+    case CallCommand::hold: return pbx_.hold(id, dev, finish);
+    case CallCommand::retrieve: return pbx_.retrieve(id, dev, finish);
+    case CallCommand::consult: return pbx_.consult(id, dev, *dial, finish);
+    case CallCommand::alternate: return pbx_.alternate(id, other->id, dev, finish);
+    case CallCommand::transfer:
+      if (dial) return pbx_.transfer(id, dev, *dial, finish);
+      return pbx_.complete_transfer(id, other->id, dev, finish);
+    case CallCommand::conference: return pbx_.conference(id, other->id, dev, finish);
+    case CallCommand::deflect: return pbx_.redirect(id, dev, *dial, finish);
+  }
+}
+
+}  // namespace callbridge::core

@@ -1,0 +1,107 @@
+// CallControlService: the policy in front of ports::PbxCommands. Checks that the caller owns the
+// device, that the call exists and the action is in the call's allowed_actions (CSTA services
+// permitted) for that device (else 409 with the reason), that the PBX link is up (else 503), and
+// turns destinations into dial strings with the tenant's DialingPlan (else 400 invalid-number).
+// Click-to-dial caller id and AnyDevice (call the user's mobile first, showing the office number)
+// are decided here. Called by api/rest_commands on the model (io) thread; not thread-safe.
+#pragma once
+
+#include <cstdint>
+#include <expected>
+#include <functional>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/dialing_plan.hpp"
+#include "model/call_model.hpp"
+#include "ports/pbx_commands.hpp"
+
+namespace callbridge::core {
+
+// Why a command was not accepted, in API terms (docs/api.md problem types).
+struct CommandFailure {
+  enum class Kind {
+    bad_request,         // 400 bad-request: missing/invalid field
+    invalid_number,      // 400 invalid-number
+    forbidden,           // 403: not the caller's device
+    not_found,           // 404: no such call (for this caller)
+    action_not_allowed,  // 409 action-not-allowed, detail = the reason
+    conflict,            // 409 conflict: the PBX refused (its reason in detail)
+    pbx_unavailable,     // 503 pbx-unavailable
+    timeout,             // 504: the PBX did not answer in time
+    internal,            // 500
+  };
+  Kind kind = Kind::internal;
+  std::string detail;
+  int http_status() const;
+  std::string_view problem_type() const;  // "action-not-allowed", ...
+};
+
+struct CommandAccepted {
+  std::optional<std::string> call_id;  // null for make_call (the call exists once the PBX reports it)
+  std::optional<std::string> request_id;  // make_call: the correlation id ("c2d-0001")
+};
+
+using CommandOutcome = std::expected<CommandAccepted, CommandFailure>;
+using CommandCallback = std::function<void(CommandOutcome)>;
+
+// Who asks (from api::Principal): their tenant and devices.
+struct CommandCaller {
+  std::string tenant = "default";
+  std::vector<std::string> devices;
+};
+
+enum class CallCommand { answer, hangup, hold, retrieve, consult, alternate, transfer, conference, deflect };
+std::string_view to_string(CallCommand c);
+std::optional<CallCommand> parse_call_command(std::string_view verb);  // "answer", ...
+
+struct CallControlOptions {
+  std::string tenant = "default";
+  // Caller id the user's own phone shows for click-to-dial: empty = the destination (as dialed),
+  // which is what tests/fixtures/asterisk-22/click_to_dial_originate sent.
+  std::string click_to_dial_caller_id;
+  // AnyDevice / follow-me: the external number to call first for a device (the user's mobile),
+  // nullopt = the device itself.
+  std::function<std::optional<std::string>(std::string_view device)> any_device_number;
+  // What the first leg shows when it is a mobile: the office number (E.164 or as dialed).
+  std::function<std::string(std::string_view device)> office_number;
+  std::uint64_t first_request_seq = 1;  // request ids are "c2d-<seq, 4+ digits>"
+};
+
+class CallControlService {
+ public:
+  // `plan` may be null (no [tenant.X.dialing]): then only digits, '*', '#' and a leading '+'
+  // are dialable, unchanged. `model` and `pbx` must outlive the service.
+  CallControlService(CallControlOptions options, const model::CallModel& model, ports::PbxCommands& pbx,
+                     const DialingPlan* plan);
+
+  // POST /api/v1/calls: `from` (default: the caller's first device) calls `to`.
+  void make_call(const CommandCaller& caller, std::string_view to, std::optional<std::string> from,
+                 CommandCallback done);
+  // POST /api/v1/calls/{id}/<verb>. `device`: which of the caller's devices (default: the one in
+  // the call that may do it). `to`: consult/deflect need it; transfer with it is blind, without it
+  // completes the attended transfer.
+  void execute(const CommandCaller& caller, CallCommand command, const std::string& call_id,
+               std::optional<std::string> device, std::optional<std::string> to, CommandCallback done);
+
+  // The reason `action` is not allowed for `device` in `call` (for the 409 detail).
+  std::string why_not(const model::Call& call, std::string_view device, model::Action action) const;
+
+ private:
+  std::expected<std::string, CommandFailure> dial_string(std::string_view to) const;
+  const model::Call* other_call(const model::Call& call, std::string_view device) const;
+  std::string next_request_id();
+
+  CallControlOptions options_;
+  const model::CallModel& model_;
+  ports::PbxCommands& pbx_;
+  const DialingPlan* plan_;
+  std::uint64_t seq_;
+};
+
+// Errc from PbxCommands -> CommandFailure.
+CommandFailure failure_from(const base::Error& e);
+
+}  // namespace callbridge::core

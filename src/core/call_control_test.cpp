@@ -1,0 +1,219 @@
+#include "core/call_control.hpp"
+
+#include <gtest/gtest.h>
+
+namespace callbridge::core {
+namespace {
+
+using model::CallEventType;
+using model::ConnectionState;
+
+// Records every command; completes it at once with `result`.
+struct FakePbx final : ports::PbxCommands {
+  bool up = true;
+  base::Status result;
+  std::vector<std::string> log;
+  std::optional<ports::MakeCallRequest> last_call;
+
+  bool available() const override { return up; }
+  void make_call(const ports::MakeCallRequest& r, ports::CommandDone done) override {
+    last_call = r;
+    log.push_back("make_call " + r.from_device + " " + r.dial_string);
+    done(result);
+  }
+  void rec(std::string s, ports::CommandDone& done) {
+    log.push_back(std::move(s));
+    done(result);
+  }
+  void answer(const std::string& c, const std::string& d, ports::CommandDone done) override { rec("answer " + c + " " + d, done); }
+  void hangup(const std::string& c, const std::string& d, ports::CommandDone done) override { rec("hangup " + c + " " + d, done); }
+  void hold(const std::string& c, const std::string& d, ports::CommandDone done) override { rec("hold " + c + " " + d, done); }
+  void retrieve(const std::string& c, const std::string& d, ports::CommandDone done) override { rec("retrieve " + c + " " + d, done); }
+  void consult(const std::string& c, const std::string& d, const std::string& to, ports::CommandDone done) override {
+    rec("consult " + c + " " + d + " " + to, done);
+  }
+  void alternate(const std::string& c, const std::string& o, const std::string& d, ports::CommandDone done) override {
+    rec("alternate " + c + " " + o + " " + d, done);
+  }
+  void transfer(const std::string& c, const std::string& d, const std::string& to, ports::CommandDone done) override {
+    rec("transfer " + c + " " + d + " " + to, done);
+  }
+  void complete_transfer(const std::string& c, const std::string& o, const std::string& d, ports::CommandDone done) override {
+    rec("complete_transfer " + c + " " + o + " " + d, done);
+  }
+  void conference(const std::string& c, const std::string& o, const std::string& d, ports::CommandDone done) override {
+    rec("conference " + c + " " + o + " " + d, done);
+  }
+  void redirect(const std::string& c, const std::string& d, const std::string& to, ports::CommandDone done) override {
+    rec("redirect " + c + " " + d + " " + to, done);
+  }
+};
+
+base::Timestamp at(int s) { return base::from_micros(1'795'000'000'000'000 + s * 1'000'000LL); }
+
+DialingPlan lab_plan() {
+  DialingPlanOptions o;
+  o.country_code = "49";
+  o.area_code = "30";
+  o.base_number = "555";
+  o.extension_lengths = {3};
+  auto p = DialingPlan::create(o);
+  EXPECT_TRUE(p) << p.error().to_string();
+  return std::move(*p);
+}
+
+struct CallControl : ::testing::Test {
+  model::CallModel model{"default"};
+  FakePbx pbx;
+  DialingPlan plan = lab_plan();
+  CallControlOptions options;
+  CommandCaller anna{"default", {"100"}};
+  std::optional<CommandOutcome> out;
+
+  CallControlService service() { return CallControlService(options, model, pbx, &plan); }
+  CommandCallback keep() {
+    return [this](CommandOutcome o) { out = std::move(o); };
+  }
+  CommandFailure::Kind failed() {
+    EXPECT_TRUE(out && !*out);
+    return out && !*out ? out->error().kind : CommandFailure::Kind::internal;
+  }
+};
+
+TEST_F(CallControl, MakeCallNormalizesTheDestinationAndShowsItOnTheDeskPhone) {
+  auto s = service();
+  s.make_call(anna, "tel:+49-89-123456", std::nullopt, keep());
+  ASSERT_TRUE(out && *out);
+  EXPECT_EQ((*out)->request_id, "c2d-0001");
+  EXPECT_FALSE((*out)->call_id);
+  ASSERT_TRUE(pbx.last_call);
+  EXPECT_EQ(pbx.last_call->from_device, "100");
+  EXPECT_EQ(pbx.last_call->dial_string, "089123456");
+  EXPECT_EQ(pbx.last_call->caller_id_number, "089123456");  // as click_to_dial_originate/ami.sent
+  EXPECT_EQ(pbx.last_call->request_id, "c2d-0001");
+  EXPECT_FALSE(pbx.last_call->first_leg_dial_string);
+  s.make_call(anna, "0211 339903-12", std::nullopt, keep());
+  EXPECT_EQ((*out)->request_id, "c2d-0002");
+}
+
+TEST_F(CallControl, MakeCallErrors) {
+  auto s = service();
+  s.make_call(anna, "call me maybe", std::nullopt, keep());
+  EXPECT_EQ(failed(), CommandFailure::Kind::invalid_number);
+  EXPECT_EQ(out->error().http_status(), 400);
+  s.make_call(anna, "089123456", std::string("101"), keep());
+  EXPECT_EQ(failed(), CommandFailure::Kind::forbidden);
+  s.make_call(CommandCaller{"default", {}}, "089123456", std::nullopt, keep());
+  EXPECT_EQ(failed(), CommandFailure::Kind::forbidden);
+  pbx.up = false;
+  s.make_call(anna, "089123456", std::nullopt, keep());
+  EXPECT_EQ(failed(), CommandFailure::Kind::pbx_unavailable);
+  EXPECT_EQ(out->error().http_status(), 503);
+  EXPECT_EQ(out->error().problem_type(), "pbx-unavailable");
+  EXPECT_TRUE(pbx.log.empty());
+  pbx.up = true;
+  pbx.result = base::fail(base::Error::conflict("Originate: Extension does not exist."));
+  s.make_call(anna, "089123456", std::nullopt, keep());
+  EXPECT_EQ(failed(), CommandFailure::Kind::conflict);
+}
+
+TEST_F(CallControl, AnyDeviceCallsTheMobileFirstShowingTheOfficeNumber) {
+  options.any_device_number = [](std::string_view d) -> std::optional<std::string> {
+    if (d == "100") return "+49 170 1234567";
+    return std::nullopt;
+  };
+  options.office_number = [](std::string_view d) { return "+4930555" + std::string(d); };
+  auto s = service();
+  s.make_call(anna, "+4989123456", std::nullopt, keep());
+  ASSERT_TRUE(out && *out);
+  ASSERT_TRUE(pbx.last_call->first_leg_dial_string);
+  EXPECT_EQ(*pbx.last_call->first_leg_dial_string, "01701234567");
+  EXPECT_EQ(pbx.last_call->caller_id_number, "+4930555100");
+  EXPECT_EQ(pbx.last_call->dial_string, "089123456");
+}
+
+TEST_F(CallControl, CommandsFollowAllowedActions) {
+  model.update("c1", "100", ConnectionState::alerting, CallEventType::delivered, at(0), "+4989123456");
+  auto s = service();
+  // Ringing, phone without remote answer: 409 with the reason.
+  s.execute(anna, CallCommand::answer, "c1", std::nullopt, std::nullopt, keep());
+  EXPECT_EQ(failed(), CommandFailure::Kind::action_not_allowed);
+  EXPECT_EQ(out->error().http_status(), 409);
+  EXPECT_NE(out->error().detail.find("remote answer"), std::string::npos) << out->error().detail;
+  model.set_device_caps("100", {.remote_answer = true, .remote_hold = false});
+  s.execute(anna, CallCommand::answer, "c1", std::nullopt, std::nullopt, keep());
+  ASSERT_TRUE(out && *out);
+  EXPECT_EQ(*(*out)->call_id, "c1");
+  s.execute(anna, CallCommand::deflect, "c1", std::nullopt, std::string("+4930555101"), keep());
+  ASSERT_TRUE(out && *out);
+  model.update("c1", "100", ConnectionState::connected, CallEventType::established, at(1));
+  s.execute(anna, CallCommand::hold, "c1", std::nullopt, std::nullopt, keep());
+  EXPECT_EQ(failed(), CommandFailure::Kind::action_not_allowed);
+  EXPECT_NE(out->error().detail.find("remote hold"), std::string::npos);
+  s.execute(anna, CallCommand::transfer, "c1", std::nullopt, std::string("101"), keep());
+  ASSERT_TRUE(out && *out);
+  s.execute(anna, CallCommand::consult, "c1", std::nullopt, std::string("0211 339903-12"), keep());
+  ASSERT_TRUE(out && *out);
+  s.execute(anna, CallCommand::consult, "c1", std::nullopt, std::string("nonsense!"), keep());
+  EXPECT_EQ(failed(), CommandFailure::Kind::invalid_number);
+  s.execute(anna, CallCommand::consult, "c1", std::nullopt, std::nullopt, keep());
+  EXPECT_EQ(failed(), CommandFailure::Kind::bad_request);
+  s.execute(anna, CallCommand::transfer, "c1", std::nullopt, std::nullopt, keep());  // nothing to complete
+  EXPECT_EQ(failed(), CommandFailure::Kind::action_not_allowed);
+  s.execute(anna, CallCommand::hangup, "c1", std::nullopt, std::nullopt, keep());
+  ASSERT_TRUE(out && *out);
+  EXPECT_EQ(pbx.log, (std::vector<std::string>{"answer c1 100", "redirect c1 100 101", "transfer c1 100 101",
+                                               "consult c1 100 021133990312", "hangup c1 100"}));
+}
+
+TEST_F(CallControl, ConsultationCompletesAlternatesAndConferences) {
+  model.set_device_caps("100", {.remote_answer = true, .remote_hold = true});
+  model.update("c1", "100", ConnectionState::held, CallEventType::held, at(0), "+4989123456");
+  model.update("c2", "100", ConnectionState::connected, CallEventType::established, at(1), "102");
+  auto s = service();
+  s.execute(anna, CallCommand::transfer, "c2", std::nullopt, std::nullopt, keep());
+  ASSERT_TRUE(out && *out);
+  s.execute(anna, CallCommand::alternate, "c2", std::nullopt, std::nullopt, keep());
+  ASSERT_TRUE(out && *out);
+  s.execute(anna, CallCommand::conference, "c1", std::nullopt, std::nullopt, keep());
+  ASSERT_TRUE(out && *out);
+  s.execute(anna, CallCommand::retrieve, "c1", std::nullopt, std::nullopt, keep());  // c2 is active
+  EXPECT_EQ(failed(), CommandFailure::Kind::action_not_allowed);
+  EXPECT_NE(out->error().detail.find("alternate"), std::string::npos);
+  EXPECT_EQ(pbx.log, (std::vector<std::string>{"complete_transfer c2 c1 100", "alternate c2 c1 100",
+                                               "conference c1 c2 100"}));
+}
+
+TEST_F(CallControl, OthersCallsAreInvisibleAndTheLinkStateGives503) {
+  model.update("c9", "101", ConnectionState::connected, CallEventType::established, at(0), "+4989123456");
+  model.update("c1", "100", ConnectionState::connected, CallEventType::established, at(0), "+4989123456");
+  auto s = service();
+  s.execute(anna, CallCommand::hangup, "c9", std::nullopt, std::nullopt, keep());
+  EXPECT_EQ(failed(), CommandFailure::Kind::not_found);
+  s.execute(anna, CallCommand::hangup, "nope", std::nullopt, std::nullopt, keep());
+  EXPECT_EQ(failed(), CommandFailure::Kind::not_found);
+  s.execute(anna, CallCommand::hangup, "c1", std::string("101"), std::nullopt, keep());
+  EXPECT_EQ(failed(), CommandFailure::Kind::forbidden);
+  s.execute(CommandCaller{"other", {"100"}}, CallCommand::hangup, "c1", std::nullopt, std::nullopt, keep());
+  EXPECT_EQ(failed(), CommandFailure::Kind::not_found);
+  pbx.up = false;
+  s.execute(anna, CallCommand::hangup, "c1", std::nullopt, std::nullopt, keep());
+  EXPECT_EQ(failed(), CommandFailure::Kind::pbx_unavailable);
+  pbx.up = true;
+  pbx.result = base::fail(base::Error::unavailable("session ended"));
+  s.execute(anna, CallCommand::hangup, "c1", std::nullopt, std::nullopt, keep());
+  EXPECT_EQ(failed(), CommandFailure::Kind::pbx_unavailable);
+  EXPECT_EQ(pbx.log.size(), 1u);
+}
+
+TEST(CallCommand, NamesRoundTrip) {
+  for (auto v : {"answer", "hangup", "hold", "retrieve", "consult", "alternate", "transfer", "conference", "deflect"}) {
+    auto c = parse_call_command(v);
+    ASSERT_TRUE(c) << v;
+    EXPECT_EQ(to_string(*c), v);
+  }
+  EXPECT_FALSE(parse_call_command("explode"));
+}
+
+}  // namespace
+}  // namespace callbridge::core
