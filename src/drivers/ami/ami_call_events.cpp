@@ -62,18 +62,18 @@ void AmiCallTracker::Impl::on_dial_end(const AmiFields& f, Timestamp t) {
   }
   std::string_view status = f[F::dial_status];
   g_.end_dial(dst);
-  auto mark = [&](Slot s, bool incoming, core::LegOutcome o) {
+  auto mark = [&](Slot s, bool incoming, model::LegOutcome o) {
     if (s == kNoSlot || g_.at(s).kind != ChanKind::party) return;
     for (const auto& l : g_.at(s).legs) {
-      const core::Leg* jl = journal_.leg(l.id);
+      const model::Leg* jl = journal_.leg(l.id);
       if (jl && !jl->answered_at && jl->start.incoming == incoming) journal_.set_outcome(l.id, o);
     }
   };
   if (status == "BUSY") {
-    mark(dst, true, core::LegOutcome::rejected);
-    mark(src, false, core::LegOutcome::busy);
+    mark(dst, true, model::LegOutcome::rejected);
+    mark(src, false, model::LegOutcome::busy);
   } else if (status == "CONGESTION" || status == "CHANUNAVAIL") {
-    mark(src, false, core::LegOutcome::failed);
+    mark(src, false, model::LegOutcome::failed);
   }
   refresh_around(dst, t);
   if (src != kNoSlot) refresh_around(src, t);
@@ -209,7 +209,7 @@ void AmiCallTracker::Impl::on_attended_transfer(const AmiFields& f, Timestamp t)
   auto number_for = [&](Slot x) -> std::string {
     const Channel& c = g_.at(x);
     if (c.kind == ChanKind::party) return c.ext;
-    core::LegStart s;
+    model::LegStart s;
     describe(c, false, s);
     return s.remote.value_or("");
   };
@@ -226,7 +226,7 @@ void AmiCallTracker::Impl::on_attended_transfer(const AmiFields& f, Timestamp t)
           break;
         }
         // The consultation reached a conference or application: what it dialed is the target.
-        const core::Leg* jl = journal_.leg(l.id);
+        const model::Leg* jl = journal_.leg(l.id);
         if (jl && jl->start.remote) {
           target = *jl->start.remote;
           break;
@@ -266,7 +266,7 @@ void AmiCallTracker::Impl::on_attended_transfer(const AmiFields& f, Timestamp t)
         if (ps == kNoSlot) continue;
         for (const auto& l : g_.at(ps).legs) {
           if (l.anchor != c.uid) continue;
-          const core::Leg* jl = journal_.leg(l.id);
+          const model::Leg* jl = journal_.leg(l.id);
           if (jl && !jl->start.transferred_from && jl->start.party != by &&
               jl->start.started_at + std::chrono::seconds(1) >= t)
             journal_.set_transferred_from(l.id, by);
@@ -311,7 +311,7 @@ void AmiCallTracker::Impl::on_parked_call(const AmiFields& f, Timestamp t) {
   }
   // A blind transfer to the parking extension just before: the slot is the real destination.
   if (c.transferred_at && *c.transferred_at + std::chrono::seconds(10) >= t && !space.empty()) {
-    for (core::LegId id : c.blind_transfer_legs) journal_.set_transferred_to(id, space);
+    for (model::LegId id : c.blind_transfer_legs) journal_.set_transferred_to(id, space);
   }
   c.blind_transfer_legs.clear();
   if (!by.empty()) {

@@ -12,7 +12,7 @@ std::string AmiCallTracker::Impl::number_of(const Channel& c) const {
   return c.caller_num;
 }
 
-void AmiCallTracker::Impl::describe(const Channel& c, bool incoming, core::LegStart& s) const {
+void AmiCallTracker::Impl::describe(const Channel& c, bool incoming, model::LegStart& s) const {
   s.remote_withheld = false;
   if (c.kind == ChanKind::party) {
     s.direction = model::Direction::internal;
@@ -56,7 +56,7 @@ std::string AmiCallTracker::Impl::model_call_for(const Channel& p, const Far& f)
 
 void AmiCallTracker::Impl::open_pending(Slot ps, Timestamp t, std::optional<std::string> raw) {
   Channel& p = g_.at(ps);
-  core::LegStart s;
+  model::LegStart s;
   s.conversation = p.conv;
   s.party = p.ext;
   s.started_at = t;
@@ -86,7 +86,7 @@ void AmiCallTracker::Impl::refresh(Slot ps, Timestamp t, bool resync_estimate) {
   if (!f.ok) {
     if (resync_estimate && p.legs.empty() && p.state == 5) {
       // Ringing when we (re)connected, the dial relation is unknown: the connected line says who.
-      core::LegStart s;
+      model::LegStart s;
       s.conversation = p.conv;
       s.party = p.ext;
       s.started_at = t;
@@ -121,7 +121,7 @@ void AmiCallTracker::Impl::refresh(Slot ps, Timestamp t, bool resync_estimate) {
       leg->pending = false;
       leg->anchor = std::string(anchor);
       journal_.set_anchor(leg->id, leg->anchor);
-      const core::Leg* jl = journal_.leg(leg->id);
+      const model::Leg* jl = journal_.leg(leg->id);
       if (f.conference) {
         if (jl && !jl->start.remote && !f.conf_name.empty())
           journal_.set_remote(leg->id, model::Direction::internal, std::string(f.conf_name), false,
@@ -132,7 +132,7 @@ void AmiCallTracker::Impl::refresh(Slot ps, Timestamp t, bool resync_estimate) {
         if (connected && !c.was_dialed) {
           // Reached an originator only through bridges: pickup / park retrieval. The party
           // received this call; the code it dialed is no entry of its own.
-          core::LegStart s;
+          model::LegStart s;
           describe(c, true, s);
           journal_.restart(leg->id, t, true);
           journal_.set_remote(leg->id, s.direction, s.remote, s.remote_withheld, s.remote_name);
@@ -142,17 +142,17 @@ void AmiCallTracker::Impl::refresh(Slot ps, Timestamp t, bool resync_estimate) {
           journal_.set_remote(leg->id, model::Direction::internal, c.ext, false,
                               clean_name(c.caller_name));
         } else if (jl && !jl->start.remote) {
-          core::LegStart s;
+          model::LegStart s;
           describe(c, false, s);
           journal_.set_remote(leg->id, s.direction, s.remote, s.remote_withheld, s.remote_name);
         }
       }
-      const core::Leg* now = journal_.leg(leg->id);
+      const model::Leg* now = journal_.leg(leg->id);
       if (!connected)
         model_.update(leg->call_id, p.ext, ConnectionState::initiated, CallEventType::delivered, t,
                       now ? now->start.remote : std::nullopt);
     } else {
-      core::LegStart s;
+      model::LegStart s;
       s.conversation = p.conv;
       s.party = p.ext;
       s.started_at = resync_estimate ? p.created_at : t;
@@ -244,9 +244,9 @@ void AmiCallTracker::Impl::refresh_around(Slot s, Timestamp t) {
 void AmiCallTracker::Impl::end_leg(Channel& p, const PartyLeg& leg, Timestamp t,
                                    std::optional<int> cause,
                                    std::optional<std::string> transferred_to) {
-  const core::Leg* jl = journal_.leg(leg.id);
+  const model::Leg* jl = journal_.leg(leg.id);
   bool failed = jl && !jl->answered_at &&
-                (jl->outcome == core::LegOutcome::busy || jl->outcome == core::LegOutcome::failed);
+                (jl->outcome == model::LegOutcome::busy || jl->outcome == model::LegOutcome::failed);
   journal_.end(leg.id, t);
   bool transferred = transferred_to.has_value();
   model_.clear(leg.call_id, p.ext, t, cause, failed, std::move(transferred_to), transferred);
@@ -289,15 +289,15 @@ void AmiCallTracker::Impl::hangup(Slot s, Timestamp t, int cause) {
   Channel& c = g_.at(s);
   if (c.kind == ChanKind::party) {
     for (const auto& leg : c.legs) {
-      const core::Leg* jl = journal_.leg(leg.id);
+      const model::Leg* jl = journal_.leg(leg.id);
       if (jl && !jl->answered_at) {
         if (jl->start.incoming) {
-          if (cause == 17 || cause == 21) journal_.set_outcome(leg.id, core::LegOutcome::rejected);
-        } else if (jl->outcome == core::LegOutcome::normal) {
-          if (cause == 17) journal_.set_outcome(leg.id, core::LegOutcome::busy);
+          if (cause == 17 || cause == 21) journal_.set_outcome(leg.id, model::LegOutcome::rejected);
+        } else if (jl->outcome == model::LegOutcome::normal) {
+          if (cause == 17) journal_.set_outcome(leg.id, model::LegOutcome::busy);
           else if (cause == 1 || cause == 3 || cause == 27 || cause == 28 || cause == 34 ||
                    cause == 38 || cause == 41 || cause == 42 || cause == 58 || cause == 88)
-            journal_.set_outcome(leg.id, core::LegOutcome::failed);
+            journal_.set_outcome(leg.id, model::LegOutcome::failed);
         }
         if (leg.pending && c.up_at && !c.ever_dialed_out && !c.originated) {
           // Answered by the PBX itself (voicemail, IVR, an application): talking since Up.

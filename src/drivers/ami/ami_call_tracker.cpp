@@ -327,9 +327,9 @@ void AmiCallTracker::Impl::message(const AmiMessage& m, Timestamp received_at) {
       if (s == kNoSlot || exten.empty()) break;
       Channel& c = g_.at(s);
       for (const auto& l : c.legs) {
-        const core::Leg* jl = journal_.leg(l.id);
+        const model::Leg* jl = journal_.leg(l.id);
         if (!l.pending || !jl || jl->start.remote) continue;
-        core::LegStart tmp;
+        model::LegStart tmp;
         Channel req;
         req.caller_num = std::string(exten);
         describe(req, false, tmp);
@@ -382,7 +382,7 @@ void AmiCallTracker::Impl::on_originate_response(const AmiFields& f, Timestamp t
   }
   if (it == awaiting_.end()) return;
   if (!exten.empty()) {
-    core::LegStart tmp;
+    model::LegStart tmp;
     Channel req;
     req.caller_num = std::string(exten);
     describe(req, false, tmp);

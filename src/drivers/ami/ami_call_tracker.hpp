@@ -1,5 +1,5 @@
 // Translates the AMI event stream into the CSTA call model (model::CallModel) and the call journal
-// (core::JournalBuilder). Keeps the AMI-level graph: channels by Uniqueid, Local ;1/;2 pairs,
+// (model::JournalBuilder). Keeps the AMI-level graph: channels by Uniqueid, Local ;1/;2 pairs,
 // bridges and their members, dial relations, holds, conference bridges; resolves for every internal
 // party channel "who is the remote" through bridges and Local pairs, and turns changes of that
 // answer into journal legs and CSTA events. Rebuilds live state after a reconnect from the resync

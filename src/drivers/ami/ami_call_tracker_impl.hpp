@@ -7,7 +7,7 @@
 #include <charconv>
 #include <chrono>
 
-#include "core/journal_builder.hpp"
+#include "model/journal_builder.hpp"
 #include "drivers/ami/ami_call_tracker.hpp"
 #include "drivers/ami/ami_event_fields.hpp"
 #include "drivers/ami/channel_graph.hpp"
@@ -95,7 +95,7 @@ class AmiCallTracker::Impl {
   TrackerOptions opt_;
   TrackerOutputs out_;
   model::CallModel model_;
-  core::JournalBuilder journal_;
+  model::JournalBuilder journal_;
   ChannelGraph g_;
   SvMap<std::vector<Slot>> convs_;
   TrackerStats stats_;
@@ -109,7 +109,7 @@ class AmiCallTracker::Impl {
   // does not know its destination yet: OriginateResponse (Exten) follows the Hangup.
   struct AwaitOriginate {
     std::string conv, uid, ext;
-    core::LegId leg = 0;
+    model::LegId leg = 0;
     Timestamp ended{};
   };
   std::vector<AwaitOriginate> awaiting_;
@@ -137,7 +137,7 @@ class AmiCallTracker::Impl {
   void refresh_conv(const std::string& conv, Timestamp t);
   void refresh_around(Slot s, Timestamp t);
   void open_pending(Slot p, Timestamp t, std::optional<std::string> remote);
-  void describe(const Channel& c, bool incoming, core::LegStart& s) const;
+  void describe(const Channel& c, bool incoming, model::LegStart& s) const;
   std::string model_call_for(const Channel& p, const Far& f) const;
   void end_leg(Channel& p, const PartyLeg& leg, Timestamp t, std::optional<int> cause,
                std::optional<std::string> transferred_to = {});

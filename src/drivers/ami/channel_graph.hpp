@@ -13,7 +13,7 @@
 #include <vector>
 
 #include "base/time.hpp"
-#include "core/journal_builder.hpp"
+#include "model/journal_builder.hpp"
 
 namespace callbridge::drivers::ami {
 
@@ -33,7 +33,7 @@ enum class ChanKind : std::uint8_t { party, local, helper, other };
 
 // One journal leg of an internal party channel: the party towards one remote (`anchor`).
 struct PartyLeg {
-  core::LegId id = 0;
+  model::LegId id = 0;
   std::string anchor;   // remote channel Uniqueid or conference bridge id; empty while pending
   std::string call_id;  // model call id
   bool pending = false; // outgoing, remote end not known yet
@@ -68,7 +68,7 @@ struct Channel {
   std::optional<base::Timestamp> transferred_at;
   std::vector<PartyLeg> legs;
   std::vector<std::string> anchored_by;  // Uniqueids of party channels with legs anchored here
-  std::vector<core::LegId> blind_transfer_legs;  // legs ended by the last BlindTransfer of it
+  std::vector<model::LegId> blind_transfer_legs;  // legs ended by the last BlindTransfer of it
 };
 
 struct Bridge {

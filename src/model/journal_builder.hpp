@@ -15,7 +15,7 @@
 #include "base/time.hpp"
 #include "model/journal_entry.hpp"
 
-namespace callbridge::core {
+namespace callbridge::model {
 
 using LegId = std::uint64_t;
 
@@ -25,7 +25,7 @@ enum class LegOutcome { normal, rejected, busy, failed };
 struct LegStart {
   std::string conversation;  // e.g. Asterisk Linkedid; legs of one conversation share call_id
   std::string party;         // internal extension
-  model::Direction direction = model::Direction::inbound;
+  Direction direction = Direction::inbound;
   std::optional<std::string> remote;
   bool remote_withheld = false;
   std::optional<std::string> remote_name;
@@ -48,7 +48,7 @@ struct Leg {
 
 class JournalBuilder {
  public:
-  using Sink = std::function<void(model::JournalEntry)>;
+  using Sink = std::function<void(JournalEntry)>;
 
   JournalBuilder(std::string tenant, Sink sink);
 
@@ -58,7 +58,7 @@ class JournalBuilder {
 
   // First call wins. Also counts as the leg's anchor being answered.
   void answered(LegId id, base::Timestamp at);
-  void set_remote(LegId id, model::Direction d, std::optional<std::string> remote, bool withheld,
+  void set_remote(LegId id, Direction d, std::optional<std::string> remote, bool withheld,
                   std::optional<std::string> name);
   void set_anchor(LegId id, std::string anchor);
   // The leg becomes a leg the party received (e.g. a pickup): new start and direction semantics.
@@ -100,4 +100,4 @@ class JournalBuilder {
   std::unordered_map<std::string, Conversation> conversations_;
 };
 
-}  // namespace callbridge::core
+}  // namespace callbridge::model

@@ -1,8 +1,8 @@
-#include "core/journal_builder.hpp"
+#include "model/journal_builder.hpp"
 
 #include <algorithm>
 
-namespace callbridge::core {
+namespace callbridge::model {
 
 JournalBuilder::JournalBuilder(std::string tenant, Sink sink)
     : tenant_(std::move(tenant)), sink_(std::move(sink)) {}
@@ -38,7 +38,7 @@ void JournalBuilder::answered(LegId id, base::Timestamp at) {
   anchor_answered(l->start.conversation, l->start.anchor, at);
 }
 
-void JournalBuilder::set_remote(LegId id, model::Direction d, std::optional<std::string> remote,
+void JournalBuilder::set_remote(LegId id, Direction d, std::optional<std::string> remote,
                                 bool withheld, std::optional<std::string> name) {
   Leg* l = find(id);
   if (!l) return;
@@ -159,7 +159,7 @@ void JournalBuilder::emit(const std::string& conversation, Conversation& conv) {
     return a.start.started_at < b.start.started_at;
   });
   for (const Leg& l : done) {
-    model::JournalEntry e;
+    JournalEntry e;
     e.tenant = tenant_;
     e.call_id = conversation;
     e.party = l.start.party;
@@ -175,13 +175,13 @@ void JournalBuilder::emit(const std::string& conversation, Conversation& conv) {
     e.transferred_to = l.transferred_to;
     e.transferred_from = l.start.transferred_from;
     if (l.answered_at) {
-      e.disposition = model::Disposition::answered;
+      e.disposition = Disposition::answered;
     } else if (!l.start.incoming) {
-      e.disposition = l.outcome == LegOutcome::busy     ? model::Disposition::busy
-                      : l.outcome == LegOutcome::failed ? model::Disposition::failed
-                                                        : model::Disposition::no_answer;
+      e.disposition = l.outcome == LegOutcome::busy     ? Disposition::busy
+                      : l.outcome == LegOutcome::failed ? Disposition::failed
+                                                        : Disposition::no_answer;
     } else if (l.outcome == LegOutcome::rejected || l.outcome == LegOutcome::busy) {
-      e.disposition = model::Disposition::rejected;
+      e.disposition = Disposition::rejected;
     } else {
       bool elsewhere = false;
       auto a = conv.anchor_answers.find(l.start.anchor);
@@ -190,10 +190,10 @@ void JournalBuilder::emit(const std::string& conversation, Conversation& conv) {
           if (t >= l.start.started_at) elsewhere = true;
         }
       }
-      e.disposition = elsewhere ? model::Disposition::answered_elsewhere : model::Disposition::missed;
+      e.disposition = elsewhere ? Disposition::answered_elsewhere : Disposition::missed;
     }
     if (sink_) sink_(std::move(e));
   }
 }
 
-}  // namespace callbridge::core
+}  // namespace callbridge::model

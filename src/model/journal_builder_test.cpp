@@ -1,12 +1,10 @@
-#include "core/journal_builder.hpp"
+#include "model/journal_builder.hpp"
 
 #include <gtest/gtest.h>
 
-namespace callbridge::core {
+namespace callbridge::model {
 namespace {
 
-using model::Direction;
-using model::Disposition;
 
 base::Timestamp at(double s) {
   return base::from_micros(1'795'382'753'000'000LL + static_cast<std::int64_t>(s * 1e6));
@@ -14,7 +12,7 @@ base::Timestamp at(double s) {
 
 class JournalBuilderTest : public ::testing::Test {
  protected:
-  JournalBuilderTest() : b_("acme", [this](model::JournalEntry e) { out_.push_back(std::move(e)); }) {}
+  JournalBuilderTest() : b_("acme", [this](JournalEntry e) { out_.push_back(std::move(e)); }) {}
   LegId incoming(std::string party, double t, std::string anchor = "trunk-1") {
     LegStart s;
     s.conversation = "conv";
@@ -37,7 +35,7 @@ class JournalBuilderTest : public ::testing::Test {
     return b_.open(std::move(s));
   }
   JournalBuilder b_;
-  std::vector<model::JournalEntry> out_;
+  std::vector<JournalEntry> out_;
 };
 
 TEST_F(JournalBuilderTest, EntriesWaitForTheWholeConversation) {
@@ -151,4 +149,4 @@ TEST_F(JournalBuilderTest, FlushEndsEverything) {
 }
 
 }  // namespace
-}  // namespace callbridge::core
+}  // namespace callbridge::model
