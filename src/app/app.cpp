@@ -8,6 +8,7 @@
 #include <filesystem>
 
 #include "api/health_routes.hpp"
+#include "api/static_files.hpp"
 
 #ifndef CALLBRIDGE_VERSION
 #define CALLBRIDGE_VERSION "dev"
@@ -64,6 +65,7 @@ base::Result<std::unique_ptr<App>> App::create(Config config, AppOptions options
   api::add_health_routes(*app->http_,
                          {[self] { return self->not_ready_reasons(); },
                           [self] { return self->diagnostics_json(); }});
+  api::add_static_routes(*app->http_, {api::default_web_root()});
   if (auto st = app->http_->start(); !st) return fail(st.error());
   return app;
 }
