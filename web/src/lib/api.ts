@@ -1,0 +1,44 @@
+// Thin fetch wrapper for the v1 API: JSON in/out, problem+json errors as ApiError with the
+// problem's title/detail, Bearer token when signed in with a token, else the session cookie.
+export class ApiError extends Error {
+  constructor(readonly status: number, readonly type: string, readonly title: string, readonly detail: string) {
+    super(detail ? `${title}: ${detail}` : title);
+  }
+}
+
+export class Api {
+  token: string | null = null;
+  constructor(readonly base = '') {}
+
+  async request<T>(method: string, path: string, body?: unknown): Promise<T> {
+    const headers: Record<string, string> = { Accept: 'application/json' };
+    if (body !== undefined) headers['Content-Type'] = 'application/json';
+    if (this.token) headers.Authorization = `Bearer ${this.token}`;
+    let r: Response;
+    try {
+      r = await fetch(this.base + path, { method, headers, credentials: 'same-origin',
+        body: body === undefined ? undefined : JSON.stringify(body) });
+    } catch (e) {
+      throw new ApiError(0, 'network', 'Network error', String(e));
+    }
+    const text = await r.text();
+    let data: any = null;
+    if (text) { try { data = JSON.parse(text); } catch { data = text; } }
+    if (!r.ok) {
+      const p = data && typeof data === 'object' ? data : {};
+      throw new ApiError(r.status, String(p.type ?? ''), String(p.title ?? r.statusText), String(p.detail ?? (typeof data === 'string' ? data : '')));
+    }
+    return data as T;
+  }
+  get<T>(p: string) { return this.request<T>('GET', p); }
+  post<T>(p: string, b?: unknown) { return this.request<T>('POST', p, b ?? {}); }
+  patch<T>(p: string, b: unknown) { return this.request<T>('PATCH', p, b); }
+  del<T>(p: string) { return this.request<T>('DELETE', p); }
+
+  eventsUrl(ticket: string, since: number | null, scope = 'own'): string {
+    const proto = location.protocol === 'https:' ? 'wss:' : 'ws:';
+    const q = new URLSearchParams({ ticket, scope });
+    if (since != null) q.set('since', String(since));
+    return `${proto}//${location.host}${this.base}/api/v1/events?${q}`;
+  }
+}

@@ -1,0 +1,39 @@
+// Wire types of the callbridge v1 API (docs/api.md). Only what the client reads.
+export interface Contact { id: string; name: string; company?: string; source?: string }
+export interface Connection { device: string; state: string; remote?: string | null; since?: string }
+export interface Remote { number: string | null; display?: string; withheld?: boolean; contacts?: Contact[] }
+export interface Call {
+  id: string;
+  tenant?: string;
+  created_at?: string;
+  connections: Connection[];
+  remote?: Remote;
+  allowed_actions?: Record<string, string[]>;
+}
+export interface Line { device: string; name?: string; state: string }
+export interface Me { user: string; tenant: string; role: string; extensions: string[]; display_name?: string }
+export interface JournalEntry {
+  id: number;
+  call_id?: string;
+  party: string;
+  direction: 'inbound' | 'outbound' | 'internal';
+  remote: string | null;
+  remote_withheld?: boolean;
+  remote_name?: string | null;
+  disposition: string;
+  started_at: string;
+  answered_at?: string | null;
+  ended_at: string;
+  ring_s?: number;
+  talk_s?: number;
+  hold_s?: number;
+  note?: string;
+  contact?: Contact | null;
+}
+export type ServerMessage =
+  | { type: 'snapshot'; seq: number; calls: Call[]; lines: Line[] }
+  | { type: 'resync'; seq: number }
+  | { type: 'call'; seq: number; event: string; call: Call; device?: string; cause?: string | null }
+  | { type: 'line'; seq: number; device: string; state: string }
+  | { type: 'journal'; seq: number; entry: JournalEntry }
+  | { type: 'heartbeat'; seq: number };
