@@ -1,0 +1,76 @@
+// EventStream: `GET /api/v1/events` (docs/api.md "Event stream") — RFC 6455 WebSocket sessions fed
+// by core::EventHub. Framing is done here over plain Asio sockets (no Beast websocket::stream, whose
+// per-connection read buffer alone is ~1.5 KB): messages are framed once by the hub and shared;
+// each client keeps only a bounded outbox of shared frames; idle clients hold no buffers. A client
+// whose outbox overflows is closed with 1008 "client too slow". Heartbeats after 20 s of silence.
+// Everything runs on the io thread (the hub's thread).
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "api/http_server.hpp"
+#include "api/principal.hpp"
+#include "core/event_hub.hpp"
+
+namespace boost::asio {
+class io_context;
+}
+
+namespace callbridge::api {
+
+struct EventStreamOptions {
+  std::size_t max_outbox = 4096;                // queued messages per client before "too slow"
+  std::chrono::milliseconds heartbeat{20'000};  // {"type":"heartbeat"} after this much silence
+  std::chrono::milliseconds close_grace{5'000}; // a closing client not taking the close frame is cut
+  std::size_t max_clients = 100'000;            // further upgrades get 503
+  std::size_t max_frame_bytes = 64 * 1024;      // client frames beyond: close 1009
+  std::size_t max_batch = 64;                   // frames per gathered write
+  // Extensions of `team` in `tenant` (team scope); none when unset.
+  std::function<std::vector<std::string>(const std::string& tenant, const std::string& team)>
+      team_devices;
+};
+
+class EventStream {
+ public:
+  struct Stats {
+    std::size_t clients = 0;
+    std::uint64_t accepted = 0;
+    std::uint64_t closed_slow = 0;
+    std::uint64_t frames_out = 0;
+    std::uint64_t frames_in = 0;
+    std::uint64_t heartbeats = 0;
+  };
+
+  // `auth` and `hub` must outlive this object.
+  EventStream(boost::asio::io_context& io, core::EventHub& hub, PrincipalResolver& auth,
+              EventStreamOptions options = {});
+  ~EventStream();
+  EventStream(const EventStream&) = delete;
+  EventStream& operator=(const EventStream&) = delete;
+
+  // Registers the upgrade route (default /api/v1/events). Before http.start().
+  void install(HttpServer& http, std::string path = "/api/v1/events");
+  // The upgrade handler itself (tests).
+  HttpUpgrade handle(const HttpRequest& req);
+  // Closes every client with 1001 "server shutting down" and stops the heartbeat timer.
+  void stop();
+  Stats stats() const;
+
+  // The hub encoder: one JSON text as an unmasked, final WebSocket text frame.
+  static std::string frame_text(std::string_view json);
+  // Sec-WebSocket-Accept for a Sec-WebSocket-Key (RFC 6455 4.2.2).
+  static std::string accept_key(std::string_view key);
+
+  struct Impl;
+
+ private:
+  std::shared_ptr<Impl> impl_;
+};
+
+}  // namespace callbridge::api
