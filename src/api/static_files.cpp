@@ -158,8 +158,8 @@ void add_static_routes(HttpServer& server, StaticFilesOptions options) {
   // Client-side routes (deep links, tel: handler target): always the app.
   server.route("GET", "/app", index);
   server.route("GET", "/app/*", index);
-  // Top-level files Vite copies from public/ (favicon, manifest).
-  for (const auto* name : {"/favicon.svg", "/manifest.webmanifest", "/robots.txt"})
+  // Top-level files Vite copies from public/ (favicon, manifest, the tenants' card/action config).
+  for (const auto* name : {"/favicon.svg", "/manifest.webmanifest", "/robots.txt", "/ui-config.json"})
     server.route("GET", name, [o](const HttpRequest& r) { return serve_static(*o, r.path, false); });
 }
 
