@@ -108,6 +108,11 @@ bool active(ConnectionState s) {
 
 CommandFailure fail_with(CommandFailure::Kind k, std::string detail) { return {k, std::move(detail)}; }
 
+std::string reject(const CommandCallback& done, std::unexpected<CommandFailure> f) {
+  done(std::move(f));
+  return {};
+}
+
 }  // namespace
 
 CallControlService::CallControlService(CallControlOptions options, const model::CallModel& model,
@@ -143,25 +148,25 @@ std::expected<std::string, CommandFailure> CallControlService::dial_string(std::
   return out;
 }
 
-void CallControlService::make_call(const CommandCaller& caller, std::string_view to, std::optional<std::string> from,
-                                   CommandCallback done) {
+std::string CallControlService::make_call(const CommandCaller& caller, std::string_view to,
+                                          std::optional<std::string> from, CommandCallback done) {
   using K = CommandFailure::Kind;
   if (caller.tenant != options_.tenant)
-    return done(std::unexpected(fail_with(K::forbidden, "tenant " + caller.tenant + " is not served here")));
+    return reject(done, std::unexpected(fail_with(K::forbidden, "tenant " + caller.tenant + " is not served here")));
   std::string device;
   if (from) {
     if (!owns(caller, *from))
-      return done(std::unexpected(fail_with(K::forbidden, "device " + *from + " is not one of yours")));
+      return reject(done, std::unexpected(fail_with(K::forbidden, "device " + *from + " is not one of yours")));
     device = *from;
   } else if (!caller.devices.empty()) {
     device = caller.devices.front();
   } else {
-    return done(std::unexpected(fail_with(K::forbidden, "you have no extension to call from")));
+    return reject(done, std::unexpected(fail_with(K::forbidden, "you have no extension to call from")));
   }
   auto dial = dial_string(to);
-  if (!dial) return done(std::unexpected(dial.error()));
+  if (!dial) return reject(done, std::unexpected(dial.error()));
   if (!pbx_.available())
-    return done(std::unexpected(fail_with(K::pbx_unavailable, "the PBX link is down")));
+    return reject(done, std::unexpected(fail_with(K::pbx_unavailable, "the PBX link is down")));
 
   ports::MakeCallRequest r;
   r.from_device = device;
@@ -172,7 +177,7 @@ void CallControlService::make_call(const CommandCaller& caller, std::string_view
     // AnyDevice: the mobile rings first and shows the office number, then the destination.
     auto first = dial_string(*mobile);
     if (!first)
-      return done(std::unexpected(fail_with(K::internal, "the AnyDevice number of device " + device +
+      return reject(done, std::unexpected(fail_with(K::internal, "the AnyDevice number of device " + device +
                                                               " is not dialable: " + first.error().detail)));
     r.first_leg_dial_string = *first;
     r.caller_id_number = options_.office_number ? options_.office_number(device) : device;
@@ -187,6 +192,7 @@ void CallControlService::make_call(const CommandCaller& caller, std::string_view
     if (!st) return done(std::unexpected(failure_from(st.error())));
     done(CommandAccepted{std::nullopt, rid});
   });
+  return rid;
 }
 
 const model::Call* CallControlService::other_call(const model::Call& call, std::string_view device) const {

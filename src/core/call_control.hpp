@@ -77,8 +77,9 @@ class CallControlService {
   CallControlService(CallControlOptions options, const model::CallModel& model, ports::PbxCommands& pbx,
                      const DialingPlan* plan);
 
-  // POST /api/v1/calls: `from` (default: the caller's first device) calls `to`.
-  void make_call(const CommandCaller& caller, std::string_view to, std::optional<std::string> from,
+  // POST /api/v1/calls: `from` (default: the caller's first device) calls `to`. Returns the
+  // request id when the request went to the PBX ("" when it was rejected before; `done` has why).
+  std::string make_call(const CommandCaller& caller, std::string_view to, std::optional<std::string> from,
                  CommandCallback done);
   // POST /api/v1/calls/{id}/<verb>. `device`: which of the caller's devices (default: the one in
   // the call that may do it). `to`: consult/deflect need it; transfer with it is blind, without it
