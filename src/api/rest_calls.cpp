@@ -44,7 +44,7 @@ void add_call_routes(HttpServer& s, const std::shared_ptr<Ctx>& ctx) {
                 if (const auto* c = m.find_call(id); c && visible(*c, p)) found = core::call_json(*c, p.tenant, m);
               });
             }
-            if (!found) return problem(404, "not-found", "no call " + id);
+            if (!found) return problem(404, "not-found", "no such call, or not visible to you");
             return HttpResponse::json(200, std::move(*found));
           }));
 }
