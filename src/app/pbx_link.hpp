@@ -10,6 +10,9 @@
 #include <utility>
 #include <vector>
 
+#include "model/call_model.hpp"
+#include "ports/pbx_commands.hpp"
+
 namespace callbridge::app {
 
 struct PbxLinkStatus {
@@ -30,6 +33,11 @@ class PbxLink {
   // is pending any more; the App forces shutdown after a grace period if `done` never comes.
   virtual void stop(std::function<void()> done) = 0;
   virtual PbxLinkStatus status() const = 0;
+  // Call control through this link (app/command_wiring): the tenant it serves, its commands and
+  // the call model they act on. Null when the driver cannot control calls.
+  virtual std::string tenant() const { return "default"; }
+  virtual ports::PbxCommands* commands() { return nullptr; }
+  virtual const model::CallModel* call_model() const { return nullptr; }
 };
 
 }  // namespace callbridge::app

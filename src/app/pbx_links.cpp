@@ -5,6 +5,7 @@
 
 #include "app/ami_wiring.hpp"
 #include "drivers/ami/ami_call_tracker.hpp"
+#include "drivers/ami/ami_commands.hpp"
 #include "drivers/ami/ami_link.hpp"
 
 namespace callbridge::app {
@@ -16,23 +17,16 @@ namespace ami = drivers::ami;
 // declared first so it outlives the link that calls it.
 class AmiPbxLink final : public PbxLink {
  public:
-  AmiPbxLink(std::string name, std::unique_ptr<ami::AmiCallTracker> tracker)
-      : name_(std::move(name)), tracker_(std::move(tracker)) {}
+  AmiPbxLink(std::string name, std::string tenant, std::unique_ptr<ami::AmiCallTracker> tracker)
+      : name_(std::move(name)), tenant_(std::move(tenant)), tracker_(std::move(tracker)) {}
 
   base::Status init(boost::asio::any_io_executor ex, ami::AmiLinkOptions options) {
     auto link = ami::AmiLink::create(std::move(ex), std::move(options), *tracker_, &clock_);
     if (!link) return base::fail(link.error());
     link_ = std::move(*link);
-    link_->set_state_listener([this](ami::AmiLinkState s, const ami::AmiLinkStats& st) {
-      if (s == ami::AmiLinkState::up) {
-        spdlog::info("pbx {}: logged in to {}{}", name_, link_->peer(),
-                     st.banner ? " (" + *st.banner + ")" : std::string());
-      } else if (s == ami::AmiLinkState::disconnected && was_up_) {
-        spdlog::warn("pbx {}: link to {} lost{}; reconnecting", name_, link_->peer(),
-                     st.last_error ? ": " + st.last_error->message() : std::string());
-      }
-      was_up_ = s == ami::AmiLinkState::up;
-    });
+    commands_ = ami::AmiCommands::over_link(ami::AmiCommandsOptions{}, *tracker_, *link_);
+    // AmiLink logs its state changes itself, once each (up with banner, lost with the reason,
+    // repeated failures only when the reason changes); the state is in status() for diagnostics.
     return {};
   }
 
@@ -43,6 +37,9 @@ class AmiPbxLink final : public PbxLink {
   }
 
   const std::string& name() const override { return name_; }
+  std::string tenant() const override { return tenant_; }
+  ports::PbxCommands* commands() override { return commands_.get(); }
+  const model::CallModel* call_model() const override { return &tracker_->model(); }
 
   void start() override { link_->start(); }
 
@@ -85,10 +82,11 @@ class AmiPbxLink final : public PbxLink {
 
  private:
   std::string name_;
+  std::string tenant_;
   base::SystemClock clock_;
   std::unique_ptr<ami::AmiCallTracker> tracker_;
   std::unique_ptr<ami::AmiLink> link_;
-  bool was_up_ = false;
+  std::unique_ptr<ami::AmiCommands> commands_;  // uses tracker_ and link_: declared after them
   bool flushed_ = false;
   std::uint64_t entries_ = 0;
 };
@@ -107,7 +105,7 @@ base::Result<std::unique_ptr<PbxLink>> make_pbx_link(const PbxConfig& pbx, App& 
     sink(std::move(e));
   };
   auto tracker = std::make_unique<ami::AmiCallTracker>(std::move(*topt), std::move(outputs));
-  auto link = std::make_unique<AmiPbxLink>(pbx.name, std::move(tracker));
+  auto link = std::make_unique<AmiPbxLink>(pbx.name, pbx.tenant, std::move(tracker));
   if (auto st = link->init(app.io().get_executor(), ami_link_options(pbx)); !st) {
     return base::fail(base::Error(st.error().code(), "pbx " + pbx.name + ": " + st.error().message()));
   }

@@ -1,0 +1,54 @@
+#include "app/command_wiring.hpp"
+
+#include <map>
+#include <optional>
+#include <string>
+
+#include "api/rest_commands.hpp"
+#include "app/ami_wiring.hpp"
+#include "core/call_control.hpp"
+
+namespace callbridge::app {
+
+struct CommandWiring {
+  std::function<std::vector<PbxLink*>()> links;
+  std::map<std::string, std::optional<core::DialingPlan>> plans;  // by tenant; nullopt = no [dialing]
+  std::map<std::string, std::unique_ptr<core::CallControlService>> services;
+
+  core::CallControlService* service_for(const std::string& tenant) {
+    if (auto it = services.find(tenant); it != services.end()) return it->second.get();
+    if (!links) return nullptr;
+    for (PbxLink* l : links()) {
+      if (!l || l->tenant() != tenant || !l->commands() || !l->call_model()) continue;
+      const core::DialingPlan* plan = nullptr;
+      if (auto p = plans.find(tenant); p != plans.end() && p->second) plan = &*p->second;
+      core::CallControlOptions o;
+      o.tenant = tenant;
+      auto svc = std::make_unique<core::CallControlService>(std::move(o), *l->call_model(), *l->commands(), plan);
+      return (services[tenant] = std::move(svc)).get();
+    }
+    return nullptr;  // no link for the tenant: the routes answer 503 pbx-unavailable
+  }
+};
+
+base::Result<std::shared_ptr<CommandWiring>> wire_command_routes(api::HttpServer& server,
+                                                                 api::PrincipalResolver& auth,
+                                                                 const Config& config,
+                                                                 std::function<std::vector<PbxLink*>()> links) {
+  auto w = std::make_shared<CommandWiring>();
+  w->links = std::move(links);
+  for (const auto& [tenant, tc] : config.tenants) {
+    if (tc.dialing.country_code.empty()) continue;
+    auto plan = core::DialingPlan::create(dialing_plan_options(tc.dialing));
+    if (!plan)
+      return base::fail(base::Error::invalid_argument("tenant." + tenant + ".dialing: " + plan.error().message()));
+    w->plans[tenant].emplace(std::move(*plan));
+  }
+  CommandWiring* raw = w.get();
+  api::add_command_routes(server, {.auth = &auth,
+                                   .service_for = [raw](const std::string& t) { return raw->service_for(t); },
+                                   .max_body_bytes = 64 * 1024});
+  return w;
+}
+
+}  // namespace callbridge::app
