@@ -71,6 +71,14 @@ async function boot() {
   if (to) pendingDial = dialTarget(to);
   const hash = location.hash.replace(/^#\/?/, '');
   if (hash) view = hash;
+  // Demo mode / links from an admin: ?token= signs in once (session cookie) and leaves the URL.
+  const urlToken = p.get('token');
+  if (urlToken) {
+    p.delete('token');
+    history.replaceState(null, '', location.pathname + (p.size ? `?${p}` : '') + location.hash);
+    await signIn(urlToken, 'session');
+    if (me) return;
+  }
   const saved = sessionStorage.getItem('cb.token');
   if (saved) api.token = saved;
   try {
@@ -133,7 +141,10 @@ function startSession() {
 }
 
 // ---------- events ----------
+const applied: number[] = [];  // seqs applied, for diagnostics and the e2e tests (bounded)
 function onMessage(m: ServerMessage) {
+  applied.push(m.seq);
+  if (applied.length > 2000) applied.splice(0, 1000);
   const before = new Set(live.incoming(me?.extensions ?? []).map((c) => c.id));
   live.apply(m);
   if (m.type === 'journal') journalCache = [m.entry, ...journalCache.filter((e) => e.id !== m.entry.id)];
@@ -490,6 +501,6 @@ document.addEventListener('click', (ev) => {
 
 window.addEventListener('hashchange', () => { const v = location.hash.replace(/^#\/?/, ''); if (v && v !== view) go(v); });
 // Expose for e2e tests (read-only diagnostics).
-(window as any).__cb = { get seq() { return stream?.lastSeq ?? null; }, get dropped() { return stream?.duplicatesDropped ?? 0; }, live };
+(window as any).__cb = { get seq() { return stream?.lastSeq ?? null; }, get dropped() { return stream?.duplicatesDropped ?? 0; }, applied, live };
 
 void boot();

@@ -81,7 +81,7 @@ export class EventStream {
       return true;
     }
     if (this.lastSeq != null && m.seq <= this.lastSeq) {
-      this.duplicatesDropped++;
+      if (m.type !== 'heartbeat') this.duplicatesDropped++;  // heartbeats repeat the last seq
       return false;
     }
     if (m.type !== 'heartbeat' || this.lastSeq == null || m.seq > this.lastSeq) this.lastSeq = m.seq;

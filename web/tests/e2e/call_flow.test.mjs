@@ -1,0 +1,121 @@
+// Browser end to end: callbridged + loopback AMI peer replaying inbound_answered, the web client in
+// Debian's chromium. Checks the screen pop (contact, timing), the chooser and its memory, control
+// buttons == allowed_actions, click-to-dial -> AMI Originate, the journal entry's duration,
+// and that a network loss is shown and the stream resumes by seq without duplicates.
+import { join } from 'node:path';
+import { AmiPeer, Daemon, Proxy, assert, browser, env, fixtureBlocks, run, until } from './harness.mjs';
+
+const ACTIONS = ['answer', 'hangup', 'hold', 'retrieve', 'consult', 'alternate', 'transfer', 'conference', 'deflect'];
+
+run('call flow in the browser', async (ctx) => {
+  const peer = new AmiPeer();
+  await peer.start();
+  ctx.cleanups.push(() => peer.stop());
+  const d = new Daemon(peer.port);
+  ctx.daemon = d;
+  const token = d.token('anna', 'admin', '100', 'Anna Alpha');
+  await d.start();
+  ctx.cleanups.push(() => d.stop());
+  const proxy = new Proxy(d.port);
+  await proxy.start();
+  ctx.cleanups.push(() => proxy.stop());
+
+  // Two contacts share the caller's number -> chooser.
+  for (const c of [{ display_name: 'Max Muster', company: 'ACME', numbers: [{ label: 'work', number: '+4989123456' }] },
+                   { display_name: 'Erika Muster', company: 'Beta GmbH', numbers: [{ label: 'mobile', number: '+4989123456' }] }]) {
+    const r = await d.api('POST', '/api/v1/contacts', token, c);
+    assert(r.status === 201 || r.status === 200, `create contact: ${r.status} ${r.text}`);
+  }
+
+  const b = await browser();
+  ctx.cleanups.push(() => b.close());
+  const page = await b.newPage({ viewport: { width: 1100, height: 760 } });
+  page.on('pageerror', (e) => console.error('page error:', e));
+  const base = `http://127.0.0.1:${proxy.port}`;
+  await page.goto(`${base}/?token=${encodeURIComponent(token)}`);
+  await page.waitForSelector('#status.online', { timeout: 10_000 });
+  assert(!page.url().includes('token='), 'token removed from the URL');
+
+  // --- screen pop: replay up to (not including) the answer of PJSIP/100
+  const blocks = fixtureBlocks('inbound_answered');
+  const answerAt = blocks.findIndex((x) => /Event: Newstate/.test(x) && /Channel: PJSIP\/100-/.test(x) && /ChannelState: 6/.test(x));
+  assert(answerAt > 0, 'fixture has the answer');
+  const t0 = Date.now();
+  peer.send(blocks.slice(0, answerAt));
+  const card = await page.waitForSelector('article.card.ringing', { timeout: 5_000 });
+  const popMs = Date.now() - t0;
+  console.log(`# screen pop after ${popMs} ms`);
+  assert(popMs < 1000, `pop within 1 s (took ${popMs} ms)`);
+  const number = await card.$eval('.number', (e) => e.textContent);
+  assert(number.replace(/\s/g, '').includes('89123456'), `number shown: ${number}`);
+  await page.waitForSelector('fieldset.chooser button.choice');
+  const choices = await page.$$eval('fieldset.chooser button.choice', (bs) => bs.map((x) => x.textContent));
+  assert(choices.length === 2 && choices.some((c) => c.includes('Erika Muster')), `chooser: ${choices}`);
+  await page.screenshot({ path: join(env.out, 'pop-chooser.png') });
+  await page.click('fieldset.chooser button.choice:has-text("Erika Muster")');
+  await page.waitForSelector('article.card .contact:has-text("Erika Muster")');
+  assert(await page.$eval('article.card .contact', (e) => e.textContent.includes('Beta GmbH')), 'company shown');
+  const links = await page.$$eval('article.card .links a', (as) => as.map((a) => a.href));
+  assert(links.some((h) => h.includes('phone=%2B4989123456')), `action links: ${links}`);
+  await page.screenshot({ path: join(env.out, 'pop-contact.png') });
+
+  // --- buttons == allowed_actions of the call for device 100
+  const calls = await d.api('GET', '/api/v1/calls', token);
+  const list = Array.isArray(calls.json) ? calls.json : calls.json?.calls ?? [];
+  assert(list.length === 1, `one live call: ${calls.text}`);
+  const allowed = (list[0].allowed_actions?.['100'] ?? []).filter((a) => ACTIONS.includes(a)).sort();
+  const shown = (await page.$$eval('article.card .controls button', (bs) => bs.map((x) => x.dataset.action))).sort();
+  assert(JSON.stringify(shown) === JSON.stringify(allowed), `buttons ${shown} == allowed_actions ${allowed}`);
+
+  // --- the rest of the call: answered, ended -> journal with the captured duration (talk 3 s)
+  peer.send(blocks.slice(answerAt));
+  await page.waitForSelector('article.card', { state: 'detached', timeout: 10_000 });
+  await page.click('nav a[href="#/journal"]');
+  const row = await page.waitForSelector('table.journal tbody tr', { timeout: 10_000 });
+  const dur = await row.$eval('td.dur', (e) => e.textContent);
+  assert(dur === '0:03', `journal duration 0:03, got ${dur}`);
+  assert((await row.$eval('td:nth-child(4)', (e) => e.textContent)).includes('Muster'), 'journal shows the contact');
+  await page.fill('table.journal tbody tr input', 'called about invoice 42');
+  await page.press('table.journal tbody tr input', 'Enter');
+  await page.locator('table.journal tbody tr input').blur();
+  await until('note saved', async () => {
+    const j = await d.api('GET', '/api/v1/journal', token);
+    return j.json?.entries?.[0]?.note === 'called about invoice 42';
+  });
+  await page.screenshot({ path: join(env.out, 'journal.png') });
+
+  // --- the chooser's choice is remembered for the number: a second call pops straight to Erika
+  peer.send(blocks.slice(0, answerAt).map((x) => x.replaceAll('1795382753.', '1795382999.').replaceAll('-00000000', '-00000010').replaceAll('-00000001', '-00000011')));
+  await page.click('nav a[href="#/calls"]');
+  await page.waitForSelector('article.card.ringing .contact:has-text("Erika Muster")', { timeout: 5_000 });
+  assert(!(await page.$('fieldset.chooser')), 'no chooser the second time');
+
+  // --- click-to-dial -> AMI Originate from the user's phone
+  const before = peer.actions.length;
+  await page.fill('#dial', '089 123456');
+  await page.click('form.dialbox button[type=submit]');
+  const orig = await until('Originate', () => peer.actions.slice(before).find((a) => a.action?.toLowerCase() === 'originate'));
+  assert(/PJSIP\/100\b/.test(orig.channel ?? ''), `Originate from PJSIP/100: ${orig.raw}`);
+  assert((orig.exten ?? '').replace(/\D/g, '').endsWith('89123456'), `Originate to the number: ${orig.raw}`);
+  await page.waitForSelector('.flash.ok');
+
+  // --- network loss: shown as offline; events meanwhile arrive once after the resume
+  const seqBefore = await page.evaluate(() => window.__cb.seq);
+  proxy.cut();
+  await page.waitForSelector('#status.offline', { timeout: 10_000 });
+  assert((await page.textContent('#status')).startsWith('Offline since'), 'offline shown');
+  await page.screenshot({ path: join(env.out, 'offline.png') });
+  peer.send(blocks.slice(answerAt).map((x) => x.replaceAll('1795382753.', '1795382999.').replaceAll('-00000000', '-00000010').replaceAll('-00000001', '-00000011')));
+  await until('events while offline', async () => {
+    const c = await d.api('GET', '/api/v1/calls', token);
+    return (Array.isArray(c.json) ? c.json : c.json?.calls ?? []).length === 0;
+  });
+  proxy.restore();
+  await page.waitForSelector('#status.online', { timeout: 20_000 });
+  await page.waitForSelector('article.card', { state: 'detached', timeout: 10_000 });
+  const applied = await page.evaluate(() => window.__cb.applied);
+  const after = applied.filter((s) => s > seqBefore);
+  assert(after.length > 0, 'missed events replayed');
+  assert(new Set(applied).size === applied.length, `no seq applied twice: ${applied}`);
+  assert(after.every((s, i) => i === 0 || s > after[i - 1]), `in order: ${after}`);
+});

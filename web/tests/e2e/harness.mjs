@@ -1,0 +1,150 @@
+// Shared pieces of the browser end-to-end tests: a loopback AMI peer that replays captured
+// fixtures (tests/fixtures/asterisk-22) and records the actions it receives, the real callbridged
+// started on port 0 with a temp data dir, a cuttable TCP proxy (network loss) and Debian's
+// chromium via playwright-core. Paths come from the environment ctest sets (web/CMakeLists.txt).
+import net from 'node:net';
+import { spawn, execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, writeFileSync, mkdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { chromium } from 'playwright-core';
+
+export const env = {
+  daemon: process.env.CALLBRIDGED,
+  cli: process.env.CALLBRIDGE_CLI,
+  web: process.env.CALLBRIDGE_WEB_DIR,
+  chromium: process.env.CHROMIUM || '/usr/bin/chromium',
+  fixtures: process.env.CALLBRIDGE_FIXTURES,
+  out: process.env.E2E_OUT || join(tmpdir(), 'cb-e2e-out'),
+};
+for (const [k, v] of Object.entries(env)) if (!v) { console.error(`e2e: missing ${k} (run through ctest -L browser)`); process.exit(2); }
+mkdirSync(env.out, { recursive: true });
+
+// Waits for cond() to be truthy, polling (event-driven checks are in the page; this bounds them).
+export async function until(what, cond, timeoutMs = 10_000) {
+  const end = Date.now() + timeoutMs;
+  let last;
+  while (Date.now() < end) {
+    try { last = await cond(); if (last) return last; } catch (e) { last = e; }
+    await new Promise((r) => setTimeout(r, 25));
+  }
+  throw new Error(`timed out waiting for ${what} (last: ${last})`);
+}
+
+export function fixtureBlocks(scenario) {
+  const text = readFileSync(join(env.fixtures, scenario, 'ami.log'), 'latin1');
+  const afterBanner = text.slice(text.indexOf('\r\n') + 2);
+  return afterBanner.split('\r\n\r\n').filter((b) => b.trim() && !/^Response:/m.test(b.split('\r\n')[0]))
+    .map((b) => b + '\r\n\r\n');
+}
+
+export class AmiPeer {
+  constructor() {
+    this.actions = [];
+    this.clients = new Set();
+    this.server = net.createServer((s) => this.#accept(s));
+  }
+  async start() {
+    await new Promise((r) => this.server.listen(0, '127.0.0.1', r));
+    this.port = this.server.address().port;
+  }
+  #accept(s) {
+    s.setEncoding('latin1');
+    s.write('Asterisk Call Manager/11.0.0\r\n');
+    let buf = '';
+    s.on('data', (d) => {
+      buf += d;
+      if (buf.length > 1 << 20) { s.destroy(); return; }
+      let i;
+      while ((i = buf.indexOf('\r\n\r\n')) >= 0) {
+        const block = buf.slice(0, i);
+        buf = buf.slice(i + 4);
+        const h = Object.fromEntries(block.split('\r\n').map((l) => [l.slice(0, l.indexOf(':')).toLowerCase(), l.slice(l.indexOf(':') + 1).trim()]));
+        this.actions.push({ ...h, raw: block });
+        const id = h.actionid ? `ActionID: ${h.actionid}\r\n` : '';
+        if (h.action?.toLowerCase() === 'login') { s.write(`Response: Success\r\n${id}Message: Authentication accepted\r\n\r\n`); this.clients.add(s); }
+        else if (h.action?.toLowerCase() === 'originate') s.write(`Response: Success\r\n${id}Message: Originate successfully queued\r\n\r\n`);
+        else s.write(`Response: Success\r\n${id}EventList: start\r\nMessage: ok\r\n\r\nEvent: ${h.action}Complete\r\n${id}EventList: Complete\r\nListItems: 0\r\n\r\n`);
+      }
+    });
+    s.on('close', () => this.clients.delete(s));
+    s.on('error', () => {});
+  }
+  send(blocks) { for (const s of this.clients) s.write(blocks.join('')); }
+  stop() { for (const s of this.clients) s.destroy(); this.server.close(); }
+}
+
+// A TCP proxy in front of the daemon: cut() drops every connection and refuses new ones until
+// restore(), as a network loss does.
+export class Proxy {
+  constructor(targetPort) { this.target = targetPort; this.down = false; this.socks = new Set();
+    this.server = net.createServer((c) => {
+      if (this.down) { c.destroy(); return; }
+      const u = net.connect(this.target, '127.0.0.1');
+      this.socks.add(c); this.socks.add(u);
+      c.pipe(u); u.pipe(c);
+      const end = () => { c.destroy(); u.destroy(); this.socks.delete(c); this.socks.delete(u); };
+      c.on('error', end); u.on('error', end); c.on('close', end); u.on('close', end);
+    });
+  }
+  async start() { await new Promise((r) => this.server.listen(0, '127.0.0.1', r)); this.port = this.server.address().port; }
+  cut() { this.down = true; for (const s of this.socks) s.destroy(); this.socks.clear(); }
+  restore() { this.down = false; }
+  stop() { this.cut(); this.server.close(); }
+}
+
+export class Daemon {
+  constructor(amiPort, extraToml = '') {
+    this.dir = mkdtempSync(join(tmpdir(), 'cb-e2e-'));
+    this.config = join(this.dir, 'cb.toml');
+    writeFileSync(this.config, `[server]\nlisten = "127.0.0.1:0"\n\n[[pbx]]\nname = "lab"\nhost = "127.0.0.1"\nport = ${amiPort}\n` +
+      `user = "cti"\nsecret = "cti-secret"\nauth = "plain"\nkeepalive_s = 0\nconnect_timeout_s = 5\nreconnect_min_ms = 20\nreconnect_max_ms = 200\n${extraToml}`);
+    this.output = '';
+  }
+  token(user, role, ext, name) {
+    const out = execFileSync(env.cli, ['token', 'create', '--data-dir', join(this.dir, 'data'), '--tenant', 'default',
+      '--user', user, '--role', role, '--extension', ext, '--display-name', name], { encoding: 'utf8' });
+    return out.trim().split('\n').pop().trim();
+  }
+  async start() {
+    this.proc = spawn(env.daemon, ['--config', this.config, '--data-dir', join(this.dir, 'data')], {
+      env: { ...process.env, CALLBRIDGE_WEB_DIR: env.web }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const onData = (d) => { this.output += d; };
+    this.proc.stdout.on('data', onData); this.proc.stderr.on('data', onData);
+    const m = await until('callbridged to listen', () => /HTTP API listening on 127\.0\.0\.1:(\d+)/.exec(this.output), 15_000);
+    this.port = Number(m[1]);
+    await until('the AMI link', () => /AMI link to 127\.0\.0\.1:\d+ up/.test(this.output), 15_000);
+  }
+  async api(method, path, token, body) {
+    const r = await fetch(`http://127.0.0.1:${this.port}${path}`, { method,
+      headers: { Authorization: `Bearer ${token}`, 'Content-Type': 'application/json' }, body: body ? JSON.stringify(body) : undefined });
+    const text = await r.text();
+    let json = null; try { json = JSON.parse(text); } catch { /* not json */ }
+    return { status: r.status, json, text };
+  }
+  stop() { this.proc?.kill('SIGTERM'); rmSync(this.dir, { recursive: true, force: true }); }
+}
+
+export async function browser() {
+  return chromium.launch({ executablePath: env.chromium, args: ['--no-sandbox', '--disable-gpu',
+    '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'] });
+}
+
+// Minimal test runner: named steps, first failure ends the run with the daemon's log.
+export async function run(name, fn) {
+  const ctx = { cleanups: [] };
+  let failed = false;
+  try {
+    await fn(ctx);
+    console.log(`ok - ${name}`);
+  } catch (e) {
+    failed = true;
+    console.error(`not ok - ${name}: ${e.stack || e}`);
+    if (ctx.daemon) console.error(`--- callbridged output ---\n${ctx.daemon.output.slice(-6000)}`);
+  } finally {
+    for (const c of ctx.cleanups.reverse()) { try { await c(); } catch { /* best effort */ } }
+  }
+  process.exit(failed ? 1 : 0);
+}
+
+export function assert(cond, msg) { if (!cond) throw new Error(`assertion failed: ${msg}`); }
