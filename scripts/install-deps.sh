@@ -13,7 +13,8 @@ PKGS=(
   libsodium-dev libldap-dev slapd ldap-utils
   libpq-dev postgresql
   libphonenumber8 libgeocoding8 libprotobuf-dev libabsl-dev libicu-dev
-  curl
+  curl libcurl4-openssl-dev
+  chromium  # browser end-to-end tests (web/tests/e2e, playwright-core drives it; ~30 s to install)
 )
 
 missing=()

@@ -1,0 +1,456 @@
+// Desktop integration against a running callbridged (HTTP API, docs/api.md):
+//   callbridge dial NUMBER|tel:URI   make a call from the user's phone (POST /api/v1/calls)
+//   callbridge calls                  the live calls the user may see (GET /api/v1/calls)
+//   callbridge hangup CALL            hang up (POST /api/v1/calls/{id}/hangup)
+//   callbridge url-handler install|uninstall   tel:/callto: links in any desktop app dial
+// Server and token: $CALLBRIDGE_URL / $CALLBRIDGE_TOKEN, else ~/.config/callbridge/cli.toml
+// (`url = "http://127.0.0.1:8080"`, `token = "cbt_..."`). HTTP via libcurl, single-threaded.
+#include <curl/curl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <boost/json.hpp>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <optional>
+#include <sstream>
+#include <string>
+#include <toml++/toml.h>
+#include <vector>
+
+#include "cli/commands.hpp"
+
+namespace callbridge::cli {
+namespace {
+
+namespace fs = std::filesystem;
+namespace json = boost::json;
+
+constexpr std::size_t kMaxResponseBytes = 4 * 1024 * 1024;
+
+struct Endpoint {
+  std::string url;
+  std::string token;
+};
+
+std::string home_dir() {
+  const char* h = std::getenv("HOME");
+  return h ? h : ".";
+}
+
+fs::path config_home() {
+  const char* x = std::getenv("XDG_CONFIG_HOME");
+  return x && *x ? fs::path(x) : fs::path(home_dir()) / ".config";
+}
+
+fs::path data_home() {
+  const char* x = std::getenv("XDG_DATA_HOME");
+  return x && *x ? fs::path(x) : fs::path(home_dir()) / ".local" / "share";
+}
+
+// Env first, then the config file; a clear error naming both when something is missing.
+std::optional<Endpoint> load_endpoint(const std::string& config_flag, std::string& error) {
+  Endpoint e;
+  fs::path file = config_flag.empty() ? config_home() / "callbridge" / "cli.toml" : fs::path(config_flag);
+  std::error_code ec;
+  if (fs::exists(file, ec)) {
+    try {
+      auto t = toml::parse_file(file.string());
+      if (auto v = t["url"].value<std::string>()) e.url = *v;
+      if (auto v = t["token"].value<std::string>()) e.token = *v;
+    } catch (const toml::parse_error& pe) {
+      std::ostringstream os;
+      os << file.string() << ": " << pe.description() << " (line " << pe.source().begin.line << ")";
+      error = os.str();
+      return std::nullopt;
+    }
+  } else if (!config_flag.empty()) {
+    error = file.string() + ": no such file";
+    return std::nullopt;
+  }
+  if (const char* u = std::getenv("CALLBRIDGE_URL"); u && *u) e.url = u;
+  if (const char* t = std::getenv("CALLBRIDGE_TOKEN"); t && *t) e.token = t;
+  if (e.url.empty()) e.url = "http://127.0.0.1:8080";
+  while (!e.url.empty() && e.url.back() == '/') e.url.pop_back();
+  if (e.token.empty()) {
+    error = "no API token: set CALLBRIDGE_TOKEN or `token = \"...\"` in " + file.string() +
+            " (create one with `callbridge token create`)";
+    return std::nullopt;
+  }
+  return e;
+}
+
+struct HttpResult {
+  long status = 0;
+  std::string body;
+  std::string error;  // transport error (status 0)
+};
+
+size_t collect(char* data, size_t size, size_t n, void* user) {
+  auto* out = static_cast<std::string*>(user);
+  if (out->size() + size * n > kMaxResponseBytes) return 0;  // aborts the transfer
+  out->append(data, size * n);
+  return size * n;
+}
+
+HttpResult http(const Endpoint& ep, const std::string& method, const std::string& path,
+                const std::string& body) {
+  HttpResult r;
+  CURL* c = curl_easy_init();
+  if (!c) {
+    r.error = "cannot initialise libcurl";
+    return r;
+  }
+  std::string url = ep.url + path;
+  std::string auth = "Authorization: Bearer " + ep.token;
+  curl_slist* headers = nullptr;
+  headers = curl_slist_append(headers, auth.c_str());
+  headers = curl_slist_append(headers, "Accept: application/json");
+  if (method != "GET") headers = curl_slist_append(headers, "Content-Type: application/json");
+  char errbuf[CURL_ERROR_SIZE] = {0};
+  curl_easy_setopt(c, CURLOPT_URL, url.c_str());
+  curl_easy_setopt(c, CURLOPT_HTTPHEADER, headers);
+  curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method.c_str());
+  if (method != "GET") {
+    curl_easy_setopt(c, CURLOPT_POSTFIELDS, body.c_str());
+    curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE, static_cast<long>(body.size()));
+  }
+  curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, collect);
+  curl_easy_setopt(c, CURLOPT_WRITEDATA, &r.body);
+  curl_easy_setopt(c, CURLOPT_ERRORBUFFER, errbuf);
+  curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, 5000L);
+  curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, 15000L);
+  curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+  curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
+  CURLcode rc = curl_easy_perform(c);
+  if (rc != CURLE_OK) {
+    r.error = *errbuf ? errbuf : curl_easy_strerror(rc);
+    if (rc == CURLE_WRITE_ERROR) r.error = "response larger than 4 MiB";
+  } else {
+    curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &r.status);
+  }
+  curl_slist_free_all(headers);
+  curl_easy_cleanup(c);
+  return r;
+}
+
+// Prints why a request failed (problem+json title/detail when present); returns the exit code.
+int report_failure(const Endpoint& ep, const std::string& what, const HttpResult& r) {
+  if (r.status == 0) {
+    std::fprintf(stderr, "callbridge %s: cannot reach %s: %s\n", what.c_str(), ep.url.c_str(), r.error.c_str());
+    return 3;
+  }
+  std::string msg = "HTTP " + std::to_string(r.status);
+  boost::system::error_code ec;
+  auto v = json::parse(r.body, ec);
+  if (!ec && v.is_object()) {
+    const auto& o = v.as_object();
+    if (auto* t = o.if_contains("title"); t && t->is_string()) msg += " " + std::string(t->as_string());
+    if (auto* d = o.if_contains("detail"); d && d->is_string() && !d->as_string().empty())
+      msg += ": " + std::string(d->as_string());
+  } else if (!r.body.empty()) {
+    msg += ": " + r.body.substr(0, 200);
+  }
+  std::fprintf(stderr, "callbridge %s: %s\n", what.c_str(), msg.c_str());
+  return 1;
+}
+
+std::string percent_decode(std::string_view s) {
+  std::string out;
+  for (std::size_t i = 0; i < s.size(); ++i) {
+    if (s[i] == '%' && i + 2 < s.size() && std::isxdigit(static_cast<unsigned char>(s[i + 1])) &&
+        std::isxdigit(static_cast<unsigned char>(s[i + 2]))) {
+      out.push_back(static_cast<char>(std::stoi(std::string(s.substr(i + 1, 2)), nullptr, 16)));
+      i += 2;
+    } else {
+      out.push_back(s[i]);
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
+// "tel:+49-89-123456;phone-context=..." / "callto://0211%20339903" / "0211 339903" -> what to dial.
+std::string dial_target_from(std::string_view in) {
+  std::string s(in);
+  auto lower = [](std::string v) {
+    for (auto& ch : v) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+    return v;
+  };
+  for (std::string scheme : {"tel:", "callto:", "sip:"}) {
+    if (lower(s.substr(0, scheme.size())) == scheme) {
+      s = s.substr(scheme.size());
+      if (s.starts_with("//")) s = s.substr(2);
+      s = percent_decode(s);
+      if (auto cut = s.find_first_of(";?"); cut != std::string::npos) s.resize(cut);
+      break;
+    }
+  }
+  auto b = s.find_first_not_of(" \t"), e = s.find_last_not_of(" \t/");
+  return b == std::string::npos ? "" : s.substr(b, e - b + 1);
+}
+
+namespace {
+
+struct Common {
+  std::string config;
+};
+
+void add_common(CLI::App* cmd, Common& c) {
+  cmd->add_option("--cli-config", c.config, "client config (default ~/.config/callbridge/cli.toml)")
+      ->option_text("FILE");
+}
+
+std::optional<Endpoint> endpoint_or_report(const Common& c, const char* what) {
+  std::string err;
+  auto ep = load_endpoint(c.config, err);
+  if (!ep) std::fprintf(stderr, "callbridge %s: %s\n", what, err.c_str());
+  return ep;
+}
+
+}  // namespace
+
+Command register_dial(CLI::App& app) {
+  struct Opts {
+    Common common;
+    std::string number, from;
+  };
+  auto o = std::make_shared<Opts>();
+  auto* cmd = app.add_subcommand("dial", "call a number from your phone via callbridged (click-to-dial)");
+  cmd->add_option("number", o->number, "any notation, or a tel:/callto: URI")->required()->option_text("NUMBER|URI");
+  cmd->add_option("--from", o->from, "your extension to call from (default: your first)")->option_text("EXT");
+  add_common(cmd, o->common);
+  return {cmd, [o]() -> int {
+            auto to = dial_target_from(o->number);
+            if (to.empty()) {
+              std::fprintf(stderr, "callbridge dial: '%s' holds no number\n", o->number.c_str());
+              return 2;
+            }
+            auto ep = endpoint_or_report(o->common, "dial");
+            if (!ep) return 2;
+            json::object body{{"to", to}};
+            if (!o->from.empty()) body["from"] = o->from;
+            auto r = http(*ep, "POST", "/api/v1/calls", json::serialize(body));
+            if (r.status < 200 || r.status >= 300) return report_failure(*ep, "dial", r);
+            boost::system::error_code ec;
+            auto v = json::parse(r.body, ec);
+            std::string id;
+            if (!ec && v.is_object())
+              if (auto* c = v.as_object().if_contains("call_id"); c && c->is_string()) id = c->as_string();
+            std::printf("dialing %s%s%s\n", to.c_str(), id.empty() ? "" : " call ", id.c_str());
+            return 0;
+          }};
+}
+
+Command register_calls(CLI::App& app) {
+  auto o = std::make_shared<Common>();
+  auto* cmd = app.add_subcommand("calls", "list the live calls you may see (from callbridged)");
+  auto j = std::make_shared<bool>(false);
+  cmd->add_flag("--json", *j, "print the API's JSON");
+  add_common(cmd, *o);
+  return {cmd, [o, j]() -> int {
+            auto ep = endpoint_or_report(*o, "calls");
+            if (!ep) return 2;
+            auto r = http(*ep, "GET", "/api/v1/calls", "");
+            if (r.status != 200) return report_failure(*ep, "calls", r);
+            if (*j) {
+              std::printf("%s\n", r.body.c_str());
+              return 0;
+            }
+            boost::system::error_code ec;
+            auto v = json::parse(r.body, ec);
+            const json::array* calls = nullptr;
+            if (!ec && v.is_array()) calls = &v.as_array();
+            if (!ec && v.is_object())
+              if (auto* c = v.as_object().if_contains("calls"); c && c->is_array()) calls = &c->as_array();
+            if (!calls) {
+              std::fprintf(stderr, "callbridge calls: unexpected response: %s\n", r.body.substr(0, 200).c_str());
+              return 1;
+            }
+            if (calls->empty()) std::printf("no calls\n");
+            for (const auto& cv : *calls) {
+              if (!cv.is_object()) continue;
+              const auto& c = cv.as_object();
+              std::string id = c.contains("id") && c.at("id").is_string() ? std::string(c.at("id").as_string()) : "?";
+              std::string remote = "-";
+              if (auto* rm = c.if_contains("remote"); rm && rm->is_object()) {
+                if (auto* d = rm->as_object().if_contains("display"); d && d->is_string()) remote = d->as_string();
+                else if (auto* n = rm->as_object().if_contains("number"); n && n->is_string()) remote = n->as_string();
+              }
+              std::string conns;
+              if (auto* cs = c.if_contains("connections"); cs && cs->is_array())
+                for (const auto& x : cs->as_array())
+                  if (x.is_object() && x.as_object().contains("device") && x.as_object().contains("state"))
+                    conns += (conns.empty() ? "" : " ") + std::string(json::value_to<std::string>(x.at("device"))) +
+                             "=" + json::value_to<std::string>(x.at("state"));
+              std::printf("%-28s %-20s %s\n", id.c_str(), remote.c_str(), conns.c_str());
+            }
+            return 0;
+          }};
+}
+
+Command register_hangup(CLI::App& app) {
+  struct Opts {
+    Common common;
+    std::string call;
+  };
+  auto o = std::make_shared<Opts>();
+  auto* cmd = app.add_subcommand("hangup", "hang up one of your calls (id from `callbridge calls`)");
+  cmd->add_option("call", o->call, "call id")->required()->option_text("CALL");
+  add_common(cmd, o->common);
+  return {cmd, [o]() -> int {
+            auto ep = endpoint_or_report(o->common, "hangup");
+            if (!ep) return 2;
+            std::string id;
+            for (char ch : o->call) {  // path segment: escape everything but unreserved
+              if (std::isalnum(static_cast<unsigned char>(ch)) || ch == '-' || ch == '.' || ch == '_' || ch == '~') {
+                id.push_back(ch);
+              } else {
+                char buf[4];
+                std::snprintf(buf, sizeof buf, "%%%02X", static_cast<unsigned char>(ch));
+                id += buf;
+              }
+            }
+            auto r = http(*ep, "POST", "/api/v1/calls/" + id + "/hangup", "{}");
+            if (r.status < 200 || r.status >= 300) return report_failure(*ep, "hangup", r);
+            std::printf("hangup sent for %s\n", o->call.c_str());
+            return 0;
+          }};
+}
+
+namespace {
+
+constexpr const char* kDesktopName = "callbridge-dial.desktop";
+constexpr const char* kSchemes[] = {"x-scheme-handler/tel", "x-scheme-handler/callto"};
+
+std::string self_path() {
+  std::error_code ec;
+  auto p = fs::read_symlink("/proc/self/exe", ec);
+  return ec ? std::string("callbridge") : p.string();
+}
+
+bool have_program(const char* name) {
+  const char* path = std::getenv("PATH");
+  if (!path) return false;
+  std::stringstream ss(path);
+  std::string dir;
+  while (std::getline(ss, dir, ':'))
+    if (!dir.empty() && ::access((fs::path(dir) / name).c_str(), X_OK) == 0) return true;
+  return false;
+}
+
+// Sets or removes "scheme=desktop" in [Default Applications] of mimeapps.list (used when
+// xdg-mime is not installed, and to clean up on uninstall).
+bool edit_mimeapps(const fs::path& file, bool install, std::string& err) {
+  std::vector<std::string> lines;
+  {
+    std::ifstream in(file);
+    for (std::string l; std::getline(in, l);) lines.push_back(l);
+  }
+  std::vector<std::string> out;
+  bool in_defaults = false, saw_defaults = false;
+  for (const auto& l : lines) {
+    if (!l.empty() && l[0] == '[') {
+      if (in_defaults && install)
+        for (auto* s : kSchemes) out.push_back(std::string(s) + "=" + kDesktopName);
+      in_defaults = l == "[Default Applications]";
+      saw_defaults |= in_defaults;
+      out.push_back(l);
+      continue;
+    }
+    bool ours = false;
+    for (auto* s : kSchemes)
+      if (l.starts_with(std::string(s) + "=")) ours = in_defaults;
+    if (ours) {
+      if (!install && l.find(kDesktopName) == std::string::npos) out.push_back(l);  // someone else's
+      continue;
+    }
+    out.push_back(l);
+  }
+  if (in_defaults && install)
+    for (auto* s : kSchemes) out.push_back(std::string(s) + "=" + kDesktopName);
+  if (!saw_defaults && install) {
+    out.push_back("[Default Applications]");
+    for (auto* s : kSchemes) out.push_back(std::string(s) + "=" + kDesktopName);
+  }
+  std::error_code ec;
+  fs::create_directories(file.parent_path(), ec);
+  std::ofstream o(file, std::ios::trunc);
+  for (const auto& l : out) o << l << "\n";
+  if (!o) {
+    err = "cannot write " + file.string();
+    return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+Command register_url_handler(CLI::App& app) {
+  struct Opts {
+    std::string action;
+    bool no_xdg = false;
+  };
+  auto o = std::make_shared<Opts>();
+  auto* cmd = app.add_subcommand(
+      "url-handler", "make tel:/callto: links in desktop apps dial through callbridge (current user)");
+  cmd->add_option("action", o->action, "install or uninstall")
+      ->required()
+      ->check(CLI::IsMember({"install", "uninstall"}))
+      ->option_text("install|uninstall");
+  cmd->add_flag("--no-xdg-mime", o->no_xdg, "edit mimeapps.list directly instead of calling xdg-mime");
+  return {cmd, [o]() -> int {
+            fs::path apps = data_home() / "applications";
+            fs::path desktop = apps / kDesktopName;
+            fs::path mimeapps = config_home() / "mimeapps.list";
+            std::error_code ec;
+            std::string err;
+            if (o->action == "install") {
+              fs::create_directories(apps, ec);
+              if (ec) {
+                std::fprintf(stderr, "callbridge url-handler: cannot create %s: %s\n", apps.c_str(), ec.message().c_str());
+                return 1;
+              }
+              std::ofstream f(desktop, std::ios::trunc);
+              f << "[Desktop Entry]\nType=Application\nName=callbridge dial\n"
+                   "Comment=Dial tel: and callto: links through callbridge\n"
+                << "Exec=\"" << self_path() << "\" dial %u\n"
+                << "Terminal=false\nNoDisplay=true\nMimeType=x-scheme-handler/tel;x-scheme-handler/callto;\n";
+              f.close();
+              if (!f) {
+                std::fprintf(stderr, "callbridge url-handler: cannot write %s\n", desktop.c_str());
+                return 1;
+              }
+              bool done = false;
+              if (!o->no_xdg && have_program("xdg-mime")) {
+                done = true;
+                for (auto* s : kSchemes) {
+                  std::string c = std::string("xdg-mime default ") + kDesktopName + " " + s;
+                  if (std::system(c.c_str()) != 0) done = false;
+                }
+                if (!done) std::fprintf(stderr, "callbridge url-handler: xdg-mime failed; editing %s\n", mimeapps.c_str());
+              }
+              if (!done && !edit_mimeapps(mimeapps, true, err)) {
+                std::fprintf(stderr, "callbridge url-handler: %s\n", err.c_str());
+                return 1;
+              }
+              if (have_program("update-desktop-database"))
+                (void)std::system(("update-desktop-database -q '" + apps.string() + "' 2>/dev/null").c_str());
+              std::printf("installed %s; tel: and callto: links now run `callbridge dial`\n", desktop.c_str());
+              return 0;
+            }
+            fs::remove(desktop, ec);
+            if (fs::exists(mimeapps, ec) && !edit_mimeapps(mimeapps, false, err)) {
+              std::fprintf(stderr, "callbridge url-handler: %s\n", err.c_str());
+              return 1;
+            }
+            std::printf("removed %s and its tel:/callto: associations\n", desktop.c_str());
+            return 0;
+          }};
+}
+
+}  // namespace callbridge::cli
