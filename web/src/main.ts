@@ -441,17 +441,22 @@ function kvTable(obj: any, caption: string): HTMLElement {
   if (Array.isArray(obj)) {
     if (!obj.length) return h('p', {}, 'none');
     const cols = [...new Set(obj.flatMap((o) => (o && typeof o === 'object' ? Object.keys(o) : [])))];
-    return h('table', {}, h('caption', {}, caption), h('thead', {}, h('tr', {}, cols.map((c) => h('th', { scope: 'col' }, c)))),
+    return h('table', { 'aria-label': caption }, h('thead', {}, h('tr', {}, cols.map((c) => h('th', { scope: 'col' }, c)))),
       h('tbody', {}, obj.map((o) => h('tr', {}, cols.map((c) => h('td', {}, fmt(o?.[c])))))));
   }
-  return h('table', {}, h('caption', {}, caption), h('tbody', {}, Object.entries(obj).filter(([, v]) => typeof v !== 'object' || v == null).map(([k, v]) => h('tr', {}, h('th', { scope: 'row' }, k), h('td', {}, fmt(v))))));
+  return h('table', { 'aria-label': caption }, h('tbody', {}, Object.entries(obj).filter(([, v]) => typeof v !== 'object' || v == null).map(([k, v]) => h('tr', {}, h('th', { scope: 'row' }, k), h('td', {}, fmt(v))))));
 }
-function fmt(v: unknown) { return v == null ? '' : typeof v === 'object' ? JSON.stringify(v) : String(v); }
+function fmt(v: unknown): string {
+  if (v == null) return '';
+  if (Array.isArray(v)) return v.map(fmt).join(', ');
+  if (typeof v === 'object') return Object.entries(v as Record<string, unknown>).map(([k, x]) => `${k.replace(/_/g, ' ')}: ${fmt(x)}`).join(' · ');
+  return String(v);
+}
 
 function adminView() {
   const d = adminData.diag ?? {};
   const sections: HTMLElement[] = [];
-  sections.push(h('section', {}, h('h3', {}, 'Server'), kvTable(d, 'Server')));
+  sections.push(h('section', {}, h('h3', {}, 'Server'), kvTable(d, 'Server')));  // scalar fields; objects below
   for (const [k, v] of Object.entries(d)) if (v && typeof v === 'object') sections.push(h('section', {}, h('h3', {}, k.replace(/_/g, ' ')), kvTable(v, k)));
   const user = h('input', { id: 'new-user', required: true }), ext = h('input', { id: 'new-ext' }), role = h('select', { id: 'new-role' }, ['user', 'supervisor', 'admin'].map((r) => h('option', {}, r)));
   const tpl = h('textarea', { id: 'tpl', rows: 4 }, tenantConfig().card_template ?? '');

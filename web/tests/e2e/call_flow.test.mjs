@@ -30,7 +30,12 @@ run('call flow in the browser', async (ctx) => {
   const b = await browser();
   ctx.cleanups.push(() => b.close());
   const page = await b.newPage({ viewport: { width: 1100, height: 760 } });
-  page.on('pageerror', (e) => console.error('page error:', e));
+  ctx.page = page;
+  ctx.console = [];
+  page.on('pageerror', (e) => ctx.console.push(`page error: ${e}`));
+  page.on('console', (m) => ctx.console.push(`${m.type()}: ${m.text()}`));
+  page.on('requestfailed', (r) => ctx.console.push(`request failed: ${r.url()} ${r.failure()?.errorText}`));
+  page.on('response', (r) => { if (r.status() >= 400) ctx.console.push(`HTTP ${r.status()} ${r.request().method()} ${r.url()}`); });
   const base = `http://127.0.0.1:${proxy.port}`;
   await page.goto(`${base}/?token=${encodeURIComponent(token)}`);
   await page.waitForSelector('#status.online', { timeout: 10_000 });

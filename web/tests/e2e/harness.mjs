@@ -141,6 +141,13 @@ export async function run(name, fn) {
     failed = true;
     console.error(`not ok - ${name}: ${e.stack || e}`);
     if (ctx.daemon) console.error(`--- callbridged output ---\n${ctx.daemon.output.slice(-6000)}`);
+    if (ctx.page) {
+      try {
+        console.error(`--- page (${ctx.page.url()}) ---\n${(await ctx.page.innerText('body')).slice(0, 2000)}`);
+        await ctx.page.screenshot({ path: join(env.out, 'failure.png') });
+      } catch { /* page gone */ }
+    }
+    if (ctx.console?.length) console.error(`--- browser console ---\n${ctx.console.slice(-40).join('\n')}`);
   } finally {
     for (const c of ctx.cleanups.reverse()) { try { await c(); } catch { /* best effort */ } }
   }

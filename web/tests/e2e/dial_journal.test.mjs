@@ -1,0 +1,84 @@
+// Browser end to end over REST only: sign-in by token link, click-to-dial -> the AMI Originate the
+// daemon sends, a replayed inbound_answered call -> the journal row with the captured duration
+// (talk 3 s), a note saved through the UI, the admin page; screenshots of these screens.
+import { join } from 'node:path';
+import { AmiPeer, Daemon, assert, browser, env, fixtureBlocks, run, until } from './harness.mjs';
+
+run('dial and journal in the browser', async (ctx) => {
+  const peer = new AmiPeer();
+  await peer.start();
+  ctx.cleanups.push(() => peer.stop());
+  const d = new Daemon(peer.port);
+  ctx.daemon = d;
+  const token = d.token('anna', 'admin', '100', 'Anna Alpha');
+  await d.start();
+  ctx.cleanups.push(() => d.stop());
+
+  const b = await browser();
+  ctx.cleanups.push(() => b.close());
+  const page = await b.newPage({ viewport: { width: 1100, height: 760 } });
+  ctx.page = page;
+  ctx.console = [];
+  page.on('pageerror', (e) => ctx.console.push(`page error: ${e}`));
+  page.on('console', (m) => ctx.console.push(`${m.type()}: ${m.text()}`));
+  const base = `http://127.0.0.1:${d.port}`;
+
+  // Static serving: MIME types, SPA fallback, no traversal.
+  const html = await fetch(`${base}/app/dial?to=1`);
+  assert(html.status === 200 && html.headers.get('content-type').startsWith('text/html'), 'SPA fallback');
+  const trav = await fetch(`${base}/assets/%2e%2e/%2e%2e/etc/passwd`);
+  assert(trav.status === 404, `traversal refused (${trav.status})`);
+
+  await page.goto(`${base}/?token=${encodeURIComponent(token)}`);
+  await page.waitForSelector('header .who:has-text("Anna Alpha")', { timeout: 10_000 });
+  assert(!page.url().includes('token='), 'token removed from the URL');
+
+  // --- tel: link on the page opens the dial flow
+  await page.evaluate(() => { const a = document.createElement('a'); a.href = 'tel:+49-211-339903'; a.id = 'tl'; a.textContent = 'tel'; document.body.append(a); });
+  await page.click('#tl');
+  assert((await page.inputValue('#dial')) === '+49-211-339903', 'tel: link fills the dial box');
+
+  // --- a whole inbound call -> journal row with the captured duration
+  peer.send(fixtureBlocks('inbound_answered'));
+  await until('journal entry', async () => (await d.api('GET', '/api/v1/journal', token)).json?.entries?.length === 1);
+  await page.click('nav a[href="#/journal"]');
+  const row = await page.waitForSelector('table.journal tbody tr', { timeout: 10_000 });
+  const dur = await row.$eval('td.dur', (e) => e.textContent);
+  assert(dur === '0:03', `journal duration 0:03, got ${dur}`);
+  assert((await row.$eval('td.num', (e) => e.textContent)).includes('89123456'), 'journal number');
+  await page.fill('table.journal tbody tr input', 'called about invoice 42');
+  await page.locator('table.journal tbody tr input').blur();
+  await until('note saved', async () => (await d.api('GET', '/api/v1/journal', token)).json?.entries?.[0]?.note === 'called about invoice 42');
+  assert(await page.$('figure.chart svg rect.bar-answered'), 'chart drawn');
+  await page.screenshot({ path: join(env.out, 'journal.png') });
+
+  // --- narrow side panel
+  await page.setViewportSize({ width: 340, height: 640 });
+  await page.screenshot({ path: join(env.out, 'journal-narrow.png') });
+  await page.setViewportSize({ width: 1100, height: 760 });
+
+  // --- admin page
+  await page.click('nav a[href="#/admin"]');
+  await page.waitForSelector('.admin section h3');
+  await page.waitForSelector('.admin table');
+  await page.screenshot({ path: join(env.out, 'admin.png'), fullPage: true });
+
+  // --- click-to-dial -> AMI Originate from the user's phone
+  const before = peer.actions.length;
+  await page.click('nav a[href="#/calls"]');
+  await page.fill('#dial', '089 123456');
+  await page.click('form.dialbox button[type=submit]');
+  const orig = await until('Originate', () => peer.actions.slice(before).find((a) => a.action?.toLowerCase() === 'originate'));
+  assert(/PJSIP\/100\b/.test(orig.channel ?? ''), `Originate from PJSIP/100: ${orig.raw}`);
+  assert((orig.exten ?? '').replace(/\D/g, '').endsWith('89123456'), `Originate to the number: ${orig.raw}`);
+  await page.waitForSelector('.flash.ok');
+  assert(await page.isEnabled('button[title^="Redial"]'), 'redial enabled');
+  await page.screenshot({ path: join(env.out, 'calls.png') });
+
+  // --- keyboard: the dial box is reachable and the Dial button operable by keyboard
+  await page.focus('#dial');
+  await page.fill('#dial', '102');
+  const n = peer.actions.length;
+  await page.keyboard.press('Enter');
+  await until('second Originate', () => peer.actions.slice(n).find((a) => a.action?.toLowerCase() === 'originate'));
+});
