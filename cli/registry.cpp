@@ -8,6 +8,8 @@ namespace callbridge::cli {
 Command register_number(CLI::App& app);  // cmd_number.cpp
 Command register_journal(CLI::App& app);  // cmd_journal.cpp
 Command register_contacts(CLI::App& app);  // cmd_contacts.cpp
+Command register_dial(CLI::App& app), register_calls(CLI::App& app), register_hangup(CLI::App& app),
+    register_url_handler(CLI::App& app);  // cmd_dial.cpp
 Command register_replay(CLI::App& app);  // cmd_replay.cpp
 
 std::vector<Command> register_all(CLI::App& app) {
@@ -15,6 +17,7 @@ std::vector<Command> register_all(CLI::App& app) {
   out.push_back(register_number(app));
   out.push_back(register_journal(app));
   out.push_back(register_contacts(app));
+  for (auto* r : {register_dial, register_calls, register_hangup, register_url_handler}) out.push_back(r(app));
   out.push_back(register_replay(app));
   return out;
 }
