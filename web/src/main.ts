@@ -5,7 +5,7 @@ import './style.css';
 import { Api, ApiError } from './lib/api';
 import { ChooserMemory, resolveContact } from './lib/chooser';
 import { EventStream } from './lib/events';
-import { LiveState, actionsFor } from './lib/store';
+import { LiveState, actionsFor, remoteOf } from './lib/store';
 import { expandUrl, flatten, renderCard } from './lib/template';
 import { bucketize, chartSvg, isMissed } from './lib/chart';
 import { dialTarget, displayNumber, formatDuration } from './lib/phone';
@@ -163,14 +163,14 @@ function popped(c: Call) {
 }
 
 function callerLabel(c: Call): string {
-  const num = displayNumber(c.remote?.number, uiConfig.home_country, c.remote?.display);
+  const num = displayNumber(remoteOf(c, me?.extensions), uiConfig.home_country, c.remote?.display);
   const r = contactFor(c);
   return r.kind === 'contact' ? `${r.contact.name} (${num})` : num;
 }
 
 function matchesFor(c: Call): Contact[] {
   if (c.remote?.contacts) return c.remote.contacts;
-  const n = c.remote?.number;
+  const n = remoteOf(c, me?.extensions);
   if (!n) return [];
   if (!lookups.has(n)) {
     lookups.set(n, []);
@@ -183,7 +183,7 @@ function matchesFor(c: Call): Contact[] {
 function contactFor(c: Call) {
   const picked = manualChoice.get(c.id);
   if (picked) return { kind: 'contact' as const, contact: picked, remembered: true };
-  return resolveContact(memory, c.remote?.number ?? null, matchesFor(c));
+  return resolveContact(memory, remoteOf(c, me?.extensions), matchesFor(c));
 }
 
 // ---------- actions ----------
@@ -335,7 +335,7 @@ function callsView() {
 }
 
 function callCard(c: Call, incoming: boolean) {
-  const number = c.remote?.number ?? null;
+  const number = remoteOf(c, me!.extensions);
   const disp = c.remote?.withheld ? 'withheld' : displayNumber(number, uiConfig.home_country, c.remote?.display);
   const res = contactFor(c);
   const cfg = tenantConfig();
@@ -393,10 +393,10 @@ function journalView() {
       sel('disposition', 'Result', ['', 'answered', 'missed', 'answered_elsewhere', 'rejected', 'no_answer', 'busy', 'failed']),
       q, h('button', { type: 'submit' }, 'Filter')),
     chart,
-    h('table', { class: 'journal' },
+    h('div', { class: 'scroll' }, h('table', { class: 'journal' },
       h('caption', { class: 'sr-only' }, 'Your calls, newest first'),
       h('thead', {}, h('tr', {}, ['When', 'Dir', 'Number', 'Name', 'Result', 'Duration', 'Note', ''].map((t) => h('th', { scope: 'col' }, t)))),
-      h('tbody', {}, journalCache.map(journalRow))),
+      h('tbody', {}, journalCache.map(journalRow)))),
     !journalCache.length ? h('p', { class: 'empty' }, 'No calls match.') : null);
 }
 

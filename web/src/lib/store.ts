@@ -24,7 +24,7 @@ export class LiveState {
       case 'call': {
         const c = m.call;
         if (!c || !c.id) break;
-        let conns = (c.connections ?? []).filter((x) => !['null', 'cleared'].includes(x.state));
+        let conns = (c.connections ?? []).filter((x) => !['null', 'cleared', 'failed'].includes(x.state));
         if (CLEARED.has(m.event) && m.device) conns = conns.filter((x) => x.device !== m.device);
         if (conns.length === 0) {
           this.calls.delete(c.id);
@@ -65,4 +65,14 @@ export const ACTION_ORDER = ['answer', 'hangup', 'hold', 'retrieve', 'consult', 
 export function actionsFor(call: Call, device: string): string[] {
   const allowed = call.allowed_actions?.[device] ?? [];
   return ACTION_ORDER.filter((a) => allowed.includes(a));
+}
+
+// The other side's number as `devices` see it: the call's `remote` when the server sends one,
+// else the remote of the first of our connections that has one (event payloads carry it per
+// connection), else any connection's.
+export function remoteOf(call: Call, devices: string[] = []): string | null {
+  if (call.remote?.number) return call.remote.number;
+  const mine = call.connections.find((x) => devices.includes(x.device) && x.remote);
+  if (mine?.remote) return mine.remote;
+  return call.connections.find((x) => x.remote)?.remote ?? null;
 }

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { EventStream, type SocketLike } from '../../src/lib/events';
-import { LiveState, actionsFor } from '../../src/lib/store';
+import { LiveState, actionsFor, remoteOf } from '../../src/lib/store';
 
 class FakeSocket implements SocketLike {
   onopen: any = null; onmessage: any = null; onclose: any = null; onerror: any = null;
@@ -112,6 +112,11 @@ describe('live state', () => {
   it('buttons come from allowed_actions only, in a fixed order', () => {
     expect(actionsFor(call('connected', ['transfer', 'hangup', 'bogus', 'hold']), '100')).toEqual(['hangup', 'hold', 'transfer']);
     expect(actionsFor(call('connected', ['hangup']), '101')).toEqual([]);
+  });
+  it('remote number from the call or from our connection', () => {
+    expect(remoteOf({ id: 'x', connections: [{ device: '100', state: 'alerting', remote: '+4989123456' }] }, ['100'])).toBe('+4989123456');
+    expect(remoteOf({ id: 'x', remote: { number: '+1' }, connections: [] })).toBe('+1');
+    expect(remoteOf({ id: 'x', connections: [{ device: '101', state: 'alerting' }] }, ['101'])).toBeNull();
   });
   it('journal entries are not duplicated', () => {
     const s = new LiveState();
