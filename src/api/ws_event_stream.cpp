@@ -10,7 +10,6 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
-#include <boost/asio/write.hpp>
 #include <boost/uuid/detail/sha1.hpp>
 #include <cstring>
 
@@ -116,6 +115,7 @@ struct EventStream::Impl {
   bool stopped = false;
   Clock::time_point now = Clock::now();  // coarse, updated by the tick
   std::vector<char> read_buf = std::vector<char>(64 * 1024);  // shared by all clients' reads
+  std::vector<asio::const_buffer> gather;  // scratch of Client::write (synchronous sends)
   Stats stats;
 
   Impl(asio::io_context& i, core::EventHub& h, PrincipalResolver& a, EventStreamOptions o)
@@ -138,6 +138,8 @@ class Client final : public core::EventSubscriber, public std::enable_shared_fro
   const std::string& tenant() const { return tenant_; }
 
   void start(std::vector<Frame> initial, std::string_view early) {
+    boost::system::error_code ec;
+    socket_.non_blocking(true, ec);
     last_out_ = s_->now;
     for (auto& f : initial) enqueue(std::move(f));
     if (!early.empty()) in_.assign(early);
@@ -153,6 +155,10 @@ class Client final : public core::EventSubscriber, public std::enable_shared_fro
       ++s_->stats.closed_slow;
       close(1008, "client too slow");
       return;
+    }
+    if (head_ > 1024 && head_ * 2 > outbox_.size()) {  // keep a blocked outbox compact
+      outbox_.erase(outbox_.begin(), outbox_.begin() + static_cast<std::ptrdiff_t>(head_));
+      head_ = 0;
     }
     outbox_.push_back(std::move(f));
     last_out_ = s_->now;
@@ -180,48 +186,57 @@ class Client final : public core::EventSubscriber, public std::enable_shared_fro
     }
   }
 
-  // Starts a gathered write of up to max_batch queued frames.
+  // Writes queued frames with non-blocking gathered sends until the outbox is empty or the socket
+  // is full; then waits for writability. No completion handler per frame (libuv's try_write idea).
   void write() {
     dirty_ = false;
-    if (writing_ || head_ == outbox_.size() || finished_) return;
-    writing_ = true;
-    const std::size_t n = std::min(outbox_.size() - head_, s_->options.max_batch);
-    in_flight_ = n;
-    auto self = shared_from_this();
-    auto done = [self](const boost::system::error_code& ec, std::size_t) { self->written(ec); };
-    if (n == 1) {
-      asio::async_write(socket_, asio::buffer(*outbox_[head_]), std::move(done));
-      return;
-    }
-    gather_.clear();
-    for (std::size_t i = 0; i < n; ++i) gather_.push_back(asio::buffer(*outbox_[head_ + i]));
-    asio::async_write(socket_, BufferRange{gather_.data(), gather_.data() + n}, std::move(done));
-  }
-
-  void written(const boost::system::error_code& ec) {
-    writing_ = false;
-    if (finished_) return;
-    if (ec) return finish();
-    s_->stats.frames_out += in_flight_;
-    head_ += in_flight_;
-    in_flight_ = 0;
-    if (head_ == outbox_.size()) {
-      outbox_.clear();
-      head_ = 0;
-      if (outbox_.capacity() > 64) outbox_.shrink_to_fit();
-      if (gather_.capacity() > 0) gather_ = {};
-      if (closing_) {  // the close frame is out: FIN, then wait for the peer's close or EOF
-        boost::system::error_code ignored;
-        socket_.shutdown(tcp::socket::shutdown_send, ignored);
-        if (peer_closed_) finish();
+    if (writing_ || finished_) return;
+    while (head_ < outbox_.size()) {
+      const std::size_t n = std::min(outbox_.size() - head_, s_->options.max_batch);
+      boost::system::error_code ec;
+      std::size_t sent = 0;
+      if (n == 1) {
+        sent = socket_.write_some(asio::buffer(*outbox_[head_]) + offset_, ec);
+      } else {
+        auto& g = s_->gather;
+        g.clear();
+        g.push_back(asio::buffer(*outbox_[head_]) + offset_);
+        for (std::size_t i = 1; i < n; ++i) g.push_back(asio::buffer(*outbox_[head_ + i]));
+        sent = socket_.write_some(BufferRange{g.data(), g.data() + n}, ec);
       }
-      return;
+      if (ec == asio::error::would_block || ec == asio::error::try_again) {
+        writing_ = true;
+        socket_.async_wait(tcp::socket::wait_write,
+                           [self = shared_from_this()](const boost::system::error_code& wec) {
+                             self->writing_ = false;
+                             if (self->finished_) return;
+                             if (wec) return self->finish();
+                             self->write();
+                           });
+        return;
+      }
+      if (ec) return finish();
+      // Advance over what the kernel took.
+      while (sent > 0) {
+        const std::size_t rest = outbox_[head_]->size() - offset_;
+        if (sent >= rest) {
+          sent -= rest;
+          offset_ = 0;
+          ++head_;
+          ++s_->stats.frames_out;
+        } else {
+          offset_ += sent;
+          sent = 0;
+        }
+      }
     }
-    if (head_ > 1024 && head_ * 2 > outbox_.size()) {
-      outbox_.erase(outbox_.begin(), outbox_.begin() + static_cast<std::ptrdiff_t>(head_));
-      head_ = 0;
+    outbox_ = {};  // an idle client holds no buffers
+    head_ = 0;
+    if (closing_) {  // the close frame is out: FIN, then wait for the peer's close or EOF
+      boost::system::error_code ignored;
+      socket_.shutdown(tcp::socket::shutdown_send, ignored);
+      if (peer_closed_) finish();
     }
-    write();
   }
 
   void close(std::uint16_t code, std::string_view reason) {
@@ -229,11 +244,11 @@ class Client final : public core::EventSubscriber, public std::enable_shared_fro
     closing_ = true;
     close_deadline_ = Clock::now() + s_->options.close_grace;
     if (sub_ != 0) {
-      s_->hub.unsubscribe(sub_);
+      s_->hub.unsubscribe(tenant_, sub_);
       sub_ = 0;
     }
-    // Queued frames that are not being written are dropped: the client is behind anyway.
-    outbox_.resize(head_ + in_flight_);
+    // Queued frames are dropped (the client is behind anyway), except one partly sent.
+    outbox_.resize(head_ + (offset_ > 0 ? 1 : 0));
     outbox_.push_back(std::make_shared<const std::string>(close_frame(code, reason)));
     if (!writing_) mark_dirty();
   }
@@ -244,7 +259,7 @@ class Client final : public core::EventSubscriber, public std::enable_shared_fro
     finished_ = true;
     closing_ = true;
     if (sub_ != 0) {
-      s_->hub.unsubscribe(sub_);
+      s_->hub.unsubscribe(tenant_, sub_);
       sub_ = 0;
     }
     boost::system::error_code ignored;
@@ -266,7 +281,6 @@ class Client final : public core::EventSubscriber, public std::enable_shared_fro
     if (ec) return finish();
     for (;;) {
       boost::system::error_code rec;
-      socket_.non_blocking(true, rec);
       const std::size_t n = socket_.read_some(asio::buffer(s_->read_buf), rec);
       if (rec == asio::error::would_block || rec == asio::error::try_again) break;
       if (rec) {  // EOF or reset
@@ -355,10 +369,9 @@ class Client final : public core::EventSubscriber, public std::enable_shared_fro
   std::shared_ptr<EventStream::Impl> s_;
   Socket socket_;
   std::string tenant_;
-  std::vector<Frame> outbox_;  // [head_, head_+in_flight_) is being written
+  std::vector<Frame> outbox_;  // [head_, end) still to send; offset_ bytes of head_ are sent
   std::size_t head_ = 0;
-  std::size_t in_flight_ = 0;
-  std::vector<asio::const_buffer> gather_;  // only while a multi-frame write runs
+  std::size_t offset_ = 0;
   std::string in_;                          // an incomplete client frame, else empty
   Clock::time_point last_out_{};
   Clock::time_point close_deadline_{};
@@ -479,6 +492,8 @@ HttpUpgrade EventStream::handle(const HttpRequest& req) {
       if (ec) ::close(fd);
       return;
     }
+    // Small frames must not wait for the peer's delayed ACK (Nagle), as in every WebSocket server.
+    sock.set_option(tcp::no_delay(true), ec);
     auto c = std::make_shared<Client>(impl, std::move(sock), tenant);
     c->index_ = impl->clients.size();
     impl->clients.push_back(c);

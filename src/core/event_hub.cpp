@@ -155,7 +155,7 @@ void EventHub::publish(Tenant& t, HubMessage::Kind kind, std::vector<std::string
   if (--publishing_ == 0 && !removed_while_publishing_.empty()) {
     auto ids = std::move(removed_while_publishing_);
     removed_while_publishing_.clear();
-    for (auto id : ids) remove_now(id);
+    for (auto [tp, id] : ids) remove_now(*tp, id);
   }
 }
 
@@ -316,31 +316,31 @@ EventHub::Attach EventHub::subscribe(const std::string& tn, EventFilter filter,
     a.initial.push_back(std::make_shared<const std::string>(encode(snapshot_json(t, tn, filter))));
   }
   t.subs.push_back(Sub{a.id, std::move(filter), sink});
-  sub_tenant_.emplace(a.id, tn);
+  ++subscribers_;
   return a;
 }
 
-void EventHub::unsubscribe(std::uint64_t id) {
+void EventHub::unsubscribe(const std::string& tn, std::uint64_t id) {
+  auto it = tenants_.find(tn);
+  if (it == tenants_.end()) return;
   if (publishing_ > 0) {
-    auto it = sub_tenant_.find(id);
-    if (it == sub_tenant_.end()) return;
-    for (auto& s : tenants_[it->second].subs)
-      if (s.id == id) s.sink = nullptr;
-    removed_while_publishing_.push_back(id);
+    for (auto& s : it->second.subs)
+      if (s.id == id && s.sink) {
+        s.sink = nullptr;
+        removed_while_publishing_.emplace_back(&it->second, id);
+      }
     return;
   }
-  remove_now(id);
+  remove_now(it->second, id);
 }
 
-void EventHub::remove_now(std::uint64_t id) {
-  auto it = sub_tenant_.find(id);
-  if (it == sub_tenant_.end()) return;
-  auto& subs = tenants_[it->second].subs;
-  sub_tenant_.erase(it);
+void EventHub::remove_now(Tenant& t, std::uint64_t id) {
+  auto& subs = t.subs;
   for (std::size_t i = 0; i < subs.size(); ++i) {
     if (subs[i].id == id) {
       subs[i] = std::move(subs.back());  // order among subscribers does not matter
       subs.pop_back();
+      --subscribers_;
       return;
     }
   }
@@ -357,7 +357,7 @@ std::string EventHub::heartbeat(const std::string& tn) const {
 
 EventHub::Stats EventHub::stats() const {
   Stats s = stats_;
-  s.subscribers = sub_tenant_.size();
+  s.subscribers = subscribers_;
   return s;
 }
 

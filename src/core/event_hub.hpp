@@ -94,7 +94,7 @@ class EventHub {
 
   Attach subscribe(const std::string& tenant, EventFilter filter, std::optional<std::uint64_t> since,
                    EventSubscriber* sink);
-  void unsubscribe(std::uint64_t id);
+  void unsubscribe(const std::string& tenant, std::uint64_t id);
 
   std::uint64_t last_seq(const std::string& tenant) const;
   // {"type":"heartbeat","seq":N}, encoded.
@@ -120,12 +120,12 @@ class EventHub {
   void publish(Tenant& t, HubMessage::Kind kind, std::vector<std::string> devices, std::string json);
   void publish_line(Tenant& t, const std::string& device, model::DeviceState s);
   std::string snapshot_json(const Tenant& t, const std::string& tenant, const EventFilter& f) const;
-  void remove_now(std::uint64_t id);
+  void remove_now(Tenant& t, std::uint64_t id);
 
   EventHubOptions options_;
   std::unordered_map<std::string, Tenant> tenants_;
-  std::unordered_map<std::uint64_t, std::string> sub_tenant_;  // id -> tenant
-  std::vector<std::uint64_t> removed_while_publishing_;
+  std::vector<std::pair<Tenant*, std::uint64_t>> removed_while_publishing_;
+  std::size_t subscribers_ = 0;
   std::uint64_t next_id_ = 1;
   int publishing_ = 0;
   Stats stats_;

@@ -40,8 +40,8 @@ TEST_F(HubTest, SnapshotThenEventsWithIncreasingSeqFilteredByDevice) {
   EXPECT_EQ(a.got[1], "{\"type\":\"line\",\"seq\":4,\"device\":\"100\",\"state\":\"busy\"}");
   ASSERT_EQ(b.got.size(), 2u);
   EXPECT_NE(b.got[0].find("\"seq\":5"), std::string::npos);
-  hub.unsubscribe(sa.id);
-  hub.unsubscribe(sb.id);
+  hub.unsubscribe("default", sa.id);
+  hub.unsubscribe("default", sb.id);
   EXPECT_EQ(hub.stats().subscribers, 0u);
 }
 
@@ -97,7 +97,7 @@ TEST_F(HubTest, UnsubscribeDuringPublishIsSafeAndEncodingIsShared) {
     EventHub* hub;
     std::uint64_t id = 0;
     int n = 0;
-    void on_message(const HubMessage&) override { ++n; hub->unsubscribe(id); }
+    void on_message(const HubMessage&) override { ++n; hub->unsubscribe("t", id); }
   } l1, l2;
   l1.hub = l2.hub = &h;
   l1.id = h.subscribe("t", EventFilter{EventScope::tenant}, std::nullopt, &l1).id;

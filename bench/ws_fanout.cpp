@@ -1,0 +1,423 @@
+// WebSocket fan-out benchmark: callbridge's event stream (core::EventHub + api::EventStream on the
+// real HttpServer) against the Node `ws` peer (bench/peers/ws_fanout_peer.js), same run, same load.
+//   ws_fanout serve                 the callbridge server, driven over stdin/stdout (protocol below)
+//   ws_fanout run [--clients ...]   spawns each server, connects N raw WebSocket clients (epoll, one
+//                                   thread), measures idle memory per client and deliveries/s of a
+//                                   broadcast of MSGS messages of BYTES to every client.
+// Server line protocol: -> "port N"; <- "bcast MSGS BYTES BATCH" -> "done"; <- "mem" ->
+// "mem RSS_KB HEAP_KB CLIENTS"; <- "exit". BATCH messages are published per event-loop turn.
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <malloc.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/epoll.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <CLI/CLI.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "api/http_server.hpp"
+#include "api/ws_event_stream.hpp"
+#include "core/event_hub.hpp"
+
+extern char** environ;
+
+namespace {
+
+using namespace callbridge;
+namespace asio = boost::asio;
+using Clock = std::chrono::steady_clock;
+
+// ---------------- server side ----------------
+class AllowAll final : public api::PrincipalResolver {
+ public:
+  std::expected<api::Principal, api::AuthFailure> resolve(const api::HttpRequest&, bool) override {
+    return api::Principal{"default", "bench", api::Role::supervisor, {}, "", "", ""};
+  }
+};
+
+long rss_kb() {
+  std::ifstream f("/proc/self/statm");
+  long pages = 0, resident = 0;
+  f >> pages >> resident;
+  return resident * (sysconf(_SC_PAGESIZE) / 1024);
+}
+
+// JSON of exactly `bytes` bytes (when bytes is big enough), as the Node peer builds it.
+std::string tail_for(std::uint64_t seq, std::size_t bytes) {
+  const std::string head = "{\"type\":\"call\",\"seq\":" + std::to_string(seq) + ",\"pad\":\"";
+  const std::size_t pad = bytes > head.size() + 2 ? bytes - head.size() - 2 : 0;
+  return ",\"pad\":\"" + std::string(pad, 'x') + "\"}";
+}
+
+int serve() {
+  asio::io_context io;
+  core::EventHub hub(core::EventHubOptions{.retention = 4096, .encode = api::EventStream::frame_text});
+  AllowAll auth;
+  api::HttpServer http(io, api::HttpServerOptions{.host = "127.0.0.1", .port = 0, .max_connections = 100'000});
+  api::EventStreamOptions so;
+  so.max_outbox = 1 << 16;  // the bench never wants a client dropped
+  api::EventStream stream(io, hub, auth, so);
+  stream.install(http);
+  if (auto st = http.start(); !st) {
+    std::cerr << st.error().message() << "\n";
+    return 1;
+  }
+  std::printf("port %u\n", http.port());
+  std::fflush(stdout);
+  auto work = asio::make_work_guard(io);
+  std::thread input([&] {
+    std::string line;
+    while (std::getline(std::cin, line)) {
+      std::istringstream in(line);
+      std::string cmd;
+      in >> cmd;
+      if (cmd == "bcast") {
+        std::uint64_t msgs = 0, bytes = 0, batch = 1;
+        in >> msgs >> bytes >> batch;
+        asio::post(io, [&, msgs, bytes, batch] {
+          auto sent = std::make_shared<std::uint64_t>(0);
+          auto round = std::make_shared<std::function<void()>>();
+          *round = [&, msgs, bytes, batch, sent, round] {
+            for (std::uint64_t b = 0; b < batch && *sent < msgs; ++b) {
+              ++*sent;
+              const auto seq = hub.last_seq("default") + 1;
+              hub.publish_raw("default", core::HubMessage::Kind::call, {}, "call", tail_for(seq, bytes));
+            }
+            if (*sent < msgs) {
+              asio::post(io, *round);
+            } else {
+              std::printf("done\n");
+              std::fflush(stdout);
+              *round = nullptr;  // breaks the self-reference
+            }
+          };
+          (*round)();
+        });
+      } else if (cmd == "mem") {
+        asio::post(io, [&] {
+          auto mi = mallinfo2();
+          std::printf("mem %ld %zu %zu\n", rss_kb(), mi.uordblks / 1024, stream.stats().clients);
+          std::fflush(stdout);
+        });
+      } else if (cmd == "exit") {
+        break;
+      }
+    }
+    asio::post(io, [&] {
+      stream.stop();
+      http.stop();
+      work.reset();
+      io.stop();
+    });
+  });
+  io.run();
+  input.join();
+  std::_Exit(0);  // 10k sockets: the OS closes them faster than destructors
+}
+
+// ---------------- driver side ----------------
+struct Server {
+  pid_t pid = -1;
+  FILE* in = nullptr;   // commands
+  FILE* out = nullptr;  // answers
+  int port = 0;
+
+  bool start(std::vector<std::string> argv) {
+    int to[2], from[2];
+    if (pipe(to) != 0 || pipe(from) != 0) return false;
+    posix_spawn_file_actions_t fa;
+    posix_spawn_file_actions_init(&fa);
+    posix_spawn_file_actions_adddup2(&fa, to[0], 0);
+    posix_spawn_file_actions_adddup2(&fa, from[1], 1);
+    posix_spawn_file_actions_addclose(&fa, to[1]);
+    posix_spawn_file_actions_addclose(&fa, from[0]);
+    std::vector<char*> args;
+    for (auto& a : argv) args.push_back(a.data());
+    args.push_back(nullptr);
+    if (posix_spawnp(&pid, args[0], &fa, nullptr, args.data(), environ) != 0) return false;
+    close(to[0]);
+    close(from[1]);
+    in = fdopen(to[1], "w");
+    out = fdopen(from[0], "r");
+    auto l = line();
+    return std::sscanf(l.c_str(), "port %d", &port) == 1;
+  }
+  std::string line() {
+    char buf[256];
+    if (!std::fgets(buf, sizeof buf, out)) return {};
+    return buf;
+  }
+  void send(const std::string& cmd) {
+    std::fputs((cmd + "\n").c_str(), in);
+    std::fflush(in);
+  }
+  void stop() {
+    if (pid < 0) return;
+    send("exit");
+    int st;
+    waitpid(pid, &st, 0);
+    fclose(in);
+    fclose(out);
+    pid = -1;
+  }
+};
+
+struct Conn {
+  int fd = -1;
+  bool upgraded = false;
+  std::string head;  // handshake response until \r\n\r\n
+  unsigned char hdr[10];
+  unsigned hlen = 0;
+  std::uint64_t left = 0;  // payload bytes of the current frame still to come
+  std::uint64_t frames = 0;
+};
+
+class Load {
+ public:
+  ~Load() { disconnect(); }
+  bool connect(int port, int n) {
+    ep_ = epoll_create1(0);
+    conns_.resize(n);
+    const std::string req = "GET /api/v1/events?scope=tenant HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\n"
+                            "Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+                            "Sec-WebSocket-Version: 13\r\n\r\n";
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_port = htons(static_cast<std::uint16_t>(port));
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    for (int i = 0; i < n; ++i) {
+      int fd = socket(AF_INET, SOCK_STREAM, 0);
+      if (fd < 0 || ::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) {
+        std::perror("connect");
+        return false;
+      }
+      if (write(fd, req.data(), req.size()) != static_cast<ssize_t>(req.size())) return false;
+      fcntl(fd, F_SETFL, O_NONBLOCK);
+      conns_[i].fd = fd;
+      epoll_event ev{};
+      ev.events = EPOLLIN;
+      ev.data.u32 = static_cast<std::uint32_t>(i);
+      epoll_ctl(ep_, EPOLL_CTL_ADD, fd, &ev);
+      if (i % 256 == 255) poll_for(0);  // keep the accept backlog short
+    }
+    return true;
+  }
+  // Runs until every connection is upgraded and has at least `frames` frames.
+  bool wait_all(std::uint64_t frames, double timeout_s) {
+    auto end = Clock::now() + std::chrono::duration<double>(timeout_s);
+    while (Clock::now() < end) {
+      if (upgraded_ == conns_.size() && min_frames() >= frames) return true;
+      poll_for(50);
+    }
+    return false;
+  }
+  std::uint64_t total_frames() const { return total_; }
+  std::uint64_t min_frames() const {
+    std::uint64_t m = UINT64_MAX;
+    for (const auto& c : conns_) m = std::min(m, c.frames);
+    return conns_.empty() ? 0 : m;
+  }
+  // Waits until total frames reach `target`; returns seconds at the last frame or -1.
+  double until_total(std::uint64_t target, Clock::time_point t0, double timeout_s) {
+    auto end = t0 + std::chrono::duration<double>(timeout_s);
+    while (total_ < target && Clock::now() < end) poll_for(50);
+    if (total_ < target) return -1;
+    return std::chrono::duration<double>(last_frame_ - t0).count();
+  }
+  void disconnect() {
+    for (auto& c : conns_)
+      if (c.fd >= 0) close(c.fd);
+    conns_.clear();
+    if (ep_ >= 0) close(ep_);
+    ep_ = -1;
+    upgraded_ = 0;
+    total_ = 0;
+  }
+
+ private:
+  void poll_for(int ms) {
+    epoll_event evs[512];
+    int n = epoll_wait(ep_, evs, 512, ms);
+    for (int i = 0; i < n; ++i) readable(conns_[evs[i].data.u32]);
+  }
+  void readable(Conn& c) {
+    for (;;) {
+      ssize_t n = read(c.fd, buf_, sizeof buf_);
+      if (n <= 0) return;
+      std::size_t p = 0;
+      if (!c.upgraded) {
+        c.head.append(buf_, static_cast<std::size_t>(n));
+        auto e = c.head.find("\r\n\r\n");
+        if (e == std::string::npos) continue;
+        if (c.head.compare(9, 3, "101") != 0) {
+          std::fprintf(stderr, "handshake failed: %s\n", c.head.c_str());
+          std::exit(1);
+        }
+        c.upgraded = true;
+        ++upgraded_;
+        const std::size_t extra = c.head.size() - (e + 4);
+        p = static_cast<std::size_t>(n) - extra;
+        c.head.clear();
+        c.head.shrink_to_fit();
+      }
+      bool got = false;
+      while (p < static_cast<std::size_t>(n)) {
+        if (c.left > 0) {
+          const std::size_t take = std::min<std::uint64_t>(c.left, n - p);
+          c.left -= take;
+          p += take;
+          if (c.left == 0) ++c.frames, ++total_, got = true;
+          continue;
+        }
+        c.hdr[c.hlen++] = static_cast<unsigned char>(buf_[p++]);
+        if (c.hlen < 2) continue;
+        const unsigned l7 = c.hdr[1] & 0x7f;
+        const unsigned need = l7 == 126 ? 4 : l7 == 127 ? 10 : 2;
+        if (c.hlen < need) continue;
+        std::uint64_t len = l7;
+        if (l7 == 126) len = (c.hdr[2] << 8) | c.hdr[3];
+        if (l7 == 127) {
+          len = 0;
+          for (int i = 2; i < 10; ++i) len = (len << 8) | c.hdr[i];
+        }
+        c.hlen = 0;
+        c.left = len;
+        if (len == 0) ++c.frames, ++total_, got = true;
+      }
+      if (got) last_frame_ = Clock::now();
+    }
+  }
+  int ep_ = -1;
+  std::vector<Conn> conns_;
+  std::size_t upgraded_ = 0;
+  std::uint64_t total_ = 0;
+  Clock::time_point last_frame_{};
+  char buf_[1 << 16];
+};
+
+struct Result {
+  std::string server;
+  int clients = 0;
+  long msgs = 0;
+  double deliveries_per_s = 0;
+  double idle_rss_b_per_client = 0;
+  double idle_heap_b_per_client = 0;
+};
+
+bool run_one(const std::string& name, std::vector<std::string> argv, int clients, long msgs,
+             int bytes, int batch, std::uint64_t initial_frames, Result& r) {
+  Server s;
+  if (!s.start(std::move(argv))) {
+    std::fprintf(stderr, "%s: could not start\n", name.c_str());
+    return false;
+  }
+  auto mem = [&s](long& rss, long& heap) {
+    s.send("mem");
+    auto l = s.line();
+    long n = 0;
+    return std::sscanf(l.c_str(), "mem %ld %ld %ld", &rss, &heap, &n) == 3;
+  };
+  long rss0 = 0, heap0 = 0, rss1 = 0, heap1 = 0;
+  mem(rss0, heap0);
+  Load load;
+  if (!load.connect(s.port, clients) || !load.wait_all(initial_frames, 120)) {
+    std::fprintf(stderr, "%s: clients did not connect\n", name.c_str());
+    s.stop();
+    return false;
+  }
+  mem(rss1, heap1);
+  const std::uint64_t before = load.total_frames();
+  auto t0 = Clock::now();
+  s.send("bcast " + std::to_string(msgs) + " " + std::to_string(bytes) + " " + std::to_string(batch));
+  double secs = load.until_total(before + static_cast<std::uint64_t>(clients) * msgs, t0, 300);
+  s.line();  // "done"
+  s.stop();
+  if (secs <= 0) {
+    std::fprintf(stderr, "%s: broadcast did not complete\n", name.c_str());
+    return false;
+  }
+  r = {name, clients, msgs, static_cast<double>(clients) * msgs / secs,
+       (rss1 - rss0) * 1024.0 / clients, (heap1 - heap0) * 1024.0 / clients};
+  return true;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc >= 2 && std::string(argv[1]) == "serve") return serve();
+  if (argc >= 2 && std::string(argv[1]) == "run") --argc, argv[1] = argv[0], ++argv;  // `run` is the default
+  CLI::App app{"WebSocket fan-out: callbridge EventStream vs Node ws, same run"};
+  std::vector<int> clients{1000, 10000};
+  std::vector<long> msgs{2000, 200};
+  int bytes = 300, batch = 1, reps = 1;
+  std::string peer = std::string(CALLBRIDGE_BENCH_DIR) + "/peers/ws_fanout_peer.js";
+  bool smoke = false, no_peer = false;
+  app.add_option("--clients", clients, "client counts")->delimiter(',');
+  app.add_option("--msgs", msgs, "messages per client count")->delimiter(',');
+  app.add_option("--bytes", bytes, "JSON bytes per message");
+  app.add_option("--batch", batch, "messages published per event-loop turn (both servers)");
+  app.add_option("--reps", reps, "repetitions (median is printed)");
+  app.add_option("--peer", peer, "ws_fanout_peer.js");
+  app.add_flag("--no-peer", no_peer, "skip the Node peer");
+  app.add_flag("--smoke", smoke, "tiny run (50 clients, 20 messages): checks the harness, not speed");
+  CLI11_PARSE(app, argc, argv);
+  if (smoke) clients = {50}, msgs = {20}, no_peer = true, reps = 1;
+  if (!no_peer && access((std::filesystem::path(peer).parent_path() / "node_modules/ws").c_str(), R_OK) != 0) {
+    std::fprintf(stderr, "ws_fanout: %s has no node_modules/ws (run `npm ci` there); skipping the Node peer\n",
+                 std::filesystem::path(peer).parent_path().c_str());
+    no_peer = true;
+  }
+  if (msgs.size() < clients.size()) msgs.resize(clients.size(), msgs.empty() ? 100 : msgs.back());
+  rlimit rl{};
+  getrlimit(RLIMIT_NOFILE, &rl);
+  rl.rlim_cur = rl.rlim_max;
+  setrlimit(RLIMIT_NOFILE, &rl);
+  signal(SIGPIPE, SIG_IGN);
+
+  std::printf("| server | clients | msgs | deliveries/s (median of %d) | idle RSS B/client | idle heap B/client |\n", reps);
+  std::printf("|---|---|---|---|---|---|\n");
+  int failures = 0;
+  for (std::size_t i = 0; i < clients.size(); ++i) {
+    std::vector<std::pair<std::string, std::vector<std::string>>> servers = {
+        {"callbridge", {"/proc/self/exe", "serve"}}};
+    if (!no_peer) servers.push_back({"node ws 8.23", {"node", peer}});
+    std::vector<double> medians;
+    for (auto& [name, argv_s] : servers) {
+      std::vector<Result> rs;
+      for (int k = 0; k < reps; ++k) {
+        Result r;
+        // callbridge sends each client its snapshot first; Node sends nothing before the broadcast.
+        if (run_one(name, argv_s, clients[i], msgs[i], bytes, batch, name == "callbridge" ? 1 : 0, r))
+          rs.push_back(r);
+        else
+          ++failures;
+      }
+      if (rs.empty()) continue;
+      std::sort(rs.begin(), rs.end(), [](auto& a, auto& b) { return a.deliveries_per_s < b.deliveries_per_s; });
+      const auto& m = rs[rs.size() / 2];
+      medians.push_back(m.deliveries_per_s);
+      std::printf("| %s | %d | %ld | %.0f | %.0f | %.0f |\n", name.c_str(), m.clients, m.msgs,
+                  m.deliveries_per_s, m.idle_rss_b_per_client, m.idle_heap_b_per_client);
+      std::fflush(stdout);
+    }
+    if (medians.size() == 2)
+      std::printf("| ratio callbridge/ws | %d | | %.2fx | | |\n", clients[i], medians[0] / medians[1]);
+  }
+  return failures == 0 ? 0 : 1;
+}
