@@ -11,6 +11,7 @@
 namespace callbridge::app {
 
 struct CommandWiring {
+  Config config;
   std::function<std::vector<PbxLink*>()> links;
   std::map<std::string, std::optional<core::DialingPlan>> plans;  // by tenant; nullopt = no [dialing]
   std::map<std::string, std::unique_ptr<core::CallControlService>> services;
@@ -24,6 +25,18 @@ struct CommandWiring {
       if (auto p = plans.find(tenant); p != plans.end() && p->second) plan = &*p->second;
       core::CallControlOptions o;
       o.tenant = tenant;
+      if (auto t = config.tenants.find(tenant); t != config.tenants.end()) {
+        const CallControlConfig& cc = t->second.call_control;
+        o.click_to_dial_caller_id = cc.click_to_dial_caller_id;
+        auto mobiles = cc.any_device;
+        o.any_device_number = [mobiles](std::string_view d) -> std::optional<std::string> {
+          auto m = mobiles.find(std::string(d));
+          if (m == mobiles.end()) return std::nullopt;
+          return m->second;
+        };
+        std::string office = cc.office_number;
+        o.office_number = [office](std::string_view d) { return office.empty() ? std::string(d) : office; };
+      }
       auto svc = std::make_unique<core::CallControlService>(std::move(o), *l->call_model(), *l->commands(), plan);
       return (services[tenant] = std::move(svc)).get();
     }
@@ -36,6 +49,7 @@ base::Result<std::shared_ptr<CommandWiring>> wire_command_routes(api::HttpServer
                                                                  const Config& config,
                                                                  std::function<std::vector<PbxLink*>()> links) {
   auto w = std::make_shared<CommandWiring>();
+  w->config = config;
   w->links = std::move(links);
   for (const auto& [tenant, tc] : config.tenants) {
     if (tc.dialing.country_code.empty()) continue;

@@ -271,6 +271,49 @@ Status read_dialing(TableReader r, DialingConfig& d) {
   return r.finish();
 }
 
+Status read_call_control(TableReader r, CallControlConfig& cc) {
+  CB_TRY(r.string("context", cc.context, true));
+  CB_TRY(r.string("conference_context", cc.conference_context));
+  CB_TRY(r.string("click_to_dial_caller_id", cc.click_to_dial_caller_id));
+  CB_TRY(r.string("office_number", cc.office_number));
+  auto any = r.table("any_device");
+  if (!any) return fail(any.error());
+  if (*any) {
+    for (auto&& [k, v] : **any) {
+      auto s = v.as_string();
+      if (!s || s->get().empty())
+        return fail(r.bad("any_device." + std::string(k.str()), v, "a phone number string"));
+      cc.any_device[std::string(k.str())] = s->get();
+    }
+  }
+  return r.finish();
+}
+
+Status read_phones(TableReader& tr, std::string_view source, std::vector<PhoneConfig>& out) {
+  auto* n = tr.get("phones");
+  if (!n) return {};
+  auto* arr = n->as_array();
+  if (!arr) return fail(tr.bad("phones", *n, "an array of tables ([[tenant.X.phones]])"));
+  for (std::size_t i = 0; i < arr->size(); ++i) {
+    auto* t = (*arr)[i].as_table();
+    std::string path = tr.key_path("phones") + "[" + std::to_string(i) + "]";
+    if (!t) return fail(Error::invalid_argument(path + ": expected a table"));
+    TableReader r(*t, path, source);
+    PhoneConfig p;
+    CB_TRY(r.string_list("devices", p.devices));
+    if (p.devices.empty()) return fail(Error::invalid_argument(path + ".devices: expected at least one device"));
+    CB_TRY(r.string("answer_event", p.answer_event));
+    CB_TRY(r.string("hold_event", p.hold_event));
+    CB_TRY(r.string("retrieve_event", p.retrieve_event));
+    for (auto* e : {&p.answer_event, &p.hold_event, &p.retrieve_event})
+      if (e->find_first_of("\r\n:") != std::string::npos)
+        return fail(Error::invalid_argument(path + ": event names must not contain CR, LF or ':'"));
+    CB_TRY(r.finish());
+    out.push_back(std::move(p));
+  }
+  return {};
+}
+
 Status read_tenants(TableReader r, const toml::table& t, std::string_view source,
                     std::map<std::string, TenantConfig>& out) {
   for (auto&& [k, v] : t) {
@@ -287,6 +330,10 @@ Status read_tenants(TableReader r, const toml::table& t, std::string_view source
     auto dialing = tr.table("dialing");
     if (!dialing) return fail(dialing.error());
     if (*dialing) CB_TRY(read_dialing(TableReader(**dialing, tr.key_path("dialing"), source), tc.dialing));
+    auto cc = tr.table("call_control");
+    if (!cc) return fail(cc.error());
+    if (*cc) CB_TRY(read_call_control(TableReader(**cc, tr.key_path("call_control"), source), tc.call_control));
+    CB_TRY(read_phones(tr, source, tc.phones));
     CB_TRY(tr.finish());
     out[id] = tc;
   }
@@ -294,6 +341,24 @@ Status read_tenants(TableReader r, const toml::table& t, std::string_view source
 }
 
 }  // namespace
+
+const PhoneConfig* phone_for(const TenantConfig& tenant, std::string_view device) {
+  const PhoneConfig* best = nullptr;
+  std::size_t best_len = 0;
+  for (const auto& p : tenant.phones) {
+    for (const auto& d : p.devices) {
+      if (d == device) return &p;
+      if (!d.empty() && d.back() == '*') {
+        std::string_view prefix(d.data(), d.size() - 1);
+        if (device.starts_with(prefix) && (!best || prefix.size() + 1 > best_len)) {
+          best = &p;
+          best_len = prefix.size() + 1;
+        }
+      }
+    }
+  }
+  return best;
+}
 
 Result<HostPort> parse_host_port(std::string_view s) {
   HostPort hp;
@@ -505,6 +570,21 @@ synchronous = "normal"
 # region = "DE"                # "" = the main region of country_code
 # extension_ranges = []        # e.g. ["100-199"]: extensions by range instead of by length
 # pbx_reports_outside_prefix = false  # caller ids arrive as "0" + national number
+
+# Call control of a tenant (docs/call-control.md).
+# [tenant.default.call_control]
+# context = "from-internal"          # dialplan context for make call, transfers, deflect
+# conference_context = ""            # "" = no conference; else its dialplan runs ConfBridge(${EXTEN})
+# click_to_dial_caller_id = ""       # what the own phone shows; "" = the destination
+# office_number = ""                 # AnyDevice: what the mobile shows
+# any_device = {}                    # e.g. { "100" = "+491701234567" }: call the mobile first
+#
+# Phones that accept remote answer/hold by SIP NOTIFY (Yealink, Snom: "talk"/"hold"):
+# [[tenant.default.phones]]
+# devices = ["1*"]                   # "100", a prefix pattern "1*", or "*"
+# answer_event = "talk"
+# hold_event = "hold"
+# retrieve_event = "talk"
 )toml";
 }
 

@@ -50,10 +50,36 @@ struct DialingConfig {
   bool operator==(const DialingConfig&) const = default;
 };
 
+// [[tenant.X.phones]]: what the phones behind some devices do when asked remotely by SIP NOTIFY
+// (docs/call-control.md). Without an entry a device gets no remote answer/hold buttons.
+struct PhoneConfig {
+  std::vector<std::string> devices;  // "100", a prefix pattern "1*", or "*" (every device)
+  std::string answer_event;          // NOTIFY Event answering a ringing call ("talk"); "" = cannot
+  std::string hold_event;            // holding the active call ("hold"); "" = cannot
+  std::string retrieve_event;        // resuming a held call ("talk"); "" = cannot
+  bool operator==(const PhoneConfig&) const = default;
+};
+
+// [tenant.X.call_control]: commands (docs/call-control.md).
+struct CallControlConfig {
+  std::string context = "from-internal";  // dialplan context for Originate, transfers, deflect
+  std::string conference_context;         // "" = no conference (dialplan runs ConfBridge(${EXTEN}))
+  std::string click_to_dial_caller_id;    // shown on the own phone; "" = the destination
+  std::string office_number;              // AnyDevice: what the mobile shows
+  std::map<std::string, std::string> any_device;  // device -> mobile number called first
+  bool operator==(const CallControlConfig&) const = default;
+};
+
 struct TenantConfig {
   DialingConfig dialing;
+  CallControlConfig call_control;
+  std::vector<PhoneConfig> phones;
   bool operator==(const TenantConfig&) const = default;
 };
+
+// The [[tenant.X.phones]] entry for `device` (exact device names win over patterns, then the
+// longest prefix pattern); nullptr when none.
+const PhoneConfig* phone_for(const TenantConfig& tenant, std::string_view device);
 
 struct JournalConfig {
   bool exclude_internal = false;               // drop `internal` entries

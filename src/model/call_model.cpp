@@ -147,12 +147,15 @@ CallModel::CallModel(std::string tenant, EventSink sink)
     : tenant_(std::move(tenant)), sink_(std::move(sink)) {}
 
 void CallModel::set_device_caps(std::string_view device, DeviceCaps caps) {
-  devices_[std::string(device)].caps = caps;
+  auto& d = devices_[std::string(device)];
+  d.caps = caps;
+  d.caps_set = true;
 }
 
 DeviceCaps CallModel::device_caps(std::string_view device) const {
   auto it = devices_.find(std::string(device));
-  return it == devices_.end() ? DeviceCaps{} : it->second.caps;
+  if (it != devices_.end() && it->second.caps_set) return it->second.caps;
+  return caps_resolver_ ? caps_resolver_(device) : DeviceCaps{};
 }
 
 Call* CallModel::call_ptr(std::string_view id) {

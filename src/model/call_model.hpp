@@ -107,6 +107,8 @@ class CallModel {
 
   void set_sink(EventSink sink) { sink_ = std::move(sink); }
   void set_device_caps(std::string_view device, DeviceCaps caps);
+  // Caps of devices without set_device_caps (e.g. from configured device patterns). Unset: none.
+  void set_caps_resolver(std::function<DeviceCaps(std::string_view device)> f) { caps_resolver_ = std::move(f); }
   DeviceCaps device_caps(std::string_view device) const;
 
   // Moves `device`'s connection in `call_id` to `state` (creating call and connection as needed)
@@ -142,6 +144,7 @@ class CallModel {
     DeviceState pbx = DeviceState::unknown;
     bool dnd = false;
     DeviceCaps caps;
+    bool caps_set = false;  // by set_device_caps (else caps_resolver_ decides)
     // Connections of the device over all calls, by state (keeps presence and allowed actions
     // O(1) per event however many calls a device has).
     int alerting = 0, active = 0, held = 0;
@@ -154,6 +157,7 @@ class CallModel {
 
   std::string tenant_;
   EventSink sink_;
+  std::function<DeviceCaps(std::string_view)> caps_resolver_;
   std::unordered_map<std::string, Call> calls_;
   std::unordered_map<std::string, DeviceInfo> devices_;
 };
