@@ -73,6 +73,7 @@ base::Result<std::unique_ptr<App>> App::create(Config config, AppOptions options
 App::~App() {
   // Links and HTTP hold handlers on io_; destroy them before io_ (declared first) goes.
   links_.clear();
+  event_stream_.reset();
   http_.reset();
   blocking_.join();
 }
@@ -90,6 +91,11 @@ void App::record(model::JournalEntry entry) {
       ++excluded_number_;
       return;
   }
+}
+
+void App::serve_events(api::PrincipalResolver& auth, api::EventStreamOptions options) {
+  event_stream_ = std::make_unique<api::EventStream>(io_, event_hub_, auth, std::move(options));
+  event_stream_->install(*http_);
 }
 
 void App::add_pbx_link(std::unique_ptr<PbxLink> link) {
@@ -170,6 +176,7 @@ void App::finish_shutdown() {
   if (finished_) return;
   finished_ = true;
   shutdown_timer_.cancel();
+  if (event_stream_) event_stream_->stop();  // 1001 to every client while the loop still runs
   http_->stop();
   // Whatever is still pending (a link that ignored stop) must not keep the process alive; handlers
   // already queued (socket closes) run first.

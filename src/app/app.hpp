@@ -22,9 +22,11 @@
 #include <boost/asio/thread_pool.hpp>
 
 #include "api/http_server.hpp"
+#include "api/ws_event_stream.hpp"
 #include "app/config.hpp"
 #include "app/pbx_link.hpp"
 #include "base/error.hpp"
+#include "core/event_hub.hpp"
 #include "core/journal_policy.hpp"
 #include "journal/sqlite/sqlite_journal_store.hpp"
 
@@ -51,6 +53,10 @@ class App {
   const std::string& data_dir() const { return data_dir_; }
   ports::JournalStore& journal() { return *store_; }
   api::HttpServer& http() { return *http_; }  // add routes before run()
+  // The live event stream: the hub PBX links publish into (pbx_links.cpp), and the WebSocket
+  // route GET /api/v1/events, served once serve_events() got the resolver.
+  core::EventHub& event_hub() { return event_hub_; }
+  void serve_events(api::PrincipalResolver& auth, api::EventStreamOptions options = {});
   std::uint16_t http_port() const { return http_->port(); }
 
   // Journal entries from a call tracker (io thread): JournalPolicy decides, then the store queues.
@@ -88,6 +94,8 @@ class App {
   core::JournalPolicy policy_;
   core::RetentionSchedule retention_;
   std::unique_ptr<api::HttpServer> http_;
+  core::EventHub event_hub_{core::EventHubOptions{.retention = 4096, .encode = api::EventStream::frame_text}};
+  std::unique_ptr<api::EventStream> event_stream_;
   std::vector<std::unique_ptr<PbxLink>> links_;
   boost::asio::signal_set signals_;
   boost::asio::steady_timer retention_timer_;

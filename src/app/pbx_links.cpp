@@ -4,6 +4,7 @@
 #include <spdlog/spdlog.h>
 
 #include "app/ami_wiring.hpp"
+#include "core/event_hub.hpp"
 #include "drivers/ami/ami_call_tracker.hpp"
 #include "drivers/ami/ami_commands.hpp"
 #include "drivers/ami/ami_link.hpp"
@@ -13,6 +14,31 @@ namespace {
 
 namespace ami = drivers::ami;
 
+// Between the AMI link and the tracker: PBX device, extension and presence states change line
+// states without a call event, so after those the hub diffs the tenant's lines (O(devices), rare).
+class LineStateTap final : public ami::AmiSink {
+ public:
+  LineStateTap(ami::AmiCallTracker& t, core::EventHub& hub, std::string tenant)
+      : t_(t), hub_(hub), tenant_(std::move(tenant)) {}
+  void on_session_start(base::Timestamp at) override { t_.on_session_start(at); }
+  void on_message(const ami::AmiMessage& m, base::Timestamp at) override {
+    t_.on_message(m, at);
+    const auto ev = m.event();
+    if (ev == "DeviceStateChange" || ev == "ExtensionStatus" || ev == "PresenceStateChange" ||
+        ev == "DeviceStateListComplete" || ev == "ExtensionStateListComplete")
+      hub_.sync_lines(tenant_, t_.model());
+  }
+  void on_session_end(base::Timestamp at, const base::Error& why) override {
+    t_.on_session_end(at, why);
+    hub_.sync_lines(tenant_, t_.model());
+  }
+
+ private:
+  ami::AmiCallTracker& t_;
+  core::EventHub& hub_;
+  std::string tenant_;
+};
+
 // One Asterisk: the tracker (journal + call model) fed by the AMI link. Owns both; the tracker is
 // declared first so it outlives the link that calls it.
 class AmiPbxLink final : public PbxLink {
@@ -20,12 +46,12 @@ class AmiPbxLink final : public PbxLink {
   AmiPbxLink(std::string name, std::string tenant, std::unique_ptr<ami::AmiCallTracker> tracker)
       : name_(std::move(name)), tenant_(std::move(tenant)), tracker_(std::move(tracker)) {}
 
-  base::Status init(boost::asio::any_io_executor ex, ami::AmiLinkOptions options,
-                    ami::AmiCommandsOptions commands) {
-    auto link = ami::AmiLink::create(std::move(ex), std::move(options), *tracker_, &clock_);
+  base::Status init(boost::asio::any_io_executor ex, ami::AmiLinkOptions options) {
+    auto link = ami::AmiLink::create(std::move(ex), std::move(options),
+                                     tap_ ? *tap_ : static_cast<ami::AmiSink&>(*tracker_), &clock_);
     if (!link) return base::fail(link.error());
     link_ = std::move(*link);
-    commands_ = ami::AmiCommands::over_link(std::move(commands), *tracker_, *link_);
+    commands_ = ami::AmiCommands::over_link(ami::AmiCommandsOptions{}, *tracker_, *link_);
     // AmiLink logs its state changes itself, once each (up with banner, lost with the reason,
     // repeated failures only when the reason changes); the state is in status() for diagnostics.
     return {};
@@ -38,6 +64,7 @@ class AmiPbxLink final : public PbxLink {
   }
 
   const std::string& name() const override { return name_; }
+  void set_tap(std::unique_ptr<ami::AmiSink> tap) { tap_ = std::move(tap); }  // before init()
   std::string tenant() const override { return tenant_; }
   ports::PbxCommands* commands() override { return commands_.get(); }
   const model::CallModel* call_model() const override { return &tracker_->model(); }
@@ -86,6 +113,7 @@ class AmiPbxLink final : public PbxLink {
   std::string tenant_;
   base::SystemClock clock_;
   std::unique_ptr<ami::AmiCallTracker> tracker_;
+  std::unique_ptr<ami::AmiSink> tap_;  // feeds tracker_ (and the event hub); outlives link_
   std::unique_ptr<ami::AmiLink> link_;
   std::unique_ptr<ami::AmiCommands> commands_;  // uses tracker_ and link_: declared after them
   bool flushed_ = false;
@@ -105,31 +133,15 @@ base::Result<std::unique_ptr<PbxLink>> make_pbx_link(const PbxConfig& pbx, App& 
     if (*cell) (*cell)->count_entry();
     sink(std::move(e));
   };
+  outputs.on_event = [hub = &app.event_hub(), cell](const model::CallEvent& e) {
+    if (*cell) hub->on_call_event(e, *(*cell)->call_model());
+  };
   auto tracker = std::make_unique<ami::AmiCallTracker>(std::move(*topt), std::move(outputs));
-  // Call control: [tenant.X.call_control] and the phones' remote control ([[tenant.X.phones]]),
-  // which also decide the allowed actions the model offers (answer/hold need the phone).
-  ami::AmiCommandsOptions copt;
-  if (auto t = app.config().tenants.find(pbx.tenant); t != app.config().tenants.end()) {
-    TenantConfig tc = t->second;
-    copt.context = tc.call_control.context;
-    copt.conference_context = tc.call_control.conference_context;
-    copt.phone = [tc](std::string_view device) {
-      const PhoneConfig* p = phone_for(tc, device);
-      return p ? ami::PhoneNotifyEvents{p->answer_event, p->hold_event, p->retrieve_event}
-               : ami::PhoneNotifyEvents{};
-    };
-    tracker->model().set_caps_resolver([tc](std::string_view device) {
-      const PhoneConfig* p = phone_for(tc, device);
-      model::DeviceCaps caps;
-      if (p) {
-        caps.remote_answer = !p->answer_event.empty();
-        caps.remote_hold = !p->hold_event.empty() && !p->retrieve_event.empty();
-      }
-      return caps;
-    });
-  }
+  auto* tracker_raw = tracker.get();
   auto link = std::make_unique<AmiPbxLink>(pbx.name, pbx.tenant, std::move(tracker));
-  if (auto st = link->init(app.io().get_executor(), ami_link_options(pbx), std::move(copt)); !st) {
+  app.event_hub().add_model(pbx.tenant, &tracker_raw->model());
+  link->set_tap(std::make_unique<LineStateTap>(*tracker_raw, app.event_hub(), pbx.tenant));
+  if (auto st = link->init(app.io().get_executor(), ami_link_options(pbx)); !st) {
     return base::fail(base::Error(st.error().code(), "pbx " + pbx.name + ": " + st.error().message()));
   }
   *cell = link.get();
