@@ -65,13 +65,14 @@ std::string tail_for(std::uint64_t seq, std::size_t bytes) {
   return ",\"pad\":\"" + std::string(pad, 'x') + "\"}";
 }
 
-int serve() {
+int serve(long flush_delay_us) {
   asio::io_context io;
   core::EventHub hub(core::EventHubOptions{.retention = 4096, .encode = api::EventStream::frame_text});
   AllowAll auth;
   api::HttpServer http(io, api::HttpServerOptions{.host = "127.0.0.1", .port = 0, .max_connections = 100'000});
   api::EventStreamOptions so;
   so.max_outbox = 1 << 16;  // the bench never wants a client dropped
+  so.flush_delay = std::chrono::microseconds(flush_delay_us);
   api::EventStream stream(io, hub, auth, so);
   stream.install(http);
   if (auto st = http.start(); !st) {
@@ -360,7 +361,7 @@ bool run_one(const std::string& name, std::vector<std::string> argv, int clients
 }  // namespace
 
 int main(int argc, char** argv) {
-  if (argc >= 2 && std::string(argv[1]) == "serve") return serve();
+  if (argc >= 2 && std::string(argv[1]) == "serve") return serve(argc >= 3 ? std::atol(argv[2]) : 0);
   if (argc >= 2 && std::string(argv[1]) == "run") --argc, argv[1] = argv[0], ++argv;  // `run` is the default
   CLI::App app{"WebSocket fan-out: callbridge EventStream vs Node ws, same run"};
   std::vector<int> clients{1000, 10000};
@@ -368,6 +369,7 @@ int main(int argc, char** argv) {
   int bytes = 300, batch = 1, reps = 1;
   std::string peer = std::string(CALLBRIDGE_BENCH_DIR) + "/peers/ws_fanout_peer.js";
   bool smoke = false, no_peer = false;
+  long flush_delay_us = 0;
   app.add_option("--clients", clients, "client counts")->delimiter(',');
   app.add_option("--msgs", msgs, "messages per client count")->delimiter(',');
   app.add_option("--bytes", bytes, "JSON bytes per message");
@@ -375,6 +377,8 @@ int main(int argc, char** argv) {
   app.add_option("--reps", reps, "repetitions (median is printed)");
   app.add_option("--peer", peer, "ws_fanout_peer.js");
   app.add_flag("--no-peer", no_peer, "skip the Node peer");
+  app.add_option("--flush-delay-us", flush_delay_us,
+                 "callbridge write coalescing (EventStreamOptions::flush_delay); 0 = end of io turn");
   app.add_flag("--smoke", smoke, "tiny run (50 clients, 20 messages): checks the harness, not speed");
   CLI11_PARSE(app, argc, argv);
   if (smoke) clients = {50}, msgs = {20}, no_peer = true, reps = 1;
@@ -395,7 +399,8 @@ int main(int argc, char** argv) {
   int failures = 0;
   for (std::size_t i = 0; i < clients.size(); ++i) {
     std::vector<std::pair<std::string, std::vector<std::string>>> servers = {
-        {"callbridge", {"/proc/self/exe", "serve"}}};
+        {flush_delay_us > 0 ? "callbridge (flush_delay " + std::to_string(flush_delay_us) + " us)" : "callbridge",
+         {"/proc/self/exe", "serve", std::to_string(flush_delay_us)}}};
     if (!no_peer) servers.push_back({"node ws 8.23", {"node", peer}});
     std::vector<double> medians;
     for (auto& [name, argv_s] : servers) {
@@ -403,7 +408,7 @@ int main(int argc, char** argv) {
       for (int k = 0; k < reps; ++k) {
         Result r;
         // callbridge sends each client its snapshot first; Node sends nothing before the broadcast.
-        if (run_one(name, argv_s, clients[i], msgs[i], bytes, batch, name == "callbridge" ? 1 : 0, r))
+        if (run_one(name, argv_s, clients[i], msgs[i], bytes, batch, name.starts_with("callbridge") ? 1 : 0, r))
           rs.push_back(r);
         else
           ++failures;

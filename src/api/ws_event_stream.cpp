@@ -109,6 +109,7 @@ struct EventStream::Impl {
   PrincipalResolver& auth;
   EventStreamOptions options;
   asio::steady_timer tick;
+  asio::steady_timer flush_timer;
   std::vector<std::shared_ptr<Client>> clients;  // index kept in Client::index_
   std::vector<std::shared_ptr<Client>> dirty;    // have new frames; flushed once per io turn
   bool flush_posted = false;
@@ -119,7 +120,7 @@ struct EventStream::Impl {
   Stats stats;
 
   Impl(asio::io_context& i, core::EventHub& h, PrincipalResolver& a, EventStreamOptions o)
-      : io(i), hub(h), auth(a), options(std::move(o)), tick(i) {}
+      : io(i), hub(h), auth(a), options(std::move(o)), tick(i), flush_timer(i) {}
 
   void arm_tick();
   void flush();
@@ -171,7 +172,12 @@ class Client final : public core::EventSubscriber, public std::enable_shared_fro
     s_->dirty.push_back(shared_from_this());
     if (!s_->flush_posted) {
       s_->flush_posted = true;
-      asio::post(s_->io, [s = s_] { s->flush(); });
+      if (s_->options.flush_delay.count() <= 0) {
+        asio::post(s_->io, [s = s_] { s->flush(); });
+      } else {
+        s_->flush_timer.expires_after(s_->options.flush_delay);
+        s_->flush_timer.async_wait([s = s_](const boost::system::error_code&) { s->flush(); });
+      }
     }
   }
 
