@@ -6,6 +6,7 @@
 #include <charconv>
 #include <filesystem>
 #include <fstream>
+#include <limits>
 #include <set>
 #include <sstream>
 #include <toml++/toml.h>
@@ -227,6 +228,14 @@ Status read_pbx(TableReader r, PbxConfig& p) {
   return r.finish();  // completeness (host, user, secret) is validate()'s job, after the flags
 }
 
+Status read_demo(TableReader r, DemoConfig& d) {
+  CB_TRY(r.boolean("enabled", d.enabled));
+  CB_TRY(r.integer("speed", d.speed, 1, 10'000, "an integer 1..10000"));
+  CB_TRY(r.integer("calls_per_minute", d.calls_per_minute, 1, 600, "an integer 1..600"));
+  CB_TRY(r.integer("seed", d.seed, 0, std::numeric_limits<std::int64_t>::max(), "a non-negative integer"));
+  return r.finish();
+}
+
 Status read_journal(TableReader r, JournalConfig& j) {
   CB_TRY(r.boolean("exclude_internal", j.exclude_internal));
   CB_TRY(r.string_list("excluded_numbers", j.excluded_numbers));
@@ -424,6 +433,10 @@ Result<Config> parse_config(std::string_view text, std::string_view source) {
   if (!journal) return fail(journal.error());
   if (*journal) CB_TRY(read_journal(TableReader(**journal, "journal", source), c.journal));
 
+  auto demo = r.table("demo");
+  if (!demo) return fail(demo.error());
+  if (*demo) CB_TRY(read_demo(TableReader(**demo, "demo", source), c.demo));
+
   auto tenant = r.table("tenant");
   if (!tenant) return fail(tenant.error());
   if (*tenant) CB_TRY(read_tenants(TableReader(**tenant, "tenant", source), **tenant, source, c.tenants));
@@ -585,6 +598,14 @@ synchronous = "normal"
 # answer_event = "talk"
 # hold_event = "hold"
 # retrieve_event = "talk"
+
+# Demo mode (also --demo): a built-in PBX simulator with live demo calls, demo contacts and a
+# demo admin token; the start-up output prints the URL to open.
+# [demo]
+# enabled = false
+# speed = 1                    # simulated seconds per real second
+# calls_per_minute = 4
+# seed = 0                     # 0 = different traffic each start
 )toml";
 }
 

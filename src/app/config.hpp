@@ -96,11 +96,21 @@ struct ServerConfig {
   bool operator==(const ServerConfig&) const = default;
 };
 
+// [demo]: callbridged --demo, an in-process PBX simulator with demo data (app/demo.hpp).
+struct DemoConfig {
+  bool enabled = false;
+  int speed = 1;              // simulated seconds per real second (tests use more)
+  int calls_per_minute = 4;   // mean rate of new simulated calls
+  std::uint64_t seed = 0;     // traffic seed; 0 = a new one each start
+  bool operator==(const DemoConfig&) const = default;
+};
+
 struct Config {
   ServerConfig server;
   std::vector<PbxConfig> pbx;
   JournalConfig journal;
   std::map<std::string, TenantConfig> tenants;
+  DemoConfig demo;
   bool operator==(const Config&) const = default;
 };
 

@@ -5,10 +5,12 @@
 #include <spdlog/spdlog.h>
 
 #include <cstdio>
+#include <filesystem>
 #include <string>
 
 #include "app/app.hpp"
 #include "app/config.hpp"
+#include "app/demo.hpp"
 #include "app/pbx_links.hpp"
 #include "base/log.hpp"
 
@@ -47,6 +49,14 @@ int main(int argc, char** argv) {
                      ->type_name("DIR");
   auto* o_record = cli.add_option("--record", record_dir, "record the raw AMI traffic into DIR")->type_name("DIR");
   auto* o_level = cli.add_option("--log-level", log_level, "trace, debug, info, warn, error or off")->type_name("LEVEL");
+  bool demo_flag = false;
+  int demo_speed = 0;
+  cli.add_flag("--demo", demo_flag,
+               "demo mode: a built-in PBX simulator with live calls, demo contacts and a demo admin token; "
+               "prints the URL to open (config: [demo] enabled = true)");
+  auto* o_demo_speed = cli.add_option("--demo-speed", demo_speed, "demo simulator speed (simulated seconds per second)")
+                           ->type_name("N")
+                           ->check(CLI::Range(1, 10000));
   try {
     cli.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -73,9 +83,42 @@ int main(int argc, char** argv) {
   if (*o_record) o.record_dir = record_dir;
   if (*o_level) o.log_level = log_level;
   if (auto st = app::apply_overrides(config, o); !st) return config_error(st.error().message());
+  if (demo_flag) config.demo.enabled = true;
+  if (*o_demo_speed) config.demo.speed = demo_speed;
 
   if (auto st = base::init_logging(config.server.log_level); !st)
     return config_error(st.error().message());
+
+  // Demo mode: the simulator and its link exist before the App (the link is part of the config),
+  // contacts and token are seeded into the data dir before the App opens it.
+  std::unique_ptr<app::DemoPbx> demo;
+  std::string demo_token;
+  if (config.demo.enabled) {
+    auto started = app::DemoPbx::start(config.demo);
+    if (!started) {
+      spdlog::critical("cannot start demo mode: {}", started.error().message());
+      return kExitFailure;
+    }
+    demo = std::move(*started);
+    if (auto st = app::add_demo_link(config, *demo); !st) return config_error(st.error().message());
+    auto dir = app::effective_data_dir(config);
+    std::error_code ec;
+    std::filesystem::create_directories(dir, ec);
+    const auto& tenant = config.pbx.back().tenant;
+    auto seeded = app::seed_demo_contacts(dir, tenant,
+                                          app::demo_traffic_profile(config.demo.calls_per_minute, config.demo.seed));
+    if (!seeded) {
+      spdlog::critical("cannot start demo mode: contacts: {}", seeded.error().message());
+      return kExitFailure;
+    }
+    if (*seeded > 0) spdlog::info("demo: {} demo contacts added to {}/contacts.db", *seeded, dir);
+    auto token = app::demo_admin_token(dir, tenant);
+    if (!token) {
+      spdlog::critical("cannot start demo mode: token: {}", token.error().message());
+      return kExitFailure;
+    }
+    demo_token = std::move(*token);
+  }
 
   auto created = app::App::create(config);
   if (!created) {
@@ -91,5 +134,13 @@ int main(int argc, char** argv) {
     }
     a.add_pbx_link(std::move(*link));
   }
-  return a.run();
+  if (demo) {
+    std::printf("\ncallbridge demo mode: simulated PBX with live calls, demo contacts, admin user %s.\n"
+                "Open %s\n\n",
+                app::kDemoAdminUser, app::demo_url(config.server.listen, a.http_port(), demo_token).c_str());
+    std::fflush(stdout);
+  }
+  int rc = a.run();
+  if (demo) demo->stop();
+  return rc;
 }

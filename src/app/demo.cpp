@@ -1,0 +1,262 @@
+// Demo mode: simulator thread, demo link, demo contacts, demo admin token (see demo.hpp).
+#include "app/demo.hpp"
+
+#include <sys/stat.h>
+
+#include <array>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <mutex>
+#include <random>
+#include <thread>
+
+#include <spdlog/spdlog.h>
+
+#include "directory/store/sqlite_contact_store.hpp"
+#include "drivers/sim/sim_engine.hpp"
+#include "drivers/sim/sim_server.hpp"
+#include "identity/sqlite/identity_store.hpp"
+
+namespace callbridge::app {
+
+namespace sim = drivers::sim;
+using base::Error;
+using base::fail;
+
+drivers::sim::TrafficProfile demo_traffic_profile(double calls_per_minute, std::uint64_t seed) {
+  sim::TrafficProfile p;
+  p.seats = 6;  // Anna Alpha .. Frank Foxtrot
+  p.cps = calls_per_minute / 60.0;
+  p.answer_ratio = 0.65, p.miss_ratio = 0.25, p.busy_ratio = 0.10;
+  p.inbound = 0.5, p.outbound = 0.25, p.internal = 0.1, p.queue = 0.15;
+  p.hold_ratio = 0.15, p.transfer_ratio = 0.1, p.attended_ratio = 0.05;
+  p.ring_min_s = 3, p.ring_max_s = 14;
+  p.talk_mean_s = 45, p.talk_min_s = 8, p.talk_max_s = 240;
+  p.external_prefix = "+4989";
+  p.external_pool = 24;  // every outside caller is in demo_contacts()
+  p.seed = seed;
+  return p;
+}
+
+// ---- DemoPbx ---------------------------------------------------------------------------------
+
+struct DemoPbx::Impl {
+  sim::TrafficProfile profile;
+  sim::TrafficGenerator generator;
+  sim::SimEngine engine;
+  sim::SimServer server;
+  std::uint16_t port = 0;
+  std::string secret;
+  std::thread thread;
+  std::once_flag stopped;
+
+  Impl(sim::TrafficProfile p, sim::SimServerOptions opts)
+      : profile(p),
+        generator(p),
+        engine(sim::lab_with_seats(p.seats),
+               std::chrono::time_point_cast<std::chrono::microseconds>(std::chrono::system_clock::now()), nullptr),
+        server(opts, engine),
+        secret(opts.ami.secret) {}
+};
+
+DemoPbx::DemoPbx(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+
+DemoPbx::~DemoPbx() { stop(); }
+
+base::Result<std::unique_ptr<DemoPbx>> DemoPbx::start(const DemoConfig& demo) {
+  std::random_device rd;
+  std::uint64_t seed = demo.seed != 0 ? demo.seed : (std::uint64_t{rd()} << 32 | rd());
+  auto profile = demo_traffic_profile(demo.calls_per_minute, seed);
+  if (auto st = profile.validate(); !st) return fail(st.error());
+
+  sim::SimServerOptions opts;
+  opts.host = "127.0.0.1";
+  opts.port = 0;
+  opts.speed = demo.speed;
+  opts.ami.username = "demo";
+  opts.ami.secret = identity::random_hex(16);
+  opts.max_clients = 4;
+  auto impl = std::make_unique<Impl>(profile, opts);
+  auto port = impl->server.listen();
+  if (!port) return fail(Error(port.error().code(), "demo simulator: " + port.error().message()));
+  impl->port = *port;
+  Impl* raw = impl.get();
+  // Traffic starts once callbridged has logged in, so the first calls are seen from their start.
+  impl->server.on_first_login([raw](sim::SimEngine& e) { raw->generator.start(e); });
+  impl->thread = std::thread([raw] { raw->server.run(); });
+  spdlog::info("demo: PBX simulator on 127.0.0.1:{} (speed {}, {} calls/min, seed {})", raw->port, demo.speed,
+               demo.calls_per_minute, seed);
+  return std::unique_ptr<DemoPbx>(new DemoPbx(std::move(impl)));
+}
+
+std::uint16_t DemoPbx::port() const { return impl_->port; }
+
+PbxConfig DemoPbx::pbx_config() const {
+  PbxConfig p;
+  p.name = kDemoPbxName;
+  p.host = "127.0.0.1";
+  p.port = impl_->port;
+  p.user = "demo";
+  p.secret = impl_->secret;
+  p.auth = AmiAuth::md5;
+  p.reconnect_min_ms = 200;
+  p.reconnect_max_ms = 2000;
+  return p;
+}
+
+void DemoPbx::stop() {
+  if (!impl_) return;
+  std::call_once(impl_->stopped, [this] {
+    impl_->server.stop();
+    if (impl_->thread.joinable()) impl_->thread.join();
+  });
+}
+
+base::Status add_demo_link(Config& config, const DemoPbx& pbx) {
+  auto link = pbx.pbx_config();
+  for (const auto& p : config.pbx) {
+    if (p.name == link.name) {
+      return fail(Error::invalid_argument("--demo: a [[pbx]] named \"demo\" is already configured"));
+    }
+  }
+  if (!config.tenants.contains(link.tenant)) {
+    DialingConfig d;  // the simulated lab: DIDs +49 30 555-<ext>, phones dial 0 + national number
+    d.country_code = "49";
+    d.area_code = "30";
+    d.base_number = "555";
+    d.extension_length = 3;
+    d.region = "DE";
+    config.tenants[link.tenant].dialing = d;
+  }
+  config.pbx.push_back(std::move(link));
+  return validate(config);
+}
+
+// ---- contacts ----------------------------------------------------------------------------------
+
+std::vector<ports::Contact> demo_contacts(const drivers::sim::TrafficProfile& profile) {
+  static constexpr std::array<const char*, 12> kGiven = {"Lena", "Jonas", "Mia",  "Paul", "Emma", "Felix",
+                                                          "Hanna", "Lukas", "Sofia", "Noah", "Marie", "Elias"};
+  static constexpr std::array<const char*, 12> kFamily = {"Becker", "Hoffmann", "Schulz", "Koch",   "Richter", "Wolf",
+                                                           "Neumann", "Braun",   "Krause", "Vogel", "Lang",    "Haas"};
+  static constexpr std::array<const char*, 6> kCompanies = {"Isar Logistik GmbH", "Brezn & Co. KG",
+                                                             "Alpenblick Hotel",   "Stadtwerke Demo",
+                                                             "Kanzlei Weber",      "Praxis Dr. Lindner"};
+  std::vector<ports::Contact> out;
+  auto number = [&](int i) {
+    char buf[16];
+    std::snprintf(buf, sizeof buf, "%07d", 1'000'000 + i);  // as sim::TrafficGenerator draws them
+    return profile.external_prefix + buf;
+  };
+  const int pool = std::min(profile.external_pool, 1000);
+  for (int i = 0; i < pool; ++i) {
+    ports::Contact c;
+    c.origin = "demo";
+    if (i % 4 == 3) {  // every fourth caller is a company's switchboard
+      c.kind = ports::ContactKind::company;
+      c.company = kCompanies[static_cast<std::size_t>(i / 4) % kCompanies.size()];
+      c.display_name = c.company;
+      c.numbers = {{"work", number(i), number(i)}};
+    } else {
+      c.given_name = kGiven[static_cast<std::size_t>(i) % kGiven.size()];
+      c.family_name = kFamily[static_cast<std::size_t>(i * 7 + i / 12) % kFamily.size()];
+      c.display_name = c.given_name + " " + c.family_name;
+      c.email = c.given_name + "." + c.family_name + "@example.com";
+      for (auto& ch : c.email) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+      c.numbers = {{i % 2 ? "mobile" : "work", number(i), number(i)}};
+    }
+    out.push_back(std::move(c));
+  }
+  // Duplicates for the chooser: a second person behind a company's switchboard, and a shared
+  // family line.
+  for (int i : {3, 7, 11}) {
+    if (i >= pool) break;
+    ports::Contact c;
+    c.origin = "demo";
+    c.given_name = kGiven[static_cast<std::size_t>(i + 5) % kGiven.size()];
+    c.family_name = kFamily[static_cast<std::size_t>(i + 2) % kFamily.size()];
+    c.display_name = c.given_name + " " + c.family_name;
+    c.company = kCompanies[static_cast<std::size_t>(i / 4) % kCompanies.size()];
+    c.numbers = {{"work", number(i), number(i)}};
+    out.push_back(std::move(c));
+  }
+  if (pool > 4) {
+    ports::Contact c;
+    c.origin = "demo";
+    c.given_name = "Ida";
+    c.family_name = out[4].family_name;
+    c.display_name = "Ida " + c.family_name;
+    c.note = "shares the home line with " + out[4].display_name;
+    c.numbers = {{"home", number(4), number(4)}};
+    out.push_back(std::move(c));
+  }
+  return out;
+}
+
+base::Result<std::size_t> seed_demo_contacts(const std::string& data_dir, const std::string& tenant,
+                                             const drivers::sim::TrafficProfile& profile) {
+  directory::SqliteContactStoreOptions o;
+  o.path = (std::filesystem::path(data_dir) / "contacts.db").string();
+  auto store = directory::SqliteContactStore::open(o);
+  if (!store) return fail(store.error());
+  auto n = (*store)->count(tenant);
+  if (!n) return fail(n.error());
+  if (*n > 0) return std::size_t{0};
+  std::size_t added = 0;
+  for (auto c : demo_contacts(profile)) {
+    c.tenant = tenant;
+    auto id = (*store)->create(c);
+    if (!id) return fail(Error(id.error().code(), o.path + ": " + id.error().message()));
+    ++added;
+  }
+  return added;
+}
+
+// ---- token -------------------------------------------------------------------------------------
+
+base::Result<std::string> demo_admin_token(const std::string& data_dir, const std::string& tenant) {
+  namespace fs = std::filesystem;
+  auto store = identity::SqliteIdentityStore::open((fs::path(data_dir) / "identity.db").string());
+  if (!store) return fail(store.error());
+  const std::string saved_path = (fs::path(data_dir) / "demo-token").string();
+  {
+    std::ifstream f(saved_path);
+    std::string saved;
+    if (f && std::getline(f, saved) && saved.size() < 512) {
+      if (auto parts = identity::parse_token(saved)) {
+        auto rec = (*store)->get_token(parts->id);
+        auto now = base::SystemClock{}.now();
+        if (rec && !rec->revoked && rec->tenant == tenant && rec->user == kDemoAdminUser &&
+            (!rec->expires_at || *rec->expires_at > now) && identity::verify_secret(rec->hash, parts->secret)) {
+          return saved;
+        }
+      }
+    }
+  }
+  identity::User u;
+  u.tenant = tenant;
+  u.name = kDemoAdminUser;
+  u.role = "admin";
+  u.display_name = "Demo Admin";
+  if (auto st = (*store)->put_user(u); !st) return fail(st.error());
+  auto issued = identity::issue_token(**store, tenant, kDemoAdminUser, base::SystemClock{}.now());
+  if (!issued) return fail(issued.error());
+  {
+    std::ofstream f(saved_path, std::ios::trunc);
+    f << issued->token << "\n";
+    if (!f) return fail(Error::io(saved_path + ": cannot be written"));
+  }
+  ::chmod(saved_path.c_str(), 0600);
+  return issued->token;
+}
+
+std::string demo_url(const std::string& listen, std::uint16_t port, const std::string& token) {
+  auto hp = parse_host_port(listen);
+  std::string host = hp ? hp->host : "127.0.0.1";
+  if (host == "0.0.0.0" || host == "::" || host == "[::]") host = "127.0.0.1";
+  if (host.find(':') != std::string::npos && host.front() != '[') host = "[" + host + "]";
+  return "http://" + host + ":" + std::to_string(port) + "/?token=" + token;
+}
+
+}  // namespace callbridge::app

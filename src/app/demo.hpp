@@ -1,0 +1,70 @@
+// Demo mode (`callbridged --demo`, config `[demo] enabled = true`): an in-process PBX simulator
+// (drivers/sim SimServer on 127.0.0.1, any free port, its own thread) with a pleasant traffic
+// profile, an AMI link to it, seeded demo contacts and a demo admin token, so that the first
+// command of the README ends with live calls in the browser. Called by main before and after
+// App::create; DemoPbx's simulator runs on its own thread, everything else on the caller's.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "app/config.hpp"
+#include "base/error.hpp"
+#include "drivers/sim/traffic.hpp"
+#include "ports/contact_source.hpp"
+
+namespace callbridge::app {
+
+inline constexpr const char* kDemoPbxName = "demo";
+inline constexpr const char* kDemoAdminUser = "demo-admin";
+
+// The demo's traffic: `calls_per_minute` new calls (Poisson) on the lab's six named phones,
+// answered / missed / busy, hold, blind and attended transfers, queue calls; outside callers drawn
+// from a small pool that demo_contacts() covers.
+drivers::sim::TrafficProfile demo_traffic_profile(double calls_per_minute, std::uint64_t seed);
+
+// The simulator behind the demo link. start() binds 127.0.0.1:0 and serves on its own thread
+// until stop() (or destruction).
+class DemoPbx {
+ public:
+  static base::Result<std::unique_ptr<DemoPbx>> start(const DemoConfig& demo);
+  ~DemoPbx();
+  DemoPbx(const DemoPbx&) = delete;
+  DemoPbx& operator=(const DemoPbx&) = delete;
+
+  std::uint16_t port() const;
+  // The [[pbx]] entry that connects to this simulator (random secret, MD5 login).
+  PbxConfig pbx_config() const;
+  // Thread-safe, idempotent; joins the simulator thread.
+  void stop();
+
+ private:
+  struct Impl;
+  explicit DemoPbx(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+// Adds the demo link to config.pbx and, unless the file configured one, the dialing plan of the
+// simulated PBX (+49 30 555-<ext>, 3-digit extensions) for the link's tenant; then validate()s.
+base::Status add_demo_link(Config& config, const DemoPbx& pbx);
+
+// The demo directory: one contact per outside number of the traffic pool (people and companies),
+// plus a few pairs sharing a number so the client's chooser has something to choose.
+std::vector<ports::Contact> demo_contacts(const drivers::sim::TrafficProfile& profile);
+
+// Seeds demo_contacts() into <data_dir>/contacts.db for `tenant`, only when that tenant has no
+// contacts yet. Returns how many were added (0 = left alone).
+base::Result<std::size_t> seed_demo_contacts(const std::string& data_dir, const std::string& tenant,
+                                             const drivers::sim::TrafficProfile& profile);
+
+// The demo admin's API token: reuses the one saved in <data_dir>/demo-token (mode 0600) while it
+// is still valid in identity.db, else creates the user `demo-admin` (role admin) and a new token.
+base::Result<std::string> demo_admin_token(const std::string& data_dir, const std::string& tenant);
+
+// "http://127.0.0.1:8080/?token=..." for a listen address and the bound port (a wildcard host
+// becomes 127.0.0.1).
+std::string demo_url(const std::string& listen, std::uint16_t port, const std::string& token);
+
+}  // namespace callbridge::app

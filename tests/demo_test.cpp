@@ -1,0 +1,265 @@
+// Integration: `callbridged --demo` (and [demo] enabled) on port 0 with a temp data dir: the
+// simulator link comes up, live calls reach the journal, contacts and the admin token are seeded.
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <regex>
+#include <string>
+#include <vector>
+
+#include "directory/store/sqlite_contact_store.hpp"
+#include "identity/sqlite/identity_store.hpp"
+
+namespace {
+
+namespace fs = std::filesystem;
+
+class TempDir {
+ public:
+  TempDir() {
+    std::string tmpl = (fs::temp_directory_path() / "cbdemo-XXXXXX").string();
+    if (!mkdtemp(tmpl.data())) std::abort();
+    path_ = tmpl;
+  }
+  ~TempDir() {
+    std::error_code ec;
+    fs::remove_all(path_, ec);
+  }
+  std::string operator/(const char* name) const { return (path_ / name).string(); }
+
+ private:
+  fs::path path_;
+};
+
+// A child process with stdout and stderr captured through one pipe.
+class Daemon {
+ public:
+  explicit Daemon(std::vector<std::string> args, std::string bin = CALLBRIDGED_PATH) {
+    int fds[2];
+    if (pipe(fds) != 0) std::abort();
+    pid_ = fork();
+    if (pid_ == 0) {
+      dup2(fds[1], 1);
+      dup2(fds[1], 2);
+      close(fds[0]);
+      close(fds[1]);
+      std::vector<char*> argv;
+      argv.push_back(bin.data());
+      for (auto& a : args) argv.push_back(a.data());
+      argv.push_back(nullptr);
+      execv(bin.c_str(), argv.data());
+      _exit(127);
+    }
+    close(fds[1]);
+    out_fd_ = fds[0];
+  }
+  ~Daemon() {
+    if (pid_ > 0 && !exited_) {
+      kill(pid_, SIGKILL);
+      waitpid(pid_, nullptr, 0);
+    }
+    close(out_fd_);
+  }
+
+  // Reads output until `re` matches a line; returns the match (empty on EOF / 10 s timeout).
+  std::smatch wait_for(const std::regex& re) {
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+    std::size_t scanned = 0;
+    for (;;) {
+      for (auto nl = output_.find('\n', scanned); nl != std::string::npos;
+           nl = output_.find('\n', scanned)) {
+        lines_.push_back(output_.substr(scanned, nl - scanned));
+        scanned = nl + 1;
+        std::smatch m;
+        if (std::regex_search(lines_.back(), m, re)) return m;
+      }
+      auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+      if (left.count() <= 0 || !read_some(static_cast<int>(left.count()))) return {};
+    }
+  }
+
+  // Waits for exit (10 s at most while output is still open); returns the exit code, or -signal.
+  int wait_exit() {
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+    int status = 0;
+    for (;;) {
+      if (eof_) {  // the child closed its output: it is exiting
+        if (waitpid(pid_, &status, 0) != pid_) return -1000;
+        break;
+      }
+      if (waitpid(pid_, &status, WNOHANG) == pid_) break;
+      if (std::chrono::steady_clock::now() > deadline) {
+        ADD_FAILURE() << "callbridged did not exit; output:\n" << output_;
+        return -1000;
+      }
+      read_some(100);
+    }
+    exited_ = true;
+    while (read_some(0)) {
+    }
+    return WIFEXITED(status) ? WEXITSTATUS(status) : -WTERMSIG(status);
+  }
+
+  void signal(int sig) { kill(pid_, sig); }
+  // Waits up to timeout_ms for more output (used between polls instead of sleeping).
+  void wait_output(int timeout_ms) { read_some(timeout_ms); }
+  const std::string& output() const { return output_; }
+
+ private:
+  bool read_some(int timeout_ms) {
+    if (eof_) return false;
+    pollfd p{out_fd_, POLLIN, 0};
+    if (poll(&p, 1, timeout_ms) <= 0) return false;
+    char buf[4096];
+    auto n = read(out_fd_, buf, sizeof buf);
+    if (n <= 0) {
+      eof_ = true;
+      return false;
+    }
+    output_.append(buf, static_cast<std::size_t>(n));
+    return true;
+  }
+
+  pid_t pid_ = -1;
+  int out_fd_ = -1;
+  bool exited_ = false;
+  bool eof_ = false;
+  std::string output_;
+  std::vector<std::string> lines_;
+};
+
+std::string http_get(int port, const std::string& path, const std::string& token = {}) {
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_port = htons(static_cast<std::uint16_t>(port));
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) {
+    close(fd);
+    return "connect failed";
+  }
+  std::string req = "GET " + path + " HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n";
+  if (!token.empty()) req += "Authorization: Bearer " + token + "\r\n";
+  req += "\r\n";
+  (void)!write(fd, req.data(), req.size());
+  std::string out;
+  char buf[4096];
+  for (;;) {
+    pollfd p{fd, POLLIN, 0};
+    if (poll(&p, 1, 5000) <= 0) break;
+    auto n = read(fd, buf, sizeof buf);
+    if (n <= 0) break;
+    out.append(buf, static_cast<std::size_t>(n));
+  }
+  close(fd);
+  return out;
+}
+
+
+void write_file(const std::string& path, const std::string& text) {
+  std::ofstream f(path, std::ios::binary);
+  f << text;
+}
+
+const std::regex kOpen(R"(Open http://127\.0\.0\.1:(\d+)/\?token=(cbt_[A-Za-z0-9_]+))");
+
+// The "committed" counter of the journal in /api/v1/diagnostics; -1 when not found.
+long committed(const std::string& diagnostics) {
+  static const std::regex re(R"re("journal":\{[^}]*"committed":(\d+))re");
+  std::smatch m;
+  if (!std::regex_search(diagnostics, m, re)) return -1;
+  return std::stol(m[1].str());
+}
+
+struct DemoRun {
+  int port = 0;
+  std::string token;
+};
+
+// Starts callbridged in demo mode, waits for the URL, the link and the first journal entries.
+DemoRun run_demo_until_journaled(Daemon& d) {
+  DemoRun r;
+  auto open = d.wait_for(kOpen);
+  EXPECT_FALSE(open.empty()) << d.output();
+  if (open.empty()) return r;
+  r.port = std::stoi(open[1].str());
+  r.token = open[2].str();
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  long n = -1;
+  std::string diag;
+  while (std::chrono::steady_clock::now() < deadline) {
+    diag = http_get(r.port, "/api/v1/diagnostics", r.token);  // the printed admin token works
+    n = committed(diag);
+    if (n > 0) break;
+    d.wait_output(50);  // new log lines or 50 ms, whichever comes first
+  }
+  EXPECT_GT(n, 0) << diag << "\n" << d.output();
+  EXPECT_NE(diag.find(R"("name":"demo")"), std::string::npos) << diag;
+  EXPECT_NE(diag.find(R"("connected":true)"), std::string::npos) << diag;
+  return r;
+}
+
+TEST(Demo, ConfigEnabledStartsSimulatorSeedsContactsTokenAndJournalsLiveCalls) {
+  TempDir dir;
+  write_file(dir / "callbridge.toml",
+             "[demo]\nenabled = true\nspeed = 50\ncalls_per_minute = 60\nseed = 7\n");
+  DemoRun first;
+  {
+    Daemon d({"--config", dir / "callbridge.toml", "--listen", "127.0.0.1:0", "--data-dir", dir / "data"});
+    first = run_demo_until_journaled(d);
+    ASSERT_FALSE(first.token.empty());
+    d.signal(SIGTERM);
+    EXPECT_EQ(d.wait_exit(), 0) << d.output();
+  }
+  // Contacts were seeded: every outside number of the demo pool, plus duplicates.
+  {
+    auto store = callbridge::directory::SqliteContactStore::open({.path = dir / "data/contacts.db"});
+    ASSERT_TRUE(store) << store.error().message();
+    auto n = (*store)->count("default");
+    ASSERT_TRUE(n);
+    EXPECT_GE(*n, 24u);
+  }
+  // The printed token is a valid admin token in identity.db.
+  {
+    auto ids = callbridge::identity::SqliteIdentityStore::open(dir / "data/identity.db");
+    ASSERT_TRUE(ids);
+    auto parts = callbridge::identity::parse_token(first.token);
+    ASSERT_TRUE(parts);
+    auto rec = (*ids)->get_token(parts->id);
+    ASSERT_TRUE(rec);
+    EXPECT_TRUE(callbridge::identity::verify_secret(rec->hash, parts->secret));
+    auto user = (*ids)->get_user("default", rec->user);
+    ASSERT_TRUE(user);
+    EXPECT_EQ(user->role, "admin");
+  }
+  // A second start (the --demo flag this time) reuses the token and does not seed twice.
+  {
+    Daemon d({"--demo", "--demo-speed", "50", "--listen", "127.0.0.1:0", "--data-dir", dir / "data"});
+    auto open = d.wait_for(kOpen);
+    ASSERT_FALSE(open.empty()) << d.output();
+    EXPECT_EQ(open[2].str(), first.token);
+    EXPECT_EQ(d.output().find("demo contacts added"), std::string::npos) << d.output();
+    d.signal(SIGTERM);
+    EXPECT_EQ(d.wait_exit(), 0) << d.output();
+  }
+}
+
+TEST(Demo, BadDemoConfigIsAConfigError) {
+  TempDir dir;
+  write_file(dir / "callbridge.toml", "[demo]\nenabled = true\ncalls_per_minute = 0\n");
+  Daemon d({"--config", dir / "callbridge.toml", "--listen", "127.0.0.1:0", "--data-dir", dir / "data"});
+  EXPECT_EQ(d.wait_exit(), 2);
+  EXPECT_NE(d.output().find("demo.calls_per_minute"), std::string::npos) << d.output();
+}
+
+}  // namespace
