@@ -79,6 +79,12 @@ base::Result<core::DialingPlan> build_plan(const PlanFlags& f) {
       o.outside_prefix = d.outside_prefix;
       o.national_prefix = d.trunk_prefix;
       o.international_prefix = d.international_prefix;
+      o.region = d.region;
+      for (const auto& r : d.extension_ranges) {  // validated by the config parser: FIRST-LAST
+        auto dash = r.find('-');
+        if (dash != std::string::npos) o.extension_ranges.push_back({r.substr(0, dash), r.substr(dash + 1)});
+      }
+      o.pbx_reports_outside_prefix = d.pbx_reports_outside_prefix;
     }
   } else if (!f.country) {
     return base::fail(base::Error::invalid_argument(
@@ -100,7 +106,7 @@ base::Result<core::DialingPlan> build_plan(const PlanFlags& f) {
   if (f.outside) o.outside_prefix = *f.outside;
   if (f.national) o.national_prefix = *f.national;
   if (f.international) o.international_prefix = *f.international;
-  o.pbx_reports_outside_prefix = f.pbx_outside;
+  if (f.pbx_outside) o.pbx_reports_outside_prefix = true;
   return core::DialingPlan::create(std::move(o));
 }
 

@@ -161,7 +161,7 @@ std::string capture_after_banner(const std::string& scenario) {
   return bytes.substr(bytes.find("\r\n") + 2);
 }
 
-std::string http_get(int port, const std::string& path) {
+std::string http_get(int port, const std::string& path, const std::string& token = "") {
   int fd = socket(AF_INET, SOCK_STREAM, 0);
   sockaddr_in a{};
   a.sin_family = AF_INET;
@@ -171,7 +171,9 @@ std::string http_get(int port, const std::string& path) {
     close(fd);
     return "connect failed";
   }
-  std::string req = "GET " + path + " HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n";
+  std::string req = "GET " + path + " HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n";
+  if (!token.empty()) req += "Authorization: Bearer " + token + "\r\n";
+  req += "\r\n";
   (void)!write(fd, req.data(), req.size());
   std::string out;
   char buf[4096];
@@ -193,6 +195,19 @@ std::string config_for(int ami_port) {
          std::to_string(ami_port) +
          "\nuser = \"cti\"\nsecret = \"cti-secret\"\nauth = \"plain\"\nkeepalive_s = 0\n"
          "connect_timeout_s = 5\nreconnect_min_ms = 20\nreconnect_max_ms = 200\n";
+}
+
+// An admin token in the data dir (docs/api.md: /api/v1/diagnostics is for admins), made with
+// `callbridge token create` before the daemon starts.
+std::string admin_token(const std::string& data_dir) {
+  ChildProcess p(CALLBRIDGE_CLI_PATH, {"token", "create", "--data-dir", data_dir, "--tenant", "default", "--user",
+                                       "admin", "--role", "admin"});
+  int rc = p.wait_exit();
+  EXPECT_EQ(rc, 0) << p.output();
+  std::smatch m;
+  std::string out = p.output();
+  EXPECT_TRUE(std::regex_search(out, m, std::regex("cbt_[A-Za-z0-9_]+"))) << out;
+  return m.empty() ? std::string() : m[0].str();
 }
 
 const std::regex kListening(R"(HTTP API listening on 127\.0\.0\.1:(\d+))");
@@ -221,6 +236,7 @@ std::string wait_for_entries(ChildProcess& d, const std::string& data_dir, std::
 TEST(DaemonAmi, JournalsAFixtureCallAndKeepsItAcrossSigkill) {
   CapturePeer peer({{capture_after_banner("inbound_answered")}});
   TempDir dir;
+  const std::string token = admin_token(dir / "data");
   write_file(dir / "cb.toml", config_for(peer.port()));
   ChildProcess d(CALLBRIDGED_PATH, {"--config", dir / "cb.toml", "--data-dir", dir / "data"});
   auto m = d.wait_for(kListening);
@@ -236,7 +252,7 @@ TEST(DaemonAmi, JournalsAFixtureCallAndKeepsItAcrossSigkill) {
 
   auto ready = http_get(port, "/readyz");
   EXPECT_EQ(ready.rfind("HTTP/1.1 200", 0), 0u) << ready;
-  auto diag = http_get(port, "/api/v1/diagnostics");
+  auto diag = http_get(port, "/api/v1/diagnostics", token);
   EXPECT_NE(diag.find("\"lab\""), std::string::npos) << diag;
   EXPECT_NE(diag.find("journal_entries"), std::string::npos) << diag;
 
@@ -255,6 +271,7 @@ TEST(DaemonAmi, OpenCallIsJournaledAtShutdown) {
   ASSERT_NE(cut, std::string::npos);
   CapturePeer peer({{bytes.substr(0, cut)}});
   TempDir dir;
+  const std::string token = admin_token(dir / "data");
   write_file(dir / "cb.toml", config_for(peer.port()));
   ChildProcess d(CALLBRIDGED_PATH, {"--config", dir / "cb.toml", "--data-dir", dir / "data"});
   auto m = d.wait_for(kListening);
@@ -264,7 +281,7 @@ TEST(DaemonAmi, OpenCallIsJournaledAtShutdown) {
   auto deadline = std::chrono::steady_clock::now() + 15s;
   std::string diag;
   while (std::chrono::steady_clock::now() < deadline) {
-    diag = http_get(port, "/api/v1/diagnostics");
+    diag = http_get(port, "/api/v1/diagnostics", token);
     if (std::regex_search(diag, std::regex("\"live_channels\":\\s*[1-9]"))) break;
     d.pump(50);
   }
@@ -293,6 +310,7 @@ TEST(DaemonAmi, UnreachablePbxStillServesHealthAndReportsTheLink) {
     close(fd);
   }
   TempDir dir;
+  const std::string token = admin_token(dir / "data");
   write_file(dir / "cb.toml", config_for(port_free));
   ChildProcess d(CALLBRIDGED_PATH, {"--config", dir / "cb.toml", "--data-dir", dir / "data"});
   auto m = d.wait_for(kListening);
@@ -307,7 +325,7 @@ TEST(DaemonAmi, UnreachablePbxStillServesHealthAndReportsTheLink) {
   auto deadline = std::chrono::steady_clock::now() + 15s;
   std::string diag;
   while (std::chrono::steady_clock::now() < deadline) {
-    diag = http_get(port, "/api/v1/diagnostics");
+    diag = http_get(port, "/api/v1/diagnostics", token);
     if (std::regex_search(diag, std::regex("\"reconnects\":\\s*[3-9]"))) break;
     d.pump(50);
   }
@@ -337,6 +355,7 @@ TEST(DaemonAmi, MalformedInputDoesNotTakeTheDaemonDown) {
       {login + unknown + call.substr(login_end)},                    // then a real call; stays open
   });
   TempDir dir;
+  const std::string token = admin_token(dir / "data");
   write_file(dir / "cb.toml", config_for(peer.port()));
   ChildProcess d(CALLBRIDGED_PATH, {"--config", dir / "cb.toml", "--data-dir", dir / "data"});
   auto m = d.wait_for(kListening);
@@ -353,7 +372,7 @@ TEST(DaemonAmi, MalformedInputDoesNotTakeTheDaemonDown) {
   EXPECT_EQ(health.rfind("HTTP/1.1 200", 0), 0u) << health;
   auto ready = http_get(port, "/readyz");
   EXPECT_EQ(ready.rfind("HTTP/1.1 200", 0), 0u) << ready;
-  auto diag = http_get(port, "/api/v1/diagnostics");
+  auto diag = http_get(port, "/api/v1/diagnostics", token);
   EXPECT_TRUE(std::regex_search(diag, std::regex("\"tracker_unknown_channel\":\\s*[1-9]"))) << diag;
   EXPECT_TRUE(std::regex_search(diag, std::regex("\"reconnects\":\\s*[3-9]"))) << diag;
   // Each broken session is logged (one line for the reason), nothing per byte.
