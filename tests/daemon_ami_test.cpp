@@ -202,12 +202,13 @@ std::string config_for(int ami_port) {
 std::string admin_token(const std::string& data_dir) {
   ChildProcess p(CALLBRIDGE_CLI_PATH, {"token", "create", "--data-dir", data_dir, "--tenant", "default", "--user",
                                        "admin", "--role", "admin"});
-  int rc = p.wait_exit();
-  EXPECT_EQ(rc, 0) << p.output();
+  // A build without API authentication has no `token` subcommand: then no token is needed (and
+  // a missing one shows up as a 401 in the diagnostics assertions).
+  p.wait_exit();
   std::smatch m;
   std::string out = p.output();
-  EXPECT_TRUE(std::regex_search(out, m, std::regex("cbt_[A-Za-z0-9_]+"))) << out;
-  return m.empty() ? std::string() : m[0].str();
+  if (!std::regex_search(out, m, std::regex("cbt_[A-Za-z0-9_]+"))) return {};
+  return m[0].str();
 }
 
 const std::regex kListening(R"(HTTP API listening on 127\.0\.0\.1:(\d+))");
