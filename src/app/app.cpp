@@ -8,6 +8,7 @@
 #include <filesystem>
 
 #include "api/health_routes.hpp"
+#include "app/rest_wiring.hpp"
 #include "api/static_files.hpp"
 
 #ifndef CALLBRIDGE_VERSION
@@ -65,6 +66,10 @@ base::Result<std::unique_ptr<App>> App::create(Config config, AppOptions options
   api::add_health_routes(*app->http_,
                          {[self] { return self->not_ready_reasons(); },
                           [self] { return self->diagnostics_json(); }});
+  auto rest = wire_rest_api(*app);  // after the health routes: replaces diagnostics with the admin-only one
+  if (!rest) return fail(rest.error());
+  app->rest_ = std::move(*rest);
+  app->serve_events(app->principals());  // GET /api/v1/events with the same authentication
   api::add_static_routes(*app->http_, {api::default_web_root()});
   if (auto st = app->http_->start(); !st) return fail(st.error());
   return app;

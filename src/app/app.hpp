@@ -23,9 +23,11 @@
 
 #include "api/http_server.hpp"
 #include "api/ws_event_stream.hpp"
+#include "api/principal.hpp"
 #include "app/config.hpp"
 #include "app/pbx_link.hpp"
 #include "base/error.hpp"
+#include "core/call_model_registry.hpp"
 #include "core/event_hub.hpp"
 #include "core/journal_policy.hpp"
 #include "journal/sqlite/sqlite_journal_store.hpp"
@@ -57,6 +59,10 @@ class App {
   // route GET /api/v1/events, served once serve_events() got the resolver.
   core::EventHub& event_hub() { return event_hub_; }
   void serve_events(api::PrincipalResolver& auth, api::EventStreamOptions options = {});
+  // Live call models per tenant (GET /api/v1/calls); PBX link wiring add()s its tracker's model.
+  core::CallModelRegistry& call_models() { return call_models_; }
+  // Authenticates API and WebSocket requests (bearer, cb_session, ticket); app/rest_wiring.cpp.
+  api::PrincipalResolver& principals();
   std::uint16_t http_port() const { return http_->port(); }
 
   // Journal entries from a call tracker (io thread): JournalPolicy decides, then the store queues.
@@ -96,6 +102,8 @@ class App {
   std::unique_ptr<api::HttpServer> http_;
   core::EventHub event_hub_{core::EventHubOptions{.retention = 4096, .encode = api::EventStream::frame_text}};
   std::unique_ptr<api::EventStream> event_stream_;
+  core::CallModelRegistry call_models_;
+  std::shared_ptr<struct RestWiring> rest_;  // REST API stores (app/rest_wiring.hpp)
   std::vector<std::unique_ptr<PbxLink>> links_;
   boost::asio::signal_set signals_;
   boost::asio::steady_timer retention_timer_;

@@ -1,0 +1,172 @@
+// `callbridge token create|list|revoke`: API tokens on the data dir's identity.db, without a running
+// daemon (bootstrap: the first admin token). `create` makes the user if needed (role, extensions)
+// and prints the token on its last line — the only time it is shown; only its argon2id hash is kept.
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "app/config.hpp"
+#include "base/time.hpp"
+#include "cli/commands.hpp"
+#include "identity/sqlite/identity_store.hpp"
+
+namespace callbridge::cli {
+namespace {
+
+struct TokenFlags {
+  std::string data_dir;
+  std::string config;
+  std::string tenant = "default";
+  std::string user;
+  std::optional<std::string> role;
+  std::vector<std::string> extensions;
+  std::optional<std::string> display_name;
+  long expires_days = 0;
+  std::string id;
+};
+
+int fail_msg(const std::string& m, int rc = 1) {
+  std::fprintf(stderr, "callbridge token: %s\n", m.c_str());
+  return rc;
+}
+
+std::optional<std::string> data_dir(const TokenFlags& f, std::string& err) {
+  std::string dir = f.data_dir;
+  if (dir.empty()) {
+    std::string cfg = f.config;
+    if (cfg.empty())
+      if (const char* e = std::getenv("CALLBRIDGE_CONFIG")) cfg = e;
+    if (!cfg.empty()) {
+      auto c = app::load_config_file(cfg);
+      if (!c) {
+        err = "config error: " + c.error().message();
+        return std::nullopt;
+      }
+      dir = app::effective_data_dir(*c);
+    }
+  }
+  if (dir.empty()) dir = app::default_data_dir();
+  return dir;
+}
+
+std::unique_ptr<identity::SqliteIdentityStore> open_store(const TokenFlags& f, int& rc) {
+  std::string err;
+  auto dir = data_dir(f, err);
+  if (!dir) {
+    rc = fail_msg(err, 2);
+    return nullptr;
+  }
+  std::error_code ec;
+  std::filesystem::create_directories(*dir, ec);
+  if (ec) {
+    rc = fail_msg("data dir " + *dir + ": cannot create: " + ec.message());
+    return nullptr;
+  }
+  auto s = identity::SqliteIdentityStore::open((std::filesystem::path(*dir) / "identity.db").string());
+  if (!s) {
+    rc = fail_msg(s.error().message());
+    return nullptr;
+  }
+  return std::move(*s);
+}
+
+int run_create(const TokenFlags& f) {
+  int rc = 0;
+  auto store = open_store(f, rc);
+  if (!store) return rc;
+  auto existing = store->get_user(f.tenant, f.user);
+  identity::User u;
+  if (existing) {
+    u = *existing;
+  } else {
+    u.tenant = f.tenant;
+    u.name = f.user;
+    u.role = "user";
+  }
+  bool changed = !existing;
+  if (f.role && *f.role != u.role) u.role = *f.role, changed = true;
+  if (!f.extensions.empty() && f.extensions != u.extensions) u.extensions = f.extensions, changed = true;
+  if (f.display_name && *f.display_name != u.display_name) u.display_name = *f.display_name, changed = true;
+  if (changed) {
+    if (auto st = store->put_user(u); !st) return fail_msg(st.error().message(), 2);
+    std::fprintf(stderr, "%s user %s/%s (role %s)\n", existing ? "updated" : "created", u.tenant.c_str(),
+                 u.name.c_str(), u.role.c_str());
+  }
+  base::SystemClock clock;
+  std::optional<base::Timestamp> expires;
+  if (f.expires_days > 0) expires = clock.now() + std::chrono::hours(24 * f.expires_days);
+  auto t = identity::issue_token(*store, f.tenant, f.user, clock.now(), expires);
+  if (!t) return fail_msg(t.error().message());
+  std::fprintf(stderr, "token %s for %s/%s%s; it is shown once, store it now:\n", t->id.c_str(), f.tenant.c_str(),
+               f.user.c_str(), expires ? (", expires " + base::format_rfc3339_ms(*expires)).c_str() : "");
+  std::printf("%s\n", t->token.c_str());
+  return 0;
+}
+
+int run_list(const TokenFlags& f) {
+  int rc = 0;
+  auto store = open_store(f, rc);
+  if (!store) return rc;
+  auto ts = store->list_tokens(f.tenant);
+  if (!ts) return fail_msg(ts.error().message());
+  std::printf("%-18s %-20s %-25s %-25s %s\n", "ID", "USER", "CREATED", "EXPIRES", "STATE");
+  for (const auto& t : *ts)
+    std::printf("%-18s %-20s %-25s %-25s %s\n", t.id.c_str(), t.user.c_str(),
+                base::format_rfc3339_ms(t.created_at).c_str(),
+                t.expires_at ? base::format_rfc3339_ms(*t.expires_at).c_str() : "never",
+                t.revoked ? "revoked" : "active");
+  return 0;
+}
+
+int run_revoke(const TokenFlags& f) {
+  int rc = 0;
+  auto store = open_store(f, rc);
+  if (!store) return rc;
+  if (auto st = store->revoke_token(f.tenant, f.id); !st) return fail_msg(st.error().message());
+  std::fprintf(stderr, "revoked %s (a running callbridged notices within 5 minutes)\n", f.id.c_str());
+  return 0;
+}
+
+}  // namespace
+
+Command register_token(CLI::App& app) {
+  auto f = std::make_shared<TokenFlags>();
+  auto* c = app.add_subcommand("token", "API tokens on the data dir (no daemon needed)");
+  c->require_subcommand(1);
+  auto common = [f](CLI::App* s) {
+    s->add_option("--data-dir", f->data_dir, "callbridged data dir holding identity.db (default: from --config, "
+                                             "else the daemon's default)")
+        ->option_text("DIR");
+    s->add_option("--config", f->config, "callbridged config file (default: $CALLBRIDGE_CONFIG)")->option_text("FILE");
+    s->add_option("--tenant", f->tenant, "tenant id")->capture_default_str()->option_text("T");
+  };
+  auto* create = c->add_subcommand("create", "create a token (and the user if needed); prints it on the last line");
+  common(create);
+  create->add_option("--user", f->user, "user name")->required()->option_text("U");
+  create->add_option("--role", f->role, "admin, supervisor or user (new users: user)")
+      ->check(CLI::IsMember({"admin", "supervisor", "user"}))
+      ->option_text("R");
+  create->add_option("--extension", f->extensions, "the user's extension (repeatable)")->option_text("EXT");
+  create->add_option("--display-name", f->display_name, "shown name")->option_text("NAME");
+  create->add_option("--expires-days", f->expires_days, "token lifetime in days (0 = no expiry)")->option_text("N");
+  auto* list = c->add_subcommand("list", "tokens of a tenant (ids only, never secrets)");
+  common(list);
+  auto* revoke = c->add_subcommand("revoke", "revoke a token by id");
+  common(revoke);
+  revoke->add_option("id", f->id, "token id")->required();
+
+  Command cmd;
+  cmd.app = c;
+  cmd.run = [f, create, list]() {
+    if (create->parsed()) return run_create(*f);
+    if (list->parsed()) return run_list(*f);
+    return run_revoke(*f);
+  };
+  return cmd;
+}
+
+}  // namespace callbridge::cli

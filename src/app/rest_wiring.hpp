@@ -1,0 +1,17 @@
+// Wires the REST API (api/rest_api.hpp) into a running App: opens identity.db and contacts.db in
+// the data dir, builds the Authenticator and the per-tenant dialing plans, registers the routes.
+// Called once from App::create on the io thread before the server starts.
+#pragma once
+
+#include <memory>
+
+#include "base/error.hpp"
+
+namespace callbridge::app {
+
+class App;
+struct RestWiring;  // owned by the App (keeps the stores alive as long as the routes)
+
+base::Result<std::shared_ptr<RestWiring>> wire_rest_api(App& app);
+
+}  // namespace callbridge::app
