@@ -140,6 +140,7 @@ base::Result<std::unique_ptr<PbxLink>> make_pbx_link(const PbxConfig& pbx, App& 
   auto* tracker_raw = tracker.get();
   auto link = std::make_unique<AmiPbxLink>(pbx.name, pbx.tenant, std::move(tracker));
   app.event_hub().add_model(pbx.tenant, &tracker_raw->model());
+  app.call_models().add(pbx.tenant, &tracker_raw->model());  // GET /api/v1/calls
   link->set_tap(std::make_unique<LineStateTap>(*tracker_raw, app.event_hub(), pbx.tenant));
   if (auto st = link->init(app.io().get_executor(), ami_link_options(pbx)); !st) {
     return base::fail(base::Error(st.error().code(), "pbx " + pbx.name + ": " + st.error().message()));
