@@ -358,7 +358,7 @@ function callCard(c: Call, incoming: boolean) {
   } else {
     contactPart = h('div', { class: 'contact unknown' }, h('strong', {}, 'unknown'));
   }
-  const links = (contact ? cfg.actions : cfg.unknown_actions) ?? [];
+  const links = (res.kind === 'contact' ? cfg.actions : res.kind === 'unknown' ? cfg.unknown_actions : []) ?? [];
   const linkEls = links.map((l) => { const u = expandUrl(l.url, vars); return u ? h('a', { href: u, target: '_blank', rel: 'noopener noreferrer', class: 'action-link' }, l.label) : null; }).filter(Boolean);
   const needsTarget = actions.includes('consult') || actions.includes('transfer');
   return h('article', { class: `card ${incoming ? 'ringing' : ''}`, 'aria-label': `${incoming ? 'Incoming call' : 'Call'} ${disp}`, dataset: { callId: c.id } },
