@@ -1,6 +1,6 @@
 // Browser end to end: callbridged + loopback AMI peer replaying inbound_answered, the web client in
 // Debian's chromium. Checks the screen pop (contact, timing), the chooser and its memory, control
-// buttons == allowed_actions, the journal entry's duration (click-to-dial: dial_journal.test.mjs),
+// buttons == allowed_actions, the presence board, the journal entry's duration (click-to-dial: dial_journal.test.mjs),
 // and that a network loss is shown and the stream resumes by seq without duplicates.
 import { join } from 'node:path';
 import { AmiPeer, Daemon, Proxy, assert, browser, env, fixtureBlocks, run, until } from './harness.mjs';
@@ -75,6 +75,12 @@ run('call flow in the browser', async (ctx) => {
   console.log(`# allowed_actions for 100 while ringing: ${allowed}`);
   const shown = (await page.$$eval('article.card .controls button', (bs) => bs.map((x) => x.dataset.action))).sort();
   assert(JSON.stringify(shown) === JSON.stringify(allowed), `buttons ${shown} == allowed_actions ${allowed}`);
+
+  // --- presence board: the ringing line, live
+  await page.click('nav a[href="#/presence"]');
+  await page.waitForSelector('.presence button[data-device="100"].state-ringing', { timeout: 5_000 });
+  await page.screenshot({ path: join(env.out, 'presence.png') });
+  await page.click('nav a[href="#/calls"]');
 
   // --- the rest of the call: answered, ended -> journal with the captured duration (talk 3 s)
   peer.send(blocks.slice(answerAt));
