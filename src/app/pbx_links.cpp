@@ -46,12 +46,13 @@ class AmiPbxLink final : public PbxLink {
   AmiPbxLink(std::string name, std::string tenant, std::unique_ptr<ami::AmiCallTracker> tracker)
       : name_(std::move(name)), tenant_(std::move(tenant)), tracker_(std::move(tracker)) {}
 
-  base::Status init(boost::asio::any_io_executor ex, ami::AmiLinkOptions options) {
+  base::Status init(boost::asio::any_io_executor ex, ami::AmiLinkOptions options,
+                    ami::AmiCommandsOptions commands) {
     auto link = ami::AmiLink::create(std::move(ex), std::move(options),
                                      tap_ ? *tap_ : static_cast<ami::AmiSink&>(*tracker_), &clock_);
     if (!link) return base::fail(link.error());
     link_ = std::move(*link);
-    commands_ = ami::AmiCommands::over_link(ami::AmiCommandsOptions{}, *tracker_, *link_);
+    commands_ = ami::AmiCommands::over_link(std::move(commands), *tracker_, *link_);
     // AmiLink logs its state changes itself, once each (up with banner, lost with the reason,
     // repeated failures only when the reason changes); the state is in status() for diagnostics.
     return {};
@@ -138,11 +139,33 @@ base::Result<std::unique_ptr<PbxLink>> make_pbx_link(const PbxConfig& pbx, App& 
   };
   auto tracker = std::make_unique<ami::AmiCallTracker>(std::move(*topt), std::move(outputs));
   auto* tracker_raw = tracker.get();
+  // Call control: [tenant.X.call_control] and the phones' remote control ([[tenant.X.phones]]),
+  // which also decide the allowed actions the model offers (answer/hold need the phone).
+  ami::AmiCommandsOptions copt;
+  if (auto t = app.config().tenants.find(pbx.tenant); t != app.config().tenants.end()) {
+    TenantConfig tc = t->second;
+    copt.context = tc.call_control.context;
+    copt.conference_context = tc.call_control.conference_context;
+    copt.phone = [tc](std::string_view device) {
+      const PhoneConfig* p = phone_for(tc, device);
+      return p ? ami::PhoneNotifyEvents{p->answer_event, p->hold_event, p->retrieve_event}
+               : ami::PhoneNotifyEvents{};
+    };
+    tracker->model().set_caps_resolver([tc](std::string_view device) {
+      const PhoneConfig* p = phone_for(tc, device);
+      model::DeviceCaps caps;
+      if (p) {
+        caps.remote_answer = !p->answer_event.empty();
+        caps.remote_hold = !p->hold_event.empty() && !p->retrieve_event.empty();
+      }
+      return caps;
+    });
+  }
   auto link = std::make_unique<AmiPbxLink>(pbx.name, pbx.tenant, std::move(tracker));
   app.event_hub().add_model(pbx.tenant, &tracker_raw->model());
   app.call_models().add(pbx.tenant, &tracker_raw->model());  // GET /api/v1/calls
   link->set_tap(std::make_unique<LineStateTap>(*tracker_raw, app.event_hub(), pbx.tenant));
-  if (auto st = link->init(app.io().get_executor(), ami_link_options(pbx)); !st) {
+  if (auto st = link->init(app.io().get_executor(), ami_link_options(pbx), std::move(copt)); !st) {
     return base::fail(base::Error(st.error().code(), "pbx " + pbx.name + ": " + st.error().message()));
   }
   *cell = link.get();
