@@ -9,6 +9,7 @@
 
 #include "api/health_routes.hpp"
 #include "app/rest_wiring.hpp"
+#include "app/command_wiring.hpp"
 #include "api/static_files.hpp"
 
 #ifndef CALLBRIDGE_VERSION
@@ -70,6 +71,14 @@ base::Result<std::unique_ptr<App>> App::create(Config config, AppOptions options
   if (!rest) return fail(rest.error());
   app->rest_ = std::move(*rest);
   app->serve_events(app->principals());  // GET /api/v1/events with the same authentication
+  // POST /api/v1/calls, /api/v1/calls/{id}/<verb>: call control over the links (app/command_wiring.hpp).
+  auto commands = wire_command_routes(*app->http_, app->principals(), app->config_, [self] {
+    std::vector<PbxLink*> links;
+    for (auto& l : self->links_) links.push_back(l.get());
+    return links;
+  });
+  if (!commands) return fail(commands.error());
+  app->commands_ = std::move(*commands);
   api::add_static_routes(*app->http_, {api::default_web_root()});
   if (auto st = app->http_->start(); !st) return fail(st.error());
   return app;

@@ -104,6 +104,7 @@ class App {
   std::unique_ptr<api::EventStream> event_stream_;
   core::CallModelRegistry call_models_;
   std::shared_ptr<struct RestWiring> rest_;  // REST API stores (app/rest_wiring.hpp)
+  std::shared_ptr<struct CommandWiring> commands_;  // call control routes (app/command_wiring.hpp)
   std::vector<std::unique_ptr<PbxLink>> links_;
   boost::asio::signal_set signals_;
   boost::asio::steady_timer retention_timer_;
