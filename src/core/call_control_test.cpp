@@ -217,3 +217,22 @@ TEST(CallCommand, NamesRoundTrip) {
 
 }  // namespace
 }  // namespace callbridge::core
+
+namespace callbridge::core {
+namespace {
+
+TEST(CallControlCaps, ConfiguredPhonePatternsDecideWhatIsOffered) {
+  model::CallModel model{"default"};
+  model.set_caps_resolver([](std::string_view d) {
+    return model::DeviceCaps{.remote_answer = d.starts_with("1"), .remote_hold = d.starts_with("1")};
+  });
+  model.update("c1", "100", ConnectionState::connected, CallEventType::established, at(0), "+4989123456");
+  model.update("c2", "200", ConnectionState::connected, CallEventType::established, at(0), "+4989123456");
+  EXPECT_TRUE(model::has(model.allowed_actions(*model.find_call("c1"), "100"), model::Action::hold));
+  EXPECT_FALSE(model::has(model.allowed_actions(*model.find_call("c2"), "200"), model::Action::hold));
+  model.set_device_caps("100", {});  // explicit caps win over the resolver
+  EXPECT_FALSE(model::has(model.allowed_actions(*model.find_call("c1"), "100"), model::Action::hold));
+}
+
+}  // namespace
+}  // namespace callbridge::core
