@@ -9,6 +9,11 @@
 #include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/local/connect_pair.hpp>
+#include <boost/asio/local/stream_protocol.hpp>
+#include <boost/asio/ssl/context.hpp>
+#include <boost/asio/ssl/stream.hpp>
+#include <boost/beast/ssl/ssl_stream.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
@@ -18,6 +23,9 @@
 #include <boost/beast/http/read.hpp>
 #include <boost/beast/http/string_body.hpp>
 #include <boost/beast/http/write.hpp>
+#include <array>
+#include <boost/asio/experimental/awaitable_operators.hpp>
+#include <boost/asio/write.hpp>
 #include <cstdio>
 #include <map>
 #include <set>
@@ -149,6 +157,7 @@ struct HttpServer::Impl {
   std::map<std::string, std::map<std::string, HttpHandler>> exact, prefix;
   std::map<std::string, UpgradeHandler> upgrades;  // GET path -> handler
   std::set<beast::tcp_stream*> open;  // io thread only
+  std::unique_ptr<asio::ssl::context> tls;  // set by start() when options name a certificate
   Stats stats;
 
   Impl(asio::io_context& io_, HttpServerOptions o) : io(io_), options(std::move(o)), acceptor(io_) {}
@@ -234,7 +243,48 @@ http::response<http::string_body> to_beast(HttpResponse r, unsigned version, boo
   return res;
 }
 
-asio::awaitable<void> session(std::shared_ptr<HttpServer::Impl> impl, tcp::socket socket);
+template <class Stream>
+asio::awaitable<void> session(std::shared_ptr<HttpServer::Impl> impl, Stream& stream);
+
+beast::tcp_stream& lowest(beast::tcp_stream& s) { return s; }
+beast::tcp_stream& lowest(beast::ssl_stream<beast::tcp_stream>& s) { return s.next_layer(); }
+
+asio::awaitable<void> plain_session(std::shared_ptr<HttpServer::Impl> impl, tcp::socket socket) {
+  beast::tcp_stream stream(std::move(socket));
+  co_await session(impl, stream);
+}
+
+asio::awaitable<void> tls_session(std::shared_ptr<HttpServer::Impl> impl, tcp::socket socket) {
+  beast::ssl_stream<beast::tcp_stream> stream(beast::tcp_stream(std::move(socket)), *impl->tls);
+  impl->open.insert(&stream.next_layer());
+  stream.next_layer().expires_after(impl->options.tls_handshake_timeout);
+  auto [ec] = co_await stream.async_handshake(asio::ssl::stream_base::server, kUseTuple);
+  impl->open.erase(&stream.next_layer());
+  if (ec) {
+    // A plain-HTTP client, a scanner, a timeout: not worth more than a debug line.
+    spdlog::debug("http: TLS handshake failed: {}", ec.message());
+    boost::system::error_code ignored;
+    stream.next_layer().socket().close(ignored);
+    co_return;
+  }
+  co_await session(impl, stream);
+}
+
+// Copies bytes from `from` to `to` until either side fails or ends, then closes both sockets so
+// the opposite pump ends too.
+template <class From, class To>
+asio::awaitable<void> pump(From& from, To& to, tcp::socket& net, asio::local::stream_protocol::socket& local) {
+  std::array<char, 16 * 1024> buf;
+  for (;;) {
+    auto [rec, n] = co_await from.async_read_some(asio::buffer(buf), kUseTuple);
+    if (rec || n == 0) break;
+    auto [wec, w] = co_await asio::async_write(to, asio::buffer(buf.data(), n), kUseTuple);
+    if (wec) break;
+  }
+  boost::system::error_code ignored;
+  net.close(ignored);
+  local.close(ignored);
+}
 
 asio::awaitable<void> accept_loop(std::shared_ptr<HttpServer::Impl> impl) {
   for (;;) {
@@ -252,18 +302,23 @@ asio::awaitable<void> accept_loop(std::shared_ptr<HttpServer::Impl> impl) {
       socket.close(ignored);
       continue;
     }
-    asio::co_spawn(impl->io, session(impl, std::move(socket)), asio::detached);
+    if (impl->tls)
+      asio::co_spawn(impl->io, tls_session(impl, std::move(socket)), asio::detached);
+    else
+      asio::co_spawn(impl->io, plain_session(impl, std::move(socket)), asio::detached);
   }
 }
 
-asio::awaitable<void> session(std::shared_ptr<HttpServer::Impl> impl, tcp::socket socket) {
-  beast::tcp_stream stream(std::move(socket));
-  impl->open.insert(&stream);
+template <class Stream>
+asio::awaitable<void> session(std::shared_ptr<HttpServer::Impl> impl, Stream& stream) {
+  constexpr bool kTls = !std::is_same_v<Stream, beast::tcp_stream>;
+  beast::tcp_stream& net = lowest(stream);
+  impl->open.insert(&net);
   struct Unregister {
     HttpServer::Impl& impl;
     beast::tcp_stream* s;
     ~Unregister() { impl.open.erase(s); }
-  } unregister{*impl, &stream};
+  } unregister{*impl, &net};
 
   beast::flat_buffer buffer;
   const auto& o = impl->options;
@@ -271,7 +326,7 @@ asio::awaitable<void> session(std::shared_ptr<HttpServer::Impl> impl, tcp::socke
     http::request_parser<http::string_body> parser;
     parser.header_limit(static_cast<std::uint32_t>(o.max_header_bytes));
     parser.body_limit(o.max_body_bytes);
-    stream.expires_after(o.read_timeout);
+    net.expires_after(o.read_timeout);
     auto [ec, n] = co_await http::async_read(stream, buffer, parser, kUseTuple);
     if (ec) {
       std::optional<HttpResponse> answer;
@@ -285,7 +340,7 @@ asio::awaitable<void> session(std::shared_ptr<HttpServer::Impl> impl, tcp::socke
                ec != http::error::end_of_stream && ec != http::error::partial_message)
         answer = HttpResponse::problem(400, "Bad Request", ec.message());
       if (answer) {
-        stream.expires_after(o.write_timeout);
+        net.expires_after(o.write_timeout);
         auto res = to_beast(std::move(*answer), 11, false);
         co_await http::async_write(stream, res, kUseTuple);
       }
@@ -307,7 +362,7 @@ asio::awaitable<void> session(std::shared_ptr<HttpServer::Impl> impl, tcp::socke
     r.body = std::move(req.body());
     {
       boost::system::error_code rec;
-      auto ep = stream.socket().remote_endpoint(rec);
+      auto ep = net.socket().remote_endpoint(rec);
       if (!rec) r.remote = ep.address().to_string();
     }
     const bool keep_alive = req.keep_alive() && !impl->stopped;
@@ -317,29 +372,47 @@ asio::awaitable<void> session(std::shared_ptr<HttpServer::Impl> impl, tcp::socke
       if (up.response.status == 101 && up.adopt) {
         http::response<http::empty_body> sw{http::status::switching_protocols, req.version()};
         for (auto& [k, v] : up.response.headers) sw.set(k, v);
-        stream.expires_after(o.write_timeout);
+        net.expires_after(o.write_timeout);
         auto [uec, un] = co_await http::async_write(stream, sw, kUseTuple);
         if (uec) break;
         std::string early(static_cast<const char*>(buffer.data().data()), buffer.size());
-        stream.expires_never();
-        boost::system::error_code rec;
-        const int fd = stream.release_socket().release(rec);
-        if (rec) co_return;
-        up.adopt(fd, early);
-        co_return;  // the connection belongs to the upgrade handler now
+        net.expires_never();
+        if constexpr (!kTls) {
+          boost::system::error_code rec;
+          const int fd = net.release_socket().release(rec);
+          if (rec) co_return;
+          up.adopt(fd, early);
+          co_return;  // the connection belongs to the upgrade handler now
+        } else {
+          // The handler gets one end of a local socket pair; this coroutine relays the other end
+          // through the TLS stream until either side closes (stop() closes `net`, ending both).
+          asio::local::stream_protocol::socket mine(impl->io), theirs(impl->io);
+          boost::system::error_code pec;
+          asio::local::connect_pair(mine, theirs, pec);
+          if (pec) {
+            spdlog::warn("http: TLS upgrade: socketpair failed: {}", pec.message());
+            break;
+          }
+          const int fd = theirs.release(pec);
+          if (pec) break;
+          up.adopt(fd, early);
+          using namespace asio::experimental::awaitable_operators;
+          co_await (pump(stream, mine, net.socket(), mine) && pump(mine, stream, net.socket(), mine));
+          co_return;
+        }
       }
       answer = std::move(up.response);
     } else {
       answer = impl->dispatch(r);
     }
     auto res = to_beast(std::move(answer), req.version(), keep_alive);
-    stream.expires_after(o.write_timeout);
+    net.expires_after(o.write_timeout);
     auto [wec, wn] = co_await http::async_write(stream, res, kUseTuple);
     if (wec || !keep_alive) break;
   }
   boost::system::error_code ignored;
-  stream.socket().shutdown(tcp::socket::shutdown_send, ignored);
-  stream.close();
+  net.socket().shutdown(tcp::socket::shutdown_send, ignored);
+  net.close();
 }
 
 }  // namespace
@@ -353,6 +426,20 @@ base::Status HttpServer::start() {
   const std::string where = i.options.host + ":" + std::to_string(i.options.port);
   if (ec || results.empty())
     return fail(Error::invalid_argument("listen " + where + ": cannot resolve: " + ec.message()));
+  if (!i.options.tls_cert_file.empty() || !i.options.tls_key_file.empty()) {
+    if (i.options.tls_cert_file.empty() || i.options.tls_key_file.empty())
+      return fail(Error::invalid_argument("listen " + where + ": TLS needs both a certificate and a key file"));
+    auto ctx = std::make_unique<asio::ssl::context>(asio::ssl::context::tls_server);
+    ctx->set_options(asio::ssl::context::default_workarounds | asio::ssl::context::no_sslv2 |
+                     asio::ssl::context::no_sslv3 | asio::ssl::context::no_tlsv1 |
+                     asio::ssl::context::no_tlsv1_1);
+    ctx->use_certificate_chain_file(i.options.tls_cert_file, ec);
+    if (ec)
+      return fail(Error::invalid_argument("TLS certificate " + i.options.tls_cert_file + ": " + ec.message()));
+    ctx->use_private_key_file(i.options.tls_key_file, asio::ssl::context::pem, ec);
+    if (ec) return fail(Error::invalid_argument("TLS key " + i.options.tls_key_file + ": " + ec.message()));
+    i.tls = std::move(ctx);
+  }
   const tcp::endpoint ep = results.begin()->endpoint();
   i.acceptor.open(ep.protocol(), ec);
   if (!ec) i.acceptor.set_option(asio::socket_base::reuse_address(true), ec);

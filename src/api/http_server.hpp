@@ -67,6 +67,12 @@ struct HttpServerOptions {
   std::chrono::milliseconds read_timeout{30'000};   // per request, including keep-alive idle
   std::chrono::milliseconds write_timeout{30'000};
   std::size_t max_connections = 512;  // further connections are closed at once
+  // HTTPS when both are set (PEM files, loaded by start(); errors name the file). Upgraded
+  // connections (WebSocket) stay TLS: adopt() then gets one end of a local socket pair whose other
+  // end the server relays through the TLS stream.
+  std::string tls_cert_file;
+  std::string tls_key_file;
+  std::chrono::milliseconds tls_handshake_timeout{10'000};
 };
 
 class HttpServer {
