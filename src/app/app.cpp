@@ -62,6 +62,8 @@ base::Result<std::unique_ptr<App>> App::create(Config config, AppOptions options
   api::HttpServerOptions ho;
   ho.host = hp->host;
   ho.port = hp->port;
+  ho.tls_cert_file = app->config_.server.tls_cert_file;
+  ho.tls_key_file = app->config_.server.tls_key_file;
   app->http_ = std::make_unique<api::HttpServer>(app->io_, ho);
   App* self = app.get();
   api::add_health_routes(*app->http_,

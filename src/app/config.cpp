@@ -201,12 +201,23 @@ class TableReader {
       return fail(st_.error());       \
   } while (0)
 
-Status read_server(TableReader r, ServerConfig& s) {
+Status read_server(TableReader r, ServerConfig& s, std::string_view source) {
   CB_TRY(r.string("listen", s.listen, true));
   if (auto* n = r.get("listen"); n && !parse_host_port(s.listen))
     return fail(r.bad("listen", *n, "HOST:PORT (e.g. \"127.0.0.1:8080\")"));
   CB_TRY(r.string("data_dir", s.data_dir));
   CB_TRY(r.one_of("log_level", s.log_level, {"trace", "debug", "info", "warn", "error", "off"}));
+  auto tls = r.table("tls");
+  if (!tls) return fail(tls.error());
+  if (*tls) {
+    TableReader t(**tls, r.key_path("tls"), source);
+    CB_TRY(t.string("cert_file", s.tls_cert_file, true));
+    CB_TRY(t.string("key_file", s.tls_key_file, true));
+    if (s.tls_cert_file.empty() != s.tls_key_file.empty())
+      return fail(Error::invalid_argument(t.key_path(s.tls_cert_file.empty() ? "cert_file" : "key_file") +
+                                          ": required when [server.tls] names the other file"));
+    CB_TRY(t.finish());
+  }
   return r.finish();
 }
 
@@ -410,7 +421,7 @@ Result<Config> parse_config(std::string_view text, std::string_view source) {
 
   auto server = r.table("server");
   if (!server) return fail(server.error());
-  if (*server) CB_TRY(read_server(TableReader(**server, "server", source), c.server));
+  if (*server) CB_TRY(read_server(TableReader(**server, "server", source), c.server, source));
 
   if (auto* pbx = r.get("pbx")) {
     if (auto t = pbx->as_table()) {  // [pbx]: a single link
@@ -542,6 +553,10 @@ listen = "127.0.0.1:8080"
 # data_dir = "/var/lib/callbridge"
 # trace, debug, info, warn, error or off. Logs go to stderr.
 log_level = "info"
+# HTTPS (and WSS for /api/v1/events) on `listen`: PEM certificate chain and unencrypted key.
+# [server.tls]
+# cert_file = "/etc/callbridge/tls/cert.pem"
+# key_file = "/etc/callbridge/tls/key.pem"
 
 [journal]
 # Drop entries whose remote is another internal extension (direction "internal").

@@ -93,6 +93,9 @@ struct ServerConfig {
   std::string listen = "127.0.0.1:8080";  // HTTP API; port 0 = any free port (logged)
   std::string data_dir;                   // "" = default_data_dir()
   std::string log_level = "info";
+  // [server.tls]: HTTPS (and WSS) on `listen` when both are set; PEM files read at start.
+  std::string tls_cert_file;  // certificate chain
+  std::string tls_key_file;   // private key (unencrypted)
   bool operator==(const ServerConfig&) const = default;
 };
 

@@ -172,6 +172,19 @@ TEST(Config, ErrorsNameTheKey) {
             "tenant.acme.dialing.area: unknown key (test.toml line 2)");
 }
 
+TEST(Config, ServerTls) {
+  auto c = parse_config("[server.tls]\ncert_file = \"/c.pem\"\nkey_file = \"/k.pem\"\n", "test.toml");
+  ASSERT_TRUE(c) << c.error().to_string();
+  EXPECT_EQ(c->server.tls_cert_file, "/c.pem");
+  EXPECT_EQ(c->server.tls_key_file, "/k.pem");
+  EXPECT_EQ(error_of("[server.tls]\ncert_file = \"/c.pem\"\n"),
+            "server.tls.key_file: required when [server.tls] names the other file");
+  EXPECT_EQ(error_of("[server.tls]\nkey_file = \"/k.pem\"\n"),
+            "server.tls.cert_file: required when [server.tls] names the other file");
+  EXPECT_EQ(error_of("[server.tls]\ncert_fil = \"x\"\n"),
+            "server.tls.cert_fil: unknown key (did you mean \"cert_file\"?) (test.toml line 2)");
+}
+
 TEST(Config, SyntaxErrorsGiveTheLine) {
   auto m = error_of("[server]\nlisten = \n");
   EXPECT_EQ(m.rfind("test.toml line 2: ", 0), 0u) << m;
