@@ -334,6 +334,28 @@ TEST_F(RestFixture, ContactsCrudAndLookup) {
   EXPECT_EQ(call("GET", "/api/v1/contacts/" + id, user).status, 404);
 }
 
+TEST_F(RestFixture, LinesShowOwnAndTeamPresenceWithNames) {
+  ASSERT_TRUE(ids_->put_user({kA.name, "anna", "user", "Anna A", {"100"}, "sales"}));
+  auto u100 = identity::issue_token(*ids_, kA.name, "anna", clock_.now())->token;
+  ASSERT_TRUE(ids_->put_user({kA.name, "ben", "user", "Ben B", {"101"}, "sales"}));
+  ASSERT_TRUE(ids_->put_user({kA.name, "cid", "user", "Cid C", {"102"}, "support"}));
+  auto sup = add_user(kA, "sup", "supervisor", {});
+  ring(kA, "100", 1);
+  ring(kA, "101", 2);
+  ring(kA, "102", 3);
+  ring(kA, "103", 4);  // a line no user owns
+  auto mine = call("GET", "/api/v1/lines", u100);
+  ASSERT_EQ(mine.status, 200) << mine.body;
+  EXPECT_EQ(mine.body,
+            R"({"lines":[{"device":"100","name":"Anna A","state":"ringing"},{"device":"101","name":"Ben B","state":"ringing"}]})");
+  auto all = json::parse(call("GET", "/api/v1/lines", sup).body).at("lines").as_array();
+  ASSERT_EQ(all.size(), 4u);
+  EXPECT_EQ(all[2].at("name").as_string(), "Cid C");
+  EXPECT_EQ(all[3].at("device").as_string(), "103");
+  EXPECT_EQ(all[3].at("name").as_string(), "");
+  EXPECT_EQ(call("GET", "/api/v1/lines").status, 401);
+}
+
 TEST_F(RestFixture, CallsAreVisibleToTheirParties) {
   auto u100 = add_user(kA, "anna", "user", {"100"});
   auto sup = add_user(kA, "sup", "supervisor", {});
