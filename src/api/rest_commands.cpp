@@ -72,6 +72,50 @@ struct Routes {
     });
   }
 
+  // POST /api/v1/journal/{id}/callback: the entry must be in the caller's tenant and (for users)
+  // on one of the caller's devices; supervisors/admins may call back from any party's device.
+  HttpResponse callback(const HttpRequest& req) {
+    std::string rest;
+    std::string seg = rest::path_segment(req, "/api/v1/journal/", &rest);
+    std::int64_t id = 0;
+    const bool numeric = !seg.empty() && seg.size() <= 18 &&
+                         seg.find_first_not_of("0123456789") == std::string::npos;
+    if (numeric) id = std::stoll(seg);
+    if (rest != "callback" || !numeric || id < 1) return problem(404, "not-found", "no resource at " + req.path);
+    return guarded(req, [&](const Principal& p, const json::object&, core::CallControlService& svc) {
+      std::optional<ports::StoredEntry> found;
+      ports::JournalQuery q;
+      q.tenant = p.tenant;
+      q.before_id = id + 1;
+      q.limit = 1;
+      auto probe = [&](std::optional<std::string> party) -> base::Status {
+        q.party = std::move(party);
+        auto r = deps.journal->query(q);
+        if (!r) return base::fail(r.error());
+        if (!r->empty() && r->front().id == id) found = r->front();
+        return {};
+      };
+      if (p.sees_whole_tenant()) {
+        if (auto st = probe(std::nullopt); !st) return rest::from_error(st.error());
+      } else {
+        for (const auto& d : p.devices) {
+          if (auto st = probe(d); !st) return rest::from_error(st.error());
+          if (found) break;
+        }
+      }
+      if (!found) return problem(404, "not-found", "no journal entry " + std::to_string(id));
+      const auto& e = found->entry;
+      if (!e.remote || e.remote->empty())
+        return problem(409, "no-callback-number", "the remote number of journal entry " + std::to_string(id) +
+                                                      " was withheld");
+      core::CommandCaller caller = caller_of(p);
+      if (p.sees_whole_tenant() && !p.owns_device(e.party)) caller.devices = {e.party};
+      auto out = std::make_shared<std::optional<core::CommandOutcome>>();
+      std::string rid = svc.make_call(caller, *e.remote, e.party, [out](core::CommandOutcome o) { *out = std::move(o); });
+      return respond(out, std::nullopt, rid);
+    });
+  }
+
   HttpResponse command(const HttpRequest& req) {
     std::string verb;
     std::string id = rest::path_segment(req, "/api/v1/calls/", &verb);
@@ -95,6 +139,8 @@ void add_command_routes(HttpServer& server, CommandRouteDeps deps) {
   auto routes = std::make_shared<Routes>(Routes{std::move(deps)});
   server.route("POST", "/api/v1/calls", [routes](const HttpRequest& req) { return routes->make_call(req); });
   server.route("POST", "/api/v1/calls/*", [routes](const HttpRequest& req) { return routes->command(req); });
+  if (routes->deps.journal)
+    server.route("POST", "/api/v1/journal/*", [routes](const HttpRequest& req) { return routes->callback(req); });
 }
 
 }  // namespace callbridge::api

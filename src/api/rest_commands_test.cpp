@@ -20,6 +20,12 @@ struct TestResolver final : PrincipalResolver {
       p.devices = {"100"};
       return p;
     }
+    if (req.header("authorization") == "Bearer sup") {
+      Principal p;
+      p.user = "sup";
+      p.role = Role::supervisor;
+      return p;
+    }
     return std::unexpected(AuthFailure{401, "missing or invalid token"});
   }
 };
@@ -60,6 +66,32 @@ struct FakePbx final : ports::PbxCommands {
   }
 };
 
+// Entries with ids 1..n in memory; query honours tenant, party, before_id and limit (newest first).
+struct FakeJournal final : ports::JournalStore {
+  std::vector<ports::StoredEntry> entries;
+  void add(std::string tenant, std::string party, std::optional<std::string> remote) {
+    ports::StoredEntry e;
+    e.id = static_cast<std::int64_t>(entries.size()) + 1;
+    e.entry.tenant = std::move(tenant);
+    e.entry.party = std::move(party);
+    e.entry.remote = std::move(remote);
+    entries.push_back(std::move(e));
+  }
+  void append(model::JournalEntry) override {}
+  base::Status flush() override { return {}; }
+  base::Result<std::vector<ports::StoredEntry>> query(const ports::JournalQuery& q) override {
+    std::vector<ports::StoredEntry> out;
+    for (auto it = entries.rbegin(); it != entries.rend() && out.size() < q.limit; ++it) {
+      if (it->entry.tenant != q.tenant || (q.party && it->entry.party != *q.party)) continue;
+      if (q.before_id && it->id >= *q.before_id) continue;
+      out.push_back(*it);
+    }
+    return out;
+  }
+  base::Status set_note(const std::string&, std::int64_t, const std::string&) override { return {}; }
+  base::Result<std::size_t> purge_before(base::Timestamp) override { return 0; }
+};
+
 base::Timestamp at(int s) { return base::from_micros(1'795'000'000'000'000 + s * 1'000'000LL); }
 
 struct RestCommands : ::testing::Test {
@@ -70,13 +102,15 @@ struct RestCommands : ::testing::Test {
   FakePbx pbx;
   core::CallControlService service{core::CallControlOptions{}, model, pbx, nullptr};
   bool has_service = true;
+  FakeJournal journal;
 
   RestCommands() {
     add_command_routes(server, {.auth = &resolver,
                                 .service_for = [this](const std::string& t) -> core::CallControlService* {
                                   return has_service && t == "default" ? &service : nullptr;
                                 },
-                                .max_body_bytes = 64 * 1024});
+                                .max_body_bytes = 64 * 1024,
+                                .journal = &journal});
   }
   HttpResponse post(std::string path, std::string body, std::string token = "anna") {
     HttpRequest r;
@@ -145,6 +179,37 @@ TEST_F(RestCommands, CallCommandsCheckAllowedActions) {
   EXPECT_EQ(type(r), "/problems/conflict");
   pbx.up = false;
   EXPECT_EQ(post("/api/v1/calls/ctilab-1.0/hangup", "{}").status, 503);
+}
+
+TEST_F(RestCommands, JournalCallbackCallsTheRemoteFromTheEntrysParty) {
+  journal.add("default", "100", "+4989123456");  // 1: anna's
+  journal.add("default", "101", "+4930111");     // 2: someone else's
+  journal.add("default", "100", std::nullopt);   // 3: withheld
+  journal.add("other", "100", "+4940222");       // 4: another tenant
+  auto r = post("/api/v1/journal/1/callback", "");
+  ASSERT_EQ(r.status, 202) << r.body;
+  EXPECT_EQ(obj(r).at("request_id").as_string(), "c2d-0001");
+  EXPECT_TRUE(obj(r).at("call_id").is_null());
+  EXPECT_EQ(pbx.log.back(), "make_call 100 +4989123456 c2d-0001");
+  // Not the user's party, another tenant's entry, unknown ids: 404 (nothing dialed).
+  EXPECT_EQ(post("/api/v1/journal/2/callback", "").status, 404);
+  EXPECT_EQ(post("/api/v1/journal/4/callback", "").status, 404);
+  EXPECT_EQ(post("/api/v1/journal/99/callback", "").status, 404);
+  EXPECT_EQ(post("/api/v1/journal/x/callback", "").status, 404);
+  EXPECT_EQ(post("/api/v1/journal/1/frobnicate", "").status, 404);
+  EXPECT_EQ(pbx.log.size(), 1u);
+  auto w = post("/api/v1/journal/3/callback", "");
+  EXPECT_EQ(w.status, 409);
+  EXPECT_EQ(type(w), "/problems/no-callback-number");
+  EXPECT_EQ(post("/api/v1/journal/1/callback", "", "").status, 401);
+  EXPECT_EQ(post("/api/v1/journal/1/callback", "[1]").status, 400);
+  // A supervisor calls back from the entry's party.
+  r = post("/api/v1/journal/2/callback", "", "sup");
+  ASSERT_EQ(r.status, 202) << r.body;
+  EXPECT_EQ(pbx.log.back(), "make_call 101 +4930111 c2d-0002");
+  // Link down: 503 like POST /calls.
+  pbx.up = false;
+  EXPECT_EQ(post("/api/v1/journal/1/callback", "").status, 503);
 }
 
 }  // namespace

@@ -47,7 +47,8 @@ struct CommandWiring {
 base::Result<std::shared_ptr<CommandWiring>> wire_command_routes(api::HttpServer& server,
                                                                  api::PrincipalResolver& auth,
                                                                  const Config& config,
-                                                                 std::function<std::vector<PbxLink*>()> links) {
+                                                                 std::function<std::vector<PbxLink*>()> links,
+                                                                 ports::JournalStore* journal) {
   auto w = std::make_shared<CommandWiring>();
   w->config = config;
   w->links = std::move(links);
@@ -61,7 +62,8 @@ base::Result<std::shared_ptr<CommandWiring>> wire_command_routes(api::HttpServer
   CommandWiring* raw = w.get();
   api::add_command_routes(server, {.auth = &auth,
                                    .service_for = [raw](const std::string& t) { return raw->service_for(t); },
-                                   .max_body_bytes = 64 * 1024});
+                                   .max_body_bytes = 64 * 1024,
+                                   .journal = journal});
   return w;
 }
 

@@ -12,6 +12,7 @@
 #include "api/principal.hpp"
 #include "app/config.hpp"
 #include "app/pbx_link.hpp"
+#include "ports/journal_store.hpp"
 #include "base/error.hpp"
 
 namespace callbridge::app {
@@ -22,6 +23,7 @@ struct CommandWiring;  // keep alive as long as the routes (the App owns it)
 base::Result<std::shared_ptr<CommandWiring>> wire_command_routes(api::HttpServer& server,
                                                                  api::PrincipalResolver& auth,
                                                                  const Config& config,
-                                                                 std::function<std::vector<PbxLink*>()> links);
+                                                                 std::function<std::vector<PbxLink*>()> links,
+                                                                 ports::JournalStore* journal = nullptr);
 
 }  // namespace callbridge::app
