@@ -98,6 +98,7 @@ void App::record(model::JournalEntry entry) {
   ++journal_received_;
   switch (policy_.check(entry)) {
     case core::JournalVerdict::store:
+      event_hub_.on_journal(entry);  // {"type":"journal",...} to subscribers who see entry.party
       store_->append(std::move(entry));
       return;
     case core::JournalVerdict::excluded_internal:

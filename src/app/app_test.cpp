@@ -131,6 +131,34 @@ TEST(App, PolicyFiltersEntriesAndShutdownFlushesTheRest) {
   EXPECT_EQ((*rows)[0].entry.direction, model::Direction::inbound);
 }
 
+TEST(App, StoredEntriesArePublishedAsJournalEvents) {
+  TempDir dir;
+  auto c = test_config(dir);
+  c.journal.excluded_numbers = {"150"};
+  auto app = App::create(c);
+  ASSERT_TRUE(app) << app.error().to_string();
+  auto& a = **app;
+  struct Sink final : core::EventSubscriber {
+    std::vector<std::string> frames;
+    void on_message(const core::HubMessage& m) override { frames.push_back(*m.frame); }
+  } own100, own101;
+  core::EventFilter f100, f101;
+  f100.own = {"100"};
+  f101.own = {"101"};
+  const std::string tenant = entry("100", model::Direction::inbound, 1000).tenant;
+  a.event_hub().subscribe(tenant, f100, std::nullopt, &own100);
+  a.event_hub().subscribe(tenant, f101, std::nullopt, &own101);
+  auto sink = a.journal_sink();
+  sink(entry("100", model::Direction::inbound, 1000));
+  sink(entry("150", model::Direction::inbound, 1002));  // excluded: not stored, not published
+  ASSERT_EQ(own100.frames.size(), 1u);
+  EXPECT_NE(own100.frames[0].find("{\"type\":\"journal\",\"seq\":"), std::string::npos) << own100.frames[0];
+  EXPECT_NE(own100.frames[0].find("\"party\": \"100\""), std::string::npos) << own100.frames[0];
+  EXPECT_TRUE(own101.frames.empty());
+  a.request_stop();
+  EXPECT_EQ(a.run(), 0);
+}
+
 TEST(App, ReadinessFollowsLinksAndDiagnosticsListThem) {
   TempDir dir;
   auto app = App::create(test_config(dir));
