@@ -11,7 +11,10 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/install-deps.sh
 cmake --preset default >/dev/null
-cmake --build --preset default --target callbridged callbridge -j2
+# The web client (served by callbridged) needs node + npm; without them the API still runs.
+targets=(callbridged callbridge)
+if command -v npm >/dev/null 2>&1; then targets+=(web); fi
+cmake --build --preset default --target "${targets[@]}" -j2
 if [[ $# -eq 0 ]]; then
   exec ./build/default/src/app/callbridged --demo --data-dir ./demo-data
 fi
