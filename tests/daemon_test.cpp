@@ -134,7 +134,7 @@ class Daemon {
   std::vector<std::string> lines_;
 };
 
-std::string http_get(int port, const std::string& path) {
+std::string http_get(int port, const std::string& path, const std::string& token = {}) {
   int fd = socket(AF_INET, SOCK_STREAM, 0);
   sockaddr_in a{};
   a.sin_family = AF_INET;
@@ -144,7 +144,9 @@ std::string http_get(int port, const std::string& path) {
     close(fd);
     return "connect failed";
   }
-  std::string req = "GET " + path + " HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n";
+  std::string req = "GET " + path + " HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n";
+  if (!token.empty()) req += "Authorization: Bearer " + token + "\r\n";
+  req += "\r\n";
   (void)!write(fd, req.data(), req.size());
   std::string out;
   char buf[4096];
@@ -185,7 +187,18 @@ TEST(Daemon, StartsOnPortZeroServesHealthAndStopsCleanlyOnSigterm) {
   EXPECT_TRUE(health.ends_with("\r\n\r\nok")) << health;
   auto ready = http_get(port, "/readyz");
   EXPECT_EQ(ready.rfind("HTTP/1.1 200 OK\r\n", 0), 0u) << ready;
-  auto diag = http_get(port, "/api/v1/diagnostics");
+  // Diagnostics are for admins (docs/api.md): refused without a token, served with an admin token
+  // made by `callbridge token create` on the same data dir.
+  auto anon = http_get(port, "/api/v1/diagnostics");
+  EXPECT_EQ(anon.rfind("HTTP/1.1 401 ", 0), 0u) << anon;
+  Daemon mint({"token", "create", "--data-dir", dir / "data", "--tenant", "default", "--user", "admin",
+               "--role", "admin"},
+              CALLBRIDGE_CLI_PATH);
+  ASSERT_EQ(mint.wait_exit(), 0) << mint.output();
+  std::smatch tm;
+  std::string minted = mint.output();
+  ASSERT_TRUE(std::regex_search(minted, tm, std::regex("cbt_[A-Za-z0-9_]+"))) << minted;
+  auto diag = http_get(port, "/api/v1/diagnostics", tm[0].str());
   EXPECT_NE(diag.find("\"pbx\":[]"), std::string::npos) << diag;
   EXPECT_NE(d.output().find("no PBX configured"), std::string::npos) << d.output();
 
