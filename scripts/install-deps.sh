@@ -15,6 +15,7 @@ PKGS=(
   libphonenumber8 libgeocoding8 libprotobuf-dev libabsl-dev libicu-dev
   curl libcurl4-openssl-dev
   chromium  # browser end-to-end tests (web/tests/e2e, playwright-core drives it; ~30 s to install)
+  firefox-esr  # Firefox smoke test (web/tests/e2e/firefox_smoke.ff.mjs, puppeteer-core over WebDriver BiDi)
 )
 
 missing=()

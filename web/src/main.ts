@@ -3,13 +3,14 @@
 // piece of untrusted data goes through text nodes (h()) or the template sanitizer.
 import './style.css';
 import { Api, ApiError } from './lib/api';
-import { ChooserMemory, resolveContact } from './lib/chooser';
+import { ChooserMemory, resolveContact, type Resolution } from './lib/chooser';
 import { EventStream } from './lib/events';
-import { LiveState, actionsFor, remoteOf } from './lib/store';
-import { expandUrl, flatten, renderCard } from './lib/template';
+import { LiveState, actionsFor } from './lib/store';
+import { expandUrl, flatten, renderCard, urlTemplateProblem } from './lib/template';
+import { callerOf, templateVars, type Caller } from './lib/remote';
 import { bucketize, chartSvg, isMissed } from './lib/chart';
 import { dialTarget, displayNumber, formatDuration } from './lib/phone';
-import type { Call, Contact, JournalEntry, Line, Me, ServerMessage } from './lib/types';
+import type { Call, CommandStatus, Contact, JournalEntry, Line, Me, ServerMessage, UiSettings } from './lib/types';
 
 // ---------- tiny DOM helper ----------
 type Child = Node | string | number | null | undefined | false;
@@ -38,6 +39,11 @@ const live = new LiveState();
 const memory = new ChooserMemory(window.localStorage);
 let me: Me | null = null;
 let uiConfig: UiConfig = {};
+// Tenant UI settings from GET /api/v1/ui-settings; null when the server has no such endpoint (404)
+// or it failed: then /ui-config.json applies.
+let uiSettings: UiSettings | null = null;
+let uiSettingsState: 'server' | 'absent' | 'error' = 'absent';
+let uiSettingsError = '';
 let stream: EventStream | null = null;
 let streamState: { state: string; offlineSince: number | null; lastError?: string } = { state: 'offline', offlineSince: null };
 let view = 'calls';
@@ -45,13 +51,21 @@ let lastDialed = localStorage.getItem('cb.lastDialed') ?? '';
 let pendingDial = '';
 let journalCache: JournalEntry[] = [];
 let flash: { kind: 'ok' | 'error'; text: string } | null = null;
+const targets = new Map<string, string>();         // call id -> transfer/consult target being typed
 const manualChoice = new Map<string, Contact>();  // call id -> contact picked (this session)
-const lookups = new Map<string, Contact[]>();      // number -> matches (when the call has none)
+const lookups = new Map<string, Contact[] | null>();  // number -> matches (client-side lookup; null = in flight)
+const notified = new Map<string, string>();       // call id -> text of the desktop notification shown
+const sentCommands = new Map<string, { action: string; who: string }>();  // command id -> what we sent
 
 const root = document.getElementById('app')!;
 const announcer = document.getElementById('live')!;
 
 function tenantConfig(): UiTenantConfig {
+  if (uiSettings) {
+    // Server settings: one list of links; those whose placeholders have no value are hidden, so
+    // contact links show for known callers and e.g. "create contact" links only when wanted.
+    return { actions: uiSettings.action_links, unknown_actions: uiSettings.action_links, card_template: uiSettings.card_template || undefined };
+  }
   const t = uiConfig.tenants ?? {};
   const base = t['*'] ?? {};
   const own = (me && t[me.tenant]) || {};
@@ -118,7 +132,32 @@ async function signOut() {
   render();
 }
 
+function normalizeSettings(v: any): UiSettings {
+  const links = Array.isArray(v?.action_links) ? v.action_links : [];
+  return {
+    action_links: links.filter((l: any) => l && typeof l.label === 'string' && typeof l.url === 'string')
+      .map((l: any) => ({ label: l.label, url: l.url })),
+    card_template: typeof v?.card_template === 'string' ? v.card_template : '',
+  };
+}
+
+async function loadUiSettings() {
+  try {
+    uiSettings = normalizeSettings(await api.get('/api/v1/ui-settings'));
+    uiSettingsState = 'server';
+    uiSettingsError = '';
+    settingsDraft = null;
+  } catch (e) {
+    uiSettings = null;
+    // 404: a server without tenant UI settings -> /ui-config.json (loaded at boot) applies.
+    uiSettingsState = e instanceof ApiError && e.status === 404 ? 'absent' : 'error';
+    uiSettingsError = uiSettingsState === 'error' ? errText(e) : '';
+  }
+  render();
+}
+
 function startSession() {
+  void loadUiSettings();
   stream = new EventStream({
     url: async (since) => {
       const t = await api.post<{ ticket: string }>('/api/v1/ws-ticket');
@@ -142,48 +181,104 @@ function startSession() {
 
 // ---------- events ----------
 const applied: number[] = [];  // seqs applied, for diagnostics and the e2e tests (bounded)
+const received: Record<string, number> = {};  // message counts by type (e2e diagnostics)
 function onMessage(m: ServerMessage) {
-  applied.push(m.seq);
+  received[m.type] = (received[m.type] ?? 0) + 1;
+  if (m.type === 'command') { commandOutcome(m.command); return; }
+  if (typeof m.seq === 'number') applied.push(m.seq);
   if (applied.length > 2000) applied.splice(0, 1000);
   const before = new Set(live.incoming(me?.extensions ?? []).map((c) => c.id));
   live.apply(m);
-  if (m.type === 'journal') journalCache = [m.entry, ...journalCache.filter((e) => e.id !== m.entry.id)];
+  if (m.type === 'journal') {
+    journalCache = [m.entry, ...journalCache.filter((e) => e.id == null || e.id !== m.entry.id)];
+    if (view === 'journal' && m.entry.id == null) scheduleJournalReload();  // fetch the stored ids
+  }
   const now = live.incoming(me?.extensions ?? []);
   for (const c of now) if (!before.has(c.id)) popped(c);
+  for (const id of [...notified.keys()]) if (!now.some((c) => c.id === id)) notified.delete(id);
   render();
+  refreshNotifications();
 }
 
 function popped(c: Call) {
+  say(`Incoming call from ${callerLabel(c)}`);
+  notify(c);
+}
+
+// Desktop notification while the tab is in the background; replaced (same tag) when the contact
+// lookup finishes after the pop.
+function notify(c: Call) {
+  if (!('Notification' in window) || Notification.permission !== 'granted') return;
+  if (!document.hidden && document.hasFocus()) return;
   const who = callerLabel(c);
-  say(`Incoming call from ${who}`);
-  if ('Notification' in window && Notification.permission === 'granted' && document.hidden) {
+  if (notified.get(c.id) === who) return;
+  notified.set(c.id, who);
+  try {
     const n = new Notification('Incoming call', { body: who, tag: c.id });
     n.onclick = () => { window.focus(); n.close(); };
-  }
+  } catch { /* e.g. a browser that only allows notifications from a service worker */ }
+}
+
+function refreshNotifications() {
+  for (const c of live.incoming(me?.extensions ?? [])) if (notified.has(c.id)) notify(c);
 }
 
 function callerLabel(c: Call): string {
-  const num = displayNumber(remoteOf(c, me?.extensions), uiConfig.home_country, c.remote?.display);
-  const r = contactFor(c);
-  return r.kind === 'contact' ? `${r.contact.name} (${num})` : num;
+  const { caller, res } = resolved(c);
+  if (res.kind === 'contact') return `${res.contact.name}${res.contact.company ? `, ${res.contact.company}` : ''} (${caller.display})`;
+  const colleague = colleagueName(caller);
+  return colleague ? `${colleague} (${caller.display})` : caller.display;
 }
 
-function matchesFor(c: Call): Contact[] {
-  if (c.remote?.contacts) return c.remote.contacts;
-  const n = remoteOf(c, me?.extensions);
-  if (!n) return [];
+function colleagueName(caller: Caller): string {
+  return caller.kind === 'internal' && caller.extension ? live.lines.get(caller.extension)?.name ?? '' : '';
+}
+
+// Client-side lookup, only for servers that send no remote_info.
+function clientLookup(n: string): Contact[] | undefined {
   if (!lookups.has(n)) {
-    lookups.set(n, []);
-    api.get<{ matches: Contact[] }>(`/api/v1/contacts/lookup?number=${encodeURIComponent(n)}`)
-      .then((r) => { lookups.set(n, r.matches ?? []); render(); }).catch(() => {});
+    if (lookups.size > 500) lookups.clear();
+    lookups.set(n, null);
+    api.get<{ matches: any[] }>(`/api/v1/contacts/lookup?number=${encodeURIComponent(n)}`)
+      .then((r) => {
+        lookups.set(n, (r.matches ?? []).map((m) => ({ id: String(m.id), name: m.name, company: m.company, source: m.source,
+          match: m.match === 'company' ? 'company' : 'exact', number: m.matched_number })));
+      })
+      .catch(() => lookups.set(n, []))
+      .finally(() => { render(); refreshNotifications(); });
   }
-  return lookups.get(n) ?? [];
+  return lookups.get(n) ?? undefined;
 }
 
-function contactFor(c: Call) {
+function resolved(c: Call): { caller: Caller; res: Resolution } {
+  const caller = callerOf(c, me?.extensions ?? [], uiConfig.home_country, clientLookup);
   const picked = manualChoice.get(c.id);
-  if (picked) return { kind: 'contact' as const, contact: picked, remembered: true };
-  return resolveContact(memory, remoteOf(c, me?.extensions), matchesFor(c));
+  if (picked) return { caller, res: { kind: 'contact', contact: picked, remembered: true } };
+  return { caller, res: resolveContact(memory, caller.key, caller.contacts) };
+}
+
+// Outcome of a command we (or another tab of this user) sent: failures are alerts.
+function commandOutcome(cmd: CommandStatus) {
+  if (!cmd || typeof cmd.id !== 'string') return;
+  const sent = sentCommands.get(cmd.id);
+  const what = actionLabel(cmd.action ?? sent?.action ?? 'command');
+  if (cmd.state === 'failed') {
+    alertUser(`${what}${sent?.who ? ` (${sent.who})` : ''} failed${cmd.reason ? `: ${cmd.reason}` : ''}`);
+    sentCommands.delete(cmd.id);
+  } else if (cmd.state === 'done') {
+    say(`${what} done`);
+    sentCommands.delete(cmd.id);
+  }
+}
+
+// Persistent alerts outside the re-rendered app (role=alert: read out once when added).
+function alertUser(text: string) {
+  const box = document.getElementById('alerts');
+  if (!box) { setFlash('error', text); return; }
+  while (box.children.length >= 5) box.firstElementChild!.remove();
+  const el = h('div', { class: 'alert', role: 'alert' }, h('span', {}, text),
+    h('button', { class: 'link', 'aria-label': `Dismiss: ${text}`, onclick: () => el.remove() }, '×'));
+  box.append(el);
 }
 
 // ---------- actions ----------
@@ -204,17 +299,22 @@ async function dial(raw: string) {
 async function control(c: Call, device: string, action: string) {
   let body: Record<string, string> = {};
   if (action === 'answer') body = { device };
-  if (action === 'consult' || action === 'transfer') {
+  if (action === 'consult' || action === 'transfer' || action === 'deflect') {
     const input = document.getElementById(`target-${c.id}`) as HTMLInputElement | null;
-    const to = input?.value.trim() ?? '';
-    if (action === 'consult' && !to) { setFlash('error', 'Enter the number to consult'); input?.focus(); return; }
+    const to = dialTarget(input?.value ?? targets.get(c.id) ?? '');
+    if (action !== 'transfer' && !to) { alertUser(`Enter the number to ${action === 'consult' ? 'consult' : 'deflect to'}`); input?.focus(); return; }
     if (to) body = { to };
   }
   try {
-    await api.post(`/api/v1/calls/${encodeURIComponent(c.id)}/${action}`, body);
-    say(`${action} sent`);
+    const r = await api.post<any>(`/api/v1/calls/${encodeURIComponent(c.id)}/${action}`, body);
+    const id = r?.command_id ?? r?.command?.id ?? r?.id;
+    if (typeof id === 'string') {
+      if (sentCommands.size > 200) sentCommands.clear();
+      sentCommands.set(id, { action, who: callerLabel(c) });
+    }
+    say(`${actionLabel(action)} sent`);
   } catch (e) {
-    setFlash('error', `${action} failed: ${errText(e)}`);
+    alertUser(`${actionLabel(action)} failed: ${errText(e)}`);
   }
 }
 
@@ -225,12 +325,23 @@ async function loadJournal() {
   q.set('limit', '200');
   try {
     const r = await api.get<{ entries: JournalEntry[] }>(`/api/v1/journal?${q}`);
-    journalCache = r.entries ?? [];
+    const stored = r.entries ?? [];
+    // Live entries (no id yet) stay until the store returns them.
+    const key = (e: JournalEntry) => `${e.call_id ?? ''}|${e.party}|${e.started_at}`;
+    const have = new Set(stored.map(key));
+    const unfiltered = Object.values(journalFilters).every((v) => !v);
+    journalCache = [...(unfiltered ? journalCache.filter((e) => e.id == null && !have.has(key(e))) : []), ...stored];
     render();
   } catch (e) {
     setFlash('error', `Journal: ${errText(e)}`);
   }
 }
+let journalReload: number | null = null;
+function scheduleJournalReload() {
+  if (journalReload != null) return;
+  journalReload = window.setTimeout(() => { journalReload = null; void loadJournal(); }, 300);
+}
+const noteDrafts = new Map<number, string>();  // entry id -> note being typed (survives re-renders)
 const journalFilters: Record<string, string> = { direction: '', disposition: '', q: '', since: '' };
 let chartUnit: 'hour' | 'day' = 'hour';
 
@@ -238,21 +349,35 @@ async function saveNote(e: JournalEntry, note: string) {
   try {
     await api.patch(`/api/v1/journal/${e.id}`, { note });
     e.note = note;
+    noteDrafts.delete(e.id);
     say('Note saved');
   } catch (err) { setFlash('error', `Note: ${errText(err)}`); }
 }
 
 async function callback(e: JournalEntry) {
   try {
-    await api.post(`/api/v1/journal/${e.id}/callback`);
+    // Entries pushed by the event stream have no id until the journal is reloaded.
+    if (typeof e.id === 'number') await api.post(`/api/v1/journal/${e.id}/callback`);
+    else await api.post('/api/v1/calls', { to: e.remote, from: e.party });
     setFlash('ok', `Calling back ${displayNumber(e.remote, uiConfig.home_country)}…`);
   } catch (err) { setFlash('error', `Callback failed: ${errText(err)}`); }
 }
 
 // ---------- views ----------
 function render() {
+  // Re-rendering replaces the DOM: keep keyboard focus (and the caret) on the same control.
+  const active = document.activeElement as HTMLElement | null;
+  const focusId = active && root.contains(active) && active.id ? active.id : null;
+  const caret = active instanceof HTMLInputElement && ['text', 'tel', 'search'].includes(active.type) ? active.selectionStart : null;
   root.replaceChildren(me ? appShell() : signInView());
   renderStatus();
+  if (focusId) {
+    const el = document.getElementById(focusId);
+    if (el) {
+      el.focus();
+      if (caret != null && el instanceof HTMLInputElement) { try { el.setSelectionRange(caret, caret); } catch { /* type without selection */ } }
+    }
+  }
 }
 
 function signInView() {
@@ -317,7 +442,8 @@ function renderStatus() {
 
 function callsView() {
   const devices = me!.extensions;
-  const input = h('input', { id: 'dial', type: 'tel', inputmode: 'tel', autocomplete: 'off', value: pendingDial, placeholder: 'Number, e.g. 0211 339903-12' });
+  const input = h('input', { id: 'dial', type: 'tel', inputmode: 'tel', autocomplete: 'off', value: pendingDial, placeholder: 'Number, e.g. 0211 339903-12',
+    oninput: (ev: Event) => { pendingDial = (ev.target as HTMLInputElement).value; } });
   const mine = live.mine(devices);
   const ringing = live.incoming(devices);
   const others = mine.filter((c) => !ringing.includes(c));
@@ -335,41 +461,54 @@ function callsView() {
 }
 
 function callCard(c: Call, incoming: boolean) {
-  const number = remoteOf(c, me!.extensions);
-  const disp = c.remote?.withheld ? 'withheld' : displayNumber(number, uiConfig.home_country, c.remote?.display);
-  const res = contactFor(c);
+  const { caller, res } = resolved(c);
+  const disp = caller.display;
   const cfg = tenantConfig();
   const contact = res.kind === 'contact' ? res.contact : null;
-  const vars = flatten({ remote: { e164: number ?? '', display: disp }, contact: contact ?? {}, call: { id: c.id } });
+  const vars = flatten(templateVars(caller, contact, c.id));
   const device = me!.extensions.find((d) => c.connections.some((x) => x.device === d)) ?? me!.extensions[0];
   const conn = c.connections.find((x) => x.device === device);
   const actions = actionsFor(c, device);
+  const pending = caller.lookup === 'pending' && res.kind === 'unknown';
   let contactPart: Node;
   if (res.kind === 'contact') {
     const card = h('div', { class: 'contact' });
     if (cfg.card_template) card.appendChild(renderCard(cfg.card_template, vars));
-    else card.append(h('strong', {}, res.contact.name), h('div', {}, res.contact.company ?? ''), h('small', {}, `source: ${res.contact.source ?? ''}`));
-    if (matchesFor(c).length > 1) card.append(h('button', { class: 'link', onclick: () => { manualChoice.delete(c.id); if (number) memory.forget(number); render(); } }, 'Choose another'));
+    else card.append(h('strong', { class: 'contact-name' }, res.contact.name), h('div', {}, res.contact.company ?? ''),
+      h('small', {}, `source: ${res.contact.source ?? ''}${res.contact.match === 'company' ? ' (company number)' : ''}`));
+    if (caller.contacts.length > 1) card.append(h('button', { class: 'link', onclick: () => { manualChoice.delete(c.id); if (caller.key) memory.forget(caller.key); render(); } }, 'Choose another'));
     contactPart = card;
   } else if (res.kind === 'choose') {
     contactPart = h('fieldset', { class: 'chooser' }, h('legend', {}, `${res.options.length} contacts match — who is it?`),
-      res.options.map((o) => h('button', { class: 'choice', dataset: { contactId: o.id }, onclick: () => { manualChoice.set(c.id, o); if (number) memory.remember(number, o); render(); } },
-        h('strong', {}, o.name), ' ', h('span', {}, [o.company, o.source].filter(Boolean).join(' · ')))));
+      res.options.map((o) => h('button', { class: 'choice', dataset: { contactId: o.id }, onclick: () => {
+        manualChoice.set(c.id, o);
+        if (caller.key) memory.remember(caller.key, o);
+        render();
+        refreshNotifications();
+        (document.querySelector(`article[data-call-id="${CSS.escape(c.id)}"] .controls button`) as HTMLElement | null)?.focus();
+      } },
+        h('strong', {}, o.name), ' ', h('span', {}, [o.company, o.source, o.match === 'company' ? 'company number' : ''].filter(Boolean).join(' · ')))));
+  } else if (pending) {
+    contactPart = h('div', { class: 'contact pending', 'aria-busy': 'true' }, h('span', {}, 'Looking up contact…'));
   } else {
-    contactPart = h('div', { class: 'contact unknown' }, h('strong', {}, 'unknown'));
+    const colleague = colleagueName(caller);
+    contactPart = colleague
+      ? h('div', { class: 'contact colleague' }, h('strong', {}, colleague), h('small', {}, ' colleague'))
+      : h('div', { class: 'contact unknown' }, h('strong', {}, caller.kind === 'withheld' ? 'number withheld' : 'unknown'));
   }
-  const links = (res.kind === 'contact' ? cfg.actions : res.kind === 'unknown' ? cfg.unknown_actions : []) ?? [];
+  const links = (res.kind === 'contact' ? cfg.actions : res.kind === 'unknown' && !pending ? cfg.unknown_actions : []) ?? [];
   const linkEls = links.map((l) => { const u = expandUrl(l.url, vars); return u ? h('a', { href: u, target: '_blank', rel: 'noopener noreferrer', class: 'action-link' }, l.label) : null; }).filter(Boolean);
-  const needsTarget = actions.includes('consult') || actions.includes('transfer');
-  return h('article', { class: `card ${incoming ? 'ringing' : ''}`, 'aria-label': `${incoming ? 'Incoming call' : 'Call'} ${disp}`, dataset: { callId: c.id } },
+  const needsTarget = actions.includes('consult') || actions.includes('transfer') || actions.includes('deflect');
+  const intl = caller.international && caller.international !== disp ? caller.international : '';
+  return h('article', { class: `card ${incoming ? 'ringing' : ''}`, 'aria-label': `${incoming ? 'Incoming call' : 'Call'} ${disp}`, dataset: { callId: c.id, lookup: caller.lookup, source: caller.fromServer ? 'server' : 'client' } },
     h('div', { class: 'card-head' },
-      h('span', { class: 'number' }, disp),
+      h('span', { class: 'number' }, disp, intl ? h('small', { class: 'intl' }, ` ${intl}`) : null),
       h('span', { class: `badge state-${conn?.state ?? ''}` }, conn?.state ?? '')),
     contactPart,
     linkEls.length ? h('div', { class: 'links' }, linkEls as Node[]) : null,
-    needsTarget ? h('span', { class: 'target' }, h('label', { for: `target-${c.id}` }, 'Transfer/consult to'), h('input', { id: `target-${c.id}`, type: 'tel', autocomplete: 'off' })) : null,
+    needsTarget ? h('span', { class: 'target' }, h('label', { for: `target-${c.id}` }, 'Transfer/consult/deflect to'), h('input', { id: `target-${c.id}`, type: 'tel', autocomplete: 'off', value: targets.get(c.id) ?? '', oninput: (ev: Event) => targets.set(c.id, (ev.target as HTMLInputElement).value) })) : null,
     h('div', { class: 'controls', role: 'group', 'aria-label': 'Call control' },
-      actions.map((a) => h('button', { class: `ctl ctl-${a}`, dataset: { action: a }, onclick: () => void control(c, device, a) }, actionLabel(a)))));
+      actions.map((a) => h('button', { id: `ctl-${c.id}-${a}`, class: `ctl ctl-${a}`, dataset: { action: a }, onclick: () => void control(c, device, a) }, actionLabel(a)))));
 }
 
 function actionLabel(a: string) {
@@ -402,13 +541,19 @@ function journalView() {
 
 function journalRow(e: JournalEntry) {
   const missed = isMissed(e);
-  const note = h('input', { type: 'text', value: e.note ?? '', 'aria-label': `Note for call ${e.id}`, maxlength: 2000,
+  const hasId = typeof e.id === 'number';
+  const note = h('input', { id: `note-${e.id}`, disabled: !hasId, title: hasId ? null : 'Saving…', type: 'text', value: noteDrafts.get(e.id) ?? e.note ?? '', 'aria-label': `Note for call ${e.id}`, maxlength: 2000,
+    oninput: (ev: Event) => noteDrafts.set(e.id, (ev.target as HTMLInputElement).value),
     onchange: (ev: Event) => void saveNote(e, (ev.target as HTMLInputElement).value) });
   return h('tr', { class: missed ? 'missed' : '', dataset: { entryId: String(e.id) } },
     h('td', {}, new Date(e.started_at).toLocaleString()),
     h('td', {}, e.direction === 'inbound' ? '←' : e.direction === 'outbound' ? '→' : '↔', h('span', { class: 'sr-only' }, e.direction)),
     h('td', { class: 'num' }, e.remote_withheld ? 'withheld' : displayNumber(e.remote, uiConfig.home_country)),
-    h('td', {}, e.contact?.name ?? e.remote_name ?? ''),
+    h('td', { class: 'who' }, e.contact?.name
+      ? [h('span', { class: 'contact-name' }, e.contact.name),
+         e.contact.company ? h('span', { class: 'company' }, `, ${e.contact.company}`) : null,
+         e.contact.source ? h('small', { class: 'source', title: 'directory source' }, ` · ${e.contact.source}`) : null]
+      : e.remote_name ?? ''),
     h('td', { class: 'disp' }, missed ? h('strong', {}, 'missed') : e.disposition),
     h('td', { class: 'dur' }, formatDuration(e.talk_s)),
     h('td', {}, note),
@@ -459,10 +604,6 @@ function adminView() {
   sections.push(h('section', {}, h('h3', {}, 'Server'), kvTable(d, 'Server')));  // scalar fields; objects below
   for (const [k, v] of Object.entries(d)) if (v && typeof v === 'object') sections.push(h('section', {}, h('h3', {}, k.replace(/_/g, ' ')), kvTable(v, k)));
   const user = h('input', { id: 'new-user', required: true }), ext = h('input', { id: 'new-ext' }), role = h('select', { id: 'new-role' }, ['user', 'supervisor', 'admin'].map((r) => h('option', {}, r)));
-  const tpl = h('textarea', { id: 'tpl', rows: 4 }, tenantConfig().card_template ?? '');
-  const preview = h('div', { class: 'contact', 'aria-label': 'Preview' });
-  const doPreview = () => preview.replaceChildren(renderCard(tpl.value, flatten({ contact: { id: 'c-1', name: 'Max <b>Muster</b>', company: 'ACME', source: 'store' }, remote: { e164: '+4989123456' } })));
-  tpl.addEventListener('input', doPreview); doPreview();
   return h('div', { class: 'admin' },
     h('h2', { tabindex: -1 }, 'Admin'),
     adminData.error ? h('p', { class: 'flash error' }, adminData.error) : null,
@@ -480,15 +621,105 @@ function adminView() {
         } catch (e) { setFlash('error', errText(e)); }
       } }, h('label', { for: 'new-user' }, 'User'), user, h('label', { for: 'new-ext' }, 'Extensions'), ext, h('label', { for: 'new-role' }, 'Role'), role, h('button', { type: 'submit' }, 'Create user + token')),
       adminData.newToken ? h('p', { class: 'flash ok' }, 'New token (shown once): ', h('code', {}, adminData.newToken)) : null),
-    h('section', {}, h('h3', {}, 'Card template'),
-      h('p', { class: 'hint' }, 'Tenant templates come from ui-config.json (see docs/web.md). An override here applies to this browser only. Contact data is escaped and the result sanitized.'),
-      h('label', { for: 'tpl' }, 'HTML template ({{contact.name}}, {{contact.company}}, {{remote.e164}}, …)'), tpl,
-      h('button', { onclick: () => { localStorage.setItem('cb.cardTemplateOverride', tpl.value); setFlash('ok', 'Template override saved for this browser'); } }, 'Save override'),
-      h('button', { onclick: () => { localStorage.removeItem('cb.cardTemplateOverride'); render(); } }, 'Reset'),
-      preview),
+    uiSettingsSection(),
     h('section', {}, h('h3', {}, 'Desktop integration'),
       h('button', { onclick: () => { try { (navigator as any).registerProtocolHandler('tel', `${location.origin}/app/dial?to=%s`); setFlash('ok', 'Asked the browser to open tel: links here'); } catch (e) { setFlash('error', String(e)); } } }, 'Open tel: links with callbridge'),
       'Notification' in window ? h('button', { onclick: () => void Notification.requestPermission().then((p) => setFlash('ok', `Notifications: ${p}`)) }, 'Enable call notifications') : null));
+}
+
+// Tenant UI settings editor: action links (URL templates) and the HTML card template, with a
+// preview rendered exactly as a pop would (escaped values, sanitized HTML). Saved with
+// PUT /api/v1/ui-settings; on servers without that endpoint the template can only be overridden
+// for this browser (the tenant-wide place is then ui-config.json).
+let settingsDraft: UiSettings | null = null;
+let settingsErrors: Record<number, string> = {};
+let previewKnown = true;
+
+function currentSettings(): UiSettings {
+  if (uiSettings) return uiSettings;
+  const c = tenantConfig();
+  return { action_links: [...(c.actions ?? []), ...(c.unknown_actions ?? [])], card_template: c.card_template ?? '' };
+}
+
+const SAMPLE_CALLER: Caller = { key: '+4989123456', e164: '+4989123456', extension: null, kind: 'external', display: '089 123456',
+  international: '+49 89 123456', lookup: 'done', contacts: [], fromServer: true };
+const SAMPLE_CONTACT: Contact = { id: 'c-17', name: 'Max Muster', company: 'ACME GmbH', source: 'store', match: 'exact', number: '+4989123456' };
+
+function settingsPreview(d: UiSettings): Node[] {
+  const contact = previewKnown ? SAMPLE_CONTACT : null;
+  const vars = flatten(templateVars(SAMPLE_CALLER, contact, 'sample-call-1'));
+  const card = h('div', { class: 'contact' });
+  if (contact && d.card_template) card.appendChild(renderCard(d.card_template, vars));
+  else if (contact) card.append(h('strong', {}, contact.name), h('div', {}, contact.company ?? ''), h('small', {}, `source: ${contact.source}`));
+  else card.append(h('strong', {}, 'unknown'));
+  const links = d.action_links.map((l) => ({ l, u: urlTemplateProblem(l.url) ? null : expandUrl(l.url, vars) }));
+  return [
+    h('div', { class: 'card-head' }, h('span', { class: 'number' }, SAMPLE_CALLER.display)),
+    card,
+    h('div', { class: 'links' }, links.filter((x) => x.u && x.l.label).map((x) => h('a', { href: x.u!, target: '_blank', rel: 'noopener noreferrer', class: 'action-link' }, x.l.label))),
+    h('p', { class: 'hint' }, links.filter((x) => !x.u).length ? `Hidden for this caller: ${links.filter((x) => !x.u).map((x) => x.l.label || '(no label)').join(', ')}` : ''),
+  ];
+}
+
+function uiSettingsSection(): HTMLElement {
+  if (!settingsDraft) settingsDraft = structuredClone(currentSettings());
+  const d = settingsDraft;
+  const onServer = uiSettingsState === 'server';
+  const preview = h('div', { class: 'card preview', id: 'settings-preview', 'aria-label': 'Preview of a screen pop', role: 'region' });
+  const redraw = () => preview.replaceChildren(...settingsPreview(d));
+  redraw();
+  const rows = d.action_links.map((l, i) => {
+    const err = settingsErrors[i];
+    return h('fieldset', { class: 'link-row' }, h('legend', { class: 'sr-only' }, `Action link ${i + 1}`),
+      h('label', { for: `sl-label-${i}` }, 'Label'),
+      h('input', { id: `sl-label-${i}`, value: l.label, required: true, maxlength: 80, oninput: (ev: Event) => { l.label = (ev.target as HTMLInputElement).value; redraw(); } }),
+      h('label', { for: `sl-url-${i}` }, 'URL'),
+      h('input', { id: `sl-url-${i}`, class: 'url', value: l.url, required: true, 'aria-invalid': err ? 'true' : null, 'aria-describedby': err ? `sl-err-${i}` : null,
+        oninput: (ev: Event) => { l.url = (ev.target as HTMLInputElement).value; redraw(); } }),
+      h('button', { type: 'button', id: `sl-del-${i}`, 'aria-label': `Remove action link ${i + 1}${l.label ? ` (${l.label})` : ''}`,
+        onclick: () => { d.action_links.splice(i, 1); settingsErrors = {}; render(); document.getElementById('sl-add')?.focus(); } }, 'Remove'),
+      err ? h('span', { class: 'field-error', id: `sl-err-${i}` }, err) : null);
+  });
+  const save = async () => {
+    settingsErrors = {};
+    d.action_links.forEach((l, i) => { const p = !l.label.trim() ? 'enter a label' : urlTemplateProblem(l.url); if (p) settingsErrors[i] = p; });
+    const bad = Object.keys(settingsErrors).map(Number);
+    if (bad.length) {
+      render();
+      alertUser(`Action link ${bad[0] + 1}: ${settingsErrors[bad[0]]}`);
+      document.getElementById(`sl-url-${bad[0]}`)?.focus();
+      return;
+    }
+    const body: UiSettings = { action_links: d.action_links.map((l) => ({ label: l.label.trim(), url: l.url.trim() })), card_template: d.card_template };
+    if (onServer) {
+      try {
+        const r = await api.request<any>('PUT', '/api/v1/ui-settings', body);
+        uiSettings = normalizeSettings(r && typeof r === 'object' && 'action_links' in r ? r : body);
+        settingsDraft = null;
+        setFlash('ok', 'UI settings saved for the tenant');
+      } catch (e) { alertUser(`Saving the UI settings failed: ${errText(e)}`); }
+    } else {
+      localStorage.setItem('cb.cardTemplateOverride', body.card_template);
+      setFlash('ok', 'Card template saved for this browser only (the server has no UI settings API)');
+    }
+  };
+  return h('section', { class: 'ui-settings', 'aria-labelledby': 'ui-settings-h' },
+    h('h3', { id: 'ui-settings-h' }, 'Screen pop: action links and card template'),
+    h('p', { class: 'hint' }, onServer
+      ? 'Stored on the server for the whole tenant. Placeholders: {contact.id}, {contact.name}, {contact.company}, {remote.e164}, {remote.display}, {call.id}, … Values are percent-encoded in URLs and HTML-escaped in the card; the card HTML is sanitized (no scripts, styles, forms or event handlers). A link whose placeholders have no value for a caller is hidden.'
+      : uiSettingsState === 'error'
+        ? `The server's UI settings could not be loaded (${uiSettingsError}); showing ui-config.json.`
+        : 'This server has no UI settings API: the tenant-wide settings come from ui-config.json (docs/web.md). Only a card template override for this browser can be saved here.'),
+    h('div', { class: 'link-rows' }, rows.length ? rows : h('p', { class: 'empty' }, 'No action links.')),
+    h('button', { type: 'button', id: 'sl-add', disabled: !onServer, onclick: () => { d.action_links.push({ label: '', url: '' }); render(); document.getElementById(`sl-label-${d.action_links.length - 1}`)?.focus(); } }, 'Add link'),
+    h('label', { for: 'tpl', class: 'block' }, 'Card template (HTML; {contact.name}, {contact.company}, {contact.source}, {remote.display}, …)'),
+    h('textarea', { id: 'tpl', rows: 4, oninput: (ev: Event) => { d.card_template = (ev.target as HTMLTextAreaElement).value; redraw(); } }, d.card_template),
+    h('div', { class: 'preview-head' }, h('h4', {}, 'Preview'),
+      h('label', { class: 'inline' }, h('input', { type: 'checkbox', id: 'preview-known', checked: previewKnown, onchange: (ev: Event) => { previewKnown = (ev.target as HTMLInputElement).checked; redraw(); } }), ' known caller (Max Muster, ACME GmbH)')),
+    preview,
+    h('div', { class: 'inline-form' },
+      h('button', { type: 'button', id: 'settings-save', class: 'primary', onclick: () => void save() }, onServer ? 'Save for the tenant' : 'Save for this browser'),
+      h('button', { type: 'button', id: 'settings-reset', onclick: () => { settingsDraft = null; settingsErrors = {}; if (!onServer) localStorage.removeItem('cb.cardTemplateOverride'); render(); } }, onServer ? 'Discard changes' : 'Reset')));
 }
 
 // ---------- tel:/callto: links anywhere on the page ----------
@@ -506,6 +737,7 @@ document.addEventListener('click', (ev) => {
 
 window.addEventListener('hashchange', () => { const v = location.hash.replace(/^#\/?/, ''); if (v && v !== view) go(v); });
 // Expose for e2e tests (read-only diagnostics).
-(window as any).__cb = { get seq() { return stream?.lastSeq ?? null; }, get dropped() { return stream?.duplicatesDropped ?? 0; }, applied, live };
+(window as any).__cb = { get seq() { return stream?.lastSeq ?? null; }, get dropped() { return stream?.duplicatesDropped ?? 0; }, applied, received, live,
+  get uiSettings() { return uiSettingsState; } };
 
 void boot();

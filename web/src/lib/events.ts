@@ -66,7 +66,14 @@ export class EventStream {
     if (typeof data !== 'string' || data.length > this.maxMessageBytes) return false;
     let m: ServerMessage;
     try { m = JSON.parse(data); } catch { return false; }
-    if (!m || typeof m !== 'object' || typeof m.type !== 'string' || typeof m.seq !== 'number') return false;
+    if (!m || typeof m !== 'object' || typeof m.type !== 'string') return false;
+    if (typeof m.seq !== 'number') {
+      // Command outcomes are addressed to the user who sent the command; a server may send them
+      // outside the tenant's seq numbering. Deliver them without touching the resume position.
+      if (m.type !== 'command') return false;
+      this.listener.message(m, false);
+      return true;
+    }
     if (m.type === 'snapshot') {
       // A snapshot replaces the state, whatever its seq.
       this.lastSeq = m.seq;

@@ -35,6 +35,20 @@ export function expandUrl(template: string, vars: Vars): string | null {
   return url;
 }
 
+// Placeholders the client fills (see remote.ts templateVars).
+export const KNOWN_VARS = ['contact.id', 'contact.name', 'contact.company', 'contact.source', 'contact.match', 'contact.number',
+  'remote.e164', 'remote.extension', 'remote.display', 'remote.international', 'remote.kind', 'remote.number', 'call.id'];
+
+// Why an action link URL template would never be shown, or null when it is fine.
+export function urlTemplateProblem(template: string): string | null {
+  const t = template.trim();
+  if (!t) return 'enter a URL';
+  const unknown = [...t.matchAll(PLACEHOLDER)].map((m) => m[1]).filter((n) => !KNOWN_VARS.includes(n));
+  if (unknown.length) return `unknown placeholder {${unknown[0]}}`;
+  if (!SAFE_URL.test(t.replace(PLACEHOLDER, 'x'))) return 'must start with https://, http://, tel:, callto: or mailto:';
+  return null;
+}
+
 export function escapeHtml(s: string): string {
   return s.replace(/[&<>"'`=]/g, (c) => `&#${c.charCodeAt(0)};`);
 }

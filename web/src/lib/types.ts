@@ -1,6 +1,16 @@
 // Wire types of the callbridge v1 API (docs/api.md). Only what the client reads.
-export interface Contact { id: string; name: string; company?: string; source?: string }
-export interface Connection { device: string; state: string; remote?: string | null; since?: string }
+export interface Contact { id: string; name: string; company?: string; source?: string; match?: 'exact' | 'company'; number?: string }
+// Per connection: the other party as seen from this connection (server-side lookup included).
+export interface RemoteInfo {
+  e164: string | null;
+  extension: string | null;
+  kind: 'external' | 'internal' | 'withheld' | 'unknown';
+  display: string;
+  international?: string;
+  lookup: 'pending' | 'done' | 'none';
+  contacts?: Contact[];
+}
+export interface Connection { device: string; state: string; remote?: string | null; since?: string; remote_info?: RemoteInfo | null }
 export interface Remote { number: string | null; display?: string; withheld?: boolean; contacts?: Contact[] }
 export interface Call {
   id: string;
@@ -36,4 +46,9 @@ export type ServerMessage =
   | { type: 'call'; seq: number; event: string; call: Call; device?: string; cause?: string | null }
   | { type: 'line'; seq: number; device: string; state: string }
   | { type: 'journal'; seq: number; entry: JournalEntry }
-  | { type: 'heartbeat'; seq: number };
+  | { type: 'heartbeat'; seq: number }
+  | { type: 'command'; seq?: number; command: CommandStatus };
+// Outcome of a call-control command, reported after the PBX answered (WS `command` message).
+export interface CommandStatus { id: string; action: string; state: 'accepted' | 'done' | 'failed'; reason?: string | null; call_id?: string }
+// Tenant UI settings (GET/PUT /api/v1/ui-settings).
+export interface UiSettings { action_links: { label: string; url: string }[]; card_template: string }

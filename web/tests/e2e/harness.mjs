@@ -42,6 +42,7 @@ export class AmiPeer {
   constructor() {
     this.actions = [];
     this.clients = new Set();
+    this.failures = new Map();  // lower-case action name -> error message for its next occurrence
     this.server = net.createServer((s) => this.#accept(s));
   }
   async start() {
@@ -62,6 +63,8 @@ export class AmiPeer {
         const h = Object.fromEntries(block.split('\r\n').map((l) => [l.slice(0, l.indexOf(':')).toLowerCase(), l.slice(l.indexOf(':') + 1).trim()]));
         this.actions.push({ ...h, raw: block });
         const id = h.actionid ? `ActionID: ${h.actionid}\r\n` : '';
+        const fail = this.failures.get(h.action?.toLowerCase());
+        if (fail) { this.failures.delete(h.action.toLowerCase()); s.write(`Response: Error\r\n${id}Message: ${fail}\r\n\r\n`); continue; }
         if (h.action?.toLowerCase() === 'login') { s.write(`Response: Success\r\n${id}Message: Authentication accepted\r\n\r\n`); this.clients.add(s); }
         else if (h.action?.toLowerCase() === 'originate') s.write(`Response: Success\r\n${id}Message: Originate successfully queued\r\n\r\n`);
         else s.write(`Response: Success\r\n${id}EventList: start\r\nMessage: ok\r\n\r\nEvent: ${h.action}Complete\r\n${id}EventList: Complete\r\nListItems: 0\r\n\r\n`);
@@ -70,6 +73,10 @@ export class AmiPeer {
     s.on('close', () => this.clients.delete(s));
     s.on('error', () => {});
   }
+  // The next `action` (e.g. 'BlindTransfer') is answered `Response: Error` with `message`.
+  failNext(action, message) { this.failures.set(action.toLowerCase(), message); }
+  // Actions received since index `from` named `name` (case-insensitive).
+  received(name, from = 0) { return this.actions.slice(from).filter((a) => a.action?.toLowerCase() === name.toLowerCase()); }
   send(blocks) { for (const s of this.clients) s.write(blocks.join('')); }
   stop() { for (const s of this.clients) s.destroy(); this.server.close(); }
 }
@@ -128,6 +135,29 @@ export class Daemon {
 export async function browser() {
   return chromium.launch({ executablePath: env.chromium, args: ['--no-sandbox', '--disable-gpu',
     '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'] });
+}
+
+// Collects the page's errors, console and failed requests for the failure report of run().
+export function instrument(ctx, page) {
+  ctx.page = page;
+  ctx.console = ctx.console ?? [];
+  page.on('pageerror', (e) => ctx.console.push(`page error: ${e}`));
+  page.on('console', (m) => ctx.console.push(`${m.type()}: ${m.text()}`));
+  page.on('requestfailed', (r) => ctx.console.push(`request failed: ${r.url()} ${r.failure()?.errorText}`));
+  page.on('response', (r) => { if (r.status() >= 400) ctx.console.push(`HTTP ${r.status()} ${r.request().method()} ${r.url()}`); });
+  return page;
+}
+
+// Sorted control buttons shown on the card of call `callId` (data-action attributes).
+export async function shownActions(page, callId) {
+  return (await page.$$eval(`article.card[data-call-id="${callId}"] .controls button`, (bs) => bs.map((x) => x.dataset.action))).sort();
+}
+
+// allowed_actions of the live call for `device`, as the server reports them (GET /api/v1/calls/{id}).
+export async function allowedActions(daemon, token, callId, device) {
+  const r = await daemon.api('GET', `/api/v1/calls/${encodeURIComponent(callId)}`, token);
+  if (r.status !== 200) throw new Error(`GET call ${callId}: ${r.status} ${r.text}`);
+  return [...(r.json?.allowed_actions?.[device] ?? [])].sort();
 }
 
 // Minimal test runner: named steps, first failure ends the run with the daemon's log.
