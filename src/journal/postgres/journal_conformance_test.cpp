@@ -1,0 +1,402 @@
+// The ports::JournalStore contract, one test body run against both backends: SqliteJournalStore
+// (temp dir) and PgJournalStore (a real PostgreSQL started by the fixture, fresh database per
+// test; skipped with a message when the PostgreSQL binaries are not installed).
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <filesystem>
+#include <functional>
+#include <thread>
+
+#include "directory/child_process.hpp"
+#include "journal/postgres/pg_journal_store.hpp"
+#include "journal/postgres/pg_test_cluster.hpp"
+#include "journal/sqlite/sqlite_journal_store.hpp"
+
+namespace callbridge::journal {
+namespace {
+
+using model::Direction;
+using model::Disposition;
+using model::JournalEntry;
+
+base::Timestamp at(std::int64_t secs) { return base::from_micros(secs * 1'000'000); }
+
+JournalEntry make(std::string party, std::string remote, Direction dir, Disposition disp, std::int64_t start) {
+  JournalEntry e;
+  e.call_id = "call-" + std::to_string(start);
+  e.party = std::move(party);
+  e.remote = std::move(remote);
+  e.direction = dir;
+  e.disposition = disp;
+  e.started_at = at(start);
+  if (disp == Disposition::answered) e.answered_at = at(start + 5);
+  e.ended_at = at(start + 60);
+  return e;
+}
+
+struct CommonStats {
+  std::uint64_t appended = 0, committed = 0, dropped = 0;
+  std::size_t queued = 0;
+};
+
+// One open store of either kind, with its counters.
+struct Opened {
+  std::unique_ptr<ports::JournalStore> store;
+  std::function<CommonStats()> stats;
+};
+
+class JournalContract : public ::testing::TestWithParam<std::string> {
+ protected:
+  void SetUp() override {
+    if (GetParam() == "postgres") {
+      std::string why;
+      bool absent = false;
+      auto* cluster = testing::PgTestCluster::get(why, absent);
+      if (absent) GTEST_SKIP() << why;
+      ASSERT_TRUE(cluster) << why;
+      conninfo_ = cluster->fresh_database(why);
+      ASSERT_FALSE(conninfo_.empty()) << why;
+    }
+  }
+
+  Opened open(std::size_t max_queued = 200'000) {
+    Opened o;
+    if (GetParam() == "sqlite") {
+      SqliteJournalStore::Options so;
+      so.max_queued = max_queued;
+      auto s = SqliteJournalStore::open(dir_.path() + "/journal.db", so);
+      if (!s) {
+        ADD_FAILURE() << s.error().to_string();
+        return o;
+      }
+      auto* raw = s->get();
+      o.stats = [raw] {
+        auto x = raw->stats();
+        return CommonStats{x.appended, x.committed, x.dropped, x.queued};
+      };
+      o.store = std::move(*s);
+    } else {
+      PgJournalStore::Options po;
+      po.conninfo = conninfo_;
+      po.max_queued = max_queued;
+      auto s = PgJournalStore::open(po);
+      if (!s) {
+        ADD_FAILURE() << s.error().to_string();
+        return o;
+      }
+      auto* raw = s->get();
+      o.stats = [raw] {
+        auto x = raw->stats();
+        return CommonStats{x.appended, x.committed, x.dropped, x.queued};
+      };
+      o.store = std::move(*s);
+    }
+    return o;
+  }
+
+  static std::vector<ports::StoredEntry> run(ports::JournalStore& s, ports::JournalQuery q) {
+    auto r = s.query(q);
+    if (!r) ADD_FAILURE() << r.error().to_string();
+    return r ? *r : std::vector<ports::StoredEntry>{};
+  }
+  static std::vector<std::string> parties(const std::vector<ports::StoredEntry>& rows) {
+    std::vector<std::string> out;
+    for (auto& r : rows) out.push_back(r.entry.party);
+    return out;
+  }
+
+  callbridge::testing::TempDir dir_;
+  std::string conninfo_;
+};
+
+TEST_P(JournalContract, RoundTripsEveryField) {
+  auto o = open();
+  ASSERT_TRUE(o.store);
+  JournalEntry full;
+  full.tenant = "acme";
+  full.call_id = "1795382753.42";
+  full.party = "100";
+  full.direction = Direction::inbound;
+  full.remote = "+4989123456";
+  full.remote_name = "Jane \"JD\" Doe, Müller\t\\N";
+  full.disposition = Disposition::answered;
+  full.started_at = base::from_micros(1'795'382'753'707'317);
+  full.answered_at = base::from_micros(1'795'382'758'000'001);
+  full.ended_at = base::from_micros(1'795'382'800'123'456);
+  full.hold_s = 12.3;
+  full.transferred_to = "102";
+  full.transferred_from = "101";
+  full.contact = model::ContactRef{"c-1", "Jane Doe", "Doe & Co", "ldap"};
+  full.note = "call back\nafter lunch\r\n\\";
+
+  JournalEntry withheld;
+  withheld.tenant = "acme";
+  withheld.call_id = "x";
+  withheld.party = "101";
+  withheld.remote_withheld = true;
+  withheld.disposition = Disposition::missed;
+  withheld.started_at = at(100);
+  withheld.ended_at = at(120);
+
+  JournalEntry empty_contact = withheld;  // a contact with empty fields stays a contact
+  empty_contact.party = "102";
+  empty_contact.contact = model::ContactRef{"c-2", "", "", ""};
+
+  o.store->append(full);
+  o.store->append(withheld);
+  o.store->append(empty_contact);
+  ASSERT_TRUE(o.store->flush());
+
+  ports::JournalQuery q;
+  q.tenant = "acme";
+  auto rows = run(*o.store, q);
+  ASSERT_EQ(rows.size(), 3u);
+  EXPECT_GT(rows[1].id, rows[2].id);  // newest first
+  const auto& a = rows[2].entry;
+  EXPECT_EQ(model::to_json_line(a), model::to_json_line(full));
+  EXPECT_EQ(a.tenant, full.tenant);
+  EXPECT_EQ(a.remote_name, full.remote_name);
+  EXPECT_EQ(a.started_at, full.started_at);  // microseconds preserved
+  EXPECT_EQ(a.answered_at, full.answered_at);
+  EXPECT_EQ(a.ended_at, full.ended_at);
+  EXPECT_DOUBLE_EQ(a.hold_s, 12.3);
+  ASSERT_TRUE(a.contact);
+  EXPECT_EQ(a.contact->id, "c-1");
+  EXPECT_EQ(a.contact->company, "Doe & Co");
+  EXPECT_EQ(a.contact->source, "ldap");
+  EXPECT_EQ(a.note, full.note);
+
+  const auto& b = rows[1].entry;
+  EXPECT_EQ(model::to_json_line(b), model::to_json_line(withheld));
+  EXPECT_FALSE(b.remote);
+  EXPECT_TRUE(b.remote_withheld);
+  EXPECT_FALSE(b.remote_name);
+  EXPECT_FALSE(b.answered_at);
+  EXPECT_FALSE(b.contact);
+  ASSERT_TRUE(rows[0].entry.contact);
+  EXPECT_EQ(rows[0].entry.contact->id, "c-2");
+  EXPECT_EQ(rows[0].entry.contact->name, "");
+}
+
+TEST_P(JournalContract, FiltersByEveryQueryField) {
+  auto o = open();
+  ASSERT_TRUE(o.store);
+  auto& s = *o.store;
+  s.append(make("100", "+491", Direction::inbound, Disposition::answered, 1000));
+  s.append(make("100", "+492", Direction::inbound, Disposition::missed, 2000));
+  s.append(make("101", "+493", Direction::outbound, Disposition::no_answer, 3000));
+  s.append(make("102", "100", Direction::internal, Disposition::answered, 4000));
+  auto other = make("100", "+499", Direction::inbound, Disposition::missed, 2500);
+  other.tenant = "other";
+  s.append(other);
+  auto named = make("103", "+4950%_x", Direction::inbound, Disposition::rejected, 5000);
+  named.remote_name = "Front Door";
+  s.append(named);
+  ASSERT_TRUE(s.flush());
+  ASSERT_TRUE(s.set_note("default", run(s, {}).at(2).id, "Ask about the INVOICE"));  // party 101
+
+  ports::JournalQuery q;
+  EXPECT_EQ(run(s, q).size(), 5u) << "tenant isolation";
+  q.party = "100";
+  EXPECT_EQ(parties(run(s, q)), (std::vector<std::string>{"100", "100"}));
+  q = {};
+  q.direction = Direction::outbound;
+  EXPECT_EQ(parties(run(s, q)), (std::vector<std::string>{"101"}));
+  q = {};
+  q.disposition = Disposition::answered;
+  EXPECT_EQ(parties(run(s, q)), (std::vector<std::string>{"102", "100"}));
+  q = {};
+  q.missed_only = true;
+  auto missed = run(s, q);
+  ASSERT_EQ(missed.size(), 1u);
+  EXPECT_EQ(missed[0].entry.remote, "+492");
+  q = {};
+  q.since = at(2000);
+  q.until = at(4000);  // since inclusive, until exclusive
+  EXPECT_EQ(parties(run(s, q)), (std::vector<std::string>{"101", "100"}));
+  q = {};
+  q.text = "front";  // case-insensitive over remote_name
+  EXPECT_EQ(parties(run(s, q)), (std::vector<std::string>{"103"}));
+  q.text = "invoice";  // and over the note
+  EXPECT_EQ(parties(run(s, q)), (std::vector<std::string>{"101"}));
+  q.text = "0%_";  // LIKE wildcards are literal
+  EXPECT_EQ(parties(run(s, q)), (std::vector<std::string>{"103"}));
+  q.text = "%";
+  EXPECT_EQ(parties(run(s, q)), (std::vector<std::string>{"103"}));
+  q.text = "\\";
+  EXPECT_TRUE(run(s, q).empty());
+  q.text = "+49";  // remote
+  EXPECT_EQ(run(s, q).size(), 4u);
+  q = {};
+  q.party = "100";
+  q.missed_only = true;
+  q.tenant = "other";
+  auto ot = run(s, q);
+  ASSERT_EQ(ot.size(), 1u);
+  EXPECT_EQ(ot[0].entry.remote, "+499");
+  q = {};
+  q.limit = 2;
+  EXPECT_EQ(parties(run(s, q)), (std::vector<std::string>{"103", "102"}));
+}
+
+TEST_P(JournalContract, PaginatesNewestFirstWithBeforeId) {
+  auto o = open();
+  ASSERT_TRUE(o.store);
+  for (int i = 0; i < 25; ++i) o.store->append(make(std::to_string(i), "+49", Direction::inbound, Disposition::missed, i));
+  ASSERT_TRUE(o.store->flush());
+  std::vector<std::string> seen;
+  std::vector<std::size_t> page_sizes;
+  ports::JournalQuery q;
+  q.limit = 10;
+  for (;;) {
+    auto page = run(*o.store, q);
+    if (page.empty()) break;
+    page_sizes.push_back(page.size());
+    for (auto& r : page) seen.push_back(r.entry.party);
+    q.before_id = page.back().id;
+  }
+  EXPECT_EQ(page_sizes, (std::vector<std::size_t>{10, 10, 5}));
+  ASSERT_EQ(seen.size(), 25u);
+  for (int i = 0; i < 25; ++i) EXPECT_EQ(seen[i], std::to_string(24 - i));
+}
+
+TEST_P(JournalContract, NotesAreSetPerTenantAndBounded) {
+  auto o = open();
+  ASSERT_TRUE(o.store);
+  auto& s = *o.store;
+  s.append(make("100", "+491", Direction::inbound, Disposition::missed, 1));
+  ASSERT_TRUE(s.flush());
+  auto id = run(s, {}).at(0).id;
+  ASSERT_TRUE(s.set_note("default", id, "called back"));
+  EXPECT_EQ(run(s, {}).at(0).entry.note, "called back");
+  auto wrong_tenant = s.set_note("other", id, "x");
+  ASSERT_FALSE(wrong_tenant);
+  EXPECT_EQ(wrong_tenant.error().code(), base::Errc::not_found);
+  auto missing = s.set_note("default", id + 100, "x");
+  ASSERT_FALSE(missing);
+  EXPECT_EQ(missing.error().code(), base::Errc::not_found);
+  ASSERT_TRUE(s.set_note("default", id, std::string(4096, 'n')));  // the limit itself is fine
+  auto too_long = s.set_note("default", id, std::string(4097, 'a'));
+  ASSERT_FALSE(too_long);
+  EXPECT_EQ(too_long.error().code(), base::Errc::invalid_argument);
+  EXPECT_EQ(run(s, {}).at(0).entry.note, std::string(4096, 'n'));
+}
+
+TEST_P(JournalContract, PurgeBeforeDeletesOnlyEntriesThatEndedEarlier) {
+  auto o = open();
+  ASSERT_TRUE(o.store);
+  auto& s = *o.store;
+  s.append(make("old", "+491", Direction::inbound, Disposition::missed, 0));      // ends 60
+  s.append(make("edge", "+491", Direction::inbound, Disposition::missed, 40));    // ends 100
+  s.append(make("new", "+491", Direction::inbound, Disposition::missed, 1000));  // ends 1060
+  auto other = make("other", "+491", Direction::inbound, Disposition::missed, 0);
+  other.tenant = "t2";  // retention is for every tenant
+  s.append(other);
+  ASSERT_TRUE(s.flush());
+  auto n = s.purge_before(at(100));
+  ASSERT_TRUE(n) << n.error().to_string();
+  EXPECT_EQ(*n, 2u);
+  EXPECT_EQ(parties(run(s, {})), (std::vector<std::string>{"new", "edge"}));
+  ports::JournalQuery q;
+  q.tenant = "t2";
+  EXPECT_TRUE(run(s, q).empty());
+  auto again = s.purge_before(at(100));
+  ASSERT_TRUE(again);
+  EXPECT_EQ(*again, 0u);
+}
+
+TEST_P(JournalContract, ConcurrentAppendersAndReadersLoseNothingAndKeepOrder) {
+  auto o = open();
+  ASSERT_TRUE(o.store);
+  auto& s = *o.store;
+  constexpr int kThreads = 4, kPerThread = 2000;
+  std::atomic<bool> done{false};
+  std::atomic<int> reads{0}, read_errors{0};
+  std::thread reader([&] {
+    while (!done.load()) {
+      ports::JournalQuery q;
+      q.limit = 50;
+      if (!s.query(q)) read_errors.fetch_add(1);
+      reads.fetch_add(1);
+    }
+  });
+  std::vector<std::thread> writers;
+  for (int t = 0; t < kThreads; ++t)
+    writers.emplace_back([&, t] {
+      for (int i = 0; i < kPerThread; ++i)
+        s.append(make("t" + std::to_string(t), "+49", Direction::inbound, Disposition::missed, i));
+    });
+  for (auto& w : writers) w.join();
+  ASSERT_TRUE(s.flush());
+  done = true;
+  reader.join();
+  EXPECT_GT(reads.load(), 0);
+  EXPECT_EQ(read_errors.load(), 0);
+  auto st = o.stats();
+  EXPECT_EQ(st.appended, kThreads * kPerThread);
+  EXPECT_EQ(st.committed, kThreads * kPerThread);
+  EXPECT_EQ(st.queued, 0u);
+  for (int t = 0; t < kThreads; ++t) {
+    ports::JournalQuery q;
+    q.party = "t" + std::to_string(t);
+    q.limit = 10'000;
+    auto rows = run(s, q);
+    ASSERT_EQ(rows.size(), static_cast<std::size_t>(kPerThread));
+    for (int i = 0; i < kPerThread; ++i) ASSERT_EQ(rows[i].entry.started_at, at(kPerThread - 1 - i)) << "thread " << t;
+  }
+}
+
+TEST_P(JournalContract, ReopenKeepsEntriesAndIdsKeepGrowing) {
+  std::int64_t first_id = 0;
+  {
+    auto o = open();
+    ASSERT_TRUE(o.store);
+    o.store->append(make("100", "+491", Direction::inbound, Disposition::missed, 1));
+    // No flush: closing the store writes what is queued.
+  }
+  auto o = open();
+  ASSERT_TRUE(o.store);
+  auto rows = run(*o.store, {});
+  ASSERT_EQ(rows.size(), 1u);
+  first_id = rows[0].id;
+  o.store->append(make("101", "+492", Direction::inbound, Disposition::missed, 2));
+  ASSERT_TRUE(o.store->flush());
+  rows = run(*o.store, {});
+  ASSERT_EQ(rows.size(), 2u);
+  EXPECT_GT(rows[0].id, first_id);
+  EXPECT_EQ(rows[0].entry.party, "101");
+}
+
+TEST_P(JournalContract, FlushWithNothingQueuedReturnsAtOnce) {
+  auto o = open();
+  ASSERT_TRUE(o.store);
+  EXPECT_TRUE(o.store->flush());
+  EXPECT_EQ(o.stats().committed, 0u);
+}
+
+TEST_P(JournalContract, FullQueueDropsAndCounts) {
+  auto o = open(/*max_queued=*/0);  // every append is refused: exercises the bound deterministically
+  ASSERT_TRUE(o.store);
+  o.store->append(make("100", "+49", Direction::inbound, Disposition::missed, 1));
+  ASSERT_TRUE(o.store->flush());
+  EXPECT_EQ(o.stats().dropped, 1u);
+  EXPECT_EQ(o.stats().appended, 0u);
+  EXPECT_EQ(run(*o.store, {}).size(), 0u);
+}
+
+TEST_P(JournalContract, QueryLimitIsCappedAt10000) {
+  auto o = open();
+  ASSERT_TRUE(o.store);
+  for (int i = 0; i < 10'005; ++i) o.store->append(make("100", "+49", Direction::inbound, Disposition::missed, i));
+  ASSERT_TRUE(o.store->flush());
+  ports::JournalQuery q;
+  q.limit = 1'000'000;
+  EXPECT_EQ(run(*o.store, q).size(), 10'000u);
+}
+
+INSTANTIATE_TEST_SUITE_P(Backends, JournalContract, ::testing::Values("sqlite", "postgres"),
+                         [](const ::testing::TestParamInfo<std::string>& i) { return i.param; });
+
+}  // namespace
+}  // namespace callbridge::journal

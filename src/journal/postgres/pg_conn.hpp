@@ -1,0 +1,78 @@
+// PgConn: one libpq connection for PgJournalStore, with (re)connect, parameterised statements
+// bounded by a deadline (cancelled on the server when it passes) and COPY FROM STDIN.
+// Not thread-safe: each PgConn is used by one thread at a time (the store's writer thread, or a
+// caller holding the store's reader mutex). Error messages start with "journal (PostgreSQL ...)".
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "base/error.hpp"
+
+typedef struct pg_conn PGconn;
+typedef struct pg_result PGresult;
+
+namespace callbridge::journal::detail {
+
+// A query result (text format).
+class PgRows {
+ public:
+  PgRows() = default;
+  explicit PgRows(PGresult* r);
+  int size() const;
+  bool is_null(int row, int col) const;
+  std::string_view text(int row, int col) const;
+  std::int64_t i64(int row, int col) const;
+  double f64(int row, int col) const;
+  std::size_t affected() const;  // rows changed by INSERT/UPDATE/DELETE
+
+ private:
+  std::shared_ptr<PGresult> res_;
+};
+
+class PgConn {
+ public:
+  using Steady = std::chrono::steady_clock;
+  using Params = std::vector<std::optional<std::string>>;  // nullopt = SQL NULL
+
+  explicit PgConn(std::string conninfo) : conninfo_(std::move(conninfo)) {}
+  ~PgConn();
+  PgConn(const PgConn&) = delete;
+  PgConn& operator=(const PgConn&) = delete;
+
+  // Connects unless connected (a broken connection is dropped and re-made).
+  base::Status ensure_connected();
+  // One statement (or, without params, several separated by ';'); the last result.
+  base::Result<PgRows> exec(const std::string& sql, const Params& params, Steady::time_point deadline);
+  base::Result<PgRows> exec(const std::string& sql, Steady::time_point deadline) { return exec(sql, {}, deadline); }
+  // Runs `copy_sql` ("COPY t (cols) FROM STDIN") and sends `data` (text format rows).
+  base::Status copy_in(const std::string& copy_sql, std::string_view data, Steady::time_point deadline);
+  bool connected() const;
+
+  // "postgresql://user@host:port/dbname" from a conninfo string or URI; the password left out.
+  static std::string describe(const std::string& conninfo);
+
+ private:
+  base::Error broken(std::string_view what);
+  base::Result<PGresult*> wait_result(Steady::time_point deadline);
+  base::Error result_error(PGresult* r) const;
+
+  std::string conninfo_;
+  PGconn* conn_ = nullptr;
+};
+
+// Appends `v` to `out` as one COPY text-format field: \ tab newline CR escaped, invalid UTF-8
+// replaced by U+FFFD and NUL bytes dropped (PostgreSQL text cannot hold them), so one odd caller
+// name can never block the writer.
+void append_copy_field(std::string& out, std::string_view v);
+void append_copy_null(std::string& out);  // \N
+
+// `v` as valid UTF-8 without NUL bytes (same replacement as append_copy_field).
+std::string sanitize_utf8(std::string_view v);
+
+}  // namespace callbridge::journal::detail

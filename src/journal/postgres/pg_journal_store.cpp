@@ -1,0 +1,353 @@
+#include "journal/postgres/pg_journal_store.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <utility>
+
+#include "journal/postgres/pg_conn.hpp"
+
+namespace callbridge::journal {
+
+using base::Error;
+using base::fail;
+using base::Result;
+using base::Status;
+using detail::PgConn;
+using Steady = std::chrono::steady_clock;
+
+namespace {
+
+constexpr std::size_t kMaxQueryLimit = 10'000;
+// pg_advisory_xact_lock key for migrations (any constant; the contact store uses 6362637401).
+constexpr const char* kMigrationLock = "SELECT pg_advisory_xact_lock(6362106314)";
+
+// Migration N (1-based) brings the schema from N-1 to N. Append only; never edit a shipped one.
+// Same columns and meaning as the SQLite journal (times in microseconds since the epoch, UTC).
+constexpr const char* kMigrations[] = {
+    // 1: the journal table.
+    R"sql(
+CREATE TABLE journal (
+  id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+  tenant TEXT NOT NULL,
+  call_id TEXT NOT NULL,
+  party TEXT NOT NULL,
+  direction TEXT NOT NULL,
+  remote TEXT,
+  remote_withheld BOOLEAN NOT NULL DEFAULT false,
+  remote_name TEXT,
+  disposition TEXT NOT NULL,
+  started_at BIGINT NOT NULL,
+  answered_at BIGINT,
+  ended_at BIGINT NOT NULL,
+  hold_s DOUBLE PRECISION NOT NULL DEFAULT 0,
+  transferred_to TEXT,
+  transferred_from TEXT,
+  contact_id TEXT,
+  contact_name TEXT,
+  contact_company TEXT,
+  contact_source TEXT,
+  note TEXT NOT NULL DEFAULT ''
+);
+CREATE INDEX journal_tenant_party ON journal(tenant, party, id);
+CREATE INDEX journal_tenant_started ON journal(tenant, started_at);
+CREATE INDEX journal_ended ON journal(ended_at);
+)sql",
+};
+static_assert(std::size(kMigrations) == PgJournalStore::kSchemaVersion);
+
+constexpr const char* kColumns =
+    "id, tenant, call_id, party, direction, remote, remote_withheld, remote_name, disposition, "
+    "started_at, answered_at, ended_at, hold_s, transferred_to, transferred_from, contact_id, "
+    "contact_name, contact_company, contact_source, note";
+
+constexpr const char* kCopy =
+    "COPY journal (tenant, call_id, party, direction, remote, remote_withheld, remote_name, disposition, "
+    "started_at, answered_at, ended_at, hold_s, transferred_to, transferred_from, contact_id, contact_name, "
+    "contact_company, contact_source, note) FROM STDIN";
+
+void copy_opt(std::string& out, const std::optional<std::string>& v) {
+  if (v) detail::append_copy_field(out, *v);
+  else detail::append_copy_null(out);
+}
+
+void copy_row(std::string& out, const model::JournalEntry& e) {
+  using detail::append_copy_field;
+  auto tab = [&] { out += '\t'; };
+  append_copy_field(out, e.tenant), tab();
+  append_copy_field(out, e.call_id), tab();
+  append_copy_field(out, e.party), tab();
+  out += model::to_string(e.direction), tab();
+  copy_opt(out, e.remote), tab();
+  out += e.remote_withheld ? "t" : "f", tab();
+  copy_opt(out, e.remote_name), tab();
+  out += model::to_string(e.disposition), tab();
+  out += std::to_string(base::to_micros(e.started_at)), tab();
+  if (e.answered_at) out += std::to_string(base::to_micros(*e.answered_at));
+  else detail::append_copy_null(out);
+  tab();
+  out += std::to_string(base::to_micros(e.ended_at)), tab();
+  char num[32];
+  std::snprintf(num, sizeof num, "%.17g", e.hold_s);
+  out += num, tab();
+  copy_opt(out, e.transferred_to), tab();
+  copy_opt(out, e.transferred_from), tab();
+  if (e.contact) {
+    append_copy_field(out, e.contact->id), tab();
+    append_copy_field(out, e.contact->name), tab();
+    append_copy_field(out, e.contact->company), tab();
+    append_copy_field(out, e.contact->source), tab();
+  } else {
+    for (int i = 0; i < 4; ++i) detail::append_copy_null(out), tab();
+  }
+  append_copy_field(out, e.note);
+  out += '\n';
+}
+
+// Reader statements are idempotent (SELECT, UPDATE note, DELETE by time): after a lost
+// connection (database restart, idle connection killed) they are sent once more on a new one.
+Result<detail::PgRows> exec_retry(PgConn& c, const std::string& sql, const PgConn::Params& args,
+                                  Steady::time_point deadline) {
+  auto r = c.exec(sql, args, deadline);
+  if (!r && r.error().code() == base::Errc::unavailable && Steady::now() < deadline) r = c.exec(sql, args, deadline);
+  return r;
+}
+
+std::optional<std::string> opt_text(const detail::PgRows& r, int row, int col) {
+  if (r.is_null(row, col)) return std::nullopt;
+  return std::string(r.text(row, col));
+}
+
+}  // namespace
+
+PgJournalStore::PgJournalStore(Options options) : options_(std::move(options)) {
+  location_ = PgConn::describe(options_.conninfo);
+}
+
+Result<std::unique_ptr<PgJournalStore>> PgJournalStore::open(Options options) {
+  std::unique_ptr<PgJournalStore> s(new PgJournalStore(std::move(options)));
+  s->reader_ = std::make_unique<PgConn>(s->options_.conninfo);
+  s->writer_ = std::make_unique<PgConn>(s->options_.conninfo);
+  auto& d = *s->reader_;
+  if (auto st = d.ensure_connected(); !st) return fail(st.error());
+  const auto deadline = Steady::now() + s->options_.query_timeout;
+  const std::string where = "journal (PostgreSQL " + s->location_ + ")";
+
+  // Migration in one transaction under an advisory lock: nodes starting together take turns.
+  if (auto r = d.exec("BEGIN", deadline); !r) return fail(r.error());
+  auto rollback = [&](Error e) {
+    (void)d.exec("ROLLBACK", Steady::now() + std::chrono::seconds(5));
+    return fail(std::move(e));
+  };
+  if (auto r = d.exec(kMigrationLock, deadline); !r) return rollback(r.error());
+  auto tables = d.exec(
+      "SELECT to_regclass('journal') IS NOT NULL, to_regclass('journal_meta') IS NOT NULL", deadline);
+  if (!tables) return rollback(tables.error());
+  const bool has_journal = tables->text(0, 0) == "t";
+  const bool has_meta = tables->text(0, 1) == "t";
+  if (has_journal && !has_meta)
+    return rollback(Error::invalid_argument(
+        where + ": the database has a table \"journal\" that is not a callbridge journal "
+                "(no journal_meta table); use another database or schema"));
+  if (auto r = d.exec("CREATE TABLE IF NOT EXISTS journal_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
+                      deadline);
+      !r)
+    return rollback(r.error());
+  auto v = d.exec("SELECT value FROM journal_meta WHERE key = 'schema_version'", deadline);
+  if (!v) return rollback(v.error());
+  const int version = v->size() ? std::atoi(std::string(v->text(0, 0)).c_str()) : 0;
+  if (version > kSchemaVersion)
+    return rollback(Error::invalid_argument(where + ": schema version " + std::to_string(version) +
+                                            " is newer than this build supports (" +
+                                            std::to_string(kSchemaVersion) + ")"));
+  for (int i = version; i < kSchemaVersion; ++i) {
+    if (auto r = d.exec(kMigrations[i], deadline); !r) {
+      auto e = r.error();
+      return rollback(Error(e.code(), e.message() + " (migrating to schema " + std::to_string(i + 1) + ")"));
+    }
+  }
+  if (version < kSchemaVersion) {
+    if (auto r = d.exec("INSERT INTO journal_meta (key, value) VALUES ('schema_version', $1) "
+                        "ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value",
+                        {std::to_string(kSchemaVersion)}, deadline);
+        !r)
+      return rollback(r.error());
+  }
+  if (auto r = d.exec("COMMIT", deadline); !r) return rollback(r.error());
+  if (version < kSchemaVersion)
+    spdlog::info("{}: schema migrated from version {} to {}", where, version, kSchemaVersion);
+
+  if (auto st = s->writer_->ensure_connected(); !st) return fail(st.error());
+  s->writer_thread_ = std::thread([p = s.get()] { p->writer_loop(); });
+  return s;
+}
+
+PgJournalStore::~PgJournalStore() {
+  {
+    std::lock_guard lk(mu_);
+    stopping_ = true;
+  }
+  wake_writer_.notify_all();
+  if (writer_thread_.joinable()) writer_thread_.join();
+}
+
+void PgJournalStore::append(model::JournalEntry entry) {
+  {
+    std::lock_guard lk(mu_);
+    if (queue_.size() >= options_.max_queued) {
+      if (dropped_++ % 1000 == 0)
+        spdlog::error("journal {}: write queue full ({} entries); dropping entries", location_, queue_.size());
+      return;
+    }
+    queue_.push_back(std::move(entry));
+    ++appended_;
+  }
+  wake_writer_.notify_one();
+}
+
+Status PgJournalStore::flush() {
+  std::unique_lock lk(mu_);
+  const auto target = appended_;
+  const auto attempts = failed_attempts_;
+  wake_writer_.notify_one();
+  committed_cv_.wait(lk, [&] { return committed_ >= target || failed_attempts_ != attempts; });
+  if (committed_ >= target) return {};
+  return fail(Error::io("journal " + location_ + ": write failed: " + last_error_));
+}
+
+void PgJournalStore::writer_loop() {
+  std::unique_lock lk(mu_);
+  for (;;) {
+    wake_writer_.wait(lk, [&] { return stopping_ || !queue_.empty(); });
+    if (queue_.empty()) break;  // stopping and drained
+    std::deque<model::JournalEntry> batch;
+    if (queue_.size() <= options_.max_batch) {
+      batch.swap(queue_);  // O(1) under the lock: append() never waits for a batch to be copied
+    } else {
+      for (std::size_t i = 0; i < options_.max_batch; ++i) {
+        batch.push_back(std::move(queue_.front()));
+        queue_.pop_front();
+      }
+    }
+    lk.unlock();
+    auto st = write_batch(batch);
+    lk.lock();
+    last_write_failed_ = !st;
+    if (st) {
+      committed_ += batch.size();
+      committed_cv_.notify_all();
+      continue;
+    }
+    ++write_errors_;
+    ++failed_attempts_;
+    last_error_ = st.error().message();
+    spdlog::error("{} ({} entries pending; retrying)", last_error_, batch.size() + queue_.size());
+    // Keep order: the failed batch goes back in front of what arrived meanwhile.
+    for (auto it = batch.rbegin(); it != batch.rend(); ++it) queue_.push_front(std::move(*it));
+    committed_cv_.notify_all();
+    if (stopping_) {
+      spdlog::error("journal {}: shutting down with {} unwritten entries", location_, queue_.size());
+      break;
+    }
+    wake_writer_.wait_for(lk, options_.retry_interval, [&] { return stopping_; });
+  }
+}
+
+Status PgJournalStore::write_batch(const std::deque<model::JournalEntry>& batch) {
+  copy_buf_.clear();
+  for (const auto& e : batch) copy_row(copy_buf_, e);
+  // One COPY is one statement, hence one transaction: the batch is all or nothing.
+  auto st = writer_->copy_in(kCopy, copy_buf_, Steady::now() + options_.query_timeout);
+  if (copy_buf_.capacity() > (8u << 20)) std::string().swap(copy_buf_);  // do not keep a burst's buffer
+  return st;
+}
+
+Result<std::vector<ports::StoredEntry>> PgJournalStore::query(const ports::JournalQuery& q) {
+  std::string sql = std::string("SELECT ") + kColumns + " FROM journal WHERE tenant = $1";
+  PgConn::Params args;
+  args.emplace_back(detail::sanitize_utf8(q.tenant));
+  auto param = [&](std::string v) {
+    args.emplace_back(std::move(v));
+    return "$" + std::to_string(args.size());
+  };
+  if (q.party) sql += " AND party = " + param(detail::sanitize_utf8(*q.party));
+  if (q.direction) sql += " AND direction = " + param(std::string(model::to_string(*q.direction)));
+  if (q.disposition) sql += " AND disposition = " + param(std::string(model::to_string(*q.disposition)));
+  if (q.missed_only) sql += " AND disposition = 'missed'";
+  if (q.since) sql += " AND started_at >= " + param(std::to_string(base::to_micros(*q.since)));
+  if (q.until) sql += " AND started_at < " + param(std::to_string(base::to_micros(*q.until)));
+  if (q.text && !q.text->empty()) {
+    // Substring, case-insensitive like SQLite's LIKE for ASCII; % _ \ in the text are literal.
+    std::string pattern = "%";
+    for (char c : detail::sanitize_utf8(*q.text)) {
+      if (c == '%' || c == '_' || c == '\\') pattern += '\\';
+      pattern += c;
+    }
+    pattern += '%';
+    const auto p = param(std::move(pattern));
+    sql += " AND (remote ILIKE " + p + " ESCAPE '\\' OR remote_name ILIKE " + p + " ESCAPE '\\' OR party ILIKE " +
+           p + " ESCAPE '\\' OR note ILIKE " + p + " ESCAPE '\\')";
+  }
+  if (q.before_id) sql += " AND id < " + param(std::to_string(*q.before_id));
+  sql += " ORDER BY id DESC LIMIT " + std::to_string(std::min(q.limit, kMaxQueryLimit));
+
+  std::lock_guard lk(reader_mu_);
+  auto rows = exec_retry(*reader_, sql, args, Steady::now() + options_.query_timeout);
+  if (!rows) return fail(rows.error());
+  std::vector<ports::StoredEntry> out;
+  out.reserve(static_cast<std::size_t>(rows->size()));
+  const auto& r = *rows;
+  for (int i = 0; i < r.size(); ++i) {
+    ports::StoredEntry s;
+    auto& e = s.entry;
+    s.id = r.i64(i, 0);
+    e.tenant = r.text(i, 1);
+    e.call_id = r.text(i, 2);
+    e.party = r.text(i, 3);
+    e.direction = model::parse_direction(r.text(i, 4)).value_or(model::Direction::inbound);
+    e.remote = opt_text(r, i, 5);
+    e.remote_withheld = r.text(i, 6) == "t";
+    e.remote_name = opt_text(r, i, 7);
+    e.disposition = model::parse_disposition(r.text(i, 8)).value_or(model::Disposition::failed);
+    e.started_at = base::from_micros(r.i64(i, 9));
+    if (!r.is_null(i, 10)) e.answered_at = base::from_micros(r.i64(i, 10));
+    e.ended_at = base::from_micros(r.i64(i, 11));
+    e.hold_s = r.f64(i, 12);
+    e.transferred_to = opt_text(r, i, 13);
+    e.transferred_from = opt_text(r, i, 14);
+    if (!r.is_null(i, 15))
+      e.contact = model::ContactRef{std::string(r.text(i, 15)), opt_text(r, i, 16).value_or(""),
+                                    opt_text(r, i, 17).value_or(""), opt_text(r, i, 18).value_or("")};
+    e.note = r.text(i, 19);
+    out.push_back(std::move(s));
+  }
+  return out;
+}
+
+Status PgJournalStore::set_note(const std::string& tenant, std::int64_t id, const std::string& note) {
+  if (note.size() > kMaxNoteBytes)
+    return fail(Error::invalid_argument("note is " + std::to_string(note.size()) + " bytes; the limit is " +
+                                        std::to_string(kMaxNoteBytes)));
+  std::lock_guard lk(reader_mu_);
+  auto r = exec_retry(*reader_, "UPDATE journal SET note = $1 WHERE tenant = $2 AND id = $3",
+                         {detail::sanitize_utf8(note), detail::sanitize_utf8(tenant), std::to_string(id)},
+                         Steady::now() + options_.query_timeout);
+  if (!r) return fail(r.error());
+  if (r->affected() == 0) return fail(Error::not_found("journal entry " + std::to_string(id) + " not found"));
+  return {};
+}
+
+Result<std::size_t> PgJournalStore::purge_before(base::Timestamp cutoff) {
+  std::lock_guard lk(reader_mu_);
+  auto r = exec_retry(*reader_, "DELETE FROM journal WHERE ended_at < $1", {std::to_string(base::to_micros(cutoff))},
+                         Steady::now() + options_.query_timeout);
+  if (!r) return fail(r.error());
+  return r->affected();
+}
+
+PgJournalStore::Stats PgJournalStore::stats() const {
+  std::lock_guard lk(mu_);
+  return Stats{appended_, committed_, dropped_, write_errors_, queue_.size(), last_write_failed_};
+}
+
+}  // namespace callbridge::journal

@@ -1,0 +1,100 @@
+// PgJournalStore: the journal (ports::JournalStore) in a PostgreSQL database, for installs where
+// several callbridged nodes share one journal. Same schema, semantics and limits as
+// SqliteJournalStore. Thread-safe: append() only queues (a background writer thread COPYs batches,
+// one transaction each, on its own connection); flush() waits for it; queries, notes and purges
+// use a second connection under a mutex and may be called from any thread (they block).
+//
+// Durability: a batch is committed when flush() returns; how durable a commit is follows the
+// server's `synchronous_commit` (default `on`: survives a crash of callbridged, of PostgreSQL and
+// of the host). A lost connection is re-established on the next attempt (writer: every second).
+#pragma once
+
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+
+#include "ports/journal_store.hpp"
+
+namespace callbridge::journal {
+
+namespace detail {
+class PgConn;  // one libpq connection with deadline-bounded exec, defined in pg_conn.hpp
+}
+
+class PgJournalStore final : public ports::JournalStore {
+ public:
+  struct Options {
+    std::string conninfo;              // libpq: "host=127.0.0.1 port=5432 dbname=callbridge user=cb"
+                                       // or "postgresql://cb@db/callbridge"
+    std::size_t max_queued = 200'000;  // append() drops (and counts) beyond this
+    std::size_t max_batch = 5'000;     // rows per transaction
+    std::chrono::milliseconds query_timeout{30'000};  // queries, notes, purge (cancelled after)
+    std::chrono::milliseconds retry_interval{1'000};  // writer retry after a failed batch
+  };
+
+  // Same meaning as SqliteJournalStore::Stats.
+  struct Stats {
+    std::uint64_t appended = 0;
+    std::uint64_t committed = 0;
+    std::uint64_t dropped = 0;
+    std::uint64_t write_errors = 0;
+    std::size_t queued = 0;
+    bool last_write_failed = false;
+  };
+
+  static constexpr int kSchemaVersion = 1;
+  static constexpr std::size_t kMaxNoteBytes = 4096;
+
+  // Connects (two connections), migrates under an advisory lock (nodes starting together do not
+  // race) and starts the writer. Errors say what is wrong: unreachable server, authentication,
+  // a `journal` table that is not ours, a schema newer than this build.
+  static base::Result<std::unique_ptr<PgJournalStore>> open(Options options);
+
+  ~PgJournalStore() override;  // flushes what is queued (while the server answers), stops the writer
+  PgJournalStore(const PgJournalStore&) = delete;
+  PgJournalStore& operator=(const PgJournalStore&) = delete;
+
+  void append(model::JournalEntry entry) override;
+  base::Status flush() override;
+  base::Result<std::vector<ports::StoredEntry>> query(const ports::JournalQuery& q) override;
+  base::Status set_note(const std::string& tenant, std::int64_t id, const std::string& note) override;
+  base::Result<std::size_t> purge_before(base::Timestamp cutoff) override;
+
+  Stats stats() const;
+  // "postgresql://user@host:port/dbname" (never the password), for logs and diagnostics.
+  const std::string& location() const { return location_; }
+
+ private:
+  explicit PgJournalStore(Options options);
+
+  void writer_loop();
+  base::Status write_batch(const std::deque<model::JournalEntry>& batch);
+
+  const Options options_;
+  std::string location_;
+  std::unique_ptr<detail::PgConn> reader_;  // queries, notes, purge; guarded by reader_mu_
+  std::mutex reader_mu_;
+  std::unique_ptr<detail::PgConn> writer_;  // used only by the writer thread
+  std::string copy_buf_;                    // writer thread only
+
+  mutable std::mutex mu_;
+  std::condition_variable wake_writer_;
+  std::condition_variable committed_cv_;
+  std::deque<model::JournalEntry> queue_;
+  std::uint64_t appended_ = 0;
+  std::uint64_t committed_ = 0;
+  std::uint64_t dropped_ = 0;
+  std::uint64_t write_errors_ = 0;
+  std::uint64_t failed_attempts_ = 0;
+  std::string last_error_;
+  bool last_write_failed_ = false;
+  bool stopping_ = false;
+  std::thread writer_thread_;
+};
+
+}  // namespace callbridge::journal

@@ -1,0 +1,217 @@
+// PgJournalStore behaviour beyond the shared contract (journal_conformance_test.cpp): schema and
+// migrations, foreign tables, unreachable servers, odd bytes, lost connections. Real PostgreSQL
+// started by the fixture; skipped with a message when its binaries are not installed.
+#include <gtest/gtest.h>
+#include <libpq-fe.h>
+
+#include <thread>
+
+#include "directory/child_process.hpp"
+#include "journal/postgres/pg_conn.hpp"
+#include "journal/postgres/pg_journal_store.hpp"
+#include "journal/postgres/pg_test_cluster.hpp"
+
+namespace callbridge::journal {
+namespace {
+
+using model::Direction;
+using model::Disposition;
+using model::JournalEntry;
+
+JournalEntry make(std::string party, std::int64_t start) {
+  JournalEntry e;
+  e.call_id = "call-" + std::to_string(start);
+  e.party = std::move(party);
+  e.remote = "+4989" + std::to_string(start);
+  e.disposition = Disposition::missed;
+  e.started_at = base::from_micros(start * 1'000'000);
+  e.ended_at = base::from_micros((start + 60) * 1'000'000);
+  return e;
+}
+
+class PgJournal : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    std::string why;
+    bool absent = false;
+    cluster_ = testing::PgTestCluster::get(why, absent);
+    if (absent) GTEST_SKIP() << why;
+    ASSERT_TRUE(cluster_) << why;
+    conninfo_ = cluster_->fresh_database(why);
+    ASSERT_FALSE(conninfo_.empty()) << why;
+  }
+  base::Result<std::unique_ptr<PgJournalStore>> open_store() {
+    PgJournalStore::Options o;
+    o.conninfo = conninfo_;
+    o.retry_interval = std::chrono::milliseconds(10);
+    return PgJournalStore::open(o);
+  }
+  std::string scalar(const std::string& sql) {
+    PGconn* c = PQconnectdb(conninfo_.c_str());
+    PGresult* r = PQexec(c, sql.c_str());
+    std::string v = PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) ? PQgetvalue(r, 0, 0) : "<error>";
+    PQclear(r);
+    PQfinish(c);
+    return v;
+  }
+  bool sql(const std::string& s) {
+    std::string why;
+    bool ok = cluster_->run_admin(s, why, conninfo_);
+    EXPECT_TRUE(ok) << why;
+    return ok;
+  }
+
+  testing::PgTestCluster* cluster_ = nullptr;
+  std::string conninfo_;
+};
+
+TEST_F(PgJournal, CreatesSchemaVersionOneAndReopensWithoutMigrating) {
+  {
+    auto s = open_store();
+    ASSERT_TRUE(s) << s.error().to_string();
+    (*s)->append(make("100", 1));
+    ASSERT_TRUE((*s)->flush());
+    EXPECT_EQ((*s)->location().rfind("postgresql://postgres@127.0.0.1:", 0), 0u) << (*s)->location();
+  }
+  EXPECT_EQ(scalar("SELECT value FROM journal_meta WHERE key = 'schema_version'"), "1");
+  auto again = open_store();
+  ASSERT_TRUE(again) << again.error().to_string();
+  EXPECT_EQ(scalar("SELECT count(*) FROM journal"), "1");
+}
+
+TEST_F(PgJournal, NodesStartingTogetherMigrateOnce) {
+  constexpr int kNodes = 4;
+  std::vector<std::unique_ptr<PgJournalStore>> stores(kNodes);
+  std::vector<std::string> errors(kNodes);
+  std::vector<std::thread> threads;
+  for (int i = 0; i < kNodes; ++i)
+    threads.emplace_back([&, i] {
+      auto s = open_store();
+      if (s) stores[i] = std::move(*s);
+      else errors[i] = s.error().to_string();
+    });
+  for (auto& t : threads) t.join();
+  for (int i = 0; i < kNodes; ++i) {
+    ASSERT_TRUE(stores[i]) << errors[i];
+    stores[i]->append(make(std::to_string(100 + i), i));
+    ASSERT_TRUE(stores[i]->flush());
+  }
+  EXPECT_EQ(scalar("SELECT count(*) FROM journal"), std::to_string(kNodes));
+  // Every node sees every node's entries (one shared journal).
+  auto rows = stores[0]->query({});
+  ASSERT_TRUE(rows);
+  EXPECT_EQ(rows->size(), static_cast<std::size_t>(kNodes));
+}
+
+TEST_F(PgJournal, NewerSchemaIsRefusedWithAClearMessage) {
+  { ASSERT_TRUE(open_store()); }
+  ASSERT_TRUE(sql("UPDATE journal_meta SET value = '7' WHERE key = 'schema_version'"));
+  auto s = open_store();
+  ASSERT_FALSE(s);
+  EXPECT_EQ(s.error().code(), base::Errc::invalid_argument);
+  EXPECT_NE(s.error().message().find("schema version 7 is newer than this build supports (1)"), std::string::npos)
+      << s.error().message();
+}
+
+TEST_F(PgJournal, ForeignJournalTableIsRefusedAndLeftAlone) {
+  ASSERT_TRUE(sql("CREATE TABLE journal (x INT); INSERT INTO journal VALUES (42)"));
+  auto s = open_store();
+  ASSERT_FALSE(s);
+  EXPECT_NE(s.error().message().find("is not a callbridge journal"), std::string::npos) << s.error().message();
+  EXPECT_EQ(scalar("SELECT x FROM journal"), "42");
+  EXPECT_EQ(scalar("SELECT to_regclass('journal_meta') IS NULL"), "t");  // rolled back
+}
+
+TEST_F(PgJournal, UnreachableServerFailsOpenWithTheAddressAndNoPassword) {
+  const int port = callbridge::testing::free_tcp_port();
+  PgJournalStore::Options o;
+  o.conninfo = "postgresql://cb:sekrit@127.0.0.1:" + std::to_string(port) + "/callbridge?connect_timeout=5";
+  auto s = PgJournalStore::open(o);
+  ASSERT_FALSE(s);
+  EXPECT_EQ(s.error().code(), base::Errc::unavailable);
+  EXPECT_NE(s.error().message().find("postgresql://cb@127.0.0.1:" + std::to_string(port) + "/callbridge"),
+            std::string::npos)
+      << s.error().message();
+  EXPECT_EQ(s.error().message().find("sekrit"), std::string::npos);
+}
+
+TEST_F(PgJournal, InvalidUtf8AndNulBytesAreReplacedInsteadOfBlockingTheWriter) {
+  auto s = open_store();
+  ASSERT_TRUE(s) << s.error().to_string();
+  auto e = make("100", 1);
+  e.remote_name = std::string("Caf\xE9 \xFF", 6) + std::string(1, '\0') + "x\t\\N";  // Latin-1 from a PBX
+  (*s)->append(e);
+  (*s)->append(make("101", 2));
+  ASSERT_TRUE((*s)->flush());
+  auto rows = (*s)->query({});
+  ASSERT_TRUE(rows);
+  ASSERT_EQ(rows->size(), 2u);
+  EXPECT_EQ((*rows)[1].entry.remote_name, "Caf\xEF\xBF\xBD \xEF\xBF\xBDx\t\\N");
+  EXPECT_EQ((*s)->stats().write_errors, 0u);
+}
+
+TEST_F(PgJournal, ConnectionsKilledByTheServerAreReplaced) {
+  auto s = open_store();
+  ASSERT_TRUE(s) << s.error().to_string();
+  (*s)->append(make("100", 1));
+  ASSERT_TRUE((*s)->flush());
+  ASSERT_EQ(scalar("SELECT count(*) FROM (SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                   "WHERE application_name = 'callbridge-journal' AND datname = current_database()) t"),
+            "2");
+  // The reader retries once on a new connection.
+  auto rows = (*s)->query({});
+  ASSERT_TRUE(rows) << rows.error().to_string();
+  EXPECT_EQ(rows->size(), 1u);
+  // The writer's first attempt on the dead connection fails, the retry reconnects. flush() reports
+  // a failed attempt, so call it until everything is committed (bounded).
+  (*s)->append(make("101", 2));
+  bool ok = false;
+  for (int i = 0; i < 50 && !ok; ++i) ok = bool((*s)->flush());
+  ASSERT_TRUE(ok);
+  EXPECT_EQ(scalar("SELECT count(*) FROM journal"), "2");
+  EXPECT_LE((*s)->stats().write_errors, 1u);
+  EXPECT_FALSE((*s)->stats().last_write_failed);
+}
+
+TEST_F(PgJournal, SlowStatementsAreCancelledAtTheDeadline) {
+  // The reader connection ends a statement at query_timeout; a table lock held elsewhere makes
+  // the purge wait, so the deadline is what ends it.
+  { ASSERT_TRUE(open_store()); }  // migrate with the default timeout first
+  PgJournalStore::Options o;
+  o.conninfo = conninfo_;
+  o.query_timeout = std::chrono::milliseconds(1000);
+  auto s = PgJournalStore::open(o);
+  ASSERT_TRUE(s) << s.error().to_string();
+  PGconn* locker = PQconnectdb(conninfo_.c_str());
+  PGresult* r = PQexec(locker, "BEGIN; LOCK TABLE journal IN ACCESS EXCLUSIVE MODE");
+  ASSERT_EQ(PQresultStatus(r), PGRES_COMMAND_OK) << PQresultErrorMessage(r);
+  PQclear(r);
+  auto n = (*s)->purge_before(base::from_micros(1));
+  ASSERT_FALSE(n);
+  EXPECT_EQ(n.error().code(), base::Errc::timeout) << n.error().to_string();
+  PQclear(PQexec(locker, "ROLLBACK"));
+  PQfinish(locker);
+  auto again = (*s)->purge_before(base::from_micros(1));  // the connection is usable again
+  ASSERT_TRUE(again) << again.error().to_string();
+}
+
+TEST(PgCopyText, EscapesControlCharactersAndReplacesBadUtf8) {
+  std::string out;
+  detail::append_copy_field(out, std::string("a\\b\tc\nd\re", 9));
+  EXPECT_EQ(out, "a\\\\b\\tc\\nd\\re");
+  EXPECT_EQ(detail::sanitize_utf8("M\xC3\xBCller \xE2\x82\xAC \xF0\x9F\x93\x9E"), "M\xC3\xBCller \xE2\x82\xAC \xF0\x9F\x93\x9E");
+  EXPECT_EQ(detail::sanitize_utf8("\xC0\xAF"), "\xEF\xBF\xBD\xEF\xBF\xBD");          // overlong
+  EXPECT_EQ(detail::sanitize_utf8("\xED\xA0\x80"), "\xEF\xBF\xBD\xEF\xBF\xBD\xEF\xBF\xBD");  // surrogate
+  EXPECT_EQ(detail::sanitize_utf8("\xE2\x82"), "\xEF\xBF\xBD\xEF\xBF\xBD");          // cut short
+  EXPECT_EQ(detail::sanitize_utf8(std::string("a\0b", 3)), "ab");
+}
+
+TEST(PgConnDescribe, NamesServerWithoutPassword) {
+  EXPECT_EQ(detail::PgConn::describe("host=db.example port=5433 dbname=cb user=callbridge password=x"),
+            "postgresql://callbridge@db.example:5433/cb");
+  EXPECT_EQ(detail::PgConn::describe("postgresql://u:pw@h/d"), "postgresql://u@h/d");
+  EXPECT_EQ(detail::PgConn::describe("host='unterminated"), "postgresql://(unparsable connection string)");
+}
+
+}  // namespace
+}  // namespace callbridge::journal
