@@ -1,6 +1,9 @@
 // bench/journal_write: journal entries per second into SqliteJournalStore (the daemon's journal),
 // in a temp directory: bulk (append N, one flush: the writer's batching) and trickle (append +
 // flush per entry: one commit per entry, the worst case), each with synchronous NORMAL and FULL.
+// In the same run, the same cases into PgJournalStore against a throwaway PostgreSQL cluster
+// (initdb in a temp dir, loopback, fsync on) when the PostgreSQL binaries are installed, with
+// synchronous_commit off and on; else the table says "skipped: no postgres".
 // Prints a markdown table; --smoke runs a tiny N and checks every entry is committed and queryable.
 #include <CLI/CLI.hpp>
 #include <spdlog/spdlog.h>
@@ -14,6 +17,12 @@
 #include <vector>
 
 #include "journal/sqlite/sqlite_journal_store.hpp"
+#ifdef CALLBRIDGE_HAVE_PG_JOURNAL
+#include <libpq-fe.h>
+
+#include "directory/pg_server.hpp"
+#include "journal/postgres/pg_journal_store.hpp"
+#endif
 #include "model/journal_entry.hpp"
 
 namespace {
@@ -43,6 +52,9 @@ struct Result {
   std::size_t queried = 0;
 };
 
+template <typename Store>
+Result run_store(Store& store, std::uint64_t n, bool trickle, bool check);
+
 Result run(const fs::path& dir, std::uint64_t n, bool full, bool trickle, bool check) {
   fs::remove_all(dir);
   fs::create_directories(dir);
@@ -53,31 +65,73 @@ Result run(const fs::path& dir, std::uint64_t n, bool full, bool trickle, bool c
     std::fprintf(stderr, "journal_write: %s\n", store.error().message().c_str());
     std::exit(1);
   }
+  return run_store(**store, n, trickle, check);
+}
+
+template <typename Store>
+Result run_store(Store& store, std::uint64_t n, bool trickle, bool check) {
+  auto* s = &store;
   auto t0 = Clock::now();
   for (std::uint64_t i = 0; i < n; ++i) {
-    (*store)->append(entry(i));
+    s->append(entry(i));
     if (trickle || (i + 1) % 100'000 == 0) {  // stay under max_queued in bulk mode
-      if (auto st = (*store)->flush(); !st) {
+      if (auto st = s->flush(); !st) {
         std::fprintf(stderr, "journal_write: flush: %s\n", st.error().message().c_str());
         std::exit(1);
       }
     }
   }
-  if (auto st = (*store)->flush(); !st) {
+  if (auto st = s->flush(); !st) {
     std::fprintf(stderr, "journal_write: flush: %s\n", st.error().message().c_str());
     std::exit(1);
   }
   Result r;
   r.seconds = std::chrono::duration<double>(Clock::now() - t0).count();
-  r.committed = (*store)->stats().committed;
+  r.committed = s->stats().committed;
   if (check) {
     callbridge::ports::JournalQuery q;
     q.limit = static_cast<std::size_t>(n) + 10;
-    auto rows = (*store)->query(q);
+    auto rows = s->query(q);
     if (rows) r.queried = rows->size();
   }
   return r;
 }
+
+#ifdef CALLBRIDGE_HAVE_PG_JOURNAL
+constexpr const char* kInitdb = "/usr/lib/postgresql/15/bin/initdb";
+
+bool pg_exec(const std::string& conninfo, const std::string& sql) {
+  PGconn* c = PQconnectdb(conninfo.c_str());
+  bool ok = PQstatus(c) == CONNECTION_OK;
+  if (ok) {
+    PGresult* r = PQexec(c, sql.c_str());
+    ok = PQresultStatus(r) == PGRES_COMMAND_OK || PQresultStatus(r) == PGRES_TUPLES_OK;
+    if (!ok) std::fprintf(stderr, "journal_write: %s: %s", sql.c_str(), PQresultErrorMessage(r));
+    PQclear(r);
+  } else {
+    std::fprintf(stderr, "journal_write: connect: %s", PQerrorMessage(c));
+  }
+  PQfinish(c);
+  return ok;
+}
+
+// One case against a fresh database of the throwaway cluster.
+Result run_pg(const std::string& admin, int db_no, std::uint64_t n, bool sync_commit, bool trickle, bool check) {
+  const std::string db = "journal_bench" + std::to_string(db_no);
+  if (!pg_exec(admin, "CREATE DATABASE " + db)) std::exit(1);
+  callbridge::journal::PgJournalStore::Options o;
+  o.conninfo = admin + " dbname=" + db + " options='-c synchronous_commit=" + (sync_commit ? "on" : "off") + "'";
+  auto store = callbridge::journal::PgJournalStore::open(o);
+  if (!store) {
+    std::fprintf(stderr, "journal_write: %s\n", store.error().message().c_str());
+    std::exit(1);
+  }
+  auto r = run_store(**store, n, trickle, check);
+  store->reset();
+  pg_exec(admin, "DROP DATABASE " + db);
+  return r;
+}
+#endif
 
 }  // namespace
 
@@ -102,26 +156,56 @@ int main(int argc, char** argv) {
                         {"bulk, synchronous=full", true, false},
                         {"one commit per entry, synchronous=normal", false, true},
                         {"one commit per entry, synchronous=full", true, true}};
-  std::printf("| case | entries | seconds | entries/s |\n|---|---:|---:|---:|\n");
+  std::printf("| store | case | entries | seconds | entries/s |\n|---|---|---:|---:|---:|\n");
   int status = 0;
-  for (const auto& c : cases) {
-    auto count = c.trickle ? trickle_n : n;
-    auto r = run(dir, count, c.full, c.trickle, smoke);
-    std::printf("| %s | %llu | %.2f | %.0f |\n", c.name, static_cast<unsigned long long>(count), r.seconds,
+  auto report = [&](const char* store, const char* name, std::uint64_t count, const Result& r) {
+    std::printf("| %s | %s | %llu | %.2f | %.0f |\n", store, name, static_cast<unsigned long long>(count), r.seconds,
                 r.seconds > 0 ? static_cast<double>(count) / r.seconds : 0.0);
+    std::fflush(stdout);
     if (r.committed != count) {
-      std::fprintf(stderr, "journal_write: %s: committed %llu of %llu\n", c.name,
+      std::fprintf(stderr, "journal_write: %s: committed %llu of %llu\n", name,
                    static_cast<unsigned long long>(r.committed), static_cast<unsigned long long>(count));
       status = 1;
     }
     if (smoke && r.queried != count) {
-      std::fprintf(stderr, "journal_write: %s: query returned %zu of %llu\n", c.name, r.queried,
+      std::fprintf(stderr, "journal_write: %s: query returned %zu of %llu\n", name, r.queried,
                    static_cast<unsigned long long>(count));
       status = 1;
     }
+  };
+  for (const auto& c : cases) {
+    auto count = c.trickle ? trickle_n : n;
+    report("SQLite", c.name, count, run(dir, count, c.full, c.trickle, smoke));
   }
   std::error_code ec;
   fs::remove_all(dir, ec);
-  std::printf("\nPostgreSQL journal: not measured (no PostgreSQL journal backend yet; only the contact store has one).\n");
+
+#ifdef CALLBRIDGE_HAVE_PG_JOURNAL
+  if (::access(kInitdb, X_OK) != 0) {
+    std::printf("\nPostgreSQL: skipped: no postgres (%s not installed)\n", kInitdb);
+    return status;
+  }
+  auto t0 = Clock::now();
+  // Real commits (fsync on): the tests' clusters run with fsync off.
+  auto server = callbridge::testing::PgServer::start({.fsync = true});
+  if (!server) {
+    std::fprintf(stderr, "journal_write: starting PostgreSQL: %s\n", server.error().message().c_str());
+    return 1;
+  }
+  const std::string admin = (*server)->conninfo();
+  std::fprintf(stderr, "journal_write: PostgreSQL cluster ready in %.1f s\n",
+               std::chrono::duration<double>(Clock::now() - t0).count());
+  const Case pg_cases[] = {{"bulk, synchronous_commit=off", false, false},
+                           {"bulk, synchronous_commit=on", true, false},
+                           {"one commit per entry, synchronous_commit=off", false, true},
+                           {"one commit per entry, synchronous_commit=on", true, true}};
+  int db_no = 0;
+  for (const auto& c : pg_cases) {
+    auto count = c.trickle ? trickle_n : n;
+    report("PostgreSQL 15", c.name, count, run_pg(admin, ++db_no, count, c.full, c.trickle, smoke));
+  }
+#else
+  std::printf("\nPostgreSQL: skipped: no postgres (built without libpq)\n");
+#endif
   return status;
 }

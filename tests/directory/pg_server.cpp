@@ -14,7 +14,7 @@ std::vector<std::string> PgServer::as_postgres(std::vector<std::string> argv) co
   return argv;
 }
 
-base::Result<std::unique_ptr<PgServer>> PgServer::start() {
+base::Result<std::unique_ptr<PgServer>> PgServer::start(Options options) {
   std::unique_ptr<PgServer> s(new PgServer());
   const std::string d = s->dir_.path();
   if (geteuid() == 0) {
@@ -31,7 +31,7 @@ base::Result<std::unique_ptr<PgServer>> PgServer::start() {
     last = run_command(s->as_postgres({std::string(kBin) + "pg_ctl", "-D", d + "/data", "-l", d + "/log", "-w",
                                        "-t", "60", "-o",
                                        "-c listen_addresses=127.0.0.1 -p " + std::to_string(s->port_) + " -k " + d +
-                                           " -c fsync=off",
+                                           (options.fsync ? " -c fsync=on" : " -c fsync=off"),
                                        "start"}),
                        std::chrono::seconds(90));
     if (last) {
