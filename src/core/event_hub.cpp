@@ -74,7 +74,8 @@ std::string_view line_state_name(model::DeviceState s) {
   return "idle";
 }
 
-std::string call_json(const model::Call& c, const std::string& tenant, const model::CallModel& m) {
+std::string call_json(const model::Call& c, const std::string& tenant, const model::CallModel& m,
+                      const RemoteInfoView* remotes) {
   std::string o = "{\"id\":";
   put_string(o, c.id);
   o += ",\"tenant\":";
@@ -91,6 +92,10 @@ std::string call_json(const model::Call& c, const std::string& tenant, const mod
     put_string(o, model::to_string(conn.state));
     o += ",\"remote\":";
     if (conn.remote) put_string(o, *conn.remote); else o += "null";
+    if (remotes) {
+      o += ",\"remote_info\":";
+      remotes->append_remote_info(o, tenant, conn);
+    }
     o += ",\"since\":";
     put_string(o, base::format_rfc3339_ms(conn.since));
     o += '}';
@@ -202,7 +207,7 @@ void EventHub::on_call_event(const model::CallEvent& e, const model::CallModel& 
   put_string(json, model::to_string(e.type));
   json += ",\"call\":";
   if (const auto* c = m.find_call(e.call_id)) {
-    json += call_json(*c, e.tenant, m);
+    json += call_json(*c, e.tenant, m, remote_info_);
   } else {  // the call is gone (last connection cleared): what the event still knows
     json += "{\"id\":";
     put_string(json, e.call_id);
@@ -238,6 +243,22 @@ void EventHub::on_call_event(const model::CallEvent& e, const model::CallModel& 
   for (const auto& d : devices) publish_line(t, d, m.device_state(d));
 }
 
+void EventHub::on_call_update(const std::string& tn, std::string_view event, const model::Call& c,
+                              const model::CallModel& m) {
+  auto& t = tenant(tn);
+  std::vector<std::string> devices;
+  devices.reserve(c.connections.size());
+  for (const auto& conn : c.connections) devices.push_back(conn.device);
+  ++t.seq;
+  std::string json = head("call", t.seq);
+  json += ",\"event\":";
+  put_string(json, event);
+  json += ",\"call\":";
+  json += call_json(c, tn, m, remote_info_);
+  json += '}';
+  publish(t, HubMessage::Kind::call, std::move(devices), std::move(json));
+}
+
 void EventHub::sync_lines(const std::string& tn, const model::CallModel& m) {
   auto& t = tenant(tn);
   for (const auto& d : m.devices()) publish_line(t, d, m.device_state(d));
@@ -271,7 +292,7 @@ std::string EventHub::snapshot_json(const Tenant& t, const std::string& tn,
     for (const auto* c : calls) {
       if (!first) o += ',';
       first = false;
-      o += call_json(*c, tn, *m);
+      o += call_json(*c, tn, *m, remote_info_);
     }
     for (const auto& d : m->devices())
       if (f.sees_line(d)) lines.emplace_back(d, m->device_state(d));

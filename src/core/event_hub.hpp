@@ -18,6 +18,7 @@
 
 #include "model/call_model.hpp"
 #include "model/journal_entry.hpp"
+#include "core/remote_info_view.hpp"
 
 namespace callbridge::core {
 
@@ -87,6 +88,13 @@ class EventHub {
   // Publishes line events for devices whose state changed (after PBX device/extension state events).
   void sync_lines(const std::string& tenant, const model::CallModel& m);
   void on_journal(const model::JournalEntry& e);
+  // The call's data changed without a CSTA event (e.g. a contact lookup finished):
+  // {"type":"call","seq":N,"event":"<event>","call":{...}} to subscribers who see one of its devices.
+  void on_call_update(const std::string& tenant, std::string_view event, const model::Call& c,
+                      const model::CallModel& m);
+  // Adds "remote_info" to every connection of every call this hub renders (events, snapshots).
+  // Null: none (the default). Must outlive the hub or be reset first.
+  void set_remote_info(const RemoteInfoView* view) { remote_info_ = view; }
   // Any JSON object with the given kind/devices; `json_tail` is the object after `"seq":N` and must
   // start with ',' or be '}' (tests, benchmarks, future kinds).
   void publish_raw(const std::string& tenant, HubMessage::Kind kind, std::vector<std::string> devices,
@@ -123,6 +131,7 @@ class EventHub {
   void remove_now(Tenant& t, std::uint64_t id);
 
   EventHubOptions options_;
+  const RemoteInfoView* remote_info_ = nullptr;
   std::unordered_map<std::string, Tenant> tenants_;
   std::vector<std::pair<Tenant*, std::uint64_t>> removed_while_publishing_;
   std::size_t subscribers_ = 0;
@@ -133,7 +142,9 @@ class EventHub {
 
 // API names of line states (idle, ringing, busy, held, offline, dnd).
 std::string_view line_state_name(model::DeviceState s);
-// The call as the API shows it (docs/api.md "Calls"), from the model.
-std::string call_json(const model::Call& c, const std::string& tenant, const model::CallModel& m);
+// The call as the API shows it (docs/api.md "Calls"), from the model; with `remotes`, every
+// connection also carries "remote_info".
+std::string call_json(const model::Call& c, const std::string& tenant, const model::CallModel& m,
+                      const RemoteInfoView* remotes = nullptr);
 
 }  // namespace callbridge::core
