@@ -177,6 +177,7 @@ function startSession() {
   stream.start();
   render();
   if (view === 'journal') void loadJournal();
+  if (view === 'admin') void loadAdmin();
 }
 
 // ---------- events ----------
@@ -261,7 +262,7 @@ function resolved(c: Call): { caller: Caller; res: Resolution } {
 function commandOutcome(cmd: CommandStatus) {
   if (!cmd || typeof cmd.id !== 'string') return;
   const sent = sentCommands.get(cmd.id);
-  const what = actionLabel(cmd.action ?? sent?.action ?? 'command');
+  const what = actionLabel(sent?.action ?? cmd.action ?? 'command');
   if (cmd.state === 'failed') {
     alertUser(`${what}${sent?.who ? ` (${sent.who})` : ''} failed${cmd.reason ? `: ${cmd.reason}` : ''}`);
     sentCommands.delete(cmd.id);
@@ -269,6 +270,14 @@ function commandOutcome(cmd: CommandStatus) {
     say(`${what} done`);
     sentCommands.delete(cmd.id);
   }
+}
+
+// Remembers the command a 202 named, so its outcome can say which call it was about.
+function track(r: any, action: string, who: string) {
+  const id = r?.command_id ?? r?.command?.id;
+  if (typeof id !== 'string') return;
+  if (sentCommands.size > 200) sentCommands.clear();
+  sentCommands.set(id, { action, who });
 }
 
 // Persistent alerts outside the re-rendered app (role=alert: read out once when added).
@@ -286,7 +295,8 @@ async function dial(raw: string) {
   const to = dialTarget(raw);
   if (!to) { setFlash('error', 'Enter a number to dial'); return; }
   try {
-    await api.post('/api/v1/calls', { to });
+    const r = await api.post<any>('/api/v1/calls', { to });
+    track(r, 'make_call', to);
     lastDialed = to;
     localStorage.setItem('cb.lastDialed', to);
     pendingDial = '';
@@ -307,11 +317,7 @@ async function control(c: Call, device: string, action: string) {
   }
   try {
     const r = await api.post<any>(`/api/v1/calls/${encodeURIComponent(c.id)}/${action}`, body);
-    const id = r?.command_id ?? r?.command?.id ?? r?.id;
-    if (typeof id === 'string') {
-      if (sentCommands.size > 200) sentCommands.clear();
-      sentCommands.set(id, { action, who: callerLabel(c) });
-    }
+    track(r, action, callerLabel(c));
     say(`${actionLabel(action)} sent`);
   } catch (e) {
     alertUser(`${actionLabel(action)} failed: ${errText(e)}`);
@@ -357,8 +363,9 @@ async function saveNote(e: JournalEntry, note: string) {
 async function callback(e: JournalEntry) {
   try {
     // Entries pushed by the event stream have no id until the journal is reloaded.
-    if (typeof e.id === 'number') await api.post(`/api/v1/journal/${e.id}/callback`);
-    else await api.post('/api/v1/calls', { to: e.remote, from: e.party });
+    const r = typeof e.id === 'number' ? await api.post<any>(`/api/v1/journal/${e.id}/callback`)
+      : await api.post<any>('/api/v1/calls', { to: e.remote, from: e.party });
+    track(r, 'callback', displayNumber(e.remote, uiConfig.home_country));
     setFlash('ok', `Calling back ${displayNumber(e.remote, uiConfig.home_country)}…`);
   } catch (err) { setFlash('error', `Callback failed: ${errText(err)}`); }
 }
@@ -512,7 +519,8 @@ function callCard(c: Call, incoming: boolean) {
 }
 
 function actionLabel(a: string) {
-  return ({ answer: 'Answer', hangup: 'Hang up', hold: 'Hold', retrieve: 'Retrieve', consult: 'Consult', alternate: 'Alternate', transfer: 'Transfer', conference: 'Conference', deflect: 'Deflect' } as Record<string, string>)[a] ?? a;
+  return ({ answer: 'Answer', hangup: 'Hang up', hold: 'Hold', retrieve: 'Retrieve', consult: 'Consult', alternate: 'Alternate', transfer: 'Transfer', conference: 'Conference', deflect: 'Deflect',
+    make_call: 'Call', make: 'Call', dial: 'Call', originate: 'Call', callback: 'Call back' } as Record<string, string>)[a] ?? a;
 }
 
 function journalView() {
@@ -675,7 +683,7 @@ function uiSettingsSection(): HTMLElement {
       h('input', { id: `sl-label-${i}`, value: l.label, required: true, maxlength: 80, oninput: (ev: Event) => { l.label = (ev.target as HTMLInputElement).value; redraw(); } }),
       h('label', { for: `sl-url-${i}` }, 'URL'),
       h('input', { id: `sl-url-${i}`, class: 'url', value: l.url, required: true, 'aria-invalid': err ? 'true' : null, 'aria-describedby': err ? `sl-err-${i}` : null,
-        oninput: (ev: Event) => { l.url = (ev.target as HTMLInputElement).value; redraw(); } }),
+        oninput: (ev: Event) => { l.url = (ev.target as HTMLInputElement).value; redraw(); if (settingsErrors[i]) { delete settingsErrors[i]; render(); } } }),
       h('button', { type: 'button', id: `sl-del-${i}`, 'aria-label': `Remove action link ${i + 1}${l.label ? ` (${l.label})` : ''}`,
         onclick: () => { d.action_links.splice(i, 1); settingsErrors = {}; render(); document.getElementById('sl-add')?.focus(); } }, 'Remove'),
       err ? h('span', { class: 'field-error', id: `sl-err-${i}` }, err) : null);

@@ -56,6 +56,18 @@ run('call flow in the browser', async (ctx) => {
   await page.waitForSelector('fieldset.chooser button.choice');
   const choices = await page.$$eval('fieldset.chooser button.choice', (bs) => bs.map((x) => x.textContent));
   assert(choices.length === 2 && choices.some((c) => c.includes('Erika Muster')), `chooser: ${choices}`);
+  // Where the matches came from: the server's remote_info (per connection) or, for servers
+  // without it, the client's own GET /contacts/lookup.
+  const source = await page.$eval('article.card.ringing', (e) => e.dataset.source);
+  console.log(`# contacts from: ${source === 'server' ? 'remote_info' : 'client-side lookup'}`);
+  if (source === 'server') {
+    const id = await page.$eval('article.card.ringing', (e) => e.dataset.callId);
+    const call = (await d.api('GET', `/api/v1/calls/${encodeURIComponent(id)}`, token)).json;
+    const info = call.connections.find((x) => x.device === '100')?.remote_info;
+    assert(info?.contacts?.length === 2 && info.lookup === 'done', `remote_info: ${JSON.stringify(info)}`);
+    const shownNumber = await page.$eval('article.card.ringing .number', (e) => e.textContent);
+    assert(shownNumber.trim().startsWith(info.display), `card shows remote_info.display ${info.display}: ${shownNumber}`);
+  }
   await page.screenshot({ path: join(env.out, 'pop-chooser.png') });
   await page.click('fieldset.chooser button.choice:has-text("Erika Muster")');
   await page.waitForSelector('article.card .contact:has-text("Erika Muster")');

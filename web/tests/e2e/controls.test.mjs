@@ -7,7 +7,7 @@
 // notification (permission granted to the browser context, tab in the background, window.Notification
 // wrapped by an init script), and the journal's "Call back" on a missed call sends the Originate.
 import { join } from 'node:path';
-import { AmiPeer, Daemon, allowedActions, assert, browser, env, fixtureBlocks, instrument, run, shownActions, until } from './harness.mjs';
+import { AmiPeer, Daemon, allowedActions, assert, browser, env, fixtureBlocks, instrument, run, shownActions, unlabeled, until } from './harness.mjs';
 
 // A [tenant.default.*] section makes the tenant explicit, so its dialing plan is spelled out too
 // (the built-in defaults: country 49, trunk prefix 0, international prefix 00, extensions 2..6 digits).
@@ -100,7 +100,22 @@ run('call control and notifications in the browser', async (ctx) => {
   peer.send(blocks.slice(answerAt, holdAt));
   await checkButtons('connected', ['hold', 'transfer', 'hangup']);
   await page.screenshot({ path: join(env.out, 'call-connected.png') });
-  await click('hold', 'PJSIPNotify', (a) => assert(a.endpoint === '100' && a.variable === 'Event=hold', `hold: ${a.raw}`));
+  const bare = await unlabeled(page);
+  assert(bare.length === 0, `controls without an accessible name: ${bare.join('\n')}`);
+  // Keyboard: Tab from the dial box reaches the card's controls; Enter on a focused button acts.
+  await page.focus('#dial');
+  let reached = false;
+  for (let i = 0; i < 12 && !reached; i++) {
+    await page.keyboard.press('Tab');
+    reached = await page.evaluate(() => document.activeElement?.dataset?.action === 'hold');
+  }
+  assert(reached, 'Hold reachable with Tab');
+  {
+    const from = peer.actions.length;
+    await page.keyboard.press('Enter');  // Hold, by keyboard
+    const a = await until('PJSIPNotify after Hold', () => peer.received('PJSIPNotify', from)[0]);
+    assert(a.endpoint === '100' && a.variable === 'Event=hold', `hold: ${a.raw}`);
+  }
   await page.fill(`#target-${CSS_escape(callId)}`, '101');
   peer.failNext('BlindTransfer', 'No such channel');
   await click('transfer', 'BlindTransfer', (a) => assert(a.channel === channel && a.exten === '101', `transfer: ${a.raw}`));

@@ -160,6 +160,23 @@ export async function allowedActions(daemon, token, callId, device) {
   return [...(r.json?.allowed_actions?.[device] ?? [])].sort();
 }
 
+// Visible form controls, buttons and links without an accessible name (label, aria-label(ledby),
+// text or title): must be none on every screen.
+export async function unlabeled(page) {
+  return page.evaluate(() => {
+    const named = (el) => {
+      if (el.getAttribute('aria-label')?.trim()) return true;
+      const by = el.getAttribute('aria-labelledby');
+      if (by && by.split(/\s+/).some((id) => document.getElementById(id)?.textContent.trim())) return true;
+      if (el.labels && [...el.labels].some((l) => l.textContent.trim())) return true;
+      if ((el.tagName === 'BUTTON' || el.tagName === 'A') && el.textContent.trim()) return true;
+      return !!el.title?.trim();
+    };
+    return [...document.querySelectorAll('input:not([type=hidden]), select, textarea, button, a[href]')]
+      .filter((el) => el.getClientRects().length > 0 && !named(el)).map((el) => el.outerHTML.slice(0, 160));
+  });
+}
+
 // Minimal test runner: named steps, first failure ends the run with the daemon's log.
 export async function run(name, fn) {
   const ctx = { cleanups: [] };
