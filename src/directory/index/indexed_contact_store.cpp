@@ -1,0 +1,318 @@
+#include "directory/index/indexed_contact_store.hpp"
+
+#include <spdlog/spdlog.h>
+#include <sqlite3.h>
+
+#include <limits>
+
+namespace callbridge::directory {
+
+namespace {
+
+using base::Error;
+using base::fail;
+using Steady = std::chrono::steady_clock;
+
+std::int64_t ns(Steady::time_point t) {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(t.time_since_epoch()).count();
+}
+
+std::string_view col(sqlite3_stmt* s, int i) {
+  const auto* p = reinterpret_cast<const char*>(sqlite3_column_text(s, i));
+  return p ? std::string_view(p, static_cast<std::size_t>(sqlite3_column_bytes(s, i))) : std::string_view();
+}
+
+struct Db {
+  sqlite3* db = nullptr;
+  ~Db() { sqlite3_close_v2(db); }
+};
+struct Stmt {
+  sqlite3_stmt* s = nullptr;
+  ~Stmt() { sqlite3_finalize(s); }
+};
+
+}  // namespace
+
+IndexLoader sqlite_index_loader(std::string db_path) {
+  return [path = std::move(db_path)](const std::string& tenant, NumberIndex::Builder& b,
+                                     const std::function<void(std::size_t)>& progress) -> base::Result<std::uint64_t> {
+    Db db;
+    if (sqlite3_open_v2(path.c_str(), &db.db, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, nullptr) != SQLITE_OK) {
+      return fail(Error::io("contact index: cannot open " + path + ": " + sqlite3_errmsg(db.db)));
+    }
+    sqlite3_busy_timeout(db.db, 5000);
+    auto err = [&](const char* what) { return Error::io(std::string("contact index: ") + what + ": " + sqlite3_errmsg(db.db)); };
+    if (sqlite3_exec(db.db, "BEGIN", nullptr, nullptr, nullptr) != SQLITE_OK) return fail(err("begin"));
+    auto prepare = [&](Stmt& st, const char* sql) {
+      return sqlite3_prepare_v2(db.db, sql, -1, &st.s, nullptr) == SQLITE_OK;
+    };
+    {
+      Stmt v;
+      if (!prepare(v, "SELECT value FROM meta WHERE key='schema_version'")) return fail(err("read schema version"));
+      if (sqlite3_step(v.s) != SQLITE_ROW || col(v.s, 0) != "1") {
+        return fail(Error::conflict("contact index: " + path + " is not a version 1 contact store"));
+      }
+    }
+    std::uint64_t token = 0;
+    {
+      Stmt t;
+      if (!prepare(t, "SELECT seq FROM tenant_changes WHERE tenant=?")) return fail(err("read change counter"));
+      sqlite3_bind_text(t.s, 1, tenant.data(), static_cast<int>(tenant.size()), SQLITE_STATIC);
+      int rc = sqlite3_step(t.s);
+      if (rc == SQLITE_ROW) token = static_cast<std::uint64_t>(sqlite3_column_int64(t.s, 0));
+      else if (rc != SQLITE_DONE) return fail(err("read change counter"));
+    }
+    // Contacts in rowid order (the unary + keeps SQLite off the (tenant, name) index, which would
+    // need a sort), their numbers through numbers_by_contact.
+    Stmt q;
+    if (!prepare(q,
+                 "SELECT c.id, c.kind, c.display_name, c.company, n.e164, n.label FROM contacts c"
+                 " JOIN numbers n ON n.contact_id = c.id WHERE +c.tenant = ?1 ORDER BY c.id, n.id")) {
+      return fail(err("prepare scan"));
+    }
+    sqlite3_bind_text(q.s, 1, tenant.data(), static_cast<int>(tenant.size()), SQLITE_STATIC);
+    std::int64_t last_id = std::numeric_limits<std::int64_t>::min();
+    std::uint32_t slot = 0;
+    std::size_t rows = 0;
+    int rc;
+    while ((rc = sqlite3_step(q.s)) == SQLITE_ROW) {
+      std::int64_t id = sqlite3_column_int64(q.s, 0);
+      if (id != last_id) {
+        auto kind = ports::parse_contact_kind(col(q.s, 1)).value_or(ports::ContactKind::person);
+        slot = b.add_contact(id, kind, col(q.s, 2), col(q.s, 3));
+        last_id = id;
+      }
+      b.add_number(slot, col(q.s, 4), col(q.s, 5));
+      if (++rows % 65536 == 0 && progress) progress(rows);
+    }
+    if (rc != SQLITE_DONE) return fail(err("scan"));
+    sqlite3_exec(db.db, "COMMIT", nullptr, nullptr, nullptr);
+    return token;
+  };
+}
+
+IndexLoader list_index_loader(ports::ContactStore& store) {
+  return [&store](const std::string& tenant, NumberIndex::Builder& b,
+                  const std::function<void(std::size_t)>& progress) -> base::Result<std::uint64_t> {
+    // Token first: a write during the listing makes the token stale, never the data older than it.
+    auto token = store.change_token(tenant);
+    if (!token) return fail(Error::unavailable("contact index: the store reports no change token"));
+    auto all = store.list(tenant, "", std::numeric_limits<std::size_t>::max());
+    if (!all) return fail(all.error());
+    std::size_t rows = 0;
+    for (const auto& c : *all) {
+      auto slot = b.add_contact(c.id, c.kind, c.display_name, c.company);
+      for (const auto& n : c.numbers) b.add_number(slot, n.e164, n.label);
+      if (++rows % 65536 == 0 && progress) progress(rows);
+    }
+    return *token;
+  };
+}
+
+IndexedContactStore::IndexedContactStore(ports::ContactStore& inner, IndexLoader loader, IndexedContactStoreOptions opts)
+    : inner_(inner), loader_(std::move(loader)), opts_(std::move(opts)) {
+  if (opts_.background) worker_ = std::thread([this] { run(); });
+  for (const auto& t : opts_.preload_tenants) ensure_loading(t, tenant(t));
+}
+
+IndexedContactStore::~IndexedContactStore() {
+  {
+    std::lock_guard lock(mu_);
+    stop_ = true;
+  }
+  cv_.notify_all();
+  if (worker_.joinable()) worker_.join();
+}
+
+IndexedContactStore::Tenant& IndexedContactStore::tenant(const std::string& name) {
+  {
+    std::shared_lock lock(map_mu_);
+    if (auto it = tenants_.find(name); it != tenants_.end()) return *it->second;
+  }
+  std::unique_lock lock(map_mu_);
+  auto& slot = tenants_[name];
+  if (!slot) slot = std::make_unique<Tenant>();
+  return *slot;
+}
+
+void IndexedContactStore::ensure_loading(const std::string& name, Tenant& t) {
+  {
+    std::lock_guard lock(mu_);
+    if (stop_ || t.queued || t.loading) return;
+    if (t.failed && opts_.now() - t.failed_at < opts_.retry_after) return;
+    if (opts_.background) {
+      t.queued = true;
+      queue_.push_back(name);
+    } else {
+      t.loading = true;
+    }
+  }
+  if (opts_.background) cv_.notify_one();
+  else load(name, t);
+}
+
+void IndexedContactStore::run() {
+  std::unique_lock lock(mu_);
+  for (;;) {
+    cv_.wait(lock, [this] { return stop_ || !queue_.empty(); });
+    if (stop_) return;
+    std::string name = std::move(queue_.front());
+    queue_.pop_front();
+    Tenant& t = tenant(name);
+    t.queued = false;
+    t.loading = true;
+    lock.unlock();
+    load(name, t);
+    lock.lock();
+  }
+}
+
+// Called with t.loading set (by ensure_loading/run); clears it.
+void IndexedContactStore::load(const std::string& name, Tenant& t) {
+  std::uint64_t generation = t.wanted.load(std::memory_order_acquire);
+  auto t0 = Steady::now();
+  NumberIndex::Builder b;
+  std::size_t next_log = opts_.progress_every;
+  auto progress = [&](std::size_t rows) {
+    if (opts_.progress_every && rows >= next_log) {
+      spdlog::info("contact index: tenant '{}': {} numbers read ...", name, rows);
+      next_log += opts_.progress_every;
+    }
+  };
+  auto token = loader_(name, b, progress);
+  base::Result<NumberIndex> ix = token ? std::move(b).finish() : base::Result<NumberIndex>(fail(token.error()));
+  bool again = false;
+  {
+    std::lock_guard lock(mu_);
+    t.loading = false;
+    if (!ix) {
+      t.failed = true;
+      t.failed_at = opts_.now();
+      ++failed_loads_;
+      spdlog::warn("contact index: tenant '{}': load failed, lookups use the store: {}", name,
+                   ix.error().to_string());
+    } else {
+      t.failed = false;
+      auto s = std::make_shared<IndexSnapshot>();
+      s->index = std::move(*ix);
+      s->token = *token;
+      s->generation = generation;
+      s->load_seconds = std::chrono::duration<double>(Steady::now() - t0).count();
+      const NumberIndex& i = s->index;
+      auto level = i.numbers() >= opts_.progress_every ? spdlog::level::info : spdlog::level::debug;
+      spdlog::log(level, "contact index: tenant '{}': {} numbers of {} contacts in {:.2f} s, {:.1f} MiB", name,
+                  i.numbers(), i.contacts(), s->load_seconds, static_cast<double>(i.memory_bytes()) / (1 << 20));
+      t.snap.store(std::move(s), std::memory_order_release);
+      t.next_check.store(ns(opts_.now() + opts_.recheck_interval), std::memory_order_relaxed);
+      ++loads_;
+      again = t.wanted.load(std::memory_order_acquire) != generation;  // written to meanwhile
+    }
+  }
+  done_cv_.notify_all();
+  if (again) ensure_loading(name, t);
+}
+
+void IndexedContactStore::compare_token(const std::string& name, Tenant& t, std::optional<std::uint64_t> token) {
+  auto s = t.snap.load(std::memory_order_acquire);
+  if (!token || !s) return;
+  std::uint64_t g = s->generation;
+  if (*token != s->token && t.wanted.compare_exchange_strong(g, g + 1, std::memory_order_acq_rel)) {
+    spdlog::debug("contact index: tenant '{}' changed in the store (token {} -> {}); reloading", name, s->token,
+                  *token);
+    if (opts_.background) ensure_loading(name, t);  // synchronous mode: the next lookup rebuilds
+  }
+}
+
+void IndexedContactStore::mark_stale(const std::string& name) {
+  Tenant& t = tenant(name);
+  t.wanted.fetch_add(1, std::memory_order_acq_rel);
+  // Background: start the rebuild now. Synchronous mode: the next lookup rebuilds.
+  if (opts_.background) ensure_loading(name, t);
+}
+
+std::shared_ptr<const IndexSnapshot> IndexedContactStore::current(const std::string& name) {
+  Tenant& t = tenant(name);
+  auto now = opts_.now();
+  if (ns(now) >= t.next_check.load(std::memory_order_relaxed)) {
+    t.next_check.store(ns(now + opts_.recheck_interval), std::memory_order_relaxed);
+    compare_token(name, t, inner_.change_token(name));
+  }
+  auto s = t.snap.load(std::memory_order_acquire);
+  if (is_current(t, s)) return s;
+  ensure_loading(name, t);
+  s = t.snap.load(std::memory_order_acquire);
+  return is_current(t, s) ? s : nullptr;
+}
+
+bool IndexedContactStore::wait_current(const std::string& name, std::chrono::milliseconds timeout) {
+  Tenant& t = tenant(name);
+  ensure_loading(name, t);
+  std::unique_lock lock(mu_);
+  return done_cv_.wait_for(lock, timeout, [&] {
+    if (is_current(t, t.snap.load(std::memory_order_acquire))) return true;
+    return !t.queued && !t.loading && t.failed;  // nothing will change until retry_after
+  }) && is_current(t, t.snap.load(std::memory_order_acquire));
+}
+
+base::Result<std::vector<ports::ContactMatch>> IndexedContactStore::lookup(const ports::LookupQuery& q) {
+  const auto& cands = q.candidates.empty() ? std::vector<std::string>{q.e164} : q.candidates;
+  if (cands.size() > 64) return fail(Error::invalid_argument("too many lookup candidates"));
+  auto s = current(q.tenant);
+  if (!s) {
+    ++store_lookups_;
+    return inner_.lookup(q);
+  }
+  ++index_lookups_;
+  std::vector<ports::ContactMatch> out;
+  s->index.lookup(cands, inner_.name(), inner_.priority(), &out);
+  return out;
+}
+
+std::optional<std::uint64_t> IndexedContactStore::change_token(const std::string& name) {
+  auto token = inner_.change_token(name);
+  Tenant& t = tenant(name);
+  compare_token(name, t, token);
+  t.next_check.store(ns(opts_.now() + opts_.recheck_interval), std::memory_order_relaxed);
+  return token;
+}
+
+base::Result<std::int64_t> IndexedContactStore::create(const ports::Contact& c) {
+  auto r = inner_.create(c);
+  mark_stale(c.tenant);  // also on failure: cheap insurance if the store half-failed
+  return r;
+}
+
+base::Status IndexedContactStore::update(const ports::Contact& c) {
+  auto r = inner_.update(c);
+  mark_stale(c.tenant);
+  return r;
+}
+
+base::Status IndexedContactStore::remove(const std::string& tenant, std::int64_t id) {
+  auto r = inner_.remove(tenant, id);
+  mark_stale(tenant);
+  return r;
+}
+
+base::Result<ports::Contact> IndexedContactStore::get(const std::string& tenant, std::int64_t id) {
+  return inner_.get(tenant, id);
+}
+
+base::Result<std::vector<ports::Contact>> IndexedContactStore::list(const std::string& tenant, std::string_view text,
+                                                                    std::size_t limit) {
+  return inner_.list(tenant, text, limit);
+}
+
+base::Result<ports::ImportCommit> IndexedContactStore::import_all(const std::string& tenant,
+                                                                  const std::vector<ports::Contact>& contacts,
+                                                                  const ports::ImportOptions& opts) {
+  auto r = inner_.import_all(tenant, contacts, opts);
+  mark_stale(tenant);
+  return r;
+}
+
+IndexedContactStore::Stats IndexedContactStore::stats() const {
+  return {index_lookups_.load(), store_lookups_.load(), loads_.load(), failed_loads_.load()};
+}
+
+}  // namespace callbridge::directory

@@ -1,0 +1,130 @@
+// IndexedContactStore: a ports::ContactStore decorator that answers lookups from an in-memory
+// NumberIndex per tenant and forwards everything else (edits, imports, get, list) to the real store.
+// Owned by app's wiring in front of the built-in store; LookupService and the REST API call it from
+// any thread. Loads run on one own loader thread; readers take a snapshot (shared_ptr, RCU style).
+//
+// Consistency: a tenant's index is served only while it is *current*: built from the store at the
+// change token the store reports now, with no write through this object since. Otherwise lookups
+// go to the store itself (correct, slower) while the loader rebuilds the index in the background.
+// Writes through this object are visible to the next lookup; writes by another process (the CLI)
+// are noticed at the next change_token() call (LookupService makes one per lookup) or at most
+// `recheck_interval` later by lookup() itself.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <deque>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <shared_mutex>
+#include <string>
+#include <thread>
+
+#include "directory/index/number_index.hpp"
+#include "ports/contact_source.hpp"
+
+namespace callbridge::directory {
+
+// Fills `b` with every contact and number of `tenant` and returns the store's change token that
+// exactly this data corresponds to. `progress(rows)` may be called now and then (rows read so far).
+using IndexLoader = std::function<base::Result<std::uint64_t>(
+    const std::string& tenant, NumberIndex::Builder& b, const std::function<void(std::size_t)>& progress)>;
+
+// Reads SqliteContactStore's file (schema 1) through its own read-only connection, in one read
+// transaction (a consistent snapshot, even while the daemon or the CLI writes). Errc::conflict for
+// another schema version, Errc::io when the file cannot be opened.
+IndexLoader sqlite_index_loader(std::string db_path);
+// Any ContactStore (e.g. PostgreSQL) through list(): simple, but holds all contacts in memory once.
+IndexLoader list_index_loader(ports::ContactStore& store);
+
+struct IndexedContactStoreOptions {
+  std::vector<std::string> preload_tenants;  // loaded right away; other tenants on first use
+  // How often lookup() itself compares the store's change token (writes by other processes).
+  std::chrono::milliseconds recheck_interval{250};
+  // After a failed load, the next attempt waits this long (lookups use the store meanwhile).
+  std::chrono::milliseconds retry_after{5000};
+  // false: loads run synchronously in the thread that notices the need (tests, tools).
+  bool background = true;
+  std::size_t progress_every = 250'000;  // log "n numbers read" during big loads
+  std::function<std::chrono::steady_clock::time_point()> now = [] { return std::chrono::steady_clock::now(); };
+};
+
+// One tenant's index as served.
+struct IndexSnapshot {
+  NumberIndex index;
+  std::uint64_t token = 0;       // the store's change token the data corresponds to
+  std::uint64_t generation = 0;  // internal: which write generation it was built for
+  double load_seconds = 0;
+};
+
+class IndexedContactStore final : public ports::ContactStore {
+ public:
+  // `inner` must outlive this object.
+  IndexedContactStore(ports::ContactStore& inner, IndexLoader loader, IndexedContactStoreOptions opts = {});
+  ~IndexedContactStore() override;
+  IndexedContactStore(const IndexedContactStore&) = delete;
+  IndexedContactStore& operator=(const IndexedContactStore&) = delete;
+
+  const std::string& name() const override { return inner_.name(); }
+  int priority() const override { return inner_.priority(); }
+  base::Result<std::vector<ports::ContactMatch>> lookup(const ports::LookupQuery& q) override;
+  // The store's token; a token that differs from the index's marks the index stale.
+  std::optional<std::uint64_t> change_token(const std::string& tenant) override;
+
+  base::Result<std::int64_t> create(const ports::Contact& c) override;
+  base::Status update(const ports::Contact& c) override;
+  base::Status remove(const std::string& tenant, std::int64_t id) override;
+  base::Result<ports::Contact> get(const std::string& tenant, std::int64_t id) override;
+  base::Result<std::vector<ports::Contact>> list(const std::string& tenant, std::string_view text,
+                                                 std::size_t limit) override;
+  base::Result<ports::ImportCommit> import_all(const std::string& tenant, const std::vector<ports::Contact>& contacts,
+                                               const ports::ImportOptions& opts) override;
+
+  // The tenant's index if it is current, else null (and a load is started if none runs).
+  std::shared_ptr<const IndexSnapshot> current(const std::string& tenant);
+  // Blocks until the tenant's index is current, or `timeout` passed (start-up, tests, benchmarks).
+  bool wait_current(const std::string& tenant, std::chrono::milliseconds timeout);
+
+  struct Stats {
+    std::uint64_t index_lookups = 0;  // answered from memory
+    std::uint64_t store_lookups = 0;  // forwarded because the index was not current
+    std::uint64_t loads = 0, failed_loads = 0;
+  };
+  Stats stats() const;
+
+ private:
+  struct Tenant {
+    std::atomic<std::shared_ptr<const IndexSnapshot>> snap;
+    std::atomic<std::uint64_t> wanted{1};  // generation an index must be built for to be served
+    std::atomic<std::int64_t> next_check{0};  // steady ns: lookup() compares tokens after this
+    bool queued = false, loading = false;  // under mu_
+    std::chrono::steady_clock::time_point failed_at{};
+    bool failed = false;
+  };
+  Tenant& tenant(const std::string& name);
+  bool is_current(const Tenant& t, const std::shared_ptr<const IndexSnapshot>& s) const {
+    return s && s->generation == t.wanted.load(std::memory_order_acquire);
+  }
+  void compare_token(const std::string& name, Tenant& t, std::optional<std::uint64_t> token);
+  void mark_stale(const std::string& name);
+  void ensure_loading(const std::string& name, Tenant& t);
+  void load(const std::string& name, Tenant& t);
+  void run();
+
+  ports::ContactStore& inner_;
+  IndexLoader loader_;
+  IndexedContactStoreOptions opts_;
+  mutable std::shared_mutex map_mu_;  // guards tenants_ (the map; entries are stable)
+  std::map<std::string, std::unique_ptr<Tenant>, std::less<>> tenants_;
+  std::mutex mu_;  // queue_, Tenant::queued/loading/failed, stop_
+  std::condition_variable cv_, done_cv_;
+  std::deque<std::string> queue_;
+  bool stop_ = false;
+  std::atomic<std::uint64_t> index_lookups_{0}, store_lookups_{0}, loads_{0}, failed_loads_{0};
+  std::thread worker_;
+};
+
+}  // namespace callbridge::directory
