@@ -1,16 +1,8 @@
 // Integration: `callbridged --demo` (and [demo] enabled) on port 0 with a temp data dir: the
 // simulator link comes up, live calls reach the journal, contacts and the admin token are seeded.
-#include <arpa/inet.h>
-#include <fcntl.h>
 #include <gtest/gtest.h>
 
-#include "support/http_get.hpp"
-#include <netinet/in.h>
-#include <poll.h>
 #include <signal.h>
-#include <sys/socket.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
 #include <chrono>
 #include <filesystem>
@@ -22,122 +14,23 @@
 #include "directory/store/sqlite_contact_store.hpp"
 #include "identity/sqlite/identity_store.hpp"
 
+#include "support/child_process.hpp"
+#include "support/http_get.hpp"
+#include "support/temp_dir.hpp"
+
 namespace {
 
 namespace fs = std::filesystem;
 
-class TempDir {
+using callbridge::testing::TempDir;
+
+// callbridged (or the CLI) as a child process with its output captured.
+class Daemon : public callbridge::testing::ChildProcess {
  public:
-  TempDir() {
-    std::string tmpl = (fs::temp_directory_path() / "cbdemo-XXXXXX").string();
-    if (!mkdtemp(tmpl.data())) std::abort();
-    path_ = tmpl;
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path_, ec);
-  }
-  std::string operator/(const char* name) const { return (path_ / name).string(); }
-
- private:
-  fs::path path_;
-};
-
-// A child process with stdout and stderr captured through one pipe.
-class Daemon {
- public:
-  explicit Daemon(std::vector<std::string> args, std::string bin = CALLBRIDGED_PATH) {
-    int fds[2];
-    if (pipe(fds) != 0) std::abort();
-    pid_ = fork();
-    if (pid_ == 0) {
-      dup2(fds[1], 1);
-      dup2(fds[1], 2);
-      close(fds[0]);
-      close(fds[1]);
-      std::vector<char*> argv;
-      argv.push_back(bin.data());
-      for (auto& a : args) argv.push_back(a.data());
-      argv.push_back(nullptr);
-      execv(bin.c_str(), argv.data());
-      _exit(127);
-    }
-    close(fds[1]);
-    out_fd_ = fds[0];
-  }
-  ~Daemon() {
-    if (pid_ > 0 && !exited_) {
-      kill(pid_, SIGKILL);
-      waitpid(pid_, nullptr, 0);
-    }
-    close(out_fd_);
-  }
-
-  // Reads output until `re` matches a line; returns the match (empty on EOF / 10 s timeout).
-  std::smatch wait_for(const std::regex& re) {
-    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
-    std::size_t scanned = 0;
-    for (;;) {
-      for (auto nl = output_.find('\n', scanned); nl != std::string::npos;
-           nl = output_.find('\n', scanned)) {
-        lines_.push_back(output_.substr(scanned, nl - scanned));
-        scanned = nl + 1;
-        std::smatch m;
-        if (std::regex_search(lines_.back(), m, re)) return m;
-      }
-      auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
-      if (left.count() <= 0 || !read_some(static_cast<int>(left.count()))) return {};
-    }
-  }
-
-  // Waits for exit (10 s at most while output is still open); returns the exit code, or -signal.
-  int wait_exit() {
-    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
-    int status = 0;
-    for (;;) {
-      if (eof_) {  // the child closed its output: it is exiting
-        if (waitpid(pid_, &status, 0) != pid_) return -1000;
-        break;
-      }
-      if (waitpid(pid_, &status, WNOHANG) == pid_) break;
-      if (std::chrono::steady_clock::now() > deadline) {
-        ADD_FAILURE() << "callbridged did not exit; output:\n" << output_;
-        return -1000;
-      }
-      read_some(100);
-    }
-    exited_ = true;
-    while (read_some(0)) {
-    }
-    return WIFEXITED(status) ? WEXITSTATUS(status) : -WTERMSIG(status);
-  }
-
-  void signal(int sig) { kill(pid_, sig); }
+  explicit Daemon(std::vector<std::string> args, std::string bin = CALLBRIDGED_PATH)
+      : ChildProcess(std::move(bin), std::move(args)) {}
   // Waits up to timeout_ms for more output (used between polls instead of sleeping).
-  void wait_output(int timeout_ms) { read_some(timeout_ms); }
-  const std::string& output() const { return output_; }
-
- private:
-  bool read_some(int timeout_ms) {
-    if (eof_) return false;
-    pollfd p{out_fd_, POLLIN, 0};
-    if (poll(&p, 1, timeout_ms) <= 0) return false;
-    char buf[4096];
-    auto n = read(out_fd_, buf, sizeof buf);
-    if (n <= 0) {
-      eof_ = true;
-      return false;
-    }
-    output_.append(buf, static_cast<std::size_t>(n));
-    return true;
-  }
-
-  pid_t pid_ = -1;
-  int out_fd_ = -1;
-  bool exited_ = false;
-  bool eof_ = false;
-  std::string output_;
-  std::vector<std::string> lines_;
+  void wait_output(int timeout_ms) { pump(timeout_ms); }
 };
 
 using callbridge::testing::http_get;

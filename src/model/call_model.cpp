@@ -1,5 +1,7 @@
 #include "model/call_model.hpp"
 
+#include "base/json_text.hpp"
+
 #include <algorithm>
 #include <cstdio>
 
@@ -74,27 +76,7 @@ std::vector<std::string_view> action_names(ActionSet s) {
 
 namespace {
 
-void append_json_string(std::string& out, std::string_view s) {
-  out += '"';
-  for (unsigned char c : s) {
-    switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\r': out += "\\r"; break;
-      case '\t': out += "\\t"; break;
-      default:
-        if (c < 0x20) {
-          char buf[8];
-          std::snprintf(buf, sizeof buf, "\\u%04x", c);
-          out += buf;
-        } else {
-          out += static_cast<char>(c);
-        }
-    }
-  }
-  out += '"';
-}
+using base::append_json_string;
 
 }  // namespace
 
