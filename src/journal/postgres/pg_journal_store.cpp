@@ -149,10 +149,12 @@ Result<std::unique_ptr<PgJournalStore>> PgJournalStore::open(Options options) {
     return rollback(Error::invalid_argument(
         where + ": the database has a table \"journal\" that is not a callbridge journal "
                 "(no journal_meta table); use another database or schema"));
-  if (auto r = d.exec("CREATE TABLE IF NOT EXISTS journal_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
-                      deadline);
-      !r)
-    return rollback(r.error());
+  // Only when missing: CREATE (even IF NOT EXISTS) needs the CREATE privilege, which a node
+  // running with a user that may only read and write the tables does not have.
+  if (!has_meta) {
+    if (auto r = d.exec("CREATE TABLE journal_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)", deadline); !r)
+      return rollback(r.error());
+  }
   auto v = d.exec("SELECT value FROM journal_meta WHERE key = 'schema_version'", deadline);
   if (!v) return rollback(v.error());
   const int version = v->size() ? std::atoi(std::string(v->text(0, 0)).c_str()) : 0;

@@ -113,6 +113,27 @@ TEST_F(PgJournal, NewerSchemaIsRefusedWithAClearMessage) {
       << s.error().message();
 }
 
+TEST_F(PgJournal, AUserWithoutCreateRightsUsesAnExistingJournal) {
+  { ASSERT_TRUE(open_store()); }  // created by the owner
+  const std::string role = "cb_rw_" + conninfo_.substr(conninfo_.rfind('=') + 1);
+  ASSERT_TRUE(sql("CREATE ROLE " + role + " LOGIN; REVOKE CREATE ON SCHEMA public FROM PUBLIC; "
+                  "GRANT SELECT, INSERT, UPDATE, DELETE ON journal TO " + role + "; GRANT SELECT ON journal_meta TO " +
+                  role));
+  PgJournalStore::Options o;
+  o.conninfo = conninfo_ + " user=" + role;
+  auto s = PgJournalStore::open(o);
+  ASSERT_TRUE(s) << s.error().to_string();
+  (*s)->append(make("100", 1));
+  ASSERT_TRUE((*s)->flush());
+  auto rows = (*s)->query({});
+  ASSERT_TRUE(rows) << rows.error().to_string();
+  ASSERT_EQ(rows->size(), 1u);
+  EXPECT_TRUE((*s)->set_note("default", (*rows)[0].id, "ok"));
+  auto n = (*s)->purge_before(base::from_micros(120'000'000));
+  ASSERT_TRUE(n) << n.error().to_string();
+  EXPECT_EQ(*n, 1u);
+}
+
 TEST_F(PgJournal, ForeignJournalTableIsRefusedAndLeftAlone) {
   ASSERT_TRUE(sql("CREATE TABLE journal (x INT); INSERT INTO journal VALUES (42)"));
   auto s = open_store();
