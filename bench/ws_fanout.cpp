@@ -2,10 +2,13 @@
 // real HttpServer) against the Node `ws` peer (bench/peers/ws_fanout_peer.js), same run, same load.
 //   ws_fanout serve                 the callbridge server, driven over stdin/stdout (protocol below)
 //   ws_fanout run [--clients ...]   spawns each server, connects N raw WebSocket clients (epoll, one
-//                                   thread), measures idle memory per client and deliveries/s of a
-//                                   broadcast of MSGS messages of BYTES to every client.
+//                                   thread, a separate process from the server), measures idle
+//                                   memory per client and deliveries/s of a broadcast of MSGS
+//                                   messages of BYTES to every client (every client must receive
+//                                   every message: frame count and payload bytes are checked).
 // Server line protocol: -> "port N"; <- "bcast MSGS BYTES BATCH" -> "done"; <- "mem" ->
-// "mem RSS_KB HEAP_KB CLIENTS"; <- "exit". BATCH messages are published per event-loop turn.
+// "mem RSS_KB HEAP_BYTES CLIENTS"; <- "stats" -> "stats FRAMES WRITES" (callbridge only);
+// <- "exit". BATCH messages are published per event-loop turn.
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <malloc.h>
@@ -21,10 +24,12 @@
 #include <CLI/CLI.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <iostream>
 #include <sstream>
 #include <string>
@@ -65,14 +70,15 @@ std::string tail_for(std::uint64_t seq, std::size_t bytes) {
   return ",\"pad\":\"" + std::string(pad, 'x') + "\"}";
 }
 
-int serve(long flush_delay_us) {
+int serve(long clients_per_turn) {
   asio::io_context io;
   core::EventHub hub(core::EventHubOptions{.retention = 4096, .encode = api::EventStream::frame_text});
   AllowAll auth;
   api::HttpServer http(io, api::HttpServerOptions{.host = "127.0.0.1", .port = 0, .max_connections = 100'000});
   api::EventStreamOptions so;
   so.max_outbox = 1 << 16;  // the bench never wants a client dropped
-  so.flush_delay = std::chrono::microseconds(flush_delay_us);
+  if (clients_per_turn > 0) so.clients_per_turn = static_cast<std::size_t>(clients_per_turn);
+  so.heartbeat = std::chrono::hours(1);  // no heartbeat frame may be counted as a delivery
   api::EventStream stream(io, hub, auth, so);
   stream.install(http);
   if (auto st = http.start(); !st) {
@@ -112,8 +118,16 @@ int serve(long flush_delay_us) {
         });
       } else if (cmd == "mem") {
         asio::post(io, [&] {
+          // Heap in use: small chunks (uordblks) + mmapped big blocks (hblkhd, e.g. the client table).
           auto mi = mallinfo2();
-          std::printf("mem %ld %zu %zu\n", rss_kb(), mi.uordblks / 1024, stream.stats().clients);
+          std::printf("mem %ld %zu %zu\n", rss_kb(), mi.uordblks + mi.hblkhd, stream.stats().clients);
+          std::fflush(stdout);
+        });
+      } else if (cmd == "stats") {
+        asio::post(io, [&] {
+          auto st = stream.stats();
+          std::printf("stats %llu %llu\n", static_cast<unsigned long long>(st.frames_out),
+                      static_cast<unsigned long long>(st.writes));
           std::fflush(stdout);
         });
       } else if (cmd == "exit") {
@@ -229,6 +243,7 @@ class Load {
     return false;
   }
   std::uint64_t total_frames() const { return total_; }
+  std::uint64_t total_payload() const { return payload_; }
   std::uint64_t min_frames() const {
     std::uint64_t m = UINT64_MAX;
     for (const auto& c : conns_) m = std::min(m, c.frames);
@@ -249,6 +264,7 @@ class Load {
     ep_ = -1;
     upgraded_ = 0;
     total_ = 0;
+    payload_ = 0;
   }
 
  private:
@@ -299,6 +315,7 @@ class Load {
         }
         c.hlen = 0;
         c.left = len;
+        payload_ += len;
         if (len == 0) ++c.frames, ++total_, got = true;
       }
       if (got) last_frame_ = Clock::now();
@@ -308,6 +325,7 @@ class Load {
   std::vector<Conn> conns_;
   std::size_t upgraded_ = 0;
   std::uint64_t total_ = 0;
+  std::uint64_t payload_ = 0;  // payload bytes of every frame header seen
   Clock::time_point last_frame_{};
   char buf_[1 << 16];
 };
@@ -317,9 +335,34 @@ struct Result {
   int clients = 0;
   long msgs = 0;
   double deliveries_per_s = 0;
+  double server_cpu_ns_per_delivery = 0;  // user + system CPU of the server process
+  double driver_cpu_ns_per_delivery = 0;  // the client process (same for both servers)
+  double frames_per_write = 0;            // callbridge only (0 = unknown)
   double idle_rss_b_per_client = 0;
   double idle_heap_b_per_client = 0;
 };
+
+// utime + stime of a process in seconds (/proc/PID/stat fields 14 and 15, clock ticks).
+double proc_cpu_s(pid_t pid) {
+  std::ifstream f("/proc/" + std::to_string(pid) + "/stat");
+  std::string all((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
+  auto rp = all.rfind(')');
+  if (rp == std::string::npos) return 0;
+  std::istringstream in(all.substr(rp + 2));
+  std::string field;
+  unsigned long long ut = 0, st = 0;
+  for (int i = 3; i <= 15 && in >> field; ++i) {
+    if (i == 14) ut = std::stoull(field);
+    if (i == 15) st = std::stoull(field);
+  }
+  return static_cast<double>(ut + st) / static_cast<double>(sysconf(_SC_CLK_TCK));
+}
+
+double self_cpu_s() {
+  rusage ru{};
+  getrusage(RUSAGE_SELF, &ru);
+  return ru.ru_utime.tv_sec + ru.ru_stime.tv_sec + (ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
+}
 
 bool run_one(const std::string& name, std::vector<std::string> argv, int clients, long msgs,
              int bytes, int batch, std::uint64_t initial_frames, Result& r) {
@@ -328,13 +371,18 @@ bool run_one(const std::string& name, std::vector<std::string> argv, int clients
     std::fprintf(stderr, "%s: could not start\n", name.c_str());
     return false;
   }
-  auto mem = [&s](long& rss, long& heap) {
+  const bool ours = name.starts_with("callbridge");
+  // Node reports KB of V8 heap, callbridge bytes of malloc heap.
+  auto mem = [&](double& rss_b, double& heap_b) {
     s.send("mem");
     auto l = s.line();
-    long n = 0;
-    return std::sscanf(l.c_str(), "mem %ld %ld %ld", &rss, &heap, &n) == 3;
+    long rss = 0, heap = 0, n = 0;
+    if (std::sscanf(l.c_str(), "mem %ld %ld %ld", &rss, &heap, &n) != 3) return false;
+    rss_b = rss * 1024.0;
+    heap_b = ours ? static_cast<double>(heap) : heap * 1024.0;
+    return true;
   };
-  long rss0 = 0, heap0 = 0, rss1 = 0, heap1 = 0;
+  double rss0 = 0, heap0 = 0, rss1 = 0, heap1 = 0;
   mem(rss0, heap0);
   Load load;
   if (!load.connect(s.port, clients) || !load.wait_all(initial_frames, 120)) {
@@ -343,19 +391,53 @@ bool run_one(const std::string& name, std::vector<std::string> argv, int clients
     return false;
   }
   mem(rss1, heap1);
+  unsigned long long frames0 = 0, writes0 = 0, frames1 = 0, writes1 = 0;
+  if (ours) {
+    s.send("stats");
+    std::sscanf(s.line().c_str(), "stats %llu %llu", &frames0, &writes0);
+  }
   const std::uint64_t before = load.total_frames();
+  const std::uint64_t payload_before = load.total_payload();
+  const double cpu0 = proc_cpu_s(s.pid), dcpu0 = self_cpu_s();
   auto t0 = Clock::now();
   s.send("bcast " + std::to_string(msgs) + " " + std::to_string(bytes) + " " + std::to_string(batch));
-  double secs = load.until_total(before + static_cast<std::uint64_t>(clients) * msgs, t0, 300);
+  const std::uint64_t deliveries = static_cast<std::uint64_t>(clients) * msgs;
+  double secs = load.until_total(before + deliveries, t0, 300);
+  const double cpu1 = proc_cpu_s(s.pid), dcpu1 = self_cpu_s();
   s.line();  // "done"
+  if (ours) {
+    s.send("stats");
+    std::sscanf(s.line().c_str(), "stats %llu %llu", &frames1, &writes1);
+  }
   s.stop();
   if (secs <= 0) {
     std::fprintf(stderr, "%s: broadcast did not complete\n", name.c_str());
     return false;
   }
-  r = {name, clients, msgs, static_cast<double>(clients) * msgs / secs,
-       (rss1 - rss0) * 1024.0 / clients, (heap1 - heap0) * 1024.0 / clients};
+  const std::uint64_t payload = load.total_payload() - payload_before;
+  if (load.total_frames() - before != deliveries || payload != deliveries * static_cast<std::uint64_t>(bytes)) {
+    std::fprintf(stderr, "%s: got %llu frames / %llu payload bytes, expected %llu / %llu\n", name.c_str(),
+                 static_cast<unsigned long long>(load.total_frames() - before),
+                 static_cast<unsigned long long>(payload), static_cast<unsigned long long>(deliveries),
+                 static_cast<unsigned long long>(deliveries * bytes));
+    return false;
+  }
+  r = {name,
+       clients,
+       msgs,
+       static_cast<double>(deliveries) / secs,
+       (cpu1 - cpu0) * 1e9 / static_cast<double>(deliveries),
+       (dcpu1 - dcpu0) * 1e9 / static_cast<double>(deliveries),
+       writes1 > writes0 ? static_cast<double>(frames1 - frames0) / static_cast<double>(writes1 - writes0) : 0,
+       (rss1 - rss0) / clients,
+       (heap1 - heap0) / clients};
   return true;
+}
+
+std::string fmt_double(double v) {
+  char b[32];
+  std::snprintf(b, sizeof b, "%.1f", v);
+  return b;
 }
 
 }  // namespace
@@ -369,7 +451,7 @@ int main(int argc, char** argv) {
   int bytes = 300, batch = 1, reps = 1;
   std::string peer = std::string(CALLBRIDGE_BENCH_DIR) + "/peers/ws_fanout_peer.js";
   bool smoke = false, no_peer = false;
-  long flush_delay_us = 0;
+  long clients_per_turn = 0;
   app.add_option("--clients", clients, "client counts")->delimiter(',');
   app.add_option("--msgs", msgs, "messages per client count")->delimiter(',');
   app.add_option("--bytes", bytes, "JSON bytes per message");
@@ -377,8 +459,9 @@ int main(int argc, char** argv) {
   app.add_option("--reps", reps, "repetitions (median is printed)");
   app.add_option("--peer", peer, "ws_fanout_peer.js");
   app.add_flag("--no-peer", no_peer, "skip the Node peer");
-  app.add_option("--flush-delay-us", flush_delay_us,
-                 "callbridge write coalescing (EventStreamOptions::flush_delay); 0 = end of io turn");
+  app.add_option("--clients-per-turn", clients_per_turn,
+                 "callbridge EventStreamOptions::clients_per_turn (0 = default 64; >= clients = write "
+                 "every client in one turn, i.e. no coalescing when one message is published per turn)");
   app.add_flag("--smoke", smoke, "tiny run (50 clients, 20 messages): checks the harness, not speed");
   CLI11_PARSE(app, argc, argv);
   if (smoke) clients = {50}, msgs = {20}, no_peer = true, reps = 1;
@@ -394,15 +477,17 @@ int main(int argc, char** argv) {
   setrlimit(RLIMIT_NOFILE, &rl);
   signal(SIGPIPE, SIG_IGN);
 
-  std::printf("| server | clients | msgs | deliveries/s (median of %d) | idle RSS B/client | idle heap B/client |\n", reps);
-  std::printf("|---|---|---|---|---|---|\n");
+  std::printf("| server | clients | msgs | deliveries/s (wall, median of %d) | server CPU ns/delivery | "
+              "driver CPU ns/delivery | frames/sendmsg | idle heap B/client | idle RSS B/client |\n", reps);
+  std::printf("|---|---:|---:|---:|---:|---:|---:|---:|---:|\n");
   int failures = 0;
   for (std::size_t i = 0; i < clients.size(); ++i) {
     std::vector<std::pair<std::string, std::vector<std::string>>> servers = {
-        {flush_delay_us > 0 ? "callbridge (flush_delay " + std::to_string(flush_delay_us) + " us)" : "callbridge",
-         {"/proc/self/exe", "serve", std::to_string(flush_delay_us)}}};
+        {clients_per_turn > 0 ? "callbridge (clients_per_turn " + std::to_string(clients_per_turn) + ")"
+                              : std::string("callbridge"),
+         {"/proc/self/exe", "serve", std::to_string(clients_per_turn)}}};
     if (!no_peer) servers.push_back({"node ws 8.23", {"node", peer}});
-    std::vector<double> medians;
+    std::vector<Result> medians;
     for (auto& [name, argv_s] : servers) {
       std::vector<Result> rs;
       for (int k = 0; k < reps; ++k) {
@@ -416,13 +501,17 @@ int main(int argc, char** argv) {
       if (rs.empty()) continue;
       std::sort(rs.begin(), rs.end(), [](auto& a, auto& b) { return a.deliveries_per_s < b.deliveries_per_s; });
       const auto& m = rs[rs.size() / 2];
-      medians.push_back(m.deliveries_per_s);
-      std::printf("| %s | %d | %ld | %.0f | %.0f | %.0f |\n", name.c_str(), m.clients, m.msgs,
-                  m.deliveries_per_s, m.idle_rss_b_per_client, m.idle_heap_b_per_client);
+      medians.push_back(m);
+      std::string fpw = m.frames_per_write > 0 ? fmt_double(m.frames_per_write) : "-";
+      std::printf("| %s | %d | %ld | %.0f | %.0f | %.0f | %s | %.0f | %.0f |\n", name.c_str(), m.clients, m.msgs,
+                  m.deliveries_per_s, m.server_cpu_ns_per_delivery, m.driver_cpu_ns_per_delivery, fpw.c_str(),
+                  m.idle_heap_b_per_client, m.idle_rss_b_per_client);
       std::fflush(stdout);
     }
     if (medians.size() == 2)
-      std::printf("| ratio callbridge/ws | %d | | %.2fx | | |\n", clients[i], medians[0] / medians[1]);
+      std::printf("| ratio callbridge/ws | %d | | %.2fx | %.2fx less CPU | | | | |\n", clients[i],
+                  medians[0].deliveries_per_s / medians[1].deliveries_per_s,
+                  medians[1].server_cpu_ns_per_delivery / std::max(1.0, medians[0].server_cpu_ns_per_delivery));
   }
   return failures == 0 ? 0 : 1;
 }

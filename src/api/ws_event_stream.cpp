@@ -1,24 +1,33 @@
-// WebSocket sessions of the event stream (RFC 6455 server side) over plain Asio sockets.
+// WebSocket sessions of the event stream (RFC 6455 server side) on raw sockets in one private epoll
+// set that Asio watches as a single descriptor (see ws_event_stream.hpp).
 #include "api/ws_event_stream.hpp"
 
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <spdlog/spdlog.h>
+#include <sys/epoll.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <boost/asio/io_context.hpp>
-#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/posix/stream_descriptor.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/uuid/detail/sha1.hpp>
+#include <cerrno>
+#include <climits>
 #include <cstring>
+#include <deque>
+#include <optional>
+#include <system_error>
+#include <unordered_set>
 
 namespace callbridge::api {
 
 namespace asio = boost::asio;
-using tcp = asio::ip::tcp;
 using Frame = std::shared_ptr<const std::string>;
-using Socket = asio::basic_stream_socket<tcp, asio::io_context::executor_type>;
 using Clock = std::chrono::steady_clock;
 
 namespace {
@@ -57,15 +66,6 @@ std::string close_frame(std::uint16_t code, std::string_view reason) {
   return f;
 }
 
-// A buffer sequence over part of a vector (asio copies the sequence object, not the buffers).
-struct BufferRange {
-  using value_type = asio::const_buffer;
-  using const_iterator = const asio::const_buffer*;
-  const asio::const_buffer* b;
-  const asio::const_buffer* e;
-  const_iterator begin() const { return b; }
-  const_iterator end() const { return e; }
-};
 
 }  // namespace
 
@@ -101,332 +101,508 @@ std::string EventStream::accept_key(std::string_view key) {
   return base64(bytes, 20);
 }
 
-class Client;
+namespace {
 
-struct EventStream::Impl {
+constexpr std::size_t kReadBuf = 64 * 1024;  // shared by every client's reads
+constexpr std::size_t kSpareOutboxes = 64;   // drained outbox arrays kept for reuse
+constexpr std::size_t kSpareCapacity = 1024; // larger ones are freed (memory after a burst)
+
+}  // namespace
+
+struct Client;
+
+// All state of the event stream. Clients are plain objects owned by this (no shared_ptr, no
+// handler per client): their sockets sit in the private epoll set `ep`, whose events carry the
+// client's slot and generation, so an event for a client that is gone is recognised and dropped.
+struct EventStream::Impl : std::enable_shared_from_this<EventStream::Impl> {
   asio::io_context& io;
   core::EventHub& hub;
   PrincipalResolver& auth;
   EventStreamOptions options;
+  int ep = -1;
+  asio::posix::stream_descriptor ep_watch;  // `ep` in Asio's reactor: readable = client events
   asio::steady_timer tick;
-  asio::steady_timer flush_timer;
-  std::vector<std::shared_ptr<Client>> clients;  // index kept in Client::index_
-  std::vector<std::shared_ptr<Client>> dirty;    // have new frames; flushed once per io turn
-  bool flush_posted = false;
+  std::vector<Client*> slots;              // epoll slot -> client (null when free)
+  std::vector<std::uint32_t> free_slots;
+  std::uint32_t next_gen = 1;
+  std::vector<Client*> clients;            // live clients; Client::index is the position
+  std::deque<Client*> dirty;               // clients with frames to send, in order (Client::dirty)
+  std::vector<Client*> dead;               // finished, deleted by reap() when nothing points to them
+  std::unordered_set<std::string> tenants; // interned tenant names (Client::tenant points here)
+  std::vector<std::vector<Frame>> spare;   // drained outbox arrays for reuse
+  std::vector<iovec> iov;                  // scratch of write()
+  std::unique_ptr<char[]> read_buf;
+  bool pass_posted = false;
+  bool reap_posted = false;
   bool stopped = false;
-  Clock::time_point now = Clock::now();  // coarse, updated by the tick
-  std::vector<char> read_buf = std::vector<char>(64 * 1024);  // shared by all clients' reads
-  std::vector<asio::const_buffer> gather;  // scratch of Client::write (synchronous sends)
+  bool destroyed = false;
+  Clock::time_point now = Clock::now();    // coarse, updated by the tick
   Stats stats;
 
   Impl(asio::io_context& i, core::EventHub& h, PrincipalResolver& a, EventStreamOptions o)
-      : io(i), hub(h), auth(a), options(std::move(o)), tick(i), flush_timer(i) {}
+      : io(i), hub(h), auth(a), options(std::move(o)), ep_watch(i), tick(i),
+        read_buf(new char[kReadBuf]) {
+    options.max_batch = std::clamp<std::size_t>(options.max_batch, 1, IOV_MAX);
+    options.clients_per_turn = std::max<std::size_t>(options.clients_per_turn, 1);
+    ep = ::epoll_create1(EPOLL_CLOEXEC);
+    if (ep < 0) throw std::system_error(errno, std::generic_category(), "event stream: epoll_create1");
+    ep_watch.assign(ep);
+  }
+  ~Impl();
 
+  void adopt(int fd, std::string_view early, const std::string& tenant, core::EventFilter filter,
+             std::optional<std::uint64_t> since);
+  void enqueue(Client& c, Frame f);
+  void mark_dirty(Client& c);
+  void write_pass();
+  void write(Client& c);
+  void release_outbox(Client& c);
+  void close(Client& c, std::uint16_t code, std::string_view reason, Frame frame = {});
+  void finish(Client& c);
+  void readable(Client& c);
+  std::size_t consume(Client& c, const char* data, std::size_t size);
+  bool protocol_close(Client& c, std::uint16_t code, std::string_view why);
+  void arm_epoll();
+  void on_epoll();
   void arm_tick();
-  void flush();
-  void remove(Client& c);
+  void schedule_reap();
+  void reap();
+  void epoll_set(Client& c, std::uint32_t events);
 };
 
-class Client final : public core::EventSubscriber, public std::enable_shared_from_this<Client> {
- public:
-  Client(std::shared_ptr<EventStream::Impl> s, Socket socket, std::string tenant)
-      : s_(std::move(s)), socket_(std::move(socket)), tenant_(std::move(tenant)) {}
+struct Client final : core::EventSubscriber {
+  explicit Client(EventStream::Impl* s) : s(s) {}
+  void on_message(const core::HubMessage& m) override { s->enqueue(*this, m.frame); }
 
-  std::size_t index_ = 0;
-  std::uint64_t sub_ = 0;
-  bool dirty_ = false;
+  EventStream::Impl* s;
+  const std::string* tenant = nullptr;
+  std::uint64_t sub = 0;              // hub subscription, 0 once unsubscribed
+  std::vector<Frame> outbox;          // [head, end) still to send; `offset` bytes of outbox[head] sent
+  std::unique_ptr<std::string> in;    // an incomplete client frame, else null
+  Clock::time_point last_out{};       // last frame queued; while closing: the deadline
+  int fd = -1;
+  std::uint32_t slot = 0, gen = 0, index = 0;
+  std::uint32_t head = 0, offset = 0;
+  bool dirty = false;        // in Impl::dirty
+  bool blocked = false;      // socket full: waiting for EPOLLOUT
+  bool closing = false;      // close frame queued, no more messages
+  bool shut = false;         // close frame sent, write side shut down
+  bool peer_closed = false;
+  bool finished = false;     // socket closed, waiting for reap()
+};
 
-  const std::string& tenant() const { return tenant_; }
+EventStream::Impl::~Impl() {
+  for (auto* c : dead) delete c;
+  for (auto* c : slots)
+    if (c) {
+      if (c->fd >= 0) ::close(c->fd);
+      delete c;
+    }
+  // ep_watch closes `ep`.
+}
 
-  void start(std::vector<Frame> initial, std::string_view early) {
-    boost::system::error_code ec;
-    socket_.non_blocking(true, ec);
-    last_out_ = s_->now;
-    for (auto& f : initial) enqueue(std::move(f));
-    if (!early.empty()) in_.assign(early);
-    if (!in_.empty() && !consume()) return;
-    wait_read();
+void EventStream::Impl::epoll_set(Client& c, std::uint32_t events) {
+  epoll_event ev{};
+  ev.events = events;
+  ev.data.u64 = (std::uint64_t{c.gen} << 32) | c.slot;
+  ::epoll_ctl(ep, EPOLL_CTL_MOD, c.fd, &ev);
+}
+
+void EventStream::Impl::adopt(int fd, std::string_view early, const std::string& tenant,
+                              core::EventFilter filter, std::optional<std::uint64_t> since) {
+  if (stopped || destroyed) {
+    ::close(fd);
+    return;
   }
-
-  void on_message(const core::HubMessage& m) override { enqueue(m.frame); }
-
-  void enqueue(Frame f) {
-    if (closing_) return;
-    if (outbox_.size() - head_ >= s_->options.max_outbox) {
-      ++s_->stats.closed_slow;
-      close(1008, "client too slow");
-      return;
-    }
-    if (head_ > 1024 && head_ * 2 > outbox_.size()) {  // keep a blocked outbox compact
-      outbox_.erase(outbox_.begin(), outbox_.begin() + static_cast<std::ptrdiff_t>(head_));
-      head_ = 0;
-    }
-    outbox_.push_back(std::move(f));
-    last_out_ = s_->now;
-    mark_dirty();
+  // Small frames must not wait for the peer's delayed ACK (Nagle), as in every WebSocket server.
+  // (Fails harmlessly on the local socket pair of a TLS connection.)
+  int one = 1;
+  ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+  auto* c = new Client(this);
+  c->fd = fd;
+  c->tenant = &*tenants.insert(tenant).first;
+  if (free_slots.empty()) {
+    c->slot = static_cast<std::uint32_t>(slots.size());
+    slots.push_back(c);
+  } else {
+    c->slot = free_slots.back();
+    free_slots.pop_back();
+    slots[c->slot] = c;
   }
-
-  void mark_dirty() {
-    if (dirty_ || writing_) return;
-    dirty_ = true;
-    s_->dirty.push_back(shared_from_this());
-    if (!s_->flush_posted) {
-      s_->flush_posted = true;
-      if (s_->options.flush_delay.count() <= 0) {
-        asio::post(s_->io, [s = s_] { s->flush(); });
-      } else {
-        s_->flush_timer.expires_after(s_->options.flush_delay);
-        s_->flush_timer.async_wait([s = s_](const boost::system::error_code&) { s->flush(); });
-      }
-    }
+  c->gen = next_gen++;
+  if (next_gen == 0) next_gen = 1;
+  epoll_event ev{};
+  ev.events = EPOLLIN | EPOLLRDHUP;
+  ev.data.u64 = (std::uint64_t{c->gen} << 32) | c->slot;
+  if (::epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev) != 0) {
+    spdlog::warn("event stream: epoll_ctl: {}", std::strerror(errno));
+    slots[c->slot] = nullptr;
+    free_slots.push_back(c->slot);
+    ::close(fd);
+    delete c;
+    return;
   }
-
-  void heartbeat_if_quiet(Clock::time_point now) {
-    if (closing_) {
-      if (now >= close_deadline_) finish();
-      return;
-    }
-    if (now - last_out_ >= s_->options.heartbeat) {
-      ++s_->stats.heartbeats;
-      enqueue(std::make_shared<const std::string>(s_->hub.heartbeat(tenant_)));
-    }
+  c->index = static_cast<std::uint32_t>(clients.size());
+  clients.push_back(c);
+  ++stats.accepted;
+  c->last_out = now;
+  auto attach = hub.subscribe(tenant, std::move(filter), since, c);
+  c->sub = attach.id;
+  for (auto& f : attach.initial) enqueue(*c, std::move(f));
+  if (!early.empty() && !c->finished) {
+    const std::size_t used = consume(*c, early.data(), early.size());
+    if (used != std::string_view::npos && used < early.size())
+      c->in = std::make_unique<std::string>(early.substr(used));
   }
+}
 
-  // Writes queued frames with non-blocking gathered sends until the outbox is empty or the socket
-  // is full; then waits for writability. No completion handler per frame (libuv's try_write idea).
-  void write() {
-    dirty_ = false;
-    if (writing_ || finished_) return;
-    while (head_ < outbox_.size()) {
-      const std::size_t n = std::min(outbox_.size() - head_, s_->options.max_batch);
-      boost::system::error_code ec;
-      std::size_t sent = 0;
-      if (n == 1) {
-        sent = socket_.write_some(asio::buffer(*outbox_[head_]) + offset_, ec);
-      } else {
-        auto& g = s_->gather;
-        g.clear();
-        g.push_back(asio::buffer(*outbox_[head_]) + offset_);
-        for (std::size_t i = 1; i < n; ++i) g.push_back(asio::buffer(*outbox_[head_ + i]));
-        sent = socket_.write_some(BufferRange{g.data(), g.data() + n}, ec);
-      }
-      if (ec == asio::error::would_block || ec == asio::error::try_again) {
-        writing_ = true;
-        socket_.async_wait(tcp::socket::wait_write,
-                           [self = shared_from_this()](const boost::system::error_code& wec) {
-                             self->writing_ = false;
-                             if (self->finished_) return;
-                             if (wec) return self->finish();
-                             self->write();
-                           });
+void EventStream::Impl::enqueue(Client& c, Frame f) {
+  if (c.closing) return;
+  if (c.outbox.size() - c.head >= options.max_outbox) {
+    ++stats.closed_slow;
+    close(c, 1008, "client too slow");
+    return;
+  }
+  if (c.outbox.capacity() == 0 && !spare.empty()) {
+    c.outbox = std::move(spare.back());
+    spare.pop_back();
+  }
+  if (c.head > 1024 && c.head * 2 > c.outbox.size()) {  // keep a blocked outbox compact
+    c.outbox.erase(c.outbox.begin(), c.outbox.begin() + c.head);
+    c.head = 0;
+  }
+  c.outbox.push_back(std::move(f));
+  c.last_out = now;
+  mark_dirty(c);
+}
+
+void EventStream::Impl::mark_dirty(Client& c) {
+  if (c.dirty || c.blocked || c.finished) return;
+  c.dirty = true;
+  dirty.push_back(&c);
+  if (!pass_posted) {
+    pass_posted = true;
+    asio::post(io, [self = shared_from_this()] { self->write_pass(); });
+  }
+}
+
+// Sends to up to clients_per_turn clients, oldest first, then yields (see EventStreamOptions).
+void EventStream::Impl::write_pass() {
+  pass_posted = false;
+  if (destroyed) return;
+  for (std::size_t n = 0; n < options.clients_per_turn && !dirty.empty(); ++n) {
+    Client* c = dirty.front();
+    dirty.pop_front();
+    c->dirty = false;
+    if (!c->finished) write(*c);
+  }
+  if (!dirty.empty() && !pass_posted) {
+    pass_posted = true;
+    asio::post(io, [self = shared_from_this()] { self->write_pass(); });
+  }
+  if (!dead.empty()) schedule_reap();
+}
+
+// Sends the outbox with gathered non-blocking sendmsg() calls until it is empty or the socket is
+// full (then EPOLLOUT resumes it). No completion handler, no copy: the iovecs point at the shared
+// frames.
+void EventStream::Impl::write(Client& c) {
+  if (c.blocked || c.finished) return;
+  while (c.head < c.outbox.size()) {
+    const std::size_t n = std::min<std::size_t>(c.outbox.size() - c.head, options.max_batch);
+    iov.resize(n);
+    for (std::size_t i = 0; i < n; ++i) {
+      const auto& f = *c.outbox[c.head + i];
+      iov[i].iov_base = const_cast<char*>(f.data());
+      iov[i].iov_len = f.size();
+    }
+    iov[0].iov_base = static_cast<char*>(iov[0].iov_base) + c.offset;
+    iov[0].iov_len -= c.offset;
+    msghdr m{};
+    m.msg_iov = iov.data();
+    m.msg_iovlen = n;
+    const ssize_t r = ::sendmsg(c.fd, &m, MSG_NOSIGNAL | MSG_DONTWAIT);
+    ++stats.writes;
+    if (r < 0) {
+      if (errno == EINTR) continue;
+      if (errno == EAGAIN || errno == EWOULDBLOCK) {
+        c.blocked = true;
+        epoll_set(c, EPOLLIN | EPOLLRDHUP | EPOLLOUT);
         return;
       }
-      if (ec) return finish();
-      // Advance over what the kernel took.
-      while (sent > 0) {
-        const std::size_t rest = outbox_[head_]->size() - offset_;
-        if (sent >= rest) {
-          sent -= rest;
-          offset_ = 0;
-          ++head_;
-          ++s_->stats.frames_out;
-        } else {
-          offset_ += sent;
-          sent = 0;
-        }
+      return finish(c);  // reset, broken pipe
+    }
+    // Advance over what the kernel took; sent frames are released at once.
+    std::size_t sent = static_cast<std::size_t>(r);
+    while (sent > 0) {
+      const std::size_t rest = c.outbox[c.head]->size() - c.offset;
+      if (sent >= rest) {
+        sent -= rest;
+        c.offset = 0;
+        c.outbox[c.head++].reset();
+        ++stats.frames_out;
+      } else {
+        c.offset += static_cast<std::uint32_t>(sent);
+        sent = 0;
       }
     }
-    outbox_ = {};  // an idle client holds no buffers
-    head_ = 0;
-    if (closing_) {  // the close frame is out: FIN, then wait for the peer's close or EOF
-      boost::system::error_code ignored;
-      socket_.shutdown(tcp::socket::shutdown_send, ignored);
-      if (peer_closed_) finish();
+  }
+  release_outbox(c);  // an idle client holds no buffers
+  if (c.closing && !c.shut) {  // the close frame is out: FIN, then wait for the peer's close or EOF
+    c.shut = true;
+    ::shutdown(c.fd, SHUT_WR);
+    if (c.peer_closed) finish(c);
+  }
+}
+
+void EventStream::Impl::release_outbox(Client& c) {
+  c.outbox.clear();
+  c.head = 0;
+  c.offset = 0;
+  if (c.outbox.capacity() > 0 && c.outbox.capacity() <= kSpareCapacity && spare.size() < kSpareOutboxes)
+    spare.push_back(std::move(c.outbox));
+  c.outbox = std::vector<Frame>();
+}
+
+void EventStream::Impl::close(Client& c, std::uint16_t code, std::string_view reason, Frame frame) {
+  if (c.closing || c.finished) return;
+  c.closing = true;
+  c.last_out = Clock::now() + options.close_grace;  // the deadline from now on
+  if (c.sub != 0) {
+    hub.unsubscribe(*c.tenant, c.sub);
+    c.sub = 0;
+  }
+  // Queued frames are dropped (the client is behind anyway), except one partly sent.
+  c.outbox.resize(c.head + (c.offset > 0 ? 1 : 0));
+  c.outbox.push_back(frame ? std::move(frame) : std::make_shared<const std::string>(close_frame(code, reason)));
+  mark_dirty(c);
+}
+
+// Closes the socket and forgets the client (deleted by reap() once no queue points to it).
+void EventStream::Impl::finish(Client& c) {
+  if (c.finished) return;
+  c.finished = true;
+  c.closing = true;
+  if (c.sub != 0) {
+    hub.unsubscribe(*c.tenant, c.sub);
+    c.sub = 0;
+  }
+  ::epoll_ctl(ep, EPOLL_CTL_DEL, c.fd, nullptr);
+  ::close(c.fd);
+  c.fd = -1;
+  slots[c.slot] = nullptr;
+  free_slots.push_back(c.slot);
+  clients[c.index] = clients.back();
+  clients[c.index]->index = c.index;
+  clients.pop_back();
+  c.outbox = {};
+  c.in.reset();
+  dead.push_back(&c);
+  schedule_reap();
+}
+
+void EventStream::Impl::schedule_reap() {
+  if (reap_posted || destroyed) return;
+  reap_posted = true;
+  asio::post(io, [self = shared_from_this()] { self->reap(); });
+}
+
+void EventStream::Impl::reap() {
+  reap_posted = false;
+  if (destroyed) return;
+  std::size_t keep = 0;
+  for (auto* c : dead) {
+    if (c->dirty) dead[keep++] = c;  // still queued in `dirty`: the writer skips it first
+    else delete c;
+  }
+  dead.resize(keep);
+  if (dead.empty() && dead.capacity() > 1024) dead.shrink_to_fit();
+  if (free_slots.size() == slots.size() && slots.size() > 1024) {  // all gone: give memory back
+    slots = {};
+    free_slots = {};
+  }
+}
+
+void EventStream::Impl::arm_epoll() {
+  ep_watch.async_wait(asio::posix::stream_descriptor::wait_read,
+                      [self = shared_from_this()](const boost::system::error_code& ec) {
+                        if (!ec) self->on_epoll();
+                      });
+}
+
+// Client socket events. The inner epoll set is level-triggered; Asio watches it edge-triggered,
+// so it is drained (re-posted while it reports events) before waiting again.
+void EventStream::Impl::on_epoll() {
+  if (destroyed) return;
+  epoll_event evs[256];
+  const int n = ::epoll_wait(ep, evs, 256, 0);
+  for (int i = 0; i < n; ++i) {
+    const auto slot = static_cast<std::uint32_t>(evs[i].data.u64 & 0xffffffffu);
+    const auto gen = static_cast<std::uint32_t>(evs[i].data.u64 >> 32);
+    Client* c = slot < slots.size() ? slots[slot] : nullptr;
+    if (!c || c->gen != gen || c->finished) continue;
+    if ((evs[i].events & EPOLLOUT) && c->blocked) {
+      c->blocked = false;
+      epoll_set(*c, EPOLLIN | EPOLLRDHUP);
+      if (c->head < c->outbox.size()) mark_dirty(*c);
     }
+    if (evs[i].events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)) readable(*c);
   }
+  if (n > 0) {
+    asio::post(io, [self = shared_from_this()] { self->on_epoll(); });
+  } else {
+    arm_epoll();
+  }
+  if (!dead.empty()) schedule_reap();
+}
 
-  void close(std::uint16_t code, std::string_view reason) {
-    if (closing_ || finished_) return;
-    closing_ = true;
-    close_deadline_ = Clock::now() + s_->options.close_grace;
-    if (sub_ != 0) {
-      s_->hub.unsubscribe(tenant_, sub_);
-      sub_ = 0;
+void EventStream::Impl::readable(Client& c) {
+  const ssize_t n = ::recv(c.fd, read_buf.get(), kReadBuf, MSG_DONTWAIT);
+  if (n < 0) {
+    if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) return;
+    c.peer_closed = true;
+    return finish(c);
+  }
+  if (n == 0) {  // EOF
+    c.peer_closed = true;
+    return finish(c);
+  }
+  const auto size = static_cast<std::size_t>(n);
+  if (!c.in) {  // the common case: parse straight from the shared buffer
+    const std::size_t used = consume(c, read_buf.get(), size);
+    if (used != std::string_view::npos && used < size && !c.finished)
+      c.in = std::make_unique<std::string>(read_buf.get() + used, size - used);
+    return;
+  }
+  c.in->append(read_buf.get(), size);
+  const std::size_t used = consume(c, c.in->data(), c.in->size());
+  if (!c.in) return;
+  if (used == std::string_view::npos || used == c.in->size()) {
+    c.in.reset();
+  } else {
+    c.in->erase(0, used);
+  }
+}
+
+// Parses complete client frames; returns the bytes used, npos when the connection is closing.
+std::size_t EventStream::Impl::consume(Client& c, const char* data, std::size_t size) {
+  std::size_t pos = 0;
+  const auto* p = reinterpret_cast<const unsigned char*>(data);
+  while (size - pos >= 2) {
+    const unsigned char b0 = p[pos], b1 = p[pos + 1];
+    const unsigned opcode = b0 & 0x0f;
+    const bool masked = (b1 & 0x80) != 0;
+    std::uint64_t len = b1 & 0x7f;
+    std::size_t hdr = 2;
+    if (len == 126) {
+      if (size - pos < 4) break;
+      len = (std::uint64_t{p[pos + 2]} << 8) | p[pos + 3];
+      hdr = 4;
+    } else if (len == 127) {
+      if (size - pos < 10) break;
+      len = 0;
+      for (int i = 0; i < 8; ++i) len = (len << 8) | p[pos + 2 + i];
+      hdr = 10;
     }
-    // Queued frames are dropped (the client is behind anyway), except one partly sent.
-    outbox_.resize(head_ + (offset_ > 0 ? 1 : 0));
-    outbox_.push_back(std::make_shared<const std::string>(close_frame(code, reason)));
-    if (!writing_) mark_dirty();
-  }
-
-  // Closes the socket and forgets the client.
-  void finish() {
-    if (finished_) return;
-    finished_ = true;
-    closing_ = true;
-    if (sub_ != 0) {
-      s_->hub.unsubscribe(tenant_, sub_);
-      sub_ = 0;
-    }
-    boost::system::error_code ignored;
-    socket_.close(ignored);
-    s_->remove(*this);
-  }
-
- private:
-  void wait_read() {
-    if (finished_) return;
-    socket_.async_wait(tcp::socket::wait_read,
-                       [self = shared_from_this()](const boost::system::error_code& ec) {
-                         self->readable(ec);
-                       });
-  }
-
-  void readable(const boost::system::error_code& ec) {
-    if (finished_) return;
-    if (ec) return finish();
-    for (;;) {
-      boost::system::error_code rec;
-      const std::size_t n = socket_.read_some(asio::buffer(s_->read_buf), rec);
-      if (rec == asio::error::would_block || rec == asio::error::try_again) break;
-      if (rec) {  // EOF or reset
-        peer_closed_ = true;
-        return finish();
-      }
-      in_.append(s_->read_buf.data(), n);
-      if (!consume()) return;
-      if (n < s_->read_buf.size()) break;
-    }
-    wait_read();
-  }
-
-  // Parses complete client frames from in_. false when the connection is being closed.
-  bool consume() {
-    std::size_t pos = 0;
-    const auto* p = reinterpret_cast<const unsigned char*>(in_.data());
-    const std::size_t size = in_.size();
-    while (size - pos >= 2) {
-      const unsigned char b0 = p[pos], b1 = p[pos + 1];
-      const unsigned opcode = b0 & 0x0f;
-      const bool masked = (b1 & 0x80) != 0;
-      std::uint64_t len = b1 & 0x7f;
-      std::size_t hdr = 2;
-      if (len == 126) {
-        if (size - pos < 4) break;
-        len = (std::uint64_t{p[pos + 2]} << 8) | p[pos + 3];
-        hdr = 4;
-      } else if (len == 127) {
-        if (size - pos < 10) break;
-        len = 0;
-        for (int i = 0; i < 8; ++i) len = (len << 8) | p[pos + 2 + i];
-        hdr = 10;
-      }
-      if (!masked) return protocol_close(1002, "client frames must be masked");
-      if ((b0 & 0x70) != 0) return protocol_close(1002, "no extensions negotiated");
-      if (len > s_->options.max_frame_bytes) return protocol_close(1009, "message too big");
-      if (opcode >= 0x8 && (len > 125 || !(b0 & 0x80)))
-        return protocol_close(1002, "bad control frame");
-      if (size - pos < hdr + 4 + len) break;
-      const unsigned char* mask = p + pos + hdr;
+    if (!masked) return protocol_close(c, 1002, "client frames must be masked"), std::string_view::npos;
+    if ((b0 & 0x70) != 0) return protocol_close(c, 1002, "no extensions negotiated"), std::string_view::npos;
+    if (len > options.max_frame_bytes) return protocol_close(c, 1009, "message too big"), std::string_view::npos;
+    if (opcode >= 0x8 && (len > 125 || !(b0 & 0x80)))
+      return protocol_close(c, 1002, "bad control frame"), std::string_view::npos;
+    if (size - pos < hdr + 4 + len) break;
+    const unsigned char* mask = p + pos + hdr;
+    const unsigned char* body = mask + 4;
+    pos += hdr + 4 + len;
+    ++stats.frames_in;
+    auto unmask = [&] {  // control frames only (<= 125 bytes); data frames are not even unmasked
       std::string payload(len, '\0');
-      for (std::size_t i = 0; i < len; ++i)
-        payload[i] = static_cast<char>(p[pos + hdr + 4 + i] ^ mask[i % 4]);
-      pos += hdr + 4 + len;
-      ++s_->stats.frames_in;
-      switch (opcode) {
-        case 0x0: case 0x1: case 0x2: break;  // the API defines no client messages; ignored
-        case 0x8: {  // close: answer it (RFC 6455 5.5.1), then the TCP close follows
-          peer_closed_ = true;
-          std::uint16_t code = 1000;
-          if (payload.size() >= 2)
-            code = static_cast<std::uint16_t>((static_cast<unsigned char>(payload[0]) << 8) |
-                                              static_cast<unsigned char>(payload[1]));
-          if (closing_) {
-            finish();
-          } else {
-            close(code == 1005 ? 1000 : code, "");
-          }
-          in_.clear();
-          return false;
+      for (std::size_t i = 0; i < len; ++i) payload[i] = static_cast<char>(body[i] ^ mask[i % 4]);
+      return payload;
+    };
+    switch (opcode) {
+      case 0x0: case 0x1: case 0x2: break;  // the API defines no client messages; ignored
+      case 0x8: {  // close: answer it (RFC 6455 5.5.1), then the TCP close follows
+        c.peer_closed = true;
+        const std::string payload = unmask();
+        std::uint16_t code = 1000;
+        if (payload.size() >= 2)
+          code = static_cast<std::uint16_t>((static_cast<unsigned char>(payload[0]) << 8) |
+                                            static_cast<unsigned char>(payload[1]));
+        c.in.reset();
+        if (c.closing) {
+          if (c.shut) finish(c);  // our close frame is out already: done
+        } else {
+          close(c, code == 1005 ? 1000 : code, "");
         }
-        case 0x9: {  // ping -> pong with the same payload
-          std::string pong;
-          pong += static_cast<char>(0x8A);
-          pong += static_cast<char>(payload.size());
-          pong += payload;
-          enqueue(std::make_shared<const std::string>(std::move(pong)));
-          break;
-        }
-        case 0xA: break;
-        default: return protocol_close(1002, "unknown opcode");
+        return std::string_view::npos;
       }
+      case 0x9: {  // ping -> pong with the same payload
+        const std::string payload = unmask();
+        std::string pong;
+        pong += static_cast<char>(0x8A);
+        pong += static_cast<char>(payload.size());
+        pong += payload;
+        enqueue(c, std::make_shared<const std::string>(std::move(pong)));
+        break;
+      }
+      case 0xA: break;
+      default: return protocol_close(c, 1002, "unknown opcode"), std::string_view::npos;
     }
-    in_.erase(0, pos);
-    if (in_.empty()) in_.shrink_to_fit();
-    return true;
   }
+  return pos;
+}
 
-  bool protocol_close(std::uint16_t code, std::string_view why) {
-    in_.clear();
-    close(code, why);
-    return false;
-  }
-
-  std::shared_ptr<EventStream::Impl> s_;
-  Socket socket_;
-  std::string tenant_;
-  std::vector<Frame> outbox_;  // [head_, end) still to send; offset_ bytes of head_ are sent
-  std::size_t head_ = 0;
-  std::size_t offset_ = 0;
-  std::string in_;                          // an incomplete client frame, else empty
-  Clock::time_point last_out_{};
-  Clock::time_point close_deadline_{};
-  bool writing_ = false;
-  bool closing_ = false;
-  bool finished_ = false;
-  bool peer_closed_ = false;
-};
+bool EventStream::Impl::protocol_close(Client& c, std::uint16_t code, std::string_view why) {
+  c.in.reset();
+  close(c, code, why);
+  return false;
+}
 
 void EventStream::Impl::arm_tick() {
   const auto period = std::max<std::chrono::milliseconds>(
       std::chrono::milliseconds(10), std::min(options.heartbeat, options.close_grace) / 4);
   tick.expires_after(period);
-  tick.async_wait([this](const boost::system::error_code& ec) {
-    if (ec || stopped) return;
-    now = Clock::now();
-    auto snapshot = clients;  // heartbeat_if_quiet may remove clients
-    for (auto& c : snapshot) c->heartbeat_if_quiet(now);
-    arm_tick();
+  tick.async_wait([self = shared_from_this()](const boost::system::error_code& ec) {
+    if (ec || self->destroyed) return;
+    auto& s = *self;
+    s.now = Clock::now();
+    std::vector<std::pair<const std::string*, Frame>> beats;  // one heartbeat frame per tenant
+    // Backwards: finish() moves the last client (already visited) into the finished one's place.
+    for (std::size_t i = s.clients.size(); i-- > 0;) {
+      Client& c = *s.clients[i];
+      if (c.closing) {
+        if (s.now >= c.last_out) s.finish(c);
+        continue;
+      }
+      if (s.now - c.last_out < s.options.heartbeat) continue;
+      auto it = std::find_if(beats.begin(), beats.end(), [&](auto& b) { return b.first == c.tenant; });
+      if (it == beats.end())
+        it = beats.emplace(beats.end(), c.tenant, std::make_shared<const std::string>(s.hub.heartbeat(*c.tenant)));
+      ++s.stats.heartbeats;
+      s.enqueue(c, it->second);
+    }
+    s.arm_tick();
   });
-}
-
-void EventStream::Impl::flush() {
-  flush_posted = false;
-  auto batch = std::move(dirty);
-  dirty.clear();
-  for (auto& c : batch) c->write();
-}
-
-void EventStream::Impl::remove(Client& c) {
-  if (c.index_ >= clients.size() || clients[c.index_].get() != &c) return;
-  auto keep = clients[c.index_];  // c stays alive until we return
-  clients[c.index_] = std::move(clients.back());
-  clients[c.index_]->index_ = c.index_;
-  clients.pop_back();
 }
 
 EventStream::EventStream(asio::io_context& io, core::EventHub& hub, PrincipalResolver& auth,
                          EventStreamOptions options)
     : impl_(std::make_shared<Impl>(io, hub, auth, std::move(options))) {
   impl_->arm_tick();
+  impl_->arm_epoll();
 }
 
 EventStream::~EventStream() {
   stop();
-  auto all = std::move(impl_->clients);
-  impl_->clients.clear();
-  impl_->dirty.clear();
-  for (auto& c : all) c->finish();
+  auto& s = *impl_;
+  for (std::size_t i = s.clients.size(); i-- > 0;) s.finish(*s.clients[i]);
+  s.destroyed = true;  // queued handlers of this stream do nothing from now on
+  s.dirty.clear();
+  for (auto* c : s.dead) delete c;
+  s.dead.clear();
+  s.tick.cancel();
+  boost::system::error_code ignored;
+  s.ep_watch.close(ignored);
 }
 
 void EventStream::install(HttpServer& http, std::string path) {
@@ -475,6 +651,7 @@ HttpUpgrade EventStream::handle(const HttpRequest& req) {
   if (filter.scope == core::EventScope::tenant && !who->sees_whole_tenant())
     return problem(403, "Forbidden", "scope=tenant needs the supervisor or admin role");
   filter.own = who->devices;
+  filter.user = who->user;  // user-addressed messages (command outcomes)
   if (filter.scope == core::EventScope::team && !who->team.empty() && s.options.team_devices)
     filter.team = s.options.team_devices(who->tenant, who->team);
   if (s.stopped) return problem(503, "Service Unavailable", "shutting down");
@@ -488,25 +665,7 @@ HttpUpgrade EventStream::handle(const HttpRequest& req) {
                          {"Sec-WebSocket-Accept", accept_key(key)}};
   up.adopt = [impl = impl_, tenant = who->tenant, filter = std::move(filter), since](
                  int fd, std::string_view early) mutable {
-    sockaddr_storage ss{};
-    socklen_t len = sizeof ss;
-    ::getsockname(fd, reinterpret_cast<sockaddr*>(&ss), &len);
-    Socket sock(impl->io.get_executor());
-    boost::system::error_code ec;
-    sock.assign(ss.ss_family == AF_INET6 ? tcp::v6() : tcp::v4(), fd, ec);
-    if (ec || impl->stopped) {
-      if (ec) ::close(fd);
-      return;
-    }
-    // Small frames must not wait for the peer's delayed ACK (Nagle), as in every WebSocket server.
-    sock.set_option(tcp::no_delay(true), ec);
-    auto c = std::make_shared<Client>(impl, std::move(sock), tenant);
-    c->index_ = impl->clients.size();
-    impl->clients.push_back(c);
-    ++impl->stats.accepted;
-    auto attach = impl->hub.subscribe(tenant, std::move(filter), since, c.get());
-    c->sub_ = attach.id;
-    c->start(std::move(attach.initial), early);
+    impl->adopt(fd, early, tenant, std::move(filter), since);
   };
   return up;
 }
@@ -515,15 +674,19 @@ void EventStream::stop() {
   auto& s = *impl_;
   if (s.stopped) return;
   s.stopped = true;
-  s.tick.cancel();
-  auto all = s.clients;
-  for (auto& c : all) c->close(1001, "server shutting down");
-  // The close frames go out while the io loop still runs; ~EventStream cuts what is left.
+  // The close frames go out while the io loop still runs; close_grace (the tick) or ~EventStream
+  // cuts what is left.
+  auto frame = std::make_shared<const std::string>(close_frame(1001, "server shutting down"));
+  for (std::size_t i = s.clients.size(); i-- > 0;) s.close(*s.clients[i], 1001, "", frame);
 }
 
 EventStream::Stats EventStream::stats() const {
   Stats st = impl_->stats;
   st.clients = impl_->clients.size();
+  for (const auto* c : impl_->clients) {
+    st.queued += c->outbox.size() - c->head;
+    if (c->outbox.capacity() > 0 || c->in) ++st.holding_buffers;
+  }
   return st;
 }
 

@@ -1,8 +1,10 @@
 // EventStream: `GET /api/v1/events` (docs/api.md "Event stream") — RFC 6455 WebSocket sessions fed
-// by core::EventHub. Framing is done here over plain Asio sockets (no Beast websocket::stream, whose
+// by core::EventHub. Framing is done here on raw sockets (no Beast websocket::stream, whose
 // per-connection read buffer alone is ~1.5 KB): messages are framed once by the hub and shared;
-// each client keeps only a bounded outbox of shared frames; idle clients hold no buffers. A client
-// whose outbox overflows is closed with 1008 "client too slow". Heartbeats after 20 s of silence.
+// each client keeps only a bounded outbox of shared frames, sent with one gathered sendmsg();
+// idle clients hold no buffers, no pending Asio operation and no Asio socket state (one private
+// epoll set, watched by Asio as one descriptor, holds every client socket). A client whose outbox
+// overflows is closed with 1008 "client too slow". Heartbeats after 20 s of silence.
 // Everything runs on the io thread (the hub's thread).
 #pragma once
 
@@ -30,11 +32,13 @@ struct EventStreamOptions {
   std::chrono::milliseconds close_grace{5'000}; // a closing client not taking the close frame is cut
   std::size_t max_clients = 100'000;            // further upgrades get 503
   std::size_t max_frame_bytes = 64 * 1024;      // client frames beyond: close 1009
-  std::size_t max_batch = 64;                   // frames per gathered write
-  // Write coalescing: new frames are sent this long after the first one queued (0 = at the end of
-  // the current io turn). Under load one send then carries many events (fewer syscalls per
-  // delivery); the price is at most this much latency.
-  std::chrono::microseconds flush_delay{0};
+  std::size_t max_batch = 256;                  // frames per gathered sendmsg (<= IOV_MAX)
+  // Clients written per io turn. Writing to every client in one handler would stall the io thread
+  // (AMI input, HTTP) for milliseconds at 10k clients; instead the writer takes this many clients
+  // from the queue of clients with pending frames, then yields to other ready work. Frames published
+  // meanwhile join the outboxes, so under load one sendmsg carries several frames ("natural"
+  // coalescing, no timer). With nothing else to do, the writer runs again at once.
+  std::size_t clients_per_turn = 64;
   // Extensions of `team` in `tenant` (team scope); none when unset.
   std::function<std::vector<std::string>(const std::string& tenant, const std::string& team)>
       team_devices;
@@ -47,6 +51,9 @@ class EventStream {
     std::uint64_t accepted = 0;
     std::uint64_t closed_slow = 0;
     std::uint64_t frames_out = 0;
+    std::uint64_t writes = 0;  // sendmsg() calls (frames_out / writes = frames per syscall)
+    std::size_t queued = 0;           // frames waiting in outboxes now
+    std::size_t holding_buffers = 0;  // clients holding an outbox array or partial input now
     std::uint64_t frames_in = 0;
     std::uint64_t heartbeats = 0;
   };

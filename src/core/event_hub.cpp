@@ -36,6 +36,7 @@ bool sorted_has(const std::vector<std::string>& v, std::string_view d) {
 }
 
 bool sees_message(const EventFilter& f, const HubMessage& m) {
+  if (!m.user.empty()) return m.user == f.user;  // addressed to one user, whatever the scope
   if (f.scope == EventScope::tenant) return true;
   for (const auto& d : m.devices)
     if (m.kind == HubMessage::Kind::line ? f.sees_line(d) : f.sees_device(d)) return true;
@@ -138,11 +139,12 @@ void EventHub::remove_model(const model::CallModel* m) {
 }
 
 void EventHub::publish(Tenant& t, HubMessage::Kind kind, std::vector<std::string> devices,
-                       std::string json) {
+                       std::string json, std::string user) {
   auto msg = std::make_shared<HubMessage>();
   msg->seq = t.seq;
   msg->kind = kind;
   msg->devices = std::move(devices);
+  msg->user = std::move(user);
   msg->frame = std::make_shared<const std::string>(encode(json));
   ++stats_.published;
   t.ring.push_back(msg);
@@ -152,7 +154,13 @@ void EventHub::publish(Tenant& t, HubMessage::Kind kind, std::vector<std::string
   const std::size_t n = t.subs.size();
   for (std::size_t i = 0; i < n && i < t.subs.size(); ++i) {
     auto& s = t.subs[i];
-    if (s.sink && sees_message(s.filter, *msg)) {
+    if (!s.sink) continue;
+    auto& f = *s.filter;
+    if (f.seen_seq != msg->seq) {
+      f.seen_seq = msg->seq;
+      f.sees = sees_message(f.filter, *msg);
+    }
+    if (f.sees) {
       ++stats_.deliveries;
       s.sink->on_message(*msg);
     }
@@ -172,6 +180,15 @@ void EventHub::publish_raw(const std::string& tn, HubMessage::Kind kind,
   std::string json = head(type, t.seq);
   json += json_tail;
   publish(t, kind, std::move(devices), std::move(json));
+}
+
+void EventHub::publish_to_user(const std::string& tn, const std::string& user, std::string_view type,
+                               std::string_view json_tail) {
+  auto& t = tenant(tn);
+  ++t.seq;
+  std::string json = head(type, t.seq);
+  json += json_tail;
+  publish(t, HubMessage::Kind::command, {}, std::move(json), user);
 }
 
 void EventHub::publish_line(Tenant& t, const std::string& device, model::DeviceState s) {
@@ -264,12 +281,18 @@ void EventHub::sync_lines(const std::string& tn, const model::CallModel& m) {
   for (const auto& d : m.devices()) publish_line(t, d, m.device_state(d));
 }
 
-void EventHub::on_journal(const model::JournalEntry& e) {
+void EventHub::on_journal(const model::JournalEntry& e, std::optional<std::int64_t> id) {
   auto& t = tenant(e.tenant);
   ++t.seq;
   std::string json = head("journal", t.seq);
   json += ",\"entry\":";
-  json += model::to_json_line(e);
+  if (id) {
+    std::string line = model::to_json_line(e);  // "{...}"
+    json += "{\"id\":" + std::to_string(*id) + (line.size() > 2 ? "," : "");
+    json.append(line, 1);
+  } else {
+    json += model::to_json_line(e);
+  }
   json += '}';
   publish(t, HubMessage::Kind::journal, {e.party}, std::move(json));
 }
@@ -336,7 +359,21 @@ EventHub::Attach EventHub::subscribe(const std::string& tn, EventFilter filter,
     ++stats_.snapshots;
     a.initial.push_back(std::make_shared<const std::string>(encode(snapshot_json(t, tn, filter))));
   }
-  t.subs.push_back(Sub{a.id, std::move(filter), sink});
+  // Intern the filter: key = scope, user, own devices, team devices (sorted above).
+  std::string key(1, static_cast<char>('0' + static_cast<int>(filter.scope)));
+  for (const auto* part : {&filter.own, &filter.team}) {
+    key += '\x1f';
+    for (const auto& d : *part) (key += d) += '\x1e';
+  }
+  (key += '\x1f') += filter.user;
+  auto& slot = t.filters[key];
+  if (!slot) {
+    slot = std::make_unique<SharedFilter>();
+    slot->filter = std::move(filter);
+    slot->key = key;
+  }
+  ++slot->refs;
+  t.subs.push_back(Sub{a.id, slot.get(), sink});
   ++subscribers_;
   return a;
 }
@@ -359,7 +396,8 @@ void EventHub::remove_now(Tenant& t, std::uint64_t id) {
   auto& subs = t.subs;
   for (std::size_t i = 0; i < subs.size(); ++i) {
     if (subs[i].id == id) {
-      subs[i] = std::move(subs.back());  // order among subscribers does not matter
+      if (--subs[i].filter->refs == 0) t.filters.erase(t.filters.find(subs[i].filter->key));
+      subs[i] = subs.back();  // order among subscribers does not matter
       subs.pop_back();
       --subscribers_;
       return;

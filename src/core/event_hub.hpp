@@ -30,6 +30,7 @@ struct EventFilter {
   EventScope scope = EventScope::own;
   std::vector<std::string> own;   // kept sorted by the hub
   std::vector<std::string> team;  // kept sorted by the hub
+  std::string user;               // the subscriber's user: messages addressed to a user reach only theirs
 
   bool sees_device(std::string_view device) const;  // calls and journal
   bool sees_line(std::string_view device) const;    // presence
@@ -37,10 +38,11 @@ struct EventFilter {
 
 // One published message, shared by every subscriber and by the retention ring.
 struct HubMessage {
-  enum class Kind : std::uint8_t { call, line, journal };
+  enum class Kind : std::uint8_t { call, line, journal, command };
   std::uint64_t seq = 0;
   Kind kind = Kind::call;
   std::vector<std::string> devices;          // the devices it concerns (filtering)
+  std::string user;                          // non-empty: only for this user's subscriptions (any scope)
   std::shared_ptr<const std::string> frame;  // encoded once (EventHubOptions::encode)
 };
 
@@ -87,7 +89,8 @@ class EventHub {
   void on_call_event(const model::CallEvent& e, const model::CallModel& m);
   // Publishes line events for devices whose state changed (after PBX device/extension state events).
   void sync_lines(const std::string& tenant, const model::CallModel& m);
-  void on_journal(const model::JournalEntry& e);
+  // `id`: the store's id of the entry (PATCH /api/v1/journal/{id}), put first in "entry".
+  void on_journal(const model::JournalEntry& e, std::optional<std::int64_t> id = std::nullopt);
   // The call's data changed without a CSTA event (e.g. a contact lookup finished):
   // {"type":"call","seq":N,"event":"<event>","call":{...}} to subscribers who see one of its devices.
   void on_call_update(const std::string& tenant, std::string_view event, const model::Call& c,
@@ -99,6 +102,10 @@ class EventHub {
   // start with ',' or be '}' (tests, benchmarks, future kinds).
   void publish_raw(const std::string& tenant, HubMessage::Kind kind, std::vector<std::string> devices,
                    std::string_view type, std::string_view json_tail);
+  // A message for one user of the tenant only (e.g. {"type":"command",...}, the outcome of their
+  // call control command): delivered to and replayed for subscriptions whose filter.user is `user`.
+  void publish_to_user(const std::string& tenant, const std::string& user, std::string_view type,
+                       std::string_view json_tail);
 
   Attach subscribe(const std::string& tenant, EventFilter filter, std::optional<std::uint64_t> since,
                    EventSubscriber* sink);
@@ -111,21 +118,32 @@ class EventHub {
   Stats stats() const;
 
  private:
-  struct Sub {
-    std::uint64_t id;
+  // Subscribers with equal filters (every tab of a user, every supervisor) share one interned
+  // filter; a publish decides visibility once per filter, not once per subscriber.
+  struct SharedFilter {
     EventFilter filter;
+    std::string key;          // its key in Tenant::filters
+    std::size_t refs = 0;
+    std::uint64_t seen_seq = 0;  // seq of the last message decided, and the decision
+    bool sees = false;
+  };
+  struct Sub {  // 24 bytes per subscriber
+    std::uint64_t id;
+    SharedFilter* filter;
     EventSubscriber* sink;  // null while being removed during a publish
   };
   struct Tenant {
     std::uint64_t seq = 0;
     std::deque<std::shared_ptr<const HubMessage>> ring;
     std::vector<Sub> subs;
+    std::unordered_map<std::string, std::unique_ptr<SharedFilter>> filters;
     std::vector<const model::CallModel*> models;
     std::unordered_map<std::string, model::DeviceState> lines;  // last published
   };
 
   Tenant& tenant(const std::string& name);
-  void publish(Tenant& t, HubMessage::Kind kind, std::vector<std::string> devices, std::string json);
+  void publish(Tenant& t, HubMessage::Kind kind, std::vector<std::string> devices, std::string json,
+               std::string user = {});
   void publish_line(Tenant& t, const std::string& device, model::DeviceState s);
   std::string snapshot_json(const Tenant& t, const std::string& tenant, const EventFilter& f) const;
   void remove_now(Tenant& t, std::uint64_t id);
