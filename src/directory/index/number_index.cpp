@@ -46,6 +46,7 @@ std::uint32_t NumberIndex::Builder::put(std::string_view text, std::uint16_t* le
 std::uint32_t NumberIndex::Builder::add_contact(std::int64_t id, ports::ContactKind kind,
                                                 std::string_view display_name, std::string_view company) {
   ContactRec r{};
+  r.id = id;
   r.kind = kind;
   r.name_off = put(display_name, &r.name_len);
   if (company == display_name) {  // companies: display name and company are the same text
@@ -55,7 +56,6 @@ std::uint32_t NumberIndex::Builder::add_contact(std::int64_t id, ports::ContactK
     r.company_off = put(company, &r.company_len);
   }
   recs_.push_back(r);
-  ids_.push_back(id);
   return static_cast<std::uint32_t>(recs_.size() - 1);
 }
 
@@ -86,10 +86,8 @@ base::Result<NumberIndex> NumberIndex::Builder::finish() && {
   NumberIndex ix;
   arena_.shrink_to_fit();  // push_back growth would leave up to half of these unused
   recs_.shrink_to_fit();
-  ids_.shrink_to_fit();
   ix.arena_ = std::move(arena_);
   ix.recs_ = std::move(recs_);
-  ix.ids_ = std::move(ids_);
   ix.labels_ = std::move(labels_);
   // The store's order within one number: display name, contact id, then number order (stable).
   auto name_of = [&ix](std::uint32_t c) {
@@ -100,29 +98,41 @@ base::Result<NumberIndex> NumberIndex::Builder::finish() && {
     if (a.contact == b.contact) return false;
     auto na = name_of(a.contact), nb = name_of(b.contact);
     if (na != nb) return na < nb;
-    return ix.ids_[a.contact] < ix.ids_[b.contact];
+    return ix.recs_[a.contact].id < ix.recs_[b.contact].id;
   };
   std::stable_sort(pending_.begin(), pending_.end(), before);
-  std::size_t distinct = 0;
-  for (std::size_t i = 0; i < pending_.size(); ++i) distinct += i == 0 || pending_[i].key != pending_[i - 1].key;
+  std::size_t distinct = 0, shared = 0;
+  for (std::size_t i = 0; i < pending_.size(); ++i) {
+    bool first = i == 0 || pending_[i].key != pending_[i - 1].key;
+    bool single = first && (i + 1 == pending_.size() || pending_[i + 1].key != pending_[i].key);
+    distinct += first;
+    shared += !single;
+  }
   ix.distinct_ = distinct;
+  ix.numbers_ = pending_.size();
   std::size_t slots = 16;
   while (slots < distinct + distinct / 2 + 1) slots <<= 1;  // load factor <= 2/3
-  ix.slot_keys_.assign(slots, 0);
-  ix.slot_first_.assign(slots, 0);
+  ix.tags_.assign(slots, 0);
+  ix.slots_.assign(slots, Slot{0, 0, 0, 0});
   ix.mask_ = slots - 1;
   ix.shift_ = 64 - std::countr_zero(slots);
-  ix.entries_.resize(pending_.size());
-  for (std::size_t i = 0; i < pending_.size(); ++i) {
+  ix.entries_.reserve(shared);
+  for (std::size_t i = 0; i < pending_.size();) {
+    std::size_t j = i + 1;
+    while (j < pending_.size() && pending_[j].key == pending_[i].key) ++j;
     const Pending& p = pending_[i];
-    bool last = i + 1 == pending_.size() || pending_[i + 1].key != p.key;
-    ix.entries_[i] = Entry{p.contact, p.label, last ? 1u : 0u};
-    if (i == 0 || pending_[i - 1].key != p.key) {
-      std::size_t s = ix.slot_of(p.key);
-      while (ix.slot_keys_[s] != 0) s = (s + 1) & ix.mask_;
-      ix.slot_keys_[s] = p.key;
-      ix.slot_first_[s] = static_cast<std::uint32_t>(i);
+    Slot slot{p.key, p.contact, p.label, 1};
+    if (j - i > 1) {
+      slot = Slot{p.key, static_cast<std::uint32_t>(ix.entries_.size()), 0, 0};
+      for (std::size_t k = i; k < j; ++k)
+        ix.entries_.push_back(Entry{pending_[k].contact, pending_[k].label, k + 1 == j ? 1u : 0u});
     }
+    std::uint64_t h = p.key * 0x9E3779B97F4A7C15ull;
+    std::size_t s = static_cast<std::size_t>(h >> ix.shift_);
+    while (ix.tags_[s] != 0) s = (s + 1) & ix.mask_;
+    ix.tags_[s] = static_cast<std::uint8_t>(0x80 | (h & 0x7f));
+    ix.slots_[s] = slot;
+    i = j;
   }
   std::vector<Pending>().swap(pending_);
   std::stable_sort(odd_.begin(), odd_.end(), [&](const auto& a, const auto& b) {
@@ -140,16 +150,17 @@ base::Result<NumberIndex> NumberIndex::Builder::finish() && {
 }
 
 std::size_t NumberIndex::count_exact(std::uint64_t key) const {
-  std::uint32_t i = find_run(key);
-  if (i == kNone) return 0;
+  const Slot* s = find(key);
+  if (!s) return 0;
+  if (s->inline_) return 1;
   std::size_t n = 1;
-  while (!entries_[i].last) ++i, ++n;
+  for (std::uint32_t i = s->ref; !entries_[i].last; ++i) ++n;
   return n;
 }
 
 void NumberIndex::lookup(const std::vector<std::string>& candidates, const std::string& source, int priority,
                          std::vector<ports::ContactMatch>* out) const {
-  auto emit = [&](const Hit& h, const std::string& number) {
+  auto push = [&](const Hit& h, const std::string& number) {
     ports::ContactMatch m;
     m.source = source;
     m.priority = priority;
@@ -168,17 +179,16 @@ void NumberIndex::lookup(const std::vector<std::string>& candidates, const std::
       continue;  // the store's IN (...) matches a row once
     }
     if (auto k = e164_key(cand)) {
-      for_each_exact(*k, [&](const Hit& h) { emit(h, cand); });
+      for_each_exact(*k, [&](const Hit& h) { push(h, cand); });
     } else if (auto it = odd_.find(cand); it != odd_.end()) {
-      for (const Entry& e : it->second) emit(hit(e, 0, 0), cand);
+      for (const Entry& e : it->second) push(hit(e.contact, e.label, 0, 0), cand);
     }
   }
 }
 
 std::size_t NumberIndex::memory_bytes() const {
-  std::size_t b = slot_keys_.capacity() * sizeof(std::uint64_t) + slot_first_.capacity() * sizeof(std::uint32_t) +
-                  entries_.capacity() * sizeof(Entry) + recs_.capacity() * sizeof(ContactRec) +
-                  ids_.capacity() * sizeof(std::int64_t) + arena_.capacity() + labels_.capacity() * sizeof(std::string);
+  std::size_t b = tags_.capacity() + slots_.capacity() * sizeof(Slot) + entries_.capacity() * sizeof(Entry) +
+                  recs_.capacity() * sizeof(ContactRec) + arena_.capacity() + labels_.capacity() * sizeof(std::string);
   for (const auto& l : labels_) b += l.capacity() > 15 ? l.capacity() + 1 : 0;
   for (const auto& [text, run] : odd_) b += 64 + text.capacity() + run.capacity() * sizeof(Entry);
   return b;

@@ -35,7 +35,16 @@ class NumberIndex {
     std::uint32_t label : 31;
     std::uint32_t last : 1;  // last entry of its number's run
   };
+  // One hash slot. A number with one contact (nearly all) keeps it inline: contact + label here,
+  // so a hit touches this slot and the contact record only. Several contacts: a run in entries_.
+  struct Slot {
+    std::uint64_t key;     // 0 = empty (a key is never 0: the digit count is >= 1)
+    std::uint32_t ref;     // inline: contact slot; else first entry of the run
+    std::uint32_t label : 31;
+    std::uint32_t inline_ : 1;
+  };
   struct ContactRec {
+    std::int64_t id;
     std::uint32_t name_off, company_off;
     std::uint16_t name_len, company_len;
     ports::ContactKind kind;
@@ -62,7 +71,7 @@ class NumberIndex {
                               std::string_view company);
     // A number of that contact; e164 as the store keeps it. Empty numbers are ignored.
     void add_number(std::uint32_t contact, std::string_view e164, std::string_view label);
-    std::size_t contacts() const { return ids_.size(); }
+    std::size_t contacts() const { return recs_.size(); }
     std::size_t numbers() const { return pending_.size() + odd_.size(); }
     // Sorts and hashes. Errc::internal past 4 GiB of names or 2^32 numbers.
     base::Result<NumberIndex> finish() &&;
@@ -79,7 +88,6 @@ class NumberIndex {
     std::vector<Pending> pending_;
     std::vector<std::pair<std::string, Pending>> odd_;  // numbers that are not "+digits"
     std::vector<ContactRec> recs_;
-    std::vector<std::int64_t> ids_;
     std::string arena_;
     std::vector<std::string> labels_;
     std::map<std::string, std::uint32_t, std::less<>> label_ids_;
@@ -91,15 +99,8 @@ class NumberIndex {
   // Contacts having exactly this number, in the store's order (name, id, number order).
   template <typename F>
   std::size_t for_each_exact(std::uint64_t key, F&& f) const {
-    std::uint32_t i = find_run(key);
-    if (i == kNone) return 0;
-    std::size_t n = 0;
-    for (;; ++i) {
-      f(hit(entries_[i], key, 0));
-      ++n;
-      if (entries_[i].last) break;
-    }
-    return n;
+    const Slot* s = find(key);
+    return s ? emit(*s, 0, f) : 0;
   }
   std::size_t count_exact(std::uint64_t key) const;
 
@@ -117,48 +118,62 @@ class NumberIndex {
   void lookup(const std::vector<std::string>& candidates, const std::string& source, int priority,
               std::vector<ports::ContactMatch>* out) const;
 
-  std::size_t numbers() const { return entries_.size() + odd_entries_; }
+  std::size_t numbers() const { return numbers_ + odd_entries_; }
   std::size_t distinct_numbers() const { return distinct_; }
-  std::size_t contacts() const { return ids_.size(); }
+  std::size_t contacts() const { return recs_.size(); }
   // Heap bytes held by this snapshot (vectors' capacity, arena, labels).
   std::size_t memory_bytes() const;
 
  private:
-  std::uint32_t find_run(std::uint64_t key) const {
-    if (mask_ == 0) return kNone;
-    std::size_t s = slot_of(key);
+  // Linear probing over a byte array of tags (7 hash bits, high bit set = used) first: a probe
+  // that misses costs one access to the 1-byte-per-slot tags, usually cached, not the 16-byte slots.
+  const Slot* find(std::uint64_t key) const {
+    if (mask_ == 0) return nullptr;
+    std::uint64_t h = key * 0x9E3779B97F4A7C15ull;
+    std::size_t i = static_cast<std::size_t>(h >> shift_);
+    auto tag = static_cast<std::uint8_t>(0x80 | (h & 0x7f));
     for (;;) {
-      std::uint64_t k = slot_keys_[s];
-      if (k == key) return slot_first_[s];
-      if (k == 0) return kNone;
-      s = (s + 1) & mask_;
+      std::uint8_t t = tags_[i];
+      if (t == 0) return nullptr;
+      if (t == tag && slots_[i].key == key) return &slots_[i];
+      i = (i + 1) & mask_;
     }
   }
-  std::size_t slot_of(std::uint64_t key) const {
-    return static_cast<std::size_t>((key * 0x9E3779B97F4A7C15ull) >> shift_);
-  }
-  Hit hit(const Entry& e, std::uint64_t key, std::uint32_t distance) const {
-    const ContactRec& c = recs_[e.contact];
-    return Hit{ContactView{ids_[e.contact], c.kind, std::string_view(arena_).substr(c.name_off, c.name_len),
+  Hit hit(std::uint32_t contact, std::uint32_t label, std::uint64_t key, std::uint32_t distance) const {
+    const ContactRec& c = recs_[contact];
+    return Hit{ContactView{c.id, c.kind, std::string_view(arena_).substr(c.name_off, c.name_len),
                            std::string_view(arena_).substr(c.company_off, c.company_len)},
-               labels_[e.label], key, distance};
+               labels_[label], key, distance};
+  }
+  template <typename F>
+  std::size_t emit(const Slot& s, std::uint32_t distance, F& f) const {
+    if (s.inline_) {
+      f(hit(s.ref, s.label, s.key, distance));
+      return 1;
+    }
+    std::size_t n = 0;
+    for (std::uint32_t i = s.ref;; ++i) {
+      f(hit(entries_[i].contact, entries_[i].label, s.key, distance));
+      ++n;
+      if (entries_[i].last) return n;
+    }
   }
   template <typename F>
   std::size_t for_each_fallback(std::uint64_t key, const FallbackOptions& fb, F&& f) const;
 
-  std::vector<std::uint64_t> slot_keys_;  // 0 = empty (a key is never 0: the digit count is >= 1)
-  std::vector<std::uint32_t> slot_first_;
+  std::vector<std::uint8_t> tags_;  // per slot: 0 = empty, else 0x80 | 7 bits of the hash
+  std::vector<Slot> slots_;
   std::size_t mask_ = 0;
   int shift_ = 64;
-  std::vector<Entry> entries_;
+  std::vector<Entry> entries_;  // runs of numbers with several contacts
   std::vector<ContactRec> recs_;
-  std::vector<std::int64_t> ids_;
   std::string arena_;
   std::vector<std::string> labels_;
   // Numbers that are not "+digits" (should not exist; kept so nothing is lost): text -> entries.
   std::map<std::string, std::vector<Entry>, std::less<>> odd_;
   std::size_t odd_entries_ = 0;
   std::size_t distinct_ = 0;
+  std::size_t numbers_ = 0;
 };
 
 namespace index_detail {
@@ -181,26 +196,11 @@ std::size_t NumberIndex::for_each_fallback(std::uint64_t key, const FallbackOpti
     pow *= 10;
     std::uint64_t base = make_key(n - k, v / pow);
     std::size_t found = 0;
-    std::uint32_t i = find_run(base);
-    if (i != kNone) {
-      for (;; ++i) {
-        f(hit(entries_[i], base, static_cast<std::uint32_t>(k)));
-        ++found;
-        if (entries_[i].last) break;
-      }
-    }
+    if (const Slot* s = find(base)) found += emit(*s, static_cast<std::uint32_t>(k), f);
     if (k >= 2) {
       std::uint64_t zero = make_key(n - k + 1, (v / pow) * 10);
-      if (zero != seen_prev) {
-        std::uint32_t j = find_run(zero);
-        if (j != kNone) {
-          for (;; ++j) {
-            f(hit(entries_[j], zero, static_cast<std::uint32_t>(k)));
-            ++found;
-            if (entries_[j].last) break;
-          }
-        }
-      }
+      if (zero != seen_prev)
+        if (const Slot* s = find(zero)) found += emit(*s, static_cast<std::uint32_t>(k), f);
     }
     if (found) return found;
     seen_prev = base;
