@@ -149,7 +149,8 @@ std::expected<std::string, CommandFailure> CallControlService::dial_string(std::
 }
 
 std::string CallControlService::make_call(const CommandCaller& caller, std::string_view to,
-                                          std::optional<std::string> from, CommandCallback done) {
+                                          std::optional<std::string> from, CommandCallback done,
+                                          CommandCallback finished) {
   using K = CommandFailure::Kind;
   if (caller.tenant != options_.tenant)
     return reject(done, std::unexpected(fail_with(K::forbidden, "tenant " + caller.tenant + " is not served here")));
@@ -188,6 +189,14 @@ std::string CallControlService::make_call(const CommandCaller& caller, std::stri
     r.caller_id_name = r.caller_id_number;
   }
   std::string rid = r.request_id;
+  if (finished) {
+    r.on_outcome = [finished, rid](base::Result<std::string> call) {
+      if (!call) return finished(std::unexpected(failure_from(call.error())));
+      std::optional<std::string> id;
+      if (!call->empty()) id = *call;
+      finished(CommandAccepted{std::move(id), rid});
+    };
+  }
   pbx_.make_call(r, [done, rid](base::Status st) {
     if (!st) return done(std::unexpected(failure_from(st.error())));
     done(CommandAccepted{std::nullopt, rid});

@@ -79,8 +79,11 @@ class CallControlService {
 
   // POST /api/v1/calls: `from` (default: the caller's first device) calls `to`. Returns the
   // request id when the request went to the PBX ("" when it was rejected before; `done` has why).
+  // `finished` (optional) gets the PBX's final word once the request was accepted (AMI
+  // OriginateResponse): the call id when known, or conflict with the PBX's reason; it may never
+  // run when the driver cannot tell (see ports::MakeCallRequest::on_outcome).
   std::string make_call(const CommandCaller& caller, std::string_view to, std::optional<std::string> from,
-                 CommandCallback done);
+                        CommandCallback done, CommandCallback finished = {});
   // POST /api/v1/calls/{id}/<verb>. `device`: which of the caller's devices (default: the one in
   // the call that may do it). `to`: consult/deflect need it; transfer with it is blind, without it
   // completes the attended transfer.

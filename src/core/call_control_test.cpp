@@ -96,6 +96,26 @@ TEST_F(CallControl, MakeCallNormalizesTheDestinationAndShowsItOnTheDeskPhone) {
   EXPECT_EQ((*out)->request_id, "c2d-0002");
 }
 
+TEST_F(CallControl, MakeCallFinishedCarriesTheOriginateOutcome) {
+  auto s = service();
+  std::vector<CommandOutcome> finished;
+  s.make_call(anna, "089123456", std::nullopt, keep(), [&](CommandOutcome o) { finished.push_back(std::move(o)); });
+  ASSERT_TRUE(pbx.last_call && pbx.last_call->on_outcome);
+  pbx.last_call->on_outcome(std::string("ctilab-1.0"));
+  s.make_call(anna, "089123456", std::nullopt, keep(), [&](CommandOutcome o) { finished.push_back(std::move(o)); });
+  pbx.last_call->on_outcome(base::fail(base::Error::conflict("Originate failed: busy")));
+  ASSERT_EQ(finished.size(), 2u);
+  ASSERT_TRUE(finished[0]);
+  EXPECT_EQ(finished[0]->call_id, "ctilab-1.0");
+  EXPECT_EQ(finished[0]->request_id, "c2d-0001");
+  ASSERT_FALSE(finished[1]);
+  EXPECT_EQ(finished[1].error().kind, CommandFailure::Kind::conflict);
+  EXPECT_EQ(finished[1].error().detail, "Originate failed: busy");
+  // Without a `finished` callback the driver is not asked for the outcome.
+  s.make_call(anna, "089123456", std::nullopt, keep());
+  EXPECT_FALSE(pbx.last_call->on_outcome);
+}
+
 TEST_F(CallControl, MakeCallErrors) {
   auto s = service();
   s.make_call(anna, "call me maybe", std::nullopt, keep());

@@ -36,6 +36,12 @@ struct MakeCallRequest {
   std::string caller_id_number;
   // Correlates the PBX's later reports (AMI OriginateResponse/ActionID, CTI_REQUEST variable).
   std::string request_id;
+  // Optional: the PBX's final word on the attempt, after `done` said the request was accepted
+  // (AMI: OriginateResponse). Ok = the first leg answered and the destination is being dialed,
+  // with the call id when the driver knows it ("" otherwise); an error (Errc::conflict, reason in
+  // the message) = the first leg failed (unknown device, busy, no answer). Runs at most once, on
+  // the model thread; never when `done` reported an error; may never run (link lost).
+  std::function<void(base::Result<std::string>)> on_outcome;
 };
 
 class PbxCommands {

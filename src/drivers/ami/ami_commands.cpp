@@ -158,7 +158,65 @@ std::optional<AmiCallTracker::CallChannels> AmiCommands::locate(const std::strin
 void AmiCommands::make_call(const ports::MakeCallRequest& r, ports::CommandDone done) {
   AmiAction a = originate_action(options_, r);
   a.action_id = r.request_id;  // OriginateResponse carries it back
+  if (r.on_outcome && !r.request_id.empty()) {
+    // Registered before sending: OriginateResponse may overtake the action's Response.
+    while (originates_.size() >= kMaxPendingOriginates && !originate_order_.empty()) {
+      auto old = originate_order_.front();
+      originate_order_.pop_front();
+      if (auto it = originates_.find(old); it != originates_.end()) {
+        auto fn = std::move(it->second);
+        originates_.erase(it);
+        fn(fail(Error::timeout("no OriginateResponse (too many originates waiting)")));
+      }
+    }
+    originates_[r.request_id] = r.on_outcome;
+    originate_order_.push_back(r.request_id);
+    auto self = this;
+    std::string rid = r.request_id;
+    done = [self, rid, done = std::move(done)](base::Status st) {
+      if (!st) self->originates_.erase(rid);  // refused at once: no OriginateResponse follows
+      done(st);
+    };
+  }
   send(std::move(a), "c2d", std::move(done));
+}
+
+std::string originate_failure_reason(std::string_view code, std::string_view channel) {
+  // main/manager.c reports the AST_CONTROL_* value the first leg ended with (0: no channel).
+  std::string what;
+  if (code == "0") what = "the call could not be set up (unknown, unregistered or unreachable device)";
+  else if (code == "1") what = "the first leg hung up";
+  else if (code == "3") what = "no answer (the phone rang until the originate timeout)";
+  else if (code == "5") what = "busy";
+  else if (code == "8") what = "congestion";
+  else what = "the first leg failed";
+  std::string out = "Originate failed: " + what;
+  if (!channel.empty()) out += " on " + std::string(channel);
+  out += " (OriginateResponse Reason " + std::string(code.empty() ? "?" : code) + ")";
+  return out;
+}
+
+void AmiCommands::on_ami_message(const AmiMessage& m) {
+  if (m.event() != "OriginateResponse" || originates_.empty()) return;
+  auto it = originates_.find(std::string(m.action_id()));
+  if (it == originates_.end()) return;
+  auto fn = std::move(it->second);
+  originates_.erase(it);
+  std::erase(originate_order_, std::string(m.action_id()));
+  if (m.get("Response") == "Success") {
+    std::string uid(m.get("Uniqueid"));
+    if (uid == "<null>") uid.clear();
+    return fn(uid);
+  }
+  fn(fail(Error::conflict(originate_failure_reason(m.get("Reason"), m.get("Channel")))));
+}
+
+void AmiCommands::on_session_end() {
+  auto waiting = std::move(originates_);
+  originates_.clear();
+  originate_order_.clear();
+  for (auto& [id, fn] : waiting)
+    fn(fail(Error::unavailable("the AMI session ended before the OriginateResponse of " + id)));
 }
 
 void AmiCommands::hangup(const std::string& call_id, const std::string& device, ports::CommandDone done) {

@@ -8,10 +8,12 @@
 
 #include <chrono>
 #include <cstdint>
+#include <deque>
 #include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 
 #include "base/error.hpp"
 #include "drivers/ami/ami_call_tracker.hpp"
@@ -94,6 +96,16 @@ class AmiCommands final : public ports::PbxCommands {
   // the request id instead (the caller's correlation id, e.g. "c2d-0001").
   std::string next_action_id(std::string_view prefix);
 
+  // The link's AMI messages (the app's tap, after the tracker): `OriginateResponse` (ActionID =
+  // the request id) completes make_call's MakeCallRequest::on_outcome — Success with the first
+  // leg's Uniqueid (the call's id in the model), Failure with Asterisk's Reason explained. The
+  // end of the AMI session fails those still waiting. At most kMaxPendingOriginates wait; the
+  // oldest is failed beyond that.
+  void on_ami_message(const AmiMessage& m);
+  void on_session_end();
+  static constexpr std::size_t kMaxPendingOriginates = 1024;
+  std::size_t pending_originates() const { return originates_.size(); }
+
  private:
   // Sends `a` with ActionID next_action_id(prefix); `done` gets ok / the PBX's refusal.
   void send(AmiAction a, std::string_view prefix, ports::CommandDone done);
@@ -107,6 +119,12 @@ class AmiCommands final : public ports::PbxCommands {
   SubmitFn submit_;
   std::function<bool()> is_up_;
   std::uint64_t seq_ = 0;
+  using OutcomeFn = std::function<void(base::Result<std::string>)>;
+  std::unordered_map<std::string, OutcomeFn> originates_;  // by request id (ActionID)
+  std::deque<std::string> originate_order_;                // oldest first; may hold finished ids
 };
+
+// AMI OriginateResponse `Reason` (Asterisk's AST_CONTROL_* code of the first leg) in words.
+std::string originate_failure_reason(std::string_view reason_code, std::string_view channel);
 
 }  // namespace callbridge::drivers::ami

@@ -79,8 +79,25 @@ TEST(AmiCommandBuilders, NotifyRedirectBridgeHangup) {
 
 // A live AMI session over the real capture: AmiProtocol (the code AmiLink runs) fed ami.log,
 // AmiCallTracker as its sink, AmiCommands submitting through the protocol.
+// As the app's tap: the tracker first, then the commands (OriginateResponse).
+struct Tap final : AmiSink {
+  AmiCallTracker& tracker;
+  AmiCommands* commands = nullptr;
+  explicit Tap(AmiCallTracker& t) : tracker(t) {}
+  void on_session_start(base::Timestamp a) override { tracker.on_session_start(a); }
+  void on_message(const AmiMessage& m, base::Timestamp a) override {
+    tracker.on_message(m, a);
+    if (commands) commands->on_ami_message(m);
+  }
+  void on_session_end(base::Timestamp a, const base::Error& why) override {
+    tracker.on_session_end(a, why);
+    if (commands) commands->on_session_end();
+  }
+};
+
 struct Session {
   AmiCallTracker tracker{TrackerOptions{}, TrackerOutputs{}};
+  Tap tap{tracker};
   AmiProtocol protocol;
   AmiCommands commands;
   std::string log;
@@ -88,13 +105,14 @@ struct Session {
   std::string sent;
 
   explicit Session(std::string_view scenario, AmiCommandsOptions o = {})
-      : protocol(config(), tracker),
+      : protocol(config(), tap),
         commands(std::move(o), tracker,
                  [this](AmiAction a, ActionCallback cb, std::optional<std::chrono::milliseconds> t) {
                    return protocol.submit(std::move(a), std::move(cb), at(10), t);
                  },
                  [this] { return protocol.up(); }),
         log(fixture(scenario, "ami.log")) {
+    tap.commands = &commands;
     protocol.begin(at(0));
   }
   static AmiProtocolConfig config() {
@@ -166,6 +184,73 @@ TEST(AmiCommandSession, MakeCallIsTheCapturedOriginateAndCompletesOnItsResponse)
   s.feed_rest();
   ASSERT_TRUE(result);
   EXPECT_TRUE(*result);
+}
+
+TEST(AmiCommandSession, MakeCallOutcomeIsTheCapturedOriginateResponse) {
+  Session s("click_to_dial_originate");
+  s.feed_until_response("c2d-0001");
+  std::optional<base::Status> result;
+  std::optional<base::Result<std::string>> outcome;
+  ports::MakeCallRequest r{.from_device = "100", .first_leg_dial_string = {}, .dial_string = "089123456",
+                           .caller_id_name = "089123456", .caller_id_number = "089123456",
+                           .request_id = "c2d-0001"};
+  r.on_outcome = [&](base::Result<std::string> o) { outcome = std::move(o); };
+  s.commands.make_call(r, [&](base::Status st) { result = st; });
+  EXPECT_EQ(s.commands.pending_originates(), 1u);
+  s.feed_rest();
+  ASSERT_TRUE(result && *result);
+  ASSERT_TRUE(outcome);
+  ASSERT_TRUE(*outcome) << outcome->error().message();
+  EXPECT_EQ(**outcome, "ctilab-1795382796.10");  // the first leg's Uniqueid = the call's id
+  EXPECT_EQ(s.commands.pending_originates(), 0u);
+}
+
+TEST(AmiCommandSession, OriginateFailuresCarryAsteriskReasonAndASessionEndFailsTheWaiting) {
+  Session s("click_to_dial_originate");
+  s.feed_rest();
+  std::vector<base::Result<std::string>> outcomes;
+  std::vector<base::Status> results;
+  auto make = [&](std::string id, std::string device) {
+    ports::MakeCallRequest r{.from_device = device, .first_leg_dial_string = {}, .dial_string = "089123456",
+                             .caller_id_name = "x", .caller_id_number = "x", .request_id = id};
+    r.on_outcome = [&](base::Result<std::string> o) { outcomes.push_back(std::move(o)); };
+    s.commands.make_call(r, [&](base::Status st) { results.push_back(st); });
+  };
+  make("c2d-0101", "999");
+  make("c2d-0102", "100");
+  make("c2d-0103", "100");
+  EXPECT_EQ(s.commands.pending_originates(), 3u);
+  // 0101: refused at once (Response: Error) - no outcome follows; 0102: queued, then Asterisk
+  // reports the unknown endpoint the way Asterisk 22 does for Async originates.
+  ASSERT_TRUE(s.protocol.on_bytes(
+      "Response: Error\r\nActionID: c2d-0101\r\nMessage: Originate failed\r\n\r\n"
+      "Response: Success\r\nActionID: c2d-0102\r\nMessage: Originate successfully queued\r\n\r\n"
+      "Event: OriginateResponse\r\nPrivilege: call,all\r\nActionID: c2d-0102\r\nResponse: Failure\r\n"
+      "Channel: PJSIP/100\r\nContext: from-internal\r\nExten: 089123456\r\nReason: 5\r\n"
+      "Uniqueid: <null>\r\n\r\n",
+      at(20)));
+  ASSERT_EQ(results.size(), 2u);
+  EXPECT_EQ(results[0].error().code(), base::Errc::conflict);
+  EXPECT_EQ(results[0].error().message(), "Originate: Originate failed");
+  EXPECT_TRUE(results[1]);
+  ASSERT_EQ(outcomes.size(), 1u);
+  EXPECT_EQ(outcomes[0].error().code(), base::Errc::conflict);
+  EXPECT_EQ(outcomes[0].error().message(), "Originate failed: busy on PJSIP/100 (OriginateResponse Reason 5)");
+  EXPECT_EQ(s.commands.pending_originates(), 1u);
+  // 0103 is queued, then the link drops before its OriginateResponse.
+  ASSERT_TRUE(s.protocol.on_bytes(
+      "Response: Success\r\nActionID: c2d-0103\r\nMessage: Originate successfully queued\r\n\r\n", at(25)));
+  ASSERT_EQ(results.size(), 3u);
+  EXPECT_TRUE(results[2]);
+  s.protocol.end(at(30), base::Error::io("closed"));
+  ASSERT_EQ(outcomes.size(), 2u);
+  EXPECT_EQ(outcomes[1].error().code(), base::Errc::unavailable);
+  EXPECT_EQ(s.commands.pending_originates(), 0u);
+  EXPECT_EQ(originate_failure_reason("0", "PJSIP/999"),
+            "Originate failed: the call could not be set up (unknown, unregistered or unreachable device) on "
+            "PJSIP/999 (OriginateResponse Reason 0)");
+  EXPECT_EQ(originate_failure_reason("3", ""),
+            "Originate failed: no answer (the phone rang until the originate timeout) (OriginateResponse Reason 3)");
 }
 
 TEST(AmiCommandSession, CommandsForUnknownCallsOrADownLinkFailWithoutSending) {

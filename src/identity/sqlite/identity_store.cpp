@@ -118,7 +118,8 @@ base::Status SqliteIdentityStore::migrate() {
     return fail(Error::conflict("identity db " + path_ + ": schema version " + std::to_string(version) +
                                 " is newer than this build (" + std::to_string(kSchemaVersion) + ")"));
   if (version == kSchemaVersion) return {};
-  return exec(R"sql(
+  if (version == 0) {
+    if (auto st = exec(R"sql(
 BEGIN;
 CREATE TABLE IF NOT EXISTS users (
   tenant TEXT NOT NULL, name TEXT NOT NULL, role TEXT NOT NULL, display_name TEXT NOT NULL DEFAULT '',
@@ -132,6 +133,74 @@ CREATE TABLE IF NOT EXISTS sessions (
 PRAGMA user_version = 1;
 COMMIT;
 )sql");
+        !st)
+      return st;
+    version = 1;
+  }
+  // 1 -> 2: per-tenant settings (PUT /api/v1/ui-settings).
+  return exec(R"sql(
+BEGIN;
+CREATE TABLE IF NOT EXISTS tenant_settings (
+  tenant TEXT NOT NULL, key TEXT NOT NULL, value TEXT NOT NULL, updated_at INTEGER NOT NULL,
+  updated_by TEXT NOT NULL DEFAULT '', PRIMARY KEY (tenant, key));
+PRAGMA user_version = 2;
+COMMIT;
+)sql");
+}
+
+base::Result<std::optional<TenantSetting>> SqliteIdentityStore::get_setting(const std::string& tenant,
+                                                                             const std::string& key) {
+  std::lock_guard lock(mu_);
+  Stmt q;
+  if (sqlite3_prepare_v2(db_, "SELECT value, updated_at, updated_by FROM tenant_settings WHERE tenant=? AND key=?",
+                         -1, &q.s, nullptr) != SQLITE_OK)
+    return fail(sql_error("get setting"));
+  bind_text(q.s, 1, tenant);
+  bind_text(q.s, 2, key);
+  int rc = sqlite3_step(q.s);
+  if (rc == SQLITE_DONE) return std::optional<TenantSetting>();
+  if (rc != SQLITE_ROW) return fail(sql_error("get setting"));
+  TenantSetting t;
+  t.value = col_text(q.s, 0);
+  t.updated_at = base::from_micros(sqlite3_column_int64(q.s, 1));
+  t.updated_by = col_text(q.s, 2);
+  return std::optional<TenantSetting>(std::move(t));
+}
+
+base::Status SqliteIdentityStore::put_setting(const std::string& tenant, const std::string& key,
+                                              const TenantSetting& value) {
+  if (!valid_name(tenant)) return fail(Error::invalid_argument("tenant: expected 1-64 of [A-Za-z0-9._@-]"));
+  if (!valid_name(key)) return fail(Error::invalid_argument("setting key: expected 1-64 of [A-Za-z0-9._@-]"));
+  if (value.value.size() > kMaxSettingBytes)
+    return fail(Error::invalid_argument("setting " + key + ": " + std::to_string(value.value.size()) +
+                                        " bytes, at most " + std::to_string(kMaxSettingBytes)));
+  std::lock_guard lock(mu_);
+  Stmt q;
+  if (sqlite3_prepare_v2(db_,
+                         "INSERT INTO tenant_settings(tenant,key,value,updated_at,updated_by) VALUES(?,?,?,?,?) "
+                         "ON CONFLICT(tenant,key) DO UPDATE SET value=excluded.value, "
+                         "updated_at=excluded.updated_at, updated_by=excluded.updated_by",
+                         -1, &q.s, nullptr) != SQLITE_OK)
+    return fail(sql_error("put setting"));
+  bind_text(q.s, 1, tenant);
+  bind_text(q.s, 2, key);
+  bind_text(q.s, 3, value.value);
+  sqlite3_bind_int64(q.s, 4, base::to_micros(value.updated_at));
+  bind_text(q.s, 5, value.updated_by);
+  if (sqlite3_step(q.s) != SQLITE_DONE) return fail(sql_error("put setting"));
+  return {};
+}
+
+base::Status SqliteIdentityStore::delete_setting(const std::string& tenant, const std::string& key) {
+  std::lock_guard lock(mu_);
+  Stmt q;
+  if (sqlite3_prepare_v2(db_, "DELETE FROM tenant_settings WHERE tenant=? AND key=?", -1, &q.s, nullptr) !=
+      SQLITE_OK)
+    return fail(sql_error("delete setting"));
+  bind_text(q.s, 1, tenant);
+  bind_text(q.s, 2, key);
+  if (sqlite3_step(q.s) != SQLITE_DONE) return fail(sql_error("delete setting"));
+  return {};
 }
 
 base::Status SqliteIdentityStore::put_user(const User& u) {

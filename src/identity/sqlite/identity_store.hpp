@@ -38,6 +38,13 @@ struct TokenRecord {
   bool revoked = false;
 };
 
+// One per-tenant setting (a JSON document, e.g. "ui" for GET/PUT /api/v1/ui-settings).
+struct TenantSetting {
+  std::string value;
+  base::Timestamp updated_at{};
+  std::string updated_by;  // user name
+};
+
 struct SessionRecord {
   std::string tenant;
   std::string user;
@@ -46,7 +53,8 @@ struct SessionRecord {
 
 class SqliteIdentityStore {
  public:
-  static constexpr int kSchemaVersion = 1;
+  static constexpr int kSchemaVersion = 2;  // 2: tenant_settings
+  static constexpr std::size_t kMaxSettingBytes = 256 * 1024;
 
   // Opens (creating and migrating) the database; ":memory:" for tests. Errc::io on open failure,
   // Errc::conflict when the file's schema is newer than this build.
@@ -73,6 +81,12 @@ class SqliteIdentityStore {
   base::Result<SessionRecord> get_session(const std::string& id_hash);
   base::Status delete_session(const std::string& id_hash);
   base::Result<std::size_t> purge_sessions(base::Timestamp now);
+
+  // Per-tenant settings by key; nullopt when never set. put: Errc::invalid_argument on a bad
+  // tenant/key or a value over kMaxSettingBytes.
+  base::Result<std::optional<TenantSetting>> get_setting(const std::string& tenant, const std::string& key);
+  base::Status put_setting(const std::string& tenant, const std::string& key, const TenantSetting& value);
+  base::Status delete_setting(const std::string& tenant, const std::string& key);
 
   const std::string& path() const { return path_; }
 

@@ -90,5 +90,59 @@ TEST(IdentityStore, FileSurvivesReopen) {
   EXPECT_EQ((*s)->get_user("default", "root")->role, "admin");
 }
 
+TEST(IdentityStore, TenantSettingsArePerTenantAndBounded) {
+  auto s = mem();
+  EXPECT_FALSE(s->get_setting("t1", "ui")->has_value());
+  ASSERT_TRUE(s->put_setting("t1", "ui", {R"({"a":1})", at(5), "root"}));
+  ASSERT_TRUE(s->put_setting("t2", "ui", {R"({"b":2})", at(6), "boss"}));
+  auto v = s->get_setting("t1", "ui");
+  ASSERT_TRUE(v && *v);
+  EXPECT_EQ((*v)->value, R"({"a":1})");
+  EXPECT_EQ((*v)->updated_at, at(5));
+  EXPECT_EQ((*v)->updated_by, "root");
+  ASSERT_TRUE(s->put_setting("t1", "ui", {R"({"a":3})", at(7), "root"}));  // replaces
+  EXPECT_EQ((*s->get_setting("t1", "ui"))->value, R"({"a":3})");
+  EXPECT_EQ((*s->get_setting("t2", "ui"))->value, R"({"b":2})");
+  EXPECT_EQ(s->put_setting("t1", "ui", {std::string(SqliteIdentityStore::kMaxSettingBytes + 1, 'x'), at(8), ""})
+                .error()
+                .code(),
+            base::Errc::invalid_argument);
+  EXPECT_FALSE(s->put_setting("t1", "bad key", {"{}", at(8), ""}));
+  ASSERT_TRUE(s->delete_setting("t1", "ui"));
+  EXPECT_FALSE(s->get_setting("t1", "ui")->has_value());
+}
+
+TEST(IdentityStore, SchemaOneIsMigratedToTwoKeepingUsers) {
+  auto path = std::string(::testing::TempDir()) + "identity_v1.db";
+  std::remove(path.c_str());
+  {
+    // What a session-1 callbridged wrote: the version 1 schema.
+    sqlite3* db = nullptr;
+    ASSERT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
+    ASSERT_EQ(sqlite3_exec(db,
+                           "CREATE TABLE users (tenant TEXT NOT NULL, name TEXT NOT NULL, role TEXT NOT NULL, "
+                           "display_name TEXT NOT NULL DEFAULT '', extensions TEXT NOT NULL DEFAULT '', team TEXT "
+                           "NOT NULL DEFAULT '', PRIMARY KEY (tenant, name));"
+                           "CREATE TABLE tokens (id TEXT PRIMARY KEY, tenant TEXT NOT NULL, user TEXT NOT NULL, "
+                           "hash TEXT NOT NULL, created_at INTEGER NOT NULL, expires_at INTEGER, revoked INTEGER "
+                           "NOT NULL DEFAULT 0);"
+                           "CREATE TABLE sessions (id_hash TEXT PRIMARY KEY, tenant TEXT NOT NULL, user TEXT NOT "
+                           "NULL, expires_at INTEGER NOT NULL);"
+                           "INSERT INTO users VALUES('default','root','admin','','','');"
+                           "PRAGMA user_version = 1;",
+                           nullptr, nullptr, nullptr),
+              SQLITE_OK);
+    sqlite3_close(db);
+  }
+  auto s = SqliteIdentityStore::open(path);
+  ASSERT_TRUE(s) << s.error().message();
+  EXPECT_EQ((*s)->get_user("default", "root")->role, "admin");
+  ASSERT_TRUE((*s)->put_setting("default", "ui", {"{}", at(1), "root"}));
+  s->reset();
+  auto again = SqliteIdentityStore::open(path);
+  ASSERT_TRUE(again);
+  EXPECT_EQ((*(*again)->get_setting("default", "ui"))->value, "{}");
+}
+
 }  // namespace
 }  // namespace callbridge::identity
