@@ -21,6 +21,7 @@
 
 namespace callbridge::core {
 class LookupService;
+class RemoteInfoView;
 }
 
 namespace callbridge::api {
@@ -32,6 +33,7 @@ struct RestDeps {
   ports::JournalStore* journal = nullptr;             // null: journal routes answer 503
   ports::ContactStore* contacts = nullptr;            // null: contact routes answer 503
   core::LookupService* lookup = nullptr;              // null: lookups go to `contacts` directly
+  const core::RemoteInfoView* remote_info = nullptr;  // null: calls without "remote_info"
   // Calls every live CallModel of `tenant` (io thread). Unset: no live calls.
   std::function<void(const std::string& tenant, const std::function<void(const model::CallModel&)>&)>
       for_each_model;

@@ -30,7 +30,7 @@ void add_call_routes(HttpServer& s, const std::shared_ptr<Ctx>& ctx) {
                   if (!visible(c, p)) continue;
                   if (!first) body += ',';
                   first = false;
-                  body += core::call_json(c, p.tenant, m);
+                  body += core::call_json(c, p.tenant, m, ctx->deps.remote_info);
                 }
               });
             }
@@ -75,7 +75,7 @@ void add_call_routes(HttpServer& s, const std::shared_ptr<Ctx>& ctx) {
             if (ctx->deps.for_each_model) {
               ctx->deps.for_each_model(p.tenant, [&](const model::CallModel& m) {
                 if (found) return;
-                if (const auto* c = m.find_call(id); c && visible(*c, p)) found = core::call_json(*c, p.tenant, m);
+                if (const auto* c = m.find_call(id); c && visible(*c, p)) found = core::call_json(*c, p.tenant, m, ctx->deps.remote_info);
               });
             }
             if (!found) return problem(404, "not-found", "no such call, or not visible to you");

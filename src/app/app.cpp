@@ -8,6 +8,10 @@
 #include <filesystem>
 
 #include "api/health_routes.hpp"
+#include "app/ami_wiring.hpp"
+#include "core/lookup_service.hpp"
+#include "core/remote_info_service.hpp"
+#include "directory/store/sqlite_contact_store.hpp"
 #include "app/rest_wiring.hpp"
 #include "app/command_wiring.hpp"
 #include "api/static_files.hpp"
@@ -29,6 +33,11 @@ core::JournalPolicyConfig policy_config(const Config& c) {
 }
 
 base::Timestamp wall_now() { return base::SystemClock().now(); }
+
+const base::Clock& system_clock() {
+  static const base::SystemClock clock;
+  return clock;
+}
 
 }  // namespace
 
@@ -56,6 +65,8 @@ base::Result<std::unique_ptr<App>> App::create(Config config, AppOptions options
   auto store = journal::SqliteJournalStore::open(journal_path(app->data_dir_), so);
   if (!store) return fail(store.error());
   app->store_ = std::move(*store);
+
+  if (auto st = app->start_remote_info(); !st) return fail(st.error());
 
   auto hp = parse_host_port(app->config_.server.listen);
   if (!hp) return fail(Error::invalid_argument("server.listen: " + hp.error().message()));
@@ -94,12 +105,64 @@ App::~App() {
   blocking_.join();
 }
 
+base::Status App::start_remote_info() {
+  directory::SqliteContactStoreOptions co;
+  co.path = (fs::path(data_dir_) / "contacts.db").string();  // read only here; REST writes
+  auto cs = directory::SqliteContactStore::open(co);
+  if (!cs) return fail(cs.error());
+  lookup_store_ = std::move(*cs);
+  // Non-owning: the App owns the store and destroys the lookup engine first.
+  std::shared_ptr<ports::ContactSource> source(std::shared_ptr<void>(), lookup_store_.get());
+  core::LookupOptions lo;
+  lo.workers = 2;
+  lookup_ = std::make_unique<core::LookupService>(
+      std::vector<core::LookupSourceConfig>{{source, std::chrono::milliseconds(800)}}, lo, system_clock());
+
+  auto plans = std::make_shared<std::map<std::string, std::shared_ptr<const core::DialingPlan>>>();
+  for (const auto& [tenant, tc] : config_.tenants) {
+    if (tc.dialing.country_code.empty()) continue;
+    auto plan = core::DialingPlan::create(dialing_plan_options(tc.dialing));
+    if (!plan) return fail(Error::invalid_argument("tenant." + tenant + ".dialing: " + plan.error().message()));
+    (*plans)[tenant] = std::make_shared<const core::DialingPlan>(std::move(*plan));
+  }
+  core::RemoteInfoOptions o;
+  o.lookup = core::lookup_via(*lookup_);
+  o.post = [this](std::function<void()> f) { boost::asio::post(io_, std::move(f)); };
+  o.post_after = [this](std::chrono::milliseconds d, std::function<void()> f) {
+    auto t = std::make_shared<boost::asio::steady_timer>(io_, d);
+    t->async_wait([t, f = std::move(f)](const boost::system::error_code& ec) {
+      if (!ec) f();
+    });
+  };
+  o.plan = [plans](const std::string& t) -> std::shared_ptr<const core::DialingPlan> {
+    auto it = plans->find(t);
+    return it == plans->end() ? nullptr : it->second;
+  };
+  o.on_changed = [this](const std::string& tenant, const std::string& call_id) {
+    call_models_.for_each(tenant, [&](const model::CallModel& m) {
+      if (const auto* c = m.find_call(call_id); c && !c->connections.empty())
+        event_hub_.on_call_update(tenant, "remote_info", *c, m);
+    });
+  };
+  o.journal_out = [this](model::JournalEntry e) { store_entry(std::move(e)); };
+  remote_info_ = std::make_unique<core::RemoteInfoService>(std::move(o), system_clock());
+  event_hub_.set_remote_info(remote_info_.get());
+  return {};
+}
+
+const core::RemoteInfoView* App::remote_info_view() const { return remote_info_.get(); }
+
+void App::store_entry(model::JournalEntry entry) {
+  event_hub_.on_journal(entry);  // {"type":"journal",...} to subscribers who see entry.party
+  store_->append(std::move(entry));
+}
+
 void App::record(model::JournalEntry entry) {
   ++journal_received_;
   switch (policy_.check(entry)) {
     case core::JournalVerdict::store:
-      event_hub_.on_journal(entry);  // {"type":"journal",...} to subscribers who see entry.party
-      store_->append(std::move(entry));
+      // Contact of the remote first (what the user was shown); waits only while serving.
+      remote_info_->annotate(std::move(entry), running_ && !shutting_down_);
       return;
     case core::JournalVerdict::excluded_internal:
       ++excluded_internal_;
@@ -193,6 +256,7 @@ void App::finish_shutdown() {
   if (finished_) return;
   finished_ = true;
   shutdown_timer_.cancel();
+  remote_info_->flush_journal();  // entries still waiting for a lookup are written now
   if (event_stream_) event_stream_->stop();  // 1001 to every client while the loop still runs
   http_->stop();
   // Whatever is still pending (a link that ignored stop) must not keep the process alive; handlers
@@ -279,6 +343,15 @@ std::string App::diagnostics_json() const {
   else
     j["last_purge_at"] = nullptr;
   o["journal"] = std::move(j);
+
+  auto rs = remote_info_->stats();
+  o["remote_info"] = {{"lookups", rs.lookups},
+                      {"lookups_done", rs.lookups_done},
+                      {"numbers", rs.numbers},
+                      {"calls", rs.calls},
+                      {"journal_held", rs.held},
+                      {"journal_waited", rs.journal_waited},
+                      {"journal_timeouts", rs.journal_timeouts}};
 
   json::array links;
   for (const auto& l : links_) {

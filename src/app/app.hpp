@@ -32,6 +32,14 @@
 #include "core/journal_policy.hpp"
 #include "journal/sqlite/sqlite_journal_store.hpp"
 
+namespace callbridge::core {
+class LookupService;
+class RemoteInfoService;
+}  // namespace callbridge::core
+namespace callbridge::directory {
+class SqliteContactStore;
+}
+
 namespace callbridge::app {
 
 struct AppOptions {
@@ -65,7 +73,15 @@ class App {
   api::PrincipalResolver& principals();
   std::uint16_t http_port() const { return http_->port(); }
 
-  // Journal entries from a call tracker (io thread): JournalPolicy decides, then the store queues.
+  // Who the remotes of live calls are (numbers, display, directory matches): PBX link wiring
+  // observe()s every call event before publishing it; events, snapshots and GET /api/v1/calls show
+  // it per connection as "remote_info"; the journal gets the contact that was shown.
+  core::RemoteInfoService& remote_info() { return *remote_info_; }
+  const core::RemoteInfoView* remote_info_view() const;
+
+  // Journal entries from a call tracker (io thread): JournalPolicy decides, RemoteInfoService
+  // attaches the remote's contact (waiting a bounded time for a running lookup), then the store
+  // queues.
   void record(model::JournalEntry entry);
   std::function<void(model::JournalEntry)> journal_sink() {
     return [this](model::JournalEntry e) { record(std::move(e)); };
@@ -86,6 +102,8 @@ class App {
 
  private:
   App(Config config, AppOptions options);
+  base::Status start_remote_info();
+  void store_entry(model::JournalEntry entry);
   void begin_shutdown(std::string why);
   void finish_shutdown();
   void arm_retention(std::chrono::seconds delay);
@@ -103,6 +121,11 @@ class App {
   core::EventHub event_hub_{core::EventHubOptions{.retention = 4096, .encode = api::EventStream::frame_text}};
   std::unique_ptr<api::EventStream> event_stream_;
   core::CallModelRegistry call_models_;
+  // Contact lookups for live calls: own connection to contacts.db, lookup engine, remote info.
+  // Declared before links_: a link's final flush still records journal entries through them.
+  std::unique_ptr<directory::SqliteContactStore> lookup_store_;
+  std::unique_ptr<core::LookupService> lookup_;
+  std::unique_ptr<core::RemoteInfoService> remote_info_;
   std::shared_ptr<struct RestWiring> rest_;  // REST API stores (app/rest_wiring.hpp)
   std::shared_ptr<struct CommandWiring> commands_;  // call control routes (app/command_wiring.hpp)
   std::vector<std::unique_ptr<PbxLink>> links_;

@@ -5,6 +5,7 @@
 
 #include "app/ami_wiring.hpp"
 #include "core/event_hub.hpp"
+#include "core/remote_info_service.hpp"
 #include "drivers/ami/ami_call_tracker.hpp"
 #include "drivers/ami/ami_commands.hpp"
 #include "drivers/ami/ami_link.hpp"
@@ -134,8 +135,10 @@ base::Result<std::unique_ptr<PbxLink>> make_pbx_link(const PbxConfig& pbx, App& 
     if (*cell) (*cell)->count_entry();
     sink(std::move(e));
   };
-  outputs.on_event = [hub = &app.event_hub(), cell](const model::CallEvent& e) {
-    if (*cell) hub->on_call_event(e, *(*cell)->call_model());
+  outputs.on_event = [hub = &app.event_hub(), remotes = &app.remote_info(), cell](const model::CallEvent& e) {
+    if (!*cell) return;
+    remotes->observe(e.tenant, e.call_id, *(*cell)->call_model());  // numbers + lookups first
+    hub->on_call_event(e, *(*cell)->call_model());
   };
   auto tracker = std::make_unique<ami::AmiCallTracker>(std::move(*topt), std::move(outputs));
   auto* tracker_raw = tracker.get();

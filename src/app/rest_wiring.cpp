@@ -84,6 +84,7 @@ base::Result<std::shared_ptr<RestWiring>> wire_rest_api(App& app) {
   };
   d.to_e164 = [raw](const std::string& tenant, std::string_view n) { return raw->to_e164(tenant, n); };
   d.diagnostics_json = [a] { return a->diagnostics_json(); };
+  d.remote_info = app.remote_info_view();  // "remote_info" per connection in GET /api/v1/calls
   api::add_rest_routes(app.http(), std::move(d));
   return w;
 }
