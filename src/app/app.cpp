@@ -15,6 +15,9 @@
 #include "app/rest_wiring.hpp"
 #include "app/command_wiring.hpp"
 #include "api/static_files.hpp"
+#ifdef CALLBRIDGE_HAVE_PG_JOURNAL
+#include "journal/postgres/pg_journal_store.hpp"
+#endif
 
 #ifndef CALLBRIDGE_VERSION
 #define CALLBRIDGE_VERSION "dev"
@@ -60,11 +63,7 @@ base::Result<std::unique_ptr<App>> App::create(Config config, AppOptions options
   if (!fs::is_directory(app->data_dir_, ec))
     return fail(Error::io("data dir " + app->data_dir_ + ": not a directory"));
 
-  journal::SqliteJournalStore::Options so;
-  so.synchronous_full = app->config_.journal.synchronous_full;
-  auto store = journal::SqliteJournalStore::open(journal_path(app->data_dir_), so);
-  if (!store) return fail(store.error());
-  app->store_ = std::move(*store);
+  if (auto st = app->open_journal(); !st) return fail(st.error());
 
   if (auto st = app->start_remote_info(); !st) return fail(st.error());
 
@@ -95,6 +94,43 @@ base::Result<std::unique_ptr<App>> App::create(Config config, AppOptions options
   api::add_static_routes(*app->http_, {api::default_web_root()});
   if (auto st = app->http_->start(); !st) return fail(st.error());
   return app;
+}
+
+namespace {
+template <typename Store>
+std::function<App::JournalCounters()> counters_of(Store* s) {
+  return [s] {
+    auto x = s->stats();
+    return App::JournalCounters{x.appended, x.committed, x.dropped, x.write_errors, x.queued, x.last_write_failed};
+  };
+}
+}  // namespace
+
+// journal.backend: "sqlite" = DATA_DIR/journal.db, "postgres" = journal.dsn.
+base::Status App::open_journal() {
+  if (config_.journal.backend == "postgres") {
+#ifdef CALLBRIDGE_HAVE_PG_JOURNAL
+    journal::PgJournalStore::Options po;
+    po.conninfo = config_.journal.dsn;
+    auto store = journal::PgJournalStore::open(po);
+    if (!store) return fail(store.error());
+    journal_stats_ = counters_of(store->get());
+    journal_location_ = (*store)->location();
+    store_ = std::move(*store);
+    return {};
+#else
+    return fail(Error::invalid_argument(
+        "journal.backend = \"postgres\": this callbridged was built without PostgreSQL support (libpq)"));
+#endif
+  }
+  journal::SqliteJournalStore::Options so;
+  so.synchronous_full = config_.journal.synchronous_full;
+  auto store = journal::SqliteJournalStore::open(journal_path(data_dir_), so);
+  if (!store) return fail(store.error());
+  journal_stats_ = counters_of(store->get());
+  journal_location_ = (*store)->path();
+  store_ = std::move(*store);
+  return {};
 }
 
 App::~App() {
@@ -193,7 +229,7 @@ int App::run() {
   });
 
   spdlog::info("callbridged {} starting; data dir {}, journal {}", CALLBRIDGE_VERSION, data_dir_,
-               store_->path());
+               journal_location_);
   if (links_.empty()) {
     spdlog::warn(
         "no PBX configured: running without a PBX link (HTTP API only). Add a [[pbx]] section to the "
@@ -219,7 +255,7 @@ int App::run() {
     spdlog::error("journal: final flush failed: {}", st.error().message());
     rc = 1;
   }
-  auto s = store_->stats();
+  auto s = journal_stats_();
   spdlog::info("callbridged stopped; journal: {} entries written, {} dropped, {} excluded by policy",
                s.committed, s.dropped, excluded_internal_ + excluded_number_);
   return rc;
@@ -297,7 +333,7 @@ std::vector<std::string> App::not_ready_reasons() const {
   std::vector<std::string> r;
   if (!running_) r.push_back("starting");
   if (shutting_down_) r.push_back("shutting down");
-  if (store_->stats().last_write_failed) r.push_back("journal: writes are failing (see the log)");
+  if (journal_stats_().last_write_failed) r.push_back("journal: writes are failing (see the log)");
   for (const auto& l : links_) {
     auto s = l->status();
     if (s.connected) continue;
@@ -325,8 +361,9 @@ std::string App::diagnostics_json() const {
                {"open_connections", hs.open_connections},
                {"rejected_connections", hs.rejected_connections}};
 
-  auto js = store_->stats();
-  json::object j{{"path", store_->path()},
+  auto js = journal_stats_();
+  json::object j{{"backend", config_.journal.backend},
+                 {"path", journal_location_},
                  {"received", journal_received_},
                  {"excluded_internal", excluded_internal_},
                  {"excluded_number", excluded_number_},

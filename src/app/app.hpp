@@ -62,6 +62,12 @@ class App {
   const Config& config() const { return config_; }
   const std::string& data_dir() const { return data_dir_; }
   ports::JournalStore& journal() { return *store_; }
+  // The journal writer's counters, whichever backend (diagnostics, readiness).
+  struct JournalCounters {
+    std::uint64_t appended = 0, committed = 0, dropped = 0, write_errors = 0;
+    std::size_t queued = 0;
+    bool last_write_failed = false;
+  };
   api::HttpServer& http() { return *http_; }  // add routes before run()
   // The live event stream: the hub PBX links publish into (pbx_links.cpp), and the WebSocket
   // route GET /api/v1/events, served once serve_events() got the resolver.
@@ -104,6 +110,7 @@ class App {
   App(Config config, AppOptions options);
   base::Status start_remote_info();
   void store_entry(model::JournalEntry entry);
+  base::Status open_journal();
   void begin_shutdown(std::string why);
   void finish_shutdown();
   void arm_retention(std::chrono::seconds delay);
@@ -114,7 +121,9 @@ class App {
   Config config_;
   AppOptions options_;
   std::string data_dir_;
-  std::unique_ptr<journal::SqliteJournalStore> store_;
+  std::unique_ptr<ports::JournalStore> store_;  // journal.backend: SqliteJournalStore or PgJournalStore
+  std::function<JournalCounters()> journal_stats_;  // the concrete store's stats()
+  std::string journal_location_;                    // file path or postgresql://user@host/db
   core::JournalPolicy policy_;
   core::RetentionSchedule retention_;
   std::unique_ptr<api::HttpServer> http_;

@@ -255,6 +255,14 @@ Status read_journal(TableReader r, JournalConfig& j) {
   std::string sync = j.synchronous_full ? "full" : "normal";
   CB_TRY(r.one_of("synchronous", sync, {"normal", "full"}));
   j.synchronous_full = sync == "full";
+  CB_TRY(r.one_of("backend", j.backend, {"sqlite", "postgres"}));
+  CB_TRY(r.string("dsn", j.dsn));
+  if (j.backend == "postgres" && j.dsn.empty())
+    return fail(Error::invalid_argument(r.key_path("dsn") +
+                                        ": required with backend = \"postgres\" (e.g. \"host=db.example "
+                                        "dbname=callbridge user=callbridge\" or \"postgresql://callbridge@db/callbridge\")"));
+  if (j.backend == "sqlite" && !j.dsn.empty())
+    return fail(Error::invalid_argument(r.key_path("dsn") + ": only used with backend = \"postgres\" (backend is \"sqlite\")"));
   return r.finish();
 }
 
@@ -566,8 +574,13 @@ excluded_numbers = []
 # Delete entries that ended more than this many days ago (checked hourly). 0 = keep forever.
 retention_days = 0
 # "normal": a written entry survives a crash of callbridged (kill -9); "full": also an OS
-# crash or power loss (one fsync per write batch).
+# crash or power loss (one fsync per write batch). SQLite only (PostgreSQL: the server's
+# synchronous_commit decides).
 synchronous = "normal"
+# "sqlite": one file, DATA_DIR/journal.db. "postgres": a PostgreSQL database (several callbridged
+# nodes can share it); `dsn` is a libpq connection string or URI, the tables are created at start.
+backend = "sqlite"
+# dsn = "host=db.example.com dbname=callbridge user=callbridge password=secret"
 
 # One PBX link (Asterisk AMI). Use [[pbx]] once per PBX for several; without any, callbridged
 # runs with no PBX (API only). Asterisk side: manager.conf user with read=all, write=originate,call.

@@ -86,6 +86,8 @@ struct JournalConfig {
   std::vector<std::string> excluded_numbers;   // party or remote numbers never journaled
   int retention_days = 0;                      // 0 = keep forever
   bool synchronous_full = false;               // journal.synchronous = "full" (fsync each batch)
+  std::string backend = "sqlite";              // "sqlite" (DATA_DIR/journal.db) or "postgres"
+  std::string dsn;                             // backend "postgres": libpq conninfo or postgresql:// URI
   bool operator==(const JournalConfig&) const = default;
 };
 
