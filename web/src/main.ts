@@ -53,7 +53,7 @@ let journalCache: JournalEntry[] = [];
 let flash: { kind: 'ok' | 'error'; text: string } | null = null;
 const targets = new Map<string, string>();         // call id -> transfer/consult target being typed
 const manualChoice = new Map<string, Contact>();  // call id -> contact picked (this session)
-const lookups = new Map<string, Contact[] | null>();  // number -> matches (client-side lookup; null = in flight)
+const lookups = new Map<string, Contact[] | null>();  // call id + number -> matches (client-side lookup; null = in flight)
 const notified = new Map<string, string>();       // call id -> text of the desktop notification shown
 const sentCommands = new Map<string, { action: string; who: string }>();  // command id -> what we sent
 
@@ -235,24 +235,26 @@ function colleagueName(caller: Caller): string {
   return caller.kind === 'internal' && caller.extension ? live.lines.get(caller.extension)?.name ?? '' : '';
 }
 
-// Client-side lookup, only for servers that send no remote_info.
-function clientLookup(n: string): Contact[] | undefined {
-  if (!lookups.has(n)) {
+// Client-side lookup, only for servers that send no remote_info: once per call and number (a new
+// call looks again, so contacts added meanwhile are found).
+function clientLookup(callId: string, n: string): Contact[] | undefined {
+  const key = `${callId}\u0000${n}`;
+  if (!lookups.has(key)) {
     if (lookups.size > 500) lookups.clear();
-    lookups.set(n, null);
+    lookups.set(key, null);
     api.get<{ matches: any[] }>(`/api/v1/contacts/lookup?number=${encodeURIComponent(n)}`)
       .then((r) => {
-        lookups.set(n, (r.matches ?? []).map((m) => ({ id: String(m.id), name: m.name, company: m.company, source: m.source,
+        lookups.set(key, (r.matches ?? []).map((m) => ({ id: String(m.id), name: m.name, company: m.company, source: m.source,
           match: m.match === 'company' ? 'company' : 'exact', number: m.matched_number })));
       })
-      .catch(() => lookups.set(n, []))
+      .catch(() => lookups.set(key, []))
       .finally(() => { render(); refreshNotifications(); });
   }
-  return lookups.get(n) ?? undefined;
+  return lookups.get(key) ?? undefined;
 }
 
 function resolved(c: Call): { caller: Caller; res: Resolution } {
-  const caller = callerOf(c, me?.extensions ?? [], uiConfig.home_country, clientLookup);
+  const caller = callerOf(c, me?.extensions ?? [], uiConfig.home_country, (n) => clientLookup(c.id, n));
   const picked = manualChoice.get(c.id);
   if (picked) return { caller, res: { kind: 'contact', contact: picked, remembered: true } };
   return { caller, res: resolveContact(memory, caller.key, caller.contacts) };
@@ -263,8 +265,11 @@ function commandOutcome(cmd: CommandStatus) {
   if (!cmd || typeof cmd.id !== 'string') return;
   const sent = sentCommands.get(cmd.id);
   const what = actionLabel(sent?.action ?? cmd.action ?? 'command');
+  // The outcome may arrive before the 202 that names the command: then the call tells who it was.
+  const call = cmd.call_id ? live.calls.get(cmd.call_id) : undefined;
+  const who = sent?.who ?? (call ? callerLabel(call) : '');
   if (cmd.state === 'failed') {
-    alertUser(`${what}${sent?.who ? ` (${sent.who})` : ''} failed${cmd.reason ? `: ${cmd.reason}` : ''}`);
+    alertUser(`${what}${who ? ` (${who})` : ''} failed${cmd.reason ? `: ${cmd.reason}` : ''}`);
     sentCommands.delete(cmd.id);
   } else if (cmd.state === 'done') {
     say(`${what} done`);
