@@ -247,6 +247,17 @@ Status read_demo(TableReader r, DemoConfig& d) {
   return r.finish();
 }
 
+Status read_directory(TableReader r, std::string_view source, DirectoryConfig& d) {
+  auto store = r.table("store");
+  if (!store) return fail(store.error());
+  if (*store) {
+    TableReader s(**store, r.key_path("store"), source);
+    CB_TRY(s.boolean("memory_index", d.memory_index));
+    CB_TRY(s.finish());
+  }
+  return r.finish();
+}
+
 Status read_journal(TableReader r, JournalConfig& j) {
   CB_TRY(r.boolean("exclude_internal", j.exclude_internal));
   CB_TRY(r.string_list("excluded_numbers", j.excluded_numbers));
@@ -452,6 +463,10 @@ Result<Config> parse_config(std::string_view text, std::string_view source) {
   if (!journal) return fail(journal.error());
   if (*journal) CB_TRY(read_journal(TableReader(**journal, "journal", source), c.journal));
 
+  auto directory = r.table("directory");
+  if (!directory) return fail(directory.error());
+  if (*directory) CB_TRY(read_directory(TableReader(**directory, "directory", source), source, c.directory));
+
   auto demo = r.table("demo");
   if (!demo) return fail(demo.error());
   if (*demo) CB_TRY(read_demo(TableReader(**demo, "demo", source), c.demo));
@@ -626,6 +641,10 @@ backend = "sqlite"
 # answer_event = "talk"
 # hold_event = "hold"
 # retrieve_event = "talk"
+
+# The built-in contact store (DATA_DIR/contacts.db, `callbridge contacts import`).
+# [directory.store]
+# memory_index = true         # answer lookups from memory (~85 bytes per number; loaded at start)
 
 # Demo mode (also --demo): a built-in PBX simulator with live demo calls, demo contacts and a
 # demo admin token; the start-up output prints the URL to open.

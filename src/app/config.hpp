@@ -110,12 +110,19 @@ struct DemoConfig {
   bool operator==(const DemoConfig&) const = default;
 };
 
+// [directory.store]: the built-in contact store (DATA_DIR/contacts.db).
+struct DirectoryConfig {
+  bool memory_index = true;  // answer lookups from an in-memory index (directory/index/)
+  bool operator==(const DirectoryConfig&) const = default;
+};
+
 struct Config {
   ServerConfig server;
   std::vector<PbxConfig> pbx;
   JournalConfig journal;
   std::map<std::string, TenantConfig> tenants;
   DemoConfig demo;
+  DirectoryConfig directory;
   bool operator==(const Config&) const = default;
 };
 

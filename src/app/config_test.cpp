@@ -185,6 +185,20 @@ TEST(Config, ServerTls) {
             "server.tls.cert_fil: unknown key (did you mean \"cert_file\"?) (test.toml line 2)");
 }
 
+TEST(Config, DirectoryStoreMemoryIndex) {
+  auto c = parse_config("", "test.toml");
+  ASSERT_TRUE(c);
+  EXPECT_TRUE(c->directory.memory_index);
+  c = parse_config("[directory.store]\nmemory_index = false\n", "test.toml");
+  ASSERT_TRUE(c) << c.error().to_string();
+  EXPECT_FALSE(c->directory.memory_index);
+  EXPECT_NE(error_of("[directory.store]\nmemory_index = 1\n").find("directory.store.memory_index: expected"),
+            std::string::npos);
+  EXPECT_NE(error_of("[directory.store]\nmemory_indx = true\n").find("directory.store.memory_indx: unknown key"),
+            std::string::npos);
+  EXPECT_NE(error_of("[directory]\nstor = 1\n").find("directory.stor: unknown key"), std::string::npos);
+}
+
 TEST(Config, SyntaxErrorsGiveTheLine) {
   auto m = error_of("[server]\nlisten = \n");
   EXPECT_EQ(m.rfind("test.toml line 2: ", 0), 0u) << m;

@@ -7,6 +7,7 @@
 #include "api/rest_api.hpp"
 #include "app/app.hpp"
 #include "core/dialing_plan.hpp"
+#include "directory/index/indexed_contact_store.hpp"
 #include "directory/store/sqlite_contact_store.hpp"
 #include "identity/sqlite/identity_store.hpp"
 
@@ -17,6 +18,7 @@ struct RestWiring {
   std::unique_ptr<identity::SqliteIdentityStore> identity;
   std::unique_ptr<api::Authenticator> auth;
   std::unique_ptr<directory::SqliteContactStore> contacts;
+  std::unique_ptr<directory::IndexedContactStore> indexed;  // in front of `contacts` (memory_index)
   std::map<std::string, std::shared_ptr<core::DialingPlan>> plans;  // by tenant
 
   std::optional<std::string> to_e164(const std::string& tenant, std::string_view raw) const {
@@ -71,13 +73,20 @@ base::Result<std::shared_ptr<RestWiring>> wire_rest_api(App& app) {
   auto cs = directory::SqliteContactStore::open(co);
   if (!cs) return base::fail(cs.error());
   w->contacts = std::move(*cs);
+  if (app.config().directory.memory_index) {  // loads in the background; the store answers meanwhile
+    directory::IndexedContactStoreOptions io;
+    for (const auto& [tenant, tc] : app.config().tenants) io.preload_tenants.push_back(tenant);
+    if (io.preload_tenants.empty()) io.preload_tenants.push_back("default");
+    w->indexed = std::make_unique<directory::IndexedContactStore>(*w->contacts, directory::sqlite_index_loader(co.path),
+                                                                  std::move(io));
+  }
 
   api::RestDeps d;
   d.identity = w->identity.get();
   d.auth = w->auth.get();
   d.clock = &w->clock;
   d.journal = &app.journal();
-  d.contacts = w->contacts.get();
+  d.contacts = w->indexed ? static_cast<ports::ContactStore*>(w->indexed.get()) : w->contacts.get();
   App* a = &app;
   d.for_each_model = [a](const std::string& tenant, const std::function<void(const model::CallModel&)>& f) {
     a->call_models().for_each(tenant, f);
