@@ -396,7 +396,7 @@ base::Result<std::string> cached_store(const fs::path& dir, std::size_t n, std::
   *import_s = -1;
   if (fs::exists(file)) return file.string();
   fs::path tmp = file;
-  tmp += ".tmp";
+  tmp += ".tmp" + std::to_string(::getpid());  // two runs at once (ctest -j) build their own
   fs::remove(tmp);
   {
     auto store = directory::SqliteContactStore::open({.path = tmp.string(), .to_e164 = {}});
