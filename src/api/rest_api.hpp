@@ -44,6 +44,9 @@ struct RestDeps {
   std::function<std::string()> diagnostics_json;
   // Optional extra JSON array of client connections (WebSocket layer) put under "clients".
   std::function<std::string()> clients_json;
+  // The served /ui-config.json (web root), the default of GET /api/v1/ui-settings for tenants that
+  // saved none; nullopt/unset: empty defaults.
+  std::function<std::optional<std::string>()> ui_config_json;
   std::size_t max_body_bytes = 64 * 1024;
   bool secure_cookies = false;  // Secure flag on cb_session (when serving TLS)
 };

@@ -10,44 +10,131 @@ namespace callbridge::api {
 namespace json = boost::json;
 using rest::problem;
 
+std::string command_json(const core::CommandRecord& r) {
+  json::object o;
+  o["id"] = r.id;
+  o["action"] = r.action;
+  o["state"] = core::to_string(r.state);
+  o["reason"] = r.reason.empty() ? json::value(nullptr) : json::value(r.reason);
+  o["call_id"] = r.call_id ? json::value(*r.call_id) : json::value(nullptr);
+  if (r.request_id) o["request_id"] = *r.request_id;
+  o["created_at"] = base::format_rfc3339_ms(r.created_at);
+  o["updated_at"] = base::format_rfc3339_ms(r.updated_at);
+  return json::serialize(o);
+}
+
 namespace {
 
 HttpResponse failure(const core::CommandFailure& f) {
   return problem(f.http_status(), f.problem_type(), f.detail);
 }
 
-// The service may answer at once (checks, link down) or later (after the PBX's response). The
-// HTTP handler is synchronous, so a command whose PBX answer is still pending is reported as
-// 202 "status": "submitted" (sent to the PBX); "accepted" when the PBX already confirmed it. A
-// later refusal by the PBX shows as no change in the event stream (see docs/call-control.md).
-HttpResponse respond(const std::shared_ptr<std::optional<core::CommandOutcome>>& out,
-                     std::optional<std::string> call_id, std::optional<std::string> request_id) {
-  if (*out && !**out) return failure((**out).error());
-  json::object o;
-  o["call_id"] = call_id ? json::value(*call_id) : json::value(nullptr);
-  if (request_id) o["request_id"] = *request_id;
-  o["status"] = *out ? "accepted" : "submitted";
-  return rest::reply(202, o);
+core::CommandCaller caller_of(const Principal& p) { return {p.tenant, p.devices}; }
+
+// What the routes share with the service callbacks, which may run after the routes are gone
+// (they hold it weakly).
+struct Shared {
+  base::SystemClock system_clock;
+  std::unique_ptr<core::CommandLog> log;
+};
+
+// One command on its way: the service's callbacks run either inside the handler (checks, link
+// down, a PBX that already answered) — then `early` keeps the outcome for the HTTP answer — or
+// later, once the 202 named a command, which they then finish.
+struct Tracking {
+  std::weak_ptr<Shared> shared;
+  std::string tenant;
+  std::string id;  // set once the 202 created the record
+  std::optional<core::CommandOutcome> early;
+  bool make_call = false;
+
+  void later(core::CommandOutcome o, bool final) {
+    auto s = shared.lock();
+    if (!s) return;
+    if (!o) {
+      s->log->finish(tenant, id, core::CommandState::failed, o.error().detail);
+    } else if (final) {
+      s->log->finish(tenant, id, core::CommandState::done, "", o->call_id);
+    }
+  }
+};
+
+// The request-level answer (AMI Response). For make_call success only means "queued": the final
+// word is the OriginateResponse (`finished_cb`).
+core::CommandCallback done_cb(const std::shared_ptr<Tracking>& t) {
+  return [t](core::CommandOutcome o) {
+    if (t->id.empty()) {
+      t->early = std::move(o);
+      return;
+    }
+    t->later(std::move(o), !t->make_call);
+  };
 }
 
-core::CommandCaller caller_of(const Principal& p) { return {p.tenant, p.devices}; }
+core::CommandCallback finished_cb(const std::shared_ptr<Tracking>& t) {
+  return [t](core::CommandOutcome o) {
+    if (t->id.empty()) {  // only a PBX that answers inside the call (fakes); a failure is the answer
+      if (!o) t->early = std::move(o);
+      return;
+    }
+    t->later(std::move(o), true);
+  };
+}
 
 struct Routes {
   CommandRouteDeps deps;
+  std::shared_ptr<Shared> shared;
 
-  // Body limit -> 413, authentication -> 401/429, empty body = {}.
-  template <typename F>
-  HttpResponse guarded(const HttpRequest& req, F&& f) {
+  // After the service call: a problem when it failed at once, else 202 naming the new command
+  // (Location: /api/v1/commands/{id}). `status` keeps its old meaning: "accepted" when the PBX
+  // already confirmed the request, "submitted" while its answer is on the way.
+  HttpResponse respond(const Principal& p, const std::shared_ptr<Tracking>& t, std::string action,
+                       std::optional<std::string> call_id, std::optional<std::string> request_id) {
+    if (t->early && !*t->early) return failure(t->early->error());
+    const bool confirmed = t->early.has_value();
+    // A confirmed non-originate command is finished; make_call waits for the OriginateResponse.
+    const auto state = confirmed && !t->make_call ? core::CommandState::done : core::CommandState::accepted;
+    const auto& rec = shared->log->add(p.tenant, p.user, std::move(action), state, call_id, request_id);
+    t->id = rec.id;
+    json::object o;
+    o["call_id"] = call_id ? json::value(*call_id) : json::value(nullptr);
+    if (request_id) o["request_id"] = *request_id;
+    o["status"] = confirmed ? "accepted" : "submitted";
+    o["command_id"] = rec.id;
+    o["command"] = json::parse(command_json(rec));
+    auto r = rest::reply(202, o);
+    r.headers.emplace_back("Location", "/api/v1/commands/" + rec.id);
+    return r;
+  }
+
+  std::shared_ptr<Tracking> track(const Principal& p, bool make_call) {
+    auto t = std::make_shared<Tracking>();
+    t->shared = shared;
+    t->tenant = p.tenant;
+    t->make_call = make_call;
+    return t;
+  }
+
+  std::expected<Principal, HttpResponse> authenticate(const HttpRequest& req) {
     if (req.body.size() > deps.max_body_bytes)
-      return problem(413, "payload-too-large", "request body exceeds " + std::to_string(deps.max_body_bytes) + " bytes");
+      return std::unexpected(problem(413, "payload-too-large",
+                                     "request body exceeds " + std::to_string(deps.max_body_bytes) + " bytes"));
     auto p = deps.auth->resolve(req, false);
     if (!p) {
       auto r = problem(p.error().status, p.error().status == 429 ? "too-many-requests" : "unauthorized",
                        p.error().detail);
       if (p.error().status == 429) r.headers.emplace_back("Retry-After", std::to_string(p.error().retry_after_s));
       else r.headers.emplace_back("WWW-Authenticate", "Bearer");
-      return r;
+      return std::unexpected(std::move(r));
     }
+    return std::move(*p);
+  }
+
+  // Body limit -> 413, authentication -> 401/429, empty body = {}.
+  template <typename F>
+  HttpResponse guarded(const HttpRequest& req, F&& f) {
+    auto p = authenticate(req);
+    if (!p) return std::move(p.error());
     json::object body;
     if (req.body.find_first_not_of(" \t\r\n") != std::string::npos) {
       auto b = rest::body_object(req);
@@ -59,6 +146,13 @@ struct Routes {
     return f(*p, body, *svc);
   }
 
+  HttpResponse start_make_call(const Principal& p, core::CallControlService& svc, core::CommandCaller caller,
+                               const std::string& to, std::optional<std::string> from) {
+    auto t = track(p, true);
+    std::string rid = svc.make_call(caller, to, std::move(from), done_cb(t), finished_cb(t));
+    return respond(p, t, "make_call", std::nullopt, rid);
+  }
+
   HttpResponse make_call(const HttpRequest& req) {
     return guarded(req, [&](const Principal& p, const json::object& body, core::CallControlService& svc) {
       auto to = rest::opt_string(body, "to", 256);
@@ -66,9 +160,7 @@ struct Routes {
       if (!*to) return problem(400, "bad-request", "\"to\" is required");
       auto from = rest::opt_string(body, "from", 64);
       if (!from) return problem(400, "bad-request", from.error());
-      auto out = std::make_shared<std::optional<core::CommandOutcome>>();
-      std::string rid = svc.make_call(caller_of(p), **to, *from, [out](core::CommandOutcome o) { *out = std::move(o); });
-      return respond(out, std::nullopt, rid);
+      return start_make_call(p, svc, caller_of(p), **to, *from);
     });
   }
 
@@ -110,9 +202,7 @@ struct Routes {
                                                       " was withheld");
       core::CommandCaller caller = caller_of(p);
       if (p.sees_whole_tenant() && !p.owns_device(e.party)) caller.devices = {e.party};
-      auto out = std::make_shared<std::optional<core::CommandOutcome>>();
-      std::string rid = svc.make_call(caller, *e.remote, e.party, [out](core::CommandOutcome o) { *out = std::move(o); });
-      return respond(out, std::nullopt, rid);
+      return start_make_call(p, svc, caller, *e.remote, e.party);
     });
   }
 
@@ -126,19 +216,46 @@ struct Routes {
       if (!device) return problem(400, "bad-request", device.error());
       auto to = rest::opt_string(body, "to", 256);
       if (!to) return problem(400, "bad-request", to.error());
-      auto out = std::make_shared<std::optional<core::CommandOutcome>>();
-      svc.execute(caller_of(p), *cmd, id, *device, *to, [out](core::CommandOutcome o) { *out = std::move(o); });
-      return respond(out, id, std::nullopt);
+      auto t = track(p, false);
+      svc.execute(caller_of(p), *cmd, id, *device, *to, done_cb(t));
+      return respond(p, t, std::string(core::to_string(*cmd)), id, std::nullopt);
     });
+  }
+
+  // GET /api/v1/commands/{id}: the issuing user's (or, for admins, any of the tenant's) commands;
+  // everything else is 404, like an expired record.
+  HttpResponse get_command(const HttpRequest& req) {
+    auto p = authenticate(req);
+    if (!p) return std::move(p.error());
+    std::string rest;
+    std::string id = rest::path_segment(req, "/api/v1/commands/", &rest);
+    const core::CommandRecord* r = id.empty() || id.size() > 64 || !rest.empty() ? nullptr
+                                                                                 : shared->log->find(p->tenant, id);
+    if (!r || (r->user != p->user && !p->is_admin()))
+      return problem(404, "not-found", "no command " + id.substr(0, 64) + " (unknown, expired or not yours)");
+    HttpResponse out;
+    out.status = 200;
+    out.content_type = "application/json";
+    out.body = command_json(*r);
+    return out;
   }
 };
 
 }  // namespace
 
 void add_command_routes(HttpServer& server, CommandRouteDeps deps) {
-  auto routes = std::make_shared<Routes>(Routes{std::move(deps)});
+  auto routes = std::make_shared<Routes>(Routes{std::move(deps), std::make_shared<Shared>()});
+  Shared& sh = *routes->shared;
+  sh.log = std::make_unique<core::CommandLog>(routes->deps.command_log,
+                                              routes->deps.clock ? *routes->deps.clock : sh.system_clock);
+  if (routes->deps.publish_to_user) {
+    sh.log->set_listener([publish = routes->deps.publish_to_user](const core::CommandRecord& r) {
+      publish(r.tenant, r.user, ",\"command\":" + command_json(r) + "}");
+    });
+  }
   server.route("POST", "/api/v1/calls", [routes](const HttpRequest& req) { return routes->make_call(req); });
   server.route("POST", "/api/v1/calls/*", [routes](const HttpRequest& req) { return routes->command(req); });
+  server.route("GET", "/api/v1/commands/*", [routes](const HttpRequest& req) { return routes->get_command(req); });
   if (routes->deps.journal)
     server.route("POST", "/api/v1/journal/*", [routes](const HttpRequest& req) { return routes->callback(req); });
 }

@@ -2,17 +2,22 @@
 // POST /api/v1/calls/{id}/{answer,hangup,hold,retrieve,consult,alternate,transfer,conference,
 // deflect}, and POST /api/v1/journal/{id}/callback (make call from the entry's party to its
 // remote). Authenticates with a PrincipalResolver, parses the body, hands the command to the
-// tenant's core::CallControlService and maps its outcome to 202 / problem+json.
+// tenant's core::CallControlService and maps its outcome to 202 / problem+json. Every 202 names
+// a command (core::CommandLog) whose later outcome (the PBX's Response / OriginateResponse) is
+// readable at GET /api/v1/commands/{id} and published to the issuing user's event stream.
 // The app calls add_command_routes() once; handlers run on the io thread.
 #pragma once
 
 #include <cstddef>
 #include <functional>
 #include <string>
+#include <string_view>
 
 #include "api/http_server.hpp"
 #include "api/principal.hpp"
+#include "base/time.hpp"
 #include "core/call_control.hpp"
+#include "core/command_log.hpp"
 #include "ports/journal_store.hpp"
 
 namespace callbridge::api {
@@ -24,7 +29,16 @@ struct CommandRouteDeps {
   std::size_t max_body_bytes = 64 * 1024;
   // POST /api/v1/journal/{id}/callback looks entries up here; nullptr: that route is not served.
   ports::JournalStore* journal = nullptr;
+  // Publishes a command's state change to `user`'s event stream in `tenant` (EventHub::
+  // publish_to_user with type "command"); `json_tail` is `,"command":{...}}`. Unset: not published.
+  std::function<void(const std::string& tenant, const std::string& user, std::string_view json_tail)>
+      publish_to_user;
+  const base::Clock* clock = nullptr;  // command times and expiry; null: the system clock
+  core::CommandLogOptions command_log;
 };
+
+// The command as GET /api/v1/commands/{id} and the "command" event show it.
+std::string command_json(const core::CommandRecord& r);
 
 void add_command_routes(HttpServer& server, CommandRouteDeps deps);
 

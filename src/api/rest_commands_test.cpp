@@ -5,6 +5,8 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/json.hpp>
 
+#include "core/event_hub.hpp"
+
 namespace callbridge::api {
 namespace {
 
@@ -17,6 +19,26 @@ struct TestResolver final : PrincipalResolver {
     if (req.header("authorization") == "Bearer anna") {
       Principal p;
       p.user = "anna";
+      p.devices = {"100"};
+      return p;
+    }
+    if (req.header("authorization") == "Bearer carl") {  // anna's colleague on the same device
+      Principal p;
+      p.user = "carl";
+      p.devices = {"100"};
+      return p;
+    }
+    if (req.header("authorization") == "Bearer boss") {
+      Principal p;
+      p.user = "boss";
+      p.role = Role::admin;
+      return p;
+    }
+    if (req.header("authorization") == "Bearer other") {
+      Principal p;
+      p.tenant = "other";
+      p.user = "anna";
+      p.role = Role::admin;
       p.devices = {"100"};
       return p;
     }
@@ -37,6 +59,7 @@ struct FakePbx final : ports::PbxCommands {
   base::Status result;
   std::vector<std::string> log;
   std::vector<ports::CommandDone> pending;
+  std::vector<std::function<void(base::Result<std::string>)>> outcomes;  // make_call's on_outcome
   bool available() const override { return up; }
   void finish(std::string s, ports::CommandDone done) {
     log.push_back(std::move(s));
@@ -44,6 +67,7 @@ struct FakePbx final : ports::PbxCommands {
     else pending.push_back(std::move(done));
   }
   void make_call(const ports::MakeCallRequest& r, ports::CommandDone d) override {
+    outcomes.push_back(r.on_outcome);
     finish("make_call " + r.from_device + " " + r.dial_string + " " + r.request_id, std::move(d));
   }
   void answer(const std::string& c, const std::string& dev, ports::CommandDone d) override { finish("answer " + c + " " + dev, std::move(d)); }
@@ -104,13 +128,30 @@ struct RestCommands : ::testing::Test {
   bool has_service = true;
   FakeJournal journal;
 
+  base::ManualClock clock{at(0)};
+  // What the routes publish: {tenant, user, json tail}.
+  std::vector<std::tuple<std::string, std::string, std::string>> published;
+
   RestCommands() {
     add_command_routes(server, {.auth = &resolver,
                                 .service_for = [this](const std::string& t) -> core::CallControlService* {
                                   return has_service && t == "default" ? &service : nullptr;
                                 },
                                 .max_body_bytes = 64 * 1024,
-                                .journal = &journal});
+                                .journal = &journal,
+                                .publish_to_user =
+                                    [this](const std::string& t, const std::string& u, std::string_view tail) {
+                                      published.emplace_back(t, u, std::string(tail));
+                                    },
+                                .clock = &clock,
+                                .command_log = {.max_per_tenant = 100, .ttl = std::chrono::seconds(600)}});
+  }
+  HttpResponse get(std::string path, std::string token = "anna") {
+    HttpRequest r;
+    r.method = "GET";
+    r.target = r.path = std::move(path);
+    if (!token.empty()) r.headers.emplace_back("authorization", "Bearer " + token);
+    return server.dispatch(r);
   }
   HttpResponse post(std::string path, std::string body, std::string token = "anna") {
     HttpRequest r;
@@ -210,6 +251,146 @@ TEST_F(RestCommands, JournalCallbackCallsTheRemoteFromTheEntrysParty) {
   // Link down: 503 like POST /calls.
   pbx.up = false;
   EXPECT_EQ(post("/api/v1/journal/1/callback", "").status, 503);
+}
+
+TEST_F(RestCommands, EveryAcceptedCommandIsNamedAndItsLaterRefusalIsVisible) {
+  model.update("ctilab-1.0", "100", ConnectionState::connected, CallEventType::established, at(0), "+4989123456");
+  pbx.immediate = false;
+  auto r = post("/api/v1/calls/ctilab-1.0/transfer", R"({"to": "101"})");
+  ASSERT_EQ(r.status, 202) << r.body;
+  auto o = obj(r);
+  std::string id(o.at("command_id").as_string());
+  EXPECT_EQ(id.rfind("cmd-", 0), 0u);
+  EXPECT_EQ(o.at("command").at("state").as_string(), "accepted");
+  EXPECT_EQ(o.at("command").at("action").as_string(), "transfer");
+  ASSERT_EQ(r.headers.size(), 1u);
+  EXPECT_EQ(r.headers[0].first, "Location");
+  EXPECT_EQ(r.headers[0].second, "/api/v1/commands/" + id);
+
+  auto g = get("/api/v1/commands/" + id);
+  ASSERT_EQ(g.status, 200) << g.body;
+  EXPECT_EQ(obj(g).at("state").as_string(), "accepted");
+  EXPECT_TRUE(obj(g).at("reason").is_null());
+  EXPECT_EQ(obj(g).at("call_id").as_string(), "ctilab-1.0");
+  EXPECT_TRUE(published.empty());
+
+  // Asterisk answers "Response: Error" after the 202.
+  clock.advance(std::chrono::milliseconds(40));
+  ASSERT_EQ(pbx.pending.size(), 1u);
+  pbx.pending[0](base::fail(base::Error::conflict("BlindTransfer: No such channel")));
+  g = get("/api/v1/commands/" + id);
+  EXPECT_EQ(obj(g).at("state").as_string(), "failed");
+  EXPECT_EQ(obj(g).at("reason").as_string(), "BlindTransfer: No such channel");
+  EXPECT_EQ(obj(g).at("updated_at").as_string(), "2026-11-18T11:06:40.040Z");
+  // Published once, to anna of tenant default only.
+  ASSERT_EQ(published.size(), 1u);
+  EXPECT_EQ(std::get<0>(published[0]), "default");
+  EXPECT_EQ(std::get<1>(published[0]), "anna");
+  auto ev = boost::json::parse("{\"type\":\"command\",\"seq\":1" + std::get<2>(published[0])).as_object();
+  EXPECT_EQ(ev.at("command").at("id").as_string(), id);
+  EXPECT_EQ(ev.at("command").at("state").as_string(), "failed");
+  EXPECT_EQ(ev.at("command").at("reason").as_string(), "BlindTransfer: No such channel");
+
+  // A second answer changes nothing.
+  pbx.pending[0](base::Status{});
+  EXPECT_EQ(obj(get("/api/v1/commands/" + id)).at("state").as_string(), "failed");
+  EXPECT_EQ(published.size(), 1u);
+}
+
+TEST_F(RestCommands, ConfirmedCommandIsDoneAtOnceWithoutAnEvent) {
+  model.update("ctilab-1.0", "100", ConnectionState::connected, CallEventType::established, at(0), "+4989123456");
+  auto r = post("/api/v1/calls/ctilab-1.0/hangup", "");
+  ASSERT_EQ(r.status, 202) << r.body;
+  EXPECT_EQ(obj(r).at("status").as_string(), "accepted");
+  EXPECT_EQ(obj(r).at("command").at("state").as_string(), "done");
+  auto g = get("/api/v1/commands/" + std::string(obj(r).at("command_id").as_string()));
+  EXPECT_EQ(obj(g).at("state").as_string(), "done");
+  EXPECT_TRUE(published.empty());
+}
+
+TEST_F(RestCommands, MakeCallIsDoneOrFailedByTheOriginateResponse) {
+  // Response: Success at once ("Originate successfully queued"), then OriginateResponse.
+  auto r = post("/api/v1/calls", R"({"to": "089123456"})");
+  ASSERT_EQ(r.status, 202) << r.body;
+  std::string ok(obj(r).at("command_id").as_string());
+  EXPECT_EQ(obj(r).at("command").at("state").as_string(), "accepted");
+  EXPECT_EQ(obj(r).at("command").at("request_id").as_string(), "c2d-0001");
+  r = post("/api/v1/calls", R"({"to": "089123457"})");
+  std::string bad(obj(r).at("command_id").as_string());
+  ASSERT_EQ(pbx.outcomes.size(), 2u);
+  ASSERT_TRUE(pbx.outcomes[0] && pbx.outcomes[1]);
+  pbx.outcomes[0](std::string("ctilab-1795382796.10"));
+  pbx.outcomes[1](base::fail(base::Error::conflict("Originate failed: busy on PJSIP/100 (OriginateResponse Reason 5)")));
+  auto g = obj(get("/api/v1/commands/" + ok));
+  EXPECT_EQ(g.at("state").as_string(), "done");
+  EXPECT_EQ(g.at("call_id").as_string(), "ctilab-1795382796.10");
+  EXPECT_EQ(g.at("action").as_string(), "make_call");
+  g = obj(get("/api/v1/commands/" + bad));
+  EXPECT_EQ(g.at("state").as_string(), "failed");
+  EXPECT_EQ(g.at("reason").as_string(), "Originate failed: busy on PJSIP/100 (OriginateResponse Reason 5)");
+  ASSERT_EQ(published.size(), 2u);
+  EXPECT_NE(std::get<2>(published[1]).find("\"state\":\"failed\""), std::string::npos);
+
+  // The journal callback is a make_call too.
+  journal.add("default", "100", "+4989123456");
+  r = post("/api/v1/journal/1/callback", "");
+  ASSERT_EQ(r.status, 202);
+  EXPECT_EQ(obj(r).at("command").at("action").as_string(), "make_call");
+  // A refusal before the 202 is the HTTP answer and names no command.
+  pbx.result = base::fail(base::Error::conflict("Originate: Originate failed"));
+  r = post("/api/v1/calls", R"({"to": "089123456"})");
+  EXPECT_EQ(r.status, 409);
+  EXPECT_FALSE(obj(r).contains("command_id"));
+}
+
+TEST_F(RestCommands, CommandsAreOnlyVisibleToTheirUserAndTenantAdmins) {
+  auto r = post("/api/v1/calls", R"({"to": "089123456"})");
+  std::string id(obj(r).at("command_id").as_string());
+  EXPECT_EQ(get("/api/v1/commands/" + id).status, 200);
+  EXPECT_EQ(get("/api/v1/commands/" + id, "boss").status, 200);    // admin of the tenant
+  EXPECT_EQ(get("/api/v1/commands/" + id, "carl").status, 404);    // same device, other user
+  EXPECT_EQ(get("/api/v1/commands/" + id, "sup").status, 404);     // supervisor: not theirs
+  EXPECT_EQ(get("/api/v1/commands/" + id, "other").status, 404);   // same user name, other tenant
+  EXPECT_EQ(get("/api/v1/commands/" + id, "").status, 401);
+  EXPECT_EQ(get("/api/v1/commands/cmd-nope").status, 404);
+  EXPECT_EQ(get("/api/v1/commands/" + id + "/x").status, 404);
+  EXPECT_EQ(type(get("/api/v1/commands/" + std::string(300, 'a'))), "/problems/not-found");
+  // Expired after the ttl.
+  clock.advance(std::chrono::seconds(601));
+  EXPECT_EQ(get("/api/v1/commands/" + id).status, 404);
+}
+
+// The hub side of command events: addressed to one user of one tenant, whatever the scope,
+// also on resume.
+struct Sink final : core::EventSubscriber {
+  std::vector<std::string> got;
+  void on_message(const core::HubMessage& m) override { got.push_back(*m.frame); }
+};
+
+TEST(CommandEvents, ReachOnlyTheIssuingUsersSubscriptions) {
+  core::EventHub hub;
+  Sink anna, carl, sup, other_anna;
+  core::EventFilter fa{.scope = core::EventScope::own, .own = {"100"}, .team = {}, .user = "anna"};
+  core::EventFilter fc{.scope = core::EventScope::own, .own = {"100"}, .team = {}, .user = "carl"};
+  core::EventFilter fs{.scope = core::EventScope::tenant, .own = {}, .team = {}, .user = "sup"};
+  hub.subscribe("default", fa, std::nullopt, &anna);
+  hub.subscribe("default", fc, std::nullopt, &carl);
+  hub.subscribe("default", fs, std::nullopt, &sup);
+  hub.subscribe("other", fa, std::nullopt, &other_anna);
+  hub.publish_to_user("default", "anna", "command", R"(,"command":{"id":"cmd-1","state":"failed"}})");
+  ASSERT_EQ(anna.got.size(), 1u);
+  EXPECT_EQ(anna.got[0], R"({"type":"command","seq":1,"command":{"id":"cmd-1","state":"failed"}})");
+  EXPECT_TRUE(carl.got.empty());
+  EXPECT_TRUE(sup.got.empty());
+  EXPECT_TRUE(other_anna.got.empty());
+  // Resume from seq 0: anna gets it again, carl and the supervisor do not.
+  Sink again;
+  auto a = hub.subscribe("default", fa, 0, &again);
+  EXPECT_TRUE(a.resumed);
+  ASSERT_EQ(a.initial.size(), 1u);
+  EXPECT_EQ(*a.initial[0], anna.got[0]);
+  EXPECT_TRUE(hub.subscribe("default", fs, 0, &again).initial.empty());
+  EXPECT_TRUE(hub.subscribe("default", fc, 0, &again).initial.empty());
 }
 
 }  // namespace

@@ -146,6 +146,7 @@ void add_rest_routes(HttpServer& server, RestDeps deps) {
   rest::add_journal_routes(server, ctx);
   rest::add_contact_routes(server, ctx);
   rest::add_ops_routes(server, ctx);
+  rest::add_settings_routes(server, ctx);
 }
 
 }  // namespace callbridge::api

@@ -57,6 +57,7 @@ void add_call_routes(HttpServer& s, const std::shared_ptr<Ctx>& ctx);
 void add_journal_routes(HttpServer& s, const std::shared_ptr<Ctx>& ctx);
 void add_contact_routes(HttpServer& s, const std::shared_ptr<Ctx>& ctx);
 void add_ops_routes(HttpServer& s, const std::shared_ptr<Ctx>& ctx);
+void add_settings_routes(HttpServer& s, const std::shared_ptr<Ctx>& ctx);  // rest_settings.cpp
 
 boost::json::object me_json(const Principal& p);
 

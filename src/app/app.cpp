@@ -67,6 +67,13 @@ base::Result<std::unique_ptr<App>> App::create(Config config, AppOptions options
 
   if (auto st = app->start_remote_info(); !st) return fail(st.error());
 
+  // {"type":"journal"} events carry the entry's stored id: published once the store committed it.
+  app->journal_ids_ = app->store_->set_on_committed([self = app.get()](std::vector<ports::StoredEntry> done) {
+    boost::asio::post(self->io_, [self, done = std::move(done)] {
+      for (const auto& e : done) self->event_hub_.on_journal(e.entry, e.id);
+    });
+  });
+
   auto hp = parse_host_port(app->config_.server.listen);
   if (!hp) return fail(Error::invalid_argument("server.listen: " + hp.error().message()));
   api::HttpServerOptions ho;
@@ -82,13 +89,13 @@ base::Result<std::unique_ptr<App>> App::create(Config config, AppOptions options
   auto rest = wire_rest_api(*app);  // after the health routes: replaces diagnostics with the admin-only one
   if (!rest) return fail(rest.error());
   app->rest_ = std::move(*rest);
-  app->serve_events(app->principals());  // GET /api/v1/events with the same authentication
+  app->serve_events(app->principals(), event_stream_options(app->rest_));  // GET /api/v1/events, team presence
   // POST /api/v1/calls, /api/v1/calls/{id}/<verb>: call control over the links (app/command_wiring.hpp).
   auto commands = wire_command_routes(*app->http_, app->principals(), app->config_, [self] {
     std::vector<PbxLink*> links;
     for (auto& l : self->links_) links.push_back(l.get());
     return links;
-  }, app->store_.get());  // + POST /api/v1/journal/{id}/callback
+  }, app->store_.get(), &app->event_hub_);  // + POST /api/v1/journal/{id}/callback; command events
   if (!commands) return fail(commands.error());
   app->commands_ = std::move(*commands);
   api::add_static_routes(*app->http_, {api::default_web_root()});
@@ -189,7 +196,7 @@ base::Status App::start_remote_info() {
 const core::RemoteInfoView* App::remote_info_view() const { return remote_info_.get(); }
 
 void App::store_entry(model::JournalEntry entry) {
-  event_hub_.on_journal(entry);  // {"type":"journal",...} to subscribers who see entry.party
+  if (!journal_ids_) event_hub_.on_journal(entry);  // else once committed, with its id (create())
   store_->append(std::move(entry));
 }
 

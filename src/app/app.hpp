@@ -155,6 +155,7 @@ class App {
   std::atomic<std::uint64_t> purged_total_{0};
   std::atomic<std::int64_t> last_purge_micros_{0};
   std::atomic<bool> purge_running_{false};
+  bool journal_ids_ = false;  // the store reports commits: journal events go out then, with the id
 };
 
 }  // namespace callbridge::app

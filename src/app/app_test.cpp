@@ -151,7 +151,12 @@ TEST(App, StoredEntriesArePublishedAsJournalEvents) {
   auto sink = a.journal_sink();
   sink(entry("100", model::Direction::inbound, 1000));
   sink(entry("150", model::Direction::inbound, 1002));  // excluded: not stored, not published
+  EXPECT_TRUE(own100.frames.empty());  // published once committed, with the stored id
+  ASSERT_TRUE(a.journal().flush());
+  a.io().poll();
+  a.io().restart();
   ASSERT_EQ(own100.frames.size(), 1u);
+  EXPECT_NE(own100.frames[0].find("\"entry\":{\"id\":1,\"party\": \"100\""), std::string::npos) << own100.frames[0];
   EXPECT_NE(own100.frames[0].find("{\"type\":\"journal\",\"seq\":"), std::string::npos) << own100.frames[0];
   EXPECT_NE(own100.frames[0].find("\"party\": \"100\""), std::string::npos) << own100.frames[0];
   EXPECT_TRUE(own101.frames.empty());

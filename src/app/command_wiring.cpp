@@ -48,7 +48,8 @@ base::Result<std::shared_ptr<CommandWiring>> wire_command_routes(api::HttpServer
                                                                  api::PrincipalResolver& auth,
                                                                  const Config& config,
                                                                  std::function<std::vector<PbxLink*>()> links,
-                                                                 ports::JournalStore* journal) {
+                                                                 ports::JournalStore* journal,
+                                                                 core::EventHub* hub) {
   auto w = std::make_shared<CommandWiring>();
   w->config = config;
   w->links = std::move(links);
@@ -60,10 +61,16 @@ base::Result<std::shared_ptr<CommandWiring>> wire_command_routes(api::HttpServer
     w->plans[tenant].emplace(std::move(*plan));
   }
   CommandWiring* raw = w.get();
-  api::add_command_routes(server, {.auth = &auth,
-                                   .service_for = [raw](const std::string& t) { return raw->service_for(t); },
-                                   .max_body_bytes = 64 * 1024,
-                                   .journal = journal});
+  api::CommandRouteDeps deps{.auth = &auth,
+                             .service_for = [raw](const std::string& t) { return raw->service_for(t); },
+                             .max_body_bytes = 64 * 1024,
+                             .journal = journal};
+  if (hub) {
+    deps.publish_to_user = [hub](const std::string& tenant, const std::string& user, std::string_view tail) {
+      hub->publish_to_user(tenant, user, "command", tail);
+    };
+  }
+  api::add_command_routes(server, std::move(deps));
   return w;
 }
 

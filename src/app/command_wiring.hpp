@@ -12,6 +12,7 @@
 #include "api/principal.hpp"
 #include "app/config.hpp"
 #include "app/pbx_link.hpp"
+#include "core/event_hub.hpp"
 #include "ports/journal_store.hpp"
 #include "base/error.hpp"
 
@@ -20,10 +21,12 @@ namespace callbridge::app {
 struct CommandWiring;  // keep alive as long as the routes (the App owns it)
 
 // `links` lists the App's PBX links when asked (io thread). Error: an invalid dialing plan.
+// `hub`: where command outcomes are published ({"type":"command"} to the issuing user); null: not.
 base::Result<std::shared_ptr<CommandWiring>> wire_command_routes(api::HttpServer& server,
                                                                  api::PrincipalResolver& auth,
                                                                  const Config& config,
                                                                  std::function<std::vector<PbxLink*>()> links,
-                                                                 ports::JournalStore* journal = nullptr);
+                                                                 ports::JournalStore* journal = nullptr,
+                                                                 core::EventHub* hub = nullptr);
 
 }  // namespace callbridge::app

@@ -24,6 +24,7 @@ class LineStateTap final : public ami::AmiSink {
   void on_session_start(base::Timestamp at) override { t_.on_session_start(at); }
   void on_message(const ami::AmiMessage& m, base::Timestamp at) override {
     t_.on_message(m, at);
+    if (commands) commands->on_ami_message(m);  // OriginateResponse -> the command's outcome
     const auto ev = m.event();
     if (ev == "DeviceStateChange" || ev == "ExtensionStatus" || ev == "PresenceStateChange" ||
         ev == "DeviceStateListComplete" || ev == "ExtensionStateListComplete")
@@ -32,7 +33,10 @@ class LineStateTap final : public ami::AmiSink {
   void on_session_end(base::Timestamp at, const base::Error& why) override {
     t_.on_session_end(at, why);
     hub_.sync_lines(tenant_, t_.model());
+    if (commands) commands->on_session_end();
   }
+
+  ami::AmiCommands* commands = nullptr;  // set once the link's commands exist
 
  private:
   ami::AmiCallTracker& t_;
@@ -69,6 +73,7 @@ class AmiPbxLink final : public PbxLink {
   void set_tap(std::unique_ptr<ami::AmiSink> tap) { tap_ = std::move(tap); }  // before init()
   std::string tenant() const override { return tenant_; }
   ports::PbxCommands* commands() override { return commands_.get(); }
+  ami::AmiCommands* ami_commands() { return commands_.get(); }
   const model::CallModel* call_model() const override { return &tracker_->model(); }
 
   void start() override { link_->start(); }
@@ -167,10 +172,13 @@ base::Result<std::unique_ptr<PbxLink>> make_pbx_link(const PbxConfig& pbx, App& 
   auto link = std::make_unique<AmiPbxLink>(pbx.name, pbx.tenant, std::move(tracker));
   app.event_hub().add_model(pbx.tenant, &tracker_raw->model());
   app.call_models().add(pbx.tenant, &tracker_raw->model());  // GET /api/v1/calls
-  link->set_tap(std::make_unique<LineStateTap>(*tracker_raw, app.event_hub(), pbx.tenant));
+  auto tap = std::make_unique<LineStateTap>(*tracker_raw, app.event_hub(), pbx.tenant);
+  LineStateTap* tap_raw = tap.get();
+  link->set_tap(std::move(tap));
   if (auto st = link->init(app.io().get_executor(), ami_link_options(pbx), std::move(copt)); !st) {
     return base::fail(base::Error(st.error().code(), "pbx " + pbx.name + ": " + st.error().message()));
   }
+  tap_raw->commands = link->ami_commands();
   *cell = link.get();
   return std::unique_ptr<PbxLink>(std::move(link));
 }

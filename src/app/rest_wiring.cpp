@@ -1,10 +1,12 @@
 #include "app/rest_wiring.hpp"
 
 #include <filesystem>
+#include <fstream>
 #include <map>
 
 #include "api/auth.hpp"
 #include "api/rest_api.hpp"
+#include "api/static_files.hpp"
 #include "app/app.hpp"
 #include "core/dialing_plan.hpp"
 #include "directory/index/indexed_contact_store.hpp"
@@ -39,6 +41,33 @@ struct RestWiring {
 };
 
 api::PrincipalResolver& App::principals() { return *rest_->auth; }
+
+api::EventStreamOptions event_stream_options(const std::shared_ptr<RestWiring>& w) {
+  api::EventStreamOptions o;
+  identity::SqliteIdentityStore* ids = w->identity.get();
+  o.team_devices = [ids](const std::string& tenant, const std::string& team) {
+    std::vector<std::string> devices;
+    auto users = ids->list_users(tenant);
+    if (!users) return devices;  // presence of the team is not shown; the stream still works
+    for (const auto& u : *users)
+      if (!team.empty() && u.team == team) devices.insert(devices.end(), u.extensions.begin(), u.extensions.end());
+    return devices;
+  };
+  return o;
+}
+
+namespace {
+// The served /ui-config.json (the web client's static defaults), at most 64 KiB.
+std::optional<std::string> read_ui_config() {
+  std::ifstream f(std::filesystem::path(api::default_web_root()) / "ui-config.json", std::ios::binary);
+  if (!f) return std::nullopt;
+  std::string s(64 * 1024 + 1, '\0');
+  f.read(s.data(), static_cast<std::streamsize>(s.size()));
+  s.resize(static_cast<std::size_t>(f.gcount()));
+  if (s.size() > 64 * 1024) return std::nullopt;
+  return s;
+}
+}  // namespace
 
 base::Result<std::shared_ptr<RestWiring>> wire_rest_api(App& app) {
   auto w = std::make_shared<RestWiring>();
@@ -93,6 +122,7 @@ base::Result<std::shared_ptr<RestWiring>> wire_rest_api(App& app) {
   };
   d.to_e164 = [raw](const std::string& tenant, std::string_view n) { return raw->to_e164(tenant, n); };
   d.diagnostics_json = [a] { return a->diagnostics_json(); };
+  d.ui_config_json = read_ui_config;  // default of GET /api/v1/ui-settings
   d.remote_info = app.remote_info_view();  // "remote_info" per connection in GET /api/v1/calls
   api::add_rest_routes(app.http(), std::move(d));
   return w;

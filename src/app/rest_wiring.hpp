@@ -5,6 +5,7 @@
 
 #include <memory>
 
+#include "api/ws_event_stream.hpp"
 #include "base/error.hpp"
 
 namespace callbridge::app {
@@ -13,5 +14,9 @@ class App;
 struct RestWiring;  // owned by the App (keeps the stores alive as long as the routes)
 
 base::Result<std::shared_ptr<RestWiring>> wire_rest_api(App& app);
+
+// Event stream options backed by the identity store: `team` scope = the line states of every
+// extension of the users whose `team` is the subscriber's (read when a client connects).
+api::EventStreamOptions event_stream_options(const std::shared_ptr<RestWiring>& w);
 
 }  // namespace callbridge::app

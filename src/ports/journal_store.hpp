@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -43,6 +44,16 @@ class JournalStore {
   virtual base::Status set_note(const std::string& tenant, std::int64_t id, const std::string& note) = 0;
   // Deletes entries that ended before `cutoff`; returns how many.
   virtual base::Result<std::size_t> purge_before(base::Timestamp cutoff) = 0;
+
+  // Optional: `fn` gets entries once they are committed, with the ids the store gave them (the
+  // ids of GET /api/v1/journal and PATCH), in append order, on the store's writer thread (hand
+  // them elsewhere, do not block). Set before the first append(). Returns false when the store
+  // cannot report commits (then callers publish entries without ids).
+  using CommittedFn = std::function<void(std::vector<StoredEntry>)>;
+  virtual bool set_on_committed(CommittedFn fn) {
+    (void)fn;
+    return false;
+  }
 };
 
 }  // namespace callbridge::ports

@@ -368,7 +368,23 @@ void AmiServerSession::action_originate(const ami::AmiMessage& m) {
   if (channel.empty()) return error(m, "Channel not specified");
   if (m.get("Application").size() > 0) return error(m, "Originate with Application is not simulated");
   if (!channel.starts_with("PJSIP/") || !engine_.model().phone(channel.substr(6))) {
-    return error(m, "Originate failed");  // no such endpoint
+    // No such endpoint. Like Asterisk: a synchronous Originate fails at once; an Async one is
+    // queued and then reported as OriginateResponse Failure, Reason 0 (no channel).
+    std::string_view async = m.get("Async");
+    if (!(async == "true" || async == "yes" || async == "1")) return error(m, "Originate failed");
+    respond(m, "Success", {{"Message", "Originate successfully queued"}});
+    auto [num, name] = parse_callerid(m.get("CallerID"));
+    engine_.model().emit("OriginateResponse", "call,all",
+                         {{"ActionID", std::string(m.action_id())},
+                          {"Response", "Failure"},
+                          {"Channel", std::string(channel)},
+                          {"Context", std::string(m.get("Context"))},
+                          {"Exten", std::string(m.get("Exten"))},
+                          {"Reason", "0"},
+                          {"Uniqueid", "<null>"},
+                          {"CallerIDNum", num.empty() ? "<unknown>" : num},
+                          {"CallerIDName", name.empty() ? "<unknown>" : name}});
+    return;
   }
   OriginateCall c;
   c.action_id = std::string(m.action_id());

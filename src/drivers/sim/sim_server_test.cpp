@@ -123,6 +123,25 @@ TEST(SimServer, PlainLoginPingCoreShowChannelsAndOriginate) {
       break;
     }
   }
+  // An endpoint the PBX does not have: queued, then refused (Async), or refused at once.
+  c.send("Action: Originate\r\nActionID: c2d-0002\r\nChannel: PJSIP/999\r\nContext: from-internal\r\n"
+         "Exten: 089123456\r\nPriority: 1\r\nCallerID: \"089123456\" <089123456>\r\nTimeout: 30000\r\n"
+         "Async: true\r\n\r\n");
+  auto q2 = c.response("c2d-0002");
+  ASSERT_TRUE(q2);
+  EXPECT_EQ(q2->view().get("Response"), "Success");
+  auto refused = c.wait_for([](const ami::AmiMessage& m) {
+    return m.event() == "OriginateResponse" && m.get("ActionID") == "c2d-0002";
+  });
+  ASSERT_TRUE(refused);
+  EXPECT_EQ(refused->view().get("Response"), "Failure");
+  EXPECT_EQ(refused->view().get("Reason"), "0");
+  EXPECT_EQ(refused->view().get("Channel"), "PJSIP/999");
+  c.send("Action: Originate\r\nActionID: c2d-0003\r\nChannel: PJSIP/999\r\nExten: 1\r\n\r\n");
+  auto sync = c.response("c2d-0003");
+  ASSERT_TRUE(sync);
+  EXPECT_EQ(sync->view().get("Response"), "Error");
+  EXPECT_EQ(sync->view().get("Message"), "Originate failed");
 }
 
 TEST(SimServer, Md5LoginAndLogoff) {

@@ -294,10 +294,21 @@ void SqliteJournalStore::writer_loop() {
       }
     }
     lk.unlock();
-    auto st = write_batch(batch);
+    std::vector<std::int64_t> ids;
+    auto st = write_batch(batch, ids);
     lk.lock();
     last_write_failed_ = !st;
     if (st) {
+      if (on_committed_ && ids.size() == batch.size()) {
+        // Before committed_ moves: whoever flush()es has also seen the entries handed on.
+        CommittedFn fn = on_committed_;
+        std::vector<ports::StoredEntry> done;
+        done.reserve(batch.size());
+        for (std::size_t i = 0; i < batch.size(); ++i) done.push_back({ids[i], std::move(batch[i])});
+        lk.unlock();
+        fn(std::move(done));
+        lk.lock();
+      }
       committed_ += batch.size();
       committed_cv_.notify_all();
       continue;
@@ -335,7 +346,15 @@ std::string col_text(sqlite3_stmt* s, int i) { return col_opt(s, i).value_or(std
 
 }  // namespace
 
-Status SqliteJournalStore::write_batch(std::deque<model::JournalEntry>& batch) {
+bool SqliteJournalStore::set_on_committed(CommittedFn fn) {
+  std::lock_guard lk(mu_);
+  on_committed_ = std::move(fn);
+  return true;
+}
+
+Status SqliteJournalStore::write_batch(std::deque<model::JournalEntry>& batch, std::vector<std::int64_t>& ids) {
+  ids.clear();
+  ids.reserve(batch.size());
   auto& d = *writer_;
   if (auto st = d.exec("BEGIN IMMEDIATE", "begin"); !st) return st;
   sqlite3_stmt* s = d.insert.get();
@@ -370,6 +389,7 @@ Status SqliteJournalStore::write_batch(std::deque<model::JournalEntry>& batch) {
       d.exec("ROLLBACK", "rollback");
       return fail(std::move(e2));
     }
+    ids.push_back(sqlite3_last_insert_rowid(d.h));
   }
   sqlite3_reset(s);
   if (auto st = d.exec("COMMIT", "commit"); !st) {

@@ -15,6 +15,7 @@
 #include <mutex>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "ports/journal_store.hpp"
 
@@ -63,6 +64,8 @@ class SqliteJournalStore final : public ports::JournalStore {
   base::Result<std::vector<ports::StoredEntry>> query(const ports::JournalQuery& q) override;
   base::Status set_note(const std::string& tenant, std::int64_t id, const std::string& note) override;
   base::Result<std::size_t> purge_before(base::Timestamp cutoff) override;
+  // Called on the writer thread after each committed batch (ids from the INSERTs).
+  bool set_on_committed(CommittedFn fn) override;
 
   Stats stats() const;
   const std::string& path() const { return path_; }
@@ -71,7 +74,7 @@ class SqliteJournalStore final : public ports::JournalStore {
   SqliteJournalStore(std::string path, Options options);
 
   void writer_loop();
-  base::Status write_batch(std::deque<model::JournalEntry>& batch);
+  base::Status write_batch(std::deque<model::JournalEntry>& batch, std::vector<std::int64_t>& ids);
 
   const std::string path_;
   const Options options_;
@@ -91,6 +94,7 @@ class SqliteJournalStore final : public ports::JournalStore {
   std::string last_error_;
   bool last_write_failed_ = false;
   bool stopping_ = false;
+  CommittedFn on_committed_;  // guarded by mu_
   std::thread writer_thread_;
 };
 
