@@ -69,8 +69,15 @@ run('call flow in the browser', async (ctx) => {
     assert(shownNumber.trim().startsWith(info.display), `card shows remote_info.display ${info.display}: ${shownNumber}`);
   }
   await page.screenshot({ path: join(env.out, 'pop-chooser.png') });
-  await page.click('fieldset.chooser button.choice:has-text("Erika Muster")');
+  // Narrow CRM side panel: the chooser still fits.
+  await page.setViewportSize({ width: 340, height: 640 });
+  await page.screenshot({ path: join(env.out, 'pop-chooser-narrow.png') });
+  await page.setViewportSize({ width: 1100, height: 760 });
+  // Chosen with the keyboard; focus then moves to the call's controls.
+  await page.focus('fieldset.chooser button.choice:has-text("Erika Muster")');
+  await page.keyboard.press('Enter');
   await page.waitForSelector('article.card .contact:has-text("Erika Muster")');
+  assert(await page.evaluate(() => !!document.activeElement?.closest('.controls')), 'focus on the call controls after choosing');
   assert(await page.$eval('article.card .contact', (e) => e.textContent.includes('Beta GmbH')), 'company shown');
   const links = await page.$$eval('article.card .links a', (as) => as.map((a) => a.href));
   assert(links.some((h) => h.includes('phone=%2B4989123456')), `action links: ${links}`);
