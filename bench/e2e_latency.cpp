@@ -289,7 +289,8 @@ struct Client {
 };
 
 struct Samples {
-  std::vector<std::uint32_t> us;  // latencies in microseconds
+  std::vector<std::uint32_t> us;  // latencies in microseconds, call and journal frames
+  std::vector<std::uint32_t> call_us, journal_us;
   std::uint64_t frames = 0, call_frames = 0, journal_frames = 0, line_frames = 0, other_frames = 0;
   std::uint64_t unmatched = 0, bad_marker = 0, unmarked = 0;
   std::uint64_t bytes = 0;
@@ -453,8 +454,12 @@ class Clients {
       if (at != std::string_view::npos) marker = m.substr(at + 7, 24);
     } else if (m.find("\"type\":\"journal\"") != std::string_view::npos) {
       ++s_.journal_frames;
-      auto at = m.find("\"ended_at\":\"");
-      if (at != std::string_view::npos) marker = m.substr(at + 12, 24);
+      auto at = m.find("\"ended_at\":");
+      if (at != std::string_view::npos) {
+        at += 11;
+        while (at < m.size() && (m[at] == ' ' || m[at] == '"')) ++at;
+        marker = m.substr(at, 24);
+      }
     } else if (m.find("\"type\":\"line\"") != std::string_view::npos) {
       ++s_.line_frames;
       return;
@@ -477,7 +482,9 @@ class Clients {
       ++s_.unmatched;
       return;
     }
-    s_.us.push_back(static_cast<std::uint32_t>(std::min<std::int64_t>((t - w) / 1000, UINT32_MAX)));
+    const auto us = static_cast<std::uint32_t>(std::min<std::int64_t>((t - w) / 1000, UINT32_MAX));
+    s_.us.push_back(us);
+    (m[9] == 'c' ? s_.call_us : s_.journal_us).push_back(us);  // {"type":"call" / "journal"
   }
 
   const AmiPeer& peer_;
@@ -682,6 +689,12 @@ int main(int argc, char** argv) {
               s.us.size(), static_cast<unsigned long long>(s.unmarked));
   std::printf("| latency p50 / p90 / p99 / p99.9 / max | %.2f / %.2f / %.2f / %.2f / %.1f ms |\n", p50, p90, p99, p999,
               mx);
+  for (auto* part : {&s.call_us, &s.journal_us}) {
+    std::vector<std::uint32_t> w = *part;
+    const double q50 = pct(w, 0.50), q99 = pct(w, 0.99), q999 = pct(w, 0.999);
+    std::printf("| %s frames only: p50 / p99 / p99.9 (samples) | %.2f / %.2f / %.2f ms (%zu) |\n",
+                part == &s.call_us ? "call" : "journal", q50, q99, q999, w.size());
+  }
   std::printf("| callbridged CPU during the run | %.2f s (%.0f%% of one core) |\n", daemon_cpu,
               wall > 0 ? 100 * daemon_cpu / wall : 0);
 
