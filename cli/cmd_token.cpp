@@ -25,6 +25,7 @@ struct TokenFlags {
   std::optional<std::string> role;
   std::vector<std::string> extensions;
   std::optional<std::string> display_name;
+  std::optional<std::string> team;
   long expires_days = 0;
   std::string id;
 };
@@ -91,6 +92,7 @@ int run_create(const TokenFlags& f) {
   if (f.role && *f.role != u.role) u.role = *f.role, changed = true;
   if (!f.extensions.empty() && f.extensions != u.extensions) u.extensions = f.extensions, changed = true;
   if (f.display_name && *f.display_name != u.display_name) u.display_name = *f.display_name, changed = true;
+  if (f.team && *f.team != u.team) u.team = *f.team, changed = true;
   if (changed) {
     if (auto st = store->put_user(u); !st) return fail_msg(st.error().message(), 2);
     std::fprintf(stderr, "%s user %s/%s (role %s)\n", existing ? "updated" : "created", u.tenant.c_str(),
@@ -152,6 +154,7 @@ Command register_token(CLI::App& app) {
       ->option_text("R");
   create->add_option("--extension", f->extensions, "the user's extension (repeatable)")->option_text("EXT");
   create->add_option("--display-name", f->display_name, "shown name")->option_text("NAME");
+  create->add_option("--team", f->team, "the user's team (team presence; \"\" = none)")->option_text("TEAM");
   create->add_option("--expires-days", f->expires_days, "token lifetime in days (0 = no expiry)")->option_text("N");
   auto* list = c->add_subcommand("list", "tokens of a tenant (ids only, never secrets)");
   common(list);
