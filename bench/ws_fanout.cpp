@@ -74,7 +74,11 @@ int serve(long clients_per_turn) {
   asio::io_context io;
   core::EventHub hub(core::EventHubOptions{.retention = 4096, .encode = api::EventStream::frame_text});
   AllowAll auth;
-  api::HttpServer http(io, api::HttpServerOptions{.host = "127.0.0.1", .port = 0, .max_connections = 100'000});
+  api::HttpServerOptions ho;
+  ho.host = "127.0.0.1";
+  ho.port = 0;
+  ho.max_connections = 100'000;
+  api::HttpServer http(io, ho);
   api::EventStreamOptions so;
   so.max_outbox = 1 << 16;  // the bench never wants a client dropped
   if (clients_per_turn > 0) so.clients_per_turn = static_cast<std::size_t>(clients_per_turn);

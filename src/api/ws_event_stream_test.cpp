@@ -124,7 +124,11 @@ struct Stack {
   asio::executor_work_guard<asio::io_context::executor_type> work{io.get_executor()};
   core::EventHub hub{core::EventHubOptions{.retention = 100'000, .encode = EventStream::frame_text}};
   Everyone auth;
-  HttpServer http{io, HttpServerOptions{.port = 0}};
+  HttpServer http{io, [] {
+                    HttpServerOptions o;
+                    o.port = 0;
+                    return o;
+                  }()};
   std::unique_ptr<EventStream> stream;
   std::thread thread;
 
