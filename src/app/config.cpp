@@ -593,9 +593,9 @@ retention_days = 0
 # synchronous_commit decides).
 synchronous = "normal"
 # "sqlite": one file, DATA_DIR/journal.db. "postgres": a PostgreSQL database (several callbridged
-# nodes can share it); `dsn` is a libpq connection string or URI, the tables are created at start.
+# nodes can share it; the tables are created at start), then also set `dsn` (libpq string or URI):
+#   dsn = "host=db.example.com dbname=callbridge user=callbridge password=secret"
 backend = "sqlite"
-# dsn = "host=db.example.com dbname=callbridge user=callbridge password=secret"
 
 # One PBX link (Asterisk AMI). Use [[pbx]] once per PBX for several; without any, callbridged
 # runs with no PBX (API only). Asterisk side: manager.conf user with read=all, write=originate,call.
