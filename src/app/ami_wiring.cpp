@@ -30,7 +30,8 @@ base::Result<drivers::ami::TrackerOptions> tracker_options(const Config& config,
   o.is_internal_number = drivers::ami::default_is_internal_number;
   o.canonical_remote = drivers::ami::default_canonical_remote;
   auto it = config.tenants.find(std::string(tenant));
-  if (it == config.tenants.end()) return o;
+  // No [tenant.X.dialing] (the tenant may still have phones or call control): the defaults apply.
+  if (it == config.tenants.end() || it->second.dialing.country_code.empty()) return o;
   auto plan = core::DialingPlan::create(dialing_plan_options(it->second.dialing));
   if (!plan) {
     return base::fail(base::Error::invalid_argument("tenant." + std::string(tenant) +

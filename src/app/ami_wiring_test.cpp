@@ -126,3 +126,29 @@ TEST(AmiWiring, PbxEntryMapsToLinkOptions) {
 
 }  // namespace
 }  // namespace callbridge::app
+
+namespace callbridge::app {
+namespace {
+
+// A tenant that only has phones (or call control) and no [tenant.X.dialing]: the defaults apply
+// (it used to stop callbridged with "country code must be 1-3 digits, got ''").
+TEST(AmiWiring, TenantWithPhonesButNoDialingSectionGetsTheDefaultPlan) {
+  Config c = parse(R"(
+[[tenant.acme.phones]]
+devices = ["1*"]
+answer_event = "talk"
+)");
+  ASSERT_TRUE(c.tenants.contains("acme"));
+  EXPECT_TRUE(c.tenants.at("acme").dialing.country_code.empty());
+  auto o = tracker_options(c, "acme");
+  ASSERT_TRUE(o) << o.error().message();
+  auto d = tracker_options(Config{}, "acme");  // what a tenant without any section gets
+  ASSERT_TRUE(d);
+  for (std::string_view n : {"100", "+4989123456", "089123456", "anonymous"}) {
+    EXPECT_EQ(o->canonical_remote(n), d->canonical_remote(n)) << n;
+    EXPECT_EQ(o->is_internal_number(n), d->is_internal_number(n)) << n;
+  }
+}
+
+}  // namespace
+}  // namespace callbridge::app

@@ -11,7 +11,9 @@
 #include "app/ami_wiring.hpp"
 #include "core/lookup_service.hpp"
 #include "core/remote_info_service.hpp"
+#include "directory/index/indexed_contact_store.hpp"
 #include "directory/store/sqlite_contact_store.hpp"
+#include "app/directory_wiring.hpp"
 #include "app/rest_wiring.hpp"
 #include "app/command_wiring.hpp"
 #include "api/static_files.hpp"
@@ -52,7 +54,8 @@ App::App(Config config, AppOptions options)
       retention_(policy_, options.retention_interval),
       signals_(io_, SIGINT, SIGTERM),
       retention_timer_(io_),
-      shutdown_timer_(io_) {}
+      shutdown_timer_(io_),
+      contacts_timer_(io_) {}
 
 base::Result<std::unique_ptr<App>> App::create(Config config, AppOptions options) {
   std::unique_ptr<App> app(new App(std::move(config), options));
@@ -148,26 +151,68 @@ App::~App() {
   blocking_.join();
 }
 
-base::Status App::start_remote_info() {
-  directory::SqliteContactStoreOptions co;
-  co.path = (fs::path(data_dir_) / "contacts.db").string();  // read only here; REST writes
-  auto cs = directory::SqliteContactStore::open(co);
-  if (!cs) return fail(cs.error());
-  lookup_store_ = std::move(*cs);
-  // Non-owning: the App owns the store and destroys the lookup engine first.
-  std::shared_ptr<ports::ContactSource> source(std::shared_ptr<void>(), lookup_store_.get());
-  core::LookupOptions lo;
-  lo.workers = 2;
-  lookup_ = std::make_unique<core::LookupService>(
-      std::vector<core::LookupSourceConfig>{{source, std::chrono::milliseconds(800)}}, lo, system_clock());
+std::optional<std::string> App::to_e164(const std::string& tenant, std::string_view raw) const {
+  auto it = plans_.find(tenant);
+  if (it == plans_.end()) {
+    // No dialing plan: only international input ("+49 211 ...") is understood.
+    std::string d;
+    for (char c : raw)
+      if (std::isdigit(static_cast<unsigned char>(c))) d += c;
+    if (!raw.empty() && raw.front() == '+' && d.size() >= 5 && d.size() <= 15) return "+" + d;
+    return std::nullopt;
+  }
+  auto c = it->second->canonicalize(raw);
+  using K = core::CanonicalNumber::Kind;
+  if ((c.kind == K::external || c.kind == K::internal) && !c.e164.empty()) return c.e164;
+  return std::nullopt;
+}
 
-  auto plans = std::make_shared<std::map<std::string, std::shared_ptr<const core::DialingPlan>>>();
+ports::ContactStore& App::contacts() {
+  if (indexed_) return *indexed_;
+  return *contacts_;
+}
+
+base::Status App::start_remote_info() {
   for (const auto& [tenant, tc] : config_.tenants) {
-    if (tc.dialing.country_code.empty()) continue;
+    if (tc.dialing.country_code.empty()) continue;  // no [tenant.X.dialing]: the defaults apply
     auto plan = core::DialingPlan::create(dialing_plan_options(tc.dialing));
     if (!plan) return fail(Error::invalid_argument("tenant." + tenant + ".dialing: " + plan.error().message()));
-    (*plans)[tenant] = std::make_shared<const core::DialingPlan>(std::move(*plan));
+    plans_[tenant] = std::make_shared<const core::DialingPlan>(std::move(*plan));
   }
+
+  // The built-in store: one instance for the REST API (edits, imports) and the lookup engine.
+  directory::SqliteContactStoreOptions co;
+  co.path = (fs::path(data_dir_) / "contacts.db").string();
+  co.to_e164 = [this](const std::string& tenant, std::string_view n) { return to_e164(tenant, n); };
+  auto cs = directory::SqliteContactStore::open(co);
+  if (!cs) return fail(cs.error());
+  contacts_ = std::move(*cs);
+  if (config_.directory.memory_index) {  // loads in the background; the store answers meanwhile
+    directory::IndexedContactStoreOptions io;
+    for (const auto& [tenant, tc] : config_.tenants) io.preload_tenants.push_back(tenant);
+    if (io.preload_tenants.empty()) io.preload_tenants.push_back("default");
+    indexed_ = std::make_unique<directory::IndexedContactStore>(*contacts_, directory::sqlite_index_loader(co.path),
+                                                                std::move(io));
+  }
+
+  // Non-owning: the App owns the store and destroys the lookup engine first.
+  std::shared_ptr<ports::ContactSource> store(std::shared_ptr<void>(), &contacts());
+  std::vector<core::LookupSourceConfig> sources{{store, std::chrono::milliseconds(800), {}, "store"}};
+  auto external = external_sources(config_.directory, [this](const std::string& tenant) -> ports::ToE164 {
+    return [this, tenant](std::string_view raw) { return to_e164(tenant, raw); };
+  });
+  if (!external) return fail(external.error());
+  for (auto& e : *external) {
+    spdlog::info("directory: {} source \"{}\" for tenant {} (priority {}, timeout {} ms)", e.kind,
+                 e.source->name(), e.tenants.empty() ? "*" : e.tenants.front(), e.source->priority(),
+                 e.timeout.count());
+    sources.push_back(std::move(e));
+  }
+  core::LookupOptions lo;
+  lo.workers = std::max<std::size_t>(2, sources.size() + 1);  // a slow source must not hold the others up
+  lookup_ = std::make_unique<core::LookupService>(std::move(sources), lo, system_clock());
+
+  auto plans = std::make_shared<std::map<std::string, std::shared_ptr<const core::DialingPlan>>>(plans_);
   core::RemoteInfoOptions o;
   o.lookup = core::lookup_via(*lookup_);
   o.post = [this](std::function<void()> f) { boost::asio::post(io_, std::move(f)); };
@@ -190,7 +235,41 @@ base::Status App::start_remote_info() {
   o.journal_out = [this](model::JournalEntry e) { store_entry(std::move(e)); };
   remote_info_ = std::make_unique<core::RemoteInfoService>(std::move(o), system_clock());
   event_hub_.set_remote_info(remote_info_.get());
+  // Contacts changed (REST edit, import, another process): the calls' remote info follows.
+  lookup_->set_on_invalidate([this](const std::string& tenant) {
+    boost::asio::post(io_, [this, tenant] {
+      if (remote_info_) remote_info_->invalidate(tenant);
+    });
+  });
   return {};
+}
+
+void App::arm_contacts_watch() {
+  contacts_timer_.expires_after(std::chrono::seconds(1));
+  contacts_timer_.async_wait([this](const boost::system::error_code& ec) {
+    if (ec || shutting_down_) return;
+    check_contact_tokens();
+    arm_contacts_watch();
+  });
+}
+
+// On blocking_ (a store query; an import by another process may hold the file a moment).
+void App::check_contact_tokens() {
+  if (token_check_running_.exchange(true)) return;
+  boost::asio::post(blocking_, [this] {
+    std::vector<std::string> tenants{"default"};
+    for (const auto& [t, tc] : config_.tenants)
+      if (t != "default") tenants.push_back(t);
+    std::vector<std::string> moved;
+    for (const auto& t : tenants) {
+      auto now = contacts().change_token(t);  // also lets the index notice and reload
+      auto [it, first] = contact_tokens_.try_emplace(t, now);
+      if (!first && it->second != now) moved.push_back(t);
+      it->second = now;
+    }
+    token_check_running_ = false;
+    for (const auto& t : moved) lookup_->invalidate(t);  // -> remote_info_->invalidate on io
+  });
 }
 
 const core::RemoteInfoView* App::remote_info_view() const { return remote_info_.get(); }
@@ -246,6 +325,7 @@ int App::run() {
     spdlog::info("pbx {}: starting link", l->name());
     l->start();
   }
+  arm_contacts_watch();
   if (retention_.enabled()) {
     spdlog::info("journal retention: {} days, checked every {} s", policy_.retention_days(),
                  retention_.interval().count());
@@ -279,6 +359,7 @@ void App::begin_shutdown(std::string why) {
   boost::system::error_code ignored;
   signals_.cancel(ignored);
   retention_timer_.cancel();
+  contacts_timer_.cancel();
   if (links_.empty()) return finish_shutdown();
   links_stopping_ = links_.size();
   shutdown_timer_.expires_after(options_.shutdown_grace);
@@ -396,6 +477,31 @@ std::string App::diagnostics_json() const {
                       {"journal_held", rs.held},
                       {"journal_waited", rs.journal_waited},
                       {"journal_timeouts", rs.journal_timeouts}};
+
+  // Every directory source the lookup engine asks: tenant scope and outcome counters.
+  json::array sources;
+  for (const auto& st : lookup_->source_stats()) {
+    json::array tenants;
+    for (const auto& t : st.tenants) tenants.push_back(json::string(t));
+    sources.push_back(json::object{{"name", st.name},
+                                   {"kind", st.kind},
+                                   {"tenants", std::move(tenants)},
+                                   {"ok", st.ok},
+                                   {"errors", st.errors},
+                                   {"timeouts", st.timeouts},
+                                   {"last_error", st.last_error}});
+  }
+  json::object dir{{"sources", std::move(sources)}, {"cached_lookups", lookup_->cache_size()}};
+  if (indexed_) {
+    auto is = indexed_->stats();
+    dir["memory_index"] = json::object{{"index_lookups", is.index_lookups},
+                                       {"store_lookups", is.store_lookups},
+                                       {"loads", is.loads},
+                                       {"failed_loads", is.failed_loads}};
+  } else {
+    dir["memory_index"] = nullptr;
+  }
+  o["directory"] = std::move(dir);
 
   json::array links;
   for (const auto& l : links_) {

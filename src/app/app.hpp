@@ -12,8 +12,11 @@
 #include <chrono>
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
+#include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include <boost/asio/io_context.hpp>
@@ -33,11 +36,16 @@
 #include "journal/sqlite/sqlite_journal_store.hpp"
 
 namespace callbridge::core {
+class DialingPlan;
 class LookupService;
 class RemoteInfoService;
 }  // namespace callbridge::core
 namespace callbridge::directory {
+class IndexedContactStore;
 class SqliteContactStore;
+}  // namespace callbridge::directory
+namespace callbridge::ports {
+class ContactStore;
 }
 
 namespace callbridge::app {
@@ -85,6 +93,16 @@ class App {
   core::RemoteInfoService& remote_info() { return *remote_info_; }
   const core::RemoteInfoView* remote_info_view() const;
 
+  // The built-in contact store (DATA_DIR/contacts.db), behind the in-memory index when
+  // [directory.store] memory_index is on: what the REST API edits and the lookup engine asks.
+  ports::ContactStore& contacts();
+  // The lookup engine of live calls and GET /api/v1/contacts/lookup: the store plus every
+  // [[directory.ldap]] / [[directory.http]] source, each asked only for its own tenant.
+  core::LookupService& lookup() { return *lookup_; }
+  // A number as typed or reported -> E.164 under the tenant's dialing plan; nullopt if it is not
+  // an external number. Without a [tenant.X.dialing] only "+<digits>" is understood.
+  std::optional<std::string> to_e164(const std::string& tenant, std::string_view raw) const;
+
   // Journal entries from a call tracker (io thread): JournalPolicy decides, RemoteInfoService
   // attaches the remote's contact (waiting a bounded time for a running lookup), then the store
   // queues.
@@ -109,6 +127,8 @@ class App {
  private:
   App(Config config, AppOptions options);
   base::Status start_remote_info();
+  void arm_contacts_watch();
+  void check_contact_tokens();
   void store_entry(model::JournalEntry entry);
   base::Status open_journal();
   void begin_shutdown(std::string why);
@@ -130,9 +150,11 @@ class App {
   core::EventHub event_hub_{core::EventHubOptions{.retention = 4096, .encode = api::EventStream::frame_text}};
   std::unique_ptr<api::EventStream> event_stream_;
   core::CallModelRegistry call_models_;
-  // Contact lookups for live calls: own connection to contacts.db, lookup engine, remote info.
+  // Contact lookups for live calls and REST: contacts.db (+ index), lookup engine, remote info.
   // Declared before links_: a link's final flush still records journal entries through them.
-  std::unique_ptr<directory::SqliteContactStore> lookup_store_;
+  std::map<std::string, std::shared_ptr<const core::DialingPlan>> plans_;  // tenants with [dialing]
+  std::unique_ptr<directory::SqliteContactStore> contacts_;
+  std::unique_ptr<directory::IndexedContactStore> indexed_;  // in front of contacts_ (memory_index)
   std::unique_ptr<core::LookupService> lookup_;
   std::unique_ptr<core::RemoteInfoService> remote_info_;
   std::shared_ptr<struct RestWiring> rest_;  // REST API stores (app/rest_wiring.hpp)
@@ -141,6 +163,11 @@ class App {
   boost::asio::signal_set signals_;
   boost::asio::steady_timer retention_timer_;
   boost::asio::steady_timer shutdown_timer_;
+  // Contacts changed by another process (`callbridge contacts import`): the store's change token
+  // per tenant, compared now and then on blocking_; a move invalidates the lookup caches.
+  boost::asio::steady_timer contacts_timer_;
+  std::map<std::string, std::optional<std::uint64_t>> contact_tokens_;  // blocking_ only
+  std::atomic<bool> token_check_running_{false};
   boost::asio::thread_pool blocking_{1};  // disk work that must not run on the io thread (purge)
 
   base::Timestamp started_at_{};

@@ -182,6 +182,8 @@ class TableReader {
     return {};
   }
 
+  std::string_view source() const { return source_; }
+
   std::string where(const toml::node& n) const {
     auto line = n.source().begin.line;
     if (line == 0) return "";
@@ -247,6 +249,103 @@ Status read_demo(TableReader r, DemoConfig& d) {
   return r.finish();
 }
 
+bool valid_tenant_id(std::string_view id) {
+  return !id.empty() && std::all_of(id.begin(), id.end(), [](char c) {
+    return std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_';
+  });
+}
+
+// key = { name = "value", ... }: a table of non-empty strings, kept in the file's key order.
+Status string_map(TableReader& r, std::string_view key, std::vector<std::pair<std::string, std::string>>& out,
+                  bool allow_empty_values) {
+  auto t = r.table(key);
+  if (!t) return fail(t.error());
+  if (!*t) return {};
+  out.clear();
+  for (auto&& [k, v] : **t) {
+    auto s = v.as_string();
+    if (!s || (!allow_empty_values && s->get().empty()))
+      return fail(r.bad(std::string(key) + "." + std::string(k.str()), v, "a non-empty string"));
+    out.emplace_back(std::string(k.str()), s->get());
+  }
+  return {};
+}
+
+// [[directory.<kind>]]: each element is a table; `read` fills one entry.
+template <typename Entry, typename Read>
+Status read_source_array(TableReader& r, std::string_view key, std::vector<Entry>& out, Read read) {
+  auto* n = r.get(key);
+  if (!n) return {};
+  auto* arr = n->as_array();
+  if (!arr || !arr->is_array_of_tables())
+    return fail(r.bad(key, *n, "[[" + r.key_path(key) + "]] tables"));
+  for (std::size_t i = 0; i < arr->size(); ++i) {
+    Entry e;
+    CB_TRY(read(TableReader(*(*arr)[i].as_table(), r.key_path(key) + "[" + std::to_string(i) + "]", r.source()), e));
+    out.push_back(std::move(e));
+  }
+  return {};
+}
+
+Status read_source_common(TableReader& r, std::string& name, std::string& tenant, int& timeout_ms, int& priority) {
+  CB_TRY(r.string("name", name, true));
+  CB_TRY(r.string("tenant", tenant, true));
+  if (auto* n = r.get("tenant"); n && !valid_tenant_id(tenant))
+    return fail(r.bad("tenant", *n, "a tenant id (letters, digits, '-' and '_')"));
+  CB_TRY(r.integer("timeout_ms", timeout_ms, 1, 60'000, "an integer 1..60000 (milliseconds)"));
+  CB_TRY(r.integer("priority", priority, -1000, 1000, "an integer -1000..1000 (lower ranks first)"));
+  return {};
+}
+
+Status read_ldap(TableReader r, LdapDirectoryConfig& l) {
+  CB_TRY(read_source_common(r, l.name, l.tenant, l.timeout_ms, l.priority));
+  CB_TRY(r.string("uri", l.uri, true));
+  if (!r.get("uri")) return fail(Error::invalid_argument(r.key_path("uri") + ": required (e.g. \"ldap://ldap.example.com\")"));
+  if (!(l.uri.starts_with("ldap://") || l.uri.starts_with("ldaps://") || l.uri.starts_with("ldapi://")))
+    return fail(r.bad("uri", *r.get("uri"), "an ldap://, ldaps:// or ldapi:// URI"));
+  CB_TRY(r.string("bind_dn", l.bind_dn));
+  CB_TRY(r.string("bind_password", l.bind_password));
+  CB_TRY(r.string("base_dn", l.base_dn, true));
+  if (!r.get("base_dn"))
+    return fail(Error::invalid_argument(r.key_path("base_dn") + ": required (e.g. \"ou=people,dc=example,dc=com\")"));
+  CB_TRY(r.string("filter", l.filter, true));
+  if (l.filter.find("{e164}") == std::string::npos && l.filter.find("{digits}") == std::string::npos)
+    return fail(r.bad("filter", *r.get("filter"), "a search filter containing {e164} or {digits}"));
+  CB_TRY(r.string_list("name_attributes", l.name_attributes));
+  CB_TRY(r.string("given_name_attribute", l.given_name_attribute));
+  CB_TRY(r.string("family_name_attribute", l.family_name_attribute));
+  CB_TRY(r.string("company_attribute", l.company_attribute));
+  CB_TRY(string_map(r, "number_attributes", l.number_attributes, false));
+  if (r.get("number_attributes") && l.number_attributes.empty())
+    return fail(Error::invalid_argument(r.key_path("number_attributes") + ": expected at least one attribute"));
+  CB_TRY(r.integer("size_limit", l.size_limit, 1, 1000, "an integer 1..1000"));
+  return r.finish();
+}
+
+Status read_http(TableReader r, HttpDirectoryConfig& h) {
+  CB_TRY(read_source_common(r, h.name, h.tenant, h.timeout_ms, h.priority));
+  CB_TRY(r.string("url", h.url, true));
+  if (!r.get("url"))
+    return fail(Error::invalid_argument(r.key_path("url") + ": required (e.g. \"https://crm.example.com/api/lookup?number={e164}\")"));
+  if (!(h.url.starts_with("http://") || h.url.starts_with("https://")) ||
+      (h.url.find("{e164}") == std::string::npos && h.url.find("{digits}") == std::string::npos))
+    return fail(r.bad("url", *r.get("url"), "an http:// or https:// URL containing {e164} or {digits}"));
+  CB_TRY(string_map(r, "headers", h.headers, true));
+  for (const auto& [k, v] : h.headers)
+    if (k.empty() || k.find_first_of(" :\r\n") != std::string::npos || v.find_first_of("\r\n") != std::string::npos)
+      return fail(Error::invalid_argument(r.key_path("headers." + k) + ": header names must not contain spaces or ':', "
+                                          "values no CR or LF"));
+  CB_TRY(r.string("results_path", h.results_path));
+  CB_TRY(r.string("id_field", h.id_field));
+  CB_TRY(r.string("name_field", h.name_field, true));
+  CB_TRY(r.string("company_field", h.company_field));
+  CB_TRY(r.string("label_field", h.label_field));
+  CB_TRY(r.string("kind_field", h.kind_field));
+  CB_TRY(r.boolean("tls_verify", h.tls_verify));
+  CB_TRY(r.string("ca_file", h.ca_file));
+  return r.finish();
+}
+
 Status read_directory(TableReader r, std::string_view source, DirectoryConfig& d) {
   auto store = r.table("store");
   if (!store) return fail(store.error());
@@ -255,6 +354,21 @@ Status read_directory(TableReader r, std::string_view source, DirectoryConfig& d
     CB_TRY(s.boolean("memory_index", d.memory_index));
     CB_TRY(s.finish());
   }
+  CB_TRY(read_source_array(r, "ldap", d.ldap, read_ldap));
+  CB_TRY(read_source_array(r, "http", d.http, read_http));
+  // Names identify a source in results and diagnostics: unique per tenant, never the store's.
+  std::set<std::pair<std::string, std::string>> names;
+  auto check = [&](const std::string& kind, std::size_t i, const std::string& tenant, const std::string& name) -> Status {
+    std::string at = r.key_path(kind) + "[" + std::to_string(i) + "].name";
+    if (name == "store")
+      return fail(Error::invalid_argument(at + ": \"store\" is the built-in contact store's name; choose another"));
+    if (!names.insert({tenant, name}).second)
+      return fail(Error::invalid_argument(at + ": " + quote(name) + " is used by another directory source of tenant " +
+                                          quote(tenant)));
+    return {};
+  };
+  for (std::size_t i = 0; i < d.ldap.size(); ++i) CB_TRY(check("ldap", i, d.ldap[i].tenant, d.ldap[i].name));
+  for (std::size_t i = 0; i < d.http.size(); ++i) CB_TRY(check("http", i, d.http[i].tenant, d.http[i].name));
   return r.finish();
 }
 
@@ -645,6 +759,43 @@ backend = "sqlite"
 # The built-in contact store (DATA_DIR/contacts.db, `callbridge contacts import`).
 # [directory.store]
 # memory_index = true         # answer lookups from memory (~85 bytes per number; loaded at start)
+
+# Caller names from an LDAP directory (once per directory). Every lookup asks the store and
+# every source of the call's tenant in parallel; matches are ranked by priority (lower first).
+# [[directory.ldap]]
+# name = "ldap"                # unique per tenant; shown as the contact's "source"
+# tenant = "default"           # only this tenant's calls and lookups ask it
+# uri = "ldap://ldap.example.com"   # required; ldaps:// for TLS
+# bind_dn = "cn=callbridge,dc=example,dc=com"   # "" = anonymous
+# bind_password = "change-me"
+# base_dn = "ou=people,dc=example,dc=com"       # required
+# filter = "(&(objectClass=inetOrgPerson)(|(telephoneNumber={e164})(mobile={e164})(homePhone={e164})(facsimileTelephoneNumber={e164})))"
+# name_attributes = ["displayName", "cn"]      # first present wins, else given + family name
+# given_name_attribute = "givenName"
+# family_name_attribute = "sn"
+# company_attribute = "o"
+# number_attributes = { telephoneNumber = "work", mobile = "mobile", homePhone = "home", facsimileTelephoneNumber = "fax" }
+# size_limit = 50              # entries per lookup
+# timeout_ms = 800             # a slower answer is left out (the call shows the others)
+# priority = 20                # the built-in store is 10
+
+# Caller names from a CRM's HTTP JSON lookup (once per endpoint). {e164} is the caller as
+# %2B4989123456, {digits} without the plus.
+# [[directory.http]]
+# name = "crm"
+# tenant = "default"
+# url = "https://crm.example.com/api/lookup?number={e164}"   # required
+# headers = { Authorization = "Bearer change-me" }
+# results_path = "data.contacts"  # dotted path to the array (or object) of results; "" = root
+# id_field = "id"
+# name_field = "name"
+# company_field = "company.name"
+# label_field = ""
+# kind_field = ""              # a value "company"/"organization" marks a company
+# tls_verify = true
+# ca_file = ""                 # PEM; "" = the system's trust store
+# timeout_ms = 2000
+# priority = 30
 
 # Demo mode (also --demo): a built-in PBX simulator with live demo calls, demo contacts and a
 # demo admin token; the start-up output prints the URL to open.

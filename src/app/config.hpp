@@ -9,6 +9,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "base/error.hpp"
@@ -110,9 +111,56 @@ struct DemoConfig {
   bool operator==(const DemoConfig&) const = default;
 };
 
-// [directory.store]: the built-in contact store (DATA_DIR/contacts.db).
+// [[directory.ldap]]: one LDAP directory asked for caller names (directory/ldap). Defaults are
+// those of LdapSourceOptions.
+struct LdapDirectoryConfig {
+  std::string name = "ldap";      // unique among a tenant's sources; shown as a contact's "source"
+  std::string tenant = "default";  // only this tenant's lookups ask it
+  std::string uri;                 // required: "ldap://host:389" or "ldaps://..."
+  std::string bind_dn;             // "" = anonymous
+  std::string bind_password;
+  std::string base_dn;             // required
+  // One alternative of the search filter; {e164} / {digits} are replaced per candidate number.
+  std::string filter =
+      "(&(objectClass=inetOrgPerson)(|(telephoneNumber={e164})(mobile={e164})(homePhone={e164})"
+      "(facsimileTelephoneNumber={e164})))";
+  std::vector<std::string> name_attributes = {"displayName", "cn"};
+  std::string given_name_attribute = "givenName";
+  std::string family_name_attribute = "sn";
+  std::string company_attribute = "o";
+  // attribute -> label of the numbers it holds
+  std::vector<std::pair<std::string, std::string>> number_attributes = {
+      {"telephoneNumber", "work"}, {"mobile", "mobile"}, {"homePhone", "home"}, {"facsimileTelephoneNumber", "fax"}};
+  int size_limit = 50;
+  int timeout_ms = 800;
+  int priority = 20;  // lower ranks first (the built-in store is 10)
+  bool operator==(const LdapDirectoryConfig&) const = default;
+};
+
+// [[directory.http]]: one HTTP JSON endpoint (CRM) asked for caller names (directory/http).
+struct HttpDirectoryConfig {
+  std::string name = "crm";
+  std::string tenant = "default";
+  std::string url;  // required: "https://crm/api/lookup?number={e164}" ({e164} or {digits})
+  std::vector<std::pair<std::string, std::string>> headers;  // e.g. Authorization = "Bearer ..."
+  std::string results_path;  // dotted path to the result array/object; "" = the root
+  std::string id_field = "id";
+  std::string name_field = "name";
+  std::string company_field = "company";
+  std::string label_field;
+  std::string kind_field;
+  bool tls_verify = true;
+  std::string ca_file;
+  int timeout_ms = 2000;
+  int priority = 30;
+  bool operator==(const HttpDirectoryConfig&) const = default;
+};
+
+// [directory.store]: the built-in contact store (DATA_DIR/contacts.db); plus the external sources.
 struct DirectoryConfig {
   bool memory_index = true;  // answer lookups from an in-memory index (directory/index/)
+  std::vector<LdapDirectoryConfig> ldap;
+  std::vector<HttpDirectoryConfig> http;
   bool operator==(const DirectoryConfig&) const = default;
 };
 

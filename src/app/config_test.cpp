@@ -50,6 +50,10 @@ TEST(Config, PrintedDefaultConfigWithExamplesUncommentedLoads) {
   EXPECT_EQ(c->pbx[0].host, "pbx.example.com");
   EXPECT_EQ(c->tenants.at("default").dialing.country_code, "49");
   EXPECT_EQ(c->server.data_dir, "/var/lib/callbridge");
+  ASSERT_EQ(c->directory.ldap.size(), 1u);
+  EXPECT_EQ(c->directory.ldap[0].base_dn, "ou=people,dc=example,dc=com");
+  ASSERT_EQ(c->directory.http.size(), 1u);
+  EXPECT_EQ(c->directory.http[0].headers.size(), 1u);
   EXPECT_TRUE(validate(*c));
 }
 
@@ -284,6 +288,127 @@ TEST(Config, MissingFileIsAnError) {
   auto c = load_config_file("/nonexistent/callbridge.toml");
   ASSERT_FALSE(c);
   EXPECT_NE(c.error().message().find("/nonexistent/callbridge.toml"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace callbridge::app
+
+namespace callbridge::app {
+namespace {
+
+TEST(Config, DirectorySourcesAreReadWithEveryKey) {
+  auto c = parse_config(R"toml(
+[directory.store]
+memory_index = false
+
+[[directory.ldap]]
+name = "corp"
+tenant = "acme"
+uri = "ldap://127.0.0.1:3389"
+bind_dn = "cn=reader,dc=example,dc=com"
+bind_password = "pw"
+base_dn = "ou=people,dc=example,dc=com"
+filter = "(telephoneNumber={e164})"
+name_attributes = ["cn"]
+given_name_attribute = "gn"
+family_name_attribute = "surname"
+company_attribute = "ou"
+number_attributes = { telephoneNumber = "work", mobile = "cell" }
+size_limit = 5
+timeout_ms = 300
+priority = 5
+
+[[directory.http]]
+name = "crm"
+tenant = "acme"
+url = "http://127.0.0.1:9000/lookup?n={digits}"
+headers = { Authorization = "Bearer t", X-Tenant = "acme" }
+results_path = "data.contacts"
+id_field = "uid"
+name_field = "fullName"
+company_field = "company.name"
+label_field = "type"
+kind_field = "kind"
+tls_verify = false
+ca_file = "/etc/ca.pem"
+timeout_ms = 1500
+priority = 40
+
+[[directory.http]]
+url = "https://crm.example.com/api?number={e164}"
+)toml", "test.toml");
+  ASSERT_TRUE(c) << c.error().message();
+  const auto& d = c->directory;
+  EXPECT_FALSE(d.memory_index);
+  ASSERT_EQ(d.ldap.size(), 1u);
+  const auto& l = d.ldap[0];
+  EXPECT_EQ(l.name, "corp");
+  EXPECT_EQ(l.tenant, "acme");
+  EXPECT_EQ(l.uri, "ldap://127.0.0.1:3389");
+  EXPECT_EQ(l.bind_dn, "cn=reader,dc=example,dc=com");
+  EXPECT_EQ(l.bind_password, "pw");
+  EXPECT_EQ(l.base_dn, "ou=people,dc=example,dc=com");
+  EXPECT_EQ(l.filter, "(telephoneNumber={e164})");
+  EXPECT_EQ(l.name_attributes, (std::vector<std::string>{"cn"}));
+  EXPECT_EQ(l.given_name_attribute, "gn");
+  EXPECT_EQ(l.family_name_attribute, "surname");
+  EXPECT_EQ(l.company_attribute, "ou");
+  EXPECT_EQ(l.number_attributes.size(), 2u);
+  EXPECT_EQ(l.size_limit, 5);
+  EXPECT_EQ(l.timeout_ms, 300);
+  EXPECT_EQ(l.priority, 5);
+  ASSERT_EQ(d.http.size(), 2u);
+  const auto& h = d.http[0];
+  EXPECT_EQ(h.name, "crm");
+  EXPECT_EQ(h.url, "http://127.0.0.1:9000/lookup?n={digits}");
+  EXPECT_EQ(h.headers.size(), 2u);
+  EXPECT_EQ(h.results_path, "data.contacts");
+  EXPECT_EQ(h.id_field, "uid");
+  EXPECT_EQ(h.name_field, "fullName");
+  EXPECT_EQ(h.company_field, "company.name");
+  EXPECT_EQ(h.label_field, "type");
+  EXPECT_EQ(h.kind_field, "kind");
+  EXPECT_FALSE(h.tls_verify);
+  EXPECT_EQ(h.ca_file, "/etc/ca.pem");
+  EXPECT_EQ(h.timeout_ms, 1500);
+  EXPECT_EQ(h.priority, 40);
+  // Defaults: tenant "default", name "crm" (another tenant than the first), priority 30.
+  EXPECT_EQ(d.http[1].tenant, "default");
+  EXPECT_EQ(d.http[1].name, "crm");
+  EXPECT_EQ(d.http[1].priority, 30);
+  EXPECT_EQ(d.http[1].timeout_ms, 2000);
+}
+
+TEST(Config, DirectorySourceErrorsNameTheKey) {
+  EXPECT_EQ(error_of("[[directory.ldap]]\nbase_dn = \"dc=x\"\n"),
+            "directory.ldap[0].uri: required (e.g. \"ldap://ldap.example.com\")");
+  EXPECT_EQ(error_of("[[directory.ldap]]\nuri = \"ldap://h\"\n"),
+            "directory.ldap[0].base_dn: required (e.g. \"ou=people,dc=example,dc=com\")");
+  EXPECT_EQ(error_of("[[directory.ldap]]\nuri = \"http://h\"\nbase_dn = \"dc=x\"\n"),
+            "directory.ldap[0].uri: expected an ldap://, ldaps:// or ldapi:// URI, got \"http://h\" (test.toml line 2)");
+  EXPECT_EQ(error_of("[[directory.ldap]]\nuri = \"ldap://h\"\nbase_dn = \"dc=x\"\nfilter = \"(cn=*)\"\n"),
+            "directory.ldap[0].filter: expected a search filter containing {e164} or {digits}, got \"(cn=*)\" "
+            "(test.toml line 4)");
+  EXPECT_EQ(error_of("[[directory.ldap]]\nuri = \"ldap://h\"\nbase_dn = \"dc=x\"\ntimeout_ms = 0\n"),
+            "directory.ldap[0].timeout_ms: expected an integer 1..60000 (milliseconds), got 0 (test.toml line 4)");
+  EXPECT_EQ(error_of("[[directory.http]]\nurl = \"http://crm/lookup\"\n"),
+            "directory.http[0].url: expected an http:// or https:// URL containing {e164} or {digits}, got "
+            "\"http://crm/lookup\" (test.toml line 2)");
+  EXPECT_EQ(error_of("[[directory.http]]\nname = \"crm\"\n"),
+            "directory.http[0].url: required (e.g. \"https://crm.example.com/api/lookup?number={e164}\")");
+  EXPECT_EQ(error_of("[[directory.http]]\nurl = \"http://c/{e164}\"\ntenant = \"a b\"\n"),
+            "directory.http[0].tenant: expected a tenant id (letters, digits, '-' and '_'), got \"a b\" (test.toml line 3)");
+  EXPECT_EQ(error_of("[[directory.http]]\nurl = \"http://c/{e164}\"\nheaders = { Authorization = 5 }\n"),
+            "directory.http[0].headers.Authorization: expected a non-empty string, got 5 (test.toml line 3)");
+  EXPECT_EQ(error_of("[[directory.http]]\nurl = \"http://c/{e164}\"\nnmae = \"x\"\n"),
+            "directory.http[0].nmae: unknown key (did you mean \"name\"?) (test.toml line 3)");
+  EXPECT_EQ(error_of("[[directory.http]]\nurl = \"http://c/{e164}\"\nname = \"store\"\n"),
+            "directory.http[0].name: \"store\" is the built-in contact store's name; choose another");
+  EXPECT_EQ(error_of("[[directory.ldap]]\nname = \"x\"\nuri = \"ldap://h\"\nbase_dn = \"dc=x\"\n"
+                     "[[directory.http]]\nname = \"x\"\nurl = \"http://c/{e164}\"\n"),
+            "directory.http[0].name: \"x\" is used by another directory source of tenant \"default\"");
+  EXPECT_EQ(error_of("[directory]\nldap = 5\n"),
+            "directory.ldap: expected [[directory.ldap]] tables, got 5 (test.toml line 2)");
 }
 
 }  // namespace

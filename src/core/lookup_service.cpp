@@ -50,7 +50,10 @@ struct LookupService::Pending {
 LookupService::LookupService(std::vector<LookupSourceConfig> sources, LookupOptions opts,
                              const base::Clock& clock)
     : sources_(std::move(sources)), opts_(opts), clock_(clock) {
-  for (const auto& s : sources_) CB_CHECK(s.source != nullptr, "lookup source is null");
+  for (const auto& s : sources_) {
+    CB_CHECK(s.source != nullptr, "lookup source is null");
+    stats_.push_back(SourceStats{s.source->name(), s.kind, s.tenants});
+  }
   std::size_t n = std::max<std::size_t>(1, opts_.workers);
   for (std::size_t i = 0; i < n; ++i) workers_.emplace_back([this] { worker_loop(); });
   timer_ = std::thread([this] { timer_loop(); });
@@ -173,10 +176,32 @@ std::vector<RankedMatch> LookupService::rank(const std::string& e164, const std:
   return all;
 }
 
+bool LookupService::asks(std::size_t i, const std::string& tenant) const {
+  const auto& t = sources_[i].tenants;
+  return t.empty() || std::find(t.begin(), t.end(), tenant) != t.end();
+}
+
+void LookupService::count(std::size_t i, const SourceOutcome& out) {
+  std::lock_guard lock(stats_mu_);
+  auto& s = stats_[i];
+  switch (out.state) {
+    case SourceOutcome::State::ok: ++s.ok; return;
+    case SourceOutcome::State::timeout: ++s.timeouts; break;
+    case SourceOutcome::State::error: ++s.errors; break;
+  }
+  s.last_error = out.message;
+}
+
+std::vector<SourceStats> LookupService::source_stats() const {
+  std::lock_guard lock(stats_mu_);
+  return stats_;
+}
+
 std::vector<std::optional<std::uint64_t>> LookupService::tokens(const std::string& tenant) {
   std::vector<std::optional<std::uint64_t>> t;
   t.reserve(sources_.size());
-  for (auto& s : sources_) t.push_back(s.source->change_token(tenant));
+  for (std::size_t i = 0; i < sources_.size(); ++i)
+    t.push_back(asks(i, tenant) ? sources_[i].source->change_token(tenant) : std::nullopt);
   return t;
 }
 
@@ -208,37 +233,43 @@ void LookupService::async_lookup(const std::string& tenant, const std::string& e
   p->tenant = tenant;
   p->e164 = e164;
   p->cands = candidates(e164, opts_.max_extension_digits, opts_.min_prefix_digits);
-  p->outcomes.resize(sources_.size());
-  p->settled.assign(sources_.size(), false);
-  p->outstanding = sources_.size();
+  // Only the sources configured for this tenant; slot j of the lookup is source asked[j].
+  std::vector<std::size_t> asked;
+  for (std::size_t i = 0; i < sources_.size(); ++i)
+    if (asks(i, tenant)) asked.push_back(i);
+  p->outcomes.resize(asked.size());
+  p->settled.assign(asked.size(), false);
+  p->outstanding = asked.size();
   p->epoch = epoch;
   p->tokens = std::move(current);
   p->start = Steady::now();
   p->done = std::move(done);
-  if (sources_.empty()) return finish(p);
+  if (asked.empty()) return finish(p);
 
-  // Records source i's outcome once; the last one settles the lookup.
-  auto settle = [this, p](std::size_t i, SourceOutcome out, std::vector<ports::ContactMatch> found) {
+  // Records slot j's outcome once; the last one settles the lookup.
+  auto settle = [this, p, asked](std::size_t j, SourceOutcome out, std::vector<ports::ContactMatch> found) {
     bool last = false;
     {
       std::lock_guard lock(p->mu);
-      if (p->settled[i]) return;
-      p->settled[i] = true;
-      out.source = sources_[i].source->name();
+      if (p->settled[j]) return;
+      p->settled[j] = true;
+      out.source = sources_[asked[j]].source->name();
       out.took = std::chrono::duration_cast<std::chrono::microseconds>(Steady::now() - p->start);
       out.matches = found.size();
-      p->outcomes[i] = std::move(out);
+      count(asked[j], out);
+      p->outcomes[j] = std::move(out);
       for (auto& m : found) p->raw.push_back(std::move(m));
       last = --p->outstanding == 0;
     }
     if (last) finish(p);
   };
-  for (std::size_t i = 0; i < sources_.size(); ++i) {
+  for (std::size_t j = 0; j < asked.size(); ++j) {
+    const std::size_t i = asked[j];
     auto deadline = p->start + sources_[i].timeout;
-    at(deadline, [settle, i] {
-      settle(i, failed(SourceOutcome::State::timeout, "no answer in time"), {});
+    at(deadline, [settle, j] {
+      settle(j, failed(SourceOutcome::State::timeout, "no answer in time"), {});
     });
-    post([this, settle, p, i, deadline] {
+    post([this, settle, p, i, j, deadline] {
       if (Steady::now() >= deadline) return;  // the timer settles it
       ports::LookupQuery q{p->tenant, p->e164, p->cands, deadline};
       auto r = sources_[i].source->lookup(q);
@@ -246,10 +277,10 @@ void LookupService::async_lookup(const std::string& tenant, const std::string& e
       if (!r) {
         auto state = r.error().code() == base::Errc::timeout ? SourceOutcome::State::timeout
                                                              : SourceOutcome::State::error;
-        settle(i, failed(state, r.error().to_string()), {});
+        settle(j, failed(state, r.error().to_string()), {});
         return;
       }
-      settle(i, SourceOutcome{}, std::move(*r));
+      settle(j, SourceOutcome{}, std::move(*r));
     });
   }
 }
@@ -302,21 +333,27 @@ LookupResult LookupService::lookup(const std::string& tenant, const std::string&
 }
 
 void LookupService::invalidate(const std::string& tenant) {
-  std::lock_guard lock(cache_mu_);
-  ++epoch_;
-  const std::string prefix = tenant + '\n';
-  std::erase_if(cache_, [&](const auto& kv) {
-    if (kv.first.compare(0, prefix.size(), prefix) != 0) return false;
-    lru_.erase(kv.second.lru);
-    return true;
-  });
+  {
+    std::lock_guard lock(cache_mu_);
+    ++epoch_;
+    const std::string prefix = tenant + '\n';
+    std::erase_if(cache_, [&](const auto& kv) {
+      if (kv.first.compare(0, prefix.size(), prefix) != 0) return false;
+      lru_.erase(kv.second.lru);
+      return true;
+    });
+  }
+  if (on_invalidate_) on_invalidate_(tenant);
 }
 
 void LookupService::invalidate_all() {
-  std::lock_guard lock(cache_mu_);
-  ++epoch_;
-  cache_.clear();
-  lru_.clear();
+  {
+    std::lock_guard lock(cache_mu_);
+    ++epoch_;
+    cache_.clear();
+    lru_.clear();
+  }
+  if (on_invalidate_) on_invalidate_("");
 }
 
 std::size_t LookupService::cache_size() const {

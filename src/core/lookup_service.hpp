@@ -60,6 +60,18 @@ struct LookupResult {
 struct LookupSourceConfig {
   std::shared_ptr<ports::ContactSource> source;
   std::chrono::milliseconds timeout{800};
+  // Tenants whose lookups ask this source; empty = every tenant. Other tenants' lookups never
+  // call it, nor list it in LookupResult::sources.
+  std::vector<std::string> tenants = {};
+  std::string kind = {};  // free text for diagnostics ("store", "ldap", "http")
+};
+
+// Per-source counters since start (diagnostics).
+struct SourceStats {
+  std::string name = {}, kind = {};
+  std::vector<std::string> tenants = {};  // empty = every tenant
+  std::uint64_t ok = 0, errors = 0, timeouts = 0;
+  std::string last_error = {};  // the latest error or timeout text; "" = none yet
 };
 
 struct LookupOptions {
@@ -92,6 +104,12 @@ class LookupService {
   void invalidate(const std::string& tenant);
   void invalidate_all();
   std::size_t cache_size() const;
+  // Called (on the invalidating thread, outside every lock) after invalidate(tenant) with the
+  // tenant and after invalidate_all() with "". Set before the first lookup.
+  void set_on_invalidate(std::function<void(const std::string& tenant)> f) { on_invalidate_ = std::move(f); }
+
+  // One entry per configured source, in configuration order.
+  std::vector<SourceStats> source_stats() const;
 
   // The numbers sources are asked for, best first: the number itself, then for k = 1.. trailing
   // digits removed the base, and (k >= 2) base+"0", the usual switchboard. Exposed for tests.
@@ -116,8 +134,14 @@ class LookupService {
   static std::vector<RankedMatch> rank(const std::string& e164, const std::vector<std::string>& cands,
                                        std::vector<ports::ContactMatch> raw);
 
+  bool asks(std::size_t source, const std::string& tenant) const;
+  void count(std::size_t source, const SourceOutcome& out);
+
   std::vector<LookupSourceConfig> sources_;
   LookupOptions opts_;
+  std::function<void(const std::string&)> on_invalidate_;
+  mutable std::mutex stats_mu_;
+  std::vector<SourceStats> stats_;  // parallel to sources_
   const base::Clock& clock_;
 
   mutable std::mutex cache_mu_;

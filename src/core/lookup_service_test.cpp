@@ -279,3 +279,70 @@ TEST_F(LookupServiceTest, AsyncLookupCallsBackOnce) {
 
 }  // namespace
 }  // namespace callbridge::core
+
+namespace callbridge::core {
+namespace {
+
+TEST_F(LookupServiceTest, ASourceOfOneTenantIsNeverAskedForAnother) {
+  auto ldap_a = std::make_shared<FakeSource>("ldap", 5);
+  ldap_a->add("+4989123456", "Anna A");
+  store->add("+4989123456", "Store Person");
+  ldap_a->token = 7;
+  std::vector<std::string> tenants_seen;
+  std::mutex m;
+  ldap_a->on_call = [&](const ports::LookupQuery& q) {
+    std::lock_guard lock(m);
+    tenants_seen.push_back(q.tenant);
+  };
+  LookupService svc({{store, 2000ms, {}, "store"}, {ldap_a, 2000ms, {"a"}, "ldap"}}, LookupOptions{}, clock);
+
+  auto ra = svc.lookup("a", "+4989123456");
+  EXPECT_EQ(names(ra), (std::vector<std::string>{"ldap:Anna A", "store:Store Person"})) << "ranked by priority";
+  ASSERT_EQ(ra.sources.size(), 2u);
+
+  auto rb = svc.lookup("b", "+4989123456");
+  EXPECT_EQ(names(rb), (std::vector<std::string>{"store:Store Person"}));
+  ASSERT_EQ(rb.sources.size(), 1u) << "tenant b does not even see tenant a's source";
+  EXPECT_EQ(rb.sources[0].source, "store");
+  EXPECT_EQ(tenants_seen, (std::vector<std::string>{"a"}));
+
+  auto st = svc.source_stats();
+  ASSERT_EQ(st.size(), 2u);
+  EXPECT_EQ(st[0].name, "store");
+  EXPECT_EQ(st[0].ok, 2u);
+  EXPECT_EQ(st[1].name, "ldap");
+  EXPECT_EQ(st[1].kind, "ldap");
+  EXPECT_EQ(st[1].tenants, (std::vector<std::string>{"a"}));
+  EXPECT_EQ(st[1].ok, 1u);
+}
+
+TEST_F(LookupServiceTest, SourceStatsCountErrorsAndTimeoutsWithTheLastError) {
+  crm->fail_with = base::Error::unavailable("crm down");
+  auto svc = make(2000ms, 2000ms);
+  svc->lookup("default", "+4989123456");
+  auto st = svc->source_stats();
+  ASSERT_EQ(st.size(), 2u);
+  EXPECT_EQ(st[1].errors, 1u);
+  EXPECT_EQ(st[1].timeouts, 0u);
+  EXPECT_NE(st[1].last_error.find("crm down"), std::string::npos) << st[1].last_error;
+
+  crm->fail_with = base::Error::timeout("too slow");
+  svc->invalidate_all();
+  svc->lookup("default", "+4989123457");
+  st = svc->source_stats();
+  EXPECT_EQ(st[1].timeouts, 1u);
+  EXPECT_EQ(st[0].ok, 2u);
+  EXPECT_EQ(st[0].last_error, "");
+}
+
+TEST_F(LookupServiceTest, InvalidationIsReportedToTheListener) {
+  auto svc = make();
+  std::vector<std::string> seen;
+  svc->set_on_invalidate([&](const std::string& t) { seen.push_back(t); });
+  svc->invalidate("a");
+  svc->invalidate_all();
+  EXPECT_EQ(seen, (std::vector<std::string>{"a", ""}));
+}
+
+}  // namespace
+}  // namespace callbridge::core

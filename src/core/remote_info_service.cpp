@@ -245,26 +245,50 @@ void RemoteInfoService::release_call(const std::string& call_key) {
 }
 
 void RemoteInfoService::start_lookup(const std::string& key, const std::string& tenant, const std::string& e164) {
-  numbers_[key].info.lookup = RemoteLookup::pending;
+  Number& num = numbers_[key];
+  num.info.lookup = RemoteLookup::pending;
+  const std::uint64_t gen = ++num.lookup_gen;
   ++stats_.lookups;
   std::weak_ptr<int> alive = alive_;
   auto post = options_.post;
   const auto io = io_thread_;
-  options_.lookup(tenant, e164, [this, alive, post, io, key](LookupResult r) {
+  options_.lookup(tenant, e164, [this, alive, post, io, key, gen](LookupResult r) {
     if (std::this_thread::get_id() == io) {  // inline (cache hit) or a test driving it
-      if (alive.lock()) finish_lookup(key, r);
+      if (alive.lock()) finish_lookup(key, gen, r);
       return;
     }
     if (!post) return;  // no way back to the model thread: journal entries time out
-    post([this, alive, key, r = std::move(r)] {
-      if (alive.lock()) finish_lookup(key, r);
+    post([this, alive, key, gen, r = std::move(r)] {
+      if (alive.lock()) finish_lookup(key, gen, r);
     });
   });
 }
 
-void RemoteInfoService::finish_lookup(const std::string& key, const LookupResult& r) {
+void RemoteInfoService::invalidate(const std::string& tenant) {
+  std::vector<std::string> again;
+  for (auto it = numbers_.begin(); it != numbers_.end();) {
+    Number& n = it->second;
+    if (!tenant.empty() && n.tenant != tenant) {
+      ++it;
+    } else if (n.refs == 0) {  // only kept after its calls: the next call starts afresh
+      it = numbers_.erase(it);
+    } else {
+      if (n.info.lookup != RemoteLookup::none && n.info.e164) again.push_back(it->first);
+      ++it;
+    }
+  }
+  for (const auto& key : again) {
+    auto it = numbers_.find(key);
+    if (it == numbers_.end()) continue;  // an inline completion cannot erase, but be safe
+    const std::string t = it->second.tenant, e164 = *it->second.info.e164;
+    start_lookup(key, t, e164);
+  }
+}
+
+void RemoteInfoService::finish_lookup(const std::string& key, std::uint64_t gen, const LookupResult& r) {
   auto it = numbers_.find(key);
-  if (it == numbers_.end() || it->second.info.lookup != RemoteLookup::pending) return;
+  if (it == numbers_.end() || it->second.info.lookup != RemoteLookup::pending || it->second.lookup_gen != gen)
+    return;
   Number& n = it->second;
   n.info.lookup = RemoteLookup::done;
   ++stats_.lookups_done;

@@ -119,6 +119,12 @@ class RemoteInfoService final : public RemoteInfoView {
   // Hands every held entry out now with what is known (shutdown).
   void flush_journal();
 
+  // The directories changed for `tenant` ("" = every tenant): contacts, edits, an import. Numbers
+  // no live call or held entry uses are forgotten (their next call looks them up afresh); the
+  // others are looked up again now (a result of a lookup started before is ignored) and their
+  // calls published once it is done.
+  void invalidate(const std::string& tenant);
+
   // The known info of `remote` in `tenant`, or null.
   const RemoteInfo* find(std::string_view tenant, std::string_view remote) const;
   void append_remote_info(std::string& out, std::string_view tenant,
@@ -132,6 +138,7 @@ class RemoteInfoService final : public RemoteInfoView {
     int refs = 0;
     std::optional<base::Timestamp> released_at;
     std::vector<std::string> calls;  // call ids showing it (for on_changed)
+    std::uint64_t lookup_gen = 0;    // the running lookup's number; older completions are ignored
   };
   struct CallRef {
     std::string tenant, call_id;
@@ -150,7 +157,7 @@ class RemoteInfoService final : public RemoteInfoView {
   void release(const std::string& key);
   void release_call(const std::string& call_key);
   void start_lookup(const std::string& key, const std::string& tenant, const std::string& e164);
-  void finish_lookup(const std::string& key, const LookupResult& r);
+  void finish_lookup(const std::string& key, std::uint64_t gen, const LookupResult& r);
   void attach(Held& h);
   void drain();
   void on_timeout(std::uint64_t held_id);

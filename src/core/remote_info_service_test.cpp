@@ -333,6 +333,41 @@ TEST_F(RemoteInfoTest, NumbersAreKeptForAWhileAfterTheirLastCallThenForgotten) {
   EXPECT_EQ(requests.size(), 3u) << "a later call asks again";
 }
 
+TEST_F(RemoteInfoTest, InvalidationForgetsAStaleNoMatchSoTheNextCallAsksAgain) {
+  // A call from an unknown number ends; its "nobody" stays known for keep_after_call.
+  ring("c1", "100", "+4989123456");
+  requests[0].done(LookupResult{});
+  model.clear("c1", "100", at(5));
+  ring("c2", "101", "+4989123456");
+  ASSERT_EQ(requests.size(), 1u) << "without invalidation the known result is reused";
+  model.clear("c2", "101", at(6));
+
+  // The contact gets created (REST / import): the lookup cache is invalidated, and so is this.
+  svc->invalidate("t2");  // another tenant's change leaves t1 alone
+  EXPECT_NE(svc->find("t1", "+4989123456"), nullptr);
+  svc->invalidate("t1");
+  EXPECT_EQ(svc->find("t1", "+4989123456"), nullptr);
+  ring("c3", "100", "+4989123456");
+  ASSERT_EQ(requests.size(), 2u) << "the next call looks the number up again";
+  requests[1].done(two_matches());
+  EXPECT_NE(info_json("t1", "+4989123456").find("Max Muster"), std::string::npos) << info_json("t1", "+4989123456");
+}
+
+TEST_F(RemoteInfoTest, InvalidationDuringACallLooksUpAgainAndIgnoresTheOlderAnswer) {
+  ring("c1", "100", "+4989123456");
+  ASSERT_EQ(requests.size(), 1u);
+  svc->invalidate("");  // every tenant; the call still uses the number
+  ASSERT_EQ(requests.size(), 2u) << "a live number is looked up again at once";
+  EXPECT_NE(info_json("t1", "+4989123456").find("\"lookup\":\"pending\""), std::string::npos);
+  requests[0].done(LookupResult{});  // started before the change: stale, ignored
+  EXPECT_NE(info_json("t1", "+4989123456").find("\"lookup\":\"pending\""), std::string::npos);
+  changed.clear();
+  requests[1].done(two_matches());
+  EXPECT_NE(info_json("t1", "+4989123456").find("Max Muster"), std::string::npos);
+  ASSERT_EQ(changed.size(), 1u) << "the call is published again";
+  EXPECT_EQ(changed[0].second, "c1");
+}
+
 TEST_F(RemoteInfoTest, CompletionOnAnotherThreadIsPostedToTheModelThread) {
   ring("c1", "100", "+4989123456");
   std::thread t([&] { requests[0].done(two_matches()); });

@@ -2,6 +2,7 @@
 """A small CRM lookup endpoint for the HTTP directory tests (label "http").
 
 Listens on 127.0.0.1 port 0 (or https with --cert/--key), prints "PORT <n>" once listening.
+--contacts FILE adds numbers (a JSON object e164 -> list of contacts) for other tests.
 GET /api/lookup?number=<e164>  (Authorization: Bearer test-token required)
   known numbers -> {"data": {"contacts": [...]}}; unknown -> 404
   special numbers exercise the client's error handling (see SPECIAL).
@@ -69,7 +70,11 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--cert")
     ap.add_argument("--key")
+    ap.add_argument("--contacts", help="JSON file {e164: [contact, ...]} added to the built-in ones")
     a = ap.parse_args()
+    if a.contacts:
+        with open(a.contacts, encoding="utf-8") as f:
+            CONTACTS.update(json.load(f))
     srv = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     srv.daemon_threads = True
     if a.cert:

@@ -1,0 +1,277 @@
+// End to end: callbridged with every kind of directory source configured - a real slapd
+// ([[directory.ldap]], tests/directory harness), a real local HTTP CRM ([[directory.http]],
+// tests/directory/crm_server.py) and the built-in store (filled by `callbridge contacts import`).
+// Checks that GET /api/v1/contacts/lookup returns the matches of all three ranked by the
+// configured priorities, that a live call (fake Asterisk replaying inbound_answered) carries the
+// LDAP contact in remote_info and the journal entry, that a source of another tenant is never
+// asked, and that a tenant with [[tenant.X.phones]] but no [tenant.X.dialing] starts (defaults).
+// Labels integration + ldap; skipped (with the reason) when slapd is not installed.
+#include <gtest/gtest.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/json.hpp>
+#include <csignal>
+#include <filesystem>
+#include <fstream>
+#include <future>
+#include <map>
+#include <regex>
+#include <sstream>
+#include <thread>
+
+#include "directory/child_process.hpp"
+#include "directory/slapd_server.hpp"
+#include "support/fake_asterisk.hpp"
+#include "support/http_get.hpp"
+#include "support/ws_text_client.hpp"
+
+#ifndef CALLBRIDGE_TEST_DIR
+#error "CALLBRIDGE_TEST_DIR must point at tests/directory"
+#endif
+
+namespace callbridge {
+namespace {
+
+namespace asio = boost::asio;
+namespace fs = std::filesystem;
+namespace json = boost::json;
+using namespace std::chrono_literals;
+using testing::ChildProcess;
+
+const std::string kCaller = "+4989123456";  // the caller of the inbound_answered capture
+
+constexpr const char* kLdif = R"(dn: ou=people,dc=example,dc=com
+objectClass: organizationalUnit
+ou: people
+
+dn: uid=lara,ou=people,dc=example,dc=com
+objectClass: inetOrgPerson
+uid: lara
+cn: Lara Ldap
+sn: Ldap
+givenName: Lara
+displayName: Lara Ldap
+o: Directory AG
+telephoneNumber: +49 89 123456
+)";
+
+std::string slurp(const fs::path& p) {
+  std::ifstream f(p, std::ios::binary);
+  std::stringstream ss;
+  ss << f.rdbuf();
+  return ss.str();
+}
+
+bool on_path(const std::string& tool) {
+  const char* path = getenv("PATH");
+  std::string dirs = std::string(path ? path : "") + ":/usr/sbin:/sbin";
+  std::stringstream ss(dirs);
+  for (std::string d; std::getline(ss, d, ':');)
+    if (!d.empty() && access((fs::path(d) / tool).c_str(), X_OK) == 0) return true;
+  return false;
+}
+
+// The capture after the login response, split after the DialBegin that rings 100.
+std::pair<std::string, std::string> capture_parts() {
+  std::string log = slurp(std::string(CALLBRIDGE_FIXTURES_DIR) + "/inbound_answered/ami.log");
+  auto p = log.find("\r\n\r\n", log.find("Authentication accepted"));
+  log = log.substr(p + 4);
+  auto ring = log.find("\r\n\r\n", log.find("Event: DialBegin")) + 4;
+  return {log.substr(0, ring), log.substr(ring)};
+}
+
+// The fake Asterisk on its own thread (the daemon is another process).
+struct Pbx {
+  asio::io_context io;
+  asio::executor_work_guard<asio::io_context::executor_type> work{io.get_executor()};
+  testing::FakeAsterisk ami;
+  std::thread thread;
+  explicit Pbx(std::string after_login)
+      : ami(io, [&] {
+          testing::FakeAsteriskOptions o;
+          o.list_items = 0;
+          o.after_login = std::move(after_login);
+          return o;
+        }()) {
+    thread = std::thread([this] { io.run(); });
+  }
+  ~Pbx() {
+    work.reset();
+    asio::post(io, [this] { io.stop(); });
+    thread.join();
+  }
+  void send(std::string bytes) {
+    std::promise<void> done;
+    asio::post(io, [&] {
+      ami.send_all(std::move(bytes));
+      done.set_value();
+    });
+    done.get_future().wait();
+  }
+};
+
+// Runs a built binary to completion; its output (exit code in *rc).
+std::string run(const std::string& bin, std::vector<std::string> args, int* rc) {
+  args.insert(args.begin(), bin);
+  auto p = ChildProcess::spawn(args);
+  if (!p) {
+    *rc = -1;
+    return p.error().to_string();
+  }
+  auto closed = (*p)->wait_for_line([](const std::string&) { return false; }, 60s);  // until it closes
+  (void)closed;
+  *rc = (*p)->wait_exit(10s);
+  return (*p)->output();
+}
+
+std::string body_of(const std::string& response) {
+  auto p = response.find("\r\n\r\n");
+  return p == std::string::npos ? response : response.substr(p + 4);
+}
+
+const json::object* conn_100(const json::value& call) {
+  for (const auto& c : call.at("connections").as_array())
+    if (c.at("device") == "100") return &c.as_object();
+  return nullptr;
+}
+
+TEST(DirectorySourcesE2E, LookupAndLiveCallsUseTheStoreLdapAndHttpSourcesRankedByPriority) {
+  if (!on_path("slapd") || !on_path("slapadd"))
+    GTEST_SKIP() << "slapd/slapadd not installed (Debian package slapd; CI installs it): the LDAP source "
+                    "cannot be tested against a real server here";
+  auto slapd = testing::SlapdServer::start(kLdif);
+  ASSERT_TRUE(slapd) << slapd.error().to_string();
+
+  testing::TempDir dir;
+  const std::string data = dir.path() + "/data";
+  fs::create_directories(data);
+
+  // The CRM knows the caller too.
+  const std::string crm_contacts = dir.path() + "/crm.json";
+  std::ofstream(crm_contacts) << R"({")" << kCaller
+                              << R"(": [{"id": "crm-77", "name": "Carla Crm", "company": {"name": "Crm GmbH"}}]})";
+  auto crm = ChildProcess::spawn(
+      {"python3", std::string(CALLBRIDGE_TEST_DIR) + "/crm_server.py", "--contacts", crm_contacts});
+  ASSERT_TRUE(crm) << crm.error().to_string();
+  auto crm_line = (*crm)->wait_for_line([](const std::string& l) { return l.rfind("PORT ", 0) == 0; }, 20s);
+  ASSERT_TRUE(crm_line) << crm_line.error().to_string();
+  const int crm_port = std::stoi(crm_line->substr(5));
+  (*crm)->drain_in_background();
+
+  // The built-in store, by the real CLI.
+  const std::string csv = dir.path() + "/contacts.csv";
+  std::ofstream(csv) << "Name,Company,Phone\r\nSam Store,Store AG,+49 89 123456\r\n";
+  int rc = 0;
+  auto out = run(CALLBRIDGE_CLI_PATH,
+                 {"contacts", "import", csv, "--data-dir", data, "--tenant", "default", "--country", "49"}, &rc);
+  ASSERT_EQ(rc, 0) << out;
+  out = run(CALLBRIDGE_CLI_PATH,
+            {"token", "create", "--data-dir", data, "--tenant", "default", "--user", "admin", "--role", "admin"}, &rc);
+  ASSERT_EQ(rc, 0) << out;
+  std::smatch tm;
+  ASSERT_TRUE(std::regex_search(out, tm, std::regex("cbt_[A-Za-z0-9_]+"))) << out;
+  const std::string token = tm[0].str();
+
+  auto [ringing, rest] = capture_parts();
+  Pbx pbx(ringing);
+  const std::string crm_url = "http://127.0.0.1:" + std::to_string(crm_port) + "/api/lookup?number={e164}";
+  const std::string config = dir.path() + "/callbridged.toml";
+  std::ofstream(config) << "[server]\nlisten = \"127.0.0.1:0\"\ndata_dir = \"" << data << "\"\n\n"
+                        << "[[pbx]]\nname = \"lab\"\nhost = \"127.0.0.1\"\nport = " << pbx.ami.port()
+                        << "\nuser = \"cti\"\nsecret = \"cti-secret\"\nauth = \"plain\"\nkeepalive_s = 0\n\n"
+                        // Phones but no [tenant.default.dialing]: the default plan applies.
+                        << "[[tenant.default.phones]]\ndevices = [\"1*\"]\nanswer_event = \"talk\"\n\n"
+                        << "[[directory.ldap]]\nname = \"corp-ldap\"\nuri = \"" << (*slapd)->uri()
+                        << "\"\nbase_dn = \"dc=example,dc=com\"\ntimeout_ms = 5000\npriority = 5\n\n"
+                        << "[[directory.http]]\nname = \"crm\"\nurl = \"" << crm_url
+                        << "\"\nheaders = { Authorization = \"Bearer test-token\" }\nresults_path = \"data.contacts\"\n"
+                        << "company_field = \"company.name\"\ntimeout_ms = 5000\npriority = 30\n\n"
+                        // Another tenant's CRM (same server): never asked for tenant default.
+                        << "[[directory.http]]\nname = \"crm-other\"\ntenant = \"other\"\nurl = \"" << crm_url
+                        << "\"\nheaders = { Authorization = \"Bearer test-token\" }\nresults_path = \"data.contacts\"\n";
+
+  auto daemon = ChildProcess::spawn({CALLBRIDGED_PATH, "--config", config});
+  ASSERT_TRUE(daemon) << daemon.error().to_string();
+  auto listening = (*daemon)->wait_for_line(
+      [](const std::string& l) { return l.find("HTTP API listening on 127.0.0.1:") != std::string::npos; }, 30s);
+  ASSERT_TRUE(listening) << listening.error().to_string();
+  std::smatch pm;
+  ASSERT_TRUE(std::regex_search(*listening, pm, std::regex(R"(127\.0\.0\.1:(\d+))")));
+  const int port = std::stoi(pm[1].str());
+  (*daemon)->drain_in_background();
+
+  // A live call from the caller: remote_info lists the three sources' contacts, LDAP first.
+  testing::WsTextClient ws;
+  ASSERT_EQ(ws.connect(static_cast<std::uint16_t>(port), "?scope=tenant&since=0", token), 101);
+  std::optional<json::object> shown;
+  while (!shown) {
+    auto msg = ws.next();
+    ASSERT_TRUE(msg) << "no call event with a finished lookup; daemon output:\n" << (*daemon)->output();
+    if (msg->at("type") != "call") continue;
+    const auto* c = conn_100(msg->at("call"));
+    if (!c || !c->contains("remote_info")) continue;
+    if (c->at("remote_info").at("lookup") == "done") shown = c->at("remote_info").as_object();
+  }
+  const auto& contacts = shown->at("contacts").as_array();
+  ASSERT_EQ(contacts.size(), 3u) << json::serialize(*shown);
+  EXPECT_EQ(contacts[0].at("name"), "Lara Ldap");
+  EXPECT_EQ(contacts[0].at("company"), "Directory AG");
+  EXPECT_EQ(contacts[0].at("source"), "corp-ldap");
+  EXPECT_EQ(contacts[0].at("id"), "uid=lara,ou=people,dc=example,dc=com");
+  EXPECT_EQ(contacts[0].at("match"), "exact");
+  EXPECT_EQ(contacts[1].at("source"), "store");
+  EXPECT_EQ(contacts[1].at("name"), "Sam Store");
+  EXPECT_EQ(contacts[2].at("source"), "crm");
+  EXPECT_EQ(contacts[2].at("name"), "Carla Crm");
+
+  // The call ends: the journal entry keeps the LDAP contact that was shown.
+  pbx.send(rest);
+  std::optional<json::object> entry;
+  while (!entry) {
+    auto msg = ws.next();
+    ASSERT_TRUE(msg) << "no journal event; daemon output:\n" << (*daemon)->output();
+    if (msg->at("type") == "journal" && msg->at("entry").at("party") == "100") entry = msg->at("entry").as_object();
+  }
+  ASSERT_TRUE(entry->contains("contact")) << json::serialize(*entry);
+  EXPECT_EQ(entry->at("contact").at("name"), "Lara Ldap");
+  EXPECT_EQ(entry->at("contact").at("source"), "corp-ldap");
+
+  // REST lookup, national input: every source, ranked by priority (ldap 5, store 10, crm 30).
+  auto resp = testing::http_get(port, "/api/v1/contacts/lookup?number=%2B49%2089%20123456", token);
+  ASSERT_NE(resp.find(" 200 "), std::string::npos) << resp;
+  auto lookup = json::parse(body_of(resp)).as_object();
+  EXPECT_EQ(lookup.at("number").at("e164"), kCaller.c_str());
+  const auto& matches = lookup.at("matches").as_array();
+  ASSERT_EQ(matches.size(), 3u) << json::serialize(lookup);
+  EXPECT_EQ(matches[0].at("source"), "corp-ldap");
+  EXPECT_EQ(matches[0].at("name"), "Lara Ldap");
+  EXPECT_EQ(matches[1].at("source"), "store");
+  EXPECT_EQ(matches[1].at("name"), "Sam Store");
+  EXPECT_EQ(matches[2].at("source"), "crm");
+  EXPECT_EQ(matches[2].at("name"), "Carla Crm");
+  EXPECT_EQ(matches[2].at("company"), "Crm GmbH");
+
+  // Diagnostics: per source; tenant other's CRM was never asked.
+  auto diag = json::parse(body_of(testing::http_get(port, "/api/v1/diagnostics", token))).as_object();
+  const auto& sources = diag.at("directory").at("sources").as_array();
+  ASSERT_EQ(sources.size(), 4u) << json::serialize(diag.at("directory"));
+  std::map<std::string, json::object> by_name;
+  for (const auto& s : sources) by_name[std::string(s.at("name").as_string())] = s.as_object();
+  EXPECT_EQ(by_name.at("corp-ldap").at("kind"), "ldap");
+  EXPECT_GE(by_name.at("corp-ldap").at("ok").to_number<std::int64_t>(), 1);
+  EXPECT_EQ(by_name.at("corp-ldap").at("errors").to_number<std::int64_t>(), 0) << json::serialize(by_name.at("corp-ldap"));
+  EXPECT_GE(by_name.at("crm").at("ok").to_number<std::int64_t>(), 1);
+  EXPECT_EQ(by_name.at("crm-other").at("ok").to_number<std::int64_t>(), 0);
+  EXPECT_EQ(by_name.at("crm-other").at("errors").to_number<std::int64_t>(), 0);
+  EXPECT_EQ(by_name.at("crm-other").at("timeouts").to_number<std::int64_t>(), 0);
+  EXPECT_EQ(by_name.at("crm-other").at("tenants").as_array().at(0), "other");
+
+  (*daemon)->stop();
+}
+
+}  // namespace
+}  // namespace callbridge
