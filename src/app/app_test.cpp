@@ -238,3 +238,65 @@ TEST(App, RetentionPurgesOldEntriesAtStart) {
 
 }  // namespace
 }  // namespace callbridge::app
+
+#include "core/lookup_service.hpp"
+#include "core/remote_info_service.hpp"
+#include "ports/contact_source.hpp"
+
+namespace callbridge::app {
+namespace {
+
+// Runs the App's io handlers until `done` or 10 s (lookups finish on worker threads, then post).
+template <typename Pred>
+bool pump_until(App& app, Pred done) {
+  auto until = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (!done() && std::chrono::steady_clock::now() < until) {
+    app.io().restart();
+    app.io().run_one_for(std::chrono::milliseconds(10));
+  }
+  return done();
+}
+
+TEST(App, ACreatedContactIsFoundOnTheNextCallNotTheStaleNoMatch) {
+  TempDir dir;
+  auto app = App::create(test_config(dir));
+  ASSERT_TRUE(app) << app.error().message();
+  App& a = **app;
+  model::CallModel m{"default"};
+  const std::string caller = "+4989123456";
+  auto t = base::from_micros(1'800'000'000'000'000);
+  auto info = [&] { return a.remote_info().find("default", caller); };
+
+  // A call from an unknown number: "nobody", kept after the call for its journal entry.
+  m.update("c1", "100", model::ConnectionState::alerting, model::CallEventType::delivered, t, caller);
+  a.remote_info().observe("default", "c1", m);
+  ASSERT_TRUE(pump_until(a, [&] { return info() && info()->lookup == core::RemoteLookup::done; }));
+  EXPECT_TRUE(info()->contacts.empty());
+  m.clear("c1", "100", t);
+  a.remote_info().observe("default", "c1", m);
+  ASSERT_NE(info(), nullptr);
+
+  // The contact is created (what POST /api/v1/contacts does: store, then invalidate).
+  ports::Contact c;
+  c.tenant = "default";
+  c.display_name = "New Person";
+  c.numbers = {{"work", "+49 89 123456", ""}};
+  ASSERT_TRUE(a.contacts().create(c));
+  a.lookup().invalidate("default");
+  ASSERT_TRUE(pump_until(a, [&] { return info() == nullptr; })) << "the stale result is dropped";
+
+  // The next call finds the new contact.
+  m.update("c2", "101", model::ConnectionState::alerting, model::CallEventType::delivered, t, caller);
+  a.remote_info().observe("default", "c2", m);
+  ASSERT_TRUE(pump_until(a, [&] { return info() && info()->lookup == core::RemoteLookup::done; }));
+  ASSERT_EQ(info()->contacts.size(), 1u);
+  EXPECT_EQ(info()->contacts[0].name, "New Person");
+  EXPECT_EQ(info()->contacts[0].source, "store");
+
+  // Diagnostics list the store as a source with its counters.
+  auto d = a.diagnostics_json();
+  EXPECT_NE(d.find(R"("sources":[{"name":"store","kind":"store","tenants":[],"ok":2)"), std::string::npos) << d;
+}
+
+}  // namespace
+}  // namespace callbridge::app
