@@ -269,6 +269,8 @@ TEST(DirectorySourcesE2E, LookupAndLiveCallsUseTheStoreLdapAndHttpSourcesRankedB
   EXPECT_EQ(by_name.at("crm-other").at("errors").to_number<std::int64_t>(), 0);
   EXPECT_EQ(by_name.at("crm-other").at("timeouts").to_number<std::int64_t>(), 0);
   EXPECT_EQ(by_name.at("crm-other").at("tenants").as_array().at(0), "other");
+  auto metrics = testing::http_get(port, "/metrics");
+  EXPECT_NE(metrics.find("callbridge_directory_sources_ok{name=\"corp-ldap\"}"), std::string::npos) << metrics;
 
   (*daemon)->stop();
 }

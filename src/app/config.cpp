@@ -356,19 +356,19 @@ Status read_directory(TableReader r, std::string_view source, DirectoryConfig& d
   }
   CB_TRY(read_source_array(r, "ldap", d.ldap, read_ldap));
   CB_TRY(read_source_array(r, "http", d.http, read_http));
-  // Names identify a source in results and diagnostics: unique per tenant, never the store's.
-  std::set<std::pair<std::string, std::string>> names;
-  auto check = [&](const std::string& kind, std::size_t i, const std::string& tenant, const std::string& name) -> Status {
+  // Names identify a source in results, diagnostics and metrics: unique, never the store's.
+  std::set<std::string> names;
+  auto check = [&](const std::string& kind, std::size_t i, const std::string& name) -> Status {
     std::string at = r.key_path(kind) + "[" + std::to_string(i) + "].name";
     if (name == "store")
       return fail(Error::invalid_argument(at + ": \"store\" is the built-in contact store's name; choose another"));
-    if (!names.insert({tenant, name}).second)
-      return fail(Error::invalid_argument(at + ": " + quote(name) + " is used by another directory source of tenant " +
-                                          quote(tenant)));
+    if (!names.insert(name).second)
+      return fail(Error::invalid_argument(at + ": " + quote(name) +
+                                          " is used by another directory source (names are unique across tenants)"));
     return {};
   };
-  for (std::size_t i = 0; i < d.ldap.size(); ++i) CB_TRY(check("ldap", i, d.ldap[i].tenant, d.ldap[i].name));
-  for (std::size_t i = 0; i < d.http.size(); ++i) CB_TRY(check("http", i, d.http[i].tenant, d.http[i].name));
+  for (std::size_t i = 0; i < d.ldap.size(); ++i) CB_TRY(check("ldap", i, d.ldap[i].name));
+  for (std::size_t i = 0; i < d.http.size(); ++i) CB_TRY(check("http", i, d.http[i].name));
   return r.finish();
 }
 
@@ -763,7 +763,7 @@ backend = "sqlite"
 # Caller names from an LDAP directory (once per directory). Every lookup asks the store and
 # every source of the call's tenant in parallel; matches are ranked by priority (lower first).
 # [[directory.ldap]]
-# name = "ldap"                # unique per tenant; shown as the contact's "source"
+# name = "ldap"                # unique; shown as the contact's "source"
 # tenant = "default"           # only this tenant's calls and lookups ask it
 # uri = "ldap://ldap.example.com"   # required; ldaps:// for TLS
 # bind_dn = "cn=callbridge,dc=example,dc=com"   # "" = anonymous

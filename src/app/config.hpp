@@ -114,7 +114,7 @@ struct DemoConfig {
 // [[directory.ldap]]: one LDAP directory asked for caller names (directory/ldap). Defaults are
 // those of LdapSourceOptions.
 struct LdapDirectoryConfig {
-  std::string name = "ldap";      // unique among a tenant's sources; shown as a contact's "source"
+  std::string name = "ldap";      // unique among all sources; shown as a contact's "source"
   std::string tenant = "default";  // only this tenant's lookups ask it
   std::string uri;                 // required: "ldap://host:389" or "ldaps://..."
   std::string bind_dn;             // "" = anonymous

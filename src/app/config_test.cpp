@@ -335,6 +335,7 @@ timeout_ms = 1500
 priority = 40
 
 [[directory.http]]
+name = "crm2"
 url = "https://crm.example.com/api?number={e164}"
 )toml", "test.toml");
   ASSERT_TRUE(c) << c.error().message();
@@ -372,9 +373,9 @@ url = "https://crm.example.com/api?number={e164}"
   EXPECT_EQ(h.ca_file, "/etc/ca.pem");
   EXPECT_EQ(h.timeout_ms, 1500);
   EXPECT_EQ(h.priority, 40);
-  // Defaults: tenant "default", name "crm" (another tenant than the first), priority 30.
+  // Defaults: tenant "default", priority 30, timeout 2 s.
   EXPECT_EQ(d.http[1].tenant, "default");
-  EXPECT_EQ(d.http[1].name, "crm");
+  EXPECT_EQ(d.http[1].name, "crm2");
   EXPECT_EQ(d.http[1].priority, 30);
   EXPECT_EQ(d.http[1].timeout_ms, 2000);
 }
@@ -406,7 +407,10 @@ TEST(Config, DirectorySourceErrorsNameTheKey) {
             "directory.http[0].name: \"store\" is the built-in contact store's name; choose another");
   EXPECT_EQ(error_of("[[directory.ldap]]\nname = \"x\"\nuri = \"ldap://h\"\nbase_dn = \"dc=x\"\n"
                      "[[directory.http]]\nname = \"x\"\nurl = \"http://c/{e164}\"\n"),
-            "directory.http[0].name: \"x\" is used by another directory source of tenant \"default\"");
+            "directory.http[0].name: \"x\" is used by another directory source (names are unique across tenants)");
+  EXPECT_EQ(error_of("[[directory.ldap]]\nuri = \"ldap://h\"\nbase_dn = \"dc=x\"\ntenant = \"a\"\n"
+                     "[[directory.ldap]]\nuri = \"ldap://h\"\nbase_dn = \"dc=x\"\ntenant = \"b\"\n"),
+            "directory.ldap[1].name: \"ldap\" is used by another directory source (names are unique across tenants)");
   EXPECT_EQ(error_of("[directory]\nldap = 5\n"),
             "directory.ldap: expected [[directory.ldap]] tables, got 5 (test.toml line 2)");
 }
