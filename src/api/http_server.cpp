@@ -1,5 +1,6 @@
 // The one translation unit that includes Boost.Beast (compile cost; see STACK.md).
 #include "api/http_server.hpp"
+#include "base/json_text.hpp"
 
 #include <spdlog/spdlog.h>
 
@@ -43,31 +44,7 @@ namespace {
 
 constexpr auto kUseTuple = asio::as_tuple(asio::use_awaitable);
 
-void append_json_string(std::string& out, std::string_view s) {
-  out += '"';
-  for (unsigned char c : s) {
-    switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\r': out += "\\r"; break;
-      case '\t': out += "\\t"; break;
-      default:
-        if (c < 0x20) {
-          char buf[8];
-          std::snprintf(buf, sizeof buf, "\\u%04x", c);
-          out += buf;
-        } else {
-          out += static_cast<char>(c);
-        }
-    }
-  }
-  out += '"';
-}
-
-std::string_view reason(int status) {
-  return http::obsolete_reason(static_cast<http::status>(status));
-}
+using base::append_json_string;
 
 int hex_value(char c) {
   if (c >= '0' && c <= '9') return c - '0';

@@ -4,6 +4,7 @@
 #include <cstdio>
 
 #include "core/phone_resolver.hpp"
+#include "base/json_text.hpp"
 
 namespace callbridge::core {
 
@@ -11,27 +12,7 @@ namespace {
 
 constexpr std::chrono::seconds kCallGcInterval{30};
 
-void put_string(std::string& out, std::string_view s) {
-  out += '"';
-  for (unsigned char c : s) {
-    switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\r': out += "\\r"; break;
-      case '\t': out += "\\t"; break;
-      default:
-        if (c < 0x20) {
-          char buf[8];
-          std::snprintf(buf, sizeof buf, "\\u%04x", c);
-          out += buf;
-        } else {
-          out += static_cast<char>(c);
-        }
-    }
-  }
-  out += '"';
-}
+constexpr auto& put_string = base::append_json_string;
 
 void put_opt(std::string& out, const std::optional<std::string>& s) {
   if (s) put_string(out, *s); else out += "null";
