@@ -135,7 +135,10 @@ void EventHub::add_model(const std::string& t, const model::CallModel* m) {
 }
 
 void EventHub::remove_model(const model::CallModel* m) {
-  for (auto& [name, t] : tenants_) std::erase(t.models, m);
+  for (auto& [name, t] : tenants_) {
+    std::erase(t.models, m);
+    if (t.lines_from == m) t.lines_mixed = true;  // another model may reuse the address
+  }
 }
 
 void EventHub::publish(Tenant& t, HubMessage::Kind kind, std::vector<std::string> devices,
@@ -257,6 +260,7 @@ void EventHub::on_call_event(const model::CallEvent& e, const model::CallModel& 
   json += '}';
   publish(t, HubMessage::Kind::call, devices, std::move(json));
 
+  note_lines_from(t, m);
   for (const auto& d : devices) publish_line(t, d, m.device_state(d));
 }
 
@@ -278,7 +282,19 @@ void EventHub::on_call_update(const std::string& tn, std::string_view event, con
 
 void EventHub::sync_lines(const std::string& tn, const model::CallModel& m) {
   auto& t = tenant(tn);
-  for (const auto& d : m.devices()) publish_line(t, d, m.device_state(d));
+  note_lines_from(t, m);
+  // A device the model did not change since the last sync has the state published then (or
+  // later, by on_call_event from the same model): only changed devices can differ. Same order
+  // (sorted by device) and same messages as diffing every device.
+  const std::uint64_t since = t.lines_mixed ? 0 : t.lines_synced;
+  for (const auto& d : since == 0 ? m.devices() : m.devices_changed_since(since))
+    publish_line(t, d, m.device_state(d));
+  if (!t.lines_mixed) t.lines_synced = m.line_version();
+}
+
+void EventHub::note_lines_from(Tenant& t, const model::CallModel& m) {
+  if (t.lines_from == nullptr) t.lines_from = &m;
+  else if (t.lines_from != &m) t.lines_mixed = true;
 }
 
 void EventHub::on_journal(const model::JournalEntry& e, std::optional<std::int64_t> id) {

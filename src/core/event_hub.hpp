@@ -139,7 +139,13 @@ class EventHub {
     std::unordered_map<std::string, std::unique_ptr<SharedFilter>> filters;
     std::vector<const model::CallModel*> models;
     std::unordered_map<std::string, model::DeviceState> lines;  // last published
+    // sync_lines diffs only the devices the model changed since its last sync (line_version), as
+    // long as every line above came from that one model; lines from two models: full diff.
+    const model::CallModel* lines_from = nullptr;
+    bool lines_mixed = false;
+    std::uint64_t lines_synced = 0;  // lines_from's line_version() at the last sync_lines
   };
+  void note_lines_from(Tenant& t, const model::CallModel& m);
 
   Tenant& tenant(const std::string& name);
   void publish(Tenant& t, HubMessage::Kind kind, std::vector<std::string> devices, std::string json,

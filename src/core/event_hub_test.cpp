@@ -91,6 +91,52 @@ TEST_F(HubTest, TeamSeesPresenceButNotCallsTenantSeesAll) {
   EXPECT_EQ(team.got.size(), 3u);
 }
 
+// sync_lines only looks at devices the model changed since the last sync, and must publish exactly
+// what diffing every device would: same messages, sorted by device, nothing for unchanged ones.
+TEST_F(HubTest, SyncLinesPublishesOnlyChangedDevicesInDeviceOrder) {
+  for (const char* d : {"103", "100", "102", "101"}) model.set_pbx_device_state(d, model::DeviceState::idle, at(0));
+  Collect sup;
+  hub.subscribe("default", EventFilter{EventScope::tenant, {}, {}}, std::nullopt, &sup);
+  hub.sync_lines("default", model);  // first sight of every device: 4 lines, sorted
+  ASSERT_EQ(sup.got.size(), 4u);
+  EXPECT_NE(sup.got[0].find("\"device\":\"100\",\"state\":\"idle\""), std::string::npos) << sup.got[0];
+  EXPECT_NE(sup.got[3].find("\"device\":\"103\""), std::string::npos) << sup.got[3];
+  model.set_pbx_device_state("103", model::DeviceState::unavailable, at(1));
+  model.set_pbx_device_state("101", model::DeviceState::busy, at(1));
+  model.set_pbx_device_state("102", model::DeviceState::idle, at(1));  // touched, same state
+  hub.sync_lines("default", model);
+  ASSERT_EQ(sup.got.size(), 6u);
+  EXPECT_NE(sup.got[4].find("\"device\":\"101\",\"state\":\"busy\""), std::string::npos) << sup.got[4];
+  EXPECT_NE(sup.got[5].find("\"device\":\"103\",\"state\":\"offline\""), std::string::npos) << sup.got[5];
+  // A call event publishes its device's line itself; the next sync has nothing left to say.
+  model.update("c1", "100", model::ConnectionState::alerting, model::CallEventType::delivered, at(2));
+  ASSERT_EQ(sup.got.size(), 8u);
+  EXPECT_NE(sup.got[7].find("\"device\":\"100\",\"state\":\"ringing\""), std::string::npos) << sup.got[7];
+  hub.sync_lines("default", model);
+  EXPECT_EQ(sup.got.size(), 8u);
+  model.set_pbx_device_state("104", model::DeviceState::unknown, at(3));  // a new device
+  hub.sync_lines("default", model);
+  ASSERT_EQ(sup.got.size(), 9u);
+  EXPECT_NE(sup.got[8].find("\"device\":\"104\",\"state\":\"idle\""), std::string::npos) << sup.got[8];
+}
+
+// Lines of one tenant fed from two models: every sync diffs every device of the model (a line last
+// published from the other model may differ even if this model did not change it).
+TEST_F(HubTest, SyncLinesFromTwoModelsDiffsEveryDevice) {
+  model::CallModel other{"default"};
+  hub.add_model("default", &other);
+  model.set_pbx_device_state("100", model::DeviceState::busy, at(0));
+  other.set_pbx_device_state("100", model::DeviceState::idle, at(0));
+  Collect sup;
+  hub.subscribe("default", EventFilter{EventScope::tenant, {}, {}}, std::nullopt, &sup);
+  hub.sync_lines("default", model);
+  hub.sync_lines("default", other);
+  hub.sync_lines("default", model);  // model did not change "100", but the last line said idle
+  ASSERT_EQ(sup.got.size(), 3u);
+  EXPECT_NE(sup.got[2].find("\"device\":\"100\",\"state\":\"busy\""), std::string::npos) << sup.got[2];
+  hub.remove_model(&other);
+}
+
 TEST_F(HubTest, UnsubscribeDuringPublishIsSafeAndEncodingIsShared) {
   EventHub h{EventHubOptions{.retention = 4, .encode = [](std::string_view j) { return "F" + std::string(j); }}};
   struct Leaver : EventSubscriber {

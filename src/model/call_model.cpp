@@ -128,8 +128,15 @@ std::string to_json_line(const CallEvent& e) {
 CallModel::CallModel(std::string tenant, EventSink sink)
     : tenant_(std::move(tenant)), sink_(std::move(sink)) {}
 
+CallModel::DeviceInfo& CallModel::touch(std::string_view device) {
+  auto it = devices_.find(std::string(device));
+  if (it == devices_.end()) it = devices_.emplace(std::string(device), DeviceInfo{}).first;
+  it->second.version = ++line_version_;
+  return it->second;
+}
+
 void CallModel::set_device_caps(std::string_view device, DeviceCaps caps) {
-  auto& d = devices_[std::string(device)];
+  auto& d = touch(device);
   d.caps = caps;
   d.caps_set = true;
 }
@@ -223,11 +230,11 @@ void CallModel::merge(std::string_view from, std::string_view into, base::Timest
 }
 
 void CallModel::set_pbx_device_state(std::string_view device, DeviceState s, base::Timestamp) {
-  devices_[std::string(device)].pbx = s;
+  touch(device).pbx = s;
 }
 
 void CallModel::set_dnd(std::string_view device, bool on, base::Timestamp) {
-  devices_[std::string(device)].dnd = on;
+  touch(device).dnd = on;
 }
 
 DeviceState CallModel::device_state(std::string_view device) const {
@@ -314,15 +321,22 @@ void CallModel::count(std::string_view device, ConnectionState s, int delta) {
     case ConnectionState::null:
     case ConnectionState::failed: return;
   }
-  auto it = devices_.find(std::string(device));
-  if (it == devices_.end()) it = devices_.emplace(std::string(device), DeviceInfo{}).first;
-  it->second.*field += delta;
+  touch(device).*field += delta;
 }
 
 std::vector<std::string> CallModel::devices() const {
   std::vector<std::string> out;
   out.reserve(devices_.size());
   for (const auto& [d, info] : devices_) out.push_back(d);
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+std::vector<std::string> CallModel::devices_changed_since(std::uint64_t version) const {
+  std::vector<std::string> out;
+  if (version >= line_version_) return out;
+  for (const auto& [d, info] : devices_)
+    if (info.version > version) out.push_back(d);
   std::sort(out.begin(), out.end());
   return out;
 }

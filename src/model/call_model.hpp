@@ -138,6 +138,11 @@ class CallModel {
   const std::unordered_map<std::string, Call>& calls() const { return calls_; }
   // Devices the model has heard of (from calls or PBX state).
   std::vector<std::string> devices() const;
+  // Line changes, so a consumer (the event hub) can diff only what moved: every change of a
+  // device's inputs to device_state() (PBX state, dnd, connection counts, first sight) gets the
+  // next version. Devices whose version is > `version`, sorted; line_version() = the latest.
+  std::uint64_t line_version() const { return line_version_; }
+  std::vector<std::string> devices_changed_since(std::uint64_t version) const;
 
  private:
   struct DeviceInfo {
@@ -148,7 +153,9 @@ class CallModel {
     // Connections of the device over all calls, by state (keeps presence and allowed actions
     // O(1) per event however many calls a device has).
     int alerting = 0, active = 0, held = 0;
+    std::uint64_t version = 0;  // line_version_ of its last change
   };
+  DeviceInfo& touch(std::string_view device);  // find or add, and mark changed
   void count(std::string_view device, ConnectionState s, int delta);
   Call* call_ptr(std::string_view id);
   void publish(const Call& call, std::string_view device, ConnectionState state,
@@ -160,6 +167,7 @@ class CallModel {
   std::function<DeviceCaps(std::string_view)> caps_resolver_;
   std::unordered_map<std::string, Call> calls_;
   std::unordered_map<std::string, DeviceInfo> devices_;
+  std::uint64_t line_version_ = 0;
 };
 
 }  // namespace callbridge::model

@@ -15,6 +15,23 @@ class CallModelTest : public ::testing::Test {
   std::vector<CallEvent> events_;
 };
 
+TEST_F(CallModelTest, DevicesChangedSinceNamesEveryLineInputChangeSorted) {
+  EXPECT_EQ(m_.line_version(), 0u);
+  EXPECT_TRUE(m_.devices_changed_since(0).empty());
+  m_.set_pbx_device_state("102", DeviceState::idle, at(0));
+  m_.set_dnd("101", true, at(0));
+  const auto v1 = m_.line_version();
+  EXPECT_EQ(m_.devices_changed_since(0), (std::vector<std::string>{"101", "102"}));
+  EXPECT_TRUE(m_.devices_changed_since(v1).empty());
+  m_.update("c1", "100", ConnectionState::alerting, CallEventType::delivered, at(1));  // counts
+  EXPECT_EQ(m_.devices_changed_since(v1), (std::vector<std::string>{"100"}));
+  const auto v2 = m_.line_version();
+  m_.clear("c1", "100", at(2));
+  m_.set_device_caps("103", DeviceCaps{true, true});  // first sight
+  EXPECT_EQ(m_.devices_changed_since(v2), (std::vector<std::string>{"100", "103"}));
+  EXPECT_EQ(m_.devices_changed_since(0), m_.devices());
+}
+
 TEST_F(CallModelTest, IncomingCallAlertsThenConnectsThenClears) {
   m_.update("c1", "100", ConnectionState::alerting, CallEventType::delivered, at(0), "+4989123456");
   ASSERT_EQ(events_.size(), 1u);
