@@ -93,7 +93,9 @@ TEST(Demo, ConfigEnabledStartsSimulatorSeedsContactsTokenAndJournalsLiveCalls) {
   }
   // Contacts were seeded: every outside number of the demo pool, plus duplicates.
   {
-    auto store = callbridge::directory::SqliteContactStore::open({.path = dir / "data/contacts.db"});
+    callbridge::directory::SqliteContactStoreOptions so;
+    so.path = dir / "data/contacts.db";
+    auto store = callbridge::directory::SqliteContactStore::open(so);
     ASSERT_TRUE(store) << store.error().message();
     auto n = (*store)->count("default");
     ASSERT_TRUE(n);

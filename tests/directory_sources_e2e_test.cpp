@@ -25,7 +25,7 @@
 
 #include "directory/child_process.hpp"
 #include "directory/slapd_server.hpp"
-#include "support/fake_asterisk.hpp"
+#include "support/fake_asterisk_thread.hpp"
 #include "support/http_get.hpp"
 #include "support/ws_text_client.hpp"
 
@@ -59,13 +59,6 @@ o: Directory AG
 telephoneNumber: +49 89 123456
 )";
 
-std::string slurp(const fs::path& p) {
-  std::ifstream f(p, std::ios::binary);
-  std::stringstream ss;
-  ss << f.rdbuf();
-  return ss.str();
-}
-
 bool on_path(const std::string& tool) {
   const char* path = getenv("PATH");
   std::string dirs = std::string(path ? path : "") + ":/usr/sbin:/sbin";
@@ -75,44 +68,6 @@ bool on_path(const std::string& tool) {
   return false;
 }
 
-// The capture after the login response, split after the DialBegin that rings 100.
-std::pair<std::string, std::string> capture_parts() {
-  std::string log = slurp(std::string(CALLBRIDGE_FIXTURES_DIR) + "/inbound_answered/ami.log");
-  auto p = log.find("\r\n\r\n", log.find("Authentication accepted"));
-  log = log.substr(p + 4);
-  auto ring = log.find("\r\n\r\n", log.find("Event: DialBegin")) + 4;
-  return {log.substr(0, ring), log.substr(ring)};
-}
-
-// The fake Asterisk on its own thread (the daemon is another process).
-struct Pbx {
-  asio::io_context io;
-  asio::executor_work_guard<asio::io_context::executor_type> work{io.get_executor()};
-  testing::FakeAsterisk ami;
-  std::thread thread;
-  explicit Pbx(std::string after_login)
-      : ami(io, [&] {
-          testing::FakeAsteriskOptions o;
-          o.list_items = 0;
-          o.after_login = std::move(after_login);
-          return o;
-        }()) {
-    thread = std::thread([this] { io.run(); });
-  }
-  ~Pbx() {
-    work.reset();
-    asio::post(io, [this] { io.stop(); });
-    thread.join();
-  }
-  void send(std::string bytes) {
-    std::promise<void> done;
-    asio::post(io, [&] {
-      ami.send_all(std::move(bytes));
-      done.set_value();
-    });
-    done.get_future().wait();
-  }
-};
 
 // Runs a built binary to completion; its output (exit code in *rc).
 std::string run(const std::string& bin, std::vector<std::string> args, int* rc) {
@@ -176,8 +131,9 @@ TEST(DirectorySourcesE2E, LookupAndLiveCallsUseTheStoreLdapAndHttpSourcesRankedB
   ASSERT_TRUE(std::regex_search(out, tm, std::regex("cbt_[A-Za-z0-9_]+"))) << out;
   const std::string token = tm[0].str();
 
-  auto [ringing, rest] = capture_parts();
-  Pbx pbx(ringing);
+  auto [ringing, rest] = testing::capture_split(
+      std::string(CALLBRIDGE_FIXTURES_DIR) + "/inbound_answered/ami.log", "Event: DialBegin");
+  testing::FakeAsteriskThread pbx(ringing);
   const std::string crm_url = "http://127.0.0.1:" + std::to_string(crm_port) + "/api/lookup?number={e164}";
   const std::string config = dir.path() + "/callbridged.toml";
   std::ofstream(config) << "[server]\nlisten = \"127.0.0.1:0\"\ndata_dir = \"" << data << "\"\n\n"

@@ -21,7 +21,8 @@
 #include <thread>
 
 #include "support/child_process.hpp"
-#include "support/fake_asterisk.hpp"
+#include "support/fake_asterisk_thread.hpp"
+#include "support/temp_dir.hpp"
 #include "support/http_get.hpp"
 #include "support/ws_text_client.hpp"
 
@@ -35,68 +36,6 @@ using testing::ChildProcess;
 
 const std::string kCaller = "+4989123456";
 
-std::string slurp(const fs::path& p) {
-  std::ifstream f(p, std::ios::binary);
-  std::stringstream ss;
-  ss << f.rdbuf();
-  return ss.str();
-}
-
-class TempDir {
- public:
-  TempDir() {
-    std::string tmpl = (fs::temp_directory_path() / "cbremote-XXXXXX").string();
-    if (!mkdtemp(tmpl.data())) std::abort();
-    path_ = tmpl;
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path_, ec);
-  }
-  std::string operator/(const std::string& name) const { return (path_ / name).string(); }
-
- private:
-  fs::path path_;
-};
-
-// The capture after the login response, split after the DialBegin that rings 100.
-std::pair<std::string, std::string> capture_parts() {
-  std::string log = slurp(std::string(CALLBRIDGE_FIXTURES_DIR) + "/inbound_answered/ami.log");
-  auto p = log.find("\r\n\r\n", log.find("Authentication accepted"));
-  log = log.substr(p + 4);
-  auto ring = log.find("\r\n\r\n", log.find("Event: DialBegin")) + 4;
-  return {log.substr(0, ring), log.substr(ring)};
-}
-
-// The fake Asterisk on its own thread (the daemon is another process).
-struct Pbx {
-  asio::io_context io;
-  asio::executor_work_guard<asio::io_context::executor_type> work{io.get_executor()};
-  testing::FakeAsterisk ami;
-  std::thread thread;
-  explicit Pbx(std::string after_login)
-      : ami(io, [&] {
-          testing::FakeAsteriskOptions o;
-          o.list_items = 0;
-          o.after_login = std::move(after_login);
-          return o;
-        }()) {
-    thread = std::thread([this] { io.run(); });
-  }
-  ~Pbx() {
-    work.reset();
-    asio::post(io, [this] { io.stop(); });
-    thread.join();
-  }
-  void send(std::string bytes) {
-    std::promise<void> done;
-    asio::post(io, [&] {
-      ami.send_all(std::move(bytes));
-      done.set_value();
-    });
-    done.get_future().wait();
-  }
-};
 
 std::string cli(const std::vector<std::string>& args, int* rc) {
   ChildProcess p(CALLBRIDGE_CLI_PATH, args);
@@ -112,7 +51,7 @@ const json::object* conn_100(const json::value& call) {
 }
 
 TEST(RemoteInfoE2E, CallEventsAndTheJournalCarryTheImportedContacts) {
-  TempDir dir;
+  testing::TempDir dir;
   const std::string data = dir / "data";
   fs::create_directories(data);
 
@@ -131,8 +70,9 @@ TEST(RemoteInfoE2E, CallEventsAndTheJournalCarryTheImportedContacts) {
   ASSERT_TRUE(std::regex_search(out, tm, std::regex("cbt_[A-Za-z0-9_]+"))) << out;
   const std::string token = tm[0].str();
 
-  auto [ringing, rest] = capture_parts();
-  Pbx pbx(ringing);
+  auto [ringing, rest] = testing::capture_split(
+      std::string(CALLBRIDGE_FIXTURES_DIR) + "/inbound_answered/ami.log", "Event: DialBegin");
+  testing::FakeAsteriskThread pbx(ringing);
   const std::string config = dir / "callbridged.toml";
   std::ofstream(config) << "[server]\nlisten = \"127.0.0.1:0\"\ndata_dir = \"" << data
                         << "\"\n\n[[pbx]]\nname = \"lab\"\nhost = \"127.0.0.1\"\nport = " << pbx.ami.port()

@@ -61,10 +61,11 @@ base::Result<std::shared_ptr<CommandWiring>> wire_command_routes(api::HttpServer
     w->plans[tenant].emplace(std::move(*plan));
   }
   CommandWiring* raw = w.get();
-  api::CommandRouteDeps deps{.auth = &auth,
-                             .service_for = [raw](const std::string& t) { return raw->service_for(t); },
-                             .max_body_bytes = 64 * 1024,
-                             .journal = journal};
+  api::CommandRouteDeps deps;
+  deps.auth = &auth;
+  deps.service_for = [raw](const std::string& t) { return raw->service_for(t); };
+  deps.max_body_bytes = 64 * 1024;
+  deps.journal = journal;
   if (hub) {
     deps.publish_to_user = [hub](const std::string& tenant, const std::string& user, std::string_view tail) {
       hub->publish_to_user(tenant, user, "command", tail);

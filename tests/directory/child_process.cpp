@@ -157,15 +157,5 @@ int free_tcp_port() {
   return ntohs(a.sin_port);
 }
 
-TempDir::TempDir() {
-  char tmpl[] = "/tmp/cb-test-XXXXXX";
-  char* p = mkdtemp(tmpl);
-  path_ = p ? p : "";
-}
-
-TempDir::~TempDir() {
-  std::error_code ec;
-  if (!path_.empty()) std::filesystem::remove_all(path_, ec);
-}
 
 }  // namespace callbridge::testing

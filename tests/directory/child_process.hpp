@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "base/error.hpp"
+#include "support/temp_dir.hpp"  // TempDir
 
 namespace callbridge::testing {
 
@@ -52,15 +53,5 @@ base::Status wait_for_tcp(int port, std::chrono::milliseconds timeout);
 // A TCP port that was free a moment ago on 127.0.0.1 (bind to 0, read, close).
 int free_tcp_port();
 
-// A fresh directory under /tmp, removed (recursively) when destroyed.
-class TempDir {
- public:
-  TempDir();
-  ~TempDir();
-  const std::string& path() const { return path_; }
-
- private:
-  std::string path_;
-};
 
 }  // namespace callbridge::testing

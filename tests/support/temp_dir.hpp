@@ -1,4 +1,4 @@
-// A temporary directory for one test, removed with everything in it when the test ends.
+// A temporary directory for one test (or benchmark), removed with everything in it when destroyed.
 // Test helper; single-threaded; header-only.
 #pragma once
 
@@ -7,13 +7,14 @@
 #include <cstdlib>
 #include <filesystem>
 #include <string>
+#include <string_view>
 #include <system_error>
 
 namespace callbridge::testing {
 
 class TempDir {
  public:
-  explicit TempDir(const char* prefix = "cbtest") {
+  explicit TempDir(std::string_view prefix = "cbtest") {
     std::string tmpl = (std::filesystem::temp_directory_path() / (std::string(prefix) + "-XXXXXX")).string();
     if (!mkdtemp(tmpl.data())) std::abort();
     path_ = tmpl;
@@ -25,12 +26,12 @@ class TempDir {
   TempDir(const TempDir&) = delete;
   TempDir& operator=(const TempDir&) = delete;
 
-  std::string operator/(const char* name) const { return (path_ / name).string(); }
-  std::string file(const char* name) const { return (path_ / name).string(); }
-  const std::filesystem::path& path() const { return path_; }
+  const std::string& path() const { return path_; }
+  std::string operator/(std::string_view name) const { return path_ + "/" + std::string(name); }
+  std::string file(std::string_view name) const { return *this / name; }
 
  private:
-  std::filesystem::path path_;
+  std::string path_;
 };
 
 }  // namespace callbridge::testing
