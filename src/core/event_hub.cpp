@@ -3,33 +3,14 @@
 #include <algorithm>
 #include <cstdio>
 
+#include "base/json_text.hpp"
 #include "base/time.hpp"
 
 namespace callbridge::core {
 
 namespace {
 
-void put_string(std::string& out, std::string_view s) {
-  out += '"';
-  for (unsigned char c : s) {
-    switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\r': out += "\\r"; break;
-      case '\t': out += "\\t"; break;
-      default:
-        if (c < 0x20) {
-          char buf[8];
-          std::snprintf(buf, sizeof buf, "\\u%04x", c);
-          out += buf;
-        } else {
-          out += static_cast<char>(c);
-        }
-    }
-  }
-  out += '"';
-}
+constexpr auto& put_string = base::append_json_string;
 
 bool sorted_has(const std::vector<std::string>& v, std::string_view d) {
   return std::binary_search(v.begin(), v.end(), d, std::less<>());
