@@ -1,0 +1,238 @@
+# Scenario runner of the live suite: one callbridged per test group against the running lab, one
+# tenant-wide WebSocket collecting every event, and per scenario a Ctx that drives calls, watches
+# the live call list and line states, then judges journal, CDR and events (livetest.check).
+# Runs in the ctest process's main thread; SIPp calls are child processes.
+import itertools
+import json
+import os
+import shutil
+import sys
+import time
+import traceback
+from pathlib import Path
+
+from . import check
+from .check import Cdr, Entry  # noqa: F401  (re-exported for scenario modules)
+from .daemon import Daemon
+from .lab import Lab, LabError
+
+SCENARIOS = {}  # name -> (group, function)
+_callers = itertools.count(1)
+
+
+def scenario(group):
+    def deco(fn):
+        SCENARIOS[fn.__name__] = (group, fn)
+        return fn
+    return deco
+
+
+class ScenarioFailed(AssertionError):
+    pass
+
+
+class Ctx:
+    """One run of one scenario. Everything in it waits on conditions with deadlines."""
+
+    def __init__(self, h, name):
+        self.h, self.lab, self.d, self.ws, self.name = h, h.lab, h.daemon, h.ws, name
+        self.t0 = time.time()
+        self.cdr_off = self.lab.cdr_offset()
+        js = self.d.journal()
+        self.journal_base = js[-1]["id"] if js else 0
+        self.ws_base = len(self.ws.snapshot_messages())
+        self.sipps = []
+        self.report = []
+        self.seen = {}  # what the live call list showed: (device, state) -> call
+
+    # ---------------------------------------------------------------- driving
+    def caller(self):
+        """A fresh external number per call (+49 89 123xxx), so nothing is confused with an
+        earlier run's call."""
+        return f"+4989123{next(_callers) % 1000:03d}"
+
+    def trunk_call(self, did, caller, **kw):
+        p = self.lab.trunk_call(did, caller, **kw)
+        self.sipps.append(p)
+        return p
+
+    def phone_call(self, ext, number, **kw):
+        p = self.lab.phone_call(ext, number, **kw)
+        self.sipps.append(p)
+        return p
+
+    def phone(self, ext, scenario, **kw):
+        return self.lab.phone(ext, scenario, **kw)
+
+    # ---------------------------------------------------------------- watching
+    def wait(self, pred, what, timeout=15.0, interval=0.02):
+        deadline = time.monotonic() + timeout
+        while True:
+            v = pred()
+            if v:
+                return v
+            if time.monotonic() > deadline:
+                raise ScenarioFailed(f"timed out after {timeout} s waiting for {what}")
+            for p in self.sipps:
+                if not p.running() and p.proc.returncode != 0:
+                    p.wait()  # raises with SIPp's error log
+            time.sleep(interval)
+
+    def connection(self, device, state, remote="any", timeout=15.0):
+        """Waits until GET /api/v1/calls shows DEVICE's connection in STATE (and with REMOTE when
+        given); returns the call. The state names are the API's (alerting, connected, held, ...)."""
+        def find():
+            for c in self.d.calls():
+                for conn in c["connections"]:
+                    if conn["device"] == device and conn["state"] == state and \
+                            (remote == "any" or conn.get("remote") == remote):
+                        return c
+            return None
+        call = self.wait(find, f"call list: {device} {state}" + ("" if remote == "any" else f" remote {remote}"),
+                         timeout)
+        self.seen[(device, state)] = call
+        self.report.append(f"calls ok  {device} {state}" + ("" if remote == "any" else f" remote {remote}"))
+        return call
+
+    def line(self, device, state, timeout=15.0):
+        self.wait(lambda: self.d.lines().get(device) == state, f"GET /lines: {device} {state}", timeout)
+        self.report.append(f"line ok   {device} {state}")
+
+    def api(self, verb, call, device=None, **body):
+        """POST /api/v1/calls/{id}/{verb}; the command must be accepted (202)."""
+        if device is not None:
+            body["device"] = device
+        return self.d.post(f"/api/v1/calls/{call['id']}/{verb}", body)
+
+    def command_done(self, answer, timeout=15.0):
+        """Waits until the command of a 202 answer is done (GET /api/v1/commands/{id})."""
+        cid = answer.get("command_id")
+        if not cid:
+            raise ScenarioFailed(f"202 without command_id: {answer}")
+
+        def state():
+            c = self.d.get(f"/api/v1/commands/{cid}")
+            if c.get("state") == "failed":
+                raise ScenarioFailed(f"command {cid} failed: {c}")
+            return c if c.get("state") == "done" else None
+        return self.wait(state, f"command {cid} done", timeout)
+
+    # ---------------------------------------------------------------- judging
+    def finish(self, entries, cdr, events=None, lines=None, timeout=30.0):
+        """Waits until the calls are over everywhere (SIPp done, no Asterisk channel, no live
+        call, every expected journal entry and CDR row written), then judges."""
+        for p in self.sipps:
+            p.wait(timeout)
+        self.lab.wait_no_channels(timeout)
+        self.wait(lambda: not self.d.calls(), "an empty live call list", timeout)
+        got = self.wait(lambda: (lambda js: js if len(js) >= len(entries) else None)(self.new_entries()),
+                        f"{len(entries)} journal entries (have {len(self.new_entries())})", timeout)
+        rows = self.wait(lambda: (lambda rs: rs if len(rs) >= len(cdr) else None)(self.lab.cdr_rows(self.cdr_off)),
+                         f"{len(cdr)} CDR rows", timeout)
+        # every journal message of these entries is on the stream once the entries are stored
+        self.ws.wait_for(lambda ms: sum(1 for m in ms[self.ws_base:] if m.get("type") == "journal")
+                         >= len(entries), 10, "the journal messages")
+        self.t1 = time.time()
+        self.judge(entries, cdr, events or {}, lines or {}, got, rows)
+
+    def new_entries(self):
+        return [e for e in self.d.journal() if e["id"] > self.journal_base]
+
+    def judge(self, entries, cdr, events, lines, got, rows):
+        ok1, r1 = check.compare_journal(entries, got, (self.t0, self.t1))
+        ok2, r2 = check.compare_cdr(cdr, rows, got)
+        msgs = self.ws.snapshot_messages()[self.ws_base:]
+        ok3, r3 = check.compare_events(msgs, events, lines, got)
+        self.report += r1 + r2 + r3
+        self.entries, self.rows = got, rows
+        if not (ok1 and ok2 and ok3):
+            raise ScenarioFailed("\n".join(self.report))
+
+
+class Harness:
+    def __init__(self, lab_dir, callbridged, cli, workdir):
+        self.lab = Lab(lab_dir)
+        self.workdir = Path(workdir)
+        self.daemon = Daemon(self.workdir / "callbridged", callbridged, cli)
+        self.ws = None
+
+    def start(self):
+        self.daemon.start()
+        self.ws = self.daemon.events()
+        self.ws.wait_for(lambda ms: any(m.get("type") == "snapshot" for m in ms), 10, "the snapshot")
+
+    def stop(self):
+        if self.ws:
+            self.ws.close()
+        rc = self.daemon.stop()
+        if rc not in (0, None):
+            raise ScenarioFailed(f"callbridged exit code {rc}:\n{self.daemon.log_tail()}")
+
+
+def keep_recording(h, name, dest_root):
+    """Copies the AMI recording of the run (callbridged --record) to dest_root/name, with the
+    journal it produced, for turning into a replay fixture (docs/testing.md)."""
+    dest = Path(dest_root) / name
+    dest.mkdir(parents=True, exist_ok=True)
+    for f in sorted(h.daemon.record.iterdir()):
+        shutil.copy2(f, dest / f.name)
+    with open(dest / "journal.jsonl", "w") as out:
+        for e in h.daemon.journal():
+            out.write(json.dumps(e) + "\n")
+
+
+def run(group, names, lab_dir, callbridged, cli, workdir, repeat=1, keep=None):
+    """Runs the scenarios of one group REPEAT times with one callbridged. Returns an exit code."""
+    todo = [n for n, (g, _) in SCENARIOS.items() if g == group and (not names or n in names)]
+    if not todo:
+        print(f"no scenarios in group {group!r}", file=sys.stderr)
+        return 1
+    h = Harness(lab_dir, callbridged, cli, workdir)
+    results = {n: [0, 0] for n in todo}
+    failures = []
+    t_start = time.monotonic()
+    try:
+        h.start()
+        print(f"callbridged on 127.0.0.1:{h.daemon.port} ({h.daemon.dir}), "
+              f"{h.lab.asterisk_version()}", flush=True)
+        for rnd in range(repeat):
+            for n in todo:
+                ctx = Ctx(h, n)
+                t = time.monotonic()
+                try:
+                    SCENARIOS[n][1](ctx)
+                    results[n][0] += 1
+                    status = "PASS"
+                except (AssertionError, LabError, Exception) as e:  # report every kind, go on
+                    results[n][1] += 1
+                    status = "FAIL"
+                    failures.append((n, rnd, e if isinstance(e, (AssertionError, LabError))
+                                     else traceback.format_exc()))
+                    # leave the lab clean for the next scenario
+                    for p in ctx.sipps:
+                        p.kill()
+                    try:
+                        h.lab.wait_no_channels(20)
+                    except AssertionError:
+                        h.lab.cli("channel request hangup all")
+                        h.lab.wait_no_channels(10)
+                finally:
+                    h.lab.restore_all()
+                print(f"{status} {n}" + (f" (round {rnd + 1})" if repeat > 1 else "")
+                      + f" {time.monotonic() - t:.1f}s", flush=True)
+                if status == "PASS" and os.environ.get("CB_LIVE_VERBOSE"):
+                    print("  " + "\n  ".join(ctx.report), flush=True)
+    finally:
+        try:
+            h.stop()
+        finally:
+            h.lab.restore_all()
+            if keep:
+                keep_recording(h, group, keep)
+    for n, rnd, e in failures:
+        print(f"\n--- FAIL {n} (round {rnd + 1}):\n{e}", flush=True)
+    print(f"\ngroup {group}: {time.monotonic() - t_start:.1f}s; "
+          + ", ".join(f"{n} {p}/{p + f}" for n, (p, f) in results.items()), flush=True)
+    if failures:
+        print(f"callbridged log: {h.daemon.logfile}\nAMI recording: {h.daemon.record}", flush=True)
+    return 1 if failures else 0
