@@ -294,7 +294,10 @@ void AmiCallTracker::Impl::hangup(Slot s, Timestamp t, int cause) {
         if (jl->start.incoming) {
           if (cause == 17 || cause == 21) journal_.set_outcome(leg.id, model::LegOutcome::rejected);
         } else if (jl->outcome == model::LegOutcome::normal) {
-          if (cause == 17) journal_.set_outcome(leg.id, model::LegOutcome::busy);
+          // A click-to-dial whose own phone declined (486) never reached the destination: the
+          // party did not take the call it asked for (no_answer), nobody was busy.
+          bool own_phone_declined = c.originated && !c.up_at;
+          if (cause == 17 && !own_phone_declined) journal_.set_outcome(leg.id, model::LegOutcome::busy);
           else if (cause == 1 || cause == 3 || cause == 27 || cause == 28 || cause == 34 ||
                    cause == 38 || cause == 41 || cause == 42 || cause == 58 || cause == 88)
             journal_.set_outcome(leg.id, model::LegOutcome::failed);

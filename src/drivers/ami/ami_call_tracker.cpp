@@ -264,15 +264,13 @@ void AmiCallTracker::Impl::message(const AmiMessage& m, Timestamp received_at) {
       break;
     }
     case AmiEvent::bridge_merge: {
+      // Announces a merge; who actually moves follows as BridgeLeave (from) + BridgeEnter (into)
+      // per channel. Channels Asterisk kicks out instead (the transferer of an attended transfer
+      // completed while it is still in the consultation bridge) only get a BridgeLeave, often
+      // after AttendedTransfer. Moving every member here put the transferer into the caller's
+      // bridge for a moment: a 3-party "conference" and two entries with no remote.
       std::string_view into = f[F::to_bridge_uniqueid];
-      std::string_view from = f[F::from_bridge_uniqueid];
-      if (into.empty() || from.empty()) break;
-      g_.ensure_bridge(into);
-      g_.merge_bridges(from, into);
-      if (Bridge* b = g_.bridge(into)) {
-        std::vector<Slot> members = b->members;
-        for (Slot m : members) refresh_around(m, t);
-      }
+      if (!into.empty()) g_.ensure_bridge(into);
       break;
     }
     case AmiEvent::local_bridge: {
@@ -318,13 +316,28 @@ void AmiCallTracker::Impl::message(const AmiMessage& m, Timestamp received_at) {
       break;
     }
     case AmiEvent::originate_response: {
-      if (!awaiting_.empty()) {
-        on_originate_response(f, t);
-        break;
-      }
-      Slot s = g_.find(f[F::uniqueid]);
+      if (on_originate_response(f, t)) break;
+      // The party's channel is still up. A failed Originate (own phone not answered, rejected,
+      // hung up while ringing) reports `Uniqueid: <unknown>` and the bare device
+      // (`Channel: PJSIP/101`), and may come before that channel's Hangup: then it is the
+      // device's live originated channel whose outgoing leg has no destination yet.
       std::string_view exten = f[F::exten];
-      if (s == kNoSlot || exten.empty()) break;
+      if (exten.empty()) break;
+      Slot s = g_.find(f[F::uniqueid]);
+      if (s == kNoSlot) {
+        auto [kind, ext] = classify_name(f[F::channel], false);
+        if (kind != ChanKind::party) break;
+        for (Slot o : g_.all()) {
+          const Channel& c = g_.at(o);
+          if (c.kind != ChanKind::party || !c.originated || c.ext != ext) continue;
+          bool open = std::any_of(c.legs.begin(), c.legs.end(), [&](const PartyLeg& l) {
+            const model::Leg* jl = journal_.leg(l.id);
+            return l.pending && jl && !jl->start.remote;
+          });
+          if (open && (s == kNoSlot || g_.at(s).created_at < c.created_at)) s = o;  // the newest one
+        }
+        if (s == kNoSlot) break;
+      }
       Channel& c = g_.at(s);
       for (const auto& l : c.legs) {
         const model::Leg* jl = journal_.leg(l.id);
@@ -370,7 +383,8 @@ void AmiCallTracker::Impl::expire_awaiting(Timestamp t, bool all) {
   }
 }
 
-void AmiCallTracker::Impl::on_originate_response(const AmiFields& f, Timestamp t) {
+bool AmiCallTracker::Impl::on_originate_response(const AmiFields& f, Timestamp t) {
+  if (awaiting_.empty()) return false;
   std::string_view uid = f[F::uniqueid];
   std::string_view exten = f[F::exten];
   auto [kind, ext] = classify_name(f[F::channel], false);  // Originate's Channel: "PJSIP/100"
@@ -380,7 +394,7 @@ void AmiCallTracker::Impl::on_originate_response(const AmiFields& f, Timestamp t
     it = std::find_if(awaiting_.begin(), awaiting_.end(),
                       [&](const AwaitOriginate& a) { return a.ext == ext; });
   }
-  if (it == awaiting_.end()) return;
+  if (it == awaiting_.end()) return false;
   if (!exten.empty()) {
     model::LegStart tmp;
     Channel req;
@@ -390,6 +404,7 @@ void AmiCallTracker::Impl::on_originate_response(const AmiFields& f, Timestamp t
   }
   it->ended = t - kOriginateWait;  // due now
   expire_awaiting(t, false);
+  return true;
 }
 
 void AmiCallTracker::Impl::flush(Timestamp at) {

@@ -115,7 +115,8 @@ class AmiCallTracker::Impl {
   std::vector<AwaitOriginate> awaiting_;
   static constexpr std::chrono::seconds kOriginateWait{5};
   void expire_awaiting(Timestamp t, bool all);
-  void on_originate_response(const AmiFields& f, Timestamp t);
+  // Completes a held-back conversation with the response's Exten; false when none waits for it.
+  bool on_originate_response(const AmiFields& f, Timestamp t);
 
  private:
   // channels

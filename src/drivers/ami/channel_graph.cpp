@@ -95,14 +95,6 @@ void ChannelGraph::destroy_bridge(std::string_view id) {
   bridges_.erase(it);
 }
 
-void ChannelGraph::merge_bridges(std::string_view from, std::string_view into) {
-  if (from == into) return;
-  auto it = bridges_.find(from);
-  if (it == bridges_.end()) return;
-  std::vector<Slot> members = it->second.members;
-  for (Slot m : members) join_bridge(m, into);
-}
-
 void ChannelGraph::set_local_key(Slot s, std::string key) {
   Channel& c = at(s);
   if (!c.local_key.empty() || key.empty()) return;

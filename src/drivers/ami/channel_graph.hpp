@@ -107,7 +107,6 @@ class ChannelGraph {
   void join_bridge(Slot c, std::string_view id);
   void leave_bridge(Slot c);
   void destroy_bridge(std::string_view id);
-  void merge_bridges(std::string_view from, std::string_view into);
   // Forgets bridges without members (their BridgeDestroy was lost, e.g. while disconnected).
   std::size_t sweep_empty_bridges();
   std::size_t bridges() const { return bridges_.size(); }

@@ -5,13 +5,12 @@
 import itertools
 import json
 import os
-import shutil
 import sys
 import time
 import traceback
 from pathlib import Path
 
-from . import check
+from . import check, fixture
 from .check import Cdr, Entry  # noqa: F401  (re-exported for scenario modules)
 from .daemon import Daemon
 from .lab import Lab, LabError
@@ -169,16 +168,14 @@ class Harness:
             raise ScenarioFailed(f"callbridged exit code {rc}:\n{self.daemon.log_tail()}")
 
 
-def keep_recording(h, name, dest_root):
-    """Copies the AMI recording of the run (callbridged --record) to dest_root/name, with the
-    journal it produced, for turning into a replay fixture (docs/testing.md)."""
-    dest = Path(dest_root) / name
-    dest.mkdir(parents=True, exist_ok=True)
-    for f in sorted(h.daemon.record.iterdir()):
-        shutil.copy2(f, dest / f.name)
-    with open(dest / "journal.jsonl", "w") as out:
-        for e in h.daemon.journal():
-            out.write(json.dumps(e) + "\n")
+def keep_fixtures(h, passed, dest_root, asterisk):
+    """Writes a replay fixture (livetest/fixture.py) per passed scenario to dest_root/NAME: the
+    AMI messages of its time window from callbridged's recording, the journal it produced."""
+    records = sorted(h.daemon.record.glob("*.amirec"))
+    for name, ctx in passed.items():
+        ok = fixture.write_fixture(dest_root, name, records, (ctx.t0 - 0.5, ctx.t1), ctx.entries,
+                                   ctx.rows, asterisk, getattr(SCENARIOS[name][1], "__doc__", "") or "")
+        print(f"fixture {'written' if ok else 'NOT written (no messages)'}: {Path(dest_root) / name}")
 
 
 def run(group, names, lab_dir, callbridged, cli, workdir, repeat=1, keep=None):
@@ -190,11 +187,13 @@ def run(group, names, lab_dir, callbridged, cli, workdir, repeat=1, keep=None):
     h = Harness(lab_dir, callbridged, cli, workdir)
     results = {n: [0, 0] for n in todo}
     failures = []
+    passed = {}  # name -> Ctx of its first passing run (for CB_LIVE_KEEP fixtures)
+    asterisk = ""
     t_start = time.monotonic()
     try:
         h.start()
-        print(f"callbridged on 127.0.0.1:{h.daemon.port} ({h.daemon.dir}), "
-              f"{h.lab.asterisk_version()}", flush=True)
+        asterisk = h.lab.asterisk_version()
+        print(f"callbridged on 127.0.0.1:{h.daemon.port} ({h.daemon.dir}), {asterisk}", flush=True)
         for rnd in range(repeat):
             for n in todo:
                 ctx = Ctx(h, n)
@@ -203,11 +202,16 @@ def run(group, names, lab_dir, callbridged, cli, workdir, repeat=1, keep=None):
                     SCENARIOS[n][1](ctx)
                     results[n][0] += 1
                     status = "PASS"
+                    passed.setdefault(n, ctx)
                 except (AssertionError, LabError, Exception) as e:  # report every kind, go on
                     results[n][1] += 1
                     status = "FAIL"
                     failures.append((n, rnd, e if isinstance(e, (AssertionError, LabError))
                                      else traceback.format_exc()))
+                    dump = h.workdir / f"{n}-{rnd + 1}-events.jsonl"
+                    with open(dump, "w") as out:
+                        for m in h.ws.snapshot_messages()[ctx.ws_base:]:
+                            out.write(json.dumps(m) + "\n")
                     # leave the lab clean for the next scenario
                     for p in ctx.sipps:
                         p.kill()
@@ -228,7 +232,7 @@ def run(group, names, lab_dir, callbridged, cli, workdir, repeat=1, keep=None):
         finally:
             h.lab.restore_all()
             if keep:
-                keep_recording(h, group, keep)
+                keep_fixtures(h, passed, keep, asterisk)
     for n, rnd, e in failures:
         print(f"\n--- FAIL {n} (round {rnd + 1}):\n{e}", flush=True)
     print(f"\ngroup {group}: {time.monotonic() - t_start:.1f}s; "
