@@ -83,14 +83,14 @@ INSTANTIATE_TEST_SUITE_P(
                       // recorded by the live suite (tests/live, CB_LIVE_KEEP): event orders the
                       // captures above lack
                       "live_click_to_dial_not_answered", "live_click_to_dial_rejected",
-                      "live_attended_transfer_api"));
+                      "live_attended_transfer_api", "live_directed_pickup", "live_park_and_retrieve"));
 
 TEST(FixtureJournalSet, EveryScenarioWithExpectationsIsCovered) {
   std::size_t n = 0;
   for (const auto& d : std::filesystem::directory_iterator(kDir)) {
     if (std::filesystem::exists(d.path() / "expected-journal.jsonl")) ++n;
   }
-  EXPECT_EQ(n, 17u);
+  EXPECT_EQ(n, 19u);
 }
 
 TEST(FixtureJournalSet, RegisterAndUnregisterProduceNoEntries) {
@@ -172,9 +172,23 @@ TEST(FixtureEvents, AttendedTransferSequenceEndsWithTransferredConnections) {
   EXPECT_TRUE(has("transferred 102 connected +4989123456")) << "the target talks to the caller";
 }
 
+TEST(FixtureEvents, ParkRetrievalShowsTheParkedCallerAsRemote) {
+  // 102 dials the parking space 701 and is bridged with the parked caller: the live connection
+  // talks to the caller, not to "701" (the journal entry says the same).
+  ReplayResult r = replay_files(logs_of("live_park_and_retrieve"));
+  ASSERT_TRUE(r.error.empty()) << r.error;
+  auto b = brief(r);
+  auto has = [&](const std::string& s) { return std::find(b.begin(), b.end(), s) != b.end(); };
+  EXPECT_TRUE(has("originated 102 initiated 701")) << "dialing the slot";
+  EXPECT_TRUE(has("established 102 connected +4989123001")) << "then talking to the parked caller";
+  EXPECT_TRUE(has("transferred 101 null +4989123001")) << "the parker handed the caller over";
+}
+
 TEST(FixtureEvents, NothingIsLeftLiveAfterEveryScenario) {
   for (const char* s : {"inbound_answered", "queue", "conference", "attended_transfer",
-                        "attended_transfer_refer", "blind_transfer", "ami_reconnect"}) {
+                        "attended_transfer_refer", "blind_transfer", "ami_reconnect",
+                        "live_attended_transfer_api", "live_directed_pickup", "live_park_and_retrieve",
+                        "live_click_to_dial_not_answered", "live_click_to_dial_rejected"}) {
     ReplayResult r = replay_files(logs_of(s));
     ASSERT_TRUE(r.error.empty()) << r.error;
     // The last event of each connection is a clearing: no call stays open in the model.

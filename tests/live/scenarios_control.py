@@ -131,7 +131,8 @@ def attended_transfer_api(t):
               Cdr("Local", "102", "ANSWERED"),
               Cdr("Local", None, "ANSWERED"),
               Cdr("trunk", "Local", "ANSWERED"),
-              Cdr("trunk", "102", "ANSWERED", talk_of=("102", x))],
+              Cdr("trunk", "102", "ANSWERED", talk_of=("102", x)),
+              Cdr("102", None, "ANSWERED", optional=True)],
              events={"100": ["delivered", "established", "connectionCleared"],
                      "102": ["delivered", "established", "connectionCleared"]},
              lines={"100": ["ringing", "busy", "idle"], "102": ["ringing", "busy", "idle"]})

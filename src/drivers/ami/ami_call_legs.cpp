@@ -109,6 +109,7 @@ void AmiCallTracker::Impl::refresh(Slot ps, Timestamp t, bool resync_estimate) {
   std::string_view anchor = f.conference ? f.conf_key : std::string_view(g_.at(f.slot).uid);
   bool connected = !f.via_dial_forward && !f.via_dial_backward && !p.bridge.empty();
   PartyLeg* leg = nullptr;
+  std::optional<std::string> adopted_remote;  // the caller a pickup / park retrieval reached
   for (auto& l : p.legs) {
     if (l.anchor == anchor) leg = &l;
   }
@@ -138,6 +139,7 @@ void AmiCallTracker::Impl::refresh(Slot ps, Timestamp t, bool resync_estimate) {
           journal_.set_remote(leg->id, s.direction, s.remote, s.remote_withheld, s.remote_name);
           if (!c.transferred_by.empty() && c.transferred_by != p.ext)
             journal_.set_transferred_from(leg->id, c.transferred_by);
+          adopted_remote = s.remote;
         } else if (c.kind == ChanKind::party) {
           journal_.set_remote(leg->id, model::Direction::internal, c.ext, false,
                               clean_name(c.caller_name));
@@ -198,7 +200,9 @@ void AmiCallTracker::Impl::refresh(Slot ps, Timestamp t, bool resync_estimate) {
     // The remote may belong to another conversation (a pickup from a different Linkedid).
     if (!f.conference && g_.at(f.slot).conv != p.conv)
       journal_.anchor_answered(g_.at(f.slot).conv, leg->anchor, at);
-    model_.update(leg->call_id, p.ext, ConnectionState::connected, CallEventType::established, at);
+    // The live call shows whom the party talks to (the parked caller, not the slot it dialed).
+    model_.update(leg->call_id, p.ext, ConnectionState::connected, CallEventType::established, at,
+                  std::move(adopted_remote));
   }
 }
 

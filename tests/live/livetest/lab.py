@@ -23,13 +23,19 @@ class LabError(Exception):
 
 
 def _alive(pid):
+    """Running (a zombie is not: it holds no port any more, and its reaper may be slow - a
+    container's PID 1 reaps orphans only every second or two)."""
     try:
         os.kill(pid, 0)
-        return True
     except ProcessLookupError:
         return False
     except PermissionError:
         return True
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+        return stat[stat.rindex(")") + 2] != "Z"
+    except (OSError, ValueError, IndexError):
+        return False
 
 
 def _comm(pid):

@@ -1,0 +1,147 @@
+# Live scenarios, group "services": the PBX features of the lab's dialplan - conference 800,
+# queue `support` (+4930555000) answered and abandoned, ring group 200 through Local channels,
+# directed pickup *8<ext>, park 700 and retrieve 701, follow-me 300 ringing out to a mobile.
+# Conventions: scenarios_basic.py, docs/testing.md.
+from livetest.scenario import Cdr, Entry, scenario
+
+RING = 1.0
+
+
+@scenario("services")
+def conference(t):
+    """100 and 101 dial the conference room 800, then an external caller joins through the DID;
+    each leaves after its talk time. Each internal party gets one entry, remote 800; the external
+    participant has none."""
+    t.phone_call("100", "800", talk_ms=6000)
+    t.connection("100", "connected", remote="800")
+    t.phone_call("101", "800", talk_ms=4000)
+    t.connection("101", "connected", remote="800")
+    x = t.caller()
+    t.trunk_call("+4930555800", x, talk_ms=2000)
+    t.finish([Entry("100", "internal", "800", "answered", ring=None, talk=None),
+              Entry("101", "internal", "800", "answered", ring=None, talk=None)],
+             # ConfBridge CDRs are pairwise (who shared the room with whom), no journal analogue
+             [Cdr("100", "101", "ANSWERED"), Cdr("100", "trunk", "ANSWERED"),
+              Cdr("101", "trunk", "ANSWERED"), Cdr("trunk", None, "ANSWERED")],
+             events={"100": ["originated", "established", "connectionCleared"],
+                     "101": ["originated", "established", "connectionCleared"]},
+             lines={"100": ["busy", "idle"], "101": ["busy", "idle"]})
+
+
+@scenario("services")
+def queue_answered(t):
+    """The main number goes to queue support (ringall 101, 102); 101 answers after 1 s, 102 keeps
+    ringing: 101 answered, 102 answered_elsewhere."""
+    t.phone("102", "uas_noanswer.xml", calls=1)
+    x = t.caller()
+    t.trunk_call("+4930555000", x, talk_ms=2000)
+    t.connection("102", "alerting", remote=x)
+    t.connection("101", "connected", remote=x)
+    t.finish([Entry("101", "inbound", x, "answered", ring=RING, talk=None),
+              Entry("102", "inbound", x, "answered_elsewhere", ring=RING, talk=0.0)],
+             [Cdr("trunk", "101", "ANSWERED", talk_of="101"),
+              Cdr("trunk", "102", "NO ANSWER", billsec=0)],
+             events={"101": ["delivered", "established", "connectionCleared"],
+                     "102": ["delivered", "connectionCleared"]},
+             lines={"101": ["ringing", "busy", "idle"], "102": ["ringing", "idle"]})
+
+
+@scenario("services")
+def queue_abandoned(t):
+    """The caller waits in queue support while 101 and 102 ring, and gives up after 2.5 s:
+    missed for both."""
+    t.phone("101", "uas_noanswer.xml", calls=1)
+    t.phone("102", "uas_noanswer.xml", calls=1)
+    x = t.caller()
+    t.trunk_call("+4930555000", x, scenario="trunk_cancel_noring.xml", talk_ms=2500)
+    t.connection("101", "alerting", remote=x)
+    t.connection("102", "alerting", remote=x)
+    t.finish([Entry("101", "inbound", x, "missed", ring=None, talk=0.0),
+              Entry("102", "inbound", x, "missed", ring=None, talk=0.0)],
+             [Cdr("trunk", "101", "NO ANSWER", billsec=0),
+              Cdr("trunk", "102", "NO ANSWER", billsec=0)],
+             events={"101": ["delivered", "connectionCleared"], "102": ["delivered", "connectionCleared"]},
+             lines={"101": ["ringing", "idle"], "102": ["ringing", "idle"]})
+
+
+@scenario("services")
+def ring_group(t):
+    """Ring group 200 dials Local/101@rg-member and Local/102@rg-member; 101 answers, 102 keeps
+    ringing. The Local channels are invisible in the journal."""
+    t.phone("102", "uas_noanswer.xml", calls=1)
+    x = t.caller()
+    t.trunk_call("+4930555200", x, talk_ms=2000)
+    t.connection("102", "alerting", remote=x)
+    t.connection("101", "connected", remote=x)
+    t.finish([Entry("101", "inbound", x, "answered", ring=RING, talk=2.0),
+              Entry("102", "inbound", x, "answered_elsewhere", ring=RING, talk=0.0)],
+             [Cdr("trunk", "Local", "ANSWERED"), Cdr("trunk", "Local", "NO ANSWER"),
+              Cdr("Local", "101", "ANSWERED"), Cdr("Local", "102", "NO ANSWER")],
+             events={"101": ["delivered", "established", "connectionCleared"],
+                     "102": ["delivered", "connectionCleared"]},
+             lines={"101": ["ringing", "busy", "idle"], "102": ["ringing", "idle"]})
+
+
+@scenario("services")
+def directed_pickup(t):
+    """A caller rings 103 (never answers); 104 dials *8103 and takes the call: 103
+    answered_elsewhere, 104 an inbound entry with the caller from the pickup on."""
+    t.phone("103", "uas_noanswer.xml", calls=1)
+    x = t.caller()
+    t.trunk_call("+4930555103", x, scenario="trunk_call_waitbye.xml")
+    t.connection("103", "alerting", remote=x)
+    t.phone_call("104", "*8103", talk_ms=2000)  # _*81XX: *8 + the extension
+    t.connection("104", "connected", remote=x)
+    t.finish([Entry("103", "inbound", x, "answered_elsewhere", talk=0.0),
+              Entry("104", "inbound", x, "answered", ring=0.0, talk=2.0)],
+             # the caller's row to 103 is marked answered (billsec 0) by the pickup; 103's own
+             # dial leg is a NO ANSWER row; the talk is billed as caller -> 104
+             [Cdr("trunk", "103", "ANSWERED", billsec=0),
+              Cdr("103", None, "NO ANSWER", billsec=0),
+              Cdr("trunk", "104", "ANSWERED", talk_of="104")],
+             # the picker dials *8103 (originated, cleared), then the caller is handed to it
+             events={"103": ["delivered", "connectionCleared"],
+                     "104": ["originated", "transferred", "connectionCleared"]},
+             lines={"103": ["ringing", "idle"], "104": ["busy", "idle"]})
+
+
+@scenario("services")
+def park_and_retrieve(t):
+    """101 answers a caller and parks it (blind transfer to 700 through the API: slot 701);
+    102 dials 701 and talks to the caller. 101's entry ends at the park, transferred_to 701;
+    102's entry has the caller, transferred_from 101."""
+    x = t.caller()
+    t.trunk_call("+4930555101", x, scenario="trunk_call_waitbye.xml")
+    call = t.connection("101", "connected", remote=x)
+    t.command_done(t.api("transfer", call, device="101", to="700"))
+    t.wait(lambda: "701" in t.lab.cli("parking show default").split("Parked Calls", 1)[-1],
+           "the caller parked on 701")
+    t.phone_call("102", "701", talk_ms=2000)
+    t.connection("102", "connected", remote=x)
+    t.finish([Entry("101", "inbound", x, "answered", ring=RING, transferred_to="701"),
+              Entry("102", "inbound", x, "answered", ring=0.0, talk=2.0, transferred_from="101")],
+             # the caller -> 101 row ends at the park; the parked caller alone; 102's ParkedCall
+             # leg alone; then the talk billed as caller -> 102
+             [Cdr("trunk", "101", "ANSWERED", talk_of="101"),
+              Cdr("trunk", None, "ANSWERED", billsec=0),
+              Cdr("102", None, "ANSWERED", billsec=0),
+              Cdr("trunk", "102", "ANSWERED", talk_of="102")],
+             events={"101": ["delivered", "established", "transferred"],
+                     "102": ["established", "connectionCleared"]},
+             lines={"101": ["ringing", "busy", "idle"], "102": ["busy", "idle"]})
+
+
+@scenario("services")
+def follow_me_to_mobile(t):
+    """+4930555300 rings 103 for 6 s (no answer), then the mobile +491701234567 through the
+    carrier, which answers after 1 s: 103 answered_elsewhere; the trunk-to-trunk leg has no
+    internal party and no entry."""
+    t.phone("103", "uas_noanswer.xml", calls=1)
+    x = t.caller()
+    t.trunk_call("+4930555300", x, talk_ms=2000)
+    t.connection("103", "alerting", remote=x)
+    t.finish([Entry("103", "inbound", x, "answered_elsewhere", ring=6.0, talk=0.0)],
+             [Cdr("trunk", "103", "NO ANSWER", billsec=0),
+              Cdr("trunk", "trunk", "ANSWERED", billsec=2)],
+             events={"103": ["delivered", "connectionCleared"]},
+             lines={"103": ["ringing", "idle"]})
