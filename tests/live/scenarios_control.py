@@ -1,6 +1,7 @@
 # Live scenarios, group "control": call control through the REST API (click-to-dial, hang-up,
 # blind and attended transfer) and from the phone (hold/retrieve by re-INVITE, blind transfer by
 # REFER). Conventions: scenarios_basic.py, docs/testing.md.
+from livetest import sipua
 from livetest.scenario import Cdr, Entry, scenario
 
 RING = 1.0
@@ -152,3 +153,34 @@ def click_to_dial_rejected(t):
              # CSTA "failed" (the call could not be made) or a plain clearing
              events={"104": ["originated", ("failed", "connectionCleared")]},
              lines={"104": ["busy", "idle"]})
+
+
+@scenario("control")
+def attended_transfer_phone_refer(t):
+    """What desk phones do: 100 (a scripted SIP phone, livetest/sipua.py) answers a caller, holds
+    it (re-INVITE sendonly), calls 102 (digest auth), and after 1.5 s of consultation sends REFER
+    on the held call with Replaces of the consultation; the caller and 102 talk until the caller
+    hangs up."""
+    t.lab.release_phone("100")
+    th, res = sipua.attended_transfer("100", "102", "pw100", ring_s=1.0, talk_s=1.5, consult_s=1.5,
+                                      log_path=str(t.lab.log / "live-sipua-100.log"))
+    x = t.caller()
+    t.trunk_call("+4930555100", x, talk_ms=8000)
+    t.connection("100", "held", remote=x)
+    t.connection("102", "connected", remote="100")
+    t.connection("102", "connected", remote=x)
+    th.join(30)
+    if res["error"]:
+        raise res["error"]
+    # 100 holds the caller from 0.5 s before the consultation call (ring 1 s, talk 1.5 s) until
+    # the transfer: hold 3 s
+    t.finish([Entry("100", "inbound", x, "answered", ring=RING, hold=3.0, transferred_to="102"),
+              Entry("100", "internal", "102", "answered", ring=RING, talk=1.5),
+              Entry("102", "internal", "100", "answered", ring=RING, talk=1.5),
+              Entry("102", "inbound", x, "answered", ring=0.0, transferred_from="100")],
+             [Cdr("trunk", "100", "ANSWERED", talk_of=("100", x)),
+              Cdr("100", "102", "ANSWERED", talk_of=("100", "102")),
+              Cdr("trunk", "102", "ANSWERED", talk_of=("102", x))],
+             events={"100": ["delivered", "established", "held", "transferred"],
+                     "102": ["delivered", "established", "transferred", "connectionCleared"]},
+             lines={"100": ["ringing", "busy", "held", "idle"], "102": ["ringing", "busy", "idle"]})

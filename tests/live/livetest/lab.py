@@ -222,7 +222,7 @@ class Lab:
         ends it too. `-d` is the ring time for uas_answer/uas_reject (ms)."""
         n = int(ext) - 100
         old = self._phones.pop(ext, None)
-        if old:
+        if old is not None:
             old.kill()  # ours: killed and reaped (a zombie would look alive to _kill_pidfile)
         self.kill_pidfile(f"uas-{ext}")
         args = ["-sf", str(self.scenario(scenario)), "-key", "ext", ext,
@@ -243,6 +243,15 @@ class Lab:
             time.sleep(0.02)
         return p
 
+    def release_phone(self, ext):
+        """Stops what answers on phone EXT's address (a scripted phone binds it instead);
+        restore_all() puts the default UAS back."""
+        old = self._phones.pop(ext, None)
+        if old:
+            old.kill()
+        self.kill_pidfile(f"uas-{ext}")
+        self._phones[ext] = None
+
     def restore_phone(self, ext):
         """Back to the default: uas_answer, ring RING_MS, any number of calls."""
         return self.phone(ext)
@@ -250,7 +259,7 @@ class Lab:
     def restore_all(self):
         for ext in list(self._phones):
             p = self._phones[ext]
-            if p.running() and p.cmd[2].endswith("uas_answer.xml") and "-m" not in p.cmd:
+            if p is not None and p.running() and p.cmd[2].endswith("uas_answer.xml") and "-m" not in p.cmd:
                 continue
             self.restore_phone(ext)
 
