@@ -227,14 +227,20 @@ def compare_events(messages, call_events, line_states, journal):
             ok = False
             report.append(f"WS JOURNAL entry {e['id']} ({e['party']}) pushed {len(idx)} times")
             continue
+        ends = [i for i, m in enumerate(messages[:idx[0]]) if m.get("type") == "call"
+                and m.get("device") == str(e["party"])
+                and m.get("event") in ("connectionCleared", "transferred", "failed")]
+        if not ends:
+            ok = False
+            report.append(f"WS JOURNAL entry {e['id']} ({e['party']}) came before the party's call ended")
         pushed = messages[idx[0]]["entry"]
         diff = [k for k in ("party", "direction", "remote", "disposition", "talk_s", "ring_s", "hold_s",
                             "transferred_to", "transferred_from") if pushed.get(k) != e.get(k)]
         if diff:
             ok = False
             report.append(f"WS JOURNAL entry {e['id']} differs from GET /journal in {diff}")
-        seqs = [m["seq"] for m in messages]
-        if seqs != sorted(seqs):
-            ok = False
-            report.append("WS seq numbers not increasing")
+    seqs = [m["seq"] for m in messages]
+    if seqs != sorted(seqs):
+        ok = False
+        report.append("WS seq numbers not increasing")
     return ok, report
