@@ -100,3 +100,30 @@ def internal_call(t):
              events={"100": ["originated", "established", "connectionCleared"],
                      "102": ["delivered", "established", "connectionCleared"]},
              lines={"100": ["busy", "idle"], "102": ["ringing", "busy", "idle"]})
+
+
+@scenario("basic")
+def outbound_busy(t):
+    """The carrier answers 486 Busy Here after 0.5 s (no ringing): the caller's entry is busy."""
+    t.phone("carrier", "uas_busy.xml", calls=1, ring_ms=500)
+    x = t.caller()
+    t.phone_call("101", "0" + x[3:], scenario="phone_call_busy.xml")
+    t.finish([Entry("101", "outbound", x, "busy", ring=0.5, talk=0.0)],
+             [Cdr("101", "trunk", "BUSY", billsec=0),
+              # Hangup(17) after Dial: a second row for the phone's channel alone
+              Cdr("101", None, "BUSY", billsec=0, optional=True)],
+             events={"101": ["originated", ("failed", "connectionCleared")]},
+             lines={"101": ["busy", "idle"]})
+
+
+@scenario("basic")
+def outbound_no_answer(t):
+    """The destination rings and never answers; the caller gives up after 2 s (CANCEL)."""
+    t.phone("carrier", "uas_noanswer.xml", calls=1)
+    x = t.caller()
+    t.phone_call("102", "0" + x[3:], scenario="phone_cancel.xml", talk_ms=2000)
+    t.connection("102", "initiated", remote=x)
+    t.finish([Entry("102", "outbound", x, "no_answer", ring=2.0, talk=0.0)],
+             [Cdr("102", "trunk", "NO ANSWER", billsec=0)],
+             events={"102": ["originated", "connectionCleared"]},
+             lines={"102": ["busy", "idle"]})

@@ -216,30 +216,40 @@ class Lab:
                 time.sleep(0.02)
         pf.unlink(missing_ok=True)
 
-    def phone(self, ext, scenario="uas_answer.xml", ring_ms=None, calls=None, extra=()):
-        """Puts a SIPp UAS with SCENARIO on phone EXT's registered address (127.0.0.1:51xx),
-        replacing what answered there. Its pid goes to the lab's pid file, so `lab.sh stop`
-        ends it too. `-d` is the ring time for uas_answer/uas_reject (ms)."""
+    @staticmethod
+    def _uas_place(ext):
+        """(pid file name, SIP port, media port) of phone EXT or of "carrier" (the answering
+        carrier UAS on 127.0.0.1:5070 that outbound calls and mobiles reach)."""
+        if ext == "carrier":
+            return "carrier-uas", 5070, 6700
         n = int(ext) - 100
+        return f"uas-{ext}", 5100 + n, 6100 + 10 * n
+
+    def phone(self, ext, scenario="uas_answer.xml", ring_ms=None, calls=None, extra=()):
+        """Puts a SIPp UAS with SCENARIO on phone EXT's registered address (127.0.0.1:51xx; or the
+        carrier's 127.0.0.1:5070 for EXT "carrier"), replacing what answered there. Its pid goes
+        to the lab's pid file, so `lab.sh stop` ends it too. `-d` is the ring time for
+        uas_answer/uas_reject, the delay before 486 for uas_busy (ms)."""
+        pidname, port, mport = self._uas_place(ext)
         old = self._phones.pop(ext, None)
         if old is not None:
             old.kill()  # ours: killed and reaped (a zombie would look alive to _kill_pidfile)
-        self.kill_pidfile(f"uas-{ext}")
+        self.kill_pidfile(pidname)
         args = ["-sf", str(self.scenario(scenario)), "-key", "ext", ext,
                 "-d", str(self.ring_ms if ring_ms is None else ring_ms),
-                *self._opts(5100 + n, 6100 + 10 * n), *extra]
+                *self._opts(port, mport), *extra]
         if calls:
             args += ["-m", str(calls)]
-        p = Sipp(self, f"phone {ext} ({scenario})", args, f"live-uas-{ext}")
-        (self.run / f"uas-{ext}.pid").write_text(f"{p.pid}\n")
+        p = Sipp(self, f"{ext} UAS ({scenario})", args, f"live-uas-{ext}")
+        (self.run / f"{pidname}.pid").write_text(f"{p.pid}\n")
         self._phones[ext] = p
         # the UAS must listen before a call reaches it: wait until its port is bound
         deadline = time.monotonic() + 5
-        while not _udp_bound(5100 + n):
+        while not _udp_bound(port):
             if not p.running():
-                raise LabError(f"phone {ext}: SIPp exited at start ({p.log})")
+                raise LabError(f"{ext}: SIPp exited at start ({p.log})")
             if time.monotonic() > deadline:
-                raise LabError(f"phone {ext}: SIPp did not bind 127.0.0.1:{5100 + n}")
+                raise LabError(f"{ext}: SIPp did not bind 127.0.0.1:{port}")
             time.sleep(0.02)
         return p
 
@@ -249,11 +259,12 @@ class Lab:
         old = self._phones.pop(ext, None)
         if old:
             old.kill()
-        self.kill_pidfile(f"uas-{ext}")
+        self.kill_pidfile(self._uas_place(ext)[0])
         self._phones[ext] = None
 
     def restore_phone(self, ext):
-        """Back to the default: uas_answer, ring RING_MS, any number of calls."""
+        """Back to the default: uas_answer, ring RING_MS (the carrier: CARRIER_RING_MS, also
+        1 s), any number of calls."""
         return self.phone(ext)
 
     def restore_all(self):

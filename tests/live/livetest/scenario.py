@@ -34,7 +34,7 @@ class Ctx:
     """One run of one scenario. Everything in it waits on conditions with deadlines."""
 
     def __init__(self, h, name):
-        self.h, self.lab, self.d, self.ws, self.name = h, h.lab, h.daemon, h.ws, name
+        self.h, self.lab, self.d, self.name = h, h.lab, h.daemon, name
         self.t0 = time.time()
         self.cdr_off = self.lab.cdr_offset()
         js = self.d.journal()
@@ -43,6 +43,10 @@ class Ctx:
         self.sipps = []
         self.report = []
         self.seen = {}  # what the live call list showed: (device, state) -> call
+
+    @property
+    def ws(self):
+        return self.h.ws  # the current stream (restart_daemon replaces it)
 
     # ---------------------------------------------------------------- driving
     def caller(self):
@@ -169,6 +173,19 @@ class Harness:
         self.daemon.start()
         self.ws = self.daemon.events()
         self.ws.wait_for(lambda ms: any(m.get("type") == "snapshot" for m in ms), 10, "the snapshot")
+
+    def restart_daemon(self, kill=True):
+        """callbridged killed (SIGKILL) or stopped (SIGTERM) and started again on the same data
+        dir, token and recording dir (a new port); a new WebSocket replaces self.ws. A Ctx
+        created before the restart judges journal and CDR as usual; pass it no events/lines
+        (the old stream ended)."""
+        if self.ws:
+            self.ws.close()
+        if kill:
+            self.daemon.kill()
+        else:
+            self.daemon.stop()
+        self.start()
 
     def stop(self):
         if self.ws:
