@@ -83,14 +83,17 @@ INSTANTIATE_TEST_SUITE_P(
                       // recorded by the live suite (tests/live, CB_LIVE_KEEP): event orders the
                       // captures above lack
                       "live_click_to_dial_not_answered", "live_click_to_dial_rejected",
-                      "live_attended_transfer_api", "live_directed_pickup", "live_park_and_retrieve"));
+                      "live_attended_transfer_api", "live_directed_pickup", "live_park_and_retrieve",
+                      "live_inbound_caller_hangs_up_while_ringing", "live_inbound_withheld",
+                      "live_outbound_busy", "live_outbound_no_answer", "live_ring_group",
+                      "live_follow_me_to_mobile", "live_queue_abandoned"));
 
 TEST(FixtureJournalSet, EveryScenarioWithExpectationsIsCovered) {
   std::size_t n = 0;
   for (const auto& d : std::filesystem::directory_iterator(kDir)) {
     if (std::filesystem::exists(d.path() / "expected-journal.jsonl")) ++n;
   }
-  EXPECT_EQ(n, 19u);
+  EXPECT_EQ(n, 26u);
 }
 
 TEST(FixtureJournalSet, RegisterAndUnregisterProduceNoEntries) {

@@ -9,6 +9,7 @@ TALK = 1.5   # talk time the calling side keeps (-d)
 
 @scenario("basic")
 def inbound_answered(t):
+    """The carrier calls DID +4930555101; 101 rings 1 s, answers; the caller hangs up after 1.5 s."""
     x = t.caller()
     t.trunk_call("+4930555101", x, talk_ms=int(TALK * 1000))
     t.connection("101", "alerting", remote=x)
@@ -23,7 +24,7 @@ def inbound_answered(t):
 
 @scenario("basic")
 def inbound_missed(t):
-    # the phone rings and is never answered; the caller gives up after 2.5 s
+    """DID +4930555102: 102 rings and is never answered; the caller gives up after 2.5 s."""
     t.phone("102", "uas_noanswer.xml", calls=1)
     x = t.caller()
     t.trunk_call("+4930555102", x, scenario="trunk_cancel.xml", talk_ms=2500)
@@ -37,7 +38,8 @@ def inbound_missed(t):
 
 @scenario("basic")
 def inbound_caller_hangs_up_while_ringing(t):
-    # CANCEL right after the first 180: the race of CANCEL against DialBegin/Ringing events
+    """DID +4930555103: the caller sends CANCEL right after the first 180 (the race of CANCEL
+    against the DialBegin/Ringing events): missed, ring ~0 s."""
     t.phone("103", "uas_noanswer.xml", calls=1)
     x = t.caller()
     t.trunk_call("+4930555103", x, scenario="trunk_cancel.xml", talk_ms=0)
@@ -49,7 +51,8 @@ def inbound_caller_hangs_up_while_ringing(t):
 
 @scenario("basic")
 def inbound_busy(t):
-    # the phone rings 1 s, then declines with 486 Busy Here; Asterisk answers the carrier 486
+    """DID +4930555104: 104 rings 1 s, then declines with 486 Busy Here; Asterisk answers the
+    carrier 486 (Hangup(17)): rejected."""
     t.phone("104", "uas_reject.xml", calls=1, ring_ms=1000)
     x = t.caller()
     t.trunk_call("+4930555104", x, scenario="trunk_busy.xml")
@@ -64,6 +67,8 @@ def inbound_busy(t):
 
 @scenario("basic")
 def inbound_withheld(t):
+    """DID +4930555105 from a withheld number (From anonymous, Privacy: id): remote null,
+    remote_withheld true."""
     t.trunk_call("+4930555105", None, scenario="trunk_call_anon.xml", talk_ms=int(TALK * 1000))
     t.connection("105", "alerting", remote=None)
     t.connection("105", "connected", remote=None)
@@ -75,7 +80,8 @@ def inbound_withheld(t):
 
 @scenario("basic")
 def outbound_carrier(t):
-    # national format, as users dial; the journal shows E.164
+    """100 dials a national number (as users dial); the carrier answers after 1 s; the journal
+    shows E.164."""
     x = t.caller()
     national = "0" + x[3:]
     t.phone_call("100", national, talk_ms=int(TALK * 1000))
@@ -89,6 +95,7 @@ def outbound_carrier(t):
 
 @scenario("basic")
 def internal_call(t):
+    """100 calls 102: one internal entry for each."""
     t.phone_call("100", "102", talk_ms=int(TALK * 1000))
     t.connection("102", "alerting", remote="100")
     t.line("102", "ringing")

@@ -200,7 +200,7 @@ def keep_fixtures(h, passed, dest_root, asterisk):
     AMI messages of its time window from callbridged's recording, the journal it produced."""
     records = sorted(h.daemon.record.glob("*.amirec"))
     for name, ctx in passed.items():
-        ok = fixture.write_fixture(dest_root, name, records, (ctx.t0 - 0.5, ctx.t1), ctx.entries,
+        ok = fixture.write_fixture(dest_root, name, records, (ctx.t0, ctx.t1), ctx.entries,
                                    ctx.rows, asterisk, getattr(SCENARIOS[name][1], "__doc__", "") or "")
         print(f"fixture {'written' if ok else 'NOT written (no messages)'}: {Path(dest_root) / name}")
 
