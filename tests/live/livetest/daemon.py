@@ -11,6 +11,7 @@ import time
 import urllib.parse
 from pathlib import Path
 
+from .lab import die_with_parent
 from .ws import WsClient
 
 # +49 30 555-1xx: the lab's company numbers (../shared/lab README), 3-digit extensions.
@@ -64,7 +65,7 @@ class Daemon:
             [self.bin, "--config", str(cfg), "--listen", "127.0.0.1:0", "--data-dir", str(self.data),
              "--ami", self.ami, "--ami-user", "cti", "--ami-secret", "cti-secret",
              "--record", str(self.record), "--log-level", os.environ.get("CB_LIVE_LOG_LEVEL", "debug")],
-            stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+            stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, preexec_fn=die_with_parent)
         log.close()
         deadline = time.monotonic() + timeout
         while self.port is None:

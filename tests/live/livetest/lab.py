@@ -3,6 +3,7 @@
 # Called from the scenario thread only. Every process started here is tracked by pid and ended by
 # pid (never by name: other people's SIPp/Asterisk may run on the same machine).
 import csv
+import ctypes
 import io
 import os
 import re
@@ -45,10 +46,16 @@ def _comm(pid):
         return ""
 
 
+def die_with_parent():
+    """preexec_fn: the child gets SIGTERM when the harness dies (ctest kills a test that runs
+    over its timeout with SIGKILL; its callbridged and calls must not outlive it)."""
+    ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+
+
 class Sipp:
     """One SIPp process started by the harness (a call, or a phone's UAS)."""
 
-    def __init__(self, lab, name, args, log_name):
+    def __init__(self, lab, name, args, log_name, tied=True):
         self.name = name
         self.log = lab.log / f"{log_name}.out"
         self.err = lab.log / f"{log_name}.err"
@@ -57,7 +64,8 @@ class Sipp:
         self.cmd = [lab.sipp, *args, "-nostdin", "-trace_err", "-error_file", str(self.err)]
         with open(self.log, "wb") as out:
             self.proc = subprocess.Popen(self.cmd, stdout=out, stderr=subprocess.STDOUT,
-                                         stdin=subprocess.DEVNULL, env=lab.env)
+                                         stdin=subprocess.DEVNULL, env=lab.env,
+                                         preexec_fn=die_with_parent if tied else None)
         self.started = time.time()
 
     @property
@@ -240,7 +248,8 @@ class Lab:
                 *self._opts(port, mport), *extra]
         if calls:
             args += ["-m", str(calls)]
-        p = Sipp(self, f"{ext} UAS ({scenario})", args, f"live-uas-{ext}")
+        # a UAS outlives the harness (the lab's default phones are ours after restore_all)
+        p = Sipp(self, f"{ext} UAS ({scenario})", args, f"live-uas-{ext}", tied=False)
         (self.run / f"{pidname}.pid").write_text(f"{p.pid}\n")
         self._phones[ext] = p
         # the UAS must listen before a call reaches it: wait until its port is bound
@@ -266,6 +275,21 @@ class Lab:
         """Back to the default: uas_answer, ring RING_MS (the carrier: CARRIER_RING_MS, also
         1 s), any number of calls."""
         return self.phone(ext)
+
+    def ensure_defaults(self):
+        """Every phone and the carrier answer as `lab_fixture.py setup` left them (uas_answer,
+        any number of calls). A harness killed mid-scenario (ctest timeout) cannot put back what
+        it changed; the next one does it here."""
+        for ext in ["100", "101", "102", "103", "104", "105", "carrier"]:
+            pidname = self._uas_place(ext)[0]
+            try:
+                pid = int((self.run / f"{pidname}.pid").read_text().strip())
+                cmd = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+            except (OSError, ValueError):
+                pid, cmd = None, []
+            fine = pid and _alive(pid) and any(c.endswith(b"uas_answer.xml") for c in cmd) and b"-m" not in cmd
+            if not fine:
+                self.phone(ext)
 
     def restore_all(self):
         for ext in list(self._phones):

@@ -170,6 +170,11 @@ class Harness:
         self.done_linkedids = set()  # conversations of finished scenarios (late CDR rows)
 
     def start(self):
+        self.lab.ensure_defaults()
+        if self.lab.channel_count():
+            # calls left by a harness that was killed: the lab is ours (RESOURCE_LOCK)
+            self.lab.cli("channel request hangup all")
+            self.lab.wait_no_channels(15)
         self.daemon.start()
         self.ws = self.daemon.events()
         self.ws.wait_for(lambda ms: any(m.get("type") == "snapshot" for m in ms), 10, "the snapshot")
