@@ -184,3 +184,19 @@ def attended_transfer_phone_refer(t):
              events={"100": ["delivered", "established", "held", "transferred"],
                      "102": ["delivered", "established", "transferred", "connectionCleared"]},
              lines={"100": ["ringing", "busy", "held", "idle"], "102": ["ringing", "busy", "idle"]})
+
+
+@scenario("control")
+def blind_transfer_api_to_external(t):
+    """101 answers a caller and transfers it (API, blind) to an external number, which the
+    carrier answers after 1 s: 101's entry says transferred_to = that number in E.164; the
+    external target has no entry (no internal party)."""
+    x, y = t.caller(), t.caller()
+    t.trunk_call("+4930555101", x, talk_ms=4000)
+    call = t.connection("101", "connected", remote=x)
+    t.command_done(t.api("transfer", call, device="101", to="0" + y[3:]))
+    t.finish([Entry("101", "inbound", x, "answered", ring=RING, transferred_to=y)],
+             [Cdr("trunk", "101", "ANSWERED", talk_of="101"),
+              Cdr("trunk", "trunk", "ANSWERED")],
+             events={"101": ["delivered", "established", "transferred"]},
+             lines={"101": ["ringing", "busy", "idle"]})
