@@ -252,6 +252,11 @@ def run(group, names, lab_dir, callbridged, cli, workdir, repeat=1, keep=None):
                     except AssertionError:
                         h.lab.cli("channel request hangup all")
                         h.lab.wait_no_channels(10)
+                    # its entries and CDR rows must not count for the next scenario
+                    deadline = time.monotonic() + 10
+                    while h.daemon.calls() and time.monotonic() < deadline:
+                        time.sleep(0.05)
+                    h.done_linkedids.update(r["linkedid"] for r in ctx.cdr_rows())
                 finally:
                     h.lab.restore_all()
                 print(f"{status} {n}" + (f" (round {rnd + 1})" if repeat > 1 else "")
