@@ -276,6 +276,20 @@ class Lab:
         1 s), any number of calls."""
         return self.phone(ext)
 
+    def sipp_overloads(self, since):
+        """Stalls (ms) SIPp's watchdog logged after SINCE (epoch s) in the harness's SIPp error
+        files: "Overload warning: the minor watchdog timer 500ms has been tripped (1860)"."""
+        out = []
+        for f in self.log.glob("live-*.err"):
+            try:
+                text = f.read_text(errors="replace")
+            except OSError:
+                continue
+            for m in re.finditer(r"(\d+\.\d+): Overload warning: .*?tripped \((\d+)\)", text):
+                if float(m.group(1)) >= since:
+                    out.append(int(m.group(2)))
+        return out
+
     def ensure_defaults(self):
         """Every phone and the carrier answer as `lab_fixture.py setup` left them (uas_answer,
         any number of calls). A harness killed mid-scenario (ctest timeout) cannot put back what

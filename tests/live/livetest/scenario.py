@@ -235,11 +235,15 @@ def run(group, names, lab_dir, callbridged, cli, workdir, repeat=1, keep=None):
                     results[n][0] += 1
                     status = "PASS"
                     passed.setdefault(n, ctx)
-                except (AssertionError, LabError, Exception) as e:  # report every kind, go on
+                except Exception as e:  # report every kind, go on with the next
                     results[n][1] += 1
                     status = "FAIL"
-                    failures.append((n, rnd, e if isinstance(e, (AssertionError, LabError))
-                                     else traceback.format_exc()))
+                    why = str(e) if isinstance(e, (AssertionError, LabError)) else traceback.format_exc()
+                    stalls = h.lab.sipp_overloads(ctx.t0)
+                    if stalls:
+                        why += (f"\n(SIPp's watchdog reported the machine overloaded during this scenario, "
+                                f"{len(stalls)} time(s), up to {max(stalls)} ms: timings may be off)")
+                    failures.append((n, rnd, why))
                     dump = h.workdir / f"{n}-{rnd + 1}-events.jsonl"
                     with open(dump, "w") as out:
                         for m in h.ws.snapshot_messages()[ctx.ws_base:]:
