@@ -113,10 +113,20 @@ std::string fmt1(double v) {
   return buf;
 }
 
+// "answered_at ended_at": the estimated fields, space-separated (docs/journal.md).
+std::string estimated_list(std::uint8_t bits) {
+  std::string out;
+  for (auto n : model::estimated_names(bits)) {
+    if (!out.empty()) out += ' ';
+    out += n;
+  }
+  return out;
+}
+
 std::string to_csv(const std::vector<ports::StoredEntry>& entries) {
   std::string out =
       "id,call_id,party,direction,remote,remote_name,disposition,started_at,answered_at,ended_at,ring_s,talk_s,"
-      "hold_s,transferred_to,transferred_from,contact,note\r\n";
+      "hold_s,transferred_to,transferred_from,contact,note,estimated\r\n";
   for (const auto& se : entries) {
     const auto& e = se.entry;
     std::vector<std::string> f{std::to_string(se.id),
@@ -135,7 +145,8 @@ std::string to_csv(const std::vector<ports::StoredEntry>& entries) {
                                e.transferred_to.value_or(""),
                                e.transferred_from.value_or(""),
                                e.contact ? e.contact->name : "",
-                               e.note};
+                               e.note,
+                               estimated_list(e.estimated)};
     for (std::size_t i = 0; i < f.size(); ++i) {
       if (i) out += ',';
       csv_field(out, f[i]);

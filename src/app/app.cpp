@@ -288,11 +288,14 @@ void App::record(model::JournalEntry entry) {
       return;
     case core::JournalVerdict::excluded_internal:
       ++excluded_internal_;
-      return;
+      break;
     case core::JournalVerdict::excluded_number:
       ++excluded_number_;
-      return;
+      break;
   }
+  // Not kept: the call's open-call state row still goes (else the next run would end it again).
+  if (!entry.state_key.empty() && store_->keeps_open_state())
+    store_->drop_open_state(entry.state_scope, entry.state_key);
 }
 
 void App::serve_events(api::PrincipalResolver& auth, api::EventStreamOptions options) {

@@ -147,6 +147,21 @@ base::Result<std::unique_ptr<PbxLink>> make_pbx_link(const PbxConfig& pbx, App& 
   };
   auto tracker = std::make_unique<ami::AmiCallTracker>(std::move(*topt), std::move(outputs));
   auto* tracker_raw = tracker.get();
+  // Open calls survive a restart (kill -9 included) in the journal store: what the previous run
+  // left is re-attached at the first resync, and the state rows leave with the entries.
+  if (ports::JournalStore& store = app.journal(); store.keeps_open_state()) {
+    std::string scope = "ami:" + pbx.tenant + ":" + pbx.name;
+    auto rows = store.load_open_state(scope);
+    if (!rows) return base::fail(base::Error(rows.error().code(), "pbx " + pbx.name +
+                                             ": reading open-call state: " + rows.error().message()));
+    if (!rows->empty())
+      spdlog::info("pbx {}: {} open call leg(s) from the previous run, checked at the first resync",
+                   pbx.name, rows->size());
+    tracker->enable_state(scope, [&store, scope](const std::string& key, std::string text) {
+      store.put_open_state(scope, key, std::move(text));
+    });
+    tracker->restore_state(*rows);
+  }
   // Call control: [tenant.X.call_control] and the phones' remote control ([[tenant.X.phones]]),
   // which also decide the allowed actions the model offers (answer/hold need the phone).
   ami::AmiCommandsOptions copt;

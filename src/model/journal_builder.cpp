@@ -12,6 +12,12 @@ Leg* JournalBuilder::find(LegId id) {
   return it == legs_.end() ? nullptr : &it->second;
 }
 
+Leg* JournalBuilder::touch(LegId id) {
+  Leg* l = find(id);
+  if (l && state_put_ && !l->start.state_key.empty()) dirty_.push_back(id);
+  return l;
+}
+
 const Leg* JournalBuilder::leg(LegId id) const {
   auto it = legs_.find(id);
   return it == legs_.end() ? nullptr : &it->second;
@@ -28,19 +34,57 @@ LegId JournalBuilder::open(LegStart s) {
   Leg l;
   l.start = std::move(s);
   legs_.emplace(id, std::move(l));
+  touch(id);
   return id;
 }
 
-void JournalBuilder::answered(LegId id, base::Timestamp at) {
-  Leg* l = find(id);
+LegId JournalBuilder::restore(Leg l) {
+  LegId id = next_id_++;
+  conversations_[l.start.conversation].legs.push_back(id);
+  legs_.emplace(id, std::move(l));
+  return id;
+}
+
+std::vector<LegId> JournalBuilder::legs_of(std::string_view conversation) const {
+  auto it = conversations_.find(std::string(conversation));
+  return it == conversations_.end() ? std::vector<LegId>{} : it->second.legs;
+}
+
+void JournalBuilder::set_state_sink(std::string scope, StatePut put) {
+  state_scope_ = std::move(scope);
+  state_put_ = std::move(put);
+}
+
+void JournalBuilder::sync_state() {
+  if (!state_put_) return;
+  for (auto& key : gone_) state_put_(key, std::string());
+  gone_.clear();
+  if (dirty_.empty()) return;
+  std::sort(dirty_.begin(), dirty_.end());
+  dirty_.erase(std::unique(dirty_.begin(), dirty_.end()), dirty_.end());
+  for (LegId id : dirty_) {
+    const Leg* l = leg(id);
+    if (l) state_put_(l->start.state_key, encode_leg_state(*l));
+  }
+  dirty_.clear();
+}
+
+void JournalBuilder::mark_estimated(LegId id, std::uint8_t bits) {
+  Leg* l = touch(id);
+  if (l) l->estimated |= bits;
+}
+
+void JournalBuilder::answered(LegId id, base::Timestamp at, bool estimated) {
+  Leg* l = touch(id);
   if (!l || !l->open() || l->answered_at) return;
   l->answered_at = at;
+  if (estimated) l->estimated |= kEstimatedAnswer;
   anchor_answered(l->start.conversation, l->start.anchor, at);
 }
 
 void JournalBuilder::set_remote(LegId id, Direction d, std::optional<std::string> remote,
                                 bool withheld, std::optional<std::string> name) {
-  Leg* l = find(id);
+  Leg* l = touch(id);
   if (!l) return;
   l->start.direction = d;
   l->start.remote = std::move(remote);
@@ -49,39 +93,39 @@ void JournalBuilder::set_remote(LegId id, Direction d, std::optional<std::string
 }
 
 void JournalBuilder::set_anchor(LegId id, std::string anchor) {
-  if (Leg* l = find(id)) l->start.anchor = std::move(anchor);
+  if (Leg* l = touch(id)) l->start.anchor = std::move(anchor);
 }
 
 void JournalBuilder::restart(LegId id, base::Timestamp started_at, bool incoming) {
-  Leg* l = find(id);
+  Leg* l = touch(id);
   if (!l) return;
   l->start.started_at = started_at;
   l->start.incoming = incoming;
 }
 
 void JournalBuilder::hold(LegId id, base::Timestamp at) {
-  Leg* l = find(id);
+  Leg* l = touch(id);
   if (!l || !l->open() || l->hold_since) return;
   l->hold_since = at;
 }
 
 void JournalBuilder::unhold(LegId id, base::Timestamp at) {
-  Leg* l = find(id);
+  Leg* l = touch(id);
   if (!l || !l->hold_since) return;
   if (at > *l->hold_since) l->hold_us += base::to_micros(at) - base::to_micros(*l->hold_since);
   l->hold_since.reset();
 }
 
 void JournalBuilder::set_transferred_to(LegId id, std::string to) {
-  if (Leg* l = find(id)) l->transferred_to = std::move(to);
+  if (Leg* l = touch(id)) l->transferred_to = std::move(to);
 }
 
 void JournalBuilder::set_transferred_from(LegId id, std::string from) {
-  if (Leg* l = find(id)) l->start.transferred_from = std::move(from);
+  if (Leg* l = touch(id)) l->start.transferred_from = std::move(from);
 }
 
 void JournalBuilder::set_outcome(LegId id, LegOutcome o) {
-  if (Leg* l = find(id)) l->outcome = o;
+  if (Leg* l = touch(id)) l->outcome = o;
 }
 
 void JournalBuilder::discard(LegId id) {
@@ -92,11 +136,12 @@ void JournalBuilder::discard(LegId id) {
     auto& v = conv->second.legs;
     v.erase(std::remove(v.begin(), v.end(), id), v.end());
   }
+  if (state_put_ && !it->second.start.state_key.empty()) gone_.push_back(it->second.start.state_key);
   legs_.erase(it);
 }
 
 void JournalBuilder::end(LegId id, base::Timestamp at) {
-  Leg* l = find(id);
+  Leg* l = touch(id);
   if (!l || !l->open()) return;
   if (at < l->start.started_at) at = l->start.started_at;
   unhold(id, at);
@@ -108,6 +153,13 @@ void JournalBuilder::anchor_answered(std::string_view conversation, std::string_
   if (anchor.empty()) return;
   auto& conv = conversations_[std::string(conversation)];
   conv.anchor_answers[std::string(anchor)].push_back(at);
+  for (LegId id : conv.legs) {
+    Leg* l = find(id);
+    if (l && l->start.anchor == anchor && !l->anchor_answered_at && at >= l->start.started_at) {
+      touch(id);
+      l->anchor_answered_at = at;
+    }
+  }
 }
 
 void JournalBuilder::merge_conversations(std::string_view from, std::string_view into) {
@@ -119,7 +171,7 @@ void JournalBuilder::merge_conversations(std::string_view from, std::string_view
   auto& dst = conversations_[std::string(into)];
   for (LegId id : src.legs) {
     dst.legs.push_back(id);
-    if (Leg* l = find(id)) l->start.conversation = std::string(into);
+    if (Leg* l = touch(id)) l->start.conversation = std::string(into);
   }
   for (auto& [anchor, times] : src.anchor_answers) {
     auto& d = dst.anchor_answers[anchor];
@@ -127,12 +179,19 @@ void JournalBuilder::merge_conversations(std::string_view from, std::string_view
   }
 }
 
-void JournalBuilder::conversation_ended(std::string_view conversation, base::Timestamp at) {
+void JournalBuilder::conversation_ended(std::string_view conversation, base::Timestamp at,
+                                        std::uint8_t estimated_bits) {
   auto it = conversations_.find(std::string(conversation));
   if (it == conversations_.end()) return;
   Conversation conv = std::move(it->second);
   conversations_.erase(it);
-  for (LegId id : conv.legs) end(id, at);
+  for (LegId id : conv.legs) {
+    Leg* l = find(id);
+    if (!l || !l->open()) continue;
+    end(id, at);
+    l->estimated |= estimated_bits;
+    if (l->answered_at) l->estimated &= static_cast<std::uint8_t>(~kEstimatedDisposition);
+  }
   emit(std::string(conversation), conv);
 }
 
@@ -174,6 +233,11 @@ void JournalBuilder::emit(const std::string& conversation, Conversation& conv) {
                ((l.hold_us % 100000) >= 50000 ? 0.1 : 0.0);
     e.transferred_to = l.transferred_to;
     e.transferred_from = l.start.transferred_from;
+    e.estimated = l.estimated;
+    if (!state_scope_.empty() && !l.start.state_key.empty()) {
+      e.state_scope = state_scope_;
+      e.state_key = l.start.state_key;
+    }
     if (l.answered_at) {
       e.disposition = Disposition::answered;
     } else if (!l.start.incoming) {
@@ -183,7 +247,7 @@ void JournalBuilder::emit(const std::string& conversation, Conversation& conv) {
     } else if (l.outcome == LegOutcome::rejected || l.outcome == LegOutcome::busy) {
       e.disposition = Disposition::rejected;
     } else {
-      bool elsewhere = false;
+      bool elsewhere = l.anchor_answered_at.has_value();
       auto a = conv.anchor_answers.find(l.start.anchor);
       if (a != conv.anchor_answers.end()) {
         for (auto t : a->second) {

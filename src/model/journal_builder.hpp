@@ -33,6 +33,11 @@ struct LegStart {
   bool incoming = true;  // the party was called (rang) rather than calling
   std::string anchor;    // opaque id of the remote endpoint (answered_elsewhere detection)
   std::optional<std::string> transferred_from;
+  // Open-call state (set_state_sink): the row key of this leg (empty: not persisted), and what the
+  // driver needs to re-attach the leg to the PBX's channels after a restart.
+  std::string state_key;
+  std::string party_channel;  // e.g. the party's Asterisk Uniqueid
+  std::string model_call;     // the driver's call model id of this leg
 };
 
 struct Leg {
@@ -43,8 +48,17 @@ struct Leg {
   std::int64_t hold_us = 0;
   std::optional<std::string> transferred_to;
   LegOutcome outcome = LegOutcome::normal;
+  std::uint8_t estimated = 0;  // JournalEntry EstimatedField bits
+  // The leg's anchor was connected to someone (answered_elsewhere), kept with the leg so that a
+  // restored leg still knows it.
+  std::optional<base::Timestamp> anchor_answered_at;
   bool open() const { return !ended_at.has_value(); }
 };
+
+// Open-call state of one leg as text (one "key=value" per line, values escaped) and back; the
+// format is private to this file pair. decode: nullopt for text that is not a leg state.
+std::string encode_leg_state(const Leg& l);
+std::optional<Leg> decode_leg_state(std::string_view text);
 
 class JournalBuilder {
  public:
@@ -56,8 +70,11 @@ class JournalBuilder {
   const Leg* leg(LegId id) const;
   bool is_open(LegId id) const;
 
-  // First call wins. Also counts as the leg's anchor being answered.
-  void answered(LegId id, base::Timestamp at);
+  // First call wins. Also counts as the leg's anchor being answered. `estimated`: the answer
+  // happened unseen (link down, restart); `at` is the best estimate.
+  void answered(LegId id, base::Timestamp at, bool estimated = false);
+  // Marks values of the leg as estimates (EstimatedField bits, or-ed).
+  void mark_estimated(LegId id, std::uint8_t bits);
   void set_remote(LegId id, Direction d, std::optional<std::string> remote, bool withheld,
                   std::optional<std::string> name);
   void set_anchor(LegId id, std::string anchor);
@@ -79,7 +96,22 @@ class JournalBuilder {
   // Legs of `from` join `into` (a transfer linked two conversations).
   void merge_conversations(std::string_view from, std::string_view into);
   // Every channel of the conversation is gone: open legs end at `at`, entries are emitted.
-  void conversation_ended(std::string_view conversation, base::Timestamp at);
+  // `estimated_bits` are marked on the legs this ends (the end was not seen: link down, restart).
+  void conversation_ended(std::string_view conversation, base::Timestamp at,
+                          std::uint8_t estimated_bits = 0);
+
+  // Open-call state: `put(key, text)` after a leg changed (text from encode_leg_state; empty text
+  // = the leg is gone without an entry), for legs with a state_key, when sync_state() is called
+  // (the driver calls it after each PBX event, so several changes make one write). Entries carry
+  // state_scope/state_key: a store deletes the row with the entry.
+  using StatePut = std::function<void(const std::string& key, std::string text)>;
+  void set_state_sink(std::string scope, StatePut put);
+  void sync_state();
+  // A leg from a previous run (decode_leg_state); it joins its conversation and is written back
+  // under its key on the next change. Returns its new id.
+  LegId restore(Leg l);
+  // Legs of `conversation` (ids), e.g. to re-attach restored legs.
+  std::vector<LegId> legs_of(std::string_view conversation) const;
   // Ends and emits everything (shutdown, or end of a replay).
   void flush(base::Timestamp at);
 
@@ -91,6 +123,7 @@ class JournalBuilder {
     std::unordered_map<std::string, std::vector<base::Timestamp>> anchor_answers;
   };
   Leg* find(LegId id);
+  Leg* touch(LegId id);  // find() and mark dirty for the state sink
   void emit(const std::string& conversation, Conversation& conv);
 
   std::string tenant_;
@@ -98,6 +131,10 @@ class JournalBuilder {
   LegId next_id_ = 1;
   std::unordered_map<LegId, Leg> legs_;
   std::unordered_map<std::string, Conversation> conversations_;
+  std::string state_scope_;
+  StatePut state_put_;
+  std::vector<LegId> dirty_;
+  std::vector<std::string> gone_;  // state keys of discarded legs
 };
 
 }  // namespace callbridge::model

@@ -41,6 +41,23 @@ std::optional<Disposition> parse_disposition(std::string_view s) {
   return std::nullopt;
 }
 
+std::vector<std::string_view> estimated_names(std::uint8_t bits) {
+  std::vector<std::string_view> out;
+  if (bits & kEstimatedStart) out.push_back("started_at");
+  if (bits & kEstimatedAnswer) out.push_back("answered_at");
+  if (bits & kEstimatedEnd) out.push_back("ended_at");
+  if (bits & kEstimatedDisposition) out.push_back("disposition");
+  return out;
+}
+
+std::optional<std::uint8_t> parse_estimated_name(std::string_view n) {
+  if (n == "started_at") return kEstimatedStart;
+  if (n == "answered_at") return kEstimatedAnswer;
+  if (n == "ended_at") return kEstimatedEnd;
+  if (n == "disposition") return kEstimatedDisposition;
+  return std::nullopt;
+}
+
 double JournalEntry::ring_s() const {
   return base::seconds_1dp(started_at, answered_at ? *answered_at : ended_at);
 }
@@ -100,6 +117,14 @@ std::string to_json_line(const JournalEntry& e) {
   append_opt(o, e.transferred_to);
   o += ", \"transferred_from\": ";
   append_opt(o, e.transferred_from);
+  o += ", \"estimated\": [";
+  bool first = true;
+  for (auto n : estimated_names(e.estimated)) {
+    if (!first) o += ", ";
+    first = false;
+    append_json_string(o, n);
+  }
+  o += "]";
   o += ", \"call_id\": ";
   append_json_string(o, e.call_id);
   o += ", \"tenant\": ";

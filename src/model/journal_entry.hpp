@@ -2,9 +2,11 @@
 // Plain value type shared by the journal builder (core/), the stores (journal/) and the API.
 #pragma once
 
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "base/time.hpp"
 
@@ -28,6 +30,20 @@ struct ContactRef {
   std::string source;
 };
 
+// Which values of an entry are estimates rather than PBX event times (bits of
+// JournalEntry::estimated; docs/journal.md "Estimated values"). Set when callbridge did not see
+// the moment itself: the AMI link was down, or callbridged was restarted, while it happened.
+enum EstimatedField : std::uint8_t {
+  kEstimatedStart = 1,        // started_at (e.g. from CoreShowChannel Duration, whole seconds)
+  kEstimatedAnswer = 2,       // answered_at (the answer happened while we were not listening)
+  kEstimatedEnd = 4,          // ended_at (the call ended while we were not listening)
+  kEstimatedDisposition = 8,  // whether it was answered at all is unknown (ended unseen)
+};
+// "started_at", "answered_at", "ended_at", "disposition" for the bits set, in that order.
+std::vector<std::string_view> estimated_names(std::uint8_t bits);
+// Inverse of estimated_names (unknown names: nullopt).
+std::optional<std::uint8_t> parse_estimated_name(std::string_view name);
+
 struct JournalEntry {
   std::string tenant = "default";
   std::string call_id;  // stable id of the conversation; entries of one conversation share it
@@ -45,6 +61,11 @@ struct JournalEntry {
   std::optional<std::string> transferred_from;
   std::optional<ContactRef> contact;
   std::string note;  // user's note (API: PATCH)
+  std::uint8_t estimated = 0;  // EstimatedField bits; 0 = every time is from a PBX event
+  // Internal, not part of the entry's JSON: the open-call state row (ports::JournalStore
+  // put_open_state) this entry completes; a store that keeps open-call state deletes that row in
+  // the transaction that inserts the entry, so after a crash the entry is written exactly once.
+  std::string state_scope, state_key;
 
   bool answered() const { return answered_at.has_value(); }
   // ring_s / talk_s per JOURNAL.md: one decimal.

@@ -45,6 +45,28 @@ class JournalStore {
   // Deletes entries that ended before `cutoff`; returns how many.
   virtual base::Result<std::size_t> purge_before(base::Timestamp cutoff) = 0;
 
+  // Optional: open-call state of the PBX drivers (drivers/ami AmiCallTracker::enable_state), so a
+  // restarted callbridged continues calls with their real times. Rows are (scope, key) -> text.
+  // put_open_state() queues like append() and commits in order with the entries; an appended
+  // entry with state_scope/state_key deletes that row IN THE SAME TRANSACTION as its insert, so
+  // after kill -9 an entry is either written and its row gone, or neither (written exactly once
+  // when the next run ends the call). Empty `text` deletes the row.
+  virtual bool keeps_open_state() const { return false; }
+  virtual void put_open_state(std::string scope, std::string key, std::string text) {
+    (void)scope;
+    (void)key;
+    (void)text;
+  }
+  // Everything put (and committed) for `scope`, as texts. Call before the driver starts.
+  virtual base::Result<std::vector<std::string>> load_open_state(const std::string& scope) {
+    (void)scope;
+    return std::vector<std::string>{};
+  }
+  // Deletes the row without an entry (an entry the journal policy did not keep).
+  void drop_open_state(std::string scope, std::string key) {
+    put_open_state(std::move(scope), std::move(key), std::string());
+  }
+
   // Optional: `fn` gets entries once they are committed, with the ids the store gave them (the
   // ids of GET /api/v1/journal and PATCH), in append order, on the store's writer thread (hand
   // them elsewhere, do not block). Set before the first append(). Returns false when the store

@@ -1,5 +1,5 @@
 // Per-event handlers of AmiCallTracker: channels, dials, bridges, holds, transfers, park, device
-// state, resync list items. Part of AmiCallTracker (see ami_call_tracker_impl.hpp).
+// state. Part of AmiCallTracker (see ami_call_tracker_impl.hpp); resync lists: ami_call_resync.cpp.
 #include "drivers/ami/ami_call_tracker_impl.hpp"
 
 namespace callbridge::drivers::ami {
@@ -355,60 +355,6 @@ void AmiCallTracker::Impl::on_extension_status(const AmiFields& f, Timestamp t) 
     }
   }
   model_.set_pbx_device_state(exten, st, t);
-}
-
-void AmiCallTracker::Impl::on_list_channel(const AmiFields& f, Timestamp t, bool status_item) {
-  ChanInfo ci = chan_info(f);
-  if (ci.uid.empty()) return;
-  Slot s = g_.find(ci.uid);
-  std::string_view bridge = f[F::bridge_id];
-  if (s == kNoSlot) {
-    int age = parse_duration(status_item ? f[F::seconds] : f[F::duration]);
-    s = ensure_channel(ci, t - std::chrono::seconds(age));
-    if (s == kNoSlot) return;
-    Channel& c = g_.at(s);
-    c.from_resync = true;
-    if (c.state == 6) c.up_at = c.created_at;
-    // "AppDial" = the outgoing leg of a Dial(): it was dialed, not calling.
-    if (f[F::application] == "AppDial") c.was_dialed = true;
-    resync_new_.push_back(s);
-  } else {
-    update_channel(s, ci, t);
-  }
-  Channel& c = g_.at(s);
-  c.seen = true;
-  if (!bridge.empty() && c.bridge != bridge) g_.join_bridge(s, bridge);
-  // Listed without a bridge while we had it in one: it left while we were away.
-  if (bridge.empty() && bridge.data() != nullptr && !c.bridge.empty()) g_.leave_bridge(s);
-}
-
-void AmiCallTracker::Impl::finish_resync(Timestamp t) {
-  // CoreShowChannelsComplete ends the channel list of a resync; StatusComplete (a later list)
-  // only adds channels that appeared in between.
-  if (resync_active_) {
-    resync_active_ = false;
-    // Channels we knew that the PBX no longer lists ended while the link was down.
-    Timestamp end_at = down_at_.value_or(t);
-    for (Slot s : g_.all()) {
-      if (!g_.at(s).live || g_.at(s).seen) continue;
-      ++stats_.closed_by_resync;
-      hangup(s, end_at, 0);
-    }
-    g_.sweep_empty_bridges();
-    down_at_.reset();
-    // Bridges may have changed while we were away: re-resolve every known party.
-    for (Slot s : g_.all()) {
-      if (g_.at(s).live && g_.at(s).kind == ChanKind::party && !g_.at(s).from_resync) refresh(s, t);
-    }
-  }
-  // Calls first seen now: estimated start from Duration/Seconds, no separate answer time.
-  auto fresh = std::move(resync_new_);
-  resync_new_.clear();
-  for (Slot s : fresh) {
-    if (!g_.at(s).live || g_.at(s).kind != ChanKind::party) continue;
-    g_.at(s).from_resync = false;
-    refresh(s, g_.at(s).created_at, true);
-  }
 }
 
 }  // namespace callbridge::drivers::ami

@@ -71,37 +71,55 @@ void AmiCallTracker::Impl::open_pending(Slot ps, Timestamp t, std::optional<std:
     }
   }
   PartyLeg leg;
-  leg.id = journal_.open(s);
   leg.pending = true;
   leg.call_id = model_call_for(p, Far{});
+  s.model_call = leg.call_id;
+  leg.id = open_leg(p, std::move(s));
+  const model::Leg* jl = journal_.leg(leg.id);
   model_.update(leg.call_id, p.ext, ConnectionState::initiated, CallEventType::originated, t,
-                s.remote);
+                jl ? jl->start.remote : std::nullopt);
   p.legs.push_back(std::move(leg));
 }
 
-void AmiCallTracker::Impl::refresh(Slot ps, Timestamp t, bool resync_estimate) {
+model::LegId AmiCallTracker::Impl::open_leg(Channel& p, model::LegStart s) {
+  s.party_channel = p.uid;
+  if (!state_prefix_.empty()) s.state_key = p.uid + "#" + state_prefix_ + std::to_string(++leg_seq_);
+  return journal_.open(std::move(s));
+}
+
+void AmiCallTracker::Impl::refresh(Slot ps, Timestamp t, RefreshMode mode) {
   Channel& p = g_.at(ps);
   if (p.kind != ChanKind::party || !p.live || p.handed_over) return;
+  const bool resync_new = mode == RefreshMode::resync_new;
+  // When a leg first seen now started, and which of its times are estimates.
+  // A known channel without a leg yet (its DialBegin was lost) rings since its creation.
+  const Timestamp start_at =
+      resync_new || (mode == RefreshMode::resync_known && p.legs.empty()) ? p.created_at : t;
+  const std::uint8_t start_est = mode == RefreshMode::live ? 0 : model::kEstimatedStart;
   Far f = g_.resolve(ps);
   if (!f.ok) {
-    if (resync_estimate && p.legs.empty() && p.state == 5) {
-      // Ringing when we (re)connected, the dial relation is unknown: the connected line says who.
+    if (resync_new && p.legs.empty() && (p.state == 5 || (p.was_dialed && p.state != 6))) {
+      // Ringing when we (re)connected, the dial relation is unknown: the connected line says who
+      // for now; the leg adopts its real remote when the graph finds it (kResyncAnchor below).
       model::LegStart s;
       s.conversation = p.conv;
       s.party = p.ext;
-      s.started_at = t;
+      s.started_at = start_at;
       s.incoming = true;
-      s.anchor = "resync:" + p.uid;
+      s.anchor = std::string(kResyncAnchor) + p.uid;
       Channel tmp;
       tmp.caller_num = p.conn_num;
       tmp.caller_name = p.conn_name;
       describe(tmp, true, s);
       PartyLeg leg;
-      leg.id = journal_.open(s);
       leg.anchor = s.anchor;
       leg.call_id = model_call_for(p, f);
-      model_.update(leg.call_id, p.ext, ConnectionState::alerting, CallEventType::delivered, t,
-                    s.remote);
+      s.model_call = leg.call_id;
+      auto remote = s.remote;
+      leg.id = open_leg(p, std::move(s));
+      journal_.mark_estimated(leg.id, start_est);
+      model_.update(leg.call_id, p.ext, ConnectionState::alerting, CallEventType::delivered,
+                    start_at, remote);
       p.legs.push_back(std::move(leg));
     }
     return;
@@ -112,6 +130,21 @@ void AmiCallTracker::Impl::refresh(Slot ps, Timestamp t, bool resync_estimate) {
   std::optional<std::string> adopted_remote;  // the caller a pickup / park retrieval reached
   for (auto& l : p.legs) {
     if (l.anchor == anchor) leg = &l;
+  }
+  if (!leg && !f.conference) {
+    // A ringing leg opened in a resync before its caller was known: this is its caller.
+    for (auto& l : p.legs) {
+      if (!l.anchor.starts_with(kResyncAnchor) || l.answered) continue;
+      Channel& c = g_.at(f.slot);
+      l.anchor = std::string(anchor);
+      journal_.set_anchor(l.id, l.anchor);
+      model::LegStart s;
+      describe(c, true, s);
+      journal_.set_remote(l.id, s.direction, s.remote, s.remote_withheld, s.remote_name);
+      c.anchored_by.push_back(p.uid);
+      leg = &l;
+      break;
+    }
   }
   if (!leg) {
     for (auto& l : p.legs) {
@@ -157,7 +190,7 @@ void AmiCallTracker::Impl::refresh(Slot ps, Timestamp t, bool resync_estimate) {
       model::LegStart s;
       s.conversation = p.conv;
       s.party = p.ext;
-      s.started_at = resync_estimate ? p.created_at : t;
+      s.started_at = start_at;
       s.anchor = std::string(anchor);
       if (f.conference) {
         s.incoming = false;
@@ -166,7 +199,7 @@ void AmiCallTracker::Impl::refresh(Slot ps, Timestamp t, bool resync_estimate) {
       } else {
         Channel& c = g_.at(f.slot);
         s.incoming = !f.via_dial_forward;
-        if (resync_estimate && c.was_dialed && c.kind != ChanKind::party) {
+        if (resync_new && c.was_dialed && c.kind != ChanKind::party) {
           // Seen first in a resync: the party called out; what it dialed is lost, the connected
           // line (the callee as the PBX shows it to the phone) is the best we have.
           s.incoming = false;
@@ -180,7 +213,9 @@ void AmiCallTracker::Impl::refresh(Slot ps, Timestamp t, bool resync_estimate) {
       PartyLeg nl;
       nl.anchor = s.anchor;
       nl.call_id = model_call_for(p, f);
-      nl.id = journal_.open(s);
+      s.model_call = nl.call_id;
+      nl.id = open_leg(p, s);
+      journal_.mark_estimated(nl.id, start_est);
       ConnectionState st = connected ? ConnectionState::connected
                            : s.incoming ? ConnectionState::alerting
                                         : ConnectionState::initiated;
@@ -195,8 +230,16 @@ void AmiCallTracker::Impl::refresh(Slot ps, Timestamp t, bool resync_estimate) {
   }
   if (connected && !leg->answered) {
     leg->answered = true;
-    Timestamp at = resync_estimate ? p.created_at : t;
-    journal_.answered(leg->id, at);
+    // Live: the BridgeEnter's time. Otherwise the answer happened unseen: in the gap (`t` is its
+    // midpoint), or for a call first seen now somewhere between its start and now (midpoint).
+    Timestamp at = t;
+    if (resync_new) {
+      const model::Leg* jl = journal_.leg(leg->id);
+      Timestamp from = jl ? std::max(jl->start.started_at, down_at_.value_or(jl->start.started_at))
+                          : p.created_at;
+      at = from < t ? from + (t - from) / 2 : from;
+    }
+    journal_.answered(leg->id, at, mode != RefreshMode::live);
     // The remote may belong to another conversation (a pickup from a different Linkedid).
     if (!f.conference && g_.at(f.slot).conv != p.conv)
       journal_.anchor_answered(g_.at(f.slot).conv, leg->anchor, at);

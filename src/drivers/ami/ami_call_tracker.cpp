@@ -366,6 +366,7 @@ void AmiCallTracker::Impl::message(const AmiMessage& m, Timestamp received_at) {
     case AmiEvent::ignored:
     case AmiEvent::other: break;
   }
+  journal_.sync_state();
 }
 
 void AmiCallTracker::Impl::expire_awaiting(Timestamp t, bool all) {
@@ -415,6 +416,7 @@ void AmiCallTracker::Impl::flush(Timestamp at) {
     c.legs.clear();
   }
   journal_.flush(at);
+  journal_.sync_state();
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -431,6 +433,18 @@ void AmiCallTracker::on_session_end(base::Timestamp at, const base::Error&) {
   impl_->session_end(at);
 }
 void AmiCallTracker::flush(base::Timestamp at) { impl_->flush(at); }
+void AmiCallTracker::enable_state(std::string scope, StatePut put) {
+  // Keys are "<party channel Uniqueid>#<run>.<n>": unique across runs without reading the rows.
+  impl_->state_prefix_ =
+      std::to_string(std::chrono::duration_cast<std::chrono::microseconds>(
+                         std::chrono::system_clock::now().time_since_epoch())
+                         .count()) +
+      ".";
+  impl_->journal_.set_state_sink(std::move(scope), std::move(put));
+}
+void AmiCallTracker::restore_state(const std::vector<std::string>& rows) {
+  impl_->restore_state(rows);
+}
 const model::CallModel& AmiCallTracker::model() const { return impl_->model_; }
 model::CallModel& AmiCallTracker::model() { return impl_->model_; }
 std::size_t AmiCallTracker::live_channels() const { return impl_->g_.live(); }

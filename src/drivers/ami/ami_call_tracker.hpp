@@ -97,6 +97,16 @@ class AmiCallTracker final : public AmiSink {
   // Ends every open call and emits the journal entries (end of a replay, shutdown).
   void flush(base::Timestamp at);
 
+  // Open-call state, so that a restarted callbridged continues the calls in progress with their
+  // real start/answer/hold times and journals the ones that ended while it was down (exactly
+  // once: entries carry state_scope/state_key; see ports::JournalStore::put_open_state).
+  // `put(key, text)`: text empty = delete the row. Call before the first session.
+  using StatePut = std::function<void(const std::string& key, std::string text)>;
+  void enable_state(std::string scope, StatePut put);
+  // Rows a previous run left (their text); re-attached to the channels of the first resync, the
+  // rest end then (estimated end). Call before the first session.
+  void restore_state(const std::vector<std::string>& rows);
+
   // Live state for API snapshots.
   const model::CallModel& model() const;
   model::CallModel& model();

@@ -76,6 +76,9 @@ using detail::parse_duration;
 using detail::to_int;
 using detail::withheld_number;
 
+// Anchor of a ringing leg opened from a resync list before its caller is known.
+inline constexpr std::string_view kResyncAnchor = "resync:";
+
 class AmiCallTracker::Impl {
  public:
   Impl(TrackerOptions o, TrackerOutputs out)
@@ -86,6 +89,15 @@ class AmiCallTracker::Impl {
     if (!opt_.is_internal_number) opt_.is_internal_number = default_is_internal_number;
     if (!opt_.canonical_remote) opt_.canonical_remote = default_canonical_remote;
   }
+
+  // How refresh() dates what it finds (JOURNAL.md times; docs/journal.md "Estimated values").
+  enum class RefreshMode {
+    live,          // an event just happened at `t`
+    resync_known,  // a channel known before the link went down: what changed happened in the
+                   // gap; `t` is the gap's midpoint, marked as an estimate
+    resync_new,    // a channel first seen in a resync list: it started at its creation time
+                   // (Duration/Seconds, whole seconds), an answer in [creation, `t`]
+  };
 
   void session_start(Timestamp at);
   void session_end(Timestamp at);
@@ -104,6 +116,15 @@ class AmiCallTracker::Impl {
   bool resync_active_ = false;
   std::optional<Timestamp> down_at_;
   std::vector<Slot> resync_new_;
+  // Open-call state (enable_state / restore_state): legs of a previous run waiting for the first
+  // resync to find their channels again, and the latest time that run is known to have seen.
+  std::string state_prefix_;
+  std::uint64_t leg_seq_ = 0;  // unique per run: "<party uid>#<prefix><leg id>" keys never collide
+  std::vector<model::LegId> restored_;
+  std::optional<Timestamp> restored_seen_until_;
+  void restore_state(const std::vector<std::string>& rows);
+  void attach_restored(Timestamp t);
+  void end_restored_gone(Timestamp end_at);
   std::vector<const std::string*> scratch_convs_;
   // Conversations held back after their last hangup because an originated (click-to-dial) leg
   // does not know its destination yet: OriginateResponse (Exten) follows the Hangup.
@@ -134,7 +155,7 @@ class AmiCallTracker::Impl {
   void merge_convs(std::string_view from, std::string_view into, Timestamp t);
 
   // legs
-  void refresh(Slot p, Timestamp t, bool resync_estimate = false);
+  void refresh(Slot p, Timestamp t, RefreshMode mode = RefreshMode::live);
   void refresh_conv(const std::string& conv, Timestamp t);
   void refresh_around(Slot s, Timestamp t);
   void open_pending(Slot p, Timestamp t, std::optional<std::string> remote);
@@ -143,11 +164,16 @@ class AmiCallTracker::Impl {
   void end_leg(Channel& p, const PartyLeg& leg, Timestamp t, std::optional<int> cause,
                std::optional<std::string> transferred_to = {});
   void end_legs_anchored_on(Channel& c, Timestamp t, std::optional<int> cause = {});
+  // Marks the legs a channel's unseen hangup ends (its own and those anchored on it).
+  void mark_unseen_end(const Channel& c);
+  model::LegId open_leg(Channel& p, model::LegStart s);
   void note_external_answers(const std::string& bridge, Timestamp t);
   void hangup(Slot s, Timestamp t, int cause);
   void discard_pending(Channel& c, Timestamp t);
   void on_rename(Slot s, std::string_view newname, Timestamp t);
   void finish_resync(Timestamp t);
+  void process_fresh(Timestamp t);
+  void infer_lost_dials();
   std::string number_of(const Channel& c) const;
 
   // events

@@ -61,6 +61,7 @@ struct Channel {
   bool on_hold = false;
   bool seen = true;            // listed during the current resync
   bool from_resync = false;
+  std::string app;             // dialplan application, from a resync list (e.g. "Dial", "AppDial")
   bool handed_over = false;    // a transferer: its calls went to others, it gets no new legs
   std::optional<base::Timestamp> up_at;
   base::Timestamp created_at{};

@@ -53,18 +53,22 @@ CREATE INDEX journal_tenant_party ON journal(tenant, party, id);
 CREATE INDEX journal_tenant_started ON journal(tenant, started_at);
 CREATE INDEX journal_ended ON journal(ended_at);
 )sql",
+    // 2: estimated times (JournalEntry::estimated bits).
+    R"sql(
+ALTER TABLE journal ADD COLUMN estimated SMALLINT NOT NULL DEFAULT 0;
+)sql",
 };
 static_assert(std::size(kMigrations) == PgJournalStore::kSchemaVersion);
 
 constexpr const char* kColumns =
     "id, tenant, call_id, party, direction, remote, remote_withheld, remote_name, disposition, "
     "started_at, answered_at, ended_at, hold_s, transferred_to, transferred_from, contact_id, "
-    "contact_name, contact_company, contact_source, note";
+    "contact_name, contact_company, contact_source, note, estimated";
 
 constexpr const char* kCopy =
     "COPY journal (tenant, call_id, party, direction, remote, remote_withheld, remote_name, disposition, "
     "started_at, answered_at, ended_at, hold_s, transferred_to, transferred_from, contact_id, contact_name, "
-    "contact_company, contact_source, note) FROM STDIN";
+    "contact_company, contact_source, note, estimated) FROM STDIN";
 
 void copy_opt(std::string& out, const std::optional<std::string>& v) {
   if (v) detail::append_copy_field(out, *v);
@@ -100,7 +104,8 @@ void copy_row(std::string& out, const model::JournalEntry& e) {
   } else {
     for (int i = 0; i < 4; ++i) detail::append_copy_null(out), tab();
   }
-  append_copy_field(out, e.note);
+  append_copy_field(out, e.note), tab();
+  out += std::to_string(static_cast<int>(e.estimated));
   out += '\n';
 }
 
@@ -321,6 +326,7 @@ Result<std::vector<ports::StoredEntry>> PgJournalStore::query(const ports::Journ
       e.contact = model::ContactRef{std::string(r.text(i, 15)), opt_text(r, i, 16).value_or(""),
                                     opt_text(r, i, 17).value_or(""), opt_text(r, i, 18).value_or("")};
     e.note = r.text(i, 19);
+    e.estimated = static_cast<std::uint8_t>(r.i64(i, 20) & 0xff);
     out.push_back(std::move(s));
   }
   return out;

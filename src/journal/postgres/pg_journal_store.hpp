@@ -47,7 +47,7 @@ class PgJournalStore final : public ports::JournalStore {
     bool last_write_failed = false;
   };
 
-  static constexpr int kSchemaVersion = 1;
+  static constexpr int kSchemaVersion = 2;
   static constexpr std::size_t kMaxNoteBytes = 4096;
 
   // Connects (two connections), migrates under an advisory lock (nodes starting together do not

@@ -54,13 +54,24 @@ CREATE INDEX journal_tenant_party ON journal(tenant, party, id);
 CREATE INDEX journal_tenant_started ON journal(tenant, started_at);
 CREATE INDEX journal_ended ON journal(ended_at);
 )sql",
+    // 2: estimated times (JournalEntry::estimated bits) and the open-call state of the PBX
+    // drivers (ports::JournalStore::put_open_state), committed with the entries that end it.
+    R"sql(
+ALTER TABLE journal ADD COLUMN estimated INTEGER NOT NULL DEFAULT 0;
+CREATE TABLE open_state (
+  scope TEXT NOT NULL,
+  key TEXT NOT NULL,
+  text TEXT NOT NULL,
+  PRIMARY KEY (scope, key)
+) WITHOUT ROWID;
+)sql",
 };
 static_assert(std::size(kMigrations) == SqliteJournalStore::kSchemaVersion);
 
 constexpr const char* kColumns =
     "id, tenant, call_id, party, direction, remote, remote_withheld, remote_name, disposition, "
     "started_at, answered_at, ended_at, hold_s, transferred_to, transferred_from, contact_id, "
-    "contact_name, contact_company, contact_source, note";
+    "contact_name, contact_company, contact_source, note, estimated";
 
 class Stmt {
  public:
@@ -84,9 +95,13 @@ namespace detail {
 struct SqliteDb {
   sqlite3* h = nullptr;
   std::string path;
-  Stmt insert;  // writer only
+  Stmt insert;       // writer only
+  Stmt state_put;    // writer only
+  Stmt state_drop;   // writer only
   ~SqliteDb() {
     insert = Stmt();
+    state_put = Stmt();
+    state_drop = Stmt();
     sqlite3_close_v2(h);
   }
 
@@ -230,11 +245,18 @@ Result<std::unique_ptr<SqliteJournalStore>> SqliteJournalStore::open(const std::
     auto ins = (*w)->prepare(
         "INSERT INTO journal (tenant, call_id, party, direction, remote, remote_withheld, "
         "remote_name, disposition, started_at, answered_at, ended_at, hold_s, transferred_to, "
-        "transferred_from, contact_id, contact_name, contact_company, contact_source, note) "
+        "transferred_from, contact_id, contact_name, contact_company, contact_source, note, "
+        "estimated) "
         "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, "
-        "?19)");
+        "?19, ?20)");
     if (!ins) return fail(ins.error());
     (*w)->insert = std::move(*ins);
+    auto put = (*w)->prepare("INSERT OR REPLACE INTO open_state (scope, key, text) VALUES (?1, ?2, ?3)");
+    if (!put) return fail(put.error());
+    (*w)->state_put = std::move(*put);
+    auto drop = (*w)->prepare("DELETE FROM open_state WHERE scope = ?1 AND key = ?2");
+    if (!drop) return fail(drop.error());
+    (*w)->state_drop = std::move(*drop);
     store->writer_ = std::move(*w);
     store->writer_thread_ = std::thread([s = store.get()] { s->writer_loop(); });
   } else {
@@ -253,29 +275,55 @@ SqliteJournalStore::~SqliteJournalStore() {
 }
 
 void SqliteJournalStore::append(model::JournalEntry entry) {
+  enqueue(Write{std::move(entry), std::nullopt}, true);
+}
+
+void SqliteJournalStore::put_open_state(std::string scope, std::string key, std::string text) {
+  Write w;
+  w.state = StateRow{std::move(scope), std::move(key), std::move(text)};
+  enqueue(std::move(w), false);
+}
+
+void SqliteJournalStore::enqueue(Write w, bool is_entry) {
   CB_CHECK(!options_.read_only, "append() on a read-only journal store");
   {
     std::lock_guard lk(mu_);
     if (queue_.size() >= options_.max_queued) {
       if (dropped_++ % 1000 == 0)
-        spdlog::error("journal {}: write queue full ({} entries); dropping entries", path_,
+        spdlog::error("journal {}: write queue full ({} writes); dropping entries", path_,
                       queue_.size());
       return;
     }
-    queue_.push_back(std::move(entry));
-    ++appended_;
+    queue_.push_back(std::move(w));
+    if (is_entry) ++appended_;
+    ++writes_queued_;
   }
   wake_writer_.notify_one();
+}
+
+Result<std::vector<std::string>> SqliteJournalStore::load_open_state(const std::string& scope) {
+  std::lock_guard lk(reader_mu_);
+  auto st = reader_->prepare("SELECT text FROM open_state WHERE scope = ?1 ORDER BY key");
+  if (!st) return fail(st.error());
+  sqlite3_bind_text(st->get(), 1, scope.data(), static_cast<int>(scope.size()), SQLITE_TRANSIENT);
+  std::vector<std::string> out;
+  int rc;
+  while ((rc = sqlite3_step(st->get())) == SQLITE_ROW) {
+    auto p = reinterpret_cast<const char*>(sqlite3_column_text(st->get(), 0));
+    out.emplace_back(p ? p : "", static_cast<std::size_t>(sqlite3_column_bytes(st->get(), 0)));
+  }
+  if (rc != SQLITE_DONE) return fail(reader_->err("reading open_state"));
+  return out;
 }
 
 Status SqliteJournalStore::flush() {
   if (options_.read_only) return {};
   std::unique_lock lk(mu_);
-  const auto target = appended_;
+  const auto target = writes_queued_;
   const auto attempts = failed_attempts_;
   wake_writer_.notify_one();
-  committed_cv_.wait(lk, [&] { return committed_ >= target || failed_attempts_ != attempts; });
-  if (committed_ >= target) return {};
+  committed_cv_.wait(lk, [&] { return writes_committed_ >= target || failed_attempts_ != attempts; });
+  if (writes_committed_ >= target) return {};
   return fail(Error::io("journal " + path_ + ": write failed: " + last_error_));
 }
 
@@ -284,7 +332,7 @@ void SqliteJournalStore::writer_loop() {
   for (;;) {
     wake_writer_.wait(lk, [&] { return stopping_ || !queue_.empty(); });
     if (queue_.empty()) break;  // stopping and drained
-    std::deque<model::JournalEntry> batch;
+    std::deque<Write> batch;
     if (queue_.size() <= options_.max_batch) {
       batch.swap(queue_);  // O(1) under the lock: append() never waits for a batch to be copied
     } else {
@@ -299,17 +347,22 @@ void SqliteJournalStore::writer_loop() {
     lk.lock();
     last_write_failed_ = !st;
     if (st) {
-      if (on_committed_ && ids.size() == batch.size()) {
+      std::size_t entries = ids.size();
+      if (on_committed_ && entries > 0) {
         // Before committed_ moves: whoever flush()es has also seen the entries handed on.
         CommittedFn fn = on_committed_;
         std::vector<ports::StoredEntry> done;
-        done.reserve(batch.size());
-        for (std::size_t i = 0; i < batch.size(); ++i) done.push_back({ids[i], std::move(batch[i])});
+        done.reserve(entries);
+        std::size_t i = 0;
+        for (auto& w : batch) {
+          if (!w.state) done.push_back({ids[i++], std::move(w.entry)});
+        }
         lk.unlock();
         fn(std::move(done));
         lk.lock();
       }
-      committed_ += batch.size();
+      committed_ += entries;
+      writes_committed_ += batch.size();
       committed_cv_.notify_all();
       continue;
     }
@@ -352,13 +405,39 @@ bool SqliteJournalStore::set_on_committed(CommittedFn fn) {
   return true;
 }
 
-Status SqliteJournalStore::write_batch(std::deque<model::JournalEntry>& batch, std::vector<std::int64_t>& ids) {
+Status SqliteJournalStore::write_batch(std::deque<Write>& batch, std::vector<std::int64_t>& ids) {
   ids.clear();
   ids.reserve(batch.size());
   auto& d = *writer_;
   if (auto st = d.exec("BEGIN IMMEDIATE", "begin"); !st) return st;
   sqlite3_stmt* s = d.insert.get();
-  for (const auto& e : batch) {
+  // Puts or deletes one open_state row (inside the batch's transaction).
+  auto state_row = [&](std::string_view scope, std::string_view key, std::string_view text) -> Status {
+    sqlite3_stmt* q = text.empty() ? d.state_drop.get() : d.state_put.get();
+    sqlite3_reset(q);
+    sqlite3_clear_bindings(q);
+    bind_text(q, 1, scope);
+    bind_text(q, 2, key);
+    if (!text.empty()) bind_text(q, 3, text);
+    if (sqlite3_step(q) != SQLITE_DONE) {
+      auto e2 = d.err("open_state");
+      sqlite3_reset(q);
+      d.exec("ROLLBACK", "rollback");
+      return fail(std::move(e2));
+    }
+    sqlite3_reset(q);
+    return {};
+  };
+  for (const auto& w : batch) {
+    if (w.state) {
+      if (auto st = state_row(w.state->scope, w.state->key, w.state->text); !st) return st;
+      continue;
+    }
+    const auto& e = w.entry;
+    if (!e.state_key.empty()) {
+      // The call this entry completes leaves the open state in the same transaction.
+      if (auto st = state_row(e.state_scope, e.state_key, {}); !st) return st;
+    }
     sqlite3_reset(s);
     sqlite3_clear_bindings(s);
     bind_text(s, 1, e.tenant);
@@ -383,6 +462,7 @@ Status SqliteJournalStore::write_batch(std::deque<model::JournalEntry>& batch, s
       bind_text(s, 18, e.contact->source);
     }
     bind_text(s, 19, e.note);
+    sqlite3_bind_int(s, 20, e.estimated);
     if (sqlite3_step(s) != SQLITE_DONE) {
       auto e2 = d.err("insert");
       sqlite3_reset(s);
@@ -483,6 +563,7 @@ Result<std::vector<ports::StoredEntry>> SqliteJournalStore::query(const ports::J
       e.contact = model::ContactRef{col_text(s, 15), col_text(s, 16), col_text(s, 17),
                                     col_text(s, 18)};
     e.note = col_text(s, 19);
+    e.estimated = static_cast<std::uint8_t>(sqlite3_column_int(s, 20) & 0xff);
     out.push_back(std::move(r));
   }
   return out;

@@ -13,6 +13,7 @@
 #include <deque>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -44,7 +45,7 @@ class SqliteJournalStore final : public ports::JournalStore {
   };
 
   // Current schema version written by this build (schema_version table).
-  static constexpr int kSchemaVersion = 1;
+  static constexpr int kSchemaVersion = 2;
   static constexpr std::size_t kMaxNoteBytes = 4096;
 
   // Opens (or creates, unless read_only) the journal at `path` and migrates it. Errors name the
@@ -66,6 +67,9 @@ class SqliteJournalStore final : public ports::JournalStore {
   base::Result<std::size_t> purge_before(base::Timestamp cutoff) override;
   // Called on the writer thread after each committed batch (ids from the INSERTs).
   bool set_on_committed(CommittedFn fn) override;
+  bool keeps_open_state() const override { return !options_.read_only; }
+  void put_open_state(std::string scope, std::string key, std::string text) override;
+  base::Result<std::vector<std::string>> load_open_state(const std::string& scope) override;
 
   Stats stats() const;
   const std::string& path() const { return path_; }
@@ -73,8 +77,18 @@ class SqliteJournalStore final : public ports::JournalStore {
  private:
   SqliteJournalStore(std::string path, Options options);
 
+  // One queued write: an entry, or (state set) an open-call state row to put or delete.
+  struct StateRow {
+    std::string scope, key, text;  // text empty: delete
+  };
+  struct Write {
+    model::JournalEntry entry;
+    std::optional<StateRow> state;
+  };
+
   void writer_loop();
-  base::Status write_batch(std::deque<model::JournalEntry>& batch, std::vector<std::int64_t>& ids);
+  void enqueue(Write w, bool is_entry);
+  base::Status write_batch(std::deque<Write>& batch, std::vector<std::int64_t>& ids);
 
   const std::string path_;
   const Options options_;
@@ -85,9 +99,11 @@ class SqliteJournalStore final : public ports::JournalStore {
   mutable std::mutex mu_;
   std::condition_variable wake_writer_;
   std::condition_variable committed_cv_;
-  std::deque<model::JournalEntry> queue_;
-  std::uint64_t appended_ = 0;
-  std::uint64_t committed_ = 0;
+  std::deque<Write> queue_;
+  std::uint64_t appended_ = 0;   // entries
+  std::uint64_t committed_ = 0;  // entries
+  std::uint64_t writes_queued_ = 0;     // entries and state rows (what flush() waits for)
+  std::uint64_t writes_committed_ = 0;
   std::uint64_t dropped_ = 0;
   std::uint64_t write_errors_ = 0;
   std::uint64_t failed_attempts_ = 0;  // bumps on each failed commit (flush() reports it)

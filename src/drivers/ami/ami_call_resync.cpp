@@ -1,0 +1,238 @@
+// After a reconnect (or a restart of callbridged): the resync lists (CoreShowChannel, Status),
+// calls that ended, were answered or started while we were not listening, and open-call state of a
+// previous run (restore_state) re-attached to the channels the PBX still lists. What happened
+// unseen gets estimated times, marked in JournalEntry::estimated (docs/journal.md).
+// Part of AmiCallTracker (see ami_call_tracker_impl.hpp); model thread.
+#include <spdlog/spdlog.h>
+
+#include "drivers/ami/ami_call_tracker_impl.hpp"
+
+namespace callbridge::drivers::ami {
+
+void AmiCallTracker::Impl::on_list_channel(const AmiFields& f, Timestamp t, bool status_item) {
+  ChanInfo ci = chan_info(f);
+  if (ci.uid.empty()) return;
+  Slot s = g_.find(ci.uid);
+  std::string_view bridge = f[F::bridge_id];
+  if (s == kNoSlot) {
+    int age = parse_duration(status_item ? f[F::seconds] : f[F::duration]);
+    s = ensure_channel(ci, t - std::chrono::seconds(age));
+    if (s == kNoSlot) return;
+    Channel& c = g_.at(s);
+    c.from_resync = true;
+    if (c.state == 6) c.up_at = c.created_at;
+    resync_new_.push_back(s);
+  } else {
+    update_channel(s, ci, t);
+  }
+  Channel& c = g_.at(s);
+  c.seen = true;
+  if (auto app = f[F::application]; !app.empty()) {
+    c.app = std::string(app);
+    if (app == "AppDial") c.was_dialed = true;
+  }
+  if (!bridge.empty() && c.bridge != bridge) g_.join_bridge(s, bridge);
+  // Listed without a bridge while we had it in one: it left while we were away.
+  if (bridge.empty() && bridge.data() != nullptr && !c.bridge.empty()) g_.leave_bridge(s);
+}
+
+void AmiCallTracker::Impl::mark_unseen_end(const Channel& c) {
+  auto mark = [&](const PartyLeg& l) {
+    const model::Leg* jl = journal_.leg(l.id);
+    if (!jl || !jl->open()) return;
+    std::uint8_t bits = model::kEstimatedEnd;
+    if (!jl->answered_at) bits |= model::kEstimatedDisposition;  // it may have been answered
+    journal_.mark_estimated(l.id, bits);
+  };
+  for (const auto& l : c.legs) mark(l);
+  for (const auto& uid : c.anchored_by) {
+    Slot ps = g_.find(uid);
+    if (ps == kNoSlot) continue;
+    for (const auto& l : g_.at(ps).legs) {
+      if (l.anchor == c.uid) mark(l);
+    }
+  }
+}
+
+void AmiCallTracker::Impl::finish_resync(Timestamp t) {
+  // CoreShowChannelsComplete ends the channel list of a resync; StatusComplete (a later list)
+  // only adds channels that appeared in between.
+  if (resync_active_) {
+    resync_active_ = false;
+    // The gap: from the last event before the link went down (or the last moment the previous
+    // run is known to have seen, after a restart) to now. Changes in it get its midpoint.
+    if (!down_at_ && restored_seen_until_) down_at_ = restored_seen_until_;
+    Timestamp end_at = down_at_.value_or(t);
+    if (end_at > t) end_at = t;
+    Timestamp mid = end_at + (t - end_at) / 2;
+    // Channels we knew that the PBX no longer lists ended while the link was down.
+    for (Slot s : g_.all()) {
+      if (!g_.at(s).live || g_.at(s).seen) continue;
+      ++stats_.closed_by_resync;
+      mark_unseen_end(g_.at(s));
+      hangup(s, end_at, 0);
+    }
+    g_.sweep_empty_bridges();
+    infer_lost_dials();
+    if (!restored_.empty()) attach_restored(t);
+    // Bridges may have changed while we were away: re-resolve every known party.
+    for (Slot s : g_.all()) {
+      if (g_.at(s).live && g_.at(s).kind == ChanKind::party && !g_.at(s).from_resync)
+        refresh(s, mid, RefreshMode::resync_known);
+    }
+    process_fresh(t);
+    if (!restored_.empty()) end_restored_gone(end_at);
+    down_at_.reset();
+    journal_.sync_state();
+    return;
+  }
+  process_fresh(t);
+  journal_.sync_state();
+}
+
+void AmiCallTracker::Impl::infer_lost_dials() {
+  // A channel dialed ("AppDial" in the list) and not bridged still rings; its DialBegin was lost.
+  // Its caller is the one channel of its conversation that is neither dialed nor bridged (the one
+  // running Dial/Queue/FollowMe); when that is ambiguous a ringing party gets a leg that waits
+  // for the graph to name its remote (kResyncAnchor in refresh()).
+  for (Slot s : g_.all()) {
+    Channel& d = g_.at(s);
+    if (!d.live || !d.was_dialed || d.dial_source != kNoSlot || !d.bridge.empty()) continue;
+    auto it = convs_.find(d.conv);
+    if (it == convs_.end()) continue;
+    Slot src = kNoSlot;
+    int candidates = 0;
+    for (Slot x : it->second) {
+      const Channel& c = g_.at(x);
+      if (x == s || !c.live || c.was_dialed || !c.bridge.empty() || c.app == "AppDial") continue;
+      ++candidates;
+      src = x;
+    }
+    if (candidates == 1) {
+      g_.start_dial(src, s);
+      g_.at(src).ever_dialed_out = true;
+    }
+  }
+}
+
+void AmiCallTracker::Impl::process_fresh(Timestamp t) {
+  // Calls first seen now: start from Duration/Seconds, answer estimated (refresh, resync_new).
+  auto fresh = std::move(resync_new_);
+  resync_new_.clear();
+  infer_lost_dials();
+  for (Slot s : fresh) {
+    Channel& d = g_.at(s);
+    if (!d.live || !d.was_dialed || d.dial_source != kNoSlot || !d.bridge.empty()) continue;
+    auto it = convs_.find(d.conv);
+    if (it == convs_.end()) continue;
+    Slot src = kNoSlot;
+    int candidates = 0;
+    for (Slot x : it->second) {
+      const Channel& c = g_.at(x);
+      if (x == s || !c.live || c.was_dialed || !c.bridge.empty() || c.app == "AppDial") continue;
+      ++candidates;
+      src = x;
+    }
+    if (candidates == 1) {
+      g_.start_dial(src, s);
+      g_.at(src).ever_dialed_out = true;
+    }
+  }
+  for (Slot s : fresh) {
+    if (!g_.at(s).live) continue;
+    g_.at(s).from_resync = false;
+    if (g_.at(s).kind == ChanKind::party) refresh(s, t, RefreshMode::resync_new);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Open-call state of a previous run
+
+void AmiCallTracker::Impl::restore_state(const std::vector<std::string>& rows) {
+  for (const auto& text : rows) {
+    auto leg = model::decode_leg_state(text);
+    if (!leg) {
+      spdlog::warn("AMI tracker: ignoring an open-call state row that is not a leg ({} bytes)",
+                   text.size());
+      continue;
+    }
+    for (auto at : {std::optional(leg->start.started_at), leg->answered_at, leg->ended_at,
+                    leg->hold_since}) {
+      if (at && (!restored_seen_until_ || *at > *restored_seen_until_)) restored_seen_until_ = at;
+    }
+    restored_.push_back(journal_.restore(std::move(*leg)));
+  }
+}
+
+void AmiCallTracker::Impl::attach_restored(Timestamp t) {
+  for (model::LegId id : restored_) {
+    const model::Leg* jl = journal_.leg(id);
+    if (!jl || !jl->open()) continue;
+    Slot ps = g_.find(jl->start.party_channel);
+    if (ps == kNoSlot || !g_.at(ps).live || g_.at(ps).kind != ChanKind::party) continue;
+    Channel& p = g_.at(ps);
+    if (jl->start.conversation != p.conv) journal_.merge_conversations(jl->start.conversation, p.conv);
+    jl = journal_.leg(id);
+    PartyLeg leg;
+    leg.id = id;
+    leg.anchor = jl->start.anchor;
+    leg.call_id = jl->start.model_call.empty() ? p.conv : jl->start.model_call;
+    leg.answered = jl->answered_at.has_value();
+    leg.held = jl->hold_since.has_value();
+    leg.pending = leg.anchor.empty();
+    if (leg.held) p.on_hold = true;
+    if (!jl->start.incoming) p.initiated = true;
+    Slot a = g_.find(leg.anchor);
+    if (a != kNoSlot) g_.at(a).anchored_by.push_back(p.uid);
+    ConnectionState st = leg.held       ? ConnectionState::held
+                         : leg.answered ? ConnectionState::connected
+                         : jl->start.incoming ? ConnectionState::alerting
+                                              : ConnectionState::initiated;
+    CallEventType ev = leg.answered ? CallEventType::established
+                       : jl->start.incoming ? CallEventType::delivered
+                                            : CallEventType::originated;
+    model_.update(leg.call_id, p.ext, st, ev, t, jl->start.remote, jl->start.transferred_from);
+    p.legs.push_back(std::move(leg));
+  }
+}
+
+void AmiCallTracker::Impl::end_restored_gone(Timestamp end_at) {
+  std::vector<std::string> convs;
+  for (model::LegId id : restored_) {
+    const model::Leg* jl = journal_.leg(id);
+    if (!jl) continue;  // already emitted
+    convs.push_back(jl->start.conversation);
+    if (!jl->open()) continue;
+    Slot ps = g_.find(jl->start.party_channel);
+    Channel* p = ps != kNoSlot && g_.at(ps).live ? &g_.at(ps) : nullptr;
+    auto it = p ? std::find_if(p->legs.begin(), p->legs.end(),
+                               [&](const PartyLeg& l) { return l.id == id; })
+                : std::vector<PartyLeg>::iterator{};
+    bool attached = p && it != p->legs.end();
+    // Attached, and its remote is still there (a channel, a conference, a ringing resync leg).
+    if (attached && (it->anchor.empty() || it->anchor.starts_with(kResyncAnchor) ||
+                     g_.find(it->anchor) != kNoSlot || g_.bridge(it->anchor) != nullptr))
+      continue;
+    std::uint8_t bits = model::kEstimatedEnd;
+    if (!jl->answered_at) bits |= model::kEstimatedDisposition;
+    journal_.mark_estimated(id, bits);
+    if (attached) {
+      end_leg(*p, *it, end_at, std::nullopt);
+      p->legs.erase(it);
+    } else {
+      journal_.end(id, end_at);
+    }
+  }
+  restored_.clear();
+  restored_seen_until_.reset();
+  std::sort(convs.begin(), convs.end());
+  convs.erase(std::unique(convs.begin(), convs.end()), convs.end());
+  // Conversations of the previous run with no channel left: their entries are final now.
+  for (const auto& conv : convs) {
+    if (convs_.find(conv) == convs_.end())
+      journal_.conversation_ended(conv, end_at,
+                                   model::kEstimatedEnd | model::kEstimatedDisposition);
+  }
+}
+
+}  // namespace callbridge::drivers::ami

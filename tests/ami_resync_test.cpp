@@ -1,0 +1,329 @@
+// Faults between callbridge and Asterisk, replayed deterministically from the real captures
+// (tests/fixtures/asterisk-22): an AMI connection drop at every phase of a call (the lost events
+// are cut out of the capture and the second session starts with the resync lists Asterisk would
+// answer, support/ami_gap.*), a callbridged restart (kill -9: the tracker is dropped without a
+// flush) with and without the open-call state a journal store keeps, and an Asterisk restart (the
+// resync lists nothing). Each test is named after the bug it pins (issue #11). No sockets.
+#include <gtest/gtest.h>
+
+#include <map>
+
+#include "drivers/ami/ami_call_tracker.hpp"
+#include "drivers/ami/ami_replay.hpp"
+#include "fixture_replay.hpp"
+#include "support/ami_gap.hpp"
+
+namespace callbridge::testing {
+namespace {
+
+namespace ami = drivers::ami;
+using model::Disposition;
+using model::JournalEntry;
+
+const std::string kDir = CALLBRIDGE_FIXTURES_DIR;
+
+AmiCapture capture(const std::string& scenario) {
+  return AmiCapture::parse(read_file(kDir + "/" + scenario + "/ami.log"));
+}
+
+double secs(base::Timestamp a, base::Timestamp b) {
+  return std::chrono::duration<double>(b - a).count();
+}
+base::Timestamp at(const std::string& rfc3339) {
+  auto t = base::parse_rfc3339(rfc3339);
+  EXPECT_TRUE(t) << rfc3339;
+  return t.value_or(base::Timestamp{});
+}
+std::string dump(const std::vector<JournalEntry>& v) {
+  std::string s;
+  for (const auto& e : v) s += model::to_json_line(e) + "\n";
+  return s;
+}
+
+// inbound_answered: DialBegin 53.711 (ring), second BridgeEnter 55.719 (answer), Hangup 58.727.
+struct Inbound {
+  AmiCapture c = capture("inbound_answered");
+  base::Timestamp ring = at("2026-11-22T21:25:53.711Z");
+  base::Timestamp answer = at("2026-11-22T21:25:55.719Z");
+  base::Timestamp end = at("2026-11-22T21:25:58.727Z");
+  std::size_t dial_begin = c.after({"Event: DialBegin"});
+  std::size_t answered = c.after({"Event: BridgeEnter", "PJSIP/trunk"});
+  std::size_t first_hangup = *c.find({"Event: Hangup"});
+  std::size_t newchannel = *c.find({"Event: Newchannel"});
+};
+
+TEST(AmiDropResync, DropWhileRingingAnsweredInTheGapIsOneAnsweredEntryNotAPhantomMissed) {
+  // Issue #11, live: every call in progress at a drop was journaled twice (missed + answered).
+  Inbound in;
+  auto g = cut_with_gap(in.c, in.dial_begin, in.answered);
+  ASSERT_GT(g.lost_messages, 0u);
+  ReplayResult r = replay_streams({g.first, g.second});
+  ASSERT_TRUE(r.error.empty()) << r.error;
+  ASSERT_EQ(r.entries.size(), 1u) << dump(r.entries);
+  const JournalEntry& e = r.entries[0];
+  EXPECT_EQ(e.party, "100");
+  EXPECT_EQ(e.remote, "+4989123456");
+  EXPECT_EQ(e.disposition, Disposition::answered);
+  EXPECT_NEAR(secs(in.ring, e.started_at), 0.0, 0.01) << "the ring phase was seen: real start";
+  ASSERT_TRUE(e.answered_at);
+  // Answered somewhere in the gap (last event before the cut .. first after): its midpoint.
+  EXPECT_NEAR(secs(in.answer, *e.answered_at), 0.0, 1.1);
+  EXPECT_EQ(e.estimated, model::kEstimatedAnswer) << model::to_json_line(e);
+  EXPECT_NEAR(secs(in.end, e.ended_at), 0.0, 0.01);
+}
+
+TEST(AmiDropResync, CallThatStartedInTheGapAndRingsAtResyncIsNotJournaledTwice) {
+  // The phantom pair of the live load test: a call first seen ringing in CoreShowChannels got a
+  // leg with an unknown caller, then its BridgeEnter opened a second one.
+  Inbound in;
+  auto g = cut_with_gap(in.c, in.newchannel, in.dial_begin);
+  ReplayResult r = replay_streams({g.first, g.second});
+  ASSERT_TRUE(r.error.empty()) << r.error;
+  ASSERT_EQ(r.entries.size(), 1u) << dump(r.entries);
+  const JournalEntry& e = r.entries[0];
+  EXPECT_EQ(e.disposition, Disposition::answered);
+  EXPECT_EQ(e.remote, "+4989123456");
+  EXPECT_EQ(e.direction, model::Direction::inbound);
+  ASSERT_TRUE(e.answered_at);
+  EXPECT_NEAR(secs(in.answer, *e.answered_at), 0.0, 0.01) << "the answer was seen live";
+  EXPECT_NEAR(secs(in.ring, e.started_at), 0.0, 1.0) << "from Duration (whole seconds)";
+  EXPECT_EQ(e.estimated, model::kEstimatedStart) << model::to_json_line(e);
+}
+
+TEST(AmiDropResync, DropWhileTalkingKeepsRealTimesAndNoEstimates) {
+  Inbound in;
+  auto g = cut_with_gap(in.c, in.answered, in.first_hangup);
+  ReplayResult r = replay_streams({g.first, g.second});
+  ASSERT_TRUE(r.error.empty()) << r.error;
+  ASSERT_EQ(r.entries.size(), 1u) << dump(r.entries);
+  const JournalEntry& e = r.entries[0];
+  EXPECT_EQ(e.estimated, 0) << model::to_json_line(e);
+  EXPECT_NEAR(secs(in.ring, e.started_at), 0.0, 0.01);
+  EXPECT_NEAR(secs(in.answer, *e.answered_at), 0.0, 0.01);
+  EXPECT_NEAR(secs(in.end, e.ended_at), 0.0, 0.01);
+}
+
+TEST(AmiDropResync, CallThatEndedInTheGapEndsAtTheDropWithTheEndMarkedEstimated) {
+  Inbound in;
+  auto g = cut_with_gap(in.c, in.answered, in.c.messages.size());
+  ReplayResult r = replay_streams({g.first, g.second});
+  ASSERT_TRUE(r.error.empty()) << r.error;
+  ASSERT_EQ(r.entries.size(), 1u) << dump(r.entries);
+  EXPECT_EQ(r.entries[0].disposition, Disposition::answered);
+  EXPECT_EQ(r.entries[0].estimated, model::kEstimatedEnd);
+  EXPECT_LE(r.entries[0].ended_at, in.end);
+}
+
+TEST(AmiDropResync, RingingCallThatEndedInTheGapSaysItsDispositionIsUnknown) {
+  Inbound in;
+  auto g = cut_with_gap(in.c, in.dial_begin, in.c.messages.size());
+  ReplayResult r = replay_streams({g.first, g.second});
+  ASSERT_TRUE(r.error.empty()) << r.error;
+  ASSERT_EQ(r.entries.size(), 1u) << dump(r.entries);
+  EXPECT_EQ(r.entries[0].disposition, Disposition::missed);
+  EXPECT_EQ(r.entries[0].estimated, model::kEstimatedEnd | model::kEstimatedDisposition);
+}
+
+TEST(AmiDropResync, DropWhileOnHoldKeepsTheHoldTime) {
+  AmiCapture c = capture("hold_retrieve");
+  std::size_t cut = c.after({"Event: Hold"});
+  std::size_t resume = *c.find({"Event: Unhold"});
+  auto g = cut_with_gap(c, cut, resume);
+  ReplayResult r = replay_streams({g.first, g.second});
+  ASSERT_TRUE(r.error.empty()) << r.error;
+  ASSERT_EQ(r.entries.size(), 1u) << dump(r.entries);
+  EXPECT_EQ(r.entries[0].disposition, Disposition::answered);
+  EXPECT_NEAR(r.entries[0].hold_s, 4.0, 1.0);
+  EXPECT_NEAR(r.entries[0].talk_s(), 8.0, 1.0);
+  EXPECT_EQ(r.entries[0].estimated, 0);
+}
+
+TEST(AmiDropResync, DropAcrossABlindTransferGivesEachPartyOneEntry) {
+  // 100 talks to the caller, blind-transfers to 101 (REFER) while the link is down; 101 answers
+  // in the gap. Each party: one entry, nothing left open.
+  AmiCapture c = capture("blind_transfer");
+  std::size_t cut = *c.find({"Event: BlindTransfer"});
+  std::size_t resume = c.after({"Event: BridgeEnter", "PJSIP/101"});
+  auto g = cut_with_gap(c, cut, resume);
+  ReplayResult r = replay_streams({g.first, g.second});
+  ASSERT_TRUE(r.error.empty()) << r.error;
+  std::map<std::string, int> per_party;
+  for (const auto& e : r.entries) ++per_party[e.party];
+  EXPECT_EQ(per_party["100"], 1) << dump(r.entries);
+  EXPECT_EQ(per_party["101"], 1) << dump(r.entries);
+  EXPECT_EQ(r.entries.size(), 2u) << dump(r.entries);
+  for (const auto& e : r.entries) {
+    EXPECT_EQ(e.disposition, Disposition::answered) << model::to_json_line(e);
+    EXPECT_EQ(e.remote, "+4989123456") << model::to_json_line(e);
+  }
+}
+
+TEST(AmiDropResync, EveryCutPointOfEveryCaptureGivesOneEntryPerPartyAndNothingOpen) {
+  // A drop anywhere (1..5 events lost): never a second entry for a party, never a call left live.
+  for (const char* scenario : {"inbound_answered", "inbound_missed", "internal_call", "outbound_dial",
+                               "hold_retrieve"}) {
+    AmiCapture c = capture(scenario);
+    ReplayResult whole = replay_streams({read_file(kDir + "/" + scenario + "/ami.log")});
+    std::map<std::string, int> want;
+    for (const auto& e : whole.entries) ++want[e.party];
+    for (std::size_t cut = 1; cut + 1 < c.messages.size(); ++cut) {
+      for (std::size_t lost : {1, 3, 5}) {
+        std::size_t resume = std::min(cut + lost, c.messages.size());
+        auto g = cut_with_gap(c, cut, resume);
+        ReplayResult r = replay_streams({g.first, g.second});
+        ASSERT_TRUE(r.error.empty()) << r.error;
+        std::map<std::string, int> got;
+        for (const auto& e : r.entries) ++got[e.party];
+        ASSERT_EQ(got, want) << scenario << " cut " << cut << " lost " << lost << "\n" << dump(r.entries);
+        EXPECT_EQ(r.stats.dropped_channels, 0u);
+      }
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// callbridged restarts (kill -9): open-call state as a journal store keeps it
+
+// What SqliteJournalStore does with the rows, in memory: put/delete, and an entry deletes its row.
+struct StateStore {
+  std::map<std::string, std::string> rows;
+  std::vector<JournalEntry> entries;
+  bool lose_entries = false;  // the last batch never committed (entry and its row delete lost)
+  ami::AmiCallTracker::StatePut put() {
+    return [this](const std::string& key, std::string text) {
+      if (text.empty()) rows.erase(key);
+      else rows[key] = std::move(text);
+    };
+  }
+  void entry(JournalEntry e) {
+    if (lose_entries) return;
+    rows.erase(e.state_key);
+    entries.push_back(std::move(e));
+  }
+  std::vector<std::string> texts() const {
+    std::vector<std::string> v;
+    for (const auto& [k, t] : rows) v.push_back(t);
+    return v;
+  }
+};
+
+// One run of callbridged over `sessions`; `killed`: no flush at the end (kill -9).
+void run(StateStore& st, const std::vector<std::string>& sessions, bool killed) {
+  ami::TrackerOutputs outs;
+  outs.on_journal = [&](JournalEntry e) { st.entry(std::move(e)); };
+  ami::AmiCallTracker t({}, outs);
+  t.enable_state("ami:default:pbx", st.put());
+  t.restore_state(st.texts());
+  ami::AmiReplay replay(t);
+  for (const auto& s : sessions) ASSERT_TRUE(replay.run_contents(s, "session"));
+  if (!killed) t.flush(t.last_event_time());
+}
+
+TEST(RestartResync, KilledDuringTalkRestartKeepsTheRealRingAndTalkTimesFromPersistedState) {
+  // Issue #11, replayed: after kill -9 the resynced call had ring_s 0 and talk_s 16.2 for ~12 s.
+  StateStore st;
+  run(st, {read_file(kDir + "/ami_reconnect/ami.log")}, true);
+  EXPECT_TRUE(st.entries.empty());
+  ASSERT_EQ(st.rows.size(), 1u);
+  run(st, {read_file(kDir + "/ami_reconnect/ami-reconnect.log")}, false);
+  ASSERT_EQ(st.entries.size(), 1u) << dump(st.entries);
+  const JournalEntry& e = st.entries[0];
+  EXPECT_NEAR(secs(at("2026-11-22T21:28:52.445Z"), e.started_at), 0.0, 0.001);
+  ASSERT_TRUE(e.answered_at);
+  EXPECT_NEAR(secs(at("2026-11-22T21:28:54.450Z"), *e.answered_at), 0.0, 0.001);
+  EXPECT_NEAR(secs(at("2026-11-22T21:29:06.459Z"), e.ended_at), 0.0, 0.001);
+  EXPECT_EQ(e.estimated, 0) << model::to_json_line(e);
+  EXPECT_EQ(e.remote, "+4989123456");
+  EXPECT_TRUE(st.rows.empty()) << "the row leaves with the entry";
+}
+
+TEST(RestartResync, KilledDuringTalkWithoutStateMarksStartAndAnswerEstimated) {
+  ReplayResult r = replay_files({kDir + "/ami_reconnect/ami-reconnect.log"});
+  ASSERT_EQ(r.entries.size(), 1u) << r.jsonl();
+  EXPECT_EQ(r.entries[0].estimated, model::kEstimatedStart | model::kEstimatedAnswer);
+  // The true talk (12.0 s) lies between the two bounds the resync gives.
+  EXPECT_LE(r.entries[0].talk_s(), 14.0);
+}
+
+TEST(RestartResync, KilledWhileRingingRestartKeepsTheRingStartAndAnswerIsEstimated) {
+  Inbound in;
+  auto g = cut_with_gap(in.c, in.dial_begin, in.answered);
+  StateStore st;
+  run(st, {g.first}, true);
+  run(st, {g.second}, false);
+  ASSERT_EQ(st.entries.size(), 1u) << dump(st.entries);
+  const JournalEntry& e = st.entries[0];
+  EXPECT_NEAR(secs(in.ring, e.started_at), 0.0, 0.001);
+  ASSERT_TRUE(e.answered_at);
+  EXPECT_NEAR(secs(in.answer, *e.answered_at), 0.0, 1.1);
+  EXPECT_EQ(e.estimated, model::kEstimatedAnswer);
+  EXPECT_EQ(e.disposition, Disposition::answered);
+}
+
+TEST(RestartResync, CallThatEndedWhileCallbridgedWasDownIsJournaledOnceFromState) {
+  // Issue #11, live: 2 of 300 calls were never journaled after kill -9 + restart.
+  Inbound in;
+  auto g = cut_with_gap(in.c, in.answered, in.c.messages.size());
+  StateStore st;
+  run(st, {g.first}, true);
+  run(st, {g.second}, false);
+  ASSERT_EQ(st.entries.size(), 1u) << dump(st.entries);
+  const JournalEntry& e = st.entries[0];
+  EXPECT_NEAR(secs(in.ring, e.started_at), 0.0, 0.001);
+  ASSERT_TRUE(e.answered_at);
+  EXPECT_NEAR(secs(in.answer, *e.answered_at), 0.0, 0.001);
+  EXPECT_EQ(e.disposition, Disposition::answered);
+  EXPECT_EQ(e.estimated, model::kEstimatedEnd);
+  EXPECT_TRUE(st.rows.empty());
+}
+
+TEST(RestartResync, EntryOfAFinishedCallIsNotWrittenAgainAfterRestart) {
+  StateStore st;
+  run(st, {read_file(kDir + "/inbound_answered/ami.log")}, true);
+  ASSERT_EQ(st.entries.size(), 1u);
+  EXPECT_TRUE(st.rows.empty());
+  // A later restart: the resync lists nothing of that call.
+  AmiCapture c = capture("inbound_answered");
+  run(st, {cut_with_gap(c, c.messages.size(), c.messages.size()).second}, false);
+  EXPECT_EQ(st.entries.size(), 1u) << dump(st.entries);
+}
+
+TEST(RestartResync, EntryLostInAnUncommittedBatchIsWrittenOnceWithItsRealEndAfterRestart) {
+  // kill -9 between the call's end and the journal commit: the entry and its row delete were in
+  // the lost batch; the row (last written with the real end) brings the entry back once.
+  StateStore st;
+  st.lose_entries = true;
+  run(st, {read_file(kDir + "/inbound_answered/ami.log")}, true);
+  st.lose_entries = false;
+  ASSERT_TRUE(st.entries.empty());
+  ASSERT_EQ(st.rows.size(), 1u);
+  Inbound in;
+  run(st, {cut_with_gap(in.c, in.c.messages.size(), in.c.messages.size()).second}, false);
+  ASSERT_EQ(st.entries.size(), 1u) << dump(st.entries);
+  EXPECT_NEAR(secs(in.end, st.entries[0].ended_at), 0.0, 0.001);
+  EXPECT_EQ(st.entries[0].estimated, 0);
+  EXPECT_TRUE(st.rows.empty());
+}
+
+TEST(AsteriskRestart, AllChannelsGoneEndsEveryOpenCallAndLeavesNothingLive) {
+  // Asterisk restarted mid-call: the new connection lists no channel at all.
+  Inbound in;
+  for (std::size_t cut : {in.dial_begin, in.answered}) {
+    std::string empty = cut_with_gap(in.c, cut, cut + 1, {.asterisk_restarted = true, .rest = false}).second;
+    ami::TrackerOutputs outs;
+    std::vector<JournalEntry> entries;
+    outs.on_journal = [&](JournalEntry e) { entries.push_back(std::move(e)); };
+    ami::AmiCallTracker t({}, outs);
+    ami::AmiReplay replay(t);
+    auto g = cut_with_gap(in.c, cut, cut);
+    ASSERT_TRUE(replay.run_contents(g.first, "before"));
+    ASSERT_TRUE(replay.run_contents(empty, "after Asterisk restart"));
+    EXPECT_EQ(entries.size(), 1u) << dump(entries);
+    EXPECT_EQ(t.live_channels(), 0u);
+    EXPECT_TRUE(t.model().calls().empty()) << "no call stays live";
+    for (const auto& e : entries) EXPECT_TRUE(e.estimated & model::kEstimatedEnd);
+  }
+}
+
+}  // namespace
+}  // namespace callbridge::testing
