@@ -103,7 +103,7 @@ TEST(AmiDropResync, DropWhileTalkingKeepsRealTimesAndNoEstimates) {
   EXPECT_NEAR(secs(in.end, e.ended_at), 0.0, 0.01);
 }
 
-TEST(AmiDropResync, CallThatEndedInTheGapEndsAtTheDropWithTheEndMarkedEstimated) {
+TEST(AmiDropResync, CallThatEndedInTheGapEndsInTheGapWithTheEndMarkedEstimated) {
   Inbound in;
   auto g = cut_with_gap(in.c, in.answered, in.c.messages.size());
   ReplayResult r = replay_streams({g.first, g.second});
@@ -111,7 +111,9 @@ TEST(AmiDropResync, CallThatEndedInTheGapEndsAtTheDropWithTheEndMarkedEstimated)
   ASSERT_EQ(r.entries.size(), 1u) << dump(r.entries);
   EXPECT_EQ(r.entries[0].disposition, Disposition::answered);
   EXPECT_EQ(r.entries[0].estimated, model::kEstimatedEnd);
-  EXPECT_LE(r.entries[0].ended_at, in.end);
+  // The gap runs from the answer to the end of the capture: its midpoint.
+  EXPECT_GT(r.entries[0].ended_at, in.answer);
+  EXPECT_NEAR(secs(in.end, r.entries[0].ended_at), 0.0, 2.0);
 }
 
 TEST(AmiDropResync, RingingCallThatEndedInTheGapSaysItsDispositionIsUnknown) {
@@ -200,6 +202,8 @@ struct StateStore {
     rows.erase(e.state_key);
     entries.push_back(std::move(e));
   }
+  // The open legs' rows (without the tracker's "~seen" heartbeat row).
+  std::size_t legs() const { return rows.size() - rows.count("~seen"); }
   std::vector<std::string> texts() const {
     std::vector<std::string> v;
     for (const auto& [k, t] : rows) v.push_back(t);
@@ -224,7 +228,7 @@ TEST(RestartResync, KilledDuringTalkRestartKeepsTheRealRingAndTalkTimesFromPersi
   StateStore st;
   run(st, {read_file(kDir + "/ami_reconnect/ami.log")}, true);
   EXPECT_TRUE(st.entries.empty());
-  ASSERT_EQ(st.rows.size(), 1u);
+  ASSERT_EQ(st.legs(), 1u);
   run(st, {read_file(kDir + "/ami_reconnect/ami-reconnect.log")}, false);
   ASSERT_EQ(st.entries.size(), 1u) << dump(st.entries);
   const JournalEntry& e = st.entries[0];
@@ -234,7 +238,7 @@ TEST(RestartResync, KilledDuringTalkRestartKeepsTheRealRingAndTalkTimesFromPersi
   EXPECT_NEAR(secs(at("2026-11-22T21:29:06.459Z"), e.ended_at), 0.0, 0.001);
   EXPECT_EQ(e.estimated, 0) << model::to_json_line(e);
   EXPECT_EQ(e.remote, "+4989123456");
-  EXPECT_TRUE(st.rows.empty()) << "the row leaves with the entry";
+  EXPECT_EQ(st.legs(), 0u) << "the row leaves with the entry";
 }
 
 TEST(RestartResync, KilledDuringTalkWithoutStateMarksStartAndAnswerEstimated) {
@@ -274,14 +278,39 @@ TEST(RestartResync, CallThatEndedWhileCallbridgedWasDownIsJournaledOnceFromState
   EXPECT_NEAR(secs(in.answer, *e.answered_at), 0.0, 0.001);
   EXPECT_EQ(e.disposition, Disposition::answered);
   EXPECT_EQ(e.estimated, model::kEstimatedEnd);
-  EXPECT_TRUE(st.rows.empty());
+  EXPECT_EQ(st.legs(), 0u);
+}
+
+TEST(RestartResync, CallThatEndedWhileDownEndsAfterWhereTheKilledRunStoppedNotAtItsLastChange) {
+  // A call talking when callbridged died ended unseen: its end is after the last moment the
+  // killed run heard anything (its heartbeat row), not at its answer (talk_s 0 for a long call).
+  Inbound in;
+  auto g = cut_with_gap(in.c, in.first_hangup, in.c.messages.size());
+  base::Timestamp last_seen{};
+  for (std::size_t i = 0; i < in.first_hangup; ++i) {
+    auto p = in.c.messages[i].find("Timestamp: ");
+    if (p == std::string::npos) continue;
+    auto v = in.c.messages[i].substr(p + 11, in.c.messages[i].find('\r', p) - p - 11);
+    if (auto t = base::parse_epoch_seconds(v)) last_seen = std::max(last_seen, *t);
+  }
+  StateStore st;
+  run(st, {g.first}, true);
+  run(st, {g.second}, false);
+  ASSERT_EQ(st.entries.size(), 1u) << dump(st.entries);
+  const JournalEntry& e = st.entries[0];
+  EXPECT_NEAR(secs(in.answer, *e.answered_at), 0.0, 0.001);
+  // Between the heartbeat (at most 1 s behind the last event heard) and the restart's resync.
+  EXPECT_GE(e.ended_at, last_seen - std::chrono::seconds(1)) << "heartbeat: at most 1 s behind";
+  EXPECT_LE(e.ended_at, in.end + std::chrono::seconds(1));
+  EXPECT_GT(e.talk_s(), 0.0);
+  EXPECT_EQ(e.estimated, model::kEstimatedEnd);
 }
 
 TEST(RestartResync, EntryOfAFinishedCallIsNotWrittenAgainAfterRestart) {
   StateStore st;
   run(st, {read_file(kDir + "/inbound_answered/ami.log")}, true);
   ASSERT_EQ(st.entries.size(), 1u);
-  EXPECT_TRUE(st.rows.empty());
+  EXPECT_EQ(st.legs(), 0u);
   // A later restart: the resync lists nothing of that call.
   AmiCapture c = capture("inbound_answered");
   run(st, {cut_with_gap(c, c.messages.size(), c.messages.size()).second}, false);
@@ -296,13 +325,13 @@ TEST(RestartResync, EntryLostInAnUncommittedBatchIsWrittenOnceWithItsRealEndAfte
   run(st, {read_file(kDir + "/inbound_answered/ami.log")}, true);
   st.lose_entries = false;
   ASSERT_TRUE(st.entries.empty());
-  ASSERT_EQ(st.rows.size(), 1u);
+  ASSERT_EQ(st.legs(), 1u);
   Inbound in;
   run(st, {cut_with_gap(in.c, in.c.messages.size(), in.c.messages.size()).second}, false);
   ASSERT_EQ(st.entries.size(), 1u) << dump(st.entries);
   EXPECT_NEAR(secs(in.end, st.entries[0].ended_at), 0.0, 0.001);
   EXPECT_EQ(st.entries[0].estimated, 0);
-  EXPECT_TRUE(st.rows.empty());
+  EXPECT_EQ(st.legs(), 0u);
 }
 
 TEST(AsteriskRestart, AllChannelsGoneEndsEveryOpenCallAndLeavesNothingLive) {

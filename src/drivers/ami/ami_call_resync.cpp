@@ -62,9 +62,11 @@ void AmiCallTracker::Impl::finish_resync(Timestamp t) {
     // The gap: from the last event before the link went down (or the last moment the previous
     // run is known to have seen, after a restart) to now. Changes in it get its midpoint.
     if (!down_at_ && restored_seen_until_) down_at_ = restored_seen_until_;
-    Timestamp end_at = down_at_.value_or(t);
-    if (end_at > t) end_at = t;
-    Timestamp mid = end_at + (t - end_at) / 2;
+    Timestamp from = down_at_.value_or(t);
+    if (from > t) from = t;
+    // An end in the gap lies anywhere in it: its midpoint is off by at most half the gap.
+    Timestamp mid = from + (t - from) / 2;
+    Timestamp end_at = mid;
     // Channels we knew that the PBX no longer lists ended while the link was down.
     for (Slot s : g_.all()) {
       if (!g_.at(s).live || g_.at(s).seen) continue;
@@ -83,6 +85,7 @@ void AmiCallTracker::Impl::finish_resync(Timestamp t) {
     process_fresh(t);
     if (!restored_.empty()) end_restored_gone(end_at);
     down_at_.reset();
+    restored_seen_until_.reset();
     journal_.sync_state();
     return;
   }
@@ -150,6 +153,16 @@ void AmiCallTracker::Impl::process_fresh(Timestamp t) {
 
 void AmiCallTracker::Impl::restore_state(const std::vector<std::string>& rows) {
   for (const auto& text : rows) {
+    if (text.starts_with("seen=")) {  // heartbeat(): how far the previous run got
+      std::int64_t us = 0;
+      auto v = std::string_view(text).substr(5);
+      auto r = std::from_chars(v.data(), v.data() + v.size(), us);
+      if (r.ec == std::errc()) {
+        Timestamp at = base::from_micros(us);
+        if (!restored_seen_until_ || at > *restored_seen_until_) restored_seen_until_ = at;
+      }
+      continue;
+    }
     auto leg = model::decode_leg_state(text);
     if (!leg) {
       spdlog::warn("AMI tracker: ignoring an open-call state row that is not a leg ({} bytes)",

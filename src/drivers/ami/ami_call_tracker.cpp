@@ -180,11 +180,17 @@ void AmiCallTracker::Impl::message(const AmiMessage& m, Timestamp received_at) {
   std::string_view name = m.event();
   if (name.empty()) return;  // responses
   AmiEvent ev = classify_event(name);
-  if (ev == AmiEvent::ignored) {
-    ++stats_.ignored;
+  if (ev == AmiEvent::ignored || ev == AmiEvent::other) {
+    if (ev == AmiEvent::ignored) ++stats_.ignored;
+    // Still proof that the PBX was heard until then (VarSet, Newexten, RTCP... keep coming
+    // during a long talk): the heartbeat row may move on.
+    if (state_put_) {
+      if (auto p = base::parse_epoch_seconds(m.get("Timestamp"));
+          p && *p >= seen_written_ + std::chrono::seconds(1))
+        heartbeat(*p);
+    }
     return;
   }
-  if (ev == AmiEvent::other) return;
   AmiFields f(m);
   Timestamp t;
   if (auto ts = f[F::timestamp]; !ts.empty()) {
@@ -367,6 +373,12 @@ void AmiCallTracker::Impl::message(const AmiMessage& m, Timestamp received_at) {
     case AmiEvent::other: break;
   }
   journal_.sync_state();
+  if (state_put_ && now_ >= seen_written_ + std::chrono::seconds(1)) heartbeat(now_);
+}
+
+void AmiCallTracker::Impl::heartbeat(Timestamp at) {
+  seen_written_ = at;
+  state_put_(std::string(kSeenKey), "seen=" + std::to_string(base::to_micros(at)) + "\n");
 }
 
 void AmiCallTracker::Impl::expire_awaiting(Timestamp t, bool all) {
@@ -440,6 +452,7 @@ void AmiCallTracker::enable_state(std::string scope, StatePut put) {
                          std::chrono::system_clock::now().time_since_epoch())
                          .count()) +
       ".";
+  impl_->state_put_ = put;
   impl_->journal_.set_state_sink(std::move(scope), std::move(put));
 }
 void AmiCallTracker::restore_state(const std::vector<std::string>& rows) {

@@ -118,6 +118,12 @@ class AmiCallTracker::Impl {
   std::vector<Slot> resync_new_;
   // Open-call state (enable_state / restore_state): legs of a previous run waiting for the first
   // resync to find their channels again, and the latest time that run is known to have seen.
+  // Every second of PBX time a row "~seen" says how far this run got: after a kill -9 the
+  // next run ends the calls that ended unseen there, not at their last change (a long talk).
+  static constexpr std::string_view kSeenKey = "~seen";
+  std::function<void(const std::string&, std::string)> state_put_;
+  Timestamp seen_written_{};
+  void heartbeat(Timestamp at);
   std::string state_prefix_;
   std::uint64_t leg_seq_ = 0;  // unique per run: "<party uid>#<prefix><leg id>" keys never collide
   std::vector<model::LegId> restored_;

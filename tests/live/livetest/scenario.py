@@ -176,22 +176,28 @@ class Harness:
             # calls left by a harness that was killed: the lab is ours (RESOURCE_LOCK)
             self.lab.cli("channel request hangup all")
             self.lab.wait_no_channels(15)
+        self._start_daemon()
+
+    def _start_daemon(self):
         self.daemon.start()
         self.ws = self.daemon.events()
         self.ws.wait_for(lambda ms: any(m.get("type") == "snapshot" for m in ms), 10, "the snapshot")
 
-    def restart_daemon(self, kill=True):
-        """callbridged killed (SIGKILL) or stopped (SIGTERM) and started again on the same data
-        dir, token and recording dir (a new port); a new WebSocket replaces self.ws. A Ctx
-        created before the restart judges journal and CDR as usual; pass it no events/lines
-        (the old stream ended)."""
+    def restart_daemon(self, kill=True, down_s=0.0):
+        """callbridged killed (SIGKILL) or stopped (SIGTERM), down for down_s seconds, and started
+        again on the same data dir, token and recording dir (a new port); a new WebSocket
+        replaces self.ws. The lab's calls go on (a restart mid-call is the point). A Ctx created
+        before the restart judges journal and CDR as usual; pass it no events/lines (the old
+        stream ended)."""
         if self.ws:
             self.ws.close()
         if kill:
             self.daemon.kill()
         else:
             self.daemon.stop()
-        self.start()
+        if down_s > 0:
+            time.sleep(down_s)  # the outage itself
+        self._start_daemon()
 
     def stop(self):
         if self.ws:
