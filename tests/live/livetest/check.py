@@ -20,11 +20,14 @@ class Entry:
 
     def __init__(self, party, direction, remote, disposition, ring=None, talk=None, hold=0.0,
                  transferred_to=None, transferred_from=None, tol=None, accept=None, withheld=False,
-                 total=None):
+                 total=None, estimated=()):
         self.f = dict(party=party, direction=direction, remote=remote, disposition=disposition,
                       transferred_to=transferred_to, transferred_from=transferred_from)
         self.ring, self.talk, self.hold, self.tol = ring, talk, hold, tol
         self.total = total  # ring_s + talk_s, where one party's timer governs both
+        # fields the entry may mark as estimated (docs/journal.md "Faults"): none for a call
+        # callbridge followed from start to end
+        self.estimated = set(estimated)
         self.accept = accept or {}
         self.withheld = withheld
 
@@ -58,6 +61,9 @@ def check_entry(exp, act, window):
     for field in ("direction", "remote", "disposition", "transferred_to", "transferred_from"):
         if act.get(field) not in exp.options(field):
             p.append(f"{field}={act.get(field)!r}, want {' or '.join(map(repr, exp.options(field)))}")
+    est = set(act.get("estimated") or [])
+    if not est <= exp.estimated:
+        p.append(f"estimated={sorted(est)}, want at most {sorted(exp.estimated)}")
     if exp.withheld and act.get("remote_withheld") is not True:
         p.append(f"remote_withheld={act.get('remote_withheld')!r}, want true")
     st, an, en = ts(act.get("started_at")), ts(act.get("answered_at")), ts(act.get("ended_at"))
