@@ -161,7 +161,7 @@ def callbridged_down_while_call_ends(t):
     # The end is the last moment the killed run heard the PBX (its heartbeat, at most 1 s old),
     # so talk_s is a lower bound that may be short by up to a second; billsec is exact.
     finish_without_stream(t, [Entry("105", "inbound", x, "answered", ring=RING, talk=2.0,
-                                    accept={"talk_s": [1.0]})],
+                                    accept={"talk_s": [1.0]}, estimated=["ended_at"])],
                           [Cdr("trunk", "105", "ANSWERED", billsec=2, tol=1.0)])
     expect_estimated(t, t.entries, ["ended_at"])
     if "ended_at" not in estimated(t.entries[0]):
