@@ -18,6 +18,14 @@ PKGS=(
   firefox-esr  # Firefox smoke test (web/tests/e2e/firefox_smoke.ff.mjs, puppeteer-core over WebDriver BiDi)
 )
 
+# The live suite's Asterisk lab (ctest label `asterisk`, docs/testing.md): its Debian packages
+# (SIPp, sox, prompts, Asterisk's runtime libraries) here, so the label's setup only unpacks.
+root=$(cd "$(dirname "$0")/.." && pwd)
+lab_src=${CB_LAB_SRC:-$root/../shared/lab}
+if [ -f "$lab_src/packages.txt" ]; then
+  PKGS+=($(grep -v '^#' "$lab_src/packages.txt"))
+fi
+
 missing=()
 for p in "${PKGS[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -62,15 +62,16 @@ def hangup_via_api(t):
 
 @scenario("control")
 def hold_retrieve_phone(t):
-    # uas_hold: ring 2 s, answer, talk 2 s, hold (re-INVITE a=sendonly) 4 s, resume, talk 2 s, BYE
-    t.phone("103", "uas_hold.xml", calls=1)
+    # uas_hold_short (tests/live/sipp): ring 1 s, answer, talk 1 s, hold (re-INVITE a=sendonly)
+    # 2 s, resume, talk 1 s, BYE
+    t.phone("103", "uas_hold_short.xml", calls=1)
     x = t.caller()
     t.trunk_call("+4930555103", x, scenario="trunk_call_waitbye.xml")
     t.connection("103", "connected", remote=x)
     t.connection("103", "held", remote=x)
     t.line("103", "held")
     t.connection("103", "connected", remote=x)
-    t.finish([Entry("103", "inbound", x, "answered", ring=2.0, talk=8.0, hold=4.0)],
+    t.finish([Entry("103", "inbound", x, "answered", ring=1.0, talk=4.0, hold=2.0)],
              [Cdr("trunk", "103", "ANSWERED", talk_of="103")],
              events={"103": ["delivered", "established", "held", "retrieved", "connectionCleared"]},
              lines={"103": ["ringing", "busy", "held", "busy", "idle"]})
@@ -97,13 +98,14 @@ def blind_transfer_api(t):
 
 @scenario("control")
 def blind_transfer_phone_refer(t):
-    # uas_refer: ring 2 s, answer, talk 3 s, REFER to 104, hang up after the NOTIFYs
-    t.phone("103", "uas_refer.xml", calls=1, extra=("-key", "target", "104"))
+    # uas_refer_short (tests/live/sipp): ring 1 s, answer, talk 1.5 s, REFER to 104, hang up
+    # after the NOTIFYs
+    t.phone("103", "uas_refer_short.xml", calls=1, extra=("-key", "target", "104"))
     x = t.caller()
-    t.trunk_call("+4930555103", x, talk_ms=7000)
+    t.trunk_call("+4930555103", x, talk_ms=4500)
     t.connection("103", "connected", remote=x)
     t.connection("104", "connected", remote=x)
-    t.finish([Entry("103", "inbound", x, "answered", ring=2.0, talk=3.0, transferred_to="104"),
+    t.finish([Entry("103", "inbound", x, "answered", ring=1.0, talk=1.5, transferred_to="104"),
               Entry("104", "inbound", x, "answered", ring=RING, transferred_from="103")],
              [Cdr("trunk", "103", "ANSWERED", talk_of="103"),
               Cdr("trunk", "104", "ANSWERED", talk_of="104", offset=RING)],
