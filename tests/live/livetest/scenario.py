@@ -17,6 +17,7 @@ from .daemon import Daemon
 from .lab import Lab, LabError
 
 SCENARIOS = {}  # name -> (group, function)
+GROUP_CONFIG = {}  # group -> callbridged config text, when a group needs other than daemon.CONFIG
 _callers = itertools.count(1)
 
 
@@ -163,7 +164,8 @@ class Ctx:
 
 
 class Harness:
-    def __init__(self, lab_dir, callbridged, cli, workdir):
+    def __init__(self, lab_dir, callbridged, cli, workdir, config=None):
+        self.config = config
         self.lab = Lab(lab_dir)
         self.workdir = Path(workdir)
         self.daemon = Daemon(self.workdir / "callbridged", callbridged, cli)
@@ -179,7 +181,7 @@ class Harness:
         self._start_daemon()
 
     def _start_daemon(self):
-        self.daemon.start()
+        self.daemon.start(**({"config": self.config} if self.config else {}))
         self.ws = self.daemon.events()
         self.ws.wait_for(lambda ms: any(m.get("type") == "snapshot" for m in ms), 10, "the snapshot")
 
@@ -239,7 +241,7 @@ def run(group, names, lab_dir, callbridged, cli, workdir, repeat=1, keep=None):
     if not todo:
         print(f"no scenarios in group {group!r}", file=sys.stderr)
         return 1
-    h = Harness(lab_dir, callbridged, cli, workdir)
+    h = Harness(lab_dir, callbridged, cli, workdir, config=GROUP_CONFIG.get(group))
     results = {n: [0, 0, 0] for n in todo}  # passed, failed, failed on durations only
     failures = []
     passed = {}  # name -> Ctx of its first passing run (for CB_LIVE_KEEP fixtures)
