@@ -242,12 +242,21 @@ TEST(DaemonAmi, JournalsAFixtureCallAndKeepsItAcrossSigkill) {
   EXPECT_EQ(after, journal);
 }
 
-TEST(DaemonAmi, OpenCallIsJournaledAtShutdown) {
-  // The capture up to the answer: the call is still up when the daemon is stopped.
+TEST(DaemonAmi, OpenCallSurvivesAGracefulRestartAndIsJournaledOnceByTheNextRun) {
+  // The capture up to the answer: the call is still up when the daemon is stopped. The stop
+  // keeps it open (journal.db open_state; ending it would journal the call twice across a
+  // restart); the next run finds it gone (an empty resync) and journals it once, its end
+  // estimated, its start and answer real.
   std::string bytes = capture_after_banner("inbound_answered");
   auto cut = bytes.find("Event: Hangup\r\n");
   ASSERT_NE(cut, std::string::npos);
-  CapturePeer peer({{bytes.substr(0, cut)}});
+  std::string login = bytes.substr(0, bytes.find("\r\n\r\n") + 4);
+  std::string empty_resync =
+      login +
+      "Response: Success\r\nActionID: resync-CoreShowChannels\r\nEventList: start\r\n\r\n"
+      "Event: CoreShowChannelsComplete\r\nActionID: resync-CoreShowChannels\r\n"
+      "EventList: Complete\r\nListItems: 0\r\n\r\n";
+  CapturePeer peer({{bytes.substr(0, cut)}, {empty_resync}});
   TempDir dir;
   const std::string token = admin_token(dir / "data");
   write_file(dir / "cb.toml", config_for(peer.port()));
@@ -266,11 +275,19 @@ TEST(DaemonAmi, OpenCallIsJournaledAtShutdown) {
   ASSERT_TRUE(std::regex_search(diag, std::regex("\"live_channels\":\\s*[1-9]"))) << diag;
   d.signal(SIGTERM);
   EXPECT_EQ(d.wait_exit(), 0) << d.output();
-  auto [rc, journal] = journal_json(dir / "data");
-  ASSERT_EQ(rc, 0) << journal;
-  EXPECT_EQ(std::count(journal.begin(), journal.end(), '\n'), 1) << journal << d.output();
+  {
+    auto [rc, journal] = journal_json(dir / "data");
+    ASSERT_EQ(rc, 0) << journal;
+    EXPECT_EQ(std::count(journal.begin(), journal.end(), '\n'), 0) << journal << d.output();
+  }
+  ChildProcess d2(CALLBRIDGED_PATH, {"--config", dir / "cb.toml", "--data-dir", dir / "data"});
+  std::string journal = wait_for_entries(d2, dir / "data", 1, 30s);
+  EXPECT_EQ(std::count(journal.begin(), journal.end(), '\n'), 1) << journal << d2.output();
   EXPECT_NE(journal.find("\"party\": \"100\""), std::string::npos) << journal;
   EXPECT_NE(journal.find("\"disposition\": \"answered\""), std::string::npos) << journal;
+  EXPECT_NE(journal.find("\"started_at\": \"2026-11-22T21:25:53.711Z\""), std::string::npos) << journal;
+  EXPECT_NE(journal.find("\"answered_at\": \"2026-11-22T21:25:55.719Z\""), std::string::npos) << journal;
+  EXPECT_NE(journal.find("\"estimated\": [\"ended_at\"]"), std::string::npos) << journal;
 }
 
 TEST(DaemonAmi, UnreachablePbxStillServesHealthAndReportsTheLink) {

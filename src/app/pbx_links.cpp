@@ -82,7 +82,15 @@ class AmiPbxLink final : public PbxLink {
     link_->stop([this, done = std::move(done)] {
       if (!flushed_) {
         flushed_ = true;
-        tracker_->flush(clock_.now());  // open calls end now, entries go to the journal sink
+        if (keep_open_) {
+          // The calls go on in the PBX: their state is in the journal store, the next start
+          // continues them (or journals them with an estimated end if they ended meanwhile).
+          // Ending them now would journal each call in progress twice across a restart.
+          if (auto n = tracker_->live_channels())
+            spdlog::info("pbx {}: {} live channel(s) kept open for the next start", name_, n);
+        } else {
+          tracker_->flush(clock_.now());  // open calls end now, entries go to the journal sink
+        }
       }
       if (done) done();
     });
@@ -114,6 +122,8 @@ class AmiPbxLink final : public PbxLink {
   }
 
   void count_entry() { ++entries_; }
+  // The store keeps open-call state: a stop leaves open calls open (see stop()).
+  void keep_open_calls() { keep_open_ = true; }
 
  private:
   std::string name_;
@@ -124,6 +134,7 @@ class AmiPbxLink final : public PbxLink {
   std::unique_ptr<ami::AmiLink> link_;
   std::unique_ptr<ami::AmiCommands> commands_;  // uses tracker_ and link_: declared after them
   bool flushed_ = false;
+  bool keep_open_ = false;
   std::uint64_t entries_ = 0;
 };
 
@@ -147,6 +158,7 @@ base::Result<std::unique_ptr<PbxLink>> make_pbx_link(const PbxConfig& pbx, App& 
   };
   auto tracker = std::make_unique<ami::AmiCallTracker>(std::move(*topt), std::move(outputs));
   auto* tracker_raw = tracker.get();
+  bool keep_open = false;
   // Open calls survive a restart (kill -9 included) in the journal store: what the previous run
   // left is re-attached at the first resync, and the state rows leave with the entries.
   if (ports::JournalStore& store = app.journal(); store.keeps_open_state()) {
@@ -161,6 +173,7 @@ base::Result<std::unique_ptr<PbxLink>> make_pbx_link(const PbxConfig& pbx, App& 
       store.put_open_state(scope, key, std::move(text));
     });
     tracker->restore_state(*rows);
+    keep_open = true;
   }
   // Call control: [tenant.X.call_control] and the phones' remote control ([[tenant.X.phones]]),
   // which also decide the allowed actions the model offers (answer/hold need the phone).
@@ -185,6 +198,7 @@ base::Result<std::unique_ptr<PbxLink>> make_pbx_link(const PbxConfig& pbx, App& 
     });
   }
   auto link = std::make_unique<AmiPbxLink>(pbx.name, pbx.tenant, std::move(tracker));
+  if (keep_open) link->keep_open_calls();
   app.event_hub().add_model(pbx.tenant, &tracker_raw->model());
   app.call_models().add(pbx.tenant, &tracker_raw->model());  // GET /api/v1/calls
   auto tap = std::make_unique<LineStateTap>(*tracker_raw, app.event_hub(), pbx.tenant);
