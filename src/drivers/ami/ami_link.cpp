@@ -182,6 +182,12 @@ asio::awaitable<void> AmiLink::run() {
       log_session_end(why, stable);
       set_state(AmiLinkState::disconnected);
       if (stopping_) break;
+      if (stable) {
+        // A healthy session broke (a network cut, a firewall's reset): call events are being
+        // lost right now, so the first attempt goes at once; if it fails, the backoff starts.
+        last_backoff_ = std::chrono::milliseconds(0);
+        continue;
+      }
       last_backoff_ = backoff_.next();
       if (last_backoff_.count() > 0) {
         backoff_timer_.expires_after(last_backoff_);
