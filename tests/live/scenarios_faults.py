@@ -274,15 +274,18 @@ def load_run(t, fault, talk_ms=3000):
         # an unseen answer or end is the midpoint of the outage: off by at most half of it
         unseen = estimated(e) & {"answered_at", "ended_at"}
         tol = 1.0 + (outage / 2 if unseen else 0.0)
+        # (worded like livetest.check's, so a soak counts duration-only failures apart: under
+        # overload Asterisk stamps AMI events late, beyond the CDR's own times)
         problems = []
         if row["disposition"] != "ANSWERED" or e["disposition"] != "answered" or e["party"] != "100":
-            problems.append(f"disposition {e['disposition']} / CDR {row['disposition']}")
+            problems.append(f"disposition={e['disposition']} (CDR {row['disposition']})")
         if abs(float(e["talk_s"]) - row["billsec"]) > tol:
-            problems.append(f"talk_s {e['talk_s']} vs billsec {row['billsec']}")
-        if abs(float(e["ring_s"]) + float(e["talk_s"]) - row["duration"]) > tol + 0.5:
-            problems.append(f"ring_s+talk_s {float(e['ring_s']) + float(e['talk_s']):.1f} vs duration {row['duration']}")
+            problems.append(f"talk_s={e['talk_s']}, want {row['billsec'] - tol:.2f}..{row['billsec'] + tol:.2f}")
+        total = float(e["ring_s"]) + float(e["talk_s"])
+        if abs(total - row["duration"]) > tol + 0.5:
+            problems.append(f"ring_s+talk_s={total:.1f}, want {row['duration'] - tol - 0.5:.2f}..{row['duration'] + tol + 0.5:.2f}")
         if problems:
-            bad.append(f"{linkedid}: " + "; ".join(problems))
+            bad.append(f"WRONG   {linkedid}: " + "; ".join(problems))
     t.report.append(f"load      {calls} calls at {rate}/s, {drops} faults: {len(rows)} CDR rows, "
                     f"{len(entries)} entries, missing {len(missing)}, phantom {len(phantom)}, "
                     f"times off {len(bad)}, estimated {est or '{}'}, longest outage {outage:.1f}s, "
@@ -293,7 +296,11 @@ def load_run(t, fault, talk_ms=3000):
     t.h.done_linkedids.update(r["linkedid"] for r in rows)
     if missing or phantom or bad or len(cdr) != calls or diag["counters"]["live_channels"] != 0:
         raise ScenarioFailed("\n".join(t.report + [f"MISSING {m}" for m in missing[:20]]
-                                       + [f"PHANTOM {p}" for p in phantom[:20]] + bad[:20]))
+                                       + [f"EXTRA   {p}" for p in phantom[:20]] + bad[:20]
+                                       + ([f"EXTRA   live channels {diag['counters']['live_channels']}"]
+                                          if diag["counters"]["live_channels"] else [])
+                                       + ([f"CDR MISSING rows to 100: {len(cdr)} of {calls}"]
+                                          if len(cdr) != calls else [])))
 
 
 @scenario("load")
