@@ -331,6 +331,10 @@ base::Result<DialingPlan> DialingPlan::create(DialingPlanOptions o) {
   if (!plan.options_.base_number.empty()) {
     plan.company_nsn_ = plan.options_.area_code + plan.options_.base_number;
   }
+  for (int len : plan.options_.extension_lengths)
+    plan.max_extension_length_ = std::max(plan.max_extension_length_, static_cast<std::size_t>(len));
+  for (const auto& r : plan.options_.extension_ranges)
+    plan.max_extension_length_ = std::max(plan.max_extension_length_, r.first.size());
   return plan;
 }
 
@@ -495,7 +499,25 @@ CanonicalNumber DialingPlan::canonicalize_digits(const Digits& d, NumberSource s
       return finish(classify(b ? stripped : as_is, ext));
     }
   }
+  if (is_local_number(digits)) {
+    // A local subscriber number: our area code goes in front, as on a phone line (ConSol's rule
+    // for "33990312", for every local number). Where area + number cannot be a number (NANP's
+    // ten-digit national form "2125550100" in area 650), it is read as national below.
+    Resolved local = resolve_dialed(digits, true, path, &slow);
+    if (local.status == Resolved::Status::possible) return finish(classify(local, ext));
+  }
   return finish(classify(resolve_dialed(digits, false, path, &slow), ext));
+}
+
+// No trunk, international or outside-line prefix, longer than any extension, and not the
+// company's base number (the company pattern has answered those before).
+bool DialingPlan::is_local_number(std::string_view digits) const {
+  // Without a trunk prefix the numbering is closed (the area code is always dialed): no local form.
+  if (options_.area_code.empty() || national_prefix_.empty() || digits.size() <= max_extension_length_) return false;
+  for (const std::string* prefix : {&national_prefix_, &international_prefix_, &options_.outside_prefix}) {
+    if (!prefix->empty() && starts_with(digits, *prefix)) return false;
+  }
+  return digits != options_.base_number;
 }
 
 base::Result<std::string> DialingPlan::dial_string(std::string_view input) const {

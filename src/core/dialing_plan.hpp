@@ -65,7 +65,8 @@ class DialingPlan {
   // Rules (company: country 49, area 211, base 339903, extension length 2):
   //   "12", "33990312", "21133990312", "0211 33990312", "+49 (0)211 339903-12" -> internal 12,
   //   e164 +4921133990312. Numbers starting with '+' or '0' are never expanded by the company
-  //   pattern. "" / "anonymous" / "Restricted" -> withheld. Letters or stray symbols -> invalid.
+  //   pattern. A longer number without any prefix is local: "5555555" -> +492115555555.
+  //   "" / "anonymous" / "Restricted" -> withheld. Letters or stray symbols -> invalid.
   CanonicalNumber canonicalize(std::string_view input, NumberSource source = NumberSource::user,
                                ResolvePath path = ResolvePath::fast) const;
 
@@ -96,12 +97,14 @@ class DialingPlan {
                                  bool* used_libphonenumber) const;
   CanonicalNumber classify(const phone::Resolved& r, std::string_view remote_ext) const;
   CanonicalNumber make_internal(std::string_view ext) const;
+  bool is_local_number(std::string_view digits) const;
 
   DialingPlanOptions options_;
   const phone::RegionFacts* facts_ = nullptr;
   std::string national_prefix_;
   std::string international_prefix_;
   std::string company_nsn_;  // area_code + base_number
+  std::size_t max_extension_length_ = 0;  // longest extension of lengths and ranges
 };
 
 // "de-DE", "de_DE.UTF-8", "en_GB" -> "DE"/"GB"; "" when no region part.

@@ -62,8 +62,53 @@ TEST(DialingPlan, PlusOrZeroIsNeverExpanded) {
   // "033990312" is a national number of another area (+49 33990 312), not the company.
   expect(p, "033990312", Kind::external, "+4933990312");
   expect(p, "+4933990312", Kind::external, "+4933990312");
-  // A 3-digit number is not an extension of this plan: libphonenumber decides (too short).
-  expect(p, "123", Kind::invalid, "");
+  // A 3-digit number is not an extension of this plan: a local number of the area (rule 5);
+  // without an area code in the plan, libphonenumber decides (too short).
+  expect(p, "123", Kind::external, "+49211123");
+  DialingPlanOptions no_area;
+  no_area.country_code = "49";
+  no_area.extension_lengths = {2};
+  expect(plan(no_area), "123", Kind::invalid, "");
+}
+
+// A number without trunk, international or outside-line prefix that is longer than an extension
+// and is not the company's base number is a local subscriber number of our area, however it
+// arrives (typed, stored, reported by the PBX, dialed): "33990312" is the company's, so
+// "5555555" is Duesseldorf's too. Regression: it used to be read as national (+495555555).
+TEST(DialingPlan, LocalNumbersGetTheAreaCode) {
+  for (auto src : {NumberSource::user, NumberSource::pbx, NumberSource::dialed}) {
+    auto p = consol();
+    expect(p, "5555555", Kind::external, "+492115555555", "", src);
+    expect(p, "555 55 55", Kind::external, "+492115555555", "", src);
+    expect(p, "4711234", Kind::external, "+492114711234", "", src);
+    // The company's block with a number that is not an extension is still our area.
+    expect(p, "339903999", Kind::external, "+49211339903999", "", src);
+    // The company rule still comes first; the base alone is the main number.
+    expect(p, "33990312", Kind::internal, "+4921133990312", "12", src);
+    expect(p, "339903", Kind::external, "+49211339903", "", src);
+    // With a trunk or international prefix the number says where it is.
+    expect(p, "0 5555555", Kind::external, "+495555555", "", src);
+    expect(p, "0211 5555555", Kind::external, "+492115555555", "", src);
+  }
+  // An outside-line code in front is not part of a local number: the existing rules decide.
+  auto with_code = consol("0", true);
+  expect(with_code, "05555555", Kind::external, "+492115555555", "", NumberSource::pbx);
+  // No area code in the plan: nothing to put in front.
+  DialingPlanOptions o;
+  o.country_code = "49";
+  o.extension_lengths = {2};
+  expect(plan(o), "5555555", Kind::external, "+495555555");
+}
+
+TEST(DialingPlan, LocalNumbersOfNanpAreasAndTenDigitNationalNumbers) {
+  DialingPlanOptions o;
+  o.country_code = "1";
+  o.area_code = "650";
+  o.extension_lengths = {4};
+  auto p = plan(o);
+  expect(p, "555 0100", Kind::external, "+16505550100");
+  // Area + ten digits cannot be a NANP number: the national reading stays.
+  expect(p, "212 555 0100", Kind::external, "+12125550100");
 }
 
 TEST(DialingPlan, ExternalNumbersFromPbxAndUsers) {
