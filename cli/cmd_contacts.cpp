@@ -13,6 +13,7 @@
 #include "app/config.hpp"
 #include "base/time.hpp"
 #include "cli/commands.hpp"
+#include "cli/plan_flags.hpp"
 #include "core/dialing_plan.hpp"
 #include "core/lookup_service.hpp"
 #include "directory/store/contact_import.hpp"
@@ -24,13 +25,9 @@ namespace {
 
 constexpr std::size_t kMaxIssuesShown = 50;
 
-struct ContactsFlags {
+struct ContactsFlags : PlanFlags {
   std::string data_dir;
   std::string postgres;
-  std::string config;
-  std::string tenant = "default";
-  std::optional<std::string> country, area, base, outside;
-  std::vector<int> ext_len;
   // import
   std::string file;
   bool dry_run = false;
@@ -52,14 +49,8 @@ void add_common(CLI::App* c, ContactsFlags& f) {
                                           "else the daemon's default)");
   c->add_option("--postgres", f.postgres, "use the contact store in PostgreSQL (libpq conninfo, e.g. "
                                           "'host=db dbname=callbridge user=cb') instead of contacts.db");
-  c->add_option("--config", f.config, "callbridged config file: data dir and the tenant's dialing plan "
-                                      "(default: $CALLBRIDGE_CONFIG)");
-  c->add_option("--tenant", f.tenant, "tenant id")->capture_default_str();
-  c->add_option("--country", f.country, "dialing plan: country calling code, e.g. 49");
-  c->add_option("--area", f.area, "dialing plan: area code without trunk prefix, e.g. 211");
-  c->add_option("--base", f.base, "dialing plan: company base number, e.g. 339903");
-  c->add_option("--ext-len", f.ext_len, "dialing plan: extension length(s)")->delimiter(',')->allow_extra_args(false);
-  c->add_option("--outside-prefix", f.outside, "dialing plan: outside-line code, e.g. 0");
+  // --config (data dir and the tenant's dialing plan), --tenant, the plan's flags.
+  add_plan_flags(c, f);
 }
 
 int fail_usage(const std::string& m) {
@@ -69,63 +60,29 @@ int fail_usage(const std::string& m) {
 
 struct Env {
   std::string data_dir;
-  std::optional<core::DialingPlan> plan;
+  std::shared_ptr<const core::DialingPlan> plan;  // the daemon's plan for the tenant (+ flags)
 };
 
 base::Result<Env> load_env(const ContactsFlags& f) {
+  auto loaded = load_plan(f);
+  if (!loaded) return base::fail(loaded.error());
   Env env;
-  std::string config_path = f.config;
-  if (config_path.empty())
-    if (const char* e = std::getenv("CALLBRIDGE_CONFIG")) config_path = e;
-  core::DialingPlanOptions o;
-  bool have_plan = false;
-  if (!config_path.empty()) {
-    auto cfg = app::load_config_file(config_path);
-    if (!cfg) return base::fail(cfg.error());
-    env.data_dir = app::effective_data_dir(*cfg);
-    if (auto it = cfg->tenants.find(f.tenant); it != cfg->tenants.end()) {
-      const app::DialingConfig& d = it->second.dialing;
-      o.country_code = d.country_code;
-      o.area_code = d.area_code;
-      o.base_number = d.base_number;
-      if (d.extension_length > 0) o.extension_lengths = {d.extension_length};
-      o.outside_prefix = d.outside_prefix;
-      o.national_prefix = d.trunk_prefix;
-      o.international_prefix = d.international_prefix;
-      have_plan = !d.country_code.empty();
-    }
-  }
+  if (loaded->config) env.data_dir = app::effective_data_dir(*loaded->config);
   if (!f.data_dir.empty()) env.data_dir = f.data_dir;
   if (env.data_dir.empty()) env.data_dir = app::default_data_dir();
-  if (f.country) o.country_code = *f.country, have_plan = true;
-  if (f.area) o.area_code = *f.area;
-  if (f.base) o.base_number = *f.base;
-  if (!f.ext_len.empty()) o.extension_lengths = f.ext_len;
-  if (f.outside) o.outside_prefix = *f.outside;
-  if (!have_plan)
-    return base::fail(base::Error::invalid_argument(
-        "no dialing plan to normalize numbers with: give --country (and --area, --base, --ext-len) or --config "
-        "with [tenant." + f.tenant + ".dialing]"));
-  auto plan = core::DialingPlan::create(std::move(o));
-  if (!plan) return base::fail(plan.error());
-  env.plan = std::move(*plan);
+  env.plan = std::move(loaded->plan);
   return env;
 }
 
-ports::ToE164 to_e164_of(const core::DialingPlan& plan) {
-  auto p = std::make_shared<core::DialingPlan>(plan);
-  return [p](std::string_view raw) -> std::optional<std::string> {
-    auto c = p->canonicalize(raw);
-    using K = core::CanonicalNumber::Kind;
-    if ((c.kind == K::external || c.kind == K::internal) && !c.e164.empty()) return c.e164;
-    return std::nullopt;
-  };
+// The same number -> E.164 as callbridged's contact store and lookups (core::lookup_e164).
+ports::ToE164 to_e164_of(std::shared_ptr<const core::DialingPlan> plan) {
+  return [plan = std::move(plan)](std::string_view raw) { return core::lookup_e164(plan.get(), raw); };
 }
 
 // contacts.db in the data dir, or PostgreSQL when --postgres is given.
 base::Result<std::unique_ptr<ports::ContactStore>> open_store(const Env& env, const ContactsFlags& f,
                                                                bool must_exist) {
-  auto t = to_e164_of(*env.plan);
+  auto t = to_e164_of(env.plan);
   auto tenant_fn = [t](const std::string&, std::string_view raw) { return t(raw); };
   if (!f.postgres.empty()) {
     directory::PgContactStoreOptions o;
@@ -173,7 +130,7 @@ int run_import(const ContactsFlags& f) {
   auto env = load_env(f);
   if (!env) return fail_usage(env.error().message());
   directory::ImportParseOptions po;
-  po.to_e164 = to_e164_of(*env->plan);
+  po.to_e164 = to_e164_of(env->plan);
   po.max_file_bytes = f.max_mb * 1024 * 1024;
   std::string base_name = f.file.substr(f.file.find_last_of('/') + 1);
   po.origin = "import:" + base_name;

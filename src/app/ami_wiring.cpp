@@ -5,41 +5,18 @@
 
 namespace callbridge::app {
 
-core::DialingPlanOptions dialing_plan_options(const DialingConfig& d) {
-  core::DialingPlanOptions o;
-  o.country_code = d.country_code;
-  o.region = d.region;
-  o.area_code = d.area_code;
-  o.base_number = d.base_number;
-  if (d.extension_length > 0) o.extension_lengths = {d.extension_length};
-  for (const auto& r : d.extension_ranges) {
-    auto dash = r.find('-');  // validated by the config parser: FIRST-LAST
-    if (dash == std::string::npos) continue;
-    o.extension_ranges.push_back({r.substr(0, dash), r.substr(dash + 1)});
-  }
-  o.outside_prefix = d.outside_prefix;
-  o.national_prefix = d.trunk_prefix;
-  o.international_prefix = d.international_prefix;
-  o.pbx_reports_outside_prefix = d.pbx_reports_outside_prefix;
-  return o;
-}
-
 base::Result<drivers::ami::TrackerOptions> tracker_options(const Config& config, std::string_view tenant) {
   drivers::ami::TrackerOptions o;
   o.tenant = std::string(tenant);
   o.is_internal_number = drivers::ami::default_is_internal_number;
   o.canonical_remote = drivers::ami::default_canonical_remote;
-  auto it = config.tenants.find(std::string(tenant));
+  auto plan = tenant_dialing_plan(config, tenant);
+  if (!plan) return base::fail(plan.error());
   // No [tenant.X.dialing] (the tenant may still have phones or call control): the defaults apply.
-  if (it == config.tenants.end() || it->second.dialing.country_code.empty()) return o;
-  auto plan = core::DialingPlan::create(dialing_plan_options(it->second.dialing));
-  if (!plan) {
-    return base::fail(base::Error::invalid_argument("tenant." + std::string(tenant) +
-                                                    ".dialing: " + plan.error().message()));
-  }
-  auto shared = std::make_shared<const core::DialingPlan>(std::move(*plan));
-  const bool knows_extensions = it->second.dialing.extension_length > 0 ||
-                                !it->second.dialing.extension_ranges.empty();
+  if (!*plan) return o;
+  std::shared_ptr<const core::DialingPlan> shared = std::move(*plan);
+  const bool knows_extensions =
+      !shared->options().extension_lengths.empty() || !shared->options().extension_ranges.empty();
   o.is_internal_number = [shared, knows_extensions](std::string_view n) {
     // Feature codes and rooms (*8, #1) are internal whatever the plan says about digits.
     if (n.find_first_of("*#") != std::string_view::npos) return drivers::ami::default_is_internal_number(n);

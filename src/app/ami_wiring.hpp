@@ -7,6 +7,7 @@
 #include <string_view>
 
 #include "app/config.hpp"
+#include "app/dialing_config.hpp"
 #include "base/error.hpp"
 #include "core/dialing_plan.hpp"
 #include "drivers/ami/ami_call_tracker.hpp"
@@ -14,12 +15,9 @@
 
 namespace callbridge::app {
 
-// [tenant.X.dialing] -> DialingPlanOptions (the same mapping as `callbridge number --config`).
-core::DialingPlanOptions dialing_plan_options(const DialingConfig& d);
-
 // Tracker options for `tenant`: with a [tenant.<tenant>.dialing] section the numbers go through
-// that tenant's DialingPlan (caller ids as NumberSource::pbx); without one, the tracker's
-// defaults (country 49, trunk 0, international 00). Error when the section is invalid.
+// that tenant's DialingPlan (tenant_dialing_plan; caller ids as NumberSource::pbx); without one,
+// the tracker's defaults (numbers as the PBX reported them). Error when the section is invalid.
 base::Result<drivers::ami::TrackerOptions> tracker_options(const Config& config, std::string_view tenant);
 
 // [[pbx]] -> AmiLinkOptions (host, port, credentials, auth, keepalive, connect/login timeouts,

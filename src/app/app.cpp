@@ -9,6 +9,7 @@
 
 #include "api/health_routes.hpp"
 #include "app/ami_wiring.hpp"
+#include "app/dialing_config.hpp"
 #include "core/lookup_service.hpp"
 #include "core/remote_info_service.hpp"
 #include "directory/index/indexed_contact_store.hpp"
@@ -153,18 +154,7 @@ App::~App() {
 
 std::optional<std::string> App::to_e164(const std::string& tenant, std::string_view raw) const {
   auto it = plans_.find(tenant);
-  if (it == plans_.end()) {
-    // No dialing plan: only international input ("+49 211 ...") is understood.
-    std::string d;
-    for (char c : raw)
-      if (std::isdigit(static_cast<unsigned char>(c))) d += c;
-    if (!raw.empty() && raw.front() == '+' && d.size() >= 5 && d.size() <= 15) return "+" + d;
-    return std::nullopt;
-  }
-  auto c = it->second->canonicalize(raw);
-  using K = core::CanonicalNumber::Kind;
-  if ((c.kind == K::external || c.kind == K::internal) && !c.e164.empty()) return c.e164;
-  return std::nullopt;
+  return core::lookup_e164(it == plans_.end() ? nullptr : it->second.get(), raw);
 }
 
 ports::ContactStore& App::contacts() {
@@ -174,10 +164,9 @@ ports::ContactStore& App::contacts() {
 
 base::Status App::start_remote_info() {
   for (const auto& [tenant, tc] : config_.tenants) {
-    if (tc.dialing.country_code.empty()) continue;  // no [tenant.X.dialing]: the defaults apply
-    auto plan = core::DialingPlan::create(dialing_plan_options(tc.dialing));
-    if (!plan) return fail(Error::invalid_argument("tenant." + tenant + ".dialing: " + plan.error().message()));
-    plans_[tenant] = std::make_shared<const core::DialingPlan>(std::move(*plan));
+    auto plan = tenant_dialing_plan(config_, tenant);
+    if (!plan) return fail(plan.error());
+    if (*plan) plans_[tenant] = std::move(*plan);  // no [tenant.X.dialing]: numbers stay as written
   }
 
   // The built-in store: one instance for the REST API (edits, imports) and the lookup engine.

@@ -5,7 +5,7 @@
 #include <string>
 
 #include "api/rest_commands.hpp"
-#include "app/ami_wiring.hpp"
+#include "app/dialing_config.hpp"
 #include "core/call_control.hpp"
 
 namespace callbridge::app {
@@ -13,7 +13,7 @@ namespace callbridge::app {
 struct CommandWiring {
   Config config;
   std::function<std::vector<PbxLink*>()> links;
-  std::map<std::string, std::optional<core::DialingPlan>> plans;  // by tenant; nullopt = no [dialing]
+  std::map<std::string, std::shared_ptr<const core::DialingPlan>> plans;  // by tenant; only with [dialing]
   std::map<std::string, std::unique_ptr<core::CallControlService>> services;
 
   core::CallControlService* service_for(const std::string& tenant) {
@@ -22,7 +22,7 @@ struct CommandWiring {
     for (PbxLink* l : links()) {
       if (!l || l->tenant() != tenant || !l->commands() || !l->call_model()) continue;
       const core::DialingPlan* plan = nullptr;
-      if (auto p = plans.find(tenant); p != plans.end() && p->second) plan = &*p->second;
+      if (auto p = plans.find(tenant); p != plans.end()) plan = p->second.get();
       core::CallControlOptions o;
       o.tenant = tenant;
       if (auto t = config.tenants.find(tenant); t != config.tenants.end()) {
@@ -54,11 +54,9 @@ base::Result<std::shared_ptr<CommandWiring>> wire_command_routes(api::HttpServer
   w->config = config;
   w->links = std::move(links);
   for (const auto& [tenant, tc] : config.tenants) {
-    if (tc.dialing.country_code.empty()) continue;
-    auto plan = core::DialingPlan::create(dialing_plan_options(tc.dialing));
-    if (!plan)
-      return base::fail(base::Error::invalid_argument("tenant." + tenant + ".dialing: " + plan.error().message()));
-    w->plans[tenant].emplace(std::move(*plan));
+    auto plan = tenant_dialing_plan(config, tenant);
+    if (!plan) return base::fail(plan.error());
+    if (*plan) w->plans[tenant] = std::move(*plan);
   }
   CommandWiring* raw = w.get();
   api::CommandRouteDeps deps;

@@ -555,6 +555,21 @@ std::string DialingPlan::display(const CanonicalNumber& number, std::string_view
   return phone::format_for_region(number.e164, region, number.remote_extension);
 }
 
+std::optional<std::string> lookup_e164(const DialingPlan* plan, std::string_view raw) {
+  if (plan == nullptr) {
+    std::string d;
+    for (char c : raw)
+      if (is_digit(c)) d += c;
+    std::string_view s = trim(raw);
+    if (!s.empty() && s.front() == '+' && d.size() >= 5 && d.size() <= 15) return "+" + d;
+    return std::nullopt;
+  }
+  CanonicalNumber c = plan->canonicalize(raw);
+  using K = CanonicalNumber::Kind;
+  if ((c.kind == K::external || c.kind == K::internal) && !c.e164.empty()) return std::move(c.e164);
+  return std::nullopt;
+}
+
 std::string region_from_locale(std::string_view locale) {
   std::size_t sep = locale.find_first_of("-_");
   if (sep == std::string_view::npos) return {};

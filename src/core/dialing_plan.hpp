@@ -107,6 +107,12 @@ class DialingPlan {
   std::size_t max_extension_length_ = 0;  // longest extension of lengths and ranges
 };
 
+// The E.164 a directory stores and looks a number up by (contacts, imports, REST lookups; the
+// daemon and the CLI both use this): internal or external numbers of `plan` with an E.164.
+// Without a plan (nullptr) only international input ("+49 211 ...", 5-15 digits) has one: no
+// country is assumed. nullopt: no E.164 (withheld, invalid, an extension without DID).
+std::optional<std::string> lookup_e164(const DialingPlan* plan, std::string_view raw);
+
 // "de-DE", "de_DE.UTF-8", "en_GB" -> "DE"/"GB"; "" when no region part.
 std::string region_from_locale(std::string_view locale);
 
