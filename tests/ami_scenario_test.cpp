@@ -473,10 +473,32 @@ TEST(TrackerDefaults, NumberClassificationAndCanonicalForm) {
   EXPECT_FALSE(default_is_internal_number("089123456"));
   EXPECT_FALSE(default_is_internal_number("+4989123456"));
   EXPECT_FALSE(default_is_internal_number("1"));
-  EXPECT_EQ(default_canonical_remote("089123456"), "+4989123456");
-  EXPECT_EQ(default_canonical_remote("0041441234567"), "+41441234567");
+  // No dialing plan, no invented country: only "+..." becomes E.164, the rest stays as reported.
+  EXPECT_EQ(default_canonical_remote("089123456"), "089123456");
+  EXPECT_EQ(default_canonical_remote("0041441234567"), "0041441234567");
   EXPECT_EQ(default_canonical_remote("+49 89 123456"), "+4989123456");
+  EXPECT_EQ(default_canonical_remote("+1 (650) 253-0000"), "+16502530000");
   EXPECT_EQ(default_canonical_remote("123456"), "123456");
+  EXPECT_EQ(default_canonical_remote("sip:alice@example.com"), "sip:alice@example.com");
+  EXPECT_EQ(default_canonical_remote("+49 CALL"), "+49 CALL");
+  EXPECT_EQ(default_canonical_remote("+"), "+");
+  EXPECT_EQ(default_canonical_remote(""), "");
+}
+
+// Regression: a tenant without a dialing plan got "+49" in front of every national number. The
+// lab's outbound call to 089123456 (a German PBX) is journaled as dialed when no plan says so,
+// and as +4989123456 with the lab's plan (country 49).
+TEST(TrackerDefaults, WithoutADialingPlanNumbersStayAsThePbxReportedThem) {
+  const std::string log = std::string(CALLBRIDGE_FIXTURES_DIR) + "/outbound_dial/ami.log";
+  ReplayOptions no_plan;
+  no_plan.tracker = drivers::ami::TrackerOptions{};
+  ReplayResult r = replay_files({log}, no_plan);
+  ASSERT_TRUE(r.error.empty()) << r.error;
+  ASSERT_EQ(r.entries.size(), 1u) << r.jsonl();
+  EXPECT_EQ(r.entries[0].remote, "089123456");
+  ReplayResult lab = replay_files({log});
+  ASSERT_EQ(lab.entries.size(), 1u) << lab.jsonl();
+  EXPECT_EQ(lab.entries[0].remote, "+4989123456");
 }
 
 TEST(TrackerOptionsHook, CustomNumberRulesAreUsed) {

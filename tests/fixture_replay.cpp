@@ -5,9 +5,21 @@
 #include <random>
 #include <sstream>
 
+#include "app/ami_wiring.hpp"
 #include "drivers/ami/ami_replay.hpp"
 
 namespace callbridge::testing {
+
+drivers::ami::TrackerOptions lab_tracker_options() {
+  static const drivers::ami::TrackerOptions lab = [] {
+    auto config = app::parse_config("[tenant.default.dialing]\ncountry_code = \"49\"\n", "lab.toml");
+    if (!config) std::abort();
+    auto o = app::tracker_options(*config, "default");
+    if (!o) std::abort();
+    return *o;
+  }();
+  return lab;
+}
 
 std::string ReplayResult::jsonl() const {
   std::string out;

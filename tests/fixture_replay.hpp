@@ -16,12 +16,17 @@ namespace callbridge::testing {
 
 enum class Chunking { whole, random };
 
+// The tracker options of the lab the captures come from: a German PBX (phones dial 0... for
+// national numbers), so [tenant.default.dialing] country_code = "49" through the daemon's own
+// wiring (app::tracker_options). The expected journals assume it.
+drivers::ami::TrackerOptions lab_tracker_options();
+
 struct ReplayOptions {
   Chunking chunking = Chunking::whole;  // random: ReplayChunking::random, 1..700-byte pieces
   std::uint32_t seed = 1;
   bool strip_cdr_cel = false;  // AmiReplay drops every `Event: Cdr` / `Event: CEL` (drop_cdr_cel)
   bool duplicate = false;      // deliver every message twice (robustness)
-  drivers::ami::TrackerOptions tracker;
+  drivers::ami::TrackerOptions tracker = lab_tracker_options();
 };
 
 struct ReplayResult {

@@ -48,8 +48,16 @@ struct ReplayRun {
   std::string journal;  // --journal-out contents
 };
 
+// The captures come from a German lab PBX (phones dial 0... for national numbers): the expected
+// journals assume its dialing plan, given as callbridged's configuration.
+fs::path lab_config(const fs::path& dir) {
+  fs::path p = dir / "lab.toml";
+  if (!fs::exists(p)) std::ofstream(p) << "[tenant.default.dialing]\ncountry_code = \"49\"\n";
+  return p;
+}
+
 ReplayRun replay(std::vector<std::string> args, const fs::path& out) {
-  args.insert(args.begin(), {"replay", "--journal-out", out.string()});
+  args.insert(args.begin(), {"replay", "--config", lab_config(out.parent_path()).string(), "--journal-out", out.string()});
   ChildProcess p(CALLBRIDGE_CLI_PATH, args);
   int rc = p.wait_exit();
   return {rc, p.output(), slurp(out)};

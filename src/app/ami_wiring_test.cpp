@@ -54,7 +54,9 @@ TEST(AmiWiring, WithoutADialingSectionTheTrackerDefaultsApply) {
   auto o = tracker_options(Config{}, "default");
   ASSERT_TRUE(o) << o.error().message();
   EXPECT_EQ(o->tenant, "default");
-  EXPECT_EQ(o->canonical_remote("089123456"), "+4989123456");
+  // No plan, no invented country: national numbers stay as the PBX reported them.
+  EXPECT_EQ(o->canonical_remote("089123456"), "089123456");
+  EXPECT_EQ(o->canonical_remote("+49 89 123456"), "+4989123456");
   EXPECT_TRUE(o->is_internal_number("100"));
   EXPECT_FALSE(o->is_internal_number("089123456"));
 }

@@ -17,16 +17,19 @@ bool default_is_internal_number(std::string_view n) {
 }
 
 std::string default_canonical_remote(std::string_view raw) {
-  std::string digits;
-  bool plus = !raw.empty() && raw.front() == '+';
-  for (char c : raw) {
-    if (c >= '0' && c <= '9') digits += c;
+  // Without a dialing plan there is no country to assume: only a number the PBX already reported
+  // in international form is written as E.164 ("+49 89 123456" -> "+4989123456"); anything else
+  // ("089123456", "0041...", "123456", a SIP URI) stays exactly as reported.
+  if (raw.empty() || raw.front() != '+') return std::string(raw);
+  std::string e164 = "+";
+  for (char c : raw.substr(1)) {
+    if (c >= '0' && c <= '9') {
+      e164 += c;
+    } else if (c != ' ' && c != '-' && c != '(' && c != ')' && c != '.' && c != '/') {
+      return std::string(raw);  // not a plain number
+    }
   }
-  if (digits.empty()) return std::string(raw);
-  if (plus) return "+" + digits;
-  if (digits.rfind("00", 0) == 0) return "+" + digits.substr(2);
-  if (digits.rfind("0", 0) == 0) return "+49" + digits.substr(1);
-  return digits;  // a local number without area code: leave it as dialed
+  return e164.size() > 1 ? e164 : std::string(raw);
 }
 
 // Channels

@@ -48,8 +48,9 @@ struct TrackerOptions {
   // Numbers that are internal (extensions, conference rooms, feature codes) rather than external.
   // Default: 2..6 characters of [0-9*#], not starting with 0 or +.
   std::function<bool(std::string_view number)> is_internal_number;
-  // Raw caller id or dialed number of an external party -> E.164. Default: country code 49,
-  // trunk prefix 0, international prefix 00 (see default_canonical_remote).
+  // Raw caller id or dialed number of an external party -> E.164 (app/ wires the tenant's dialing
+  // plan). Default, for a tenant without a plan: "+..." numbers without separators, anything
+  // else as the PBX reported it - no country is assumed (see default_canonical_remote).
   std::function<std::string(std::string_view raw_number)> canonical_remote;
   // Upper bound of tracked channels; events for new channels beyond it are dropped (counted).
   std::size_t max_channels = 200000;
