@@ -81,18 +81,112 @@ TEST(FrameReader, OversizeLineIsAnErrorNotACrash) {
   EXPECT_TRUE(failed);
 }
 
-TEST(FrameReader, BinaryGarbageWithNewlinesBecomesHeaderlessLines) {
-  FrameReader r({}, false);
-  std::string garbage;
-  std::mt19937 rng(7);
-  for (int i = 0; i < 100000; ++i) garbage.push_back(static_cast<char>(rng()));
-  r.feed(garbage);
-  AmiMessage m;
-  for (int i = 0; i < 100000; ++i) {
-    auto got = r.next(m);
-    if (!got || !*got) break;
+// What the reader must make of any bytes (no banner), written the plain way: lines end at '\n'
+// (a '\r' before it is dropped); a blank line before the first header is stray, after one it ends
+// the message; "Key: Value" splits at the first ':' (one space after it dropped), a line without
+// ':' is a header with an empty key. The stream fails at the first message over the limits.
+struct ReferenceSplit {
+  std::vector<std::vector<std::pair<std::string, std::string>>> messages;
+  std::size_t stray_blank_lines = 0;
+  bool failed = false;
+};
+
+ReferenceSplit reference_split(std::string_view bytes, const FrameLimits& limits) {
+  ReferenceSplit out;
+  std::vector<std::pair<std::string, std::string>> cur;
+  std::size_t start = 0, pos = 0;  // start: first byte of the message being assembled
+  for (std::size_t nl; (nl = bytes.find('\n', pos)) != std::string_view::npos; pos = nl + 1) {
+    std::string_view line = bytes.substr(pos, nl - pos);
+    if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+    if (line.empty()) {
+      if (cur.empty()) {
+        ++out.stray_blank_lines;
+        start = nl + 1;
+        continue;
+      }
+      if (nl + 1 - start > limits.max_message_bytes) return out.failed = true, out;
+      out.messages.push_back(std::move(cur));
+      cur.clear();
+      start = nl + 1;
+      continue;
+    }
+    if (cur.size() >= limits.max_headers) return out.failed = true, out;
+    auto colon = line.find(':');
+    if (colon == std::string_view::npos) {
+      cur.emplace_back("", std::string(line));
+    } else {
+      std::string_view v = line.substr(colon + 1);
+      if (!v.empty() && v.front() == ' ') v.remove_prefix(1);
+      cur.emplace_back(std::string(line.substr(0, colon)), std::string(v));
+    }
   }
-  SUCCEED();  // no crash, no hang
+  out.failed = bytes.size() - start > limits.max_message_bytes;
+  return out;
+}
+
+ReferenceSplit split_with_reader(std::string_view bytes, const FrameLimits& limits, std::mt19937* chunker) {
+  FrameReader r(limits, false);
+  ReferenceSplit out;
+  AmiMessage m;
+  std::size_t fed = 0;
+  while (!out.failed) {
+    auto got = r.next(m);
+    if (!got) {
+      EXPECT_EQ(got.error().code(), base::Errc::protocol);
+      out.failed = true;
+      break;
+    }
+    if (*got) {
+      auto& msg = out.messages.emplace_back();
+      for (const auto& h : m.headers()) msg.emplace_back(std::string(h.key), std::string(h.value));
+      continue;
+    }
+    if (fed == bytes.size()) break;
+    std::size_t n = chunker ? std::uniform_int_distribution<std::size_t>(1, 997)(*chunker) : bytes.size();
+    n = std::min(n, bytes.size() - fed);
+    r.feed(bytes.substr(fed, n));
+    fed += n;
+    EXPECT_LE(r.buffered(), limits.max_message_bytes + n);
+  }
+  out.stray_blank_lines = r.stray_blank_lines();
+  return out;
+}
+
+void expect_same_split(std::string_view bytes, const FrameLimits& limits, const char* what) {
+  ReferenceSplit want = reference_split(bytes, limits);
+  std::mt19937 chunker(11);
+  for (std::mt19937* c : {static_cast<std::mt19937*>(nullptr), &chunker}) {
+    ReferenceSplit got = split_with_reader(bytes, limits, c);
+    const char* how = c ? "random chunks" : "one chunk";
+    EXPECT_EQ(got.failed, want.failed) << what << ", " << how;
+    ASSERT_EQ(got.messages.size(), want.messages.size()) << what << ", " << how;
+    for (std::size_t i = 0; i < want.messages.size(); ++i)
+      ASSERT_EQ(got.messages[i], want.messages[i]) << what << ", " << how << ", message " << i;
+    if (!want.failed) EXPECT_EQ(got.stray_blank_lines, want.stray_blank_lines) << what << ", " << how;
+  }
+}
+
+TEST(FrameReader, BinaryGarbageWithNewlinesBecomesHeaderlessLines) {
+  // Random bytes, and random bytes rich in the characters the reader looks at ('\n', '\r', ':',
+  // ' '): whatever the chunking, the reader yields exactly the messages of the reference split
+  // (headerless lines, stray blank lines, keys and values byte for byte), then asks for more.
+  std::mt19937 rng(7);
+  std::string plain, rich;
+  for (int i = 0; i < 100000; ++i) plain.push_back(static_cast<char>(rng()));
+  static const char kSpecial[] = {'\n', '\n', '\r', ':', ' '};
+  for (int i = 0; i < 200000; ++i)
+    rich.push_back(rng() % 4 == 0 ? kSpecial[rng() % sizeof kSpecial] : static_cast<char>(rng()));
+  ReferenceSplit rich_ref = reference_split(rich, FrameLimits{});
+  ASSERT_GT(rich_ref.messages.size(), 1000u) << "the rich garbage must exercise many messages";
+  ASSERT_GT(rich_ref.stray_blank_lines, 100u);
+  ASSERT_FALSE(rich_ref.failed);
+  expect_same_split(plain, FrameLimits{}, "random bytes");
+  expect_same_split(rich, FrameLimits{}, "rich random bytes");
+  // Tight limits: the same garbage must fail as a protocol error exactly where the reference does.
+  ASSERT_TRUE(reference_split(rich, FrameLimits{.max_message_bytes = 512, .max_headers = 1024}).failed);
+  expect_same_split(rich, FrameLimits{.max_message_bytes = 512, .max_headers = 1024}, "512-byte limit");
+  ASSERT_TRUE(reference_split(rich, FrameLimits{.max_message_bytes = 64 * 1024, .max_headers = 8}).failed);
+  expect_same_split(rich, FrameLimits{.max_message_bytes = 64 * 1024, .max_headers = 8}, "8-header limit");
 }
 
 // The one-pass reader keeps headers split before a chunk boundary as offsets; they must survive
