@@ -71,28 +71,15 @@ run('dial and journal in the browser', async (ctx) => {
   assert(bare.length === 0, `admin controls without an accessible name: ${bare.join('\n')}`);
 
   // --- tenant UI settings (GET/PUT /api/v1/ui-settings): edited on the admin page, sanitized
-  // preview, saved for the tenant, used by the next pop. Servers without the endpoint (404) fall
-  // back to /ui-config.json, and the page says so.
+  // preview, saved for the tenant, used by the next pop. The daemon must serve the route: a 404
+  // here is a failure (no stand-in), and what is saved is read back from the daemon.
   const settings = await d.api('GET', '/api/v1/ui-settings', token);
-  let readSettings = async () => (await d.api('GET', '/api/v1/ui-settings', token)).json;
-  let stub = false;
-  if (settings.status !== 200) {
-    // A daemon without the endpoint: the page falls back to ui-config.json and says so; the editor
-    // is then checked against an in-page stand-in of the documented contract (page.route).
-    assert(settings.status === 404, `ui-settings: ${settings.status} ${settings.text}`);
-    await page.waitForSelector('.ui-settings:has-text("no UI settings API")');
-    console.log('# the daemon has no /api/v1/ui-settings: fallback checked; editor checked against a page.route stand-in');
-    let stored = { action_links: [{ label: 'Open in CRM', url: 'https://crm.example/contacts/{contact.id}' }], card_template: '' };
-    await page.route('**/api/v1/ui-settings', async (route) => {
-      const r = route.request();
-      if (r.method() === 'PUT') stored = JSON.parse(r.postData());
-      await route.fulfill({ status: 200, contentType: 'application/json', body: JSON.stringify(stored) });
-    });
-    readSettings = async () => stored;
-    stub = true;
-    await page.reload();
-    await page.waitForSelector('.admin section h3');
-  }
+  assert(settings.status === 200, `GET /api/v1/ui-settings must be served by callbridged: ${settings.status} ${settings.text}`);
+  const readSettings = async () => {
+    const r = await d.api('GET', '/api/v1/ui-settings', token);
+    assert(r.status === 200, `GET /api/v1/ui-settings: ${r.status} ${r.text}`);
+    return r.json;
+  };
   {
     await page.waitForFunction(() => window.__cb.uiSettings === 'server');
     const n = await page.$$eval('.link-row', (r) => r.length);
@@ -109,11 +96,9 @@ run('dial and journal in the browser', async (ctx) => {
     assert(!(await page.$('#settings-preview img, #settings-preview script')), 'preview sanitized');
     assert(await page.$('#settings-preview a:has-text("Search CRM")'), 'preview shows the link');
     await page.locator('.ui-settings').screenshot({ path: join(env.out, 'admin-ui-settings.png') });
-    if (!stub) {
-      // The server refuses templates with <script> and the like (the client would drop them anyway).
-      await page.click('#settings-save');
-      await page.waitForSelector('#alerts [role=alert]:has-text("not allowed")');
-    }
+    // The server refuses templates with <script> and the like (the client would drop them anyway).
+    await page.click('#settings-save');
+    await page.waitForSelector('#alerts [role=alert]:has-text("not allowed")');
     await page.fill('#tpl', '<b class="who">{contact.name}</b> <i>{contact.company}</i><img src=x onerror="window.__pwned=1">');
     await page.click('#settings-save');
     await page.waitForSelector('.flash.ok:has-text("saved for the tenant")');
@@ -137,6 +122,16 @@ run('dial and journal in the browser', async (ctx) => {
     peer.send(blocks.slice(answerAt).map(again));
     await page.waitForSelector('article.card', { state: 'detached', timeout: 10_000 });
   }
+  // The client's fallback for an older daemon without the route, simulated on purpose (the real
+  // route was required above): the page falls back to /ui-config.json and says so.
+  await page.route('**/api/v1/ui-settings', (route) =>
+    route.fulfill({ status: 404, contentType: 'application/problem+json', body: '{"title":"Not Found","status":404}' }));
+  await page.reload();
+  await page.click('nav a[href="#/admin"]');
+  await page.waitForSelector('.ui-settings:has-text("no UI settings API")');
+  await page.unroute('**/api/v1/ui-settings');
+  await page.reload();
+  await page.waitForFunction(() => window.__cb.uiSettings === 'server');
 
   // --- desktop integration CLI against the same daemon
   const cli = (args, extraEnv = {}) => spawnSync(env.cli, args, { encoding: 'utf8',
