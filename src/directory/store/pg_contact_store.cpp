@@ -1,8 +1,5 @@
 #include "directory/store/pg_contact_store.hpp"
 
-#include <libpq-fe.h>
-#include <poll.h>
-
 #include <cstdlib>
 
 namespace callbridge::directory {
@@ -11,16 +8,6 @@ using base::Error;
 using base::fail;
 using ports::Contact;
 using Steady = std::chrono::steady_clock;
-
-struct PgContactStore::Rows {
-  std::unique_ptr<PGresult, void (*)(PGresult*)> res{nullptr, PQclear};
-  int size() const { return PQntuples(res.get()); }
-  std::string text(int row, int col) const {
-    return std::string(PQgetvalue(res.get(), row, col), static_cast<std::size_t>(PQgetlength(res.get(), row, col)));
-  }
-  std::int64_t i64(int row, int col) const { return std::strtoll(PQgetvalue(res.get(), row, col), nullptr, 10); }
-  std::size_t affected() const { return static_cast<std::size_t>(std::strtoull(PQcmdTuples(res.get()), nullptr, 10)); }
-};
 
 namespace {
 
@@ -76,73 +63,20 @@ constexpr const char* kInsertNumbers =
 
 }  // namespace
 
-PgContactStore::~PgContactStore() {
-  if (conn_) PQfinish(conn_);
-}
+PgContactStore::PgContactStore(PgContactStoreOptions opts)
+    : opts_(std::move(opts)), conn_(std::make_unique<storage::postgres::PgConn>(opts_.conninfo, "contact store")) {}
+
+PgContactStore::~PgContactStore() = default;
 
 Steady::time_point PgContactStore::write_deadline() const { return Steady::now() + opts_.write_timeout; }
 
-base::Status PgContactStore::connect_locked() {
-  if (conn_ && PQstatus(conn_) == CONNECTION_OK) return {};
-  if (conn_) PQfinish(conn_);
-  conn_ = PQconnectdb(opts_.conninfo.c_str());
-  if (PQstatus(conn_) != CONNECTION_OK) {
-    std::string m = PQerrorMessage(conn_);
-    PQfinish(conn_);
-    conn_ = nullptr;
-    while (!m.empty() && (m.back() == '\n' || m.back() == ' ')) m.pop_back();
-    return fail(Error::unavailable("contact store (PostgreSQL): " + m));
-  }
-  // NOTICEs ("relation already exists, skipping") are not for the user's terminal.
-  PQsetNoticeProcessor(conn_, [](void*, const char*) {}, nullptr);
-  return {};
-}
+base::Status PgContactStore::connect_locked() { return conn_->ensure_connected(); }
 
 base::Result<PgContactStore::Rows> PgContactStore::exec_locked(const std::string& sql,
                                                                const std::vector<std::string>& params,
                                                                Steady::time_point deadline) {
-  if (auto st = connect_locked(); !st) return fail(st.error());
-  std::vector<const char*> values;
-  for (const auto& p : params) values.push_back(p.c_str());
-  int sent = params.empty() ? PQsendQuery(conn_, sql.c_str())
-                            : PQsendQueryParams(conn_, sql.c_str(), static_cast<int>(params.size()), nullptr,
-                                                values.data(), nullptr, nullptr, 0);
-  auto broken = [&](const char* what) {
-    std::string m = std::string("contact store (PostgreSQL) ") + what + ": " + PQerrorMessage(conn_);
-    PQfinish(conn_);
-    conn_ = nullptr;
-    return Error::unavailable(m);
-  };
-  if (!sent) return fail(broken("send"));
-  const int sock = PQsocket(conn_);
-  for (;;) {
-    if (!PQconsumeInput(conn_)) return fail(broken("read"));
-    if (!PQisBusy(conn_)) break;
-    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Steady::now()).count();
-    if (left <= 0) {
-      if (PGcancel* c = PQgetCancel(conn_)) {
-        char err[256];
-        PQcancel(c, err, sizeof err);
-        PQfreeCancel(c);
-      }
-      while (PGresult* r = PQgetResult(conn_)) PQclear(r);
-      return fail(Error::timeout("contact store (PostgreSQL): query cancelled at its deadline"));
-    }
-    pollfd p{sock, POLLIN, 0};
-    poll(&p, 1, static_cast<int>(left));
-  }
-  Rows rows;
-  while (PGresult* r = PQgetResult(conn_)) rows.res.reset(r);  // keep the last result
-  if (!rows.res) return fail(Error::internal("contact store (PostgreSQL): no result"));
-  auto status = PQresultStatus(rows.res.get());
-  if (status != PGRES_COMMAND_OK && status != PGRES_TUPLES_OK) {
-    std::string m = PQresultErrorMessage(rows.res.get());
-    while (!m.empty() && (m.back() == '\n' || m.back() == ' ')) m.pop_back();
-    const char* state = PQresultErrorField(rows.res.get(), PG_DIAG_SQLSTATE);
-    if (state && std::string_view(state) == "57014") return fail(Error::timeout("contact store (PostgreSQL): " + m));
-    return fail(Error::io("contact store (PostgreSQL): " + m));
-  }
-  return rows;
+  storage::postgres::PgConn::Params values(params.begin(), params.end());
+  return conn_->exec(sql, values, deadline);
 }
 
 template <typename Fn>
@@ -151,11 +85,11 @@ auto PgContactStore::in_transaction_locked(Fn&& body) -> decltype(body(Steady::t
   if (auto b = exec_locked("BEGIN", {}, deadline); !b) return fail(b.error());
   auto r = body(deadline);
   if (!r) {
-    if (conn_) (void)exec_locked("ROLLBACK", {}, write_deadline());
+    if (conn_->connected()) (void)exec_locked("ROLLBACK", {}, write_deadline());
     return r;
   }
   if (auto c = exec_locked("COMMIT", {}, deadline); !c) {
-    if (conn_) (void)exec_locked("ROLLBACK", {}, write_deadline());
+    if (conn_->connected()) (void)exec_locked("ROLLBACK", {}, write_deadline());
     return fail(c.error());
   }
   return r;
@@ -179,7 +113,7 @@ base::Status PgContactStore::migrate_locked() {
       return fail(r.error());
     auto v = exec_locked("SELECT value FROM contacts_meta WHERE key='schema_version'", {}, d);
     if (!v) return fail(v.error());
-    int version = v->size() ? std::atoi(v->text(0, 0).c_str()) : 0;
+    int version = v->size() ? std::atoi(std::string(v->text(0, 0)).c_str()) : 0;
     if (version > kSchemaVersion)
       return fail(Error::conflict("contact store (PostgreSQL) has schema version " + std::to_string(version) +
                                   ", this build knows up to " + std::to_string(kSchemaVersion)));
@@ -286,7 +220,8 @@ base::Result<Contact> PgContactStore::get(const std::string& tenant, std::int64_
   auto n = exec_locked("SELECT label, raw, e164 FROM contact_numbers WHERE contact_id=$1 ORDER BY id",
                        {std::to_string(id)}, d);
   if (!n) return fail(n.error());
-  for (int i = 0; i < n->size(); ++i) c.numbers.push_back({n->text(i, 0), n->text(i, 1), n->text(i, 2)});
+  for (int i = 0; i < n->size(); ++i)
+    c.numbers.push_back({std::string(n->text(i, 0)), std::string(n->text(i, 1)), std::string(n->text(i, 2))});
   return c;
 }
 
@@ -312,7 +247,8 @@ base::Result<std::vector<Contact>> PgContactStore::list(const std::string& tenan
     auto n = exec_locked("SELECT label, raw, e164 FROM contact_numbers WHERE contact_id=$1 ORDER BY id",
                          {std::to_string(c.id)}, d);
     if (!n) return fail(n.error());
-    for (int i = 0; i < n->size(); ++i) c.numbers.push_back({n->text(i, 0), n->text(i, 1), n->text(i, 2)});
+    for (int i = 0; i < n->size(); ++i)
+    c.numbers.push_back({std::string(n->text(i, 0)), std::string(n->text(i, 1)), std::string(n->text(i, 2))});
   }
   return out;
 }

@@ -12,8 +12,7 @@
 
 #include "directory/store/contact_rules.hpp"
 #include "ports/contact_source.hpp"
-
-typedef struct pg_conn PGconn;
+#include "storage/postgres/pg_conn.hpp"
 
 namespace callbridge::directory {
 
@@ -49,10 +48,10 @@ class PgContactStore final : public ports::ContactStore {
                                                const ports::ImportOptions& opts) override;
   base::Result<std::size_t> count(const std::string& tenant);
 
-  struct Rows;  // query result (pimpl over PGresult)
+  using Rows = storage::postgres::PgRows;  // query result
 
  private:
-  explicit PgContactStore(PgContactStoreOptions opts) : opts_(std::move(opts)) {}
+  explicit PgContactStore(PgContactStoreOptions opts);
   base::Status connect_locked();
   base::Status migrate_locked();
   // Runs one statement with text parameters; ends by `deadline` (cancelling the query).
@@ -67,7 +66,7 @@ class PgContactStore final : public ports::ContactStore {
 
   PgContactStoreOptions opts_;
   std::timed_mutex mu_;
-  PGconn* conn_ = nullptr;
+  std::unique_ptr<storage::postgres::PgConn> conn_;  // guarded by mu_
 };
 
 }  // namespace callbridge::directory

@@ -5,7 +5,7 @@
 #include <algorithm>
 #include <utility>
 
-#include "journal/postgres/pg_conn.hpp"
+#include "storage/postgres/pg_conn.hpp"
 
 namespace callbridge::journal {
 
@@ -13,7 +13,8 @@ using base::Error;
 using base::fail;
 using base::Result;
 using base::Status;
-using detail::PgConn;
+using storage::postgres::PgConn;
+namespace pg = storage::postgres;
 using Steady = std::chrono::steady_clock;
 
 namespace {
@@ -71,12 +72,12 @@ constexpr const char* kCopy =
     "contact_company, contact_source, note, estimated) FROM STDIN";
 
 void copy_opt(std::string& out, const std::optional<std::string>& v) {
-  if (v) detail::append_copy_field(out, *v);
-  else detail::append_copy_null(out);
+  if (v) pg::append_copy_field(out, *v);
+  else pg::append_copy_null(out);
 }
 
 void copy_row(std::string& out, const model::JournalEntry& e) {
-  using detail::append_copy_field;
+  using pg::append_copy_field;
   auto tab = [&] { out += '\t'; };
   append_copy_field(out, e.tenant), tab();
   append_copy_field(out, e.call_id), tab();
@@ -88,7 +89,7 @@ void copy_row(std::string& out, const model::JournalEntry& e) {
   out += model::to_string(e.disposition), tab();
   out += std::to_string(base::to_micros(e.started_at)), tab();
   if (e.answered_at) out += std::to_string(base::to_micros(*e.answered_at));
-  else detail::append_copy_null(out);
+  else pg::append_copy_null(out);
   tab();
   out += std::to_string(base::to_micros(e.ended_at)), tab();
   char num[32];
@@ -102,7 +103,7 @@ void copy_row(std::string& out, const model::JournalEntry& e) {
     append_copy_field(out, e.contact->company), tab();
     append_copy_field(out, e.contact->source), tab();
   } else {
-    for (int i = 0; i < 4; ++i) detail::append_copy_null(out), tab();
+    for (int i = 0; i < 4; ++i) pg::append_copy_null(out), tab();
   }
   append_copy_field(out, e.note), tab();
   out += std::to_string(static_cast<int>(e.estimated));
@@ -111,14 +112,14 @@ void copy_row(std::string& out, const model::JournalEntry& e) {
 
 // Reader statements are idempotent (SELECT, UPDATE note, DELETE by time): after a lost
 // connection (database restart, idle connection killed) they are sent once more on a new one.
-Result<detail::PgRows> exec_retry(PgConn& c, const std::string& sql, const PgConn::Params& args,
+Result<pg::PgRows> exec_retry(PgConn& c, const std::string& sql, const PgConn::Params& args,
                                   Steady::time_point deadline) {
   auto r = c.exec(sql, args, deadline);
   if (!r && r.error().code() == base::Errc::unavailable && Steady::now() < deadline) r = c.exec(sql, args, deadline);
   return r;
 }
 
-std::optional<std::string> opt_text(const detail::PgRows& r, int row, int col) {
+std::optional<std::string> opt_text(const pg::PgRows& r, int row, int col) {
   if (r.is_null(row, col)) return std::nullopt;
   return std::string(r.text(row, col));
 }
@@ -131,8 +132,8 @@ PgJournalStore::PgJournalStore(Options options) : options_(std::move(options)) {
 
 Result<std::unique_ptr<PgJournalStore>> PgJournalStore::open(Options options) {
   std::unique_ptr<PgJournalStore> s(new PgJournalStore(std::move(options)));
-  s->reader_ = std::make_unique<PgConn>(s->options_.conninfo);
-  s->writer_ = std::make_unique<PgConn>(s->options_.conninfo);
+  s->reader_ = std::make_unique<PgConn>(s->options_.conninfo, "journal");
+  s->writer_ = std::make_unique<PgConn>(s->options_.conninfo, "journal");
   auto& d = *s->reader_;
   if (auto st = d.ensure_connected(); !st) return fail(st.error());
   const auto deadline = Steady::now() + s->options_.query_timeout;
@@ -272,12 +273,12 @@ Status PgJournalStore::write_batch(const std::deque<model::JournalEntry>& batch)
 Result<std::vector<ports::StoredEntry>> PgJournalStore::query(const ports::JournalQuery& q) {
   std::string sql = std::string("SELECT ") + kColumns + " FROM journal WHERE tenant = $1";
   PgConn::Params args;
-  args.emplace_back(detail::sanitize_utf8(q.tenant));
+  args.emplace_back(pg::sanitize_utf8(q.tenant));
   auto param = [&](std::string v) {
     args.emplace_back(std::move(v));
     return "$" + std::to_string(args.size());
   };
-  if (q.party) sql += " AND party = " + param(detail::sanitize_utf8(*q.party));
+  if (q.party) sql += " AND party = " + param(pg::sanitize_utf8(*q.party));
   if (q.direction) sql += " AND direction = " + param(std::string(model::to_string(*q.direction)));
   if (q.disposition) sql += " AND disposition = " + param(std::string(model::to_string(*q.disposition)));
   if (q.missed_only) sql += " AND disposition = 'missed'";
@@ -286,7 +287,7 @@ Result<std::vector<ports::StoredEntry>> PgJournalStore::query(const ports::Journ
   if (q.text && !q.text->empty()) {
     // Substring, case-insensitive like SQLite's LIKE for ASCII; % _ \ in the text are literal.
     std::string pattern = "%";
-    for (char c : detail::sanitize_utf8(*q.text)) {
+    for (char c : pg::sanitize_utf8(*q.text)) {
       if (c == '%' || c == '_' || c == '\\') pattern += '\\';
       pattern += c;
     }
@@ -338,7 +339,7 @@ Status PgJournalStore::set_note(const std::string& tenant, std::int64_t id, cons
                                         std::to_string(kMaxNoteBytes)));
   std::lock_guard lk(reader_mu_);
   auto r = exec_retry(*reader_, "UPDATE journal SET note = $1 WHERE tenant = $2 AND id = $3",
-                         {detail::sanitize_utf8(note), detail::sanitize_utf8(tenant), std::to_string(id)},
+                         {pg::sanitize_utf8(note), pg::sanitize_utf8(tenant), std::to_string(id)},
                          Steady::now() + options_.query_timeout);
   if (!r) return fail(r.error());
   if (r->affected() == 0) return fail(Error::not_found("journal entry " + std::to_string(id) + " not found"));

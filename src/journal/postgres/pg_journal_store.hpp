@@ -20,11 +20,12 @@
 
 #include "ports/journal_store.hpp"
 
+namespace callbridge::storage::postgres {
+class PgConn;  // one libpq connection with deadline-bounded exec (storage/postgres/pg_conn.hpp)
+}
+
 namespace callbridge::journal {
 
-namespace detail {
-class PgConn;  // one libpq connection with deadline-bounded exec, defined in pg_conn.hpp
-}
 
 class PgJournalStore final : public ports::JournalStore {
  public:
@@ -77,9 +78,9 @@ class PgJournalStore final : public ports::JournalStore {
 
   const Options options_;
   std::string location_;
-  std::unique_ptr<detail::PgConn> reader_;  // queries, notes, purge; guarded by reader_mu_
+  std::unique_ptr<storage::postgres::PgConn> reader_;  // queries, notes, purge; guarded by reader_mu_
   std::mutex reader_mu_;
-  std::unique_ptr<detail::PgConn> writer_;  // used only by the writer thread
+  std::unique_ptr<storage::postgres::PgConn> writer_;  // used only by the writer thread
   std::string copy_buf_;                    // writer thread only
 
   mutable std::mutex mu_;

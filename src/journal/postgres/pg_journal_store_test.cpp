@@ -7,12 +7,14 @@
 #include <thread>
 
 #include "directory/child_process.hpp"
-#include "journal/postgres/pg_conn.hpp"
+#include "storage/postgres/pg_conn.hpp"
 #include "journal/postgres/pg_journal_store.hpp"
 #include "journal/postgres/pg_test_cluster.hpp"
 
 namespace callbridge::journal {
 namespace {
+
+namespace pg = storage::postgres;
 
 using model::Direction;
 using model::Disposition;
@@ -109,7 +111,8 @@ TEST_F(PgJournal, NewerSchemaIsRefusedWithAClearMessage) {
   auto s = open_store();
   ASSERT_FALSE(s);
   EXPECT_EQ(s.error().code(), base::Errc::invalid_argument);
-  EXPECT_NE(s.error().message().find("schema version 7 is newer than this build supports (1)"), std::string::npos)
+  EXPECT_NE(s.error().message().find("schema version 7 is newer than this build supports (" +
+                                   std::to_string(PgJournalStore::kSchemaVersion) + ")"), std::string::npos)
       << s.error().message();
 }
 
@@ -218,20 +221,20 @@ TEST_F(PgJournal, SlowStatementsAreCancelledAtTheDeadline) {
 
 TEST(PgCopyText, EscapesControlCharactersAndReplacesBadUtf8) {
   std::string out;
-  detail::append_copy_field(out, std::string("a\\b\tc\nd\re", 9));
+  pg::append_copy_field(out, std::string("a\\b\tc\nd\re", 9));
   EXPECT_EQ(out, "a\\\\b\\tc\\nd\\re");
-  EXPECT_EQ(detail::sanitize_utf8("M\xC3\xBCller \xE2\x82\xAC \xF0\x9F\x93\x9E"), "M\xC3\xBCller \xE2\x82\xAC \xF0\x9F\x93\x9E");
-  EXPECT_EQ(detail::sanitize_utf8("\xC0\xAF"), "\xEF\xBF\xBD\xEF\xBF\xBD");          // overlong
-  EXPECT_EQ(detail::sanitize_utf8("\xED\xA0\x80"), "\xEF\xBF\xBD\xEF\xBF\xBD\xEF\xBF\xBD");  // surrogate
-  EXPECT_EQ(detail::sanitize_utf8("\xE2\x82"), "\xEF\xBF\xBD\xEF\xBF\xBD");          // cut short
-  EXPECT_EQ(detail::sanitize_utf8(std::string("a\0b", 3)), "ab");
+  EXPECT_EQ(pg::sanitize_utf8("M\xC3\xBCller \xE2\x82\xAC \xF0\x9F\x93\x9E"), "M\xC3\xBCller \xE2\x82\xAC \xF0\x9F\x93\x9E");
+  EXPECT_EQ(pg::sanitize_utf8("\xC0\xAF"), "\xEF\xBF\xBD\xEF\xBF\xBD");          // overlong
+  EXPECT_EQ(pg::sanitize_utf8("\xED\xA0\x80"), "\xEF\xBF\xBD\xEF\xBF\xBD\xEF\xBF\xBD");  // surrogate
+  EXPECT_EQ(pg::sanitize_utf8("\xE2\x82"), "\xEF\xBF\xBD\xEF\xBF\xBD");          // cut short
+  EXPECT_EQ(pg::sanitize_utf8(std::string("a\0b", 3)), "ab");
 }
 
 TEST(PgConnDescribe, NamesServerWithoutPassword) {
-  EXPECT_EQ(detail::PgConn::describe("host=db.example port=5433 dbname=cb user=callbridge password=x"),
+  EXPECT_EQ(pg::PgConn::describe("host=db.example port=5433 dbname=cb user=callbridge password=x"),
             "postgresql://callbridge@db.example:5433/cb");
-  EXPECT_EQ(detail::PgConn::describe("postgresql://u:pw@h/d"), "postgresql://u@h/d");
-  EXPECT_EQ(detail::PgConn::describe("host='unterminated"), "postgresql://(unparsable connection string)");
+  EXPECT_EQ(pg::PgConn::describe("postgresql://u:pw@h/d"), "postgresql://u@h/d");
+  EXPECT_EQ(pg::PgConn::describe("host='unterminated"), "postgresql://(unparsable connection string)");
 }
 
 }  // namespace

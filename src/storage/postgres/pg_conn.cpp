@@ -1,4 +1,4 @@
-#include "journal/postgres/pg_conn.hpp"
+#include "storage/postgres/pg_conn.hpp"
 
 #include <libpq-fe.h>
 #include <poll.h>
@@ -6,7 +6,7 @@
 #include <cstdlib>
 #include <utility>
 
-namespace callbridge::journal::detail {
+namespace callbridge::storage::postgres {
 
 using base::Error;
 using base::fail;
@@ -84,15 +84,18 @@ base::Status PgConn::ensure_connected() {
     conn_ = nullptr;
   }
   // Defaults first: keywords in the user's string (processed as dbname, expanded) override them.
+  std::string app = "callbridge-" + what_;
+  for (auto& c : app)
+    if (c == ' ') c = '-';
   const char* keys[] = {"connect_timeout", "application_name", "dbname", nullptr};
-  const char* vals[] = {"10", "callbridge-journal", conninfo_.c_str(), nullptr};
+  const char* vals[] = {"10", app.c_str(), conninfo_.c_str(), nullptr};
   conn_ = PQconnectdbParams(keys, vals, 1);
-  if (!conn_) return fail(Error::unavailable("journal (PostgreSQL): out of memory connecting"));
+  if (!conn_) return fail(Error::unavailable(what_ + " (PostgreSQL): out of memory connecting"));
   if (PQstatus(conn_) != CONNECTION_OK) {
     std::string m = trim(PQerrorMessage(conn_));
     PQfinish(conn_);
     conn_ = nullptr;
-    return fail(Error::unavailable("journal (PostgreSQL " + describe(conninfo_) + "): cannot connect: " + m));
+    return fail(Error::unavailable(what_ + " (PostgreSQL " + describe(conninfo_) + "): cannot connect: " + m));
   }
   // NOTICEs ("relation already exists, skipping") are not for the log.
   PQsetNoticeProcessor(conn_, [](void*, const char*) {}, nullptr);
@@ -100,7 +103,7 @@ base::Status PgConn::ensure_connected() {
 }
 
 Error PgConn::broken(std::string_view what) {
-  std::string m = "journal (PostgreSQL " + describe(conninfo_) + "): " + std::string(what) + ": " +
+  std::string m = what_ + " (PostgreSQL " + describe(conninfo_) + "): " + std::string(what) + ": " +
                   trim(conn_ ? PQerrorMessage(conn_) : "not connected");
   if (conn_) PQfinish(conn_);
   conn_ = nullptr;  // reconnect on the next call
@@ -108,7 +111,7 @@ Error PgConn::broken(std::string_view what) {
 }
 
 Error PgConn::result_error(PGresult* r) const {
-  std::string m = "journal (PostgreSQL): " + trim(PQresultErrorMessage(r));
+  std::string m = what_ + " (PostgreSQL): " + trim(PQresultErrorMessage(r));
   const char* state = PQresultErrorField(r, PG_DIAG_SQLSTATE);
   std::string_view s = state ? state : "";
   if (s == "57014") return Error::timeout(std::move(m) + " (cancelled at its deadline)");
@@ -133,7 +136,7 @@ base::Result<PGresult*> PgConn::wait_result(Steady::time_point deadline) {
       // The cancelled statement still ends with an error result; drain it so the connection is
       // usable again (the server answers a cancel at once).
       while (PGresult* r = PQgetResult(conn_)) PQclear(r);
-      return fail(Error::timeout("journal (PostgreSQL): statement cancelled at its deadline"));
+      return fail(Error::timeout(what_ + " (PostgreSQL): statement cancelled at its deadline"));
     }
     pollfd p{sock, POLLIN, 0};
     ::poll(&p, 1, static_cast<int>(std::min<long long>(left, 1000)));
@@ -152,7 +155,7 @@ base::Result<PGresult*> PgConn::wait_result(Steady::time_point deadline) {
     last = r;
     if (PQresultStatus(r) == PGRES_COPY_IN) break;  // caller sends the data
   }
-  if (!last) return fail(Error::internal("journal (PostgreSQL): no result"));
+  if (!last) return fail(Error::internal(what_ + " (PostgreSQL): no result"));
   return last;
 }
 
@@ -248,4 +251,4 @@ std::string sanitize_utf8(std::string_view v) {
   return out;
 }
 
-}  // namespace callbridge::journal::detail
+}  // namespace callbridge::storage::postgres

@@ -1,7 +1,8 @@
-// PgConn: one libpq connection for PgJournalStore, with (re)connect, parameterised statements
-// bounded by a deadline (cancelled on the server when it passes) and COPY FROM STDIN.
-// Not thread-safe: each PgConn is used by one thread at a time (the store's writer thread, or a
-// caller holding the store's reader mutex). Error messages start with "journal (PostgreSQL ...)".
+// PgConn: one libpq connection for the PostgreSQL backends (journal/postgres, directory/store's
+// PgContactStore), with (re)connect, parameterised statements bounded by a deadline (cancelled on
+// the server when it passes) and COPY FROM STDIN.
+// Not thread-safe: each PgConn is used by one thread at a time (a store's writer thread, or a
+// caller holding the store's mutex). Error messages start with "<what> (PostgreSQL ...)".
 #pragma once
 
 #include <chrono>
@@ -17,7 +18,7 @@
 typedef struct pg_conn PGconn;
 typedef struct pg_result PGresult;
 
-namespace callbridge::journal::detail {
+namespace callbridge::storage::postgres {
 
 // A query result (text format).
 class PgRows {
@@ -40,7 +41,9 @@ class PgConn {
   using Steady = std::chrono::steady_clock;
   using Params = std::vector<std::optional<std::string>>;  // nullopt = SQL NULL
 
-  explicit PgConn(std::string conninfo) : conninfo_(std::move(conninfo)) {}
+  // `what` names the user in error messages and in the server's application_name
+  // ("journal" -> "journal (PostgreSQL ...): ...", application_name callbridge-journal).
+  PgConn(std::string conninfo, std::string what) : conninfo_(std::move(conninfo)), what_(std::move(what)) {}
   ~PgConn();
   PgConn(const PgConn&) = delete;
   PgConn& operator=(const PgConn&) = delete;
@@ -63,6 +66,7 @@ class PgConn {
   base::Error result_error(PGresult* r) const;
 
   std::string conninfo_;
+  std::string what_;
   PGconn* conn_ = nullptr;
 };
 
@@ -75,4 +79,4 @@ void append_copy_null(std::string& out);  // \N
 // `v` as valid UTF-8 without NUL bytes (same replacement as append_copy_field).
 std::string sanitize_utf8(std::string_view v);
 
-}  // namespace callbridge::journal::detail
+}  // namespace callbridge::storage::postgres
