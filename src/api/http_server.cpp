@@ -27,8 +27,11 @@
 #include <array>
 #include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/asio/write.hpp>
+#include <boost/asio/post.hpp>
 #include <cstdio>
+#include <future>
 #include <map>
+#include <optional>
 #include <set>
 
 namespace callbridge::api {
@@ -124,6 +127,15 @@ std::vector<std::pair<std::string, std::string>> parse_query(std::string_view q)
 }
 
 struct HttpServer::Impl {
+  struct Route {
+    HttpHandler sync;        // one of the two is set
+    AsyncHttpHandler async;
+  };
+  struct Upgrade {
+    UpgradeHandler sync;
+    AsyncUpgradeHandler async;
+  };
+
   asio::io_context& io;
   HttpServerOptions options;
   tcp::acceptor acceptor;
@@ -131,18 +143,18 @@ struct HttpServer::Impl {
   std::uint16_t port = 0;
   std::string address;
   // method -> path -> handler; prefixes are stored without the trailing '*'.
-  std::map<std::string, std::map<std::string, HttpHandler>> exact, prefix;
-  std::map<std::string, UpgradeHandler> upgrades;  // GET path -> handler
+  std::map<std::string, std::map<std::string, Route>> exact, prefix;
+  std::map<std::string, Upgrade> upgrades;  // GET path -> handler
   std::set<beast::tcp_stream*> open;  // io thread only
   std::unique_ptr<asio::ssl::context> tls;  // set by start() when options name a certificate
   Stats stats;
 
   Impl(asio::io_context& io_, HttpServerOptions o) : io(io_), options(std::move(o)), acceptor(io_) {}
 
-  const HttpHandler* find(const std::string& method, const std::string& path) const {
+  const Route* find(const std::string& method, const std::string& path) const {
     if (auto m = exact.find(method); m != exact.end())
       if (auto h = m->second.find(path); h != m->second.end()) return &h->second;
-    const HttpHandler* best = nullptr;
+    const Route* best = nullptr;
     std::size_t best_len = 0;
     if (auto m = prefix.find(method); m != prefix.end())
       for (const auto& [p, h] : m->second)
@@ -159,23 +171,25 @@ struct HttpServer::Impl {
     return !allow.empty();
   }
 
-  HttpResponse dispatch(const HttpRequest& req) const {
-    if (const auto* h = find(req.method, req.path)) {
-      try {
-        return (*h)(req);
-      } catch (const std::exception& e) {
-        spdlog::error("http: {} {}: handler failed: {}", req.method, req.path, e.what());
-        return HttpResponse::problem(500, "Internal Server Error", "the handler failed; see the server log");
-      }
-    }
-    std::string allow;
+  static HttpResponse handler_failed() {
+    return HttpResponse::problem(500, "Internal Server Error", "the handler failed; see the server log");
+  }
+
+  // The route for a request (HEAD falls back to GET, `head` set), or null.
+  const Route* route_for(const HttpRequest& req, bool& head) const {
+    head = false;
+    if (const auto* r = find(req.method, req.path)) return r;
     if (req.method == "HEAD") {
-      if (const auto* h = find("GET", req.path)) {
-        auto r = (*h)(req);
-        r.body.clear();
+      if (const auto* r = find("GET", req.path)) {
+        head = true;
         return r;
       }
     }
+    return nullptr;
+  }
+
+  HttpResponse not_routed(const HttpRequest& req) const {
+    std::string allow;
     if (path_known(req.path, allow)) {
       auto r = HttpResponse::problem(405, "Method Not Allowed",
                                      req.method + " is not allowed on " + req.path);
@@ -184,6 +198,43 @@ struct HttpServer::Impl {
     }
     return HttpResponse::problem(404, "Not Found", "no resource at " + req.path);
   }
+
+  HttpResponse call_sync(const Route& route, const HttpRequest& req) const {
+    try {
+      return route.sync(req);
+    } catch (const std::exception& e) {
+      spdlog::error("http: {} {}: handler failed: {}", req.method, req.path, e.what());
+      return handler_failed();
+    }
+  }
+
+  void call_async(const Route& route, HttpRequest req, Respond respond) const {
+    const std::string what = req.method + " " + req.path;
+    try {
+      route.async(std::move(req), respond);
+    } catch (const std::exception& e) {
+      spdlog::error("http: {}: handler failed: {}", what, e.what());
+      respond(handler_failed());
+    }
+  }
+
+  // Synchronous dispatch (tests): an async handler's answer is waited for on this thread.
+  HttpResponse dispatch(const HttpRequest& req) const {
+    bool head = false;
+    const Route* route = route_for(req, head);
+    if (!route) return not_routed(req);
+    HttpResponse r;
+    if (route->sync) {
+      r = call_sync(*route, req);
+    } else {
+      auto done = std::make_shared<std::promise<HttpResponse>>();
+      auto answer = done->get_future();
+      call_async(*route, req, Respond([done](HttpResponse v) { done->set_value(std::move(v)); }, handler_failed()));
+      r = answer.get();
+    }
+    if (head) r.body.clear();
+    return r;
+  }
 };
 
 HttpServer::HttpServer(asio::io_context& io, HttpServerOptions options)
@@ -191,17 +242,32 @@ HttpServer::HttpServer(asio::io_context& io, HttpServerOptions options)
 
 HttpServer::~HttpServer() { stop(); }
 
-void HttpServer::route(std::string method, std::string path, HttpHandler handler) {
+namespace {
+template <class Routes, class Entry>
+void add_route(Routes& exact, Routes& prefix, const std::string& method, std::string path, Entry entry) {
   if (path.size() >= 2 && path.ends_with("/*")) {
     path.pop_back();
-    impl_->prefix[method][path] = std::move(handler);
+    prefix[method][path] = std::move(entry);
   } else {
-    impl_->exact[method][path] = std::move(handler);
+    exact[method][path] = std::move(entry);
   }
+}
+}  // namespace
+
+void HttpServer::route(std::string method, std::string path, HttpHandler handler) {
+  add_route(impl_->exact, impl_->prefix, method, std::move(path), Impl::Route{std::move(handler), {}});
+}
+
+void HttpServer::route(std::string method, std::string path, AsyncHttpHandler handler) {
+  add_route(impl_->exact, impl_->prefix, method, std::move(path), Impl::Route{{}, std::move(handler)});
 }
 
 void HttpServer::upgrade_route(std::string path, UpgradeHandler handler) {
-  impl_->upgrades[std::move(path)] = std::move(handler);
+  impl_->upgrades[std::move(path)] = Impl::Upgrade{std::move(handler), {}};
+}
+
+void HttpServer::upgrade_route(std::string path, AsyncUpgradeHandler handler) {
+  impl_->upgrades[std::move(path)] = Impl::Upgrade{{}, std::move(handler)};
 }
 
 HttpResponse HttpServer::dispatch(const HttpRequest& req) const { return impl_->dispatch(req); }
@@ -218,6 +284,48 @@ http::response<http::string_body> to_beast(HttpResponse r, unsigned version, boo
   res.keep_alive(keep_alive);
   res.prepare_payload();
   return res;
+}
+
+// Suspends the connection's coroutine until `start`'s Reply is answered (from any thread); the
+// coroutine resumes on the io thread. An unanswered Reply answers `fallback` when dropped.
+template <class T, class Start>
+asio::awaitable<T> await_reply(asio::io_context& io, T fallback, Start start) {
+  co_return co_await asio::async_initiate<decltype(asio::use_awaitable), void(T)>(
+      [&io, &fallback, &start](auto handler) {
+        using Handler = decltype(handler);
+        auto slot = std::make_shared<std::optional<Handler>>(std::move(handler));
+        Reply<T> reply(
+            [&io, slot](T v) {
+              asio::post(io, [slot, v = std::move(v)]() mutable {
+                if (!*slot) return;
+                Handler h = std::move(**slot);
+                slot->reset();
+                std::move(h)(std::move(v));
+              });
+            },
+            std::move(fallback));
+        start(std::move(reply));
+      },
+      asio::use_awaitable);
+}
+
+// The answer to `r`: a plain handler is called here, an async one is awaited.
+asio::awaitable<HttpResponse> answer_request(std::shared_ptr<HttpServer::Impl> impl, HttpRequest r) {
+  bool head = false;
+  const auto* route = impl->route_for(r, head);
+  if (!route) co_return impl->not_routed(r);
+  HttpResponse res;
+  if (route->sync) {
+    res = impl->call_sync(*route, r);
+  } else {
+    // Named arguments, no temporaries in the co_await expression: g++ 12 destroys such temporaries
+    // twice (coroutine bug; a double free in api_test showed it).
+    HttpResponse fallback = HttpServer::Impl::handler_failed();
+    auto start = [&](Respond reply) { impl->call_async(*route, std::move(r), std::move(reply)); };
+    res = co_await await_reply<HttpResponse>(impl->io, std::move(fallback), std::move(start));
+  }
+  if (head) res.body.clear();
+  co_return res;
 }
 
 template <class Stream>
@@ -345,7 +453,16 @@ asio::awaitable<void> session(std::shared_ptr<HttpServer::Impl> impl, Stream& st
     const bool keep_alive = req.keep_alive() && !impl->stopped;
     HttpResponse answer;
     if (auto u = impl->upgrades.find(r.path); u != impl->upgrades.end() && r.method == "GET") {
-      HttpUpgrade up = u->second(r);
+      HttpUpgrade up;
+      if (u->second.sync) {
+        up = u->second.sync(r);
+      } else {
+        const auto& handler = u->second.async;
+        HttpUpgrade fallback{HttpServer::Impl::handler_failed(), {}};  // named: see answer_request()
+        auto start = [&](Reply<HttpUpgrade> reply) { handler(std::move(r), std::move(reply)); };
+        up = co_await await_reply<HttpUpgrade>(impl->io, std::move(fallback), std::move(start));
+        if (impl->stopped) break;
+      }
       if (up.response.status == 101 && up.adopt) {
         http::response<http::empty_body> sw{http::status::switching_protocols, req.version()};
         for (auto& [k, v] : up.response.headers) sw.set(k, v);
@@ -380,7 +497,7 @@ asio::awaitable<void> session(std::shared_ptr<HttpServer::Impl> impl, Stream& st
       }
       answer = std::move(up.response);
     } else {
-      answer = impl->dispatch(r);
+      answer = co_await answer_request(impl, std::move(r));
     }
     auto res = to_beast(std::move(answer), req.version(), keep_alive);
     net.expires_after(o.write_timeout);

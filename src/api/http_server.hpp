@@ -1,10 +1,13 @@
 // HttpServer: the HTTP/1.1 listener of the public API (Boost.Beast, kept inside http_server.cpp,
 // the only translation unit that includes Beast). Reads requests with header/body size limits and
 // a per-request timeout, dispatches them by method + path to handlers, answers unknown paths with
-// RFC 9457 problem+json. Everything runs on the io_context's thread: handlers are called there and
-// must not block. start()/stop() are called on that thread too (or before/after it runs).
+// RFC 9457 problem+json. The connections run on the io_context's thread. Plain handlers (route())
+// are called there and must not block; async handlers (route() with a Respond) may hand the work
+// to another thread (base::WorkerPool) and answer from there: the answer is written on the io
+// thread. start()/stop() are called on the io thread too (or before/after it runs).
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <functional>
@@ -49,6 +52,40 @@ struct HttpResponse {
 
 using HttpHandler = std::function<HttpResponse(const HttpRequest&)>;
 
+// The answer to one request, given once from any thread. Copyable (the copies share one slot): the
+// first call wins, later calls are ignored. If every copy is destroyed unanswered (a job dropped by
+// a stopped pool, a forgotten branch) the request gets `fallback`, so a connection never hangs.
+template <class T>
+class Reply {
+ public:
+  using Sink = std::function<void(T)>;
+  Reply(Sink sink, T fallback) : state_(std::make_shared<State>(std::move(sink), std::move(fallback))) {}
+  void operator()(T value) const { state_->deliver(std::move(value)); }
+  bool answered() const { return state_->done.load(); }
+
+ private:
+  struct State {
+    State(Sink s, T f) : sink(std::move(s)), fallback(std::move(f)) {}
+    ~State() {
+      if (!done.exchange(true)) sink(std::move(fallback));
+    }
+    void deliver(T v) {
+      if (done.exchange(true)) return;
+      Sink s = std::move(sink);
+      s(std::move(v));
+    }
+    Sink sink;
+    T fallback;
+    std::atomic<bool> done{false};
+  };
+  std::shared_ptr<State> state_;
+};
+
+using Respond = Reply<HttpResponse>;
+// May return before answering; `respond` may be called later from any thread. The request is the
+// handler's own copy.
+using AsyncHttpHandler = std::function<void(HttpRequest req, Respond respond)>;
+
 // Taking a connection over (WebSocket, RFC 6455 section 4.2): the handler answers 101 plus the
 // headers that switch protocols; any other status is sent as a normal response.
 struct HttpUpgrade {
@@ -58,6 +95,8 @@ struct HttpUpgrade {
   std::function<void(int fd, std::string_view early_bytes)> adopt;
 };
 using UpgradeHandler = std::function<HttpUpgrade(const HttpRequest&)>;
+// Same, answered later (authentication on a worker thread); adopt() still runs on the io thread.
+using AsyncUpgradeHandler = std::function<void(HttpRequest req, Reply<HttpUpgrade> respond)>;
 
 struct HttpServerOptions {
   std::string host = "127.0.0.1";
@@ -92,8 +131,10 @@ class HttpServer {
   // `path` is exact ("/healthz") or a prefix ending in "/*" ("/api/v1/journal/*"); exact routes
   // win, then the longest prefix. Register before start().
   void route(std::string method, std::string path, HttpHandler handler);
+  void route(std::string method, std::string path, AsyncHttpHandler handler);
   // GET `path` (exact) is handed to `handler`, which may take the connection over. Before start().
   void upgrade_route(std::string path, UpgradeHandler handler);
+  void upgrade_route(std::string path, AsyncUpgradeHandler handler);
 
   // Binds, listens and starts accepting on the io_context. Errors name the address.
   base::Status start();
@@ -106,7 +147,9 @@ class HttpServer {
 
   Stats stats() const;
 
-  // The handler chosen for a request, or a 404/405 problem; exposed for tests.
+  // The handler chosen for a request, or a 404/405 problem; exposed for tests. Waits for an async
+  // handler's answer: only for handlers that answer without the io thread running (inline or from
+  // a worker), else it blocks forever.
   HttpResponse dispatch(const HttpRequest& req) const;
 
   struct Impl;  // defined in http_server.cpp (shared with the connection coroutines)

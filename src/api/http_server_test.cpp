@@ -69,6 +69,12 @@ class HttpServerTest : public ::testing::Test {
     server_->route("GET", "/boom", [](const HttpRequest&) -> HttpResponse {
       throw std::runtime_error("boom");
     });
+    // Answered later from another thread (as REST handlers do from a worker pool).
+    server_->route("GET", "/later", AsyncHttpHandler([this](HttpRequest r, Respond respond) {
+      helpers_.emplace_back([r = std::move(r), respond] { respond(HttpResponse::text(200, "later:" + r.query)); });
+    }));
+    // Never answered: the Reply answers 500 when its last copy goes.
+    server_->route("GET", "/dropped", AsyncHttpHandler([](HttpRequest, Respond) {}));
     auto st = server_->start();
     ASSERT_TRUE(st) << st.error().to_string();
     ASSERT_NE(server_->port(), 0);
@@ -80,7 +86,9 @@ class HttpServerTest : public ::testing::Test {
       io_.stop();
       thread_.join();
     }
+    for (auto& t : helpers_) t.join();  // after the io thread: it started them
   }
+  std::vector<std::thread> helpers_;  // io thread only until TearDown
   std::string request(std::string_view raw) {
     int fd = connect_to(server_->port());
     send_all(fd, raw);
@@ -137,6 +145,19 @@ TEST_F(HttpServerTest, BodyAndHeadersReachTheHandler) {
 TEST_F(HttpServerTest, HandlerExceptionIs500) {
   start();
   EXPECT_EQ(get("/boom").rfind("HTTP/1.1 500 ", 0), 0u);
+}
+
+TEST_F(HttpServerTest, AsyncRoutesAnswerFromAnotherThreadOrWith500WhenDropped) {
+  start();
+  auto out = request("GET /later?x=1 HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n");
+  EXPECT_NE(out.find("200 OK"), std::string::npos) << out;
+  EXPECT_NE(out.find("later:x=1"), std::string::npos) << out;
+  out = request("GET /dropped HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n");
+  EXPECT_NE(out.find("500 Internal Server Error"), std::string::npos) << out;
+  // HEAD falls back to an async GET too, without the body.
+  out = request("HEAD /later HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n");
+  EXPECT_NE(out.find("200 OK"), std::string::npos) << out;
+  EXPECT_EQ(out.find("later:"), std::string::npos) << out;
 }
 
 TEST_F(HttpServerTest, KeepAliveServesSeveralRequestsOnOneConnection) {
