@@ -1,5 +1,7 @@
 // WebSocket sessions of the event stream (RFC 6455 server side) on raw sockets in one private epoll
-// set that Asio watches as a single descriptor (see ws_event_stream.hpp).
+// set that Asio watches as a single descriptor (see ws_event_stream.hpp). The wire format is
+// api/ws_frames, the handshake and its authentication api/ws_upgrade; this file keeps the sessions:
+// adopting sockets, outboxes, gathered writes, reads, heartbeats and closing.
 #include "api/ws_event_stream.hpp"
 
 #include <netinet/in.h>
@@ -15,7 +17,6 @@
 #include <boost/asio/posix/stream_descriptor.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
-#include <boost/uuid/detail/sha1.hpp>
 #include <cerrno>
 #include <climits>
 #include <cstring>
@@ -24,82 +25,18 @@
 #include <system_error>
 #include <unordered_set>
 
+#include "api/ws_frames.hpp"
+#include "api/ws_upgrade.hpp"
+
 namespace callbridge::api {
 
 namespace asio = boost::asio;
 using Frame = std::shared_ptr<const std::string>;
 using Clock = std::chrono::steady_clock;
 
-namespace {
+std::string EventStream::frame_text(std::string_view json) { return ws::text_frame(json); }
 
-std::string base64(const unsigned char* p, std::size_t n) {
-  static constexpr char kAlphabet[] =
-      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-  std::string out;
-  for (std::size_t i = 0; i < n; i += 3) {
-    unsigned v = p[i] << 16;
-    if (i + 1 < n) v |= p[i + 1] << 8;
-    if (i + 2 < n) v |= p[i + 2];
-    out += kAlphabet[(v >> 18) & 63];
-    out += kAlphabet[(v >> 12) & 63];
-    out += i + 1 < n ? kAlphabet[(v >> 6) & 63] : '=';
-    out += i + 2 < n ? kAlphabet[v & 63] : '=';
-  }
-  return out;
-}
-
-bool contains_token(std::string_view header, std::string_view token) {
-  // Case-insensitive search of a comma-separated token ("keep-alive, Upgrade").
-  std::string h(header), t(token);
-  for (auto& c : h) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  for (auto& c : t) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return h.find(t) != std::string::npos;
-}
-
-std::string close_frame(std::uint16_t code, std::string_view reason) {
-  std::string f;
-  f += static_cast<char>(0x88);
-  f += static_cast<char>(2 + reason.size());  // reasons here are < 124 bytes
-  f += static_cast<char>(code >> 8);
-  f += static_cast<char>(code & 0xff);
-  f += reason;
-  return f;
-}
-
-
-}  // namespace
-
-std::string EventStream::frame_text(std::string_view json) {
-  std::string f;
-  f.reserve(json.size() + 10);
-  f += static_cast<char>(0x81);  // FIN + text
-  const std::uint64_t n = json.size();
-  if (n < 126) {
-    f += static_cast<char>(n);
-  } else if (n < 65536) {
-    f += static_cast<char>(126);
-    f += static_cast<char>(n >> 8);
-    f += static_cast<char>(n & 0xff);
-  } else {
-    f += static_cast<char>(127);
-    for (int i = 7; i >= 0; --i) f += static_cast<char>((n >> (8 * i)) & 0xff);
-  }
-  f += json;
-  return f;
-}
-
-std::string EventStream::accept_key(std::string_view key) {
-  boost::uuids::detail::sha1 sha;
-  std::string s(key);
-  s += "258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
-  sha.process_bytes(s.data(), s.size());
-  boost::uuids::detail::sha1::digest_type d;
-  sha.get_digest(d);
-  unsigned char bytes[20];
-  for (int i = 0; i < 5; ++i)
-    for (int j = 0; j < 4; ++j) bytes[i * 4 + j] = static_cast<unsigned char>(d[i] >> (24 - 8 * j));
-  return base64(bytes, 20);
-}
+std::string EventStream::accept_key(std::string_view key) { return ws::accept_key(key); }
 
 namespace {
 
@@ -152,6 +89,8 @@ struct EventStream::Impl : std::enable_shared_from_this<EventStream::Impl> {
 
   void adopt(int fd, std::string_view early, const std::string& tenant, core::EventFilter filter,
              std::optional<std::uint64_t> since);
+  // The answer to an authenticated (or refused) handshake: 101 taking the socket over, or a problem.
+  HttpUpgrade upgrade(const HttpRequest& req, const PrincipalResult& who);
   void enqueue(Client& c, Frame f);
   void mark_dirty(Client& c);
   void write_pass();
@@ -374,7 +313,7 @@ void EventStream::Impl::close(Client& c, std::uint16_t code, std::string_view re
   }
   // Queued frames are dropped (the client is behind anyway), except one partly sent.
   c.outbox.resize(c.head + (c.offset > 0 ? 1 : 0));
-  c.outbox.push_back(frame ? std::move(frame) : std::make_shared<const std::string>(close_frame(code, reason)));
+  c.outbox.push_back(frame ? std::move(frame) : std::make_shared<const std::string>(ws::close_frame(code, reason)));
   mark_dirty(c);
 }
 
@@ -487,43 +426,17 @@ void EventStream::Impl::readable(Client& c) {
 // Parses complete client frames; returns the bytes used, npos when the connection is closing.
 std::size_t EventStream::Impl::consume(Client& c, const char* data, std::size_t size) {
   std::size_t pos = 0;
-  const auto* p = reinterpret_cast<const unsigned char*>(data);
-  while (size - pos >= 2) {
-    const unsigned char b0 = p[pos], b1 = p[pos + 1];
-    const unsigned opcode = b0 & 0x0f;
-    const bool masked = (b1 & 0x80) != 0;
-    std::uint64_t len = b1 & 0x7f;
-    std::size_t hdr = 2;
-    if (len == 126) {
-      if (size - pos < 4) break;
-      len = (std::uint64_t{p[pos + 2]} << 8) | p[pos + 3];
-      hdr = 4;
-    } else if (len == 127) {
-      if (size - pos < 10) break;
-      len = 0;
-      for (int i = 0; i < 8; ++i) len = (len << 8) | p[pos + 2 + i];
-      hdr = 10;
-    }
-    if (!masked) return protocol_close(c, 1002, "client frames must be masked"), std::string_view::npos;
-    if ((b0 & 0x70) != 0) return protocol_close(c, 1002, "no extensions negotiated"), std::string_view::npos;
-    if (len > options.max_frame_bytes) return protocol_close(c, 1009, "message too big"), std::string_view::npos;
-    if (opcode >= 0x8 && (len > 125 || !(b0 & 0x80)))
-      return protocol_close(c, 1002, "bad control frame"), std::string_view::npos;
-    if (size - pos < hdr + 4 + len) break;
-    const unsigned char* mask = p + pos + hdr;
-    const unsigned char* body = mask + 4;
-    pos += hdr + 4 + len;
+  for (;;) {
+    const ws::ClientFrame f = ws::parse_client_frame(data + pos, size - pos, options.max_frame_bytes);
+    if (f.kind == ws::ClientFrame::Kind::need_more) break;
+    if (f.kind == ws::ClientFrame::Kind::error) return protocol_close(c, f.close_code, f.why), std::string_view::npos;
+    pos += f.size;
     ++stats.frames_in;
-    auto unmask = [&] {  // control frames only (<= 125 bytes); data frames are not even unmasked
-      std::string payload(len, '\0');
-      for (std::size_t i = 0; i < len; ++i) payload[i] = static_cast<char>(body[i] ^ mask[i % 4]);
-      return payload;
-    };
-    switch (opcode) {
-      case 0x0: case 0x1: case 0x2: break;  // the API defines no client messages; ignored
+    switch (f.opcode) {
+      case 0x0: case 0x1: case 0x2: break;  // the API defines no client messages; ignored (not even unmasked)
       case 0x8: {  // close: answer it (RFC 6455 5.5.1), then the TCP close follows
         c.peer_closed = true;
-        const std::string payload = unmask();
+        const std::string payload = f.unmasked();
         std::uint16_t code = 1000;
         if (payload.size() >= 2)
           code = static_cast<std::uint16_t>((static_cast<unsigned char>(payload[0]) << 8) |
@@ -536,15 +449,9 @@ std::size_t EventStream::Impl::consume(Client& c, const char* data, std::size_t 
         }
         return std::string_view::npos;
       }
-      case 0x9: {  // ping -> pong with the same payload
-        const std::string payload = unmask();
-        std::string pong;
-        pong += static_cast<char>(0x8A);
-        pong += static_cast<char>(payload.size());
-        pong += payload;
-        enqueue(c, std::make_shared<const std::string>(std::move(pong)));
+      case 0x9:  // ping -> pong with the same payload
+        enqueue(c, std::make_shared<const std::string>(ws::pong_frame(f.unmasked())));
         break;
-      }
       case 0xA: break;
       default: return protocol_close(c, 1002, "unknown opcode"), std::string_view::npos;
     }
@@ -606,66 +513,40 @@ EventStream::~EventStream() {
 }
 
 void EventStream::install(HttpServer& http, std::string path) {
-  http.upgrade_route(std::move(path), [this](const HttpRequest& r) { return handle(r); });
+  // Authentication may need a worker (uncached token: identity.db + argon2); the connection waits
+  // for it without holding the io thread.
+  http.upgrade_route(std::move(path), AsyncUpgradeHandler([weak = std::weak_ptr<Impl>(impl_)](
+                                                              HttpRequest req, Reply<HttpUpgrade> reply) {
+    auto impl = weak.lock();
+    if (!impl || impl->destroyed)
+      return reply(HttpUpgrade{HttpResponse::problem(503, "Service Unavailable", "shutting down"), {}});
+    if (auto bad = ws::check_handshake(req)) return reply(HttpUpgrade{std::move(*bad), {}});
+    auto shared = std::make_shared<const HttpRequest>(std::move(req));
+    impl->auth.resolve_async(*shared, true, [weak, shared, reply](PrincipalResult who) {
+      auto impl = weak.lock();
+      if (!impl || impl->destroyed)
+        return reply(HttpUpgrade{HttpResponse::problem(503, "Service Unavailable", "shutting down"), {}});
+      reply(impl->upgrade(*shared, who));
+    });
+  }));
 }
 
 HttpUpgrade EventStream::handle(const HttpRequest& req) {
-  auto& s = *impl_;
-  auto problem = [](int status, std::string_view title, std::string_view detail) {
-    return HttpUpgrade{HttpResponse::problem(status, title, detail), {}};
-  };
-  if (!contains_token(req.header("upgrade"), "websocket"))
-    return problem(426, "Upgrade Required", "this resource is a WebSocket (Upgrade: websocket)");
-  if (req.header("sec-websocket-version") != "13") {
-    auto u = problem(426, "Upgrade Required", "WebSocket version 13 is required");
-    u.response.headers.emplace_back("Sec-WebSocket-Version", "13");
-    return u;
-  }
-  const auto key = req.header("sec-websocket-key");
-  if (key.empty() || key.size() > 64) return problem(400, "Bad Request", "Sec-WebSocket-Key is missing");
+  if (auto bad = ws::check_handshake(req)) return HttpUpgrade{std::move(*bad), {}};
+  return impl_->upgrade(req, impl_->auth.resolve(req, true));
+}
 
-  auto who = s.auth.resolve(req, true);
-  if (!who) {
-    auto u = problem(who.error().status, who.error().status == 429 ? "Too Many Requests" : "Unauthorized",
-                     who.error().detail);
-    if (who.error().retry_after_s > 0)
-      u.response.headers.emplace_back("Retry-After", std::to_string(who.error().retry_after_s));
-    return u;
-  }
-  core::EventFilter filter;
-  std::optional<std::uint64_t> since;
-  for (const auto& [k, v] : parse_query(req.query)) {
-    if (k == "scope") {
-      if (v == "own") filter.scope = core::EventScope::own;
-      else if (v == "team") filter.scope = core::EventScope::team;
-      else if (v == "tenant") filter.scope = core::EventScope::tenant;
-      else return problem(400, "Bad Request", "scope must be own, team or tenant");
-    } else if (k == "since") {
-      std::uint64_t n = 0;
-      if (v.empty() || v.size() > 19 || !std::all_of(v.begin(), v.end(), [](char c) { return c >= '0' && c <= '9'; }))
-        return problem(400, "Bad Request", "since must be a sequence number");
-      for (char c : v) n = n * 10 + static_cast<std::uint64_t>(c - '0');
-      since = n;
-    }
-  }
-  if (filter.scope == core::EventScope::tenant && !who->sees_whole_tenant())
-    return problem(403, "Forbidden", "scope=tenant needs the supervisor or admin role");
-  filter.own = who->devices;
-  filter.user = who->user;  // user-addressed messages (command outcomes)
-  if (filter.scope == core::EventScope::team && !who->team.empty() && s.options.team_devices)
-    filter.team = s.options.team_devices(who->tenant, who->team);
-  if (s.stopped) return problem(503, "Service Unavailable", "shutting down");
-  if (s.clients.size() >= s.options.max_clients)
-    return problem(503, "Service Unavailable", "too many event stream clients");
-
+HttpUpgrade EventStream::Impl::upgrade(const HttpRequest& req, const PrincipalResult& who) {
+  if (!who) return HttpUpgrade{ws::auth_problem(who.error()), {}};
+  auto sub = ws::subscription_for(req, *who, options.team_devices);
+  if (!sub) return HttpUpgrade{std::move(sub.error()), {}};
+  if (stopped) return HttpUpgrade{HttpResponse::problem(503, "Service Unavailable", "shutting down"), {}};
+  if (clients.size() >= options.max_clients)
+    return HttpUpgrade{HttpResponse::problem(503, "Service Unavailable", "too many event stream clients"), {}};
   HttpUpgrade up;
-  up.response.status = 101;
-  up.response.headers = {{"Upgrade", "websocket"},
-                         {"Connection", "Upgrade"},
-                         {"Sec-WebSocket-Accept", accept_key(key)}};
-  up.adopt = [impl = impl_, tenant = who->tenant, filter = std::move(filter), since](
-                 int fd, std::string_view early) mutable {
-    impl->adopt(fd, early, tenant, std::move(filter), since);
+  up.response = ws::switching_protocols(*sub);
+  up.adopt = [impl = shared_from_this(), sub = std::move(*sub)](int fd, std::string_view early) mutable {
+    impl->adopt(fd, early, sub.tenant, std::move(sub.filter), sub.since);
   };
   return up;
 }
@@ -676,7 +557,7 @@ void EventStream::stop() {
   s.stopped = true;
   // The close frames go out while the io loop still runs; close_grace (the tick) or ~EventStream
   // cuts what is left.
-  auto frame = std::make_shared<const std::string>(close_frame(1001, "server shutting down"));
+  auto frame = std::make_shared<const std::string>(ws::close_frame(1001, "server shutting down"));
   for (std::size_t i = s.clients.size(); i-- > 0;) s.close(*s.clients[i], 1001, "", frame);
 }
 

@@ -5,7 +5,9 @@
 // idle clients hold no buffers, no pending Asio operation and no Asio socket state (one private
 // epoll set, watched by Asio as one descriptor, holds every client socket). A client whose outbox
 // overflows is closed with 1008 "client too slow". Heartbeats after 20 s of silence.
-// Everything runs on the io thread (the hub's thread).
+// Everything runs on the io thread (the hub's thread), except the handshake's authentication, which
+// the PrincipalResolver may run on a worker (resolve_async). Wire format: api/ws_frames; handshake
+// checks and the subscription it asks for: api/ws_upgrade.
 #pragma once
 
 #include <chrono>
@@ -65,9 +67,10 @@ class EventStream {
   EventStream(const EventStream&) = delete;
   EventStream& operator=(const EventStream&) = delete;
 
-  // Registers the upgrade route (default /api/v1/events). Before http.start().
+  // Registers the upgrade route (default /api/v1/events; authentication through
+  // PrincipalResolver::resolve_async). Before http.start().
   void install(HttpServer& http, std::string path = "/api/v1/events");
-  // The upgrade handler itself (tests).
+  // The upgrade handler with a blocking resolve() (tests).
   HttpUpgrade handle(const HttpRequest& req);
   // Closes every client with 1001 "server shutting down" and stops the heartbeat timer.
   void stop();

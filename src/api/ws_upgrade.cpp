@@ -1,0 +1,64 @@
+#include "api/ws_upgrade.hpp"
+
+#include <algorithm>
+
+#include "api/ws_frames.hpp"
+
+namespace callbridge::api::ws {
+
+std::optional<HttpResponse> check_handshake(const HttpRequest& req) {
+  if (!header_has_token(req.header("upgrade"), "websocket"))
+    return HttpResponse::problem(426, "Upgrade Required", "this resource is a WebSocket (Upgrade: websocket)");
+  if (req.header("sec-websocket-version") != "13") {
+    auto r = HttpResponse::problem(426, "Upgrade Required", "WebSocket version 13 is required");
+    r.headers.emplace_back("Sec-WebSocket-Version", "13");
+    return r;
+  }
+  const auto key = req.header("sec-websocket-key");
+  if (key.empty() || key.size() > 64) return HttpResponse::problem(400, "Bad Request", "Sec-WebSocket-Key is missing");
+  return std::nullopt;
+}
+
+HttpResponse auth_problem(const AuthFailure& f) {
+  const char* title = f.status == 429 ? "Too Many Requests" : f.status == 503 ? "Service Unavailable" : "Unauthorized";
+  auto r = HttpResponse::problem(f.status, title, f.detail);
+  if (f.retry_after_s > 0) r.headers.emplace_back("Retry-After", std::to_string(f.retry_after_s));
+  return r;
+}
+
+std::expected<Subscription, HttpResponse> subscription_for(const HttpRequest& req, const Principal& who,
+                                                           const TeamDevices& team_devices) {
+  Subscription s;
+  for (const auto& [k, v] : parse_query(req.query)) {
+    if (k == "scope") {
+      if (v == "own") s.filter.scope = core::EventScope::own;
+      else if (v == "team") s.filter.scope = core::EventScope::team;
+      else if (v == "tenant") s.filter.scope = core::EventScope::tenant;
+      else return std::unexpected(HttpResponse::problem(400, "Bad Request", "scope must be own, team or tenant"));
+    } else if (k == "since") {
+      std::uint64_t n = 0;
+      if (v.empty() || v.size() > 19 || !std::all_of(v.begin(), v.end(), [](char c) { return c >= '0' && c <= '9'; }))
+        return std::unexpected(HttpResponse::problem(400, "Bad Request", "since must be a sequence number"));
+      for (char c : v) n = n * 10 + static_cast<std::uint64_t>(c - '0');
+      s.since = n;
+    }
+  }
+  if (s.filter.scope == core::EventScope::tenant && !who.sees_whole_tenant())
+    return std::unexpected(HttpResponse::problem(403, "Forbidden", "scope=tenant needs the supervisor or admin role"));
+  s.filter.own = who.devices;
+  s.filter.user = who.user;  // user-addressed messages (command outcomes)
+  if (s.filter.scope == core::EventScope::team && !who.team.empty() && team_devices)
+    s.filter.team = team_devices(who.tenant, who.team);
+  s.tenant = who.tenant;
+  s.accept = accept_key(req.header("sec-websocket-key"));
+  return s;
+}
+
+HttpResponse switching_protocols(const Subscription& s) {
+  HttpResponse r;
+  r.status = 101;
+  r.headers = {{"Upgrade", "websocket"}, {"Connection", "Upgrade"}, {"Sec-WebSocket-Accept", s.accept}};
+  return r;
+}
+
+}  // namespace callbridge::api::ws
