@@ -4,6 +4,13 @@
 
 namespace callbridge::api {
 
+namespace {
+// The answer to a request whose check could not even be queued.
+AuthFailure busy_failure() {
+  return AuthFailure{503, "too many authentication checks waiting; retry later", 1};
+}
+}  // namespace
+
 Authenticator::Authenticator(identity::SqliteIdentityStore& store, const base::Clock& clock, AuthOptions options)
     : store_(store), clock_(clock), options_(options) {}
 
@@ -17,6 +24,17 @@ std::string Authenticator::session_cookie(const HttpRequest& req) {
     if (part.starts_with("cb_session=")) return std::string(part.substr(11, 200));
   }
   return {};
+}
+
+void Authenticator::invalidate_cache() {
+  std::lock_guard lock(mu_);
+  cache_.clear();
+  ++generation_;
+}
+
+AuthStats Authenticator::stats() const {
+  std::lock_guard lock(mu_);
+  return stats_;
 }
 
 std::optional<AuthFailure> Authenticator::limited(const std::string& remote) {
@@ -34,7 +52,7 @@ std::optional<AuthFailure> Authenticator::limited(const std::string& remote) {
   return AuthFailure{429, "too many authentication failures from this address; retry later", static_cast<int>(left)};
 }
 
-std::expected<Principal, AuthFailure> Authenticator::fail_for(const std::string& remote, std::string detail) {
+PrincipalResult Authenticator::fail_for(const std::string& remote, std::string detail) {
   ++stats_.failed;
   auto now = clock_.now();
   if (failures_.size() >= options_.max_tracked_addresses) {
@@ -60,8 +78,10 @@ base::Result<Principal> Authenticator::principal_of(const std::string& tenant, c
   return p;
 }
 
-std::expected<Principal, AuthFailure> Authenticator::check_token(std::string_view token, const std::string& remote) {
-  if (auto l = limited(remote)) return std::unexpected(*l);
+std::variant<PrincipalResult, Authenticator::Pending> Authenticator::begin_token(std::string_view token,
+                                                                                const std::string& remote) {
+  std::lock_guard lock(mu_);
+  if (auto l = limited(remote)) return PrincipalResult(std::unexpected(*l));
   auto now = clock_.now();
   auto key = identity::fast_hash_hex(token);
   if (auto it = cache_.find(key); it != cache_.end()) {
@@ -72,67 +92,194 @@ std::expected<Principal, AuthFailure> Authenticator::check_token(std::string_vie
     if (now < it->second.verified_at + options_.cache_ttl) {
       ++stats_.cache_hits;
       ++stats_.ok;
-      return it->second.principal;
+      return PrincipalResult(it->second.principal);
     }
     cache_.erase(it);
   }
-  auto parts = identity::parse_token(token);
-  if (!parts) return fail_for(remote, "malformed token");
+  // Cheap rejections stay off the worker pool.
+  if (!identity::parse_token(token)) return fail_for(remote, "malformed token");
+  return Pending{Pending::Kind::token, std::string(token), std::move(key)};
+}
+
+Authenticator::Verified Authenticator::verify_token(const Pending& pending) {
+  std::uint64_t generation;
+  {
+    std::lock_guard lock(mu_);
+    generation = generation_;
+  }
+  auto parts = identity::parse_token(pending.credential);
+  if (!parts) return std::unexpected(std::string("malformed token"));
   auto rec = store_.get_token(parts->id);
-  if (!rec) return fail_for(remote, "unknown or invalid token");
-  ++stats_.argon2_verifications;
-  if (!identity::verify_secret(rec->hash, parts->secret)) return fail_for(remote, "unknown or invalid token");
-  if (rec->revoked) return fail_for(remote, "token revoked");
-  if (rec->expires_at && now >= *rec->expires_at) return fail_for(remote, "token expired");
+  if (!rec) return std::unexpected(std::string("unknown or invalid token"));
+  {
+    std::lock_guard lock(mu_);
+    ++stats_.argon2_verifications;
+  }
+  if (!identity::verify_secret(rec->hash, parts->secret)) return std::unexpected(std::string("unknown or invalid token"));
+  if (rec->revoked) return std::unexpected(std::string("token revoked"));
+  const auto now = clock_.now();
+  if (rec->expires_at && now >= *rec->expires_at) return std::unexpected(std::string("token expired"));
   auto p = principal_of(rec->tenant, rec->user);
-  if (!p) return fail_for(remote, "the token's user no longer exists");
+  if (!p) return std::unexpected(std::string("the token's user no longer exists"));
   p->token_id = rec->id;
-  if (cache_.size() >= options_.cache_capacity) cache_.clear();
-  cache_[key] = Cached{*p, rec->expires_at, now};
+  std::lock_guard lock(mu_);
+  if (generation == generation_) {  // not revoked (invalidate_cache) while we were checking
+    if (cache_.size() >= options_.cache_capacity) cache_.clear();
+    cache_[pending.key] = Cached{*p, rec->expires_at, now};
+  }
+  return *p;
+}
+
+PrincipalResult Authenticator::settle(Verified v, const std::string& remote) {
+  std::lock_guard lock(mu_);
+  if (!v) return fail_for(remote, std::move(v.error()));
+  ++stats_.ok;
+  return std::move(*v);
+}
+
+PrincipalResult Authenticator::check_cookie(const Pending& pending, const std::string& remote) {
+  const std::string key = identity::fast_hash_hex(pending.credential);
+  auto s = store_.get_session(key);
+  if (!s) {
+    std::lock_guard lock(mu_);
+    return fail_for(remote, "unknown or expired session");
+  }
+  if (clock_.now() >= s->expires_at) {
+    (void)store_.delete_session(key);
+    std::lock_guard lock(mu_);
+    return fail_for(remote, "session expired");
+  }
+  auto p = principal_of(s->tenant, s->user);
+  std::lock_guard lock(mu_);
+  if (!p) return fail_for(remote, "the session's user no longer exists");
   ++stats_.ok;
   return *p;
 }
 
-std::expected<Principal, AuthFailure> Authenticator::resolve(const HttpRequest& req, bool allow_ticket) {
+std::variant<PrincipalResult, Authenticator::Pending> Authenticator::begin(const HttpRequest& req, bool allow_ticket) {
   const std::string& remote = req.remote;
   auto authz = req.header("authorization");
   if (!authz.empty()) {
     if (authz.size() < 7 || !(authz.substr(0, 7) == "Bearer " || authz.substr(0, 7) == "bearer ")) {
-      if (auto l = limited(remote)) return std::unexpected(*l);
+      std::lock_guard lock(mu_);
+      if (auto l = limited(remote)) return PrincipalResult(std::unexpected(*l));
       return fail_for(remote, "Authorization: expected 'Bearer TOKEN'");
     }
     auto tok = authz.substr(7);
     while (!tok.empty() && tok.front() == ' ') tok.remove_prefix(1);
-    return check_token(tok, remote);
+    return begin_token(tok, remote);
   }
   if (auto cookie = session_cookie(req); !cookie.empty()) {
-    if (auto l = limited(remote)) return std::unexpected(*l);
-    auto s = store_.get_session(identity::fast_hash_hex(cookie));
-    if (!s) return fail_for(remote, "unknown or expired session");
-    if (clock_.now() >= s->expires_at) {
-      (void)store_.delete_session(identity::fast_hash_hex(cookie));
-      return fail_for(remote, "session expired");
-    }
-    auto p = principal_of(s->tenant, s->user);
-    if (!p) return fail_for(remote, "the session's user no longer exists");
-    ++stats_.ok;
-    return *p;
+    std::lock_guard lock(mu_);
+    if (auto l = limited(remote)) return PrincipalResult(std::unexpected(*l));
+    return Pending{Pending::Kind::cookie, std::move(cookie), {}};
   }
+  std::lock_guard lock(mu_);
   if (allow_ticket) {
     for (const auto& [k, v] : parse_query(req.query)) {
       if (k != "ticket") continue;
-      if (auto l = limited(remote)) return std::unexpected(*l);
+      if (auto l = limited(remote)) return PrincipalResult(std::unexpected(*l));
       auto it = tickets_.find(v);
       if (it == tickets_.end()) return fail_for(remote, "unknown or used ticket");
       auto t = std::move(it->second);
       tickets_.erase(it);
       if (clock_.now() >= t.expires_at) return fail_for(remote, "ticket expired");
       ++stats_.ok;
-      return t.principal;
+      return PrincipalResult(std::move(t.principal));
     }
   }
-  if (auto l = limited(remote)) return std::unexpected(*l);
-  return std::unexpected(AuthFailure{401, "authentication required (Authorization: Bearer TOKEN)", 0});
+  if (auto l = limited(remote)) return PrincipalResult(std::unexpected(*l));
+  return PrincipalResult(std::unexpected(AuthFailure{401, "authentication required (Authorization: Bearer TOKEN)", 0}));
+}
+
+PrincipalResult Authenticator::check_token(std::string_view token, const std::string& remote) {
+  auto b = begin_token(token, remote);
+  if (auto* r = std::get_if<PrincipalResult>(&b)) return std::move(*r);
+  return settle(verify_token(std::get<Pending>(b)), remote);
+}
+
+PrincipalResult Authenticator::resolve(const HttpRequest& req, bool allow_ticket) {
+  auto b = begin(req, allow_ticket);
+  if (auto* r = std::get_if<PrincipalResult>(&b)) return std::move(*r);
+  auto& pending = std::get<Pending>(b);
+  if (pending.kind == Pending::Kind::cookie) return check_cookie(pending, req.remote);
+  return settle(verify_token(pending), req.remote);
+}
+
+void Authenticator::resolve_async(const HttpRequest& req, bool allow_ticket, std::function<void(PrincipalResult)> done) {
+  auto b = begin(req, allow_ticket);
+  if (auto* r = std::get_if<PrincipalResult>(&b)) return done(std::move(*r));
+  finish_async(std::get<Pending>(std::move(b)), req.remote, std::move(done));
+}
+
+void Authenticator::check_token_async(std::string_view token, const std::string& remote,
+                                      std::function<void(PrincipalResult)> done) {
+  auto b = begin_token(token, remote);
+  if (auto* r = std::get_if<PrincipalResult>(&b)) return done(std::move(*r));
+  finish_async(std::get<Pending>(std::move(b)), remote, std::move(done));
+}
+
+void Authenticator::finish_async(Pending pending, const std::string& remote, std::function<void(PrincipalResult)> done) {
+  if (pending.kind == Pending::Kind::cookie) {
+    if (!sessions_offload_) return done(check_cookie(pending, remote));
+    auto job = [this, pending, remote, done]() mutable {
+      auto r = check_cookie(pending, remote);
+      sessions_offload_.to_io([done = std::move(done), r = std::move(r)]() mutable { done(std::move(r)); });
+    };
+    {
+      std::lock_guard lock(mu_);
+      ++stats_.offloaded;
+    }
+    if (!sessions_offload_.pool->try_submit(std::move(job))) {
+      {
+        std::lock_guard lock(mu_);
+        ++stats_.busy;
+      }
+      done(std::unexpected(busy_failure()));
+    }
+    return;
+  }
+  if (!offload_) return done(settle(verify_token(pending), remote));
+  // Tokens: one argon2 run per token at a time; later requests for it wait for that run.
+  {
+    std::lock_guard lock(mu_);
+    auto [it, first] = inflight_.try_emplace(pending.key);
+    it->second.push_back(Waiter{remote, std::move(done)});
+    if (!first) {
+      ++stats_.coalesced;
+      return;
+    }
+    ++stats_.offloaded;
+  }
+  auto job = [this, pending] {
+    auto verified = verify_token(pending);
+    std::vector<Waiter> waiters;
+    {
+      std::lock_guard lock(mu_);
+      if (auto it = inflight_.find(pending.key); it != inflight_.end()) {
+        waiters = std::move(it->second);
+        inflight_.erase(it);
+      }
+    }
+    // Counted per request (and per address), as if each had been checked on its own.
+    std::vector<std::pair<std::function<void(PrincipalResult)>, PrincipalResult>> answers;
+    for (auto& w : waiters) answers.emplace_back(std::move(w.done), settle(verified, w.remote));
+    offload_.to_io([answers = std::move(answers)]() mutable {
+      for (auto& [d, r] : answers) d(std::move(r));
+    });
+  };
+  if (!offload_.pool->try_submit(std::move(job))) {
+    std::vector<Waiter> waiters;
+    {
+      std::lock_guard lock(mu_);
+      if (auto it = inflight_.find(pending.key); it != inflight_.end()) {
+        waiters = std::move(it->second);
+        inflight_.erase(it);
+      }
+      stats_.busy += waiters.size();
+    }
+    for (auto& w : waiters) w.done(std::unexpected(busy_failure()));
+  }
 }
 
 base::Result<std::string> Authenticator::create_session(const Principal& p) {
@@ -152,9 +299,10 @@ void Authenticator::end_session(std::string_view cookie_value) {
 
 std::string Authenticator::issue_ticket(const Principal& p) {
   auto now = clock_.now();
+  std::string t = identity::random_hex(24);
+  std::lock_guard lock(mu_);
   if (tickets_.size() >= 10'000) std::erase_if(tickets_, [&](const auto& kv) { return now >= kv.second.expires_at; });
   if (tickets_.size() >= 10'000) tickets_.clear();
-  std::string t = identity::random_hex(24);
   tickets_[t] = Ticket{p, now + options_.ticket_ttl};
   return t;
 }

@@ -2,17 +2,24 @@
 // (argon2id once per token, then a BLAKE2b-keyed in-memory cache), the `cb_session` cookie
 // (sessions in identity.db), and one-time WebSocket tickets (in memory, 30 s). Counts
 // authentication failures per client address and answers 429 once a limit is hit.
-// Called by the REST routes and the WebSocket route on the io thread; not thread-safe.
+// Thread-safe. resolve_async() (REST and WebSocket routes, io thread) answers cached tokens,
+// tickets and rate-limited addresses at once and sends the rest (identity.db, argon2 ~0.1 s) to
+// a base::WorkerPool; concurrent checks of one uncached token share one argon2 run.
 #pragma once
 
 #include <chrono>
 #include <cstdint>
 #include <deque>
+#include <functional>
+#include <mutex>
 #include <string>
 #include <unordered_map>
+#include <variant>
+#include <vector>
 
 #include "api/principal.hpp"
 #include "base/time.hpp"
+#include "base/worker_pool.hpp"
 #include "identity/sqlite/identity_store.hpp"
 
 namespace callbridge::api {
@@ -35,16 +42,33 @@ struct AuthStats {
   std::uint64_t rate_limited = 0;
   std::uint64_t argon2_verifications = 0;
   std::uint64_t cache_hits = 0;
+  std::uint64_t offloaded = 0;  // checks sent to the worker pool
+  std::uint64_t coalesced = 0;  // checks that waited for the same token's running check
+  std::uint64_t busy = 0;       // 503: the pool's queue was full
 };
+
+
 
 class Authenticator final : public PrincipalResolver {
  public:
   Authenticator(identity::SqliteIdentityStore& store, const base::Clock& clock, AuthOptions options = {});
 
-  std::expected<Principal, AuthFailure> resolve(const HttpRequest& req, bool allow_ticket) override;
+  PrincipalResult resolve(const HttpRequest& req, bool allow_ticket) override;
+  void resolve_async(const HttpRequest& req, bool allow_ticket, std::function<void(PrincipalResult)> done) override;
+  // Where resolve_async() sends blocking checks and how their answers get back to the io thread:
+  // uncached tokens (argon2) to `tokens`, session cookies (identity.db only) to `sessions`, so a
+  // flood of bad tokens does not hold up browser sessions. Before the first request; unset
+  // (tests, tools): checks run inline.
+  void set_offload(base::Offload tokens, base::Offload sessions) {
+    offload_ = std::move(tokens);
+    sessions_offload_ = std::move(sessions);
+  }
 
-  // Checks a plaintext token (POST /session). Counts failures against `remote`.
+  // Checks a plaintext token (POST /session). Counts failures against `remote`. Blocks (argon2).
   std::expected<Principal, AuthFailure> check_token(std::string_view token, const std::string& remote);
+  // The same through the token workers; `done` on the io thread (inline when answered from the
+  // cache or without offload).
+  void check_token_async(std::string_view token, const std::string& remote, std::function<void(PrincipalResult)> done);
 
   // A new browser session for p; returns the cookie value (random, stored hashed).
   base::Result<std::string> create_session(const Principal& p);
@@ -56,9 +80,9 @@ class Authenticator final : public PrincipalResolver {
   std::string issue_ticket(const Principal& p);
 
   // Drop cached verifications (after a token is revoked or a user changed).
-  void invalidate_cache() { cache_.clear(); }
+  void invalidate_cache();
 
-  const AuthStats& stats() const { return stats_; }
+  AuthStats stats() const;
   const AuthOptions& options() const { return options_; }
 
  private:
@@ -76,16 +100,45 @@ class Authenticator final : public PrincipalResolver {
     base::Timestamp window_start;
   };
 
-  std::expected<Principal, AuthFailure> fail_for(const std::string& remote, std::string detail);
-  std::optional<AuthFailure> limited(const std::string& remote);
+  // A check that needs identity.db (and for tokens argon2): what begin() cannot answer.
+  struct Pending {
+    enum class Kind { token, cookie } kind;
+    std::string credential;  // the token or the cookie value
+    std::string key;         // tokens: BLAKE2b(token), the cache key
+  };
+  // Token checks: the outcome shared by every request that waited for it.
+  using Verified = std::expected<Principal, std::string>;  // error = failure detail
+  struct Waiter {
+    std::string remote;
+    std::function<void(PrincipalResult)> done;
+  };
+
+  // Answers what needs no store (cache, ticket, rate limit, malformed header), else the Pending.
+  std::variant<PrincipalResult, Pending> begin(const HttpRequest& req, bool allow_ticket);
+  std::variant<PrincipalResult, Pending> begin_token(std::string_view token, const std::string& remote);
+  // Blocking part (worker thread): store lookups, argon2; caches a verified token.
+  Verified verify_token(const Pending& p);
+  PrincipalResult check_cookie(const Pending& p, const std::string& remote);
+  // Counts the outcome for `remote`.
+  PrincipalResult settle(Verified v, const std::string& remote);
+  // The Pending part of resolve_async()/check_token_async(): on the workers, `done` on the io thread.
+  void finish_async(Pending pending, const std::string& remote, std::function<void(PrincipalResult)> done);
+
+  PrincipalResult fail_for(const std::string& remote, std::string detail);  // mu_ held
+  std::optional<AuthFailure> limited(const std::string& remote);            // mu_ held
   base::Result<Principal> principal_of(const std::string& tenant, const std::string& user);
 
   identity::SqliteIdentityStore& store_;
   const base::Clock& clock_;
   AuthOptions options_;
+  base::Offload offload_;           // token checks
+  base::Offload sessions_offload_;  // cookie checks
+  mutable std::mutex mu_;  // everything below
   std::unordered_map<std::string, Cached> cache_;   // BLAKE2b(token) -> principal
   std::unordered_map<std::string, Ticket> tickets_;
   std::unordered_map<std::string, Failures> failures_;  // by address
+  std::unordered_map<std::string, std::vector<Waiter>> inflight_;  // token key -> waiting requests
+  std::uint64_t generation_ = 0;  // bumped by invalidate_cache(): older verifications are not cached
   AuthStats stats_;
 };
 

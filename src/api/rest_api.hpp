@@ -1,8 +1,9 @@
 // The REST API of docs/api.md (identity, calls read-only, journal, contacts, diagnostics, metrics,
 // OpenAPI). add_rest_routes() registers every route on an HttpServer; the app calls it once
 // (call-control commands are api/rest_commands, the WebSocket is api/ws_event_stream).
-// Handlers run on the io thread. Every data access takes the tenant from the authenticated
-// Principal, never from the request.
+// Handlers that read the call models run on the io thread; handlers that block (SQLite, directory
+// lookups, argon2) run on RestDeps::offload.pool and answer through the HTTP server. Every data access
+// takes the tenant from the authenticated Principal, never from the request.
 #pragma once
 
 #include <functional>
@@ -14,6 +15,7 @@
 #include "api/auth.hpp"
 #include "api/http_server.hpp"
 #include "base/time.hpp"
+#include "base/worker_pool.hpp"
 #include "identity/sqlite/identity_store.hpp"
 #include "model/call_model.hpp"
 #include "ports/contact_source.hpp"
@@ -34,11 +36,15 @@ struct RestDeps {
   ports::ContactStore* contacts = nullptr;            // null: contact routes answer 503
   core::LookupService* lookup = nullptr;              // null: lookups go to `contacts` directly
   const core::RemoteInfoView* remote_info = nullptr;  // null: calls without "remote_info"
+  // Blocking handlers (journal, contacts, lookups, users, tokens, settings, sessions) run on
+  // offload.pool and come back through offload.to_io; a full queue answers 503 overloaded. Empty:
+  // they run inline on the io thread (tests).
+  base::Offload offload;
   // Calls every live CallModel of `tenant` (io thread). Unset: no live calls.
   std::function<void(const std::string& tenant, const std::function<void(const model::CallModel&)>&)>
       for_each_model;
   // A tenant's dialing plan: raw number -> E.164, nullopt if not an external number. Unset: only
-  // "+<digits>" input is accepted.
+  // "+<digits>" input is accepted. Called on worker threads.
   std::function<std::optional<std::string>(const std::string& tenant, std::string_view raw)> to_e164;
   // The app's diagnostics object (JSON); the route adds "auth". Unset: "{}".
   std::function<std::string()> diagnostics_json;

@@ -2,6 +2,7 @@
 // Users see calls with a connection on one of their devices; supervisors/admins the whole tenant.
 // GET /api/v1/lines (presence): the devices of the tenant's CallModels with their state and the
 // owner's display name; users see their own and their team's lines, supervisors/admins all.
+// The models are read on the io thread (their owner); identity.db on a REST worker.
 #include "api/rest_common.hpp"
 #include "core/event_hub.hpp"
 
@@ -37,35 +38,44 @@ void add_call_routes(HttpServer& s, const std::shared_ptr<Ctx>& ctx) {
             body += "]}";
             return HttpResponse::json(200, std::move(body));
           }));
-  s.route("GET", "/api/v1/lines", authed(ctx, [ctx](const HttpRequest&, const Principal& p) {
+  // The owners come from identity.db (a worker), the lines from the call models (the io thread).
+  s.route("GET", "/api/v1/lines", authed(ctx, [ctx](const HttpRequest&, const Principal& p, Respond respond) {
             struct Owner {
               std::string name, team;
             };
-            std::map<std::string, Owner> owners;  // device -> its user (first user listing it)
-            auto users = ctx->deps.identity->list_users(p.tenant);
-            if (!users) return from_error(users.error());
-            for (const auto& u : *users)
-              for (const auto& d : u.extensions) owners.try_emplace(d, Owner{u.display_name, u.team});
-            std::map<std::string, model::DeviceState> lines;  // sorted by device
-            if (ctx->deps.for_each_model) {
-              ctx->deps.for_each_model(p.tenant, [&](const model::CallModel& m) {
-                for (const auto& d : m.devices()) lines.try_emplace(d, m.device_state(d));
-              });
-            }
-            json::array out;
-            for (const auto& [d, st] : lines) {
-              auto o = owners.find(d);
-              const bool team = o != owners.end() && !p.team.empty() && o->second.team == p.team;
-              if (!p.sees_whole_tenant() && !p.owns_device(d) && !team) continue;
-              json::object line;
-              line["device"] = d;
-              line["name"] = o != owners.end() ? o->second.name : std::string();
-              line["state"] = std::string(core::line_state_name(st));
-              out.push_back(std::move(line));
-            }
-            json::object body;
-            body["lines"] = std::move(out);
-            return reply(200, body);
+            using Owners = std::map<std::string, Owner>;  // device -> its user (first user listing it)
+            offload(
+                *ctx,
+                [ctx, p, respond] {
+                  auto users = ctx->deps.identity->list_users(p.tenant);
+                  if (!users) return respond(from_error(users.error()));
+                  auto owners = std::make_shared<Owners>();
+                  for (const auto& u : *users)
+                    for (const auto& d : u.extensions) owners->try_emplace(d, Owner{u.display_name, u.team});
+                  on_io(*ctx, [ctx, p, respond, owners] {
+                    std::map<std::string, model::DeviceState> lines;  // sorted by device
+                    if (ctx->deps.for_each_model) {
+                      ctx->deps.for_each_model(p.tenant, [&](const model::CallModel& m) {
+                        for (const auto& d : m.devices()) lines.try_emplace(d, m.device_state(d));
+                      });
+                    }
+                    json::array out;
+                    for (const auto& [d, st] : lines) {
+                      auto o = owners->find(d);
+                      const bool team = o != owners->end() && !p.team.empty() && o->second.team == p.team;
+                      if (!p.sees_whole_tenant() && !p.owns_device(d) && !team) continue;
+                      json::object line;
+                      line["device"] = d;
+                      line["name"] = o != owners->end() ? o->second.name : std::string();
+                      line["state"] = std::string(core::line_state_name(st));
+                      out.push_back(std::move(line));
+                    }
+                    json::object body;
+                    body["lines"] = std::move(out);
+                    respond(reply(200, body));
+                  });
+                },
+                respond);
           }));
   s.route("GET", "/api/v1/calls/*", authed(ctx, [ctx](const HttpRequest& req, const Principal& p) {
             std::string rest;

@@ -115,35 +115,18 @@ struct Routes {
     return t;
   }
 
-  std::expected<Principal, HttpResponse> authenticate(const HttpRequest& req) {
-    if (req.body.size() > deps.max_body_bytes)
-      return std::unexpected(problem(413, "payload-too-large",
-                                     "request body exceeds " + std::to_string(deps.max_body_bytes) + " bytes"));
-    auto p = deps.auth->resolve(req, false);
-    if (!p) {
-      auto r = problem(p.error().status, p.error().status == 429 ? "too-many-requests" : "unauthorized",
-                       p.error().detail);
-      if (p.error().status == 429) r.headers.emplace_back("Retry-After", std::to_string(p.error().retry_after_s));
-      else r.headers.emplace_back("WWW-Authenticate", "Bearer");
-      return std::unexpected(std::move(r));
-    }
-    return std::move(*p);
-  }
-
-  // Body limit -> 413, authentication -> 401/429, empty body = {}.
+  // Body limit -> 413, empty body = {}, then the tenant's call control (io thread).
   template <typename F>
-  HttpResponse guarded(const HttpRequest& req, F&& f) {
-    auto p = authenticate(req);
-    if (!p) return std::move(p.error());
+  HttpResponse guarded(const HttpRequest& req, const Principal& p, F&& f) {
     json::object body;
     if (req.body.find_first_not_of(" \t\r\n") != std::string::npos) {
       auto b = rest::body_object(req);
       if (!b) return b.error();
       body = std::move(*b);
     }
-    core::CallControlService* svc = deps.service_for ? deps.service_for(p->tenant) : nullptr;
-    if (!svc) return problem(503, "pbx-unavailable", "no PBX link serves tenant " + p->tenant);
-    return f(*p, body, *svc);
+    core::CallControlService* svc = deps.service_for ? deps.service_for(p.tenant) : nullptr;
+    if (!svc) return problem(503, "pbx-unavailable", "no PBX link serves tenant " + p.tenant);
+    return f(p, body, *svc);
   }
 
   HttpResponse start_make_call(const Principal& p, core::CallControlService& svc, core::CommandCaller caller,
@@ -153,8 +136,8 @@ struct Routes {
     return respond(p, t, "make_call", std::nullopt, rid);
   }
 
-  HttpResponse make_call(const HttpRequest& req) {
-    return guarded(req, [&](const Principal& p, const json::object& body, core::CallControlService& svc) {
+  HttpResponse make_call(const HttpRequest& req, const Principal& principal) {
+    return guarded(req, principal, [&](const Principal& p, const json::object& body, core::CallControlService& svc) {
       auto to = rest::opt_string(body, "to", 256);
       if (!to) return problem(400, "bad-request", to.error());
       if (!*to) return problem(400, "bad-request", "\"to\" is required");
@@ -166,15 +149,21 @@ struct Routes {
 
   // POST /api/v1/journal/{id}/callback: the entry must be in the caller's tenant and (for users)
   // on one of the caller's devices; supervisors/admins may call back from any party's device.
-  HttpResponse callback(const HttpRequest& req) {
+  // 0 when the path names no entry (404 before authentication).
+  static std::int64_t callback_id(const HttpRequest& req) {
     std::string rest;
     std::string seg = rest::path_segment(req, "/api/v1/journal/", &rest);
-    std::int64_t id = 0;
     const bool numeric = !seg.empty() && seg.size() <= 18 &&
                          seg.find_first_not_of("0123456789") == std::string::npos;
-    if (numeric) id = std::stoll(seg);
-    if (rest != "callback" || !numeric || id < 1) return problem(404, "not-found", "no resource at " + req.path);
-    return guarded(req, [&](const Principal& p, const json::object&, core::CallControlService& svc) {
+    if (rest != "callback" || !numeric) return 0;
+    return std::stoll(seg);
+  }
+
+  // The journal lookup blocks (SQLite): on the workers when there are some; the call is placed
+  // on the io thread.
+  void callback(const HttpRequest& req, const Principal& p, std::int64_t id, Respond respond,
+                const std::shared_ptr<Routes>& self) {
+    auto lookup = [self, p, id, respond] {
       std::optional<ports::StoredEntry> found;
       ports::JournalQuery q;
       q.tenant = p.tenant;
@@ -182,36 +171,52 @@ struct Routes {
       q.limit = 1;
       auto probe = [&](std::optional<std::string> party) -> base::Status {
         q.party = std::move(party);
-        auto r = deps.journal->query(q);
+        auto r = self->deps.journal->query(q);
         if (!r) return base::fail(r.error());
         if (!r->empty() && r->front().id == id) found = r->front();
         return {};
       };
       if (p.sees_whole_tenant()) {
-        if (auto st = probe(std::nullopt); !st) return rest::from_error(st.error());
+        if (auto st = probe(std::nullopt); !st) return respond(rest::from_error(st.error()));
       } else {
         for (const auto& d : p.devices) {
-          if (auto st = probe(d); !st) return rest::from_error(st.error());
+          if (auto st = probe(d); !st) return respond(rest::from_error(st.error()));
           if (found) break;
         }
       }
-      if (!found) return problem(404, "not-found", "no journal entry " + std::to_string(id));
-      const auto& e = found->entry;
-      if (!e.remote || e.remote->empty())
-        return problem(409, "no-callback-number", "the remote number of journal entry " + std::to_string(id) +
-                                                      " was withheld");
-      core::CommandCaller caller = caller_of(p);
-      if (p.sees_whole_tenant() && !p.owns_device(e.party)) caller.devices = {e.party};
-      return start_make_call(p, svc, caller, *e.remote, e.party);
-    });
+      if (!found) return respond(problem(404, "not-found", "no journal entry " + std::to_string(id)));
+      auto place = [self, p, id, respond, e = std::move(found->entry)] {
+        core::CallControlService* svc = self->deps.service_for ? self->deps.service_for(p.tenant) : nullptr;
+        if (!svc) return respond(problem(503, "pbx-unavailable", "no PBX link serves tenant " + p.tenant));
+        if (!e.remote || e.remote->empty())
+          return respond(problem(409, "no-callback-number", "the remote number of journal entry " +
+                                                                std::to_string(id) + " was withheld"));
+        core::CommandCaller caller = caller_of(p);
+        if (p.sees_whole_tenant() && !p.owns_device(e.party)) caller.devices = {e.party};
+        respond(self->start_make_call(p, *svc, caller, *e.remote, e.party));
+      };
+      rest::on_io(self->deps.offload, std::move(place));
+    };
+    if (req.body.find_first_not_of(" \t\r\n") != std::string::npos) {  // the body must still be JSON
+      if (auto b = rest::body_object(req); !b) return respond(b.error());
+    }
+    if (!deps.service_for || !deps.service_for(p.tenant))
+      return respond(problem(503, "pbx-unavailable", "no PBX link serves tenant " + p.tenant));
+    rest::offload(deps.offload, std::move(lookup), respond);
   }
 
-  HttpResponse command(const HttpRequest& req) {
+  // 404 for a path that names no command (before authentication).
+  static bool is_command(const HttpRequest& req) {
+    std::string verb;
+    std::string id = rest::path_segment(req, "/api/v1/calls/", &verb);
+    return !id.empty() && core::parse_call_command(verb).has_value();
+  }
+
+  HttpResponse command(const HttpRequest& req, const Principal& principal) {
     std::string verb;
     std::string id = rest::path_segment(req, "/api/v1/calls/", &verb);
     auto cmd = core::parse_call_command(verb);
-    if (id.empty() || !cmd) return problem(404, "not-found", "no resource at " + req.path);
-    return guarded(req, [&](const Principal& p, const json::object& body, core::CallControlService& svc) {
+    return guarded(req, principal, [&](const Principal& p, const json::object& body, core::CallControlService& svc) {
       auto device = rest::opt_string(body, "device", 64);
       if (!device) return problem(400, "bad-request", device.error());
       auto to = rest::opt_string(body, "to", 256);
@@ -224,9 +229,8 @@ struct Routes {
 
   // GET /api/v1/commands/{id}: the issuing user's (or, for admins, any of the tenant's) commands;
   // everything else is 404, like an expired record.
-  HttpResponse get_command(const HttpRequest& req) {
-    auto p = authenticate(req);
-    if (!p) return std::move(p.error());
+  HttpResponse get_command(const HttpRequest& req, const Principal& principal) {
+    const Principal* p = &principal;
     std::string rest;
     std::string id = rest::path_segment(req, "/api/v1/commands/", &rest);
     const core::CommandRecord* r = id.empty() || id.size() > 64 || !rest.empty() ? nullptr
@@ -253,11 +257,38 @@ void add_command_routes(HttpServer& server, CommandRouteDeps deps) {
       publish(r.tenant, r.user, ",\"command\":" + command_json(r) + "}");
     });
   }
-  server.route("POST", "/api/v1/calls", [routes](const HttpRequest& req) { return routes->make_call(req); });
-  server.route("POST", "/api/v1/calls/*", [routes](const HttpRequest& req) { return routes->command(req); });
-  server.route("GET", "/api/v1/commands/*", [routes](const HttpRequest& req) { return routes->get_command(req); });
+  // `pre` may answer before authentication (404 for paths that name nothing); then `fn` runs on
+  // the io thread with the principal (authentication itself may take a worker).
+  using Handle = std::function<void(const HttpRequest&, const Principal&, Respond)>;
+  auto authed = [routes](std::function<bool(const HttpRequest&)> pre, Handle fn) {
+    return AsyncHttpHandler([routes, pre = std::move(pre), fn = std::move(fn)](HttpRequest req, Respond respond) {
+      if (pre && !pre(req)) return respond(problem(404, "not-found", "no resource at " + req.path));
+      if (req.body.size() > routes->deps.max_body_bytes)
+        return respond(problem(413, "payload-too-large", "request body exceeds " +
+                                                             std::to_string(routes->deps.max_body_bytes) + " bytes"));
+      auto shared = std::make_shared<const HttpRequest>(std::move(req));
+      routes->deps.auth->resolve_async(*shared, false, [shared, fn, respond](PrincipalResult p) {
+        if (!p) return respond(rest::auth_problem(p.error()));
+        fn(*shared, *p, respond);
+      });
+    });
+  };
+  server.route("POST", "/api/v1/calls", authed({}, [routes](const HttpRequest& req, const Principal& p, Respond r) {
+                 r(routes->make_call(req, p));
+               }));
+  server.route("POST", "/api/v1/calls/*", authed(Routes::is_command, [routes](const HttpRequest& req,
+                                                                               const Principal& p, Respond r) {
+                 r(routes->command(req, p));
+               }));
+  server.route("GET", "/api/v1/commands/*", authed({}, [routes](const HttpRequest& req, const Principal& p, Respond r) {
+                 r(routes->get_command(req, p));
+               }));
   if (routes->deps.journal)
-    server.route("POST", "/api/v1/journal/*", [routes](const HttpRequest& req) { return routes->callback(req); });
+    server.route("POST", "/api/v1/journal/*",
+                 authed([](const HttpRequest& req) { return Routes::callback_id(req) > 0; },
+                        [routes](const HttpRequest& req, const Principal& p, Respond r) {
+                          routes->callback(req, p, Routes::callback_id(req), std::move(r), routes);
+                        }));
 }
 
 }  // namespace callbridge::api

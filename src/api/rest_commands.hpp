@@ -5,7 +5,8 @@
 // tenant's core::CallControlService and maps its outcome to 202 / problem+json. Every 202 names
 // a command (core::CommandLog) whose later outcome (the PBX's Response / OriginateResponse) is
 // readable at GET /api/v1/commands/{id} and published to the issuing user's event stream.
-// The app calls add_command_routes() once; handlers run on the io thread.
+// The app calls add_command_routes() once; authentication may take a worker (uncached token), the
+// commands run on the io thread, the callback's journal lookup on `offload.pool`.
 #pragma once
 
 #include <cstddef>
@@ -16,6 +17,7 @@
 #include "api/http_server.hpp"
 #include "api/principal.hpp"
 #include "base/time.hpp"
+#include "base/worker_pool.hpp"
 #include "core/call_control.hpp"
 #include "core/command_log.hpp"
 #include "ports/journal_store.hpp"
@@ -29,6 +31,9 @@ struct CommandRouteDeps {
   std::size_t max_body_bytes = 64 * 1024;
   // POST /api/v1/journal/{id}/callback looks entries up here; nullptr: that route is not served.
   ports::JournalStore* journal = nullptr;
+  // The callback's journal lookup runs on offload.pool, the call is placed back on the io thread
+  // (empty: inline).
+  base::Offload offload;
   // Publishes a command's state change to `user`'s event stream in `tenant` (EventHub::
   // publish_to_user with type "command"); `json_tail` is `,"command":{...}}`. Unset: not published.
   std::function<void(const std::string& tenant, const std::string& user, std::string_view json_tail)>

@@ -1,5 +1,7 @@
 #include "api/rest_common.hpp"
 
+#include <algorithm>
+
 namespace callbridge::api::rest {
 
 namespace json = boost::json;
@@ -62,28 +64,92 @@ HttpResponse reply(int status, const json::value& v) { return HttpResponse::json
 
 bool body_too_big(const Ctx& ctx, const HttpRequest& req) { return req.body.size() > ctx.deps.max_body_bytes; }
 
-HttpHandler authed(const std::shared_ptr<Ctx>& ctx, Handler h) {
-  return [ctx, h = std::move(h)](const HttpRequest& req) {
-    if (body_too_big(*ctx, req))
-      return problem(413, "payload-too-large",
-                     "request body exceeds " + std::to_string(ctx->deps.max_body_bytes) + " bytes");
-    auto p = ctx->deps.auth->resolve(req, false);
-    if (!p) {
-      auto r = problem(p.error().status, p.error().status == 429 ? "too-many-requests" : "unauthorized",
-                       p.error().detail);
-      if (p.error().status == 429) r.headers.emplace_back("Retry-After", std::to_string(p.error().retry_after_s));
-      else r.headers.emplace_back("WWW-Authenticate", "Bearer");
-      return r;
-    }
-    return h(req, *p);
-  };
+HttpResponse auth_problem(const AuthFailure& f) {
+  const char* type = f.status == 429 ? "too-many-requests" : f.status == 503 ? "overloaded" : "unauthorized";
+  auto r = problem(f.status, type, f.detail);
+  if (f.status == 429 || f.status == 503) r.headers.emplace_back("Retry-After", std::to_string(std::max(f.retry_after_s, 1)));
+  else r.headers.emplace_back("WWW-Authenticate", "Bearer");
+  return r;
 }
 
-HttpHandler admin_only(const std::shared_ptr<Ctx>& ctx, Handler h) {
-  return authed(ctx, [h = std::move(h)](const HttpRequest& req, const Principal& p) {
-    if (!p.is_admin()) return problem(403, "forbidden", "this needs the admin role");
-    return h(req, p);
+bool offload(const base::Offload& o, std::function<void()> job, const Respond& respond) {
+  if (!o) {
+    job();
+    return true;
+  }
+  if (o.pool->try_submit(std::move(job))) return true;
+  auto r = problem(503, "overloaded",
+                   "the server is busy (" + std::to_string(o.pool->options().max_queue) +
+                       " requests waiting for a worker); retry later");
+  r.headers.emplace_back("Retry-After", "1");
+  respond(std::move(r));
+  return false;
+}
+
+bool offload(const Ctx& ctx, std::function<void()> job, const Respond& respond) {
+  return offload(ctx.deps.offload, std::move(job), respond);
+}
+
+void on_io(const base::Offload& o, std::function<void()> fn) {
+  if (o) o.to_io(std::move(fn));
+  else fn();
+}
+
+void on_io(const Ctx& ctx, std::function<void()> fn) { on_io(ctx.deps.offload, std::move(fn)); }
+
+namespace {
+HttpResponse too_big(const Ctx& ctx) {
+  return problem(413, "payload-too-large",
+                 "request body exceeds " + std::to_string(ctx.deps.max_body_bytes) + " bytes");
+}
+
+// Authenticates, then calls next(request, principal) on the io thread.
+using Next = std::function<void(std::shared_ptr<const HttpRequest>, Principal, Respond)>;
+AsyncHttpHandler authenticated(const std::shared_ptr<Ctx>& ctx, Next next) {
+  return [ctx, next = std::make_shared<Next>(std::move(next))](HttpRequest req, Respond respond) {
+    if (body_too_big(*ctx, req)) return respond(too_big(*ctx));
+    auto shared = std::make_shared<const HttpRequest>(std::move(req));
+    ctx->deps.auth->resolve_async(*shared, false, [next, shared, respond](PrincipalResult p) {
+      if (!p) return respond(auth_problem(p.error()));
+      (*next)(shared, std::move(*p), respond);
+    });
+  };
+}
+}  // namespace
+
+AsyncHttpHandler authed(const std::shared_ptr<Ctx>& ctx, Handler h, On on) {
+  auto handler = std::make_shared<Handler>(std::move(h));
+  return authenticated(ctx, [ctx, handler, on](std::shared_ptr<const HttpRequest> req, Principal p, Respond respond) {
+    if (on == On::io) return respond((*handler)(*req, p));
+    offload(
+        *ctx, [handler, req, p = std::move(p), respond] { respond((*handler)(*req, p)); }, respond);
   });
+}
+
+AsyncHttpHandler authed(const std::shared_ptr<Ctx>& ctx, AsyncHandler h) {
+  auto handler = std::make_shared<AsyncHandler>(std::move(h));
+  return authenticated(ctx, [handler](std::shared_ptr<const HttpRequest> req, Principal p, Respond respond) {
+    (*handler)(*req, p, std::move(respond));
+  });
+}
+
+AsyncHttpHandler admin_only(const std::shared_ptr<Ctx>& ctx, Handler h, On on) {
+  return authed(
+      ctx,
+      [h = std::move(h)](const HttpRequest& req, const Principal& p) {
+        if (!p.is_admin()) return problem(403, "forbidden", "this needs the admin role");
+        return h(req, p);
+      },
+      on);
+}
+
+AsyncHttpHandler unauthed_worker(const std::shared_ptr<Ctx>& ctx, HttpHandler h) {
+  auto handler = std::make_shared<HttpHandler>(std::move(h));
+  return [ctx, handler](HttpRequest req, Respond respond) {
+    if (body_too_big(*ctx, req)) return respond(too_big(*ctx));
+    offload(
+        *ctx, [handler, req = std::move(req), respond] { respond((*handler)(req)); }, respond);
+  };
 }
 
 std::expected<json::object, HttpResponse> body_object(const HttpRequest& req) {

@@ -1,6 +1,7 @@
 // Shared helpers of the REST handlers (internal to src/api/rest_*.cpp): problem+json with stable
-// types, authentication + body-limit wrapper, JSON body parsing with limits, query access.
-// io thread.
+// types, authentication + body-limit wrappers that also choose the handler's thread (the io thread
+// for handlers that read the call models, a worker for handlers that block on SQLite or a
+// directory), JSON body parsing with limits, query access. The wrappers are called on the io thread.
 #pragma once
 
 #include <boost/json.hpp>
@@ -23,17 +24,37 @@ HttpResponse from_error(const base::Error& e);  // maps Errc to a status and typ
 HttpResponse reply(int status, const boost::json::value& v);
 
 using Handler = std::function<HttpResponse(const HttpRequest&, const Principal&)>;
+// Answers when it likes (e.g. blocking part on a worker, then the models on the io thread).
+using AsyncHandler = std::function<void(const HttpRequest&, const Principal&, Respond)>;
 
 struct Ctx {
   RestDeps deps;
 };
 
-// Body limit -> 413, authentication -> 401/429, then `h`.
-HttpHandler authed(const std::shared_ptr<Ctx>& ctx, Handler h);
+// Where a handler runs. `io`: it reads the call models or other io-thread state and must be quick.
+// `worker`: it blocks (SQLite, directory lookups, argon2) and touches nothing of the io thread.
+enum class On { io, worker };
+
+// Body limit -> 413, authentication (off the io thread when the token is not cached) -> 401/429/
+// 503, then `h` on `on`.
+AsyncHttpHandler authed(const std::shared_ptr<Ctx>& ctx, Handler h, On on = On::io);
+AsyncHttpHandler authed(const std::shared_ptr<Ctx>& ctx, AsyncHandler h);  // h on the io thread
 // Admin only (403 otherwise).
-HttpHandler admin_only(const std::shared_ptr<Ctx>& ctx, Handler h);
+AsyncHttpHandler admin_only(const std::shared_ptr<Ctx>& ctx, Handler h, On on = On::io);
+// No authentication: `h` on a worker (body limit checked first).
+AsyncHttpHandler unauthed_worker(const std::shared_ptr<Ctx>& ctx, HttpHandler h);
 // Body limit only (no authentication).
 bool body_too_big(const Ctx& ctx, const HttpRequest& req);
+
+// Runs `job` on the workers (inline when there are none). false: the queue is full and `respond`
+// got a 503 overloaded problem (Retry-After: 1).
+bool offload(const base::Offload& o, std::function<void()> job, const Respond& respond);
+bool offload(const Ctx& ctx, std::function<void()> job, const Respond& respond);
+// Runs `fn` on the io thread (inline when there are no workers).
+void on_io(const base::Offload& o, std::function<void()> fn);
+void on_io(const Ctx& ctx, std::function<void()> fn);
+// 401/429/503 problem for a failed authentication.
+HttpResponse auth_problem(const AuthFailure& f);
 
 // Parses the body as a JSON object (400 invalid-json / bad-request otherwise).
 std::expected<boost::json::object, HttpResponse> body_object(const HttpRequest& req);

@@ -127,7 +127,7 @@ void add_contact_routes(HttpServer& s, const std::shared_ptr<Ctx>& ctx) {
             }
             return reply(200, json::object{{"number", json::object{{"input", *number}, {"e164", *e164}}},
                                           {"matches", std::move(matches)}});
-          }));
+          }, On::worker));
 
   s.route("GET", "/api/v1/contacts", authed(ctx, [store](const HttpRequest& req, const Principal& p) {
             if (!store()) return problem(503, "unavailable", "no contact store");
@@ -147,7 +147,7 @@ void add_contact_routes(HttpServer& s, const std::shared_ptr<Ctx>& ctx) {
             json::array a;
             for (const auto& c : *r) a.push_back(contact_json(c));
             return reply(200, json::object{{"contacts", std::move(a)}});
-          }));
+          }, On::worker));
 
   s.route("POST", "/api/v1/contacts", authed(ctx, [store, changed](const HttpRequest& req, const Principal& p) {
             if (!store()) return problem(503, "unavailable", "no contact store");
@@ -165,7 +165,7 @@ void add_contact_routes(HttpServer& s, const std::shared_ptr<Ctx>& ctx) {
             auto r = reply(201, contact_json(*got));
             r.headers.emplace_back("Location", "/api/v1/contacts/" + std::to_string(*id));
             return r;
-          }));
+          }, On::worker));
 
   s.route("GET", "/api/v1/contacts/*", authed(ctx, [store](const HttpRequest& req, const Principal& p) {
             if (!store()) return problem(503, "unavailable", "no contact store");
@@ -175,7 +175,7 @@ void add_contact_routes(HttpServer& s, const std::shared_ptr<Ctx>& ctx) {
             auto c = store()->get(p.tenant, *id);
             if (!c) return from_error(c.error());
             return reply(200, contact_json(*c));
-          }));
+          }, On::worker));
 
   s.route("PATCH", "/api/v1/contacts/*", authed(ctx, [store, changed](const HttpRequest& req, const Principal& p) {
             if (!store()) return problem(503, "unavailable", "no contact store");
@@ -194,7 +194,7 @@ void add_contact_routes(HttpServer& s, const std::shared_ptr<Ctx>& ctx) {
             auto got = store()->get(p.tenant, *id);
             if (!got) return from_error(got.error());
             return reply(200, contact_json(*got));
-          }));
+          }, On::worker));
 
   s.route("DELETE", "/api/v1/contacts/*", authed(ctx, [store, changed](const HttpRequest& req, const Principal& p) {
             if (!store()) return problem(503, "unavailable", "no contact store");
@@ -206,7 +206,7 @@ void add_contact_routes(HttpServer& s, const std::shared_ptr<Ctx>& ctx) {
             HttpResponse r;
             r.status = 204;
             return r;
-          }));
+          }, On::worker));
 }
 
 }  // namespace callbridge::api::rest

@@ -37,36 +37,43 @@ void add_identity_routes(HttpServer& s, const std::shared_ptr<Ctx>& ctx) {
             return reply(200, me_json(p));
           }));
 
-  s.route("POST", "/api/v1/session", [ctx](const HttpRequest& req) {
-    if (body_too_big(*ctx, req)) return problem(413, "payload-too-large", "request body too large");
+  // The token check goes through the argon2 workers (like every uncached token), the session is
+  // stored on a REST worker: the io thread only parses the body.
+  s.route("POST", "/api/v1/session", AsyncHttpHandler([ctx](HttpRequest req, Respond respond) {
+    if (body_too_big(*ctx, req)) return respond(problem(413, "payload-too-large", "request body too large"));
     auto body = body_object(req);
-    if (!body) return body.error();
+    if (!body) return respond(body.error());
     auto tok = opt_string(*body, "token", 512);
-    if (!tok) return problem(400, "bad-request", tok.error());
-    if (!*tok) return problem(400, "bad-request", "token: required");
-    auto p = ctx->deps.auth->check_token(**tok, req.remote);
-    if (!p) {
-      auto r = problem(p.error().status, p.error().status == 429 ? "too-many-requests" : "unauthorized",
-                       p.error().detail);
-      if (p.error().status == 429) r.headers.emplace_back("Retry-After", std::to_string(p.error().retry_after_s));
-      return r;
-    }
-    auto value = ctx->deps.auth->create_session(*p);
-    if (!value) return from_error(value.error());
-    auto r = reply(200, me_json(*p));
-    r.headers.emplace_back("Set-Cookie", cookie(*value, ctx->deps.auth->options().session_ttl.count(),
-                                                ctx->deps.secure_cookies));
-    r.headers.emplace_back("Cache-Control", "no-store");
-    return r;
-  });
+    if (!tok) return respond(problem(400, "bad-request", tok.error()));
+    if (!*tok) return respond(problem(400, "bad-request", "token: required"));
+    ctx->deps.auth->check_token_async(**tok, req.remote, [ctx, respond](PrincipalResult p) {
+      if (!p) {
+        auto r = auth_problem(p.error());
+        std::erase_if(r.headers, [](const auto& h) { return h.first == "WWW-Authenticate"; });
+        return respond(r);
+      }
+      offload(
+          *ctx,
+          [ctx, respond, p = std::move(*p)] {
+            auto value = ctx->deps.auth->create_session(p);
+            if (!value) return respond(from_error(value.error()));
+            auto r = reply(200, me_json(p));
+            r.headers.emplace_back("Set-Cookie", cookie(*value, ctx->deps.auth->options().session_ttl.count(),
+                                                        ctx->deps.secure_cookies));
+            r.headers.emplace_back("Cache-Control", "no-store");
+            respond(std::move(r));
+          },
+          respond);
+    });
+  }));
 
-  s.route("DELETE", "/api/v1/session", [ctx](const HttpRequest& req) {
+  s.route("DELETE", "/api/v1/session", unauthed_worker(ctx, [ctx](const HttpRequest& req) {
     ctx->deps.auth->end_session(Authenticator::session_cookie(req));
     HttpResponse r;
     r.status = 204;
     r.headers.emplace_back("Set-Cookie", cookie("", 0, ctx->deps.secure_cookies));
     return r;
-  });
+  }));
 
   s.route("POST", "/api/v1/ws-ticket", authed(ctx, [ctx](const HttpRequest&, const Principal& p) {
             auto t = ctx->deps.auth->issue_ticket(p);
@@ -81,7 +88,7 @@ void add_identity_routes(HttpServer& s, const std::shared_ptr<Ctx>& ctx) {
             json::array a;
             for (const auto& u : *users) a.push_back(user_json(u));
             return reply(200, json::object{{"users", std::move(a)}});
-          }));
+          }, On::worker));
 
   s.route("POST", "/api/v1/users", admin_only(ctx, [ctx](const HttpRequest& req, const Principal& p) {
             auto body = body_object(req);
@@ -112,7 +119,7 @@ void add_identity_routes(HttpServer& s, const std::shared_ptr<Ctx>& ctx) {
             auto r = reply(201, user_json(u));
             r.headers.emplace_back("Location", "/api/v1/users/" + u.name);
             return r;
-          }));
+          }, On::worker));
 
   // DELETE /api/v1/users/{user}; POST /api/v1/users/{user}/tokens
   s.route("DELETE", "/api/v1/users/*", admin_only(ctx, [ctx](const HttpRequest& req, const Principal& p) {
@@ -124,7 +131,7 @@ void add_identity_routes(HttpServer& s, const std::shared_ptr<Ctx>& ctx) {
             HttpResponse r;
             r.status = 204;
             return r;
-          }));
+          }, On::worker));
   s.route("POST", "/api/v1/users/*", admin_only(ctx, [ctx](const HttpRequest& req, const Principal& p) {
             std::string rest;
             auto name = path_segment(req, "/api/v1/users/", &rest);
@@ -146,7 +153,7 @@ void add_identity_routes(HttpServer& s, const std::shared_ptr<Ctx>& ctx) {
             auto r = reply(201, o);
             r.headers.emplace_back("Cache-Control", "no-store");
             return r;
-          }));
+          }, On::worker));
 
   s.route("GET", "/api/v1/tokens", admin_only(ctx, [ctx](const HttpRequest&, const Principal& p) {
             auto ts = ctx->deps.identity->list_tokens(p.tenant);
@@ -154,7 +161,7 @@ void add_identity_routes(HttpServer& s, const std::shared_ptr<Ctx>& ctx) {
             json::array a;
             for (const auto& t : *ts) a.push_back(token_json(t));
             return reply(200, json::object{{"tokens", std::move(a)}});
-          }));
+          }, On::worker));
   s.route("DELETE", "/api/v1/tokens/*", admin_only(ctx, [ctx](const HttpRequest& req, const Principal& p) {
             auto id = path_segment(req, "/api/v1/tokens/");
             if (auto st = ctx->deps.identity->revoke_token(p.tenant, id); !st) return from_error(st.error());
@@ -162,7 +169,7 @@ void add_identity_routes(HttpServer& s, const std::shared_ptr<Ctx>& ctx) {
             HttpResponse r;
             r.status = 204;
             return r;
-          }));
+          }, On::worker));
 }
 
 }  // namespace callbridge::api::rest

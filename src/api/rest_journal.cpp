@@ -170,7 +170,7 @@ void add_journal_routes(HttpServer& s, const std::shared_ptr<Ctx>& ctx) {
             json::object o{{"entries", std::move(a)}};
             o["next_before"] = r->size() == q->limit && !r->empty() ? json::value(r->back().id) : json::value(nullptr);
             return reply(200, o);
-          }));
+          }, On::worker));
   s.route("GET", "/api/v1/journal.csv", authed(ctx, [ctx](const HttpRequest& req, const Principal& p) {
             if (!ctx->deps.journal) return problem(503, "unavailable", "no journal store");
             auto q = parse_filters(req, p, kMaxCsvLimit);
@@ -184,7 +184,7 @@ void add_journal_routes(HttpServer& s, const std::shared_ptr<Ctx>& ctx) {
             res.body = to_csv(*r);
             res.headers.emplace_back("Content-Disposition", "attachment; filename=\"journal.csv\"");
             return res;
-          }));
+          }, On::worker));
   s.route("PATCH", "/api/v1/journal/*", authed(ctx, [ctx](const HttpRequest& req, const Principal& p) {
             if (!ctx->deps.journal) return problem(503, "unavailable", "no journal store");
             std::string rest;
@@ -220,7 +220,7 @@ void add_journal_routes(HttpServer& s, const std::shared_ptr<Ctx>& ctx) {
             if (auto st = ctx->deps.journal->set_note(p.tenant, *id, **note); !st) return from_error(st.error());
             found->entry.note = **note;
             return reply(200, entry_json(*found));
-          }));
+          }, On::worker));
 }
 
 }  // namespace callbridge::api::rest

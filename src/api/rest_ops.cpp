@@ -16,7 +16,10 @@ json::object auth_json(const AuthStats& s) {
           {"failed", s.failed},
           {"rate_limited", s.rate_limited},
           {"argon2_verifications", s.argon2_verifications},
-          {"cache_hits", s.cache_hits}};
+          {"cache_hits", s.cache_hits},
+          {"offloaded", s.offloaded},
+          {"coalesced", s.coalesced},
+          {"busy", s.busy}};
 }
 
 json::object diagnostics(const Ctx& ctx) {
@@ -27,6 +30,11 @@ json::object diagnostics(const Ctx& ctx) {
     if (!ec && v.is_object()) o = std::move(v.as_object());
   }
   o["auth"] = auth_json(ctx.deps.auth->stats());
+  if (ctx.deps.offload) {
+    const auto w = ctx.deps.offload.pool->stats();
+    o["workers"] = json::object{{"queued", w.queued},     {"running", w.running},   {"max_queued", w.max_queued},
+                                {"completed", w.completed}, {"rejected", w.rejected}};
+  }
   if (ctx.deps.clients_json) {
     std::error_code ec;
     auto v = json::parse(ctx.deps.clients_json(), ec);
@@ -113,10 +121,10 @@ void add_ops_routes(HttpServer& s, const std::shared_ptr<Ctx>& ctx) {
     return r;
   };
   auto admin_metrics = admin_only(ctx, metrics);
-  s.route("GET", "/metrics", [ctx, metrics, admin_metrics](const HttpRequest& req) {
-    if (loopback(req.remote) && req.header("authorization").empty()) return metrics(req, Principal{});
-    return admin_metrics(req);
-  });
+  s.route("GET", "/metrics", AsyncHttpHandler([metrics, admin_metrics](HttpRequest req, Respond respond) {
+    if (loopback(req.remote) && req.header("authorization").empty()) return respond(metrics(req, Principal{}));
+    admin_metrics(std::move(req), std::move(respond));
+  }));
 
   s.route("GET", "/api/v1/openapi.json", [](const HttpRequest&) {
     auto r = HttpResponse::json(200, std::string(openapi_json()));

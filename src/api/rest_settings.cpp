@@ -1,7 +1,7 @@
 // REST: tenant UI settings for the web client's screen pop (docs/api.md "UI settings"):
 // GET /api/v1/ui-settings (any user of the tenant), PUT (admin; validated, stored per tenant in
 // identity.db), DELETE (admin; back to the default). Unset, GET answers the default from the served
-// /ui-config.json (its tenant's or "*" entry). io thread.
+// /ui-config.json (its tenant's or "*" entry). Handlers run on the REST workers (identity.db).
 #include <algorithm>
 #include <cctype>
 
@@ -153,7 +153,7 @@ void add_settings_routes(HttpServer& s, const std::shared_ptr<Ctx>& ctx) {
             o["updated_at"] = base::format_rfc3339_ms((*v)->updated_at);
             o["updated_by"] = (*v)->updated_by;
             return reply(200, o);
-          }));
+          }, On::worker));
   s.route("PUT", "/api/v1/ui-settings", admin_only(ctx, [ctx, store](const HttpRequest& req, const Principal& p) {
             auto body = body_object(req);
             if (!body) return body.error();
@@ -166,13 +166,13 @@ void add_settings_routes(HttpServer& s, const std::shared_ptr<Ctx>& ctx) {
             o["updated_at"] = base::format_rfc3339_ms(t.updated_at);
             o["updated_by"] = p.user;
             return reply(200, o);
-          }));
+          }, On::worker));
   s.route("DELETE", "/api/v1/ui-settings", admin_only(ctx, [store](const HttpRequest&, const Principal& p) {
             if (auto st = store->delete_setting(p.tenant, kKey); !st) return from_error(st.error());
             HttpResponse r;
             r.status = 204;
             return r;
-          }));
+          }, On::worker));
 }
 
 }  // namespace callbridge::api::rest

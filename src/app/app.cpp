@@ -99,7 +99,7 @@ base::Result<std::unique_ptr<App>> App::create(Config config, AppOptions options
     std::vector<PbxLink*> links;
     for (auto& l : self->links_) links.push_back(l.get());
     return links;
-  }, app->store_.get(), &app->event_hub_);  // + POST /api/v1/journal/{id}/callback; command events
+  }, app->store_.get(), &app->event_hub_, rest_offload(app->rest_));  // + POST /api/v1/journal/{id}/callback; command events
   if (!commands) return fail(commands.error());
   app->commands_ = std::move(*commands);
   api::add_static_routes(*app->http_, {api::default_web_root()});

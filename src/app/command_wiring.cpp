@@ -49,7 +49,8 @@ base::Result<std::shared_ptr<CommandWiring>> wire_command_routes(api::HttpServer
                                                                  const Config& config,
                                                                  std::function<std::vector<PbxLink*>()> links,
                                                                  ports::JournalStore* journal,
-                                                                 core::EventHub* hub) {
+                                                                 core::EventHub* hub,
+                                                                 base::Offload offload) {
   auto w = std::make_shared<CommandWiring>();
   w->config = config;
   w->links = std::move(links);
@@ -64,6 +65,7 @@ base::Result<std::shared_ptr<CommandWiring>> wire_command_routes(api::HttpServer
   deps.service_for = [raw](const std::string& t) { return raw->service_for(t); };
   deps.max_body_bytes = 64 * 1024;
   deps.journal = journal;
+  deps.offload = std::move(offload);
   if (hub) {
     deps.publish_to_user = [hub](const std::string& tenant, const std::string& user, std::string_view tail) {
       hub->publish_to_user(tenant, user, "command", tail);

@@ -15,6 +15,7 @@
 #include "core/event_hub.hpp"
 #include "ports/journal_store.hpp"
 #include "base/error.hpp"
+#include "base/worker_pool.hpp"
 
 namespace callbridge::app {
 
@@ -22,11 +23,13 @@ struct CommandWiring;  // keep alive as long as the routes (the App owns it)
 
 // `links` lists the App's PBX links when asked (io thread). Error: an invalid dialing plan.
 // `hub`: where command outcomes are published ({"type":"command"} to the issuing user); null: not.
+// `offload`: where the callback's journal lookup runs (empty: inline on the io thread).
 base::Result<std::shared_ptr<CommandWiring>> wire_command_routes(api::HttpServer& server,
                                                                  api::PrincipalResolver& auth,
                                                                  const Config& config,
                                                                  std::function<std::vector<PbxLink*>()> links,
                                                                  ports::JournalStore* journal = nullptr,
-                                                                 core::EventHub* hub = nullptr);
+                                                                 core::EventHub* hub = nullptr,
+                                                                 base::Offload offload = {});
 
 }  // namespace callbridge::app

@@ -8,6 +8,9 @@
 #include "api/rest_api.hpp"
 #include "api/static_files.hpp"
 #include "app/app.hpp"
+#include "base/worker_pool.hpp"
+
+#include <boost/asio/post.hpp>
 #include "core/dialing_plan.hpp"
 #include "directory/index/indexed_contact_store.hpp"
 #include "directory/store/sqlite_contact_store.hpp"
@@ -21,6 +24,14 @@ struct RestWiring {
   std::unique_ptr<api::Authenticator> auth;
   // contacts.db, its index and the dialing plans are the App's (App::contacts(), App::to_e164()):
   // the same instances serve live calls.
+  // Blocking work of the API, off the io thread (wire_rest_api). Two pools, so that a flood of bad
+  // tokens (argon2, ~0.1 s of CPU each) cannot take the workers of journal and contact queries.
+  // The argon2 threads run at a lower priority: when they saturate the CPU, the io thread (AMI,
+  // WebSocket, cached-token requests) still gets it first. A full queue answers 503 + Retry-After.
+  // Declared last: destroyed (queued jobs dropped, running ones joined) before what they use.
+  std::unique_ptr<base::WorkerPool> auth_workers;
+  std::unique_ptr<base::WorkerPool> rest_workers;
+  base::Offload rest_offload;
 };
 
 api::PrincipalResolver& App::principals() { return *rest_->auth; }
@@ -38,6 +49,8 @@ api::EventStreamOptions event_stream_options(const std::shared_ptr<RestWiring>& 
   };
   return o;
 }
+
+base::Offload rest_offload(const std::shared_ptr<RestWiring>& w) { return w->rest_offload; }
 
 namespace {
 // The served /ui-config.json (the web client's static defaults), at most 64 KiB.
@@ -61,6 +74,14 @@ base::Result<std::shared_ptr<RestWiring>> wire_rest_api(App& app) {
   if (!ids) return base::fail(ids.error());
   w->identity = std::move(*ids);
   w->auth = std::make_unique<api::Authenticator>(*w->identity, w->clock);
+  auto& io = app.io();
+  auto to_io = [&io](std::function<void()> f) { boost::asio::post(io, std::move(f)); };
+  w->auth_workers = std::make_unique<base::WorkerPool>(base::WorkerPoolOptions{
+      .name = "cb-auth", .threads = 2, .max_queue = 128, .nice = 10});
+  w->rest_workers = std::make_unique<base::WorkerPool>(
+      base::WorkerPoolOptions{.name = "cb-rest", .threads = 4, .max_queue = 256, .nice = 0});
+  w->rest_offload = {w->rest_workers.get(), to_io};
+  w->auth->set_offload({w->auth_workers.get(), to_io}, w->rest_offload);
 
   api::RestDeps d;
   d.identity = w->identity.get();
@@ -77,6 +98,7 @@ base::Result<std::shared_ptr<RestWiring>> wire_rest_api(App& app) {
   d.diagnostics_json = [a] { return a->diagnostics_json(); };
   d.ui_config_json = read_ui_config;  // default of GET /api/v1/ui-settings
   d.remote_info = app.remote_info_view();  // "remote_info" per connection in GET /api/v1/calls
+  d.offload = w->rest_offload;
   api::add_rest_routes(app.http(), std::move(d));
   return w;
 }

@@ -7,6 +7,7 @@
 
 #include "api/ws_event_stream.hpp"
 #include "base/error.hpp"
+#include "base/worker_pool.hpp"
 
 namespace callbridge::app {
 
@@ -18,5 +19,9 @@ base::Result<std::shared_ptr<RestWiring>> wire_rest_api(App& app);
 // Event stream options backed by the identity store: `team` scope = the line states of every
 // extension of the users whose `team` is the subscriber's (read when a client connects).
 api::EventStreamOptions event_stream_options(const std::shared_ptr<RestWiring>& w);
+
+// The REST workers (blocking handlers) and the way back to the io thread; also used by the call
+// control routes (journal callback lookups).
+base::Offload rest_offload(const std::shared_ptr<RestWiring>& w);
 
 }  // namespace callbridge::app

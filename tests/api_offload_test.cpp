@@ -1,0 +1,312 @@
+// Blocking work off the io thread (issue 10), over real sockets: a real HttpServer on its own io
+// thread with the REST routes, the Authenticator and the two worker pools wired as callbridged
+// wires them. Each test holds a pool's only worker with a gate job, so "the io thread still
+// answers" and "the queue bound answers 503" are checked deterministically, not by timing.
+#include <gtest/gtest.h>
+
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
+#include <poll.h>
+
+#include <condition_variable>
+#include <future>
+#include <thread>
+
+#include "api/auth.hpp"
+#include "api/rest_api.hpp"
+#include "api/ws_event_stream.hpp"
+#include "base/worker_pool.hpp"
+#include "journal/sqlite/sqlite_journal_store.hpp"
+#include "support/http_get.hpp"
+#include "support/temp_dir.hpp"
+
+namespace callbridge::api {
+namespace {
+
+using namespace std::chrono_literals;
+namespace asio = boost::asio;
+
+// Holds a worker until opened.
+struct Gate {
+  std::mutex mu;
+  std::condition_variable cv;
+  bool open = false, entered = false;
+  void hold() {
+    std::unique_lock l(mu);
+    entered = true;
+    cv.notify_all();
+    cv.wait(l, [&] { return open; });
+  }
+  bool wait_entered() {
+    std::unique_lock l(mu);
+    return cv.wait_for(l, 10s, [&] { return entered; });
+  }
+  void release() {
+    std::lock_guard l(mu);
+    open = true;
+    cv.notify_all();
+  }
+};
+
+// Waits (yielding, with a deadline) until `pred` holds.
+template <class P>
+bool eventually(P pred) {
+  const auto deadline = std::chrono::steady_clock::now() + 10s;
+  while (!pred()) {
+    if (std::chrono::steady_clock::now() > deadline) return false;
+    std::this_thread::yield();
+  }
+  return true;
+}
+
+// One request with optional cookie and body over a fresh connection; the raw response.
+std::string http(std::uint16_t port, const std::string& method, const std::string& path, const std::string& body,
+                 const std::string& cookie) {
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_port = htons(port);
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) {
+    ::close(fd);
+    return "connect failed";
+  }
+  std::string req = method + " " + path + " HTTP/1.1\r\nHost: x\r\nConnection: close\r\n";
+  if (!cookie.empty()) req += "Cookie: " + cookie + "\r\n";
+  if (!body.empty()) req += "Content-Type: application/json\r\nContent-Length: " + std::to_string(body.size()) + "\r\n";
+  req += "\r\n" + body;
+  (void)!::write(fd, req.data(), req.size());
+  std::string out;
+  char buf[4096];
+  for (;;) {
+    pollfd p{fd, POLLIN, 0};
+    if (::poll(&p, 1, 10'000) <= 0) break;
+    auto n = ::read(fd, buf, sizeof buf);
+    if (n <= 0) break;
+    out.append(buf, static_cast<std::size_t>(n));
+  }
+  ::close(fd);
+  return out;
+}
+
+int status_of(const std::string& response) {
+  return response.size() > 12 && response.starts_with("HTTP/1.1 ") ? std::stoi(response.substr(9, 3)) : 0;
+}
+
+class OffloadFixture : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    ids_ = std::move(*identity::SqliteIdentityStore::open(":memory:"));
+    journal_ = std::move(*journal::SqliteJournalStore::open(dir_.path() + "/journal.db"));
+    auth_ = std::make_unique<Authenticator>(*ids_, clock_);
+    auth_pool_ = std::make_unique<base::WorkerPool>(base::WorkerPoolOptions{.name = "t-auth", .threads = 1, .max_queue = 1});
+    rest_pool_ = std::make_unique<base::WorkerPool>(base::WorkerPoolOptions{.name = "t-rest", .threads = 1, .max_queue = 1});
+    auto to_io = [this](std::function<void()> f) { asio::post(io_, std::move(f)); };
+    auth_->set_offload({auth_pool_.get(), to_io}, {rest_pool_.get(), to_io});
+    model_.update("call-1", "100", model::ConnectionState::alerting, model::CallEventType::delivered, clock_.now(),
+                  "+4930555");
+    HttpServerOptions ho;
+    ho.port = 0;
+    server_ = std::make_unique<HttpServer>(io_, ho);
+    RestDeps d;
+    d.identity = ids_.get();
+    d.auth = auth_.get();
+    d.clock = &clock_;
+    d.journal = journal_.get();
+    d.offload = {rest_pool_.get(), to_io};
+    d.for_each_model = [this](const std::string& t, const std::function<void(const model::CallModel&)>& f) {
+      // Models belong to the io thread: reading them anywhere else is the bug this test looks for.
+      EXPECT_EQ(std::this_thread::get_id(), io_thread_id_);
+      if (t == "default") f(model_);
+    };
+    add_rest_routes(*server_, d);
+    hub_ = std::make_unique<core::EventHub>(core::EventHubOptions{.retention = 16, .encode = EventStream::frame_text});
+    events_ = std::make_unique<EventStream>(io_, *hub_, *auth_);
+    events_->install(*server_);
+    ASSERT_TRUE(server_->start());
+    port_ = server_->port();
+    io_thread_ = std::thread([this] {
+      io_thread_id_ = std::this_thread::get_id();
+      started_.set_value();
+      io_.run();
+    });
+    started_.get_future().wait();
+    ASSERT_TRUE(ids_->put_user({"default", "anna", "supervisor", "Anna", {"100"}, ""}));
+    auto tok = identity::issue_token(*ids_, "default", "anna", clock_.now());
+    ASSERT_TRUE(tok);
+    token_ = tok->token;
+  }
+
+  void TearDown() override {
+    // What the App does: stop serving, drop the pools (queued jobs answer 500 through their
+    // Reply), then let the io thread finish.
+    asio::post(io_, [this] {
+      events_->stop();
+      server_->stop();
+    });
+    auth_pool_->stop();
+    rest_pool_->stop();
+    work_.reset();
+    io_.stop();
+    io_thread_.join();
+    events_.reset();
+    server_.reset();
+  }
+
+  // The real token id with a wrong secret: rejecting it needs argon2.
+  std::string bad_token(char c) const { return token_.substr(0, token_.rfind('_') + 1) + std::string(48, c); }
+
+  std::string get(const std::string& path, const std::string& token) {
+    return testing::http_get(port_, path, token);
+  }
+
+  testing::TempDir dir_;
+  base::ManualClock clock_{base::from_micros(1'795'000'000'000'000LL)};
+  asio::io_context io_;
+  asio::executor_work_guard<asio::io_context::executor_type> work_ = asio::make_work_guard(io_);
+  std::unique_ptr<identity::SqliteIdentityStore> ids_;
+  std::unique_ptr<journal::SqliteJournalStore> journal_;
+  std::unique_ptr<Authenticator> auth_;
+  std::unique_ptr<base::WorkerPool> auth_pool_, rest_pool_;
+  model::CallModel model_{"default"};
+  std::unique_ptr<HttpServer> server_;
+  std::unique_ptr<core::EventHub> hub_;
+  std::unique_ptr<EventStream> events_;
+  std::thread io_thread_;
+  std::thread::id io_thread_id_;
+  std::promise<void> started_;
+  std::uint16_t port_ = 0;
+  std::string token_;
+};
+
+TEST_F(OffloadFixture, CallsAreServedWhileTheArgon2WorkerIsBusy) {
+  // First use: argon2 on the auth worker, then cached.
+  auto first = get("/api/v1/calls", token_);
+  ASSERT_EQ(status_of(first), 200) << first;
+  EXPECT_NE(first.find("call-1"), std::string::npos);
+  EXPECT_EQ(auth_->stats().argon2_verifications, 1u);
+  EXPECT_EQ(auth_->stats().offloaded, 1u);
+
+  Gate gate;
+  ASSERT_TRUE(auth_pool_->try_submit([&] { gate.hold(); }));
+  ASSERT_TRUE(gate.wait_entered());
+  // A bad token waits in the (one-place) queue; the next one is refused with 503 at once.
+  auto queued = std::async(std::launch::async, [&] { return get("/api/v1/calls", bad_token('a')); });
+  ASSERT_TRUE(eventually([&] { return auth_pool_->stats().queued == 1; }));
+  auto refused = get("/api/v1/calls", bad_token('b'));
+  EXPECT_EQ(status_of(refused), 503) << refused;
+  EXPECT_NE(refused.find("/problems/overloaded"), std::string::npos) << refused;
+  EXPECT_NE(refused.find("Retry-After: 1"), std::string::npos) << refused;
+  // The io thread is free: the cached token is answered while argon2 work is stuck.
+  for (int i = 0; i < 5; ++i) {
+    auto r = get("/api/v1/calls", token_);
+    ASSERT_EQ(status_of(r), 200) << r;
+  }
+  EXPECT_EQ(queued.wait_for(0s), std::future_status::timeout);
+  gate.release();
+  auto late = queued.get();
+  EXPECT_EQ(status_of(late), 401) << late;
+  EXPECT_EQ(auth_->stats().busy, 1u);
+}
+
+TEST_F(OffloadFixture, ConcurrentChecksOfOneTokenShareOneArgon2Run) {
+  Gate gate;
+  ASSERT_TRUE(auth_pool_->try_submit([&] { gate.hold(); }));
+  ASSERT_TRUE(gate.wait_entered());
+  std::vector<std::future<std::string>> clients;
+  for (int i = 0; i < 4; ++i)
+    clients.push_back(std::async(std::launch::async, [&] { return get("/api/v1/me", token_); }));
+  // One job queued (the queue holds one), three requests waiting for it.
+  ASSERT_TRUE(eventually([&] { return auth_->stats().coalesced == 3; }));
+  EXPECT_EQ(auth_pool_->stats().queued, 1u);
+  gate.release();
+  for (auto& c : clients) {
+    auto r = c.get();
+    EXPECT_EQ(status_of(r), 200) << r;
+  }
+  EXPECT_EQ(auth_->stats().argon2_verifications, 1u);
+  EXPECT_EQ(auth_->stats().ok, 4u);
+}
+
+TEST_F(OffloadFixture, BlockingRoutesRunOnTheRestWorkersAndAnswer503WhenFull) {
+  ASSERT_EQ(status_of(get("/api/v1/journal", token_)), 200);  // token cached, journal on a worker
+  Gate gate;
+  ASSERT_TRUE(rest_pool_->try_submit([&] { gate.hold(); }));
+  ASSERT_TRUE(gate.wait_entered());
+  auto queued = std::async(std::launch::async, [&] { return get("/api/v1/journal", token_); });
+  ASSERT_TRUE(eventually([&] { return rest_pool_->stats().queued == 1; }));
+  auto refused = get("/api/v1/journal?limit=5", token_);
+  EXPECT_EQ(status_of(refused), 503) << refused;
+  EXPECT_NE(refused.find("/problems/overloaded"), std::string::npos) << refused;
+  // Reads of the call models need no worker.
+  EXPECT_EQ(status_of(get("/api/v1/calls", token_)), 200);
+  // /api/v1/lines needs both: identity.db on a worker (queue full now), then the models.
+  EXPECT_EQ(status_of(get("/api/v1/lines", token_)), 503);
+  gate.release();
+  auto late = queued.get();
+  EXPECT_EQ(status_of(late), 200) << late;
+  auto lines = get("/api/v1/lines", token_);
+  EXPECT_EQ(status_of(lines), 200) << lines;
+  EXPECT_NE(lines.find("\"device\":\"100\""), std::string::npos) << lines;
+}
+
+TEST_F(OffloadFixture, SessionCookiesAreNotHeldUpByAFullArgon2Queue) {
+  // POST /api/v1/session: the token check on the argon2 workers, the session stored on a REST worker.
+  auto login = http(port_, "POST", "/api/v1/session", "{\"token\":\"" + token_ + "\"}", "");
+  ASSERT_EQ(status_of(login), 200) << login;
+  auto at = login.find("cb_session=");
+  ASSERT_NE(at, std::string::npos) << login;
+  const std::string cookie = login.substr(at, login.find(';', at) - at);
+  // Argon2 worker busy and its queue full of a bad token ...
+  Gate gate;
+  ASSERT_TRUE(auth_pool_->try_submit([&] { gate.hold(); }));
+  ASSERT_TRUE(gate.wait_entered());
+  auto queued = std::async(std::launch::async, [&] { return get("/api/v1/calls", bad_token('c')); });
+  ASSERT_TRUE(eventually([&] { return auth_pool_->stats().queued == 1; }));
+  EXPECT_EQ(status_of(http(port_, "POST", "/api/v1/session", "{\"token\":\"" + bad_token('d') + "\"}", "")), 503);
+  // ... the browser session still works: cookies are checked on the REST workers.
+  auto r = http(port_, "GET", "/api/v1/calls", "", cookie);
+  EXPECT_EQ(status_of(r), 200) << r;
+  gate.release();
+  EXPECT_EQ(status_of(queued.get()), 401);
+}
+
+TEST_F(OffloadFixture, WebSocketUpgradeWithAnUncachedTokenIsCheckedOnAWorker) {
+  Gate gate;
+  ASSERT_TRUE(auth_pool_->try_submit([&] { gate.hold(); }));
+  ASSERT_TRUE(gate.wait_entered());
+  auto upgrade = std::async(std::launch::async, [&] {
+    int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_port = htons(port_);
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) return std::string("connect failed");
+    std::string req = "GET /api/v1/events HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+                      "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n"
+                      "Authorization: Bearer " + token_ + "\r\n\r\n";
+    (void)!::write(fd, req.data(), req.size());
+    std::string out;
+    char buf[4096];
+    while (out.find("\r\n\r\n") == std::string::npos) {
+      pollfd p{fd, POLLIN, 0};
+      if (::poll(&p, 1, 10'000) <= 0) break;
+      auto n = ::read(fd, buf, sizeof buf);
+      if (n <= 0) break;
+      out.append(buf, static_cast<std::size_t>(n));
+    }
+    ::close(fd);
+    return out;
+  });
+  ASSERT_TRUE(eventually([&] { return auth_pool_->stats().queued == 1; }));
+  // Meanwhile other requests are served (the handshake does not hold the io thread).
+  EXPECT_EQ(status_of(get("/api/v1/openapi.json", "")), 200);
+  gate.release();
+  auto r = upgrade.get();
+  EXPECT_TRUE(r.starts_with("HTTP/1.1 101")) << r;
+  EXPECT_NE(r.find("Sec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo="), std::string::npos) << r;
+}
+
+}  // namespace
+}  // namespace callbridge::api
