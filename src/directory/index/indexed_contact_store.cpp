@@ -5,6 +5,8 @@
 
 #include <limits>
 
+#include "storage/sqlite/statement.hpp"
+
 namespace callbridge::directory {
 
 namespace {
@@ -17,19 +19,11 @@ std::int64_t ns(Steady::time_point t) {
   return std::chrono::duration_cast<std::chrono::nanoseconds>(t.time_since_epoch()).count();
 }
 
-std::string_view col(sqlite3_stmt* s, int i) {
-  const auto* p = reinterpret_cast<const char*>(sqlite3_column_text(s, i));
-  return p ? std::string_view(p, static_cast<std::size_t>(sqlite3_column_bytes(s, i))) : std::string_view();
-}
-
 struct Db {
   sqlite3* db = nullptr;
   ~Db() { sqlite3_close_v2(db); }
 };
-struct Stmt {
-  sqlite3_stmt* s = nullptr;
-  ~Stmt() { sqlite3_finalize(s); }
-};
+using storage::sqlite::Statement;
 
 }  // namespace
 
@@ -43,46 +37,41 @@ IndexLoader sqlite_index_loader(std::string db_path) {
     sqlite3_busy_timeout(db.db, 5000);
     auto err = [&](const char* what) { return Error::io(std::string("contact index: ") + what + ": " + sqlite3_errmsg(db.db)); };
     if (sqlite3_exec(db.db, "BEGIN", nullptr, nullptr, nullptr) != SQLITE_OK) return fail(err("begin"));
-    auto prepare = [&](Stmt& st, const char* sql) {
-      return sqlite3_prepare_v2(db.db, sql, -1, &st.s, nullptr) == SQLITE_OK;
-    };
     {
-      Stmt v;
-      if (!prepare(v, "SELECT value FROM meta WHERE key='schema_version'")) return fail(err("read schema version"));
-      if (sqlite3_step(v.s) != SQLITE_ROW || col(v.s, 0) != "1") {
+      Statement v(db.db, "SELECT value FROM meta WHERE key='schema_version'");
+      if (!v.ok()) return fail(err("read schema version"));
+      if (v.step() != SQLITE_ROW || v.view(0) != "1") {
         return fail(Error::conflict("contact index: " + path + " is not a version 1 contact store"));
       }
     }
     std::uint64_t token = 0;
     {
-      Stmt t;
-      if (!prepare(t, "SELECT seq FROM tenant_changes WHERE tenant=?")) return fail(err("read change counter"));
-      sqlite3_bind_text(t.s, 1, tenant.data(), static_cast<int>(tenant.size()), SQLITE_STATIC);
-      int rc = sqlite3_step(t.s);
-      if (rc == SQLITE_ROW) token = static_cast<std::uint64_t>(sqlite3_column_int64(t.s, 0));
+      Statement t(db.db, "SELECT seq FROM tenant_changes WHERE tenant=?");
+      if (!t.ok()) return fail(err("read change counter"));
+      t.bind(1, tenant);
+      int rc = t.step();
+      if (rc == SQLITE_ROW) token = static_cast<std::uint64_t>(t.i64(0));
       else if (rc != SQLITE_DONE) return fail(err("read change counter"));
     }
     // Contacts in rowid order (the unary + keeps SQLite off the (tenant, name) index, which would
     // need a sort), their numbers through numbers_by_contact.
-    Stmt q;
-    if (!prepare(q,
-                 "SELECT c.id, c.kind, c.display_name, c.company, n.e164, n.label FROM contacts c"
-                 " JOIN numbers n ON n.contact_id = c.id WHERE +c.tenant = ?1 ORDER BY c.id, n.id")) {
-      return fail(err("prepare scan"));
-    }
-    sqlite3_bind_text(q.s, 1, tenant.data(), static_cast<int>(tenant.size()), SQLITE_STATIC);
+    Statement q(db.db,
+                "SELECT c.id, c.kind, c.display_name, c.company, n.e164, n.label FROM contacts c"
+                " JOIN numbers n ON n.contact_id = c.id WHERE +c.tenant = ?1 ORDER BY c.id, n.id");
+    if (!q.ok()) return fail(err("prepare scan"));
+    q.bind(1, tenant);
     std::int64_t last_id = std::numeric_limits<std::int64_t>::min();
     std::uint32_t slot = 0;
     std::size_t rows = 0;
     int rc;
-    while ((rc = sqlite3_step(q.s)) == SQLITE_ROW) {
-      std::int64_t id = sqlite3_column_int64(q.s, 0);
+    while ((rc = q.step()) == SQLITE_ROW) {
+      std::int64_t id = q.i64(0);
       if (id != last_id) {
-        auto kind = ports::parse_contact_kind(col(q.s, 1)).value_or(ports::ContactKind::person);
-        slot = b.add_contact(id, kind, col(q.s, 2), col(q.s, 3));
+        auto kind = ports::parse_contact_kind(q.view(1)).value_or(ports::ContactKind::person);
+        slot = b.add_contact(id, kind, q.view(2), q.view(3));
         last_id = id;
       }
-      b.add_number(slot, col(q.s, 4), col(q.s, 5));
+      b.add_number(slot, q.view(4), q.view(5));
       if (++rows % 65536 == 0 && progress) progress(rows);
     }
     if (rc != SQLITE_DONE) return fail(err("scan"));

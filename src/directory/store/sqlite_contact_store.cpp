@@ -1,9 +1,10 @@
 #include "directory/store/sqlite_contact_store.hpp"
 
-#include "directory/store/contact_rules.hpp"
-
 #include <chrono>
 #include <string>
+
+#include "directory/store/contact_rules.hpp"
+#include "storage/sqlite/statement.hpp"
 
 namespace callbridge::directory {
 namespace {
@@ -13,44 +14,7 @@ using base::fail;
 using ports::Contact;
 using ports::ContactMatch;
 
-// RAII prepared statement; bind helpers count from 1 like SQLite.
-class Stmt {
- public:
-  Stmt(sqlite3* db, const std::string& sql) {
-    rc_ = sqlite3_prepare_v2(db, sql.c_str(), static_cast<int>(sql.size()), &s_, nullptr);
-  }
-  // Borrows a cached statement: reset, not finalized, when done.
-  explicit Stmt(sqlite3_stmt* cached) : s_(cached), rc_(cached ? SQLITE_OK : SQLITE_ERROR), borrowed_(true) {}
-  ~Stmt() {
-    if (borrowed_) {
-      if (s_) reset();
-    } else {
-      sqlite3_finalize(s_);
-    }
-  }
-  Stmt(const Stmt&) = delete;
-  Stmt& operator=(const Stmt&) = delete;
-  bool ok() const { return rc_ == SQLITE_OK; }
-  void bind(int i, std::string_view v) {
-    sqlite3_bind_text(s_, i, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT);
-  }
-  void bind(int i, std::int64_t v) { sqlite3_bind_int64(s_, i, v); }
-  int step() { return sqlite3_step(s_); }
-  void reset() {
-    sqlite3_reset(s_);
-    sqlite3_clear_bindings(s_);
-  }
-  std::string text(int col) const {
-    auto* p = reinterpret_cast<const char*>(sqlite3_column_text(s_, col));
-    return p ? std::string(p, static_cast<std::size_t>(sqlite3_column_bytes(s_, col))) : std::string();
-  }
-  std::int64_t i64(int col) const { return sqlite3_column_int64(s_, col); }
-
- private:
-  sqlite3_stmt* s_ = nullptr;
-  int rc_ = SQLITE_ERROR;
-  bool borrowed_ = false;
-};
+using Stmt = storage::sqlite::Statement;
 
 std::int64_t now_unix() {
   return std::chrono::duration_cast<std::chrono::seconds>(
@@ -186,7 +150,7 @@ base::Status SqliteContactStore::bump_locked(const std::string& tenant) {
 }
 
 base::Status SqliteContactStore::insert_numbers_locked(const Contact& c, std::int64_t id) {
-  Stmt s(cached_locked("INSERT INTO numbers(contact_id, tenant, label, raw, e164) VALUES(?,?,?,?,?)"));
+  auto s = Stmt::borrow(cached_locked("INSERT INTO numbers(contact_id, tenant, label, raw, e164) VALUES(?,?,?,?,?)"));
   if (!s.ok()) return fail(sql_error("prepare number insert"));
   for (const auto& n : c.numbers) {
     s.bind(1, id);
@@ -201,7 +165,7 @@ base::Status SqliteContactStore::insert_numbers_locked(const Contact& c, std::in
 }
 
 base::Result<std::int64_t> SqliteContactStore::insert_locked(const Contact& c) {
-  Stmt s(cached_locked(
+  auto s = Stmt::borrow(cached_locked(
       "INSERT INTO contacts(tenant, kind, display_name, given_name, family_name, company,"
       " email, note, origin, updated_at) VALUES(?,?,?,?,?,?,?,?,?,?)"));
   if (!s.ok()) return fail(sql_error("prepare contact insert"));
@@ -395,7 +359,7 @@ base::Result<std::size_t> SqliteContactStore::count(const std::string& tenant) {
 
 std::optional<std::uint64_t> SqliteContactStore::change_token(const std::string& tenant) {
   std::lock_guard lock(mu_);
-  Stmt s(cached_locked("SELECT seq FROM tenant_changes WHERE tenant=?"));
+  auto s = Stmt::borrow(cached_locked("SELECT seq FROM tenant_changes WHERE tenant=?"));
   if (!s.ok()) return std::nullopt;
   s.bind(1, tenant);
   int rc = s.step();
@@ -416,7 +380,7 @@ base::Result<std::vector<ContactMatch>> SqliteContactStore::lookup(const ports::
   auto deadline = q.deadline;
   bool has_deadline = deadline != std::chrono::steady_clock::time_point{};
   if (has_deadline) sqlite3_progress_handler(db_, 1000, deadline_handler, &deadline);
-  Stmt s(cached_locked(sql));
+  auto s = Stmt::borrow(cached_locked(sql));
   std::vector<ContactMatch> out;
   int rc = SQLITE_ERROR;
   if (s.ok()) {

@@ -4,6 +4,8 @@
 
 #include <cstring>
 
+#include "storage/sqlite/statement.hpp"
+
 namespace callbridge::identity {
 
 using base::Error;
@@ -11,18 +13,7 @@ using base::fail;
 
 namespace {
 
-struct Stmt {
-  sqlite3_stmt* s = nullptr;
-  ~Stmt() { sqlite3_finalize(s); }
-};
-
-void bind_text(sqlite3_stmt* s, int i, const std::string& v) {
-  sqlite3_bind_text(s, i, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT);
-}
-std::string col_text(sqlite3_stmt* s, int i) {
-  auto* p = sqlite3_column_text(s, i);
-  return p ? std::string(reinterpret_cast<const char*>(p), sqlite3_column_bytes(s, i)) : std::string();
-}
+using storage::sqlite::Statement;
 
 std::string join_ext(const std::vector<std::string>& v) {
   std::string out;
@@ -109,10 +100,9 @@ base::Status SqliteIdentityStore::migrate() {
   if (auto st = exec("PRAGMA foreign_keys=ON;"); !st) return st;
   int version = 0;
   {
-    Stmt q;
-    if (sqlite3_prepare_v2(db_, "PRAGMA user_version", -1, &q.s, nullptr) != SQLITE_OK)
-      return fail(sql_error("schema version"));
-    if (sqlite3_step(q.s) == SQLITE_ROW) version = sqlite3_column_int(q.s, 0);
+    Statement q(db_, "PRAGMA user_version");
+    if (!q.ok()) return fail(sql_error("schema version"));
+    if (q.step() == SQLITE_ROW) version = static_cast<int>(q.i64(0));
   }
   if (version > kSchemaVersion)
     return fail(Error::conflict("identity db " + path_ + ": schema version " + std::to_string(version) +
@@ -151,19 +141,17 @@ COMMIT;
 base::Result<std::optional<TenantSetting>> SqliteIdentityStore::get_setting(const std::string& tenant,
                                                                              const std::string& key) {
   std::lock_guard lock(mu_);
-  Stmt q;
-  if (sqlite3_prepare_v2(db_, "SELECT value, updated_at, updated_by FROM tenant_settings WHERE tenant=? AND key=?",
-                         -1, &q.s, nullptr) != SQLITE_OK)
-    return fail(sql_error("get setting"));
-  bind_text(q.s, 1, tenant);
-  bind_text(q.s, 2, key);
-  int rc = sqlite3_step(q.s);
+  Statement q(db_, "SELECT value, updated_at, updated_by FROM tenant_settings WHERE tenant=? AND key=?");
+  if (!q.ok()) return fail(sql_error("get setting"));
+  q.bind(1, tenant);
+  q.bind(2, key);
+  int rc = q.step();
   if (rc == SQLITE_DONE) return std::optional<TenantSetting>();
   if (rc != SQLITE_ROW) return fail(sql_error("get setting"));
   TenantSetting t;
-  t.value = col_text(q.s, 0);
-  t.updated_at = base::from_micros(sqlite3_column_int64(q.s, 1));
-  t.updated_by = col_text(q.s, 2);
+  t.value = q.text(0);
+  t.updated_at = base::from_micros(q.i64(1));
+  t.updated_by = q.text(2);
   return std::optional<TenantSetting>(std::move(t));
 }
 
@@ -175,31 +163,26 @@ base::Status SqliteIdentityStore::put_setting(const std::string& tenant, const s
     return fail(Error::invalid_argument("setting " + key + ": " + std::to_string(value.value.size()) +
                                         " bytes, at most " + std::to_string(kMaxSettingBytes)));
   std::lock_guard lock(mu_);
-  Stmt q;
-  if (sqlite3_prepare_v2(db_,
-                         "INSERT INTO tenant_settings(tenant,key,value,updated_at,updated_by) VALUES(?,?,?,?,?) "
-                         "ON CONFLICT(tenant,key) DO UPDATE SET value=excluded.value, "
-                         "updated_at=excluded.updated_at, updated_by=excluded.updated_by",
-                         -1, &q.s, nullptr) != SQLITE_OK)
-    return fail(sql_error("put setting"));
-  bind_text(q.s, 1, tenant);
-  bind_text(q.s, 2, key);
-  bind_text(q.s, 3, value.value);
-  sqlite3_bind_int64(q.s, 4, base::to_micros(value.updated_at));
-  bind_text(q.s, 5, value.updated_by);
-  if (sqlite3_step(q.s) != SQLITE_DONE) return fail(sql_error("put setting"));
+  Statement q(db_, "INSERT INTO tenant_settings(tenant,key,value,updated_at,updated_by) VALUES(?,?,?,?,?) "
+                   "ON CONFLICT(tenant,key) DO UPDATE SET value=excluded.value, "
+                   "updated_at=excluded.updated_at, updated_by=excluded.updated_by");
+  if (!q.ok()) return fail(sql_error("put setting"));
+  q.bind(1, tenant);
+  q.bind(2, key);
+  q.bind(3, value.value);
+  q.bind(4, base::to_micros(value.updated_at));
+  q.bind(5, value.updated_by);
+  if (q.step() != SQLITE_DONE) return fail(sql_error("put setting"));
   return {};
 }
 
 base::Status SqliteIdentityStore::delete_setting(const std::string& tenant, const std::string& key) {
   std::lock_guard lock(mu_);
-  Stmt q;
-  if (sqlite3_prepare_v2(db_, "DELETE FROM tenant_settings WHERE tenant=? AND key=?", -1, &q.s, nullptr) !=
-      SQLITE_OK)
-    return fail(sql_error("delete setting"));
-  bind_text(q.s, 1, tenant);
-  bind_text(q.s, 2, key);
-  if (sqlite3_step(q.s) != SQLITE_DONE) return fail(sql_error("delete setting"));
+  Statement q(db_, "DELETE FROM tenant_settings WHERE tenant=? AND key=?");
+  if (!q.ok()) return fail(sql_error("delete setting"));
+  q.bind(1, tenant);
+  q.bind(2, key);
+  if (q.step() != SQLITE_DONE) return fail(sql_error("delete setting"));
   return {};
 }
 
@@ -213,32 +196,29 @@ base::Status SqliteIdentityStore::put_user(const User& u) {
   if (u.display_name.size() > 200 || u.team.size() > 64)
     return fail(Error::invalid_argument("display_name/team: too long"));
   std::lock_guard lock(mu_);
-  Stmt q;
-  if (sqlite3_prepare_v2(db_,
-                         "INSERT INTO users(tenant,name,role,display_name,extensions,team) VALUES(?,?,?,?,?,?) "
-                         "ON CONFLICT(tenant,name) DO UPDATE SET role=excluded.role, display_name=excluded.display_name, "
-                         "extensions=excluded.extensions, team=excluded.team",
-                         -1, &q.s, nullptr) != SQLITE_OK)
-    return fail(sql_error("put user"));
-  bind_text(q.s, 1, u.tenant);
-  bind_text(q.s, 2, u.name);
-  bind_text(q.s, 3, u.role);
-  bind_text(q.s, 4, u.display_name);
-  bind_text(q.s, 5, join_ext(u.extensions));
-  bind_text(q.s, 6, u.team);
-  if (sqlite3_step(q.s) != SQLITE_DONE) return fail(sql_error("put user"));
+  Statement q(db_, "INSERT INTO users(tenant,name,role,display_name,extensions,team) VALUES(?,?,?,?,?,?) "
+                   "ON CONFLICT(tenant,name) DO UPDATE SET role=excluded.role, display_name=excluded.display_name, "
+                   "extensions=excluded.extensions, team=excluded.team");
+  if (!q.ok()) return fail(sql_error("put user"));
+  q.bind(1, u.tenant);
+  q.bind(2, u.name);
+  q.bind(3, u.role);
+  q.bind(4, u.display_name);
+  q.bind(5, join_ext(u.extensions));
+  q.bind(6, u.team);
+  if (q.step() != SQLITE_DONE) return fail(sql_error("put user"));
   return {};
 }
 
 namespace {
-User read_user(sqlite3_stmt* s) {
+User read_user(const Statement& s) {
   User u;
-  u.tenant = col_text(s, 0);
-  u.name = col_text(s, 1);
-  u.role = col_text(s, 2);
-  u.display_name = col_text(s, 3);
-  u.extensions = split_ext(col_text(s, 4));
-  u.team = col_text(s, 5);
+  u.tenant = s.text(0);
+  u.name = s.text(1);
+  u.role = s.text(2);
+  u.display_name = s.text(3);
+  u.extensions = split_ext(s.text(4));
+  u.team = s.text(5);
   return u;
 }
 constexpr const char* kUserCols = "SELECT tenant,name,role,display_name,extensions,team FROM users ";
@@ -246,26 +226,26 @@ constexpr const char* kUserCols = "SELECT tenant,name,role,display_name,extensio
 
 base::Result<User> SqliteIdentityStore::get_user(const std::string& tenant, const std::string& name) {
   std::lock_guard lock(mu_);
-  Stmt q;
   std::string sql = std::string(kUserCols) + "WHERE tenant=? AND name=?";
-  if (sqlite3_prepare_v2(db_, sql.c_str(), -1, &q.s, nullptr) != SQLITE_OK) return fail(sql_error("get user"));
-  bind_text(q.s, 1, tenant);
-  bind_text(q.s, 2, name);
-  int rc = sqlite3_step(q.s);
-  if (rc == SQLITE_ROW) return read_user(q.s);
+  Statement q(db_, sql);
+  if (!q.ok()) return fail(sql_error("get user"));
+  q.bind(1, tenant);
+  q.bind(2, name);
+  int rc = q.step();
+  if (rc == SQLITE_ROW) return read_user(q);
   if (rc == SQLITE_DONE) return fail(Error::not_found("user " + name + " not found"));
   return fail(sql_error("get user"));
 }
 
 base::Result<std::vector<User>> SqliteIdentityStore::list_users(const std::string& tenant) {
   std::lock_guard lock(mu_);
-  Stmt q;
   std::string sql = std::string(kUserCols) + "WHERE tenant=? ORDER BY name";
-  if (sqlite3_prepare_v2(db_, sql.c_str(), -1, &q.s, nullptr) != SQLITE_OK) return fail(sql_error("list users"));
-  bind_text(q.s, 1, tenant);
+  Statement q(db_, sql);
+  if (!q.ok()) return fail(sql_error("list users"));
+  q.bind(1, tenant);
   std::vector<User> out;
   int rc;
-  while ((rc = sqlite3_step(q.s)) == SQLITE_ROW) out.push_back(read_user(q.s));
+  while ((rc = q.step()) == SQLITE_ROW) out.push_back(read_user(q));
   if (rc != SQLITE_DONE) return fail(sql_error("list users"));
   return out;
 }
@@ -276,11 +256,11 @@ base::Status SqliteIdentityStore::remove_user(const std::string& tenant, const s
                         "DELETE FROM users WHERE tenant=? AND name=?"};
   int changed = 0;
   for (const char* sql : sqls) {
-    Stmt q;
-    if (sqlite3_prepare_v2(db_, sql, -1, &q.s, nullptr) != SQLITE_OK) return fail(sql_error("remove user"));
-    bind_text(q.s, 1, tenant);
-    bind_text(q.s, 2, name);
-    if (sqlite3_step(q.s) != SQLITE_DONE) return fail(sql_error("remove user"));
+    Statement q(db_, sql);
+    if (!q.ok()) return fail(sql_error("remove user"));
+    q.bind(1, tenant);
+    q.bind(2, name);
+    if (q.step() != SQLITE_DONE) return fail(sql_error("remove user"));
     changed = sqlite3_changes(db_);
   }
   if (changed == 0) return fail(Error::not_found("user " + name + " not found"));
@@ -289,32 +269,30 @@ base::Status SqliteIdentityStore::remove_user(const std::string& tenant, const s
 
 base::Status SqliteIdentityStore::insert_token(const TokenRecord& t) {
   std::lock_guard lock(mu_);
-  Stmt q;
-  if (sqlite3_prepare_v2(db_, "INSERT INTO tokens(id,tenant,user,hash,created_at,expires_at,revoked) VALUES(?,?,?,?,?,?,?)",
-                         -1, &q.s, nullptr) != SQLITE_OK)
-    return fail(sql_error("insert token"));
-  bind_text(q.s, 1, t.id);
-  bind_text(q.s, 2, t.tenant);
-  bind_text(q.s, 3, t.user);
-  bind_text(q.s, 4, t.hash);
-  sqlite3_bind_int64(q.s, 5, base::to_micros(t.created_at));
-  if (t.expires_at) sqlite3_bind_int64(q.s, 6, base::to_micros(*t.expires_at));
-  else sqlite3_bind_null(q.s, 6);
-  sqlite3_bind_int(q.s, 7, t.revoked ? 1 : 0);
-  if (sqlite3_step(q.s) != SQLITE_DONE) return fail(sql_error("insert token"));
+  Statement q(db_, "INSERT INTO tokens(id,tenant,user,hash,created_at,expires_at,revoked) VALUES(?,?,?,?,?,?,?)");
+  if (!q.ok()) return fail(sql_error("insert token"));
+  q.bind(1, t.id);
+  q.bind(2, t.tenant);
+  q.bind(3, t.user);
+  q.bind(4, t.hash);
+  q.bind(5, base::to_micros(t.created_at));
+  if (t.expires_at) q.bind(6, base::to_micros(*t.expires_at));
+  else q.bind_null(6);
+  q.bind(7, t.revoked ? 1 : 0);
+  if (q.step() != SQLITE_DONE) return fail(sql_error("insert token"));
   return {};
 }
 
 namespace {
-TokenRecord read_token(sqlite3_stmt* s) {
+TokenRecord read_token(const Statement& s) {
   TokenRecord t;
-  t.id = col_text(s, 0);
-  t.tenant = col_text(s, 1);
-  t.user = col_text(s, 2);
-  t.hash = col_text(s, 3);
-  t.created_at = base::from_micros(sqlite3_column_int64(s, 4));
-  if (sqlite3_column_type(s, 5) != SQLITE_NULL) t.expires_at = base::from_micros(sqlite3_column_int64(s, 5));
-  t.revoked = sqlite3_column_int(s, 6) != 0;
+  t.id = s.text(0);
+  t.tenant = s.text(1);
+  t.user = s.text(2);
+  t.hash = s.text(3);
+  t.created_at = base::from_micros(s.i64(4));
+  if (!s.is_null(5)) t.expires_at = base::from_micros(s.i64(5));
+  t.revoked = static_cast<int>(s.i64(6)) != 0;
   return t;
 }
 constexpr const char* kTokenCols = "SELECT id,tenant,user,hash,created_at,expires_at,revoked FROM tokens ";
@@ -322,85 +300,78 @@ constexpr const char* kTokenCols = "SELECT id,tenant,user,hash,created_at,expire
 
 base::Result<TokenRecord> SqliteIdentityStore::get_token(const std::string& id) {
   std::lock_guard lock(mu_);
-  Stmt q;
   std::string sql = std::string(kTokenCols) + "WHERE id=?";
-  if (sqlite3_prepare_v2(db_, sql.c_str(), -1, &q.s, nullptr) != SQLITE_OK) return fail(sql_error("get token"));
-  bind_text(q.s, 1, id);
-  int rc = sqlite3_step(q.s);
-  if (rc == SQLITE_ROW) return read_token(q.s);
+  Statement q(db_, sql);
+  if (!q.ok()) return fail(sql_error("get token"));
+  q.bind(1, id);
+  int rc = q.step();
+  if (rc == SQLITE_ROW) return read_token(q);
   if (rc == SQLITE_DONE) return fail(Error::not_found("token not found"));
   return fail(sql_error("get token"));
 }
 
 base::Result<std::vector<TokenRecord>> SqliteIdentityStore::list_tokens(const std::string& tenant) {
   std::lock_guard lock(mu_);
-  Stmt q;
   std::string sql = std::string(kTokenCols) + "WHERE tenant=? ORDER BY created_at";
-  if (sqlite3_prepare_v2(db_, sql.c_str(), -1, &q.s, nullptr) != SQLITE_OK) return fail(sql_error("list tokens"));
-  bind_text(q.s, 1, tenant);
+  Statement q(db_, sql);
+  if (!q.ok()) return fail(sql_error("list tokens"));
+  q.bind(1, tenant);
   std::vector<TokenRecord> out;
   int rc;
-  while ((rc = sqlite3_step(q.s)) == SQLITE_ROW) out.push_back(read_token(q.s));
+  while ((rc = q.step()) == SQLITE_ROW) out.push_back(read_token(q));
   if (rc != SQLITE_DONE) return fail(sql_error("list tokens"));
   return out;
 }
 
 base::Status SqliteIdentityStore::revoke_token(const std::string& tenant, const std::string& id) {
   std::lock_guard lock(mu_);
-  Stmt q;
-  if (sqlite3_prepare_v2(db_, "UPDATE tokens SET revoked=1 WHERE tenant=? AND id=?", -1, &q.s, nullptr) != SQLITE_OK)
-    return fail(sql_error("revoke token"));
-  bind_text(q.s, 1, tenant);
-  bind_text(q.s, 2, id);
-  if (sqlite3_step(q.s) != SQLITE_DONE) return fail(sql_error("revoke token"));
+  Statement q(db_, "UPDATE tokens SET revoked=1 WHERE tenant=? AND id=?");
+  if (!q.ok()) return fail(sql_error("revoke token"));
+  q.bind(1, tenant);
+  q.bind(2, id);
+  if (q.step() != SQLITE_DONE) return fail(sql_error("revoke token"));
   if (sqlite3_changes(db_) == 0) return fail(Error::not_found("token " + id + " not found"));
   return {};
 }
 
 base::Status SqliteIdentityStore::insert_session(const std::string& id_hash, const SessionRecord& s) {
   std::lock_guard lock(mu_);
-  Stmt q;
-  if (sqlite3_prepare_v2(db_, "INSERT INTO sessions(id_hash,tenant,user,expires_at) VALUES(?,?,?,?)", -1, &q.s,
-                         nullptr) != SQLITE_OK)
-    return fail(sql_error("insert session"));
-  bind_text(q.s, 1, id_hash);
-  bind_text(q.s, 2, s.tenant);
-  bind_text(q.s, 3, s.user);
-  sqlite3_bind_int64(q.s, 4, base::to_micros(s.expires_at));
-  if (sqlite3_step(q.s) != SQLITE_DONE) return fail(sql_error("insert session"));
+  Statement q(db_, "INSERT INTO sessions(id_hash,tenant,user,expires_at) VALUES(?,?,?,?)");
+  if (!q.ok()) return fail(sql_error("insert session"));
+  q.bind(1, id_hash);
+  q.bind(2, s.tenant);
+  q.bind(3, s.user);
+  q.bind(4, base::to_micros(s.expires_at));
+  if (q.step() != SQLITE_DONE) return fail(sql_error("insert session"));
   return {};
 }
 
 base::Result<SessionRecord> SqliteIdentityStore::get_session(const std::string& id_hash) {
   std::lock_guard lock(mu_);
-  Stmt q;
-  if (sqlite3_prepare_v2(db_, "SELECT tenant,user,expires_at FROM sessions WHERE id_hash=?", -1, &q.s, nullptr) !=
-      SQLITE_OK)
-    return fail(sql_error("get session"));
-  bind_text(q.s, 1, id_hash);
-  int rc = sqlite3_step(q.s);
+  Statement q(db_, "SELECT tenant,user,expires_at FROM sessions WHERE id_hash=?");
+  if (!q.ok()) return fail(sql_error("get session"));
+  q.bind(1, id_hash);
+  int rc = q.step();
   if (rc == SQLITE_DONE) return fail(Error::not_found("session not found"));
   if (rc != SQLITE_ROW) return fail(sql_error("get session"));
-  return SessionRecord{col_text(q.s, 0), col_text(q.s, 1), base::from_micros(sqlite3_column_int64(q.s, 2))};
+  return SessionRecord{q.text(0), q.text(1), base::from_micros(q.i64(2))};
 }
 
 base::Status SqliteIdentityStore::delete_session(const std::string& id_hash) {
   std::lock_guard lock(mu_);
-  Stmt q;
-  if (sqlite3_prepare_v2(db_, "DELETE FROM sessions WHERE id_hash=?", -1, &q.s, nullptr) != SQLITE_OK)
-    return fail(sql_error("delete session"));
-  bind_text(q.s, 1, id_hash);
-  if (sqlite3_step(q.s) != SQLITE_DONE) return fail(sql_error("delete session"));
+  Statement q(db_, "DELETE FROM sessions WHERE id_hash=?");
+  if (!q.ok()) return fail(sql_error("delete session"));
+  q.bind(1, id_hash);
+  if (q.step() != SQLITE_DONE) return fail(sql_error("delete session"));
   return {};
 }
 
 base::Result<std::size_t> SqliteIdentityStore::purge_sessions(base::Timestamp now) {
   std::lock_guard lock(mu_);
-  Stmt q;
-  if (sqlite3_prepare_v2(db_, "DELETE FROM sessions WHERE expires_at<=?", -1, &q.s, nullptr) != SQLITE_OK)
-    return fail(sql_error("purge sessions"));
-  sqlite3_bind_int64(q.s, 1, base::to_micros(now));
-  if (sqlite3_step(q.s) != SQLITE_DONE) return fail(sql_error("purge sessions"));
+  Statement q(db_, "DELETE FROM sessions WHERE expires_at<=?");
+  if (!q.ok()) return fail(sql_error("purge sessions"));
+  q.bind(1, base::to_micros(now));
+  if (q.step() != SQLITE_DONE) return fail(sql_error("purge sessions"));
   return static_cast<std::size_t>(sqlite3_changes(db_));
 }
 

@@ -10,6 +10,8 @@
 #include <utility>
 #include <variant>
 
+#include "storage/sqlite/statement.hpp"
+
 namespace callbridge::journal {
 
 using base::Error;
@@ -73,21 +75,7 @@ constexpr const char* kColumns =
     "started_at, answered_at, ended_at, hold_s, transferred_to, transferred_from, contact_id, "
     "contact_name, contact_company, contact_source, note, estimated";
 
-class Stmt {
- public:
-  Stmt() = default;
-  explicit Stmt(sqlite3_stmt* s) : s_(s) {}
-  Stmt(Stmt&& o) noexcept : s_(std::exchange(o.s_, nullptr)) {}
-  Stmt& operator=(Stmt&& o) noexcept {
-    std::swap(s_, o.s_);
-    return *this;
-  }
-  ~Stmt() { sqlite3_finalize(s_); }
-  sqlite3_stmt* get() const { return s_; }
-
- private:
-  sqlite3_stmt* s_ = nullptr;
-};
+using Stmt = storage::sqlite::Statement;
 
 }  // namespace
 
@@ -120,19 +108,17 @@ struct SqliteDb {
   }
 
   Result<Stmt> prepare(std::string_view sql) {
-    sqlite3_stmt* s = nullptr;
-    if (sqlite3_prepare_v3(h, sql.data(), static_cast<int>(sql.size()), SQLITE_PREPARE_PERSISTENT,
-                           &s, nullptr) != SQLITE_OK)
-      return fail(err("prepare"));
-    return Stmt(s);
+    Stmt s(h, sql, SQLITE_PREPARE_PERSISTENT);
+    if (!s.ok()) return fail(err("prepare"));
+    return s;
   }
 
   // Runs a statement returning one integer (PRAGMA x, SELECT count(*)).
   Result<std::int64_t> scalar(std::string_view sql, std::string_view what) {
     auto st = prepare(sql);
     if (!st) return fail(err(what));
-    int rc = sqlite3_step(st->get());
-    if (rc == SQLITE_ROW) return sqlite3_column_int64(st->get(), 0);
+    int rc = st->step();
+    if (rc == SQLITE_ROW) return st->i64(0);
     if (rc == SQLITE_DONE) return 0;
     return fail(err(what));
   }
@@ -305,13 +291,10 @@ Result<std::vector<std::string>> SqliteJournalStore::load_open_state(const std::
   std::lock_guard lk(reader_mu_);
   auto st = reader_->prepare("SELECT text FROM open_state WHERE scope = ?1 ORDER BY key");
   if (!st) return fail(st.error());
-  sqlite3_bind_text(st->get(), 1, scope.data(), static_cast<int>(scope.size()), SQLITE_TRANSIENT);
+  st->bind(1, scope);
   std::vector<std::string> out;
   int rc;
-  while ((rc = sqlite3_step(st->get())) == SQLITE_ROW) {
-    auto p = reinterpret_cast<const char*>(sqlite3_column_text(st->get(), 0));
-    out.emplace_back(p ? p : "", static_cast<std::size_t>(sqlite3_column_bytes(st->get(), 0)));
-  }
+  while ((rc = st->step()) == SQLITE_ROW) out.push_back(st->text(0));
   if (rc != SQLITE_DONE) return fail(reader_->err("reading open_state"));
   return out;
 }
@@ -381,23 +364,6 @@ void SqliteJournalStore::writer_loop() {
   }
 }
 
-namespace {
-
-void bind_text(sqlite3_stmt* s, int i, std::string_view v) {
-  sqlite3_bind_text(s, i, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT);
-}
-void bind_opt(sqlite3_stmt* s, int i, const std::optional<std::string>& v) {
-  if (v) bind_text(s, i, *v);
-  else sqlite3_bind_null(s, i);
-}
-std::optional<std::string> col_opt(sqlite3_stmt* s, int i) {
-  if (sqlite3_column_type(s, i) == SQLITE_NULL) return std::nullopt;
-  auto p = reinterpret_cast<const char*>(sqlite3_column_text(s, i));
-  return std::string(p, static_cast<std::size_t>(sqlite3_column_bytes(s, i)));
-}
-std::string col_text(sqlite3_stmt* s, int i) { return col_opt(s, i).value_or(std::string()); }
-
-}  // namespace
 
 bool SqliteJournalStore::set_on_committed(CommittedFn fn) {
   std::lock_guard lk(mu_);
@@ -410,22 +376,21 @@ Status SqliteJournalStore::write_batch(std::deque<Write>& batch, std::vector<std
   ids.reserve(batch.size());
   auto& d = *writer_;
   if (auto st = d.exec("BEGIN IMMEDIATE", "begin"); !st) return st;
-  sqlite3_stmt* s = d.insert.get();
+  Stmt& s = d.insert;
   // Puts or deletes one open_state row (inside the batch's transaction).
   auto state_row = [&](std::string_view scope, std::string_view key, std::string_view text) -> Status {
-    sqlite3_stmt* q = text.empty() ? d.state_drop.get() : d.state_put.get();
-    sqlite3_reset(q);
-    sqlite3_clear_bindings(q);
-    bind_text(q, 1, scope);
-    bind_text(q, 2, key);
-    if (!text.empty()) bind_text(q, 3, text);
-    if (sqlite3_step(q) != SQLITE_DONE) {
+    Stmt& q = text.empty() ? d.state_drop : d.state_put;
+    q.reset();
+    q.bind(1, scope);
+    q.bind(2, key);
+    if (!text.empty()) q.bind(3, text);
+    if (q.step() != SQLITE_DONE) {
       auto e2 = d.err("open_state");
-      sqlite3_reset(q);
+      q.reset();
       d.exec("ROLLBACK", "rollback");
       return fail(std::move(e2));
     }
-    sqlite3_reset(q);
+    q.reset();
     return {};
   };
   for (const auto& w : batch) {
@@ -438,40 +403,39 @@ Status SqliteJournalStore::write_batch(std::deque<Write>& batch, std::vector<std
       // The call this entry completes leaves the open state in the same transaction.
       if (auto st = state_row(e.state_scope, e.state_key, {}); !st) return st;
     }
-    sqlite3_reset(s);
-    sqlite3_clear_bindings(s);
-    bind_text(s, 1, e.tenant);
-    bind_text(s, 2, e.call_id);
-    bind_text(s, 3, e.party);
-    bind_text(s, 4, model::to_string(e.direction));
-    bind_opt(s, 5, e.remote);
-    sqlite3_bind_int(s, 6, e.remote_withheld ? 1 : 0);
-    bind_opt(s, 7, e.remote_name);
-    bind_text(s, 8, model::to_string(e.disposition));
-    sqlite3_bind_int64(s, 9, base::to_micros(e.started_at));
-    if (e.answered_at) sqlite3_bind_int64(s, 10, base::to_micros(*e.answered_at));
-    else sqlite3_bind_null(s, 10);
-    sqlite3_bind_int64(s, 11, base::to_micros(e.ended_at));
-    sqlite3_bind_double(s, 12, e.hold_s);
-    bind_opt(s, 13, e.transferred_to);
-    bind_opt(s, 14, e.transferred_from);
+    s.reset();
+    s.bind(1, e.tenant);
+    s.bind(2, e.call_id);
+    s.bind(3, e.party);
+    s.bind(4, model::to_string(e.direction));
+    s.bind(5, e.remote);
+    s.bind(6, e.remote_withheld ? 1 : 0);
+    s.bind(7, e.remote_name);
+    s.bind(8, model::to_string(e.disposition));
+    s.bind(9, base::to_micros(e.started_at));
+    if (e.answered_at) s.bind(10, base::to_micros(*e.answered_at));
+    else s.bind_null(10);
+    s.bind(11, base::to_micros(e.ended_at));
+    s.bind(12, e.hold_s);
+    s.bind(13, e.transferred_to);
+    s.bind(14, e.transferred_from);
     if (e.contact) {
-      bind_text(s, 15, e.contact->id);
-      bind_text(s, 16, e.contact->name);
-      bind_text(s, 17, e.contact->company);
-      bind_text(s, 18, e.contact->source);
+      s.bind(15, e.contact->id);
+      s.bind(16, e.contact->name);
+      s.bind(17, e.contact->company);
+      s.bind(18, e.contact->source);
     }
-    bind_text(s, 19, e.note);
-    sqlite3_bind_int(s, 20, e.estimated);
-    if (sqlite3_step(s) != SQLITE_DONE) {
+    s.bind(19, e.note);
+    s.bind(20, static_cast<int>(e.estimated));
+    if (s.step() != SQLITE_DONE) {
       auto e2 = d.err("insert");
-      sqlite3_reset(s);
+      s.reset();
       d.exec("ROLLBACK", "rollback");
       return fail(std::move(e2));
     }
     ids.push_back(sqlite3_last_insert_rowid(d.h));
   }
-  sqlite3_reset(s);
+  s.reset();
   if (auto st = d.exec("COMMIT", "commit"); !st) {
     d.exec("ROLLBACK", "rollback");
     return st;
@@ -530,40 +494,40 @@ Result<std::vector<ports::StoredEntry>> SqliteJournalStore::query(const ports::J
   std::lock_guard lk(reader_mu_);
   auto st = reader_->prepare(sql);
   if (!st) return fail(st.error());
-  sqlite3_stmt* s = st->get();
+  Stmt& s = *st;
   for (std::size_t i = 0; i < args.size(); ++i) {
     const int idx = static_cast<int>(i + 1);
-    if (auto* str = std::get_if<std::string>(&args[i])) bind_text(s, idx, *str);
-    else sqlite3_bind_int64(s, idx, std::get<std::int64_t>(args[i]));
+    if (auto* str = std::get_if<std::string>(&args[i])) s.bind(idx, *str);
+    else s.bind(idx, std::get<std::int64_t>(args[i]));
   }
   std::vector<ports::StoredEntry> out;
   for (;;) {
-    int rc = sqlite3_step(s);
+    int rc = s.step();
     if (rc == SQLITE_DONE) break;
     if (rc != SQLITE_ROW) return fail(reader_->err("query"));
     ports::StoredEntry r;
     auto& e = r.entry;
-    r.id = sqlite3_column_int64(s, 0);
-    e.tenant = col_text(s, 1);
-    e.call_id = col_text(s, 2);
-    e.party = col_text(s, 3);
-    e.direction = model::parse_direction(col_text(s, 4)).value_or(model::Direction::inbound);
-    e.remote = col_opt(s, 5);
-    e.remote_withheld = sqlite3_column_int(s, 6) != 0;
-    e.remote_name = col_opt(s, 7);
-    e.disposition = model::parse_disposition(col_text(s, 8)).value_or(model::Disposition::failed);
-    e.started_at = base::from_micros(sqlite3_column_int64(s, 9));
-    if (sqlite3_column_type(s, 10) != SQLITE_NULL)
-      e.answered_at = base::from_micros(sqlite3_column_int64(s, 10));
-    e.ended_at = base::from_micros(sqlite3_column_int64(s, 11));
-    e.hold_s = sqlite3_column_double(s, 12);
-    e.transferred_to = col_opt(s, 13);
-    e.transferred_from = col_opt(s, 14);
-    if (sqlite3_column_type(s, 15) != SQLITE_NULL)
-      e.contact = model::ContactRef{col_text(s, 15), col_text(s, 16), col_text(s, 17),
-                                    col_text(s, 18)};
-    e.note = col_text(s, 19);
-    e.estimated = static_cast<std::uint8_t>(sqlite3_column_int(s, 20) & 0xff);
+    r.id = s.i64(0);
+    e.tenant = s.text(1);
+    e.call_id = s.text(2);
+    e.party = s.text(3);
+    e.direction = model::parse_direction(s.text(4)).value_or(model::Direction::inbound);
+    e.remote = s.opt_text(5);
+    e.remote_withheld = s.i64(6) != 0;
+    e.remote_name = s.opt_text(7);
+    e.disposition = model::parse_disposition(s.text(8)).value_or(model::Disposition::failed);
+    e.started_at = base::from_micros(s.i64(9));
+    if (!s.is_null(10))
+      e.answered_at = base::from_micros(s.i64(10));
+    e.ended_at = base::from_micros(s.i64(11));
+    e.hold_s = s.f64(12);
+    e.transferred_to = s.opt_text(13);
+    e.transferred_from = s.opt_text(14);
+    if (!s.is_null(15))
+      e.contact = model::ContactRef{s.text(15), s.text(16), s.text(17),
+                                    s.text(18)};
+    e.note = s.text(19);
+    e.estimated = static_cast<std::uint8_t>(s.i64(20) & 0xff);
     out.push_back(std::move(r));
   }
   return out;
@@ -579,10 +543,10 @@ Status SqliteJournalStore::set_note(const std::string& tenant, std::int64_t id,
   std::lock_guard lk(reader_mu_);
   auto st = reader_->prepare("UPDATE journal SET note = ?1 WHERE tenant = ?2 AND id = ?3");
   if (!st) return fail(st.error());
-  bind_text(st->get(), 1, note);
-  bind_text(st->get(), 2, tenant);
-  sqlite3_bind_int64(st->get(), 3, id);
-  if (sqlite3_step(st->get()) != SQLITE_DONE) return fail(reader_->err("setting note"));
+  st->bind(1, note);
+  st->bind(2, tenant);
+  st->bind(3, id);
+  if (st->step() != SQLITE_DONE) return fail(reader_->err("setting note"));
   if (sqlite3_changes(reader_->h) == 0)
     return fail(Error::not_found("journal entry " + std::to_string(id) + " not found"));
   return {};
@@ -594,8 +558,8 @@ Result<std::size_t> SqliteJournalStore::purge_before(base::Timestamp cutoff) {
   std::lock_guard lk(reader_mu_);
   auto st = reader_->prepare("DELETE FROM journal WHERE ended_at < ?1");
   if (!st) return fail(st.error());
-  sqlite3_bind_int64(st->get(), 1, base::to_micros(cutoff));
-  if (sqlite3_step(st->get()) != SQLITE_DONE) return fail(reader_->err("purging"));
+  st->bind(1, base::to_micros(cutoff));
+  if (st->step() != SQLITE_DONE) return fail(reader_->err("purging"));
   return static_cast<std::size_t>(sqlite3_changes(reader_->h));
 }
 
