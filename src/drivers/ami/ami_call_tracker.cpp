@@ -210,171 +210,8 @@ void AmiCallTracker::Impl::message(const AmiMessage& m, Timestamp received_at) {
   ++stats_.handled;
   if (!awaiting_.empty()) expire_awaiting(t, false);
 
-  auto with_channel = [&](auto&& fn) {
-    Slot s = g_.find(f[F::uniqueid]);
-    if (s == kNoSlot) {
-      ++stats_.unknown_channel;
-      return;
-    }
-    update_channel(s, chan_info(f), t);
-    fn(s);
-  };
-
-  switch (ev) {
-    case AmiEvent::newchannel: on_newchannel(f, t); break;
-    case AmiEvent::newstate:
-    case AmiEvent::new_callerid:
-    case AmiEvent::new_connected_line:
-      with_channel([](Slot) {});
-      break;
-    case AmiEvent::rename: {
-      Slot s = g_.find(f[F::uniqueid]);
-      if (s == kNoSlot) {
-        ++stats_.unknown_channel;
-        break;
-      }
-      on_rename(s, f[F::newname], t);
-      break;
-    }
-    case AmiEvent::hangup: {
-      Slot s = g_.find(f[F::uniqueid]);
-      if (s == kNoSlot) {
-        ++stats_.unknown_channel;
-        break;
-      }
-      hangup(s, t, to_int(f[F::cause], 0));
-      break;
-    }
-    case AmiEvent::dial_begin: on_dial_begin(f, t); break;
-    case AmiEvent::dial_end: on_dial_end(f, t); break;
-    case AmiEvent::bridge_create:
-    case AmiEvent::bridge_list_item: {
-      std::string_view bid = f[F::bridge_uniqueid];
-      if (bid.empty()) break;
-      if (g_.bridges() >= opt_.max_channels) g_.sweep_empty_bridges();
-      if (g_.bridges() >= opt_.max_channels) {
-        ++stats_.dropped_channels;
-        break;
-      }
-      Bridge& b = g_.ensure_bridge(bid);
-      if (f[F::bridge_technology] == "softmix") b.conference = true;
-      break;
-    }
-    case AmiEvent::bridge_enter: on_bridge_enter(f, t); break;
-    case AmiEvent::bridge_leave: on_bridge_leave(f, t); break;
-    case AmiEvent::bridge_destroy: {
-      std::string_view bid = f[F::bridge_uniqueid];
-      std::vector<Slot> members;
-      if (Bridge* b = g_.bridge(bid)) members = b->members;
-      g_.destroy_bridge(bid);
-      for (Slot m : members) {
-        if (g_.at(m).live) refresh_around(m, t);
-      }
-      break;
-    }
-    case AmiEvent::bridge_merge: {
-      // Announces a merge; who actually moves follows as BridgeLeave (from) + BridgeEnter (into)
-      // per channel. Channels Asterisk kicks out instead (the transferer of an attended transfer
-      // completed while it is still in the consultation bridge) only get a BridgeLeave, often
-      // after AttendedTransfer. Moving every member here put the transferer into the caller's
-      // bridge for a moment: a 3-party "conference" and two entries with no remote.
-      std::string_view into = f[F::to_bridge_uniqueid];
-      if (!into.empty()) g_.ensure_bridge(into);
-      break;
-    }
-    case AmiEvent::local_bridge: {
-      Slot a = g_.find(f[F::local_one_uniqueid]);
-      Slot b = g_.find(f[F::local_two_uniqueid]);
-      if (a != kNoSlot && b != kNoSlot) {
-        g_.pair_local(a, b);
-        refresh_around(a, t);
-      }
-      break;
-    }
-    case AmiEvent::hold: on_hold(f, t, true); break;
-    case AmiEvent::unhold: on_hold(f, t, false); break;
-    case AmiEvent::blind_transfer: on_blind_transfer(f, t); break;
-    case AmiEvent::attended_transfer: on_attended_transfer(f, t); break;
-    case AmiEvent::parked_call: on_parked_call(f, t); break;
-    case AmiEvent::pickup: {
-      // The picker dialed a pickup code; the call it takes over becomes its entry (through the
-      // masquerade/bridge that follows), the code itself is no entry.
-      Slot s = g_.find(f[F::uniqueid]);
-      if (s != kNoSlot) discard_pending(g_.at(s), t);
-      break;
-    }
-    case AmiEvent::confbridge_start:
-    case AmiEvent::confbridge_join: {
-      std::string_view bid = f[F::bridge_uniqueid];
-      if (bid.empty()) break;
-      Bridge& b = g_.ensure_bridge(bid);
-      b.conference = true;
-      if (!f[F::conference].empty()) b.conf_name = std::string(f[F::conference]);
-      std::vector<Slot> members = b.members;
-      for (Slot m : members) refresh_around(m, t);
-      break;
-    }
-    case AmiEvent::queue_caller_join: {
-      // An internal caller waiting in a queue: CSTA "queued" for its outgoing connection.
-      Slot s = g_.find(f[F::uniqueid]);
-      if (s == kNoSlot || g_.at(s).kind != ChanKind::party) break;
-      Channel& c = g_.at(s);
-      for (const auto& l : c.legs) {
-        if (l.pending) model_.update(l.call_id, c.ext, ConnectionState::queued, CallEventType::queued, t);
-      }
-      break;
-    }
-    case AmiEvent::originate_response: {
-      if (on_originate_response(f, t)) break;
-      // The party's channel is still up. A failed Originate (own phone not answered, rejected,
-      // hung up while ringing) reports `Uniqueid: <unknown>` and the bare device
-      // (`Channel: PJSIP/101`), and may come before that channel's Hangup: then it is the
-      // device's live originated channel whose outgoing leg has no destination yet.
-      std::string_view exten = f[F::exten];
-      if (exten.empty()) break;
-      Slot s = g_.find(f[F::uniqueid]);
-      if (s == kNoSlot) {
-        auto [kind, ext] = classify_name(f[F::channel], false);
-        if (kind != ChanKind::party) break;
-        for (Slot o : g_.all()) {
-          const Channel& c = g_.at(o);
-          if (c.kind != ChanKind::party || !c.originated || c.ext != ext) continue;
-          bool open = std::any_of(c.legs.begin(), c.legs.end(), [&](const PartyLeg& l) {
-            const model::Leg* jl = journal_.leg(l.id);
-            return l.pending && jl && !jl->start.remote;
-          });
-          if (open && (s == kNoSlot || g_.at(s).created_at < c.created_at)) s = o;  // the newest one
-        }
-        if (s == kNoSlot) break;
-      }
-      Channel& c = g_.at(s);
-      for (const auto& l : c.legs) {
-        const model::Leg* jl = journal_.leg(l.id);
-        if (!l.pending || !jl || jl->start.remote) continue;
-        model::LegStart tmp;
-        Channel req;
-        req.caller_num = std::string(exten);
-        describe(req, false, tmp);
-        journal_.set_remote(l.id, tmp.direction, tmp.remote, tmp.remote_withheld, std::nullopt);
-      }
-      break;
-    }
-    case AmiEvent::device_state_change: on_device_state(f[F::device], f[F::state], t); break;
-    case AmiEvent::extension_status: on_extension_status(f, t); break;
-    case AmiEvent::presence_state_change: {
-      std::string_view who = f[F::presentity];
-      auto colon = who.rfind(':');
-      if (colon != std::string_view::npos) who = who.substr(colon + 1);
-      if (!who.empty()) model_.set_dnd(who, f[F::state] == "dnd", t);
-      break;
-    }
-    case AmiEvent::core_show_channel: on_list_channel(f, t, false); break;
-    case AmiEvent::status: on_list_channel(f, t, true); break;
-    case AmiEvent::core_show_channels_complete: finish_resync(t); break;
-    case AmiEvent::status_complete: finish_resync(t); break;
-    case AmiEvent::ignored:
-    case AmiEvent::other: break;
-  }
+  // One handler per event kind (event_handlers()); Ignored/other have none.
+  if (EventHandler h = event_handlers()[static_cast<std::size_t>(ev)]) (this->*h)(f, t);
   journal_.sync_state();
   if (state_put_ && now_ >= seen_written_ + std::chrono::seconds(1)) heartbeat(now_);
 }
@@ -383,6 +220,196 @@ void AmiCallTracker::Impl::heartbeat(Timestamp at) {
   seen_written_ = at;
   state_put_(std::string(kSeenKey), "seen=" + std::to_string(base::to_micros(at)) + "\n");
 }
+
+const std::array<AmiCallTracker::Impl::EventHandler, AmiCallTracker::Impl::kEventKinds>&
+AmiCallTracker::Impl::event_handlers() {
+  static const auto table = [] {
+    std::array<EventHandler, kEventKinds> t{};
+    auto set = [&t](AmiEvent e, EventHandler h) { t[static_cast<std::size_t>(e)] = h; };
+    set(AmiEvent::newchannel, &Impl::on_newchannel);
+    set(AmiEvent::newstate, &Impl::on_channel_update);
+    set(AmiEvent::new_callerid, &Impl::on_channel_update);
+    set(AmiEvent::new_connected_line, &Impl::on_channel_update);
+    set(AmiEvent::rename, &Impl::on_rename_event);
+    set(AmiEvent::hangup, &Impl::on_hangup);
+    set(AmiEvent::dial_begin, &Impl::on_dial_begin);
+    set(AmiEvent::dial_end, &Impl::on_dial_end);
+    set(AmiEvent::bridge_create, &Impl::on_bridge_create);
+    set(AmiEvent::bridge_list_item, &Impl::on_bridge_create);
+    set(AmiEvent::bridge_enter, &Impl::on_bridge_enter);
+    set(AmiEvent::bridge_leave, &Impl::on_bridge_leave);
+    set(AmiEvent::bridge_destroy, &Impl::on_bridge_destroy);
+    set(AmiEvent::bridge_merge, &Impl::on_bridge_merge);
+    set(AmiEvent::local_bridge, &Impl::on_local_bridge);
+    set(AmiEvent::hold, &Impl::on_hold_event);
+    set(AmiEvent::unhold, &Impl::on_unhold_event);
+    set(AmiEvent::blind_transfer, &Impl::on_blind_transfer);
+    set(AmiEvent::attended_transfer, &Impl::on_attended_transfer);
+    set(AmiEvent::parked_call, &Impl::on_parked_call);
+    set(AmiEvent::pickup, &Impl::on_pickup);
+    set(AmiEvent::confbridge_start, &Impl::on_confbridge);
+    set(AmiEvent::confbridge_join, &Impl::on_confbridge);
+    set(AmiEvent::queue_caller_join, &Impl::on_queue_caller_join);
+    set(AmiEvent::originate_response, &Impl::on_originate_response_event);
+    set(AmiEvent::device_state_change, &Impl::on_device_state_change);
+    set(AmiEvent::extension_status, &Impl::on_extension_status);
+    set(AmiEvent::presence_state_change, &Impl::on_presence_state_change);
+    set(AmiEvent::core_show_channel, &Impl::on_core_show_channel);
+    set(AmiEvent::status, &Impl::on_status_item);
+    set(AmiEvent::core_show_channels_complete, &Impl::on_list_complete);
+    set(AmiEvent::status_complete, &Impl::on_list_complete);
+    return t;
+  }();
+  return table;
+}
+
+void AmiCallTracker::Impl::on_channel_update(const AmiFields& f, Timestamp t) {
+  Slot s = g_.find(f[F::uniqueid]);
+  if (s == kNoSlot) {
+    ++stats_.unknown_channel;
+    return;
+  }
+  update_channel(s, chan_info(f), t);
+}
+
+void AmiCallTracker::Impl::on_rename_event(const AmiFields& f, Timestamp t) {
+  Slot s = g_.find(f[F::uniqueid]);
+  if (s == kNoSlot) {
+    ++stats_.unknown_channel;
+    return;
+  }
+  on_rename(s, f[F::newname], t);
+}
+
+void AmiCallTracker::Impl::on_hangup(const AmiFields& f, Timestamp t) {
+  Slot s = g_.find(f[F::uniqueid]);
+  if (s == kNoSlot) {
+    ++stats_.unknown_channel;
+    return;
+  }
+  hangup(s, t, to_int(f[F::cause], 0));
+}
+
+void AmiCallTracker::Impl::on_bridge_create(const AmiFields& f, Timestamp) {
+  std::string_view bid = f[F::bridge_uniqueid];
+  if (bid.empty()) return;
+  if (g_.bridges() >= opt_.max_channels) g_.sweep_empty_bridges();
+  if (g_.bridges() >= opt_.max_channels) {
+    ++stats_.dropped_channels;
+    return;
+  }
+  Bridge& b = g_.ensure_bridge(bid);
+  if (f[F::bridge_technology] == "softmix") b.conference = true;
+}
+
+void AmiCallTracker::Impl::on_bridge_destroy(const AmiFields& f, Timestamp t) {
+  std::string_view bid = f[F::bridge_uniqueid];
+  std::vector<Slot> members;
+  if (Bridge* b = g_.bridge(bid)) members = b->members;
+  g_.destroy_bridge(bid);
+  for (Slot m : members) {
+    if (g_.at(m).live) refresh_around(m, t);
+  }
+}
+
+void AmiCallTracker::Impl::on_bridge_merge(const AmiFields& f, Timestamp) {
+  // Announces a merge; who actually moves follows as BridgeLeave (from) + BridgeEnter (into)
+  // per channel. Channels Asterisk kicks out instead (the transferer of an attended transfer
+  // completed while it is still in the consultation bridge) only get a BridgeLeave, often
+  // after AttendedTransfer. Moving every member here put the transferer into the caller's
+  // bridge for a moment: a 3-party "conference" and two entries with no remote.
+  std::string_view into = f[F::to_bridge_uniqueid];
+  if (!into.empty()) g_.ensure_bridge(into);
+}
+
+void AmiCallTracker::Impl::on_local_bridge(const AmiFields& f, Timestamp t) {
+  Slot a = g_.find(f[F::local_one_uniqueid]);
+  Slot b = g_.find(f[F::local_two_uniqueid]);
+  if (a != kNoSlot && b != kNoSlot) {
+    g_.pair_local(a, b);
+    refresh_around(a, t);
+  }
+}
+
+void AmiCallTracker::Impl::on_hold_event(const AmiFields& f, Timestamp t) { on_hold(f, t, true); }
+void AmiCallTracker::Impl::on_unhold_event(const AmiFields& f, Timestamp t) { on_hold(f, t, false); }
+
+void AmiCallTracker::Impl::on_pickup(const AmiFields& f, Timestamp t) {
+  // The picker dialed a pickup code; the call it takes over becomes its entry (through the
+  // masquerade/bridge that follows), the code itself is no entry.
+  Slot s = g_.find(f[F::uniqueid]);
+  if (s != kNoSlot) discard_pending(g_.at(s), t);
+}
+
+void AmiCallTracker::Impl::on_confbridge(const AmiFields& f, Timestamp t) {
+  std::string_view bid = f[F::bridge_uniqueid];
+  if (bid.empty()) return;
+  Bridge& b = g_.ensure_bridge(bid);
+  b.conference = true;
+  if (!f[F::conference].empty()) b.conf_name = std::string(f[F::conference]);
+  std::vector<Slot> members = b.members;
+  for (Slot m : members) refresh_around(m, t);
+}
+
+void AmiCallTracker::Impl::on_queue_caller_join(const AmiFields& f, Timestamp t) {
+  // An internal caller waiting in a queue: CSTA "queued" for its outgoing connection.
+  Slot s = g_.find(f[F::uniqueid]);
+  if (s == kNoSlot || g_.at(s).kind != ChanKind::party) return;
+  Channel& c = g_.at(s);
+  for (const auto& l : c.legs) {
+    if (l.pending) model_.update(l.call_id, c.ext, ConnectionState::queued, CallEventType::queued, t);
+  }
+}
+
+void AmiCallTracker::Impl::on_originate_response_event(const AmiFields& f, Timestamp t) {
+  if (on_originate_response(f, t)) return;
+  // The party's channel is still up. A failed Originate (own phone not answered, rejected,
+  // hung up while ringing) reports `Uniqueid: <unknown>` and the bare device
+  // (`Channel: PJSIP/101`), and may come before that channel's Hangup: then it is the
+  // device's live originated channel whose outgoing leg has no destination yet.
+  std::string_view exten = f[F::exten];
+  if (exten.empty()) return;
+  Slot s = g_.find(f[F::uniqueid]);
+  if (s == kNoSlot) {
+    auto [kind, ext] = classify_name(f[F::channel], false);
+    if (kind != ChanKind::party) return;
+    for (Slot o : g_.all()) {
+      const Channel& c = g_.at(o);
+      if (c.kind != ChanKind::party || !c.originated || c.ext != ext) continue;
+      bool open = std::any_of(c.legs.begin(), c.legs.end(), [&](const PartyLeg& l) {
+        const model::Leg* jl = journal_.leg(l.id);
+        return l.pending && jl && !jl->start.remote;
+      });
+      if (open && (s == kNoSlot || g_.at(s).created_at < c.created_at)) s = o;  // the newest one
+    }
+    if (s == kNoSlot) return;
+  }
+  Channel& c = g_.at(s);
+  for (const auto& l : c.legs) {
+    const model::Leg* jl = journal_.leg(l.id);
+    if (!l.pending || !jl || jl->start.remote) continue;
+    model::LegStart tmp;
+    Channel req;
+    req.caller_num = std::string(exten);
+    describe(req, false, tmp);
+    journal_.set_remote(l.id, tmp.direction, tmp.remote, tmp.remote_withheld, std::nullopt);
+  }
+}
+
+void AmiCallTracker::Impl::on_device_state_change(const AmiFields& f, Timestamp t) {
+  on_device_state(f[F::device], f[F::state], t);
+}
+
+void AmiCallTracker::Impl::on_presence_state_change(const AmiFields& f, Timestamp t) {
+  std::string_view who = f[F::presentity];
+  auto colon = who.rfind(':');
+  if (colon != std::string_view::npos) who = who.substr(colon + 1);
+  if (!who.empty()) model_.set_dnd(who, f[F::state] == "dnd", t);
+}
+
+void AmiCallTracker::Impl::on_core_show_channel(const AmiFields& f, Timestamp t) { on_list_channel(f, t, false); }
+void AmiCallTracker::Impl::on_status_item(const AmiFields& f, Timestamp t) { on_list_channel(f, t, true); }
+void AmiCallTracker::Impl::on_list_complete(const AmiFields&, Timestamp t) { finish_resync(t); }
 
 void AmiCallTracker::Impl::expire_awaiting(Timestamp t, bool all) {
   for (auto it = awaiting_.begin(); it != awaiting_.end();) {

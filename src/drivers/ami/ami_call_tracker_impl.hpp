@@ -4,6 +4,9 @@
 #pragma once
 
 #include <algorithm>
+#include <array>
+#include <limits>
+#include <type_traits>
 #include <charconv>
 #include <chrono>
 
@@ -182,8 +185,31 @@ class AmiCallTracker::Impl {
   void infer_lost_dials();
   std::string number_of(const Channel& c) const;
 
-  // events
+  // events: one handler per AmiEvent, found through event_handlers() (a table indexed by the
+  // event kind; null = nothing to do) instead of a switch in message().
+  using EventHandler = void (Impl::*)(const AmiFields& f, Timestamp t);
+  // Every value of AmiEvent's underlying type, so an event kind added later indexes inside.
+  static constexpr std::size_t kEventKinds = std::size_t{std::numeric_limits<std::underlying_type_t<AmiEvent>>::max()} + 1;
+  static const std::array<EventHandler, kEventKinds>& event_handlers();
   void on_newchannel(const AmiFields& f, Timestamp t);
+  void on_channel_update(const AmiFields& f, Timestamp t);  // Newstate, NewCallerid, NewConnectedLine
+  void on_rename_event(const AmiFields& f, Timestamp t);
+  void on_hangup(const AmiFields& f, Timestamp t);
+  void on_bridge_create(const AmiFields& f, Timestamp t);   // BridgeCreate, BridgeListItem
+  void on_bridge_destroy(const AmiFields& f, Timestamp t);
+  void on_bridge_merge(const AmiFields& f, Timestamp t);
+  void on_local_bridge(const AmiFields& f, Timestamp t);
+  void on_hold_event(const AmiFields& f, Timestamp t);
+  void on_unhold_event(const AmiFields& f, Timestamp t);
+  void on_pickup(const AmiFields& f, Timestamp t);
+  void on_confbridge(const AmiFields& f, Timestamp t);      // ConfbridgeStart, ConfbridgeJoin
+  void on_queue_caller_join(const AmiFields& f, Timestamp t);
+  void on_originate_response_event(const AmiFields& f, Timestamp t);
+  void on_device_state_change(const AmiFields& f, Timestamp t);
+  void on_presence_state_change(const AmiFields& f, Timestamp t);
+  void on_core_show_channel(const AmiFields& f, Timestamp t);
+  void on_status_item(const AmiFields& f, Timestamp t);
+  void on_list_complete(const AmiFields& f, Timestamp t);  // CoreShowChannelsComplete, StatusComplete
   void on_dial_begin(const AmiFields& f, Timestamp t);
   void on_dial_end(const AmiFields& f, Timestamp t);
   void on_bridge_enter(const AmiFields& f, Timestamp t);
