@@ -1,5 +1,6 @@
-// `callbridge contacts import|lookup|list`: the built-in contact directory, offline on the data
-// dir's contacts.db (the daemon sees imports through the store's change counter). Numbers are
+// `callbridge contacts import|lookup|list`: the built-in contact directory, offline on the store
+// callbridged uses with the same config (contacts.db in the data dir, or PostgreSQL with
+// journal.backend = "postgres"; the daemon sees imports through the store's change counter). Numbers are
 // normalized with the tenant's dialing plan: from --config / $CALLBRIDGE_CONFIG, flags on top.
 #include <unistd.h>
 
@@ -11,14 +12,13 @@
 #include <vector>
 
 #include "app/config.hpp"
+#include "app/store_wiring.hpp"
 #include "base/time.hpp"
 #include "cli/commands.hpp"
 #include "cli/plan_flags.hpp"
 #include "core/dialing_plan.hpp"
 #include "core/lookup_service.hpp"
 #include "directory/store/contact_import.hpp"
-#include "directory/store/pg_contact_store.hpp"
-#include "directory/store/sqlite_contact_store.hpp"
 
 namespace callbridge::cli {
 namespace {
@@ -47,8 +47,9 @@ struct ContactsFlags : PlanFlags {
 void add_common(CLI::App* c, ContactsFlags& f) {
   c->add_option("--data-dir", f.data_dir, "callbridged data dir holding contacts.db (default: from --config, "
                                           "else the daemon's default)");
-  c->add_option("--postgres", f.postgres, "use the contact store in PostgreSQL (libpq conninfo, e.g. "
-                                          "'host=db dbname=callbridge user=cb') instead of contacts.db");
+  c->add_option("--postgres", f.postgres, "use the contact store in this PostgreSQL database (libpq conninfo, e.g. "
+                                          "'host=db dbname=callbridge user=cb'); default: where --config puts it "
+                                          "(journal.backend)");
   // --config (data dir and the tenant's dialing plan), --tenant, the plan's flags.
   add_plan_flags(c, f);
 }
@@ -59,6 +60,7 @@ int fail_usage(const std::string& m) {
 }
 
 struct Env {
+  app::Config config;  // --config / $CALLBRIDGE_CONFIG, else the defaults
   std::string data_dir;
   std::shared_ptr<const core::DialingPlan> plan;  // the daemon's plan for the tenant (+ flags)
 };
@@ -67,7 +69,10 @@ base::Result<Env> load_env(const ContactsFlags& f) {
   auto loaded = load_plan(f);
   if (!loaded) return base::fail(loaded.error());
   Env env;
-  if (loaded->config) env.data_dir = app::effective_data_dir(*loaded->config);
+  if (loaded->config) {
+    env.config = *loaded->config;
+    env.data_dir = app::effective_data_dir(*loaded->config);
+  }
   if (!f.data_dir.empty()) env.data_dir = f.data_dir;
   if (env.data_dir.empty()) env.data_dir = app::default_data_dir();
   env.plan = std::move(loaded->plan);
@@ -79,28 +84,21 @@ ports::ToE164 to_e164_of(std::shared_ptr<const core::DialingPlan> plan) {
   return [plan = std::move(plan)](std::string_view raw) { return core::lookup_e164(plan.get(), raw); };
 }
 
-// contacts.db in the data dir, or PostgreSQL when --postgres is given.
+// The store callbridged uses with the same configuration (app::open_contact_store: contacts.db in
+// the data dir, or the PostgreSQL database of journal.backend = "postgres"); --postgres names one.
 base::Result<std::unique_ptr<ports::ContactStore>> open_store(const Env& env, const ContactsFlags& f,
-                                                               bool must_exist) {
+                                                               bool must_exist, std::string* location = nullptr) {
   auto t = to_e164_of(env.plan);
   auto tenant_fn = [t](const std::string&, std::string_view raw) { return t(raw); };
+  app::Config config = env.config;
   if (!f.postgres.empty()) {
-    directory::PgContactStoreOptions o;
-    o.conninfo = f.postgres;
-    o.to_e164 = tenant_fn;
-    auto s = directory::PgContactStore::open(std::move(o));
-    if (!s) return base::fail(s.error());
-    return std::unique_ptr<ports::ContactStore>(std::move(*s));
+    config.journal.backend = "postgres";
+    config.journal.dsn = f.postgres;
   }
-  std::string path = env.data_dir + "/contacts.db";
-  if (must_exist && access(path.c_str(), F_OK) != 0)
-    return base::fail(base::Error::not_found("no contact store at " + path + " (import contacts first, or check --data-dir)"));
-  directory::SqliteContactStoreOptions o;
-  o.path = path;
-  o.to_e164 = tenant_fn;
-  auto s = directory::SqliteContactStore::open(std::move(o));
+  auto s = app::open_contact_store(config, env.data_dir, tenant_fn, must_exist);
   if (!s) return base::fail(s.error());
-  return std::unique_ptr<ports::ContactStore>(std::move(*s));
+  if (location) *location = s->location;
+  return std::move(s->store);
 }
 
 // A one-line bar on stderr, redrawn when the percentage changes. Only used on a terminal.
@@ -158,7 +156,8 @@ int run_import(const ContactsFlags& f) {
 
   auto bytes = directory::read_import_file(f.file, po.max_file_bytes);
   if (!bytes) return std::fprintf(stderr, "callbridge contacts import: %s\n", bytes.error().message().c_str()), 1;
-  auto store = open_store(*env, f, false);
+  std::string where;
+  auto store = open_store(*env, f, false, &where);
   if (!store) return std::fprintf(stderr, "callbridge contacts import: %s\n", store.error().message().c_str()), 1;
   // Same steps as directory::import_contacts, split so the user sees what happens when.
   auto parsed = directory::parse_contacts(*bytes, po);
@@ -206,7 +205,6 @@ int run_import(const ContactsFlags& f) {
                  commit.error().message().c_str());
     return 1;
   }
-  std::string where = f.postgres.empty() ? env->data_dir + "/contacts.db" : "PostgreSQL";
   std::printf("Imported %zu contacts (%zu numbers) into tenant '%s' of %s", commit->contacts, commit->numbers,
               f.tenant.c_str(), where.c_str());
   if (f.replace) std::printf(", replacing %zu", commit->replaced);

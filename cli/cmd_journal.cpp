@@ -1,5 +1,6 @@
-// `callbridge journal`: lists call journal entries straight from the SQLite journal in the data dir
-// (read-only; works while callbridged runs thanks to WAL). Output as an aligned table, JSON lines
+// `callbridge journal`: lists call journal entries straight from the journal callbridged writes
+// with the same configuration: the SQLite journal in the data dir (read-only; works while
+// callbridged runs thanks to WAL), or PostgreSQL with journal.backend = "postgres". Output as an aligned table, JSON lines
 // (model::to_json_line plus "id") or CSV (RFC 4180 quoting). Exit codes: 0 ok, 1 no/bad journal,
 // 2 bad arguments.
 #include <cstdio>
@@ -9,9 +10,9 @@
 #include <vector>
 
 #include "app/config.hpp"
+#include "app/store_wiring.hpp"
 #include "base/time.hpp"
 #include "cli/commands.hpp"
-#include "journal/sqlite/sqlite_journal_store.hpp"
 
 namespace callbridge::cli {
 
@@ -191,29 +192,30 @@ int run_journal(const JournalArgs& a) {
   q.limit = a.limit;
   if (a.before_id > 0) q.before_id = a.before_id;
 
-  std::string dir = a.data_dir;
-  if (dir.empty() && !a.config.empty()) {
+  // The journal callbridged writes with the same configuration (app::open_journal_store):
+  // DATA_DIR/journal.db, or the PostgreSQL database of journal.backend = "postgres".
+  app::Config config;
+  if (!a.config.empty()) {
     auto c = app::load_config_file(a.config);
     if (!c) return usage_error("config error: " + c.error().message());
-    dir = app::effective_data_dir(*c);
+    config = std::move(*c);
   }
+  std::string dir = a.data_dir;
+  if (dir.empty() && !a.config.empty()) dir = app::effective_data_dir(config);
   if (dir.empty()) dir = app::default_data_dir();
 
-  journal::SqliteJournalStore::Options o;
-  o.read_only = true;
-  const auto path = app::journal_path(dir);
-  auto store = journal::SqliteJournalStore::open(path, o);
+  auto store = app::open_journal_store(config, dir, /*read_only=*/true);
   if (!store) {
     if (store.error().code() == base::Errc::not_found)
       std::fprintf(stderr,
                    "callbridge journal: no journal in %s (%s missing). Is --data-dir right? callbridged "
                    "creates it when it starts.\n",
-                   dir.c_str(), path.c_str());
+                   dir.c_str(), app::journal_path(dir).c_str());
     else
       std::fprintf(stderr, "callbridge journal: %s\n", store.error().message().c_str());
     return 1;
   }
-  auto rows = (*store)->query(q);
+  auto rows = store->store->query(q);
   if (!rows) {
     std::fprintf(stderr, "callbridge journal: %s\n", rows.error().message().c_str());
     return 1;
@@ -242,11 +244,11 @@ int run_journal(const JournalArgs& a) {
 
 Command register_journal(CLI::App& app) {
   auto a = std::make_shared<JournalArgs>();
-  auto* c = app.add_subcommand("journal", "list call journal entries from the data dir (read-only)");
+  auto* c = app.add_subcommand("journal", "list call journal entries from the configured journal (read-only)");
   auto* dd = c->add_option("--data-dir", a->data_dir,
                            "callbridged's data dir (default: /var/lib/callbridge as root, else ./data)")
                 ->type_name("DIR");
-  auto* cf = c->add_option("--config", a->config, "read the data dir from this callbridged config file")
+  auto* cf = c->add_option("--config", a->config, "read the data dir and the journal backend from this callbridged config file")
                 ->type_name("FILE");
   dd->excludes(cf);
   c->add_option("--tenant", a->tenant, "tenant id")->capture_default_str();

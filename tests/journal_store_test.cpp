@@ -223,31 +223,7 @@ TEST(SqliteJournalStore, PaginatesNewestFirstWithBeforeId) {
   for (int i = 0; i < 25; ++i) EXPECT_EQ(seen[i], std::to_string(24 - i));
 }
 
-TEST(SqliteJournalStore, CommittedEntriesAreHandedOnWithTheirIdsBeforeFlushReturns) {
-  TempDir dir;
-  auto store = open_ok(dir.file("journal.db"));
-  ASSERT_TRUE(store);
-  std::mutex mu;
-  std::vector<ports::StoredEntry> got;
-  EXPECT_TRUE(store->set_on_committed([&](std::vector<ports::StoredEntry> done) {
-    std::lock_guard lk(mu);
-    for (auto& e : done) got.push_back(std::move(e));
-  }));
-  for (int i = 0; i < 7; ++i)
-    store->append(make(std::to_string(100 + i), "+49", Direction::inbound, Disposition::missed, i));
-  ASSERT_TRUE(store->flush());
-  std::lock_guard lk(mu);
-  ASSERT_EQ(got.size(), 7u);
-  auto rows = run(*store, ports::JournalQuery{});
-  ASSERT_EQ(rows.size(), 7u);
-  for (int i = 0; i < 7; ++i) {
-    EXPECT_EQ(got[i].entry.party, std::to_string(100 + i));  // append order
-    // The id is the row's: newest first in the query.
-    EXPECT_EQ(got[i].id, rows[6 - i].id);
-    EXPECT_EQ(rows[6 - i].entry.party, got[i].entry.party);
-  }
-  ASSERT_TRUE(store->set_note("default", got[3].id, "x"));
-}
+// Committed entries with their ids: the contract test in src/journal/postgres/journal_conformance_test.cpp.
 
 TEST(SqliteJournalStore, NotesAreSetPerTenantAndBounded) {
   TempDir dir;

@@ -10,6 +10,7 @@
 #include "api/health_routes.hpp"
 #include "app/ami_wiring.hpp"
 #include "app/dialing_config.hpp"
+#include "app/store_wiring.hpp"
 #include "core/lookup_service.hpp"
 #include "core/remote_info_service.hpp"
 #include "directory/index/indexed_contact_store.hpp"
@@ -18,9 +19,6 @@
 #include "app/rest_wiring.hpp"
 #include "app/command_wiring.hpp"
 #include "api/static_files.hpp"
-#ifdef CALLBRIDGE_HAVE_PG_JOURNAL
-#include "journal/postgres/pg_journal_store.hpp"
-#endif
 
 #ifndef CALLBRIDGE_VERSION
 #define CALLBRIDGE_VERSION "dev"
@@ -107,40 +105,17 @@ base::Result<std::unique_ptr<App>> App::create(Config config, AppOptions options
   return app;
 }
 
-namespace {
-template <typename Store>
-std::function<App::JournalCounters()> counters_of(Store* s) {
-  return [s] {
-    auto x = s->stats();
+// journal.backend: "sqlite" = DATA_DIR/journal.db, "postgres" = journal.dsn (app/store_wiring, as
+// the CLI opens it).
+base::Status App::open_journal() {
+  auto opened = open_journal_store(config_, data_dir_);
+  if (!opened) return fail(opened.error());
+  journal_stats_ = [stats = std::move(opened->stats)] {
+    auto x = stats();
     return App::JournalCounters{x.appended, x.committed, x.dropped, x.write_errors, x.queued, x.last_write_failed};
   };
-}
-}  // namespace
-
-// journal.backend: "sqlite" = DATA_DIR/journal.db, "postgres" = journal.dsn.
-base::Status App::open_journal() {
-  if (config_.journal.backend == "postgres") {
-#ifdef CALLBRIDGE_HAVE_PG_JOURNAL
-    journal::PgJournalStore::Options po;
-    po.conninfo = config_.journal.dsn;
-    auto store = journal::PgJournalStore::open(po);
-    if (!store) return fail(store.error());
-    journal_stats_ = counters_of(store->get());
-    journal_location_ = (*store)->location();
-    store_ = std::move(*store);
-    return {};
-#else
-    return fail(Error::invalid_argument(
-        "journal.backend = \"postgres\": this callbridged was built without PostgreSQL support (libpq)"));
-#endif
-  }
-  journal::SqliteJournalStore::Options so;
-  so.synchronous_full = config_.journal.synchronous_full;
-  auto store = journal::SqliteJournalStore::open(journal_path(data_dir_), so);
-  if (!store) return fail(store.error());
-  journal_stats_ = counters_of(store->get());
-  journal_location_ = (*store)->path();
-  store_ = std::move(*store);
+  journal_location_ = std::move(opened->location);
+  store_ = std::move(opened->store);
   return {};
 }
 
@@ -169,18 +144,18 @@ base::Status App::start_remote_info() {
     if (*plan) plans_[tenant] = std::move(*plan);  // no [tenant.X.dialing]: numbers stay as written
   }
 
-  // The built-in store: one instance for the REST API (edits, imports) and the lookup engine.
-  directory::SqliteContactStoreOptions co;
-  co.path = (fs::path(data_dir_) / "contacts.db").string();
-  co.to_e164 = [this](const std::string& tenant, std::string_view n) { return to_e164(tenant, n); };
-  auto cs = directory::SqliteContactStore::open(co);
+  // The built-in store: one instance for the REST API (edits, imports) and the lookup engine, in
+  // the place the configuration names for daemon and CLI alike (app/store_wiring).
+  auto cs = open_contact_store(config_, data_dir_,
+                               [this](const std::string& tenant, std::string_view n) { return to_e164(tenant, n); });
   if (!cs) return fail(cs.error());
-  contacts_ = std::move(*cs);
+  contacts_ = std::move(cs->store);
+  spdlog::info("contact store: {}", cs->location);
   if (config_.directory.memory_index) {  // loads in the background; the store answers meanwhile
     directory::IndexedContactStoreOptions io;
     for (const auto& [tenant, tc] : config_.tenants) io.preload_tenants.push_back(tenant);
     if (io.preload_tenants.empty()) io.preload_tenants.push_back("default");
-    indexed_ = std::make_unique<directory::IndexedContactStore>(*contacts_, directory::sqlite_index_loader(co.path),
+    indexed_ = std::make_unique<directory::IndexedContactStore>(*contacts_, std::move(cs->index_loader),
                                                                 std::move(io));
   }
 

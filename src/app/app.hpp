@@ -153,7 +153,7 @@ class App {
   // Contact lookups for live calls and REST: contacts.db (+ index), lookup engine, remote info.
   // Declared before links_: a link's final flush still records journal entries through them.
   std::map<std::string, std::shared_ptr<const core::DialingPlan>> plans_;  // tenants with [dialing]
-  std::unique_ptr<directory::SqliteContactStore> contacts_;
+  std::unique_ptr<ports::ContactStore> contacts_;  // the built-in store (app/store_wiring)
   std::unique_ptr<directory::IndexedContactStore> indexed_;  // in front of contacts_ (memory_index)
   std::unique_ptr<core::LookupService> lookup_;
   std::unique_ptr<core::RemoteInfoService> remote_info_;

@@ -707,7 +707,8 @@ retention_days = 0
 # synchronous_commit decides).
 synchronous = "normal"
 # "sqlite": one file, DATA_DIR/journal.db. "postgres": a PostgreSQL database (several callbridged
-# nodes can share it; the tables are created at start), then also set `dsn` (libpq string or URI):
+# nodes can share it; the tables are created at start), then also set `dsn` (libpq string or URI).
+# The built-in contact store lives in the same place (DATA_DIR/contacts.db, or that database):
 #   dsn = "host=db.example.com dbname=callbridge user=callbridge password=secret"
 backend = "sqlite"
 

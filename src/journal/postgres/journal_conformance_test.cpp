@@ -6,6 +6,7 @@
 #include <atomic>
 #include <filesystem>
 #include <functional>
+#include <mutex>
 #include <thread>
 
 #include "directory/child_process.hpp"
@@ -345,6 +346,45 @@ TEST_P(JournalContract, ConcurrentAppendersAndReadersLoseNothingAndKeepOrder) {
     ASSERT_EQ(rows.size(), static_cast<std::size_t>(kPerThread));
     for (int i = 0; i < kPerThread; ++i) ASSERT_EQ(rows[i].entry.started_at, at(kPerThread - 1 - i)) << "thread " << t;
   }
+}
+
+// Journal events carry the entry id (PATCH /api/v1/journal/{id} needs it): both stores hand on
+// committed entries with the ids the rows got, in append order, before flush() returns.
+// Regression: the PostgreSQL store reported none, so its journal events had no id.
+TEST_P(JournalContract, CommittedEntriesAreHandedOnWithTheirIdsBeforeFlushReturns) {
+  auto o = open();
+  ASSERT_TRUE(o.store);
+  auto& s = *o.store;
+  std::mutex mu;
+  std::vector<ports::StoredEntry> got;
+  ASSERT_TRUE(s.set_on_committed([&](std::vector<ports::StoredEntry> done) {
+    std::lock_guard lk(mu);
+    for (auto& e : done) got.push_back(std::move(e));
+  }));
+  constexpr int kRounds = 3, kPerRound = 7;  // a flush per round: several batches
+  for (int r = 0; r < kRounds; ++r) {
+    for (int i = 0; i < kPerRound; ++i)
+      s.append(make(std::to_string(100 + r * kPerRound + i), "+49", Direction::inbound, Disposition::missed, i));
+    ASSERT_TRUE(s.flush());
+    std::lock_guard lk(mu);
+    ASSERT_EQ(got.size(), static_cast<std::size_t>((r + 1) * kPerRound)) << "round " << r;
+  }
+  auto rows = run(s, {});
+  constexpr int kAll = kRounds * kPerRound;
+  ASSERT_EQ(rows.size(), static_cast<std::size_t>(kAll));
+  std::lock_guard lk(mu);
+  for (int i = 0; i < kAll; ++i) {
+    EXPECT_EQ(got[i].entry.party, std::to_string(100 + i));  // append order
+    // The id is the row's: newest first in the query.
+    EXPECT_EQ(got[i].id, rows[kAll - 1 - i].id) << i;
+    EXPECT_EQ(rows[kAll - 1 - i].entry.party, got[i].entry.party);
+  }
+  EXPECT_TRUE(s.set_note("default", got[3].id, "x"));
+  ports::JournalQuery q;
+  q.party = "103";
+  auto noted = run(s, q);
+  ASSERT_EQ(noted.size(), 1u);
+  EXPECT_EQ(noted[0].entry.note, "x");
 }
 
 TEST_P(JournalContract, ReopenKeepsEntriesAndIdsKeepGrowing) {

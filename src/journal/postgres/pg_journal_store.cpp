@@ -66,10 +66,17 @@ constexpr const char* kColumns =
     "started_at, answered_at, ended_at, hold_s, transferred_to, transferred_from, contact_id, "
     "contact_name, contact_company, contact_source, note, estimated";
 
-constexpr const char* kCopy =
-    "COPY journal (tenant, call_id, party, direction, remote, remote_withheld, remote_name, disposition, "
+// A batch goes through a session-local staging table: COPY is the fast way in, and the INSERT from
+// it returns the ids the journal gave the rows (COPY cannot), so committed entries are handed on
+// with their ids as the SQLite store does. Rows are inserted in `id` order of the staging table (the
+// row's place in the batch); identity values grow in insertion order, so the sorted ids are the
+// batch's ids in order. Temporary tables need no CREATE right on the schema.
+constexpr const char* kStage =
+    "BEGIN; CREATE TEMP TABLE IF NOT EXISTS journal_batch (LIKE journal) ON COMMIT DELETE ROWS";
+constexpr const char* kWritable =
+    "tenant, call_id, party, direction, remote, remote_withheld, remote_name, disposition, "
     "started_at, answered_at, ended_at, hold_s, transferred_to, transferred_from, contact_id, contact_name, "
-    "contact_company, contact_source, note, estimated) FROM STDIN";
+    "contact_company, contact_source, note, estimated";
 
 void copy_opt(std::string& out, const std::optional<std::string>& v) {
   if (v) pg::append_copy_field(out, *v);
@@ -186,88 +193,56 @@ Result<std::unique_ptr<PgJournalStore>> PgJournalStore::open(Options options) {
     spdlog::info("{}: schema migrated from version {} to {}", where, version, kSchemaVersion);
 
   if (auto st = s->writer_->ensure_connected(); !st) return fail(st.error());
-  s->writer_thread_ = std::thread([p = s.get()] { p->writer_loop(); });
+  JournalBatchWriter::Options wo;
+  wo.location = "journal " + s->location_;
+  wo.max_queued = s->options_.max_queued;
+  wo.max_batch = s->options_.max_batch;
+  wo.retry_interval = s->options_.retry_interval;
+  s->batches_ = std::make_unique<JournalBatchWriter>(
+      std::move(wo), [p = s.get()](auto& batch, auto& ids) { return p->write_batch(batch, ids); });
   return s;
 }
 
-PgJournalStore::~PgJournalStore() {
-  {
-    std::lock_guard lk(mu_);
-    stopping_ = true;
-  }
-  wake_writer_.notify_all();
-  if (writer_thread_.joinable()) writer_thread_.join();
-}
+PgJournalStore::~PgJournalStore() { batches_.reset(); }  // drains before the connections go
 
-void PgJournalStore::append(model::JournalEntry entry) {
-  {
-    std::lock_guard lk(mu_);
-    if (queue_.size() >= options_.max_queued) {
-      if (dropped_++ % 1000 == 0)
-        spdlog::error("journal {}: write queue full ({} entries); dropping entries", location_, queue_.size());
-      return;
-    }
-    queue_.push_back(std::move(entry));
-    ++appended_;
-  }
-  wake_writer_.notify_one();
-}
+void PgJournalStore::append(model::JournalEntry entry) { batches_->append(std::move(entry)); }
 
-Status PgJournalStore::flush() {
-  std::unique_lock lk(mu_);
-  const auto target = appended_;
-  const auto attempts = failed_attempts_;
-  wake_writer_.notify_one();
-  committed_cv_.wait(lk, [&] { return committed_ >= target || failed_attempts_ != attempts; });
-  if (committed_ >= target) return {};
-  return fail(Error::io("journal " + location_ + ": write failed: " + last_error_));
-}
+Status PgJournalStore::flush() { return batches_->flush(); }
 
-void PgJournalStore::writer_loop() {
-  std::unique_lock lk(mu_);
-  for (;;) {
-    wake_writer_.wait(lk, [&] { return stopping_ || !queue_.empty(); });
-    if (queue_.empty()) break;  // stopping and drained
-    std::deque<model::JournalEntry> batch;
-    if (queue_.size() <= options_.max_batch) {
-      batch.swap(queue_);  // O(1) under the lock: append() never waits for a batch to be copied
-    } else {
-      for (std::size_t i = 0; i < options_.max_batch; ++i) {
-        batch.push_back(std::move(queue_.front()));
-        queue_.pop_front();
-      }
-    }
-    lk.unlock();
-    auto st = write_batch(batch);
-    lk.lock();
-    last_write_failed_ = !st;
-    if (st) {
-      committed_ += batch.size();
-      committed_cv_.notify_all();
-      continue;
-    }
-    ++write_errors_;
-    ++failed_attempts_;
-    last_error_ = st.error().message();
-    spdlog::error("{} ({} entries pending; retrying)", last_error_, batch.size() + queue_.size());
-    // Keep order: the failed batch goes back in front of what arrived meanwhile.
-    for (auto it = batch.rbegin(); it != batch.rend(); ++it) queue_.push_front(std::move(*it));
-    committed_cv_.notify_all();
-    if (stopping_) {
-      spdlog::error("journal {}: shutting down with {} unwritten entries", location_, queue_.size());
-      break;
-    }
-    wake_writer_.wait_for(lk, options_.retry_interval, [&] { return stopping_; });
-  }
-}
+bool PgJournalStore::set_on_committed(CommittedFn fn) { return batches_->set_on_committed(std::move(fn)); }
 
-Status PgJournalStore::write_batch(const std::deque<model::JournalEntry>& batch) {
+Status PgJournalStore::write_batch(std::deque<JournalWrite>& batch, std::vector<std::int64_t>& ids) {
+  const auto deadline = Steady::now() + options_.query_timeout;
+  auto& w = *writer_;
+  auto rollback = [&](Error e) {
+    if (w.connected()) (void)w.exec("ROLLBACK", Steady::now() + std::chrono::seconds(5));
+    return fail(std::move(e));
+  };
+  if (auto r = w.exec(kStage, deadline); !r) return rollback(r.error());
   copy_buf_.clear();
-  for (const auto& e : batch) copy_row(copy_buf_, e);
-  // One COPY is one statement, hence one transaction: the batch is all or nothing.
-  auto st = writer_->copy_in(kCopy, copy_buf_, Steady::now() + options_.query_timeout);
+  std::size_t row = 0;
+  for (const auto& item : batch) {
+    // keeps_open_state() is false: the drivers put no state rows into this store.
+    CB_CHECK(!item.state, "open-call state queued in the PostgreSQL journal");
+    copy_buf_ += std::to_string(row++);
+    copy_buf_ += '\t';
+    copy_row(copy_buf_, item.entry);
+  }
+  auto st = w.copy_in(std::string("COPY journal_batch (id, ") + kWritable + ") FROM STDIN", copy_buf_, deadline);
   if (copy_buf_.capacity() > (8u << 20)) std::string().swap(copy_buf_);  // do not keep a burst's buffer
-  return st;
+  if (!st) return rollback(st.error());
+  auto inserted = w.exec(std::string("INSERT INTO journal (") + kWritable + ") SELECT " + kWritable +
+                             " FROM journal_batch ORDER BY id RETURNING id",
+                         deadline);
+  if (!inserted) return rollback(inserted.error());
+  if (static_cast<std::size_t>(inserted->size()) != batch.size())
+    return rollback(Error::internal("journal " + location_ + ": inserted " + std::to_string(inserted->size()) +
+                                    " rows of a batch of " + std::to_string(batch.size())));
+  if (auto r = w.exec("COMMIT", deadline); !r) return rollback(r.error());
+  ids.clear();
+  for (int i = 0; i < inserted->size(); ++i) ids.push_back(inserted->i64(i, 0));
+  std::sort(ids.begin(), ids.end());
+  return {};
 }
 
 Result<std::vector<ports::StoredEntry>> PgJournalStore::query(const ports::JournalQuery& q) {
@@ -354,9 +329,6 @@ Result<std::size_t> PgJournalStore::purge_before(base::Timestamp cutoff) {
   return r->affected();
 }
 
-PgJournalStore::Stats PgJournalStore::stats() const {
-  std::lock_guard lk(mu_);
-  return Stats{appended_, committed_, dropped_, write_errors_, queue_.size(), last_write_failed_};
-}
+PgJournalStore::Stats PgJournalStore::stats() const { return batches_->stats(); }
 
 }  // namespace callbridge::journal

@@ -1,7 +1,7 @@
 // PgJournalStore: the journal (ports::JournalStore) in a PostgreSQL database, for installs where
 // several callbridged nodes share one journal. Same schema, semantics and limits as
-// SqliteJournalStore. Thread-safe: append() only queues (a background writer thread COPYs batches,
-// one transaction each, on its own connection); flush() waits for it; queries, notes and purges
+// SqliteJournalStore. Thread-safe: append() only queues (the shared JournalBatchWriter's thread
+// COPYs batches, one transaction each, on its own connection, and reports their ids); flush() waits for it; queries, notes and purges
 // use a second connection under a mutex and may be called from any thread (they block).
 //
 // Durability: a batch is committed when flush() returns; how durable a commit is follows the
@@ -17,7 +17,9 @@
 #include <mutex>
 #include <string>
 #include <thread>
+#include <vector>
 
+#include "journal/writer/batch_writer.hpp"
 #include "ports/journal_store.hpp"
 
 namespace callbridge::storage::postgres {
@@ -38,15 +40,7 @@ class PgJournalStore final : public ports::JournalStore {
     std::chrono::milliseconds retry_interval{1'000};  // writer retry after a failed batch
   };
 
-  // Same meaning as SqliteJournalStore::Stats.
-  struct Stats {
-    std::uint64_t appended = 0;
-    std::uint64_t committed = 0;
-    std::uint64_t dropped = 0;
-    std::uint64_t write_errors = 0;
-    std::size_t queued = 0;
-    bool last_write_failed = false;
-  };
+  using Stats = JournalWriterStats;  // same meaning as SqliteJournalStore::Stats
 
   static constexpr int kSchemaVersion = 2;
   static constexpr std::size_t kMaxNoteBytes = 4096;
@@ -65,6 +59,8 @@ class PgJournalStore final : public ports::JournalStore {
   base::Result<std::vector<ports::StoredEntry>> query(const ports::JournalQuery& q) override;
   base::Status set_note(const std::string& tenant, std::int64_t id, const std::string& note) override;
   base::Result<std::size_t> purge_before(base::Timestamp cutoff) override;
+  // Called on the writer thread after each committed batch, with the ids the journal gave the rows.
+  bool set_on_committed(CommittedFn fn) override;
 
   Stats stats() const;
   // "postgresql://user@host:port/dbname" (never the password), for logs and diagnostics.
@@ -73,8 +69,7 @@ class PgJournalStore final : public ports::JournalStore {
  private:
   explicit PgJournalStore(Options options);
 
-  void writer_loop();
-  base::Status write_batch(const std::deque<model::JournalEntry>& batch);
+  base::Status write_batch(std::deque<JournalWrite>& batch, std::vector<std::int64_t>& ids);
 
   const Options options_;
   std::string location_;
@@ -83,19 +78,7 @@ class PgJournalStore final : public ports::JournalStore {
   std::unique_ptr<storage::postgres::PgConn> writer_;  // used only by the writer thread
   std::string copy_buf_;                    // writer thread only
 
-  mutable std::mutex mu_;
-  std::condition_variable wake_writer_;
-  std::condition_variable committed_cv_;
-  std::deque<model::JournalEntry> queue_;
-  std::uint64_t appended_ = 0;
-  std::uint64_t committed_ = 0;
-  std::uint64_t dropped_ = 0;
-  std::uint64_t write_errors_ = 0;
-  std::uint64_t failed_attempts_ = 0;
-  std::string last_error_;
-  bool last_write_failed_ = false;
-  bool stopping_ = false;
-  std::thread writer_thread_;
+  std::unique_ptr<JournalBatchWriter> batches_;  // declared last: stops before the connections go
 };
 
 }  // namespace callbridge::journal

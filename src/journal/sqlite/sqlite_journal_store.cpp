@@ -244,47 +244,28 @@ Result<std::unique_ptr<SqliteJournalStore>> SqliteJournalStore::open(const std::
     if (!drop) return fail(drop.error());
     (*w)->state_drop = std::move(*drop);
     store->writer_ = std::move(*w);
-    store->writer_thread_ = std::thread([s = store.get()] { s->writer_loop(); });
+    JournalBatchWriter::Options wo;
+    wo.location = "journal " + path;
+    wo.max_queued = options.max_queued;
+    wo.max_batch = options.max_batch;
+    store->batches_ = std::make_unique<JournalBatchWriter>(
+        std::move(wo), [s = store.get()](auto& batch, auto& ids) { return s->write_batch(batch, ids); });
   } else {
     store->reader_ = std::move(*db);
   }
   return store;
 }
 
-SqliteJournalStore::~SqliteJournalStore() {
-  {
-    std::lock_guard lk(mu_);
-    stopping_ = true;
-  }
-  wake_writer_.notify_all();
-  if (writer_thread_.joinable()) writer_thread_.join();
-}
+SqliteJournalStore::~SqliteJournalStore() { batches_.reset(); }  // drains before the connections go
 
 void SqliteJournalStore::append(model::JournalEntry entry) {
-  enqueue(Write{std::move(entry), std::nullopt}, true);
+  CB_CHECK(!options_.read_only, "append() on a read-only journal store");
+  batches_->append(std::move(entry));
 }
 
 void SqliteJournalStore::put_open_state(std::string scope, std::string key, std::string text) {
-  Write w;
-  w.state = StateRow{std::move(scope), std::move(key), std::move(text)};
-  enqueue(std::move(w), false);
-}
-
-void SqliteJournalStore::enqueue(Write w, bool is_entry) {
-  CB_CHECK(!options_.read_only, "append() on a read-only journal store");
-  {
-    std::lock_guard lk(mu_);
-    if (queue_.size() >= options_.max_queued) {
-      if (dropped_++ % 1000 == 0)
-        spdlog::error("journal {}: write queue full ({} writes); dropping entries", path_,
-                      queue_.size());
-      return;
-    }
-    queue_.push_back(std::move(w));
-    if (is_entry) ++appended_;
-    ++writes_queued_;
-  }
-  wake_writer_.notify_one();
+  CB_CHECK(!options_.read_only, "put_open_state() on a read-only journal store");
+  batches_->put_state(std::move(scope), std::move(key), std::move(text));
 }
 
 Result<std::vector<std::string>> SqliteJournalStore::load_open_state(const std::string& scope) {
@@ -301,77 +282,14 @@ Result<std::vector<std::string>> SqliteJournalStore::load_open_state(const std::
 
 Status SqliteJournalStore::flush() {
   if (options_.read_only) return {};
-  std::unique_lock lk(mu_);
-  const auto target = writes_queued_;
-  const auto attempts = failed_attempts_;
-  wake_writer_.notify_one();
-  committed_cv_.wait(lk, [&] { return writes_committed_ >= target || failed_attempts_ != attempts; });
-  if (writes_committed_ >= target) return {};
-  return fail(Error::io("journal " + path_ + ": write failed: " + last_error_));
+  return batches_->flush();
 }
-
-void SqliteJournalStore::writer_loop() {
-  std::unique_lock lk(mu_);
-  for (;;) {
-    wake_writer_.wait(lk, [&] { return stopping_ || !queue_.empty(); });
-    if (queue_.empty()) break;  // stopping and drained
-    std::deque<Write> batch;
-    if (queue_.size() <= options_.max_batch) {
-      batch.swap(queue_);  // O(1) under the lock: append() never waits for a batch to be copied
-    } else {
-      for (std::size_t i = 0; i < options_.max_batch; ++i) {
-        batch.push_back(std::move(queue_.front()));
-        queue_.pop_front();
-      }
-    }
-    lk.unlock();
-    std::vector<std::int64_t> ids;
-    auto st = write_batch(batch, ids);
-    lk.lock();
-    last_write_failed_ = !st;
-    if (st) {
-      std::size_t entries = ids.size();
-      if (on_committed_ && entries > 0) {
-        // Before committed_ moves: whoever flush()es has also seen the entries handed on.
-        CommittedFn fn = on_committed_;
-        std::vector<ports::StoredEntry> done;
-        done.reserve(entries);
-        std::size_t i = 0;
-        for (auto& w : batch) {
-          if (!w.state) done.push_back({ids[i++], std::move(w.entry)});
-        }
-        lk.unlock();
-        fn(std::move(done));
-        lk.lock();
-      }
-      committed_ += entries;
-      writes_committed_ += batch.size();
-      committed_cv_.notify_all();
-      continue;
-    }
-    ++write_errors_;
-    ++failed_attempts_;
-    last_error_ = st.error().message();
-    spdlog::error("{} ({} entries pending; retrying)", last_error_, batch.size() + queue_.size());
-    // Keep order: the failed batch goes back in front of what arrived meanwhile.
-    for (auto it = batch.rbegin(); it != batch.rend(); ++it) queue_.push_front(std::move(*it));
-    committed_cv_.notify_all();
-    if (stopping_) {
-      spdlog::error("journal {}: shutting down with {} unwritten entries", path_, queue_.size());
-      break;
-    }
-    wake_writer_.wait_for(lk, std::chrono::seconds(1), [&] { return stopping_; });
-  }
-}
-
 
 bool SqliteJournalStore::set_on_committed(CommittedFn fn) {
-  std::lock_guard lk(mu_);
-  on_committed_ = std::move(fn);
-  return true;
+  return batches_ && batches_->set_on_committed(std::move(fn));
 }
 
-Status SqliteJournalStore::write_batch(std::deque<Write>& batch, std::vector<std::int64_t>& ids) {
+Status SqliteJournalStore::write_batch(std::deque<JournalWrite>& batch, std::vector<std::int64_t>& ids) {
   ids.clear();
   ids.reserve(batch.size());
   auto& d = *writer_;
@@ -563,9 +481,6 @@ Result<std::size_t> SqliteJournalStore::purge_before(base::Timestamp cutoff) {
   return static_cast<std::size_t>(sqlite3_changes(reader_->h));
 }
 
-SqliteJournalStore::Stats SqliteJournalStore::stats() const {
-  std::lock_guard lk(mu_);
-  return Stats{appended_, committed_, dropped_, write_errors_, queue_.size(), last_write_failed_};
-}
+SqliteJournalStore::Stats SqliteJournalStore::stats() const { return batches_ ? batches_->stats() : Stats{}; }
 
 }  // namespace callbridge::journal

@@ -8,16 +8,15 @@
 // the last batches. synchronous=FULL also survives power loss at the cost of one fsync per batch.
 #pragma once
 
-#include <condition_variable>
 #include <cstdint>
 #include <deque>
 #include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
-#include <thread>
 #include <vector>
 
+#include "journal/writer/batch_writer.hpp"
 #include "ports/journal_store.hpp"
 
 namespace callbridge::journal {
@@ -35,14 +34,7 @@ class SqliteJournalStore final : public ports::JournalStore {
     std::size_t max_batch = 5'000;     // rows per transaction
   };
 
-  struct Stats {
-    std::uint64_t appended = 0;      // accepted by append()
-    std::uint64_t committed = 0;     // durable in the database
-    std::uint64_t dropped = 0;       // refused because the queue was full
-    std::uint64_t write_errors = 0;  // failed batch commits (retried)
-    std::size_t queued = 0;
-    bool last_write_failed = false;  // the most recent commit attempt failed (readiness)
-  };
+  using Stats = JournalWriterStats;
 
   // Current schema version written by this build (schema_version table).
   static constexpr int kSchemaVersion = 2;
@@ -77,18 +69,7 @@ class SqliteJournalStore final : public ports::JournalStore {
  private:
   SqliteJournalStore(std::string path, Options options);
 
-  // One queued write: an entry, or (state set) an open-call state row to put or delete.
-  struct StateRow {
-    std::string scope, key, text;  // text empty: delete
-  };
-  struct Write {
-    model::JournalEntry entry;
-    std::optional<StateRow> state;
-  };
-
-  void writer_loop();
-  void enqueue(Write w, bool is_entry);
-  base::Status write_batch(std::deque<Write>& batch, std::vector<std::int64_t>& ids);
+  base::Status write_batch(std::deque<JournalWrite>& batch, std::vector<std::int64_t>& ids);
 
   const std::string path_;
   const Options options_;
@@ -96,22 +77,7 @@ class SqliteJournalStore final : public ports::JournalStore {
   std::mutex reader_mu_;
   std::unique_ptr<detail::SqliteDb> writer_;  // used only by the writer thread
 
-  mutable std::mutex mu_;
-  std::condition_variable wake_writer_;
-  std::condition_variable committed_cv_;
-  std::deque<Write> queue_;
-  std::uint64_t appended_ = 0;   // entries
-  std::uint64_t committed_ = 0;  // entries
-  std::uint64_t writes_queued_ = 0;     // entries and state rows (what flush() waits for)
-  std::uint64_t writes_committed_ = 0;
-  std::uint64_t dropped_ = 0;
-  std::uint64_t write_errors_ = 0;
-  std::uint64_t failed_attempts_ = 0;  // bumps on each failed commit (flush() reports it)
-  std::string last_error_;
-  bool last_write_failed_ = false;
-  bool stopping_ = false;
-  CommittedFn on_committed_;  // guarded by mu_
-  std::thread writer_thread_;
+  std::unique_ptr<JournalBatchWriter> batches_;  // null when read_only; declared last: stops first
 };
 
 }  // namespace callbridge::journal
