@@ -161,12 +161,12 @@ TEST_F(CliJournal, JsonLinesCarryIdAndEveryField) {
             "\"remote_name\": null, \"disposition\": \"missed\", \"answered\": false, \"started_at\": "
             "\"2026-11-22T21:28:20.000Z\", \"answered_at\": null, \"ended_at\": \"2026-11-22T21:28:32.000Z\", "
             "\"ring_s\": 12.0, \"talk_s\": 0.0, \"hold_s\": 0.0, \"transferred_to\": null, \"transferred_from\": null, "
-            "\"call_id\": \"c2\", \"tenant\": \"default\"}\n"
+            "\"estimated\": [], \"call_id\": \"c2\", \"tenant\": \"default\"}\n"
             "{\"id\": 1, \"party\": \"100\", \"direction\": \"inbound\", \"remote\": \"+4989123456\", \"remote_withheld\": "
             "false, \"remote_name\": \"Doe, \\\"JD\\\" Jane\", \"disposition\": \"answered\", \"answered\": true, "
             "\"started_at\": \"2026-11-22T21:25:53.707Z\", \"answered_at\": \"2026-11-22T21:25:58.707Z\", "
             "\"ended_at\": \"2026-11-22T21:26:58.707Z\", \"ring_s\": 5.0, \"talk_s\": 60.0, \"hold_s\": 0.0, "
-            "\"transferred_to\": \"102\", \"transferred_from\": null, \"call_id\": \"c1\", \"tenant\": \"default\"}\n");
+            "\"transferred_to\": \"102\", \"transferred_from\": null, \"estimated\": [], \"call_id\": \"c1\", \"tenant\": \"default\"}\n");
 }
 
 TEST_F(CliJournal, CsvQuotesFieldsThatNeedIt) {
