@@ -122,25 +122,7 @@ void AmiCallTracker::Impl::process_fresh(Timestamp t) {
   // Calls first seen now: start from Duration/Seconds, answer estimated (refresh, resync_new).
   auto fresh = std::move(resync_new_);
   resync_new_.clear();
-  infer_lost_dials();
-  for (Slot s : fresh) {
-    Channel& d = g_.at(s);
-    if (!d.live || !d.was_dialed || d.dial_source != kNoSlot || !d.bridge.empty()) continue;
-    auto it = convs_.find(d.conv);
-    if (it == convs_.end()) continue;
-    Slot src = kNoSlot;
-    int candidates = 0;
-    for (Slot x : it->second) {
-      const Channel& c = g_.at(x);
-      if (x == s || !c.live || c.was_dialed || !c.bridge.empty() || c.app == "AppDial") continue;
-      ++candidates;
-      src = x;
-    }
-    if (candidates == 1) {
-      g_.start_dial(src, s);
-      g_.at(src).ever_dialed_out = true;
-    }
-  }
+  infer_lost_dials();  // over every channel, the fresh ones included
   for (Slot s : fresh) {
     if (!g_.at(s).live) continue;
     g_.at(s).from_resync = false;
