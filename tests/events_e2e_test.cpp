@@ -242,6 +242,10 @@ struct Stack {
     thread = std::thread([this] { io.run(); });
     up.get_future().wait();
   }
+  // The fake Asterisk lives on the io thread (it is not thread-safe): the test thread hands it bytes there.
+  void pbx_send(std::string bytes) {
+    on_io([&] { ami.send_all(std::move(bytes)); });
+  }
   ~Stack() {
     on_io([this] {
       stream->stop();
@@ -275,7 +279,7 @@ TEST(EventsE2E, SnapshotThenEveryCallEventInOrderWithContiguousSeq) {
   std::int64_t seq = (*snap)["seq"].as_int64();
   EXPECT_TRUE((*snap)["calls"].as_array().empty());
 
-  s.ami.send_all(after_login(log));
+  s.pbx_send(after_login(log));
   std::vector<std::string> got;
   std::map<std::string, std::string> lines;
   while (got.size() < expected.events.size()) {
@@ -289,7 +293,7 @@ TEST(EventsE2E, SnapshotThenEveryCallEventInOrderWithContiguousSeq) {
   }
   EXPECT_EQ(got, call_events_of(expected.events));
   // A PBX device state of an otherwise unknown line marks the end of the stream.
-  s.ami.send_all("Event: DeviceStateChange\r\nDevice: PJSIP/199\r\nState: UNAVAILABLE\r\n\r\n");
+  s.pbx_send("Event: DeviceStateChange\r\nDevice: PJSIP/199\r\nState: UNAVAILABLE\r\n\r\n");
   while (lines.count("199") == 0) {
     auto m = sup.next();
     ASSERT_TRUE(m);
@@ -318,7 +322,7 @@ TEST(EventsE2E, ResumeAfterDroppedConnectionLosesNothing) {
   auto first = std::make_unique<WsClient>();
   ASSERT_EQ(first->connect(s.http.port(), "?scope=tenant", "sup"), 101);
   ASSERT_TRUE(first->next());  // snapshot
-  s.ami.send_all(after_login(log));
+  s.pbx_send(after_login(log));
   std::vector<std::string> got;
   std::int64_t last = 0;
   while (got.size() < expected.events.size() / 2) {
