@@ -17,7 +17,7 @@
 #include "bench/memchr_baseline.hpp"
 #include "bench/synth_ami.hpp"
 #include "drivers/ami/ami_sink.hpp"
-#include "drivers/ami/frame_reader.hpp"
+#include "protocols/ami/frame_reader.hpp"
 #if __has_include("drivers/ami/ami_call_tracker.hpp")
 #define CALLBRIDGE_BENCH_WITH_TRACKER 1
 #include "drivers/ami/ami_call_tracker.hpp"

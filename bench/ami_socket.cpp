@@ -19,7 +19,7 @@
 #include <thread>
 
 #include "bench/synth_ami.hpp"
-#include "drivers/ami/frame_reader.hpp"
+#include "protocols/ami/frame_reader.hpp"
 
 extern char** environ;
 
@@ -79,8 +79,8 @@ Count callbridge_client(int port) {
   a.sin_port = htons(static_cast<std::uint16_t>(port));
   a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
   if (::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) std::exit(1);
-  callbridge::drivers::ami::FrameReader reader;
-  callbridge::drivers::ami::AmiMessage m;
+  callbridge::protocols::ami::FrameReader reader;
+  callbridge::protocols::ami::AmiMessage m;
   std::string buf(64 * 1024, '\0');
   for (;;) {
     auto n = ::recv(fd, buf.data(), buf.size(), 0);

@@ -2,7 +2,7 @@
 // of an event to each WebSocket client receiving the frame that event caused.
 //
 // One bench process, three parts on their own threads, the daemon in a second process:
-//  - traffic: the simulator (drivers/sim SimEngine + TrafficGenerator, `--seats` phones, `--cps`
+//  - traffic: the simulator (sim/ SimEngine + TrafficGenerator, `--seats` phones, `--cps`
 //    calls/s, short calls) generates the AMI stream up front; message i gets `Timestamp:` =
 //    kEpochBase + i ms, a marker the daemon passes through: call events carry it as "at", journal
 //    entries as "ended_at" (milliseconds, so every AMI message has its own value);
@@ -44,14 +44,14 @@
 #include <vector>
 
 #include "directory/child_process.hpp"
-#include "drivers/sim/ami_server_session.hpp"
-#include "drivers/sim/sim_engine.hpp"
-#include "drivers/sim/traffic.hpp"
+#include "sim/ami_server_session.hpp"
+#include "sim/sim_engine.hpp"
+#include "sim/traffic.hpp"
 
 namespace {
 
 namespace fs = std::filesystem;
-namespace sim = callbridge::drivers::sim;
+namespace sim = callbridge::sim;
 using Clock = std::chrono::steady_clock;
 using callbridge::testing::ChildProcess;
 

@@ -8,13 +8,13 @@
 #include <unordered_map>
 
 #include "base/time.hpp"
-#include "drivers/ami/frame_reader.hpp"
+#include "protocols/ami/frame_reader.hpp"
 
 namespace callbridge::bench {
 namespace {
 
-using drivers::ami::AmiMessage;
-using drivers::ami::FrameReader;
+using protocols::ami::AmiMessage;
+using protocols::ami::FrameReader;
 
 // What a template piece stands for. Identifiers are numbered per flow ("the k-th distinct Uniqueid
 // seen in this capture") and get fresh values for every call instance.

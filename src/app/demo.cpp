@@ -14,17 +14,16 @@
 #include <spdlog/spdlog.h>
 
 #include "directory/store/sqlite_contact_store.hpp"
-#include "drivers/sim/sim_engine.hpp"
-#include "drivers/sim/sim_server.hpp"
+#include "sim/sim_engine.hpp"
+#include "sim/sim_server.hpp"
 #include "identity/sqlite/identity_store.hpp"
 
 namespace callbridge::app {
 
-namespace sim = drivers::sim;
 using base::Error;
 using base::fail;
 
-drivers::sim::TrafficProfile demo_traffic_profile(double calls_per_minute, std::uint64_t seed) {
+sim::TrafficProfile demo_traffic_profile(double calls_per_minute, std::uint64_t seed) {
   sim::TrafficProfile p;
   p.seats = 6;  // Anna Alpha .. Frank Foxtrot
   p.cps = calls_per_minute / 60.0;
@@ -135,7 +134,7 @@ base::Status add_demo_link(Config& config, const DemoPbx& pbx) {
 
 // ---- contacts ----------------------------------------------------------------------------------
 
-std::vector<ports::Contact> demo_contacts(const drivers::sim::TrafficProfile& profile) {
+std::vector<ports::Contact> demo_contacts(const sim::TrafficProfile& profile) {
   static constexpr std::array<const char*, 12> kGiven = {"Lena", "Jonas", "Mia",  "Paul", "Emma", "Felix",
                                                           "Hanna", "Lukas", "Sofia", "Noah", "Marie", "Elias"};
   static constexpr std::array<const char*, 12> kFamily = {"Becker", "Hoffmann", "Schulz", "Koch",   "Richter", "Wolf",
@@ -195,7 +194,7 @@ std::vector<ports::Contact> demo_contacts(const drivers::sim::TrafficProfile& pr
 }
 
 base::Result<std::size_t> seed_demo_contacts(const std::string& data_dir, const std::string& tenant,
-                                             const drivers::sim::TrafficProfile& profile) {
+                                             const sim::TrafficProfile& profile) {
   directory::SqliteContactStoreOptions o;
   o.path = (std::filesystem::path(data_dir) / "contacts.db").string();
   auto store = directory::SqliteContactStore::open(o);

@@ -1,5 +1,5 @@
 // Demo mode (`callbridged --demo`, config `[demo] enabled = true`): an in-process PBX simulator
-// (drivers/sim SimServer on 127.0.0.1, any free port, its own thread) with a pleasant traffic
+// (sim/ SimServer on 127.0.0.1, any free port, its own thread) with a pleasant traffic
 // profile, an AMI link to it, seeded demo contacts and a demo admin token, so that the first
 // command of the README ends with live calls in the browser. Called by main before and after
 // App::create; DemoPbx's simulator runs on its own thread, everything else on the caller's.
@@ -12,7 +12,7 @@
 
 #include "app/config.hpp"
 #include "base/error.hpp"
-#include "drivers/sim/traffic.hpp"
+#include "sim/traffic.hpp"
 #include "ports/contact_source.hpp"
 
 namespace callbridge::app {
@@ -23,7 +23,7 @@ inline constexpr const char* kDemoAdminUser = "demo-admin";
 // The demo's traffic: `calls_per_minute` new calls (Poisson) on the lab's six named phones,
 // answered / missed / busy, hold, blind and attended transfers, queue calls; outside callers drawn
 // from a small pool that demo_contacts() covers.
-drivers::sim::TrafficProfile demo_traffic_profile(double calls_per_minute, std::uint64_t seed);
+sim::TrafficProfile demo_traffic_profile(double calls_per_minute, std::uint64_t seed);
 
 // The simulator behind the demo link. start() binds 127.0.0.1:0 and serves on its own thread
 // until stop() (or destruction).
@@ -52,12 +52,12 @@ base::Status add_demo_link(Config& config, const DemoPbx& pbx);
 
 // The demo directory: one contact per outside number of the traffic pool (people and companies),
 // plus a few pairs sharing a number so the client's chooser has something to choose.
-std::vector<ports::Contact> demo_contacts(const drivers::sim::TrafficProfile& profile);
+std::vector<ports::Contact> demo_contacts(const sim::TrafficProfile& profile);
 
 // Seeds demo_contacts() into <data_dir>/contacts.db for `tenant`, only when that tenant has no
 // contacts yet. Returns how many were added (0 = left alone).
 base::Result<std::size_t> seed_demo_contacts(const std::string& data_dir, const std::string& tenant,
-                                             const drivers::sim::TrafficProfile& profile);
+                                             const sim::TrafficProfile& profile);
 
 // The demo admin's API token: reuses the one saved in <data_dir>/demo-token (mode 0600) while it
 // is still valid in identity.db, else creates the user `demo-admin` (role admin) and a new token.

@@ -12,7 +12,7 @@
 #include <cctype>
 
 #include "drivers/ami/ami_protocol.hpp"
-#include "drivers/ami/frame_reader.hpp"
+#include "protocols/ami/frame_reader.hpp"
 
 namespace callbridge::testing {
 

@@ -1,5 +1,5 @@
 // `callbridge-pbxsim`: an AMI server that behaves like the lab's Asterisk 22 (see docs/pbxsim.md).
-// Thin: parses options (CLI11, TOML traffic profile via toml++) and runs drivers/sim.
+// Thin: parses options (CLI11, TOML traffic profile via toml++) and runs sim/.
 #include <CLI/CLI.hpp>
 #include <toml++/toml.h>
 
@@ -11,11 +11,11 @@
 #include <set>
 #include <string>
 
-#include "drivers/sim/scenarios.hpp"
-#include "drivers/sim/sim_server.hpp"
-#include "drivers/sim/traffic.hpp"
+#include "sim/scenarios.hpp"
+#include "sim/sim_server.hpp"
+#include "sim/traffic.hpp"
 
-namespace sim = callbridge::drivers::sim;
+namespace sim = callbridge::sim;
 namespace base = callbridge::base;
 
 namespace {

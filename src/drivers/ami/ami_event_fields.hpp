@@ -7,7 +7,7 @@
 #include <cstdint>
 #include <string_view>
 
-#include "drivers/ami/ami_message.hpp"
+#include "drivers/ami/ami_wire.hpp"
 
 namespace callbridge::drivers::ami {
 

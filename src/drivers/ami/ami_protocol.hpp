@@ -19,9 +19,8 @@
 
 #include "base/error.hpp"
 #include "base/time.hpp"
-#include "drivers/ami/ami_message.hpp"
+#include "drivers/ami/ami_wire.hpp"
 #include "drivers/ami/ami_sink.hpp"
-#include "drivers/ami/frame_reader.hpp"
 
 namespace callbridge::drivers::ami {
 

@@ -18,7 +18,7 @@
 #include "drivers/ami/ami_protocol.hpp"
 #include "drivers/ami/ami_record.hpp"
 #include "drivers/ami/ami_sink.hpp"
-#include "drivers/ami/frame_reader.hpp"
+#include "drivers/ami/ami_wire.hpp"
 
 namespace callbridge::drivers::ami {
 

@@ -4,7 +4,7 @@
 
 #include "base/error.hpp"
 #include "base/time.hpp"
-#include "drivers/ami/ami_message.hpp"
+#include "drivers/ami/ami_wire.hpp"
 
 namespace callbridge::drivers::ami {
 

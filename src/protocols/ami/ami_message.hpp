@@ -1,13 +1,13 @@
 // One AMI message ("Key: Value" lines ended by a blank line) as views into the FrameReader's buffer.
 // Views stay valid until the next FrameReader::feed()/next(); copy what you keep.
-// Not thread-safe; owned by one AMI session.
+// Not thread-safe; owned by one AMI session: the driver's (drivers/ami) or the simulator's (sim/).
 #pragma once
 
 #include <string>
 #include <string_view>
 #include <vector>
 
-namespace callbridge::drivers::ami {
+namespace callbridge::protocols::ami {
 
 struct AmiHeader {
   std::string_view key;
@@ -64,4 +64,4 @@ class OwnedAmiMessage {
 // by the caller (see AmiAction in ami_session.hpp); this function only formats.
 std::string format_message(const std::vector<std::pair<std::string, std::string>>& headers);
 
-}  // namespace callbridge::drivers::ami
+}  // namespace callbridge::protocols::ami

@@ -16,9 +16,9 @@
 #include <vector>
 
 #include "base/time.hpp"
-#include "drivers/sim/sim_message.hpp"
+#include "sim/sim_message.hpp"
 
-namespace callbridge::drivers::sim {
+namespace callbridge::sim {
 
 // ast_channel_state values as AMI prints them (ChannelState / ChannelStateDesc).
 enum class ChanState { down = 0, ring = 4, ringing = 5, up = 6, busy = 7 };
@@ -173,4 +173,4 @@ class PbxModel {
   std::uint64_t next_uid_ = 0, next_pjsip_ = 0, next_local_ = 0, next_bridge_ = 0;
 };
 
-}  // namespace callbridge::drivers::sim
+}  // namespace callbridge::sim

@@ -1,12 +1,12 @@
-#include "drivers/sim/traffic.hpp"
+#include "sim/traffic.hpp"
 
 #include <algorithm>
 #include <cstdio>
 #include <unordered_set>
 
-#include "drivers/sim/flows.hpp"
+#include "sim/flows.hpp"
 
-namespace callbridge::drivers::sim {
+namespace callbridge::sim {
 
 base::Status TrafficProfile::validate() const {
   auto bad = [](std::string key, std::string why) {
@@ -179,4 +179,4 @@ void TrafficGenerator::arrival(SimEngine& e) {
   e.after(microseconds(static_cast<long long>(gap(rng_) * 1e6)), [this, &e] { arrival(e); });
 }
 
-}  // namespace callbridge::drivers::sim
+}  // namespace callbridge::sim

@@ -1,6 +1,6 @@
-#include "drivers/ami/ami_message.hpp"
+#include "protocols/ami/ami_message.hpp"
 
-namespace callbridge::drivers::ami {
+namespace callbridge::protocols::ami {
 namespace {
 
 inline char lower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c + 32) : c; }
@@ -69,4 +69,4 @@ std::string format_message(const std::vector<std::pair<std::string, std::string>
   return out;
 }
 
-}  // namespace callbridge::drivers::ami
+}  // namespace callbridge::protocols::ami

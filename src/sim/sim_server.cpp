@@ -1,5 +1,5 @@
 // The only Asio translation unit of the simulator (compile cost).
-#include "drivers/sim/sim_server.hpp"
+#include "sim/sim_server.hpp"
 
 #include <array>
 #include <boost/asio.hpp>
@@ -7,7 +7,7 @@
 #include <vector>
 
 
-namespace callbridge::drivers::sim {
+namespace callbridge::sim {
 
 namespace asio = boost::asio;
 using tcp = asio::ip::tcp;
@@ -218,4 +218,4 @@ void SimServer::post(std::function<void(SimEngine&)> fn) {
 void SimServer::on_first_login(std::function<void(SimEngine&)> fn) { impl_->first_login = std::move(fn); }
 void SimServer::on_idle(std::function<void(SimEngine&)> fn) { impl_->idle = std::move(fn); }
 
-}  // namespace callbridge::drivers::sim
+}  // namespace callbridge::sim

@@ -10,11 +10,14 @@
 #include <string_view>
 
 #include "base/error.hpp"
-#include "drivers/ami/frame_reader.hpp"
-#include "drivers/sim/sim_engine.hpp"
-#include "drivers/sim/sim_message.hpp"
+#include "protocols/ami/frame_reader.hpp"
+#include "sim/sim_engine.hpp"
+#include "sim/sim_message.hpp"
 
-namespace callbridge::drivers::sim {
+namespace callbridge::sim {
+
+// The AMI wire format (framing, messages) the simulator serves, shared with the AMI driver.
+namespace ami = protocols::ami;
 
 struct AmiServerConfig {
   std::string username = "cti";
@@ -67,4 +70,4 @@ class AmiServerSession {
 // Lowercase hex MD5 of `text` (the MD5 login key).
 std::string md5_hex(std::string_view text);
 
-}  // namespace callbridge::drivers::sim
+}  // namespace callbridge::sim

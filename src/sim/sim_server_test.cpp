@@ -1,5 +1,5 @@
 // SimServer over real TCP (port 0, no sleeps: blocking reads with a receive timeout).
-#include "drivers/sim/sim_server.hpp"
+#include "sim/sim_server.hpp"
 
 #include <arpa/inet.h>
 #include <gtest/gtest.h>
@@ -10,10 +10,10 @@
 #include <functional>
 #include <thread>
 
-#include "drivers/ami/frame_reader.hpp"
-#include "drivers/sim/flows.hpp"
+#include "protocols/ami/frame_reader.hpp"
+#include "sim/flows.hpp"
 
-namespace callbridge::drivers::sim {
+namespace callbridge::sim {
 namespace {
 
 class Client {
@@ -190,4 +190,4 @@ TEST(SimServer, ScenarioAfterFirstLoginReachesAllClients) {
 }
 
 }  // namespace
-}  // namespace callbridge::drivers::sim
+}  // namespace callbridge::sim

@@ -14,10 +14,10 @@
 #include <vector>
 
 #include "base/time.hpp"
-#include "drivers/sim/pbx_model.hpp"
-#include "drivers/sim/sim_message.hpp"
+#include "sim/pbx_model.hpp"
+#include "sim/sim_message.hpp"
 
-namespace callbridge::drivers::sim {
+namespace callbridge::sim {
 
 class SimEngine {
  public:
@@ -50,4 +50,4 @@ class SimEngine {
   std::uint64_t seq_ = 0;
 };
 
-}  // namespace callbridge::drivers::sim
+}  // namespace callbridge::sim

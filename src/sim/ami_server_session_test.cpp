@@ -1,15 +1,15 @@
 // AmiServerSession without sockets: login variants, responses, list actions, action effects.
-#include "drivers/sim/ami_server_session.hpp"
+#include "sim/ami_server_session.hpp"
 
 #include <gtest/gtest.h>
 
 #include <map>
 
-#include "drivers/ami/frame_reader.hpp"
-#include "drivers/sim/flows.hpp"
-#include "drivers/sim/traffic.hpp"
+#include "protocols/ami/frame_reader.hpp"
+#include "sim/flows.hpp"
+#include "sim/traffic.hpp"
 
-namespace callbridge::drivers::sim {
+namespace callbridge::sim {
 namespace {
 
 struct Harness {
@@ -345,4 +345,4 @@ TEST(Traffic, ProfileValidationNamesTheKey) {
 }
 
 }  // namespace
-}  // namespace callbridge::drivers::sim
+}  // namespace callbridge::sim

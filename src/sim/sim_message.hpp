@@ -8,7 +8,7 @@
 #include <utility>
 #include <vector>
 
-namespace callbridge::drivers::sim {
+namespace callbridge::sim {
 
 using Fields = std::vector<std::pair<std::string, std::string>>;
 
@@ -40,4 +40,4 @@ class SimMessage {
   Fields fields_;
 };
 
-}  // namespace callbridge::drivers::sim
+}  // namespace callbridge::sim

@@ -6,7 +6,7 @@
 // the scan stopped, so no byte is scanned twice.
 // Bounded: a message (or a line without end) larger than Limits::max_message_bytes is a protocol
 // error for the session; the reader never buffers more than that plus one fed chunk.
-// Not thread-safe; owned by one AMI session (or a replay/bench loop).
+// Not thread-safe; owned by one AMI session (drivers/ami client, sim/ server) or a replay/bench loop.
 #pragma once
 
 #include <cstddef>
@@ -16,9 +16,9 @@
 #include <vector>
 
 #include "base/error.hpp"
-#include "drivers/ami/ami_message.hpp"
+#include "protocols/ami/ami_message.hpp"
 
-namespace callbridge::drivers::ami {
+namespace callbridge::protocols::ami {
 
 struct FrameLimits {
   std::size_t max_message_bytes = 64 * 1024;
@@ -77,4 +77,4 @@ class FrameReader {
   std::size_t stray_blank_lines_ = 0;
 };
 
-}  // namespace callbridge::drivers::ami
+}  // namespace callbridge::protocols::ami

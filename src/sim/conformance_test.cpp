@@ -17,14 +17,15 @@
 #include <set>
 #include <sstream>
 
-#include "drivers/ami/frame_reader.hpp"
-#include "drivers/sim/flows.hpp"
-#include "drivers/sim/scenarios.hpp"
-#include "drivers/sim/sim_engine.hpp"
+#include "protocols/ami/frame_reader.hpp"
+#include "sim/flows.hpp"
+#include "sim/scenarios.hpp"
+#include "sim/sim_engine.hpp"
 
-namespace callbridge::drivers::sim {
+namespace callbridge::sim {
 namespace {
 
+namespace ami = protocols::ami;
 using Event = std::vector<std::pair<std::string, std::string>>;
 
 const std::set<std::string> kSkipped = {"VarSet",       "Newexten",      "CEL",          "Cdr",
@@ -194,4 +195,4 @@ TEST(Conformance, UnknownScenarioIsNotFound) {
 }
 
 }  // namespace
-}  // namespace callbridge::drivers::sim
+}  // namespace callbridge::sim

@@ -11,10 +11,10 @@
 #include <string>
 
 #include "base/error.hpp"
-#include "drivers/sim/ami_server_session.hpp"
-#include "drivers/sim/sim_engine.hpp"
+#include "sim/ami_server_session.hpp"
+#include "sim/sim_engine.hpp"
 
-namespace callbridge::drivers::sim {
+namespace callbridge::sim {
 
 struct SimServerOptions {
   std::string host = "127.0.0.1";
@@ -49,4 +49,4 @@ class SimServer {
   std::unique_ptr<Impl> impl_;
 };
 
-}  // namespace callbridge::drivers::sim
+}  // namespace callbridge::sim

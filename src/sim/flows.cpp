@@ -1,8 +1,8 @@
-#include "drivers/sim/flows.hpp"
+#include "sim/flows.hpp"
 
 #include <memory>
 
-namespace callbridge::drivers::sim {
+namespace callbridge::sim {
 
 namespace {
 
@@ -972,4 +972,4 @@ base::Status action_atxfer(SimEngine& e, std::string_view name, std::string_view
   return {};
 }
 
-}  // namespace callbridge::drivers::sim
+}  // namespace callbridge::sim

@@ -1,8 +1,8 @@
-#include "drivers/sim/scenarios.hpp"
+#include "sim/scenarios.hpp"
 
-#include "drivers/sim/flows.hpp"
+#include "sim/flows.hpp"
 
-namespace callbridge::drivers::sim {
+namespace callbridge::sim {
 
 const std::vector<ScenarioInfo>& scenarios() {
   static const std::vector<ScenarioInfo> all = {
@@ -78,4 +78,4 @@ base::Status start_scenario(SimEngine& e, std::string_view name) {
   return {};
 }
 
-}  // namespace callbridge::drivers::sim
+}  // namespace callbridge::sim

@@ -1,11 +1,11 @@
-#include "drivers/sim/pbx_model.hpp"
+#include "sim/pbx_model.hpp"
 
 #include <algorithm>
 #include <cstdio>
 
 #include "base/error.hpp"
 
-namespace callbridge::drivers::sim {
+namespace callbridge::sim {
 
 std::string_view to_string(ChanState s) {
   switch (s) {
@@ -452,4 +452,4 @@ void PbxModel::announce_device(std::string device, DeviceState s) {
   emit("DeviceStateChange", "call,all", {{"Device", std::move(device)}, {"State", std::string(to_string(s))}});
 }
 
-}  // namespace callbridge::drivers::sim
+}  // namespace callbridge::sim

@@ -8,9 +8,9 @@
 #include <vector>
 
 #include "base/error.hpp"
-#include "drivers/sim/sim_engine.hpp"
+#include "sim/sim_engine.hpp"
 
-namespace callbridge::drivers::sim {
+namespace callbridge::sim {
 
 struct ScenarioInfo {
   std::string name;     // the fixture directory name
@@ -22,4 +22,4 @@ const std::vector<ScenarioInfo>& scenarios();
 // Starts scenario `name` now. Errc::not_found (listing the names) for an unknown one.
 base::Status start_scenario(SimEngine& e, std::string_view name);
 
-}  // namespace callbridge::drivers::sim
+}  // namespace callbridge::sim

@@ -1,6 +1,6 @@
-#include "drivers/sim/sim_message.hpp"
+#include "sim/sim_message.hpp"
 
-namespace callbridge::drivers::sim {
+namespace callbridge::sim {
 
 std::string_view SimMessage::get(std::string_view key) const {
   for (const auto& [k, v] : fields_) {
@@ -29,4 +29,4 @@ std::string SimMessage::to_wire() const {
   return out;
 }
 
-}  // namespace callbridge::drivers::sim
+}  // namespace callbridge::sim

@@ -1,4 +1,4 @@
-#include "drivers/ami/frame_reader.hpp"
+#include "protocols/ami/frame_reader.hpp"
 
 #include <gtest/gtest.h>
 
@@ -6,7 +6,7 @@
 #include <random>
 #include <sstream>
 
-namespace callbridge::drivers::ami {
+namespace callbridge::protocols::ami {
 namespace {
 
 std::vector<std::string> drain(FrameReader& r) {
@@ -335,4 +335,4 @@ INSTANTIATE_TEST_SUITE_P(Fixtures, FixtureChunking,
                                            "register"));
 
 }  // namespace
-}  // namespace callbridge::drivers::ami
+}  // namespace callbridge::protocols::ami

@@ -1,4 +1,4 @@
-#include "drivers/sim/ami_server_session.hpp"
+#include "sim/ami_server_session.hpp"
 
 #include <openssl/evp.h>
 
@@ -6,9 +6,9 @@
 #include <charconv>
 #include <cstdio>
 
-#include "drivers/sim/flows.hpp"
+#include "sim/flows.hpp"
 
-namespace callbridge::drivers::sim {
+namespace callbridge::sim {
 
 namespace {
 
@@ -509,4 +509,4 @@ void AmiServerSession::action_queue_status(const ami::AmiMessage& m) {
   list(m, "Queue status will follow", "QueueStatusComplete", items);
 }
 
-}  // namespace callbridge::drivers::sim
+}  // namespace callbridge::sim

@@ -4,11 +4,15 @@
 #include <gtest/gtest.h>
 
 #include "drivers/ami/ami_protocol.hpp"
-#include "drivers/sim/ami_server_session.hpp"
-#include "drivers/sim/flows.hpp"
+#include "sim/ami_server_session.hpp"
+#include "sim/flows.hpp"
 
-namespace callbridge::drivers::sim {
+namespace callbridge::sim {
 namespace {
+
+// The client side under test is the driver's (AmiProtocol, AmiSink); its message types are the
+// shared wire types of protocols/ami.
+namespace ami = drivers::ami;
 
 struct Sink : ami::AmiSink {
   int starts = 0, ends = 0;
@@ -89,4 +93,4 @@ TEST(ClientInterop, PlainLoginResyncAndEvents) { expect_login_and_resync(ami::Am
 TEST(ClientInterop, Md5LoginResyncAndEvents) { expect_login_and_resync(ami::AmiAuth::md5); }
 
 }  // namespace
-}  // namespace callbridge::drivers::sim
+}  // namespace callbridge::sim

@@ -1,11 +1,11 @@
-#include "drivers/ami/frame_reader.hpp"
+#include "protocols/ami/frame_reader.hpp"
 
 #include <cstring>
 #if defined(__SSE2__)
 #include <emmintrin.h>
 #endif
 
-namespace callbridge::drivers::ami {
+namespace callbridge::protocols::ami {
 namespace {
 
 constexpr std::string_view kBannerPrefix = "Asterisk Call Manager/";
@@ -204,4 +204,4 @@ base::Result<bool> FrameReader::next(AmiMessage& out) {
   return true;
 }
 
-}  // namespace callbridge::drivers::ami
+}  // namespace callbridge::protocols::ami

@@ -1,6 +1,6 @@
-#include "drivers/sim/sim_engine.hpp"
+#include "sim/sim_engine.hpp"
 
-namespace callbridge::drivers::sim {
+namespace callbridge::sim {
 
 SimEngine::SimEngine(LabConfig config, base::Timestamp start, Sink sink)
     : clock_(start), sink_(std::move(sink)), model_(clock_, std::move(config), [this](const SimMessage& m) {
@@ -37,4 +37,4 @@ std::size_t SimEngine::run_all(std::size_t max_steps) {
   return n;
 }
 
-}  // namespace callbridge::drivers::sim
+}  // namespace callbridge::sim

@@ -12,10 +12,10 @@
 #include <vector>
 
 #include "base/error.hpp"
-#include "drivers/sim/flows.hpp"
-#include "drivers/sim/sim_engine.hpp"
+#include "sim/flows.hpp"
+#include "sim/sim_engine.hpp"
 
-namespace callbridge::drivers::sim {
+namespace callbridge::sim {
 
 struct TrafficProfile {
   int seats = 6;          // phones 100.. (the lab's six, then "Seat <ext>")
@@ -62,4 +62,4 @@ class TrafficGenerator {
   std::uint64_t started_ = 0, blocked_ = 0;
 };
 
-}  // namespace callbridge::drivers::sim
+}  // namespace callbridge::sim

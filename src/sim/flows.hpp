@@ -11,9 +11,9 @@
 #include <vector>
 
 #include "base/error.hpp"
-#include "drivers/sim/sim_engine.hpp"
+#include "sim/sim_engine.hpp"
 
-namespace callbridge::drivers::sim {
+namespace callbridge::sim {
 
 using std::chrono::microseconds;
 using namespace std::chrono_literals;
@@ -120,4 +120,4 @@ base::Status action_redirect(SimEngine& e, std::string_view channel, std::string
 base::Status action_atxfer(SimEngine& e, std::string_view channel, std::string_view exten,
                            microseconds ring = 2s, microseconds consult = 2s, microseconds talk = 6s);
 
-}  // namespace callbridge::drivers::sim
+}  // namespace callbridge::sim
