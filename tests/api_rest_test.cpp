@@ -11,6 +11,7 @@
 #include "api/auth.hpp"
 #include "api/rest_api.hpp"
 #include "directory/store/sqlite_contact_store.hpp"
+#include "identity/sqlite/identity_store.hpp"
 #include "journal/sqlite/sqlite_journal_store.hpp"
 
 namespace callbridge::api {

@@ -11,7 +11,7 @@ AuthFailure busy_failure() {
 }
 }  // namespace
 
-Authenticator::Authenticator(identity::SqliteIdentityStore& store, const base::Clock& clock, AuthOptions options)
+Authenticator::Authenticator(ports::IdentityStore& store, const base::Clock& clock, AuthOptions options)
     : store_(store), clock_(clock), options_(options) {}
 
 std::string Authenticator::session_cookie(const HttpRequest& req) {
@@ -83,7 +83,7 @@ std::variant<PrincipalResult, Authenticator::Pending> Authenticator::begin_token
   std::lock_guard lock(mu_);
   if (auto l = limited(remote)) return PrincipalResult(std::unexpected(*l));
   auto now = clock_.now();
-  auto key = identity::fast_hash_hex(token);
+  auto key = store_.fast_hash_hex(token);
   if (auto it = cache_.find(key); it != cache_.end()) {
     if (it->second.expires_at && now >= *it->second.expires_at) {
       cache_.erase(it);
@@ -97,7 +97,7 @@ std::variant<PrincipalResult, Authenticator::Pending> Authenticator::begin_token
     cache_.erase(it);
   }
   // Cheap rejections stay off the worker pool.
-  if (!identity::parse_token(token)) return fail_for(remote, "malformed token");
+  if (!ports::parse_token(token)) return fail_for(remote, "malformed token");
   return Pending{Pending::Kind::token, std::string(token), std::move(key)};
 }
 
@@ -107,7 +107,7 @@ Authenticator::Verified Authenticator::verify_token(const Pending& pending) {
     std::lock_guard lock(mu_);
     generation = generation_;
   }
-  auto parts = identity::parse_token(pending.credential);
+  auto parts = ports::parse_token(pending.credential);
   if (!parts) return std::unexpected(std::string("malformed token"));
   auto rec = store_.get_token(parts->id);
   if (!rec) return std::unexpected(std::string("unknown or invalid token"));
@@ -115,7 +115,7 @@ Authenticator::Verified Authenticator::verify_token(const Pending& pending) {
     std::lock_guard lock(mu_);
     ++stats_.argon2_verifications;
   }
-  if (!identity::verify_secret(rec->hash, parts->secret)) return std::unexpected(std::string("unknown or invalid token"));
+  if (!store_.verify_secret(rec->hash, parts->secret)) return std::unexpected(std::string("unknown or invalid token"));
   if (rec->revoked) return std::unexpected(std::string("token revoked"));
   const auto now = clock_.now();
   if (rec->expires_at && now >= *rec->expires_at) return std::unexpected(std::string("token expired"));
@@ -138,7 +138,7 @@ PrincipalResult Authenticator::settle(Verified v, const std::string& remote) {
 }
 
 PrincipalResult Authenticator::check_cookie(const Pending& pending, const std::string& remote) {
-  const std::string key = identity::fast_hash_hex(pending.credential);
+  const std::string key = store_.fast_hash_hex(pending.credential);
   auto s = store_.get_session(key);
   if (!s) {
     std::lock_guard lock(mu_);
@@ -283,10 +283,10 @@ void Authenticator::finish_async(Pending pending, const std::string& remote, std
 }
 
 base::Result<std::string> Authenticator::create_session(const Principal& p) {
-  std::string value = identity::random_hex(32);
+  std::string value = store_.random_hex(32);
   auto now = clock_.now();
   (void)store_.purge_sessions(now);
-  if (auto st = store_.insert_session(identity::fast_hash_hex(value),
+  if (auto st = store_.insert_session(store_.fast_hash_hex(value),
                                       {p.tenant, p.user, now + options_.session_ttl});
       !st)
     return base::fail(st.error());
@@ -294,12 +294,12 @@ base::Result<std::string> Authenticator::create_session(const Principal& p) {
 }
 
 void Authenticator::end_session(std::string_view cookie_value) {
-  if (!cookie_value.empty()) (void)store_.delete_session(identity::fast_hash_hex(cookie_value));
+  if (!cookie_value.empty()) (void)store_.delete_session(store_.fast_hash_hex(cookie_value));
 }
 
 std::string Authenticator::issue_ticket(const Principal& p) {
   auto now = clock_.now();
-  std::string t = identity::random_hex(24);
+  std::string t = store_.random_hex(24);
   std::lock_guard lock(mu_);
   if (tickets_.size() >= 10'000) std::erase_if(tickets_, [&](const auto& kv) { return now >= kv.second.expires_at; });
   if (tickets_.size() >= 10'000) tickets_.clear();

@@ -20,7 +20,7 @@
 #include "api/principal.hpp"
 #include "base/time.hpp"
 #include "base/worker_pool.hpp"
-#include "identity/sqlite/identity_store.hpp"
+#include "ports/identity_store.hpp"
 
 namespace callbridge::api {
 
@@ -51,7 +51,7 @@ struct AuthStats {
 
 class Authenticator final : public PrincipalResolver {
  public:
-  Authenticator(identity::SqliteIdentityStore& store, const base::Clock& clock, AuthOptions options = {});
+  Authenticator(ports::IdentityStore& store, const base::Clock& clock, AuthOptions options = {});
 
   PrincipalResult resolve(const HttpRequest& req, bool allow_ticket) override;
   void resolve_async(const HttpRequest& req, bool allow_ticket, std::function<void(PrincipalResult)> done) override;
@@ -128,7 +128,7 @@ class Authenticator final : public PrincipalResolver {
   std::optional<AuthFailure> limited(const std::string& remote);            // mu_ held
   base::Result<Principal> principal_of(const std::string& tenant, const std::string& user);
 
-  identity::SqliteIdentityStore& store_;
+  ports::IdentityStore& store_;
   const base::Clock& clock_;
   AuthOptions options_;
   base::Offload offload_;           // token checks

@@ -16,9 +16,9 @@
 #include "api/http_server.hpp"
 #include "base/time.hpp"
 #include "base/worker_pool.hpp"
-#include "identity/sqlite/identity_store.hpp"
 #include "model/call_model.hpp"
 #include "ports/contact_source.hpp"
+#include "ports/identity_store.hpp"
 #include "ports/journal_store.hpp"
 
 namespace callbridge::core {
@@ -29,7 +29,7 @@ class RemoteInfoView;
 namespace callbridge::api {
 
 struct RestDeps {
-  identity::SqliteIdentityStore* identity = nullptr;  // required
+  ports::IdentityStore* identity = nullptr;  // required
   Authenticator* auth = nullptr;                      // required
   const base::Clock* clock = nullptr;                 // required
   ports::JournalStore* journal = nullptr;             // null: journal routes answer 503

@@ -9,14 +9,14 @@ namespace json = boost::json;
 
 namespace {
 
-json::object user_json(const identity::User& u) {
+json::object user_json(const ports::User& u) {
   json::array ext;
   for (const auto& d : u.extensions) ext.emplace_back(d);
   return {{"user", u.name}, {"role", u.role}, {"extensions", std::move(ext)}, {"display_name", u.display_name},
           {"team", u.team}};
 }
 
-json::object token_json(const identity::TokenRecord& t) {
+json::object token_json(const ports::TokenRecord& t) {
   json::object o{{"id", t.id}, {"user", t.user}, {"created_at", base::format_rfc3339_ms(t.created_at)},
                  {"revoked", t.revoked}};
   o["expires_at"] = t.expires_at ? json::value(base::format_rfc3339_ms(*t.expires_at)) : json::value(nullptr);
@@ -93,7 +93,7 @@ void add_identity_routes(HttpServer& s, const std::shared_ptr<Ctx>& ctx) {
   s.route("POST", "/api/v1/users", admin_only(ctx, [ctx](const HttpRequest& req, const Principal& p) {
             auto body = body_object(req);
             if (!body) return body.error();
-            identity::User u;
+            ports::User u;
             u.tenant = p.tenant;  // never from the body
             auto name = opt_string(*body, "user", 64);
             auto role = opt_string(*body, "role", 16);
@@ -146,7 +146,7 @@ void add_identity_routes(HttpServer& s, const std::shared_ptr<Ctx>& ctx) {
                 expires = ctx->deps.clock->now() + std::chrono::seconds(it->value().as_int64());
               }
             }
-            auto t = identity::issue_token(*ctx->deps.identity, p.tenant, name, ctx->deps.clock->now(), expires);
+            auto t = ctx->deps.identity->issue_token(p.tenant, name, ctx->deps.clock->now(), expires);
             if (!t) return from_error(t.error());
             json::object o{{"id", t->id}, {"user", name}, {"token", t->token}};
             o["expires_at"] = expires ? json::value(base::format_rfc3339_ms(*expires)) : json::value(nullptr);

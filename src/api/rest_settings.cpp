@@ -159,7 +159,7 @@ void add_settings_routes(HttpServer& s, const std::shared_ptr<Ctx>& ctx) {
             if (!body) return body.error();
             auto doc = validate(*body);
             if (!doc) return doc.error();
-            identity::TenantSetting t{json::serialize(*doc), ctx->deps.clock->now(), p.user};
+            ports::TenantSetting t{json::serialize(*doc), ctx->deps.clock->now(), p.user};
             if (auto st = store->put_setting(p.tenant, kKey, t); !st) return from_error(st.error());
             auto& o = *doc;
             o["source"] = "tenant";

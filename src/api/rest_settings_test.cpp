@@ -6,6 +6,7 @@
 #include <boost/json.hpp>
 
 #include "api/rest_api.hpp"
+#include "identity/sqlite/identity_store.hpp"
 
 namespace callbridge::api {
 namespace {

@@ -394,17 +394,6 @@ std::string fast_hash_hex(std::string_view data) {
   return std::string(hex, 64);
 }
 
-std::optional<TokenParts> parse_token(std::string_view token) {
-  if (token.size() > 200 || !token.starts_with("cbt_")) return std::nullopt;
-  token.remove_prefix(4);
-  auto us = token.find('_');
-  if (us == std::string_view::npos || us == 0 || us + 1 >= token.size()) return std::nullopt;
-  TokenParts p{std::string(token.substr(0, us)), std::string(token.substr(us + 1))};
-  for (char c : p.id + p.secret)
-    if (!std::isxdigit(static_cast<unsigned char>(c))) return std::nullopt;
-  return p;
-}
-
 bool verify_secret(const std::string& hash, std::string_view secret) {
   if (!sodium_ready()) return false;
   return crypto_pwhash_str_verify(hash.c_str(), secret.data(), secret.size()) == 0;
@@ -430,5 +419,19 @@ base::Result<IssuedToken> issue_token(SqliteIdentityStore& store, const std::str
   if (auto st = store.insert_token(t); !st) return fail(st.error());
   return IssuedToken{t.id, "cbt_" + t.id + "_" + secret};
 }
+
+base::Result<IssuedToken> SqliteIdentityStore::issue_token(const std::string& tenant, const std::string& user,
+                                                           base::Timestamp now,
+                                                           std::optional<base::Timestamp> expires_at) {
+  return identity::issue_token(*this, tenant, user, now, expires_at);
+}
+
+bool SqliteIdentityStore::verify_secret(const std::string& hash, std::string_view secret) const {
+  return identity::verify_secret(hash, secret);
+}
+
+std::string SqliteIdentityStore::random_hex(std::size_t bytes) const { return identity::random_hex(bytes); }
+
+std::string SqliteIdentityStore::fast_hash_hex(std::string_view data) const { return identity::fast_hash_hex(data); }
 
 }  // namespace callbridge::identity

@@ -1,7 +1,8 @@
-// SqliteIdentityStore: users, API tokens (argon2id hashes only) and browser sessions of every
-// tenant, in identity.db in the data dir (SQLite, WAL, schema version in PRAGMA user_version).
-// Used by api/auth (on the io thread) and `callbridge token create` (CLI). One connection behind
-// a mutex: thread-safe. Every lookup that is not by a globally unique id takes the tenant.
+// SqliteIdentityStore: the ports::IdentityStore of callbridged: users, API tokens (argon2id hashes
+// only), browser sessions and tenant settings of every tenant, in identity.db in the data dir
+// (SQLite, WAL, schema version in PRAGMA user_version). Used by api/ through the port (io thread),
+// by app/ wiring and demo mode, and by `callbridge token create` (CLI). One connection behind a
+// mutex: thread-safe. Every lookup that is not by a globally unique id takes the tenant.
 #pragma once
 
 #include <sqlite3.h>
@@ -15,43 +16,22 @@
 
 #include "base/error.hpp"
 #include "base/time.hpp"
+#include "ports/identity_store.hpp"
 
 namespace callbridge::identity {
 
-struct User {
-  std::string tenant = "default";
-  std::string name;                     // login name, unique per tenant ("anna")
-  std::string role = "user";            // "admin" | "supervisor" | "user"
-  std::string display_name;
-  std::vector<std::string> extensions;  // devices the user owns ("100")
-  std::string team;
-  friend bool operator==(const User&, const User&) = default;
-};
+// The identity types are the port's (ports/identity_store.hpp); the names here keep the
+// backend's own callers (cli, app, tests) unchanged.
+using ports::IdentityStore;
+using ports::IssuedToken;
+using ports::parse_token;
+using ports::SessionRecord;
+using ports::TenantSetting;
+using ports::TokenParts;
+using ports::TokenRecord;
+using ports::User;
 
-struct TokenRecord {
-  std::string id;    // public part of the token ("cbt_<id>_<secret>"), globally unique
-  std::string tenant;
-  std::string user;
-  std::string hash;  // crypto_pwhash_str (argon2id) of the secret part
-  base::Timestamp created_at{};
-  std::optional<base::Timestamp> expires_at;
-  bool revoked = false;
-};
-
-// One per-tenant setting (a JSON document, e.g. "ui" for GET/PUT /api/v1/ui-settings).
-struct TenantSetting {
-  std::string value;
-  base::Timestamp updated_at{};
-  std::string updated_by;  // user name
-};
-
-struct SessionRecord {
-  std::string tenant;
-  std::string user;
-  base::Timestamp expires_at{};
-};
-
-class SqliteIdentityStore {
+class SqliteIdentityStore final : public ports::IdentityStore {
  public:
   static constexpr int kSchemaVersion = 2;  // 2: tenant_settings
   static constexpr std::size_t kMaxSettingBytes = 256 * 1024;
@@ -59,34 +39,40 @@ class SqliteIdentityStore {
   // Opens (creating and migrating) the database; ":memory:" for tests. Errc::io on open failure,
   // Errc::conflict when the file's schema is newer than this build.
   static base::Result<std::unique_ptr<SqliteIdentityStore>> open(const std::string& path);
-  ~SqliteIdentityStore();
+  ~SqliteIdentityStore() override;
   SqliteIdentityStore(const SqliteIdentityStore&) = delete;
   SqliteIdentityStore& operator=(const SqliteIdentityStore&) = delete;
 
   // Inserts or replaces the user (tenant, name). Errc::invalid_argument on a bad role or name.
-  base::Status put_user(const User& u);
-  base::Result<User> get_user(const std::string& tenant, const std::string& name);
-  base::Result<std::vector<User>> list_users(const std::string& tenant);
+  base::Status put_user(const User& u) override;
+  base::Result<User> get_user(const std::string& tenant, const std::string& name) override;
+  base::Result<std::vector<User>> list_users(const std::string& tenant) override;
   // Deletes the user, their tokens and sessions. Errc::not_found if absent.
-  base::Status remove_user(const std::string& tenant, const std::string& name);
+  base::Status remove_user(const std::string& tenant, const std::string& name) override;
 
-  base::Status insert_token(const TokenRecord& t);
-  base::Result<TokenRecord> get_token(const std::string& id);
-  base::Result<std::vector<TokenRecord>> list_tokens(const std::string& tenant);
+  base::Status insert_token(const TokenRecord& t) override;
+  base::Result<TokenRecord> get_token(const std::string& id) override;
+  base::Result<std::vector<TokenRecord>> list_tokens(const std::string& tenant) override;
   // Errc::not_found unless the token exists in `tenant`.
-  base::Status revoke_token(const std::string& tenant, const std::string& id);
+  base::Status revoke_token(const std::string& tenant, const std::string& id) override;
 
   // Sessions are stored by a hash of the cookie value, never the value itself.
-  base::Status insert_session(const std::string& id_hash, const SessionRecord& s);
-  base::Result<SessionRecord> get_session(const std::string& id_hash);
-  base::Status delete_session(const std::string& id_hash);
-  base::Result<std::size_t> purge_sessions(base::Timestamp now);
+  base::Status insert_session(const std::string& id_hash, const SessionRecord& s) override;
+  base::Result<SessionRecord> get_session(const std::string& id_hash) override;
+  base::Status delete_session(const std::string& id_hash) override;
+  base::Result<std::size_t> purge_sessions(base::Timestamp now) override;
 
   // Per-tenant settings by key; nullopt when never set. put: Errc::invalid_argument on a bad
   // tenant/key or a value over kMaxSettingBytes.
-  base::Result<std::optional<TenantSetting>> get_setting(const std::string& tenant, const std::string& key);
-  base::Status put_setting(const std::string& tenant, const std::string& key, const TenantSetting& value);
-  base::Status delete_setting(const std::string& tenant, const std::string& key);
+  base::Result<std::optional<TenantSetting>> get_setting(const std::string& tenant, const std::string& key) override;
+  base::Status put_setting(const std::string& tenant, const std::string& key, const TenantSetting& value) override;
+  base::Status delete_setting(const std::string& tenant, const std::string& key) override;
+
+  base::Result<IssuedToken> issue_token(const std::string& tenant, const std::string& user, base::Timestamp now,
+                                        std::optional<base::Timestamp> expires_at) override;
+  bool verify_secret(const std::string& hash, std::string_view secret) const override;
+  std::string random_hex(std::size_t bytes) const override;
+  std::string fast_hash_hex(std::string_view data) const override;
 
   const std::string& path() const { return path_; }
 
@@ -103,20 +89,10 @@ class SqliteIdentityStore {
 
 // A new token for `user` of `tenant`: "cbt_<id>_<secret>" (random, libsodium), stored as an
 // argon2id hash of the secret (~0.1 s). Returns the plaintext token, the only time it exists.
-struct IssuedToken {
-  std::string id;
-  std::string token;
-};
 base::Result<IssuedToken> issue_token(SqliteIdentityStore& store, const std::string& tenant,
                                       const std::string& user, base::Timestamp now,
                                       std::optional<base::Timestamp> expires_at = {});
 
-// Splits "cbt_<id>_<secret>"; nullopt when the shape is wrong (length-limited).
-struct TokenParts {
-  std::string id;
-  std::string secret;
-};
-std::optional<TokenParts> parse_token(std::string_view token);
 // argon2id check of `secret` against a crypto_pwhash_str hash (~0.1 s).
 bool verify_secret(const std::string& hash, std::string_view secret);
 // Random URL-safe string of `bytes` random bytes (hex).

@@ -1,0 +1,122 @@
+// Who may use the API: users, API tokens, browser sessions and per-tenant settings of every
+// tenant, and the secrets that guard them. The IdentityStore interface is implemented by
+// identity/sqlite (SqliteIdentityStore) and used by api/ (Authenticator, REST identity and settings
+// routes) on the io thread; implementations are thread-safe. Every lookup that is not by a
+// globally unique id takes the tenant.
+#pragma once
+
+#include <cctype>
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "base/error.hpp"
+#include "base/time.hpp"
+
+namespace callbridge::ports {
+
+struct User {
+  std::string tenant = "default";
+  std::string name;                     // login name, unique per tenant ("anna")
+  std::string role = "user";            // "admin" | "supervisor" | "user"
+  std::string display_name;
+  std::vector<std::string> extensions;  // devices the user owns ("100")
+  std::string team;
+  friend bool operator==(const User&, const User&) = default;
+};
+
+struct TokenRecord {
+  std::string id;    // public part of the token ("cbt_<id>_<secret>"), globally unique
+  std::string tenant;
+  std::string user;
+  std::string hash;  // the backend's hash of the secret part (never the secret)
+  base::Timestamp created_at{};
+  std::optional<base::Timestamp> expires_at;
+  bool revoked = false;
+};
+
+// One per-tenant setting (a JSON document, e.g. "ui" for GET/PUT /api/v1/ui-settings).
+struct TenantSetting {
+  std::string value;
+  base::Timestamp updated_at{};
+  std::string updated_by;  // user name
+};
+
+struct SessionRecord {
+  std::string tenant;
+  std::string user;
+  base::Timestamp expires_at{};
+};
+
+// A token as issued: the plaintext `token` ("cbt_<id>_<secret>") exists only in this answer.
+struct IssuedToken {
+  std::string id;
+  std::string token;
+};
+
+// "cbt_<id>_<secret>" split into its hex parts; nullopt when the shape is wrong (length-limited).
+struct TokenParts {
+  std::string id;
+  std::string secret;
+};
+inline std::optional<TokenParts> parse_token(std::string_view token) {
+  if (token.size() > 200 || !token.starts_with("cbt_")) return std::nullopt;
+  token.remove_prefix(4);
+  auto us = token.find('_');
+  if (us == std::string_view::npos || us == 0 || us + 1 >= token.size()) return std::nullopt;
+  TokenParts p{std::string(token.substr(0, us)), std::string(token.substr(us + 1))};
+  for (char c : p.id + p.secret)
+    if (!std::isxdigit(static_cast<unsigned char>(c))) return std::nullopt;
+  return p;
+}
+
+class IdentityStore {
+ public:
+  virtual ~IdentityStore() = default;
+
+  // Inserts or replaces the user (tenant, name). Errc::invalid_argument on a bad role or name.
+  virtual base::Status put_user(const User& u) = 0;
+  virtual base::Result<User> get_user(const std::string& tenant, const std::string& name) = 0;
+  virtual base::Result<std::vector<User>> list_users(const std::string& tenant) = 0;
+  // Deletes the user, their tokens and sessions. Errc::not_found if absent.
+  virtual base::Status remove_user(const std::string& tenant, const std::string& name) = 0;
+
+  virtual base::Status insert_token(const TokenRecord& t) = 0;
+  virtual base::Result<TokenRecord> get_token(const std::string& id) = 0;
+  virtual base::Result<std::vector<TokenRecord>> list_tokens(const std::string& tenant) = 0;
+  // Errc::not_found unless the token exists in `tenant`.
+  virtual base::Status revoke_token(const std::string& tenant, const std::string& id) = 0;
+
+  // Sessions are stored by a hash of the cookie value (fast_hash_hex), never the value itself.
+  virtual base::Status insert_session(const std::string& id_hash, const SessionRecord& s) = 0;
+  virtual base::Result<SessionRecord> get_session(const std::string& id_hash) = 0;
+  virtual base::Status delete_session(const std::string& id_hash) = 0;
+  virtual base::Result<std::size_t> purge_sessions(base::Timestamp now) = 0;
+
+  // Per-tenant settings by key; nullopt when never set. put: Errc::invalid_argument on a bad
+  // tenant/key or a value over the backend's size limit.
+  virtual base::Result<std::optional<TenantSetting>> get_setting(const std::string& tenant,
+                                                                 const std::string& key) = 0;
+  virtual base::Status put_setting(const std::string& tenant, const std::string& key,
+                                   const TenantSetting& value) = 0;
+  virtual base::Status delete_setting(const std::string& tenant, const std::string& key) = 0;
+
+  // The secrets, in the backend's scheme (what it keeps at rest must match what it checks):
+  // A new token for an existing `user` of `tenant`, stored as a hash of its secret; the plaintext
+  // is returned once. Slow on purpose (a password hash, ~0.1 s).
+  virtual base::Result<IssuedToken> issue_token(const std::string& tenant, const std::string& user,
+                                                base::Timestamp now,
+                                                std::optional<base::Timestamp> expires_at) = 0;
+  // Whether `secret` matches a stored TokenRecord::hash (slow on purpose, ~0.1 s).
+  virtual bool verify_secret(const std::string& hash, std::string_view secret) const = 0;
+  // `bytes` random bytes from a cryptographic generator, as hex (session cookies, tickets).
+  virtual std::string random_hex(std::size_t bytes) const = 0;
+  // A fast cryptographic digest of `data` as hex (session ids at rest, cache keys); never for a
+  // secret a user chose.
+  virtual std::string fast_hash_hex(std::string_view data) const = 0;
+};
+
+}  // namespace callbridge::ports
