@@ -459,7 +459,7 @@ int run(std::size_t n_contacts, std::size_t n_inputs, std::uint32_t seed, bool s
   directory::IndexedContactStoreOptions io;
   io.background = false;
   std::size_t rss0 = rss_bytes();
-  directory::IndexedContactStore indexed(**store, directory::sqlite_index_loader(*path), io);
+  directory::IndexedContactStore indexed(**store, directory::store_index_loader(**store), io);
   double l0 = wall_s(), lc0 = thread_cpu_s();
   auto snap = indexed.current("default");
   double load_wall = wall_s() - l0, load_cpu = thread_cpu_s() - lc0;

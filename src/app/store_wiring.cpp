@@ -51,9 +51,9 @@ base::Result<OpenedContactStore> open_contact_store(const Config& config, const 
   if (must_exist && access(o.path.c_str(), F_OK) != 0)
     return fail(Error::not_found("no contact store at " + o.path + " (import contacts first, or check --data-dir)"));
   out.location = o.path;
-  out.index_loader = directory::sqlite_index_loader(o.path);
   auto s = directory::SqliteContactStore::open(std::move(o));
   if (!s) return fail(s.error());
+  out.index_loader = directory::store_index_loader(**s);  // the store outlives the loader: both in `out`
   out.store = std::move(*s);
   return out;
 }

@@ -1,11 +1,9 @@
 #include "directory/index/indexed_contact_store.hpp"
 
 #include <spdlog/spdlog.h>
-#include <sqlite3.h>
 
 #include <limits>
 
-#include "storage/sqlite/statement.hpp"
 
 namespace callbridge::directory {
 
@@ -19,82 +17,40 @@ std::int64_t ns(Steady::time_point t) {
   return std::chrono::duration_cast<std::chrono::nanoseconds>(t.time_since_epoch()).count();
 }
 
-struct Db {
-  sqlite3* db = nullptr;
-  ~Db() { sqlite3_close_v2(db); }
+}  // namespace
+
+namespace {
+
+// Hands what a scan reads straight to the index builder.
+class ToBuilder final : public ports::ContactScanSink {
+ public:
+  explicit ToBuilder(NumberIndex::Builder& b) : b_(b) {}
+  void contact(std::int64_t id, ports::ContactKind kind, std::string_view display_name,
+               std::string_view company) override {
+    slot_ = b_.add_contact(id, kind, display_name, company);
+  }
+  void number(std::string_view e164, std::string_view label) override { b_.add_number(slot_, e164, label); }
+
+ private:
+  NumberIndex::Builder& b_;
+  std::uint32_t slot_ = 0;
 };
-using storage::sqlite::Statement;
 
 }  // namespace
 
-IndexLoader sqlite_index_loader(std::string db_path) {
-  return [path = std::move(db_path)](const std::string& tenant, NumberIndex::Builder& b,
-                                     const std::function<void(std::size_t)>& progress) -> base::Result<std::uint64_t> {
-    Db db;
-    if (sqlite3_open_v2(path.c_str(), &db.db, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, nullptr) != SQLITE_OK) {
-      return fail(Error::io("contact index: cannot open " + path + ": " + sqlite3_errmsg(db.db)));
-    }
-    sqlite3_busy_timeout(db.db, 5000);
-    auto err = [&](const char* what) { return Error::io(std::string("contact index: ") + what + ": " + sqlite3_errmsg(db.db)); };
-    if (sqlite3_exec(db.db, "BEGIN", nullptr, nullptr, nullptr) != SQLITE_OK) return fail(err("begin"));
-    {
-      Statement v(db.db, "SELECT value FROM meta WHERE key='schema_version'");
-      if (!v.ok()) return fail(err("read schema version"));
-      if (v.step() != SQLITE_ROW || v.view(0) != "1") {
-        return fail(Error::conflict("contact index: " + path + " is not a version 1 contact store"));
-      }
-    }
-    std::uint64_t token = 0;
-    {
-      Statement t(db.db, "SELECT seq FROM tenant_changes WHERE tenant=?");
-      if (!t.ok()) return fail(err("read change counter"));
-      t.bind(1, tenant);
-      int rc = t.step();
-      if (rc == SQLITE_ROW) token = static_cast<std::uint64_t>(t.i64(0));
-      else if (rc != SQLITE_DONE) return fail(err("read change counter"));
-    }
-    // Contacts in rowid order (the unary + keeps SQLite off the (tenant, name) index, which would
-    // need a sort), their numbers through numbers_by_contact.
-    Statement q(db.db,
-                "SELECT c.id, c.kind, c.display_name, c.company, n.e164, n.label FROM contacts c"
-                " JOIN numbers n ON n.contact_id = c.id WHERE +c.tenant = ?1 ORDER BY c.id, n.id");
-    if (!q.ok()) return fail(err("prepare scan"));
-    q.bind(1, tenant);
-    std::int64_t last_id = std::numeric_limits<std::int64_t>::min();
-    std::uint32_t slot = 0;
-    std::size_t rows = 0;
-    int rc;
-    while ((rc = q.step()) == SQLITE_ROW) {
-      std::int64_t id = q.i64(0);
-      if (id != last_id) {
-        auto kind = ports::parse_contact_kind(q.view(1)).value_or(ports::ContactKind::person);
-        slot = b.add_contact(id, kind, q.view(2), q.view(3));
-        last_id = id;
-      }
-      b.add_number(slot, q.view(4), q.view(5));
-      if (++rows % 65536 == 0 && progress) progress(rows);
-    }
-    if (rc != SQLITE_DONE) return fail(err("scan"));
-    sqlite3_exec(db.db, "COMMIT", nullptr, nullptr, nullptr);
-    return token;
+IndexLoader store_index_loader(ports::ContactScanner& store) {
+  return [&store](const std::string& tenant, NumberIndex::Builder& b,
+                  const std::function<void(std::size_t)>& progress) -> base::Result<std::uint64_t> {
+    ToBuilder sink(b);
+    return store.scan(tenant, sink, progress);
   };
 }
 
 IndexLoader list_index_loader(ports::ContactStore& store) {
   return [&store](const std::string& tenant, NumberIndex::Builder& b,
                   const std::function<void(std::size_t)>& progress) -> base::Result<std::uint64_t> {
-    // Token first: a write during the listing makes the token stale, never the data older than it.
-    auto token = store.change_token(tenant);
-    if (!token) return fail(Error::unavailable("contact index: the store reports no change token"));
-    auto all = store.list(tenant, "", std::numeric_limits<std::size_t>::max());
-    if (!all) return fail(all.error());
-    std::size_t rows = 0;
-    for (const auto& c : *all) {
-      auto slot = b.add_contact(c.id, c.kind, c.display_name, c.company);
-      for (const auto& n : c.numbers) b.add_number(slot, n.e164, n.label);
-      if (++rows % 65536 == 0 && progress) progress(rows);
-    }
-    return *token;
+    ToBuilder sink(b);
+    return ports::scan_by_list(store, tenant, sink, progress);
   };
 }
 

@@ -24,6 +24,7 @@
 #include <thread>
 
 #include "directory/index/number_index.hpp"
+#include "ports/contact_scan.hpp"
 #include "ports/contact_source.hpp"
 
 namespace callbridge::directory {
@@ -33,11 +34,11 @@ namespace callbridge::directory {
 using IndexLoader = std::function<base::Result<std::uint64_t>(
     const std::string& tenant, NumberIndex::Builder& b, const std::function<void(std::size_t)>& progress)>;
 
-// Reads SqliteContactStore's file (schema 1) through its own read-only connection, in one read
-// transaction (a consistent snapshot, even while the daemon or the CLI writes). Errc::conflict for
-// another schema version, Errc::io when the file cannot be opened.
-IndexLoader sqlite_index_loader(std::string db_path);
-// Any ContactStore (e.g. PostgreSQL) through list(): simple, but holds all contacts in memory once.
+// Loads through a store's own snapshot read, ports::ContactScanner (SqliteContactStore reads its
+// file on its own read-only connection, in one read transaction). `store` must outlive the loader.
+IndexLoader store_index_loader(ports::ContactScanner& store);
+// Any ContactStore (e.g. PostgreSQL) through list() (ports::scan_by_list): simple, but holds all
+// contacts in memory once.
 IndexLoader list_index_loader(ports::ContactStore& store);
 
 struct IndexedContactStoreOptions {

@@ -79,7 +79,7 @@ TEST_F(IndexedStoreTest, AnswersLikeTheStoreFromMemory) {
   t2.tenant = "t2";
   ASSERT_TRUE(store->create(t2));
 
-  IndexedContactStore ix(*store, sqlite_index_loader(db()), sync_opts());
+  IndexedContactStore ix(*store, store_index_loader(*store), sync_opts());
   auto cands = core::LookupService::candidates("+4921133990377", 5, 7);
   for (const auto& q : {query("+4921133990345"), query("+4917012345678"), query("+4921133990377", cands),
                         query("+4989123456"), query("+4921133990345", {}, "t2"), query("+4921133990345", {}, "none")}) {
@@ -105,7 +105,7 @@ TEST_F(IndexedStoreTest, AnswersLikeTheStoreFromMemory) {
 }
 
 TEST_F(IndexedStoreTest, EditsThroughItAreVisibleToTheNextLookup) {
-  IndexedContactStore ix(*store, sqlite_index_loader(db()), sync_opts());
+  IndexedContactStore ix(*store, store_index_loader(*store), sync_opts());
   EXPECT_TRUE(names(ix.lookup(query("+4989123456"))).empty());
   auto id = ix.create(person("Max", {"+4989123456"}));
   ASSERT_TRUE(id);
@@ -128,7 +128,7 @@ TEST_F(IndexedStoreTest, EditsThroughItAreVisibleToTheNextLookup) {
 }
 
 TEST_F(IndexedStoreTest, WritesOfAnotherProcessAreSeenViaChangeTokenOrRecheck) {
-  IndexedContactStore ix(*store, sqlite_index_loader(db()), sync_opts());
+  IndexedContactStore ix(*store, store_index_loader(*store), sync_opts());
   EXPECT_TRUE(names(ix.lookup(query("+4989123456"))).empty());
   // The CLI writes through its own connection.
   auto cli = SqliteContactStore::open(SqliteContactStoreOptions{.path = db(), .to_e164 = {}});
@@ -150,7 +150,7 @@ TEST_F(IndexedStoreTest, BackgroundLoaderServesAfterWaitAndRebuildsAfterEdits) {
   ASSERT_TRUE(store->create(person("Eva", {"+4921133990345"})));
   IndexedContactStoreOptions o;
   o.preload_tenants = {"default"};
-  IndexedContactStore ix(*store, sqlite_index_loader(db()), o);
+  IndexedContactStore ix(*store, store_index_loader(*store), o);
   ASSERT_TRUE(ix.wait_current("default", 10s));
   ASSERT_NE(ix.current("default"), nullptr);
   EXPECT_EQ(ix.current("default")->index.numbers(), 1u);
@@ -186,9 +186,12 @@ TEST_F(IndexedStoreTest, FailedLoadFallsBackToTheStore) {
   EXPECT_FALSE(ix.wait_current("default", 1ms));
 }
 
-TEST_F(IndexedStoreTest, LoaderRejectsOtherFilesAndSchemas) {
-  NumberIndex::Builder b;
-  auto missing = sqlite_index_loader(dir.path + "/nope.db")("default", b, {});
+TEST_F(IndexedStoreTest, FileScanRejectsOtherFilesAndSchemas) {
+  struct Ignore final : ports::ContactScanSink {
+    void contact(std::int64_t, ContactKind, std::string_view, std::string_view) override {}
+    void number(std::string_view, std::string_view) override {}
+  } b;
+  auto missing = scan_contacts_file(dir.path + "/nope.db", "default", b, {});
   ASSERT_FALSE(missing);
   EXPECT_EQ(missing.error().code(), base::Errc::io);
   sqlite3* raw = nullptr;
@@ -196,7 +199,7 @@ TEST_F(IndexedStoreTest, LoaderRejectsOtherFilesAndSchemas) {
   sqlite3_exec(raw, "CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT); INSERT INTO meta VALUES('schema_version','2')",
                nullptr, nullptr, nullptr);
   sqlite3_close(raw);
-  auto newer = sqlite_index_loader(dir.path + "/other.db")("default", b, {});
+  auto newer = scan_contacts_file(dir.path + "/other.db", "default", b, {});
   ASSERT_FALSE(newer);
   EXPECT_EQ(newer.error().code(), base::Errc::conflict);
 }
@@ -215,7 +218,7 @@ TEST_F(IndexedStoreTest, LookupServiceGivesTheSameResultsAsWithTheStore) {
   ASSERT_TRUE(store->create(acme));
   ASSERT_TRUE(store->create(person("Eva", {"+4921133990345"}, "ACME")));
   auto shared_store = std::shared_ptr<ports::ContactSource>(store.get(), [](auto*) {});
-  auto ix = std::make_shared<IndexedContactStore>(*store, sqlite_index_loader(db()), sync_opts());
+  auto ix = std::make_shared<IndexedContactStore>(*store, store_index_loader(*store), sync_opts());
   base::ManualClock clock{base::from_micros(1'800'000'000'000'000)};
   core::LookupService with_store({{shared_store, 2000ms}}, {}, clock);
   core::LookupService with_index({{ix, 2000ms}}, {}, clock);

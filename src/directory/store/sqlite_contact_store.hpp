@@ -10,6 +10,7 @@
 #include <string>
 #include <unordered_map>
 
+#include "ports/contact_scan.hpp"
 #include "ports/contact_source.hpp"
 
 namespace callbridge::directory {
@@ -23,7 +24,7 @@ struct SqliteContactStoreOptions {
   std::function<std::optional<std::string>(const std::string& tenant, std::string_view raw)> to_e164;
 };
 
-class SqliteContactStore final : public ports::ContactStore {
+class SqliteContactStore final : public ports::ContactStore, public ports::ContactScanner {
  public:
   static constexpr int kSchemaVersion = 1;
 
@@ -47,6 +48,12 @@ class SqliteContactStore final : public ports::ContactStore {
                                                const std::vector<ports::Contact>& contacts,
                                                const ports::ImportOptions& opts) override;
 
+  // ports::ContactScanner: one read transaction on its own read-only connection
+  // (scan_contacts_file), a consistent snapshot even while this process or the CLI writes;
+  // ":memory:" stores go through list() (ports::scan_by_list).
+  base::Result<std::uint64_t> scan(const std::string& tenant, ports::ContactScanSink& sink,
+                                   const std::function<void(std::size_t)>& progress) override;
+
   // Number of contacts of a tenant (tests, CLI summary).
   base::Result<std::size_t> count(const std::string& tenant);
 
@@ -68,5 +75,13 @@ class SqliteContactStore final : public ports::ContactStore {
   std::mutex mu_;
   std::unordered_map<std::string, sqlite3_stmt*> stmts_;
 };
+
+// Reads one tenant of a SqliteContactStore file (schema 1) through its own read-only connection,
+// in one read transaction, contacts in id order; returns the tenant's change token of that
+// snapshot. Errc::conflict for another schema version, Errc::io when the file cannot be opened.
+// Any thread.
+base::Result<std::uint64_t> scan_contacts_file(const std::string& path, const std::string& tenant,
+                                               ports::ContactScanSink& sink,
+                                               const std::function<void(std::size_t)>& progress);
 
 }  // namespace callbridge::directory
