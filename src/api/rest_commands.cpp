@@ -25,8 +25,41 @@ std::string command_json(const core::CommandRecord& r) {
 
 namespace {
 
+// core::CommandFailure in HTTP terms (docs/api.md problem types); core knows no status codes.
+int http_status(core::CommandFailure::Kind k) {
+  using K = core::CommandFailure::Kind;
+  switch (k) {
+    case K::bad_request:
+    case K::invalid_number: return 400;
+    case K::forbidden: return 403;
+    case K::not_found: return 404;
+    case K::action_not_allowed:
+    case K::conflict: return 409;
+    case K::pbx_unavailable: return 503;
+    case K::timeout: return 504;
+    case K::internal: return 500;
+  }
+  return 500;
+}
+
+std::string_view problem_type(core::CommandFailure::Kind k) {
+  using K = core::CommandFailure::Kind;
+  switch (k) {
+    case K::bad_request: return "bad-request";
+    case K::invalid_number: return "invalid-number";
+    case K::forbidden: return "forbidden";
+    case K::not_found: return "not-found";
+    case K::action_not_allowed: return "action-not-allowed";
+    case K::conflict: return "conflict";
+    case K::pbx_unavailable: return "pbx-unavailable";
+    case K::timeout: return "pbx-unavailable";  // the PBX did not answer: same remedy
+    case K::internal: return "internal";
+  }
+  return "internal";
+}
+
 HttpResponse failure(const core::CommandFailure& f) {
-  return problem(f.http_status(), f.problem_type(), f.detail);
+  return problem(http_status(f.kind), problem_type(f.kind), f.detail);
 }
 
 core::CommandCaller caller_of(const Principal& p) { return {p.tenant, p.devices}; }

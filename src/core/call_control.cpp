@@ -9,36 +9,6 @@ namespace callbridge::core {
 using model::Action;
 using model::ConnectionState;
 
-int CommandFailure::http_status() const {
-  switch (kind) {
-    case Kind::bad_request:
-    case Kind::invalid_number: return 400;
-    case Kind::forbidden: return 403;
-    case Kind::not_found: return 404;
-    case Kind::action_not_allowed:
-    case Kind::conflict: return 409;
-    case Kind::pbx_unavailable: return 503;
-    case Kind::timeout: return 504;
-    case Kind::internal: return 500;
-  }
-  return 500;
-}
-
-std::string_view CommandFailure::problem_type() const {
-  switch (kind) {
-    case Kind::bad_request: return "bad-request";
-    case Kind::invalid_number: return "invalid-number";
-    case Kind::forbidden: return "forbidden";
-    case Kind::not_found: return "not-found";
-    case Kind::action_not_allowed: return "action-not-allowed";
-    case Kind::conflict: return "conflict";
-    case Kind::pbx_unavailable: return "pbx-unavailable";
-    case Kind::timeout: return "pbx-unavailable";  // the PBX did not answer: same remedy
-    case Kind::internal: return "internal";
-  }
-  return "internal";
-}
-
 CommandFailure failure_from(const base::Error& e) {
   using K = CommandFailure::Kind;
   switch (e.code()) {

@@ -1,7 +1,8 @@
 // CallControlService: the policy in front of ports::PbxCommands. Checks that the caller owns the
 // device, that the call exists and the action is in the call's allowed_actions (CSTA services
-// permitted) for that device (else 409 with the reason), that the PBX link is up (else 503), and
-// turns destinations into dial strings with the tenant's DialingPlan (else 400 invalid-number).
+// permitted) for that device (else action_not_allowed with the reason), that the PBX link is up
+// (else pbx_unavailable), and turns destinations into dial strings with the tenant's DialingPlan
+// (else invalid_number).
 // Click-to-dial caller id and AnyDevice (call the user's mobile first, showing the office number)
 // are decided here. Called by api/rest_commands on the model (io) thread; not thread-safe.
 #pragma once
@@ -20,23 +21,22 @@
 
 namespace callbridge::core {
 
-// Why a command was not accepted, in API terms (docs/api.md problem types).
+// Why a command was not accepted. Transport-neutral: api/rest_commands maps each kind to an HTTP
+// status and problem type (docs/api.md), another front end (CSTA) to its own error codes.
 struct CommandFailure {
   enum class Kind {
-    bad_request,         // 400 bad-request: missing/invalid field
-    invalid_number,      // 400 invalid-number
-    forbidden,           // 403: not the caller's device
-    not_found,           // 404: no such call (for this caller)
-    action_not_allowed,  // 409 action-not-allowed, detail = the reason
-    conflict,            // 409 conflict: the PBX refused (its reason in detail)
-    pbx_unavailable,     // 503 pbx-unavailable
-    timeout,             // 504: the PBX did not answer in time
-    internal,            // 500
+    bad_request,         // a field is missing or invalid
+    invalid_number,      // the destination is not a number of the tenant's dialing plan
+    forbidden,           // not the caller's device
+    not_found,           // no such call (for this caller)
+    action_not_allowed,  // not among the call's allowed actions now; detail = the reason
+    conflict,            // the PBX refused (its reason in detail)
+    pbx_unavailable,     // the tenant's PBX link is down
+    timeout,             // the PBX did not answer in time
+    internal,
   };
   Kind kind = Kind::internal;
   std::string detail;
-  int http_status() const;
-  std::string_view problem_type() const;  // "action-not-allowed", ...
 };
 
 struct CommandAccepted {
@@ -90,7 +90,7 @@ class CallControlService {
   void execute(const CommandCaller& caller, CallCommand command, const std::string& call_id,
                std::optional<std::string> device, std::optional<std::string> to, CommandCallback done);
 
-  // The reason `action` is not allowed for `device` in `call` (for the 409 detail).
+  // The reason `action` is not allowed for `device` in `call` (the action_not_allowed detail).
   std::string why_not(const model::Call& call, std::string_view device, model::Action action) const;
 
  private:
