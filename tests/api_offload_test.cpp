@@ -17,6 +17,7 @@
 #include "api/rest_api.hpp"
 #include "api/ws_event_stream.hpp"
 #include "base/worker_pool.hpp"
+#include "identity/sqlite/identity_store.hpp"
 #include "journal/sqlite/sqlite_journal_store.hpp"
 #include "support/http_get.hpp"
 #include "support/temp_dir.hpp"
