@@ -238,7 +238,7 @@ int run(int argc, char** argv) {
       d = parse_only(bytes, chunk);
     } else {
 #ifdef CALLBRIDGE_BENCH_WITH_TRACKER
-      drivers::ami::AmiCallTracker tracker(drivers::ami::TrackerOptions{}, {});
+      drivers::ami::AmiCallTracker tracker(drivers::ami::TrackerOptions{.tenant = "default"}, {});
       d = parse_into_sink(bytes, chunk, tracker);
 #else
       std::fprintf(stderr, "AmiCallTracker is not in this tree\n");
@@ -290,7 +290,7 @@ int run(int argc, char** argv) {
         drivers::ami::TrackerOutputs outputs;
         outputs.on_journal = [&](model::JournalEntry) { ++journal_entries; };
         outputs.on_event = [&](const model::CallEvent&) { ++call_events; };
-        drivers::ami::AmiCallTracker tracker(drivers::ami::TrackerOptions{}, std::move(outputs));
+        drivers::ami::AmiCallTracker tracker(drivers::ami::TrackerOptions{.tenant = "default"}, std::move(outputs));
         auto d = parse_into_sink(bytes, chunk, tracker);
         tracker_stats = tracker.stats();
         live_after = tracker.live_channels();

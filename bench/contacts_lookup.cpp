@@ -59,7 +59,7 @@ int main(int argc, char** argv) {
   std::vector<callbridge::ports::Contact> contacts;
   contacts.reserve(n);
   for (std::uint64_t i = 0; i < n; ++i) {
-    callbridge::ports::Contact c;
+    callbridge::ports::Contact c{.tenant = callbridge::base::TenantId("default")};
     c.display_name = "Contact " + std::to_string(i);
     c.origin = "bench";
     c.numbers = {{"work", number(i), number(i)}};
@@ -85,7 +85,7 @@ int main(int argc, char** argv) {
   for (std::uint64_t k = 0; k < lookups; ++k) {
     bool hit = k % 2 == 0;
     std::uint64_t i = pick(rng);
-    callbridge::ports::LookupQuery q;
+    callbridge::ports::LookupQuery q{.tenant = callbridge::base::TenantId("default")};
     q.e164 = hit ? number(i) : number(n + i % (9'000'000 - n + 1));
     if (!hit && n >= 9'000'000) q.e164 = "+4930999" + std::to_string(i % 1000);
     q.candidates = {q.e164};

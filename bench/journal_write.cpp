@@ -33,7 +33,7 @@ using callbridge::model::JournalEntry;
 using Clock = std::chrono::steady_clock;
 
 JournalEntry entry(std::uint64_t i) {
-  JournalEntry e;
+  JournalEntry e{.tenant = callbridge::base::TenantId("default")};
   e.call_id = "ctilab-1700000000." + std::to_string(i);
   e.party = std::to_string(100 + i % 50);
   e.direction = i % 3 == 0 ? callbridge::model::Direction::outbound : callbridge::model::Direction::inbound;
@@ -89,7 +89,7 @@ Result run_store(Store& store, std::uint64_t n, bool trickle, bool check) {
   r.seconds = std::chrono::duration<double>(Clock::now() - t0).count();
   r.committed = s->stats().committed;
   if (check) {
-    callbridge::ports::JournalQuery q;
+    callbridge::ports::JournalQuery q{.tenant = callbridge::base::TenantId("default")};
     q.limit = static_cast<std::size_t>(n) + 10;
     auto rows = s->query(q);
     if (rows) r.queried = rows->size();

@@ -404,7 +404,7 @@ base::Result<std::string> cached_store(const fs::path& dir, std::size_t n, std::
     std::vector<ports::Contact> cs;
     cs.reserve(n);
     for (std::size_t i = 0; i < n; ++i) {
-      ports::Contact c;
+      ports::Contact c{.tenant = base::TenantId("default")};
       c.kind = d.contacts[i].company ? ports::ContactKind::company : ports::ContactKind::person;
       c.display_name = (d.contacts[i].company ? "Company " : "Contact ") + std::to_string(i + 1);
       c.company = d.contacts[i].company ? c.display_name : "Firma " + std::to_string(i % 20000);
@@ -572,7 +572,7 @@ int run(std::size_t n_contacts, std::size_t n_inputs, std::uint32_t seed, bool s
     std::vector<ports::LookupQuery> qs;
     for (std::size_t i = 0; i < a_e164.size() && qs.size() < store_lookups; ++i) {
       if (a_e164[i].empty()) continue;
-      ports::LookupQuery q;
+      ports::LookupQuery q{.tenant = base::TenantId("default")};
       q.e164 = a_e164[i];
       q.candidates = core::LookupService::candidates(q.e164, 5, 7);
       q.deadline = std::chrono::steady_clock::now() + std::chrono::hours(1);

@@ -89,7 +89,7 @@ ports::ToE164 to_e164_of(std::shared_ptr<const core::DialingPlan> plan) {
 base::Result<std::unique_ptr<ports::ContactStore>> open_store(const Env& env, const ContactsFlags& f,
                                                                bool must_exist, std::string* location = nullptr) {
   auto t = to_e164_of(env.plan);
-  auto tenant_fn = [t](const std::string&, std::string_view raw) { return t(raw); };
+  auto tenant_fn = [t](const base::TenantId&, std::string_view raw) { return t(raw); };
   app::Config config = env.config;
   if (!f.postgres.empty()) {
     config.journal.backend = "postgres";
@@ -127,7 +127,7 @@ class ProgressBar {
 int run_import(const ContactsFlags& f) {
   auto env = load_env(f);
   if (!env) return fail_usage(env.error().message());
-  directory::ImportParseOptions po;
+  directory::ImportParseOptions po{.tenant = base::TenantId(f.tenant)};
   po.to_e164 = to_e164_of(env->plan);
   po.max_file_bytes = f.max_mb * 1024 * 1024;
   std::string base_name = f.file.substr(f.file.find_last_of('/') + 1);
@@ -198,7 +198,7 @@ int run_import(const ContactsFlags& f) {
     return 1;
   }
   if (bar) std::fprintf(stderr, "Writing %zu contacts in one transaction...", p.contacts.size());
-  auto commit = (*store)->import_all(f.tenant, p.contacts, ports::ImportOptions{f.replace});
+  auto commit = (*store)->import_all(base::TenantId(f.tenant), p.contacts, ports::ImportOptions{f.replace});
   if (bar) std::fprintf(stderr, "\r\033[K");
   if (!commit) {
     std::fprintf(stderr, "callbridge contacts import: %s\nNothing imported (the transaction was rolled back).\n",
@@ -230,7 +230,7 @@ int run_lookup(const ContactsFlags& f) {
   std::shared_ptr<ports::ContactSource> src = std::move(*store);
   base::SystemClock clock;
   core::LookupService svc({{src, std::chrono::milliseconds(2000)}}, core::LookupOptions{.workers = 1}, clock);
-  auto r = svc.lookup(f.tenant, c.e164);
+  auto r = svc.lookup(base::TenantId(f.tenant), c.e164);
   std::printf("%s\n", c.e164.c_str());
   for (const auto& s : r.sources)
     if (s.state != core::SourceOutcome::State::ok)
@@ -257,7 +257,7 @@ int run_list(const ContactsFlags& f) {
   if (!env) return fail_usage(env.error().message());
   auto store = open_store(*env, f, true);
   if (!store) return std::fprintf(stderr, "callbridge contacts list: %s\n", store.error().message().c_str()), 1;
-  auto l = (*store)->list(f.tenant, f.text, f.limit);
+  auto l = (*store)->list(base::TenantId(f.tenant), f.text, f.limit);
   if (!l) return std::fprintf(stderr, "callbridge contacts list: %s\n", l.error().message().c_str()), 1;
   for (const auto& c : *l) {
     std::printf("#%lld %s%s%s\n", static_cast<long long>(c.id), c.display_name.c_str(),

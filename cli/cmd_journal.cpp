@@ -21,7 +21,7 @@ namespace {
 struct JournalArgs {
   std::string data_dir;
   std::string config;
-  std::string tenant = "default";
+  std::string tenant{app::kSingleCompanyTenant};  // checked by tenant_id_check()
   std::string party;
   std::string since;
   std::string until;
@@ -172,8 +172,7 @@ int usage_error(const std::string& m) {
 
 int run_journal(const JournalArgs& a) {
   const auto now = base::SystemClock().now();
-  ports::JournalQuery q;
-  q.tenant = a.tenant;
+  ports::JournalQuery q{.tenant = base::TenantId(a.tenant)};
   if (!a.party.empty()) q.party = a.party;
   if (!a.since.empty() && !(q.since = parse_when(a.since, now)))
     return usage_error("--since: expected an RFC 3339 time, a date (2026-11-22) or an age (30m, 2h, 7d), got \"" +
@@ -251,7 +250,7 @@ Command register_journal(CLI::App& app) {
   auto* cf = c->add_option("--config", a->config, "read the data dir and the journal backend from this callbridged config file")
                 ->type_name("FILE");
   dd->excludes(cf);
-  c->add_option("--tenant", a->tenant, "tenant id")->capture_default_str();
+  c->add_option("--tenant", a->tenant, "tenant id")->capture_default_str()->check(tenant_id_check());
   c->add_option("--party", a->party, "only this internal extension")->type_name("EXT");
   c->add_option("--since", a->since, "started at or after: RFC 3339, date, or age like 2h / 7d")->type_name("TIME");
   c->add_option("--until", a->until, "started before: RFC 3339, date, or age")->type_name("TIME");

@@ -85,9 +85,12 @@ int run_replay(const ReplayFlags& f) {
     if (!loaded) return fail_with(2, loaded.error().message());
     config = std::move(*loaded);
   }
-  std::string tenant = f.tenant;
-  if (tenant.empty()) tenant = config.pbx.empty() ? "default" : config.pbx.front().tenant;
-  auto topt = app::tracker_options(config, tenant);
+  std::string tenant_text = f.tenant;
+  if (tenant_text.empty())
+    tenant_text = config.pbx.empty() ? std::string(app::kSingleCompanyTenant) : config.pbx.front().tenant;
+  auto tenant = base::TenantId::parse(tenant_text, "--tenant");
+  if (!tenant) return fail_with(2, tenant.error().message());
+  auto topt = app::tracker_options(config, *tenant);
   if (!topt) return fail_with(2, topt.error().message());
 
   ami::AmiReplayOptions ro;

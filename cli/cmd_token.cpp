@@ -20,7 +20,7 @@ namespace {
 struct TokenFlags {
   std::string data_dir;
   std::string config;
-  std::string tenant = "default";
+  std::string tenant{app::kSingleCompanyTenant};  // checked by tenant_id_check()
   std::string user;
   std::optional<std::string> role;
   std::vector<std::string> extensions;
@@ -79,12 +79,12 @@ int run_create(const TokenFlags& f) {
   int rc = 0;
   auto store = open_store(f, rc);
   if (!store) return rc;
-  auto existing = store->get_user(f.tenant, f.user);
-  identity::User u;
+  const base::TenantId tenant(f.tenant);
+  auto existing = store->get_user(tenant, f.user);
+  identity::User u{.tenant = tenant};
   if (existing) {
     u = *existing;
   } else {
-    u.tenant = f.tenant;
     u.name = f.user;
     u.role = "user";
   }
@@ -101,7 +101,7 @@ int run_create(const TokenFlags& f) {
   base::SystemClock clock;
   std::optional<base::Timestamp> expires;
   if (f.expires_days > 0) expires = clock.now() + std::chrono::hours(24 * f.expires_days);
-  auto t = identity::issue_token(*store, f.tenant, f.user, clock.now(), expires);
+  auto t = identity::issue_token(*store, tenant, f.user, clock.now(), expires);
   if (!t) return fail_msg(t.error().message());
   std::fprintf(stderr, "token %s for %s/%s%s; it is shown once, store it now:\n", t->id.c_str(), f.tenant.c_str(),
                f.user.c_str(), expires ? (", expires " + base::format_rfc3339_ms(*expires)).c_str() : "");
@@ -113,7 +113,7 @@ int run_list(const TokenFlags& f) {
   int rc = 0;
   auto store = open_store(f, rc);
   if (!store) return rc;
-  auto ts = store->list_tokens(f.tenant);
+  auto ts = store->list_tokens(base::TenantId(f.tenant));
   if (!ts) return fail_msg(ts.error().message());
   std::printf("%-18s %-20s %-25s %-25s %s\n", "ID", "USER", "CREATED", "EXPIRES", "STATE");
   for (const auto& t : *ts)
@@ -128,7 +128,7 @@ int run_revoke(const TokenFlags& f) {
   int rc = 0;
   auto store = open_store(f, rc);
   if (!store) return rc;
-  if (auto st = store->revoke_token(f.tenant, f.id); !st) return fail_msg(st.error().message());
+  if (auto st = store->revoke_token(base::TenantId(f.tenant), f.id); !st) return fail_msg(st.error().message());
   std::fprintf(stderr, "revoked %s (a running callbridged notices within 5 minutes)\n", f.id.c_str());
   return 0;
 }
@@ -144,7 +144,7 @@ Command register_token(CLI::App& app) {
                                              "else the daemon's default)")
         ->option_text("DIR");
     s->add_option("--config", f->config, "callbridged config file (default: $CALLBRIDGE_CONFIG)")->option_text("FILE");
-    s->add_option("--tenant", f->tenant, "tenant id")->capture_default_str()->option_text("T");
+    s->add_option("--tenant", f->tenant, "tenant id")->capture_default_str()->option_text("T")->check(tenant_id_check());
   };
   auto* create = c->add_subcommand("create", "create a token (and the user if needed); prints it on the last line");
   common(create);

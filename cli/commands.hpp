@@ -6,8 +6,22 @@
 #include <CLI/CLI.hpp>
 
 #include <functional>
+#include <string>
+
+#include "base/tenant_id.hpp"
 
 namespace callbridge::cli {
+
+// --tenant: a tenant id, checked when the command line is parsed (so the commands can turn the
+// text into a base::TenantId without failing later).
+inline CLI::Validator tenant_id_check() {
+  return CLI::Validator(
+      [](std::string& s) -> std::string {
+        auto t = base::TenantId::parse(s, "--tenant");
+        return t ? std::string() : t.error().message();
+      },
+      "TENANT");
+}
 
 // The chosen subcommand's body; returns the process exit code.
 using Runner = std::function<int()>;

@@ -3,6 +3,7 @@
 #include <cstdlib>
 
 #include "app/dialing_config.hpp"
+#include "cli/commands.hpp"
 
 namespace callbridge::cli {
 
@@ -10,7 +11,7 @@ void add_plan_flags(CLI::App* cmd, PlanFlags& f) {
   cmd->add_option("--config", f.config,
                   "callbridged config file; its [tenant.<tenant>.dialing] is the plan "
                   "(default: $CALLBRIDGE_CONFIG)");
-  cmd->add_option("--tenant", f.tenant, "tenant whose plan to use")->capture_default_str();
+  cmd->add_option("--tenant", f.tenant, "tenant whose plan to use")->capture_default_str()->check(tenant_id_check());
   cmd->add_option("--country", f.country, "dialing plan: country calling code, e.g. 49");
   cmd->add_option("--region", f.region, "dialing plan: region when a code is shared, e.g. CA for 1");
   cmd->add_option("--area", f.area, "dialing plan: area code without trunk prefix, e.g. 211");

@@ -18,7 +18,7 @@ namespace callbridge::cli {
 
 struct PlanFlags {
   std::string config;  // "" = $CALLBRIDGE_CONFIG, if set
-  std::string tenant = "default";
+  std::string tenant{app::kSingleCompanyTenant};  // checked by tenant_id_check()
   std::optional<std::string> country, region, area, base, outside, national, international;
   std::vector<int> ext_len;
   std::vector<std::string> ext_range;

@@ -215,7 +215,7 @@ struct StateStore {
 void run(StateStore& st, const std::vector<std::string>& sessions, bool killed) {
   ami::TrackerOutputs outs;
   outs.on_journal = [&](JournalEntry e) { st.entry(std::move(e)); };
-  ami::AmiCallTracker t({}, outs);
+  ami::AmiCallTracker t({.tenant = "default"}, outs);
   t.enable_state("ami:default:pbx", st.put());
   t.restore_state(st.texts());
   ami::AmiReplay replay(t);
@@ -342,7 +342,7 @@ TEST(AsteriskRestart, AllChannelsGoneEndsEveryOpenCallAndLeavesNothingLive) {
     ami::TrackerOutputs outs;
     std::vector<JournalEntry> entries;
     outs.on_journal = [&](JournalEntry e) { entries.push_back(std::move(e)); };
-    ami::AmiCallTracker t({}, outs);
+    ami::AmiCallTracker t({.tenant = "default"}, outs);
     ami::AmiReplay replay(t);
     auto g = cut_with_gap(in.c, cut, cut);
     ASSERT_TRUE(replay.run_contents(g.first, "before"));

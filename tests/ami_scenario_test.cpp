@@ -491,7 +491,7 @@ TEST(TrackerDefaults, NumberClassificationAndCanonicalForm) {
 TEST(TrackerDefaults, WithoutADialingPlanNumbersStayAsThePbxReportedThem) {
   const std::string log = std::string(CALLBRIDGE_FIXTURES_DIR) + "/outbound_dial/ami.log";
   ReplayOptions no_plan;
-  no_plan.tracker = drivers::ami::TrackerOptions{};
+  no_plan.tracker = drivers::ami::TrackerOptions{.tenant = base::TenantId("default")};
   ReplayResult r = replay_files({log}, no_plan);
   ASSERT_TRUE(r.error.empty()) << r.error;
   ASSERT_EQ(r.entries.size(), 1u) << r.jsonl();
@@ -507,7 +507,7 @@ TEST(TrackerOptionsHook, CustomNumberRulesAreUsed) {
   Script s;
   s.newchannel(tr, 0).ring(tr, p, 0).answer(tr, p, "b1", 1).hangup(tr, 16, 3).hangup(p, 16, 3);
   ReplayOptions opt;
-  opt.tracker.tenant = "acme";
+  opt.tracker.tenant = base::TenantId("acme");
   opt.tracker.canonical_remote = [](std::string_view raw) { return "E164(" + std::string(raw) + ")"; };
   ReplayResult r = replay_streams({s.bytes()}, opt);
   ASSERT_EQ(r.entries.size(), 1u) << r.jsonl();

@@ -43,7 +43,7 @@ base::Timestamp at(int ms) { return base::from_micros(1'795'000'000'000'000 + ms
 
 struct AnnaResolver final : api::PrincipalResolver {
   std::expected<api::Principal, api::AuthFailure> resolve(const api::HttpRequest&, bool) override {
-    api::Principal p;
+    api::Principal p{.tenant = base::TenantId("default")};
     p.user = "anna";
     p.devices = {"100"};
     return p;
@@ -61,7 +61,7 @@ core::DialingPlan lab_plan() {
 }
 
 struct CommandSession {
-  ami::AmiCallTracker tracker{ami::TrackerOptions{}, ami::TrackerOutputs{}};
+  ami::AmiCallTracker tracker{ami::TrackerOptions{.tenant = "default"}, ami::TrackerOutputs{}};
   ami::AmiProtocol protocol{config(), tracker};
   ami::AmiCommands commands{ami::AmiCommandsOptions{}, tracker,
                             [this](ami::AmiAction a, ami::ActionCallback cb, std::optional<std::chrono::milliseconds> t) {
@@ -69,7 +69,7 @@ struct CommandSession {
                             },
                             [this] { return protocol.up(); }};
   core::DialingPlan plan = lab_plan();
-  core::CallControlService service{core::CallControlOptions{}, tracker.model(), commands, &plan};
+  core::CallControlService service{core::CallControlOptions{.tenant = "default"}, tracker.model(), commands, &plan};
   boost::asio::io_context io;
   api::HttpServer server{io, api::HttpServerOptions{}};
   AnnaResolver resolver;

@@ -121,7 +121,7 @@ class CliJournal : public ::testing::Test {
     auto s = callbridge::journal::SqliteJournalStore::open(dir_ / "journal.db");
     ASSERT_TRUE(s) << s.error().to_string();
     using namespace callbridge;
-    model::JournalEntry a;
+    model::JournalEntry a{.tenant = base::TenantId("default")};
     a.call_id = "c1";
     a.party = "100";
     a.direction = model::Direction::inbound;
@@ -133,7 +133,7 @@ class CliJournal : public ::testing::Test {
     a.ended_at = base::from_micros(1'795'382'818'707'000);
     a.transferred_to = "102";
     (*s)->append(a);
-    model::JournalEntry b;
+    model::JournalEntry b{.tenant = base::TenantId("default")};
     b.call_id = "c2";
     b.party = "101";
     b.direction = model::Direction::inbound;

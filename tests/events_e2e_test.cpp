@@ -196,7 +196,7 @@ struct Stack {
   core::EventHub hub{core::EventHubOptions{.retention = 100'000, .encode = api::EventStream::frame_text}};
   TestAuth auth;
   std::vector<model::CallEvent> events;  // what the tracker published, in order
-  drivers::ami::AmiCallTracker tracker{{}, {.on_journal = {}, .on_event = [this](const model::CallEvent& e) {
+  drivers::ami::AmiCallTracker tracker{{.tenant = "default"}, {.on_journal = {}, .on_event = [this](const model::CallEvent& e) {
                                              events.push_back(e);
                                              hub.on_call_event(e, tracker.model());
                                            }}};
@@ -216,8 +216,8 @@ struct Stack {
   }
 
   explicit Stack(api::EventStreamOptions so = {}) {
-    auth.tokens["sup"] = {"default", "sue", api::Role::supervisor, {}, "", "", ""};
-    auth.tokens["anna"] = {"default", "anna", api::Role::user, {"100"}, "", "", ""};
+    auth.tokens.insert_or_assign("sup", api::Principal{"default", "sue", api::Role::supervisor, {}, "", "", ""});
+    auth.tokens.insert_or_assign("anna", api::Principal{"default", "anna", api::Role::user, {"100"}, "", "", ""});
     hub.add_model("default", &tracker.model());
     stream = std::make_unique<api::EventStream>(io, hub, auth, so);
     stream->install(http);

@@ -45,7 +45,7 @@ base::Timestamp at(std::int64_t secs) { return base::from_micros(secs * 1'000'00
 
 JournalEntry make(std::string party, std::string remote, Direction dir, Disposition disp,
                   std::int64_t start) {
-  JournalEntry e;
+  JournalEntry e{.tenant = base::TenantId("default")};
   e.call_id = "call-" + std::to_string(start);
   e.party = std::move(party);
   e.remote = std::move(remote);
@@ -81,8 +81,7 @@ TEST(SqliteJournalStore, RoundTripsEveryField) {
   auto store = open_ok(dir.file("journal.db"));
   ASSERT_TRUE(store);
 
-  JournalEntry full;
-  full.tenant = "acme";
+  JournalEntry full{.tenant = base::TenantId("acme")};
   full.call_id = "1795382753.42";
   full.party = "100";
   full.direction = Direction::inbound;
@@ -99,8 +98,7 @@ TEST(SqliteJournalStore, RoundTripsEveryField) {
   full.note = "call back\nafter lunch";
   full.estimated = model::kEstimatedAnswer | model::kEstimatedEnd;
 
-  JournalEntry withheld;
-  withheld.tenant = "acme";
+  JournalEntry withheld{.tenant = base::TenantId("acme")};
   withheld.call_id = "x";
   withheld.party = "101";
   withheld.direction = Direction::inbound;
@@ -113,8 +111,7 @@ TEST(SqliteJournalStore, RoundTripsEveryField) {
   store->append(withheld);
   ASSERT_TRUE(store->flush());
 
-  ports::JournalQuery q;
-  q.tenant = "acme";
+  ports::JournalQuery q{.tenant = base::TenantId("acme")};
   auto rows = run(*store, q);
   ASSERT_EQ(rows.size(), 2u);
   EXPECT_GT(rows[0].id, rows[1].id);  // newest first
@@ -149,40 +146,40 @@ TEST(SqliteJournalStore, FiltersByEveryQueryField) {
   store->append(make("101", "+493", Direction::outbound, Disposition::no_answer, 3000));
   store->append(make("102", "100", Direction::internal, Disposition::answered, 4000));
   auto other = make("100", "+499", Direction::inbound, Disposition::missed, 2500);
-  other.tenant = "other";
+  other.tenant = base::TenantId("other");
   store->append(other);
   auto named = make("103", "+4950%_x", Direction::inbound, Disposition::rejected, 5000);
   named.remote_name = "Front Door";
   store->append(named);
   ASSERT_TRUE(store->flush());
 
-  ports::JournalQuery q;
+  ports::JournalQuery q{.tenant = base::TenantId("default")};
   EXPECT_EQ(run(*store, q).size(), 5u) << "tenant isolation";
 
-  q = {};
+  q = {.tenant = "default"};
   q.party = "100";
   EXPECT_EQ(parties(run(*store, q)), (std::vector<std::string>{"100", "100"}));
 
-  q = {};
+  q = {.tenant = "default"};
   q.direction = Direction::outbound;
   EXPECT_EQ(parties(run(*store, q)), (std::vector<std::string>{"101"}));
 
-  q = {};
+  q = {.tenant = "default"};
   q.disposition = Disposition::answered;
   EXPECT_EQ(parties(run(*store, q)), (std::vector<std::string>{"102", "100"}));
 
-  q = {};
+  q = {.tenant = "default"};
   q.missed_only = true;
   auto missed = run(*store, q);
   ASSERT_EQ(missed.size(), 1u);
   EXPECT_EQ(missed[0].entry.remote, "+492");
 
-  q = {};
+  q = {.tenant = "default"};
   q.since = at(2000);
   q.until = at(4000);  // since inclusive, until exclusive
   EXPECT_EQ(parties(run(*store, q)), (std::vector<std::string>{"101", "100"}));
 
-  q = {};
+  q = {.tenant = "default"};
   q.text = "front";  // case-insensitive over remote_name
   EXPECT_EQ(parties(run(*store, q)), (std::vector<std::string>{"103"}));
   q.text = "0%_";  // LIKE wildcards are literal
@@ -190,10 +187,10 @@ TEST(SqliteJournalStore, FiltersByEveryQueryField) {
   q.text = "%";
   EXPECT_EQ(parties(run(*store, q)), (std::vector<std::string>{"103"}));
 
-  q = {};
+  q = {.tenant = "default"};
   q.party = "100";
   q.missed_only = true;
-  q.tenant = "other";
+  q.tenant = base::TenantId("other");
   auto o = run(*store, q);
   ASSERT_EQ(o.size(), 1u);
   EXPECT_EQ(o[0].entry.remote, "+499");
@@ -208,7 +205,7 @@ TEST(SqliteJournalStore, PaginatesNewestFirstWithBeforeId) {
   ASSERT_TRUE(store->flush());
 
   std::vector<std::string> seen;
-  ports::JournalQuery q;
+  ports::JournalQuery q{.tenant = base::TenantId("default")};
   q.limit = 10;
   std::vector<std::size_t> page_sizes;
   for (;;) {
@@ -231,10 +228,10 @@ TEST(SqliteJournalStore, NotesAreSetPerTenantAndBounded) {
   ASSERT_TRUE(store);
   store->append(make("100", "+491", Direction::inbound, Disposition::missed, 1));
   ASSERT_TRUE(store->flush());
-  auto id = run(*store, {}).at(0).id;
+  auto id = run(*store, {.tenant = "default"}).at(0).id;
 
   ASSERT_TRUE(store->set_note("default", id, "called back"));
-  EXPECT_EQ(run(*store, {}).at(0).entry.note, "called back");
+  EXPECT_EQ(run(*store, {.tenant = "default"}).at(0).entry.note, "called back");
 
   auto wrong_tenant = store->set_note("other", id, "x");
   ASSERT_FALSE(wrong_tenant);
@@ -244,7 +241,7 @@ TEST(SqliteJournalStore, NotesAreSetPerTenantAndBounded) {
   auto too_long = store->set_note("default", id, std::string(SqliteJournalStore::kMaxNoteBytes + 1, 'a'));
   ASSERT_FALSE(too_long);
   EXPECT_EQ(too_long.error().code(), base::Errc::invalid_argument);
-  EXPECT_EQ(run(*store, {}).at(0).entry.note, "called back");
+  EXPECT_EQ(run(*store, {.tenant = "default"}).at(0).entry.note, "called back");
 }
 
 TEST(SqliteJournalStore, PurgeBeforeDeletesOnlyEntriesThatEndedEarlier) {
@@ -258,7 +255,7 @@ TEST(SqliteJournalStore, PurgeBeforeDeletesOnlyEntriesThatEndedEarlier) {
   auto n = store->purge_before(at(100));
   ASSERT_TRUE(n);
   EXPECT_EQ(*n, 1u);
-  EXPECT_EQ(parties(run(*store, {})), (std::vector<std::string>{"new", "edge"}));
+  EXPECT_EQ(parties(run(*store, {.tenant = "default"})), (std::vector<std::string>{"new", "edge"}));
 }
 
 TEST(SqliteJournalStore, ConcurrentAppendersAndReadersLoseNothingAndKeepOrder) {
@@ -270,7 +267,7 @@ TEST(SqliteJournalStore, ConcurrentAppendersAndReadersLoseNothingAndKeepOrder) {
   std::atomic<int> reads{0};
   std::thread reader([&] {
     while (!done.load()) {
-      ports::JournalQuery q;
+      ports::JournalQuery q{.tenant = base::TenantId("default")};
       q.limit = 50;
       ASSERT_TRUE(store->query(q));
       reads.fetch_add(1);
@@ -295,7 +292,7 @@ TEST(SqliteJournalStore, ConcurrentAppendersAndReadersLoseNothingAndKeepOrder) {
   EXPECT_EQ(st.committed, kThreads * kPerThread);
   EXPECT_EQ(st.queued, 0u);
   for (int t = 0; t < kThreads; ++t) {
-    ports::JournalQuery q;
+    ports::JournalQuery q{.tenant = base::TenantId("default")};
     q.party = "t" + std::to_string(t);
     q.limit = 10'000;
     auto rows = run(*store, q);
@@ -331,7 +328,7 @@ TEST(SqliteJournalStore, FlushedEntriesSurviveKill9) {
 
   auto store = open_ok(path);
   ASSERT_TRUE(store);
-  ports::JournalQuery q;
+  ports::JournalQuery q{.tenant = base::TenantId("default")};
   q.party = "100";
   q.limit = 10'000;
   auto rows = run(*store, q);
@@ -363,7 +360,7 @@ TEST(SqliteJournalStore, OpenStateRowsLeaveInTheTransactionOfTheirEntry) {
   }
   auto s = open_ok(path);
   ASSERT_TRUE(s);
-  EXPECT_EQ(run(*s, {}).size(), 1u);
+  EXPECT_EQ(run(*s, {.tenant = "default"}).size(), 1u);
   EXPECT_EQ(*s->load_open_state("ami:a"), std::vector<std::string>{"leg two, answered"});
   EXPECT_TRUE(s->load_open_state("ami:b")->empty());
 }
@@ -400,7 +397,7 @@ TEST(SqliteJournalStore, Kill9NeverKeepsAnEntryTogetherWithItsOpenStateRow) {
   ASSERT_TRUE(WIFSIGNALED(status)) << "child exited with " << WEXITSTATUS(status);
   auto store = open_ok(path);
   ASSERT_TRUE(store);
-  ports::JournalQuery q;
+  ports::JournalQuery q{.tenant = "default"};
   q.limit = 10'000;
   auto rows = run(*store, q);
   auto state = store->load_open_state("ami:a");
@@ -438,7 +435,7 @@ TEST(SqliteJournalStore, Version1JournalIsMigratedKeepingItsEntries) {
   sqlite3_close(db);
   auto s = open_ok(path);
   ASSERT_TRUE(s);
-  auto rows = run(*s, {});
+  auto rows = run(*s, {.tenant = "default"});
   ASSERT_EQ(rows.size(), 1u);
   EXPECT_EQ(rows[0].entry.estimated, 0);
   s->put_open_state("ami:a", "k", "v");
@@ -486,7 +483,7 @@ TEST(SqliteJournalStore, NewerSchemaIsRefusedAndReopenKeepsData) {
   {
     auto s = open_ok(path);  // second open: no migration, data kept
     ASSERT_TRUE(s);
-    EXPECT_EQ(run(*s, {}).size(), 1u);
+    EXPECT_EQ(run(*s, {.tenant = "default"}).size(), 1u);
   }
   sqlite3* db = nullptr;
   ASSERT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
@@ -514,10 +511,10 @@ TEST(SqliteJournalStore, ReadOnlyOpenSeesWhatAWriterFlushed) {
   ASSERT_TRUE(writer->flush());
   auto reader = open_ok(path, ro);
   ASSERT_TRUE(reader);
-  EXPECT_EQ(run(*reader, {}).size(), 1u);
+  EXPECT_EQ(run(*reader, {.tenant = "default"}).size(), 1u);
   writer->append(make("101", "+49", Direction::inbound, Disposition::missed, 2));
   ASSERT_TRUE(writer->flush());
-  EXPECT_EQ(parties(run(*reader, {})), (std::vector<std::string>{"101", "100"}));
+  EXPECT_EQ(parties(run(*reader, {.tenant = "default"})), (std::vector<std::string>{"101", "100"}));
   EXPECT_FALSE(reader->set_note("default", 1, "x"));
 }
 
@@ -538,7 +535,7 @@ TEST(SqliteJournalStore, FullQueueDropsAndCounts) {
   store->append(make("100", "+49", Direction::inbound, Disposition::missed, 1));
   ASSERT_TRUE(store->flush());
   EXPECT_EQ(store->stats().dropped, 1u);
-  EXPECT_EQ(run(*store, {}).size(), 0u);
+  EXPECT_EQ(run(*store, {.tenant = "default"}).size(), 0u);
 }
 
 }  // namespace

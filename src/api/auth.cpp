@@ -65,11 +65,10 @@ PrincipalResult Authenticator::fail_for(const std::string& remote, std::string d
   return std::unexpected(AuthFailure{401, std::move(detail), 0});
 }
 
-base::Result<Principal> Authenticator::principal_of(const std::string& tenant, const std::string& user) {
+base::Result<Principal> Authenticator::principal_of(const base::TenantId& tenant, const std::string& user) {
   auto u = store_.get_user(tenant, user);
   if (!u) return base::fail(u.error());
-  Principal p;
-  p.tenant = u->tenant;
+  Principal p{.tenant = u->tenant};
   p.user = u->name;
   p.role = parse_role(u->role).value_or(Role::user);
   p.devices = u->extensions;
@@ -125,7 +124,7 @@ Authenticator::Verified Authenticator::verify_token(const Pending& pending) {
   std::lock_guard lock(mu_);
   if (generation == generation_) {  // not revoked (invalidate_cache) while we were checking
     if (cache_.size() >= options_.cache_capacity) cache_.clear();
-    cache_[pending.key] = Cached{*p, rec->expires_at, now};
+    cache_.insert_or_assign(pending.key, Cached{*p, rec->expires_at, now});
   }
   return *p;
 }
@@ -303,7 +302,7 @@ std::string Authenticator::issue_ticket(const Principal& p) {
   std::lock_guard lock(mu_);
   if (tickets_.size() >= 10'000) std::erase_if(tickets_, [&](const auto& kv) { return now >= kv.second.expires_at; });
   if (tickets_.size() >= 10'000) tickets_.clear();
-  tickets_[t] = Ticket{p, now + options_.ticket_ttl};
+  tickets_.insert_or_assign(t, Ticket{p, now + options_.ticket_ttl});
   return t;
 }
 

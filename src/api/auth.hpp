@@ -126,7 +126,7 @@ class Authenticator final : public PrincipalResolver {
 
   PrincipalResult fail_for(const std::string& remote, std::string detail);  // mu_ held
   std::optional<AuthFailure> limited(const std::string& remote);            // mu_ held
-  base::Result<Principal> principal_of(const std::string& tenant, const std::string& user);
+  base::Result<Principal> principal_of(const base::TenantId& tenant, const std::string& user);
 
   ports::IdentityStore& store_;
   const base::Clock& clock_;

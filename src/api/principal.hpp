@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "base/error.hpp"
+#include "base/tenant_id.hpp"
 
 namespace callbridge::api {
 
@@ -36,13 +37,14 @@ inline std::optional<Role> parse_role(std::string_view s) {
 }
 
 struct Principal {
-  std::string tenant = "default";
-  std::string user;
+  // No default: a principal exists only with the tenant its credentials belong to.
+  base::TenantId tenant;
+  std::string user{};
   Role role = Role::user;
-  std::vector<std::string> devices;  // the user's extensions ("100")
-  std::string team;                  // "" = no team
-  std::string display_name;
-  std::string token_id;              // the API token used ("" for sessions/tickets)
+  std::vector<std::string> devices{};  // the user's extensions ("100")
+  std::string team{};                  // "" = no team
+  std::string display_name{};
+  std::string token_id{};              // the API token used ("" for sessions/tickets)
 
   bool is_admin() const { return role == Role::admin; }
   // Supervisors and admins see every call and line of their tenant.

@@ -41,11 +41,11 @@ struct RestDeps {
   // they run inline on the io thread (tests).
   base::Offload offload;
   // Calls every live CallModel of `tenant` (io thread). Unset: no live calls.
-  std::function<void(const std::string& tenant, const std::function<void(const model::CallModel&)>&)>
+  std::function<void(const base::TenantId& tenant, const std::function<void(const model::CallModel&)>&)>
       for_each_model;
   // A tenant's dialing plan: raw number -> E.164, nullopt if not an external number. Unset: only
   // "+<digits>" input is accepted. Called on worker threads.
-  std::function<std::optional<std::string>(const std::string& tenant, std::string_view raw)> to_e164;
+  std::function<std::optional<std::string>(const base::TenantId& tenant, std::string_view raw)> to_e164;
   // The app's diagnostics object (JSON); the route adds "auth". Unset: "{}".
   std::function<std::string()> diagnostics_json;
   // Optional extra JSON array of client connections (WebSocket layer) put under "clients".

@@ -75,8 +75,9 @@ struct Shared {
 // down, a PBX that already answered) — then `early` keeps the outcome for the HTTP answer — or
 // later, once the 202 named a command, which they then finish.
 struct Tracking {
+  explicit Tracking(base::TenantId t) : tenant(t) {}
   std::weak_ptr<Shared> shared;
-  std::string tenant;
+  base::TenantId tenant;
   std::string id;  // set once the 202 created the record
   std::optional<core::CommandOutcome> early;
   bool make_call = false;
@@ -141,9 +142,8 @@ struct Routes {
   }
 
   std::shared_ptr<Tracking> track(const Principal& p, bool make_call) {
-    auto t = std::make_shared<Tracking>();
+    auto t = std::make_shared<Tracking>(p.tenant);
     t->shared = shared;
-    t->tenant = p.tenant;
     t->make_call = make_call;
     return t;
   }
@@ -158,7 +158,7 @@ struct Routes {
       body = std::move(*b);
     }
     core::CallControlService* svc = deps.service_for ? deps.service_for(p.tenant) : nullptr;
-    if (!svc) return problem(503, "pbx-unavailable", "no PBX link serves tenant " + p.tenant);
+    if (!svc) return problem(503, "pbx-unavailable", "no PBX link serves tenant " + p.tenant.str());
     return f(p, body, *svc);
   }
 
@@ -198,8 +198,7 @@ struct Routes {
                 const std::shared_ptr<Routes>& self) {
     auto lookup = [self, p, id, respond] {
       std::optional<ports::StoredEntry> found;
-      ports::JournalQuery q;
-      q.tenant = p.tenant;
+      ports::JournalQuery q{.tenant = p.tenant};
       q.before_id = id + 1;
       q.limit = 1;
       auto probe = [&](std::optional<std::string> party) -> base::Status {
@@ -220,7 +219,7 @@ struct Routes {
       if (!found) return respond(problem(404, "not-found", "no journal entry " + std::to_string(id)));
       auto place = [self, p, id, respond, e = std::move(found->entry)] {
         core::CallControlService* svc = self->deps.service_for ? self->deps.service_for(p.tenant) : nullptr;
-        if (!svc) return respond(problem(503, "pbx-unavailable", "no PBX link serves tenant " + p.tenant));
+        if (!svc) return respond(problem(503, "pbx-unavailable", "no PBX link serves tenant " + p.tenant.str()));
         if (!e.remote || e.remote->empty())
           return respond(problem(409, "no-callback-number", "the remote number of journal entry " +
                                                                 std::to_string(id) + " was withheld"));
@@ -234,7 +233,7 @@ struct Routes {
       if (auto b = rest::body_object(req); !b) return respond(b.error());
     }
     if (!deps.service_for || !deps.service_for(p.tenant))
-      return respond(problem(503, "pbx-unavailable", "no PBX link serves tenant " + p.tenant));
+      return respond(problem(503, "pbx-unavailable", "no PBX link serves tenant " + p.tenant.str()));
     rest::offload(deps.offload, std::move(lookup), respond);
   }
 

@@ -27,7 +27,7 @@ namespace callbridge::api {
 struct CommandRouteDeps {
   PrincipalResolver* auth = nullptr;  // required
   // The call control of a tenant; nullptr when the tenant has no PBX link (503 pbx-unavailable).
-  std::function<core::CallControlService*(const std::string& tenant)> service_for;
+  std::function<core::CallControlService*(const base::TenantId& tenant)> service_for;
   std::size_t max_body_bytes = 64 * 1024;
   // POST /api/v1/journal/{id}/callback looks entries up here; nullptr: that route is not served.
   ports::JournalStore* journal = nullptr;
@@ -36,7 +36,7 @@ struct CommandRouteDeps {
   base::Offload offload;
   // Publishes a command's state change to `user`'s event stream in `tenant` (EventHub::
   // publish_to_user with type "command"); `json_tail` is `,"command":{...}}`. Unset: not published.
-  std::function<void(const std::string& tenant, const std::string& user, std::string_view json_tail)>
+  std::function<void(const base::TenantId& tenant, const std::string& user, std::string_view json_tail)>
       publish_to_user;
   const base::Clock* clock = nullptr;  // command times and expiry; null: the system clock
   core::CommandLogOptions command_log;

@@ -17,33 +17,32 @@ using model::ConnectionState;
 struct TestResolver final : PrincipalResolver {
   std::expected<Principal, AuthFailure> resolve(const HttpRequest& req, bool) override {
     if (req.header("authorization") == "Bearer anna") {
-      Principal p;
+      Principal p{.tenant = base::TenantId("default")};
       p.user = "anna";
       p.devices = {"100"};
       return p;
     }
     if (req.header("authorization") == "Bearer carl") {  // anna's colleague on the same device
-      Principal p;
+      Principal p{.tenant = base::TenantId("default")};
       p.user = "carl";
       p.devices = {"100"};
       return p;
     }
     if (req.header("authorization") == "Bearer boss") {
-      Principal p;
+      Principal p{.tenant = base::TenantId("default")};
       p.user = "boss";
       p.role = Role::admin;
       return p;
     }
     if (req.header("authorization") == "Bearer other") {
-      Principal p;
-      p.tenant = "other";
+      Principal p{.tenant = base::TenantId("other")};
       p.user = "anna";
       p.role = Role::admin;
       p.devices = {"100"};
       return p;
     }
     if (req.header("authorization") == "Bearer sup") {
-      Principal p;
+      Principal p{.tenant = base::TenantId("default")};
       p.user = "sup";
       p.role = Role::supervisor;
       return p;
@@ -94,9 +93,8 @@ struct FakePbx final : ports::PbxCommands {
 struct FakeJournal final : ports::JournalStore {
   std::vector<ports::StoredEntry> entries;
   void add(std::string tenant, std::string party, std::optional<std::string> remote) {
-    ports::StoredEntry e;
-    e.id = static_cast<std::int64_t>(entries.size()) + 1;
-    e.entry.tenant = std::move(tenant);
+    ports::StoredEntry e{.id = static_cast<std::int64_t>(entries.size()) + 1,
+                         .entry = model::JournalEntry{.tenant = base::TenantId(tenant)}};
     e.entry.party = std::move(party);
     e.entry.remote = std::move(remote);
     entries.push_back(std::move(e));
@@ -122,9 +120,9 @@ struct RestCommands : ::testing::Test {
   boost::asio::io_context io;
   HttpServer server{io, HttpServerOptions{}};
   TestResolver resolver;
-  model::CallModel model{"default"};
+  model::CallModel model{base::TenantId("default")};
   FakePbx pbx;
-  core::CallControlService service{core::CallControlOptions{}, model, pbx, nullptr};
+  core::CallControlService service{core::CallControlOptions{.tenant = "default"}, model, pbx, nullptr};
   bool has_service = true;
   FakeJournal journal;
 

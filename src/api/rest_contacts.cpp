@@ -75,7 +75,7 @@ std::optional<std::int64_t> contact_id(const HttpRequest& req, std::string* rest
 
 void add_contact_routes(HttpServer& s, const std::shared_ptr<Ctx>& ctx) {
   auto store = [ctx]() { return ctx->deps.contacts; };
-  auto changed = [ctx](const std::string& tenant) {
+  auto changed = [ctx](const base::TenantId& tenant) {
     if (ctx->deps.lookup) ctx->deps.lookup->invalidate(tenant);
   };
 
@@ -106,8 +106,7 @@ void add_contact_routes(HttpServer& s, const std::shared_ptr<Ctx>& ctx) {
                                                {"label", m.contact.label},
                                                {"match", core::to_string(m.kind)}});
             } else if (ctx->deps.contacts) {
-              ports::LookupQuery q;
-              q.tenant = p.tenant;
+              ports::LookupQuery q{.tenant = p.tenant};
               q.e164 = *e164;
               q.candidates = {*e164};
               q.deadline = std::chrono::steady_clock::now() + std::chrono::seconds(2);
@@ -153,8 +152,7 @@ void add_contact_routes(HttpServer& s, const std::shared_ptr<Ctx>& ctx) {
             if (!store()) return problem(503, "unavailable", "no contact store");
             auto body = body_object(req);
             if (!body) return body.error();
-            ports::Contact c;
-            c.tenant = p.tenant;
+            ports::Contact c{.tenant = p.tenant};
             c.origin = "api";
             if (auto err = apply(*body, c)) return problem(400, "bad-request", *err);
             auto id = store()->create(c);

@@ -93,8 +93,7 @@ void add_identity_routes(HttpServer& s, const std::shared_ptr<Ctx>& ctx) {
   s.route("POST", "/api/v1/users", admin_only(ctx, [ctx](const HttpRequest& req, const Principal& p) {
             auto body = body_object(req);
             if (!body) return body.error();
-            ports::User u;
-            u.tenant = p.tenant;  // never from the body
+            ports::User u{.tenant = p.tenant};  // never from the body
             auto name = opt_string(*body, "user", 64);
             auto role = opt_string(*body, "role", 16);
             auto dn = opt_string(*body, "display_name", 200);

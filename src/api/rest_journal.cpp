@@ -30,8 +30,7 @@ std::optional<base::Timestamp> to_time(std::string_view s) {
 // Parses the filters; error = a 400 problem.
 std::expected<ports::JournalQuery, HttpResponse> parse_filters(const HttpRequest& req, const Principal& p,
                                                                std::size_t max_limit) {
-  ports::JournalQuery q;
-  q.tenant = p.tenant;
+  ports::JournalQuery q{.tenant = p.tenant};
   q.limit = std::min<std::size_t>(100, max_limit);
   for (const auto& [k, v] : parse_query(req.query)) {
     if (k == "party") {
@@ -80,7 +79,7 @@ base::Result<std::vector<ports::StoredEntry>> run(ports::JournalStore& store, po
   }
   std::sort(all.begin(), all.end(), [](const auto& a, const auto& b) { return a.id > b.id; });
   all.erase(std::unique(all.begin(), all.end(), [](const auto& a, const auto& b) { return a.id == b.id; }), all.end());
-  if (all.size() > q.limit) all.resize(q.limit);
+  if (all.size() > q.limit) all.erase(all.begin() + static_cast<std::ptrdiff_t>(q.limit), all.end());
   return all;
 }
 
@@ -196,8 +195,7 @@ void add_journal_routes(HttpServer& s, const std::shared_ptr<Ctx>& ctx) {
             if (!note) return problem(400, "bad-request", note.error());
             if (!*note) return problem(400, "bad-request", "note: required");
             // The entry must be visible to p: same tenant and (for users) one of p's parties.
-            ports::JournalQuery q;
-            q.tenant = p.tenant;
+            ports::JournalQuery q{.tenant = p.tenant};
             q.before_id = *id + 1;
             q.limit = 1;
             std::optional<ports::StoredEntry> found;

@@ -106,7 +106,9 @@ void add_ops_routes(HttpServer& s, const std::shared_ptr<Ctx>& ctx) {
             return reply(200, diagnostics(*ctx));
           }));
 
-  auto metrics = [ctx](const HttpRequest&, const Principal&) {
+  // Diagnostics as Prometheus text; not per tenant (no principal needed, so none is invented for
+  // the unauthenticated loopback scrape).
+  auto metrics_text = [ctx]() {
     Samples samples;
     flatten(diagnostics(*ctx), "callbridge", "", samples);
     std::string out;
@@ -120,9 +122,10 @@ void add_ops_routes(HttpServer& s, const std::shared_ptr<Ctx>& ctx) {
     r.body = std::move(out);
     return r;
   };
-  auto admin_metrics = admin_only(ctx, metrics);
-  s.route("GET", "/metrics", AsyncHttpHandler([metrics, admin_metrics](HttpRequest req, Respond respond) {
-    if (loopback(req.remote) && req.header("authorization").empty()) return respond(metrics(req, Principal{}));
+  auto admin_metrics =
+      admin_only(ctx, [metrics_text](const HttpRequest&, const Principal&) { return metrics_text(); });
+  s.route("GET", "/metrics", AsyncHttpHandler([metrics_text, admin_metrics](HttpRequest req, Respond respond) {
+    if (loopback(req.remote) && req.header("authorization").empty()) return respond(metrics_text());
     admin_metrics(std::move(req), std::move(respond));
   }));
 

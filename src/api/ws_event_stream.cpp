@@ -65,7 +65,6 @@ struct EventStream::Impl : std::enable_shared_from_this<EventStream::Impl> {
   std::vector<Client*> clients;            // live clients; Client::index is the position
   std::deque<Client*> dirty;               // clients with frames to send, in order (Client::dirty)
   std::vector<Client*> dead;               // finished, deleted by reap() when nothing points to them
-  std::unordered_set<std::string> tenants; // interned tenant names (Client::tenant points here)
   std::vector<std::vector<Frame>> spare;   // drained outbox arrays for reuse
   std::vector<iovec> iov;                  // scratch of write()
   std::unique_ptr<char[]> read_buf;
@@ -87,7 +86,7 @@ struct EventStream::Impl : std::enable_shared_from_this<EventStream::Impl> {
   }
   ~Impl();
 
-  void adopt(int fd, std::string_view early, const std::string& tenant, core::EventFilter filter,
+  void adopt(int fd, std::string_view early, const base::TenantId& tenant, core::EventFilter filter,
              std::optional<std::uint64_t> since);
   // The answer to an authenticated (or refused) handshake: 101 taking the socket over, or a problem.
   HttpUpgrade upgrade(const HttpRequest& req, const PrincipalResult& who);
@@ -114,7 +113,7 @@ struct Client final : core::EventSubscriber {
   void on_message(const core::HubMessage& m) override { s->enqueue(*this, m.frame); }
 
   EventStream::Impl* s;
-  const std::string* tenant = nullptr;
+  std::optional<base::TenantId> tenant;  // set by adopt() before anything else sees the client
   std::uint64_t sub = 0;              // hub subscription, 0 once unsubscribed
   std::vector<Frame> outbox;          // [head, end) still to send; `offset` bytes of outbox[head] sent
   std::unique_ptr<std::string> in;    // an incomplete client frame, else null
@@ -147,7 +146,7 @@ void EventStream::Impl::epoll_set(Client& c, std::uint32_t events) {
   ::epoll_ctl(ep, EPOLL_CTL_MOD, c.fd, &ev);
 }
 
-void EventStream::Impl::adopt(int fd, std::string_view early, const std::string& tenant,
+void EventStream::Impl::adopt(int fd, std::string_view early, const base::TenantId& tenant,
                               core::EventFilter filter, std::optional<std::uint64_t> since) {
   if (stopped || destroyed) {
     ::close(fd);
@@ -159,7 +158,7 @@ void EventStream::Impl::adopt(int fd, std::string_view early, const std::string&
   ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
   auto* c = new Client(this);
   c->fd = fd;
-  c->tenant = &*tenants.insert(tenant).first;
+  c->tenant = tenant;
   if (free_slots.empty()) {
     c->slot = static_cast<std::uint32_t>(slots.size());
     slots.push_back(c);
@@ -473,7 +472,7 @@ void EventStream::Impl::arm_tick() {
     if (ec || self->destroyed) return;
     auto& s = *self;
     s.now = Clock::now();
-    std::vector<std::pair<const std::string*, Frame>> beats;  // one heartbeat frame per tenant
+    std::vector<std::pair<base::TenantId, Frame>> beats;  // one heartbeat frame per tenant
     // Backwards: finish() moves the last client (already visited) into the finished one's place.
     for (std::size_t i = s.clients.size(); i-- > 0;) {
       Client& c = *s.clients[i];
@@ -482,9 +481,9 @@ void EventStream::Impl::arm_tick() {
         continue;
       }
       if (s.now - c.last_out < s.options.heartbeat) continue;
-      auto it = std::find_if(beats.begin(), beats.end(), [&](auto& b) { return b.first == c.tenant; });
+      auto it = std::find_if(beats.begin(), beats.end(), [&](auto& b) { return b.first == *c.tenant; });
       if (it == beats.end())
-        it = beats.emplace(beats.end(), c.tenant, std::make_shared<const std::string>(s.hub.heartbeat(*c.tenant)));
+        it = beats.emplace(beats.end(), *c.tenant, std::make_shared<const std::string>(s.hub.heartbeat(*c.tenant)));
       ++s.stats.heartbeats;
       s.enqueue(c, it->second);
     }

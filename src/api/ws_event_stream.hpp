@@ -42,7 +42,7 @@ struct EventStreamOptions {
   // coalescing, no timer). With nothing else to do, the writer runs again at once.
   std::size_t clients_per_turn = 64;
   // Extensions of `team` in `tenant` (team scope); none when unset.
-  std::function<std::vector<std::string>(const std::string& tenant, const std::string& team)>
+  std::function<std::vector<std::string>(const base::TenantId& tenant, const std::string& team)>
       team_devices;
 };
 

@@ -28,7 +28,7 @@ HttpResponse auth_problem(const AuthFailure& f) {
 
 std::expected<Subscription, HttpResponse> subscription_for(const HttpRequest& req, const Principal& who,
                                                            const TeamDevices& team_devices) {
-  Subscription s;
+  Subscription s{.tenant = who.tenant};
   for (const auto& [k, v] : parse_query(req.query)) {
     if (k == "scope") {
       if (v == "own") s.filter.scope = core::EventScope::own;
@@ -49,7 +49,6 @@ std::expected<Subscription, HttpResponse> subscription_for(const HttpRequest& re
   s.filter.user = who.user;  // user-addressed messages (command outcomes)
   if (s.filter.scope == core::EventScope::team && !who.team.empty() && team_devices)
     s.filter.team = team_devices(who.tenant, who.team);
-  s.tenant = who.tenant;
   s.accept = accept_key(req.header("sec-websocket-key"));
   return s;
 }

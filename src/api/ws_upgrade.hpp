@@ -17,13 +17,13 @@
 
 namespace callbridge::api::ws {
 
-using TeamDevices = std::function<std::vector<std::string>(const std::string& tenant, const std::string& team)>;
+using TeamDevices = std::function<std::vector<std::string>(const base::TenantId& tenant, const std::string& team)>;
 
 struct Subscription {
-  std::string tenant;
-  core::EventFilter filter;
-  std::optional<std::uint64_t> since;
-  std::string accept;  // Sec-WebSocket-Accept
+  base::TenantId tenant;  // the principal's
+  core::EventFilter filter{};
+  std::optional<std::uint64_t> since{};
+  std::string accept{};  // Sec-WebSocket-Accept
 };
 
 // 426/400 when the request is no valid WebSocket handshake; nullopt when it is.

@@ -5,12 +5,11 @@
 
 namespace callbridge::app {
 
-base::Result<drivers::ami::TrackerOptions> tracker_options(const Config& config, std::string_view tenant) {
-  drivers::ami::TrackerOptions o;
-  o.tenant = std::string(tenant);
+base::Result<drivers::ami::TrackerOptions> tracker_options(const Config& config, const base::TenantId& tenant) {
+  drivers::ami::TrackerOptions o{.tenant = tenant};
   o.is_internal_number = drivers::ami::default_is_internal_number;
   o.canonical_remote = drivers::ami::default_canonical_remote;
-  auto plan = tenant_dialing_plan(config, tenant);
+  auto plan = tenant_dialing_plan(config, tenant.str());
   if (!plan) return base::fail(plan.error());
   // No [tenant.X.dialing] (the tenant may still have phones or call control): the defaults apply.
   if (!*plan) return o;

@@ -18,7 +18,7 @@ namespace callbridge::app {
 // Tracker options for `tenant`: with a [tenant.<tenant>.dialing] section the numbers go through
 // that tenant's DialingPlan (tenant_dialing_plan; caller ids as NumberSource::pbx); without one,
 // the tracker's defaults (numbers as the PBX reported them). Error when the section is invalid.
-base::Result<drivers::ami::TrackerOptions> tracker_options(const Config& config, std::string_view tenant);
+base::Result<drivers::ami::TrackerOptions> tracker_options(const Config& config, const base::TenantId& tenant);
 
 // [[pbx]] -> AmiLinkOptions (host, port, credentials, auth, keepalive, connect/login timeouts,
 // reconnect backoff, record_dir with the link name as file prefix).

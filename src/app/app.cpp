@@ -127,8 +127,8 @@ App::~App() {
   blocking_.join();
 }
 
-std::optional<std::string> App::to_e164(const std::string& tenant, std::string_view raw) const {
-  auto it = plans_.find(tenant);
+std::optional<std::string> App::to_e164(const base::TenantId& tenant, std::string_view raw) const {
+  auto it = plans_.find(tenant.str());
   return core::lookup_e164(it == plans_.end() ? nullptr : it->second.get(), raw);
 }
 
@@ -147,14 +147,13 @@ base::Status App::start_remote_info() {
   // The built-in store: one instance for the REST API (edits, imports) and the lookup engine, in
   // the place the configuration names for daemon and CLI alike (app/store_wiring).
   auto cs = open_contact_store(config_, data_dir_,
-                               [this](const std::string& tenant, std::string_view n) { return to_e164(tenant, n); });
+                               [this](const base::TenantId& tenant, std::string_view n) { return to_e164(tenant, n); });
   if (!cs) return fail(cs.error());
   contacts_ = std::move(cs->store);
   spdlog::info("contact store: {}", cs->location);
   if (config_.directory.memory_index) {  // loads in the background; the store answers meanwhile
     directory::IndexedContactStoreOptions io;
-    for (const auto& [tenant, tc] : config_.tenants) io.preload_tenants.push_back(tenant);
-    if (io.preload_tenants.empty()) io.preload_tenants.push_back("default");
+    io.preload_tenants = configured_tenants(config_);
     indexed_ = std::make_unique<directory::IndexedContactStore>(*contacts_, std::move(cs->index_loader),
                                                                 std::move(io));
   }
@@ -162,7 +161,7 @@ base::Status App::start_remote_info() {
   // Non-owning: the App owns the store and destroys the lookup engine first.
   std::shared_ptr<ports::ContactSource> store(std::shared_ptr<void>(), &contacts());
   std::vector<core::LookupSourceConfig> sources{{store, std::chrono::milliseconds(800), {}, "store"}};
-  auto external = external_sources(config_.directory, [this](const std::string& tenant) -> ports::ToE164 {
+  auto external = external_sources(config_.directory, [this](const base::TenantId& tenant) -> ports::ToE164 {
     return [this, tenant](std::string_view raw) { return to_e164(tenant, raw); };
   });
   if (!external) return fail(external.error());
@@ -186,11 +185,11 @@ base::Status App::start_remote_info() {
       if (!ec) f();
     });
   };
-  o.plan = [plans](const std::string& t) -> std::shared_ptr<const core::DialingPlan> {
-    auto it = plans->find(t);
+  o.plan = [plans](const base::TenantId& t) -> std::shared_ptr<const core::DialingPlan> {
+    auto it = plans->find(t.str());
     return it == plans->end() ? nullptr : it->second;
   };
-  o.on_changed = [this](const std::string& tenant, const std::string& call_id) {
+  o.on_changed = [this](const base::TenantId& tenant, const std::string& call_id) {
     call_models_.for_each(tenant, [&](const model::CallModel& m) {
       if (const auto* c = m.find_call(call_id); c && !c->connections.empty())
         event_hub_.on_call_update(tenant, "remote_info", *c, m);
@@ -200,9 +199,11 @@ base::Status App::start_remote_info() {
   remote_info_ = std::make_unique<core::RemoteInfoService>(std::move(o), system_clock());
   event_hub_.set_remote_info(remote_info_.get());
   // Contacts changed (REST edit, import, another process): the calls' remote info follows.
-  lookup_->set_on_invalidate([this](const std::string& tenant) {
+  lookup_->set_on_invalidate([this](const std::optional<base::TenantId>& tenant) {
     boost::asio::post(io_, [this, tenant] {
-      if (remote_info_) remote_info_->invalidate(tenant);
+      if (!remote_info_) return;
+      if (tenant) remote_info_->invalidate(*tenant);
+      else remote_info_->invalidate_all();
     });
   });
   return {};
@@ -221,10 +222,8 @@ void App::arm_contacts_watch() {
 void App::check_contact_tokens() {
   if (token_check_running_.exchange(true)) return;
   boost::asio::post(blocking_, [this] {
-    std::vector<std::string> tenants{"default"};
-    for (const auto& [t, tc] : config_.tenants)
-      if (t != "default") tenants.push_back(t);
-    std::vector<std::string> moved;
+    const std::vector<base::TenantId> tenants = configured_tenants(config_);
+    std::vector<base::TenantId> moved;
     for (const auto& t : tenants) {
       auto now = contacts().change_token(t);  // also lets the index notice and reload
       auto [it, first] = contact_tokens_.try_emplace(t, now);

@@ -101,7 +101,7 @@ class App {
   core::LookupService& lookup() { return *lookup_; }
   // A number as typed or reported -> E.164 under the tenant's dialing plan; nullopt if it is not
   // an external number. Without a [tenant.X.dialing] only "+<digits>" is understood.
-  std::optional<std::string> to_e164(const std::string& tenant, std::string_view raw) const;
+  std::optional<std::string> to_e164(const base::TenantId& tenant, std::string_view raw) const;
 
   // Journal entries from a call tracker (io thread): JournalPolicy decides, RemoteInfoService
   // attaches the remote's contact (waiting a bounded time for a running lookup), then the store
@@ -166,7 +166,7 @@ class App {
   // Contacts changed by another process (`callbridge contacts import`): the store's change token
   // per tenant, compared now and then on blocking_; a move invalidates the lookup caches.
   boost::asio::steady_timer contacts_timer_;
-  std::map<std::string, std::optional<std::uint64_t>> contact_tokens_;  // blocking_ only
+  std::map<base::TenantId, std::optional<std::uint64_t>> contact_tokens_;  // blocking_ only
   std::atomic<bool> token_check_running_{false};
   boost::asio::thread_pool blocking_{1};  // disk work that must not run on the io thread (purge)
 

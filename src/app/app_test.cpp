@@ -58,10 +58,13 @@ class FakeLink final : public PbxLink {
     return st;
   }
 
+  const base::TenantId& tenant() const override { return tenant_; }
+
  private:
   boost::asio::io_context& io_;
   FakeLinkState& s_;
   std::string name_ = "fake";
+  base::TenantId tenant_{"default"};
 };
 
 Config test_config(const TempDir& dir) {
@@ -72,7 +75,7 @@ Config test_config(const TempDir& dir) {
 }
 
 model::JournalEntry entry(std::string party, model::Direction d, std::int64_t ended_s) {
-  model::JournalEntry e;
+  model::JournalEntry e{.tenant = base::TenantId("default")};
   e.call_id = "c-" + party;
   e.party = std::move(party);
   e.remote = d == model::Direction::internal ? "101" : "+4930123";
@@ -124,7 +127,7 @@ TEST(App, PolicyFiltersEntriesAndShutdownFlushesTheRest) {
   ro.read_only = true;
   auto store = journal::SqliteJournalStore::open(c.server.data_dir + "/journal.db", ro);
   ASSERT_TRUE(store);
-  auto rows = (*store)->query({});
+  auto rows = (*store)->query({.tenant = "default"});
   ASSERT_TRUE(rows);
   ASSERT_EQ(rows->size(), 1u);
   EXPECT_EQ((*rows)[0].entry.party, "100");
@@ -145,7 +148,7 @@ TEST(App, StoredEntriesArePublishedAsJournalEvents) {
   core::EventFilter f100, f101;
   f100.own = {"100"};
   f101.own = {"101"};
-  const std::string tenant = entry("100", model::Direction::inbound, 1000).tenant;
+  const base::TenantId tenant = entry("100", model::Direction::inbound, 1000).tenant;
   a.event_hub().subscribe(tenant, f100, std::nullopt, &own100);
   a.event_hub().subscribe(tenant, f101, std::nullopt, &own101);
   auto sink = a.journal_sink();
@@ -230,7 +233,7 @@ TEST(App, RetentionPurgesOldEntriesAtStart) {
   EXPECT_EQ(f.get(), 1u);
   a.request_stop();
   t.join();
-  auto rows = a.journal().query({});
+  auto rows = a.journal().query({.tenant = "default"});
   ASSERT_TRUE(rows);
   ASSERT_EQ(rows->size(), 1u);
   EXPECT_EQ((*rows)[0].entry.party, "new");
@@ -262,7 +265,7 @@ TEST(App, ACreatedContactIsFoundOnTheNextCallNotTheStaleNoMatch) {
   auto app = App::create(test_config(dir));
   ASSERT_TRUE(app) << app.error().message();
   App& a = **app;
-  model::CallModel m{"default"};
+  model::CallModel m{base::TenantId("default")};
   const std::string caller = "+4989123456";
   auto t = base::from_micros(1'800'000'000'000'000);
   auto info = [&] { return a.remote_info().find("default", caller); };
@@ -277,8 +280,7 @@ TEST(App, ACreatedContactIsFoundOnTheNextCallNotTheStaleNoMatch) {
   ASSERT_NE(info(), nullptr);
 
   // The contact is created (what POST /api/v1/contacts does: store, then invalidate).
-  ports::Contact c;
-  c.tenant = "default";
+  ports::Contact c{.tenant = base::TenantId("default")};
   c.display_name = "New Person";
   c.numbers = {{"work", "+49 89 123456", ""}};
   ASSERT_TRUE(a.contacts().create(c));

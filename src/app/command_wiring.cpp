@@ -14,18 +14,17 @@ struct CommandWiring {
   Config config;
   std::function<std::vector<PbxLink*>()> links;
   std::map<std::string, std::shared_ptr<const core::DialingPlan>> plans;  // by tenant; only with [dialing]
-  std::map<std::string, std::unique_ptr<core::CallControlService>> services;
+  std::map<base::TenantId, std::unique_ptr<core::CallControlService>> services;
 
-  core::CallControlService* service_for(const std::string& tenant) {
+  core::CallControlService* service_for(const base::TenantId& tenant) {
     if (auto it = services.find(tenant); it != services.end()) return it->second.get();
     if (!links) return nullptr;
     for (PbxLink* l : links()) {
       if (!l || l->tenant() != tenant || !l->commands() || !l->call_model()) continue;
       const core::DialingPlan* plan = nullptr;
-      if (auto p = plans.find(tenant); p != plans.end()) plan = p->second.get();
-      core::CallControlOptions o;
-      o.tenant = tenant;
-      if (auto t = config.tenants.find(tenant); t != config.tenants.end()) {
+      if (auto p = plans.find(tenant.str()); p != plans.end()) plan = p->second.get();
+      core::CallControlOptions o{.tenant = tenant};
+      if (auto t = config.tenants.find(tenant.str()); t != config.tenants.end()) {
         const CallControlConfig& cc = t->second.call_control;
         o.click_to_dial_caller_id = cc.click_to_dial_caller_id;
         auto mobiles = cc.any_device;
@@ -38,7 +37,7 @@ struct CommandWiring {
         o.office_number = [office](std::string_view d) { return office.empty() ? std::string(d) : office; };
       }
       auto svc = std::make_unique<core::CallControlService>(std::move(o), *l->call_model(), *l->commands(), plan);
-      return (services[tenant] = std::move(svc)).get();
+      return services.insert_or_assign(tenant, std::move(svc)).first->second.get();
     }
     return nullptr;  // no link for the tenant: the routes answer 503 pbx-unavailable
   }
@@ -62,12 +61,12 @@ base::Result<std::shared_ptr<CommandWiring>> wire_command_routes(api::HttpServer
   CommandWiring* raw = w.get();
   api::CommandRouteDeps deps;
   deps.auth = &auth;
-  deps.service_for = [raw](const std::string& t) { return raw->service_for(t); };
+  deps.service_for = [raw](const base::TenantId& t) { return raw->service_for(t); };
   deps.max_body_bytes = 64 * 1024;
   deps.journal = journal;
   deps.offload = std::move(offload);
   if (hub) {
-    deps.publish_to_user = [hub](const std::string& tenant, const std::string& user, std::string_view tail) {
+    deps.publish_to_user = [hub](const base::TenantId& tenant, const std::string& user, std::string_view tail) {
       hub->publish_to_user(tenant, user, "command", tail);
     };
   }

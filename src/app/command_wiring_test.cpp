@@ -10,8 +10,7 @@ namespace {
 
 struct Resolver final : api::PrincipalResolver {
   std::expected<api::Principal, api::AuthFailure> resolve(const api::HttpRequest&, bool) override {
-    api::Principal p;
-    p.tenant = "acme";
+    api::Principal p{.tenant = base::TenantId("acme")};
     p.devices = {"100", "101"};
     return p;
   }
@@ -37,15 +36,16 @@ struct RecordingCommands final : ports::PbxCommands {
 };
 
 struct FakeLink final : PbxLink {
-  std::string name_ = "pbx", tenant_;
+  std::string name_ = "pbx";
+  base::TenantId tenant_;
   RecordingCommands cmds;
-  model::CallModel model;
-  explicit FakeLink(std::string tenant) : tenant_(std::move(tenant)) {}
+  model::CallModel model{base::TenantId("default")};
+  explicit FakeLink(base::TenantId tenant) : tenant_(tenant) {}
   const std::string& name() const override { return name_; }
   void start() override {}
   void stop(std::function<void()> done) override { done(); }
   PbxLinkStatus status() const override { return {}; }
-  std::string tenant() const override { return tenant_; }
+  const base::TenantId& tenant() const override { return tenant_; }
   ports::PbxCommands* commands() override { return &cmds; }
   const model::CallModel* call_model() const override { return &model; }
 };

@@ -1,5 +1,7 @@
 #include "app/config.hpp"
 
+#include "base/tenant_id.hpp"
+
 #include <unistd.h>
 
 #include <algorithm>
@@ -223,6 +225,8 @@ Status read_server(TableReader r, ServerConfig& s, std::string_view source) {
   return r.finish();
 }
 
+bool valid_tenant_id(std::string_view id) { return base::TenantId::valid(id); }
+
 Status read_pbx(TableReader r, PbxConfig& p) {
   CB_TRY(r.string("name", p.name, true));
   CB_TRY(r.string("host", p.host, true));
@@ -238,6 +242,8 @@ Status read_pbx(TableReader r, PbxConfig& p) {
   CB_TRY(r.integer("reconnect_max_ms", p.reconnect_max_ms, 1, 3'600'000, "an integer 1..3600000"));
   CB_TRY(r.string("record_dir", p.record_dir));
   CB_TRY(r.string("tenant", p.tenant, true));
+  if (auto* n = r.get("tenant"); n && !valid_tenant_id(p.tenant))
+    return fail(r.bad("tenant", *n, "a tenant id (letters, digits, '-' and '_')"));
   return r.finish();  // completeness (host, user, secret) is validate()'s job, after the flags
 }
 
@@ -249,11 +255,6 @@ Status read_demo(TableReader r, DemoConfig& d) {
   return r.finish();
 }
 
-bool valid_tenant_id(std::string_view id) {
-  return !id.empty() && std::all_of(id.begin(), id.end(), [](char c) {
-    return std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_';
-  });
-}
 
 // key = { name = "value", ... }: a table of non-empty strings, kept in the file's key order.
 Status string_map(TableReader& r, std::string_view key, std::vector<std::pair<std::string, std::string>>& out,
@@ -473,9 +474,7 @@ Status read_tenants(TableReader r, const toml::table& t, std::string_view source
     std::string id(k.str());
     auto sub = r.table(id);
     if (!sub) return fail(sub.error());
-    if (id.empty() || !std::all_of(id.begin(), id.end(), [](char c) {
-          return std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_';
-        }))
+    if (!valid_tenant_id(id))
       return fail(Error::invalid_argument(r.key_path(id) +
                                           ": tenant ids may use letters, digits, '-' and '_'"));
     TenantConfig tc;
@@ -494,6 +493,18 @@ Status read_tenants(TableReader r, const toml::table& t, std::string_view source
 }
 
 }  // namespace
+
+std::vector<base::TenantId> configured_tenants(const Config& config) {
+  std::set<std::string> names{std::string(kSingleCompanyTenant)};
+  for (const auto& [id, tc] : config.tenants) names.insert(id);
+  for (const auto& p : config.pbx) names.insert(p.tenant);
+  for (const auto& l : config.directory.ldap) names.insert(l.tenant);
+  for (const auto& h : config.directory.http) names.insert(h.tenant);
+  std::vector<base::TenantId> out;
+  for (const auto& n : names)
+    if (auto t = base::TenantId::parse(n)) out.push_back(*t);  // validate() already rejected others
+  return out;
+}
 
 const PhoneConfig* phone_for(const TenantConfig& tenant, std::string_view device) {
   const PhoneConfig* best = nullptr;

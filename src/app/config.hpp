@@ -13,8 +13,14 @@
 #include <vector>
 
 #include "base/error.hpp"
+#include "base/tenant_id.hpp"
 
 namespace callbridge::app {
+
+// The tenant of a single-company install: what a [[pbx]] link, a directory source or a token
+// belongs to when the configuration names none. The only place this name is written; everything
+// past configuration loading carries a base::TenantId, which has no default.
+inline constexpr std::string_view kSingleCompanyTenant = "default";
 
 enum class AmiAuth { md5, plain };
 
@@ -31,7 +37,7 @@ struct PbxConfig {
   int reconnect_min_ms = 500;   // backoff after a failed or lost connection, doubling up to max
   int reconnect_max_ms = 30'000;
   std::string record_dir;       // "" = off; else the raw AMI traffic is recorded there
-  std::string tenant = "default";
+  std::string tenant{kSingleCompanyTenant};
   bool operator==(const PbxConfig&) const = default;
 };
 
@@ -82,6 +88,11 @@ struct TenantConfig {
 // longest prefix pattern); nullptr when none.
 const PhoneConfig* phone_for(const TenantConfig& tenant, std::string_view device);
 
+struct Config;
+// Every tenant the configuration names ([tenant.X], [[pbx]] tenant, directory sources) plus the
+// single-company tenant, sorted, each once. Ids were validated when the file was read.
+std::vector<base::TenantId> configured_tenants(const Config& config);
+
 struct JournalConfig {
   bool exclude_internal = false;               // drop `internal` entries
   std::vector<std::string> excluded_numbers;   // party or remote numbers never journaled
@@ -115,7 +126,7 @@ struct DemoConfig {
 // those of LdapSourceOptions.
 struct LdapDirectoryConfig {
   std::string name = "ldap";      // unique among all sources; shown as a contact's "source"
-  std::string tenant = "default";  // only this tenant's lookups ask it
+  std::string tenant{kSingleCompanyTenant};  // only this tenant's lookups ask it
   std::string uri;                 // required: "ldap://host:389" or "ldaps://..."
   std::string bind_dn;             // "" = anonymous
   std::string bind_password;
@@ -140,7 +151,7 @@ struct LdapDirectoryConfig {
 // [[directory.http]]: one HTTP JSON endpoint (CRM) asked for caller names (directory/http).
 struct HttpDirectoryConfig {
   std::string name = "crm";
-  std::string tenant = "default";
+  std::string tenant{kSingleCompanyTenant};
   std::string url;  // required: "https://crm/api/lookup?number={e164}" ({e164} or {digits})
   std::vector<std::pair<std::string, std::string>> headers;  // e.g. Authorization = "Bearer ..."
   std::string results_path;  // dotted path to the result array/object; "" = the root

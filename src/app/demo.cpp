@@ -134,7 +134,7 @@ base::Status add_demo_link(Config& config, const DemoPbx& pbx) {
 
 // ---- contacts ----------------------------------------------------------------------------------
 
-std::vector<ports::Contact> demo_contacts(const sim::TrafficProfile& profile) {
+std::vector<ports::Contact> demo_contacts(const base::TenantId& tenant, const sim::TrafficProfile& profile) {
   static constexpr std::array<const char*, 12> kGiven = {"Lena", "Jonas", "Mia",  "Paul", "Emma", "Felix",
                                                           "Hanna", "Lukas", "Sofia", "Noah", "Marie", "Elias"};
   static constexpr std::array<const char*, 12> kFamily = {"Becker", "Hoffmann", "Schulz", "Koch",   "Richter", "Wolf",
@@ -150,7 +150,7 @@ std::vector<ports::Contact> demo_contacts(const sim::TrafficProfile& profile) {
   };
   const int pool = std::min(profile.external_pool, 1000);
   for (int i = 0; i < pool; ++i) {
-    ports::Contact c;
+    ports::Contact c{.tenant = tenant};
     c.origin = "demo";
     if (i % 4 == 3) {  // every fourth caller is a company's switchboard
       c.kind = ports::ContactKind::company;
@@ -171,7 +171,7 @@ std::vector<ports::Contact> demo_contacts(const sim::TrafficProfile& profile) {
   // family line.
   for (int i : {3, 7, 11}) {
     if (i >= pool) break;
-    ports::Contact c;
+    ports::Contact c{.tenant = tenant};
     c.origin = "demo";
     c.given_name = kGiven[static_cast<std::size_t>(i + 5) % kGiven.size()];
     c.family_name = kFamily[static_cast<std::size_t>(i + 2) % kFamily.size()];
@@ -181,7 +181,7 @@ std::vector<ports::Contact> demo_contacts(const sim::TrafficProfile& profile) {
     out.push_back(std::move(c));
   }
   if (pool > 4) {
-    ports::Contact c;
+    ports::Contact c{.tenant = tenant};
     c.origin = "demo";
     c.given_name = "Ida";
     c.family_name = out[4].family_name;
@@ -193,7 +193,7 @@ std::vector<ports::Contact> demo_contacts(const sim::TrafficProfile& profile) {
   return out;
 }
 
-base::Result<std::size_t> seed_demo_contacts(const std::string& data_dir, const std::string& tenant,
+base::Result<std::size_t> seed_demo_contacts(const std::string& data_dir, const base::TenantId& tenant,
                                              const sim::TrafficProfile& profile) {
   directory::SqliteContactStoreOptions o;
   o.path = (std::filesystem::path(data_dir) / "contacts.db").string();
@@ -203,8 +203,7 @@ base::Result<std::size_t> seed_demo_contacts(const std::string& data_dir, const 
   if (!n) return fail(n.error());
   if (*n > 0) return std::size_t{0};
   std::size_t added = 0;
-  for (auto c : demo_contacts(profile)) {
-    c.tenant = tenant;
+  for (const auto& c : demo_contacts(tenant, profile)) {
     auto id = (*store)->create(c);
     if (!id) return fail(Error(id.error().code(), o.path + ": " + id.error().message()));
     ++added;
@@ -214,7 +213,7 @@ base::Result<std::size_t> seed_demo_contacts(const std::string& data_dir, const 
 
 // ---- token -------------------------------------------------------------------------------------
 
-base::Result<std::string> demo_admin_token(const std::string& data_dir, const std::string& tenant) {
+base::Result<std::string> demo_admin_token(const std::string& data_dir, const base::TenantId& tenant) {
   namespace fs = std::filesystem;
   auto store = identity::SqliteIdentityStore::open((fs::path(data_dir) / "identity.db").string());
   if (!store) return fail(store.error());
@@ -233,8 +232,7 @@ base::Result<std::string> demo_admin_token(const std::string& data_dir, const st
       }
     }
   }
-  identity::User u;
-  u.tenant = tenant;
+  identity::User u{.tenant = tenant};
   u.name = kDemoAdminUser;
   u.role = "admin";
   u.display_name = "Demo Admin";

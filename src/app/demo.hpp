@@ -52,16 +52,16 @@ base::Status add_demo_link(Config& config, const DemoPbx& pbx);
 
 // The demo directory: one contact per outside number of the traffic pool (people and companies),
 // plus a few pairs sharing a number so the client's chooser has something to choose.
-std::vector<ports::Contact> demo_contacts(const sim::TrafficProfile& profile);
+std::vector<ports::Contact> demo_contacts(const base::TenantId& tenant, const sim::TrafficProfile& profile);
 
 // Seeds demo_contacts() into <data_dir>/contacts.db for `tenant`, only when that tenant has no
 // contacts yet. Returns how many were added (0 = left alone).
-base::Result<std::size_t> seed_demo_contacts(const std::string& data_dir, const std::string& tenant,
+base::Result<std::size_t> seed_demo_contacts(const std::string& data_dir, const base::TenantId& tenant,
                                              const sim::TrafficProfile& profile);
 
 // The demo admin's API token: reuses the one saved in <data_dir>/demo-token (mode 0600) while it
 // is still valid in identity.db, else creates the user `demo-admin` (role admin) and a new token.
-base::Result<std::string> demo_admin_token(const std::string& data_dir, const std::string& tenant);
+base::Result<std::string> demo_admin_token(const std::string& data_dir, const base::TenantId& tenant);
 
 // "http://127.0.0.1:8080/?token=..." for a listen address and the bound port (a wildcard host
 // becomes 127.0.0.1).

@@ -6,7 +6,7 @@
 namespace callbridge::app {
 
 base::Result<std::vector<core::LookupSourceConfig>> external_sources(
-    const DirectoryConfig& config, const std::function<ports::ToE164(const std::string& tenant)>& to_e164_for) {
+    const DirectoryConfig& config, const std::function<ports::ToE164(const base::TenantId& tenant)>& to_e164_for) {
   std::vector<core::LookupSourceConfig> out;
   for (std::size_t i = 0; i < config.ldap.size(); ++i) {
     const auto& c = config.ldap[i];
@@ -24,7 +24,7 @@ base::Result<std::vector<core::LookupSourceConfig>> external_sources(
     o.company_attribute = c.company_attribute;
     o.number_attributes = c.number_attributes;
     o.size_limit = c.size_limit;
-    if (to_e164_for) o.to_e164 = to_e164_for(c.tenant);
+    if (to_e164_for) o.to_e164 = to_e164_for(base::TenantId(c.tenant));
     auto s = directory::LdapContactSource::create(std::move(o));
     if (!s)
       return base::fail(base::Error::invalid_argument("directory.ldap[" + std::to_string(i) + "]: " +

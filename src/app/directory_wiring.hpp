@@ -18,6 +18,6 @@ namespace callbridge::app {
 // normalizes the numbers an LDAP directory stores under that tenant's dialing plan. Errors name
 // the config key ("directory.ldap[0]: ...").
 base::Result<std::vector<core::LookupSourceConfig>> external_sources(
-    const DirectoryConfig& config, const std::function<ports::ToE164(const std::string& tenant)>& to_e164_for);
+    const DirectoryConfig& config, const std::function<ports::ToE164(const base::TenantId& tenant)>& to_e164_for);
 
 }  // namespace callbridge::app

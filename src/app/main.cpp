@@ -104,7 +104,7 @@ int main(int argc, char** argv) {
     auto dir = app::effective_data_dir(config);
     std::error_code ec;
     std::filesystem::create_directories(dir, ec);
-    const auto& tenant = config.pbx.back().tenant;
+    const base::TenantId tenant(config.pbx.back().tenant);  // validated by the config loader
     auto seeded = app::seed_demo_contacts(dir, tenant,
                                           app::demo_traffic_profile(config.demo.calls_per_minute, config.demo.seed));
     if (!seeded) {

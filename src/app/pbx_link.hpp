@@ -35,7 +35,7 @@ class PbxLink {
   virtual PbxLinkStatus status() const = 0;
   // Call control through this link (app/command_wiring): the tenant it serves, its commands and
   // the call model they act on. Null when the driver cannot control calls.
-  virtual std::string tenant() const { return "default"; }
+  virtual const base::TenantId& tenant() const = 0;
   virtual ports::PbxCommands* commands() { return nullptr; }
   virtual const model::CallModel* call_model() const { return nullptr; }
 };

@@ -19,8 +19,8 @@ namespace ami = drivers::ami;
 // states without a call event, so after those the hub diffs the tenant's lines (O(devices), rare).
 class LineStateTap final : public ami::AmiSink {
  public:
-  LineStateTap(ami::AmiCallTracker& t, core::EventHub& hub, std::string tenant)
-      : t_(t), hub_(hub), tenant_(std::move(tenant)) {}
+  LineStateTap(ami::AmiCallTracker& t, core::EventHub& hub, base::TenantId tenant)
+      : t_(t), hub_(hub), tenant_(tenant) {}
   void on_session_start(base::Timestamp at) override { t_.on_session_start(at); }
   void on_message(const ami::AmiMessage& m, base::Timestamp at) override {
     t_.on_message(m, at);
@@ -41,15 +41,15 @@ class LineStateTap final : public ami::AmiSink {
  private:
   ami::AmiCallTracker& t_;
   core::EventHub& hub_;
-  std::string tenant_;
+  base::TenantId tenant_;
 };
 
 // One Asterisk: the tracker (journal + call model) fed by the AMI link. Owns both; the tracker is
 // declared first so it outlives the link that calls it.
 class AmiPbxLink final : public PbxLink {
  public:
-  AmiPbxLink(std::string name, std::string tenant, std::unique_ptr<ami::AmiCallTracker> tracker)
-      : name_(std::move(name)), tenant_(std::move(tenant)), tracker_(std::move(tracker)) {}
+  AmiPbxLink(std::string name, base::TenantId tenant, std::unique_ptr<ami::AmiCallTracker> tracker)
+      : name_(std::move(name)), tenant_(tenant), tracker_(std::move(tracker)) {}
 
   base::Status init(boost::asio::any_io_executor ex, ami::AmiLinkOptions options,
                     ami::AmiCommandsOptions commands) {
@@ -71,7 +71,7 @@ class AmiPbxLink final : public PbxLink {
 
   const std::string& name() const override { return name_; }
   void set_tap(std::unique_ptr<ami::AmiSink> tap) { tap_ = std::move(tap); }  // before init()
-  std::string tenant() const override { return tenant_; }
+  const base::TenantId& tenant() const override { return tenant_; }
   ports::PbxCommands* commands() override { return commands_.get(); }
   ami::AmiCommands* ami_commands() { return commands_.get(); }
   const model::CallModel* call_model() const override { return &tracker_->model(); }
@@ -127,7 +127,7 @@ class AmiPbxLink final : public PbxLink {
 
  private:
   std::string name_;
-  std::string tenant_;
+  base::TenantId tenant_;
   base::SystemClock clock_;
   std::unique_ptr<ami::AmiCallTracker> tracker_;
   std::unique_ptr<ami::AmiSink> tap_;  // feeds tracker_ (and the event hub); outlives link_
@@ -141,7 +141,9 @@ class AmiPbxLink final : public PbxLink {
 }  // namespace
 
 base::Result<std::unique_ptr<PbxLink>> make_pbx_link(const PbxConfig& pbx, App& app) {
-  auto topt = tracker_options(app.config(), pbx.tenant);
+  auto tenant = base::TenantId::parse(pbx.tenant, "pbx " + pbx.name + ": tenant");
+  if (!tenant) return base::fail(tenant.error());
+  auto topt = tracker_options(app.config(), *tenant);
   if (!topt) return base::fail(base::Error::invalid_argument("pbx " + pbx.name + ": " + topt.error().message()));
   auto sink = app.journal_sink();
   ami::TrackerOutputs outputs;
@@ -197,11 +199,11 @@ base::Result<std::unique_ptr<PbxLink>> make_pbx_link(const PbxConfig& pbx, App& 
       return caps;
     });
   }
-  auto link = std::make_unique<AmiPbxLink>(pbx.name, pbx.tenant, std::move(tracker));
+  auto link = std::make_unique<AmiPbxLink>(pbx.name, *tenant, std::move(tracker));
   if (keep_open) link->keep_open_calls();
-  app.event_hub().add_model(pbx.tenant, &tracker_raw->model());
-  app.call_models().add(pbx.tenant, &tracker_raw->model());  // GET /api/v1/calls
-  auto tap = std::make_unique<LineStateTap>(*tracker_raw, app.event_hub(), pbx.tenant);
+  app.event_hub().add_model(*tenant, &tracker_raw->model());
+  app.call_models().add(*tenant, &tracker_raw->model());  // GET /api/v1/calls
+  auto tap = std::make_unique<LineStateTap>(*tracker_raw, app.event_hub(), *tenant);
   LineStateTap* tap_raw = tap.get();
   link->set_tap(std::move(tap));
   if (auto st = link->init(app.io().get_executor(), ami_link_options(pbx), std::move(copt)); !st) {

@@ -39,7 +39,7 @@ api::PrincipalResolver& App::principals() { return *rest_->auth; }
 api::EventStreamOptions event_stream_options(const std::shared_ptr<RestWiring>& w) {
   api::EventStreamOptions o;
   identity::SqliteIdentityStore* ids = w->identity.get();
-  o.team_devices = [ids](const std::string& tenant, const std::string& team) {
+  o.team_devices = [ids](const base::TenantId& tenant, const std::string& team) {
     std::vector<std::string> devices;
     auto users = ids->list_users(tenant);
     if (!users) return devices;  // presence of the team is not shown; the stream still works
@@ -91,10 +91,10 @@ base::Result<std::shared_ptr<RestWiring>> wire_rest_api(App& app) {
   d.contacts = &app.contacts();
   d.lookup = &app.lookup();  // GET /api/v1/contacts/lookup asks every source of the tenant
   App* a = &app;
-  d.for_each_model = [a](const std::string& tenant, const std::function<void(const model::CallModel&)>& f) {
+  d.for_each_model = [a](const base::TenantId& tenant, const std::function<void(const model::CallModel&)>& f) {
     a->call_models().for_each(tenant, f);
   };
-  d.to_e164 = [a](const std::string& tenant, std::string_view n) { return a->to_e164(tenant, n); };
+  d.to_e164 = [a](const base::TenantId& tenant, std::string_view n) { return a->to_e164(tenant, n); };
   d.diagnostics_json = [a] { return a->diagnostics_json(); };
   d.ui_config_json = read_ui_config;  // default of GET /api/v1/ui-settings
   d.remote_info = app.remote_info_view();  // "remote_info" per connection in GET /api/v1/calls

@@ -123,7 +123,7 @@ std::string CallControlService::make_call(const CommandCaller& caller, std::stri
                                           CommandCallback finished) {
   using K = CommandFailure::Kind;
   if (caller.tenant != options_.tenant)
-    return reject(done, std::unexpected(fail_with(K::forbidden, "tenant " + caller.tenant + " is not served here")));
+    return reject(done, std::unexpected(fail_with(K::forbidden, "tenant " + caller.tenant.str() + " is not served here")));
   std::string device;
   if (from) {
     if (!owns(caller, *from))

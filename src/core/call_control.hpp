@@ -49,8 +49,8 @@ using CommandCallback = std::function<void(CommandOutcome)>;
 
 // Who asks (from api::Principal): their tenant and devices.
 struct CommandCaller {
-  std::string tenant = "default";
-  std::vector<std::string> devices;
+  base::TenantId tenant;
+  std::vector<std::string> devices{};
 };
 
 enum class CallCommand { answer, hangup, hold, retrieve, consult, alternate, transfer, conference, deflect };
@@ -58,15 +58,15 @@ std::string_view to_string(CallCommand c);
 std::optional<CallCommand> parse_call_command(std::string_view verb);  // "answer", ...
 
 struct CallControlOptions {
-  std::string tenant = "default";
+  base::TenantId tenant;  // no default: CallControlOptions{.tenant = t}
   // Caller id the user's own phone shows for click-to-dial: empty = the destination (as dialed),
   // which is what tests/fixtures/asterisk-22/click_to_dial_originate sent.
-  std::string click_to_dial_caller_id;
+  std::string click_to_dial_caller_id{};
   // AnyDevice / follow-me: the external number to call first for a device (the user's mobile),
   // nullopt = the device itself.
-  std::function<std::optional<std::string>(std::string_view device)> any_device_number;
+  std::function<std::optional<std::string>(std::string_view device)> any_device_number{};
   // What the first leg shows when it is a mobile: the office number (E.164 or as dialed).
-  std::function<std::string(std::string_view device)> office_number;
+  std::function<std::string(std::string_view device)> office_number{};
   std::uint64_t first_request_seq = 1;  // request ids are "c2d-<seq, 4+ digits>"
 };
 

@@ -63,10 +63,10 @@ DialingPlan lab_plan() {
 }
 
 struct CallControl : ::testing::Test {
-  model::CallModel model{"default"};
+  model::CallModel model{base::TenantId("default")};
   FakePbx pbx;
   DialingPlan plan = lab_plan();
-  CallControlOptions options;
+  CallControlOptions options{.tenant = base::TenantId("default")};
   CommandCaller anna{"default", {"100"}};
   std::optional<CommandOutcome> out;
 
@@ -238,7 +238,7 @@ namespace callbridge::core {
 namespace {
 
 TEST(CallControlCaps, ConfiguredPhonePatternsDecideWhatIsOffered) {
-  model::CallModel model{"default"};
+  model::CallModel model{base::TenantId("default")};
   model.set_caps_resolver([](std::string_view d) {
     return model::DeviceCaps{.remote_answer = d.starts_with("1"), .remote_hold = d.starts_with("1")};
   });

@@ -16,17 +16,17 @@ namespace callbridge::core {
 class CallModelRegistry {
  public:
   // The model must stay alive until remove()d.
-  void add(const std::string& tenant, const model::CallModel* m) { models_.emplace_back(tenant, m); }
+  void add(const base::TenantId& tenant, const model::CallModel* m) { models_.emplace_back(tenant, m); }
   void remove(const model::CallModel* m) {
     std::erase_if(models_, [m](const auto& e) { return e.second == m; });
   }
-  void for_each(const std::string& tenant, const std::function<void(const model::CallModel&)>& f) const {
+  void for_each(const base::TenantId& tenant, const std::function<void(const model::CallModel&)>& f) const {
     for (const auto& [t, m] : models_)
       if (t == tenant) f(*m);
   }
 
  private:
-  std::vector<std::pair<std::string, const model::CallModel*>> models_;
+  std::vector<std::pair<base::TenantId, const model::CallModel*>> models_;
 };
 
 }  // namespace callbridge::core

@@ -42,19 +42,18 @@ void CommandLog::expire(Tenant& t) {
   }
 }
 
-const CommandRecord& CommandLog::add(const std::string& tenant, const std::string& user, std::string action,
+const CommandRecord& CommandLog::add(const base::TenantId& tenant, const std::string& user, std::string action,
                                      CommandState state, std::optional<std::string> call_id,
                                      std::optional<std::string> request_id) {
-  Tenant& t = tenants_[tenant];
+  Tenant& t = tenants_.try_emplace(tenant).first->second;
   expire(t);
   while (t.by_id.size() >= options_.max_per_tenant && !t.order.empty()) {
     t.by_id.erase(t.order.front());
     t.order.pop_front();
   }
-  CommandRecord r;
+  CommandRecord r{.tenant = tenant};
   do r.id = new_id_();
   while (t.by_id.contains(r.id));
-  r.tenant = tenant;
   r.user = user;
   r.action = std::move(action);
   r.state = state;
@@ -66,7 +65,7 @@ const CommandRecord& CommandLog::add(const std::string& tenant, const std::strin
   return it->second;
 }
 
-bool CommandLog::finish(const std::string& tenant, const std::string& id, CommandState state, std::string reason,
+bool CommandLog::finish(const base::TenantId& tenant, const std::string& id, CommandState state, std::string reason,
                         std::optional<std::string> call_id) {
   CommandRecord* r = lookup(tenant, id);
   if (!r || r->state != CommandState::accepted || state == CommandState::accepted) return false;
@@ -78,11 +77,11 @@ bool CommandLog::finish(const std::string& tenant, const std::string& id, Comman
   return true;
 }
 
-const CommandRecord* CommandLog::find(const std::string& tenant, const std::string& id) {
+const CommandRecord* CommandLog::find(const base::TenantId& tenant, const std::string& id) {
   return lookup(tenant, id);
 }
 
-CommandRecord* CommandLog::lookup(const std::string& tenant, const std::string& id) {
+CommandRecord* CommandLog::lookup(const base::TenantId& tenant, const std::string& id) {
   auto t = tenants_.find(tenant);
   if (t == tenants_.end()) return nullptr;
   expire(t->second);
@@ -90,7 +89,7 @@ CommandRecord* CommandLog::lookup(const std::string& tenant, const std::string& 
   return it == t->second.by_id.end() ? nullptr : &it->second;
 }
 
-std::size_t CommandLog::size(const std::string& tenant) const {
+std::size_t CommandLog::size(const base::TenantId& tenant) const {
   auto t = tenants_.find(tenant);
   return t == tenants_.end() ? 0 : t->second.by_id.size();
 }

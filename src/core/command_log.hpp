@@ -15,6 +15,7 @@
 #include <string_view>
 #include <unordered_map>
 
+#include "base/tenant_id.hpp"
 #include "base/time.hpp"
 
 namespace callbridge::core {
@@ -23,14 +24,14 @@ enum class CommandState { accepted, done, failed };
 std::string_view to_string(CommandState s);
 
 struct CommandRecord {
-  std::string id;      // "cmd-<16 hex>"
-  std::string tenant;
-  std::string user;    // who issued it (only they and admins may read it)
-  std::string action;  // "make_call", "hangup", "transfer", ...
+  std::string id{};      // "cmd-<16 hex>"
+  base::TenantId tenant;
+  std::string user{};    // who issued it (only they and admins may read it)
+  std::string action{};  // "make_call", "hangup", "transfer", ...
   CommandState state = CommandState::accepted;
-  std::string reason;                      // failed: why (the PBX's words); else ""
-  std::optional<std::string> call_id;      // the call it acts on / the call it made, once known
-  std::optional<std::string> request_id;   // make_call: the PBX correlation id ("c2d-0001")
+  std::string reason{};                      // failed: why (the PBX's words); else ""
+  std::optional<std::string> call_id{};      // the call it acts on / the call it made, once known
+  std::optional<std::string> request_id{};   // make_call: the PBX correlation id ("c2d-0001")
   base::Timestamp created_at{};
   base::Timestamp updated_at{};
 };
@@ -51,16 +52,16 @@ class CommandLog {
 
   // A new record in state `state` (accepted, or done when the PBX already confirmed a command
   // that has no later outcome). No listener call: the creator answers with it.
-  const CommandRecord& add(const std::string& tenant, const std::string& user, std::string action,
+  const CommandRecord& add(const base::TenantId& tenant, const std::string& user, std::string action,
                            CommandState state, std::optional<std::string> call_id,
                            std::optional<std::string> request_id);
   // accepted -> done/failed; `call_id` (when set) replaces the record's. The listener runs on
   // the change. false (nothing happens) when the record is unknown, expired or already final.
-  bool finish(const std::string& tenant, const std::string& id, CommandState state, std::string reason,
+  bool finish(const base::TenantId& tenant, const std::string& id, CommandState state, std::string reason,
               std::optional<std::string> call_id = std::nullopt);
   // nullptr when unknown or expired.
-  const CommandRecord* find(const std::string& tenant, const std::string& id);
-  std::size_t size(const std::string& tenant) const;
+  const CommandRecord* find(const base::TenantId& tenant, const std::string& id);
+  std::size_t size(const base::TenantId& tenant) const;
 
  private:
   struct Tenant {
@@ -68,13 +69,13 @@ class CommandLog {
     std::deque<std::string> order;  // creation order
   };
   void expire(Tenant& t);
-  CommandRecord* lookup(const std::string& tenant, const std::string& id);
+  CommandRecord* lookup(const base::TenantId& tenant, const std::string& id);
 
   CommandLogOptions options_;
   const base::Clock& clock_;
   std::function<std::string()> new_id_;
   Listener listener_;
-  std::unordered_map<std::string, Tenant> tenants_;
+  std::unordered_map<base::TenantId, Tenant> tenants_;
 };
 
 }  // namespace callbridge::core

@@ -56,7 +56,7 @@ std::string_view line_state_name(model::DeviceState s) {
   return "idle";
 }
 
-std::string call_json(const model::Call& c, const std::string& tenant, const model::CallModel& m,
+std::string call_json(const model::Call& c, const base::TenantId& tenant, const model::CallModel& m,
                       const RemoteInfoView* remotes) {
   std::string o = "{\"id\":";
   put_string(o, c.id);
@@ -105,13 +105,13 @@ EventHub::EventHub(EventHubOptions options) : options_(std::move(options)) {
   if (options_.retention == 0) options_.retention = 1;
 }
 
-EventHub::Tenant& EventHub::tenant(const std::string& name) { return tenants_[name]; }
+EventHub::Tenant& EventHub::tenant(const base::TenantId& name) { return tenants_.try_emplace(name).first->second; }
 
 std::string EventHub::encode(std::string_view json) const {
   return options_.encode ? options_.encode(json) : std::string(json);
 }
 
-void EventHub::add_model(const std::string& t, const model::CallModel* m) {
+void EventHub::add_model(const base::TenantId& t, const model::CallModel* m) {
   tenant(t).models.push_back(m);
 }
 
@@ -156,7 +156,7 @@ void EventHub::publish(Tenant& t, HubMessage::Kind kind, std::vector<std::string
   }
 }
 
-void EventHub::publish_raw(const std::string& tn, HubMessage::Kind kind,
+void EventHub::publish_raw(const base::TenantId& tn, HubMessage::Kind kind,
                            std::vector<std::string> devices, std::string_view type,
                            std::string_view json_tail) {
   auto& t = tenant(tn);
@@ -166,7 +166,7 @@ void EventHub::publish_raw(const std::string& tn, HubMessage::Kind kind,
   publish(t, kind, std::move(devices), std::move(json));
 }
 
-void EventHub::publish_to_user(const std::string& tn, const std::string& user, std::string_view type,
+void EventHub::publish_to_user(const base::TenantId& tn, const std::string& user, std::string_view type,
                                std::string_view json_tail) {
   auto& t = tenant(tn);
   ++t.seq;
@@ -245,7 +245,7 @@ void EventHub::on_call_event(const model::CallEvent& e, const model::CallModel& 
   for (const auto& d : devices) publish_line(t, d, m.device_state(d));
 }
 
-void EventHub::on_call_update(const std::string& tn, std::string_view event, const model::Call& c,
+void EventHub::on_call_update(const base::TenantId& tn, std::string_view event, const model::Call& c,
                               const model::CallModel& m) {
   auto& t = tenant(tn);
   std::vector<std::string> devices;
@@ -261,7 +261,7 @@ void EventHub::on_call_update(const std::string& tn, std::string_view event, con
   publish(t, HubMessage::Kind::call, std::move(devices), std::move(json));
 }
 
-void EventHub::sync_lines(const std::string& tn, const model::CallModel& m) {
+void EventHub::sync_lines(const base::TenantId& tn, const model::CallModel& m) {
   auto& t = tenant(tn);
   note_lines_from(t, m);
   // A device the model did not change since the last sync has the state published then (or
@@ -294,7 +294,7 @@ void EventHub::on_journal(const model::JournalEntry& e, std::optional<std::int64
   publish(t, HubMessage::Kind::journal, {e.party}, std::move(json));
 }
 
-std::string EventHub::snapshot_json(const Tenant& t, const std::string& tn,
+std::string EventHub::snapshot_json(const Tenant& t, const base::TenantId& tn,
                                     const EventFilter& f) const {
   std::string o = head("snapshot", t.seq);
   o += ",\"calls\":[";
@@ -332,7 +332,7 @@ std::string EventHub::snapshot_json(const Tenant& t, const std::string& tn,
   return o;
 }
 
-EventHub::Attach EventHub::subscribe(const std::string& tn, EventFilter filter,
+EventHub::Attach EventHub::subscribe(const base::TenantId& tn, EventFilter filter,
                                      std::optional<std::uint64_t> since, EventSubscriber* sink) {
   std::sort(filter.own.begin(), filter.own.end());
   std::sort(filter.team.begin(), filter.team.end());
@@ -375,7 +375,7 @@ EventHub::Attach EventHub::subscribe(const std::string& tn, EventFilter filter,
   return a;
 }
 
-void EventHub::unsubscribe(const std::string& tn, std::uint64_t id) {
+void EventHub::unsubscribe(const base::TenantId& tn, std::uint64_t id) {
   auto it = tenants_.find(tn);
   if (it == tenants_.end()) return;
   if (publishing_ > 0) {
@@ -402,12 +402,12 @@ void EventHub::remove_now(Tenant& t, std::uint64_t id) {
   }
 }
 
-std::uint64_t EventHub::last_seq(const std::string& tn) const {
+std::uint64_t EventHub::last_seq(const base::TenantId& tn) const {
   auto it = tenants_.find(tn);
   return it == tenants_.end() ? 0 : it->second.seq;
 }
 
-std::string EventHub::heartbeat(const std::string& tn) const {
+std::string EventHub::heartbeat(const base::TenantId& tn) const {
   return encode(head("heartbeat", last_seq(tn)) + "}");
 }
 

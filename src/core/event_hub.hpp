@@ -82,38 +82,38 @@ class EventHub {
   explicit EventHub(EventHubOptions options = {});
 
   // Snapshot sources. The model must outlive its registration.
-  void add_model(const std::string& tenant, const model::CallModel* m);
+  void add_model(const base::TenantId& tenant, const model::CallModel* m);
   void remove_model(const model::CallModel* m);
 
   // Publishing. `on_call_event` also publishes line changes of the devices in the event.
   void on_call_event(const model::CallEvent& e, const model::CallModel& m);
   // Publishes line events for devices whose state changed (after PBX device/extension state events).
-  void sync_lines(const std::string& tenant, const model::CallModel& m);
+  void sync_lines(const base::TenantId& tenant, const model::CallModel& m);
   // `id`: the store's id of the entry (PATCH /api/v1/journal/{id}), put first in "entry".
   void on_journal(const model::JournalEntry& e, std::optional<std::int64_t> id = std::nullopt);
   // The call's data changed without a CSTA event (e.g. a contact lookup finished):
   // {"type":"call","seq":N,"event":"<event>","call":{...}} to subscribers who see one of its devices.
-  void on_call_update(const std::string& tenant, std::string_view event, const model::Call& c,
+  void on_call_update(const base::TenantId& tenant, std::string_view event, const model::Call& c,
                       const model::CallModel& m);
   // Adds "remote_info" to every connection of every call this hub renders (events, snapshots).
   // Null: none (the default). Must outlive the hub or be reset first.
   void set_remote_info(const RemoteInfoView* view) { remote_info_ = view; }
   // Any JSON object with the given kind/devices; `json_tail` is the object after `"seq":N` and must
   // start with ',' or be '}' (tests, benchmarks, future kinds).
-  void publish_raw(const std::string& tenant, HubMessage::Kind kind, std::vector<std::string> devices,
+  void publish_raw(const base::TenantId& tenant, HubMessage::Kind kind, std::vector<std::string> devices,
                    std::string_view type, std::string_view json_tail);
   // A message for one user of the tenant only (e.g. {"type":"command",...}, the outcome of their
   // call control command): delivered to and replayed for subscriptions whose filter.user is `user`.
-  void publish_to_user(const std::string& tenant, const std::string& user, std::string_view type,
+  void publish_to_user(const base::TenantId& tenant, const std::string& user, std::string_view type,
                        std::string_view json_tail);
 
-  Attach subscribe(const std::string& tenant, EventFilter filter, std::optional<std::uint64_t> since,
+  Attach subscribe(const base::TenantId& tenant, EventFilter filter, std::optional<std::uint64_t> since,
                    EventSubscriber* sink);
-  void unsubscribe(const std::string& tenant, std::uint64_t id);
+  void unsubscribe(const base::TenantId& tenant, std::uint64_t id);
 
-  std::uint64_t last_seq(const std::string& tenant) const;
+  std::uint64_t last_seq(const base::TenantId& tenant) const;
   // {"type":"heartbeat","seq":N}, encoded.
-  std::string heartbeat(const std::string& tenant) const;
+  std::string heartbeat(const base::TenantId& tenant) const;
   std::string encode(std::string_view json) const;
   Stats stats() const;
 
@@ -147,16 +147,16 @@ class EventHub {
   };
   void note_lines_from(Tenant& t, const model::CallModel& m);
 
-  Tenant& tenant(const std::string& name);
+  Tenant& tenant(const base::TenantId& name);
   void publish(Tenant& t, HubMessage::Kind kind, std::vector<std::string> devices, std::string json,
                std::string user = {});
   void publish_line(Tenant& t, const std::string& device, model::DeviceState s);
-  std::string snapshot_json(const Tenant& t, const std::string& tenant, const EventFilter& f) const;
+  std::string snapshot_json(const Tenant& t, const base::TenantId& tenant, const EventFilter& f) const;
   void remove_now(Tenant& t, std::uint64_t id);
 
   EventHubOptions options_;
   const RemoteInfoView* remote_info_ = nullptr;
-  std::unordered_map<std::string, Tenant> tenants_;
+  std::unordered_map<base::TenantId, Tenant> tenants_;
   std::vector<std::pair<Tenant*, std::uint64_t>> removed_while_publishing_;
   std::size_t subscribers_ = 0;
   std::uint64_t next_id_ = 1;
@@ -168,7 +168,7 @@ class EventHub {
 std::string_view line_state_name(model::DeviceState s);
 // The call as the API shows it (docs/api.md "Calls"), from the model; with `remotes`, every
 // connection also carries "remote_info".
-std::string call_json(const model::Call& c, const std::string& tenant, const model::CallModel& m,
+std::string call_json(const model::Call& c, const base::TenantId& tenant, const model::CallModel& m,
                       const RemoteInfoView* remotes = nullptr);
 
 }  // namespace callbridge::core

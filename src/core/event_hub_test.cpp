@@ -14,7 +14,7 @@ base::Timestamp at(int s) { return base::Timestamp(std::chrono::seconds(1'795'00
 
 struct HubTest : ::testing::Test {
   EventHub hub{EventHubOptions{.retention = 8}};
-  model::CallModel model{"default"};
+  model::CallModel model{base::TenantId("default")};
   HubTest() {
     hub.add_model("default", &model);
     model.set_sink([this](const model::CallEvent& e) { hub.on_call_event(e, model); });
@@ -123,7 +123,7 @@ TEST_F(HubTest, SyncLinesPublishesOnlyChangedDevicesInDeviceOrder) {
 // Lines of one tenant fed from two models: every sync diffs every device of the model (a line last
 // published from the other model may differ even if this model did not change it).
 TEST_F(HubTest, SyncLinesFromTwoModelsDiffsEveryDevice) {
-  model::CallModel other{"default"};
+  model::CallModel other{base::TenantId("default")};
   hub.add_model("default", &other);
   model.set_pbx_device_state("100", model::DeviceState::busy, at(0));
   other.set_pbx_device_state("100", model::DeviceState::idle, at(0));

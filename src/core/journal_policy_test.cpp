@@ -9,7 +9,7 @@ using model::Direction;
 using namespace std::chrono_literals;
 
 model::JournalEntry entry(std::string party, std::optional<std::string> remote, Direction d) {
-  model::JournalEntry e;
+  model::JournalEntry e{.tenant = base::TenantId("default")};
   e.party = std::move(party);
   e.remote = std::move(remote);
   e.direction = d;

@@ -33,8 +33,9 @@ SourceOutcome failed(SourceOutcome::State state, std::string message) {
 }  // namespace
 
 struct LookupService::Pending {
+  explicit Pending(base::TenantId t) : tenant(t) {}
   std::mutex mu;
-  std::string tenant;
+  base::TenantId tenant;
   std::string e164;
   std::vector<std::string> cands;
   std::vector<ports::ContactMatch> raw;
@@ -176,7 +177,7 @@ std::vector<RankedMatch> LookupService::rank(const std::string& e164, const std:
   return all;
 }
 
-bool LookupService::asks(std::size_t i, const std::string& tenant) const {
+bool LookupService::asks(std::size_t i, const base::TenantId& tenant) const {
   const auto& t = sources_[i].tenants;
   return t.empty() || std::find(t.begin(), t.end(), tenant) != t.end();
 }
@@ -197,7 +198,7 @@ std::vector<SourceStats> LookupService::source_stats() const {
   return stats_;
 }
 
-std::vector<std::optional<std::uint64_t>> LookupService::tokens(const std::string& tenant) {
+std::vector<std::optional<std::uint64_t>> LookupService::tokens(const base::TenantId& tenant) {
   std::vector<std::optional<std::uint64_t>> t;
   t.reserve(sources_.size());
   for (std::size_t i = 0; i < sources_.size(); ++i)
@@ -205,9 +206,9 @@ std::vector<std::optional<std::uint64_t>> LookupService::tokens(const std::strin
   return t;
 }
 
-void LookupService::async_lookup(const std::string& tenant, const std::string& e164,
+void LookupService::async_lookup(const base::TenantId& tenant, const std::string& e164,
                                  std::function<void(LookupResult)> done) {
-  const std::string key = tenant + '\n' + e164;
+  const std::string key = tenant.str() + '\n' + e164;
   auto current = tokens(tenant);
   std::uint64_t epoch;
   std::optional<LookupResult> hit;
@@ -229,8 +230,7 @@ void LookupService::async_lookup(const std::string& tenant, const std::string& e
     done(std::move(*hit));  // outside the lock: `done` may look up again
     return;
   }
-  auto p = std::make_shared<Pending>();
-  p->tenant = tenant;
+  auto p = std::make_shared<Pending>(tenant);
   p->e164 = e164;
   p->cands = candidates(e164, opts_.max_extension_digits, opts_.min_prefix_digits);
   // Only the sources configured for this tenant; slot j of the lookup is source asked[j].
@@ -299,7 +299,7 @@ void LookupService::finish(const std::shared_ptr<Pending>& p) {
     if (epoch_ == p->epoch) {
       auto ttl = r.matches.empty() ? opts_.negative_cache_ttl : opts_.cache_ttl;
       if (opts_.cache_capacity > 0 && ttl.count() > 0) {
-        std::string key = p->tenant + '\n' + p->e164;
+        std::string key = p->tenant.str() + '\n' + p->e164;
         if (auto old = cache_.find(key); old != cache_.end()) {
           lru_.erase(old->second.lru);
           cache_.erase(old);
@@ -318,7 +318,7 @@ void LookupService::finish(const std::shared_ptr<Pending>& p) {
   done(std::move(r));
 }
 
-LookupResult LookupService::lookup(const std::string& tenant, const std::string& e164) {
+LookupResult LookupService::lookup(const base::TenantId& tenant, const std::string& e164) {
   std::mutex m;
   std::condition_variable cv;
   std::optional<LookupResult> out;
@@ -332,11 +332,11 @@ LookupResult LookupService::lookup(const std::string& tenant, const std::string&
   return std::move(*out);
 }
 
-void LookupService::invalidate(const std::string& tenant) {
+void LookupService::invalidate(const base::TenantId& tenant) {
   {
     std::lock_guard lock(cache_mu_);
     ++epoch_;
-    const std::string prefix = tenant + '\n';
+    const std::string prefix = tenant.str() + '\n';
     std::erase_if(cache_, [&](const auto& kv) {
       if (kv.first.compare(0, prefix.size(), prefix) != 0) return false;
       lru_.erase(kv.second.lru);
@@ -353,7 +353,7 @@ void LookupService::invalidate_all() {
     cache_.clear();
     lru_.clear();
   }
-  if (on_invalidate_) on_invalidate_("");
+  if (on_invalidate_) on_invalidate_(std::nullopt);
 }
 
 std::size_t LookupService::cache_size() const {

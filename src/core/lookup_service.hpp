@@ -94,19 +94,20 @@ class LookupService {
   LookupService& operator=(const LookupService&) = delete;
 
   // Blocks until every source answered or timed out. `e164` must already be canonical.
-  LookupResult lookup(const std::string& tenant, const std::string& e164);
+  LookupResult lookup(const base::TenantId& tenant, const std::string& e164);
   // Same, without blocking: `done` runs once - inline on a cache hit, else on an internal thread
   // (post the result to your own executor; do not block in `done`).
-  void async_lookup(const std::string& tenant, const std::string& e164,
+  void async_lookup(const base::TenantId& tenant, const std::string& e164,
                     std::function<void(LookupResult)> done);
 
   // Drops cached results of one tenant / of all tenants (after imports and edits).
-  void invalidate(const std::string& tenant);
+  void invalidate(const base::TenantId& tenant);
   void invalidate_all();
   std::size_t cache_size() const;
   // Called (on the invalidating thread, outside every lock) after invalidate(tenant) with the
-  // tenant and after invalidate_all() with "". Set before the first lookup.
-  void set_on_invalidate(std::function<void(const std::string& tenant)> f) { on_invalidate_ = std::move(f); }
+  // tenant and after invalidate_all() with nullopt (every tenant). Set before the first lookup.
+  using InvalidateFn = std::function<void(const std::optional<base::TenantId>& tenant)>;
+  void set_on_invalidate(InvalidateFn f) { on_invalidate_ = std::move(f); }
 
   // One entry per configured source, in configuration order.
   std::vector<SourceStats> source_stats() const;
@@ -130,16 +131,16 @@ class LookupService {
   void worker_loop();
   void timer_loop();
   void finish(const std::shared_ptr<Pending>& p);
-  std::vector<std::optional<std::uint64_t>> tokens(const std::string& tenant);
+  std::vector<std::optional<std::uint64_t>> tokens(const base::TenantId& tenant);
   static std::vector<RankedMatch> rank(const std::string& e164, const std::vector<std::string>& cands,
                                        std::vector<ports::ContactMatch> raw);
 
-  bool asks(std::size_t source, const std::string& tenant) const;
+  bool asks(std::size_t source, const base::TenantId& tenant) const;
   void count(std::size_t source, const SourceOutcome& out);
 
   std::vector<LookupSourceConfig> sources_;
   LookupOptions opts_;
-  std::function<void(const std::string&)> on_invalidate_;
+  InvalidateFn on_invalidate_;
   mutable std::mutex stats_mu_;
   std::vector<SourceStats> stats_;  // parallel to sources_
   const base::Clock& clock_;

@@ -46,7 +46,7 @@ class FakeSource final : public ports::ContactSource {
     }
     return out;
   }
-  std::optional<std::uint64_t> change_token(const std::string&) override { return token; }
+  std::optional<std::uint64_t> change_token(const base::TenantId&) override { return token; }
 
   std::atomic<int> calls{0};
   std::function<void(const ports::LookupQuery&)> on_call;
@@ -338,8 +338,8 @@ TEST_F(LookupServiceTest, SourceStatsCountErrorsAndTimeoutsWithTheLastError) {
 TEST_F(LookupServiceTest, InvalidationIsReportedToTheListener) {
   auto svc = make();
   std::vector<std::string> seen;
-  svc->set_on_invalidate([&](const std::string& t) { seen.push_back(t); });
-  svc->invalidate("a");
+  svc->set_on_invalidate([&](const std::optional<base::TenantId>& t) { seen.push_back(t ? t->str() : ""); });
+  svc->invalidate(base::TenantId("a"));
   svc->invalidate_all();
   EXPECT_EQ(seen, (std::vector<std::string>{"a", ""}));
 }

@@ -22,7 +22,7 @@ void put_nonempty(std::string& out, const std::string& s) {
   if (s.empty()) out += "null"; else put_string(out, s);
 }
 
-std::string key_of(std::string_view tenant, std::string_view remote) {
+std::string key_of(const base::TenantId& tenant, std::string_view remote) {
   std::string k;
   k.reserve(tenant.size() + remote.size() + 1);
   k += tenant;
@@ -164,9 +164,9 @@ RemoteInfo classify_missing_remote(model::ConnectionState state) {
   return r;
 }
 
-std::function<void(const std::string&, const std::string&, RemoteInfoOptions::LookupDone)>
+std::function<void(const base::TenantId&, const std::string&, RemoteInfoOptions::LookupDone)>
 lookup_via(LookupService& service) {
-  return [svc = &service](const std::string& tenant, const std::string& e164, RemoteInfoOptions::LookupDone done) {
+  return [svc = &service](const base::TenantId& tenant, const std::string& e164, RemoteInfoOptions::LookupDone done) {
     svc->async_lookup(tenant, e164, std::move(done));
   };
 }
@@ -180,21 +180,20 @@ RemoteInfoService::RemoteInfoService(RemoteInfoOptions options, const base::Cloc
 
 RemoteInfoService::~RemoteInfoService() { flush_journal(); }
 
-std::shared_ptr<const DialingPlan> RemoteInfoService::plan_for(const std::string& tenant) const {
+std::shared_ptr<const DialingPlan> RemoteInfoService::plan_for(const base::TenantId& tenant) const {
   if (options_.plan) {
     if (auto p = options_.plan(tenant)) return p;
   }
   return default_plan_;
 }
 
-RemoteInfoService::Number& RemoteInfoService::acquire(const std::string& tenant, const std::string& remote,
+RemoteInfoService::Number& RemoteInfoService::acquire(const base::TenantId& tenant, const std::string& remote,
                                                       const std::string& key) {
-  auto [it, inserted] = numbers_.try_emplace(key);
+  auto [it, inserted] = numbers_.try_emplace(key, tenant);
   Number& n = it->second;
   ++n.refs;
   n.released_at.reset();
   if (inserted) {
-    n.tenant = tenant;
     n.info = classify_remote(remote, *plan_for(tenant));
     if (n.info.kind == RemoteKind::external && n.info.e164 && options_.lookup &&
         numbers_.size() <= options_.max_numbers) {
@@ -225,8 +224,8 @@ void RemoteInfoService::release_call(const std::string& call_key) {
   }
 }
 
-void RemoteInfoService::start_lookup(const std::string& key, const std::string& tenant, const std::string& e164) {
-  Number& num = numbers_[key];
+void RemoteInfoService::start_lookup(const std::string& key, const base::TenantId& tenant, const std::string& e164) {
+  Number& num = numbers_.at(key);  // callers hold the key
   num.info.lookup = RemoteLookup::pending;
   const std::uint64_t gen = ++num.lookup_gen;
   ++stats_.lookups;
@@ -245,11 +244,14 @@ void RemoteInfoService::start_lookup(const std::string& key, const std::string& 
   });
 }
 
-void RemoteInfoService::invalidate(const std::string& tenant) {
+void RemoteInfoService::invalidate(const base::TenantId& tenant) { invalidate_matching(&tenant); }
+void RemoteInfoService::invalidate_all() { invalidate_matching(nullptr); }
+
+void RemoteInfoService::invalidate_matching(const base::TenantId* tenant) {
   std::vector<std::string> again;
   for (auto it = numbers_.begin(); it != numbers_.end();) {
     Number& n = it->second;
-    if (!tenant.empty() && n.tenant != tenant) {
+    if (tenant && n.tenant != *tenant) {
       ++it;
     } else if (n.refs == 0) {  // only kept after its calls: the next call starts afresh
       it = numbers_.erase(it);
@@ -261,7 +263,8 @@ void RemoteInfoService::invalidate(const std::string& tenant) {
   for (const auto& key : again) {
     auto it = numbers_.find(key);
     if (it == numbers_.end()) continue;  // an inline completion cannot erase, but be safe
-    const std::string t = it->second.tenant, e164 = *it->second.info.e164;
+    const base::TenantId t = it->second.tenant;
+    const std::string e164 = *it->second.info.e164;
     start_lookup(key, t, e164);
   }
 }
@@ -284,7 +287,7 @@ void RemoteInfoService::finish_lookup(const std::string& key, std::uint64_t gen,
     if (!h.ready && h.key == key) attach(h);
   // "pending" -> "done" is a change even when nobody was found (clients stop waiting).
   if (options_.on_changed) {
-    const std::string tenant = n.tenant;
+    const base::TenantId tenant = n.tenant;
     const auto calls = n.calls;  // on_changed publishes; it must not see us mid-iteration
     for (const auto& cid : calls)
       if (calls_.contains(key_of(tenant, cid))) options_.on_changed(tenant, cid);
@@ -292,7 +295,7 @@ void RemoteInfoService::finish_lookup(const std::string& key, std::uint64_t gen,
   drain();
 }
 
-void RemoteInfoService::observe(const std::string& tenant, const std::string& call_id,
+void RemoteInfoService::observe(const base::TenantId& tenant, const std::string& call_id,
                                 const model::CallModel& m) {
   io_thread_ = std::this_thread::get_id();
   sweep();
@@ -302,16 +305,17 @@ void RemoteInfoService::observe(const std::string& tenant, const std::string& ca
     release_call(ck);
     return;
   }
-  auto [it, inserted] = calls_.try_emplace(ck);
+  auto [it, inserted] = calls_.try_emplace(ck, tenant);
   if (inserted) {
-    it->second.tenant = tenant;
     it->second.call_id = call_id;
     it->second.model = &m;
   }
   for (const auto& conn : c->connections) {
     if (!conn.remote) continue;
     std::string key = key_of(tenant, *conn.remote);
-    auto& keys = calls_[ck].keys;  // re-looked-up: an inline lookup completion may publish
+    auto cit = calls_.find(ck);  // re-looked-up: an inline lookup completion may publish
+    if (cit == calls_.end()) break;
+    auto& keys = cit->second.keys;
     if (std::find(keys.begin(), keys.end(), key) != keys.end()) continue;
     keys.push_back(key);
     Number& n = acquire(tenant, *conn.remote, key);
@@ -322,9 +326,7 @@ void RemoteInfoService::observe(const std::string& tenant, const std::string& ca
 void RemoteInfoService::annotate(model::JournalEntry entry, bool wait) {
   io_thread_ = std::this_thread::get_id();
   sweep();
-  Held h;
-  h.id = next_held_++;
-  h.entry = std::move(entry);
+  Held h{.id = next_held_++, .entry = std::move(entry)};
   const auto& e = h.entry;
   if (e.remote && !e.remote_withheld && e.direction != model::Direction::internal) {
     h.key = key_of(e.tenant, *e.remote);
@@ -402,17 +404,17 @@ void RemoteInfoService::sweep() {
   }
 }
 
-const RemoteInfo* RemoteInfoService::find(std::string_view tenant, std::string_view remote) const {
+const RemoteInfo* RemoteInfoService::find(const base::TenantId& tenant, std::string_view remote) const {
   auto it = numbers_.find(key_of(tenant, remote));
   return it == numbers_.end() ? nullptr : &it->second.info;
 }
 
-void RemoteInfoService::append_remote_info(std::string& out, std::string_view tenant,
+void RemoteInfoService::append_remote_info(std::string& out, const base::TenantId& tenant,
                                            const model::Connection& conn) const {
   if (!conn.remote) return append_remote_info_json(out, classify_missing_remote(conn.state));
   if (const auto* info = find(tenant, *conn.remote)) return append_remote_info_json(out, *info);
   // Not observed (yet): classified, no lookup.
-  append_remote_info_json(out, classify_remote(*conn.remote, *plan_for(std::string(tenant))));
+  append_remote_info_json(out, classify_remote(*conn.remote, *plan_for(tenant)));
 }
 
 RemoteInfoService::Stats RemoteInfoService::stats() const {

@@ -67,14 +67,14 @@ RemoteInfo classify_missing_remote(model::ConnectionState state);
 struct RemoteInfoOptions {
   using LookupDone = std::function<void(LookupResult)>;
   // Starts a directory lookup; `done` runs exactly once, inline or on any thread. Unset: no lookups.
-  std::function<void(const std::string& tenant, const std::string& e164, LookupDone done)> lookup;
+  std::function<void(const base::TenantId& tenant, const std::string& e164, LookupDone done)> lookup;
   // Runs `f` on the model thread soon / after `d` (boost::asio::post / a steady_timer).
   std::function<void(std::function<void()> f)> post;
   std::function<void(std::chrono::milliseconds d, std::function<void()> f)> post_after;
   // The tenant's dialing plan; null (or unset) = the AMI tracker's default (country 49).
-  std::function<std::shared_ptr<const DialingPlan>(const std::string& tenant)> plan;
+  std::function<std::shared_ptr<const DialingPlan>(const base::TenantId& tenant)> plan;
   // A call's remote info changed after it was shown: publish the call again.
-  std::function<void(const std::string& tenant, const std::string& call_id)> on_changed;
+  std::function<void(const base::TenantId& tenant, const std::string& call_id)> on_changed;
   // Journal entries leave here, contact attached, in the order annotate() got them.
   std::function<void(model::JournalEntry)> journal_out;
   // How long a journal entry waits for a running lookup before it is written without contact.
@@ -87,7 +87,7 @@ struct RemoteInfoOptions {
 };
 
 // Helper: RemoteInfoOptions::lookup over a LookupService (which must outlive every lookup).
-std::function<void(const std::string&, const std::string&, RemoteInfoOptions::LookupDone)>
+std::function<void(const base::TenantId&, const std::string&, RemoteInfoOptions::LookupDone)>
 lookup_via(LookupService& service);
 
 class RemoteInfoService final : public RemoteInfoView {
@@ -110,7 +110,7 @@ class RemoteInfoService final : public RemoteInfoView {
 
   // After every call event of `m` (before it is published): tracks the remotes of the call's
   // connections and starts lookups for new external numbers; a call gone from `m` lets go.
-  void observe(const std::string& tenant, const std::string& call_id, const model::CallModel& m);
+  void observe(const base::TenantId& tenant, const std::string& call_id, const model::CallModel& m);
 
   // Attaches the best contact of the entry's remote (and remote_name if empty), then hands the
   // entry to journal_out, in arrival order. A pending lookup is awaited up to journal_wait when
@@ -123,17 +123,19 @@ class RemoteInfoService final : public RemoteInfoView {
   // no live call or held entry uses are forgotten (their next call looks them up afresh); the
   // others are looked up again now (a result of a lookup started before is ignored) and their
   // calls published once it is done.
-  void invalidate(const std::string& tenant);
+  void invalidate(const base::TenantId& tenant);
+  void invalidate_all();
 
   // The known info of `remote` in `tenant`, or null.
-  const RemoteInfo* find(std::string_view tenant, std::string_view remote) const;
-  void append_remote_info(std::string& out, std::string_view tenant,
+  const RemoteInfo* find(const base::TenantId& tenant, std::string_view remote) const;
+  void append_remote_info(std::string& out, const base::TenantId& tenant,
                           const model::Connection& conn) const override;
   Stats stats() const;
 
  private:
   struct Number {
-    std::string tenant;
+    explicit Number(base::TenantId t) : tenant(t) {}
+    base::TenantId tenant;
     RemoteInfo info;
     int refs = 0;
     std::optional<base::Timestamp> released_at;
@@ -141,22 +143,25 @@ class RemoteInfoService final : public RemoteInfoView {
     std::uint64_t lookup_gen = 0;    // the running lookup's number; older completions are ignored
   };
   struct CallRef {
-    std::string tenant, call_id;
+    explicit CallRef(base::TenantId t) : tenant(t) {}
+    base::TenantId tenant;
+    std::string call_id;
     const model::CallModel* model = nullptr;
     std::vector<std::string> keys;
   };
   struct Held {
     std::uint64_t id = 0;
     model::JournalEntry entry;
-    std::string key;  // non-empty while it holds a reference to a number
+    std::string key{};  // non-empty while it holds a reference to a number
     bool ready = false;
   };
 
-  std::shared_ptr<const DialingPlan> plan_for(const std::string& tenant) const;
-  Number& acquire(const std::string& tenant, const std::string& remote, const std::string& key);
+  std::shared_ptr<const DialingPlan> plan_for(const base::TenantId& tenant) const;
+  void invalidate_matching(const base::TenantId* tenant);  // null: every tenant
+  Number& acquire(const base::TenantId& tenant, const std::string& remote, const std::string& key);
   void release(const std::string& key);
   void release_call(const std::string& call_key);
-  void start_lookup(const std::string& key, const std::string& tenant, const std::string& e164);
+  void start_lookup(const std::string& key, const base::TenantId& tenant, const std::string& e164);
   void finish_lookup(const std::string& key, std::uint64_t gen, const LookupResult& r);
   void attach(Held& h);
   void drain();

@@ -73,13 +73,13 @@ struct RemoteInfoTest : ::testing::Test {
   std::vector<model::JournalEntry> written;
   std::vector<std::pair<std::string, std::string>> changed;
   EventHub hub;
-  model::CallModel model{"t1"};
+  model::CallModel model{base::TenantId("t1")};
   std::unique_ptr<RemoteInfoService> svc;
   Collect sub;
 
   RemoteInfoTest() {
     RemoteInfoOptions o;
-    o.lookup = [this](const std::string& t, const std::string& e, RemoteInfoOptions::LookupDone d) {
+    o.lookup = [this](const base::TenantId& t, const std::string& e, RemoteInfoOptions::LookupDone d) {
       requests.push_back({t, e, std::move(d)});
     };
     o.post = [this](std::function<void()> f) {
@@ -89,8 +89,8 @@ struct RemoteInfoTest : ::testing::Test {
     };
     o.post_after = [this](std::chrono::milliseconds d, std::function<void()> f) { timers.emplace_back(d, std::move(f)); };
     auto plan = company_plan();
-    o.plan = [plan](const std::string& t) { return t == "t1" ? plan : nullptr; };
-    o.on_changed = [this](const std::string& t, const std::string& call_id) {
+    o.plan = [plan](const base::TenantId& t) { return t == "t1" ? plan : nullptr; };
+    o.on_changed = [this](const base::TenantId& t, const std::string& call_id) {
       changed.emplace_back(t, call_id);
       if (const auto* c = model.find_call(call_id)) hub.on_call_update(t, "remote_info", *c, model);
     };
@@ -107,7 +107,7 @@ struct RemoteInfoTest : ::testing::Test {
     hub.subscribe("t1", tenant_scope(), std::nullopt, &sub);
   }
 
-  std::string info_json(std::string_view tenant, const std::string& remote) {
+  std::string info_json(const base::TenantId& tenant, const std::string& remote) {
     std::string out;
     model::Connection c;
     c.remote = remote;
@@ -120,8 +120,7 @@ struct RemoteInfoTest : ::testing::Test {
   }
   model::JournalEntry entry(std::string party, std::optional<std::string> remote,
                             model::Direction d = model::Direction::inbound) {
-    model::JournalEntry e;
-    e.tenant = "t1";
+    model::JournalEntry e{.tenant = base::TenantId("t1")};
     e.party = std::move(party);
     e.call_id = "c-" + e.party;
     e.direction = d;
@@ -232,7 +231,7 @@ TEST_F(RemoteInfoTest, OneLookupPerNumberWhileCallsUseItAndTenantsNeverShare) {
   model.update("c1", "100", ConnectionState::connected, CallEventType::established, at(1));
   EXPECT_EQ(requests.size(), 1u) << "same tenant and number: one lookup";
 
-  model::CallModel other{"t2"};
+  model::CallModel other{base::TenantId("t2")};
   other.set_sink([&](const model::CallEvent& e) { svc->observe(e.tenant, e.call_id, other); });
   other.update("x1", "100", ConnectionState::alerting, CallEventType::delivered, at(2), "+4989123456");
   ASSERT_EQ(requests.size(), 2u);
@@ -356,7 +355,7 @@ TEST_F(RemoteInfoTest, InvalidationForgetsAStaleNoMatchSoTheNextCallAsksAgain) {
 TEST_F(RemoteInfoTest, InvalidationDuringACallLooksUpAgainAndIgnoresTheOlderAnswer) {
   ring("c1", "100", "+4989123456");
   ASSERT_EQ(requests.size(), 1u);
-  svc->invalidate("");  // every tenant; the call still uses the number
+  svc->invalidate_all();  // every tenant; the call still uses the number
   ASSERT_EQ(requests.size(), 2u) << "a live number is looked up again at once";
   EXPECT_NE(info_json("t1", "+4989123456").find("\"lookup\":\"pending\""), std::string::npos);
   requests[0].done(LookupResult{});  // started before the change: stale, ignored
@@ -434,9 +433,9 @@ TEST_F(RemoteInfoTest, OverTheRealLookupServiceCachedAnswersAreShownAtOnce) {
     posted_cv.notify_all();
   };
   std::vector<std::string> republished;
-  o.on_changed = [&](const std::string&, const std::string& id) { republished.push_back(id); };
+  o.on_changed = [&](const base::TenantId&, const std::string& id) { republished.push_back(id); };
   RemoteInfoService real(std::move(o), clock);
-  model::CallModel m{"t1"};
+  model::CallModel m{base::TenantId("t1")};
   m.set_sink([&](const model::CallEvent& e) { real.observe(e.tenant, e.call_id, m); });
 
   m.update("c1", "100", ConnectionState::alerting, CallEventType::delivered, at(0), "+4989123456");

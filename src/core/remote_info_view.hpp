@@ -14,7 +14,7 @@ namespace callbridge::core {
 class RemoteInfoView {
  public:
   // Appends the JSON object for `conn.remote` as seen in `tenant` (never crosses tenants).
-  virtual void append_remote_info(std::string& out, std::string_view tenant,
+  virtual void append_remote_info(std::string& out, const base::TenantId& tenant,
                                   const model::Connection& conn) const = 0;
 
  protected:

@@ -125,7 +125,7 @@ std::string to_json_line(const CallEvent& e) {
   return o;
 }
 
-CallModel::CallModel(std::string tenant, EventSink sink)
+CallModel::CallModel(base::TenantId tenant, EventSink sink)
     : tenant_(std::move(tenant)), sink_(std::move(sink)) {}
 
 CallModel::DeviceInfo& CallModel::touch(std::string_view device) {
@@ -345,8 +345,7 @@ void CallModel::publish(const Call& call, std::string_view device, ConnectionSta
                         CallEventType type, base::Timestamp at, std::optional<std::string> remote,
                         std::optional<int> cause, std::optional<std::string> detail) {
   if (!sink_) return;
-  CallEvent e;
-  e.tenant = tenant_;
+  CallEvent e{.tenant = tenant_};
   e.type = type;
   e.call_id = call.id;
   e.device = std::string(device);

@@ -12,6 +12,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "base/tenant_id.hpp"
 #include "base/time.hpp"
 
 namespace callbridge::model {
@@ -82,18 +83,18 @@ struct Call {
 
 // One event as the API publishes it (and `callbridge replay --events-out` prints it).
 struct CallEvent {
-  std::string tenant;
+  base::TenantId tenant;
   CallEventType type = CallEventType::delivered;
-  std::string call_id;
-  std::string device;  // the device whose connection changed
+  std::string call_id{};
+  std::string device{};  // the device whose connection changed
   ConnectionState state = ConnectionState::null;
   // Every connection of the call after the change: device -> state.
-  std::vector<std::pair<std::string, ConnectionState>> connections;
-  std::optional<std::string> remote;
+  std::vector<std::pair<std::string, ConnectionState>> connections{};
+  std::optional<std::string> remote{};
   ActionSet allowed_actions = 0;  // for `device` in this call
   base::Timestamp at{};
-  std::optional<int> cause;  // Q.850 cause when cleared/failed
-  std::optional<std::string> detail;  // e.g. the transfer target
+  std::optional<int> cause{};  // Q.850 cause when cleared/failed
+  std::optional<std::string> detail{};  // e.g. the transfer target
 };
 
 // One JSON object, no trailing newline.
@@ -103,7 +104,8 @@ class CallModel {
  public:
   using EventSink = std::function<void(const CallEvent&)>;
 
-  explicit CallModel(std::string tenant = "default", EventSink sink = {});
+  explicit CallModel(base::TenantId tenant, EventSink sink = {});
+  const base::TenantId& tenant() const { return tenant_; }
 
   void set_sink(EventSink sink) { sink_ = std::move(sink); }
   void set_device_caps(std::string_view device, DeviceCaps caps);
@@ -162,7 +164,7 @@ class CallModel {
                CallEventType type, base::Timestamp at, std::optional<std::string> remote,
                std::optional<int> cause, std::optional<std::string> detail);
 
-  std::string tenant_;
+  base::TenantId tenant_;
   EventSink sink_;
   std::function<DeviceCaps(std::string_view)> caps_resolver_;
   std::unordered_map<std::string, Call> calls_;

@@ -9,7 +9,7 @@ base::Timestamp at(int s) { return base::from_micros(1'795'382'753'000'000LL + s
 
 class CallModelTest : public ::testing::Test {
  protected:
-  CallModelTest() : m_("acme", [this](const CallEvent& e) { events_.push_back(e); }) {}
+  CallModelTest() : m_(base::TenantId("acme"), [this](const CallEvent& e) { events_.push_back(e); }) {}
   const CallEvent& last() const { return events_.back(); }
   CallModel m_;
   std::vector<CallEvent> events_;
@@ -153,8 +153,7 @@ TEST_F(CallModelTest, PbxDeviceStatePresenceAndDnd) {
 }
 
 TEST(CallEventJson, RendersAllFields) {
-  CallEvent e;
-  e.tenant = "t1";
+  CallEvent e{.tenant = base::TenantId("t1")};
   e.type = CallEventType::connection_cleared;
   e.call_id = "c\"1";
   e.device = "100";

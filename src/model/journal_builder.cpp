@@ -4,7 +4,7 @@
 
 namespace callbridge::model {
 
-JournalBuilder::JournalBuilder(std::string tenant, Sink sink)
+JournalBuilder::JournalBuilder(base::TenantId tenant, Sink sink)
     : tenant_(std::move(tenant)), sink_(std::move(sink)) {}
 
 Leg* JournalBuilder::find(LegId id) {
@@ -218,8 +218,7 @@ void JournalBuilder::emit(const std::string& conversation, Conversation& conv) {
     return a.start.started_at < b.start.started_at;
   });
   for (const Leg& l : done) {
-    JournalEntry e;
-    e.tenant = tenant_;
+    JournalEntry e{.tenant = tenant_};
     e.call_id = conversation;
     e.party = l.start.party;
     e.direction = l.start.direction;

@@ -64,7 +64,7 @@ class JournalBuilder {
  public:
   using Sink = std::function<void(JournalEntry)>;
 
-  JournalBuilder(std::string tenant, Sink sink);
+  JournalBuilder(base::TenantId tenant, Sink sink);
 
   LegId open(LegStart s);
   const Leg* leg(LegId id) const;
@@ -126,7 +126,7 @@ class JournalBuilder {
   Leg* touch(LegId id);  // find() and mark dirty for the state sink
   void emit(const std::string& conversation, Conversation& conv);
 
-  std::string tenant_;
+  base::TenantId tenant_;
   Sink sink_;
   LegId next_id_ = 1;
   std::unordered_map<LegId, Leg> legs_;

@@ -12,7 +12,7 @@ base::Timestamp at(double s) {
 
 class JournalBuilderTest : public ::testing::Test {
  protected:
-  JournalBuilderTest() : b_("acme", [this](JournalEntry e) { out_.push_back(std::move(e)); }) {}
+  JournalBuilderTest() : b_(base::TenantId("acme"), [this](JournalEntry e) { out_.push_back(std::move(e)); }) {}
   LegId incoming(std::string party, double t, std::string anchor = "trunk-1") {
     LegStart s;
     s.conversation = "conv";

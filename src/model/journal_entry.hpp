@@ -8,6 +8,7 @@
 #include <string_view>
 #include <vector>
 
+#include "base/tenant_id.hpp"
 #include "base/time.hpp"
 
 namespace callbridge::model {
@@ -45,27 +46,27 @@ std::vector<std::string_view> estimated_names(std::uint8_t bits);
 std::optional<std::uint8_t> parse_estimated_name(std::string_view name);
 
 struct JournalEntry {
-  std::string tenant = "default";
-  std::string call_id;  // stable id of the conversation; entries of one conversation share it
-  std::string party;    // internal extension, e.g. "100"
+  base::TenantId tenant;  // no default: JournalEntry{.tenant = t} or JournalEntry{t}
+  std::string call_id{};  // stable id of the conversation; entries of one conversation share it
+  std::string party{};    // internal extension, e.g. "100"
   Direction direction = Direction::inbound;
-  std::optional<std::string> remote;  // E.164 for external, as dialed for internal; nullopt = withheld
+  std::optional<std::string> remote{};  // E.164 for external, as dialed for internal; nullopt = withheld
   bool remote_withheld = false;
-  std::optional<std::string> remote_name;
+  std::optional<std::string> remote_name{};
   Disposition disposition = Disposition::missed;
   base::Timestamp started_at{};
-  std::optional<base::Timestamp> answered_at;
+  std::optional<base::Timestamp> answered_at{};
   base::Timestamp ended_at{};
   double hold_s = 0.0;
-  std::optional<std::string> transferred_to;
-  std::optional<std::string> transferred_from;
-  std::optional<ContactRef> contact;
-  std::string note;  // user's note (API: PATCH)
+  std::optional<std::string> transferred_to{};
+  std::optional<std::string> transferred_from{};
+  std::optional<ContactRef> contact{};
+  std::string note{};  // user's note (API: PATCH)
   std::uint8_t estimated = 0;  // EstimatedField bits; 0 = every time is from a PBX event
   // Internal, not part of the entry's JSON: the open-call state row (ports::JournalStore
   // put_open_state) this entry completes; a store that keeps open-call state deletes that row in
   // the transaction that inserts the entry, so after a crash the entry is written exactly once.
-  std::string state_scope, state_key;
+  std::string state_scope{}, state_key{};
 
   bool answered() const { return answered_at.has_value(); }
   // ring_s / talk_s per JOURNAL.md: one decimal.

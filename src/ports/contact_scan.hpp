@@ -30,13 +30,13 @@ class ContactScanner {
   virtual ~ContactScanner() = default;
   // Every contact of `tenant` with its numbers into `sink`, and the store's change token that
   // exactly this data corresponds to; progress(rows) now and then (rows read so far).
-  virtual base::Result<std::uint64_t> scan(const std::string& tenant, ContactScanSink& sink,
+  virtual base::Result<std::uint64_t> scan(const base::TenantId& tenant, ContactScanSink& sink,
                                            const std::function<void(std::size_t)>& progress) = 0;
 };
 
 // The same for any ContactStore: the change token first, then list() of everything (a write
 // meanwhile makes the token stale, never the data older than it). Holds all contacts in memory once.
-inline base::Result<std::uint64_t> scan_by_list(ContactStore& store, const std::string& tenant,
+inline base::Result<std::uint64_t> scan_by_list(ContactStore& store, const base::TenantId& tenant,
                                                 ContactScanSink& sink,
                                                 const std::function<void(std::size_t)>& progress) {
   auto token = store.change_token(tenant);

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "base/error.hpp"
+#include "base/tenant_id.hpp"
 
 namespace callbridge::ports {
 
@@ -44,16 +45,16 @@ struct PhoneNumber {
 
 struct Contact {
   std::int64_t id = 0;  // 0 until stored
-  std::string tenant = "default";
+  base::TenantId tenant;  // no default: Contact{.tenant = t}
   ContactKind kind = ContactKind::person;
-  std::string display_name;  // what a phone shows; for companies the company name
-  std::string given_name;
-  std::string family_name;
-  std::string company;
-  std::string email;
-  std::string note;
-  std::string origin;  // where it came from: "import:contacts.csv", "api", ...
-  std::vector<PhoneNumber> numbers;
+  std::string display_name{};  // what a phone shows; for companies the company name
+  std::string given_name{};
+  std::string family_name{};
+  std::string company{};
+  std::string email{};
+  std::string note{};
+  std::string origin{};  // where it came from: "import:contacts.csv", "api", ...
+  std::vector<PhoneNumber> numbers{};
 };
 
 // A lookup for one canonical number. `candidates` lists the numbers a source should try, best
@@ -61,10 +62,10 @@ struct Contact {
 // service derived (see core/lookup_service.hpp). A source that cannot search by several numbers
 // cheaply may try only candidates[0].
 struct LookupQuery {
-  std::string tenant = "default";
-  std::string e164;
-  std::vector<std::string> candidates;
-  std::chrono::steady_clock::time_point deadline;
+  base::TenantId tenant;
+  std::string e164{};
+  std::vector<std::string> candidates{};
+  std::chrono::steady_clock::time_point deadline{};
 };
 
 // One contact that has a number equal to one of the query's candidates.
@@ -90,7 +91,7 @@ class ContactSource {
   // A value that changes whenever the source's data changes, if the source can tell cheaply
   // (the built-in store's change counter). Caches compare it to drop stale results; sources
   // without one return nullopt and are trusted for the cache TTL.
-  virtual std::optional<std::uint64_t> change_token(const std::string& tenant) { return std::nullopt; }
+  virtual std::optional<std::uint64_t> change_token(const base::TenantId& tenant) { return std::nullopt; }
 };
 
 struct ImportOptions {
@@ -109,13 +110,13 @@ class ContactStore : public ContactSource {
   virtual base::Result<std::int64_t> create(const Contact& c) = 0;
   // Replaces the contact with c.id (fields and numbers). Errc::not_found if absent.
   virtual base::Status update(const Contact& c) = 0;
-  virtual base::Status remove(const std::string& tenant, std::int64_t id) = 0;
-  virtual base::Result<Contact> get(const std::string& tenant, std::int64_t id) = 0;
+  virtual base::Status remove(const base::TenantId& tenant, std::int64_t id) = 0;
+  virtual base::Result<Contact> get(const base::TenantId& tenant, std::int64_t id) = 0;
   // Contacts whose name, company or number contains `text` (all when empty), by name.
-  virtual base::Result<std::vector<Contact>> list(const std::string& tenant, std::string_view text,
+  virtual base::Result<std::vector<Contact>> list(const base::TenantId& tenant, std::string_view text,
                                                   std::size_t limit) = 0;
   // Writes all contacts in ONE transaction: either every contact is stored or none is.
-  virtual base::Result<ImportCommit> import_all(const std::string& tenant,
+  virtual base::Result<ImportCommit> import_all(const base::TenantId& tenant,
                                                 const std::vector<Contact>& contacts,
                                                 const ImportOptions& opts) = 0;
 };

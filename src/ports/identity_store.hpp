@@ -14,27 +14,28 @@
 #include <vector>
 
 #include "base/error.hpp"
+#include "base/tenant_id.hpp"
 #include "base/time.hpp"
 
 namespace callbridge::ports {
 
 struct User {
-  std::string tenant = "default";
-  std::string name;                     // login name, unique per tenant ("anna")
-  std::string role = "user";            // "admin" | "supervisor" | "user"
-  std::string display_name;
-  std::vector<std::string> extensions;  // devices the user owns ("100")
-  std::string team;
+  base::TenantId tenant;                  // no default: User{.tenant = t}
+  std::string name{};                     // login name, unique per tenant ("anna")
+  std::string role = "user";              // "admin" | "supervisor" | "user"
+  std::string display_name{};
+  std::vector<std::string> extensions{};  // devices the user owns ("100")
+  std::string team{};
   friend bool operator==(const User&, const User&) = default;
 };
 
 struct TokenRecord {
-  std::string id;    // public part of the token ("cbt_<id>_<secret>"), globally unique
-  std::string tenant;
-  std::string user;
-  std::string hash;  // the backend's hash of the secret part (never the secret)
+  std::string id{};    // public part of the token ("cbt_<id>_<secret>"), globally unique
+  base::TenantId tenant;
+  std::string user{};
+  std::string hash{};  // the backend's hash of the secret part (never the secret)
   base::Timestamp created_at{};
-  std::optional<base::Timestamp> expires_at;
+  std::optional<base::Timestamp> expires_at{};
   bool revoked = false;
 };
 
@@ -46,8 +47,8 @@ struct TenantSetting {
 };
 
 struct SessionRecord {
-  std::string tenant;
-  std::string user;
+  base::TenantId tenant;
+  std::string user{};
   base::Timestamp expires_at{};
 };
 
@@ -79,16 +80,16 @@ class IdentityStore {
 
   // Inserts or replaces the user (tenant, name). Errc::invalid_argument on a bad role or name.
   virtual base::Status put_user(const User& u) = 0;
-  virtual base::Result<User> get_user(const std::string& tenant, const std::string& name) = 0;
-  virtual base::Result<std::vector<User>> list_users(const std::string& tenant) = 0;
+  virtual base::Result<User> get_user(const base::TenantId& tenant, const std::string& name) = 0;
+  virtual base::Result<std::vector<User>> list_users(const base::TenantId& tenant) = 0;
   // Deletes the user, their tokens and sessions. Errc::not_found if absent.
-  virtual base::Status remove_user(const std::string& tenant, const std::string& name) = 0;
+  virtual base::Status remove_user(const base::TenantId& tenant, const std::string& name) = 0;
 
   virtual base::Status insert_token(const TokenRecord& t) = 0;
   virtual base::Result<TokenRecord> get_token(const std::string& id) = 0;
-  virtual base::Result<std::vector<TokenRecord>> list_tokens(const std::string& tenant) = 0;
+  virtual base::Result<std::vector<TokenRecord>> list_tokens(const base::TenantId& tenant) = 0;
   // Errc::not_found unless the token exists in `tenant`.
-  virtual base::Status revoke_token(const std::string& tenant, const std::string& id) = 0;
+  virtual base::Status revoke_token(const base::TenantId& tenant, const std::string& id) = 0;
 
   // Sessions are stored by a hash of the cookie value (fast_hash_hex), never the value itself.
   virtual base::Status insert_session(const std::string& id_hash, const SessionRecord& s) = 0;
@@ -98,16 +99,16 @@ class IdentityStore {
 
   // Per-tenant settings by key; nullopt when never set. put: Errc::invalid_argument on a bad
   // tenant/key or a value over the backend's size limit.
-  virtual base::Result<std::optional<TenantSetting>> get_setting(const std::string& tenant,
+  virtual base::Result<std::optional<TenantSetting>> get_setting(const base::TenantId& tenant,
                                                                  const std::string& key) = 0;
-  virtual base::Status put_setting(const std::string& tenant, const std::string& key,
+  virtual base::Status put_setting(const base::TenantId& tenant, const std::string& key,
                                    const TenantSetting& value) = 0;
-  virtual base::Status delete_setting(const std::string& tenant, const std::string& key) = 0;
+  virtual base::Status delete_setting(const base::TenantId& tenant, const std::string& key) = 0;
 
   // The secrets, in the backend's scheme (what it keeps at rest must match what it checks):
   // A new token for an existing `user` of `tenant`, stored as a hash of its secret; the plaintext
   // is returned once. Slow on purpose (a password hash, ~0.1 s).
-  virtual base::Result<IssuedToken> issue_token(const std::string& tenant, const std::string& user,
+  virtual base::Result<IssuedToken> issue_token(const base::TenantId& tenant, const std::string& user,
                                                 base::Timestamp now,
                                                 std::optional<base::Timestamp> expires_at) = 0;
   // Whether `secret` matches a stored TokenRecord::hash (slow on purpose, ~0.1 s).

@@ -10,22 +10,23 @@
 #include <vector>
 
 #include "base/error.hpp"
+#include "base/tenant_id.hpp"
 #include "base/time.hpp"
 #include "model/journal_entry.hpp"
 
 namespace callbridge::ports {
 
 struct JournalQuery {
-  std::string tenant = "default";
-  std::optional<std::string> party;
-  std::optional<model::Direction> direction;
-  std::optional<model::Disposition> disposition;
+  base::TenantId tenant;  // no default: JournalQuery{.tenant = t}
+  std::optional<std::string> party{};
+  std::optional<model::Direction> direction{};
+  std::optional<model::Disposition> disposition{};
   bool missed_only = false;  // disposition missed (incoming, nobody answered)
-  std::optional<base::Timestamp> since;
-  std::optional<base::Timestamp> until;
-  std::optional<std::string> text;  // substring of remote, remote_name, party or note
+  std::optional<base::Timestamp> since{};
+  std::optional<base::Timestamp> until{};
+  std::optional<std::string> text{};  // substring of remote, remote_name, party or note
   std::size_t limit = 100;
-  std::optional<std::int64_t> before_id;  // pagination: entries with id < before_id (newest first)
+  std::optional<std::int64_t> before_id{};  // pagination: entries with id < before_id (newest first)
 };
 
 struct StoredEntry {

@@ -169,7 +169,7 @@ TEST_F(HttpSourceTest, EngineReturnsStoreMatchWhenCrmIsSlow) {
   SqliteContactStoreOptions so;
   so.path = ":memory:";
   std::shared_ptr<SqliteContactStore> store = std::move(*SqliteContactStore::open(so));
-  ports::Contact c;
+  ports::Contact c{.tenant = base::TenantId("default")};
   c.display_name = "Slow CRM Customer (store)";
   c.numbers = {{"work", "+4930000003", "+4930000003"}};
   ASSERT_TRUE(store->create(c));
@@ -189,7 +189,7 @@ TEST_F(HttpSourceTest, EngineReturnsStoreMatchWhenCrmIsSlow) {
   EXPECT_LT(took, 2000ms);
   EXPECT_EQ(svc.cache_size(), 0u);
   // Both answer: merged, store (priority 10) before CRM (30).
-  ports::Contact anna;
+  ports::Contact anna{.tenant = base::TenantId("default")};
   anna.display_name = "Anna (store)";
   anna.numbers = {{"work", "+4921133990345", "+4921133990345"}};
   ASSERT_TRUE(store->create(anna));

@@ -89,7 +89,7 @@ class LdapSourceTest : public ::testing::Test {
     return std::move(*s);
   }
   static ports::LookupQuery query(std::vector<std::string> cands, std::chrono::milliseconds t = 5000ms) {
-    ports::LookupQuery q;
+    ports::LookupQuery q{.tenant = base::TenantId("default")};
     q.e164 = cands[0];
     q.candidates = std::move(cands);
     q.deadline = std::chrono::steady_clock::now() + t;
@@ -223,7 +223,7 @@ TEST(LdapSourceDeadline, SilentServerTimesOutByDeadline) {
   o.bind_dn = "cn=admin,dc=example,dc=com";  // a bind needs an answer: it waits
   o.bind_password = "x";
   auto src = std::move(*LdapContactSource::create(o));
-  ports::LookupQuery q;
+  ports::LookupQuery q{.tenant = base::TenantId("default")};
   q.e164 = "+4921133990345";
   q.candidates = {q.e164};
   auto t0 = std::chrono::steady_clock::now();
@@ -241,7 +241,7 @@ TEST_F(LdapSourceTest, LookupServiceMergesStoreAndLdap) {
   directory::SqliteContactStoreOptions so;
   so.path = ":memory:";
   std::shared_ptr<SqliteContactStore> store = std::move(*SqliteContactStore::open(so));
-  ports::Contact c;
+  ports::Contact c{.tenant = base::TenantId("default")};
   c.display_name = "Anna (store)";
   c.numbers = {{"work", "+4921133990345", "+4921133990345"}};
   ASSERT_TRUE(store->create(c));

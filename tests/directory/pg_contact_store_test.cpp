@@ -40,10 +40,10 @@ class PgStoreTest : public ::testing::Test {
   }
   static ports::LookupQuery query(std::vector<std::string> cands, std::string tenant = "default",
                                   std::chrono::milliseconds t = 5000ms) {
-    return ports::LookupQuery{std::move(tenant), cands[0], cands, std::chrono::steady_clock::now() + t};
+    return ports::LookupQuery{base::TenantId(tenant), cands[0], cands, std::chrono::steady_clock::now() + t};
   }
   static Contact anna() {
-    Contact c;
+    Contact c{.tenant = base::TenantId("default")};
     c.given_name = "Anna";
     c.family_name = "Schmidt";
     c.company = "ACME \"Quoted\" GmbH";
@@ -60,13 +60,13 @@ TEST_F(PgStoreTest, CrudLookupTenantsAndChangeToken) {
   auto id = store_->create(anna());
   ASSERT_TRUE(id) << id.error().to_string();
   EXPECT_NE(store_->change_token("default"), t0);
-  Contact acme;
+  Contact acme{.tenant = base::TenantId("default")};
   acme.kind = ports::ContactKind::company;
   acme.company = "ACME";
   acme.numbers = {{"main", "+492113399030", ""}};
   ASSERT_TRUE(store_->create(acme));
   Contact other = anna();
-  other.tenant = "other";
+  other.tenant = base::TenantId("other");
   other.given_name = "Otto";
   ASSERT_TRUE(store_->create(other));
 
@@ -142,7 +142,7 @@ TEST_F(PgStoreTest, LookupIsCancelledAtItsDeadlineAndTheStoreRecovers) {
 }
 
 TEST_F(PgStoreTest, CsvImportThenEngineLookupWithCompanyFallback) {
-  ImportParseOptions po;
+  ImportParseOptions po{.tenant = base::TenantId("default")};
   po.to_e164 = [](std::string_view raw) -> std::optional<std::string> {
     std::string d;
     for (char ch : raw)
@@ -163,7 +163,7 @@ TEST_F(PgStoreTest, CsvImportThenEngineLookupWithCompanyFallback) {
   EXPECT_EQ(r.matches[0].contact.display_name, "ACME GmbH");
   EXPECT_EQ(r.matches[0].kind, core::MatchKind::company);
   EXPECT_TRUE(svc.lookup("default", "+4921133990345").from_cache);
-  Contact direct;
+  Contact direct{.tenant = base::TenantId("default")};
   direct.display_name = "Erika Direkt";
   direct.numbers = {{"work", "+4921133990345", ""}};
   ASSERT_TRUE(shared->create(direct));  // change token moves: the cached company guess is stale

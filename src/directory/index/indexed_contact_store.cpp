@@ -39,7 +39,7 @@ class ToBuilder final : public ports::ContactScanSink {
 }  // namespace
 
 IndexLoader store_index_loader(ports::ContactScanner& store) {
-  return [&store](const std::string& tenant, NumberIndex::Builder& b,
+  return [&store](const base::TenantId& tenant, NumberIndex::Builder& b,
                   const std::function<void(std::size_t)>& progress) -> base::Result<std::uint64_t> {
     ToBuilder sink(b);
     return store.scan(tenant, sink, progress);
@@ -47,7 +47,7 @@ IndexLoader store_index_loader(ports::ContactScanner& store) {
 }
 
 IndexLoader list_index_loader(ports::ContactStore& store) {
-  return [&store](const std::string& tenant, NumberIndex::Builder& b,
+  return [&store](const base::TenantId& tenant, NumberIndex::Builder& b,
                   const std::function<void(std::size_t)>& progress) -> base::Result<std::uint64_t> {
     ToBuilder sink(b);
     return ports::scan_by_list(store, tenant, sink, progress);
@@ -69,18 +69,18 @@ IndexedContactStore::~IndexedContactStore() {
   if (worker_.joinable()) worker_.join();
 }
 
-IndexedContactStore::Tenant& IndexedContactStore::tenant(const std::string& name) {
+IndexedContactStore::Tenant& IndexedContactStore::tenant(const base::TenantId& name) {
   {
     std::shared_lock lock(map_mu_);
     if (auto it = tenants_.find(name); it != tenants_.end()) return *it->second;
   }
   std::unique_lock lock(map_mu_);
-  auto& slot = tenants_[name];
+  auto& slot = tenants_.try_emplace(name).first->second;
   if (!slot) slot = std::make_unique<Tenant>();
   return *slot;
 }
 
-void IndexedContactStore::ensure_loading(const std::string& name, Tenant& t) {
+void IndexedContactStore::ensure_loading(const base::TenantId& name, Tenant& t) {
   {
     std::lock_guard lock(mu_);
     if (stop_ || t.queued || t.loading) return;
@@ -101,7 +101,7 @@ void IndexedContactStore::run() {
   for (;;) {
     cv_.wait(lock, [this] { return stop_ || !queue_.empty(); });
     if (stop_) return;
-    std::string name = std::move(queue_.front());
+    const base::TenantId name = queue_.front();
     queue_.pop_front();
     Tenant& t = tenant(name);
     t.queued = false;
@@ -113,7 +113,7 @@ void IndexedContactStore::run() {
 }
 
 // Called with t.loading set (by ensure_loading/run); clears it.
-void IndexedContactStore::load(const std::string& name, Tenant& t) {
+void IndexedContactStore::load(const base::TenantId& name, Tenant& t) {
   std::uint64_t generation = t.wanted.load(std::memory_order_acquire);
   auto t0 = Steady::now();
   NumberIndex::Builder b;
@@ -157,7 +157,7 @@ void IndexedContactStore::load(const std::string& name, Tenant& t) {
   if (again) ensure_loading(name, t);
 }
 
-void IndexedContactStore::compare_token(const std::string& name, Tenant& t, std::optional<std::uint64_t> token) {
+void IndexedContactStore::compare_token(const base::TenantId& name, Tenant& t, std::optional<std::uint64_t> token) {
   auto s = t.snap.load(std::memory_order_acquire);
   if (!token || !s) return;
   std::uint64_t g = s->generation;
@@ -168,14 +168,14 @@ void IndexedContactStore::compare_token(const std::string& name, Tenant& t, std:
   }
 }
 
-void IndexedContactStore::mark_stale(const std::string& name) {
+void IndexedContactStore::mark_stale(const base::TenantId& name) {
   Tenant& t = tenant(name);
   t.wanted.fetch_add(1, std::memory_order_acq_rel);
   // Background: start the rebuild now. Synchronous mode: the next lookup rebuilds.
   if (opts_.background) ensure_loading(name, t);
 }
 
-std::shared_ptr<const IndexSnapshot> IndexedContactStore::current(const std::string& name) {
+std::shared_ptr<const IndexSnapshot> IndexedContactStore::current(const base::TenantId& name) {
   Tenant& t = tenant(name);
   auto now = opts_.now();
   if (ns(now) >= t.next_check.load(std::memory_order_relaxed)) {
@@ -189,7 +189,7 @@ std::shared_ptr<const IndexSnapshot> IndexedContactStore::current(const std::str
   return is_current(t, s) ? s : nullptr;
 }
 
-bool IndexedContactStore::wait_current(const std::string& name, std::chrono::milliseconds timeout) {
+bool IndexedContactStore::wait_current(const base::TenantId& name, std::chrono::milliseconds timeout) {
   Tenant& t = tenant(name);
   ensure_loading(name, t);
   std::unique_lock lock(mu_);
@@ -213,7 +213,7 @@ base::Result<std::vector<ports::ContactMatch>> IndexedContactStore::lookup(const
   return out;
 }
 
-std::optional<std::uint64_t> IndexedContactStore::change_token(const std::string& name) {
+std::optional<std::uint64_t> IndexedContactStore::change_token(const base::TenantId& name) {
   auto token = inner_.change_token(name);
   Tenant& t = tenant(name);
   compare_token(name, t, token);
@@ -233,22 +233,22 @@ base::Status IndexedContactStore::update(const ports::Contact& c) {
   return r;
 }
 
-base::Status IndexedContactStore::remove(const std::string& tenant, std::int64_t id) {
+base::Status IndexedContactStore::remove(const base::TenantId& tenant, std::int64_t id) {
   auto r = inner_.remove(tenant, id);
   mark_stale(tenant);
   return r;
 }
 
-base::Result<ports::Contact> IndexedContactStore::get(const std::string& tenant, std::int64_t id) {
+base::Result<ports::Contact> IndexedContactStore::get(const base::TenantId& tenant, std::int64_t id) {
   return inner_.get(tenant, id);
 }
 
-base::Result<std::vector<ports::Contact>> IndexedContactStore::list(const std::string& tenant, std::string_view text,
+base::Result<std::vector<ports::Contact>> IndexedContactStore::list(const base::TenantId& tenant, std::string_view text,
                                                                     std::size_t limit) {
   return inner_.list(tenant, text, limit);
 }
 
-base::Result<ports::ImportCommit> IndexedContactStore::import_all(const std::string& tenant,
+base::Result<ports::ImportCommit> IndexedContactStore::import_all(const base::TenantId& tenant,
                                                                   const std::vector<ports::Contact>& contacts,
                                                                   const ports::ImportOptions& opts) {
   auto r = inner_.import_all(tenant, contacts, opts);

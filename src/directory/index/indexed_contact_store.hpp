@@ -32,7 +32,7 @@ namespace callbridge::directory {
 // Fills `b` with every contact and number of `tenant` and returns the store's change token that
 // exactly this data corresponds to. `progress(rows)` may be called now and then (rows read so far).
 using IndexLoader = std::function<base::Result<std::uint64_t>(
-    const std::string& tenant, NumberIndex::Builder& b, const std::function<void(std::size_t)>& progress)>;
+    const base::TenantId& tenant, NumberIndex::Builder& b, const std::function<void(std::size_t)>& progress)>;
 
 // Loads through a store's own snapshot read, ports::ContactScanner (SqliteContactStore reads its
 // file on its own read-only connection, in one read transaction). `store` must outlive the loader.
@@ -42,7 +42,7 @@ IndexLoader store_index_loader(ports::ContactScanner& store);
 IndexLoader list_index_loader(ports::ContactStore& store);
 
 struct IndexedContactStoreOptions {
-  std::vector<std::string> preload_tenants;  // loaded right away; other tenants on first use
+  std::vector<base::TenantId> preload_tenants;  // loaded right away; other tenants on first use
   // How often lookup() itself compares the store's change token (writes by other processes).
   std::chrono::milliseconds recheck_interval{250};
   // After a failed load, the next attempt waits this long (lookups use the store meanwhile).
@@ -73,21 +73,21 @@ class IndexedContactStore final : public ports::ContactStore {
   int priority() const override { return inner_.priority(); }
   base::Result<std::vector<ports::ContactMatch>> lookup(const ports::LookupQuery& q) override;
   // The store's token; a token that differs from the index's marks the index stale.
-  std::optional<std::uint64_t> change_token(const std::string& tenant) override;
+  std::optional<std::uint64_t> change_token(const base::TenantId& tenant) override;
 
   base::Result<std::int64_t> create(const ports::Contact& c) override;
   base::Status update(const ports::Contact& c) override;
-  base::Status remove(const std::string& tenant, std::int64_t id) override;
-  base::Result<ports::Contact> get(const std::string& tenant, std::int64_t id) override;
-  base::Result<std::vector<ports::Contact>> list(const std::string& tenant, std::string_view text,
+  base::Status remove(const base::TenantId& tenant, std::int64_t id) override;
+  base::Result<ports::Contact> get(const base::TenantId& tenant, std::int64_t id) override;
+  base::Result<std::vector<ports::Contact>> list(const base::TenantId& tenant, std::string_view text,
                                                  std::size_t limit) override;
-  base::Result<ports::ImportCommit> import_all(const std::string& tenant, const std::vector<ports::Contact>& contacts,
+  base::Result<ports::ImportCommit> import_all(const base::TenantId& tenant, const std::vector<ports::Contact>& contacts,
                                                const ports::ImportOptions& opts) override;
 
   // The tenant's index if it is current, else null (and a load is started if none runs).
-  std::shared_ptr<const IndexSnapshot> current(const std::string& tenant);
+  std::shared_ptr<const IndexSnapshot> current(const base::TenantId& tenant);
   // Blocks until the tenant's index is current, or `timeout` passed (start-up, tests, benchmarks).
-  bool wait_current(const std::string& tenant, std::chrono::milliseconds timeout);
+  bool wait_current(const base::TenantId& tenant, std::chrono::milliseconds timeout);
 
   struct Stats {
     std::uint64_t index_lookups = 0;  // answered from memory
@@ -105,24 +105,24 @@ class IndexedContactStore final : public ports::ContactStore {
     std::chrono::steady_clock::time_point failed_at{};
     bool failed = false;
   };
-  Tenant& tenant(const std::string& name);
+  Tenant& tenant(const base::TenantId& name);
   bool is_current(const Tenant& t, const std::shared_ptr<const IndexSnapshot>& s) const {
     return s && s->generation == t.wanted.load(std::memory_order_acquire);
   }
-  void compare_token(const std::string& name, Tenant& t, std::optional<std::uint64_t> token);
-  void mark_stale(const std::string& name);
-  void ensure_loading(const std::string& name, Tenant& t);
-  void load(const std::string& name, Tenant& t);
+  void compare_token(const base::TenantId& name, Tenant& t, std::optional<std::uint64_t> token);
+  void mark_stale(const base::TenantId& name);
+  void ensure_loading(const base::TenantId& name, Tenant& t);
+  void load(const base::TenantId& name, Tenant& t);
   void run();
 
   ports::ContactStore& inner_;
   IndexLoader loader_;
   IndexedContactStoreOptions opts_;
   mutable std::shared_mutex map_mu_;  // guards tenants_ (the map; entries are stable)
-  std::map<std::string, std::unique_ptr<Tenant>, std::less<>> tenants_;
+  std::map<base::TenantId, std::unique_ptr<Tenant>> tenants_;
   std::mutex mu_;  // queue_, Tenant::queued/loading/failed, stop_
   std::condition_variable cv_, done_cv_;
-  std::deque<std::string> queue_;
+  std::deque<base::TenantId> queue_;
   bool stop_ = false;
   std::atomic<std::uint64_t> index_lookups_{0}, store_lookups_{0}, loads_{0}, failed_loads_{0};
   std::thread worker_;

@@ -25,7 +25,7 @@ struct TempDir {
 };
 
 Contact person(std::string name, std::vector<std::string> e164s, std::string company = "") {
-  Contact c;
+  Contact c{.tenant = base::TenantId("default")};
   c.display_name = std::move(name);
   c.company = std::move(company);
   for (auto& n : e164s) c.numbers.push_back({"work", n, n});
@@ -33,8 +33,7 @@ Contact person(std::string name, std::vector<std::string> e164s, std::string com
 }
 
 ports::LookupQuery query(std::string e164, std::vector<std::string> candidates = {}, std::string tenant = "default") {
-  ports::LookupQuery q;
-  q.tenant = std::move(tenant);
+  ports::LookupQuery q{.tenant = base::TenantId(std::move(tenant))};
   q.e164 = e164;
   q.candidates = candidates.empty() ? std::vector<std::string>{e164} : std::move(candidates);
   q.deadline = std::chrono::steady_clock::now() + 5s;
@@ -76,7 +75,7 @@ TEST_F(IndexedStoreTest, AnswersLikeTheStoreFromMemory) {
   ASSERT_TRUE(store->create(acme));
   ASSERT_TRUE(store->create(person("Other tenant", {"+4921133990345"})));  // same tenant "default"
   Contact t2 = person("Zed", {"+4921133990345"});
-  t2.tenant = "t2";
+  t2.tenant = base::TenantId("t2");
   ASSERT_TRUE(store->create(t2));
 
   IndexedContactStore ix(*store, store_index_loader(*store), sync_opts());

@@ -186,7 +186,7 @@ base::Status parse_csv(const std::string& text, const ImportParseOptions& opts, 
           std::string(1, out.delimiter == '\t' ? 'T' : out.delimiter) + "' too many or missing?)");
       continue;
     }
-    Contact c;
+    Contact c{.tenant = opts.tenant};
     c.origin = opts.origin;
     bool bad = false;
     for (std::size_t i = 0; i < roles.size() && !bad; ++i) {
@@ -253,7 +253,7 @@ base::Status parse_vcard(const std::string& text, const ImportParseOptions& opts
   if (r.cards.empty() && r.problems.empty()) return fail(Error::invalid_argument("no vCard in the file"));
   out.records = r.cards.size() + r.problems.size();
   for (auto& card : r.cards) {
-    Contact c;
+    Contact c{.tenant = opts.tenant};
     c.origin = opts.origin;
     c.display_name = card.display_name;
     c.given_name = card.given_name;
@@ -357,7 +357,7 @@ base::Result<ParsedImport> parse_contacts(std::string_view bytes, const ImportPa
   return out;
 }
 
-base::Result<ImportOutcome> import_contacts(ports::ContactStore& store, const std::string& tenant,
+base::Result<ImportOutcome> import_contacts(ports::ContactStore& store, const base::TenantId& tenant,
                                             std::string_view bytes, const ImportParseOptions& opts,
                                             const ImportPolicy& policy) {
   auto parsed = parse_contacts(bytes, opts);

@@ -28,21 +28,22 @@ struct ImportIssue {
 };
 
 struct ImportParseOptions {
+  base::TenantId tenant;  // the contacts' tenant; no default: ImportParseOptions{.tenant = t}
   ImportFormat format = ImportFormat::detect;  // detect: BEGIN:VCARD or .vcf means vCard
   TextEncoding encoding = TextEncoding::detect;
   char delimiter = 0;  // 0: detect
   // Header name -> field, overriding the built-in aliases. Fields: name, given_name, family_name,
   // company, email, note, kind, phone, phone:<label>, ignore.
-  std::vector<std::pair<std::string, std::string>> column_map;
+  std::vector<std::pair<std::string, std::string>> column_map{};
   std::size_t max_file_bytes = 64 * 1024 * 1024;
   std::size_t max_record_bytes = 64 * 1024;     // one CSV record
   std::size_t max_vcard_line_bytes = 1024 * 1024;  // one unfolded vCard property (photos are big)
   std::size_t max_field_bytes = 4096;
   std::size_t max_contacts = 1'000'000;
-  ports::ToE164 to_e164;  // required: the tenant's dialing plan
-  std::string origin;     // stored with each contact, e.g. "import:contacts.csv"
+  ports::ToE164 to_e164{};  // required: the tenant's dialing plan
+  std::string origin{};     // stored with each contact, e.g. "import:contacts.csv"
   // Called now and then while parsing with (bytes done, bytes total).
-  std::function<void(std::size_t, std::size_t)> progress;
+  std::function<void(std::size_t, std::size_t)> progress{};
 };
 
 struct ParsedImport {
@@ -79,7 +80,7 @@ struct ImportOutcome {
 };
 
 // parse_contacts, then - unless errors without skip_invalid, or dry_run - one import_all.
-base::Result<ImportOutcome> import_contacts(ports::ContactStore& store, const std::string& tenant,
+base::Result<ImportOutcome> import_contacts(ports::ContactStore& store, const base::TenantId& tenant,
                                             std::string_view bytes, const ImportParseOptions& opts,
                                             const ImportPolicy& policy);
 

@@ -19,7 +19,7 @@ using ports::ContactKind;
 using Severity = ImportIssue::Severity;
 
 ImportParseOptions opts() {
-  ImportParseOptions o;
+  ImportParseOptions o{.tenant = base::TenantId("default")};
   o.to_e164 = testing::german_e164;
   o.origin = "import:test";
   return o;

@@ -12,7 +12,7 @@
 
 namespace callbridge::directory {
 
-using TenantToE164 = std::function<std::optional<std::string>(const std::string& tenant, std::string_view raw)>;
+using TenantToE164 = std::function<std::optional<std::string>(const base::TenantId& tenant, std::string_view raw)>;
 
 inline constexpr std::size_t kMaxNumbersPerContact = 64;
 inline constexpr std::size_t kMaxContactFieldBytes = 4096;

@@ -28,10 +28,8 @@ std::string text_array(const std::vector<std::string>& v) {
 
 constexpr const char* kContactColumns = "id, kind, display_name, given_name, family_name, company, email, note, origin";
 
-Contact read_contact(const PgContactStore::Rows& r, int row, const std::string& tenant) {
-  Contact c;
-  c.id = r.i64(row, 0);
-  c.tenant = tenant;
+Contact read_contact(const PgContactStore::Rows& r, int row, const base::TenantId& tenant) {
+  Contact c{.id = r.i64(row, 0), .tenant = tenant};
   c.kind = ports::parse_contact_kind(r.text(row, 1)).value_or(ports::ContactKind::person);
   c.display_name = r.text(row, 2);
   c.given_name = r.text(row, 3);
@@ -137,7 +135,7 @@ base::Status PgContactStore::migrate_locked() {
   });
 }
 
-base::Status PgContactStore::bump_locked(const std::string& tenant, Steady::time_point d) {
+base::Status PgContactStore::bump_locked(const base::TenantId& tenant, Steady::time_point d) {
   auto r = exec_locked(
       "INSERT INTO contact_changes(tenant, seq) VALUES($1, 1)"
       " ON CONFLICT (tenant) DO UPDATE SET seq = contact_changes.seq + 1",
@@ -199,7 +197,7 @@ base::Status PgContactStore::update(const Contact& in) {
   });
 }
 
-base::Status PgContactStore::remove(const std::string& tenant, std::int64_t id) {
+base::Status PgContactStore::remove(const base::TenantId& tenant, std::int64_t id) {
   std::lock_guard lock(mu_);
   return in_transaction_locked([&](Steady::time_point d) -> base::Status {
     auto r = exec_locked("DELETE FROM contacts WHERE id=$1 AND tenant=$2", {std::to_string(id), tenant}, d);
@@ -209,7 +207,7 @@ base::Status PgContactStore::remove(const std::string& tenant, std::int64_t id) 
   });
 }
 
-base::Result<Contact> PgContactStore::get(const std::string& tenant, std::int64_t id) {
+base::Result<Contact> PgContactStore::get(const base::TenantId& tenant, std::int64_t id) {
   std::lock_guard lock(mu_);
   auto d = write_deadline();
   auto r = exec_locked(std::string("SELECT ") + kContactColumns + " FROM contacts WHERE id=$1 AND tenant=$2",
@@ -225,7 +223,7 @@ base::Result<Contact> PgContactStore::get(const std::string& tenant, std::int64_
   return c;
 }
 
-base::Result<std::vector<Contact>> PgContactStore::list(const std::string& tenant, std::string_view text,
+base::Result<std::vector<Contact>> PgContactStore::list(const base::TenantId& tenant, std::string_view text,
                                                         std::size_t limit) {
   std::string like = "%";
   for (char ch : text) {
@@ -253,7 +251,7 @@ base::Result<std::vector<Contact>> PgContactStore::list(const std::string& tenan
   return out;
 }
 
-base::Result<ports::ImportCommit> PgContactStore::import_all(const std::string& tenant,
+base::Result<ports::ImportCommit> PgContactStore::import_all(const base::TenantId& tenant,
                                                              const std::vector<Contact>& contacts,
                                                              const ports::ImportOptions& opts) {
   std::vector<Contact> ready;
@@ -286,14 +284,14 @@ base::Result<ports::ImportCommit> PgContactStore::import_all(const std::string& 
   });
 }
 
-base::Result<std::size_t> PgContactStore::count(const std::string& tenant) {
+base::Result<std::size_t> PgContactStore::count(const base::TenantId& tenant) {
   std::lock_guard lock(mu_);
   auto r = exec_locked("SELECT count(*) FROM contacts WHERE tenant=$1", {tenant}, write_deadline());
   if (!r) return fail(r.error());
   return static_cast<std::size_t>(r->i64(0, 0));
 }
 
-std::optional<std::uint64_t> PgContactStore::change_token(const std::string& tenant) {
+std::optional<std::uint64_t> PgContactStore::change_token(const base::TenantId& tenant) {
   std::unique_lock lock(mu_, std::defer_lock);
   if (!lock.try_lock_for(std::chrono::milliseconds(200))) return std::nullopt;
   auto r = exec_locked("SELECT seq FROM contact_changes WHERE tenant=$1", {tenant},

@@ -35,18 +35,18 @@ class PgContactStore final : public ports::ContactStore {
   const std::string& name() const override { return opts_.name; }
   int priority() const override { return opts_.priority; }
   base::Result<std::vector<ports::ContactMatch>> lookup(const ports::LookupQuery& q) override;
-  std::optional<std::uint64_t> change_token(const std::string& tenant) override;
+  std::optional<std::uint64_t> change_token(const base::TenantId& tenant) override;
 
   base::Result<std::int64_t> create(const ports::Contact& c) override;
   base::Status update(const ports::Contact& c) override;
-  base::Status remove(const std::string& tenant, std::int64_t id) override;
-  base::Result<ports::Contact> get(const std::string& tenant, std::int64_t id) override;
-  base::Result<std::vector<ports::Contact>> list(const std::string& tenant, std::string_view text,
+  base::Status remove(const base::TenantId& tenant, std::int64_t id) override;
+  base::Result<ports::Contact> get(const base::TenantId& tenant, std::int64_t id) override;
+  base::Result<std::vector<ports::Contact>> list(const base::TenantId& tenant, std::string_view text,
                                                  std::size_t limit) override;
-  base::Result<ports::ImportCommit> import_all(const std::string& tenant,
+  base::Result<ports::ImportCommit> import_all(const base::TenantId& tenant,
                                                const std::vector<ports::Contact>& contacts,
                                                const ports::ImportOptions& opts) override;
-  base::Result<std::size_t> count(const std::string& tenant);
+  base::Result<std::size_t> count(const base::TenantId& tenant);
 
   using Rows = storage::postgres::PgRows;  // query result
 
@@ -58,7 +58,7 @@ class PgContactStore final : public ports::ContactStore {
   base::Result<Rows> exec_locked(const std::string& sql, const std::vector<std::string>& params,
                                  std::chrono::steady_clock::time_point deadline);
   base::Result<std::int64_t> insert_locked(const ports::Contact& c, std::chrono::steady_clock::time_point deadline);
-  base::Status bump_locked(const std::string& tenant, std::chrono::steady_clock::time_point deadline);
+  base::Status bump_locked(const base::TenantId& tenant, std::chrono::steady_clock::time_point deadline);
   // BEGIN ... body ... COMMIT, ROLLBACK on any error.
   template <typename Fn>
   auto in_transaction_locked(Fn&& body) -> decltype(body(std::chrono::steady_clock::time_point{}));

@@ -74,7 +74,7 @@ base::Result<std::uint64_t> scan_contacts_file(const std::string& path, const st
   return token;
 }
 
-base::Result<std::uint64_t> SqliteContactStore::scan(const std::string& tenant, ports::ContactScanSink& sink,
+base::Result<std::uint64_t> SqliteContactStore::scan(const base::TenantId& tenant, ports::ContactScanSink& sink,
                                                      const std::function<void(std::size_t)>& progress) {
   // A second connection to ":memory:" would be another, empty database.
   if (opts_.path.empty() || opts_.path == ":memory:") return ports::scan_by_list(*this, tenant, sink, progress);

@@ -31,10 +31,8 @@ int deadline_handler(void* arg) {
 constexpr const char* kContactColumns =
     "id, kind, display_name, given_name, family_name, company, email, note, origin";
 
-Contact read_contact(const Stmt& s, const std::string& tenant) {
-  Contact c;
-  c.id = s.i64(0);
-  c.tenant = tenant;
+Contact read_contact(const Stmt& s, const base::TenantId& tenant) {
+  Contact c{.id = s.i64(0), .tenant = tenant};
   c.kind = ports::parse_contact_kind(s.text(1)).value_or(ports::ContactKind::person);
   c.display_name = s.text(2);
   c.given_name = s.text(3);
@@ -140,7 +138,7 @@ base::Result<Contact> SqliteContactStore::prepare(const Contact& in) const {
   return normalize_contact(in, opts_.to_e164);
 }
 
-base::Status SqliteContactStore::bump_locked(const std::string& tenant) {
+base::Status SqliteContactStore::bump_locked(const base::TenantId& tenant) {
   Stmt s(db_,
          "INSERT INTO tenant_changes(tenant, seq) VALUES(?, 1)"
          " ON CONFLICT(tenant) DO UPDATE SET seq = seq + 1");
@@ -238,7 +236,7 @@ base::Status SqliteContactStore::update(const Contact& in) {
   return exec("COMMIT");
 }
 
-base::Status SqliteContactStore::remove(const std::string& tenant, std::int64_t id) {
+base::Status SqliteContactStore::remove(const base::TenantId& tenant, std::int64_t id) {
   std::lock_guard lock(mu_);
   if (auto st = exec("BEGIN IMMEDIATE"); !st) return st;
   Stmt s(db_, "DELETE FROM contacts WHERE id=? AND tenant=?");
@@ -259,7 +257,7 @@ base::Status SqliteContactStore::remove(const std::string& tenant, std::int64_t 
   return exec("COMMIT");
 }
 
-base::Result<Contact> SqliteContactStore::get(const std::string& tenant, std::int64_t id) {
+base::Result<Contact> SqliteContactStore::get(const base::TenantId& tenant, std::int64_t id) {
   std::lock_guard lock(mu_);
   Stmt s(db_, std::string("SELECT ") + kContactColumns + " FROM contacts WHERE id=? AND tenant=?");
   s.bind(1, id);
@@ -274,7 +272,7 @@ base::Result<Contact> SqliteContactStore::get(const std::string& tenant, std::in
   return c;
 }
 
-base::Result<std::vector<Contact>> SqliteContactStore::list(const std::string& tenant,
+base::Result<std::vector<Contact>> SqliteContactStore::list(const base::TenantId& tenant,
                                                             std::string_view text,
                                                             std::size_t limit) {
   std::lock_guard lock(mu_);
@@ -307,7 +305,7 @@ base::Result<std::vector<Contact>> SqliteContactStore::list(const std::string& t
 }
 
 base::Result<ports::ImportCommit> SqliteContactStore::import_all(
-    const std::string& tenant, const std::vector<Contact>& contacts,
+    const base::TenantId& tenant, const std::vector<Contact>& contacts,
     const ports::ImportOptions& opts) {
   std::vector<Contact> ready;
   ready.reserve(contacts.size());
@@ -349,7 +347,7 @@ base::Result<ports::ImportCommit> SqliteContactStore::import_all(
   return out;
 }
 
-base::Result<std::size_t> SqliteContactStore::count(const std::string& tenant) {
+base::Result<std::size_t> SqliteContactStore::count(const base::TenantId& tenant) {
   std::lock_guard lock(mu_);
   Stmt s(db_, "SELECT count(*) FROM contacts WHERE tenant=?");
   s.bind(1, tenant);
@@ -357,7 +355,7 @@ base::Result<std::size_t> SqliteContactStore::count(const std::string& tenant) {
   return static_cast<std::size_t>(s.i64(0));
 }
 
-std::optional<std::uint64_t> SqliteContactStore::change_token(const std::string& tenant) {
+std::optional<std::uint64_t> SqliteContactStore::change_token(const base::TenantId& tenant) {
   std::lock_guard lock(mu_);
   auto s = Stmt::borrow(cached_locked("SELECT seq FROM tenant_changes WHERE tenant=?"));
   if (!s.ok()) return std::nullopt;

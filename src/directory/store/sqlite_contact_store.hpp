@@ -21,7 +21,7 @@ struct SqliteContactStoreOptions {
   int priority = 10;             // the built-in store usually wins over LDAP and CRMs
   // Normalizes numbers whose e164 is empty on create/update/import, per tenant. When unset,
   // such numbers must already be "+<digits>" (punctuation and spaces are dropped).
-  std::function<std::optional<std::string>(const std::string& tenant, std::string_view raw)> to_e164;
+  std::function<std::optional<std::string>(const base::TenantId& tenant, std::string_view raw)> to_e164;
 };
 
 class SqliteContactStore final : public ports::ContactStore, public ports::ContactScanner {
@@ -36,26 +36,26 @@ class SqliteContactStore final : public ports::ContactStore, public ports::Conta
   const std::string& name() const override { return opts_.name; }
   int priority() const override { return opts_.priority; }
   base::Result<std::vector<ports::ContactMatch>> lookup(const ports::LookupQuery& q) override;
-  std::optional<std::uint64_t> change_token(const std::string& tenant) override;
+  std::optional<std::uint64_t> change_token(const base::TenantId& tenant) override;
 
   base::Result<std::int64_t> create(const ports::Contact& c) override;
   base::Status update(const ports::Contact& c) override;
-  base::Status remove(const std::string& tenant, std::int64_t id) override;
-  base::Result<ports::Contact> get(const std::string& tenant, std::int64_t id) override;
-  base::Result<std::vector<ports::Contact>> list(const std::string& tenant, std::string_view text,
+  base::Status remove(const base::TenantId& tenant, std::int64_t id) override;
+  base::Result<ports::Contact> get(const base::TenantId& tenant, std::int64_t id) override;
+  base::Result<std::vector<ports::Contact>> list(const base::TenantId& tenant, std::string_view text,
                                                  std::size_t limit) override;
-  base::Result<ports::ImportCommit> import_all(const std::string& tenant,
+  base::Result<ports::ImportCommit> import_all(const base::TenantId& tenant,
                                                const std::vector<ports::Contact>& contacts,
                                                const ports::ImportOptions& opts) override;
 
   // ports::ContactScanner: one read transaction on its own read-only connection
   // (scan_contacts_file), a consistent snapshot even while this process or the CLI writes;
   // ":memory:" stores go through list() (ports::scan_by_list).
-  base::Result<std::uint64_t> scan(const std::string& tenant, ports::ContactScanSink& sink,
+  base::Result<std::uint64_t> scan(const base::TenantId& tenant, ports::ContactScanSink& sink,
                                    const std::function<void(std::size_t)>& progress) override;
 
   // Number of contacts of a tenant (tests, CLI summary).
-  base::Result<std::size_t> count(const std::string& tenant);
+  base::Result<std::size_t> count(const base::TenantId& tenant);
 
  private:
   SqliteContactStore(SqliteContactStoreOptions opts, sqlite3* db);
@@ -65,7 +65,7 @@ class SqliteContactStore final : public ports::ContactStore, public ports::Conta
   base::Result<ports::Contact> prepare(const ports::Contact& c) const;
   base::Result<std::int64_t> insert_locked(const ports::Contact& c);
   base::Status insert_numbers_locked(const ports::Contact& c, std::int64_t id);
-  base::Status bump_locked(const std::string& tenant);
+  base::Status bump_locked(const base::TenantId& tenant);
   base::Error sql_error(const char* what) const;
   // Prepared once, reused for every row (imports insert hundreds of thousands). Needs mu_.
   sqlite3_stmt* cached_locked(const std::string& sql);

@@ -23,7 +23,7 @@ std::unique_ptr<SqliteContactStore> open_store(const std::string& path = ":memor
 }
 
 Contact anna() {
-  Contact c;
+  Contact c{.tenant = base::TenantId("default")};
   c.given_name = "Anna";
   c.family_name = "Schmidt";
   c.company = "ACME GmbH";
@@ -32,8 +32,7 @@ Contact anna() {
 }
 
 ports::LookupQuery query(std::string e164, std::vector<std::string> cands = {}, std::string tenant = "default") {
-  ports::LookupQuery q;
-  q.tenant = std::move(tenant);
+  ports::LookupQuery q{.tenant = base::TenantId(std::move(tenant))};
   q.e164 = e164;
   q.candidates = cands.empty() ? std::vector<std::string>{e164} : std::move(cands);
   q.deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
@@ -68,7 +67,7 @@ TEST(SqliteContactStore, RejectsUnparseableNumberAndNamelessContact) {
   auto r = s->create(bad);
   ASSERT_FALSE(r);
   EXPECT_NE(r.error().message().find("call me"), std::string::npos);
-  Contact nameless;
+  Contact nameless{.tenant = base::TenantId("default")};
   nameless.numbers = {{"", "+492115550", ""}};
   EXPECT_FALSE(s->create(nameless));
   EXPECT_EQ(*s->count("default"), 0u);
@@ -77,13 +76,13 @@ TEST(SqliteContactStore, RejectsUnparseableNumberAndNamelessContact) {
 TEST(SqliteContactStore, LookupFindsAllCandidatesWithinTenant) {
   auto s = open_store();
   ASSERT_TRUE(s->create(anna()));
-  Contact acme;
+  Contact acme{.tenant = base::TenantId("default")};
   acme.kind = ContactKind::company;
   acme.company = "ACME GmbH";
   acme.numbers = {{"main", "0211 339903-0", ""}};
   ASSERT_TRUE(s->create(acme));
   Contact other = anna();
-  other.tenant = "other";
+  other.tenant = base::TenantId("other");
   other.given_name = "Otto";
   ASSERT_TRUE(s->create(other));
 

@@ -29,6 +29,7 @@
 #include <string_view>
 #include <vector>
 
+#include "base/tenant_id.hpp"
 #include "base/time.hpp"
 #include "drivers/ami/ami_sink.hpp"
 #include "model/call_model.hpp"
@@ -37,21 +38,21 @@
 namespace callbridge::drivers::ami {
 
 struct TrackerOptions {
-  std::string tenant = "default";
+  base::TenantId tenant;  // no default: TrackerOptions{.tenant = t}
   // A channel is an internal party when its technology is one of `party_techs` and its endpoint
   // name (PJSIP/<endpoint>-xxxxxxxx) is all digits with min..max length, or is listed in
   // `party_endpoints` (e.g. "reception").
   std::vector<std::string> party_techs = {"PJSIP", "SIP", "IAX2", "DAHDI"};
   std::size_t party_min_len = 2;
   std::size_t party_max_len = 6;
-  std::vector<std::string> party_endpoints;
+  std::vector<std::string> party_endpoints{};
   // Numbers that are internal (extensions, conference rooms, feature codes) rather than external.
   // Default: 2..6 characters of [0-9*#], not starting with 0 or +.
-  std::function<bool(std::string_view number)> is_internal_number;
+  std::function<bool(std::string_view number)> is_internal_number{};
   // Raw caller id or dialed number of an external party -> E.164 (app/ wires the tenant's dialing
   // plan). Default, for a tenant without a plan: "+..." numbers without separators, anything
   // else as the PBX reported it - no country is assumed (see default_canonical_remote).
-  std::function<std::string(std::string_view raw_number)> canonical_remote;
+  std::function<std::string(std::string_view raw_number)> canonical_remote{};
   // Upper bound of tracked channels; events for new channels beyond it are dropped (counted).
   std::size_t max_channels = 200000;
 };

@@ -96,7 +96,7 @@ struct Tap final : AmiSink {
 };
 
 struct Session {
-  AmiCallTracker tracker{TrackerOptions{}, TrackerOutputs{}};
+  AmiCallTracker tracker{TrackerOptions{.tenant = "default"}, TrackerOutputs{}};
   Tap tap{tracker};
   AmiProtocol protocol;
   AmiCommands commands;

@@ -138,7 +138,7 @@ COMMIT;
 )sql");
 }
 
-base::Result<std::optional<TenantSetting>> SqliteIdentityStore::get_setting(const std::string& tenant,
+base::Result<std::optional<TenantSetting>> SqliteIdentityStore::get_setting(const base::TenantId& tenant,
                                                                              const std::string& key) {
   std::lock_guard lock(mu_);
   Statement q(db_, "SELECT value, updated_at, updated_by FROM tenant_settings WHERE tenant=? AND key=?");
@@ -155,7 +155,7 @@ base::Result<std::optional<TenantSetting>> SqliteIdentityStore::get_setting(cons
   return std::optional<TenantSetting>(std::move(t));
 }
 
-base::Status SqliteIdentityStore::put_setting(const std::string& tenant, const std::string& key,
+base::Status SqliteIdentityStore::put_setting(const base::TenantId& tenant, const std::string& key,
                                               const TenantSetting& value) {
   if (!valid_name(tenant)) return fail(Error::invalid_argument("tenant: expected 1-64 of [A-Za-z0-9._@-]"));
   if (!valid_name(key)) return fail(Error::invalid_argument("setting key: expected 1-64 of [A-Za-z0-9._@-]"));
@@ -176,7 +176,7 @@ base::Status SqliteIdentityStore::put_setting(const std::string& tenant, const s
   return {};
 }
 
-base::Status SqliteIdentityStore::delete_setting(const std::string& tenant, const std::string& key) {
+base::Status SqliteIdentityStore::delete_setting(const base::TenantId& tenant, const std::string& key) {
   std::lock_guard lock(mu_);
   Statement q(db_, "DELETE FROM tenant_settings WHERE tenant=? AND key=?");
   if (!q.ok()) return fail(sql_error("delete setting"));
@@ -211,9 +211,11 @@ base::Status SqliteIdentityStore::put_user(const User& u) {
 }
 
 namespace {
-User read_user(const Statement& s) {
-  User u;
-  u.tenant = s.text(0);
+// A row whose tenant is not an id was not written by us: refused, never read as some tenant.
+base::Result<User> read_user(const Statement& s) {
+  auto tenant = base::TenantId::parse(s.text(0), "users.tenant");
+  if (!tenant) return fail(tenant.error());
+  User u{.tenant = *tenant};
   u.name = s.text(1);
   u.role = s.text(2);
   u.display_name = s.text(3);
@@ -224,7 +226,7 @@ User read_user(const Statement& s) {
 constexpr const char* kUserCols = "SELECT tenant,name,role,display_name,extensions,team FROM users ";
 }  // namespace
 
-base::Result<User> SqliteIdentityStore::get_user(const std::string& tenant, const std::string& name) {
+base::Result<User> SqliteIdentityStore::get_user(const base::TenantId& tenant, const std::string& name) {
   std::lock_guard lock(mu_);
   std::string sql = std::string(kUserCols) + "WHERE tenant=? AND name=?";
   Statement q(db_, sql);
@@ -237,7 +239,7 @@ base::Result<User> SqliteIdentityStore::get_user(const std::string& tenant, cons
   return fail(sql_error("get user"));
 }
 
-base::Result<std::vector<User>> SqliteIdentityStore::list_users(const std::string& tenant) {
+base::Result<std::vector<User>> SqliteIdentityStore::list_users(const base::TenantId& tenant) {
   std::lock_guard lock(mu_);
   std::string sql = std::string(kUserCols) + "WHERE tenant=? ORDER BY name";
   Statement q(db_, sql);
@@ -245,12 +247,16 @@ base::Result<std::vector<User>> SqliteIdentityStore::list_users(const std::strin
   q.bind(1, tenant);
   std::vector<User> out;
   int rc;
-  while ((rc = q.step()) == SQLITE_ROW) out.push_back(read_user(q));
+  while ((rc = q.step()) == SQLITE_ROW) {
+    auto u = read_user(q);
+    if (!u) return fail(u.error());
+    out.push_back(std::move(*u));
+  }
   if (rc != SQLITE_DONE) return fail(sql_error("list users"));
   return out;
 }
 
-base::Status SqliteIdentityStore::remove_user(const std::string& tenant, const std::string& name) {
+base::Status SqliteIdentityStore::remove_user(const base::TenantId& tenant, const std::string& name) {
   std::lock_guard lock(mu_);
   const char* sqls[] = {"DELETE FROM tokens WHERE tenant=? AND user=?", "DELETE FROM sessions WHERE tenant=? AND user=?",
                         "DELETE FROM users WHERE tenant=? AND name=?"};
@@ -284,10 +290,10 @@ base::Status SqliteIdentityStore::insert_token(const TokenRecord& t) {
 }
 
 namespace {
-TokenRecord read_token(const Statement& s) {
-  TokenRecord t;
-  t.id = s.text(0);
-  t.tenant = s.text(1);
+base::Result<TokenRecord> read_token(const Statement& s) {
+  auto tenant = base::TenantId::parse(s.text(1), "tokens.tenant");
+  if (!tenant) return fail(tenant.error());
+  TokenRecord t{.id = s.text(0), .tenant = *tenant};
   t.user = s.text(2);
   t.hash = s.text(3);
   t.created_at = base::from_micros(s.i64(4));
@@ -310,7 +316,7 @@ base::Result<TokenRecord> SqliteIdentityStore::get_token(const std::string& id) 
   return fail(sql_error("get token"));
 }
 
-base::Result<std::vector<TokenRecord>> SqliteIdentityStore::list_tokens(const std::string& tenant) {
+base::Result<std::vector<TokenRecord>> SqliteIdentityStore::list_tokens(const base::TenantId& tenant) {
   std::lock_guard lock(mu_);
   std::string sql = std::string(kTokenCols) + "WHERE tenant=? ORDER BY created_at";
   Statement q(db_, sql);
@@ -318,12 +324,16 @@ base::Result<std::vector<TokenRecord>> SqliteIdentityStore::list_tokens(const st
   q.bind(1, tenant);
   std::vector<TokenRecord> out;
   int rc;
-  while ((rc = q.step()) == SQLITE_ROW) out.push_back(read_token(q));
+  while ((rc = q.step()) == SQLITE_ROW) {
+    auto t = read_token(q);
+    if (!t) return fail(t.error());
+    out.push_back(std::move(*t));
+  }
   if (rc != SQLITE_DONE) return fail(sql_error("list tokens"));
   return out;
 }
 
-base::Status SqliteIdentityStore::revoke_token(const std::string& tenant, const std::string& id) {
+base::Status SqliteIdentityStore::revoke_token(const base::TenantId& tenant, const std::string& id) {
   std::lock_guard lock(mu_);
   Statement q(db_, "UPDATE tokens SET revoked=1 WHERE tenant=? AND id=?");
   if (!q.ok()) return fail(sql_error("revoke token"));
@@ -354,7 +364,9 @@ base::Result<SessionRecord> SqliteIdentityStore::get_session(const std::string& 
   int rc = q.step();
   if (rc == SQLITE_DONE) return fail(Error::not_found("session not found"));
   if (rc != SQLITE_ROW) return fail(sql_error("get session"));
-  return SessionRecord{q.text(0), q.text(1), base::from_micros(q.i64(2))};
+  auto tenant = base::TenantId::parse(q.text(0), "sessions.tenant");
+  if (!tenant) return fail(tenant.error());
+  return SessionRecord{*tenant, q.text(1), base::from_micros(q.i64(2))};
 }
 
 base::Status SqliteIdentityStore::delete_session(const std::string& id_hash) {
@@ -399,20 +411,18 @@ bool verify_secret(const std::string& hash, std::string_view secret) {
   return crypto_pwhash_str_verify(hash.c_str(), secret.data(), secret.size()) == 0;
 }
 
-base::Result<IssuedToken> issue_token(SqliteIdentityStore& store, const std::string& tenant,
+base::Result<IssuedToken> issue_token(SqliteIdentityStore& store, const base::TenantId& tenant,
                                       const std::string& user, base::Timestamp now,
                                       std::optional<base::Timestamp> expires_at) {
   if (!sodium_ready()) return fail(Error::internal("libsodium failed to initialize"));
   if (auto u = store.get_user(tenant, user); !u) return fail(u.error());
-  TokenRecord t;
-  t.id = random_hex(8);
+  TokenRecord t{.id = random_hex(8), .tenant = tenant};
   std::string secret = random_hex(24);
   char hash[crypto_pwhash_STRBYTES];
   if (crypto_pwhash_str(hash, secret.data(), secret.size(), crypto_pwhash_OPSLIMIT_INTERACTIVE,
                         crypto_pwhash_MEMLIMIT_INTERACTIVE) != 0)
     return fail(Error::internal("argon2id: out of memory"));
   t.hash = hash;
-  t.tenant = tenant;
   t.user = user;
   t.created_at = now;
   t.expires_at = expires_at;
@@ -420,7 +430,7 @@ base::Result<IssuedToken> issue_token(SqliteIdentityStore& store, const std::str
   return IssuedToken{t.id, "cbt_" + t.id + "_" + secret};
 }
 
-base::Result<IssuedToken> SqliteIdentityStore::issue_token(const std::string& tenant, const std::string& user,
+base::Result<IssuedToken> SqliteIdentityStore::issue_token(const base::TenantId& tenant, const std::string& user,
                                                            base::Timestamp now,
                                                            std::optional<base::Timestamp> expires_at) {
   return identity::issue_token(*this, tenant, user, now, expires_at);

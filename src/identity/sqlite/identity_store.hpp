@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "base/error.hpp"
+#include "base/tenant_id.hpp"
 #include "base/time.hpp"
 #include "ports/identity_store.hpp"
 
@@ -45,16 +46,16 @@ class SqliteIdentityStore final : public ports::IdentityStore {
 
   // Inserts or replaces the user (tenant, name). Errc::invalid_argument on a bad role or name.
   base::Status put_user(const User& u) override;
-  base::Result<User> get_user(const std::string& tenant, const std::string& name) override;
-  base::Result<std::vector<User>> list_users(const std::string& tenant) override;
+  base::Result<User> get_user(const base::TenantId& tenant, const std::string& name) override;
+  base::Result<std::vector<User>> list_users(const base::TenantId& tenant) override;
   // Deletes the user, their tokens and sessions. Errc::not_found if absent.
-  base::Status remove_user(const std::string& tenant, const std::string& name) override;
+  base::Status remove_user(const base::TenantId& tenant, const std::string& name) override;
 
   base::Status insert_token(const TokenRecord& t) override;
   base::Result<TokenRecord> get_token(const std::string& id) override;
-  base::Result<std::vector<TokenRecord>> list_tokens(const std::string& tenant) override;
+  base::Result<std::vector<TokenRecord>> list_tokens(const base::TenantId& tenant) override;
   // Errc::not_found unless the token exists in `tenant`.
-  base::Status revoke_token(const std::string& tenant, const std::string& id) override;
+  base::Status revoke_token(const base::TenantId& tenant, const std::string& id) override;
 
   // Sessions are stored by a hash of the cookie value, never the value itself.
   base::Status insert_session(const std::string& id_hash, const SessionRecord& s) override;
@@ -64,11 +65,11 @@ class SqliteIdentityStore final : public ports::IdentityStore {
 
   // Per-tenant settings by key; nullopt when never set. put: Errc::invalid_argument on a bad
   // tenant/key or a value over kMaxSettingBytes.
-  base::Result<std::optional<TenantSetting>> get_setting(const std::string& tenant, const std::string& key) override;
-  base::Status put_setting(const std::string& tenant, const std::string& key, const TenantSetting& value) override;
-  base::Status delete_setting(const std::string& tenant, const std::string& key) override;
+  base::Result<std::optional<TenantSetting>> get_setting(const base::TenantId& tenant, const std::string& key) override;
+  base::Status put_setting(const base::TenantId& tenant, const std::string& key, const TenantSetting& value) override;
+  base::Status delete_setting(const base::TenantId& tenant, const std::string& key) override;
 
-  base::Result<IssuedToken> issue_token(const std::string& tenant, const std::string& user, base::Timestamp now,
+  base::Result<IssuedToken> issue_token(const base::TenantId& tenant, const std::string& user, base::Timestamp now,
                                         std::optional<base::Timestamp> expires_at) override;
   bool verify_secret(const std::string& hash, std::string_view secret) const override;
   std::string random_hex(std::size_t bytes) const override;
@@ -89,7 +90,7 @@ class SqliteIdentityStore final : public ports::IdentityStore {
 
 // A new token for `user` of `tenant`: "cbt_<id>_<secret>" (random, libsodium), stored as an
 // argon2id hash of the secret (~0.1 s). Returns the plaintext token, the only time it exists.
-base::Result<IssuedToken> issue_token(SqliteIdentityStore& store, const std::string& tenant,
+base::Result<IssuedToken> issue_token(SqliteIdentityStore& store, const base::TenantId& tenant,
                                       const std::string& user, base::Timestamp now,
                                       std::optional<base::Timestamp> expires_at = {});
 

@@ -24,7 +24,7 @@ using model::JournalEntry;
 base::Timestamp at(std::int64_t secs) { return base::from_micros(secs * 1'000'000); }
 
 JournalEntry make(std::string party, std::string remote, Direction dir, Disposition disp, std::int64_t start) {
-  JournalEntry e;
+  JournalEntry e{.tenant = base::TenantId("default")};
   e.call_id = "call-" + std::to_string(start);
   e.party = std::move(party);
   e.remote = std::move(remote);
@@ -114,8 +114,7 @@ class JournalContract : public ::testing::TestWithParam<std::string> {
 TEST_P(JournalContract, RoundTripsEveryField) {
   auto o = open();
   ASSERT_TRUE(o.store);
-  JournalEntry full;
-  full.tenant = "acme";
+  JournalEntry full{.tenant = base::TenantId("acme")};
   full.call_id = "1795382753.42";
   full.party = "100";
   full.direction = Direction::inbound;
@@ -131,8 +130,7 @@ TEST_P(JournalContract, RoundTripsEveryField) {
   full.contact = model::ContactRef{"c-1", "Jane Doe", "Doe & Co", "ldap"};
   full.note = "call back\nafter lunch\r\n\\";
 
-  JournalEntry withheld;
-  withheld.tenant = "acme";
+  JournalEntry withheld{.tenant = base::TenantId("acme")};
   withheld.call_id = "x";
   withheld.party = "101";
   withheld.remote_withheld = true;
@@ -149,8 +147,7 @@ TEST_P(JournalContract, RoundTripsEveryField) {
   o.store->append(empty_contact);
   ASSERT_TRUE(o.store->flush());
 
-  ports::JournalQuery q;
-  q.tenant = "acme";
+  ports::JournalQuery q{.tenant = base::TenantId("acme")};
   auto rows = run(*o.store, q);
   ASSERT_EQ(rows.size(), 3u);
   EXPECT_GT(rows[1].id, rows[2].id);  // newest first
@@ -189,34 +186,34 @@ TEST_P(JournalContract, FiltersByEveryQueryField) {
   s.append(make("101", "+493", Direction::outbound, Disposition::no_answer, 3000));
   s.append(make("102", "100", Direction::internal, Disposition::answered, 4000));
   auto other = make("100", "+499", Direction::inbound, Disposition::missed, 2500);
-  other.tenant = "other";
+  other.tenant = base::TenantId("other");
   s.append(other);
   auto named = make("103", "+4950%_x", Direction::inbound, Disposition::rejected, 5000);
   named.remote_name = "Front Door";
   s.append(named);
   ASSERT_TRUE(s.flush());
-  ASSERT_TRUE(s.set_note("default", run(s, {}).at(2).id, "Ask about the INVOICE"));  // party 101
+  ASSERT_TRUE(s.set_note("default", run(s, {.tenant = "default"}).at(2).id, "Ask about the INVOICE"));  // party 101
 
-  ports::JournalQuery q;
+  ports::JournalQuery q{.tenant = base::TenantId("default")};
   EXPECT_EQ(run(s, q).size(), 5u) << "tenant isolation";
   q.party = "100";
   EXPECT_EQ(parties(run(s, q)), (std::vector<std::string>{"100", "100"}));
-  q = {};
+  q = {.tenant = "default"};
   q.direction = Direction::outbound;
   EXPECT_EQ(parties(run(s, q)), (std::vector<std::string>{"101"}));
-  q = {};
+  q = {.tenant = "default"};
   q.disposition = Disposition::answered;
   EXPECT_EQ(parties(run(s, q)), (std::vector<std::string>{"102", "100"}));
-  q = {};
+  q = {.tenant = "default"};
   q.missed_only = true;
   auto missed = run(s, q);
   ASSERT_EQ(missed.size(), 1u);
   EXPECT_EQ(missed[0].entry.remote, "+492");
-  q = {};
+  q = {.tenant = "default"};
   q.since = at(2000);
   q.until = at(4000);  // since inclusive, until exclusive
   EXPECT_EQ(parties(run(s, q)), (std::vector<std::string>{"101", "100"}));
-  q = {};
+  q = {.tenant = "default"};
   q.text = "front";  // case-insensitive over remote_name
   EXPECT_EQ(parties(run(s, q)), (std::vector<std::string>{"103"}));
   q.text = "invoice";  // and over the note
@@ -229,14 +226,14 @@ TEST_P(JournalContract, FiltersByEveryQueryField) {
   EXPECT_TRUE(run(s, q).empty());
   q.text = "+49";  // remote
   EXPECT_EQ(run(s, q).size(), 4u);
-  q = {};
+  q = {.tenant = "default"};
   q.party = "100";
   q.missed_only = true;
-  q.tenant = "other";
+  q.tenant = base::TenantId("other");
   auto ot = run(s, q);
   ASSERT_EQ(ot.size(), 1u);
   EXPECT_EQ(ot[0].entry.remote, "+499");
-  q = {};
+  q = {.tenant = "default"};
   q.limit = 2;
   EXPECT_EQ(parties(run(s, q)), (std::vector<std::string>{"103", "102"}));
 }
@@ -248,7 +245,7 @@ TEST_P(JournalContract, PaginatesNewestFirstWithBeforeId) {
   ASSERT_TRUE(o.store->flush());
   std::vector<std::string> seen;
   std::vector<std::size_t> page_sizes;
-  ports::JournalQuery q;
+  ports::JournalQuery q{.tenant = base::TenantId("default")};
   q.limit = 10;
   for (;;) {
     auto page = run(*o.store, q);
@@ -268,9 +265,9 @@ TEST_P(JournalContract, NotesAreSetPerTenantAndBounded) {
   auto& s = *o.store;
   s.append(make("100", "+491", Direction::inbound, Disposition::missed, 1));
   ASSERT_TRUE(s.flush());
-  auto id = run(s, {}).at(0).id;
+  auto id = run(s, {.tenant = "default"}).at(0).id;
   ASSERT_TRUE(s.set_note("default", id, "called back"));
-  EXPECT_EQ(run(s, {}).at(0).entry.note, "called back");
+  EXPECT_EQ(run(s, {.tenant = "default"}).at(0).entry.note, "called back");
   auto wrong_tenant = s.set_note("other", id, "x");
   ASSERT_FALSE(wrong_tenant);
   EXPECT_EQ(wrong_tenant.error().code(), base::Errc::not_found);
@@ -281,7 +278,7 @@ TEST_P(JournalContract, NotesAreSetPerTenantAndBounded) {
   auto too_long = s.set_note("default", id, std::string(4097, 'a'));
   ASSERT_FALSE(too_long);
   EXPECT_EQ(too_long.error().code(), base::Errc::invalid_argument);
-  EXPECT_EQ(run(s, {}).at(0).entry.note, std::string(4096, 'n'));
+  EXPECT_EQ(run(s, {.tenant = "default"}).at(0).entry.note, std::string(4096, 'n'));
 }
 
 TEST_P(JournalContract, PurgeBeforeDeletesOnlyEntriesThatEndedEarlier) {
@@ -292,15 +289,14 @@ TEST_P(JournalContract, PurgeBeforeDeletesOnlyEntriesThatEndedEarlier) {
   s.append(make("edge", "+491", Direction::inbound, Disposition::missed, 40));    // ends 100
   s.append(make("new", "+491", Direction::inbound, Disposition::missed, 1000));  // ends 1060
   auto other = make("other", "+491", Direction::inbound, Disposition::missed, 0);
-  other.tenant = "t2";  // retention is for every tenant
+  other.tenant = base::TenantId("t2");  // retention is for every tenant
   s.append(other);
   ASSERT_TRUE(s.flush());
   auto n = s.purge_before(at(100));
   ASSERT_TRUE(n) << n.error().to_string();
   EXPECT_EQ(*n, 2u);
-  EXPECT_EQ(parties(run(s, {})), (std::vector<std::string>{"new", "edge"}));
-  ports::JournalQuery q;
-  q.tenant = "t2";
+  EXPECT_EQ(parties(run(s, {.tenant = "default"})), (std::vector<std::string>{"new", "edge"}));
+  ports::JournalQuery q{.tenant = base::TenantId("t2")};
   EXPECT_TRUE(run(s, q).empty());
   auto again = s.purge_before(at(100));
   ASSERT_TRUE(again);
@@ -316,7 +312,7 @@ TEST_P(JournalContract, ConcurrentAppendersAndReadersLoseNothingAndKeepOrder) {
   std::atomic<int> reads{0}, read_errors{0};
   std::thread reader([&] {
     while (!done.load()) {
-      ports::JournalQuery q;
+      ports::JournalQuery q{.tenant = base::TenantId("default")};
       q.limit = 50;
       if (!s.query(q)) read_errors.fetch_add(1);
       reads.fetch_add(1);
@@ -339,7 +335,7 @@ TEST_P(JournalContract, ConcurrentAppendersAndReadersLoseNothingAndKeepOrder) {
   EXPECT_EQ(st.committed, kThreads * kPerThread);
   EXPECT_EQ(st.queued, 0u);
   for (int t = 0; t < kThreads; ++t) {
-    ports::JournalQuery q;
+    ports::JournalQuery q{.tenant = base::TenantId("default")};
     q.party = "t" + std::to_string(t);
     q.limit = 10'000;
     auto rows = run(s, q);
@@ -369,7 +365,7 @@ TEST_P(JournalContract, CommittedEntriesAreHandedOnWithTheirIdsBeforeFlushReturn
     std::lock_guard lk(mu);
     ASSERT_EQ(got.size(), static_cast<std::size_t>((r + 1) * kPerRound)) << "round " << r;
   }
-  auto rows = run(s, {});
+  auto rows = run(s, {.tenant = base::TenantId("default")});
   constexpr int kAll = kRounds * kPerRound;
   ASSERT_EQ(rows.size(), static_cast<std::size_t>(kAll));
   std::lock_guard lk(mu);
@@ -380,7 +376,7 @@ TEST_P(JournalContract, CommittedEntriesAreHandedOnWithTheirIdsBeforeFlushReturn
     EXPECT_EQ(rows[kAll - 1 - i].entry.party, got[i].entry.party);
   }
   EXPECT_TRUE(s.set_note("default", got[3].id, "x"));
-  ports::JournalQuery q;
+  ports::JournalQuery q{.tenant = base::TenantId("default")};
   q.party = "103";
   auto noted = run(s, q);
   ASSERT_EQ(noted.size(), 1u);
@@ -397,12 +393,12 @@ TEST_P(JournalContract, ReopenKeepsEntriesAndIdsKeepGrowing) {
   }
   auto o = open();
   ASSERT_TRUE(o.store);
-  auto rows = run(*o.store, {});
+  auto rows = run(*o.store, {.tenant = "default"});
   ASSERT_EQ(rows.size(), 1u);
   first_id = rows[0].id;
   o.store->append(make("101", "+492", Direction::inbound, Disposition::missed, 2));
   ASSERT_TRUE(o.store->flush());
-  rows = run(*o.store, {});
+  rows = run(*o.store, {.tenant = "default"});
   ASSERT_EQ(rows.size(), 2u);
   EXPECT_GT(rows[0].id, first_id);
   EXPECT_EQ(rows[0].entry.party, "101");
@@ -422,7 +418,7 @@ TEST_P(JournalContract, FullQueueDropsAndCounts) {
   ASSERT_TRUE(o.store->flush());
   EXPECT_EQ(o.stats().dropped, 1u);
   EXPECT_EQ(o.stats().appended, 0u);
-  EXPECT_EQ(run(*o.store, {}).size(), 0u);
+  EXPECT_EQ(run(*o.store, {.tenant = "default"}).size(), 0u);
 }
 
 TEST_P(JournalContract, QueryLimitIsCappedAt10000) {
@@ -430,7 +426,7 @@ TEST_P(JournalContract, QueryLimitIsCappedAt10000) {
   ASSERT_TRUE(o.store);
   for (int i = 0; i < 10'005; ++i) o.store->append(make("100", "+49", Direction::inbound, Disposition::missed, i));
   ASSERT_TRUE(o.store->flush());
-  ports::JournalQuery q;
+  ports::JournalQuery q{.tenant = base::TenantId("default")};
   q.limit = 1'000'000;
   EXPECT_EQ(run(*o.store, q).size(), 10'000u);
 }

@@ -226,7 +226,7 @@ Status PgJournalStore::write_batch(std::deque<JournalWrite>& batch, std::vector<
     CB_CHECK(!item.state, "open-call state queued in the PostgreSQL journal");
     copy_buf_ += std::to_string(row++);
     copy_buf_ += '\t';
-    copy_row(copy_buf_, item.entry);
+    copy_row(copy_buf_, *item.entry);
   }
   auto st = w.copy_in(std::string("COPY journal_batch (id, ") + kWritable + ") FROM STDIN", copy_buf_, deadline);
   if (copy_buf_.capacity() > (8u << 20)) std::string().swap(copy_buf_);  // do not keep a burst's buffer
@@ -281,10 +281,10 @@ Result<std::vector<ports::StoredEntry>> PgJournalStore::query(const ports::Journ
   out.reserve(static_cast<std::size_t>(rows->size()));
   const auto& r = *rows;
   for (int i = 0; i < r.size(); ++i) {
-    ports::StoredEntry s;
+    auto tenant = base::TenantId::parse(r.text(i, 1), "journal row tenant");
+    if (!tenant) return fail(tenant.error());  // not written by us: refuse rather than guess
+    ports::StoredEntry s{.id = r.i64(i, 0), .entry = model::JournalEntry{.tenant = *tenant}};
     auto& e = s.entry;
-    s.id = r.i64(i, 0);
-    e.tenant = r.text(i, 1);
     e.call_id = r.text(i, 2);
     e.party = r.text(i, 3);
     e.direction = model::parse_direction(r.text(i, 4)).value_or(model::Direction::inbound);

@@ -21,7 +21,7 @@ using model::Disposition;
 using model::JournalEntry;
 
 JournalEntry make(std::string party, std::int64_t start) {
-  JournalEntry e;
+  JournalEntry e{.tenant = base::TenantId("default")};
   e.call_id = "call-" + std::to_string(start);
   e.party = std::move(party);
   e.remote = "+4989" + std::to_string(start);
@@ -100,7 +100,7 @@ TEST_F(PgJournal, NodesStartingTogetherMigrateOnce) {
   }
   EXPECT_EQ(scalar("SELECT count(*) FROM journal"), std::to_string(kNodes));
   // Every node sees every node's entries (one shared journal).
-  auto rows = stores[0]->query({});
+  auto rows = stores[0]->query({.tenant = "default"});
   ASSERT_TRUE(rows);
   EXPECT_EQ(rows->size(), static_cast<std::size_t>(kNodes));
 }
@@ -128,7 +128,7 @@ TEST_F(PgJournal, AUserWithoutCreateRightsUsesAnExistingJournal) {
   ASSERT_TRUE(s) << s.error().to_string();
   (*s)->append(make("100", 1));
   ASSERT_TRUE((*s)->flush());
-  auto rows = (*s)->query({});
+  auto rows = (*s)->query({.tenant = "default"});
   ASSERT_TRUE(rows) << rows.error().to_string();
   ASSERT_EQ(rows->size(), 1u);
   EXPECT_TRUE((*s)->set_note("default", (*rows)[0].id, "ok"));
@@ -167,7 +167,7 @@ TEST_F(PgJournal, InvalidUtf8AndNulBytesAreReplacedInsteadOfBlockingTheWriter) {
   (*s)->append(e);
   (*s)->append(make("101", 2));
   ASSERT_TRUE((*s)->flush());
-  auto rows = (*s)->query({});
+  auto rows = (*s)->query({.tenant = "default"});
   ASSERT_TRUE(rows);
   ASSERT_EQ(rows->size(), 2u);
   EXPECT_EQ((*rows)[1].entry.remote_name, "Caf\xEF\xBF\xBD \xEF\xBF\xBDx\t\\N");
@@ -183,7 +183,7 @@ TEST_F(PgJournal, ConnectionsKilledByTheServerAreReplaced) {
                    "WHERE application_name = 'callbridge-journal' AND datname = current_database()) t"),
             "2");
   // The reader retries once on a new connection.
-  auto rows = (*s)->query({});
+  auto rows = (*s)->query({.tenant = "default"});
   ASSERT_TRUE(rows) << rows.error().to_string();
   EXPECT_EQ(rows->size(), 1u);
   // The writer's first attempt on the dead connection fails, the retry reconnects. flush() reports

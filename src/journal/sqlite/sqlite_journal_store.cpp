@@ -316,7 +316,7 @@ Status SqliteJournalStore::write_batch(std::deque<JournalWrite>& batch, std::vec
       if (auto st = state_row(w.state->scope, w.state->key, w.state->text); !st) return st;
       continue;
     }
-    const auto& e = w.entry;
+    const auto& e = *w.entry;
     if (!e.state_key.empty()) {
       // The call this entry completes leaves the open state in the same transaction.
       if (auto st = state_row(e.state_scope, e.state_key, {}); !st) return st;
@@ -423,10 +423,10 @@ Result<std::vector<ports::StoredEntry>> SqliteJournalStore::query(const ports::J
     int rc = s.step();
     if (rc == SQLITE_DONE) break;
     if (rc != SQLITE_ROW) return fail(reader_->err("query"));
-    ports::StoredEntry r;
+    auto tenant = base::TenantId::parse(s.text(1), "journal row tenant");
+    if (!tenant) return fail(tenant.error());  // not written by us: refuse rather than guess
+    ports::StoredEntry r{.id = s.i64(0), .entry = model::JournalEntry{.tenant = *tenant}};
     auto& e = r.entry;
-    r.id = s.i64(0);
-    e.tenant = s.text(1);
     e.call_id = s.text(2);
     e.party = s.text(3);
     e.direction = model::parse_direction(s.text(4)).value_or(model::Direction::inbound);

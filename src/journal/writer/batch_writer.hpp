@@ -40,7 +40,7 @@ struct JournalWrite {
   struct StateRow {
     std::string scope, key, text;
   };
-  model::JournalEntry entry;
+  std::optional<model::JournalEntry> entry;  // set unless this is a state row
   std::optional<StateRow> state;
 };
 

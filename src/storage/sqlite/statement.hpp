@@ -12,6 +12,8 @@
 #include <string_view>
 #include <utility>
 
+#include "base/tenant_id.hpp"
+
 namespace callbridge::storage::sqlite {
 
 class Statement {
@@ -55,6 +57,7 @@ class Statement {
   }
   void bind(int i, const char* v) { bind(i, std::string_view(v)); }
   void bind(int i, const std::string& v) { bind(i, std::string_view(v)); }
+  void bind(int i, const base::TenantId& v) { bind(i, std::string_view(v.str())); }
   void bind(int i, const std::optional<std::string>& v) {
     if (v) bind(i, std::string_view(*v));
     else bind_null(i);
