@@ -31,6 +31,7 @@
 #include <cstdio>
 #include <future>
 #include <map>
+#include <unordered_map>
 #include <optional>
 #include <set>
 
@@ -146,6 +147,7 @@ struct HttpServer::Impl {
   std::map<std::string, std::map<std::string, Route>> exact, prefix;
   std::map<std::string, Upgrade> upgrades;  // GET path -> handler
   std::set<beast::tcp_stream*> open;  // io thread only
+  std::unordered_map<std::string, std::size_t> per_address;  // open connections by address; io thread
   std::unique_ptr<asio::ssl::context> tls;  // set by start() when options name a certificate
   Stats stats;
 
@@ -334,12 +336,44 @@ asio::awaitable<void> session(std::shared_ptr<HttpServer::Impl> impl, Stream& st
 beast::tcp_stream& lowest(beast::tcp_stream& s) { return s; }
 beast::tcp_stream& lowest(beast::ssl_stream<beast::tcp_stream>& s) { return s.next_layer(); }
 
-asio::awaitable<void> plain_session(std::shared_ptr<HttpServer::Impl> impl, tcp::socket socket) {
+// One connection's place in HttpServer::Impl::per_address, from accept to close (io thread).
+class AddressSlot {
+ public:
+  AddressSlot(std::shared_ptr<HttpServer::Impl> impl, std::string address)
+      : impl_(std::move(impl)), address_(std::move(address)) {
+    ++impl_->per_address[address_];
+  }
+  AddressSlot(AddressSlot&& o) noexcept : impl_(std::move(o.impl_)), address_(std::move(o.address_)) {}
+  AddressSlot(const AddressSlot&) = delete;
+  AddressSlot& operator=(const AddressSlot&) = delete;
+  AddressSlot& operator=(AddressSlot&&) = delete;
+  ~AddressSlot() {
+    if (!impl_) return;
+    auto it = impl_->per_address.find(address_);
+    if (it != impl_->per_address.end() && --it->second == 0) impl_->per_address.erase(it);
+  }
+
+ private:
+  std::shared_ptr<HttpServer::Impl> impl_;
+  std::string address_;
+};
+
+// The key connections are counted under: the peer's address, IPv4-mapped IPv6 as plain IPv4.
+std::string address_key(const tcp::socket& socket) {
+  boost::system::error_code ec;
+  auto ep = socket.remote_endpoint(ec);
+  if (ec) return {};
+  auto a = ep.address();
+  if (a.is_v6() && a.to_v6().is_v4_mapped()) return asio::ip::make_address_v4(asio::ip::v4_mapped, a.to_v6()).to_string();
+  return a.to_string();
+}
+
+asio::awaitable<void> plain_session(std::shared_ptr<HttpServer::Impl> impl, tcp::socket socket, AddressSlot slot) {
   beast::tcp_stream stream(std::move(socket));
   co_await session(impl, stream);
 }
 
-asio::awaitable<void> tls_session(std::shared_ptr<HttpServer::Impl> impl, tcp::socket socket) {
+asio::awaitable<void> tls_session(std::shared_ptr<HttpServer::Impl> impl, tcp::socket socket, AddressSlot slot) {
   beast::ssl_stream<beast::tcp_stream> stream(beast::tcp_stream(std::move(socket)), *impl->tls);
   impl->open.insert(&stream.next_layer());
   stream.next_layer().expires_after(impl->options.tls_handshake_timeout);
@@ -387,10 +421,20 @@ asio::awaitable<void> accept_loop(std::shared_ptr<HttpServer::Impl> impl) {
       socket.close(ignored);
       continue;
     }
+    // One address must not fill the global cap and lock every other client out.
+    std::string address = address_key(socket);
+    if (auto it = impl->per_address.find(address);
+        it != impl->per_address.end() && it->second >= impl->options.max_connections_per_address) {
+      ++impl->stats.rejected_per_address;
+      boost::system::error_code ignored;
+      socket.close(ignored);
+      continue;
+    }
+    AddressSlot slot(impl, std::move(address));
     if (impl->tls)
-      asio::co_spawn(impl->io, tls_session(impl, std::move(socket)), asio::detached);
+      asio::co_spawn(impl->io, tls_session(impl, std::move(socket), std::move(slot)), asio::detached);
     else
-      asio::co_spawn(impl->io, plain_session(impl, std::move(socket)), asio::detached);
+      asio::co_spawn(impl->io, plain_session(impl, std::move(socket), std::move(slot)), asio::detached);
   }
 }
 
@@ -407,13 +451,20 @@ asio::awaitable<void> session(std::shared_ptr<HttpServer::Impl> impl, Stream& st
 
   beast::flat_buffer buffer;
   const auto& o = impl->options;
-  for (;;) {
+  for (bool first = true;; first = false) {
     http::request_parser<http::string_body> parser;
     parser.header_limit(static_cast<std::uint32_t>(o.max_header_bytes));
     parser.body_limit(o.max_body_bytes);
-    net.expires_after(o.read_timeout);
-    auto [ec, n] = co_await http::async_read(stream, buffer, parser, kUseTuple);
+    // The first request's line and headers have the short header_timeout (an idle socket gives its
+    // slot back quickly); the body, and later requests on a kept-alive connection, read_timeout.
+    net.expires_after(first ? o.header_timeout : o.read_timeout);
+    auto [ec, n] = co_await http::async_read_header(stream, buffer, parser, kUseTuple);
+    if (!ec && !parser.is_done()) {
+      net.expires_after(o.read_timeout);
+      std::tie(ec, n) = co_await http::async_read(stream, buffer, parser, kUseTuple);
+    }
     if (ec) {
+      if (first && ec == beast::error::timeout && !parser.is_header_done()) ++impl->stats.header_timeouts;
       std::optional<HttpResponse> answer;
       if (ec == http::error::header_limit)
         answer = HttpResponse::problem(431, "Request Header Fields Too Large",

@@ -105,7 +105,13 @@ struct HttpServerOptions {
   std::size_t max_body_bytes = 1024 * 1024;    // 413 beyond
   std::chrono::milliseconds read_timeout{30'000};   // per request, including keep-alive idle
   std::chrono::milliseconds write_timeout{30'000};
+  // A new connection must deliver its first request line and headers within this (after the TLS
+  // handshake), so idle sockets cannot hold connection slots for read_timeout.
+  std::chrono::milliseconds header_timeout{5'000};
   std::size_t max_connections = 512;  // further connections are closed at once
+  // Open connections from one client address (IPv4-mapped IPv6 counts as IPv4); further ones are
+  // closed at once while other addresses are still served.
+  std::size_t max_connections_per_address = 64;
   // HTTPS when both are set (PEM files, loaded by start(); errors name the file). Upgraded
   // connections (WebSocket) stay TLS: adopt() then gets one end of a local socket pair whose other
   // end the server relays through the TLS stream.
@@ -120,6 +126,8 @@ class HttpServer {
     std::uint64_t requests = 0;
     std::uint64_t connections = 0;           // accepted in total
     std::uint64_t rejected_connections = 0;  // over max_connections
+    std::uint64_t rejected_per_address = 0;  // over max_connections_per_address
+    std::uint64_t header_timeouts = 0;       // closed: no complete first request in header_timeout
     std::size_t open_connections = 0;
   };
 
