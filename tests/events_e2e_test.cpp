@@ -164,7 +164,7 @@ std::string after_login(const std::string& log) {
   return log.substr(p + 4);
 }
 
-// PBX device/extension/presence state changes reach the hub as line events (as in app/pbx_links).
+// PBX device/extension/presence state changes reach the hub as line events (as drivers/ami AmiDriver does).
 class LineStateTap final : public drivers::ami::AmiSink {
  public:
   LineStateTap(drivers::ami::AmiCallTracker& t, core::EventHub& hub) : t_(t), hub_(hub) {}

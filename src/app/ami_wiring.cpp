@@ -6,14 +6,19 @@
 namespace callbridge::app {
 
 base::Result<drivers::ami::TrackerOptions> tracker_options(const Config& config, const base::TenantId& tenant) {
+  auto plan = tenant_dialing_plan(config, tenant.str());
+  if (!plan) return base::fail(plan.error());
+  return tracker_options(tenant, std::move(*plan));
+}
+
+drivers::ami::TrackerOptions tracker_options(const base::TenantId& tenant,
+                                             std::shared_ptr<const core::DialingPlan> plan) {
   drivers::ami::TrackerOptions o{.tenant = tenant};
   o.is_internal_number = drivers::ami::default_is_internal_number;
   o.canonical_remote = drivers::ami::default_canonical_remote;
-  auto plan = tenant_dialing_plan(config, tenant.str());
-  if (!plan) return base::fail(plan.error());
   // No [tenant.X.dialing] (the tenant may still have phones or call control): the defaults apply.
-  if (!*plan) return o;
-  std::shared_ptr<const core::DialingPlan> shared = std::move(*plan);
+  if (!plan) return o;
+  std::shared_ptr<const core::DialingPlan> shared = std::move(plan);
   const bool knows_extensions =
       !shared->options().extension_lengths.empty() || !shared->options().extension_ranges.empty();
   o.is_internal_number = [shared, knows_extensions](std::string_view n) {

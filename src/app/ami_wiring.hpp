@@ -1,6 +1,6 @@
 // Turns configuration into the AMI driver's options: [[pbx]] -> AmiLinkOptions, and a tenant's
 // [tenant.X.dialing] -> the AmiCallTracker's number hooks (DialingPlan). Shared by callbridged
-// (pbx_links.cpp) and `callbridge replay`, so both follow calls identically. Pure functions; the
+// (driver_table.cpp) and `callbridge replay`, so both follow calls identically. Pure functions; the
 // returned hooks hold the immutable DialingPlan and may be called from any thread.
 #pragma once
 
@@ -19,6 +19,10 @@ namespace callbridge::app {
 // that tenant's DialingPlan (tenant_dialing_plan; caller ids as NumberSource::pbx); without one,
 // the tracker's defaults (numbers as the PBX reported them). Error when the section is invalid.
 base::Result<drivers::ami::TrackerOptions> tracker_options(const Config& config, const base::TenantId& tenant);
+// The same from a plan already built (the tenant runtime's; null = no plan): the daemon builds
+// each tenant's plan once and hands it to its runtime and its drivers alike.
+drivers::ami::TrackerOptions tracker_options(const base::TenantId& tenant,
+                                             std::shared_ptr<const core::DialingPlan> plan);
 
 // [[pbx]] -> AmiLinkOptions (host, port, credentials, auth, keepalive, connect/login timeouts,
 // reconnect backoff, record_dir with the link name as file prefix).

@@ -94,7 +94,7 @@ base::Result<std::unique_ptr<App>> App::create(Config config, AppOptions options
   app->serve_events(app->principals(), event_stream_options(app->rest_));  // GET /api/v1/events, team presence
   // POST /api/v1/calls, /api/v1/calls/{id}/<verb>: call control over the links (app/command_wiring.hpp).
   auto commands = wire_command_routes(*app->http_, app->principals(), app->config_, [self] {
-    std::vector<PbxLink*> links;
+    std::vector<ports::PbxDriver*> links;
     for (auto& l : self->links_) links.push_back(l.get());
     return links;
   }, app->store_.get(), &app->event_hub_, rest_offload(app->rest_));  // + POST /api/v1/journal/{id}/callback; command events
@@ -266,10 +266,24 @@ void App::serve_events(api::PrincipalResolver& auth, api::EventStreamOptions opt
   event_stream_->install(*http_);
 }
 
-void App::add_pbx_link(std::unique_ptr<PbxLink> link) {
-  auto* l = link.get();
-  links_.push_back(std::move(link));
+void App::add_driver(std::unique_ptr<ports::PbxDriver> driver) {
+  auto* l = driver.get();
+  links_.push_back(std::move(driver));
+  event_hub_.add_model(l->tenant(), &l->call_model());
+  call_models_.add(l->tenant(), &l->call_model());  // GET /api/v1/calls
   if (running_ && !shutting_down_) l->start();
+}
+
+void App::on_call_event(const model::CallEvent& e, const model::CallModel& m) {
+  remote_info_->observe(e.tenant, e.call_id, m);  // numbers + lookups first
+  event_hub_.on_call_event(e, m);
+}
+
+void App::on_lines_changed(const model::CallModel& m) { event_hub_.sync_lines(m.tenant(), m); }
+
+std::shared_ptr<const core::DialingPlan> App::dialing_plan(const base::TenantId& tenant) const {
+  auto it = plans_.find(tenant.str());
+  return it == plans_.end() ? nullptr : it->second;
 }
 
 int App::run() {

@@ -3,9 +3,9 @@
 // together. Created by main after the config is loaded; run() blocks on the calling thread, which
 // becomes the io thread. Not thread-safe except request_stop().
 //
-// Plugging in a PBX driver: build the driver's link on io() and hand its finished journal entries
-// to journal_sink() (policy, then store); wrap it in a PbxLink and add_pbx_link() it before run().
-// pbx_links.cpp is the table that does this per [[pbx]] entry.
+// Plugging in a PBX driver: the driver table (app/driver_table.cpp) builds a ports::PbxDriver per
+// [[pbx]] entry on io(), delivering into pbx_sink() (events -> remote info and the event hub,
+// journal entries -> policy, then store); add_driver() it before run().
 #pragma once
 
 #include <atomic>
@@ -28,11 +28,11 @@
 #include "api/ws_event_stream.hpp"
 #include "api/principal.hpp"
 #include "app/config.hpp"
-#include "app/pbx_link.hpp"
 #include "base/error.hpp"
 #include "core/call_model_registry.hpp"
 #include "core/event_hub.hpp"
 #include "core/journal_policy.hpp"
+#include "ports/pbx_driver.hpp"
 #include "journal/sqlite/sqlite_journal_store.hpp"
 
 namespace callbridge::core {
@@ -57,7 +57,7 @@ struct AppOptions {
   std::function<void(std::size_t)> on_purged;
 };
 
-class App {
+class App final : private ports::PbxEventSink {
  public:
   // Creates the data dir, opens (and migrates) the journal, binds the HTTP listener.
   // Errors are start-up failures that name the path or address.
@@ -77,7 +77,7 @@ class App {
     bool last_write_failed = false;
   };
   api::HttpServer& http() { return *http_; }  // add routes before run()
-  // The live event stream: the hub PBX links publish into (pbx_links.cpp), and the WebSocket
+  // The live event stream: the hub PBX drivers publish into (pbx_sink()), and the WebSocket
   // route GET /api/v1/events, served once serve_events() got the resolver.
   core::EventHub& event_hub() { return event_hub_; }
   void serve_events(api::PrincipalResolver& auth, api::EventStreamOptions options = {});
@@ -111,8 +111,12 @@ class App {
     return [this](model::JournalEntry e) { record(std::move(e)); };
   }
 
+  // What the drivers deliver into (the driver table builds them with it).
+  ports::PbxEventSink& pbx_sink() { return *this; }
+  // The tenant's dialing plan; null without [tenant.X.dialing].
+  std::shared_ptr<const core::DialingPlan> dialing_plan(const base::TenantId& tenant) const;
   // Takes ownership; started when run() starts (or at once if already running). io thread.
-  void add_pbx_link(std::unique_ptr<PbxLink> link);
+  void add_driver(std::unique_ptr<ports::PbxDriver> driver);
 
   // Serves until SIGINT/SIGTERM or request_stop(), then stops the links (grace period), the HTTP
   // server and flushes the journal. Returns the process exit code (0 = clean).
@@ -126,6 +130,10 @@ class App {
 
  private:
   App(Config config, AppOptions options);
+  // ports::PbxEventSink
+  void on_call_event(const model::CallEvent& e, const model::CallModel& m) override;
+  void on_lines_changed(const model::CallModel& m) override;
+  void on_journal_entry(model::JournalEntry entry) override { record(std::move(entry)); }
   base::Status start_remote_info();
   void arm_contacts_watch();
   void check_contact_tokens();
@@ -159,7 +167,7 @@ class App {
   std::unique_ptr<core::RemoteInfoService> remote_info_;
   std::shared_ptr<struct RestWiring> rest_;  // REST API stores (app/rest_wiring.hpp)
   std::shared_ptr<struct CommandWiring> commands_;  // call control routes (app/command_wiring.hpp)
-  std::vector<std::unique_ptr<PbxLink>> links_;
+  std::vector<std::unique_ptr<ports::PbxDriver>> links_;
   boost::asio::signal_set signals_;
   boost::asio::steady_timer retention_timer_;
   boost::asio::steady_timer shutdown_timer_;

@@ -1,6 +1,7 @@
 // App wiring in-process: journal policy -> store, readiness from links, diagnostics, shutdown with
 // link stop (graceful and forced), retention purge. Real store and HTTP listener on port 0.
 #include "app/app.hpp"
+#include "app/driver_table.hpp"
 
 #include <gtest/gtest.h>
 #include <stdlib.h>
@@ -40,7 +41,7 @@ struct FakeLinkState {
   bool answer_stop = true;  // false: never calls done (forces the grace timeout)
 };
 
-class FakeLink final : public PbxLink {
+class FakeLink final : public ports::PbxDriver {
  public:
   FakeLink(boost::asio::io_context& io, FakeLinkState& s) : io_(io), s_(s) {}
   const std::string& name() const override { return name_; }
@@ -49,8 +50,8 @@ class FakeLink final : public PbxLink {
     s_.stop_called = true;
     if (s_.answer_stop) boost::asio::post(io_, std::move(done));  // asynchronously, like a Logoff
   }
-  PbxLinkStatus status() const override {
-    PbxLinkStatus st;
+  ports::PbxDriverStatus status() const override {
+    ports::PbxDriverStatus st;
     st.state = s_.connected ? "logged_in" : "connecting";
     st.connected = s_.connected;
     st.peer = "127.0.0.1:5038";
@@ -59,12 +60,15 @@ class FakeLink final : public PbxLink {
   }
 
   const base::TenantId& tenant() const override { return tenant_; }
+  const model::CallModel& call_model() const override { return model_; }
+  ports::PbxCommands* commands() override { return nullptr; }
 
  private:
   boost::asio::io_context& io_;
   FakeLinkState& s_;
   std::string name_ = "fake";
   base::TenantId tenant_{"default"};
+  model::CallModel model_{tenant_};
 };
 
 Config test_config(const TempDir& dir) {
@@ -83,6 +87,19 @@ model::JournalEntry entry(std::string party, model::Direction d, std::int64_t en
   e.started_at = base::from_micros((ended_s - 10) * 1'000'000);
   e.ended_at = base::from_micros(ended_s * 1'000'000);
   return e;
+}
+
+TEST(DriverTable, PbxEntriesNameTheirDriverAndAnUnknownOneIsAClearError) {
+  auto c = parse_config("[[pbx]]\nname = \"x\"\ndriver = \"csta\"\nhost = \"h\"\nuser = \"u\"\n", "test");
+  ASSERT_TRUE(c) << c.error().message();
+  ASSERT_EQ(c->pbx.size(), 1u);
+  EXPECT_EQ(c->pbx[0].driver, "csta");
+  auto st = check_driver(c->pbx[0]);
+  ASSERT_FALSE(st);
+  EXPECT_EQ(st.error().message(), "pbx x: unknown driver \"csta\" (known: ami)");
+  EXPECT_EQ(PbxConfig{}.driver, "ami");
+  ASSERT_NE(find_driver("ami"), nullptr);
+  EXPECT_TRUE(check_driver(PbxConfig{}));
 }
 
 TEST(App, CreatesDataDirAndListensOnAFreePort) {
@@ -173,7 +190,7 @@ TEST(App, ReadinessFollowsLinksAndDiagnosticsListThem) {
   ASSERT_TRUE(app);
   auto& a = **app;
   FakeLinkState s;
-  a.add_pbx_link(std::make_unique<FakeLink>(a.io(), s));
+  a.add_driver(std::make_unique<FakeLink>(a.io(), s));
   EXPECT_FALSE(s.started) << "links start with run()";
 
   std::vector<std::string> before, connected;
@@ -204,7 +221,7 @@ TEST(App, ALinkThatNeverStopsIsForcedAfterTheGracePeriod) {
   ASSERT_TRUE(app);
   FakeLinkState s;
   s.answer_stop = false;
-  (*app)->add_pbx_link(std::make_unique<FakeLink>((*app)->io(), s));
+  (*app)->add_driver(std::make_unique<FakeLink>((*app)->io(), s));
   (*app)->request_stop();
   EXPECT_EQ((*app)->run(), 0);
   EXPECT_TRUE(s.stop_called);

@@ -12,15 +12,15 @@ namespace callbridge::app {
 
 struct CommandWiring {
   Config config;
-  std::function<std::vector<PbxLink*>()> links;
+  std::function<std::vector<ports::PbxDriver*>()> links;
   std::map<std::string, std::shared_ptr<const core::DialingPlan>> plans;  // by tenant; only with [dialing]
   std::map<base::TenantId, std::unique_ptr<core::CallControlService>> services;
 
   core::CallControlService* service_for(const base::TenantId& tenant) {
     if (auto it = services.find(tenant); it != services.end()) return it->second.get();
     if (!links) return nullptr;
-    for (PbxLink* l : links()) {
-      if (!l || l->tenant() != tenant || !l->commands() || !l->call_model()) continue;
+    for (ports::PbxDriver* l : links()) {
+      if (!l || l->tenant() != tenant || !l->commands()) continue;
       const core::DialingPlan* plan = nullptr;
       if (auto p = plans.find(tenant.str()); p != plans.end()) plan = p->second.get();
       core::CallControlOptions o{.tenant = tenant};
@@ -36,7 +36,7 @@ struct CommandWiring {
         std::string office = cc.office_number;
         o.office_number = [office](std::string_view d) { return office.empty() ? std::string(d) : office; };
       }
-      auto svc = std::make_unique<core::CallControlService>(std::move(o), *l->call_model(), *l->commands(), plan);
+      auto svc = std::make_unique<core::CallControlService>(std::move(o), l->call_model(), *l->commands(), plan);
       return services.insert_or_assign(tenant, std::move(svc)).first->second.get();
     }
     return nullptr;  // no link for the tenant: the routes answer 503 pbx-unavailable
@@ -46,7 +46,7 @@ struct CommandWiring {
 base::Result<std::shared_ptr<CommandWiring>> wire_command_routes(api::HttpServer& server,
                                                                  api::PrincipalResolver& auth,
                                                                  const Config& config,
-                                                                 std::function<std::vector<PbxLink*>()> links,
+                                                                 std::function<std::vector<ports::PbxDriver*>()> links,
                                                                  ports::JournalStore* journal,
                                                                  core::EventHub* hub,
                                                                  base::Offload offload) {

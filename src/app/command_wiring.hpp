@@ -1,5 +1,5 @@
 // Call control in callbridged: one core::CallControlService per tenant over the first PBX link of
-// that tenant that can control calls (PbxLink::commands()), with the tenant's dialing plan, and the
+// that tenant that can control calls (ports::PbxDriver::commands()), with the tenant's dialing plan, and the
 // REST command routes (api/rest_commands) on the App's HTTP server. Built once on the io thread
 // before the server starts; services are created on first use, after the links were added.
 #pragma once
@@ -11,7 +11,7 @@
 #include "api/http_server.hpp"
 #include "api/principal.hpp"
 #include "app/config.hpp"
-#include "app/pbx_link.hpp"
+#include "ports/pbx_driver.hpp"
 #include "core/event_hub.hpp"
 #include "ports/journal_store.hpp"
 #include "base/error.hpp"
@@ -27,7 +27,7 @@ struct CommandWiring;  // keep alive as long as the routes (the App owns it)
 base::Result<std::shared_ptr<CommandWiring>> wire_command_routes(api::HttpServer& server,
                                                                  api::PrincipalResolver& auth,
                                                                  const Config& config,
-                                                                 std::function<std::vector<PbxLink*>()> links,
+                                                                 std::function<std::vector<ports::PbxDriver*>()> links,
                                                                  ports::JournalStore* journal = nullptr,
                                                                  core::EventHub* hub = nullptr,
                                                                  base::Offload offload = {});

@@ -1,4 +1,4 @@
-// app/command_wiring: per-tenant services over PbxLink::commands() with the tenant's config.
+// app/command_wiring: per-tenant services over ports::PbxDriver::commands() with the tenant's config.
 #include "app/command_wiring.hpp"
 
 #include <gtest/gtest.h>
@@ -35,19 +35,19 @@ struct RecordingCommands final : ports::PbxCommands {
   void redirect(const std::string&, const std::string&, const std::string&, ports::CommandDone d) override { d({}); }
 };
 
-struct FakeLink final : PbxLink {
+struct FakeLink final : ports::PbxDriver {
   std::string name_ = "pbx";
   base::TenantId tenant_;
   RecordingCommands cmds;
-  model::CallModel model{base::TenantId("default")};
-  explicit FakeLink(base::TenantId tenant) : tenant_(tenant) {}
+  model::CallModel model;
+  explicit FakeLink(base::TenantId tenant) : tenant_(tenant), model(tenant) {}
   const std::string& name() const override { return name_; }
   void start() override {}
   void stop(std::function<void()> done) override { done(); }
-  PbxLinkStatus status() const override { return {}; }
+  ports::PbxDriverStatus status() const override { return {}; }
   const base::TenantId& tenant() const override { return tenant_; }
   ports::PbxCommands* commands() override { return &cmds; }
-  const model::CallModel* call_model() const override { return &model; }
+  const model::CallModel& call_model() const override { return model; }
 };
 
 api::HttpResponse post(api::HttpServer& s, std::string body) {
@@ -74,7 +74,7 @@ any_device = { "101" = "0170 1234567" }
   api::HttpServer server(io, {});
   Resolver resolver;
   FakeLink other("default"), acme("acme");
-  auto w = wire_command_routes(server, resolver, *config, [&] { return std::vector<PbxLink*>{&other, &acme}; });
+  auto w = wire_command_routes(server, resolver, *config, [&] { return std::vector<ports::PbxDriver*>{&other, &acme}; });
   ASSERT_TRUE(w) << w.error().to_string();
   auto r = post(server, R"({"to": "+4989123456"})");
   ASSERT_EQ(r.status, 202) << r.body;
@@ -97,7 +97,7 @@ TEST(CommandWiring, NoLinkForTheTenantIs503) {
   api::HttpServer server(io, {});
   Resolver resolver;
   FakeLink other("default");
-  auto w = wire_command_routes(server, resolver, *config, [&] { return std::vector<PbxLink*>{&other}; });
+  auto w = wire_command_routes(server, resolver, *config, [&] { return std::vector<ports::PbxDriver*>{&other}; });
   ASSERT_TRUE(w);
   EXPECT_EQ(post(server, R"({"to": "+4989123456"})").status, 503);
 }

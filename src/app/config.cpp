@@ -229,6 +229,7 @@ bool valid_tenant_id(std::string_view id) { return base::TenantId::valid(id); }
 
 Status read_pbx(TableReader r, PbxConfig& p) {
   CB_TRY(r.string("name", p.name, true));
+  CB_TRY(r.string("driver", p.driver, true));
   CB_TRY(r.string("host", p.host, true));
   CB_TRY(r.integer("port", p.port, 1, 65535, "a port number 1..65535"));
   CB_TRY(r.string("user", p.user, true));
@@ -727,6 +728,7 @@ backend = "sqlite"
 # runs with no PBX (API only). Asterisk side: manager.conf user with read=all, write=originate,call.
 # [[pbx]]
 # name = "pbx"                 # unique name used in logs and diagnostics
+# driver = "ami"               # the PBX protocol; "ami" (Asterisk Manager Interface) is the only one
 # host = "pbx.example.com"     # required
 # port = 5038
 # user = "callbridge"          # required

@@ -24,9 +24,11 @@ inline constexpr std::string_view kSingleCompanyTenant = "default";
 
 enum class AmiAuth { md5, plain };
 
-// One [[pbx]] link (Asterisk AMI).
+// One [[pbx]] link. `driver` picks its row of the driver table (app/driver_table.cpp); the other
+// keys are those of the AMI driver, the only one so far.
 struct PbxConfig {
   std::string name = "pbx";  // unique; used in logs, diagnostics and the recording file names
+  std::string driver = "ami";  // the PBX protocol: "ami" (Asterisk Manager Interface)
   std::string host;
   std::uint16_t port = 5038;
   std::string user;

@@ -94,6 +94,9 @@ std::uint16_t DemoPbx::port() const { return impl_->port; }
 PbxConfig DemoPbx::pbx_config() const {
   PbxConfig p;
   p.name = kDemoPbxName;
+  // The simulator is an AMI server: callbridged reaches it through the AMI driver's row of the
+  // driver table, like a real Asterisk (no simulator driver exists).
+  p.driver = "ami";
   p.host = "127.0.0.1";
   p.port = impl_->port;
   p.user = "demo";

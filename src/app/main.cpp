@@ -11,7 +11,7 @@
 #include "app/app.hpp"
 #include "app/config.hpp"
 #include "app/demo.hpp"
-#include "app/pbx_links.hpp"
+#include "app/driver_table.hpp"
 #include "base/log.hpp"
 
 namespace {
@@ -86,6 +86,8 @@ int main(int argc, char** argv) {
   if (demo_flag) config.demo.enabled = true;
   if (*o_demo_speed) config.demo.speed = demo_speed;
 
+  for (const auto& pbx : config.pbx)  // a [[pbx]] driver must be a row of the driver table
+    if (auto st = app::check_driver(pbx); !st) return config_error(st.error().message());
   if (auto st = base::init_logging(config.server.log_level); !st)
     return config_error(st.error().message());
 
@@ -127,12 +129,19 @@ int main(int argc, char** argv) {
   }
   auto& a = **created;
   for (const auto& pbx : config.pbx) {
-    auto link = app::make_pbx_link(pbx, a);
-    if (!link) {
-      spdlog::critical("cannot start: {}", link.error().message());
+    const base::TenantId tenant(pbx.tenant);  // validated by the config loader
+    const auto t = config.tenants.find(pbx.tenant);
+    app::DriverContext context{.io = a.io(),
+                               .sink = a.pbx_sink(),
+                               .tenant = t == config.tenants.end() ? nullptr : &t->second,
+                               .plan = a.dialing_plan(tenant),
+                               .open_state = &a.journal()};
+    auto driver = app::make_driver(pbx, context);
+    if (!driver) {
+      spdlog::critical("cannot start: {}", driver.error().message());
       return kExitFailure;
     }
-    a.add_pbx_link(std::move(*link));
+    a.add_driver(std::move(*driver));
   }
   if (demo) {
     std::printf("\ncallbridge demo mode: simulated PBX with live calls, demo contacts, admin user %s.\n"

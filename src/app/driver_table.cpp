@@ -1,0 +1,76 @@
+#include "app/driver_table.hpp"
+
+#include <array>
+#include <string>
+
+#include "app/ami_wiring.hpp"
+#include "drivers/ami/ami_driver.hpp"
+
+namespace callbridge::app {
+namespace {
+
+namespace ami = drivers::ami;
+
+// [[pbx]] driver = "ami": Asterisk over AMI (also the demo simulator, an AMI server).
+base::Result<std::unique_ptr<ports::PbxDriver>> make_ami_driver(const PbxConfig& pbx, const DriverContext& c) {
+  auto tenant = base::TenantId::parse(pbx.tenant, "pbx " + pbx.name + ": tenant");
+  if (!tenant) return base::fail(tenant.error());
+  ami::AmiDriverOptions o{.name = pbx.name,
+                          .tracker = tracker_options(*tenant, c.plan),
+                          .link = ami_link_options(pbx),
+                          .commands = {},
+                          .device_caps = {},
+                          .open_state = c.open_state};
+  // Call control: [tenant.X.call_control] and the phones' remote control ([[tenant.X.phones]]),
+  // which also decide the allowed actions the model offers (answer/hold need the phone).
+  if (c.tenant) {
+    const TenantConfig tc = *c.tenant;
+    o.commands.context = tc.call_control.context;
+    o.commands.conference_context = tc.call_control.conference_context;
+    o.commands.phone = [tc](std::string_view device) {
+      const PhoneConfig* p = phone_for(tc, device);
+      return p ? ami::PhoneNotifyEvents{p->answer_event, p->hold_event, p->retrieve_event} : ami::PhoneNotifyEvents{};
+    };
+    o.device_caps = [tc](std::string_view device) {
+      const PhoneConfig* p = phone_for(tc, device);
+      model::DeviceCaps caps;
+      if (p) {
+        caps.remote_answer = !p->answer_event.empty();
+        caps.remote_hold = !p->hold_event.empty() && !p->retrieve_event.empty();
+      }
+      return caps;
+    };
+  }
+  auto d = ami::AmiDriver::create(c.io.get_executor(), std::move(o), c.sink);
+  if (!d) return base::fail(d.error());
+  return std::unique_ptr<ports::PbxDriver>(std::move(*d));
+}
+
+constexpr std::array kDrivers{
+    DriverRow{"ami", "Asterisk Manager Interface (Asterisk 16+, the demo simulator)", make_ami_driver},
+};
+
+}  // namespace
+
+std::span<const DriverRow> driver_table() { return kDrivers; }
+
+const DriverRow* find_driver(std::string_view name) {
+  for (const auto& r : kDrivers)
+    if (r.name == name) return &r;
+  return nullptr;
+}
+
+base::Status check_driver(const PbxConfig& pbx) {
+  if (find_driver(pbx.driver)) return {};
+  std::string known;
+  for (const auto& r : kDrivers) known += (known.empty() ? "" : ", ") + std::string(r.name);
+  return base::fail(base::Error::invalid_argument("pbx " + pbx.name + ": unknown driver \"" + pbx.driver +
+                                                  "\" (known: " + known + ")"));
+}
+
+base::Result<std::unique_ptr<ports::PbxDriver>> make_driver(const PbxConfig& pbx, const DriverContext& context) {
+  if (auto st = check_driver(pbx); !st) return base::fail(st.error());
+  return find_driver(pbx.driver)->make(pbx, context);
+}
+
+}  // namespace callbridge::app

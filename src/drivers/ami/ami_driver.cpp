@@ -1,0 +1,130 @@
+#include "drivers/ami/ami_driver.hpp"
+
+#include <spdlog/spdlog.h>
+
+namespace callbridge::drivers::ami {
+
+// Between the AMI link and the tracker: after the tracker saw a message, the commands see it
+// (OriginateResponse completes a make_call), and PBX device, extension and presence state reports
+// change line states without a call event, so the sink hears about those (rare; it diffs lines).
+class AmiDriver::Tap final : public AmiSink {
+ public:
+  Tap(AmiDriver& d) : d_(d) {}
+  void on_session_start(base::Timestamp at) override { d_.tracker_->on_session_start(at); }
+  void on_message(const AmiMessage& m, base::Timestamp at) override {
+    d_.tracker_->on_message(m, at);
+    if (d_.commands_) d_.commands_->on_ami_message(m);
+    const auto ev = m.event();
+    if (ev == "DeviceStateChange" || ev == "ExtensionStatus" || ev == "PresenceStateChange" ||
+        ev == "DeviceStateListComplete" || ev == "ExtensionStateListComplete")
+      d_.sink_.on_lines_changed(d_.tracker_->model());
+  }
+  void on_session_end(base::Timestamp at, const base::Error& why) override {
+    d_.tracker_->on_session_end(at, why);
+    d_.sink_.on_lines_changed(d_.tracker_->model());
+    if (d_.commands_) d_.commands_->on_session_end();
+  }
+
+ private:
+  AmiDriver& d_;
+};
+
+AmiDriver::AmiDriver(std::string name, base::TenantId tenant, ports::PbxEventSink& sink)
+    : name_(std::move(name)), tenant_(tenant), sink_(sink) {}
+
+base::Result<std::unique_ptr<AmiDriver>> AmiDriver::create(boost::asio::any_io_executor ex, AmiDriverOptions o,
+                                                           ports::PbxEventSink& sink) {
+  std::unique_ptr<AmiDriver> d(new AmiDriver(o.name, o.tracker.tenant, sink));
+  AmiDriver* self = d.get();
+  TrackerOutputs outputs;
+  outputs.on_journal = [self](model::JournalEntry e) {
+    ++self->entries_;
+    self->sink_.on_journal_entry(std::move(e));
+  };
+  outputs.on_event = [self](const model::CallEvent& e) { self->sink_.on_call_event(e, self->tracker_->model()); };
+  d->tracker_ = std::make_unique<AmiCallTracker>(std::move(o.tracker), std::move(outputs));
+  if (o.device_caps) d->tracker_->model().set_caps_resolver(std::move(o.device_caps));
+
+  // Open calls survive a restart (kill -9 included) in the journal store: what the previous run
+  // left is re-attached at the first resync, and the state rows leave with the entries.
+  if (ports::JournalStore* store = o.open_state; store && store->keeps_open_state()) {
+    std::string scope = "ami:" + d->tenant_.str() + ":" + d->name_;
+    auto rows = store->load_open_state(scope);
+    if (!rows)
+      return base::fail(base::Error(rows.error().code(), "pbx " + d->name_ +
+                                                             ": reading open-call state: " + rows.error().message()));
+    if (!rows->empty())
+      spdlog::info("pbx {}: {} open call leg(s) from the previous run, checked at the first resync", d->name_,
+                   rows->size());
+    d->tracker_->enable_state(scope, [store, scope](const std::string& key, std::string text) {
+      store->put_open_state(scope, key, std::move(text));
+    });
+    d->tracker_->restore_state(*rows);
+    d->keep_open_ = true;
+  }
+
+  d->tap_ = std::make_unique<Tap>(*d);
+  auto link = AmiLink::create(std::move(ex), std::move(o.link), *d->tap_, &d->clock_);
+  if (!link) return base::fail(base::Error(link.error().code(), "pbx " + d->name_ + ": " + link.error().message()));
+  d->link_ = std::move(*link);
+  // AmiLink logs its state changes itself, once each (up with banner, lost with the reason,
+  // repeated failures only when the reason changes); the state is in status() for diagnostics.
+  d->commands_ = AmiCommands::over_link(std::move(o.commands), *d->tracker_, *d->link_);
+  return d;
+}
+
+AmiDriver::~AmiDriver() {
+  // A driver that never got its stop() through (forced shutdown) still has open calls: close them
+  // in the journal with what is known (the sink is still alive while drivers are destroyed).
+  if (!flushed_ && tracker_) tracker_->flush(clock_.now());
+}
+
+void AmiDriver::start() { link_->start(); }
+
+void AmiDriver::stop(std::function<void()> done) {
+  link_->stop([this, done = std::move(done)] {
+    if (!flushed_) {
+      flushed_ = true;
+      if (keep_open_) {
+        // The calls go on in the PBX: their state is in the journal store, the next start
+        // continues them (or journals them with an estimated end if they ended meanwhile).
+        // Ending them now would journal each call in progress twice across a restart.
+        if (auto n = tracker_->live_channels())
+          spdlog::info("pbx {}: {} live channel(s) kept open for the next start", name_, n);
+      } else {
+        tracker_->flush(clock_.now());  // open calls end now, entries go to the sink
+      }
+    }
+    if (done) done();
+  });
+}
+
+ports::PbxDriverStatus AmiDriver::status() const {
+  ports::PbxDriverStatus s;
+  auto st = link_->stats();
+  s.state = link_->stopped() ? "stopped" : std::string(to_string(st.state));
+  s.connected = st.state == AmiLinkState::up;
+  s.peer = link_->peer();
+  if (st.last_error) s.last_error = st.last_error->message();
+  const auto& ts = tracker_->stats();
+  s.counters = {{"messages_received", st.messages_received},
+                {"events_received", st.events_received},
+                {"bytes_received", st.bytes_received},
+                {"actions_sent", st.actions_sent},
+                {"connect_attempts", st.connect_attempts},
+                {"reconnects", st.reconnects},
+                {"logins", st.logins},
+                {"last_backoff_ms", static_cast<std::uint64_t>(st.last_backoff.count())},
+                {"tracker_handled", ts.handled},
+                {"tracker_unknown_channel", ts.unknown_channel},
+                {"tracker_dropped_channels", ts.dropped_channels},
+                {"tracker_resyncs", ts.resyncs},
+                {"live_channels", tracker_->live_channels()},
+                {"journal_entries", entries_}};
+  return s;
+}
+
+const model::CallModel& AmiDriver::call_model() const { return tracker_->model(); }
+ports::PbxCommands* AmiDriver::commands() { return commands_.get(); }
+
+}  // namespace callbridge::drivers::ami

@@ -1,0 +1,81 @@
+// AmiDriver: ports::PbxDriver for one Asterisk over AMI. Owns the AmiLink (session, reconnects,
+// keepalive), the AmiCallTracker fed by it (call model + journal legs) and AmiCommands (call
+// control); delivers call events, line state changes and journal entries to the PbxEventSink it
+// was created with. Open calls can survive a restart in the journal store's open-call state.
+// Built by the driver table in app/ (app/driver_table.cpp); io (model) thread only.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include <boost/asio/any_io_executor.hpp>
+
+#include "base/error.hpp"
+#include "base/tenant_id.hpp"
+#include "base/time.hpp"
+#include "drivers/ami/ami_call_tracker.hpp"
+#include "drivers/ami/ami_commands.hpp"
+#include "drivers/ami/ami_link.hpp"
+#include "ports/journal_store.hpp"
+#include "ports/pbx_driver.hpp"
+
+namespace callbridge::drivers::ami {
+
+struct AmiDriverOptions {
+  std::string name;         // the [[pbx]] name
+  TrackerOptions tracker;   // its tenant is the driver's tenant
+  AmiLinkOptions link;
+  AmiCommandsOptions commands;
+  // What each device can do remotely (answer/hold by SIP NOTIFY), which decides the actions the
+  // model offers. Unset: nothing remote.
+  std::function<model::DeviceCaps(std::string_view device)> device_caps;
+  // The store that keeps open-call state across restarts (ports::JournalStore::keeps_open_state):
+  // rows under "ami:<tenant>:<name>". Null, or a store without it: open calls end at stop().
+  ports::JournalStore* open_state = nullptr;
+};
+
+class AmiDriver final : public ports::PbxDriver {
+ public:
+  // Errors: invalid link options, a record directory that cannot be created, open-call state
+  // that cannot be read. `sink` must outlive the driver.
+  static base::Result<std::unique_ptr<AmiDriver>> create(boost::asio::any_io_executor ex, AmiDriverOptions options,
+                                                         ports::PbxEventSink& sink);
+  // A driver whose stop() did not finish (forced shutdown) ends its open calls here, into the
+  // sink, which must therefore still be alive.
+  ~AmiDriver() override;
+  AmiDriver(const AmiDriver&) = delete;
+  AmiDriver& operator=(const AmiDriver&) = delete;
+
+  const std::string& name() const override { return name_; }
+  const base::TenantId& tenant() const override { return tenant_; }
+  void start() override;
+  void stop(std::function<void()> done) override;
+  ports::PbxDriverStatus status() const override;
+  const model::CallModel& call_model() const override;
+  ports::PbxCommands* commands() override;
+
+  // Test and replay access.
+  const AmiCallTracker& tracker() const { return *tracker_; }
+  AmiLink& link() { return *link_; }
+
+ private:
+  class Tap;
+  AmiDriver(std::string name, base::TenantId tenant, ports::PbxEventSink& sink);
+
+  std::string name_;
+  base::TenantId tenant_;
+  ports::PbxEventSink& sink_;
+  base::SystemClock clock_;
+  std::unique_ptr<AmiCallTracker> tracker_;
+  std::unique_ptr<Tap> tap_;  // between link and tracker; outlives link_
+  std::unique_ptr<AmiLink> link_;
+  std::unique_ptr<AmiCommands> commands_;  // uses tracker_ and link_: declared after them
+  bool flushed_ = false;
+  bool keep_open_ = false;
+  std::uint64_t entries_ = 0;
+};
+
+}  // namespace callbridge::drivers::ami

@@ -1,0 +1,68 @@
+// PbxDriver: one running connection to one PBX (for Asterisk: an AMI link and the tracker that
+// turns its events into the call model) as a tenant's runtime sees it: start, stop, status for
+// diagnostics, the call model it keeps, its call control (PbxCommands). What happens on the PBX
+// comes back through the PbxEventSink the driver was built with (core::TenantRuntime implements
+// it). Implemented by drivers/<name>/ (drivers/ami AmiDriver), built by the driver table in app/
+// (app/driver_table.cpp). Every method, and every sink call, on the io (model) thread.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "base/tenant_id.hpp"
+#include "model/call_model.hpp"
+#include "model/journal_entry.hpp"
+#include "ports/pbx_commands.hpp"
+
+namespace callbridge::ports {
+
+// What diagnostics and readiness show of one driver (GET /api/v1/diagnostics "pbx", /readyz).
+struct PbxDriverStatus {
+  std::string state = "stopped";  // driver words: "connecting", "logging_in", "up", "stopped", ...
+  bool connected = false;         // talking to the PBX and receiving events (readiness)
+  std::string peer;               // "pbx.example.com:5038"
+  std::string last_error;         // "" when none
+  std::vector<std::pair<std::string, std::uint64_t>> counters;  // messages, reconnects, ...
+};
+
+// Where a driver delivers what it learns, in PBX order. The model passed is the driver's own
+// (PbxDriver::call_model()), already updated. Implementations must not call back into the driver's
+// stop() or destroy it from here.
+class PbxEventSink {
+ public:
+  // A CSTA event (ARCHITECTURE.md "The call model") the driver applied to `m`.
+  virtual void on_call_event(const model::CallEvent& e, const model::CallModel& m) = 0;
+  // Line states of `m` changed without a call event (PBX device, extension or presence state
+  // reports; a lost session, after which states are unknown until the resync).
+  virtual void on_lines_changed(const model::CallModel& m) = 0;
+  // A finished conversation's journal entry (one per internal party leg).
+  virtual void on_journal_entry(model::JournalEntry entry) = 0;
+
+ protected:
+  ~PbxEventSink() = default;
+};
+
+class PbxDriver {
+ public:
+  virtual ~PbxDriver() = default;
+  // Unique within the daemon ([[pbx]] name); logs, diagnostics, recordings.
+  virtual const std::string& name() const = 0;
+  // The tenant whose calls this PBX carries; every event and entry it delivers belongs to it.
+  virtual const base::TenantId& tenant() const = 0;
+  // Connects (and keeps reconnecting) in the background. Once.
+  virtual void start() = 0;
+  // Begins a graceful stop (log off, close). `done` runs on the io thread once nothing of the
+  // driver is pending any more; the caller forces shutdown after a grace period if it never comes.
+  // Calls still open are ended (journaled) or kept for the next start, as the driver can.
+  virtual void stop(std::function<void()> done) = 0;
+  virtual PbxDriverStatus status() const = 0;
+  // The live calls and lines this driver follows (snapshots, GET /api/v1/calls, call control).
+  virtual const model::CallModel& call_model() const = 0;
+  // Call control through this PBX; null when the driver cannot control calls.
+  virtual PbxCommands* commands() = 0;
+};
+
+}  // namespace callbridge::ports

@@ -1,0 +1,102 @@
+// The daemon's AMI driver (drivers/ami AmiDriver, a ports::PbxDriver) against the simulator's
+// AMI server over a real socket (port 0): what demo mode runs. Call events, line changes and the
+// journal entry of one inbound call reach the driver's sink, all of the driver's tenant; status
+// shows the link; stop() ends cleanly.
+#include <gtest/gtest.h>
+
+#include <boost/asio/io_context.hpp>
+#include <thread>
+
+#include "drivers/ami/ami_driver.hpp"
+#include "sim/flows.hpp"
+#include "sim/sim_server.hpp"
+
+namespace callbridge::sim {
+namespace {
+
+using namespace std::chrono_literals;
+
+struct RecordingSink final : ports::PbxEventSink {
+  std::vector<model::CallEvent> events;
+  std::vector<model::JournalEntry> entries;
+  int line_changes = 0;
+  void on_call_event(const model::CallEvent& e, const model::CallModel& m) override {
+    EXPECT_EQ(m.tenant(), e.tenant);
+    events.push_back(e);
+  }
+  void on_lines_changed(const model::CallModel&) override { ++line_changes; }
+  void on_journal_entry(model::JournalEntry e) override { entries.push_back(std::move(e)); }
+};
+
+template <typename Pred>
+bool run_until(boost::asio::io_context& io, Pred done) {
+  const auto until = std::chrono::steady_clock::now() + 20s;
+  while (!done() && std::chrono::steady_clock::now() < until) {
+    io.restart();
+    io.run_one_for(20ms);
+  }
+  return done();
+}
+
+TEST(AmiDriverOverSimulator, DeliversEventsLinesAndJournalToItsSinkAndStops) {
+  SimEngine engine(LabConfig{}, std::chrono::time_point_cast<std::chrono::microseconds>(std::chrono::system_clock::now()),
+                   nullptr);
+  SimServerOptions so;
+  so.port = 0;
+  so.speed = 0;  // no waiting: the call plays as fast as the client reads
+  SimServer server(so, engine);
+  auto port = server.listen();
+  ASSERT_TRUE(port) << port.error().message();
+  server.on_first_login([](SimEngine& e) { start_inbound(e, {.ring = 2s, .talk = 3s}); });
+  std::thread sim([&] { server.run(); });
+
+  boost::asio::io_context io;
+  RecordingSink sink;
+  const base::TenantId tenant("acme");
+  drivers::ami::TrackerOptions tracker{.tenant = tenant};
+  drivers::ami::AmiDriverOptions o{
+      .name = "sim", .tracker = std::move(tracker), .link = {}, .commands = {}, .device_caps = {}, .open_state = nullptr};
+  o.link.session.host = "127.0.0.1";
+  o.link.session.port = *port;
+  o.link.protocol.username = "cti";
+  o.link.protocol.secret = "cti-secret";
+  o.link.backoff = net::BackoffPolicy::none();
+  auto driver = drivers::ami::AmiDriver::create(io.get_executor(), std::move(o), sink);
+  ASSERT_TRUE(driver) << driver.error().message();
+  ports::PbxDriver& d = **driver;
+  EXPECT_EQ(d.tenant(), tenant);
+  EXPECT_NE(d.commands(), nullptr);
+  d.start();
+
+  ASSERT_TRUE(run_until(io, [&] { return !sink.entries.empty(); })) << "no journal entry";
+  auto st = d.status();
+  EXPECT_TRUE(st.connected);
+  EXPECT_EQ(st.peer, "127.0.0.1:" + std::to_string(*port));
+  ASSERT_FALSE(sink.events.empty());
+  bool delivered = false, established = false;
+  for (const auto& e : sink.events) {
+    EXPECT_EQ(e.tenant, tenant);
+    delivered |= e.type == model::CallEventType::delivered;
+    established |= e.type == model::CallEventType::established;
+  }
+  EXPECT_TRUE(delivered);
+  EXPECT_TRUE(established);
+  EXPECT_GT(sink.line_changes, 0) << "the resync's device state lists change lines";
+  for (const auto& e : sink.entries) EXPECT_EQ(e.tenant, tenant);
+  EXPECT_EQ(d.call_model().tenant(), tenant);
+  std::uint64_t journal_entries = 0;
+  for (const auto& [k, v] : st.counters)
+    if (k == "journal_entries") journal_entries = v;
+  EXPECT_EQ(journal_entries, sink.entries.size());
+
+  bool stopped = false;
+  d.stop([&] { stopped = true; });
+  ASSERT_TRUE(run_until(io, [&] { return stopped; }));
+  EXPECT_EQ(d.status().state, "stopped");
+  EXPECT_FALSE(d.status().connected);
+  server.stop();
+  sim.join();
+}
+
+}  // namespace
+}  // namespace callbridge::sim
