@@ -211,12 +211,21 @@ TEST(DirectorySourcesE2E, LookupAndLiveCallsUseTheStoreLdapAndHttpSourcesRankedB
   EXPECT_EQ(matches[2].at("name"), "Carla Crm");
   EXPECT_EQ(matches[2].at("company"), "Crm GmbH");
 
-  // Diagnostics: per source; tenant other's CRM was never asked.
+  // Diagnostics: per source of each tenant (the built-in store once per tenant); tenant other's
+  // sources were never asked.
   auto diag = json::parse(body_of(testing::http_get(port, "/api/v1/diagnostics", token))).as_object();
   const auto& sources = diag.at("directory").at("sources").as_array();
-  ASSERT_EQ(sources.size(), 4u) << json::serialize(diag.at("directory"));
+  ASSERT_EQ(sources.size(), 5u) << json::serialize(diag.at("directory"));
   std::map<std::string, json::object> by_name;
-  for (const auto& s : sources) by_name[std::string(s.at("name").as_string())] = s.as_object();
+  std::map<std::string, json::object> store_of;  // tenant -> its store source
+  for (const auto& s : sources) {
+    const auto& o = s.as_object();
+    if (o.at("name") == "store") store_of[std::string(o.at("tenants").as_array().at(0).as_string())] = o;
+    else by_name[std::string(o.at("name").as_string())] = o;
+  }
+  ASSERT_EQ(store_of.size(), 2u);
+  EXPECT_GE(store_of.at("default").at("ok").to_number<std::int64_t>(), 1);
+  EXPECT_EQ(store_of.at("other").at("ok").to_number<std::int64_t>(), 0);
   EXPECT_EQ(by_name.at("corp-ldap").at("kind"), "ldap");
   EXPECT_GE(by_name.at("corp-ldap").at("ok").to_number<std::int64_t>(), 1);
   EXPECT_EQ(by_name.at("corp-ldap").at("errors").to_number<std::int64_t>(), 0) << json::serialize(by_name.at("corp-ldap"));
@@ -226,7 +235,10 @@ TEST(DirectorySourcesE2E, LookupAndLiveCallsUseTheStoreLdapAndHttpSourcesRankedB
   EXPECT_EQ(by_name.at("crm-other").at("timeouts").to_number<std::int64_t>(), 0);
   EXPECT_EQ(by_name.at("crm-other").at("tenants").as_array().at(0), "other");
   auto metrics = testing::http_get(port, "/metrics");
-  EXPECT_NE(metrics.find("callbridge_directory_sources_ok{name=\"corp-ldap\"}"), std::string::npos) << metrics;
+  EXPECT_NE(metrics.find("callbridge_directory_sources_ok{name=\"corp-ldap\",tenant=\"default\"}"), std::string::npos)
+      << metrics;
+  EXPECT_NE(metrics.find("callbridge_directory_sources_ok{name=\"store\",tenant=\"other\"} 0"), std::string::npos)
+      << metrics;
 
   (*daemon)->stop();
 }

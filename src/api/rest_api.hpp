@@ -34,7 +34,8 @@ struct RestDeps {
   const base::Clock* clock = nullptr;                 // required
   ports::JournalStore* journal = nullptr;             // null: journal routes answer 503
   ports::ContactStore* contacts = nullptr;            // null: contact routes answer 503
-  core::LookupService* lookup = nullptr;              // null: lookups go to `contacts` directly
+  // The tenant's lookup engine (any thread); unset or null: lookups go to `contacts` directly.
+  std::function<std::shared_ptr<core::LookupService>(const base::TenantId& tenant)> lookup;
   const core::RemoteInfoView* remote_info = nullptr;  // null: calls without "remote_info"
   // Blocking handlers (journal, contacts, lookups, users, tokens, settings, sessions) run on
   // offload.pool and come back through offload.to_io; a full queue answers 503 overloaded. Empty:

@@ -76,7 +76,8 @@ std::optional<std::int64_t> contact_id(const HttpRequest& req, std::string* rest
 void add_contact_routes(HttpServer& s, const std::shared_ptr<Ctx>& ctx) {
   auto store = [ctx]() { return ctx->deps.contacts; };
   auto changed = [ctx](const base::TenantId& tenant) {
-    if (ctx->deps.lookup) ctx->deps.lookup->invalidate(tenant);
+    if (!ctx->deps.lookup) return;
+    if (auto l = ctx->deps.lookup(tenant)) l->invalidate(tenant);
   };
 
   s.route("GET", "/api/v1/contacts/lookup", authed(ctx, [ctx](const HttpRequest& req, const Principal& p) {
@@ -94,8 +95,8 @@ void add_contact_routes(HttpServer& s, const std::shared_ptr<Ctx>& ctx) {
             }
             if (!e164) return problem(400, "invalid-number", "'" + *number + "' is not a usable external number");
             json::array matches;
-            if (ctx->deps.lookup) {
-              auto r = ctx->deps.lookup->lookup(p.tenant, *e164);
+            if (auto lookup = ctx->deps.lookup ? ctx->deps.lookup(p.tenant) : nullptr) {
+              auto r = lookup->lookup(p.tenant, *e164);
               for (const auto& m : r.matches)
                 matches.push_back(json::object{{"id", m.contact.contact_id},
                                                {"source", m.contact.source},

@@ -88,8 +88,14 @@ void flatten(const json::value& v, const std::string& name, const std::string& l
         const auto& eo = e.get_object();
         const json::value* key = eo.if_contains("name");
         if (!key) key = eo.if_contains("user");
+        if (!key) key = eo.if_contains("id");  // tenants[]
         if (!key || !key->is_string()) continue;
         std::string l = labels + (labels.empty() ? "" : ",") + "name=\"" + label_value(key->get_string()) + "\"";
+        // Directory sources of one tenant each: the same name ("store") in several tenants stays
+        // several series.
+        if (const auto* ts = eo.if_contains("tenants"); ts && ts->is_array() && ts->get_array().size() == 1 &&
+                                                        ts->get_array()[0].is_string())
+          l += ",tenant=\"" + label_value(ts->get_array()[0].get_string()) + "\"";
         flatten(e, name, l, out);
       }
       break;

@@ -8,13 +8,11 @@
 #include <filesystem>
 
 #include "api/health_routes.hpp"
-#include "app/ami_wiring.hpp"
-#include "app/dialing_config.hpp"
+#include "app/driver_table.hpp"
 #include "app/store_wiring.hpp"
 #include "core/lookup_service.hpp"
 #include "core/remote_info_service.hpp"
 #include "directory/index/indexed_contact_store.hpp"
-#include "directory/store/sqlite_contact_store.hpp"
 #include "app/directory_wiring.hpp"
 #include "app/rest_wiring.hpp"
 #include "app/command_wiring.hpp"
@@ -56,6 +54,20 @@ App::App(Config config, AppOptions options)
       shutdown_timer_(io_),
       contacts_timer_(io_) {}
 
+// The hub's and the REST API's view of remote info: each tenant's own RemoteInfoService.
+class App::RemoteInfoRouter final : public core::RemoteInfoView {
+ public:
+  explicit RemoteInfoRouter(const App& app) : app_(app) {}
+  void append_remote_info(std::string& out, const base::TenantId& tenant,
+                          const model::Connection& conn) const override {
+    if (const auto* r = app_.runtime(tenant)) r->remote_info().append_remote_info(out, tenant, conn);
+    else out += "null";
+  }
+
+ private:
+  const App& app_;
+};
+
 base::Result<std::unique_ptr<App>> App::create(Config config, AppOptions options) {
   std::unique_ptr<App> app(new App(std::move(config), options));
 
@@ -66,15 +78,23 @@ base::Result<std::unique_ptr<App>> App::create(Config config, AppOptions options
     return fail(Error::io("data dir " + app->data_dir_ + ": not a directory"));
 
   if (auto st = app->open_journal(); !st) return fail(st.error());
+  if (auto st = app->open_contacts(); !st) return fail(st.error());
 
-  if (auto st = app->start_remote_info(); !st) return fail(st.error());
-
-  // {"type":"journal"} events carry the entry's stored id: published once the store committed it.
-  app->journal_ids_ = app->store_->set_on_committed([self = app.get()](std::vector<ports::StoredEntry> done) {
+  // {"type":"journal"} events carry the entry's stored id: published once the store committed it,
+  // by the entry's own tenant (a tenant removed meanwhile publishes nothing).
+  App* self = app.get();
+  app->journal_ids_ = app->store_->set_on_committed([self](std::vector<ports::StoredEntry> done) {
     boost::asio::post(self->io_, [self, done = std::move(done)] {
-      for (const auto& e : done) self->event_hub_.on_journal(e.entry, e.id);
+      for (const auto& e : done)
+        if (auto* r = self->runtime(e.entry.tenant)) r->on_committed(e);
     });
   });
+  app->remote_router_ = std::make_unique<RemoteInfoRouter>(*app);
+  app->event_hub_.set_remote_info(app->remote_router_.get());
+
+  // One runtime per tenant the configuration names, each with its drivers.
+  for (auto& setup : tenant_setups(app->config_))
+    if (auto r = app->add_tenant(std::move(setup)); !r) return fail(r.error());
 
   auto hp = parse_host_port(app->config_.server.listen);
   if (!hp) return fail(Error::invalid_argument("server.listen: " + hp.error().message()));
@@ -84,22 +104,19 @@ base::Result<std::unique_ptr<App>> App::create(Config config, AppOptions options
   ho.tls_cert_file = app->config_.server.tls_cert_file;
   ho.tls_key_file = app->config_.server.tls_key_file;
   app->http_ = std::make_unique<api::HttpServer>(app->io_, ho);
-  App* self = app.get();
   api::add_health_routes(*app->http_,
                          {[self] { return self->not_ready_reasons(); },
                           [self] { return self->diagnostics_json(); }});
-  auto rest = wire_rest_api(*app);  // after the health routes: replaces diagnostics with the admin-only one
+  auto rest = wire_rest_api(*app);  // replaces diagnostics with the admin-only one
   if (!rest) return fail(rest.error());
   app->rest_ = std::move(*rest);
   app->serve_events(app->principals(), event_stream_options(app->rest_));  // GET /api/v1/events, team presence
-  // POST /api/v1/calls, /api/v1/calls/{id}/<verb>: call control over the links (app/command_wiring.hpp).
-  auto commands = wire_command_routes(*app->http_, app->principals(), app->config_, [self] {
-    std::vector<ports::PbxDriver*> links;
-    for (auto& l : self->links_) links.push_back(l.get());
-    return links;
-  }, app->store_.get(), &app->event_hub_, rest_offload(app->rest_));  // + POST /api/v1/journal/{id}/callback; command events
-  if (!commands) return fail(commands.error());
-  app->commands_ = std::move(*commands);
+  // POST /api/v1/calls, /api/v1/calls/{id}/<verb>: the tenant runtime's call control
+  // (app/command_wiring.hpp); + POST /api/v1/journal/{id}/callback; command events.
+  wire_command_routes(*app->http_, app->principals(), [self](const base::TenantId& t) -> core::CallControlService* {
+    auto* r = self->runtime(t);
+    return r ? r->call_control() : nullptr;
+  }, app->store_.get(), &app->event_hub_, rest_offload(app->rest_));
   api::add_static_routes(*app->http_, {api::default_web_root()});
   if (auto st = app->http_->start(); !st) return fail(st.error());
   return app;
@@ -120,16 +137,27 @@ base::Status App::open_journal() {
 }
 
 App::~App() {
-  // Links and HTTP hold handlers on io_; destroy them before io_ (declared first) goes.
-  links_.clear();
+  // Drivers and HTTP hold handlers on io_; destroy them before io_ (declared first) goes. A driver
+  // that did not stop journals its open calls through its runtime into the (still open) store.
+  runtimes_.clear();
   event_stream_.reset();
   http_.reset();
   blocking_.join();
 }
 
 std::optional<std::string> App::to_e164(const base::TenantId& tenant, std::string_view raw) const {
-  auto it = plans_.find(tenant.str());
-  return core::lookup_e164(it == plans_.end() ? nullptr : it->second.get(), raw);
+  std::shared_ptr<const core::DialingPlan> plan;
+  {
+    std::lock_guard lk(shared_mu_);
+    if (auto it = shared_.find(tenant); it != shared_.end()) plan = it->second.plan;
+  }
+  return core::lookup_e164(plan.get(), raw);
+}
+
+std::shared_ptr<core::LookupService> App::lookup_for(const base::TenantId& tenant) const {
+  std::lock_guard lk(shared_mu_);
+  auto it = shared_.find(tenant);
+  return it == shared_.end() ? nullptr : it->second.lookup;
 }
 
 ports::ContactStore& App::contacts() {
@@ -137,15 +165,9 @@ ports::ContactStore& App::contacts() {
   return *contacts_;
 }
 
-base::Status App::start_remote_info() {
-  for (const auto& [tenant, tc] : config_.tenants) {
-    auto plan = tenant_dialing_plan(config_, tenant);
-    if (!plan) return fail(plan.error());
-    if (*plan) plans_[tenant] = std::move(*plan);  // no [tenant.X.dialing]: numbers stay as written
-  }
-
-  // The built-in store: one instance for the REST API (edits, imports) and the lookup engine, in
-  // the place the configuration names for daemon and CLI alike (app/store_wiring).
+// The built-in store: one instance for the REST API (edits, imports) and every tenant's lookups,
+// in the place the configuration names for daemon and CLI alike (app/store_wiring).
+base::Status App::open_contacts() {
   auto cs = open_contact_store(config_, data_dir_,
                                [this](const base::TenantId& tenant, std::string_view n) { return to_e164(tenant, n); });
   if (!cs) return fail(cs.error());
@@ -157,56 +179,112 @@ base::Status App::start_remote_info() {
     indexed_ = std::make_unique<directory::IndexedContactStore>(*contacts_, std::move(cs->index_loader),
                                                                 std::move(io));
   }
+  return {};
+}
 
-  // Non-owning: the App owns the store and destroys the lookup engine first.
-  std::shared_ptr<ports::ContactSource> store(std::shared_ptr<void>(), &contacts());
-  std::vector<core::LookupSourceConfig> sources{{store, std::chrono::milliseconds(800), {}, "store"}};
-  auto external = external_sources(config_.directory, [this](const base::TenantId& tenant) -> ports::ToE164 {
-    return [this, tenant](std::string_view raw) { return to_e164(tenant, raw); };
-  });
-  if (!external) return fail(external.error());
-  for (auto& e : *external) {
-    spdlog::info("directory: {} source \"{}\" for tenant {} (priority {}, timeout {} ms)", e.kind,
-                 e.source->name(), e.tenants.empty() ? "*" : e.tenants.front(), e.source->priority(),
-                 e.timeout.count());
-    sources.push_back(std::move(e));
-  }
-  core::LookupOptions lo;
-  lo.workers = std::max<std::size_t>(2, sources.size() + 1);  // a slow source must not hold the others up
-  lookup_ = std::make_unique<core::LookupService>(std::move(sources), lo, system_clock());
-
-  auto plans = std::make_shared<std::map<std::string, std::shared_ptr<const core::DialingPlan>>>(plans_);
-  core::RemoteInfoOptions o;
-  o.lookup = core::lookup_via(*lookup_);
-  o.post = [this](std::function<void()> f) { boost::asio::post(io_, std::move(f)); };
-  o.post_after = [this](std::chrono::milliseconds d, std::function<void()> f) {
+core::TenantServices App::tenant_services() {
+  core::TenantServices s;
+  s.hub = &event_hub_;
+  s.journal = store_.get();
+  s.policy = &policy_;
+  s.clock = &system_clock();
+  s.post = [this](std::function<void()> f) { boost::asio::post(io_, std::move(f)); };
+  s.post_after = [this](std::chrono::milliseconds d, std::function<void()> f) {
     auto t = std::make_shared<boost::asio::steady_timer>(io_, d);
     t->async_wait([t, f = std::move(f)](const boost::system::error_code& ec) {
       if (!ec) f();
     });
   };
-  o.plan = [plans](const base::TenantId& t) -> std::shared_ptr<const core::DialingPlan> {
-    auto it = plans->find(t.str());
-    return it == plans->end() ? nullptr : it->second;
-  };
-  o.on_changed = [this](const base::TenantId& tenant, const std::string& call_id) {
-    call_models_.for_each(tenant, [&](const model::CallModel& m) {
-      if (const auto* c = m.find_call(call_id); c && !c->connections.empty())
-        event_hub_.on_call_update(tenant, "remote_info", *c, m);
-    });
-  };
-  o.journal_out = [this](model::JournalEntry e) { store_entry(std::move(e)); };
-  remote_info_ = std::make_unique<core::RemoteInfoService>(std::move(o), system_clock());
-  event_hub_.set_remote_info(remote_info_.get());
-  // Contacts changed (REST edit, import, another process): the calls' remote info follows.
-  lookup_->set_on_invalidate([this](const std::optional<base::TenantId>& tenant) {
-    boost::asio::post(io_, [this, tenant] {
-      if (!remote_info_) return;
-      if (tenant) remote_info_->invalidate(*tenant);
-      else remote_info_->invalidate_all();
+  s.journal_ids = journal_ids_;
+  return s;
+}
+
+base::Result<core::TenantRuntime*> App::add_tenant(TenantSetup setup) {
+  const base::TenantId id = setup.id;
+  if (runtimes_.contains(id)) return fail(Error::conflict("tenant " + id.str() + " exists already"));
+  auto plan = setup_dialing_plan(setup);  // built once: runtime, drivers and REST share it
+  if (!plan) return fail(plan.error());
+
+  // The tenant's directories: the built-in store (its rows of this tenant) and its own sources.
+  // Non-owning: the App owns the store and destroys the runtimes (and their lookups) first.
+  std::shared_ptr<ports::ContactSource> store(std::shared_ptr<void>(), &contacts());
+  core::TenantSpec spec{.id = id, .plan = *plan};
+  spec.directories.push_back({store, std::chrono::milliseconds(800), {id.str()}, "store"});
+  DirectoryConfig dirs;
+  dirs.ldap = setup.ldap;
+  dirs.http = setup.http;
+  auto external = external_sources(dirs, [p = *plan](const base::TenantId&) -> ports::ToE164 {
+    return [p](std::string_view raw) { return core::lookup_e164(p.get(), raw); };
+  });
+  if (!external) return fail(external.error());
+  for (auto& e : *external) {
+    spdlog::info("directory: {} source \"{}\" for tenant {} (priority {}, timeout {} ms)", e.kind,
+                 e.source->name(), id, e.source->priority(), e.timeout.count());
+    spec.directories.push_back(std::move(e));
+  }
+  spec.call_control = call_control_options(setup);
+  auto rt = std::make_unique<core::TenantRuntime>(std::move(spec), tenant_services());
+
+  for (const auto& pbx : setup.pbx) {
+    DriverContext context{.io = io_,
+                          .sink = rt->sink(),
+                          .tenant = setup.tenant ? &*setup.tenant : nullptr,
+                          .plan = *plan,
+                          .open_state = store_.get()};
+    auto driver = make_driver(pbx, context);
+    if (!driver) return fail(driver.error());
+    if (auto st = rt->add_driver(std::move(*driver)); !st) return fail(st.error());
+  }
+  auto* raw = rt.get();
+  {
+    std::lock_guard lk(shared_mu_);
+    shared_[id] = TenantShared{*plan, rt->shared_lookup()};
+  }
+  runtimes_.emplace(id, std::move(rt));
+  if (running_ && !shutting_down_) {
+    spdlog::info("tenant {}: added with {} PBX link(s)", id, setup.pbx.size());
+    raw->start();
+  }
+  return raw;
+}
+
+void App::remove_tenant(const base::TenantId& tenant, std::function<void(base::Status)> done) {
+  auto it = runtimes_.find(tenant);
+  if (it == runtimes_.end()) {
+    if (done) done(fail(Error::not_found("tenant " + tenant.str() + " does not exist")));
+    return;
+  }
+  {
+    std::lock_guard lk(shared_mu_);
+    shared_.erase(tenant);  // no new lookups or numbers for it from the REST workers
+  }
+  core::TenantRuntime* rt = it->second.get();
+  rt->stop([this, tenant, rt, done = std::move(done)]() mutable {
+    // Destroyed from a fresh handler, not from inside its own drivers' stop callbacks.
+    boost::asio::post(io_, [this, tenant, rt, done = std::move(done)] {
+      if (auto i = runtimes_.find(tenant); i != runtimes_.end() && i->second.get() == rt) {
+        runtimes_.erase(i);
+        spdlog::info("tenant {}: removed", tenant);
+      }
+      if (done) done({});
     });
   });
-  return {};
+}
+
+const core::RemoteInfoView* App::remote_info_view() const { return remote_router_.get(); }
+
+core::TenantRuntime* App::runtime(const base::TenantId& tenant) {
+  auto it = runtimes_.find(tenant);
+  return it == runtimes_.end() ? nullptr : it->second.get();
+}
+
+const core::TenantRuntime* App::runtime(const base::TenantId& tenant) const {
+  auto it = runtimes_.find(tenant);
+  return it == runtimes_.end() ? nullptr : it->second.get();
+}
+
+void App::for_each_runtime(const std::function<void(core::TenantRuntime&)>& f) {
+  for (auto& [id, r] : runtimes_) f(*r);
 }
 
 void App::arm_contacts_watch() {
@@ -218,72 +296,26 @@ void App::arm_contacts_watch() {
   });
 }
 
-// On blocking_ (a store query; an import by another process may hold the file a moment).
+// The store query runs on blocking_ (an import by another process may hold the file a moment);
+// the tenants and their lookups are taken on the io thread first.
 void App::check_contact_tokens() {
   if (token_check_running_.exchange(true)) return;
-  boost::asio::post(blocking_, [this] {
-    const std::vector<base::TenantId> tenants = configured_tenants(config_);
-    std::vector<base::TenantId> moved;
-    for (const auto& t : tenants) {
+  std::vector<std::pair<base::TenantId, std::shared_ptr<core::LookupService>>> tenants;
+  for (const auto& [id, r] : runtimes_) tenants.emplace_back(id, r->shared_lookup());
+  boost::asio::post(blocking_, [this, tenants = std::move(tenants)] {
+    for (const auto& [t, lookup] : tenants) {
       auto now = contacts().change_token(t);  // also lets the index notice and reload
       auto [it, first] = contact_tokens_.try_emplace(t, now);
-      if (!first && it->second != now) moved.push_back(t);
+      if (!first && it->second != now) lookup->invalidate(t);  // -> its remote info, on io
       it->second = now;
     }
     token_check_running_ = false;
-    for (const auto& t : moved) lookup_->invalidate(t);  // -> remote_info_->invalidate on io
   });
-}
-
-const core::RemoteInfoView* App::remote_info_view() const { return remote_info_.get(); }
-
-void App::store_entry(model::JournalEntry entry) {
-  if (!journal_ids_) event_hub_.on_journal(entry);  // else once committed, with its id (create())
-  store_->append(std::move(entry));
-}
-
-void App::record(model::JournalEntry entry) {
-  ++journal_received_;
-  switch (policy_.check(entry)) {
-    case core::JournalVerdict::store:
-      // Contact of the remote first (what the user was shown); waits only while serving.
-      remote_info_->annotate(std::move(entry), running_ && !shutting_down_);
-      return;
-    case core::JournalVerdict::excluded_internal:
-      ++excluded_internal_;
-      break;
-    case core::JournalVerdict::excluded_number:
-      ++excluded_number_;
-      break;
-  }
-  // Not kept: the call's open-call state row still goes (else the next run would end it again).
-  if (!entry.state_key.empty() && store_->keeps_open_state())
-    store_->drop_open_state(entry.state_scope, entry.state_key);
 }
 
 void App::serve_events(api::PrincipalResolver& auth, api::EventStreamOptions options) {
   event_stream_ = std::make_unique<api::EventStream>(io_, event_hub_, auth, std::move(options));
   event_stream_->install(*http_);
-}
-
-void App::add_driver(std::unique_ptr<ports::PbxDriver> driver) {
-  auto* l = driver.get();
-  links_.push_back(std::move(driver));
-  event_hub_.add_model(l->tenant(), &l->call_model());
-  call_models_.add(l->tenant(), &l->call_model());  // GET /api/v1/calls
-  if (running_ && !shutting_down_) l->start();
-}
-
-void App::on_call_event(const model::CallEvent& e, const model::CallModel& m) {
-  remote_info_->observe(e.tenant, e.call_id, m);  // numbers + lookups first
-  event_hub_.on_call_event(e, m);
-}
-
-void App::on_lines_changed(const model::CallModel& m) { event_hub_.sync_lines(m.tenant(), m); }
-
-std::shared_ptr<const core::DialingPlan> App::dialing_plan(const base::TenantId& tenant) const {
-  auto it = plans_.find(tenant.str());
-  return it == plans_.end() ? nullptr : it->second;
 }
 
 int App::run() {
@@ -296,14 +328,16 @@ int App::run() {
 
   spdlog::info("callbridged {} starting; data dir {}, journal {}", CALLBRIDGE_VERSION, data_dir_,
                journal_location_);
-  if (links_.empty()) {
+  std::size_t drivers = 0;
+  for (const auto& [id, r] : runtimes_) drivers += r->drivers().size();
+  if (drivers == 0) {
     spdlog::warn(
         "no PBX configured: running without a PBX link (HTTP API only). Add a [[pbx]] section to the "
         "config or start with --ami HOST:PORT --ami-user USER --ami-secret SECRET");
   }
-  for (auto& l : links_) {
-    spdlog::info("pbx {}: starting link", l->name());
-    l->start();
+  for (auto& [id, r] : runtimes_) {
+    for (const auto& d : r->drivers()) spdlog::info("pbx {}: starting link (tenant {})", d->name(), id);
+    r->start();
   }
   arm_contacts_watch();
   if (retention_.enabled()) {
@@ -323,8 +357,10 @@ int App::run() {
     rc = 1;
   }
   auto s = journal_stats_();
+  std::uint64_t excluded = 0;
+  for (const auto& [id, r] : runtimes_) excluded += r->stats().excluded_internal + r->stats().excluded_number;
   spdlog::info("callbridged stopped; journal: {} entries written, {} dropped, {} excluded by policy",
-               s.committed, s.dropped, excluded_internal_ + excluded_number_);
+               s.committed, s.dropped, excluded);
   return rc;
 }
 
@@ -340,18 +376,18 @@ void App::begin_shutdown(std::string why) {
   signals_.cancel(ignored);
   retention_timer_.cancel();
   contacts_timer_.cancel();
-  if (links_.empty()) return finish_shutdown();
-  links_stopping_ = links_.size();
+  if (runtimes_.empty()) return finish_shutdown();
+  runtimes_stopping_ = runtimes_.size();
   shutdown_timer_.expires_after(options_.shutdown_grace);
   shutdown_timer_.async_wait([this](const boost::system::error_code& ec) {
     if (ec) return;
-    spdlog::warn("{} PBX link(s) did not stop within {} ms; forcing shutdown", links_stopping_,
-                 options_.shutdown_grace.count());
+    spdlog::warn("{} tenant(s) with PBX links that did not stop within {} ms; forcing shutdown",
+                 runtimes_stopping_, options_.shutdown_grace.count());
     finish_shutdown();
   });
-  for (auto& l : links_) {
-    l->stop([this] {
-      if (links_stopping_ > 0 && --links_stopping_ == 0) finish_shutdown();
+  for (auto& [id, r] : runtimes_) {
+    r->stop([this] {
+      if (runtimes_stopping_ > 0 && --runtimes_stopping_ == 0) finish_shutdown();
     });
   }
 }
@@ -360,11 +396,11 @@ void App::finish_shutdown() {
   if (finished_) return;
   finished_ = true;
   shutdown_timer_.cancel();
-  remote_info_->flush_journal();  // entries still waiting for a lookup are written now
+  for (auto& [id, r] : runtimes_) r->flush_journal();  // entries still waiting for a lookup are written now
   if (event_stream_) event_stream_->stop();  // 1001 to every client while the loop still runs
   http_->stop();
-  // Whatever is still pending (a link that ignored stop) must not keep the process alive; handlers
-  // already queued (socket closes) run first.
+  // Whatever is still pending (a driver that ignored stop) must not keep the process alive;
+  // handlers already queued (socket closes) run first.
   boost::asio::post(io_, [this] { io_.stop(); });
 }
 
@@ -402,12 +438,14 @@ std::vector<std::string> App::not_ready_reasons() const {
   if (!running_) r.push_back("starting");
   if (shutting_down_) r.push_back("shutting down");
   if (journal_stats_().last_write_failed) r.push_back("journal: writes are failing (see the log)");
-  for (const auto& l : links_) {
-    auto s = l->status();
-    if (s.connected) continue;
-    std::string why = "pbx " + l->name() + ": " + s.state;
-    if (!s.last_error.empty()) why += " (" + s.last_error + ")";
-    r.push_back(std::move(why));
+  for (const auto& [id, rt] : runtimes_) {
+    for (const auto& l : rt->drivers()) {
+      auto s = l->status();
+      if (s.connected) continue;
+      std::string why = "pbx " + l->name() + ": " + s.state;
+      if (!s.last_error.empty()) why += " (" + s.last_error + ")";
+      r.push_back(std::move(why));
+    }
   }
   return r;
 }
@@ -429,12 +467,63 @@ std::string App::diagnostics_json() const {
                {"open_connections", hs.open_connections},
                {"rejected_connections", hs.rejected_connections}};
 
+  // Sums over the tenants; the "tenants" array below has each one's share.
+  core::TenantRuntime::Stats ts;
+  core::RemoteInfoService::Stats rs;
+  std::size_t cached_lookups = 0;
+  json::array tenants, sources, links;
+  for (const auto& [id, rt] : runtimes_) {
+    auto t = rt->stats();
+    ts.journal_received += t.journal_received;
+    ts.excluded_internal += t.excluded_internal;
+    ts.excluded_number += t.excluded_number;
+    ts.foreign_dropped += t.foreign_dropped;
+    auto r = rt->remote_info().stats();
+    rs.lookups += r.lookups;
+    rs.lookups_done += r.lookups_done;
+    rs.numbers += r.numbers;
+    rs.calls += r.calls;
+    rs.held += r.held;
+    rs.journal_waited += r.journal_waited;
+    rs.journal_timeouts += r.journal_timeouts;
+    const auto& lookup = rt->lookup();
+    cached_lookups += lookup.cache_size();
+    tenants.push_back(json::object{{"id", id.str()},
+                                   {"pbx", t.drivers},
+                                   {"call_control", rt->call_control() != nullptr},
+                                   {"journal_received", t.journal_received},
+                                   {"foreign_dropped", t.foreign_dropped}});
+    // Every directory source the tenant's lookups ask, with its outcome counters.
+    for (const auto& st : lookup.source_stats()) {
+      json::array scope;
+      for (const auto& tn : st.tenants) scope.push_back(json::string(tn));
+      sources.push_back(json::object{{"name", st.name},
+                                     {"kind", st.kind},
+                                     {"tenants", std::move(scope)},
+                                     {"ok", st.ok},
+                                     {"errors", st.errors},
+                                     {"timeouts", st.timeouts},
+                                     {"last_error", st.last_error}});
+    }
+    for (const auto& l : rt->drivers()) {
+      auto s = l->status();
+      json::object counters;
+      for (const auto& [k, v] : s.counters) counters[k] = v;
+      links.push_back(json::object{{"name", l->name()},
+                                   {"state", s.state},
+                                   {"connected", s.connected},
+                                   {"peer", s.peer},
+                                   {"last_error", s.last_error},
+                                   {"counters", std::move(counters)}});
+    }
+  }
+
   auto js = journal_stats_();
   json::object j{{"backend", config_.journal.backend},
                  {"path", journal_location_},
-                 {"received", journal_received_},
-                 {"excluded_internal", excluded_internal_},
-                 {"excluded_number", excluded_number_},
+                 {"received", ts.journal_received},
+                 {"excluded_internal", ts.excluded_internal},
+                 {"excluded_number", ts.excluded_number},
                  {"appended", js.appended},
                  {"committed", js.committed},
                  {"queued", js.queued},
@@ -449,7 +538,6 @@ std::string App::diagnostics_json() const {
     j["last_purge_at"] = nullptr;
   o["journal"] = std::move(j);
 
-  auto rs = remote_info_->stats();
   o["remote_info"] = {{"lookups", rs.lookups},
                       {"lookups_done", rs.lookups_done},
                       {"numbers", rs.numbers},
@@ -458,20 +546,7 @@ std::string App::diagnostics_json() const {
                       {"journal_waited", rs.journal_waited},
                       {"journal_timeouts", rs.journal_timeouts}};
 
-  // Every directory source the lookup engine asks: tenant scope and outcome counters.
-  json::array sources;
-  for (const auto& st : lookup_->source_stats()) {
-    json::array tenants;
-    for (const auto& t : st.tenants) tenants.push_back(json::string(t));
-    sources.push_back(json::object{{"name", st.name},
-                                   {"kind", st.kind},
-                                   {"tenants", std::move(tenants)},
-                                   {"ok", st.ok},
-                                   {"errors", st.errors},
-                                   {"timeouts", st.timeouts},
-                                   {"last_error", st.last_error}});
-  }
-  json::object dir{{"sources", std::move(sources)}, {"cached_lookups", lookup_->cache_size()}};
+  json::object dir{{"sources", std::move(sources)}, {"cached_lookups", cached_lookups}};
   if (indexed_) {
     auto is = indexed_->stats();
     dir["memory_index"] = json::object{{"index_lookups", is.index_lookups},
@@ -483,19 +558,8 @@ std::string App::diagnostics_json() const {
   }
   o["directory"] = std::move(dir);
 
-  json::array links;
-  for (const auto& l : links_) {
-    auto s = l->status();
-    json::object counters;
-    for (const auto& [k, v] : s.counters) counters[k] = v;
-    links.push_back(json::object{{"name", l->name()},
-                                 {"state", s.state},
-                                 {"connected", s.connected},
-                                 {"peer", s.peer},
-                                 {"last_error", s.last_error},
-                                 {"counters", std::move(counters)}});
-  }
   o["pbx"] = std::move(links);
+  o["tenants"] = std::move(tenants);
   return json::serialize(o);
 }
 

@@ -1,11 +1,13 @@
-// App: one running callbridged. Owns the io_context (the model thread), the journal store and
-// policy, the HTTP API, the PBX links, signal handling and the retention timer; wires them
-// together. Created by main after the config is loaded; run() blocks on the calling thread, which
-// becomes the io thread. Not thread-safe except request_stop().
+// App: one running callbridged. Owns the io_context (the model thread), what every tenant shares
+// (the journal store and policy, the contact store, the event hub, the HTTP API, signal handling,
+// the retention timer) and one core::TenantRuntime per tenant, which runs everything else of that
+// tenant (its PBX drivers, dialing plan, lookups, remote info, call control, journal writing).
+// Created by main after the config is loaded; run() blocks on the calling thread, which becomes
+// the io thread. Not thread-safe except request_stop() and to_e164().
 //
-// Plugging in a PBX driver: the driver table (app/driver_table.cpp) builds a ports::PbxDriver per
-// [[pbx]] entry on io(), delivering into pbx_sink() (events -> remote info and the event hub,
-// journal entries -> policy, then store); add_driver() it before run().
+// Tenants: create() builds one runtime per configured tenant (app/tenant_setup.hpp) with its
+// drivers from the driver table (app/driver_table.cpp); add_tenant()/remove_tenant() do the same
+// while the daemon runs (operator-managed tenants).
 #pragma once
 
 #include <atomic>
@@ -14,6 +16,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -25,24 +28,18 @@
 #include <boost/asio/thread_pool.hpp>
 
 #include "api/http_server.hpp"
-#include "api/ws_event_stream.hpp"
 #include "api/principal.hpp"
+#include "api/ws_event_stream.hpp"
 #include "app/config.hpp"
+#include "app/tenant_setup.hpp"
 #include "base/error.hpp"
-#include "core/call_model_registry.hpp"
+#include "base/tenant_id.hpp"
 #include "core/event_hub.hpp"
 #include "core/journal_policy.hpp"
-#include "ports/pbx_driver.hpp"
-#include "journal/sqlite/sqlite_journal_store.hpp"
+#include "core/tenant_runtime.hpp"
 
-namespace callbridge::core {
-class DialingPlan;
-class LookupService;
-class RemoteInfoService;
-}  // namespace callbridge::core
 namespace callbridge::directory {
 class IndexedContactStore;
-class SqliteContactStore;
 }  // namespace callbridge::directory
 namespace callbridge::ports {
 class ContactStore;
@@ -52,15 +49,16 @@ namespace callbridge::app {
 
 struct AppOptions {
   std::chrono::seconds retention_interval = std::chrono::hours(1);
-  std::chrono::milliseconds shutdown_grace{5000};  // links get this long to stop
+  std::chrono::milliseconds shutdown_grace{5000};  // drivers get this long to stop
   // Called on the worker thread after each retention purge with the number deleted (tests, metrics).
   std::function<void(std::size_t)> on_purged;
 };
 
-class App final : private ports::PbxEventSink {
+class App {
  public:
-  // Creates the data dir, opens (and migrates) the journal, binds the HTTP listener.
-  // Errors are start-up failures that name the path or address.
+  // Creates the data dir, opens (and migrates) the journal and the contact store, builds the
+  // tenants' runtimes and drivers, binds the HTTP listener. Errors are start-up failures that
+  // name the path, address, tenant or [[pbx]] entry.
   static base::Result<std::unique_ptr<App>> create(Config config, AppOptions options = {});
   ~App();
   App(const App&) = delete;
@@ -77,49 +75,42 @@ class App final : private ports::PbxEventSink {
     bool last_write_failed = false;
   };
   api::HttpServer& http() { return *http_; }  // add routes before run()
-  // The live event stream: the hub PBX drivers publish into (pbx_sink()), and the WebSocket
-  // route GET /api/v1/events, served once serve_events() got the resolver.
+  // The live event stream of every tenant (each runtime publishes under its id), and the
+  // WebSocket route GET /api/v1/events, served once serve_events() got the resolver.
   core::EventHub& event_hub() { return event_hub_; }
   void serve_events(api::PrincipalResolver& auth, api::EventStreamOptions options = {});
-  // Live call models per tenant (GET /api/v1/calls); PBX link wiring add()s its tracker's model.
-  core::CallModelRegistry& call_models() { return call_models_; }
   // Authenticates API and WebSocket requests (bearer, cb_session, ticket); app/rest_wiring.cpp.
   api::PrincipalResolver& principals();
   std::uint16_t http_port() const { return http_->port(); }
 
-  // Who the remotes of live calls are (numbers, display, directory matches): PBX link wiring
-  // observe()s every call event before publishing it; events, snapshots and GET /api/v1/calls show
-  // it per connection as "remote_info"; the journal gets the contact that was shown.
-  core::RemoteInfoService& remote_info() { return *remote_info_; }
-  const core::RemoteInfoView* remote_info_view() const;
-
-  // The built-in contact store (DATA_DIR/contacts.db), behind the in-memory index when
-  // [directory.store] memory_index is on: what the REST API edits and the lookup engine asks.
+  // The built-in contact store (DATA_DIR/contacts.db or PostgreSQL), behind the in-memory index
+  // when [directory.store] memory_index is on: what the REST API edits and every tenant's lookups
+  // ask (for that tenant only).
   ports::ContactStore& contacts();
-  // The lookup engine of live calls and GET /api/v1/contacts/lookup: the store plus every
-  // [[directory.ldap]] / [[directory.http]] source, each asked only for its own tenant.
-  core::LookupService& lookup() { return *lookup_; }
+
+  // --- Tenants (io thread unless noted) ---
+  // The runtime of `tenant`; null when there is none (a token of an unconfigured tenant).
+  core::TenantRuntime* runtime(const base::TenantId& tenant);
+  const core::TenantRuntime* runtime(const base::TenantId& tenant) const;
+  void for_each_runtime(const std::function<void(core::TenantRuntime&)>& f);
+  // Builds a tenant's runtime and its drivers (driver table) and, while running, starts them.
+  // Errors (nothing is kept): the tenant exists, an invalid dialing plan or directory, a driver
+  // that cannot be built.
+  base::Result<core::TenantRuntime*> add_tenant(TenantSetup setup);
+  // Stops the tenant's drivers, then destroys its runtime (its journal entries are written, its
+  // models leave the event hub); `done` runs on the io thread afterwards, with not_found for an
+  // unknown tenant. REST lookups and call control of the tenant end at once.
+  void remove_tenant(const base::TenantId& tenant, std::function<void(base::Status)> done);
   // A number as typed or reported -> E.164 under the tenant's dialing plan; nullopt if it is not
-  // an external number. Without a [tenant.X.dialing] only "+<digits>" is understood.
+  // an external number. Without a plan only "+<digits>" is understood. Any thread.
   std::optional<std::string> to_e164(const base::TenantId& tenant, std::string_view raw) const;
+  // Remote info of live calls as the API shows it ("remote_info"), each tenant's own; io thread.
+  const core::RemoteInfoView* remote_info_view() const;
+  // The tenant's directory lookups (GET /api/v1/contacts/lookup); null without a runtime. Any thread.
+  std::shared_ptr<core::LookupService> lookup_for(const base::TenantId& tenant) const;
 
-  // Journal entries from a call tracker (io thread): JournalPolicy decides, RemoteInfoService
-  // attaches the remote's contact (waiting a bounded time for a running lookup), then the store
-  // queues.
-  void record(model::JournalEntry entry);
-  std::function<void(model::JournalEntry)> journal_sink() {
-    return [this](model::JournalEntry e) { record(std::move(e)); };
-  }
-
-  // What the drivers deliver into (the driver table builds them with it).
-  ports::PbxEventSink& pbx_sink() { return *this; }
-  // The tenant's dialing plan; null without [tenant.X.dialing].
-  std::shared_ptr<const core::DialingPlan> dialing_plan(const base::TenantId& tenant) const;
-  // Takes ownership; started when run() starts (or at once if already running). io thread.
-  void add_driver(std::unique_ptr<ports::PbxDriver> driver);
-
-  // Serves until SIGINT/SIGTERM or request_stop(), then stops the links (grace period), the HTTP
-  // server and flushes the journal. Returns the process exit code (0 = clean).
+  // Serves until SIGINT/SIGTERM or request_stop(), then stops every tenant's drivers (grace
+  // period), the HTTP server and flushes the journal. Returns the process exit code (0 = clean).
   int run();
   // Thread-safe; also what the signals do.
   void request_stop();
@@ -129,15 +120,12 @@ class App final : private ports::PbxEventSink {
   std::vector<std::string> not_ready_reasons() const;
 
  private:
+  class RemoteInfoRouter;
   App(Config config, AppOptions options);
-  // ports::PbxEventSink
-  void on_call_event(const model::CallEvent& e, const model::CallModel& m) override;
-  void on_lines_changed(const model::CallModel& m) override;
-  void on_journal_entry(model::JournalEntry entry) override { record(std::move(entry)); }
-  base::Status start_remote_info();
+  base::Status open_contacts();
+  core::TenantServices tenant_services();
   void arm_contacts_watch();
   void check_contact_tokens();
-  void store_entry(model::JournalEntry entry);
   base::Status open_journal();
   void begin_shutdown(std::string why);
   void finish_shutdown();
@@ -157,22 +145,25 @@ class App final : private ports::PbxEventSink {
   std::unique_ptr<api::HttpServer> http_;
   core::EventHub event_hub_{core::EventHubOptions{.retention = 4096, .encode = api::EventStream::frame_text}};
   std::unique_ptr<api::EventStream> event_stream_;
-  core::CallModelRegistry call_models_;
-  // Contact lookups for live calls and REST: contacts.db (+ index), lookup engine, remote info.
-  // Declared before links_: a link's final flush still records journal entries through them.
-  std::map<std::string, std::shared_ptr<const core::DialingPlan>> plans_;  // tenants with [dialing]
   std::unique_ptr<ports::ContactStore> contacts_;  // the built-in store (app/store_wiring)
   std::unique_ptr<directory::IndexedContactStore> indexed_;  // in front of contacts_ (memory_index)
-  std::unique_ptr<core::LookupService> lookup_;
-  std::unique_ptr<core::RemoteInfoService> remote_info_;
+  std::unique_ptr<RemoteInfoRouter> remote_router_;  // the hub's and REST's view: per tenant
+  // What worker threads may ask of a tenant (REST: to_e164, lookups), under its own lock so that
+  // tenants can come and go on the io thread meanwhile.
+  struct TenantShared {
+    std::shared_ptr<const core::DialingPlan> plan;
+    std::shared_ptr<core::LookupService> lookup;
+  };
+  mutable std::mutex shared_mu_;
+  std::map<base::TenantId, TenantShared> shared_;
+  // Declared after what their final journal entries pass through (store, hub, contacts).
+  std::map<base::TenantId, std::unique_ptr<core::TenantRuntime>> runtimes_;
   std::shared_ptr<struct RestWiring> rest_;  // REST API stores (app/rest_wiring.hpp)
-  std::shared_ptr<struct CommandWiring> commands_;  // call control routes (app/command_wiring.hpp)
-  std::vector<std::unique_ptr<ports::PbxDriver>> links_;
   boost::asio::signal_set signals_;
   boost::asio::steady_timer retention_timer_;
   boost::asio::steady_timer shutdown_timer_;
   // Contacts changed by another process (`callbridge contacts import`): the store's change token
-  // per tenant, compared now and then on blocking_; a move invalidates the lookup caches.
+  // per tenant, compared now and then on blocking_; a move invalidates the tenant's lookups.
   boost::asio::steady_timer contacts_timer_;
   std::map<base::TenantId, std::optional<std::uint64_t>> contact_tokens_;  // blocking_ only
   std::atomic<bool> token_check_running_{false};
@@ -183,10 +174,7 @@ class App final : private ports::PbxEventSink {
   bool running_ = false;
   bool shutting_down_ = false;
   bool finished_ = false;
-  std::size_t links_stopping_ = 0;
-  std::uint64_t journal_received_ = 0;
-  std::uint64_t excluded_internal_ = 0;
-  std::uint64_t excluded_number_ = 0;
+  std::size_t runtimes_stopping_ = 0;
   std::atomic<std::uint64_t> purged_total_{0};
   std::atomic<std::int64_t> last_purge_micros_{0};
   std::atomic<bool> purge_running_{false};

@@ -2,6 +2,7 @@
 // link stop (graceful and forced), retention purge. Real store and HTTP listener on port 0.
 #include "app/app.hpp"
 #include "app/driver_table.hpp"
+#include "journal/sqlite/sqlite_journal_store.hpp"
 
 #include <gtest/gtest.h>
 #include <stdlib.h>
@@ -43,7 +44,8 @@ struct FakeLinkState {
 
 class FakeLink final : public ports::PbxDriver {
  public:
-  FakeLink(boost::asio::io_context& io, FakeLinkState& s) : io_(io), s_(s) {}
+  FakeLink(boost::asio::io_context& io, FakeLinkState& s, base::TenantId tenant = base::TenantId("default"))
+      : io_(io), s_(s), tenant_(tenant) {}
   const std::string& name() const override { return name_; }
   void start() override { s_.started = true; }
   void stop(std::function<void()> done) override {
@@ -67,7 +69,7 @@ class FakeLink final : public ports::PbxDriver {
   boost::asio::io_context& io_;
   FakeLinkState& s_;
   std::string name_ = "fake";
-  base::TenantId tenant_{"default"};
+  base::TenantId tenant_;
   model::CallModel model_{tenant_};
 };
 
@@ -130,7 +132,9 @@ TEST(App, PolicyFiltersEntriesAndShutdownFlushesTheRest) {
     auto app = App::create(c);
     ASSERT_TRUE(app) << app.error().to_string();
     auto& a = **app;
-    auto sink = a.journal_sink();
+    auto* rt = a.runtime("default");  // the single-company tenant always has a runtime
+    ASSERT_NE(rt, nullptr);
+    auto sink = [rt](model::JournalEntry e) { rt->record(std::move(e)); };
     sink(entry("100", model::Direction::inbound, 1000));
     sink(entry("100", model::Direction::internal, 1001));
     sink(entry("150", model::Direction::inbound, 1002));
@@ -168,7 +172,9 @@ TEST(App, StoredEntriesArePublishedAsJournalEvents) {
   const base::TenantId tenant = entry("100", model::Direction::inbound, 1000).tenant;
   a.event_hub().subscribe(tenant, f100, std::nullopt, &own100);
   a.event_hub().subscribe(tenant, f101, std::nullopt, &own101);
-  auto sink = a.journal_sink();
+  auto* rt = a.runtime("default");
+  ASSERT_NE(rt, nullptr);
+  auto sink = [rt](model::JournalEntry e) { rt->record(std::move(e)); };
   sink(entry("100", model::Direction::inbound, 1000));
   sink(entry("150", model::Direction::inbound, 1002));  // excluded: not stored, not published
   EXPECT_TRUE(own100.frames.empty());  // published once committed, with the stored id
@@ -190,7 +196,7 @@ TEST(App, ReadinessFollowsLinksAndDiagnosticsListThem) {
   ASSERT_TRUE(app);
   auto& a = **app;
   FakeLinkState s;
-  a.add_driver(std::make_unique<FakeLink>(a.io(), s));
+  ASSERT_TRUE(a.runtime("default")->add_driver(std::make_unique<FakeLink>(a.io(), s)));
   EXPECT_FALSE(s.started) << "links start with run()";
 
   std::vector<std::string> before, connected;
@@ -221,7 +227,7 @@ TEST(App, ALinkThatNeverStopsIsForcedAfterTheGracePeriod) {
   ASSERT_TRUE(app);
   FakeLinkState s;
   s.answer_stop = false;
-  (*app)->add_driver(std::make_unique<FakeLink>((*app)->io(), s));
+  ASSERT_TRUE((*app)->runtime("default")->add_driver(std::make_unique<FakeLink>((*app)->io(), s)));
   (*app)->request_stop();
   EXPECT_EQ((*app)->run(), 0);
   EXPECT_TRUE(s.stop_called);
@@ -285,15 +291,16 @@ TEST(App, ACreatedContactIsFoundOnTheNextCallNotTheStaleNoMatch) {
   model::CallModel m{base::TenantId("default")};
   const std::string caller = "+4989123456";
   auto t = base::from_micros(1'800'000'000'000'000);
-  auto info = [&] { return a.remote_info().find("default", caller); };
+  auto& rt = *a.runtime("default");
+  auto info = [&] { return rt.remote_info().find("default", caller); };
 
   // A call from an unknown number: "nobody", kept after the call for its journal entry.
   m.update("c1", "100", model::ConnectionState::alerting, model::CallEventType::delivered, t, caller);
-  a.remote_info().observe("default", "c1", m);
+  rt.remote_info().observe("default", "c1", m);
   ASSERT_TRUE(pump_until(a, [&] { return info() && info()->lookup == core::RemoteLookup::done; }));
   EXPECT_TRUE(info()->contacts.empty());
   m.clear("c1", "100", t);
-  a.remote_info().observe("default", "c1", m);
+  rt.remote_info().observe("default", "c1", m);
   ASSERT_NE(info(), nullptr);
 
   // The contact is created (what POST /api/v1/contacts does: store, then invalidate).
@@ -301,12 +308,12 @@ TEST(App, ACreatedContactIsFoundOnTheNextCallNotTheStaleNoMatch) {
   c.display_name = "New Person";
   c.numbers = {{"work", "+49 89 123456", ""}};
   ASSERT_TRUE(a.contacts().create(c));
-  a.lookup().invalidate("default");
+  rt.contacts_changed();  // what POST /api/v1/contacts does after the store
   ASSERT_TRUE(pump_until(a, [&] { return info() == nullptr; })) << "the stale result is dropped";
 
   // The next call finds the new contact.
   m.update("c2", "101", model::ConnectionState::alerting, model::CallEventType::delivered, t, caller);
-  a.remote_info().observe("default", "c2", m);
+  rt.remote_info().observe("default", "c2", m);
   ASSERT_TRUE(pump_until(a, [&] { return info() && info()->lookup == core::RemoteLookup::done; }));
   ASSERT_EQ(info()->contacts.size(), 1u);
   EXPECT_EQ(info()->contacts[0].name, "New Person");
@@ -314,7 +321,58 @@ TEST(App, ACreatedContactIsFoundOnTheNextCallNotTheStaleNoMatch) {
 
   // Diagnostics list the store as a source with its counters.
   auto d = a.diagnostics_json();
-  EXPECT_NE(d.find(R"("sources":[{"name":"store","kind":"store","tenants":[],"ok":2)"), std::string::npos) << d;
+  EXPECT_NE(d.find(R"("sources":[{"name":"store","kind":"store","tenants":["default"],"ok":2)"), std::string::npos) << d;
+}
+
+// What an operator API will do: a tenant is added while the daemon runs (its runtime starts at
+// once), keeps its entries to itself, and is removed again (its driver stopped first) while the
+// configured tenant goes on.
+TEST(App, ATenantIsAddedAndRemovedWhileRunning) {
+  TempDir dir;
+  auto app = App::create(test_config(dir));
+  ASSERT_TRUE(app) << app.error().message();
+  App& a = **app;
+  FakeLinkState s;
+  struct Step {
+    bool added = false, started = false, duplicate_refused = false, removed = false, gone = false;
+    std::string diag;
+  } got;
+  boost::asio::post(a.io(), [&] {
+    auto rt = a.add_tenant(TenantSetup{.id = base::TenantId("acme")});
+    got.added = rt.has_value();
+    if (!rt) return a.request_stop();
+    // Running: a driver added now starts at once; one of another tenant is refused.
+    EXPECT_FALSE((*rt)->add_driver(std::make_unique<FakeLink>(a.io(), s)));
+    EXPECT_TRUE((*rt)->add_driver(std::make_unique<FakeLink>(a.io(), s, base::TenantId("acme"))));
+    got.started = s.started;
+    (*rt)->record(model::JournalEntry{.tenant = base::TenantId("acme"), .call_id = "c-acme", .party = "200"});
+    got.duplicate_refused = !a.add_tenant(TenantSetup{.id = base::TenantId("acme")});
+    got.diag = a.diagnostics_json();
+    a.remove_tenant(base::TenantId("acme"), [&](base::Status st) {
+      got.removed = st.has_value();
+      got.gone = a.runtime("acme") == nullptr && a.runtime("default") != nullptr && !a.lookup_for("acme");
+      a.remove_tenant(base::TenantId("acme"), [&](base::Status again) {
+        EXPECT_FALSE(again);
+        a.request_stop();
+      });
+    });
+  });
+  EXPECT_EQ(a.run(), 0);
+  EXPECT_TRUE(got.added);
+  EXPECT_TRUE(got.started);
+  EXPECT_TRUE(s.stop_called) << "removal stops the tenant's drivers";
+  EXPECT_TRUE(got.duplicate_refused);
+  EXPECT_TRUE(got.removed);
+  EXPECT_TRUE(got.gone);
+  EXPECT_NE(got.diag.find(R"({"id":"acme","pbx":1,"call_control":false)"), std::string::npos) << got.diag;
+  ASSERT_TRUE(a.journal().flush());
+  auto acme = a.journal().query({.tenant = "acme"});
+  ASSERT_TRUE(acme);
+  ASSERT_EQ(acme->size(), 1u);
+  EXPECT_EQ((*acme)[0].entry.party, "200");
+  auto def = a.journal().query({.tenant = "default"});
+  ASSERT_TRUE(def);
+  EXPECT_TRUE(def->empty());
 }
 
 }  // namespace

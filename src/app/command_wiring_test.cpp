@@ -1,9 +1,17 @@
-// app/command_wiring: per-tenant services over ports::PbxDriver::commands() with the tenant's config.
+// app/command_wiring over tenant runtimes built from a configuration (app/tenant_setup): each
+// tenant's call control goes through its own driver with its dialing plan and call control config.
 #include "app/command_wiring.hpp"
+
+#include <map>
+#include <memory>
 
 #include <gtest/gtest.h>
 
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
+
+#include "app/tenant_setup.hpp"
+#include "core/tenant_runtime.hpp"
 
 namespace callbridge::app {
 namespace {
@@ -50,6 +58,48 @@ struct FakeLink final : ports::PbxDriver {
   const model::CallModel& call_model() const override { return model; }
 };
 
+struct NoStore final : ports::JournalStore {
+  void append(model::JournalEntry) override {}
+  base::Status flush() override { return {}; }
+  base::Result<std::vector<ports::StoredEntry>> query(const ports::JournalQuery&) override {
+    return std::vector<ports::StoredEntry>{};
+  }
+  base::Status set_note(const std::string&, std::int64_t, const std::string&) override { return {}; }
+  base::Result<std::size_t> purge_before(base::Timestamp) override { return std::size_t{0}; }
+};
+
+// The runtimes App::create builds from a configuration (tenant_setups), minus the drivers.
+struct Tenants {
+  boost::asio::io_context io;
+  base::SystemClock clock;
+  core::EventHub hub;
+  NoStore store;
+  core::JournalPolicy policy{core::JournalPolicyConfig{}};
+  std::map<base::TenantId, std::unique_ptr<core::TenantRuntime>> runtimes;
+
+  explicit Tenants(const Config& config) {
+    for (const auto& setup : tenant_setups(config)) {
+      auto plan = setup_dialing_plan(setup);
+      EXPECT_TRUE(plan) << plan.error().message();
+      core::TenantServices s;
+      s.hub = &hub;
+      s.journal = &store;
+      s.policy = &policy;
+      s.clock = &clock;
+      s.post = [this](std::function<void()> f) { boost::asio::post(io, std::move(f)); };
+      s.post_after = [](std::chrono::milliseconds, std::function<void()>) {};
+      runtimes.emplace(setup.id, std::make_unique<core::TenantRuntime>(
+                                     core::TenantSpec{.id = setup.id, .plan = plan ? *plan : nullptr,
+                                                      .call_control = call_control_options(setup)},
+                                     std::move(s)));
+    }
+  }
+  core::CallControlService* service_for(const base::TenantId& t) {
+    auto it = runtimes.find(t);
+    return it == runtimes.end() ? nullptr : it->second->call_control();
+  }
+};
+
 api::HttpResponse post(api::HttpServer& s, std::string body) {
   api::HttpRequest r;
   r.method = "POST";
@@ -58,7 +108,7 @@ api::HttpResponse post(api::HttpServer& s, std::string body) {
   return s.dispatch(r);
 }
 
-TEST(CommandWiring, TenantServiceUsesItsLinkDialingPlanAndCallControlConfig) {
+TEST(CommandWiring, TenantServiceUsesItsDriverDialingPlanAndCallControlConfig) {
   auto config = parse_config(R"toml(
 [tenant.acme.dialing]
 country_code = "49"
@@ -70,35 +120,40 @@ office_number = "+4930555100"
 any_device = { "101" = "0170 1234567" }
 )toml", "test");
   ASSERT_TRUE(config) << config.error().to_string();
-  boost::asio::io_context io;
-  api::HttpServer server(io, {});
+  Tenants tenants(*config);
+  ASSERT_TRUE(tenants.runtimes.contains("acme"));
+  ASSERT_TRUE(tenants.runtimes.contains("default"));
+  auto other = std::make_unique<FakeLink>("default");
+  auto acme = std::make_unique<FakeLink>("acme");
+  FakeLink& o = *other;
+  FakeLink& a = *acme;
+  ASSERT_TRUE(tenants.runtimes.at("default")->add_driver(std::move(other)));
+  ASSERT_TRUE(tenants.runtimes.at("acme")->add_driver(std::move(acme)));
+  api::HttpServer server(tenants.io, {});
   Resolver resolver;
-  FakeLink other("default"), acme("acme");
-  auto w = wire_command_routes(server, resolver, *config, [&] { return std::vector<ports::PbxDriver*>{&other, &acme}; });
-  ASSERT_TRUE(w) << w.error().to_string();
+  wire_command_routes(server, resolver, [&](const base::TenantId& t) { return tenants.service_for(t); });
   auto r = post(server, R"({"to": "+4989123456"})");
   ASSERT_EQ(r.status, 202) << r.body;
-  ASSERT_EQ(acme.cmds.calls.size(), 1u);
-  EXPECT_TRUE(other.cmds.calls.empty());
-  EXPECT_EQ(acme.cmds.calls[0].dial_string, "089123456");  // the tenant's dialing plan
-  EXPECT_EQ(acme.cmds.calls[0].caller_id_number, "089123456");
+  ASSERT_EQ(a.cmds.calls.size(), 1u);
+  EXPECT_TRUE(o.cmds.calls.empty());
+  EXPECT_EQ(a.cmds.calls[0].dial_string, "089123456");  // the tenant's dialing plan
+  EXPECT_EQ(a.cmds.calls[0].caller_id_number, "089123456");
   r = post(server, R"({"to": "+4989123456", "from": "101"})");
   ASSERT_EQ(r.status, 202) << r.body;
-  ASSERT_EQ(acme.cmds.calls.size(), 2u);
-  ASSERT_TRUE(acme.cmds.calls[1].first_leg_dial_string);
-  EXPECT_EQ(*acme.cmds.calls[1].first_leg_dial_string, "01701234567");
-  EXPECT_EQ(acme.cmds.calls[1].caller_id_number, "+4930555100");
+  ASSERT_EQ(a.cmds.calls.size(), 2u);
+  ASSERT_TRUE(a.cmds.calls[1].first_leg_dial_string);
+  EXPECT_EQ(*a.cmds.calls[1].first_leg_dial_string, "01701234567");
+  EXPECT_EQ(a.cmds.calls[1].caller_id_number, "+4930555100");
 }
 
-TEST(CommandWiring, NoLinkForTheTenantIs503) {
+TEST(CommandWiring, NoDriverForTheTenantIs503) {
   auto config = parse_config("", "test");
   ASSERT_TRUE(config);
-  boost::asio::io_context io;
-  api::HttpServer server(io, {});
-  Resolver resolver;
-  FakeLink other("default");
-  auto w = wire_command_routes(server, resolver, *config, [&] { return std::vector<ports::PbxDriver*>{&other}; });
-  ASSERT_TRUE(w);
+  Tenants tenants(*config);
+  ASSERT_TRUE(tenants.runtimes.at("default")->add_driver(std::make_unique<FakeLink>("default")));
+  api::HttpServer server(tenants.io, {});
+  Resolver resolver;  // a principal of tenant acme, which has no runtime
+  wire_command_routes(server, resolver, [&](const base::TenantId& t) { return tenants.service_for(t); });
   EXPECT_EQ(post(server, R"({"to": "+4989123456"})").status, 503);
 }
 

@@ -127,22 +127,7 @@ int main(int argc, char** argv) {
     spdlog::critical("cannot start: {}", created.error().message());
     return kExitFailure;
   }
-  auto& a = **created;
-  for (const auto& pbx : config.pbx) {
-    const base::TenantId tenant(pbx.tenant);  // validated by the config loader
-    const auto t = config.tenants.find(pbx.tenant);
-    app::DriverContext context{.io = a.io(),
-                               .sink = a.pbx_sink(),
-                               .tenant = t == config.tenants.end() ? nullptr : &t->second,
-                               .plan = a.dialing_plan(tenant),
-                               .open_state = &a.journal()};
-    auto driver = app::make_driver(pbx, context);
-    if (!driver) {
-      spdlog::critical("cannot start: {}", driver.error().message());
-      return kExitFailure;
-    }
-    a.add_driver(std::move(*driver));
-  }
+  auto& a = **created;  // one runtime per tenant, each with its [[pbx]] drivers
   if (demo) {
     std::printf("\ncallbridge demo mode: simulated PBX with live calls, demo contacts, admin user %s.\n"
                 "Open %s\n\n",

@@ -89,10 +89,11 @@ base::Result<std::shared_ptr<RestWiring>> wire_rest_api(App& app) {
   d.clock = &w->clock;
   d.journal = &app.journal();
   d.contacts = &app.contacts();
-  d.lookup = &app.lookup();  // GET /api/v1/contacts/lookup asks every source of the tenant
   App* a = &app;
+  // GET /api/v1/contacts/lookup asks every source of the tenant (its runtime's lookups).
+  d.lookup = [a](const base::TenantId& tenant) { return a->lookup_for(tenant); };
   d.for_each_model = [a](const base::TenantId& tenant, const std::function<void(const model::CallModel&)>& f) {
-    a->call_models().for_each(tenant, f);
+    if (auto* r = a->runtime(tenant)) r->for_each_model(f);
   };
   d.to_e164 = [a](const base::TenantId& tenant, std::string_view n) { return a->to_e164(tenant, n); };
   d.diagnostics_json = [a] { return a->diagnostics_json(); };

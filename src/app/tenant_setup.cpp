@@ -1,0 +1,47 @@
+#include "app/tenant_setup.hpp"
+
+#include <string>
+
+#include "app/dialing_config.hpp"
+
+namespace callbridge::app {
+
+std::vector<TenantSetup> tenant_setups(const Config& config) {
+  std::vector<TenantSetup> out;
+  for (const auto& id : configured_tenants(config)) {
+    TenantSetup s{.id = id};
+    if (auto t = config.tenants.find(id.str()); t != config.tenants.end()) s.tenant = t->second;
+    for (const auto& p : config.pbx)
+      if (p.tenant == id.str()) s.pbx.push_back(p);
+    for (const auto& l : config.directory.ldap)
+      if (l.tenant == id.str()) s.ldap.push_back(l);
+    for (const auto& h : config.directory.http)
+      if (h.tenant == id.str()) s.http.push_back(h);
+    out.push_back(std::move(s));
+  }
+  return out;
+}
+
+base::Result<std::shared_ptr<const core::DialingPlan>> setup_dialing_plan(const TenantSetup& setup) {
+  Config c;  // only this tenant's section: tenant_dialing_plan reads nothing else
+  if (setup.tenant) c.tenants.emplace(setup.id.str(), *setup.tenant);
+  return tenant_dialing_plan(c, setup.id.str());
+}
+
+core::CallControlOptions call_control_options(const TenantSetup& setup) {
+  core::CallControlOptions o{.tenant = setup.id};
+  if (!setup.tenant) return o;
+  const CallControlConfig& cc = setup.tenant->call_control;
+  o.click_to_dial_caller_id = cc.click_to_dial_caller_id;
+  auto mobiles = cc.any_device;
+  o.any_device_number = [mobiles](std::string_view d) -> std::optional<std::string> {
+    auto m = mobiles.find(std::string(d));
+    if (m == mobiles.end()) return std::nullopt;
+    return m->second;
+  };
+  std::string office = cc.office_number;
+  o.office_number = [office](std::string_view d) { return office.empty() ? std::string(d) : office; };
+  return o;
+}
+
+}  // namespace callbridge::app

@@ -1,0 +1,179 @@
+#include "core/tenant_runtime.hpp"
+
+#include <algorithm>
+#include <utility>
+
+namespace callbridge::core {
+
+TenantRuntime::TenantRuntime(TenantSpec spec, TenantServices services)
+    : id_(spec.id), services_(std::move(services)), plan_(std::move(spec.plan)),
+      control_options_(std::move(spec.call_control)) {
+  CB_CHECK(services_.hub && services_.journal && services_.policy && services_.clock && services_.post &&
+               services_.post_after,
+           "TenantRuntime: every shared service is required");
+  control_options_.tenant = id_;
+
+  // Only this tenant's sources, so every source is asked for every lookup of the runtime.
+  LookupOptions lo = spec.lookup;
+  lo.workers = std::max<std::size_t>({lo.workers, 2, spec.directories.size() + 1});  // a slow source must not hold the others up
+  lookup_ = std::make_shared<LookupService>(std::move(spec.directories), lo, *services_.clock);
+
+  RemoteInfoOptions o;
+  o.lookup = lookup_via(*lookup_);
+  o.post = services_.post;
+  o.post_after = services_.post_after;
+  o.plan = [plan = plan_](const base::TenantId&) { return plan; };
+  o.on_changed = [this](const base::TenantId& tenant, const std::string& call_id) {
+    if (tenant != id_) return;
+    for_each_model([&](const model::CallModel& m) {
+      if (const auto* c = m.find_call(call_id); c && !c->connections.empty())
+        services_.hub->on_call_update(id_, "remote_info", *c, m);
+    });
+  };
+  o.journal_out = [this](model::JournalEntry e) { store_entry(std::move(e)); };
+  o.journal_wait = spec.journal_wait;
+  remote_info_ = std::make_unique<RemoteInfoService>(std::move(o), *services_.clock);
+
+  // Contacts changed (REST edit, import, another process): the calls' remote info follows. The
+  // notice comes on the invalidating thread; the runtime may be gone when it arrives.
+  lookup_->set_on_invalidate([this, post = services_.post,
+                              alive = std::weak_ptr<bool>(alive_)](const std::optional<base::TenantId>&) {
+    post([this, alive] {
+      if (alive.lock()) remote_info_->invalidate(id_);
+    });
+  });
+}
+
+TenantRuntime::~TenantRuntime() {
+  alive_.reset();
+  control_.reset();
+  for (const auto& d : drivers_) services_.hub->remove_model(&d->call_model());
+  drivers_.clear();  // a driver that did not stop ends its open calls into record() now
+  remote_info_->flush_journal();
+}
+
+std::optional<std::string> TenantRuntime::to_e164(std::string_view raw) const {
+  return lookup_e164(plan_.get(), raw);
+}
+
+base::Status TenantRuntime::add_driver(std::unique_ptr<ports::PbxDriver> driver) {
+  CB_CHECK(driver != nullptr, "TenantRuntime::add_driver: null driver");
+  if (driver->tenant() != id_)
+    return base::fail(base::Error::invalid_argument("pbx " + driver->name() + " belongs to tenant " +
+                                                    driver->tenant().str() + ", not " + id_.str()));
+  if (driver->call_model().tenant() != id_)
+    return base::fail(base::Error::invalid_argument("pbx " + driver->name() + ": its call model is of tenant " +
+                                                    driver->call_model().tenant().str()));
+  auto* d = driver.get();
+  drivers_.push_back(std::move(driver));
+  services_.hub->add_model(id_, &d->call_model());
+  // Call control goes through the first driver that offers it (one PBX per tenant controls calls).
+  if (!control_ && d->commands())
+    control_ = std::make_unique<CallControlService>(control_options_, d->call_model(), *d->commands(), plan_.get());
+  if (running()) d->start();
+  return {};
+}
+
+void TenantRuntime::start() {
+  if (running_) return;
+  running_ = true;
+  for (auto& d : drivers_) d->start();
+}
+
+void TenantRuntime::stop(std::function<void()> done) {
+  if (done) stop_waiters_.push_back(std::move(done));
+  if (stopped_) return finish_stop();  // a later caller (App shutdown during a removal) hears at once
+  if (stopping_) return;
+  stopping_ = true;
+  if (!running_ || drivers_.empty()) return finish_stop();
+  stopping_left_ = drivers_.size();
+  for (auto& d : drivers_) {
+    d->stop([this, alive = std::weak_ptr<bool>(alive_)] {
+      if (!alive.lock()) return;
+      if (stopping_left_ > 0 && --stopping_left_ == 0) finish_stop();
+    });
+  }
+}
+
+void TenantRuntime::finish_stop() {
+  stopped_ = true;
+  remote_info_->flush_journal();  // entries still waiting for a lookup are written now
+  auto waiters = std::move(stop_waiters_);
+  stop_waiters_.clear();
+  for (auto& f : waiters) f();
+}
+
+bool TenantRuntime::owns(const model::CallModel& m) const {
+  return std::any_of(drivers_.begin(), drivers_.end(), [&](const auto& d) { return &d->call_model() == &m; });
+}
+
+void TenantRuntime::for_each_model(const std::function<void(const model::CallModel&)>& f) const {
+  for (const auto& d : drivers_) f(d->call_model());
+}
+
+void TenantRuntime::on_call_event(const model::CallEvent& e, const model::CallModel& m) {
+  if (e.tenant != id_ || m.tenant() != id_) {
+    ++stats_.foreign_dropped;
+    return;
+  }
+  remote_info_->observe(id_, e.call_id, m);  // numbers + lookups before the event goes out
+  services_.hub->on_call_event(e, m);
+}
+
+void TenantRuntime::on_lines_changed(const model::CallModel& m) {
+  if (m.tenant() != id_) {
+    ++stats_.foreign_dropped;
+    return;
+  }
+  services_.hub->sync_lines(id_, m);
+}
+
+void TenantRuntime::on_journal_entry(model::JournalEntry entry) { record(std::move(entry)); }
+
+void TenantRuntime::record(model::JournalEntry entry) {
+  if (entry.tenant != id_) {
+    ++stats_.foreign_dropped;
+    return;
+  }
+  ++stats_.journal_received;
+  switch (services_.policy->check(entry)) {
+    case JournalVerdict::store:
+      // Contact of the remote first (what the user was shown); waits only while serving.
+      remote_info_->annotate(std::move(entry), running());
+      return;
+    case JournalVerdict::excluded_internal:
+      ++stats_.excluded_internal;
+      break;
+    case JournalVerdict::excluded_number:
+      ++stats_.excluded_number;
+      break;
+  }
+  // Not kept: the call's open-call state row still goes (else the next run would end it again).
+  if (!entry.state_key.empty() && services_.journal->keeps_open_state())
+    services_.journal->drop_open_state(entry.state_scope, entry.state_key);
+}
+
+void TenantRuntime::store_entry(model::JournalEntry entry) {
+  if (!services_.journal_ids) services_.hub->on_journal(entry);  // else once committed, with its id
+  services_.journal->append(std::move(entry));
+}
+
+void TenantRuntime::on_committed(const ports::StoredEntry& e) {
+  if (e.entry.tenant != id_) {
+    ++stats_.foreign_dropped;
+    return;
+  }
+  services_.hub->on_journal(e.entry, e.id);
+}
+
+void TenantRuntime::flush_journal() { remote_info_->flush_journal(); }
+
+void TenantRuntime::contacts_changed() { lookup_->invalidate(id_); }  // -> remote_info_ on the io thread
+
+TenantRuntime::Stats TenantRuntime::stats() const {
+  Stats s = stats_;
+  s.drivers = drivers_.size();
+  return s;
+}
+
+}  // namespace callbridge::core

@@ -1,0 +1,326 @@
+// core::TenantRuntime: two tenants side by side on one hub and one journal store. Call events,
+// line states, journal entries, remote info and call control of one never reach the other; a
+// driver or entry of the wrong tenant is refused; a runtime is built and torn down while another
+// runs (what App::add_tenant / remove_tenant do).
+#include "core/tenant_runtime.hpp"
+
+#include <gtest/gtest.h>
+
+#include <deque>
+#include <mutex>
+
+namespace callbridge::core {
+namespace {
+
+using model::CallEventType;
+using model::ConnectionState;
+
+base::Timestamp at(int s) { return base::Timestamp(std::chrono::seconds(1'795'000'000 + s)); }
+
+class FixedClock final : public base::Clock {
+ public:
+  base::Timestamp now() const override { return at(0); }
+};
+
+// The journal store: keeps what was appended; reports commits only when asked to.
+struct MemoryStore final : ports::JournalStore {
+  std::vector<model::JournalEntry> appended;
+  std::vector<std::pair<std::string, std::string>> dropped_state;
+  bool open_state = false;
+  void append(model::JournalEntry e) override { appended.push_back(std::move(e)); }
+  base::Status flush() override { return {}; }
+  base::Result<std::vector<ports::StoredEntry>> query(const ports::JournalQuery&) override {
+    return std::vector<ports::StoredEntry>{};
+  }
+  base::Status set_note(const std::string&, std::int64_t, const std::string&) override { return {}; }
+  base::Result<std::size_t> purge_before(base::Timestamp) override { return std::size_t{0}; }
+  bool keeps_open_state() const override { return open_state; }
+  void put_open_state(std::string scope, std::string key, std::string text) override {
+    if (text.empty()) dropped_state.emplace_back(std::move(scope), std::move(key));
+  }
+};
+
+// A driver without a PBX: its model publishes into the runtime's sink like a real driver's.
+struct FakeDriver final : ports::PbxDriver {
+  std::string name_;
+  base::TenantId tenant_;
+  ports::PbxEventSink& sink;
+  model::CallModel model;
+  struct Commands final : ports::PbxCommands {
+    std::vector<ports::MakeCallRequest> calls;
+    bool available() const override { return true; }
+    void make_call(const ports::MakeCallRequest& r, ports::CommandDone d) override {
+      calls.push_back(r);
+      d({});
+    }
+    void answer(const std::string&, const std::string&, ports::CommandDone d) override { d({}); }
+    void hangup(const std::string&, const std::string&, ports::CommandDone d) override { d({}); }
+    void hold(const std::string&, const std::string&, ports::CommandDone d) override { d({}); }
+    void retrieve(const std::string&, const std::string&, ports::CommandDone d) override { d({}); }
+    void consult(const std::string&, const std::string&, const std::string&, ports::CommandDone d) override { d({}); }
+    void alternate(const std::string&, const std::string&, const std::string&, ports::CommandDone d) override { d({}); }
+    void transfer(const std::string&, const std::string&, const std::string&, ports::CommandDone d) override { d({}); }
+    void complete_transfer(const std::string&, const std::string&, const std::string&, ports::CommandDone d) override {
+      d({});
+    }
+    void conference(const std::string&, const std::string&, const std::string&, ports::CommandDone d) override {
+      d({});
+    }
+    void redirect(const std::string&, const std::string&, const std::string&, ports::CommandDone d) override { d({}); }
+  } cmds;
+  bool started = false, stopped = false, answer_stop = true;
+  std::function<void()> pending_stop;
+  int* destroyed = nullptr;
+
+  FakeDriver(std::string name, base::TenantId tenant, ports::PbxEventSink& s)
+      : name_(std::move(name)), tenant_(tenant), sink(s),
+        model(tenant, [this](const model::CallEvent& e) { sink.on_call_event(e, model); }) {}
+  ~FakeDriver() override {
+    if (destroyed) ++*destroyed;
+  }
+  const std::string& name() const override { return name_; }
+  const base::TenantId& tenant() const override { return tenant_; }
+  void start() override { started = true; }
+  void stop(std::function<void()> done) override {
+    stopped = true;
+    if (answer_stop) done();
+    else pending_stop = std::move(done);
+  }
+  ports::PbxDriverStatus status() const override { return {}; }
+  const model::CallModel& call_model() const override { return model; }
+  ports::PbxCommands* commands() override { return &cmds; }
+};
+
+struct Collect final : EventSubscriber {
+  std::vector<std::string> got;
+  void on_message(const HubMessage& m) override { got.push_back(*m.frame); }
+  bool any_contains(std::string_view s) const {
+    for (const auto& g : got)
+      if (g.find(s) != std::string::npos) return true;
+    return false;
+  }
+};
+
+model::JournalEntry entry(base::TenantId tenant, std::string party, std::string remote) {
+  model::JournalEntry e{.tenant = tenant};
+  e.call_id = "c-" + party;
+  e.party = std::move(party);
+  e.remote = std::move(remote);
+  e.direction = model::Direction::inbound;
+  e.started_at = at(0);
+  e.ended_at = at(10);
+  return e;
+}
+
+struct TwoTenants : ::testing::Test {
+  FixedClock clock;
+  EventHub hub;
+  MemoryStore store;
+  JournalPolicy policy{JournalPolicyConfig{.excluded_numbers = {"+4930999"}}};
+  std::deque<std::function<void()>> posted;  // the io thread's queue
+  std::mutex posted_mu;
+  base::TenantId acme{"acme"}, globex{"globex"};
+  std::unique_ptr<TenantRuntime> a, b;
+
+  TenantServices services() {
+    TenantServices s;
+    s.hub = &hub;
+    s.journal = &store;
+    s.policy = &policy;
+    s.clock = &clock;
+    s.post = [this](std::function<void()> f) {
+      std::lock_guard l(posted_mu);
+      posted.push_back(std::move(f));
+    };
+    s.post_after = [](std::chrono::milliseconds, std::function<void()>) {};  // lookups finish first here
+    return s;
+  }
+  std::unique_ptr<TenantRuntime> runtime(base::TenantId id) {
+    return std::make_unique<TenantRuntime>(TenantSpec{.id = id}, services());
+  }
+  void run_posted() {
+    for (;;) {
+      std::function<void()> f;
+      {
+        std::lock_guard l(posted_mu);
+        if (posted.empty()) return;
+        f = std::move(posted.front());
+        posted.pop_front();
+      }
+      f();
+    }
+  }
+  FakeDriver* add(TenantRuntime& rt, std::string name) {
+    auto d = std::make_unique<FakeDriver>(std::move(name), rt.id(), rt.sink());
+    auto* raw = d.get();
+    EXPECT_TRUE(rt.add_driver(std::move(d)));
+    return raw;
+  }
+  TwoTenants() : a(runtime(acme)), b(runtime(globex)) {}
+  static EventFilter everything() {
+    EventFilter f;
+    f.scope = EventScope::tenant;
+    return f;
+  }
+};
+
+TEST_F(TwoTenants, CallEventsAndLinesReachOnlyTheirTenantsSubscribers) {
+  auto* da = add(*a, "pbx-a");
+  auto* db = add(*b, "pbx-b");
+  Collect ca, cb;
+  hub.subscribe(acme, everything(), std::nullopt, &ca);
+  hub.subscribe(globex, everything(), std::nullopt, &cb);
+  // The same device and call id on both PBXs: still two separate worlds.
+  da->model.update("c1", "100", ConnectionState::alerting, CallEventType::delivered, at(1), "+4989111");
+  db->model.update("c1", "100", ConnectionState::connected, CallEventType::established, at(2), "+4989222");
+  ASSERT_FALSE(ca.got.empty());
+  ASSERT_FALSE(cb.got.empty());
+  EXPECT_TRUE(ca.any_contains("+4989111"));
+  EXPECT_FALSE(ca.any_contains("+4989222"));
+  EXPECT_TRUE(cb.any_contains("+4989222"));
+  EXPECT_FALSE(cb.any_contains("+4989111"));
+  EXPECT_TRUE(ca.any_contains("\"state\":\"ringing\""));
+  EXPECT_FALSE(ca.any_contains("\"state\":\"busy\""));
+  // Each tenant counts its own seq.
+  EXPECT_EQ(hub.last_seq(acme), ca.got.size());
+  EXPECT_EQ(hub.last_seq(globex), cb.got.size());
+  // Snapshots list only the tenant's own models.
+  Collect late;
+  auto snap = hub.subscribe(acme, everything(), std::nullopt, &late);
+  ASSERT_EQ(snap.initial.size(), 1u);
+  EXPECT_NE(snap.initial[0]->find("+4989111"), std::string::npos);
+  EXPECT_EQ(snap.initial[0]->find("+4989222"), std::string::npos);
+  // Remote info is per runtime.
+  EXPECT_NE(a->remote_info().find(acme, "+4989111"), nullptr);
+  EXPECT_EQ(a->remote_info().find(acme, "+4989222"), nullptr);
+  EXPECT_EQ(b->remote_info().find(globex, "+4989111"), nullptr);
+  int models = 0;
+  a->for_each_model([&](const model::CallModel& m) {
+    ++models;
+    EXPECT_EQ(m.tenant(), acme);
+  });
+  EXPECT_EQ(models, 1);
+}
+
+TEST_F(TwoTenants, JournalEntriesGoToTheStoreAndOnlyTheirTenantsStream) {
+  Collect ca, cb;
+  hub.subscribe(acme, everything(), std::nullopt, &ca);
+  hub.subscribe(globex, everything(), std::nullopt, &cb);
+  a->record(entry(acme, "100", "+4989111"));
+  b->record(entry(globex, "200", "+4989222"));
+  b->record(entry(globex, "201", "+4930999"));  // excluded by the policy
+  ASSERT_EQ(store.appended.size(), 2u);
+  EXPECT_EQ(store.appended[0].tenant, acme);
+  EXPECT_EQ(store.appended[1].tenant, globex);
+  ASSERT_EQ(ca.got.size(), 1u);
+  EXPECT_NE(ca.got[0].find("{\"type\":\"journal\""), std::string::npos) << ca.got[0];
+  EXPECT_NE(ca.got[0].find("\"100\""), std::string::npos);
+  ASSERT_EQ(cb.got.size(), 1u);
+  EXPECT_NE(cb.got[0].find("\"200\""), std::string::npos);
+  EXPECT_EQ(a->stats().journal_received, 1u);
+  EXPECT_EQ(b->stats().journal_received, 2u);
+  EXPECT_EQ(b->stats().excluded_number, 1u);
+}
+
+TEST_F(TwoTenants, WhatBelongsToAnotherTenantIsRefusedNotDelivered) {
+  Collect ca, cb;
+  hub.subscribe(acme, everything(), std::nullopt, &ca);
+  hub.subscribe(globex, everything(), std::nullopt, &cb);
+  // An entry and an event of globex handed to acme's runtime (a driver bug) go nowhere.
+  a->record(entry(globex, "200", "+4989222"));
+  model::CallModel globex_model(globex);
+  globex_model.set_sink([&](const model::CallEvent& e) { a->on_call_event(e, globex_model); });
+  globex_model.update("c9", "200", ConnectionState::alerting, CallEventType::delivered, at(1), "+4989222");
+  a->on_lines_changed(globex_model);
+  a->on_committed(ports::StoredEntry{.id = 7, .entry = entry(globex, "200", "+4989222")});
+  EXPECT_TRUE(store.appended.empty());
+  EXPECT_TRUE(ca.got.empty());
+  EXPECT_TRUE(cb.got.empty());
+  EXPECT_EQ(a->stats().foreign_dropped, 4u);
+  // A driver of another tenant is not accepted.
+  auto wrong = std::make_unique<FakeDriver>("pbx-x", globex, a->sink());
+  auto st = a->add_driver(std::move(wrong));
+  ASSERT_FALSE(st);
+  EXPECT_NE(st.error().message().find("belongs to tenant globex"), std::string::npos) << st.error().message();
+  EXPECT_TRUE(a->drivers().empty());
+}
+
+TEST_F(TwoTenants, CommittedEntriesArePublishedWithTheirIdWhenTheStoreReportsCommits) {
+  auto s = services();
+  s.journal_ids = true;
+  auto c = std::make_unique<TenantRuntime>(TenantSpec{.id = base::TenantId("initech")}, s);
+  Collect cc;
+  hub.subscribe(c->id(), everything(), std::nullopt, &cc);
+  c->record(entry(c->id(), "100", "+4989111"));
+  EXPECT_EQ(store.appended.size(), 1u);
+  EXPECT_TRUE(cc.got.empty()) << "published once committed, with the id";
+  c->on_committed(ports::StoredEntry{.id = 42, .entry = store.appended[0]});
+  ASSERT_EQ(cc.got.size(), 1u);
+  EXPECT_NE(cc.got[0].find("\"entry\":{\"id\":42"), std::string::npos) << cc.got[0];
+}
+
+TEST_F(TwoTenants, CallControlGoesThroughTheTenantsOwnDriver) {
+  auto* da = add(*a, "pbx-a");
+  auto* db = add(*b, "pbx-b");
+  ASSERT_NE(a->call_control(), nullptr);
+  ASSERT_NE(b->call_control(), nullptr);
+  std::optional<CommandOutcome> out;
+  a->call_control()->make_call(CommandCaller{.tenant = acme, .devices = {"100"}}, "+4989123", std::nullopt,
+                               [&](CommandOutcome o) { out = std::move(o); });
+  ASSERT_TRUE(out && out->has_value());
+  EXPECT_EQ(da->cmds.calls.size(), 1u);
+  EXPECT_TRUE(db->cmds.calls.empty());
+  // A tenant without a driver has no call control (the API answers 503).
+  auto c = runtime(base::TenantId("initech"));
+  EXPECT_EQ(c->call_control(), nullptr);
+}
+
+TEST_F(TwoTenants, ARuntimeIsAddedAndRemovedWhileAnotherRuns) {
+  auto* da = add(*a, "pbx-a");
+  a->start();
+  EXPECT_TRUE(da->started);
+  b->start();
+  auto* db = add(*b, "pbx-b");  // added while running: started at once
+  EXPECT_TRUE(db->started);
+  Collect ca;
+  hub.subscribe(acme, everything(), std::nullopt, &ca);
+  db->model.update("c1", "200", ConnectionState::alerting, CallEventType::delivered, at(1), "+4989222");
+
+  // Remove globex: stop, then destroy. Its driver stops, its model leaves the hub.
+  bool stopped = false;
+  db->answer_stop = false;
+  b->stop([&] { stopped = true; });
+  EXPECT_TRUE(db->stopped);
+  EXPECT_FALSE(stopped) << "waits for its drivers";
+  db->pending_stop();
+  EXPECT_TRUE(stopped);
+  int destroyed = 0;
+  db->destroyed = &destroyed;
+  b.reset();
+  EXPECT_EQ(destroyed, 1);
+  Collect cb;
+  auto snap = hub.subscribe(globex, everything(), std::nullopt, &cb);
+  ASSERT_EQ(snap.initial.size(), 1u);
+  EXPECT_EQ(snap.initial[0]->find("\"c1\""), std::string::npos) << "the removed tenant's model is gone";
+
+  // acme goes on untouched.
+  da->model.update("c2", "100", ConnectionState::alerting, CallEventType::delivered, at(2), "+4989111");
+  EXPECT_TRUE(ca.any_contains("\"c2\""));
+  a->record(entry(acme, "100", "+4989111"));
+  EXPECT_EQ(store.appended.back().tenant, acme);
+  run_posted();  // nothing posted for the removed runtime may touch it
+}
+
+TEST_F(TwoTenants, AnEntryThePolicyDropsStillDropsItsOpenCallState) {
+  store.open_state = true;
+  auto e = entry(acme, "100", "+4930999");
+  e.state_scope = "ami:acme:pbx";
+  e.state_key = "k1";
+  a->record(std::move(e));
+  EXPECT_TRUE(store.appended.empty());
+  ASSERT_EQ(store.dropped_state.size(), 1u);
+  EXPECT_EQ(store.dropped_state[0].second, "k1");
+}
+
+}  // namespace
+}  // namespace callbridge::core
