@@ -89,22 +89,58 @@ std::variant<PrincipalResult, Authenticator::Pending> Authenticator::begin_token
       return fail_for(remote, "token expired");
     }
     if (now < it->second.verified_at + options_.cache_ttl) {
-      ++stats_.cache_hits;
-      ++stats_.ok;
-      return PrincipalResult(it->second.principal);
+      // Trusted only while the last look for revocations is recent; else a worker looks again.
+      if (now < generation_checked_at_ + options_.revocation_check_interval) {
+        ++stats_.cache_hits;
+        ++stats_.ok;
+        return PrincipalResult(it->second.principal);
+      }
+    } else {
+      cache_.erase(it);
     }
-    cache_.erase(it);
   }
   // Cheap rejections stay off the worker pool.
   if (!ports::parse_token(token)) return fail_for(remote, "malformed token");
   return Pending{Pending::Kind::token, std::string(token), std::move(key)};
 }
 
+void Authenticator::refresh_generation() {
+  {
+    std::lock_guard lock(mu_);
+    if (clock_.now() < generation_checked_at_ + options_.revocation_check_interval) return;
+  }
+  auto g = store_.credential_generation();  // outside mu_: a store call may wait for a lock
+  std::lock_guard lock(mu_);
+  if (!g) {
+    // Cannot tell whether anything was revoked: trust nothing cached.
+    cache_.clear();
+    ++generation_;
+    return;
+  }
+  if (store_generation_ && *store_generation_ != *g) {
+    cache_.clear();
+    ++generation_;
+  }
+  store_generation_ = *g;
+  generation_checked_at_ = clock_.now();
+}
+
 Authenticator::Verified Authenticator::verify_token(const Pending& pending) {
+  refresh_generation();
   std::uint64_t generation;
   {
     std::lock_guard lock(mu_);
     generation = generation_;
+    // Sent here only to look for revocations first: still cached, so no argon2.
+    if (auto it = cache_.find(pending.key); it != cache_.end()) {
+      const auto now = clock_.now();
+      if ((!it->second.expires_at || now < *it->second.expires_at) &&
+          now < it->second.verified_at + options_.cache_ttl) {
+        ++stats_.cache_hits;
+        return it->second.principal;
+      }
+      cache_.erase(it);
+    }
   }
   auto parts = ports::parse_token(pending.credential);
   if (!parts) return std::unexpected(std::string("malformed token"));
@@ -147,6 +183,16 @@ PrincipalResult Authenticator::check_cookie(const Pending& pending, const std::s
     (void)store_.delete_session(key);
     std::lock_guard lock(mu_);
     return fail_for(remote, "session expired");
+  }
+  // A session lives no longer than its token (revoke_token deletes the sessions too; this also
+  // covers one created while the revocation was under way).
+  if (!s->token_id.empty()) {
+    auto t = store_.get_token(s->token_id);
+    if (!t || t->revoked || (t->expires_at && clock_.now() >= *t->expires_at)) {
+      (void)store_.delete_session(key);
+      std::lock_guard lock(mu_);
+      return fail_for(remote, "the session's token was revoked or expired");
+    }
   }
   auto p = principal_of(s->tenant, s->user);
   std::lock_guard lock(mu_);
@@ -286,7 +332,7 @@ base::Result<std::string> Authenticator::create_session(const Principal& p) {
   auto now = clock_.now();
   (void)store_.purge_sessions(now);
   if (auto st = store_.insert_session(store_.fast_hash_hex(value),
-                                      {p.tenant, p.user, now + options_.session_ttl});
+                                      {p.tenant, p.user, now + options_.session_ttl, p.token_id});
       !st)
     return base::fail(st.error());
   return value;

@@ -1,6 +1,7 @@
 // Authenticator: the PrincipalResolver of callbridged. Checks `Authorization: Bearer cbt_<id>_<secret>`
-// (argon2id once per token, then a BLAKE2b-keyed in-memory cache), the `cb_session` cookie
-// (sessions in identity.db), and one-time WebSocket tickets (in memory, 30 s). Counts
+// (argon2id once per token, then a BLAKE2b-keyed in-memory cache that a revocation by any process
+// empties within a second), the `cb_session` cookie (sessions in identity.db, each tied to the
+// token it was made from), and one-time WebSocket tickets (in memory, 30 s). Counts
 // authentication failures per client address and answers 429 once a limit is hit.
 // Thread-safe. resolve_async() (REST and WebSocket routes, io thread) answers cached tokens,
 // tickets and rate-limited addresses at once and sends the rest (identity.db, argon2 ~0.1 s) to
@@ -27,9 +28,12 @@ namespace callbridge::api {
 struct AuthOptions {
   std::chrono::seconds session_ttl{12 * 3600};
   std::chrono::seconds ticket_ttl{30};
-  // Verified tokens are trusted from the cache this long (revocation through the API is immediate;
-  // a token revoked by another process is noticed after this).
+  // Verified tokens are trusted from the cache at most this long. Revocations are noticed sooner:
+  // through the API at once, by another process (`callbridge token revoke`) within
+  // revocation_check_interval: a cached answer older than that last look at the store's
+  // credential_generation() goes to a worker, which looks again (cheap) before trusting it.
   std::chrono::seconds cache_ttl{300};
+  std::chrono::milliseconds revocation_check_interval{1000};
   std::size_t cache_capacity = 10'000;
   int max_failures = 10;                  // per address within failure_window ...
   std::chrono::seconds failure_window{60};  // ... then 429 until the window ends
@@ -119,6 +123,9 @@ class Authenticator final : public PrincipalResolver {
   // Blocking part (worker thread): store lookups, argon2; caches a verified token.
   Verified verify_token(const Pending& p);
   PrincipalResult check_cookie(const Pending& p, const std::string& remote);
+  // Reads the store's credential_generation() unless read within revocation_check_interval; drops
+  // the cache when it moved (a revocation by any process). Worker thread (or inline).
+  void refresh_generation();
   // Counts the outcome for `remote`.
   PrincipalResult settle(Verified v, const std::string& remote);
   // The Pending part of resolve_async()/check_token_async(): on the workers, `done` on the io thread.
@@ -139,6 +146,9 @@ class Authenticator final : public PrincipalResolver {
   std::unordered_map<std::string, Failures> failures_;  // by address
   std::unordered_map<std::string, std::vector<Waiter>> inflight_;  // token key -> waiting requests
   std::uint64_t generation_ = 0;  // bumped by invalidate_cache(): older verifications are not cached
+  // The store's credential_generation() as last read, and when (base::Timestamp{}: never).
+  std::optional<std::uint64_t> store_generation_;
+  base::Timestamp generation_checked_at_{};
   AuthStats stats_;
 };
 

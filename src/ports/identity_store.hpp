@@ -50,6 +50,7 @@ struct SessionRecord {
   base::TenantId tenant;
   std::string user{};
   base::Timestamp expires_at{};
+  std::string token_id{};  // the API token the session was created from ("" = none)
 };
 
 // A token as issued: the plaintext `token` ("cbt_<id>_<secret>") exists only in this answer.
@@ -88,8 +89,13 @@ class IdentityStore {
   virtual base::Status insert_token(const TokenRecord& t) = 0;
   virtual base::Result<TokenRecord> get_token(const std::string& id) = 0;
   virtual base::Result<std::vector<TokenRecord>> list_tokens(const base::TenantId& tenant) = 0;
-  // Errc::not_found unless the token exists in `tenant`.
+  // Errc::not_found unless the token exists in `tenant`. Also deletes the browser sessions created
+  // from it.
   virtual base::Status revoke_token(const base::TenantId& tenant, const std::string& id) = 0;
+  // A counter bumped by every change that can invalidate a verified credential (a token revoked,
+  // a user changed or removed), by whichever process made it (the daemon or `callbridge token`).
+  // The Authenticator polls it (at most once a second) and drops its cache when it moves. Cheap.
+  virtual base::Result<std::uint64_t> credential_generation() = 0;
 
   // Sessions are stored by a hash of the cookie value (fast_hash_hex), never the value itself.
   virtual base::Status insert_session(const std::string& id_hash, const SessionRecord& s) = 0;

@@ -128,7 +128,8 @@ COMMIT;
     version = 1;
   }
   // 1 -> 2: per-tenant settings (PUT /api/v1/ui-settings).
-  return exec(R"sql(
+  if (version == 1) {
+    if (auto st = exec(R"sql(
 BEGIN;
 CREATE TABLE IF NOT EXISTS tenant_settings (
   tenant TEXT NOT NULL, key TEXT NOT NULL, value TEXT NOT NULL, updated_at INTEGER NOT NULL,
@@ -136,6 +137,33 @@ CREATE TABLE IF NOT EXISTS tenant_settings (
 PRAGMA user_version = 2;
 COMMIT;
 )sql");
+        !st)
+      return st;
+    version = 2;
+  }
+  // 2 -> 3: sessions remember their token (revoking it ends them); a generation counter that a
+  // running daemon polls to notice revocations made by another process (issue 12). Sessions from
+  // before keep token_id '' (they end when they expire or their user goes).
+  return exec(R"sql(
+BEGIN;
+ALTER TABLE sessions ADD COLUMN token_id TEXT NOT NULL DEFAULT '';
+CREATE INDEX IF NOT EXISTS sessions_by_token ON sessions(token_id);
+CREATE TABLE IF NOT EXISTS credential_generation (id INTEGER PRIMARY KEY CHECK (id = 1), value INTEGER NOT NULL);
+INSERT OR IGNORE INTO credential_generation(id, value) VALUES (1, 0);
+PRAGMA user_version = 3;
+COMMIT;
+)sql");
+}
+
+base::Status SqliteIdentityStore::bump_generation() {
+  return exec("UPDATE credential_generation SET value = value + 1 WHERE id = 1;");
+}
+
+base::Result<std::uint64_t> SqliteIdentityStore::credential_generation() {
+  std::lock_guard lock(mu_);
+  Statement q(db_, "SELECT value FROM credential_generation WHERE id = 1");
+  if (!q.ok() || q.step() != SQLITE_ROW) return fail(sql_error("credential generation"));
+  return static_cast<std::uint64_t>(q.i64(0));
 }
 
 base::Result<std::optional<TenantSetting>> SqliteIdentityStore::get_setting(const base::TenantId& tenant,
@@ -207,7 +235,8 @@ base::Status SqliteIdentityStore::put_user(const User& u) {
   q.bind(5, join_ext(u.extensions));
   q.bind(6, u.team);
   if (q.step() != SQLITE_DONE) return fail(sql_error("put user"));
-  return {};
+  // A cached principal may carry the old role or extensions.
+  return bump_generation();
 }
 
 namespace {
@@ -258,19 +287,34 @@ base::Result<std::vector<User>> SqliteIdentityStore::list_users(const base::Tena
 
 base::Status SqliteIdentityStore::remove_user(const base::TenantId& tenant, const std::string& name) {
   std::lock_guard lock(mu_);
+  if (auto st = exec("BEGIN IMMEDIATE;"); !st) return st;
   const char* sqls[] = {"DELETE FROM tokens WHERE tenant=? AND user=?", "DELETE FROM sessions WHERE tenant=? AND user=?",
                         "DELETE FROM users WHERE tenant=? AND name=?"};
   int changed = 0;
   for (const char* sql : sqls) {
     Statement q(db_, sql);
-    if (!q.ok()) return fail(sql_error("remove user"));
-    q.bind(1, tenant);
-    q.bind(2, name);
-    if (q.step() != SQLITE_DONE) return fail(sql_error("remove user"));
+    bool ok = q.ok();
+    if (ok) {
+      q.bind(1, tenant);
+      q.bind(2, name);
+      ok = q.step() == SQLITE_DONE;
+    }
+    if (!ok) {
+      auto e = sql_error("remove user");
+      (void)exec("ROLLBACK;");
+      return fail(e);
+    }
     changed = sqlite3_changes(db_);
   }
-  if (changed == 0) return fail(Error::not_found("user " + name + " not found"));
-  return {};
+  if (changed == 0) {
+    (void)exec("ROLLBACK;");
+    return fail(Error::not_found("user " + name + " not found"));
+  }
+  if (auto st = bump_generation(); !st) {
+    (void)exec("ROLLBACK;");
+    return st;
+  }
+  return exec("COMMIT;");
 }
 
 base::Status SqliteIdentityStore::insert_token(const TokenRecord& t) {
@@ -335,30 +379,47 @@ base::Result<std::vector<TokenRecord>> SqliteIdentityStore::list_tokens(const ba
 
 base::Status SqliteIdentityStore::revoke_token(const base::TenantId& tenant, const std::string& id) {
   std::lock_guard lock(mu_);
-  Statement q(db_, "UPDATE tokens SET revoked=1 WHERE tenant=? AND id=?");
-  if (!q.ok()) return fail(sql_error("revoke token"));
-  q.bind(1, tenant);
-  q.bind(2, id);
-  if (q.step() != SQLITE_DONE) return fail(sql_error("revoke token"));
-  if (sqlite3_changes(db_) == 0) return fail(Error::not_found("token " + id + " not found"));
-  return {};
+  if (auto st = exec("BEGIN IMMEDIATE;"); !st) return st;
+  auto rollback = [&](base::Error e) {
+    (void)exec("ROLLBACK;");
+    return fail(std::move(e));
+  };
+  {
+    Statement q(db_, "UPDATE tokens SET revoked=1 WHERE tenant=? AND id=?");
+    if (!q.ok()) return rollback(sql_error("revoke token"));
+    q.bind(1, tenant);
+    q.bind(2, id);
+    if (q.step() != SQLITE_DONE) return rollback(sql_error("revoke token"));
+    if (sqlite3_changes(db_) == 0) return rollback(Error::not_found("token " + id + " not found"));
+  }
+  {
+    // Browser sessions made from the token end with it (issue 12: they used to live on for 12 h).
+    Statement q(db_, "DELETE FROM sessions WHERE tenant=? AND token_id=?");
+    if (!q.ok()) return rollback(sql_error("revoke token: sessions"));
+    q.bind(1, tenant);
+    q.bind(2, id);
+    if (q.step() != SQLITE_DONE) return rollback(sql_error("revoke token: sessions"));
+  }
+  if (auto st = bump_generation(); !st) return rollback(st.error());
+  return exec("COMMIT;");
 }
 
 base::Status SqliteIdentityStore::insert_session(const std::string& id_hash, const SessionRecord& s) {
   std::lock_guard lock(mu_);
-  Statement q(db_, "INSERT INTO sessions(id_hash,tenant,user,expires_at) VALUES(?,?,?,?)");
+  Statement q(db_, "INSERT INTO sessions(id_hash,tenant,user,expires_at,token_id) VALUES(?,?,?,?,?)");
   if (!q.ok()) return fail(sql_error("insert session"));
   q.bind(1, id_hash);
   q.bind(2, s.tenant);
   q.bind(3, s.user);
   q.bind(4, base::to_micros(s.expires_at));
+  q.bind(5, s.token_id);
   if (q.step() != SQLITE_DONE) return fail(sql_error("insert session"));
   return {};
 }
 
 base::Result<SessionRecord> SqliteIdentityStore::get_session(const std::string& id_hash) {
   std::lock_guard lock(mu_);
-  Statement q(db_, "SELECT tenant,user,expires_at FROM sessions WHERE id_hash=?");
+  Statement q(db_, "SELECT tenant,user,expires_at,token_id FROM sessions WHERE id_hash=?");
   if (!q.ok()) return fail(sql_error("get session"));
   q.bind(1, id_hash);
   int rc = q.step();
@@ -366,7 +427,7 @@ base::Result<SessionRecord> SqliteIdentityStore::get_session(const std::string& 
   if (rc != SQLITE_ROW) return fail(sql_error("get session"));
   auto tenant = base::TenantId::parse(q.text(0), "sessions.tenant");
   if (!tenant) return fail(tenant.error());
-  return SessionRecord{*tenant, q.text(1), base::from_micros(q.i64(2))};
+  return SessionRecord{*tenant, q.text(1), base::from_micros(q.i64(2)), q.text(3)};
 }
 
 base::Status SqliteIdentityStore::delete_session(const std::string& id_hash) {

@@ -34,7 +34,7 @@ using ports::User;
 
 class SqliteIdentityStore final : public ports::IdentityStore {
  public:
-  static constexpr int kSchemaVersion = 2;  // 2: tenant_settings
+  static constexpr int kSchemaVersion = 3;  // 2: tenant_settings; 3: sessions.token_id, credential_generation
   static constexpr std::size_t kMaxSettingBytes = 256 * 1024;
 
   // Opens (creating and migrating) the database; ":memory:" for tests. Errc::io on open failure,
@@ -54,8 +54,9 @@ class SqliteIdentityStore final : public ports::IdentityStore {
   base::Status insert_token(const TokenRecord& t) override;
   base::Result<TokenRecord> get_token(const std::string& id) override;
   base::Result<std::vector<TokenRecord>> list_tokens(const base::TenantId& tenant) override;
-  // Errc::not_found unless the token exists in `tenant`.
+  // Errc::not_found unless the token exists in `tenant`. Deletes its sessions (one transaction).
   base::Status revoke_token(const base::TenantId& tenant, const std::string& id) override;
+  base::Result<std::uint64_t> credential_generation() override;
 
   // Sessions are stored by a hash of the cookie value, never the value itself.
   base::Status insert_session(const std::string& id_hash, const SessionRecord& s) override;
@@ -81,6 +82,7 @@ class SqliteIdentityStore final : public ports::IdentityStore {
   SqliteIdentityStore(std::string path, sqlite3* db) : path_(std::move(path)), db_(db) {}
   base::Status migrate();
   base::Status exec(const char* sql);
+  base::Status bump_generation();  // mu_ held
   base::Error sql_error(const char* what) const;
 
   std::string path_;

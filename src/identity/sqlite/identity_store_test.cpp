@@ -142,6 +142,49 @@ TEST(IdentityStore, SchemaOneIsMigratedToTwoKeepingUsers) {
   auto again = SqliteIdentityStore::open(path);
   ASSERT_TRUE(again);
   EXPECT_EQ((*(*again)->get_setting("default", "ui"))->value, "{}");
+  // ... and on to 3: old sessions keep working, without a token.
+  ASSERT_TRUE((*again)->insert_session("h1", {"default", "root", at(100)}));
+  EXPECT_EQ((*again)->get_session("h1")->token_id, "");
+  EXPECT_TRUE((*again)->credential_generation());
+}
+
+// Regression (issue 12, "revoked tokens live on"): a session made from a token outlived the
+// token's revocation, and a revocation by another process (`callbridge token revoke`) went
+// unnoticed by the daemon's cache. Two connections on one file stand for daemon and CLI.
+TEST(IdentityStore, RevokingATokenEndsItsSessionsAndMovesTheGenerationForEveryConnection) {
+  auto path = std::string(::testing::TempDir()) + "identity_revoke.db";
+  std::remove(path.c_str());
+  auto daemon = SqliteIdentityStore::open(path);
+  auto cli = SqliteIdentityStore::open(path);
+  ASSERT_TRUE(daemon && cli);
+  auto& d = **daemon;
+  auto& c = **cli;
+  ASSERT_TRUE(d.put_user({"t1", "anna", "user", "", {"100"}, ""}));
+  auto tok = issue_token(d, "t1", "anna", at(1));
+  auto other = issue_token(d, "t1", "anna", at(1));
+  ASSERT_TRUE(tok && other);
+  ASSERT_TRUE(d.insert_session("from-tok", {"t1", "anna", at(100), tok->id}));
+  ASSERT_TRUE(d.insert_session("from-other", {"t1", "anna", at(100), other->id}));
+  ASSERT_TRUE(d.insert_session("no-token", {"t1", "anna", at(100)}));
+  const auto g0 = d.credential_generation();
+  ASSERT_TRUE(g0);
+  ASSERT_TRUE(c.revoke_token("t1", tok->id));
+  EXPECT_GT(*d.credential_generation(), *g0);
+  EXPECT_FALSE(d.get_session("from-tok"));
+  EXPECT_TRUE(d.get_session("from-other"));
+  EXPECT_TRUE(d.get_session("no-token"));
+  // A failed revocation changes nothing.
+  const auto g1 = *d.credential_generation();
+  EXPECT_FALSE(c.revoke_token("t2", other->id));
+  EXPECT_EQ(*d.credential_generation(), g1);
+  EXPECT_TRUE(d.get_session("from-other"));
+  // User changes and removals move it too (cached principals carry role and extensions).
+  ASSERT_TRUE(c.put_user({"t1", "anna", "admin", "", {"100"}, ""}));
+  EXPECT_GT(*d.credential_generation(), g1);
+  const auto g2 = *d.credential_generation();
+  ASSERT_TRUE(c.remove_user("t1", "anna"));
+  EXPECT_GT(*d.credential_generation(), g2);
+  EXPECT_FALSE(d.get_session("from-other"));
 }
 
 }  // namespace

@@ -1,0 +1,204 @@
+// Issue 12, "found when tried as an attacker would": each test pins one finding, over real
+// sockets (port 0) against a real HttpServer with the REST routes, the Authenticator and an
+// identity.db file. A second SqliteIdentityStore on the same file stands for `callbridge token`
+// (another process). Time is a test clock; nothing sleeps.
+#include <arpa/inet.h>
+#include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
+#include <future>
+#include <optional>
+#include <thread>
+
+#include "api/auth.hpp"
+#include "api/rest_api.hpp"
+#include "identity/sqlite/identity_store.hpp"
+#include "support/temp_dir.hpp"
+
+namespace callbridge::api {
+namespace {
+
+using namespace std::chrono_literals;
+
+// Thread-safe: read on the io thread, moved by the test.
+class TestClock final : public base::Clock {
+ public:
+  base::Timestamp now() const override { return base::from_micros(us_.load()); }
+  void advance(std::chrono::microseconds d) { us_ += d.count(); }
+
+ private:
+  std::atomic<std::int64_t> us_{1'795'000'000'000'000LL};
+};
+
+struct Response {
+  int status = 0;
+  std::string raw;
+  std::string header(std::string_view name) const {  // first value, case-insensitive name
+    std::string lower_raw = raw.substr(0, raw.find("\r\n\r\n"));
+    for (auto& c : lower_raw) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    std::string key = "\r\n" + std::string(name) + ": ";
+    for (auto& c : key) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    auto p = lower_raw.find(key);
+    if (p == std::string::npos) return {};
+    auto start = p + key.size();
+    return raw.substr(start, raw.find("\r\n", start) - start);
+  }
+  std::string body() const {
+    auto p = raw.find("\r\n\r\n");
+    return p == std::string::npos ? "" : raw.substr(p + 4);
+  }
+};
+
+struct Request {
+  std::string method = "GET";
+  std::string target;
+  std::vector<std::pair<std::string, std::string>> headers;
+  std::string body;
+  const char* from = "127.0.0.1";  // client address (any of 127.0.0.0/8)
+};
+
+Response send(std::uint16_t port, const Request& rq) {
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in me{};
+  me.sin_family = AF_INET;
+  ::inet_pton(AF_INET, rq.from, &me.sin_addr);
+  EXPECT_EQ(::bind(fd, reinterpret_cast<sockaddr*>(&me), sizeof me), 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_port = htons(port);
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) {
+    ::close(fd);
+    return {};
+  }
+  std::string req = rq.method + " " + rq.target + " HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n";
+  for (const auto& [k, v] : rq.headers) req += k + ": " + v + "\r\n";
+  if (!rq.body.empty())
+    req += "Content-Type: application/json\r\nContent-Length: " + std::to_string(rq.body.size()) + "\r\n";
+  req += "\r\n" + rq.body;
+  (void)!::write(fd, req.data(), req.size());
+  Response r;
+  char buf[4096];
+  for (;;) {
+    pollfd p{fd, POLLIN, 0};
+    if (::poll(&p, 1, 10'000) <= 0) break;
+    auto n = ::read(fd, buf, sizeof buf);
+    if (n <= 0) break;
+    r.raw.append(buf, static_cast<std::size_t>(n));
+  }
+  ::close(fd);
+  if (r.raw.size() > 12 && r.raw.starts_with("HTTP/1.1 ")) r.status = std::stoi(r.raw.substr(9, 3));
+  return r;
+}
+
+class SecurityFixture : public ::testing::Test {
+ protected:
+  void start(AuthOptions ao = {}, HttpServerOptions ho = {}, std::function<void(RestDeps&)> tweak = {}) {
+    db_ = dir_ / "identity.db";
+    ids_ = std::move(*identity::SqliteIdentityStore::open(db_));
+    auth_ = std::make_unique<Authenticator>(*ids_, clock_, ao);
+    ho.host = "127.0.0.1";
+    ho.port = 0;
+    server_ = std::make_unique<HttpServer>(io_, ho);
+    RestDeps d;
+    d.identity = ids_.get();
+    d.auth = auth_.get();
+    d.clock = &clock_;
+    if (tweak) tweak(d);
+    add_rest_routes(*server_, d);
+    ASSERT_TRUE(server_->start());
+    port_ = server_->port();
+    thread_ = std::thread([this] { io_.run(); });
+    ASSERT_TRUE(ids_->put_user({"default", "root", "admin", "", {}, ""}));
+    ASSERT_TRUE(ids_->put_user({"default", "anna", "user", "", {"100"}, ""}));
+    root_ = token_for("root");
+    anna_ = token_for("anna");
+  }
+  void TearDown() override {
+    if (thread_.joinable()) {
+      boost::asio::post(io_, [this] { server_->stop(); });
+      io_.stop();
+      thread_.join();
+    }
+  }
+  std::string token_for(const std::string& user) {
+    auto t = identity::issue_token(*ids_, base::TenantId("default"), user, clock_.now());
+    EXPECT_TRUE(t);
+    return t ? t->token : "";
+  }
+  static std::string id_of(const std::string& token) { return ports::parse_token(token)->id; }
+  Response get(const std::string& target, const std::string& token, const char* from = "127.0.0.1") {
+    Request r{.target = target, .from = from};
+    if (!token.empty()) r.headers.emplace_back("Authorization", "Bearer " + token);
+    return send(port_, r);
+  }
+  Response with_cookie(const std::string& target, const std::string& cookie) {
+    Request r{.target = target};
+    r.headers.emplace_back("Cookie", cookie);
+    return send(port_, r);
+  }
+  // POST /api/v1/session: the "cb_session=..." pair of its Set-Cookie ("" if none).
+  std::string login(const std::string& token, const char* from = "127.0.0.1", Response* out = nullptr) {
+    auto r = send(port_, Request{.method = "POST", .target = "/api/v1/session", .body = "{\"token\":\"" + token + "\"}",
+                                 .from = from});
+    if (out) *out = r;
+    auto c = r.header("set-cookie");
+    return c.substr(0, c.find(';'));
+  }
+
+  testing::TempDir dir_{"cb_security"};
+  std::string db_;
+  TestClock clock_;
+  std::unique_ptr<identity::SqliteIdentityStore> ids_;
+  std::unique_ptr<Authenticator> auth_;
+  boost::asio::io_context io_;
+  std::unique_ptr<HttpServer> server_;
+  std::thread thread_;
+  std::uint16_t port_ = 0;
+  std::string root_, anna_;
+};
+
+// Regression (issue 12, "revoked tokens live on"): a browser session made from a token survived
+// the token's revocation through the API for its 12 hours.
+TEST_F(SecurityFixture, RevokingATokenThroughTheApiEndsItAndItsSessionsAtOnce) {
+  start();
+  const auto cookie = login(anna_);
+  ASSERT_FALSE(cookie.empty());
+  EXPECT_EQ(with_cookie("/api/v1/me", cookie).status, 200);
+  EXPECT_EQ(get("/api/v1/me", anna_).status, 200);
+  EXPECT_EQ(send(port_, Request{.method = "DELETE", .target = "/api/v1/tokens/" + id_of(anna_),
+                               .headers = {{"Authorization", "Bearer " + root_}}})
+                .status,
+            204);
+  EXPECT_EQ(with_cookie("/api/v1/me", cookie).status, 401);
+  EXPECT_EQ(get("/api/v1/me", anna_).status, 401);
+  EXPECT_TRUE(login(anna_).empty());
+  EXPECT_EQ(get("/api/v1/me", root_).status, 200);  // nothing else affected
+}
+
+// Regression (issue 12): `callbridge token revoke` (another process on identity.db) left the token
+// working from the daemon's cache for 5 minutes, and it could mint fresh 12-hour sessions.
+TEST_F(SecurityFixture, RevokingATokenFromAnotherProcessTakesEffectWithinASecond) {
+  start();
+  const auto cookie = login(anna_);
+  ASSERT_FALSE(cookie.empty());
+  EXPECT_EQ(get("/api/v1/me", anna_).status, 200);
+  EXPECT_EQ(get("/api/v1/me", anna_).status, 200);  // now cached
+  auto cli = identity::SqliteIdentityStore::open(db_);
+  ASSERT_TRUE(cli);
+  ASSERT_TRUE((*cli)->revoke_token("default", id_of(anna_)));  // what `callbridge token revoke` runs
+  EXPECT_EQ(with_cookie("/api/v1/me", cookie).status, 401);    // the session row is gone
+  clock_.advance(1s);
+  EXPECT_EQ(get("/api/v1/me", anna_).status, 401);
+  EXPECT_TRUE(login(anna_).empty());
+  EXPECT_EQ(get("/api/v1/me", root_).status, 200);
+}
+
+}  // namespace
+}  // namespace callbridge::api
