@@ -200,5 +200,38 @@ TEST_F(SecurityFixture, RevokingATokenFromAnotherProcessTakesEffectWithinASecond
   EXPECT_EQ(get("/api/v1/me", root_).status, 200);
 }
 
+// Regression (issue 12, "rate limiter locks out valid users"): after 10 bad tokens from one
+// address, valid tokens and POST /session from that address got 429 for 60 s, so one stranger
+// behind the office NAT locked everybody out.
+TEST_F(SecurityFixture, FailuresFromOneAddressDoNotLockOutValidCredentialsFromIt) {
+  start(AuthOptions{.max_failures = 3});
+  const char* office = "127.0.0.3";
+  for (int i = 0; i < 3; ++i) EXPECT_EQ(get("/api/v1/me", "cbt_0123_abcd", office).status, 401) << i;
+  auto limited = get("/api/v1/me", "cbt_0123_abcd", office);
+  EXPECT_EQ(limited.status, 429);
+  EXPECT_FALSE(limited.header("retry-after").empty());
+  // Never verified before (no cache): checked, and it passes.
+  EXPECT_EQ(get("/api/v1/me", root_, office).status, 200);
+  Response r;
+  EXPECT_FALSE(login(anna_, office, &r).empty()) << r.raw;
+  EXPECT_EQ(r.status, 200);
+  // Guessing goes on being answered 429.
+  EXPECT_EQ(get("/api/v1/me", "cbt_0123_abcd", office).status, 429);
+  EXPECT_EQ(get("/api/v1/me", root_.substr(0, root_.size() - 1) + "0", office).status, 429);
+}
+
+// The other half of the policy: guesses at one token id from many addresses are limited per id,
+// and the id's holder still gets in.
+TEST_F(SecurityFixture, FailuresForOneTokenIdAreLimitedAcrossAddressesButItsHolderPasses) {
+  start(AuthOptions{.max_failures = 3});
+  const auto wrong = "cbt_" + id_of(anna_) + "_" + std::string(32, '0');
+  const char* addrs[] = {"127.0.0.4", "127.0.0.5", "127.0.0.6", "127.0.0.7"};
+  for (int i = 0; i < 3; ++i) EXPECT_EQ(get("/api/v1/me", wrong, addrs[i]).status, 401) << i;
+  EXPECT_EQ(get("/api/v1/me", wrong, addrs[3]).status, 429);  // a fresh address, the same id
+  EXPECT_EQ(get("/api/v1/me", anna_, addrs[3]).status, 200);
+  Response r;
+  EXPECT_FALSE(login(anna_, addrs[2], &r).empty()) << r.raw;
+}
+
 }  // namespace
 }  // namespace callbridge::api

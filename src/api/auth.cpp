@@ -37,31 +37,40 @@ AuthStats Authenticator::stats() const {
   return stats_;
 }
 
-std::optional<AuthFailure> Authenticator::limited(const std::string& remote) {
-  auto it = failures_.find(remote);
-  if (it == failures_.end()) return std::nullopt;
-  auto now = clock_.now();
-  auto end = it->second.window_start + options_.failure_window;
-  if (now >= end) {
-    failures_.erase(it);
-    return std::nullopt;
+int Authenticator::count_failure(std::unordered_map<std::string, Failures>& table, const std::string& key) {
+  const auto now = clock_.now();
+  if (table.size() >= options_.max_tracked_addresses) {
+    std::erase_if(table, [&](const auto& kv) { return now >= kv.second.window_start + options_.failure_window; });
+    if (table.size() >= options_.max_tracked_addresses) table.clear();
   }
-  if (it->second.count < options_.max_failures) return std::nullopt;
-  ++stats_.rate_limited;
-  auto left = std::chrono::duration_cast<std::chrono::seconds>(end - now).count() + 1;
-  return AuthFailure{429, "too many authentication failures from this address; retry later", static_cast<int>(left)};
-}
-
-PrincipalResult Authenticator::fail_for(const std::string& remote, std::string detail) {
-  ++stats_.failed;
-  auto now = clock_.now();
-  if (failures_.size() >= options_.max_tracked_addresses) {
-    std::erase_if(failures_, [&](const auto& kv) { return now >= kv.second.window_start + options_.failure_window; });
-    if (failures_.size() >= options_.max_tracked_addresses) failures_.clear();
-  }
-  auto& f = failures_[remote];
+  auto& f = table[key];
   if (f.count == 0 || now >= f.window_start + options_.failure_window) f = {0, now};
   ++f.count;
+  if (f.count <= options_.max_failures) return 0;
+  const auto left = f.window_start + options_.failure_window - now;
+  return static_cast<int>(std::chrono::duration_cast<std::chrono::seconds>(left).count()) + 1;
+}
+
+bool Authenticator::id_over_limit(const std::string& token_id) {
+  auto it = id_failures_.find(token_id);
+  return it != id_failures_.end() && clock_.now() < it->second.window_start + options_.failure_window &&
+         it->second.count >= options_.max_failures;
+}
+
+void Authenticator::release_id_slot(const Pending& p) {
+  if (!p.id_slot) return;
+  std::lock_guard lock(mu_);
+  id_checking_.erase(p.token_id);
+}
+
+PrincipalResult Authenticator::fail_for(const std::string& remote, std::string detail, const std::string& token_id) {
+  ++stats_.failed;
+  int retry = count_failure(failures_, remote);
+  if (!token_id.empty()) retry = std::max(retry, count_failure(id_failures_, token_id));
+  if (retry > 0) {
+    ++stats_.rate_limited;
+    return std::unexpected(AuthFailure{429, "too many authentication failures from this address or for this token; retry later", retry});
+  }
   return std::unexpected(AuthFailure{401, std::move(detail), 0});
 }
 
@@ -80,13 +89,15 @@ base::Result<Principal> Authenticator::principal_of(const base::TenantId& tenant
 std::variant<PrincipalResult, Authenticator::Pending> Authenticator::begin_token(std::string_view token,
                                                                                 const std::string& remote) {
   std::lock_guard lock(mu_);
-  if (auto l = limited(remote)) return PrincipalResult(std::unexpected(*l));
   auto now = clock_.now();
   auto key = store_.fast_hash_hex(token);
+  // A verified token passes whatever the failure counters say (a correct credential is never
+  // locked out by someone else's failures).
   if (auto it = cache_.find(key); it != cache_.end()) {
     if (it->second.expires_at && now >= *it->second.expires_at) {
+      auto id = it->second.principal.token_id;
       cache_.erase(it);
-      return fail_for(remote, "token expired");
+      return fail_for(remote, "token expired", id);
     }
     if (now < it->second.verified_at + options_.cache_ttl) {
       // Trusted only while the last look for revocations is recent; else a worker looks again.
@@ -100,8 +111,20 @@ std::variant<PrincipalResult, Authenticator::Pending> Authenticator::begin_token
     }
   }
   // Cheap rejections stay off the worker pool.
-  if (!ports::parse_token(token)) return fail_for(remote, "malformed token");
-  return Pending{Pending::Kind::token, std::string(token), std::move(key)};
+  auto parts = ports::parse_token(token);
+  if (!parts) return fail_for(remote, "malformed token");
+  Pending p{Pending::Kind::token, std::string(token), std::move(key), parts->id};
+  // A token id someone keeps guessing secrets for: one argon2 check at a time, so guesses cost
+  // at most one worker; the holder's own check may have to retry once.
+  if (id_over_limit(parts->id)) {
+    if (!id_checking_.insert(parts->id).second) {
+      ++stats_.rate_limited;
+      return PrincipalResult(std::unexpected(
+          AuthFailure{429, "too many authentication failures for this token; another check of it is running", 1}));
+    }
+    p.id_slot = true;
+  }
+  return p;
 }
 
 void Authenticator::refresh_generation() {
@@ -126,6 +149,11 @@ void Authenticator::refresh_generation() {
 }
 
 Authenticator::Verified Authenticator::verify_token(const Pending& pending) {
+  struct Release {
+    Authenticator& a;
+    const Pending& p;
+    ~Release() { a.release_id_slot(p); }
+  } release{*this, pending};
   refresh_generation();
   std::uint64_t generation;
   {
@@ -165,9 +193,9 @@ Authenticator::Verified Authenticator::verify_token(const Pending& pending) {
   return *p;
 }
 
-PrincipalResult Authenticator::settle(Verified v, const std::string& remote) {
+PrincipalResult Authenticator::settle(Verified v, const std::string& remote, const std::string& token_id) {
   std::lock_guard lock(mu_);
-  if (!v) return fail_for(remote, std::move(v.error()));
+  if (!v) return fail_for(remote, std::move(v.error()), token_id);
   ++stats_.ok;
   return std::move(*v);
 }
@@ -207,23 +235,18 @@ std::variant<PrincipalResult, Authenticator::Pending> Authenticator::begin(const
   if (!authz.empty()) {
     if (authz.size() < 7 || !(authz.substr(0, 7) == "Bearer " || authz.substr(0, 7) == "bearer ")) {
       std::lock_guard lock(mu_);
-      if (auto l = limited(remote)) return PrincipalResult(std::unexpected(*l));
       return fail_for(remote, "Authorization: expected 'Bearer TOKEN'");
     }
     auto tok = authz.substr(7);
     while (!tok.empty() && tok.front() == ' ') tok.remove_prefix(1);
     return begin_token(tok, remote);
   }
-  if (auto cookie = session_cookie(req); !cookie.empty()) {
-    std::lock_guard lock(mu_);
-    if (auto l = limited(remote)) return PrincipalResult(std::unexpected(*l));
-    return Pending{Pending::Kind::cookie, std::move(cookie), {}};
-  }
+  // Session cookies and tickets are cheap to check (no argon2): always checked, failures counted.
+  if (auto cookie = session_cookie(req); !cookie.empty()) return Pending{Pending::Kind::cookie, std::move(cookie), {}};
   std::lock_guard lock(mu_);
   if (allow_ticket) {
     for (const auto& [k, v] : parse_query(req.query)) {
       if (k != "ticket") continue;
-      if (auto l = limited(remote)) return PrincipalResult(std::unexpected(*l));
       auto it = tickets_.find(v);
       if (it == tickets_.end()) return fail_for(remote, "unknown or used ticket");
       auto t = std::move(it->second);
@@ -233,14 +256,14 @@ std::variant<PrincipalResult, Authenticator::Pending> Authenticator::begin(const
       return PrincipalResult(std::move(t.principal));
     }
   }
-  if (auto l = limited(remote)) return PrincipalResult(std::unexpected(*l));
   return PrincipalResult(std::unexpected(AuthFailure{401, "authentication required (Authorization: Bearer TOKEN)", 0}));
 }
 
 PrincipalResult Authenticator::check_token(std::string_view token, const std::string& remote) {
   auto b = begin_token(token, remote);
   if (auto* r = std::get_if<PrincipalResult>(&b)) return std::move(*r);
-  return settle(verify_token(std::get<Pending>(b)), remote);
+  const auto& pending = std::get<Pending>(b);
+  return settle(verify_token(pending), remote, pending.token_id);
 }
 
 PrincipalResult Authenticator::resolve(const HttpRequest& req, bool allow_ticket) {
@@ -248,7 +271,7 @@ PrincipalResult Authenticator::resolve(const HttpRequest& req, bool allow_ticket
   if (auto* r = std::get_if<PrincipalResult>(&b)) return std::move(*r);
   auto& pending = std::get<Pending>(b);
   if (pending.kind == Pending::Kind::cookie) return check_cookie(pending, req.remote);
-  return settle(verify_token(pending), req.remote);
+  return settle(verify_token(pending), req.remote, pending.token_id);
 }
 
 void Authenticator::resolve_async(const HttpRequest& req, bool allow_ticket, std::function<void(PrincipalResult)> done) {
@@ -284,7 +307,7 @@ void Authenticator::finish_async(Pending pending, const std::string& remote, std
     }
     return;
   }
-  if (!offload_) return done(settle(verify_token(pending), remote));
+  if (!offload_) return done(settle(verify_token(pending), remote, pending.token_id));
   // Tokens: one argon2 run per token at a time; later requests for it wait for that run.
   {
     std::lock_guard lock(mu_);
@@ -292,6 +315,7 @@ void Authenticator::finish_async(Pending pending, const std::string& remote, std
     it->second.push_back(Waiter{remote, std::move(done)});
     if (!first) {
       ++stats_.coalesced;
+      if (pending.id_slot) id_checking_.erase(pending.token_id);  // the running check answers it
       return;
     }
     ++stats_.offloaded;
@@ -308,7 +332,7 @@ void Authenticator::finish_async(Pending pending, const std::string& remote, std
     }
     // Counted per request (and per address), as if each had been checked on its own.
     std::vector<std::pair<std::function<void(PrincipalResult)>, PrincipalResult>> answers;
-    for (auto& w : waiters) answers.emplace_back(std::move(w.done), settle(verified, w.remote));
+    for (auto& w : waiters) answers.emplace_back(std::move(w.done), settle(verified, w.remote, pending.token_id));
     offload_.to_io([answers = std::move(answers)]() mutable {
       for (auto& [d, r] : answers) d(std::move(r));
     });
@@ -322,6 +346,7 @@ void Authenticator::finish_async(Pending pending, const std::string& remote, std
         inflight_.erase(it);
       }
       stats_.busy += waiters.size();
+      if (pending.id_slot) id_checking_.erase(pending.token_id);
     }
     for (auto& w : waiters) w.done(std::unexpected(busy_failure()));
   }

@@ -2,7 +2,8 @@
 // (argon2id once per token, then a BLAKE2b-keyed in-memory cache that a revocation by any process
 // empties within a second), the `cb_session` cookie (sessions in identity.db, each tied to the
 // token it was made from), and one-time WebSocket tickets (in memory, 30 s). Counts
-// authentication failures per client address and answers 429 once a limit is hit.
+// authentication failures per client address and per token id; beyond a limit failures answer
+// 429, while a correct credential still passes.
 // Thread-safe. resolve_async() (REST and WebSocket routes, io thread) answers cached tokens,
 // tickets and rate-limited addresses at once and sends the rest (identity.db, argon2 ~0.1 s) to
 // a base::WorkerPool; concurrent checks of one uncached token share one argon2 run.
@@ -15,6 +16,7 @@
 #include <mutex>
 #include <string>
 #include <unordered_map>
+#include <unordered_set>
 #include <variant>
 #include <vector>
 
@@ -35,9 +37,13 @@ struct AuthOptions {
   std::chrono::seconds cache_ttl{300};
   std::chrono::milliseconds revocation_check_interval{1000};
   std::size_t cache_capacity = 10'000;
-  int max_failures = 10;                  // per address within failure_window ...
-  std::chrono::seconds failure_window{60};  // ... then 429 until the window ends
-  std::size_t max_tracked_addresses = 10'000;
+  // Failed checks are counted per client address and per token id within failure_window. Beyond
+  // max_failures, failures are answered 429 (Retry-After) instead of 401, and a token id over the
+  // limit gets at most one argon2 check at a time (others 429). A correct credential always
+  // passes: limits slow down guessing, they never lock out the holder (issue 12; docs/security.md).
+  int max_failures = 10;
+  std::chrono::seconds failure_window{60};
+  std::size_t max_tracked_addresses = 10'000;  // per table (addresses, token ids)
 };
 
 struct AuthStats {
@@ -109,6 +115,8 @@ class Authenticator final : public PrincipalResolver {
     enum class Kind { token, cookie } kind;
     std::string credential;  // the token or the cookie value
     std::string key;         // tokens: BLAKE2b(token), the cache key
+    std::string token_id{};  // tokens: the public id (failures are counted per id too)
+    bool id_slot = false;    // holds the one check allowed for an id over its failure limit
   };
   // Token checks: the outcome shared by every request that waited for it.
   using Verified = std::expected<Principal, std::string>;  // error = failure detail
@@ -127,12 +135,17 @@ class Authenticator final : public PrincipalResolver {
   // the cache when it moved (a revocation by any process). Worker thread (or inline).
   void refresh_generation();
   // Counts the outcome for `remote`.
-  PrincipalResult settle(Verified v, const std::string& remote);
+  PrincipalResult settle(Verified v, const std::string& remote, const std::string& token_id);
   // The Pending part of resolve_async()/check_token_async(): on the workers, `done` on the io thread.
   void finish_async(Pending pending, const std::string& remote, std::function<void(PrincipalResult)> done);
 
-  PrincipalResult fail_for(const std::string& remote, std::string detail);  // mu_ held
-  std::optional<AuthFailure> limited(const std::string& remote);            // mu_ held
+  // Counts a failure for `remote` (and `token_id` if any): 401, or 429 once either is over the
+  // limit. mu_ held.
+  PrincipalResult fail_for(const std::string& remote, std::string detail, const std::string& token_id = {});
+  // Counts one failure under `key`; the seconds left in its window when now over the limit, else 0.
+  int count_failure(std::unordered_map<std::string, Failures>& table, const std::string& key);  // mu_ held
+  bool id_over_limit(const std::string& token_id);  // mu_ held
+  void release_id_slot(const Pending& p);
   base::Result<Principal> principal_of(const base::TenantId& tenant, const std::string& user);
 
   ports::IdentityStore& store_;
@@ -143,7 +156,9 @@ class Authenticator final : public PrincipalResolver {
   mutable std::mutex mu_;  // everything below
   std::unordered_map<std::string, Cached> cache_;   // BLAKE2b(token) -> principal
   std::unordered_map<std::string, Ticket> tickets_;
-  std::unordered_map<std::string, Failures> failures_;  // by address
+  std::unordered_map<std::string, Failures> failures_;     // by address
+  std::unordered_map<std::string, Failures> id_failures_;  // by token id
+  std::unordered_set<std::string> id_checking_;  // token ids over the limit with a check running
   std::unordered_map<std::string, std::vector<Waiter>> inflight_;  // token key -> waiting requests
   std::uint64_t generation_ = 0;  // bumped by invalidate_cache(): older verifications are not cached
   // The store's credential_generation() as last read, and when (base::Timestamp{}: never).
