@@ -14,7 +14,11 @@ std::optional<Timestamp> parse_epoch_seconds(std::string_view s) {
   std::string_view whole = s.substr(0, dot);
   std::int64_t secs = 0;
   auto [p, ec] = std::from_chars(whole.data(), whole.data() + whole.size(), secs);
-  if (ec != std::errc() || p != whole.data() + whole.size() || secs < 0) return std::nullopt;
+  // The PBX's bytes are untrusted: beyond 9999-12-31T23:59:59Z is garbage too, and keeps
+  // seconds * 10^6 from overflowing.
+  constexpr std::int64_t kMaxSecs = 253'402'300'799;
+  if (ec != std::errc() || p != whole.data() + whole.size() || secs < 0 || secs > kMaxSecs)
+    return std::nullopt;
   std::int64_t micros = 0;
   if (dot != std::string_view::npos) {
     std::string_view frac = s.substr(dot + 1);

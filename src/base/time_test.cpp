@@ -19,6 +19,16 @@ TEST(Time, RejectsGarbage) {
   EXPECT_FALSE(parse_epoch_seconds("-5"));
 }
 
+// fuzz/ami_replay: "Timestamp: 179653513296535132.1" overflowed seconds * 10^6 (UBSan).
+TEST(Time, RejectsEpochSecondsBeyondYear9999) {
+  EXPECT_FALSE(parse_epoch_seconds("179653513296535132.1"));
+  EXPECT_FALSE(parse_epoch_seconds("9223372036854775807"));
+  EXPECT_FALSE(parse_epoch_seconds("253402300800"));
+  auto last = parse_epoch_seconds("253402300799.999999");
+  ASSERT_TRUE(last);
+  EXPECT_EQ(format_rfc3339_ms(*last), "9999-12-31T23:59:59.999Z");
+}
+
 TEST(Time, Rfc3339RoundTripAndOffsets) {
   auto t = parse_rfc3339("2026-11-22T21:25:53.711Z");
   ASSERT_TRUE(t);
