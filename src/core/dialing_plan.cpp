@@ -310,6 +310,10 @@ base::Result<DialingPlan> DialingPlan::create(DialingPlanOptions o) {
                                           "' is longer than 4 digits"));
     }
   }
+  // Every country has an international call prefix; "" would dial "+49 89..." as "4989...".
+  if (o.international_prefix && o.international_prefix->empty()) {
+    return fail(Error::invalid_argument("dialing plan: international prefix must not be empty"));
+  }
   for (int len : o.extension_lengths) {
     if (len < 1 || len > 15) {
       return fail(Error::invalid_argument("dialing plan: extension length must be 1..15, got " +
@@ -335,11 +339,24 @@ base::Result<DialingPlan> DialingPlan::create(DialingPlanOptions o) {
     plan.max_extension_length_ = std::max(plan.max_extension_length_, static_cast<std::size_t>(len));
   for (const auto& r : plan.options_.extension_ranges)
     plan.max_extension_length_ = std::max(plan.max_extension_length_, r.first.size());
+  // An extension's E.164 is country code + area code + base number + extension: at most 15 digits.
+  if (!plan.company_nsn_.empty() &&
+      std::to_string(cc).size() + plan.company_nsn_.size() + plan.max_extension_length_ > 15) {
+    return fail(Error::invalid_argument(
+        "dialing plan: country code, area code, base number and the longest extension have more "
+        "than the 15 digits of an E.164 number"));
+  }
   return plan;
 }
 
 bool DialingPlan::is_extension(std::string_view digits) const {
   if (digits.empty() || !all_digits(digits)) return false;
+  // No extension starts with '0' (canonicalize() reads "0..." as a trunk or international prefix,
+  // never as an extension), the outside-line code or the international prefix: the dial string of
+  // an extension must read back as that extension ("33990300" was extension "00", dialed as "00").
+  if (digits[0] == '0') return false;
+  if (!options_.outside_prefix.empty() && starts_with(digits, options_.outside_prefix)) return false;
+  if (!international_prefix_.empty() && starts_with(digits, international_prefix_)) return false;
   for (int len : options_.extension_lengths) {
     if (static_cast<std::size_t>(len) == digits.size()) return true;
   }
@@ -408,6 +425,13 @@ CanonicalNumber DialingPlan::classify(const Resolved& r, std::string_view remote
     std::string_view rest = nsn.substr(company_nsn_.size());
     if (!rest.empty() && is_extension(rest)) return make_internal(rest);
     if (rest.empty() && is_extension(remote_ext)) return make_internal(remote_ext);
+  }
+  // libphonenumber's possible lengths allow a German national number of 14 digits, which with
+  // the country code is more than E.164's 15 digits ("+4919011441234567", fuzz/dialing_plan).
+  const std::size_t cc_digits = r.country_code >= 100 ? 3 : r.country_code >= 10 ? 2 : 1;
+  if (cc_digits + nsn.size() > 15) {
+    c.reason = "longer than 15 digits (E.164)";
+    return c;
   }
   c.kind = CanonicalNumber::Kind::external;
   c.e164.reserve(20);
@@ -535,15 +559,16 @@ base::Result<std::string> DialingPlan::dial_string(std::string_view input) const
   std::size_t cc_len = 0;
   int cc = phone::PhoneMetadata::instance().extract_country_code(all, &cc_len);
   if (cc == 0) return base::fail(base::Error::internal("no country code in " + c.e164));
-  std::string out = options_.outside_prefix;
-  if (cc == facts_->country_code) {
-    out += national_prefix_;
-  } else {
-    out += international_prefix_;
-    out += all.substr(0, cc_len);
-  }
-  out += all.substr(cc_len);
-  return out;
+  const std::string international =
+      options_.outside_prefix + international_prefix_ + std::string(all.substr(0, cc_len)) + std::string(all.substr(cc_len));
+  if (cc != facts_->country_code) return international;
+  // The national form, unless the PBX would read it as another number: libphonenumber calls a
+  // national number that itself starts with the trunk prefix "possible" (GB "089123456" ->
+  // +44089123456), and "0" + "089123456" dials abroad. Such numbers go out in international form.
+  std::string national = options_.outside_prefix + national_prefix_ + std::string(all.substr(cc_len));
+  auto back = canonicalize(national, NumberSource::dialed);
+  if (back.kind == CanonicalNumber::Kind::external && back.e164 == c.e164) return national;
+  return international;
 }
 
 std::string DialingPlan::display(const CanonicalNumber& number, std::string_view user_region) const {

@@ -275,6 +275,26 @@ TEST(DialingPlan, DialStrings) {
   EXPECT_EQ(*i.dial_string("+390612345678"), "0612345678");  // Italy keeps the leading 0
 }
 
+// fuzz/dialing_plan: in a GB plan "089123456" is +44089123456 (libphonenumber keeps the 0: without
+// it the length is impossible); dialed nationally as "0" + "089123456" it read back as an
+// international call. A national form that does not read back goes out internationally.
+TEST(DialingPlan, DialStringReadsBackAsTheSameNumber) {
+  DialingPlanOptions gb;
+  gb.country_code = "44";
+  gb.area_code = "20";
+  gb.base_number = "7946";
+  gb.extension_lengths = {4};
+  gb.outside_prefix = "9";
+  auto g = plan(gb);
+  auto c = g.canonicalize("089123456");
+  ASSERT_EQ(c.e164, "+44089123456");
+  auto d = g.dial_string("089123456");
+  ASSERT_TRUE(d);
+  EXPECT_EQ(*d, "90044089123456");
+  EXPECT_EQ(g.canonicalize(*d, NumberSource::dialed).e164, "+44089123456");
+  EXPECT_EQ(*g.dial_string("+442071234567"), "902071234567");  // ordinary numbers stay national
+}
+
 TEST(DialingPlan, Display) {
   auto p = consol();
   EXPECT_EQ(p.display(p.canonicalize("12"), "DE"), "0211 33990312");
@@ -319,6 +339,71 @@ TEST(DialingPlan, CreateValidates) {
   EXPECT_FALSE(DialingPlan::create(o));
   o.country_code = "999";
   EXPECT_FALSE(DialingPlan::create(o));
+}
+
+// fuzz/dialing_plan: with 2-digit extensions "21133990300" was internal extension "00" and
+// "33990301" extension "01", whose dial strings "00"/"01" read back as a line seizure (outside-line
+// code "0"), a call abroad or an invalid number.
+TEST(DialingPlan, ExtensionsDoNotStartWithTheOutsideLineCode) {
+  auto p = consol("0", true);
+  EXPECT_FALSE(p.is_extension("00"));
+  EXPECT_FALSE(p.is_extension("05"));
+  EXPECT_TRUE(p.is_extension("12"));
+  EXPECT_NE(p.canonicalize("21133990300").kind, Kind::internal);
+  expect(p, "0211 33990300", Kind::external, "+4921133990300");
+  auto d = p.dial_string("0211 33990300");
+  ASSERT_TRUE(d);
+  EXPECT_EQ(p.canonicalize(*d, NumberSource::dialed).e164, "+4921133990300");
+  // Nor with '0' (read as a trunk prefix when typed or dialed) in any plan.
+  EXPECT_FALSE(consol().is_extension("05"));
+  EXPECT_FALSE(consol().is_extension("00"));
+  EXPECT_NE(consol().canonicalize("21133990300").kind, Kind::internal);
+  EXPECT_NE(consol().canonicalize("33990301").kind, Kind::internal);
+  DialingPlanOptions us;  // an international prefix without '0' (no such country; the rule holds)
+  us.country_code = "1";
+  us.international_prefix = "811";
+  us.extension_lengths = {3};
+  EXPECT_FALSE(plan(us).is_extension("811"));
+  EXPECT_TRUE(plan(us).is_extension("812"));
+}
+
+// fuzz/dialing_plan: a plan whose extensions had E.164 numbers of more than 15 digits
+// (country code + area code + base number + extension) was accepted.
+TEST(DialingPlan, CreateRejectsExtensionsLongerThanE164) {
+  DialingPlanOptions o;
+  o.country_code = "421";
+  o.area_code = "2";
+  o.base_number = "1234567890";
+  o.extension_lengths = {3};
+  EXPECT_FALSE(DialingPlan::create(o));  // 3 + 1 + 10 + 3 = 17 digits
+  o.extension_lengths = {1};
+  EXPECT_TRUE(DialingPlan::create(o));   // 15
+}
+
+// fuzz/dialing_plan: a dialed "19011441234567" became "+4919011441234567", 16 digits; E.164 has 15
+// at most (libphonenumber's possible lengths for DE allow the 14-digit national number).
+TEST(DialingPlan, NumbersLongerThanE164AreInvalid) {
+  auto p = consol("0", true);
+  for (auto path : {ResolvePath::fast, ResolvePath::libphonenumber}) {
+    auto c = p.canonicalize("19011441234567", NumberSource::dialed, path);
+    EXPECT_EQ(c.kind, Kind::invalid) << c.e164;
+    EXPECT_EQ(c.reason, "longer than 15 digits (E.164)");
+  }
+  expect(p, "+49 1901 1441234567", Kind::invalid, "");
+  expect(p, "+49 1901 144123456", Kind::external, "+491901144123456");  // 15 digits
+}
+
+// Seen while checking a fuzz/dialing_plan report: international_prefix = "" was accepted, and
+// "+4989123456" was then dialed as "4989123456" (a local number).
+TEST(DialingPlan, CreateRejectsEmptyInternationalPrefix) {
+  DialingPlanOptions o;
+  o.country_code = "49";
+  o.international_prefix = "";
+  auto p = DialingPlan::create(o);
+  ASSERT_FALSE(p);
+  EXPECT_NE(p.error().message().find("international prefix"), std::string::npos);
+  o.international_prefix = "00";
+  EXPECT_TRUE(DialingPlan::create(o));
 }
 
 }  // namespace
