@@ -177,6 +177,22 @@ TEST(CsvImport, HugeLineIsRejectedAndReadingResumes) {
   EXPECT_EQ(p->contact_lines[1], 4u);
 }
 
+// fuzz/contact_import: the last field of a file without a final line break was not counted, so
+// such a record could hold max_fields + 1 fields.
+TEST(CsvImport, FieldLimitHoldsForTheLastRecordWithoutLineBreak) {
+  for (std::string text : {"a,b,c", "a,b,c\n"}) {
+    CsvReader r(text, ',', CsvLimits{.max_record_bytes = 1024, .max_fields = 2});
+    CsvRecord rec;
+    EXPECT_FALSE(r.next(rec)) << text;
+    ASSERT_EQ(r.problems().size(), 1u) << text;
+    EXPECT_EQ(r.problems()[0].message, "more than 2 fields");
+  }
+  CsvReader ok("a,b", ',', CsvLimits{.max_record_bytes = 1024, .max_fields = 2});
+  CsvRecord rec;
+  ASSERT_TRUE(ok.next(rec));
+  EXPECT_EQ(rec.fields.size(), 2u);
+}
+
 TEST(CsvImport, OverlongFieldIsAnErrorEvenInsideTheRecordLimit) {
   std::string csv = "Name,Phone\n" + std::string(5000, 'n') + ",030 1234568\n";
   auto p = parse_contacts(csv, opts());

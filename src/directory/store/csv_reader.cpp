@@ -60,6 +60,11 @@ bool CsvReader::next(CsvRecord& out) {
           problems_.push_back({out.line, error});
           return false;
         }
+        // The last field of a file without a final line break counts against the limit too.
+        if (out.fields.size() >= limits_.max_fields) {
+          error = "more than " + std::to_string(limits_.max_fields) + " fields";
+          break;
+        }
         out.fields.push_back(std::move(field));
         ended = true;
         break;
