@@ -192,13 +192,17 @@ struct HttpServer::Impl {
 
   HttpResponse not_routed(const HttpRequest& req) const {
     std::string allow;
+    HttpResponse r;
     if (path_known(req.path, allow)) {
-      auto r = HttpResponse::problem(405, "Method Not Allowed",
-                                     req.method + " is not allowed on " + req.path);
+      r = HttpResponse::problem(405, "Method Not Allowed", req.method + " is not allowed on " + req.path);
       r.headers.emplace_back("Allow", allow);
-      return r;
+    } else {
+      r = HttpResponse::problem(404, "Not Found", "no resource at " + req.path);
     }
-    return HttpResponse::problem(404, "Not Found", "no resource at " + req.path);
+    // No content in an answer to HEAD (RFC 9110 9.3.2): a client would read it as the start of
+    // the next response on the connection (fuzz/http_request).
+    if (req.method == "HEAD") r.body.clear();
+    return r;
   }
 
   HttpResponse call_sync(const Route& route, const HttpRequest& req) const {
@@ -309,6 +313,43 @@ asio::awaitable<T> await_reply(asio::io_context& io, T fallback, Start start) {
         start(std::move(reply));
       },
       asio::use_awaitable);
+}
+
+// The problem the server answers for a read error (431, 413, 400), or nullopt when the connection
+// just ends (end of stream, partial message, timeout, reset). Shared by session() and parse_request().
+std::optional<HttpResponse> read_problem(const boost::system::error_code& ec, const HttpServerOptions& o) {
+  if (ec == http::error::header_limit)
+    return HttpResponse::problem(431, "Request Header Fields Too Large",
+                                 "headers exceed " + std::to_string(o.max_header_bytes) + " bytes");
+  if (ec == http::error::body_limit)
+    return HttpResponse::problem(413, "Content Too Large",
+                                 "body exceeds " + std::to_string(o.max_body_bytes) + " bytes");
+  if (ec.category() == http::make_error_code(http::error::bad_target).category() &&
+      ec != http::error::end_of_stream && ec != http::error::partial_message)
+    return HttpResponse::problem(400, "Bad Request", ec.message());
+  return std::nullopt;
+}
+
+void limit(http::request_parser<http::string_body>& parser, const HttpServerOptions& o) {
+  parser.header_limit(static_cast<std::uint32_t>(o.max_header_bytes));
+  parser.body_limit(o.max_body_bytes);
+}
+
+// A parsed request as handlers see it (target split into path and query, header names lower-case).
+HttpRequest to_request(http::request<http::string_body>& req) {
+  HttpRequest r;
+  r.method = std::string(req.method_string());
+  r.target = std::string(req.target());
+  auto qm = r.target.find('?');
+  r.path = r.target.substr(0, qm);
+  if (qm != std::string::npos) r.query = r.target.substr(qm + 1);
+  for (const auto& f : req) {
+    std::string name(f.name_string());
+    for (auto& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    r.headers.emplace_back(std::move(name), std::string(f.value()));
+  }
+  r.body = std::move(req.body());
+  return r;
 }
 
 // The answer to `r`: a plain handler is called here, an async one is awaited.
@@ -453,8 +494,7 @@ asio::awaitable<void> session(std::shared_ptr<HttpServer::Impl> impl, Stream& st
   const auto& o = impl->options;
   for (bool first = true;; first = false) {
     http::request_parser<http::string_body> parser;
-    parser.header_limit(static_cast<std::uint32_t>(o.max_header_bytes));
-    parser.body_limit(o.max_body_bytes);
+    limit(parser, o);
     // The first request's line and headers have the short header_timeout (an idle socket gives its
     // slot back quickly); the body, and later requests on a kept-alive connection, read_timeout.
     net.expires_after(first ? o.header_timeout : o.read_timeout);
@@ -465,16 +505,7 @@ asio::awaitable<void> session(std::shared_ptr<HttpServer::Impl> impl, Stream& st
     }
     if (ec) {
       if (first && ec == beast::error::timeout && !parser.is_header_done()) ++impl->stats.header_timeouts;
-      std::optional<HttpResponse> answer;
-      if (ec == http::error::header_limit)
-        answer = HttpResponse::problem(431, "Request Header Fields Too Large",
-                                       "headers exceed " + std::to_string(o.max_header_bytes) + " bytes");
-      else if (ec == http::error::body_limit)
-        answer = HttpResponse::problem(413, "Content Too Large",
-                                       "body exceeds " + std::to_string(o.max_body_bytes) + " bytes");
-      else if (ec.category() == http::make_error_code(http::error::bad_target).category() &&
-               ec != http::error::end_of_stream && ec != http::error::partial_message)
-        answer = HttpResponse::problem(400, "Bad Request", ec.message());
+      std::optional<HttpResponse> answer = read_problem(ec, o);
       if (answer) {
         net.expires_after(o.write_timeout);
         auto res = to_beast(std::move(*answer), 11, false);
@@ -484,18 +515,7 @@ asio::awaitable<void> session(std::shared_ptr<HttpServer::Impl> impl, Stream& st
     }
     ++impl->stats.requests;
     auto& req = parser.get();
-    HttpRequest r;
-    r.method = std::string(req.method_string());
-    r.target = std::string(req.target());
-    auto qm = r.target.find('?');
-    r.path = r.target.substr(0, qm);
-    if (qm != std::string::npos) r.query = r.target.substr(qm + 1);
-    for (const auto& f : req) {
-      std::string name(f.name_string());
-      for (auto& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-      r.headers.emplace_back(std::move(name), std::string(f.value()));
-    }
-    r.body = std::move(req.body());
+    HttpRequest r = to_request(req);
     {
       boost::system::error_code rec;
       auto ep = net.socket().remote_endpoint(rec);
@@ -620,6 +640,31 @@ HttpServer::Stats HttpServer::stats() const {
   Stats s = impl_->stats;
   s.open_connections = impl_->open.size();
   return s;
+}
+
+ParsedRequest parse_request(std::string_view bytes, const HttpServerOptions& options) {
+  ParsedRequest out;
+  http::request_parser<http::string_body> parser;
+  limit(parser, options);
+  parser.eager(true);
+  std::size_t used = 0;
+  while (!parser.is_done()) {
+    boost::system::error_code ec;
+    const std::size_t n = parser.put(asio::buffer(bytes.data() + used, bytes.size() - used), ec);
+    used += n;
+    if (ec == http::error::need_more || (!ec && n == 0)) return out;  // the bytes end inside it
+    if (ec) {
+      auto problem = read_problem(ec, options);
+      if (!problem) return out;
+      out.status = ParsedRequest::Status::problem;
+      out.problem = std::move(*problem);
+      return out;
+    }
+  }
+  out.status = ParsedRequest::Status::request;
+  out.request = to_request(parser.get());
+  out.consumed = used;
+  return out;
 }
 
 }  // namespace callbridge::api

@@ -166,6 +166,18 @@ class HttpServer {
   std::shared_ptr<Impl> impl_;
 };
 
+// One request read from `bytes` exactly as a connection reads it: the same parser (Beast), header
+// and body limits of `options`, header handling and 400/413/431 answers. For tests and the fuzz
+// target (fuzz/http_request); connections do not go through it.
+struct ParsedRequest {
+  enum class Status { request, problem, need_more };
+  Status status = Status::need_more;
+  HttpRequest request;   // status == request
+  HttpResponse problem;  // status == problem: what the server answers before closing
+  std::size_t consumed = 0;  // bytes of `bytes` the request took (status == request)
+};
+ParsedRequest parse_request(std::string_view bytes, const HttpServerOptions& options);
+
 // Splits "a=1&b=x%20y" into decoded pairs ('+' is a space). Malformed escapes are kept verbatim.
 std::vector<std::pair<std::string, std::string>> parse_query(std::string_view query);
 

@@ -295,6 +295,47 @@ TEST(HttpServer, DispatchWithoutNetwork) {
   EXPECT_EQ(s.dispatch(r).body, "");
 }
 
+// fuzz/http_request: HEAD on an unknown path (or with no GET route) answered 404/405 with a
+// problem+json body; on a keep-alive connection the client reads those bytes as the next response.
+TEST(HttpServer, HeadIsAnsweredWithoutContentEvenWhenNotRouted) {
+  boost::asio::io_context io;
+  HttpServer s(io, HttpServerOptions{});
+  s.route("POST", "/api/v1/contacts", [](const HttpRequest&) { return HttpResponse::text(200, "x"); });
+  HttpRequest r;
+  r.method = "HEAD";
+  r.target = r.path = "/nowhere";
+  auto a = s.dispatch(r);
+  EXPECT_EQ(a.status, 404);
+  EXPECT_EQ(a.body, "");
+  r.target = r.path = "/api/v1/contacts";
+  a = s.dispatch(r);
+  EXPECT_EQ(a.status, 405);
+  EXPECT_EQ(a.body, "");
+  r.method = "GET";
+  EXPECT_NE(s.dispatch(r).body, "");  // GET still explains
+}
+
+// parse_request(): the connection's parser and limits without a socket (fuzz/http_request).
+TEST(HttpServer, ParseRequestLikeAConnection) {
+  HttpServerOptions o;
+  o.max_header_bytes = 256;
+  o.max_body_bytes = 8;
+  auto r = parse_request("POST /api/v1/x?a=1 HTTP/1.1\r\nHost: h\r\nX-Y: z\r\nContent-Length: 3\r\n\r\nabcGET", o);
+  ASSERT_EQ(r.status, ParsedRequest::Status::request);
+  EXPECT_EQ(r.request.method, "POST");
+  EXPECT_EQ(r.request.path, "/api/v1/x");
+  EXPECT_EQ(r.request.query, "a=1");
+  EXPECT_EQ(r.request.header("x-y"), "z");
+  EXPECT_EQ(r.request.body, "abc");
+  EXPECT_EQ(r.consumed, r.request.target.size() + 57);  // the next request ("GET") is not taken
+  EXPECT_EQ(parse_request("GET / HTTP/1.1\r\nHost:", o).status, ParsedRequest::Status::need_more);
+  auto bad = parse_request("HELLO\r\n\r\n", o);
+  ASSERT_EQ(bad.status, ParsedRequest::Status::problem);
+  EXPECT_EQ(bad.problem.status, 400);
+  EXPECT_EQ(parse_request("POST / HTTP/1.1\r\nContent-Length: 9\r\n\r\n", o).problem.status, 413);
+  EXPECT_EQ(parse_request("GET / HTTP/1.1\r\nX: " + std::string(300, 'a') + "\r\n\r\n", o).problem.status, 431);
+}
+
 TEST(HttpServer, ParseQueryDecodes) {
   auto q = parse_query("a=1&b=x%20y+z&&c&d=%zz");
   ASSERT_EQ(q.size(), 4u);
