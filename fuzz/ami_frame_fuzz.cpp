@@ -1,6 +1,6 @@
-// libFuzzer target: AMI framing (FrameReader) on the untrusted bytes of a PBX link. Beyond "no
-// crash, no sanitizer report" it checks what the reader promises: the same messages (and the same
-// verdict) whatever the chunking of the stream, and a bounded buffer.
+// libFuzzer target: AMI framing (protocols/ami FrameReader) on the untrusted bytes of a PBX link.
+// Beyond "no crash, no sanitizer report" it checks what the reader promises: the same messages
+// (and the same verdict) whatever the chunking of the stream, and a bounded buffer.
 // Input: byte 0 = flags (banner expected, limits), byte 1 = chunking seed, rest = the stream.
 #include <cstddef>
 #include <cstdint>
@@ -11,9 +11,9 @@
 #include <utility>
 #include <vector>
 
-#include "drivers/ami/frame_reader.hpp"
+#include "protocols/ami/frame_reader.hpp"
 
-namespace ami = callbridge::drivers::ami;
+namespace ami = callbridge::protocols::ami;
 
 namespace {
 

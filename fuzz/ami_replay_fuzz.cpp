@@ -23,7 +23,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     ++entries;
     callbridge::fuzz::check_entry(e);  // times come from the input: unordered
   };
-  ami::AmiCallTracker tracker(ami::TrackerOptions{}, std::move(outputs));
+  ami::AmiCallTracker tracker(ami::TrackerOptions{.tenant = "fuzz"}, std::move(outputs));
 
   ami::AmiReplayOptions options;
   options.chunking = static_cast<ami::ReplayChunking>(flags % 3);

@@ -15,7 +15,7 @@
 #include <vector>
 
 #include "drivers/ami/ami_call_tracker.hpp"
-#include "drivers/ami/ami_message.hpp"
+#include "drivers/ami/ami_wire.hpp"
 #include "fuzz_check.hpp"
 
 namespace ami = callbridge::drivers::ami;
@@ -106,7 +106,7 @@ ami::TrackerOutputs outputs(Run& run, bool ordered) {
 }
 
 ami::TrackerOptions options() {
-  ami::TrackerOptions o;
+  ami::TrackerOptions o{.tenant = "fuzz"};
   o.party_endpoints = {"reception"};
   o.max_channels = 64;  // reach the bound
   return o;
