@@ -1,5 +1,7 @@
 #include "core/call_control.hpp"
 
+#include "core/visibility.hpp"
+
 #include <algorithm>
 #include <cstdio>
 #include <utility>
@@ -68,10 +70,6 @@ const model::Connection* connection_of(const model::Call& call, std::string_view
   return nullptr;
 }
 
-bool owns(const CommandCaller& caller, std::string_view device) {
-  return std::find(caller.devices.begin(), caller.devices.end(), device) != caller.devices.end();
-}
-
 bool active(ConnectionState s) {
   return s == ConnectionState::connected || s == ConnectionState::initiated || s == ConnectionState::queued;
 }
@@ -126,11 +124,11 @@ std::string CallControlService::make_call(const CommandCaller& caller, std::stri
     return reject(done, std::unexpected(fail_with(K::forbidden, "tenant " + caller.tenant.str() + " is not served here")));
   std::string device;
   if (from) {
-    if (!owns(caller, *from))
+    if (!may_act_from(caller, *from))
       return reject(done, std::unexpected(fail_with(K::forbidden, "device " + *from + " is not one of yours")));
     device = *from;
-  } else if (!caller.devices.empty()) {
-    device = caller.devices.front();
+  } else if (!caller.extensions.empty()) {
+    device = caller.extensions.front();
   } else {
     return reject(done, std::unexpected(fail_with(K::forbidden, "you have no extension to call from")));
   }
@@ -244,20 +242,18 @@ void CallControlService::execute(const CommandCaller& caller, CallCommand comman
     return done(std::unexpected(fail_with(K::not_found, "no call " + call_id)));
   if ((command == CallCommand::consult || command == CallCommand::deflect) && (!to || to->empty()))
     return done(std::unexpected(fail_with(K::bad_request, std::string(to_string(command)) + " needs \"to\"")));
-  if (device && !owns(caller, *device))
+  if (device && !may_act_from(caller, *device))
     return done(std::unexpected(fail_with(K::forbidden, "device " + *device + " is not one of yours")));
 
   const model::Call* call = model_.find_call(call_id);
   // Invisible = nonexistent: a user learns nothing about other people's calls.
-  bool visible = call && std::any_of(caller.devices.begin(), caller.devices.end(),
-                                     [&](const std::string& d) { return connection_of(*call, d) != nullptr; });
-  if (!visible) return done(std::unexpected(fail_with(K::not_found, "no call " + call_id)));
+  if (!call || !may_act_on(caller, model_, *call)) return done(std::unexpected(fail_with(K::not_found, "no call " + call_id)));
   if (!pbx_.available()) return done(std::unexpected(fail_with(K::pbx_unavailable, "the PBX link is down")));
 
   Action action = action_of(command);
   if (!device) {
     // The caller's device in this call that may do it; else the first one in the call (for the reason).
-    for (const auto& d : caller.devices) {
+    for (const auto& d : caller.extensions) {
       if (!connection_of(*call, d)) continue;
       if (!device) device = d;
       if (model::has(model_.allowed_actions(*call, d), action)) {

@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "core/dialing_plan.hpp"
+#include "core/viewer.hpp"
 #include "model/call_model.hpp"
 #include "ports/pbx_commands.hpp"
 
@@ -47,11 +48,10 @@ struct CommandAccepted {
 using CommandOutcome = std::expected<CommandAccepted, CommandFailure>;
 using CommandCallback = std::function<void(CommandOutcome)>;
 
-// Who asks (from api::Principal): their tenant and devices.
-struct CommandCaller {
-  base::TenantId tenant;
-  std::vector<std::string> devices{};
-};
+// Who asks: the visibility policy's viewer (api: Principal::viewer(); a callback acts as the
+// entry's line, core::callback_caller()). Commands act only through the caller's own extensions
+// (core::may_act_from / may_act_on), whatever the role.
+using CommandCaller = Viewer;
 
 enum class CallCommand { answer, hangup, hold, retrieve, consult, alternate, transfer, conference, deflect };
 std::string_view to_string(CallCommand c);

@@ -67,7 +67,7 @@ struct CallControl : ::testing::Test {
   FakePbx pbx;
   DialingPlan plan = lab_plan();
   CallControlOptions options{.tenant = base::TenantId("default")};
-  CommandCaller anna{"default", {"100"}};
+  CommandCaller anna{.tenant = "default", .extensions = {"100"}};
   std::optional<CommandOutcome> out;
 
   CallControlService service() { return CallControlService(options, model, pbx, &plan); }
@@ -122,7 +122,7 @@ TEST_F(CallControl, MakeCallErrors) {
   EXPECT_EQ(failed(), CommandFailure::Kind::invalid_number);
   s.make_call(anna, "089123456", std::string("101"), keep());
   EXPECT_EQ(failed(), CommandFailure::Kind::forbidden);
-  s.make_call(CommandCaller{"default", {}}, "089123456", std::nullopt, keep());
+  s.make_call(CommandCaller{.tenant = "default"}, "089123456", std::nullopt, keep());
   EXPECT_EQ(failed(), CommandFailure::Kind::forbidden);
   pbx.up = false;
   s.make_call(anna, "089123456", std::nullopt, keep());
@@ -210,7 +210,7 @@ TEST_F(CallControl, OthersCallsAreInvisibleAndTheLinkStateGives503) {
   EXPECT_EQ(failed(), CommandFailure::Kind::not_found);
   s.execute(anna, CallCommand::hangup, "c1", std::string("101"), std::nullopt, keep());
   EXPECT_EQ(failed(), CommandFailure::Kind::forbidden);
-  s.execute(CommandCaller{"other", {"100"}}, CallCommand::hangup, "c1", std::nullopt, std::nullopt, keep());
+  s.execute(CommandCaller{.tenant = "other", .extensions = {"100"}}, CallCommand::hangup, "c1", std::nullopt, std::nullopt, keep());
   EXPECT_EQ(failed(), CommandFailure::Kind::not_found);
   pbx.up = false;
   s.execute(anna, CallCommand::hangup, "c1", std::nullopt, std::nullopt, keep());

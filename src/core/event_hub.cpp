@@ -12,10 +12,6 @@ namespace {
 
 constexpr auto& put_string = base::append_json_string;
 
-bool sorted_has(const std::vector<std::string>& v, std::string_view d) {
-  return std::binary_search(v.begin(), v.end(), d, std::less<>());
-}
-
 bool sees_message(const EventFilter& f, const HubMessage& m) {
   if (!m.user.empty()) return m.user == f.user;  // addressed to one user, whatever the scope
   if (f.scope == EventScope::tenant) return true;
@@ -33,15 +29,6 @@ std::string head(std::string_view type, std::uint64_t seq) {
 }
 
 }  // namespace
-
-bool EventFilter::sees_device(std::string_view device) const {
-  return scope == EventScope::tenant || sorted_has(own, device);
-}
-
-bool EventFilter::sees_line(std::string_view device) const {
-  if (scope == EventScope::tenant || sorted_has(own, device)) return true;
-  return scope == EventScope::team && sorted_has(team, device);
-}
 
 std::string_view line_state_name(model::DeviceState s) {
   switch (s) {
@@ -303,9 +290,7 @@ std::string EventHub::snapshot_json(const Tenant& t, const base::TenantId& tn,
   for (const auto* m : t.models) {
     std::vector<const model::Call*> calls;
     for (const auto& [id, c] : m->calls()) {
-      bool visible = f.scope == EventScope::tenant;
-      for (const auto& conn : c.connections) visible = visible || f.sees_device(conn.device);
-      if (visible) calls.push_back(&c);
+      if (f.sees_call(c)) calls.push_back(&c);
     }
     std::sort(calls.begin(), calls.end(),
               [](const auto* a, const auto* b) { return a->created_at < b->created_at; });

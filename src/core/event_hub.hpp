@@ -19,22 +19,12 @@
 #include "model/call_model.hpp"
 #include "model/journal_entry.hpp"
 #include "core/remote_info_view.hpp"
+#include "core/visibility.hpp"
 
 namespace callbridge::core {
 
-enum class EventScope { own, team, tenant };
-
-// What one subscriber may see. `own`: calls, lines and journal of `own` devices. `team`: that, plus
-// the presence (line events) of `team` devices. `tenant`: everything of the tenant.
-struct EventFilter {
-  EventScope scope = EventScope::own;
-  std::vector<std::string> own;   // kept sorted by the hub
-  std::vector<std::string> team;  // kept sorted by the hub
-  std::string user;               // the subscriber's user: messages addressed to a user reach only theirs
-
-  bool sees_device(std::string_view device) const;  // calls and journal
-  bool sees_line(std::string_view device) const;    // presence
-};
+// EventScope and EventFilter (what one subscriber sees) come from the visibility policy
+// (core/visibility.hpp, event_filter()); the hub applies them to every message.
 
 // One published message, shared by every subscriber and by the retention ring.
 struct HubMessage {

@@ -265,7 +265,7 @@ TEST_F(TwoTenants, CallControlGoesThroughTheTenantsOwnDriver) {
   ASSERT_NE(a->call_control(), nullptr);
   ASSERT_NE(b->call_control(), nullptr);
   std::optional<CommandOutcome> out;
-  a->call_control()->make_call(CommandCaller{.tenant = acme, .devices = {"100"}}, "+4989123", std::nullopt,
+  a->call_control()->make_call(CommandCaller{.tenant = acme, .extensions = {"100"}}, "+4989123", std::nullopt,
                                [&](CommandOutcome o) { out = std::move(o); });
   ASSERT_TRUE(out && out->has_value());
   EXPECT_EQ(da->cmds.calls.size(), 1u);
