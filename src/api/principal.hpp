@@ -5,7 +5,6 @@
 // and answers there.
 #pragma once
 
-#include <algorithm>
 #include <functional>
 #include <optional>
 #include <string>
@@ -14,27 +13,15 @@
 
 #include "base/error.hpp"
 #include "base/tenant_id.hpp"
+#include "core/viewer.hpp"
 
 namespace callbridge::api {
 
 struct HttpRequest;
 
-enum class Role { user, supervisor, admin };
-
-inline std::string_view to_string(Role r) {
-  switch (r) {
-    case Role::admin: return "admin";
-    case Role::supervisor: return "supervisor";
-    case Role::user: return "user";
-  }
-  return "user";
-}
-inline std::optional<Role> parse_role(std::string_view s) {
-  if (s == "admin") return Role::admin;
-  if (s == "supervisor") return Role::supervisor;
-  if (s == "user") return Role::user;
-  return std::nullopt;
-}
+// Roles are the visibility policy's (core/viewer.hpp): to_string(Role) and parse_role() too.
+using core::parse_role;
+using core::Role;
 
 struct Principal {
   // No default: a principal exists only with the tenant its credentials belong to.
@@ -46,11 +33,10 @@ struct Principal {
   std::string display_name{};
   std::string token_id{};              // the API token used ("" for sessions/tickets)
 
-  bool is_admin() const { return role == Role::admin; }
-  // Supervisors and admins see every call and line of their tenant.
-  bool sees_whole_tenant() const { return role != Role::user; }
-  bool owns_device(std::string_view d) const {
-    return std::find(devices.begin(), devices.end(), d) != devices.end();
+  // Who this is for the visibility policy: every decision about what the principal may see or
+  // act on (calls, lines, journal, contacts, commands, the event stream) is core's, made on this.
+  core::Viewer viewer() const {
+    return core::Viewer{.tenant = tenant, .user = user, .role = role, .extensions = devices, .team = team};
   }
 };
 

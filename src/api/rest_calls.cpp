@@ -1,7 +1,7 @@
 // REST: GET /api/v1/calls and /api/v1/calls/{id} (read only; commands are rest_commands).
-// Users see calls with a connection on one of their devices; supervisors/admins the whole tenant.
 // GET /api/v1/lines (presence): the devices of the tenant's CallModels with their state and the
-// owner's display name; users see their own and their team's lines, supervisors/admins all.
+// owner's display name. Which calls and lines a caller sees is the visibility policy's
+// (core/visibility.hpp: may_see(call), line_scope()).
 // The models are read on the io thread (their owner); identity.db on a REST worker.
 #include "api/rest_common.hpp"
 #include "core/event_hub.hpp"
@@ -12,23 +12,15 @@ namespace callbridge::api::rest {
 
 namespace json = boost::json;
 
-namespace {
-bool visible(const model::Call& c, const Principal& p) {
-  if (p.sees_whole_tenant()) return true;
-  for (const auto& conn : c.connections)
-    if (p.owns_device(conn.device)) return true;
-  return false;
-}
-}  // namespace
-
 void add_call_routes(HttpServer& s, const std::shared_ptr<Ctx>& ctx) {
   s.route("GET", "/api/v1/calls", authed(ctx, [ctx](const HttpRequest&, const Principal& p) {
+            const core::Viewer v = p.viewer();
             std::string body = "{\"calls\":[";
             bool first = true;
             if (ctx->deps.for_each_model) {
               ctx->deps.for_each_model(p.tenant, [&](const model::CallModel& m) {
                 for (const auto& [id, c] : m.calls()) {
-                  if (!visible(c, p)) continue;
+                  if (!core::may_see(v, m, c)) continue;
                   if (!first) body += ',';
                   first = false;
                   body += core::call_json(c, p.tenant, m, ctx->deps.remote_info);
@@ -40,19 +32,18 @@ void add_call_routes(HttpServer& s, const std::shared_ptr<Ctx>& ctx) {
           }));
   // The owners come from identity.db (a worker), the lines from the call models (the io thread).
   s.route("GET", "/api/v1/lines", authed(ctx, [ctx](const HttpRequest&, const Principal& p, Respond respond) {
-            struct Owner {
-              std::string name, team;
-            };
-            using Owners = std::map<std::string, Owner>;  // device -> its user (first user listing it)
+            // device -> the display name of its user (the first user listing it)
+            using Names = std::map<std::string, std::string>;
             offload(
                 *ctx,
                 [ctx, p, respond] {
                   auto users = ctx->deps.identity->list_users(p.tenant);
                   if (!users) return respond(from_error(users.error()));
-                  auto owners = std::make_shared<Owners>();
+                  auto names = std::make_shared<Names>();
                   for (const auto& u : *users)
-                    for (const auto& d : u.extensions) owners->try_emplace(d, Owner{u.display_name, u.team});
-                  on_io(*ctx, [ctx, p, respond, owners] {
+                    for (const auto& d : u.extensions) names->try_emplace(d, u.display_name);
+                  auto scope = std::make_shared<const core::LineScope>(core::line_scope(p.viewer(), *users));
+                  on_io(*ctx, [ctx, p, respond, names, scope] {
                     std::map<std::string, model::DeviceState> lines;  // sorted by device
                     if (ctx->deps.for_each_model) {
                       ctx->deps.for_each_model(p.tenant, [&](const model::CallModel& m) {
@@ -61,12 +52,11 @@ void add_call_routes(HttpServer& s, const std::shared_ptr<Ctx>& ctx) {
                     }
                     json::array out;
                     for (const auto& [d, st] : lines) {
-                      auto o = owners->find(d);
-                      const bool team = o != owners->end() && !p.team.empty() && o->second.team == p.team;
-                      if (!p.sees_whole_tenant() && !p.owns_device(d) && !team) continue;
+                      if (!scope->sees(d)) continue;
+                      auto n = names->find(d);
                       json::object line;
                       line["device"] = d;
-                      line["name"] = o != owners->end() ? o->second.name : std::string();
+                      line["name"] = n != names->end() ? n->second : std::string();
                       line["state"] = std::string(core::line_state_name(st));
                       out.push_back(std::move(line));
                     }
@@ -81,11 +71,12 @@ void add_call_routes(HttpServer& s, const std::shared_ptr<Ctx>& ctx) {
             std::string rest;
             auto id = path_segment(req, "/api/v1/calls/", &rest);
             if (!rest.empty() || id.empty()) return problem(404, "not-found", "no resource at " + req.path);
+            const core::Viewer v = p.viewer();
             std::optional<std::string> found;
             if (ctx->deps.for_each_model) {
               ctx->deps.for_each_model(p.tenant, [&](const model::CallModel& m) {
                 if (found) return;
-                if (const auto* c = m.find_call(id); c && visible(*c, p)) found = core::call_json(*c, p.tenant, m, ctx->deps.remote_info);
+                if (const auto* c = m.find_call(id); c && core::may_see(v, m, *c)) found = core::call_json(*c, p.tenant, m, ctx->deps.remote_info);
               });
             }
             if (!found) return problem(404, "not-found", "no such call, or not visible to you");

@@ -62,8 +62,6 @@ HttpResponse failure(const core::CommandFailure& f) {
   return problem(http_status(f.kind), problem_type(f.kind), f.detail);
 }
 
-core::CommandCaller caller_of(const Principal& p) { return {p.tenant, p.devices}; }
-
 // What the routes share with the service callbacks, which may run after the routes are gone
 // (they hold it weakly).
 struct Shared {
@@ -176,12 +174,12 @@ struct Routes {
       if (!*to) return problem(400, "bad-request", "\"to\" is required");
       auto from = rest::opt_string(body, "from", 64);
       if (!from) return problem(400, "bad-request", from.error());
-      return start_make_call(p, svc, caller_of(p), **to, *from);
+      return start_make_call(p, svc, p.viewer(), **to, *from);
     });
   }
 
-  // POST /api/v1/journal/{id}/callback: the entry must be in the caller's tenant and (for users)
-  // on one of the caller's devices; supervisors/admins may call back from any party's device.
+  // POST /api/v1/journal/{id}/callback: the entry must be visible to the caller (core/visibility:
+  // find_journal_entry, callback_caller): supervisors and admins may call back from any party.
   // 0 when the path names no entry (404 before authentication).
   static std::int64_t callback_id(const HttpRequest& req) {
     std::string rest;
@@ -197,35 +195,19 @@ struct Routes {
   void callback(const HttpRequest& req, const Principal& p, std::int64_t id, Respond respond,
                 const std::shared_ptr<Routes>& self) {
     auto lookup = [self, p, id, respond] {
-      std::optional<ports::StoredEntry> found;
-      ports::JournalQuery q{.tenant = p.tenant};
-      q.before_id = id + 1;
-      q.limit = 1;
-      auto probe = [&](std::optional<std::string> party) -> base::Status {
-        q.party = std::move(party);
-        auto r = self->deps.journal->query(q);
-        if (!r) return base::fail(r.error());
-        if (!r->empty() && r->front().id == id) found = r->front();
-        return {};
-      };
-      if (p.sees_whole_tenant()) {
-        if (auto st = probe(std::nullopt); !st) return respond(rest::from_error(st.error()));
-      } else {
-        for (const auto& d : p.devices) {
-          if (auto st = probe(d); !st) return respond(rest::from_error(st.error()));
-          if (found) break;
-        }
-      }
-      if (!found) return respond(problem(404, "not-found", "no journal entry " + std::to_string(id)));
-      auto place = [self, p, id, respond, e = std::move(found->entry)] {
+      auto found = core::find_journal_entry(*self->deps.journal, p.viewer(), id);
+      if (!found) return respond(rest::from_error(found.error()));
+      if (!*found) return respond(problem(404, "not-found", "no journal entry " + std::to_string(id)));
+      auto place = [self, p, id, respond, e = std::move((*found)->entry)] {
         core::CallControlService* svc = self->deps.service_for ? self->deps.service_for(p.tenant) : nullptr;
         if (!svc) return respond(problem(503, "pbx-unavailable", "no PBX link serves tenant " + p.tenant.str()));
         if (!e.remote || e.remote->empty())
           return respond(problem(409, "no-callback-number", "the remote number of journal entry " +
                                                                 std::to_string(id) + " was withheld"));
-        core::CommandCaller caller = caller_of(p);
-        if (p.sees_whole_tenant() && !p.owns_device(e.party)) caller.devices = {e.party};
-        respond(self->start_make_call(p, *svc, caller, *e.remote, e.party));
+        // From the entry's party: the caller's own line, or (supervisors, admins) as that line.
+        auto caller = core::callback_caller(p.viewer(), e);
+        if (!caller) return respond(problem(404, "not-found", "no journal entry " + std::to_string(id)));
+        respond(self->start_make_call(p, *svc, *caller, *e.remote, e.party));
       };
       rest::on_io(self->deps.offload, std::move(place));
     };
@@ -254,7 +236,7 @@ struct Routes {
       auto to = rest::opt_string(body, "to", 256);
       if (!to) return problem(400, "bad-request", to.error());
       auto t = track(p, false);
-      svc.execute(caller_of(p), *cmd, id, *device, *to, done_cb(t));
+      svc.execute(p.viewer(), *cmd, id, *device, *to, done_cb(t));
       return respond(p, t, std::string(core::to_string(*cmd)), id, std::nullopt);
     });
   }
@@ -267,7 +249,7 @@ struct Routes {
     std::string id = rest::path_segment(req, "/api/v1/commands/", &rest);
     const core::CommandRecord* r = id.empty() || id.size() > 64 || !rest.empty() ? nullptr
                                                                                  : shared->log->find(p->tenant, id);
-    if (!r || (r->user != p->user && !p->is_admin()))
+    if (!r || !core::may_see_command(p->viewer(), r->tenant, r->user))
       return problem(404, "not-found", "no command " + id.substr(0, 64) + " (unknown, expired or not yours)");
     HttpResponse out;
     out.status = 200;

@@ -137,7 +137,7 @@ AsyncHttpHandler admin_only(const std::shared_ptr<Ctx>& ctx, Handler h, On on) {
   return authed(
       ctx,
       [h = std::move(h)](const HttpRequest& req, const Principal& p) {
-        if (!p.is_admin()) return problem(403, "forbidden", "this needs the admin role");
+        if (!core::may_administer(p.viewer())) return problem(403, "forbidden", "this needs the admin role");
         return h(req, p);
       },
       on);

@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "api/rest_api.hpp"
+#include "core/visibility.hpp"
 
 namespace callbridge::api::rest {
 

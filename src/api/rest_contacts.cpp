@@ -1,5 +1,7 @@
 // REST: contacts of the built-in store (create/read/edit/delete/list) and number lookup over all
-// directory sources. Every call passes the principal's tenant to the store.
+// directory sources. Every call passes the principal's tenant to the store, and what comes back is
+// shown or changed only when the visibility policy agrees (core/visibility.hpp: any user of the
+// tenant may read and edit its contacts).
 #include <charconv>
 
 #include "api/rest_common.hpp"
@@ -144,8 +146,10 @@ void add_contact_routes(HttpServer& s, const std::shared_ptr<Ctx>& ctx) {
             }
             auto r = store()->list(p.tenant, text, limit);
             if (!r) return from_error(r.error());
+            const core::Viewer v = p.viewer();
             json::array a;
-            for (const auto& c : *r) a.push_back(contact_json(c));
+            for (const auto& c : *r)
+              if (core::may_see(v, c)) a.push_back(contact_json(c));
             return reply(200, json::object{{"contacts", std::move(a)}});
           }, On::worker));
 
@@ -173,6 +177,7 @@ void add_contact_routes(HttpServer& s, const std::shared_ptr<Ctx>& ctx) {
             if (!id || !rest.empty()) return problem(404, "not-found", "no contact at " + req.path);
             auto c = store()->get(p.tenant, *id);
             if (!c) return from_error(c.error());
+            if (!core::may_see(p.viewer(), *c)) return problem(404, "not-found", "no contact " + std::to_string(*id));
             return reply(200, contact_json(*c));
           }, On::worker));
 
@@ -185,6 +190,7 @@ void add_contact_routes(HttpServer& s, const std::shared_ptr<Ctx>& ctx) {
             if (!body) return body.error();
             auto c = store()->get(p.tenant, *id);
             if (!c) return from_error(c.error());
+            if (!core::may_edit(p.viewer(), *c)) return problem(404, "not-found", "no contact " + std::to_string(*id));
             for (auto& n : c->numbers) n.e164.clear();  // re-normalized by the store
             if (auto err = apply(*body, *c)) return problem(400, "bad-request", *err);
             c->tenant = p.tenant;

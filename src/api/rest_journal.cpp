@@ -1,5 +1,6 @@
-// REST: GET /api/v1/journal (+ .csv), PATCH /api/v1/journal/{id} (note). The tenant always comes
-// from the principal; users see only entries whose party is one of their extensions.
+// REST: GET /api/v1/journal (+ .csv), PATCH /api/v1/journal/{id} (note). What a caller sees is the
+// visibility policy's (core/visibility.hpp: journal_queries(), find_journal_entry()): the tenant
+// always the principal's, users only entries whose party is one of their extensions.
 #include <algorithm>
 #include <charconv>
 
@@ -61,26 +62,17 @@ std::expected<ports::JournalQuery, HttpResponse> parse_filters(const HttpRequest
       q.before_id = *n;
     }
   }
-  if (!p.sees_whole_tenant() && q.party && !p.owns_device(*q.party))
-    return std::unexpected(problem(403, "forbidden", "party " + *q.party + " is not one of your extensions"));
   return q;
 }
 
-// Runs q within what p may see (one query per own extension for users), newest first.
-base::Result<std::vector<ports::StoredEntry>> run(ports::JournalStore& store, ports::JournalQuery q, const Principal& p) {
-  if (p.sees_whole_tenant() || q.party) return store.query(q);
-  std::vector<ports::StoredEntry> all;
-  for (const auto& d : p.devices) {
-    auto qq = q;
-    qq.party = d;
-    auto r = store.query(qq);
-    if (!r) return r;
-    for (auto& e : *r) all.push_back(std::move(e));
-  }
-  std::sort(all.begin(), all.end(), [](const auto& a, const auto& b) { return a.id > b.id; });
-  all.erase(std::unique(all.begin(), all.end(), [](const auto& a, const auto& b) { return a.id == b.id; }), all.end());
-  if (all.size() > q.limit) all.erase(all.begin() + static_cast<std::ptrdiff_t>(q.limit), all.end());
-  return all;
+// Runs q within what p may see, newest first; 403 when p asked for a party that is not theirs.
+std::expected<std::vector<ports::StoredEntry>, HttpResponse> run(ports::JournalStore& store, const ports::JournalQuery& q,
+                                                                 const Principal& p) {
+  auto queries = core::journal_queries(p.viewer(), q);
+  if (!queries) return std::unexpected(problem(403, "forbidden", queries.error()));
+  auto r = core::run_journal_queries(store, *queries, q.limit);
+  if (!r) return std::unexpected(from_error(r.error()));
+  return std::move(*r);
 }
 
 json::value entry_json(const ports::StoredEntry& e) {
@@ -163,7 +155,7 @@ void add_journal_routes(HttpServer& s, const std::shared_ptr<Ctx>& ctx) {
             auto q = parse_filters(req, p, kMaxJsonLimit);
             if (!q) return q.error();
             auto r = run(*ctx->deps.journal, *q, p);
-            if (!r) return from_error(r.error());
+            if (!r) return r.error();
             json::array a;
             for (const auto& e : *r) a.push_back(entry_json(e));
             json::object o{{"entries", std::move(a)}};
@@ -176,7 +168,7 @@ void add_journal_routes(HttpServer& s, const std::shared_ptr<Ctx>& ctx) {
             if (!q) return q.error();
             if (!query_of(req).get("limit")) q->limit = kMaxCsvLimit;
             auto r = run(*ctx->deps.journal, *q, p);
-            if (!r) return from_error(r.error());
+            if (!r) return r.error();
             HttpResponse res;
             res.status = 200;
             res.content_type = "text/csv; charset=utf-8";
@@ -194,30 +186,12 @@ void add_journal_routes(HttpServer& s, const std::shared_ptr<Ctx>& ctx) {
             auto note = opt_string(*body, "note", 4096);
             if (!note) return problem(400, "bad-request", note.error());
             if (!*note) return problem(400, "bad-request", "note: required");
-            // The entry must be visible to p: same tenant and (for users) one of p's parties.
-            ports::JournalQuery q{.tenant = p.tenant};
-            q.before_id = *id + 1;
-            q.limit = 1;
-            std::optional<ports::StoredEntry> found;
-            auto probe = [&](std::optional<std::string> party) -> base::Status {
-              q.party = std::move(party);
-              auto r = ctx->deps.journal->query(q);
-              if (!r) return base::fail(r.error());
-              if (!r->empty() && r->front().id == *id) found = r->front();
-              return {};
-            };
-            if (p.sees_whole_tenant()) {
-              if (auto st = probe(std::nullopt); !st) return from_error(st.error());
-            } else {
-              for (const auto& d : p.devices) {
-                if (auto st = probe(d); !st) return from_error(st.error());
-                if (found) break;
-              }
-            }
-            if (!found) return problem(404, "not-found", "no journal entry " + std::to_string(*id));
+            auto found = core::find_journal_entry(*ctx->deps.journal, p.viewer(), *id);
+            if (!found) return from_error(found.error());
+            if (!*found) return problem(404, "not-found", "no journal entry " + std::to_string(*id));
             if (auto st = ctx->deps.journal->set_note(p.tenant, *id, **note); !st) return from_error(st.error());
-            found->entry.note = **note;
-            return reply(200, entry_json(*found));
+            (*found)->entry.note = **note;
+            return reply(200, entry_json(**found));
           }, On::worker));
 }
 

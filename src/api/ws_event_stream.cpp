@@ -537,7 +537,7 @@ HttpUpgrade EventStream::handle(const HttpRequest& req) {
 
 HttpUpgrade EventStream::Impl::upgrade(const HttpRequest& req, const PrincipalResult& who) {
   if (!who) return HttpUpgrade{ws::auth_problem(who.error()), {}};
-  auto sub = ws::subscription_for(req, *who, options.team_devices);
+  auto sub = ws::subscription_for(req, *who, options.tenant_users);
   if (!sub) return HttpUpgrade{std::move(sub.error()), {}};
   if (stopped) return HttpUpgrade{HttpResponse::problem(503, "Service Unavailable", "shutting down"), {}};
   if (clients.size() >= options.max_clients)

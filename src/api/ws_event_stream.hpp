@@ -20,6 +20,7 @@
 
 #include "api/http_server.hpp"
 #include "api/principal.hpp"
+#include "api/ws_upgrade.hpp"
 #include "core/event_hub.hpp"
 
 namespace boost::asio {
@@ -41,9 +42,9 @@ struct EventStreamOptions {
   // meanwhile join the outboxes, so under load one sendmsg carries several frames ("natural"
   // coalescing, no timer). With nothing else to do, the writer runs again at once.
   std::size_t clients_per_turn = 64;
-  // Extensions of `team` in `tenant` (team scope); none when unset.
-  std::function<std::vector<std::string>(const base::TenantId& tenant, const std::string& team)>
-      team_devices;
+  // The users of `tenant`, read when a client asks for scope=team (its team mates' lines, as
+  // core::team_extensions() picks them); unset or failing: no team presence, the stream still works.
+  ws::TenantUsers tenant_users;
 };
 
 class EventStream {

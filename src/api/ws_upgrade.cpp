@@ -27,13 +27,14 @@ HttpResponse auth_problem(const AuthFailure& f) {
 }
 
 std::expected<Subscription, HttpResponse> subscription_for(const HttpRequest& req, const Principal& who,
-                                                           const TeamDevices& team_devices) {
+                                                           const TenantUsers& tenant_users) {
   Subscription s{.tenant = who.tenant};
+  core::EventScope scope = core::EventScope::own;
   for (const auto& [k, v] : parse_query(req.query)) {
     if (k == "scope") {
-      if (v == "own") s.filter.scope = core::EventScope::own;
-      else if (v == "team") s.filter.scope = core::EventScope::team;
-      else if (v == "tenant") s.filter.scope = core::EventScope::tenant;
+      if (v == "own") scope = core::EventScope::own;
+      else if (v == "team") scope = core::EventScope::team;
+      else if (v == "tenant") scope = core::EventScope::tenant;
       else return std::unexpected(HttpResponse::problem(400, "Bad Request", "scope must be own, team or tenant"));
     } else if (k == "since") {
       std::uint64_t n = 0;
@@ -43,12 +44,14 @@ std::expected<Subscription, HttpResponse> subscription_for(const HttpRequest& re
       s.since = n;
     }
   }
-  if (s.filter.scope == core::EventScope::tenant && !who.sees_whole_tenant())
-    return std::unexpected(HttpResponse::problem(403, "Forbidden", "scope=tenant needs the supervisor or admin role"));
-  s.filter.own = who.devices;
-  s.filter.user = who.user;  // user-addressed messages (command outcomes)
-  if (s.filter.scope == core::EventScope::team && !who.team.empty() && team_devices)
-    s.filter.team = team_devices(who.tenant, who.team);
+  const core::Viewer viewer = who.viewer();
+  std::vector<std::string> team;
+  if (scope == core::EventScope::team && !viewer.team.empty() && tenant_users) {
+    if (auto users = tenant_users(viewer.tenant)) team = core::team_extensions(viewer, *users);
+  }
+  auto filter = core::event_filter(viewer, scope, std::move(team));
+  if (!filter) return std::unexpected(HttpResponse::problem(403, "Forbidden", filter.error()));
+  s.filter = std::move(*filter);
   s.accept = accept_key(req.header("sec-websocket-key"));
   return s;
 }

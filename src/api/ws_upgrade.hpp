@@ -14,10 +14,13 @@
 #include "api/http_server.hpp"
 #include "api/principal.hpp"
 #include "core/event_hub.hpp"
+#include "core/visibility.hpp"
+#include "ports/identity_store.hpp"
 
 namespace callbridge::api::ws {
 
-using TeamDevices = std::function<std::vector<std::string>(const base::TenantId& tenant, const std::string& team)>;
+// The users of a tenant (identity store); blocking, called on the io thread for scope=team only.
+using TenantUsers = std::function<base::Result<std::vector<ports::User>>(const base::TenantId& tenant)>;
 
 struct Subscription {
   base::TenantId tenant;  // the principal's
@@ -30,10 +33,11 @@ struct Subscription {
 std::optional<HttpResponse> check_handshake(const HttpRequest& req);
 // 401/429/503 problem (with Retry-After when the failure names one).
 HttpResponse auth_problem(const AuthFailure& f);
-// The subscription of an authenticated handshake, or a 400/403 problem. `team_devices` (may be
-// unset) gives the extensions of the principal's team for scope=team.
+// The subscription of an authenticated handshake, or a 400/403 problem: what it sees is the
+// visibility policy's core::event_filter(). `tenant_users` (may be unset) gives the team for
+// scope=team.
 std::expected<Subscription, HttpResponse> subscription_for(const HttpRequest& req, const Principal& who,
-                                                           const TeamDevices& team_devices);
+                                                           const TenantUsers& tenant_users);
 // The 101 answer's headers.
 HttpResponse switching_protocols(const Subscription& s);
 

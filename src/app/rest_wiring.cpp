@@ -39,14 +39,7 @@ api::PrincipalResolver& App::principals() { return *rest_->auth; }
 api::EventStreamOptions event_stream_options(const std::shared_ptr<RestWiring>& w) {
   api::EventStreamOptions o;
   identity::SqliteIdentityStore* ids = w->identity.get();
-  o.team_devices = [ids](const base::TenantId& tenant, const std::string& team) {
-    std::vector<std::string> devices;
-    auto users = ids->list_users(tenant);
-    if (!users) return devices;  // presence of the team is not shown; the stream still works
-    for (const auto& u : *users)
-      if (!team.empty() && u.team == team) devices.insert(devices.end(), u.extensions.begin(), u.extensions.end());
-    return devices;
-  };
+  o.tenant_users = [ids](const base::TenantId& tenant) { return ids->list_users(tenant); };
   return o;
 }
 
