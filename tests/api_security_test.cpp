@@ -5,11 +5,13 @@
 #include <arpa/inet.h>
 #include <gtest/gtest.h>
 #include <netinet/in.h>
+#include <openssl/ssl.h>
 #include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include <atomic>
+#include <cstdlib>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
 #include <future>
@@ -198,6 +200,54 @@ TEST_F(SecurityFixture, RevokingATokenFromAnotherProcessTakesEffectWithinASecond
   EXPECT_EQ(get("/api/v1/me", anna_).status, 401);
   EXPECT_TRUE(login(anna_).empty());
   EXPECT_EQ(get("/api/v1/me", root_).status, 200);
+}
+
+// Regression (issue 12, "cookie without Secure under TLS"): with [server.tls] the session cookie
+// lacked `Secure` (the app never set RestDeps::secure_cookies) and nothing sent HSTS.
+TEST_F(SecurityFixture, SessionCookieIsSecureAndHstsIsSentUnderTls) {
+  const std::string cert = dir_ / "cert.pem", key = dir_ / "key.pem";
+  const std::string cmd = "openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=localhost -keyout " + key +
+                          " -out " + cert + " >/dev/null 2>&1";
+  ASSERT_EQ(std::system(cmd.c_str()), 0) << cmd;
+  HttpServerOptions ho;
+  ho.tls_cert_file = cert;
+  ho.tls_key_file = key;
+  start({}, ho);
+  SSL_CTX* ctx = SSL_CTX_new(TLS_client_method());
+  SSL* ssl = SSL_new(ctx);
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_port = htons(port_);
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ASSERT_EQ(::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
+  SSL_set_fd(ssl, fd);
+  ASSERT_EQ(SSL_connect(ssl), 1);
+  const std::string body = "{\"token\":\"" + anna_ + "\"}";
+  const std::string req = "POST /api/v1/session HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n"
+                          "Content-Type: application/json\r\nContent-Length: " +
+                          std::to_string(body.size()) + "\r\n\r\n" + body;
+  SSL_write(ssl, req.data(), static_cast<int>(req.size()));
+  Response r;
+  char buf[4096];
+  for (int n; (n = SSL_read(ssl, buf, sizeof buf)) > 0;) r.raw.append(buf, static_cast<std::size_t>(n));
+  SSL_free(ssl);
+  SSL_CTX_free(ctx);
+  ::close(fd);
+  ASSERT_TRUE(r.raw.starts_with("HTTP/1.1 200")) << r.raw;
+  const auto set_cookie = r.header("set-cookie");
+  EXPECT_TRUE(set_cookie.starts_with("cb_session=")) << r.raw;
+  EXPECT_NE(set_cookie.find("; Secure"), std::string::npos) << set_cookie;
+  EXPECT_NE(set_cookie.find("HttpOnly"), std::string::npos) << set_cookie;
+  EXPECT_EQ(r.header("strict-transport-security"), "max-age=31536000") << r.raw;
+}
+
+TEST_F(SecurityFixture, SessionCookieOverPlainHttpHasNoSecureFlag) {
+  start();
+  Response r;
+  ASSERT_FALSE(login(anna_, "127.0.0.1", &r).empty());
+  EXPECT_EQ(r.header("set-cookie").find("Secure"), std::string::npos) << r.raw;
+  EXPECT_EQ(r.header("strict-transport-security"), "");
 }
 
 // Regression (issue 12, "rate limiter locks out valid users"): after 10 bad tokens from one

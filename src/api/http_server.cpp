@@ -521,6 +521,7 @@ asio::awaitable<void> session(std::shared_ptr<HttpServer::Impl> impl, Stream& st
       auto ep = net.socket().remote_endpoint(rec);
       if (!rec) r.remote = ep.address().to_string();
     }
+    r.secure = kTls;
     const bool keep_alive = req.keep_alive() && !impl->stopped;
     HttpResponse answer;
     if (auto u = impl->upgrades.find(r.path); u != impl->upgrades.end() && r.method == "GET") {
@@ -570,6 +571,8 @@ asio::awaitable<void> session(std::shared_ptr<HttpServer::Impl> impl, Stream& st
     } else {
       answer = co_await answer_request(impl, std::move(r));
     }
+    // Browsers that once reached us over HTTPS never fall back to plain HTTP (RFC 6797).
+    if constexpr (kTls) answer.headers.emplace_back("Strict-Transport-Security", "max-age=31536000");
     auto res = to_beast(std::move(answer), req.version(), keep_alive);
     net.expires_after(o.write_timeout);
     auto [wec, wn] = co_await http::async_write(stream, res, kUseTuple);

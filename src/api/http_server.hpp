@@ -33,6 +33,7 @@ struct HttpRequest {
   std::vector<std::pair<std::string, std::string>> headers;  // names lower-case
   std::string body;
   std::string remote;  // peer address ("127.0.0.1"), "" when unknown (tests)
+  bool secure = false;  // arrived over TLS (cookies set in the answer get `Secure`)
 
   // "" when absent. `name` in lower case.
   std::string_view header(std::string_view name) const;
@@ -112,7 +113,8 @@ struct HttpServerOptions {
   // Open connections from one client address (IPv4-mapped IPv6 counts as IPv4); further ones are
   // closed at once while other addresses are still served.
   std::size_t max_connections_per_address = 64;
-  // HTTPS when both are set (PEM files, loaded by start(); errors name the file). Upgraded
+  // HTTPS when both are set (PEM files, loaded by start(); errors name the file); every answer
+  // then carries Strict-Transport-Security (RFC 6797, max-age one year). Upgraded
   // connections (WebSocket) stay TLS: adopt() then gets one end of a local socket pair whose other
   // end the server relays through the TLS stream.
   std::string tls_cert_file;

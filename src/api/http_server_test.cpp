@@ -125,6 +125,7 @@ TEST_F(HttpServerTest, ServesARoute) {
   auto r = get("/healthz");
   EXPECT_EQ(r.rfind("HTTP/1.1 200 OK\r\n", 0), 0u) << r;
   EXPECT_TRUE(r.ends_with("\r\n\r\nok")) << r;
+  EXPECT_EQ(r.find("Strict-Transport-Security"), std::string::npos) << r;  // plain HTTP: no HSTS
 }
 
 TEST_F(HttpServerTest, UnknownPathIsProblemJson404) {

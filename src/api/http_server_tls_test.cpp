@@ -145,6 +145,8 @@ TEST_F(HttpServerTlsTest, HealthzOverTls) {
   auto res = c.read();
   EXPECT_TRUE(res.starts_with("HTTP/1.1 200")) << res;
   EXPECT_TRUE(res.ends_with("\r\n\r\nok")) << res;
+  // Regression (issue 12): no HSTS under TLS.
+  EXPECT_NE(res.find("\r\nStrict-Transport-Security: max-age=31536000\r\n"), std::string::npos) << res;
 }
 
 TEST_F(HttpServerTlsTest, PlainHttpClientFailsCleanlyAndServerKeepsServing) {

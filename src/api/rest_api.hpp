@@ -55,7 +55,9 @@ struct RestDeps {
   // saved none; nullopt/unset: empty defaults.
   std::function<std::optional<std::string>()> ui_config_json;
   std::size_t max_body_bytes = 64 * 1024;
-  bool secure_cookies = false;  // Secure flag on cb_session (when serving TLS)
+  // Secure flag on cb_session even for plain-HTTP requests (behind a TLS-terminating proxy);
+  // requests that arrive over TLS always get it.
+  bool secure_cookies = false;
 };
 
 void add_rest_routes(HttpServer& server, RestDeps deps);

@@ -46,7 +46,9 @@ void add_identity_routes(HttpServer& s, const std::shared_ptr<Ctx>& ctx) {
     auto tok = opt_string(*body, "token", 512);
     if (!tok) return respond(problem(400, "bad-request", tok.error()));
     if (!*tok) return respond(problem(400, "bad-request", "token: required"));
-    ctx->deps.auth->check_token_async(**tok, req.remote, [ctx, respond](PrincipalResult p) {
+    // `Secure` whenever the request came over TLS, so the cookie never travels in clear.
+    const bool secure = req.secure || ctx->deps.secure_cookies;
+    ctx->deps.auth->check_token_async(**tok, req.remote, [ctx, respond, secure](PrincipalResult p) {
       if (!p) {
         auto r = auth_problem(p.error());
         std::erase_if(r.headers, [](const auto& h) { return h.first == "WWW-Authenticate"; });
@@ -54,12 +56,11 @@ void add_identity_routes(HttpServer& s, const std::shared_ptr<Ctx>& ctx) {
       }
       offload(
           *ctx,
-          [ctx, respond, p = std::move(*p)] {
+          [ctx, respond, secure, p = std::move(*p)] {
             auto value = ctx->deps.auth->create_session(p);
             if (!value) return respond(from_error(value.error()));
             auto r = reply(200, me_json(p));
-            r.headers.emplace_back("Set-Cookie", cookie(*value, ctx->deps.auth->options().session_ttl.count(),
-                                                        ctx->deps.secure_cookies));
+            r.headers.emplace_back("Set-Cookie", cookie(*value, ctx->deps.auth->options().session_ttl.count(), secure));
             r.headers.emplace_back("Cache-Control", "no-store");
             respond(std::move(r));
           },
@@ -71,7 +72,7 @@ void add_identity_routes(HttpServer& s, const std::shared_ptr<Ctx>& ctx) {
     ctx->deps.auth->end_session(Authenticator::session_cookie(req));
     HttpResponse r;
     r.status = 204;
-    r.headers.emplace_back("Set-Cookie", cookie("", 0, ctx->deps.secure_cookies));
+    r.headers.emplace_back("Set-Cookie", cookie("", 0, req.secure || ctx->deps.secure_cookies));
     return r;
   }));
 
