@@ -11,6 +11,7 @@
 
 #include "app/config.hpp"
 #include "app/store_wiring.hpp"
+#include "base/csv_text.hpp"
 #include "base/time.hpp"
 #include "cli/commands.hpp"
 
@@ -123,17 +124,6 @@ void print_table(const std::vector<ports::StoredEntry>& rows) {
   }
 }
 
-std::string csv_field(const std::string& s) {
-  if (s.find_first_of(",\"\r\n") == std::string::npos && (s.empty() || (s.front() != ' ' && s.back() != ' ')))
-    return s;
-  std::string out = "\"";
-  for (char c : s) {
-    if (c == '"') out += '"';
-    out += c;
-  }
-  return out + "\"";
-}
-
 void print_csv(const std::vector<ports::StoredEntry>& rows) {
   std::printf(
       "id,started_at,answered_at,ended_at,party,direction,remote,remote_withheld,remote_name,"
@@ -159,9 +149,8 @@ void print_csv(const std::vector<ports::StoredEntry>& rows) {
         e.call_id,
         e.tenant,
         e.note};
-    std::string line;
-    for (std::size_t i = 0; i < f.size(); ++i) line += (i ? "," : "") + csv_field(f[i]);
-    std::printf("%s\n", line.c_str());
+    // The API's writer: a caller name like =HYPERLINK(...) must not run in a spreadsheet.
+    std::printf("%s\n", base::csv_record(f).c_str());
   }
 }
 

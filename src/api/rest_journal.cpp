@@ -5,6 +5,7 @@
 #include <charconv>
 
 #include "api/rest_common.hpp"
+#include "base/csv_text.hpp"
 
 namespace callbridge::api::rest {
 
@@ -85,19 +86,6 @@ json::value entry_json(const ports::StoredEntry& e) {
   return out;
 }
 
-void csv_field(std::string& out, std::string_view f) {
-  bool quote = f.find_first_of(",\"\r\n") != std::string_view::npos;
-  // Spreadsheet formula injection: a leading = @ or tab/CR is neutralized.
-  bool formula = !f.empty() && (f[0] == '=' || f[0] == '@' || f[0] == '\t' || f[0] == '\r');
-  if (quote || formula) out += '"';
-  if (formula) out += '\'';
-  for (char c : f) {
-    if (c == '"') out += '"';
-    out += c;
-  }
-  if (quote || formula) out += '"';
-}
-
 std::string fmt1(double v) {
   char buf[32];
   std::snprintf(buf, sizeof buf, "%.1f", v);
@@ -138,10 +126,7 @@ std::string to_csv(const std::vector<ports::StoredEntry>& entries) {
                                e.contact ? e.contact->name : "",
                                e.note,
                                estimated_list(e.estimated)};
-    for (std::size_t i = 0; i < f.size(); ++i) {
-      if (i) out += ',';
-      csv_field(out, f[i]);
-    }
+    out += base::csv_record(f);  // formula-safe (shared with `callbridge journal --format csv`)
     out += "\r\n";
   }
   return out;
