@@ -179,6 +179,31 @@ TEST_F(CliJournal, CsvQuotesFieldsThatNeedIt) {
             "+4989123456,false,\"Doe, \"\"JD\"\" Jane\",answered,5.0,60.0,0.0,102,,c1,default,\n");
 }
 
+// Regression (issue 12): `callbridge journal --format csv` wrote a caller name such as
+// =HYPERLINK(...) unescaped, which a spreadsheet runs; the API's CSV already prefixed '.
+TEST_F(CliJournal, CsvNeutralizesSpreadsheetFormulas) {
+  {
+    using namespace callbridge;
+    auto s = journal::SqliteJournalStore::open(dir_ / "journal.db");
+    ASSERT_TRUE(s) << s.error().to_string();
+    model::JournalEntry e{.tenant = base::TenantId("default")};
+    e.call_id = "c3";
+    e.party = "103";
+    e.direction = model::Direction::inbound;
+    e.remote = "+4989123456";
+    e.remote_name = "=HYPERLINK(\"http://evil.example\",\"x\")";
+    e.disposition = model::Disposition::missed;
+    e.started_at = base::from_micros(1'795'383'000'000'000);
+    e.ended_at = base::from_micros(1'795'383'010'000'000);
+    (*s)->append(e);
+    ASSERT_TRUE((*s)->flush());
+  }
+  auto [rc, out] = cli({"--data-dir", dir_ / "", "--format", "csv", "--party", "103"});
+  ASSERT_EQ(rc, 0) << out;
+  EXPECT_NE(out.find(",\"'=HYPERLINK(\"\"http://evil.example\"\",\"\"x\"\")\","), std::string::npos) << out;
+  EXPECT_NE(out.find(",+4989123456,"), std::string::npos) << out;  // numbers stay numbers
+}
+
 TEST_F(CliJournal, TableIsAligned) {
   auto [rc, out] = cli({"--data-dir", dir_ / ""});
   ASSERT_EQ(rc, 0) << out;
