@@ -165,11 +165,13 @@ struct HttpServer::Impl {
   }
 
   bool path_known(const std::string& path, std::string& allow) const {
+    // Each method once, although an exact and a prefix route (or two prefixes) may match.
+    std::set<std::string> methods;
     for (const auto* table : {&exact, &prefix})
       for (const auto& [method, routes] : *table)
         for (const auto& [p, h] : routes)
-          if (table == &exact ? p == path : path.compare(0, p.size(), p) == 0)
-            allow += (allow.empty() ? "" : ", ") + method;
+          if (table == &exact ? p == path : path.compare(0, p.size(), p) == 0) methods.insert(method);
+    for (const auto& m : methods) allow += (allow.empty() ? "" : ", ") + m;
     return !allow.empty();
   }
 
@@ -317,6 +319,16 @@ asio::awaitable<T> await_reply(asio::io_context& io, T fallback, Start start) {
 
 // The problem the server answers for a read error (431, 413, 400), or nullopt when the connection
 // just ends (end of stream, partial message, timeout, reset). Shared by session() and parse_request().
+// A request whose body framing we would read differently from a proxy in front of us (request
+// smuggling): Beast accepts a Transfer-Encoding without a final "chunked" (e.g. "xchunked") as
+// "no body". RFC 9112 6.1: 501 for a transfer coding the server does not understand.
+template <class Parser>
+std::optional<HttpResponse> framing_problem(const Parser& parser) {
+  const auto& h = parser.get();
+  if (h.find(http::field::transfer_encoding) == h.end() || parser.chunked()) return std::nullopt;
+  return HttpResponse::problem(501, "Not Implemented", "Transfer-Encoding: only chunked is supported");
+}
+
 std::optional<HttpResponse> read_problem(const boost::system::error_code& ec, const HttpServerOptions& o) {
   if (ec == http::error::header_limit)
     return HttpResponse::problem(431, "Request Header Fields Too Large",
@@ -499,6 +511,14 @@ asio::awaitable<void> session(std::shared_ptr<HttpServer::Impl> impl, Stream& st
     // slot back quickly); the body, and later requests on a kept-alive connection, read_timeout.
     net.expires_after(first ? o.header_timeout : o.read_timeout);
     auto [ec, n] = co_await http::async_read_header(stream, buffer, parser, kUseTuple);
+    if (!ec) {
+      if (auto bad = framing_problem(parser)) {
+        net.expires_after(o.write_timeout);
+        auto res = to_beast(std::move(*bad), 11, false);
+        co_await http::async_write(stream, res, kUseTuple);
+        break;
+      }
+    }
     if (!ec && !parser.is_done()) {
       net.expires_after(o.read_timeout);
       std::tie(ec, n) = co_await http::async_read(stream, buffer, parser, kUseTuple);
@@ -663,6 +683,11 @@ ParsedRequest parse_request(std::string_view bytes, const HttpServerOptions& opt
       out.problem = std::move(*problem);
       return out;
     }
+  }
+  if (auto bad = framing_problem(parser)) {
+    out.status = ParsedRequest::Status::problem;
+    out.problem = std::move(*bad);
+    return out;
   }
   out.status = ParsedRequest::Status::request;
   out.request = to_request(parser.get());

@@ -202,6 +202,17 @@ TEST_F(HttpServerTest, OversizedHeaderIs431) {
   EXPECT_EQ(r.rfind("HTTP/1.1 431 ", 0), 0u) << r;
 }
 
+// Regression (issue 12): "Transfer-Encoding: xchunked" was read as "no body" (a proxy may read it
+// otherwise: request smuggling).
+TEST_F(HttpServerTest, UnknownTransferEncodingIs501) {
+  start();
+  auto r = request("POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: xchunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n");
+  EXPECT_EQ(r.rfind("HTTP/1.1 501 ", 0), 0u) << r;
+  EXPECT_EQ(r.find(":hello"), std::string::npos) << r;
+  r = request("POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n5\r\nhello\r\n0\r\n\r\n");
+  EXPECT_TRUE(r.ends_with(":hello")) << r;
+}
+
 TEST_F(HttpServerTest, GarbageIs400) {
   start();
   auto r = request("HELLO\r\n\r\n");
@@ -335,6 +346,23 @@ TEST(HttpServer, ParseRequestLikeAConnection) {
   EXPECT_EQ(bad.problem.status, 400);
   EXPECT_EQ(parse_request("POST / HTTP/1.1\r\nContent-Length: 9\r\n\r\n", o).problem.status, 413);
   EXPECT_EQ(parse_request("GET / HTTP/1.1\r\nX: " + std::string(300, 'a') + "\r\n\r\n", o).problem.status, 431);
+}
+
+// Regression (issue 12): the Allow header listed a method once per matching route.
+TEST(HttpServer, AllowListsEachMethodOnce) {
+  boost::asio::io_context io;
+  HttpServer s(io, {});
+  s.route("GET", "/a/*", [](const HttpRequest&) { return HttpResponse::text(200, "prefix"); });
+  s.route("GET", "/a/b/*", [](const HttpRequest&) { return HttpResponse::text(200, "longer prefix"); });
+  s.route("GET", "/a/b/c", [](const HttpRequest&) { return HttpResponse::text(200, "exact"); });
+  s.route("POST", "/a/b/c", [](const HttpRequest&) { return HttpResponse::text(200, "exact"); });
+  HttpRequest r;
+  r.method = "DELETE";
+  r.path = "/a/b/c";
+  auto res = s.dispatch(r);
+  EXPECT_EQ(res.status, 405);
+  ASSERT_EQ(res.headers.size(), 1u);
+  EXPECT_EQ(res.headers[0], (std::pair<std::string, std::string>{"Allow", "GET, POST"}));
 }
 
 TEST(HttpServer, ParseQueryDecodes) {
