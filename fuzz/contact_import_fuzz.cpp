@@ -76,7 +76,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     check(cards.cards.size() <= vl.max_cards, "more vCards than max_cards");
   }
 
-  dir::ImportParseOptions o;
+  dir::ImportParseOptions o{.tenant = "fuzz"};
   o.format = static_cast<dir::ImportFormat>(flags % 3);
   o.encoding = enc;
   static constexpr char kDelims[] = {0, ',', ';', '\t'};
