@@ -10,7 +10,6 @@
 #include <vector>
 
 #include "app/config.hpp"
-#include "base/tenant_id.hpp"
 #include "base/time.hpp"
 #include "cli/commands.hpp"
 #include "identity/sqlite/identity_store.hpp"
@@ -29,7 +28,6 @@ struct TokenFlags {
   std::optional<std::string> team;
   long expires_days = 0;
   std::string id;
-  bool tenant_given = false;
 };
 
 int fail_msg(const std::string& m, int rc = 1) {
@@ -77,13 +75,7 @@ std::unique_ptr<identity::SqliteIdentityStore> open_store(const TokenFlags& f, i
   return std::move(*s);
 }
 
-int run_create(TokenFlags f) {
-  // Operators (docs/api.md "Tenants") live in the reserved tenant, whatever --tenant says.
-  if (f.role && *f.role == "operator") {
-    if (f.tenant_given && f.tenant != base::kOperatorTenant)
-      return fail_msg("--role operator: operators belong to no company tenant; leave out --tenant", 2);
-    f.tenant = std::string(base::kOperatorTenant);
-  }
+int run_create(const TokenFlags& f) {
   int rc = 0;
   auto store = open_store(f, rc);
   if (!store) return rc;
@@ -152,19 +144,13 @@ Command register_token(CLI::App& app) {
                                              "else the daemon's default)")
         ->option_text("DIR");
     s->add_option("--config", f->config, "callbridged config file (default: $CALLBRIDGE_CONFIG)")->option_text("FILE");
-    s->add_option("--tenant", f->tenant, "tenant id (\"_operator\" for operators)")
-        ->capture_default_str()
-        ->option_text("T")
-        ->check(tenant_id_check())
-        ->each([f](const std::string&) { f->tenant_given = true; });
+    s->add_option("--tenant", f->tenant, "tenant id")->capture_default_str()->option_text("T")->check(tenant_id_check());
   };
   auto* create = c->add_subcommand("create", "create a token (and the user if needed); prints it on the last line");
   common(create);
   create->add_option("--user", f->user, "user name")->required()->option_text("U");
-  create->add_option("--role", f->role,
-                     "admin, supervisor or user (new users: user); operator = manages tenants over the API "
-                     "(`callbridge tenant`), sees no tenant's data, lives in the reserved tenant \"_operator\"")
-      ->check(CLI::IsMember({"admin", "supervisor", "user", "operator"}))
+  create->add_option("--role", f->role, "admin, supervisor or user (new users: user)")
+      ->check(CLI::IsMember({"admin", "supervisor", "user"}))
       ->option_text("R");
   create->add_option("--extension", f->extensions, "the user's extension (repeatable)")->option_text("EXT");
   create->add_option("--display-name", f->display_name, "shown name")->option_text("NAME");

@@ -1,5 +1,4 @@
 #include "app/app.hpp"
-#include "app/tenant_manager.hpp"
 
 #include <spdlog/spdlog.h>
 
@@ -120,8 +119,6 @@ base::Result<std::unique_ptr<App>> App::create(Config config, AppOptions options
   }, app->store_.get(), &app->event_hub_, rest_offload(app->rest_));
   api::add_static_routes(*app->http_, {api::default_web_root()});
   if (auto st = app->http_->start(); !st) return fail(st.error());
-  // Tenants the operator created over the API (identity.db), after the file's.
-  tenant_manager(app->rest_)->load();
   return app;
 }
 
