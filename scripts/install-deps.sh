@@ -14,6 +14,7 @@ PKGS=(
   libpq-dev postgresql
   libphonenumber8 libgeocoding8 libprotobuf-dev libabsl-dev libicu-dev
   curl libcurl4-openssl-dev
+  clang-16 libclang-rt-16-dev  # fuzz/ (libFuzzer, ASan+UBSan); clang 14 cannot use libstdc++ 12's std::expected
   chromium  # browser end-to-end tests (web/tests/e2e, playwright-core drives it; ~30 s to install)
   firefox-esr  # Firefox smoke test (web/tests/e2e/firefox_smoke.ff.mjs, puppeteer-core over WebDriver BiDi)
 )
