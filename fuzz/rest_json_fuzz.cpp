@@ -1,7 +1,7 @@
 // libFuzzer target: the JSON bodies and query strings of the REST endpoints that take them
 // (contacts create/update/lookup/list, users create, ui-settings), dispatched through
-// add_rest_routes with the real Authenticator over an in-memory identity store and an in-memory
-// contact store (fresh per input, so inputs replay alike). A valid admin or user token is sent,
+// app::add_api_routes (the daemon's REST API with every capability) with the real Authenticator
+// over an in-memory identity store and an in-memory contact store (fresh per input, so inputs replay alike). A valid admin or user token is sent,
 // so the handlers, not authentication, see the bytes. Checks: never a 500 (a handler that failed
 // or threw), JSON answers are JSON.
 // Not covered: POST /api/v1/session (a wrong secret costs an argon2 verification, ~200 ms), token
@@ -16,7 +16,7 @@
 #include <string>
 #include <string_view>
 
-#include "api/rest_api.hpp"
+#include "app/capability_table.hpp"
 #include "directory/store/sqlite_contact_store.hpp"
 #include "fuzz_check.hpp"
 #include "identity/sqlite/identity_store.hpp"
@@ -86,7 +86,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     if (raw.size() > 1 && raw[0] == '+') return std::string(raw);
     return std::nullopt;
   };
-  api::add_rest_routes(server, std::move(d));
+  callbridge::app::add_api_routes(server, std::move(d));
   // Two contacts to update and delete.
   for (const char* c : {R"({"display_name": "Anna", "numbers": [{"label": "work", "number": "+4989123456"}]})",
                         R"({"display_name": "ACME", "kind": "company", "company": "ACME", "numbers": [{"number": "+4930555000"}]})"}) {

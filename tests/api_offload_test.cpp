@@ -14,7 +14,7 @@
 #include <thread>
 
 #include "api/auth.hpp"
-#include "api/rest_api.hpp"
+#include "app/capability_table.hpp"
 #include "api/ws_event_stream.hpp"
 #include "base/worker_pool.hpp"
 #include "identity/sqlite/identity_store.hpp"
@@ -121,7 +121,7 @@ class OffloadFixture : public ::testing::Test {
       EXPECT_EQ(std::this_thread::get_id(), io_thread_id_);
       if (t == "default") f(model_);
     };
-    add_rest_routes(*server_, d);
+    app::add_api_routes(*server_, d);  // the daemon's REST API: its own routes and every capability
     hub_ = std::make_unique<core::EventHub>(core::EventHubOptions{.retention = 16, .encode = EventStream::frame_text});
     events_ = std::make_unique<EventStream>(io_, *hub_, *auth_);
     events_->install(*server_);

@@ -1,132 +1,28 @@
-// The REST API through HttpServer::dispatch (no sockets): authentication failures, limits,
-// malformed input, sessions, tickets, admin routes, journal/contacts/calls. The randomized
+// The REST API through HttpServer::dispatch (no sockets) with every capability of the daemon's
+// table: authentication failures, limits, malformed input, sessions, tickets, admin routes, calls.
+// Each capability's own behaviour is tested in its folder (src/capabilities/<name>/<name>_test.cpp). The randomized
 // two-tenant isolation run is tests/tenant_isolation_test.cpp (REST and WebSocket on a socket).
 #include <gtest/gtest.h>
 
-#include <boost/asio/io_context.hpp>
-#include <boost/json.hpp>
-#include <filesystem>
-
 #include <sqlite3.h>
 
-#include "api/auth.hpp"
-#include "api/rest_api.hpp"
-#include "directory/store/sqlite_contact_store.hpp"
-#include "identity/sqlite/identity_store.hpp"
-#include "journal/sqlite/sqlite_journal_store.hpp"
+#include "app/capability_table.hpp"
+#include "support/rest_fixture.hpp"
 
 namespace callbridge::api {
 namespace {
 
 namespace json = boost::json;
+using testsupport::kA;
+using testsupport::kB;
 using namespace std::chrono_literals;
 
-base::Timestamp t0() { return base::from_micros(1'795'000'000'000'000LL); }
-
-struct Tenant {
-  std::string name, num_prefix, marker, call_prefix;
-};
-const Tenant kA{"ta", "+491100", "Alpha", "ta-call-"};
-const Tenant kB{"tb", "+492200", "Bravo", "tb-call-"};
-
-class RestFixture : public ::testing::Test {
+// Every capability of the daemon's table, as callbridged serves them.
+class RestFixture : public testsupport::RestFixture {
  protected:
-  void SetUp() override {
-    dir_ = std::filesystem::temp_directory_path() /
-           ("cb_api_rest_" + std::to_string(::getpid()) + "_" +
-            ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    std::filesystem::remove_all(dir_);
-    std::filesystem::create_directories(dir_);
-    ids_ = std::move(*identity::SqliteIdentityStore::open((dir_ / "identity.db").string()));
-    journal_ = std::move(*journal::SqliteJournalStore::open((dir_ / "journal.db").string()));
-    directory::SqliteContactStoreOptions co;
-    co.path = ":memory:";
-    contacts_ = std::move(*directory::SqliteContactStore::open(co));
-    auth_ = std::make_unique<Authenticator>(*ids_, clock_);
-    models_.emplace(kA.name, model::CallModel(base::TenantId(kA.name)));
-    models_.emplace(kB.name, model::CallModel(base::TenantId(kB.name)));
-    server_ = std::make_unique<HttpServer>(io_, HttpServerOptions{});
-    RestDeps d;
-    d.identity = ids_.get();
-    d.auth = auth_.get();
-    d.clock = &clock_;
-    d.journal = journal_.get();
-    d.contacts = contacts_.get();
-    d.for_each_model = [this](const base::TenantId& t, const std::function<void(const model::CallModel&)>& f) {
-      if (auto it = models_.find(t); it != models_.end()) f(it->second);
-    };
-    d.diagnostics_json = [] { return std::string(R"({"version":"test","pbx":[{"name":"p1","counters":{"events":3}}]})"); };
-    add_rest_routes(*server_, d);
+  void add_capabilities(capabilities::CapabilityContext& c) override {
+    for (const auto& cap : app::capability_table()) cap.register_routes(c);
   }
-  void TearDown() override {
-    server_.reset();
-    journal_.reset();
-    std::filesystem::remove_all(dir_);
-  }
-
-  std::string add_user(const Tenant& t, const std::string& name, const std::string& role,
-                       std::vector<std::string> ext) {
-    EXPECT_TRUE(ids_->put_user({base::TenantId(t.name), name, role, t.marker + " " + name, ext, ""}));
-    auto tok = identity::issue_token(*ids_, base::TenantId(t.name), name, clock_.now());
-    EXPECT_TRUE(tok);
-    return tok->token;
-  }
-
-  HttpResponse call(const std::string& method, const std::string& target, const std::string& token = "",
-                    const std::string& body = "", const std::string& cookie = "") {
-    HttpRequest r;
-    r.method = method;
-    r.target = target;
-    auto qm = target.find('?');
-    r.path = target.substr(0, qm);
-    if (qm != std::string::npos) r.query = target.substr(qm + 1);
-    if (!token.empty()) r.headers.emplace_back("authorization", "Bearer " + token);
-    if (!cookie.empty()) r.headers.emplace_back("cookie", cookie);
-    r.body = body;
-    r.remote = remote_;
-    return server_->dispatch(r);
-  }
-
-  static std::string ptype(const HttpResponse& r) {
-    EXPECT_EQ(r.content_type, "application/problem+json") << r.body;
-    auto v = json::parse(r.body);
-    return std::string(v.at("type").as_string());
-  }
-  static std::string header(const HttpResponse& r, const std::string& name) {
-    for (const auto& [k, v] : r.headers)
-      if (k == name) return v;
-    return {};
-  }
-
-  void add_journal(const Tenant& t, const std::string& party, int n) {
-    model::JournalEntry e{.tenant = base::TenantId(t.name)};
-    e.call_id = t.call_prefix + "j" + std::to_string(n);
-    e.party = party;
-    e.direction = n % 2 ? model::Direction::inbound : model::Direction::outbound;
-    e.remote = t.num_prefix + std::to_string(1000 + n);
-    e.remote_name = t.marker + " Caller " + std::to_string(n);
-    e.disposition = n % 3 ? model::Disposition::answered : model::Disposition::missed;
-    e.started_at = t0() + std::chrono::seconds(n);
-    if (n % 3) e.answered_at = e.started_at + 2s;
-    e.ended_at = e.started_at + 30s;
-    journal_->append(e);
-  }
-
-  void ring(const Tenant& t, const std::string& device, int n) {
-    models_.at(t.name).update(t.call_prefix + std::to_string(n), device, model::ConnectionState::alerting,
-                              model::CallEventType::delivered, clock_.now(), t.num_prefix + std::to_string(n));
-  }
-
-  boost::asio::io_context io_;
-  std::filesystem::path dir_;
-  base::ManualClock clock_{t0()};
-  std::unique_ptr<identity::SqliteIdentityStore> ids_;
-  std::unique_ptr<journal::SqliteJournalStore> journal_;
-  std::unique_ptr<directory::SqliteContactStore> contacts_;
-  std::unique_ptr<Authenticator> auth_;
-  std::map<std::string, model::CallModel> models_;
-  std::unique_ptr<HttpServer> server_;
-  std::string remote_ = "192.0.2.10";
 };
 
 TEST_F(RestFixture, MeNeedsAValidToken) {
@@ -283,78 +179,6 @@ TEST_F(RestFixture, AdminRoutesNeedAdmin) {
   auto o = call("GET", "/api/v1/openapi.json");
   ASSERT_EQ(o.status, 200);
   EXPECT_EQ(json::parse(o.body).at("openapi").as_string(), "3.0.3");
-}
-
-TEST_F(RestFixture, JournalIsFilteredByRoleAndExtension) {
-  auto user = add_user(kA, "anna", "user", {"100"});
-  auto sup = add_user(kA, "sup", "supervisor", {});
-  for (int i = 0; i < 30; ++i) add_journal(kA, i % 2 ? "100" : "101", i);
-  ASSERT_TRUE(journal_->flush());
-  auto r = json::parse(call("GET", "/api/v1/journal?limit=500", user).body);
-  EXPECT_EQ(r.at("entries").as_array().size(), 15u);
-  for (const auto& e : r.at("entries").as_array()) EXPECT_EQ(e.at("party").as_string(), "100");
-  EXPECT_EQ(call("GET", "/api/v1/journal?party=101", user).status, 403);
-  auto all = json::parse(call("GET", "/api/v1/journal?limit=10", sup).body);
-  ASSERT_EQ(all.at("entries").as_array().size(), 10u);
-  auto next = all.at("next_before").as_int64();
-  auto page2 = json::parse(call("GET", "/api/v1/journal?limit=100&before=" + std::to_string(next), sup).body);
-  EXPECT_EQ(page2.at("entries").as_array().size(), 20u);
-  EXPECT_TRUE(page2.at("next_before").is_null());
-  auto missed = json::parse(call("GET", "/api/v1/journal?disposition=missed&limit=500", sup).body);
-  EXPECT_EQ(missed.at("entries").as_array().size(), 10u);
-  auto csv = call("GET", "/api/v1/journal.csv?party=100", user);
-  ASSERT_EQ(csv.status, 200);
-  EXPECT_EQ(csv.content_type, "text/csv; charset=utf-8");
-  EXPECT_EQ(std::count(csv.body.begin(), csv.body.end(), '\n'), 16);
-  // Notes: the user may annotate own entries only.
-  std::int64_t own = r.at("entries").as_array()[0].at("id").as_int64();
-  auto p = call("PATCH", "/api/v1/journal/" + std::to_string(own), user, R"({"note":"call back =1+1"})");
-  ASSERT_EQ(p.status, 200) << p.body;
-  EXPECT_EQ(json::parse(p.body).at("note").as_string(), "call back =1+1");
-  auto other = json::parse(call("GET", "/api/v1/journal?party=101&limit=1", sup).body).at("entries").as_array()[0].at("id").as_int64();
-  EXPECT_EQ(call("PATCH", "/api/v1/journal/" + std::to_string(other), user, R"({"note":"x"})").status, 404);
-  EXPECT_EQ(call("PATCH", "/api/v1/journal/" + std::to_string(other), sup, R"({"note":"x"})").status, 200);
-}
-
-TEST_F(RestFixture, ContactsCrudAndLookup) {
-  auto user = add_user(kA, "anna", "user", {"100"});
-  auto c = call("POST", "/api/v1/contacts", user,
-                R"({"given_name":"Max","family_name":"Muster","company":"ACME","numbers":[{"label":"work","number":"+49 211 339903-12"}]})");
-  ASSERT_EQ(c.status, 201) << c.body;
-  auto cj = json::parse(c.body);
-  EXPECT_EQ(cj.at("display_name").as_string(), "Max Muster");
-  std::string id(cj.at("id").as_string());
-  auto l = json::parse(call("GET", "/api/v1/contacts/lookup?number=%2B4921133990312", user).body);
-  ASSERT_EQ(l.at("matches").as_array().size(), 1u);
-  EXPECT_EQ(l.at("matches").as_array()[0].at("name").as_string(), "Max Muster");
-  auto p = call("PATCH", "/api/v1/contacts/" + id, user, R"({"note":"VIP"})");
-  ASSERT_EQ(p.status, 200) << p.body;
-  EXPECT_EQ(json::parse(p.body).at("note").as_string(), "VIP");
-  EXPECT_EQ(json::parse(p.body).at("numbers").as_array().size(), 1u);
-  EXPECT_EQ(call("DELETE", "/api/v1/contacts/" + id, user).status, 204);
-  EXPECT_EQ(call("GET", "/api/v1/contacts/" + id, user).status, 404);
-}
-
-TEST_F(RestFixture, LinesShowOwnAndTeamPresenceWithNames) {
-  ASSERT_TRUE(ids_->put_user({base::TenantId(kA.name), "anna", "user", "Anna A", {"100"}, "sales"}));
-  auto u100 = identity::issue_token(*ids_, base::TenantId(kA.name), "anna", clock_.now())->token;
-  ASSERT_TRUE(ids_->put_user({base::TenantId(kA.name), "ben", "user", "Ben B", {"101"}, "sales"}));
-  ASSERT_TRUE(ids_->put_user({base::TenantId(kA.name), "cid", "user", "Cid C", {"102"}, "support"}));
-  auto sup = add_user(kA, "sup", "supervisor", {});
-  ring(kA, "100", 1);
-  ring(kA, "101", 2);
-  ring(kA, "102", 3);
-  ring(kA, "103", 4);  // a line no user owns
-  auto mine = call("GET", "/api/v1/lines", u100);
-  ASSERT_EQ(mine.status, 200) << mine.body;
-  EXPECT_EQ(mine.body,
-            R"({"lines":[{"device":"100","name":"Anna A","state":"ringing"},{"device":"101","name":"Ben B","state":"ringing"}]})");
-  auto all = json::parse(call("GET", "/api/v1/lines", sup).body).at("lines").as_array();
-  ASSERT_EQ(all.size(), 4u);
-  EXPECT_EQ(all[2].at("name").as_string(), "Cid C");
-  EXPECT_EQ(all[3].at("device").as_string(), "103");
-  EXPECT_EQ(all[3].at("name").as_string(), "");
-  EXPECT_EQ(call("GET", "/api/v1/lines").status, 401);
 }
 
 TEST_F(RestFixture, CallsAreVisibleToTheirParties) {

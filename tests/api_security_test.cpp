@@ -19,7 +19,7 @@
 #include <thread>
 
 #include "api/auth.hpp"
-#include "api/rest_api.hpp"
+#include "app/capability_table.hpp"
 #include "identity/sqlite/identity_store.hpp"
 #include "support/temp_dir.hpp"
 
@@ -113,7 +113,7 @@ class SecurityFixture : public ::testing::Test {
     d.auth = auth_.get();
     d.clock = &clock_;
     if (tweak) tweak(d);
-    add_rest_routes(*server_, d);
+    app::add_api_routes(*server_, d);  // the daemon's REST API: its own routes and every capability
     ASSERT_TRUE(server_->start());
     port_ = server_->port();
     thread_ = std::thread([this] { io_.run(); });

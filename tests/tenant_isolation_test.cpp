@@ -27,7 +27,7 @@
 #include <thread>
 
 #include "api/auth.hpp"
-#include "api/rest_api.hpp"
+#include "app/capability_table.hpp"
 #include "api/rest_commands.hpp"
 #include "api/ws_event_stream.hpp"
 #include "core/call_control.hpp"
@@ -156,7 +156,7 @@ class Stack {
       for (auto& s : tenants)
         if (s.id == t) f(s.model);
     };
-    api::add_rest_routes(*http, std::move(d));
+    app::add_api_routes(*http, std::move(d));  // the daemon's REST API: its own routes and every capability
     api::CommandRouteDeps c;
     c.auth = auth.get();
     c.journal = journal.get();

@@ -17,6 +17,10 @@ What it checks (each failure names file, line, the included header and the rule)
   4. With --targets (written by CMake at configure time): a target's sources include only headers
      of the parts it links (its own part, its direct links and what they link PUBLIC), and a
      library or executable links only callbridge libraries of parts its row allows.
+  5. The shape of capabilities: a part under `capabilities/` may be allowed (by its row) only the
+     shared interface `capabilities` and the inner layers (CAPABILITY_MAY_USE): never another
+     capability, `app`, a driver, a backend or `storage`. A row that allows more fails, so the
+     rule cannot be loosened by editing the table alone.
 Standard library only; runs in well under a second.
 """
 from __future__ import annotations
@@ -35,6 +39,10 @@ PARTS_HEADING = "parts and what each may use"
 THIRD_PARTY_HEADING = "third-party headers with an owner"
 INCLUDE_RE = re.compile(r'^\s*#\s*include\s*([<"])([^">]+)[">]')
 BACKTICK_RE = re.compile(r"`([^`]+)`")
+# What a capability (src/capabilities/<name>/) may depend on at most: each one stands alone on the
+# API's helpers and the core, so it can be copied, added or removed without touching another.
+CAPABILITY_GROUP = "capabilities"
+CAPABILITY_MAY_USE = {CAPABILITY_GROUP, "api", "core", "ports", "model", "base"}
 
 
 @dataclass
@@ -134,8 +142,13 @@ def load_rules(doc_path: Path, doc_rel: str) -> tuple[Rules, list[str]]:
         part = part_of_folder(names[0])
         if part in rules.allowed:
             errors.append(f"{doc_rel}:{lineno}: folder {names[0]} listed twice")
-        deps = set(BACKTICK_RE.findall(cells[-1]))
-        rules.allowed[part] = {d.strip("/") for d in deps}
+        deps = {d.strip("/") for d in BACKTICK_RE.findall(cells[-1])}
+        if part.startswith(CAPABILITY_GROUP + "/"):
+            extra = sorted(deps - CAPABILITY_MAY_USE)
+            if extra:
+                errors.append(f"{doc_rel}:{lineno}: {part} may not be allowed {', '.join(extra)} (a capability "
+                              f"depends only on {', '.join(sorted(CAPABILITY_MAY_USE))}; tools/check_deps.py)")
+        rules.allowed[part] = deps
         rules.rows[part] = lineno
         rules.folders[part] = names[0].strip("/")
     for lineno, cells in table_after(lines, THIRD_PARTY_HEADING):

@@ -216,6 +216,46 @@ class CheckDepsTest(unittest.TestCase):
         self.assertIn("cli/CMakeLists.txt: cli links lib_x (drivers/x): cli may not depend on drivers/x", out)
 
 
+class CapabilityShapeTest(unittest.TestCase):
+    """A capability (src/capabilities/<name>/) may rest on the inner layers only, whatever its row says."""
+
+    DOC = DOC.replace("| `cli/` | command | `base` |\n",
+                      "| `cli/` | command | `base` |\n"
+                      "| `src/capabilities/` | shared interface | `api`, `ports`, `base` |\n"
+                      "| `src/capabilities/a/` | one capability | `capabilities`, `api`, `ports`, `base` |\n"
+                      "| `src/capabilities/b/` | another | `capabilities`, `api`, `base` |\n")
+    FILES = {**FILES,
+             "src/capabilities/capability.hpp": '#pragma once\n#include "api/routes.hpp"\n',
+             "src/capabilities/a/a_routes.cpp": '#include "capabilities/capability.hpp"\n#include "ports/store.hpp"\n',
+             "src/capabilities/b/b_routes.cpp": '#include "capabilities/capability.hpp"\n'}
+
+    def run_tree(self, doc: str, files: dict) -> tuple[int, str]:
+        t = Tree(files=files, doc=doc)
+        try:
+            return t.run()
+        finally:
+            t.close()
+
+    def test_capabilities_on_the_inner_layers_pass(self):
+        rc, out = self.run_tree(self.DOC, self.FILES)
+        self.assertEqual(rc, 0, out)
+
+    def test_one_capability_including_another_fails(self):
+        files = {**self.FILES, "src/capabilities/b/b_routes.cpp": '#include "capabilities/a/a_routes.hpp"\n',
+                 "src/capabilities/a/a_routes.hpp": "#pragma once\n"}
+        rc, out = self.run_tree(self.DOC, files)
+        self.assertEqual(rc, 1)
+        self.assertIn('src/capabilities/b/b_routes.cpp:1: #include "capabilities/a/a_routes.hpp": capabilities/b may '
+                      'not depend on capabilities/a', out)
+
+    def test_a_row_allowing_another_capability_or_a_backend_fails(self):
+        doc = self.DOC.replace("| `src/capabilities/b/` | another | `capabilities`, `api`, `base` |",
+                               "| `src/capabilities/b/` | another | `capabilities/a`, `drivers/x`, `app`, `base` |")
+        rc, out = self.run_tree(doc, self.FILES)
+        self.assertEqual(rc, 1)
+        self.assertIn("capabilities/b may not be allowed app, capabilities/a, drivers/x", out)
+
+
 class RealTreeTest(unittest.TestCase):
     """The repository itself, without the build's target list (ctest check_deps runs it with)."""
 

@@ -4,6 +4,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
+
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/co_spawn.hpp>
@@ -276,6 +278,17 @@ void HttpServer::upgrade_route(std::string path, UpgradeHandler handler) {
 
 void HttpServer::upgrade_route(std::string path, AsyncUpgradeHandler handler) {
   impl_->upgrades[std::move(path)] = Impl::Upgrade{{}, std::move(handler)};
+}
+
+std::vector<std::pair<std::string, std::string>> HttpServer::routes() const {
+  std::vector<std::pair<std::string, std::string>> out;
+  for (const auto& [method, routes] : impl_->exact)
+    for (const auto& [p, h] : routes) out.emplace_back(method, p);
+  for (const auto& [method, routes] : impl_->prefix)
+    for (const auto& [p, h] : routes) out.emplace_back(method, p + "*");
+  for (const auto& [p, h] : impl_->upgrades) out.emplace_back("GET", p);
+  std::sort(out.begin(), out.end());
+  return out;
 }
 
 HttpResponse HttpServer::dispatch(const HttpRequest& req) const { return impl_->dispatch(req); }

@@ -145,6 +145,9 @@ class HttpServer {
   // GET `path` (exact) is handed to `handler`, which may take the connection over. Before start().
   void upgrade_route(std::string path, UpgradeHandler handler);
   void upgrade_route(std::string path, AsyncUpgradeHandler handler);
+  // Every registered route as (method, path) in the form given to route() ("/api/v1/journal/*"),
+  // sorted; upgrade routes as GET. For checks of the route table against the API's description.
+  std::vector<std::pair<std::string, std::string>> routes() const;
 
   // Binds, listens and starts accepting on the io_context. Errors name the address.
   base::Status start();

@@ -1,6 +1,9 @@
-// The REST API of docs/api.md (identity, calls read-only, journal, contacts, diagnostics, metrics,
-// OpenAPI). add_rest_routes() registers every route on an HttpServer; the app calls it once
-// (call-control commands are api/rest_commands, the WebSocket is api/ws_event_stream).
+// The REST API of docs/api.md that is not a capability's: identity (me, sessions, users, tokens),
+// UI settings, calls read-only, diagnostics, metrics, the OpenAPI document, and the problem+json 404
+// for unknown /api/v1 paths. add_rest_routes() registers them on an HttpServer and returns the
+// context the capabilities' routes share (src/capabilities/, registered by the app's capability
+// table); the app calls it once (call-control commands are api/rest_commands, the WebSocket is
+// api/ws_event_stream).
 // Handlers that read the call models run on the io thread; handlers that block (SQLite, directory
 // lookups, argon2) run on RestDeps::offload.pool and answer through the HTTP server. Every data access
 // takes the tenant from the authenticated Principal, never from the request.
@@ -27,6 +30,10 @@ class RemoteInfoView;
 }
 
 namespace callbridge::api {
+
+namespace rest {
+struct Ctx;  // rest_common.hpp
+}
 
 struct RestDeps {
   ports::IdentityStore* identity = nullptr;  // required
@@ -60,9 +67,10 @@ struct RestDeps {
   bool secure_cookies = false;
 };
 
-void add_rest_routes(HttpServer& server, RestDeps deps);
+std::shared_ptr<rest::Ctx> add_rest_routes(HttpServer& server, RestDeps deps);
 
-// The embedded OpenAPI document (src/api/openapi.json).
+// The served OpenAPI document: src/api/openapi.json with every capability's fragment, assembled at
+// build time (tools/openapi_assemble.py).
 std::string_view openapi_json();
 
 }  // namespace callbridge::api

@@ -205,14 +205,13 @@ json::object me_json(const Principal& p) {
 
 namespace callbridge::api {
 
-void add_rest_routes(HttpServer& server, RestDeps deps) {
+std::shared_ptr<rest::Ctx> add_rest_routes(HttpServer& server, RestDeps deps) {
   auto ctx = std::make_shared<rest::Ctx>(rest::Ctx{std::move(deps)});
   rest::add_identity_routes(server, ctx);
   rest::add_call_routes(server, ctx);
-  rest::add_journal_routes(server, ctx);
-  rest::add_contact_routes(server, ctx);
   rest::add_ops_routes(server, ctx);
   rest::add_settings_routes(server, ctx);
+  return ctx;
 }
 
 }  // namespace callbridge::api

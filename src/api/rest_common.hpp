@@ -1,5 +1,5 @@
-// Shared helpers of the REST handlers (internal to src/api/rest_*.cpp): problem+json with stable
-// types, authentication + body-limit wrappers that also choose the handler's thread (the io thread
+// Shared helpers of the REST handlers (src/api/rest_*.cpp and every capability's routes,
+// src/capabilities/<name>/<name>_routes.cpp): problem+json with stable types, authentication + body-limit wrappers that also choose the handler's thread (the io thread
 // for handlers that read the call models, a worker for handlers that block on SQLite or a
 // directory), JSON body parsing with limits, query access. The wrappers are called on the io thread.
 #pragma once
@@ -76,8 +76,6 @@ std::expected<std::optional<std::string>, std::string> opt_string(const boost::j
 
 void add_identity_routes(HttpServer& s, const std::shared_ptr<Ctx>& ctx);
 void add_call_routes(HttpServer& s, const std::shared_ptr<Ctx>& ctx);
-void add_journal_routes(HttpServer& s, const std::shared_ptr<Ctx>& ctx);
-void add_contact_routes(HttpServer& s, const std::shared_ptr<Ctx>& ctx);
 void add_ops_routes(HttpServer& s, const std::shared_ptr<Ctx>& ctx);
 void add_settings_routes(HttpServer& s, const std::shared_ptr<Ctx>& ctx);  // rest_settings.cpp
 

@@ -8,6 +8,7 @@
 #include "api/rest_api.hpp"
 #include "api/static_files.hpp"
 #include "app/app.hpp"
+#include "app/capability_table.hpp"
 #include "base/worker_pool.hpp"
 
 #include <boost/asio/post.hpp>
@@ -93,7 +94,7 @@ base::Result<std::shared_ptr<RestWiring>> wire_rest_api(App& app) {
   d.ui_config_json = read_ui_config;  // default of GET /api/v1/ui-settings
   d.remote_info = app.remote_info_view();  // "remote_info" per connection in GET /api/v1/calls
   d.offload = w->rest_offload;
-  api::add_rest_routes(app.http(), std::move(d));
+  add_api_routes(app.http(), std::move(d));
   return w;
 }
 

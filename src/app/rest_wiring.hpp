@@ -1,5 +1,6 @@
-// Wires the REST API (api/rest_api.hpp) into a running App: opens identity.db and contacts.db in
-// the data dir, builds the Authenticator and the per-tenant dialing plans, registers the routes.
+// Wires the REST API (api/rest_api.hpp and the capabilities of app/capability_table) into a running
+// App: opens identity.db in the data dir, builds the Authenticator and the REST workers, registers
+// the routes over the App's stores, dialing plans and call models.
 // Called once from App::create on the io thread before the server starts.
 #pragma once
 

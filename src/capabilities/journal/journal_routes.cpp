@@ -1,15 +1,20 @@
-// REST: GET /api/v1/journal (+ .csv), PATCH /api/v1/journal/{id} (note). What a caller sees is the
-// visibility policy's (core/visibility.hpp: journal_queries(), find_journal_entry()): the tenant
-// always the principal's, users only entries whose party is one of their extensions.
+// The journal capability's REST resources: GET /api/v1/journal (+ .csv), PATCH /api/v1/journal/{id}
+// (note). Parses filters and renders JSON here; what a caller sees is journal_service's (the
+// visibility policy: the tenant always the principal's, users only entries whose party is one of
+// their extensions). Registered once on the io thread; every handler runs on a REST worker.
+#include "capabilities/journal/journal_routes.hpp"
+
 #include <algorithm>
 #include <charconv>
 
 #include "api/rest_common.hpp"
-#include "base/csv_text.hpp"
+#include "capabilities/journal/journal_service.hpp"
 
-namespace callbridge::api::rest {
+namespace callbridge::capabilities::journal {
 
 namespace json = boost::json;
+using namespace api;
+using namespace api::rest;
 
 namespace {
 
@@ -69,10 +74,11 @@ std::expected<ports::JournalQuery, HttpResponse> parse_filters(const HttpRequest
 // Runs q within what p may see, newest first; 403 when p asked for a party that is not theirs.
 std::expected<std::vector<ports::StoredEntry>, HttpResponse> run(ports::JournalStore& store, const ports::JournalQuery& q,
                                                                  const Principal& p) {
-  auto queries = core::journal_queries(p.viewer(), q);
-  if (!queries) return std::unexpected(problem(403, "forbidden", queries.error()));
-  auto r = core::run_journal_queries(store, *queries, q.limit);
-  if (!r) return std::unexpected(from_error(r.error()));
+  auto r = visible_entries(store, q, p.viewer());
+  if (!r) {
+    if (r.error().forbidden) return std::unexpected(problem(403, "forbidden", r.error().error.message()));
+    return std::unexpected(from_error(r.error().error));
+  }
   return std::move(*r);
 }
 
@@ -86,55 +92,11 @@ json::value entry_json(const ports::StoredEntry& e) {
   return out;
 }
 
-std::string fmt1(double v) {
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%.1f", v);
-  return buf;
-}
-
-// "answered_at ended_at": the estimated fields, space-separated (docs/journal.md).
-std::string estimated_list(std::uint8_t bits) {
-  std::string out;
-  for (auto n : model::estimated_names(bits)) {
-    if (!out.empty()) out += ' ';
-    out += n;
-  }
-  return out;
-}
-
-std::string to_csv(const std::vector<ports::StoredEntry>& entries) {
-  std::string out =
-      "id,call_id,party,direction,remote,remote_name,disposition,started_at,answered_at,ended_at,ring_s,talk_s,"
-      "hold_s,transferred_to,transferred_from,contact,note,estimated\r\n";
-  for (const auto& se : entries) {
-    const auto& e = se.entry;
-    std::vector<std::string> f{std::to_string(se.id),
-                               e.call_id,
-                               e.party,
-                               std::string(model::to_string(e.direction)),
-                               e.remote_withheld ? "withheld" : e.remote.value_or(""),
-                               e.remote_name.value_or(""),
-                               std::string(model::to_string(e.disposition)),
-                               base::format_rfc3339_ms(e.started_at),
-                               e.answered_at ? base::format_rfc3339_ms(*e.answered_at) : "",
-                               base::format_rfc3339_ms(e.ended_at),
-                               fmt1(e.ring_s()),
-                               fmt1(e.talk_s()),
-                               fmt1(e.hold_s),
-                               e.transferred_to.value_or(""),
-                               e.transferred_from.value_or(""),
-                               e.contact ? e.contact->name : "",
-                               e.note,
-                               estimated_list(e.estimated)};
-    out += base::csv_record(f);  // formula-safe (shared with `callbridge journal --format csv`)
-    out += "\r\n";
-  }
-  return out;
-}
-
 }  // namespace
 
-void add_journal_routes(HttpServer& s, const std::shared_ptr<Ctx>& ctx) {
+void register_journal(CapabilityContext& cap) {
+  HttpServer& s = cap.server;
+  const std::shared_ptr<Ctx>& ctx = cap.rest;
   s.route("GET", "/api/v1/journal", authed(ctx, [ctx](const HttpRequest& req, const Principal& p) {
             if (!ctx->deps.journal) return problem(503, "unavailable", "no journal store");
             auto q = parse_filters(req, p, kMaxJsonLimit);
@@ -171,13 +133,11 @@ void add_journal_routes(HttpServer& s, const std::shared_ptr<Ctx>& ctx) {
             auto note = opt_string(*body, "note", 4096);
             if (!note) return problem(400, "bad-request", note.error());
             if (!*note) return problem(400, "bad-request", "note: required");
-            auto found = core::find_journal_entry(*ctx->deps.journal, p.viewer(), *id);
-            if (!found) return from_error(found.error());
-            if (!*found) return problem(404, "not-found", "no journal entry " + std::to_string(*id));
-            if (auto st = ctx->deps.journal->set_note(p.tenant, *id, **note); !st) return from_error(st.error());
-            (*found)->entry.note = **note;
-            return reply(200, entry_json(**found));
+            auto updated = set_note(*ctx->deps.journal, p.viewer(), *id, **note);
+            if (!updated) return from_error(updated.error());
+            if (!*updated) return problem(404, "not-found", "no journal entry " + std::to_string(*id));
+            return reply(200, entry_json(**updated));
           }, On::worker));
 }
 
-}  // namespace callbridge::api::rest
+}  // namespace callbridge::capabilities::journal

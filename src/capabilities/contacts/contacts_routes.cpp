@@ -1,15 +1,21 @@
-// REST: contacts of the built-in store (create/read/edit/delete/list) and number lookup over all
-// directory sources. Every call passes the principal's tenant to the store, and what comes back is
-// shown or changed only when the visibility policy agrees (core/visibility.hpp: any user of the
-// tenant may read and edit its contacts).
+// The contacts capability's REST resources: the built-in store's contacts (create, read, edit,
+// delete, list) and number lookup over all the tenant's directories. Parses and renders JSON here;
+// contacts_service completes contacts and runs lookups. Every call passes the principal's tenant to
+// the store, and what comes back is shown or changed only when the visibility policy agrees
+// (core/visibility.hpp: any user of the tenant may read and edit its contacts). Registered once on
+// the io thread; every handler runs on a REST worker.
+#include "capabilities/contacts/contacts_routes.hpp"
+
 #include <charconv>
 
 #include "api/rest_common.hpp"
-#include "core/lookup_service.hpp"
+#include "capabilities/contacts/contacts_service.hpp"
 
-namespace callbridge::api::rest {
+namespace callbridge::capabilities::contacts {
 
 namespace json = boost::json;
+using namespace api;
+using namespace api::rest;
 
 namespace {
 
@@ -57,12 +63,7 @@ std::optional<std::string> apply(const json::object& o, ports::Contact& c) {
       c.numbers.push_back({label->value_or(""), **num, ""});
     }
   }
-  if (c.display_name.empty()) {
-    c.display_name = c.kind == ports::ContactKind::company ? c.company : c.given_name + (c.given_name.empty() || c.family_name.empty() ? "" : " ") + c.family_name;
-    if (c.display_name.empty()) c.display_name = c.company;
-  }
-  if (c.display_name.empty()) return "display_name (or names / company): required";
-  return std::nullopt;
+  return complete(c);
 }
 
 std::optional<std::int64_t> contact_id(const HttpRequest& req, std::string* rest) {
@@ -75,7 +76,9 @@ std::optional<std::int64_t> contact_id(const HttpRequest& req, std::string* rest
 
 }  // namespace
 
-void add_contact_routes(HttpServer& s, const std::shared_ptr<Ctx>& ctx) {
+void register_contacts(CapabilityContext& cap) {
+  HttpServer& s = cap.server;
+  const std::shared_ptr<Ctx>& ctx = cap.rest;
   auto store = [ctx]() { return ctx->deps.contacts; };
   auto changed = [ctx](const base::TenantId& tenant) {
     if (!ctx->deps.lookup) return;
@@ -86,47 +89,21 @@ void add_contact_routes(HttpServer& s, const std::shared_ptr<Ctx>& ctx) {
             auto number = query_of(req).get("number");
             if (!number || number->empty() || number->size() > 64)
               return problem(400, "bad-request", "number: required, at most 64 characters");
-            std::optional<std::string> e164;
-            if (ctx->deps.to_e164) {
-              e164 = ctx->deps.to_e164(p.tenant, *number);
-            } else {
-              std::string d;
-              for (char c : *number)
-                if (std::isdigit(static_cast<unsigned char>(c))) d += c;
-              if (!number->empty() && (*number)[0] == '+' && d.size() >= 3) e164 = "+" + d;
-            }
+            auto e164 = to_e164(ctx->deps.to_e164, p.tenant, *number);
             if (!e164) return problem(400, "invalid-number", "'" + *number + "' is not a usable external number");
+            auto engine = ctx->deps.lookup ? ctx->deps.lookup(p.tenant) : nullptr;
+            auto found = lookup(engine.get(), ctx->deps.contacts, p.tenant, *e164);
+            if (!found) return from_error(found.error());
             json::array matches;
-            if (auto lookup = ctx->deps.lookup ? ctx->deps.lookup(p.tenant) : nullptr) {
-              auto r = lookup->lookup(p.tenant, *e164);
-              for (const auto& m : r.matches)
-                matches.push_back(json::object{{"id", m.contact.contact_id},
-                                               {"source", m.contact.source},
-                                               {"name", m.contact.display_name},
-                                               {"company", m.contact.company},
-                                               {"kind", ports::to_string(m.contact.kind)},
-                                               {"matched_number", m.contact.matched_number},
-                                               {"label", m.contact.label},
-                                               {"match", core::to_string(m.kind)}});
-            } else if (ctx->deps.contacts) {
-              ports::LookupQuery q{.tenant = p.tenant};
-              q.e164 = *e164;
-              q.candidates = {*e164};
-              q.deadline = std::chrono::steady_clock::now() + std::chrono::seconds(2);
-              auto r = ctx->deps.contacts->lookup(q);
-              if (!r) return from_error(r.error());
-              for (const auto& m : *r)
-                matches.push_back(json::object{{"id", m.contact_id},
-                                               {"source", m.source},
-                                               {"name", m.display_name},
-                                               {"company", m.company},
-                                               {"kind", ports::to_string(m.kind)},
-                                               {"matched_number", m.matched_number},
-                                               {"label", m.label},
-                                               {"match", "exact"}});
-            } else {
-              return problem(503, "unavailable", "no contact directory");
-            }
+            for (const auto& m : *found)
+              matches.push_back(json::object{{"id", m.contact.contact_id},
+                                             {"source", m.contact.source},
+                                             {"name", m.contact.display_name},
+                                             {"company", m.contact.company},
+                                             {"kind", ports::to_string(m.contact.kind)},
+                                             {"matched_number", m.contact.matched_number},
+                                             {"label", m.contact.label},
+                                             {"match", core::to_string(m.kind)}});
             return reply(200, json::object{{"number", json::object{{"input", *number}, {"e164", *e164}}},
                                           {"matches", std::move(matches)}});
           }, On::worker));
@@ -214,4 +191,4 @@ void add_contact_routes(HttpServer& s, const std::shared_ptr<Ctx>& ctx) {
           }, On::worker));
 }
 
-}  // namespace callbridge::api::rest
+}  // namespace callbridge::capabilities::contacts

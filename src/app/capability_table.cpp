@@ -1,0 +1,36 @@
+#include "app/capability_table.hpp"
+
+#include <array>
+
+#include "capabilities/contacts/contacts_events.hpp"
+#include "capabilities/contacts/contacts_routes.hpp"
+#include "capabilities/journal/journal_events.hpp"
+#include "capabilities/journal/journal_routes.hpp"
+#include "capabilities/presence/presence_events.hpp"
+#include "capabilities/presence/presence_routes.hpp"
+
+namespace callbridge::app {
+namespace {
+
+namespace cap = capabilities;
+
+constexpr std::array kCapabilities{
+    cap::Capability{"presence", cap::presence::register_presence, cap::presence::kConsumes, cap::presence::kEmits,
+                    "src/capabilities/presence/openapi.json"},
+    cap::Capability{"journal", cap::journal::register_journal, cap::journal::kConsumes, cap::journal::kEmits,
+                    "src/capabilities/journal/openapi.json"},
+    cap::Capability{"contacts", cap::contacts::register_contacts, cap::contacts::kConsumes, cap::contacts::kEmits,
+                    "src/capabilities/contacts/openapi.json"},
+};
+
+}  // namespace
+
+std::span<const capabilities::Capability> capability_table() { return kCapabilities; }
+
+std::shared_ptr<api::rest::Ctx> add_api_routes(api::HttpServer& server, api::RestDeps deps) {
+  capabilities::CapabilityContext c{server, api::add_rest_routes(server, std::move(deps))};
+  for (const auto& row : kCapabilities) row.register_routes(c);
+  return c.rest;
+}
+
+}  // namespace callbridge::app

@@ -1,0 +1,70 @@
+// The shape every capability folder (src/capabilities/<name>/) shares: a name, one function that
+// registers its REST resources, what it consumes from the PBX side, which client events it emits,
+// and its OpenAPI fragment. The app lists them in one table (app/capability_table.cpp) and
+// registers them once, on the io thread, before the HTTP server starts. docs/architecture.md,
+// "Adding a capability", says how to add one.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <string_view>
+
+#include "api/http_server.hpp"
+#include "core/event_hub.hpp"
+
+namespace callbridge::api::rest {
+struct Ctx;  // api/rest_common.hpp: the dependencies every REST handler shares
+}
+
+namespace callbridge::capabilities {
+
+// What a capability takes from the PBX side. The drivers deliver into the tenant runtime
+// (ports::PbxEventSink); a capability reads the result, never a driver.
+enum class Consumes : std::uint8_t {
+  call_events,      // PbxEventSink::on_call_event: CSTA events applied to a tenant's CallModel
+  line_changes,     // PbxEventSink::on_lines_changed: PBX device, extension and presence state
+  journal_entries,  // PbxEventSink::on_journal_entry: finished conversations, stored by the runtime
+  call_models,      // the tenant's CallModels as they are now (REST reads, io thread)
+  directories,      // the tenant's contact store and lookup engine
+};
+
+constexpr std::string_view to_string(Consumes c) {
+  switch (c) {
+    case Consumes::call_events: return "call_events";
+    case Consumes::line_changes: return "line_changes";
+    case Consumes::journal_entries: return "journal_entries";
+    case Consumes::call_models: return "call_models";
+    case Consumes::directories: return "directories";
+  }
+  return "?";
+}
+
+// The WebSocket {"type": ...} of a hub message kind (docs/api.md "Event stream").
+constexpr std::string_view to_string(core::HubMessage::Kind k) {
+  switch (k) {
+    case core::HubMessage::Kind::call: return "call";
+    case core::HubMessage::Kind::line: return "line";
+    case core::HubMessage::Kind::journal: return "journal";
+    case core::HubMessage::Kind::command: return "command";
+  }
+  return "?";
+}
+
+// What register_routes gets: the HTTP server and the dependencies the REST handlers share (stores,
+// authentication, workers, call models; api/rest_common.hpp).
+struct CapabilityContext {
+  api::HttpServer& server;
+  std::shared_ptr<api::rest::Ctx> rest;
+};
+
+// One row of the capability table.
+struct Capability {
+  std::string_view name;                             // "journal"; the folder's name
+  void (*register_routes)(CapabilityContext&);       // its REST resources
+  std::span<const Consumes> consumes;                // from the PBX side (above)
+  std::span<const core::HubMessage::Kind> emits;     // client events it is the source of
+  std::string_view openapi_fragment;                 // repo-relative: src/capabilities/<name>/openapi.json
+};
+
+}  // namespace callbridge::capabilities

@@ -1,0 +1,80 @@
+#include "capabilities/journal/journal_service.hpp"
+
+#include <cstdio>
+
+#include "base/csv_text.hpp"
+#include "core/visibility.hpp"
+
+namespace callbridge::capabilities::journal {
+
+namespace {
+
+std::string fmt1(double v) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.1f", v);
+  return buf;
+}
+
+// "answered_at ended_at": the estimated fields, space-separated (docs/journal.md).
+std::string estimated_list(std::uint8_t bits) {
+  std::string out;
+  for (auto n : model::estimated_names(bits)) {
+    if (!out.empty()) out += ' ';
+    out += n;
+  }
+  return out;
+}
+
+}  // namespace
+
+std::expected<std::vector<ports::StoredEntry>, ReadFailure> visible_entries(ports::JournalStore& store,
+                                                                            const ports::JournalQuery& q,
+                                                                            const core::Viewer& viewer) {
+  auto queries = core::journal_queries(viewer, q);
+  if (!queries) return std::unexpected(ReadFailure{true, base::Error::invalid_argument(queries.error())});
+  auto r = core::run_journal_queries(store, *queries, q.limit);
+  if (!r) return std::unexpected(ReadFailure{false, r.error()});
+  return std::move(*r);
+}
+
+base::Result<std::optional<ports::StoredEntry>> set_note(ports::JournalStore& store, const core::Viewer& viewer,
+                                                         std::int64_t id, const std::string& note) {
+  auto found = core::find_journal_entry(store, viewer, id);
+  if (!found) return base::fail(found.error());
+  if (!*found) return std::optional<ports::StoredEntry>{};
+  if (auto st = store.set_note(viewer.tenant, id, note); !st) return base::fail(st.error());
+  (*found)->entry.note = note;
+  return std::move(*found);
+}
+
+std::string to_csv(const std::vector<ports::StoredEntry>& entries) {
+  std::string out =
+      "id,call_id,party,direction,remote,remote_name,disposition,started_at,answered_at,ended_at,ring_s,talk_s,"
+      "hold_s,transferred_to,transferred_from,contact,note,estimated\r\n";
+  for (const auto& se : entries) {
+    const auto& e = se.entry;
+    std::vector<std::string> f{std::to_string(se.id),
+                               e.call_id,
+                               e.party,
+                               std::string(model::to_string(e.direction)),
+                               e.remote_withheld ? "withheld" : e.remote.value_or(""),
+                               e.remote_name.value_or(""),
+                               std::string(model::to_string(e.disposition)),
+                               base::format_rfc3339_ms(e.started_at),
+                               e.answered_at ? base::format_rfc3339_ms(*e.answered_at) : "",
+                               base::format_rfc3339_ms(e.ended_at),
+                               fmt1(e.ring_s()),
+                               fmt1(e.talk_s()),
+                               fmt1(e.hold_s),
+                               e.transferred_to.value_or(""),
+                               e.transferred_from.value_or(""),
+                               e.contact ? e.contact->name : "",
+                               e.note,
+                               estimated_list(e.estimated)};
+    out += base::csv_record(f);  // formula-safe (shared with `callbridge journal --format csv`)
+    out += "\r\n";
+  }
+  return out;
+}
+
+}  // namespace callbridge::capabilities::journal

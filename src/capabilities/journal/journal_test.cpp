@@ -1,0 +1,95 @@
+// The journal capability alone (its routes on the API's own): filters, paging, CSV, notes, each as
+// the visibility policy allows; and its service's CSV export. Real SQLite stores (support/rest_fixture).
+#include <gtest/gtest.h>
+
+#include "capabilities/journal/journal_routes.hpp"
+#include "capabilities/journal/journal_service.hpp"
+#include "support/rest_fixture.hpp"
+
+namespace callbridge::capabilities::journal {
+namespace {
+
+namespace json = boost::json;
+using api::testsupport::kA;
+using api::testsupport::kB;
+
+class JournalRoutes : public api::testsupport::RestFixture {
+ protected:
+  void add_capabilities(CapabilityContext& c) override { register_journal(c); }
+};
+
+TEST_F(JournalRoutes, AreFilteredByRoleAndExtension) {
+  auto user = add_user(kA, "anna", "user", {"100"});
+  auto sup = add_user(kA, "sup", "supervisor", {});
+  for (int i = 0; i < 30; ++i) add_journal(kA, i % 2 ? "100" : "101", i);
+  ASSERT_TRUE(journal_->flush());
+  auto r = json::parse(call("GET", "/api/v1/journal?limit=500", user).body);
+  EXPECT_EQ(r.at("entries").as_array().size(), 15u);
+  for (const auto& e : r.at("entries").as_array()) EXPECT_EQ(e.at("party").as_string(), "100");
+  EXPECT_EQ(call("GET", "/api/v1/journal?party=101", user).status, 403);
+  auto all = json::parse(call("GET", "/api/v1/journal?limit=10", sup).body);
+  ASSERT_EQ(all.at("entries").as_array().size(), 10u);
+  auto next = all.at("next_before").as_int64();
+  auto page2 = json::parse(call("GET", "/api/v1/journal?limit=100&before=" + std::to_string(next), sup).body);
+  EXPECT_EQ(page2.at("entries").as_array().size(), 20u);
+  EXPECT_TRUE(page2.at("next_before").is_null());
+  auto missed = json::parse(call("GET", "/api/v1/journal?disposition=missed&limit=500", sup).body);
+  EXPECT_EQ(missed.at("entries").as_array().size(), 10u);
+  auto csv = call("GET", "/api/v1/journal.csv?party=100", user);
+  ASSERT_EQ(csv.status, 200);
+  EXPECT_EQ(csv.content_type, "text/csv; charset=utf-8");
+  EXPECT_EQ(std::count(csv.body.begin(), csv.body.end(), '\n'), 16);
+  // Notes: the user may annotate own entries only.
+  std::int64_t own = r.at("entries").as_array()[0].at("id").as_int64();
+  auto p = call("PATCH", "/api/v1/journal/" + std::to_string(own), user, R"({"note":"call back =1+1"})");
+  ASSERT_EQ(p.status, 200) << p.body;
+  EXPECT_EQ(json::parse(p.body).at("note").as_string(), "call back =1+1");
+  auto other = json::parse(call("GET", "/api/v1/journal?party=101&limit=1", sup).body).at("entries").as_array()[0].at("id").as_int64();
+  EXPECT_EQ(call("PATCH", "/api/v1/journal/" + std::to_string(other), user, R"({"note":"x"})").status, 404);
+  EXPECT_EQ(call("PATCH", "/api/v1/journal/" + std::to_string(other), sup, R"({"note":"x"})").status, 200);
+}
+
+
+TEST_F(JournalRoutes, AnotherTenantsEntriesLookAbsent) {
+  auto admin_a = add_user(kA, "adm", "admin", {});
+  auto admin_b = add_user(kB, "adm", "admin", {});
+  add_journal(kA, "100", 1);
+  add_journal(kB, "100", 2);
+  ASSERT_TRUE(journal_->flush());
+  auto a = json::parse(call("GET", "/api/v1/journal", admin_a).body).at("entries").as_array();
+  ASSERT_EQ(a.size(), 1u);
+  EXPECT_EQ(a[0].at("call_id").as_string(), "ta-call-j1");
+  auto b = json::parse(call("GET", "/api/v1/journal", admin_b).body).at("entries").as_array();
+  ASSERT_EQ(b.size(), 1u);
+  EXPECT_EQ(call("PATCH", "/api/v1/journal/" + std::to_string(a[0].at("id").as_int64()), admin_b, R"({"note":"x"})").status,
+            404);
+  EXPECT_EQ(call("GET", "/api/v1/contacts", admin_a).status, 404) << "only the journal is registered";
+}
+
+TEST(JournalService, CsvIsFormulaSafeAndMarksEstimates) {
+  ports::StoredEntry se{.id = 7, .entry = model::JournalEntry{.tenant = base::TenantId("ta")}};
+  auto& e = se.entry;
+  e.call_id = "c1";
+  e.party = "100";
+  e.direction = model::Direction::inbound;
+  e.remote = "+4921155555";
+  e.remote_name = "=HYPERLINK(\"x\")";
+  e.disposition = model::Disposition::answered;
+  e.started_at = api::testsupport::t0();
+  e.answered_at = e.started_at + std::chrono::seconds(3);
+  e.ended_at = e.started_at + std::chrono::seconds(63);
+  e.note = "a, \"b\"";
+  auto csv = to_csv({se});
+  auto nl = csv.find("\r\n");
+  ASSERT_NE(nl, std::string::npos);
+  EXPECT_TRUE(csv.starts_with("id,call_id,party,direction,remote,"));
+  std::string row = csv.substr(nl + 2);
+  EXPECT_TRUE(row.starts_with("7,c1,100,inbound,+4921155555,")) << row;
+  EXPECT_EQ(row.find(",=HYPERLINK"), std::string::npos) << "a formula must not start a cell: " << row;
+  EXPECT_NE(row.find(",3.0,60.0,"), std::string::npos) << row;
+  EXPECT_NE(row.find("\"a, \"\"b\"\"\""), std::string::npos) << row;
+  EXPECT_TRUE(row.ends_with("\r\n"));
+}
+
+}  // namespace
+}  // namespace callbridge::capabilities::journal

@@ -1,0 +1,158 @@
+#!/usr/bin/env python3
+"""Assembles the served OpenAPI document from the API's own part and the capabilities' fragments.
+
+Run by the build (src/api/CMakeLists.txt) whenever one of the inputs changes, and by ctest
+(`openapi_assemble`, with --check only):
+
+    python3 tools/openapi_assemble.py --base src/api/openapi.json \\
+        --fragment src/capabilities/journal/openapi.json ... [--out doc.json] [--embed doc.cpp]
+
+The base is a whole OpenAPI 3 document (info, security, the API's own paths and the shared
+components). A fragment is {"paths": {...}, "components": {"schemas": {...}, "responses": {...}}}
+and nothing else. It fails, naming the file, when an input is not valid JSON, a fragment has other
+keys, two inputs define the same path or the same component, or a "$ref" points at a component
+no input defines. Paths keep their order: the base's first, then each fragment's in the order given.
+Standard library only.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+FRAGMENT_KEYS = {"paths", "components"}
+FRAGMENT_COMPONENTS = {"schemas", "responses"}
+EMBED_DELIMITER = "cbopenapi"
+
+
+class AssemblyError(Exception):
+    pass
+
+
+def load(path: Path) -> dict:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as e:
+        raise AssemblyError(f"{path}: cannot read: {e}") from e
+    try:
+        doc = json.loads(text)
+    except ValueError as e:
+        raise AssemblyError(f"{path}: not valid JSON: {e}") from e
+    if not isinstance(doc, dict):
+        raise AssemblyError(f"{path}: expected a JSON object")
+    return doc
+
+
+def refs(value, out: list[str]) -> list[str]:
+    if isinstance(value, dict):
+        for k, v in value.items():
+            if k == "$ref" and isinstance(v, str):
+                out.append(v)
+            else:
+                refs(v, out)
+    elif isinstance(value, list):
+        for v in value:
+            refs(v, out)
+    return out
+
+
+def assemble(base_path: Path, fragment_paths: list[Path]) -> dict:
+    doc = load(base_path)
+    if not isinstance(doc.get("openapi"), str) or not isinstance(doc.get("paths"), dict):
+        raise AssemblyError(f"{base_path}: not an OpenAPI document (needs \"openapi\" and \"paths\")")
+    components = doc.setdefault("components", {})
+    # where each path / component came from, for the duplicate messages
+    origin: dict[str, Path] = {f"path {p}": base_path for p in doc["paths"]}
+    for section, entries in components.items():
+        if isinstance(entries, dict):
+            for name in entries:
+                origin[f"components.{section}.{name}"] = base_path
+
+    for frag_path in fragment_paths:
+        frag = load(frag_path)
+        extra = set(frag) - FRAGMENT_KEYS
+        if extra:
+            raise AssemblyError(f"{frag_path}: a fragment holds only {sorted(FRAGMENT_KEYS)}, not {sorted(extra)}")
+        paths = frag.get("paths", {})
+        if not isinstance(paths, dict) or not paths:
+            raise AssemblyError(f"{frag_path}: \"paths\" must be a non-empty object")
+        for p, item in paths.items():
+            if not p.startswith("/"):
+                raise AssemblyError(f"{frag_path}: path {p!r} must start with '/'")
+            key = f"path {p}"
+            if key in origin:
+                raise AssemblyError(f"{frag_path}: {key} is already defined by {origin[key]}")
+            origin[key] = frag_path
+            doc["paths"][p] = item
+        frag_components = frag.get("components", {})
+        if not isinstance(frag_components, dict):
+            raise AssemblyError(f"{frag_path}: \"components\" must be an object")
+        for section, entries in frag_components.items():
+            if section not in FRAGMENT_COMPONENTS:
+                raise AssemblyError(f"{frag_path}: components.{section}: a fragment may add only "
+                                    f"{sorted(FRAGMENT_COMPONENTS)}")
+            if not isinstance(entries, dict):
+                raise AssemblyError(f"{frag_path}: components.{section} must be an object")
+            target = components.setdefault(section, {})
+            for name, value in entries.items():
+                key = f"components.{section}.{name}"
+                if key in origin:
+                    raise AssemblyError(f"{frag_path}: {key} is already defined by {origin[key]}")
+                origin[key] = frag_path
+                target[name] = value
+
+    for ref in refs(doc, []):
+        parts = ref.split("/")
+        if len(parts) != 4 or parts[:2] != ["#", "components"]:
+            raise AssemblyError(f"$ref {ref!r}: only #/components/<section>/<name> is supported")
+        if parts[3] not in components.get(parts[2], {}):
+            raise AssemblyError(f"$ref {ref!r}: no input defines it")
+    return doc
+
+
+def embed_source(text: str) -> str:
+    if f"){EMBED_DELIMITER}\"" in text:
+        raise AssemblyError(f"the document contains the raw-string delimiter ){EMBED_DELIMITER}\"")
+    return ("// Generated by tools/openapi_assemble.py from src/api/openapi.json and the capabilities'\n"
+            "// fragments. Do not edit.\n"
+            "#include <string_view>\n"
+            "namespace callbridge::api {\n"
+            "std::string_view openapi_json() {\n"
+            f"  static constexpr std::string_view doc = R\"{EMBED_DELIMITER}({text}){EMBED_DELIMITER}\";\n"
+            "  return doc;\n"
+            "}\n"
+            "}  // namespace callbridge::api\n")
+
+
+def write(path: Path, text: str) -> None:
+    # Always written (even when unchanged): the build runs this only when an input changed and
+    # expects the outputs to be newer than the inputs afterwards.
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, encoding="utf-8")
+
+
+def main(argv: list[str]) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--base", required=True, help="the API's own OpenAPI document")
+    ap.add_argument("--fragment", action="append", default=[], help="a capability's fragment (repeatable)")
+    ap.add_argument("--out", help="write the assembled document here")
+    ap.add_argument("--embed", help="write a C++ file defining api::openapi_json() here")
+    args = ap.parse_args(argv)
+    try:
+        doc = assemble(Path(args.base), [Path(f) for f in args.fragment])
+        text = json.dumps(doc, indent=1, ensure_ascii=False) + "\n"
+        if args.out:
+            write(Path(args.out), text)
+        if args.embed:
+            write(Path(args.embed), embed_source(text))
+    except AssemblyError as e:
+        print(f"openapi_assemble: {e}", file=sys.stderr)
+        return 1
+    print(f"openapi_assemble: {len(doc['paths'])} paths, "
+          f"{len(doc.get('components', {}).get('schemas', {}))} schemas from {1 + len(args.fragment)} files")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
