@@ -90,6 +90,77 @@ TEST(AmiDropResync, CallThatStartedInTheGapAndRingsAtResyncIsNotJournaledTwice) 
   EXPECT_EQ(e.estimated, model::kEstimatedStart) << model::to_json_line(e);
 }
 
+// Found by the fault campaign (tests/faults): an outbound call first seen in a resync was
+// journaled with the party's own company number as remote. The lab's pre-dial handler presents
+// +4930555101 on the trunk, and Asterisk hands that back to the phone as its connected line; what
+// the party dialed is its channel's extension while it runs Dial.
+TEST(AmiDropResync, OutboundCallFirstSeenInAResyncNamesTheDialedNumberNotOurOwnPresentedNumber) {
+  AmiCapture c = capture("outbound_dial");
+  std::size_t newchannel = *c.find({"Event: Newchannel"});
+  std::size_t first_enter = *c.find({"Event: BridgeEnter"});
+  std::size_t second_enter = c.after({"Event: BridgeEnter"}, first_enter + 1);  // both talk
+  for (std::size_t resume : {c.after({"Event: NewConnectedLine", "ConnectedLineNum: +4930555101"}), second_enter}) {
+    auto g = cut_with_gap(c, newchannel, resume);
+    ReplayResult r = replay_streams({g.first, g.second});
+    ASSERT_TRUE(r.error.empty()) << r.error;
+    ASSERT_EQ(r.entries.size(), 1u) << dump(r.entries);
+    const JournalEntry& e = r.entries[0];
+    EXPECT_EQ(e.party, "101");
+    EXPECT_EQ(e.direction, model::Direction::outbound) << model::to_json_line(e);
+    EXPECT_EQ(e.remote, "+4989123456") << "resume at message " << resume << ": " << model::to_json_line(e);
+    EXPECT_EQ(e.disposition, Disposition::answered);
+  }
+}
+
+// queue: 101 and 102 ring (AgentCalled, DialBegin), 101 ends (answered elsewhere), 102 answers.
+struct QueueCall {
+  AmiCapture c = capture("queue");
+  std::size_t newchannel = *c.find({"Event: Newchannel"});
+  std::size_t first_dial = *c.find({"Event: DialBegin"});
+  std::size_t both_ringing = c.after({"Event: DialBegin"}, first_dial + 1);
+  std::size_t first_enter = *c.find({"Event: BridgeEnter"});
+  std::size_t talking = c.after({"Event: BridgeEnter"}, first_enter + 1);
+  const JournalEntry* of(const std::vector<JournalEntry>& v, std::string_view party) {
+    for (const auto& e : v)
+      if (e.party == party) return &e;
+    return nullptr;
+  }
+};
+
+// Found by the fault campaign: queue members are listed with Application AppQueue (not AppDial),
+// so a queue call first seen in a resync lost the relation between caller and members; the member
+// that did not answer was journaled `missed` instead of `answered_elsewhere`.
+TEST(AmiDropResync, QueueCallFirstSeenRingingKnowsItsMembersWereDialedByTheQueue) {
+  QueueCall q;
+  auto g = cut_with_gap(q.c, q.newchannel, q.both_ringing);
+  ReplayResult r = replay_streams({g.first, g.second});
+  ASSERT_TRUE(r.error.empty()) << r.error;
+  ASSERT_EQ(r.entries.size(), 2u) << dump(r.entries);
+  auto* e101 = q.of(r.entries, "101");
+  auto* e102 = q.of(r.entries, "102");
+  ASSERT_TRUE(e101 && e102) << dump(r.entries);
+  EXPECT_EQ(e101->disposition, Disposition::answered_elsewhere) << dump(r.entries);
+  EXPECT_EQ(e102->disposition, Disposition::answered);
+  EXPECT_EQ(e101->remote, "+4989123456");
+  EXPECT_EQ(e102->remote, "+4989123456");
+  EXPECT_EQ(e102->estimated, model::kEstimatedStart) << "the answer was seen live: " << dump(r.entries);
+}
+
+// Found by the fault campaign: the member that answered in the gap got the gap's midpoint as its
+// answer without saying it is an estimate (the other member's end, handled first, refreshed it
+// as if live).
+TEST(AmiDropResync, QueueMemberAnsweredInTheGapHasItsAnswerMarkedEstimated) {
+  QueueCall q;
+  auto g = cut_with_gap(q.c, q.both_ringing, q.talking);
+  ReplayResult r = replay_streams({g.first, g.second});
+  ASSERT_TRUE(r.error.empty()) << r.error;
+  ASSERT_EQ(r.entries.size(), 2u) << dump(r.entries);
+  auto* e102 = q.of(r.entries, "102");
+  ASSERT_TRUE(e102 && e102->answered_at) << dump(r.entries);
+  EXPECT_EQ(e102->disposition, Disposition::answered);
+  EXPECT_TRUE(e102->estimated & model::kEstimatedAnswer) << dump(r.entries);
+}
+
 TEST(AmiDropResync, DropWhileTalkingKeepsRealTimesAndNoEstimates) {
   Inbound in;
   auto g = cut_with_gap(in.c, in.answered, in.first_hangup);

@@ -114,7 +114,9 @@ GapSessions cut_with_gap(const AmiCapture& c, std::size_t cut, std::size_t resum
       known->second.app_data = field(m, "AppData");
     } else if (ev == "DialBegin") {
       auto d = chans.find(field(m, "DestUniqueid"));
-      if (d != chans.end()) {
+      // Dial's outgoing channels show AppDial; a queue's members keep the AppQueue their
+      // Newexten named (as Asterisk lists them).
+      if (d != chans.end() && d->second.app != "AppQueue") {
         d->second.app = "AppDial";
         d->second.app_data = "(Outgoing Line)";
       }

@@ -90,6 +90,7 @@ model::LegId AmiCallTracker::Impl::open_leg(Channel& p, model::LegStart s) {
 void AmiCallTracker::Impl::refresh(Slot ps, Timestamp t, RefreshMode mode) {
   Channel& p = g_.at(ps);
   if (p.kind != ChanKind::party || !p.live || p.handed_over) return;
+  if (mode == RefreshMode::live && resync_hangups_) mode = RefreshMode::resync_known;
   const bool resync_new = mode == RefreshMode::resync_new;
   // When a leg first seen now started, and which of its times are estimates.
   // A known channel without a leg yet (its DialBegin was lost) rings since its creation.
@@ -200,10 +201,16 @@ void AmiCallTracker::Impl::refresh(Slot ps, Timestamp t, RefreshMode mode) {
         Channel& c = g_.at(f.slot);
         s.incoming = !f.via_dial_forward;
         if (resync_new && c.was_dialed && c.kind != ChanKind::party) {
-          // Seen first in a resync: the party called out; what it dialed is lost, the connected
-          // line (the callee as the PBX shows it to the phone) is the best we have.
+          // Seen first in a resync: the party called out; its DialBegin is lost. While it runs
+          // Dial, its channel's extension is what it dialed (as the dialplan normalized it). The
+          // connected line is only a fallback: for a trunk call it is often our own number (a
+          // pre-dial handler presents +49 30 555-1xx on the trunk, and Asterisk hands the trunk's
+          // caller id back to the phone as its connected line; found by tests/faults).
           s.incoming = false;
-          if (c.dialed_number.empty() && !withheld_number(p.conn_num)) c.dialed_number = p.conn_num;
+          if (c.dialed_number.empty()) {
+            if (p.app == "Dial" && dialable_number(p.exten)) c.dialed_number = p.exten;
+            else if (!withheld_number(p.conn_num)) c.dialed_number = p.conn_num;
+          }
         }
         describe(c, s.incoming, s);
         if (!c.transferred_by.empty() && c.transferred_by != p.ext)

@@ -29,7 +29,9 @@ void AmiCallTracker::Impl::on_list_channel(const AmiFields& f, Timestamp t, bool
   c.seen = true;
   if (auto app = f[F::application]; !app.empty()) {
     c.app = std::string(app);
-    if (app == "AppDial") c.was_dialed = true;
+    // Outgoing channels of Dial show AppDial, a queue's members AppQueue (found by tests/faults:
+    // a queue call first seen in a resync lost its caller-member relation).
+    if (app == "AppDial" || app == "AppQueue") c.was_dialed = true;
   }
   if (!bridge.empty() && c.bridge != bridge) g_.join_bridge(s, bridge);
   // Listed without a bridge while we had it in one: it left while we were away.
@@ -59,6 +61,7 @@ void AmiCallTracker::Impl::finish_resync(Timestamp t) {
   // only adds channels that appeared in between.
   if (resync_active_) {
     resync_active_ = false;
+    ++stats_.resyncs_done;
     // The gap: from the last event before the link went down (or the last moment the previous
     // run is known to have seen, after a restart) to now. Changes in it get its midpoint.
     if (!down_at_ && restored_seen_until_) down_at_ = restored_seen_until_;
@@ -68,12 +71,16 @@ void AmiCallTracker::Impl::finish_resync(Timestamp t) {
     Timestamp mid = from + (t - from) / 2;
     Timestamp end_at = mid;
     // Channels we knew that the PBX no longer lists ended while the link was down.
+    // Their hangups refresh the channels around them: whatever that finds (an answer) happened
+    // in the gap too, so it is marked estimated like the rest of the resync (resync_hangups_).
+    resync_hangups_ = true;
     for (Slot s : g_.all()) {
       if (!g_.at(s).live || g_.at(s).seen) continue;
       ++stats_.closed_by_resync;
       mark_unseen_end(g_.at(s));
       hangup(s, end_at, 0);
     }
+    resync_hangups_ = false;
     g_.sweep_empty_bridges();
     infer_lost_dials();
     if (!restored_.empty()) attach_restored(t);
@@ -94,7 +101,7 @@ void AmiCallTracker::Impl::finish_resync(Timestamp t) {
 }
 
 void AmiCallTracker::Impl::infer_lost_dials() {
-  // A channel dialed ("AppDial" in the list) and not bridged still rings; its DialBegin was lost.
+  // A channel dialed ("AppDial"/"AppQueue" in the list) and not bridged still rings; its DialBegin was lost.
   // Its caller is the one channel of its conversation that is neither dialed nor bridged (the one
   // running Dial/Queue/FollowMe); when that is ambiguous a ringing party gets a leg that waits
   // for the graph to name its remote (kResyncAnchor in refresh()).
@@ -107,7 +114,8 @@ void AmiCallTracker::Impl::infer_lost_dials() {
     int candidates = 0;
     for (Slot x : it->second) {
       const Channel& c = g_.at(x);
-      if (x == s || !c.live || c.was_dialed || !c.bridge.empty() || c.app == "AppDial") continue;
+      if (x == s || !c.live || c.was_dialed || !c.bridge.empty() || c.app == "AppDial" || c.app == "AppQueue")
+        continue;
       ++candidates;
       src = x;
     }

@@ -25,6 +25,18 @@ using model::ConnectionState;
 namespace detail {
 
 
+// A dialplan extension that is a number someone dialed ("+4989123456", "089123456", "*81101"),
+// not a pattern or a name ("s", "_X.", "support").
+inline bool dialable_number(std::string_view n) {
+  if (n.empty() || n.size() > 40) return false;
+  for (std::size_t i = 0; i < n.size(); ++i) {
+    char ch = n[i];
+    bool ok = (ch >= '0' && ch <= '9') || ch == '*' || ch == '#' || (ch == '+' && i == 0);
+    if (!ok) return false;
+  }
+  return n != "+";
+}
+
 inline bool withheld_number(std::string_view n) {
   return n.empty() || n == "<unknown>" || n == "anonymous" || n == "Anonymous" ||
          n == "unknown" || n == "restricted" || n == "Restricted" || n == "s";
@@ -78,6 +90,7 @@ using detail::number_from_dial_string;
 using detail::parse_duration;
 using detail::to_int;
 using detail::withheld_number;
+using detail::dialable_number;
 
 // Anchor of a ringing leg opened from a resync list before its caller is known.
 inline constexpr std::string_view kResyncAnchor = "resync:";
@@ -117,6 +130,7 @@ class AmiCallTracker::Impl {
   Timestamp now_{};
   bool session_has_timestamps_ = false;
   bool resync_active_ = false;
+  bool resync_hangups_ = false;  // finish_resync() is ending channels gone in the gap
   std::optional<Timestamp> down_at_;
   std::vector<Slot> resync_new_;
   // Open-call state (enable_state / restore_state): legs of a previous run waiting for the first
