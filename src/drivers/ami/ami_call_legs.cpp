@@ -83,6 +83,8 @@ void AmiCallTracker::Impl::open_pending(Slot ps, Timestamp t, std::optional<std:
 
 model::LegId AmiCallTracker::Impl::open_leg(Channel& p, model::LegStart s) {
   s.party_channel = p.uid;
+  p.start_unseen = false;
+  p.had_leg = true;
   if (!state_prefix_.empty()) s.state_key = p.uid + "#" + state_prefix_ + std::to_string(++leg_seq_);
   return journal_.open(std::move(s));
 }
@@ -94,9 +96,17 @@ void AmiCallTracker::Impl::refresh(Slot ps, Timestamp t, RefreshMode mode) {
   const bool resync_new = mode == RefreshMode::resync_new;
   // When a leg first seen now started, and which of its times are estimates.
   // A known channel without a leg yet (its DialBegin was lost) rings since its creation.
+  // So does a channel first listed by a resync that gets its first leg only from a later live
+  // event (e.g. it was alone in its bridge at the resync; found by tests/faults: such a leg
+  // started at that event without saying its start is unknown).
+  const bool unseen_start = p.start_unseen && p.legs.empty();
+  // A known channel whose earlier legs ended (an attended transfer's target: its consultation
+  // ended in the gap) starts its new leg in the gap, not at its creation (found by tests/faults).
   const Timestamp start_at =
-      resync_new || (mode == RefreshMode::resync_known && p.legs.empty()) ? p.created_at : t;
-  const std::uint8_t start_est = mode == RefreshMode::live ? 0 : model::kEstimatedStart;
+      resync_new || unseen_start || (mode == RefreshMode::resync_known && p.legs.empty() && !p.had_leg)
+          ? p.created_at
+          : t;
+  const std::uint8_t start_est = mode == RefreshMode::live && !unseen_start ? 0 : model::kEstimatedStart;
   Far f = g_.resolve(ps);
   if (!f.ok) {
     if (resync_new && p.legs.empty() && (p.state == 5 || (p.was_dialed && p.state != 6))) {

@@ -20,6 +20,7 @@ void AmiCallTracker::Impl::on_list_channel(const AmiFields& f, Timestamp t, bool
     if (s == kNoSlot) return;
     Channel& c = g_.at(s);
     c.from_resync = true;
+    c.start_unseen = true;
     if (c.state == 6) c.up_at = c.created_at;
     resync_new_.push_back(s);
   } else {
@@ -71,9 +72,30 @@ void AmiCallTracker::Impl::finish_resync(Timestamp t) {
     Timestamp mid = from + (t - from) / 2;
     Timestamp end_at = mid;
     // Channels we knew that the PBX no longer lists ended while the link was down.
+    // A party gone in the gap whose remote is still there may have handed the call over
+    // (a transfer in the gap): noted here, judged once the resync has placed every party.
+    std::vector<Handover> handovers;
+    for (Slot s : g_.all()) {
+      const Channel& c = g_.at(s);
+      if (!c.live || c.seen || c.kind != ChanKind::party) continue;
+      for (const auto& l : c.legs) {
+        const model::Leg* jl = journal_.leg(l.id);
+        if (!jl || !jl->answered_at || jl->transferred_to || l.anchor.empty()) continue;
+        Slot a = g_.find(l.anchor);
+        if (a != kNoSlot && g_.at(a).live && g_.at(a).seen) handovers.push_back({l.id, c.ext, l.anchor});
+      }
+    }
     // Their hangups refresh the channels around them: whatever that finds (an answer) happened
     // in the gap too, so it is marked estimated like the rest of the resync (resync_hangups_).
     resync_hangups_ = true;
+    // First out of their bridges, all of them: the lists put the channels still there into the
+    // bridges they are in now, next to the gone ones. A hangup below refreshes its neighbours,
+    // which would otherwise see e.g. the transferee, the target and the gone transferer in one
+    // bridge of three - a conference - and open a leg with no remote for each (found by
+    // tests/faults: an attended transfer completed in the gap gave two such phantom entries).
+    for (Slot s : g_.all()) {
+      if (g_.at(s).live && !g_.at(s).seen && !g_.at(s).bridge.empty()) g_.leave_bridge(s);
+    }
     for (Slot s : g_.all()) {
       if (!g_.at(s).live || g_.at(s).seen) continue;
       ++stats_.closed_by_resync;
@@ -90,6 +112,7 @@ void AmiCallTracker::Impl::finish_resync(Timestamp t) {
         refresh(s, mid, RefreshMode::resync_known);
     }
     process_fresh(t);
+    note_handovers(handovers);
     if (!restored_.empty()) end_restored_gone(end_at);
     down_at_.reset();
     restored_seen_until_.reset();
@@ -98,6 +121,33 @@ void AmiCallTracker::Impl::finish_resync(Timestamp t) {
   }
   process_fresh(t);
   journal_.sync_state();
+}
+
+void AmiCallTracker::Impl::note_handovers(const std::vector<Handover>& handovers) {
+  // The remote of a party that left in the gap now talks to another party whose leg with it
+  // starts in this resync (estimated start): the call was transferred in the gap (blind or
+  // attended; the events that would say which are lost). Found by tests/faults.
+  for (const auto& h : handovers) {
+    Slot a = g_.find(h.anchor);
+    if (a == kNoSlot || !g_.at(a).live) continue;
+    bool done = false;
+    for (const auto& uid : g_.at(a).anchored_by) {
+      Slot qs = g_.find(uid);
+      if (qs == kNoSlot || done) continue;
+      const Channel& q = g_.at(qs);
+      if (!q.live || q.kind != ChanKind::party || q.ext == h.from) continue;
+      for (const auto& l : q.legs) {
+        const model::Leg* jl = journal_.leg(l.id);
+        if (l.anchor != h.anchor || !jl || !jl->answered_at || !(jl->estimated & model::kEstimatedStart) ||
+            jl->start.transferred_from)
+          continue;
+        journal_.set_transferred_to(h.leg, q.ext);
+        journal_.set_transferred_from(l.id, h.from);
+        done = true;
+        break;
+      }
+    }
+  }
 }
 
 void AmiCallTracker::Impl::infer_lost_dials() {

@@ -196,6 +196,12 @@ class AmiCallTracker::Impl {
   void on_rename(Slot s, std::string_view newname, Timestamp t);
   void finish_resync(Timestamp t);
   void process_fresh(Timestamp t);
+  struct Handover {
+    model::LegId leg;   // the leg of the party that left in the gap
+    std::string from;   // its extension
+    std::string anchor; // its remote, still live
+  };
+  void note_handovers(const std::vector<Handover>& handovers);
   void infer_lost_dials();
   std::string number_of(const Channel& c) const;
 

@@ -61,6 +61,8 @@ struct Channel {
   bool on_hold = false;
   bool seen = true;            // listed during the current resync
   bool from_resync = false;
+  bool start_unseen = false;   // first listed by a resync and no leg opened yet: its start is unknown
+  bool had_leg = false;        // a leg was opened for this channel (party) at some point
   std::string app;             // dialplan application, from a resync list (e.g. "Dial", "AppDial")
   bool handed_over = false;    // a transferer: its calls went to others, it gets no new legs
   std::optional<base::Timestamp> up_at;
