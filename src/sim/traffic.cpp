@@ -97,7 +97,7 @@ void TrafficGenerator::start(SimEngine& e) {
 }
 
 void TrafficGenerator::arrival(SimEngine& e) {
-  if (profile_.max_calls != 0 && started_ >= profile_.max_calls) return;
+  if (stopped_ || (profile_.max_calls != 0 && started_ >= profile_.max_calls)) return;
   std::discrete_distribution<int> kind({profile_.inbound, profile_.outbound, profile_.internal, profile_.queue});
   std::uniform_real_distribution<double> u(0, 1);
   int k = kind(rng_);

@@ -48,6 +48,9 @@ class TrafficGenerator {
   void start(SimEngine& e);
   std::uint64_t started() const { return started_; }
   std::uint64_t blocked() const { return blocked_; }  // arrivals with no free seat
+  // No new calls from now on; calls in progress play to their end (then the engine goes idle).
+  void stop() { stopped_ = true; }
+  bool stopped() const { return stopped_; }
 
  private:
   void arrival(SimEngine& e);
@@ -60,6 +63,7 @@ class TrafficGenerator {
   TrafficProfile profile_;
   std::mt19937_64 rng_;
   std::uint64_t started_ = 0, blocked_ = 0;
+  bool stopped_ = false;
 };
 
 }  // namespace callbridge::sim

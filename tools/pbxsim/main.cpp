@@ -10,6 +10,7 @@
 #include <optional>
 #include <set>
 #include <string>
+#include <thread>
 
 #include "sim/scenarios.hpp"
 #include "sim/sim_server.hpp"
@@ -92,6 +93,8 @@ int main(int argc, char** argv) {
   std::string profile_path, scenario, dump;
   double speed = 1.0;
   bool exit_when_done = false;
+  bool control_stdin = false;
+  bool wait_login = false;
   sim::TrafficProfile cli_profile;
   std::optional<double> cps, answer, miss, busy, hold, transfer, attended, talk_mean;
   std::optional<int> seats;
@@ -121,6 +124,11 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(0.0, 1e6));
   app.add_option("--scenario", scenario, "play one captured flow once (see the list above)");
   app.add_flag("--exit-when-done", exit_when_done, "with --scenario/--max-calls: exit once nothing is left to do");
+  app.add_flag("--wait-login", wait_login,
+               "generated traffic starts when the first client has logged in (an observer that must see every call)");
+  app.add_flag("--control-stdin", control_stdin,
+               "read commands from stdin, one per line: 'drain' = start no new calls and exit once the calls "
+               "in progress have ended (fault campaigns end their traffic this way)");
   app.add_option("--dump", dump,
                  "do not serve: run the scenario/traffic to the end and write the AMI stream (banner + events) "
                  "to FILE ('-' = stdout); needs --scenario or --max-calls");
@@ -224,20 +232,43 @@ int main(int argc, char** argv) {
   std::printf("callbridge-pbxsim: AMI on %s:%u (user %s)%s%s\n", opts.host.c_str(), static_cast<unsigned>(*port),
               ami.username.c_str(), traffic ? ", traffic on" : "", scenario.empty() ? "" : (", scenario " + scenario).c_str());
   std::fflush(stdout);
-  if (traffic) server.post([&](sim::SimEngine& e) { generator.start(e); });
+  if (traffic && !wait_login) server.post([&](sim::SimEngine& e) { generator.start(e); });
   bool started = scenario.empty();
-  if (!scenario.empty()) {
+  if (!scenario.empty() || (traffic && wait_login)) {
     server.on_first_login([&](sim::SimEngine& e) {
-      (void)sim::start_scenario(e, scenario);
+      if (!scenario.empty()) (void)sim::start_scenario(e, scenario);
+      if (traffic && wait_login) generator.start(e);
       started = true;
     });
   }
-  if (exit_when_done) {
+  bool draining = false;  // engine thread only
+  if (exit_when_done || control_stdin) {
     server.on_idle([&](sim::SimEngine&) {
       bool traffic_done = !traffic || (profile.max_calls != 0 && generator.started() >= profile.max_calls);
-      if (started && traffic_done) server.stop();
+      if (draining || (exit_when_done && started && traffic_done)) server.stop();
     });
   }
+  if (control_stdin) {
+    // Detached: it blocks in getline until the process exits; it only posts to the engine thread.
+    std::thread([&server, &generator, &draining] {
+      std::string line;
+      while (std::getline(std::cin, line)) {
+        if (line == "drain") {
+          server.post([&server, &generator, &draining](sim::SimEngine& e) {
+            generator.stop();
+            draining = true;
+            if (e.idle()) server.stop();  // nothing in progress: on_idle would not come again
+          });
+        } else if (!line.empty()) {
+          std::fprintf(stderr, "callbridge-pbxsim: unknown control command '%s' (known: drain)\n", line.c_str());
+        }
+      }
+    }).detach();
+  }
   server.run();
+  if (control_stdin) {
+    std::fflush(stdout);
+    std::_Exit(0);  // the control thread may still block in getline on locals of main()
+  }
   return 0;
 }

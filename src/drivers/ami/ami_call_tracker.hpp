@@ -72,7 +72,8 @@ struct TrackerStats {
   std::uint64_t ignored = 0;     // noise skipped by name
   std::uint64_t unknown_channel = 0;  // events about channels we never saw
   std::uint64_t dropped_channels = 0; // over max_channels
-  std::uint64_t resyncs = 0;
+  std::uint64_t resyncs = 0;       // sessions started (each begins a resync)
+  std::uint64_t resyncs_done = 0;  // resyncs whose channel list was applied (the link is in step again)
   std::uint64_t closed_by_resync = 0;  // channels gone while the link was down
 };
 

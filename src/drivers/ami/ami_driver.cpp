@@ -119,6 +119,7 @@ ports::PbxDriverStatus AmiDriver::status() const {
                 {"tracker_unknown_channel", ts.unknown_channel},
                 {"tracker_dropped_channels", ts.dropped_channels},
                 {"tracker_resyncs", ts.resyncs},
+                {"tracker_resyncs_done", ts.resyncs_done},
                 {"live_channels", tracker_->live_channels()},
                 {"journal_entries", entries_}};
   return s;
