@@ -9,6 +9,7 @@
 #include <boost/asio/post.hpp>
 #include <poll.h>
 
+#include <atomic>
 #include <condition_variable>
 #include <future>
 #include <thread>
@@ -91,6 +92,16 @@ std::string http(std::uint16_t port, const std::string& method, const std::strin
   return out;
 }
 
+// A test clock that the test thread may move while the io thread and the workers read it.
+class AtomicClock final : public base::Clock {
+ public:
+  base::Timestamp now() const override { return base::from_micros(us_.load()); }
+  void advance(std::chrono::microseconds d) { us_ += d.count(); }
+
+ private:
+  std::atomic<std::int64_t> us_{1'795'000'000'000'000LL};
+};
+
 int status_of(const std::string& response) {
   return response.size() > 12 && response.starts_with("HTTP/1.1 ") ? std::stoi(response.substr(9, 3)) : 0;
 }
@@ -100,8 +111,9 @@ class OffloadFixture : public ::testing::Test {
   void SetUp() override {
     ids_ = std::move(*identity::SqliteIdentityStore::open(":memory:"));
     journal_ = std::move(*journal::SqliteJournalStore::open(dir_.path() + "/journal.db"));
-    auth_ = std::make_unique<Authenticator>(*ids_, clock_);
-    auth_pool_ = std::make_unique<base::WorkerPool>(base::WorkerPoolOptions{.name = "t-auth", .threads = 1, .max_queue = 1});
+    auth_ = std::make_unique<Authenticator>(*ids_, clock_, auth_options());
+    auth_pool_ = std::make_unique<base::WorkerPool>(
+        base::WorkerPoolOptions{.name = "t-auth", .threads = 1, .max_queue = auth_queue()});
     rest_pool_ = std::make_unique<base::WorkerPool>(base::WorkerPoolOptions{.name = "t-rest", .threads = 1, .max_queue = 1});
     auto to_io = [this](std::function<void()> f) { asio::post(io_, std::move(f)); };
     auth_->set_offload({auth_pool_.get(), to_io}, {rest_pool_.get(), to_io});
@@ -155,6 +167,9 @@ class OffloadFixture : public ::testing::Test {
     server_.reset();
   }
 
+  virtual AuthOptions auth_options() const { return {}; }
+  virtual std::size_t auth_queue() const { return 1; }
+
   // The real token id with a wrong secret: rejecting it needs argon2.
   std::string bad_token(char c) const { return token_.substr(0, token_.rfind('_') + 1) + std::string(48, c); }
 
@@ -163,7 +178,7 @@ class OffloadFixture : public ::testing::Test {
   }
 
   testing::TempDir dir_;
-  base::ManualClock clock_{base::from_micros(1'795'000'000'000'000LL)};
+  AtomicClock clock_;
   asio::io_context io_;
   asio::executor_work_guard<asio::io_context::executor_type> work_ = asio::make_work_guard(io_);
   std::unique_ptr<identity::SqliteIdentityStore> ids_;
@@ -307,6 +322,114 @@ TEST_F(OffloadFixture, WebSocketUpgradeWithAnUncachedTokenIsCheckedOnAWorker) {
   auto r = upgrade.get();
   EXPECT_TRUE(r.starts_with("HTTP/1.1 101")) << r;
   EXPECT_NE(r.find("Sec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo="), std::string::npos) << r;
+}
+
+// Regression (bench/api_auth_flood, issue 10/12): a cached token whose last look for
+// revocations was over a second old went to the argon2 queue for that look, so under a flood of
+// bad tokens its holder got 503 (queue full) or waited behind every queued argon2 run (the
+// bench's keep-alive client saw nothing for 30 s). The look now runs on the REST workers.
+TEST_F(OffloadFixture, ACachedTokenDoesNotWaitBehindAFullArgon2Queue) {
+  ASSERT_EQ(status_of(get("/api/v1/calls", token_)), 200);  // verified once, cached
+  Gate gate;
+  ASSERT_TRUE(auth_pool_->try_submit([&] { gate.hold(); }));
+  ASSERT_TRUE(gate.wait_entered());
+  auto queued = std::async(std::launch::async, [&] { return get("/api/v1/calls", bad_token('a')); });
+  ASSERT_TRUE(eventually([&] { return auth_pool_->stats().queued == 1; }));  // argon2 queue full
+  clock_.advance(2s);  // the last look for revocations is stale
+  auto r = get("/api/v1/calls", token_);
+  EXPECT_EQ(status_of(r), 200) << r;
+  EXPECT_EQ(auth_->stats().rechecked, 1u);
+  EXPECT_EQ(auth_->stats().argon2_verifications, 1u);
+  EXPECT_EQ(queued.wait_for(0s), std::future_status::timeout);  // the bad token still waits
+  gate.release();
+  EXPECT_EQ(status_of(queued.get()), 401);
+}
+
+// A client that keeps using its token (the bench's 100 requests/s) is answered on the io thread
+// every time: half-way through the revocation interval a REST worker looks ahead of need, so
+// even with both pools stuck no request of it waits for a worker.
+TEST_F(OffloadFixture, AClientThatKeepsUsingItsTokenNeverWaitsForTheRevocationLook) {
+  ASSERT_EQ(status_of(get("/api/v1/calls", token_)), 200);
+  const auto looks = auth_->stats().revocation_checks;
+  clock_.advance(600ms);
+  ASSERT_EQ(status_of(get("/api/v1/calls", token_)), 200);  // from the cache; starts the look
+  ASSERT_TRUE(eventually([&] { return auth_->stats().revocation_checks == looks + 1; }));
+  Gate rest_gate, auth_gate;
+  ASSERT_TRUE(rest_pool_->try_submit([&] { rest_gate.hold(); }));
+  ASSERT_TRUE(rest_gate.wait_entered());
+  ASSERT_TRUE(rest_pool_->try_submit([] {}));  // its queue full too
+  ASSERT_TRUE(auth_pool_->try_submit([&] { auth_gate.hold(); }));
+  ASSERT_TRUE(auth_gate.wait_entered());
+  ASSERT_TRUE(auth_pool_->try_submit([] {}));
+  clock_.advance(600ms);  // 1.2 s after the first look, 0.6 s after the one ahead of need
+  auto r = get("/api/v1/calls", token_);
+  EXPECT_EQ(status_of(r), 200) << r;
+  EXPECT_EQ(auth_->stats().rechecked, 0u);
+  EXPECT_EQ(auth_->stats().busy, 0u);
+  rest_gate.release();
+  auth_gate.release();
+}
+
+// The look still finds revocations: a token revoked in identity.db behind the daemon's back
+// (another process) is refused once the cached answer is stale, through a full check.
+TEST_F(OffloadFixture, AStaleCachedTokenRevokedMeanwhileIsRefused) {
+  ASSERT_EQ(status_of(get("/api/v1/me", token_)), 200);
+  ASSERT_TRUE(ids_->revoke_token("default", token_.substr(4, token_.rfind('_') - 4)));
+  clock_.advance(2s);
+  auto r = get("/api/v1/me", token_);
+  EXPECT_EQ(status_of(r), 401) << r;
+  EXPECT_EQ(auth_->stats().rechecked, 1u);
+  EXPECT_EQ(auth_->stats().argon2_verifications, 2u);  // the full check after the cache was dropped
+}
+
+// Guesses at the token id of a client with a cached token (what bench/api_auth_flood sends).
+class AttackedIdFixture : public OffloadFixture {
+ protected:
+  AuthOptions auth_options() const override { return AuthOptions{.max_failures = 2}; }
+  std::size_t auth_queue() const override { return 8; }
+};
+
+// Regression (issue 12, "a correct credential always passes"): with the id over its failure limit
+// and a guess holding its one argon2 slot, the holder's cached token got 429 once its revocation
+// look was stale.
+TEST_F(AttackedIdFixture, TheHolderOfAnAttackedIdIsAnsweredWhileAGuessHoldsItsSlot) {
+  ASSERT_EQ(status_of(get("/api/v1/calls", token_)), 200);
+  EXPECT_EQ(status_of(get("/api/v1/calls", bad_token('a'))), 401);
+  EXPECT_EQ(status_of(get("/api/v1/calls", bad_token('b'))), 401);  // the id is at its limit now
+  Gate gate;
+  ASSERT_TRUE(auth_pool_->try_submit([&] { gate.hold(); }));
+  ASSERT_TRUE(gate.wait_entered());
+  auto guess = std::async(std::launch::async, [&] { return get("/api/v1/calls", bad_token('c')); });
+  ASSERT_TRUE(eventually([&] { return auth_pool_->stats().queued == 1; }));  // holds the id's slot
+  EXPECT_EQ(status_of(get("/api/v1/calls", bad_token('d'))), 429);         // the limit still works
+  clock_.advance(2s);
+  for (int i = 0; i < 3; ++i) {
+    auto r = get("/api/v1/calls", token_);
+    EXPECT_EQ(status_of(r), 200) << r;
+  }
+  gate.release();
+  EXPECT_EQ(status_of(guess.get()), 429);
+}
+
+// A burst of guesses at one id queues at most max_failures argon2 checks (plus the one slot of
+// an id over its limit) before any of them has failed; the rest are answered 429 at once instead
+// of filling the argon2 queue that other users' first checks wait in.
+TEST_F(AttackedIdFixture, ABurstOfGuessesAtOneIdQueuesAtMostTheLimit) {
+  Gate gate;
+  ASSERT_TRUE(auth_pool_->try_submit([&] { gate.hold(); }));
+  ASSERT_TRUE(gate.wait_entered());
+  std::vector<std::future<std::string>> queued;
+  for (char c : {'a', 'b', 'c'}) {
+    queued.push_back(std::async(std::launch::async, [this, c] { return get("/api/v1/calls", bad_token(c)); }));
+    ASSERT_TRUE(eventually([&] { return auth_pool_->stats().queued == queued.size(); })) << c;
+  }
+  for (char c : {'d', 'e', 'f'}) EXPECT_EQ(status_of(get("/api/v1/calls", bad_token(c))), 429) << c;
+  EXPECT_EQ(auth_pool_->stats().queued, 3u);
+  gate.release();
+  EXPECT_EQ(status_of(queued[0].get()), 401);
+  EXPECT_EQ(status_of(queued[1].get()), 401);
+  EXPECT_EQ(status_of(queued[2].get()), 429);
+  EXPECT_EQ(auth_->stats().argon2_verifications, 3u);
 }
 
 }  // namespace

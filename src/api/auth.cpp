@@ -52,9 +52,12 @@ int Authenticator::count_failure(std::unordered_map<std::string, Failures>& tabl
 }
 
 bool Authenticator::id_over_limit(const std::string& token_id) {
-  auto it = id_failures_.find(token_id);
-  return it != id_failures_.end() && clock_.now() < it->second.window_start + options_.failure_window &&
-         it->second.count >= options_.max_failures;
+  int count = 0;
+  if (auto it = id_failures_.find(token_id);
+      it != id_failures_.end() && clock_.now() < it->second.window_start + options_.failure_window)
+    count = it->second.count;
+  if (auto it = id_running_.find(token_id); it != id_running_.end()) count += it->second;
+  return count >= options_.max_failures;
 }
 
 void Authenticator::release_id_slot(const Pending& p) {
@@ -86,8 +89,38 @@ base::Result<Principal> Authenticator::principal_of(const base::TenantId& tenant
   return p;
 }
 
+std::optional<Principal> Authenticator::cached_locked(const std::string& key, base::Timestamp now) {
+  auto it = cache_.find(key);
+  if (it == cache_.end()) return std::nullopt;
+  if ((!it->second.expires_at || now < *it->second.expires_at) && now < it->second.verified_at + options_.cache_ttl)
+    return it->second.principal;
+  cache_.erase(it);
+  return std::nullopt;
+}
+
 std::variant<PrincipalResult, Authenticator::Pending> Authenticator::begin_token(std::string_view token,
                                                                                 const std::string& remote) {
+  bool refresh = false;
+  auto r = begin_token_locked(token, remote, refresh);
+  if (refresh) start_generation_refresh();  // outside mu_: the job takes it
+  return r;
+}
+
+void Authenticator::start_generation_refresh() {
+  auto job = [this] {
+    refresh_generation(options_.revocation_check_interval / 2);
+    std::lock_guard lock(mu_);
+    generation_refresh_queued_ = false;
+  };
+  if (!sessions_offload_.pool->try_submit(std::move(job))) {
+    std::lock_guard lock(mu_);
+    generation_refresh_queued_ = false;  // the next cached request tries again
+  }
+}
+
+std::variant<PrincipalResult, Authenticator::Pending> Authenticator::begin_token_locked(std::string_view token,
+                                                                                       const std::string& remote,
+                                                                                       bool& refresh) {
   std::lock_guard lock(mu_);
   auto now = clock_.now();
   auto key = store_.fast_hash_hex(token);
@@ -100,20 +133,33 @@ std::variant<PrincipalResult, Authenticator::Pending> Authenticator::begin_token
       return fail_for(remote, "token expired", id);
     }
     if (now < it->second.verified_at + options_.cache_ttl) {
-      // Trusted only while the last look for revocations is recent; else a worker looks again.
+      // Trusted only while the last look for revocations is recent. Half-way through that
+      // interval a session worker looks again, so a client that keeps using its token is always
+      // answered here, on the io thread.
       if (now < generation_checked_at_ + options_.revocation_check_interval) {
         ++stats_.cache_hits;
         ++stats_.ok;
+        if (sessions_offload_ && !generation_refresh_queued_ &&
+            now >= generation_checked_at_ + options_.revocation_check_interval / 2) {
+          generation_refresh_queued_ = true;
+          refresh = true;
+        }
         return PrincipalResult(it->second.principal);
       }
-    } else {
-      cache_.erase(it);
+      // The look is too old (no request for a while): only that look is missing. It runs on the
+      // session workers, not behind the argon2 queue, and failure limits do not apply: this token
+      // was verified (a flood of guesses at its id must not answer its holder 429 or 503).
+      ++stats_.rechecked;
+      return Pending{Pending::Kind::recheck, std::string(token), std::move(key), it->second.principal.token_id};
     }
+    cache_.erase(it);
   }
   // Cheap rejections stay off the worker pool.
   auto parts = ports::parse_token(token);
   if (!parts) return fail_for(remote, "malformed token");
   Pending p{Pending::Kind::token, std::string(token), std::move(key), parts->id};
+  // The same token is being checked already: wait for that check (finish_async), whatever the limits.
+  if (inflight_.contains(p.key)) return p;
   // A token id someone keeps guessing secrets for: one argon2 check at a time, so guesses cost
   // at most one worker; the holder's own check may have to retry once.
   if (id_over_limit(parts->id)) {
@@ -127,13 +173,15 @@ std::variant<PrincipalResult, Authenticator::Pending> Authenticator::begin_token
   return p;
 }
 
-void Authenticator::refresh_generation() {
+void Authenticator::refresh_generation(std::chrono::milliseconds fresh_enough) {
+  const auto started = clock_.now();
   {
     std::lock_guard lock(mu_);
-    if (clock_.now() < generation_checked_at_ + options_.revocation_check_interval) return;
+    if (started < generation_checked_at_ + fresh_enough) return;
   }
   auto g = store_.credential_generation();  // outside mu_: a store call may wait for a lock
   std::lock_guard lock(mu_);
+  ++stats_.revocation_checks;
   if (!g) {
     // Cannot tell whether anything was revoked: trust nothing cached.
     cache_.clear();
@@ -145,7 +193,8 @@ void Authenticator::refresh_generation() {
     ++generation_;
   }
   store_generation_ = *g;
-  generation_checked_at_ = clock_.now();
+  // What was read holds for revocations committed before the read began.
+  generation_checked_at_ = std::max(generation_checked_at_, started);
 }
 
 Authenticator::Verified Authenticator::verify_token(const Pending& pending) {
@@ -154,20 +203,15 @@ Authenticator::Verified Authenticator::verify_token(const Pending& pending) {
     const Pending& p;
     ~Release() { a.release_id_slot(p); }
   } release{*this, pending};
-  refresh_generation();
+  refresh_generation(options_.revocation_check_interval);
   std::uint64_t generation;
   {
     std::lock_guard lock(mu_);
     generation = generation_;
     // Sent here only to look for revocations first: still cached, so no argon2.
-    if (auto it = cache_.find(pending.key); it != cache_.end()) {
-      const auto now = clock_.now();
-      if ((!it->second.expires_at || now < *it->second.expires_at) &&
-          now < it->second.verified_at + options_.cache_ttl) {
-        ++stats_.cache_hits;
-        return it->second.principal;
-      }
-      cache_.erase(it);
+    if (auto p = cached_locked(pending.key, clock_.now())) {
+      ++stats_.cache_hits;
+      return *p;
     }
   }
   auto parts = ports::parse_token(pending.credential);
@@ -288,6 +332,34 @@ void Authenticator::check_token_async(std::string_view token, const std::string&
 }
 
 void Authenticator::finish_async(Pending pending, const std::string& remote, std::function<void(PrincipalResult)> done) {
+  if (pending.kind == Pending::Kind::recheck) {
+    if (!sessions_offload_) return done(settle(verify_token(pending), remote, pending.token_id));
+    // The look for revocations on a session worker; the answer on the io thread. Revoked (or the
+    // store unreadable, which empties the cache): a full check, through the argon2 queue and its
+    // limits like any uncached token.
+    auto job = [this, pending, remote, done]() mutable {
+      refresh_generation(options_.revocation_check_interval);
+      std::optional<Principal> p;
+      {
+        std::lock_guard lock(mu_);
+        p = cached_locked(pending.key, clock_.now());
+        if (p) ++stats_.cache_hits, ++stats_.ok;
+      }
+      sessions_offload_.to_io([this, p = std::move(p), pending = std::move(pending), remote = std::move(remote),
+                               done = std::move(done)]() mutable {
+        if (p) return done(std::move(*p));
+        check_token_async(pending.credential, remote, std::move(done));
+      });
+    };
+    if (!sessions_offload_.pool->try_submit(std::move(job))) {
+      {
+        std::lock_guard lock(mu_);
+        ++stats_.busy;
+      }
+      done(std::unexpected(busy_failure()));
+    }
+    return;
+  }
   if (pending.kind == Pending::Kind::cookie) {
     if (!sessions_offload_) return done(check_cookie(pending, remote));
     auto job = [this, pending, remote, done]() mutable {
@@ -319,12 +391,15 @@ void Authenticator::finish_async(Pending pending, const std::string& remote, std
       return;
     }
     ++stats_.offloaded;
+    ++id_running_[pending.token_id];
   }
   auto job = [this, pending] {
     auto verified = verify_token(pending);
     std::vector<Waiter> waiters;
     {
       std::lock_guard lock(mu_);
+      if (auto it = id_running_.find(pending.token_id); it != id_running_.end() && --it->second <= 0)
+        id_running_.erase(it);
       if (auto it = inflight_.find(pending.key); it != inflight_.end()) {
         waiters = std::move(it->second);
         inflight_.erase(it);
@@ -347,6 +422,8 @@ void Authenticator::finish_async(Pending pending, const std::string& remote, std
       }
       stats_.busy += waiters.size();
       if (pending.id_slot) id_checking_.erase(pending.token_id);
+      if (auto it = id_running_.find(pending.token_id); it != id_running_.end() && --it->second <= 0)
+        id_running_.erase(it);
     }
     for (auto& w : waiters) w.done(std::unexpected(busy_failure()));
   }

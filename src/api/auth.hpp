@@ -6,7 +6,9 @@
 // 429, while a correct credential still passes.
 // Thread-safe. resolve_async() (REST and WebSocket routes, io thread) answers cached tokens,
 // tickets and rate-limited addresses at once and sends the rest (identity.db, argon2 ~0.1 s) to
-// a base::WorkerPool; concurrent checks of one uncached token share one argon2 run.
+// a base::WorkerPool; concurrent checks of one uncached token share one argon2 run. The look for
+// revocations that keeps cached answers trustworthy runs on the session workers, ahead of time,
+// never behind argon2 work: a client with a verified token is not slowed by a bad-token flood.
 #pragma once
 
 #include <chrono>
@@ -55,6 +57,10 @@ struct AuthStats {
   std::uint64_t offloaded = 0;  // checks sent to the worker pool
   std::uint64_t coalesced = 0;  // checks that waited for the same token's running check
   std::uint64_t busy = 0;       // 503: the pool's queue was full
+  // Looks at the store's credential_generation() (revocations by any process), and cached tokens
+  // that had to wait for one because the last look was older than revocation_check_interval.
+  std::uint64_t revocation_checks = 0;
+  std::uint64_t rechecked = 0;
 };
 
 
@@ -111,8 +117,10 @@ class Authenticator final : public PrincipalResolver {
   };
 
   // A check that needs identity.db (and for tokens argon2): what begin() cannot answer.
+  // recheck: a cached token whose last look for revocations is too old; needs only that look
+  // (session workers, never the argon2 queue, never the failure limits).
   struct Pending {
-    enum class Kind { token, cookie } kind;
+    enum class Kind { token, cookie, recheck } kind;
     std::string credential;  // the token or the cookie value
     std::string key;         // tokens: BLAKE2b(token), the cache key
     std::string token_id{};  // tokens: the public id (failures are counted per id too)
@@ -128,12 +136,20 @@ class Authenticator final : public PrincipalResolver {
   // Answers what needs no store (cache, ticket, rate limit, malformed header), else the Pending.
   std::variant<PrincipalResult, Pending> begin(const HttpRequest& req, bool allow_ticket);
   std::variant<PrincipalResult, Pending> begin_token(std::string_view token, const std::string& remote);
+  // begin_token() under mu_; sets `refresh` when a look for revocations should start now.
+  std::variant<PrincipalResult, Pending> begin_token_locked(std::string_view token, const std::string& remote,
+                                                            bool& refresh);
+  // Queues refresh_generation() on the session workers (at most one queued at a time), so cached
+  // answers stay trusted while a client keeps using its token.
+  void start_generation_refresh();
+  // The cached principal for `key` if still valid (expiry, cache_ttl). mu_ held.
+  std::optional<Principal> cached_locked(const std::string& key, base::Timestamp now);
   // Blocking part (worker thread): store lookups, argon2; caches a verified token.
   Verified verify_token(const Pending& p);
   PrincipalResult check_cookie(const Pending& p, const std::string& remote);
-  // Reads the store's credential_generation() unless read within revocation_check_interval; drops
-  // the cache when it moved (a revocation by any process). Worker thread (or inline).
-  void refresh_generation();
+  // Reads the store's credential_generation() unless read within `fresh_enough`; drops the cache
+  // when it moved (a revocation by any process). Worker thread (or inline).
+  void refresh_generation(std::chrono::milliseconds fresh_enough);
   // Counts the outcome for `remote`.
   PrincipalResult settle(Verified v, const std::string& remote, const std::string& token_id);
   // The Pending part of resolve_async()/check_token_async(): on the workers, `done` on the io thread.
@@ -144,7 +160,9 @@ class Authenticator final : public PrincipalResolver {
   PrincipalResult fail_for(const std::string& remote, std::string detail, const std::string& token_id = {});
   // Counts one failure under `key`; the seconds left in its window when now over the limit, else 0.
   int count_failure(std::unordered_map<std::string, Failures>& table, const std::string& key);  // mu_ held
-  bool id_over_limit(const std::string& token_id);  // mu_ held
+  // Failures in the window plus argon2 checks of the id still running reach max_failures: a burst
+  // of guesses cannot queue more argon2 work for one id than the limit allows. mu_ held.
+  bool id_over_limit(const std::string& token_id);
   void release_id_slot(const Pending& p);
   base::Result<Principal> principal_of(const base::TenantId& tenant, const std::string& user);
 
@@ -159,11 +177,13 @@ class Authenticator final : public PrincipalResolver {
   std::unordered_map<std::string, Failures> failures_;     // by address
   std::unordered_map<std::string, Failures> id_failures_;  // by token id
   std::unordered_set<std::string> id_checking_;  // token ids over the limit with a check running
+  std::unordered_map<std::string, int> id_running_;  // token id -> argon2 jobs queued or running
   std::unordered_map<std::string, std::vector<Waiter>> inflight_;  // token key -> waiting requests
   std::uint64_t generation_ = 0;  // bumped by invalidate_cache(): older verifications are not cached
   // The store's credential_generation() as last read, and when (base::Timestamp{}: never).
   std::optional<std::uint64_t> store_generation_;
   base::Timestamp generation_checked_at_{};
+  bool generation_refresh_queued_ = false;
   AuthStats stats_;
 };
 

@@ -19,7 +19,9 @@ json::object auth_json(const AuthStats& s) {
           {"cache_hits", s.cache_hits},
           {"offloaded", s.offloaded},
           {"coalesced", s.coalesced},
-          {"busy", s.busy}};
+          {"busy", s.busy},
+          {"revocation_checks", s.revocation_checks},
+          {"rechecked", s.rechecked}};
 }
 
 json::object diagnostics(const Ctx& ctx) {
