@@ -267,7 +267,9 @@ TEST_F(SecurityFixture, FailuresFromOneAddressDoNotLockOutValidCredentialsFromIt
   EXPECT_EQ(r.status, 200);
   // Guessing goes on being answered 429.
   EXPECT_EQ(get("/api/v1/me", "cbt_0123_abcd", office).status, 429);
-  EXPECT_EQ(get("/api/v1/me", root_.substr(0, root_.size() - 1) + "0", office).status, 429);
+  // root's secret with its last digit changed (a fixed "0" was root's own token 1 time in 16).
+  const std::string wrong = root_.substr(0, root_.size() - 1) + (root_.back() == '0' ? "1" : "0");
+  EXPECT_EQ(get("/api/v1/me", wrong, office).status, 429);
 }
 
 // The other half of the policy: guesses at one token id from many addresses are limited per id,
