@@ -3,6 +3,7 @@
 
   campaign.py drops  --runs 100 [--restart-every 10]   AMI link cuts (mid-message too) and PBX restarts
   campaign.py kills  --runs 20                         kill -9 of callbridged under traffic, restart
+  campaign.py disk   --runs 3 --readonly               data file system full (then space back), then read-only
 
 Traffic comes from callbridge-pbxsim (seeded); an observer AMI connection that is never cut records
 everything the simulator did, and `callbridge replay` of that record is the ground truth: the
@@ -13,8 +14,10 @@ not zero. Needs the built callbridged, callbridge and callbridge-pbxsim (paths a
 """
 import argparse
 import json
+import os
 import random
 import sqlite3
+import subprocess
 import sys
 import tempfile
 import time
@@ -65,7 +68,7 @@ class Campaign:
         """Ends the traffic, waits for the calls to end and judges the journal. Returns the row."""
         sim = self.sims[-1]
         sim.drain()
-        sim.wait_exit(timeout=120)
+        sim.wait_calls_over(timeout=120)
         stuck = 0
         try:
             wait_until(lambda: not self.d.calls(), 20, "GET /api/v1/calls to empty", step=0.05)
@@ -90,11 +93,12 @@ class Campaign:
         row = {
             "campaign": self.args.kind, "runs": self.args.runs, "entries": res["truth"],
             "lost": len(res["lost"]), "duplicated": len(res["duplicated"]), "wrong": len(res["wrong"]),
-            "transfer_unseen": len(res["transfer_unseen"]), "stuck": res["stuck"], "max_recovery_s": round(rec[-1], 3) if rec else None,
+            "transfer_unseen": len(res["transfer_unseen"]),
+            "dup_answer_at_resync": len(res["dup_answer_at_resync"]), "stuck": res["stuck"], "max_recovery_s": round(rec[-1], 3) if rec else None,
             "median_recovery_s": round(rec[len(rec) // 2], 3) if rec else None,
             "peak_rss_mb": round(self.peak_rss_kb / 1024, 1), "machine": machine(), **extra,
         }
-        for what in ("lost", "duplicated", "wrong", "transfer_unseen"):
+        for what in ("lost", "duplicated", "wrong", "transfer_unseen", "dup_answer_at_resync"):
             for line in res[what][:30]:
                 print(f"{what.upper()}: {line}")
         for n in self.notes:
@@ -113,6 +117,8 @@ class Campaign:
         for s in self.sims:
             s.kill()
         self.proxy.close()
+        if getattr(self, "fs", None):
+            self.fs.close()
 
 
 # ------------------------------------------------------------------------------------ drops
@@ -189,9 +195,172 @@ def run_kills(c):
                           "entries_estimated": interrupted, "problems": len(problems)})
 
 
+# ------------------------------------------------------------------------------------ disk
+class DataFs:
+    """The data directory on its own small ext4 file system (a loop-mounted image, mounted with
+    errors=remount-ro): fill() fills it to the last block, free() gives the space back,
+    make_readonly() makes the kernel turn it read-only the way a disk error does (ext4
+    trigger_fs_error; `mount -o remount,ro` is refused while callbridged holds the files open for
+    writing), repair() = what an administrator does after that: umount, e2fsck, mount."""
+
+    def __init__(self, work, mountpoint, size_mb):
+        self.image = Path(work) / "data.img"
+        self.mnt = Path(mountpoint)
+        self.mnt.mkdir(parents=True, exist_ok=True)
+        subprocess.run(["truncate", "-s", f"{size_mb}M", str(self.image)], check=True)
+        subprocess.run(["mkfs.ext4", "-q", "-F", "-m", "0", str(self.image)], check=True)
+        self.mount()
+        self.filler = self.mnt / "filler"
+
+    def mount(self):
+        subprocess.run(["mount", "-o", "loop,errors=remount-ro", str(self.image), str(self.mnt)], check=True)
+        src = subprocess.run(["findmnt", "-n", "-o", "SOURCE", str(self.mnt)], capture_output=True, text=True)
+        self.dev = Path(src.stdout.strip()).name  # loopN
+
+    def fill(self):
+        with open(self.filler, "ab") as f:
+            block = b"\0" * (1 << 20)
+            try:
+                while True:
+                    f.write(block)
+                    f.flush()
+            except OSError:
+                pass
+            try:
+                while True:  # the last partial megabyte
+                    f.write(b"\0" * 4096)
+                    f.flush()
+            except OSError:
+                pass
+
+    def free(self):
+        self.filler.unlink(missing_ok=True)
+
+    def make_readonly(self):
+        Path(f"/sys/fs/ext4/{self.dev}/trigger_fs_error").write_text("fault campaign\n")
+
+    def repair(self):
+        subprocess.run(["umount", str(self.mnt)], check=True)
+        r = subprocess.run(["e2fsck", "-fy", str(self.image)], capture_output=True, text=True)
+        self.mount()
+        return r.returncode  # 0 clean, 1 corrected (the error flag the trigger set)
+
+    def close(self):
+        subprocess.run(["umount", str(self.mnt)], capture_output=True)
+
+
+def readyz(d):
+    try:
+        st, body = d.request("GET", "/readyz", auth=False, timeout=5)
+    except OSError as e:
+        return None, str(e)
+    return st, json.dumps(body) if not isinstance(body, str) else body
+
+
+def journal_counters(d):
+    diag = d.get("/api/v1/diagnostics")
+    return diag.get("journal", {})
+
+
+def run_disk(c):
+    """Disk full (runs times) then read-only, under traffic; judged like the other campaigns."""
+    a = c.args
+    if os.geteuid() != 0:
+        print("SKIP: the disk campaign mounts a file system: needs root")
+        return 77
+    try:
+        fs = DataFs(c.work, c.work / "callbridged" / "data", a.fs_mb)
+    except (subprocess.CalledProcessError, OSError) as e:
+        print(f"SKIP: cannot make and loop-mount an ext4 image here: {e}")
+        return 77
+    c.fs = fs
+    # A disk error that turns the file system read-only loses what the kernel had not written
+    # back, like a power loss: only synchronous = "full" (an fsync per batch) keeps every
+    # committed row then (docs/journal.md "Durability").
+    c.config += '\n[journal]\nsynchronous = "full"\n'
+    c.start()
+    problems = []
+    red_s, green_s = [], []
+    log_at = lambda: c.d.logfile.stat().st_size  # noqa: E731
+    for i in range(a.runs):
+        c.traffic_pause()
+        off = log_at()
+        t0 = time.monotonic()
+        fs.fill()
+        wait_until(lambda: readyz(c.d)[0] == 503 and "journal" in readyz(c.d)[1], 90,
+                   f"/readyz to report the journal failing (disk full {i})", step=0.05)
+        red_s.append(time.monotonic() - t0)
+        print(f"disk full {i}: /readyz {readyz(c.d)[1][:200]}", flush=True)
+        logged = c.d.logfile.read_bytes()[off:].decode(errors="replace")
+        if "no space left" not in logged:
+            problems.append(f"disk full {i}: no log line says the file system is full")
+        c.traffic_pause()  # entries pile up meanwhile
+        t1 = time.monotonic()
+        fs.free()
+        os.sync()  # the space is back for good (the read-only phase below aborts the file system)
+        wait_until(lambda: readyz(c.d)[0] == 200, 30, f"/readyz green after disk full {i}", step=0.05)
+        wait_until(lambda: journal_counters(c.d).get("queued", 0) == 0, 30, "the queued entries to be written")
+        green_s.append(time.monotonic() - t1)
+    # Read-only: the file system turns read-only under callbridged (a disk error).
+    extra = {"disk_full": a.runs, "max_s_to_red": round(max(red_s), 2) if red_s else None,
+             "max_s_to_written_after_space": round(max(green_s), 2) if green_s else None}
+    if a.readonly:
+        c.traffic_pause()
+        seen = {e["id"]: e for e in c.d.journal()}
+        off = log_at()
+        fs.make_readonly()
+        wait_until(lambda: readyz(c.d)[0] == 503 and "journal" in readyz(c.d)[1], 60,
+                   "/readyz to report the journal failing (read-only)", step=0.05)
+        logged = c.d.logfile.read_bytes()[off:].decode(errors="replace")
+        if "Read-only file system" not in logged and "is read-only" not in logged:
+            problems.append("read-only: no log line says the file system is read-only")
+        c.traffic_pause()
+        # Recovery needs the administrator: stop, repair the file system, start again.
+        c.d.stop(timeout=30)
+        logged = c.d.logfile.read_bytes()[off:].decode(errors="replace")
+        stated = [json.loads(line.split("unwritten entry: ", 1)[1]) for line in logged.splitlines()
+                  if "unwritten entry: " in line]
+        fsck = fs.repair()
+        fs.free()
+        ok = integrity(c.d.data / "journal.db")
+        if ok != "ok":
+            problems.append(f"read-only: integrity_check after repair: {ok}")
+        now = {e["id"] for e in _journal_offline(c)}
+        lost_rows = [i for i in seen if i not in now]
+        if lost_rows:
+            problems.append(f"read-only: committed rows lost: {lost_rows[:20]}")
+        c.d.start(config=c.config)
+        wait_until(lambda: (resyncs_done(c.d) or 0) >= 1, 20, "the resync after the restart", step=0.01)
+        extra.update({"readonly": 1, "unwritten_stated_in_log": len(stated), "fsck_rc": fsck})
+    res = c.finish()
+    if a.readonly:
+        # What the journal misses must be what the log stated as unwritten, nothing else.
+        stated_keys = {(e["call_id"], e["party"], e["direction"], e["remote"]) for e in stated}
+        silent = [line for line in res["lost"]
+                  if tuple(json.loads(line).get(k) for k in ("call_id", "party", "direction", "remote"))
+                  not in stated_keys]
+        extra["lost_but_stated"] = len(res["lost"]) - len(silent)
+        res["lost"] = silent
+    ok = integrity(c.d.data / "journal.db")
+    if ok != "ok":
+        problems.append(f"final integrity_check: {ok}")
+    for p in problems:
+        print(f"PROBLEM: {p}")
+    extra["problems"] = len(problems)
+    return c.report(res, extra)
+
+
+def _journal_offline(c):
+    con = sqlite3.connect(f"file:{c.d.data / 'journal.db'}?mode=ro", uri=True)
+    try:
+        return [{"id": r[0]} for r in con.execute("SELECT id FROM journal")]
+    finally:
+        con.close()
+
+
 def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("kind", choices=["drops", "kills"])
+    p.add_argument("kind", choices=["drops", "kills", "disk"])
     p.add_argument("--callbridged", required=True)
     p.add_argument("--cli", required=True)
     p.add_argument("--pbxsim", required=True)
@@ -202,12 +371,14 @@ def main():
     p.add_argument("--max-gap", type=float, default=2.0)
     p.add_argument("--tolerance", type=float, default=3.0, help="seconds an estimated time may be off")
     p.add_argument("--workdir", help="keep everything here (default: a temp dir)")
+    p.add_argument("--fs-mb", type=int, default=24, help="disk: size of the data file system")
+    p.add_argument("--readonly", action="store_true", help="disk: then turn the file system read-only")
     args = p.parse_args()
     c = Campaign(args)
     print(f"campaign {args.kind}: {args.runs} runs, work dir {c.work}", flush=True)
     rc = 1
     try:
-        rc = {"drops": run_drops, "kills": run_kills}[args.kind](c)
+        rc = {"drops": run_drops, "kills": run_kills, "disk": run_disk}[args.kind](c)
     except (CampaignError, DaemonError) as e:
         print(f"FAILED: {e}")
         if getattr(c, "d", None):

@@ -68,8 +68,18 @@ class Sim:
         self.proc.stdin.write(b"drain\n")
         self.proc.stdin.flush()
 
-    def wait_exit(self, timeout):
-        self.proc.wait(timeout=timeout)
+    def wait_calls_over(self, timeout):
+        """After drain(): waits until every channel the observer saw has hung up (the simulator
+        then exits by itself; it is stopped here in any case, its work being done)."""
+        wait_until(lambda: self.proc.poll() is not None or
+                   (self.observer.live_channels() == 0 and time.monotonic() - self.observer.last_event > 0.5),
+                   timeout, "the simulator's calls to end after drain", step=0.05)
+        if self.proc.poll() is None:
+            try:
+                self.proc.wait(timeout=2)
+            except subprocess.TimeoutExpired:
+                self.proc.send_signal(signal.SIGTERM)
+                self.proc.wait()
         self.observer.join(timeout=5)
 
     def kill(self):
@@ -90,12 +100,35 @@ class Observer:
         self.sock = socket.create_connection(("127.0.0.1", port), timeout=10)
         self.file = open(self.path, "wb")
         self.logged_in = threading.Event()
+        self.lock = threading.Lock()
+        self.live = set()
+        self._pending = b""
+        self.last_event = time.monotonic()
         self.sock.sendall(b"Action: Login\r\nUsername: cti\r\nSecret: cti-secret\r\nEvents: on\r\n"
                           b"ActionID: login\r\n\r\n")
         self.thread = threading.Thread(target=self._run, daemon=True)
         self.thread.start()
         if not self.logged_in.wait(10):
             raise CampaignError("observer: no login answer from pbxsim")
+
+    def _track(self, data):
+        """Counts the simulator's live channels (Newchannel .. Hangup) from the event stream."""
+        self._pending += data
+        *blocks, self._pending = self._pending.split(b"\r\n\r\n")
+        for b in blocks:
+            if b.startswith(b"Event: Newchannel\r\n") or b.startswith(b"Event: Hangup\r\n"):
+                m = re.search(rb"\r\nUniqueid: (\S+)", b)
+                if m:
+                    with self.lock:
+                        if b.startswith(b"Event: Newchannel"):
+                            self.live.add(m.group(1))
+                        else:
+                            self.live.discard(m.group(1))
+                        self.last_event = time.monotonic()
+
+    def live_channels(self):
+        with self.lock:
+            return len(self.live)
 
     def _run(self):
         buf = b""
@@ -106,6 +139,7 @@ class Observer:
                 if not chunk:
                     break
                 self.file.write(chunk)
+                self._track(chunk)
                 if not self.logged_in.is_set():
                     buf += chunk
                     if b"ActionID: login\r\n" in buf and b"\r\n\r\n" in buf.split(b"ActionID: login", 1)[1]:
@@ -315,14 +349,25 @@ def compare(truth, got, tolerance_estimated):
         want.setdefault(key(e), []).append(e)
     for e in got:
         have.setdefault(key(e), []).append(e)
-    lost, dup, wrong, transfers = [], [], [], []
+    lost, dup, wrong, transfers, races = [], [], [], [], []
     matched = 0
     for k in set(want) | set(have):
         w = sorted(want.get(k, []), key=lambda e: e["started_at"])
         h = sorted(have.get(k, []), key=lambda e: e["started_at"])
         for e in w[len(h):]:
             lost.append(json.dumps(e))
-        for e in h[len(w):]:
+        extra = h[len(w):] if len(h) > len(w) else []
+        if extra and len(h) == len(w) + 1 and len(w) == 1:
+            # Open bug (docs/reliability.md): a call answered while the resync after a restart or
+            # reconnect runs gets a second entry that starts at the answer, nothing estimated,
+            # beside its resynced one (estimated start). Counted apart, not as a plain duplicate.
+            first = [e for e in h if e.get("estimated") and "started_at" in e["estimated"]]
+            second = [e for e in h if not e.get("estimated") and e.get("started_at") == e.get("answered_at")]
+            if first and second:
+                races.append(json.dumps({x: second[0].get(x) for x in (*KEY, *TIMES)}))
+                h = [first[0]]
+                extra = []
+        for e in extra:
             dup.append(json.dumps({x: e.get(x) for x in (*KEY, "disposition", *TIMES, "estimated")}))
         for a, b in zip(w, h):
             matched += 1
@@ -353,7 +398,8 @@ def compare(truth, got, tolerance_estimated):
                 transfers.append(f"{k}: " + "; ".join(problems))
             else:
                 wrong.append(f"{k}: " + "; ".join(problems))
-    return {"lost": lost, "duplicated": dup, "wrong": wrong, "transfer_unseen": transfers, "matched": matched}
+    return {"lost": lost, "duplicated": dup, "wrong": wrong, "transfer_unseen": transfers,
+            "dup_answer_at_resync": races, "matched": matched}
 
 
 def rss_kb(pid):

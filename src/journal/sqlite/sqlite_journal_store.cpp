@@ -2,8 +2,13 @@
 
 #include <sqlite3.h>
 #include <spdlog/spdlog.h>
+#include <fcntl.h>
+#include <sys/statvfs.h>
+#include <unistd.h>
 
+#include <cerrno>
 #include <chrono>
+#include <cstring>
 #include <filesystem>
 #include <algorithm>
 #include <string_view>
@@ -20,6 +25,26 @@ using base::Result;
 using base::Status;
 
 namespace {
+
+// " (the file system of DIR is read-only)", " (no space left on the file system of DIR)", or
+// empty: what an administrator must fix when a write fails.
+std::string file_system_state(const std::string& db_path) {
+  std::string dir = std::filesystem::path(db_path).parent_path().string();
+  if (dir.empty()) dir = ".";
+  struct statvfs v {};
+  if (::statvfs(dir.c_str(), &v) != 0) return {};
+  if (v.f_flag & ST_RDONLY) return " (the file system of " + dir + " is read-only)";
+  if (static_cast<unsigned long long>(v.f_bavail) * v.f_frsize < 64 * 1024)
+    return " (no space left on the file system of " + dir + ")";
+  // A file system the kernel turned read-only after a disk error ("emergency_ro") still says
+  // rw in statvfs: a probe file tells.
+  std::string probe = dir + "/.callbridge-write-probe";
+  int fd = ::open(probe.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  if (fd < 0) return " (" + dir + ": " + std::strerror(errno) + ")";
+  ::close(fd);
+  ::unlink(probe.c_str());
+  return {};
+}
 
 // PRAGMA application_id marks the file as ours ("CBJN"), so a foreign SQLite file is refused.
 constexpr int kApplicationId = 0x43424A4E;
@@ -96,6 +121,11 @@ struct SqliteDb {
   Error err(std::string_view what) const {
     int code = sqlite3_extended_errcode(h);
     std::string msg = "journal " + path + ": " + std::string(what) + ": " + sqlite3_errmsg(h);
+    // "disk I/O error" alone does not say what to fix, and SQLite often keeps no errno for it:
+    // ask the file system (found by the fault campaign, docs/reliability.md).
+    const int primary = code & 0xff;
+    if (primary == SQLITE_IOERR || primary == SQLITE_FULL || primary == SQLITE_CANTOPEN || primary == SQLITE_READONLY)
+      msg += file_system_state(path);
     if ((code & 0xff) == SQLITE_NOTADB || (code & 0xff) == SQLITE_CORRUPT)
       msg += " (the file is corrupt or not a callbridge journal)";
     return Error::io(std::move(msg));

@@ -2,6 +2,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include "model/journal_entry.hpp"
+
 namespace callbridge::journal {
 
 JournalBatchWriter::JournalBatchWriter(Options options, WriteFn write)
@@ -107,7 +109,16 @@ void JournalBatchWriter::run() {
     for (auto it = batch.rbegin(); it != batch.rend(); ++it) queue_.push_front(std::move(*it));
     committed_cv_.notify_all();
     if (stopping_) {
-      spdlog::error("{}: shutting down with {} unwritten entries", options_.location, queue_.size());
+      // The disk stays unwritable (full, read-only) until the end: what cannot be written is
+      // not dropped silently. Each entry goes to the log as its JSON line, so it can be
+      // recovered from there (the open-call state rows are rebuilt from the PBX on the next start).
+      std::size_t entries = 0;
+      for (const auto& w : queue_) entries += w.entry ? 1 : 0;
+      spdlog::error("{}: shutting down with {} unwritten entries (and {} open-call state rows); the entries follow",
+                    options_.location, entries, queue_.size() - entries);
+      for (const auto& w : queue_) {
+        if (w.entry) spdlog::error("{}: unwritten entry: {}", options_.location, model::to_json_line(*w.entry));
+      }
       break;
     }
     wake_writer_.wait_for(lk, options_.retry_interval, [&] { return stopping_; });
