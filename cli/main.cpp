@@ -2,6 +2,7 @@
 #include <cstdio>
 #include <vector>
 
+#include "base/private_dir.hpp"
 #include "cli/commands.hpp"
 
 namespace callbridge::cli {
@@ -10,6 +11,8 @@ std::vector<Command> register_all(CLI::App& app);
 }  // namespace callbridge::cli
 
 int main(int argc, char** argv) {
+  // identity.db, contacts.db, journal exports, recordings the CLI writes: owner-only, as callbridged's.
+  callbridge::base::restrict_umask();
   CLI::App app{
       "callbridge - command-line client of the callbridge CTI server.\n"
       "Run 'callbridge SUBCOMMAND --help' for the options of each subcommand."};

@@ -2,6 +2,7 @@
 #include <gtest/gtest.h>
 
 #include <signal.h>
+#include <sys/stat.h>
 
 #include <chrono>
 #include <filesystem>
@@ -76,6 +77,66 @@ TEST(Daemon, StartsOnPortZeroServesHealthAndStopsCleanlyOnSigterm) {
   EXPECT_EQ(d.wait_exit(), 0) << d.output();
   EXPECT_NE(d.output().find("shutting down (SIGTERM)"), std::string::npos) << d.output();
   EXPECT_TRUE(fs::exists(dir / "data/journal.db"));
+}
+
+// Permission bits of a path (no symlink following), e.g. 0600.
+unsigned mode_of(const std::string& path) {
+  struct stat st {};
+  if (lstat(path.c_str(), &st) != 0) return 07777;
+  return st.st_mode & 07777;
+}
+
+// Starts callbridged on `data`, waits until it serves, stops it; returns its output.
+std::string run_daemon_once(const std::string& data) {
+  Daemon d({"--listen", "127.0.0.1:0", "--data-dir", data});
+  auto m = d.wait_for(kListening);
+  EXPECT_FALSE(m.empty()) << d.output();
+  if (m.empty()) return d.output();
+  d.signal(SIGTERM);
+  EXPECT_EQ(d.wait_exit(), 0) << d.output();
+  return d.output();
+}
+
+// Data files are owner-only (issue 12, docs/security.md): callbridged and the CLI set umask 077, the
+// data dir is 0700, and an older install's 0755 dir and 0644 files are tightened at start, with a
+// warning. The test runs the binaries under umask 022, so without the fix the files would be 0644.
+TEST(Daemon, DataDirIsOwnerOnlyAndAnOlderInstallIsTightened) {
+  const mode_t old_umask = ::umask(022);
+  TempDir dir;
+  const std::string data = dir / "data";
+  auto first = run_daemon_once(data);
+  Daemon mint({"token", "create", "--data-dir", data, "--tenant", "default", "--user", "admin", "--role", "admin"},
+              CALLBRIDGE_CLI_PATH);
+  ASSERT_EQ(mint.wait_exit(), 0) << mint.output();
+  EXPECT_EQ(first.find("removed group/other access"), std::string::npos) << first;  // a fresh dir says nothing
+
+  EXPECT_EQ(mode_of(data), 0700u);
+  int files = 0;
+  for (const auto& e : fs::recursive_directory_iterator(data)) {
+    if (!e.is_regular_file()) continue;
+    ++files;
+    EXPECT_EQ(mode_of(e.path()), 0600u) << e.path();
+  }
+  EXPECT_TRUE(fs::exists(data + "/journal.db"));
+  EXPECT_TRUE(fs::exists(data + "/contacts.db"));
+  EXPECT_TRUE(fs::exists(data + "/identity.db"));
+  EXPECT_GE(files, 3);
+
+  // An install made before: world-readable files in a world-readable dir (and a subdirectory).
+  fs::create_directories(data + "/recordings");
+  write_file(data + "/recordings/pbx1.ami", "captured\n");
+  for (const auto& e : fs::recursive_directory_iterator(data))
+    ::chmod(e.path().c_str(), e.is_directory() ? 0755 : 0644);
+  ::chmod(data.c_str(), 0755);
+  ASSERT_EQ(mode_of(data + "/identity.db"), 0644u);
+
+  auto second = run_daemon_once(data);
+  EXPECT_NE(second.find("removed group/other access"), std::string::npos) << second;
+  EXPECT_EQ(mode_of(data), 0700u);
+  EXPECT_EQ(mode_of(data + "/recordings"), 0700u);
+  for (const auto& e : fs::recursive_directory_iterator(data))
+    EXPECT_EQ(mode_of(e.path()), e.is_directory() ? 0700u : 0600u) << e.path();
+  ::umask(old_umask);
 }
 
 TEST(Daemon, BadConfigValueIsRejectedNamingTheKey) {

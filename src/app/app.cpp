@@ -17,6 +17,7 @@
 #include "app/rest_wiring.hpp"
 #include "app/command_wiring.hpp"
 #include "api/static_files.hpp"
+#include "base/private_dir.hpp"
 
 #ifndef CALLBRIDGE_VERSION
 #define CALLBRIDGE_VERSION "dev"
@@ -71,11 +72,13 @@ class App::RemoteInfoRouter final : public core::RemoteInfoView {
 base::Result<std::unique_ptr<App>> App::create(Config config, AppOptions options) {
   std::unique_ptr<App> app(new App(std::move(config), options));
 
-  std::error_code ec;
-  fs::create_directories(app->data_dir_, ec);
-  if (ec) return fail(Error::io("data dir " + app->data_dir_ + ": cannot create: " + ec.message()));
-  if (!fs::is_directory(app->data_dir_, ec))
-    return fail(Error::io("data dir " + app->data_dir_ + ": not a directory"));
+  // Owner-only state (docs/security.md): the dir 0700, its files 0600, an older install tightened.
+  auto priv = base::make_private_dir(app->data_dir_);
+  if (!priv) return fail(priv.error());
+  if (!priv->tightened.empty())
+    spdlog::warn("data dir {}: removed group/other access from {} entries (now owner-only), e.g. {}", app->data_dir_,
+                 priv->tightened.size(), priv->tightened.front());
+  for (const auto& f : priv->failed) spdlog::warn("data dir: {}", f);
 
   if (auto st = app->open_journal(); !st) return fail(st.error());
   if (auto st = app->open_contacts(); !st) return fail(st.error());

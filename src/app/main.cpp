@@ -13,6 +13,7 @@
 #include "app/demo.hpp"
 #include "app/driver_table.hpp"
 #include "base/log.hpp"
+#include "base/private_dir.hpp"
 
 namespace {
 
@@ -28,6 +29,7 @@ int config_error(const std::string& message) {
 
 int main(int argc, char** argv) {
   using namespace callbridge;
+  base::restrict_umask();  // databases, -wal/-shm, recordings: owner-only (docs/security.md)
   CLI::App cli{
       "callbridged - the callbridge CTI server (Asterisk AMI -> call model, journal, HTTP API).\n"
       "Without --config it runs on the built-in defaults; flags override the file."};
