@@ -117,6 +117,7 @@ struct Client final : core::EventSubscriber {
   std::uint64_t sub = 0;              // hub subscription, 0 once unsubscribed
   std::vector<Frame> outbox;          // [head, end) still to send; `offset` bytes of outbox[head] sent
   std::unique_ptr<std::string> in;    // an incomplete client frame, else null
+  ws::MessageRules rules;             // fragmentation, UTF-8 text, close codes (RFC 6455)
   Clock::time_point last_out{};       // last frame queued; while closing: the deadline
   int fd = -1;
   std::uint32_t slot = 0, gen = 0, index = 0;
@@ -431,8 +432,13 @@ std::size_t EventStream::Impl::consume(Client& c, const char* data, std::size_t 
     if (f.kind == ws::ClientFrame::Kind::error) return protocol_close(c, f.close_code, f.why), std::string_view::npos;
     pos += f.size;
     ++stats.frames_in;
+    if (f.opcode <= 0x2 || f.opcode == 0x8) {  // a continuation without a message: 1002; bad UTF-8: 1007
+      const std::string payload = c.rules.wants_payload(f.opcode) ? f.unmasked() : std::string();
+      if (auto v = c.rules.check(f.opcode, f.fin, payload); v.close_code != 0)
+        return protocol_close(c, v.close_code, v.why), std::string_view::npos;
+    }
     switch (f.opcode) {
-      case 0x0: case 0x1: case 0x2: break;  // the API defines no client messages; ignored (not even unmasked)
+      case 0x0: case 0x1: case 0x2: break;  // the API defines no client messages; checked, then ignored
       case 0x8: {  // close: answer it (RFC 6455 5.5.1), then the TCP close follows
         c.peer_closed = true;
         const std::string payload = f.unmasked();

@@ -278,6 +278,32 @@ TEST(EventStream, UnmaskedClientFrameIsAProtocolErrorWithCloseCode1002) {
   EXPECT_TRUE(s.eventually([&] { return s.stream->stats().clients == 0; }));
 }
 
+// RFC 6455 message rules over a real socket (issue 12): each violation gets its close code, and the
+// connection ends once the client answers the close.
+TEST(EventStream, BadUtf8InvalidCloseCodeAndStrayContinuationCloseWithTheirCodes) {
+  Stack s;
+  const std::pair<std::string, int> cases[] = {
+      {Client::masked(0x1, "{\"x\":\"\xc0\xaf\"}"), 1007},           // text that is not UTF-8
+      {Client::masked(0x8, std::string("\x03\xed", 2)), 1002},          // close code 1005
+      {Client::masked(0x8, std::string("\x13\x88", 2)), 1002},          // close code 5000
+      {Client::masked(0x0, "more"), 1002},                               // continuation, no message
+  };
+  for (const auto& [frame, code] : cases) {
+    Client c;
+    ASSERT_EQ(c.connect(s.http.port()), 101);
+    ASSERT_TRUE(c.read());  // snapshot
+    c.send_raw(frame);
+    auto f = c.read();
+    ASSERT_TRUE(f) << code;
+    EXPECT_EQ(f->opcode, 0x8);
+    ASSERT_GE(f->payload.size(), 2u);
+    EXPECT_EQ((static_cast<unsigned char>(f->payload[0]) << 8) | static_cast<unsigned char>(f->payload[1]), code);
+    c.send_raw(Client::masked(0x8, std::string("\x03\xe8", 2)));
+    EXPECT_FALSE(c.read()) << "then the server closes the connection";
+  }
+  EXPECT_TRUE(s.eventually([&] { return s.stream->stats().clients == 0; }));
+}
+
 TEST(EventStream, StopSendsGoingAwayToEveryClient) {
   Stack s;
   Client a, b;

@@ -128,4 +128,68 @@ ClientFrame parse_client_frame(const char* data, std::size_t size, std::uint64_t
   return f;
 }
 
+bool Utf8Check::feed(std::string_view bytes) {
+  for (char ch : bytes) {
+    if (!ok_) return false;
+    const auto b = static_cast<unsigned char>(ch);
+    if (need_ > 0) {
+      if (b < lo_ || b > hi_) return ok_ = false;
+      lo_ = 0x80, hi_ = 0xBF;
+      --need_;
+      continue;
+    }
+    if (b < 0x80) continue;
+    // Lead byte: how many continuation bytes follow, and the range of the first one (table 3-7
+    // of the Unicode standard: excludes overlongs E0 80.., F0 80.., surrogates ED A0.., > F4 8F..).
+    if (b >= 0xC2 && b <= 0xDF) need_ = 1;
+    else if (b == 0xE0) need_ = 2, lo_ = 0xA0;
+    else if (b == 0xED) need_ = 2, hi_ = 0x9F;
+    else if (b >= 0xE1 && b <= 0xEF) need_ = 2;
+    else if (b == 0xF0) need_ = 3, lo_ = 0x90;
+    else if (b == 0xF4) need_ = 3, hi_ = 0x8F;
+    else if (b >= 0xF1 && b <= 0xF3) need_ = 3;
+    else return ok_ = false;  // 80..C1 (continuation or overlong lead), F5..FF
+  }
+  return ok_;
+}
+
+bool valid_close_code(std::uint16_t code) {
+  if (code >= 1000 && code <= 1003) return true;
+  if (code >= 1007 && code <= 1014) return true;
+  return code >= 3000 && code <= 4999;
+}
+
+MessageRules::Verdict MessageRules::check(unsigned opcode, bool fin, std::string_view payload) {
+  switch (opcode) {
+    case 0x0:
+      if (!in_message_) return {1002, "continuation frame without a message"};
+      break;
+    case 0x1: case 0x2:
+      if (in_message_) return {1002, "new message inside a fragmented one"};
+      in_message_ = true;
+      text_ = opcode == 0x1;
+      utf8_ = Utf8Check{};
+      break;
+    case 0x8: {
+      if (payload.size() == 1) return {1002, "close frame with a 1-byte payload"};
+      if (payload.size() >= 2) {
+        const auto code = static_cast<std::uint16_t>((static_cast<unsigned char>(payload[0]) << 8) |
+                                                     static_cast<unsigned char>(payload[1]));
+        if (!valid_close_code(code)) return {1002, "invalid close code"};
+        Utf8Check reason;
+        if (!reason.feed(payload.substr(2)) || !reason.complete()) return {1007, "close reason is not UTF-8"};
+      }
+      return {};
+    }
+    default:
+      return {};  // ping, pong (their rules are in parse_client_frame); unknown opcodes: the caller
+  }
+  if (text_ && !utf8_.feed(payload)) return {1007, "text message is not UTF-8"};
+  if (fin) {
+    in_message_ = false;
+    if (text_ && !utf8_.complete()) return {1007, "text message is not UTF-8"};
+  }
+  return {};
+}
+
 }  // namespace callbridge::api::ws

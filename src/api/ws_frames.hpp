@@ -47,4 +47,45 @@ struct ClientFrame {
 // (1009) as soon as their header says so, before the payload arrives.
 ClientFrame parse_client_frame(const char* data, std::size_t size, std::uint64_t max_payload);
 
+// Incremental UTF-8 check (RFC 3629: no overlongs, no surrogates, nothing above U+10FFFF) of bytes
+// that may arrive split across frames at any byte.
+class Utf8Check {
+ public:
+  // False once the bytes so far cannot start valid UTF-8 (stays false).
+  bool feed(std::string_view bytes);
+  // True when the bytes so far are valid and end on a character boundary.
+  bool complete() const { return ok_ && need_ == 0; }
+
+ private:
+  bool ok_ = true;
+  unsigned need_ = 0;                    // continuation bytes still expected
+  unsigned char lo_ = 0x80, hi_ = 0xBF;  // range of the next continuation byte
+};
+
+// Is `code` one a peer may send in a close frame (RFC 6455 7.4.1/7.4.2, IANA registry)? Not 1004,
+// 1005, 1006 or 1015 (reserved, never on the wire), not below 1000, not 1016..2999, not 5000 up.
+bool valid_close_code(std::uint16_t code);
+
+// The message-level rules over the frames of one connection that a single frame cannot show
+// (RFC 6455 5.4, 5.5.1, 8.1): a continuation continues a started message, a new data frame does not
+// start inside one, a text message (all its fragments) is UTF-8, a close frame's payload is empty
+// or a valid code with a UTF-8 reason. One per connection, fed every frame in order.
+class MessageRules {
+ public:
+  struct Verdict {
+    std::uint16_t close_code = 0;  // 0: the frame is fine; else close the connection with it
+    std::string_view why;
+  };
+  // `payload` is the frame's unmasked payload (only looked at for text messages and close frames).
+  Verdict check(unsigned opcode, bool fin, std::string_view payload);
+  // Whether check() needs the unmasked payload of a frame with this opcode (saves unmasking
+  // binary data the API ignores).
+  bool wants_payload(unsigned opcode) const { return opcode == 0x1 || opcode == 0x8 || (opcode == 0x0 && text_); }
+
+ private:
+  bool in_message_ = false;
+  bool text_ = false;
+  Utf8Check utf8_;
+};
+
 }  // namespace callbridge::api::ws

@@ -99,5 +99,74 @@ TEST(WsFrames, ProtocolErrors) {
   expect_error(header_only, 1009, 64 * 1024);
 }
 
+TEST(WsFrames, Utf8CheckAcceptsValidTextSplitAnywhere) {
+  const std::string text = "a\xc3\xa4\xe2\x82\xac\xf0\x9f\x98\x80z";  // a, ä, €, 😀, z
+  for (std::size_t cut = 0; cut <= text.size(); ++cut) {
+    Utf8Check u;
+    EXPECT_TRUE(u.feed(std::string_view(text).substr(0, cut))) << cut;
+    EXPECT_TRUE(u.feed(std::string_view(text).substr(cut))) << cut;
+    EXPECT_TRUE(u.complete()) << cut;
+  }
+  Utf8Check half;
+  EXPECT_TRUE(half.feed("\xe2\x82"));  // a valid start, not yet a character
+  EXPECT_FALSE(half.complete());
+}
+
+TEST(WsFrames, Utf8CheckRejectsInvalidSequences) {
+  for (std::string bad : {"\xff", "\x80", "\xc0\xaf" /* overlong '/' */, "\xe0\x80\xaf", "\xed\xa0\x80" /* surrogate */,
+                          "\xf4\x90\x80\x80" /* > U+10FFFF */, "\xf5\x80\x80\x80", "\xce\xba\xe1\xbd\xb9\xcf\x83\xce\xbc\xce\xb5\xed\xa0\x80"}) {
+    Utf8Check u;
+    EXPECT_FALSE(u.feed(bad) && u.complete()) << bad;
+  }
+}
+
+TEST(WsFrames, CloseCodes) {
+  for (std::uint16_t ok : {1000, 1001, 1002, 1003, 1007, 1008, 1009, 1010, 1011, 3000, 4999})
+    EXPECT_TRUE(valid_close_code(ok)) << ok;
+  for (std::uint16_t bad : {0, 999, 1004, 1005, 1006, 1015, 1016, 2999, 5000, 65535})
+    EXPECT_FALSE(valid_close_code(bad)) << bad;
+}
+
+TEST(WsFrames, MessageRulesOverFrames) {
+  auto close_payload = [](std::uint16_t code, std::string_view reason = "") {
+    std::string p{static_cast<char>(code >> 8), static_cast<char>(code & 0xff)};
+    return p + std::string(reason);
+  };
+  {  // a continuation frame with no message started: 1002
+    MessageRules r;
+    EXPECT_EQ(r.check(0x0, true, "x").close_code, 1002);
+  }
+  {  // fragments of a text message, a ping in between, then a second message: fine
+    MessageRules r;
+    EXPECT_EQ(r.check(0x1, false, "h\xc3").close_code, 0);
+    EXPECT_EQ(r.check(0x9, true, "").close_code, 0);
+    EXPECT_EQ(r.check(0x0, true, "\xa4llo").close_code, 0);
+    EXPECT_EQ(r.check(0x2, true, "\xff\xfe").close_code, 0);  // binary: any bytes
+    EXPECT_EQ(r.check(0x0, true, "").close_code, 1002);        // that message is over
+  }
+  {  // a new data frame inside a fragmented message: 1002
+    MessageRules r;
+    EXPECT_EQ(r.check(0x2, false, "").close_code, 0);
+    EXPECT_EQ(r.check(0x1, true, "x").close_code, 1002);
+  }
+  {  // invalid UTF-8 in a text frame, in a later fragment, or cut short at the end: 1007
+    MessageRules a, b, c;
+    EXPECT_EQ(a.check(0x1, true, "ok\xc0\xaf").close_code, 1007);
+    EXPECT_EQ(b.check(0x1, false, "ok").close_code, 0);
+    EXPECT_EQ(b.check(0x0, true, "\xed\xa0\x80").close_code, 1007);
+    EXPECT_EQ(c.check(0x1, true, "\xe2\x82").close_code, 1007);
+  }
+  {  // close frames: empty or a valid code are fine; 1 byte, invalid codes: 1002; bad reason: 1007
+    MessageRules r;
+    EXPECT_EQ(r.check(0x8, true, "").close_code, 0);
+    EXPECT_EQ(r.check(0x8, true, close_payload(1000, "bye")).close_code, 0);
+    EXPECT_EQ(r.check(0x8, true, close_payload(4000)).close_code, 0);
+    EXPECT_EQ(r.check(0x8, true, "\x03").close_code, 1002);
+    for (std::uint16_t bad : {999, 1005, 1006, 5000})
+      EXPECT_EQ(r.check(0x8, true, close_payload(bad)).close_code, 1002) << bad;
+    EXPECT_EQ(r.check(0x8, true, close_payload(1000, "\xff")).close_code, 1007);
+  }
+}
+
 }  // namespace
 }  // namespace callbridge::api::ws
