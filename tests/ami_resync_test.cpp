@@ -358,6 +358,30 @@ TEST(RestartResync, KilledDuringTalkRestartKeepsTheRealRingAndTalkTimesFromPersi
   EXPECT_EQ(st.legs(), 0u) << "the row leaves with the entry";
 }
 
+TEST(RestartResync, AttendedTransferCompletedWhileDownStartsTheTargetsNewLegAfterItsConsultation) {
+  // Found by the fault campaign (disk: read-only, stop, restart): callbridged stopped while 100
+  // consulted 102; the transfer completed while it was down. 102's channel, re-attached to its
+  // restored consultation leg, got its new leg with the caller from the channel's creation (the
+  // start of the consultation, 4 s early) instead of from when the restart found it.
+  AmiCapture c = capture("attended_transfer_refer");
+  std::size_t e1 = *c.find({"Event: BridgeEnter"});
+  std::size_t e2 = *c.find({"Event: BridgeEnter"}, e1 + 1);
+  std::size_t e3 = *c.find({"Event: BridgeEnter"}, e2 + 1);
+  std::size_t consult_answered = c.after({"Event: BridgeEnter"}, e3 + 1);
+  std::size_t resume = c.after({"Event: Hangup", "PJSIP/100-00000019"});
+  auto g = cut_with_gap(c, consult_answered, resume);
+  StateStore st;
+  run(st, {g.first}, true);
+  run(st, {g.second}, false);
+  ASSERT_EQ(st.entries.size(), 4u) << dump(st.entries);
+  const JournalEntry* target = nullptr;
+  for (const auto& e : st.entries)
+    if (e.party == "102" && e.remote == "+4989123456") target = &e;
+  ASSERT_TRUE(target) << dump(st.entries);
+  EXPECT_GE(target->started_at, at("2026-11-22T21:28:05.238Z")) << model::to_json_line(*target);
+  EXPECT_TRUE(target->estimated & model::kEstimatedStart) << model::to_json_line(*target);
+}
+
 TEST(RestartResync, KilledDuringTalkWithoutStateMarksStartAndAnswerEstimated) {
   ReplayResult r = replay_files({kDir + "/ami_reconnect/ami-reconnect.log"});
   ASSERT_EQ(r.entries.size(), 1u) << r.jsonl();

@@ -102,8 +102,10 @@ void AmiCallTracker::Impl::refresh(Slot ps, Timestamp t, RefreshMode mode) {
   const bool unseen_start = p.start_unseen && p.legs.empty();
   // A known channel whose earlier legs ended (an attended transfer's target: its consultation
   // ended in the gap) starts its new leg in the gap, not at its creation (found by tests/faults).
+  // Likewise a channel first seen in this process's resync that carries a leg restored from the
+  // previous run: its channel was created for that earlier leg.
   const Timestamp start_at =
-      resync_new || unseen_start || (mode == RefreshMode::resync_known && p.legs.empty() && !p.had_leg)
+      (resync_new && !p.had_leg) || unseen_start || (mode == RefreshMode::resync_known && p.legs.empty() && !p.had_leg)
           ? p.created_at
           : t;
   const std::uint8_t start_est = mode == RefreshMode::live && !unseen_start ? 0 : model::kEstimatedStart;

@@ -235,6 +235,8 @@ void AmiCallTracker::Impl::attach_restored(Timestamp t) {
     leg.pending = leg.anchor.empty();
     if (leg.held) p.on_hold = true;
     if (!jl->start.incoming) p.initiated = true;
+    p.had_leg = true;  // its start is the restored leg's, not unknown
+    p.start_unseen = false;
     Slot a = g_.find(leg.anchor);
     if (a != kNoSlot) g_.at(a).anchored_by.push_back(p.uid);
     ConnectionState st = leg.held       ? ConnectionState::held
