@@ -43,6 +43,7 @@ class Campaign:
         self.proxy = Proxy()
         self.config = daemon_config()
         self.recovery = []  # seconds: fault -> resynced
+        self.resync_after_reconnect = []  # seconds: the new AMI connection accepted -> resynced
         self.peak_rss_kb = 0
         self.notes = []
 
@@ -96,6 +97,8 @@ class Campaign:
             "transfer_unseen": len(res["transfer_unseen"]),
             "dup_answer_at_resync": len(res["dup_answer_at_resync"]), "stuck": res["stuck"], "max_recovery_s": round(rec[-1], 3) if rec else None,
             "median_recovery_s": round(rec[len(rec) // 2], 3) if rec else None,
+            "max_reconnect_to_resynced_s": round(max(self.resync_after_reconnect), 3)
+            if self.resync_after_reconnect else None,
             "peak_rss_mb": round(self.peak_rss_kb / 1024, 1), "machine": machine(), **extra,
         }
         for what in ("lost", "duplicated", "wrong", "transfer_unseen", "dup_answer_at_resync"):
@@ -146,7 +149,11 @@ def run_drops(c):
             mid += in_message
             resets += reset
         wait_until(lambda: (resyncs_done(c.d) or 0) > before, 20, f"the resync after fault {i}", step=0.005)
-        c.recovery.append(time.monotonic() - t0)
+        t1 = time.monotonic()
+        c.recovery.append(t1 - t0)
+        reconnects = [t for t in c.proxy.accepted_at if t > t0]
+        if reconnects:
+            c.resync_after_reconnect.append(t1 - reconnects[0])
     res = c.finish()
     cuts = a.runs - restarts
     return c.report(res, {"cuts": cuts, "cut_in_message": mid, "cut_reset": resets, "pbx_restarts": restarts})
