@@ -233,12 +233,18 @@ TEST(AmiDropResync, DropAcrossABlindTransferGivesEachPartyOneEntry) {
       EXPECT_EQ(e.remote, "+4989123456") << model::to_json_line(e);
       // Found by the fault campaign: 101's ring started unseen; its entry must say so even when
       // its leg opens only at a later live event (it was alone in its bridge at the resync).
-      if (e.party == "101") EXPECT_TRUE(e.estimated & model::kEstimatedStart) << model::to_json_line(e);
+      if (e.party == "101") {
+        EXPECT_TRUE(e.estimated & model::kEstimatedStart) << model::to_json_line(e);
+      }
       if (resume != both_in_bridge) continue;
       // Found by the fault campaign: the hand-over in the gap was not journaled. 100's remote is
       // still there and talks to 101, first seen in the resync: 100 transferred it to 101.
-      if (e.party == "100") EXPECT_EQ(e.transferred_to, "101") << model::to_json_line(e);
-      if (e.party == "101") EXPECT_EQ(e.transferred_from, "100") << model::to_json_line(e);
+      if (e.party == "100") {
+        EXPECT_EQ(e.transferred_to, "101") << model::to_json_line(e);
+      }
+      if (e.party == "101") {
+        EXPECT_EQ(e.transferred_from, "100") << model::to_json_line(e);
+      }
     }
   }
 }
