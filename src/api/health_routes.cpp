@@ -16,9 +16,9 @@ void add_health_routes(HttpServer& server, HealthProviders providers) {
     res.headers.emplace_back("Retry-After", "5");
     return res;
   });
-  server.route("GET", "/api/v1/diagnostics", [p](const HttpRequest&) {
-    return HttpResponse::json(200, p->diagnostics_json ? p->diagnostics_json() : "{}");
-  });
+  if (p->diagnostics_json)
+    server.route("GET", "/api/v1/diagnostics",
+                 [p](const HttpRequest&) { return HttpResponse::json(200, p->diagnostics_json()); });
 }
 
 }  // namespace callbridge::api

@@ -253,14 +253,15 @@ HttpServer::HttpServer(asio::io_context& io, HttpServerOptions options)
 HttpServer::~HttpServer() { stop(); }
 
 namespace {
+// A second handler for the same method and path would silently replace the first (two
+// capabilities claiming one resource): a programming error, caught at start-up.
 template <class Routes, class Entry>
 void add_route(Routes& exact, Routes& prefix, const std::string& method, std::string path, Entry entry) {
-  if (path.size() >= 2 && path.ends_with("/*")) {
-    path.pop_back();
-    prefix[method][path] = std::move(entry);
-  } else {
-    exact[method][path] = std::move(entry);
-  }
+  const std::string given = path;
+  const bool is_prefix = path.size() >= 2 && path.ends_with("/*");
+  if (is_prefix) path.pop_back();
+  bool fresh = (is_prefix ? prefix : exact)[method].emplace(std::move(path), std::move(entry)).second;
+  CB_CHECK(fresh, "route " + method + " " + given + " registered twice");
 }
 }  // namespace
 

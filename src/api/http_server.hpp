@@ -139,7 +139,8 @@ class HttpServer {
   HttpServer& operator=(const HttpServer&) = delete;
 
   // `path` is exact ("/healthz") or a prefix ending in "/*" ("/api/v1/journal/*"); exact routes
-  // win, then the longest prefix. Register before start().
+  // win, then the longest prefix. Register before start(); each method and path once (a second
+  // registration aborts: two parts claiming one resource).
   void route(std::string method, std::string path, HttpHandler handler);
   void route(std::string method, std::string path, AsyncHttpHandler handler);
   // GET `path` (exact) is handed to `handler`, which may take the connection over. Before start().

@@ -152,6 +152,20 @@ TEST_F(HttpServerTest, PrefixRouteAndQuery) {
   EXPECT_EQ(get("/api/v1/thingsX").rfind("HTTP/1.1 404", 0), 0u);
 }
 
+// Two parts registering one resource would silently shadow each other; the second one aborts at
+// start-up instead. routes() lists the table as registered.
+TEST(HttpServerRoutes, ARouteRegisteredTwiceAbortsAndRoutesListTheTable) {
+  boost::asio::io_context io;
+  HttpServer s(io, HttpServerOptions{});
+  auto ok = [](const HttpRequest&) { return HttpResponse::json(200, "{}"); };
+  s.route("GET", "/a", ok);
+  s.route("POST", "/a", ok);
+  s.route("GET", "/a/*", ok);
+  EXPECT_EQ(s.routes(), (std::vector<std::pair<std::string, std::string>>{{"GET", "/a"}, {"GET", "/a/*"}, {"POST", "/a"}}));
+  EXPECT_DEATH(s.route("GET", "/a", ok), "route GET /a registered twice");
+  EXPECT_DEATH(s.route("GET", "/a/*", ok), "route GET /a/\\* registered twice");
+}
+
 TEST_F(HttpServerTest, BodyAndHeadersReachTheHandler) {
   start();
   auto r = request("POST /echo HTTP/1.1\r\nHost: x\r\nX-Tag: t1\r\nContent-Length: 5\r\nConnection: close\r\n\r\nhello");

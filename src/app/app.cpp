@@ -107,10 +107,10 @@ base::Result<std::unique_ptr<App>> App::create(Config config, AppOptions options
   ho.tls_cert_file = app->config_.server.tls_cert_file;
   ho.tls_key_file = app->config_.server.tls_key_file;
   app->http_ = std::make_unique<api::HttpServer>(app->io_, ho);
-  api::add_health_routes(*app->http_,
-                         {[self] { return self->not_ready_reasons(); },
-                          [self] { return self->diagnostics_json(); }});
-  auto rest = wire_rest_api(*app);  // replaces diagnostics with the admin-only one
+  // /healthz and /readyz; GET /api/v1/diagnostics is the REST API's (admin only), so the health
+  // routes get no diagnostics of their own (a second registration of it would abort).
+  api::add_health_routes(*app->http_, {[self] { return self->not_ready_reasons(); }, {}});
+  auto rest = wire_rest_api(*app);
   if (!rest) return fail(rest.error());
   app->rest_ = std::move(*rest);
   app->serve_events(app->principals(), event_stream_options(app->rest_));  // GET /api/v1/events, team presence
