@@ -21,10 +21,23 @@
 #include <toml++/toml.h>
 #include <vector>
 
+#include "base/device_name.hpp"
 #include "cli/commands.hpp"
 
 namespace callbridge::cli {
 namespace {
+
+// --extension/--from: a device name the PBX dials (base/device_name), checked at parse time.
+CLI::Validator device_name_check() {
+  return CLI::Validator(
+      [](std::string& s) -> std::string {
+        return base::is_device_name(s) ? std::string()
+                                       : "'" + s.substr(0, 40) + "' is not an extension: expected " +
+                                             std::string(base::kDeviceNameRule);
+      },
+      "EXT");
+}
+
 
 namespace fs = std::filesystem;
 namespace json = boost::json;
@@ -222,7 +235,9 @@ Command register_dial(CLI::App& app) {
   auto o = std::make_shared<Opts>();
   auto* cmd = app.add_subcommand("dial", "call a number from your phone via callbridged (click-to-dial)");
   cmd->add_option("number", o->number, "any notation, or a tel:/callto: URI")->required()->option_text("NUMBER|URI");
-  cmd->add_option("--from", o->from, "your extension to call from (default: your first)")->option_text("EXT");
+  cmd->add_option("--from", o->from, "your extension to call from (default: your first)")
+      ->check(device_name_check())
+      ->option_text("EXT");
   add_common(cmd, o->common);
   return {cmd, [o]() -> int {
             auto to = dial_target_from(o->number);

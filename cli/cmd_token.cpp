@@ -10,12 +10,24 @@
 #include <vector>
 
 #include "app/config.hpp"
+#include "base/device_name.hpp"
 #include "base/time.hpp"
 #include "cli/commands.hpp"
 #include "identity/sqlite/identity_store.hpp"
 
 namespace callbridge::cli {
 namespace {
+
+// --extension/--from: a device name the PBX dials (base/device_name), checked at parse time.
+CLI::Validator device_name_check() {
+  return CLI::Validator(
+      [](std::string& s) -> std::string {
+        return base::is_device_name(s) ? std::string()
+                                       : "'" + s.substr(0, 40) + "' is not an extension: expected " +
+                                             std::string(base::kDeviceNameRule);
+      },
+      "EXT");
+}
 
 struct TokenFlags {
   std::string data_dir;
@@ -152,7 +164,9 @@ Command register_token(CLI::App& app) {
   create->add_option("--role", f->role, "admin, supervisor or user (new users: user)")
       ->check(CLI::IsMember({"admin", "supervisor", "user"}))
       ->option_text("R");
-  create->add_option("--extension", f->extensions, "the user's extension (repeatable)")->option_text("EXT");
+  create->add_option("--extension", f->extensions, "the user's extension (repeatable)")
+      ->check(device_name_check())
+      ->option_text("EXT");
   create->add_option("--display-name", f->display_name, "shown name")->option_text("NAME");
   create->add_option("--team", f->team, "the user's team (team presence; \"\" = none)")->option_text("TEAM");
   create->add_option("--expires-days", f->expires_days, "token lifetime in days (0 = no expiry)")->option_text("N");

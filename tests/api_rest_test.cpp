@@ -157,6 +157,13 @@ TEST_F(RestFixture, AdminRoutesNeedAdmin) {
   auto c = call("POST", "/api/v1/users", admin, R"({"user":"ben","role":"user","extensions":["101"],"display_name":"Ben"})");
   ASSERT_EQ(c.status, 201) << c.body;
   EXPECT_EQ(call("POST", "/api/v1/users", admin, R"({"user":"ben"})").status, 409);
+  // Extensions are device names the PBX dials (issue 12): a clear 400, no user made.
+  for (const char* ext : {"PJSIP/101", "../x", "a.b"}) {
+    auto bad = call("POST", "/api/v1/users", admin, std::string(R"({"user":"carl","extensions":[")") + ext + "\"]}");
+    EXPECT_EQ(bad.status, 400) << ext << " " << bad.body;
+    EXPECT_NE(bad.body.find("is not an extension"), std::string::npos) << bad.body;
+  }
+  EXPECT_EQ(call("GET", "/api/v1/users", admin).body.find("carl"), std::string::npos);
   auto tk = call("POST", "/api/v1/users/ben/tokens", admin);
   ASSERT_EQ(tk.status, 201);
   std::string bt(json::parse(tk.body).at("token").as_string());

@@ -139,6 +139,26 @@ TEST(Daemon, DataDirIsOwnerOnlyAndAnOlderInstallIsTightened) {
   ::umask(old_umask);
 }
 
+// The CLI refuses extensions the PBX cannot dial as a device (issue 12: "PJSIP/101" reached AMI as
+// Channel: PJSIP/PJSIP/101) before it touches identity.db; a normal one still works.
+TEST(Daemon, CliRefusesExtensionsThatAreNotDeviceNames) {
+  TempDir dir;
+  for (const char* ext : {"PJSIP/101", "../x", "a.b"}) {
+    Daemon bad({"token", "create", "--data-dir", dir / "data", "--tenant", "default", "--user", "ann", "--extension", ext},
+               CALLBRIDGE_CLI_PATH);
+    EXPECT_NE(bad.wait_exit(), 0) << ext;
+    EXPECT_NE(bad.output().find("is not an extension"), std::string::npos) << bad.output();
+  }
+  EXPECT_FALSE(fs::exists(dir / "data/identity.db"));
+  Daemon good({"token", "create", "--data-dir", dir / "data", "--tenant", "default", "--user", "ann", "--extension",
+               "101", "--extension", "*97"},
+              CALLBRIDGE_CLI_PATH);
+  EXPECT_EQ(good.wait_exit(), 0) << good.output();
+  Daemon dial({"dial", "--from", "PJSIP/101", "089123456"}, CALLBRIDGE_CLI_PATH);
+  EXPECT_NE(dial.wait_exit(), 0);
+  EXPECT_NE(dial.output().find("is not an extension"), std::string::npos) << dial.output();
+}
+
 TEST(Daemon, BadConfigValueIsRejectedNamingTheKey) {
   TempDir dir;
   write_file(dir / "bad.toml", "[journal]\nretention_days = \"ten\"\n");

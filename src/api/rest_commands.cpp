@@ -4,6 +4,7 @@
 #include <optional>
 
 #include "api/rest_common.hpp"
+#include "base/device_name.hpp"
 
 namespace callbridge::api {
 
@@ -174,6 +175,8 @@ struct Routes {
       if (!*to) return problem(400, "bad-request", "\"to\" is required");
       auto from = rest::opt_string(body, "from", 64);
       if (!from) return problem(400, "bad-request", from.error());
+      if (*from && !base::is_device_name(**from))
+        return problem(400, "bad-request", "from: not a device name: expected " + std::string(base::kDeviceNameRule));
       return start_make_call(p, svc, p.viewer(), **to, *from);
     });
   }
@@ -233,6 +236,8 @@ struct Routes {
     return guarded(req, principal, [&](const Principal& p, const json::object& body, core::CallControlService& svc) {
       auto device = rest::opt_string(body, "device", 64);
       if (!device) return problem(400, "bad-request", device.error());
+      if (*device && !base::is_device_name(**device))
+        return problem(400, "bad-request", "device: not a device name: expected " + std::string(base::kDeviceNameRule));
       auto to = rest::opt_string(body, "to", 256);
       if (!to) return problem(400, "bad-request", to.error());
       auto t = track(p, false);

@@ -188,6 +188,16 @@ TEST_F(RestCommands, ErrorsAreProblemsWithStableTypes) {
   EXPECT_EQ(r.status, 400);
   EXPECT_EQ(type(r), "/problems/invalid-number");
   EXPECT_EQ(post("/api/v1/calls", R"({"to": "089", "from": "101"})").status, 403);
+  // Not a device name (issue 12: "PJSIP/101" reached AMI as Channel: PJSIP/PJSIP/101): 400 before
+  // anything else looks at it.
+  for (const char* from : {"PJSIP/101", "../x", "a.b", "10 1"}) {
+    r = post("/api/v1/calls", std::string(R"({"to": "089123456", "from": ")") + from + "\"}");
+    EXPECT_EQ(r.status, 400) << from;
+    EXPECT_NE(r.body.find("from: not a device name"), std::string::npos) << r.body;
+  }
+  r = post("/api/v1/calls/c1/hangup", R"({"device": "PJSIP/100"})");
+  EXPECT_EQ(r.status, 400) << r.body;
+  EXPECT_NE(r.body.find("device: not a device name"), std::string::npos) << r.body;
   pbx.up = false;
   r = post("/api/v1/calls", R"({"to": "089123456"})");
   EXPECT_EQ(r.status, 503);

@@ -56,6 +56,17 @@ TEST(CallControlConfig, DefaultsAndErrorsNameTheKey) {
   bad = parse_config("[tenant.default.call_control]\nany_device = { \"100\" = 5 }\n", "test");
   ASSERT_FALSE(bad);
   EXPECT_NE(bad.error().message().find("any_device.100"), std::string::npos) << bad.error().message();
+  // Device names the PBX dials: no technology prefix, no '.', no spaces (issue 12).
+  for (const char* dev : {"PJSIP/101", "../x", "a.b", "1 0"}) {
+    bad = parse_config(std::string("[[tenant.default.phones]]\ndevices = [\"") + dev + "\"]\n", "test");
+    ASSERT_FALSE(bad) << dev;
+    EXPECT_NE(bad.error().message().find("tenant.default.phones[0].devices: '" + std::string(dev) + "' is not a device name"),
+              std::string::npos) << bad.error().message();
+  }
+  bad = parse_config("[tenant.default.call_control]\nany_device = { \"PJSIP/100\" = \"+491701234567\" }\n", "test");
+  ASSERT_FALSE(bad);
+  EXPECT_NE(bad.error().message().find("any_device: 'PJSIP/100' is not a device name"), std::string::npos)
+      << bad.error().message();
   bad = parse_config("[tenant.default.call_control]\ncontex = \"x\"\n", "test");
   ASSERT_FALSE(bad);
   EXPECT_NE(bad.error().message().find("did you mean"), std::string::npos);

@@ -1,5 +1,6 @@
 #include "app/config.hpp"
 
+#include "base/device_name.hpp"
 #include "base/tenant_id.hpp"
 
 #include <unistd.h>
@@ -438,6 +439,9 @@ Status read_call_control(TableReader r, CallControlConfig& cc) {
       auto s = v.as_string();
       if (!s || s->get().empty())
         return fail(r.bad("any_device." + std::string(k.str()), v, "a phone number string"));
+      if (!base::is_device_name(k.str()))
+        return fail(Error::invalid_argument(r.key_path("any_device") + ": '" + std::string(k.str()).substr(0, 40) +
+                                            "' is not a device name: expected " + std::string(base::kDeviceNameRule)));
       cc.any_device[std::string(k.str())] = s->get();
     }
   }
@@ -457,6 +461,10 @@ Status read_phones(TableReader& tr, std::string_view source, std::vector<PhoneCo
     PhoneConfig p;
     CB_TRY(r.string_list("devices", p.devices));
     if (p.devices.empty()) return fail(Error::invalid_argument(path + ".devices: expected at least one device"));
+    for (const auto& d : p.devices)
+      if (!base::is_device_name(d))
+        return fail(Error::invalid_argument(path + ".devices: '" + d.substr(0, 40) + "' is not a device name: expected " +
+                                            std::string(base::kDeviceNameRule)));
     CB_TRY(r.string("answer_event", p.answer_event));
     CB_TRY(r.string("hold_event", p.hold_event));
     CB_TRY(r.string("retrieve_event", p.retrieve_event));

@@ -4,6 +4,7 @@
 #include <memory>
 #include <utility>
 
+#include "base/device_name.hpp"
 #include "drivers/ami/ami_link.hpp"
 
 namespace callbridge::drivers::ami {
@@ -156,6 +157,9 @@ std::optional<AmiCallTracker::CallChannels> AmiCommands::locate(const std::strin
 }
 
 void AmiCommands::make_call(const ports::MakeCallRequest& r, ports::CommandDone done) {
+  // Channel: <tech>/<device>: a name with '/' or '.' would pick another technology or resource.
+  if (!r.first_leg_dial_string && !base::is_device_name(r.from_device))
+    return done(fail(Error::invalid_argument("'" + r.from_device.substr(0, 40) + "' is not a device name")));
   AmiAction a = originate_action(options_, r);
   a.action_id = r.request_id;  // OriginateResponse carries it back
   if (r.on_outcome && !r.request_id.empty()) {

@@ -186,6 +186,22 @@ TEST(AmiCommandSession, MakeCallIsTheCapturedOriginateAndCompletesOnItsResponse)
   EXPECT_TRUE(*result);
 }
 
+// The driver builds Channel: <tech>/<device>; a name that is not a device name never reaches AMI
+// (issue 12: "PJSIP/101" became Channel: PJSIP/PJSIP/101), whoever let it through.
+TEST(AmiCommandSession, MakeCallFromSomethingThatIsNotADeviceNameSendsNothing) {
+  Session s("click_to_dial_originate");
+  s.feed_until_response("c2d-0001");
+  for (const char* dev : {"PJSIP/100", "../x", "a.b"}) {
+    std::optional<base::Status> result;
+    s.commands.make_call({.from_device = dev, .first_leg_dial_string = {}, .dial_string = "089123456",
+                          .caller_id_name = "089123456", .caller_id_number = "089123456", .request_id = "x"},
+                         [&](base::Status st) { result = st; });
+    ASSERT_TRUE(result) << dev;
+    EXPECT_EQ(result->error().code(), base::Errc::invalid_argument) << dev;
+    EXPECT_FALSE(s.protocol.has_output()) << dev;
+  }
+}
+
 TEST(AmiCommandSession, MakeCallOutcomeIsTheCapturedOriginateResponse) {
   Session s("click_to_dial_originate");
   s.feed_until_response("c2d-0001");

@@ -4,6 +4,7 @@
 
 #include <cstring>
 
+#include "base/device_name.hpp"
 #include "storage/sqlite/statement.hpp"
 
 namespace callbridge::identity {
@@ -36,15 +37,6 @@ std::vector<std::string> split_ext(const std::string& s) {
 }
 
 bool valid_role(std::string_view r) { return r == "admin" || r == "supervisor" || r == "user"; }
-
-bool valid_extension(std::string_view e) {
-  if (e.empty() || e.size() > 32) return false;
-  for (char c : e)
-    if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '*' || c == '#' || c == '+' || c == '-' ||
-          c == '_' || c == '/' || c == '.'))
-      return false;
-  return true;
-}
 
 bool sodium_ready() {
   static const bool ok = sodium_init() >= 0;
@@ -220,7 +212,9 @@ base::Status SqliteIdentityStore::put_user(const User& u) {
   if (!valid_role(u.role)) return fail(Error::invalid_argument("role: expected admin, supervisor or user"));
   if (u.extensions.size() > 64) return fail(Error::invalid_argument("extensions: at most 64"));
   for (const auto& e : u.extensions)
-    if (!valid_extension(e)) return fail(Error::invalid_argument("extensions: '" + e.substr(0, 40) + "' is not an extension"));
+    if (!base::is_device_name(e))
+      return fail(Error::invalid_argument("extensions: '" + e.substr(0, 40) + "' is not an extension: expected " +
+                                          std::string(base::kDeviceNameRule)));
   if (u.display_name.size() > 200 || u.team.size() > 64)
     return fail(Error::invalid_argument("display_name/team: too long"));
   std::lock_guard lock(mu_);

@@ -30,6 +30,13 @@ TEST(IdentityStore, UsersArePerTenant) {
   EXPECT_FALSE(s->put_user({"t1", "x", "root", "", {}, ""}));
   EXPECT_FALSE(s->put_user({"t1", "bad name", "user", "", {}, ""}));
   EXPECT_FALSE(s->put_user({"t1", "y", "user", "", {"1,2"}, ""}));
+  // Device names the PBX dials (issue 12): "PJSIP/101" reached AMI as Channel: PJSIP/PJSIP/101.
+  for (const std::string& bad : std::vector<std::string>{"PJSIP/101", "../x", "a.b", "1 0", "10\n1", "100@ctx", std::string(33, '1'), std::string()}) {
+    auto st = s->put_user({"t1", "y", "user", "", {bad}, ""});
+    ASSERT_FALSE(st) << bad;
+    EXPECT_NE(st.error().message().find("is not an extension"), std::string::npos) << st.error().message();
+  }
+  EXPECT_TRUE(s->put_user({"t1", "y", "user", "", {"101", "*97", "#1", "+4930", "desk_1", "a-B", std::string(32, '9')}, ""}));
   ASSERT_TRUE(s->remove_user("t1", "anna"));
   EXPECT_FALSE(s->remove_user("t1", "anna"));
 }
