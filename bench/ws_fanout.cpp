@@ -24,11 +24,15 @@
 #include <CLI/CLI.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <algorithm>
+#include <cerrno>
 #include <chrono>
+#include <cstring>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <iterator>
 #include <iostream>
 #include <sstream>
@@ -70,7 +74,7 @@ std::string tail_for(std::uint64_t seq, std::size_t bytes) {
   return ",\"pad\":\"" + std::string(pad, 'x') + "\"}";
 }
 
-int serve(long clients_per_turn) {
+int serve(long clients_per_turn, long max_outbox, long send_buffer) {
   asio::io_context io;
   core::EventHub hub(core::EventHubOptions{.retention = 4096, .encode = api::EventStream::frame_text});
   AllowAll auth;
@@ -80,7 +84,9 @@ int serve(long clients_per_turn) {
   ho.max_connections = 100'000;
   api::HttpServer http(io, ho);
   api::EventStreamOptions so;
-  so.max_outbox = 1 << 16;  // the bench never wants a client dropped
+  so.max_outbox = 1 << 16;  // the bench never wants a client dropped ...
+  if (max_outbox > 0) so.max_outbox = static_cast<std::size_t>(max_outbox);  // ... the stall campaign does
+  if (send_buffer >= 0) so.send_buffer_bytes = static_cast<std::size_t>(send_buffer);
   if (clients_per_turn > 0) so.clients_per_turn = static_cast<std::size_t>(clients_per_turn);
   so.heartbeat = std::chrono::hours(1);  // no heartbeat frame may be counted as a delivery
   api::EventStream stream(io, hub, auth, so);
@@ -119,6 +125,39 @@ int serve(long clients_per_turn) {
             }
           };
           (*round)();
+        });
+      } else if (cmd == "tbcast") {
+        // Paced broadcast for the stall campaign: RATE messages/s, each carrying its publish time
+        // ("t": CLOCK_MONOTONIC ns, the same clock the driver reads) for delivery latencies.
+        std::uint64_t msgs = 0, bytes = 0, rate = 100;
+        in >> msgs >> bytes >> rate;
+        asio::post(io, [&, msgs, bytes, rate] {
+          auto timer = std::make_shared<asio::steady_timer>(io);
+          auto sent = std::make_shared<std::uint64_t>(0);
+          auto start = Clock::now();
+          auto step = std::make_shared<std::function<void()>>();
+          *step = [&, msgs, bytes, rate, timer, sent, start, step] {
+            ++*sent;
+            const auto seq = hub.last_seq("default") + 1;
+            const auto t = std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now().time_since_epoch()).count();
+            std::string tail = ",\"t\":" + std::to_string(t) + tail_for(seq, bytes);
+            hub.publish_raw("default", core::HubMessage::Kind::call, {}, "call", tail);
+            if (*sent >= msgs) {
+              std::printf("done\n");
+              std::fflush(stdout);
+              *step = nullptr;
+              return;
+            }
+            timer->expires_at(start + std::chrono::nanoseconds(static_cast<long long>(1e9 * static_cast<double>(*sent) / rate)));
+            timer->async_wait([step](boost::system::error_code) { if (*step) (*step)(); });
+          };
+          (*step)();
+        });
+      } else if (cmd == "stats2") {
+        asio::post(io, [&] {
+          auto st = stream.stats();
+          std::printf("stats2 %zu %llu %zu\n", st.clients, static_cast<unsigned long long>(st.closed_slow), st.queued);
+          std::fflush(stdout);
         });
       } else if (cmd == "mem") {
         asio::post(io, [&] {
@@ -205,12 +244,20 @@ struct Conn {
   unsigned hlen = 0;
   std::uint64_t left = 0;  // payload bytes of the current frame still to come
   std::uint64_t frames = 0;
+  unsigned opcode = 0;     // of the current frame
+  char lead[48];           // its first payload bytes ("t" for latencies, the close code)
+  unsigned lead_n = 0;
+  int close_code = -1;     // a close frame's code once seen
+  bool stalled = false;    // the stall campaign stopped reading it
+  bool eof = false;        // the server closed or reset the connection
 };
 
 class Load {
  public:
   ~Load() { disconnect(); }
-  bool connect(int port, int n) {
+  // small_rcvbuf: the first that many sockets get a 4 KiB receive buffer (the stall campaign's
+  // stalled clients: their backlog lands in the server's outbox soon, not in kernel buffers).
+  bool connect(int port, int n, int small_rcvbuf = 0) {
     ep_ = epoll_create1(0);
     conns_.resize(n);
     const std::string req = "GET /api/v1/events?scope=tenant HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\n"
@@ -222,6 +269,10 @@ class Load {
     a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
     for (int i = 0; i < n; ++i) {
       int fd = socket(AF_INET, SOCK_STREAM, 0);
+      if (fd >= 0 && i < small_rcvbuf) {
+        int sz = 4096;
+        setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &sz, sizeof sz);
+      }
       if (fd < 0 || ::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) {
         std::perror("connect");
         return false;
@@ -280,6 +331,11 @@ class Load {
   void readable(Conn& c) {
     for (;;) {
       ssize_t n = read(c.fd, buf_, sizeof buf_);
+      if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR)) {
+        if (!c.eof) epoll_ctl(ep_, EPOLL_CTL_DEL, c.fd, nullptr);
+        c.eof = true;
+        return;
+      }
       if (n <= 0) return;
       std::size_t p = 0;
       if (!c.upgraded) {
@@ -301,9 +357,10 @@ class Load {
       while (p < static_cast<std::size_t>(n)) {
         if (c.left > 0) {
           const std::size_t take = std::min<std::uint64_t>(c.left, n - p);
+          for (std::size_t k = 0; k < take && c.lead_n < sizeof c.lead; ++k) c.lead[c.lead_n++] = buf_[p + k];
           c.left -= take;
           p += take;
-          if (c.left == 0) ++c.frames, ++total_, got = true;
+          if (c.left == 0) ++c.frames, ++total_, got = true, frame_done(c);
           continue;
         }
         c.hdr[c.hlen++] = static_cast<unsigned char>(buf_[p++]);
@@ -317,14 +374,72 @@ class Load {
           len = 0;
           for (int i = 2; i < 10; ++i) len = (len << 8) | c.hdr[i];
         }
+        c.opcode = c.hdr[0] & 0x0f;
+        c.lead_n = 0;
         c.hlen = 0;
         c.left = len;
         payload_ += len;
-        if (len == 0) ++c.frames, ++total_, got = true;
+        if (len == 0) ++c.frames, ++total_, got = true, frame_done(c);
       }
       if (got) last_frame_ = Clock::now();
     }
   }
+  void frame_done(Conn& c) {
+    if (c.opcode == 0x8) {
+      c.close_code = c.lead_n >= 2 ? (static_cast<unsigned char>(c.lead[0]) << 8) | static_cast<unsigned char>(c.lead[1]) : 0;
+      return;
+    }
+    if (!sample_latency_ || (&c - conns_.data()) % 10 != 0) return;
+    // {"type":"call","seq":N,"t":NS,...: the publish time, CLOCK_MONOTONIC like steady_clock here.
+    std::string_view v(c.lead, c.lead_n);
+    auto k = v.find("\"t\":");
+    if (k == std::string_view::npos) return;
+    long long t = 0;
+    for (std::size_t i = k + 4; i < v.size() && v[i] >= '0' && v[i] <= '9'; ++i) t = t * 10 + (v[i] - '0');
+    const auto now = std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now().time_since_epoch()).count();
+    if (t > 0) latencies_us_.push_back(static_cast<std::uint32_t>(std::max<long long>(0, now - t) / 1000));
+  }
+
+ public:
+  bool sample_latency_ = false;
+  std::vector<std::uint32_t> latencies_us_;
+  // Stops reading the first n connections (their socket buffers and the server's outbox fill up).
+  void stall(int n) {
+    for (int i = 0; i < n && i < static_cast<int>(conns_.size()); ++i) {
+      conns_[i].stalled = true;
+      epoll_ctl(ep_, EPOLL_CTL_DEL, conns_[i].fd, nullptr);
+    }
+  }
+  // Reads the stalled connections again: what the server left for them (the close frame).
+  void unstall_and_drain(double timeout_s) {
+    for (auto& c : conns_)
+      if (c.stalled) {
+        epoll_event ev{};
+        ev.events = EPOLLIN;
+        ev.data.u32 = static_cast<std::uint32_t>(&c - conns_.data());
+        epoll_ctl(ep_, EPOLL_CTL_ADD, c.fd, &ev);
+      }
+    auto end = Clock::now() + std::chrono::duration<double>(timeout_s);
+    while (Clock::now() < end) {
+      poll_for(50);
+      bool all = true;
+      for (auto& c : conns_) all = all && (!c.stalled || c.close_code >= 0 || c.eof);
+      if (all) break;
+    }
+  }
+  int stalled_with_close(int code) const {
+    int n = 0;
+    for (auto& c : conns_) n += c.stalled && c.close_code == code;
+    return n;
+  }
+  int stalled_cut() const {
+    int n = 0;
+    for (auto& c : conns_) n += c.stalled && c.close_code < 0 && c.eof;
+    return n;
+  }
+  void poll(int ms) { poll_for(ms); }
+
+ private:
   int ep_ = -1;
   std::vector<Conn> conns_;
   std::size_t upgraded_ = 0;
@@ -438,6 +553,126 @@ bool run_one(const std::string& name, std::vector<std::string> argv, int clients
   return true;
 }
 
+long vm_kb(pid_t pid, const char* key) {
+  std::ifstream f("/proc/" + std::to_string(pid) + "/status");
+  std::string line;
+  while (std::getline(f, line))
+    if (line.rfind(key, 0) == 0) return std::atol(line.c_str() + std::strlen(key));
+  return 0;
+}
+
+struct Pct {
+  double p50 = 0, p99 = 0, max = 0;
+  std::size_t n = 0;
+};
+Pct percentiles(std::vector<std::uint32_t> v) {
+  Pct r;
+  r.n = v.size();
+  if (v.empty()) return r;
+  std::sort(v.begin(), v.end());
+  r.p50 = v[v.size() / 2] / 1000.0;
+  r.p99 = v[std::min(v.size() - 1, v.size() * 99 / 100)] / 1000.0;
+  r.max = v.back() / 1000.0;
+  return r;
+}
+
+// `ws_fanout stall`: the slow-client fault campaign (docs/reliability.md). N clients on the real
+// EventStream with the product's outbox limit; a paced broadcast with every client reading
+// (baseline), then the same broadcast while `stalled` % of them stop reading. Judged: the stalled
+// ones are closed (1008 "client too slow" when they read again, or cut after the close grace),
+// the readers get every message, their delivery latency (publish -> read, sampled on every 10th
+// client) beside the baseline's, the server's RSS. Exit 1 when a stalled client was not closed or
+// a reader missed a message.
+int run_stall(int argc, char** argv) {
+  CLI::App app{"ws_fanout stall: slow WebSocket clients"};
+  int clients = 1000, bytes = 200, rate = 400;
+  long msgs = 8000, max_outbox = 4096, send_buffer = -1;
+  double pct = 10;
+  app.add_option("--clients", clients, "clients");
+  app.add_option("--stalled-pct", pct, "share of clients that stop reading");
+  app.add_option("--msgs", msgs, "messages per phase (must exceed the outbox limit)");
+  app.add_option("--bytes", bytes, "JSON bytes per message");
+  app.add_option("--rate", rate, "messages per second");
+  app.add_option("--max-outbox", max_outbox, "EventStreamOptions::max_outbox (product default 4096)");
+  app.add_option("--send-buffer", send_buffer,
+                 "EventStreamOptions::send_buffer_bytes (-1 = product default, 0 = kernel autotuning)");
+  CLI11_PARSE(app, argc, argv);
+  rlimit rl{};
+  getrlimit(RLIMIT_NOFILE, &rl);
+  rl.rlim_cur = rl.rlim_max;
+  setrlimit(RLIMIT_NOFILE, &rl);
+  signal(SIGPIPE, SIG_IGN);
+  Server s;
+  if (!s.start({"/proc/self/exe", "serve", "0", std::to_string(max_outbox), std::to_string(send_buffer)})) return 1;
+  // Kernel memory of all TCP sockets (pages, /proc/net/sockstat): where an unread backlog sits.
+  auto tcp_mem_mb = [] {
+    std::ifstream f("/proc/net/sockstat");
+    std::string line;
+    while (std::getline(f, line))
+      if (line.rfind("TCP:", 0) == 0) {
+        auto k = line.find(" mem ");
+        if (k != std::string::npos) return std::atol(line.c_str() + k + 5) * sysconf(_SC_PAGESIZE) / 1048576.0;
+      }
+    return 0.0;
+  };
+  double tcp_mem_peak = 0;
+  Load load;
+  const int stalled = static_cast<int>(clients * pct / 100);
+  if (!load.connect(s.port, clients, stalled) || !load.wait_all(1, 120)) {
+    std::fprintf(stderr, "stall: clients did not connect\n");
+    return 1;
+  }
+  long peak_rss = 0;
+  auto phase = [&](int readers, const char* name) -> std::pair<Pct, bool> {
+    load.latencies_us_.clear();
+    load.sample_latency_ = true;
+    const std::uint64_t before = load.total_frames();
+    s.send("tbcast " + std::to_string(msgs) + " " + std::to_string(bytes) + " " + std::to_string(rate));
+    const std::uint64_t want = before + static_cast<std::uint64_t>(readers) * msgs;
+    auto end = Clock::now() + std::chrono::seconds(30 + 2 * msgs / std::max(1, rate));
+    while (load.total_frames() < want && Clock::now() < end) {
+      load.poll(20);
+      peak_rss = std::max(peak_rss, vm_kb(s.pid, "VmRSS:"));
+      tcp_mem_peak = std::max(tcp_mem_peak, tcp_mem_mb());
+    }
+    s.line();  // "done"
+    load.sample_latency_ = false;
+    bool ok = load.total_frames() >= want;
+    if (!ok)
+      std::fprintf(stderr, "stall: %s: readers got %llu of %llu frames\n", name,
+                   static_cast<unsigned long long>(load.total_frames() - before),
+                   static_cast<unsigned long long>(want - before));
+    return {percentiles(load.latencies_us_), ok};
+  };
+  const long rss0 = vm_kb(s.pid, "VmRSS:");
+  auto [base, ok1] = phase(clients, "baseline");
+  const long rss_base = peak_rss;
+  peak_rss = 0;
+  load.stall(stalled);
+  auto [with, ok2] = phase(clients - stalled, "stalled");
+  unsigned long long closed_slow = 0;
+  std::size_t left = 0, queued = 0;
+  auto end = Clock::now() + std::chrono::seconds(20);
+  do {
+    s.send("stats2");
+    std::sscanf(s.line().c_str(), "stats2 %zu %llu %zu", &left, &closed_slow, &queued);
+    load.poll(50);
+  } while (closed_slow < static_cast<unsigned long long>(stalled) && Clock::now() < end);
+  std::fprintf(stderr, "stall: server clients %zu, closed_slow %llu, frames queued %zu\n", left, closed_slow, queued);
+  load.unstall_and_drain(10);
+  const int got_1008 = load.stalled_with_close(1008), cut = load.stalled_cut();
+  s.stop();
+  std::printf("| clients | stalled | msgs/phase | rate/s | p50/p99/max ms, all reading | p50/p99/max ms, %d stalled | "
+              "closed slow | saw 1008 | cut | server RSS MB: idle / peak all reading / peak with stalled | "
+              "peak kernel TCP memory MB (machine) |\n", stalled);
+  std::printf("|---:|---:|---:|---:|---|---|---:|---:|---:|---|---:|\n");
+  std::printf("| %d | %d | %ld | %d | %.1f / %.1f / %.1f | %.1f / %.1f / %.1f | %llu | %d | %d | %.0f / %.0f / %.0f | %.0f |\n",
+              clients, stalled, msgs, rate, base.p50, base.p99, base.max, with.p50, with.p99, with.max, closed_slow,
+              got_1008, cut, rss0 / 1024.0, rss_base / 1024.0, peak_rss / 1024.0, tcp_mem_peak);
+  const bool closed_all = closed_slow >= static_cast<unsigned long long>(stalled) && got_1008 + cut >= stalled;
+  return ok1 && ok2 && closed_all ? 0 : 1;
+}
+
 std::string fmt_double(double v) {
   char b[32];
   std::snprintf(b, sizeof b, "%.1f", v);
@@ -447,7 +682,10 @@ std::string fmt_double(double v) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  if (argc >= 2 && std::string(argv[1]) == "serve") return serve(argc >= 3 ? std::atol(argv[2]) : 0);
+  if (argc >= 2 && std::string(argv[1]) == "serve")
+    return serve(argc >= 3 ? std::atol(argv[2]) : 0, argc >= 4 ? std::atol(argv[3]) : 0,
+                 argc >= 5 ? std::atol(argv[4]) : -1);
+  if (argc >= 2 && std::string(argv[1]) == "stall") return run_stall(argc - 1, argv + 1);
   if (argc >= 2 && std::string(argv[1]) == "run") --argc, argv[1] = argv[0], ++argv;  // `run` is the default
   CLI::App app{"WebSocket fan-out: callbridge EventStream vs Node ws, same run"};
   std::vector<int> clients{1000, 10000};

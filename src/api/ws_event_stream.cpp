@@ -157,6 +157,10 @@ void EventStream::Impl::adopt(int fd, std::string_view early, const base::Tenant
   // (Fails harmlessly on the local socket pair of a TLS connection.)
   int one = 1;
   ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+  if (options.send_buffer_bytes > 0) {
+    int sz = static_cast<int>(std::min<std::size_t>(options.send_buffer_bytes, 64u << 20));
+    ::setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &sz, sizeof sz);
+  }
   auto* c = new Client(this);
   c->fd = fd;
   c->tenant = tenant;

@@ -31,6 +31,11 @@ namespace callbridge::api {
 
 struct EventStreamOptions {
   std::size_t max_outbox = 4096;                // queued messages per client before "too slow"
+  // The kernel send buffer of each WebSocket (SO_SNDBUF; the kernel doubles it). Fixed, because
+  // Linux otherwise grows it up to net.ipv4.tcp_wmem's maximum (4 MiB) for a client that stops
+  // reading: its backlog sat in kernel memory, never reached max_outbox and the client was never
+  // closed (found by the slow-client campaign, docs/reliability.md). 0 = leave it to the kernel.
+  std::size_t send_buffer_bytes = 128 * 1024;
   std::chrono::milliseconds heartbeat{20'000};  // {"type":"heartbeat"} after this much silence
   std::chrono::milliseconds close_grace{5'000}; // a closing client not taking the close frame is cut
   std::size_t max_clients = 100'000;            // further upgrades get 503
