@@ -148,7 +148,10 @@ struct HttpServer::Impl {
   // method -> path -> handler; prefixes are stored without the trailing '*'.
   std::map<std::string, std::map<std::string, Route>> exact, prefix;
   std::map<std::string, Upgrade> upgrades;  // GET path -> handler
-  std::set<beast::tcp_stream*> open;  // io thread only
+  std::set<beast::tcp_stream*> open;  // HTTP connections (counted by the caps); io thread only
+  // TLS connections handed to an upgrade handler and relayed: like an adopted plain socket they no
+  // longer count as HTTP connections (the handler bounds its own), but stop() closes them.
+  std::set<beast::tcp_stream*> relays;  // io thread only
   std::unordered_map<std::string, std::size_t> per_address;  // open connections by address; io thread
   std::unique_ptr<asio::ssl::context> tls;  // set by start() when options name a certificate
   Stats stats;
@@ -397,8 +400,9 @@ asio::awaitable<HttpResponse> answer_request(std::shared_ptr<HttpServer::Impl> i
   co_return res;
 }
 
+class AddressSlot;
 template <class Stream>
-asio::awaitable<void> session(std::shared_ptr<HttpServer::Impl> impl, Stream& stream);
+asio::awaitable<void> session(std::shared_ptr<HttpServer::Impl> impl, Stream& stream, AddressSlot& slot);
 
 beast::tcp_stream& lowest(beast::tcp_stream& s) { return s; }
 beast::tcp_stream& lowest(beast::ssl_stream<beast::tcp_stream>& s) { return s.next_layer(); }
@@ -414,10 +418,13 @@ class AddressSlot {
   AddressSlot(const AddressSlot&) = delete;
   AddressSlot& operator=(const AddressSlot&) = delete;
   AddressSlot& operator=(AddressSlot&&) = delete;
-  ~AddressSlot() {
+  ~AddressSlot() { release(); }
+  // Gives the place back now (a connection handed to an upgrade handler); idempotent.
+  void release() {
     if (!impl_) return;
     auto it = impl_->per_address.find(address_);
     if (it != impl_->per_address.end() && --it->second == 0) impl_->per_address.erase(it);
+    impl_.reset();
   }
 
  private:
@@ -437,7 +444,7 @@ std::string address_key(const tcp::socket& socket) {
 
 asio::awaitable<void> plain_session(std::shared_ptr<HttpServer::Impl> impl, tcp::socket socket, AddressSlot slot) {
   beast::tcp_stream stream(std::move(socket));
-  co_await session(impl, stream);
+  co_await session(impl, stream, slot);
 }
 
 asio::awaitable<void> tls_session(std::shared_ptr<HttpServer::Impl> impl, tcp::socket socket, AddressSlot slot) {
@@ -453,7 +460,7 @@ asio::awaitable<void> tls_session(std::shared_ptr<HttpServer::Impl> impl, tcp::s
     stream.next_layer().socket().close(ignored);
     co_return;
   }
-  co_await session(impl, stream);
+  co_await session(impl, stream, slot);
 }
 
 // Copies bytes from `from` to `to` until either side fails or ends, then closes both sockets so
@@ -506,7 +513,7 @@ asio::awaitable<void> accept_loop(std::shared_ptr<HttpServer::Impl> impl) {
 }
 
 template <class Stream>
-asio::awaitable<void> session(std::shared_ptr<HttpServer::Impl> impl, Stream& stream) {
+asio::awaitable<void> session(std::shared_ptr<HttpServer::Impl> impl, Stream& stream, AddressSlot& slot) {
   constexpr bool kTls = !std::is_same_v<Stream, beast::tcp_stream>;
   beast::tcp_stream& net = lowest(stream);
   impl->open.insert(&net);
@@ -596,6 +603,17 @@ asio::awaitable<void> session(std::shared_ptr<HttpServer::Impl> impl, Stream& st
           const int fd = theirs.release(pec);
           if (pec) break;
           up.adopt(fd, early);
+          // From here on the connection is the upgrade handler's, as an adopted plain socket is:
+          // it leaves the HTTP connection caps (a terminal server's or a reverse proxy's users
+          // share one address; a TLS WebSocket must not hold one of its 64 places for hours).
+          impl->open.erase(&net);
+          impl->relays.insert(&net);
+          slot.release();
+          struct Unrelay {
+            HttpServer::Impl& impl;
+            beast::tcp_stream* s;
+            ~Unrelay() { impl.relays.erase(s); }
+          } unrelay{*impl, &net};
           using namespace asio::experimental::awaitable_operators;
           co_await (pump(stream, mine, net.socket(), mine) && pump(mine, stream, net.socket(), mine));
           co_return;
@@ -671,6 +689,7 @@ void HttpServer::stop() {
   boost::system::error_code ignored;
   i.acceptor.close(ignored);
   for (auto* s : i.open) s->socket().close(ignored);
+  for (auto* s : i.relays) s->socket().close(ignored);
 }
 
 HttpServer::Stats HttpServer::stats() const {

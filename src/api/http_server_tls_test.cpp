@@ -15,8 +15,10 @@
 #include <boost/asio/post.hpp>
 #include <cstdlib>
 #include <filesystem>
+#include <memory>
 #include <string>
 #include <thread>
+#include <vector>
 
 namespace callbridge::api {
 namespace {
@@ -56,6 +58,7 @@ class HttpServerTlsTest : public ::testing::Test {
       io_.stop();
       thread_.join();
     }
+    for (int fd : held_) ::close(fd);
     server_.reset();
     std::error_code ec;
     fs::remove_all(dir_, ec);
@@ -85,6 +88,15 @@ class HttpServerTlsTest : public ::testing::Test {
       };
       return u;
     });
+    // Keeps the connection open until the test ends (a long-lived event stream).
+    server_->upgrade_route("/hold", [this](const HttpRequest&) {
+      HttpUpgrade u;
+      u.response.status = 101;
+      u.response.headers.emplace_back("Upgrade", "test");
+      u.response.headers.emplace_back("Connection", "Upgrade");
+      u.adopt = [this](int fd, std::string_view) { held_.push_back(fd); };  // io thread
+      return u;
+    });
     auto st = server_->start();
     ASSERT_TRUE(st) << st.error().to_string();
     thread_ = std::thread([this] { io_.run(); });
@@ -101,6 +113,7 @@ class HttpServerTlsTest : public ::testing::Test {
   boost::asio::io_context io_;
   std::unique_ptr<HttpServer> server_;
   std::thread thread_;
+  std::vector<int> held_;  // adopted by /hold; written on the io thread, read after it stopped
 };
 
 struct TlsClient {
@@ -180,6 +193,29 @@ TEST_F(HttpServerTlsTest, UpgradedConnectionIsRelayedThroughTls) {
   c.send("ping");
   auto rest = c.read();
   EXPECT_EQ(rest, "echo:ping");
+}
+
+// Regression: a TLS WebSocket stays in the server (it relays the bytes) and used to keep its
+// place in the connection caps for its whole life, so a terminal server's 65th user (or a
+// reverse proxy's) could not connect. Once upgraded it counts no more, as a plain one.
+TEST_F(HttpServerTlsTest, UpgradedConnectionsLeaveTheConnectionCaps) {
+  auto o = tls_options();
+  o.max_connections = 2;
+  o.max_connections_per_address = 2;
+  start(o);
+  std::vector<std::unique_ptr<TlsClient>> streams;
+  for (int i = 0; i < 4; ++i) {
+    auto c = std::make_unique<TlsClient>();
+    ASSERT_TRUE(c->connect(server_->port(), cert_)) << "stream " << i << ": connection refused";
+    c->send("GET /hold HTTP/1.1\r\nHost: localhost\r\nUpgrade: test\r\nConnection: Upgrade\r\n\r\n");
+    auto head = c->read("\r\n\r\n");
+    ASSERT_TRUE(head.starts_with("HTTP/1.1 101")) << "stream " << i << ": " << head;
+    streams.push_back(std::move(c));
+  }
+  TlsClient c;  // plain requests are still served beside the four streams
+  ASSERT_TRUE(c.connect(server_->port(), cert_));
+  c.send("GET /healthz HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n");
+  EXPECT_TRUE(c.read().starts_with("HTTP/1.1 200"));
 }
 
 TEST_F(HttpServerTlsTest, StartNamesAMissingCertificateOrKey) {

@@ -106,6 +106,9 @@ base::Result<std::unique_ptr<App>> App::create(Config config, AppOptions options
   ho.port = hp->port;
   ho.tls_cert_file = app->config_.server.tls_cert_file;
   ho.tls_key_file = app->config_.server.tls_key_file;
+  ho.max_connections = app->config_.server.max_connections;
+  ho.max_connections_per_address = app->config_.server.max_connections_per_address;
+  ho.header_timeout = std::chrono::seconds(app->config_.server.first_request_timeout_s);
   app->http_ = std::make_unique<api::HttpServer>(app->io_, ho);
   // /healthz and /readyz; GET /api/v1/diagnostics is the REST API's (admin only), so the health
   // routes get no diagnostics of their own (a second registration of it would abort).

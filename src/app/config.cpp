@@ -212,6 +212,15 @@ Status read_server(TableReader r, ServerConfig& s, std::string_view source) {
     return fail(r.bad("listen", *n, "HOST:PORT (e.g. \"127.0.0.1:8080\")"));
   CB_TRY(r.string("data_dir", s.data_dir));
   CB_TRY(r.one_of("log_level", s.log_level, {"trace", "debug", "info", "warn", "error", "off"}));
+  CB_TRY(r.integer("max_connections", s.max_connections, 1, 1'000'000, "an integer 1..1000000"));
+  CB_TRY(r.integer("max_connections_per_address", s.max_connections_per_address, 1, 1'000'000,
+                   "an integer 1..1000000"));
+  if (s.max_connections_per_address > s.max_connections)
+    return fail(Error::invalid_argument(r.key_path("max_connections_per_address") + ": " +
+                                        std::to_string(s.max_connections_per_address) +
+                                        " is more than max_connections (" +
+                                        std::to_string(s.max_connections) + ")"));
+  CB_TRY(r.integer("first_request_timeout_s", s.first_request_timeout_s, 1, 300, "an integer 1..300 (seconds)"));
   auto tls = r.table("tls");
   if (!tls) return fail(tls.error());
   if (*tls) {
@@ -710,6 +719,13 @@ listen = "127.0.0.1:8080"
 # data_dir = "/var/lib/callbridge"
 # trace, debug, info, warn, error or off. Logs go to stderr.
 log_level = "info"
+# Open HTTP connections in total and from one client address; further ones are closed at once.
+# WebSocket event streams do not count once upgraded. Behind a reverse proxy or a terminal server
+# every user shares one address: raise max_connections_per_address there.
+max_connections = 512
+max_connections_per_address = 64
+# A new connection must send its first request within this many seconds.
+first_request_timeout_s = 5
 # HTTPS (and WSS for /api/v1/events) on `listen`: PEM certificate chain and unencrypted key.
 # [server.tls]
 # cert_file = "/etc/callbridge/tls/cert.pem"

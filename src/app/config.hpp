@@ -4,6 +4,7 @@
 // docs/configuration.md lists every key; default_config_toml() is the commented reference file.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <map>
 #include <optional>
@@ -109,6 +110,11 @@ struct ServerConfig {
   std::string listen = "127.0.0.1:8080";  // HTTP API; port 0 = any free port (logged)
   std::string data_dir;                   // "" = default_data_dir()
   std::string log_level = "info";
+  // Connection caps (api::HttpServerOptions): HTTP connections in total and per client address,
+  // and the first request's deadline. Upgraded WebSocket streams do not count.
+  std::size_t max_connections = 512;
+  std::size_t max_connections_per_address = 64;
+  int first_request_timeout_s = 5;
   // [server.tls]: HTTPS (and WSS) on `listen` when both are set; PEM files read at start.
   std::string tls_cert_file;  // certificate chain
   std::string tls_key_file;   // private key (unencrypted)

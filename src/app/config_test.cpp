@@ -189,6 +189,26 @@ TEST(Config, ServerTls) {
             "server.tls.cert_fil: unknown key (did you mean \"cert_file\"?) (test.toml line 2)");
 }
 
+TEST(Config, ServerConnectionCaps) {
+  auto d = parse_config("", "test.toml");
+  ASSERT_TRUE(d);
+  EXPECT_EQ(d->server.max_connections, 512u);
+  EXPECT_EQ(d->server.max_connections_per_address, 64u);
+  EXPECT_EQ(d->server.first_request_timeout_s, 5);
+  auto c = parse_config("[server]\nmax_connections = 5000\nmax_connections_per_address = 2000\n"
+                        "first_request_timeout_s = 2\n",
+                        "test.toml");
+  ASSERT_TRUE(c) << c.error().to_string();
+  EXPECT_EQ(c->server.max_connections, 5000u);
+  EXPECT_EQ(c->server.max_connections_per_address, 2000u);
+  EXPECT_EQ(c->server.first_request_timeout_s, 2);
+  EXPECT_EQ(error_of("[server]\nmax_connections = 10\nmax_connections_per_address = 11\n"),
+            "server.max_connections_per_address: 11 is more than max_connections (10)");
+  EXPECT_NE(error_of("[server]\nmax_connections = 0\n").find("server.max_connections"), std::string::npos);
+  EXPECT_NE(error_of("[server]\nfirst_request_timeout_s = 0\n").find("first_request_timeout_s"),
+            std::string::npos);
+}
+
 TEST(Config, DirectoryStoreMemoryIndex) {
   auto c = parse_config("", "test.toml");
   ASSERT_TRUE(c);
