@@ -249,6 +249,17 @@ TEST(AmiDropResync, DropAcrossABlindTransferGivesEachPartyOneEntry) {
   }
 }
 
+// attended_transfer_refer: the link is gone from 102's answered consultation (the fourth
+// BridgeEnter) until 100's channel has hung up, so the transfer (REFER) completes in the gap.
+struct AttendedTransferGap {
+  AmiCapture c = capture("attended_transfer_refer");
+  std::size_t e1 = *c.find({"Event: BridgeEnter"});
+  std::size_t e2 = *c.find({"Event: BridgeEnter"}, e1 + 1);
+  std::size_t e3 = *c.find({"Event: BridgeEnter"}, e2 + 1);
+  std::size_t consult_answered = c.after({"Event: BridgeEnter"}, e3 + 1);
+  std::size_t resume = c.after({"Event: Hangup", "PJSIP/100-00000019"});
+};
+
 TEST(AmiDropResync, AttendedTransferCompletedInTheGapGivesNoPhantomConferenceEntries) {
   // 100 talks to the caller and consults 102 (answered); the link drops; 100 completes the
   // transfer (REFER) and hangs up in the gap; the resync lists the caller and 102 in one bridge.
@@ -256,13 +267,8 @@ TEST(AmiDropResync, AttendedTransferCompletedInTheGapGivesNoPhantomConferenceEnt
   // saw caller, 102 and 100's consultation channel in one bridge (a conference) and journaled an
   // extra entry with no remote for 100 and 102 (the symptom issue #11 saw live); 102's new leg
   // started at the creation of its consultation channel, and the transfer was not journaled.
-  AmiCapture c = capture("attended_transfer_refer");
-  std::size_t e1 = *c.find({"Event: BridgeEnter"});
-  std::size_t e2 = *c.find({"Event: BridgeEnter"}, e1 + 1);
-  std::size_t e3 = *c.find({"Event: BridgeEnter"}, e2 + 1);
-  std::size_t consult_answered = c.after({"Event: BridgeEnter"}, e3 + 1);
-  std::size_t resume = c.after({"Event: Hangup", "PJSIP/100-00000019"});
-  auto g = cut_with_gap(c, consult_answered, resume);
+  AttendedTransferGap t;
+  auto g = cut_with_gap(t.c, t.consult_answered, t.resume);
   ReplayResult r = replay_streams({g.first, g.second});
   ASSERT_TRUE(r.error.empty()) << r.error;
   ASSERT_EQ(r.entries.size(), 4u) << dump(r.entries);  // as expected-journal.jsonl: 2 per party
@@ -369,13 +375,8 @@ TEST(RestartResync, AttendedTransferCompletedWhileDownStartsTheTargetsNewLegAfte
   // consulted 102; the transfer completed while it was down. 102's channel, re-attached to its
   // restored consultation leg, got its new leg with the caller from the channel's creation (the
   // start of the consultation, 4 s early) instead of from when the restart found it.
-  AmiCapture c = capture("attended_transfer_refer");
-  std::size_t e1 = *c.find({"Event: BridgeEnter"});
-  std::size_t e2 = *c.find({"Event: BridgeEnter"}, e1 + 1);
-  std::size_t e3 = *c.find({"Event: BridgeEnter"}, e2 + 1);
-  std::size_t consult_answered = c.after({"Event: BridgeEnter"}, e3 + 1);
-  std::size_t resume = c.after({"Event: Hangup", "PJSIP/100-00000019"});
-  auto g = cut_with_gap(c, consult_answered, resume);
+  AttendedTransferGap t;
+  auto g = cut_with_gap(t.c, t.consult_answered, t.resume);
   StateStore st;
   run(st, {g.first}, true);
   run(st, {g.second}, false);
