@@ -432,6 +432,25 @@ class AddressSlot {
   std::string address_;
 };
 
+// A connection's entry in one of HttpServer::Impl's sets (open, relays) that stop() closes, from
+// the session's start to its end; io thread.
+class Listed {
+ public:
+  Listed(std::set<beast::tcp_stream*>& in, beast::tcp_stream* s) : in_(&in), s_(s) { in_->insert(s_); }
+  Listed(const Listed&) = delete;
+  Listed& operator=(const Listed&) = delete;
+  ~Listed() { in_->erase(s_); }
+  void move_to(std::set<beast::tcp_stream*>& other) {
+    in_->erase(s_);
+    in_ = &other;
+    in_->insert(s_);
+  }
+
+ private:
+  std::set<beast::tcp_stream*>* in_;
+  beast::tcp_stream* s_;
+};
+
 // The key connections are counted under: the peer's address, IPv4-mapped IPv6 as plain IPv4.
 std::string address_key(const tcp::socket& socket) {
   boost::system::error_code ec;
@@ -516,12 +535,7 @@ template <class Stream>
 asio::awaitable<void> session(std::shared_ptr<HttpServer::Impl> impl, Stream& stream, AddressSlot& slot) {
   constexpr bool kTls = !std::is_same_v<Stream, beast::tcp_stream>;
   beast::tcp_stream& net = lowest(stream);
-  impl->open.insert(&net);
-  struct Unregister {
-    HttpServer::Impl& impl;
-    beast::tcp_stream* s;
-    ~Unregister() { impl.open.erase(s); }
-  } unregister{*impl, &net};
+  Listed listed(impl->open, &net);
 
   beast::flat_buffer buffer;
   const auto& o = impl->options;
@@ -606,14 +620,8 @@ asio::awaitable<void> session(std::shared_ptr<HttpServer::Impl> impl, Stream& st
           // From here on the connection is the upgrade handler's, as an adopted plain socket is:
           // it leaves the HTTP connection caps (a terminal server's or a reverse proxy's users
           // share one address; a TLS WebSocket must not hold one of its 64 places for hours).
-          impl->open.erase(&net);
-          impl->relays.insert(&net);
+          listed.move_to(impl->relays);
           slot.release();
-          struct Unrelay {
-            HttpServer::Impl& impl;
-            beast::tcp_stream* s;
-            ~Unrelay() { impl.relays.erase(s); }
-          } unrelay{*impl, &net};
           using namespace asio::experimental::awaitable_operators;
           co_await (pump(stream, mine, net.socket(), mine) && pump(mine, stream, net.socket(), mine));
           co_return;
