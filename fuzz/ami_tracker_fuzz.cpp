@@ -9,6 +9,8 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <cstdio>
+#include <cstdlib>
 #include <iterator>
 #include <map>
 #include <string>
@@ -88,8 +90,20 @@ void add_event(FuzzedDataProvider& in, std::vector<std::pair<std::string, std::s
   }
 }
 
+// CB_FUZZ_TRACE=1 prints what a run feeds the tracker (to read a finding as an event sequence).
+const bool kTrace = std::getenv("CB_FUZZ_TRACE") != nullptr;
+
+void trace(std::int64_t now_us, const std::string& what) {
+  if (kTrace) std::fprintf(stderr, "[+%.6f] %s\n", (now_us - kStartUs) / 1e6, what.c_str());
+}
+
 void deliver(ami::AmiCallTracker& t, const std::vector<std::pair<std::string, std::string>>& h,
              std::int64_t now_us) {
+  if (kTrace) {
+    std::string line;
+    for (const auto& [k, v] : h) line += k + ": " + v + " | ";
+    trace(now_us, line);
+  }
   ami::AmiMessage m;
   for (const auto& [k, v] : h) m.add(k, v);
   t.on_message(m, base::from_micros(now_us));
@@ -99,6 +113,7 @@ ami::TrackerOutputs outputs(Run& run, bool ordered) {
   ami::TrackerOutputs o;
   o.on_journal = [&run, ordered](callbridge::model::JournalEntry e) {
     ++run.entries;
+    if (kTrace) std::fprintf(stderr, "  journal: %s\n", callbridge::model::to_json_line(e).c_str());
     callbridge::fuzz::check_entry(e, ordered);
   };
   o.on_event = [](const callbridge::model::CallEvent&) {};
@@ -136,14 +151,17 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         if (op % 8 == 0) h.emplace_back("ActionID", op % 16 ? "resync-Status" : "resync-CoreShowChannels");
         deliver(t, h, now);
       } else if (op < 252) {  // the link drops and comes back: the resync lists follow as events
+        trace(now, "link drop + reconnect");
         t.on_session_end(base::from_micros(now), base::Error::io("link dropped"));
         now += 1000;
         t.on_session_start(base::from_micros(now));
       } else {
+        trace(now, "flush");
         t.flush(base::from_micros(now));
       }
     }
     now += 1000;
+    trace(now, "final flush");
     t.flush(base::from_micros(now));
   }
   // A restart: a new tracker gets the rows the first one left and resyncs with nothing live.

@@ -424,6 +424,32 @@ TEST(AmiScenario, OutboundCallFirstSeenInResync) {
 namespace callbridge::testing {
 namespace {
 
+// Found by fuzz_ami_tracker: a channel first listed Up (a resync list still in progress), then
+// announced again by a Newchannel in state Ring, started a call whose hangup took the old Up time
+// as its answer: answered 5 s before it started (ring -5 s). A channel that is no longer Up has
+// no answer time to lend; a leg's times stay ordered whatever the order of the events.
+TEST(AmiScenario, ChannelListedUpThenAnnouncedRingingIsNotAnsweredBeforeItStarts) {
+  Ch p = phone("100", "u8", "u8", 6, "089123456");
+  std::string s2 = "Asterisk Call Manager/11.0.0\r\nResponse: Success\r\nActionID: login\r\n\r\n";
+  s2 += resync_item("CoreShowChannel", "resync-CoreShowChannels", p, "AppDial", "", "089123001",
+                    "00:00:05");
+  Script tail;
+  p.state = 4;
+  tail.newchannel(p, 7).hangup(p, 127, 7.5);
+  ReplayResult r =
+      replay_streams({Script().bytes(), s2 + tail.bytes().substr(tail.bytes().find("Event:"))});
+  ASSERT_TRUE(r.error.empty()) << r.error;
+  ASSERT_FALSE(r.entries.empty());
+  for (const auto& e : r.entries) {
+    EXPECT_LE(e.started_at, e.ended_at) << r.jsonl();
+    if (e.answered_at) {
+      EXPECT_LE(e.started_at, *e.answered_at) << r.jsonl();
+      EXPECT_LE(*e.answered_at, e.ended_at) << r.jsonl();
+    }
+    EXPECT_GE(e.ring_s(), 0.0) << r.jsonl();
+  }
+}
+
 TEST(AmiScenario, ClickToDialOwnPhoneNeverAnswers) {
   Ch p100 = phone("100", "u1", "u1", 0);
   p100.cid = "089123456";  // Originate's CallerID on the party's own phone

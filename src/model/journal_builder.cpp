@@ -77,6 +77,7 @@ void JournalBuilder::mark_estimated(LegId id, std::uint8_t bits) {
 void JournalBuilder::answered(LegId id, base::Timestamp at, bool estimated) {
   Leg* l = touch(id);
   if (!l || !l->open() || l->answered_at) return;
+  if (at < l->start.started_at) at = l->start.started_at;  // an answer never precedes the start
   l->answered_at = at;
   if (estimated) l->estimated |= kEstimatedAnswer;
   anchor_answered(l->start.conversation, l->start.anchor, at);
@@ -143,7 +144,12 @@ void JournalBuilder::discard(LegId id) {
 void JournalBuilder::end(LegId id, base::Timestamp at) {
   Leg* l = touch(id);
   if (!l || !l->open()) return;
+  // An end never precedes what was already seen of the leg. Estimated ends (the midpoint of a
+  // link gap) can: a live event during the resync may have answered the leg after that midpoint
+  // (found by fuzz_ami_tracker: talk -0.8 s).
   if (at < l->start.started_at) at = l->start.started_at;
+  if (l->answered_at && at < *l->answered_at) at = *l->answered_at;
+  if (l->hold_since && at < *l->hold_since) at = *l->hold_since;
   unhold(id, at);
   l->ended_at = at;
 }

@@ -102,6 +102,32 @@ TEST_F(JournalBuilderTest, AnswerBeforeTheLegStartedIsNotElsewhere) {
   EXPECT_EQ(out_[0].disposition, Disposition::missed);
 }
 
+// Found by fuzz_ami_tracker: an end estimated at the midpoint of a link gap came before an answer
+// a live event reported during the resync (talk -0.8 s). Times of an entry stay ordered whatever
+// order the estimates and events arrive in.
+TEST_F(JournalBuilderTest, EndAndAnswerNeverPrecedeWhatWasAlreadySeenOfTheLeg) {
+  LegId l = incoming("100", 2);
+  b_.answered(l, at(5.3));
+  b_.end(l, at(4.6));  // the estimate
+  LegId m = incoming("101", 2, "trunk-2");
+  b_.answered(m, at(1));  // an answer time from before the leg started
+  b_.hold(m, at(3));
+  b_.end(m, at(2.5));
+  b_.conversation_ended("conv", at(9));
+  ASSERT_EQ(out_.size(), 2u);
+  for (const auto& e : out_) {
+    ASSERT_TRUE(e.answered_at.has_value());
+    EXPECT_LE(e.started_at, *e.answered_at);
+    EXPECT_LE(*e.answered_at, e.ended_at);
+    EXPECT_GE(e.ring_s(), 0.0);
+    EXPECT_GE(e.talk_s(), 0.0);
+    EXPECT_GE(e.hold_s, 0.0);
+  }
+  EXPECT_EQ(out_[0].ended_at, at(5.3));
+  EXPECT_EQ(out_[1].answered_at, at(2));
+  EXPECT_EQ(out_[1].ended_at, at(3));
+}
+
 TEST_F(JournalBuilderTest, HoldCountsUntilUnholdOrEnd) {
   LegId l = incoming("100", 0);
   b_.answered(l, at(1));

@@ -112,6 +112,9 @@ void AmiCallTracker::Impl::update_channel(Slot s, const ChanInfo& ci, Timestamp 
   if (!ci.state.empty()) {
     c.state = to_int(ci.state, c.state);
     if (c.state == 6 && !c.up_at) c.up_at = t;
+    // Not Up any more (a channel listed Up in a resync, then announced again ringing): its old
+    // Up time must not become the answer of a call that starts now (found by fuzz_ami_tracker).
+    if (c.state != 6) c.up_at.reset();
   }
   auto set = [](std::string& dst, std::string_view v) {
     if (v.data() && dst != v) dst.assign(v);
