@@ -174,7 +174,7 @@ TEST_F(RestFixture, AdminRoutesNeedAdmin) {
   auto dj = json::parse(d.body);
   EXPECT_TRUE(dj.as_object().contains("auth"));
   EXPECT_EQ(dj.at("version").as_string(), "test");
-  // /metrics: loopback without a token, else admin only.
+  // /metrics: admin only (no [server] metrics_allow here; tokenless scrapes: api_security_test).
   EXPECT_EQ(call("GET", "/metrics").status, 401);
   EXPECT_EQ(call("GET", "/metrics", user).status, 403);
   auto m = call("GET", "/metrics", admin);
@@ -182,7 +182,7 @@ TEST_F(RestFixture, AdminRoutesNeedAdmin) {
   EXPECT_NE(m.body.find("callbridge_pbx_counters_events{name=\"p1\"} 3"), std::string::npos) << m.body;
   EXPECT_NE(m.body.find("callbridge_auth_ok "), std::string::npos);
   remote_ = "127.0.0.1";
-  EXPECT_EQ(call("GET", "/metrics").status, 200);
+  EXPECT_EQ(call("GET", "/metrics").status, 401);  // loopback is no credential (issue 12)
   auto o = call("GET", "/api/v1/openapi.json");
   ASSERT_EQ(o.status, 200);
   EXPECT_EQ(json::parse(o.body).at("openapi").as_string(), "3.0.3");

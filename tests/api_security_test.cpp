@@ -63,6 +63,7 @@ struct Request {
   std::vector<std::pair<std::string, std::string>> headers;
   std::string body;
   const char* from = "127.0.0.1";  // client address (any of 127.0.0.0/8)
+  std::string host = "127.0.0.1";  // the Host header
 };
 
 Response send(std::uint16_t port, const Request& rq) {
@@ -79,7 +80,7 @@ Response send(std::uint16_t port, const Request& rq) {
     ::close(fd);
     return {};
   }
-  std::string req = rq.method + " " + rq.target + " HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n";
+  std::string req = rq.method + " " + rq.target + " HTTP/1.1\r\nHost: " + rq.host + "\r\nConnection: close\r\n";
   for (const auto& [k, v] : rq.headers) req += k + ": " + v + "\r\n";
   if (!rq.body.empty())
     req += "Content-Type: application/json\r\nContent-Length: " + std::to_string(rq.body.size()) + "\r\n";
@@ -283,6 +284,39 @@ TEST_F(SecurityFixture, FailuresForOneTokenIdAreLimitedAcrossAddressesButItsHold
   EXPECT_EQ(get("/api/v1/me", anna_, addrs[3]).status, 200);
   Response r;
   EXPECT_FALSE(login(anna_, addrs[2], &r).empty()) << r.raw;
+}
+
+// Regression (issue 12): /metrics was served without a token to any loopback peer whatever the
+// Host header, so a local reverse proxy or a DNS-rebound page read it. Now only an admin token or
+// a peer in [server] metrics_allow (here 127.0.0.5 alone and an IPv6 range) gets it.
+TEST_F(SecurityFixture, MetricsNeedTheAdminTokenOrAnAllowedPeer) {
+  start({}, {}, [](RestDeps& d) {
+    d.metrics_allow = {*base::Cidr::parse("127.0.0.5/32"), *base::Cidr::parse("fd00::/8")};
+  });
+  // From loopback (not in the list) whatever the Host header, and a forwarded-for header naming
+  // the allowed peer changes nothing: only the peer address counts.
+  for (const char* host : {"127.0.0.1:8080", "localhost", "rebound.attacker.example"}) {
+    auto r = send(port_, Request{.target = "/metrics", .headers = {{"X-Forwarded-For", "127.0.0.5"}}, .body = {}, .from = "127.0.0.1", .host = host});
+    EXPECT_EQ(r.status, 401) << host << r.raw;
+    EXPECT_EQ(r.header("content-type"), "application/problem+json") << r.raw;
+  }
+  EXPECT_EQ(get("/metrics", anna_).status, 403);  // a token, but not an admin's
+  auto admin = get("/metrics", root_);
+  ASSERT_EQ(admin.status, 200) << admin.raw;
+  EXPECT_NE(admin.body().find("callbridge_auth_ok "), std::string::npos) << admin.body();
+  auto scraper = get("/metrics", "", "127.0.0.5");
+  ASSERT_EQ(scraper.status, 200) << scraper.raw;
+  EXPECT_NE(scraper.body().find("# TYPE callbridge_auth_failed gauge"), std::string::npos);
+  EXPECT_EQ(get("/metrics", "", "127.0.0.6").status, 401);  // the neighbour is not allowed
+  // An allowed peer with a bad token is not let in by its address: the token is checked.
+  EXPECT_EQ(get("/metrics", "cbt_0123_abcd", "127.0.0.5").status, 401);
+}
+
+TEST_F(SecurityFixture, MetricsWithoutAnAllowListNeedTheTokenEvenFromLoopback) {
+  start();
+  EXPECT_EQ(get("/metrics", "").status, 401);
+  EXPECT_EQ(get("/metrics", "", "127.0.0.5").status, 401);
+  EXPECT_EQ(get("/metrics", root_).status, 200);
 }
 
 }  // namespace

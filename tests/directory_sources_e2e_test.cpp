@@ -136,7 +136,9 @@ TEST(DirectorySourcesE2E, LookupAndLiveCallsUseTheStoreLdapAndHttpSourcesRankedB
   testing::FakeAsteriskThread pbx(ringing);
   const std::string crm_url = "http://127.0.0.1:" + std::to_string(crm_port) + "/api/lookup?number={e164}";
   const std::string config = dir.path() + "/callbridged.toml";
-  std::ofstream(config) << "[server]\nlisten = \"127.0.0.1:0\"\ndata_dir = \"" << data << "\"\n\n"
+  // metrics_allow: the tokenless /metrics scrape below comes from loopback, the scraper's address.
+  std::ofstream(config) << "[server]\nlisten = \"127.0.0.1:0\"\ndata_dir = \"" << data
+                        << "\"\nmetrics_allow = [\"127.0.0.1/32\"]\n\n"
                         << "[[pbx]]\nname = \"lab\"\nhost = \"127.0.0.1\"\nport = " << pbx.ami.port()
                         << "\nuser = \"cti\"\nsecret = \"cti-secret\"\nauth = \"plain\"\nkeepalive_s = 0\n\n"
                         // Phones but no [tenant.default.dialing]: the default plan applies.

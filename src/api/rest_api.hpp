@@ -14,9 +14,11 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "api/auth.hpp"
 #include "api/http_server.hpp"
+#include "base/cidr.hpp"
 #include "base/time.hpp"
 #include "base/worker_pool.hpp"
 #include "model/call_model.hpp"
@@ -65,6 +67,10 @@ struct RestDeps {
   // Secure flag on cb_session even for plain-HTTP requests (behind a TLS-terminating proxy);
   // requests that arrive over TLS always get it.
   bool secure_cookies = false;
+  // Peers that may read GET /metrics without a token ([server] metrics_allow). Empty: an admin
+  // token is always needed. The Host header plays no part: behind a local reverse proxy or under
+  // DNS rebinding every request comes from loopback, so loopback alone proves nothing.
+  std::vector<base::Cidr> metrics_allow;
 };
 
 std::shared_ptr<rest::Ctx> add_rest_routes(HttpServer& server, RestDeps deps);

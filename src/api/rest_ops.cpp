@@ -1,6 +1,8 @@
-// REST: GET /api/v1/diagnostics (admin), GET /metrics (Prometheus text; admin token or loopback),
+// REST: GET /api/v1/diagnostics (admin), GET /metrics (Prometheus text; admin token, or a peer in
+// RestDeps::metrics_allow),
 // GET /api/v1/openapi.json, and problem+json 404s for unknown /api/v1 paths (after authentication,
 // so unauthenticated clients cannot probe the route table).
+#include <algorithm>
 #include <map>
 
 #include "api/rest_common.hpp"
@@ -105,7 +107,10 @@ void flatten(const json::value& v, const std::string& name, const std::string& l
   }
 }
 
-bool loopback(const std::string& a) { return a == "127.0.0.1" || a == "::1" || a == "::ffff:127.0.0.1"; }
+bool allowed_scraper(const Ctx& ctx, const std::string& peer) {
+  return std::any_of(ctx.deps.metrics_allow.begin(), ctx.deps.metrics_allow.end(),
+                     [&](const base::Cidr& c) { return c.contains(peer); });
+}
 
 }  // namespace
 
@@ -115,7 +120,7 @@ void add_ops_routes(HttpServer& s, const std::shared_ptr<Ctx>& ctx) {
           }));
 
   // Diagnostics as Prometheus text; not per tenant (no principal needed, so none is invented for
-  // the unauthenticated loopback scrape).
+  // the tokenless scrape of an allowed peer).
   auto metrics_text = [ctx]() {
     Samples samples;
     flatten(diagnostics(*ctx), "callbridge", "", samples);
@@ -132,8 +137,10 @@ void add_ops_routes(HttpServer& s, const std::shared_ptr<Ctx>& ctx) {
   };
   auto admin_metrics =
       admin_only(ctx, [metrics_text](const HttpRequest&, const Principal&) { return metrics_text(); });
-  s.route("GET", "/metrics", AsyncHttpHandler([metrics_text, admin_metrics](HttpRequest req, Respond respond) {
-    if (loopback(req.remote) && req.header("authorization").empty()) return respond(metrics_text());
+  // Tokenless only from a configured scraper address (issue 12: any loopback peer used to be let
+  // in, which a local reverse proxy or DNS rebinding turns into anyone).
+  s.route("GET", "/metrics", AsyncHttpHandler([ctx, metrics_text, admin_metrics](HttpRequest req, Respond respond) {
+    if (req.header("authorization").empty() && allowed_scraper(*ctx, req.remote)) return respond(metrics_text());
     admin_metrics(std::move(req), std::move(respond));
   }));
 

@@ -221,6 +221,16 @@ Status read_server(TableReader r, ServerConfig& s, std::string_view source) {
                                         " is more than max_connections (" +
                                         std::to_string(s.max_connections) + ")"));
   CB_TRY(r.integer("first_request_timeout_s", s.first_request_timeout_s, 1, 300, "an integer 1..300 (seconds)"));
+  std::vector<std::string> allow;
+  CB_TRY(r.string_list("metrics_allow", allow));
+  s.metrics_allow.clear();
+  for (std::size_t i = 0; i < allow.size(); ++i) {
+    auto c = base::Cidr::parse(allow[i]);
+    if (!c)
+      return fail(Error::invalid_argument(r.key_path("metrics_allow") + "[" + std::to_string(i) + "]: " +
+                                          c.error().message() + r.where((*r.get("metrics_allow")->as_array())[i])));
+    s.metrics_allow.push_back(std::move(*c));
+  }
   auto tls = r.table("tls");
   if (!tls) return fail(tls.error());
   if (*tls) {
@@ -726,6 +736,9 @@ max_connections = 512
 max_connections_per_address = 64
 # A new connection must send its first request within this many seconds.
 first_request_timeout_s = 5
+# GET /metrics needs an admin token, except from peers in these address ranges (CIDR, IPv4 or
+# IPv6, e.g. ["127.0.0.1/32", "10.0.5.0/24", "fd00::/8"]): the Prometheus scraper's address.
+metrics_allow = []
 # HTTPS (and WSS for /api/v1/events) on `listen`: PEM certificate chain and unencrypted key.
 # [server.tls]
 # cert_file = "/etc/callbridge/tls/cert.pem"

@@ -13,6 +13,7 @@
 #include <utility>
 #include <vector>
 
+#include "base/cidr.hpp"
 #include "base/error.hpp"
 #include "base/tenant_id.hpp"
 
@@ -115,6 +116,9 @@ struct ServerConfig {
   std::size_t max_connections = 512;
   std::size_t max_connections_per_address = 64;
   int first_request_timeout_s = 5;
+  // Peers that may read GET /metrics without a token ([server] metrics_allow); empty = the admin
+  // token is always needed (docs/api.md).
+  std::vector<base::Cidr> metrics_allow;
   // [server.tls]: HTTPS (and WSS) on `listen` when both are set; PEM files read at start.
   std::string tls_cert_file;  // certificate chain
   std::string tls_key_file;   // private key (unencrypted)

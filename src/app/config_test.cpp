@@ -209,6 +209,29 @@ TEST(Config, ServerConnectionCaps) {
             std::string::npos);
 }
 
+// [server] metrics_allow (issue 12: /metrics was served tokenless to any loopback peer): address
+// ranges, checked at load with the bad entry named.
+TEST(Config, MetricsAllowIsAListOfAddressRanges) {
+  auto d = parse_config("", "test.toml");
+  ASSERT_TRUE(d);
+  EXPECT_TRUE(d->server.metrics_allow.empty());  // default: the token is needed
+  auto c = parse_config("[server]\nmetrics_allow = [\"10.0.5.0/24\", \"::1\", \"fd00::/8\"]\n", "test.toml");
+  ASSERT_TRUE(c) << c.error().to_string();
+  ASSERT_EQ(c->server.metrics_allow.size(), 3u);
+  EXPECT_TRUE(c->server.metrics_allow[0].contains("10.0.5.77"));
+  EXPECT_TRUE(c->server.metrics_allow[1].contains("::1"));
+  EXPECT_FALSE(c->server.metrics_allow[1].contains("127.0.0.1"));
+  EXPECT_EQ(error_of("[server]\nmetrics_allow = [\"10.0.5.0/24\", \"10.0.0.1/8\"]\n"),
+            "server.metrics_allow[1]: \"10.0.0.1/8\": address bits are set beyond the /8 prefix (test.toml line 2)");
+  EXPECT_EQ(error_of("[server]\nmetrics_allow = [\"prometheus.lan\"]\n"),
+            "server.metrics_allow[0]: \"prometheus.lan\" is not an address range (expected e.g. \"10.0.0.0/8\", "
+            "\"fd00::/8\" or one address) (test.toml line 2)");
+  EXPECT_NE(error_of("[server]\nmetrics_allow = [\"10.0.0.0/40\"]\n").find("server.metrics_allow[0]: \"10.0.0.0/40\": the prefix length must be 0..32"),
+            std::string::npos);
+  EXPECT_NE(error_of("[server]\nmetrics_allow = \"10.0.0.0/8\"\n").find("server.metrics_allow: expected an array of strings"),
+            std::string::npos);
+}
+
 TEST(Config, DirectoryStoreMemoryIndex) {
   auto c = parse_config("", "test.toml");
   ASSERT_TRUE(c);

@@ -94,6 +94,7 @@ base::Result<std::shared_ptr<RestWiring>> wire_rest_api(App& app) {
   d.ui_config_json = read_ui_config;  // default of GET /api/v1/ui-settings
   d.remote_info = app.remote_info_view();  // "remote_info" per connection in GET /api/v1/calls
   d.offload = w->rest_offload;
+  d.metrics_allow = app.config().server.metrics_allow;
   add_api_routes(app.http(), std::move(d));
   return w;
 }
