@@ -412,6 +412,52 @@ TEST(RestartResync, KilledWhileRingingRestartKeepsTheRingStartAndAnswerIsEstimat
   EXPECT_EQ(e.disposition, Disposition::answered);
 }
 
+// Live events that arrive after the login, before the resync lists (Asterisk answers the
+// actions while events flow): the answer of a call whose leg the previous run left ringing.
+GapSessions answered_before_the_lists(const Inbound& in) {
+  return cut_with_gap(in.c, in.dial_begin, in.dial_begin,
+                      {.live_before_lists = in.answered - in.dial_begin});
+}
+
+TEST(RestartResync, CallAnsweredBeforeTheResyncListsAfterARestartIsOneEntryWithItsLiveAnswer) {
+  // Found by the kill campaign (dup_answer_at_resync): the restored leg was attached to its
+  // channel only at CoreShowChannelsComplete; the BridgeEnter before it opened a second leg for
+  // the party, starting at the answer, beside the restored one (then answered at the gap's midpoint).
+  Inbound in;
+  StateStore st;
+  run(st, {cut_with_gap(in.c, in.dial_begin, in.dial_begin).first}, true);
+  ASSERT_EQ(st.legs(), 1u);
+  run(st, {answered_before_the_lists(in).second}, false);
+  ASSERT_EQ(st.entries.size(), 1u) << dump(st.entries);
+  const JournalEntry& e = st.entries[0];
+  EXPECT_NEAR(secs(in.ring, e.started_at), 0.0, 0.001);
+  ASSERT_TRUE(e.answered_at);
+  EXPECT_NEAR(secs(in.answer, *e.answered_at), 0.0, 0.001) << "the answer was seen live";
+  EXPECT_NEAR(secs(in.end, e.ended_at), 0.0, 0.001);
+  EXPECT_EQ(e.estimated, 0) << model::to_json_line(e);
+  EXPECT_EQ(e.disposition, Disposition::answered);
+  EXPECT_EQ(st.legs(), 0u);
+}
+
+TEST(RestartResync, CallFirstSeenInAResyncThenAnsweredBeforeTheListsOfTheNextRestartIsOneEntry) {
+  // The campaign's shape: the call started while callbridged was down, the next run found it
+  // ringing in its resync (start estimated) and was killed too; the run after that saw the
+  // answer live before its lists. Before the fix: that entry plus one starting at the answer.
+  Inbound in;
+  StateStore st;
+  run(st, {cut_with_gap(in.c, in.newchannel, in.dial_begin, {.rest = false}).second}, true);
+  ASSERT_EQ(st.legs(), 1u);
+  run(st, {answered_before_the_lists(in).second}, false);
+  ASSERT_EQ(st.entries.size(), 1u) << dump(st.entries);
+  const JournalEntry& e = st.entries[0];
+  EXPECT_EQ(e.estimated, model::kEstimatedStart) << model::to_json_line(e);
+  EXPECT_NEAR(secs(in.ring, e.started_at), 0.0, 1.1);
+  ASSERT_TRUE(e.answered_at);
+  EXPECT_NEAR(secs(in.answer, *e.answered_at), 0.0, 0.001) << "the answer was seen live";
+  EXPECT_NEAR(secs(in.end, e.ended_at), 0.0, 0.001);
+  EXPECT_EQ(st.legs(), 0u);
+}
+
 TEST(RestartResync, CallThatEndedWhileCallbridgedWasDownIsJournaledOnceFromState) {
   // Issue #11, live: 2 of 300 calls were never journaled after kill -9 + restart.
   Inbound in;

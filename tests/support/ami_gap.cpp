@@ -71,7 +71,8 @@ std::size_t AmiCapture::after(std::vector<std::string_view> needles, std::size_t
 
 GapSessions cut_with_gap(const AmiCapture& c, std::size_t cut, std::size_t resume,
                          GapOptions options) {
-  if (cut > resume || resume > c.messages.size()) throw std::runtime_error("bad gap");
+  const std::size_t listed_at = resume + options.live_before_lists;
+  if (cut > resume || listed_at > c.messages.size()) throw std::runtime_error("bad gap");
   GapSessions out;
   out.lost_messages = resume - cut;
   out.first = c.banner;
@@ -80,8 +81,9 @@ GapSessions cut_with_gap(const AmiCapture& c, std::size_t cut, std::size_t resum
   std::map<std::string, Chan> chans;
   std::map<std::string, Bridge> bridges;
   std::size_t order = 0;
-  double now = 0;
-  for (std::size_t i = 0; i < resume; ++i) {
+  double now = 0, login_at = 0;
+  for (std::size_t i = 0; i < listed_at; ++i) {
+    if (i == resume) login_at = now;
     const std::string& m = c.messages[i];
     std::string ev = field(m, "Event");
     if (auto ts = field(m, "Timestamp"); !ts.empty()) now = std::stod(ts);
@@ -146,17 +148,23 @@ GapSessions cut_with_gap(const AmiCapture& c, std::size_t cut, std::size_t resum
     chans.clear();
     bridges.clear();
   }
+  if (listed_at == resume) login_at = now;
   std::vector<const Chan*> live;
   for (const auto& [uid, ch] : chans) live.push_back(&ch);
   std::sort(live.begin(), live.end(), [](const Chan* a, const Chan* b) { return a->order < b->order; });
   out.listed_channels = live.size();
   char ts[64];
-  std::snprintf(ts, sizeof ts, "%.6f", now);
+  std::snprintf(ts, sizeof ts, "%.6f", login_at);
   auto age = [&](const Chan& ch) { return static_cast<int>(std::floor(now - ch.created)); };
   std::string s = c.banner;
   s += "Response: Success\r\nActionID: login\r\nMessage: Authentication accepted\r\n\r\n";
   s += "Event: SuccessfulAuth\r\nPrivilege: security,all\r\nTimestamp: " + std::string(ts) +
        "\r\nService: AMI\r\nAccountID: cti\r\n\r\n";
+  // Responses to the first session's actions would not come on the new connection.
+  auto live_message = [&](std::size_t i) {
+    if (!c.messages[i].starts_with("Response:")) s += c.messages[i];
+  };
+  for (std::size_t i = resume; i < listed_at; ++i) live_message(i);
   auto common = [&](const Chan& ch) {
     return "Channel: " + ch.name + "\r\nChannelState: " + ch.state + "\r\nChannelStateDesc: " +
            ch.state_desc + "\r\nCallerIDNum: " + ch.cid_num + "\r\nCallerIDName: " + ch.cid_name +
@@ -197,11 +205,7 @@ GapSessions cut_with_gap(const AmiCapture& c, std::size_t cut, std::size_t resum
   }
   s += "Event: BridgeListComplete\r\nActionID: resync-BridgeList\r\nEventList: Complete\r\n"
        "ListItems: " + std::to_string(nb) + "\r\n\r\n";
-  for (std::size_t i = resume; options.rest && i < c.messages.size(); ++i) {
-    // Responses to the first session's actions would not come on the new connection.
-    if (c.messages[i].starts_with("Response:")) continue;
-    s += c.messages[i];
-  }
+  for (std::size_t i = listed_at; options.rest && i < c.messages.size(); ++i) live_message(i);
   out.second = std::move(s);
   return out;
 }

@@ -3,7 +3,9 @@
 // messages in [cut, resume) are lost; session 2 = a login, then the resync lists Asterisk would
 // answer at `resume` (CoreShowChannel, Status, BridgeListItem built from the capture's own
 // channel and bridge events up to there, Duration/Seconds in whole seconds as Asterisk prints
-// them), then the rest of the capture. Test helper; single-threaded.
+// them), then the rest of the capture. Optionally some messages from `resume` on arrive live between
+// the login and the lists (as events flow while Asterisk answers the resync actions); the lists
+// then show the state after them. Test helper; single-threaded.
 #pragma once
 
 #include <cstddef>
@@ -34,6 +36,9 @@ struct GapSessions {
 struct GapOptions {
   bool asterisk_restarted = false;  // the lists are empty: every channel is gone
   bool rest = true;                 // session 2 continues with the capture from `resume`
+  // Messages from `resume` on that session 2 delivers live after the login, before the lists
+  // (which then show the state after them); the rest follows the lists.
+  std::size_t live_before_lists = 0;
 };
 
 GapSessions cut_with_gap(const AmiCapture& c, std::size_t cut, std::size_t resume,

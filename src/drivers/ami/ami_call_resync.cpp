@@ -20,7 +20,7 @@ void AmiCallTracker::Impl::on_list_channel(const AmiFields& f, Timestamp t, bool
     if (s == kNoSlot) return;
     Channel& c = g_.at(s);
     c.from_resync = true;
-    c.start_unseen = true;
+    c.start_unseen = !c.had_leg;  // a leg restored from the previous run says when it started
     if (c.state == 6) c.up_at = c.created_at;
     resync_new_.push_back(s);
   } else {
@@ -105,7 +105,8 @@ void AmiCallTracker::Impl::finish_resync(Timestamp t) {
     resync_hangups_ = false;
     g_.sweep_empty_bridges();
     infer_lost_dials();
-    if (!restored_.empty()) attach_restored(t);
+    // Restored legs whose channel the lists (or live events) named were attached when this run
+    // created it (adopt_restored); the rest ended unseen (end_restored_gone below).
     // Bridges may have changed while we were away: re-resolve every known party.
     for (Slot s : g_.all()) {
       if (g_.at(s).live && g_.at(s).kind == ChanKind::party && !g_.at(s).from_resync)
@@ -213,47 +214,69 @@ void AmiCallTracker::Impl::restore_state(const std::vector<std::string>& rows) {
                     leg->hold_since}) {
       if (at && (!restored_seen_until_ || *at > *restored_seen_until_)) restored_seen_until_ = at;
     }
-    restored_.push_back(journal_.restore(std::move(*leg)));
+    restored_.push_back({journal_.restore(std::move(*leg))});
   }
 }
 
-void AmiCallTracker::Impl::attach_restored(Timestamp t) {
-  for (model::LegId id : restored_) {
-    const model::Leg* jl = journal_.leg(id);
+void AmiCallTracker::Impl::adopt_restored(Slot s, Timestamp t) {
+  // Found by the kill campaign: after a restart, live events that came before the resync lists
+  // (Newstate Up, BridgeEnter of a party the previous run saw ringing) created the party's
+  // channel while its restored leg waited for CoreShowChannelsComplete, so refresh() opened a
+  // second leg starting at the answer beside it. Attaching here, when the channel is created,
+  // covers every order of lists and live events.
+  const std::string& uid = g_.at(s).uid;
+  for (auto& r : restored_) {
+    const model::Leg* jl = journal_.leg(r.id);
     if (!jl || !jl->open()) continue;
-    Slot ps = g_.find(jl->start.party_channel);
-    if (ps == kNoSlot || !g_.at(ps).live || g_.at(ps).kind != ChanKind::party) continue;
-    Channel& p = g_.at(ps);
-    if (jl->start.conversation != p.conv) journal_.merge_conversations(jl->start.conversation, p.conv);
-    jl = journal_.leg(id);
-    PartyLeg leg;
-    leg.id = id;
-    leg.anchor = jl->start.anchor;
-    leg.call_id = jl->start.model_call.empty() ? p.conv : jl->start.model_call;
-    leg.answered = jl->answered_at.has_value();
-    leg.held = jl->hold_since.has_value();
-    leg.pending = leg.anchor.empty();
-    if (leg.held) p.on_hold = true;
-    if (!jl->start.incoming) p.initiated = true;
-    p.had_leg = true;  // its start is the restored leg's, not unknown
-    p.start_unseen = false;
-    Slot a = g_.find(leg.anchor);
-    if (a != kNoSlot) g_.at(a).anchored_by.push_back(p.uid);
-    ConnectionState st = leg.held       ? ConnectionState::held
-                         : leg.answered ? ConnectionState::connected
-                         : jl->start.incoming ? ConnectionState::alerting
-                                              : ConnectionState::initiated;
-    CallEventType ev = leg.answered ? CallEventType::established
-                       : jl->start.incoming ? CallEventType::delivered
-                                            : CallEventType::originated;
-    model_.update(leg.call_id, p.ext, st, ev, t, jl->start.remote, jl->start.transferred_from);
-    p.legs.push_back(std::move(leg));
+    if (!r.attached && jl->start.party_channel == uid) {
+      attach_restored(r, s, t);
+    } else if (r.attached && jl->start.anchor == uid) {
+      // Its remote's channel appears after the party's: it must know who is anchored on it
+      // (its hangup ends their legs, a transfer or park hands them over).
+      Slot ps = g_.find(jl->start.party_channel);
+      if (ps == kNoSlot) continue;
+      auto& by = g_.at(s).anchored_by;
+      if (std::find(by.begin(), by.end(), g_.at(ps).uid) == by.end()) by.push_back(g_.at(ps).uid);
+    }
   }
+}
+
+void AmiCallTracker::Impl::attach_restored(RestoredLeg& r, Slot ps, Timestamp t) {
+  const model::LegId id = r.id;
+  const model::Leg* jl = journal_.leg(id);
+  if (!jl || !jl->open() || !g_.at(ps).live || g_.at(ps).kind != ChanKind::party) return;
+  r.attached = true;
+  Channel& p = g_.at(ps);
+  if (jl->start.conversation != p.conv) journal_.merge_conversations(jl->start.conversation, p.conv);
+  jl = journal_.leg(id);
+  PartyLeg leg;
+  leg.id = id;
+  leg.anchor = jl->start.anchor;
+  leg.call_id = jl->start.model_call.empty() ? p.conv : jl->start.model_call;
+  leg.answered = jl->answered_at.has_value();
+  leg.held = jl->hold_since.has_value();
+  leg.pending = leg.anchor.empty();
+  if (leg.held) p.on_hold = true;
+  if (!jl->start.incoming) p.initiated = true;
+  p.had_leg = true;  // its start is the restored leg's, not unknown
+  p.start_unseen = false;
+  Slot a = g_.find(leg.anchor);
+  if (a != kNoSlot) g_.at(a).anchored_by.push_back(p.uid);
+  ConnectionState st = leg.held       ? ConnectionState::held
+                       : leg.answered ? ConnectionState::connected
+                       : jl->start.incoming ? ConnectionState::alerting
+                                            : ConnectionState::initiated;
+  CallEventType ev = leg.answered ? CallEventType::established
+                     : jl->start.incoming ? CallEventType::delivered
+                                          : CallEventType::originated;
+  model_.update(leg.call_id, p.ext, st, ev, t, jl->start.remote, jl->start.transferred_from);
+  p.legs.push_back(std::move(leg));
 }
 
 void AmiCallTracker::Impl::end_restored_gone(Timestamp end_at) {
   std::vector<std::string> convs;
-  for (model::LegId id : restored_) {
+  for (const RestoredLeg& r : restored_) {
+    const model::LegId id = r.id;
     const model::Leg* jl = journal_.leg(id);
     if (!jl) continue;  // already emitted
     convs.push_back(jl->start.conversation);

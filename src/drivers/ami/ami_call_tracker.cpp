@@ -102,6 +102,8 @@ Slot AmiCallTracker::Impl::ensure_channel(const ChanInfo& ci, Timestamp t) {
   set_conv(s, ci.linkedid.empty() ? ci.uid : ci.linkedid);
   g_.at(s).linkedid = std::string(ci.linkedid);
   update_channel(s, ci, t);
+  // `t` of a listed channel is its creation (Duration ago); what attaching publishes happens now.
+  if (!restored_.empty()) adopt_restored(s, std::max(t, now_));
   return s;
 }
 

@@ -143,10 +143,19 @@ class AmiCallTracker::Impl {
   void heartbeat(Timestamp at);
   std::string state_prefix_;
   std::uint64_t leg_seq_ = 0;  // unique per run: "<party uid>#<prefix><leg id>" keys never collide
-  std::vector<model::LegId> restored_;
+  // A restored leg is attached to its party channel as soon as this run knows the channel (a
+  // resync list or a live event, whichever comes first): live events that arrive before the
+  // lists (an answer) then act on it instead of opening a second leg for the party.
+  struct RestoredLeg {
+    model::LegId id = 0;
+    bool attached = false;
+  };
+  std::vector<RestoredLeg> restored_;
   std::optional<Timestamp> restored_seen_until_;
   void restore_state(const std::vector<std::string>& rows);
-  void attach_restored(Timestamp t);
+  // A channel this run just created: restored legs of its party, and restored legs anchored on it.
+  void adopt_restored(Slot s, Timestamp t);
+  void attach_restored(RestoredLeg& r, Slot ps, Timestamp t);
   void end_restored_gone(Timestamp end_at);
   std::vector<const std::string*> scratch_convs_;
   // Conversations held back after their last hangup because an originated (click-to-dial) leg
