@@ -95,13 +95,13 @@ class Campaign:
             "campaign": self.args.kind, "runs": self.args.runs, "entries": res["truth"],
             "lost": len(res["lost"]), "duplicated": len(res["duplicated"]), "wrong": len(res["wrong"]),
             "transfer_unseen": len(res["transfer_unseen"]),
-            "dup_answer_at_resync": len(res["dup_answer_at_resync"]), "stuck": res["stuck"], "max_recovery_s": round(rec[-1], 3) if rec else None,
+            "stuck": res["stuck"], "max_recovery_s": round(rec[-1], 3) if rec else None,
             "median_recovery_s": round(rec[len(rec) // 2], 3) if rec else None,
             "max_reconnect_to_resynced_s": round(max(self.resync_after_reconnect), 3)
             if self.resync_after_reconnect else None,
             "peak_rss_mb": round(self.peak_rss_kb / 1024, 1), "machine": machine(), **extra,
         }
-        for what in ("lost", "duplicated", "wrong", "transfer_unseen", "dup_answer_at_resync"):
+        for what in ("lost", "duplicated", "wrong", "transfer_unseen"):
             for line in res[what][:30]:
                 print(f"{what.upper()}: {line}")
         for n in self.notes:

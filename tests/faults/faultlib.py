@@ -349,7 +349,7 @@ def compare(truth, got, tolerance_estimated):
         want.setdefault(key(e), []).append(e)
     for e in got:
         have.setdefault(key(e), []).append(e)
-    lost, dup, wrong, transfers, races = [], [], [], [], []
+    lost, dup, wrong, transfers = [], [], [], []
     matched = 0
     for k in set(want) | set(have):
         w = sorted(want.get(k, []), key=lambda e: e["started_at"])
@@ -357,16 +357,6 @@ def compare(truth, got, tolerance_estimated):
         for e in w[len(h):]:
             lost.append(json.dumps(e))
         extra = h[len(w):] if len(h) > len(w) else []
-        if extra and len(h) == len(w) + 1 and len(w) == 1:
-            # Open bug (docs/reliability.md): a call answered while the resync after a restart or
-            # reconnect runs gets a second entry that starts at the answer, nothing estimated,
-            # beside its resynced one (estimated start). Counted apart, not as a plain duplicate.
-            first = [e for e in h if e.get("estimated") and "started_at" in e["estimated"]]
-            second = [e for e in h if not e.get("estimated") and e.get("started_at") == e.get("answered_at")]
-            if first and second:
-                races.append(json.dumps({x: second[0].get(x) for x in (*KEY, *TIMES)}))
-                h = [first[0]]
-                extra = []
         for e in extra:
             dup.append(json.dumps({x: e.get(x) for x in (*KEY, "disposition", *TIMES, "estimated")}))
         for a, b in zip(w, h):
@@ -399,7 +389,7 @@ def compare(truth, got, tolerance_estimated):
             else:
                 wrong.append(f"{k}: " + "; ".join(problems))
     return {"lost": lost, "duplicated": dup, "wrong": wrong, "transfer_unseen": transfers,
-            "dup_answer_at_resync": races, "matched": matched}
+            "matched": matched}
 
 
 def rss_kb(pid):
