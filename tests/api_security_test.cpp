@@ -19,9 +19,11 @@
 #include <thread>
 
 #include "api/auth.hpp"
+#include "api/ws_event_stream.hpp"
 #include "app/capability_table.hpp"
 #include "identity/sqlite/identity_store.hpp"
 #include "support/temp_dir.hpp"
+#include "support/ws_text_client.hpp"
 
 namespace callbridge::api {
 namespace {
@@ -102,7 +104,8 @@ Response send(std::uint16_t port, const Request& rq) {
 
 class SecurityFixture : public ::testing::Test {
  protected:
-  void start(AuthOptions ao = {}, HttpServerOptions ho = {}, std::function<void(RestDeps&)> tweak = {}) {
+  void start(AuthOptions ao = {}, HttpServerOptions ho = {}, std::function<void(RestDeps&)> tweak = {},
+             EventStreamOptions eo = {}) {
     db_ = dir_ / "identity.db";
     ids_ = std::move(*identity::SqliteIdentityStore::open(db_));
     auth_ = std::make_unique<Authenticator>(*ids_, clock_, ao);
@@ -115,6 +118,8 @@ class SecurityFixture : public ::testing::Test {
     d.clock = &clock_;
     if (tweak) tweak(d);
     app::add_api_routes(*server_, d);  // the daemon's REST API: its own routes and every capability
+    stream_ = std::make_unique<EventStream>(io_, hub_, *auth_, std::move(eo));  // GET /api/v1/events
+    stream_->install(*server_);
     ASSERT_TRUE(server_->start());
     port_ = server_->port();
     thread_ = std::thread([this] { io_.run(); });
@@ -125,7 +130,10 @@ class SecurityFixture : public ::testing::Test {
   }
   void TearDown() override {
     if (thread_.joinable()) {
-      boost::asio::post(io_, [this] { server_->stop(); });
+      boost::asio::post(io_, [this] {
+        stream_->stop();
+        server_->stop();
+      });
       io_.stop();
       thread_.join();
     }
@@ -136,6 +144,33 @@ class SecurityFixture : public ::testing::Test {
     return t ? t->token : "";
   }
   static std::string id_of(const std::string& token) { return ports::parse_token(token)->id; }
+  // An event stream (scope own) opened with `token` (bearer), or with `headers` (cookie, Origin) and
+  // `query` (ticket); its snapshot already read. Fails the test unless the upgrade succeeds.
+  std::unique_ptr<testing::WsTextClient> stream(const std::string& token, const std::string& headers = {},
+                                                const std::string& query = "") {
+    auto ws = std::make_unique<testing::WsTextClient>();
+    EXPECT_EQ(ws->connect(port_, query, token, headers), 101) << ws->head();
+    auto snap = ws->next();
+    EXPECT_TRUE(snap && snap->at("type") == "snapshot");
+    return ws;
+  }
+  // Waits (at most the client's 10 s read timeout) for `ws` to be closed by the server; the
+  // time it took. Fails the test unless the close is 1008 "credentials revoked".
+  static std::chrono::milliseconds closed_by_server(testing::WsTextClient& ws, std::chrono::steady_clock::time_point since) {
+    while (auto m = ws.next())  // still_streams() probes sent to the user's other streams pass
+      if (!m->contains("probe")) ADD_FAILURE() << "unexpected message " << boost::json::serialize(*m);
+    EXPECT_EQ(ws.close_code(), 1008);
+    EXPECT_EQ(ws.close_reason(), "credentials revoked");
+    const auto took = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - since);
+    ::testing::Test::RecordProperty("closed_after_ms", static_cast<int>(took.count()));
+    return took;
+  }
+  // A message only `user`'s streams get; true when `ws` receives it (it is still open and fed).
+  bool still_streams(testing::WsTextClient& ws, const std::string& user) {
+    boost::asio::post(io_, [this, user] { hub_.publish_to_user(base::TenantId("default"), user, "command", ",\"probe\":1}"); });
+    auto m = ws.next();
+    return m && m->at("type") == "command";
+  }
   Response get(const std::string& target, const std::string& token, const char* from = "127.0.0.1") {
     Request r{.target = target, .from = from};
     if (!token.empty()) r.headers.emplace_back("Authorization", "Bearer " + token);
@@ -162,6 +197,8 @@ class SecurityFixture : public ::testing::Test {
   std::unique_ptr<Authenticator> auth_;
   boost::asio::io_context io_;
   std::unique_ptr<HttpServer> server_;
+  core::EventHub hub_{core::EventHubOptions{.encode = EventStream::frame_text}};
+  std::unique_ptr<EventStream> stream_;
   std::thread thread_;
   std::uint16_t port_ = 0;
   std::string root_, anna_;
@@ -201,6 +238,72 @@ TEST_F(SecurityFixture, RevokingATokenFromAnotherProcessTakesEffectWithinASecond
   EXPECT_EQ(get("/api/v1/me", anna_).status, 401);
   EXPECT_TRUE(login(anna_).empty());
   EXPECT_EQ(get("/api/v1/me", root_).status, 200);
+}
+
+// Regression (issue 12, "revoked tokens live on"): an event stream opened with a token, with a
+// browser session made from it or with a ticket issued to either stayed open after the token was
+// revoked by `callbridge token revoke` (another process writing identity.db). Each is closed with
+// 1008 within a second; another user's stream goes on.
+TEST_F(SecurityFixture, RevokingATokenFromAnotherProcessClosesItsEventStreamsWithinASecond) {
+  start();
+  const auto cookie = login(anna_);
+  ASSERT_FALSE(cookie.empty());
+  const std::string browser = "Cookie: " + cookie + "\r\nOrigin: http://x\r\n";  // the client's Host is "x"
+  auto bearer = stream(anna_);
+  auto by_cookie = stream("", browser);
+  auto t = send(port_, Request{.method = "POST", .target = "/api/v1/ws-ticket",
+                              .headers = {{"Authorization", "Bearer " + anna_}}});
+  ASSERT_EQ(t.status, 200) << t.raw;
+  auto by_ticket = stream("", "", "?ticket=" + std::string(boost::json::parse(t.body()).at("ticket").as_string()));
+  auto root = stream(root_);
+  auto cli = identity::SqliteIdentityStore::open(db_);
+  ASSERT_TRUE(cli);
+  const auto revoked_at = std::chrono::steady_clock::now();
+  ASSERT_TRUE((*cli)->revoke_token("default", id_of(anna_)));  // what `callbridge token revoke` runs
+  for (auto* ws : {bearer.get(), by_cookie.get(), by_ticket.get()}) {
+    const auto took = closed_by_server(*ws, revoked_at);
+    EXPECT_LT(took, 1000ms) << "closed " << took.count() << " ms after the revocation";
+  }
+  EXPECT_TRUE(still_streams(*root, "root"));
+  EXPECT_EQ(get("/api/v1/me", root_).status, 200);
+}
+
+// The other ways a credential ends: a token revoked through the API, a logout (DELETE
+// /api/v1/session) and a user removed close the streams opened with it; nothing else.
+TEST_F(SecurityFixture, RevocationLogoutAndUserRemovalThroughTheApiCloseTheirStreams) {
+  start();
+  auto admin = [&](std::string method, std::string target) {
+    return send(port_, Request{.method = std::move(method), .target = std::move(target),
+                               .headers = {{"Authorization", "Bearer " + root_}}});
+  };
+  auto root = stream(root_);
+  // A token revoked through the API.
+  auto anna = stream(anna_);
+  auto at = std::chrono::steady_clock::now();
+  ASSERT_EQ(admin("DELETE", "/api/v1/tokens/" + id_of(anna_)).status, 204);
+  EXPECT_LT(closed_by_server(*anna, at), 1000ms);
+  // A logout ends the streams of that session only.
+  ASSERT_TRUE(ids_->put_user({"default", "ben", "user", "", {"101"}, ""}));
+  const auto ben = token_for("ben");
+  const auto c1 = login(ben), c2 = login(ben);
+  ASSERT_FALSE(c1.empty());
+  ASSERT_FALSE(c2.empty());
+  auto s1 = stream("", "Cookie: " + c1 + "\r\nOrigin: http://x\r\n");
+  auto s2 = stream("", "Cookie: " + c2 + "\r\nOrigin: http://x\r\n");
+  auto ben_bearer = stream(ben);
+  at = std::chrono::steady_clock::now();
+  auto out = send(port_, Request{.method = "DELETE", .target = "/api/v1/session",
+                                 .headers = {{"Cookie", c1}, {"Origin", "http://127.0.0.1"}}});
+  ASSERT_EQ(out.status, 204) << out.raw;
+  EXPECT_LT(closed_by_server(*s1, at), 1000ms);
+  EXPECT_TRUE(still_streams(*s2, "ben"));
+  EXPECT_TRUE(still_streams(*ben_bearer, "ben"));
+  // Removing the user ends every stream of theirs.
+  at = std::chrono::steady_clock::now();
+  ASSERT_EQ(admin("DELETE", "/api/v1/users/ben").status, 204);
+  EXPECT_LT(closed_by_server(*s2, at), 1000ms);
+  EXPECT_LT(closed_by_server(*ben_bearer, at), 1000ms);
+  EXPECT_TRUE(still_streams(*root, "root"));
 }
 
 // Regression (issue 12, "cookie without Secure under TLS"): with [server.tls] the session cookie

@@ -270,6 +270,9 @@ PrincipalResult Authenticator::check_cookie(const Pending& pending, const std::s
   std::lock_guard lock(mu_);
   if (!p) return fail_for(remote, "the session's user no longer exists");
   ++stats_.ok;
+  p->via = Principal::Via::session;
+  p->token_id = s->token_id;
+  p->session_id = key;
   return *p;
 }
 
@@ -297,6 +300,7 @@ std::variant<PrincipalResult, Authenticator::Pending> Authenticator::begin(const
       tickets_.erase(it);
       if (clock_.now() >= t.expires_at) return fail_for(remote, "ticket expired");
       ++stats_.ok;
+      t.principal.via = Principal::Via::ticket;  // token_id/session_id stay those of its issuer
       return PrincipalResult(std::move(t.principal));
     }
   }
@@ -441,7 +445,36 @@ base::Result<std::string> Authenticator::create_session(const Principal& p) {
 }
 
 void Authenticator::end_session(std::string_view cookie_value) {
-  if (!cookie_value.empty()) (void)store_.delete_session(store_.fast_hash_hex(cookie_value));
+  if (cookie_value.empty()) return;
+  (void)store_.delete_session(store_.fast_hash_hex(cookie_value));
+  std::lock_guard lock(mu_);
+  ++sessions_ended_;  // the session's event streams look again (credential_generation())
+}
+
+std::optional<std::uint64_t> Authenticator::credential_generation() {
+  refresh_generation(std::chrono::milliseconds(0));  // drops the token cache too when it moved
+  std::lock_guard lock(mu_);
+  if (!store_generation_) return std::nullopt;
+  return *store_generation_ + sessions_ended_;  // both only grow: the sum moves when either does
+}
+
+std::optional<bool> Authenticator::still_holds(const Principal& p) {
+  const auto now = clock_.now();
+  // not_found: gone (revoked sessions are deleted); another error: the store cannot tell now.
+  auto gone = [](const base::Error& e) { return e.code() == base::Errc::not_found; };
+  if (!p.session_id.empty()) {
+    auto s = store_.get_session(p.session_id);
+    if (!s) return gone(s.error()) ? std::optional<bool>(false) : std::nullopt;
+    if (now >= s->expires_at) return false;
+  }
+  if (!p.token_id.empty()) {
+    auto t = store_.get_token(p.token_id);
+    if (!t) return gone(t.error()) ? std::optional<bool>(false) : std::nullopt;
+    if (t->revoked || (t->expires_at && now >= *t->expires_at)) return false;
+  }
+  auto u = store_.get_user(p.tenant, p.user);
+  if (!u) return gone(u.error()) ? std::optional<bool>(false) : std::nullopt;
+  return true;
 }
 
 std::string Authenticator::issue_ticket(const Principal& p) {

@@ -98,6 +98,12 @@ class Authenticator final : public PrincipalResolver {
   // Drop cached verifications (after a token is revoked or a user changed).
   void invalidate_cache();
 
+  // Event streams (PrincipalResolver): the store's credential_generation() plus the sessions ended
+  // through end_session() (a logout bumps nothing in the store); reading it also refreshes the
+  // cache's look for revocations. still_holds() reads the token, session and user. Blocking.
+  std::optional<std::uint64_t> credential_generation() override;
+  std::optional<bool> still_holds(const Principal& p) override;
+
   AuthStats stats() const;
   const AuthOptions& options() const { return options_; }
 
@@ -184,6 +190,7 @@ class Authenticator final : public PrincipalResolver {
   std::optional<std::uint64_t> store_generation_;
   base::Timestamp generation_checked_at_{};
   bool generation_refresh_queued_ = false;
+  std::uint64_t sessions_ended_ = 0;  // end_session() calls (credential_generation())
   AuthStats stats_;
 };
 

@@ -5,6 +5,7 @@
 // and answers there.
 #pragma once
 
+#include <cstdint>
 #include <functional>
 #include <optional>
 #include <string>
@@ -31,7 +32,15 @@ struct Principal {
   std::vector<std::string> devices{};  // the user's extensions ("100")
   std::string team{};                  // "" = no team
   std::string display_name{};
-  std::string token_id{};              // the API token used ("" for sessions/tickets)
+  // The credential behind the principal, so that a long-lived connection opened with it (the event
+  // stream) ends when it is revoked, and cookie requests get the Origin check (api/origin_check).
+  // token_id: the API token used, or the one the session was made from ("" = none); session_id:
+  // a session's stored key (the hash of its cookie). A ticket keeps those of the request it was
+  // issued to.
+  std::string token_id{};
+  enum class Via { token, session, ticket };
+  Via via = Via::token;
+  std::string session_id{};
 
   // Who this is for the visibility policy: every decision about what the principal may see or
   // act on (calls, lines, journal, contacts, commands, the event stream) is core's, made on this.
@@ -61,6 +70,19 @@ class PrincipalResolver {
   // before this returns. Default: resolve() inline (resolvers that never block).
   virtual void resolve_async(const HttpRequest& req, bool allow_ticket, std::function<void(PrincipalResult)> done) {
     done(resolve(req, allow_ticket));
+  }
+
+  // For connections that outlive a request (the event stream). Both may block (the store): on a
+  // worker. A number that moves whenever a credential may have stopped holding (a token revoked,
+  // a user changed or removed, a session ended), whichever process did it; nullopt when it cannot
+  // be read now. Default (resolvers without revocation): never moves.
+  virtual std::optional<std::uint64_t> credential_generation() { return 0; }
+  // Whether the credential `p` was resolved from still holds: its token neither revoked nor
+  // expired, its session not ended or expired, its user still there. nullopt: cannot tell now
+  // (the store failed); ask again later.
+  virtual std::optional<bool> still_holds(const Principal& p) {
+    (void)p;
+    return true;
   }
 };
 

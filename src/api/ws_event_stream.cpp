@@ -23,6 +23,7 @@
 #include <deque>
 #include <optional>
 #include <system_error>
+#include <unordered_map>
 #include <unordered_set>
 
 #include "api/ws_frames.hpp"
@@ -43,10 +44,19 @@ namespace {
 constexpr std::size_t kReadBuf = 64 * 1024;  // shared by every client's reads
 constexpr std::size_t kSpareOutboxes = 64;   // drained outbox arrays kept for reuse
 constexpr std::size_t kSpareCapacity = 1024; // larger ones are freed (memory after a burst)
+constexpr std::uint64_t kNeverChecked = ~std::uint64_t{0};
 
 }  // namespace
 
 struct Client;
+
+// What a client was authenticated with, shared by every client opened with the same credential
+// (10k streams of one token hold one copy). `key` names the credential (tenant, user, token,
+// session).
+struct Credential {
+  std::string key;
+  Principal who;
+};
 
 // All state of the event stream. Clients are plain objects owned by this (no shared_ptr, no
 // handler per client): their sockets sit in the private epoll set `ep`, whose events carry the
@@ -59,6 +69,9 @@ struct EventStream::Impl : std::enable_shared_from_this<EventStream::Impl> {
   int ep = -1;
   asio::posix::stream_descriptor ep_watch;  // `ep` in Asio's reactor: readable = client events
   asio::steady_timer tick;
+  asio::steady_timer revocation_tick;
+  bool revocation_busy = false;            // a look for revocations is under way
+  std::unordered_map<std::string, std::weak_ptr<const Credential>> credentials;  // by Credential::key
   std::vector<Client*> slots;              // epoll slot -> client (null when free)
   std::vector<std::uint32_t> free_slots;
   std::uint32_t next_gen = 1;
@@ -76,7 +89,7 @@ struct EventStream::Impl : std::enable_shared_from_this<EventStream::Impl> {
   Stats stats;
 
   Impl(asio::io_context& i, core::EventHub& h, PrincipalResolver& a, EventStreamOptions o)
-      : io(i), hub(h), auth(a), options(std::move(o)), ep_watch(i), tick(i),
+      : io(i), hub(h), auth(a), options(std::move(o)), ep_watch(i), tick(i), revocation_tick(i),
         read_buf(new char[kReadBuf]) {
     options.max_batch = std::clamp<std::size_t>(options.max_batch, 1, IOV_MAX);
     options.clients_per_turn = std::max<std::size_t>(options.clients_per_turn, 1);
@@ -87,7 +100,17 @@ struct EventStream::Impl : std::enable_shared_from_this<EventStream::Impl> {
   ~Impl();
 
   void adopt(int fd, std::string_view early, const base::TenantId& tenant, core::EventFilter filter,
-             std::optional<std::uint64_t> since);
+             std::optional<std::uint64_t> since, std::shared_ptr<const Credential> credential);
+  std::shared_ptr<const Credential> credential_for(const Principal& who);
+  // Revocation: the timer, then credential_generation() on a worker, then (when it moved)
+  // still_holds() for each credential not yet checked at that generation, then the closes.
+  void arm_revocation_tick();
+  void look_for_revocations();
+  void check_credentials(std::optional<std::uint64_t> generation);
+  void close_revoked(std::uint64_t generation, const std::vector<std::shared_ptr<const Credential>>& asked,
+                     const std::vector<std::optional<bool>>& holds);
+  // Runs `job` on options.offload (inline without one); false when the pool refused it.
+  bool blocking(std::function<void()> job);
   // The answer to an authenticated (or refused) handshake: 101 taking the socket over, or a problem.
   HttpUpgrade upgrade(const HttpRequest& req, const PrincipalResult& who);
   void enqueue(Client& c, Frame f);
@@ -128,6 +151,8 @@ struct Client final : core::EventSubscriber {
   bool shut = false;         // close frame sent, write side shut down
   bool peer_closed = false;
   bool finished = false;     // socket closed, waiting for reap()
+  std::shared_ptr<const Credential> credential;  // what the handshake authenticated with
+  std::uint64_t checked = kNeverChecked;          // the credential generation it was last checked at
 };
 
 EventStream::Impl::~Impl() {
@@ -148,7 +173,8 @@ void EventStream::Impl::epoll_set(Client& c, std::uint32_t events) {
 }
 
 void EventStream::Impl::adopt(int fd, std::string_view early, const base::TenantId& tenant,
-                              core::EventFilter filter, std::optional<std::uint64_t> since) {
+                              core::EventFilter filter, std::optional<std::uint64_t> since,
+                              std::shared_ptr<const Credential> credential) {
   if (stopped || destroyed) {
     ::close(fd);
     return;
@@ -164,6 +190,7 @@ void EventStream::Impl::adopt(int fd, std::string_view early, const base::Tenant
   auto* c = new Client(this);
   c->fd = fd;
   c->tenant = tenant;
+  c->credential = std::move(credential);
   if (free_slots.empty()) {
     c->slot = static_cast<std::uint32_t>(slots.size());
     slots.push_back(c);
@@ -340,6 +367,7 @@ void EventStream::Impl::finish(Client& c) {
   clients.pop_back();
   c.outbox = {};
   c.in.reset();
+  c.credential.reset();
   dead.push_back(&c);
   schedule_reap();
 }
@@ -501,11 +529,112 @@ void EventStream::Impl::arm_tick() {
   });
 }
 
+std::shared_ptr<const Credential> EventStream::Impl::credential_for(const Principal& who) {
+  std::string key = who.tenant.str();
+  for (const auto* part : {&who.user, &who.token_id, &who.session_id}) key += '\n' + *part;
+  if (auto it = credentials.find(key); it != credentials.end())
+    if (auto shared = it->second.lock()) return shared;
+  if (credentials.size() > 2 * clients.size() + 64)  // forget those no client holds any more
+    std::erase_if(credentials, [](const auto& kv) { return kv.second.expired(); });
+  auto c = std::make_shared<const Credential>(Credential{key, who});
+  credentials.insert_or_assign(std::move(key), c);
+  return c;
+}
+
+bool EventStream::Impl::blocking(std::function<void()> job) {
+  if (!options.offload) {
+    job();
+    return true;
+  }
+  return options.offload.pool->try_submit(std::move(job));
+}
+
+void EventStream::Impl::arm_revocation_tick() {
+  revocation_tick.expires_after(std::max(options.revocation_check, std::chrono::milliseconds(10)));
+  revocation_tick.async_wait([self = shared_from_this()](const boost::system::error_code& ec) {
+    if (ec || self->destroyed || self->stopped) return;
+    self->look_for_revocations();
+    self->arm_revocation_tick();
+  });
+}
+
+void EventStream::Impl::look_for_revocations() {
+  if (revocation_busy || clients.empty()) return;
+  revocation_busy = true;
+  auto self = shared_from_this();
+  auto back = [self](std::function<void()> f) {
+    if (self->options.offload) self->options.offload.to_io(std::move(f));
+    else f();
+  };
+  // A full queue: the next tick tries again.
+  if (!blocking([self, back] {
+        auto g = self->auth.credential_generation();
+        back([self, g] { self->check_credentials(g); });
+      }))
+    revocation_busy = false;
+}
+
+void EventStream::Impl::check_credentials(std::optional<std::uint64_t> generation) {
+  if (destroyed) return;
+  // Unreadable store: nothing can be told now; keep the streams and look again.
+  if (!generation) {
+    revocation_busy = false;
+    return;
+  }
+  std::vector<std::shared_ptr<const Credential>> ask;
+  std::unordered_set<const Credential*> seen;
+  for (const auto* c : clients)
+    if (!c->closing && c->checked != *generation && c->credential && seen.insert(c->credential.get()).second)
+      ask.push_back(c->credential);
+  if (ask.empty()) {
+    revocation_busy = false;
+    return;
+  }
+  auto self = shared_from_this();
+  const std::uint64_t g = *generation;
+  auto job = [self, g, ask]() mutable {
+    std::vector<std::optional<bool>> holds;
+    holds.reserve(ask.size());
+    for (const auto& c : ask) holds.push_back(self->auth.still_holds(c->who));
+    auto done = [self, g, ask = std::move(ask), holds = std::move(holds)] { self->close_revoked(g, ask, holds); };
+    if (self->options.offload) self->options.offload.to_io(std::move(done));
+    else done();
+  };
+  if (!blocking(std::move(job))) revocation_busy = false;
+}
+
+void EventStream::Impl::close_revoked(std::uint64_t generation,
+                                      const std::vector<std::shared_ptr<const Credential>>& asked,
+                                      const std::vector<std::optional<bool>>& holds) {
+  revocation_busy = false;
+  if (destroyed) return;
+  stats.credential_checks += asked.size();
+  std::unordered_map<const Credential*, std::optional<bool>> verdict;
+  for (std::size_t i = 0; i < asked.size(); ++i) verdict.emplace(asked[i].get(), holds[i]);
+  std::size_t closed = 0;
+  for (std::size_t i = clients.size(); i-- > 0;) {
+    Client& c = *clients[i];
+    if (c.closing) continue;
+    auto it = verdict.find(c.credential.get());
+    // Not asked (a new credential since): the next look. Unknown (store error): asked again then.
+    if (it == verdict.end() || !it->second) continue;
+    if (*it->second) {
+      c.checked = generation;
+      continue;
+    }
+    ++stats.closed_revoked;
+    ++closed;
+    close(c, 1008, "credentials revoked");
+  }
+  if (closed > 0) spdlog::info("event stream: closed {} stream(s) whose token, session or user was revoked", closed);
+}
+
 EventStream::EventStream(asio::io_context& io, core::EventHub& hub, PrincipalResolver& auth,
                          EventStreamOptions options)
     : impl_(std::make_shared<Impl>(io, hub, auth, std::move(options))) {
   impl_->arm_tick();
   impl_->arm_epoll();
+  impl_->arm_revocation_tick();
 }
 
 EventStream::~EventStream() {
@@ -517,6 +646,7 @@ EventStream::~EventStream() {
   for (auto* c : s.dead) delete c;
   s.dead.clear();
   s.tick.cancel();
+  s.revocation_tick.cancel();
   boost::system::error_code ignored;
   s.ep_watch.close(ignored);
 }
@@ -554,8 +684,9 @@ HttpUpgrade EventStream::Impl::upgrade(const HttpRequest& req, const PrincipalRe
     return HttpUpgrade{HttpResponse::problem(503, "Service Unavailable", "too many event stream clients"), {}};
   HttpUpgrade up;
   up.response = ws::switching_protocols(*sub);
-  up.adopt = [impl = shared_from_this(), sub = std::move(*sub)](int fd, std::string_view early) mutable {
-    impl->adopt(fd, early, sub.tenant, std::move(sub.filter), sub.since);
+  up.adopt = [impl = shared_from_this(), sub = std::move(*sub), cred = credential_for(*who)](
+                 int fd, std::string_view early) mutable {
+    impl->adopt(fd, early, sub.tenant, std::move(sub.filter), sub.since, std::move(cred));
   };
   return up;
 }
@@ -564,6 +695,7 @@ void EventStream::stop() {
   auto& s = *impl_;
   if (s.stopped) return;
   s.stopped = true;
+  s.revocation_tick.cancel();
   // The close frames go out while the io loop still runs; close_grace (the tick) or ~EventStream
   // cuts what is left.
   auto frame = std::make_shared<const std::string>(ws::close_frame(1001, "server shutting down"));

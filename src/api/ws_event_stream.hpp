@@ -4,9 +4,11 @@
 // each client keeps only a bounded outbox of shared frames, sent with one gathered sendmsg();
 // idle clients hold no buffers, no pending Asio operation and no Asio socket state (one private
 // epoll set, watched by Asio as one descriptor, holds every client socket). A client whose outbox
-// overflows is closed with 1008 "client too slow". Heartbeats after 20 s of silence.
+// overflows is closed with 1008 "client too slow". Heartbeats after 20 s of silence. A stream whose
+// credential (token, session, user) is revoked is closed with 1008 "credentials revoked".
 // Everything runs on the io thread (the hub's thread), except the handshake's authentication, which
-// the PrincipalResolver may run on a worker (resolve_async). Wire format: api/ws_frames; handshake
+// the PrincipalResolver may run on a worker (resolve_async), and the look for revocations
+// (EventStreamOptions::offload). Wire format: api/ws_frames; handshake
 // checks and the subscription it asks for: api/ws_upgrade.
 #pragma once
 
@@ -21,6 +23,7 @@
 #include "api/http_server.hpp"
 #include "api/principal.hpp"
 #include "api/ws_upgrade.hpp"
+#include "base/worker_pool.hpp"
 #include "core/event_hub.hpp"
 
 namespace boost::asio {
@@ -50,6 +53,15 @@ struct EventStreamOptions {
   // The users of `tenant`, read when a client asks for scope=team (its team mates' lines, as
   // core::team_extensions() picks them); unset or failing: no team presence, the stream still works.
   ws::TenantUsers tenant_users;
+  // Revocation (issue 12): this often, while clients are connected, the stream asks the resolver's
+  // credential_generation(); when it moved (a token revoked through the API or by `callbridge token
+  // revoke` in another process, a user changed or removed, a logout), the credentials of the open
+  // streams are checked once each (still_holds()) and the streams whose credential no longer holds
+  // are closed with 1008 "credentials revoked". A stream opened since the last look is checked at
+  // the next one. Both calls block (identity.db): they run on `offload` (the REST workers), inline
+  // on the io thread when it is unset (tests).
+  std::chrono::milliseconds revocation_check{250};
+  base::Offload offload;
 };
 
 class EventStream {
@@ -64,6 +76,8 @@ class EventStream {
     std::size_t holding_buffers = 0;  // clients holding an outbox array or partial input now
     std::uint64_t frames_in = 0;
     std::uint64_t heartbeats = 0;
+    std::uint64_t closed_revoked = 0;     // closed because their credential was revoked
+    std::uint64_t credential_checks = 0;  // still_holds() calls
   };
 
   // `auth` and `hub` must outlive this object.

@@ -41,6 +41,7 @@ api::EventStreamOptions event_stream_options(const std::shared_ptr<RestWiring>& 
   api::EventStreamOptions o;
   identity::SqliteIdentityStore* ids = w->identity.get();
   o.tenant_users = [ids](const base::TenantId& tenant) { return ids->list_users(tenant); };
+  o.offload = w->rest_offload;  // the look for revoked credentials (identity.db) of open streams
   return o;
 }
 

@@ -10,10 +10,12 @@
 #include <unistd.h>
 
 #include <boost/json.hpp>
+#include <cctype>
 #include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 
 namespace callbridge::testing {
 
@@ -25,7 +27,9 @@ class WsTextClient {
     if (fd_ >= 0) ::close(fd_);
   }
   // Returns the HTTP status of the handshake (101 on success), negative on socket errors.
-  int connect(std::uint16_t port, const std::string& query, const std::string& token) {
+  // `headers`: more request lines ("Cookie: cb_session=...\r\n", "Origin: ...\r\n").
+  int connect(std::uint16_t port, const std::string& query, const std::string& token,
+              const std::string& headers = {}) {
     fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
     timeval tv{10, 0};
     ::setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
@@ -38,7 +42,7 @@ class WsTextClient {
                       " HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
                       "Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n";
     if (!token.empty()) req += "Authorization: Bearer " + token + "\r\n";
-    req += "\r\n";
+    req += headers + "\r\n";
     for (std::string_view s = req; !s.empty();) {
       auto n = ::send(fd_, s.data(), s.size(), MSG_NOSIGNAL);
       if (n <= 0) return -2;
@@ -49,7 +53,25 @@ class WsTextClient {
     auto end = buf_.find("\r\n\r\n");
     std::string head = buf_.substr(0, end);
     buf_.erase(0, end + 4);
+    head_ = head;
     return head.size() > 12 ? std::stoi(head.substr(9, 3)) : -4;
+  }
+
+  // The server's close frame, once next() returned nullopt because of one (0: none seen).
+  int close_code() const { return close_code_; }
+  const std::string& close_reason() const { return close_reason_; }
+  // The handshake answer's status line and headers; after a refusal, body() reads its
+  // Content-Length bytes (the problem).
+  const std::string& head() const { return head_; }
+  std::string body() {
+    std::string lower = head_;
+    for (auto& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    const auto p = lower.find("content-length: ");
+    if (p == std::string::npos) return {};
+    const std::size_t n = std::stoul(lower.substr(p + 16));
+    while (buf_.size() < n && fill()) {
+    }
+    return std::exchange(buf_, {});
   }
 
   // The next text message as a JSON object (heartbeats skipped); nullopt on close/timeout.
@@ -88,7 +110,15 @@ class WsTextClient {
           std::string payload = buf_.substr(hdr, len);
           buf_.erase(0, hdr + len);
           if (opcode == 1) return payload;
-          if (opcode == 8) return std::nullopt;  // close
+          if (opcode == 8) {  // close: keep its code and reason
+            if (payload.size() >= 2) {
+              close_code_ = (static_cast<unsigned char>(payload[0]) << 8) | static_cast<unsigned char>(payload[1]);
+              close_reason_ = payload.substr(2);
+            } else {
+              close_code_ = 1005;
+            }
+            return std::nullopt;
+          }
           continue;                              // ping/pong/binary: not for us
         }
       }
@@ -105,6 +135,9 @@ class WsTextClient {
 
   int fd_ = -1;
   std::string buf_;
+  std::string head_;
+  int close_code_ = 0;
+  std::string close_reason_;
 };
 
 }  // namespace callbridge::testing
