@@ -127,7 +127,19 @@ TEST_F(RestFixture, SessionCookieAndWsTicket) {
   EXPECT_EQ(call("GET", "/api/v1/me", "", "", "x=1; " + cookie).status, 200);
   EXPECT_EQ(call("POST", "/api/v1/session", "", R"({"token":"cbt_1_1"})").status, 401);
 
-  auto t = call("POST", "/api/v1/ws-ticket", "", "", cookie);
+  // A cookie request that changes state needs its page's Origin (issue 12; api_security_test).
+  auto no_origin = call("POST", "/api/v1/ws-ticket", "", "", cookie);
+  EXPECT_EQ(no_origin.status, 403);
+  EXPECT_EQ(ptype(no_origin), "/problems/forbidden");
+  auto browser = [&](const std::string& method, const std::string& path) {
+    HttpRequest r;
+    r.method = method;
+    r.target = r.path = path;
+    r.headers = {{"cookie", cookie}, {"host", "cti.example.com"}, {"origin", "http://cti.example.com"}};
+    r.remote = remote_;
+    return server_->dispatch(r);
+  };
+  auto t = browser("POST", "/api/v1/ws-ticket");
   ASSERT_EQ(t.status, 200);
   std::string ticket(json::parse(t.body).at("ticket").as_string());
   HttpRequest ws;
@@ -138,7 +150,9 @@ TEST_F(RestFixture, SessionCookieAndWsTicket) {
   EXPECT_FALSE(auth_->resolve(ws, true)) << "single use";
   EXPECT_FALSE(auth_->resolve(ws, false));
 
-  EXPECT_EQ(call("DELETE", "/api/v1/session", "", "", cookie).status, 204);
+  EXPECT_EQ(call("DELETE", "/api/v1/session", "", "", cookie).status, 403);  // no Origin: not even a logout
+  EXPECT_EQ(call("GET", "/api/v1/me", "", "", cookie).status, 200);
+  EXPECT_EQ(browser("DELETE", "/api/v1/session").status, 204);
   EXPECT_EQ(call("GET", "/api/v1/me", "", "", cookie).status, 401);
   // An expired session is refused.
   auto r2 = call("POST", "/api/v1/session", "", json::serialize(json::object{{"token", tok}}));

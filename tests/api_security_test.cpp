@@ -306,6 +306,64 @@ TEST_F(SecurityFixture, RevocationLogoutAndUserRemovalThroughTheApiCloseTheirStr
   EXPECT_TRUE(still_streams(*root, "root"));
 }
 
+// Regression (issue 12, "no Origin check on cookie-authenticated requests and WebSocket upgrades"):
+// only SameSite protected the session cookie. Now a cookie request that changes state, a cookie
+// WebSocket upgrade and a cookie logout need the server's own origin (from Host and the TLS
+// state) or one of [server] allowed_origins; otherwise 403 naming the origin. Bearer tokens and
+// tickets are not ambient, so they are not checked.
+TEST_F(SecurityFixture, CookieRequestsThatChangeStateOrOpenAStreamNeedAnAllowedOrigin) {
+  AuthOptions ao;
+  ao.origins.allowed = {"https://crm.example.com"};
+  start(ao);
+  const auto cookie = login(anna_);
+  ASSERT_FALSE(cookie.empty());
+  auto with = [&](const char* method, const char* target, std::vector<std::pair<std::string, std::string>> h) {
+    return send(port_, Request{.method = method, .target = target, .headers = std::move(h), .body = {},
+                               .from = "127.0.0.1", .host = "cti.example.com:8080"});
+  };
+  // A page of another site posts with the user's cookie: refused, the origin named.
+  auto evil = with("POST", "/api/v1/ws-ticket", {{"Cookie", cookie}, {"Origin", "https://evil.example"}});
+  EXPECT_EQ(evil.status, 403) << evil.raw;
+  EXPECT_EQ(evil.header("content-type"), "application/problem+json");
+  EXPECT_NE(evil.body().find("\"type\":\"/problems/forbidden\""), std::string::npos) << evil.body();
+  EXPECT_NE(evil.body().find("origin https://evil.example may not use"), std::string::npos) << evil.body();
+  EXPECT_EQ(evil.header("www-authenticate"), "");
+  EXPECT_EQ(with("POST", "/api/v1/ws-ticket", {{"Cookie", cookie}}).status, 403);  // no Origin at all
+  EXPECT_EQ(with("POST", "/api/v1/ws-ticket", {{"Cookie", cookie}, {"Origin", "null"}}).status, 403);
+  // Same host, other port or scheme: another origin.
+  EXPECT_EQ(with("POST", "/api/v1/ws-ticket", {{"Cookie", cookie}, {"Origin", "http://cti.example.com:8081"}}).status, 403);
+  EXPECT_EQ(with("POST", "/api/v1/ws-ticket", {{"Cookie", cookie}, {"Origin", "https://cti.example.com:8080"}}).status, 403);
+  // The own origin and an allowed one pass; reads need no Origin (they change nothing).
+  EXPECT_EQ(with("POST", "/api/v1/ws-ticket", {{"Cookie", cookie}, {"Origin", "http://cti.example.com:8080"}}).status, 200);
+  EXPECT_EQ(with("POST", "/api/v1/ws-ticket", {{"Cookie", cookie}, {"Origin", "https://crm.example.com"}}).status, 200);
+  EXPECT_EQ(with("GET", "/api/v1/me", {{"Cookie", cookie}, {"Origin", "https://evil.example"}}).status, 200);
+  // A bearer token is not ambient: no Origin check, whatever page sent it.
+  EXPECT_EQ(with("POST", "/api/v1/ws-ticket", {{"Authorization", "Bearer " + anna_}, {"Origin", "https://evil.example"}}).status, 200);
+  // An invalid cookie is still 401 (not told apart by its origin) and counts as a failure.
+  EXPECT_EQ(with("POST", "/api/v1/ws-ticket", {{"Cookie", "cb_session=00"}, {"Origin", "https://evil.example"}}).status, 401);
+  // Another site cannot log the user out either.
+  EXPECT_EQ(with("DELETE", "/api/v1/session", {{"Cookie", cookie}, {"Origin", "https://evil.example"}}).status, 403);
+  EXPECT_EQ(with("GET", "/api/v1/me", {{"Cookie", cookie}}).status, 200);
+
+  // WebSocket upgrades (cross-site WebSocket hijacking): the client's Host is "x".
+  {
+    testing::WsTextClient ws;
+    EXPECT_EQ(ws.connect(port_, "", "", "Cookie: " + cookie + "\r\nOrigin: https://evil.example\r\n"), 403);
+    EXPECT_NE(ws.body().find("origin https://evil.example may not use"), std::string::npos) << ws.head();
+  }
+  {
+    testing::WsTextClient ws;
+    EXPECT_EQ(ws.connect(port_, "", "", "Cookie: " + cookie + "\r\n"), 403);
+  }
+  stream("", "Cookie: " + cookie + "\r\nOrigin: http://x\r\n");              // the own origin
+  stream("", "Cookie: " + cookie + "\r\nOrigin: https://crm.example.com\r\n");  // an allowed one
+  stream(anna_, "Origin: https://evil.example\r\n");                           // bearer: not checked
+  auto t = with("POST", "/api/v1/ws-ticket", {{"Authorization", "Bearer " + anna_}});
+  ASSERT_EQ(t.status, 200);
+  stream("", "Origin: https://evil.example\r\n",  // a ticket is single-use and not ambient either
+         "?ticket=" + std::string(boost::json::parse(t.body()).at("ticket").as_string()));
+}
+
 // Regression (issue 12, "cookie without Secure under TLS"): with [server.tls] the session cookie
 // lacked `Secure` (the app never set RestDeps::secure_cookies) and nothing sent HSTS.
 TEST_F(SecurityFixture, SessionCookieIsSecureAndHstsIsSentUnderTls) {

@@ -26,6 +26,11 @@ std::string Authenticator::session_cookie(const HttpRequest& req) {
   return {};
 }
 
+std::optional<std::string> Authenticator::cookie_origin_refused(const HttpRequest& req) const {
+  if (session_cookie(req).empty() || !origin_checked(req)) return std::nullopt;
+  return origin_rejection(req, options_.origins);
+}
+
 void Authenticator::invalidate_cache() {
   std::lock_guard lock(mu_);
   cache_.clear();
@@ -269,6 +274,8 @@ PrincipalResult Authenticator::check_cookie(const Pending& pending, const std::s
   auto p = principal_of(s->tenant, s->user);
   std::lock_guard lock(mu_);
   if (!p) return fail_for(remote, "the session's user no longer exists");
+  // A valid cookie sent by a page of another origin: not a failed guess, so not counted.
+  if (pending.origin_refused) return std::unexpected(AuthFailure{403, *pending.origin_refused, 0});
   ++stats_.ok;
   p->via = Principal::Via::session;
   p->token_id = s->token_id;
@@ -289,7 +296,11 @@ std::variant<PrincipalResult, Authenticator::Pending> Authenticator::begin(const
     return begin_token(tok, remote);
   }
   // Session cookies and tickets are cheap to check (no argon2): always checked, failures counted.
-  if (auto cookie = session_cookie(req); !cookie.empty()) return Pending{Pending::Kind::cookie, std::move(cookie), {}};
+  if (auto cookie = session_cookie(req); !cookie.empty()) {
+    Pending p{Pending::Kind::cookie, std::move(cookie), {}};
+    p.origin_refused = cookie_origin_refused(req);
+    return p;
+  }
   std::lock_guard lock(mu_);
   if (allow_ticket) {
     for (const auto& [k, v] : parse_query(req.query)) {

@@ -22,6 +22,7 @@
 #include <variant>
 #include <vector>
 
+#include "api/origin_check.hpp"
 #include "api/principal.hpp"
 #include "base/time.hpp"
 #include "base/worker_pool.hpp"
@@ -46,6 +47,12 @@ struct AuthOptions {
   int max_failures = 10;
   std::chrono::seconds failure_window{60};
   std::size_t max_tracked_addresses = 10'000;  // per table (addresses, token ids)
+  // Requests authenticated by the session cookie that change state (not GET/HEAD) or open a
+  // WebSocket must come from the server's own origin or one of these ([server] allowed_origins):
+  // 403 otherwise (api/origin_check). Bearer tokens and tickets are not checked: a browser never
+  // attaches them to a request on its own, so another site cannot make it use them (CSRF needs an
+  // ambient credential).
+  OriginPolicy origins;
 };
 
 struct AuthStats {
@@ -91,6 +98,9 @@ class Authenticator final : public PrincipalResolver {
   void end_session(std::string_view cookie_value);
   // The cookie value of `req` ("" if none).
   static std::string session_cookie(const HttpRequest& req);
+  // Why a request that carries the session cookie may not use it from its Origin
+  // (AuthOptions::origins; nullopt: it may, or the request needs no check). DELETE /session.
+  std::optional<std::string> cookie_origin_refused(const HttpRequest& req) const;
 
   // A one-time ticket for /api/v1/events?ticket=, valid options.ticket_ttl.
   std::string issue_ticket(const Principal& p);
@@ -131,6 +141,9 @@ class Authenticator final : public PrincipalResolver {
     std::string key;         // tokens: BLAKE2b(token), the cache key
     std::string token_id{};  // tokens: the public id (failures are counted per id too)
     bool id_slot = false;    // holds the one check allowed for an id over its failure limit
+    // cookies: why the request's Origin may not use the cookie (origin_rejection()); answered
+    // 403 once the session is known to be valid (an invalid one stays 401).
+    std::optional<std::string> origin_refused{};
   };
   // Token checks: the outcome shared by every request that waited for it.
   using Verified = std::expected<Principal, std::string>;  // error = failure detail

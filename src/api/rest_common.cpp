@@ -65,10 +65,13 @@ HttpResponse reply(int status, const json::value& v) { return HttpResponse::json
 bool body_too_big(const Ctx& ctx, const HttpRequest& req) { return req.body.size() > ctx.deps.max_body_bytes; }
 
 HttpResponse auth_problem(const AuthFailure& f) {
-  const char* type = f.status == 429 ? "too-many-requests" : f.status == 503 ? "overloaded" : "unauthorized";
+  const char* type = f.status == 429   ? "too-many-requests"
+                     : f.status == 503 ? "overloaded"
+                     : f.status == 403 ? "forbidden"  // a session cookie from another origin
+                                       : "unauthorized";
   auto r = problem(f.status, type, f.detail);
   if (f.status == 429 || f.status == 503) r.headers.emplace_back("Retry-After", std::to_string(std::max(f.retry_after_s, 1)));
-  else r.headers.emplace_back("WWW-Authenticate", "Bearer");
+  else if (f.status == 401) r.headers.emplace_back("WWW-Authenticate", "Bearer");
   return r;
 }
 

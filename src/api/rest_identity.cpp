@@ -69,6 +69,8 @@ void add_identity_routes(HttpServer& s, const std::shared_ptr<Ctx>& ctx) {
   }));
 
   s.route("DELETE", "/api/v1/session", unauthed_worker(ctx, [ctx](const HttpRequest& req) {
+    // Another site must not log the user out either (the cookie is ambient).
+    if (auto why = ctx->deps.auth->cookie_origin_refused(req)) return problem(403, "forbidden", *why);
     ctx->deps.auth->end_session(Authenticator::session_cookie(req));
     HttpResponse r;
     r.status = 204;

@@ -20,7 +20,10 @@ std::optional<HttpResponse> check_handshake(const HttpRequest& req) {
 }
 
 HttpResponse auth_problem(const AuthFailure& f) {
-  const char* title = f.status == 429 ? "Too Many Requests" : f.status == 503 ? "Service Unavailable" : "Unauthorized";
+  const char* title = f.status == 429   ? "Too Many Requests"
+                      : f.status == 503 ? "Service Unavailable"
+                      : f.status == 403 ? "Forbidden"  // a session cookie from another origin
+                                        : "Unauthorized";
   auto r = HttpResponse::problem(f.status, title, f.detail);
   if (f.retry_after_s > 0) r.headers.emplace_back("Retry-After", std::to_string(f.retry_after_s));
   return r;

@@ -2,6 +2,7 @@
 
 #include "base/device_name.hpp"
 #include "base/tenant_id.hpp"
+#include "base/web_origin.hpp"
 
 #include <unistd.h>
 
@@ -230,6 +231,17 @@ Status read_server(TableReader r, ServerConfig& s, std::string_view source) {
       return fail(Error::invalid_argument(r.key_path("metrics_allow") + "[" + std::to_string(i) + "]: " +
                                           c.error().message() + r.where((*r.get("metrics_allow")->as_array())[i])));
     s.metrics_allow.push_back(std::move(*c));
+  }
+  std::vector<std::string> origins;
+  CB_TRY(r.string_list("allowed_origins", origins));
+  s.allowed_origins.clear();
+  for (std::size_t i = 0; i < origins.size(); ++i) {
+    auto o = base::normalize_origin(origins[i]);
+    if (!o)
+      return fail(Error::invalid_argument(r.key_path("allowed_origins") + "[" + std::to_string(i) + "]: " +
+                                          quote(origins[i]) + ": " + o.error() +
+                                          r.where((*r.get("allowed_origins")->as_array())[i])));
+    s.allowed_origins.push_back(std::move(*o));
   }
   auto tls = r.table("tls");
   if (!tls) return fail(tls.error());
@@ -739,6 +751,10 @@ first_request_timeout_s = 5
 # GET /metrics needs an admin token, except from peers in these address ranges (CIDR, IPv4 or
 # IPv6, e.g. ["127.0.0.1/32", "10.0.5.0/24", "fd00::/8"]): the Prometheus scraper's address.
 metrics_allow = []
+# Pages of these web origins (scheme://host[:port]) may use the browser session cookie for
+# requests that change state and for the event stream, besides the server's own origin (e.g. a
+# CRM embedding the client, or the public https:// origin behind a TLS-terminating proxy).
+allowed_origins = []
 # HTTPS (and WSS for /api/v1/events) on `listen`: PEM certificate chain and unencrypted key.
 # [server.tls]
 # cert_file = "/etc/callbridge/tls/cert.pem"

@@ -119,6 +119,10 @@ struct ServerConfig {
   // Peers that may read GET /metrics without a token ([server] metrics_allow); empty = the admin
   // token is always needed (docs/api.md).
   std::vector<base::Cidr> metrics_allow;
+  // Web origins besides the server's own whose pages may use the session cookie for requests
+  // that change state and WebSocket upgrades ([server] allowed_origins; normalised, e.g.
+  // "https://crm.example.com"). Empty: the own origin only (docs/security.md).
+  std::vector<std::string> allowed_origins;
   // [server.tls]: HTTPS (and WSS) on `listen` when both are set; PEM files read at start.
   std::string tls_cert_file;  // certificate chain
   std::string tls_key_file;   // private key (unencrypted)

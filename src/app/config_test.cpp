@@ -232,6 +232,23 @@ TEST(Config, MetricsAllowIsAListOfAddressRanges) {
             std::string::npos);
 }
 
+// [server] allowed_origins (issue 12, the Origin check of cookie requests): origins normalised,
+// a bad entry named.
+TEST(Config, AllowedOriginsAreNormalisedAndCheckedAtLoad) {
+  auto d = parse_config("", "test.toml");
+  ASSERT_TRUE(d);
+  EXPECT_TRUE(d->server.allowed_origins.empty());
+  auto c = parse_config("[server]\nallowed_origins = [\"HTTPS://CRM.example.com:443\", \"http://10.0.0.5:8080\"]\n",
+                        "test.toml");
+  ASSERT_TRUE(c) << c.error().to_string();
+  EXPECT_EQ(c->server.allowed_origins, (std::vector<std::string>{"https://crm.example.com", "http://10.0.0.5:8080"}));
+  EXPECT_EQ(error_of("[server]\nallowed_origins = [\"https://crm.example.com\", \"https://crm.example.com/app\"]\n"),
+            "server.allowed_origins[1]: \"https://crm.example.com/app\": an origin has no path, query, user or "
+            "trailing slash (scheme://host[:port]) (test.toml line 2)");
+  EXPECT_NE(error_of("[server]\nallowed_origins = [\"crm.example.com\"]\n").find("server.allowed_origins[0]: \"crm.example.com\": expected scheme://host[:port]"),
+            std::string::npos);
+}
+
 TEST(Config, DirectoryStoreMemoryIndex) {
   auto c = parse_config("", "test.toml");
   ASSERT_TRUE(c);

@@ -68,7 +68,9 @@ base::Result<std::shared_ptr<RestWiring>> wire_rest_api(App& app) {
   auto ids = identity::SqliteIdentityStore::open((dir / "identity.db").string());
   if (!ids) return base::fail(ids.error());
   w->identity = std::move(*ids);
-  w->auth = std::make_unique<api::Authenticator>(*w->identity, w->clock);
+  api::AuthOptions ao;
+  ao.origins.allowed = app.config().server.allowed_origins;  // cookie requests from these pages too
+  w->auth = std::make_unique<api::Authenticator>(*w->identity, w->clock, ao);
   auto& io = app.io();
   auto to_io = [&io](std::function<void()> f) { boost::asio::post(io, std::move(f)); };
   w->auth_workers = std::make_unique<base::WorkerPool>(base::WorkerPoolOptions{
