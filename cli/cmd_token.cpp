@@ -141,7 +141,8 @@ int run_revoke(const TokenFlags& f) {
   auto store = open_store(f, rc);
   if (!store) return rc;
   if (auto st = store->revoke_token(base::TenantId(f.tenant), f.id); !st) return fail_msg(st.error().message());
-  std::fprintf(stderr, "revoked %s and ended its browser sessions (a running callbridged notices within a second)\n", f.id.c_str());
+  std::fprintf(stderr, "revoked %s and ended its browser sessions (a running callbridged notices within a second and closes "
+               "its event streams)\n", f.id.c_str());
   return 0;
 }
 

@@ -16,6 +16,7 @@
 #include "support/child_process.hpp"
 #include "support/http_get.hpp"
 #include "support/temp_dir.hpp"
+#include "support/ws_text_client.hpp"
 
 namespace {
 
@@ -77,6 +78,44 @@ TEST(Daemon, StartsOnPortZeroServesHealthAndStopsCleanlyOnSigterm) {
   EXPECT_EQ(d.wait_exit(), 0) << d.output();
   EXPECT_NE(d.output().find("shutting down (SIGTERM)"), std::string::npos) << d.output();
   EXPECT_TRUE(fs::exists(dir / "data/journal.db"));
+}
+
+// Issue 12 with the real binaries: `callbridge token revoke` writes identity.db while callbridged
+// runs; an event stream opened with the token is closed (1008) within a second, the token is
+// refused, and /metrics is not served tokenless to loopback without [server] metrics_allow.
+TEST(Daemon, CliRevokeClosesTheTokensEventStreamWithinASecond) {
+  TempDir dir;
+  Daemon mint({"token", "create", "--data-dir", dir / "data", "--tenant", "default", "--user", "anna", "--extension",
+               "100"},
+              CALLBRIDGE_CLI_PATH);
+  ASSERT_EQ(mint.wait_exit(), 0) << mint.output();
+  std::smatch tm;
+  const std::string minted = mint.output();
+  ASSERT_TRUE(std::regex_search(minted, tm, std::regex("cbt_([0-9a-f]+)_[0-9a-f]+"))) << minted;
+  const std::string token = tm[0].str(), id = tm[1].str();
+  Daemon d({"--listen", "127.0.0.1:0", "--data-dir", dir / "data"});
+  auto m = d.wait_for(kListening);
+  ASSERT_FALSE(m.empty()) << d.output();
+  const int port = std::stoi(m[1]);
+  EXPECT_EQ(http_get(port, "/metrics").rfind("HTTP/1.1 401 ", 0), 0u);
+
+  callbridge::testing::WsTextClient ws;
+  ASSERT_EQ(ws.connect(static_cast<std::uint16_t>(port), "", token), 101) << d.output();
+  auto snap = ws.next();
+  ASSERT_TRUE(snap && snap->at("type") == "snapshot");
+  Daemon revoke({"token", "revoke", id, "--data-dir", dir / "data", "--tenant", "default"}, CALLBRIDGE_CLI_PATH);
+  ASSERT_EQ(revoke.wait_exit(), 0) << revoke.output();
+  const auto revoked_at = std::chrono::steady_clock::now();
+  EXPECT_FALSE(ws.next());
+  const auto took = std::chrono::steady_clock::now() - revoked_at;
+  EXPECT_EQ(ws.close_code(), 1008);
+  EXPECT_EQ(ws.close_reason(), "credentials revoked");
+  const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(took).count();
+  RecordProperty("closed_after_ms", static_cast<int>(ms));
+  EXPECT_LT(took, std::chrono::seconds(1)) << ms << " ms";
+  EXPECT_EQ(http_get(port, "/api/v1/me", token).rfind("HTTP/1.1 401 ", 0), 0u);
+  d.signal(SIGTERM);
+  EXPECT_EQ(d.wait_exit(), 0) << d.output();
 }
 
 // Permission bits of a path (no symlink following), e.g. 0600.
