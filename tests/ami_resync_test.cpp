@@ -458,6 +458,52 @@ TEST(RestartResync, CallFirstSeenInAResyncThenAnsweredBeforeTheListsOfTheNextRes
   EXPECT_EQ(st.legs(), 0u);
 }
 
+TEST(RestartResync, CallThatRangInTheGapAndWasAnsweredBeforeTheListsStartsWhenItsChannelWasCreated) {
+  // Seen in the kill campaign's recordings: the answer (Newstate, BridgeEnter) of a call that began
+  // ringing in the gap arrived after the login, before the lists. The party's leg started at the
+  // answer with nothing estimated (ring_s 0, 2 s late here); now it starts at its channel's
+  // creation as the list gives it, marked estimated, and keeps the answer it saw live.
+  Inbound in;
+  auto g = cut_with_gap(in.c, in.newchannel, in.dial_begin,
+                        {.live_before_lists = in.answered - in.dial_begin});
+  std::string before = cut_with_gap(in.c, in.newchannel, in.newchannel).first;
+  ReplayResult dropped = replay_streams({before, g.second});
+  ASSERT_TRUE(dropped.error.empty()) << dropped.error;
+  StateStore st;  // the same after a restart of callbridged that never saw the call
+  run(st, {before}, true);
+  run(st, {g.second}, false);
+  for (const auto* entries : {&dropped.entries, &st.entries}) {
+    ASSERT_EQ(entries->size(), 1u) << dump(*entries);
+    const JournalEntry& e = entries->front();
+    EXPECT_EQ(e.estimated, model::kEstimatedStart) << model::to_json_line(e);
+    EXPECT_NEAR(secs(in.ring, e.started_at), 0.0, 1.1) << model::to_json_line(e);
+    ASSERT_TRUE(e.answered_at);
+    EXPECT_NEAR(secs(in.answer, *e.answered_at), 0.0, 0.001) << "the answer was seen live";
+    EXPECT_EQ(e.disposition, Disposition::answered);
+  }
+}
+
+TEST(RestartResync, CallThatEndsBeforeTheResyncListsAfterARestartEndsAtItsHangupNotInTheGap) {
+  // The hangup of a call the previous run left talking arrives after the login, before the lists
+  // (which then no longer list it): the restored leg is attached at the first event naming its
+  // channel and ends at the hangup, instead of at the gap's midpoint with its end estimated.
+  Inbound in;
+  StateStore st;
+  run(st, {cut_with_gap(in.c, in.answered, in.answered).first}, true);
+  ASSERT_EQ(st.legs(), 1u);
+  run(st, {cut_with_gap(in.c, in.answered, in.answered,
+                        {.live_before_lists = in.c.messages.size() - in.answered}).second},
+      false);
+  ASSERT_EQ(st.entries.size(), 1u) << dump(st.entries);
+  const JournalEntry& e = st.entries[0];
+  EXPECT_NEAR(secs(in.ring, e.started_at), 0.0, 0.001);
+  ASSERT_TRUE(e.answered_at);
+  EXPECT_NEAR(secs(in.answer, *e.answered_at), 0.0, 0.001);
+  EXPECT_NEAR(secs(in.end, e.ended_at), 0.0, 0.01) << model::to_json_line(e);
+  EXPECT_EQ(e.estimated, 0) << model::to_json_line(e);
+  EXPECT_EQ(st.legs(), 0u);
+}
+
 TEST(RestartResync, CallThatEndedWhileCallbridgedWasDownIsJournaledOnceFromState) {
   // Issue #11, live: 2 of 300 calls were never journaled after kill -9 + restart.
   Inbound in;
@@ -526,6 +572,36 @@ TEST(RestartResync, EntryLostInAnUncommittedBatchIsWrittenOnceWithItsRealEndAfte
   EXPECT_NEAR(secs(in.end, st.entries[0].ended_at), 0.0, 0.001);
   EXPECT_EQ(st.entries[0].estimated, 0);
   EXPECT_EQ(st.legs(), 0u);
+}
+
+TEST(RestartResync, EveryKillPointOfEveryCaptureWithEventsBeforeTheListsGivesOneEntryPerParty) {
+  // kill -9 anywhere, events lost while down (0 or 2), then 2..12 events that arrive after the
+  // login before the lists (the order that gave the kill campaign's second entries): one entry
+  // per party, nothing left open.
+  for (const char* scenario : {"inbound_answered", "inbound_missed", "internal_call", "outbound_dial",
+                               "hold_retrieve", "blind_transfer", "attended_transfer"}) {
+    AmiCapture c = capture(scenario);
+    ReplayResult whole = replay_streams({read_file(kDir + "/" + scenario + "/ami.log")});
+    std::map<std::string, int> want;
+    for (const auto& e : whole.entries) ++want[e.party];
+    for (std::size_t cut = 1; cut + 1 < c.messages.size(); ++cut) {
+      for (std::size_t lost : {0, 2}) {
+        for (std::size_t live : {2, 6, 12}) {
+          std::size_t resume = std::min(cut + lost, c.messages.size());
+          live = std::min(live, c.messages.size() - resume);
+          StateStore st;
+          auto g = cut_with_gap(c, cut, resume, {.live_before_lists = live});
+          run(st, {g.first}, true);
+          run(st, {g.second}, false);
+          std::map<std::string, int> got;
+          for (const auto& e : st.entries) ++got[e.party];
+          ASSERT_EQ(got, want) << scenario << " cut " << cut << " lost " << lost << " live " << live
+                               << "\n" << dump(st.entries);
+          EXPECT_EQ(st.legs(), 0u) << scenario << " cut " << cut;
+        }
+      }
+    }
+  }
 }
 
 TEST(AsteriskRestart, AllChannelsGoneEndsEveryOpenCallAndLeavesNothingLive) {

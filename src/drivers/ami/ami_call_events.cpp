@@ -34,8 +34,11 @@ void AmiCallTracker::Impl::on_dial_begin(const AmiFields& f, Timestamp t) {
   Slot src = kNoSlot;
   ChanInfo si = chan_info(f);
   if (!si.uid.empty()) {
+    // The destination's ring starts now, whatever was lost; the caller's call started before.
+    const bool src_known = g_.find(si.uid) != kNoSlot;
     src = ensure_channel(si, t);
     if (src != kNoSlot) update_channel(src, si, t);
+    if (src != kNoSlot && !src_known) note_unseen_creation(src);
   }
   Channel& d = g_.at(dst);
   d.was_dialed = true;
@@ -86,6 +89,7 @@ void AmiCallTracker::Impl::on_bridge_enter(const AmiFields& f, Timestamp t) {
     ++stats_.unknown_channel;
     s = ensure_channel(ci, t);
     if (s == kNoSlot) return;
+    note_unseen_creation(s);
   } else {
     update_channel(s, ci, t);
   }

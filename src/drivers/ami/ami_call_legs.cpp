@@ -392,7 +392,9 @@ void AmiCallTracker::Impl::hangup(Slot s, Timestamp t, int cause) {
       convs_.erase(it);
       bool held_back = std::any_of(awaiting_.begin(), awaiting_.end(),
                                    [&](const AwaitOriginate& a) { return a.conv == conv; });
-      if (!held_back) journal_.conversation_ended(conv, t);
+      // Before the first resync's lists, another party's restored leg of this conversation may
+      // still talk (its channel not met yet): end_restored_gone ends the conversation after them.
+      if (!held_back && !restored_waiting(conv)) journal_.conversation_ended(conv, t);
       return;
     }
   }

@@ -14,9 +14,10 @@ void AmiCallTracker::Impl::on_list_channel(const AmiFields& f, Timestamp t, bool
   if (ci.uid.empty()) return;
   Slot s = g_.find(ci.uid);
   std::string_view bridge = f[F::bridge_id];
+  // Created this long ago (whole seconds, as Asterisk prints Duration/Seconds).
+  const Timestamp created = t - std::chrono::seconds(parse_duration(status_item ? f[F::seconds] : f[F::duration]));
   if (s == kNoSlot) {
-    int age = parse_duration(status_item ? f[F::seconds] : f[F::duration]);
-    s = ensure_channel(ci, t - std::chrono::seconds(age));
+    s = ensure_channel(ci, created);
     if (s == kNoSlot) return;
     Channel& c = g_.at(s);
     c.from_resync = true;
@@ -25,6 +26,20 @@ void AmiCallTracker::Impl::on_list_channel(const AmiFields& f, Timestamp t, bool
     resync_new_.push_back(s);
   } else {
     update_channel(s, ci, t);
+    Channel& c = g_.at(s);
+    if (c.created_unseen) {
+      // First met in a live event before this list (note_unseen_creation): the list says when
+      // it was created; a leg that started at that event with its start estimated starts then.
+      c.created_unseen = false;
+      if (created < c.created_at) {
+        for (const auto& l : c.legs) {
+          const model::Leg* jl = journal_.leg(l.id);
+          if (jl && (jl->estimated & model::kEstimatedStart) && jl->start.started_at == c.created_at)
+            journal_.restart(l.id, created, jl->start.incoming);
+        }
+        c.created_at = created;
+      }
+    }
   }
   Channel& c = g_.at(s);
   c.seen = true;
@@ -227,7 +242,14 @@ void AmiCallTracker::Impl::adopt_restored(Slot s, Timestamp t) {
   const std::string& uid = g_.at(s).uid;
   for (auto& r : restored_) {
     const model::Leg* jl = journal_.leg(r.id);
-    if (!jl || !jl->open()) continue;
+    if (!jl) continue;
+    if (!jl->open()) {
+      // The previous run saw this party transfer its call away (BlindTransfer, AttendedTransfer)
+      // and was killed before the party left the bridge: it takes no new leg there (found by
+      // RestartResync.EveryKillPointOfEveryCapture...: a second entry for the transferer).
+      if (jl->transferred_to && jl->start.party_channel == uid) g_.at(s).handed_over = true;
+      continue;
+    }
     if (!r.attached && jl->start.party_channel == uid) {
       attach_restored(r, s, t);
     } else if (r.attached && jl->start.anchor == uid) {
@@ -239,6 +261,20 @@ void AmiCallTracker::Impl::adopt_restored(Slot s, Timestamp t) {
       if (std::find(by.begin(), by.end(), g_.at(ps).uid) == by.end()) by.push_back(g_.at(ps).uid);
     }
   }
+}
+
+bool AmiCallTracker::Impl::restored_party(std::string_view uid) const {
+  return std::any_of(restored_.begin(), restored_.end(), [&](const RestoredLeg& r) {
+    const model::Leg* jl = journal_.leg(r.id);
+    return !r.attached && jl && jl->open() && jl->start.party_channel == uid;
+  });
+}
+
+bool AmiCallTracker::Impl::restored_waiting(std::string_view conv) const {
+  return std::any_of(restored_.begin(), restored_.end(), [&](const RestoredLeg& r) {
+    const model::Leg* jl = journal_.leg(r.id);
+    return !r.attached && jl && jl->open() && jl->start.conversation == conv;
+  });
 }
 
 void AmiCallTracker::Impl::attach_restored(RestoredLeg& r, Slot ps, Timestamp t) {

@@ -107,6 +107,16 @@ Slot AmiCallTracker::Impl::ensure_channel(const ChanInfo& ci, Timestamp t) {
   return s;
 }
 
+void AmiCallTracker::Impl::note_unseen_creation(Slot s) {
+  // Found with the kill campaign's recordings: events that arrive after the login, before the
+  // lists (the answer of a call that began to ring in the gap) opened the party's leg at the
+  // answer with nothing estimated. Outside a resync an unknown channel keeps today's behaviour.
+  Channel& c = g_.at(s);
+  if (!resync_active_ || c.had_leg) return;
+  c.start_unseen = true;
+  c.created_unseen = true;
+}
+
 void AmiCallTracker::Impl::update_channel(Slot s, const ChanInfo& ci, Timestamp t) {
   Channel& c = g_.at(s);
   c.seen = true;
@@ -215,6 +225,13 @@ void AmiCallTracker::Impl::message(const AmiMessage& m, Timestamp received_at) {
   ++stats_.handled;
   if (!awaiting_.empty()) expire_awaiting(t, false);
 
+  // A live event that names the channel of a leg restored from the previous run before the
+  // resync lists do (its hangup, hold, answer...): the channel and its leg are known from now on.
+  if (!restored_.empty() && ev != AmiEvent::core_show_channel && ev != AmiEvent::status) {
+    for (const ChanInfo& ci : {chan_info(f), dest_info(f)}) {
+      if (!ci.uid.empty() && g_.find(ci.uid) == kNoSlot && restored_party(ci.uid)) ensure_channel(ci, t);
+    }
+  }
   // One handler per event kind (event_handlers()); Ignored/other have none.
   if (EventHandler h = event_handlers()[static_cast<std::size_t>(ev)]) (this->*h)(f, t);
   journal_.sync_state();

@@ -155,6 +155,10 @@ class AmiCallTracker::Impl {
   void restore_state(const std::vector<std::string>& rows);
   // A channel this run just created: restored legs of its party, and restored legs anchored on it.
   void adopt_restored(Slot s, Timestamp t);
+  // `uid` is the party channel of a restored leg not attached yet.
+  bool restored_party(std::string_view uid) const;
+  // A restored leg of `conv` waits for its channel: the conversation is not over yet.
+  bool restored_waiting(std::string_view conv) const;
   void attach_restored(RestoredLeg& r, Slot ps, Timestamp t);
   void end_restored_gone(Timestamp end_at);
   std::vector<const std::string*> scratch_convs_;
@@ -179,6 +183,9 @@ class AmiCallTracker::Impl {
   static ChanInfo chan_info(const AmiFields& f);
   static ChanInfo dest_info(const AmiFields& f);
   Slot ensure_channel(const ChanInfo& ci, Timestamp t);
+  // A channel just created from a live event other than Newchannel: during a resync its
+  // Newchannel was in the gap, so its start is unknown until the lists give its age.
+  void note_unseen_creation(Slot s);
   void update_channel(Slot s, const ChanInfo& ci, Timestamp t);
   void classify(Channel& c) const;
   // Kind and party extension of a channel or device name ("PJSIP/100-0000001f", "PJSIP/100").

@@ -63,6 +63,8 @@ struct Channel {
   bool from_resync = false;
   bool start_unseen = false;   // first listed by a resync and no leg opened yet: its start is unknown
   bool had_leg = false;        // a leg was opened for this channel (party) at some point
+  bool created_unseen = false; // first met in a live event during a resync: created_at is that
+                               // event's time until a resync list says how old it is
   std::string app;             // dialplan application, from a resync list (e.g. "Dial", "AppDial")
   bool handed_over = false;    // a transferer: its calls went to others, it gets no new legs
   std::optional<base::Timestamp> up_at;
