@@ -77,7 +77,14 @@ void JournalBuilder::mark_estimated(LegId id, std::uint8_t bits) {
 void JournalBuilder::answered(LegId id, base::Timestamp at, bool estimated) {
   Leg* l = touch(id);
   if (!l || !l->open() || l->answered_at) return;
-  if (at < l->start.started_at) at = l->start.started_at;  // an answer never precedes the start
+  if (at < l->start.started_at) {
+    // A seen answer before an estimated start: the start was the guess (a resync list dates it
+    // by our clock at the login and whole seconds of Duration; the PBX's event times can be a
+    // few ms behind that clock - found by the kill campaign: an answer moved 3.5 ms late to such
+    // a start, not marked estimated). Otherwise an answer never precedes the start.
+    if (!estimated && (l->estimated & kEstimatedStart)) l->start.started_at = at;
+    else at = l->start.started_at;
+  }
   l->answered_at = at;
   if (estimated) l->estimated |= kEstimatedAnswer;
   anchor_answered(l->start.conversation, l->start.anchor, at);
@@ -147,7 +154,12 @@ void JournalBuilder::end(LegId id, base::Timestamp at) {
   // An end never precedes what was already seen of the leg. Estimated ends (the midpoint of a
   // link gap) can: a live event during the resync may have answered the leg after that midpoint
   // (found by fuzz_ami_tracker: talk -0.8 s).
-  if (at < l->start.started_at) at = l->start.started_at;
+  if (at < l->start.started_at) {
+    // A seen end of a leg that never got further than its estimated start: as in answered().
+    bool seen = !l->answered_at && !l->hold_since && !(l->estimated & kEstimatedEnd);
+    if (seen && (l->estimated & kEstimatedStart)) l->start.started_at = at;
+    else at = l->start.started_at;
+  }
   if (l->answered_at && at < *l->answered_at) at = *l->answered_at;
   if (l->hold_since && at < *l->hold_since) at = *l->hold_since;
   unhold(id, at);

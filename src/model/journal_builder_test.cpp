@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <map>
+
 namespace callbridge::model {
 namespace {
 
@@ -126,6 +128,36 @@ TEST_F(JournalBuilderTest, EndAndAnswerNeverPrecedeWhatWasAlreadySeenOfTheLeg) {
   EXPECT_EQ(out_[0].ended_at, at(5.3));
   EXPECT_EQ(out_[1].answered_at, at(2));
   EXPECT_EQ(out_[1].ended_at, at(3));
+}
+
+TEST_F(JournalBuilderTest, ASeenAnswerOrEndBeforeAnEstimatedStartMovesTheStartNotTheAnswer) {
+  // Found by the kill campaign: a call listed ringing at the first login started (estimated) at
+  // our clock, 3.5 ms after the PBX's time of its answer; the answer was moved to that start and
+  // was then off although not marked estimated.
+  LegId l = incoming("100", 2);
+  b_.mark_estimated(l, model::kEstimatedStart);
+  b_.answered(l, at(1.9));
+  LegId m = incoming("101", 2, "trunk-2");
+  b_.mark_estimated(m, model::kEstimatedStart);
+  b_.end(m, at(1.95));  // hung up ringing
+  LegId n = incoming("102", 2, "trunk-3");  // a real start: the answer is clamped as before
+  b_.answered(n, at(1.9));
+  LegId o = incoming("103", 2, "trunk-4");
+  b_.mark_estimated(o, model::kEstimatedStart);
+  b_.answered(o, at(1.8), /*estimated=*/true);  // an estimated answer does not move a start
+  b_.conversation_ended("conv", at(9));
+  ASSERT_EQ(out_.size(), 4u);
+  std::map<std::string, const JournalEntry*> by;
+  for (const auto& e : out_) by[e.party] = &e;
+  EXPECT_EQ(by["100"]->started_at, at(1.9));
+  EXPECT_EQ(by["100"]->answered_at, at(1.9));
+  EXPECT_EQ(by["100"]->estimated, model::kEstimatedStart);
+  EXPECT_EQ(by["101"]->started_at, at(1.95));
+  EXPECT_EQ(by["101"]->ended_at, at(1.95));
+  EXPECT_EQ(by["102"]->started_at, at(2));
+  EXPECT_EQ(by["102"]->answered_at, at(2));
+  EXPECT_EQ(by["103"]->started_at, at(2));
+  EXPECT_EQ(by["103"]->answered_at, at(2));
 }
 
 TEST_F(JournalBuilderTest, HoldCountsUntilUnholdOrEnd) {
