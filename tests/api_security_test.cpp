@@ -366,6 +366,27 @@ TEST_F(SecurityFixture, CookieRequestsThatChangeStateOrOpenAStreamNeedAnAllowedO
          "?ticket=" + std::string(boost::json::parse(t.body()).at("ticket").as_string()));
 }
 
+// A logout moves the generation the event stream watches, a made-up cookie does not (else anyone
+// could make it check every open stream's credential, 4 times a second, for nothing).
+TEST_F(SecurityFixture, OnlyARealLogoutMovesTheCredentialGeneration) {
+  start();
+  const auto cookie = login(anna_);
+  ASSERT_FALSE(cookie.empty());
+  const auto g0 = auth_->credential_generation();
+  ASSERT_TRUE(g0);
+  for (int i = 0; i < 3; ++i) {
+    auto r = send(port_, Request{.method = "DELETE", .target = "/api/v1/session",
+                                 .headers = {{"Cookie", "cb_session=" + std::string(64, 'a' + i)},
+                                             {"Origin", "http://127.0.0.1"}}});
+    EXPECT_EQ(r.status, 204) << r.raw;
+  }
+  EXPECT_EQ(auth_->credential_generation(), g0);
+  auto out = send(port_, Request{.method = "DELETE", .target = "/api/v1/session",
+                                 .headers = {{"Cookie", cookie}, {"Origin", "http://127.0.0.1"}}});
+  ASSERT_EQ(out.status, 204) << out.raw;
+  EXPECT_GT(*auth_->credential_generation(), *g0);
+}
+
 // Regression (issue 12, "cookie without Secure under TLS"): with [server.tls] the session cookie
 // lacked `Secure` (the app never set RestDeps::secure_cookies) and nothing sent HSTS.
 TEST_F(SecurityFixture, SessionCookieIsSecureAndHstsIsSentUnderTls) {

@@ -457,7 +457,12 @@ base::Result<std::string> Authenticator::create_session(const Principal& p) {
 
 void Authenticator::end_session(std::string_view cookie_value) {
   if (cookie_value.empty()) return;
-  (void)store_.delete_session(store_.fast_hash_hex(cookie_value));
+  const auto key = store_.fast_hash_hex(cookie_value);
+  // Only a session that existed moves the generation: DELETE /session with made-up cookies (no
+  // authentication needed) must not make the event stream check every open credential again.
+  const bool existed = static_cast<bool>(store_.get_session(key));
+  (void)store_.delete_session(key);
+  if (!existed) return;
   std::lock_guard lock(mu_);
   ++sessions_ended_;  // the session's event streams look again (credential_generation())
 }
