@@ -17,25 +17,6 @@
 
 namespace callbridge::cli {
 
-namespace {
-
-struct JournalArgs {
-  std::string data_dir;
-  std::string config;
-  std::string tenant{app::kSingleCompanyTenant};  // checked by tenant_id_check()
-  std::string party;
-  std::string since;
-  std::string until;
-  bool missed = false;
-  std::string direction;
-  std::string disposition;
-  std::string search;
-  std::size_t limit = 50;
-  std::int64_t before_id = 0;
-  std::string format = "table";
-};
-
-// RFC 3339 time, a date (midnight UTC), or an age before now: "90s", "30m", "2h", "7d".
 std::optional<base::Timestamp> parse_when(const std::string& s, base::Timestamp now) {
   if (auto t = base::parse_rfc3339(s)) return t;
   if (s.size() < 2) return std::nullopt;
@@ -54,6 +35,24 @@ std::optional<base::Timestamp> parse_when(const std::string& s, base::Timestamp 
   }
   return now - std::chrono::seconds(n * unit);
 }
+
+namespace {
+
+struct JournalArgs {
+  std::string data_dir;
+  std::string config;
+  std::string tenant{app::kSingleCompanyTenant};  // checked by tenant_id_check()
+  std::string party;
+  std::string since;
+  std::string until;
+  bool missed = false;
+  std::string direction;
+  std::string disposition;
+  std::string search;
+  std::size_t limit = 50;
+  std::int64_t before_id = 0;
+  std::string format = "table";
+};
 
 // Display width of UTF-8 text (code points; good enough for names in a terminal table).
 std::size_t width(const std::string& s) {

@@ -1,16 +1,22 @@
 // `callbridge token create|list|revoke`: API tokens on the data dir's identity.db, without a running
 // daemon (bootstrap: the first admin token). `create` makes the user if needed (role, extensions)
 // and prints the token on its last line — the only time it is shown; only its argon2id hash is kept.
+// Every change is recorded in the data dir's audit log (actor "cli"; docs/security.md "Audit log"):
+// no audit log, no change.
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
+#include <initializer_list>
 #include <memory>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "app/config.hpp"
+#include "audit/sqlite/sqlite_audit_log.hpp"
 #include "base/device_name.hpp"
+#include "base/json_text.hpp"
 #include "base/time.hpp"
 #include "cli/commands.hpp"
 #include "identity/sqlite/identity_store.hpp"
@@ -66,7 +72,38 @@ std::optional<std::string> data_dir(const TokenFlags& f, std::string& err) {
   return dir;
 }
 
-std::unique_ptr<identity::SqliteIdentityStore> open_store(const TokenFlags& f, int& rc) {
+// The stores a command changes: identity.db and the audit log beside it.
+struct Stores {
+  std::unique_ptr<identity::SqliteIdentityStore> identity;
+  std::unique_ptr<audit::SqliteAuditLog> audit;  // null for commands that change nothing
+
+  // A record of what the CLI did (actor "cli", no address: someone with the data dir's files).
+  void record(const base::TenantId& tenant, std::string action, std::string target, std::string details_json = "{}") {
+    if (!audit) return;
+    ports::AuditRecord r{.tenant = tenant};
+    r.at = base::SystemClock().now();
+    r.actor = "cli";
+    r.action = std::move(action);
+    r.target = std::move(target);
+    r.outcome = "ok";
+    r.details_json = std::move(details_json);
+    audit->append(std::move(r));
+  }
+};
+
+// {"k": "v", ...} of plain strings.
+std::string json_object(std::initializer_list<std::pair<const char*, std::string>> kv) {
+  std::string out = "{";
+  for (const auto& [k, v] : kv) {
+    if (out.size() > 1) out += ',';
+    base::append_json_string(out, k);
+    out += ':';
+    base::append_json_string(out, v);
+  }
+  return out + "}";
+}
+
+std::unique_ptr<identity::SqliteIdentityStore> open_store(const TokenFlags& f, int& rc, std::string* dir_out = nullptr) {
   std::string err;
   auto dir = data_dir(f, err);
   if (!dir) {
@@ -84,13 +121,32 @@ std::unique_ptr<identity::SqliteIdentityStore> open_store(const TokenFlags& f, i
     rc = fail_msg(s.error().message());
     return nullptr;
   }
+  if (dir_out) *dir_out = *dir;
   return std::move(*s);
+}
+
+// identity.db and audit.db; retention stays the daemon's (the CLI never prunes).
+std::optional<Stores> open_stores(const TokenFlags& f, int& rc) {
+  std::string dir;
+  Stores s;
+  s.identity = open_store(f, rc, &dir);
+  if (!s.identity) return std::nullopt;
+  audit::SqliteAuditLog::Options o;
+  o.retention_days = 0;
+  auto a = audit::SqliteAuditLog::open(app::audit_path(dir), o);
+  if (!a) {
+    rc = fail_msg(a.error().message() + " (changes are recorded there; nothing was changed)");
+    return std::nullopt;
+  }
+  s.audit = std::move(*a);
+  return s;
 }
 
 int run_create(const TokenFlags& f) {
   int rc = 0;
-  auto store = open_store(f, rc);
-  if (!store) return rc;
+  auto stores = open_stores(f, rc);
+  if (!stores) return rc;
+  auto& store = stores->identity;
   const base::TenantId tenant(f.tenant);
   auto existing = store->get_user(tenant, f.user);
   identity::User u{.tenant = tenant};
@@ -107,6 +163,8 @@ int run_create(const TokenFlags& f) {
   if (f.team && *f.team != u.team) u.team = *f.team, changed = true;
   if (changed) {
     if (auto st = store->put_user(u); !st) return fail_msg(st.error().message(), 2);
+    stores->record(tenant, existing ? "user.change" : "user.create", "user:" + u.name,
+                   json_object({{"role", u.role}, {"team", u.team}, {"display_name", u.display_name}}));
     std::fprintf(stderr, "%s user %s/%s (role %s)\n", existing ? "updated" : "created", u.tenant.c_str(),
                  u.name.c_str(), u.role.c_str());
   }
@@ -115,6 +173,9 @@ int run_create(const TokenFlags& f) {
   if (f.expires_days > 0) expires = clock.now() + std::chrono::hours(24 * f.expires_days);
   auto t = identity::issue_token(*store, tenant, f.user, clock.now(), expires);
   if (!t) return fail_msg(t.error().message());
+  stores->record(tenant, "token.create", "token:" + t->id,
+                 json_object({{"user", f.user}, {"expires_at", expires ? base::format_rfc3339_ms(*expires) : ""}}));
+  if (auto st = stores->audit->flush(); !st) std::fprintf(stderr, "callbridge token: %s\n", st.error().message().c_str());
   std::fprintf(stderr, "token %s for %s/%s%s; it is shown once, store it now:\n", t->id.c_str(), f.tenant.c_str(),
                f.user.c_str(), expires ? (", expires " + base::format_rfc3339_ms(*expires)).c_str() : "");
   std::printf("%s\n", t->token.c_str());
@@ -138,9 +199,11 @@ int run_list(const TokenFlags& f) {
 
 int run_revoke(const TokenFlags& f) {
   int rc = 0;
-  auto store = open_store(f, rc);
-  if (!store) return rc;
-  if (auto st = store->revoke_token(base::TenantId(f.tenant), f.id); !st) return fail_msg(st.error().message());
+  auto stores = open_stores(f, rc);
+  if (!stores) return rc;
+  if (auto st = stores->identity->revoke_token(base::TenantId(f.tenant), f.id); !st) return fail_msg(st.error().message());
+  stores->record(base::TenantId(f.tenant), "token.revoke", "token:" + f.id);
+  if (auto st = stores->audit->flush(); !st) std::fprintf(stderr, "callbridge token: %s\n", st.error().message().c_str());
   std::fprintf(stderr, "revoked %s and ended its browser sessions (a running callbridged notices within a second and closes "
                "its event streams)\n", f.id.c_str());
   return 0;

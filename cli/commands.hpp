@@ -6,9 +6,11 @@
 #include <CLI/CLI.hpp>
 
 #include <functional>
+#include <optional>
 #include <string>
 
 #include "base/tenant_id.hpp"
+#include "base/time.hpp"
 
 namespace callbridge::cli {
 
@@ -22,6 +24,10 @@ inline CLI::Validator tenant_id_check() {
       },
       "TENANT");
 }
+
+// --since/--until of the listing commands (journal, audit): an RFC 3339 time, a date (midnight
+// UTC), or an age before `now`: "90s", "30m", "2h", "7d". nullopt: none of these (cmd_journal.cpp).
+std::optional<base::Timestamp> parse_when(const std::string& s, base::Timestamp now);
 
 // The chosen subcommand's body; returns the process exit code.
 using Runner = std::function<int()>;

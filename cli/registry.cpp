@@ -12,6 +12,7 @@ Command register_dial(CLI::App& app), register_calls(CLI::App& app), register_ha
     register_url_handler(CLI::App& app);  // cmd_dial.cpp
 Command register_replay(CLI::App& app);  // cmd_replay.cpp
 Command register_token(CLI::App& app);  // cmd_token.cpp
+Command register_audit(CLI::App& app);  // cmd_audit.cpp
 
 std::vector<Command> register_all(CLI::App& app) {
   std::vector<Command> out;
@@ -21,6 +22,7 @@ std::vector<Command> register_all(CLI::App& app) {
   for (auto* r : {register_dial, register_calls, register_hangup, register_url_handler}) out.push_back(r(app));
   out.push_back(register_replay(app));
   out.push_back(register_token(app));
+  out.push_back(register_audit(app));
   return out;
 }
 

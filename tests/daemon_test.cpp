@@ -159,7 +159,8 @@ TEST(Daemon, DataDirIsOwnerOnlyAndAnOlderInstallIsTightened) {
   EXPECT_TRUE(fs::exists(data + "/journal.db"));
   EXPECT_TRUE(fs::exists(data + "/contacts.db"));
   EXPECT_TRUE(fs::exists(data + "/identity.db"));
-  EXPECT_GE(files, 3);
+  EXPECT_TRUE(fs::exists(data + "/audit.db"));
+  EXPECT_GE(files, 4);
 
   // An install made before: world-readable files in a world-readable dir (and a subdirectory).
   fs::create_directories(data + "/recordings");
@@ -176,6 +177,59 @@ TEST(Daemon, DataDirIsOwnerOnlyAndAnOlderInstallIsTightened) {
   for (const auto& e : fs::recursive_directory_iterator(data))
     EXPECT_EQ(mode_of(e.path()), e.is_directory() ? 0700u : 0600u) << e.path();
   ::umask(old_umask);
+}
+
+// `callbridge token` records what it changes in the audit log (actor "cli"), and `callbridge
+// audit` lists it, per tenant or all, as a table or JSON lines; the token's secret is nowhere.
+TEST(Daemon, CliTokenChangesAreAuditedAndListedByCallbridgeAudit) {
+  TempDir dir;
+  const std::string data = dir / "data";
+  Daemon none({"audit", "--data-dir", data}, CALLBRIDGE_CLI_PATH);
+  EXPECT_EQ(none.wait_exit(), 1);
+  EXPECT_NE(none.output().find("no audit log in"), std::string::npos) << none.output();
+
+  Daemon mint({"token", "create", "--data-dir", data, "--tenant", "acme", "--user", "root", "--role", "admin"},
+              CALLBRIDGE_CLI_PATH);
+  ASSERT_EQ(mint.wait_exit(), 0) << mint.output();
+  std::smatch m;
+  const std::string minted = mint.output();
+  ASSERT_TRUE(std::regex_search(minted, m, std::regex(R"(cbt_([0-9a-f]+)_([0-9a-f]+))"))) << minted;
+  const std::string id = m[1], secret = m[2];
+  Daemon revoke({"token", "revoke", id, "--data-dir", data, "--tenant", "acme"}, CALLBRIDGE_CLI_PATH);
+  ASSERT_EQ(revoke.wait_exit(), 0) << revoke.output();
+
+  Daemon json({"audit", "--data-dir", data, "--tenant", "acme", "--format", "json"}, CALLBRIDGE_CLI_PATH);
+  ASSERT_EQ(json.wait_exit(), 0) << json.output();
+  const std::string out = json.output();
+  std::vector<std::string> lines;
+  for (std::size_t p = 0, e; (e = out.find('\n', p)) != std::string::npos; p = e + 1) lines.push_back(out.substr(p, e - p));
+  ASSERT_EQ(lines.size(), 3u) << out;  // newest first
+  EXPECT_NE(lines[0].find(R"("action":"token.revoke","target":"token:)" + id + R"(","outcome":"ok")"), std::string::npos) << out;
+  EXPECT_NE(lines[1].find(R"("action":"token.create","target":"token:)" + id), std::string::npos) << out;
+  EXPECT_NE(lines[2].find(R"("action":"user.create","target":"user:root")"), std::string::npos) << out;
+  for (const auto& l : lines) {
+    EXPECT_NE(l.find(R"("tenant":"acme","actor":"cli","source":"")"), std::string::npos) << l;
+    EXPECT_NE(l.find(R"("details":{)"), std::string::npos) << l;
+  }
+  EXPECT_NE(lines[2].find(R"("role":"admin")"), std::string::npos) << out;
+
+  Daemon other({"audit", "--data-dir", data, "--tenant", "default"}, CALLBRIDGE_CLI_PATH);
+  ASSERT_EQ(other.wait_exit(), 0);
+  EXPECT_NE(other.output().find("no audit records match"), std::string::npos) << other.output();
+  Daemon table({"audit", "--data-dir", data, "--all-tenants", "--kind", "token", "--limit", "1"}, CALLBRIDGE_CLI_PATH);
+  ASSERT_EQ(table.wait_exit(), 0) << table.output();
+  EXPECT_NE(table.output().find("token.revoke"), std::string::npos) << table.output();
+  EXPECT_EQ(table.output().find("token.create"), std::string::npos) << table.output();
+  EXPECT_NE(table.output().find("--before-id"), std::string::npos) << table.output();
+
+  std::string bytes;
+  for (const char* f : {"/audit.db", "/audit.db-wal"}) {
+    std::ifstream in(data + f, std::ios::binary);
+    bytes += std::string(std::istreambuf_iterator<char>(in), {});
+  }
+  EXPECT_NE(bytes.find("token:" + id), std::string::npos);
+  EXPECT_EQ(bytes.find(secret), std::string::npos);
+  EXPECT_EQ(out.find(secret), std::string::npos);
 }
 
 // The CLI refuses extensions the PBX cannot dial as a device (issue 12: "PJSIP/101" reached AMI as

@@ -22,6 +22,7 @@
 #include "base/time.hpp"
 #include "base/worker_pool.hpp"
 #include "model/call_model.hpp"
+#include "ports/audit_log.hpp"
 #include "ports/contact_source.hpp"
 #include "ports/identity_store.hpp"
 #include "ports/journal_store.hpp"
@@ -43,6 +44,9 @@ struct RestDeps {
   const base::Clock* clock = nullptr;                 // required
   ports::JournalStore* journal = nullptr;             // null: journal routes answer 503
   ports::ContactStore* contacts = nullptr;            // null: contact routes answer 503
+  // Who did what (sign-ins, tokens, users, settings): the routes append records. Null: nothing is
+  // recorded and GET /api/v1/audit answers 503.
+  ports::AuditLog* audit = nullptr;
   // The tenant's lookup engine (any thread); unset or null: lookups go to `contacts` directly.
   std::function<std::shared_ptr<core::LookupService>(const base::TenantId& tenant)> lookup;
   const core::RemoteInfoView* remote_info = nullptr;  // null: calls without "remote_info"

@@ -204,6 +204,32 @@ json::object me_json(const Principal& p) {
                       {"team", p.team}};
 }
 
+void audit(const Ctx& ctx, ports::AuditRecord record) {
+  if (ctx.deps.audit) ctx.deps.audit->append(std::move(record));
+}
+
+void audit(const Ctx& ctx, const Principal& p, const HttpRequest& req, std::string action, std::string target,
+           const HttpResponse& answer, json::object details) {
+  if (!ctx.deps.audit) return;
+  const bool ok = answer.status >= 200 && answer.status < 300;
+  if (!ok) {
+    std::error_code ec;
+    auto v = json::parse(answer.body, ec);
+    const json::value* d = !ec && v.is_object() ? v.as_object().if_contains("detail") : nullptr;
+    details["status"] = answer.status;
+    details["reason"] = d && d->is_string() ? d->as_string() : json::string();
+  }
+  ports::AuditRecord r{.tenant = p.tenant};
+  r.at = ctx.deps.clock->now();
+  r.actor = p.user;
+  r.source = req.remote;
+  r.action = std::move(action);
+  r.target = std::move(target);
+  r.outcome = ok ? "ok" : "failed";
+  r.details_json = json::serialize(details);
+  ctx.deps.audit->append(std::move(r));
+}
+
 }  // namespace callbridge::api::rest
 
 namespace callbridge::api {

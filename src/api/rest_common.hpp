@@ -81,4 +81,12 @@ void add_settings_routes(HttpServer& s, const std::shared_ptr<Ctx>& ctx);  // re
 
 boost::json::object me_json(const Principal& p);
 
+// The audit log (docs/api.md "Audit"; nothing without one). A record of what `p` did through `req`:
+// outcome "ok" for a 2xx `answer`, else "failed" with the problem's detail as details.reason.
+// `details` must never hold a secret (a token is named by its id). Any thread; never blocks.
+void audit(const Ctx& ctx, const Principal& p, const HttpRequest& req, std::string action, std::string target,
+           const HttpResponse& answer, boost::json::object details = {});
+// A record with every field given (sign-ins, where the principal is not known yet).
+void audit(const Ctx& ctx, ports::AuditRecord record);
+
 }  // namespace callbridge::api::rest

@@ -23,6 +23,35 @@ json::object token_json(const ports::TokenRecord& t) {
   return o;
 }
 
+// A failed sign-in (POST /api/v1/session answered 401) for the audit log: the tenant and user the
+// token's id names when it exists (their admins see who is being tried), else the operator's
+// records. Looks the id up on a worker; never the token's secret.
+void audit_failed_sign_in(const std::shared_ptr<Ctx>& ctx, std::string_view token, std::string remote,
+                          std::string reason) {
+  if (!ctx->deps.audit) return;
+  auto parts = ports::parse_token(token);
+  std::string id = parts ? parts->id : std::string();
+  auto now = ctx->deps.clock->now();
+  auto job = [ctx, id, remote = std::move(remote), reason = std::move(reason), now](bool look_up) {
+    ports::AuditRecord r{.tenant = base::TenantId(ports::kUnattributedAuditTenant)};
+    if (look_up && !id.empty())
+      if (auto t = ctx->deps.identity->get_token(id)) {
+        r.tenant = t->tenant;
+        r.actor = t->user;
+      }
+    r.at = now;
+    r.source = remote;
+    r.action = "session.create";
+    r.target = id.empty() ? std::string() : "token:" + id;
+    r.outcome = "failed";
+    r.details_json = json::serialize(json::object{{"reason", reason}});
+    audit(*ctx, std::move(r));
+  };
+  // The answer does not wait for the record; a full queue records without the lookup.
+  if (!ctx->deps.offload) return job(true);
+  if (!ctx->deps.offload.pool->try_submit([job] { job(true); })) job(false);
+}
+
 std::string cookie(std::string_view value, long max_age, bool secure) {
   std::string c = "cb_session=" + std::string(value) + "; Path=/; HttpOnly; SameSite=Strict; Max-Age=" +
                   std::to_string(max_age);
@@ -48,18 +77,26 @@ void add_identity_routes(HttpServer& s, const std::shared_ptr<Ctx>& ctx) {
     if (!*tok) return respond(problem(400, "bad-request", "token: required"));
     // `Secure` whenever the request came over TLS, so the cookie never travels in clear.
     const bool secure = req.secure || ctx->deps.secure_cookies;
-    ctx->deps.auth->check_token_async(**tok, req.remote, [ctx, respond, secure](PrincipalResult p) {
+    auto request = std::make_shared<const HttpRequest>(std::move(req));
+    ctx->deps.auth->check_token_async(**tok, request->remote, [ctx, respond, secure, request, token = **tok](PrincipalResult p) {
       if (!p) {
+        // 401 only: a 429 or 503 checked nothing (the counters in diagnostics count those).
+        if (p.error().status == 401) audit_failed_sign_in(ctx, token, request->remote, p.error().detail);
         auto r = auth_problem(p.error());
         std::erase_if(r.headers, [](const auto& h) { return h.first == "WWW-Authenticate"; });
         return respond(r);
       }
       offload(
           *ctx,
-          [ctx, respond, secure, p = std::move(*p)] {
+          [ctx, respond, secure, request, p = std::move(*p)] {
             auto value = ctx->deps.auth->create_session(p);
-            if (!value) return respond(from_error(value.error()));
+            if (!value) {
+              auto r = from_error(value.error());
+              audit(*ctx, p, *request, "session.create", "token:" + p.token_id, r);
+              return respond(r);
+            }
             auto r = reply(200, me_json(p));
+            audit(*ctx, p, *request, "session.create", "token:" + p.token_id, r);
             r.headers.emplace_back("Set-Cookie", cookie(*value, ctx->deps.auth->options().session_ttl.count(), secure));
             r.headers.emplace_back("Cache-Control", "no-store");
             respond(std::move(r));
@@ -115,12 +152,18 @@ void add_identity_routes(HttpServer& s, const std::shared_ptr<Ctx>& ctx) {
                 u.extensions.emplace_back(e.as_string());
               }
             }
-            if (ctx->deps.identity->get_user(u.tenant, u.name))
-              return problem(409, "conflict", "user " + u.name + " exists");
-            if (auto st = ctx->deps.identity->put_user(u); !st) return from_error(st.error());
-            auto r = reply(201, user_json(u));
-            r.headers.emplace_back("Location", "/api/v1/users/" + u.name);
-            return r;
+            auto answer = [&] {
+              if (ctx->deps.identity->get_user(u.tenant, u.name))
+                return problem(409, "conflict", "user " + u.name + " exists");
+              if (auto st = ctx->deps.identity->put_user(u); !st) return from_error(st.error());
+              auto r = reply(201, user_json(u));
+              r.headers.emplace_back("Location", "/api/v1/users/" + u.name);
+              return r;
+            }();
+            auto details = user_json(u);
+            details.erase("user");
+            audit(*ctx, p, req, "user.create", "user:" + u.name, answer, std::move(details));
+            return answer;
           }, On::worker));
 
   // DELETE /api/v1/users/{user}; POST /api/v1/users/{user}/tokens
@@ -128,11 +171,15 @@ void add_identity_routes(HttpServer& s, const std::shared_ptr<Ctx>& ctx) {
             std::string rest;
             auto name = path_segment(req, "/api/v1/users/", &rest);
             if (!rest.empty()) return problem(404, "not-found", "no resource at " + req.path);
-            if (auto st = ctx->deps.identity->remove_user(p.tenant, name); !st) return from_error(st.error());
-            ctx->deps.auth->invalidate_cache();
-            HttpResponse r;
-            r.status = 204;
-            return r;
+            auto answer = [&] {
+              if (auto st = ctx->deps.identity->remove_user(p.tenant, name); !st) return from_error(st.error());
+              ctx->deps.auth->invalidate_cache();
+              HttpResponse r;
+              r.status = 204;
+              return r;
+            }();
+            audit(*ctx, p, req, "user.remove", "user:" + name, answer);
+            return answer;
           }, On::worker));
   s.route("POST", "/api/v1/users/*", admin_only(ctx, [ctx](const HttpRequest& req, const Principal& p) {
             std::string rest;
@@ -149,10 +196,18 @@ void add_identity_routes(HttpServer& s, const std::shared_ptr<Ctx>& ctx) {
               }
             }
             auto t = ctx->deps.identity->issue_token(p.tenant, name, ctx->deps.clock->now(), expires);
-            if (!t) return from_error(t.error());
+            json::object details{{"user", name}};
+            details["expires_at"] = expires ? json::value(base::format_rfc3339_ms(*expires)) : json::value(nullptr);
+            if (!t) {
+              auto r = from_error(t.error());
+              audit(*ctx, p, req, "token.create", "user:" + name, r, std::move(details));
+              return r;
+            }
             json::object o{{"id", t->id}, {"user", name}, {"token", t->token}};
-            o["expires_at"] = expires ? json::value(base::format_rfc3339_ms(*expires)) : json::value(nullptr);
+            o["expires_at"] = details["expires_at"];
             auto r = reply(201, o);
+            // Named by its id; the token itself is in this answer only.
+            audit(*ctx, p, req, "token.create", "token:" + t->id, r, std::move(details));
             r.headers.emplace_back("Cache-Control", "no-store");
             return r;
           }, On::worker));
@@ -166,11 +221,15 @@ void add_identity_routes(HttpServer& s, const std::shared_ptr<Ctx>& ctx) {
           }, On::worker));
   s.route("DELETE", "/api/v1/tokens/*", admin_only(ctx, [ctx](const HttpRequest& req, const Principal& p) {
             auto id = path_segment(req, "/api/v1/tokens/");
-            if (auto st = ctx->deps.identity->revoke_token(p.tenant, id); !st) return from_error(st.error());
-            ctx->deps.auth->invalidate_cache();
-            HttpResponse r;
-            r.status = 204;
-            return r;
+            auto answer = [&] {
+              if (auto st = ctx->deps.identity->revoke_token(p.tenant, id); !st) return from_error(st.error());
+              ctx->deps.auth->invalidate_cache();
+              HttpResponse r;
+              r.status = 204;
+              return r;
+            }();
+            audit(*ctx, p, req, "token.revoke", "token:" + ports::redact_secrets(id.substr(0, 80)), answer);
+            return answer;
           }, On::worker));
 }
 

@@ -157,21 +157,38 @@ void add_settings_routes(HttpServer& s, const std::shared_ptr<Ctx>& ctx) {
   s.route("PUT", "/api/v1/ui-settings", admin_only(ctx, [ctx, store](const HttpRequest& req, const Principal& p) {
             auto body = body_object(req);
             if (!body) return body.error();
+            // Which keys changed, never their values (a URL may carry a CRM's API key).
+            json::array keys;
+            for (const auto& kv : *body) keys.emplace_back(kv.key().substr(0, 40));
             auto doc = validate(*body);
-            if (!doc) return doc.error();
+            if (!doc) {
+              audit(*ctx, p, req, "setting.change", std::string("setting:") + kKey, doc.error(),
+                    json::object{{"keys", keys}});
+              return doc.error();
+            }
             ports::TenantSetting t{json::serialize(*doc), ctx->deps.clock->now(), p.user};
-            if (auto st = store->put_setting(p.tenant, kKey, t); !st) return from_error(st.error());
+            if (auto st = store->put_setting(p.tenant, kKey, t); !st) {
+              auto r = from_error(st.error());
+              audit(*ctx, p, req, "setting.change", std::string("setting:") + kKey, r, json::object{{"keys", keys}});
+              return r;
+            }
             auto& o = *doc;
             o["source"] = "tenant";
             o["updated_at"] = base::format_rfc3339_ms(t.updated_at);
             o["updated_by"] = p.user;
-            return reply(200, o);
-          }, On::worker));
-  s.route("DELETE", "/api/v1/ui-settings", admin_only(ctx, [store](const HttpRequest&, const Principal& p) {
-            if (auto st = store->delete_setting(p.tenant, kKey); !st) return from_error(st.error());
-            HttpResponse r;
-            r.status = 204;
+            auto r = reply(200, o);
+            audit(*ctx, p, req, "setting.change", std::string("setting:") + kKey, r, json::object{{"keys", std::move(keys)}});
             return r;
+          }, On::worker));
+  s.route("DELETE", "/api/v1/ui-settings", admin_only(ctx, [ctx, store](const HttpRequest& req, const Principal& p) {
+            auto answer = [&] {
+              if (auto st = store->delete_setting(p.tenant, kKey); !st) return from_error(st.error());
+              HttpResponse r;
+              r.status = 204;
+              return r;
+            }();
+            audit(*ctx, p, req, "setting.delete", std::string("setting:") + kKey, answer);
+            return answer;
           }, On::worker));
 }
 

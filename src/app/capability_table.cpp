@@ -2,6 +2,8 @@
 
 #include <array>
 
+#include "capabilities/audit/audit_events.hpp"
+#include "capabilities/audit/audit_routes.hpp"
 #include "capabilities/contacts/contacts_events.hpp"
 #include "capabilities/contacts/contacts_routes.hpp"
 #include "capabilities/journal/journal_events.hpp"
@@ -21,6 +23,8 @@ constexpr std::array kCapabilities{
                     "src/capabilities/journal/openapi.json"},
     cap::Capability{"contacts", cap::contacts::register_contacts, cap::contacts::kConsumes, cap::contacts::kEmits,
                     "src/capabilities/contacts/openapi.json"},
+    cap::Capability{"audit", cap::audit::register_audit, cap::audit::kConsumes, cap::audit::kEmits,
+                    "src/capabilities/audit/openapi.json"},
 };
 
 }  // namespace

@@ -425,6 +425,11 @@ Status read_journal(TableReader r, JournalConfig& j) {
   return r.finish();
 }
 
+Status read_audit(TableReader r, AuditConfig& a) {
+  CB_TRY(r.integer("retention_days", a.retention_days, 0, 36'500, "0 (keep forever) or a number of days, 1..36500"));
+  return r.finish();
+}
+
 Status read_dialing(TableReader r, DialingConfig& d) {
   CB_TRY(r.digits("country_code", d.country_code, true));
   CB_TRY(r.digits("area_code", d.area_code));
@@ -628,6 +633,10 @@ Result<Config> parse_config(std::string_view text, std::string_view source) {
   if (!journal) return fail(journal.error());
   if (*journal) CB_TRY(read_journal(TableReader(**journal, "journal", source), c.journal));
 
+  auto audit = r.table("audit");
+  if (!audit) return fail(audit.error());
+  if (*audit) CB_TRY(read_audit(TableReader(**audit, "audit", source), c.audit));
+
   auto directory = r.table("directory");
   if (!directory) return fail(directory.error());
   if (*directory) CB_TRY(read_directory(TableReader(**directory, "directory", source), source, c.directory));
@@ -728,6 +737,10 @@ std::string journal_path(const std::string& data_dir) {
   return (std::filesystem::path(data_dir) / "journal.db").string();
 }
 
+std::string audit_path(const std::string& data_dir) {
+  return (std::filesystem::path(data_dir) / "audit.db").string();
+}
+
 std::string default_config_toml() {
   return R"toml(# callbridged configuration (TOML). Every key is optional; the values shown are the defaults.
 # Command-line flags override the file: --listen, --data-dir, --log-level, --ami HOST:PORT,
@@ -776,6 +789,11 @@ synchronous = "normal"
 # The built-in contact store lives in the same place (DATA_DIR/contacts.db, or that database):
 #   dsn = "host=db.example.com dbname=callbridge user=callbridge password=secret"
 backend = "sqlite"
+
+[audit]
+# The audit log (DATA_DIR/audit.db): sign-ins, tokens, users, settings, call-control commands.
+# Records older than this many days are deleted (at start and hourly). 0 = keep forever.
+retention_days = 365
 
 # One PBX link (Asterisk AMI). Use [[pbx]] once per PBX for several; without any, callbridged
 # runs with no PBX (API only). Asterisk side: manager.conf user with read=all, write=originate,call.

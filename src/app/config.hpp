@@ -107,6 +107,12 @@ struct JournalConfig {
   bool operator==(const JournalConfig&) const = default;
 };
 
+// [audit]: the audit log (DATA_DIR/audit.db; docs/security.md "Audit log").
+struct AuditConfig {
+  int retention_days = 365;  // records older than this are deleted (at start and hourly); 0 = keep forever
+  bool operator==(const AuditConfig&) const = default;
+};
+
 struct ServerConfig {
   std::string listen = "127.0.0.1:8080";  // HTTP API; port 0 = any free port (logged)
   std::string data_dir;                   // "" = default_data_dir()
@@ -195,6 +201,7 @@ struct Config {
   ServerConfig server;
   std::vector<PbxConfig> pbx;
   JournalConfig journal;
+  AuditConfig audit;
   std::map<std::string, TenantConfig> tenants;
   DemoConfig demo;
   DirectoryConfig directory;
@@ -241,5 +248,7 @@ std::string default_data_dir();
 std::string effective_data_dir(const Config& config);
 // The journal file inside a data dir.
 std::string journal_path(const std::string& data_dir);
+// The audit log inside a data dir.
+std::string audit_path(const std::string& data_dir);
 
 }  // namespace callbridge::app

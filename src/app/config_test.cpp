@@ -70,6 +70,9 @@ excluded_numbers = ["150", "+4989123456"]
 retention_days = 90
 synchronous = "full"
 
+[audit]
+retention_days = 30
+
 [[pbx]]
 name = "main"
 host = "10.0.0.5"
@@ -107,6 +110,7 @@ international_prefix = "00"
   EXPECT_TRUE(c->journal.exclude_internal);
   EXPECT_EQ(c->journal.excluded_numbers, (std::vector<std::string>{"150", "+4989123456"}));
   EXPECT_EQ(c->journal.retention_days, 90);
+  EXPECT_EQ(c->audit.retention_days, 30);
   EXPECT_TRUE(c->journal.synchronous_full);
   ASSERT_EQ(c->pbx.size(), 2u);
   const auto& p = c->pbx[0];
@@ -143,6 +147,9 @@ TEST(Config, SinglePbxTable) {
 TEST(Config, ErrorsNameTheKey) {
   EXPECT_EQ(error_of("[journal]\nretention_days = \"ten\"\n"),
             "journal.retention_days: expected a non-negative integer, got \"ten\" (test.toml line 2)");
+  EXPECT_EQ(error_of("[audit]\nretention_days = -1\n"),
+            "audit.retention_days: expected 0 (keep forever) or a number of days, 1..36500, got -1 (test.toml line 2)");
+  EXPECT_EQ(error_of("[audit]\nkeep = 1\n").substr(0, 11), "audit.keep:");
   EXPECT_EQ(error_of("[journal]\nretention_days = -1\n"),
             "journal.retention_days: expected a non-negative integer, got -1 (test.toml line 2)");
   EXPECT_EQ(error_of("[server]\nlisen = \"x\"\n"),

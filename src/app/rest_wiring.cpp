@@ -9,6 +9,7 @@
 #include "api/static_files.hpp"
 #include "app/app.hpp"
 #include "app/capability_table.hpp"
+#include "audit/sqlite/sqlite_audit_log.hpp"
 #include "base/worker_pool.hpp"
 
 #include <boost/asio/post.hpp>
@@ -23,6 +24,9 @@ struct RestWiring {
   base::SystemClock clock;
   std::unique_ptr<identity::SqliteIdentityStore> identity;
   std::unique_ptr<api::Authenticator> auth;
+  // DATA_DIR/audit.db: the routes record sign-ins, tokens, users and settings (its own writer
+  // thread; [audit] retention_days).
+  std::unique_ptr<audit::SqliteAuditLog> audit;
   // contacts.db, its index and the dialing plans are the App's (App::contacts(), App::to_e164()):
   // the same instances serve live calls.
   // Blocking work of the API, off the io thread (wire_rest_api). Two pools, so that a flood of bad
@@ -71,6 +75,11 @@ base::Result<std::shared_ptr<RestWiring>> wire_rest_api(App& app) {
   api::AuthOptions ao;
   ao.origins.allowed = app.config().server.allowed_origins;  // cookie requests from these pages too
   w->auth = std::make_unique<api::Authenticator>(*w->identity, w->clock, ao);
+  audit::SqliteAuditLog::Options audit_options;
+  audit_options.retention_days = app.config().audit.retention_days;
+  auto audit_log = audit::SqliteAuditLog::open(audit_path(app.data_dir()), audit_options);
+  if (!audit_log) return base::fail(audit_log.error());
+  w->audit = std::move(*audit_log);
   auto& io = app.io();
   auto to_io = [&io](std::function<void()> f) { boost::asio::post(io, std::move(f)); };
   w->auth_workers = std::make_unique<base::WorkerPool>(base::WorkerPoolOptions{
@@ -83,6 +92,7 @@ base::Result<std::shared_ptr<RestWiring>> wire_rest_api(App& app) {
   api::RestDeps d;
   d.identity = w->identity.get();
   d.auth = w->auth.get();
+  d.audit = w->audit.get();
   d.clock = &w->clock;
   d.journal = &app.journal();
   d.contacts = &app.contacts();

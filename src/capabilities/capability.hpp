@@ -19,14 +19,16 @@ struct Ctx;  // api/rest_common.hpp: the dependencies every REST handler shares
 
 namespace callbridge::capabilities {
 
-// What a capability takes from the PBX side. The drivers deliver into the tenant runtime
-// (ports::PbxEventSink); a capability reads the result, never a driver.
+// What a capability takes from the PBX side (the drivers deliver into the tenant runtime,
+// ports::PbxEventSink; a capability reads the result, never a driver), or from the daemon's own
+// record of what its clients did (the audit log).
 enum class Consumes : std::uint8_t {
   call_events,      // PbxEventSink::on_call_event: CSTA events applied to a tenant's CallModel
   line_changes,     // PbxEventSink::on_lines_changed: PBX device, extension and presence state
   journal_entries,  // PbxEventSink::on_journal_entry: finished conversations, stored by the runtime
   call_models,      // the tenant's CallModels as they are now (REST reads, io thread)
   directories,      // the tenant's contact store and lookup engine
+  audit_records,    // ports::AuditLog: sign-ins, tokens, users, settings, commands the API recorded
 };
 
 constexpr std::string_view to_string(Consumes c) {
@@ -36,6 +38,7 @@ constexpr std::string_view to_string(Consumes c) {
     case Consumes::journal_entries: return "journal_entries";
     case Consumes::call_models: return "call_models";
     case Consumes::directories: return "directories";
+    case Consumes::audit_records: return "audit_records";
   }
   return "?";
 }

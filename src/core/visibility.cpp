@@ -160,6 +160,12 @@ bool may_see_command(const Viewer& v, const base::TenantId& tenant, std::string_
 
 bool may_administer(const Viewer& v) { return v.is_admin(); }
 
+std::expected<ports::AuditQuery, std::string> audit_query(const Viewer& v, ports::AuditQuery q) {
+  if (!v.is_admin()) return std::unexpected(std::string("the audit log is for the tenant's admins"));
+  q.tenant = v.tenant;
+  return q;
+}
+
 // ---- event stream ----
 
 bool EventFilter::sees_device(std::string_view device) const {

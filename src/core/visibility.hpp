@@ -19,6 +19,7 @@
 #include "core/viewer.hpp"
 #include "model/call_model.hpp"
 #include "model/journal_entry.hpp"
+#include "ports/audit_log.hpp"
 #include "ports/contact_source.hpp"
 #include "ports/identity_store.hpp"
 #include "ports/journal_store.hpp"
@@ -114,5 +115,10 @@ std::expected<EventFilter, std::string> event_filter(const Viewer& v, EventScope
 // ---- identity and tenant settings ----
 // Users, tokens, the tenant's UI settings (write), diagnostics: the tenant's admins.
 bool may_administer(const Viewer& v);
+
+// ---- the audit log (GET /api/v1/audit, docs/api.md "Audit") ----
+// The query `v` may run: a tenant's admins read their tenant's records (the tenant is the viewer's
+// whatever `q` asked). unexpected(reason): any other role (403).
+std::expected<ports::AuditQuery, std::string> audit_query(const Viewer& v, ports::AuditQuery q);
 
 }  // namespace callbridge::core

@@ -196,6 +196,23 @@ TEST_P(VisibilityByRole, ContactsCommandsAdministration) {
   EXPECT_EQ(may_administer(v), role() == Role::admin);
 }
 
+TEST_P(VisibilityByRole, AuditLogIsTheTenantAdminsAndAlwaysTheirTenant) {
+  const Viewer v = viewer(t(), role());
+  // Whatever tenant (or all tenants) the query asked for, an admin reads their own.
+  for (std::optional<base::TenantId> asked : {std::optional<base::TenantId>(o()), std::optional<base::TenantId>()}) {
+    auto q = audit_query(v, ports::AuditQuery{.tenant = asked, .actor = "anna", .limit = 7});
+    ASSERT_EQ(q.has_value(), role() == Role::admin);
+    if (!q) {
+      EXPECT_EQ(q.error(), "the audit log is for the tenant's admins");
+      continue;
+    }
+    ASSERT_TRUE(q->tenant);
+    EXPECT_EQ(*q->tenant, t());
+    EXPECT_EQ(q->actor, "anna");
+    EXPECT_EQ(q->limit, 7u);
+  }
+}
+
 TEST_P(VisibilityByRole, EventFilterNeverWiderThanThePolicy) {
   const Viewer v = viewer(t(), role());
   auto team = team_extensions(v, users_of_both());

@@ -1,5 +1,5 @@
-// RestFixture: the REST API through HttpServer::dispatch (no sockets) over real stores: identity.db
-// and journal.db in a temp dir, an in-memory contact store, two tenants' CallModels. A test names
+// RestFixture: the REST API through HttpServer::dispatch (no sockets) over real stores: identity.db,
+// journal.db and audit.db in a temp dir, an in-memory contact store, two tenants' CallModels. A test names
 // the capabilities it serves (add_capabilities); api_rest_test serves all of them, each
 // capability's own test only its own. Test code only; one fixture per test, on the test thread.
 #pragma once
@@ -13,6 +13,7 @@
 
 #include "api/auth.hpp"
 #include "api/rest_api.hpp"
+#include "audit/sqlite/sqlite_audit_log.hpp"
 #include "capabilities/capability.hpp"
 #include "directory/store/sqlite_contact_store.hpp"
 #include "identity/sqlite/identity_store.hpp"
@@ -41,6 +42,7 @@ class RestFixture : public ::testing::Test {
     std::filesystem::create_directories(dir_);
     ids_ = std::move(*identity::SqliteIdentityStore::open((dir_ / "identity.db").string()));
     journal_ = std::move(*journal::SqliteJournalStore::open((dir_ / "journal.db").string()));
+    audit_ = std::move(*audit::SqliteAuditLog::open((dir_ / "audit.db").string()));
     directory::SqliteContactStoreOptions co;
     co.path = ":memory:";
     contacts_ = std::move(*directory::SqliteContactStore::open(co));
@@ -53,6 +55,7 @@ class RestFixture : public ::testing::Test {
     d.auth = auth_.get();
     d.clock = &clock_;
     d.journal = journal_.get();
+    d.audit = audit_.get();
     d.contacts = contacts_.get();
     d.for_each_model = [this](const base::TenantId& t, const std::function<void(const model::CallModel&)>& f) {
       if (auto it = models_.find(t); it != models_.end()) f(it->second);
@@ -66,6 +69,7 @@ class RestFixture : public ::testing::Test {
   void TearDown() override {
     server_.reset();
     journal_.reset();
+    audit_.reset();
     std::filesystem::remove_all(dir_);
   }
 
@@ -127,6 +131,7 @@ class RestFixture : public ::testing::Test {
   base::ManualClock clock_{t0()};
   std::unique_ptr<identity::SqliteIdentityStore> ids_;
   std::unique_ptr<journal::SqliteJournalStore> journal_;
+  std::unique_ptr<audit::SqliteAuditLog> audit_;
   std::unique_ptr<directory::SqliteContactStore> contacts_;
   std::unique_ptr<Authenticator> auth_;
   std::map<std::string, model::CallModel> models_;
