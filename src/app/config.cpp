@@ -791,7 +791,7 @@ synchronous = "normal"
 backend = "sqlite"
 
 [audit]
-# The audit log (DATA_DIR/audit.db): sign-ins, tokens, users, settings, call-control commands.
+# The audit log (DATA_DIR/audit.db): sign-ins, tokens, users, settings.
 # Records older than this many days are deleted (at start and hourly). 0 = keep forever.
 retention_days = 365
 

@@ -30,7 +30,7 @@ struct AuditRecord {
   base::TenantId tenant;     // no default: AuditRecord{.tenant = t}
   std::string actor{};       // user name, "cli", "system"; failed sign-ins: the user the token names, or ""
   std::string source{};      // client address ("127.0.0.1"), "" for the CLI and the daemon itself
-  std::string action{};      // "<kind>.<verb>": session.create, token.create, call.hangup, ... (docs/api.md "Audit")
+  std::string action{};      // "<kind>.<verb>": session.create, token.create, user.remove, ... (docs/security.md "Audit log")
   std::string target{};      // "user:ben", "token:9f2c...", "setting:ui", "call:ID", "tenant:acme"
   std::string outcome{};     // ok | failed | denied | rejected | accepted | done
   std::string details_json = "{}";  // a JSON object (reason, role, device, ...); never a secret
