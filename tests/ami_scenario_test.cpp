@@ -393,6 +393,28 @@ std::string resync_item(const std::string& event, const std::string& action, con
   return s;
 }
 
+// Found by fuzz_ami_replay (UBSan: signed overflow): a listed channel whose Duration has more
+// digits than an int holds. An age beyond any real call's counts as unknown (the call starts at
+// the resync), never as decades ago or an overflow.
+TEST(AmiScenario, ListedChannelWithAnAbsurdDurationStartsAtTheResync) {
+  for (const char* duration : {"891230020:00:00", "99999999999999999999", "00:00:99999999999"}) {
+    Ch p101 = phone("101", "u1", "u1", 6, "");
+    Ch out{"PJSIP/trunk-u2", "u2", "u1", "+4930555101", "", "", 6};
+    std::string s2 = "Asterisk Call Manager/11.0.0\r\nResponse: Success\r\nActionID: login\r\n\r\n";
+    s2 += resync_item("CoreShowChannel", "resync-CoreShowChannels", p101, "Dial", "b1", "+4989123456",
+                      duration);
+    s2 += resync_item("CoreShowChannel", "resync-CoreShowChannels", out, "AppDial", "b1", "101", duration);
+    s2 += "Event: CoreShowChannelsComplete\r\nActionID: resync-CoreShowChannels\r\n\r\n";
+    Script tail;
+    tail.hangup(p101, 16, 20).hangup(out, 16, 20);
+    ReplayResult r =
+        replay_streams({Script().bytes(), s2 + tail.bytes().substr(tail.bytes().find("Event:"))});
+    ASSERT_TRUE(r.error.empty()) << r.error;
+    ASSERT_EQ(r.entries.size(), 1u) << duration << "\n" << r.jsonl();
+    EXPECT_EQ(r.entries[0].started_at, at(20)) << duration << "\n" << r.jsonl();
+  }
+}
+
 TEST(AmiScenario, OutboundCallFirstSeenInResync) {
   // Session 1 knew nothing; session 2's resync shows 101 talking to the trunk for 10 s.
   Ch p101 = phone("101", "u1", "u1", 6, "");

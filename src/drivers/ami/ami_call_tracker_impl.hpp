@@ -3,6 +3,7 @@
 // ami_call_events.cpp (per-event handlers). Not a public header. Model thread; not thread-safe.
 #pragma once
 
+#include <cstdint>
 #include <algorithm>
 #include <array>
 #include <limits>
@@ -65,10 +66,13 @@ inline std::string number_from_dial_string(std::string_view d) {
   return std::string(d);
 }
 
-// Seconds from "00:01:05" (CoreShowChannel Duration) or "65" (Status Seconds).
+// Seconds from "00:01:05" (CoreShowChannel Duration) or "65" (Status Seconds). 0 (age unknown)
+// for text that is not a duration and for ages beyond kMaxListedAge: a channel up for years is a
+// broken or hostile peer, and the digits would overflow (found by fuzz_ami_replay: UB).
+inline constexpr int kMaxListedAge = 400 * 24 * 3600;
 inline int parse_duration(std::string_view s) {
   if (s.empty()) return 0;
-  int total = 0, part = 0;
+  std::int64_t total = 0, part = 0;
   for (char c : s) {
     if (c >= '0' && c <= '9') {
       part = part * 10 + (c - '0');
@@ -78,8 +82,10 @@ inline int parse_duration(std::string_view s) {
     } else {
       return 0;
     }
+    if (part > kMaxListedAge || total > kMaxListedAge) return 0;
   }
-  return total * 60 + part;
+  total = total * 60 + part;
+  return total > kMaxListedAge ? 0 : static_cast<int>(total);
 }
 
 
