@@ -67,6 +67,33 @@ TEST(FrameReader, RejectsBadBanner) {
   EXPECT_EQ(got.error().code(), base::Errc::protocol);
 }
 
+// Found by fuzz_ami_frame: a banner line over the limit was refused when it arrived byte by byte
+// but accepted when its line end came in the same read. Same verdict whatever the split.
+TEST(FrameReader, OversizeBannerIsRefusedWhateverTheSplit) {
+  const std::string banner = "Asterisk Call Manager/" + std::string(600, 'h') + "\r\n";
+  for (std::size_t piece : {banner.size(), std::size_t{1}, std::size_t{97}}) {
+    FrameReader r({.max_message_bytes = 512, .max_headers = 8}, true);
+    AmiMessage m;
+    bool failed = false;
+    for (std::size_t off = 0; off < banner.size() && !failed; off += piece) {
+      r.feed(std::string_view(banner).substr(off, piece));
+      auto got = r.next(m);
+      if (!got) {
+        failed = true;
+        EXPECT_EQ(got.error().code(), base::Errc::protocol);
+      }
+    }
+    EXPECT_TRUE(failed) << "pieces of " << piece;
+  }
+  // At the limit it is a banner.
+  FrameReader ok({.max_message_bytes = 512, .max_headers = 8}, true);
+  ok.feed("Asterisk Call Manager/" + std::string(512 - 23, 'h') + "\r\n");
+  AmiMessage m;
+  auto got = ok.next(m);
+  ASSERT_TRUE(got);
+  EXPECT_FALSE(*got);
+}
+
 TEST(FrameReader, OversizeLineIsAnErrorNotACrash) {
   FrameReader r({.max_message_bytes = 64 * 1024}, false);
   std::string huge(10 * 1024 * 1024, 'x');
