@@ -29,16 +29,27 @@ namespace {
 using namespace std::chrono_literals;
 namespace asio = boost::asio;
 
-// Holds a worker until opened.
+// Holds a worker until opened. A test's gates die at the end of its body, before TearDown stops
+// the pools: the destructor opens the gate (a failed ASSERT returns early) and waits until the
+// held worker has left hold(), else the worker could still be taking `mu` back while the gate's
+// memory is reused (seen: a worker stuck in a dead mutex and TearDown joining it forever, about
+// one run in six under load).
 struct Gate {
   std::mutex mu;
   std::condition_variable cv;
-  bool open = false, entered = false;
+  bool open = false, entered = false, left = false;
+  ~Gate() {
+    release();
+    std::unique_lock l(mu);
+    cv.wait(l, [&] { return !entered || left; });
+  }
   void hold() {
     std::unique_lock l(mu);
     entered = true;
     cv.notify_all();
     cv.wait(l, [&] { return open; });
+    left = true;
+    cv.notify_all();
   }
   bool wait_entered() {
     std::unique_lock l(mu);
