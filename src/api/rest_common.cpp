@@ -1,6 +1,9 @@
 #include "api/rest_common.hpp"
 
 #include <algorithm>
+#include <charconv>
+
+#include "base/time.hpp"
 
 namespace callbridge::api::rest {
 
@@ -178,6 +181,19 @@ std::string path_segment(const HttpRequest& req, std::string_view prefix, std::s
 std::optional<std::string> Query::get(std::string_view k) const {
   for (const auto& [a, b] : kv)
     if (a == k) return b;
+  return std::nullopt;
+}
+
+std::optional<std::int64_t> query_int(std::string_view s) {
+  std::int64_t v = 0;
+  auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+  if (ec != std::errc() || p != s.data() + s.size()) return std::nullopt;
+  return v;
+}
+
+std::optional<base::Timestamp> query_time(std::string_view s) {
+  if (auto t = base::parse_rfc3339(s)) return t;
+  if (auto t = base::parse_epoch_seconds(s)) return t;
   return std::nullopt;
 }
 

@@ -6,6 +6,7 @@
 
 #include <boost/json.hpp>
 
+#include <cstdint>
 #include <expected>
 #include <functional>
 #include <memory>
@@ -69,6 +70,9 @@ struct Query {
   std::optional<std::string> get(std::string_view k) const;
 };
 Query query_of(const HttpRequest& req);
+// Query values: a whole decimal integer; a time as RFC 3339 or epoch seconds. nullopt otherwise.
+std::optional<std::int64_t> query_int(std::string_view s);
+std::optional<base::Timestamp> query_time(std::string_view s);
 
 // Optional string field: absent -> nullopt; wrong type -> error text.
 std::expected<std::optional<std::string>, std::string> opt_string(const boost::json::object& o,

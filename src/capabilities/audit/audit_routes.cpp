@@ -20,19 +20,6 @@ namespace {
 constexpr std::size_t kMaxLimit = 500;
 constexpr std::size_t kDefaultLimit = 100;
 
-std::optional<std::int64_t> to_int(std::string_view s) {
-  std::int64_t v = 0;
-  auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
-  if (ec != std::errc() || p != s.data() + s.size()) return std::nullopt;
-  return v;
-}
-
-std::optional<base::Timestamp> to_time(std::string_view s) {
-  if (auto t = base::parse_rfc3339(s)) return t;
-  if (auto t = base::parse_epoch_seconds(s)) return t;
-  return std::nullopt;
-}
-
 // "session", "token.create": lower-case letters, digits, '_' and '.'.
 bool valid_kind(std::string_view k) {
   return !k.empty() && k.size() <= 64 && std::all_of(k.begin(), k.end(), [](char c) {
@@ -46,7 +33,7 @@ std::expected<ports::AuditQuery, HttpResponse> parse_filters(const HttpRequest& 
   q.limit = kDefaultLimit;
   for (const auto& [k, v] : parse_query(req.query)) {
     if (k == "since" || k == "until") {
-      auto t = to_time(v);
+      auto t = query_time(v);
       if (!t) return std::unexpected(problem(400, "bad-request", k + ": expected RFC 3339 or epoch seconds"));
       (k == "since" ? q.since : q.until) = t;
     } else if (k == "actor") {
@@ -57,12 +44,12 @@ std::expected<ports::AuditQuery, HttpResponse> parse_filters(const HttpRequest& 
         return std::unexpected(problem(400, "bad-request", "kind: an action or its kind (token, token.create), a-z 0-9 _ ."));
       q.kind = v;
     } else if (k == "limit") {
-      auto n = to_int(v);
+      auto n = query_int(v);
       if (!n || *n < 1 || static_cast<std::size_t>(*n) > kMaxLimit)
         return std::unexpected(problem(400, "bad-request", "limit: 1.." + std::to_string(kMaxLimit)));
       q.limit = static_cast<std::size_t>(*n);
     } else if (k == "before") {
-      auto n = to_int(v);
+      auto n = query_int(v);
       if (!n || *n < 1) return std::unexpected(problem(400, "bad-request", "before: a positive record id"));
       q.before_id = *n;
     } else if (k == "tenant") {

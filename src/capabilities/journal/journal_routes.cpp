@@ -21,19 +21,6 @@ namespace {
 constexpr std::size_t kMaxJsonLimit = 500;
 constexpr std::size_t kMaxCsvLimit = 10'000;
 
-std::optional<std::int64_t> to_int(std::string_view s) {
-  std::int64_t v = 0;
-  auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
-  if (ec != std::errc() || p != s.data() + s.size()) return std::nullopt;
-  return v;
-}
-
-std::optional<base::Timestamp> to_time(std::string_view s) {
-  if (auto t = base::parse_rfc3339(s)) return t;
-  if (auto t = base::parse_epoch_seconds(s)) return t;
-  return std::nullopt;
-}
-
 // Parses the filters; error = a 400 problem.
 std::expected<ports::JournalQuery, HttpResponse> parse_filters(const HttpRequest& req, const Principal& p,
                                                                std::size_t max_limit) {
@@ -51,19 +38,19 @@ std::expected<ports::JournalQuery, HttpResponse> parse_filters(const HttpRequest
       q.disposition = model::parse_disposition(v);
       if (!q.disposition) return std::unexpected(problem(400, "bad-request", "disposition: unknown value '" + v.substr(0, 40) + "'"));
     } else if (k == "since" || k == "until") {
-      auto t = to_time(v);
+      auto t = query_time(v);
       if (!t) return std::unexpected(problem(400, "bad-request", k + ": expected RFC 3339 or epoch seconds"));
       (k == "since" ? q.since : q.until) = t;
     } else if (k == "q" || k == "text") {
       if (v.size() > 200) return std::unexpected(problem(400, "bad-request", "q: at most 200 characters"));
       if (!v.empty()) q.text = v;
     } else if (k == "limit") {
-      auto n = to_int(v);
+      auto n = query_int(v);
       if (!n || *n < 1 || static_cast<std::size_t>(*n) > max_limit)
         return std::unexpected(problem(400, "bad-request", "limit: 1.." + std::to_string(max_limit)));
       q.limit = static_cast<std::size_t>(*n);
     } else if (k == "before") {
-      auto n = to_int(v);
+      auto n = query_int(v);
       if (!n || *n < 1) return std::unexpected(problem(400, "bad-request", "before: a positive entry id"));
       q.before_id = *n;
     }
@@ -126,7 +113,7 @@ void register_journal(CapabilityContext& cap) {
   s.route("PATCH", "/api/v1/journal/*", authed(ctx, [ctx](const HttpRequest& req, const Principal& p) {
             if (!ctx->deps.journal) return problem(503, "unavailable", "no journal store");
             std::string rest;
-            auto id = to_int(path_segment(req, "/api/v1/journal/", &rest));
+            auto id = query_int(path_segment(req, "/api/v1/journal/", &rest));
             if (!id || *id < 1 || !rest.empty()) return problem(404, "not-found", "no journal entry at " + req.path);
             auto body = body_object(req);
             if (!body) return body.error();
