@@ -17,6 +17,7 @@
 #include "audit/sqlite/sqlite_audit_log.hpp"
 #include "base/device_name.hpp"
 #include "base/json_text.hpp"
+#include "base/tenant_id.hpp"
 #include "base/time.hpp"
 #include "cli/commands.hpp"
 #include "identity/sqlite/identity_store.hpp"
@@ -46,6 +47,7 @@ struct TokenFlags {
   std::optional<std::string> team;
   long expires_days = 0;
   std::string id;
+  bool tenant_given = false;
 };
 
 int fail_msg(const std::string& m, int rc = 1) {
@@ -142,7 +144,13 @@ std::optional<Stores> open_stores(const TokenFlags& f, int& rc) {
   return s;
 }
 
-int run_create(const TokenFlags& f) {
+int run_create(TokenFlags f) {
+  // Operators (docs/api.md "Tenants") live in the reserved tenant, whatever --tenant says.
+  if (f.role && *f.role == "operator") {
+    if (f.tenant_given && f.tenant != base::kOperatorTenant)
+      return fail_msg("--role operator: operators belong to no company tenant; leave out --tenant", 2);
+    f.tenant = std::string(base::kOperatorTenant);
+  }
   int rc = 0;
   auto stores = open_stores(f, rc);
   if (!stores) return rc;
@@ -220,13 +228,19 @@ Command register_token(CLI::App& app) {
                                              "else the daemon's default)")
         ->option_text("DIR");
     s->add_option("--config", f->config, "callbridged config file (default: $CALLBRIDGE_CONFIG)")->option_text("FILE");
-    s->add_option("--tenant", f->tenant, "tenant id")->capture_default_str()->option_text("T")->check(tenant_id_check());
+    s->add_option("--tenant", f->tenant, "tenant id (\"_operator\" for operators)")
+        ->capture_default_str()
+        ->option_text("T")
+        ->check(tenant_id_check())
+        ->each([f](const std::string&) { f->tenant_given = true; });
   };
   auto* create = c->add_subcommand("create", "create a token (and the user if needed); prints it on the last line");
   common(create);
   create->add_option("--user", f->user, "user name")->required()->option_text("U");
-  create->add_option("--role", f->role, "admin, supervisor or user (new users: user)")
-      ->check(CLI::IsMember({"admin", "supervisor", "user"}))
+  create->add_option("--role", f->role,
+                     "admin, supervisor or user (new users: user); operator = manages tenants over the API "
+                     "(`callbridge tenant`), sees no tenant's data, lives in the reserved tenant \"_operator\"")
+      ->check(CLI::IsMember({"admin", "supervisor", "user", "operator"}))
       ->option_text("R");
   create->add_option("--extension", f->extensions, "the user's extension (repeatable)")
       ->check(device_name_check())

@@ -13,6 +13,7 @@ Command register_dial(CLI::App& app), register_calls(CLI::App& app), register_ha
 Command register_replay(CLI::App& app);  // cmd_replay.cpp
 Command register_token(CLI::App& app);  // cmd_token.cpp
 Command register_audit(CLI::App& app);  // cmd_audit.cpp
+Command register_tenant(CLI::App& app);  // cmd_tenant.cpp
 
 std::vector<Command> register_all(CLI::App& app) {
   std::vector<Command> out;
@@ -23,6 +24,7 @@ std::vector<Command> register_all(CLI::App& app) {
   out.push_back(register_replay(app));
   out.push_back(register_token(app));
   out.push_back(register_audit(app));
+  out.push_back(register_tenant(app));
   return out;
 }
 

@@ -251,3 +251,42 @@ TEST_F(RestFixture, RequestWhoseTenantWasNeverSetIsRejected) {
 
 }  // namespace
 }  // namespace callbridge::api
+
+namespace callbridge::api {
+namespace {
+
+// The operator (docs/api.md "Tenants"): tenant management and who-am-I only; every route of a
+// tenant's data answers 403, and tenant admins cannot reach the tenant routes nor make operators.
+TEST_F(RestFixture, OperatorSeesNoTenantDataAndTenantAdminsNoTenantRoutes) {
+  ASSERT_TRUE(ids_->put_user({"_operator", "ops", "operator", "Ops", {}, ""}));
+  auto op = identity::issue_token(*ids_, "_operator", "ops", clock_.now())->token;
+  auto admin = add_user(kA, "adm", "admin", {"100"});
+  ring(kA, "100", 1);
+  add_journal(kA, "100", 1);
+
+  for (const auto& [method, path] : std::vector<std::pair<std::string, std::string>>{
+           {"GET", "/api/v1/calls"}, {"GET", "/api/v1/journal"}, {"GET", "/api/v1/contacts?q=a"},
+           {"GET", "/api/v1/users"}, {"GET", "/api/v1/tokens"}, {"GET", "/api/v1/lines"},
+           {"GET", "/api/v1/ui-settings"}, {"POST", "/api/v1/ws-ticket"}, {"POST", "/api/v1/contacts"}}) {
+    auto r = call(method, path, op, method == "POST" ? "{}" : "");
+    EXPECT_EQ(r.status, 403) << method << " " << path << ": " << r.body;
+  }
+  auto me = call("GET", "/api/v1/me", op);
+  ASSERT_EQ(me.status, 200) << me.body;
+  EXPECT_EQ(json::parse(me.body).at("role").as_string(), "operator");
+  EXPECT_EQ(call("GET", "/api/v1/diagnostics", op).status, 200);
+  // No TenantAdmin in this process: the operator's routes say so; a tenant admin is refused first.
+  EXPECT_EQ(call("GET", "/api/v1/tenants", op).status, 503);
+  EXPECT_EQ(ptype(call("GET", "/api/v1/tenants", admin)), "/problems/forbidden");
+  EXPECT_EQ(call("POST", "/api/v1/tenants", admin, R"({"id":"x"})").status, 403);
+  EXPECT_EQ(call("DELETE", "/api/v1/tenants/x", admin).status, 403);
+  EXPECT_EQ(call("GET", "/api/v1/tenants", "").status, 401);
+  // A tenant admin cannot create an operator in their tenant.
+  auto c = call("POST", "/api/v1/users", admin, R"({"user":"evil","role":"operator"})");
+  EXPECT_EQ(c.status, 400) << c.body;
+  // The admin still sees the tenant's call.
+  EXPECT_NE(call("GET", "/api/v1/calls", admin).body.find("\"device\":\"100\""), std::string::npos);
+}
+
+}  // namespace
+}  // namespace callbridge::api

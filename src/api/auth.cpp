@@ -1,5 +1,7 @@
 #include "api/auth.hpp"
 
+#include "base/tenant_id.hpp"
+
 #include "api/http_server.hpp"
 
 namespace callbridge::api {
@@ -88,6 +90,11 @@ base::Result<Principal> Authenticator::principal_of(const base::TenantId& tenant
   Principal p{.tenant = u->tenant};
   p.user = u->name;
   p.role = parse_role(u->role).value_or(Role::user);
+  // The operator role exists only in the operator's reserved tenant, and that tenant holds only
+  // operators (identity stores enforce it on write; this holds even for a hand-edited database).
+  if ((p.role == Role::operator_) != (u->tenant == base::kOperatorTenant))
+    return base::fail(base::Error::invalid_argument("user " + u->name + ": role " + u->role + " in tenant " +
+                                                    u->tenant.str() + " is not allowed"));
   p.devices = u->extensions;
   p.team = u->team;
   p.display_name = u->display_name;

@@ -47,6 +47,9 @@ struct Principal {
   core::Viewer viewer() const {
     return core::Viewer{.tenant = tenant, .user = user, .role = role, .extensions = devices, .team = team};
   }
+  bool is_admin() const { return role == Role::admin; }
+  // Operators create and remove tenants; every route of a tenant's data refuses them (403).
+  bool is_operator() const { return role == Role::operator_; }
 };
 
 // Why a request could not be authenticated: 401 (missing/bad/expired credentials), 429 (too

@@ -37,6 +37,7 @@ namespace callbridge::api {
 namespace rest {
 struct Ctx;  // rest_common.hpp
 }
+class TenantAdmin;  // api/tenant_admin.hpp
 
 struct RestDeps {
   ports::IdentityStore* identity = nullptr;  // required
@@ -67,6 +68,8 @@ struct RestDeps {
   // The served /ui-config.json (web root), the default of GET /api/v1/ui-settings for tenants that
   // saved none; nullopt/unset: empty defaults.
   std::function<std::optional<std::string>()> ui_config_json;
+  // Operator routes /api/v1/tenants (api/rest_tenants.cpp). Null: they answer 503.
+  TenantAdmin* tenants = nullptr;
   std::size_t max_body_bytes = 64 * 1024;
   // Secure flag on cb_session even for plain-HTTP requests (behind a TLS-terminating proxy);
   // requests that arrive over TLS always get it.

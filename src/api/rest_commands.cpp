@@ -288,6 +288,7 @@ void add_command_routes(HttpServer& server, CommandRouteDeps deps) {
       auto shared = std::make_shared<const HttpRequest>(std::move(req));
       routes->deps.auth->resolve_async(*shared, false, [shared, fn, respond](PrincipalResult p) {
         if (!p) return respond(rest::auth_problem(p.error()));
+        if (p->is_operator()) return respond(rest::operator_forbidden());  // no tenant's calls
         fn(*shared, *p, respond);
       });
     });

@@ -109,19 +109,32 @@ HttpResponse too_big(const Ctx& ctx) {
                  "request body exceeds " + std::to_string(ctx.deps.max_body_bytes) + " bytes");
 }
 
-// Authenticates, then calls next(request, principal) on the io thread.
+// Who a route serves: the principals of a tenant (every route of a tenant's data), the operator
+// (tenant management), or both (who am I).
+enum class Audience { tenant, operator_only, anyone };
+
+// Authenticates, checks the audience, then calls next(request, principal) on the io thread.
 using Next = std::function<void(std::shared_ptr<const HttpRequest>, Principal, Respond)>;
-AsyncHttpHandler authenticated(const std::shared_ptr<Ctx>& ctx, Next next) {
-  return [ctx, next = std::make_shared<Next>(std::move(next))](HttpRequest req, Respond respond) {
+AsyncHttpHandler authenticated(const std::shared_ptr<Ctx>& ctx, Next next, Audience audience = Audience::tenant) {
+  return [ctx, next = std::make_shared<Next>(std::move(next)), audience](HttpRequest req, Respond respond) {
     if (body_too_big(*ctx, req)) return respond(too_big(*ctx));
     auto shared = std::make_shared<const HttpRequest>(std::move(req));
-    ctx->deps.auth->resolve_async(*shared, false, [next, shared, respond](PrincipalResult p) {
+    ctx->deps.auth->resolve_async(*shared, false, [next, shared, respond, audience](PrincipalResult p) {
       if (!p) return respond(auth_problem(p.error()));
+      if (audience == Audience::tenant && p->is_operator()) return respond(operator_forbidden());
+      if (audience == Audience::operator_only && !p->is_operator())
+        return respond(problem(403, "forbidden", "this needs the operator role (tenant admins manage their own tenant only)"));
       (*next)(shared, std::move(*p), respond);
     });
   };
 }
 }  // namespace
+
+HttpResponse operator_forbidden() {
+  return problem(403, "forbidden",
+                 "operators manage tenants (/api/v1/tenants); a tenant's calls, journal, contacts, users and "
+                 "settings need a token of that tenant");
+}
 
 AsyncHttpHandler authed(const std::shared_ptr<Ctx>& ctx, Handler h, On on) {
   auto handler = std::make_shared<Handler>(std::move(h));
@@ -137,6 +150,26 @@ AsyncHttpHandler authed(const std::shared_ptr<Ctx>& ctx, AsyncHandler h) {
   return authenticated(ctx, [handler](std::shared_ptr<const HttpRequest> req, Principal p, Respond respond) {
     (*handler)(*req, p, std::move(respond));
   });
+}
+
+AsyncHttpHandler operator_only(const std::shared_ptr<Ctx>& ctx, AsyncHandler h) {
+  auto handler = std::make_shared<AsyncHandler>(std::move(h));
+  return authenticated(
+      ctx,
+      [handler](std::shared_ptr<const HttpRequest> req, Principal p, Respond respond) {
+        (*handler)(*req, p, std::move(respond));
+      },
+      Audience::operator_only);
+}
+
+AsyncHttpHandler anyone(const std::shared_ptr<Ctx>& ctx, Handler h) {
+  auto handler = std::make_shared<Handler>(std::move(h));
+  return authenticated(
+      ctx,
+      [handler](std::shared_ptr<const HttpRequest> req, Principal p, Respond respond) {
+        respond((*handler)(*req, p));
+      },
+      Audience::anyone);
 }
 
 AsyncHttpHandler admin_only(const std::shared_ptr<Ctx>& ctx, Handler h, On on) {
@@ -256,6 +289,7 @@ std::shared_ptr<rest::Ctx> add_rest_routes(HttpServer& server, RestDeps deps) {
   rest::add_call_routes(server, ctx);
   rest::add_ops_routes(server, ctx);
   rest::add_settings_routes(server, ctx);
+  rest::add_tenant_routes(server, ctx);
   return ctx;
 }
 

@@ -43,6 +43,13 @@ AsyncHttpHandler authed(const std::shared_ptr<Ctx>& ctx, Handler h, On on = On::
 AsyncHttpHandler authed(const std::shared_ptr<Ctx>& ctx, AsyncHandler h);  // h on the io thread
 // Admin only (403 otherwise).
 AsyncHttpHandler admin_only(const std::shared_ptr<Ctx>& ctx, Handler h, On on = On::io);
+// authed() and the two above answer an operator 403: a tenant's calls, journal, contacts, users
+// and settings are not the operator's. These take operators only (tenant management) ...
+AsyncHttpHandler operator_only(const std::shared_ptr<Ctx>& ctx, AsyncHandler h);
+// ... and any authenticated principal, operators included (GET /api/v1/me).
+AsyncHttpHandler anyone(const std::shared_ptr<Ctx>& ctx, Handler h);
+// The 403 an operator gets on a tenant route.
+HttpResponse operator_forbidden();
 // No authentication: `h` on a worker (body limit checked first).
 AsyncHttpHandler unauthed_worker(const std::shared_ptr<Ctx>& ctx, HttpHandler h);
 // Body limit only (no authentication).
@@ -82,6 +89,7 @@ void add_identity_routes(HttpServer& s, const std::shared_ptr<Ctx>& ctx);
 void add_call_routes(HttpServer& s, const std::shared_ptr<Ctx>& ctx);
 void add_ops_routes(HttpServer& s, const std::shared_ptr<Ctx>& ctx);
 void add_settings_routes(HttpServer& s, const std::shared_ptr<Ctx>& ctx);  // rest_settings.cpp
+void add_tenant_routes(HttpServer& s, const std::shared_ptr<Ctx>& ctx);    // rest_tenants.cpp
 
 boost::json::object me_json(const Principal& p);
 

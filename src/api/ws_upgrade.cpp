@@ -47,6 +47,8 @@ std::expected<Subscription, HttpResponse> subscription_for(const HttpRequest& re
       s.since = n;
     }
   }
+  if (who.is_operator())  // operators manage tenants; no tenant's events are theirs
+    return std::unexpected(HttpResponse::problem(403, "Forbidden", "operators do not receive a tenant's events"));
   const core::Viewer viewer = who.viewer();
   std::vector<std::string> team;
   if (scope == core::EventScope::team && !viewer.team.empty() && tenant_users) {

@@ -1,4 +1,5 @@
 #include "app/app.hpp"
+#include "app/tenant_manager.hpp"
 
 #include <spdlog/spdlog.h>
 
@@ -125,6 +126,8 @@ base::Result<std::unique_ptr<App>> App::create(Config config, AppOptions options
   }, app->store_.get(), &app->event_hub_, rest_offload(app->rest_));
   api::add_static_routes(*app->http_, {api::default_web_root()});
   if (auto st = app->http_->start(); !st) return fail(st.error());
+  // Tenants the operator created over the API (identity.db), after the file's.
+  tenant_manager(app->rest_)->load();
   return app;
 }
 

@@ -101,6 +101,8 @@ class App {
   // models leave the event hub); `done` runs on the io thread afterwards, with not_found for an
   // unknown tenant. REST lookups and call control of the tenant end at once.
   void remove_tenant(const base::TenantId& tenant, std::function<void(base::Status)> done);
+  // Shutting down: operator changes answer 503 (app/tenant_manager).
+  bool stopping() const { return shutting_down_; }
   // A number as typed or reported -> E.164 under the tenant's dialing plan; nullopt if it is not
   // an external number. Without a plan only "+<digits>" is understood. Any thread.
   std::optional<std::string> to_e164(const base::TenantId& tenant, std::string_view raw) const;

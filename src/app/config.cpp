@@ -1,5 +1,6 @@
 #include "app/config.hpp"
 
+#include "app/config_tables.hpp"
 #include "base/device_name.hpp"
 #include "base/tenant_id.hpp"
 #include "base/web_origin.hpp"
@@ -277,6 +278,8 @@ Status read_pbx(TableReader r, PbxConfig& p) {
   CB_TRY(r.string("tenant", p.tenant, true));
   if (auto* n = r.get("tenant"); n && !valid_tenant_id(p.tenant))
     return fail(r.bad("tenant", *n, "a tenant id (letters, digits, '-' and '_')"));
+  if (auto* n = r.get("tenant"); n && p.tenant == base::kOperatorTenant)
+    return fail(r.bad("tenant", *n, "a tenant id other than the operator's reserved \"_operator\""));
   return r.finish();  // completeness (host, user, secret) is validate()'s job, after the flags
 }
 
@@ -326,6 +329,8 @@ Status read_source_common(TableReader& r, std::string& name, std::string& tenant
   CB_TRY(r.string("tenant", tenant, true));
   if (auto* n = r.get("tenant"); n && !valid_tenant_id(tenant))
     return fail(r.bad("tenant", *n, "a tenant id (letters, digits, '-' and '_')"));
+  if (auto* n = r.get("tenant"); n && tenant == base::kOperatorTenant)
+    return fail(r.bad("tenant", *n, "a tenant id other than the operator's reserved \"_operator\""));
   CB_TRY(r.integer("timeout_ms", timeout_ms, 1, 60'000, "an integer 1..60000 (milliseconds)"));
   CB_TRY(r.integer("priority", priority, -1000, 1000, "an integer -1000..1000 (lower ranks first)"));
   return {};
@@ -380,6 +385,8 @@ Status read_http(TableReader r, HttpDirectoryConfig& h) {
   return r.finish();
 }
 
+Status check_source_names(const TableReader& r, const DirectoryConfig& d);
+
 Status read_directory(TableReader r, std::string_view source, DirectoryConfig& d) {
   auto store = r.table("store");
   if (!store) return fail(store.error());
@@ -390,7 +397,12 @@ Status read_directory(TableReader r, std::string_view source, DirectoryConfig& d
   }
   CB_TRY(read_source_array(r, "ldap", d.ldap, read_ldap));
   CB_TRY(read_source_array(r, "http", d.http, read_http));
-  // Names identify a source in results, diagnostics and metrics: unique, never the store's.
+  CB_TRY(check_source_names(r, d));
+  return r.finish();
+}
+
+// Names identify a source in results, diagnostics and metrics: unique, never the store's.
+Status check_source_names(const TableReader& r, const DirectoryConfig& d) {
   std::set<std::string> names;
   auto check = [&](const std::string& kind, std::size_t i, const std::string& name) -> Status {
     std::string at = r.key_path(kind) + "[" + std::to_string(i) + "].name";
@@ -403,7 +415,7 @@ Status read_directory(TableReader r, std::string_view source, DirectoryConfig& d
   };
   for (std::size_t i = 0; i < d.ldap.size(); ++i) CB_TRY(check("ldap", i, d.ldap[i].name));
   for (std::size_t i = 0; i < d.http.size(); ++i) CB_TRY(check("http", i, d.http[i].name));
-  return r.finish();
+  return {};
 }
 
 Status read_journal(TableReader r, JournalConfig& j) {
@@ -522,6 +534,8 @@ Status read_tenants(TableReader r, const toml::table& t, std::string_view source
     if (!valid_tenant_id(id))
       return fail(Error::invalid_argument(r.key_path(id) +
                                           ": tenant ids may use letters, digits, '-' and '_'"));
+    if (id == base::kOperatorTenant)
+      return fail(Error::invalid_argument(r.key_path(id) + ": \"_operator\" is reserved for the operator's users"));
     TenantConfig tc;
     TableReader tr(**sub, r.key_path(id), source);
     auto dialing = tr.table("dialing");
@@ -537,7 +551,124 @@ Status read_tenants(TableReader r, const toml::table& t, std::string_view source
   return r.finish();
 }
 
+
+// Keys of a TOML section that a tenant spec does not take: the spec is the tenant, and files
+// written by the daemon are configured in the file.
+Status reject_keys(const TableReader& r, const toml::table& t, std::initializer_list<std::string_view> keys,
+                   std::string_view why) {
+  for (auto k : keys)
+    if (t.contains(k))
+      return fail(Error::invalid_argument(r.key_path(k) + ": not accepted in a tenant spec (" + std::string(why) + ")"));
+  return {};
+}
+
+std::string numbered(std::string_view base, std::size_t i, std::size_t n) {
+  return n == 1 ? std::string(base) : std::string(base) + "-" + std::to_string(i + 1);
+}
+
+// A spec's array of tables ("pbx", "phones", "directory.ldap"): each element read by `read` into
+// an Entry prepared by `make(i, n)`.
+template <typename Entry, typename Make, typename Read>
+Status read_spec_array(TableReader& r, std::string_view key, std::size_t max, std::vector<Entry>& out, Make make,
+                       Read read) {
+  auto* n = r.get(key);
+  if (!n) return {};
+  auto* arr = n->as_array();
+  if (!arr || !std::all_of(arr->begin(), arr->end(), [](const toml::node& e) { return e.is_table(); }))
+    return fail(r.bad(key, *n, "an array of objects"));
+  if (arr->size() > max)
+    return fail(Error::invalid_argument(r.key_path(key) + ": at most " + std::to_string(max) + " entries"));
+  for (std::size_t i = 0; i < arr->size(); ++i) {
+    Entry e = make(i, arr->size());
+    CB_TRY(read(*(*arr)[i].as_table(), r.key_path(key) + "[" + std::to_string(i) + "]", e));
+    out.push_back(std::move(e));
+  }
+  return {};
+}
+
 }  // namespace
+
+Result<TenantSpec> read_tenant_spec(const toml::table& t, std::string_view id, std::string_view source) {
+  TenantSpec spec;
+  spec.id = std::string(id);
+  TableReader r(t, "", source);
+  CB_TRY(r.string("id", spec.id, true));
+  if (spec.id != id)
+    return fail(Error::invalid_argument("id: \"" + spec.id + "\" differs from the tenant of the URL, \"" +
+                                        std::string(id) + "\""));
+  if (!valid_tenant_id(id) || id.size() > base::TenantId::kMaxLength)
+    return fail(Error::invalid_argument("id: expected a tenant id (1..64 letters, digits, '-' and '_'), got " +
+                                        quote(id)));
+  if (id == base::kOperatorTenant)
+    return fail(Error::invalid_argument("id: \"_operator\" is reserved for the operator's users"));
+  CB_TRY(r.string("display_name", spec.display_name));
+  if (spec.display_name.size() > 200)
+    return fail(Error::invalid_argument("display_name: at most 200 bytes"));
+
+  const std::string tenant(id);
+  CB_TRY(read_spec_array(
+      r, "pbx", kMaxTenantLinks, spec.pbx,
+      [&](std::size_t i, std::size_t n) {
+        PbxConfig p;
+        p.name = numbered(tenant, i, n);
+        p.tenant = tenant;
+        return p;
+      },
+      [&](const toml::table& e, std::string path, PbxConfig& p) -> Status {
+        TableReader er(e, path, source);
+        CB_TRY(reject_keys(er, e, {"tenant"}, "the spec is the tenant"));
+        CB_TRY(reject_keys(er, e, {"record_dir"}, "recording is set in the configuration file or with --record"));
+        return read_pbx(std::move(er), p);
+      }));
+
+  auto dialing = r.table("dialing");
+  if (!dialing) return fail(dialing.error());
+  if (*dialing) CB_TRY(read_dialing(TableReader(**dialing, "dialing", source), spec.settings.dialing));
+  auto cc = r.table("call_control");
+  if (!cc) return fail(cc.error());
+  if (*cc) CB_TRY(read_call_control(TableReader(**cc, "call_control", source), spec.settings.call_control));
+  CB_TRY(read_phones(r, source, spec.settings.phones));
+
+  auto dir = r.table("directory");
+  if (!dir) return fail(dir.error());
+  if (*dir) {
+    TableReader dr(**dir, "directory", source);
+    CB_TRY(reject_keys(dr, **dir, {"store"}, "the built-in store is configured for the whole daemon"));
+    auto read_source = [&](auto read) {
+      return [&, read](const toml::table& e, std::string path, auto& entry) -> Status {
+        TableReader er(e, path, source);
+        CB_TRY(reject_keys(er, e, {"tenant"}, "the spec is the tenant"));
+        return read(std::move(er), entry);
+      };
+    };
+    CB_TRY(read_spec_array(
+        dr, "ldap", kMaxTenantSources, spec.ldap,
+        [&](std::size_t i, std::size_t n) {
+          LdapDirectoryConfig l;
+          l.name = numbered(tenant + "-ldap", i, n);
+          l.tenant = tenant;
+          return l;
+        },
+        read_source(read_ldap)));
+    CB_TRY(read_spec_array(
+        dr, "http", kMaxTenantSources, spec.http,
+        [&](std::size_t i, std::size_t n) {
+          HttpDirectoryConfig h;
+          h.name = numbered(tenant + "-crm", i, n);
+          h.tenant = tenant;
+          return h;
+        },
+        read_source(read_http)));
+    DirectoryConfig d;
+    d.ldap = spec.ldap;
+    d.http = spec.http;
+    CB_TRY(check_source_names(dr, d));
+    CB_TRY(dr.finish());
+  }
+  CB_TRY(r.finish());
+  return spec;  // completeness and cross-field rules: parse_tenant_spec (validate(), the dialing plan)
+}
+
 
 std::vector<base::TenantId> configured_tenants(const Config& config) {
   std::set<std::string> names{std::string(kSingleCompanyTenant)};

@@ -10,6 +10,7 @@
 #include "app/app.hpp"
 #include "app/capability_table.hpp"
 #include "audit/sqlite/sqlite_audit_log.hpp"
+#include "app/tenant_manager.hpp"
 #include "base/worker_pool.hpp"
 
 #include <boost/asio/post.hpp>
@@ -17,6 +18,7 @@
 #include "directory/index/indexed_contact_store.hpp"
 #include "directory/store/sqlite_contact_store.hpp"
 #include "identity/sqlite/identity_store.hpp"
+#include "identity/sqlite/sqlite_tenant_store.hpp"
 
 namespace callbridge::app {
 
@@ -27,6 +29,8 @@ struct RestWiring {
   // DATA_DIR/audit.db: the routes record sign-ins, tokens, users and settings (its own writer
   // thread; [audit] retention_days).
   std::unique_ptr<audit::SqliteAuditLog> audit;
+  // The operator's /api/v1/tenants (tenant specs in identity.db); uses the workers below.
+  std::unique_ptr<TenantManager> tenants;
   // contacts.db, its index and the dialing plans are the App's (App::contacts(), App::to_e164()):
   // the same instances serve live calls.
   // Blocking work of the API, off the io thread (wire_rest_api). Two pools, so that a flood of bad
@@ -50,6 +54,8 @@ api::EventStreamOptions event_stream_options(const std::shared_ptr<RestWiring>& 
 }
 
 base::Offload rest_offload(const std::shared_ptr<RestWiring>& w) { return w->rest_offload; }
+
+TenantManager* tenant_manager(const std::shared_ptr<RestWiring>& w) { return w->tenants.get(); }
 
 namespace {
 // The served /ui-config.json (the web client's static defaults), at most 64 KiB.
@@ -89,7 +95,12 @@ base::Result<std::shared_ptr<RestWiring>> wire_rest_api(App& app) {
   w->rest_offload = {w->rest_workers.get(), to_io};
   w->auth->set_offload({w->auth_workers.get(), to_io}, w->rest_offload);
 
+  auto tenant_store = identity::SqliteTenantStore::open((dir / "identity.db").string());
+  if (!tenant_store) return base::fail(tenant_store.error());
+  w->tenants = std::make_unique<TenantManager>(app, std::move(*tenant_store), w->rest_offload);
+
   api::RestDeps d;
+  d.tenants = w->tenants.get();
   d.identity = w->identity.get();
   d.auth = w->auth.get();
   d.audit = w->audit.get();

@@ -25,4 +25,8 @@ api::EventStreamOptions event_stream_options(const std::shared_ptr<RestWiring>& 
 // control routes (journal callback lookups).
 base::Offload rest_offload(const std::shared_ptr<RestWiring>& w);
 
+// The operator's tenant manager (/api/v1/tenants); App::create load()s the stored tenants.
+class TenantManager;
+TenantManager* tenant_manager(const std::shared_ptr<RestWiring>& w);
+
 }  // namespace callbridge::app

@@ -63,6 +63,11 @@ class TenantId {
 
 std::string to_string(const TenantId& t);
 
+// The reserved tenant of the operator (the role above tenant admins that creates and removes
+// tenants, docs/api.md "Tenants"): operator users and tokens live here, and no configured or
+// created tenant may take this id, so an operator never shares a tenant with a company.
+inline constexpr std::string_view kOperatorTenant = "_operator";
+
 }  // namespace callbridge::base
 
 template <>

@@ -24,6 +24,7 @@ bool has_connection_of(const Viewer& v, const model::Call& c) {
 
 std::string_view to_string(Role r) {
   switch (r) {
+    case Role::operator_: return "operator";
     case Role::admin: return "admin";
     case Role::supervisor: return "supervisor";
     case Role::user: return "user";
@@ -32,6 +33,7 @@ std::string_view to_string(Role r) {
 }
 
 std::optional<Role> parse_role(std::string_view s) {
+  if (s == "operator") return Role::operator_;
   if (s == "admin") return Role::admin;
   if (s == "supervisor") return Role::supervisor;
   if (s == "user") return Role::user;

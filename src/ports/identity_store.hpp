@@ -22,7 +22,7 @@ namespace callbridge::ports {
 struct User {
   base::TenantId tenant;                  // no default: User{.tenant = t}
   std::string name{};                     // login name, unique per tenant ("anna")
-  std::string role = "user";              // "admin" | "supervisor" | "user"
+  std::string role = "user";              // "admin" | "supervisor" | "user"; "operator" (tenant "_operator" only)
   std::string display_name{};
   std::vector<std::string> extensions{};  // devices the user owns ("100")
   std::string team{};

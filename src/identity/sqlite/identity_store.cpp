@@ -5,6 +5,7 @@
 #include <cstring>
 
 #include "base/device_name.hpp"
+#include "base/tenant_id.hpp"
 #include "storage/sqlite/statement.hpp"
 
 namespace callbridge::identity {
@@ -36,7 +37,7 @@ std::vector<std::string> split_ext(const std::string& s) {
   return out;
 }
 
-bool valid_role(std::string_view r) { return r == "admin" || r == "supervisor" || r == "user"; }
+bool valid_role(std::string_view r) { return r == "admin" || r == "supervisor" || r == "user" || r == "operator"; }
 
 bool sodium_ready() {
   static const bool ok = sodium_init() >= 0;
@@ -209,7 +210,12 @@ base::Status SqliteIdentityStore::delete_setting(const base::TenantId& tenant, c
 base::Status SqliteIdentityStore::put_user(const User& u) {
   if (!valid_name(u.tenant)) return fail(Error::invalid_argument("tenant: expected 1-64 of [A-Za-z0-9._@-]"));
   if (!valid_name(u.name)) return fail(Error::invalid_argument("user: expected 1-64 of [A-Za-z0-9._@-]"));
-  if (!valid_role(u.role)) return fail(Error::invalid_argument("role: expected admin, supervisor or user"));
+  if (!valid_role(u.role)) return fail(Error::invalid_argument("role: expected admin, supervisor, user or operator"));
+  // Operators manage tenants from their own reserved tenant; no company tenant has one.
+  if (u.role == "operator" && u.tenant != base::kOperatorTenant)
+    return fail(Error::invalid_argument("role: operator users belong to the reserved tenant \"_operator\""));
+  if (u.role != "operator" && u.tenant == base::kOperatorTenant)
+    return fail(Error::invalid_argument("tenant: \"_operator\" holds operator users only"));
   if (u.extensions.size() > 64) return fail(Error::invalid_argument("extensions: at most 64"));
   for (const auto& e : u.extensions)
     if (!base::is_device_name(e))

@@ -41,6 +41,18 @@ TEST(IdentityStore, UsersArePerTenant) {
   EXPECT_FALSE(s->remove_user("t1", "anna"));
 }
 
+// Operators live in the reserved tenant "_operator", which holds nothing else.
+TEST(IdentityStore, OperatorsOnlyInTheReservedTenant) {
+  auto s = std::move(*SqliteIdentityStore::open(":memory:"));
+  EXPECT_TRUE(s->put_user({"_operator", "ops", "operator", "", {}, ""}));
+  EXPECT_EQ(s->get_user("_operator", "ops")->role, "operator");
+  auto in_company = s->put_user({"t1", "ops", "operator", "", {}, ""});
+  ASSERT_FALSE(in_company);
+  EXPECT_EQ(in_company.error().code(), base::Errc::invalid_argument);
+  EXPECT_FALSE(s->put_user({"_operator", "anna", "admin", "", {}, ""}));
+  EXPECT_FALSE(s->put_user({"_operator", "ben", "user", "", {}, ""}));
+}
+
 TEST(IdentityStore, TokensAreHashedAndRevocablePerTenant) {
   auto s = mem();
   ASSERT_TRUE(s->put_user({"t1", "anna", "user", "", {"100"}, ""}));
