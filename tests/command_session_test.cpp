@@ -73,6 +73,8 @@ struct CommandSession {
   boost::asio::io_context io;
   api::HttpServer server{io, api::HttpServerOptions{}};
   AnnaResolver resolver;
+  base::SystemClock clock;
+  std::shared_ptr<core::CommandLog> command_log = std::make_shared<core::CommandLog>(core::CommandLogOptions{}, clock);
   std::string log;
   std::size_t pos = 0;
   std::string sent;
@@ -80,7 +82,8 @@ struct CommandSession {
   explicit CommandSession(std::string_view scenario) : log(fixture(scenario, "ami.log")) {
     api::add_command_routes(server, {.auth = &resolver,
                                      .service_for = [this](const std::string&) { return &service; },
-                                     .max_body_bytes = 64 * 1024});
+                                     .max_body_bytes = 64 * 1024,
+                                     .log_for = [this](const std::string&) { return command_log; }});
     protocol.begin(at(0));
   }
   static ami::AmiProtocolConfig config() {

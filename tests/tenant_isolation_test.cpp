@@ -110,6 +110,10 @@ struct TenantSide {
     pbx.io = &io;
     pbx.call_prefix = info.call_prefix;
     control = std::make_unique<core::CallControlService>(core::CallControlOptions{.tenant = id}, model, pbx, nullptr);
+    // The tenant's command log, publishing as core::TenantRuntime's does (app/command_wiring).
+    commands->set_listener([&hub](const core::CommandRecord& r) {
+      hub.publish_to_user(r.tenant, r.user, "command", ",\"command\":" + api::command_json(r) + "}");
+    });
     hub.add_model(id, &model);
   }
   const TenantInfo& info;
@@ -117,6 +121,8 @@ struct TenantSide {
   model::CallModel model;
   FakePbx pbx;
   std::unique_ptr<core::CallControlService> control;
+  base::SystemClock clock;
+  std::shared_ptr<core::CommandLog> commands = std::make_shared<core::CommandLog>(core::CommandLogOptions{}, clock);
 };
 
 // The whole API of callbridged for two tenants, served by one io thread.
@@ -166,8 +172,10 @@ class Stack {
         if (s.id == t) return s.control.get();
       return nullptr;
     };
-    c.publish_to_user = [this](const std::string& t, const std::string& user, std::string_view tail) {
-      hub.publish_to_user(base::TenantId(t), user, "command", tail);
+    c.log_for = [this](const std::string& t) -> std::shared_ptr<core::CommandLog> {
+      for (auto& s : tenants)
+        if (s.id == t) return s.commands;
+      return nullptr;
     };
     api::add_command_routes(*http, std::move(c));
     api::EventStreamOptions eo;

@@ -63,31 +63,24 @@ HttpResponse failure(const core::CommandFailure& f) {
   return problem(http_status(f.kind), problem_type(f.kind), f.detail);
 }
 
-// What the routes share with the service callbacks, which may run after the routes are gone
-// (they hold it weakly).
-struct Shared {
-  base::SystemClock system_clock;
-  std::unique_ptr<core::CommandLog> log;
-};
-
 // One command on its way: the service's callbacks run either inside the handler (checks, link
 // down, a PBX that already answered) — then `early` keeps the outcome for the HTTP answer — or
 // later, once the 202 named a command, which they then finish.
 struct Tracking {
   explicit Tracking(base::TenantId t) : tenant(t) {}
-  std::weak_ptr<Shared> shared;
+  std::weak_ptr<core::CommandLog> log;  // the tenant's; gone with its runtime
   base::TenantId tenant;
   std::string id;  // set once the 202 created the record
   std::optional<core::CommandOutcome> early;
   bool make_call = false;
 
   void later(core::CommandOutcome o, bool final) {
-    auto s = shared.lock();
-    if (!s) return;
+    auto l = log.lock();
+    if (!l) return;
     if (!o) {
-      s->log->finish(tenant, id, core::CommandState::failed, o.error().detail);
+      l->finish(tenant, id, core::CommandState::failed, o.error().detail);
     } else if (final) {
-      s->log->finish(tenant, id, core::CommandState::done, "", o->call_id);
+      l->finish(tenant, id, core::CommandState::done, "", o->call_id);
     }
   }
 };
@@ -116,7 +109,6 @@ core::CommandCallback finished_cb(const std::shared_ptr<Tracking>& t) {
 
 struct Routes {
   CommandRouteDeps deps;
-  std::shared_ptr<Shared> shared;
 
   // After the service call: a problem when it failed at once, else 202 naming the new command
   // (Location: /api/v1/commands/{id}). `status` keeps its old meaning: "accepted" when the PBX
@@ -124,10 +116,12 @@ struct Routes {
   HttpResponse respond(const Principal& p, const std::shared_ptr<Tracking>& t, std::string action,
                        std::optional<std::string> call_id, std::optional<std::string> request_id) {
     if (t->early && !*t->early) return failure(t->early->error());
+    auto log = t->log.lock();  // checked before the command was sent, on this (the io) thread
+    if (!log) return problem(503, "pbx-unavailable", "tenant " + p.tenant.str() + " was removed");
     const bool confirmed = t->early.has_value();
     // A confirmed non-originate command is finished; make_call waits for the OriginateResponse.
     const auto state = confirmed && !t->make_call ? core::CommandState::done : core::CommandState::accepted;
-    const auto& rec = shared->log->add(p.tenant, p.user, std::move(action), state, call_id, request_id);
+    const auto& rec = log->add(p.tenant, p.user, std::move(action), state, call_id, request_id);
     t->id = rec.id;
     json::object o;
     o["call_id"] = call_id ? json::value(*call_id) : json::value(nullptr);
@@ -142,7 +136,7 @@ struct Routes {
 
   std::shared_ptr<Tracking> track(const Principal& p, bool make_call) {
     auto t = std::make_shared<Tracking>(p.tenant);
-    t->shared = shared;
+    t->log = log_for(p.tenant);
     t->make_call = make_call;
     return t;
   }
@@ -157,8 +151,13 @@ struct Routes {
       body = std::move(*b);
     }
     core::CallControlService* svc = deps.service_for ? deps.service_for(p.tenant) : nullptr;
-    if (!svc) return problem(503, "pbx-unavailable", "no PBX link serves tenant " + p.tenant.str());
+    if (!svc || !log_for(p.tenant))
+      return problem(503, "pbx-unavailable", "no PBX link serves tenant " + p.tenant.str());
     return f(p, body, *svc);
+  }
+
+  std::shared_ptr<core::CommandLog> log_for(const base::TenantId& t) const {
+    return deps.log_for ? deps.log_for(t) : nullptr;
   }
 
   HttpResponse start_make_call(const Principal& p, core::CallControlService& svc, core::CommandCaller caller,
@@ -203,7 +202,8 @@ struct Routes {
       if (!*found) return respond(problem(404, "not-found", "no journal entry " + std::to_string(id)));
       auto place = [self, p, id, respond, e = std::move((*found)->entry)] {
         core::CallControlService* svc = self->deps.service_for ? self->deps.service_for(p.tenant) : nullptr;
-        if (!svc) return respond(problem(503, "pbx-unavailable", "no PBX link serves tenant " + p.tenant.str()));
+        if (!svc || !self->log_for(p.tenant))
+          return respond(problem(503, "pbx-unavailable", "no PBX link serves tenant " + p.tenant.str()));
         if (!e.remote || e.remote->empty())
           return respond(problem(409, "no-callback-number", "the remote number of journal entry " +
                                                                 std::to_string(id) + " was withheld"));
@@ -252,8 +252,9 @@ struct Routes {
     const Principal* p = &principal;
     std::string rest;
     std::string id = rest::path_segment(req, "/api/v1/commands/", &rest);
-    const core::CommandRecord* r = id.empty() || id.size() > 64 || !rest.empty() ? nullptr
-                                                                                 : shared->log->find(p->tenant, id);
+    auto log = log_for(p->tenant);
+    const core::CommandRecord* r = !log || id.empty() || id.size() > 64 || !rest.empty() ? nullptr
+                                                                                         : log->find(p->tenant, id);
     if (!r || !core::may_see_command(p->viewer(), r->tenant, r->user))
       return problem(404, "not-found", "no command " + id.substr(0, 64) + " (unknown, expired or not yours)");
     HttpResponse out;
@@ -267,15 +268,7 @@ struct Routes {
 }  // namespace
 
 void add_command_routes(HttpServer& server, CommandRouteDeps deps) {
-  auto routes = std::make_shared<Routes>(Routes{std::move(deps), std::make_shared<Shared>()});
-  Shared& sh = *routes->shared;
-  sh.log = std::make_unique<core::CommandLog>(routes->deps.command_log,
-                                              routes->deps.clock ? *routes->deps.clock : sh.system_clock);
-  if (routes->deps.publish_to_user) {
-    sh.log->set_listener([publish = routes->deps.publish_to_user](const core::CommandRecord& r) {
-      publish(r.tenant, r.user, ",\"command\":" + command_json(r) + "}");
-    });
-  }
+  auto routes = std::make_shared<Routes>(Routes{std::move(deps)});
   // `pre` may answer before authentication (404 for paths that name nothing); then `fn` runs on
   // the io thread with the principal (authentication itself may take a worker).
   using Handle = std::function<void(const HttpRequest&, const Principal&, Respond)>;

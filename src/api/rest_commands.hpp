@@ -3,14 +3,16 @@
 // deflect}, and POST /api/v1/journal/{id}/callback (make call from the entry's party to its
 // remote). Authenticates with a PrincipalResolver, parses the body, hands the command to the
 // tenant's core::CallControlService and maps its outcome to 202 / problem+json. Every 202 names
-// a command (core::CommandLog) whose later outcome (the PBX's Response / OriginateResponse) is
-// readable at GET /api/v1/commands/{id} and published to the issuing user's event stream.
+// a command in the tenant's core::CommandLog (its TenantRuntime's, reached through `log_for`)
+// whose later outcome (the PBX's Response / OriginateResponse) is readable at
+// GET /api/v1/commands/{id}; the log's listener publishes it to the issuing user's event stream.
 // The app calls add_command_routes() once; authentication may take a worker (uncached token), the
 // commands run on the io thread, the callback's journal lookup on `offload.pool`.
 #pragma once
 
 #include <cstddef>
 #include <functional>
+#include <memory>
 #include <string>
 #include <string_view>
 
@@ -34,12 +36,10 @@ struct CommandRouteDeps {
   // The callback's journal lookup runs on offload.pool, the call is placed back on the io thread
   // (empty: inline).
   base::Offload offload;
-  // Publishes a command's state change to `user`'s event stream in `tenant` (EventHub::
-  // publish_to_user with type "command"); `json_tail` is `,"command":{...}}`. Unset: not published.
-  std::function<void(const base::TenantId& tenant, const std::string& user, std::string_view json_tail)>
-      publish_to_user;
-  const base::Clock* clock = nullptr;  // command times and expiry; null: the system clock
-  core::CommandLogOptions command_log;
+  // The tenant's command log (core::TenantRuntime::shared_commands(); required): the routes add
+  // and finish records there and hold it weakly while the PBX answers. Null: the tenant has none
+  // (commands 503 like a tenant without call control; GET /api/v1/commands/{id} 404).
+  std::function<std::shared_ptr<core::CommandLog>(const base::TenantId& tenant)> log_for;
 };
 
 // The command as GET /api/v1/commands/{id} and the "command" event show it.

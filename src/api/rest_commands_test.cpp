@@ -2,6 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include <map>
+#include <memory>
+
 #include <boost/asio/io_context.hpp>
 #include <boost/json.hpp>
 
@@ -127,22 +130,33 @@ struct RestCommands : ::testing::Test {
   FakeJournal journal;
 
   base::ManualClock clock{at(0)};
-  // What the routes publish: {tenant, user, json tail}.
+  // What the tenants' command logs publish: {tenant, user, json tail}.
   std::vector<std::tuple<std::string, std::string, std::string>> published;
+  // Each tenant's command log, as its core::TenantRuntime owns it; erased: the tenant was removed.
+  std::map<std::string, std::shared_ptr<core::CommandLog>> logs;
+
+  std::shared_ptr<core::CommandLog> log_of(const std::string& tenant) {
+    auto log = std::make_shared<core::CommandLog>(
+        core::CommandLogOptions{.max_per_tenant = 100, .ttl = std::chrono::seconds(600)}, clock);
+    log->set_listener([this](const core::CommandRecord& r) {  // what app/command_wiring publishes
+      published.emplace_back(r.tenant.str(), r.user, ",\"command\":" + command_json(r) + "}");
+    });
+    return log;
+  }
 
   RestCommands() {
+    logs["default"] = log_of("default");
+    logs["other"] = log_of("other");
     add_command_routes(server, {.auth = &resolver,
                                 .service_for = [this](const std::string& t) -> core::CallControlService* {
                                   return has_service && t == "default" ? &service : nullptr;
                                 },
                                 .max_body_bytes = 64 * 1024,
                                 .journal = &journal,
-                                .publish_to_user =
-                                    [this](const std::string& t, const std::string& u, std::string_view tail) {
-                                      published.emplace_back(t, u, std::string(tail));
-                                    },
-                                .clock = &clock,
-                                .command_log = {.max_per_tenant = 100, .ttl = std::chrono::seconds(600)}});
+                                .log_for = [this](const std::string& t) -> std::shared_ptr<core::CommandLog> {
+                                  auto it = logs.find(t);
+                                  return it == logs.end() ? nullptr : it->second;
+                                }});
   }
   HttpResponse get(std::string path, std::string token = "anna") {
     HttpRequest r;
@@ -366,6 +380,29 @@ TEST_F(RestCommands, CommandsAreOnlyVisibleToTheirUserAndTenantAdmins) {
   // Expired after the ttl.
   clock.advance(std::chrono::seconds(601));
   EXPECT_EQ(get("/api/v1/commands/" + id).status, 404);
+}
+
+// The log is the tenant's (its runtime's): the routes do not keep it. Once the tenant is gone, a
+// PBX answer that arrives late finds nothing, its commands are 404 and new ones 503; the other
+// tenant's log is untouched.
+TEST_F(RestCommands, ARemovedTenantsCommandLogGoesWithIt) {
+  model.update("ctilab-1.0", "100", ConnectionState::connected, CallEventType::established, at(0), "+4989123456");
+  pbx.immediate = false;
+  auto r = post("/api/v1/calls/ctilab-1.0/hangup", "");
+  ASSERT_EQ(r.status, 202) << r.body;
+  std::string id(obj(r).at("command_id").as_string());
+  EXPECT_EQ(logs.at("default")->size("default"), 1u);
+  EXPECT_EQ(logs.at("other")->size("default"), 0u);
+  EXPECT_EQ(logs.at("other")->size("other"), 0u);
+  std::weak_ptr<core::CommandLog> gone = logs.at("default");
+  logs.erase("default");  // the runtime was destroyed
+  EXPECT_TRUE(gone.expired());
+  ASSERT_EQ(pbx.pending.size(), 1u);
+  pbx.pending[0](base::fail(base::Error::conflict("Hangup: No such channel")));  // late: no one to tell
+  EXPECT_TRUE(published.empty());
+  EXPECT_EQ(get("/api/v1/commands/" + id).status, 404);
+  EXPECT_EQ(type(post("/api/v1/calls/ctilab-1.0/hangup", "")), "/problems/pbx-unavailable");
+  EXPECT_EQ(pbx.log.size(), 1u);  // nothing sent without a log to name the command in
 }
 
 // The hub side of command events: addressed to one user of one tenant, whatever the scope,

@@ -119,11 +119,9 @@ base::Result<std::unique_ptr<App>> App::create(Config config, AppOptions options
   app->rest_ = std::move(*rest);
   app->serve_events(app->principals(), event_stream_options(app->rest_));  // GET /api/v1/events, team presence
   // POST /api/v1/calls, /api/v1/calls/{id}/<verb>: the tenant runtime's call control
-  // (app/command_wiring.hpp); + POST /api/v1/journal/{id}/callback; command events.
-  wire_command_routes(*app->http_, app->principals(), [self](const base::TenantId& t) -> core::CallControlService* {
-    auto* r = self->runtime(t);
-    return r ? r->call_control() : nullptr;
-  }, app->store_.get(), &app->event_hub_, rest_offload(app->rest_));
+  // and command log (app/command_wiring.hpp); + POST /api/v1/journal/{id}/callback.
+  wire_command_routes(*app->http_, app->principals(), [self](const base::TenantId& t) { return self->runtime(t); },
+                      app->store_.get(), rest_offload(app->rest_));
   api::add_static_routes(*app->http_, {api::default_web_root()});
   if (auto st = app->http_->start(); !st) return fail(st.error());
   // Tenants the operator created over the API (identity.db), after the file's.
@@ -205,6 +203,7 @@ core::TenantServices App::tenant_services() {
     });
   };
   s.journal_ids = journal_ids_;
+  s.on_command = command_publisher(event_hub_);  // {"type":"command"} to the issuing user
   return s;
 }
 

@@ -7,20 +7,28 @@
 namespace callbridge::app {
 
 void wire_command_routes(api::HttpServer& server, api::PrincipalResolver& auth,
-                         std::function<core::CallControlService*(const base::TenantId&)> service_for,
-                         ports::JournalStore* journal, core::EventHub* hub, base::Offload offload) {
+                         std::function<core::TenantRuntime*(const base::TenantId&)> runtime_for,
+                         ports::JournalStore* journal, base::Offload offload) {
   api::CommandRouteDeps deps;
   deps.auth = &auth;
-  deps.service_for = std::move(service_for);
+  deps.service_for = [runtime_for](const base::TenantId& t) -> core::CallControlService* {
+    auto* r = runtime_for(t);
+    return r ? r->call_control() : nullptr;
+  };
+  deps.log_for = [runtime_for](const base::TenantId& t) -> std::shared_ptr<core::CommandLog> {
+    auto* r = runtime_for(t);
+    return r ? r->shared_commands() : nullptr;
+  };
   deps.max_body_bytes = 64 * 1024;
   deps.journal = journal;
   deps.offload = std::move(offload);
-  if (hub) {
-    deps.publish_to_user = [hub](const base::TenantId& tenant, const std::string& user, std::string_view tail) {
-      hub->publish_to_user(tenant, user, "command", tail);
-    };
-  }
   api::add_command_routes(server, std::move(deps));
+}
+
+std::function<void(const core::CommandRecord&)> command_publisher(core::EventHub& hub) {
+  return [&hub](const core::CommandRecord& r) {
+    hub.publish_to_user(r.tenant, r.user, "command", ",\"command\":" + api::command_json(r) + "}");
+  };
 }
 
 }  // namespace callbridge::app

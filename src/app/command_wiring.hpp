@@ -1,7 +1,8 @@
 // Call control in callbridged: the REST command routes (api/rest_commands) on the App's HTTP
-// server, over each tenant's core::CallControlService (its TenantRuntime's, built over the
-// tenant's first PBX driver that can control calls, with the tenant's dialing plan). Registered
-// once on the io thread before the server starts.
+// server, over each tenant's core::TenantRuntime: its CallControlService (built over the tenant's
+// first PBX driver that can control calls, with the tenant's dialing plan) and its CommandLog.
+// Registered once on the io thread before the server starts; command_publisher() is what each
+// runtime's log tells of a command's change.
 #pragma once
 
 #include <functional>
@@ -10,18 +11,22 @@
 #include "api/principal.hpp"
 #include "base/tenant_id.hpp"
 #include "base/worker_pool.hpp"
-#include "core/call_control.hpp"
+#include "core/command_log.hpp"
 #include "core/event_hub.hpp"
+#include "core/tenant_runtime.hpp"
 #include "ports/journal_store.hpp"
 
 namespace callbridge::app {
 
-// `service_for(tenant)`: the tenant's call control, null when it has none (503 pbx-unavailable);
-// io thread. `hub`: where command outcomes are published ({"type":"command"} to the issuing
-// user); null: not. `offload`: where the callback's journal lookup runs (empty: inline).
+// `runtime_for(tenant)`: the tenant's runtime, null when the tenant does not exist (503
+// pbx-unavailable; also without call control); io thread. `offload`: where the callback's journal
+// lookup runs (empty: inline).
 void wire_command_routes(api::HttpServer& server, api::PrincipalResolver& auth,
-                         std::function<core::CallControlService*(const base::TenantId&)> service_for,
-                         ports::JournalStore* journal = nullptr, core::EventHub* hub = nullptr,
-                         base::Offload offload = {});
+                         std::function<core::TenantRuntime*(const base::TenantId&)> runtime_for,
+                         ports::JournalStore* journal = nullptr, base::Offload offload = {});
+
+// For core::TenantServices::on_command: a command's change as {"type":"command"} on the issuing
+// user's event stream (docs/api.md "Command outcomes"). `hub` must outlive the runtimes.
+std::function<void(const core::CommandRecord&)> command_publisher(core::EventHub& hub);
 
 }  // namespace callbridge::app

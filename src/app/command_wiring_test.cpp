@@ -9,6 +9,7 @@
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
+#include <boost/json.hpp>
 
 #include "app/tenant_setup.hpp"
 #include "core/tenant_runtime.hpp"
@@ -19,6 +20,7 @@ namespace {
 struct Resolver final : api::PrincipalResolver {
   std::expected<api::Principal, api::AuthFailure> resolve(const api::HttpRequest&, bool) override {
     api::Principal p{.tenant = base::TenantId("acme")};
+    p.user = "anna";
     p.devices = {"100", "101"};
     return p;
   }
@@ -26,10 +28,13 @@ struct Resolver final : api::PrincipalResolver {
 
 struct RecordingCommands final : ports::PbxCommands {
   std::vector<ports::MakeCallRequest> calls;
+  bool hold_answers = false;  // make_call's answer waits in `pending` (the PBX answers later)
+  std::vector<ports::CommandDone> pending;
   bool available() const override { return true; }
   void make_call(const ports::MakeCallRequest& r, ports::CommandDone d) override {
     calls.push_back(r);
-    d({});
+    if (hold_answers) pending.push_back(std::move(d));
+    else d({});
   }
   void answer(const std::string&, const std::string&, ports::CommandDone d) override { d({}); }
   void hangup(const std::string&, const std::string&, ports::CommandDone d) override { d({}); }
@@ -88,25 +93,38 @@ struct Tenants {
       s.clock = &clock;
       s.post = [this](std::function<void()> f) { boost::asio::post(io, std::move(f)); };
       s.post_after = [](std::chrono::milliseconds, std::function<void()>) {};
+      s.on_command = command_publisher(hub);
       runtimes.emplace(setup.id, std::make_unique<core::TenantRuntime>(
                                      core::TenantSpec{.id = setup.id, .plan = plan ? *plan : nullptr,
                                                       .call_control = call_control_options(setup)},
                                      std::move(s)));
     }
   }
-  core::CallControlService* service_for(const base::TenantId& t) {
+  core::TenantRuntime* runtime_for(const base::TenantId& t) {
     auto it = runtimes.find(t);
-    return it == runtimes.end() ? nullptr : it->second->call_control();
+    return it == runtimes.end() ? nullptr : it->second.get();
   }
 };
 
-api::HttpResponse post(api::HttpServer& s, std::string body) {
+api::HttpResponse post(api::HttpServer& s, std::string body, std::string path = "/api/v1/calls") {
   api::HttpRequest r;
   r.method = "POST";
-  r.target = r.path = "/api/v1/calls";
+  r.target = r.path = std::move(path);
   r.body = std::move(body);
   return s.dispatch(r);
 }
+
+api::HttpResponse get(api::HttpServer& s, std::string path) {
+  api::HttpRequest r;
+  r.method = "GET";
+  r.target = r.path = std::move(path);
+  return s.dispatch(r);
+}
+
+struct Collect final : core::EventSubscriber {
+  std::vector<std::string> got;
+  void on_message(const core::HubMessage& m) override { got.push_back(*m.frame); }
+};
 
 TEST(CommandWiring, TenantServiceUsesItsDriverDialingPlanAndCallControlConfig) {
   auto config = parse_config(R"toml(
@@ -131,7 +149,7 @@ any_device = { "101" = "0170 1234567" }
   ASSERT_TRUE(tenants.runtimes.at("acme")->add_driver(std::move(acme)));
   api::HttpServer server(tenants.io, {});
   Resolver resolver;
-  wire_command_routes(server, resolver, [&](const base::TenantId& t) { return tenants.service_for(t); });
+  wire_command_routes(server, resolver, [&](const base::TenantId& t) { return tenants.runtime_for(t); });
   auto r = post(server, R"({"to": "+4989123456"})");
   ASSERT_EQ(r.status, 202) << r.body;
   ASSERT_EQ(a.cmds.calls.size(), 1u);
@@ -153,8 +171,64 @@ TEST(CommandWiring, NoDriverForTheTenantIs503) {
   ASSERT_TRUE(tenants.runtimes.at("default")->add_driver(std::make_unique<FakeLink>("default")));
   api::HttpServer server(tenants.io, {});
   Resolver resolver;  // a principal of tenant acme, which has no runtime
-  wire_command_routes(server, resolver, [&](const base::TenantId& t) { return tenants.service_for(t); });
+  wire_command_routes(server, resolver, [&](const base::TenantId& t) { return tenants.runtime_for(t); });
   EXPECT_EQ(post(server, R"({"to": "+4989123456"})").status, 503);
+}
+
+// The command routes keep no log: each 202 names a command in the tenant runtime's log, whose
+// changes reach the issuing user's event stream; a removed tenant's commands go with its runtime.
+TEST(CommandWiring, CommandsLiveInTheTenantRuntimesLog) {
+  auto config = parse_config(R"toml(
+[tenant.acme.dialing]
+country_code = "49"
+area_code = "30"
+base_number = "555"
+extension_length = 3
+)toml", "test");
+  ASSERT_TRUE(config) << config.error().to_string();
+  Tenants tenants(*config);
+  auto link = std::make_unique<FakeLink>("acme");
+  FakeLink& a = *link;
+  a.cmds.hold_answers = true;
+  ASSERT_TRUE(tenants.runtimes.at("acme")->add_driver(std::move(link)));
+  ASSERT_TRUE(tenants.runtimes.at("default")->add_driver(std::make_unique<FakeLink>("default")));
+  api::HttpServer server(tenants.io, {});
+  Resolver resolver;  // anna of acme, devices 100 and 101
+  wire_command_routes(server, resolver, [&](const base::TenantId& t) { return tenants.runtime_for(t); });
+  Collect events;
+  core::EventFilter own{.scope = core::EventScope::own, .own = {"100"}, .team = {}, .user = "anna"};
+  tenants.hub.subscribe(base::TenantId("acme"), own, std::nullopt, &events);
+
+  auto r = post(server, R"({"to": "+4989123456"})");
+  ASSERT_EQ(r.status, 202) << r.body;
+  const std::string id(boost::json::parse(r.body).at("command_id").as_string());
+  core::CommandLog& acme_log = tenants.runtimes.at("acme")->commands();
+  EXPECT_EQ(acme_log.size(base::TenantId("acme")), 1u);
+  ASSERT_NE(acme_log.find(base::TenantId("acme"), id), nullptr);
+  EXPECT_EQ(tenants.runtimes.at("default")->commands().size(base::TenantId("acme")), 0u);
+  EXPECT_EQ(get(server, "/api/v1/commands/" + id).status, 200);
+
+  // The PBX refuses: the runtime's log publishes the change to the issuing user.
+  ASSERT_EQ(a.cmds.pending.size(), 1u);
+  a.cmds.pending[0](base::fail(base::Error::conflict("Originate: Originate failed")));
+  ASSERT_EQ(events.got.size(), 1u) << "the command event";
+  auto ev = boost::json::parse(events.got[0]).as_object();
+  EXPECT_EQ(ev.at("type").as_string(), "command");
+  EXPECT_EQ(ev.at("command").at("id").as_string(), id);
+  EXPECT_EQ(ev.at("command").at("state").as_string(), "failed");
+  EXPECT_EQ(acme_log.find(base::TenantId("acme"), id)->state, core::CommandState::failed);
+
+  // Removed: its commands are gone with it (404), new ones 503; a late answer finds nothing.
+  ASSERT_EQ(post(server, R"({"to": "+4989123457"})").status, 202);
+  ASSERT_EQ(a.cmds.pending.size(), 2u);
+  auto late = std::move(a.cmds.pending[1]);
+  std::weak_ptr<core::CommandLog> log = tenants.runtimes.at("acme")->shared_commands();
+  tenants.runtimes.erase(base::TenantId("acme"));
+  EXPECT_TRUE(log.expired());
+  EXPECT_EQ(get(server, "/api/v1/commands/" + id).status, 404);
+  EXPECT_EQ(post(server, R"({"to": "+4989123456"})").status, 503);
+  late(base::Status{});
+  EXPECT_EQ(events.got.size(), 1u);
 }
 
 }  // namespace

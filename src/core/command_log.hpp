@@ -2,8 +2,8 @@
 // outcomes"). One record per accepted command, per tenant, under a random id; bounded (the oldest
 // of a tenant goes first) and expiring (ttl after creation). A record moves once from `accepted`
 // to `done` or `failed` (with the PBX's reason); the listener hears every such change (the app
-// publishes it on the issuing user's event stream). Filled by api/rest_commands. io thread only,
-// not thread-safe.
+// publishes it on the issuing user's event stream). One per tenant, owned by its
+// core::TenantRuntime; filled by api/rest_commands. io thread only, not thread-safe.
 #pragma once
 
 #include <chrono>

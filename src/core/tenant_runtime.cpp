@@ -12,6 +12,8 @@ TenantRuntime::TenantRuntime(TenantSpec spec, TenantServices services)
                services_.post_after,
            "TenantRuntime: every shared service is required");
   control_options_.tenant = id_;
+  commands_ = std::make_shared<CommandLog>(spec.command_log, *services_.clock);
+  if (services_.on_command) commands_->set_listener(services_.on_command);
 
   // Only this tenant's sources, so every source is asked for every lookup of the runtime.
   LookupOptions lo = spec.lookup;

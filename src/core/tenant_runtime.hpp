@@ -1,8 +1,8 @@
 // TenantRuntime: everything one tenant runs (ARCHITECTURE.md "Tenancy"): the call models of its
 // PBX drivers (fed through the PbxEventSink it gives them), its dialing plan, its directory
-// lookups and the remote party info of its calls, its call control, its journal writing (policy,
-// contact of the remote, store) and its slice of the shared event hub, published under its
-// TenantId. Nothing of one runtime reaches another tenant: events, entries or models of another
+// lookups and the remote party info of its calls, its call control and the log of its commands'
+// outcomes, its journal writing (policy, contact of the remote, store) and its slice of the shared
+// event hub, published under its TenantId. Nothing of one runtime reaches another tenant: events, entries or models of another
 // tenant handed to it are dropped and counted. Built by app/ (one per configured tenant at start,
 // or at run time: App::add_tenant / remove_tenant); io (model) thread only, except lookup(),
 // which is thread-safe.
@@ -20,6 +20,7 @@
 #include "base/tenant_id.hpp"
 #include "base/time.hpp"
 #include "core/call_control.hpp"
+#include "core/command_log.hpp"
 #include "core/dialing_plan.hpp"
 #include "core/event_hub.hpp"
 #include "core/journal_policy.hpp"
@@ -44,6 +45,9 @@ struct TenantServices {
   // The store reports commits (ports::JournalStore::set_on_committed): journal events go out from
   // on_committed() with the stored id. false: they go out when the entry is appended, without id.
   bool journal_ids = false;
+  // Each change of one of the tenant's commands after its 202 (app: {"type":"command"} on the
+  // issuing user's event stream, app/command_wiring). Unset: heard by no one.
+  std::function<void(const CommandRecord&)> on_command;
 };
 
 // One tenant's settings, from configuration (app/) or an operator at run time.
@@ -58,6 +62,7 @@ struct TenantSpec {
   CallControlOptions call_control{.tenant = id};
   // Remote info tuning (journal_wait, ...); lookup, post, plan and outputs are the runtime's.
   std::chrono::milliseconds journal_wait{2000};
+  CommandLogOptions command_log = {};  // how many command outcomes are kept, how long
 };
 
 class TenantRuntime final : public ports::PbxEventSink {
@@ -109,6 +114,11 @@ class TenantRuntime final : public ports::PbxEventSink {
   // The tenant's call control: over the first driver that can control calls; null without one.
   CallControlService* call_control() { return control_.get(); }
   const CallControlService* call_control() const { return control_.get(); }
+  // What became of the tenant's call control commands (GET /api/v1/commands/{id}); filled by the
+  // REST command routes (api/rest_commands), which hold it weakly: a PBX answer that arrives after
+  // the tenant was removed finds nothing. Goes with the runtime.
+  CommandLog& commands() { return *commands_; }
+  std::shared_ptr<CommandLog> shared_commands() const { return commands_; }
   // Directory lookups of this tenant (GET /api/v1/contacts/lookup, live calls). Thread-safe.
   LookupService& lookup() const { return *lookup_; }
   std::shared_ptr<LookupService> shared_lookup() const { return lookup_; }
@@ -139,6 +149,7 @@ class TenantRuntime final : public ports::PbxEventSink {
   std::shared_ptr<LookupService> lookup_;
   std::unique_ptr<RemoteInfoService> remote_info_;
   std::unique_ptr<CallControlService> control_;
+  std::shared_ptr<CommandLog> commands_;
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);  // posted lookup notices check it
   bool running_ = false;
   bool stopping_ = false;

@@ -275,6 +275,45 @@ TEST_F(TwoTenants, CallControlGoesThroughTheTenantsOwnDriver) {
   EXPECT_EQ(c->call_control(), nullptr);
 }
 
+// Each runtime owns its tenant's command log: records of one are not in the other's, changes go
+// to the services' on_command, and the log goes with the runtime.
+TEST_F(TwoTenants, EachRuntimeOwnsItsTenantsCommandLog) {
+  std::vector<CommandRecord> heard;
+  auto s = services();
+  s.on_command = [&](const CommandRecord& r) { heard.push_back(r); };
+  auto c = std::make_unique<TenantRuntime>(
+      TenantSpec{.id = base::TenantId("initech"), .command_log = {.max_per_tenant = 2, .ttl = std::chrono::seconds(60)}},
+      s);
+  const base::TenantId initech("initech");
+  ASSERT_NE(&c->commands(), &a->commands());
+  ASSERT_NE(&a->commands(), &b->commands());
+  const auto& r1 = c->commands().add(initech, "anna", "hangup", CommandState::accepted, "c1", std::nullopt);
+  const std::string id1 = r1.id;
+  EXPECT_EQ(r1.created_at, at(0));  // the services' clock
+  EXPECT_EQ(c->commands().size(initech), 1u);
+  EXPECT_EQ(a->commands().find(initech, id1), nullptr);
+  EXPECT_EQ(a->commands().size(initech), 0u);
+  EXPECT_TRUE(heard.empty());  // the creator answers with a new record itself
+  ASSERT_TRUE(c->commands().finish(initech, id1, CommandState::failed, "Hangup: No such channel"));
+  ASSERT_EQ(heard.size(), 1u);
+  EXPECT_EQ(heard[0].id, id1);
+  EXPECT_EQ(heard[0].user, "anna");
+  EXPECT_EQ(heard[0].state, CommandState::failed);
+  // The spec's limits: at most 2 kept.
+  c->commands().add(initech, "anna", "hold", CommandState::accepted, "c1", std::nullopt);
+  c->commands().add(initech, "anna", "retrieve", CommandState::accepted, "c1", std::nullopt);
+  EXPECT_EQ(c->commands().size(initech), 2u);
+  EXPECT_EQ(c->commands().find(initech, id1), nullptr);
+  // A runtime without on_command keeps records all the same and tells no one.
+  const auto& r2 = a->commands().add(acme, "bob", "hangup", CommandState::accepted, "c2", std::nullopt);
+  EXPECT_TRUE(a->commands().finish(acme, r2.id, CommandState::done, ""));
+  EXPECT_EQ(heard.size(), 1u);
+  // Removed: the log goes with the runtime (the REST routes hold it weakly).
+  std::weak_ptr<CommandLog> log = c->shared_commands();
+  c.reset();
+  EXPECT_TRUE(log.expired());
+}
+
 TEST_F(TwoTenants, ARuntimeIsAddedAndRemovedWhileAnotherRuns) {
   auto* da = add(*a, "pbx-a");
   a->start();
