@@ -180,12 +180,10 @@ base::Status App::open_contacts() {
   if (!cs) return fail(cs.error());
   contacts_ = std::move(cs->store);
   spdlog::info("contact store: {}", cs->location);
-  if (config_.directory.memory_index) {  // loads in the background; the store answers meanwhile
-    directory::IndexedContactStoreOptions io;
-    io.preload_tenants = configured_tenants(config_);
-    indexed_ = std::make_unique<directory::IndexedContactStore>(*contacts_, std::move(cs->index_loader),
-                                                                std::move(io));
-  }
+  // Loads in the background; the store answers meanwhile. Each tenant's index is loaded when
+  // add_tenant() builds its runtime: the file's at start-up and an operator's at run time alike.
+  if (config_.directory.memory_index)
+    indexed_ = std::make_unique<directory::IndexedContactStore>(*contacts_, std::move(cs->index_loader));
   return {};
 }
 
@@ -248,6 +246,7 @@ base::Result<core::TenantRuntime*> App::add_tenant(TenantSetup setup) {
     std::lock_guard lk(shared_mu_);
     shared_[id] = TenantShared{*plan, rt->shared_lookup()};
   }
+  if (indexed_) indexed_->preload(id);  // its lookups from memory from the first call on
   runtimes_.emplace(id, std::move(rt));
   if (running_ && !shutting_down_) {
     spdlog::info("tenant {}: added with {} PBX link(s)", id, setup.pbx.size());
@@ -272,6 +271,7 @@ void App::remove_tenant(const base::TenantId& tenant, std::function<void(base::S
     boost::asio::post(io_, [this, tenant, rt, done = std::move(done)] {
       if (auto i = runtimes_.find(tenant); i != runtimes_.end() && i->second.get() == rt) {
         runtimes_.erase(i);
+        if (indexed_) indexed_->drop(tenant);  // its slice of the contact index goes too
         spdlog::info("tenant {}: removed", tenant);
       }
       if (done) done({});
@@ -560,7 +560,9 @@ std::string App::diagnostics_json() const {
     dir["memory_index"] = json::object{{"index_lookups", is.index_lookups},
                                        {"store_lookups", is.store_lookups},
                                        {"loads", is.loads},
-                                       {"failed_loads", is.failed_loads}};
+                                       {"failed_loads", is.failed_loads},
+                                       {"tenants", is.tenants},
+                                       {"numbers", is.numbers}};
   } else {
     dir["memory_index"] = nullptr;
   }

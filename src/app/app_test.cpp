@@ -2,12 +2,14 @@
 // link stop (graceful and forced), retention purge. Real store and HTTP listener on port 0.
 #include "app/app.hpp"
 #include "app/driver_table.hpp"
+#include "directory/store/sqlite_contact_store.hpp"
 #include "journal/sqlite/sqlite_journal_store.hpp"
 
 #include <gtest/gtest.h>
 #include <stdlib.h>
 
 #include <boost/asio/post.hpp>
+#include <boost/json.hpp>
 #include <filesystem>
 #include <fstream>
 #include <future>
@@ -373,6 +375,60 @@ TEST(App, ATenantIsAddedAndRemovedWhileRunning) {
   auto def = a.journal().query({.tenant = "default"});
   ASSERT_TRUE(def);
   EXPECT_TRUE(def->empty());
+}
+
+// A tenant added at run time (what the operator API does) gets its slice of the in-memory contact
+// index at once, like the file's tenants at start-up: no lookup needed to start the load, and its
+// lookups are answered from memory; removing it drops the slice. Its contacts were written by
+// another process (as `callbridge contacts import` would), so nothing but the preload loads them.
+TEST(App, ATenantAddedAtRunTimeIsPreloadedIntoTheContactIndexAndDroppedOnRemoval) {
+  TempDir dir;
+  Config c = test_config(dir);
+  fs::create_directories(c.server.data_dir);
+  {
+    auto store = directory::SqliteContactStore::open({.path = c.server.data_dir + "/contacts.db"});
+    ASSERT_TRUE(store) << store.error().message();
+    for (int i = 0; i < 3; ++i) {
+      ports::Contact k{.tenant = base::TenantId("acme")};
+      k.display_name = "Acme " + std::to_string(i);
+      k.numbers = {{"work", "+49891234" + std::to_string(50 + i), ""}};
+      ASSERT_TRUE((*store)->create(k));
+    }
+  }
+  auto app = App::create(c);
+  ASSERT_TRUE(app) << app.error().message();
+  App& a = **app;
+  auto index = [&] {
+    return boost::json::parse(a.diagnostics_json()).at("directory").at("memory_index").as_object();
+  };
+  auto count = [&](const char* key) { return index().at(key).to_number<std::int64_t>(); };
+  ASSERT_TRUE(pump_until(a, [&] { return count("tenants") == 1; })) << index();  // "default", no contacts
+  EXPECT_EQ(count("numbers"), 0);
+
+  auto rt = a.add_tenant(TenantSetup{.id = base::TenantId("acme")});
+  ASSERT_TRUE(rt) << rt.error().message();
+  ASSERT_TRUE(pump_until(a, [&] { return count("tenants") == 2 && count("numbers") == 3; })) << index();
+  EXPECT_EQ(count("store_lookups"), 0) << "loaded before any lookup asked for it";
+  EXPECT_EQ(count("index_lookups"), 0);
+
+  auto found = (*rt)->lookup().lookup(base::TenantId("acme"), "+4989123451");
+  ASSERT_EQ(found.matches.size(), 1u);
+  EXPECT_EQ(found.matches[0].contact.display_name, "Acme 1");
+  EXPECT_EQ(count("index_lookups"), 1) << "answered from memory";
+  EXPECT_EQ(count("store_lookups"), 0);
+  // The other tenant does not see acme's contacts.
+  EXPECT_TRUE(a.runtime("default")->lookup().lookup(base::TenantId("default"), "+4989123451").matches.empty());
+
+  bool removed = false;
+  a.remove_tenant(base::TenantId("acme"), [&](base::Status st) { removed = st.has_value(); });
+  ASSERT_TRUE(pump_until(a, [&] { return removed; }));
+  EXPECT_EQ(count("tenants"), 1) << index();
+  EXPECT_EQ(count("numbers"), 0);
+
+  // Added again (an operator re-creates it): preloaded again.
+  ASSERT_TRUE(a.add_tenant(TenantSetup{.id = base::TenantId("acme")}));
+  ASSERT_TRUE(pump_until(a, [&] { return count("tenants") == 2 && count("numbers") == 3; })) << index();
+  EXPECT_EQ(count("store_lookups"), 0);
 }
 
 }  // namespace

@@ -80,9 +80,29 @@ IndexedContactStore::Tenant& IndexedContactStore::tenant(const base::TenantId& n
   return *slot;
 }
 
+void IndexedContactStore::preload(const base::TenantId& name) {
+  Tenant& t = tenant(name);
+  if (!is_current(t, t.snap.load(std::memory_order_acquire))) ensure_loading(name, t);
+}
+
+void IndexedContactStore::drop(const base::TenantId& name) {
+  Tenant& t = tenant(name);
+  {
+    std::lock_guard lock(mu_);
+    t.dropped = true;
+    t.failed = false;
+    // Not current any more; a snapshot that lookups still hold lives until they finish.
+    t.wanted.fetch_add(1, std::memory_order_acq_rel);
+    t.snap.store(nullptr, std::memory_order_release);
+  }
+  done_cv_.notify_all();
+  spdlog::debug("contact index: tenant '{}' dropped", name);
+}
+
 void IndexedContactStore::ensure_loading(const base::TenantId& name, Tenant& t) {
   {
     std::lock_guard lock(mu_);
+    t.dropped = false;  // wanted again (re-added, or a lookup): a load under way or queued counts
     if (stop_ || t.queued || t.loading) return;
     if (t.failed && opts_.now() - t.failed_at < opts_.retry_after) return;
     if (opts_.background) {
@@ -105,6 +125,7 @@ void IndexedContactStore::run() {
     queue_.pop_front();
     Tenant& t = tenant(name);
     t.queued = false;
+    if (t.dropped) continue;  // dropped while queued
     t.loading = true;
     lock.unlock();
     load(name, t);
@@ -130,7 +151,9 @@ void IndexedContactStore::load(const base::TenantId& name, Tenant& t) {
   {
     std::lock_guard lock(mu_);
     t.loading = false;
-    if (!ix) {
+    if (t.dropped) {  // removed while it loaded: nobody wants it
+      spdlog::debug("contact index: tenant '{}': load discarded, the tenant was dropped", name);
+    } else if (!ix) {
       t.failed = true;
       t.failed_at = opts_.now();
       ++failed_loads_;
@@ -257,7 +280,15 @@ base::Result<ports::ImportCommit> IndexedContactStore::import_all(const base::Te
 }
 
 IndexedContactStore::Stats IndexedContactStore::stats() const {
-  return {index_lookups_.load(), store_lookups_.load(), loads_.load(), failed_loads_.load()};
+  Stats s{index_lookups_.load(), store_lookups_.load(), loads_.load(), failed_loads_.load()};
+  std::shared_lock lock(map_mu_);
+  for (const auto& [name, t] : tenants_) {
+    if (auto snap = t->snap.load(std::memory_order_acquire)) {
+      ++s.tenants;
+      s.numbers += snap->index.numbers();
+    }
+  }
+  return s;
 }
 
 }  // namespace callbridge::directory

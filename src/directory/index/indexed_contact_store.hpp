@@ -84,6 +84,13 @@ class IndexedContactStore final : public ports::ContactStore {
   base::Result<ports::ImportCommit> import_all(const base::TenantId& tenant, const std::vector<ports::Contact>& contacts,
                                                const ports::ImportOptions& opts) override;
 
+  // A tenant that appeared after construction (App::add_tenant: an operator created it): its
+  // index loads now, in the background, as preload_tenants' do, not on its first lookup.
+  void preload(const base::TenantId& tenant);
+  // The tenant is gone (App::remove_tenant): its index is released (a load under way is thrown
+  // away). A later lookup for it would load it again on first use.
+  void drop(const base::TenantId& tenant);
+
   // The tenant's index if it is current, else null (and a load is started if none runs).
   std::shared_ptr<const IndexSnapshot> current(const base::TenantId& tenant);
   // Blocks until the tenant's index is current, or `timeout` passed (start-up, tests, benchmarks).
@@ -93,6 +100,8 @@ class IndexedContactStore final : public ports::ContactStore {
     std::uint64_t index_lookups = 0;  // answered from memory
     std::uint64_t store_lookups = 0;  // forwarded because the index was not current
     std::uint64_t loads = 0, failed_loads = 0;
+    std::size_t tenants = 0;  // tenants whose index is in memory (current or being refreshed)
+    std::size_t numbers = 0;  // numbers in those indexes
   };
   Stats stats() const;
 
@@ -102,6 +111,7 @@ class IndexedContactStore final : public ports::ContactStore {
     std::atomic<std::uint64_t> wanted{1};  // generation an index must be built for to be served
     std::atomic<std::int64_t> next_check{0};  // steady ns: lookup() compares tokens after this
     bool queued = false, loading = false;  // under mu_
+    bool dropped = false;                  // under mu_: drop() ran; a load under way is discarded
     std::chrono::steady_clock::time_point failed_at{};
     bool failed = false;
   };
@@ -118,7 +128,9 @@ class IndexedContactStore final : public ports::ContactStore {
   ports::ContactStore& inner_;
   IndexLoader loader_;
   IndexedContactStoreOptions opts_;
-  mutable std::shared_mutex map_mu_;  // guards tenants_ (the map; entries are stable)
+  // Guards tenants_ (the map). Entries are stable and never erased (readers hold references
+  // without a lock); drop() only releases an entry's snapshot.
+  mutable std::shared_mutex map_mu_;
   std::map<base::TenantId, std::unique_ptr<Tenant>> tenants_;
   std::mutex mu_;  // queue_, Tenant::queued/loading/failed, stop_
   std::condition_variable cv_, done_cv_;

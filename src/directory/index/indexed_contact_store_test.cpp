@@ -3,7 +3,9 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <condition_variable>
 #include <filesystem>
+#include <mutex>
 
 #include "core/lookup_service.hpp"
 #include "directory/store/sqlite_contact_store.hpp"
@@ -163,6 +165,77 @@ TEST_F(IndexedStoreTest, BackgroundLoaderServesAfterWaitAndRebuildsAfterEdits) {
   EXPECT_EQ(names(ix.lookup(query("+4921133990345"))),
             (std::vector<std::string>{"Adam@+4921133990345", "Eva@+4921133990345"}));
   EXPECT_GE(ix.stats().loads, 2u);
+}
+
+// App::add_tenant / remove_tenant: a tenant that was not preloaded at construction is loaded on
+// preload(), before any lookup; drop() releases its index; a later lookup loads it again.
+TEST_F(IndexedStoreTest, PreloadLoadsALateTenantAndDropReleasesIt) {
+  Contact c = person("Eva", {"+4921133990345", "+4921133990346"});
+  c.tenant = base::TenantId("acme");
+  ASSERT_TRUE(store->create(c));
+  IndexedContactStore ix(*store, store_index_loader(*store), sync_opts());
+  EXPECT_EQ(ix.stats().tenants, 0u);
+  ix.preload("acme");
+  auto st = ix.stats();
+  EXPECT_EQ(st.loads, 1u);
+  EXPECT_EQ(st.tenants, 1u);
+  EXPECT_EQ(st.numbers, 2u);
+  EXPECT_EQ(st.index_lookups + st.store_lookups, 0u);
+  ix.preload("acme");  // current already: not loaded again
+  EXPECT_EQ(ix.stats().loads, 1u);
+  EXPECT_EQ(names(ix.lookup(query("+4921133990345", {}, "acme"))), (std::vector<std::string>{"Eva@+4921133990345"}));
+  EXPECT_EQ(ix.stats().index_lookups, 1u);
+  EXPECT_EQ(ix.stats().store_lookups, 0u);
+
+  ix.drop("acme");
+  st = ix.stats();
+  EXPECT_EQ(st.tenants, 0u);
+  EXPECT_EQ(st.numbers, 0u);
+  // Asked again after all: loaded on first use, as any tenant not preloaded.
+  EXPECT_EQ(names(ix.lookup(query("+4921133990346", {}, "acme"))), (std::vector<std::string>{"Eva@+4921133990346"}));
+  EXPECT_EQ(ix.stats().loads, 2u);
+  EXPECT_EQ(ix.stats().tenants, 1u);
+}
+
+// A tenant removed while its index loads: the load is thrown away, not installed.
+TEST_F(IndexedStoreTest, ALoadUnderWayWhenTheTenantIsDroppedIsDiscarded) {
+  Contact c = person("Eva", {"+4921133990345"});
+  c.tenant = base::TenantId("acme");
+  ASSERT_TRUE(store->create(c));
+  c.tenant = base::TenantId("globex");
+  ASSERT_TRUE(store->create(c));
+  std::mutex mu;
+  std::condition_variable cv;
+  bool entered = false, release = false;
+  IndexLoader inner = store_index_loader(*store);
+  IndexLoader gated = [&](const base::TenantId& t, NumberIndex::Builder& b,
+                          const std::function<void(std::size_t)>& progress) -> base::Result<std::uint64_t> {
+    if (t == base::TenantId("acme")) {
+      std::unique_lock lock(mu);
+      entered = true;
+      cv.notify_all();
+      cv.wait(lock, [&] { return release; });
+    }
+    return inner(t, b, progress);
+  };
+  IndexedContactStore ix(*store, gated, IndexedContactStoreOptions{});  // background loader
+  ix.preload("acme");
+  {
+    std::unique_lock lock(mu);
+    ASSERT_TRUE(cv.wait_for(lock, 10s, [&] { return entered; }));
+  }
+  ix.preload("globex");  // queued behind acme on the one loader thread
+  ix.drop("acme");
+  {
+    std::lock_guard lock(mu);
+    release = true;
+  }
+  cv.notify_all();
+  ASSERT_TRUE(ix.wait_current("globex", 10s));  // so acme's load has ended
+  auto st = ix.stats();
+  EXPECT_EQ(st.loads, 1u) << "only globex's was installed";
+  EXPECT_EQ(st.tenants, 1u);
+  EXPECT_EQ(st.numbers, 1u);
 }
 
 TEST_F(IndexedStoreTest, FailedLoadFallsBackToTheStore) {
