@@ -183,17 +183,35 @@ TEST_F(RestFixture, AdminRoutesNeedAdmin) {
   std::string bt(json::parse(tk.body).at("token").as_string());
   auto me = json::parse(call("GET", "/api/v1/me", bt).body);
   EXPECT_EQ(me.at("extensions").as_array()[0].as_string(), "101");
+  // A tenant admin gets their tenant's view: its links, no daemon-wide auth or worker counters.
   auto d = call("GET", "/api/v1/diagnostics", admin);
   ASSERT_EQ(d.status, 200);
   auto dj = json::parse(d.body);
-  EXPECT_TRUE(dj.as_object().contains("auth"));
+  EXPECT_FALSE(dj.as_object().contains("auth")) << d.body;
+  EXPECT_EQ(dj.at("tenant").as_string(), kA.name);
   EXPECT_EQ(dj.at("version").as_string(), "test");
-  // /metrics: admin only (no [server] metrics_allow here; tokenless scrapes: api_security_test).
+  ASSERT_EQ(dj.at("pbx").as_array().size(), 1u) << d.body;
+  EXPECT_EQ(dj.at("pbx").as_array()[0].at("name").as_string(), "p-" + kA.name);
+  EXPECT_TRUE(dj.at("clients").is_array());
+  // The operator gets the daemon's.
+  ASSERT_TRUE(ids_->put_user({"_operator", "ops", "operator", "Ops", {}, ""}));
+  auto op = identity::issue_token(*ids_, "_operator", "ops", clock_.now())->token;
+  auto od = json::parse(call("GET", "/api/v1/diagnostics", op).body);
+  EXPECT_TRUE(od.as_object().contains("auth"));
+  EXPECT_FALSE(od.as_object().contains("tenant"));
+  EXPECT_EQ(od.at("pbx").as_array().size(), 2u);
+  // /metrics: an admin (their tenant's) or the operator (the daemon's); no [server] metrics_allow
+  // here (tokenless scrapes: api_security_test).
   EXPECT_EQ(call("GET", "/metrics").status, 401);
   EXPECT_EQ(call("GET", "/metrics", user).status, 403);
   auto m = call("GET", "/metrics", admin);
   ASSERT_EQ(m.status, 200);
-  EXPECT_NE(m.body.find("callbridge_pbx_counters_events{name=\"p1\"} 3"), std::string::npos) << m.body;
+  EXPECT_NE(m.body.find("callbridge_pbx_counters_events{name=\"p-" + kA.name + "\"} 3"), std::string::npos) << m.body;
+  EXPECT_EQ(m.body.find("callbridge_pbx_counters_events{name=\"p-b\"}"), std::string::npos) << m.body;
+  EXPECT_EQ(m.body.find("callbridge_auth_ok "), std::string::npos) << m.body;
+  m = call("GET", "/metrics", op);
+  ASSERT_EQ(m.status, 200);
+  EXPECT_NE(m.body.find("callbridge_pbx_counters_events{name=\"p-b\"} 4"), std::string::npos) << m.body;
   EXPECT_NE(m.body.find("callbridge_auth_ok "), std::string::npos);
   remote_ = "127.0.0.1";
   EXPECT_EQ(call("GET", "/metrics").status, 401);  // loopback is no credential (issue 12)

@@ -130,6 +130,12 @@ TEST(DirectorySourcesE2E, LookupAndLiveCallsUseTheStoreLdapAndHttpSourcesRankedB
   std::smatch tm;
   ASSERT_TRUE(std::regex_search(out, tm, std::regex("cbt_[A-Za-z0-9_]+"))) << out;
   const std::string token = tm[0].str();
+  // Every tenant's sources are the operator's to see (a tenant admin sees their tenant's).
+  out = run(CALLBRIDGE_CLI_PATH,
+            {"token", "create", "--data-dir", data, "--tenant", "_operator", "--user", "ops", "--role", "operator"}, &rc);
+  ASSERT_EQ(rc, 0) << out;
+  ASSERT_TRUE(std::regex_search(out, tm, std::regex("cbt_[A-Za-z0-9_]+"))) << out;
+  const std::string op_token = tm[0].str();
 
   auto [ringing, rest] = testing::capture_split(
       std::string(CALLBRIDGE_FIXTURES_DIR) + "/inbound_answered/ami.log", "Event: DialBegin");
@@ -215,7 +221,12 @@ TEST(DirectorySourcesE2E, LookupAndLiveCallsUseTheStoreLdapAndHttpSourcesRankedB
 
   // Diagnostics: per source of each tenant (the built-in store once per tenant); tenant other's
   // sources were never asked.
-  auto diag = json::parse(body_of(testing::http_get(port, "/api/v1/diagnostics", token))).as_object();
+  auto diag = json::parse(body_of(testing::http_get(port, "/api/v1/diagnostics", op_token))).as_object();
+  // The admin of "default" sees default's sources only.
+  auto mine = json::parse(body_of(testing::http_get(port, "/api/v1/diagnostics", token))).as_object();
+  for (const auto& s : mine.at("directory").at("sources").as_array())
+    EXPECT_EQ(s.at("tenants").as_array(), json::array{"default"}) << json::serialize(s);
+  EXPECT_EQ(mine.at("directory").at("sources").as_array().size(), 3u) << json::serialize(mine.at("directory"));
   const auto& sources = diag.at("directory").at("sources").as_array();
   ASSERT_EQ(sources.size(), 5u) << json::serialize(diag.at("directory"));
   std::map<std::string, json::object> by_name;

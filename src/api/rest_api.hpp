@@ -61,10 +61,10 @@ struct RestDeps {
   // A tenant's dialing plan: raw number -> E.164, nullopt if not an external number. Unset: only
   // "+<digits>" input is accepted. Called on worker threads.
   std::function<std::optional<std::string>(const base::TenantId& tenant, std::string_view raw)> to_e164;
-  // The app's diagnostics object (JSON); the route adds "auth". Unset: "{}".
-  std::function<std::string()> diagnostics_json;
-  // Optional extra JSON array of client connections (WebSocket layer) put under "clients".
-  std::function<std::string()> clients_json;
+  // The app's diagnostics object (JSON) of one tenant (what its admins see) or, for nullopt, of
+  // the whole daemon (the operator, the loopback /metrics scrape), with its "clients" list; the
+  // route adds "auth" and "workers" to the daemon's. Unset: "{}".
+  std::function<std::string(const std::optional<base::TenantId>& tenant)> diagnostics_json;
   // The served /ui-config.json (web root), the default of GET /api/v1/ui-settings for tenants that
   // saved none; nullopt/unset: empty defaults.
   std::function<std::optional<std::string>()> ui_config_json;

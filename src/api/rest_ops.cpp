@@ -1,5 +1,6 @@
-// REST: GET /api/v1/diagnostics (admin), GET /metrics (Prometheus text; admin token, or a peer in
-// RestDeps::metrics_allow),
+// REST: GET /api/v1/diagnostics and GET /metrics (Prometheus text): a tenant admin gets their
+// tenant's, the operator (and the tokenless scrape of a peer in RestDeps::metrics_allow) the whole
+// daemon's;
 // GET /api/v1/openapi.json, and problem+json 404s for unknown /api/v1 paths (after authentication,
 // so unauthenticated clients cannot probe the route table).
 #include <algorithm>
@@ -26,27 +27,31 @@ json::object auth_json(const AuthStats& s) {
           {"rechecked", s.rechecked}};
 }
 
-json::object diagnostics(const Ctx& ctx) {
+// `tenant`: a tenant admin's view (that tenant only); nullopt: the daemon's (operator).
+json::object diagnostics(const Ctx& ctx, const std::optional<base::TenantId>& tenant) {
   json::object o;
   if (ctx.deps.diagnostics_json) {
     std::error_code ec;
-    auto v = json::parse(ctx.deps.diagnostics_json(), ec);
+    auto v = json::parse(ctx.deps.diagnostics_json(tenant), ec);
     if (!ec && v.is_object()) o = std::move(v.as_object());
   }
-  o["auth"] = auth_json(ctx.deps.auth->stats());
-  if (ctx.deps.offload) {
-    const auto w = ctx.deps.offload.pool->stats();
-    o["workers"] = json::object{{"queued", w.queued},     {"running", w.running},   {"max_queued", w.max_queued},
-                                {"completed", w.completed}, {"rejected", w.rejected}};
+  if (!tenant) {  // authentication and the REST workers serve every tenant
+    o["auth"] = auth_json(ctx.deps.auth->stats());
+    if (ctx.deps.offload) {
+      const auto w = ctx.deps.offload.pool->stats();
+      o["workers"] = json::object{{"queued", w.queued},     {"running", w.running},   {"max_queued", w.max_queued},
+                                  {"completed", w.completed}, {"rejected", w.rejected}};
+    }
   }
-  if (ctx.deps.clients_json) {
-    std::error_code ec;
-    auto v = json::parse(ctx.deps.clients_json(), ec);
-    o["clients"] = ec ? json::value(json::array()) : std::move(v);
-  } else if (!o.contains("clients")) {
-    o["clients"] = json::array();
-  }
+  if (!o.contains("clients")) o["clients"] = json::array();
   return o;
+}
+
+// Whose diagnostics a principal gets: the operator the daemon's, an admin their tenant's.
+std::optional<std::optional<base::TenantId>> view_of(const Principal& p) {
+  if (p.is_operator()) return std::optional<base::TenantId>();
+  if (p.is_admin()) return std::optional<base::TenantId>(p.tenant);
+  return std::nullopt;
 }
 
 std::string metric_name(std::string s) {
@@ -87,6 +92,7 @@ void flatten(const json::value& v, const std::string& name, const std::string& l
         flatten(kv.value(), name + "_" + metric_name(std::string(kv.key())), labels, out);
       break;
     case json::kind::array:
+      if (name == "callbridge_clients") break;  // one row per connection: not a metric
       for (const auto& e : v.get_array()) {
         if (!e.is_object()) continue;
         const auto& eo = e.get_object();
@@ -115,17 +121,18 @@ bool allowed_scraper(const Ctx& ctx, const std::string& peer) {
 }  // namespace
 
 void add_ops_routes(HttpServer& s, const std::shared_ptr<Ctx>& ctx) {
-  // Tenant admins and the operator (every link's state, daemon-wide).
+  // Tenant admins (their tenant) and the operator (the daemon).
   s.route("GET", "/api/v1/diagnostics", anyone(ctx, [ctx](const HttpRequest&, const Principal& p) {
-            if (!p.is_admin() && !p.is_operator()) return problem(403, "forbidden", "this needs the admin role");
-            return reply(200, diagnostics(*ctx));
+            auto view = view_of(p);
+            if (!view) return problem(403, "forbidden", "this needs the admin role");
+            return reply(200, diagnostics(*ctx, *view));
           }));
 
-  // Diagnostics as Prometheus text; not per tenant (no principal needed, so none is invented for
-  // the tokenless scrape of an allowed peer).
-  auto metrics_text = [ctx]() {
+  // Diagnostics as Prometheus text, in the same views; the tokenless scrape of an allowed peer
+  // gets the daemon's (no principal needed, so none is invented for it).
+  auto metrics_text = [ctx](const std::optional<base::TenantId>& tenant) {
     Samples samples;
-    flatten(diagnostics(*ctx), "callbridge", "", samples);
+    flatten(diagnostics(*ctx, tenant), "callbridge", "", samples);
     std::string out;
     for (const auto& [name, lines] : samples) {
       out += "# TYPE " + name + " gauge\n";
@@ -137,13 +144,17 @@ void add_ops_routes(HttpServer& s, const std::shared_ptr<Ctx>& ctx) {
     r.body = std::move(out);
     return r;
   };
-  auto admin_metrics =
-      admin_only(ctx, [metrics_text](const HttpRequest&, const Principal&) { return metrics_text(); });
+  auto token_metrics = anyone(ctx, [metrics_text](const HttpRequest&, const Principal& p) {
+    auto view = view_of(p);
+    if (!view) return problem(403, "forbidden", "this needs the admin role");
+    return metrics_text(*view);
+  });
   // Tokenless only from a configured scraper address (issue 12: any loopback peer used to be let
   // in, which a local reverse proxy or DNS rebinding turns into anyone).
-  s.route("GET", "/metrics", AsyncHttpHandler([ctx, metrics_text, admin_metrics](HttpRequest req, Respond respond) {
-    if (req.header("authorization").empty() && allowed_scraper(*ctx, req.remote)) return respond(metrics_text());
-    admin_metrics(std::move(req), std::move(respond));
+  s.route("GET", "/metrics", AsyncHttpHandler([ctx, metrics_text, token_metrics](HttpRequest req, Respond respond) {
+    if (req.header("authorization").empty() && allowed_scraper(*ctx, req.remote))
+      return respond(metrics_text(std::nullopt));
+    token_metrics(std::move(req), std::move(respond));
   }));
 
   s.route("GET", "/api/v1/openapi.json", [](const HttpRequest&) {

@@ -99,8 +99,10 @@ struct EventStream::Impl : std::enable_shared_from_this<EventStream::Impl> {
   }
   ~Impl();
 
+  // `who`: the user, the peer's address and the wall time, for the diagnostics' client list.
   void adopt(int fd, std::string_view early, const base::TenantId& tenant, core::EventFilter filter,
-             std::optional<std::uint64_t> since, std::shared_ptr<const Credential> credential);
+             std::optional<std::uint64_t> since, std::shared_ptr<const Credential> credential,
+             EventStream::ClientInfo who);
   std::shared_ptr<const Credential> credential_for(const Principal& who);
   // Revocation: the timer, then credential_generation() on a worker, then (when it moved)
   // still_holds() for each credential not yet checked at that generation, then the closes.
@@ -137,6 +139,9 @@ struct Client final : core::EventSubscriber {
 
   EventStream::Impl* s;
   std::optional<base::TenantId> tenant;  // set by adopt() before anything else sees the client
+  std::string user, address;          // who (diagnostics)
+  base::Timestamp since{};            // opened at (wall clock)
+  std::uint64_t frames_in = 0, frames_out = 0;
   std::uint64_t sub = 0;              // hub subscription, 0 once unsubscribed
   std::vector<Frame> outbox;          // [head, end) still to send; `offset` bytes of outbox[head] sent
   std::unique_ptr<std::string> in;    // an incomplete client frame, else null
@@ -174,7 +179,7 @@ void EventStream::Impl::epoll_set(Client& c, std::uint32_t events) {
 
 void EventStream::Impl::adopt(int fd, std::string_view early, const base::TenantId& tenant,
                               core::EventFilter filter, std::optional<std::uint64_t> since,
-                              std::shared_ptr<const Credential> credential) {
+                              std::shared_ptr<const Credential> credential, EventStream::ClientInfo who) {
   if (stopped || destroyed) {
     ::close(fd);
     return;
@@ -191,6 +196,9 @@ void EventStream::Impl::adopt(int fd, std::string_view early, const base::Tenant
   c->fd = fd;
   c->tenant = tenant;
   c->credential = std::move(credential);
+  c->user = std::move(who.user);
+  c->address = std::move(who.address);
+  c->since = who.since;
   if (free_slots.empty()) {
     c->slot = static_cast<std::uint32_t>(slots.size());
     slots.push_back(c);
@@ -311,6 +319,7 @@ void EventStream::Impl::write(Client& c) {
         c.offset = 0;
         c.outbox[c.head++].reset();
         ++stats.frames_out;
+        ++c.frames_out;
       } else {
         c.offset += static_cast<std::uint32_t>(sent);
         sent = 0;
@@ -464,6 +473,7 @@ std::size_t EventStream::Impl::consume(Client& c, const char* data, std::size_t 
     if (f.kind == ws::ClientFrame::Kind::error) return protocol_close(c, f.close_code, f.why), std::string_view::npos;
     pos += f.size;
     ++stats.frames_in;
+    ++c.frames_in;
     if (f.opcode <= 0x2 || f.opcode == 0x8) {  // a continuation without a message: 1002; bad UTF-8: 1007
       const std::string payload = c.rules.wants_payload(f.opcode) ? f.unmasked() : std::string();
       if (auto v = c.rules.check(f.opcode, f.fin, payload); v.close_code != 0)
@@ -684,9 +694,11 @@ HttpUpgrade EventStream::Impl::upgrade(const HttpRequest& req, const PrincipalRe
     return HttpUpgrade{HttpResponse::problem(503, "Service Unavailable", "too many event stream clients"), {}};
   HttpUpgrade up;
   up.response = ws::switching_protocols(*sub);
-  up.adopt = [impl = shared_from_this(), sub = std::move(*sub), cred = credential_for(*who)](
+  EventStream::ClientInfo info{.tenant = sub->tenant, .user = who->user, .address = req.remote};
+  up.adopt = [impl = shared_from_this(), sub = std::move(*sub), cred = credential_for(*who), info = std::move(info)](
                  int fd, std::string_view early) mutable {
-    impl->adopt(fd, early, sub.tenant, std::move(sub.filter), sub.since, std::move(cred));
+    info.since = base::SystemClock().now();
+    impl->adopt(fd, early, sub.tenant, std::move(sub.filter), sub.since, std::move(cred), std::move(info));
   };
   return up;
 }
@@ -710,6 +722,18 @@ EventStream::Stats EventStream::stats() const {
     if (c->outbox.capacity() > 0 || c->in) ++st.holding_buffers;
   }
   return st;
+}
+
+std::vector<EventStream::ClientInfo> EventStream::clients(const std::optional<base::TenantId>& tenant) const {
+  std::vector<ClientInfo> out;
+  for (const auto* c : impl_->clients) {
+    if (c->closing || (tenant && *c->tenant != *tenant)) continue;
+    out.push_back(ClientInfo{.tenant = *c->tenant, .user = c->user, .address = c->address, .since = c->since,
+                             .messages_in = c->frames_in, .messages_out = c->frames_out});
+  }
+  // `clients` is unordered (finish() moves the last into the gap): oldest first for readers.
+  std::stable_sort(out.begin(), out.end(), [](const ClientInfo& a, const ClientInfo& b) { return a.since < b.since; });
+  return out;
 }
 
 }  // namespace callbridge::api

@@ -16,6 +16,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -23,6 +24,7 @@
 #include "api/http_server.hpp"
 #include "api/principal.hpp"
 #include "api/ws_upgrade.hpp"
+#include "base/time.hpp"
 #include "base/worker_pool.hpp"
 #include "core/event_hub.hpp"
 
@@ -95,6 +97,19 @@ class EventStream {
   // Closes every client with 1001 "server shutting down" and stops the heartbeat timer.
   void stop();
   Stats stats() const;
+
+  // One connected client as GET /api/v1/diagnostics lists it ("clients", docs/api.md).
+  struct ClientInfo {
+    base::TenantId tenant;
+    std::string user;
+    std::string address;       // the peer's ("127.0.0.1"), "" when unknown
+    base::Timestamp since{};   // when the stream was opened (wall clock)
+    std::uint64_t messages_in = 0;   // WebSocket frames from the client (ping, close, ...)
+    std::uint64_t messages_out = 0;  // frames sent to it in full (events, heartbeats, pongs)
+  };
+  // The open (not closing) clients of `tenant`, or of every tenant when nullopt; oldest first.
+  // io thread.
+  std::vector<ClientInfo> clients(const std::optional<base::TenantId>& tenant) const;
 
   // The hub encoder: one JSON text as an unmasked, final WebSocket text frame.
   static std::string frame_text(std::string_view json);

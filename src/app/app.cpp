@@ -441,12 +441,13 @@ void App::run_retention() {
   });
 }
 
-std::vector<std::string> App::not_ready_reasons() const {
+std::vector<std::string> App::not_ready_reasons(const std::optional<base::TenantId>& tenant) const {
   std::vector<std::string> r;
   if (!running_) r.push_back("starting");
   if (shutting_down_) r.push_back("shutting down");
   if (journal_stats_().last_write_failed) r.push_back("journal: writes are failing (see the log)");
   for (const auto& [id, rt] : runtimes_) {
+    if (tenant && id != *tenant) continue;
     for (const auto& l : rt->drivers()) {
       auto s = l->status();
       if (s.connected) continue;
@@ -458,7 +459,7 @@ std::vector<std::string> App::not_ready_reasons() const {
   return r;
 }
 
-std::string App::diagnostics_json() const {
+std::string App::diagnostics_json(const std::optional<base::TenantId>& tenant) const {
   namespace json = boost::json;
   json::object o;
   o["version"] = CALLBRIDGE_VERSION;
@@ -466,14 +467,17 @@ std::string App::diagnostics_json() const {
   o["uptime_s"] = static_cast<std::int64_t>(
       std::chrono::duration_cast<std::chrono::seconds>(std::chrono::steady_clock::now() - started_steady_)
           .count());
-  o["ready"] = not_ready_reasons().empty();
+  o["ready"] = not_ready_reasons(tenant).empty();
+  if (tenant) o["tenant"] = tenant->str();
 
-  auto hs = http_->stats();
-  o["http"] = {{"address", http_->local_address()},
-               {"requests", hs.requests},
-               {"connections", hs.connections},
-               {"open_connections", hs.open_connections},
-               {"rejected_connections", hs.rejected_connections}};
+  if (!tenant) {  // daemon-wide
+    auto hs = http_->stats();
+    o["http"] = {{"address", http_->local_address()},
+                 {"requests", hs.requests},
+                 {"connections", hs.connections},
+                 {"open_connections", hs.open_connections},
+                 {"rejected_connections", hs.rejected_connections}};
+  }
 
   // Sums over the tenants; the "tenants" array below has each one's share.
   core::TenantRuntime::Stats ts;
@@ -481,8 +485,10 @@ std::string App::diagnostics_json() const {
   std::size_t cached_lookups = 0;
   json::array tenants, sources, links;
   for (const auto& [id, rt] : runtimes_) {
+    if (tenant && id != *tenant) continue;
     auto t = rt->stats();
     ts.journal_received += t.journal_received;
+    ts.journal_committed += t.journal_committed;
     ts.excluded_internal += t.excluded_internal;
     ts.excluded_number += t.excluded_number;
     ts.foreign_dropped += t.foreign_dropped;
@@ -528,22 +534,27 @@ std::string App::diagnostics_json() const {
 
   auto js = journal_stats_();
   json::object j{{"backend", config_.journal.backend},
-                 {"path", journal_location_},
                  {"received", ts.journal_received},
                  {"excluded_internal", ts.excluded_internal},
                  {"excluded_number", ts.excluded_number},
-                 {"appended", js.appended},
-                 {"committed", js.committed},
-                 {"queued", js.queued},
-                 {"dropped", js.dropped},
-                 {"write_errors", js.write_errors},
                  {"last_write_failed", js.last_write_failed},
-                 {"retention_days", policy_.retention_days()},
-                 {"purged", purged_total_.load()}};
-  if (auto lp = last_purge_micros_.load(); lp != 0)
-    j["last_purge_at"] = base::format_rfc3339_ms(base::from_micros(lp));
-  else
-    j["last_purge_at"] = nullptr;
+                 {"retention_days", policy_.retention_days()}};
+  if (tenant) {
+    // The tenant's entries the store confirmed (null when the store does not report commits).
+    j["committed"] = journal_ids_ ? json::value(ts.journal_committed) : json::value(nullptr);
+  } else {  // the store's totals, all tenants
+    j["path"] = journal_location_;
+    j["appended"] = js.appended;
+    j["committed"] = js.committed;
+    j["queued"] = js.queued;
+    j["dropped"] = js.dropped;
+    j["write_errors"] = js.write_errors;
+    j["purged"] = purged_total_.load();
+    if (auto lp = last_purge_micros_.load(); lp != 0)
+      j["last_purge_at"] = base::format_rfc3339_ms(base::from_micros(lp));
+    else
+      j["last_purge_at"] = nullptr;
+  }
   o["journal"] = std::move(j);
 
   o["remote_info"] = {{"lookups", rs.lookups},
@@ -555,7 +566,8 @@ std::string App::diagnostics_json() const {
                       {"journal_timeouts", rs.journal_timeouts}};
 
   json::object dir{{"sources", std::move(sources)}, {"cached_lookups", cached_lookups}};
-  if (indexed_) {
+  // The index serves every tenant: its counters are the daemon's (null in a tenant's view).
+  if (indexed_ && !tenant) {
     auto is = indexed_->stats();
     dir["memory_index"] = json::object{{"index_lookups", is.index_lookups},
                                        {"store_lookups", is.store_lookups},
@@ -570,6 +582,19 @@ std::string App::diagnostics_json() const {
 
   o["pbx"] = std::move(links);
   o["tenants"] = std::move(tenants);
+
+  // The event stream's clients (docs/api.md "Operations": user, address, since, messages in/out).
+  json::array clients;
+  if (event_stream_) {
+    for (const auto& c : event_stream_->clients(tenant))
+      clients.push_back(json::object{{"tenant", c.tenant.str()},
+                                     {"user", c.user},
+                                     {"address", c.address},
+                                     {"since", base::format_rfc3339_ms(c.since)},
+                                     {"messages_in", c.messages_in},
+                                     {"messages_out", c.messages_out}});
+  }
+  o["clients"] = std::move(clients);
   return json::serialize(o);
 }
 

@@ -117,9 +117,13 @@ class App {
   // Thread-safe; also what the signals do.
   void request_stop();
 
-  // The JSON behind /api/v1/diagnostics and the reasons behind /readyz (io thread).
-  std::string diagnostics_json() const;
-  std::vector<std::string> not_ready_reasons() const;
+  // The JSON behind /api/v1/diagnostics and /metrics and the reasons behind /readyz (io thread).
+  // nullopt: the whole daemon (the operator; docs/api.md "Operations"). A tenant: what a tenant
+  // admin sees, only that tenant's PBX links, runtime, directory sources, counters and clients,
+  // and nothing daemon-wide (HTTP, the journal store's totals, the contact index).
+  std::string diagnostics_json(const std::optional<base::TenantId>& tenant = std::nullopt) const;
+  // The reasons of `tenant` only (its links; the journal) when set.
+  std::vector<std::string> not_ready_reasons(const std::optional<base::TenantId>& tenant = std::nullopt) const;
 
  private:
   class RemoteInfoRouter;

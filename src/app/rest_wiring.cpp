@@ -114,7 +114,7 @@ base::Result<std::shared_ptr<RestWiring>> wire_rest_api(App& app) {
     if (auto* r = a->runtime(tenant)) r->for_each_model(f);
   };
   d.to_e164 = [a](const base::TenantId& tenant, std::string_view n) { return a->to_e164(tenant, n); };
-  d.diagnostics_json = [a] { return a->diagnostics_json(); };
+  d.diagnostics_json = [a](const std::optional<base::TenantId>& tenant) { return a->diagnostics_json(tenant); };
   d.ui_config_json = read_ui_config;  // default of GET /api/v1/ui-settings
   d.remote_info = app.remote_info_view();  // "remote_info" per connection in GET /api/v1/calls
   d.offload = w->rest_offload;

@@ -165,6 +165,7 @@ void TenantRuntime::on_committed(const ports::StoredEntry& e) {
     ++stats_.foreign_dropped;
     return;
   }
+  ++stats_.journal_committed;
   services_.hub->on_journal(e.entry, e.id);
 }
 

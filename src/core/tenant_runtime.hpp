@@ -69,6 +69,7 @@ class TenantRuntime final : public ports::PbxEventSink {
  public:
   struct Stats {
     std::uint64_t journal_received = 0;   // entries from the drivers
+    std::uint64_t journal_committed = 0;  // ... the store confirmed (when it reports commits)
     std::uint64_t excluded_internal = 0;  // ... the journal policy did not keep
     std::uint64_t excluded_number = 0;
     std::uint64_t foreign_dropped = 0;    // events/entries of another tenant (a driver bug)

@@ -10,6 +10,7 @@
 #include <boost/json.hpp>
 #include <filesystem>
 #include <map>
+#include <optional>
 
 #include "api/auth.hpp"
 #include "api/rest_api.hpp"
@@ -60,7 +61,14 @@ class RestFixture : public ::testing::Test {
     d.for_each_model = [this](const base::TenantId& t, const std::function<void(const model::CallModel&)>& f) {
       if (auto it = models_.find(t); it != models_.end()) f(it->second);
     };
-    d.diagnostics_json = [] { return std::string(R"({"version":"test","pbx":[{"name":"p1","counters":{"events":3}}]})"); };
+    // The app's views: a tenant's (its links only) or, for the operator, the daemon's.
+    d.diagnostics_json = [](const std::optional<base::TenantId>& tenant) {
+      if (tenant)
+        return R"({"version":"test","tenant":")" + tenant->str() + R"(","pbx":[{"name":"p-)" + tenant->str() +
+               R"(","counters":{"events":3}}]})";
+      return std::string(
+          R"({"version":"test","pbx":[{"name":"p-a","counters":{"events":3}},{"name":"p-b","counters":{"events":4}}]})");
+    };
     capabilities::CapabilityContext c{*server_, add_rest_routes(*server_, d)};
     add_capabilities(c);
   }

@@ -86,8 +86,25 @@ class WsTextClient {
     }
   }
 
+  // Sends a masked ping (RFC 6455 5.5.2; `payload` at most 125 bytes) and waits for the pong;
+  // its payload, nullopt on close/timeout. Text messages that arrive first are skipped.
+  std::optional<std::string> ping(std::string_view payload) {
+    std::string f{static_cast<char>(0x89), static_cast<char>(0x80 | (payload.size() & 0x7f))};
+    const char mask[4] = {0x1b, 0x2c, 0x3d, 0x4e};
+    f.append(mask, 4);
+    for (std::size_t i = 0; i < payload.size(); ++i) f += static_cast<char>(payload[i] ^ mask[i % 4]);
+    for (std::string_view s = f; !s.empty();) {
+      auto n = ::send(fd_, s.data(), s.size(), MSG_NOSIGNAL);
+      if (n <= 0) return std::nullopt;
+      s.remove_prefix(static_cast<std::size_t>(n));
+    }
+    return read_frame(0xA);
+  }
+
  private:
-  std::optional<std::string> read_text() {
+  std::optional<std::string> read_text() { return read_frame(0x1); }
+  // The payload of the next frame with `opcode` (others skipped); nullopt on close/timeout.
+  std::optional<std::string> read_frame(int wanted) {
     for (;;) {
       if (buf_.size() >= 2) {
         auto* p = reinterpret_cast<const unsigned char*>(buf_.data());
@@ -109,7 +126,7 @@ class WsTextClient {
           const int opcode = p[0] & 0x0f;
           std::string payload = buf_.substr(hdr, len);
           buf_.erase(0, hdr + len);
-          if (opcode == 1) return payload;
+          if (opcode == wanted) return payload;
           if (opcode == 8) {  // close: keep its code and reason
             if (payload.size() >= 2) {
               close_code_ = (static_cast<unsigned char>(payload[0]) << 8) | static_cast<unsigned char>(payload[1]);
@@ -119,7 +136,7 @@ class WsTextClient {
             }
             return std::nullopt;
           }
-          continue;                              // ping/pong/binary: not for us
+          continue;  // other frames: not for us
         }
       }
       if (buf_.size() > kMaxBuffer || !fill()) return std::nullopt;
