@@ -370,8 +370,8 @@ std::optional<std::uint64_t> auth_number(const std::string& body, const std::str
   return static_cast<std::uint64_t>(std::strtod(body.c_str() + at + name.size(), nullptr));
 }
 
-// The daemon's auth counters: GET /metrics from loopback without a token (the daemon-wide view;
-// a tenant admin's diagnostics leave them out), asked a few times (the daemon may still be busy
+// The daemon's auth counters: GET /metrics without a token from 127.0.0.1, which the daemon's
+// [server] metrics_allow lists (the daemon-wide view; a tenant admin's diagnostics leave them out), asked a few times (the daemon may still be busy
 // with the flood's last argon2 checks); says so when no answer came.
 std::string auth_counters(std::uint16_t port) {
   std::string last = "no answer";
@@ -397,7 +397,11 @@ std::string auth_counters(std::uint16_t port) {
 std::vector<Phase> run_daemon(const std::string& label, const std::string& daemon, double good_rate, double rate,
                               double seconds, std::uint32_t& next_source, std::string& auth_line) {
   callbridge::testing::TempDir dir;
-  auto child = ChildProcess::spawn({daemon, "--demo", "--data-dir", dir.path(), "--listen", "127.0.0.1:0"});
+  // The bench's own address may read /metrics without a token (auth_counters).
+  const std::string config = dir.path() + "/callbridge.toml";
+  std::ofstream(config) << "[server]\nmetrics_allow = [\"127.0.0.1/32\"]\n";
+  auto child = ChildProcess::spawn(
+      {daemon, "--config", config, "--demo", "--data-dir", dir.path(), "--listen", "127.0.0.1:0"});
   if (!child) die(label + ": starting " + daemon + ": " + child.error().message());
   std::uint16_t port = 0;
   std::string token;

@@ -1,7 +1,7 @@
 // GET /api/v1/diagnostics and GET /metrics over real sockets (callbridged's App in-process, HTTP
 // and WebSocket on port 0; docs/api.md "Operations"): a tenant admin sees only their tenant's PBX
 // links, runtime, counters and event stream clients, and nothing daemon-wide; the operator (and a
-// loopback scrape without a token) sees the whole daemon. The clients list names each WebSocket
+// scrape without a token from a peer in [server] metrics_allow) sees the whole daemon. The clients list names each WebSocket
 // session's user, address, since and messages in/out.
 #include <gtest/gtest.h>
 
@@ -26,8 +26,11 @@ namespace {
 namespace json = boost::json;
 
 // Two tenants with one AMI link each. Nothing listens at the links' port: they stay
-// "connecting", which is all the diagnostics need to show.
+// "connecting", which is all the diagnostics need to show. The test's own address may scrape
+// /metrics without a token.
 constexpr const char* kConfig = R"toml(
+[server]
+metrics_allow = ["127.0.0.1/32"]
 [[pbx]]
 name = "pbx-acme"
 tenant = "acme"
@@ -150,8 +153,8 @@ TEST(DiagnosticsE2e, TenantAdminsSeeTheirTenantOnlyTheOperatorTheDaemon) {
   EXPECT_TRUE(all.at("journal").as_object().contains("appended"));
   EXPECT_TRUE(all.at("directory").at("memory_index").is_object());
 
-  // /metrics in the same views: acme's admin sees acme's link only; the operator and the local
-  // scrape without a token every link and the daemon's counters.
+  // /metrics in the same views: acme's admin sees acme's link only; the operator and the allowed
+  // scraper without a token every link and the daemon's counters.
   auto m = http.request("GET", "/metrics", {"Authorization: Bearer " + d.acme_admin});
   ASSERT_EQ(m.status, 200) << m.body;
   EXPECT_NE(m.body.find(R"(callbridge_pbx_connected{name="pbx-acme"} 0)"), std::string::npos) << m.body;
