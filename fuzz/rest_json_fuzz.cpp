@@ -6,7 +6,7 @@
 // or threw), JSON answers are JSON.
 // Not covered: POST /api/v1/session (a wrong secret costs an argon2 verification, ~200 ms), token
 // issuing (argon2 too), the journal routes (no in-memory journal store) and the call-control
-// commands (api/rest_commands, which need a CallControlService).
+// commands (capabilities/calls, which need a CallControlService).
 // Input: byte 0 = endpoint, byte 1 = principal; then query and body separated by the first NUL.
 #include <boost/asio/io_context.hpp>
 

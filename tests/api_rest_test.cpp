@@ -1,5 +1,5 @@
 // The REST API through HttpServer::dispatch (no sockets) with every capability of the daemon's
-// table: authentication failures, limits, malformed input, sessions, tickets, admin routes, calls.
+// table: authentication failures, limits, malformed input, sessions, tickets, admin routes.
 // Each capability's own behaviour is tested in its folder (src/capabilities/<name>/<name>_test.cpp). The randomized
 // two-tenant isolation run is tests/tenant_isolation_test.cpp (REST and WebSocket on a socket).
 #include <gtest/gtest.h>
@@ -218,20 +218,6 @@ TEST_F(RestFixture, AdminRoutesNeedAdmin) {
   auto o = call("GET", "/api/v1/openapi.json");
   ASSERT_EQ(o.status, 200);
   EXPECT_EQ(json::parse(o.body).at("openapi").as_string(), "3.0.3");
-}
-
-TEST_F(RestFixture, CallsAreVisibleToTheirParties) {
-  auto u100 = add_user(kA, "anna", "user", {"100"});
-  auto sup = add_user(kA, "sup", "supervisor", {});
-  ring(kA, "100", 1);
-  ring(kA, "101", 2);
-  auto mine = json::parse(call("GET", "/api/v1/calls", u100).body);
-  ASSERT_EQ(mine.at("calls").as_array().size(), 1u);
-  EXPECT_EQ(mine.at("calls").as_array()[0].at("id").as_string(), "ta-call-1");
-  EXPECT_EQ(json::parse(call("GET", "/api/v1/calls", sup).body).at("calls").as_array().size(), 2u);
-  EXPECT_EQ(call("GET", "/api/v1/calls/ta-call-1", u100).status, 200);
-  EXPECT_EQ(call("GET", "/api/v1/calls/ta-call-2", u100).status, 404);
-  EXPECT_EQ(call("GET", "/api/v1/calls/ta-call-2", sup).status, 200);
 }
 
 // Rows in identity.db whose tenant is not an id (written by hand, an old tool, a bug): the request

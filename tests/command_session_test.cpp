@@ -11,7 +11,7 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/json.hpp>
 
-#include "api/rest_commands.hpp"
+#include "capabilities/calls/command_routes.hpp"
 #include "core/call_control.hpp"
 #include "core/dialing_plan.hpp"
 #include "drivers/ami/ami_commands.hpp"
@@ -80,10 +80,10 @@ struct CommandSession {
   std::string sent;
 
   explicit CommandSession(std::string_view scenario) : log(fixture(scenario, "ami.log")) {
-    api::add_command_routes(server, {.auth = &resolver,
-                                     .service_for = [this](const std::string&) { return &service; },
-                                     .max_body_bytes = 64 * 1024,
-                                     .log_for = [this](const std::string&) { return command_log; }});
+    capabilities::calls::add_command_routes(server, {.auth = &resolver,
+                                                     .service_for = [this](const std::string&) { return &service; },
+                                                     .max_body_bytes = 64 * 1024,
+                                                     .log_for = [this](const std::string&) { return command_log; }});
     protocol.begin(at(0));
   }
   static ami::AmiProtocolConfig config() {

@@ -27,9 +27,9 @@
 #include <thread>
 
 #include "api/auth.hpp"
-#include "app/capability_table.hpp"
-#include "api/rest_commands.hpp"
 #include "api/ws_event_stream.hpp"
+#include "app/capability_table.hpp"
+#include "capabilities/calls/calls_service.hpp"
 #include "core/call_control.hpp"
 #include "core/event_hub.hpp"
 #include "directory/store/sqlite_contact_store.hpp"
@@ -112,7 +112,8 @@ struct TenantSide {
     control = std::make_unique<core::CallControlService>(core::CallControlOptions{.tenant = id}, model, pbx, nullptr);
     // The tenant's command log, publishing as core::TenantRuntime's does (app/command_wiring).
     commands->set_listener([&hub](const core::CommandRecord& r) {
-      hub.publish_to_user(r.tenant, r.user, "command", ",\"command\":" + api::command_json(r) + "}");
+      hub.publish_to_user(r.tenant, r.user, "command",
+                          ",\"command\":" + capabilities::calls::command_json(r) + "}");
     });
     hub.add_model(id, &model);
   }
@@ -162,22 +163,17 @@ class Stack {
       for (auto& s : tenants)
         if (s.id == t) f(s.model);
     };
-    app::add_api_routes(*http, std::move(d));  // the daemon's REST API: its own routes and every capability
-    api::CommandRouteDeps c;
-    c.auth = auth.get();
-    c.journal = journal.get();
-    c.offload = {&rest_workers, to_io};
-    c.service_for = [this](const std::string& t) -> core::CallControlService* {
+    d.call_control = [this](const std::string& t) -> core::CallControlService* {
       for (auto& s : tenants)
         if (s.id == t) return s.control.get();
       return nullptr;
     };
-    c.log_for = [this](const std::string& t) -> std::shared_ptr<core::CommandLog> {
+    d.command_log = [this](const std::string& t) -> std::shared_ptr<core::CommandLog> {
       for (auto& s : tenants)
         if (s.id == t) return s.commands;
       return nullptr;
     };
-    api::add_command_routes(*http, std::move(c));
+    app::add_api_routes(*http, std::move(d));  // the daemon's REST API: its own routes and every capability
     api::EventStreamOptions eo;
     eo.max_outbox = 100'000;
     events = std::make_unique<api::EventStream>(io, hub, *auth, std::move(eo));

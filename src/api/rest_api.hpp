@@ -1,8 +1,8 @@
 // The REST API of docs/api.md that is not a capability's: identity (me, sessions, users, tokens),
-// UI settings, calls read-only, diagnostics, metrics, the OpenAPI document, and the problem+json 404
-// for unknown /api/v1 paths. add_rest_routes() registers them on an HttpServer and returns the
-// context the capabilities' routes share (src/capabilities/, registered by the app's capability
-// table); the app calls it once (call-control commands are api/rest_commands, the WebSocket is
+// UI settings, diagnostics, metrics, the operator's tenants, the OpenAPI document, and the
+// problem+json 404 for unknown /api/v1 paths. add_rest_routes() registers them on an HttpServer and
+// returns the context the capabilities' routes share (src/capabilities/: calls, presence, journal,
+// contacts; registered by the app's capability table); the app calls it once (the WebSocket is
 // api/ws_event_stream).
 // Handlers that read the call models run on the io thread; handlers that block (SQLite, directory
 // lookups, argon2) run on RestDeps::offload.pool and answer through the HTTP server. Every data access
@@ -28,6 +28,8 @@
 #include "ports/journal_store.hpp"
 
 namespace callbridge::core {
+class CallControlService;
+class CommandLog;
 class LookupService;
 class RemoteInfoView;
 }
@@ -43,7 +45,7 @@ struct RestDeps {
   ports::IdentityStore* identity = nullptr;  // required
   Authenticator* auth = nullptr;                      // required
   const base::Clock* clock = nullptr;                 // required
-  ports::JournalStore* journal = nullptr;             // null: journal routes answer 503
+  ports::JournalStore* journal = nullptr;             // null: journal routes 503, no callbacks
   ports::ContactStore* contacts = nullptr;            // null: contact routes answer 503
   // Who did what (sign-ins, tokens, users, settings): the routes append records. Null: nothing is
   // recorded and GET /api/v1/audit answers 503.
@@ -70,6 +72,11 @@ struct RestDeps {
   std::function<std::optional<std::string>()> ui_config_json;
   // Operator routes /api/v1/tenants (api/rest_tenants.cpp). Null: they answer 503.
   TenantAdmin* tenants = nullptr;
+  // A tenant's call control and its command log (its core::TenantRuntime's; io thread), for the
+  // calls capability's commands. Unset or null for a tenant: they answer 503 pbx-unavailable and
+  // GET /api/v1/commands/{id} 404.
+  std::function<core::CallControlService*(const base::TenantId& tenant)> call_control;
+  std::function<std::shared_ptr<core::CommandLog>(const base::TenantId& tenant)> command_log;
   std::size_t max_body_bytes = 64 * 1024;
   // Secure flag on cb_session even for plain-HTTP requests (behind a TLS-terminating proxy);
   // requests that arrive over TLS always get it.

@@ -286,7 +286,6 @@ namespace callbridge::api {
 std::shared_ptr<rest::Ctx> add_rest_routes(HttpServer& server, RestDeps deps) {
   auto ctx = std::make_shared<rest::Ctx>(rest::Ctx{std::move(deps)});
   rest::add_identity_routes(server, ctx);
-  rest::add_call_routes(server, ctx);
   rest::add_ops_routes(server, ctx);
   rest::add_settings_routes(server, ctx);
   rest::add_tenant_routes(server, ctx);

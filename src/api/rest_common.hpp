@@ -86,7 +86,6 @@ std::expected<std::optional<std::string>, std::string> opt_string(const boost::j
                                                                   std::string_view key, std::size_t max_len);
 
 void add_identity_routes(HttpServer& s, const std::shared_ptr<Ctx>& ctx);
-void add_call_routes(HttpServer& s, const std::shared_ptr<Ctx>& ctx);
 void add_ops_routes(HttpServer& s, const std::shared_ptr<Ctx>& ctx);
 void add_settings_routes(HttpServer& s, const std::shared_ptr<Ctx>& ctx);  // rest_settings.cpp
 void add_tenant_routes(HttpServer& s, const std::shared_ptr<Ctx>& ctx);    // rest_tenants.cpp

@@ -118,10 +118,6 @@ base::Result<std::unique_ptr<App>> App::create(Config config, AppOptions options
   if (!rest) return fail(rest.error());
   app->rest_ = std::move(*rest);
   app->serve_events(app->principals(), event_stream_options(app->rest_));  // GET /api/v1/events, team presence
-  // POST /api/v1/calls, /api/v1/calls/{id}/<verb>: the tenant runtime's call control
-  // and command log (app/command_wiring.hpp); + POST /api/v1/journal/{id}/callback.
-  wire_command_routes(*app->http_, app->principals(), [self](const base::TenantId& t) { return self->runtime(t); },
-                      app->store_.get(), rest_offload(app->rest_));
   api::add_static_routes(*app->http_, {api::default_web_root()});
   if (auto st = app->http_->start(); !st) return fail(st.error());
   // Tenants the operator created over the API (identity.db), after the file's.

@@ -4,6 +4,8 @@
 
 #include "capabilities/audit/audit_events.hpp"
 #include "capabilities/audit/audit_routes.hpp"
+#include "capabilities/calls/calls_events.hpp"
+#include "capabilities/calls/calls_routes.hpp"
 #include "capabilities/contacts/contacts_events.hpp"
 #include "capabilities/contacts/contacts_routes.hpp"
 #include "capabilities/journal/journal_events.hpp"
@@ -17,6 +19,8 @@ namespace {
 namespace cap = capabilities;
 
 constexpr std::array kCapabilities{
+    cap::Capability{"calls", cap::calls::register_calls, cap::calls::kConsumes, cap::calls::kEmits,
+                    "src/capabilities/calls/openapi.json"},
     cap::Capability{"presence", cap::presence::register_presence, cap::presence::kConsumes, cap::presence::kEmits,
                     "src/capabilities/presence/openapi.json"},
     cap::Capability{"journal", cap::journal::register_journal, cap::journal::kConsumes, cap::journal::kEmits,

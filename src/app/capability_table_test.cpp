@@ -1,6 +1,6 @@
 // The capability table against what it promises: unique names matching their folders, each
 // fragment a file of that folder, no client event kind owned twice; and the route table of the
-// whole REST API (the API's own routes, every capability's, call control, health) against the
+// whole REST API (the API's own routes, every capability's, health) against the
 // served OpenAPI document in both directions: every route is described, every described operation
 // is routed. The document's assembly itself (valid JSON, no path or schema defined twice, every
 // $ref defined) is checked by tools/openapi_assemble.py at build time (ctest
@@ -14,7 +14,6 @@
 #include <set>
 
 #include "api/health_routes.hpp"
-#include "api/rest_commands.hpp"
 #include "app/capability_table.hpp"
 #include "journal/sqlite/sqlite_journal_store.hpp"
 
@@ -44,6 +43,8 @@ TEST(CapabilityTable, NoClientEventKindHasTwoOwners) {
     }
   EXPECT_EQ(owner[core::HubMessage::Kind::line], "presence");
   EXPECT_EQ(owner[core::HubMessage::Kind::journal], "journal");
+  EXPECT_EQ(owner[core::HubMessage::Kind::call], "calls");
+  EXPECT_EQ(owner[core::HubMessage::Kind::command], "calls");
 }
 
 // The served document's operations: path -> methods ("get", "post", ...).
@@ -79,12 +80,12 @@ class ServedApi : public ::testing::Test {
     dir_ = std::filesystem::temp_directory_path() / ("cb_capability_table_" + std::to_string(::getpid()));
     std::filesystem::create_directories(dir_);
     journal_ = std::move(*journal::SqliteJournalStore::open((dir_ / "journal.db").string()));
-    // As callbridged registers them (App::create): the REST API with every capability, call
-    // control, health. The handlers are not called, so their dependencies may stay unset.
-    add_api_routes(server_, api::RestDeps{});
-    api::CommandRouteDeps commands;
-    commands.journal = journal_.get();  // else the callback route is not registered
-    api::add_command_routes(server_, std::move(commands));
+    // As callbridged registers them (App::create): the REST API with every capability, health.
+    // The handlers are not called, so their dependencies may stay unset but the journal (without
+    // one the calls capability serves no journal callbacks).
+    api::RestDeps deps;
+    deps.journal = journal_.get();
+    add_api_routes(server_, std::move(deps));
     api::add_health_routes(server_, {});
     routes_ = server_.routes();
   }

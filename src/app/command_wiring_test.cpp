@@ -1,5 +1,6 @@
 // app/command_wiring over tenant runtimes built from a configuration (app/tenant_setup): each
-// tenant's call control goes through its own driver with its dialing plan and call control config.
+// tenant's call control goes through its own driver with its dialing plan and call control config,
+// as the calls capability's command routes reach it (api::RestDeps::call_control, command_log).
 #include "app/command_wiring.hpp"
 
 #include <map>
@@ -12,6 +13,7 @@
 #include <boost/json.hpp>
 
 #include "app/tenant_setup.hpp"
+#include "capabilities/calls/command_routes.hpp"
 #include "core/tenant_runtime.hpp"
 
 namespace callbridge::app {
@@ -106,6 +108,15 @@ struct Tenants {
   }
 };
 
+// The command routes as register_calls (capabilities/calls) adds them for callbridged, with the
+// call control and command logs wire_call_control gives the API, and the test's resolver.
+void serve_commands(api::HttpServer& server, api::PrincipalResolver& resolver, Tenants& tenants) {
+  api::RestDeps d;
+  wire_call_control(d, [&tenants](const base::TenantId& t) { return tenants.runtime_for(t); });
+  capabilities::calls::add_command_routes(
+      server, {.auth = &resolver, .service_for = d.call_control, .log_for = d.command_log});
+}
+
 api::HttpResponse post(api::HttpServer& s, std::string body, std::string path = "/api/v1/calls") {
   api::HttpRequest r;
   r.method = "POST";
@@ -149,7 +160,7 @@ any_device = { "101" = "0170 1234567" }
   ASSERT_TRUE(tenants.runtimes.at("acme")->add_driver(std::move(acme)));
   api::HttpServer server(tenants.io, {});
   Resolver resolver;
-  wire_command_routes(server, resolver, [&](const base::TenantId& t) { return tenants.runtime_for(t); });
+  serve_commands(server, resolver, tenants);
   auto r = post(server, R"({"to": "+4989123456"})");
   ASSERT_EQ(r.status, 202) << r.body;
   ASSERT_EQ(a.cmds.calls.size(), 1u);
@@ -171,7 +182,7 @@ TEST(CommandWiring, NoDriverForTheTenantIs503) {
   ASSERT_TRUE(tenants.runtimes.at("default")->add_driver(std::make_unique<FakeLink>("default")));
   api::HttpServer server(tenants.io, {});
   Resolver resolver;  // a principal of tenant acme, which has no runtime
-  wire_command_routes(server, resolver, [&](const base::TenantId& t) { return tenants.runtime_for(t); });
+  serve_commands(server, resolver, tenants);
   EXPECT_EQ(post(server, R"({"to": "+4989123456"})").status, 503);
 }
 
@@ -194,7 +205,7 @@ extension_length = 3
   ASSERT_TRUE(tenants.runtimes.at("default")->add_driver(std::make_unique<FakeLink>("default")));
   api::HttpServer server(tenants.io, {});
   Resolver resolver;  // anna of acme, devices 100 and 101
-  wire_command_routes(server, resolver, [&](const base::TenantId& t) { return tenants.runtime_for(t); });
+  serve_commands(server, resolver, tenants);
   Collect events;
   core::EventFilter own{.scope = core::EventScope::own, .own = {"100"}, .team = {}, .user = "anna"};
   tenants.hub.subscribe(base::TenantId("acme"), own, std::nullopt, &events);

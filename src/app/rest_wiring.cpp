@@ -9,8 +9,9 @@
 #include "api/static_files.hpp"
 #include "app/app.hpp"
 #include "app/capability_table.hpp"
-#include "audit/sqlite/sqlite_audit_log.hpp"
+#include "app/command_wiring.hpp"
 #include "app/tenant_manager.hpp"
+#include "audit/sqlite/sqlite_audit_log.hpp"
 #include "base/worker_pool.hpp"
 
 #include <boost/asio/post.hpp>
@@ -53,7 +54,6 @@ api::EventStreamOptions event_stream_options(const std::shared_ptr<RestWiring>& 
   return o;
 }
 
-base::Offload rest_offload(const std::shared_ptr<RestWiring>& w) { return w->rest_offload; }
 
 TenantManager* tenant_manager(const std::shared_ptr<RestWiring>& w) { return w->tenants.get(); }
 
@@ -118,6 +118,8 @@ base::Result<std::shared_ptr<RestWiring>> wire_rest_api(App& app) {
   d.ui_config_json = read_ui_config;  // default of GET /api/v1/ui-settings
   d.remote_info = app.remote_info_view();  // "remote_info" per connection in GET /api/v1/calls
   d.offload = w->rest_offload;
+  // Call control (capabilities/calls): each tenant runtime's service and command log.
+  wire_call_control(d, [a](const base::TenantId& tenant) { return a->runtime(tenant); });
   d.metrics_allow = app.config().server.metrics_allow;
   add_api_routes(app.http(), std::move(d));
   return w;

@@ -1,6 +1,6 @@
 // Wires the REST API (api/rest_api.hpp and the capabilities of app/capability_table) into a running
 // App: opens identity.db in the data dir, builds the Authenticator and the REST workers, registers
-// the routes over the App's stores, dialing plans and call models.
+// the routes over the App's stores, dialing plans, call models and the tenant runtimes' call control.
 // Called once from App::create on the io thread before the server starts.
 #pragma once
 
@@ -21,9 +21,6 @@ base::Result<std::shared_ptr<RestWiring>> wire_rest_api(App& app);
 // extension of the users whose `team` is the subscriber's (read when a client connects).
 api::EventStreamOptions event_stream_options(const std::shared_ptr<RestWiring>& w);
 
-// The REST workers (blocking handlers) and the way back to the io thread; also used by the call
-// control routes (journal callback lookups).
-base::Offload rest_offload(const std::shared_ptr<RestWiring>& w);
 
 // The operator's tenant manager (/api/v1/tenants); App::create load()s the stored tenants.
 class TenantManager;

@@ -4,7 +4,7 @@
 // (else pbx_unavailable), and turns destinations into dial strings with the tenant's DialingPlan
 // (else invalid_number).
 // Click-to-dial caller id and AnyDevice (call the user's mobile first, showing the office number)
-// are decided here. Called by api/rest_commands on the model (io) thread; not thread-safe.
+// are decided here. Called by capabilities/calls on the model (io) thread; not thread-safe.
 #pragma once
 
 #include <cstdint>
@@ -22,7 +22,7 @@
 
 namespace callbridge::core {
 
-// Why a command was not accepted. Transport-neutral: api/rest_commands maps each kind to an HTTP
+// Why a command was not accepted. Transport-neutral: capabilities/calls maps each kind to an HTTP
 // status and problem type (docs/api.md), another front end (CSTA) to its own error codes.
 struct CommandFailure {
   enum class Kind {

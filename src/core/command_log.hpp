@@ -3,7 +3,7 @@
 // of a tenant goes first) and expiring (ttl after creation). A record moves once from `accepted`
 // to `done` or `failed` (with the PBX's reason); the listener hears every such change (the app
 // publishes it on the issuing user's event stream). One per tenant, owned by its
-// core::TenantRuntime; filled by api/rest_commands. io thread only, not thread-safe.
+// core::TenantRuntime; filled by the command routes of capabilities/calls. io thread only.
 #pragma once
 
 #include <chrono>

@@ -116,7 +116,7 @@ class TenantRuntime final : public ports::PbxEventSink {
   CallControlService* call_control() { return control_.get(); }
   const CallControlService* call_control() const { return control_.get(); }
   // What became of the tenant's call control commands (GET /api/v1/commands/{id}); filled by the
-  // REST command routes (api/rest_commands), which hold it weakly: a PBX answer that arrives after
+  // REST command routes (capabilities/calls), which hold it weakly: a PBX answer that arrives after
   // the tenant was removed finds nothing. Goes with the runtime.
   CommandLog& commands() { return *commands_; }
   std::shared_ptr<CommandLog> shared_commands() const { return commands_; }

@@ -69,11 +69,14 @@ class RestFixture : public ::testing::Test {
       return std::string(
           R"({"version":"test","pbx":[{"name":"p-a","counters":{"events":3}},{"name":"p-b","counters":{"events":4}}]})");
     };
+    extend_deps(d);
     capabilities::CapabilityContext c{*server_, add_rest_routes(*server_, d)};
     add_capabilities(c);
   }
   // The capabilities this test serves besides the API's own routes (api::add_rest_routes).
   virtual void add_capabilities(capabilities::CapabilityContext& c) = 0;
+  // What a test adds to the dependencies above (e.g. call control), after the models exist.
+  virtual void extend_deps(RestDeps&) {}
   void TearDown() override {
     server_.reset();
     journal_.reset();

@@ -1,28 +1,20 @@
-#include "api/rest_commands.hpp"
+// The calls capability's call control routes (command_routes.hpp): parse, hand to the tenant's
+// core::CallControlService, map its outcome to 202 / problem+json, record the command in the
+// tenant's core::CommandLog.
+#include "capabilities/calls/command_routes.hpp"
 
 #include <memory>
 #include <optional>
 
 #include "api/rest_common.hpp"
 #include "base/device_name.hpp"
+#include "capabilities/calls/calls_service.hpp"
 
-namespace callbridge::api {
+namespace callbridge::capabilities::calls {
 
 namespace json = boost::json;
-using rest::problem;
-
-std::string command_json(const core::CommandRecord& r) {
-  json::object o;
-  o["id"] = r.id;
-  o["action"] = r.action;
-  o["state"] = core::to_string(r.state);
-  o["reason"] = r.reason.empty() ? json::value(nullptr) : json::value(r.reason);
-  o["call_id"] = r.call_id ? json::value(*r.call_id) : json::value(nullptr);
-  if (r.request_id) o["request_id"] = *r.request_id;
-  o["created_at"] = base::format_rfc3339_ms(r.created_at);
-  o["updated_at"] = base::format_rfc3339_ms(r.updated_at);
-  return json::serialize(o);
-}
+using namespace api;
+using api::rest::problem;
 
 namespace {
 
@@ -304,4 +296,4 @@ void add_command_routes(HttpServer& server, CommandRouteDeps deps) {
                         }));
 }
 
-}  // namespace callbridge::api
+}  // namespace callbridge::capabilities::calls

@@ -1,33 +1,31 @@
-// REST call control (docs/api.md "Calls and call control"): POST /api/v1/calls (make call) and
-// POST /api/v1/calls/{id}/{answer,hangup,hold,retrieve,consult,alternate,transfer,conference,
-// deflect}, and POST /api/v1/journal/{id}/callback (make call from the entry's party to its
-// remote). Authenticates with a PrincipalResolver, parses the body, hands the command to the
-// tenant's core::CallControlService and maps its outcome to 202 / problem+json. Every 202 names
-// a command in the tenant's core::CommandLog (its TenantRuntime's, reached through `log_for`)
-// whose later outcome (the PBX's Response / OriginateResponse) is readable at
+// The calls capability's call control over REST (docs/api.md "Calls and call control"): POST
+// /api/v1/calls (make call) and POST /api/v1/calls/{id}/{answer,hangup,hold,retrieve,consult,
+// alternate,transfer,conference,deflect}, and POST /api/v1/journal/{id}/callback (make call from the
+// entry's party to its remote). Authenticates with a PrincipalResolver, parses the body, hands the
+// command to the tenant's core::CallControlService and maps its outcome to 202 / problem+json.
+// Every 202 names a command in the tenant's core::CommandLog (its TenantRuntime's, reached through
+// `log_for`) whose later outcome (the PBX's Response / OriginateResponse) is readable at
 // GET /api/v1/commands/{id}; the log's listener publishes it to the issuing user's event stream.
-// The app calls add_command_routes() once; authentication may take a worker (uncached token), the
+// register_calls (calls_routes) calls add_command_routes() once with the API's dependencies; tests
+// may call it with their own resolver. Authentication may take a worker (uncached token), the
 // commands run on the io thread, the callback's journal lookup on `offload.pool`.
 #pragma once
 
 #include <cstddef>
 #include <functional>
 #include <memory>
-#include <string>
-#include <string_view>
 
 #include "api/http_server.hpp"
 #include "api/principal.hpp"
-#include "base/time.hpp"
 #include "base/worker_pool.hpp"
 #include "core/call_control.hpp"
 #include "core/command_log.hpp"
 #include "ports/journal_store.hpp"
 
-namespace callbridge::api {
+namespace callbridge::capabilities::calls {
 
 struct CommandRouteDeps {
-  PrincipalResolver* auth = nullptr;  // required
+  api::PrincipalResolver* auth = nullptr;  // required
   // The call control of a tenant; nullptr when the tenant has no PBX link (503 pbx-unavailable).
   std::function<core::CallControlService*(const base::TenantId& tenant)> service_for;
   std::size_t max_body_bytes = 64 * 1024;
@@ -42,9 +40,6 @@ struct CommandRouteDeps {
   std::function<std::shared_ptr<core::CommandLog>(const base::TenantId& tenant)> log_for;
 };
 
-// The command as GET /api/v1/commands/{id} and the "command" event show it.
-std::string command_json(const core::CommandRecord& r);
+void add_command_routes(api::HttpServer& server, CommandRouteDeps deps);
 
-void add_command_routes(HttpServer& server, CommandRouteDeps deps);
-
-}  // namespace callbridge::api
+}  // namespace callbridge::capabilities::calls

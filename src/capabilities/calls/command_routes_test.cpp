@@ -1,4 +1,6 @@
-#include "api/rest_commands.hpp"
+// The calls capability's call control routes (command_routes) with their own resolver, a fake PBX
+// and fake journal: make call, commands, journal callbacks, command records and their events.
+#include "capabilities/calls/command_routes.hpp"
 
 #include <gtest/gtest.h>
 
@@ -8,10 +10,13 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/json.hpp>
 
+#include "capabilities/calls/calls_service.hpp"
 #include "core/event_hub.hpp"
 
-namespace callbridge::api {
+namespace callbridge::capabilities::calls {
 namespace {
+
+using namespace api;
 
 using model::CallEventType;
 using model::ConnectionState;
@@ -439,4 +444,4 @@ TEST(CommandEvents, ReachOnlyTheIssuingUsersSubscriptions) {
 }
 
 }  // namespace
-}  // namespace callbridge::api
+}  // namespace callbridge::capabilities::calls

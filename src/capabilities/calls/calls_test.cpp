@@ -1,0 +1,207 @@
+// The calls capability alone (its routes on the API's own): GET /api/v1/calls and /{id} for the
+// call's parties and supervisors, tenant separation; call control reached through the API's
+// dependencies (api::RestDeps::call_control, command_log: the tenant runtime's in callbridged) with
+// the API's authentication and journal store; and its service (CallList, visible_call,
+// command_json). The command routes' own behaviour is command_routes_test.cpp.
+#include <gtest/gtest.h>
+
+#include "capabilities/calls/calls_routes.hpp"
+#include "capabilities/calls/calls_service.hpp"
+#include "core/call_control.hpp"
+#include "core/command_log.hpp"
+#include "support/rest_fixture.hpp"
+
+namespace callbridge::capabilities::calls {
+namespace {
+
+namespace json = boost::json;
+using api::testsupport::kA;
+using api::testsupport::kB;
+
+// Accepts every command at once and remembers it.
+struct RecordingPbx final : ports::PbxCommands {
+  std::vector<std::string> log;
+  bool available() const override { return true; }
+  void make_call(const ports::MakeCallRequest& r, ports::CommandDone d) override {
+    log.push_back("make_call " + r.from_device + " " + r.dial_string);
+    d({});
+  }
+  void answer(const std::string& c, const std::string&, ports::CommandDone d) override {
+    log.push_back("answer " + c);
+    d({});
+  }
+  void hangup(const std::string& c, const std::string&, ports::CommandDone d) override {
+    log.push_back("hangup " + c);
+    d({});
+  }
+  void hold(const std::string&, const std::string&, ports::CommandDone d) override { d({}); }
+  void retrieve(const std::string&, const std::string&, ports::CommandDone d) override { d({}); }
+  void consult(const std::string&, const std::string&, const std::string&, ports::CommandDone d) override { d({}); }
+  void alternate(const std::string&, const std::string&, const std::string&, ports::CommandDone d) override { d({}); }
+  void transfer(const std::string&, const std::string&, const std::string&, ports::CommandDone d) override { d({}); }
+  void complete_transfer(const std::string&, const std::string&, const std::string&, ports::CommandDone d) override {
+    d({});
+  }
+  void conference(const std::string&, const std::string&, const std::string&, ports::CommandDone d) override { d({}); }
+  void redirect(const std::string&, const std::string&, const std::string&, ports::CommandDone d) override { d({}); }
+};
+
+class CallsRoutes : public api::testsupport::RestFixture {
+ protected:
+  void add_capabilities(CapabilityContext& c) override { register_calls(c); }
+};
+
+TEST_F(CallsRoutes, CallsAreVisibleToTheirParties) {
+  auto u100 = add_user(kA, "anna", "user", {"100"});
+  auto sup = add_user(kA, "sup", "supervisor", {});
+  ring(kA, "100", 1);
+  ring(kA, "101", 2);
+  auto mine = json::parse(call("GET", "/api/v1/calls", u100).body);
+  ASSERT_EQ(mine.at("calls").as_array().size(), 1u);
+  EXPECT_EQ(mine.at("calls").as_array()[0].at("id").as_string(), "ta-call-1");
+  EXPECT_EQ(json::parse(call("GET", "/api/v1/calls", sup).body).at("calls").as_array().size(), 2u);
+  EXPECT_EQ(call("GET", "/api/v1/calls/ta-call-1", u100).status, 200);
+  EXPECT_EQ(call("GET", "/api/v1/calls/ta-call-2", u100).status, 404);
+  EXPECT_EQ(call("GET", "/api/v1/calls/ta-call-2", sup).status, 200);
+}
+
+TEST_F(CallsRoutes, TenantsSeeOnlyTheirCalls) {
+  auto a = add_user(kA, "adm", "admin", {});
+  auto b = add_user(kB, "adm", "admin", {});
+  ring(kA, "100", 1);
+  ring(kB, "100", 1);
+  auto seen_a = json::parse(call("GET", "/api/v1/calls", a).body).at("calls").as_array();
+  ASSERT_EQ(seen_a.size(), 1u);
+  EXPECT_EQ(seen_a[0].at("id").as_string(), "ta-call-1");
+  EXPECT_EQ(call("GET", "/api/v1/calls/tb-call-1", a).status, 404);
+  EXPECT_EQ(call("GET", "/api/v1/calls/tb-call-1", b).status, 200);
+  EXPECT_EQ(call("GET", "/api/v1/calls/tb-call-1/x", b).status, 404);  // no such resource
+  EXPECT_EQ(call("GET", "/api/v1/calls").status, 401);
+}
+
+// Without call control (a tenant with no PBX link, or RestDeps without it): commands answer 503,
+// command ids name nothing.
+TEST_F(CallsRoutes, CommandsWithoutCallControlAreUnavailable) {
+  auto anna = add_user(kA, "anna", "user", {"100"});
+  auto r = call("POST", "/api/v1/calls", anna, R"({"to": "+4989123456"})");
+  EXPECT_EQ(r.status, 503) << r.body;
+  EXPECT_EQ(ptype(r), "/problems/pbx-unavailable");
+  EXPECT_EQ(call("POST", "/api/v1/calls/ta-call-1/hangup", anna).status, 503);
+  EXPECT_EQ(call("POST", "/api/v1/calls/ta-call-1/explode", anna).status, 404);
+  EXPECT_EQ(call("GET", "/api/v1/commands/cmd-1", anna).status, 404);
+  EXPECT_EQ(call("POST", "/api/v1/calls", "", R"({"to": "1"})").status, 401);
+}
+
+// register_calls hands the API's dependencies to the command routes: the tenant's call control and
+// command log from RestDeps, the API's authentication, the journal store for callbacks.
+class CallsWithControl : public CallsRoutes {
+ protected:
+  void extend_deps(api::RestDeps& d) override {
+    service_ = std::make_unique<core::CallControlService>(core::CallControlOptions{.tenant = base::TenantId(kA.name)},
+                                                          models_.at(kA.name), pbx_, nullptr);
+    d.call_control = [this](const base::TenantId& t) -> core::CallControlService* {
+      return t == base::TenantId(kA.name) ? service_.get() : nullptr;
+    };
+    d.command_log = [this](const base::TenantId& t) -> std::shared_ptr<core::CommandLog> {
+      return t == base::TenantId(kA.name) ? log_ : nullptr;
+    };
+  }
+  RecordingPbx pbx_;
+  std::unique_ptr<core::CallControlService> service_;  // over tenant A's model (filled in SetUp)
+  std::shared_ptr<core::CommandLog> log_ = std::make_shared<core::CommandLog>(core::CommandLogOptions{}, clock_);
+};
+
+TEST_F(CallsWithControl, CommandsGoToTheTenantsCallControlAndLog) {
+  auto anna = add_user(kA, "anna", "user", {"100"});
+  auto ben = add_user(kB, "ben", "user", {"100"});
+  auto r = call("POST", "/api/v1/calls", anna, R"({"to": "+4989123456"})");
+  ASSERT_EQ(r.status, 202) << r.body;
+  ASSERT_EQ(pbx_.log.size(), 1u);
+  EXPECT_EQ(pbx_.log[0], "make_call 100 +4989123456");
+  const std::string id(json::parse(r.body).at("command_id").as_string());
+  EXPECT_EQ(header(r, "Location"), "/api/v1/commands/" + id);
+  auto got = call("GET", "/api/v1/commands/" + id, anna);
+  ASSERT_EQ(got.status, 200) << got.body;
+  EXPECT_EQ(json::parse(got.body).at("action").as_string(), "make_call");
+  ASSERT_NE(log_->find(base::TenantId(kA.name), id), nullptr);
+  // The other tenant has no call control here, and no view of tenant A's command.
+  EXPECT_EQ(call("POST", "/api/v1/calls", ben, R"({"to": "+4989123456"})").status, 503);
+  EXPECT_EQ(call("GET", "/api/v1/commands/" + id, ben).status, 404);
+  EXPECT_EQ(pbx_.log.size(), 1u);
+  // The body limit is the API's.
+  EXPECT_EQ(call("POST", "/api/v1/calls", anna, std::string(70 * 1024, ' ')).status, 413);
+}
+
+TEST_F(CallsWithControl, JournalCallbackUsesTheApisJournal) {
+  auto anna = add_user(kA, "anna", "user", {"100"});
+  add_journal(kA, "100", 1);
+  ASSERT_TRUE(journal_->flush());
+  auto entries = journal_->query(ports::JournalQuery{.tenant = base::TenantId(kA.name), .limit = 10});
+  ASSERT_TRUE(entries);
+  ASSERT_EQ(entries->size(), 1u);
+  auto r = call("POST", "/api/v1/journal/" + std::to_string((*entries)[0].id) + "/callback", anna);
+  ASSERT_EQ(r.status, 202) << r.body;
+  ASSERT_EQ(pbx_.log.size(), 1u);
+  EXPECT_EQ(pbx_.log[0], "make_call 100 " + kA.num_prefix + "1001");
+  EXPECT_EQ(call("POST", "/api/v1/journal/999/callback", anna).status, 404);
+}
+
+// The service alone: one model, three viewers.
+TEST(CallsService, ListAndFindFollowTheVisibilityPolicy) {
+  const base::TenantId t("ta");
+  model::CallModel m(t);
+  const auto now = base::from_micros(1'795'000'000'000'000LL);
+  m.update("c1", "100", model::ConnectionState::alerting, model::CallEventType::delivered, now, "+491100");
+  m.update("c2", "101", model::ConnectionState::alerting, model::CallEventType::delivered, now, "+491101");
+  const core::Viewer anna{.tenant = t, .user = "anna", .extensions = {"100"}};
+  const core::Viewer sup{.tenant = t, .user = "sup", .role = core::Role::supervisor};
+  const core::Viewer nobody{.tenant = t, .user = "x", .extensions = {"200"}};
+
+  CallList mine(anna, nullptr);
+  mine.add(m);
+  auto calls = json::parse(mine.json()).at("calls").as_array();
+  ASSERT_EQ(calls.size(), 1u);
+  EXPECT_EQ(calls[0].at("id").as_string(), "c1");
+  CallList all(sup, nullptr);
+  all.add(m);
+  all.add(m);  // a second model: appended in order
+  EXPECT_EQ(json::parse(all.json()).at("calls").as_array().size(), 4u);
+  CallList none(nobody, nullptr);
+  none.add(m);
+  EXPECT_EQ(none.json(), R"({"calls":[]})");
+
+  ASSERT_TRUE(visible_call(anna, m, "c1", nullptr));
+  EXPECT_EQ(json::parse(*visible_call(anna, m, "c1", nullptr)), calls[0]);  // as the list shows it
+  EXPECT_FALSE(visible_call(anna, m, "c2", nullptr));
+  EXPECT_FALSE(visible_call(anna, m, "c9", nullptr));
+  EXPECT_TRUE(visible_call(sup, m, "c2", nullptr));
+}
+
+TEST(CallsService, CommandJsonNamesStateReasonAndTimes) {
+  core::CommandRecord r{.tenant = base::TenantId("ta")};
+  r.id = "cmd-7";
+  r.action = "hangup";
+  r.state = core::CommandState::failed;
+  r.reason = "No such channel";
+  r.call_id = "c1";
+  r.created_at = base::from_micros(1'795'000'000'000'000LL);
+  r.updated_at = r.created_at + std::chrono::milliseconds(250);
+  auto o = json::parse(command_json(r)).as_object();
+  EXPECT_EQ(o.at("id").as_string(), "cmd-7");
+  EXPECT_EQ(o.at("action").as_string(), "hangup");
+  EXPECT_EQ(o.at("state").as_string(), "failed");
+  EXPECT_EQ(o.at("reason").as_string(), "No such channel");
+  EXPECT_EQ(o.at("call_id").as_string(), "c1");
+  EXPECT_FALSE(o.contains("request_id"));
+  EXPECT_NE(o.at("updated_at").as_string(), o.at("created_at").as_string());
+  r.reason.clear();
+  r.call_id.reset();
+  r.request_id = "c2d-0001";
+  o = json::parse(command_json(r)).as_object();
+  EXPECT_TRUE(o.at("reason").is_null());
+  EXPECT_TRUE(o.at("call_id").is_null());
+  EXPECT_EQ(o.at("request_id").as_string(), "c2d-0001");
+}
+
+}  // namespace
+}  // namespace callbridge::capabilities::calls
