@@ -91,12 +91,14 @@ void check_number(const core::DialingPlan& plan, const std::string& text, core::
   // libphonenumber keeps a trunk prefix after "+cc" when stripping it leaves an impossible length,
   // but strips it after an IDD prefix, so such a number has no dial string that reads back as
   // itself (docs/reliability.md, findings; these numbers do not exist).
-  // Nor, for now, for an E.164 that does not normalize to itself: libphonenumber strips Mexico's
-  // old mobile "1" once per pass, so "+52 1 1..." reads back one "1" shorter. That is the open
-  // finding of docs/reliability.md (normalizing is not idempotent there); its fix makes this
-  // condition always true, and then this line goes.
-  const bool fixed_point = u.e164.empty() || plan.canonicalize(u.e164).e164 == u.e164;
-  if (realistic && dial && u.remote_extension.empty() && !trunk_prefixed(u.e164) && fixed_point) {
+  if (!u.e164.empty()) {
+    // Normalizing is idempotent: the E.164 of an E.164 is itself (in both paths).
+    for (auto path : {core::ResolvePath::fast, core::ResolvePath::libphonenumber}) {
+      const auto again = plan.canonicalize(u.e164, core::NumberSource::pbx, path);
+      check(again.e164 == u.e164, "an E.164 does not normalize to itself:", text + " -> " + u.e164 + " -> " + again.e164);
+    }
+  }
+  if (realistic && dial && u.remote_extension.empty() && !trunk_prefixed(u.e164)) {
     const auto back = plan.canonicalize(*dial, core::NumberSource::dialed);
     check(back.kind == u.kind && back.e164 == u.e164, "dial string does not read back:",
           text + " -> " + *dial + " -> " + back.e164 + " (was " + u.e164 + ")");

@@ -380,14 +380,31 @@ CanonicalNumber DialingPlan::make_internal(std::string_view ext) const {
   return c;
 }
 
-Resolved DialingPlan::resolve(bool plus, std::string_view digits, ResolvePath path,
-                              bool* used_libphonenumber) const {
+Resolved DialingPlan::resolve_once(bool plus, std::string_view digits, ResolvePath path,
+                                   bool* used_libphonenumber) const {
   if (path == ResolvePath::fast) {
     Resolved r = phone::resolve_fast(plus, digits, *facts_);
     if (r.status != Resolved::Status::unsure) return r;
   }
   *used_libphonenumber = true;
   return phone::resolve_libphonenumber(plus, digits, *facts_);
+}
+
+// The E.164 of an E.164 is itself. libphonenumber strips a national prefix also after "+cc", so
+// "+52 1 1 33..." loses one "1" (Mexico's old mobile token) per pass; a contact stored under one
+// pass's form would miss a caller id in the next. Resolve again until nothing more comes off
+// (each round shortens the number, so this ends); most numbers need no second round.
+Resolved DialingPlan::resolve(bool plus, std::string_view digits, ResolvePath path,
+                              bool* used_libphonenumber) const {
+  Resolved r = resolve_once(plus, digits, path, used_libphonenumber);
+  while (r.status == Resolved::Status::possible && !phone::certainly_fixed_point(r, *facts_)) {
+    std::string e164;
+    r.append_e164(&e164);
+    Resolved again = resolve_once(true, std::string_view(e164).substr(1), path, used_libphonenumber);
+    if (again.status != Resolved::Status::possible || again.nsn_len >= r.nsn_len) break;
+    r = again;
+  }
+  return r;
 }
 
 // `digits` as dialed on a phone line (from_line: right after the outside-line code, where a

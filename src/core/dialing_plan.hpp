@@ -91,6 +91,8 @@ class DialingPlan {
 
   struct Digits;
   CanonicalNumber canonicalize_digits(const Digits& d, NumberSource source, ResolvePath path) const;
+  phone::Resolved resolve_once(bool plus, std::string_view digits, ResolvePath path,
+                               bool* used_libphonenumber) const;
   phone::Resolved resolve(bool plus, std::string_view digits, ResolvePath path,
                           bool* used_libphonenumber) const;
   phone::Resolved resolve_dialed(std::string_view digits, bool from_line, ResolvePath path,

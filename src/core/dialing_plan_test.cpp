@@ -295,6 +295,34 @@ TEST(DialingPlan, DialStringReadsBackAsTheSameNumber) {
   EXPECT_EQ(*g.dial_string("+442071234567"), "902071234567");  // ordinary numbers stay national
 }
 
+// The fuzz finding of 2026-12-06 (docs/reliability.md): libphonenumber strips Mexico's old
+// mobile "1" after "+52" once per pass, so "+52 1 1 33..." read once gave a form that read again
+// lost another "1". Normalizing goes to the fixed point, in both paths, from any plan.
+TEST(DialingPlan, NormalizingIsIdempotentForMexicanMobileTokens) {
+  for (auto p : {consol(), consol("0")}) {
+    expect(p, "+5\t\t211339903]]3456", Kind::external, "+523399033456");
+    expect(p, "+52113399033456", Kind::external, "+523399033456");
+    expect(p, "+5213399033456", Kind::external, "+523399033456");
+    expect(p, "+523399033456", Kind::external, "+523399033456", {}, NumberSource::pbx);
+    auto d = p.dial_string("+52113399033456");
+    ASSERT_TRUE(d);
+    EXPECT_EQ(p.canonicalize(*d, NumberSource::dialed).e164, "+523399033456") << *d;
+  }
+  DialingPlanOptions mx;
+  mx.country_code = "52";
+  mx.area_code = "33";
+  mx.base_number = "39903300";
+  mx.extension_lengths = {2};
+  auto m = plan(mx);
+  for (std::string_view s : {"+52113399033456", "+5213399033456", "3399033456"}) {
+    auto once = m.canonicalize(s);
+    ASSERT_FALSE(once.e164.empty()) << s << " " << once.reason;
+    for (auto path : {ResolvePath::fast, ResolvePath::libphonenumber}) {
+      EXPECT_EQ(m.canonicalize(once.e164, NumberSource::pbx, path).e164, once.e164) << s;
+    }
+  }
+}
+
 TEST(DialingPlan, Display) {
   auto p = consol();
   EXPECT_EQ(p.display(p.canonicalize("12"), "DE"), "0211 33990312");

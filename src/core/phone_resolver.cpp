@@ -150,6 +150,25 @@ Resolved resolve_fast(bool plus, std::string_view digits, const RegionFacts& reg
   return r;
 }
 
+bool certainly_fixed_point(const Resolved& r, const RegionFacts& region) {
+  // Resolving "+" cc nsn: the calling code comes off again (calling codes are prefix-free), then
+  // the ParseHelper tail of resolve_fast() decides. Only its national-prefix strip can change nsn.
+  const RegionFacts* main = PhoneMetadata::instance().for_country_code(r.country_code);
+  if (main == nullptr) return false;
+  const RegionFacts& meta = main->id == region.id ? region : *main;
+  std::string_view stripped;
+  switch (strip_national_prefix(r.national_number(), meta, &stripped)) {
+    case Strip::unchanged: return true;
+    case Strip::unsure: return false;
+    case Strip::stripped: {
+      const LengthCheck lc = meta.test_length(stripped.size());
+      return lc == LengthCheck::too_short || lc == LengthCheck::possible_local_only ||
+             lc == LengthCheck::invalid_length;
+    }
+  }
+  return false;
+}
+
 Resolved resolve_libphonenumber(bool plus, std::string_view digits, const RegionFacts& region) {
   const auto* util = pn::PhoneNumberUtil::GetInstance();
   std::string text;

@@ -34,6 +34,11 @@ struct Resolved {
 Resolved resolve_fast(bool plus, std::string_view digits, const RegionFacts& region);
 Resolved resolve_libphonenumber(bool plus, std::string_view digits, const RegionFacts& region);
 
+// Whether `r` (possible) is certainly what resolving its own E.164 gives: libphonenumber strips a
+// national prefix also after "+cc", so with some patterns (Mexico's old mobile "1") an E.164 does
+// not read as itself. false = maybe not; resolve "+" cc nsn again to know.
+bool certainly_fixed_point(const Resolved& r, const RegionFacts& region);
+
 // The reference used by tests and benchmarks: libphonenumber alone on the raw text.
 // E.164 if Parse() succeeds and IsPossibleNumberWithReason() == IS_POSSIBLE, else "invalid".
 // *extension (optional) receives the parsed extension.
