@@ -260,6 +260,10 @@ base::Result<DialingPlan> DialingPlan::create(DialingPlanOptions o) {
     return fail(Error::invalid_argument("dialing plan: country code must be 1-3 digits, got '" +
                                         o.country_code + "'"));
   }
+  if (o.country_code[0] == '0') {  // "063" would be read as 63 but written into E.164 as "+063..."
+    return fail(Error::invalid_argument("dialing plan: country code must not start with 0, got '" +
+                                        o.country_code + "' (write 49, not 049 or 0049)"));
+  }
   const auto& tables = phone::PhoneMetadata::instance();
   const int cc = std::stoi(o.country_code);
   const phone::RegionFacts* facts = nullptr;
@@ -492,7 +496,18 @@ CanonicalNumber DialingPlan::canonicalize_digits(const Digits& d, NumberSource s
     c.via_libphonenumber = slow;
     return c;
   };
-  if (d.plus) return finish(classify(resolve(true, digits, path, &slow), ext));
+  if (d.plus) {
+    // Our own DID block is ours whatever libphonenumber's length tables say: the E.164 that
+    // make_internal() gives an extension reads back as that extension (fuzz: a plan whose
+    // area + base + extension is a length libphonenumber calls impossible made it invalid).
+    const std::string& cc = options_.country_code;
+    if (!company_nsn_.empty() && starts_with(digits, cc) &&
+        starts_with(digits.substr(cc.size()), company_nsn_)) {
+      std::string_view rest = digits.substr(cc.size() + company_nsn_.size());
+      if (!rest.empty() && is_extension(rest)) return make_internal(rest);
+    }
+    return finish(classify(resolve(true, digits, path, &slow), ext));
+  }
 
   // Company pattern: never for numbers starting with '0' (trunk or international prefix).
   if (digits[0] != '0') {

@@ -367,6 +367,31 @@ TEST(DialingPlan, CreateValidates) {
   EXPECT_FALSE(DialingPlan::create(o));
   o.country_code = "999";
   EXPECT_FALSE(DialingPlan::create(o));
+  o.country_code = "063";  // read as 63, but it would be written "+063..." (fuzz finding)
+  auto bad = DialingPlan::create(o);
+  ASSERT_FALSE(bad);
+  EXPECT_NE(bad.error().message().find("must not start with 0"), std::string::npos);
+}
+
+// An extension's E.164 (cc + area + base + extension) reads back as that extension even where
+// libphonenumber calls its length impossible: it is our own number (fuzz finding, a random plan).
+TEST(DialingPlan, TheE164OfAnExtensionReadsBackAsTheExtension) {
+  DialingPlanOptions sk;
+  sk.country_code = "421";
+  sk.area_code = "2";
+  sk.base_number = "5010";
+  sk.extension_lengths = {4};  // +421 2 5010 xxxx: 9 digits, possible
+  auto ok = plan(sk);
+  expect(ok, "+421250101234", Kind::internal, "+421250101234", "1234");
+  sk.extension_lengths = {6};  // +421 2 5010 xxxxxx: 11 digits, more than Slovakia's numbers have
+  auto p = plan(sk);
+  auto c = p.canonicalize("123456");
+  ASSERT_EQ(to_string(c.kind), "internal");
+  ASSERT_EQ(c.e164, "+42125010123456");
+  for (auto src : {NumberSource::pbx, NumberSource::user, NumberSource::dialed}) {
+    expect(p, c.e164, Kind::internal, "+42125010123456", "123456", src);
+  }
+  expect(p, "+4212501012345", Kind::invalid, "");  // not an extension: libphonenumber decides
 }
 
 // fuzz/dialing_plan: with 2-digit extensions "21133990300" was internal extension "00" and
