@@ -1,17 +1,23 @@
-// `callbridge audit`: lists the audit log callbridged (and `callbridge token`) write in the data
-// dir's audit.db, read-only (works while callbridged runs: WAL). One tenant (--tenant) or all
-// (--all-tenants): whoever can read the data dir's files reads every tenant's records anyway.
-// Output as an aligned table or JSON lines (GET /api/v1/audit's record objects). Exit codes: 0 ok,
-// 1 no/bad audit log, 2 bad arguments.
+// `callbridge audit`: lists the audit log. By default from the data dir's audit.db, read-only
+// (works while callbridged runs: WAL), one tenant (--tenant) or all (--all-tenants): whoever can
+// read the data dir's files reads every tenant's records anyway. With --remote through a running
+// callbridged's API instead (GET /api/v1/audit, server and token as cli/rest_client.hpp): an
+// operator's token reads the tenant named by --tenant or, without it, every tenant; a tenant admin's
+// only their own (another tenant: 403). Output as an aligned table or JSON lines (GET
+// /api/v1/audit's record objects). Exit codes: 0 ok, 1 no/bad audit log or a refused request,
+// 2 bad arguments, 3 server not reachable.
 #include <cstdio>
 #include <optional>
 #include <string>
 #include <vector>
 
+#include <boost/json.hpp>
+
 #include "app/config.hpp"
 #include "audit/sqlite/sqlite_audit_log.hpp"
 #include "base/json_text.hpp"
 #include "cli/commands.hpp"
+#include "cli/rest_client.hpp"
 
 namespace callbridge::cli {
 
@@ -29,6 +35,9 @@ struct AuditArgs {
   std::size_t limit = 50;
   std::int64_t before_id = 0;
   std::string format = "table";
+  bool remote = false;        // through callbridged's API instead of the file
+  bool tenant_given = false;  // --tenant on the command line (remote: else the token's scope)
+  std::string cli_config;
 };
 
 int usage_error(const std::string& m) {
@@ -87,6 +96,96 @@ void print_json(const std::vector<ports::StoredAuditRecord>& rows) {
   }
 }
 
+// Prints what was read, as a table or JSON lines. 0.
+int print_rows(const AuditArgs& a, const std::vector<ports::StoredAuditRecord>& rows) {
+  if (a.format == "json") {
+    print_json(rows);
+    return 0;
+  }
+  if (rows.empty()) {
+    std::printf("no audit records match\n");
+    return 0;
+  }
+  print_table(rows);
+  if (rows.size() == a.limit)
+    std::printf("(%zu shown; older: --before-id %lld)\n", rows.size(), static_cast<long long>(rows.back().id));
+  return 0;
+}
+
+// One record of GET /api/v1/audit's answer; nullopt when it is not one (a server we do not know).
+std::optional<ports::StoredAuditRecord> from_api(const boost::json::value& v) {
+  namespace json = boost::json;
+  const auto* o = v.if_object();
+  if (!o) return std::nullopt;
+  auto str = [o](const char* k) -> std::optional<std::string> {
+    const auto* x = o->if_contains(k);
+    if (!x || !x->is_string()) return std::nullopt;
+    return std::string(x->get_string());
+  };
+  const auto* id = o->if_contains("id");
+  auto tenant = str("tenant");
+  auto at = str("at");
+  if (!id || !id->is_int64() || !tenant || !at) return std::nullopt;
+  auto t = base::TenantId::parse(*tenant);
+  auto when = base::parse_rfc3339(*at);
+  if (!t || !when) return std::nullopt;
+  ports::StoredAuditRecord r{.id = id->get_int64(), .record = ports::AuditRecord{.at = *when, .tenant = *t}};
+  r.record.actor = str("actor").value_or("");
+  r.record.source = str("source").value_or("");
+  r.record.action = str("action").value_or("");
+  r.record.target = str("target").value_or("");
+  r.record.outcome = str("outcome").value_or("");
+  if (const auto* d = o->if_contains("details"); d && d->is_object()) r.record.details_json = json::serialize(*d);
+  return r;
+}
+
+// --remote: pages through GET /api/v1/audit (at most 500 a request) until a.limit records.
+int run_remote(const AuditArgs& a, const ports::AuditQuery& q) {
+  namespace json = boost::json;
+  std::string err;
+  auto ep = load_endpoint(a.cli_config, err);
+  if (!ep) {
+    std::fprintf(stderr, "callbridge audit: %s\n", err.c_str());
+    return 2;
+  }
+  std::string filters;
+  auto add = [&filters](const char* k, const std::string& v) { filters += std::string("&") + k + "=" + path_segment(v); };
+  if (a.tenant_given) add("tenant", a.tenant);
+  if (q.since) add("since", base::format_rfc3339_ms(*q.since));
+  if (q.until) add("until", base::format_rfc3339_ms(*q.until));
+  if (q.actor) add("actor", *q.actor);
+  if (q.kind) add("kind", *q.kind);
+  std::vector<ports::StoredAuditRecord> rows;
+  std::optional<std::int64_t> before = q.before_id;
+  while (rows.size() < a.limit) {
+    const std::size_t n = std::min<std::size_t>(500, a.limit - rows.size());
+    std::string path = "/api/v1/audit?limit=" + std::to_string(n) + filters;
+    if (before) path += "&before=" + std::to_string(*before);
+    auto r = http(*ep, "GET", path, "");
+    if (r.status != 200) return report_failure(*ep, "audit", r);
+    boost::system::error_code ec;
+    auto v = json::parse(r.body, ec);
+    const json::object* page = !ec ? v.if_object() : nullptr;
+    const json::value* records = page ? page->if_contains("records") : nullptr;
+    if (!records || !records->is_array()) {
+      std::fprintf(stderr, "callbridge audit: the server's answer is not an audit page\n");
+      return 1;
+    }
+    for (const auto& x : records->get_array()) {
+      auto rec = from_api(x);
+      if (!rec) {
+        std::fprintf(stderr, "callbridge audit: the server's answer holds a record that is not one\n");
+        return 1;
+      }
+      rows.push_back(std::move(*rec));
+    }
+    const json::value* next = page->if_contains("next_before");
+    if (!next || !next->is_int64() || records->get_array().empty()) break;
+    before = next->get_int64();
+  }
+  return print_rows(a, rows);
+}
+
 int run_audit(const AuditArgs& a) {
   const auto now = base::SystemClock().now();
   ports::AuditQuery q{.tenant = a.all_tenants ? std::nullopt : std::optional<base::TenantId>(base::TenantId(a.tenant))};
@@ -97,6 +196,7 @@ int run_audit(const AuditArgs& a) {
   if (!a.kind.empty()) q.kind = a.kind;
   q.limit = a.limit;
   if (a.before_id > 0) q.before_id = a.before_id;
+  if (a.remote) return run_remote(a, q);
 
   std::string dir = a.data_dir;
   if (dir.empty() && !a.config.empty()) {
@@ -119,18 +219,7 @@ int run_audit(const AuditArgs& a) {
     std::fprintf(stderr, "callbridge audit: %s\n", rows.error().message().c_str());
     return 1;
   }
-  if (a.format == "json") {
-    print_json(*rows);
-    return 0;
-  }
-  if (rows->empty()) {
-    std::printf("no audit records match\n");
-    return 0;
-  }
-  print_table(*rows);
-  if (rows->size() == a.limit)
-    std::printf("(%zu shown; older: --before-id %lld)\n", rows->size(), static_cast<long long>(rows->back().id));
-  return 0;
+  return print_rows(a, *rows);
 }
 
 }  // namespace
@@ -142,8 +231,18 @@ Command register_audit(CLI::App& app) {
                  ->type_name("DIR");
   auto* cf = c->add_option("--config", a->config, "read the data dir from this callbridged config file")->type_name("FILE");
   dd->excludes(cf);
-  auto* t = c->add_option("--tenant", a->tenant, "tenant id")->capture_default_str()->check(tenant_id_check());
-  c->add_flag("--all-tenants", a->all_tenants, "every tenant's records (and those of no tenant)")->excludes(t);
+  auto* rm = c->add_flag("--remote", a->remote,
+                         "read through a running callbridged's API ($CALLBRIDGE_URL, $CALLBRIDGE_TOKEN or --cli-config): "
+                         "an operator token reads --tenant or every tenant, a tenant admin's only their own");
+  rm->excludes(dd)->excludes(cf);
+  c->add_option("--cli-config", a->cli_config, "with --remote: client config (default ~/.config/callbridge/cli.toml)")
+      ->option_text("FILE")
+      ->needs(rm);
+  auto* t = c->add_option("--tenant", a->tenant, "tenant id (--remote: default the token's scope)")
+                ->capture_default_str()
+                ->check(tenant_id_check());
+  c->add_flag("--all-tenants", a->all_tenants, "every tenant's records (and those of no tenant; --remote: an operator token)")
+      ->excludes(t);
   c->add_option("--since", a->since, "at or after: RFC 3339, date, or age like 2h / 7d")->type_name("TIME");
   c->add_option("--until", a->until, "before: RFC 3339, date, or age")->type_name("TIME");
   c->add_option("--actor", a->actor, "only this actor (user name, cli, system)");
@@ -153,7 +252,10 @@ Command register_audit(CLI::App& app) {
       ->check(CLI::Range(1, 10000));
   c->add_option("--before-id", a->before_id, "page: only records with a smaller id");
   c->add_option("--format", a->format, "table or json (JSON lines)")->capture_default_str()->check(CLI::IsMember({"table", "json"}));
-  return Command{c, [a] { return run_audit(*a); }};
+  return Command{c, [a, t] {
+                   a->tenant_given = t->count() > 0;
+                   return run_audit(*a);
+                 }};
 }
 
 }  // namespace callbridge::cli

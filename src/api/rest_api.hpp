@@ -47,7 +47,8 @@ struct RestDeps {
   const base::Clock* clock = nullptr;                 // required
   ports::JournalStore* journal = nullptr;             // null: journal routes 503, no callbacks
   ports::ContactStore* contacts = nullptr;            // null: contact routes answer 503
-  // Who did what (sign-ins, tokens, users, settings): the routes append records. Null: nothing is
+  // Who did what (sign-ins, tokens, users, settings, tenants; the calls capability: call-control
+  // commands): the routes append records. Null: nothing is
   // recorded and GET /api/v1/audit answers 503.
   ports::AuditLog* audit = nullptr;
   // The tenant's lookup engine (any thread); unset or null: lookups go to `contacts` directly.

@@ -162,12 +162,14 @@ AsyncHttpHandler operator_only(const std::shared_ptr<Ctx>& ctx, AsyncHandler h) 
       Audience::operator_only);
 }
 
-AsyncHttpHandler anyone(const std::shared_ptr<Ctx>& ctx, Handler h) {
+AsyncHttpHandler anyone(const std::shared_ptr<Ctx>& ctx, Handler h, On on) {
   auto handler = std::make_shared<Handler>(std::move(h));
   return authenticated(
       ctx,
-      [handler](std::shared_ptr<const HttpRequest> req, Principal p, Respond respond) {
-        respond((*handler)(*req, p));
+      [ctx, handler, on](std::shared_ptr<const HttpRequest> req, Principal p, Respond respond) {
+        if (on == On::io) return respond((*handler)(*req, p));
+        offload(
+            *ctx, [handler, req, p = std::move(p), respond] { respond((*handler)(*req, p)); }, respond);
       },
       Audience::anyone);
 }

@@ -46,8 +46,8 @@ AsyncHttpHandler admin_only(const std::shared_ptr<Ctx>& ctx, Handler h, On on = 
 // authed() and the two above answer an operator 403: a tenant's calls, journal, contacts, users
 // and settings are not the operator's. These take operators only (tenant management) ...
 AsyncHttpHandler operator_only(const std::shared_ptr<Ctx>& ctx, AsyncHandler h);
-// ... and any authenticated principal, operators included (GET /api/v1/me).
-AsyncHttpHandler anyone(const std::shared_ptr<Ctx>& ctx, Handler h);
+// ... and any authenticated principal, operators included (GET /api/v1/me, GET /api/v1/audit).
+AsyncHttpHandler anyone(const std::shared_ptr<Ctx>& ctx, Handler h, On on = On::io);
 // The 403 an operator gets on a tenant route.
 HttpResponse operator_forbidden();
 // No authentication: `h` on a worker (body limit checked first).

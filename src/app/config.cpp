@@ -922,7 +922,7 @@ synchronous = "normal"
 backend = "sqlite"
 
 [audit]
-# The audit log (DATA_DIR/audit.db): sign-ins, tokens, users, settings.
+# The audit log (DATA_DIR/audit.db): sign-ins, tokens, users, settings, call-control commands, tenants.
 # Records older than this many days are deleted (at start and hourly). 0 = keep forever.
 retention_days = 365
 

@@ -28,7 +28,7 @@ enum class Consumes : std::uint8_t {
   journal_entries,  // PbxEventSink::on_journal_entry: finished conversations, stored by the runtime
   call_models,      // the tenant's CallModels as they are now (REST reads, io thread)
   directories,      // the tenant's contact store and lookup engine
-  audit_records,    // ports::AuditLog: sign-ins, tokens, users, settings the API recorded
+  audit_records,    // ports::AuditLog: sign-ins, tokens, users, settings, tenants, commands the API recorded
 };
 
 constexpr std::string_view to_string(Consumes c) {

@@ -117,8 +117,11 @@ std::expected<EventFilter, std::string> event_filter(const Viewer& v, EventScope
 bool may_administer(const Viewer& v);
 
 // ---- the audit log (GET /api/v1/audit, docs/api.md "Audit") ----
-// The query `v` may run: a tenant's admins read their tenant's records (the tenant is the viewer's
-// whatever `q` asked). unexpected(reason): any other role (403).
+// The query `v` may run, `q.tenant` being the tenant asked for (nullopt: none named).
+// A tenant's admins read their own tenant's records: nullopt or their tenant becomes their tenant;
+// another tenant is refused (403, never an empty answer). The operator reads any tenant's: the one
+// named, or with nullopt every tenant's (the operator's own "_operator" records included).
+// unexpected(reason): any other role, or an admin naming another tenant (403).
 std::expected<ports::AuditQuery, std::string> audit_query(const Viewer& v, ports::AuditQuery q);
 
 }  // namespace callbridge::core

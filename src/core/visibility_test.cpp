@@ -198,8 +198,8 @@ TEST_P(VisibilityByRole, ContactsCommandsAdministration) {
 
 TEST_P(VisibilityByRole, AuditLogIsTheTenantAdminsAndAlwaysTheirTenant) {
   const Viewer v = viewer(t(), role());
-  // Whatever tenant (or all tenants) the query asked for, an admin reads their own.
-  for (std::optional<base::TenantId> asked : {std::optional<base::TenantId>(o()), std::optional<base::TenantId>()}) {
+  // No tenant named, or their own: an admin reads their own; other roles nothing.
+  for (std::optional<base::TenantId> asked : {std::optional<base::TenantId>(t()), std::optional<base::TenantId>()}) {
     auto q = audit_query(v, ports::AuditQuery{.tenant = asked, .actor = "anna", .limit = 7});
     ASSERT_EQ(q.has_value(), role() == Role::admin);
     if (!q) {
@@ -211,6 +211,29 @@ TEST_P(VisibilityByRole, AuditLogIsTheTenantAdminsAndAlwaysTheirTenant) {
     EXPECT_EQ(q->actor, "anna");
     EXPECT_EQ(q->limit, 7u);
   }
+  // Another tenant, or the operator's records, named: refused (403), never read as one's own.
+  for (const base::TenantId& other : {o(), base::TenantId(ports::kUnattributedAuditTenant)}) {
+    auto q = audit_query(v, ports::AuditQuery{.tenant = other});
+    ASSERT_FALSE(q.has_value()) << other.str();
+    EXPECT_EQ(q.error(), role() == Role::admin ? "the audit log of another tenant is not yours to read"
+                                               : "the audit log is for the tenant's admins");
+  }
+}
+
+// The operator (above the tenants' admins) reads the tenant named, any of them, or every tenant.
+TEST(Visibility, TheOperatorReadsTheAuditLogOfAnyTenantOrAll) {
+  const Viewer op{.tenant = base::TenantId(ports::kUnattributedAuditTenant), .user = "ops", .role = Role::operator_};
+  for (const char* name : {"ta", "tb", "_operator"}) {
+    auto q = audit_query(op, ports::AuditQuery{.tenant = base::TenantId(std::string_view(name)), .kind = "call"});
+    ASSERT_TRUE(q) << name;
+    ASSERT_TRUE(q->tenant);
+    EXPECT_EQ(*q->tenant, std::string_view(name));
+    EXPECT_EQ(q->kind, "call");
+  }
+  auto all = audit_query(op, ports::AuditQuery{.tenant = std::nullopt, .limit = 9});
+  ASSERT_TRUE(all);
+  EXPECT_FALSE(all->tenant.has_value());  // every tenant's records
+  EXPECT_EQ(all->limit, 9u);
 }
 
 TEST_P(VisibilityByRole, EventFilterNeverWiderThanThePolicy) {

@@ -1,8 +1,9 @@
 // The audit log: who did what, per tenant (sign-ins, tokens, users, settings, tenants, call-control
 // commands), append-only, kept for a retention period. Implemented by audit/sqlite (SqliteAuditLog,
-// DATA_DIR/audit.db); written by api/ (REST routes) and the CLI's offline tools, read by the audit
-// capability (GET /api/v1/audit) and `callbridge audit`. Implementations are thread-safe: append()
-// is called on the io thread and never blocks on disk; query() blocks (workers, CLI).
+// DATA_DIR/audit.db); written by api/ (REST routes), the calls capability (commands) and the CLI's
+// offline tools, read by the audit capability (GET /api/v1/audit) and `callbridge audit`.
+// Implementations are thread-safe: append() is called on the io thread and never blocks on disk;
+// query() blocks (workers, CLI).
 #pragma once
 
 #include <cstddef>
@@ -19,8 +20,8 @@
 namespace callbridge::ports {
 
 // Records that belong to no company: a sign-in with a token nobody issued, whose tenant cannot be
-// known. They go to the operator's reserved tenant (base::kOperatorTenant once it exists: the same
-// id), which only operators read.
+// known, and the operator's tenant changes. They go to the operator's reserved tenant
+// (base::kOperatorTenant: the same id), which only operators read.
 inline constexpr std::string_view kUnattributedAuditTenant = "_operator";
 
 // One thing that happened. Never a secret: a token is named by its id ("token:9f2c..."), settings by
@@ -30,8 +31,8 @@ struct AuditRecord {
   base::TenantId tenant;     // no default: AuditRecord{.tenant = t}
   std::string actor{};       // user name, "cli", "system"; failed sign-ins: the user the token names, or ""
   std::string source{};      // client address ("127.0.0.1"), "" for the CLI and the daemon itself
-  std::string action{};      // "<kind>.<verb>": session.create, token.create, user.remove, ... (docs/security.md "Audit log")
-  std::string target{};      // "user:ben", "token:9f2c...", "setting:ui", "call:ID", "tenant:acme"
+  std::string action{};      // "<kind>.<verb>": session.create, token.create, call.hangup, tenant.create, ... (docs/security.md "Audit log")
+  std::string target{};      // "user:ben", "token:9f2c...", "setting:ui", "call:ID", "number:089...", "tenant:acme"
   std::string outcome{};     // ok | failed | denied | rejected | accepted | done
   std::string details_json = "{}";  // a JSON object (reason, role, device, ...); never a secret
 };

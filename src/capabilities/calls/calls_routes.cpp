@@ -2,7 +2,7 @@
 // calls of the tenant's CallModels the caller may see (core/visibility.hpp: may_see(call)), read on
 // the io thread (the models' owner). Commands: command_routes over the tenant runtime's call
 // control and command log (api::RestDeps::call_control, command_log), with the API's
-// authentication, body limit, journal store and workers.
+// authentication, body limit, journal store, workers and audit log (every command is recorded).
 #include "capabilities/calls/calls_routes.hpp"
 
 #include "api/rest_common.hpp"
@@ -50,7 +50,9 @@ void register_calls(CapabilityContext& c) {
                                                 .max_body_bytes = d.max_body_bytes,
                                                 .journal = d.journal,
                                                 .offload = d.offload,
-                                                .log_for = d.command_log});
+                                                .log_for = d.command_log,
+                                                .audit = d.audit,
+                                                .clock = d.clock});
 }
 
 }  // namespace callbridge::capabilities::calls

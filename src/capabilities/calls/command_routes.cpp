@@ -9,6 +9,7 @@
 #include "api/rest_common.hpp"
 #include "base/device_name.hpp"
 #include "capabilities/calls/calls_service.hpp"
+#include "capabilities/calls/command_audit.hpp"
 
 namespace callbridge::capabilities::calls {
 
@@ -59,14 +60,24 @@ HttpResponse failure(const core::CommandFailure& f) {
 // down, a PBX that already answered) — then `early` keeps the outcome for the HTTP answer — or
 // later, once the 202 named a command, which they then finish.
 struct Tracking {
-  explicit Tracking(base::TenantId t) : tenant(t) {}
+  Tracking(base::TenantId t, std::shared_ptr<CommandAuditNote> n, CommandAudit a)
+      : tenant(t), note(std::move(n)), audit(a) {}
   std::weak_ptr<core::CommandLog> log;  // the tenant's; gone with its runtime
   base::TenantId tenant;
   std::string id;  // set once the 202 created the record
   std::optional<core::CommandOutcome> early;
   bool make_call = false;
+  std::shared_ptr<CommandAuditNote> note;  // the audit log's view of the request
+  CommandAudit audit;
+  bool audited = false;  // the final word is recorded once (make_call may hear two)
 
   void later(core::CommandOutcome o, bool final) {
+    if (!o || final) {
+      if (!audited) audit.settled(*note, o ? core::CommandState::done : core::CommandState::failed,
+                                  o ? std::string_view() : std::string_view(o.error().detail),
+                                  o ? o->call_id : std::nullopt);
+      audited = true;
+    }
     auto l = log.lock();
     if (!l) return;
     if (!o) {
@@ -99,8 +110,11 @@ core::CommandCallback finished_cb(const std::shared_ptr<Tracking>& t) {
   };
 }
 
+using Note = std::shared_ptr<CommandAuditNote>;
+
 struct Routes {
   CommandRouteDeps deps;
+  CommandAudit audit{deps.audit, deps.clock};
 
   // After the service call: a problem when it failed at once, else 202 naming the new command
   // (Location: /api/v1/commands/{id}). `status` keeps its old meaning: "accepted" when the PBX
@@ -115,6 +129,12 @@ struct Routes {
     const auto state = confirmed && !t->make_call ? core::CommandState::done : core::CommandState::accepted;
     const auto& rec = log->add(p.tenant, p.user, std::move(action), state, call_id, request_id);
     t->id = rec.id;
+    t->note->details["command_id"] = rec.id;
+    if (request_id) t->note->details["request_id"] = *request_id;
+    if (state == core::CommandState::done) {  // recorded after the answer (add_command_routes)
+      t->note->settled_at_once = state;
+      t->audited = true;
+    }
     json::object o;
     o["call_id"] = call_id ? json::value(*call_id) : json::value(nullptr);
     if (request_id) o["request_id"] = *request_id;
@@ -126,8 +146,8 @@ struct Routes {
     return r;
   }
 
-  std::shared_ptr<Tracking> track(const Principal& p, bool make_call) {
-    auto t = std::make_shared<Tracking>(p.tenant);
+  std::shared_ptr<Tracking> track(const Principal& p, bool make_call, const Note& note) {
+    auto t = std::make_shared<Tracking>(p.tenant, note, audit);
     t->log = log_for(p.tenant);
     t->make_call = make_call;
     return t;
@@ -153,13 +173,14 @@ struct Routes {
   }
 
   HttpResponse start_make_call(const Principal& p, core::CallControlService& svc, core::CommandCaller caller,
-                               const std::string& to, std::optional<std::string> from) {
-    auto t = track(p, true);
+                               const std::string& to, std::optional<std::string> from, const Note& note) {
+    auto t = track(p, true, note);
     std::string rid = svc.make_call(caller, to, std::move(from), done_cb(t), finished_cb(t));
     return respond(p, t, "make_call", std::nullopt, rid);
   }
 
-  HttpResponse make_call(const HttpRequest& req, const Principal& principal) {
+  HttpResponse make_call(const HttpRequest& req, const Principal& principal, const Note& note) {
+    // The note already has what was asked (note_body).
     return guarded(req, principal, [&](const Principal& p, const json::object& body, core::CallControlService& svc) {
       auto to = rest::opt_string(body, "to", 256);
       if (!to) return problem(400, "bad-request", to.error());
@@ -168,7 +189,7 @@ struct Routes {
       if (!from) return problem(400, "bad-request", from.error());
       if (*from && !base::is_device_name(**from))
         return problem(400, "bad-request", "from: not a device name: expected " + std::string(base::kDeviceNameRule));
-      return start_make_call(p, svc, p.viewer(), **to, *from);
+      return start_make_call(p, svc, p.viewer(), **to, *from, note);
     });
   }
 
@@ -186,13 +207,13 @@ struct Routes {
 
   // The journal lookup blocks (SQLite): on the workers when there are some; the call is placed
   // on the io thread.
-  void callback(const HttpRequest& req, const Principal& p, std::int64_t id, Respond respond,
+  void callback(const HttpRequest& req, const Principal& p, std::int64_t id, const Note& note, Respond respond,
                 const std::shared_ptr<Routes>& self) {
-    auto lookup = [self, p, id, respond] {
+    auto lookup = [self, p, id, note, respond] {
       auto found = core::find_journal_entry(*self->deps.journal, p.viewer(), id);
       if (!found) return respond(rest::from_error(found.error()));
       if (!*found) return respond(problem(404, "not-found", "no journal entry " + std::to_string(id)));
-      auto place = [self, p, id, respond, e = std::move((*found)->entry)] {
+      auto place = [self, p, id, note, respond, e = std::move((*found)->entry)] {
         core::CallControlService* svc = self->deps.service_for ? self->deps.service_for(p.tenant) : nullptr;
         if (!svc || !self->log_for(p.tenant))
           return respond(problem(503, "pbx-unavailable", "no PBX link serves tenant " + p.tenant.str()));
@@ -202,7 +223,9 @@ struct Routes {
         // From the entry's party: the caller's own line, or (supervisors, admins) as that line.
         auto caller = core::callback_caller(p.viewer(), e);
         if (!caller) return respond(problem(404, "not-found", "no journal entry " + std::to_string(id)));
-        respond(self->start_make_call(p, *svc, *caller, *e.remote, e.party));
+        note->details["to"] = *e.remote;  // the entry's party calls its remote
+        note->details["from"] = e.party;
+        respond(self->start_make_call(p, *svc, *caller, *e.remote, e.party, note));
       };
       rest::on_io(self->deps.offload, std::move(place));
     };
@@ -221,7 +244,7 @@ struct Routes {
     return !id.empty() && core::parse_call_command(verb).has_value();
   }
 
-  HttpResponse command(const HttpRequest& req, const Principal& principal) {
+  HttpResponse command(const HttpRequest& req, const Principal& principal, const Note& note) {
     std::string verb;
     std::string id = rest::path_segment(req, "/api/v1/calls/", &verb);
     auto cmd = core::parse_call_command(verb);
@@ -232,7 +255,7 @@ struct Routes {
         return problem(400, "bad-request", "device: not a device name: expected " + std::string(base::kDeviceNameRule));
       auto to = rest::opt_string(body, "to", 256);
       if (!to) return problem(400, "bad-request", to.error());
-      auto t = track(p, false);
+      auto t = track(p, false, note);
       svc.execute(p.viewer(), *cmd, id, *device, *to, done_cb(t));
       return respond(p, t, std::string(core::to_string(*cmd)), id, std::nullopt);
     });
@@ -257,43 +280,99 @@ struct Routes {
   }
 };
 
+// What a command request is for the audit log: the action and its target from the path, and
+// what the body asks (to, from, device) as received, whether or not the checks accept it.
+void note_body(const HttpRequest& req, CommandAuditNote& n) {
+  if (req.body.find_first_not_of(" \t\r\n") == std::string::npos) return;
+  auto b = rest::body_object(req);  // the route answers a bad body; the note just stays without it
+  if (!b) return;
+  for (const char* k : {"to", "from", "device"})
+    if (const auto* v = b->if_contains(k); v && v->is_string() && v->get_string().size() <= 256) n.details[k] = *v;
+}
+
+void describe_make_call(const HttpRequest& req, CommandAuditNote& n) {
+  n.action = "call.make_call";
+  note_body(req, n);
+  // The number as received: how the dialing plan reads it is the PBX side's business.
+  if (const auto* to = n.details.if_contains("to")) n.target = "number:" + std::string(to->get_string());
+}
+
+void describe_command(const HttpRequest& req, CommandAuditNote& n) {
+  std::string verb;
+  std::string id = rest::path_segment(req, "/api/v1/calls/", &verb);
+  auto cmd = core::parse_call_command(verb);  // checked before authentication (is_command)
+  n.action = "call." + std::string(cmd ? core::to_string(*cmd) : std::string_view("unknown"));
+  n.target = "call:" + id;
+  note_body(req, n);
+}
+
+void describe_callback(const HttpRequest& req, CommandAuditNote& n) {
+  const auto id = Routes::callback_id(req);
+  n.action = "call.callback";
+  n.target = "journal:" + std::to_string(id);
+  n.details["journal_entry"] = id;
+}
+
 }  // namespace
 
 void add_command_routes(HttpServer& server, CommandRouteDeps deps) {
   auto routes = std::make_shared<Routes>(Routes{std::move(deps)});
   // `pre` may answer before authentication (404 for paths that name nothing); then `fn` runs on
-  // the io thread with the principal (authentication itself may take a worker).
-  using Handle = std::function<void(const HttpRequest&, const Principal&, Respond)>;
-  auto authed = [routes](std::function<bool(const HttpRequest&)> pre, Handle fn) {
-    return AsyncHttpHandler([routes, pre = std::move(pre), fn = std::move(fn)](HttpRequest req, Respond respond) {
+  // the io thread with the principal (authentication itself may take a worker). With `describe`
+  // (the commands; not reads) every answer after authentication is recorded in the audit log,
+  // an operator's refusal included: a principal issued a command.
+  using Handle = std::function<void(const HttpRequest&, const Principal&, const Note&, Respond)>;
+  using Describe = void (*)(const HttpRequest&, CommandAuditNote&);
+  auto authed = [routes](std::function<bool(const HttpRequest&)> pre, Handle fn, Describe describe) {
+    return AsyncHttpHandler([routes, pre = std::move(pre), fn = std::move(fn), describe](HttpRequest req,
+                                                                                          Respond respond) {
       if (pre && !pre(req)) return respond(problem(404, "not-found", "no resource at " + req.path));
       if (req.body.size() > routes->deps.max_body_bytes)
         return respond(problem(413, "payload-too-large", "request body exceeds " +
                                                              std::to_string(routes->deps.max_body_bytes) + " bytes"));
       auto shared = std::make_shared<const HttpRequest>(std::move(req));
-      routes->deps.auth->resolve_async(*shared, false, [shared, fn, respond](PrincipalResult p) {
+      routes->deps.auth->resolve_async(*shared, false, [routes, shared, fn, describe, respond](PrincipalResult p) {
         if (!p) return respond(rest::auth_problem(p.error()));
-        if (p->is_operator()) return respond(rest::operator_forbidden());  // no tenant's calls
-        fn(*shared, *p, respond);
+        auto note = std::make_shared<CommandAuditNote>(CommandAuditNote{.tenant = p->tenant});
+        Respond answer = respond;
+        if (describe) {
+          note->actor = p->user;
+          note->token_id = p->token_id;
+          note->source = shared->remote;
+          describe(*shared, *note);
+          // A new slot whose answer is recorded, then passed on (also the fallback of a request
+          // dropped unanswered, so the record and the client agree).
+          answer = Respond(
+              [routes, note, respond](HttpResponse r) {
+                routes->audit.answered(*note, r);
+                if (note->settled_at_once) routes->audit.settled(*note, *note->settled_at_once, "", std::nullopt);
+                respond(std::move(r));
+              },
+              problem(500, "internal", "the command was dropped unanswered"));
+        }
+        if (p->is_operator()) return answer(rest::operator_forbidden());  // no tenant's calls
+        fn(*shared, *p, note, std::move(answer));
       });
     });
   };
-  server.route("POST", "/api/v1/calls", authed({}, [routes](const HttpRequest& req, const Principal& p, Respond r) {
-                 r(routes->make_call(req, p));
-               }));
-  server.route("POST", "/api/v1/calls/*", authed(Routes::is_command, [routes](const HttpRequest& req,
-                                                                               const Principal& p, Respond r) {
-                 r(routes->command(req, p));
-               }));
-  server.route("GET", "/api/v1/commands/*", authed({}, [routes](const HttpRequest& req, const Principal& p, Respond r) {
+  server.route("POST", "/api/v1/calls",
+               authed({}, [routes](const HttpRequest& req, const Principal& p, const Note& n, Respond r) {
+                 r(routes->make_call(req, p, n));
+               }, describe_make_call));
+  server.route("POST", "/api/v1/calls/*",
+               authed(Routes::is_command, [routes](const HttpRequest& req, const Principal& p, const Note& n, Respond r) {
+                 r(routes->command(req, p, n));
+               }, describe_command));
+  server.route("GET", "/api/v1/commands/*",
+               authed({}, [routes](const HttpRequest& req, const Principal& p, const Note&, Respond r) {
                  r(routes->get_command(req, p));
-               }));
+               }, nullptr));
   if (routes->deps.journal)
     server.route("POST", "/api/v1/journal/*",
                  authed([](const HttpRequest& req) { return Routes::callback_id(req) > 0; },
-                        [routes](const HttpRequest& req, const Principal& p, Respond r) {
-                          routes->callback(req, p, Routes::callback_id(req), std::move(r), routes);
-                        }));
+                        [routes](const HttpRequest& req, const Principal& p, const Note& n, Respond r) {
+                          routes->callback(req, p, Routes::callback_id(req), n, std::move(r), routes);
+                        }, describe_callback));
 }
 
 }  // namespace callbridge::capabilities::calls

@@ -6,6 +6,8 @@
 // Every 202 names a command in the tenant's core::CommandLog (its TenantRuntime's, reached through
 // `log_for`) whose later outcome (the PBX's Response / OriginateResponse) is readable at
 // GET /api/v1/commands/{id}; the log's listener publishes it to the issuing user's event stream.
+// Every command request that authenticated is recorded in the principal's tenant's audit log
+// (command_audit.hpp): accepted or rejected, then done or failed.
 // register_calls (calls_routes) calls add_command_routes() once with the API's dependencies; tests
 // may call it with their own resolver. Authentication may take a worker (uncached token), the
 // commands run on the io thread, the callback's journal lookup on `offload.pool`.
@@ -20,6 +22,7 @@
 #include "base/worker_pool.hpp"
 #include "core/call_control.hpp"
 #include "core/command_log.hpp"
+#include "ports/audit_log.hpp"
 #include "ports/journal_store.hpp"
 
 namespace callbridge::capabilities::calls {
@@ -38,6 +41,10 @@ struct CommandRouteDeps {
   // and finish records there and hold it weakly while the PBX answers. Null: the tenant has none
   // (commands 503 like a tenant without call control; GET /api/v1/commands/{id} 404).
   std::function<std::shared_ptr<core::CommandLog>(const base::TenantId& tenant)> log_for;
+  // Every command a principal issues (not reads of GET /api/v1/commands) is recorded here
+  // (command_audit.hpp): its answer, and the PBX's final word. Null: nothing is recorded.
+  ports::AuditLog* audit = nullptr;
+  const base::Clock* clock = nullptr;  // the records' time; required with `audit`
 };
 
 void add_command_routes(api::HttpServer& server, CommandRouteDeps deps);

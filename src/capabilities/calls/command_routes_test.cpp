@@ -1,5 +1,6 @@
-// The calls capability's call control routes (command_routes) with their own resolver, a fake PBX
-// and fake journal: make call, commands, journal callbacks, command records and their events.
+// The calls capability's call control routes (command_routes) with their own resolver, a fake PBX,
+// fake journal and an in-memory audit log: make call, commands, journal callbacks, command records
+// and their events, and what the audit log keeps of each command.
 #include "capabilities/calls/command_routes.hpp"
 
 #include <gtest/gtest.h>
@@ -28,6 +29,13 @@ struct TestResolver final : PrincipalResolver {
       Principal p{.tenant = base::TenantId("default")};
       p.user = "anna";
       p.devices = {"100"};
+      p.token_id = "a11a0001";
+      return p;
+    }
+    if (req.header("authorization") == "Bearer op") {
+      Principal p{.tenant = base::TenantId("_operator")};
+      p.user = "ops";
+      p.role = Role::operator_;
       return p;
     }
     if (req.header("authorization") == "Bearer carl") {  // anna's colleague on the same device
@@ -122,6 +130,17 @@ struct FakeJournal final : ports::JournalStore {
   base::Result<std::size_t> purge_before(base::Timestamp) override { return 0; }
 };
 
+// What the routes append, in order (the real store's queue and masking: audit/sqlite).
+struct MemoryAudit final : ports::AuditLog {
+  std::vector<ports::AuditRecord> records;
+  void append(ports::AuditRecord r) override { records.push_back(std::move(r)); }
+  base::Status flush() override { return {}; }
+  base::Result<std::vector<ports::StoredAuditRecord>> query(const ports::AuditQuery&) override {
+    return base::fail(base::Error::unavailable("MemoryAudit: the routes never read"));
+  }
+  base::Result<std::size_t> prune_before(base::Timestamp) override { return std::size_t{0}; }
+};
+
 base::Timestamp at(int s) { return base::from_micros(1'795'000'000'000'000 + s * 1'000'000LL); }
 
 struct RestCommands : ::testing::Test {
@@ -133,6 +152,7 @@ struct RestCommands : ::testing::Test {
   core::CallControlService service{core::CallControlOptions{.tenant = "default"}, model, pbx, nullptr};
   bool has_service = true;
   FakeJournal journal;
+  MemoryAudit audit;
 
   base::ManualClock clock{at(0)};
   // What the tenants' command logs publish: {tenant, user, json tail}.
@@ -161,7 +181,9 @@ struct RestCommands : ::testing::Test {
                                 .log_for = [this](const std::string& t) -> std::shared_ptr<core::CommandLog> {
                                   auto it = logs.find(t);
                                   return it == logs.end() ? nullptr : it->second;
-                                }});
+                                },
+                                .audit = &audit,
+                                .clock = &clock});
   }
   HttpResponse get(std::string path, std::string token = "anna") {
     HttpRequest r;
@@ -175,9 +197,20 @@ struct RestCommands : ::testing::Test {
     r.method = "POST";
     r.target = r.path = std::move(path);
     r.body = std::move(body);
+    r.remote = "192.0.2.7";
     if (!token.empty()) r.headers.emplace_back("authorization", "Bearer " + token);
     return server.dispatch(r);
   }
+  // The audit records appended since the last call, as "action target outcome".
+  std::vector<std::string> audited() {
+    std::vector<std::string> out;
+    for (auto& r : audit.records) out.push_back(r.action + " " + r.target + " " + r.outcome);
+    seen_ = audit.records;
+    audit.records.clear();
+    return out;
+  }
+  boost::json::object details(std::size_t i) const { return boost::json::parse(seen_.at(i).details_json).as_object(); }
+  std::vector<ports::AuditRecord> seen_;
   static boost::json::object obj(const HttpResponse& r) { return boost::json::parse(r.body).as_object(); }
   static std::string type(const HttpResponse& r) { return std::string(obj(r).at("type").as_string()); }
 };
@@ -408,6 +441,113 @@ TEST_F(RestCommands, ARemovedTenantsCommandLogGoesWithIt) {
   EXPECT_EQ(get("/api/v1/commands/" + id).status, 404);
   EXPECT_EQ(type(post("/api/v1/calls/ctilab-1.0/hangup", "")), "/problems/pbx-unavailable");
   EXPECT_EQ(pbx.log.size(), 1u);  // nothing sent without a log to name the command in
+}
+
+// Every command a principal issues is in the audit log of the principal's tenant: who (user, token
+// id, address), which command on which call / device / number as received, and the outcome: the
+// answer (accepted, rejected with status and reason) and the PBX's final word (done, failed).
+TEST_F(RestCommands, EveryCommandIsAuditedWithWhoWhatWhereAndOutcome) {
+  model.update("ctilab-1.0", "100", ConnectionState::connected, CallEventType::established, at(0), "+4989123456");
+  pbx.immediate = false;
+  auto r = post("/api/v1/calls/ctilab-1.0/transfer", R"({"to": "101", "device": "100"})");
+  ASSERT_EQ(r.status, 202) << r.body;
+  const std::string id(obj(r).at("command_id").as_string());
+  EXPECT_EQ(audited(), (std::vector<std::string>{"call.transfer call:ctilab-1.0 accepted"}));
+  const auto& rec = seen_[0];
+  EXPECT_EQ(rec.tenant, "default");
+  EXPECT_EQ(rec.actor, "anna");
+  EXPECT_EQ(rec.source, "192.0.2.7");
+  EXPECT_EQ(rec.at, at(0));
+  auto d = details(0);
+  EXPECT_EQ(d.at("command_id").as_string(), id);
+  EXPECT_EQ(d.at("token_id").as_string(), "a11a0001");
+  EXPECT_EQ(d.at("to").as_string(), "101");
+  EXPECT_EQ(d.at("device").as_string(), "100");
+  // The PBX refuses after the 202: failed, with its words; a second answer adds nothing.
+  clock.advance(std::chrono::milliseconds(40));
+  ASSERT_EQ(pbx.pending.size(), 1u);
+  pbx.pending[0](base::fail(base::Error::conflict("BlindTransfer: No such channel")));
+  pbx.pending[0](base::Status{});
+  EXPECT_EQ(audited(), (std::vector<std::string>{"call.transfer call:ctilab-1.0 failed"}));
+  EXPECT_EQ(seen_[0].at, at(0) + std::chrono::milliseconds(40));
+  EXPECT_EQ(details(0).at("reason").as_string(), "BlindTransfer: No such channel");
+  EXPECT_EQ(details(0).at("command_id").as_string(), id);
+  // Confirmed inside the request: accepted and done at once, in that order.
+  pbx.immediate = true;
+  ASSERT_EQ(post("/api/v1/calls/ctilab-1.0/hangup", "").status, 202);
+  EXPECT_EQ(audited(), (std::vector<std::string>{"call.hangup call:ctilab-1.0 accepted",
+                                                 "call.hangup call:ctilab-1.0 done"}));
+  // Refused: by the call's allowed actions, an unknown call, a bad body, the PBX at once, no link.
+  EXPECT_EQ(post("/api/v1/calls/ctilab-1.0/hold", "").status, 409);
+  EXPECT_EQ(post("/api/v1/calls/ctilab-9.0/answer", "{}").status, 404);
+  EXPECT_EQ(post("/api/v1/calls/ctilab-1.0/hangup", R"({"device": "PJSIP/100"})").status, 400);
+  auto refused = audited();
+  EXPECT_EQ(refused, (std::vector<std::string>{"call.hold call:ctilab-1.0 rejected", "call.answer call:ctilab-9.0 rejected",
+                                               "call.hangup call:ctilab-1.0 rejected"}));
+  EXPECT_EQ(details(0).at("status").as_int64(), 409);
+  EXPECT_NE(details(0).at("reason").as_string().find("remote hold"), std::string::npos);
+  EXPECT_EQ(details(1).at("status").as_int64(), 404);
+  EXPECT_EQ(details(2).at("status").as_int64(), 400);
+  EXPECT_EQ(details(2).at("device").as_string(), "PJSIP/100");  // as sent: what was tried
+  EXPECT_NE(details(2).at("reason").as_string().find("device: not a device name"), std::string::npos);
+  // Not authenticated, or a path that names no command: no principal issued anything.
+  EXPECT_EQ(post("/api/v1/calls/ctilab-1.0/hangup", "", "").status, 401);
+  EXPECT_EQ(post("/api/v1/calls/ctilab-1.0/explode", "").status, 404);
+  EXPECT_TRUE(audited().empty());
+  // Reads are not commands.
+  EXPECT_EQ(get("/api/v1/commands/" + id).status, 200);
+  EXPECT_TRUE(audited().empty());
+}
+
+TEST_F(RestCommands, MakeCallAndCallbackAreAuditedWithTheNumberAsReceivedAndTheirOutcome) {
+  auto r = post("/api/v1/calls", R"({"to": "tel:+49 89 123456", "from": "100"})");
+  ASSERT_EQ(r.status, 202) << r.body;
+  r = post("/api/v1/calls", R"({"to": "089123457"})");
+  ASSERT_EQ(r.status, 202) << r.body;
+  EXPECT_EQ(audited(), (std::vector<std::string>{"call.make_call number:tel:+49 89 123456 accepted",
+                                                 "call.make_call number:089123457 accepted"}));
+  EXPECT_EQ(details(0).at("to").as_string(), "tel:+49 89 123456");
+  EXPECT_EQ(details(0).at("from").as_string(), "100");
+  EXPECT_EQ(details(0).at("request_id").as_string(), "c2d-0001");
+  EXPECT_FALSE(details(1).contains("from"));
+  // The OriginateResponses: done with the call made, failed with the PBX's reason.
+  ASSERT_EQ(pbx.outcomes.size(), 2u);
+  pbx.outcomes[1](base::fail(base::Error::conflict("Originate failed: busy on PJSIP/100 (OriginateResponse Reason 5)")));
+  pbx.outcomes[0](std::string("ctilab-1795382796.10"));
+  EXPECT_EQ(audited(), (std::vector<std::string>{"call.make_call number:089123457 failed",
+                                                 "call.make_call number:tel:+49 89 123456 done"}));
+  EXPECT_EQ(details(0).at("reason").as_string(), "Originate failed: busy on PJSIP/100 (OriginateResponse Reason 5)");
+  EXPECT_EQ(details(1).at("call_id").as_string(), "ctilab-1795382796.10");
+  EXPECT_EQ(details(1).at("request_id").as_string(), "c2d-0001");
+  // Refused numbers and devices, as received.
+  EXPECT_EQ(post("/api/v1/calls", R"({"to": "pizza please"})").status, 400);
+  EXPECT_EQ(post("/api/v1/calls", R"({"to": "089", "from": "101"})").status, 403);
+  EXPECT_EQ(audited(), (std::vector<std::string>{"call.make_call number:pizza please rejected",
+                                                 "call.make_call number:089 rejected"}));
+  EXPECT_EQ(details(1).at("from").as_string(), "101");
+  EXPECT_EQ(details(1).at("status").as_int64(), 403);
+
+  // A journal callback: the entry, the party and the number it calls.
+  journal.add("default", "100", "+4989123456");
+  journal.add("default", "101", "+4930111");
+  ASSERT_EQ(post("/api/v1/journal/1/callback", "").status, 202);
+  EXPECT_EQ(post("/api/v1/journal/2/callback", "").status, 404);
+  EXPECT_EQ(audited(), (std::vector<std::string>{"call.callback journal:1 accepted", "call.callback journal:2 rejected"}));
+  EXPECT_EQ(details(0).at("journal_entry").as_int64(), 1);
+  EXPECT_EQ(details(0).at("to").as_string(), "+4989123456");
+  EXPECT_EQ(details(0).at("from").as_string(), "100");
+  EXPECT_FALSE(details(1).contains("to"));  // not the user's entry: nothing of it is told
+  // Another tenant's user: their own tenant's log, even without call control there.
+  EXPECT_EQ(post("/api/v1/calls", R"({"to": "089123456"})", "other").status, 503);
+  // The operator issues no tenant's calls: refused, kept in the operator's records.
+  EXPECT_EQ(post("/api/v1/calls", R"({"to": "089123456"})", "op").status, 403);
+  EXPECT_EQ(audited(), (std::vector<std::string>{"call.make_call number:089123456 rejected",
+                                                 "call.make_call number:089123456 rejected"}));
+  EXPECT_EQ(seen_[0].tenant, "other");
+  EXPECT_EQ(details(0).at("status").as_int64(), 503);
+  EXPECT_EQ(seen_[1].tenant, "_operator");
+  EXPECT_EQ(seen_[1].actor, "ops");
+  EXPECT_EQ(details(1).at("status").as_int64(), 403);
 }
 
 // The hub side of command events: addressed to one user of one tenant, whatever the scope,
