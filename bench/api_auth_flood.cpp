@@ -42,6 +42,7 @@
 #include <optional>
 #include <random>
 #include <string>
+#include <tuple>
 #include <thread>
 #include <vector>
 
@@ -383,7 +384,7 @@ std::string auth_counters(std::uint16_t port) {
     }
     std::string out = "auth counters:";
     bool first = true;
-    for (const char* key : {"argon2_verifications", "cache_hits", "failed", "rate_limited", "busy", "coalesced",
+    for (const char* key : {"secret_checks", "argon2_verifications", "cache_hits", "failed", "rate_limited", "busy", "coalesced",
                             "rechecked", "revocation_checks"}) {
       auto v = auth_number(metrics, key);
       out += std::string(first ? " " : ", ") + key + " " + (v ? std::to_string(*v) : "-");
@@ -400,20 +401,30 @@ std::vector<Phase> run_daemon(const std::string& label, const std::string& daemo
   // The bench's own address may read /metrics without a token (auth_counters).
   const std::string config = dir.path() + "/callbridge.toml";
   std::ofstream(config) << "[server]\nmetrics_allow = [\"127.0.0.1/32\"]\n";
-  auto child = ChildProcess::spawn(
-      {daemon, "--config", config, "--demo", "--data-dir", dir.path(), "--listen", "127.0.0.1:0"});
-  if (!child) die(label + ": starting " + daemon + ": " + child.error().message());
   std::uint16_t port = 0;
   std::string token;
-  // Both lines are needed: the port (log) and the demo token (stdout), in either order.
-  auto line = (*child)->wait_for_line(
-      [&](const std::string& l) {
-        if (auto at = l.find("HTTP API listening on 127.0.0.1:"); at != std::string::npos)
-          port = static_cast<std::uint16_t>(std::stoi(l.substr(at + 32)));
-        if (auto at = l.find("?token="); at != std::string::npos) token = l.substr(at + 7);
-        return port != 0 && !token.empty();
-      },
-      std::chrono::seconds(60));
+  auto start = [&](bool with_config) {
+    std::vector<std::string> args{daemon, "--demo", "--data-dir", dir.path(), "--listen", "127.0.0.1:0"};
+    if (with_config) args.insert(args.begin() + 1, {"--config", config});
+    auto child = ChildProcess::spawn(args);
+    if (!child) die(label + ": starting " + daemon + ": " + child.error().message());
+    // Both lines are needed: the port (log) and the demo token (stdout), in either order.
+    auto line = (*child)->wait_for_line(
+        [&](const std::string& l) {
+          if (auto at = l.find("HTTP API listening on 127.0.0.1:"); at != std::string::npos)
+            port = static_cast<std::uint16_t>(std::stoi(l.substr(at + 32)));
+          if (auto at = l.find("?token="); at != std::string::npos) token = l.substr(at + 7);
+          return port != 0 && !token.empty();
+        },
+        std::chrono::seconds(60));
+    return std::make_pair(std::move(child), std::move(line));
+  };
+  auto [child, line] = start(true);
+  // A daemon older than [server] metrics_allow (a --before binary) refuses the key; it served
+  // /metrics to loopback without a token anyway.
+  if (!line && line.error().message().find("metrics_allow: unknown key") != std::string::npos) {
+    std::tie(child, line) = start(false);
+  }
   if (!line) die(label + ": callbridged did not start: " + line.error().message());
   (*child)->drain_in_background();
   while (!token.empty() && (token.back() == '\r' || token.back() == ' ')) token.pop_back();

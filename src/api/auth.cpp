@@ -230,11 +230,28 @@ Authenticator::Verified Authenticator::verify_token(const Pending& pending) {
   if (!parts) return std::unexpected(std::string("malformed token"));
   auto rec = store_.get_token(parts->id);
   if (!rec) return std::unexpected(std::string("unknown or invalid token"));
+  const bool slow = store_.secret_check_is_slow(rec->hash);
   {
     std::lock_guard lock(mu_);
-    ++stats_.argon2_verifications;
+    ++stats_.secret_checks;
+    if (slow) ++stats_.argon2_verifications;
   }
-  if (!store_.verify_secret(rec->hash, parts->secret)) return std::unexpected(std::string("unknown or invalid token"));
+  bool genuine;
+  if (slow) {
+    // An argon2id hash (a token issued before digests): checked once more the slow way, and a
+    // genuine token stored as a digest from then on. Only when the upgrade could not be written
+    // (read-only data dir) is the secret checked here; the next full check is slow again then.
+    auto up = store_.upgrade_token_hash(rec->id, rec->hash, parts->secret);
+    genuine = up || (up.error().code() != base::Errc::invalid_argument &&
+                     store_.verify_secret(rec->hash, parts->secret));
+    if (up) {
+      std::lock_guard lock(mu_);
+      ++stats_.hashes_upgraded;
+    }
+  } else {
+    genuine = store_.verify_secret(rec->hash, parts->secret);
+  }
+  if (!genuine) return std::unexpected(std::string("unknown or invalid token"));
   if (rec->revoked) return std::unexpected(std::string("token revoked"));
   const auto now = clock_.now();
   if (rec->expires_at && now >= *rec->expires_at) return std::unexpected(std::string("token expired"));

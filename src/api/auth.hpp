@@ -1,14 +1,15 @@
 // Authenticator: the PrincipalResolver of callbridged. Checks `Authorization: Bearer cbt_<id>_<secret>`
-// (argon2id once per token, then a BLAKE2b-keyed in-memory cache that a revocation by any process
+// (checked against identity.db once per token: a BLAKE2b digest, or argon2id for tokens issued
+// before digests; then a BLAKE2b-keyed in-memory cache that a revocation by any process
 // empties within a second), the `cb_session` cookie (sessions in identity.db, each tied to the
 // token it was made from), and one-time WebSocket tickets (in memory, 30 s). Counts
 // authentication failures per client address and per token id; beyond a limit failures answer
 // 429, while a correct credential still passes.
 // Thread-safe. resolve_async() (REST and WebSocket routes, io thread) answers cached tokens,
-// tickets and rate-limited addresses at once and sends the rest (identity.db, argon2 ~0.1 s) to
-// a base::WorkerPool; concurrent checks of one uncached token share one argon2 run. The look for
-// revocations that keeps cached answers trustworthy runs on the session workers, ahead of time,
-// never behind argon2 work: a client with a verified token is not slowed by a bad-token flood.
+// tickets and rate-limited addresses at once and sends the rest (identity.db; argon2 ~0.1 s for an
+// old hash) to a base::WorkerPool; concurrent checks of one uncached token share one run. The look
+// for revocations that keeps cached answers trustworthy runs on the session workers, ahead of time,
+// never behind token checks: a client with a verified token is not slowed by a bad-token flood.
 #pragma once
 
 #include <chrono>
@@ -59,7 +60,9 @@ struct AuthStats {
   std::uint64_t ok = 0;
   std::uint64_t failed = 0;
   std::uint64_t rate_limited = 0;
-  std::uint64_t argon2_verifications = 0;
+  std::uint64_t secret_checks = 0;         // full checks of a token's secret against the store
+  std::uint64_t argon2_verifications = 0;  // of which argon2id: tokens issued before digests
+  std::uint64_t hashes_upgraded = 0;       // such tokens stored as digests after their check
   std::uint64_t cache_hits = 0;
   std::uint64_t offloaded = 0;  // checks sent to the worker pool
   std::uint64_t coalesced = 0;  // checks that waited for the same token's running check

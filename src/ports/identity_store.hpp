@@ -112,13 +112,20 @@ class IdentityStore {
   virtual base::Status delete_setting(const base::TenantId& tenant, const std::string& key) = 0;
 
   // The secrets, in the backend's scheme (what it keeps at rest must match what it checks):
-  // A new token for an existing `user` of `tenant`, stored as a hash of its secret; the plaintext
-  // is returned once. Slow on purpose (a password hash, ~0.1 s).
+  // A new token for an existing `user` of `tenant`, stored as a digest of its random secret; the
+  // plaintext is returned once.
   virtual base::Result<IssuedToken> issue_token(const base::TenantId& tenant, const std::string& user,
                                                 base::Timestamp now,
                                                 std::optional<base::Timestamp> expires_at) = 0;
-  // Whether `secret` matches a stored TokenRecord::hash (slow on purpose, ~0.1 s).
+  // Whether `secret` matches a stored TokenRecord::hash. Fast for tokens issued now; slow (a
+  // password hash, ~0.1 s) for hashes of an older scheme, which secret_check_is_slow() tells.
   virtual bool verify_secret(const std::string& hash, std::string_view secret) const = 0;
+  virtual bool secret_check_is_slow(const std::string& hash) const = 0;
+  // Checks `secret` against `old_hash` (slow) and, if it matches, stores the token's hash in the
+  // fast scheme, unless the row changed since `old_hash` was read. Errc::invalid_argument if
+  // `secret` does not match; another error if it matched but could not be stored.
+  virtual base::Status upgrade_token_hash(const std::string& id, const std::string& old_hash,
+                                          std::string_view secret) = 0;
   // `bytes` random bytes from a cryptographic generator, as hex (session cookies, tickets).
   virtual std::string random_hex(std::size_t bytes) const = 0;
   // A fast cryptographic digest of `data` as hex (session ids at rest, cache keys); never for a

@@ -467,10 +467,42 @@ std::string fast_hash_hex(std::string_view data) {
   return std::string(hex, 64);
 }
 
+namespace {
+constexpr std::string_view kDigestScheme = "$blake2b256$";
+constexpr std::string_view kArgon2Scheme = "$argon2";
+bool has_prefix(std::string_view s, std::string_view p) { return s.substr(0, p.size()) == p; }
+}  // namespace
+
+std::string token_digest(std::string_view secret) {
+  sodium_ready();
+  // Domain-separated: a token digest is never equal to a session id's fast_hash_hex of the same text.
+  crypto_generichash_state st;
+  crypto_generichash_init(&st, nullptr, 0, 32);
+  static constexpr unsigned char kDomain[] = "callbridge api token v1";
+  crypto_generichash_update(&st, kDomain, sizeof kDomain);
+  crypto_generichash_update(&st, reinterpret_cast<const unsigned char*>(secret.data()), secret.size());
+  unsigned char h[32];
+  crypto_generichash_final(&st, h, sizeof h);
+  char hex[65];
+  sodium_bin2hex(hex, sizeof hex, h, sizeof h);
+  std::string out(kDigestScheme);
+  out.append(hex, 64);
+  return out;
+}
+
 bool verify_secret(const std::string& hash, std::string_view secret) {
   if (!sodium_ready()) return false;
-  return crypto_pwhash_str_verify(hash.c_str(), secret.data(), secret.size()) == 0;
+  if (has_prefix(hash, kDigestScheme)) {
+    const std::string d = token_digest(secret);
+    return d.size() == hash.size() && sodium_memcmp(d.data(), hash.data(), d.size()) == 0;
+  }
+  if (has_prefix(hash, kArgon2Scheme)) {
+    return crypto_pwhash_str_verify(hash.c_str(), secret.data(), secret.size()) == 0;
+  }
+  return false;
 }
+
+bool secret_check_is_slow(const std::string& hash) { return has_prefix(hash, kArgon2Scheme); }
 
 base::Result<IssuedToken> issue_token(SqliteIdentityStore& store, const base::TenantId& tenant,
                                       const std::string& user, base::Timestamp now,
@@ -479,11 +511,7 @@ base::Result<IssuedToken> issue_token(SqliteIdentityStore& store, const base::Te
   if (auto u = store.get_user(tenant, user); !u) return fail(u.error());
   TokenRecord t{.id = random_hex(8), .tenant = tenant};
   std::string secret = random_hex(24);
-  char hash[crypto_pwhash_STRBYTES];
-  if (crypto_pwhash_str(hash, secret.data(), secret.size(), crypto_pwhash_OPSLIMIT_INTERACTIVE,
-                        crypto_pwhash_MEMLIMIT_INTERACTIVE) != 0)
-    return fail(Error::internal("argon2id: out of memory"));
-  t.hash = hash;
+  t.hash = token_digest(secret);
   t.user = user;
   t.created_at = now;
   t.expires_at = expires_at;
@@ -499,6 +527,25 @@ base::Result<IssuedToken> SqliteIdentityStore::issue_token(const base::TenantId&
 
 bool SqliteIdentityStore::verify_secret(const std::string& hash, std::string_view secret) const {
   return identity::verify_secret(hash, secret);
+}
+
+bool SqliteIdentityStore::secret_check_is_slow(const std::string& hash) const {
+  return identity::secret_check_is_slow(hash);
+}
+
+base::Status SqliteIdentityStore::upgrade_token_hash(const std::string& id, const std::string& old_hash,
+                                                     std::string_view secret) {
+  if (!identity::verify_secret(old_hash, secret)) return fail(Error::invalid_argument("upgrade token hash: wrong secret"));
+  const std::string digest = token_digest(secret);
+  std::lock_guard lock(mu_);
+  // Only the row still holding the hash that was checked: a revocation or another upgrade wins.
+  Statement q(db_, "UPDATE tokens SET hash=? WHERE id=? AND hash=?");
+  if (!q.ok()) return fail(sql_error("upgrade token hash"));
+  q.bind(1, digest);
+  q.bind(2, id);
+  q.bind(3, old_hash);
+  if (q.step() != SQLITE_DONE) return fail(sql_error("upgrade token hash"));
+  return {};
 }
 
 std::string SqliteIdentityStore::random_hex(std::size_t bytes) const { return identity::random_hex(bytes); }

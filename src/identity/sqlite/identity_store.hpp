@@ -73,6 +73,9 @@ class SqliteIdentityStore final : public ports::IdentityStore {
   base::Result<IssuedToken> issue_token(const base::TenantId& tenant, const std::string& user, base::Timestamp now,
                                         std::optional<base::Timestamp> expires_at) override;
   bool verify_secret(const std::string& hash, std::string_view secret) const override;
+  bool secret_check_is_slow(const std::string& hash) const override;
+  base::Status upgrade_token_hash(const std::string& id, const std::string& old_hash,
+                                  std::string_view secret) override;
   std::string random_hex(std::size_t bytes) const override;
   std::string fast_hash_hex(std::string_view data) const override;
 
@@ -96,8 +99,16 @@ base::Result<IssuedToken> issue_token(SqliteIdentityStore& store, const base::Te
                                       const std::string& user, base::Timestamp now,
                                       std::optional<base::Timestamp> expires_at = {});
 
-// argon2id check of `secret` against a crypto_pwhash_str hash (~0.1 s).
+// A token secret at rest: "$blake2b256$" + hex BLAKE2b-256 of the secret (domain-separated).
+// Token secrets are 24 random bytes (192 bits): no guessing or table attack on the digest is
+// feasible, so a password hash's deliberate slowness buys nothing and hands an attacker with
+// bad tokens a CPU lever (docs/security.md "Token secrets at rest").
+std::string token_digest(std::string_view secret);
+// Whether `secret` matches a stored token hash: a token_digest (constant-time compare, ~1 us), or
+// an argon2id crypto_pwhash_str hash of a token issued before digests (~0.1 s).
 bool verify_secret(const std::string& hash, std::string_view secret);
+// Whether verify_secret(hash, ...) is the slow argon2id check.
+bool secret_check_is_slow(const std::string& hash);
 // Random URL-safe string of `bytes` random bytes (hex).
 std::string random_hex(std::size_t bytes);
 // BLAKE2b-256 of `data`, hex (fast; for cache keys and session ids, never for secrets at rest

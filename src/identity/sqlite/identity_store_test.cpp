@@ -1,6 +1,7 @@
 #include "identity/sqlite/identity_store.hpp"
 
 #include <gtest/gtest.h>
+#include <sodium.h>
 
 namespace callbridge::identity {
 namespace {
@@ -66,12 +67,52 @@ TEST(IdentityStore, TokensAreHashedAndRevocablePerTenant) {
   ASSERT_TRUE(rec);
   EXPECT_EQ(rec->tenant, "t1");
   EXPECT_EQ(rec->hash.find(parts->secret), std::string::npos);  // never stored in clear
-  EXPECT_TRUE(rec->hash.starts_with("$argon2id$"));
+  EXPECT_TRUE(rec->hash.starts_with("$blake2b256$")) << rec->hash;
+  EXPECT_FALSE(s->secret_check_is_slow(rec->hash));
   EXPECT_TRUE(verify_secret(rec->hash, parts->secret));
   EXPECT_FALSE(verify_secret(rec->hash, parts->secret + "0"));
+  EXPECT_FALSE(verify_secret(rec->hash, parts->secret.substr(1)));
+  EXPECT_FALSE(verify_secret(rec->hash.substr(0, rec->hash.size() - 1), parts->secret));
+  EXPECT_FALSE(verify_secret("", parts->secret));
+  EXPECT_FALSE(verify_secret("plain", "plain"));
+  EXPECT_NE(rec->hash.substr(12), s->fast_hash_hex(parts->secret));  // domain-separated from session ids
   EXPECT_EQ(s->revoke_token("t2", tok->id).error().code(), base::Errc::not_found);
   ASSERT_TRUE(s->revoke_token("t1", tok->id));
   EXPECT_TRUE(s->get_token(tok->id)->revoked);
+}
+
+// Tokens issued before digests keep their argon2id hash until their first successful check, which
+// stores the digest instead; a wrong secret changes nothing.
+TEST(IdentityStore, Argon2TokensStillVerifyAndAreUpgradedToDigests) {
+  auto s = mem();
+  ASSERT_TRUE(s->put_user({"t1", "anna", "user", "", {"100"}, ""}));
+  const std::string secret(48, 'c');
+  char legacy[crypto_pwhash_STRBYTES];
+  ASSERT_EQ(crypto_pwhash_str(legacy, secret.data(), secret.size(), crypto_pwhash_OPSLIMIT_INTERACTIVE,
+                              crypto_pwhash_MEMLIMIT_INTERACTIVE), 0);
+  TokenRecord t{.id = "00112233aabbccdd", .tenant = base::TenantId("t1")};
+  t.user = "anna";
+  t.hash = legacy;
+  t.created_at = at(1);
+  ASSERT_TRUE(s->insert_token(t));
+  EXPECT_TRUE(s->secret_check_is_slow(legacy));
+  EXPECT_TRUE(verify_secret(legacy, secret));
+
+  auto wrong = s->upgrade_token_hash(t.id, legacy, secret + "0");
+  ASSERT_FALSE(wrong);
+  EXPECT_EQ(wrong.error().code(), base::Errc::invalid_argument);
+  EXPECT_EQ(s->get_token(t.id)->hash, legacy);
+
+  ASSERT_TRUE(s->upgrade_token_hash(t.id, legacy, secret));
+  auto rec = s->get_token(t.id);
+  ASSERT_TRUE(rec);
+  EXPECT_TRUE(rec->hash.starts_with("$blake2b256$")) << rec->hash;
+  EXPECT_FALSE(s->secret_check_is_slow(rec->hash));
+  EXPECT_TRUE(verify_secret(rec->hash, secret));
+  EXPECT_FALSE(verify_secret(rec->hash, secret + "0"));
+  // A second upgrade from the stale hash does not touch the row.
+  ASSERT_TRUE(s->upgrade_token_hash(t.id, legacy, secret));
+  EXPECT_EQ(s->get_token(t.id)->hash, rec->hash);
 }
 
 TEST(IdentityStore, ParseTokenRejectsGarbage) {
