@@ -63,7 +63,8 @@ class AuditLog {
   virtual void append(AuditRecord record) = 0;
   // Blocks until everything appended so far is written (durable), or a write failed.
   virtual base::Status flush() = 0;
-  // Newest first.
+  // Newest first. Sees every record appended before the call (waits until they are written; a
+  // failed write leaves them out), so an admin finds the change they just made.
   virtual base::Result<std::vector<StoredAuditRecord>> query(const AuditQuery& q) = 0;
   // Retention: deletes records older than `cutoff`; the only way a record ever goes. Returns how
   // many. Records younger than a day cannot be deleted (the store refuses).

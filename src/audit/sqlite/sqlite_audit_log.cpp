@@ -333,6 +333,7 @@ Status SqliteAuditLog::write_batch(std::deque<ports::AuditRecord>& batch) {
 }
 
 Result<std::vector<ports::StoredAuditRecord>> SqliteAuditLog::query(const ports::AuditQuery& q) {
+  (void)flush();  // read your writes; a failed write is logged by the writer and counted in its stats
   std::string sql = "SELECT id, at, tenant, actor, source, action, target, outcome, details FROM audit WHERE 1=1";
   int n = 0;
   if (q.tenant) sql += " AND tenant = ?" + std::to_string(++n);

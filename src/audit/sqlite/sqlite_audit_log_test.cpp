@@ -85,6 +85,18 @@ TEST_F(AuditLogTest, AppendedRecordsReadBackNewestFirstWithEveryField) {
   EXPECT_EQ(log->stats().committed, 2u);
 }
 
+// A query sees what was appended before it, without a flush by the caller: an admin who just
+// revoked a token finds the record (AuditRoutes.NoSecretInAnyRecordOrInTheFile raced here).
+TEST_F(AuditLogTest, AQueryReadsEveryRecordAppendedBeforeIt) {
+  auto log = open();
+  for (int round = 0; round < 20; ++round) {
+    for (int i = 0; i < 25; ++i) log->append(rec("acme", "root", "user.create", round * 25 + i));
+    auto rows = log->query({.tenant = base::TenantId("acme"), .limit = 1000});
+    ASSERT_TRUE(rows);
+    ASSERT_EQ(rows->size(), static_cast<std::size_t>((round + 1) * 25)) << "round " << round;
+  }
+}
+
 TEST_F(AuditLogTest, TenantsAreIsolatedAndAllTenantsOnlyWhenAsked) {
   auto log = open();
   log->append(rec("acme", "root", "user.create", 1));
