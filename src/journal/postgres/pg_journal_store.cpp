@@ -71,8 +71,6 @@ constexpr const char* kColumns =
 // with their ids as the SQLite store does. Rows are inserted in `id` order of the staging table (the
 // row's place in the batch); identity values grow in insertion order, so the sorted ids are the
 // batch's ids in order. Temporary tables need no CREATE right on the schema.
-constexpr const char* kStage =
-    "BEGIN; CREATE TEMP TABLE IF NOT EXISTS journal_batch (LIKE journal) ON COMMIT DELETE ROWS";
 constexpr const char* kWritable =
     "tenant, call_id, party, direction, remote, remote_withheld, remote_name, disposition, "
     "started_at, answered_at, ended_at, hold_s, transferred_to, transferred_from, contact_id, contact_name, "
@@ -116,6 +114,49 @@ void copy_row(std::string& out, const model::JournalEntry& e) {
   out += std::to_string(static_cast<int>(e.estimated));
   out += '\n';
 }
+
+// The same 20 values as copy_row(), as statement parameters (kWritable order).
+void append_params(PgConn::Params& out, const model::JournalEntry& e) {
+  auto text = [&](std::string_view v) { out.emplace_back(pg::sanitize_utf8(v)); };
+  auto opt = [&](const std::optional<std::string>& v) {
+    if (v) text(*v);
+    else out.emplace_back(std::nullopt);
+  };
+  text(e.tenant);
+  text(e.call_id);
+  text(e.party);
+  out.emplace_back(std::string(model::to_string(e.direction)));
+  opt(e.remote);
+  out.emplace_back(e.remote_withheld ? "t" : "f");
+  opt(e.remote_name);
+  out.emplace_back(std::string(model::to_string(e.disposition)));
+  out.emplace_back(std::to_string(base::to_micros(e.started_at)));
+  if (e.answered_at) out.emplace_back(std::to_string(base::to_micros(*e.answered_at)));
+  else out.emplace_back(std::nullopt);
+  out.emplace_back(std::to_string(base::to_micros(e.ended_at)));
+  char num[32];
+  std::snprintf(num, sizeof num, "%.17g", e.hold_s);
+  out.emplace_back(num);
+  opt(e.transferred_to);
+  opt(e.transferred_from);
+  if (e.contact) {
+    text(e.contact->id);
+    text(e.contact->name);
+    text(e.contact->company);
+    text(e.contact->source);
+  } else {
+    for (int i = 0; i < 4; ++i) out.emplace_back(std::nullopt);
+  }
+  text(e.note);
+  out.emplace_back(std::to_string(static_cast<int>(e.estimated)));
+}
+constexpr int kWritableColumns = 20;
+// Batches up to this size go as one multi-row INSERT ... RETURNING (one round trip, atomic on
+// its own); bigger ones take their ids from the sequence and go through COPY (two round trips,
+// COPY's throughput). Until 2026-12-06 every batch went through COPY into a temporary staging
+// table and INSERT ... SELECT ... RETURNING: its ON COMMIT DELETE ROWS truncated a file at every
+// commit (~1 ms), one-entry batches ran 6x slower and bulk writes 35% slower than before.
+constexpr std::size_t kInsertMaxRows = 32;
 
 // Reader statements are idempotent (SELECT, UPDATE note, DELETE by time): after a lost
 // connection (database restart, idle connection killed) they are sent once more on a new one.
@@ -214,31 +255,61 @@ bool PgJournalStore::set_on_committed(CommittedFn fn) { return batches_->set_on_
 Status PgJournalStore::write_batch(std::deque<JournalWrite>& batch, std::vector<std::int64_t>& ids) {
   const auto deadline = Steady::now() + options_.query_timeout;
   auto& w = *writer_;
-  auto rollback = [&](Error e) {
-    if (w.connected()) (void)w.exec("ROLLBACK", Steady::now() + std::chrono::seconds(5));
-    return fail(std::move(e));
-  };
-  if (auto r = w.exec(kStage, deadline); !r) return rollback(r.error());
+  if (batch.size() <= kInsertMaxRows) return insert_batch(batch, ids, deadline);
+  // The ids first (one round trip: the identity's sequence, in order), then one COPY with them:
+  // COPY is one statement, hence all rows or none, and keeps COPY's throughput. A failed COPY
+  // leaves a gap in the ids, as a failed INSERT does.
+  auto got = w.exec("SELECT nextval(pg_get_serial_sequence('journal', 'id')) FROM generate_series(1, $1::int)",
+                    {std::to_string(batch.size())}, deadline);
+  if (!got) return fail(got.error());
+  if (static_cast<std::size_t>(got->size()) != batch.size())
+    return fail(Error::internal("journal " + location_ + ": got " + std::to_string(got->size()) +
+                                " ids for a batch of " + std::to_string(batch.size())));
+  ids.clear();
+  for (int i = 0; i < got->size(); ++i) ids.push_back(got->i64(i, 0));
+  std::sort(ids.begin(), ids.end());
   copy_buf_.clear();
   std::size_t row = 0;
   for (const auto& item : batch) {
     // keeps_open_state() is false: the drivers put no state rows into this store.
     CB_CHECK(!item.state, "open-call state queued in the PostgreSQL journal");
-    copy_buf_ += std::to_string(row++);
+    copy_buf_ += std::to_string(ids[row++]);
     copy_buf_ += '\t';
     copy_row(copy_buf_, *item.entry);
   }
-  auto st = w.copy_in(std::string("COPY journal_batch (id, ") + kWritable + ") FROM STDIN", copy_buf_, deadline);
+  auto st = w.copy_in(std::string("COPY journal (id, ") + kWritable + ") FROM STDIN", copy_buf_, deadline);
   if (copy_buf_.capacity() > (8u << 20)) std::string().swap(copy_buf_);  // do not keep a burst's buffer
-  if (!st) return rollback(st.error());
-  auto inserted = w.exec(std::string("INSERT INTO journal (") + kWritable + ") SELECT " + kWritable +
-                             " FROM journal_batch ORDER BY id RETURNING id",
-                         deadline);
-  if (!inserted) return rollback(inserted.error());
+  if (!st) {
+    ids.clear();
+    return fail(st.error());
+  }
+  return {};
+}
+
+Status PgJournalStore::insert_batch(std::deque<JournalWrite>& batch, std::vector<std::int64_t>& ids,
+                                    Steady::time_point deadline) {
+  insert_sql_.assign("INSERT INTO journal (").append(kWritable).append(") VALUES ");
+  insert_params_.clear();
+  int n = 0;
+  for (const auto& item : batch) {
+    CB_CHECK(!item.state, "open-call state queued in the PostgreSQL journal");
+    append_params(insert_params_, *item.entry);
+    insert_sql_ += n == 0 ? "(" : ",(";
+    for (int c = 0; c < kWritableColumns; ++c) {
+      if (c) insert_sql_ += ',';
+      insert_sql_ += '$';
+      insert_sql_ += std::to_string(++n);
+    }
+    insert_sql_ += ')';
+  }
+  CB_CHECK(insert_params_.size() == static_cast<std::size_t>(n), "journal INSERT parameters");
+  insert_sql_ += " RETURNING id";
+  // One statement: all rows or none, nothing to roll back.
+  auto inserted = writer_->exec(insert_sql_, insert_params_, deadline);
+  if (!inserted) return fail(inserted.error());
   if (static_cast<std::size_t>(inserted->size()) != batch.size())
-    return rollback(Error::internal("journal " + location_ + ": inserted " + std::to_string(inserted->size()) +
-                                    " rows of a batch of " + std::to_string(batch.size())));
-  if (auto r = w.exec("COMMIT", deadline); !r) return rollback(r.error());
+    return fail(Error::internal("journal " + location_ + ": inserted " + std::to_string(inserted->size()) +
+                                " rows of a batch of " + std::to_string(batch.size())));
   ids.clear();
   for (int i = 0; i < inserted->size(); ++i) ids.push_back(inserted->i64(i, 0));
   std::sort(ids.begin(), ids.end());

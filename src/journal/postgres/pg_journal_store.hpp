@@ -15,6 +15,7 @@
 #include <deque>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -70,6 +71,8 @@ class PgJournalStore final : public ports::JournalStore {
   explicit PgJournalStore(Options options);
 
   base::Status write_batch(std::deque<JournalWrite>& batch, std::vector<std::int64_t>& ids);
+  base::Status insert_batch(std::deque<JournalWrite>& batch, std::vector<std::int64_t>& ids,
+                            std::chrono::steady_clock::time_point deadline);
 
   const Options options_;
   std::string location_;
@@ -77,6 +80,8 @@ class PgJournalStore final : public ports::JournalStore {
   std::mutex reader_mu_;
   std::unique_ptr<storage::postgres::PgConn> writer_;  // used only by the writer thread
   std::string copy_buf_;                    // writer thread only
+  std::string insert_sql_;                  // writer thread only
+  std::vector<std::optional<std::string>> insert_params_;  // writer thread only (PgConn::Params)
 
   std::unique_ptr<JournalBatchWriter> batches_;  // declared last: stops before the connections go
 };
