@@ -4,6 +4,8 @@
 #include <gtest/gtest.h>
 #include <libpq-fe.h>
 
+#include <map>
+#include <mutex>
 #include <thread>
 
 #include "directory/child_process.hpp"
@@ -103,6 +105,47 @@ TEST_F(PgJournal, NodesStartingTogetherMigrateOnce) {
   auto rows = stores[0]->query({.tenant = "default"});
   ASSERT_TRUE(rows);
   EXPECT_EQ(rows->size(), static_cast<std::size_t>(kNodes));
+}
+
+// Two nodes writing big batches (COPY) and small ones (INSERT) at once: every id a node hands on
+// with a committed entry is that entry's row (the ids of a COPY batch come from the identity
+// while no other writer can draw from it).
+TEST_F(PgJournal, IdsHandedOnAreTheRowsOfConcurrentWritersBatches) {
+  constexpr int kNodes = 2, kPerNode = 3000;
+  std::vector<std::unique_ptr<PgJournalStore>> stores;
+  std::mutex mu;
+  std::map<std::int64_t, std::string> handed;  // id -> party
+  for (int n = 0; n < kNodes; ++n) {
+    auto st = open_store();
+    ASSERT_TRUE(st) << st.error().to_string();
+    ASSERT_TRUE((*st)->set_on_committed([&](std::vector<ports::StoredEntry> done) {
+      std::lock_guard lk(mu);
+      for (auto& e : done) EXPECT_TRUE(handed.emplace(e.id, e.entry.party).second) << "id " << e.id << " twice";
+    }));
+    stores.push_back(std::move(*st));
+  }
+  std::vector<std::thread> writers;
+  for (int n = 0; n < kNodes; ++n)
+    writers.emplace_back([&, n] {
+      for (int i = 0; i < kPerNode; ++i) {
+        stores[n]->append(make(std::to_string(n) + "-" + std::to_string(i), i));
+        if (i % 700 == 0) (void)stores[n]->flush();  // some small batches too
+      }
+      EXPECT_TRUE(stores[n]->flush());
+    });
+  for (auto& t : writers) t.join();
+  ports::JournalQuery q{.tenant = "default"};
+  q.limit = kNodes * kPerNode + 10;
+  auto rows = stores[0]->query(q);
+  ASSERT_TRUE(rows);
+  ASSERT_EQ(rows->size(), static_cast<std::size_t>(kNodes * kPerNode));
+  std::lock_guard lk(mu);
+  ASSERT_EQ(handed.size(), rows->size());
+  for (const auto& r : *rows) {
+    auto it = handed.find(r.id);
+    ASSERT_NE(it, handed.end()) << "row " << r.id << " never handed on";
+    EXPECT_EQ(it->second, r.entry.party) << "id " << r.id;
+  }
 }
 
 TEST_F(PgJournal, NewerSchemaIsRefusedWithAClearMessage) {
