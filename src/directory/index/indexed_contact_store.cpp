@@ -82,7 +82,7 @@ IndexedContactStore::Tenant& IndexedContactStore::tenant(const base::TenantId& n
 
 void IndexedContactStore::preload(const base::TenantId& name) {
   Tenant& t = tenant(name);
-  if (!is_current(t, t.snap.load(std::memory_order_acquire))) ensure_loading(name, t);
+  if (!is_current(t, t.snap.load())) ensure_loading(name, t);
 }
 
 void IndexedContactStore::drop(const base::TenantId& name) {
@@ -93,7 +93,7 @@ void IndexedContactStore::drop(const base::TenantId& name) {
     t.failed = false;
     // Not current any more; a snapshot that lookups still hold lives until they finish.
     t.wanted.fetch_add(1, std::memory_order_acq_rel);
-    t.snap.store(nullptr, std::memory_order_release);
+    t.snap.store(nullptr);
   }
   done_cv_.notify_all();
   spdlog::debug("contact index: tenant '{}' dropped", name);
@@ -170,7 +170,7 @@ void IndexedContactStore::load(const base::TenantId& name, Tenant& t) {
       auto level = i.numbers() >= opts_.progress_every ? spdlog::level::info : spdlog::level::debug;
       spdlog::log(level, "contact index: tenant '{}': {} numbers of {} contacts in {:.2f} s, {:.1f} MiB", name,
                   i.numbers(), i.contacts(), s->load_seconds, static_cast<double>(i.memory_bytes()) / (1 << 20));
-      t.snap.store(std::move(s), std::memory_order_release);
+      t.snap.store(std::move(s));
       t.next_check.store(ns(opts_.now() + opts_.recheck_interval), std::memory_order_relaxed);
       ++loads_;
       again = t.wanted.load(std::memory_order_acquire) != generation;  // written to meanwhile
@@ -181,7 +181,7 @@ void IndexedContactStore::load(const base::TenantId& name, Tenant& t) {
 }
 
 void IndexedContactStore::compare_token(const base::TenantId& name, Tenant& t, std::optional<std::uint64_t> token) {
-  auto s = t.snap.load(std::memory_order_acquire);
+  auto s = t.snap.load();
   if (!token || !s) return;
   std::uint64_t g = s->generation;
   if (*token != s->token && t.wanted.compare_exchange_strong(g, g + 1, std::memory_order_acq_rel)) {
@@ -205,10 +205,10 @@ std::shared_ptr<const IndexSnapshot> IndexedContactStore::current(const base::Te
     t.next_check.store(ns(now + opts_.recheck_interval), std::memory_order_relaxed);
     compare_token(name, t, inner_.change_token(name));
   }
-  auto s = t.snap.load(std::memory_order_acquire);
+  auto s = t.snap.load();
   if (is_current(t, s)) return s;
   ensure_loading(name, t);
-  s = t.snap.load(std::memory_order_acquire);
+  s = t.snap.load();
   return is_current(t, s) ? s : nullptr;
 }
 
@@ -217,9 +217,9 @@ bool IndexedContactStore::wait_current(const base::TenantId& name, std::chrono::
   ensure_loading(name, t);
   std::unique_lock lock(mu_);
   return done_cv_.wait_for(lock, timeout, [&] {
-    if (is_current(t, t.snap.load(std::memory_order_acquire))) return true;
+    if (is_current(t, t.snap.load())) return true;
     return !t.queued && !t.loading && t.failed;  // nothing will change until retry_after
-  }) && is_current(t, t.snap.load(std::memory_order_acquire));
+  }) && is_current(t, t.snap.load());
 }
 
 base::Result<std::vector<ports::ContactMatch>> IndexedContactStore::lookup(const ports::LookupQuery& q) {
@@ -283,7 +283,7 @@ IndexedContactStore::Stats IndexedContactStore::stats() const {
   Stats s{index_lookups_.load(), store_lookups_.load(), loads_.load(), failed_loads_.load()};
   std::shared_lock lock(map_mu_);
   for (const auto& [name, t] : tenants_) {
-    if (auto snap = t->snap.load(std::memory_order_acquire)) {
+    if (auto snap = t->snap.load()) {
       ++s.tenants;
       s.numbers += snap->index.numbers();
     }

@@ -106,8 +106,29 @@ class IndexedContactStore final : public ports::ContactStore {
   Stats stats() const;
 
  private:
+  // The current snapshot of a tenant. Not std::atomic<std::shared_ptr>: libstdc++ 12's load()
+  // releases its internal lock with a relaxed store, so the pointer it read races with the next
+  // store() (TSan, App.ATenantIsAddedAndRemovedWhileRunning; fixed in later libstdc++). A mutex
+  // held for a pointer copy costs tens of nanoseconds per lookup.
+  class SnapshotSlot {
+   public:
+    std::shared_ptr<const IndexSnapshot> load() const {
+      std::lock_guard lock(mu_);
+      return p_;
+    }
+    void store(std::shared_ptr<const IndexSnapshot> s) {
+      {
+        std::lock_guard lock(mu_);
+        p_.swap(s);
+      }  // the old snapshot (maybe the last reference to a big index) is freed outside the lock
+    }
+
+   private:
+    mutable std::mutex mu_;
+    std::shared_ptr<const IndexSnapshot> p_;
+  };
   struct Tenant {
-    std::atomic<std::shared_ptr<const IndexSnapshot>> snap;
+    SnapshotSlot snap;
     std::atomic<std::uint64_t> wanted{1};  // generation an index must be built for to be served
     std::atomic<std::int64_t> next_check{0};  // steady ns: lookup() compares tokens after this
     bool queued = false, loading = false;  // under mu_
