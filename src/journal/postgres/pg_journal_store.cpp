@@ -3,6 +3,8 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <optional>
+#include <string_view>
 #include <utility>
 
 #include "storage/postgres/pg_conn.hpp"
@@ -76,79 +78,57 @@ constexpr const char* kWritable =
     "started_at, answered_at, ended_at, hold_s, transferred_to, transferred_from, contact_id, contact_name, "
     "contact_company, contact_source, note, estimated";
 
-void copy_opt(std::string& out, const std::optional<std::string>& v) {
-  if (v) pg::append_copy_field(out, *v);
-  else pg::append_copy_null(out);
-}
-
-void copy_row(std::string& out, const model::JournalEntry& e) {
-  using pg::append_copy_field;
-  auto tab = [&] { out += '\t'; };
-  append_copy_field(out, e.tenant), tab();
-  append_copy_field(out, e.call_id), tab();
-  append_copy_field(out, e.party), tab();
-  out += model::to_string(e.direction), tab();
-  copy_opt(out, e.remote), tab();
-  out += e.remote_withheld ? "t" : "f", tab();
-  copy_opt(out, e.remote_name), tab();
-  out += model::to_string(e.disposition), tab();
-  out += std::to_string(base::to_micros(e.started_at)), tab();
-  if (e.answered_at) out += std::to_string(base::to_micros(*e.answered_at));
-  else pg::append_copy_null(out);
-  tab();
-  out += std::to_string(base::to_micros(e.ended_at)), tab();
-  char num[32];
-  std::snprintf(num, sizeof num, "%.17g", e.hold_s);
-  out += num, tab();
-  copy_opt(out, e.transferred_to), tab();
-  copy_opt(out, e.transferred_from), tab();
-  if (e.contact) {
-    append_copy_field(out, e.contact->id), tab();
-    append_copy_field(out, e.contact->name), tab();
-    append_copy_field(out, e.contact->company), tab();
-    append_copy_field(out, e.contact->source), tab();
-  } else {
-    for (int i = 0; i < 4; ++i) pg::append_copy_null(out), tab();
-  }
-  append_copy_field(out, e.note), tab();
-  out += std::to_string(static_cast<int>(e.estimated));
-  out += '\n';
-}
-
-// The same 20 values as copy_row(), as statement parameters (kWritable order).
-void append_params(PgConn::Params& out, const model::JournalEntry& e) {
-  auto text = [&](std::string_view v) { out.emplace_back(pg::sanitize_utf8(v)); };
-  auto opt = [&](const std::optional<std::string>& v) {
-    if (v) text(*v);
-    else out.emplace_back(std::nullopt);
-  };
-  text(e.tenant);
-  text(e.call_id);
-  text(e.party);
-  out.emplace_back(std::string(model::to_string(e.direction)));
+// The 20 values of a row, in kWritable order, each as text (nullopt = SQL NULL): one list for
+// the COPY rows and the INSERT parameters. A value passed to `emit` lives for that call only.
+template <typename Emit>
+void for_each_value(const model::JournalEntry& e, Emit&& emit) {
+  using V = std::optional<std::string_view>;
+  auto opt = [&](const std::optional<std::string>& v) { emit(v ? V(*v) : V()); };
+  emit(V(e.tenant));
+  emit(V(e.call_id));
+  emit(V(e.party));
+  emit(V(model::to_string(e.direction)));
   opt(e.remote);
-  out.emplace_back(e.remote_withheld ? "t" : "f");
+  emit(V(e.remote_withheld ? "t" : "f"));
   opt(e.remote_name);
-  out.emplace_back(std::string(model::to_string(e.disposition)));
-  out.emplace_back(std::to_string(base::to_micros(e.started_at)));
-  if (e.answered_at) out.emplace_back(std::to_string(base::to_micros(*e.answered_at)));
-  else out.emplace_back(std::nullopt);
-  out.emplace_back(std::to_string(base::to_micros(e.ended_at)));
+  emit(V(model::to_string(e.disposition)));
+  emit(V(std::to_string(base::to_micros(e.started_at))));
+  if (e.answered_at) emit(V(std::to_string(base::to_micros(*e.answered_at))));
+  else emit(V());
+  emit(V(std::to_string(base::to_micros(e.ended_at))));
   char num[32];
   std::snprintf(num, sizeof num, "%.17g", e.hold_s);
-  out.emplace_back(num);
+  emit(V(num));
   opt(e.transferred_to);
   opt(e.transferred_from);
   if (e.contact) {
-    text(e.contact->id);
-    text(e.contact->name);
-    text(e.contact->company);
-    text(e.contact->source);
+    emit(V(e.contact->id));
+    emit(V(e.contact->name));
+    emit(V(e.contact->company));
+    emit(V(e.contact->source));
   } else {
-    for (int i = 0; i < 4; ++i) out.emplace_back(std::nullopt);
+    for (int i = 0; i < 4; ++i) emit(V());
   }
-  text(e.note);
-  out.emplace_back(std::to_string(static_cast<int>(e.estimated)));
+  emit(V(e.note));
+  emit(V(std::to_string(static_cast<int>(e.estimated))));
+}
+
+void copy_row(std::string& out, const model::JournalEntry& e) {
+  bool first = true;
+  for_each_value(e, [&](std::optional<std::string_view> v) {
+    if (!first) out += '\t';
+    first = false;
+    if (v) pg::append_copy_field(out, *v);
+    else pg::append_copy_null(out);
+  });
+  out += '\n';
+}
+
+void append_params(PgConn::Params& out, const model::JournalEntry& e) {
+  for_each_value(e, [&](std::optional<std::string_view> v) {
+    if (v) out.emplace_back(pg::sanitize_utf8(*v));
+    else out.emplace_back(std::nullopt);
+  });
 }
 constexpr int kWritableColumns = 20;
 // Batches up to this size go as one multi-row INSERT ... RETURNING (one round trip, atomic on
