@@ -1,2 +1,5 @@
 import { defineConfig } from 'vitest/config';
-export default defineConfig({ test: { include: ['tests/unit/**/*.test.ts'], environment: 'happy-dom' } });
+export default defineConfig({
+  oxc: { jsx: { runtime: 'automatic', importSource: 'preact' } },
+  test: { include: ['tests/unit/**/*.test.{ts,tsx}'], environment: 'happy-dom' },
+});

@@ -1,24 +1,30 @@
-// Call control from the page: dial, the buttons of a call card, and the outcome of each command
-// (the 202 names it; the event stream reports done/failed later, failures become alerts).
+// Call control from the page: dial (with a warning while already on a call), the buttons of a call
+// card, the consult -> complete/cancel transfer flow on a pair of calls, and the outcome of each
+// command (the 202 names it; the event stream reports done/failed later, failures become alerts,
+// a finished transfer a confirmation). Main thread.
 import { dialTarget } from '../lib/phone';
 import type { Call, CommandStatus } from '../lib/types';
+import type { Key } from '../lib/i18n';
 import { callerLabel } from './caller';
-import { alertUser } from './notify';
-import { api, errText, live, say, setFlash, state } from './state';
+import { alertUser, api, errText, live, myExtensions, render, say, setFlash, state, t } from './state';
 
 // The 202 of a command (docs/api.md "Calls and call control").
-export interface CommandAccepted { command_id?: string; command?: { id?: string } }
+export interface CommandAccepted { command_id?: string; command?: { id?: string; call_id?: string | null }; call_id?: string | null }
 
 const sentCommands = new Map<string, { action: string; who: string }>();  // command id -> what we sent
 export const targets = new Map<string, string>();  // call id -> transfer/consult target being typed
 
+// A consultation in progress: the held call, the consultation call once it shows up, the target.
+export interface Pair { heldId: string; consultId: string | null; target: string; caller: string; since: number; phase: 'consulting' | 'completing' | 'cancelling' }
+export const pairs = new Map<string, Pair>();  // held call id -> pair
+// Blind transfers sent: call id -> who went where (a confirmation when the call leaves us).
+const transfers = new Map<string, { caller: string; target: string }>();
+// Numbers the user dialed, until the call shows up (so the card shows it at once).
+export const dialed: { to: string; at: number; callId: string | null }[] = [];
+
 export function actionLabel(a: string): string {
-  const labels: Record<string, string> = {
-    answer: 'Answer', hangup: 'Hang up', hold: 'Hold', retrieve: 'Retrieve', consult: 'Consult', alternate: 'Alternate',
-    transfer: 'Transfer', conference: 'Conference', deflect: 'Deflect',
-    make_call: 'Call', make: 'Call', dial: 'Call', originate: 'Call', callback: 'Call back',
-  };
-  return labels[a] ?? a;
+  const k = `act.${a}` as Key;
+  return ['answer', 'hangup', 'hold', 'retrieve', 'consult', 'alternate', 'transfer', 'conference', 'deflect', 'make_call', 'callback'].includes(a) ? t(k) : a;
 }
 
 // Remembers the command a 202 named, so its outcome can say which call it was about.
@@ -38,43 +44,148 @@ export function commandOutcome(cmd: CommandStatus) {
   const call = cmd.call_id ? live.calls.get(cmd.call_id) : undefined;
   const who = sent?.who ?? (call ? callerLabel(call) : '');
   if (cmd.state === 'failed') {
-    alertUser(`${what}${who ? ` (${who})` : ''} failed${cmd.reason ? `: ${cmd.reason}` : ''}`);
+    const error = cmd.reason ?? t('error.other');
+    alertUser(who ? t('act.failedWho', { action: what, who, error }) : t('act.failed', { action: what, error }));
     sentCommands.delete(cmd.id);
+    if (cmd.action === 'make_call' || sent?.action === 'make_call') { dialed.length = 0; if (state.flash?.kind === 'ok') state.flash = null; }
+    if (cmd.call_id) { transfers.delete(cmd.call_id); const p = pairs.get(cmd.call_id); if (p && p.phase !== 'consulting') p.phase = 'consulting'; }
   } else if (cmd.state === 'done') {
-    say(`${what} done`);
+    say(t('act.done', { action: what }));
     sentCommands.delete(cmd.id);
   }
 }
 
-export async function dial(raw: string) {
+// Whether the user is on a call now (connected or holding one): dialing then asks first.
+export function onCall(): boolean {
+  const mine = myExtensions();
+  return live.mine(mine).some((c) => c.connections.some((x) => mine.includes(x.device) && (x.state === 'connected' || x.state === 'held')));
+}
+
+export const confirmDial = { to: '' };  // the number waiting for "Dial anyway"
+
+export async function dial(raw: string, force = false) {
   const to = dialTarget(raw);
-  if (!to) { setFlash('error', 'Enter a number to dial'); return; }
+  if (!to) { setFlash('error', t('dial.empty')); return; }
+  if (!force && onCall()) { confirmDial.to = to; render(); return; }
+  confirmDial.to = '';
   try {
     const r = await api.post<CommandAccepted>('/api/v1/calls', { to });
     track(r, 'make_call', to);
+    dialed.splice(0, dialed.length, { to, at: Date.now(), callId: null });
     state.lastDialed = to;
     localStorage.setItem('cb.lastDialed', to);
     state.pendingDial = '';
-    setFlash('ok', `Calling ${to}…`);
+    setFlash('ok', t('dial.calling', { number: to }));
   } catch (e) {
-    setFlash('error', `Dial failed: ${errText(e)}`);
+    setFlash('error', t('dial.failed', { error: errText(e) }));
+  }
+}
+
+// The number the user dialed for a call that does not know its remote yet (null: not ours).
+export function dialedNumber(c: Call): string | null {
+  const d = dialed.find((x) => x.callId === c.id);
+  return d ? d.to : null;
+}
+
+// A call of ours appeared: the consultation of a pending consult, or the call the user just dialed.
+export function consultCallSeen(c: Call) {
+  const now = Date.now();
+  for (const p of pairs.values()) {
+    if (p.consultId == null && p.heldId !== c.id && now - p.since < 60_000) { p.consultId = c.id; return; }
+  }
+  const d = dialed.find((x) => x.callId == null && now - x.at < 60_000);
+  if (d && !live.incoming(myExtensions()).some((x) => x.id === c.id)) d.callId = c.id;
+}
+
+// A call of ours ended: finish the pair or transfer it belonged to, with a confirmation.
+export function pairEnded(callId: string) {
+  const tr = transfers.get(callId);
+  if (tr) { transfers.delete(callId); setFlash('ok', t('xfer.done', tr)); say(t('xfer.done', tr)); }
+  for (const [held, p] of pairs) {
+    if (p.heldId !== callId && p.consultId !== callId) continue;
+    if (p.phase === 'completing') {
+      pairs.delete(held);
+      const words = t('xfer.done', { caller: p.caller, target: p.target });
+      setFlash('ok', words); say(words);
+    } else if (p.phase === 'cancelling' && callId === p.consultId) {
+      pairs.delete(held);
+      const c = live.calls.get(p.heldId);
+      const device = c && c.connections.find((x) => myExtensions().includes(x.device))?.device;
+      if (c && device && (c.allowed_actions?.[device] ?? []).includes('retrieve')) void control(c, device, 'retrieve');
+      setFlash('ok', t('xfer.cancelled', { caller: p.caller }));
+    } else if (callId === p.heldId) {
+      pairs.delete(held);
+    } else {
+      p.consultId = null;
+    }
+  }
+  const i = dialed.findIndex((x) => x.callId === callId);
+  if (i >= 0) dialed.splice(i, 1);
+}
+
+// The pair a call belongs to, if any.
+export function pairOf(callId: string): Pair | undefined {
+  for (const p of pairs.values()) if (p.heldId === callId || p.consultId === callId) return p;
+  return undefined;
+}
+
+async function post(c: Call, action: string, body: Record<string, string>): Promise<boolean> {
+  try {
+    const r = await api.post<CommandAccepted>(`/api/v1/calls/${encodeURIComponent(c.id)}/${action}`, body);
+    track(r, action, callerLabel(c));
+    say(t('act.sent', { action: actionLabel(action) }));
+    return true;
+  } catch (e) {
+    alertUser(t('act.failed', { action: actionLabel(action), error: errText(e) }));
+    return false;
   }
 }
 
 export async function control(c: Call, device: string, action: string) {
   let body: Record<string, string> = {};
   if (action === 'answer') body = { device };
+  let to = '';
   if (action === 'consult' || action === 'transfer' || action === 'deflect') {
-    const input = document.getElementById(`target-${c.id}`) as HTMLInputElement | null;
-    const to = dialTarget(input?.value ?? targets.get(c.id) ?? '');
-    if (action !== 'transfer' && !to) { alertUser(`Enter the number to ${action === 'consult' ? 'consult' : 'deflect to'}`); input?.focus(); return; }
+    to = dialTarget(targets.get(c.id) ?? '');
+    // Transfer without a target completes a consultation (the pair's button); on a single call it
+    // needs one like consult and deflect.
+    if (!to && !(action === 'transfer' && pairOf(c.id))) {
+      alertUser(t('xfer.needTarget', { action: actionLabel(action) }));
+      document.getElementById(`target-${c.id}`)?.focus();
+      return;
+    }
     if (to) body = { to };
   }
-  try {
-    const r = await api.post<CommandAccepted>(`/api/v1/calls/${encodeURIComponent(c.id)}/${action}`, body);
-    track(r, action, callerLabel(c));
-    say(`${actionLabel(action)} sent`);
-  } catch (e) {
-    alertUser(`${actionLabel(action)} failed: ${errText(e)}`);
+  const caller = callerLabel(c);
+  const ok = await post(c, action, body);
+  if (!ok) return;
+  if (action === 'consult') {
+    pairs.set(c.id, { heldId: c.id, consultId: null, target: to, caller, since: Date.now(), phase: 'consulting' });
+    render();
+  } else if ((action === 'transfer' || action === 'deflect') && to) {
+    transfers.set(c.id, { caller, target: to });
+    targets.delete(c.id);
   }
+}
+
+// "Complete transfer" on a pair: transfer without target on the call that allows it.
+export async function completeTransfer(p: Pair) {
+  const mine = myExtensions();
+  const pick = [p.consultId, p.heldId].map((id) => (id ? live.calls.get(id) : undefined)).find((c) => {
+    const d = c?.connections.find((x) => mine.includes(x.device))?.device;
+    return c && d && (c.allowed_actions?.[d] ?? []).includes('transfer');
+  }) ?? live.calls.get(p.heldId);
+  if (!pick) return;
+  p.phase = 'completing';
+  render();
+  if (!(await post(pick, 'transfer', {}))) { p.phase = 'consulting'; render(); }
+}
+
+// "Cancel consultation": hang up the consultation call; the held caller is resumed when it ended.
+export async function cancelConsult(p: Pair) {
+  const c = p.consultId ? live.calls.get(p.consultId) : undefined;
+  if (!c) { pairs.delete(p.heldId); render(); return; }
+  p.phase = 'cancelling';
+  render();
+  if (!(await post(c, 'hangup', {}))) { p.phase = 'consulting'; render(); }
 }

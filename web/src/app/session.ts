@@ -1,15 +1,17 @@
 // Signing in and out, and the session's event stream: boot (token from the URL, saved token or
 // session cookie), the WebSocket client (ticket per connection, resume by seq) and what each server
-// message changes (live state, journal, pops, command outcomes).
+// message changes (live state, journal, pops, command outcomes). Also loads what the session needs
+// once: the tenant's UI settings, the user's settings and favorites (server when it has them).
 import { ApiError } from '../lib/api';
 import { EventStream, type SocketLike } from '../lib/events';
 import { dialTarget } from '../lib/phone';
-import type { Me, ServerMessage } from '../lib/types';
-import { commandOutcome } from './commands';
+import { parseSettings } from '../lib/settings';
+import type { Line, Me, ServerMessage } from '../lib/types';
+import { prepareAudio, syncAlerting, popped } from './alerting';
+import { commandOutcome, consultCallSeen, pairEnded } from './commands';
 import { journalPushed, loadJournal } from './journal';
-import { popped, pruneNotifications, refreshNotifications } from './notify';
-import { loadAdmin } from './admin';
-import { api, errText, live, myExtensions, render, renderStatus, setFlash, state, type UiConfig } from './state';
+import { loadAdmin } from './admin_data';
+import { api, errText, live, myExtensions, parseFavorites, render, setFlash, state, t, type UiConfig } from './state';
 import { discardSettingsDraft, normalizeSettings } from './ui_settings';
 
 // Diagnostics for the e2e tests (window.__cb): seqs applied (bounded) and message counts by type.
@@ -56,7 +58,8 @@ export async function signIn(token: string, remember: 'session' | 'tab') {
     startSession();
   } catch (e) {
     api.token = null;
-    setFlash('error', `Sign-in failed: ${errText(e)}`);
+    state.me = null;
+    setFlash('error', t('signin.failed', { error: errText(e) }));
   }
 }
 
@@ -67,6 +70,7 @@ export async function signOut() {
   sessionStorage.removeItem('cb.token');
   api.token = null;
   state.me = null;
+  syncAlerting();
   render();
 }
 
@@ -85,6 +89,44 @@ async function loadUiSettings() {
   render();
 }
 
+// The user's settings and favorites from the server when it has the routes (404: kept in this
+// browser only).
+async function loadUserData() {
+  try {
+    const s = await api.get<unknown>('/api/v1/me/settings');
+    const o = s && typeof s === 'object' && 'settings' in s ? (s as { settings: unknown }).settings : s;
+    if (o && typeof o === 'object' && Object.keys(o).length) state.settings = parseSettings({ ...state.settings, ...o });
+    state.settingsOnServer = true;
+  } catch { state.settingsOnServer = false; }
+  try {
+    state.favorites = parseFavorites(await api.get<unknown>('/api/v1/me/favorites'));
+    state.favoritesOnServer = true;
+  } catch { state.favoritesOnServer = false; }
+  render();
+}
+
+// Display names (and teams, status, note when the server sends them) of the lines: the event
+// stream carries states only, GET /api/v1/lines the rest. Loaded at the start and after a snapshot.
+let linesLoading = false;
+export async function loadLines() {
+  if (linesLoading) return;
+  linesLoading = true;
+  try {
+    const r = await api.get<{ lines?: Line[] }>('/api/v1/lines');
+    for (const l of r.lines ?? []) {
+      if (!l || typeof l.device !== 'string') continue;
+      const have = live.lines.get(l.device);
+      live.lines.set(l.device, { ...l, ...(have ? { state: have.state } : {}) });
+    }
+    render();
+  } catch { /* names stay unknown; states still come from the stream */ } finally { linesLoading = false; }
+}
+
+let linesTimer: number | null = null;
+function scheduleLines() {
+  if (linesTimer == null) linesTimer = window.setTimeout(() => { linesTimer = null; void loadLines(); }, 500);
+}
+
 // The browser's WebSocket behind the stream client's SocketLike.
 function openSocket(url: string): SocketLike {
   const ws = new WebSocket(url);
@@ -96,42 +138,54 @@ function openSocket(url: string): SocketLike {
   return s;
 }
 
+let onlineHooked = false;
 function startSession() {
+  live.devices = myExtensions();
   void loadUiSettings();
+  void loadUserData();
   const stream = new EventStream({
     url: async (since) => {
-      const t = await api.post<{ ticket: string }>('/api/v1/ws-ticket');
-      return api.eventsUrl(t.ticket, since, state.me && state.me.role !== 'user' ? 'tenant' : 'team');
+      const tk = await api.post<{ ticket: string }>('/api/v1/ws-ticket');
+      return api.eventsUrl(tk.ticket, since, state.me && state.me.role !== 'user' ? 'tenant' : 'team');
     },
     open: openSocket,
     setTimer: (fn, ms) => window.setTimeout(fn, ms),
-    clearTimer: (t) => window.clearTimeout(t as number),
+    clearTimer: (h) => window.clearTimeout(h as number),
   }, {
     message: onMessage,
     state: (s, info) => {
       state.streamState = { state: s, offlineSince: info.offlineSince, lastError: info.lastError };
-      renderStatus();
+      document.body.dataset.stream = s;
+      syncAlerting();
+      render();
     },
   });
   state.stream = stream;
-  window.addEventListener('online', () => state.stream?.reconnectNow());
+  prepareAudio();
+  if (!onlineHooked) { onlineHooked = true; window.addEventListener('online', () => state.stream?.reconnectNow()); }
   stream.start();
   render();
-  if (state.view === 'journal') void loadJournal();
+  if (state.view === 'journal' || state.view === 'calls') void loadJournal();
   if (state.view === 'admin') void loadAdmin();
 }
 
 function onMessage(m: ServerMessage) {
   received[m.type] = (received[m.type] ?? 0) + 1;
-  if (m.type === 'command') { commandOutcome(m.command); return; }
+  if (m.type === 'command') { commandOutcome(m.command); render(); return; }
   if (typeof m.seq === 'number') applied.push(m.seq);
   if (applied.length > 2000) applied.splice(0, 1000);
-  const before = new Set(live.incoming(myExtensions()).map((c) => c.id));
+  const mine = myExtensions();
+  const before = new Set(live.incoming(mine).map((c) => c.id));
+  const had = new Set(live.mine(mine).map((c) => c.id));
+  const newLine = m.type === 'line' && !live.lines.get(m.device)?.name;
   live.apply(m);
+  if (newLine) scheduleLines();
+  if (m.type === 'snapshot') void loadLines();
   if (m.type === 'journal') journalPushed(m.entry);
-  const now = live.incoming(myExtensions());
-  for (const c of now) if (!before.has(c.id)) popped(c);
-  pruneNotifications(now);
+  const now = live.mine(mine);
+  for (const c of now) if (!had.has(c.id)) consultCallSeen(c);
+  for (const id of had) if (!live.calls.has(id)) pairEnded(id);
+  for (const c of live.incoming(mine)) if (!before.has(c.id)) popped(c);
+  syncAlerting();
   render();
-  refreshNotifications();
 }

@@ -30,6 +30,20 @@ export class Api {
     }
     return data as T;
   }
+  // The raw answer of a GET (e.g. CSV), with the same credentials; errors as request().
+  async text(path: string): Promise<string> {
+    const headers: Record<string, string> = {};
+    if (this.token) headers.Authorization = `Bearer ${this.token}`;
+    let r: Response;
+    try { r = await fetch(this.base + path, { headers, credentials: 'same-origin' }); } catch (e) { throw new ApiError(0, 'network', 'Network error', String(e)); }
+    const body = await r.text();
+    if (!r.ok) {
+      let p: Record<string, unknown> = {};
+      try { p = JSON.parse(body); } catch { /* not a problem document */ }
+      throw new ApiError(r.status, String(p.type ?? ''), String(p.title ?? r.statusText), String(p.detail ?? ''));
+    }
+    return body;
+  }
   get<T>(p: string) { return this.request<T>('GET', p); }
   post<T>(p: string, b?: unknown) { return this.request<T>('POST', p, b ?? {}); }
   patch<T>(p: string, b: unknown) { return this.request<T>('PATCH', p, b); }

@@ -1,6 +1,11 @@
 // The client's view of live calls and lines, built from the event stream (snapshot + deltas).
 // Pure: the UI re-renders from it.
 import type { Call, Line, ServerMessage, JournalEntry } from './types';
+import { firstDirection, ownConnection, talkStart, type Direction } from './callview';
+
+// What the client noticed about a call of the user's own devices: its direction (from the first
+// sighting) and when the talk began (for the card's running timer; reset by nothing but the end).
+export interface CallMeta { direction: Direction; connectedAt: number | null; firstSeen: number }
 
 const CLEARED = new Set(['connectionCleared', 'failed']);
 
@@ -9,14 +14,32 @@ export class LiveState {
   lines = new Map<string, Line>();
   journal: JournalEntry[] = [];
   ringingSince = new Map<string, number>();
+  meta = new Map<string, CallMeta>();
+  devices: string[] = [];
+
+  private note(c: Call, event: string | undefined, now: number, live: boolean): void {
+    const own = ownConnection(c, this.devices);
+    let m = this.meta.get(c.id);
+    if (!m) {
+      if (!own) return;
+      m = { direction: firstDirection(own, event), connectedAt: null, firstSeen: now };
+      this.meta.set(c.id, m);
+    } else if (m.direction == null && own) {
+      m.direction = firstDirection(own, event);
+    }
+    if (m.connectedAt == null && own && (own.state === 'connected' || own.state === 'held'))
+      m.connectedAt = live ? now : talkStart(own.since, now);
+  }
 
   apply(m: ServerMessage, now = Date.now()): void {
     switch (m.type) {
       case 'snapshot':
         this.calls.clear();
+        const known = new Map(this.lines);  // names/teams from GET /lines survive a snapshot
         this.lines.clear();
-        for (const c of m.calls ?? []) this.calls.set(c.id, c);
-        for (const l of m.lines ?? []) this.lines.set(l.device, l);
+        for (const c of m.calls ?? []) { this.calls.set(c.id, c); this.note(c, undefined, now, false); }
+        for (const id of [...this.meta.keys()]) if (!this.calls.has(id)) this.meta.delete(id);
+        for (const l of m.lines ?? []) this.lines.set(l.device, { ...known.get(l.device), ...l });
         break;
       case 'resync':
         this.calls.clear();
@@ -29,15 +52,18 @@ export class LiveState {
         if (conns.length === 0) {
           this.calls.delete(c.id);
           this.ringingSince.delete(c.id);
+          this.meta.delete(c.id);
         } else {
-          this.calls.set(c.id, { ...c, connections: conns });
+          const kept = { ...c, connections: conns };
+          this.calls.set(c.id, kept);
+          this.note(kept, m.event, now, true);
           if (m.event === 'delivered' && !this.ringingSince.has(c.id)) this.ringingSince.set(c.id, now);
         }
         break;
       }
       case 'line': {
         const old = this.lines.get(m.device);
-        this.lines.set(m.device, { ...old, device: m.device, state: m.state });
+        this.lines.set(m.device, { ...old, device: m.device, state: m.state });  // name/team stay
         break;
       }
       case 'journal':

@@ -11,6 +11,8 @@ export interface RemoteInfo {
   contacts?: Contact[];
 }
 export interface Connection { device: string; state: string; remote?: string | null; since?: string; remote_info?: RemoteInfo | null }
+// Why an action a user may expect is not offered (e.g. a phone without remote answer/hold), when
+// the server says so: per device, action -> reason.
 export interface Remote { number: string | null; display?: string; withheld?: boolean; contacts?: Contact[] }
 export interface Call {
   id: string;
@@ -19,9 +21,11 @@ export interface Call {
   connections: Connection[];
   remote?: Remote;
   allowed_actions?: Record<string, string[]>;
+  unavailable_actions?: Record<string, Record<string, string> | { action: string; reason: string }[]>;
 }
-export interface Line { device: string; name?: string; state: string }
-export interface Me { user: string; tenant: string; role: string; extensions: string[]; display_name?: string }
+// `name`, `team`, `user`, `status`, `note` when the server sends them (presence with display names).
+export interface Line { device: string; name?: string; state: string; team?: string; user?: string; status?: string; note?: string }
+export interface Me { user: string; tenant: string; role: string; extensions: string[]; display_name?: string; team?: string }
 export interface JournalEntry {
   id: number;
   call_id?: string;
@@ -39,6 +43,9 @@ export interface JournalEntry {
   hold_s?: number;
   note?: string;
   contact?: Contact | null;
+  transferred_to?: string | null;
+  transferred_from?: string | null;
+  callback_done?: boolean;
 }
 export type ServerMessage =
   | { type: 'snapshot'; seq: number; calls: Call[]; lines: Line[] }

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { AmiPeer, Daemon, assert, browser, env, fixtureBlocks, run, unlabeled, until } from './harness.mjs';
+import { AmiPeer, Daemon, assert, assertAccessible, browser, env, fixtureBlocks, run, unlabeled, until } from './harness.mjs';
 
 run('dial and journal in the browser', async (ctx) => {
   const peer = new AmiPeer();
@@ -32,6 +32,9 @@ run('dial and journal in the browser', async (ctx) => {
   const trav = await fetch(`${base}/assets/%2e%2e/%2e%2e/etc/passwd`);
   assert(trav.status === 404, `traversal refused (${trav.status})`);
 
+  await page.goto(`${base}/`);
+  await page.waitForSelector('#token');
+  await assertAccessible(page, 'sign-in');
   await page.goto(`${base}/?token=${encodeURIComponent(token)}`);
   await page.waitForSelector('header .who:has-text("Anna Alpha")', { timeout: 10_000 });
   assert(!page.url().includes('token='), 'token removed from the URL');
@@ -69,6 +72,7 @@ run('dial and journal in the browser', async (ctx) => {
   await page.screenshot({ path: join(env.out, 'admin.png'), fullPage: true });
   bare = await unlabeled(page);
   assert(bare.length === 0, `admin controls without an accessible name: ${bare.join('\n')}`);
+  await assertAccessible(page, 'admin');
 
   // --- tenant UI settings (GET/PUT /api/v1/ui-settings): edited on the admin page, sanitized
   // preview, saved for the tenant, used by the next pop. The daemon must serve the route: a 404

@@ -108,9 +108,9 @@ export class Daemon {
       `user = "cti"\nsecret = "cti-secret"\nauth = "plain"\nkeepalive_s = 0\nconnect_timeout_s = 5\nreconnect_min_ms = 20\nreconnect_max_ms = 200\n${extraToml}`);
     this.output = '';
   }
-  token(user, role, ext, name) {
+  token(user, role, ext, name, team) {
     const out = execFileSync(env.cli, ['token', 'create', '--data-dir', join(this.dir, 'data'), '--tenant', 'default',
-      '--user', user, '--role', role, '--extension', ext, '--display-name', name], { encoding: 'utf8' });
+      '--user', user, '--role', role, '--extension', ext, '--display-name', name, ...(team ? ['--team', team] : [])], { encoding: 'utf8' });
     return out.trim().split('\n').pop().trim();
   }
   async start() {
@@ -202,3 +202,28 @@ export async function run(name, fn) {
 }
 
 export function assert(cond, msg) { if (!cond) throw new Error(`assertion failed: ${msg}`); }
+
+// The blocks of a fixture rewritten as another call: unique ids shifted by `n` seconds and channel
+// suffixes by n*256, so a replay does not collide with an earlier replay of the same capture.
+export function asCall(blocks, n) {
+  return blocks.map((b) => b.replace(/\b(1\d{9})\.(\d+)\b/g, (_m, s, k) => `${Number(s) + n}.${k}`)
+    .replace(/(PJSIP\/[^-\s]+)-([0-9a-f]{8})\b/g, (_m, dev, hex) => `${dev}-${(parseInt(hex, 16) + n * 256).toString(16).padStart(8, '0')}`));
+}
+
+// axe-core (npm, the node_modules copy) run inside the page: the serious and critical WCAG 2.x A/AA
+// violations, as "rule: target" lines. Works for playwright and puppeteer pages (evaluate of a
+// string); the page's CSP does not apply to evaluated code.
+const axeSource = readFileSync(new URL('../../node_modules/axe-core/axe.min.js', import.meta.url), 'utf8');
+export async function axeViolations(page) {
+  const has = await page.evaluate('typeof window.axe === "object"');
+  if (!has) await page.evaluate(axeSource);
+  const result = await page.evaluate(`axe.run(document, { runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'wcag22aa'] } })
+    .then((r) => r.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical')
+      .map((v) => v.id + ' (' + v.impact + '): ' + v.nodes.slice(0, 3).map((n) => n.target.join(' ') + ' ' + (n.failureSummary || '').replace(/\\s+/g, ' ').slice(0, 160)).join(' | ')))`);
+  return result;
+}
+export async function assertAccessible(page, screen) {
+  const v = await axeViolations(page);
+  if (v.length) throw new Error(`axe: ${v.length} serious/critical violations on ${screen}:\n${v.join('\n')}`);
+  console.log(`# axe: ${screen}: no serious or critical violations`);
+}

@@ -1,0 +1,37 @@
+// The journal as the page shows it: newest first whatever order entries arrived in, which missed
+// calls are still open (not called back), and how a transfer reads. Pure.
+import type { JournalEntry } from './types';
+
+const time = (e: JournalEntry) => { const t = Date.parse(e.started_at); return Number.isFinite(t) ? t : 0; };
+
+// Newest first by start time, then by id (stored entries), live ones without id first among equals.
+export function newestFirst(entries: JournalEntry[]): JournalEntry[] {
+  return [...entries].sort((a, b) => time(b) - time(a) || (b.id ?? Infinity) - (a.id ?? Infinity));
+}
+
+export function isMissedEntry(e: JournalEntry): boolean { return e.direction === 'inbound' && e.disposition === 'missed'; }
+
+// A missed call is done when the server says so (`callback_done`/`called_back`, when it sends it)
+// or when the user called that number back later and was answered (an outgoing answered call).
+export function missedDone(e: JournalEntry, all: JournalEntry[]): boolean {
+  const flag = (e as unknown as Record<string, unknown>);
+  for (const k of ['callback_done', 'called_back', 'handled']) if (typeof flag[k] === 'boolean') return flag[k] as boolean;
+  if (!e.remote) return false;
+  const t = time(e);
+  return all.some((x) => x !== e && x.remote === e.remote && time(x) > t && x.direction === 'outbound' && x.disposition === 'answered');
+}
+
+export function openMissed(entries: JournalEntry[]): JournalEntry[] {
+  return entries.filter((e) => isMissedEntry(e) && !missedDone(e, entries));
+}
+
+// The server's missed counter when it sends one (`missed_open`/`missed`), else our own count.
+export function missedCount(serverValue: unknown, entries: JournalEntry[]): number {
+  return typeof serverValue === 'number' && serverValue >= 0 ? serverValue : openMissed(entries).length;
+}
+
+// Earlier calls with the same remote number, newest first (the pop's "recent calls").
+export function recentWith(entries: JournalEntry[], remote: string | null, max = 3): JournalEntry[] {
+  if (!remote) return [];
+  return newestFirst(entries.filter((e) => e.remote === remote)).slice(0, max);
+}

@@ -1,0 +1,139 @@
+// The admin page: diagnostics in words and local time (server, PBX links as a readable table,
+// directory sources, event stream clients), users (display name, team, extensions, role; create,
+// edit, delete, new token), tokens (list, revoke) with a copy button and a sign-in link for a new
+// token, the tenant's screen pop settings, desktop integration.
+import type { JSX } from 'preact';
+import { useState } from 'preact/hooks';
+import { admin, createUser, deleteUser, issueToken, loadAdmin, revokeToken, signInLink, updateUser, type AdminUser, type Json } from '../app/admin_data';
+import { fmtTime, render, setFlash, t } from '../app/state';
+import { UiSettingsSection } from './UiSettings';
+
+const WORDS: Record<string, string> = {
+  version: 'Version', started_at: 'Started', uptime_s: 'Up for', ready: 'Ready', tenant: 'Tenant', address: 'Address',
+  requests: 'Requests', connections: 'Connections', open_connections: 'Open connections', rejected_connections: 'Refused connections',
+  name: 'Name', state: 'State', connected: 'Connected', peer: 'PBX address', last_error: 'Last error', counters: 'Counters',
+  backend: 'Storage', received: 'Entries received', excluded_internal: 'Internal calls left out', excluded_number: 'Numbers left out',
+  last_write_failed: 'Last write failed', retention_days: 'Kept for (days)', kind: 'Kind', ok: 'Answered', errors: 'Errors', timeouts: 'Timeouts',
+  user: 'User', since: 'Connected since', messages_in: 'Messages in', messages_out: 'Messages out', lookups: 'Lookups', lookups_done: 'Lookups answered',
+  numbers: 'Numbers', calls: 'Calls', cached_lookups: 'Cached lookups', http: 'Web server', journal: 'Journal', remote_info: 'Caller lookup',
+  directory: 'Directory', pbx: 'PBX links', tenants: 'Tenants', clients: 'Live clients (event stream)', sources: 'Directory sources',
+  memory_index: 'Number index', id: 'Id', call_control: 'Call control', journal_received: 'Journal entries', foreign_dropped: 'Foreign events dropped',
+};
+const word = (k: string) => WORDS[k] ?? (k.charAt(0).toUpperCase() + k.slice(1).replace(/_/g, ' '));
+const isObj = (v: unknown): v is Json => v != null && typeof v === 'object' && !Array.isArray(v);
+
+function duration(s: number): string {
+  const d = Math.floor(s / 86400), h = Math.floor((s % 86400) / 3600), m = Math.floor((s % 3600) / 60);
+  return d ? `${d} d ${h} h` : h ? `${h} h ${m} min` : `${m} min ${Math.floor(s % 60)} s`;
+}
+export function valueWords(k: string, v: unknown): string {
+  if (v == null || v === '') return '—';
+  if (typeof v === 'boolean') return v ? 'yes' : 'no';
+  if (typeof v === 'number') return k.endsWith('_s') ? duration(v) : v.toLocaleString();
+  if (typeof v === 'string' && /^\d{4}-\d\d-\d\dT\d\d:\d\d/.test(v)) return fmtTime(v);
+  if (Array.isArray(v)) return v.map((x) => valueWords(k, x)).join(', ');
+  if (isObj(v)) return Object.entries(v).map(([a, b]) => `${word(a)}: ${valueWords(a, b)}`).join(' · ');
+  return String(v);
+}
+
+function KV({ obj, caption }: { obj: Json; caption: string }) {
+  const rows = Object.entries(obj).filter(([, v]) => !isObj(v) && !(Array.isArray(v) && v.some(isObj)));
+  return <table class="kv" aria-label={caption}><tbody>{rows.map(([k, v]) => <tr key={k}><th scope="row">{word(k)}</th><td>{valueWords(k, v)}</td></tr>)}</tbody></table>;
+}
+function Rows({ rows, caption }: { rows: unknown[]; caption: string }) {
+  if (!rows.length) return <p class="empty">none</p>;
+  const cols = [...new Set(rows.flatMap((o) => (isObj(o) ? Object.keys(o) : [])))];
+  return (
+    <div class="table-wrap" tabIndex={0} role="region" aria-label={caption}><table class="grid" aria-label={caption}>
+      <thead><tr>{cols.map((c) => <th scope="col" key={c}>{word(c)}</th>)}</tr></thead>
+      <tbody>{rows.map((o, i) => <tr key={i}>{cols.map((c) => <td key={c}>{valueWords(c, isObj(o) ? o[c] : undefined)}</td>)}</tr>)}</tbody>
+    </table></div>);
+}
+
+function Diagnostics({ d }: { d: Json }) {
+  const sections: JSX.Element[] = [<section key="server"><h3>Server</h3><KV obj={d} caption="Server" /></section>];
+  for (const [k, v] of Object.entries(d)) {
+    if (isObj(v)) {
+      const nested = Object.entries(v).filter(([, x]) => Array.isArray(x) && x.some(isObj));
+      sections.push(<section key={k}><h3>{word(k)}</h3><KV obj={v} caption={word(k)} />
+        {nested.map(([nk, nv]) => <div key={nk}><h4>{word(nk)}</h4><Rows rows={nv as unknown[]} caption={word(nk)} /></div>)}</section>);
+    } else if (Array.isArray(v) && (v.length === 0 || v.some(isObj))) {
+      sections.push(<section key={k}><h3>{word(k)}</h3><Rows rows={v} caption={word(k)} /></section>);
+    }
+  }
+  return <>{sections}</>;
+}
+
+async function copy(text: string) {
+  try { await navigator.clipboard.writeText(text); setFlash('ok', 'Copied'); } catch { setFlash('error', 'The browser did not allow copying: select the text and copy it'); }
+}
+
+const emptyUser: AdminUser = { user: '', role: 'user', extensions: [], display_name: '', team: '' };
+
+function UserForm({ initial, onSave, submit, idPrefix }: { initial: AdminUser; onSave: (u: AdminUser) => void; submit: string; idPrefix: string }) {
+  const [u, setU] = useState(initial);
+  const [ext, setExt] = useState(initial.extensions.join(', '));
+  const extProblem = ext.split(/[ ,]+/).filter(Boolean).find((e) => !/^[A-Za-z0-9*#+_-]{1,32}$/.test(e));
+  return (
+    <form class="inline-form user-form" onSubmit={(ev) => { ev.preventDefault(); if (!extProblem) onSave({ ...u, extensions: ext.split(/[ ,]+/).filter(Boolean) }); }}>
+      <label for={`${idPrefix}-user`}>User</label>
+      <input id={`${idPrefix}-user`} value={u.user} required disabled={!!initial.user} onInput={(ev) => setU({ ...u, user: (ev.target as HTMLInputElement).value })} />
+      <label for={`${idPrefix}-name`}>Display name</label>
+      <input id={`${idPrefix}-name`} value={u.display_name} onInput={(ev) => setU({ ...u, display_name: (ev.target as HTMLInputElement).value })} />
+      <label for={`${idPrefix}-team`}>Team</label>
+      <input id={`${idPrefix}-team`} value={u.team} onInput={(ev) => setU({ ...u, team: (ev.target as HTMLInputElement).value })} />
+      <label for={`${idPrefix}-ext`}>Extensions</label>
+      <input id={`${idPrefix}-ext`} value={ext} aria-invalid={extProblem ? 'true' : undefined} aria-describedby={extProblem ? `${idPrefix}-ext-err` : undefined} onInput={(ev) => setExt((ev.target as HTMLInputElement).value)} />
+      <label for={`${idPrefix}-role`}>Role</label>
+      <select id={`${idPrefix}-role`} value={u.role} onChange={(ev) => setU({ ...u, role: (ev.target as HTMLSelectElement).value })}>
+        {['user', 'supervisor', 'admin'].map((r) => <option key={r} value={r}>{r}</option>)}
+      </select>
+      <button type="submit" disabled={!!extProblem}>{submit}</button>
+      {extProblem ? <span class="field-error" id={`${idPrefix}-ext-err`}>“{extProblem}” is not an extension (1-32 letters, digits, * # + - _)</span> : null}
+    </form>);
+}
+
+export function AdminPage() {
+  const d = admin.diag;
+  const tokensOf = (user: string) => (admin.tokens ?? []).filter((x) => x.user === user);
+  return (
+    <div class="admin">
+      <h2 tabIndex={-1}>{t('admin.title')}</h2>
+      {admin.error ? <p class="flash error">{admin.error}</p> : null}
+      <button type="button" onClick={() => void loadAdmin()}>{t('admin.refresh')}</button>
+      <section class="users" aria-labelledby="users-h">
+        <h3 id="users-h">Users and tokens</h3>
+        {admin.newToken ? (
+          <div class="flash ok new-token" role="status">
+            <p>New token for {admin.newToken.user} (shown once): <code id="new-token">{admin.newToken.token}</code>{' '}
+              <button type="button" id="copy-token" onClick={() => void copy(admin.newToken!.token)}>Copy token</button></p>
+            <p>Sign-in link: <code id="signin-link">{signInLink(admin.newToken.token)}</code>{' '}
+              <button type="button" id="copy-link" onClick={() => void copy(signInLink(admin.newToken!.token))}>Copy link</button></p>
+          </div>) : null}
+        {admin.users ? (
+          <div class="table-wrap" tabIndex={0} role="region" aria-label="Users"><table class="grid users-table" aria-label="Users">
+            <thead><tr><th scope="col">User</th><th scope="col">Display name</th><th scope="col">Team</th><th scope="col">Extensions</th><th scope="col">Role</th><th scope="col">Tokens</th><th scope="col"><span class="sr-only">Actions</span></th></tr></thead>
+            <tbody>{admin.users.map((u) => (
+              <tr key={u.user} data-user={u.user}>
+                {admin.editing === u.user ? (
+                  <td colSpan={7}><UserForm initial={u} submit="Save" idPrefix={`edit-${u.user}`} onSave={(x) => void updateUser(u.user, { display_name: x.display_name, team: x.team, extensions: x.extensions, role: x.role })} />
+                    {admin.canEditUsers === false ? <p class="hint">This server cannot change users yet: delete and create the user again.</p> : null}</td>
+                ) : <>
+                  <td>{u.user}</td><td>{u.display_name}</td><td>{u.team}</td><td>{u.extensions.join(', ')}</td><td>{u.role}</td>
+                  <td><ul class="tokens">{tokensOf(u.user).map((tk) => (
+                    <li key={tk.id} class={tk.revoked ? 'revoked' : ''}><code>{tk.id.slice(0, 8)}</code> {tk.created_at ? fmtTime(tk.created_at) : ''}{tk.revoked ? ' (revoked)' : tk.expires_at ? ` → ${fmtTime(tk.expires_at)}` : ''}
+                      {!tk.revoked ? <button type="button" class="link" aria-label={`Revoke token ${tk.id.slice(0, 8)} of ${u.user}`} onClick={() => void revokeToken(tk.id)}>Revoke</button> : null}</li>))}</ul></td>
+                  <td class="row-actions">
+                    <button type="button" aria-label={`Edit ${u.user}`} onClick={() => { admin.editing = u.user; render(); }}>Edit</button>
+                    <button type="button" aria-label={`New token for ${u.user}`} onClick={() => void issueToken(u.user)}>New token</button>
+                    <button type="button" aria-label={`Delete ${u.user}`} onClick={() => { if (confirm(`Delete ${u.user} with their tokens?`)) void deleteUser(u.user); }}>Delete</button>
+                  </td></>}
+              </tr>))}</tbody>
+          </table></div>) : <p>…</p>}
+        <h4>New user</h4>
+        <UserForm initial={emptyUser} submit="Create user + token" idPrefix="new" onSave={(u) => void createUser(u)} />
+      </section>
+      <UiSettingsSection />
+      {d ? <Diagnostics d={d} /> : null}
+    </div>);
+}

@@ -1,0 +1,220 @@
+// The calls page: the user's lines, the dial box (search as you type, favorites, a warning before
+// dialing while on a call), and one card per call, keyed by call id: who, which way, the state in
+// words with a running timer, the contact (chooser when several match) with recent calls and
+// notes, action links, the transfer target and the control buttons from allowed_actions. A
+// consultation shows the held call and the consultation call together with Complete/Cancel.
+import { stateWord, type StateWord } from '../lib/callview';
+import { actionsFor } from '../lib/store';
+import { expandUrl, flatten } from '../lib/template';
+import { templateVars } from '../lib/remote';
+import { formatDuration } from '../lib/phone';
+import { recentWith } from '../lib/journalview';
+import type { Call } from '../lib/types';
+import type { Key } from '../lib/i18n';
+import { colleagueName, manualChoice, resolved } from '../app/caller';
+import { actionLabel, cancelConsult, completeTransfer, confirmDial, control, dial, dialedNumber, pairs, targets, type Pair } from '../app/commands';
+import { live, memory, myExtensions, render, state, t, tenantConfig, fmtTime } from '../app/state';
+import { syncAlerting } from '../app/alerting';
+import { Elapsed, NumberField, SafeHtml } from './common';
+
+export function CallsPage() {
+  const devices = myExtensions();
+  const mine = live.mine(devices);
+  const ringing = live.incoming(devices);
+  const others = mine.filter((c) => !ringing.includes(c));
+  // Consultation pairs first (held + consultation call together), then single calls.
+  const paired = new Set<string>();
+  const items: ({ kind: 'pair'; pair: Pair } | { kind: 'call'; call: Call })[] = [];
+  for (const p of pairs.values()) {
+    if (!live.calls.has(p.heldId)) continue;
+    items.push({ kind: 'pair', pair: p });
+    paired.add(p.heldId);
+    if (p.consultId) paired.add(p.consultId);
+  }
+  for (const c of others) if (!paired.has(c.id)) items.push({ kind: 'call', call: c });
+  const offline = state.streamState.state !== 'online';
+  return (
+    <div class="calls">
+      <h2 tabIndex={-1}>{t('calls.title')}</h2>
+      {!devices.length ? <p class="notice">{t('calls.noExtension')}</p> : null}
+      <section aria-label={t('calls.myLines')} class="lines">
+        {devices.map((d) => { const st = live.lines.get(d)?.state ?? 'unknown'; return <span key={d} class={`line state-${st}`} data-device={d}>{d}: {lineWord(st)}</span>; })}
+      </section>
+      <DialBox />
+      {offline && mine.length ? <p class="notice offline-note" role="status">{t('calls.offline')}</p> : null}
+      {ringing.length ? <section aria-label={t('calls.incoming')} class="cards">{ringing.map((c) => <CallCard key={c.id} call={c} incoming inert={offline} />)}</section> : null}
+      {items.length ? (
+        <section aria-label={t('calls.active')} class="cards">
+          {items.map((it) => it.kind === 'pair'
+            ? <PairView key={`pair-${it.pair.heldId}`} pair={it.pair} inert={offline} />
+            : <CallCard key={it.call.id} call={it.call} incoming={false} inert={offline} />)}
+        </section>) : null}
+      {!mine.length ? <p class="empty">{t('calls.none')}</p> : null}
+    </div>);
+}
+
+export function lineWord(st: string): string {
+  const k = `line.${st}` as Key;
+  return ['idle', 'ringing', 'busy', 'held', 'offline', 'dnd', 'unknown'].includes(st) ? t(k) : st;
+}
+
+function DialBox() {
+  const last = state.lastDialed;
+  const submit = (ev: Event) => { ev.preventDefault(); void dial(state.pendingDial); };
+  return (
+    <form class="dialbox" role="search" aria-label={t('dial.submit')} onSubmit={submit}>
+      <NumberField id="dial" label={t('dial.label')} labelClass="sr-only" value={state.pendingDial} placeholder={t('dial.placeholder')}
+        onValue={(v) => { state.pendingDial = v; confirmDial.to = ''; render(); }}
+        onPick={(s) => { state.pendingDial = s.number; render(); void dial(s.number); }} />
+      <button type="submit">{t('dial.submit')}</button>
+      <button type="button" disabled={!last} title={last ? t('dial.redialTitle', { number: last }) : t('dial.nothing')} onClick={() => void dial(last)}>{t('dial.redial')}</button>
+      {confirmDial.to ? (
+        <div class="confirm" role="alertdialog" aria-labelledby="confirm-dial-text">
+          <span id="confirm-dial-text">{t('dial.onCall', { number: confirmDial.to })}</span>
+          <button type="button" class="primary" id="confirm-dial" onClick={() => void dial(confirmDial.to, true)}>{t('dial.submit')}</button>
+          <button type="button" onClick={() => { confirmDial.to = ''; render(); }}>{t('contacts.cancel')}</button>
+        </div>) : null}
+      {state.favorites.length ? (
+        <div class="favorites" aria-label={t('dial.favorites')} role="group">
+          {state.favorites.slice(0, 12).map((f) => <button key={f.number} type="button" class="fav" onClick={() => void dial(f.number)}>★ {f.name || f.number}</button>)}
+        </div>) : null}
+    </form>);
+}
+
+const STATE_KEYS: Record<StateWord, Key> = {
+  ringing: 'state.ringing', ringingOut: 'state.ringingOut', dialing: 'state.dialing', connected: 'state.connected',
+  held: 'state.held', queued: 'state.queued', failed: 'state.failed', ended: 'state.ended',
+};
+
+// Why an action is missing for this device, when the server says so (e.g. a phone that cannot be
+// answered remotely). Accepts {device: {action: reason}} and {device: [{action, reason}]}.
+function missingReasons(c: Call, device: string): string[] {
+  const raw = (c as unknown as Record<string, unknown>).unavailable_actions ?? (c as unknown as Record<string, unknown>).action_notes;
+  if (!raw || typeof raw !== 'object') return [];
+  const v = (raw as Record<string, unknown>)[device];
+  const out: string[] = [];
+  if (Array.isArray(v)) { for (const x of v) if (x && typeof x === 'object' && typeof (x as { reason?: unknown }).reason === 'string') out.push(`${actionLabel(String((x as { action?: unknown }).action ?? ''))}: ${(x as { reason: string }).reason}`); }
+  else if (v && typeof v === 'object') { for (const [a, r] of Object.entries(v)) if (typeof r === 'string') out.push(`${actionLabel(a)}: ${r}`); }
+  return out;
+}
+
+function CallCard({ call: c, incoming, inert, inPair }: { call: Call; incoming: boolean; inert: boolean; inPair?: Pair }) {
+  const { caller, res } = resolved(c);
+  const devices = myExtensions();
+  const device = devices.find((d) => c.connections.some((x) => x.device === d)) ?? devices[0];
+  const actions = actionsFor(c, device);
+  const meta = live.meta.get(c.id);
+  const word = stateWord(c, devices);
+  const direction = incoming || meta?.direction === 'in' ? 'in' : meta?.direction === 'out' ? 'out' : null;
+  const dialedTo = dialedNumber(c);
+  // A dialed call shows the number at once, whatever the PBX reported so far.
+  const noNumber = caller.kind === 'unknown' && (!caller.display || caller.display === 'unknown');
+  const disp = noNumber && dialedTo ? dialedTo : noNumber ? '…' : caller.display;
+  const pending = (caller.lookup === 'pending' && res.kind === 'unknown') || (noNumber && !!dialedTo);
+  const cfg = tenantConfig();
+  const contact = res.kind === 'contact' ? res.contact : null;
+  const vars = flatten(templateVars(caller, contact, c.id));
+  const colleague = colleagueName(caller);
+  const who = contact ? contact.name : colleague || (caller.kind === 'withheld' ? t('card.withheld') : disp);
+  const links = (res.kind === 'contact' ? cfg.actions : res.kind === 'unknown' && !pending ? cfg.unknown_actions : []) ?? [];
+  const linkEls = links.map((l) => ({ l, u: expandUrl(l.url, vars) })).filter((x) => x.u);
+  const needsTarget = !inPair && (actions.includes('consult') || actions.includes('transfer') || actions.includes('deflect'));
+  const intl = caller.international && caller.international !== disp ? caller.international : '';
+  const recent = recentWith(state.journal, caller.key).filter((e) => e.call_id !== c.id);
+  const reasons = missingReasons(c, device);
+  const dirWord = direction === 'in' ? t('dir.in') : direction === 'out' ? t('dir.out') : t('dir.call');
+  const ownState = c.connections.find((x) => x.device === device)?.state ?? '';
+  return (
+    <article class={`card ${incoming ? 'ringing' : ''} ${word === 'connected' ? 'connected' : ''} ${inert ? 'inert' : ''}`}
+      aria-label={`${dirWord}: ${who}`} data-call-id={c.id} data-lookup={caller.lookup} data-source={caller.fromServer ? 'server' : 'client'}
+      data-state={word} aria-disabled={inert ? 'true' : undefined}>
+      <div class="card-head">
+        <span class="dir" aria-hidden="true">{direction === 'in' ? '↙' : direction === 'out' ? '↗' : '↔'}</span>
+        <span class="dir-word">{dirWord}</span>
+        <span class={`badge state-${ownState} word-${word}`}>
+          {t(STATE_KEYS[word])}{(word === 'connected' || word === 'held') && meta?.connectedAt ? <> <Elapsed since={meta.connectedAt} /></> : null}
+        </span>
+      </div>
+      <div class="who-line">
+        <span class="number">{disp}{intl ? <small class="intl"> {intl}</small> : null}</span>
+      </div>
+      {res.kind === 'contact' ? (
+        <div class="contact">
+          {cfg.card_template ? <SafeHtml template={cfg.card_template} vars={vars} /> : <>
+            <strong class="contact-name">{res.contact.name}</strong>
+            {res.contact.company ? <div>{res.contact.company}</div> : null}
+            <small>{t('card.source', { source: res.contact.source ?? '' })}{res.contact.match === 'company' ? ` (${t('card.companyNumber')})` : ''}</small></>}
+          {caller.contacts.length > 1 ? <button type="button" class="link" onClick={() => { manualChoice.delete(c.id); if (caller.key) memory.forget(caller.key); render(); }}>{t('card.chooseAnother')}</button> : null}
+        </div>
+      ) : res.kind === 'choose' ? (
+        <fieldset class="chooser">
+          <legend>{t('card.choose', { n: res.options.length })}</legend>
+          {res.options.map((o) => (
+            <button type="button" key={`${o.source ?? ''}:${o.id}`} class="choice" data-contact-id={o.id} onClick={() => {
+              manualChoice.set(c.id, o);
+              if (caller.key) memory.remember(caller.key, o);
+              render();
+              syncAlerting();
+              requestAnimationFrame(() => (document.querySelector(`article[data-call-id="${CSS.escape(c.id)}"] .controls button`) as HTMLElement | null)?.focus());
+            }}>
+              <strong>{o.name}</strong> <span>{[o.company, o.source, o.match === 'company' ? t('card.companyNumber') : ''].filter(Boolean).join(' · ')}</span>
+            </button>))}
+        </fieldset>
+      ) : pending ? (
+        <div class="contact pending" aria-busy="true"><span>{t('card.lookingUp')}</span></div>
+      ) : colleague ? (
+        <div class="contact colleague"><strong>{colleague}</strong> <small>{t('card.colleague')}</small></div>
+      ) : (
+        <div class="contact unknown"><strong>{caller.kind === 'withheld' ? t('card.withheld') : t('card.unknown')}</strong></div>
+      )}
+      {recent.length ? (
+        <details class="recent">
+          <summary>{t('card.recent')} ({recent.length})</summary>
+          <ul>{recent.map((e) => <li key={e.id ?? e.started_at}>{fmtTime(e.started_at)} · {t(`disp.${e.disposition}` as Key)}{e.talk_s ? ` · ${formatDuration(e.talk_s)}` : ''}{e.note ? <> · <em>{e.note}</em></> : null}</li>)}</ul>
+        </details>) : null}
+      {linkEls.length ? <div class="links">{linkEls.map(({ l, u }) => <a key={l.label + l.url} href={u!} target="_blank" rel="noopener noreferrer" class="action-link">{l.label}</a>)}</div> : null}
+      {needsTarget ? (
+        <div class="target">
+          <NumberField id={`target-${c.id}`} label={t('xfer.target')} value={targets.get(c.id) ?? ''}
+            onValue={(v) => { targets.set(c.id, v); render(); }} onPick={(s) => { targets.set(c.id, s.number); render(); }} />
+        </div>) : null}
+      <div class="controls" role="group" aria-label={t('card.controls')}>
+        {actions.map((a) => <button type="button" key={a} id={`ctl-${c.id}-${a}`} class={`ctl ctl-${a}`} data-action={a} disabled={inert}
+          onClick={() => void control(c, device, a)}>{actionLabel(a)}</button>)}
+      </div>
+      {reasons.length ? <p class="hint why">{t('card.whyMissing', { reason: reasons.join('; ') })}</p> : null}
+      {inert ? <p class="hint inert-note">{t('card.inert')}</p> : null}
+    </article>);
+}
+
+function PairView({ pair, inert }: { pair: Pair; inert: boolean }) {
+  const held = live.calls.get(pair.heldId)!;
+  const consult = pair.consultId ? live.calls.get(pair.consultId) : undefined;
+  const text = t('xfer.pair', { caller: pair.caller, target: pair.target });
+  const busy = pair.phase !== 'consulting';
+  return (
+    <div class="pair" role="group" aria-label={text} data-held={pair.heldId} data-consult={pair.consultId ?? ''}>
+      <p class="pair-head">{text}</p>
+      <div class="pair-calls">
+        <CallCard call={held} incoming={false} inert={inert} inPair={pair} />
+        {consult ? <CallCard key={consult.id} call={consult} incoming={false} inert={inert} inPair={pair} /> : null}
+      </div>
+      <div class="pair-controls">
+        <button type="button" class="primary" id={`complete-${pair.heldId}`} disabled={inert || busy} onClick={() => void completeTransfer(pair)}>{t('xfer.complete')}</button>
+        <button type="button" id={`cancel-${pair.heldId}`} disabled={inert || busy} onClick={() => void cancelConsult(pair)}>{t('xfer.cancel')}</button>
+      </div>
+    </div>);
+}
+
+// Used by the shortcut keys: the first call with `action` allowed for the user.
+export function firstCallWith(action: string): { call: Call; device: string } | null {
+  const devices = myExtensions();
+  const ringing = live.incoming(devices);
+  const active = live.mine(devices).filter((c) => !ringing.includes(c));
+  const calls = action === 'hangup' ? [...active, ...ringing] : [...ringing, ...active];
+  for (const c of calls) {
+    const d = devices.find((x) => c.connections.some((k) => k.device === x));
+    if (d && actionsFor(c, d).includes(action)) return { call: c, device: d };
+  }
+  return null;
+}
