@@ -178,8 +178,7 @@ run('live updates, alerting, languages, dark mode and accessibility', async (ctx
   await page.waitForSelector('nav a:has-text("Anrufe")');
   assert(await page.evaluate(() => document.documentElement.lang) === 'de', 'html lang de');
   await page.selectOption('#set-theme', 'dark');
-  const bg = await page.evaluate(() => { document.documentElement.offsetHeight; return getComputedStyle(document.body).backgroundColor; });
-  assert(bg === 'rgb(21, 24, 29)', `dark background: ${bg}`);
+  await until('the dark background', () => page.evaluate(() => document.documentElement.dataset.theme === 'dark' && getComputedStyle(document.body).backgroundColor === 'rgb(21, 24, 29)'));
   await page.click('nav a[href="#/calls"]');
   await assertAccessible(page, 'calls, German, dark');
   await page.screenshot({ path: join(env.out, 'calls-dark-de.png') });
@@ -193,7 +192,7 @@ run('live updates, alerting, languages, dark mode and accessibility', async (ctx
   const p2 = instrument(ctx, await de.newPage());
   await p2.goto(`${base}/?token=${encodeURIComponent(token)}`);
   await p2.waitForSelector('nav a:has-text("Anrufe")');
-  assert((await p2.textContent('#status')) === 'Online', 'status');
+  await p2.waitForSelector('#status.online:has-text("Online")', { timeout: 10_000 });
   const bg2 = await p2.evaluate(() => getComputedStyle(document.body).backgroundColor);
   assert(bg2 === 'rgb(21, 24, 29)', `system dark: ${bg2}`);
   await p2.click('nav a[href="#/journal"]');
