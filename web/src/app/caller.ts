@@ -32,11 +32,45 @@ function clientLookup(callId: string, n: string): Contact[] | undefined {
   return lookups.get(key) ?? undefined;
 }
 
+// The contact the user picked (now or earlier for the same number) per call, kept after the call
+// ended so its journal entry can be given that contact when it arrives.
+export const chosenFor = new Map<string, Contact>();
+
+// How the server formats numbers (remote_info.display, the tenant's dialing plan) per E.164, kept
+// in the browser (bounded) so the journal, which has E.164 only, shows numbers the same way.
+const DISPLAYS_KEY = 'cb.displays';
+const displays: Map<string, string> = (() => {
+  try { const v = JSON.parse(localStorage.getItem(DISPLAYS_KEY) ?? '[]'); return new Map(Array.isArray(v) ? v.filter((x) => Array.isArray(x) && x.length === 2) : []); } catch { return new Map(); }
+})();
+function rememberDisplay(e164: string | null, display: string) {
+  if (!e164 || !display || display === e164 || displays.get(e164) === display) return;
+  displays.delete(e164);
+  displays.set(e164, display);
+  while (displays.size > 500) displays.delete(displays.keys().next().value as string);
+  try { localStorage.setItem(DISPLAYS_KEY, JSON.stringify([...displays])); } catch { /* storage full: memory only */ }
+}
+export function displayOf(e164: string | null): string | undefined { return e164 ? displays.get(e164) : undefined; }
+
+// The choice for a journal entry's call_id (the live call's id, or the id the entry names when a
+// link prefix differs: `lab-1795.0` vs `1795.0`).
+export function chosenForEntry(callId: string | undefined): Contact | undefined {
+  if (!callId) return undefined;
+  const exact = chosenFor.get(callId);
+  if (exact) return exact;
+  for (const [id, c] of chosenFor) if (id.endsWith(`-${callId}`) || callId.endsWith(`-${id}`)) return c;
+  return undefined;
+}
+
 export function resolved(c: Call): { caller: Caller; res: Resolution } {
   const caller = callerOf(c, myExtensions(), state.uiConfig.home_country, (n) => clientLookup(c.id, n));
+  if (caller.fromServer && caller.kind === 'external') rememberDisplay(caller.e164, caller.display);
   const picked = manualChoice.get(c.id);
-  if (picked) return { caller, res: { kind: 'contact', contact: picked, remembered: true } };
-  return { caller, res: resolveContact(memory, caller.key, caller.contacts) };
+  const res: Resolution = picked ? { kind: 'contact', contact: picked, remembered: true } : resolveContact(memory, caller.key, caller.contacts);
+  if (res.kind === 'contact' && res.remembered) {
+    if (chosenFor.size > 200) chosenFor.clear();
+    chosenFor.set(c.id, res.contact);
+  }
+  return { caller, res };
 }
 
 export function colleagueName(caller: Caller): string {

@@ -2,7 +2,8 @@
 // yet), entries pushed by the event stream, notes, call back, the CSV link. The page is
 // ui/Journal.tsx. Main thread.
 import { displayNumber } from '../lib/phone';
-import type { JournalEntry } from '../lib/types';
+import { ApiError } from '../lib/api';
+import type { Contact, JournalEntry } from '../lib/types';
 import { track, type CommandAccepted } from './commands';
 import { api, errText, render, say, setFlash, state, t } from './state';
 
@@ -20,25 +21,53 @@ export function csvHref(): string { return `/api/v1/journal.csv?${query({ limit:
 
 export async function loadJournal() {
   try {
-    const r = await api.get<{ entries?: JournalEntry[]; missed_open?: number; missed?: number }>(`/api/v1/journal?${query({ limit: '200' })}`);
+    const r = await api.get<{ entries?: JournalEntry[] }>(`/api/v1/journal?${query({ limit: '200' })}`);
     const stored = r.entries ?? [];
     // Live entries (no id yet) stay until the store returns them.
     const key = (e: JournalEntry) => `${e.call_id ?? ''}|${e.party}|${e.started_at}`;
     const have = new Set(stored.map(key));
     const unfiltered = Object.values(filters).every((v) => !v);
     state.journal = [...(unfiltered ? state.journal.filter((e) => e.id == null && !have.has(key(e))) : []), ...stored];
-    state.journalMissed = r.missed_open ?? r.missed;
     render();
+    void loadMissedCount();
   } catch (e) {
     setFlash('error', `${t('journal.title')}: ${errText(e)}`);
   }
 }
 
+// The open missed calls counter from the server (GET /api/v1/journal/missed-count); servers without
+// it (404) leave it undefined and the page counts itself.
+let countMissing = false;
+export async function loadMissedCount() {
+  if (countMissing) return;
+  try {
+    const r = await api.get<{ missed?: number }>('/api/v1/journal/missed-count');
+    state.journalMissed = typeof r.missed === 'number' ? r.missed : undefined;
+  } catch (e) {
+    state.journalMissed = undefined;
+    if (e instanceof ApiError && e.status === 404) countMissing = true;
+  }
+  render();
+}
+
+// The contact the user chose in the pop, stored on the call's entry when it arrives (servers that
+// take `contact` in PATCH /journal/{id}; others refuse it and the entry keeps the best match).
+async function storeChoice(entry: JournalEntry, c: Contact) {
+  if (typeof entry.id !== 'number' || (entry.contact?.id === c.id && entry.contact?.source === c.source)) return;
+  try {
+    const r = await api.patch<JournalEntry>(`/api/v1/journal/${entry.id}`, { contact: { id: c.id, source: c.source ?? 'store', name: c.name, company: c.company ?? '' } });
+    if (r && r.contact) { entry.contact = r.contact; render(); }
+  } catch { /* an older server: the entry keeps the contact it has */ }
+}
+
 // A journal entry from the event stream: shown at once; when it has no id yet (stored later) and
-// the journal is on screen, the stored version is fetched shortly after.
-export function journalPushed(entry: JournalEntry) {
+// the journal is on screen, the stored version is fetched shortly after. `resolves` names missed
+// entries the server marked done with it.
+export function journalPushed(entry: JournalEntry, resolves: number[] = [], chosen?: Contact) {
   state.journal = [entry, ...state.journal.filter((e) => e.id == null || e.id !== entry.id)];
-  state.journalMissed = undefined;  // our own count until the next load
+  for (const e of state.journal) if (resolves.includes(e.id)) e.done = true;
+  if (chosen) void storeChoice(entry, chosen);
+  if (!countMissing) void loadMissedCount(); else state.journalMissed = undefined;
   if (state.view === 'journal' && entry.id == null && reloadTimer == null)
     reloadTimer = window.setTimeout(() => { reloadTimer = null; void loadJournal(); }, 300);
 }

@@ -9,6 +9,7 @@ import { parseSettings } from '../lib/settings';
 import type { Line, Me, ServerMessage } from '../lib/types';
 import { prepareAudio, syncAlerting, popped } from './alerting';
 import { commandOutcome, consultCallSeen, pairEnded } from './commands';
+import { chosenForEntry } from './caller';
 import { journalPushed, loadJournal } from './journal';
 import { loadAdmin } from './admin_data';
 import { api, errText, live, myExtensions, parseFavorites, render, setFlash, state, t, type UiConfig } from './state';
@@ -181,7 +182,7 @@ function onMessage(m: ServerMessage) {
   live.apply(m);
   if (newLine) scheduleLines();
   if (m.type === 'snapshot') void loadLines();
-  if (m.type === 'journal') journalPushed(m.entry);
+  if (m.type === 'journal') journalPushed(m.entry, Array.isArray(m.resolves) ? m.resolves : [], chosenForEntry(m.entry.call_id));
   const now = live.mine(mine);
   for (const c of now) if (!had.has(c.id)) consultCallSeen(c);
   for (const id of had) if (!live.calls.has(id)) pairEnded(id);

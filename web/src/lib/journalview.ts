@@ -11,11 +11,12 @@ export function newestFirst(entries: JournalEntry[]): JournalEntry[] {
 
 export function isMissedEntry(e: JournalEntry): boolean { return e.direction === 'inbound' && e.disposition === 'missed'; }
 
-// A missed call is done when the server says so (`callback_done`/`called_back`, when it sends it)
+// A missed call is done when the server says so (`done`: servers mark a party's missed calls of a
+// number done when a later call with it was answered, and users may mark them)
 // or when the user called that number back later and was answered (an outgoing answered call).
 export function missedDone(e: JournalEntry, all: JournalEntry[]): boolean {
   const flag = (e as unknown as Record<string, unknown>);
-  for (const k of ['callback_done', 'called_back', 'handled']) if (typeof flag[k] === 'boolean') return flag[k] as boolean;
+  for (const k of ['done', 'callback_done', 'called_back']) if (typeof flag[k] === 'boolean') return flag[k] as boolean;
   if (!e.remote) return false;
   const t = time(e);
   return all.some((x) => x !== e && x.remote === e.remote && time(x) > t && x.direction === 'outbound' && x.disposition === 'answered');
@@ -25,7 +26,7 @@ export function openMissed(entries: JournalEntry[]): JournalEntry[] {
   return entries.filter((e) => isMissedEntry(e) && !missedDone(e, entries));
 }
 
-// The server's missed counter when it sends one (`missed_open`/`missed`), else our own count.
+// The server's missed counter (GET /journal/missed-count) when it has one, else our own count.
 export function missedCount(serverValue: unknown, entries: JournalEntry[]): number {
   return typeof serverValue === 'number' && serverValue >= 0 ? serverValue : openMissed(entries).length;
 }

@@ -46,13 +46,14 @@ export interface JournalEntry {
   transferred_to?: string | null;
   transferred_from?: string | null;
   callback_done?: boolean;
+  done?: boolean;  // a missed call dealt with (servers with GET /journal/missed-count)
 }
 export type ServerMessage =
   | { type: 'snapshot'; seq: number; calls: Call[]; lines: Line[] }
   | { type: 'resync'; seq: number }
   | { type: 'call'; seq: number; event: string; call: Call; device?: string; cause?: string | null }
   | { type: 'line'; seq: number; device: string; state: string }
-  | { type: 'journal'; seq: number; entry: JournalEntry }
+  | { type: 'journal'; seq: number; entry: JournalEntry; resolves?: number[] }
   | { type: 'heartbeat'; seq: number }
   | { type: 'command'; seq?: number; command: CommandStatus };
 // Outcome of a call-control command, reported after the PBX answered (WS `command` message).

@@ -9,6 +9,7 @@ import { displayNumber, formatDuration } from '../lib/phone';
 import { isMissedEntry, missedCount, missedDone, newestFirst } from '../lib/journalview';
 import type { JournalEntry } from '../lib/types';
 import type { Key } from '../lib/i18n';
+import { displayOf } from '../app/caller';
 import { callback, csvHref, filters, loadJournal, noteDrafts, saveNote } from '../app/journal';
 import { api, errText, fmtTime, isSupervisor, live, setFlash, state, t } from '../app/state';
 
@@ -62,7 +63,8 @@ export function JournalPage() {
       </div>
       <figure class="chart">
         <div dangerouslySetInnerHTML={{ __html: chartSvg(buckets) }} />
-        <figcaption>{t('journal.chart', { unit: t(unit === 'hour' ? 'journal.hour' : 'journal.day'), a: '■', m: '■' })}{' '}
+        <figcaption>{t('journal.chart', { unit: t(unit === 'hour' ? 'journal.hour' : 'journal.day'), a: '\u0001', m: '\u0002' }).split(/([\u0001\u0002])/).map((part, i) =>
+          part === '\u0001' ? <span key={i} class="key-answered">■</span> : part === '\u0002' ? <span key={i} class="key-missed">■</span> : part)}{' '}
           <button type="button" class="link" onClick={() => setUnit(unit === 'hour' ? 'day' : 'hour')}>{t(unit === 'hour' ? 'journal.perDay' : 'journal.perHour')}</button>
         </figcaption>
       </figure>
@@ -98,7 +100,7 @@ function Row({ e, all, party, home }: { e: JournalEntry; all: JournalEntry[]; pa
   const missed = isMissedEntry(e);
   const done = missed && missedDone(e, all);
   const hasId = typeof e.id === 'number';
-  const number = e.remote_withheld ? t('card.withheld') : displayNumber(e.remote, home);
+  const number = e.remote_withheld ? t('card.withheld') : displayNumber(e.remote, home, displayOf(e.remote));
   const name = e.contact?.name ?? e.remote_name ?? '';
   const when = fmtTime(e.started_at);
   const dirIcon = e.direction === 'inbound' ? '↙' : e.direction === 'outbound' ? '↗' : '↔';
