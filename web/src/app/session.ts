@@ -184,8 +184,9 @@ function onMessage(m: ServerMessage) {
   if (m.type === 'snapshot') void loadLines();
   if (m.type === 'journal') journalPushed(m.entry, Array.isArray(m.resolves) ? m.resolves : [], chosenForEntry(m.entry.call_id));
   const now = live.mine(mine);
+  const still = new Set(now.map((c) => c.id));
   for (const c of now) if (!had.has(c.id)) consultCallSeen(c);
-  for (const id of had) if (!live.calls.has(id)) pairEnded(id);
+  for (const id of had) if (!still.has(id)) pairEnded(id);  // gone, or no longer on our devices
   for (const c of live.incoming(mine)) if (!before.has(c.id)) popped(c);
   syncAlerting();
   render();

@@ -25,8 +25,9 @@ export function CallsPage() {
   // Consultation pairs first (held + consultation call together), then single calls.
   const paired = new Set<string>();
   const items: ({ kind: 'pair'; pair: Pair } | { kind: 'call'; call: Call })[] = [];
+  const mineIds = new Set(mine.map((c) => c.id));
   for (const p of pairs.values()) {
-    if (!live.calls.has(p.heldId)) continue;
+    if (!mineIds.has(p.heldId)) continue;
     items.push({ kind: 'pair', pair: p });
     paired.add(p.heldId);
     if (p.consultId) paired.add(p.consultId);
@@ -102,7 +103,8 @@ function CallCard({ call: c, incoming, inert, inPair }: { call: Call; incoming: 
   const { caller, res } = resolved(c);
   const devices = myExtensions();
   const device = devices.find((d) => c.connections.some((x) => x.device === d)) ?? devices[0];
-  const actions = actionsFor(c, device);
+  // In a consultation pair, Complete transfer / Cancel replace the cards' own transfer buttons.
+  const actions = actionsFor(c, device).filter((a) => !inPair || !['consult', 'transfer', 'deflect'].includes(a));
   const meta = live.meta.get(c.id);
   const word = stateWord(c, devices);
   const direction = incoming || meta?.direction === 'in' ? 'in' : meta?.direction === 'out' ? 'out' : null;
@@ -118,7 +120,9 @@ function CallCard({ call: c, incoming, inert, inPair }: { call: Call; incoming: 
   const who = contact ? contact.name : colleague || (caller.kind === 'withheld' ? t('card.withheld') : disp);
   const links = (res.kind === 'contact' ? cfg.actions : res.kind === 'unknown' && !pending ? cfg.unknown_actions : []) ?? [];
   const linkEls = links.map((l) => ({ l, u: expandUrl(l.url, vars) })).filter((x) => x.u);
-  const needsTarget = !inPair && (actions.includes('consult') || actions.includes('transfer') || actions.includes('deflect'));
+  // The target field stays while it holds text, even when a state change takes consult/transfer
+  // away for a moment: removing it would drop the focus of someone typing in it.
+  const needsTarget = !inPair && (actions.includes('consult') || actions.includes('transfer') || actions.includes('deflect') || !!targets.get(c.id));
   const intl = caller.international && caller.international !== disp ? caller.international : '';
   const recent = recentWith(state.journal, caller.key).filter((e) => e.call_id !== c.id);
   const reasons = missingReasons(c, device);
@@ -165,7 +169,7 @@ function CallCard({ call: c, incoming, inert, inPair }: { call: Call; incoming: 
       ) : colleague ? (
         <div class="contact colleague"><strong>{colleague}</strong> <small>{t('card.colleague')}</small></div>
       ) : (
-        <div class="contact unknown"><strong>{caller.kind === 'withheld' ? t('card.withheld') : t('card.unknown')}</strong></div>
+        <div class="contact unknown"><strong>{caller.kind === 'withheld' ? t('card.withheld') : caller.kind === 'internal' ? t('card.internal') : t('card.unknown')}</strong></div>
       )}
       {recent.length ? (
         <details class="recent">
@@ -189,7 +193,7 @@ function CallCard({ call: c, incoming, inert, inPair }: { call: Call; incoming: 
 
 function PairView({ pair, inert }: { pair: Pair; inert: boolean }) {
   const held = live.calls.get(pair.heldId)!;
-  const consult = pair.consultId ? live.calls.get(pair.consultId) : undefined;
+  const consult = pair.consultId && live.mine(myExtensions()).some((c) => c.id === pair.consultId) ? live.calls.get(pair.consultId) : undefined;
   const text = t('xfer.pair', { caller: pair.caller, target: pair.target });
   const busy = pair.phase !== 'consulting';
   return (
