@@ -7,7 +7,7 @@ import { api, errText, render, setFlash, t } from './state';
 export type Json = Record<string, unknown>;
 export interface AdminUser { user: string; role: string; extensions: string[]; display_name: string; team: string }
 export interface AdminToken { id: string; user: string; created_at?: string; expires_at?: string | null; revoked?: boolean }
-export interface AdminData { diag?: Json; users?: AdminUser[]; tokens?: AdminToken[]; error?: string; newToken?: { user: string; token: string }; editing?: string; canEditUsers?: boolean }
+export interface AdminData { diag?: Json; users?: AdminUser[]; tokens?: AdminToken[]; error?: string; newToken?: { user: string; token: string }; newLink?: { user: string; url: string; expires_at?: string }; editing?: string; canEditUsers?: boolean }
 export const admin: AdminData = {};
 
 function asUser(v: unknown): AdminUser | null {
@@ -62,7 +62,7 @@ export async function deleteUser(name: string) {
 export async function issueToken(user: string) {
   try {
     const r = await api.post<{ token?: string }>(`/api/v1/users/${encodeURIComponent(user)}/tokens`, {});
-    if (r.token) admin.newToken = { user, token: r.token };
+    if (r.token) { admin.newToken = { user, token: r.token }; admin.newLink = undefined; }
     await loadAdmin();
   } catch (e) { setFlash('error', errText(e)); }
 }
@@ -72,3 +72,17 @@ export async function revokeToken(id: string) {
 }
 
 export function signInLink(token: string): string { return `${location.origin}/?token=${encodeURIComponent(token)}`; }
+
+// A sign-in link for `user`: the server's one-time link (POST /users/{user}/sign-in-link, expires
+// in 10 minutes) where it has the route, else a new token in a /?token= link (shown once).
+export async function makeSignInLink(user: string) {
+  try {
+    const r = await api.post<{ url?: string | null; path?: string; expires_at?: string }>(`/api/v1/users/${encodeURIComponent(user)}/sign-in-link`, {});
+    const url = r.url || (r.path ? `${location.origin}${r.path}` : '');
+    if (url) { admin.newLink = { user, url, expires_at: r.expires_at }; admin.newToken = undefined; }
+    await loadAdmin();
+  } catch (e) {
+    if (e instanceof ApiError && (e.status === 404 || e.status === 405)) { await issueToken(user); return; }
+    setFlash('error', errText(e));
+  }
+}

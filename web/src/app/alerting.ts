@@ -22,7 +22,7 @@ export function popped(c: Call) {
 // Desktop notification while the tab is in the background; replaced (same tag) when the contact
 // lookup finishes after the pop.
 function notify(c: Call) {
-  if (!('Notification' in window) || Notification.permission !== 'granted') return;
+  if (!state.settings.notifications || !('Notification' in window) || Notification.permission !== 'granted') return;
   if (!document.hidden && document.hasFocus()) return;
   const who = callerLabel(c);
   if (notified.get(c.id) === who) return;

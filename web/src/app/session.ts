@@ -94,9 +94,10 @@ async function loadUiSettings() {
 // browser only).
 async function loadUserData() {
   try {
-    const s = await api.get<unknown>('/api/v1/me/settings');
-    const o = s && typeof s === 'object' && 'settings' in s ? (s as { settings: unknown }).settings : s;
-    if (o && typeof o === 'object' && Object.keys(o).length) state.settings = parseSettings({ ...state.settings, ...o });
+    // Settings the user never saved on the server (`updated_at: null`) are its defaults: the
+    // browser's own settings stay then.
+    const s = await api.get<Record<string, unknown>>('/api/v1/me/settings');
+    if (s && typeof s === 'object' && s.updated_at != null) state.settings = parseSettings({ ...state.settings, ...s });
     state.settingsOnServer = true;
   } catch { state.settingsOnServer = false; }
   try {
@@ -117,10 +118,30 @@ export async function loadLines() {
     for (const l of r.lines ?? []) {
       if (!l || typeof l.device !== 'string') continue;
       const have = live.lines.get(l.device);
-      live.lines.set(l.device, { ...l, ...(have ? { state: have.state } : {}) });
+      live.lines.set(l.device, { ...have, ...l, ...(have ? { state: have.state } : {}) });
     }
+    await loadColleagues();
     render();
   } catch { /* names stay unknown; states still come from the stream */ } finally { linesLoading = false; }
+}
+
+// Colleagues as people (GET /api/v1/presence: display name, team, extensions) on servers that
+// have it: their extensions get the name and team, including lines no PBX link reports yet.
+interface Colleague { user?: string; display_name?: string; team?: string; extensions?: string[]; lines?: { device: string; state: string }[] }
+let presenceMissing = false;
+async function loadColleagues() {
+  if (presenceMissing) return;
+  try {
+    const r = await api.get<{ colleagues?: Colleague[] }>('/api/v1/presence');
+    for (const c of r.colleagues ?? []) {
+      for (const device of c.extensions ?? []) {
+        if (typeof device !== 'string') continue;
+        const have = live.lines.get(device);
+        const st = have?.state ?? c.lines?.find((l) => l.device === device)?.state ?? 'offline';
+        live.lines.set(device, { ...have, device, state: st, name: c.display_name || have?.name || c.user, team: c.team ?? have?.team, user: c.user });
+      }
+    }
+  } catch (e) { if (e instanceof ApiError && e.status === 404) presenceMissing = true; }
 }
 
 let linesTimer: number | null = null;

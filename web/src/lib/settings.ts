@@ -1,14 +1,23 @@
-// The user's own client settings (language, appearance, ring sound): kept in localStorage, and on
-// the server (`GET/PUT /api/v1/me/settings`) when it has that route, so they follow the user to
-// another browser. Unknown or bad values fall back to the defaults.
-export interface UserSettings { lang: 'auto' | 'en' | 'de'; theme: 'auto' | 'light' | 'dark'; ring: boolean }
-export const DEFAULT_SETTINGS: UserSettings = { lang: 'auto', theme: 'auto', ring: true };
+// The user's own client settings (language, appearance, ring sound, desktop notifications): kept
+// in localStorage, and on the server (`GET/PUT /api/v1/me/settings`: `language`, `theme`,
+// `ring_sound`, `notifications`) when it has that route, so they follow the user to another
+// browser. Unknown or bad values fall back to the defaults.
+export interface UserSettings { lang: 'auto' | 'en' | 'de'; theme: 'auto' | 'light' | 'dark'; ring: boolean; notifications: boolean }
+export const DEFAULT_SETTINGS: UserSettings = { lang: 'auto', theme: 'auto', ring: true, notifications: true };
 
+// Reads both the browser's own keys and the server's names (the server's win when both are there).
 export function parseSettings(v: unknown): UserSettings {
   const o = v && typeof v === 'object' ? (v as Record<string, unknown>) : {};
+  const lang = o.language ?? o.lang, ring = o.ring_sound ?? o.ring;
   return {
-    lang: o.lang === 'en' || o.lang === 'de' ? o.lang : 'auto',
+    lang: lang === 'en' || lang === 'de' ? lang : 'auto',
     theme: o.theme === 'light' || o.theme === 'dark' ? o.theme : 'auto',
-    ring: typeof o.ring === 'boolean' ? o.ring : DEFAULT_SETTINGS.ring,
+    ring: typeof ring === 'boolean' ? ring : DEFAULT_SETTINGS.ring,
+    notifications: typeof o.notifications === 'boolean' ? o.notifications : DEFAULT_SETTINGS.notifications,
   };
+}
+
+// The body of PUT /api/v1/me/settings (the server takes exactly these keys).
+export function serverSettings(s: UserSettings) {
+  return { language: s.lang, theme: s.theme, ring_sound: s.ring, notifications: s.notifications };
 }

@@ -4,7 +4,7 @@
 // token, the tenant's screen pop settings, desktop integration.
 import type { JSX } from 'preact';
 import { useState } from 'preact/hooks';
-import { admin, createUser, deleteUser, issueToken, loadAdmin, revokeToken, signInLink, updateUser, type AdminUser, type Json } from '../app/admin_data';
+import { admin, createUser, deleteUser, issueToken, loadAdmin, makeSignInLink, revokeToken, signInLink, updateUser, type AdminUser, type Json } from '../app/admin_data';
 import { fmtTime, render, setFlash, t } from '../app/state';
 import { UiSettingsSection } from './UiSettings';
 
@@ -110,6 +110,11 @@ export function AdminPage() {
             <p>Sign-in link: <code id="signin-link">{signInLink(admin.newToken.token)}</code>{' '}
               <button type="button" id="copy-link" onClick={() => void copy(signInLink(admin.newToken!.token))}>Copy link</button></p>
           </div>) : null}
+        {admin.newLink ? (
+          <div class="flash ok new-token" role="status">
+            <p>Sign-in link for {admin.newLink.user}{admin.newLink.expires_at ? ` (works once, until ${fmtTime(admin.newLink.expires_at)})` : ''}: <code id="signin-link">{admin.newLink.url}</code>{' '}
+              <button type="button" id="copy-link" onClick={() => void copy(admin.newLink!.url)}>Copy link</button></p>
+          </div>) : null}
         {admin.users ? (
           <div class="table-wrap" tabIndex={0} role="region" aria-label="Users"><table class="grid users-table" aria-label="Users">
             <thead><tr><th scope="col">User</th><th scope="col">Display name</th><th scope="col">Team</th><th scope="col">Extensions</th><th scope="col">Role</th><th scope="col">Tokens</th><th scope="col"><span class="sr-only">Actions</span></th></tr></thead>
@@ -126,6 +131,7 @@ export function AdminPage() {
                   <td class="row-actions">
                     <button type="button" aria-label={`Edit ${u.user}`} onClick={() => { admin.editing = u.user; render(); }}>Edit</button>
                     <button type="button" aria-label={`New token for ${u.user}`} onClick={() => void issueToken(u.user)}>New token</button>
+                    <button type="button" aria-label={`Sign-in link for ${u.user}`} onClick={() => void makeSignInLink(u.user)}>Sign-in link</button>
                     <button type="button" aria-label={`Delete ${u.user}`} onClick={() => { if (confirm(`Delete ${u.user} with their tokens?`)) void deleteUser(u.user); }}>Delete</button>
                   </td></>}
               </tr>))}</tbody>

@@ -61,7 +61,12 @@ export function ContactsPage() {
           {list.map((c) => (
             <li key={`${c.source ?? ''}:${c.id}`}>
               <button type="button" class={`contact-item ${selected?.id === c.id ? 'selected' : ''}`} aria-pressed={selected?.id === c.id}
-                onClick={() => { setSelected(c); setDraft(null); }}>
+                onClick={() => {
+                  setSelected(c);
+                  setDraft(null);
+                  // Search results carry name, company and numbers; the store has the rest (e-mail, note).
+                  if (!c.readonly) void api.get<unknown>(`/api/v1/contacts/${encodeURIComponent(c.id)}`).then((full) => { const x = asContact(full); if (x) setSelected(x); }).catch(() => {});
+                }}>
                 <strong>{c.display_name || '—'}</strong>{c.company ? <span class="detail"> · {c.company}</span> : null}
               </button>
             </li>))}

@@ -2,7 +2,7 @@
 // notifications (asks the browser), the tel: link handler, and the keyboard shortcuts. Saved in
 // this browser and, when the server has /api/v1/me/settings, for the user.
 import { useState } from 'preact/hooks';
-import type { UserSettings } from '../lib/settings';
+import { serverSettings, type UserSettings } from '../lib/settings';
 import { syncAlerting } from '../app/alerting';
 import { api, render, setFlash, state, t } from '../app/state';
 
@@ -12,7 +12,7 @@ export async function saveSettings(next: UserSettings) {
   syncAlerting();
   render();
   if (state.settingsOnServer) {
-    try { await api.request('PUT', '/api/v1/me/settings', next); } catch { /* kept in this browser */ }
+    try { await api.request('PUT', '/api/v1/me/settings', serverSettings(next)); } catch { /* kept in this browser */ }
   }
 }
 
@@ -39,9 +39,15 @@ export function SettingsPage() {
       <fieldset class="group">
         <legend>{t('settings.notifications')}</legend>
         {perm === 'unsupported' ? <p class="hint">{t('settings.notifyUnsupported')}</p> : <>
+          <label class="check"><input type="checkbox" id="set-notifications" checked={s.notifications}
+            onChange={(ev) => {
+              const on = (ev.target as HTMLInputElement).checked;
+              set({ notifications: on });
+              if (on && perm !== 'granted') void Notification.requestPermission().then((p) => { setPerm(p); setFlash(p === 'granted' ? 'ok' : 'error', t('settings.notifyState', { state: p })); });
+            }} /> {t('settings.notifyShow')}</label>
           <p class="hint" id="notify-state">{t('settings.notifyState', { state: perm })}</p>
-          <button type="button" id="set-notify" disabled={perm === 'granted'}
-            onClick={() => void Notification.requestPermission().then((p) => { setPerm(p); setFlash('ok', t('settings.notifyState', { state: p })); })}>{t('settings.notifyOn')}</button></>}
+          {s.notifications && perm !== 'granted' ? <button type="button" id="set-notify"
+            onClick={() => void Notification.requestPermission().then((p) => { setPerm(p); setFlash(p === 'granted' ? 'ok' : 'error', t('settings.notifyState', { state: p })); })}>{t('settings.notifyOn')}</button> : null}</>}
       </fieldset>
       <p><button type="button" onClick={() => { try { navigator.registerProtocolHandler('tel', `${location.origin}/app/dial?to=%s`); setFlash('ok', t('settings.telAsked')); } catch (e) { setFlash('error', String(e)); } }}>{t('settings.telHandler')}</button></p>
       <h3>{t('settings.shortcuts')}</h3>

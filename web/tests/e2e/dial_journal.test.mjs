@@ -73,6 +73,36 @@ run('dial and journal in the browser', async (ctx) => {
   bare = await unlabeled(page);
   assert(bare.length === 0, `admin controls without an accessible name: ${bare.join('\n')}`);
   await assertAccessible(page, 'admin');
+  // Users: create one with display name, team and extension; its token is shown once with a copy
+  // button and a sign-in link that signs that user in; the token is listed and can be revoked.
+  await page.context().grantPermissions(['clipboard-read', 'clipboard-write'], { origin: base });
+  await page.fill('#new-user', 'ben');
+  await page.fill('#new-name', 'Ben Bravo');
+  await page.fill('#new-team', 'Sales');
+  await page.fill('#new-ext', '101 1x/');
+  await page.waitForSelector('#new-ext[aria-invalid=true]');  // checked as typed
+  await page.fill('#new-ext', '101');
+  await page.click('form.user-form button[type=submit]:has-text("Create user")');
+  const signInUrl = await (await page.waitForSelector("#signin-link")).textContent();
+  assert(signInUrl.startsWith(`${base}/?token=`), `sign-in link: ${signInUrl}`);
+  await page.click('#copy-link');
+  await page.waitForSelector('.flash.ok:has-text("Copied")');
+  assert(await page.evaluate(() => navigator.clipboard.readText()) === signInUrl, 'the link was copied');
+  const benRow = await page.waitForSelector("tr[data-user=ben]");
+  assert(/Ben Bravo/.test(await benRow.textContent()) && /Sales/.test(await benRow.textContent()) && /101/.test(await benRow.textContent()), `user row: ${await benRow.textContent()}`);
+  const users = (await d.api('GET', '/api/v1/users', token)).json.users;
+  const ben = users.find((u) => u.user === 'ben');
+  assert(ben?.display_name === 'Ben Bravo' && ben.team === 'Sales' && ben.extensions.join() === '101', `stored: ${JSON.stringify(ben)}`);
+  const other = await page.context().browser().newContext();
+  const p2 = await other.newPage();
+  await p2.goto(signInUrl);
+  await p2.waitForSelector('header .who:has-text("Ben Bravo")', { timeout: 10_000 });
+  await other.close();
+  console.log('# the sign-in link signed Ben in');
+  await benRow.$eval('button[aria-label^="Revoke token"]', (x) => x.click());
+  await page.waitForSelector('tr[data-user=ben] li.revoked');
+  const toks = (await d.api('GET', '/api/v1/tokens', token)).json.tokens.filter((x) => x.user === 'ben');
+  assert(toks.length && toks.every((x) => x.revoked), `ben's tokens revoked: ${JSON.stringify(toks)}`);
 
   // --- tenant UI settings (GET/PUT /api/v1/ui-settings): edited on the admin page, sanitized
   // preview, saved for the tenant, used by the next pop. The daemon must serve the route: a 404

@@ -4,7 +4,7 @@ import { missingKeys, pickLang, translator } from '../../src/lib/i18n';
 import { looksLikeNumber, suggestions } from '../../src/lib/suggest';
 import { missedCount, missedDone, newestFirst, openMissed, recentWith } from '../../src/lib/journalview';
 import { faviconHref, pageTitle } from '../../src/lib/badge';
-import { parseSettings } from '../../src/lib/settings';
+import { parseSettings, serverSettings } from '../../src/lib/settings';
 import { LiveState } from '../../src/lib/store';
 import type { Call, JournalEntry } from '../../src/lib/types';
 
@@ -141,8 +141,13 @@ describe('tab signals and settings', () => {
     expect(pageTitle('callbridge', ['Max', 'Erika'], (w) => `☎ ${w}`)).toBe('☎ 2× Max');
   });
   it('settings: bad values fall back to defaults', () => {
-    expect(parseSettings({ lang: 'de', theme: 'dark', ring: false })).toEqual({ lang: 'de', theme: 'dark', ring: false });
-    expect(parseSettings({ lang: 'fr', theme: 1, ring: 'yes' })).toEqual({ lang: 'auto', theme: 'auto', ring: true });
-    expect(parseSettings(null)).toEqual({ lang: 'auto', theme: 'auto', ring: true });
+    expect(parseSettings({ lang: 'de', theme: 'dark', ring: false })).toEqual({ lang: 'de', theme: 'dark', ring: false, notifications: true });
+    expect(parseSettings({ lang: 'fr', theme: 1, ring: 'yes' })).toEqual({ lang: 'auto', theme: 'auto', ring: true, notifications: true });
+    expect(parseSettings(null)).toEqual({ lang: 'auto', theme: 'auto', ring: true, notifications: true });
+  });
+  it('settings: the server\'s names in and out', () => {
+    const s = parseSettings({ language: 'en', theme: 'light', ring_sound: false, notifications: false, updated_at: 'x' });
+    expect(s).toEqual({ lang: 'en', theme: 'light', ring: false, notifications: false });
+    expect(serverSettings(s)).toEqual({ language: 'en', theme: 'light', ring_sound: false, notifications: false });
   });
 });
