@@ -108,7 +108,9 @@ run('call flow in the browser', async (ctx) => {
   const row = await page.waitForSelector('table.journal tbody tr', { timeout: 10_000 });
   const dur = await row.$eval('td.dur', (e) => e.textContent);
   assert(dur === '0:03', `journal duration 0:03, got ${dur}`);
-  console.log(`# journal name column: ${await row.$eval('td:nth-child(4)', (e) => e.textContent)}`);
+  console.log(`# journal name column: ${await row.$eval('td.c-name', (e) => e.textContent)}`);
+  // Anna is an admin: the Line column shows whose line it was.
+  assert(await row.$eval('td.c-party', (e) => e.textContent.includes('100')), 'line column for admins');
   await page.fill('table.journal tbody tr input', 'called about invoice 42');
   await page.press('table.journal tbody tr input', 'Enter');
   await page.locator('table.journal tbody tr input').blur();
