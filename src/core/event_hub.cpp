@@ -84,6 +84,26 @@ std::string call_json(const model::Call& c, const base::TenantId& tenant, const 
     }
     o += ']';
   }
+  // Why a phone's Answer/Hold/... is missing (docs/api.md): only devices that lack one.
+  o += "},\"unavailable_actions\":{";
+  first = true;
+  for (const auto& conn : c.connections) {
+    auto missing = m.unavailable_actions(c, conn.device);
+    if (missing.empty()) continue;
+    if (!first) o += ',';
+    first = false;
+    put_string(o, conn.device);
+    o += ":{";
+    bool f2 = true;
+    for (const auto& [action, why] : missing) {
+      if (!f2) o += ',';
+      f2 = false;
+      put_string(o, model::to_string(action));
+      o += ':';
+      put_string(o, why);
+    }
+    o += '}';
+  }
   o += "}}";
   return o;
 }
@@ -211,7 +231,7 @@ void EventHub::on_call_event(const model::CallEvent& e, const model::CallModel& 
       put_string(json, model::to_string(st));
       json += '}';
     }
-    json += "],\"allowed_actions\":{}}";
+    json += "],\"allowed_actions\":{},\"unavailable_actions\":{}}";
   }
   json += ",\"device\":";
   put_string(json, e.device);

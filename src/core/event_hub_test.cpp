@@ -45,6 +45,22 @@ TEST_F(HubTest, SnapshotThenEventsWithIncreasingSeqFilteredByDevice) {
   EXPECT_EQ(hub.stats().subscribers, 0u);
 }
 
+// Issue 13: the call JSON says why a device has no Answer (its phone cannot be answered remotely),
+// and says nothing for a phone that can.
+TEST_F(HubTest, CallJsonExplainsActionsThePhoneCannotDo) {
+  model.set_device_caps("101", model::DeviceCaps{true, true});
+  model.update("c1", "100", model::ConnectionState::alerting, model::CallEventType::delivered, at(0), "+4989123456");
+  model.update("c1", "101", model::ConnectionState::alerting, model::CallEventType::delivered, at(0), "+4989123456");
+  auto json = call_json(*model.find_call("c1"), base::TenantId("default"), model, nullptr);
+  EXPECT_NE(json.find("\"allowed_actions\":{\"100\":[\"hangup\",\"deflect\"],\"101\":[\"answer\",\"hangup\",\"deflect\"]}"),
+            std::string::npos)
+      << json;
+  EXPECT_NE(json.find("\"unavailable_actions\":{\"100\":{\"answer\":\"this phone cannot be answered from here; "
+                      "pick up the handset\"}}}"),
+            std::string::npos)
+      << json;
+}
+
 TEST_F(HubTest, ResumeGetsExactlyTheMissedMessagesElseResyncAndSnapshot) {
   for (int i = 0; i < 5; ++i)
     hub.publish_raw("default", HubMessage::Kind::call, {"100"}, "call", "}");

@@ -260,10 +260,33 @@ DeviceState CallModel::device_state(std::string_view device) const {
 }
 
 ActionSet CallModel::allowed_actions(const Call& call, std::string_view device) const {
+  return actions_with(call, device, device_caps(device));
+}
+
+std::vector<std::pair<Action, std::string_view>> CallModel::unavailable_actions(const Call& call,
+                                                                                std::string_view device) const {
+  std::vector<std::pair<Action, std::string_view>> out;
+  DeviceCaps caps = device_caps(device);
+  if (caps.remote_answer && caps.remote_hold) return out;
+  ActionSet missing = actions_with(call, device, DeviceCaps{true, true}) & ~actions_with(call, device, caps);
+  for (std::uint32_t bit = 1; bit <= static_cast<std::uint32_t>(Action::dial); bit <<= 1) {
+    if (!(missing & bit)) continue;
+    auto a = static_cast<Action>(bit);
+    switch (a) {
+      case Action::answer: out.emplace_back(a, "this phone cannot be answered from here; pick up the handset"); break;
+      case Action::hold: out.emplace_back(a, "this phone cannot be put on hold from here; use its hold key"); break;
+      case Action::retrieve: out.emplace_back(a, "this phone cannot resume a call from here; use its hold key"); break;
+      case Action::alternate: out.emplace_back(a, "this phone cannot switch calls from here; use its keys"); break;
+      default: out.emplace_back(a, "this phone does not accept this request from here"); break;
+    }
+  }
+  return out;
+}
+
+ActionSet CallModel::actions_with(const Call& call, std::string_view device, DeviceCaps caps) const {
   auto conn = std::find_if(call.connections.begin(), call.connections.end(),
                            [&](const Connection& c) { return c.device == device; });
   if (conn == call.connections.end()) return 0;
-  DeviceCaps caps = device_caps(device);
   // Other calls of the same device decide whether alternate/transfer/conference make sense.
   bool other_active = false, other_held = false;
   auto dev = devices_.find(std::string(device));

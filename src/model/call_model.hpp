@@ -135,6 +135,11 @@ class CallModel {
   DeviceState device_state(std::string_view device) const;
 
   ActionSet allowed_actions(const Call& call, std::string_view device) const;
+  // The actions `device` would have now if its phone accepted remote control (DeviceCaps), each
+  // with why it is missing, so a client can say so instead of silently showing no button
+  // ("answer": "this phone cannot be answered from here; pick up the handset"). In Action order.
+  std::vector<std::pair<Action, std::string_view>> unavailable_actions(const Call& call,
+                                                                       std::string_view device) const;
 
   const Call* find_call(std::string_view id) const;
   const std::unordered_map<std::string, Call>& calls() const { return calls_; }
@@ -147,6 +152,7 @@ class CallModel {
   std::vector<std::string> devices_changed_since(std::uint64_t version) const;
 
  private:
+  ActionSet actions_with(const Call& call, std::string_view device, DeviceCaps caps) const;
   struct DeviceInfo {
     DeviceState pbx = DeviceState::unknown;
     bool dnd = false;

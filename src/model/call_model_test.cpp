@@ -84,6 +84,40 @@ TEST_F(CallModelTest, HeldWithoutPhoneSupportOffersNoRetrieve) {
   EXPECT_TRUE(has(last().allowed_actions, Action::hangup));
 }
 
+// Issue 13: a card without Answer/Hold says why; the reasons name exactly what the phone lacks.
+TEST_F(CallModelTest, UnavailableActionsNameWhatThePhoneCannotDo) {
+  auto names = [](const std::vector<std::pair<Action, std::string_view>>& v) {
+    std::vector<std::string_view> out;
+    for (const auto& [a, why] : v) {
+      EXPECT_FALSE(why.empty());
+      out.push_back(to_string(a));
+    }
+    return out;
+  };
+  m_.set_device_caps("101", DeviceCaps{true, true});
+  m_.update("c1", "100", ConnectionState::alerting, CallEventType::delivered, at(0), "101");
+  m_.update("c1", "101", ConnectionState::connected, CallEventType::established, at(0), "100");
+  const Call* c1 = m_.find_call("c1");
+  ASSERT_NE(c1, nullptr);
+  auto ringing = m_.unavailable_actions(*c1, "100");
+  EXPECT_EQ(names(ringing), (std::vector<std::string_view>{"answer"}));
+  EXPECT_NE(ringing[0].second.find("pick up the handset"), std::string_view::npos);
+  EXPECT_TRUE(m_.unavailable_actions(*c1, "101").empty()) << "a phone with remote control lacks nothing";
+  EXPECT_TRUE(m_.unavailable_actions(*c1, "999").empty()) << "not in the call";
+
+  m_.update("c1", "100", ConnectionState::connected, CallEventType::established, at(1));
+  EXPECT_EQ(names(m_.unavailable_actions(*m_.find_call("c1"), "100")), (std::vector<std::string_view>{"hold"}));
+  m_.update("c1", "100", ConnectionState::held, CallEventType::held, at(2));
+  EXPECT_EQ(names(m_.unavailable_actions(*m_.find_call("c1"), "100")), (std::vector<std::string_view>{"retrieve"}));
+
+  // Answer only missing: hold works, answer is explained.
+  m_.set_device_caps("102", DeviceCaps{false, true});
+  m_.update("c2", "102", ConnectionState::alerting, CallEventType::delivered, at(3), "+491");
+  EXPECT_EQ(names(m_.unavailable_actions(*m_.find_call("c2"), "102")), (std::vector<std::string_view>{"answer"}));
+  m_.update("c2", "102", ConnectionState::connected, CallEventType::established, at(4));
+  EXPECT_TRUE(m_.unavailable_actions(*m_.find_call("c2"), "102").empty());
+}
+
 TEST_F(CallModelTest, ConsultationOffersTransferConferenceAndAlternate) {
   m_.set_device_caps("100", DeviceCaps{false, true});
   m_.update("c1", "100", ConnectionState::connected, CallEventType::established, at(0), "+491");

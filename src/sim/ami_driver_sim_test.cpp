@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <boost/asio/io_context.hpp>
+#include <optional>
 #include <thread>
 
 #include "drivers/ami/ami_driver.hpp"
@@ -94,6 +95,71 @@ TEST(AmiDriverOverSimulator, DeliversEventsLinesAndJournalToItsSinkAndStops) {
   ASSERT_TRUE(run_until(io, [&] { return stopped; }));
   EXPECT_EQ(d.status().state, "stopped");
   EXPECT_FALSE(d.status().connected);
+  server.stop();
+  sim.join();
+}
+
+// Issue 13: the driver's remote answer/hold/retrieve (PJSIPNotify, docs/call-control.md) work on
+// the simulator's phones in real time, as in demo mode: the ringing call connects long before its
+// caller would give up, holds and resumes.
+TEST(AmiDriverOverSimulator, RemoteAnswerHoldAndRetrieveReachTheSimulatedPhone) {
+  SimEngine engine(LabConfig{}, std::chrono::time_point_cast<std::chrono::microseconds>(std::chrono::system_clock::now()),
+                   nullptr);
+  SimServerOptions so;
+  so.port = 0;
+  so.speed = 1;  // real time: the phone would ring for a minute
+  SimServer server(so, engine);
+  auto port = server.listen();
+  ASSERT_TRUE(port) << port.error().message();
+  server.on_first_login([](SimEngine& e) {
+    start_inbound(e, {.caller = "+4989123456", .ext = "100", .outcome = Outcome::missed, .ring = 60s, .talk = 600s});
+  });
+  std::thread sim([&] { server.run(); });
+
+  boost::asio::io_context io;
+  RecordingSink sink;
+  drivers::ami::AmiDriverOptions o{.name = "sim",
+                                   .tracker = {.tenant = base::TenantId("acme")},
+                                   .link = {},
+                                   .commands = {},
+                                   .device_caps = [](std::string_view) { return model::DeviceCaps{true, true}; },
+                                   .open_state = nullptr};
+  o.commands.phone = [](std::string_view) { return drivers::ami::PhoneNotifyEvents{"talk", "hold", "talk"}; };
+  o.link.session.host = "127.0.0.1";
+  o.link.session.port = *port;
+  o.link.protocol.username = "cti";
+  o.link.protocol.secret = "cti-secret";
+  o.link.backoff = net::BackoffPolicy::none();
+  auto driver = drivers::ami::AmiDriver::create(io.get_executor(), std::move(o), sink);
+  ASSERT_TRUE(driver) << driver.error().message();
+  ports::PbxDriver& d = **driver;
+  d.start();
+  auto event_of_100 = [&](model::CallEventType t) -> const model::CallEvent* {
+    for (const auto& e : sink.events)
+      if (e.device == "100" && e.type == t) return &e;
+    return nullptr;
+  };
+  ASSERT_TRUE(run_until(io, [&] { return event_of_100(model::CallEventType::delivered) != nullptr; }));
+  const std::string call = event_of_100(model::CallEventType::delivered)->call_id;
+  EXPECT_TRUE(model::has(event_of_100(model::CallEventType::delivered)->allowed_actions, model::Action::answer));
+
+  std::optional<base::Status> answered, held, retrieved;
+  const auto t0 = std::chrono::steady_clock::now();
+  d.commands()->answer(call, "100", [&](base::Status st) { answered = st; });
+  ASSERT_TRUE(run_until(io, [&] { return event_of_100(model::CallEventType::established) != nullptr; }));
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, 10s) << "connected by the NOTIFY, not after the 60 s ring";
+  ASSERT_TRUE(answered && *answered) << (answered ? answered->error().message() : "no answer");
+
+  d.commands()->hold(call, "100", [&](base::Status st) { held = st; });
+  ASSERT_TRUE(run_until(io, [&] { return event_of_100(model::CallEventType::held) != nullptr; }));
+  ASSERT_TRUE(held && *held);
+  d.commands()->retrieve(call, "100", [&](base::Status st) { retrieved = st; });
+  ASSERT_TRUE(run_until(io, [&] { return event_of_100(model::CallEventType::retrieved) != nullptr; }));
+  ASSERT_TRUE(retrieved && *retrieved);
+
+  bool stopped = false;
+  d.stop([&] { stopped = true; });
+  ASSERT_TRUE(run_until(io, [&] { return stopped; }));
   server.stop();
   sim.join();
 }

@@ -126,7 +126,7 @@ void AmiServerSession::login(const ami::AmiMessage& m) {
   if (!events_) return;
   write(SimMessage({{"Event", "FullyBooted"}, {"Privilege", "system,all"}, {"Uptime", "6"}, {"LastReload", "6"},
                     {"Status", "Fully Booted"}}));
-  std::string tv = base::format_rfc3339_ms(engine_.now());  // "2026-11-22T21:25:53.093Z"
+  std::string tv = base::format_rfc3339_ms(engine_.shown_now());  // "2026-11-22T21:25:53.093Z"
   tv = tv.substr(0, tv.size() - 1) + "+0000";
   SimMessage auth;
   auth.append({{"Event", "SuccessfulAuth"},
@@ -211,6 +211,20 @@ void AmiServerSession::handle(const ami::AmiMessage& m) {
     if (!r) return error(m, r.error().message());
     // Asterisk answers after the hang-up was requested; events follow from the engine.
     respond(m, "Success", {{"Message", "Channel Hungup"}});
+  } else if (iequals(action, "PJSIPNotify")) {
+    // res_pjsip_notify: each "Variable: Header=value" becomes a header of the NOTIFY; a phone
+    // that accepts remote control acts on "Event" (action_phone_notify).
+    auto endpoint = m.get("Endpoint");
+    if (endpoint.empty()) return error(m, "PJSIPNotify requires either an endpoint name, a SIP URI, or a channel.");
+    std::string_view event;
+    for (auto v : m.get_all("Variable")) {
+      auto eq = v.find('=');
+      if (eq != std::string_view::npos && iequals(v.substr(0, eq), "Event")) event = v.substr(eq + 1);
+    }
+    if (event.empty()) return error(m, "PJSIPNotify requires variables");
+    auto r = action_phone_notify(engine_, endpoint, event);
+    if (!r) return error(m, r.error().message());
+    respond(m, "Success", {{"Message", "NOTIFY sent"}});
   } else if (iequals(action, "Redirect")) {
     if (m.get("Channel").empty()) return error(m, "Channel not specified");
     Channel* c = model.find_by_name(m.get("Channel"));
@@ -239,7 +253,7 @@ void AmiServerSession::handle(const ami::AmiMessage& m) {
       s.append(model.snapshot(c));
       s.append({{"Application", c.app},
                 {"ApplicationData", c.app_data},
-                {"Duration", hms(engine_.now() - c.created)},
+                {"Duration", hms(engine_.shown_now() - c.created)},
                 {"BridgeId", c.bridge}});
       items.push_back(std::move(s));
     }
@@ -342,7 +356,7 @@ void AmiServerSession::handle(const ami::AmiMessage& m) {
                 {"Uri", "sip:" + p.ext + "@127.0.0.1:" + port},
                 {"QualifyFrequency", "0"},
                 {"UserAgent", "SIPp-phone-" + p.ext},
-                {"ExpirationTime", std::to_string(std::chrono::duration_cast<std::chrono::seconds>(engine_.now().time_since_epoch()).count() + 3600)},
+                {"ExpirationTime", std::to_string(std::chrono::duration_cast<std::chrono::seconds>(engine_.shown_now().time_since_epoch()).count() + 3600)},
                 {"OutboundProxy", ""},
                 {"Status", "NonQualified"},
                 {"RoundtripUsec", "N/A"}});
@@ -350,7 +364,7 @@ void AmiServerSession::handle(const ami::AmiMessage& m) {
     }
     list(m, "A listing of Contacts follows, presented as ContactList events", "ContactListComplete", items);
   } else if (iequals(action, "CoreStatus")) {
-    std::string tv = base::format_rfc3339_ms(engine_.now());
+    std::string tv = base::format_rfc3339_ms(engine_.shown_now());
     respond(m, "Success",
             {{"CoreStartupDate", tv.substr(0, 10)},
              {"CoreStartupTime", tv.substr(11, 8)},
@@ -414,7 +428,7 @@ void AmiServerSession::action_status(const ami::AmiMessage& m) {
     s.add("Event", "Status");
     s.add("Privilege", "Call");
     s.append(model.snapshot(c));
-    auto secs = std::chrono::duration_cast<std::chrono::seconds>(engine_.now() - c.created).count();
+    auto secs = std::chrono::duration_cast<std::chrono::seconds>(engine_.shown_now() - c.created).count();
     s.append({{"Type", "PJSIP"},
               {"DNID", c.dnid},
               {"EffectiveConnectedLineNum", c.conn_num.empty() ? "<unknown>" : c.conn_num},
@@ -500,7 +514,7 @@ void AmiServerSession::action_queue_status(const ami::AmiMessage& m) {
                 {"CallerIDName", c.cid_name.empty() ? "unknown" : c.cid_name},
                 {"ConnectedLineNum", c.conn_num.empty() ? "unknown" : c.conn_num},
                 {"ConnectedLineName", c.conn_name.empty() ? "unknown" : c.conn_name},
-                {"Wait", std::to_string(std::chrono::duration_cast<std::chrono::seconds>(engine_.now() - c.created).count())},
+                {"Wait", std::to_string(std::chrono::duration_cast<std::chrono::seconds>(engine_.shown_now() - c.created).count())},
                 {"Priority", "0"}});
       if (m.has("ActionID")) q.add("ActionID", std::string(m.action_id()));
       items.push_back(std::move(q));

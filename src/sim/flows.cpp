@@ -1,5 +1,6 @@
 #include "sim/flows.hpp"
 
+#include <cctype>
 #include <memory>
 
 namespace callbridge::sim {
@@ -116,7 +117,18 @@ void callee_busy(PbxModel& m, Channel& caller, Channel& callee) {
 void schedule_ring_outcome(SimEngine& e, const std::string& caller_uid, const std::string& callee_uid,
                            Outcome outcome, microseconds ring, microseconds talk, HangupBy by,
                            std::function<void(Channel&, Channel&)> on_answer = nullptr) {
-  e.after(ring, [&e, caller_uid, callee_uid, outcome, talk, by, on_answer] {
+  // Picking up: at the end of the ring time when the outcome is "answered", or earlier when the
+  // phone is answered remotely (action_phone_notify), whatever the outcome would have been.
+  e.set_answer(callee_uid, [&e, caller_uid, callee_uid, talk, by, on_answer] {
+    Channel *caller, *callee;
+    if (!both(e.model(), caller_uid, callee_uid, caller, callee)) return;
+    if (callee->state != ChanState::ringing) return;
+    answer(e.model(), *caller, *callee);
+    if (on_answer) on_answer(*caller, *callee);
+    schedule_talk_end(e, caller_uid, callee_uid, talk, by);
+  });
+  e.after(ring, [&e, caller_uid, callee_uid, outcome] {
+    auto pick_up = e.take_answer(callee_uid);
     Channel *caller, *callee;
     if (!both(e.model(), caller_uid, callee_uid, caller, callee)) return;
     if (callee->state != ChanState::ringing) return;
@@ -125,9 +137,7 @@ void schedule_ring_outcome(SimEngine& e, const std::string& caller_uid, const st
       case Outcome::busy: callee_busy(e.model(), *caller, *callee); return;
       case Outcome::answered: break;
     }
-    answer(e.model(), *caller, *callee);
-    if (on_answer) on_answer(*caller, *callee);
-    schedule_talk_end(e, caller_uid, callee_uid, talk, by);
+    if (pick_up) pick_up();
   });
 }
 
@@ -310,7 +320,7 @@ void start_inbound(SimEngine& e, const InboundCall& c) {
         if (call.hold_for.count() > 0) {
           e.after(call.hold_after, [&e, cu, eu, call] {
             Channel *trunk, *phone;
-            if (!both(e.model(), cu, eu, trunk, phone)) return;
+            if (!both(e.model(), cu, eu, trunk, phone) || trunk->held) return;  // held remotely already
             PbxModel& m = e.model();
             m.hold(*phone, "default");
             trunk->held = true;
@@ -319,7 +329,7 @@ void start_inbound(SimEngine& e, const InboundCall& c) {
             m.moh_start(*trunk);
             e.after(call.hold_for, [&e, cu, eu] {
               Channel *trunk, *phone;
-              if (!both(e.model(), cu, eu, trunk, phone)) return;
+              if (!both(e.model(), cu, eu, trunk, phone) || !trunk->held) return;  // resumed remotely
               PbxModel& m = e.model();
               m.unhold(*phone);
               m.moh_stop(*trunk);
@@ -436,7 +446,7 @@ void start_queue(SimEngine& e, const QueueCall& c) {
   m.update_devices();
   for (auto it = agents.rbegin(); it != agents.rend(); ++it) m.dial_state(&caller, *m.find(*it), "RINGING");
   std::string cu = caller.uniqueid;
-  auto joined = e.now();
+  auto joined = e.shown_now();
   e.after(c.ring, [&e, cu, agents, c, joined, agent_fields] {
     PbxModel& m = e.model();
     Channel* caller = m.find(cu);
@@ -447,7 +457,7 @@ void start_queue(SimEngine& e, const QueueCall& c) {
       if (a && a->device == "PJSIP/" + c.answered_by) winner = a;
     }
     auto secs = [&](base::Timestamp from) {
-      return std::to_string(std::chrono::duration_cast<std::chrono::seconds>(e.now() - from).count());
+      return std::to_string(std::chrono::duration_cast<std::chrono::seconds>(e.shown_now() - from).count());
     };
     if (!winner) {  // the caller gives up: abandoned
       m.hangup_request(*caller, std::nullopt);
@@ -502,7 +512,7 @@ void start_queue(SimEngine& e, const QueueCall& c) {
     m.update_devices();
     std::string wu = winner->uniqueid;
     std::string hold = secs(joined);
-    auto answered = e.now();
+    auto answered = e.shown_now();
     std::string ext = c.answered_by;
     e.after(c.talk, [&e, cu, wu, hold, answered, ext, agent_fields] {
       Channel *caller, *agent;
@@ -513,12 +523,12 @@ void start_queue(SimEngine& e, const QueueCall& c) {
       const Phone* wp = m.phone(ext);
       auto f = agent_fields(*caller, *agent, *wp);
       f.insert(f.end(), {{"HoldTime", hold},
-                         {"TalkTime", std::to_string(std::chrono::duration_cast<std::chrono::seconds>(e.now() - answered).count())},
+                         {"TalkTime", std::to_string(std::chrono::duration_cast<std::chrono::seconds>(e.shown_now() - answered).count())},
                          {"Reason", "caller"}});
       m.emit("AgentComplete", "agent,all", f);
       auto& st = m.member_stats[ext];
       st.calls_taken += 1;
-      st.last_call = std::chrono::duration_cast<std::chrono::seconds>(e.now().time_since_epoch()).count();
+      st.last_call = std::chrono::duration_cast<std::chrono::seconds>(e.shown_now().time_since_epoch()).count();
       m.queue_completed += 1;
       m.bridge_leave(*caller);
       m.soft_hangup_request(*caller, 16);
@@ -693,23 +703,11 @@ void start_originate(SimEngine& e, const OriginateCall& c) {
                     {"CallerIDNum", c.cid_num.empty() ? "<unknown>" : c.cid_num},
                     {"CallerIDName", c.cid_name.empty() ? "<unknown>" : c.cid_name}});
   };
-  if (!c.phone_answers || c.ring >= c.timeout) {
-    e.after(std::min(c.timeout, c.phone_answers ? c.timeout : c.timeout), [&e, uid, response] {
-      PbxModel& m = e.model();
-      Channel* ch = m.find(uid);
-      if (!ch) return;
-      m.dial_end(nullptr, *ch, "NOANSWER");
-      m.hangup_request(*ch, 19);
-      m.hangup(uid, 19);
-      m.update_devices();
-      response(false, "3");  // AST_CONTROL_RINGING: rang, no answer
-    });
-    return;
-  }
-  e.after(c.ring, [&e, uid, c, response] {
+  // The phone picks up after `ring`, or earlier when answered remotely (action_phone_notify).
+  e.set_answer(uid, [&e, uid, c, response] {
     PbxModel& m = e.model();
     Channel* ch = m.find(uid);
-    if (!ch) return;
+    if (!ch || ch->state != ChanState::ringing) return;
     m.set_state(*ch, ChanState::up);
     m.dial_end(nullptr, *ch, "ANSWER");
     response(true, "4");  // AST_CONTROL_ANSWER
@@ -743,6 +741,23 @@ void start_originate(SimEngine& e, const OriginateCall& c) {
       m.bridge_enter(b, *caller);
       schedule_talk_end(e, uid, tu, c.talk, HangupBy::caller);
     });
+  });
+  if (!c.phone_answers || c.ring >= c.timeout) {
+    e.after(c.timeout, [&e, uid, response] {
+      (void)e.take_answer(uid);
+      PbxModel& m = e.model();
+      Channel* ch = m.find(uid);
+      if (!ch || ch->state != ChanState::ringing) return;
+      m.dial_end(nullptr, *ch, "NOANSWER");
+      m.hangup_request(*ch, 19);
+      m.hangup(uid, 19);
+      m.update_devices();
+      response(false, "3");  // AST_CONTROL_RINGING: rang, no answer
+    });
+    return;
+  }
+  e.after(c.ring, [&e, uid] {
+    if (auto pick_up = e.take_answer(uid)) pick_up();
   });
 }
 
@@ -778,6 +793,70 @@ base::Status action_hangup(SimEngine& e, std::string_view name, int cause) {
     }
   }
   m.update_devices();
+  return {};
+}
+
+namespace {
+
+// What a Yealink/Snom phone does with "Event: talk": answer its ringing call, else resume the
+// call it has held longest (the second NOTIFY of an alternate resumes the other call); with
+// "Event: hold": hold its active call. The Asterisk side is the phone's own re-INVITE or 200 OK,
+// as in the hold_retrieve and inbound_answered captures.
+void phone_reacts(SimEngine& e, const std::string& ext, const std::string& event) {
+  PbxModel& m = e.model();
+  const std::string device = "PJSIP/" + ext;
+  std::vector<std::string> ringing, holding, active;
+  for (const auto& c : m.channels()) {
+    if (c.device != device) continue;
+    if (c.state == ChanState::ringing && c.outgoing) ringing.push_back(c.uniqueid);
+    else if (c.holding_since) holding.push_back(c.uniqueid);
+    else if (c.state == ChanState::up && !c.bridge.empty()) active.push_back(c.uniqueid);
+  }
+  if (event == "talk") {
+    for (const auto& uid : ringing) {
+      if (auto pick_up = e.take_answer(uid)) return pick_up();
+    }
+    Channel* oldest = nullptr;
+    for (const auto& uid : holding) {
+      Channel* c = m.find(uid);
+      if (c && (!oldest || *c->holding_since < *oldest->holding_since)) oldest = c;
+    }
+    if (!oldest) return;
+    Channel* peer = bridged_peer(m, *oldest);
+    m.unhold(*oldest);
+    if (peer && peer->held) {
+      m.moh_stop(*peer);
+      peer->held = false;
+      m.touch(*peer);
+    }
+    m.update_devices();
+  } else if (event == "hold") {
+    for (const auto& uid : active) {
+      Channel* c = m.find(uid);
+      Channel* peer = c ? bridged_peer(m, *c) : nullptr;
+      if (!peer || peer->held) continue;
+      m.hold(*c, "default");
+      peer->held = true;
+      m.touch(*peer);
+      m.update_devices();
+      m.moh_start(*peer);
+      return;
+    }
+  }
+}
+
+}  // namespace
+
+base::Status action_phone_notify(SimEngine& e, std::string_view endpoint, std::string_view event) {
+  PbxModel& m = e.model();
+  const Phone* p = m.phone(endpoint);
+  if (!p && endpoint != m.config().trunk)
+    return base::fail(base::Error::not_found("Unable to retrieve endpoint " + std::string(endpoint)));
+  if (!p || !p->remote_control) return {};  // sent; this phone ignores such NOTIFYs
+  std::string ev(event);
+  for (auto& ch : ev) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+  // The phone acts once the NOTIFY reached it (a LAN round trip and its own processing).
+  e.after(kPhoneReaction, [&e, ext = p->ext, ev] { phone_reacts(e, ext, ev); });
   return {};
 }
 

@@ -113,6 +113,12 @@ void attended_transfer(SimEngine& e, const std::string& transferer_uid, const st
                        const std::string& target_ext, microseconds ring, microseconds consult, microseconds talk);
 
 base::Status action_hangup(SimEngine& e, std::string_view channel, int cause);
+// PJSIPNotify to a phone's endpoint with "Event: <event>" (how callbridge answers and holds on
+// Yealink/Snom, docs/call-control.md): a phone with remote_control answers its ringing call or
+// resumes a held one on "talk", holds its active call on "hold", kPhoneReaction later; other
+// phones (and the trunk) ignore it. Errc::not_found for an unknown endpoint, as Asterisk.
+inline constexpr microseconds kPhoneReaction = 120ms;
+base::Status action_phone_notify(SimEngine& e, std::string_view endpoint, std::string_view event);
 base::Status action_blind_transfer(SimEngine& e, std::string_view channel, std::string_view exten,
                                    microseconds ring = 2s, microseconds talk = 6s);
 base::Status action_redirect(SimEngine& e, std::string_view channel, std::string_view exten,

@@ -333,10 +333,14 @@ void PbxModel::hangup(std::string_view uniqueid, int cause, std::optional<int> t
 void PbxModel::hold(Channel& c, std::optional<std::string> music_class) {
   auto f = snapshot(c);
   if (music_class) f.emplace_back("MusicClass", *music_class);
+  c.holding_since = clock_.now();
   emit("Hold", "call,all", f);
 }
 
-void PbxModel::unhold(Channel& c) { emit("Unhold", "call,all", snapshot(c)); }
+void PbxModel::unhold(Channel& c) {
+  c.holding_since.reset();
+  emit("Unhold", "call,all", snapshot(c));
+}
 
 void PbxModel::moh_start(Channel& c, std::string music_class) {
   auto f = snapshot(c);

@@ -27,6 +27,9 @@ std::string_view to_string(ChanState s);
 struct Phone {
   std::string ext;   // "100": endpoint PJSIP/100, hint 100@ext-hints
   std::string name;  // caller id name, "Anna Alpha"
+  // Acts on out-of-dialog NOTIFYs (PJSIPNotify "Event: talk" answers or resumes, "Event: hold"
+  // holds) as Yealink and Snom phones do when the server is trusted; false: ignores them.
+  bool remote_control = true;
 };
 
 // The lab PBX of tests/fixtures/asterisk-22/README.md; every name is configurable.
@@ -55,6 +58,7 @@ struct Channel {
   std::string dnid;
   std::string bridge;  // BridgeUniqueid while in a bridge
   bool held = false;   // hears MOH because its peer put it on hold (chan_pjsip -> ONHOLD)
+  std::optional<base::Timestamp> holding_since;  // this phone put its peer on hold (Hold .. Unhold)
   bool outgoing = false;  // created by Dial/Originate (AppDial)
   base::Timestamp created;
 };

@@ -190,6 +190,13 @@ base::Result<std::uint16_t> SimServer::listen() {
 void SimServer::run() {
   impl_->real_base = std::chrono::steady_clock::now();
   impl_->sim_base = impl_->engine.now();
+  // Clients take the AMI Timestamp as the time of a call (callbridged's journal does): paced
+  // faster than real time, the simulated clock would run ahead of theirs, so what the PBX shows
+  // is the wall clock, advancing 1/speed per simulated second (durations shrink accordingly).
+  if (impl_->options.speed > 0)
+    impl_->engine.set_display_scale(
+        std::chrono::time_point_cast<std::chrono::microseconds>(std::chrono::system_clock::now()),
+        impl_->options.speed);
   impl_->accept();
   impl_->arm();
   impl_->flush_events();

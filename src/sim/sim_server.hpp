@@ -1,6 +1,7 @@
 // The simulator's AMI TCP server: accepts clients, runs one AmiServerSession per connection,
 // drives the SimEngine's clock from the steady clock times `speed` (0 = as fast as possible) and
-// fans every engine event out to the logged-in clients (bounded outboxes). All Asio lives in
+// fans every engine event out to the logged-in clients (bounded outboxes). Paced (speed > 0),
+// the times it shows are the wall clock's (SimEngine::set_display_scale), never ahead of it. All Asio lives in
 // sim_server.cpp. run() owns the calling thread as the engine thread; stop() and post() may be
 // called from any thread.
 #pragma once

@@ -27,6 +27,16 @@ base::Status TrafficProfile::validate() const {
   if (talk_min_s < 0 || talk_max_s < talk_min_s || talk_mean_s <= 0) return bad("talk_mean_s", "needs 0 <= min <= max, mean > 0");
   if (external_pool < 1 || external_pool > 10'000'000) return bad("external_pool", "must be 1..10000000");
   if (external_prefix.empty() || external_prefix[0] != '+') return bad("external_prefix", "must start with '+'");
+  if (!focus_ext.empty()) {
+    auto seat = lab_with_seats(seats);
+    if (std::none_of(seat.phones.begin(), seat.phones.end(), [&](const Phone& p) { return p.ext == focus_ext; }))
+      return bad("focus_ext", "must be one of the seats' extensions (100..)");
+    if (focus_first_s < 0) return bad("focus_first_s", "must be >= 0");
+    if (!(focus_every_min_s > 0) || focus_every_max_s < focus_every_min_s)
+      return bad("focus_every_max_s", "must be >= focus_every_min_s > 0");
+    if (focus_ring_min_s < 0 || focus_ring_max_s < focus_ring_min_s)
+      return bad("focus_ring_max_s", "must be >= focus_ring_min_s >= 0");
+  }
   return {};
 }
 
@@ -84,7 +94,7 @@ std::string TrafficGenerator::free_seat(SimEngine& e, std::string_view except) {
   std::string dev;
   for (std::size_t i = 0; i < phones.size(); ++i) {
     const auto& p = phones[(start + i) % phones.size()];
-    if (p.ext == except || is_member(p.ext)) continue;
+    if (p.ext == except || is_member(p.ext) || p.ext == profile_.focus_ext) continue;
     dev.assign("PJSIP/").append(p.ext);
     if (!busy.contains(dev)) return p.ext;
   }
@@ -94,6 +104,46 @@ std::string TrafficGenerator::free_seat(SimEngine& e, std::string_view except) {
 void TrafficGenerator::start(SimEngine& e) {
   std::exponential_distribution<double> gap(profile_.cps);
   e.after(microseconds(static_cast<long long>(gap(rng_) * 1e6)), [this, &e] { arrival(e); });
+  if (!profile_.focus_ext.empty())
+    e.after(microseconds(static_cast<long long>(profile_.focus_first_s * 1e6)), [this, &e] { focus_arrival(e); });
+}
+
+microseconds TrafficGenerator::uniform(double min_s, double max_s) {
+  std::uniform_real_distribution<double> d(min_s, max_s);
+  return microseconds(static_cast<long long>(d(rng_) * 1e6));
+}
+
+void TrafficGenerator::focus_arrival(SimEngine& e) {
+  if (stopped_ || (profile_.max_calls != 0 && started_ >= profile_.max_calls)) return;
+  const std::string& ext = profile_.focus_ext;
+  bool busy = false;
+  for (const auto& c : e.model().channels()) busy = busy || c.device == "PJSIP/" + ext;
+  if (busy) {  // on the phone (e.g. a call taken in the browser): the next one once it is free
+    e.after(5s, [this, &e] { focus_arrival(e); });
+    return;
+  }
+  std::uniform_real_distribution<double> u(0, 1);
+  Outcome outcome = u(rng_) < 0.75 ? Outcome::answered : Outcome::missed;
+  microseconds ring = uniform(profile_.focus_ring_min_s, profile_.focus_ring_max_s);
+  std::string colleague = u(rng_) < 0.25 ? free_seat(e, ext) : std::string();
+  // Short enough that the seat is free again about when the next call is due.
+  microseconds talk_for = std::min(talk(), microseconds(static_cast<long long>(profile_.focus_every_max_s * 1e6)));
+  ++started_;
+  ++focus_calls_;
+  if (!colleague.empty()) {
+    start_internal(e, {.from = colleague, .to = ext, .outcome = outcome, .ring = ring, .talk = talk_for,
+                       .hangup_by = u(rng_) < 0.5 ? HangupBy::caller : HangupBy::callee});
+  } else {
+    InboundCall c{.caller = external_number(), .ext = ext, .outcome = outcome, .ring = ring, .talk = talk_for};
+    c.hangup_by = u(rng_) < 0.5 ? HangupBy::caller : HangupBy::callee;
+    c.ringing_first = u(rng_) < 0.5;
+    if (outcome == Outcome::answered && u(rng_) < profile_.hold_ratio) {
+      c.hold_after = std::min(c.talk / 3, microseconds(5'000'000));
+      c.hold_for = std::min(c.talk / 3, microseconds(30'000'000));
+    }
+    start_inbound(e, c);
+  }
+  e.after(uniform(profile_.focus_every_min_s, profile_.focus_every_max_s), [this, &e] { focus_arrival(e); });
 }
 
 void TrafficGenerator::arrival(SimEngine& e) {

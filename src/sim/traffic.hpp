@@ -33,6 +33,15 @@ struct TrafficProfile {
   int external_pool = 1000;               // ... drawn from this many numbers
   std::uint64_t seed = 1;
   std::uint64_t max_calls = 0;  // 0: unlimited
+  // A seat with calls of its own, so that somebody watching it sees one soon and regularly (the
+  // demo's Anna): the first `focus_first_s` after start, then every focus_every_min_s..max_s
+  // (uniform; 5 s later again while the seat is busy), ringing focus_ring_min_s..max_s, from an
+  // outside caller (one in four: a colleague's internal call); three in four are answered by the
+  // phone when nobody answered before, the rest given up by the caller. The random traffic
+  // leaves this seat alone. "" = none (and no random numbers are drawn for it).
+  std::string focus_ext{};
+  double focus_first_s = 4, focus_every_min_s = 20, focus_every_max_s = 40;
+  double focus_ring_min_s = 8, focus_ring_max_s = 15;
 
   // Errc::invalid_argument naming the bad key.
   base::Status validate() const;
@@ -47,6 +56,7 @@ class TrafficGenerator {
   // Schedules the first arrival; the generator must outlive the engine's steps.
   void start(SimEngine& e);
   std::uint64_t started() const { return started_; }
+  std::uint64_t focus_calls() const { return focus_calls_; }  // calls started for focus_ext
   std::uint64_t blocked() const { return blocked_; }  // arrivals with no free seat
   // No new calls from now on; calls in progress play to their end (then the engine goes idle).
   void stop() { stopped_ = true; }
@@ -54,6 +64,8 @@ class TrafficGenerator {
 
  private:
   void arrival(SimEngine& e);
+  void focus_arrival(SimEngine& e);
+  microseconds uniform(double min_s, double max_s);
   std::string free_seat(SimEngine& e, std::string_view except = {});
   std::string external_number();
   microseconds ring();
@@ -62,7 +74,7 @@ class TrafficGenerator {
 
   TrafficProfile profile_;
   std::mt19937_64 rng_;
-  std::uint64_t started_ = 0, blocked_ = 0;
+  std::uint64_t started_ = 0, blocked_ = 0, focus_calls_ = 0;
   bool stopped_ = false;
 };
 
