@@ -413,7 +413,9 @@ std::vector<Phase> run_daemon(const std::string& label, const std::string& daemo
         [&](const std::string& l) {
           if (auto at = l.find("HTTP API listening on 127.0.0.1:"); at != std::string::npos)
             port = static_cast<std::uint16_t>(std::stoi(l.substr(at + 32)));
-          if (auto at = l.find("?token="); at != std::string::npos) token = l.substr(at + 7);
+          // The admin's link ("Open as the admin ..."; Anna's comes first), or an older binary's only one.
+          bool admin = l.find("Open as ") == std::string::npos || l.find("the admin") != std::string::npos;
+          if (auto at = l.find("?token="); at != std::string::npos && admin) token = l.substr(at + 7);
           return port != 0 && !token.empty();
         },
         std::chrono::seconds(60));

@@ -58,7 +58,7 @@ rm -rf "$tmp/data"
 start --demo --demo-speed 20
 sleep "$DEMO_SECONDS"  # the measured interval itself, not a synchronization
 demo_rss=$(rss_kb)
-token=$(grep -oE 'token=cbt_[A-Za-z0-9_]+' "$tmp/log" | head -1 | cut -d= -f2 || true)
+token=$( (grep 'Open as the admin' "$tmp/log" || true) | grep -oE 'token=cbt_[A-Za-z0-9_]+' | head -1 | cut -d= -f2 || true)
 diag=$(curl -sf -H "Authorization: Bearer $token" "http://127.0.0.1:$port/api/v1/diagnostics" || true)
 committed=$( (grep -oE '"committed":[0-9]+' <<<"$diag" || true) | head -1 | cut -d: -f2)
 stop

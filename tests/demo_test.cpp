@@ -1,9 +1,13 @@
 // Integration: `callbridged --demo` (and [demo] enabled) on port 0 with a temp data dir: the
-// simulator link comes up, live calls reach the journal, contacts and the admin token are seeded.
+// simulator link comes up, live calls reach the journal (never dated in the future, also at demo
+// speed), contacts, the demo users and both sign-in links (Anna, the admin) are seeded; Anna's
+// link signs her in and a call for her rings within seconds, long enough to answer it from the
+// API; Frank's old phone says why it has no Answer/Hold.
 #include <gtest/gtest.h>
 
 #include <signal.h>
 
+#include <boost/json.hpp>
 #include <chrono>
 #include <filesystem>
 #include <fstream>
@@ -11,10 +15,12 @@
 #include <string>
 #include <vector>
 
+#include "base/time.hpp"
 #include "directory/store/sqlite_contact_store.hpp"
 #include "identity/sqlite/identity_store.hpp"
 
 #include "support/child_process.hpp"
+#include "support/http_client.hpp"
 #include "support/http_get.hpp"
 #include "support/temp_dir.hpp"
 
@@ -41,7 +47,38 @@ void write_file(const std::string& path, const std::string& text) {
   f << text;
 }
 
-const std::regex kOpen(R"(Open http://127\.0\.0\.1:(\d+)/\?token=(cbt_[A-Za-z0-9_]+))");
+// The admin's link, and Anna's (docs/pbxsim.md "Demo mode").
+const std::regex kOpen(R"(Open as the admin \(demo-admin[^)]*\): http://127\.0\.0\.1:(\d+)/\?token=(cbt_[A-Za-z0-9_]+))");
+const std::regex kOpenAnna(
+    R"(Open as Anna Berger \(extension 100[^)]*\): http://127\.0\.0\.1:(\d+)/\?token=(cbt_[A-Za-z0-9_]+))");
+
+namespace json = boost::json;
+
+// The body of a raw HTTP answer as JSON (null when it is not JSON).
+json::value body_json(const std::string& raw) {
+  auto at = raw.find("\r\n\r\n");
+  boost::system::error_code ec;
+  auto v = json::parse(at == std::string::npos ? std::string_view() : std::string_view(raw).substr(at + 4), ec);
+  return ec ? json::value() : v;
+}
+
+// The first live call with a connection of `device` in one of `states`, or null.
+json::value call_of(const json::value& calls, const std::string& device, std::initializer_list<const char*> states) {
+  if (!calls.is_object() || !calls.as_object().contains("calls")) return {};
+  for (const auto& c : calls.at("calls").as_array())
+    for (const auto& conn : c.at("connections").as_array())
+      if (conn.at("device") == device.c_str())
+        for (const char* st : states)
+          if (conn.at("state") == st) return c;
+  return {};
+}
+
+bool contains(const json::value& list, const char* s) {
+  if (!list.is_array()) return false;
+  for (const auto& v : list.as_array())
+    if (v == s) return true;
+  return false;
+}
 
 // The "committed" counter of the journal in /api/v1/diagnostics; -1 when not found.
 long committed(const std::string& diagnostics) {
@@ -124,6 +161,115 @@ TEST(Demo, ConfigEnabledStartsSimulatorSeedsContactsTokenAndJournalsLiveCalls) {
     d.signal(SIGTERM);
     EXPECT_EQ(d.wait_exit(), 0) << d.output();
   }
+}
+
+// Issue 13: the README's demo, as a new user meets it. Real time (speed 1), as `scripts/run.sh`.
+TEST(Demo, AnnasLinkSignsHerInAndHerPhoneRingsWithinSecondsLongEnoughToAnswer) {
+  TempDir dir;
+  Daemon d({"--demo", "--listen", "127.0.0.1:0", "--data-dir", dir / "data"});
+  auto anna_link = d.wait_for(kOpenAnna);
+  ASSERT_FALSE(anna_link.empty()) << d.output();
+  const auto opened = std::chrono::steady_clock::now();
+  auto admin_link = d.wait_for(kOpen);
+  ASSERT_FALSE(admin_link.empty()) << d.output();
+  const auto port = static_cast<std::uint16_t>(std::stoi(anna_link[1].str()));
+  const std::string anna = anna_link[2].str(), admin = admin_link[2].str();
+  EXPECT_NE(anna, admin);
+
+  // What the browser does with the link: the token becomes a session for Anna (extension 100).
+  callbridge::testing::HttpClient http(port);
+  auto session = http.request("POST", "/api/v1/session", {}, json::serialize(json::object{{"token", anna}}));
+  ASSERT_EQ(session.status, 200) << session.body;
+  auto me = json::parse(http.request("GET", "/api/v1/me", {"Authorization: Bearer " + anna}).body);
+  EXPECT_EQ(me.at("user"), "anna");
+  EXPECT_EQ(me.at("role"), "user");
+  EXPECT_EQ(me.at("display_name"), "Anna Berger");
+  EXPECT_EQ(me.at("extensions"), json::array{"100"});
+
+  // The demo users: one team, names, one extension each (the admin's view).
+  auto users = json::parse(http.request("GET", "/api/v1/users", {"Authorization: Bearer " + admin}).body);
+  int sales = 0;
+  for (const auto& u : users.at("users").as_array()) {
+    if (u.at("team") == "Sales") ++sales;
+    if (u.at("user") == "frank") EXPECT_EQ(u.at("display_name"), "Frank Lehmann");
+  }
+  EXPECT_EQ(sales, 6) << json::serialize(users);
+
+  // Within ten seconds a call rings on 100, offering Answer (the simulated phone accepts it).
+  json::value call;
+  while (std::chrono::steady_clock::now() - opened < std::chrono::seconds(10)) {
+    call = call_of(body_json(http_get(port, "/api/v1/calls", anna)), "100", {"ringing", "alerting"});
+    if (!call.is_null()) break;
+    d.wait_output(50);
+  }
+  ASSERT_FALSE(call.is_null()) << "no call for Anna within 10 s\n" << d.output();
+  const auto rang = std::chrono::steady_clock::now();
+  EXPECT_TRUE(contains(call.at("allowed_actions").at("100"), "answer")) << json::serialize(call);
+  EXPECT_FALSE(call.at("unavailable_actions").as_object().contains("100")) << json::serialize(call);
+
+  // She answers from the browser well before the phone would stop ringing (8-15 s).
+  const std::string id(call.at("id").as_string());
+  auto answered = http.request("POST", "/api/v1/calls/" + id + "/answer", {"Authorization: Bearer " + anna}, "{}");
+  ASSERT_EQ(answered.status, 202) << answered.body;
+  json::value connected;
+  while (std::chrono::steady_clock::now() - rang < std::chrono::seconds(5)) {
+    connected = call_of(body_json(http_get(port, "/api/v1/calls", anna)), "100", {"connected"});
+    if (!connected.is_null()) break;
+    d.wait_output(50);
+  }
+  ASSERT_FALSE(connected.is_null()) << d.output();
+  EXPECT_EQ(connected.at("id"), id.c_str());
+  EXPECT_TRUE(contains(connected.at("allowed_actions").at("100"), "hold")) << json::serialize(connected);
+  d.signal(SIGTERM);
+  EXPECT_EQ(d.wait_exit(), 0) << d.output();
+}
+
+// Issue 13: at demo speed the journal never lies in the future (the simulator shows wall-clock
+// times), and the old phone of 105 says why Answer/Hold are missing.
+TEST(Demo, AtDemoSpeedJournalTimesAreNotInTheFutureAndTheOldPhoneSaysWhy) {
+  TempDir dir;
+  write_file(dir / "callbridge.toml", "[demo]\nenabled = true\nspeed = 20\ncalls_per_minute = 30\nseed = 11\n");
+  Daemon d({"--config", dir / "callbridge.toml", "--listen", "127.0.0.1:0", "--data-dir", dir / "data"});
+  auto open = d.wait_for(kOpen);
+  ASSERT_FALSE(open.empty()) << d.output();
+  const int port = std::stoi(open[1].str());
+  const std::string admin = open[2].str();
+
+  json::value old_phone;
+  long n = 0;
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  while (std::chrono::steady_clock::now() < deadline && (old_phone.is_null() || n < 5)) {
+    if (old_phone.is_null())
+      old_phone = call_of(body_json(http_get(port, "/api/v1/calls", admin)), "105", {"ringing", "alerting", "connected"});
+    n = committed(http_get(port, "/api/v1/diagnostics", admin));
+    d.wait_output(20);
+  }
+  ASSERT_FALSE(old_phone.is_null()) << "no call on 105\n" << d.output();
+  const auto& why = old_phone.at("unavailable_actions").at("105").as_object();
+  EXPECT_TRUE(why.contains("answer") || why.contains("hold")) << json::serialize(old_phone);
+  for (const auto& [action, reason] : why) EXPECT_FALSE(reason.as_string().empty()) << action;
+  EXPECT_FALSE(contains(old_phone.at("allowed_actions").at("105"), "answer"));
+  EXPECT_FALSE(contains(old_phone.at("allowed_actions").at("105"), "hold"));
+
+  ASSERT_GE(n, 5) << d.output();
+  // Twenty simulated seconds pass every second: a simulated clock would be minutes ahead by now.
+  auto journal = body_json(http_get(port, "/api/v1/journal?limit=100", admin));
+  ASSERT_TRUE(journal.is_object()) << http_get(port, "/api/v1/journal?limit=100", admin);
+  const auto now = callbridge::base::SystemClock{}.now();
+  int checked = 0;
+  for (const auto& e : journal.at("entries").as_array()) {
+    for (const char* field : {"started_at", "answered_at", "ended_at"}) {
+      const auto* v = e.as_object().if_contains(field);
+      if (!v || !v->is_string()) continue;
+      auto t = callbridge::base::parse_rfc3339(v->as_string());
+      ASSERT_TRUE(t) << *v;
+      EXPECT_LE(*t, now + std::chrono::seconds(1)) << field << " in the future: " << json::serialize(e);
+      ++checked;
+    }
+  }
+  EXPECT_GE(checked, 10);
+  d.signal(SIGTERM);
+  EXPECT_EQ(d.wait_exit(), 0) << d.output();
 }
 
 TEST(Demo, BadDemoConfigIsAConfigError) {

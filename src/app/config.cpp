@@ -670,6 +670,16 @@ Result<TenantSpec> read_tenant_spec(const toml::table& t, std::string_view id, s
 }
 
 
+DialingConfig demo_dialing_config() {
+  DialingConfig d;
+  d.country_code = "49";
+  d.area_code = "30";
+  d.base_number = "555";
+  d.extension_length = 3;
+  d.region = "DE";
+  return d;
+}
+
 std::vector<base::TenantId> configured_tenants(const Config& config) {
   std::set<std::string> names{std::string(kSingleCompanyTenant)};
   for (const auto& [id, tc] : config.tenants) names.insert(id);
@@ -1013,8 +1023,9 @@ retention_days = 365
 # timeout_ms = 2000
 # priority = 30
 
-# Demo mode (also --demo): a built-in PBX simulator with live demo calls, demo contacts and a
-# demo admin token; the start-up output prints the URL to open.
+# Demo mode (also --demo): a built-in PBX simulator with live demo calls, demo contacts, the demo
+# users of team Sales; the start-up output prints sign-in links for Anna (extension 100, whose
+# phone rings within seconds) and the admin.
 # [demo]
 # enabled = false
 # speed = 1                    # simulated seconds per real second

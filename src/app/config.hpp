@@ -92,6 +92,11 @@ struct TenantConfig {
 // longest prefix pattern); nullptr when none.
 const PhoneConfig* phone_for(const TenantConfig& tenant, std::string_view device);
 
+// The dialing plan of the demo's simulated PBX (DIDs +49 30 555-<ext>, 3-digit extensions, phones
+// dial 0 + the national number). `callbridged --demo` gives it to the demo link's tenant when the
+// file set no plan there; `callbridge number --config` does the same for a file with [demo].
+DialingConfig demo_dialing_config();
+
 struct Config;
 // Every tenant the configuration names ([tenant.X], [[pbx]] tenant, directory sources) plus the
 // single-company tenant, sorted, each once. Ids were validated when the file was read.

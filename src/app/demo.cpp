@@ -7,6 +7,8 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <functional>
+#include <iterator>
 #include <mutex>
 #include <random>
 #include <thread>
@@ -23,9 +25,16 @@ namespace callbridge::app {
 using base::Error;
 using base::fail;
 
+sim::LabConfig demo_lab() {
+  sim::LabConfig lab;
+  lab.phones.clear();
+  for (const auto& person : kDemoPeople) lab.phones.push_back({person.extension, person.display_name, person.remote_control});
+  return lab;
+}
+
 sim::TrafficProfile demo_traffic_profile(double calls_per_minute, std::uint64_t seed) {
   sim::TrafficProfile p;
-  p.seats = 6;  // Anna Alpha .. Frank Foxtrot
+  p.seats = static_cast<int>(std::size(kDemoPeople));
   p.cps = calls_per_minute / 60.0;
   p.answer_ratio = 0.65, p.miss_ratio = 0.25, p.busy_ratio = 0.10;
   p.inbound = 0.5, p.outbound = 0.25, p.internal = 0.1, p.queue = 0.15;
@@ -35,6 +44,12 @@ sim::TrafficProfile demo_traffic_profile(double calls_per_minute, std::uint64_t 
   p.external_prefix = "+4989";
   p.external_pool = 24;  // every outside caller is in demo_contacts()
   p.seed = seed;
+  // Something happens at once for whoever opens Anna's link, and her calls ring long enough to
+  // be answered from the browser.
+  p.focus_ext = kDemoFocus.extension;
+  p.focus_first_s = 4;
+  p.focus_every_min_s = 20, p.focus_every_max_s = 40;
+  p.focus_ring_min_s = 8, p.focus_ring_max_s = 15;
   return p;
 }
 
@@ -53,7 +68,7 @@ struct DemoPbx::Impl {
   Impl(sim::TrafficProfile p, sim::SimServerOptions opts)
       : profile(p),
         generator(p),
-        engine(sim::lab_with_seats(p.seats),
+        engine(demo_lab(),
                std::chrono::time_point_cast<std::chrono::microseconds>(std::chrono::system_clock::now()), nullptr),
         server(opts, engine),
         secret(opts.ami.secret) {}
@@ -122,14 +137,16 @@ base::Status add_demo_link(Config& config, const DemoPbx& pbx) {
       return fail(Error::invalid_argument("--demo: a [[pbx]] named \"demo\" is already configured"));
     }
   }
-  if (!config.tenants.contains(link.tenant)) {
-    DialingConfig d;  // the simulated lab: DIDs +49 30 555-<ext>, phones dial 0 + national number
-    d.country_code = "49";
-    d.area_code = "30";
-    d.base_number = "555";
-    d.extension_length = 3;
-    d.region = "DE";
-    config.tenants[link.tenant].dialing = d;
+  auto& tenant = config.tenants[link.tenant];
+  if (tenant.dialing.country_code.empty()) tenant.dialing = demo_dialing_config();
+  if (tenant.phones.empty()) {
+    // The simulated phones act on NOTIFY "talk"/"hold" like Yealink/Snom (sim::Phone); Frank's
+    // is listed without events, so the API says why his calls have no Answer/Hold.
+    PhoneConfig remote{.devices = {}, .answer_event = "talk", .hold_event = "hold", .retrieve_event = "talk"};
+    PhoneConfig old;
+    for (const auto& person : kDemoPeople) (person.remote_control ? remote : old).devices.push_back(person.extension);
+    if (!remote.devices.empty()) tenant.phones.push_back(remote);
+    if (!old.devices.empty()) tenant.phones.push_back(old);
   }
   config.pbx.push_back(std::move(link));
   return validate(config);
@@ -214,13 +231,38 @@ base::Result<std::size_t> seed_demo_contacts(const std::string& data_dir, const 
   return added;
 }
 
-// ---- token -------------------------------------------------------------------------------------
+// ---- users and tokens ---------------------------------------------------------------------------
 
-base::Result<std::string> demo_admin_token(const std::string& data_dir, const base::TenantId& tenant) {
+base::Result<std::size_t> seed_demo_users(const std::string& data_dir, const base::TenantId& tenant) {
   namespace fs = std::filesystem;
   auto store = identity::SqliteIdentityStore::open((fs::path(data_dir) / "identity.db").string());
   if (!store) return fail(store.error());
-  const std::string saved_path = (fs::path(data_dir) / "demo-token").string();
+  std::size_t added = 0;
+  for (const auto& person : kDemoPeople) {
+    if ((*store)->get_user(tenant, person.user)) continue;
+    identity::User u{.tenant = tenant};
+    u.name = person.user;
+    u.role = "user";
+    u.display_name = person.display_name;
+    u.extensions = {person.extension};
+    u.team = kDemoTeam;
+    if (auto st = (*store)->put_user(u); !st) return fail(st.error());
+    ++added;
+  }
+  return added;
+}
+
+namespace {
+
+// A sign-in token for `user`: the one saved in `saved_file` while still valid, else a new one
+// (creating the user from `make_user` when it does not exist).
+base::Result<std::string> demo_token(const std::string& data_dir, const base::TenantId& tenant,
+                                     const std::string& user, const std::string& saved_file,
+                                     const std::function<identity::User()>& make_user) {
+  namespace fs = std::filesystem;
+  auto store = identity::SqliteIdentityStore::open((fs::path(data_dir) / "identity.db").string());
+  if (!store) return fail(store.error());
+  const std::string saved_path = (fs::path(data_dir) / saved_file).string();
   {
     std::ifstream f(saved_path);
     std::string saved;
@@ -228,19 +270,17 @@ base::Result<std::string> demo_admin_token(const std::string& data_dir, const ba
       if (auto parts = identity::parse_token(saved)) {
         auto rec = (*store)->get_token(parts->id);
         auto now = base::SystemClock{}.now();
-        if (rec && !rec->revoked && rec->tenant == tenant && rec->user == kDemoAdminUser &&
+        if (rec && !rec->revoked && rec->tenant == tenant && rec->user == user &&
             (!rec->expires_at || *rec->expires_at > now) && identity::verify_secret(rec->hash, parts->secret)) {
           return saved;
         }
       }
     }
   }
-  identity::User u{.tenant = tenant};
-  u.name = kDemoAdminUser;
-  u.role = "admin";
-  u.display_name = "Demo Admin";
-  if (auto st = (*store)->put_user(u); !st) return fail(st.error());
-  auto issued = identity::issue_token(**store, tenant, kDemoAdminUser, base::SystemClock{}.now());
+  if (!(*store)->get_user(tenant, user)) {
+    if (auto st = (*store)->put_user(make_user()); !st) return fail(st.error());
+  }
+  auto issued = identity::issue_token(**store, tenant, user, base::SystemClock{}.now());
   if (!issued) return fail(issued.error());
   {
     std::ofstream f(saved_path, std::ios::trunc);
@@ -249,6 +289,29 @@ base::Result<std::string> demo_admin_token(const std::string& data_dir, const ba
   }
   ::chmod(saved_path.c_str(), 0600);
   return issued->token;
+}
+
+}  // namespace
+
+base::Result<std::string> demo_admin_token(const std::string& data_dir, const base::TenantId& tenant) {
+  return demo_token(data_dir, tenant, kDemoAdminUser, "demo-token", [&] {
+    identity::User u{.tenant = tenant};
+    u.name = kDemoAdminUser;
+    u.role = "admin";
+    u.display_name = "Demo Admin";
+    return u;
+  });
+}
+
+base::Result<std::string> demo_focus_token(const std::string& data_dir, const base::TenantId& tenant) {
+  return demo_token(data_dir, tenant, kDemoFocus.user, std::string("demo-token-") + kDemoFocus.user, [&] {
+    identity::User u{.tenant = tenant};
+    u.name = kDemoFocus.user;
+    u.display_name = kDemoFocus.display_name;
+    u.extensions = {kDemoFocus.extension};
+    u.team = kDemoTeam;
+    return u;
+  });
 }
 
 std::string demo_url(const std::string& listen, std::uint16_t port, const std::string& token) {

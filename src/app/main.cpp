@@ -54,9 +54,12 @@ int main(int argc, char** argv) {
   bool demo_flag = false;
   int demo_speed = 0;
   cli.add_flag("--demo", demo_flag,
-               "demo mode: a built-in PBX simulator with live calls, demo contacts and a demo admin token; "
-               "prints the URL to open (config: [demo] enabled = true)");
-  auto* o_demo_speed = cli.add_option("--demo-speed", demo_speed, "demo simulator speed (simulated seconds per second)")
+               "demo mode: a built-in PBX simulator with live calls, demo contacts and the demo users of team "
+               "Sales; prints sign-in links for Anna (extension 100, her phone rings within seconds) and the "
+               "admin (config: [demo] enabled = true)");
+  auto* o_demo_speed = cli.add_option("--demo-speed", demo_speed,
+                                      "demo simulator speed (simulated seconds per second; the times it reports "
+                                      "stay on the wall clock)")
                            ->type_name("N")
                            ->check(CLI::Range(1, 10000));
   try {
@@ -96,7 +99,7 @@ int main(int argc, char** argv) {
   // Demo mode: the simulator and its link exist before the App (the link is part of the config),
   // contacts and token are seeded into the data dir before the App opens it.
   std::unique_ptr<app::DemoPbx> demo;
-  std::string demo_token;
+  std::string demo_token, focus_token;
   if (config.demo.enabled) {
     auto started = app::DemoPbx::start(config.demo);
     if (!started) {
@@ -116,12 +119,20 @@ int main(int argc, char** argv) {
       return kExitFailure;
     }
     if (*seeded > 0) spdlog::info("demo: {} demo contacts added to {}/contacts.db", *seeded, dir);
+    auto users = app::seed_demo_users(dir, tenant);
+    if (!users) {
+      spdlog::critical("cannot start demo mode: users: {}", users.error().message());
+      return kExitFailure;
+    }
+    if (*users > 0) spdlog::info("demo: {} demo users of team {} added to {}/identity.db", *users, app::kDemoTeam, dir);
     auto token = app::demo_admin_token(dir, tenant);
-    if (!token) {
-      spdlog::critical("cannot start demo mode: token: {}", token.error().message());
+    auto focus = token ? app::demo_focus_token(dir, tenant) : token;
+    if (!token || !focus) {
+      spdlog::critical("cannot start demo mode: token: {}", (token ? focus : token).error().message());
       return kExitFailure;
     }
     demo_token = std::move(*token);
+    focus_token = std::move(*focus);
   }
 
   auto created = app::App::create(config);
@@ -131,9 +142,14 @@ int main(int argc, char** argv) {
   }
   auto& a = **created;  // one runtime per tenant, each with its [[pbx]] drivers
   if (demo) {
-    std::printf("\ncallbridge demo mode: simulated PBX with live calls, demo contacts, admin user %s.\n"
-                "Open %s\n\n",
-                app::kDemoAdminUser, app::demo_url(config.server.listen, a.http_port(), demo_token).c_str());
+    // Two links: the person whose phone rings within seconds, and the admin (docs/pbxsim.md).
+    const auto& anna = app::kDemoFocus;
+    std::printf("\ncallbridge demo mode: simulated PBX with live calls, demo contacts, team %s.\n"
+                "Open as %s (extension %s, her phone rings within seconds): %s\n"
+                "Open as the admin (%s: users, teams, diagnostics): %s\n\n",
+                app::kDemoTeam, anna.display_name, anna.extension,
+                app::demo_url(config.server.listen, a.http_port(), focus_token).c_str(), app::kDemoAdminUser,
+                app::demo_url(config.server.listen, a.http_port(), demo_token).c_str());
     std::fflush(stdout);
   }
   int rc = a.run();
