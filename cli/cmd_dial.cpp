@@ -1,6 +1,7 @@
 // Desktop integration against a running callbridged (HTTP API, docs/api.md):
 //   callbridge dial NUMBER|tel:URI   make a call from the user's phone (POST /api/v1/calls)
-//   callbridge calls                  the live calls the user may see (GET /api/v1/calls)
+//   callbridge calls                  the live calls the user may see (GET /api/v1/calls): id, remote
+//                                     (contact and number), device=state per connection
 //   callbridge hangup CALL            hang up (POST /api/v1/calls/{id}/hangup)
 //   callbridge url-handler install|uninstall   tel:/callto: links in any desktop app dial
 // Server and token: cli/rest_client.hpp. Single-threaded.
@@ -94,6 +95,27 @@ std::optional<Endpoint> endpoint_or_report(const Common& c, const char* what) {
   return ep;
 }
 
+// Who a connection talks to, as `callbridge calls` prints it: the best contact and the number as
+// people read it ("Max Muster, 089 123456"), else the number, else "withheld"; "" when the API
+// gives nothing (docs/api.md "Calls": remote, remote_info).
+std::string remote_text(const json::object& conn) {
+  auto str = [](const json::object& o, const char* key) -> std::string {
+    const auto* v = o.if_contains(key);
+    return v && v->is_string() ? std::string(v->as_string()) : std::string();
+  };
+  std::string number = str(conn, "remote"), name;
+  if (const auto* ri = conn.if_contains("remote_info"); ri && ri->is_object()) {
+    const auto& info = ri->as_object();
+    if (str(info, "kind") == "withheld") return "withheld";
+    if (auto display = str(info, "display"); !display.empty()) number = display;
+    if (const auto* cs = info.if_contains("contacts"); cs && cs->is_array() && !cs->as_array().empty() &&
+                                                        cs->as_array().front().is_object())
+      name = str(cs->as_array().front().as_object(), "name");
+  }
+  if (name.empty()) return number;
+  return number.empty() ? name : name + ", " + number;
+}
+
 }  // namespace
 
 Command register_dial(CLI::App& app) {
@@ -132,7 +154,9 @@ Command register_dial(CLI::App& app) {
 
 Command register_calls(CLI::App& app) {
   auto o = std::make_shared<Common>();
-  auto* cmd = app.add_subcommand("calls", "list the live calls you may see (from callbridged)");
+  auto* cmd = app.add_subcommand(
+      "calls", "list the live calls you may see (from callbridged): call id, who is on the other side "
+               "(contact, number), and device=state of each connection");
   auto j = std::make_shared<bool>(false);
   cmd->add_flag("--json", *j, "print the API's JSON");
   add_common(cmd, *o);
@@ -160,18 +184,22 @@ Command register_calls(CLI::App& app) {
               if (!cv.is_object()) continue;
               const auto& c = cv.as_object();
               std::string id = c.contains("id") && c.at("id").is_string() ? std::string(c.at("id").as_string()) : "?";
-              std::string remote = "-";
-              if (auto* rm = c.if_contains("remote"); rm && rm->is_object()) {
-                if (auto* d = rm->as_object().if_contains("display"); d && d->is_string()) remote = d->as_string();
-                else if (auto* n = rm->as_object().if_contains("number"); n && n->is_string()) remote = n->as_string();
-              }
-              std::string conns;
+              // The remote is per connection (each device of a call has its own); the call's is the
+              // first connection's that has one.
+              std::string remote, conns;
               if (auto* cs = c.if_contains("connections"); cs && cs->is_array())
-                for (const auto& x : cs->as_array())
-                  if (x.is_object() && x.as_object().contains("device") && x.as_object().contains("state"))
-                    conns += (conns.empty() ? "" : " ") + std::string(json::value_to<std::string>(x.at("device"))) +
-                             "=" + json::value_to<std::string>(x.at("state"));
-              std::printf("%-28s %-20s %s\n", id.c_str(), remote.c_str(), conns.c_str());
+                for (const auto& x : cs->as_array()) {
+                  if (!x.is_object()) continue;
+                  const auto& conn = x.as_object();
+                  if (remote.empty()) remote = remote_text(conn);
+                  const auto* dev = conn.if_contains("device");
+                  const auto* st = conn.if_contains("state");
+                  if (dev && dev->is_string() && st && st->is_string())
+                    conns += (conns.empty() ? "" : " ") + std::string(dev->as_string()) + "=" +
+                             std::string(st->as_string());
+                }
+              if (remote.empty()) remote = "-";
+              std::printf("%-28s %-32s %s\n", id.c_str(), remote.c_str(), conns.c_str());
             }
             return 0;
           }};

@@ -1,6 +1,6 @@
 // `callbridge number normalize|dial`: the dialing plan (src/core/dialing_plan.hpp) for people and
-// scripts. Works offline (no server needed): the plan comes from flags, else from the default
-// tenant's [tenant.X.dialing] in --config / $CALLBRIDGE_CONFIG, flags overriding the file.
+// scripts. Works offline (no server needed): the plan is the daemon's, read from --config /
+// $CALLBRIDGE_CONFIG by the daemon's own parser (cli/plan_flags.hpp), with flags on top.
 #include <cstdio>
 #include <iostream>
 #include <memory>
@@ -137,13 +137,20 @@ int run_dial(const NumberFlags& f) {
 Command register_number(CLI::App& app) {
   auto flags = std::make_shared<NumberFlags>();
   CLI::App* cmd = app.add_subcommand(
-      "number", "Normalize numbers to E.164 and build dial strings with a tenant's dialing plan");
+      "number",
+      "Normalize numbers to E.164 and build dial strings with a tenant's dialing plan: the daemon's "
+      "(--config FILE, as callbridged reads it, also a [demo] file), with plan flags on top");
   cmd->require_subcommand(1);
+  // Also before the subcommand (`callbridge number --config FILE normalize ...`).
+  cmd->add_option("--config", flags->config,
+                  "callbridged config file whose dialing plan to use (default: $CALLBRIDGE_CONFIG)")
+      ->option_text("FILE");
 
   CLI::App* norm = cmd->add_subcommand(
       "normalize",
       "Print INPUT<TAB>E164-or-invalid<TAB>internal EXT|external|withheld|invalid per input "
-      "(inputs from the arguments, else one per line from stdin)");
+      "(inputs from the arguments, else one per line from stdin). The plan: --config FILE (the "
+      "daemon's [tenant.<tenant>.dialing]; a [demo] file: the demo PBX's plan) and/or the plan flags");
   add_number_flags(norm, *flags);
   norm->add_flag("--details", flags->details,
                  "add columns: display form, region + number type (or why invalid)");

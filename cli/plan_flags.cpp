@@ -9,8 +9,9 @@ namespace callbridge::cli {
 
 void add_plan_flags(CLI::App* cmd, PlanFlags& f) {
   cmd->add_option("--config", f.config,
-                  "callbridged config file; its [tenant.<tenant>.dialing] is the plan "
-                  "(default: $CALLBRIDGE_CONFIG)");
+                  "callbridged config file (read as callbridged does); its [tenant.<tenant>.dialing] is the "
+                  "plan, for a [demo] file the demo PBX's (default: $CALLBRIDGE_CONFIG)")
+      ->option_text("FILE");
   cmd->add_option("--tenant", f.tenant, "tenant whose plan to use")->capture_default_str()->check(tenant_id_check());
   cmd->add_option("--country", f.country, "dialing plan: country calling code, e.g. 49");
   cmd->add_option("--region", f.region, "dialing plan: region when a code is shared, e.g. CA for 1");
@@ -41,6 +42,12 @@ base::Result<LoadedPlan> load_plan(const PlanFlags& f) {
     auto cfg = app::load_config_file(out.config_path);
     if (!cfg) return fail(cfg.error());
     out.config = std::move(*cfg);
+    // What callbridged does with this file: in demo mode the demo link's tenant gets the
+    // simulated PBX's plan unless the file gave it one (app/demo.cpp add_demo_link).
+    if (out.config->demo.enabled) {
+      auto& dialing = out.config->tenants[std::string(app::kSingleCompanyTenant)].dialing;
+      if (dialing.country_code.empty()) dialing = app::demo_dialing_config();
+    }
   }
   std::vector<core::DialingPlanOptions::ExtensionRange> ranges;
   for (const auto& r : f.ext_range) {

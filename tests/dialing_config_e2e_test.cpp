@@ -7,6 +7,7 @@
 #include <gtest/gtest.h>
 
 #include <boost/json.hpp>
+#include <csignal>
 #include <filesystem>
 #include <fstream>
 #include <regex>
@@ -147,6 +148,49 @@ TEST(DialingConfigE2E, ImportedNumbersAreFoundByTheDaemonAsWritten) {
     EXPECT_EQ(out.substr(0, out.find('\n')), daemon_e164) << out;
     EXPECT_NE(out.find("Row " + std::to_string(i)), std::string::npos) << out;
   }
+}
+
+// Issue 13: `callbridge number --config` with a demo configuration uses the plan callbridged
+// runs the demo with (the simulated PBX's, not in the file), before or after `normalize`, and
+// agrees with the daemon's lookup number by number.
+TEST(DialingConfigE2E, NumberWithADemoConfigUsesTheDaemonsDemoPlan) {
+  testing::TempDir dir;
+  const std::string data = dir / "data";
+  const std::string config = dir / "demo.toml";
+  std::ofstream(config) << "[server]\nlisten = \"127.0.0.1:0\"\ndata_dir = \"" << data
+                        << "\"\n\n[demo]\nenabled = true\nspeed = 1\ncalls_per_minute = 1\n";
+  const std::vector<std::string> numbers = {"101", "030 555-102", "089 1234567", "+41 44 668 18 00"};
+  int rc = 0;
+  std::vector<std::string> args = {"number", "normalize", "--config", config};
+  args.insert(args.end(), numbers.begin(), numbers.end());
+  auto out = cli(args, &rc);
+  ASSERT_EQ(rc, 0) << out;
+  EXPECT_EQ(out,
+            "101\t+4930555101\tinternal 101\n"
+            "030 555-102\t+4930555102\tinternal 102\n"
+            "089 1234567\t+49891234567\texternal\n"
+            "+41 44 668 18 00\t+41446681800\texternal\n");
+  std::vector<std::string> before = {"number", "--config", config, "normalize"};
+  before.insert(before.end(), numbers.begin(), numbers.end());
+  EXPECT_EQ(cli(before, &rc), out) << "--config before the subcommand";
+  EXPECT_EQ(rc, 0);
+
+  ChildProcess daemon(CALLBRIDGED_PATH, {"--config", config});
+  auto open = daemon.wait_for(std::regex(R"(Open as the admin \([^)]*\): http://127\.0\.0\.1:(\d+)/\?token=(cbt_\w+))"));
+  ASSERT_FALSE(open.empty()) << daemon.output();
+  const int port = std::stoi(open[1].str());
+  std::istringstream lines(out);
+  std::string line;
+  for (const auto& raw : numbers) {
+    ASSERT_TRUE(std::getline(lines, line));
+    const std::string cli_e164 = line.substr(line.find('\t') + 1, line.rfind('\t') - line.find('\t') - 1);
+    auto resp = testing::http_get(port, "/api/v1/contacts/lookup?number=" + url_encode(raw), open[2].str());
+    ASSERT_NE(resp.find(" 200 "), std::string::npos) << resp;
+    auto body = json::parse(resp.substr(resp.find("\r\n\r\n") + 4)).as_object();
+    EXPECT_EQ(body.at("number").at("e164"), cli_e164.c_str()) << raw;
+  }
+  daemon.signal(SIGTERM);
+  EXPECT_EQ(daemon.wait_exit(), 0) << daemon.output();
 }
 
 }  // namespace

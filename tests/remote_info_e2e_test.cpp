@@ -124,6 +124,21 @@ TEST(RemoteInfoE2E, CallEventsAndTheJournalCarryTheImportedContacts) {
   EXPECT_NE(calls.find("\"remote_info\":{\"e164\":\"+4989123456\""), std::string::npos) << calls;
   EXPECT_NE(calls.find("\"name\":\"Max Muster\""), std::string::npos) << calls;
 
+  // `callbridge calls` prints who rings: the best contact and the number as people read it (it
+  // printed "-" for every call while the JSON had it, issue 13).
+  {
+    setenv("CALLBRIDGE_URL", ("http://127.0.0.1:" + std::to_string(port)).c_str(), 1);
+    setenv("CALLBRIDGE_TOKEN", token.c_str(), 1);
+    int crc = -1;
+    auto listing = cli({"calls"}, &crc);
+    unsetenv("CALLBRIDGE_URL");
+    unsetenv("CALLBRIDGE_TOKEN");
+    EXPECT_EQ(crc, 0) << listing;
+    EXPECT_NE(listing.find("Max Muster, 089 123456"), std::string::npos) << listing;
+    EXPECT_NE(listing.find("100=alerting"), std::string::npos) << listing;
+    EXPECT_EQ(listing.find(" - "), std::string::npos) << listing;
+  }
+
   // The call goes on and ends: the journal entry keeps the contact that was shown.
   pbx.send(rest);
   std::optional<json::object> entry;
