@@ -131,6 +131,10 @@ run('call flow in the browser', async (ctx) => {
   proxy.cut();
   await page.waitForSelector('#status.offline', { timeout: 10_000 });
   assert((await page.textContent('#status')).startsWith('Offline since'), 'offline shown');
+  // The ringing card is visibly inert: greyed, its buttons disabled, the page says why.
+  await page.waitForSelector('article.card.inert[aria-disabled=true]');
+  assert(await page.$$eval('article.card .controls button', (bs) => bs.length > 0 && bs.every((x) => x.disabled)), 'buttons disabled while offline');
+  await page.waitForSelector('.offline-note');
   await page.screenshot({ path: join(env.out, 'offline.png') });
   peer.send(blocks.slice(answerAt).map((x) => x.replaceAll('1795382753.', '1795382999.').replaceAll('-00000000', '-00000010').replaceAll('-00000001', '-00000011')));
   await until('the daemon saw the call end while the browser was offline', async () =>

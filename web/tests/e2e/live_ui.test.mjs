@@ -127,6 +127,11 @@ run('live updates, alerting, languages, dark mode and accessibility', async (ctx
   const times = await page.$$eval('table.journal tbody tr time', (ts) => ts.map((x) => Date.parse(x.getAttribute('datetime'))));
   assert(times.every((x, i) => i === 0 || x <= times[i - 1]), `newest first: ${times}`);
   await assertAccessible(page, 'journal');
+  // CSV export from the page: the server's CSV with the page's filters.
+  const [download] = await Promise.all([page.waitForEvent('download'), page.click('#journal-csv')]);
+  const csv = await (await import('node:fs/promises')).readFile(await download.path(), 'utf8');
+  assert(csv.startsWith('id,call_id,party') && csv.trim().split('\n').length === 4, `CSV: ${csv.slice(0, 200)}`);
+  console.log(`# CSV export: ${download.suggestedFilename()}, ${csv.trim().split('\n').length - 1} rows`);
   await page.screenshot({ path: join(env.out, 'journal.png') });
   await page.setViewportSize({ width: 360, height: 700 });
   const narrow = await page.$eval('table.journal tbody tr', (tr) => ({ name: tr.querySelector('.c-name').getClientRects().length > 0, note: tr.querySelector('.c-note').getClientRects().length > 0 }));
@@ -160,7 +165,15 @@ run('live updates, alerting, languages, dark mode and accessibility', async (ctx
   await page.click('.contact-details button.dial-number');
   const orig = await until('Originate from the contacts page', () => peer.received('Originate', o)[0]);
   assert((orig.exten ?? '').replace(/\D/g, '').endsWith('89123456'), `dialed the contact: ${orig.raw}`);
+  // A favorite: the star on the number puts it under the dial box, one click dials it.
+  await page.click('.contact-details button.fav-toggle');
+  await page.waitForSelector('.contact-details button.fav-toggle[aria-pressed=true]');
   await page.screenshot({ path: join(env.out, 'contacts.png') });
+  await page.click('nav a[href="#/calls"]');
+  const f = peer.actions.length;
+  await page.click('.favorites button.fav:has-text("Max Muster")');
+  const favCall = await until('Originate from the favorite', () => peer.received('Originate', f)[0]);
+  assert((favCall.exten ?? '').replace(/\D/g, '').endsWith('89123456'), `favorite dialed: ${favCall.raw}`);
 
   // --- dial box search: typing a name offers the contact's number
   await page.click('nav a[href="#/calls"]');
