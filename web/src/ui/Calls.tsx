@@ -196,6 +196,11 @@ function PairView({ pair, inert }: { pair: Pair; inert: boolean }) {
   const consult = pair.consultId && live.mine(myExtensions()).some((c) => c.id === pair.consultId) ? live.calls.get(pair.consultId) : undefined;
   const text = t('xfer.pair', { caller: pair.caller, target: pair.target });
   const busy = pair.phase !== 'consulting';
+  // Cancelling by hanging up the consultation is only safe when the held call is held by the phone
+  // (Resume allowed): with the PBX's attended transfer (Atxfer) one channel of the phone carries
+  // both calls and hanging it up would complete the transfer. Then the consulted party hangs up.
+  const heldDevice = held.connections.find((x) => myExtensions().includes(x.device))?.device ?? '';
+  const canCancel = (held.allowed_actions?.[heldDevice] ?? []).includes('retrieve');
   return (
     <div class="pair" role="group" aria-label={text} data-held={pair.heldId} data-consult={pair.consultId ?? ''}>
       <p class="pair-head">{text}</p>
@@ -205,7 +210,8 @@ function PairView({ pair, inert }: { pair: Pair; inert: boolean }) {
       </div>
       <div class="pair-controls">
         <button type="button" class="primary" id={`complete-${pair.heldId}`} disabled={inert || busy} onClick={() => void completeTransfer(pair)}>{t('xfer.complete')}</button>
-        <button type="button" id={`cancel-${pair.heldId}`} disabled={inert || busy} onClick={() => void cancelConsult(pair)}>{t('xfer.cancel')}</button>
+        {canCancel ? <button type="button" id={`cancel-${pair.heldId}`} disabled={inert || busy} onClick={() => void cancelConsult(pair)}>{t('xfer.cancel')}</button>
+          : <p class="hint cancel-hint">{t('xfer.cancelHint', { caller: pair.caller, target: pair.target })}</p>}
       </div>
     </div>);
 }

@@ -2,7 +2,8 @@
 // real callbridged fed by the captured live_attended_transfer_api session (100 talks to a caller,
 // consults 102 with Atxfer, completes). The target is typed with suggestions and survives the
 // live updates; Consult sends Atxfer to 102; the held call and the consultation are shown together
-// with "Complete transfer" / "Cancel consultation"; Complete sends the hang-up of 100's channel
+// with "Complete transfer" (and, for an Atxfer, how to cancel instead of a Cancel button that would
+// complete it); Complete sends the hang-up of 100's channel
 // (how Asterisk completes an Atxfer); when both calls are gone a confirmation says who went where.
 import { join } from 'node:path';
 import { AmiPeer, Daemon, asCall, assert, assertAccessible, browser, env, fixtureBlocks, instrument, run, until } from './harness.mjs';
@@ -63,6 +64,10 @@ run('consult and transfer in the browser', async (ctx) => {
   await until('two cards in the pair', async () => (await pair.$$('article.card')).length === 2);
   const head = await pair.$eval('.pair-head', (e) => e.textContent);
   assert(/on hold while you talk to 102/.test(head), `pair head: ${head}`);
+  // An Atxfer consultation (the PBX holds the caller, one channel of the phone carries both calls):
+  // hanging up would complete the transfer, so no Cancel button; the page says how to cancel.
+  assert(!(await pair.$('button[id^=cancel-]')), 'no Cancel button for an Atxfer consultation');
+  assert(/102 hangs up/.test(await pair.$eval('.cancel-hint', (e) => e.textContent)), 'how to cancel');
   await page.screenshot({ path: join(env.out, 'consult-pair.png') });
   await assertAccessible(page, 'calls (consultation pair)');
   const h = peer.actions.length;
