@@ -1,0 +1,61 @@
+// Browser end to end (Chromium): the README's demo path. `callbridged --demo` (built-in PBX
+// simulator, no Asterisk) prints a sign-in link for Anna Berger (extension 100); opening it signs
+// her in, a call for her pops within seconds (banner, title, the card in words), Answer on the card
+// reaches the simulated phone (it accepts remote answer) and the card turns Connected with a
+// timer; presence lists her colleagues by display name under team Sales. axe-core on these screens.
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { assert, assertAccessible, browser, env, instrument, run, until } from './harness.mjs';
+
+run('the demo in the browser', async (ctx) => {
+  const dir = mkdtempSync(join(tmpdir(), 'cb-demo-'));
+  const proc = spawn(env.daemon, ['--demo', '--listen', '127.0.0.1:0', '--data-dir', join(dir, 'data')], {
+    env: { ...process.env, CALLBRIDGE_WEB_DIR: env.web }, stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  proc.stdout.on('data', (x) => { out += x; });
+  proc.stderr.on('data', (x) => { out += x; });
+  ctx.daemon = { get output() { return out; } };
+  ctx.cleanups.push(() => { proc.kill('SIGTERM'); rmSync(dir, { recursive: true, force: true }); });
+  const started = Date.now();
+  const m = await until('the demo to print Anna\'s link', () => /Open as Anna[^:]*: (http:\/\/\S+)/.exec(out), 20_000);
+  const link = m[1];
+  console.log(`# demo link printed after ${Date.now() - started} ms`);
+
+  const b = await browser();
+  ctx.cleanups.push(() => b.close());
+  const page = instrument(ctx, await b.newPage({ viewport: { width: 1200, height: 800 }, locale: 'en-US' }));
+  const opened = Date.now();
+  await page.goto(link);
+  await page.waitForSelector('#status.online', { timeout: 10_000 });
+  assert(/Anna/.test(await page.textContent('header .who')), 'signed in as Anna');
+
+  // --- something visible within seconds: a call for Anna rings (long enough to act)
+  const card = await page.waitForSelector('article.card.ringing', { timeout: 20_000 });
+  console.log(`# first call for Anna ringing ${Date.now() - opened} ms after opening her link`);
+  await page.waitForSelector('.incoming-banner');
+  assert((await page.title()).startsWith('☎'), 'tab title');
+  assert(await card.$eval('.badge', (e) => e.textContent) === 'Ringing', 'in words');
+  await page.screenshot({ path: join(env.out, 'demo-ringing.png') });
+  await assertAccessible(page, 'demo: calls with a ringing card');
+  const callId = await card.getAttribute('data-call-id');
+  await page.click(`article.card[data-call-id="${callId}"] button[data-action=answer]`);
+  await page.waitForSelector(`article.card[data-call-id="${callId}"][data-state=connected]`, { timeout: 10_000 });
+  await until('the talk timer running', async () => /Connected 00:0[1-9]/.test(await page.$eval(`article.card[data-call-id="${callId}"] .badge`, (e) => e.textContent)), 5_000);
+  await page.screenshot({ path: join(env.out, 'demo-connected.png') });
+  console.log('# answered from the browser: the simulated phone took the call');
+
+  // --- presence: colleagues by display name, team Sales
+  await page.click('nav a[href="#/presence"]');
+  await page.waitForSelector('.presence button[data-device="101"]:has-text("Ben")', { timeout: 10_000 });
+  // Teams come with GET /api/v1/presence (colleagues as people) where the server has it.
+  const token = new URL(link).searchParams.get('token');
+  const presence = await fetch(new URL('/api/v1/presence', link), { headers: { Authorization: `Bearer ${token}` } });
+  if (presence.status === 200) await page.waitForSelector('.team h3:has-text("Sales")', { timeout: 10_000 });
+  console.log(`# presence: ${presence.status === 200 ? 'grouped by team Sales' : 'names from /lines (no /presence route)'}`);
+  const names = await page.$$eval('.presence .pname strong', (xs) => xs.map((x) => x.textContent));
+  assert(names.length >= 5 && names.some((n) => /Ben/.test(n)), `colleagues by name: ${names}`);
+  await assertAccessible(page, 'demo: presence');
+  await page.screenshot({ path: join(env.out, 'demo-presence.png') });
+});
