@@ -68,3 +68,22 @@ export function errorWords(status: number, type: string): ErrorWords {
   if (status === 429 || status === 503) return 'error.busy';
   return 'error.other';
 }
+
+// Why actions are missing for `device`, when the server says so (a phone that cannot be answered
+// or held remotely): `unavailable_actions` as {device: {action: reason}} or {device: [{action,
+// reason}]}; anything else is ignored.
+export function missingReasons(call: Call, device: string): { action: string; reason: string }[] {
+  const raw = (call as unknown as Record<string, unknown>).unavailable_actions;
+  if (!raw || typeof raw !== 'object') return [];
+  const v = (raw as Record<string, unknown>)[device];
+  const out: { action: string; reason: string }[] = [];
+  if (Array.isArray(v)) {
+    for (const x of v) {
+      const o = x && typeof x === 'object' ? (x as Record<string, unknown>) : {};
+      if (typeof o.action === 'string' && typeof o.reason === 'string') out.push({ action: o.action, reason: o.reason });
+    }
+  } else if (v && typeof v === 'object') {
+    for (const [action, reason] of Object.entries(v)) if (typeof reason === 'string') out.push({ action, reason });
+  }
+  return out;
+}

@@ -3,7 +3,7 @@
 // words with a running timer, the contact (chooser when several match) with recent calls and
 // notes, action links, the transfer target and the control buttons from allowed_actions. A
 // consultation shows the held call and the consultation call together with Complete/Cancel.
-import { stateWord, type StateWord } from '../lib/callview';
+import { missingReasons, stateWord, type StateWord } from '../lib/callview';
 import { actionsFor } from '../lib/store';
 import { expandUrl, flatten } from '../lib/template';
 import { templateVars } from '../lib/remote';
@@ -87,18 +87,6 @@ const STATE_KEYS: Record<StateWord, Key> = {
   held: 'state.held', queued: 'state.queued', failed: 'state.failed', ended: 'state.ended',
 };
 
-// Why an action is missing for this device, when the server says so (e.g. a phone that cannot be
-// answered remotely). Accepts {device: {action: reason}} and {device: [{action, reason}]}.
-function missingReasons(c: Call, device: string): string[] {
-  const raw = (c as unknown as Record<string, unknown>).unavailable_actions ?? (c as unknown as Record<string, unknown>).action_notes;
-  if (!raw || typeof raw !== 'object') return [];
-  const v = (raw as Record<string, unknown>)[device];
-  const out: string[] = [];
-  if (Array.isArray(v)) { for (const x of v) if (x && typeof x === 'object' && typeof (x as { reason?: unknown }).reason === 'string') out.push(`${actionLabel(String((x as { action?: unknown }).action ?? ''))}: ${(x as { reason: string }).reason}`); }
-  else if (v && typeof v === 'object') { for (const [a, r] of Object.entries(v)) if (typeof r === 'string') out.push(`${actionLabel(a)}: ${r}`); }
-  return out;
-}
-
 function CallCard({ call: c, incoming, inert, inPair }: { call: Call; incoming: boolean; inert: boolean; inPair?: Pair }) {
   const { caller, res } = resolved(c);
   const devices = myExtensions();
@@ -125,7 +113,7 @@ function CallCard({ call: c, incoming, inert, inPair }: { call: Call; incoming: 
   const needsTarget = !inPair && (actions.includes('consult') || actions.includes('transfer') || actions.includes('deflect') || !!targets.get(c.id));
   const intl = caller.international && caller.international !== disp ? caller.international : '';
   const recent = recentWith(state.journal, caller.key).filter((e) => e.call_id !== c.id);
-  const reasons = missingReasons(c, device);
+  const reasons = missingReasons(c, device).map((r) => `${actionLabel(r.action)}: ${r.reason}`);
   const dirWord = direction === 'in' ? t('dir.in') : direction === 'out' ? t('dir.out') : t('dir.call');
   const ownState = c.connections.find((x) => x.device === device)?.state ?? '';
   return (

@@ -94,6 +94,13 @@ run('call flow in the browser', async (ctx) => {
   console.log(`# allowed_actions for 100 while ringing: ${allowed}`);
   const shown = (await page.$$eval('article.card .controls button', (bs) => bs.map((x) => x.dataset.action))).sort();
   assert(JSON.stringify(shown) === JSON.stringify(allowed), `buttons ${shown} == allowed_actions ${allowed}`);
+  // Phone 100 has no remote answer here: when the server says why, the card says it too.
+  const why = list[0].unavailable_actions?.['100'];
+  if (why && Object.keys(why).length) {
+    const text = await page.$eval('article.card .why', (e) => e.textContent);
+    assert(Object.values(why).every((r) => text.includes(r)), `reasons on the card: ${text} (server: ${JSON.stringify(why)})`);
+    console.log(`# ${text}`);
+  }
 
   // --- presence board: the ringing line, live
   await page.click('nav a[href="#/presence"]');

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { errorWords, firstDirection, formatElapsed, stateWord, talkStart } from '../../src/lib/callview';
+import { errorWords, firstDirection, formatElapsed, missingReasons, stateWord, talkStart } from '../../src/lib/callview';
 import { missingKeys, pickLang, translator } from '../../src/lib/i18n';
 import { looksLikeNumber, suggestions } from '../../src/lib/suggest';
 import { missedCount, missedDone, newestFirst, openMissed, recentWith } from '../../src/lib/journalview';
@@ -48,6 +48,16 @@ describe('call state in words', () => {
     expect(s.meta.get('x')?.connectedAt).toBe(5000);
     s.apply({ type: 'call', seq: 4, event: 'connectionCleared', call: { id: 'x', connections: [{ device: '100', state: 'held' }] }, device: '100' }, 9000);
     expect(s.meta.has('x')).toBe(false);
+  });
+  it('why buttons are missing, in both shapes, junk ignored', () => {
+    const c = (u: unknown) => ({ id: 'x', connections: [], unavailable_actions: u }) as unknown as Call;
+    expect(missingReasons(c({ '105': { answer: 'this phone cannot be answered from here' } }), '105'))
+      .toEqual([{ action: 'answer', reason: 'this phone cannot be answered from here' }]);
+    expect(missingReasons(c({ '105': [{ action: 'hold', reason: 'no remote hold' }, { action: 3 }, null] }), '105'))
+      .toEqual([{ action: 'hold', reason: 'no remote hold' }]);
+    expect(missingReasons(c({ '105': { answer: 1 } }), '105')).toEqual([]);
+    expect(missingReasons(c('x'), '105')).toEqual([]);
+    expect(missingReasons(c({}), '100')).toEqual([]);
   });
   it('errors in words, not status codes', () => {
     expect(errorWords(409, '/problems/action-not-allowed')).toBe('error.notAllowed');
