@@ -47,7 +47,7 @@ export async function updateUser(name: string, u: Partial<AdminUser>) {
   try {
     await api.patch(`/api/v1/users/${encodeURIComponent(name)}`, u);
     admin.editing = undefined;
-    setFlash('ok', t('contacts.saved'));
+    setFlash('ok', t('adm.saved'));
     await loadAdmin();
   } catch (e) {
     if (e instanceof ApiError && (e.status === 404 || e.status === 405)) admin.canEditUsers = false;

@@ -51,7 +51,7 @@ function Rows({ rows, caption }: { rows: unknown[]; caption: string }) {
 }
 
 function Diagnostics({ d }: { d: Json }) {
-  const sections: JSX.Element[] = [<section key="server"><h3>Server</h3><KV obj={d} caption="Server" /></section>];
+  const sections: JSX.Element[] = [<section key="server"><h3>{t('adm.server')}</h3><KV obj={d} caption={t('adm.server')} /></section>];
   for (const [k, v] of Object.entries(d)) {
     if (isObj(v)) {
       const nested = Object.entries(v).filter(([, x]) => Array.isArray(x) && x.some(isObj));
@@ -65,7 +65,7 @@ function Diagnostics({ d }: { d: Json }) {
 }
 
 async function copy(text: string) {
-  try { await navigator.clipboard.writeText(text); setFlash('ok', 'Copied'); } catch { setFlash('error', 'The browser did not allow copying: select the text and copy it'); }
+  try { await navigator.clipboard.writeText(text); setFlash('ok', t('adm.copied')); } catch { setFlash('error', t('adm.copyFailed')); }
 }
 
 const emptyUser: AdminUser = { user: '', role: 'user', extensions: [], display_name: '', team: '' };
@@ -76,20 +76,20 @@ function UserForm({ initial, onSave, submit, idPrefix }: { initial: AdminUser; o
   const extProblem = ext.split(/[ ,]+/).filter(Boolean).find((e) => !/^[A-Za-z0-9*#+_-]{1,32}$/.test(e));
   return (
     <form class="inline-form user-form" onSubmit={(ev) => { ev.preventDefault(); if (!extProblem) onSave({ ...u, extensions: ext.split(/[ ,]+/).filter(Boolean) }); }}>
-      <label for={`${idPrefix}-user`}>User</label>
+      <label for={`${idPrefix}-user`}>{t('adm.user')}</label>
       <input id={`${idPrefix}-user`} value={u.user} required disabled={!!initial.user} onInput={(ev) => setU({ ...u, user: (ev.target as HTMLInputElement).value })} />
-      <label for={`${idPrefix}-name`}>Display name</label>
+      <label for={`${idPrefix}-name`}>{t('adm.name')}</label>
       <input id={`${idPrefix}-name`} value={u.display_name} onInput={(ev) => setU({ ...u, display_name: (ev.target as HTMLInputElement).value })} />
-      <label for={`${idPrefix}-team`}>Team</label>
+      <label for={`${idPrefix}-team`}>{t('adm.team')}</label>
       <input id={`${idPrefix}-team`} value={u.team} onInput={(ev) => setU({ ...u, team: (ev.target as HTMLInputElement).value })} />
-      <label for={`${idPrefix}-ext`}>Extensions</label>
+      <label for={`${idPrefix}-ext`}>{t('adm.ext')}</label>
       <input id={`${idPrefix}-ext`} value={ext} aria-invalid={extProblem ? 'true' : undefined} aria-describedby={extProblem ? `${idPrefix}-ext-err` : undefined} onInput={(ev) => setExt((ev.target as HTMLInputElement).value)} />
-      <label for={`${idPrefix}-role`}>Role</label>
+      <label for={`${idPrefix}-role`}>{t('adm.role')}</label>
       <select id={`${idPrefix}-role`} value={u.role} onChange={(ev) => setU({ ...u, role: (ev.target as HTMLSelectElement).value })}>
         {['user', 'supervisor', 'admin'].map((r) => <option key={r} value={r}>{r}</option>)}
       </select>
       <button type="submit" disabled={!!extProblem}>{submit}</button>
-      {extProblem ? <span class="field-error" id={`${idPrefix}-ext-err`}>“{extProblem}” is not an extension (1-32 letters, digits, * # + - _)</span> : null}
+      {extProblem ? <span class="field-error" id={`${idPrefix}-ext-err`}>{t('adm.badExt', { ext: extProblem })}</span> : null}
     </form>);
 }
 
@@ -102,42 +102,42 @@ export function AdminPage() {
       {admin.error ? <p class="flash error">{admin.error}</p> : null}
       <button type="button" onClick={() => void loadAdmin()}>{t('admin.refresh')}</button>
       <section class="users" aria-labelledby="users-h">
-        <h3 id="users-h">Users and tokens</h3>
+        <h3 id="users-h">{t('adm.users')}</h3>
         {admin.newToken ? (
           <div class="flash ok new-token" role="status">
-            <p>New token for {admin.newToken.user} (shown once): <code id="new-token">{admin.newToken.token}</code>{' '}
-              <button type="button" id="copy-token" onClick={() => void copy(admin.newToken!.token)}>Copy token</button></p>
-            <p>Sign-in link: <code id="signin-link">{signInLink(admin.newToken.token)}</code>{' '}
-              <button type="button" id="copy-link" onClick={() => void copy(signInLink(admin.newToken!.token))}>Copy link</button></p>
+            <p>{t('adm.tokenShown', { user: admin.newToken.user })} <code id="new-token">{admin.newToken.token}</code>{' '}
+              <button type="button" id="copy-token" onClick={() => void copy(admin.newToken!.token)}>{t('adm.copyToken')}</button></p>
+            <p>{t('adm.signInLink')} <code id="signin-link">{signInLink(admin.newToken.token)}</code>{' '}
+              <button type="button" id="copy-link" onClick={() => void copy(signInLink(admin.newToken!.token))}>{t('adm.copyLink')}</button></p>
           </div>) : null}
         {admin.newLink ? (
           <div class="flash ok new-token" role="status">
-            <p>Sign-in link for {admin.newLink.user}{admin.newLink.expires_at ? ` (works once, until ${fmtTime(admin.newLink.expires_at)})` : ''}: <code id="signin-link">{admin.newLink.url}</code>{' '}
-              <button type="button" id="copy-link" onClick={() => void copy(admin.newLink!.url)}>Copy link</button></p>
+            <p>{t('adm.linkFor', { user: admin.newLink.user })}{admin.newLink.expires_at ? ` ${t('adm.linkOnce', { time: fmtTime(admin.newLink.expires_at) })}` : ''}: <code id="signin-link">{admin.newLink.url}</code>{' '}
+              <button type="button" id="copy-link" onClick={() => void copy(admin.newLink!.url)}>{t('adm.copyLink')}</button></p>
           </div>) : null}
         {admin.users ? (
-          <div class="table-wrap" tabIndex={0} role="region" aria-label="Users"><table class="grid users-table" aria-label="Users">
-            <thead><tr><th scope="col">User</th><th scope="col">Display name</th><th scope="col">Team</th><th scope="col">Extensions</th><th scope="col">Role</th><th scope="col">Tokens</th><th scope="col"><span class="sr-only">Actions</span></th></tr></thead>
+          <div class="table-wrap" tabIndex={0} role="region" aria-label={t('adm.users')}><table class="grid users-table" aria-label={t('adm.users')}>
+            <thead><tr><th scope="col">{t('adm.user')}</th><th scope="col">{t('adm.name')}</th><th scope="col">{t('adm.team')}</th><th scope="col">{t('adm.ext')}</th><th scope="col">{t('adm.role')}</th><th scope="col">{t('adm.tokens')}</th><th scope="col"><span class="sr-only">{t('adm.actions')}</span></th></tr></thead>
             <tbody>{admin.users.map((u) => (
               <tr key={u.user} data-user={u.user}>
                 {admin.editing === u.user ? (
-                  <td colSpan={7}><UserForm initial={u} submit="Save" idPrefix={`edit-${u.user}`} onSave={(x) => void updateUser(u.user, { display_name: x.display_name, team: x.team, extensions: x.extensions, role: x.role })} />
-                    {admin.canEditUsers === false ? <p class="hint">This server cannot change users yet: delete and create the user again.</p> : null}</td>
+                  <td colSpan={7}><UserForm initial={u} submit={t('adm.save')} idPrefix={`edit-${u.user}`} onSave={(x) => void updateUser(u.user, { display_name: x.display_name, team: x.team, extensions: x.extensions, role: x.role })} />
+                    {admin.canEditUsers === false ? <p class="hint">{t('adm.cannotEdit')}</p> : null}</td>
                 ) : <>
                   <td>{u.user}</td><td>{u.display_name}</td><td>{u.team}</td><td>{u.extensions.join(', ')}</td><td>{u.role}</td>
                   <td><ul class="tokens">{tokensOf(u.user).map((tk) => (
-                    <li key={tk.id} class={tk.revoked ? 'revoked' : ''}><code>{tk.id.slice(0, 8)}</code> {tk.created_at ? fmtTime(tk.created_at) : ''}{tk.revoked ? ' (revoked)' : tk.expires_at ? ` → ${fmtTime(tk.expires_at)}` : ''}
-                      {!tk.revoked ? <button type="button" class="link" aria-label={`Revoke token ${tk.id.slice(0, 8)} of ${u.user}`} onClick={() => void revokeToken(tk.id)}>Revoke</button> : null}</li>))}</ul></td>
+                    <li key={tk.id} class={tk.revoked ? 'revoked' : ''}><code>{tk.id.slice(0, 8)}</code> {tk.created_at ? fmtTime(tk.created_at) : ''}{tk.revoked ? ` (${t('adm.revoked')})` : tk.expires_at ? ` → ${fmtTime(tk.expires_at)}` : ''}
+                      {!tk.revoked ? <button type="button" class="link" aria-label={t('adm.revokeOf', { id: tk.id.slice(0, 8), user: u.user })} onClick={() => void revokeToken(tk.id)}>{t('adm.revoke')}</button> : null}</li>))}</ul></td>
                   <td class="row-actions">
-                    <button type="button" aria-label={`Edit ${u.user}`} onClick={() => { admin.editing = u.user; render(); }}>Edit</button>
-                    <button type="button" aria-label={`New token for ${u.user}`} onClick={() => void issueToken(u.user)}>New token</button>
-                    <button type="button" aria-label={`Sign-in link for ${u.user}`} onClick={() => void makeSignInLink(u.user)}>Sign-in link</button>
-                    <button type="button" aria-label={`Delete ${u.user}`} onClick={() => { if (confirm(`Delete ${u.user} with their tokens?`)) void deleteUser(u.user); }}>Delete</button>
+                    <button type="button" aria-label={t('adm.editOf', { user: u.user })} onClick={() => { admin.editing = u.user; render(); }}>{t('adm.edit')}</button>
+                    <button type="button" aria-label={t('adm.newTokenOf', { user: u.user })} onClick={() => void issueToken(u.user)}>{t('adm.newToken')}</button>
+                    <button type="button" aria-label={t('adm.linkOf', { user: u.user })} onClick={() => void makeSignInLink(u.user)}>{t('adm.link')}</button>
+                    <button type="button" aria-label={t('adm.deleteOf', { user: u.user })} onClick={() => { if (confirm(t('adm.deleteConfirm', { user: u.user }))) void deleteUser(u.user); }}>{t('adm.delete')}</button>
                   </td></>}
               </tr>))}</tbody>
           </table></div>) : <p>…</p>}
-        <h4>New user</h4>
-        <UserForm initial={emptyUser} submit="Create user + token" idPrefix="new" onSave={(u) => void createUser(u)} />
+        <h4>{t('adm.newUser')}</h4>
+        <UserForm initial={emptyUser} submit={t('adm.create')} idPrefix="new" onSave={(u) => void createUser(u)} />
       </section>
       <UiSettingsSection />
       {d ? <Diagnostics d={d} /> : null}
