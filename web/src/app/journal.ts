@@ -5,9 +5,20 @@ import { displayNumber } from '../lib/phone';
 import { ApiError } from '../lib/api';
 import type { Contact, JournalEntry } from '../lib/types';
 import { track, type CommandAccepted } from './commands';
-import { api, errText, render, say, setFlash, state, t } from './state';
+import { api, errText, live, render, say, setFlash, state, t } from './state';
 
 export const noteDrafts = new Map<number, string>();  // entry id -> note being typed (survives re-renders)
+// Notes typed on a call's card while it runs: call id -> text. Saved on the call's journal entry
+// (or entries: one per own line) when they arrive; kept 10 minutes after the call for that.
+export const callNotes = new Map<string, { text: string; at: number }>();
+
+function callNoteFor(callId: string | undefined): string | undefined {
+  if (!callId) return undefined;
+  const now = Date.now();
+  for (const [id, n] of callNotes) if (now - n.at > 600_000 && !live.calls.has(id)) callNotes.delete(id);
+  for (const [id, n] of callNotes) if (id === callId || id.endsWith(`-${callId}`) || callId.endsWith(`-${id}`)) return n.text;
+  return undefined;
+}
 export const filters: Record<string, string> = { direction: '', disposition: '', q: '' };
 let reloadTimer: number | null = null;
 
@@ -67,6 +78,12 @@ export function journalPushed(entry: JournalEntry, resolves: number[] = [], chos
   state.journal = [entry, ...state.journal.filter((e) => e.id == null || e.id !== entry.id)];
   for (const e of state.journal) if (resolves.includes(e.id)) e.done = true;
   if (chosen) void storeChoice(entry, chosen);
+  const note = callNoteFor(entry.call_id)?.trim();
+  if (note && typeof entry.id === 'number' && !(entry.note ?? '').includes(note)) {
+    const text = entry.note ? `${entry.note}\n${note}` : note;
+    void api.patch(`/api/v1/journal/${entry.id}`, { note: text }).then(() => { entry.note = text; render(); say(t('journal.noteSaved')); })
+      .catch((e: unknown) => setFlash('error', `${t('journal.note')}: ${errText(e)}`));
+  }
   if (!countMissing) void loadMissedCount(); else state.journalMissed = undefined;
   if (state.view === 'journal' && entry.id == null && reloadTimer == null)
     reloadTimer = window.setTimeout(() => { reloadTimer = null; void loadJournal(); }, 300);

@@ -15,6 +15,7 @@ import { colleagueName, manualChoice, resolved } from '../app/caller';
 import { actionLabel, cancelConsult, completeTransfer, confirmDial, control, dial, dialedNumber, pairs, targets, type Pair } from '../app/commands';
 import { live, memory, myExtensions, render, state, t, tenantConfig, fmtTime } from '../app/state';
 import { syncAlerting } from '../app/alerting';
+import { callNotes } from '../app/journal';
 import { Elapsed, NumberField, SafeHtml } from './common';
 
 export function CallsPage() {
@@ -159,6 +160,9 @@ function CallCard({ call: c, incoming, inert, inPair }: { call: Call; incoming: 
       ) : (
         <div class="contact unknown"><strong>{caller.kind === 'withheld' ? t('card.withheld') : caller.kind === 'internal' ? t('card.internal') : t('card.unknown')}</strong></div>
       )}
+      <label class="call-note"><span>{t('card.callNote')}</span>
+        <textarea id={`callnote-${c.id}`} rows={2} maxLength={2000} value={callNotes.get(c.id)?.text ?? ''}
+          onInput={(ev) => { callNotes.set(c.id, { text: (ev.target as HTMLTextAreaElement).value, at: Date.now() }); }} /></label>
       {recent.length ? (
         <details class="recent">
           <summary>{t('card.recent')} ({recent.length})</summary>

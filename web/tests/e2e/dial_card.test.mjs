@@ -65,6 +65,12 @@ run('a dialed call in the browser', async (ctx) => {
   await until('Originate after "Dial anyway"', () => peer.received('Originate', from)[0]);
   assert(!(await page.$('.confirm')), 'the question is gone');
 
+  // --- Alt+H hangs up the active call (the phone's channel)
+  const hz = peer.actions.length;
+  await page.keyboard.press('Alt+h');
+  const hang = await until('Hangup after Alt+H', () => peer.received('Hangup', hz)[0]);
+  assert(/^PJSIP\/100-/.test(hang.channel ?? ''), `Alt+H hung up 100's channel: ${hang.raw}`);
+
   // --- the rest of the call; the flash line disappears by itself
   peer.send(blocks.slice(bridged + 1));
   await page.waitForSelector('article.card', { state: 'detached', timeout: 10_000 });

@@ -107,8 +107,21 @@ run('live updates, alerting, languages, dark mode and accessibility', async (ctx
   assert(await page.evaluate(() => !window.__cb.ring.active), 'ring stopped');
   await page.screenshot({ path: join(env.out, 'call-connected.png') });
   await assertAccessible(page, 'calls (connected card)');
+  // A note typed on the card during the call (the timer re-renders the card every second) keeps
+  // focus and text, and lands on the call's journal entry when it ends.
+  const noteSel = `#callnote-${callId.replace(/[^a-zA-Z0-9_-]/g, (c) => `\\${c}`)}`;
+  await page.click(noteSel);
+  await page.keyboard.type('wants a');
+  const t1 = await page.$eval(`article.card[data-call-id="${callId}"] .timer`, (e) => e.textContent);
+  await until('the timer to tick', async () => (await page.$eval(`article.card[data-call-id="${callId}"] .timer`, (e) => e.textContent)) !== t1);
+  await page.keyboard.type(' quote');
+  const cn = await page.evaluate(() => ({ id: document.activeElement?.id, value: document.activeElement?.value }));
+  assert(cn.id === `callnote-${callId}` && cn.value === 'wants a quote', `card note keeps focus and text: ${JSON.stringify(cn)}`);
   peer.send(ring.slice(end));
   await page.waitForSelector('article.card', { state: 'detached', timeout: 10_000 });
+
+  await until('the card note on the journal entry', async () => (await d.api('GET', '/api/v1/journal', token)).json?.entries?.some((e) => e.note === 'wants a quote'));
+  console.log('# the note typed on the card was saved on the call\'s journal entry');
 
   // --- journal: a note typed while a new entry arrives keeps focus and text
   await page.click('nav a[href="#/journal"]');
