@@ -121,10 +121,16 @@ TEST(Demo, ConfigEnabledStartsSimulatorSeedsContactsTokenAndJournalsLiveCalls) {
   write_file(dir / "callbridge.toml",
              "[demo]\nenabled = true\nspeed = 50\ncalls_per_minute = 60\nseed = 7\n");
   DemoRun first;
+  std::string first_anna;
   {
     Daemon d({"--config", dir / "callbridge.toml", "--listen", "127.0.0.1:0", "--data-dir", dir / "data"});
     first = run_demo_until_journaled(d);
     ASSERT_FALSE(first.token.empty());
+    const std::string out = d.output();
+    std::smatch am;
+    ASSERT_TRUE(std::regex_search(out, am, kOpenAnna)) << out;
+    first_anna = am[2].str();
+    EXPECT_NE(out.find("demo: 6 demo users of team Sales added"), std::string::npos) << out;
     d.signal(SIGTERM);
     EXPECT_EQ(d.wait_exit(), 0) << d.output();
   }
@@ -151,16 +157,34 @@ TEST(Demo, ConfigEnabledStartsSimulatorSeedsContactsTokenAndJournalsLiveCalls) {
     ASSERT_TRUE(user);
     EXPECT_EQ(user->role, "admin");
   }
-  // A second start (the --demo flag this time) reuses the token and does not seed twice.
+  // What an admin changed about a demo user is kept across starts.
+  {
+    auto ids = callbridge::identity::SqliteIdentityStore::open(dir / "data/identity.db");
+    ASSERT_TRUE(ids);
+    auto anna = (*ids)->get_user("default", "anna");
+    ASSERT_TRUE(anna);
+    EXPECT_EQ(anna->team, "Sales");
+    EXPECT_EQ(anna->extensions, std::vector<std::string>{"100"});
+    anna->team = "Support";
+    ASSERT_TRUE((*ids)->put_user(*anna));
+  }
+  // A second start (the --demo flag this time) reuses both tokens and does not seed twice.
   {
     Daemon d({"--demo", "--demo-speed", "50", "--listen", "127.0.0.1:0", "--data-dir", dir / "data"});
+    auto anna = d.wait_for(kOpenAnna);
+    ASSERT_FALSE(anna.empty()) << d.output();
+    EXPECT_EQ(anna[2].str(), first_anna);
     auto open = d.wait_for(kOpen);
     ASSERT_FALSE(open.empty()) << d.output();
     EXPECT_EQ(open[2].str(), first.token);
     EXPECT_EQ(d.output().find("demo contacts added"), std::string::npos) << d.output();
+    EXPECT_EQ(d.output().find("demo users"), std::string::npos) << d.output();
     d.signal(SIGTERM);
     EXPECT_EQ(d.wait_exit(), 0) << d.output();
   }
+  auto ids = callbridge::identity::SqliteIdentityStore::open(dir / "data/identity.db");
+  ASSERT_TRUE(ids);
+  EXPECT_EQ((*ids)->get_user("default", "anna")->team, "Support") << "the admin's change survives the start";
 }
 
 // Issue 13: the README's demo, as a new user meets it. Real time (speed 1), as `scripts/run.sh`.
