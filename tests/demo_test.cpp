@@ -22,6 +22,7 @@
 #include "support/child_process.hpp"
 #include "support/http_client.hpp"
 #include "support/http_get.hpp"
+#include "support/ws_text_client.hpp"
 #include "support/temp_dir.hpp"
 
 namespace {
@@ -215,7 +216,9 @@ TEST(Demo, AnnasLinkSignsHerInAndHerPhoneRingsWithinSecondsLongEnoughToAnswer) {
   int sales = 0;
   for (const auto& u : users.at("users").as_array()) {
     if (u.at("team") == "Sales") ++sales;
-    if (u.at("user") == "frank") EXPECT_EQ(u.at("display_name"), "Frank Lehmann");
+    if (u.at("user") == "frank") {
+      EXPECT_EQ(u.at("display_name"), "Frank Lehmann");
+    }
   }
   EXPECT_EQ(sales, 6) << json::serialize(users);
 
@@ -244,6 +247,26 @@ TEST(Demo, AnnasLinkSignsHerInAndHerPhoneRingsWithinSecondsLongEnoughToAnswer) {
   ASSERT_FALSE(connected.is_null()) << d.output();
   EXPECT_EQ(connected.at("id"), id.c_str());
   EXPECT_TRUE(contains(connected.at("allowed_actions").at("100"), "hold")) << json::serialize(connected);
+
+  // She hangs up; her next call is 20-40 s away. Opening the client again (a new event stream)
+  // brings it forward: whoever opens a demo link sees a call within seconds.
+  auto hung = http.request("POST", "/api/v1/calls/" + id + "/hangup", {"Authorization: Bearer " + anna}, "{}");
+  ASSERT_EQ(hung.status, 202) << hung.body;
+  const auto idle_deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+  while (std::chrono::steady_clock::now() < idle_deadline &&
+         !call_of(body_json(http_get(port, "/api/v1/calls", anna)), "100", {"connected"}).is_null())
+    d.wait_output(50);
+  callbridge::testing::WsTextClient ws;
+  ASSERT_EQ(ws.connect(port, "", anna), 101);
+  const auto reopened = std::chrono::steady_clock::now();
+  json::value next;
+  while (std::chrono::steady_clock::now() - reopened < std::chrono::seconds(5)) {
+    next = call_of(body_json(http_get(port, "/api/v1/calls", anna)), "100", {"alerting", "connected"});
+    if (!next.is_null()) break;
+    d.wait_output(50);
+  }
+  ASSERT_FALSE(next.is_null()) << "no call for Anna within 5 s of opening the client again\n" << d.output();
+  EXPECT_NE(next.at("id"), id.c_str());
   d.signal(SIGTERM);
   EXPECT_EQ(d.wait_exit(), 0) << d.output();
 }

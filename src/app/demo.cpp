@@ -122,6 +122,11 @@ PbxConfig DemoPbx::pbx_config() const {
   return p;
 }
 
+void DemoPbx::viewer_arrived() {
+  Impl* raw = impl_.get();
+  raw->server.post([raw](sim::SimEngine& e) { raw->generator.focus_soon(e, std::chrono::seconds(2)); });
+}
+
 void DemoPbx::stop() {
   if (!impl_) return;
   std::call_once(impl_->stopped, [this] {

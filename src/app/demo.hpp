@@ -46,7 +46,8 @@ sim::LabConfig demo_lab();
 // The demo's traffic: `calls_per_minute` new calls (Poisson) on the colleagues' phones, answered
 // / missed / busy, hold, blind and attended transfers, queue calls; outside callers drawn from a
 // small pool that demo_contacts() covers. Anna's phone (kDemoFocus) gets its own calls: the first
-// 4 s after callbridged logged in, then every 20-40 s, ringing 8-15 s (simulated seconds).
+// 4 s after callbridged logged in, then every 20-40 s, ringing 8-15 s (simulated seconds), and
+// one 2 s after viewer_arrived() when her phone is idle.
 sim::TrafficProfile demo_traffic_profile(double calls_per_minute, std::uint64_t seed);
 
 // The simulator behind the demo link. start() binds 127.0.0.1:0 and serves on its own thread
@@ -61,6 +62,10 @@ class DemoPbx {
   std::uint16_t port() const;
   // The [[pbx]] entry that connects to this simulator (random secret, MD5 login).
   PbxConfig pbx_config() const;
+  // Somebody started to watch (a browser opened the event stream): Anna's phone rings within
+  // 2 s unless it is busy or her next call is due by then. Thread-safe (runs on the simulator's
+  // thread).
+  void viewer_arrived();
   // Thread-safe, idempotent; joins the simulator thread.
   void stop();
 

@@ -6,6 +6,7 @@
 
 #include <cstdio>
 #include <filesystem>
+#include <functional>
 #include <string>
 
 #include "app/app.hpp"
@@ -152,6 +153,19 @@ int main(int argc, char** argv) {
                 app::demo_url(config.server.listen, a.http_port(), demo_token).c_str());
     std::fflush(stdout);
   }
+  // Demo: whoever opens a link sees something happen within seconds. A new event stream (a
+  // snapshot sent) means a browser was opened; then Anna's phone rings soon (DemoPbx).
+  boost::asio::steady_timer viewers(a.io());
+  std::function<void(std::uint64_t)> watch = [&](std::uint64_t seen) {
+    viewers.expires_after(std::chrono::milliseconds(250));
+    viewers.async_wait([&, seen](boost::system::error_code ec) {
+      if (ec) return;
+      auto now = a.event_hub().stats().snapshots;
+      if (now > seen) demo->viewer_arrived();
+      watch(now);
+    });
+  };
+  if (demo) watch(a.event_hub().stats().snapshots);
   int rc = a.run();
   if (demo) demo->stop();
   return rc;

@@ -259,6 +259,43 @@ TEST(SimTraffic, TheFocusSeatRingsEarlyRegularlyAndLongEnoughToAct) {
   EXPECT_GE(rings.size() + 1, gen.focus_calls());
 }
 
+// A viewer arrives (demo: a browser opened the event stream): the focus seat rings within the
+// asked time instead of at its next scheduled call, once; not while it is busy.
+TEST(SimTraffic, FocusSoonBringsTheNextFocusCallForward) {
+  TrafficProfile p;
+  p.seats = 6;
+  p.cps = 1.0 / 3600;  // next to no other traffic
+  p.seed = 3;
+  p.focus_ext = "100";
+  p.focus_first_s = 100;
+  ASSERT_TRUE(p.validate());
+  std::vector<double> rings;  // seconds since start of each Newchannel on 100
+  SimEngine* ep = nullptr;
+  SimEngine e(LabConfig{}, base::from_micros(kStartUs), [&](const SimMessage& m) {
+    std::map<std::string, std::string> f(m.fields().begin(), m.fields().end());
+    if (f["Event"] == "Newchannel" && f["Channel"].starts_with("PJSIP/100-"))
+      rings.push_back(std::chrono::duration<double>(ep->now() - base::from_micros(kStartUs)).count());
+  });
+  ep = &e;
+  TrafficGenerator gen(p);
+  gen.focus_soon(e, 2s);  // not started: nothing
+  EXPECT_TRUE(e.idle());
+  gen.start(e);
+  e.run_until(e.now() + 10s);
+  EXPECT_TRUE(rings.empty());
+  gen.focus_soon(e, 2s);
+  e.run_until(e.now() + 3s);
+  ASSERT_EQ(rings.size(), 1u);
+  EXPECT_NEAR(rings[0], 12.0, 0.01);
+  gen.focus_soon(e, 2s);  // busy: it rings already
+  e.run_until(e.now() + 5s);
+  EXPECT_EQ(rings.size(), 1u);
+  e.run_until(base::from_micros(kStartUs) + 200s);
+  for (double r : rings) EXPECT_NE(r, 100.0) << "the replaced first call does not come as well";
+  for (std::size_t i = 1; i < rings.size(); ++i) EXPECT_GE(rings[i] - rings[i - 1], 20.0 - 1e-6);
+  EXPECT_EQ(gen.focus_calls(), rings.size());
+}
+
 TEST(SimTraffic, FocusMustBeASeat) {
   TrafficProfile p;
   p.focus_ext = "199";

@@ -104,8 +104,24 @@ std::string TrafficGenerator::free_seat(SimEngine& e, std::string_view except) {
 void TrafficGenerator::start(SimEngine& e) {
   std::exponential_distribution<double> gap(profile_.cps);
   e.after(microseconds(static_cast<long long>(gap(rng_) * 1e6)), [this, &e] { arrival(e); });
-  if (!profile_.focus_ext.empty())
-    e.after(microseconds(static_cast<long long>(profile_.focus_first_s * 1e6)), [this, &e] { focus_arrival(e); });
+  running_ = true;
+  if (!profile_.focus_ext.empty()) schedule_focus(e, microseconds(static_cast<long long>(profile_.focus_first_s * 1e6)));
+}
+
+void TrafficGenerator::schedule_focus(SimEngine& e, microseconds after) {
+  focus_due_ = e.now() + after;
+  const std::uint64_t gen = ++focus_gen_;
+  e.after(after, [this, &e, gen] {
+    if (gen == focus_gen_) focus_arrival(e);
+  });
+}
+
+void TrafficGenerator::focus_soon(SimEngine& e, microseconds within) {
+  if (!running_ || stopped_ || profile_.focus_ext.empty()) return;
+  if (focus_due_ <= e.now() + within) return;
+  for (const auto& c : e.model().channels())
+    if (c.device == "PJSIP/" + profile_.focus_ext) return;  // ringing or talking: visible already
+  schedule_focus(e, within);
 }
 
 microseconds TrafficGenerator::uniform(double min_s, double max_s) {
@@ -119,7 +135,7 @@ void TrafficGenerator::focus_arrival(SimEngine& e) {
   bool busy = false;
   for (const auto& c : e.model().channels()) busy = busy || c.device == "PJSIP/" + ext;
   if (busy) {  // on the phone (e.g. a call taken in the browser): the next one once it is free
-    e.after(5s, [this, &e] { focus_arrival(e); });
+    schedule_focus(e, 5s);
     return;
   }
   std::uniform_real_distribution<double> u(0, 1);
@@ -143,7 +159,7 @@ void TrafficGenerator::focus_arrival(SimEngine& e) {
     }
     start_inbound(e, c);
   }
-  e.after(uniform(profile_.focus_every_min_s, profile_.focus_every_max_s), [this, &e] { focus_arrival(e); });
+  schedule_focus(e, uniform(profile_.focus_every_min_s, profile_.focus_every_max_s));
 }
 
 void TrafficGenerator::arrival(SimEngine& e) {

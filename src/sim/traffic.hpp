@@ -58,6 +58,10 @@ class TrafficGenerator {
   std::uint64_t started() const { return started_; }
   std::uint64_t focus_calls() const { return focus_calls_; }  // calls started for focus_ext
   std::uint64_t blocked() const { return blocked_; }  // arrivals with no free seat
+  // Brings the focus seat's next call forward to `within` from now (someone just started to
+  // watch it), unless the seat is busy, its next call is due by then anyway, or start() has not
+  // run yet.
+  void focus_soon(SimEngine& e, microseconds within);
   // No new calls from now on; calls in progress play to their end (then the engine goes idle).
   void stop() { stopped_ = true; }
   bool stopped() const { return stopped_; }
@@ -65,6 +69,7 @@ class TrafficGenerator {
  private:
   void arrival(SimEngine& e);
   void focus_arrival(SimEngine& e);
+  void schedule_focus(SimEngine& e, microseconds after);  // replaces the pending focus arrival
   microseconds uniform(double min_s, double max_s);
   std::string free_seat(SimEngine& e, std::string_view except = {});
   std::string external_number();
@@ -75,6 +80,9 @@ class TrafficGenerator {
   TrafficProfile profile_;
   std::mt19937_64 rng_;
   std::uint64_t started_ = 0, blocked_ = 0, focus_calls_ = 0;
+  bool running_ = false;
+  std::uint64_t focus_gen_ = 0;  // the pending focus arrival's; older ones do nothing
+  base::Timestamp focus_due_{};
   bool stopped_ = false;
 };
 
