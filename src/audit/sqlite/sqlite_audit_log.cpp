@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <utility>
 
+#include "storage/sqlite/connection.hpp"
 #include "storage/sqlite/statement.hpp"
 
 namespace callbridge::audit {
@@ -78,39 +79,14 @@ ports::AuditRecord clean(ports::AuditRecord r) {
 }  // namespace
 
 namespace detail {
+// A connection and, on the writer's, its prepared insert (declared after it: it goes first).
 struct AuditDb {
-  sqlite3* h = nullptr;
-  std::string path;
+  std::unique_ptr<storage::sqlite::Connection> conn;
   Stmt insert;  // writer only
-  ~AuditDb() {
-    insert = Stmt();
-    sqlite3_close_v2(h);
-  }
 
-  Error err(std::string_view what) const {
-    std::string msg = "audit log " + path + ": " + std::string(what) + ": " + sqlite3_errmsg(h);
-    const int primary = sqlite3_extended_errcode(h) & 0xff;
-    if (primary == SQLITE_NOTADB || primary == SQLITE_CORRUPT) msg += " (the file is corrupt or not a callbridge audit log)";
-    return Error::io(std::move(msg));
-  }
-  Status exec(std::string_view sql, std::string_view what) {
-    std::string s(sql);
-    if (sqlite3_exec(h, s.c_str(), nullptr, nullptr, nullptr) != SQLITE_OK) return fail(err(what));
-    return {};
-  }
-  Result<Stmt> prepare(std::string_view sql) {
-    Stmt s(h, sql);
-    if (!s.ok()) return fail(err("prepare"));
-    return s;
-  }
-  Result<std::int64_t> scalar(std::string_view sql, std::string_view what) {
-    auto st = prepare(sql);
-    if (!st) return fail(err(what));
-    int rc = st->step();
-    if (rc == SQLITE_ROW) return st->i64(0);
-    if (rc == SQLITE_DONE) return 0;
-    return fail(err(what));
-  }
+  Error err(std::string_view what) const { return conn->err(what); }
+  Status exec(std::string_view sql, std::string_view what) { return conn->exec(sql, what); }
+  Result<Stmt> prepare(std::string_view sql) { return conn->prepare(sql); }
 };
 }  // namespace detail
 
@@ -118,56 +94,15 @@ using detail::AuditDb;
 
 namespace {
 
-Result<std::unique_ptr<AuditDb>> open_db(const std::string& path, bool read_only) {
-  auto db = std::make_unique<AuditDb>();
-  db->path = path;
-  int flags = SQLITE_OPEN_NOMUTEX | (read_only ? SQLITE_OPEN_READONLY : (SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE));
-  if (sqlite3_open_v2(path.c_str(), &db->h, flags, nullptr) != SQLITE_OK) {
-    if (!db->h) return fail(Error::io("audit log " + path + ": cannot open (out of memory)"));
-    return fail(db->err("cannot open"));
-  }
-  sqlite3_extended_result_codes(db->h, 1);
-  sqlite3_busy_timeout(db->h, 5000);
-  if (auto n = db->scalar("SELECT count(*) FROM sqlite_master", "reading the schema"); !n) return fail(n.error());
-  return db;
-}
+const storage::sqlite::Schema kSchema{kApplicationId, kMigrations, "a callbridge audit log"};
 
-Status migrate(AuditDb& d) {
-  if (auto st = d.exec("BEGIN IMMEDIATE", "starting migration"); !st) return st;
-  auto rollback = [&](Error e) {
-    (void)d.exec("ROLLBACK", "rollback");
-    return fail(std::move(e));
-  };
-  auto app_id = d.scalar("PRAGMA application_id", "reading application_id");
-  if (!app_id) return rollback(app_id.error());
-  auto tables = d.scalar("SELECT count(*) FROM sqlite_master", "reading the schema");
-  if (!tables) return rollback(tables.error());
-  if (*tables > 0 && *app_id != kApplicationId)
-    return rollback(Error::invalid_argument("audit log " + d.path + ": is an SQLite database but not a callbridge audit log"));
-  if (auto st = d.exec("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)", "creating schema_version"); !st)
-    return rollback(st.error());
-  auto rows = d.scalar("SELECT count(*) FROM schema_version", "reading schema_version");
-  if (!rows) return rollback(rows.error());
-  if (*rows == 0)
-    if (auto st = d.exec("INSERT INTO schema_version VALUES (0)", "initialising schema_version"); !st)
-      return rollback(st.error());
-  auto version = d.scalar("SELECT version FROM schema_version", "reading schema_version");
-  if (!version) return rollback(version.error());
-  if (*version > SqliteAuditLog::kSchemaVersion)
-    return rollback(Error::invalid_argument("audit log " + d.path + ": schema version " + std::to_string(*version) +
-                                            " is newer than this build supports (" +
-                                            std::to_string(SqliteAuditLog::kSchemaVersion) + ")"));
-  for (auto v = *version; v < SqliteAuditLog::kSchemaVersion; ++v)
-    if (auto st = d.exec(kMigrations[v], "migrating to schema " + std::to_string(v + 1)); !st) return rollback(st.error());
-  if (*version < SqliteAuditLog::kSchemaVersion)
-    if (auto st = d.exec("UPDATE schema_version SET version = " + std::to_string(SqliteAuditLog::kSchemaVersion) +
-                             "; PRAGMA application_id = " + std::to_string(kApplicationId),
-                         "recording schema version");
-        !st)
-      return rollback(st.error());
-  // Triggers of the schema_version table would not stop an UPDATE of it; schema changes are ours.
-  if (auto st = d.exec("COMMIT", "committing migration"); !st) return rollback(st.error());
-  return {};
+Result<std::unique_ptr<AuditDb>> open_db(const std::string& path, bool read_only) {
+  auto conn = storage::sqlite::Connection::open(
+      path, "audit log", {.read_only = read_only, .wal = false, .file_kind = "a callbridge audit log"});
+  if (!conn) return fail(conn.error());
+  auto db = std::make_unique<AuditDb>();
+  db->conn = std::move(*conn);
+  return db;
 }
 
 }  // namespace
@@ -182,15 +117,13 @@ Result<std::unique_ptr<SqliteAuditLog>> SqliteAuditLog::open(const std::string& 
   auto db = open_db(path, options.read_only);
   if (!db) return fail(db.error());
   if (options.read_only) {
-    auto app_id = (*db)->scalar("PRAGMA application_id", "reading application_id");
-    if (!app_id) return fail(app_id.error());
-    if (*app_id != kApplicationId)
-      return fail(Error::invalid_argument("audit log " + path + ": not a callbridge audit log (or empty)"));
+    if (auto st = storage::sqlite::check_schema(*(*db)->conn, kSchema); !st) return fail(st.error());
     log->reader_ = std::move(*db);
     return log;
   }
+  // The migration first refuses a file that is not ours; only then is it switched to WAL.
+  if (auto v = storage::sqlite::migrate(*(*db)->conn, kSchema); !v) return fail(v.error());
   if (auto st = (*db)->exec("PRAGMA journal_mode=WAL", "enabling WAL"); !st) return fail(st.error());
-  if (auto st = migrate(**db); !st) return fail(st.error());
   if (auto st = (*db)->exec("PRAGMA synchronous=NORMAL", "setting synchronous"); !st) return fail(st.error());
   log->reader_ = std::move(*db);
   auto w = open_db(path, false);
@@ -389,7 +322,7 @@ Result<std::size_t> SqliteAuditLog::prune_before(base::Timestamp cutoff) {
   if (!st) return fail(st.error());
   st->bind(1, base::to_micros(cutoff));
   if (st->step() != SQLITE_DONE) return fail(reader_->err("pruning"));
-  auto n = static_cast<std::size_t>(sqlite3_changes(reader_->h));
+  auto n = static_cast<std::size_t>(reader_->conn->changes());
   {
     std::lock_guard lk2(mu_);
     stats_.pruned += n;

@@ -6,6 +6,7 @@
 
 #include <limits>
 
+#include "storage/sqlite/connection.hpp"
 #include "storage/sqlite/statement.hpp"
 
 namespace callbridge::directory {
@@ -16,25 +17,19 @@ using base::Error;
 using base::fail;
 using storage::sqlite::Statement;
 
-struct Db {
-  sqlite3* db = nullptr;
-  ~Db() { sqlite3_close_v2(db); }
-};
-
 }  // namespace
 
 base::Result<std::uint64_t> scan_contacts_file(const std::string& path, const std::string& tenant,
                                                ports::ContactScanSink& sink,
                                                const std::function<void(std::size_t)>& progress) {
-  Db db;
-  if (sqlite3_open_v2(path.c_str(), &db.db, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, nullptr) != SQLITE_OK) {
-    return fail(Error::io("contact index: cannot open " + path + ": " + sqlite3_errmsg(db.db)));
-  }
-  sqlite3_busy_timeout(db.db, 5000);
-  auto err = [&](const char* what) { return Error::io(std::string("contact index: ") + what + ": " + sqlite3_errmsg(db.db)); };
-  if (sqlite3_exec(db.db, "BEGIN", nullptr, nullptr, nullptr) != SQLITE_OK) return fail(err("begin"));
+  auto conn = storage::sqlite::Connection::open(
+      path, "contact index", {.read_only = true, .check_readable = false, .file_kind = "a callbridge contact store"});
+  if (!conn) return fail(conn.error());
+  auto& db = **conn;
+  auto err = [&](const char* what) { return db.err(what); };
+  if (auto st = db.exec("BEGIN", "begin"); !st) return fail(st.error());
   {
-    Statement v(db.db, "SELECT value FROM meta WHERE key='schema_version'");
+    Statement v(db.get(), "SELECT value FROM meta WHERE key='schema_version'");
     if (!v.ok()) return fail(err("read schema version"));
     if (v.step() != SQLITE_ROW || v.view(0) != "1") {
       return fail(Error::conflict("contact index: " + path + " is not a version 1 contact store"));
@@ -42,7 +37,7 @@ base::Result<std::uint64_t> scan_contacts_file(const std::string& path, const st
   }
   std::uint64_t token = 0;
   {
-    Statement t(db.db, "SELECT seq FROM tenant_changes WHERE tenant=?");
+    Statement t(db.get(), "SELECT seq FROM tenant_changes WHERE tenant=?");
     if (!t.ok()) return fail(err("read change counter"));
     t.bind(1, tenant);
     int rc = t.step();
@@ -51,7 +46,7 @@ base::Result<std::uint64_t> scan_contacts_file(const std::string& path, const st
   }
   // Contacts in rowid order (the unary + keeps SQLite off the (tenant, name) index, which would
   // need a sort), their numbers through numbers_by_contact.
-  Statement q(db.db,
+  Statement q(db.get(),
               "SELECT c.id, c.kind, c.display_name, c.company, n.e164, n.label FROM contacts c"
               " JOIN numbers n ON n.contact_id = c.id WHERE +c.tenant = ?1 ORDER BY c.id, n.id");
   if (!q.ok()) return fail(err("prepare scan"));
@@ -70,7 +65,7 @@ base::Result<std::uint64_t> scan_contacts_file(const std::string& path, const st
     if (++rows % 65536 == 0 && progress) progress(rows);
   }
   if (rc != SQLITE_DONE) return fail(err("scan"));
-  sqlite3_exec(db.db, "COMMIT", nullptr, nullptr, nullptr);
+  (void)db.exec("COMMIT", "commit");  // a read transaction: nothing to lose
   return token;
 }
 

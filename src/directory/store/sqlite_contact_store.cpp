@@ -4,6 +4,7 @@
 #include <string>
 
 #include "directory/store/contact_rules.hpp"
+#include "storage/sqlite/connection.hpp"
 #include "storage/sqlite/statement.hpp"
 
 namespace callbridge::directory {
@@ -46,12 +47,12 @@ Contact read_contact(const Stmt& s, const base::TenantId& tenant) {
 
 }  // namespace
 
-SqliteContactStore::SqliteContactStore(SqliteContactStoreOptions opts, sqlite3* db)
-    : opts_(std::move(opts)), db_(db) {}
+SqliteContactStore::SqliteContactStore(SqliteContactStoreOptions opts,
+                                       std::unique_ptr<storage::sqlite::Connection> conn)
+    : opts_(std::move(opts)), conn_(std::move(conn)), db_(conn_->get()) {}
 
 SqliteContactStore::~SqliteContactStore() {
   for (auto& [sql, st] : stmts_) sqlite3_finalize(st);
-  sqlite3_close_v2(db_);
 }
 
 sqlite3_stmt* SqliteContactStore::cached_locked(const std::string& sql) {
@@ -64,41 +65,22 @@ sqlite3_stmt* SqliteContactStore::cached_locked(const std::string& sql) {
   return st;
 }
 
-base::Error SqliteContactStore::sql_error(const char* what) const {
-  return Error::io(std::string(what) + ": " + sqlite3_errmsg(db_));
-}
+base::Error SqliteContactStore::sql_error(const char* what) const { return conn_->err(what); }
 
-base::Status SqliteContactStore::exec(const char* sql) {
-  char* err = nullptr;
-  if (sqlite3_exec(db_, sql, nullptr, nullptr, &err) != SQLITE_OK) {
-    std::string m = err ? err : "unknown";
-    sqlite3_free(err);
-    return fail(Error::io(std::string("contact store: ") + m));
-  }
-  return {};
-}
+base::Status SqliteContactStore::exec(const char* sql) { return conn_->exec(sql, "exec"); }
 
 base::Result<std::unique_ptr<SqliteContactStore>> SqliteContactStore::open(
     SqliteContactStoreOptions opts) {
-  sqlite3* db = nullptr;
-  int rc = sqlite3_open_v2(opts.path.c_str(), &db,
-                           SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX,
-                           nullptr);
-  if (rc != SQLITE_OK) {
-    std::string m = db ? sqlite3_errmsg(db) : "out of memory";
-    sqlite3_close_v2(db);
-    return fail(Error::io("cannot open contact store " + opts.path + ": " + m));
-  }
-  sqlite3_busy_timeout(db, 5000);
-  std::unique_ptr<SqliteContactStore> s(new SqliteContactStore(std::move(opts), db));
+  // Serialized: the lookup path's progress handler and the writers share the connection.
+  auto conn = storage::sqlite::Connection::open(opts.path, "contact store",
+                                                {.serialized = true, .file_kind = "a callbridge contact store"});
+  if (!conn) return fail(conn.error());
+  std::unique_ptr<SqliteContactStore> s(new SqliteContactStore(std::move(opts), std::move(*conn)));
   if (auto st = s->migrate(); !st) return fail(st.error());
   return s;
 }
 
 base::Status SqliteContactStore::migrate() {
-  if (opts_.path != ":memory:") {
-    if (auto st = exec("PRAGMA journal_mode=WAL"); !st) return st;
-  }
   if (auto st = exec("PRAGMA foreign_keys=ON; PRAGMA synchronous=NORMAL; PRAGMA cache_size=-32768;"
                      "CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT NOT NULL)");
       !st)

@@ -13,6 +13,10 @@
 #include "ports/contact_scan.hpp"
 #include "ports/contact_source.hpp"
 
+namespace callbridge::storage::sqlite {
+class Connection;
+}
+
 namespace callbridge::directory {
 
 struct SqliteContactStoreOptions {
@@ -58,7 +62,7 @@ class SqliteContactStore final : public ports::ContactStore, public ports::Conta
   base::Result<std::size_t> count(const base::TenantId& tenant);
 
  private:
-  SqliteContactStore(SqliteContactStoreOptions opts, sqlite3* db);
+  SqliteContactStore(SqliteContactStoreOptions opts, std::unique_ptr<storage::sqlite::Connection> conn);
   base::Status migrate();
   base::Status exec(const char* sql);
   // Fills in e164 of every number and checks sizes; the contact as it will be stored.
@@ -71,7 +75,8 @@ class SqliteContactStore final : public ports::ContactStore, public ports::Conta
   sqlite3_stmt* cached_locked(const std::string& sql);
 
   SqliteContactStoreOptions opts_;
-  sqlite3* db_;
+  std::unique_ptr<storage::sqlite::Connection> conn_;
+  sqlite3* db_;  // conn_'s handle
   std::mutex mu_;
   std::unordered_map<std::string, sqlite3_stmt*> stmts_;
 };

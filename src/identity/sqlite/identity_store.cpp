@@ -6,6 +6,7 @@
 
 #include "base/device_name.hpp"
 #include "base/tenant_id.hpp"
+#include "storage/sqlite/connection.hpp"
 #include "storage/sqlite/statement.hpp"
 
 namespace callbridge::identity {
@@ -54,42 +55,25 @@ bool valid_name(std::string_view s) {
   return true;
 }
 
+SqliteIdentityStore::SqliteIdentityStore(std::string path, std::unique_ptr<storage::sqlite::Connection> conn)
+    : path_(std::move(path)), conn_(std::move(conn)), db_(conn_->get()) {}
+
 base::Result<std::unique_ptr<SqliteIdentityStore>> SqliteIdentityStore::open(const std::string& path) {
-  sqlite3* db = nullptr;
-  int rc = sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
-                           nullptr);
-  if (rc != SQLITE_OK) {
-    std::string msg = db ? sqlite3_errmsg(db) : "out of memory";
-    sqlite3_close(db);
-    return fail(Error::io("identity db " + path + ": cannot open: " + msg));
-  }
-  std::unique_ptr<SqliteIdentityStore> s(new SqliteIdentityStore(path, db));
-  sqlite3_busy_timeout(db, 5000);
+  auto conn = storage::sqlite::Connection::open(path, "identity db", {.file_kind = "a callbridge identity db"});
+  if (!conn) return fail(conn.error());
+  std::unique_ptr<SqliteIdentityStore> s(new SqliteIdentityStore(path, std::move(*conn)));
   if (auto st = s->migrate(); !st) return fail(st.error());
   return s;
 }
 
-SqliteIdentityStore::~SqliteIdentityStore() { sqlite3_close(db_); }
+SqliteIdentityStore::~SqliteIdentityStore() = default;
 
-base::Error SqliteIdentityStore::sql_error(const char* what) const {
-  return Error::io(std::string("identity db ") + path_ + ": " + what + ": " + sqlite3_errmsg(db_));
-}
+base::Error SqliteIdentityStore::sql_error(const char* what) const { return conn_->err(what); }
 
-base::Status SqliteIdentityStore::exec(const char* sql) {
-  char* err = nullptr;
-  if (sqlite3_exec(db_, sql, nullptr, nullptr, &err) != SQLITE_OK) {
-    std::string m = err ? err : "?";
-    sqlite3_free(err);
-    return fail(Error::io("identity db " + path_ + ": " + m));
-  }
-  return {};
-}
+base::Status SqliteIdentityStore::exec(const char* sql) { return conn_->exec(sql, "exec"); }
 
 base::Status SqliteIdentityStore::migrate() {
   std::lock_guard lock(mu_);
-  if (path_ != ":memory:") {
-    if (auto st = exec("PRAGMA journal_mode=WAL;"); !st) return st;
-  }
   if (auto st = exec("PRAGMA foreign_keys=ON;"); !st) return st;
   int version = 0;
   {

@@ -19,6 +19,10 @@
 #include "base/time.hpp"
 #include "ports/identity_store.hpp"
 
+namespace callbridge::storage::sqlite {
+class Connection;
+}
+
 namespace callbridge::identity {
 
 // The identity types are the port's (ports/identity_store.hpp); the names here keep the
@@ -82,14 +86,15 @@ class SqliteIdentityStore final : public ports::IdentityStore {
   const std::string& path() const { return path_; }
 
  private:
-  SqliteIdentityStore(std::string path, sqlite3* db) : path_(std::move(path)), db_(db) {}
+  SqliteIdentityStore(std::string path, std::unique_ptr<storage::sqlite::Connection> conn);
   base::Status migrate();
   base::Status exec(const char* sql);
   base::Status bump_generation();  // mu_ held
   base::Error sql_error(const char* what) const;
 
   std::string path_;
-  sqlite3* db_;
+  std::unique_ptr<storage::sqlite::Connection> conn_;
+  sqlite3* db_;  // conn_'s handle
   std::mutex mu_;
 };
 

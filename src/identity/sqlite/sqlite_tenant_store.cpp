@@ -1,5 +1,6 @@
 #include "identity/sqlite/sqlite_tenant_store.hpp"
 
+#include "storage/sqlite/connection.hpp"
 #include "storage/sqlite/statement.hpp"
 
 namespace callbridge::identity {
@@ -27,28 +28,20 @@ ports::StoredTenant row(const Statement& s, const base::TenantId& id) {
 
 }  // namespace
 
+SqliteTenantStore::SqliteTenantStore(std::string path, std::unique_ptr<storage::sqlite::Connection> conn)
+    : path_(std::move(path)), conn_(std::move(conn)), db_(conn_->get()) {}
+
 base::Result<std::unique_ptr<SqliteTenantStore>> SqliteTenantStore::open(const std::string& path) {
-  sqlite3* db = nullptr;
-  int rc = sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
-                           nullptr);
-  if (rc != SQLITE_OK) {
-    std::string msg = db ? sqlite3_errmsg(db) : "out of memory";
-    sqlite3_close(db);
-    return fail(Error::io("tenant store " + path + ": cannot open: " + msg));
-  }
-  std::unique_ptr<SqliteTenantStore> s(new SqliteTenantStore(path, db));
-  sqlite3_busy_timeout(db, 5000);
-  if (path != ":memory:" && sqlite3_exec(db, "PRAGMA journal_mode=WAL;", nullptr, nullptr, nullptr) != SQLITE_OK)
-    return fail(s->sql_error("WAL"));
-  if (sqlite3_exec(db, kSchema, nullptr, nullptr, nullptr) != SQLITE_OK) return fail(s->sql_error("create table"));
+  auto conn = storage::sqlite::Connection::open(path, "tenant store", {.file_kind = "a callbridge identity db"});
+  if (!conn) return fail(conn.error());
+  std::unique_ptr<SqliteTenantStore> s(new SqliteTenantStore(path, std::move(*conn)));
+  if (auto st = s->conn_->exec(kSchema, "create table"); !st) return fail(st.error());
   return s;
 }
 
-SqliteTenantStore::~SqliteTenantStore() { sqlite3_close(db_); }
+SqliteTenantStore::~SqliteTenantStore() = default;
 
-base::Error SqliteTenantStore::sql_error(const char* what) const {
-  return Error::io("tenant store " + path_ + ": " + what + ": " + sqlite3_errmsg(db_));
-}
+base::Error SqliteTenantStore::sql_error(const char* what) const { return conn_->err(what); }
 
 base::Result<std::vector<ports::StoredTenant>> SqliteTenantStore::list() {
   std::lock_guard lock(mu_);

@@ -11,6 +11,10 @@
 
 #include "ports/tenant_store.hpp"
 
+namespace callbridge::storage::sqlite {
+class Connection;
+}
+
 namespace callbridge::identity {
 
 class SqliteTenantStore final : public ports::TenantStore {
@@ -29,11 +33,12 @@ class SqliteTenantStore final : public ports::TenantStore {
   base::Status remove(const base::TenantId& id) override;
 
  private:
-  SqliteTenantStore(std::string path, sqlite3* db) : path_(std::move(path)), db_(db) {}
+  SqliteTenantStore(std::string path, std::unique_ptr<storage::sqlite::Connection> conn);
   base::Error sql_error(const char* what) const;
 
   std::string path_;
-  sqlite3* db_;
+  std::unique_ptr<storage::sqlite::Connection> conn_;
+  sqlite3* db_;  // conn_'s handle
   std::mutex mu_;
 };
 

@@ -2,19 +2,15 @@
 
 #include <sqlite3.h>
 #include <spdlog/spdlog.h>
-#include <fcntl.h>
-#include <sys/statvfs.h>
-#include <unistd.h>
 
-#include <cerrno>
 #include <chrono>
-#include <cstring>
 #include <filesystem>
 #include <algorithm>
 #include <string_view>
 #include <utility>
 #include <variant>
 
+#include "storage/sqlite/connection.hpp"
 #include "storage/sqlite/statement.hpp"
 
 namespace callbridge::journal {
@@ -25,26 +21,6 @@ using base::Result;
 using base::Status;
 
 namespace {
-
-// " (the file system of DIR is read-only)", " (no space left on the file system of DIR)", or
-// empty: what an administrator must fix when a write fails.
-std::string file_system_state(const std::string& db_path) {
-  std::string dir = std::filesystem::path(db_path).parent_path().string();
-  if (dir.empty()) dir = ".";
-  struct statvfs v {};
-  if (::statvfs(dir.c_str(), &v) != 0) return {};
-  if (v.f_flag & ST_RDONLY) return " (the file system of " + dir + " is read-only)";
-  if (static_cast<unsigned long long>(v.f_bavail) * v.f_frsize < 64 * 1024)
-    return " (no space left on the file system of " + dir + ")";
-  // A file system the kernel turned read-only after a disk error ("emergency_ro") still says
-  // rw in statvfs: a probe file tells.
-  std::string probe = dir + "/.callbridge-write-probe";
-  int fd = ::open(probe.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-  if (fd < 0) return " (" + dir + ": " + std::strerror(errno) + ")";
-  ::close(fd);
-  ::unlink(probe.c_str());
-  return {};
-}
 
 // PRAGMA application_id marks the file as ours ("CBJN"), so a foreign SQLite file is refused.
 constexpr int kApplicationId = 0x43424A4E;
@@ -105,75 +81,31 @@ using Stmt = storage::sqlite::Statement;
 }  // namespace
 
 namespace detail {
+// A connection and, on the writer's, its prepared statements (declared after it: they go first).
 struct SqliteDb {
-  sqlite3* h = nullptr;
-  std::string path;
-  Stmt insert;       // writer only
-  Stmt state_put;    // writer only
-  Stmt state_drop;   // writer only
-  ~SqliteDb() {
-    insert = Stmt();
-    state_put = Stmt();
-    state_drop = Stmt();
-    sqlite3_close_v2(h);
-  }
+  std::unique_ptr<storage::sqlite::Connection> conn;
+  Stmt insert;      // writer only
+  Stmt state_put;   // writer only
+  Stmt state_drop;  // writer only
 
-  Error err(std::string_view what) const {
-    int code = sqlite3_extended_errcode(h);
-    std::string msg = "journal " + path + ": " + std::string(what) + ": " + sqlite3_errmsg(h);
-    // "disk I/O error" alone does not say what to fix, and SQLite often keeps no errno for it:
-    // ask the file system (found by the fault campaign, docs/reliability.md).
-    const int primary = code & 0xff;
-    if (primary == SQLITE_IOERR || primary == SQLITE_FULL || primary == SQLITE_CANTOPEN || primary == SQLITE_READONLY)
-      msg += file_system_state(path);
-    if ((code & 0xff) == SQLITE_NOTADB || (code & 0xff) == SQLITE_CORRUPT)
-      msg += " (the file is corrupt or not a callbridge journal)";
-    return Error::io(std::move(msg));
-  }
-
-  Status exec(std::string_view sql, std::string_view what) {
-    std::string s(sql);
-    if (sqlite3_exec(h, s.c_str(), nullptr, nullptr, nullptr) != SQLITE_OK) return fail(err(what));
-    return {};
-  }
-
-  Result<Stmt> prepare(std::string_view sql) {
-    Stmt s(h, sql, SQLITE_PREPARE_PERSISTENT);
-    if (!s.ok()) return fail(err("prepare"));
-    return s;
-  }
-
-  // Runs a statement returning one integer (PRAGMA x, SELECT count(*)).
-  Result<std::int64_t> scalar(std::string_view sql, std::string_view what) {
-    auto st = prepare(sql);
-    if (!st) return fail(err(what));
-    int rc = st->step();
-    if (rc == SQLITE_ROW) return st->i64(0);
-    if (rc == SQLITE_DONE) return 0;
-    return fail(err(what));
-  }
+  Error err(std::string_view what) const { return conn->err(what); }
+  Status exec(std::string_view sql, std::string_view what) { return conn->exec(sql, what); }
+  Result<Stmt> prepare(std::string_view sql) { return conn->prepare(sql, SQLITE_PREPARE_PERSISTENT); }
 };
 }  // namespace detail
 
 using detail::SqliteDb;
 
-// Opens a connection and checks that the file is a database at all.
 static Result<std::unique_ptr<SqliteDb>> open_db(const std::string& path, bool read_only) {
+  auto conn = storage::sqlite::Connection::open(
+      path, "journal", {.read_only = read_only, .wal = false, .file_kind = "a callbridge journal"});
+  if (!conn) return fail(conn.error());
   auto db = std::make_unique<SqliteDb>();
-  db->path = path;
-  int flags = SQLITE_OPEN_NOMUTEX |
-              (read_only ? SQLITE_OPEN_READONLY : (SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE));
-  if (sqlite3_open_v2(path.c_str(), &db->h, flags, nullptr) != SQLITE_OK) {
-    if (!db->h) return fail(Error::io("journal " + path + ": cannot open (out of memory)"));
-    return fail(db->err("cannot open"));
-  }
-  sqlite3_extended_result_codes(db->h, 1);
-  sqlite3_busy_timeout(db->h, 5000);
-  // Reading the schema is what detects a garbage file ("file is not a database").
-  if (auto n = db->scalar("SELECT count(*) FROM sqlite_master", "reading the schema"); !n)
-    return fail(n.error());
+  db->conn = std::move(*conn);
   return db;
 }
+
+static const storage::sqlite::Schema kSchema{kApplicationId, kMigrations, "a callbridge journal"};
 
 SqliteJournalStore::SqliteJournalStore(std::string path, Options options)
     : path_(std::move(path)), options_(options) {}
@@ -187,68 +119,21 @@ Result<std::unique_ptr<SqliteJournalStore>> SqliteJournalStore::open(const std::
   std::unique_ptr<SqliteJournalStore> store(new SqliteJournalStore(path, options));
   auto db = open_db(path, options.read_only);
   if (!db) return fail(db.error());
+  auto& conn = *(*db)->conn;
 
-  auto app_id = (*db)->scalar("PRAGMA application_id", "reading application_id");
-  if (!app_id) return fail(app_id.error());
-  auto tables = (*db)->scalar("SELECT count(*) FROM sqlite_master", "reading the schema");
-  if (!tables) return fail(tables.error());
-  if (*tables > 0 && *app_id != kApplicationId)
-    return fail(Error::invalid_argument("journal " + path +
-                                        ": is an SQLite database but not a callbridge journal"));
-  if (options.read_only && *tables == 0)
-    return fail(Error::not_found("journal " + path + ": is empty (no journal was ever written)"));
-
-  if (!options.read_only) {
-    if (auto st = (*db)->exec("PRAGMA journal_mode=WAL", "enabling WAL"); !st) return fail(st.error());
-  }
-
-  // Schema version and migrations (the writer side runs them in one transaction).
-  if (!options.read_only) {
-    auto& d = **db;
-    if (auto st = d.exec("BEGIN IMMEDIATE", "starting migration"); !st) return fail(st.error());
-    auto rollback = [&](Error e) {
-      d.exec("ROLLBACK", "rollback");
-      return fail(std::move(e));
-    };
-    if (auto st = d.exec("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)",
-                         "creating schema_version");
-        !st)
-      return rollback(st.error());
-    auto rows = d.scalar("SELECT count(*) FROM schema_version", "reading schema_version");
-    if (!rows) return rollback(rows.error());
-    if (*rows == 0) {
-      if (auto st = d.exec("INSERT INTO schema_version VALUES (0)", "initialising schema_version");
-          !st)
-        return rollback(st.error());
-    }
-    auto version = d.scalar("SELECT version FROM schema_version", "reading schema_version");
-    if (!version) return rollback(version.error());
-    if (*version > kSchemaVersion)
-      return rollback(Error::invalid_argument(
-          "journal " + path + ": schema version " + std::to_string(*version) +
-          " is newer than this build supports (" + std::to_string(kSchemaVersion) + ")"));
-    for (auto v = *version; v < kSchemaVersion; ++v) {
-      if (auto st = d.exec(kMigrations[v], "migrating to schema " + std::to_string(v + 1)); !st)
-        return rollback(st.error());
-    }
-    if (*version < kSchemaVersion) {
-      if (auto st = d.exec("UPDATE schema_version SET version = " + std::to_string(kSchemaVersion) +
-                               "; PRAGMA application_id = " + std::to_string(kApplicationId),
-                           "recording schema version");
-          !st)
-        return rollback(st.error());
-    }
-    if (auto st = d.exec("COMMIT", "committing migration"); !st) return rollback(st.error());
-    if (*version < kSchemaVersion)
-      spdlog::info("journal {}: schema migrated from version {} to {}", path, *version,
-                   kSchemaVersion);
+  if (options.read_only) {
+    auto tables = conn.scalar("SELECT count(*) FROM sqlite_master", "reading the schema");
+    if (!tables) return fail(tables.error());
+    if (*tables == 0)
+      return fail(Error::not_found("journal " + path + ": is empty (no journal was ever written)"));
+    if (auto st = storage::sqlite::check_schema(conn, kSchema); !st) return fail(st.error());
   } else {
-    auto version = (*db)->scalar("SELECT version FROM schema_version", "reading schema_version");
+    // The migration first refuses a file that is not ours; only then is it switched to WAL.
+    auto version = storage::sqlite::migrate(conn, kSchema);
     if (!version) return fail(version.error());
-    if (*version != kSchemaVersion)
-      return fail(Error::invalid_argument("journal " + path + ": schema version " +
-                                          std::to_string(*version) + ", this build reads " +
-                                          std::to_string(kSchemaVersion)));
+    if (auto st = conn.exec("PRAGMA journal_mode=WAL", "enabling WAL"); !st) return fail(st.error());
+    if (*version < kSchemaVersion)
+      spdlog::info("journal {}: schema migrated from version {} to {}", path, *version, kSchemaVersion);
   }
 
   const char* sync = options.synchronous_full ? "PRAGMA synchronous=FULL" : "PRAGMA synchronous=NORMAL";
@@ -381,7 +266,7 @@ Status SqliteJournalStore::write_batch(std::deque<JournalWrite>& batch, std::vec
       d.exec("ROLLBACK", "rollback");
       return fail(std::move(e2));
     }
-    ids.push_back(sqlite3_last_insert_rowid(d.h));
+    ids.push_back(d.conn->last_insert_rowid());
   }
   s.reset();
   if (auto st = d.exec("COMMIT", "commit"); !st) {
@@ -495,7 +380,7 @@ Status SqliteJournalStore::set_note(const std::string& tenant, std::int64_t id,
   st->bind(2, tenant);
   st->bind(3, id);
   if (st->step() != SQLITE_DONE) return fail(reader_->err("setting note"));
-  if (sqlite3_changes(reader_->h) == 0)
+  if (reader_->conn->changes() == 0)
     return fail(Error::not_found("journal entry " + std::to_string(id) + " not found"));
   return {};
 }
@@ -508,7 +393,7 @@ Result<std::size_t> SqliteJournalStore::purge_before(base::Timestamp cutoff) {
   if (!st) return fail(st.error());
   st->bind(1, base::to_micros(cutoff));
   if (st->step() != SQLITE_DONE) return fail(reader_->err("purging"));
-  return static_cast<std::size_t>(sqlite3_changes(reader_->h));
+  return static_cast<std::size_t>(reader_->conn->changes());
 }
 
 SqliteJournalStore::Stats SqliteJournalStore::stats() const { return batches_ ? batches_->stats() : Stats{}; }
