@@ -392,7 +392,8 @@ export function pickLang(setting: string | null | undefined, browser: readonly s
 export function translator(lang: Lang): Translate {
   const dict = dictionaries[lang];
   return (key, params) => {
-    const text = dict[key] ?? en[key] ?? key;
+    // An unknown key (a server value without a text, e.g. a new disposition) reads as its value.
+    const text = dict[key] ?? en[key] ?? String(key).slice(String(key).lastIndexOf('.') + 1);
     return params ? text.replace(/\{(\w+)\}/g, (m, n: string) => (n in params ? String(params[n]) : m)) : text;
   };
 }

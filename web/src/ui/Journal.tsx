@@ -115,7 +115,7 @@ function Row({ e, all, party, home }: { e: JournalEntry; all: JournalEntry[]; pa
         {e.contact?.name ? <><span class="contact-name">{e.contact.name}</span>{e.contact.company ? <span class="company">, {e.contact.company}</span> : null}
           {e.contact.source ? <small class="source" title="directory source"> · {e.contact.source}</small> : null}</> : name}
       </td>
-      <td class="c-disp disp" data-label={t('journal.result')}>{missed && !done ? <strong>{t('disp.missed')}</strong> : t(`disp.${e.disposition}` as Key) ?? e.disposition}
+      <td class="c-disp disp" data-label={t('journal.result')}>{missed && !done ? <strong>{t('disp.missed')}</strong> : DISPOSITIONS.includes(e.disposition) ? t(`disp.${e.disposition}` as Key) : e.disposition}
         {done ? <span class="tag-done"> ✓ {t('journal.calledBack')}</span> : null}</td>
       <td class="c-ring" data-label={t('journal.ring')}>{formatDuration(e.ring_s)}</td>
       <td class="c-dur dur" data-label={t('journal.duration')}>{formatDuration(e.talk_s)}</td>

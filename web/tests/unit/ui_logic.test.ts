@@ -82,6 +82,7 @@ describe('i18n', () => {
     expect(translator('de')('dial.calling', { number: '0211 1' })).toBe('Rufe 0211 1 an…');
     expect(translator('en')('journal.missedOpen', { n: 3 })).toBe('3 missed calls not called back');
     expect(translator('en')('state.connected')).toBe('Connected');
+    expect(translator('de')('disp.parked' as never)).toBe('parked');
   });
 });
 
