@@ -155,6 +155,11 @@ run('call control and notifications in the browser', async (ctx) => {
   await page.click('nav a[href="#/journal"]');
   const row = await page.waitForSelector('table.journal tbody tr.missed', { timeout: 10_000 });
   const stored = (await d.api('GET', '/api/v1/journal?disposition=missed', token)).json.entries[0];
+  // The open missed calls counter: the server's (GET /journal/missed-count) where it has one.
+  const count = await d.api('GET', '/api/v1/journal/missed-count', token);
+  const expected = count.status === 200 ? count.json.missed : 1;
+  await page.waitForSelector(`.missed-counter:has-text("${expected} missed call")`);
+  console.log(`# missed counter: ${expected} (${count.status === 200 ? 'server' : 'counted on the page'})`);
   if (stored.contact?.name) {
     const who = await row.$eval('td.who', (e) => e.textContent);
     assert(who.includes(stored.contact.name), `journal shows the contact ${stored.contact.name}: ${who}`);

@@ -181,6 +181,11 @@ run('live updates, alerting, languages, dark mode and accessibility', async (ctx
   // A favorite: the star on the number puts it under the dial box, one click dials it.
   await page.click('.contact-details button.fav-toggle');
   await page.waitForSelector('.contact-details button.fav-toggle[aria-pressed=true]');
+  // Kept for the user on the server where it has /me/favorites (else in the browser).
+  if ((await d.api('GET', '/api/v1/me/favorites', token)).status === 200) {
+    await until('the favorite on the server', async () => (await d.api('GET', '/api/v1/me/favorites', token)).json?.favorites?.some((x) => x.number === '+4989123456' && x.label === 'Max Muster'));
+    console.log('# favorite stored on the server (/me/favorites)');
+  }
   await page.screenshot({ path: join(env.out, 'contacts.png') });
   await page.click('nav a[href="#/calls"]');
   const f = peer.actions.length;
@@ -202,6 +207,10 @@ run('live updates, alerting, languages, dark mode and accessibility', async (ctx
   await assertAccessible(page, 'settings');
   await page.selectOption('#set-lang', 'de');
   await page.waitForSelector('nav a:has-text("Anrufe")');
+  if ((await d.api('GET', '/api/v1/me/settings', token)).status === 200) {
+    await until('the language setting on the server', async () => (await d.api('GET', '/api/v1/me/settings', token)).json?.language === 'de');
+    console.log('# settings stored on the server (/me/settings)');
+  }
   assert(await page.evaluate(() => document.documentElement.lang) === 'de', 'html lang de');
   await page.selectOption('#set-theme', 'dark');
   await until('the dark background', () => page.evaluate(() => document.documentElement.dataset.theme === 'dark' && getComputedStyle(document.body).backgroundColor === 'rgb(21, 24, 29)'));
