@@ -103,6 +103,16 @@ run('dial and journal in the browser', async (ctx) => {
   await page.waitForSelector('tr[data-user=ben] li.revoked');
   const toks = (await d.api('GET', '/api/v1/tokens', token)).json.tokens.filter((x) => x.user === 'ben');
   assert(toks.length && toks.every((x) => x.revoked), `ben's tokens revoked: ${JSON.stringify(toks)}`);
+  // "Sign-in link": the server's one-time link (cbl_...) where it has the route, else a new token link.
+  await page.click('button[aria-label="Sign-in link for ben"]');
+  await page.waitForFunction((old) => document.getElementById('signin-link')?.textContent !== old, signInUrl);
+  const oneTime = await page.textContent('#signin-link');
+  const other2 = await page.context().browser().newContext();
+  const p3 = await other2.newPage();
+  await p3.goto(oneTime);
+  await p3.waitForSelector('header .who:has-text("Ben Bravo")', { timeout: 10_000 });
+  await other2.close();
+  console.log(`# the "Sign-in link" button: ${/token=cbl_/.test(oneTime) ? "the server's one-time link" : 'a new token link'} signed Ben in`);
 
   // --- tenant UI settings (GET/PUT /api/v1/ui-settings): edited on the admin page, sanitized
   // preview, saved for the tenant, used by the next pop. The daemon must serve the route: a 404
