@@ -1,6 +1,7 @@
 // Browser end to end (Chromium): the README's demo path. `callbridged --demo` (built-in PBX
 // simulator, no Asterisk) prints a sign-in link for Anna Berger (extension 100); opening it signs
-// her in, a call for her pops within seconds (banner, title, the card in words), Answer on the card
+// her in, a call for her pops within seconds while she types in the dial box (focus and text kept
+// after every key), with banner, title and the card in words; Answer on the card
 // reaches the simulated phone (it accepts remote answer) and the card turns Connected with a
 // timer; presence lists her colleagues by display name under team Sales. axe-core on these screens.
 import { spawn } from 'node:child_process';
@@ -31,9 +32,25 @@ run('the demo in the browser', async (ctx) => {
   await page.waitForSelector('#status.online', { timeout: 10_000 });
   assert(/Anna/.test(await page.textContent('header .who')), 'signed in as Anna');
 
-  // --- something visible within seconds: a call for Anna rings (long enough to act)
+  // --- something visible within seconds: a call for Anna rings (long enough to act). Meanwhile
+  // she types in the dial box, a key every 150 ms, while the demo's events flow: focus and text stay.
+  await page.click('#dial');
+  const text = '0211 339903-12 0211 339903-12';
+  let typed = '';
+  let popAt = 0;
+  for (const ch of text) {
+    if (!popAt && await page.$('article.card.ringing')) popAt = Date.now();
+    await page.keyboard.type(ch);
+    typed += ch;
+    const s = await page.evaluate(() => ({ id: document.activeElement?.id, value: document.getElementById('dial').value }));
+    assert(s.id === 'dial' && s.value === typed, `focus and text kept while the demo runs: ${JSON.stringify(s)} after "${typed}"`);
+    await new Promise((r) => setTimeout(r, 150));
+  }
+  const received = await page.evaluate(() => Object.values(window.__cb.received).reduce((a, b) => a + b, 0));
+  console.log(`# typed ${typed.length} keys in the dial box while the demo ran (${received} stream messages so far): focus and text kept`);
+  await page.fill('#dial', '');
   const card = await page.waitForSelector('article.card.ringing', { timeout: 20_000 });
-  console.log(`# first call for Anna ringing ${Date.now() - opened} ms after opening her link`);
+  console.log(`# first call for Anna ringing ${(popAt || Date.now()) - opened} ms after opening her link`);
   await page.waitForSelector('.incoming-banner');
   assert((await page.title()).startsWith('☎'), 'tab title');
   assert(await card.$eval('.badge', (e) => e.textContent) === 'Ringing', 'in words');
