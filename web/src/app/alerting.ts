@@ -5,7 +5,7 @@
 import { faviconHref, pageTitle } from '../lib/badge';
 import type { Call } from '../lib/types';
 import { callerLabel, onLookupDone } from './caller';
-import { live, myExtensions, say, state, t } from './state';
+import { live, myExtensions, render, say, state, t } from './state';
 
 const BASE_TITLE = 'callbridge';
 const notified = new Map<string, string>();  // call id -> text of the desktop notification shown
@@ -41,8 +41,8 @@ export const ringStatus = { active: false, played: 0, context: 'none' as string 
 function ringOnce() {
   try {
     audio ??= new AudioContext();
-    if (audio.state === 'suspended') void audio.resume();
-    ringStatus.context = audio.state;
+    if (audio.state === 'suspended') void resume();
+    else ringStatus.context = audio.state;
     const now = audio.currentTime;
     for (const [start, f] of [[0, 440], [0, 480], [0.5, 440], [0.5, 480]] as const) {
       const osc = audio.createOscillator(), gain = audio.createGain();
@@ -66,7 +66,17 @@ export function prepareAudio() {
   // Suspended while nothing rings, so its audio thread costs nothing.
   try { audio = new AudioContext(); void audio.suspend(); ringStatus.context = audio.state; } catch { /* no audio in this browser */ }
 }
-function unlock() { prepareAudio(); if (audio?.state === 'suspended' && ringStatus.active) void audio.resume(); }
+// Resumes the context; the banner shows a hint while the browser keeps it suspended (no click or
+// key on the page yet).
+async function resume() {
+  const a = audio;
+  if (!a) return;
+  const was = ringStatus.context;
+  try { await a.resume(); } catch { /* not allowed yet */ }
+  ringStatus.context = a.state;
+  if (ringStatus.context !== was) render();
+}
+function unlock() { prepareAudio(); if (audio?.state === 'suspended' && ringStatus.active) void resume(); }
 document.addEventListener('pointerdown', unlock, { passive: true });
 document.addEventListener('keydown', unlock);
 

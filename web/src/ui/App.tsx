@@ -2,7 +2,7 @@
 // call banner shown on every page, the flash line and the current page; the alerts in their own
 // root. Applies language, theme and the tab's signals after each render.
 import { useEffect } from 'preact/hooks';
-import { ringingCalls } from '../app/alerting';
+import { ringingCalls, ringStatus } from '../app/alerting';
 import { callerLabel } from '../app/caller';
 import { loadAdmin } from '../app/admin_data';
 import { loadJournal } from '../app/journal';
@@ -92,6 +92,7 @@ function IncomingBanner() {
       <span class="bell" aria-hidden="true">☎</span>
       <strong>{ringing.length > 1 ? t('banner.incomingMany', { n: ringing.length, who }) : t('banner.incoming', { who })}</strong>
       {state.view !== 'calls' ? <button type="button" class="primary" onClick={() => go('calls')}>{t('banner.show')}</button> : null}
+      {state.settings.ring && ringStatus.active && ringStatus.context === 'suspended' ? <span class="hint sound-hint">{t('banner.soundBlocked')}</span> : null}
     </div>);
 }
 

@@ -84,6 +84,11 @@ run('live updates, alerting, languages, dark mode and accessibility', async (ctx
   const icon = await page.$eval('link[rel~=icon]', (l) => l.getAttribute('href'));
   assert(icon.startsWith('data:image/svg+xml'), `favicon badge: ${icon.slice(0, 40)}`);
   await until('the ring sound', () => page.evaluate(() => window.__cb.ring.active && window.__cb.ring.played > 0));
+  // Browsers may keep audio suspended until a click or key on the page: then the banner says so.
+  await until('the audio state known', () => page.evaluate(() => window.__cb.ring.context !== 'none'));
+  const audioState = await page.evaluate(() => window.__cb.ring.context);
+  await until('the sound hint matching the audio state', async () => !!(await page.$('.incoming-banner .sound-hint')) === (audioState === 'suspended'));
+  console.log(`# ring sound: AudioContext ${audioState}, hint ${audioState === 'suspended' ? 'shown' : 'not needed'}`);
   await page.screenshot({ path: join(env.out, 'incoming-banner.png') });
   await page.click('.incoming-banner button:has-text("Show")');
   const card = await page.waitForSelector('article.card.ringing');
