@@ -162,3 +162,13 @@ describe('tab signals and settings', () => {
     expect(serverSettings(s)).toEqual({ language: 'en', theme: 'light', ring_sound: false, notifications: false });
   });
 });
+
+describe('contact numbers as typed on the contacts page', () => {
+  it('"label: number" per line, plain numbers without label, blank lines dropped', async () => {
+    const { parseNumbers } = await import('../../src/ui/Contacts');
+    expect(parseNumbers('work: 0211 339903-12\n\n+49 171 5550101\nmobile:+491715550102 ')).toEqual([
+      { label: 'work', number: '0211 339903-12' }, { label: '', number: '+49 171 5550101' }, { label: 'mobile', number: '+491715550102' }]);
+    expect(parseNumbers('')).toEqual([]);
+    expect(parseNumbers('(0211) 12: 3')).toEqual([{ label: '', number: '(0211) 12: 3' }]);
+  });
+});
