@@ -6,7 +6,7 @@ import type { Caller } from '../lib/remote';
 import { templateVars } from '../lib/remote';
 import { expandUrl, flatten, urlTemplateProblem } from '../lib/template';
 import type { Contact, UiSettings } from '../lib/types';
-import { alertUser, api, errText, render, setFlash, state } from '../app/state';
+import { alertUser, api, errText, render, setFlash, state, t } from '../app/state';
 import { currentSettings, discardSettingsDraft, editor, normalizeSettings } from '../app/ui_settings';
 import { SafeHtml } from './common';
 
@@ -28,7 +28,7 @@ function Preview({ d }: { d: UiSettings }) {
   const links = d.action_links.map((l) => ({ l, u: urlTemplateProblem(l.url) ? null : expandUrl(l.url, vars) }));
   const hidden = links.filter((x) => !x.u);
   return (
-    <div class="card preview" id="settings-preview" aria-label="Preview of a screen pop" role="region">
+    <div class="card preview" id="settings-preview" aria-label={t('ui.previewRegion')} role="region">
       <div class="card-head"><span class="number">{SAMPLE_CALLER.display}</span></div>
       <div class="contact">
         {contact && d.card_template ? <SafeHtml template={d.card_template} vars={vars} />
@@ -36,7 +36,7 @@ function Preview({ d }: { d: UiSettings }) {
           : <strong>unknown</strong>}
       </div>
       <div class="links">{links.filter((x) => x.u && x.l.label).map((x, i) => <a key={i} href={x.u!} target="_blank" rel="noopener noreferrer" class="action-link">{x.l.label}</a>)}</div>
-      <p class="hint">{hidden.length ? `Hidden for this caller: ${hidden.map((x) => x.l.label || '(no label)').join(', ')}` : ''}</p>
+      <p class="hint">{hidden.length ? t('ui.hidden', { links: hidden.map((x) => x.l.label || '(—)').join(', ') }) : ''}</p>
     </div>);
 }
 
@@ -47,11 +47,11 @@ export function UiSettingsSection() {
   const tplProblem = templateProblem(d.card_template);
   const save = async () => {
     editor.fieldErrors = {};
-    d.action_links.forEach((l, i) => { const p = !l.label.trim() ? 'enter a label' : urlTemplateProblem(l.url); if (p) editor.fieldErrors[i] = p; });
+    d.action_links.forEach((l, i) => { const p = !l.label.trim() ? t('ui.needLabel') : urlTemplateProblem(l.url); if (p) editor.fieldErrors[i] = p; });
     const bad = Object.keys(editor.fieldErrors).map(Number);
     if (bad.length) {
       render();
-      alertUser(`Action link ${bad[0] + 1}: ${editor.fieldErrors[bad[0]]}`);
+      alertUser(t('ui.linkProblem', { n: bad[0] + 1, problem: editor.fieldErrors[bad[0]] }));
       document.getElementById(`sl-url-${bad[0]}`)?.focus();
       return;
     }
@@ -61,54 +61,51 @@ export function UiSettingsSection() {
         const r = await api.request<unknown>('PUT', '/api/v1/ui-settings', body);
         state.uiSettings = normalizeSettings(r && typeof r === 'object' && 'action_links' in r ? r : body);
         discardSettingsDraft();
-        setFlash('ok', 'UI settings saved for the tenant');
-      } catch (e) { alertUser(`Saving the UI settings failed: ${errText(e)}`); }
+        setFlash('ok', t('ui.saved'));
+      } catch (e) { alertUser(t('ui.saveFailed', { error: errText(e) })); }
     } else {
       localStorage.setItem('cb.cardTemplateOverride', body.card_template);
-      setFlash('ok', 'Card template saved for this browser only (the server has no UI settings API)');
+      setFlash('ok', t('ui.savedBrowser'));
     }
   };
   return (
     <section class="ui-settings" aria-labelledby="ui-settings-h">
-      <h3 id="ui-settings-h">Screen pop: action links and card template</h3>
-      <p class="hint">{onServer
-        ? 'Stored on the server for the whole tenant. Placeholders: {contact.id}, {contact.name}, {contact.company}, {remote.e164}, {remote.display}, {call.id}, … Values are percent-encoded in URLs and HTML-escaped in the card; the card HTML is sanitized (no scripts, styles, forms or event handlers). A link whose placeholders have no value for a caller is hidden.'
-        : state.uiSettingsState === 'error'
-          ? `The server's UI settings could not be loaded (${state.uiSettingsError}); showing ui-config.json.`
-          : 'This server has no UI settings API: the tenant-wide settings come from ui-config.json (docs/web.md). Only a card template override for this browser can be saved here.'}</p>
+      <h3 id="ui-settings-h">{t('ui.title')}</h3>
+      <p class="hint">{onServer ? t('ui.hintServer')
+        : state.uiSettingsState === 'error' ? t('ui.hintError', { error: state.uiSettingsError }) : t('ui.hintAbsent')}</p>
       <div class="link-rows">
         {d.action_links.length ? d.action_links.map((l, i) => {
           const err = editor.fieldErrors[i];
           const live = l.url ? urlTemplateProblem(l.url) : null;
           return (
             <fieldset class="link-row" key={i}>
-              <legend class="sr-only">Action link {i + 1}</legend>
-              <label for={`sl-label-${i}`}>Label</label>
+              <legend class="sr-only">{t('ui.link', { n: i + 1 })}</legend>
+              <label for={`sl-label-${i}`}>{t('ui.label')}</label>
               <input id={`sl-label-${i}`} value={l.label} required maxLength={64} onInput={(ev) => { l.label = (ev.target as HTMLInputElement).value; render(); }} />
-              <label for={`sl-url-${i}`}>URL</label>
+              <label for={`sl-url-${i}`}>{t('ui.url')}</label>
               <input id={`sl-url-${i}`} class="url" value={l.url} required aria-invalid={err || live ? 'true' : undefined} aria-describedby={err || live ? `sl-err-${i}` : undefined}
                 onInput={(ev) => { l.url = (ev.target as HTMLInputElement).value; delete editor.fieldErrors[i]; render(); }} />
-              <button type="button" id={`sl-del-${i}`} aria-label={`Remove action link ${i + 1}${l.label ? ` (${l.label})` : ''}`}
-                onClick={() => { d.action_links.splice(i, 1); editor.fieldErrors = {}; render(); document.getElementById('sl-add')?.focus(); }}>Remove</button>
+              <button type="button" id={`sl-del-${i}`} aria-label={`${t('ui.removeOf', { n: i + 1 })}${l.label ? ` (${l.label})` : ''}`}
+                onClick={() => { d.action_links.splice(i, 1); editor.fieldErrors = {}; render(); document.getElementById('sl-add')?.focus(); }}>{t('ui.remove')}</button>
               {err || live ? <span class="field-error" id={`sl-err-${i}`}>{err || live}</span> : null}
             </fieldset>);
-        }) : <p class="empty">No action links.</p>}
+        }) : <p class="empty">{t('ui.noLinks')}</p>}
       </div>
       <button type="button" id="sl-add" disabled={!onServer} onClick={() => {
         d.action_links.push({ label: '', url: '' }); render();
         requestAnimationFrame(() => document.getElementById(`sl-label-${d.action_links.length - 1}`)?.focus());
-      }}>Add link</button>
-      <label for="tpl" class="block">Card template (HTML; {'{contact.name}'}, {'{contact.company}'}, {'{contact.source}'}, {'{remote.display}'}, …)</label>
+      }}>{t('ui.add')}</button>
+      <label for="tpl" class="block">{t('ui.template')}</label>
       <textarea id="tpl" rows={4} value={d.card_template} aria-invalid={tplProblem ? 'true' : undefined} aria-describedby={tplProblem ? 'tpl-err' : undefined}
         onInput={(ev) => { d.card_template = (ev.target as HTMLTextAreaElement).value; render(); }} />
       {tplProblem ? <p class="field-error" id="tpl-err">{tplProblem}</p> : null}
-      <div class="preview-head"><h4>Preview</h4>
-        <label class="inline"><input type="checkbox" id="preview-known" checked={editor.previewKnown} onChange={(ev) => { editor.previewKnown = (ev.target as HTMLInputElement).checked; render(); }} /> known caller (Max Muster, ACME GmbH)</label>
+      <div class="preview-head"><h4>{t('ui.preview')}</h4>
+        <label class="inline"><input type="checkbox" id="preview-known" checked={editor.previewKnown} onChange={(ev) => { editor.previewKnown = (ev.target as HTMLInputElement).checked; render(); }} /> {t('ui.previewKnown')}</label>
       </div>
       <Preview d={d} />
       <div class="inline-form">
-        <button type="button" id="settings-save" class="primary" onClick={() => void save()}>{onServer ? 'Save for the tenant' : 'Save for this browser'}</button>
-        <button type="button" id="settings-reset" onClick={() => { discardSettingsDraft(); if (!onServer) localStorage.removeItem('cb.cardTemplateOverride'); render(); }}>{onServer ? 'Discard changes' : 'Reset'}</button>
+        <button type="button" id="settings-save" class="primary" onClick={() => void save()}>{onServer ? t('ui.saveTenant') : t('ui.saveBrowser')}</button>
+        <button type="button" id="settings-reset" onClick={() => { discardSettingsDraft(); if (!onServer) localStorage.removeItem('cb.cardTemplateOverride'); render(); }}>{onServer ? t('ui.discard') : t('ui.reset')}</button>
       </div>
     </section>);
 }
