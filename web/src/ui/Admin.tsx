@@ -5,7 +5,7 @@
 import type { JSX } from 'preact';
 import { useState } from 'preact/hooks';
 import { admin, createUser, deleteUser, issueToken, loadAdmin, makeSignInLink, revokeToken, signInLink, updateUser, type AdminUser, type Json } from '../app/admin_data';
-import { fmtTime, render, setFlash, t } from '../app/state';
+import { fmtTime, lang, loc, render, setFlash, t } from '../app/state';
 import { UiSettingsSection } from './UiSettings';
 
 const WORDS: Record<string, string> = {
@@ -19,7 +19,18 @@ const WORDS: Record<string, string> = {
   directory: 'Directory', pbx: 'PBX links', tenants: 'Tenants', clients: 'Live clients (event stream)', sources: 'Directory sources',
   memory_index: 'Number index', id: 'Id', call_control: 'Call control', journal_received: 'Journal entries', foreign_dropped: 'Foreign events dropped',
 };
-const word = (k: string) => WORDS[k] ?? (k.charAt(0).toUpperCase() + k.slice(1).replace(/_/g, ' '));
+const WORDS_DE: Record<string, string> = {
+  version: 'Version', started_at: 'Gestartet', uptime_s: 'Läuft seit', ready: 'Bereit', tenant: 'Mandant', address: 'Adresse',
+  requests: 'Anfragen', connections: 'Verbindungen', open_connections: 'Offene Verbindungen', rejected_connections: 'Abgewiesene Verbindungen',
+  name: 'Name', state: 'Zustand', connected: 'Verbunden', peer: 'Adresse der Anlage', last_error: 'Letzter Fehler', counters: 'Zähler',
+  backend: 'Speicher', received: 'Empfangene Einträge', excluded_internal: 'Ausgelassene interne Anrufe', excluded_number: 'Ausgelassene Nummern',
+  last_write_failed: 'Letztes Schreiben fehlgeschlagen', retention_days: 'Aufbewahrung (Tage)', kind: 'Art', ok: 'Beantwortet', errors: 'Fehler', timeouts: 'Zeitüberschreitungen',
+  user: 'Benutzer', since: 'Verbunden seit', messages_in: 'Nachrichten empfangen', messages_out: 'Nachrichten gesendet', lookups: 'Suchen', lookups_done: 'Beantwortete Suchen',
+  numbers: 'Nummern', calls: 'Anrufe', cached_lookups: 'Zwischengespeicherte Suchen', http: 'Webserver', journal: 'Journal', remote_info: 'Anruferkennung',
+  directory: 'Verzeichnis', pbx: 'Telefonanlagen', tenants: 'Mandanten', clients: 'Verbundene Clients (Ereignisstrom)', sources: 'Verzeichnisquellen',
+  memory_index: 'Nummernindex', id: 'Id', call_control: 'Anrufsteuerung', journal_received: 'Journaleinträge', foreign_dropped: 'Fremde Ereignisse verworfen',
+};
+const word = (k: string) => (lang() === 'de' ? WORDS_DE[k] : undefined) ?? WORDS[k] ?? (k.charAt(0).toUpperCase() + k.slice(1).replace(/_/g, ' '));
 const isObj = (v: unknown): v is Json => v != null && typeof v === 'object' && !Array.isArray(v);
 
 function duration(s: number): string {
@@ -28,8 +39,8 @@ function duration(s: number): string {
 }
 export function valueWords(k: string, v: unknown): string {
   if (v == null || v === '') return '—';
-  if (typeof v === 'boolean') return v ? 'yes' : 'no';
-  if (typeof v === 'number') return k.endsWith('_s') ? duration(v) : v.toLocaleString();
+  if (typeof v === 'boolean') return v ? (lang() === 'de' ? 'ja' : 'yes') : (lang() === 'de' ? 'nein' : 'no');
+  if (typeof v === 'number') return k.endsWith('_s') ? duration(v) : v.toLocaleString(loc());
   if (typeof v === 'string' && /^\d{4}-\d\d-\d\dT\d\d:\d\d/.test(v)) return fmtTime(v);
   if (Array.isArray(v)) return v.map((x) => valueWords(k, x)).join(', ');
   if (isObj(v)) return Object.entries(v).map(([a, b]) => `${word(a)}: ${valueWords(a, b)}`).join(' · ');
@@ -41,7 +52,7 @@ function KV({ obj, caption }: { obj: Json; caption: string }) {
   return <table class="kv" aria-label={caption}><tbody>{rows.map(([k, v]) => <tr key={k}><th scope="row">{word(k)}</th><td>{valueWords(k, v)}</td></tr>)}</tbody></table>;
 }
 function Rows({ rows, caption }: { rows: unknown[]; caption: string }) {
-  if (!rows.length) return <p class="empty">none</p>;
+  if (!rows.length) return <p class="empty">—</p>;
   const cols = [...new Set(rows.flatMap((o) => (isObj(o) ? Object.keys(o) : [])))];
   return (
     <div class="table-wrap" tabIndex={0} role="region" aria-label={caption}><table class="grid" aria-label={caption}>
