@@ -114,8 +114,9 @@ TEST(SqliteJournalStore, RoundTripsEveryField) {
   ports::JournalQuery q{.tenant = base::TenantId("acme")};
   auto rows = run(*store, q);
   ASSERT_EQ(rows.size(), 2u);
-  EXPECT_GT(rows[0].id, rows[1].id);  // newest first
-  const auto& a = rows[1].entry;
+  // Newest first by start: `full` started in 2026, `withheld` at 100 s (and got the higher id).
+  EXPECT_LT(rows[0].id, rows[1].id);
+  const auto& a = rows[0].entry;
   EXPECT_EQ(model::to_json_line(a), model::to_json_line(full));
   EXPECT_EQ(a.tenant, full.tenant);
   EXPECT_EQ(a.call_id, full.call_id);
@@ -128,7 +129,7 @@ TEST(SqliteJournalStore, RoundTripsEveryField) {
   EXPECT_EQ(a.note, full.note);
   EXPECT_EQ(a.estimated, full.estimated);
 
-  const auto& b = rows[0].entry;
+  const auto& b = rows[1].entry;
   EXPECT_EQ(model::to_json_line(b), model::to_json_line(withheld));
   EXPECT_FALSE(b.remote);
   EXPECT_TRUE(b.remote_withheld);
@@ -423,10 +424,12 @@ TEST(SqliteJournalStore, Version1JournalIsMigratedKeepingItsEntries) {
     ASSERT_TRUE(s);
     s->append(make("100", "+49", Direction::inbound, Disposition::missed, 1));
   }
-  // Back to what a version-1 build wrote: no estimated column, no open_state table.
+  // Back to what a version-1 build wrote: no estimated or done column, no open_state table.
   sqlite3* db = nullptr;
   ASSERT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
   ASSERT_EQ(sqlite3_exec(db,
+                         "DROP INDEX journal_open_missed; DROP INDEX journal_tenant_party_started; "
+                         "ALTER TABLE journal DROP COLUMN done; "
                          "DROP TABLE open_state; ALTER TABLE journal DROP COLUMN estimated; "
                          "UPDATE schema_version SET version = 1",
                          nullptr, nullptr, nullptr),
@@ -438,6 +441,7 @@ TEST(SqliteJournalStore, Version1JournalIsMigratedKeepingItsEntries) {
   auto rows = run(*s, {.tenant = "default"});
   ASSERT_EQ(rows.size(), 1u);
   EXPECT_EQ(rows[0].entry.estimated, 0);
+  EXPECT_FALSE(rows[0].entry.done);
   s->put_open_state("ami:a", "k", "v");
   ASSERT_TRUE(s->flush());
   EXPECT_EQ(s->load_open_state("ami:a")->size(), 1u);

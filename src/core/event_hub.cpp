@@ -285,7 +285,8 @@ void EventHub::note_lines_from(Tenant& t, const model::CallModel& m) {
   else if (t.lines_from != &m) t.lines_mixed = true;
 }
 
-void EventHub::on_journal(const model::JournalEntry& e, std::optional<std::int64_t> id) {
+void EventHub::on_journal(const model::JournalEntry& e, std::optional<std::int64_t> id,
+                          std::span<const std::int64_t> resolved) {
   auto& t = tenant(e.tenant);
   ++t.seq;
   std::string json = head("journal", t.seq);
@@ -296,6 +297,14 @@ void EventHub::on_journal(const model::JournalEntry& e, std::optional<std::int64
     json.append(line, 1);
   } else {
     json += model::to_json_line(e);
+  }
+  if (!resolved.empty()) {
+    json += ",\"resolves\":[";
+    for (std::size_t i = 0; i < resolved.size(); ++i) {
+      if (i) json += ',';
+      json += std::to_string(resolved[i]);
+    }
+    json += ']';
   }
   json += '}';
   publish(t, HubMessage::Kind::journal, {e.party}, std::move(json));

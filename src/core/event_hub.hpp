@@ -11,6 +11,7 @@
 #include <functional>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -80,7 +81,10 @@ class EventHub {
   // Publishes line events for devices whose state changed (after PBX device/extension state events).
   void sync_lines(const base::TenantId& tenant, const model::CallModel& m);
   // `id`: the store's id of the entry (PATCH /api/v1/journal/{id}), put first in "entry".
-  void on_journal(const model::JournalEntry& e, std::optional<std::int64_t> id = std::nullopt);
+  // `resolved`: the ids of the party's missed entries this entry marked done (ports::StoredEntry),
+  // sent as "resolves" so clients update their rows and missed-call counter without asking.
+  void on_journal(const model::JournalEntry& e, std::optional<std::int64_t> id = std::nullopt,
+                  std::span<const std::int64_t> resolved = {});
   // The call's data changed without a CSTA event (e.g. a contact lookup finished):
   // {"type":"call","seq":N,"event":"<event>","call":{...}} to subscribers who see one of its devices.
   void on_call_update(const base::TenantId& tenant, std::string_view event, const model::Call& c,

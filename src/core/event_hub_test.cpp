@@ -61,6 +61,35 @@ TEST_F(HubTest, CallJsonExplainsActionsThePhoneCannotDo) {
       << json;
 }
 
+// Issue 13: the journal event of a callback names the missed entries it marked done; only the
+// party's subscribers get it.
+TEST_F(HubTest, JournalEventsCarryTheIdsOfTheMissedEntriesTheyResolved) {
+  Collect mine, other;
+  auto sm = hub.subscribe("default", own({"100"}), std::nullopt, &mine);
+  auto so = hub.subscribe("default", own({"101"}), std::nullopt, &other);
+  model::JournalEntry e{.tenant = base::TenantId("default")};
+  e.call_id = "c9";
+  e.party = "100";
+  e.remote = "+4930123";
+  e.disposition = model::Disposition::answered;
+  e.started_at = at(0);
+  e.answered_at = at(2);
+  e.ended_at = at(9);
+  const std::int64_t resolved[] = {4, 5};
+  hub.on_journal(e, 12, resolved);
+  e.done = true;
+  hub.on_journal(e, 13);
+  ASSERT_EQ(mine.got.size(), 2u);
+  EXPECT_EQ(mine.got[0].rfind("{\"type\":\"journal\",\"seq\":1,\"entry\":{\"id\":12,", 0), 0u) << mine.got[0];
+  EXPECT_TRUE(mine.got[0].ends_with("},\"resolves\":[4,5]}")) << mine.got[0];
+  EXPECT_EQ(mine.got[0].find("\"done\""), std::string::npos) << "done only when true";
+  EXPECT_EQ(mine.got[1].find("resolves"), std::string::npos) << mine.got[1];
+  EXPECT_NE(mine.got[1].find("\"done\": true}}"), std::string::npos) << mine.got[1];
+  EXPECT_TRUE(other.got.empty());
+  hub.unsubscribe("default", sm.id);
+  hub.unsubscribe("default", so.id);
+}
+
 TEST_F(HubTest, ResumeGetsExactlyTheMissedMessagesElseResyncAndSnapshot) {
   for (int i = 0; i < 5; ++i)
     hub.publish_raw("default", HubMessage::Kind::call, {"100"}, "call", "}");

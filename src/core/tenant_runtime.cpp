@@ -166,7 +166,7 @@ void TenantRuntime::on_committed(const ports::StoredEntry& e) {
     return;
   }
   ++stats_.journal_committed;
-  services_.hub->on_journal(e.entry, e.id);
+  services_.hub->on_journal(e.entry, e.id, e.resolved);
 }
 
 void TenantRuntime::flush_journal() { remote_info_->flush_journal(); }

@@ -132,7 +132,11 @@ base::Result<std::vector<ports::StoredEntry>> run_journal_queries(ports::Journal
     if (!r) return r;
     for (auto& e : *r) all.push_back(std::move(e));
   }
-  std::sort(all.begin(), all.end(), [](const auto& a, const auto& b) { return a.id > b.id; });
+  // The stores' order: newest start first, then the higher id (ports::JournalQuery).
+  std::sort(all.begin(), all.end(), [](const auto& a, const auto& b) {
+    if (a.entry.started_at != b.entry.started_at) return a.entry.started_at > b.entry.started_at;
+    return a.id > b.id;
+  });
   all.erase(std::unique(all.begin(), all.end(), [](const auto& a, const auto& b) { return a.id == b.id; }), all.end());
   if (all.size() > limit) all.erase(all.begin() + static_cast<std::ptrdiff_t>(limit), all.end());
   return all;
@@ -140,10 +144,10 @@ base::Result<std::vector<ports::StoredEntry>> run_journal_queries(ports::Journal
 
 base::Result<std::optional<ports::StoredEntry>> find_journal_entry(ports::JournalStore& store, const Viewer& v,
                                                                    std::int64_t id) {
-  // The newest entry of the tenant at or below `id` is `id` itself when it exists there; whether
-  // the viewer may see it is then the entry's own question (one query whatever the role).
+  // Entry `id` of the viewer's tenant; whether the viewer may see it is then the entry's own
+  // question (one query whatever the role).
   ports::JournalQuery q{.tenant = v.tenant};
-  q.before_id = id + 1;
+  q.id = id;
   q.limit = 1;
   auto r = store.query(q);
   if (!r) return base::fail(r.error());

@@ -70,7 +70,8 @@ bool may_see(const Viewer& v, const model::JournalEntry& e);
 // An empty vector: the viewer sees no entries (a user without extensions).
 std::expected<std::vector<ports::JournalQuery>, std::string> journal_queries(const Viewer& v,
                                                                              ports::JournalQuery q);
-// Runs the queries of journal_queries() and merges their answers newest first (ids are unique),
+// Runs the queries of journal_queries() and merges their answers newest first (started_at, then
+// id, descending, as the stores order them; ids are unique),
 // at most `limit` entries. Blocks on the store.
 base::Result<std::vector<ports::StoredEntry>> run_journal_queries(ports::JournalStore& store,
                                                                   std::span<const ports::JournalQuery> queries,

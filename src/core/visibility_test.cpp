@@ -31,6 +31,7 @@ struct MemJournal final : ports::JournalStore {
       if (it->entry.tenant != q.tenant) continue;
       if (q.party && it->entry.party != *q.party) continue;
       if (q.before_id && it->id >= *q.before_id) continue;
+      if (q.id && it->id != *q.id) continue;
       out.push_back(*it);
     }
     return out;

@@ -58,6 +58,10 @@ std::optional<std::uint8_t> parse_estimated_name(std::string_view n) {
   return std::nullopt;
 }
 
+bool resolves_missed(const JournalEntry& e) {
+  return e.answered() && e.remote && !e.remote->empty() && !e.remote_withheld;
+}
+
 double JournalEntry::ring_s() const {
   return base::seconds_1dp(started_at, answered_at ? *answered_at : ended_at);
 }
@@ -144,6 +148,7 @@ std::string to_json_line(const JournalEntry& e) {
     o += ", \"note\": ";
     append_json_string(o, e.note);
   }
+  if (e.done) o += ", \"done\": true";
   o += "}";
   return o;
 }

@@ -62,6 +62,10 @@ struct JournalEntry {
   std::optional<std::string> transferred_from{};
   std::optional<ContactRef> contact{};
   std::string note{};  // user's note (API: PATCH)
+  // A missed call that was dealt with: the party talked with the same remote later (a callback,
+  // or the caller got through; resolves_missed), or a user marked it (API: PATCH). Kept by the
+  // stores; never set by the journal builder.
+  bool done = false;
   std::uint8_t estimated = 0;  // EstimatedField bits; 0 = every time is from a PBX event
   // Internal, not part of the entry's JSON: the open-call state row (ports::JournalStore
   // put_open_state) this entry completes; a store that keeps open-call state deletes that row in
@@ -73,6 +77,10 @@ struct JournalEntry {
   double ring_s() const;
   double talk_s() const;
 };
+
+// Whether writing `e` marks the earlier missed entries of the same party and remote done: the
+// party talked with that remote (answered, either direction), and the remote is a number.
+bool resolves_missed(const JournalEntry& e);
 
 // One JSON object (no trailing newline) with the fields of JOURNAL.md, as
 // `callbridge replay --journal-out` prints them.

@@ -24,14 +24,33 @@ struct JournalQuery {
   bool missed_only = false;  // disposition missed (incoming, nobody answered)
   std::optional<base::Timestamp> since{};
   std::optional<base::Timestamp> until{};
-  std::optional<std::string> text{};  // substring of remote, remote_name, party or note
+  // Substring (case-insensitive for ASCII) of remote, remote_name, party, note, or the name or
+  // company of the entry's contact (the one shown or chosen in the screen pop).
+  std::optional<std::string> text{};
+  std::optional<bool> done{};          // only entries whose `done` mark is this
+  std::optional<std::int64_t> id{};    // only this entry (PATCH, callback)
   std::size_t limit = 100;
-  std::optional<std::int64_t> before_id{};  // pagination: entries with id < before_id (newest first)
+  // Results are newest first: by started_at, then id, both descending (an entry is written when
+  // the call ends, so ids follow the ends, not the starts). Paging: the entries that come after
+  // entry `before_id` in that order; when that entry is gone (purged), those with a smaller id.
+  std::optional<std::int64_t> before_id{};
 };
 
 struct StoredEntry {
   std::int64_t id = 0;
   model::JournalEntry entry;
+  // Only in the committed callback (set_on_committed): the ids of the missed entries this entry
+  // marked done in the same transaction (model::resolves_missed). Empty in query results.
+  std::vector<std::int64_t> resolved{};
+};
+
+// A change to a stored entry (PATCH /api/v1/journal/{id}): the fields that are set are written.
+struct EntryUpdate {
+  std::optional<std::string> note{};
+  std::optional<bool> done{};
+  // Some(nullopt) clears the contact; Some(ref) records the contact the user chose.
+  std::optional<std::optional<model::ContactRef>> contact{};
+  bool empty() const { return !note && !done && !contact; }
 };
 
 class JournalStore {
@@ -43,6 +62,23 @@ class JournalStore {
   virtual base::Status flush() = 0;
   virtual base::Result<std::vector<StoredEntry>> query(const JournalQuery& q) = 0;
   virtual base::Status set_note(const std::string& tenant, std::int64_t id, const std::string& note) = 0;
+  // Applies `u` to entry `id` of `tenant` (Errc::not_found when absent). The default handles a
+  // note alone (stores without the other columns say unsupported).
+  virtual base::Status update(const std::string& tenant, std::int64_t id, const EntryUpdate& u) {
+    if (u.done || u.contact) return base::fail(base::Error::unavailable("this journal store cannot mark entries"));
+    if (u.note) return set_note(tenant, id, *u.note);
+    return {};
+  }
+  // How many entries match `q` (limit and before_id ignored). The default counts a query's rows
+  // (at most 10000); the stores count in SQL.
+  virtual base::Result<std::size_t> count(const JournalQuery& q) {
+    auto qq = q;
+    qq.limit = 10'000;
+    qq.before_id.reset();
+    auto r = query(qq);
+    if (!r) return base::fail(r.error());
+    return r->size();
+  }
   // Deletes entries that ended before `cutoff`; returns how many.
   virtual base::Result<std::size_t> purge_before(base::Timestamp cutoff) = 0;
 

@@ -122,6 +122,7 @@ struct FakeJournal final : ports::JournalStore {
     for (auto it = entries.rbegin(); it != entries.rend() && out.size() < q.limit; ++it) {
       if (it->entry.tenant != q.tenant || (q.party && it->entry.party != *q.party)) continue;
       if (q.before_id && it->id >= *q.before_id) continue;
+      if (q.id && it->id != *q.id) continue;
       out.push_back(*it);
     }
     return out;

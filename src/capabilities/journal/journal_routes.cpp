@@ -5,6 +5,7 @@
 #include "capabilities/journal/journal_routes.hpp"
 
 #include <algorithm>
+#include <cctype>
 #include <charconv>
 
 #include "api/rest_common.hpp"
@@ -49,6 +50,9 @@ std::expected<ports::JournalQuery, HttpResponse> parse_filters(const HttpRequest
       if (!n || *n < 1 || static_cast<std::size_t>(*n) > max_limit)
         return std::unexpected(problem(400, "bad-request", "limit: 1.." + std::to_string(max_limit)));
       q.limit = static_cast<std::size_t>(*n);
+    } else if (k == "done") {
+      if (v != "true" && v != "false") return std::unexpected(problem(400, "bad-request", "done: true or false"));
+      q.done = v == "true";
     } else if (k == "before") {
       auto n = query_int(v);
       if (!n || *n < 1) return std::unexpected(problem(400, "bad-request", "before: a positive entry id"));
@@ -76,7 +80,71 @@ json::value entry_json(const ports::StoredEntry& e) {
   auto& o = v.as_object();
   json::object out{{"id", e.id}};
   for (auto& kv : o) out[kv.key()] = std::move(kv.value());
+  out["done"] = e.entry.done;
   return out;
+}
+
+bool source_name_ok(std::string_view s) {
+  if (s.empty() || s.size() > 64) return false;
+  for (char c : s)
+    if (!std::isalnum(static_cast<unsigned char>(c)) && c != '-' && c != '_' && c != '.') return false;
+  return true;
+}
+
+// PATCH body -> the update; `contacts` resolves a contact of the built-in store. Error: a 400 (or
+// the store's) problem.
+std::expected<ports::EntryUpdate, HttpResponse> parse_update(const json::object& body, ports::ContactStore* contacts,
+                                                             const base::TenantId& tenant) {
+  auto bad = [](std::string d) { return std::unexpected(problem(400, "bad-request", d)); };
+  ports::EntryUpdate u;
+  for (const auto& kv : body)
+    if (kv.key() != "note" && kv.key() != "done" && kv.key() != "contact")
+      return bad("unknown field \"" + std::string(kv.key().substr(0, 40)) + "\" (expected note, done, contact)");
+  auto note = opt_string(body, "note", 4096);
+  if (!note) return bad(note.error());
+  u.note = *note;
+  if (auto it = body.find("done"); it != body.end()) {
+    if (!it->value().is_bool()) return bad("done: expected true or false");
+    u.done = it->value().as_bool();
+  }
+  if (auto it = body.find("contact"); it != body.end()) {
+    if (it->value().is_null()) {
+      u.contact = std::optional<model::ContactRef>();
+    } else {
+      if (!it->value().is_object()) return bad("contact: expected {\"id\", \"source\"} or null");
+      const auto& c = it->value().as_object();
+      auto id = opt_string(c, "id", 200);
+      auto source = opt_string(c, "source", 64);
+      auto name = opt_string(c, "name", 200);
+      auto company = opt_string(c, "company", 200);
+      for (auto* f : {&id, &source, &name, &company})
+        if (!*f) return bad("contact." + f->error());
+      if (!*id || (*id)->empty()) return bad("contact.id: required");
+      if (!*source || !source_name_ok(**source)) return bad("contact.source: required, a directory source's name");
+      model::ContactRef ref{**id, name->value_or(""), company->value_or(""), **source};
+      if (ref.source == "store") {
+        // The built-in store's contact is looked up: its name and company are the stored ones.
+        if (!contacts) return std::unexpected(problem(503, "unavailable", "no contact store"));
+        std::int64_t cid = 0;
+        auto [p, ec] = std::from_chars(ref.id.data(), ref.id.data() + ref.id.size(), cid);
+        if (ec != std::errc() || p != ref.id.data() + ref.id.size() || cid < 1)
+          return bad("contact.id: no contact " + ref.id.substr(0, 40) + " in the contact store");
+        auto got = contacts->get(tenant, cid);
+        if (!got) {
+          if (got.error().code() == base::Errc::not_found)
+            return bad("contact.id: no contact " + ref.id + " in the contact store");
+          return std::unexpected(from_error(got.error()));
+        }
+        ref.name = got->display_name;
+        ref.company = got->company;
+      } else if (ref.name.empty()) {
+        return bad("contact.name: required for a contact of source " + ref.source);
+      }
+      u.contact = std::move(ref);
+    }
+  }
+  if (u.empty()) return bad("nothing to change: give note, done or contact");
+  return u;
 }
 
 }  // namespace
@@ -117,13 +185,27 @@ void register_journal(CapabilityContext& cap) {
             if (!id || *id < 1 || !rest.empty()) return problem(404, "not-found", "no journal entry at " + req.path);
             auto body = body_object(req);
             if (!body) return body.error();
-            auto note = opt_string(*body, "note", 4096);
-            if (!note) return problem(400, "bad-request", note.error());
-            if (!*note) return problem(400, "bad-request", "note: required");
-            auto updated = set_note(*ctx->deps.journal, p.viewer(), *id, **note);
+            auto u = parse_update(*body, ctx->deps.contacts, p.tenant);
+            if (!u) return u.error();
+            auto updated = update_entry(*ctx->deps.journal, p.viewer(), *id, *u);
             if (!updated) return from_error(updated.error());
             if (!*updated) return problem(404, "not-found", "no journal entry " + std::to_string(*id));
             return reply(200, entry_json(**updated));
+          }, On::worker));
+  // The caller's open missed calls (docs/api.md "Journal"): the counter of the web client.
+  s.route("GET", "/api/v1/journal/missed-count", authed(ctx, [ctx](const HttpRequest& req, const Principal& p) {
+            if (!ctx->deps.journal) return problem(503, "unavailable", "no journal store");
+            std::optional<base::Timestamp> since;
+            for (const auto& [k, v] : parse_query(req.query)) {
+              if (k != "since") return problem(400, "bad-request", "unknown parameter " + k.substr(0, 40) + " (expected since)");
+              since = query_time(v);
+              if (!since) return problem(400, "bad-request", "since: expected RFC 3339 or epoch seconds");
+            }
+            auto n = open_missed(*ctx->deps.journal, p.viewer(), since);
+            if (!n) return from_error(n.error());
+            json::array parties;
+            for (const auto& d : p.devices) parties.emplace_back(d);
+            return reply(200, json::object{{"missed", *n}, {"parties", std::move(parties)}});
           }, On::worker));
 }
 

@@ -1,5 +1,6 @@
 #include "capabilities/journal/journal_service.hpp"
 
+#include <algorithm>
 #include <cstdio>
 
 #include "base/csv_text.hpp"
@@ -37,20 +38,44 @@ std::expected<std::vector<ports::StoredEntry>, ReadFailure> visible_entries(port
   return std::move(*r);
 }
 
-base::Result<std::optional<ports::StoredEntry>> set_note(ports::JournalStore& store, const core::Viewer& viewer,
-                                                         std::int64_t id, const std::string& note) {
+base::Result<std::optional<ports::StoredEntry>> update_entry(ports::JournalStore& store, const core::Viewer& viewer,
+                                                             std::int64_t id, const ports::EntryUpdate& u) {
   auto found = core::find_journal_entry(store, viewer, id);
   if (!found) return base::fail(found.error());
   if (!*found) return std::optional<ports::StoredEntry>{};
-  if (auto st = store.set_note(viewer.tenant, id, note); !st) return base::fail(st.error());
-  (*found)->entry.note = note;
+  if (auto st = store.update(viewer.tenant, id, u); !st) return base::fail(st.error());
+  auto& e = (*found)->entry;
+  if (u.note) e.note = *u.note;
+  if (u.done) e.done = *u.done;
+  if (u.contact) e.contact = *u.contact;
   return std::move(*found);
+}
+
+base::Result<std::size_t> open_missed(ports::JournalStore& store, const core::Viewer& viewer,
+                                      std::optional<base::Timestamp> since) {
+  std::vector<std::string> own = viewer.extensions;
+  std::sort(own.begin(), own.end());
+  own.erase(std::unique(own.begin(), own.end()), own.end());
+  std::size_t n = 0;
+  for (const auto& d : own) {
+    if (d.empty()) continue;
+    ports::JournalQuery q{.tenant = viewer.tenant};
+    q.party = d;
+    q.missed_only = true;
+    q.disposition = model::Disposition::missed;
+    q.done = false;
+    q.since = since;
+    auto c = store.count(q);
+    if (!c) return base::fail(c.error());
+    n += *c;
+  }
+  return n;
 }
 
 std::string to_csv(const std::vector<ports::StoredEntry>& entries) {
   std::string out =
       "id,call_id,party,direction,remote,remote_name,disposition,started_at,answered_at,ended_at,ring_s,talk_s,"
-      "hold_s,transferred_to,transferred_from,contact,note,estimated\r\n";
+      "hold_s,transferred_to,transferred_from,contact,note,estimated,done\r\n";
   for (const auto& se : entries) {
     const auto& e = se.entry;
     std::vector<std::string> f{std::to_string(se.id),
@@ -70,7 +95,8 @@ std::string to_csv(const std::vector<ports::StoredEntry>& entries) {
                                e.transferred_from.value_or(""),
                                e.contact ? e.contact->name : "",
                                e.note,
-                               estimated_list(e.estimated)};
+                               estimated_list(e.estimated),
+                               e.done ? "true" : "false"};
     out += base::csv_record(f);  // formula-safe (shared with `callbridge journal --format csv`)
     out += "\r\n";
   }

@@ -27,10 +27,16 @@ std::expected<std::vector<ports::StoredEntry>, ReadFailure> visible_entries(port
                                                                             const ports::JournalQuery& q,
                                                                             const core::Viewer& viewer);
 
-// Sets the note of entry `id` when `viewer` may see it: the updated entry, nullopt when there is no
-// such entry for the viewer (404: other tenants' and other users' entries look absent).
-base::Result<std::optional<ports::StoredEntry>> set_note(ports::JournalStore& store, const core::Viewer& viewer,
-                                                         std::int64_t id, const std::string& note);
+// Applies `u` (note, done mark, chosen contact) to entry `id` when `viewer` may see it: the
+// updated entry, nullopt when there is no such entry for the viewer (404: other tenants' and other
+// users' entries look absent).
+base::Result<std::optional<ports::StoredEntry>> update_entry(ports::JournalStore& store, const core::Viewer& viewer,
+                                                             std::int64_t id, const ports::EntryUpdate& u);
+
+// The viewer's open missed calls (disposition missed, not done) on their own extensions, whatever
+// the role (a supervisor's counter is about their own phone), since `since` when set. Blocks.
+base::Result<std::size_t> open_missed(ports::JournalStore& store, const core::Viewer& viewer,
+                                      std::optional<base::Timestamp> since);
 
 // RFC 4180 CSV with a header row, CRLF line ends, formula-safe cells (base/csv_text, the same
 // writer as `callbridge journal --format csv`).

@@ -66,6 +66,90 @@ TEST_F(JournalRoutes, AnotherTenantsEntriesLookAbsent) {
   EXPECT_EQ(call("GET", "/api/v1/contacts", admin_a).status, 404) << "only the journal is registered";
 }
 
+// Issue 13: a missed call is done after a successful callback; the counter of open missed calls;
+// the mark and the chosen contact through PATCH; the search finds the chosen contact.
+TEST_F(JournalRoutes, MissedCallsAreCountedUntilCalledBackOrMarkedDone) {
+  auto anna = add_user(kA, "anna", "user", {"100"});
+  auto ben = add_user(kA, "ben", "user", {"101"});
+  auto sup = add_user(kA, "sup", "supervisor", {"109"});
+  auto entry = [&](const std::string& party, const std::string& remote, model::Disposition d, int at_s) {
+    model::JournalEntry e{.tenant = base::TenantId(kA.name)};
+    e.call_id = "c" + std::to_string(at_s);
+    e.party = party;
+    e.remote = remote;
+    e.direction = d == model::Disposition::answered ? model::Direction::outbound : model::Direction::inbound;
+    e.disposition = d;
+    e.started_at = api::testsupport::t0() + std::chrono::seconds(at_s);
+    if (d == model::Disposition::answered) e.answered_at = e.started_at + std::chrono::seconds(3);
+    e.ended_at = e.started_at + std::chrono::seconds(20);
+    journal_->append(e);
+  };
+  entry("100", "+491100555", model::Disposition::missed, 1);
+  entry("100", "+491100666", model::Disposition::missed, 2);
+  entry("101", "+491100555", model::Disposition::missed, 3);
+  ASSERT_TRUE(journal_->flush());
+  auto count = [&](const std::string& token) {
+    auto r = call("GET", "/api/v1/journal/missed-count", token);
+    EXPECT_EQ(r.status, 200) << r.body;
+    return json::parse(r.body).at("missed").as_int64();
+  };
+  EXPECT_EQ(count(anna), 2);
+  EXPECT_EQ(count(ben), 1);
+  EXPECT_EQ(count(sup), 0) << "the counter is about the caller's own extensions";
+  EXPECT_EQ(call("GET", "/api/v1/journal/missed-count").status, 401);
+  EXPECT_EQ(call("GET", "/api/v1/journal/missed-count?since=yesterday", anna).status, 400);
+  EXPECT_EQ(call("GET", "/api/v1/journal/missed-count?party=101", anna).status, 400);
+  // Anna calls +491100555 back and talks: her missed call from there is done, Ben's is not.
+  entry("100", "+491100555", model::Disposition::answered, 10);
+  ASSERT_TRUE(journal_->flush());
+  EXPECT_EQ(count(anna), 1);
+  EXPECT_EQ(count(ben), 1);
+  auto open = json::parse(call("GET", "/api/v1/journal?disposition=missed&done=false", anna).body).at("entries").as_array();
+  ASSERT_EQ(open.size(), 1u);
+  EXPECT_EQ(open[0].at("remote").as_string(), "+491100666");
+  EXPECT_EQ(open[0].at("done").as_bool(), false);
+  auto done = json::parse(call("GET", "/api/v1/journal?done=true", anna).body).at("entries").as_array();
+  ASSERT_EQ(done.size(), 1u);
+  EXPECT_EQ(done[0].at("remote").as_string(), "+491100555");
+  EXPECT_EQ(call("GET", "/api/v1/journal?done=maybe", anna).status, 400);
+
+  // By hand: done, and the contact chosen in the pop (the store's name and company win).
+  ports::Contact c{.tenant = base::TenantId(kA.name)};
+  c.display_name = "Erika Mustermann";
+  c.company = "Muster GmbH";
+  auto cid = contacts_->create(c);
+  ASSERT_TRUE(cid);
+  const auto id = std::to_string(open[0].at("id").as_int64());
+  auto p = call("PATCH", "/api/v1/journal/" + id, anna,
+                R"({"done":true,"contact":{"id":")" + std::to_string(*cid) + R"(","source":"store","name":"spoofed"}})");
+  ASSERT_EQ(p.status, 200) << p.body;
+  auto patched = json::parse(p.body);
+  EXPECT_TRUE(patched.at("done").as_bool());
+  EXPECT_EQ(patched.at("contact").at("name").as_string(), "Erika Mustermann");
+  EXPECT_EQ(patched.at("contact").at("company").as_string(), "Muster GmbH");
+  EXPECT_EQ(count(anna), 0);
+  auto found = json::parse(call("GET", "/api/v1/journal?q=mustermann", anna).body).at("entries").as_array();
+  ASSERT_EQ(found.size(), 1u);
+  EXPECT_EQ(std::to_string(found[0].at("id").as_int64()), id);
+  EXPECT_TRUE(json::parse(call("GET", "/api/v1/journal?q=mustermann", ben).body).at("entries").as_array().empty());
+  // A contact of another directory keeps the name the client saw; clearing it.
+  p = call("PATCH", "/api/v1/journal/" + id, anna, R"({"contact":{"id":"cn=x","source":"ldap","name":"X Ldap"}})");
+  ASSERT_EQ(p.status, 200) << p.body;
+  EXPECT_EQ(json::parse(p.body).at("contact").at("source").as_string(), "ldap");
+  p = call("PATCH", "/api/v1/journal/" + id, anna, R"({"contact":null,"done":false})");
+  ASSERT_EQ(p.status, 200) << p.body;
+  EXPECT_FALSE(json::parse(p.body).as_object().contains("contact"));
+  EXPECT_EQ(count(anna), 1);
+  // Bad input: named, 400; another user's entry: 404.
+  for (const char* bad : {R"({})", R"({"done":"yes"})", R"({"colour":"red"})", R"({"contact":{"id":"1"}})",
+                          R"({"contact":{"id":"999999","source":"store"}})", R"({"contact":{"id":"x","source":"ldap"}})",
+                          R"({"contact":{"id":"x","source":"a b","name":"n"}})", R"({"contact":7})"}) {
+    auto r = call("PATCH", "/api/v1/journal/" + id, anna, bad);
+    EXPECT_EQ(r.status, 400) << bad << " " << r.body;
+  }
+  EXPECT_EQ(call("PATCH", "/api/v1/journal/" + id, ben, R"({"done":true})").status, 404);
+}
+
 TEST(JournalService, CsvIsFormulaSafeAndMarksEstimates) {
   ports::StoredEntry se{.id = 7, .entry = model::JournalEntry{.tenant = base::TenantId("ta")}};
   auto& e = se.entry;

@@ -6,6 +6,7 @@
 #include <atomic>
 #include <filesystem>
 #include <functional>
+#include <map>
 #include <mutex>
 #include <thread>
 
@@ -150,8 +151,10 @@ TEST_P(JournalContract, RoundTripsEveryField) {
   ports::JournalQuery q{.tenant = base::TenantId("acme")};
   auto rows = run(*o.store, q);
   ASSERT_EQ(rows.size(), 3u);
-  EXPECT_GT(rows[1].id, rows[2].id);  // newest first
-  const auto& a = rows[2].entry;
+  // Newest first: by start (full started in 2026, the others at 100 s), then the higher id.
+  EXPECT_LT(rows[0].id, rows[1].id);
+  EXPECT_GT(rows[1].id, rows[2].id);
+  const auto& a = rows[0].entry;
   EXPECT_EQ(model::to_json_line(a), model::to_json_line(full));
   EXPECT_EQ(a.tenant, full.tenant);
   EXPECT_EQ(a.remote_name, full.remote_name);
@@ -165,16 +168,16 @@ TEST_P(JournalContract, RoundTripsEveryField) {
   EXPECT_EQ(a.contact->source, "ldap");
   EXPECT_EQ(a.note, full.note);
 
-  const auto& b = rows[1].entry;
+  const auto& b = rows[2].entry;
   EXPECT_EQ(model::to_json_line(b), model::to_json_line(withheld));
   EXPECT_FALSE(b.remote);
   EXPECT_TRUE(b.remote_withheld);
   EXPECT_FALSE(b.remote_name);
   EXPECT_FALSE(b.answered_at);
   EXPECT_FALSE(b.contact);
-  ASSERT_TRUE(rows[0].entry.contact);
-  EXPECT_EQ(rows[0].entry.contact->id, "c-2");
-  EXPECT_EQ(rows[0].entry.contact->name, "");
+  ASSERT_TRUE(rows[1].entry.contact);
+  EXPECT_EQ(rows[1].entry.contact->id, "c-2");
+  EXPECT_EQ(rows[1].entry.contact->name, "");
 }
 
 TEST_P(JournalContract, FiltersByEveryQueryField) {
@@ -369,11 +372,13 @@ TEST_P(JournalContract, CommittedEntriesAreHandedOnWithTheirIdsBeforeFlushReturn
   constexpr int kAll = kRounds * kPerRound;
   ASSERT_EQ(rows.size(), static_cast<std::size_t>(kAll));
   std::lock_guard lk(mu);
+  std::map<std::int64_t, std::string> party_of;  // the rows by id
+  for (const auto& r : rows) party_of[r.id] = r.entry.party;
   for (int i = 0; i < kAll; ++i) {
     EXPECT_EQ(got[i].entry.party, std::to_string(100 + i));  // append order
-    // The id is the row's: newest first in the query.
-    EXPECT_EQ(got[i].id, rows[kAll - 1 - i].id) << i;
-    EXPECT_EQ(rows[kAll - 1 - i].entry.party, got[i].entry.party);
+    if (i) EXPECT_GT(got[i].id, got[i - 1].id) << i;         // ids grow in append order
+    // The id is the row's.
+    EXPECT_EQ(party_of[got[i].id], got[i].entry.party) << i;
   }
   EXPECT_TRUE(s.set_note("default", got[3].id, "x"));
   ports::JournalQuery q{.tenant = base::TenantId("default")};
@@ -429,6 +434,131 @@ TEST_P(JournalContract, QueryLimitIsCappedAt10000) {
   ports::JournalQuery q{.tenant = base::TenantId("default")};
   q.limit = 1'000'000;
   EXPECT_EQ(run(*o.store, q).size(), 10'000u);
+}
+
+// Regression (issue 13, "newest first really"): an entry is written when its call ends, so a long
+// call that started first got the higher id and was listed above the short calls that began after
+// it. Newest first is by start; paging with before_id follows the same order.
+TEST_P(JournalContract, NewestFirstIsByStartEvenWhenAnEarlierCallEndedLater) {
+  auto o = open();
+  ASSERT_TRUE(o.store);
+  auto long_call = make("100", "+491", Direction::inbound, Disposition::answered, 100);
+  long_call.ended_at = at(1000);
+  auto short_call = make("100", "+492", Direction::outbound, Disposition::answered, 200);
+  short_call.ended_at = at(250);
+  auto tie = make("101", "+493", Direction::inbound, Disposition::missed, 200);  // same start, later id
+  o.store->append(short_call);  // ends first: lowest id
+  o.store->append(tie);
+  o.store->append(long_call);
+  ASSERT_TRUE(o.store->flush());
+  auto rows = run(*o.store, {.tenant = base::TenantId("default")});
+  ASSERT_EQ(rows.size(), 3u);
+  EXPECT_EQ(rows[0].entry.remote, "+493");  // start 200, higher id
+  EXPECT_EQ(rows[1].entry.remote, "+492");  // start 200
+  EXPECT_EQ(rows[2].entry.remote, "+491");  // start 100, although written last
+  EXPECT_GT(rows[2].id, rows[0].id);
+  // Paging: after the second row comes the third, whatever the ids.
+  ports::JournalQuery q{.tenant = base::TenantId("default")};
+  q.limit = 1;
+  q.before_id = rows[1].id;
+  auto page = run(*o.store, q);
+  ASSERT_EQ(page.size(), 1u);
+  EXPECT_EQ(page[0].id, rows[2].id);
+  q.before_id = rows[0].id;
+  q.limit = 10;
+  EXPECT_EQ(run(*o.store, q).size(), 2u);
+  // Another tenant's id as the cursor is not a position in this tenant's order: by id.
+  q.before_id = rows[2].id + 1000;
+  EXPECT_EQ(run(*o.store, q).size(), 3u);
+  // Exactly one entry by id.
+  ports::JournalQuery by_id{.tenant = base::TenantId("default")};
+  by_id.id = rows[1].id;
+  auto one = run(*o.store, by_id);
+  ASSERT_EQ(one.size(), 1u);
+  EXPECT_EQ(one[0].entry.remote, "+492");
+  by_id.tenant = base::TenantId("other");
+  EXPECT_TRUE(run(*o.store, by_id).empty());
+}
+
+// Issue 13: a missed call is done once the party talked with that remote afterwards (a callback),
+// in the transaction that writes the answered entry; the committed callback names the marked ids.
+TEST_P(JournalContract, AnAnsweredCallToTheRemoteMarksTheEarlierMissedCallsDone) {
+  auto o = open();
+  ASSERT_TRUE(o.store);
+  auto& s = *o.store;
+  std::mutex mu;
+  std::vector<ports::StoredEntry> got;
+  ASSERT_TRUE(s.set_on_committed([&](std::vector<ports::StoredEntry> done) {
+    std::lock_guard lk(mu);
+    for (auto& e : done) got.push_back(std::move(e));
+  }));
+  s.append(make("100", "+49111", Direction::inbound, Disposition::missed, 10));
+  s.append(make("100", "+49111", Direction::inbound, Disposition::missed, 20));
+  s.append(make("101", "+49111", Direction::inbound, Disposition::missed, 30));  // another party
+  s.append(make("100", "+49222", Direction::inbound, Disposition::missed, 40));  // another remote
+  auto unanswered = make("100", "+49111", Direction::outbound, Disposition::no_answer, 50);
+  s.append(unanswered);  // a callback nobody took resolves nothing
+  ASSERT_TRUE(s.flush());
+  ports::JournalQuery open_q{.tenant = base::TenantId("default")};
+  open_q.party = "100";
+  open_q.disposition = Disposition::missed;
+  open_q.done = false;
+  auto c = s.count(open_q);
+  ASSERT_TRUE(c) << c.error().to_string();
+  EXPECT_EQ(*c, 3u);
+  s.append(make("100", "+49111", Direction::outbound, Disposition::answered, 60));  // the callback
+  auto later = make("100", "+49111", Direction::inbound, Disposition::missed, 70);  // after it: stays open
+  s.append(later);
+  ASSERT_TRUE(s.flush());
+  {
+    std::lock_guard lk(mu);
+    ASSERT_EQ(got.size(), 7u);
+    EXPECT_EQ(got[5].resolved, (std::vector<std::int64_t>{got[0].id, got[1].id}));
+    for (std::size_t i = 0; i < got.size(); ++i)
+      if (i != 5) EXPECT_TRUE(got[i].resolved.empty()) << i;
+  }
+  auto open_rows = run(s, open_q);
+  ASSERT_EQ(open_rows.size(), 2u);
+  EXPECT_EQ(open_rows[0].entry.started_at, at(70));
+  EXPECT_EQ(open_rows[1].entry.remote, "+49222");
+  EXPECT_EQ(*s.count(open_q), 2u);
+  open_q.done = true;
+  auto done_rows = run(s, open_q);
+  ASSERT_EQ(done_rows.size(), 2u);
+  EXPECT_TRUE(done_rows[0].entry.done);
+  ports::JournalQuery other{.tenant = base::TenantId("default")};
+  other.party = "101";
+  ASSERT_EQ(run(s, other).size(), 1u);
+  EXPECT_FALSE(run(s, other)[0].entry.done);
+
+  // update(): the mark by hand, the chosen contact (found by the text search), the note.
+  const auto id = open_rows[1].id;
+  ports::EntryUpdate u;
+  u.done = true;
+  u.contact = model::ContactRef{"17", "Erika Mustermann", "Muster GmbH", "store"};
+  u.note = "rang back";
+  ASSERT_TRUE(s.update("default", id, u));
+  EXPECT_FALSE(s.update("other", id, u)) << "another tenant's entry";
+  EXPECT_EQ(s.update("default", id + 1000, u).error().code(), base::Errc::not_found);
+  ports::JournalQuery text{.tenant = base::TenantId("default")};
+  text.text = "mustermann";
+  auto found = run(s, text);
+  ASSERT_EQ(found.size(), 1u);
+  EXPECT_EQ(found[0].id, id);
+  EXPECT_TRUE(found[0].entry.done);
+  EXPECT_EQ(found[0].entry.note, "rang back");
+  ASSERT_TRUE(found[0].entry.contact);
+  EXPECT_EQ(found[0].entry.contact->company, "Muster GmbH");
+  text.text = "muster gmbh";
+  EXPECT_EQ(run(s, text).size(), 1u);
+  ports::EntryUpdate clear;
+  clear.contact = std::optional<model::ContactRef>();
+  clear.done = false;
+  ASSERT_TRUE(s.update("default", id, clear));
+  text.text = "mustermann";
+  EXPECT_TRUE(run(s, text).empty());
+  open_q.done = false;
+  EXPECT_EQ(*s.count(open_q), 2u);
 }
 
 INSTANTIATE_TEST_SUITE_P(Backends, JournalContract, ::testing::Values("sqlite", "postgres"),

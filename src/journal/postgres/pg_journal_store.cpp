@@ -60,13 +60,19 @@ CREATE INDEX journal_ended ON journal(ended_at);
     R"sql(
 ALTER TABLE journal ADD COLUMN estimated SMALLINT NOT NULL DEFAULT 0;
 )sql",
+    // 3: the `done` mark of missed calls dealt with; newest-first by start; open missed calls.
+    R"sql(
+ALTER TABLE journal ADD COLUMN done BOOLEAN NOT NULL DEFAULT false;
+CREATE INDEX journal_tenant_party_started ON journal(tenant, party, started_at);
+CREATE INDEX journal_open_missed ON journal(tenant, party, remote) WHERE disposition = 'missed' AND NOT done;
+)sql",
 };
 static_assert(std::size(kMigrations) == PgJournalStore::kSchemaVersion);
 
 constexpr const char* kColumns =
     "id, tenant, call_id, party, direction, remote, remote_withheld, remote_name, disposition, "
     "started_at, answered_at, ended_at, hold_s, transferred_to, transferred_from, contact_id, "
-    "contact_name, contact_company, contact_source, note, estimated";
+    "contact_name, contact_company, contact_source, note, estimated, done";
 
 // A batch goes through a session-local staging table: COPY is the fast way in, and the INSERT from
 // it returns the ids the journal gave the rows (COPY cannot), so committed entries are handed on
@@ -76,9 +82,9 @@ constexpr const char* kColumns =
 constexpr const char* kWritable =
     "tenant, call_id, party, direction, remote, remote_withheld, remote_name, disposition, "
     "started_at, answered_at, ended_at, hold_s, transferred_to, transferred_from, contact_id, contact_name, "
-    "contact_company, contact_source, note, estimated";
+    "contact_company, contact_source, note, estimated, done";
 
-// The 20 values of a row, in kWritable order, each as text (nullopt = SQL NULL): one list for
+// The 21 values of a row, in kWritable order, each as text (nullopt = SQL NULL): one list for
 // the COPY rows and the INSERT parameters. A value passed to `emit` lives for that call only.
 template <typename Emit>
 void for_each_value(const model::JournalEntry& e, Emit&& emit) {
@@ -111,6 +117,7 @@ void for_each_value(const model::JournalEntry& e, Emit&& emit) {
   }
   emit(V(e.note));
   emit(V(std::to_string(static_cast<int>(e.estimated))));
+  emit(V(e.done ? "t" : "f"));
 }
 
 void copy_row(std::string& out, const model::JournalEntry& e) {
@@ -130,7 +137,7 @@ void append_params(PgConn::Params& out, const model::JournalEntry& e) {
     else out.emplace_back(std::nullopt);
   });
 }
-constexpr int kWritableColumns = 20;
+constexpr int kWritableColumns = 21;
 // Batches up to this size go as one multi-row INSERT ... RETURNING (one round trip, atomic on
 // its own); bigger ones go through COPY in a transaction that locks out other writers and reads
 // the last id given (write_batch). Until 2026-12-06 every batch went through COPY into a temporary staging
@@ -145,6 +152,31 @@ Result<pg::PgRows> exec_retry(PgConn& c, const std::string& sql, const PgConn::P
   auto r = c.exec(sql, args, deadline);
   if (!r && r.error().code() == base::Errc::unavailable && Steady::now() < deadline) r = c.exec(sql, args, deadline);
   return r;
+}
+
+// Marks the earlier open missed entries of each entry that resolves them (model::resolves_missed)
+// done, inside the caller's transaction, and records their ids in the entry's `resolved`.
+Status resolve_missed(PgConn& w, std::deque<JournalWrite>& batch, Steady::time_point deadline) {
+  for (auto& item : batch) {
+    item.resolved.clear();
+    if (!item.entry || !model::resolves_missed(*item.entry)) continue;
+    const auto& e = *item.entry;
+    auto r = w.exec(
+        "UPDATE journal SET done = true WHERE tenant = $1 AND party = $2 AND remote = $3 AND "
+        "disposition = 'missed' AND NOT done AND started_at <= $4 RETURNING id",
+        {pg::sanitize_utf8(e.tenant), pg::sanitize_utf8(e.party), pg::sanitize_utf8(*e.remote),
+         std::to_string(base::to_micros(e.started_at))},
+        deadline);
+    if (!r) return fail(r.error());
+    for (int i = 0; i < r->size(); ++i) item.resolved.push_back(r->i64(i, 0));
+    std::sort(item.resolved.begin(), item.resolved.end());
+  }
+  return {};
+}
+
+bool any_resolves(const std::deque<JournalWrite>& batch) {
+  return std::any_of(batch.begin(), batch.end(),
+                     [](const JournalWrite& w) { return w.entry && model::resolves_missed(*w.entry); });
 }
 
 std::optional<std::string> opt_text(const pg::PgRows& r, int row, int col) {
@@ -261,6 +293,7 @@ Status PgJournalStore::write_batch(std::deque<JournalWrite>& batch, std::vector<
   if (!last) return rollback(last.error());
   if (last->size() != 1) return rollback(Error::internal("journal " + location_ + ": no last id"));
   const std::int64_t last_id = last->i64(0, 0);
+  if (auto st2 = resolve_missed(w, batch, deadline); !st2) return rollback(st2.error());
   if (auto r = w.exec("COMMIT", deadline); !r) return rollback(r.error());
   ids.clear();
   const auto n = static_cast<std::int64_t>(batch.size());
@@ -286,30 +319,48 @@ Status PgJournalStore::insert_batch(std::deque<JournalWrite>& batch, std::vector
   }
   CB_CHECK(insert_params_.size() == static_cast<std::size_t>(n), "journal INSERT parameters");
   insert_sql_ += " RETURNING id";
-  // One statement: all rows or none, nothing to roll back.
-  auto inserted = writer_->exec(insert_sql_, insert_params_, deadline);
-  if (!inserted) return fail(inserted.error());
+  // One statement: all rows or none, nothing to roll back; a transaction only when the batch
+  // also marks missed calls done (the marks commit with the entry that makes them).
+  const bool marks = any_resolves(batch);
+  for (auto& item : batch) item.resolved.clear();
+  auto& w = *writer_;
+  auto rollback = [&](Error e) {
+    ids.clear();
+    if (marks && w.connected()) (void)w.exec("ROLLBACK", Steady::now() + std::chrono::seconds(5));
+    return fail(std::move(e));
+  };
+  if (marks)
+    if (auto r = w.exec("BEGIN", deadline); !r) return rollback(r.error());
+  auto inserted = w.exec(insert_sql_, insert_params_, deadline);
+  if (!inserted) return rollback(inserted.error());
   if (static_cast<std::size_t>(inserted->size()) != batch.size())
-    return fail(Error::internal("journal " + location_ + ": inserted " + std::to_string(inserted->size()) +
-                                " rows of a batch of " + std::to_string(batch.size())));
+    return rollback(Error::internal("journal " + location_ + ": inserted " + std::to_string(inserted->size()) +
+                                    " rows of a batch of " + std::to_string(batch.size())));
   ids.clear();
   for (int i = 0; i < inserted->size(); ++i) ids.push_back(inserted->i64(i, 0));
   std::sort(ids.begin(), ids.end());
+  if (marks) {
+    if (auto st = resolve_missed(w, batch, deadline); !st) return rollback(st.error());
+    if (auto r = w.exec("COMMIT", deadline); !r) return rollback(r.error());
+  }
   return {};
 }
 
-Result<std::vector<ports::StoredEntry>> PgJournalStore::query(const ports::JournalQuery& q) {
-  std::string sql = std::string("SELECT ") + kColumns + " FROM journal WHERE tenant = $1";
-  PgConn::Params args;
-  args.emplace_back(pg::sanitize_utf8(q.tenant));
+// " WHERE ..." of `q` with its parameters ($N); `before_start`: the started_at of entry
+// q.before_id when it still exists.
+std::string PgJournalStore::where(const ports::JournalQuery& q, std::optional<std::int64_t> before_start,
+                                  std::vector<std::optional<std::string>>& args) {
   auto param = [&](std::string v) {
     args.emplace_back(std::move(v));
     return "$" + std::to_string(args.size());
   };
+  std::string sql = " WHERE tenant = " + param(pg::sanitize_utf8(q.tenant));
+  if (q.id) sql += " AND id = " + param(std::to_string(*q.id));
   if (q.party) sql += " AND party = " + param(pg::sanitize_utf8(*q.party));
   if (q.direction) sql += " AND direction = " + param(std::string(model::to_string(*q.direction)));
   if (q.disposition) sql += " AND disposition = " + param(std::string(model::to_string(*q.disposition)));
   if (q.missed_only) sql += " AND disposition = 'missed'";
+  if (q.done) sql += *q.done ? " AND done" : " AND NOT done";
   if (q.since) sql += " AND started_at >= " + param(std::to_string(base::to_micros(*q.since)));
   if (q.until) sql += " AND started_at < " + param(std::to_string(base::to_micros(*q.until)));
   if (q.text && !q.text->empty()) {
@@ -321,14 +372,39 @@ Result<std::vector<ports::StoredEntry>> PgJournalStore::query(const ports::Journ
     }
     pattern += '%';
     const auto p = param(std::move(pattern));
-    sql += " AND (remote ILIKE " + p + " ESCAPE '\\' OR remote_name ILIKE " + p + " ESCAPE '\\' OR party ILIKE " +
-           p + " ESCAPE '\\' OR note ILIKE " + p + " ESCAPE '\\')";
+    sql += " AND (";
+    const char* cols[] = {"remote", "remote_name", "party", "note", "contact_name", "contact_company"};
+    for (std::size_t i = 0; i < std::size(cols); ++i)
+      sql += std::string(i ? " OR " : "") + cols[i] + " ILIKE " + p + " ESCAPE '\\'";
+    sql += ")";
   }
-  if (q.before_id) sql += " AND id < " + param(std::to_string(*q.before_id));
-  sql += " ORDER BY id DESC LIMIT " + std::to_string(std::min(q.limit, kMaxQueryLimit));
+  if (q.before_id) {
+    const auto b = param(std::to_string(*q.before_id));
+    if (before_start) {
+      const auto t = param(std::to_string(*before_start));
+      sql += " AND (started_at < " + t + " OR (started_at = " + t + " AND id < " + b + "))";
+    } else {
+      sql += " AND id < " + b;  // the page's last entry is gone (purged): by id
+    }
+  }
+  return sql;
+}
 
+Result<std::vector<ports::StoredEntry>> PgJournalStore::query(const ports::JournalQuery& q) {
+  const auto deadline = Steady::now() + options_.query_timeout;
   std::lock_guard lk(reader_mu_);
-  auto rows = exec_retry(*reader_, sql, args, Steady::now() + options_.query_timeout);
+  std::optional<std::int64_t> before_start;
+  if (q.before_id) {
+    auto b = exec_retry(*reader_, "SELECT started_at FROM journal WHERE tenant = $1 AND id = $2",
+                        {pg::sanitize_utf8(q.tenant), std::to_string(*q.before_id)}, deadline);
+    if (!b) return fail(b.error());
+    if (b->size() == 1) before_start = b->i64(0, 0);
+  }
+  PgConn::Params args;
+  std::string sql = std::string("SELECT ") + kColumns + " FROM journal" + where(q, before_start, args);
+  sql += " ORDER BY started_at DESC, id DESC LIMIT " + std::to_string(std::min(q.limit, kMaxQueryLimit));
+
+  auto rows = exec_retry(*reader_, sql, args, deadline);
   if (!rows) return fail(rows.error());
   std::vector<ports::StoredEntry> out;
   out.reserve(static_cast<std::size_t>(rows->size()));
@@ -356,6 +432,7 @@ Result<std::vector<ports::StoredEntry>> PgJournalStore::query(const ports::Journ
                                     opt_text(r, i, 17).value_or(""), opt_text(r, i, 18).value_or("")};
     e.note = r.text(i, 19);
     e.estimated = static_cast<std::uint8_t>(r.i64(i, 20) & 0xff);
+    e.done = r.text(i, 21) == "t";
     out.push_back(std::move(s));
   }
   return out;
@@ -369,6 +446,50 @@ Status PgJournalStore::set_note(const std::string& tenant, std::int64_t id, cons
   auto r = exec_retry(*reader_, "UPDATE journal SET note = $1 WHERE tenant = $2 AND id = $3",
                          {pg::sanitize_utf8(note), pg::sanitize_utf8(tenant), std::to_string(id)},
                          Steady::now() + options_.query_timeout);
+  if (!r) return fail(r.error());
+  if (r->affected() == 0) return fail(Error::not_found("journal entry " + std::to_string(id) + " not found"));
+  return {};
+}
+
+Result<std::size_t> PgJournalStore::count(const ports::JournalQuery& q) {
+  auto qq = q;
+  qq.before_id.reset();
+  PgConn::Params args;
+  const std::string sql = "SELECT count(*) FROM journal" + where(qq, std::nullopt, args);
+  std::lock_guard lk(reader_mu_);
+  auto r = exec_retry(*reader_, sql, args, Steady::now() + options_.query_timeout);
+  if (!r) return fail(r.error());
+  if (r->size() != 1) return fail(Error::internal("journal " + location_ + ": count without a row"));
+  return static_cast<std::size_t>(r->i64(0, 0));
+}
+
+Status PgJournalStore::update(const std::string& tenant, std::int64_t id, const ports::EntryUpdate& u) {
+  if (u.note && u.note->size() > kMaxNoteBytes)
+    return fail(Error::invalid_argument("note is " + std::to_string(u.note->size()) + " bytes; the limit is " +
+                                        std::to_string(kMaxNoteBytes)));
+  if (u.empty()) return {};
+  PgConn::Params args;
+  std::string sql = "UPDATE journal SET ";
+  auto set = [&](const char* col, std::optional<std::string> v) {
+    if (!args.empty()) sql += ", ";
+    args.emplace_back(std::move(v));
+    sql += std::string(col) + " = $" + std::to_string(args.size());
+  };
+  if (u.note) set("note", pg::sanitize_utf8(*u.note));
+  if (u.done) set("done", *u.done ? "t" : "f");
+  if (u.contact) {
+    const auto& c = *u.contact;
+    set("contact_id", c ? std::optional<std::string>(pg::sanitize_utf8(c->id)) : std::nullopt);
+    set("contact_name", c ? std::optional<std::string>(pg::sanitize_utf8(c->name)) : std::nullopt);
+    set("contact_company", c ? std::optional<std::string>(pg::sanitize_utf8(c->company)) : std::nullopt);
+    set("contact_source", c ? std::optional<std::string>(pg::sanitize_utf8(c->source)) : std::nullopt);
+  }
+  args.emplace_back(pg::sanitize_utf8(tenant));
+  sql += " WHERE tenant = $" + std::to_string(args.size());
+  args.emplace_back(std::to_string(id));
+  sql += " AND id = $" + std::to_string(args.size());
+  std::lock_guard lk(reader_mu_);
+  auto r = exec_retry(*reader_, sql, args, Steady::now() + options_.query_timeout);
   if (!r) return fail(r.error());
   if (r->affected() == 0) return fail(Error::not_found("journal entry " + std::to_string(id) + " not found"));
   return {};

@@ -43,7 +43,7 @@ class PgJournalStore final : public ports::JournalStore {
 
   using Stats = JournalWriterStats;  // same meaning as SqliteJournalStore::Stats
 
-  static constexpr int kSchemaVersion = 2;
+  static constexpr int kSchemaVersion = 3;
   static constexpr std::size_t kMaxNoteBytes = 4096;
 
   // Connects (two connections), migrates under an advisory lock (nodes starting together do not
@@ -59,6 +59,8 @@ class PgJournalStore final : public ports::JournalStore {
   base::Status flush() override;
   base::Result<std::vector<ports::StoredEntry>> query(const ports::JournalQuery& q) override;
   base::Status set_note(const std::string& tenant, std::int64_t id, const std::string& note) override;
+  base::Status update(const std::string& tenant, std::int64_t id, const ports::EntryUpdate& u) override;
+  base::Result<std::size_t> count(const ports::JournalQuery& q) override;
   base::Result<std::size_t> purge_before(base::Timestamp cutoff) override;
   // Called on the writer thread after each committed batch, with the ids the journal gave the rows.
   bool set_on_committed(CommittedFn fn) override;
@@ -71,6 +73,8 @@ class PgJournalStore final : public ports::JournalStore {
   explicit PgJournalStore(Options options);
 
   base::Status write_batch(std::deque<JournalWrite>& batch, std::vector<std::int64_t>& ids);
+  static std::string where(const ports::JournalQuery& q, std::optional<std::int64_t> before_start,
+                           std::vector<std::optional<std::string>>& args);
   base::Status insert_batch(std::deque<JournalWrite>& batch, std::vector<std::int64_t>& ids,
                             std::chrono::steady_clock::time_point deadline);
 

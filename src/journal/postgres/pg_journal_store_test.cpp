@@ -77,7 +77,8 @@ TEST_F(PgJournal, CreatesSchemaVersionOneAndReopensWithoutMigrating) {
     ASSERT_TRUE((*s)->flush());
     EXPECT_EQ((*s)->location().rfind("postgresql://postgres@127.0.0.1:", 0), 0u) << (*s)->location();
   }
-  EXPECT_EQ(scalar("SELECT value FROM journal_meta WHERE key = 'schema_version'"), "2");
+  EXPECT_EQ(scalar("SELECT value FROM journal_meta WHERE key = 'schema_version'"),
+            std::to_string(PgJournalStore::kSchemaVersion));
   auto again = open_store();
   ASSERT_TRUE(again) << again.error().to_string();
   EXPECT_EQ(scalar("SELECT count(*) FROM journal"), "1");

@@ -68,13 +68,20 @@ CREATE TABLE open_state (
   PRIMARY KEY (scope, key)
 ) WITHOUT ROWID;
 )sql",
+    // 3: the `done` mark of missed calls dealt with (model::resolves_missed, PATCH), and indexes
+    // for newest-first by start (GET /api/v1/journal) and for finding a party's open missed calls.
+    R"sql(
+ALTER TABLE journal ADD COLUMN done INTEGER NOT NULL DEFAULT 0;
+CREATE INDEX journal_tenant_party_started ON journal(tenant, party, started_at);
+CREATE INDEX journal_open_missed ON journal(tenant, party, remote) WHERE disposition = 'missed' AND done = 0;
+)sql",
 };
 static_assert(std::size(kMigrations) == SqliteJournalStore::kSchemaVersion);
 
 constexpr const char* kColumns =
     "id, tenant, call_id, party, direction, remote, remote_withheld, remote_name, disposition, "
     "started_at, answered_at, ended_at, hold_s, transferred_to, transferred_from, contact_id, "
-    "contact_name, contact_company, contact_source, note, estimated";
+    "contact_name, contact_company, contact_source, note, estimated, done";
 
 using Stmt = storage::sqlite::Statement;
 
@@ -87,6 +94,7 @@ struct SqliteDb {
   Stmt insert;      // writer only
   Stmt state_put;   // writer only
   Stmt state_drop;  // writer only
+  Stmt resolve;     // writer only
 
   Error err(std::string_view what) const { return conn->err(what); }
   Status exec(std::string_view sql, std::string_view what) { return conn->exec(sql, what); }
@@ -147,11 +155,17 @@ Result<std::unique_ptr<SqliteJournalStore>> SqliteJournalStore::open(const std::
         "INSERT INTO journal (tenant, call_id, party, direction, remote, remote_withheld, "
         "remote_name, disposition, started_at, answered_at, ended_at, hold_s, transferred_to, "
         "transferred_from, contact_id, contact_name, contact_company, contact_source, note, "
-        "estimated) "
+        "estimated, done) "
         "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, "
-        "?19, ?20)");
+        "?19, ?20, ?21)");
     if (!ins) return fail(ins.error());
     (*w)->insert = std::move(*ins);
+    // The party's earlier open missed calls from the same remote (model::resolves_missed).
+    auto res = (*w)->prepare(
+        "UPDATE journal SET done = 1 WHERE tenant = ?1 AND party = ?2 AND remote = ?3 AND "
+        "disposition = 'missed' AND done = 0 AND started_at <= ?4 RETURNING id");
+    if (!res) return fail(res.error());
+    (*w)->resolve = std::move(*res);
     auto put = (*w)->prepare("INSERT OR REPLACE INTO open_state (scope, key, text) VALUES (?1, ?2, ?3)");
     if (!put) return fail(put.error());
     (*w)->state_put = std::move(*put);
@@ -226,7 +240,8 @@ Status SqliteJournalStore::write_batch(std::deque<JournalWrite>& batch, std::vec
     q.reset();
     return {};
   };
-  for (const auto& w : batch) {
+  for (auto& w : batch) {
+    w.resolved.clear();
     if (w.state) {
       if (auto st = state_row(w.state->scope, w.state->key, w.state->text); !st) return st;
       continue;
@@ -260,6 +275,7 @@ Status SqliteJournalStore::write_batch(std::deque<JournalWrite>& batch, std::vec
     }
     s.bind(19, e.note);
     s.bind(20, static_cast<int>(e.estimated));
+    s.bind(21, e.done ? 1 : 0);
     if (s.step() != SQLITE_DONE) {
       auto e2 = d.err("insert");
       s.reset();
@@ -267,6 +283,24 @@ Status SqliteJournalStore::write_batch(std::deque<JournalWrite>& batch, std::vec
       return fail(std::move(e2));
     }
     ids.push_back(d.conn->last_insert_rowid());
+    if (model::resolves_missed(e)) {
+      Stmt& r = d.resolve;
+      r.reset();
+      r.bind(1, e.tenant);
+      r.bind(2, e.party);
+      r.bind(3, *e.remote);
+      r.bind(4, base::to_micros(e.started_at));
+      int rc;
+      while ((rc = r.step()) == SQLITE_ROW) w.resolved.push_back(r.i64(0));
+      r.reset();
+      std::sort(w.resolved.begin(), w.resolved.end());
+      if (rc != SQLITE_DONE) {
+        auto e2 = d.err("marking missed calls done");
+        s.reset();
+        d.exec("ROLLBACK", "rollback");
+        return fail(std::move(e2));
+      }
+    }
   }
   s.reset();
   if (auto st = d.exec("COMMIT", "commit"); !st) {
@@ -276,32 +310,23 @@ Status SqliteJournalStore::write_batch(std::deque<JournalWrite>& batch, std::vec
   return {};
 }
 
-Result<std::vector<ports::StoredEntry>> SqliteJournalStore::query(const ports::JournalQuery& q) {
-  std::string sql = std::string("SELECT ") + kColumns + " FROM journal WHERE tenant = ?";
-  // Bindings in order; each is text or int64.
-  std::vector<std::variant<std::string, std::int64_t>> args;
-  args.emplace_back(q.tenant);
-  if (q.party) {
-    sql += " AND party = ?";
-    args.emplace_back(*q.party);
-  }
-  if (q.direction) {
-    sql += " AND direction = ?";
-    args.emplace_back(std::string(model::to_string(*q.direction)));
-  }
-  if (q.disposition) {
-    sql += " AND disposition = ?";
-    args.emplace_back(std::string(model::to_string(*q.disposition)));
-  }
+// " AND ..." conditions of `q` with their bindings (numbered ?N); `before` is the started_at of
+// entry q.before_id when it still exists (looked up by the caller).
+std::string SqliteJournalStore::where(const ports::JournalQuery& q, std::optional<std::int64_t> before_start,
+                                      std::vector<std::variant<std::string, std::int64_t>>& args) {
+  auto param = [&](std::variant<std::string, std::int64_t> v) {
+    args.push_back(std::move(v));
+    return "?" + std::to_string(args.size());
+  };
+  std::string sql = " WHERE tenant = " + param(q.tenant.str());
+  if (q.id) sql += " AND id = " + param(*q.id);
+  if (q.party) sql += " AND party = " + param(*q.party);
+  if (q.direction) sql += " AND direction = " + param(std::string(model::to_string(*q.direction)));
+  if (q.disposition) sql += " AND disposition = " + param(std::string(model::to_string(*q.disposition)));
   if (q.missed_only) sql += " AND disposition = 'missed'";
-  if (q.since) {
-    sql += " AND started_at >= ?";
-    args.emplace_back(base::to_micros(*q.since));
-  }
-  if (q.until) {
-    sql += " AND started_at < ?";
-    args.emplace_back(base::to_micros(*q.until));
-  }
+  if (q.done) sql += *q.done ? " AND done = 1" : " AND done = 0";
+  if (q.since) sql += " AND started_at >= " + param(base::to_micros(*q.since));
+  if (q.until) sql += " AND started_at < " + param(base::to_micros(*q.until));
   if (q.text && !q.text->empty()) {
     std::string pattern = "%";
     for (char c : *q.text) {
@@ -309,30 +334,54 @@ Result<std::vector<ports::StoredEntry>> SqliteJournalStore::query(const ports::J
       pattern += c;
     }
     pattern += '%';
-    sql +=
-        " AND (remote LIKE ?1x ESCAPE '\\' OR remote_name LIKE ?1x ESCAPE '\\' OR party LIKE ?1x "
-        "ESCAPE '\\' OR note LIKE ?1x ESCAPE '\\')";
-    // Numbered parameter so the pattern is bound once.
-    const std::string idx = "?" + std::to_string(args.size() + 1);
-    for (auto pos = sql.find("?1x"); pos != std::string::npos; pos = sql.find("?1x"))
-      sql.replace(pos, 3, idx);
-    args.emplace_back(std::move(pattern));
+    const std::string p = param(std::move(pattern));  // bound once, used six times
+    sql += " AND (";
+    const char* cols[] = {"remote", "remote_name", "party", "note", "contact_name", "contact_company"};
+    for (std::size_t i = 0; i < std::size(cols); ++i)
+      sql += std::string(i ? " OR " : "") + cols[i] + " LIKE " + p + " ESCAPE '\\'";
+    sql += ")";
   }
   if (q.before_id) {
-    sql += " AND id < ?" + std::to_string(args.size() + 1);
-    args.emplace_back(*q.before_id);
+    const std::string b = param(*q.before_id);
+    if (before_start) {
+      const std::string t = param(*before_start);
+      sql += " AND (started_at < " + t + " OR (started_at = " + t + " AND id < " + b + "))";
+    } else {
+      sql += " AND id < " + b;  // the page's last entry is gone (purged): by id
+    }
   }
-  sql += " ORDER BY id DESC LIMIT " + std::to_string(std::min(q.limit, kMaxQueryLimit));
+  return sql;
+}
 
-  std::lock_guard lk(reader_mu_);
-  auto st = reader_->prepare(sql);
-  if (!st) return fail(st.error());
-  Stmt& s = *st;
+// Binds `args` to `s` in order.
+static void bind_all(Stmt& s, const std::vector<std::variant<std::string, std::int64_t>>& args) {
   for (std::size_t i = 0; i < args.size(); ++i) {
     const int idx = static_cast<int>(i + 1);
     if (auto* str = std::get_if<std::string>(&args[i])) s.bind(idx, *str);
     else s.bind(idx, std::get<std::int64_t>(args[i]));
   }
+}
+
+Result<std::vector<ports::StoredEntry>> SqliteJournalStore::query(const ports::JournalQuery& q) {
+  std::lock_guard lk(reader_mu_);
+  std::optional<std::int64_t> before_start;
+  if (q.before_id) {
+    auto b = reader_->prepare("SELECT started_at FROM journal WHERE tenant = ?1 AND id = ?2");
+    if (!b) return fail(b.error());
+    b->bind(1, q.tenant);
+    b->bind(2, *q.before_id);
+    int rc = b->step();
+    if (rc == SQLITE_ROW) before_start = b->i64(0);
+    else if (rc != SQLITE_DONE) return fail(reader_->err("query"));
+  }
+  std::vector<std::variant<std::string, std::int64_t>> args;
+  std::string sql = std::string("SELECT ") + kColumns + " FROM journal" + where(q, before_start, args);
+  sql += " ORDER BY started_at DESC, id DESC LIMIT " + std::to_string(std::min(q.limit, kMaxQueryLimit));
+
+  auto st = reader_->prepare(sql);
+  if (!st) return fail(st.error());
+  Stmt& s = *st;
+  bind_all(s, args);
   std::vector<ports::StoredEntry> out;
   for (;;) {
     int rc = s.step();
@@ -361,6 +410,7 @@ Result<std::vector<ports::StoredEntry>> SqliteJournalStore::query(const ports::J
                                     s.text(18)};
     e.note = s.text(19);
     e.estimated = static_cast<std::uint8_t>(s.i64(20) & 0xff);
+    e.done = s.i64(21) != 0;
     out.push_back(std::move(r));
   }
   return out;
@@ -380,6 +430,62 @@ Status SqliteJournalStore::set_note(const std::string& tenant, std::int64_t id,
   st->bind(2, tenant);
   st->bind(3, id);
   if (st->step() != SQLITE_DONE) return fail(reader_->err("setting note"));
+  if (reader_->conn->changes() == 0)
+    return fail(Error::not_found("journal entry " + std::to_string(id) + " not found"));
+  return {};
+}
+
+Result<std::size_t> SqliteJournalStore::count(const ports::JournalQuery& q) {
+  auto qq = q;
+  qq.before_id.reset();
+  std::vector<std::variant<std::string, std::int64_t>> args;
+  const std::string sql = "SELECT count(*) FROM journal" + where(qq, std::nullopt, args);
+  std::lock_guard lk(reader_mu_);
+  auto st = reader_->prepare(sql);
+  if (!st) return fail(st.error());
+  bind_all(*st, args);
+  if (st->step() != SQLITE_ROW) return fail(reader_->err("count"));
+  return static_cast<std::size_t>(st->i64(0));
+}
+
+Status SqliteJournalStore::update(const std::string& tenant, std::int64_t id, const ports::EntryUpdate& u) {
+  if (options_.read_only)
+    return fail(Error::invalid_argument("journal " + path_ + ": opened read-only"));
+  if (u.note && u.note->size() > kMaxNoteBytes)
+    return fail(Error::invalid_argument("note is " + std::to_string(u.note->size()) +
+                                        " bytes; the limit is " + std::to_string(kMaxNoteBytes)));
+  if (u.empty()) return {};
+  // One statement: the fields given, numbered ?1.. in this order, then tenant and id.
+  std::string sql = "UPDATE journal SET ";
+  int n = 0;
+  auto set = [&](const char* col) {
+    if (n) sql += ", ";
+    sql += std::string(col) + " = ?" + std::to_string(++n);
+  };
+  if (u.note) set("note");
+  if (u.done) set("done");
+  if (u.contact)
+    for (const char* c : {"contact_id", "contact_name", "contact_company", "contact_source"}) set(c);
+  sql += " WHERE tenant = ?" + std::to_string(n + 1) + " AND id = ?" + std::to_string(n + 2);
+  std::lock_guard lk(reader_mu_);
+  auto st = reader_->prepare(sql);
+  if (!st) return fail(st.error());
+  int i = 0;
+  if (u.note) st->bind(++i, *u.note);
+  if (u.done) st->bind(++i, std::int64_t{*u.done ? 1 : 0});
+  if (u.contact) {
+    if (*u.contact) {
+      st->bind(++i, (*u.contact)->id);
+      st->bind(++i, (*u.contact)->name);
+      st->bind(++i, (*u.contact)->company);
+      st->bind(++i, (*u.contact)->source);
+    } else {
+      i += 4;  // unbound parameters are NULL
+    }
+  }
+  st->bind(++i, tenant);
+  st->bind(++i, id);
+  if (st->step() != SQLITE_DONE) return fail(reader_->err("updating an entry"));
   if (reader_->conn->changes() == 0)
     return fail(Error::not_found("journal entry " + std::to_string(id) + " not found"));
   return {};

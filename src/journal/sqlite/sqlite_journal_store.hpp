@@ -14,6 +14,7 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <variant>
 #include <vector>
 
 #include "journal/writer/batch_writer.hpp"
@@ -37,7 +38,7 @@ class SqliteJournalStore final : public ports::JournalStore {
   using Stats = JournalWriterStats;
 
   // Current schema version written by this build (schema_version table).
-  static constexpr int kSchemaVersion = 2;
+  static constexpr int kSchemaVersion = 3;
   static constexpr std::size_t kMaxNoteBytes = 4096;
 
   // Opens (or creates, unless read_only) the journal at `path` and migrates it. Errors name the
@@ -56,6 +57,8 @@ class SqliteJournalStore final : public ports::JournalStore {
   base::Status flush() override;
   base::Result<std::vector<ports::StoredEntry>> query(const ports::JournalQuery& q) override;
   base::Status set_note(const std::string& tenant, std::int64_t id, const std::string& note) override;
+  base::Status update(const std::string& tenant, std::int64_t id, const ports::EntryUpdate& u) override;
+  base::Result<std::size_t> count(const ports::JournalQuery& q) override;
   base::Result<std::size_t> purge_before(base::Timestamp cutoff) override;
   // Called on the writer thread after each committed batch (ids from the INSERTs).
   bool set_on_committed(CommittedFn fn) override;
@@ -70,6 +73,8 @@ class SqliteJournalStore final : public ports::JournalStore {
   SqliteJournalStore(std::string path, Options options);
 
   base::Status write_batch(std::deque<JournalWrite>& batch, std::vector<std::int64_t>& ids);
+  static std::string where(const ports::JournalQuery& q, std::optional<std::int64_t> before_start,
+                           std::vector<std::variant<std::string, std::int64_t>>& args);
 
   const std::string path_;
   const Options options_;

@@ -91,7 +91,7 @@ void JournalBatchWriter::run() {
         done.reserve(entries);
         std::size_t i = 0;
         for (auto& w : batch)
-          if (!w.state) done.push_back({ids[i++], std::move(*w.entry)});
+          if (!w.state) done.push_back({ids[i++], std::move(*w.entry), std::move(w.resolved)});
         lk.unlock();
         fn(std::move(done));
         lk.lock();

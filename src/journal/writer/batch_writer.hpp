@@ -42,6 +42,9 @@ struct JournalWrite {
   };
   std::optional<model::JournalEntry> entry;  // set unless this is a state row
   std::optional<StateRow> state;
+  // Set by the WriteFn (assigned at every attempt): the missed entries this entry marked done in
+  // its transaction (model::resolves_missed); handed on in StoredEntry::resolved.
+  std::vector<std::int64_t> resolved{};
 };
 
 class JournalBatchWriter {
@@ -53,7 +56,7 @@ class JournalBatchWriter {
     std::chrono::milliseconds retry_interval{1'000};
   };
   // Commits `batch` in one transaction (all or nothing) and fills `ids` with the id of each entry
-  // (not of state rows), in order.
+  // (not of state rows), in order, and each entry's `resolved`.
   using WriteFn = std::function<base::Status(std::deque<JournalWrite>& batch, std::vector<std::int64_t>& ids)>;
 
   // Starts the writer thread.
