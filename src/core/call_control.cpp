@@ -125,17 +125,17 @@ std::string CallControlService::make_call(const CommandCaller& caller, std::stri
   std::string device;
   if (from) {
     if (!may_act_from(caller, *from))
-      return reject(done, std::unexpected(fail_with(K::forbidden, "device " + *from + " is not one of yours")));
+      return reject(done, std::unexpected(fail_with(K::forbidden, "Extension " + *from + " is not one of yours; call from your own extension.")));
     device = *from;
   } else if (!caller.extensions.empty()) {
     device = caller.extensions.front();
   } else {
-    return reject(done, std::unexpected(fail_with(K::forbidden, "you have no extension to call from")));
+    return reject(done, std::unexpected(fail_with(K::forbidden, "You have no extension to call from; ask an admin to give you one.")));
   }
   auto dial = dial_string(to);
   if (!dial) return reject(done, std::unexpected(dial.error()));
   if (!pbx_.available())
-    return reject(done, std::unexpected(fail_with(K::pbx_unavailable, "the PBX link is down")));
+    return reject(done, std::unexpected(fail_with(K::pbx_unavailable, "The phone system cannot be reached right now (the PBX link is down); try again in a moment.")));
 
   ports::MakeCallRequest r;
   r.from_device = device;
@@ -192,46 +192,69 @@ const model::Call* CallControlService::other_call(const model::Call& call, std::
   return best;
 }
 
+namespace {
+
+// A connection's state as a person says it (the web client shows these details as they are):
+// CSTA's "alerting" is "ringing", "initiated" is "dialing".
+std::string_view plain(ConnectionState s) {
+  switch (s) {
+    case ConnectionState::null: return "ended";
+    case ConnectionState::initiated: return "dialing";
+    case ConnectionState::alerting: return "ringing";
+    case ConnectionState::connected: return "connected";
+    case ConnectionState::held: return "on hold";
+    case ConnectionState::queued: return "waiting in a queue";
+    case ConnectionState::failed: return "failed";
+  }
+  return "in another state";
+}
+
+}  // namespace
+
 std::string CallControlService::why_not(const model::Call& call, std::string_view device, Action action) const {
   const model::Connection* conn = connection_of(call, device);
   std::string dev(device);
-  if (!conn) return "device " + dev + " is not in call " + call.id;
-  std::string state(model::to_string(conn->state));
+  if (!conn) return "Extension " + dev + " is not part of this call (call " + call.id + ").";
   model::DeviceCaps caps = model_.device_caps(device);
   const model::Call* other = other_call(call, device);
-  std::string is = "the connection of " + dev + " is " + state;
+  // "... at 100 the call is ringing."
+  const std::string is = "at " + dev + " the call is " + std::string(plain(conn->state)) + ".";
   switch (action) {
     case Action::answer:
       if (conn->state == ConnectionState::alerting && !caps.remote_answer)
-        return "answering from the API needs a phone that accepts remote answer (device " + dev +
-               " has remote_answer off); answer at the phone";
-      return "answer needs a ringing call; " + is;
+        return "This phone cannot be answered from here: answering from the API needs a phone that accepts "
+               "remote answer (device " + dev + " has remote_answer off). Pick up the handset.";
+      return "Only a ringing call can be answered; " + is;
     case Action::hold:
       if (conn->state == ConnectionState::connected && !caps.remote_hold)
-        return "hold from the API needs a phone that accepts remote hold (device " + dev + " has remote_hold off)";
-      return "hold needs a connected call; " + is;
+        return "This phone cannot be put on hold from here: hold from the API needs a phone that accepts remote "
+               "hold (device " + dev + " has remote_hold off). Use the phone's hold key.";
+      return "Only a connected call can be put on hold; " + is;
     case Action::retrieve:
       if (conn->state == ConnectionState::held && !caps.remote_hold)
-        return "retrieve from the API needs a phone that accepts remote hold (device " + dev + " has remote_hold off)";
-      if (conn->state == ConnectionState::held) return "another call of " + dev + " is active; use alternate";
-      return "retrieve needs a held call; " + is;
+        return "This phone cannot resume a call from here: retrieve from the API needs a phone that accepts "
+               "remote hold (device " + dev + " has remote_hold off). Use the phone.";
+      if (conn->state == ConnectionState::held)
+        return "Another call of " + dev + " is active; switch between the two calls (alternate) instead.";
+      return "Only a call on hold can be resumed; " + is;
     case Action::alternate:
-      if (!other) return "alternate needs a held and an active call at " + dev;
-      return "alternate needs a phone that accepts remote hold (device " + dev + " has remote_hold off)";
+      if (!other) return "Switching needs a call on hold and an active call at " + dev + "; there is only this one.";
+      return "This phone cannot switch calls from here: it needs a phone that accepts remote hold (device " + dev +
+             " has remote_hold off).";
     case Action::conference:
-      return "conference needs a held and an active call at " + dev + "; " + is;
+      return "A conference needs a call on hold and an active call at " + dev + "; " + is;
     case Action::transfer:
-      return "transfer needs a connected call (or a held call with a consultation); " + is;
+      return "Only a connected call (or a call on hold with a consultation call) can be transferred; " + is;
     case Action::consult:
-      return "consult needs a connected call; " + is;
+      return "A consultation call needs a connected call; " + is;
     case Action::deflect:
-      return "deflect needs a ringing call; " + is;
+      return "Only a ringing call can be sent elsewhere; " + is;
     case Action::hangup:
-      return "hangup is not possible; " + is;
+      return "This call cannot be hung up from here; " + is;
     case Action::dial:
       break;
   }
-  return std::string(model::to_string(action)) + " is not allowed now; " + is;
+  return "Not possible now (" + std::string(model::to_string(action)) + "); " + is;
 }
 
 void CallControlService::execute(const CommandCaller& caller, CallCommand command, const std::string& call_id,
@@ -239,16 +262,16 @@ void CallControlService::execute(const CommandCaller& caller, CallCommand comman
                                  CommandCallback done) {
   using K = CommandFailure::Kind;
   if (caller.tenant != options_.tenant)
-    return done(std::unexpected(fail_with(K::not_found, "no call " + call_id)));
+    return done(std::unexpected(fail_with(K::not_found, "This call is over or not yours (no call " + call_id + ").")));
   if ((command == CallCommand::consult || command == CallCommand::deflect) && (!to || to->empty()))
     return done(std::unexpected(fail_with(K::bad_request, std::string(to_string(command)) + " needs \"to\"")));
   if (device && !may_act_from(caller, *device))
-    return done(std::unexpected(fail_with(K::forbidden, "device " + *device + " is not one of yours")));
+    return done(std::unexpected(fail_with(K::forbidden, "Extension " + *device + " is not one of yours.")));
 
   const model::Call* call = model_.find_call(call_id);
   // Invisible = nonexistent: a user learns nothing about other people's calls.
-  if (!call || !may_act_on(caller, model_, *call)) return done(std::unexpected(fail_with(K::not_found, "no call " + call_id)));
-  if (!pbx_.available()) return done(std::unexpected(fail_with(K::pbx_unavailable, "the PBX link is down")));
+  if (!call || !may_act_on(caller, model_, *call)) return done(std::unexpected(fail_with(K::not_found, "This call is over or not yours (no call " + call_id + ").")));
+  if (!pbx_.available()) return done(std::unexpected(fail_with(K::pbx_unavailable, "The phone system cannot be reached right now (the PBX link is down); try again in a moment.")));
 
   Action action = action_of(command);
   if (!device) {
@@ -262,7 +285,7 @@ void CallControlService::execute(const CommandCaller& caller, CallCommand comman
       }
     }
   } else if (!connection_of(*call, *device)) {
-    return done(std::unexpected(fail_with(K::not_found, "device " + *device + " is not in call " + call_id)));
+    return done(std::unexpected(fail_with(K::not_found, "Extension " + *device + " is not part of this call (call " + call_id + ").")));
   }
   if (!model::has(model_.allowed_actions(*call, *device), action))
     return done(std::unexpected(fail_with(K::action_not_allowed, why_not(*call, *device, action))));
@@ -281,10 +304,9 @@ void CallControlService::execute(const CommandCaller& caller, CallCommand comman
     if (!other)
       return done(std::unexpected(fail_with(
           K::action_not_allowed, command == CallCommand::transfer
-                                     ? "transfer without \"to\" completes a consultation, but " + *device +
-                                           " has no other held or active call"
-                                     : std::string(to_string(command)) + " needs a held and an active call at " +
-                                           *device)));
+                                     ? "Completing a transfer needs a consultation call: " + *device +
+                                           " has no other call on hold or active. Give a number to transfer to."
+                                     : "This needs a call on hold and an active call at " + *device + "; there is only this one.")));
   }
 
   std::string id = call_id;

@@ -52,8 +52,21 @@ std::string_view problem_type(core::CommandFailure::Kind k) {
   return "internal";
 }
 
+// The problem of a refused command. `detail` is shown to users as it is (docs/api.md "Calls and
+// call control"): the service's reasons are written for them; what the PBX said (Asterisk's
+// "Hangup: No such channel") gets a sentence in front that says what it means for the user.
 HttpResponse failure(const core::CommandFailure& f) {
-  return problem(http_status(f.kind), problem_type(f.kind), f.detail);
+  using K = core::CommandFailure::Kind;
+  std::string detail = f.detail;
+  if (f.kind == K::conflict)
+    detail = "The phone system refused this; the call may have changed meanwhile (PBX: " + f.detail + ").";
+  else if (f.kind == K::timeout)
+    detail = "The phone system did not answer in time; try again (" + f.detail + ").";
+  else if (f.kind == K::internal)
+    detail = "Something went wrong on the server; try again (" + f.detail + ").";
+  else if (detail.empty())
+    detail = "The command was refused.";
+  return problem(http_status(f.kind), problem_type(f.kind), detail);
 }
 
 // One command on its way: the service's callbacks run either inside the handler (checks, link

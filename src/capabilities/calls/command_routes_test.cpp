@@ -283,6 +283,42 @@ TEST_F(RestCommands, CallCommandsCheckAllowedActions) {
   EXPECT_EQ(post("/api/v1/calls/ctilab-1.0/hangup", "{}").status, 503);
 }
 
+// Issue 13: the web client shows a refusal's detail as it is, so every call-control problem says in
+// words what is wrong, with the states people use (ringing, on hold), never CSTA's
+// (alerting, initiated) or a bare status.
+TEST_F(RestCommands, EveryRefusalSaysInWordsWhatIsWrong) {
+  model.update("ctilab-1.0", "100", ConnectionState::alerting, CallEventType::delivered, at(0), "+4989123456");
+  std::vector<HttpResponse> answers;
+  answers.push_back(post("/api/v1/calls/ctilab-1.0/hold", ""));                       // ringing: 409
+  answers.push_back(post("/api/v1/calls/ctilab-1.0/transfer", ""));                   // no consultation
+  answers.push_back(post("/api/v1/calls/ctilab-1.0/conference", ""));
+  answers.push_back(post("/api/v1/calls/ctilab-1.0/consult", R"({"to": "101"})"));
+  answers.push_back(post("/api/v1/calls/ctilab-9.0/hangup", ""));                     // unknown: 404
+  answers.push_back(post("/api/v1/calls/ctilab-1.0/answer", R"({"device": "101"})"));  // not mine: 403
+  answers.push_back(post("/api/v1/calls", R"({"to": "089123456", "from": "101"})"));
+  answers.push_back(post("/api/v1/calls", R"({"to": "not a number"})"));               // 400
+  pbx.result = base::fail(base::Error::conflict("Hangup: No such channel"));
+  answers.push_back(post("/api/v1/calls/ctilab-1.0/hangup", ""));
+  pbx.result = base::Status{};
+  pbx.up = false;
+  answers.push_back(post("/api/v1/calls/ctilab-1.0/hangup", ""));                     // 503
+  for (const auto& r : answers) {
+    ASSERT_GE(r.status, 400) << r.body;
+    ASSERT_EQ(r.content_type, "application/problem+json");
+    const std::string detail(obj(r).at("detail").as_string());
+    EXPECT_GE(detail.size(), 20u) << r.status << " " << detail;
+    for (const char* jargon : {"alerting", "initiated", "the connection of"})
+      EXPECT_EQ(detail.find(jargon), std::string::npos) << r.status << " " << detail;
+  }
+  EXPECT_EQ(answers[0].status, 409);
+  EXPECT_EQ(std::string(obj(answers[0]).at("detail").as_string()),
+            "Only a connected call can be put on hold; at 100 the call is ringing.");
+  EXPECT_EQ(answers[8].status, 409);
+  EXPECT_NE(std::string(obj(answers[8]).at("detail").as_string()).find("The phone system refused this"), std::string::npos);
+  EXPECT_NE(std::string(obj(answers[8]).at("detail").as_string()).find("Hangup: No such channel"), std::string::npos);
+  EXPECT_EQ(answers[9].status, 503);
+}
+
 TEST_F(RestCommands, JournalCallbackCallsTheRemoteFromTheEntrysParty) {
   journal.add("default", "100", "+4989123456");  // 1: anna's
   journal.add("default", "101", "+4930111");     // 2: someone else's
