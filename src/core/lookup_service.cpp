@@ -318,6 +318,74 @@ void LookupService::finish(const std::shared_ptr<Pending>& p) {
   done(std::move(r));
 }
 
+SearchResult LookupService::search(const base::TenantId& tenant, const std::string& text, std::size_t limit) {
+  // Shared with the workers: a source that overruns its deadline finds the state still alive.
+  struct State {
+    std::mutex m;
+    std::condition_variable cv;
+    std::size_t waiting = 0;
+    std::vector<std::optional<std::pair<SourceOutcome, std::vector<ports::ContactHit>>>> answers;
+  };
+  auto st = std::make_shared<State>();
+  std::vector<std::size_t> asked;
+  for (std::size_t i = 0; i < sources_.size(); ++i)
+    if (asks(i, tenant) && sources_[i].source->searches_text()) asked.push_back(i);
+  st->answers.resize(asked.size());
+  st->waiting = asked.size();
+  auto latest = Steady::now();
+  for (std::size_t k = 0; k < asked.size(); ++k) {
+    const std::size_t i = asked[k];
+    const auto deadline = Steady::now() + sources_[i].timeout;
+    latest = std::max(latest, deadline);
+    post([this, st, k, i, deadline, q = ports::SearchQuery{.tenant = tenant, .text = text, .limit = limit,
+                                                           .deadline = deadline}] {
+      const auto started = Steady::now();
+      auto r = sources_[i].source->search(q);
+      SourceOutcome out;
+      out.source = sources_[i].source->name();
+      out.took = std::chrono::duration_cast<std::chrono::microseconds>(Steady::now() - started);
+      std::vector<ports::ContactHit> hits;
+      if (r) {
+        hits = std::move(*r);
+        out.matches = hits.size();
+      } else {
+        out.state = r.error().code() == base::Errc::timeout ? SourceOutcome::State::timeout : SourceOutcome::State::error;
+        out.message = r.error().message();
+      }
+      count(i, out);
+      std::lock_guard lock(st->m);
+      st->answers[k] = std::make_pair(std::move(out), std::move(hits));
+      --st->waiting;
+      st->cv.notify_all();
+    });
+  }
+  SearchResult result;
+  {
+    std::unique_lock lock(st->m);
+    // Sources end by their deadline; a little grace for the hand-over, then whoever is late is a
+    // timeout (its answer, when it comes, lands in the shared state and is dropped with it).
+    st->cv.wait_until(lock, latest + std::chrono::milliseconds(200), [&] { return st->waiting == 0; });
+    for (std::size_t k = 0; k < asked.size(); ++k) {
+      if (st->answers[k]) {
+        result.sources.push_back(st->answers[k]->first);
+        for (auto& h : st->answers[k]->second) result.hits.push_back(std::move(h));
+      } else {
+        SourceOutcome late;
+        late.source = sources_[asked[k]].source->name();
+        late.state = SourceOutcome::State::timeout;
+        late.message = "no answer by the deadline";
+        result.sources.push_back(std::move(late));
+      }
+    }
+  }
+  std::stable_sort(result.hits.begin(), result.hits.end(), [](const ports::ContactHit& a, const ports::ContactHit& b) {
+    if (a.priority != b.priority) return a.priority < b.priority;
+    return a.display_name < b.display_name;
+  });
+  if (result.hits.size() > limit) result.hits.resize(limit);
+  return result;
+}
+
 LookupResult LookupService::lookup(const base::TenantId& tenant, const std::string& e164) {
   std::mutex m;
   std::condition_variable cv;

@@ -57,6 +57,12 @@ struct LookupResult {
   bool complete() const;
 };
 
+// What a text search (SearchQuery: the dial box, the contacts page) found across the sources.
+struct SearchResult {
+  std::vector<ports::ContactHit> hits;  // by source priority, then name; at most the limit asked
+  std::vector<SourceOutcome> sources;   // the sources that search text, in configuration order
+};
+
 struct LookupSourceConfig {
   std::shared_ptr<ports::ContactSource> source;
   std::chrono::milliseconds timeout{800};
@@ -99,6 +105,11 @@ class LookupService {
   // (post the result to your own executor; do not block in `done`).
   void async_lookup(const base::TenantId& tenant, const std::string& e164,
                     std::function<void(LookupResult)> done);
+
+  // Asks every source of `tenant` that searches text (ContactSource::searches_text) in parallel,
+  // each until its timeout, for contacts matching `text`; blocks until all answered or timed out.
+  // Not cached (people type; each keystroke is a new text).
+  SearchResult search(const base::TenantId& tenant, const std::string& text, std::size_t limit);
 
   // Drops cached results of one tenant / of all tenants (after imports and edits).
   void invalidate(const base::TenantId& tenant);

@@ -80,6 +80,26 @@ struct ContactMatch {
   std::string label;           // label of that number, may be empty
 };
 
+// A search by what a user types into a dial box or the contacts page: a piece of a name, a
+// company or a number ("mus", "ACME", "3399"). Sources give up by `deadline`.
+struct SearchQuery {
+  base::TenantId tenant;
+  std::string text{};
+  std::size_t limit = 20;
+  std::chrono::steady_clock::time_point deadline{};
+};
+
+// One contact a search found, with every number it has.
+struct ContactHit {
+  std::string source;      // the source's name ("store", "ldap")
+  int priority = 100;      // of that source
+  std::string contact_id;  // source-local id: row id, LDAP DN
+  ContactKind kind = ContactKind::person;
+  std::string display_name;
+  std::string company;
+  std::vector<PhoneNumber> numbers;
+};
+
 class ContactSource {
  public:
   virtual ~ContactSource() = default;
@@ -92,6 +112,15 @@ class ContactSource {
   // (the built-in store's change counter). Caches compare it to drop stale results; sources
   // without one return nullopt and are trusted for the cache TTL.
   virtual std::optional<std::uint64_t> change_token(const base::TenantId& tenant) { return std::nullopt; }
+  // Whether search() finds contacts by a piece of their name, company or number (the built-in
+  // store, LDAP). Sources that only answer for a whole number (an HTTP/CRM lookup URL) say false
+  // and are reached through lookup() when the text is a number.
+  virtual bool searches_text() const { return false; }
+  // At most q.limit contacts matching q.text. Blocks at most until q.deadline.
+  virtual base::Result<std::vector<ContactHit>> search(const SearchQuery& q) {
+    (void)q;
+    return std::vector<ContactHit>{};
+  }
 };
 
 struct ImportOptions {
@@ -119,6 +148,19 @@ class ContactStore : public ContactSource {
   virtual base::Result<ImportCommit> import_all(const base::TenantId& tenant,
                                                 const std::vector<Contact>& contacts,
                                                 const ImportOptions& opts) = 0;
+
+  // The store searches with list() (name, company or number contains the text).
+  bool searches_text() const override { return true; }
+  base::Result<std::vector<ContactHit>> search(const SearchQuery& q) override {
+    auto r = list(q.tenant, q.text, q.limit);
+    if (!r) return base::fail(r.error());
+    std::vector<ContactHit> out;
+    out.reserve(r->size());
+    for (auto& c : *r)
+      out.push_back(ContactHit{name(), priority(), std::to_string(c.id), c.kind, std::move(c.display_name),
+                               std::move(c.company), std::move(c.numbers)});
+    return out;
+  }
 };
 
 }  // namespace callbridge::ports

@@ -237,6 +237,44 @@ TEST(LdapSourceDeadline, SilentServerTimesOutByDeadline) {
 }
 
 // The whole engine: built-in store + LDAP, company fallback found in LDAP.
+// Issue 13: the dial box and the contacts page search every directory by name and number.
+TEST_F(LdapSourceTest, TextSearchFindsPeopleAndCompaniesByNameCompanyOrNumber) {
+  auto src = LdapContactSource::create(options());
+  ASSERT_TRUE(src) << src.error().to_string();
+  auto search = [&](std::string text, std::size_t limit = 20) {
+    ports::SearchQuery q{.tenant = base::TenantId("default")};
+    q.text = std::move(text);
+    q.limit = limit;
+    q.deadline = std::chrono::steady_clock::now() + 5s;
+    auto r = (*src)->search(q);
+    EXPECT_TRUE(r) << r.error().to_string();
+    return r ? *r : std::vector<ports::ContactHit>{};
+  };
+  EXPECT_TRUE((*src)->searches_text());
+  auto anna = search("schmi");
+  ASSERT_EQ(anna.size(), 1u);
+  EXPECT_EQ(anna[0].display_name, "Anna Schmidt");
+  EXPECT_EQ(anna[0].company, "ACME GmbH");
+  EXPECT_EQ(anna[0].source, "ldap");
+  EXPECT_EQ(anna[0].contact_id, "uid=anna,ou=people,dc=example,dc=com");
+  ASSERT_EQ(anna[0].numbers.size(), 2u);
+  EXPECT_EQ(anna[0].numbers[0].label, "work");
+  EXPECT_EQ(anna[0].numbers[0].raw, "+49 211 339903-45");
+  EXPECT_EQ(anna[0].numbers[0].e164, "+4921133990345");
+  EXPECT_EQ(anna[0].numbers[1].label, "mobile");
+  auto by_number = search("1234567");
+  ASSERT_EQ(by_number.size(), 1u);
+  EXPECT_EQ(by_number[0].company, "Baeckerei Mueller");
+  auto by_company = search("globex");
+  ASSERT_EQ(by_company.size(), 1u);
+  EXPECT_EQ(by_company[0].kind, ports::ContactKind::company);
+  EXPECT_EQ(search("front desk").size(), 2u);
+  EXPECT_EQ(search("front desk", 1).size(), 1u) << "the limit is the server's size limit";
+  EXPECT_TRUE(search("a").empty()) << "one character finds nothing yet";
+  EXPECT_TRUE(search("*)(uid=*").empty()) << "filter characters are escaped";
+  EXPECT_EQ((*src)->build_search_filter("a*b").find("a*b"), std::string::npos);
+}
+
 TEST_F(LdapSourceTest, LookupServiceMergesStoreAndLdap) {
   directory::SqliteContactStoreOptions so;
   so.path = ":memory:";

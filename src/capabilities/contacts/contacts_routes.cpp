@@ -66,6 +66,13 @@ std::optional<std::string> apply(const json::object& o, ports::Contact& c) {
   return complete(c);
 }
 
+// The fields a body named (the audit records keys, never a contact's data).
+json::array keys_of(const json::object& o) {
+  json::array a;
+  for (const auto& kv : o) a.emplace_back(std::string(kv.key().substr(0, 40)));
+  return a;
+}
+
 std::optional<std::int64_t> contact_id(const HttpRequest& req, std::string* rest) {
   auto seg = path_segment(req, "/api/v1/contacts/", rest);
   std::int64_t v = 0;
@@ -108,6 +115,51 @@ void register_contacts(CapabilityContext& cap) {
                                           {"matches", std::move(matches)}});
           }, On::worker));
 
+  // Every directory, by name, company or number (docs/api.md "Contacts"): the dial box.
+  s.route("GET", "/api/v1/contacts/search", authed(ctx, [ctx](const HttpRequest& req, const Principal& p) {
+            std::string text;
+            std::size_t limit = 20;
+            for (const auto& [k, v] : parse_query(req.query)) {
+              if (k == "q") {
+                text = v;
+              } else if (k == "limit") {
+                auto n = query_int(v);
+                if (!n || *n < 1 || *n > 100) return problem(400, "bad-request", "limit: 1..100");
+                limit = static_cast<std::size_t>(*n);
+              } else {
+                return problem(400, "bad-request", "unknown parameter " + k.substr(0, 40) + " (expected q, limit)");
+              }
+            }
+            while (!text.empty() && text.back() == ' ') text.pop_back();
+            while (!text.empty() && text.front() == ' ') text.erase(0, 1);
+            if (text.empty() || text.size() > 100) return problem(400, "bad-request", "q: 1-100 characters");
+            auto engine = ctx->deps.lookup ? ctx->deps.lookup(p.tenant) : nullptr;
+            auto r = search(engine.get(), ctx->deps.contacts, ctx->deps.to_e164, p.tenant, text, limit);
+            if (!r) return from_error(r.error());
+            json::array hits;
+            for (const auto& h : r->hits) {
+              json::array nums;
+              for (const auto& n : h.numbers) nums.push_back(json::object{{"label", n.label}, {"number", n.raw}, {"e164", n.e164}});
+              hits.push_back(json::object{{"id", h.contact_id},
+                                          {"source", h.source},
+                                          {"kind", ports::to_string(h.kind)},
+                                          {"name", h.display_name},
+                                          {"company", h.company},
+                                          {"numbers", std::move(nums)},
+                                          // Only the built-in store is edited through this API.
+                                          {"editable", ctx->deps.contacts && h.source == ctx->deps.contacts->name()}});
+            }
+            json::array sources;
+            for (const auto& s : r->sources) {
+              json::object o{{"name", s.source}, {"state", std::string(core::to_string(s.state))}};
+              if (!s.message.empty()) o["message"] = s.message;
+              sources.push_back(std::move(o));
+            }
+            json::object body{{"query", text}, {"contacts", std::move(hits)}, {"sources", std::move(sources)}};
+            body["e164"] = r->e164 ? json::value(*r->e164) : json::value(nullptr);
+            return reply(200, body);
+          }, On::worker));
+
   s.route("GET", "/api/v1/contacts", authed(ctx, [store](const HttpRequest& req, const Principal& p) {
             if (!store()) return problem(503, "unavailable", "no contact store");
             auto q = query_of(req);
@@ -130,21 +182,27 @@ void register_contacts(CapabilityContext& cap) {
             return reply(200, json::object{{"contacts", std::move(a)}});
           }, On::worker));
 
-  s.route("POST", "/api/v1/contacts", authed(ctx, [store, changed](const HttpRequest& req, const Principal& p) {
+  s.route("POST", "/api/v1/contacts", authed(ctx, [ctx, store, changed](const HttpRequest& req, const Principal& p) {
             if (!store()) return problem(503, "unavailable", "no contact store");
             auto body = body_object(req);
             if (!body) return body.error();
-            ports::Contact c{.tenant = p.tenant};
-            c.origin = "api";
-            if (auto err = apply(*body, c)) return problem(400, "bad-request", *err);
-            auto id = store()->create(c);
-            if (!id) return from_error(id.error());
-            changed(p.tenant);
-            auto got = store()->get(p.tenant, *id);
-            if (!got) return from_error(got.error());
-            auto r = reply(201, contact_json(*got));
-            r.headers.emplace_back("Location", "/api/v1/contacts/" + std::to_string(*id));
-            return r;
+            std::string target = "contact:new";
+            auto answer = [&]() -> HttpResponse {
+              ports::Contact c{.tenant = p.tenant};
+              c.origin = "api";
+              if (auto err = apply(*body, c)) return problem(400, "bad-request", *err);
+              auto id = store()->create(c);
+              if (!id) return from_error(id.error());
+              target = "contact:" + std::to_string(*id);
+              changed(p.tenant);
+              auto got = store()->get(p.tenant, *id);
+              if (!got) return from_error(got.error());
+              auto r = reply(201, contact_json(*got));
+              r.headers.emplace_back("Location", "/api/v1/contacts/" + std::to_string(*id));
+              return r;
+            }();
+            audit(*ctx, p, req, "contact.create", target, answer, json::object{{"keys", keys_of(*body)}});
+            return answer;
           }, On::worker));
 
   s.route("GET", "/api/v1/contacts/*", authed(ctx, [store](const HttpRequest& req, const Principal& p) {
@@ -158,36 +216,45 @@ void register_contacts(CapabilityContext& cap) {
             return reply(200, contact_json(*c));
           }, On::worker));
 
-  s.route("PATCH", "/api/v1/contacts/*", authed(ctx, [store, changed](const HttpRequest& req, const Principal& p) {
+  s.route("PATCH", "/api/v1/contacts/*", authed(ctx, [ctx, store, changed](const HttpRequest& req, const Principal& p) {
             if (!store()) return problem(503, "unavailable", "no contact store");
             std::string rest;
             auto id = contact_id(req, &rest);
             if (!id || !rest.empty()) return problem(404, "not-found", "no contact at " + req.path);
             auto body = body_object(req);
             if (!body) return body.error();
-            auto c = store()->get(p.tenant, *id);
-            if (!c) return from_error(c.error());
-            if (!core::may_edit(p.viewer(), *c)) return problem(404, "not-found", "no contact " + std::to_string(*id));
-            for (auto& n : c->numbers) n.e164.clear();  // re-normalized by the store
-            if (auto err = apply(*body, *c)) return problem(400, "bad-request", *err);
-            c->tenant = p.tenant;
-            if (auto st = store()->update(*c); !st) return from_error(st.error());
-            changed(p.tenant);
-            auto got = store()->get(p.tenant, *id);
-            if (!got) return from_error(got.error());
-            return reply(200, contact_json(*got));
+            auto answer = [&]() -> HttpResponse {
+              auto c = store()->get(p.tenant, *id);
+              if (!c) return from_error(c.error());
+              if (!core::may_edit(p.viewer(), *c)) return problem(404, "not-found", "no contact " + std::to_string(*id));
+              for (auto& n : c->numbers) n.e164.clear();  // re-normalized by the store
+              if (auto err = apply(*body, *c)) return problem(400, "bad-request", *err);
+              c->tenant = p.tenant;
+              if (auto st = store()->update(*c); !st) return from_error(st.error());
+              changed(p.tenant);
+              auto got = store()->get(p.tenant, *id);
+              if (!got) return from_error(got.error());
+              return reply(200, contact_json(*got));
+            }();
+            audit(*ctx, p, req, "contact.change", "contact:" + std::to_string(*id), answer,
+                  json::object{{"keys", keys_of(*body)}});
+            return answer;
           }, On::worker));
 
-  s.route("DELETE", "/api/v1/contacts/*", authed(ctx, [store, changed](const HttpRequest& req, const Principal& p) {
+  s.route("DELETE", "/api/v1/contacts/*", authed(ctx, [ctx, store, changed](const HttpRequest& req, const Principal& p) {
             if (!store()) return problem(503, "unavailable", "no contact store");
             std::string rest;
             auto id = contact_id(req, &rest);
             if (!id || !rest.empty()) return problem(404, "not-found", "no contact at " + req.path);
-            if (auto st = store()->remove(p.tenant, *id); !st) return from_error(st.error());
-            changed(p.tenant);
-            HttpResponse r;
-            r.status = 204;
-            return r;
+            auto answer = [&]() -> HttpResponse {
+              if (auto st = store()->remove(p.tenant, *id); !st) return from_error(st.error());
+              changed(p.tenant);
+              HttpResponse r;
+              r.status = 204;
+              return r;
+            }();
+            audit(*ctx, p, req, "contact.remove", "contact:" + std::to_string(*id), answer);
+            return answer;
           }, On::worker));
 }
 

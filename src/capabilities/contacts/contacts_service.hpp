@@ -32,4 +32,17 @@ std::optional<std::string> to_e164(const ToE164& plan, const base::TenantId& ten
 base::Result<std::vector<core::RankedMatch>> lookup(core::LookupService* engine, ports::ContactStore* store,
                                                     const base::TenantId& tenant, const std::string& e164);
 
+// What the dial box and the contacts page search (GET /api/v1/contacts/search): `text` in every
+// directory of the tenant that searches text (the built-in store, LDAP; core::LookupService::search),
+// and, when `text` is a number the dialing plan makes E.164 of, that number looked up in every
+// source (which reaches HTTP/CRM sources too; their matches are added when not found already).
+// Without a lookup engine: the store alone. unavailable when there is neither.
+struct SearchAnswer {
+  std::vector<ports::ContactHit> hits;
+  std::vector<core::SourceOutcome> sources;
+  std::optional<std::string> e164;  // the number `text` was taken for, if any
+};
+base::Result<SearchAnswer> search(core::LookupService* engine, ports::ContactStore* store, const ToE164& plan,
+                                  const base::TenantId& tenant, const std::string& text, std::size_t limit);
+
 }  // namespace callbridge::capabilities::contacts

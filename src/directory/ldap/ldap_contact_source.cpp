@@ -220,4 +220,95 @@ base::Result<std::vector<ports::ContactMatch>> LdapContactSource::search_locked(
   return out;
 }
 
+std::string LdapContactSource::build_search_filter(std::string_view text) const {
+  const std::string v = "*" + ldap_filter_escape(text) + "*";
+  std::string f = "(&(|(objectClass=inetOrgPerson)(objectClass=organization))(|";
+  std::vector<std::string> attrs = opts_.name_attributes;
+  for (const auto& a : {opts_.given_name_attribute, opts_.family_name_attribute, opts_.company_attribute})
+    if (!a.empty()) attrs.push_back(a);
+  for (const auto& [a, label] : opts_.number_attributes) attrs.push_back(a);
+  for (const auto& a : attrs) f += "(" + a + "=" + v + ")";
+  return f + "))";
+}
+
+base::Result<std::vector<ports::ContactHit>> LdapContactSource::search(const ports::SearchQuery& q) {
+  // One or no character would match most of the directory: nothing to show yet.
+  if (q.text.size() < 2) return std::vector<ports::ContactHit>{};
+  if (q.text.size() > 100) return fail(Error::invalid_argument("ldap: search text longer than 100 characters"));
+  auto deadline = q.deadline == Steady::time_point{} ? Steady::now() + std::chrono::seconds(5) : q.deadline;
+  std::unique_lock lock(mu_, std::defer_lock);
+  if (!lock.try_lock_until(deadline)) return fail(Error::timeout("ldap: busy until the deadline"));
+  const int limit = static_cast<int>(std::min<std::size_t>(q.limit, static_cast<std::size_t>(opts_.size_limit)));
+  const std::string filter = build_search_filter(q.text);
+  if (filter.size() > kMaxFilterBytes) return fail(Error::invalid_argument("ldap: filter too long"));
+  auto r = text_search_locked(filter, limit, deadline);
+  if (!r && r.error().code() == base::Errc::unavailable && Steady::now() < deadline) {
+    drop_locked();
+    r = text_search_locked(filter, limit, deadline);
+  }
+  return r;
+}
+
+base::Result<std::vector<ports::ContactHit>> LdapContactSource::text_search_locked(const std::string& filter, int limit,
+                                                                                 Steady::time_point deadline) {
+  if (Steady::now() >= deadline) return fail(Error::timeout("ldap: deadline passed before the search"));
+  if (auto st = connect_locked(deadline); !st) return fail(st.error());
+  std::vector<std::string> attr_names = opts_.name_attributes;
+  for (const auto& a : {opts_.given_name_attribute, opts_.family_name_attribute, opts_.company_attribute,
+                        std::string("objectClass")})
+    if (!a.empty()) attr_names.push_back(a);
+  for (const auto& [a, label] : opts_.number_attributes) attr_names.push_back(a);
+  std::vector<char*> attrs;
+  for (auto& a : attr_names) attrs.push_back(a.data());
+  attrs.push_back(nullptr);
+  timeval tv = remaining_tv(deadline);
+  LDAPMessage* res = nullptr;
+  int rc = ldap_search_ext_s(ld_, opts_.base_dn.c_str(), LDAP_SCOPE_SUBTREE, filter.c_str(), attrs.data(), 0,
+                             nullptr, nullptr, &tv, limit, &res);
+  std::unique_ptr<LDAPMessage, int (*)(LDAPMessage*)> guard(res, ldap_msgfree);
+  if (rc == LDAP_TIMEOUT || rc == LDAP_TIMELIMIT_EXCEEDED) {
+    drop_locked();
+    return fail(Error::timeout("ldap: search timed out"));
+  }
+  if (is_connection_error(rc)) {
+    drop_locked();
+    return fail(Error::unavailable(std::string("ldap: ") + ldap_err2string(rc)));
+  }
+  if (rc == LDAP_NO_SUCH_OBJECT) return std::vector<ports::ContactHit>{};
+  if (rc != LDAP_SUCCESS && rc != LDAP_SIZELIMIT_EXCEEDED)
+    return fail(Error::unavailable(std::string("ldap: search failed: ") + ldap_err2string(rc)));
+  std::vector<ports::ContactHit> out;
+  for (LDAPMessage* e = ldap_first_entry(ld_, res); e; e = ldap_next_entry(ld_, e)) {
+    char* dn = ldap_get_dn(ld_, e);
+    ports::ContactHit h;
+    h.contact_id = dn ? dn : "";
+    ldap_memfree(dn);
+    h.source = opts_.name;
+    h.priority = opts_.priority;
+    for (const auto& a : opts_.name_attributes) {
+      h.display_name = first_value(ld_, e, a);
+      if (!h.display_name.empty()) break;
+    }
+    if (h.display_name.empty()) {
+      std::string g = first_value(ld_, e, opts_.given_name_attribute);
+      std::string f = first_value(ld_, e, opts_.family_name_attribute);
+      h.display_name = g.empty() ? f : (f.empty() ? g : g + " " + f);
+    }
+    if (!opts_.company_attribute.empty()) h.company = first_value(ld_, e, opts_.company_attribute);
+    for (const auto& oc : values(ld_, e, "objectClass")) {
+      std::string l;
+      for (char c : oc) l.push_back(static_cast<char>(std::tolower(static_cast<unsigned char>(c))));
+      if (l == "organization") h.kind = ports::ContactKind::company;
+    }
+    if (h.display_name.empty()) h.display_name = h.company;
+    for (const auto& [attr, label] : opts_.number_attributes)
+      for (const auto& raw : values(ld_, e, attr)) {
+        auto e164 = opts_.to_e164 ? opts_.to_e164(raw) : plain_e164(raw);
+        h.numbers.push_back(ports::PhoneNumber{label, raw, e164.value_or("")});
+      }
+    out.push_back(std::move(h));
+  }
+  return out;
+}
+
 }  // namespace callbridge::directory

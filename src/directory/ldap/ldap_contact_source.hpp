@@ -54,6 +54,13 @@ class LdapContactSource final : public ports::ContactSource {
   const std::string& name() const override { return opts_.name; }
   int priority() const override { return opts_.priority; }
   base::Result<std::vector<ports::ContactMatch>> lookup(const ports::LookupQuery& q) override;
+  // Text search (the dial box, the contacts page): entries of the person/organization classes whose
+  // name attributes, company or number attributes contain the text (at least 2 characters; shorter
+  // texts find nothing), at most min(q.limit, size_limit).
+  bool searches_text() const override { return true; }
+  base::Result<std::vector<ports::ContactHit>> search(const ports::SearchQuery& q) override;
+  // The filter of a text search (exposed for tests).
+  std::string build_search_filter(std::string_view text) const;
 
   // The filter for a query (exposed for tests).
   std::string build_filter(const std::vector<std::string>& candidates) const;
@@ -63,6 +70,8 @@ class LdapContactSource final : public ports::ContactSource {
   base::Status connect_locked(std::chrono::steady_clock::time_point deadline);
   void drop_locked();
   base::Result<std::vector<ports::ContactMatch>> search_locked(const ports::LookupQuery& q);
+  base::Result<std::vector<ports::ContactHit>> text_search_locked(const std::string& filter, int limit,
+                                                                  std::chrono::steady_clock::time_point deadline);
 
   LdapSourceOptions opts_;
   std::timed_mutex mu_;
