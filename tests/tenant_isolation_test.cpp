@@ -727,6 +727,19 @@ TEST_F(TenantIsolation, RandomOperationsOverRestAndWebSocketNeverCrossTenants) {
         break;
       }
       case 16: {
+        if (chance(40)) {  // presence (issue 13): colleagues are users of the caller's own tenant
+          r = http("GET", "/api/v1/presence", w.token);
+          ASSERT_EQ(r.status, 200) << r.body;
+          for (const auto& c : array_of(r.body, "colleagues")) {
+            const std::string name(c.at("user").as_string());
+            EXPECT_TRUE(has(created_users[t], name) || name.starts_with("ghost") ||
+                        std::any_of(people_.begin(), people_.end(), [&](const Who& p) { return p.t == t && p.name == name; }))
+                << name << " shown to " << mine.name << "/" << w.name;
+            for (const auto& l : c.at("lines").as_array())
+              EXPECT_TRUE(sees_line(w, std::string(l.at("device").as_string()))) << l << " shown to " << w.name;
+          }
+          break;
+        }
         r = http("GET", "/api/v1/lines", w.token);
         ASSERT_EQ(r.status, 200) << r.body;
         std::set<std::string> got, want;
@@ -810,6 +823,22 @@ TEST_F(TenantIsolation, RandomOperationsOverRestAndWebSocketNeverCrossTenants) {
         break;
       }
       case 20: {
+        const int what = static_cast<int>(pick(4));
+        if (what == 1) {  // own settings (issue 13): per user of the tenant, never another's
+          r = http("PUT", "/api/v1/me/favorites", w.token,
+                   "{\"favorites\":[{\"label\":\"" + mine.marker + " fav\",\"number\":\"101\"}]}");
+          EXPECT_EQ(r.status, 200) << r.body;
+          r = http("GET", "/api/v1/me/favorites", w.token);
+          ASSERT_EQ(r.status, 200) << r.body;
+          break;
+        }
+        if (what == 2) {  // the missed-call counter and the search of every directory
+          r = http("GET", "/api/v1/journal/missed-count", w.token);
+          EXPECT_EQ(r.status, 200) << r.body;
+          if (r.status == 200 && chance(50)) r = http("GET", "/api/v1/contacts/search?q=" + mine.marker, w.token);
+          EXPECT_EQ(r.status, 200) << r.body;
+          break;
+        }
         r = http("GET", "/api/v1/me", w.token);
         ASSERT_EQ(r.status, 200);
         EXPECT_EQ(json::parse(r.body).at("tenant").as_string(), mine.name);

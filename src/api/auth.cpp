@@ -527,4 +527,44 @@ std::string Authenticator::issue_ticket(const Principal& p) {
   return t;
 }
 
+std::string Authenticator::issue_sign_in_code(const base::TenantId& tenant, const std::string& user,
+                                             const std::string& token_id, std::chrono::seconds ttl) {
+  const auto now = clock_.now();
+  std::string code = "cbl_" + store_.random_hex(24);
+  const std::string key = store_.fast_hash_hex(code);
+  std::lock_guard lock(mu_);
+  if (sign_in_codes_.size() >= 10'000)
+    std::erase_if(sign_in_codes_, [&](const auto& kv) { return now >= kv.second.expires_at; });
+  if (sign_in_codes_.size() >= 10'000) sign_in_codes_.clear();
+  sign_in_codes_.insert_or_assign(key, SignInCode{tenant, user, token_id, now + ttl});
+  return code;
+}
+
+PrincipalResult Authenticator::redeem_sign_in_code(std::string_view code, const std::string& remote) {
+  const auto now = clock_.now();
+  std::optional<SignInCode> link;
+  {
+    std::lock_guard lock(mu_);
+    if (code.size() > 200) return fail_for(remote, "unknown or used sign-in link");
+    // A correct code passes whatever the failures of the address (as a correct token does);
+    // wrong ones count, so a guesser meets 429 (the codes are 24 random bytes anyway).
+    auto it = sign_in_codes_.find(store_.fast_hash_hex(code));
+    if (it == sign_in_codes_.end()) return fail_for(remote, "unknown or used sign-in link");
+    link = it->second;
+    sign_in_codes_.erase(it);  // single use, also when it turns out expired
+    if (now >= link->expires_at) return fail_for(remote, "sign-in link expired");
+  }
+  auto t = store_.get_token(link->token_id);
+  if (!t || t->revoked || (t->expires_at && now >= *t->expires_at)) {
+    std::lock_guard lock(mu_);
+    return fail_for(remote, "the sign-in link was revoked");
+  }
+  auto p = principal_of(link->tenant, link->user);
+  std::lock_guard lock(mu_);
+  if (!p) return fail_for(remote, "the sign-in link's user no longer exists");
+  ++stats_.ok;
+  p->token_id = link->token_id;
+  return std::move(*p);
+}
+
 }  // namespace callbridge::api

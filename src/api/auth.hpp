@@ -107,6 +107,16 @@ class Authenticator final : public PrincipalResolver {
 
   // A one-time ticket for /api/v1/events?ticket=, valid options.ticket_ttl.
   std::string issue_ticket(const Principal& p);
+  // A sign-in link's code ("cbl_<hex>", POST /api/v1/users/{user}/sign-in-link): redeemed once by
+  // POST /api/v1/session within `ttl` for a session of `user` tied to the token `token_id` (made
+  // for the link; revoking it ends the session). Kept in memory, stored as a hash: a restart
+  // forgets unused links.
+  std::string issue_sign_in_code(const base::TenantId& tenant, const std::string& user, const std::string& token_id,
+                                 std::chrono::seconds ttl);
+  static bool is_sign_in_code(std::string_view s) { return s.starts_with("cbl_"); }
+  // Redeems `code` (once): the principal of its user with the link's token. Failures are counted
+  // against `remote` like wrong tokens (401/429). Blocks on the store: a worker thread.
+  PrincipalResult redeem_sign_in_code(std::string_view code, const std::string& remote);
 
   // Drop cached verifications (after a token is revoked or a user changed).
   void invalidate_cache();
@@ -128,6 +138,12 @@ class Authenticator final : public PrincipalResolver {
   };
   struct Ticket {
     Principal principal;
+    base::Timestamp expires_at;
+  };
+  struct SignInCode {
+    base::TenantId tenant;
+    std::string user;
+    std::string token_id;
     base::Timestamp expires_at;
   };
   struct Failures {
@@ -196,6 +212,7 @@ class Authenticator final : public PrincipalResolver {
   mutable std::mutex mu_;  // everything below
   std::unordered_map<std::string, Cached> cache_;   // BLAKE2b(token) -> principal
   std::unordered_map<std::string, Ticket> tickets_;
+  std::unordered_map<std::string, SignInCode> sign_in_codes_;  // fast_hash_hex(code) -> link
   std::unordered_map<std::string, Failures> failures_;     // by address
   std::unordered_map<std::string, Failures> id_failures_;  // by token id
   std::unordered_set<std::string> id_checking_;  // token ids over the limit with a check running

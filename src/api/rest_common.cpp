@@ -19,6 +19,7 @@ std::string_view title_of(int status) {
     case 405: return "Method Not Allowed";
     case 409: return "Conflict";
     case 413: return "Payload Too Large";
+    case 422: return "Unprocessable Content";
     case 429: return "Too Many Requests";
     case 503: return "Service Unavailable";
     default: return status >= 500 ? "Internal Server Error" : "Error";
@@ -290,6 +291,7 @@ std::shared_ptr<rest::Ctx> add_rest_routes(HttpServer& server, RestDeps deps) {
   rest::add_identity_routes(server, ctx);
   rest::add_ops_routes(server, ctx);
   rest::add_settings_routes(server, ctx);
+  rest::add_user_settings_routes(server, ctx);
   rest::add_tenant_routes(server, ctx);
   return ctx;
 }

@@ -88,6 +88,7 @@ std::expected<std::optional<std::string>, std::string> opt_string(const boost::j
 void add_identity_routes(HttpServer& s, const std::shared_ptr<Ctx>& ctx);
 void add_ops_routes(HttpServer& s, const std::shared_ptr<Ctx>& ctx);
 void add_settings_routes(HttpServer& s, const std::shared_ptr<Ctx>& ctx);  // rest_settings.cpp
+void add_user_settings_routes(HttpServer& s, const std::shared_ptr<Ctx>& ctx);  // rest_user_settings.cpp
 void add_tenant_routes(HttpServer& s, const std::shared_ptr<Ctx>& ctx);    // rest_tenants.cpp
 
 boost::json::object me_json(const Principal& p);

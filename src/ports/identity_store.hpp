@@ -111,6 +111,15 @@ class IdentityStore {
                                    const TenantSetting& value) = 0;
   virtual base::Status delete_setting(const base::TenantId& tenant, const std::string& key) = 0;
 
+  // Per-user settings by key (a JSON document: "settings", "favorites"; GET/PUT /api/v1/me/...),
+  // nullopt when never set; removed with the user. put: Errc::not_found when the user does not
+  // exist, Errc::invalid_argument on a bad key or a value over the backend's size limit.
+  virtual base::Result<std::optional<TenantSetting>> get_user_setting(const base::TenantId& tenant,
+                                                                      const std::string& user,
+                                                                      const std::string& key) = 0;
+  virtual base::Status put_user_setting(const base::TenantId& tenant, const std::string& user, const std::string& key,
+                                        const TenantSetting& value) = 0;
+
   // The secrets, in the backend's scheme (what it keeps at rest must match what it checks):
   // A new token for an existing `user` of `tenant`, stored as a digest of its random secret; the
   // plaintext is returned once.

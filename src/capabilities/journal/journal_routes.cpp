@@ -185,12 +185,22 @@ void register_journal(CapabilityContext& cap) {
             if (!id || *id < 1 || !rest.empty()) return problem(404, "not-found", "no journal entry at " + req.path);
             auto body = body_object(req);
             if (!body) return body.error();
-            auto u = parse_update(*body, ctx->deps.contacts, p.tenant);
-            if (!u) return u.error();
-            auto updated = update_entry(*ctx->deps.journal, p.viewer(), *id, *u);
-            if (!updated) return from_error(updated.error());
-            if (!*updated) return problem(404, "not-found", "no journal entry " + std::to_string(*id));
-            return reply(200, entry_json(**updated));
+            auto answer = [&]() -> HttpResponse {
+              auto u = parse_update(*body, ctx->deps.contacts, p.tenant);
+              if (!u) return u.error();
+              auto updated = update_entry(*ctx->deps.journal, p.viewer(), *id, *u);
+              if (!updated) return from_error(updated.error());
+              if (!*updated) return problem(404, "not-found", "no journal entry " + std::to_string(*id));
+              return reply(200, entry_json(**updated));
+            }();
+            // Which fields changed (a note is the user's text: its key only); the done mark as set.
+            json::object details;
+            json::array keys;
+            for (const auto& kv : *body) keys.emplace_back(std::string(kv.key().substr(0, 40)));
+            details["keys"] = std::move(keys);
+            if (auto it = body->find("done"); it != body->end() && it->value().is_bool()) details["done"] = it->value();
+            audit(*ctx, p, req, "journal.change", "journal:" + std::to_string(*id), answer, std::move(details));
+            return answer;
           }, On::worker));
   // The caller's open missed calls (docs/api.md "Journal"): the counter of the web client.
   s.route("GET", "/api/v1/journal/missed-count", authed(ctx, [ctx](const HttpRequest& req, const Principal& p) {

@@ -41,6 +41,51 @@ void register_presence(CapabilityContext& c) {
         },
         respond);
   }));
+
+  // GET /api/v1/presence: the colleagues the caller may see, with display name, team and line
+  // states (docs/api.md "Presence"); line events keep it current (device -> colleague).
+  c.server.route("GET", "/api/v1/presence", authed(ctx, [ctx](const HttpRequest& req, const Principal& p, Respond respond) {
+    if (!req.query.empty()) {
+      // Search and grouping are the client's: the answer is small (a tenant's users).
+      return respond(problem(400, "bad-request", "no parameters expected"));
+    }
+    offload(
+        *ctx,
+        [ctx, p, respond] {
+          auto users = ctx->deps.identity->list_users(p.tenant);
+          if (!users) return respond(from_error(users.error()));
+          auto view = std::make_shared<ColleagueView>(p.viewer(), *users);
+          on_io(*ctx, [ctx, p, respond, view] {
+            if (ctx->deps.for_each_model)
+              ctx->deps.for_each_model(p.tenant, [&](const model::CallModel& m) { view->add(m); });
+            json::array out;
+            std::vector<std::string> teams;
+            for (const auto& c : view->colleagues()) {
+              json::array lines, ext;
+              for (const auto& l : c.lines) {
+                lines.push_back(json::object{{"device", l.device}, {"state", std::string(core::line_state_name(l.state))}});
+                ext.emplace_back(l.device);
+              }
+              if (!c.team.empty() && (teams.empty() || teams.back() != c.team)) teams.push_back(c.team);
+              out.push_back(json::object{{"user", c.user},
+                                         {"display_name", c.display_name},
+                                         {"team", c.team},
+                                         {"role", c.role},
+                                         {"self", c.user == p.user},
+                                         {"extensions", std::move(ext)},
+                                         {"lines", std::move(lines)},
+                                         {"state", c.state}});
+            }
+            json::array team_list;
+            for (auto& t : teams) team_list.emplace_back(t);
+            json::object body;
+            body["colleagues"] = std::move(out);
+            body["teams"] = std::move(team_list);
+            respond(reply(200, body));
+          });
+        },
+        respond);
+  }));
 }
 
 }  // namespace callbridge::capabilities::presence

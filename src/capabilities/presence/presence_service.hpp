@@ -40,4 +40,34 @@ class LineView {
   std::map<std::string, model::DeviceState> states_;  // device -> state, sorted
 };
 
+// A colleague as the presence page shows them (GET /api/v1/presence): a user of the tenant with
+// display name, team and the states of the lines the viewer may see.
+struct Colleague {
+  std::string user;
+  std::string display_name;
+  std::string team;
+  std::string role;
+  std::vector<Line> lines;  // their extensions the viewer sees, in their order
+  // The state that says most about them: ringing, busy, held, dnd, idle, offline (in that order of
+  // precedence); "offline" also when none of their lines is known to the PBX or they have none.
+  std::string state;
+};
+
+// The colleagues a viewer may see: users see the users of their team (and themselves), with the
+// lines core::line_scope lets them see; supervisors and admins every user of the tenant. Two steps
+// as LineView: users on a worker, line states on the io thread. Not thread-safe.
+class ColleagueView {
+ public:
+  ColleagueView(const core::Viewer& viewer, std::span<const ports::User> users);
+  void add(const model::CallModel& m);
+  // Sorted by team, then display name (then user name); every user once.
+  std::vector<Colleague> colleagues() const;
+
+ private:
+  core::Viewer viewer_;
+  std::vector<ports::User> users_;  // the visible ones
+  core::LineScope scope_;
+  std::map<std::string, model::DeviceState> states_;
+};
+
 }  // namespace callbridge::capabilities::presence

@@ -48,6 +48,53 @@ TEST_F(PresenceRoutes, AnotherTenantsLinesAreNotShown) {
   EXPECT_EQ(call("GET", "/api/v1/lines", sup_b).body, R"({"lines":[{"device":"200","name":"","state":"ringing"}]})");
 }
 
+// Issue 13: every colleague the caller may see, with display name, team and line state; grouping
+// by team is possible from the data (sorted by team, the teams listed).
+TEST_F(PresenceRoutes, ColleaguesWithNamesTeamsAndStatesAsTheVisibilityPolicyAllows) {
+  ASSERT_TRUE(ids_->put_user({base::TenantId(kA.name), "anna", "user", "Anna A", {"100"}, "sales"}));
+  auto anna = identity::issue_token(*ids_, base::TenantId(kA.name), "anna", clock_.now())->token;
+  ASSERT_TRUE(ids_->put_user({base::TenantId(kA.name), "ben", "user", "Ben B", {"101", "111"}, "sales"}));
+  ASSERT_TRUE(ids_->put_user({base::TenantId(kA.name), "cid", "user", "Cid C", {"102"}, "support"}));
+  ASSERT_TRUE(ids_->put_user({base::TenantId(kA.name), "solo", "user", "Solo", {"104"}, ""}));
+  auto solo = identity::issue_token(*ids_, base::TenantId(kA.name), "solo", clock_.now())->token;
+  auto sup = add_user(kA, "sup", "supervisor", {});
+  add_user(kB, "ben", "user", {"101"});  // another tenant's Ben is nobody's colleague here
+  ring(kA, "101", 1);
+  models_.at(kA.name).update("ta-call-1", "101", model::ConnectionState::connected, model::CallEventType::established,
+                             clock_.now(), "+491100");
+  ring(kA, "100", 2);  // 111 is unknown to the PBX: offline
+
+  auto r = call("GET", "/api/v1/presence", anna);
+  ASSERT_EQ(r.status, 200) << r.body;
+  auto v = json::parse(r.body);
+  auto cs = v.at("colleagues").as_array();
+  ASSERT_EQ(cs.size(), 2u) << r.body;  // her team only
+  EXPECT_EQ(cs[0].at("user").as_string(), "anna");
+  EXPECT_TRUE(cs[0].at("self").as_bool());
+  EXPECT_EQ(cs[0].at("state").as_string(), "ringing");
+  EXPECT_EQ(cs[1].at("display_name").as_string(), "Ben B");
+  EXPECT_EQ(cs[1].at("team").as_string(), "sales");
+  EXPECT_EQ(cs[1].at("state").as_string(), "busy");
+  EXPECT_EQ(json::serialize(cs[1].at("lines")), R"([{"device":"101","state":"busy"},{"device":"111","state":"offline"}])");
+  EXPECT_EQ(json::serialize(v.at("teams")), R"(["sales"])");
+
+  auto all = json::parse(call("GET", "/api/v1/presence", sup).body);
+  auto everyone = all.at("colleagues").as_array();
+  ASSERT_EQ(everyone.size(), 5u);  // sup has no team: "" sorts first
+  std::vector<std::string> order;
+  for (const auto& c : everyone) order.emplace_back(c.at("user").as_string());
+  EXPECT_EQ(order, (std::vector<std::string>{"sup", "solo", "anna", "ben", "cid"}));  // "Alpha sup" < "Solo"
+  EXPECT_EQ(everyone[4].at("state").as_string(), "offline");
+  EXPECT_EQ(json::serialize(all.at("teams")), R"(["sales","support"])");
+
+  // Without a team a user sees only themself.
+  auto alone = json::parse(call("GET", "/api/v1/presence", solo).body).at("colleagues").as_array();
+  ASSERT_EQ(alone.size(), 1u);
+  EXPECT_EQ(alone[0].at("user").as_string(), "solo");
+  EXPECT_EQ(call("GET", "/api/v1/presence").status, 401);
+  EXPECT_EQ(call("GET", "/api/v1/presence?team=sales", anna).status, 400);
+}
+
 TEST(LineView, FirstOwnerNamesALineAndTheScopeFilters) {
   const base::TenantId t("ta");
   std::vector<ports::User> users{{t, "anna", "user", "Anna", {"100"}, "sales"},

@@ -121,7 +121,8 @@ COMMIT;
   // 2 -> 3: sessions remember their token (revoking it ends them); a generation counter that a
   // running daemon polls to notice revocations made by another process (issue 12). Sessions from
   // before keep token_id '' (they end when they expire or their user goes).
-  return exec(R"sql(
+  if (version == 2) {
+    if (auto st = exec(R"sql(
 BEGIN;
 ALTER TABLE sessions ADD COLUMN token_id TEXT NOT NULL DEFAULT '';
 CREATE INDEX IF NOT EXISTS sessions_by_token ON sessions(token_id);
@@ -130,6 +131,61 @@ INSERT OR IGNORE INTO credential_generation(id, value) VALUES (1, 0);
 PRAGMA user_version = 3;
 COMMIT;
 )sql");
+        !st)
+      return st;
+    version = 3;
+  }
+  // 3 -> 4: per-user settings (GET/PUT /api/v1/me/settings and /me/favorites, issue 13), removed
+  // with their user.
+  return exec(R"sql(
+BEGIN;
+CREATE TABLE IF NOT EXISTS user_settings (
+  tenant TEXT NOT NULL, user TEXT NOT NULL, key TEXT NOT NULL, value TEXT NOT NULL, updated_at INTEGER NOT NULL,
+  PRIMARY KEY (tenant, user, key));
+PRAGMA user_version = 4;
+COMMIT;
+)sql");
+}
+
+base::Result<std::optional<TenantSetting>> SqliteIdentityStore::get_user_setting(const base::TenantId& tenant,
+                                                                                  const std::string& user,
+                                                                                  const std::string& key) {
+  std::lock_guard lock(mu_);
+  Statement q(db_, "SELECT value, updated_at FROM user_settings WHERE tenant=? AND user=? AND key=?");
+  if (!q.ok()) return fail(sql_error("get user setting"));
+  q.bind(1, tenant);
+  q.bind(2, user);
+  q.bind(3, key);
+  int rc = q.step();
+  if (rc == SQLITE_DONE) return std::optional<TenantSetting>();
+  if (rc != SQLITE_ROW) return fail(sql_error("get user setting"));
+  TenantSetting t;
+  t.value = q.text(0);
+  t.updated_at = base::from_micros(q.i64(1));
+  t.updated_by = user;
+  return std::optional<TenantSetting>(std::move(t));
+}
+
+base::Status SqliteIdentityStore::put_user_setting(const base::TenantId& tenant, const std::string& user,
+                                                   const std::string& key, const TenantSetting& value) {
+  if (!valid_name(key)) return fail(Error::invalid_argument("setting key: expected 1-64 of [A-Za-z0-9._@-]"));
+  if (value.value.size() > kMaxUserSettingBytes)
+    return fail(Error::invalid_argument("setting " + key + ": " + std::to_string(value.value.size()) +
+                                        " bytes, at most " + std::to_string(kMaxUserSettingBytes)));
+  std::lock_guard lock(mu_);
+  // Only for an existing user (a removed user's settings must not come back).
+  Statement q(db_, "INSERT INTO user_settings(tenant,user,key,value,updated_at) "
+                   "SELECT ?1,?2,?3,?4,?5 WHERE EXISTS (SELECT 1 FROM users WHERE tenant=?1 AND name=?2) "
+                   "ON CONFLICT(tenant,user,key) DO UPDATE SET value=excluded.value, updated_at=excluded.updated_at");
+  if (!q.ok()) return fail(sql_error("put user setting"));
+  q.bind(1, tenant);
+  q.bind(2, user);
+  q.bind(3, key);
+  q.bind(4, value.value);
+  q.bind(5, base::to_micros(value.updated_at));
+  if (q.step() != SQLITE_DONE) return fail(sql_error("put user setting"));
+  if (sqlite3_changes(db_) == 0) return fail(Error::not_found("user " + user + " not found"));
+  return {};
 }
 
 base::Status SqliteIdentityStore::bump_generation() {
@@ -273,6 +329,7 @@ base::Status SqliteIdentityStore::remove_user(const base::TenantId& tenant, cons
   std::lock_guard lock(mu_);
   if (auto st = exec("BEGIN IMMEDIATE;"); !st) return st;
   const char* sqls[] = {"DELETE FROM tokens WHERE tenant=? AND user=?", "DELETE FROM sessions WHERE tenant=? AND user=?",
+                        "DELETE FROM user_settings WHERE tenant=? AND user=?",
                         "DELETE FROM users WHERE tenant=? AND name=?"};
   int changed = 0;
   for (const char* sql : sqls) {

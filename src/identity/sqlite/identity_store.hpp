@@ -38,8 +38,9 @@ using ports::User;
 
 class SqliteIdentityStore final : public ports::IdentityStore {
  public:
-  static constexpr int kSchemaVersion = 3;  // 2: tenant_settings; 3: sessions.token_id, credential_generation
+  static constexpr int kSchemaVersion = 4;  // 2: tenant_settings; 3: sessions.token_id, credential_generation; 4: user_settings
   static constexpr std::size_t kMaxSettingBytes = 256 * 1024;
+  static constexpr std::size_t kMaxUserSettingBytes = 64 * 1024;
 
   // Opens (creating and migrating) the database; ":memory:" for tests. Errc::io on open failure,
   // Errc::conflict when the file's schema is newer than this build.
@@ -73,6 +74,10 @@ class SqliteIdentityStore final : public ports::IdentityStore {
   base::Result<std::optional<TenantSetting>> get_setting(const base::TenantId& tenant, const std::string& key) override;
   base::Status put_setting(const base::TenantId& tenant, const std::string& key, const TenantSetting& value) override;
   base::Status delete_setting(const base::TenantId& tenant, const std::string& key) override;
+  base::Result<std::optional<TenantSetting>> get_user_setting(const base::TenantId& tenant, const std::string& user,
+                                                              const std::string& key) override;
+  base::Status put_user_setting(const base::TenantId& tenant, const std::string& user, const std::string& key,
+                                const TenantSetting& value) override;
 
   base::Result<IssuedToken> issue_token(const base::TenantId& tenant, const std::string& user, base::Timestamp now,
                                         std::optional<base::Timestamp> expires_at) override;

@@ -206,6 +206,35 @@ TEST(IdentityStore, SchemaOneIsMigratedToTwoKeepingUsers) {
   ASSERT_TRUE((*again)->insert_session("h1", {"default", "root", at(100)}));
   EXPECT_EQ((*again)->get_session("h1")->token_id, "");
   EXPECT_TRUE((*again)->credential_generation());
+  // ... and on to 4: per-user settings.
+  ASSERT_TRUE((*again)->put_user_setting("default", "root", "settings", {"{\"theme\":\"dark\"}", at(2), "root"}));
+  EXPECT_EQ((*(*again)->get_user_setting("default", "root", "settings"))->value, "{\"theme\":\"dark\"}");
+}
+
+// Issue 13: each user's own settings; gone with the user, never written for a missing one.
+TEST(IdentityStore, UserSettingsBelongToTheirUserAndLeaveWithThem) {
+  auto s = SqliteIdentityStore::open(":memory:");
+  ASSERT_TRUE(s);
+  auto& d = **s;
+  ASSERT_TRUE(d.put_user({"t1", "anna", "user", "", {"100"}, ""}));
+  ASSERT_TRUE(d.put_user({"t2", "anna", "user", "", {"100"}, ""}));
+  EXPECT_FALSE(*d.get_user_setting("t1", "anna", "settings"));
+  ASSERT_TRUE(d.put_user_setting("t1", "anna", "settings", {"{\"a\":1}", at(1), "anna"}));
+  ASSERT_TRUE(d.put_user_setting("t1", "anna", "settings", {"{\"a\":2}", at(2), "anna"}));  // replaces
+  auto got = d.get_user_setting("t1", "anna", "settings");
+  ASSERT_TRUE(got && *got);
+  EXPECT_EQ((*got)->value, "{\"a\":2}");
+  EXPECT_EQ((*got)->updated_at, at(2));
+  EXPECT_FALSE(*d.get_user_setting("t2", "anna", "settings")) << "the other tenant's Anna";
+  EXPECT_EQ(d.put_user_setting("t1", "nobody", "settings", {"{}", at(1), ""}).error().code(), base::Errc::not_found);
+  EXPECT_EQ(d.put_user_setting("t1", "anna", "bad key!", {"{}", at(1), ""}).error().code(), base::Errc::invalid_argument);
+  EXPECT_EQ(d.put_user_setting("t1", "anna", "big", {std::string(SqliteIdentityStore::kMaxUserSettingBytes + 1, 'x'), at(1), ""})
+                .error()
+                .code(),
+            base::Errc::invalid_argument);
+  ASSERT_TRUE(d.remove_user("t1", "anna"));
+  ASSERT_TRUE(d.put_user({"t1", "anna", "user", "", {"100"}, ""}));
+  EXPECT_FALSE(*d.get_user_setting("t1", "anna", "settings")) << "removed with the user";
 }
 
 // Regression (issue 12, "revoked tokens live on"): a session made from a token outlived the
