@@ -249,7 +249,7 @@ Command register_journal(CLI::App& app) {
   c->add_option("--limit", a->limit, "at most this many entries, newest first (max 10000)")
       ->capture_default_str()
       ->check(CLI::Range(1, 10000));
-  c->add_option("--before-id", a->before_id, "page: only entries with a smaller id");
+  c->add_option("--before-id", a->before_id, "page: the entries after this one in the listing's order (newest start first), as the previous page's last line says");
   c->add_option("--format", a->format, "table, json (JSON lines) or csv")
       ->capture_default_str()
       ->check(CLI::IsMember({"table", "json", "csv"}));
