@@ -225,6 +225,39 @@ Command register_hangup(CLI::App& app) {
           }};
 }
 
+// `callbridge pickup CALL [--device EXT]`: take over a colleague's ringing call (directed pickup,
+// POST /api/v1/calls/{id}/pickup): your phone rings first, then you talk to the caller.
+Command register_pickup(CLI::App& app) {
+  struct Opts {
+    Common common;
+    std::string call;
+    std::string device;
+  };
+  auto o = std::make_shared<Opts>();
+  auto* cmd = app.add_subcommand("pickup", "pick up a call ringing at a colleague's phone (your phone rings first)");
+  cmd->add_option("call", o->call, "call id (a supervisor sees it in `callbridge calls`; the web client's presence page offers it)")
+      ->required()
+      ->option_text("CALL");
+  cmd->add_option("--device", o->device, "which of your extensions takes the call (default: your first)")
+      ->option_text("EXT");
+  add_common(cmd, o->common);
+  return {cmd, [o]() -> int {
+            if (!o->device.empty() && !base::is_device_name(o->device)) {
+              std::fprintf(stderr, "callbridge pickup: --device: not a device name: expected %s\n",
+                           std::string(base::kDeviceNameRule).c_str());
+              return 2;
+            }
+            auto ep = endpoint_or_report(o->common, "pickup");
+            if (!ep) return 2;
+            json::object body;
+            if (!o->device.empty()) body["device"] = o->device;
+            auto r = http(*ep, "POST", "/api/v1/calls/" + path_segment(o->call) + "/pickup", json::serialize(body));
+            if (r.status < 200 || r.status >= 300) return report_failure(*ep, "pickup", r);
+            std::printf("pickup sent for %s: your phone rings, answer it to talk to the caller\n", o->call.c_str());
+            return 0;
+          }};
+}
+
 namespace {
 
 constexpr const char* kDesktopName = "callbridge-dial.desktop";

@@ -9,7 +9,7 @@ Command register_number(CLI::App& app);  // cmd_number.cpp
 Command register_journal(CLI::App& app);  // cmd_journal.cpp
 Command register_contacts(CLI::App& app);  // cmd_contacts.cpp
 Command register_dial(CLI::App& app), register_calls(CLI::App& app), register_hangup(CLI::App& app),
-    register_url_handler(CLI::App& app);  // cmd_dial.cpp
+    register_pickup(CLI::App& app), register_url_handler(CLI::App& app);  // cmd_dial.cpp
 Command register_replay(CLI::App& app);  // cmd_replay.cpp
 Command register_token(CLI::App& app);  // cmd_token.cpp
 Command register_audit(CLI::App& app);  // cmd_audit.cpp
@@ -20,7 +20,7 @@ std::vector<Command> register_all(CLI::App& app) {
   out.push_back(register_number(app));
   out.push_back(register_journal(app));
   out.push_back(register_contacts(app));
-  for (auto* r : {register_dial, register_calls, register_hangup, register_url_handler}) out.push_back(r(app));
+  for (auto* r : {register_dial, register_calls, register_hangup, register_pickup, register_url_handler}) out.push_back(r(app));
   out.push_back(register_replay(app));
   out.push_back(register_token(app));
   out.push_back(register_audit(app));

@@ -34,6 +34,7 @@ std::string_view to_string(CallCommand c) {
     case CallCommand::transfer: return "transfer";
     case CallCommand::conference: return "conference";
     case CallCommand::deflect: return "deflect";
+    case CallCommand::pickup: return "pickup";
   }
   return "?";
 }
@@ -41,7 +42,7 @@ std::string_view to_string(CallCommand c) {
 std::optional<CallCommand> parse_call_command(std::string_view verb) {
   for (auto c : {CallCommand::answer, CallCommand::hangup, CallCommand::hold, CallCommand::retrieve,
                  CallCommand::consult, CallCommand::alternate, CallCommand::transfer, CallCommand::conference,
-                 CallCommand::deflect}) {
+                 CallCommand::deflect, CallCommand::pickup}) {
     if (to_string(c) == verb) return c;
   }
   return std::nullopt;
@@ -60,6 +61,7 @@ Action action_of(CallCommand c) {
     case CallCommand::transfer: return Action::transfer;
     case CallCommand::conference: return Action::conference;
     case CallCommand::deflect: return Action::deflect;
+    case CallCommand::pickup: return Action::answer;  // not through the generic path (pickup())
   }
   return Action::hangup;
 }
@@ -261,6 +263,7 @@ void CallControlService::execute(const CommandCaller& caller, CallCommand comman
                                  std::optional<std::string> device, std::optional<std::string> to,
                                  CommandCallback done) {
   using K = CommandFailure::Kind;
+  if (command == CallCommand::pickup) return pickup(caller, call_id, std::move(device), line_scope(caller, {}), std::move(done));
   if (caller.tenant != options_.tenant)
     return done(std::unexpected(fail_with(K::not_found, "This call is over or not yours (no call " + call_id + ").")));
   if ((command == CallCommand::consult || command == CallCommand::deflect) && (!to || to->empty()))
@@ -327,7 +330,51 @@ void CallControlService::execute(const CommandCaller& caller, CallCommand comman
       return pbx_.complete_transfer(id, other->id, dev, finish);
     case CallCommand::conference: return pbx_.conference(id, other->id, dev, finish);
     case CallCommand::deflect: return pbx_.redirect(id, dev, *dial, finish);
+    case CallCommand::pickup: break;  // handled above
   }
+}
+
+void CallControlService::pickup(const CommandCaller& caller, const std::string& call_id,
+                                std::optional<std::string> device, const LineScope& scope, CommandCallback done) {
+  using K = CommandFailure::Kind;
+  const auto not_found = [&] {
+    done(std::unexpected(fail_with(K::not_found, "This call is over or not visible to you (no call " + call_id + ").")));
+  };
+  if (caller.tenant != options_.tenant) return not_found();
+  if (device) {
+    if (!may_act_from(caller, *device))
+      return done(std::unexpected(fail_with(K::forbidden, "Extension " + *device + " is not one of yours; pick up with your own extension.")));
+  } else if (!caller.extensions.empty()) {
+    device = caller.extensions.front();
+  } else {
+    return done(std::unexpected(fail_with(K::forbidden, "You have no extension to pick up a call with; ask an admin to give you one.")));
+  }
+  const model::Call* call = model_.find_call(call_id);
+  if (!call) return not_found();
+  // The colleague's line where it rings, among the lines the caller may see. Invisible = nonexistent.
+  const model::Connection* ringing = nullptr;
+  const model::Connection* seen = nullptr;
+  for (const auto& c : call->connections) {
+    if (!scope.whole_tenant() && !scope.sees(c.device)) continue;
+    if (!seen) seen = &c;
+    if (c.state == ConnectionState::alerting && c.device != *device && !ringing) ringing = &c;
+  }
+  if (!seen) return not_found();
+  if (const model::Connection* own = connection_of(*call, *device)) {
+    if (own->state == ConnectionState::alerting)
+      return done(std::unexpected(fail_with(K::action_not_allowed, "This call rings at your own extension " + *device + "; answer it instead.")));
+    return done(std::unexpected(fail_with(K::action_not_allowed, "Extension " + *device + " is already in this call (it is " +
+                                                                     std::string(plain(own->state)) + " there).")));
+  }
+  if (!ringing)
+    return done(std::unexpected(fail_with(K::action_not_allowed, "This call is no longer ringing, so it cannot be picked up: at " +
+                                                                     seen->device + " it is " + std::string(plain(seen->state)) + ".")));
+  if (!pbx_.available()) return done(std::unexpected(fail_with(K::pbx_unavailable, "The phone system cannot be reached right now (the PBX link is down); try again in a moment.")));
+  std::string id = call_id;
+  pbx_.pickup(id, ringing->device, *device, ringing->remote.value_or(""), [done, id](base::Status st) {
+    if (!st) return done(std::unexpected(failure_from(st.error())));
+    done(CommandAccepted{id, std::nullopt});
+  });
 }
 
 }  // namespace callbridge::core

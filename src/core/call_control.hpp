@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "core/dialing_plan.hpp"
+#include "core/visibility.hpp"
 #include "core/viewer.hpp"
 #include "model/call_model.hpp"
 #include "ports/pbx_commands.hpp"
@@ -53,7 +54,7 @@ using CommandCallback = std::function<void(CommandOutcome)>;
 // (core::may_act_from / may_act_on), whatever the role.
 using CommandCaller = Viewer;
 
-enum class CallCommand { answer, hangup, hold, retrieve, consult, alternate, transfer, conference, deflect };
+enum class CallCommand { answer, hangup, hold, retrieve, consult, alternate, transfer, conference, deflect, pickup };
 std::string_view to_string(CallCommand c);
 std::optional<CallCommand> parse_call_command(std::string_view verb);  // "answer", ...
 
@@ -89,6 +90,15 @@ class CallControlService {
   // completes the attended transfer.
   void execute(const CommandCaller& caller, CallCommand command, const std::string& call_id,
                std::optional<std::string> device, std::optional<std::string> to, CommandCallback done);
+
+  // POST /api/v1/calls/{id}/pickup: the caller's `device` (default: their first extension) takes
+  // over the call ringing at a colleague's line. `scope`: the lines the caller may see
+  // (core::line_scope: own, team mates', the whole tenant for supervisors and admins); a call
+  // with no connection on one of them is answered like a call that does not exist. Refused with
+  // action_not_allowed (and the reason in words) when it no longer rings there, or rings at the
+  // caller's own line. execute(pickup) uses the caller's own lines only (no team known).
+  void pickup(const CommandCaller& caller, const std::string& call_id, std::optional<std::string> device,
+              const LineScope& scope, CommandCallback done);
 
   // The reason `action` is not allowed for `device` in `call` (the action_not_allowed detail).
   std::string why_not(const model::Call& call, std::string_view device, model::Action action) const;

@@ -47,6 +47,10 @@ struct FakePbx final : ports::PbxCommands {
   void redirect(const std::string& c, const std::string& d, const std::string& to, ports::CommandDone done) override {
     rec("redirect " + c + " " + d + " " + to, done);
   }
+  void pickup(const std::string& c, const std::string& ringing, const std::string& picker, const std::string& cid,
+              ports::CommandDone done) override {
+    rec("pickup " + c + " " + ringing + " " + picker + " " + cid, done);
+  }
 };
 
 base::Timestamp at(int s) { return base::from_micros(1'795'000'000'000'000 + s * 1'000'000LL); }
@@ -222,8 +226,53 @@ TEST_F(CallControl, OthersCallsAreInvisibleAndTheLinkStateGives503) {
   EXPECT_EQ(pbx.log.size(), 1u);
 }
 
+// Bob (102, team "sales" with Anna's 100) picks up the call ringing at 100. Carla (103, no team)
+// may not even see it; a supervisor may; a call that stopped ringing is refused in words.
+TEST_F(CallControl, PickupTakesAColleaguesRingingCallWithinTheLinesTheCallerSees) {
+  std::vector<ports::User> users{
+      {.tenant = base::TenantId("default"), .name = "anna", .extensions = {"100"}, .team = "sales"},
+      {.tenant = base::TenantId("default"), .name = "bob", .extensions = {"102"}, .team = "sales"},
+      {.tenant = base::TenantId("default"), .name = "carla", .extensions = {"103"}}};
+  CommandCaller bob{.tenant = "default", .user = "bob", .extensions = {"102"}, .team = "sales"};
+  CommandCaller carla{.tenant = "default", .user = "carla", .extensions = {"103"}};
+  CommandCaller sup{.tenant = "default", .user = "sue", .role = Role::supervisor, .extensions = {"104"}};
+  model.update("c1", "100", ConnectionState::alerting, CallEventType::delivered, at(0), "+4989123456");
+  auto s = service();
+  s.pickup(bob, "c1", std::nullopt, line_scope(bob, users), keep());
+  ASSERT_TRUE(out && *out) << out->error().detail;
+  EXPECT_EQ(*(*out)->call_id, "c1");
+  s.pickup(carla, "c1", std::nullopt, line_scope(carla, users), keep());
+  EXPECT_EQ(failed(), CommandFailure::Kind::not_found);
+  s.pickup(sup, "c1", std::nullopt, line_scope(sup, users), keep());
+  ASSERT_TRUE(out && *out);
+  // Only with one's own extension; not one's own ringing call; someone without an extension.
+  s.pickup(bob, "c1", std::string("100"), line_scope(bob, users), keep());
+  EXPECT_EQ(failed(), CommandFailure::Kind::forbidden);
+  s.pickup(anna, "c1", std::nullopt, line_scope(anna, users), keep());
+  EXPECT_EQ(failed(), CommandFailure::Kind::action_not_allowed);
+  EXPECT_NE(out->error().detail.find("answer it instead"), std::string::npos) << out->error().detail;
+  s.pickup(CommandCaller{.tenant = "default", .user = "x", .team = "sales"}, "c1", std::nullopt, line_scope(bob, users), keep());
+  EXPECT_EQ(failed(), CommandFailure::Kind::forbidden);
+  // execute(pickup) knows no team: Bob's own lines only, so the call is invisible.
+  s.execute(bob, CallCommand::pickup, "c1", std::nullopt, std::nullopt, keep());
+  EXPECT_EQ(failed(), CommandFailure::Kind::not_found);
+  s.pickup(CommandCaller{.tenant = "other", .user = "bob", .extensions = {"102"}, .team = "sales"}, "c1",
+           std::nullopt, line_scope(bob, users), keep());
+  EXPECT_EQ(failed(), CommandFailure::Kind::not_found);
+  pbx.up = false;
+  s.pickup(bob, "c1", std::nullopt, line_scope(bob, users), keep());
+  EXPECT_EQ(failed(), CommandFailure::Kind::pbx_unavailable);
+  pbx.up = true;
+  // Answered meanwhile: 409 with words.
+  model.update("c1", "100", ConnectionState::connected, CallEventType::established, at(1));
+  s.pickup(bob, "c1", std::nullopt, line_scope(bob, users), keep());
+  EXPECT_EQ(failed(), CommandFailure::Kind::action_not_allowed);
+  EXPECT_EQ(out->error().detail, "This call is no longer ringing, so it cannot be picked up: at 100 it is connected.");
+  EXPECT_EQ(pbx.log, (std::vector<std::string>{"pickup c1 100 102 +4989123456", "pickup c1 100 104 +4989123456"}));
+}
+
 TEST(CallCommand, NamesRoundTrip) {
-  for (auto v : {"answer", "hangup", "hold", "retrieve", "consult", "alternate", "transfer", "conference", "deflect"}) {
+  for (auto v : {"answer", "hangup", "hold", "retrieve", "consult", "alternate", "transfer", "conference", "deflect", "pickup"}) {
     auto c = parse_call_command(v);
     ASSERT_TRUE(c) << v;
     EXPECT_EQ(to_string(*c), v);

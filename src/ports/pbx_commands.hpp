@@ -1,5 +1,5 @@
 // PbxCommands: the driver-neutral call control interface (CSTA "services": make call, answer,
-// clear, hold, retrieve, consult, alternate, transfer, conference, deflect). Implemented by a PBX
+// clear, hold, retrieve, consult, alternate, transfer, conference, deflect, directed pickup). Implemented by a PBX
 // driver (drivers/ami AmiCommands); called by core::CallControlService on the model (io) thread.
 // Every command is asynchronous: `done` runs exactly once on that thread — possibly before the
 // call returns (link down, unknown call) — with the PBX's verdict on the *request*; the effect on
@@ -76,6 +76,15 @@ class PbxCommands {
   // Deflects a call ringing at the device to `dial_string` (CSTA Deflect Call).
   virtual void redirect(const std::string& call_id, const std::string& device,
                         const std::string& dial_string, CommandDone done) = 0;
+  // Directed pickup (CSTA Pickup Call): `picker_device` takes over the call `call_id` that rings
+  // at `ringing_device` (a colleague's). The picker's phone is rung first, showing
+  // `caller_id` (the caller, "" = unknown); once it answers, the caller talks to it and the
+  // ringing stops. A driver that cannot do it refuses with Errc::conflict (the default).
+  virtual void pickup(const std::string& call_id, const std::string& ringing_device,
+                      const std::string& picker_device, const std::string& caller_id, CommandDone done) {
+    (void)call_id, (void)ringing_device, (void)picker_device, (void)caller_id;
+    done(base::fail(base::Error::conflict("this PBX driver cannot pick up calls")));
+  }
 };
 
 }  // namespace callbridge::ports

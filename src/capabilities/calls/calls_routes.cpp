@@ -52,7 +52,10 @@ void register_calls(CapabilityContext& c) {
                                                 .offload = d.offload,
                                                 .log_for = d.command_log,
                                                 .audit = d.audit,
-                                                .clock = d.clock});
+                                                .clock = d.clock,
+                                                .tenant_users = d.identity ? std::function([id = d.identity](const base::TenantId& t) {
+                                                  return id->list_users(t);
+                                                }) : nullptr});
 }
 
 }  // namespace callbridge::capabilities::calls

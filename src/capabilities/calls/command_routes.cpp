@@ -274,6 +274,44 @@ struct Routes {
     });
   }
 
+  // POST /api/v1/calls/{id}/pickup: the lines the caller sees (team mates' need the tenant's users,
+  // read on the workers), then the pickup on the io thread.
+  void pickup(const HttpRequest& req, const Principal& p, const Note& note, Respond respond,
+              const std::shared_ptr<Routes>& self) {
+    std::string verb;
+    std::string id = rest::path_segment(req, "/api/v1/calls/", &verb);
+    json::object body;
+    if (req.body.find_first_not_of(" \t\r\n") != std::string::npos) {
+      auto b = rest::body_object(req);
+      if (!b) return respond(b.error());
+      body = std::move(*b);
+    }
+    auto device = rest::opt_string(body, "device", 64);
+    if (!device) return respond(problem(400, "bad-request", device.error()));
+    if (*device && !base::is_device_name(**device))
+      return respond(problem(400, "bad-request", "device: not a device name: expected " + std::string(base::kDeviceNameRule)));
+    if (!deps.service_for || !deps.service_for(p.tenant) || !log_for(p.tenant))
+      return respond(problem(503, "pbx-unavailable", "no PBX link serves tenant " + p.tenant.str()));
+    auto lookup = [self, p, id, device = *device, note, respond] {
+      std::vector<ports::User> users;
+      if (self->deps.tenant_users) {
+        auto u = self->deps.tenant_users(p.tenant);
+        if (!u) return respond(rest::from_error(u.error()));
+        users = std::move(*u);
+      }
+      auto scope = std::make_shared<core::LineScope>(core::line_scope(p.viewer(), users));
+      rest::on_io(self->deps.offload, [self, p, id, device, note, respond, scope] {
+        core::CallControlService* svc = self->deps.service_for ? self->deps.service_for(p.tenant) : nullptr;
+        if (!svc || !self->log_for(p.tenant))
+          return respond(problem(503, "pbx-unavailable", "no PBX link serves tenant " + p.tenant.str()));
+        auto t = self->track(p, false, note);
+        svc->pickup(p.viewer(), id, device, *scope, done_cb(t));
+        respond(self->respond(p, t, "pickup", id, std::nullopt));
+      });
+    };
+    rest::offload(deps.offload, std::move(lookup), respond);
+  }
+
   // GET /api/v1/commands/{id}: the issuing user's (or, for admins, any of the tenant's) commands;
   // everything else is 404, like an expired record.
   HttpResponse get_command(const HttpRequest& req, const Principal& principal) {
@@ -374,6 +412,9 @@ void add_command_routes(HttpServer& server, CommandRouteDeps deps) {
                }, describe_make_call));
   server.route("POST", "/api/v1/calls/*",
                authed(Routes::is_command, [routes](const HttpRequest& req, const Principal& p, const Note& n, Respond r) {
+                 std::string verb;
+                 rest::path_segment(req, "/api/v1/calls/", &verb);
+                 if (verb == "pickup") return routes->pickup(req, p, n, std::move(r), routes);
                  r(routes->command(req, p, n));
                }, describe_command));
   server.route("GET", "/api/v1/commands/*",

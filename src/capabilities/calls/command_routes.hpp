@@ -1,6 +1,6 @@
 // The calls capability's call control over REST (docs/api.md "Calls and call control"): POST
 // /api/v1/calls (make call) and POST /api/v1/calls/{id}/{answer,hangup,hold,retrieve,consult,
-// alternate,transfer,conference,deflect}, and POST /api/v1/journal/{id}/callback (make call from the
+// alternate,transfer,conference,deflect,pickup}, and POST /api/v1/journal/{id}/callback (make call from the
 // entry's party to its remote). Authenticates with a PrincipalResolver, parses the body, hands the
 // command to the tenant's core::CallControlService and maps its outcome to 202 / problem+json.
 // Every 202 names a command in the tenant's core::CommandLog (its TenantRuntime's, reached through
@@ -23,6 +23,7 @@
 #include "core/call_control.hpp"
 #include "core/command_log.hpp"
 #include "ports/audit_log.hpp"
+#include "ports/identity_store.hpp"
 #include "ports/journal_store.hpp"
 
 namespace callbridge::capabilities::calls {
@@ -45,6 +46,10 @@ struct CommandRouteDeps {
   // (command_audit.hpp): its answer, and the PBX's final word. Null: nothing is recorded.
   ports::AuditLog* audit = nullptr;
   const base::Clock* clock = nullptr;  // the records' time; required with `audit`
+  // Pickup: the tenant's users, to know whose lines a user sees (team mates'; core::line_scope).
+  // Runs on offload.pool. Null: users pick up only what rings at lines they see without it
+  // (supervisors and admins: the whole tenant).
+  std::function<base::Result<std::vector<ports::User>>(const base::TenantId& tenant)> tenant_users;
 };
 
 void add_command_routes(api::HttpServer& server, CommandRouteDeps deps);

@@ -57,6 +57,20 @@ struct TestResolver final : PrincipalResolver {
       p.devices = {"100"};
       return p;
     }
+    if (req.header("authorization") == "Bearer bob") {  // anna's team mate (team "sales", users below)
+      Principal p{.tenant = base::TenantId("default")};
+      p.user = "bob";
+      p.devices = {"102"};
+      p.team = "sales";
+      return p;
+    }
+    if (req.header("authorization") == "Bearer dora") {  // another team
+      Principal p{.tenant = base::TenantId("default")};
+      p.user = "dora";
+      p.devices = {"103"};
+      p.team = "support";
+      return p;
+    }
     if (req.header("authorization") == "Bearer sup") {
       Principal p{.tenant = base::TenantId("default")};
       p.user = "sup";
@@ -102,6 +116,10 @@ struct FakePbx final : ports::PbxCommands {
   void conference(const std::string& c, const std::string&, const std::string&, ports::CommandDone d) override { finish("conference " + c, std::move(d)); }
   void redirect(const std::string& c, const std::string&, const std::string& to, ports::CommandDone d) override {
     finish("redirect " + c + " " + to, std::move(d));
+  }
+  void pickup(const std::string& c, const std::string& ringing, const std::string& picker, const std::string& cid,
+              ports::CommandDone d) override {
+    finish("pickup " + c + " " + ringing + " " + picker + " " + cid, std::move(d));
   }
 };
 
@@ -184,8 +202,20 @@ struct RestCommands : ::testing::Test {
                                   return it == logs.end() ? nullptr : it->second;
                                 },
                                 .audit = &audit,
-                                .clock = &clock});
+                                .clock = &clock,
+                                .tenant_users = [this](const base::TenantId& t) -> base::Result<std::vector<ports::User>> {
+                                  if (users_fail) return base::fail(base::Error::unavailable("identity.db is locked"));
+                                  std::vector<ports::User> out;
+                                  for (const auto& u : users)
+                                    if (u.tenant == t) out.push_back(u);
+                                  return out;
+                                }});
   }
+  bool users_fail = false;
+  std::vector<ports::User> users{
+      {.tenant = base::TenantId("default"), .name = "anna", .extensions = {"100"}, .team = "sales"},
+      {.tenant = base::TenantId("default"), .name = "bob", .extensions = {"102"}, .team = "sales"},
+      {.tenant = base::TenantId("default"), .name = "dora", .extensions = {"103"}, .team = "support"}};
   HttpResponse get(std::string path, std::string token = "anna") {
     HttpRequest r;
     r.method = "GET";
@@ -483,6 +513,49 @@ TEST_F(RestCommands, ARemovedTenantsCommandLogGoesWithIt) {
 // Every command a principal issues is in the audit log of the principal's tenant: who (user, token
 // id, address), which command on which call / device / number as received, and the outcome: the
 // answer (accepted, rejected with status and reason) and the PBX's final word (done, failed).
+// Issues 13/17: Bob picks up the call ringing at his team mate Anna's 100 with his own 102; Dora
+// (another team) gets 404 as for a call that does not exist; once it is answered, 409 in words.
+// Every attempt is audited as call.pickup.
+TEST_F(RestCommands, PickupTakesATeamMatesRingingCallAndIsAudited) {
+  model.update("ctilab-1.0", "100", ConnectionState::alerting, CallEventType::delivered, at(0), "+4989123456");
+  auto r = post("/api/v1/calls/ctilab-1.0/pickup", "", "bob");
+  ASSERT_EQ(r.status, 202) << r.body;
+  EXPECT_EQ(obj(r).at("call_id").as_string(), "ctilab-1.0");
+  EXPECT_EQ(obj(r).at("command").as_object().at("action").as_string(), "pickup");
+  EXPECT_EQ(pbx.log.back(), "pickup ctilab-1.0 100 102 +4989123456");
+  EXPECT_EQ(audited(), (std::vector<std::string>{"call.pickup call:ctilab-1.0 accepted",
+                                                 "call.pickup call:ctilab-1.0 done"}));
+  r = post("/api/v1/calls/ctilab-1.0/pickup", R"({"device": "102"})", "bob");
+  EXPECT_EQ(r.status, 202) << r.body;
+  audited();
+  EXPECT_EQ(post("/api/v1/calls/ctilab-1.0/pickup", R"({"device": "100"})", "bob").status, 403);
+  EXPECT_EQ(post("/api/v1/calls/ctilab-1.0/pickup", R"({"device": "PJSIP/102"})", "bob").status, 400);
+  EXPECT_EQ(post("/api/v1/calls/ctilab-1.0/pickup", "{nope", "bob").status, 400);
+  EXPECT_EQ(post("/api/v1/calls/ctilab-1.0/pickup", "", "dora").status, 404);
+  EXPECT_EQ(post("/api/v1/calls/ctilab-1.0/pickup", "", "other").status, 503);  // no PBX serves "other"
+  EXPECT_EQ(post("/api/v1/calls/ctilab-1.0/pickup", "", "op").status, 403);
+  r = post("/api/v1/calls/ctilab-1.0/pickup", "", "anna");  // her own ringing call
+  EXPECT_EQ(r.status, 409);
+  EXPECT_NE(std::string(obj(r).at("detail").as_string()).find("answer it instead"), std::string::npos) << r.body;
+  users_fail = true;
+  EXPECT_EQ(post("/api/v1/calls/ctilab-1.0/pickup", "", "bob").status, 503);
+  users_fail = false;
+  model.update("ctilab-1.0", "100", ConnectionState::connected, CallEventType::established, at(1));
+  r = post("/api/v1/calls/ctilab-1.0/pickup", "", "bob");
+  EXPECT_EQ(r.status, 409);
+  EXPECT_EQ(type(r), "/problems/action-not-allowed");
+  EXPECT_EQ(std::string(obj(r).at("detail").as_string()),
+            "This call is no longer ringing, so it cannot be picked up: at 100 it is connected.");
+  auto refused = audited();
+  EXPECT_EQ(refused, std::vector<std::string>(9, "call.pickup call:ctilab-1.0 rejected"));
+  EXPECT_EQ(details(8).at("status").as_int64(), 409);
+  EXPECT_EQ(details(0).at("device").as_string(), "100");
+  // The supervisor (no extension) cannot pick up; the whole tenant's lines are visible to her.
+  model.update("ctilab-2.0", "100", ConnectionState::alerting, CallEventType::delivered, at(2), "+4989123456");
+  EXPECT_EQ(post("/api/v1/calls/ctilab-2.0/pickup", "", "sup").status, 403);
+  EXPECT_EQ(pbx.log.size(), 2u);
+}
+
 TEST_F(RestCommands, EveryCommandIsAuditedWithWhoWhatWhereAndOutcome) {
   model.update("ctilab-1.0", "100", ConnectionState::connected, CallEventType::established, at(0), "+4989123456");
   pbx.immediate = false;

@@ -109,6 +109,18 @@ AmiAction bridge_action(std::string_view channel1, std::string_view channel2) {
   return a;
 }
 
+AmiAction pickup_action(const AmiCommandsOptions& o, std::string_view picker_device, std::string_view ringing_channel,
+                        std::string_view caller_id) {
+  AmiAction a("Originate");
+  a.set("Channel", o.tech + "/" + str(picker_device));
+  a.set("Application", "PickupChan");
+  a.set("Data", str(ringing_channel));
+  if (!caller_id.empty()) a.set("CallerID", "\"" + str(caller_id) + "\" <" + str(caller_id) + ">");
+  a.set("Timeout", std::to_string(o.originate_timeout.count()));
+  a.set("Async", "true");
+  return a;
+}
+
 std::string endpoint_of(std::string_view channel, std::string_view tech) {
   if (channel.size() <= tech.size() + 1 || channel.substr(0, tech.size()) != tech ||
       channel[tech.size()] != '/')
@@ -341,6 +353,21 @@ void AmiCommands::redirect(const std::string& call_id, const std::string& device
   if (!ch->remote) return done(fail(Error::not_found("call " + call_id + " has no caller channel to deflect")));
   send(redirect_action(ch->remote->name, std::nullopt, options_.context, dial_string), "redirect",
        std::move(done));
+}
+
+void AmiCommands::pickup(const std::string& call_id, const std::string& ringing_device,
+                         const std::string& picker_device, const std::string& caller_id, ports::CommandDone done) {
+  // Channel: <tech>/<device>: a name with '/' or '.' would pick another technology or resource.
+  if (!base::is_device_name(picker_device))
+    return done(fail(Error::invalid_argument("'" + picker_device.substr(0, 40) + "' is not a device name")));
+  auto ch = locate(call_id, ringing_device, done);
+  if (!ch) return;
+  // Only a caller id of dialable characters goes into the CallerID header (no quotes, no CR/LF).
+  std::string cid;
+  for (char c : caller_id)
+    if ((c >= '0' && c <= '9') || c == '+' || c == '*' || c == '#') cid += c;
+  if (cid.size() > 32) cid.clear();
+  send(pickup_action(options_, picker_device, ch->party.name, cid), "pickup", std::move(done));
 }
 
 }  // namespace callbridge::drivers::ami

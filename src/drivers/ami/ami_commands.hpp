@@ -1,5 +1,5 @@
-// AmiCommands: ports::PbxCommands over the Asterisk Manager Interface (Asterisk 22): Originate,
-// Hangup, BlindTransfer, Atxfer, Redirect, Bridge and PJSIPNotify (remote answer/hold on phones
+// AmiCommands: ports::PbxCommands over the Asterisk Manager Interface (Asterisk 22): Originate
+// (also of PickupChan for directed pickup), Hangup, BlindTransfer, Atxfer, Redirect, Bridge and PJSIPNotify (remote answer/hold on phones
 // that support it). Which channel a command addresses comes from the AmiCallTracker fed by the same
 // link (call id + device -> PJSIP/100-0000000a). Actions go out through a SubmitFn: AmiLink::submit
 // in the daemon, AmiProtocol::submit in tests. Model (io) thread only; not thread-safe.
@@ -58,6 +58,11 @@ AmiAction notify_action(std::string_view endpoint, std::string_view event);  // 
 AmiAction redirect_action(std::string_view channel, std::optional<std::string_view> extra_channel,
                           std::string_view context, std::string_view exten);
 AmiAction bridge_action(std::string_view channel1, std::string_view channel2);
+// Directed pickup: Originate Channel <tech>/<picker> with Application PickupChan, Data = the
+// ringing channel's full name (app_directed_pickup; no dialplan needed), CallerID "" <caller>
+// so the picker's phone shows who it takes over, Async true.
+AmiAction pickup_action(const AmiCommandsOptions& o, std::string_view picker_device, std::string_view ringing_channel,
+                        std::string_view caller_id);
 // "PJSIP/100-0000000a" -> "100" (the endpoint), "" when not of `tech`.
 std::string endpoint_of(std::string_view channel, std::string_view tech);
 
@@ -90,6 +95,8 @@ class AmiCommands final : public ports::PbxCommands {
                   ports::CommandDone done) override;
   void redirect(const std::string& call_id, const std::string& device, const std::string& dial_string,
                 ports::CommandDone done) override;
+  void pickup(const std::string& call_id, const std::string& ringing_device, const std::string& picker_device,
+              const std::string& caller_id, ports::CommandDone done) override;
 
   // ActionIDs are "<prefix>-<n>", n counting from 1 per instance, four digits at least
   // ("bxfer-0001"), so a fresh instance reproduces the captured ami.sent exactly. make_call uses

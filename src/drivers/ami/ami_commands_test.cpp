@@ -77,6 +77,18 @@ TEST(AmiCommandBuilders, NotifyRedirectBridgeHangup) {
   EXPECT_EQ(endpoint_of("PJSIP/reception-00000001", "PJSIP"), "reception");
 }
 
+TEST(AmiCommandBuilders, PickupOriginatesThePickerIntoPickupChanOfTheRingingChannel) {
+  AmiCommandsOptions o;
+  EXPECT_EQ(pickup_action(o, "102", "PJSIP/101-0000001a", "+4989123001").serialize("pickup-0001"),
+            "Action: Originate\r\nActionID: pickup-0001\r\nChannel: PJSIP/102\r\nApplication: PickupChan\r\n"
+            "Data: PJSIP/101-0000001a\r\nCallerID: \"+4989123001\" <+4989123001>\r\nTimeout: 30000\r\n"
+            "Async: true\r\n\r\n");
+  // Unknown caller: no CallerID header (the phone shows what Asterisk has).
+  EXPECT_EQ(pickup_action(o, "102", "PJSIP/101-1", "").serialize("p"),
+            "Action: Originate\r\nActionID: p\r\nChannel: PJSIP/102\r\nApplication: PickupChan\r\n"
+            "Data: PJSIP/101-1\r\nTimeout: 30000\r\nAsync: true\r\n\r\n");
+}
+
 // A live AMI session over the real capture: AmiProtocol (the code AmiLink runs) fed ami.log,
 // AmiCallTracker as its sink, AmiCommands submitting through the protocol.
 // As the app's tap: the tracker first, then the commands (OriginateResponse).
@@ -319,6 +331,37 @@ TEST(AmiCommandSession, HoldOnAPhoneWithNotifySupportSendsPJSIPNotifyAndHangupTh
   ASSERT_FALSE(*refused);
   EXPECT_EQ(refused->error().code(), base::Errc::conflict);
   EXPECT_EQ(refused->error().message(), "BlindTransfer: No such channel");
+}
+
+// The captured inbound_missed call while it rings at 100: 102 picks it up. The Originate names
+// 100's ringing channel; a bad picker name, a device not in the call, or a down link send nothing.
+TEST(AmiCommandSession, PickupOfTheRingingCallOriginatesPickupChanOfItsChannel) {
+  Session s("inbound_missed");
+  auto ringing_end = s.log.find("Event: HangupRequest\r\n");
+  ASSERT_NE(ringing_end, std::string::npos);
+  s.feed(ringing_end);
+  s.sent.clear();
+  std::string call = s.call_of("100", model::ConnectionState::alerting);
+  ASSERT_FALSE(call.empty());
+  std::optional<base::Status> bad;
+  s.commands.pickup(call, "100", "102/evil", "+49", [&](base::Status st) { bad = st; });
+  ASSERT_TRUE(bad);
+  EXPECT_EQ(bad->error().code(), base::Errc::invalid_argument);
+  std::optional<base::Status> absent;
+  s.commands.pickup(call, "105", "102", "", [&](base::Status st) { absent = st; });
+  ASSERT_TRUE(absent);
+  EXPECT_EQ(absent->error().code(), base::Errc::not_found);
+  EXPECT_FALSE(s.protocol.has_output());
+  std::optional<base::Status> r;
+  // Quotes and CR/LF in a caller id never reach the action.
+  s.commands.pickup(call, "100", "102", "+49 89\r\n\"x", [&](base::Status st) { r = st; });
+  EXPECT_EQ(s.protocol.take_output(),
+            "Action: Originate\r\nActionID: pickup-0001\r\nChannel: PJSIP/102\r\nApplication: PickupChan\r\n"
+            "Data: PJSIP/100-00000003\r\nCallerID: \"+4989\" <+4989>\r\nTimeout: 30000\r\nAsync: true\r\n\r\n");
+  EXPECT_FALSE(r);
+  ASSERT_TRUE(s.protocol.on_bytes("Response: Success\r\nActionID: pickup-0001\r\nMessage: Originate successfully queued\r\n\r\n", at(7)));
+  ASSERT_TRUE(r);
+  EXPECT_TRUE(*r);
 }
 
 }  // namespace
