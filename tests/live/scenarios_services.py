@@ -106,6 +106,29 @@ def directed_pickup(t):
 
 
 @scenario("services")
+def pickup_via_api(t):
+    """A caller rings 101 (never answers); 102 takes it through the API (POST
+    /api/v1/calls/{id}/pickup: Originate of 102 into PickupChan of 101's ringing channel): 102's
+    phone rings 2 s, answers, talks 2 s to the caller and hangs up. 101 answered_elsewhere, 102
+    an inbound entry with the caller from the pickup on (as *8101 from the phone)."""
+    t.phone("101", "uas_noanswer.xml", calls=1)
+    t.phone("102", "uas_answer_hangup.xml", calls=1, ring_ms=2000)
+    x = t.caller()
+    t.trunk_call("+4930555101", x, scenario="trunk_call_waitbye.xml")
+    call = t.connection("101", "alerting", remote=x)
+    t.command_done(t.api("pickup", call, device="102"))
+    t.connection("102", "connected", remote=x)
+    t.finish([Entry("101", "inbound", x, "answered_elsewhere", talk=0.0),
+              Entry("102", "inbound", x, "answered", ring=0.0, talk=2.0)],
+             [Cdr("trunk", "101", ("ANSWERED", "NO ANSWER"), billsec=0),
+              Cdr("101", None, "NO ANSWER", billsec=0),
+              Cdr("trunk", "102", "ANSWERED", talk_of="102")],
+             events={"101": ["delivered", "connectionCleared"],
+                     "102": ["originated", "transferred", "connectionCleared"]},
+             lines={"101": ["ringing", "idle"], "102": ["busy", "idle"]})
+
+
+@scenario("services")
 def park_and_retrieve(t):
     """101 answers a caller and parks it (blind transfer to 700 through the API: slot 701);
     102 dials 701 and talks to the caller. 101's entry ends at the park, transferred_to 701;
