@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <boost/asio/io_context.hpp>
+#include <map>
 #include <optional>
 #include <thread>
 
@@ -156,6 +157,90 @@ TEST(AmiDriverOverSimulator, RemoteAnswerHoldAndRetrieveReachTheSimulatedPhone) 
   d.commands()->retrieve(call, "100", [&](base::Status st) { retrieved = st; });
   ASSERT_TRUE(run_until(io, [&] { return event_of_100(model::CallEventType::retrieved) != nullptr; }));
   ASSERT_TRUE(retrieved && *retrieved);
+
+  bool stopped = false;
+  d.stop([&] { stopped = true; });
+  ASSERT_TRUE(run_until(io, [&] { return stopped; }));
+  server.stop();
+  sim.join();
+}
+
+// Issues 13/17: directed pickup on the simulator as on Asterisk 22 (live_pickup_via_api): the
+// driver's pickup (Originate into PickupChan) rings 102, which answers after 2 s and talks to the
+// caller that rang 101; the journal has 101 answered_elsewhere and 102 inbound answered. A second
+// pickup of the same call, no longer ringing at 101, is refused at once (no channel to take).
+TEST(AmiDriverOverSimulator, PickupHandsTheCallerRingingAt101To102) {
+  SimEngine engine(LabConfig{}, std::chrono::time_point_cast<std::chrono::microseconds>(std::chrono::system_clock::now()),
+                   nullptr);
+  SimServerOptions so;
+  so.port = 0;
+  so.speed = 1;  // real time: 101 rings for a minute, the picker's phone 2 s
+  SimServer server(so, engine);
+  auto port = server.listen();
+  ASSERT_TRUE(port) << port.error().message();
+  server.on_first_login([](SimEngine& e) {
+    start_inbound(e, {.caller = "+4989123456", .ext = "101", .outcome = Outcome::missed, .ring = 60s, .talk = 600s});
+  });
+  std::thread sim([&] { server.run(); });
+
+  boost::asio::io_context io;
+  RecordingSink sink;
+  drivers::ami::AmiDriverOptions o{.name = "sim",
+                                   .tracker = {.tenant = base::TenantId("acme")},
+                                   .link = {},
+                                   .commands = {},
+                                   .device_caps = {},
+                                   .open_state = nullptr};
+  o.link.session.host = "127.0.0.1";
+  o.link.session.port = *port;
+  o.link.protocol.username = "cti";
+  o.link.protocol.secret = "cti-secret";
+  o.link.backoff = net::BackoffPolicy::none();
+  auto driver = drivers::ami::AmiDriver::create(io.get_executor(), std::move(o), sink);
+  ASSERT_TRUE(driver) << driver.error().message();
+  ports::PbxDriver& d = **driver;
+  d.start();
+  auto event_of = [&](std::string_view dev, model::CallEventType t) -> const model::CallEvent* {
+    for (const auto& e : sink.events)
+      if (e.device == dev && e.type == t) return &e;
+    return nullptr;
+  };
+  ASSERT_TRUE(run_until(io, [&] { return event_of("101", model::CallEventType::delivered) != nullptr; }));
+  const std::string call = event_of("101", model::CallEventType::delivered)->call_id;
+
+  std::optional<base::Status> sent;
+  d.commands()->pickup(call, "101", "102", "+4989123456", [&](base::Status st) { sent = st; });
+  ASSERT_TRUE(run_until(io, [&] {
+    for (const auto& [id, c] : d.call_model().calls())
+      for (const auto& conn : c.connections)
+        if (conn.device == "102" && conn.state == model::ConnectionState::connected && conn.remote == "+4989123456")
+          return true;
+    return false;
+  })) << "102 never talked to the caller";
+  ASSERT_TRUE(sent && *sent) << (sent ? sent->error().message() : "no answer");
+  std::string picked;
+  for (const auto& [id, c] : d.call_model().calls())
+    for (const auto& conn : c.connections)
+      if (conn.device == "102") picked = id;
+
+  // Too late for 103: the call no longer rings at 101 (its channel is gone): not_found at once.
+  std::optional<base::Status> late;
+  d.commands()->pickup(call, "101", "103", "", [&](base::Status st) { late = st; });
+  ASSERT_TRUE(late);
+  EXPECT_EQ(late->error().code(), base::Errc::not_found);
+
+  std::optional<base::Status> hung;
+  d.commands()->hangup(picked, "102", [&](base::Status st) { hung = st; });
+  ASSERT_TRUE(run_until(io, [&] { return sink.entries.size() >= 2; })) << sink.entries.size();
+  std::map<std::string, model::JournalEntry> by_party;
+  for (const auto& e : sink.entries) by_party.emplace(e.party, e);
+  ASSERT_TRUE(by_party.contains("101") && by_party.contains("102"));
+  EXPECT_EQ(by_party.at("101").disposition, model::Disposition::answered_elsewhere);
+  EXPECT_EQ(by_party.at("101").remote, "+4989123456");
+  EXPECT_EQ(by_party.at("102").disposition, model::Disposition::answered);
+  EXPECT_EQ(by_party.at("102").direction, model::Direction::inbound);
+  EXPECT_EQ(by_party.at("102").remote, "+4989123456");
+  EXPECT_EQ(sink.entries.size(), 2u);
 
   bool stopped = false;
   d.stop([&] { stopped = true; });

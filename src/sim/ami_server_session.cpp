@@ -380,7 +380,27 @@ void AmiServerSession::handle(const ami::AmiMessage& m) {
 void AmiServerSession::action_originate(const ami::AmiMessage& m) {
   std::string_view channel = m.get("Channel");
   if (channel.empty()) return error(m, "Channel not specified");
-  if (m.get("Application").size() > 0) return error(m, "Originate with Application is not simulated");
+  if (!m.get("Application").empty()) {
+    // Only PickupChan (callbridge's directed pickup); like Asterisk the Data is checked once the
+    // picker's phone answered.
+    if (!iequals(m.get("Application"), "PickupChan")) return error(m, "Originate with Application " +
+                                                                      std::string(m.get("Application")) + " is not simulated");
+    if (!channel.starts_with("PJSIP/") || !engine_.model().phone(channel.substr(6))) return error(m, "Originate failed");
+    PickupCall c;
+    c.action_id = std::string(m.action_id());
+    c.ext = std::string(channel.substr(6));
+    c.target = std::string(m.get("Data"));
+    auto [num, name] = parse_callerid(m.get("CallerID"));
+    c.cid_num = num;
+    c.cid_name = name;
+    auto tv = m.get("Timeout");
+    long long ms = 30000;
+    if (!tv.empty()) std::from_chars(tv.data(), tv.data() + tv.size(), ms);
+    c.timeout = std::chrono::milliseconds(std::max(1LL, ms));
+    respond(m, "Success", {{"Message", "Originate successfully queued"}});
+    start_pickup(engine_, c);
+    return;
+  }
   if (!channel.starts_with("PJSIP/") || !engine_.model().phone(channel.substr(6))) {
     // No such endpoint. Like Asterisk: a synchronous Originate fails at once; an Async one is
     // queued and then reported as OriginateResponse Failure, Reason 0 (no channel).

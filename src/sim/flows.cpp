@@ -761,6 +761,88 @@ void start_originate(SimEngine& e, const OriginateCall& c) {
   });
 }
 
+void start_pickup(SimEngine& e, const PickupCall& c) {
+  PbxModel& m = e.model();
+  const Phone* p = m.phone(c.ext);
+  if (!p) return;
+  Channel& ch = m.new_channel(p->ext, ChanState::down, p->ext, p->name, kInternal, "s", 1, nullptr);
+  ch.outgoing = true;
+  ch.app = "AppDial2";
+  ch.app_data = "(Outgoing Line)";
+  m.set_callerid(ch, c.cid_num, c.cid_name);
+  m.set_connected(ch, c.cid_num, c.cid_name);
+  m.dial_begin(nullptr, ch, p->ext);
+  m.set_state(ch, ChanState::ringing);
+  m.update_devices();
+  m.dial_state(nullptr, ch, "RINGING");
+  std::string uid = ch.uniqueid;
+  auto response = [&e, c, uid, name = ch.name](bool ok, std::string reason) {
+    e.model().emit("OriginateResponse", "call,all",
+                   {{"ActionID", c.action_id},
+                    {"Response", ok ? "Success" : "Failure"},
+                    {"Channel", ok ? name : "PJSIP/" + c.ext},
+                    {"Application", "PickupChan"},
+                    {"Data", c.target},
+                    {"Reason", std::move(reason)},
+                    {"Uniqueid", ok ? uid : "<null>"},
+                    {"CallerIDNum", c.cid_num.empty() ? "<unknown>" : c.cid_num},
+                    {"CallerIDName", c.cid_name.empty() ? "<unknown>" : c.cid_name}});
+  };
+  e.set_answer(uid, [&e, uid, c, response] {
+    PbxModel& m = e.model();
+    Channel* picker = m.find(uid);
+    if (!picker || picker->state != ChanState::ringing) return;
+    m.set_state(*picker, ChanState::up);
+    response(true, "4");  // AST_CONTROL_ANSWER
+    m.dial_end(nullptr, *picker, "ANSWER");
+    picker->app = "PickupChan";
+    picker->app_data = c.target;
+    // PickupChan: only a channel that still rings, reached by a plain Dial of its Linkedid.
+    Channel* target = m.find_by_name(c.target);
+    Channel* caller = target && target->state == ChanState::ringing && target->linkedid != target->uniqueid
+                          ? m.find(target->linkedid)
+                          : nullptr;
+    if (!caller || caller->state == ChanState::up || !caller->bridge.empty()) {
+      m.hangup(uid, 16);
+      m.update_devices();
+      return;
+    }
+    m.set_connected(*picker, caller->cid_num, caller->cid_name);
+    Fields f = m.snapshot(*picker);
+    for (auto& kv : m.snapshot(*target, "Target")) f.push_back(std::move(kv));
+    m.emit("Pickup", "call,all", f);
+    m.set_connected(*caller, picker->cid_num, picker->cid_name);
+    std::string tu = target->uniqueid;
+    m.hangup(tu, 26);  // AST_CAUSE_ANSWERED_ELSEWHERE
+    picker->exten.clear();
+    m.dial_end(caller, *picker, "ANSWER");
+    m.set_state(*caller, ChanState::up);
+    Bridge& b = m.bridge_create();
+    m.bridge_enter(b, *picker);
+    m.bridge_enter(b, *caller);
+    picker->linkedid = caller->linkedid;  // the picker joins the caller's conversation
+    m.update_devices();
+    schedule_talk_end(e, caller->uniqueid, uid, c.talk, HangupBy::callee);
+  });
+  if (c.ring >= c.timeout) {
+    e.after(c.timeout, [&e, uid, response] {
+      (void)e.take_answer(uid);
+      PbxModel& m = e.model();
+      Channel* ch = m.find(uid);
+      if (!ch || ch->state != ChanState::ringing) return;
+      m.dial_end(nullptr, *ch, "NOANSWER");
+      m.hangup_request(*ch, 19);
+      m.hangup(uid, 19);
+      m.update_devices();
+      response(false, "3");
+    });
+    return;
+  }
+  e.after(c.ring, [&e, uid] {
+    if (auto pick_up = e.take_answer(uid)) pick_up();
+  });
+}
+
 base::Status action_hangup(SimEngine& e, std::string_view name, int cause) {
   PbxModel& m = e.model();
   Channel* c = m.find_by_name(name);

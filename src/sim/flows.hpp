@@ -97,6 +97,25 @@ struct OriginateCall {
   bool phone_answers = true;
 };
 
+// Action: Originate Channel PJSIP/<ext>, Application PickupChan, Data <ringing channel> (how
+// callbridge picks up a colleague's call, docs/call-control.md). The picker's phone rings and
+// answers after `ring`; then, as Asterisk 22 did in tests/fixtures/asterisk-22/live_pickup_via_api:
+// Pickup (TargetChannel), the ringing channel hangs up (cause 26, answered elsewhere), the caller's
+// Dial ends ANSWER towards the picker and both are bridged; the picker hangs up after `talk`.
+// The caller is the channel whose Uniqueid is the ringing channel's Linkedid (a direct Dial); a
+// target that no longer rings, or one reached through Local channels (queues, ring groups: not
+// simulated), makes PickupChan find nothing and the picker's channel hang up.
+struct PickupCall {
+  std::string action_id{};
+  std::string ext = "102";     // the picker
+  std::string target{};        // the ringing channel's name ("PJSIP/101-00000004")
+  std::string cid_num{}, cid_name{};
+  microseconds timeout = 30s;
+  microseconds ring = 2s;  // the picker's phone answers after
+  microseconds talk = 5s;  // then talks to the caller until the picker hangs up
+};
+
+void start_pickup(SimEngine& e, const PickupCall& c);
 void start_inbound(SimEngine& e, const InboundCall& c);
 void start_outbound(SimEngine& e, const OutboundCall& c);
 void start_internal(SimEngine& e, const InternalCall& c);
