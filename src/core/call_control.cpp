@@ -377,4 +377,28 @@ void CallControlService::pickup(const CommandCaller& caller, const std::string& 
   });
 }
 
+std::string CallControlService::pickup_line(const CommandCaller& caller, const std::string& ringing_device,
+                                     std::optional<std::string> device, const LineScope& scope, CommandCallback done) {
+  using K = CommandFailure::Kind;
+  const model::Call* best = nullptr;
+  if (caller.tenant == options_.tenant && (scope.whole_tenant() || scope.sees(ringing_device))) {
+    for (const auto& [id, c] : model_.calls()) {
+      const model::Connection* conn = connection_of(c, ringing_device);
+      if (!conn || conn->state != ConnectionState::alerting) continue;
+      // The one ringing longest (deterministic regardless of hash order).
+      if (!best || conn->since < connection_of(*best, ringing_device)->since ||
+          (conn->since == connection_of(*best, ringing_device)->since && c.id < best->id))
+        best = &c;
+    }
+  }
+  if (!best) {
+    done(std::unexpected(fail_with(K::not_found, "No call is ringing at " + ringing_device +
+                                                     " that you could pick up (it may have been answered or ended).")));
+    return {};
+  }
+  std::string id = best->id;
+  pickup(caller, id, std::move(device), scope, std::move(done));
+  return id;
+}
+
 }  // namespace callbridge::core

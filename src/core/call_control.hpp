@@ -100,6 +100,12 @@ class CallControlService {
   void pickup(const CommandCaller& caller, const std::string& call_id, std::optional<std::string> device,
               const LineScope& scope, CommandCallback done);
 
+  // POST /api/v1/lines/{device}/pickup (the presence page knows lines, not call ids): picks up
+  // the call ringing longest at `ringing_device`, a line in `scope`; not_found ("nothing rings
+  // at 101") when there is none. Then as pickup(). Returns the call's id ("" when none).
+  std::string pickup_line(const CommandCaller& caller, const std::string& ringing_device, std::optional<std::string> device,
+                   const LineScope& scope, CommandCallback done);
+
   // The reason `action` is not allowed for `device` in `call` (the action_not_allowed detail).
   std::string why_not(const model::Call& call, std::string_view device, model::Action action) const;
 

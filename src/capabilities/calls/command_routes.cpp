@@ -276,10 +276,11 @@ struct Routes {
 
   // POST /api/v1/calls/{id}/pickup: the lines the caller sees (team mates' need the tenant's users,
   // read on the workers), then the pickup on the io thread.
+  // POST /api/v1/lines/{device}/pickup (`by_line`): the call ringing there.
   void pickup(const HttpRequest& req, const Principal& p, const Note& note, Respond respond,
-              const std::shared_ptr<Routes>& self) {
+              const std::shared_ptr<Routes>& self, bool by_line = false) {
     std::string verb;
-    std::string id = rest::path_segment(req, "/api/v1/calls/", &verb);
+    std::string id = rest::path_segment(req, by_line ? "/api/v1/lines/" : "/api/v1/calls/", &verb);
     json::object body;
     if (req.body.find_first_not_of(" \t\r\n") != std::string::npos) {
       auto b = rest::body_object(req);
@@ -292,7 +293,7 @@ struct Routes {
       return respond(problem(400, "bad-request", "device: not a device name: expected " + std::string(base::kDeviceNameRule)));
     if (!deps.service_for || !deps.service_for(p.tenant) || !log_for(p.tenant))
       return respond(problem(503, "pbx-unavailable", "no PBX link serves tenant " + p.tenant.str()));
-    auto lookup = [self, p, id, device = *device, note, respond] {
+    auto lookup = [self, p, id, device = *device, note, respond, by_line] {
       std::vector<ports::User> users;
       if (self->deps.tenant_users) {
         auto u = self->deps.tenant_users(p.tenant);
@@ -300,13 +301,20 @@ struct Routes {
         users = std::move(*u);
       }
       auto scope = std::make_shared<core::LineScope>(core::line_scope(p.viewer(), users));
-      rest::on_io(self->deps.offload, [self, p, id, device, note, respond, scope] {
+      rest::on_io(self->deps.offload, [self, p, id, device, note, respond, scope, by_line] {
         core::CallControlService* svc = self->deps.service_for ? self->deps.service_for(p.tenant) : nullptr;
         if (!svc || !self->log_for(p.tenant))
           return respond(problem(503, "pbx-unavailable", "no PBX link serves tenant " + p.tenant.str()));
         auto t = self->track(p, false, note);
-        svc->pickup(p.viewer(), id, device, *scope, done_cb(t));
-        respond(self->respond(p, t, "pickup", id, std::nullopt));
+        std::optional<std::string> call_id = id;
+        if (by_line) {
+          // The 202 names the call the service found ringing at the line.
+          std::string found = svc->pickup_line(p.viewer(), id, device, *scope, done_cb(t));
+          call_id = found.empty() ? std::nullopt : std::optional<std::string>(found);
+        } else {
+          svc->pickup(p.viewer(), id, device, *scope, done_cb(t));
+        }
+        respond(self->respond(p, t, "pickup", call_id, std::nullopt));
       });
     };
     rest::offload(deps.offload, std::move(lookup), respond);
@@ -354,6 +362,20 @@ void describe_command(const HttpRequest& req, CommandAuditNote& n) {
   auto cmd = core::parse_call_command(verb);  // checked before authentication (is_command)
   n.action = "call." + std::string(cmd ? core::to_string(*cmd) : std::string_view("unknown"));
   n.target = "call:" + id;
+  note_body(req, n);
+}
+
+// POST /api/v1/lines/{device}/pickup: a path that names a line and the verb pickup.
+bool is_line_pickup(const HttpRequest& req) {
+  std::string verb;
+  std::string dev = rest::path_segment(req, "/api/v1/lines/", &verb);
+  return verb == "pickup" && base::is_device_name(dev);
+}
+
+void describe_line_pickup(const HttpRequest& req, CommandAuditNote& n) {
+  std::string verb;
+  n.action = "call.pickup";
+  n.target = "line:" + rest::path_segment(req, "/api/v1/lines/", &verb);
   note_body(req, n);
 }
 
@@ -417,6 +439,10 @@ void add_command_routes(HttpServer& server, CommandRouteDeps deps) {
                  if (verb == "pickup") return routes->pickup(req, p, n, std::move(r), routes);
                  r(routes->command(req, p, n));
                }, describe_command));
+  server.route("POST", "/api/v1/lines/*",
+               authed(is_line_pickup, [routes](const HttpRequest& req, const Principal& p, const Note& n, Respond r) {
+                 routes->pickup(req, p, n, std::move(r), routes, true);
+               }, describe_line_pickup));
   server.route("GET", "/api/v1/commands/*",
                authed({}, [routes](const HttpRequest& req, const Principal& p, const Note&, Respond r) {
                  r(routes->get_command(req, p));

@@ -1,6 +1,7 @@
 // The calls capability's call control over REST (docs/api.md "Calls and call control"): POST
 // /api/v1/calls (make call) and POST /api/v1/calls/{id}/{answer,hangup,hold,retrieve,consult,
-// alternate,transfer,conference,deflect,pickup}, and POST /api/v1/journal/{id}/callback (make call from the
+// alternate,transfer,conference,deflect,pickup}, POST /api/v1/lines/{device}/pickup (the call ringing
+// there), and POST /api/v1/journal/{id}/callback (make call from the
 // entry's party to its remote). Authenticates with a PrincipalResolver, parses the body, hands the
 // command to the tenant's core::CallControlService and maps its outcome to 202 / problem+json.
 // Every 202 names a command in the tenant's core::CommandLog (its TenantRuntime's, reached through

@@ -556,6 +556,27 @@ TEST_F(RestCommands, PickupTakesATeamMatesRingingCallAndIsAudited) {
   EXPECT_EQ(pbx.log.size(), 2u);
 }
 
+// The presence page knows lines, not call ids: POST /api/v1/lines/{device}/pickup takes the call
+// ringing there (the one ringing longest); nothing ringing, or a line out of sight, is 404.
+TEST_F(RestCommands, PickupByLineTakesTheCallRingingThere) {
+  model.update("ctilab-2.0", "100", ConnectionState::alerting, CallEventType::delivered, at(2), "+4989000002");
+  model.update("ctilab-1.0", "100", ConnectionState::alerting, CallEventType::delivered, at(1), "+4989000001");
+  auto r = post("/api/v1/lines/100/pickup", "", "bob");
+  ASSERT_EQ(r.status, 202) << r.body;
+  EXPECT_EQ(obj(r).at("call_id").as_string(), "ctilab-1.0");
+  EXPECT_EQ(pbx.log.back(), "pickup ctilab-1.0 100 102 +4989000001");
+  EXPECT_EQ(audited(), (std::vector<std::string>{"call.pickup line:100 accepted", "call.pickup line:100 done"}));
+  r = post("/api/v1/lines/101/pickup", "", "bob");  // nothing rings there
+  EXPECT_EQ(r.status, 404);
+  EXPECT_EQ(std::string(obj(r).at("detail").as_string()),
+            "No call is ringing at 101 that you could pick up (it may have been answered or ended).");
+  EXPECT_EQ(post("/api/v1/lines/100/pickup", "", "dora").status, 404);   // another team's line
+  EXPECT_EQ(post("/api/v1/lines/100/explode", "", "bob").status, 404);   // not a command
+  EXPECT_EQ(post("/api/v1/lines/PJSIP%2F1/pickup", "", "bob").status, 404);
+  EXPECT_EQ(audited(), (std::vector<std::string>{"call.pickup line:101 rejected", "call.pickup line:100 rejected"}));
+  EXPECT_EQ(pbx.log.size(), 1u);
+}
+
 TEST_F(RestCommands, EveryCommandIsAuditedWithWhoWhatWhereAndOutcome) {
   model.update("ctilab-1.0", "100", ConnectionState::connected, CallEventType::established, at(0), "+4989123456");
   pbx.immediate = false;

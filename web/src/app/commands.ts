@@ -3,6 +3,7 @@
 // command (the 202 names it; the event stream reports done/failed later, failures become alerts,
 // a finished transfer a confirmation). Main thread.
 import { dialTarget } from '../lib/phone';
+import { ApiError } from '../lib/api';
 import type { Call, CommandStatus } from '../lib/types';
 import type { Key } from '../lib/i18n';
 import { callerLabel } from './caller';
@@ -24,7 +25,7 @@ export const dialed: { to: string; at: number; callId: string | null }[] = [];
 
 export function actionLabel(a: string): string {
   const k = `act.${a}` as Key;
-  return ['answer', 'hangup', 'hold', 'retrieve', 'consult', 'alternate', 'transfer', 'conference', 'deflect', 'make_call', 'callback'].includes(a) ? t(k) : a;
+  return ['answer', 'hangup', 'hold', 'retrieve', 'consult', 'alternate', 'transfer', 'conference', 'deflect', 'pickup', 'make_call', 'callback'].includes(a) ? t(k) : a;
 }
 
 // Remembers the command a 202 named, so its outcome can say which call it was about.
@@ -78,6 +79,27 @@ export async function dial(raw: string, force = false) {
     setFlash('ok', t('dial.calling', { number: to }));
   } catch (e) {
     setFlash('error', t('dial.failed', { error: errText(e) }));
+  }
+}
+
+// Directed pickup from the presence page: the server takes the call ringing longest at the
+// colleague's line (POST /api/v1/lines/{device}/pickup; the page knows lines, not call ids).
+// Feature detection: a server without the route answers 404 "no resource at ..." (or 405);
+// then the button goes away for this page's life.
+export const pickup = { supported: true };
+export async function pickupLine(device: string, name: string) {
+  try {
+    const r = await api.post<CommandAccepted>(`/api/v1/lines/${encodeURIComponent(device)}/pickup`, {});
+    track(r, 'pickup', name);
+    setFlash('ok', t('presence.pickupSent', { name }));
+  } catch (e) {
+    if (e instanceof ApiError && (e.status === 405 || (e.status === 404 && e.detail.startsWith('no resource at')))) {
+      pickup.supported = false;
+      alertUser(t('presence.pickupUnsupported'));
+      render();
+      return;
+    }
+    alertUser(t('act.failed', { action: actionLabel('pickup'), error: errText(e) }));
   }
 }
 

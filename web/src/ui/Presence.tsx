@@ -1,8 +1,9 @@
 // The presence page: every colleague's line the user may see, with display name and state in
-// words, grouped by team (when the server sends teams), searchable; a click calls them.
+// words, grouped by team (when the server sends teams), searchable; a click calls them, and a
+// colleague's ringing line offers "Pick up" (your own extension takes the call).
 import { useState } from 'preact/hooks';
 import type { Line } from '../lib/types';
-import { dial } from '../app/commands';
+import { dial, pickup, pickupLine } from '../app/commands';
 import { live, myExtensions, t } from '../app/state';
 import { lineWord } from './Calls';
 
@@ -39,6 +40,10 @@ export function PresencePage() {
                       {l.note ? <span class="pnote">{l.note}</span> : null}</span>
                     <span class="sr-only">{mine ? ` (${t('presence.you')})` : `. ${t('presence.call', { name })}`}</span>
                   </button>
+                  {!mine && own.length > 0 && pickup.supported && l.state === 'ringing'
+                    ? <button type="button" class="pickup" data-pickup={l.device} aria-label={t('presence.pickup', { name })}
+                        onClick={() => void pickupLine(l.device, name)}>{t('presence.pickupShort')}</button>
+                    : null}
                 </li>);
             })}
           </ul>
