@@ -2,7 +2,7 @@
 # queue `support` (+4930555000) answered and abandoned, ring group 200 through Local channels,
 # directed pickup *8<ext>, park 700 and retrieve 701, follow-me 300 ringing out to a mobile.
 # Conventions: scenarios_basic.py, docs/testing.md.
-from livetest.scenario import Cdr, Entry, scenario
+from livetest.scenario import Cdr, Entry, ScenarioFailed, scenario
 
 RING = 1.0
 
@@ -117,6 +117,30 @@ def pickup_via_api(t):
     t.trunk_call("+4930555101", x, scenario="trunk_call_waitbye.xml")
     call = t.connection("101", "alerting", remote=x)
     t.command_done(t.api("pickup", call, device="102"))
+    t.connection("102", "connected", remote=x)
+    t.finish([Entry("101", "inbound", x, "answered_elsewhere", talk=0.0),
+              Entry("102", "inbound", x, "answered", ring=0.0, talk=2.0)],
+             [Cdr("trunk", "101", ("ANSWERED", "NO ANSWER"), billsec=0),
+              Cdr("101", None, "NO ANSWER", billsec=0),
+              Cdr("trunk", "102", "ANSWERED", talk_of="102")],
+             events={"101": ["delivered", "connectionCleared"],
+                     "102": ["originated", "transferred", "connectionCleared"]},
+             lines={"101": ["ringing", "idle"], "102": ["busy", "idle"]})
+
+
+@scenario("services")
+def pickup_via_line(t):
+    """As pickup_via_api, but addressed as the presence page does: POST
+    /api/v1/lines/101/pickup (the server finds the call ringing at 101)."""
+    t.phone("101", "uas_noanswer.xml", calls=1)
+    t.phone("102", "uas_answer_hangup.xml", calls=1, ring_ms=2000)
+    x = t.caller()
+    t.trunk_call("+4930555101", x, scenario="trunk_call_waitbye.xml")
+    call = t.connection("101", "alerting", remote=x)
+    ans = t.d.post("/api/v1/lines/101/pickup", {"device": "102"})
+    if ans.get("call_id") != call["id"]:
+        raise ScenarioFailed(f"the 202 names {ans.get('call_id')}, not the call ringing at 101 ({call['id']})")
+    t.command_done(ans)
     t.connection("102", "connected", remote=x)
     t.finish([Entry("101", "inbound", x, "answered_elsewhere", talk=0.0),
               Entry("102", "inbound", x, "answered", ring=0.0, talk=2.0)],
