@@ -1,7 +1,10 @@
 # Live scenarios, group "services": the PBX features of the lab's dialplan - conference 800,
 # queue `support` (+4930555000) answered and abandoned, ring group 200 through Local channels,
-# directed pickup *8<ext>, park 700 and retrieve 701, follow-me 300 ringing out to a mobile.
+# directed pickup *8<ext> and through the API/CLI (PickupChan), park 700 and retrieve 701, follow-me 300 ringing out to a mobile.
 # Conventions: scenarios_basic.py, docs/testing.md.
+import os
+import subprocess
+
 from livetest.scenario import Cdr, Entry, ScenarioFailed, scenario
 
 RING = 1.0
@@ -141,6 +144,35 @@ def pickup_via_line(t):
     if ans.get("call_id") != call["id"]:
         raise ScenarioFailed(f"the 202 names {ans.get('call_id')}, not the call ringing at 101 ({call['id']})")
     t.command_done(ans)
+    t.connection("102", "connected", remote=x)
+    t.finish([Entry("101", "inbound", x, "answered_elsewhere", talk=0.0),
+              Entry("102", "inbound", x, "answered", ring=0.0, talk=2.0)],
+             [Cdr("trunk", "101", ("ANSWERED", "NO ANSWER"), billsec=0),
+              Cdr("101", None, "NO ANSWER", billsec=0),
+              Cdr("trunk", "102", "ANSWERED", talk_of="102")],
+             events={"101": ["delivered", "connectionCleared"],
+                     "102": ["originated", "transferred", "connectionCleared"]},
+             lines={"101": ["ringing", "idle"], "102": ["busy", "idle"]})
+
+
+@scenario("services")
+def pickup_via_cli(t):
+    """`callbridge pickup CALL --device 102` (the CLI over the REST API): an unknown call is
+    refused in words with a nonzero exit; the ringing one is picked up as in pickup_via_api."""
+    env = dict(os.environ, CALLBRIDGE_URL=f"http://127.0.0.1:{t.d.port}", CALLBRIDGE_TOKEN=t.d.token)
+    bad = subprocess.run([t.d.cli_bin, "pickup", "no-such-call", "--device", "102"], env=env,
+                         capture_output=True, text=True, timeout=30)
+    if bad.returncode == 0 or "no call no-such-call" not in bad.stderr:
+        raise ScenarioFailed(f"pickup of an unknown call: rc {bad.returncode}, {bad.stderr!r}")
+    t.phone("101", "uas_noanswer.xml", calls=1)
+    t.phone("102", "uas_answer_hangup.xml", calls=1, ring_ms=2000)
+    x = t.caller()
+    t.trunk_call("+4930555101", x, scenario="trunk_call_waitbye.xml")
+    call = t.connection("101", "alerting", remote=x)
+    ok = subprocess.run([t.d.cli_bin, "pickup", call["id"], "--device", "102"], env=env,
+                        capture_output=True, text=True, timeout=30)
+    if ok.returncode != 0 or "pickup sent" not in ok.stdout:
+        raise ScenarioFailed(f"callbridge pickup: rc {ok.returncode}, {ok.stdout!r} {ok.stderr!r}")
     t.connection("102", "connected", remote=x)
     t.finish([Entry("101", "inbound", x, "answered_elsewhere", talk=0.0),
               Entry("102", "inbound", x, "answered", ring=0.0, talk=2.0)],
