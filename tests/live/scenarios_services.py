@@ -185,6 +185,25 @@ def pickup_via_cli(t):
 
 
 @scenario("services")
+def pickup_too_late(t):
+    """101 answers after 1 s while 102's phone (rung for the pickup) still rings: PickupChan
+    finds no ringing channel, the caller stays with 101 and 102 gets no journal entry (its
+    answered PickupChan leg is only Asterisk's CDR row). The command itself is done: Asterisk
+    accepted the Originate; the pickup's failure shows only as the picker's phone hanging up."""
+    t.phone("101", "uas_answer.xml", calls=1, ring_ms=1000)
+    t.phone("102", "uas_answer.xml", calls=1, ring_ms=2000)
+    x = t.caller()
+    t.trunk_call("+4930555101", x, talk_ms=3000)
+    call = t.connection("101", "alerting", remote=x)
+    t.command_done(t.api("pickup", call, device="102"))
+    t.connection("101", "connected", remote=x)
+    t.finish([Entry("101", "inbound", x, "answered", ring=1.0, talk=3.0)],
+             [Cdr("trunk", "101", "ANSWERED", talk_of="101"),
+              Cdr("102", None, "ANSWERED", billsec=0)],
+             lines={"101": ["ringing", "busy", "idle"]})
+
+
+@scenario("services")
 def park_and_retrieve(t):
     """101 answers a caller and parks it (blind transfer to 700 through the API: slot 701);
     102 dials 701 and talks to the caller. 101's entry ends at the park, transferred_to 701;
