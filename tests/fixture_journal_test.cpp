@@ -86,14 +86,15 @@ INSTANTIATE_TEST_SUITE_P(
                       "live_attended_transfer_api", "live_directed_pickup", "live_park_and_retrieve",
                       "live_inbound_caller_hangs_up_while_ringing", "live_inbound_withheld",
                       "live_outbound_busy", "live_outbound_no_answer", "live_ring_group",
-                      "live_follow_me_to_mobile", "live_queue_abandoned", "live_pickup_via_api"));
+                      "live_follow_me_to_mobile", "live_queue_abandoned", "live_pickup_via_api",
+                      "live_pickup_too_late"));
 
 TEST(FixtureJournalSet, EveryScenarioWithExpectationsIsCovered) {
   std::size_t n = 0;
   for (const auto& d : std::filesystem::directory_iterator(kDir)) {
     if (std::filesystem::exists(d.path() / "expected-journal.jsonl")) ++n;
   }
-  EXPECT_EQ(n, 27u);
+  EXPECT_EQ(n, 28u);
 }
 
 TEST(FixtureJournalSet, RegisterAndUnregisterProduceNoEntries) {
@@ -194,7 +195,8 @@ TEST(FixtureEvents, NothingIsLeftLiveAfterEveryScenario) {
   for (const char* s : {"inbound_answered", "queue", "conference", "attended_transfer",
                         "attended_transfer_refer", "blind_transfer", "ami_reconnect",
                         "live_attended_transfer_api", "live_directed_pickup", "live_park_and_retrieve",
-                        "live_click_to_dial_not_answered", "live_click_to_dial_rejected", "live_pickup_via_api"}) {
+                        "live_click_to_dial_not_answered", "live_click_to_dial_rejected", "live_pickup_via_api",
+                        "live_pickup_too_late"}) {
     ReplayResult r = replay_files(logs_of(s));
     ASSERT_TRUE(r.error.empty()) << r.error;
     // The last event of each connection is a clearing: no call stays open in the model.

@@ -309,6 +309,7 @@ void AmiCallTracker::Impl::on_hangup(const AmiFields& f, Timestamp t) {
     ++stats_.unknown_channel;
     return;
   }
+  if (g_.at(s).pickup_app) discard_pending(g_.at(s), t);  // PickupChan found nothing to take
   hangup(s, t, to_int(f[F::cause], 0));
 }
 
@@ -384,6 +385,12 @@ void AmiCallTracker::Impl::on_queue_caller_join(const AmiFields& f, Timestamp t)
 }
 
 void AmiCallTracker::Impl::on_originate_response_event(const AmiFields& f, Timestamp t) {
+  // Directed pickup through the API (Originate into PickupChan): the picker's leg is no call of
+  // its own. Found a ringing channel: the Pickup event hands it the caller; found none: the leg
+  // ends at its Hangup without an entry (tests/live pickup_too_late).
+  if (f[F::application] == "PickupChan") {
+    if (Slot s = g_.find(f[F::uniqueid]); s != kNoSlot) g_.at(s).pickup_app = true;
+  }
   if (on_originate_response(f, t)) return;
   // The party's channel is still up. A failed Originate (own phone not answered, rejected,
   // hung up while ringing) reports `Uniqueid: <unknown>` and the bare device

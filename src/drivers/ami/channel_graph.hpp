@@ -56,6 +56,7 @@ struct Channel {
   bool was_dialed = false;     // created as a dial target
   std::string dialed_number;   // what was dialed to reach it
   bool originated = false;     // AMI Originate (DialBegin without a calling channel)
+  bool pickup_app = false;     // originated into PickupChan (OriginateResponse Application)
   bool initiated = false;      // the phone started this call (Newchannel in state Ring)
   bool ever_dialed_out = false;
   bool on_hold = false;
