@@ -51,6 +51,39 @@ std::string first_value(LDAP* ld, LDAPMessage* e, const std::string& attr) {
   return v.empty() ? std::string() : v[0];
 }
 
+// Who an entry is, as both the number lookup and the name search report it: the DN as id, the first
+// non-empty name attribute (else given + family name, else the company), the company, and the kind.
+struct EntryIdentity {
+  std::string id;
+  std::string display_name;
+  std::string company;
+  ports::ContactKind kind = ports::ContactKind::person;
+};
+
+EntryIdentity entry_identity(LDAP* ld, LDAPMessage* e, const LdapSourceOptions& o) {
+  EntryIdentity r;
+  char* dn = ldap_get_dn(ld, e);
+  r.id = dn ? dn : "";
+  ldap_memfree(dn);
+  for (const auto& a : o.name_attributes) {
+    r.display_name = first_value(ld, e, a);
+    if (!r.display_name.empty()) break;
+  }
+  if (r.display_name.empty()) {
+    std::string g = first_value(ld, e, o.given_name_attribute);
+    std::string f = first_value(ld, e, o.family_name_attribute);
+    r.display_name = g.empty() ? f : (f.empty() ? g : g + " " + f);
+  }
+  if (!o.company_attribute.empty()) r.company = first_value(ld, e, o.company_attribute);
+  for (const auto& oc : values(ld, e, "objectClass")) {
+    std::string l;
+    for (char c : oc) l.push_back(static_cast<char>(std::tolower(static_cast<unsigned char>(c))));
+    if (l == "organization") r.kind = ports::ContactKind::company;
+  }
+  if (r.display_name.empty()) r.display_name = r.company;
+  return r;
+}
+
 bool is_connection_error(int rc) {
   return rc == LDAP_SERVER_DOWN || rc == LDAP_CONNECT_ERROR || rc == LDAP_UNAVAILABLE;
 }
@@ -182,29 +215,14 @@ base::Result<std::vector<ports::ContactMatch>> LdapContactSource::search_locked(
 
   std::vector<ports::ContactMatch> out;
   for (LDAPMessage* e = ldap_first_entry(ld_, res); e; e = ldap_next_entry(ld_, e)) {
-    char* dn = ldap_get_dn(ld_, e);
-    std::string id = dn ? dn : "";
-    ldap_memfree(dn);
+    auto who = entry_identity(ld_, e, opts_);
     ports::ContactMatch base;
     base.source = opts_.name;
     base.priority = opts_.priority;
-    base.contact_id = id;
-    for (const auto& a : opts_.name_attributes) {
-      base.display_name = first_value(ld_, e, a);
-      if (!base.display_name.empty()) break;
-    }
-    if (base.display_name.empty()) {
-      std::string g = first_value(ld_, e, opts_.given_name_attribute);
-      std::string f = first_value(ld_, e, opts_.family_name_attribute);
-      base.display_name = g.empty() ? f : (f.empty() ? g : g + " " + f);
-    }
-    if (!opts_.company_attribute.empty()) base.company = first_value(ld_, e, opts_.company_attribute);
-    for (const auto& oc : values(ld_, e, "objectClass")) {
-      std::string l;
-      for (char c : oc) l.push_back(static_cast<char>(std::tolower(static_cast<unsigned char>(c))));
-      if (l == "organization") base.kind = ports::ContactKind::company;
-    }
-    if (base.display_name.empty()) base.display_name = base.company;
+    base.contact_id = std::move(who.id);
+    base.display_name = std::move(who.display_name);
+    base.company = std::move(who.company);
+    base.kind = who.kind;
     for (const auto& [attr, label] : opts_.number_attributes) {
       for (const auto& raw : values(ld_, e, attr)) {
         auto e164 = opts_.to_e164 ? opts_.to_e164(raw) : plain_e164(raw);
@@ -279,28 +297,14 @@ base::Result<std::vector<ports::ContactHit>> LdapContactSource::text_search_lock
     return fail(Error::unavailable(std::string("ldap: search failed: ") + ldap_err2string(rc)));
   std::vector<ports::ContactHit> out;
   for (LDAPMessage* e = ldap_first_entry(ld_, res); e; e = ldap_next_entry(ld_, e)) {
-    char* dn = ldap_get_dn(ld_, e);
+    auto who = entry_identity(ld_, e, opts_);
     ports::ContactHit h;
-    h.contact_id = dn ? dn : "";
-    ldap_memfree(dn);
+    h.contact_id = std::move(who.id);
     h.source = opts_.name;
     h.priority = opts_.priority;
-    for (const auto& a : opts_.name_attributes) {
-      h.display_name = first_value(ld_, e, a);
-      if (!h.display_name.empty()) break;
-    }
-    if (h.display_name.empty()) {
-      std::string g = first_value(ld_, e, opts_.given_name_attribute);
-      std::string f = first_value(ld_, e, opts_.family_name_attribute);
-      h.display_name = g.empty() ? f : (f.empty() ? g : g + " " + f);
-    }
-    if (!opts_.company_attribute.empty()) h.company = first_value(ld_, e, opts_.company_attribute);
-    for (const auto& oc : values(ld_, e, "objectClass")) {
-      std::string l;
-      for (char c : oc) l.push_back(static_cast<char>(std::tolower(static_cast<unsigned char>(c))));
-      if (l == "organization") h.kind = ports::ContactKind::company;
-    }
-    if (h.display_name.empty()) h.display_name = h.company;
+    h.display_name = std::move(who.display_name);
+    h.company = std::move(who.company);
+    h.kind = who.kind;
     for (const auto& [attr, label] : opts_.number_attributes)
       for (const auto& raw : values(ld_, e, attr)) {
         auto e164 = opts_.to_e164 ? opts_.to_e164(raw) : plain_e164(raw);
