@@ -1,6 +1,7 @@
 #include "sim/flows.hpp"
 
 #include <cctype>
+#include <functional>
 #include <memory>
 
 namespace callbridge::sim {
@@ -676,41 +677,91 @@ void start_conference(SimEngine& e, const ConferenceCall& c) {
   }
 }
 
-void start_originate(SimEngine& e, const OriginateCall& c) {
+namespace {
+
+// The first leg of an Async Originate (manager.c action_originate): what OriginateResponse says
+// besides the outcome, and how the originator's phone behaves.
+struct OriginatorLeg {
+  std::string action_id, ext, cid_num, cid_name;
+  Fields target;  // {Context, Exten} of a dialplan originate, {Application, Data} of an application's
+  microseconds timeout{}, ring{};
+  bool phone_answers = true;
+};
+
+// Emits the OriginateResponse of `leg`: Success with the leg's channel and Uniqueid, or Failure
+// with the device and "<null>" (as Asterisk 22 in click_to_dial_originate and the live pickups).
+using OriginateRespond = std::function<void(bool ok, std::string reason)>;
+
+// Rings the originator's phone (`leg.ext`) as the outgoing AppDial2 channel of an Originate. Once
+// it answers (after `ring`, or earlier when answered remotely, action_phone_notify) its state is
+// Up and `answered(uid, respond)` goes on (DialEnd and OriginateResponse in the order Asterisk
+// uses for that kind of originate, then the dialplan or the application). A phone that does not
+// answer before `timeout` ends NOANSWER with OriginateResponse Failure Reason 3
+// (AST_CONTROL_RINGING). Nothing happens when `leg.ext` is no phone.
+void ring_originator(SimEngine& e, const OriginatorLeg& leg,
+                     std::function<void(const std::string& uid, const OriginateRespond& respond)> answered) {
   PbxModel& m = e.model();
-  const Phone* p = m.phone(c.ext);
+  const Phone* p = m.phone(leg.ext);
   if (!p) return;
   Channel& ch = m.new_channel(p->ext, ChanState::down, p->ext, p->name, kInternal, "s", 1, nullptr);
   ch.outgoing = true;
   ch.app = "AppDial2";
   ch.app_data = "(Outgoing Line)";
-  m.set_callerid(ch, c.cid_num, c.cid_name);
-  m.set_connected(ch, c.cid_num, c.cid_name);
+  m.set_callerid(ch, leg.cid_num, leg.cid_name);
+  m.set_connected(ch, leg.cid_num, leg.cid_name);
   m.dial_begin(nullptr, ch, p->ext);
   m.set_state(ch, ChanState::ringing);
   m.update_devices();
   m.dial_state(nullptr, ch, "RINGING");
   std::string uid = ch.uniqueid;
-  auto response = [&e, c, uid, name = ch.name](bool ok, std::string reason) {
-    e.model().emit("OriginateResponse", "call,all",
-                   {{"ActionID", c.action_id},
-                    {"Response", ok ? "Success" : "Failure"},
-                    {"Channel", ok ? name : "PJSIP/" + c.ext},
-                    {"Context", c.context},
-                    {"Exten", c.exten},
-                    {"Reason", std::move(reason)},
-                    {"Uniqueid", ok ? uid : "<null>"},
-                    {"CallerIDNum", c.cid_num.empty() ? "<unknown>" : c.cid_num},
-                    {"CallerIDName", c.cid_name.empty() ? "<unknown>" : c.cid_name}});
+  OriginateRespond respond = [&e, leg, uid, name = ch.name](bool ok, std::string reason) {
+    Fields f{{"ActionID", leg.action_id},
+             {"Response", ok ? "Success" : "Failure"},
+             {"Channel", ok ? name : "PJSIP/" + leg.ext}};
+    f.insert(f.end(), leg.target.begin(), leg.target.end());
+    f.insert(f.end(), {{"Reason", std::move(reason)},
+                       {"Uniqueid", ok ? uid : "<null>"},
+                       {"CallerIDNum", leg.cid_num.empty() ? "<unknown>" : leg.cid_num},
+                       {"CallerIDName", leg.cid_name.empty() ? "<unknown>" : leg.cid_name}});
+    e.model().emit("OriginateResponse", "call,all", f);
   };
-  // The phone picks up after `ring`, or earlier when answered remotely (action_phone_notify).
-  e.set_answer(uid, [&e, uid, c, response] {
+  e.set_answer(uid, [&e, uid, respond, answered = std::move(answered)] {
     PbxModel& m = e.model();
     Channel* ch = m.find(uid);
     if (!ch || ch->state != ChanState::ringing) return;
     m.set_state(*ch, ChanState::up);
+    answered(uid, respond);
+  });
+  if (!leg.phone_answers || leg.ring >= leg.timeout) {
+    e.after(leg.timeout, [&e, uid, respond] {
+      (void)e.take_answer(uid);
+      PbxModel& m = e.model();
+      Channel* ch = m.find(uid);
+      if (!ch || ch->state != ChanState::ringing) return;
+      m.dial_end(nullptr, *ch, "NOANSWER");
+      m.hangup_request(*ch, 19);
+      m.hangup(uid, 19);
+      m.update_devices();
+      respond(false, "3");  // AST_CONTROL_RINGING: rang, no answer
+    });
+    return;
+  }
+  e.after(leg.ring, [&e, uid] {
+    if (auto pick_up = e.take_answer(uid)) pick_up();
+  });
+}
+
+}  // namespace
+
+void start_originate(SimEngine& e, const OriginateCall& c) {
+  OriginatorLeg leg{.action_id = c.action_id, .ext = c.ext, .cid_num = c.cid_num, .cid_name = c.cid_name,
+                    .target = {{"Context", c.context}, {"Exten", c.exten}},
+                    .timeout = c.timeout, .ring = c.ring, .phone_answers = c.phone_answers};
+  ring_originator(e, leg, [&e, c](const std::string& uid, const OriginateRespond& respond) {
+    PbxModel& m = e.model();
+    Channel* ch = m.find(uid);
     m.dial_end(nullptr, *ch, "ANSWER");
-    response(true, "4");  // AST_CONTROL_ANSWER
+    respond(true, "4");  // AST_CONTROL_ANSWER
     ch->outgoing = false;  // now runs the dialplan at Context/Exten
     m.set_dialplan(*ch, c.context, c.exten, 1);
     std::string e164 = e164_from_dialed(c.exten);
@@ -742,58 +793,16 @@ void start_originate(SimEngine& e, const OriginateCall& c) {
       schedule_talk_end(e, uid, tu, c.talk, HangupBy::caller);
     });
   });
-  if (!c.phone_answers || c.ring >= c.timeout) {
-    e.after(c.timeout, [&e, uid, response] {
-      (void)e.take_answer(uid);
-      PbxModel& m = e.model();
-      Channel* ch = m.find(uid);
-      if (!ch || ch->state != ChanState::ringing) return;
-      m.dial_end(nullptr, *ch, "NOANSWER");
-      m.hangup_request(*ch, 19);
-      m.hangup(uid, 19);
-      m.update_devices();
-      response(false, "3");  // AST_CONTROL_RINGING: rang, no answer
-    });
-    return;
-  }
-  e.after(c.ring, [&e, uid] {
-    if (auto pick_up = e.take_answer(uid)) pick_up();
-  });
 }
 
 void start_pickup(SimEngine& e, const PickupCall& c) {
-  PbxModel& m = e.model();
-  const Phone* p = m.phone(c.ext);
-  if (!p) return;
-  Channel& ch = m.new_channel(p->ext, ChanState::down, p->ext, p->name, kInternal, "s", 1, nullptr);
-  ch.outgoing = true;
-  ch.app = "AppDial2";
-  ch.app_data = "(Outgoing Line)";
-  m.set_callerid(ch, c.cid_num, c.cid_name);
-  m.set_connected(ch, c.cid_num, c.cid_name);
-  m.dial_begin(nullptr, ch, p->ext);
-  m.set_state(ch, ChanState::ringing);
-  m.update_devices();
-  m.dial_state(nullptr, ch, "RINGING");
-  std::string uid = ch.uniqueid;
-  auto response = [&e, c, uid, name = ch.name](bool ok, std::string reason) {
-    e.model().emit("OriginateResponse", "call,all",
-                   {{"ActionID", c.action_id},
-                    {"Response", ok ? "Success" : "Failure"},
-                    {"Channel", ok ? name : "PJSIP/" + c.ext},
-                    {"Application", "PickupChan"},
-                    {"Data", c.target},
-                    {"Reason", std::move(reason)},
-                    {"Uniqueid", ok ? uid : "<null>"},
-                    {"CallerIDNum", c.cid_num.empty() ? "<unknown>" : c.cid_num},
-                    {"CallerIDName", c.cid_name.empty() ? "<unknown>" : c.cid_name}});
-  };
-  e.set_answer(uid, [&e, uid, c, response] {
+  OriginatorLeg leg{.action_id = c.action_id, .ext = c.ext, .cid_num = c.cid_num, .cid_name = c.cid_name,
+                    .target = {{"Application", "PickupChan"}, {"Data", c.target}},
+                    .timeout = c.timeout, .ring = c.ring};
+  ring_originator(e, leg, [&e, c](const std::string& uid, const OriginateRespond& respond) {
     PbxModel& m = e.model();
     Channel* picker = m.find(uid);
-    if (!picker || picker->state != ChanState::ringing) return;
-    m.set_state(*picker, ChanState::up);
-    response(true, "4");  // AST_CONTROL_ANSWER
+    respond(true, "4");  // AST_CONTROL_ANSWER
     m.dial_end(nullptr, *picker, "ANSWER");
     picker->app = "PickupChan";
     picker->app_data = c.target;
@@ -823,23 +832,6 @@ void start_pickup(SimEngine& e, const PickupCall& c) {
     picker->linkedid = caller->linkedid;  // the picker joins the caller's conversation
     m.update_devices();
     schedule_talk_end(e, caller->uniqueid, uid, c.talk, HangupBy::callee);
-  });
-  if (c.ring >= c.timeout) {
-    e.after(c.timeout, [&e, uid, response] {
-      (void)e.take_answer(uid);
-      PbxModel& m = e.model();
-      Channel* ch = m.find(uid);
-      if (!ch || ch->state != ChanState::ringing) return;
-      m.dial_end(nullptr, *ch, "NOANSWER");
-      m.hangup_request(*ch, 19);
-      m.hangup(uid, 19);
-      m.update_devices();
-      response(false, "3");
-    });
-    return;
-  }
-  e.after(c.ring, [&e, uid] {
-    if (auto pick_up = e.take_answer(uid)) pick_up();
   });
 }
 
