@@ -3,12 +3,14 @@
 //   callbridge calls                  the live calls the user may see (GET /api/v1/calls): id, remote
 //                                     (contact and number), device=state per connection
 //   callbridge hangup CALL            hang up (POST /api/v1/calls/{id}/hangup)
+//   callbridge pickup CALL            pick up a colleague's ringing call and wait for the outcome
 //   callbridge url-handler install|uninstall   tel:/callto: links in any desktop app dial
 // Server and token: cli/rest_client.hpp. Single-threaded.
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <boost/json.hpp>
+#include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
@@ -17,6 +19,7 @@
 #include <optional>
 #include <sstream>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "base/device_name.hpp"
@@ -225,13 +228,17 @@ Command register_hangup(CLI::App& app) {
           }};
 }
 
-// `callbridge pickup CALL [--device EXT]`: take over a colleague's ringing call (directed pickup,
-// POST /api/v1/calls/{id}/pickup): your phone rings first, then you talk to the caller.
+// `callbridge pickup CALL [--device EXT] [--wait S]`: take over a colleague's ringing call (directed
+// pickup, POST /api/v1/calls/{id}/pickup): your phone rings first, then you talk to the caller. The
+// PBX accepts the request whatever it will find, so the command then follows it
+// (GET /api/v1/commands/{id}) until it is done (you talk to the caller) or failed ("Nothing to pick
+// up: ..." when the call stopped ringing before your phone answered), at most --wait seconds.
 Command register_pickup(CLI::App& app) {
   struct Opts {
     Common common;
     std::string call;
     std::string device;
+    int wait_s = 60;
   };
   auto o = std::make_shared<Opts>();
   auto* cmd = app.add_subcommand("pickup", "pick up a call ringing at a colleague's phone (your phone rings first)");
@@ -240,6 +247,11 @@ Command register_pickup(CLI::App& app) {
       ->option_text("CALL");
   cmd->add_option("--device", o->device, "which of your extensions takes the call (default: your first)")
       ->option_text("EXT");
+  cmd->add_option("--wait", o->wait_s,
+                  "seconds to wait for the outcome (your phone answered and took the call, or nothing to pick up); "
+                  "0 = do not wait")
+      ->check(CLI::Range(0, 600))
+      ->option_text("S");
   add_common(cmd, o->common);
   return {cmd, [o]() -> int {
             if (!o->device.empty() && !base::is_device_name(o->device)) {
@@ -254,7 +266,37 @@ Command register_pickup(CLI::App& app) {
             auto r = http(*ep, "POST", "/api/v1/calls/" + path_segment(o->call) + "/pickup", json::serialize(body));
             if (r.status < 200 || r.status >= 300) return report_failure(*ep, "pickup", r);
             std::printf("pickup sent for %s: your phone rings, answer it to talk to the caller\n", o->call.c_str());
-            return 0;
+            std::fflush(stdout);
+            boost::system::error_code ec;
+            auto v = json::parse(r.body, ec);
+            std::string cid;
+            if (!ec && v.is_object())
+              if (auto* c = v.as_object().if_contains("command_id"); c && c->is_string()) cid = c->as_string();
+            if (o->wait_s == 0 || cid.empty()) return 0;
+            // Polled: a person answers a phone in seconds; the server keeps the record for minutes.
+            const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(o->wait_s);
+            while (std::chrono::steady_clock::now() < until) {
+              auto g = http(*ep, "GET", "/api/v1/commands/" + path_segment(cid), "");
+              if (g.status != 200) return report_failure(*ep, "pickup", g);
+              auto c = json::parse(g.body, ec);
+              const json::object* rec = !ec && c.is_object() ? &c.as_object() : nullptr;
+              const json::value* st = rec ? rec->if_contains("state") : nullptr;
+              std::string state = st && st->is_string() ? std::string(st->as_string()) : "";
+              if (state == "done") {
+                std::printf("picked up: you are talking to the caller of %s\n", o->call.c_str());
+                return 0;
+              }
+              if (state == "failed") {
+                const json::value* why = rec->if_contains("reason");
+                std::fprintf(stderr, "callbridge pickup: %s\n",
+                             why && why->is_string() ? std::string(why->as_string()).c_str() : "the pickup failed");
+                return 1;
+              }
+              std::this_thread::sleep_for(std::chrono::milliseconds(250));
+            }
+            std::fprintf(stderr, "callbridge pickup: no outcome within %d s (command %s still waits for your phone)\n",
+                         o->wait_s, cid.c_str());
+            return 1;
           }};
 }
 

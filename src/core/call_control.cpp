@@ -253,6 +253,7 @@ std::string CallControlService::why_not(const model::Call& call, std::string_vie
       return "Only a ringing call can be sent elsewhere; " + is;
     case Action::hangup:
       return "This call cannot be hung up from here; " + is;
+    case Action::pickup:  // not the device's own action: a colleague takes the call (pickup())
     case Action::dial:
       break;
   }
@@ -335,7 +336,8 @@ void CallControlService::execute(const CommandCaller& caller, CallCommand comman
 }
 
 void CallControlService::pickup(const CommandCaller& caller, const std::string& call_id,
-                                std::optional<std::string> device, const LineScope& scope, CommandCallback done) {
+                                std::optional<std::string> device, const LineScope& scope, CommandCallback done,
+                                CommandCallback finished) {
   using K = CommandFailure::Kind;
   const auto not_found = [&] {
     done(std::unexpected(fail_with(K::not_found, "This call is over or not visible to you (no call " + call_id + ").")));
@@ -371,14 +373,30 @@ void CallControlService::pickup(const CommandCaller& caller, const std::string& 
                                                                      seen->device + " it is " + std::string(plain(seen->state)) + ".")));
   if (!pbx_.available()) return done(std::unexpected(fail_with(K::pbx_unavailable, "The phone system cannot be reached right now (the PBX link is down); try again in a moment.")));
   std::string id = call_id;
+  ports::PbxCommands::PickupOutcome outcome;
+  if (finished) {
+    outcome = [finished, id, at = ringing->device, picker = *device](base::Status st) {
+      if (st) return finished(CommandAccepted{id, std::nullopt});
+      const base::Error& e = st.error();
+      if (e.code() == base::Errc::not_found)
+        return finished(std::unexpected(fail_with(
+            K::not_found, "Nothing to pick up: the call stopped ringing at " + at + " before your phone (" + picker +
+                              ") answered; it was answered there or ended.")));
+      if (e.code() == base::Errc::conflict)
+        return finished(std::unexpected(fail_with(
+            K::conflict, "Your phone (" + picker + ") did not take the call, so nothing was picked up (" + e.message() + ").")));
+      finished(std::unexpected(failure_from(e)));
+    };
+  }
   pbx_.pickup(id, ringing->device, *device, ringing->remote.value_or(""), [done, id](base::Status st) {
     if (!st) return done(std::unexpected(failure_from(st.error())));
     done(CommandAccepted{id, std::nullopt});
-  });
+  }, std::move(outcome));
 }
 
 std::string CallControlService::pickup_line(const CommandCaller& caller, const std::string& ringing_device,
-                                     std::optional<std::string> device, const LineScope& scope, CommandCallback done) {
+                                            std::optional<std::string> device, const LineScope& scope,
+                                            CommandCallback done, CommandCallback finished) {
   using K = CommandFailure::Kind;
   const model::Call* best = nullptr;
   if (caller.tenant == options_.tenant && (scope.whole_tenant() || scope.sees(ringing_device))) {
@@ -397,7 +415,7 @@ std::string CallControlService::pickup_line(const CommandCaller& caller, const s
     return {};
   }
   std::string id = best->id;
-  pickup(caller, id, std::move(device), scope, std::move(done));
+  pickup(caller, id, std::move(device), scope, std::move(done), std::move(finished));
   return id;
 }
 

@@ -97,14 +97,18 @@ class CallControlService {
   // with no connection on one of them is answered like a call that does not exist. Refused with
   // action_not_allowed (and the reason in words) when it no longer rings there, or rings at the
   // caller's own line. execute(pickup) uses the caller's own lines only (no team known).
+  // `finished` (optional) gets the PBX's final word once `done` accepted it: the call id when
+  // the picker talks to the caller; not_found "Nothing to pick up: ..." when the call stopped
+  // ringing (answered there, ended) before the picker's phone answered; conflict when the
+  // picker's phone did not take it (see ports::PbxCommands::pickup).
   void pickup(const CommandCaller& caller, const std::string& call_id, std::optional<std::string> device,
-              const LineScope& scope, CommandCallback done);
+              const LineScope& scope, CommandCallback done, CommandCallback finished = {});
 
   // POST /api/v1/lines/{device}/pickup (the presence page knows lines, not call ids): picks up
   // the call ringing longest at `ringing_device`, a line in `scope`; not_found ("nothing rings
   // at 101") when there is none. Then as pickup(). Returns the call's id ("" when none).
   std::string pickup_line(const CommandCaller& caller, const std::string& ringing_device, std::optional<std::string> device,
-                   const LineScope& scope, CommandCallback done);
+                          const LineScope& scope, CommandCallback done, CommandCallback finished = {});
 
   // The reason `action` is not allowed for `device` in `call` (the action_not_allowed detail).
   std::string why_not(const model::Call& call, std::string_view device, model::Action action) const;

@@ -47,8 +47,10 @@ struct FakePbx final : ports::PbxCommands {
   void redirect(const std::string& c, const std::string& d, const std::string& to, ports::CommandDone done) override {
     rec("redirect " + c + " " + d + " " + to, done);
   }
+  PickupOutcome pickup_outcome;  // the last pickup's, run by the test
   void pickup(const std::string& c, const std::string& ringing, const std::string& picker, const std::string& cid,
-              ports::CommandDone done) override {
+              ports::CommandDone done, PickupOutcome outcome) override {
+    pickup_outcome = std::move(outcome);
     rec("pickup " + c + " " + ringing + " " + picker + " " + cid, done);
   }
 };
@@ -269,6 +271,42 @@ TEST_F(CallControl, PickupTakesAColleaguesRingingCallWithinTheLinesTheCallerSees
   EXPECT_EQ(failed(), CommandFailure::Kind::action_not_allowed);
   EXPECT_EQ(out->error().detail, "This call is no longer ringing, so it cannot be picked up: at 100 it is connected.");
   EXPECT_EQ(pbx.log, (std::vector<std::string>{"pickup c1 100 102 +4989123456", "pickup c1 100 104 +4989123456"}));
+}
+
+// The PBX's final word on a pickup in words: taken, nothing to pick up (answered at 100 while
+// Bob's phone rang), Bob's phone not taking it. Without `finished` the PBX is not asked to follow.
+TEST_F(CallControl, PickupFinalWordSaysNothingToPickUpInWords) {
+  std::vector<ports::User> users{
+      {.tenant = base::TenantId("default"), .name = "anna", .extensions = {"100"}, .team = "sales"},
+      {.tenant = base::TenantId("default"), .name = "bob", .extensions = {"102"}, .team = "sales"}};
+  CommandCaller bob{.tenant = "default", .user = "bob", .extensions = {"102"}, .team = "sales"};
+  model.update("c1", "100", ConnectionState::alerting, CallEventType::delivered, at(0), "+4989123456");
+  auto s = service();
+  s.pickup(bob, "c1", std::nullopt, line_scope(bob, users), keep());
+  EXPECT_FALSE(pbx.pickup_outcome);
+  std::optional<CommandOutcome> final_word;
+  auto finished = [&](CommandOutcome o) { final_word = std::move(o); };
+  s.pickup(bob, "c1", std::nullopt, line_scope(bob, users), keep(), finished);
+  ASSERT_TRUE(out && *out);
+  ASSERT_TRUE(pbx.pickup_outcome);
+  EXPECT_FALSE(final_word);
+  pbx.pickup_outcome(base::fail(base::Error::not_found("PickupChan found nothing to pick up")));
+  ASSERT_TRUE(final_word && !*final_word);
+  EXPECT_EQ(final_word->error().kind, CommandFailure::Kind::not_found);
+  EXPECT_EQ(final_word->error().detail,
+            "Nothing to pick up: the call stopped ringing at 100 before your phone (102) answered; it was answered "
+            "there or ended.");
+  s.pickup_line(bob, "100", std::nullopt, line_scope(bob, users), keep(), finished);
+  pbx.pickup_outcome(base::fail(base::Error::conflict("Originate failed: busy on PJSIP/102 (OriginateResponse Reason 5)")));
+  ASSERT_TRUE(final_word && !*final_word);
+  EXPECT_EQ(final_word->error().kind, CommandFailure::Kind::conflict);
+  EXPECT_EQ(final_word->error().detail,
+            "Your phone (102) did not take the call, so nothing was picked up (Originate failed: busy on PJSIP/102 "
+            "(OriginateResponse Reason 5)).");
+  s.pickup(bob, "c1", std::nullopt, line_scope(bob, users), keep(), finished);
+  pbx.pickup_outcome({});
+  ASSERT_TRUE(final_word && *final_word);
+  EXPECT_EQ((*final_word)->call_id, "c1");
 }
 
 TEST(CallCommand, NamesRoundTrip) {

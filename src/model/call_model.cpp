@@ -62,13 +62,14 @@ std::string_view to_string(Action a) {
     case Action::conference: return "conference";
     case Action::deflect: return "deflect";
     case Action::dial: return "dial";
+    case Action::pickup: return "pickup";
   }
   return "";
 }
 
 std::vector<std::string_view> action_names(ActionSet s) {
   std::vector<std::string_view> out;
-  for (std::uint32_t bit = 1; bit <= static_cast<std::uint32_t>(Action::dial); bit <<= 1) {
+  for (std::uint32_t bit = 1; bit <= static_cast<std::uint32_t>(Action::pickup); bit <<= 1) {
     if (s & bit) out.push_back(to_string(static_cast<Action>(bit)));
   }
   return out;
@@ -303,6 +304,7 @@ ActionSet CallModel::actions_with(const Call& call, std::string_view device, Dev
     case ConnectionState::alerting:
       s |= bit(Action::hangup) | bit(Action::deflect);
       if (caps.remote_answer) s |= bit(Action::answer);
+      if (pickup_offered_) s |= bit(Action::pickup);
       break;
     case ConnectionState::initiated:
     case ConnectionState::queued:

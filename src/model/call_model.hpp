@@ -50,6 +50,11 @@ enum class Action : std::uint32_t {
   conference = 1u << 7,  // join a held and an active call
   deflect = 1u << 8,     // send a ringing call elsewhere
   dial = 1u << 9,        // make a new call from this device
+  // A ringing connection a colleague may take over with their own extension (CSTA Directed Pickup,
+  // POST /api/v1/calls/{id}/pickup); only when the PBX driver can (CallModel::set_pickup_offered).
+  // Whoever sees the call may pick it up: users see their own calls only, supervisors and admins
+  // every call and every line of their tenant (core/visibility).
+  pickup = 1u << 10,
 };
 using ActionSet = std::uint32_t;
 inline bool has(ActionSet s, Action a) { return (s & static_cast<std::uint32_t>(a)) != 0; }
@@ -112,6 +117,9 @@ class CallModel {
   // Caps of devices without set_device_caps (e.g. from configured device patterns). Unset: none.
   void set_caps_resolver(std::function<DeviceCaps(std::string_view device)> f) { caps_resolver_ = std::move(f); }
   DeviceCaps device_caps(std::string_view device) const;
+  // The PBX driver can carry out a directed pickup (ports::PbxCommands::pickup): ringing
+  // connections then offer Action::pickup. Off by default (replay, drivers without it).
+  void set_pickup_offered(bool on) { pickup_offered_ = on; }
 
   // Moves `device`'s connection in `call_id` to `state` (creating call and connection as needed)
   // and publishes `type`. A no-op (no event) if nothing changes.
@@ -173,6 +181,7 @@ class CallModel {
   base::TenantId tenant_;
   EventSink sink_;
   std::function<DeviceCaps(std::string_view)> caps_resolver_;
+  bool pickup_offered_ = false;
   std::unordered_map<std::string, Call> calls_;
   std::unordered_map<std::string, DeviceInfo> devices_;
   std::uint64_t line_version_ = 0;

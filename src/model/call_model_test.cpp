@@ -32,6 +32,21 @@ TEST_F(CallModelTest, DevicesChangedSinceNamesEveryLineInputChangeSorted) {
   EXPECT_EQ(m_.devices_changed_since(0), m_.devices());
 }
 
+// Issue 13: a ringing connection offers "pickup" (a colleague who sees the call takes it with
+// their own phone) only where the PBX driver can pick up; never once it is answered.
+TEST_F(CallModelTest, RingingConnectionOffersPickupWhenThePbxCanPickUp) {
+  m_.update("c1", "100", ConnectionState::alerting, CallEventType::delivered, at(0), "+4989123456");
+  EXPECT_FALSE(has(last().allowed_actions, Action::pickup));
+  m_.set_pickup_offered(true);
+  m_.update("c2", "101", ConnectionState::alerting, CallEventType::delivered, at(1), "+4989123456");
+  EXPECT_TRUE(has(last().allowed_actions, Action::pickup));
+  EXPECT_EQ(action_names(last().allowed_actions), (std::vector<std::string_view>{"hangup", "deflect", "pickup"}));
+  m_.update("c2", "101", ConnectionState::connected, CallEventType::established, at(2));
+  EXPECT_FALSE(has(last().allowed_actions, Action::pickup));
+  m_.update("c3", "102", ConnectionState::initiated, CallEventType::originated, at(3));
+  EXPECT_FALSE(has(last().allowed_actions, Action::pickup));
+}
+
 TEST_F(CallModelTest, IncomingCallAlertsThenConnectsThenClears) {
   m_.update("c1", "100", ConnectionState::alerting, CallEventType::delivered, at(0), "+4989123456");
   ASSERT_EQ(events_.size(), 1u);

@@ -80,9 +80,18 @@ class PbxCommands {
   // at `ringing_device` (a colleague's). The picker's phone is rung first, showing
   // `caller_id` (the caller, "" = unknown); once it answers, the caller talks to it and the
   // ringing stops. A driver that cannot do it refuses with Errc::conflict (the default).
+  // `outcome` (optional) is the PBX's final word once `done` said the request was accepted: ok =
+  // the picker talks to the caller; Errc::not_found = there was nothing to pick up any more (the
+  // call stopped ringing at `ringing_device`, answered there or ended, before the picker's phone
+  // answered; Asterisk still accepts the Originate and rings the picker); Errc::conflict = the
+  // picker's phone did not take it (busy, no answer), reason in the message; Errc::unavailable =
+  // the link went down meanwhile. Runs at most once, on the model thread; never when `done`
+  // reported an error.
+  using PickupOutcome = std::function<void(base::Status)>;
   virtual void pickup(const std::string& call_id, const std::string& ringing_device,
-                      const std::string& picker_device, const std::string& caller_id, CommandDone done) {
-    (void)call_id, (void)ringing_device, (void)picker_device, (void)caller_id;
+                      const std::string& picker_device, const std::string& caller_id, CommandDone done,
+                      PickupOutcome outcome) {
+    (void)call_id, (void)ringing_device, (void)picker_device, (void)caller_id, (void)outcome;
     done(base::fail(base::Error::conflict("this PBX driver cannot pick up calls")));
   }
 };

@@ -208,8 +208,9 @@ TEST(AmiDriverOverSimulator, PickupHandsTheCallerRingingAt101To102) {
   ASSERT_TRUE(run_until(io, [&] { return event_of("101", model::CallEventType::delivered) != nullptr; }));
   const std::string call = event_of("101", model::CallEventType::delivered)->call_id;
 
-  std::optional<base::Status> sent;
-  d.commands()->pickup(call, "101", "102", "+4989123456", [&](base::Status st) { sent = st; });
+  std::optional<base::Status> sent, taken;
+  d.commands()->pickup(call, "101", "102", "+4989123456", [&](base::Status st) { sent = st; },
+                       [&](base::Status st) { taken = st; });
   ASSERT_TRUE(run_until(io, [&] {
     for (const auto& [id, c] : d.call_model().calls())
       for (const auto& conn : c.connections)
@@ -218,6 +219,8 @@ TEST(AmiDriverOverSimulator, PickupHandsTheCallerRingingAt101To102) {
     return false;
   })) << "102 never talked to the caller";
   ASSERT_TRUE(sent && *sent) << (sent ? sent->error().message() : "no answer");
+  ASSERT_TRUE(run_until(io, [&] { return taken.has_value(); })) << "no final word on the pickup";
+  EXPECT_TRUE(*taken) << taken->error().message();
   std::string picked;
   for (const auto& [id, c] : d.call_model().calls())
     for (const auto& conn : c.connections)
@@ -225,7 +228,7 @@ TEST(AmiDriverOverSimulator, PickupHandsTheCallerRingingAt101To102) {
 
   // Too late for 103: the call no longer rings at 101 (its channel is gone): not_found at once.
   std::optional<base::Status> late;
-  d.commands()->pickup(call, "101", "103", "", [&](base::Status st) { late = st; });
+  d.commands()->pickup(call, "101", "103", "", [&](base::Status st) { late = st; }, {});
   ASSERT_TRUE(late);
   EXPECT_EQ(late->error().code(), base::Errc::not_found);
 
@@ -241,6 +244,66 @@ TEST(AmiDriverOverSimulator, PickupHandsTheCallerRingingAt101To102) {
   EXPECT_EQ(by_party.at("102").direction, model::Direction::inbound);
   EXPECT_EQ(by_party.at("102").remote, "+4989123456");
   EXPECT_EQ(sink.entries.size(), 2u);
+
+  bool stopped = false;
+  d.stop([&] { stopped = true; });
+  ASSERT_TRUE(run_until(io, [&] { return stopped; }));
+  server.stop();
+  sim.join();
+}
+
+// Issue 13: a pickup too late (as live_pickup_too_late on Asterisk 22): 101 answers after 1 s
+// while the picker 102's phone rings 2 s; the Originate was accepted, but PickupChan finds nothing,
+// so the pickup's final word is not_found and the caller stays with 101; no entry for 102.
+TEST(AmiDriverOverSimulator, PickupThatFindsTheCallAnsweredSaysNothingToPickUp) {
+  SimEngine engine(LabConfig{}, std::chrono::time_point_cast<std::chrono::microseconds>(std::chrono::system_clock::now()),
+                   nullptr);
+  SimServerOptions so;
+  so.port = 0;
+  so.speed = 1;  // real time: 101 answers after 1 s, the picker's phone after 2 s
+  SimServer server(so, engine);
+  auto port = server.listen();
+  ASSERT_TRUE(port) << port.error().message();
+  server.on_first_login([](SimEngine& e) {
+    start_inbound(e, {.caller = "+4989123456", .ext = "101", .outcome = Outcome::answered, .ring = 1s, .talk = 2s});
+  });
+  std::thread sim([&] { server.run(); });
+
+  boost::asio::io_context io;
+  RecordingSink sink;
+  drivers::ami::AmiDriverOptions o{.name = "sim",
+                                   .tracker = {.tenant = base::TenantId("acme")},
+                                   .link = {},
+                                   .commands = {},
+                                   .device_caps = {},
+                                   .open_state = nullptr};
+  o.link.session.host = "127.0.0.1";
+  o.link.session.port = *port;
+  o.link.protocol.username = "cti";
+  o.link.protocol.secret = "cti-secret";
+  o.link.backoff = net::BackoffPolicy::none();
+  auto driver = drivers::ami::AmiDriver::create(io.get_executor(), std::move(o), sink);
+  ASSERT_TRUE(driver) << driver.error().message();
+  ports::PbxDriver& d = **driver;
+  d.start();
+  std::string call;
+  ASSERT_TRUE(run_until(io, [&] {
+    for (const auto& e : sink.events)
+      if (e.device == "101" && e.type == model::CallEventType::delivered) call = e.call_id;
+    return !call.empty();
+  }));
+  std::optional<base::Status> sent, outcome;
+  d.commands()->pickup(call, "101", "102", "+4989123456", [&](base::Status st) { sent = st; },
+                       [&](base::Status st) { outcome = st; });
+  ASSERT_TRUE(run_until(io, [&] { return outcome.has_value(); })) << "no final word on the pickup";
+  ASSERT_TRUE(sent && *sent) << (sent ? sent->error().message() : "no answer");
+  ASSERT_FALSE(*outcome);
+  EXPECT_EQ(outcome->error().code(), base::Errc::not_found) << outcome->error().message();
+  EXPECT_NE(outcome->error().message().find("nothing to pick up"), std::string::npos) << outcome->error().message();
+  ASSERT_TRUE(run_until(io, [&] { return !sink.entries.empty() && d.call_model().calls().empty(); }));
+  ASSERT_EQ(sink.entries.size(), 1u);
+  EXPECT_EQ(sink.entries[0].party, "101");
+  EXPECT_EQ(sink.entries[0].disposition, model::Disposition::answered);
 
   bool stopped = false;
   d.stop([&] { stopped = true; });

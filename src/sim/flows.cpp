@@ -812,7 +812,9 @@ void start_pickup(SimEngine& e, const PickupCall& c) {
                           ? m.find(target->linkedid)
                           : nullptr;
     if (!caller || caller->state == ChanState::up || !caller->bridge.empty()) {
-      m.hangup(uid, 16);
+      // PickupChan found nothing: it returns and the channel hangs up without a Pickup event,
+      // Cause 0 (live_pickup_too_late); callbridge reads that as "nothing to pick up".
+      m.hangup(uid, 0);
       m.update_devices();
       return;
     }

@@ -171,7 +171,7 @@ def pickup_via_cli(t):
     call = t.connection("101", "alerting", remote=x)
     ok = subprocess.run([t.d.cli_bin, "pickup", call["id"], "--device", "102"], env=env,
                         capture_output=True, text=True, timeout=30)
-    if ok.returncode != 0 or "pickup sent" not in ok.stdout:
+    if ok.returncode != 0 or "pickup sent" not in ok.stdout or "picked up" not in ok.stdout:
         raise ScenarioFailed(f"callbridge pickup: rc {ok.returncode}, {ok.stdout!r} {ok.stderr!r}")
     t.connection("102", "connected", remote=x)
     t.finish([Entry("101", "inbound", x, "answered_elsewhere", talk=0.0),
@@ -188,14 +188,19 @@ def pickup_via_cli(t):
 def pickup_too_late(t):
     """101 answers after 1 s while 102's phone (rung for the pickup) still rings: PickupChan
     finds no ringing channel, the caller stays with 101 and 102 gets no journal entry (its
-    answered PickupChan leg is only Asterisk's CDR row). The command itself is done: Asterisk
-    accepted the Originate; the pickup's failure shows only as the picker's phone hanging up."""
+    answered PickupChan leg is only Asterisk's CDR row). Asterisk accepted the Originate, but
+    the command fails "Nothing to pick up" in words: 102's channel hung up without a Pickup
+    event. The CLI says the same and exits 1."""
+    env = dict(os.environ, CALLBRIDGE_URL=f"http://127.0.0.1:{t.d.port}", CALLBRIDGE_TOKEN=t.d.token)
     t.phone("101", "uas_answer.xml", calls=1, ring_ms=1000)
     t.phone("102", "uas_answer.xml", calls=1, ring_ms=2000)
     x = t.caller()
     t.trunk_call("+4930555101", x, talk_ms=3000)
     call = t.connection("101", "alerting", remote=x)
-    t.command_done(t.api("pickup", call, device="102"))
+    cli = subprocess.run([t.d.cli_bin, "pickup", call["id"], "--device", "102", "--wait", "20"], env=env,
+                         capture_output=True, text=True, timeout=30)
+    if cli.returncode != 1 or "Nothing to pick up" not in cli.stderr or "pickup sent" not in cli.stdout:
+        raise ScenarioFailed(f"callbridge pickup too late: rc {cli.returncode}, {cli.stdout!r} {cli.stderr!r}")
     t.connection("101", "connected", remote=x)
     t.finish([Entry("101", "inbound", x, "answered", ring=1.0, talk=3.0)],
              [Cdr("trunk", "101", "ANSWERED", talk_of="101"),

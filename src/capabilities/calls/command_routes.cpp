@@ -79,10 +79,12 @@ struct Tracking {
   base::TenantId tenant;
   std::string id;  // set once the 202 created the record
   std::optional<core::CommandOutcome> early;
-  bool make_call = false;
+  // make_call and pickup: the request's acceptance is not the end; the PBX's final word follows
+  // (OriginateResponse; for a pickup also whether PickupChan found the call still ringing).
+  bool awaits_outcome = false;
   std::shared_ptr<CommandAuditNote> note;  // the audit log's view of the request
   CommandAudit audit;
-  bool audited = false;  // the final word is recorded once (make_call may hear two)
+  bool audited = false;  // the final word is recorded once (awaits_outcome may hear two)
 
   void later(core::CommandOutcome o, bool final) {
     if (!o || final) {
@@ -101,15 +103,15 @@ struct Tracking {
   }
 };
 
-// The request-level answer (AMI Response). For make_call success only means "queued": the final
-// word is the OriginateResponse (`finished_cb`).
+// The request-level answer (AMI Response). For make_call and pickup success only means "queued":
+// the final word comes later (`finished_cb`).
 core::CommandCallback done_cb(const std::shared_ptr<Tracking>& t) {
   return [t](core::CommandOutcome o) {
     if (t->id.empty()) {
       t->early = std::move(o);
       return;
     }
-    t->later(std::move(o), !t->make_call);
+    t->later(std::move(o), !t->awaits_outcome);
   };
 }
 
@@ -138,8 +140,8 @@ struct Routes {
     auto log = t->log.lock();  // checked before the command was sent, on this (the io) thread
     if (!log) return problem(503, "pbx-unavailable", "tenant " + p.tenant.str() + " was removed");
     const bool confirmed = t->early.has_value();
-    // A confirmed non-originate command is finished; make_call waits for the OriginateResponse.
-    const auto state = confirmed && !t->make_call ? core::CommandState::done : core::CommandState::accepted;
+    // A confirmed command is finished unless it waits for the PBX's final word (make_call, pickup).
+    const auto state = confirmed && !t->awaits_outcome ? core::CommandState::done : core::CommandState::accepted;
     const auto& rec = log->add(p.tenant, p.user, std::move(action), state, call_id, request_id);
     t->id = rec.id;
     t->note->details["command_id"] = rec.id;
@@ -159,10 +161,10 @@ struct Routes {
     return r;
   }
 
-  std::shared_ptr<Tracking> track(const Principal& p, bool make_call, const Note& note) {
+  std::shared_ptr<Tracking> track(const Principal& p, bool awaits_outcome, const Note& note) {
     auto t = std::make_shared<Tracking>(p.tenant, note, audit);
     t->log = log_for(p.tenant);
-    t->make_call = make_call;
+    t->awaits_outcome = awaits_outcome;
     return t;
   }
 
@@ -305,14 +307,16 @@ struct Routes {
         core::CallControlService* svc = self->deps.service_for ? self->deps.service_for(p.tenant) : nullptr;
         if (!svc || !self->log_for(p.tenant))
           return respond(problem(503, "pbx-unavailable", "no PBX link serves tenant " + p.tenant.str()));
-        auto t = self->track(p, false, note);
+        // Done once the picker talks to the caller; failed with "Nothing to pick up: ..." when
+        // the call stopped ringing before the picker's phone answered (core::CallControlService).
+        auto t = self->track(p, true, note);
         std::optional<std::string> call_id = id;
         if (by_line) {
           // The 202 names the call the service found ringing at the line.
-          std::string found = svc->pickup_line(p.viewer(), id, device, *scope, done_cb(t));
+          std::string found = svc->pickup_line(p.viewer(), id, device, *scope, done_cb(t), finished_cb(t));
           call_id = found.empty() ? std::nullopt : std::optional<std::string>(found);
         } else {
-          svc->pickup(p.viewer(), id, device, *scope, done_cb(t));
+          svc->pickup(p.viewer(), id, device, *scope, done_cb(t), finished_cb(t));
         }
         respond(self->respond(p, t, "pickup", call_id, std::nullopt));
       });

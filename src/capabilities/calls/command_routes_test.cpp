@@ -117,8 +117,10 @@ struct FakePbx final : ports::PbxCommands {
   void redirect(const std::string& c, const std::string&, const std::string& to, ports::CommandDone d) override {
     finish("redirect " + c + " " + to, std::move(d));
   }
+  std::vector<ports::PbxCommands::PickupOutcome> pickups;  // pickup's outcome, run by the test
   void pickup(const std::string& c, const std::string& ringing, const std::string& picker, const std::string& cid,
-              ports::CommandDone d) override {
+              ports::CommandDone d, PickupOutcome outcome) override {
+    pickups.push_back(std::move(outcome));
     finish("pickup " + c + " " + ringing + " " + picker + " " + cid, std::move(d));
   }
 };
@@ -523,11 +525,28 @@ TEST_F(RestCommands, PickupTakesATeamMatesRingingCallAndIsAudited) {
   EXPECT_EQ(obj(r).at("call_id").as_string(), "ctilab-1.0");
   EXPECT_EQ(obj(r).at("command").as_object().at("action").as_string(), "pickup");
   EXPECT_EQ(pbx.log.back(), "pickup ctilab-1.0 100 102 +4989123456");
-  EXPECT_EQ(audited(), (std::vector<std::string>{"call.pickup call:ctilab-1.0 accepted",
-                                                 "call.pickup call:ctilab-1.0 done"}));
+  // Accepted by the PBX, but done only once Bob's phone took the call (the PBX's final word).
+  const std::string taken(obj(r).at("command_id").as_string());
+  EXPECT_EQ(audited(), (std::vector<std::string>{"call.pickup call:ctilab-1.0 accepted"}));
+  EXPECT_EQ(boost::json::parse(get("/api/v1/commands/" + taken, "bob").body).at("state").as_string(), "accepted");
+  ASSERT_EQ(pbx.pickups.size(), 1u);
+  ASSERT_TRUE(pbx.pickups[0]);
+  pbx.pickups[0]({});
+  EXPECT_EQ(audited(), (std::vector<std::string>{"call.pickup call:ctilab-1.0 done"}));
+  EXPECT_EQ(boost::json::parse(get("/api/v1/commands/" + taken, "bob").body).at("state").as_string(), "done");
+  // Answered at 100 while Bob's phone rang: the command fails with "Nothing to pick up" in words.
   r = post("/api/v1/calls/ctilab-1.0/pickup", R"({"device": "102"})", "bob");
   EXPECT_EQ(r.status, 202) << r.body;
-  audited();
+  const std::string late(obj(r).at("command_id").as_string());
+  ASSERT_EQ(pbx.pickups.size(), 2u);
+  pbx.pickups[1](base::fail(base::Error::not_found("PickupChan found nothing to pick up")));
+  auto c = boost::json::parse(get("/api/v1/commands/" + late, "bob").body).as_object();
+  EXPECT_EQ(c.at("state").as_string(), "failed");
+  EXPECT_EQ(std::string(c.at("reason").as_string()),
+            "Nothing to pick up: the call stopped ringing at 100 before your phone (102) answered; it was answered "
+            "there or ended.") << c;
+  EXPECT_EQ(audited(), (std::vector<std::string>{"call.pickup call:ctilab-1.0 accepted",
+                                                 "call.pickup call:ctilab-1.0 failed"}));
   EXPECT_EQ(post("/api/v1/calls/ctilab-1.0/pickup", R"({"device": "100"})", "bob").status, 403);
   EXPECT_EQ(post("/api/v1/calls/ctilab-1.0/pickup", R"({"device": "PJSIP/102"})", "bob").status, 400);
   EXPECT_EQ(post("/api/v1/calls/ctilab-1.0/pickup", "{nope", "bob").status, 400);
@@ -565,6 +584,8 @@ TEST_F(RestCommands, PickupByLineTakesTheCallRingingThere) {
   ASSERT_EQ(r.status, 202) << r.body;
   EXPECT_EQ(obj(r).at("call_id").as_string(), "ctilab-1.0");
   EXPECT_EQ(pbx.log.back(), "pickup ctilab-1.0 100 102 +4989000001");
+  ASSERT_EQ(pbx.pickups.size(), 1u);
+  pbx.pickups[0]({});
   EXPECT_EQ(audited(), (std::vector<std::string>{"call.pickup line:100 accepted", "call.pickup line:100 done"}));
   r = post("/api/v1/lines/101/pickup", "", "bob");  // nothing rings there
   EXPECT_EQ(r.status, 404);

@@ -174,27 +174,28 @@ void AmiCommands::make_call(const ports::MakeCallRequest& r, ports::CommandDone 
     return done(fail(Error::invalid_argument("'" + r.from_device.substr(0, 40) + "' is not a device name")));
   AmiAction a = originate_action(options_, r);
   a.action_id = r.request_id;  // OriginateResponse carries it back
-  if (r.on_outcome && !r.request_id.empty()) {
-    // Registered before sending: OriginateResponse may overtake the action's Response.
-    while (originates_.size() >= kMaxPendingOriginates && !originate_order_.empty()) {
-      auto old = originate_order_.front();
-      originate_order_.pop_front();
-      if (auto it = originates_.find(old); it != originates_.end()) {
-        auto fn = std::move(it->second);
-        originates_.erase(it);
-        fn(fail(Error::timeout("no OriginateResponse (too many originates waiting)")));
-      }
-    }
-    originates_[r.request_id] = r.on_outcome;
-    originate_order_.push_back(r.request_id);
-    auto self = this;
-    std::string rid = r.request_id;
-    done = [self, rid, done = std::move(done)](base::Status st) {
-      if (!st) self->originates_.erase(rid);  // refused at once: no OriginateResponse follows
-      done(st);
-    };
-  }
+  if (r.on_outcome && !r.request_id.empty()) done = expect_originate_response(r.request_id, r.on_outcome, std::move(done));
   send(std::move(a), "c2d", std::move(done));
+}
+
+ports::CommandDone AmiCommands::expect_originate_response(const std::string& action_id, OutcomeFn fn,
+                                                          ports::CommandDone done) {
+  // Registered before sending: OriginateResponse may overtake the action's Response.
+  while (originates_.size() >= kMaxPendingOriginates && !originate_order_.empty()) {
+    auto old = originate_order_.front();
+    originate_order_.pop_front();
+    if (auto it = originates_.find(old); it != originates_.end()) {
+      auto f = std::move(it->second);
+      originates_.erase(it);
+      f(fail(Error::timeout("no OriginateResponse (too many originates waiting)")));
+    }
+  }
+  originates_[action_id] = std::move(fn);
+  originate_order_.push_back(action_id);
+  return [self = this, action_id, done = std::move(done)](base::Status st) {
+    if (!st) self->originates_.erase(action_id);  // refused at once: no OriginateResponse follows
+    done(st);
+  };
 }
 
 std::string originate_failure_reason(std::string_view code, std::string_view channel) {
@@ -213,7 +214,20 @@ std::string originate_failure_reason(std::string_view code, std::string_view cha
 }
 
 void AmiCommands::on_ami_message(const AmiMessage& m) {
-  if (m.event() != "OriginateResponse" || originates_.empty()) return;
+  const auto ev = m.event();
+  if (!pickups_.empty() && (ev == "Pickup" || ev == "Hangup")) {
+    // The picker's channel (Uniqueid of its OriginateResponse): app_directed_pickup raises Pickup
+    // when it took the ringing channel (live_pickup_via_api); when PickupChan finds no ringing
+    // channel it returns and the channel hangs up without one, Cause 0 (live_pickup_too_late).
+    auto it = pickups_.find(std::string(m.get("Uniqueid")));
+    if (it == pickups_.end()) return;
+    auto p = std::move(it->second);
+    pickups_.erase(it);
+    if (ev == "Pickup") return p.outcome({});
+    return p.outcome(fail(Error::not_found("PickupChan found nothing to pick up: " + p.target +
+                                           " no longer rang when " + p.picker + " answered")));
+  }
+  if (ev != "OriginateResponse" || originates_.empty()) return;
   auto it = originates_.find(std::string(m.action_id()));
   if (it == originates_.end()) return;
   auto fn = std::move(it->second);
@@ -233,6 +247,10 @@ void AmiCommands::on_session_end() {
   originate_order_.clear();
   for (auto& [id, fn] : waiting)
     fn(fail(Error::unavailable("the AMI session ended before the OriginateResponse of " + id)));
+  auto picking = std::move(pickups_);
+  pickups_.clear();
+  for (auto& [uid, p] : picking)
+    p.outcome(fail(Error::unavailable("the AMI session ended before the pickup of " + p.target + " was done")));
 }
 
 void AmiCommands::hangup(const std::string& call_id, const std::string& device, ports::CommandDone done) {
@@ -356,7 +374,8 @@ void AmiCommands::redirect(const std::string& call_id, const std::string& device
 }
 
 void AmiCommands::pickup(const std::string& call_id, const std::string& ringing_device,
-                         const std::string& picker_device, const std::string& caller_id, ports::CommandDone done) {
+                         const std::string& picker_device, const std::string& caller_id, ports::CommandDone done,
+                         ports::PbxCommands::PickupOutcome outcome) {
   // Channel: <tech>/<device>: a name with '/' or '.' would pick another technology or resource.
   if (!base::is_device_name(picker_device))
     return done(fail(Error::invalid_argument("'" + picker_device.substr(0, 40) + "' is not a device name")));
@@ -367,7 +386,24 @@ void AmiCommands::pickup(const std::string& call_id, const std::string& ringing_
   for (char c : caller_id)
     if ((c >= '0' && c <= '9') || c == '+' || c == '*' || c == '#') cid += c;
   if (cid.size() > 32) cid.clear();
-  send(pickup_action(options_, picker_device, ch->party.name, cid), "pickup", std::move(done));
+  AmiAction a = pickup_action(options_, picker_device, ch->party.name, cid);
+  if (outcome) {
+    // Asterisk accepts the Originate whatever PickupChan will find; the outcome is known once the
+    // picker's phone answered: OriginateResponse first, then Pickup or Hangup of its channel.
+    a.action_id = next_action_id("pickup");
+    std::string target = ch->party.name;
+    OutcomeFn answered = [self = this, outcome, target, picker = options_.tech + "/" + picker_device](
+                             base::Result<std::string> uid) {
+      if (!uid) return outcome(fail(uid.error()));
+      if (uid->empty()) return outcome(fail(Error::internal("OriginateResponse without the picker's Uniqueid")));
+      if (self->pickups_.size() >= kMaxPendingOriginates) {
+        return outcome(fail(Error::timeout("too many pickups waiting for their end; not followed")));
+      }
+      self->pickups_[*uid] = PendingPickup{outcome, target, picker};
+    };
+    done = expect_originate_response(a.action_id, std::move(answered), std::move(done));
+  }
+  send(std::move(a), "pickup", std::move(done));
 }
 
 }  // namespace callbridge::drivers::ami

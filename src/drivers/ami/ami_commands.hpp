@@ -95,8 +95,10 @@ class AmiCommands final : public ports::PbxCommands {
                   ports::CommandDone done) override;
   void redirect(const std::string& call_id, const std::string& device, const std::string& dial_string,
                 ports::CommandDone done) override;
+  // With `outcome`: OriginateResponse, then the picker channel's Pickup (ok) or its Hangup
+  // without one (not_found: nothing to pick up) decide it.
   void pickup(const std::string& call_id, const std::string& ringing_device, const std::string& picker_device,
-              const std::string& caller_id, ports::CommandDone done) override;
+              const std::string& caller_id, ports::CommandDone done, PickupOutcome outcome) override;
 
   // ActionIDs are "<prefix>-<n>", n counting from 1 per instance, four digits at least
   // ("bxfer-0001"), so a fresh instance reproduces the captured ami.sent exactly. make_call uses
@@ -105,17 +107,22 @@ class AmiCommands final : public ports::PbxCommands {
 
   // The link's AMI messages (the app's tap, after the tracker): `OriginateResponse` (ActionID =
   // the request id) completes make_call's MakeCallRequest::on_outcome — Success with the first
-  // leg's Uniqueid (the call's id in the model), Failure with Asterisk's Reason explained. The
-  // end of the AMI session fails those still waiting. At most kMaxPendingOriginates wait; the
-  // oldest is failed beyond that.
+  // leg's Uniqueid (the call's id in the model), Failure with Asterisk's Reason explained — and
+  // moves a pickup on to waiting for its channel's Pickup or Hangup. The end of the AMI session
+  // fails those still waiting. At most kMaxPendingOriginates wait; the oldest is failed beyond
+  // that (pickups past the OriginateResponse: the newest is not followed).
   void on_ami_message(const AmiMessage& m);
   void on_session_end();
   static constexpr std::size_t kMaxPendingOriginates = 1024;
-  std::size_t pending_originates() const { return originates_.size(); }
+  std::size_t pending_originates() const { return originates_.size() + pickups_.size(); }
 
  private:
   // Sends `a` with ActionID next_action_id(prefix); `done` gets ok / the PBX's refusal.
   void send(AmiAction a, std::string_view prefix, ports::CommandDone done);
+  using OutcomeFn = std::function<void(base::Result<std::string>)>;
+  // Registers `fn` for the OriginateResponse of `action_id`; returns `done` wrapped so a refused
+  // action unregisters it.
+  ports::CommandDone expect_originate_response(const std::string& action_id, OutcomeFn fn, ports::CommandDone done);
   std::optional<AmiCallTracker::CallChannels> locate(const std::string& call_id, const std::string& device,
                                                      ports::CommandDone& done);
   void notify(const std::string& call_id, const std::string& device, std::string PhoneNotifyEvents::*which,
@@ -126,8 +133,13 @@ class AmiCommands final : public ports::PbxCommands {
   SubmitFn submit_;
   std::function<bool()> is_up_;
   std::uint64_t seq_ = 0;
-  using OutcomeFn = std::function<void(base::Result<std::string>)>;
   std::unordered_map<std::string, OutcomeFn> originates_;  // by request id (ActionID)
+  struct PendingPickup {
+    PickupOutcome outcome;
+    std::string target;  // the ringing channel PickupChan is to take
+    std::string picker;  // "PJSIP/102", for the words
+  };
+  std::unordered_map<std::string, PendingPickup> pickups_;  // answered pickers, by their Uniqueid
   std::deque<std::string> originate_order_;                // oldest first; may hold finished ids
 };
 

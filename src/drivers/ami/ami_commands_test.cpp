@@ -344,17 +344,17 @@ TEST(AmiCommandSession, PickupOfTheRingingCallOriginatesPickupChanOfItsChannel) 
   std::string call = s.call_of("100", model::ConnectionState::alerting);
   ASSERT_FALSE(call.empty());
   std::optional<base::Status> bad;
-  s.commands.pickup(call, "100", "102/evil", "+49", [&](base::Status st) { bad = st; });
+  s.commands.pickup(call, "100", "102/evil", "+49", [&](base::Status st) { bad = st; }, {});
   ASSERT_TRUE(bad);
   EXPECT_EQ(bad->error().code(), base::Errc::invalid_argument);
   std::optional<base::Status> absent;
-  s.commands.pickup(call, "105", "102", "", [&](base::Status st) { absent = st; });
+  s.commands.pickup(call, "105", "102", "", [&](base::Status st) { absent = st; }, {});
   ASSERT_TRUE(absent);
   EXPECT_EQ(absent->error().code(), base::Errc::not_found);
   EXPECT_FALSE(s.protocol.has_output());
   std::optional<base::Status> r;
   // Quotes and CR/LF in a caller id never reach the action.
-  s.commands.pickup(call, "100", "102", "+49 89\r\n\"x", [&](base::Status st) { r = st; });
+  s.commands.pickup(call, "100", "102", "+49 89\r\n\"x", [&](base::Status st) { r = st; }, {});
   EXPECT_EQ(s.protocol.take_output(),
             "Action: Originate\r\nActionID: pickup-0001\r\nChannel: PJSIP/102\r\nApplication: PickupChan\r\n"
             "Data: PJSIP/100-00000003\r\nCallerID: \"+4989\" <+4989>\r\nTimeout: 30000\r\nAsync: true\r\n\r\n");
@@ -362,6 +362,73 @@ TEST(AmiCommandSession, PickupOfTheRingingCallOriginatesPickupChanOfItsChannel) 
   ASSERT_TRUE(s.protocol.on_bytes("Response: Success\r\nActionID: pickup-0001\r\nMessage: Originate successfully queued\r\n\r\n", at(7)));
   ASSERT_TRUE(r);
   EXPECT_TRUE(*r);
+}
+
+// Issue 13: a pickup's final word. Asterisk accepts the Originate whatever PickupChan finds; after
+// the picker's OriginateResponse, its channel's Pickup event means it took the call
+// (live_pickup_via_api), its Hangup without one that there was nothing to pick up any more
+// (live_pickup_too_late: 101 answered while 102 rang). A picker that does not answer is the
+// OriginateResponse Failure; a session that ends fails those still waiting.
+TEST(AmiCommandSession, PickupOutcomeIsThePickerChannelsPickupOrItsHangupWithoutOne) {
+  Session s("inbound_missed");
+  auto ringing_end = s.log.find("Event: HangupRequest\r\n");
+  ASSERT_NE(ringing_end, std::string::npos);
+  s.feed(ringing_end);
+  std::string call = s.call_of("100", model::ConnectionState::alerting);
+  ASSERT_FALSE(call.empty());
+  std::vector<std::pair<std::string, base::Status>> outcomes;
+  auto start = [&](const std::string& name) {
+    s.commands.pickup(call, "100", "102", "", [](base::Status) {}, [&, name](base::Status st) { outcomes.emplace_back(name, st); });
+  };
+  auto feed = [&](const std::string& msg, int t) { ASSERT_TRUE(s.protocol.on_bytes(msg, at(t))); };
+  start("taken");
+  start("too late");
+  start("no answer");
+  start("link lost");
+  (void)s.protocol.take_output();
+  for (int i = 1; i <= 4; ++i)
+    feed("Response: Success\r\nActionID: pickup-000" + std::to_string(i) + "\r\nMessage: Originate successfully queued\r\n\r\n", 7);
+  EXPECT_EQ(s.commands.pending_originates(), 4u);
+  auto response = [](int n, std::string_view uid) {
+    return "Event: OriginateResponse\r\nPrivilege: call,all\r\nActionID: pickup-000" + std::to_string(n) +
+           "\r\nResponse: Success\r\nChannel: PJSIP/102-0000000" + std::to_string(n) +
+           "\r\nApplication: PickupChan\r\nData: PJSIP/100-00000003\r\nReason: 4\r\nUniqueid: " + std::string(uid) +
+           "\r\nCallerIDNum: <unknown>\r\nCallerIDName: <unknown>\r\n\r\n";
+  };
+  feed(response(1, "pbx-1.1"), 8);
+  feed(response(2, "pbx-1.2"), 8);
+  feed(response(4, "pbx-1.4"), 8);
+  EXPECT_TRUE(outcomes.empty());  // answered, but PickupChan has not spoken yet
+  feed("Event: Pickup\r\nPrivilege: call,all\r\nChannel: PJSIP/102-00000001\r\nUniqueid: pbx-1.1\r\n"
+       "TargetChannel: PJSIP/100-00000003\r\nTargetUniqueid: pbx-1.0\r\n\r\n", 9);
+  feed("Event: Hangup\r\nPrivilege: call,all\r\nChannel: PJSIP/102-00000002\r\nUniqueid: pbx-1.2\r\n"
+       "Cause: 0\r\nCause-txt: Unknown\r\n\r\n", 9);
+  feed("Event: OriginateResponse\r\nPrivilege: call,all\r\nActionID: pickup-0003\r\nResponse: Failure\r\n"
+       "Channel: PJSIP/102\r\nApplication: PickupChan\r\nData: PJSIP/100-00000003\r\nReason: 3\r\n"
+       "Uniqueid: <null>\r\n\r\n", 10);
+  ASSERT_EQ(outcomes.size(), 3u);
+  EXPECT_EQ(outcomes[0].first, "taken");
+  EXPECT_TRUE(outcomes[0].second);
+  EXPECT_EQ(outcomes[1].first, "too late");
+  ASSERT_FALSE(outcomes[1].second);
+  EXPECT_EQ(outcomes[1].second.error().code(), base::Errc::not_found);
+  EXPECT_EQ(outcomes[1].second.error().message(),
+            "PickupChan found nothing to pick up: PJSIP/100-00000003 no longer rang when PJSIP/102 answered");
+  EXPECT_EQ(outcomes[2].first, "no answer");
+  ASSERT_FALSE(outcomes[2].second);
+  EXPECT_EQ(outcomes[2].second.error().code(), base::Errc::conflict);
+  EXPECT_NE(outcomes[2].second.error().message().find("no answer"), std::string::npos);
+  // A later Hangup of the picker that took the call changes nothing.
+  feed("Event: Hangup\r\nPrivilege: call,all\r\nChannel: PJSIP/102-00000001\r\nUniqueid: pbx-1.1\r\n"
+       "Cause: 16\r\n\r\n", 20);
+  EXPECT_EQ(outcomes.size(), 3u);
+  EXPECT_EQ(s.commands.pending_originates(), 1u);
+  s.commands.on_session_end();
+  ASSERT_EQ(outcomes.size(), 4u);
+  EXPECT_EQ(outcomes[3].first, "link lost");
+  ASSERT_FALSE(outcomes[3].second);
+  EXPECT_EQ(outcomes[3].second.error().code(), base::Errc::unavailable);
+  EXPECT_EQ(s.commands.pending_originates(), 0u);
 }
 
 }  // namespace

@@ -44,6 +44,7 @@ base::Result<std::unique_ptr<AmiDriver>> AmiDriver::create(boost::asio::any_io_e
   outputs.on_event = [self](const model::CallEvent& e) { self->sink_.on_call_event(e, self->tracker_->model()); };
   d->tracker_ = std::make_unique<AmiCallTracker>(std::move(o.tracker), std::move(outputs));
   if (o.device_caps) d->tracker_->model().set_caps_resolver(std::move(o.device_caps));
+  d->tracker_->model().set_pickup_offered(true);  // AmiCommands::pickup: Originate into PickupChan
 
   // Open calls survive a restart (kill -9 included) in the journal store: what the previous run
   // left is re-attached at the first resync, and the state rows leave with the entries.

@@ -46,6 +46,14 @@ export function commandOutcome(cmd: CommandStatus) {
   const who = sent?.who ?? (call ? callerLabel(call) : '');
   if (cmd.state === 'failed') {
     const error = cmd.reason ?? t('error.other');
+    const action = sent?.action ?? cmd.action;
+    if (action === 'pickup' && error.startsWith('Nothing to pick up')) {
+      // The server's words for a pickup that came too late (docs/api.md), in the page's language.
+      alertUser(who ? t('pickup.nothingWho', { who }) : t('pickup.nothing'));
+      if (state.flash?.kind === 'ok') state.flash = null;  // "your phone rings" is over
+      sentCommands.delete(cmd.id);
+      return;
+    }
     alertUser(who ? t('act.failedWho', { action: what, who, error }) : t('act.failed', { action: what, error }));
     sentCommands.delete(cmd.id);
     if (cmd.action === 'make_call' || sent?.action === 'make_call') { dialed.length = 0; if (state.flash?.kind === 'ok') state.flash = null; }
@@ -99,6 +107,18 @@ export async function pickupLine(device: string, name: string) {
       render();
       return;
     }
+    alertUser(t('act.failed', { action: actionLabel('pickup'), error: errText(e) }));
+  }
+}
+
+// "Pick up" on a colleague's ringing call card (the call's allowed_actions offer it): POST
+// /api/v1/calls/{id}/pickup; the outcome (done, or "Nothing to pick up") comes as a command event.
+export async function pickupCall(c: Call, name: string) {
+  try {
+    const r = await api.post<CommandAccepted>(`/api/v1/calls/${encodeURIComponent(c.id)}/pickup`, {});
+    track(r, 'pickup', name);
+    setFlash('ok', t('presence.pickupSent', { name }));
+  } catch (e) {
     alertUser(t('act.failed', { action: actionLabel('pickup'), error: errText(e) }));
   }
 }

@@ -83,6 +83,20 @@ export class LiveState {
   mine(devices: string[]): Call[] {
     return [...this.calls.values()].filter((c) => c.connections.some((x) => devices.includes(x.device)));
   }
+
+  // Calls ringing at a colleague's line that the owner of `devices` could take over: none of
+  // `devices` is in the call and the server offers "pickup" on the ringing connection (it sends
+  // other people's calls only to those who may see them: supervisors and admins). Oldest first.
+  pickable(devices: string[]): { call: Call; device: string }[] {
+    if (!devices.length) return [];
+    const out: { call: Call; device: string; since: string }[] = [];
+    for (const c of this.calls.values()) {
+      if (c.connections.some((x) => devices.includes(x.device))) continue;
+      const ringing = c.connections.find((x) => x.state === 'alerting' && (c.allowed_actions?.[x.device] ?? []).includes('pickup'));
+      if (ringing) out.push({ call: c, device: ringing.device, since: ringing.since ?? c.created_at ?? '' });
+    }
+    return out.sort((a, b) => a.since.localeCompare(b.since)).map(({ call, device }) => ({ call, device }));
+  }
 }
 
 // The control buttons for a call as one device sees it, from allowed_actions only, in a fixed order.

@@ -11,8 +11,8 @@ import { formatDuration } from '../lib/phone';
 import { recentWith } from '../lib/journalview';
 import type { Call } from '../lib/types';
 import type { Key } from '../lib/i18n';
-import { colleagueName, manualChoice, resolved } from '../app/caller';
-import { actionLabel, cancelConsult, completeTransfer, confirmDial, control, dial, dialedNumber, pairs, targets, type Pair } from '../app/commands';
+import { callerLabel, colleagueName, manualChoice, resolved } from '../app/caller';
+import { actionLabel, cancelConsult, completeTransfer, confirmDial, control, dial, dialedNumber, pairs, pickupCall, targets, type Pair } from '../app/commands';
 import { live, memory, myExtensions, render, state, t, tenantConfig, fmtTime } from '../app/state';
 import { syncAlerting } from '../app/alerting';
 import { callNotes } from '../app/journal';
@@ -23,6 +23,7 @@ export function CallsPage() {
   const mine = live.mine(devices);
   const ringing = live.incoming(devices);
   const others = mine.filter((c) => !ringing.includes(c));
+  const pickable = live.pickable(devices);
   // Consultation pairs first (held + consultation call together), then single calls.
   const paired = new Set<string>();
   const items: ({ kind: 'pair'; pair: Pair } | { kind: 'call'; call: Call })[] = [];
@@ -52,7 +53,28 @@ export function CallsPage() {
             : <CallCard key={it.call.id} call={it.call} incoming={false} inert={offline} />)}
         </section>) : null}
       {!mine.length ? <p class="empty">{t('calls.none')}</p> : null}
+      {pickable.length ? (
+        <section aria-label={t('calls.pickable')} class="cards pickable">
+          <h3>{t('calls.pickable')}</h3>
+          {pickable.map(({ call, device }) => <PickupCard key={call.id} call={call} device={device} inert={offline} />)}
+        </section>) : null}
     </div>);
+}
+
+// A call ringing at a colleague's line that the user may take over (its allowed_actions offer
+// "pickup" there): who calls, at whose line, and Pick up (the user's phone rings first).
+function PickupCard({ call: c, device, inert }: { call: Call; device: string; inert: boolean }) {
+  const who = callerLabel(c);
+  const name = live.lines.get(device)?.name || device;
+  return (
+    <article class={`card colleague-ringing ${inert ? 'inert' : ''}`} aria-label={t('calls.ringsAt', { who, name })}
+      data-call-id={c.id} data-ringing-at={device} aria-disabled={inert ? 'true' : undefined}>
+      <div class="card-head"><span class="badge word-ringing">{t('calls.ringsAt', { who, name })}</span></div>
+      <div class="controls" role="group" aria-label={t('card.controls')}>
+        <button type="button" class="ctl ctl-pickup" data-action="pickup" disabled={inert}
+          aria-label={t('presence.pickup', { name })} onClick={() => void pickupCall(c, name)}>{actionLabel('pickup')}</button>
+      </div>
+    </article>);
 }
 
 export function lineWord(st: string): string {
