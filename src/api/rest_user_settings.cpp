@@ -30,6 +30,9 @@ struct SettingSpec {
 };
 constexpr SettingSpec kSettings[] = {
     {"ring_sound", true, {}, nullptr, true},
+    // Off until the user turns it on: the browser shows nothing before it asked for permission,
+    // and it asks only in answer to a click (the web client's switch); web/src/lib/settings.ts
+    // has the same defaults.
     {"notifications", true, {}, nullptr, false},
     {"language", false, {"auto", "de", "en", nullptr}, "auto", false},
     {"theme", false, {"auto", "light", "dark", nullptr}, "auto", false},

@@ -57,6 +57,15 @@ run('call control and notifications in the browser', async (ctx) => {
   await page.goto(`${base}/?token=${encodeURIComponent(token)}`);
   await page.waitForSelector('#status.online', { timeout: 10_000 });
   assert(await page.evaluate(() => Notification.permission) === 'granted', 'notification permission granted');
+  // Desktop notifications are off until the user turns them on (server and browser agree on the
+  // default); the switch on the Settings page saves it for the user.
+  const fresh = await d.api('GET', '/api/v1/me/settings', token);
+  assert(fresh.json?.notifications === false && fresh.json?.updated_at === null, `server default: ${fresh.text}`);
+  await page.click('nav a[href="#/settings"]');
+  assert(!(await page.isChecked('#set-notifications')), 'the notifications switch starts off');
+  await page.check('#set-notifications');
+  await until('the switch saved for the user', async () => (await d.api('GET', '/api/v1/me/settings', token)).json?.notifications === true);
+  await page.click('nav a[href="#/calls"]');
 
   const blocks = fixtureBlocks('hold_retrieve');
   const at = (re, from = 0) => { const i = blocks.findIndex((x, k) => k >= from && re.test(x)); assert(i >= 0, `fixture has ${re}`); return i; };

@@ -4,7 +4,7 @@ import { missingKeys, pickLang, translator } from '../../src/lib/i18n';
 import { looksLikeNumber, suggestions } from '../../src/lib/suggest';
 import { missedCount, missedDone, newestFirst, openMissed, recentWith } from '../../src/lib/journalview';
 import { faviconHref, pageTitle } from '../../src/lib/badge';
-import { parseSettings, serverSettings } from '../../src/lib/settings';
+import { DEFAULT_SETTINGS, parseSettings, serverSettings } from '../../src/lib/settings';
 import { LiveState } from '../../src/lib/store';
 import type { Call, JournalEntry } from '../../src/lib/types';
 
@@ -152,9 +152,13 @@ describe('tab signals and settings', () => {
     expect(pageTitle('callbridge', ['Max', 'Erika'], (w) => `☎ ${w}`)).toBe('☎ 2× Max');
   });
   it('settings: bad values fall back to defaults', () => {
-    expect(parseSettings({ lang: 'de', theme: 'dark', ring: false })).toEqual({ lang: 'de', theme: 'dark', ring: false, notifications: true });
-    expect(parseSettings({ lang: 'fr', theme: 1, ring: 'yes' })).toEqual({ lang: 'auto', theme: 'auto', ring: true, notifications: true });
-    expect(parseSettings(null)).toEqual({ lang: 'auto', theme: 'auto', ring: true, notifications: true });
+    expect(parseSettings({ lang: 'de', theme: 'dark', ring: false })).toEqual({ lang: 'de', theme: 'dark', ring: false, notifications: false });
+    expect(parseSettings({ lang: 'fr', theme: 1, ring: 'yes' })).toEqual({ lang: 'auto', theme: 'auto', ring: true, notifications: false });
+    expect(parseSettings(null)).toEqual({ lang: 'auto', theme: 'auto', ring: true, notifications: false });
+    // The server's defaults (GET /api/v1/me/settings before the user saved anything, docs/api.md)
+    // are the browser's: the same switch whether or not the server keeps the settings.
+    expect(parseSettings({ ring_sound: true, notifications: false, language: 'auto', theme: 'auto', updated_at: null })).toEqual(DEFAULT_SETTINGS);
+    expect(DEFAULT_SETTINGS.notifications).toBe(false);
   });
   it('settings: the server\'s names in and out', () => {
     const s = parseSettings({ language: 'en', theme: 'light', ring_sound: false, notifications: false, updated_at: 'x' });
