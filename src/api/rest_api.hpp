@@ -30,6 +30,7 @@
 namespace callbridge::core {
 class CallControlService;
 class CommandLog;
+class ChosenContacts;
 class LookupService;
 class RemoteInfoView;
 }
@@ -78,6 +79,9 @@ struct RestDeps {
   // GET /api/v1/commands/{id} 404.
   std::function<core::CallControlService*(const base::TenantId& tenant)> call_control;
   std::function<std::shared_ptr<core::CommandLog>(const base::TenantId& tenant)> command_log;
+  // A tenant's contacts chosen in screen pops (PUT /api/v1/calls/{id}/contact; io thread). Unset
+  // or null: that route answers 503.
+  std::function<core::ChosenContacts*(const base::TenantId& tenant)> chosen_contacts;
   std::size_t max_body_bytes = 64 * 1024;
   // Secure flag on cb_session even for plain-HTTP requests (behind a TLS-terminating proxy);
   // requests that arrive over TLS always get it.

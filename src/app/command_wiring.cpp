@@ -16,6 +16,10 @@ void wire_call_control(api::RestDeps& deps, std::function<core::TenantRuntime*(c
     auto* r = runtime_for(t);
     return r ? r->shared_commands() : nullptr;
   };
+  deps.chosen_contacts = [runtime_for](const base::TenantId& t) -> core::ChosenContacts* {
+    auto* r = runtime_for(t);
+    return r ? &r->chosen_contacts() : nullptr;
+  };
 }
 
 std::function<void(const core::CommandRecord&)> command_publisher(core::EventHub& hub) {

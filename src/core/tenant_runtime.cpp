@@ -1,5 +1,7 @@
 #include "core/tenant_runtime.hpp"
 
+#include <spdlog/spdlog.h>
+
 #include <algorithm>
 #include <utility>
 
@@ -14,6 +16,10 @@ TenantRuntime::TenantRuntime(TenantSpec spec, TenantServices services)
   control_options_.tenant = id_;
   commands_ = std::make_shared<CommandLog>(spec.command_log, *services_.clock);
   if (services_.on_command) commands_->set_listener(services_.on_command);
+  // Choices of a previous run whose entries are still to come (the open calls go on too).
+  chosen_ = std::make_unique<ChosenContacts>(id_, services_.journal);
+  if (auto st = chosen_->load(services_.clock->now()); !st)
+    spdlog::warn("tenant {}: reading the contacts chosen in screen pops: {}", id_.str(), st.error().message());
 
   // Only this tenant's sources, so every source is asked for every lookup of the runtime.
   LookupOptions lo = spec.lookup;
@@ -156,8 +162,13 @@ void TenantRuntime::record(model::JournalEntry entry) {
 }
 
 void TenantRuntime::store_entry(model::JournalEntry entry) {
+  // The contact the user chose in the pop wins over the lookup's first match.
+  auto chosen = chosen_->find(entry.call_id, entry.party);
+  if (chosen) entry.contact = std::move(*chosen);
+  const std::string call_id = entry.call_id, party = entry.party;
   if (!services_.journal_ids) services_.hub->on_journal(entry);  // else once committed, with its id
   services_.journal->append(std::move(entry));
+  if (chosen) chosen_->erase(call_id, party);  // after the entry, in the store's order
 }
 
 void TenantRuntime::on_committed(const ports::StoredEntry& e) {

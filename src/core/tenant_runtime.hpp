@@ -20,6 +20,7 @@
 #include "base/tenant_id.hpp"
 #include "base/time.hpp"
 #include "core/call_control.hpp"
+#include "core/chosen_contacts.hpp"
 #include "core/command_log.hpp"
 #include "core/dialing_plan.hpp"
 #include "core/event_hub.hpp"
@@ -120,6 +121,9 @@ class TenantRuntime final : public ports::PbxEventSink {
   // the tenant was removed finds nothing. Goes with the runtime.
   CommandLog& commands() { return *commands_; }
   std::shared_ptr<CommandLog> shared_commands() const { return commands_; }
+  // The contacts users chose in the screen pop for their lines' parts of live calls (PUT
+  // /api/v1/calls/{id}/contact); record() gives each entry its choice (over the lookup's match).
+  ChosenContacts& chosen_contacts() { return *chosen_; }
   // Directory lookups of this tenant (GET /api/v1/contacts/lookup, live calls). Thread-safe.
   LookupService& lookup() const { return *lookup_; }
   std::shared_ptr<LookupService> shared_lookup() const { return lookup_; }
@@ -151,6 +155,7 @@ class TenantRuntime final : public ports::PbxEventSink {
   std::unique_ptr<RemoteInfoService> remote_info_;
   std::unique_ptr<CallControlService> control_;
   std::shared_ptr<CommandLog> commands_;
+  std::unique_ptr<ChosenContacts> chosen_;
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);  // posted lookup notices check it
   bool running_ = false;
   bool stopping_ = false;

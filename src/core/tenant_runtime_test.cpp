@@ -7,6 +7,7 @@
 #include <gtest/gtest.h>
 
 #include <deque>
+#include <map>
 #include <mutex>
 
 namespace callbridge::core {
@@ -34,9 +35,21 @@ struct MemoryStore final : ports::JournalStore {
   }
   base::Status set_note(const std::string&, std::int64_t, const std::string&) override { return {}; }
   base::Result<std::size_t> purge_before(base::Timestamp) override { return std::size_t{0}; }
+  std::map<std::pair<std::string, std::string>, std::string> rows;  // open state, (scope, key) -> text
   bool keeps_open_state() const override { return open_state; }
   void put_open_state(std::string scope, std::string key, std::string text) override {
-    if (text.empty()) dropped_state.emplace_back(std::move(scope), std::move(key));
+    if (text.empty()) {
+      rows.erase({scope, key});
+      dropped_state.emplace_back(std::move(scope), std::move(key));
+    } else {
+      rows[{std::move(scope), std::move(key)}] = std::move(text);
+    }
+  }
+  base::Result<std::vector<std::string>> load_open_state(const std::string& scope) override {
+    std::vector<std::string> out;
+    for (const auto& [k, text] : rows)
+      if (k.first == scope) out.push_back(text);
+    return out;
   }
 };
 
@@ -359,6 +372,68 @@ TEST_F(TwoTenants, AnEntryThePolicyDropsStillDropsItsOpenCallState) {
   EXPECT_TRUE(store.appended.empty());
   ASSERT_EQ(store.dropped_state.size(), 1u);
   EXPECT_EQ(store.dropped_state[0].second, "k1");
+}
+
+// Issue 13: the contact Anna chose in the pop (two contacts share the caller's number) is the
+// contact of her journal entry of that call, not the lookup's first match; only hers (party and
+// call), and kept in the store's open-state rows until the entry is written, so a restarted
+// runtime (callbridged restart while the call goes on) still applies it. Other tenants never see it.
+TEST_F(TwoTenants, ContactChosenInThePopGoesIntoThatPartysEntryAlsoAfterARestart) {
+  store.open_state = true;
+  a = runtime(acme);  // with the open-state store
+  const model::ContactRef max{.id = "7", .name = "Max Muster", .company = "ACME GmbH", .source = "store"};
+  a->chosen_contacts().choose("c-100", "100", max, at(1));
+  ASSERT_EQ(store.rows.size(), 1u);
+  EXPECT_EQ(store.rows.begin()->first.first, "chosen:acme");
+  // Restart before the call ends: the next runtime reads the choice back.
+  a.reset();
+  a = runtime(acme);
+  EXPECT_EQ(a->chosen_contacts().size(), 1u);
+  b->record(entry(globex, "100", "+4989111"));  // same call id and party, other tenant: untouched
+  a->record(entry(acme, "101", "+4989111"));    // another party of the tenant: untouched
+  auto mine = entry(acme, "100", "+4989111");
+  mine.call_id = "lab-c-100";  // the entry's id with a link prefix is the same call
+  a->record(mine);
+  ASSERT_EQ(store.appended.size(), 3u);
+  EXPECT_FALSE(store.appended[0].contact);
+  EXPECT_FALSE(store.appended[1].contact);
+  ASSERT_TRUE(store.appended[2].contact);
+  EXPECT_EQ(store.appended[2].contact->id, "7");
+  EXPECT_EQ(store.appended[2].contact->name, "Max Muster");
+  EXPECT_EQ(store.appended[2].contact->company, "ACME GmbH");
+  EXPECT_EQ(store.appended[2].contact->source, "store");
+  EXPECT_EQ(a->chosen_contacts().size(), 0u);
+  EXPECT_TRUE(store.rows.empty()) << "the row leaves once the entry is written";
+}
+
+TEST(ChosenContacts, RowsRoundTripAndOldOrForeignRowsAreLeftOut) {
+  const model::ContactRef c{.id = "ldap:uid=max", .name = "Max Muster", .company = "", .source = "ldap"};
+  auto text = ChosenContacts::encode("lab-1795.0", "100", c, at(5));
+  auto row = ChosenContacts::decode(text);
+  ASSERT_TRUE(row);
+  EXPECT_EQ(row->call_id, "lab-1795.0");
+  EXPECT_EQ(row->party, "100");
+  EXPECT_EQ(row->contact.id, "ldap:uid=max");
+  EXPECT_EQ(row->contact.name, "Max Muster");
+  EXPECT_EQ(row->contact.company, "");
+  EXPECT_EQ(row->contact.source, "ldap");
+  EXPECT_EQ(row->at, at(5));
+  EXPECT_FALSE(ChosenContacts::decode(""));
+  EXPECT_FALSE(ChosenContacts::decode("v2\tx"));
+  EXPECT_FALSE(ChosenContacts::decode("v1\tc\t100\tnot-a-time\t7\tstore\tMax\t"));
+
+  MemoryStore store;
+  store.open_state = true;
+  store.rows[{"chosen:acme", "old|100"}] = ChosenContacts::encode("old", "100", c, at(0));
+  store.rows[{"chosen:acme", "new|100"}] = ChosenContacts::encode("new", "100", c, at(0) + std::chrono::hours(47));
+  store.rows[{"chosen:acme", "junk"}] = "junk";
+  ChosenContacts chosen(base::TenantId("acme"), &store);
+  ASSERT_TRUE(chosen.load(at(0) + std::chrono::hours(49)));
+  EXPECT_EQ(chosen.size(), 1u);
+  EXPECT_TRUE(chosen.find("new", "100"));
+  EXPECT_FALSE(chosen.find("old", "100"));
+  EXPECT_FALSE(store.rows.contains({"chosen:acme", "old|100"})) << "expired rows are deleted";
+  EXPECT_FALSE(chosen.find("new", "101"));
 }
 
 }  // namespace

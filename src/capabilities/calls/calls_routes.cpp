@@ -6,7 +6,10 @@
 #include "capabilities/calls/calls_routes.hpp"
 
 #include "api/rest_common.hpp"
+#include "base/device_name.hpp"
 #include "capabilities/calls/calls_service.hpp"
+#include "core/chosen_contacts.hpp"
+#include "core/visibility.hpp"
 #include "capabilities/calls/command_routes.hpp"
 
 namespace callbridge::capabilities::calls {
@@ -39,11 +42,81 @@ void add_read_routes(HttpServer& s, const std::shared_ptr<Ctx>& ctx) {
           }));
 }
 
+// A contact field as the pop shows it: at most `max` bytes, no control characters (the choice is
+// kept in tab-separated open-state rows, and shown in the journal as it is).
+std::expected<std::string, std::string> contact_field(const boost::json::object& o, const char* key, std::size_t max,
+                                                      bool required) {
+  auto v = opt_string(o, key, max);
+  if (!v) return std::unexpected("contact." + v.error());
+  if (!*v || (*v)->empty()) {
+    if (required) return std::unexpected(std::string("contact.") + key + ": required");
+    return std::string();
+  }
+  for (unsigned char ch : **v)
+    if (ch < 0x20 || ch == 0x7f) return std::unexpected(std::string("contact.") + key + ": control characters are not allowed");
+  return **v;
+}
+
+// PUT /api/v1/calls/{id}/contact {"contact": {"id", "source", "name", "company"?}, "device"?}: the
+// contact the user chose in the screen pop (several matched the caller) for their extension's part
+// of the live call; its journal entry gets it when it is written (core::ChosenContacts, also after a
+// callbridged restart). The call must be one the user is in (with `device`, that extension; else
+// their first in the call): anything else is 404 like a call that does not exist.
+void add_choice_route(HttpServer& s, const std::shared_ptr<Ctx>& ctx) {
+  s.route("PUT", "/api/v1/calls/*", authed(ctx, [ctx](const HttpRequest& req, const Principal& p) {
+            std::string rest;
+            auto id = path_segment(req, "/api/v1/calls/", &rest);
+            if (rest != "contact" || id.empty()) return problem(404, "not-found", "no resource at " + req.path);
+            auto body = body_object(req);
+            if (!body) return body.error();
+            for (const auto& kv : *body)
+              if (kv.key() != "contact" && kv.key() != "device")
+                return problem(400, "bad-request", "unknown field \"" + std::string(kv.key().substr(0, 40)) +
+                                                        "\" (expected contact, device)");
+            auto device = opt_string(*body, "device", 64);
+            if (!device) return problem(400, "bad-request", device.error());
+            if (*device && !base::is_device_name(**device))
+              return problem(400, "bad-request", "device: not a device name: expected " + std::string(base::kDeviceNameRule));
+            const auto* cv = body->if_contains("contact");
+            if (!cv || !cv->is_object()) return problem(400, "bad-request", "contact: expected {\"id\", \"source\", \"name\", \"company\"}");
+            const auto& co = cv->as_object();
+            auto cid = contact_field(co, "id", 200, true);
+            auto source = contact_field(co, "source", 64, true);
+            auto name = contact_field(co, "name", 200, true);
+            auto company = contact_field(co, "company", 200, false);
+            for (auto* f : {&cid, &source, &name, &company})
+              if (!*f) return problem(400, "bad-request", f->error());
+            core::ChosenContacts* chosen = ctx->deps.chosen_contacts ? ctx->deps.chosen_contacts(p.tenant) : nullptr;
+            if (!chosen) return problem(503, "unavailable", "no PBX link serves tenant " + p.tenant.str());
+            // The user's own extension in the live call (invisible = nonexistent).
+            const core::Viewer v = p.viewer();
+            std::optional<std::string> party;
+            if (ctx->deps.for_each_model) {
+              ctx->deps.for_each_model(p.tenant, [&](const model::CallModel& m) {
+                const model::Call* c = party ? nullptr : m.find_call(id);
+                if (!c || !core::may_see(v, m, *c)) return;
+                for (const auto& conn : c->connections) {
+                  if (!core::may_act_from(v, conn.device) || (*device && conn.device != **device)) continue;
+                  party = conn.device;
+                  break;
+                }
+              });
+            }
+            if (!party) return problem(404, "not-found", "no such call of yours" + std::string(*device ? " at " + **device : ""));
+            model::ContactRef ref{.id = *cid, .name = *name, .company = *company, .source = *source};
+            chosen->choose(id, *party, ref, ctx->deps.clock->now());
+            return reply(200, boost::json::object{{"call_id", id}, {"device", *party},
+                                                  {"contact", boost::json::object{{"id", ref.id}, {"source", ref.source},
+                                                                                  {"name", ref.name}, {"company", ref.company}}}});
+          }));
+}
+
 }  // namespace
 
 void register_calls(CapabilityContext& c) {
   const std::shared_ptr<Ctx>& ctx = c.rest;
   add_read_routes(c.server, ctx);
+  add_choice_route(c.server, ctx);
   const RestDeps& d = ctx->deps;
   add_command_routes(c.server, CommandRouteDeps{.auth = d.auth,
                                                 .service_for = d.call_control,

@@ -8,6 +8,7 @@
 #include "capabilities/calls/calls_routes.hpp"
 #include "capabilities/calls/calls_service.hpp"
 #include "core/call_control.hpp"
+#include "core/chosen_contacts.hpp"
 #include "core/command_log.hpp"
 #include "support/rest_fixture.hpp"
 
@@ -110,6 +111,61 @@ class CallsWithControl : public CallsRoutes {
   std::unique_ptr<core::CallControlService> service_;  // over tenant A's model (filled in SetUp)
   std::shared_ptr<core::CommandLog> log_ = std::make_shared<core::CommandLog>(core::CommandLogOptions{}, clock_);
 };
+
+// Issue 13: PUT /api/v1/calls/{id}/contact records the contact the user chose in the pop for their
+// extension's part of the live call (core::ChosenContacts, which gives it to the journal entry:
+// tenant_runtime_test). Only the user's own calls; bad input is a 400 in words; tenants apart.
+class CallsWithChoices : public CallsRoutes {
+ protected:
+  void extend_deps(api::RestDeps& d) override {
+    d.chosen_contacts = [this](const base::TenantId& t) -> core::ChosenContacts* {
+      return t == base::TenantId(kA.name) ? &a_ : t == base::TenantId(kB.name) ? &b_ : nullptr;
+    };
+  }
+  core::ChosenContacts a_{base::TenantId(kA.name), nullptr}, b_{base::TenantId(kB.name), nullptr};
+};
+
+TEST_F(CallsWithChoices, TheContactChosenInThePopIsKeptForTheUsersPartOfTheCall) {
+  auto anna = add_user(kA, "anna", "user", {"100"});
+  auto sup = add_user(kA, "sup", "supervisor", {});
+  auto ben = add_user(kB, "ben", "user", {"100"});
+  ring(kA, "100", 1);
+  ring(kA, "101", 2);
+  const std::string max = R"({"contact": {"id": "7", "source": "store", "name": "Max Muster", "company": "ACME"}})";
+  auto r = call("PUT", "/api/v1/calls/ta-call-1/contact", anna, max);
+  ASSERT_EQ(r.status, 200) << r.body;
+  auto o = json::parse(r.body).as_object();
+  EXPECT_EQ(o.at("device").as_string(), "100");
+  EXPECT_EQ(o.at("contact").at("name").as_string(), "Max Muster");
+  auto got = a_.find("ta-call-1", "100");
+  ASSERT_TRUE(got);
+  EXPECT_EQ(got->id, "7");
+  EXPECT_EQ(got->company, "ACME");
+  // Another choice replaces it.
+  ASSERT_EQ(call("PUT", "/api/v1/calls/ta-call-1/contact", anna,
+                 R"({"contact": {"id": "uid=erika", "source": "ldap", "name": "Erika Muster"}, "device": "100"})").status, 200);
+  EXPECT_EQ(a_.find("ta-call-1", "100")->name, "Erika Muster");
+  EXPECT_EQ(a_.size(), 1u);
+  // Not the user's call, not the user's extension, a supervisor watching, another tenant: 404.
+  EXPECT_EQ(call("PUT", "/api/v1/calls/ta-call-2/contact", anna, max).status, 404);
+  EXPECT_EQ(call("PUT", "/api/v1/calls/ta-call-1/contact", anna,
+                 R"({"contact": {"id": "7", "source": "store", "name": "Max"}, "device": "101"})").status, 404);
+  EXPECT_EQ(call("PUT", "/api/v1/calls/ta-call-2/contact", sup, max).status, 404);
+  EXPECT_EQ(call("PUT", "/api/v1/calls/ta-call-1/contact", ben, max).status, 404);
+  EXPECT_EQ(b_.size(), 0u);
+  // Bad input.
+  for (const char* bad : {R"({})", R"({"contact": "Max"})", R"({"contact": {"source": "store", "name": "Max"}})",
+                          R"({"contact": {"id": "7", "source": "store"}})",
+                          R"({"contact": {"id": "7", "source": "store", "name": "Max	Muster"}})",
+                          R"({"contact": {"id": "7", "source": "store", "name": "Max"}, "device": "PJSIP/100"})",
+                          R"({"contact": {"id": "7", "source": "store", "name": "Max"}, "color": "red"})", "[1]", "{nope"}) {
+    auto b = call("PUT", "/api/v1/calls/ta-call-1/contact", anna, bad);
+    EXPECT_EQ(b.status, 400) << bad << " -> " << b.body;
+  }
+  EXPECT_EQ(a_.find("ta-call-1", "100")->name, "Erika Muster");
+  EXPECT_EQ(call("PUT", "/api/v1/calls/ta-call-1/other", anna, max).status, 404);
+  EXPECT_EQ(call("PUT", "/api/v1/calls/ta-call-1/contact", "", max).status, 401);
+}
 
 TEST_F(CallsWithControl, CommandsGoToTheTenantsCallControlAndLog) {
   auto anna = add_user(kA, "anna", "user", {"100"});

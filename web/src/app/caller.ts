@@ -69,8 +69,30 @@ export function resolved(c: Call): { caller: Caller; res: Resolution } {
   if (res.kind === 'contact' && res.remembered) {
     if (chosenFor.size > 200) chosenFor.clear();
     chosenFor.set(c.id, res.contact);
+    if (c.connections.some((x) => myExtensions().includes(x.device))) sendChoice(c.id, res.contact);
   }
   return { caller, res };
+}
+
+// The choice goes to the server at once (PUT /api/v1/calls/{id}/contact): it writes it into the
+// call's journal entry when the call ends, even when this page is closed by then or the server
+// restarted meanwhile. Once per call and contact. A server without the route (404 "no resource
+// at", 405) is not asked again; the entry then gets the choice by PATCH when it arrives here
+// (journalPushed), as before.
+const sentChoices = new Map<string, string>();  // call id -> source:id sent
+export const choiceRoute = { supported: true };
+export function sendChoice(callId: string, contact: Contact) {
+  const key = `${contact.source ?? 'store'}:${contact.id}`;
+  if (!choiceRoute.supported || sentChoices.get(callId) === key) return;
+  if (sentChoices.size > 200) sentChoices.clear();
+  sentChoices.set(callId, key);
+  void api.request('PUT', `/api/v1/calls/${encodeURIComponent(callId)}/contact`,
+    { contact: { id: String(contact.id), source: contact.source ?? 'store', name: contact.name, company: contact.company ?? '' } })
+    .catch((e: unknown) => {
+      const err = e as { status?: number; detail?: string };
+      if (err.status === 405 || (err.status === 404 && (err.detail ?? '').startsWith('no resource at'))) choiceRoute.supported = false;
+      else if (!err.status || err.status >= 500) sentChoices.delete(callId);  // offline, server trouble: again on the next render
+    });
 }
 
 export function colleagueName(caller: Caller): string {
