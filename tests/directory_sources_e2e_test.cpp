@@ -141,6 +141,7 @@ TEST(DirectorySourcesE2E, LookupAndLiveCallsUseTheStoreLdapAndHttpSourcesRankedB
       std::string(CALLBRIDGE_FIXTURES_DIR) + "/inbound_answered/ami.log", "Event: DialBegin");
   testing::FakeAsteriskThread pbx(ringing);
   const std::string crm_url = "http://127.0.0.1:" + std::to_string(crm_port) + "/api/lookup?number={e164}";
+  const std::string crm_search = "http://127.0.0.1:" + std::to_string(crm_port) + "/api/search?q={text}&limit={limit}";
   const std::string config = dir.path() + "/callbridged.toml";
   // metrics_allow: the tokenless /metrics scrape below comes from loopback, the scraper's address.
   std::ofstream(config) << "[server]\nlisten = \"127.0.0.1:0\"\ndata_dir = \"" << data
@@ -153,10 +154,12 @@ TEST(DirectorySourcesE2E, LookupAndLiveCallsUseTheStoreLdapAndHttpSourcesRankedB
                         << "\"\nbase_dn = \"dc=example,dc=com\"\ntimeout_ms = 5000\npriority = 5\n\n"
                         << "[[directory.http]]\nname = \"crm\"\nurl = \"" << crm_url
                         << "\"\nheaders = { Authorization = \"Bearer test-token\" }\nresults_path = \"data.contacts\"\n"
-                        << "company_field = \"company.name\"\ntimeout_ms = 5000\npriority = 30\n\n"
+                        << "company_field = \"company.name\"\ntimeout_ms = 5000\npriority = 30\n"
+                        << "search_url = \"" << crm_search << "\"\nnumber_label_field = \"type\"\n\n"
                         // Another tenant's CRM (same server): never asked for tenant default.
                         << "[[directory.http]]\nname = \"crm-other\"\ntenant = \"other\"\nurl = \"" << crm_url
-                        << "\"\nheaders = { Authorization = \"Bearer test-token\" }\nresults_path = \"data.contacts\"\n";
+                        << "\"\nheaders = { Authorization = \"Bearer test-token\" }\nresults_path = \"data.contacts\"\n"
+                        << "search_url = \"" << crm_search << "\"\n";
 
   auto daemon = ChildProcess::spawn({CALLBRIDGED_PATH, "--config", config});
   ASSERT_TRUE(daemon) << daemon.error().to_string();
@@ -218,6 +221,26 @@ TEST(DirectorySourcesE2E, LookupAndLiveCallsUseTheStoreLdapAndHttpSourcesRankedB
   EXPECT_EQ(matches[2].at("source"), "crm");
   EXPECT_EQ(matches[2].at("name"), "Carla Crm");
   EXPECT_EQ(matches[2].at("company"), "Crm GmbH");
+
+  // Name search (issue 13): the CRM's search URL is asked too, its contact comes with its numbers.
+  resp = testing::http_get(port, "/api/v1/contacts/search?q=carla", token);
+  ASSERT_NE(resp.find(" 200 "), std::string::npos) << resp;
+  auto found = json::parse(body_of(resp)).as_object();
+  const json::object* carla = nullptr;
+  for (const auto& c : found.at("contacts").as_array())
+    if (c.at("source") == "crm") carla = &c.as_object();
+  ASSERT_TRUE(carla) << json::serialize(found);
+  EXPECT_EQ(carla->at("name"), "Carla Crm");
+  EXPECT_EQ(carla->at("company"), "Crm GmbH");
+  EXPECT_EQ(carla->at("id"), "crm-77");
+  ASSERT_EQ(carla->at("numbers").as_array().size(), 1u) << json::serialize(*carla);
+  EXPECT_EQ(carla->at("numbers").as_array()[0].at("e164"), kCaller.c_str());
+  bool crm_asked = false;
+  for (const auto& s : found.at("sources").as_array()) {
+    EXPECT_NE(s.at("name"), "crm-other") << "another tenant's CRM was asked";
+    if (s.at("name") == "crm") crm_asked = s.at("state") == "ok";
+  }
+  EXPECT_TRUE(crm_asked) << json::serialize(found);
 
   // Diagnostics: per source of each tenant (the built-in store once per tenant); tenant other's
   // sources were never asked.

@@ -380,6 +380,16 @@ Status read_http(TableReader r, HttpDirectoryConfig& h) {
   CB_TRY(r.string("company_field", h.company_field));
   CB_TRY(r.string("label_field", h.label_field));
   CB_TRY(r.string("kind_field", h.kind_field));
+  CB_TRY(r.string("search_url", h.search_url));
+  if (!h.search_url.empty()) {
+    const bool tls = h.url.starts_with("https://");
+    if (!h.search_url.starts_with(tls ? "https://" : "http://") || h.search_url.find("{text}") == std::string::npos)
+      return fail(r.bad("search_url", *r.get("search_url"),
+                        std::string("an ") + (tls ? "https://" : "http://") + " URL (as url) containing {text}"));
+  }
+  CB_TRY(r.string("numbers_field", h.numbers_field));
+  CB_TRY(r.string("number_field", h.number_field));
+  CB_TRY(r.string("number_label_field", h.number_label_field));
   CB_TRY(r.boolean("tls_verify", h.tls_verify));
   CB_TRY(r.string("ca_file", h.ca_file));
   return r.finish();
@@ -1018,6 +1028,11 @@ retention_days = 365
 # company_field = "company.name"
 # label_field = ""
 # kind_field = ""              # a value "company"/"organization" marks a company
+# search_url = ""              # name search for the dial box and contacts page, e.g.
+#                              # "https://crm.example.com/api/contacts?q={text}&limit={limit}"; "" = none
+# numbers_field = "numbers"    # in a search result: a number, or an array of numbers or of objects
+# number_field = "number"      #   ... with the number here
+# number_label_field = "label" #   ... and its label here
 # tls_verify = true
 # ca_file = ""                 # PEM; "" = the system's trust store
 # timeout_ms = 2000

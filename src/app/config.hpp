@@ -187,6 +187,12 @@ struct HttpDirectoryConfig {
   std::string company_field = "company";
   std::string label_field;
   std::string kind_field;
+  // Name search (the dial box, GET /api/v1/contacts/search): "https://crm/api/contacts?q={text}";
+  // "" = not searched by name. Each result's numbers are at numbers_field (see directory/http).
+  std::string search_url;
+  std::string numbers_field = "numbers";
+  std::string number_field = "number";
+  std::string number_label_field = "label";
   bool tls_verify = true;
   std::string ca_file;
   int timeout_ms = 2000;

@@ -396,6 +396,10 @@ name_field = "fullName"
 company_field = "company.name"
 label_field = "type"
 kind_field = "kind"
+search_url = "http://127.0.0.1:9000/search?q={text}&n={limit}"
+numbers_field = "phones"
+number_field = "value"
+number_label_field = "type"
 tls_verify = false
 ca_file = "/etc/ca.pem"
 timeout_ms = 1500
@@ -436,6 +440,12 @@ url = "https://crm.example.com/api?number={e164}"
   EXPECT_EQ(h.company_field, "company.name");
   EXPECT_EQ(h.label_field, "type");
   EXPECT_EQ(h.kind_field, "kind");
+  EXPECT_EQ(h.search_url, "http://127.0.0.1:9000/search?q={text}&n={limit}");
+  EXPECT_EQ(h.numbers_field, "phones");
+  EXPECT_EQ(h.number_field, "value");
+  EXPECT_EQ(h.number_label_field, "type");
+  EXPECT_EQ(d.http[1].search_url, "");  // no name search unless configured
+  EXPECT_EQ(d.http[1].numbers_field, "numbers");
   EXPECT_FALSE(h.tls_verify);
   EXPECT_EQ(h.ca_file, "/etc/ca.pem");
   EXPECT_EQ(h.timeout_ms, 1500);
@@ -462,6 +472,12 @@ TEST(Config, DirectorySourceErrorsNameTheKey) {
   EXPECT_EQ(error_of("[[directory.http]]\nurl = \"http://crm/lookup\"\n"),
             "directory.http[0].url: expected an http:// or https:// URL containing {e164} or {digits}, got "
             "\"http://crm/lookup\" (test.toml line 2)");
+  EXPECT_EQ(error_of("[[directory.http]]\nurl = \"https://c/{e164}\"\nsearch_url = \"http://c/s?q={text}\"\n"),
+            "directory.http[0].search_url: expected an https:// URL (as url) containing {text}, got "
+            "\"http://c/s?q={text}\" (test.toml line 3)");
+  EXPECT_EQ(error_of("[[directory.http]]\nurl = \"http://c/{e164}\"\nsearch_url = \"http://c/s\"\n"),
+            "directory.http[0].search_url: expected an http:// URL (as url) containing {text}, got \"http://c/s\" "
+            "(test.toml line 3)");
   EXPECT_EQ(error_of("[[directory.http]]\nname = \"crm\"\n"),
             "directory.http[0].url: required (e.g. \"https://crm.example.com/api/lookup?number={e164}\")");
   EXPECT_EQ(error_of("[[directory.http]]\nurl = \"http://c/{e164}\"\ntenant = \"a b\"\n"),

@@ -46,6 +46,11 @@ base::Result<std::vector<core::LookupSourceConfig>> external_sources(
     o.company_field = c.company_field;
     o.label_field = c.label_field;
     o.kind_field = c.kind_field;
+    o.search_url_template = c.search_url;
+    o.numbers_field = c.numbers_field;
+    o.number_field = c.number_field;
+    o.number_label_field = c.number_label_field;
+    if (to_e164_for) o.to_e164 = to_e164_for(base::TenantId(c.tenant));
     o.tls_verify = c.tls_verify;
     o.ca_file = c.ca_file;
     auto s = directory::HttpContactSource::create(std::move(o));

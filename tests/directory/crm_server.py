@@ -6,6 +6,8 @@ Listens on 127.0.0.1 port 0 (or https with --cert/--key), prints "PORT <n>" once
 GET /api/lookup?number=<e164>  (Authorization: Bearer test-token required)
   known numbers -> {"data": {"contacts": [...]}}; unknown -> 404
   special numbers exercise the client's error handling (see SPECIAL).
+GET /api/search?q=<text>&limit=<n>  (same token): the contacts whose name or company contains
+  the text (case-insensitive), each with its numbers {"number", "type"}, at most n; "boom" -> 500.
 """
 import argparse
 import json
@@ -42,9 +44,32 @@ class Handler(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(data)
 
+    def search(self, url):
+        args = parse_qs(url.query)
+        text = args.get("q", [""])[0].lower()
+        limit = int(args.get("limit", ["50"])[0])
+        if text == "boom":
+            return self.send(500, '{"error":"boom"}')
+        found = {}
+        for number, contacts in CONTACTS.items():
+            for c in contacts:
+                company = (c.get("company") or {}).get("name", "") if isinstance(c.get("company"), dict) else ""
+                if not c.get("name") or (text not in c["name"].lower() and text not in company.lower()):
+                    continue
+                hit = found.setdefault(str(c["id"]), dict(c, numbers=[]))
+                hit["numbers"].append({"number": number, "type": c.get("phoneType", "")})
+        hits = list(found.values())[:limit]
+        if not hits:
+            return self.send(404, '{"data":{"contacts":[]}}')
+        return self.send(200, json.dumps({"data": {"contacts": hits}}))
+
     def do_GET(self):
         url = urlparse(self.path)
         number = parse_qs(url.query).get("number", [""])[0]
+        if url.path == "/api/search":
+            if self.headers.get("Authorization") != "Bearer test-token":
+                return self.send(401, '{"error":"unauthorized"}')
+            return self.search(url)
         if url.path != "/api/lookup":
             return self.send(404, "{}")
         if self.headers.get("Authorization") != "Bearer test-token":

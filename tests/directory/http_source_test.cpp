@@ -201,6 +201,76 @@ TEST_F(HttpSourceTest, EngineReturnsStoreMatchWhenCrmIsSlow) {
   EXPECT_TRUE(both.complete());
 }
 
+// Name search (issue 13): with a search URL the CRM is asked for a piece of a name or company and
+// its contacts come back with their numbers (E.164 where the number is one), at most the limit;
+// without one the source does not search; errors as for lookups.
+TEST_F(HttpSourceTest, SearchFindsContactsByNameWithTheirNumbers) {
+  auto o = options(server_->port);
+  EXPECT_FALSE(source(o)->searches_text());
+  o.search_url_template = "http://127.0.0.1:" + std::to_string(server_->port) + "/api/search?q={text}&limit={limit}";
+  o.number_label_field = "type";
+  auto s = source(o);
+  EXPECT_TRUE(s->searches_text());
+  auto q = [](std::string text, std::size_t limit = 20) {
+    return ports::SearchQuery{.tenant = base::TenantId("default"), .text = std::move(text), .limit = limit,
+                              .deadline = std::chrono::steady_clock::now() + 5s};
+  };
+  auto r = s->search(q("schmidt"));
+  ASSERT_TRUE(r) << r.error().to_string();
+  ASSERT_EQ(r->size(), 1u);
+  EXPECT_EQ((*r)[0].display_name, "Anna Schmidt");
+  EXPECT_EQ((*r)[0].company, "ACME GmbH");
+  EXPECT_EQ((*r)[0].contact_id, "4711");
+  EXPECT_EQ((*r)[0].source, "crm");
+  ASSERT_EQ((*r)[0].numbers.size(), 1u);
+  EXPECT_EQ((*r)[0].numbers[0].e164, "+4921133990345");
+  EXPECT_EQ((*r)[0].numbers[0].label, "work");
+  auto kunde = s->search(q("kunde"));  // "c-3" has no name: no hit
+  ASSERT_TRUE(kunde) << kunde.error().to_string();
+  ASSERT_EQ(kunde->size(), 2u);
+  EXPECT_EQ((*kunde)[1].kind, ports::ContactKind::company);
+  EXPECT_EQ(s->search(q("kunde", 1))->size(), 1u);
+  auto none = s->search(q("nobody"));  // 404
+  ASSERT_TRUE(none);
+  EXPECT_TRUE(none->empty());
+  auto err = s->search(q("boom"));
+  ASSERT_FALSE(err);
+  EXPECT_EQ(err.error().code(), base::Errc::unavailable);
+  EXPECT_EQ(s->search_url_for("Müller & Söhne", 5),
+            "http://127.0.0.1:" + std::to_string(server_->port) + "/api/search?q=M%C3%BCller%20%26%20S%C3%B6hne&limit=5");
+}
+
+TEST(HttpSourceJson, SearchResultsCarryTheirNumbersInAnyOfTheShapes) {
+  HttpSourceOptions o;
+  o.results_path = "hits";
+  o.numbers_field = "phones";
+  o.to_e164 = [](std::string_view raw) -> std::optional<std::string> {
+    if (raw == "0211 339903") return "+49211339903";
+    return std::nullopt;
+  };
+  auto r = parse_crm_search_json(R"({"hits":[
+      {"id":1,"name":"A","phones":"0211 339903"},
+      {"id":2,"name":"B","phones":["0211 339903","not a number"]},
+      {"id":3,"name":"","phones":["1"]},
+      {"id":4,"name":"D","phones":[{"number":"0211 339903","label":"mobile"},{"label":"x"},7]},
+      {"id":5,"name":"E"}]})", o, 10);
+  ASSERT_TRUE(r) << r.error().to_string();
+  ASSERT_EQ(r->size(), 4u);
+  EXPECT_EQ((*r)[0].contact_id, "1");
+  ASSERT_EQ((*r)[0].numbers.size(), 1u);
+  EXPECT_EQ((*r)[0].numbers[0].e164, "+49211339903");
+  ASSERT_EQ((*r)[1].numbers.size(), 2u);
+  EXPECT_EQ((*r)[1].numbers[1].raw, "not a number");
+  EXPECT_EQ((*r)[1].numbers[1].e164, "");
+  EXPECT_EQ((*r)[2].contact_id, "4");  // the nameless one is left out
+  ASSERT_EQ((*r)[2].numbers.size(), 1u);
+  EXPECT_EQ((*r)[2].numbers[0].label, "mobile");
+  EXPECT_TRUE((*r)[3].numbers.empty());
+  EXPECT_EQ(parse_crm_search_json(R"({"hits":[{"name":"A"},{"name":"B"}]})", o, 1)->size(), 1u);
+  EXPECT_FALSE(parse_crm_search_json(R"({"hits":[1]})", o, 10));
+  EXPECT_FALSE(parse_crm_search_json("{nope", o, 10));
+}
+
 TEST(HttpSourceConfig, TemplateEncodingAndValidation) {
   HttpSourceOptions o;
   o.url_template = "https://crm.example/api/lookup?number={e164}&d={digits}";
@@ -218,6 +288,14 @@ TEST(HttpSourceConfig, TemplateEncodingAndValidation) {
   o.url_template = "https://crm/{e164}";
   o.ca_file = "/nonexistent/ca.pem";
   EXPECT_FALSE(HttpContactSource::create(o));
+  o.ca_file.clear();
+  o.url_template = "http://crm/{e164}";
+  o.search_url_template = "http://crm/search";  // no {text}
+  EXPECT_FALSE(HttpContactSource::create(o));
+  o.search_url_template = "https://crm/search?q={text}";  // the lookup is http
+  EXPECT_FALSE(HttpContactSource::create(o));
+  o.search_url_template = "http://crm/search?q={text}";
+  EXPECT_TRUE(HttpContactSource::create(o));
 }
 
 TEST(HttpSourceJson, RootArrayAndSingleObjectAndNull) {

@@ -12,6 +12,7 @@
 #include <boost/beast/ssl.hpp>
 #include <boost/json.hpp>
 
+#include <algorithm>
 #include <cstdio>
 #include <optional>
 
@@ -212,9 +213,24 @@ std::string HttpContactSource::url_for(const std::string& e164) const {
                      percent_encode(digits));
 }
 
+std::string HttpContactSource::search_url_for(const std::string& text, std::size_t limit) const {
+  return replace_all(replace_all(opts_.search_url_template, "{text}", percent_encode(text)), "{limit}",
+                     std::to_string(limit));
+}
+
 base::Result<std::unique_ptr<HttpContactSource>> HttpContactSource::create(HttpSourceOptions opts) {
   if (opts.url_template.find("{e164}") == std::string::npos && opts.url_template.find("{digits}") == std::string::npos)
     return fail(Error::invalid_argument("http source: url template needs {e164} or {digits}"));
+  if (!opts.search_url_template.empty()) {
+    if (opts.search_url_template.find("{text}") == std::string::npos)
+      return fail(Error::invalid_argument("http source: search url needs {text}"));
+    auto su = parse_url(replace_all(opts.search_url_template, "{text}", "x"));
+    if (!su) return fail(su.error());
+    auto lu = parse_url(replace_all(replace_all(opts.url_template, "{e164}", "x"), "{digits}", "x"));
+    // One TLS context serves both: the search URL may not switch between http and https.
+    if (lu && su->tls != lu->tls)
+      return fail(Error::invalid_argument("http source: search url and url must both be http:// or both https://"));
+  }
   if (opts.name_field.empty()) return fail(Error::invalid_argument("http source: name_field is required"));
   for (const auto& [k, v] : opts.headers) {
     auto bad = [](const std::string& s) { return s.find_first_of("\r\n") != std::string::npos; };
@@ -282,39 +298,122 @@ base::Result<std::vector<ports::ContactMatch>> parse_crm_json(std::string_view b
   return out;
 }
 
-base::Result<std::vector<ports::ContactMatch>> HttpContactSource::lookup(const ports::LookupQuery& q) {
-  auto deadline = Steady::now() + opts_.timeout;
-  if (q.deadline != Steady::time_point{} && q.deadline < deadline) deadline = q.deadline;
-  if (Steady::now() >= deadline) return fail(Error::timeout("http source: deadline passed"));
-  auto url = parse_url(url_for(q.e164));
-  if (!url) return fail(url.error());
+namespace {
 
+// A number as the CRM wrote it -> E.164: the tenant's plan, else only "+<digits>" (separators
+// dropped).
+std::string e164_of(const std::string& raw, const HttpSourceOptions& opts) {
+  if (opts.to_e164) return opts.to_e164(raw).value_or("");
+  std::string out;
+  for (char c : raw) {
+    if (c == '+' && out.empty()) out += c;
+    else if (c >= '0' && c <= '9') out += c;
+    else if (c == ' ' || c == '-' || c == '/' || c == '(' || c == ')' || c == '.') continue;
+    else return {};
+  }
+  return out.size() > 1 && out[0] == '+' ? out : std::string();
+}
+
+}  // namespace
+
+base::Result<std::vector<ports::ContactHit>> parse_crm_search_json(std::string_view body, const HttpSourceOptions& opts,
+                                                                   std::size_t limit) {
+  // The contact fields exactly as a lookup reads them; the numbers on top.
+  auto matches = parse_crm_json(body, opts, "");
+  if (!matches) return fail(matches.error());
+  boost::system::error_code ec;
+  json::value root = json::parse(body, ec);  // parsed fine above
+  const json::value* results = opts.results_path.empty() ? &root : at_path(root, opts.results_path);
+  std::vector<const json::value*> items;
+  if (results && results->is_array()) {
+    for (const auto& v : results->as_array()) items.push_back(&v);
+  } else if (results && results->is_object()) {
+    items.push_back(results);
+  }
+  std::vector<ports::ContactHit> out;
+  std::size_t m = 0;
+  for (const auto* item : items) {
+    if (out.size() >= std::min(limit, opts.max_results) || m >= matches->size()) break;
+    if (text_at(*item, opts.name_field).empty()) continue;  // skipped by parse_crm_json as well
+    auto& match = (*matches)[m++];
+    ports::ContactHit h;
+    h.source = std::move(match.source);
+    h.priority = match.priority;
+    h.contact_id = std::move(match.contact_id);
+    h.kind = match.kind;
+    h.display_name = std::move(match.display_name);
+    h.company = std::move(match.company);
+    const json::value* nums = opts.numbers_field.empty() ? nullptr : at_path(*item, opts.numbers_field);
+    auto add = [&](std::string raw, std::string label) {
+      if (raw.empty() || raw.size() > 64 || label.size() > 256 || h.numbers.size() >= 20) return;
+      h.numbers.push_back(ports::PhoneNumber{std::move(label), raw, e164_of(raw, opts)});
+    };
+    if (nums && nums->is_string()) {
+      add(std::string(nums->as_string()), "");
+    } else if (nums && nums->is_array()) {
+      for (const auto& n : nums->as_array()) {
+        if (n.is_string()) add(std::string(n.as_string()), "");
+        else if (n.is_object()) add(text_at(n, opts.number_field), text_at(n, opts.number_label_field));
+      }
+    }
+    out.push_back(std::move(h));
+  }
+  return out;
+}
+
+namespace {
+
+// One GET within the source's timeout and the caller's deadline: the status and body.
+base::Result<Fetched> get_once(const ParsedUrl& url, const HttpSourceOptions& opts, ssl::context* tls,
+                               Steady::time_point caller_deadline) {
+  auto deadline = Steady::now() + opts.timeout;
+  if (caller_deadline != Steady::time_point{} && caller_deadline < deadline) deadline = caller_deadline;
+  if (Steady::now() >= deadline) return fail(Error::timeout("http source: deadline passed"));
   asio::io_context ioc(1);
   std::optional<base::Result<Fetched>> result;
-  asio::co_spawn(ioc, fetch(*url, &opts_, impl_->tls.get(), deadline),
-                 [&](std::exception_ptr e, base::Result<Fetched> r) {
-                   if (e) {
-                     try {
-                       std::rethrow_exception(e);
-                     } catch (const std::exception& ex) {
-                       result = fail(Error::internal(std::string("http source: ") + ex.what()));
-                     }
-                   } else {
-                     result = std::move(r);
-                   }
-                 });
+  asio::co_spawn(ioc, fetch(url, &opts, tls, deadline), [&](std::exception_ptr e, base::Result<Fetched> r) {
+    if (e) {
+      try {
+        std::rethrow_exception(e);
+      } catch (const std::exception& ex) {
+        result = fail(Error::internal(std::string("http source: ") + ex.what()));
+      }
+    } else {
+      result = std::move(r);
+    }
+  });
   // The stream's expiry ends connect/read/write; this also bounds name resolution.
   ioc.run_until(deadline + std::chrono::milliseconds(50));
   if (!result) {
     ioc.stop();
-    return fail(Error::timeout("http source: no answer from " + url->host + " in time"));
+    return fail(Error::timeout("http source: no answer from " + url.host + " in time"));
   }
-  if (!*result) return fail(result->error());
-  const Fetched& f = **result;
-  if (f.status == 404 || f.status == 204) return std::vector<ports::ContactMatch>{};
-  if (f.status != 200)
-    return fail(Error::unavailable("http source: " + url->host + " answered HTTP " + std::to_string(f.status)));
-  return parse_crm_json(f.body, opts_, q.e164);
+  return std::move(*result);
+}
+
+}  // namespace
+
+base::Result<std::vector<ports::ContactHit>> HttpContactSource::search(const ports::SearchQuery& q) {
+  if (opts_.search_url_template.empty()) return std::vector<ports::ContactHit>{};
+  auto url = parse_url(search_url_for(q.text, q.limit));
+  if (!url) return fail(url.error());
+  auto f = get_once(*url, opts_, impl_->tls.get(), q.deadline);
+  if (!f) return fail(f.error());
+  if (f->status == 404 || f->status == 204) return std::vector<ports::ContactHit>{};
+  if (f->status != 200)
+    return fail(Error::unavailable("http source: " + url->host + " answered HTTP " + std::to_string(f->status)));
+  return parse_crm_search_json(f->body, opts_, q.limit);
+}
+
+base::Result<std::vector<ports::ContactMatch>> HttpContactSource::lookup(const ports::LookupQuery& q) {
+  auto url = parse_url(url_for(q.e164));
+  if (!url) return fail(url.error());
+  auto f = get_once(*url, opts_, impl_->tls.get(), q.deadline);
+  if (!f) return fail(f.error());
+  if (f->status == 404 || f->status == 204) return std::vector<ports::ContactMatch>{};
+  if (f->status != 200)
+    return fail(Error::unavailable("http source: " + url->host + " answered HTTP " + std::to_string(f->status)));
+  return parse_crm_json(f->body, opts_, q.e164);
 }
 
 }  // namespace callbridge::directory
