@@ -2,7 +2,7 @@
 # blind and attended transfer) and from the phone (hold/retrieve by re-INVITE, blind transfer by
 # REFER). Conventions: scenarios_basic.py, docs/testing.md.
 from livetest import sipua
-from livetest.scenario import Cdr, Entry, scenario
+from livetest.scenario import Cdr, Entry, ScenarioFailed, scenario
 
 RING = 1.0
 CARRIER_RING = 1.0  # lab.sh carrier: the carrier UAS answers after 1 s
@@ -138,6 +138,39 @@ def attended_transfer_api(t):
               Cdr("trunk", "Local", "ANSWERED"),
               Cdr("trunk", "102", "ANSWERED", talk_of=("102", x)),
               Cdr("102", None, "ANSWERED", optional=True)],
+             events={"100": ["delivered", "established", "connectionCleared"],
+                     "102": ["delivered", "established", "connectionCleared"]},
+             lines={"100": ["ringing", "busy", "idle"], "102": ["ringing", "busy", "idle"]})
+
+
+@scenario("control")
+def consult_cancel_api(t):
+    # 100 talks to the caller, consults 102 (Atxfer: the caller hears MOH), 102 answers, then 100
+    # cancels the consultation (POST hangup of the consultation call, the web client's Cancel):
+    # callbridge hangs up the consultation's target side, not 100's channel (that would complete
+    # the transfer, atxferdropcall=no), and Asterisk returns 100 to the caller; they talk until
+    # the caller hangs up (10 s after 100 answered). No transfer in the journal.
+    x = t.caller()
+    t.trunk_call("+4930555100", x, talk_ms=10000)
+    call = t.connection("100", "connected", remote=x)
+    t.command_done(t.api("consult", call, device="100", to="102"))
+    consult = t.connection("102", "connected", remote="100")
+    t.connection("100", "connected", remote="102")
+    t.command_done(t.api("hangup", consult, device="100"))
+    back = t.connection("100", "connected", remote=x)
+    if back["id"] != call["id"]:
+        raise ScenarioFailed(f"100 is back in call {back['id']}, not the held {call['id']}")
+    t.wait(lambda: not any(c["id"] == consult["id"] for c in t.d.calls()), "the consultation call ended")
+    t.finish([Entry("100", "inbound", x, "answered", ring=RING, hold=None),
+              Entry("100", "internal", "102", "answered", ring=RING),
+              Entry("102", "internal", "100", "answered", ring=RING)],
+             [Cdr("trunk", "100", "ANSWERED", talk_of=("100", x)),
+              Cdr("100", "Local", "ANSWERED", optional=True),
+              Cdr("Local", "102", "ANSWERED", optional=True),
+              Cdr("Local", None, "ANSWERED", optional=True),
+              Cdr("102", None, "ANSWERED", optional=True),
+              # 100's channel back with the caller after the consultation: its own row
+              Cdr("100", None, "ANSWERED")],
              events={"100": ["delivered", "established", "connectionCleared"],
                      "102": ["delivered", "established", "connectionCleared"]},
              lines={"100": ["ringing", "busy", "idle"], "102": ["ringing", "busy", "idle"]})

@@ -547,6 +547,7 @@ std::optional<AmiCallTracker::CallChannels> AmiCallTracker::call_channels(std::s
     if (!carries) return;
     out.emplace();
     out->party = snap(c);
+    out->shared = std::any_of(c.legs.begin(), c.legs.end(), [&](const PartyLeg& l) { return l.call_id != call_id; });
     // The leg's anchor is the remote this call is about (a channel may carry two calls during a
     // consultation); else whatever the graph resolves now.
     for (const auto& l : c.legs) {

@@ -121,6 +121,9 @@ class AmiCallTracker final : public AmiSink {
   struct CallChannels {
     ChannelSnapshot party;
     std::optional<ChannelSnapshot> remote;
+    // The party channel also carries another call: an Atxfer consultation (the held call and the
+    // consultation on one channel of the transferer).
+    bool shared = false;
   };
   std::optional<CallChannels> call_channels(std::string_view call_id, std::string_view device) const;
   std::size_t live_channels() const;

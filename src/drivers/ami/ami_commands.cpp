@@ -256,6 +256,11 @@ void AmiCommands::on_session_end() {
 void AmiCommands::hangup(const std::string& call_id, const std::string& device, ports::CommandDone done) {
   auto ch = locate(call_id, device, done);
   if (!ch) return;
+  // An Atxfer consultation: one channel of the device carries the held call and the consultation,
+  // and hanging it up completes the transfer (atxferdropcall=no). Hanging up one of the two calls
+  // ends its other side instead: the consultation's target (Asterisk's attended transfer then
+  // returns the transferer to the held party: Cancel of a consultation) or the held party.
+  if (ch->shared && ch->remote) return send(hangup_action(ch->remote->name), "hangup", std::move(done));
   send(hangup_action(ch->party.name), "hangup", std::move(done));
 }
 

@@ -184,6 +184,42 @@ TEST(AmiCommandSession, ConsultOfTheLiveCallIsTheCapturedAtxfer) {
   EXPECT_TRUE(*result);
 }
 
+// Cancel of an Atxfer consultation (issue 13): while 100 consults 102, 100's one channel carries
+// both calls. Hanging up the consultation hangs up its target's side (Asterisk returns 100 to the
+// held caller), hanging up the held call the caller's side; only completing the transfer hangs up
+// 100's own channel (atxferdropcall=no).
+TEST(AmiCommandSession, HangupDuringAnAtxferConsultationEndsTheOtherSideNotTheTransferer) {
+  Session s("attended_transfer");
+  // Up to the moment 100 hangs up to complete the transfer: the consultation is connected.
+  auto done_at = s.log.find("Event: HangupRequest\r\n");
+  ASSERT_NE(done_at, std::string::npos);
+  s.feed(done_at);
+  std::string held = s.call_of("100", model::ConnectionState::held);
+  std::string consult;
+  for (const auto& [id, c] : s.tracker.model().calls())
+    for (const auto& conn : c.connections)
+      if (conn.device == "102" && conn.state == model::ConnectionState::connected) consult = id;
+  ASSERT_FALSE(held.empty());
+  ASSERT_FALSE(consult.empty());
+  ASSERT_NE(held, consult);
+  auto ch = s.tracker.call_channels(consult, "100");
+  ASSERT_TRUE(ch && ch->shared && ch->remote);
+  EXPECT_EQ(ch->party.name, "PJSIP/100-00000015");
+  (void)s.protocol.take_output();
+  s.commands.hangup(consult, "100", [](base::Status) {});
+  auto sent = s.protocol.take_output();
+  EXPECT_EQ(sent.find("Channel: PJSIP/100-"), std::string::npos) << sent;
+  EXPECT_NE(sent.find("Channel: " + ch->remote->name + "\r\n"), std::string::npos) << sent;
+  auto caller = s.tracker.call_channels(held, "100");
+  ASSERT_TRUE(caller && caller->shared && caller->remote);
+  s.commands.hangup(held, "100", [](base::Status) {});
+  sent = s.protocol.take_output();
+  EXPECT_NE(sent.find("Channel: " + caller->remote->name + "\r\n"), std::string::npos) << sent;
+  EXPECT_NE(caller->remote->name, ch->remote->name);
+  s.commands.complete_transfer(held, consult, "100", [](base::Status) {});
+  EXPECT_NE(s.protocol.take_output().find("Channel: PJSIP/100-00000015\r\n"), std::string::npos);
+}
+
 TEST(AmiCommandSession, MakeCallIsTheCapturedOriginateAndCompletesOnItsResponse) {
   Session s("click_to_dial_originate");
   s.feed_until_response("c2d-0001");

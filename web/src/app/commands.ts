@@ -57,7 +57,12 @@ export function commandOutcome(cmd: CommandStatus) {
     alertUser(who ? t('act.failedWho', { action: what, who, error }) : t('act.failed', { action: what, error }));
     sentCommands.delete(cmd.id);
     if (cmd.action === 'make_call' || sent?.action === 'make_call') { dialed.length = 0; if (state.flash?.kind === 'ok') state.flash = null; }
-    if (cmd.call_id) { transfers.delete(cmd.call_id); const p = pairs.get(cmd.call_id); if (p && p.phase !== 'consulting') p.phase = 'consulting'; }
+    if (cmd.call_id) {
+      transfers.delete(cmd.call_id);
+      // A refused complete/cancel leaves the pair as it was (cancel names the consultation call).
+      const p = pairs.get(cmd.call_id) ?? [...pairs.values()].find((x) => x.consultId === cmd.call_id);
+      if (p && p.phase !== 'consulting') p.phase = 'consulting';
+    }
   } else if (cmd.state === 'done') {
     say(t('act.done', { action: what }));
     sentCommands.delete(cmd.id);

@@ -210,11 +210,12 @@ function PairView({ pair, inert }: { pair: Pair; inert: boolean }) {
   const consult = pair.consultId && live.mine(myExtensions()).some((c) => c.id === pair.consultId) ? live.calls.get(pair.consultId) : undefined;
   const text = t('xfer.pair', { caller: pair.caller, target: pair.target });
   const busy = pair.phase !== 'consulting';
-  // Cancelling by hanging up the consultation is only safe when the held call is held by the phone
-  // (Resume allowed): with the PBX's attended transfer (Atxfer) one channel of the phone carries
-  // both calls and hanging it up would complete the transfer. Then the consulted party hangs up.
-  const heldDevice = held.connections.find((x) => myExtensions().includes(x.device))?.device ?? '';
-  const canCancel = (held.allowed_actions?.[heldDevice] ?? []).includes('retrieve');
+  // Cancel hangs up the consultation call. With the PBX's attended transfer (Atxfer: one channel
+  // of the phone carries both calls) the server ends the consulted side, not the phone's channel,
+  // and the PBX returns the user to the held caller; a call the phone holds itself is resumed
+  // afterwards (pairEnded). Until the consultation call is known, the page says how to cancel.
+  const consultDevice = consult?.connections.find((x) => myExtensions().includes(x.device))?.device ?? '';
+  const canCancel = !!consult && (consult.allowed_actions?.[consultDevice] ?? []).includes('hangup');
   return (
     <div class="pair" role="group" aria-label={text} data-held={pair.heldId} data-consult={pair.consultId ?? ''}>
       <p class="pair-head">{text}</p>

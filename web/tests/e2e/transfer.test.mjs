@@ -2,8 +2,9 @@
 // real callbridged fed by the captured live_attended_transfer_api session (100 talks to a caller,
 // consults 102 with Atxfer, completes). The target is typed with suggestions and survives the
 // live updates; Consult sends Atxfer to 102; the held call and the consultation are shown together
-// with "Complete transfer" (and, for an Atxfer, how to cancel instead of a Cancel button that would
-// complete it); Complete sends the hang-up of 100's channel
+// with "Complete transfer" and "Cancel consultation", which hangs up the consulted side, never 100's
+// channel (for an Atxfer that would complete the transfer; here Asterisk refuses it once, so the
+// pair stays); Complete sends the hang-up of 100's channel
 // (how Asterisk completes an Atxfer); when both calls are gone a confirmation says who went where.
 import { join } from 'node:path';
 import { AmiPeer, Daemon, asCall, assert, assertAccessible, browser, env, fixtureBlocks, instrument, run, until } from './harness.mjs';
@@ -65,9 +66,15 @@ run('consult and transfer in the browser', async (ctx) => {
   const head = await pair.$eval('.pair-head', (e) => e.textContent);
   assert(/on hold while you talk to 102/.test(head), `pair head: ${head}`);
   // An Atxfer consultation (the PBX holds the caller, one channel of the phone carries both calls):
-  // hanging up would complete the transfer, so no Cancel button; the page says how to cancel.
-  assert(!(await pair.$('button[id^=cancel-]')), 'no Cancel button for an Atxfer consultation');
-  assert(/102 hangs up/.test(await pair.$eval('.cancel-hint', (e) => e.textContent)), 'how to cancel');
+  // Cancel hangs up the consulted side (Asterisk then returns 100 to the caller), not 100's channel,
+  // which would complete the transfer. The replay refuses that Hangup once: the pair stays.
+  const c0 = peer.actions.length;
+  peer.failNext('Hangup', 'No such channel');
+  await page.click(`#cancel-${heldId.replace(/[^a-zA-Z0-9_-]/g, (ch) => `\\${ch}`)}`);
+  const cancel = await until('Hangup after Cancel', () => peer.received('Hangup', c0)[0]);
+  assert(cancel.channel && !/^PJSIP\/100-/.test(cancel.channel), `cancel = hang-up of the consulted side: ${cancel.raw}`);
+  await until('the refused cancel as an alert', async () => /No such channel/.test(await page.innerText('body')));
+  await until('Complete usable again', async () => !(await page.$eval(`#complete-${heldId.replace(/[^a-zA-Z0-9_-]/g, (ch) => `\\${ch}`)}`, (e) => e.disabled)));
   await page.screenshot({ path: join(env.out, 'consult-pair.png') });
   await assertAccessible(page, 'calls (consultation pair)');
   const h = peer.actions.length;
