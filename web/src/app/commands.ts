@@ -16,7 +16,10 @@ const sentCommands = new Map<string, { action: string; who: string }>();  // com
 export const targets = new Map<string, string>();  // call id -> transfer/consult target being typed
 
 // A consultation in progress: the held call, the consultation call once it shows up, the target.
-export interface Pair { heldId: string; consultId: string | null; target: string; caller: string; since: number; phase: 'consulting' | 'completing' | 'cancelling' }
+// 'requesting' until the server accepted the consult: the pair exists from the click on, because
+// the consultation call can arrive on the event stream before the 202 does (the server sends the
+// PBX action before it answers, and the stream is another connection).
+export interface Pair { heldId: string; consultId: string | null; target: string; caller: string; since: number; phase: 'requesting' | 'consulting' | 'completing' | 'cancelling' }
 export const pairs = new Map<string, Pair>();  // held call id -> pair
 // Blind transfers sent: call id -> who went where (a confirmation when the call leaves us).
 const transfers = new Map<string, { caller: string; target: string }>();
@@ -59,9 +62,11 @@ export function commandOutcome(cmd: CommandStatus) {
     if (cmd.action === 'make_call' || sent?.action === 'make_call') { dialed.length = 0; if (state.flash?.kind === 'ok') state.flash = null; }
     if (cmd.call_id) {
       transfers.delete(cmd.call_id);
-      // A refused complete/cancel leaves the pair as it was (cancel names the consultation call).
+      // A consult that failed leaves no consultation behind; a refused complete/cancel leaves the
+      // pair as it was (cancel names the consultation call).
       const p = pairs.get(cmd.call_id) ?? [...pairs.values()].find((x) => x.consultId === cmd.call_id);
-      if (p && p.phase !== 'consulting') p.phase = 'consulting';
+      if (p && (sent?.action ?? cmd.action) === 'consult' && p.consultId == null) pairs.delete(p.heldId);
+      else if (p && p.phase !== 'consulting') p.phase = 'consulting';
     }
   } else if (cmd.state === 'done') {
     say(t('act.done', { action: what }));
@@ -134,14 +139,16 @@ export function dialedNumber(c: Call): string | null {
   return d ? d.to : null;
 }
 
-// A call of ours appeared: the consultation of a pending consult, or the call the user just dialed.
+// A call of ours appeared: the consultation of a pending consult (whether or not its 202 came
+// yet), or the call the user just dialed. Neither is a call ringing in at the user's phone.
 export function consultCallSeen(c: Call) {
+  if (live.incoming(myExtensions()).some((x) => x.id === c.id)) return;
   const now = Date.now();
   for (const p of pairs.values()) {
     if (p.consultId == null && p.heldId !== c.id && now - p.since < 60_000) { p.consultId = c.id; return; }
   }
   const d = dialed.find((x) => x.callId == null && now - x.at < 60_000);
-  if (d && !live.incoming(myExtensions()).some((x) => x.id === c.id)) d.callId = c.id;
+  if (d) d.callId = c.id;
 }
 
 // A call of ours ended: finish the pair or transfer it belonged to, with a confirmation.
@@ -204,12 +211,20 @@ export async function control(c: Call, device: string, action: string) {
     if (to) body = { to };
   }
   const caller = callerLabel(c);
-  const ok = await post(c, action, body);
-  if (!ok) return;
+  let pair: Pair | undefined;
   if (action === 'consult') {
-    pairs.set(c.id, { heldId: c.id, consultId: null, target: to, caller, since: Date.now(), phase: 'consulting' });
+    pair = { heldId: c.id, consultId: null, target: to, caller, since: Date.now(), phase: 'requesting' };
+    pairs.set(c.id, pair);
     render();
-  } else if ((action === 'transfer' || action === 'deflect') && to) {
+  }
+  const ok = await post(c, action, body);
+  if (pair) {
+    // Unless the held call ended or the consult failed meanwhile (pairEnded/commandOutcome).
+    if (pairs.get(c.id) === pair) { if (ok) pair.phase = 'consulting'; else pairs.delete(c.id); }
+    render();
+  }
+  if (!ok) return;
+  if ((action === 'transfer' || action === 'deflect') && to) {
     transfers.set(c.id, { caller, target: to });
     targets.delete(c.id);
   }

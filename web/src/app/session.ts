@@ -191,7 +191,8 @@ function startSession() {
   if (state.view === 'admin') void loadAdmin();
 }
 
-function onMessage(m: ServerMessage) {
+// One message of the event stream (exported for the unit tests, which feed it messages in both orders).
+export function onMessage(m: ServerMessage) {
   received[m.type] = (received[m.type] ?? 0) + 1;
   if (m.type === 'command') { commandOutcome(m.command); render(); return; }
   if (typeof m.seq === 'number') applied.push(m.seq);
