@@ -312,5 +312,83 @@ TEST(AmiDriverOverSimulator, PickupThatFindsTheCallAnsweredSaysNothingToPickUp) 
   sim.join();
 }
 
+// Issue 13: Cancel of a consultation on the simulator as on Asterisk 22 (tests/live
+// consult_cancel_api): 101 talks to a caller and consults 102 (AMI Atxfer); 102 answers; the
+// driver's hangup of the consultation (the web client's Cancel) hangs up the consulted side, and
+// the simulator returns 101 to the caller instead of completing the transfer. Journal: 101's call
+// with the caller is not transferred.
+TEST(AmiDriverOverSimulator, CancelOfAnAtxferConsultationReturnsToTheCaller) {
+  SimEngine engine(LabConfig{}, std::chrono::time_point_cast<std::chrono::microseconds>(std::chrono::system_clock::now()),
+                   nullptr);
+  SimServerOptions so;
+  so.port = 0;
+  so.speed = 1;  // real time: the target answers after the Atxfer's ring, the transfer completes 2.6 s later
+  SimServer server(so, engine);
+  auto port = server.listen();
+  ASSERT_TRUE(port) << port.error().message();
+  server.on_first_login([](SimEngine& e) {
+    start_inbound(e, {.caller = "+4989123456", .ext = "101", .outcome = Outcome::answered, .ring = 500ms, .talk = 8s});
+  });
+  std::thread sim([&] { server.run(); });
+
+  boost::asio::io_context io;
+  RecordingSink sink;
+  drivers::ami::AmiDriverOptions o{.name = "sim",
+                                   .tracker = {.tenant = base::TenantId("acme")},
+                                   .link = {},
+                                   .commands = {},
+                                   .device_caps = {},
+                                   .open_state = nullptr};
+  o.link.session.host = "127.0.0.1";
+  o.link.session.port = *port;
+  o.link.protocol.username = "cti";
+  o.link.protocol.secret = "cti-secret";
+  o.link.backoff = net::BackoffPolicy::none();
+  auto driver = drivers::ami::AmiDriver::create(io.get_executor(), std::move(o), sink);
+  ASSERT_TRUE(driver) << driver.error().message();
+  ports::PbxDriver& d = **driver;
+  d.start();
+  auto call_with = [&](std::string_view dev, model::ConnectionState st, std::optional<std::string> remote) {
+    for (const auto& [id, c] : d.call_model().calls())
+      for (const auto& conn : c.connections)
+        if (conn.device == dev && conn.state == st && (!remote || conn.remote == remote)) return id;
+    return std::string();
+  };
+  std::string call;
+  ASSERT_TRUE(run_until(io, [&] { return !(call = call_with("101", model::ConnectionState::connected, "+4989123456")).empty(); }));
+  std::optional<base::Status> consulted;
+  d.commands()->consult(call, "101", "102", [&](base::Status st) { consulted = st; });
+  std::string consult;
+  ASSERT_TRUE(run_until(io, [&] { return !(consult = call_with("102", model::ConnectionState::connected, std::nullopt)).empty(); }))
+      << "102 never answered the consultation";
+  ASSERT_TRUE(consulted && *consulted);
+  ASSERT_NE(consult, call);
+  std::optional<base::Status> cancelled;
+  d.commands()->hangup(consult, "101", [&](base::Status st) { cancelled = st; });
+  ASSERT_TRUE(run_until(io, [&] {
+    return cancelled.has_value() && call_with("102", model::ConnectionState::connected, std::nullopt).empty() &&
+           call_with("101", model::ConnectionState::connected, "+4989123456") == call;
+  })) << "101 is not back with the caller";
+  ASSERT_TRUE(*cancelled) << cancelled->error().message();
+  // The caller hangs up after the talk: 101's entry is the answered call, not transferred.
+  ASSERT_TRUE(run_until(io, [&] {
+    for (const auto& e : sink.entries)
+      if (e.party == "101" && e.direction == model::Direction::inbound) return true;
+    return false;
+  }));
+  for (const auto& e : sink.entries) {
+    if (e.party != "101" || e.direction != model::Direction::inbound) continue;
+    EXPECT_EQ(e.disposition, model::Disposition::answered);
+    EXPECT_EQ(e.remote, "+4989123456");
+    EXPECT_FALSE(e.transferred_to) << *e.transferred_to;
+  }
+
+  bool stopped = false;
+  d.stop([&] { stopped = true; });
+  ASSERT_TRUE(run_until(io, [&] { return stopped; }));
+  server.stop();
+  sim.join();
+}
+
 }  // namespace
 }  // namespace callbridge::sim

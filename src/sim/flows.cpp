@@ -1,5 +1,6 @@
 #include "sim/flows.hpp"
 
+#include <algorithm>
 #include <cctype>
 #include <functional>
 #include <memory>
@@ -837,10 +838,21 @@ void start_pickup(SimEngine& e, const PickupCall& c) {
   });
 }
 
+namespace {
+void cancel_consultation(PbxModel& m, const PbxModel::Consultation& k);  // below, with the Atxfer flow
+}  // namespace
+
 base::Status action_hangup(SimEngine& e, std::string_view name, int cause) {
   PbxModel& m = e.model();
   Channel* c = m.find_by_name(name);
   if (!c) return base::fail(base::Error::not_found("No such channel"));
+  for (auto it = m.consultations.begin(); it != m.consultations.end(); ++it) {
+    if (c->uniqueid != it->target && c->uniqueid != it->local1 && c->uniqueid != it->local2) continue;
+    auto k = *it;
+    m.consultations.erase(it);
+    cancel_consultation(m, k);
+    return {};
+  }
   if (Channel* peer = bridged_peer(m, *c)) {
     // manager.c Hangup: ast_channel_softhangup_withcause_locked -> SoftHangupRequest.
     std::string bridge = c->bridge, cu = c->uniqueid, pu = peer->uniqueid;
@@ -1033,6 +1045,7 @@ void atxfer_feature(SimEngine& e, const std::string& xr_uid, const std::string& 
     m.set_connected(*xr, t.cid_num, t.cid_name);
     m.dial_state(nullptr, *l1, "RINGING");
     std::string l1u = l1->uniqueid, l2u = l2->uniqueid, tu = t.uniqueid;
+    m.consultations.push_back({xr_uid, xe_uid, l1u, l2u, tu});
     e.after(ring, [&e, xr_uid, xe_uid, l1u, l2u, tu, talk] {
       PbxModel& m = e.model();
       Channel *l1 = m.find(l1u), *l2 = m.find(l2u), *t = m.find(tu);
@@ -1058,6 +1071,7 @@ void atxfer_feature(SimEngine& e, const std::string& xr_uid, const std::string& 
         Bridge* b1 = m.find_bridge(xe->bridge);
         Bridge* b2 = m.find_bridge(xr->bridge);
         if (!b1 || !b2) return;
+        std::erase_if(m.consultations, [&](const PbxModel::Consultation& k) { return k.target == tu; });
         std::string b1id = b1->id, b2id = b2->id;
         m.hangup_request(*xr, 16);
         m.bridge_leave(*xr);
@@ -1109,6 +1123,39 @@ void atxfer_feature(SimEngine& e, const std::string& xr_uid, const std::string& 
       });
     });
   });
+}
+
+// The consulted side of an Atxfer consultation hangs up (AMI Hangup of the target, or of either
+// Local half): Asterisk's attended transfer returns the transferer to the transferee, as
+// recorded live (tests/live consult_cancel_api): the target's bridge goes, the Local pair hangs up,
+// the transferer leaves the consultation bridge for the transferee's, MOH stops, Unhold.
+void cancel_consultation(PbxModel& m, const PbxModel::Consultation& k) {
+  Channel *xr = m.find(k.transferer), *xe = m.find(k.transferee), *l1 = m.find(k.local1), *l2 = m.find(k.local2),
+          *t = m.find(k.target);
+  if (!xr || !xe || !l1 || !l2 || !t) return;
+  const std::string b1 = xe->bridge, b2 = xr->bridge, b3 = l2->bridge;
+  if (t->state == ChanState::up) {
+    m.bridge_leave(*t);
+    m.bridge_leave(*l2);
+  } else {
+    m.dial_end(l2, *t, "CANCEL");
+  }
+  m.soft_hangup_request(*l2, 16);
+  m.hangup_request(*l1, 16);
+  m.hangup(k.local2, 16);
+  if (!b3.empty()) m.bridge_destroy(b3);
+  m.bridge_leave(*l1);
+  m.bridge_leave(*xr);
+  if (Bridge* b = m.find_bridge(b1)) m.bridge_enter(*b, *xr);
+  m.moh_stop(*xe);
+  xe->held = false;
+  m.touch(*xe);
+  m.hangup(k.target, 16);
+  m.unhold(*xr);
+  if (!b2.empty()) m.bridge_destroy(b2);
+  m.hangup(k.local1, 16);
+  m.set_connected(*xr, xe->cid_num, xe->cid_name);
+  m.update_devices();
 }
 
 }  // namespace

@@ -148,6 +148,12 @@ class PbxModel {
   // Queue / conference bookkeeping the flows maintain (feeds the Queue:* and confbridge: devices).
   int queue_callers = 0;
   bool conference_active = false;
+  // Atxfer consultations in progress (flows.cpp atxfer_feature), by the channels' Uniqueids, so a
+  // hang-up of the consulted side cancels one as Asterisk does (action_hangup).
+  struct Consultation {
+    std::string transferer, transferee, local1, local2, target;
+  };
+  std::vector<Consultation> consultations;
   struct MemberStats {
     int calls_taken = 0;
     std::int64_t last_call = 0;
