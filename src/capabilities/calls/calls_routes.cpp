@@ -60,8 +60,9 @@ std::expected<std::string, std::string> contact_field(const boost::json::object&
 // PUT /api/v1/calls/{id}/contact {"contact": {"id", "source", "name", "company"?}, "device"?}: the
 // contact the user chose in the screen pop (several matched the caller) for their extension's part
 // of the live call; its journal entry gets it when it is written (core::ChosenContacts, also after a
-// callbridged restart). The call must be one the user is in (with `device`, that extension; else
-// their first in the call): anything else is 404 like a call that does not exist.
+// callbridged restart). {"contact": null} takes the choice back (the pop's "choose another"). The
+// call must be one the user is in (with `device`, that extension; else their first in the call):
+// anything else is 404 like a call that does not exist.
 void add_choice_route(HttpServer& s, const std::shared_ptr<Ctx>& ctx) {
   s.route("PUT", "/api/v1/calls/*", authed(ctx, [ctx](const HttpRequest& req, const Principal& p) {
             std::string rest;
@@ -78,11 +79,14 @@ void add_choice_route(HttpServer& s, const std::shared_ptr<Ctx>& ctx) {
             if (*device && !base::is_device_name(**device))
               return problem(400, "bad-request", "device: not a device name: expected " + std::string(base::kDeviceNameRule));
             const auto* cv = body->if_contains("contact");
-            if (!cv || !cv->is_object()) return problem(400, "bad-request", "contact: expected {\"id\", \"source\", \"name\", \"company\"}");
-            const auto& co = cv->as_object();
-            auto cid = contact_field(co, "id", 200, true);
-            auto source = contact_field(co, "source", 64, true);
-            auto name = contact_field(co, "name", 200, true);
+            if (!cv || !(cv->is_object() || cv->is_null()))
+              return problem(400, "bad-request", "contact: expected {\"id\", \"source\", \"name\", \"company\"} or null");
+            static const boost::json::object kNone;
+            const auto& co = cv->is_object() ? cv->as_object() : kNone;
+            const bool clear = cv->is_null();
+            auto cid = contact_field(co, "id", 200, !clear);
+            auto source = contact_field(co, "source", 64, !clear);
+            auto name = contact_field(co, "name", 200, !clear);
             auto company = contact_field(co, "company", 200, false);
             for (auto* f : {&cid, &source, &name, &company})
               if (!*f) return problem(400, "bad-request", f->error());
@@ -103,6 +107,10 @@ void add_choice_route(HttpServer& s, const std::shared_ptr<Ctx>& ctx) {
               });
             }
             if (!party) return problem(404, "not-found", "no such call of yours" + std::string(*device ? " at " + **device : ""));
+            if (clear) {
+              chosen->erase(id, *party);
+              return reply(200, boost::json::object{{"call_id", id}, {"device", *party}, {"contact", nullptr}});
+            }
             model::ContactRef ref{.id = *cid, .name = *name, .company = *company, .source = *source};
             chosen->choose(id, *party, ref, ctx->deps.clock->now());
             return reply(200, boost::json::object{{"call_id", id}, {"device", *party},

@@ -163,6 +163,12 @@ TEST_F(CallsWithChoices, TheContactChosenInThePopIsKeptForTheUsersPartOfTheCall)
     EXPECT_EQ(b.status, 400) << bad << " -> " << b.body;
   }
   EXPECT_EQ(a_.find("ta-call-1", "100")->name, "Erika Muster");
+  // "Choose another": null takes the choice back.
+  auto cleared = call("PUT", "/api/v1/calls/ta-call-1/contact", anna, R"({"contact": null})");
+  ASSERT_EQ(cleared.status, 200) << cleared.body;
+  EXPECT_TRUE(json::parse(cleared.body).at("contact").is_null());
+  EXPECT_FALSE(a_.find("ta-call-1", "100"));
+  EXPECT_EQ(call("PUT", "/api/v1/calls/ta-call-2/contact", anna, R"({"contact": null})").status, 404);
   EXPECT_EQ(call("PUT", "/api/v1/calls/ta-call-1/other", anna, max).status, 404);
   EXPECT_EQ(call("PUT", "/api/v1/calls/ta-call-1/contact", "", max).status, 401);
 }

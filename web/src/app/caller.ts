@@ -81,6 +81,15 @@ export function resolved(c: Call): { caller: Caller; res: Resolution } {
 // (journalPushed), as before.
 const sentChoices = new Map<string, string>();  // call id -> source:id sent
 export const choiceRoute = { supported: true };
+// "Choose another": the server forgets the choice sent for the call ({"contact": null}), so the
+// entry is not written with a contact the user took back.
+export function clearChoice(callId: string) {
+  chosenFor.delete(callId);
+  if (!sentChoices.has(callId)) return;
+  sentChoices.delete(callId);
+  if (!choiceRoute.supported) return;
+  void api.request('PUT', `/api/v1/calls/${encodeURIComponent(callId)}/contact`, { contact: null }).catch(() => { /* ended meanwhile */ });
+}
 export function sendChoice(callId: string, contact: Contact) {
   const key = `${contact.source ?? 'store'}:${contact.id}`;
   if (!choiceRoute.supported || sentChoices.get(callId) === key) return;

@@ -11,7 +11,7 @@ import { formatDuration } from '../lib/phone';
 import { recentWith } from '../lib/journalview';
 import type { Call } from '../lib/types';
 import type { Key } from '../lib/i18n';
-import { callerLabel, colleagueName, manualChoice, resolved } from '../app/caller';
+import { callerLabel, clearChoice, colleagueName, manualChoice, resolved } from '../app/caller';
 import { actionLabel, cancelConsult, completeTransfer, confirmDial, control, dial, dialedNumber, pairs, pickupCall, targets, type Pair } from '../app/commands';
 import { live, memory, myExtensions, render, state, t, tenantConfig, fmtTime } from '../app/state';
 import { syncAlerting } from '../app/alerting';
@@ -159,7 +159,7 @@ function CallCard({ call: c, incoming, inert, inPair }: { call: Call; incoming: 
             <strong class="contact-name">{res.contact.name}</strong>
             {res.contact.company ? <div>{res.contact.company}</div> : null}
             <small>{t('card.source', { source: res.contact.source ?? '' })}{res.contact.match === 'company' ? ` (${t('card.companyNumber')})` : ''}</small></>}
-          {caller.contacts.length > 1 ? <button type="button" class="link" onClick={() => { manualChoice.delete(c.id); if (caller.key) memory.forget(caller.key); render(); }}>{t('card.chooseAnother')}</button> : null}
+          {caller.contacts.length > 1 ? <button type="button" class="link" onClick={() => { manualChoice.delete(c.id); clearChoice(c.id); if (caller.key) memory.forget(caller.key); render(); }}>{t('card.chooseAnother')}</button> : null}
         </div>
       ) : res.kind === 'choose' ? (
         <fieldset class="chooser">

@@ -2,7 +2,7 @@
 // sendChoice: PUT /api/v1/calls/{id}/contact), so the call's journal entry gets it even when this
 // page is closed before the call ends (issue 13).
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { choiceRoute, manualChoice, resolved } from '../../src/app/caller';
+import { choiceRoute, clearChoice, manualChoice, resolved } from '../../src/app/caller';
 import { state } from '../../src/app/state';
 import type { Call } from '../../src/lib/types';
 
@@ -37,6 +37,13 @@ describe('the contact chosen in the pop', () => {
     resolved(call('c2', '101'));  // a colleague's call a supervisor sees: not the user's to choose
     await flush();
     expect(puts(f)).toHaveLength(1);
+    // "Choose another" takes it back on the server; a call never sent is not asked about.
+    clearChoice('c1');
+    clearChoice('c2');
+    await flush();
+    expect(puts(f)).toHaveLength(2);
+    expect(puts(f)[1][0]).toBe('/api/v1/calls/c1/contact');
+    expect(JSON.parse(String(puts(f)[1][1].body))).toEqual({ contact: null });
   });
   it('a server without the route is not asked again', async () => {
     state.me = { user: 'anna', role: 'user', extensions: ['100'], tenant: 'default' } as never;
