@@ -85,9 +85,17 @@ base::Status SqliteIdentityStore::migrate() {
     return fail(Error::conflict("identity db " + path_ + ": schema version " + std::to_string(version) +
                                 " is newer than this build (" + std::to_string(kSchemaVersion) + ")"));
   if (version == kSchemaVersion) return {};
-  if (version == 0) {
-    if (auto st = exec(R"sql(
-BEGIN;
+  // Every step from the file's version to ours in one transaction (user_version is part of it):
+  // a step that fails leaves the file as the older build left it, data and version.
+  if (auto st = exec("BEGIN IMMEDIATE;"); !st) return st;
+  auto step = [&](int from, const char* sql) -> base::Status {
+    if (version != from) return {};
+    if (auto st = conn_->exec(sql, "migrating to schema " + std::to_string(from + 1)); !st) return st;
+    version = from + 1;
+    return {};
+  };
+  auto migrated = [&]() -> base::Status {
+    if (auto st = step(0, R"sql(
 CREATE TABLE IF NOT EXISTS users (
   tenant TEXT NOT NULL, name TEXT NOT NULL, role TEXT NOT NULL, display_name TEXT NOT NULL DEFAULT '',
   extensions TEXT NOT NULL DEFAULT '', team TEXT NOT NULL DEFAULT '', PRIMARY KEY (tenant, name));
@@ -98,53 +106,44 @@ CREATE INDEX IF NOT EXISTS tokens_by_user ON tokens(tenant, user);
 CREATE TABLE IF NOT EXISTS sessions (
   id_hash TEXT PRIMARY KEY, tenant TEXT NOT NULL, user TEXT NOT NULL, expires_at INTEGER NOT NULL);
 PRAGMA user_version = 1;
-COMMIT;
 )sql");
         !st)
       return st;
-    version = 1;
-  }
-  // 1 -> 2: per-tenant settings (PUT /api/v1/ui-settings).
-  if (version == 1) {
-    if (auto st = exec(R"sql(
-BEGIN;
+    // 1 -> 2: per-tenant settings (PUT /api/v1/ui-settings).
+    if (auto st = step(1, R"sql(
 CREATE TABLE IF NOT EXISTS tenant_settings (
   tenant TEXT NOT NULL, key TEXT NOT NULL, value TEXT NOT NULL, updated_at INTEGER NOT NULL,
   updated_by TEXT NOT NULL DEFAULT '', PRIMARY KEY (tenant, key));
 PRAGMA user_version = 2;
-COMMIT;
 )sql");
         !st)
       return st;
-    version = 2;
-  }
-  // 2 -> 3: sessions remember their token (revoking it ends them); a generation counter that a
-  // running daemon polls to notice revocations made by another process (issue 12). Sessions from
-  // before keep token_id '' (they end when they expire or their user goes).
-  if (version == 2) {
-    if (auto st = exec(R"sql(
-BEGIN;
+    // 2 -> 3: sessions remember their token (revoking it ends them); a generation counter that a
+    // running daemon polls to notice revocations made by another process (issue 12). Sessions from
+    // before keep token_id '' (they end when they expire or their user goes).
+    if (auto st = step(2, R"sql(
 ALTER TABLE sessions ADD COLUMN token_id TEXT NOT NULL DEFAULT '';
 CREATE INDEX IF NOT EXISTS sessions_by_token ON sessions(token_id);
 CREATE TABLE IF NOT EXISTS credential_generation (id INTEGER PRIMARY KEY CHECK (id = 1), value INTEGER NOT NULL);
 INSERT OR IGNORE INTO credential_generation(id, value) VALUES (1, 0);
 PRAGMA user_version = 3;
-COMMIT;
 )sql");
         !st)
       return st;
-    version = 3;
-  }
-  // 3 -> 4: per-user settings (GET/PUT /api/v1/me/settings and /me/favorites, issue 13), removed
-  // with their user.
-  return exec(R"sql(
-BEGIN;
+    // 3 -> 4: per-user settings (GET/PUT /api/v1/me/settings and /me/favorites, issue 13), removed
+    // with their user.
+    return step(3, R"sql(
 CREATE TABLE IF NOT EXISTS user_settings (
   tenant TEXT NOT NULL, user TEXT NOT NULL, key TEXT NOT NULL, value TEXT NOT NULL, updated_at INTEGER NOT NULL,
   PRIMARY KEY (tenant, user, key));
 PRAGMA user_version = 4;
-COMMIT;
 )sql");
+  }();
+  if (!migrated) {
+    (void)exec("ROLLBACK;");
+    return migrated;
+  }
+  return exec("COMMIT;");
 }
 
 base::Result<std::optional<TenantSetting>> SqliteIdentityStore::get_user_setting(const base::TenantId& tenant,

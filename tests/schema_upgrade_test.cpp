@@ -1,0 +1,317 @@
+// Upgrades keep data (issue 20, docs/install.md "Upgrades"): each SQLite file callbridged keeps in
+// its data dir, written as every earlier released schema did -- the schema SQL below is frozen
+// from the release that wrote it, never edited -- with data in it, opened by this build. The data
+// must be there afterwards, the file must end at exactly the schema a fresh file gets (no step
+// missed or edited), and a migration that fails must leave the file as the older build left it.
+// Files with a single released schema so far (audit.db, contacts.db) have no upgrade to test yet;
+// their stores refuse newer files (their own tests).
+#include <gtest/gtest.h>
+#include <sqlite3.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "identity/sqlite/identity_store.hpp"
+#include "journal/sqlite/sqlite_journal_store.hpp"
+
+namespace callbridge {
+namespace {
+
+namespace fs = std::filesystem;
+
+class SchemaUpgrade : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = fs::temp_directory_path() / ("cb-schema-" + std::to_string(::getpid()) + "-" +
+                                        ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    fs::remove_all(dir_);
+    fs::create_directories(dir_);
+  }
+  void TearDown() override { fs::remove_all(dir_); }
+  std::string file(const std::string& name) const { return (dir_ / name).string(); }
+
+  // Runs SQL on a file as an older build would have (no callbridge code involved).
+  static void exec(const std::string& path, const std::string& sql) {
+    sqlite3* db = nullptr;
+    ASSERT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
+    char* err = nullptr;
+    int rc = sqlite3_exec(db, sql.c_str(), nullptr, nullptr, &err);
+    std::string msg = err ? err : "";
+    sqlite3_free(err);
+    sqlite3_close(db);
+    ASSERT_EQ(rc, SQLITE_OK) << msg;
+  }
+  static std::int64_t scalar(const std::string& path, const std::string& sql) {
+    sqlite3* db = nullptr;
+    EXPECT_EQ(sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READONLY, nullptr), SQLITE_OK);
+    sqlite3_stmt* st = nullptr;
+    std::int64_t v = -1;
+    if (sqlite3_prepare_v2(db, sql.c_str(), -1, &st, nullptr) == SQLITE_OK && sqlite3_step(st) == SQLITE_ROW)
+      v = sqlite3_column_int64(st, 0);
+    else
+      ADD_FAILURE() << sql << ": " << sqlite3_errmsg(db);
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+    return v;
+  }
+  // The structure of a file: every table's columns (name, type, not null, default, key) and every
+  // index's definition, whitespace and IF NOT EXISTS aside. Equal for equal schemas however reached.
+  static std::string structure(const std::string& path) {
+    sqlite3* db = nullptr;
+    EXPECT_EQ(sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READONLY, nullptr), SQLITE_OK);
+    std::string out;
+    auto rows = [&](const std::string& sql, int cols) {
+      std::vector<std::vector<std::string>> r;
+      sqlite3_stmt* st = nullptr;
+      if (sqlite3_prepare_v2(db, sql.c_str(), -1, &st, nullptr) != SQLITE_OK) {
+        ADD_FAILURE() << sql << ": " << sqlite3_errmsg(db);
+        return r;
+      }
+      while (sqlite3_step(st) == SQLITE_ROW) {
+        std::vector<std::string> row;
+        for (int i = 0; i < cols; ++i) {
+          auto* t = sqlite3_column_text(st, i);
+          row.push_back(t ? reinterpret_cast<const char*>(t) : "NULL");
+        }
+        r.push_back(std::move(row));
+      }
+      sqlite3_finalize(st);
+      return r;
+    };
+    for (const auto& t : rows("SELECT name FROM sqlite_master WHERE type='table' AND name NOT LIKE 'sqlite_%' ORDER BY name", 1)) {
+      out += "table " + t[0] + ":";
+      for (const auto& c : rows("SELECT name, type, \"notnull\", dflt_value, pk FROM pragma_table_info('" + t[0] + "')", 5))
+        out += " " + c[0] + " " + c[1] + (c[2] == "1" ? " not null" : "") + " default " + c[3] + " pk " + c[4] + ";";
+      out += "\n";
+    }
+    for (const auto& i : rows("SELECT name, sql FROM sqlite_master WHERE type='index' AND sql IS NOT NULL ORDER BY name", 2)) {
+      std::string sql, word;
+      for (char ch : i[1]) sql += (ch == '\n' || ch == '\t') ? ' ' : ch;
+      std::string norm;
+      for (std::size_t p = 0; p < sql.size(); ++p)
+        if (!(sql[p] == ' ' && (norm.empty() || norm.back() == ' '))) norm += sql[p];
+      if (auto at = norm.find("IF NOT EXISTS "); at != std::string::npos) norm.erase(at, 14);
+      out += "index " + i[0] + ": " + norm + "\n";
+    }
+    sqlite3_close(db);
+    return out;
+  }
+
+  fs::path dir_;
+};
+
+// ---- journal.db: schema_version table, application id "CBJN" --------------------------------
+
+// Migration 1 as released (the journal table), and the bookkeeping storage::sqlite::migrate wrote.
+const char* kJournalV1 = R"sql(
+CREATE TABLE journal (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  tenant TEXT NOT NULL,
+  call_id TEXT NOT NULL,
+  party TEXT NOT NULL,
+  direction TEXT NOT NULL,
+  remote TEXT,
+  remote_withheld INTEGER NOT NULL DEFAULT 0,
+  remote_name TEXT,
+  disposition TEXT NOT NULL,
+  started_at INTEGER NOT NULL,   -- microseconds since the Unix epoch, UTC
+  answered_at INTEGER,
+  ended_at INTEGER NOT NULL,
+  hold_s REAL NOT NULL DEFAULT 0,
+  transferred_to TEXT,
+  transferred_from TEXT,
+  contact_id TEXT,
+  contact_name TEXT,
+  contact_company TEXT,
+  contact_source TEXT,
+  note TEXT NOT NULL DEFAULT ''
+);
+CREATE INDEX journal_tenant_party ON journal(tenant, party, id);
+CREATE INDEX journal_tenant_started ON journal(tenant, started_at);
+CREATE INDEX journal_ended ON journal(ended_at);
+CREATE TABLE schema_version (version INTEGER NOT NULL);
+INSERT INTO schema_version VALUES (1);
+PRAGMA application_id = 1128417870;
+INSERT INTO journal (tenant, call_id, party, direction, remote, disposition, started_at, answered_at, ended_at, note)
+  VALUES ('default', '1700000000.1', '100', 'inbound', '+4930555101', 'missed', 1700000000000000, NULL, 1700000010000000, ''),
+         ('acme', '1700000100.2', '200', 'outbound', '+4989123456', 'answered', 1700000100000000, 1700000105000000, 1700000200000000, 'called back');
+)sql";
+
+// Migration 2 as released: estimated times and the drivers' open-call state.
+const char* kJournalV1ToV2 = R"sql(
+ALTER TABLE journal ADD COLUMN estimated INTEGER NOT NULL DEFAULT 0;
+CREATE TABLE open_state (
+  scope TEXT NOT NULL,
+  key TEXT NOT NULL,
+  text TEXT NOT NULL,
+  PRIMARY KEY (scope, key)
+) WITHOUT ROWID;
+UPDATE schema_version SET version = 2;
+INSERT INTO journal (tenant, call_id, party, direction, remote, disposition, started_at, ended_at, estimated)
+  VALUES ('default', '1700000300.3', '100', 'inbound', '+4930555102', 'missed', 1700000300000000, 1700000310000000, 1);
+INSERT INTO open_state VALUES ('ami:pbx', 'call 1', '{"state":"ringing"}');
+)sql";
+
+std::unique_ptr<journal::SqliteJournalStore> open_journal(const std::string& path) {
+  auto s = journal::SqliteJournalStore::open(path);
+  if (!s) ADD_FAILURE() << s.error().message();
+  return s ? std::move(*s) : nullptr;
+}
+
+std::vector<ports::StoredEntry> entries(journal::SqliteJournalStore& s, const char* tenant) {
+  ports::JournalQuery q{.tenant = base::TenantId(tenant)};
+  auto r = s.query(q);
+  if (!r) ADD_FAILURE() << r.error().message();
+  return r ? *r : std::vector<ports::StoredEntry>{};
+}
+
+TEST_F(SchemaUpgrade, JournalVersion1KeepsItsEntriesAndEndsAtTheCurrentSchema) {
+  const auto fresh = file("fresh.db"), old = file("journal.db");
+  open_journal(fresh);
+  exec(old, kJournalV1);
+  {
+    auto s = open_journal(old);
+    ASSERT_TRUE(s);
+    auto d = entries(*s, "default");
+    ASSERT_EQ(d.size(), 1u);
+    EXPECT_EQ(d[0].entry.party, "100");
+    EXPECT_EQ(d[0].entry.remote, "+4930555101");
+    EXPECT_EQ(d[0].entry.estimated, 0);  // defaults of the columns added since
+    EXPECT_FALSE(d[0].entry.done);
+    auto a = entries(*s, "acme");
+    ASSERT_EQ(a.size(), 1u);
+    EXPECT_EQ(a[0].entry.note, "called back");
+  }
+  EXPECT_EQ(scalar(old, "SELECT version FROM schema_version"), journal::SqliteJournalStore::kSchemaVersion);
+  EXPECT_EQ(structure(old), structure(fresh));
+  // Migrations run once: a second open changes nothing.
+  open_journal(old);
+  EXPECT_EQ(structure(old), structure(fresh));
+}
+
+TEST_F(SchemaUpgrade, JournalVersion2KeepsEntriesAndOpenCallState) {
+  const auto fresh = file("fresh.db"), old = file("journal.db");
+  open_journal(fresh);
+  exec(old, std::string(kJournalV1) + kJournalV1ToV2);
+  {
+    auto s = open_journal(old);
+    ASSERT_TRUE(s);
+    auto d = entries(*s, "default");
+    ASSERT_EQ(d.size(), 2u);
+    EXPECT_EQ(d[0].entry.remote, "+4930555102");  // newest first
+    EXPECT_EQ(d[0].entry.estimated, 1);
+    auto state = s->load_open_state("ami:pbx");
+    ASSERT_TRUE(state);
+    ASSERT_EQ(state->size(), 1u);
+  }
+  EXPECT_EQ(structure(old), structure(fresh));
+}
+
+TEST_F(SchemaUpgrade, JournalMigrationThatFailsLeavesTheVersion2FileUntouched) {
+  const auto old = file("journal.db");
+  // A version-2 file that migration 3 cannot take (an index of the name it creates): it must fail
+  // as a whole, with the file still at version 2 with all its rows.
+  exec(old, std::string(kJournalV1) + kJournalV1ToV2 + "CREATE INDEX journal_open_missed ON journal(note);");
+  const auto before = structure(old);
+  auto s = journal::SqliteJournalStore::open(old);
+  ASSERT_FALSE(s);
+  EXPECT_NE(s.error().message().find(old), std::string::npos) << s.error().message();
+  EXPECT_NE(s.error().message().find("migrating to schema 3"), std::string::npos) << s.error().message();
+  EXPECT_EQ(scalar(old, "SELECT version FROM schema_version"), 2);
+  EXPECT_EQ(scalar(old, "SELECT count(*) FROM journal"), 3);
+  EXPECT_EQ(structure(old), before);  // no `done` column, no new index
+}
+
+// ---- identity.db: PRAGMA user_version ----------------------------------------------------------
+
+const char* kIdentityV1 = R"sql(
+CREATE TABLE IF NOT EXISTS users (
+  tenant TEXT NOT NULL, name TEXT NOT NULL, role TEXT NOT NULL, display_name TEXT NOT NULL DEFAULT '',
+  extensions TEXT NOT NULL DEFAULT '', team TEXT NOT NULL DEFAULT '', PRIMARY KEY (tenant, name));
+CREATE TABLE IF NOT EXISTS tokens (
+  id TEXT PRIMARY KEY, tenant TEXT NOT NULL, user TEXT NOT NULL, hash TEXT NOT NULL,
+  created_at INTEGER NOT NULL, expires_at INTEGER, revoked INTEGER NOT NULL DEFAULT 0);
+CREATE INDEX IF NOT EXISTS tokens_by_user ON tokens(tenant, user);
+CREATE TABLE IF NOT EXISTS sessions (
+  id_hash TEXT PRIMARY KEY, tenant TEXT NOT NULL, user TEXT NOT NULL, expires_at INTEGER NOT NULL);
+PRAGMA user_version = 1;
+INSERT INTO users VALUES ('default', 'anna', 'user', 'Anna Berger', '100', 'Sales');
+INSERT INTO tokens VALUES ('tok1', 'default', 'anna', 'somehash', 1700000000000000, NULL, 0);
+INSERT INTO sessions VALUES ('sess1', 'default', 'anna', 4102444800000000);
+)sql";
+const char* kIdentityV1ToV2 = R"sql(
+CREATE TABLE IF NOT EXISTS tenant_settings (
+  tenant TEXT NOT NULL, key TEXT NOT NULL, value TEXT NOT NULL, updated_at INTEGER NOT NULL,
+  updated_by TEXT NOT NULL DEFAULT '', PRIMARY KEY (tenant, key));
+PRAGMA user_version = 2;
+INSERT INTO tenant_settings VALUES ('default', 'ui', '{"card":"x"}', 1700000000000000, 'anna');
+)sql";
+const char* kIdentityV2ToV3 = R"sql(
+ALTER TABLE sessions ADD COLUMN token_id TEXT NOT NULL DEFAULT '';
+CREATE INDEX IF NOT EXISTS sessions_by_token ON sessions(token_id);
+CREATE TABLE IF NOT EXISTS credential_generation (id INTEGER PRIMARY KEY CHECK (id = 1), value INTEGER NOT NULL);
+INSERT OR IGNORE INTO credential_generation(id, value) VALUES (1, 0);
+PRAGMA user_version = 3;
+UPDATE credential_generation SET value = 7;
+)sql";
+
+void expect_identity_data(identity::SqliteIdentityStore& s, int released) {
+  auto u = s.get_user(base::TenantId("default"), "anna");
+  ASSERT_TRUE(u) << u.error().message();
+  EXPECT_EQ(u->display_name, "Anna Berger");
+  auto t = s.get_token("tok1");
+  ASSERT_TRUE(t) << t.error().message();
+  EXPECT_EQ(t->user, "anna");
+  auto sess = s.get_session("sess1");
+  ASSERT_TRUE(sess) << sess.error().message();
+  EXPECT_EQ(sess->token_id, "");  // sessions from before version 3 have no token
+  if (released >= 2) {
+    auto ui = s.get_setting(base::TenantId("default"), "ui");
+    ASSERT_TRUE(ui && ui->has_value());
+    EXPECT_EQ((*ui)->value, "{\"card\":\"x\"}");
+  }
+  if (released >= 3) EXPECT_EQ(*s.credential_generation(), 7u);
+  // What the current schema added works on the upgraded file.
+  ASSERT_TRUE(s.put_user_setting(base::TenantId("default"), "anna", "settings", {"{}", base::Timestamp{}, "anna"}));
+}
+
+TEST_F(SchemaUpgrade, IdentityEveryReleasedVersionKeepsUsersTokensSessionsAndSettings) {
+  const auto fresh = file("fresh.db");
+  ASSERT_TRUE(identity::SqliteIdentityStore::open(fresh));
+  const std::vector<std::string> released = {kIdentityV1, std::string(kIdentityV1) + kIdentityV1ToV2,
+                                             std::string(kIdentityV1) + kIdentityV1ToV2 + kIdentityV2ToV3};
+  for (std::size_t i = 0; i < released.size(); ++i) {
+    const int version = static_cast<int>(i) + 1;
+    SCOPED_TRACE("identity.db version " + std::to_string(version));
+    const auto old = file("identity-v" + std::to_string(version) + ".db");
+    exec(old, released[i]);
+    ASSERT_EQ(scalar(old, "PRAGMA user_version"), version);
+    {
+      auto s = identity::SqliteIdentityStore::open(old);
+      ASSERT_TRUE(s) << s.error().message();
+      expect_identity_data(**s, version);
+    }
+    EXPECT_EQ(scalar(old, "PRAGMA user_version"), identity::SqliteIdentityStore::kSchemaVersion);
+    EXPECT_EQ(structure(old), structure(fresh));
+  }
+}
+
+TEST_F(SchemaUpgrade, IdentityMigrationThatFailsHalfwayLeavesTheVersion1FileUntouched) {
+  const auto old = file("identity.db");
+  // Step 1->2 would succeed, step 2->3 cannot (sessions has a token_id column already): nothing of
+  // either may stay, the file is still version 1 with its rows.
+  exec(old, std::string(kIdentityV1) + "ALTER TABLE sessions ADD COLUMN token_id TEXT;");
+  const auto before = structure(old);
+  auto s = identity::SqliteIdentityStore::open(old);
+  ASSERT_FALSE(s);
+  EXPECT_NE(s.error().message().find("migrating to schema 3"), std::string::npos) << s.error().message();
+  EXPECT_EQ(scalar(old, "PRAGMA user_version"), 1);
+  EXPECT_EQ(structure(old), before);  // no tenant_settings table from step 1->2
+  EXPECT_EQ(scalar(old, "SELECT count(*) FROM users"), 1);
+  EXPECT_EQ(scalar(old, "SELECT count(*) FROM tokens"), 1);
+}
+
+}  // namespace
+}  // namespace callbridge
