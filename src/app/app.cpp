@@ -18,7 +18,9 @@
 #include "app/rest_wiring.hpp"
 #include "app/command_wiring.hpp"
 #include "api/static_files.hpp"
+#include "base/log.hpp"
 #include "base/private_dir.hpp"
+#include "base/service_notify.hpp"
 
 #ifndef CALLBRIDGE_VERSION
 #define CALLBRIDGE_VERSION "dev"
@@ -52,6 +54,8 @@ App::App(Config config, AppOptions options)
       policy_(policy_config(config_)),
       retention_(policy_, options.retention_interval),
       signals_(io_, SIGINT, SIGTERM),
+      hangup_(io_, SIGHUP),
+      watchdog_timer_(io_),
       retention_timer_(io_),
       shutdown_timer_(io_),
       contacts_timer_(io_) {}
@@ -351,6 +355,16 @@ int App::run() {
   }
   spdlog::info("HTTP API listening on {} (http://{}/healthz)", http_->local_address(),
                http_->local_address());
+  arm_hangup();
+  // Type=notify: ready once the loop runs -- the stores are open and the listener is bound (both in
+  // create()), so /healthz answers from the first request systemd lets through.
+  boost::asio::post(io_, [this] {
+    base::notify_service_manager("READY=1\nSTATUS=serving on " + http_->local_address());
+  });
+  if (auto every = base::service_watchdog_interval()) {
+    spdlog::info("systemd watchdog: {} s", std::chrono::duration_cast<std::chrono::seconds>(*every).count());
+    arm_watchdog(*every / 2);  // twice per interval, as sd_watchdog_enabled(3) advises
+  }
 
   io_.run();
 
@@ -376,8 +390,11 @@ void App::begin_shutdown(std::string why) {
   if (shutting_down_) return;
   shutting_down_ = true;
   spdlog::info("shutting down ({})", why);
+  base::notify_service_manager("STOPPING=1\nSTATUS=shutting down (" + why + ")");
   boost::system::error_code ignored;
   signals_.cancel(ignored);
+  hangup_.cancel(ignored);
+  watchdog_timer_.cancel();
   retention_timer_.cancel();
   contacts_timer_.cancel();
   if (runtimes_.empty()) return finish_shutdown();
@@ -406,6 +423,23 @@ void App::finish_shutdown() {
   // Whatever is still pending (a driver that ignored stop) must not keep the process alive;
   // handlers already queued (socket closes) run first.
   boost::asio::post(io_, [this] { io_.stop(); });
+}
+
+void App::arm_hangup() {
+  hangup_.async_wait([this](const boost::system::error_code& ec, int) {
+    if (ec || shutting_down_) return;
+    reload();
+    arm_hangup();
+  });
+}
+
+void App::arm_watchdog(std::chrono::microseconds every) {
+  watchdog_timer_.expires_after(every);
+  watchdog_timer_.async_wait([this, every](const boost::system::error_code& ec) {
+    if (ec || shutting_down_) return;
+    base::notify_service_manager("WATCHDOG=1");
+    arm_watchdog(every);
+  });
 }
 
 void App::arm_retention(std::chrono::seconds delay) {

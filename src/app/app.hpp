@@ -52,6 +52,9 @@ struct AppOptions {
   std::chrono::milliseconds shutdown_grace{5000};  // drivers get this long to stop
   // Called on the worker thread after each retention purge with the number deleted (tests, metrics).
   std::function<void(std::size_t)> on_purged;
+  // SIGHUP: reads the configuration again (main: the --config file with the same flags on top);
+  // null = started without a file, SIGHUP only says so. See App::reload().
+  std::function<base::Result<Config>()> reload_config;
 };
 
 class App {
@@ -117,6 +120,14 @@ class App {
   // Thread-safe; also what the signals do.
   void request_stop();
 
+  // SIGHUP (io thread; tests call it through post): reads the configuration again and applies what
+  // can change while running -- the log level, and each tenant whose [tenant.X], [[pbx]] links or
+  // [[directory.*]] sources changed (restarted: its PBX links reconnect and resync), tenants added to
+  // or removed from the file -- and logs, per setting, what needs a restart ([server], [journal],
+  // [audit], [demo], memory_index). A file that does not load changes nothing. Tells systemd
+  // RELOADING=1, then READY=1. `done` (may be null) runs on the io thread once every tenant is applied.
+  void reload(std::function<void()> done = {});
+
   // The JSON behind /api/v1/diagnostics and /metrics and the reasons behind /readyz (io thread).
   // nullopt: the whole daemon (the operator; docs/api.md "Operations"). A tenant: what a tenant
   // admin sees, only that tenant's PBX links, runtime, directory sources, counters and clients,
@@ -134,6 +145,8 @@ class App {
   void check_contact_tokens();
   base::Status open_journal();
   void begin_shutdown(std::string why);
+  void arm_hangup();
+  void arm_watchdog(std::chrono::microseconds every);
   void finish_shutdown();
   void arm_retention(std::chrono::seconds delay);
   void run_retention();
@@ -166,6 +179,8 @@ class App {
   std::map<base::TenantId, std::unique_ptr<core::TenantRuntime>> runtimes_;
   std::shared_ptr<struct RestWiring> rest_;  // REST API stores (app/rest_wiring.hpp)
   boost::asio::signal_set signals_;
+  boost::asio::signal_set hangup_;           // SIGHUP: reload()
+  boost::asio::steady_timer watchdog_timer_;  // WATCHDOG=1 from the io thread (a stuck loop stops it)
   boost::asio::steady_timer retention_timer_;
   boost::asio::steady_timer shutdown_timer_;
   // Contacts changed by another process (`callbridge contacts import`): the store's change token

@@ -9,6 +9,7 @@
 
 #include <algorithm>
 #include <charconv>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <limits>
@@ -878,7 +879,16 @@ Status validate(const Config& c) {
   return {};
 }
 
-std::string default_data_dir() { return geteuid() == 0 ? "/var/lib/callbridge" : "./data"; }
+std::string default_data_dir() {
+  // systemd's StateDirectory= (docs/install.md): the service runs as the unprivileged `callbridge`
+  // user, and systemd names the directory it made for it; several are ':'-separated, ours is first.
+  if (const char* state = std::getenv("STATE_DIRECTORY"); state && *state) {
+    std::string_view first(state);
+    first = first.substr(0, first.find(':'));
+    if (!first.empty()) return std::string(first);
+  }
+  return geteuid() == 0 ? "/var/lib/callbridge" : "./data";
+}
 
 std::string effective_data_dir(const Config& c) {
   return c.server.data_dir.empty() ? default_data_dir() : c.server.data_dir;

@@ -253,7 +253,8 @@ base::Status validate(const Config& config);
 // gives Config{}.
 std::string default_config_toml();
 
-// /var/lib/callbridge when running as root, else ./data (relative to the working directory).
+// $STATE_DIRECTORY (systemd's StateDirectory=, the first if several), else /var/lib/callbridge when
+// running as root, else ./data (relative to the working directory).
 std::string default_data_dir();
 // config.server.data_dir, or default_data_dir() when empty.
 std::string effective_data_dir(const Config& config);

@@ -2,6 +2,9 @@
 #include "app/config.hpp"
 
 #include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <cstdlib>
 
 namespace callbridge::app {
 namespace {
@@ -349,6 +352,22 @@ TEST(Config, DataDirDefault) {
   c.server.data_dir = "/x";
   EXPECT_EQ(effective_data_dir(c), "/x");
   EXPECT_EQ(journal_path("/x"), "/x/journal.db");
+}
+
+// The packaged service runs as user callbridge with StateDirectory=callbridge: systemd sets
+// STATE_DIRECTORY and that is where the data goes (an explicit data_dir still wins).
+TEST(Config, DataDirFollowsSystemdStateDirectory) {
+  const char* before = std::getenv("STATE_DIRECTORY");
+  std::string saved = before ? before : "";
+  ::setenv("STATE_DIRECTORY", "/var/lib/callbridge:/var/lib/other", 1);
+  Config c;
+  EXPECT_EQ(effective_data_dir(c), "/var/lib/callbridge");
+  c.server.data_dir = "/x";
+  EXPECT_EQ(effective_data_dir(c), "/x");
+  ::setenv("STATE_DIRECTORY", "", 1);
+  EXPECT_EQ(default_data_dir(), ::geteuid() == 0 ? "/var/lib/callbridge" : "./data");
+  if (before) ::setenv("STATE_DIRECTORY", saved.c_str(), 1);
+  else ::unsetenv("STATE_DIRECTORY");
 }
 
 TEST(Config, MissingFileIsAnError) {

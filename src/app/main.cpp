@@ -1,6 +1,6 @@
 // callbridged: the callbridge server. Parses flags, loads the configuration, builds the App and
 // runs it on the main thread. Exit codes: 0 clean stop, 1 start-up or runtime failure, 2 bad
-// configuration or flags.
+// configuration or flags. Under systemd (docs/install.md): Type=notify, the watchdog, SIGHUP reload.
 #include <CLI/CLI.hpp>
 #include <spdlog/spdlog.h>
 
@@ -52,6 +52,11 @@ int main(int argc, char** argv) {
                      ->type_name("DIR");
   auto* o_record = cli.add_option("--record", record_dir, "record the raw AMI traffic into DIR")->type_name("DIR");
   auto* o_level = cli.add_option("--log-level", log_level, "trace, debug, info, warn, error or off")->type_name("LEVEL");
+  std::string log_format = "auto";
+  cli.add_option("--log-format", log_format,
+                 "text (timestamped lines), journal (<N> priority prefix, no timestamp: systemd's journal adds "
+                 "them) or auto (journal when stderr is the journal's stream, else text)")
+      ->type_name("FORMAT");
   bool demo_flag = false;
   int demo_speed = 0;
   cli.add_flag("--demo", demo_flag,
@@ -94,7 +99,9 @@ int main(int argc, char** argv) {
 
   for (const auto& pbx : config.pbx)  // a [[pbx]] driver must be a row of the driver table
     if (auto st = app::check_driver(pbx); !st) return config_error(st.error().message());
-  if (auto st = base::init_logging(config.server.log_level); !st)
+  auto format = base::parse_log_format(log_format);
+  if (!format) return config_error("--log-format: " + format.error().message());
+  if (auto st = base::init_logging(config.server.log_level, *format); !st)
     return config_error(st.error().message());
 
   // Demo mode: the simulator and its link exist before the App (the link is part of the config),
@@ -136,7 +143,24 @@ int main(int argc, char** argv) {
     focus_token = std::move(*focus);
   }
 
-  auto created = app::App::create(config);
+  // SIGHUP reads the file again with the same flags on top (and the demo's link), as at start.
+  app::AppOptions options;
+  if (!config_path.empty()) {
+    options.reload_config = [config_path, o, demo_flag, o_demo_speed_set = bool(*o_demo_speed), demo_speed,
+                             &demo]() -> base::Result<app::Config> {
+      auto next = app::load_config_file(config_path);
+      if (!next) return next;
+      if (auto st = app::apply_overrides(*next, o); !st) return base::fail(st.error());
+      if (demo_flag) next->demo.enabled = true;
+      if (o_demo_speed_set) next->demo.speed = demo_speed;
+      for (const auto& pbx : next->pbx)
+        if (auto st = app::check_driver(pbx); !st) return base::fail(st.error());
+      if (demo)
+        if (auto st = app::add_demo_link(*next, *demo); !st) return base::fail(st.error());
+      return next;
+    };
+  }
+  auto created = app::App::create(config, options);
   if (!created) {
     spdlog::critical("cannot start: {}", created.error().message());
     return kExitFailure;
