@@ -17,6 +17,7 @@ PKGS=(
   clang-16 libclang-rt-16-dev  # fuzz/ (libFuzzer, ASan+UBSan); clang 14 cannot use libstdc++ 12's std::expected
   chromium  # browser end-to-end tests (web/tests/e2e, playwright-core drives it; ~30 s to install)
   firefox-esr  # Firefox smoke test (web/tests/e2e/firefox_smoke.ff.mjs, puppeteer-core over WebDriver BiDi)
+  dpkg-dev debhelper lintian iproute2  # the Debian package and its test (ctest label package, docs/install.md)
 )
 
 # The live suite's Asterisk lab (ctest label `asterisk`, docs/testing.md): its Debian packages

@@ -163,9 +163,20 @@ void add_static_routes(HttpServer& server, StaticFilesOptions options) {
     server.route("GET", name, [o](const HttpRequest& r) { return serve_static(*o, r.path, false); });
 }
 
+std::string choose_web_root(const char* env, const fs::path& exe, std::string_view build_dist) {
+  if (env && *env) return env;
+  if (!exe.empty()) {
+    std::error_code ec;
+    auto installed = (exe.parent_path().parent_path() / "share" / "callbridge" / "web").lexically_normal();
+    if (fs::is_regular_file(installed / "index.html", ec)) return installed.string();
+  }
+  return std::string(build_dist);
+}
+
 std::string default_web_root() {
-  if (const char* env = std::getenv("CALLBRIDGE_WEB_DIR"); env && *env) return env;
-  return CALLBRIDGE_WEB_DIST;
+  std::error_code ec;
+  auto exe = fs::read_symlink("/proc/self/exe", ec);  // Linux; empty when /proc is not there
+  return choose_web_root(std::getenv("CALLBRIDGE_WEB_DIR"), ec ? fs::path() : exe, CALLBRIDGE_WEB_DIST);
 }
 
 }  // namespace callbridge::api

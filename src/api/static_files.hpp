@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstddef>
+#include <filesystem>
 #include <string>
 #include <string_view>
 
@@ -32,8 +33,12 @@ HttpResponse serve_static(const StaticFilesOptions& options, std::string_view ur
 // hint to build the web client (the server starts either way).
 void add_static_routes(HttpServer& server, StaticFilesOptions options);
 
-// The directory to serve: $CALLBRIDGE_WEB_DIR if set, else the compile-time default
-// (CALLBRIDGE_WEB_DIST, <build>/web/dist).
+// The directory to serve, first that applies: $CALLBRIDGE_WEB_DIR if set; the installed client
+// beside the executable (<prefix>/share/callbridge/web for <prefix>/sbin/callbridged, as the
+// Debian package and `cmake --install` lay it out) when it holds index.html; else the build
+// tree's (CALLBRIDGE_WEB_DIST, <build>/web/dist).
 std::string default_web_root();
+// The same choice over given values (tests): `env` null or empty = unset, `exe` the executable's path.
+std::string choose_web_root(const char* env, const std::filesystem::path& exe, std::string_view build_dist);
 
 }  // namespace callbridge::api

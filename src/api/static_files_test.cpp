@@ -119,5 +119,22 @@ TEST_F(StaticFilesTest, RoutesThroughServer) {
   EXPECT_EQ(get("/secret.txt").status, 404);
 }
 
+// The Debian package installs /usr/sbin/callbridged and the client in /usr/share/callbridge/web:
+// the installed client is found beside the executable, the build tree's is the fallback, and
+// $CALLBRIDGE_WEB_DIR wins over both.
+TEST_F(StaticFilesTest, WebRootIsTheEnvThenTheInstalledClientThenTheBuildTree) {
+  const auto prefix = base_ / "usr";
+  fs::create_directories(prefix / "sbin");
+  const auto exe = prefix / "sbin" / "callbridged";
+  EXPECT_EQ(choose_web_root(nullptr, exe, "/build/web/dist"), "/build/web/dist");  // nothing installed
+  fs::create_directories(prefix / "share" / "callbridge" / "web");
+  EXPECT_EQ(choose_web_root(nullptr, exe, "/build/web/dist"), "/build/web/dist");  // no index.html there
+  write(prefix / "share" / "callbridge" / "web" / "index.html", "<!doctype html>");
+  EXPECT_EQ(choose_web_root(nullptr, exe, "/build/web/dist"), (prefix / "share" / "callbridge" / "web").string());
+  EXPECT_EQ(choose_web_root("", exe, "/build/web/dist"), (prefix / "share" / "callbridge" / "web").string());
+  EXPECT_EQ(choose_web_root("/srv/web", exe, "/build/web/dist"), "/srv/web");
+  EXPECT_EQ(choose_web_root(nullptr, fs::path(), "/build/web/dist"), "/build/web/dist");
+}
+
 }  // namespace
 }  // namespace callbridge::api
