@@ -12,7 +12,7 @@ WATCHDOG_USEC, no capabilities, no new privileges), in a network namespace of it
 unit's fixed 127.0.0.1:8080 does not meet other daemons on a developer's machine. This test acts
 as the service manager then: it waits for READY=1 from the main process.
 
-Needs root (exit 77 = skipped otherwise) and dpkg-dev, debhelper, lintian (scripts/install-deps.sh).
+Needs root (exit 77 = skipped otherwise; a failure with CB_PACKAGE_REQUIRED=1, as .ci/run sets) and dpkg-dev, debhelper, lintian (scripts/install-deps.sh).
 Refuses to run where callbridge is installed or /var/lib/callbridge exists (it would purge them).
 usage: package_test.py --source-dir DIR --build-dir DIR [--deb FILE]
 """
@@ -213,6 +213,8 @@ def main():
     ap.add_argument("--deb", help="test this package instead of building one (iterating on the test)")
     a = ap.parse_args()
     if os.geteuid() != 0:
+        if os.environ.get("CB_PACKAGE_REQUIRED") == "1":  # .ci/run: no silent skip
+            fail("the package test needs root and CB_PACKAGE_REQUIRED=1 is set")
         print("SKIPPED: the package test installs a .deb and needs root (CI runs as root)")
         sys.exit(77)
     for tool in ("dpkg-buildpackage", "dh", "lintian", "apt-get", "curl", "setpriv", "unshare", "nsenter", "ip"):
