@@ -89,14 +89,22 @@ export function journalPushed(entry: JournalEntry, resolves: number[] = [], chos
     reloadTimer = window.setTimeout(() => { reloadTimer = null; void loadJournal(); }, 300);
 }
 
+// Saves a note when it differs from the stored one and is not being saved already: Enter, the
+// input's change event and leaving the field all call this (Firefox fires no change on Enter in
+// an input outside a form, nor on leaving a field whose text a script or autofill set), so the
+// same note may come two or three times and is sent once.
+const notesSending = new Map<number, string>();  // entry id -> note on its way
 export async function saveNote(e: JournalEntry, note: string) {
+  if (note === (e.note ?? '') || notesSending.get(e.id) === note) return;
+  notesSending.set(e.id, note);
   try {
     await api.patch(`/api/v1/journal/${e.id}`, { note });
     e.note = note;
-    noteDrafts.delete(e.id);
+    if (noteDrafts.get(e.id) === note) noteDrafts.delete(e.id);
     say(t('journal.noteSaved'));
     render();
   } catch (err) { setFlash('error', `${t('journal.note')}: ${errText(err)}`); }
+  finally { if (notesSending.get(e.id) === note) notesSending.delete(e.id); }
 }
 
 export async function callback(e: JournalEntry) {

@@ -124,7 +124,9 @@ function Row({ e, all, party, home }: { e: JournalEntry; all: JournalEntry[]; pa
         <input id={`note-${e.id}`} disabled={!hasId} title={hasId ? undefined : t('journal.saving')} type="text" maxLength={2000}
           value={noteDrafts.get(e.id) ?? e.note ?? ''} aria-label={t('journal.noteFor', { who: name || number, time: when })}
           onInput={(ev) => { noteDrafts.set(e.id, (ev.target as HTMLInputElement).value); }}
-          onChange={(ev) => void saveNote(e, (ev.target as HTMLInputElement).value)} />
+          onChange={(ev) => void saveNote(e, (ev.target as HTMLInputElement).value)}
+          onKeyDown={(ev) => { if (ev.key === 'Enter') void saveNote(e, (ev.target as HTMLInputElement).value); }}
+          onBlur={(ev) => void saveNote(e, (ev.target as HTMLInputElement).value)} />
       </td>
       <td class="c-act">
         {e.remote && !e.remote_withheld ? <button type="button" class={missed && !done ? 'primary' : ''} onClick={() => void callback(e)}

@@ -1,5 +1,5 @@
 // Browser end to end: callbridged + loopback AMI peer replaying inbound_answered, the web client in
-// Debian's chromium. Checks the screen pop (contact, timing), the chooser and its memory, control
+// Debian's chromium or firefox-esr (harness.mjs). Checks the screen pop (contact, timing), the chooser and its memory, control
 // buttons == allowed_actions, the presence board, the journal entry's duration (click-to-dial: dial_journal.test.mjs),
 // and that a network loss is shown and the stream resumes by seq without duplicates.
 import { join } from 'node:path';
@@ -77,7 +77,8 @@ run('call flow in the browser', async (ctx) => {
   await page.focus('fieldset.chooser button.choice:has-text("Erika Muster")');
   await page.keyboard.press('Enter');
   await page.waitForSelector('article.card .contact:has-text("Erika Muster")');
-  assert(await page.evaluate(() => !!document.activeElement?.closest('.controls')), 'focus on the call controls after choosing');
+  // (moved in the next animation frame, after the card rendered the choice: waited for)
+  await until('focus on the call controls after choosing', () => page.evaluate(() => !!document.activeElement?.closest('.controls')), 5_000);
   assert(await page.$eval('article.card .contact', (e) => e.textContent.includes('Beta GmbH')), 'company shown');
   const links = await page.$$eval('article.card .links a', (as) => as.map((a) => a.href));
   assert(links.some((h) => h.includes('phone=%2B4989123456')), `action links: ${links}`);

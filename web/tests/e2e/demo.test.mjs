@@ -1,4 +1,4 @@
-// Browser end to end (Chromium): the README's demo path. `callbridged --demo` (built-in PBX
+// Browser end to end (Chromium and Firefox): the README's demo path. `callbridged --demo` (built-in PBX
 // simulator, no Asterisk) prints a sign-in link for Anna Berger (extension 100); opening it signs
 // her in, a call for her pops within seconds while she types in the dial box (focus and text kept
 // after every key), with banner, title and the card in words; Answer on the card

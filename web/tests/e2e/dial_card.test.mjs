@@ -1,4 +1,4 @@
-// Browser end to end (Chromium): a call the user dials. The card shows the dialed number and the
+// Browser end to end (Chromium and Firefox): a call the user dials. The card shows the dialed number and the
 // lookup at once (never "unknown"), then the PBX's view (replayed click_to_dial_originate capture:
 // the own phone rings first, then the destination); dialing again while connected asks first
 // ("Dial anyway?", nothing sent before the answer); the "Calling ..." line goes away by itself.

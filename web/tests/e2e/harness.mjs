@@ -1,21 +1,27 @@
 // Shared pieces of the browser end-to-end tests: a loopback AMI peer that replays captured
 // fixtures (tests/fixtures/asterisk-22) and records the actions it receives, the real callbridged
-// started on port 0 with a temp data dir, a cuttable TCP proxy (network loss) and Debian's
-// chromium via playwright-core. Paths come from the environment ctest sets (web/CMakeLists.txt).
+// started on port 0 with a temp data dir, a cuttable TCP proxy (network loss) and the browser via
+// playwright-core: Debian's chromium, or its firefox-esr over WebDriver BiDi when E2E_BROWSER=firefox
+// (the same test files run in both; ctest names web_e2e_<test> and web_e2e_firefox_<test>).
+// Paths come from the environment ctest sets (web/CMakeLists.txt).
 import net from 'node:net';
 import { spawn, execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync, mkdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { chromium } from 'playwright-core';
+import { fileURLToPath } from 'node:url';
+import { chromium, firefox } from 'playwright-core';
 
+export const browserName = process.env.E2E_BROWSER || 'chromium';
+if (!['chromium', 'firefox'].includes(browserName)) { console.error(`e2e: E2E_BROWSER=${browserName}: chromium or firefox`); process.exit(2); }
 export const env = {
   daemon: process.env.CALLBRIDGED,
   cli: process.env.CALLBRIDGE_CLI,
   web: process.env.CALLBRIDGE_WEB_DIR,
-  chromium: process.env.CHROMIUM || '/usr/bin/chromium',
+  browser: browserName === 'firefox' ? process.env.FIREFOX || '/usr/bin/firefox-esr' : process.env.CHROMIUM || '/usr/bin/chromium',
   fixtures: process.env.CALLBRIDGE_FIXTURES,
-  out: process.env.E2E_OUT || join(tmpdir(), 'cb-e2e-out'),
+  // Screenshots: Chromium's in E2E_OUT (some are committed under docs/img), Firefox's in firefox/.
+  out: join(process.env.E2E_OUT || join(tmpdir(), 'cb-e2e-out'), browserName === 'firefox' ? 'firefox' : ''),
 };
 for (const [k, v] of Object.entries(env)) if (!v) { console.error(`e2e: missing ${k} (run through ctest -L browser)`); process.exit(2); }
 mkdirSync(env.out, { recursive: true });
@@ -132,8 +138,19 @@ export class Daemon {
   stop() { this.proc?.kill('SIGTERM'); rmSync(this.dir, { recursive: true, force: true }); }
 }
 
-export async function browser() {
-  return chromium.launch({ executablePath: env.chromium, args: ['--no-sandbox', '--disable-gpu',
+// The browser of this run. Firefox: playwright's WebDriver BiDi client (channel moz-firefox) with
+// firefox_relay.mjs in front of firefox-esr (it bridges what ESR's BiDi lacks, see there);
+// playwright's profile already turns off updates, telemetry and remote settings. Firefox reads the
+// clipboard without its paste menu (a preference meant for tests: Chromium grants a permission).
+// `firefoxUserPrefs`: more preferences for this Firefox (ignored for Chromium).
+export async function browser({ firefoxUserPrefs = {} } = {}) {
+  if (browserName === 'firefox') {
+    return firefox.launch({ channel: 'moz-firefox', headless: true,
+      executablePath: fileURLToPath(new URL('./firefox_relay.mjs', import.meta.url)),
+      env: { ...process.env, CB_FIREFOX: env.browser },
+      firefoxUserPrefs: { 'dom.events.testing.asyncClipboard': true, ...firefoxUserPrefs } });
+  }
+  return chromium.launch({ executablePath: env.browser, args: ['--no-sandbox', '--disable-gpu',
     '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'] });
 }
 
@@ -191,6 +208,10 @@ export async function run(name, fn) {
     if (ctx.page) {
       try {
         console.error(`--- page (${ctx.page.url()}) ---\n${(await ctx.page.innerText('body')).slice(0, 2000)}`);
+        // The page's requests with their timing (a stream stuck "connecting": which request waited).
+        const reqs = await ctx.page.evaluate?.(() => performance.getEntriesByType('resource').map((e) =>
+          `${Math.round(e.startTime)} ms +${Math.round(e.duration)} ms ${e.initiatorType} ${e.name.replace(location.origin, '')}`));
+        if (reqs?.length) console.error(`--- page requests (start, duration) ---\n${reqs.slice(-30).join('\n')}`);
         await ctx.page.screenshot({ path: join(env.out, 'failure.png') });
       } catch { /* page gone */ }
     }

@@ -1,4 +1,4 @@
-// Browser end to end (Chromium): the page people keep open all day. Against the real callbridged
+// Browser end to end (Chromium and Firefox): the page people keep open all day. Against the real callbridged
 // fed by the loopback AMI peer: typing in the dial box while call events flow (focus and text must
 // stay: keyed rendering), the incoming call signals (tab title, favicon badge, ring sound, the
 // banner on another page, Alt+A answers), the card's words ("Ringing", "Connected 00:0x", never
@@ -7,7 +7,7 @@
 // from the setting, dark mode, and axe-core on every main screen (no serious/critical violations,
 // light and dark).
 import { join } from 'node:path';
-import { AmiPeer, Daemon, asCall, assert, assertAccessible, browser, env, fixtureBlocks, instrument, run, until } from './harness.mjs';
+import { AmiPeer, Daemon, asCall, assert, assertAccessible, browser, browserName, env, fixtureBlocks, instrument, run, until } from './harness.mjs';
 
 const PHONES = `
 [tenant.default.dialing]
@@ -227,8 +227,12 @@ run('live updates, alerting, languages, dark mode and accessibility', async (ctx
   await page.selectOption('#set-theme', 'auto');
   await page.waitForSelector('nav a:has-text("Calls")');
 
-  // --- a German browser gets German, and prefers-color-scheme: dark is honoured
-  const de = await b.newContext({ viewport: { width: 1000, height: 700 }, locale: 'de-DE', colorScheme: 'dark' });
+  // --- a German browser gets German, and prefers-color-scheme: dark is honoured. Firefox ESR cannot
+  // emulate the colour scheme per context over WebDriver BiDi (firefox_relay.mjs), so there a second
+  // Firefox starts with its content's scheme set to dark by preference.
+  const dark = browserName === 'firefox' ? await browser({ firefoxUserPrefs: { 'layout.css.prefers-color-scheme.content-override': 0 } }) : b;
+  if (dark !== b) ctx.cleanups.push(() => dark.close());
+  const de = await dark.newContext({ viewport: { width: 1000, height: 700 }, locale: 'de-DE', ...(dark === b ? { colorScheme: 'dark' } : {}) });
   const p2 = instrument(ctx, await de.newPage());
   await p2.goto(`${base}/?token=${encodeURIComponent(token)}`);
   await p2.waitForSelector('nav a:has-text("Anrufe")');

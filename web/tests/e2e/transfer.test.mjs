@@ -1,4 +1,4 @@
-// Browser end to end (Chromium): the consult -> complete transfer flow as one piece, against the
+// Browser end to end (Chromium and Firefox): the consult -> complete transfer flow as one piece, against the
 // real callbridged fed by the captured live_attended_transfer_api session (100 talks to a caller,
 // consults 102 with Atxfer, completes). The target is typed with suggestions and survives the
 // live updates; Consult sends Atxfer to 102; the held call and the consultation are shown together
