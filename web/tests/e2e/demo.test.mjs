@@ -40,6 +40,8 @@ run('the demo in the browser', async (ctx) => {
   let popAt = 0;
   for (const ch of text) {
     if (!popAt && await page.$('article.card.ringing')) popAt = Date.now();
+    // The call rings only 8-15 s: once it is there (and 10 keys were typed under way), on to it.
+    if (popAt && typed.length >= 10) break;
     await page.keyboard.type(ch);
     typed += ch;
     const s = await page.evaluate(() => ({ id: document.activeElement?.id, value: document.getElementById('dial').value }));
@@ -49,34 +51,51 @@ run('the demo in the browser', async (ctx) => {
   const received = await page.evaluate(() => Object.values(window.__cb.received).reduce((a, b) => a + b, 0));
   console.log(`# typed ${typed.length} keys in the dial box while the demo ran (${received} stream messages so far): focus and text kept`);
   await page.fill('#dial', '');
-  // The demo's random traffic may have put Anna on a call before her link was opened (visible at
-  // once, but her next call only rings when she is free, and a call may last minutes): then she
-  // hangs it up in the browser, as a user would, and her next call rings within seconds.
-  if (!(await page.$('article.card.ringing'))) {
+  // Her call rings 8-15 s, then the demo's phone takes it itself (or the caller gives up). When
+  // the test was too slow for it (under load), she hangs a taken call up in the browser, as a user
+  // would, and opens her page again: a new viewer, for whom the demo rings her within seconds.
+  const comeBack = async (why) => {
     const busy = await page.$('article.card:not(.ringing) button[data-action=hangup]');
+    console.log(`# ${why}${busy ? ', the demo\'s phone took it: hung up from the browser' : ''}; opening the page again`);
     if (busy) {
-      console.log(`# Anna was on a call (${await page.$eval('article.card:not(.ringing) .badge', (e) => e.textContent)}): hung up from the browser`);
       await busy.click();
+      await page.waitForSelector('article.card', { state: 'detached', timeout: 10_000 });
+    }
+    await page.reload();
+    await page.waitForSelector('#status.online', { timeout: 10_000 });
+    popAt = 0;
+  };
+  if (!(await page.$('article.card.ringing')) && await page.$('article.card')) await comeBack('no call ringing after typing');
+  let callId = null;
+  for (let attempt = 1; !callId; attempt++) {
+    const card = await page.waitForSelector('article.card.ringing', { timeout: 20_000 });
+    console.log(`# call for Anna ringing ${(popAt || Date.now()) - opened} ms after opening her link (attempt ${attempt})`);
+    const id = await card.getAttribute('data-call-id');
+    const answered = `article.card[data-call-id="${id}"]`;
+    try {
+      await page.waitForSelector('.incoming-banner', { timeout: 3_000 });
+      assert((await page.title()).startsWith('☎'), 'tab title');
+      assert(await card.$eval('.badge', (e) => e.textContent) === 'Ringing', 'in words');
+      await page.screenshot({ path: join(env.out, 'demo-ringing.png') });
+      // Answered before anything slow (axe takes seconds under load; axe checks ringing cards in
+      // live_ui and firefox_smoke, here the answered one below): Connected, or On hold (the demo's
+      // phones may hold a call seconds after the answer). A caller who gave up just as Answer
+      // reached the phone ends the call instead: then the next one.
+      await page.click(`${answered} button[data-action=answer]`, { timeout: 3_000 });
+      await page.waitForSelector(`${answered}[data-state=connected], ${answered}[data-state=held]`, { timeout: 10_000 });
+      callId = id;
+    } catch (e) {
+      if (attempt >= 3) throw e;
+      await comeBack(`the call stopped ringing before the answer (${String(e.message ?? e).split('\n')[0]})`);
     }
   }
-  const card = await page.waitForSelector('article.card.ringing', { timeout: 20_000 });
-  console.log(`# first call for Anna ringing ${(popAt || Date.now()) - opened} ms after opening her link`);
-  await page.waitForSelector('.incoming-banner');
-  assert((await page.title()).startsWith('☎'), 'tab title');
-  assert(await card.$eval('.badge', (e) => e.textContent) === 'Ringing', 'in words');
-  await page.screenshot({ path: join(env.out, 'demo-ringing.png') });
-  await assertAccessible(page, 'demo: calls with a ringing card');
-  const callId = await card.getAttribute('data-call-id');
-  await page.click(`article.card[data-call-id="${callId}"] button[data-action=answer]`);
-  // Answered: Connected with the talk timer running. The demo's phones may put a call on hold a
-  // few seconds after the answer (its hold scenario): On hold with the timer counts as answered too.
   const answered = `article.card[data-call-id="${callId}"]`;
-  await page.waitForSelector(`${answered}[data-state=connected], ${answered}[data-state=held]`, { timeout: 10_000 });
   const badge = await until('the talk timer running', async () => {
     const text = await page.$eval(`${answered} .badge`, (e) => e.textContent);
     return /(Connected|On hold) 00:(0[1-9]|[1-5]\d)/.test(text) && text;
   }, 5_000);
   console.log(`# after Answer: ${badge}`);
+  await assertAccessible(page, 'demo: calls with an answered card');
   await page.screenshot({ path: join(env.out, 'demo-connected.png') });
   console.log('# answered from the browser: the simulated phone took the call');
 
