@@ -65,6 +65,7 @@ run('consult and transfer in the browser', async (ctx) => {
   await until('two cards in the pair', async () => (await pair.$$('article.card')).length === 2);
   const head = await pair.$eval('.pair-head', (e) => e.textContent);
   assert(/on hold while you talk to 102/.test(head), `pair head: ${head}`);
+  await page.screenshot({ path: join(env.out, 'consult-pair.png') });  // (docs/img: before the refused cancel's alert)
   // An Atxfer consultation (the PBX holds the caller, one channel of the phone carries both calls):
   // Cancel hangs up the consulted side (Asterisk then returns 100 to the caller), not 100's channel,
   // which would complete the transfer. The replay refuses that Hangup once: the pair stays.
@@ -75,7 +76,6 @@ run('consult and transfer in the browser', async (ctx) => {
   assert(cancel.channel && !/^PJSIP\/100-/.test(cancel.channel), `cancel = hang-up of the consulted side: ${cancel.raw}`);
   await until('the refused cancel as an alert', async () => /No such channel/.test(await page.innerText('body')));
   await until('Complete usable again', async () => !(await page.$eval(`#complete-${heldId.replace(/[^a-zA-Z0-9_-]/g, (ch) => `\\${ch}`)}`, (e) => e.disabled)));
-  await page.screenshot({ path: join(env.out, 'consult-pair.png') });
   await assertAccessible(page, 'calls (consultation pair)');
   const h = peer.actions.length;
   await page.click(`#complete-${heldId.replace(/[^a-zA-Z0-9_-]/g, (c) => `\\${c}`)}`);
