@@ -193,7 +193,7 @@ TEST(AmiDropResync, RingingCallThatEndedInTheGapSaysItsDispositionIsUnknown) {
   ReplayResult r = replay_streams({g.first, g.second});
   ASSERT_TRUE(r.error.empty()) << r.error;
   ASSERT_EQ(r.entries.size(), 1u) << dump(r.entries);
-  EXPECT_EQ(r.entries[0].disposition, Disposition::missed);
+  EXPECT_EQ(r.entries[0].disposition, Disposition::unknown);
   EXPECT_EQ(r.entries[0].estimated, model::kEstimatedEnd | model::kEstimatedDisposition);
 }
 

@@ -273,6 +273,11 @@ void JournalBuilder::emit(const std::string& conversation, Conversation& conv) {
       }
       e.disposition = elsewhere ? Disposition::answered_elsewhere : Disposition::missed;
     }
+    // Ended unseen before an answer was seen: it may have been answered in the gap (a short
+    // call answered and hung up while callbridged restarted). Say so rather than guess "missed".
+    if ((l.estimated & kEstimatedDisposition) &&
+        (e.disposition == Disposition::missed || e.disposition == Disposition::no_answer))
+      e.disposition = Disposition::unknown;
     if (sink_) sink_(std::move(e));
   }
 }

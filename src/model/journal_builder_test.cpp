@@ -94,6 +94,38 @@ TEST_F(JournalBuilderTest, MissedRejectedNoAnswerBusyFailed) {
   (void)no_answer;
 }
 
+// A leg that ended while callbridge could not hear the PBX, before an answer was seen, may have
+// been answered unseen: "unknown", never a guessed "missed"/"no_answer". What the PBX did show
+// (another member answered, the callee was busy, the answer itself) stays.
+TEST_F(JournalBuilderTest, LegsThatEndedUnseenBeforeAnAnswerHaveAnUnknownDisposition) {
+  LegId ringing = incoming("100", 0, "lonely");
+  LegId dialing = outgoing("102", 0);
+  LegId busy = outgoing("103", 0);
+  b_.set_outcome(busy, LegOutcome::busy);
+  LegId talked = incoming("104", 0, "other");
+  b_.answered(talked, at(1));
+  for (LegId l : {ringing, dialing, busy, talked})
+    b_.mark_estimated(l, kEstimatedEnd | kEstimatedDisposition);
+  LegId elsewhere = incoming("101", 0);
+  b_.mark_estimated(elsewhere, kEstimatedEnd | kEstimatedDisposition);
+  b_.anchor_answered("conv", "trunk-1", at(2));
+  LegId seen = incoming("105", 0, "third");  // ended in plain sight: missed
+  b_.end(seen, at(3));
+  b_.conversation_ended("conv", at(5));
+  ASSERT_EQ(out_.size(), 6u);
+  std::map<std::string, JournalEntry> by;
+  for (const auto& e : out_) by.emplace(e.party, e);
+  EXPECT_EQ(by.at("100").disposition, Disposition::unknown);
+  EXPECT_EQ(by.at("102").disposition, Disposition::unknown);
+  EXPECT_EQ(by.at("103").disposition, Disposition::busy);
+  EXPECT_EQ(by.at("104").disposition, Disposition::answered);
+  EXPECT_EQ(by.at("104").estimated, kEstimatedEnd);
+  EXPECT_EQ(by.at("101").disposition, Disposition::answered_elsewhere);
+  EXPECT_EQ(by.at("105").disposition, Disposition::missed);
+  EXPECT_EQ(parse_disposition("unknown"), Disposition::unknown);
+  EXPECT_EQ(to_string(Disposition::unknown), "unknown");
+}
+
 TEST_F(JournalBuilderTest, AnswerBeforeTheLegStartedIsNotElsewhere) {
   // The caller talked to 100 first, was then transferred to 101 who did not answer.
   b_.anchor_answered("conv", "trunk-1", at(1));

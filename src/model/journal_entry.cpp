@@ -24,6 +24,7 @@ std::string_view to_string(Disposition d) {
     case Disposition::no_answer: return "no_answer";
     case Disposition::busy: return "busy";
     case Disposition::failed: return "failed";
+    case Disposition::unknown: return "unknown";
   }
   return "failed";
 }
@@ -36,7 +37,8 @@ std::optional<Direction> parse_direction(std::string_view s) {
 
 std::optional<Disposition> parse_disposition(std::string_view s) {
   for (auto d : {Disposition::answered, Disposition::missed, Disposition::answered_elsewhere,
-                 Disposition::rejected, Disposition::no_answer, Disposition::busy, Disposition::failed})
+                 Disposition::rejected, Disposition::no_answer, Disposition::busy, Disposition::failed,
+                 Disposition::unknown})
     if (to_string(d) == s) return d;
   return std::nullopt;
 }

@@ -15,8 +15,11 @@ namespace callbridge::model {
 
 enum class Direction { inbound, outbound, internal };
 
-// incoming: answered, missed, answered_elsewhere, rejected; outgoing: answered, no_answer, busy, failed
-enum class Disposition { answered, missed, answered_elsewhere, rejected, no_answer, busy, failed };
+// incoming: answered, missed, answered_elsewhere, rejected; outgoing: answered, no_answer, busy, failed.
+// unknown: the leg ended while callbridge could not hear the PBX (link down, callbridged
+// restarted) before it had seen an answer; it may have been answered unseen, so writing `missed`
+// or `no_answer` would be a guess (docs/journal.md "Faults").
+enum class Disposition { answered, missed, answered_elsewhere, rejected, no_answer, busy, failed, unknown };
 
 std::string_view to_string(Direction d);
 std::string_view to_string(Disposition d);

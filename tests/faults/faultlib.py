@@ -363,8 +363,11 @@ def compare(truth, got, tolerance_estimated):
             matched += 1
             est = set(b.get("estimated") or [])
             problems = []
-            if a["disposition"] != b["disposition"] and "disposition" not in est:
-                problems.append(f"disposition {b['disposition']} (truth {a['disposition']})")
+            # An estimated disposition says "unknown" (it may have been answered unseen); any
+            # other value must be the truth - a guessed "missed" is wrong (docs/journal.md "Faults").
+            if a["disposition"] != b["disposition"] and not ("disposition" in est and b["disposition"] == "unknown"):
+                problems.append(f"disposition {b['disposition']} (truth {a['disposition']}"
+                                f"{', estimated' if 'disposition' in est else ''})")
             for f in EXACT:
                 if a.get(f) != b.get(f):
                     problems.append(f"{f} {b.get(f)} (truth {a.get(f)})")

@@ -11,6 +11,18 @@ export function newestFirst(entries: JournalEntry[]): JournalEntry[] {
 
 export function isMissedEntry(e: JournalEntry): boolean { return e.direction === 'inbound' && e.disposition === 'missed'; }
 
+// The call ended while callbridge could not hear the phone system, before an answer was seen:
+// it may have been answered (disposition `unknown`). Never counted as missed.
+export function isUnseenOutcome(e: JournalEntry): boolean { return e.disposition === 'unknown'; }
+
+// Whether a duration rests on a time callbridge estimated: ring time on the start or the answer
+// (or the end, when never answered), talk time on the answer or the end.
+export function durationEstimated(e: JournalEntry, which: 'ring' | 'talk'): boolean {
+  const est = new Set(e.estimated ?? []);
+  if (which === 'ring') return est.has('started_at') || est.has('answered_at') || (!e.answered_at && est.has('ended_at'));
+  return !!e.answered_at && (est.has('answered_at') || est.has('ended_at'));
+}
+
 // A missed call is done when the server says so (`done`: servers mark a party's missed calls of a
 // number done when a later call with it was answered, and users may mark them)
 // or when the user called that number back later and was answered (an outgoing answered call).

@@ -47,6 +47,9 @@ export interface JournalEntry {
   transferred_from?: string | null;
   callback_done?: boolean;
   done?: boolean;  // a missed call dealt with (servers with GET /journal/missed-count)
+  // fields callbridge did not see happen (link down, restart): any of started_at, answered_at,
+  // ended_at, disposition (docs/journal.md "Faults")
+  estimated?: string[];
 }
 export type ServerMessage =
   | { type: 'snapshot'; seq: number; calls: Call[]; lines: Line[] }

@@ -6,14 +6,17 @@
 import { useState } from 'preact/hooks';
 import { bucketize, chartSvg } from '../lib/chart';
 import { displayNumber, formatDuration } from '../lib/phone';
-import { isMissedEntry, missedCount, missedDone, newestFirst } from '../lib/journalview';
+import { durationEstimated, isMissedEntry, isUnseenOutcome, missedCount, missedDone, newestFirst } from '../lib/journalview';
 import type { JournalEntry } from '../lib/types';
 import type { Key } from '../lib/i18n';
 import { displayOf } from '../app/caller';
 import { callback, csvHref, filters, loadJournal, noteDrafts, saveNote } from '../app/journal';
 import { api, errText, fmtTime, isSupervisor, live, setFlash, state, t } from '../app/state';
 
-const DISPOSITIONS = ['answered', 'missed', 'answered_elsewhere', 'rejected', 'no_answer', 'busy', 'failed'];
+// "≈ " before a duration that rests on an estimated time (callbridge did not see that moment).
+const approx = (estimated: boolean) => (estimated ? <span class="approx" title={t('journal.estimated')}>≈ </span> : null);
+
+const DISPOSITIONS = ['answered', 'missed', 'answered_elsewhere', 'rejected', 'no_answer', 'busy', 'failed', 'unknown'];
 const DIRECTIONS = ['inbound', 'outbound', 'internal'];
 
 async function exportCsv() {
@@ -115,10 +118,12 @@ function Row({ e, all, party, home }: { e: JournalEntry; all: JournalEntry[]; pa
         {e.contact?.name ? <><span class="contact-name">{e.contact.name}</span>{e.contact.company ? <span class="company">, {e.contact.company}</span> : null}
           {e.contact.source ? <small class="source" title="directory source"> · {e.contact.source}</small> : null}</> : name}
       </td>
-      <td class="c-disp disp" data-label={t('journal.result')}>{missed && !done ? <strong>{t('disp.missed')}</strong> : DISPOSITIONS.includes(e.disposition) ? t(`disp.${e.disposition}` as Key) : e.disposition}
+      <td class="c-disp disp" data-label={t('journal.result')}>{missed && !done ? <strong>{t('disp.missed')}</strong>
+        : isUnseenOutcome(e) ? <span class="disp-unknown" title={t('journal.unseen')}>{t('disp.unknown')}</span>
+        : DISPOSITIONS.includes(e.disposition) ? t(`disp.${e.disposition}` as Key) : e.disposition}
         {done ? <span class="tag-done"> ✓ {t('journal.calledBack')}</span> : null}</td>
-      <td class="c-ring" data-label={t('journal.ring')}>{formatDuration(e.ring_s)}</td>
-      <td class="c-dur dur" data-label={t('journal.duration')}>{formatDuration(e.talk_s)}</td>
+      <td class="c-ring" data-label={t('journal.ring')}>{approx(durationEstimated(e, 'ring'))}{formatDuration(e.ring_s)}</td>
+      <td class="c-dur dur" data-label={t('journal.duration')}>{approx(durationEstimated(e, 'talk'))}{formatDuration(e.talk_s)}</td>
       <td class="c-xfer" data-label={t('journal.transfer')}>{xfer}</td>
       <td class="c-note" data-label={t('journal.note')}>
         <input id={`note-${e.id}`} disabled={!hasId} title={hasId ? undefined : t('journal.saving')} type="text" maxLength={2000}

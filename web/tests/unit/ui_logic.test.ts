@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { errorWords, firstDirection, formatElapsed, missingReasons, stateWord, talkStart } from '../../src/lib/callview';
 import { missingKeys, pickLang, translator } from '../../src/lib/i18n';
 import { looksLikeNumber, suggestions } from '../../src/lib/suggest';
-import { missedCount, missedDone, newestFirst, openMissed, recentWith } from '../../src/lib/journalview';
+import { durationEstimated, isUnseenOutcome, missedCount, missedDone, newestFirst, openMissed, recentWith } from '../../src/lib/journalview';
 import { faviconHref, pageTitle } from '../../src/lib/badge';
 import { DEFAULT_SETTINGS, parseSettings, serverSettings } from '../../src/lib/settings';
 import { LiveState } from '../../src/lib/store';
@@ -140,6 +140,18 @@ describe('journal view', () => {
     expect(missedCount(undefined, [missed, other])).toBe(2);
     expect(recentWith([missed, cb, other], '+4989').map((x) => x.id)).toEqual([3, 1]);
     expect(recentWith([missed], null)).toEqual([]);
+  });
+  it('a call that ended unseen is neither missed nor counted, and its estimated durations are marked', () => {
+    const unseen = e(1, '2026-12-06T10:00:00Z', { disposition: 'unknown', estimated: ['ended_at', 'disposition'] });
+    expect(isUnseenOutcome(unseen)).toBe(true);
+    expect(openMissed([unseen])).toEqual([]);
+    expect(missedCount(undefined, [unseen])).toBe(0);
+    expect(durationEstimated(unseen, 'ring')).toBe(true);   // never answered: its ring ends at the estimated end
+    expect(durationEstimated(unseen, 'talk')).toBe(false);
+    const talked = e(2, '2026-12-06T10:00:00Z', { answered_at: '2026-12-06T10:00:03Z', estimated: ['ended_at'] });
+    expect(durationEstimated(talked, 'ring')).toBe(false);
+    expect(durationEstimated(talked, 'talk')).toBe(true);
+    expect(durationEstimated(e(3, '2026-12-06T10:00:00Z'), 'ring')).toBe(false);
   });
 });
 
