@@ -172,8 +172,8 @@ int run_journal(const JournalArgs& a) {
     return usage_error("--direction: expected inbound, outbound or internal, got \"" + a.direction + "\"");
   if (!a.disposition.empty() && !(q.disposition = model::parse_disposition(a.disposition)))
     return usage_error(
-        "--disposition: expected answered, missed, answered_elsewhere, rejected, no_answer, busy or "
-        "failed, got \"" + a.disposition + "\"");
+        "--disposition: expected answered, missed, answered_elsewhere, rejected, no_answer, busy, failed or "
+        "unknown, got \"" + a.disposition + "\"");
   q.missed_only = a.missed;
   if (!a.search.empty()) q.text = a.search;
   q.limit = a.limit;
@@ -244,7 +244,7 @@ Command register_journal(CLI::App& app) {
   c->add_option("--until", a->until, "started before: RFC 3339, date, or age")->type_name("TIME");
   c->add_flag("--missed", a->missed, "only missed calls");
   c->add_option("--direction", a->direction, "inbound, outbound or internal");
-  c->add_option("--disposition", a->disposition, "answered, missed, answered_elsewhere, rejected, no_answer, busy, failed");
+  c->add_option("--disposition", a->disposition, "answered, missed, answered_elsewhere, rejected, no_answer, busy, failed, unknown (ended while callbridge could not hear the PBX)");
   c->add_option("--search", a->search, "substring of remote, name, party or note");
   c->add_option("--limit", a->limit, "at most this many entries, newest first (max 10000)")
       ->capture_default_str()
