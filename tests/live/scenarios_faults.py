@@ -182,6 +182,33 @@ def callbridged_down_while_call_ends(t):
 
 
 @scenario("faults")
+def callbridged_down_while_call_rings_and_ends(t):
+    """104 rings; callbridged is killed while it rings and stays down until 104 has answered and
+    the call has ended (1 s talk). The restarted callbridged cannot know whether 104 answered:
+    one entry saying `unknown` (disposition and end estimated) - never a missed call that was
+    in fact answered (Asterisk's CDR says ANSWERED)."""
+    x = t.caller()
+    t.trunk_call("+4930555104", x, talk_ms=1000)
+    t.connection("104", "alerting", remote=x)
+    if t.ws:
+        t.ws.close()
+    t.d.kill()
+    t.report.append("killed    callbridged (SIGKILL) while 104 rang, down until the call ended")
+    for p in t.sipps:
+        p.wait(30)
+    t.lab.wait_no_channels(20)
+    t.h._start_daemon()
+    t.ws_base = 0
+    # ring_s runs to the estimated end (the midpoint of the outage): not checked
+    finish_without_stream(t, [Entry("104", "inbound", x, "unknown", ring=None, talk=0.0,
+                                    estimated=["ended_at", "disposition"])],
+                          [Cdr("trunk", "104", "ANSWERED", billsec=1, tol=1.0)])
+    expect_estimated(t, t.entries, ["ended_at", "disposition"])
+    if "disposition" not in estimated(t.entries[0]):
+        raise ScenarioFailed("whether 104 answered was not seen: disposition must be marked estimated")
+
+
+@scenario("faults")
 def asterisk_restart_mid_call(t):
     """101 talks; Asterisk is killed (SIGKILL, a crash) and started again. Every channel is gone:
     the open call ends cleanly (one entry, end estimated), no call stays live, and calls after
