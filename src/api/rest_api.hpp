@@ -26,6 +26,7 @@
 #include "ports/contact_source.hpp"
 #include "ports/identity_store.hpp"
 #include "ports/journal_store.hpp"
+#include "ports/webhook_store.hpp"
 
 namespace callbridge::core {
 class CallControlService;
@@ -82,6 +83,10 @@ struct RestDeps {
   // A tenant's contacts chosen in screen pops (PUT /api/v1/calls/{id}/contact; io thread). Unset
   // or null: that route answers 503.
   std::function<core::ChosenContacts*(const base::TenantId& tenant)> chosen_contacts;
+  // Webhooks (capabilities/webhooks): the tenants' hooks and delivery logs, and the delivery engine
+  // (URL and template checks, ids, secrets, test pings). Null: the webhook routes answer 503.
+  ports::WebhookStore* webhooks = nullptr;
+  ports::WebhookEngine* webhook_engine = nullptr;
   std::size_t max_body_bytes = 64 * 1024;
   // Secure flag on cb_session even for plain-HTTP requests (behind a TLS-terminating proxy);
   // requests that arrive over TLS always get it.

@@ -12,6 +12,8 @@
 #include "capabilities/journal/journal_routes.hpp"
 #include "capabilities/presence/presence_events.hpp"
 #include "capabilities/presence/presence_routes.hpp"
+#include "capabilities/webhooks/webhooks_events.hpp"
+#include "capabilities/webhooks/webhooks_routes.hpp"
 
 namespace callbridge::app {
 namespace {
@@ -29,6 +31,8 @@ constexpr std::array kCapabilities{
                     "src/capabilities/contacts/openapi.json"},
     cap::Capability{"audit", cap::audit::register_audit, cap::audit::kConsumes, cap::audit::kEmits,
                     "src/capabilities/audit/openapi.json"},
+    cap::Capability{"webhooks", cap::webhooks::register_webhooks, cap::webhooks::kConsumes, cap::webhooks::kEmits,
+                    "src/capabilities/webhooks/openapi.json"},
 };
 
 }  // namespace

@@ -453,6 +453,26 @@ Status read_audit(TableReader r, AuditConfig& a) {
   return r.finish();
 }
 
+Status read_webhooks(TableReader r, WebhooksConfig& w) {
+  std::vector<std::string> allow;
+  CB_TRY(r.string_list("allow", allow));
+  w.allow.clear();
+  for (std::size_t i = 0; i < allow.size(); ++i) {
+    auto c = base::Cidr::parse(allow[i]);
+    if (!c)
+      return fail(Error::invalid_argument(r.key_path("allow") + "[" + std::to_string(i) + "]: " + c.error().message() +
+                                          r.where((*r.get("allow")->as_array())[i])));
+    w.allow.push_back(std::move(*c));
+  }
+  CB_TRY(r.boolean("allow_http", w.allow_http));
+  CB_TRY(r.integer("connect_timeout_s", w.connect_timeout_s, 1, 60, "an integer 1..60 (seconds)"));
+  CB_TRY(r.integer("timeout_s", w.timeout_s, 1, 300, "an integer 1..300 (seconds)"));
+  CB_TRY(r.integer("retry_for_s", w.retry_for_s, 0, 7 * 86'400, "an integer 0..604800 (seconds)"));
+  CB_TRY(r.integer("queue", w.queue, 1, 1'000'000, "an integer 1..1000000"));
+  CB_TRY(r.integer("log_retention_days", w.log_retention_days, 1, 3650, "an integer 1..3650 (days)"));
+  return r.finish();
+}
+
 Status read_dialing(TableReader r, DialingConfig& d) {
   CB_TRY(r.digits("country_code", d.country_code, true));
   CB_TRY(r.digits("area_code", d.area_code));
@@ -789,6 +809,10 @@ Result<Config> parse_config(std::string_view text, std::string_view source) {
   if (!audit) return fail(audit.error());
   if (*audit) CB_TRY(read_audit(TableReader(**audit, "audit", source), c.audit));
 
+  auto webhooks = r.table("webhooks");
+  if (!webhooks) return fail(webhooks.error());
+  if (*webhooks) CB_TRY(read_webhooks(TableReader(**webhooks, "webhooks", source), c.webhooks));
+
   auto directory = r.table("directory");
   if (!directory) return fail(directory.error());
   if (*directory) CB_TRY(read_directory(TableReader(**directory, "directory", source), source, c.directory));
@@ -955,6 +979,24 @@ backend = "sqlite"
 # The audit log (DATA_DIR/audit.db): sign-ins, tokens, users, settings, call-control commands, tenants.
 # Records older than this many days are deleted (at start and hourly). 0 = keep forever.
 retention_days = 365
+
+[webhooks]
+# Outgoing webhooks that tenant admins register (/api/v1/webhooks; docs/webhooks.md). Deliveries
+# never reach loopback, private (RFC 1918, ULA), shared (CGNAT), link-local, cloud metadata,
+# unspecified, multicast or reserved addresses, checked after DNS on every connection and redirect,
+# unless a range is listed here, e.g. allow = ["10.20.0.0/16"] for a CRM on the office network.
+allow = []
+# Plain http:// hook URLs (https:// is always verified against the system's CA certificates).
+allow_http = false
+connect_timeout_s = 5
+timeout_s = 10
+# A delivery that fails with 5xx, 408, 429, a timeout or a connection error is retried with
+# exponential backoff and jitter for this long, then given up (the delivery log says why).
+retry_for_s = 3600
+# Events waiting for the delivery thread; beyond this they are dropped, counted and logged.
+queue = 10000
+# Delivery log rows older than this are deleted (each hook also keeps at most its newest 1000).
+log_retention_days = 30
 
 # One PBX link (Asterisk AMI). Use [[pbx]] once per PBX for several; without any, callbridged
 # runs with no PBX (API only). Asterisk side: manager.conf user with read=all, write=originate,call.

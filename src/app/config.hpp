@@ -118,6 +118,20 @@ struct AuditConfig {
   bool operator==(const AuditConfig&) const = default;
 };
 
+// [webhooks]: outgoing webhooks (DATA_DIR/webhooks.db; docs/webhooks.md).
+struct WebhooksConfig {
+  // Address ranges deliveries may reach although the default policy refuses them (loopback,
+  // private, link-local, metadata, ...). Empty: none.
+  std::vector<base::Cidr> allow;
+  bool allow_http = false;        // plain http:// hook URLs (https:// is always verified)
+  int connect_timeout_s = 5;
+  int timeout_s = 10;             // one attempt, from connect to the last byte of the answer
+  int retry_for_s = 3600;         // a failing delivery is retried this long, then given up
+  int queue = 10'000;             // events waiting for the delivery thread; more are dropped and counted
+  int log_retention_days = 30;    // delivery log rows older than this are deleted (also: 1000 per hook)
+  bool operator==(const WebhooksConfig&) const = default;
+};
+
 struct ServerConfig {
   std::string listen = "127.0.0.1:8080";  // HTTP API; port 0 = any free port (logged)
   std::string data_dir;                   // "" = default_data_dir()
@@ -213,6 +227,7 @@ struct Config {
   std::vector<PbxConfig> pbx;
   JournalConfig journal;
   AuditConfig audit;
+  WebhooksConfig webhooks;
   std::map<std::string, TenantConfig> tenants;
   DemoConfig demo;
   DirectoryConfig directory;

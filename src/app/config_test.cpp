@@ -519,3 +519,38 @@ TEST(Config, DirectorySourceErrorsNameTheKey) {
 
 }  // namespace
 }  // namespace callbridge::app
+
+namespace callbridge::app {
+namespace {
+
+// [webhooks] (docs/webhooks.md): defaults deny private ranges and plain http; every key read;
+// a bad range or value names its key.
+TEST(Config, WebhooksSection) {
+  auto d = parse_config("", "test.toml");
+  ASSERT_TRUE(d);
+  EXPECT_TRUE(d->webhooks.allow.empty());
+  EXPECT_FALSE(d->webhooks.allow_http);
+  EXPECT_EQ(d->webhooks.retry_for_s, 3600);
+  auto c = parse_config(
+      "[webhooks]\nallow = [\"10.20.0.0/16\", \"fd00::/8\"]\nallow_http = true\nconnect_timeout_s = 2\n"
+      "timeout_s = 7\nretry_for_s = 60\nqueue = 500\nlog_retention_days = 3\n",
+      "test.toml");
+  ASSERT_TRUE(c) << c.error().message();
+  ASSERT_EQ(c->webhooks.allow.size(), 2u);
+  EXPECT_TRUE(c->webhooks.allow[0].contains("10.20.3.4"));
+  EXPECT_TRUE(c->webhooks.allow_http);
+  EXPECT_EQ(c->webhooks.connect_timeout_s, 2);
+  EXPECT_EQ(c->webhooks.timeout_s, 7);
+  EXPECT_EQ(c->webhooks.retry_for_s, 60);
+  EXPECT_EQ(c->webhooks.queue, 500);
+  EXPECT_EQ(c->webhooks.log_retention_days, 3);
+  auto bad = parse_config("[webhooks]\nallow = [\"10.0.0.1/8\"]\n", "test.toml");
+  ASSERT_FALSE(bad);
+  EXPECT_EQ(bad.error().message().rfind("webhooks.allow[0]: ", 0), 0u) << bad.error().message();
+  auto bad2 = parse_config("[webhooks]\ntimeout_s = 0\n", "test.toml");
+  ASSERT_FALSE(bad2);
+  EXPECT_NE(bad2.error().message().find("webhooks.timeout_s"), std::string::npos) << bad2.error().message();
+}
+
+}  // namespace
+}  // namespace callbridge::app

@@ -20,6 +20,8 @@
 #include "directory/store/sqlite_contact_store.hpp"
 #include "identity/sqlite/identity_store.hpp"
 #include "identity/sqlite/sqlite_tenant_store.hpp"
+#include "webhooks/delivery/dispatcher.hpp"
+#include "webhooks/sqlite/sqlite_webhook_store.hpp"
 
 namespace callbridge::app {
 
@@ -32,6 +34,16 @@ struct RestWiring {
   std::unique_ptr<audit::SqliteAuditLog> audit;
   // The operator's /api/v1/tenants (tenant specs in identity.db); uses the workers below.
   std::unique_ptr<TenantManager> tenants;
+  // DATA_DIR/webhooks.db and the delivery engine (its own thread), fed by the event hub's tap.
+  std::unique_ptr<webhooks::SqliteWebhookStore> webhook_store;
+  std::unique_ptr<webhooks::Dispatcher> webhooks;
+  // Takes the tap off the hub before the engine goes (declared after it: destroyed first).
+  struct TapGuard {
+    core::EventHub* hub = nullptr;
+    ~TapGuard() {
+      if (hub) hub->set_tap({});
+    }
+  } tap_guard;
   // contacts.db, its index and the dialing plans are the App's (App::contacts(), App::to_e164()):
   // the same instances serve live calls.
   // Blocking work of the API, off the io thread (wire_rest_api). Two pools, so that a flood of bad
@@ -70,6 +82,37 @@ std::optional<std::string> read_ui_config() {
 }
 }  // namespace
 
+// webhooks.db, the delivery engine over it, and the hub's tap into the engine.
+base::Status wire_webhooks(App& app, RestWiring& w) {
+  auto store = webhooks::SqliteWebhookStore::open(
+      (std::filesystem::path(app.data_dir()) / "webhooks.db").string());
+  if (!store) return base::fail(store.error());
+  w.webhook_store = std::move(*store);
+  const auto& c = app.config().webhooks;
+  webhooks::DispatcherOptions o;
+  o.allow = c.allow;
+  o.allow_http = c.allow_http;
+  o.connect_timeout = std::chrono::seconds(c.connect_timeout_s);
+  o.timeout = std::chrono::seconds(c.timeout_s);
+  o.retry_for = std::chrono::seconds(c.retry_for_s);
+  o.queue_limit = static_cast<std::size_t>(c.queue);
+  o.log_retention = std::chrono::hours(24 * c.log_retention_days);
+  auto engine = webhooks::Dispatcher::start(*w.webhook_store, o);
+  if (!engine) return base::fail(engine.error());
+  w.webhooks = std::move(*engine);
+  w.webhook_store->set_on_change([e = w.webhooks.get()](const base::TenantId& t) { e->reload(t); });
+  app.event_hub().set_tap([e = w.webhooks.get()](const core::TappedMessage& m) {
+    using K = core::HubMessage::Kind;
+    if (m.kind == K::command) return;
+    const auto stream = m.kind == K::call ? webhooks::Stream::call
+                        : m.kind == K::line ? webhooks::Stream::line
+                                            : webhooks::Stream::journal;
+    e->offer(m.tenant, stream, m.json, m.call_gone);
+  });
+  w.tap_guard.hub = &app.event_hub();
+  return {};
+}
+
 base::Result<std::shared_ptr<RestWiring>> wire_rest_api(App& app) {
   auto w = std::make_shared<RestWiring>();
   namespace fs = std::filesystem;
@@ -99,7 +142,11 @@ base::Result<std::shared_ptr<RestWiring>> wire_rest_api(App& app) {
   if (!tenant_store) return base::fail(tenant_store.error());
   w->tenants = std::make_unique<TenantManager>(app, std::move(*tenant_store), w->rest_offload);
 
+  if (auto st = wire_webhooks(app, *w); !st) return base::fail(st.error());
+
   api::RestDeps d;
+  d.webhooks = w->webhook_store.get();
+  d.webhook_engine = w->webhooks.get();
   d.tenants = w->tenants.get();
   d.identity = w->identity.get();
   d.auth = w->auth.get();
@@ -114,7 +161,21 @@ base::Result<std::shared_ptr<RestWiring>> wire_rest_api(App& app) {
     if (auto* r = a->runtime(tenant)) r->for_each_model(f);
   };
   d.to_e164 = [a](const base::TenantId& tenant, std::string_view n) { return a->to_e164(tenant, n); };
-  d.diagnostics_json = [a](const std::optional<base::TenantId>& tenant) { return a->diagnostics_json(tenant); };
+  d.diagnostics_json = [a, hooks = w->webhooks.get()](const std::optional<base::TenantId>& tenant) {
+    std::string j = a->diagnostics_json(tenant);
+    if (tenant || j.size() < 2 || j.back() != '}') return j;
+    // The daemon's view: the delivery engine's counters (docs/webhooks.md "Diagnostics").
+    const auto s = hooks->stats();
+    j.pop_back();
+    j += (j.size() > 1 ? "," : "");
+    j += "\"webhooks\":{\"offered\":" + std::to_string(s.offered) + ",\"overflow\":" + std::to_string(s.overflow) +
+         ",\"pending_overflow\":" + std::to_string(s.pending_overflow) + ",\"deliveries\":" + std::to_string(s.events) +
+         ",\"attempts\":" + std::to_string(s.attempts) + ",\"delivered\":" + std::to_string(s.delivered) +
+         ",\"failed\":" + std::to_string(s.failed) + ",\"retries\":" + std::to_string(s.retries) +
+         ",\"blocked\":" + std::to_string(s.blocked) + ",\"queued\":" + std::to_string(s.queued) +
+         ",\"pending\":" + std::to_string(s.pending) + "}}";
+    return j;
+  };
   d.ui_config_json = read_ui_config;  // default of GET /api/v1/ui-settings
   d.remote_info = app.remote_info_view();  // "remote_info" per connection in GET /api/v1/calls
   d.offload = w->rest_offload;

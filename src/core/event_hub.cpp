@@ -112,7 +112,11 @@ EventHub::EventHub(EventHubOptions options) : options_(std::move(options)) {
   if (options_.retention == 0) options_.retention = 1;
 }
 
-EventHub::Tenant& EventHub::tenant(const base::TenantId& name) { return tenants_.try_emplace(name).first->second; }
+EventHub::Tenant& EventHub::tenant(const base::TenantId& name) {
+  auto [it, inserted] = tenants_.try_emplace(name);
+  if (inserted) it->second.id = &it->first;
+  return it->second;
+}
 
 std::string EventHub::encode(std::string_view json) const {
   return options_.encode ? options_.encode(json) : std::string(json);
@@ -130,7 +134,7 @@ void EventHub::remove_model(const model::CallModel* m) {
 }
 
 void EventHub::publish(Tenant& t, HubMessage::Kind kind, std::vector<std::string> devices,
-                       std::string json, std::string user) {
+                       std::string json, std::string user, bool call_gone) {
   auto msg = std::make_shared<HubMessage>();
   msg->seq = t.seq;
   msg->kind = kind;
@@ -161,6 +165,8 @@ void EventHub::publish(Tenant& t, HubMessage::Kind kind, std::vector<std::string
     removed_while_publishing_.clear();
     for (auto [tp, id] : ids) remove_now(*tp, id);
   }
+  // Messages for one user (command outcomes) are nobody else's business.
+  if (tap_ && msg->user.empty()) tap_(TappedMessage{*t.id, kind, json, call_gone});
 }
 
 void EventHub::publish_raw(const base::TenantId& tn, HubMessage::Kind kind,
@@ -246,7 +252,7 @@ void EventHub::on_call_event(const model::CallEvent& e, const model::CallModel& 
     put_string(json, *e.detail);
   }
   json += '}';
-  publish(t, HubMessage::Kind::call, devices, std::move(json));
+  publish(t, HubMessage::Kind::call, devices, std::move(json), {}, m.find_call(e.call_id) == nullptr);
 
   note_lines_from(t, m);
   for (const auto& d : devices) publish_line(t, d, m.device_state(d));

@@ -47,6 +47,16 @@ class EventSubscriber {
   ~EventSubscriber() = default;
 };
 
+// A published message as JSON text, before encoding, for a tap (EventHub::set_tap). Valid during
+// the call only.
+struct TappedMessage {
+  const base::TenantId& tenant;
+  HubMessage::Kind kind;
+  std::string_view json;
+  // A call event after which the call is gone from its model (its last connection cleared).
+  bool call_gone = false;
+};
+
 struct EventHubOptions {
   std::size_t retention = 4096;  // messages kept per tenant for `since` resumes
   // JSON text -> the bytes subscribers send (the WebSocket layer frames it). Identity when unset.
@@ -92,6 +102,9 @@ class EventHub {
   // Adds "remote_info" to every connection of every call this hub renders (events, snapshots).
   // Null: none (the default). Must outlive the hub or be reset first.
   void set_remote_info(const RemoteInfoView* view) { remote_info_ = view; }
+  // Sees every published message after the subscribers (app: the webhooks' delivery engine). Called
+  // on the io thread; must not block. Unset: none (the default).
+  void set_tap(std::function<void(const TappedMessage&)> tap) { tap_ = std::move(tap); }
   // Any JSON object with the given kind/devices; `json_tail` is the object after `"seq":N` and must
   // start with ',' or be '}' (tests, benchmarks, future kinds).
   void publish_raw(const base::TenantId& tenant, HubMessage::Kind kind, std::vector<std::string> devices,
@@ -127,6 +140,7 @@ class EventHub {
     EventSubscriber* sink;  // null while being removed during a publish
   };
   struct Tenant {
+    const base::TenantId* id = nullptr;  // the key of this entry in tenants_ (stable: node-based map)
     std::uint64_t seq = 0;
     std::deque<std::shared_ptr<const HubMessage>> ring;
     std::vector<Sub> subs;
@@ -143,13 +157,14 @@ class EventHub {
 
   Tenant& tenant(const base::TenantId& name);
   void publish(Tenant& t, HubMessage::Kind kind, std::vector<std::string> devices, std::string json,
-               std::string user = {});
+               std::string user = {}, bool call_gone = false);
   void publish_line(Tenant& t, const std::string& device, model::DeviceState s);
   std::string snapshot_json(const Tenant& t, const base::TenantId& tenant, const EventFilter& f) const;
   void remove_now(Tenant& t, std::uint64_t id);
 
   EventHubOptions options_;
   const RemoteInfoView* remote_info_ = nullptr;
+  std::function<void(const TappedMessage&)> tap_;
   std::unordered_map<base::TenantId, Tenant> tenants_;
   std::vector<std::pair<Tenant*, std::uint64_t>> removed_while_publishing_;
   std::size_t subscribers_ = 0;

@@ -203,3 +203,47 @@ TEST_F(HubTest, UnsubscribeDuringPublishIsSafeAndEncodingIsShared) {
 
 }  // namespace
 }  // namespace callbridge::core
+
+namespace callbridge::core {
+namespace {
+
+// The tap (the webhooks' source): every call, line and journal message as published, in order,
+// with the tenant and whether the call ended; never a message for one user (command outcomes).
+TEST_F(HubTest, TheTapSeesEveryMessageInOrderAndWhenACallEnded) {
+  struct Seen {
+    std::string tenant;
+    HubMessage::Kind kind;
+    std::string json;
+    bool gone;
+  };
+  std::vector<Seen> seen;
+  hub.set_tap([&](const TappedMessage& m) { seen.push_back({m.tenant.str(), m.kind, std::string(m.json), m.call_gone}); });
+  model.update("c1", "100", model::ConnectionState::alerting, model::CallEventType::delivered, at(0));
+  model.update("c1", "100", model::ConnectionState::null, model::CallEventType::connection_cleared, at(5));
+  hub.publish_to_user("default", "anna", "command", R"(,"command":{}})");
+  model::JournalEntry e{.tenant = base::TenantId("default")};
+  e.call_id = "c1";
+  e.party = "100";
+  e.disposition = model::Disposition::missed;
+  e.started_at = at(0);
+  e.ended_at = at(5);
+  hub.on_journal(e, 3);
+  std::vector<std::string> kinds;
+  auto name = [](HubMessage::Kind k) {
+    return k == HubMessage::Kind::call ? "call" : k == HubMessage::Kind::line ? "line" : k == HubMessage::Kind::journal ? "journal" : "command";
+  };
+  for (const auto& s : seen) kinds.push_back(std::string(name(s.kind)) + (s.gone ? "!" : ""));
+  // delivered, the line ringing, cleared (the call is gone), the line idle, the journal entry.
+  EXPECT_EQ(kinds, (std::vector<std::string>{"call", "line", "call!", "line", "journal"}));
+  ASSERT_EQ(seen.size(), 5u);
+  EXPECT_EQ(seen[0].tenant, "default");
+  EXPECT_EQ(seen[0].json.rfind(R"({"type":"call","seq":1,"event":"delivered")", 0), 0u) << seen[0].json;
+  EXPECT_NE(seen[2].json.find(R"("event":"connectionCleared")"), std::string::npos) << seen[2].json;
+  EXPECT_NE(seen[4].json.find("missed"), std::string::npos) << seen[4].json;
+  hub.set_tap({});
+  model.update("c2", "101", model::ConnectionState::alerting, model::CallEventType::delivered, at(6));
+  EXPECT_EQ(seen.size(), 5u);
+}
+
+}  // namespace
+}  // namespace callbridge::core
