@@ -3,6 +3,7 @@
 // ui/Admin.tsx. Main thread.
 import { ApiError } from '../lib/api';
 import { api, errText, render, setFlash, t } from './state';
+import { loadWebhooks } from './webhooks';
 
 export type Json = Record<string, unknown>;
 export interface AdminUser { user: string; role: string; extensions: string[]; display_name: string; team: string }
@@ -32,6 +33,7 @@ export async function loadAdmin() {
     admin.tokens = (r.tokens ?? []).filter((x) => x && typeof x.id === 'string');
   } catch (e) { errors.push(`tokens: ${errText(e)}`); }
   admin.error = errors.join('; ') || undefined;
+  await loadWebhooks();
   render();
 }
 

@@ -1,12 +1,13 @@
 // The admin page: diagnostics in words and local time (server, PBX links as a readable table,
 // directory sources, event stream clients), users (display name, team, extensions, role; create,
 // edit, delete, new token), tokens (list, revoke) with a copy button and a sign-in link for a new
-// token, the tenant's screen pop settings, desktop integration.
+// token, the tenant's screen pop settings and webhooks, desktop integration.
 import type { JSX } from 'preact';
 import { useState } from 'preact/hooks';
 import { admin, createUser, deleteUser, issueToken, loadAdmin, makeSignInLink, revokeToken, signInLink, updateUser, type AdminUser, type Json } from '../app/admin_data';
 import { fmtTime, lang, loc, render, setFlash, t } from '../app/state';
 import { UiSettingsSection } from './UiSettings';
+import { WebhooksSection } from './Webhooks';
 
 const WORDS: Record<string, string> = {
   version: 'Version', started_at: 'Started', uptime_s: 'Up for', ready: 'Ready', tenant: 'Tenant', address: 'Address',
@@ -151,6 +152,7 @@ export function AdminPage() {
         <UserForm initial={emptyUser} submit={t('adm.create')} idPrefix="new" onSave={(u) => void createUser(u)} />
       </section>
       <UiSettingsSection />
+      <WebhooksSection />
       {d ? <Diagnostics d={d} /> : null}
     </div>);
 }
