@@ -252,7 +252,10 @@ void EventHub::on_call_event(const model::CallEvent& e, const model::CallModel& 
     put_string(json, *e.detail);
   }
   json += '}';
-  publish(t, HubMessage::Kind::call, devices, std::move(json), {}, m.find_call(e.call_id) == nullptr);
+  // The model still holds a call whose last connection just cleared while it reports that (it
+  // erases the call after its sink returns): no connections left is the end of the call too.
+  const model::Call* after = m.find_call(e.call_id);
+  publish(t, HubMessage::Kind::call, devices, std::move(json), {}, after == nullptr || after->connections.empty());
 
   note_lines_from(t, m);
   for (const auto& d : devices) publish_line(t, d, m.device_state(d));

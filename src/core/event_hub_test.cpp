@@ -219,7 +219,7 @@ TEST_F(HubTest, TheTapSeesEveryMessageInOrderAndWhenACallEnded) {
   std::vector<Seen> seen;
   hub.set_tap([&](const TappedMessage& m) { seen.push_back({m.tenant.str(), m.kind, std::string(m.json), m.call_gone}); });
   model.update("c1", "100", model::ConnectionState::alerting, model::CallEventType::delivered, at(0));
-  model.update("c1", "100", model::ConnectionState::null, model::CallEventType::connection_cleared, at(5));
+  model.clear("c1", "100", at(5));
   hub.publish_to_user("default", "anna", "command", R"(,"command":{}})");
   model::JournalEntry e{.tenant = base::TenantId("default")};
   e.call_id = "c1";

@@ -40,12 +40,13 @@ std::vector<WebhookEvent> webhook_events(const base::TenantId& tenant, Stream st
   switch (stream) {
     case Stream::call: {
       // CSTA event names (docs/api.md "Event stream"): delivered = a device rings, established =
-      // answered; the call has ended when its last connection cleared.
+      // answered; the call has ended when its last connection went (cleared, failed, transferred).
       const std::string_view ev = str(m, "event");
       std::string_view type;
-      if (ev == "delivered") type = "call.ringing";
+      // A call also ends with its last connection failed or transferred away.
+      if (call_gone) type = "call.ended";
+      else if (ev == "delivered") type = "call.ringing";
       else if (ev == "established") type = "call.answered";
-      else if (ev == "connectionCleared" && call_gone) type = "call.ended";
       else return {};
       const auto* call = m.if_contains("call");
       if (!call || !call->is_object()) return {};
