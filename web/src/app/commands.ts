@@ -86,7 +86,9 @@ export async function dial(raw: string, force = false) {
   const to = dialTarget(raw);
   if (!to) { setFlash('error', t('dial.empty')); return; }
   if (!force && onCall()) { confirmDial.to = to; render(); return; }
-  confirmDial.to = '';
+  // The question goes at the click, not when the server has answered (it sends the PBX action
+  // first: web_e2e_dial_card saw the Originate while the question was still shown).
+  if (confirmDial.to) { confirmDial.to = ''; render(); }
   try {
     const r = await api.post<CommandAccepted>('/api/v1/calls', { to });
     track(r, 'make_call', to);

@@ -63,7 +63,7 @@ run('a dialed call in the browser', async (ctx) => {
   assert(peer.received('Originate', from).length === 0, 'no Originate before the answer');
   await page.click('#confirm-dial');
   await until('Originate after "Dial anyway"', () => peer.received('Originate', from)[0]);
-  assert(!(await page.$('.confirm')), 'the question is gone');
+  await page.waitForSelector('.confirm', { state: 'detached', timeout: 2_000 });  // the question is gone
 
   // --- Alt+H hangs up the active call (the phone's channel)
   const hz = peer.actions.length;
