@@ -215,6 +215,10 @@ std::string originate_failure_reason(std::string_view code, std::string_view cha
 
 void AmiCommands::on_ami_message(const AmiMessage& m) {
   const auto ev = m.event();
+  if (ev == "Pickup" && !originates_.empty()) {
+    recent_pickups_.emplace_back(std::string(m.get("Uniqueid")), std::string(m.get("TargetUniqueid")));
+    if (recent_pickups_.size() > 64) recent_pickups_.pop_front();
+  }
   if (!pickups_.empty() && (ev == "Pickup" || ev == "Hangup")) {
     // The picker's channel (Uniqueid of its OriginateResponse): app_directed_pickup raises Pickup
     // when it took the ringing channel (live_pickup_via_api); when PickupChan finds no ringing
@@ -401,6 +405,14 @@ void AmiCommands::pickup(const std::string& call_id, const std::string& ringing_
                              base::Result<std::string> uid) {
       if (!uid) return outcome(fail(uid.error()));
       if (uid->empty()) return outcome(fail(Error::internal("OriginateResponse without the picker's Uniqueid")));
+      // Picked up before the OriginateResponse came (it then names either channel).
+      auto& seen = self->recent_pickups_;
+      for (auto it = seen.begin(); it != seen.end(); ++it) {
+        if (it->first == *uid || it->second == *uid) {
+          seen.erase(it);
+          return outcome({});
+        }
+      }
       if (self->pickups_.size() >= kMaxPendingOriginates) {
         return outcome(fail(Error::timeout("too many pickups waiting for their end; not followed")));
       }

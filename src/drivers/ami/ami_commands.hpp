@@ -9,6 +9,7 @@
 #include <chrono>
 #include <cstdint>
 #include <deque>
+#include <utility>
 #include <functional>
 #include <optional>
 #include <string>
@@ -140,6 +141,10 @@ class AmiCommands final : public ports::PbxCommands {
     std::string picker;  // "PJSIP/102", for the words
   };
   std::unordered_map<std::string, PendingPickup> pickups_;  // answered pickers, by their Uniqueid
+  // Pickup events (picker Uniqueid, TargetUniqueid) seen while originates were pending, newest
+  // last, at most 64: PickupChan may take the call before the OriginateResponse arrives, which
+  // then names the taken channel (live_pickup_via_api in a CI run).
+  std::deque<std::pair<std::string, std::string>> recent_pickups_;
   std::deque<std::string> originate_order_;                // oldest first; may hold finished ids
 };
 
