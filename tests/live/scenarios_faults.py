@@ -59,6 +59,20 @@ def restart_callbridged(t, down_s=1.0, kill=True):
     t.ws_base = 0  # the new stream starts with its snapshot
 
 
+def kill_until_calls_end(t, when):
+    """kill -9 callbridged, keep it down until the lab's calls have ended, start it again on the
+    same data dir (the calls' ends happen unseen); the scenario continues on the new WebSocket."""
+    if t.ws:
+        t.ws.close()
+    t.d.kill()
+    t.report.append(f"killed    callbridged (SIGKILL){when}, down until the call ended")
+    for p in t.sipps:
+        p.wait(30)
+    t.lab.wait_no_channels(20)
+    t.h._start_daemon()
+    t.ws_base = 0
+
+
 def finish_without_stream(t, entries, cdr, timeout=30.0):
     """Like Ctx.finish, for entries written before the new WebSocket could see them (at the
     restarted callbridged's first resync): journal and CDR are judged, the stream is not."""
@@ -162,15 +176,7 @@ def callbridged_down_while_call_ends(t):
     x = t.caller()
     t.trunk_call("+4930555105", x, talk_ms=2000)
     t.connection("105", "connected", remote=x)
-    if t.ws:
-        t.ws.close()
-    t.d.kill()
-    t.report.append("killed    callbridged (SIGKILL), down until the call ended")
-    for p in t.sipps:
-        p.wait(30)
-    t.lab.wait_no_channels(20)
-    t.h._start_daemon()
-    t.ws_base = 0
+    kill_until_calls_end(t, "")
     # The end is the last moment the killed run heard the PBX (its heartbeat, at most 1 s old),
     # so talk_s is a lower bound that may be short by up to a second; billsec is exact.
     finish_without_stream(t, [Entry("105", "inbound", x, "answered", ring=RING, talk=2.0,
@@ -190,15 +196,7 @@ def callbridged_down_while_call_rings_and_ends(t):
     x = t.caller()
     t.trunk_call("+4930555104", x, talk_ms=1000)
     t.connection("104", "alerting", remote=x)
-    if t.ws:
-        t.ws.close()
-    t.d.kill()
-    t.report.append("killed    callbridged (SIGKILL) while 104 rang, down until the call ended")
-    for p in t.sipps:
-        p.wait(30)
-    t.lab.wait_no_channels(20)
-    t.h._start_daemon()
-    t.ws_base = 0
+    kill_until_calls_end(t, " while 104 rang")
     # ring_s runs to the estimated end (the midpoint of the outage): not checked
     finish_without_stream(t, [Entry("104", "inbound", x, "unknown", ring=None, talk=0.0,
                                     estimated=["ended_at", "disposition"])],
