@@ -22,6 +22,7 @@
 #include "base/time.hpp"
 #include "base/worker_pool.hpp"
 #include "model/call_model.hpp"
+#include "model/device_registry.hpp"
 #include "ports/audit_log.hpp"
 #include "ports/contact_source.hpp"
 #include "ports/identity_store.hpp"
@@ -63,6 +64,12 @@ struct RestDeps {
   // Calls every live CallModel of `tenant` (io thread). Unset: no live calls.
   std::function<void(const base::TenantId& tenant, const std::function<void(const model::CallModel&)>&)>
       for_each_model;
+  // The device registries of `tenant`'s PBX connections (io thread; docs/devices.md). Unset: none.
+  std::function<void(const base::TenantId& tenant, const std::function<void(const model::DeviceRegistry&)>&)>
+      for_each_device_registry;
+  // Removes device `id` of `tenant` from its registry (io thread); false: no such device. Unset:
+  // none.
+  std::function<bool(const base::TenantId& tenant, std::string_view id)> forget_device;
   // A tenant's dialing plan: raw number -> E.164, nullopt if not an external number. Unset: only
   // "+<digits>" input is accepted. Called on worker threads.
   std::function<std::optional<std::string>(const base::TenantId& tenant, std::string_view raw)> to_e164;

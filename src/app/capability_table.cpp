@@ -7,6 +7,8 @@
 #include "capabilities/calls/calls_events.hpp"
 #include "capabilities/calls/calls_routes.hpp"
 #include "capabilities/contacts/contacts_events.hpp"
+#include "capabilities/devices/devices_events.hpp"
+#include "capabilities/devices/devices_routes.hpp"
 #include "capabilities/contacts/contacts_routes.hpp"
 #include "capabilities/journal/journal_events.hpp"
 #include "capabilities/journal/journal_routes.hpp"
@@ -33,6 +35,8 @@ constexpr std::array kCapabilities{
                     "src/capabilities/audit/openapi.json"},
     cap::Capability{"webhooks", cap::webhooks::register_webhooks, cap::webhooks::kConsumes, cap::webhooks::kEmits,
                     "src/capabilities/webhooks/openapi.json"},
+    cap::Capability{"devices", cap::devices::register_devices, cap::devices::kConsumes, cap::devices::kEmits,
+                    "src/capabilities/devices/openapi.json"},
 };
 
 }  // namespace

@@ -103,7 +103,7 @@ base::Status wire_webhooks(App& app, RestWiring& w) {
   w.webhook_store->set_on_change([e = w.webhooks.get()](const base::TenantId& t) { e->reload(t); });
   app.event_hub().set_tap([e = w.webhooks.get()](const core::TappedMessage& m) {
     using K = core::HubMessage::Kind;
-    if (m.kind == K::command) return;
+    if (m.kind == K::command || m.kind == K::device) return;  // no webhook stream for these
     const auto stream = m.kind == K::call ? webhooks::Stream::call
                         : m.kind == K::line ? webhooks::Stream::line
                                             : webhooks::Stream::journal;
@@ -157,6 +157,14 @@ base::Result<std::shared_ptr<RestWiring>> wire_rest_api(App& app) {
   App* a = &app;
   // GET /api/v1/contacts/lookup asks every source of the tenant (its runtime's lookups).
   d.lookup = [a](const base::TenantId& tenant) { return a->lookup_for(tenant); };
+  d.for_each_device_registry = [a](const base::TenantId& tenant,
+                                   const std::function<void(const model::DeviceRegistry&)>& f) {
+    if (auto* r = a->runtime(tenant)) r->for_each_device_registry(f);
+  };
+  d.forget_device = [a](const base::TenantId& tenant, std::string_view id) {
+    auto* r = a->runtime(tenant);
+    return r != nullptr && r->forget_device(id);
+  };
   d.for_each_model = [a](const base::TenantId& tenant, const std::function<void(const model::CallModel&)>& f) {
     if (auto* r = a->runtime(tenant)) r->for_each_model(f);
   };

@@ -29,6 +29,7 @@ enum class Consumes : std::uint8_t {
   call_models,      // the tenant's CallModels as they are now (REST reads, io thread)
   directories,      // the tenant's contact store and lookup engine
   audit_records,    // ports::AuditLog: sign-ins, tokens, users, settings, tenants, commands the API recorded
+  device_registries,  // ports::PbxDriver::devices() and PbxEventSink::on_devices_changed: the PBX's SIP devices
 };
 
 constexpr std::string_view to_string(Consumes c) {
@@ -39,6 +40,7 @@ constexpr std::string_view to_string(Consumes c) {
     case Consumes::call_models: return "call_models";
     case Consumes::directories: return "directories";
     case Consumes::audit_records: return "audit_records";
+    case Consumes::device_registries: return "device_registries";
   }
   return "?";
 }
@@ -50,6 +52,7 @@ constexpr std::string_view to_string(core::HubMessage::Kind k) {
     case core::HubMessage::Kind::line: return "line";
     case core::HubMessage::Kind::journal: return "journal";
     case core::HubMessage::Kind::command: return "command";
+    case core::HubMessage::Kind::device: return "device";
   }
   return "?";
 }

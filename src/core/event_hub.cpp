@@ -14,6 +14,7 @@ constexpr auto& put_string = base::append_json_string;
 
 bool sees_message(const EventFilter& f, const HubMessage& m) {
   if (!m.user.empty()) return m.user == f.user;  // addressed to one user, whatever the scope
+  if (m.kind == HubMessage::Kind::device) return f.admin;  // the device registry: admins only
   if (f.scope == EventScope::tenant) return true;
   for (const auto& d : m.devices)
     if (m.kind == HubMessage::Kind::line ? f.sees_line(d) : f.sees_device(d)) return true;
@@ -41,6 +42,70 @@ std::string_view line_state_name(model::DeviceState s) {
     case model::DeviceState::dnd: return "dnd";
   }
   return "idle";
+}
+
+std::string device_json(const model::RegisteredDevice& d) {
+  auto field = [](std::string& o, std::string_view k, std::string_view v) {
+    o += ",\"";
+    o += k;
+    o += "\":";
+    put_string(o, v);
+  };
+  std::string o = "{\"id\":";
+  put_string(o, d.id);
+  field(o, "pbx", d.pbx);
+  field(o, "endpoint", d.endpoint);
+  field(o, "extension", d.extension);
+  field(o, "sip_user", d.sip_user);
+  field(o, "user_agent", d.user_agent);
+  field(o, "vendor", d.agent.vendor);
+  field(o, "model", d.agent.model);
+  field(o, "firmware", d.agent.firmware);
+  field(o, "registration", model::to_string(d.registration()));
+  field(o, "address", d.address());
+  field(o, "status", model::to_string(d.status));
+  o += ",\"last_call_id\":";
+  if (d.last_call_id.empty()) o += "null";
+  else put_string(o, d.last_call_id);
+  o += ",\"last_seen\":";
+  if (d.last_seen) put_string(o, base::format_rfc3339_ms(*d.last_seen));
+  else o += "null";
+  o += ",\"contacts\":[";
+  bool first = true;
+  for (const auto& c : d.contacts) {
+    o += first ? "{\"uri\":" : ",{\"uri\":";
+    first = false;
+    put_string(o, c.uri);
+    field(o, "address", c.address);
+    field(o, "user_agent", c.user_agent);
+    field(o, "status", c.status);
+    o += ",\"dynamic\":";
+    o += c.dynamic ? "true" : "false";
+    o += ",\"expires\":";
+    if (c.expires) put_string(o, base::format_rfc3339_ms(*c.expires));
+    else o += "null";
+    o += '}';
+  }
+  o += "]}";
+  return o;
+}
+
+void EventHub::on_devices(const base::TenantId& tn, const model::DeviceRegistry& registry,
+                          std::span<const std::string> ids) {
+  auto& t = tenant(tn);
+  for (const auto& id : ids) {
+    ++t.seq;
+    std::string json = head("device", t.seq);
+    if (const auto* d = registry.find_id(id)) {
+      json += ",\"event\":\"changed\",\"device\":";
+      json += device_json(*d);
+    } else {
+      json += ",\"event\":\"removed\",\"id\":";
+      put_string(json, id);
+    }
+    json += '}';
+    publish(t, HubMessage::Kind::device, {}, std::move(json));
+  }
 }
 
 std::string call_json(const model::Call& c, const base::TenantId& tenant, const model::CallModel& m,
@@ -386,6 +451,7 @@ EventHub::Attach EventHub::subscribe(const base::TenantId& tn, EventFilter filte
     for (const auto& d : *part) (key += d) += '\x1e';
   }
   (key += '\x1f') += filter.user;
+  if (filter.admin) key += "\x1f" "admin";
   auto& slot = t.filters[key];
   if (!slot) {
     slot = std::make_unique<SharedFilter>();

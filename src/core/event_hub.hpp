@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "model/call_model.hpp"
+#include "model/device_registry.hpp"
 #include "model/journal_entry.hpp"
 #include "core/remote_info_view.hpp"
 #include "core/visibility.hpp"
@@ -29,7 +30,7 @@ namespace callbridge::core {
 
 // One published message, shared by every subscriber and by the retention ring.
 struct HubMessage {
-  enum class Kind : std::uint8_t { call, line, journal, command };
+  enum class Kind : std::uint8_t { call, line, journal, command, device };
   std::uint64_t seq = 0;
   Kind kind = Kind::call;
   std::vector<std::string> devices;          // the devices it concerns (filtering)
@@ -105,6 +106,11 @@ class EventHub {
   // Sees every published message after the subscribers (app: the webhooks' delivery engine). Called
   // on the io thread; must not block. Unset: none (the default).
   void set_tap(std::function<void(const TappedMessage&)> tap) { tap_ = std::move(tap); }
+  // The device registry's changes (docs/devices.md): {"type":"device","seq":N,"event":"changed",
+  // "device":{...}} for each id still in `registry`, {"type":"device","seq":N,"event":"removed",
+  // "id":"..."} for the others; seen by the tenant's admins only.
+  void on_devices(const base::TenantId& tenant, const model::DeviceRegistry& registry,
+                  std::span<const std::string> ids);
   // Any JSON object with the given kind/devices; `json_tail` is the object after `"seq":N` and must
   // start with ',' or be '}' (tests, benchmarks, future kinds).
   void publish_raw(const base::TenantId& tenant, HubMessage::Kind kind, std::vector<std::string> devices,
@@ -175,6 +181,8 @@ class EventHub {
 
 // API names of line states (idle, ringing, busy, held, offline, dnd).
 std::string_view line_state_name(model::DeviceState s);
+// A registry device as the API shows it (docs/devices.md, GET /api/v1/devices).
+std::string device_json(const model::RegisteredDevice& d);
 // The call as the API shows it (docs/api.md "Calls"), from the model; with `remotes`, every
 // connection also carries "remote_info".
 std::string call_json(const model::Call& c, const base::TenantId& tenant, const model::CallModel& m,

@@ -245,5 +245,60 @@ TEST_F(HubTest, TheTapSeesEveryMessageInOrderAndWhenACallEnded) {
   EXPECT_EQ(seen.size(), 5u);
 }
 
+// Issue 17: device registry changes go to the tenant's admins only, in any scope, in seq order and
+// in the resume ring; "removed" for an id no longer in the registry; the JSON has every field.
+TEST_F(HubTest, DeviceEventsReachAdminsOnly) {
+  Collect admin_own, admin_tenant, supervisor, user, other_tenant;
+  auto viewer = [](Role r) { return Viewer{.tenant = base::TenantId("default"), .user = "u", .role = r, .extensions = {"100"}}; };
+  auto f_admin_own = event_filter(viewer(Role::admin), EventScope::own);
+  auto f_admin_tenant = event_filter(viewer(Role::admin), EventScope::tenant);
+  auto f_sup = event_filter(viewer(Role::supervisor), EventScope::tenant);
+  auto f_user = event_filter(viewer(Role::user), EventScope::own);
+  ASSERT_TRUE(f_admin_own && f_admin_tenant && f_sup && f_user);
+  hub.subscribe("default", *f_admin_own, std::nullopt, &admin_own);
+  hub.subscribe("default", *f_admin_tenant, std::nullopt, &admin_tenant);
+  hub.subscribe("default", *f_sup, std::nullopt, &supervisor);
+  hub.subscribe("default", *f_user, std::nullopt, &user);
+  auto f_other = event_filter(Viewer{.tenant = base::TenantId("other"), .user = "x", .role = Role::admin}, EventScope::tenant);
+  hub.subscribe("other", *f_other, std::nullopt, &other_tenant);
+
+  model::DeviceRegistry reg("lab");
+  auto& d = reg.upsert("100");
+  d.extension = "100";
+  d.sip_user = "100";
+  d.contacts.push_back({"sip:100@10.0.0.5:5062", "10.0.0.5:5062", "Yealink SIP-T46S 66.86.0.15", "Reachable",
+                        std::nullopt, true});
+  model::DeviceRegistry::refresh_agent(d);
+  d.status = model::DeviceStatus::off_hook;
+  d.last_call_id = "c9";
+  d.last_seen = at(5);
+  reg.upsert("101");
+  reg.erase("101");
+  auto ids = reg.take_changed();
+  hub.on_devices("default", reg, ids);
+  ASSERT_EQ(admin_own.got.size(), 2u);
+  EXPECT_EQ(admin_tenant.got, admin_own.got);
+  EXPECT_TRUE(supervisor.got.empty());
+  EXPECT_TRUE(user.got.empty());
+  EXPECT_TRUE(other_tenant.got.empty());
+  EXPECT_EQ(admin_own.got[0],
+            "{\"type\":\"device\",\"seq\":1,\"event\":\"changed\",\"device\":{\"id\":\"lab:100\",\"pbx\":\"lab\","
+            "\"endpoint\":\"100\",\"extension\":\"100\",\"sip_user\":\"100\",\"user_agent\":\"Yealink SIP-T46S 66.86.0.15\","
+            "\"vendor\":\"Yealink\",\"model\":\"SIP-T46S\",\"firmware\":\"66.86.0.15\",\"registration\":\"registered\","
+            "\"address\":\"10.0.0.5:5062\",\"status\":\"off_hook\",\"last_call_id\":\"c9\","
+            "\"last_seen\":\"2026-11-18T11:06:45.000Z\",\"contacts\":[{\"uri\":\"sip:100@10.0.0.5:5062\","
+            "\"address\":\"10.0.0.5:5062\",\"user_agent\":\"Yealink SIP-T46S 66.86.0.15\",\"status\":\"Reachable\","
+            "\"dynamic\":true,\"expires\":null}]}}");
+  EXPECT_EQ(admin_own.got[1], "{\"type\":\"device\",\"seq\":2,\"event\":\"removed\",\"id\":\"lab:101\"}");
+  // A resuming admin gets them again; a resuming user does not.
+  Collect again, again_user;
+  auto ra = hub.subscribe("default", *f_admin_own, 1, &again);
+  auto ru = hub.subscribe("default", *f_user, 1, &again_user);
+  EXPECT_TRUE(ra.resumed);
+  ASSERT_EQ(ra.initial.size(), 1u);
+  EXPECT_EQ(*ra.initial[0], admin_own.got[1]);
+  EXPECT_TRUE(ru.initial.empty());
+}
+
 }  // namespace
 }  // namespace callbridge::core

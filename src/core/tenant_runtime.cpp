@@ -138,6 +138,28 @@ void TenantRuntime::on_lines_changed(const model::CallModel& m) {
 
 void TenantRuntime::on_journal_entry(model::JournalEntry entry) { record(std::move(entry)); }
 
+void TenantRuntime::on_devices_changed(const model::DeviceRegistry& registry, std::span<const std::string> ids) {
+  // Only registries of this tenant's own drivers are published (a registry carries no tenant).
+  bool ours = false;
+  for (const auto& d : drivers_) ours |= d->devices() == &registry;
+  if (!ours) {
+    ++stats_.foreign_dropped;
+    return;
+  }
+  services_.hub->on_devices(id_, registry, ids);
+}
+
+void TenantRuntime::for_each_device_registry(const std::function<void(const model::DeviceRegistry&)>& f) const {
+  for (const auto& d : drivers_)
+    if (const auto* r = d->devices()) f(*r);
+}
+
+bool TenantRuntime::forget_device(std::string_view id) {
+  for (const auto& d : drivers_)
+    if (d->forget_device(id)) return true;
+  return false;
+}
+
 void TenantRuntime::record(model::JournalEntry entry) {
   if (entry.tenant != id_) {
     ++stats_.foreign_dropped;

@@ -141,6 +141,12 @@ class TenantRuntime final : public ports::PbxEventSink {
   void on_call_event(const model::CallEvent& e, const model::CallModel& m) override;
   void on_lines_changed(const model::CallModel& m) override;
   void on_journal_entry(model::JournalEntry entry) override;
+  void on_devices_changed(const model::DeviceRegistry& registry, std::span<const std::string> ids) override;
+
+  // The device registries of this tenant's drivers (docs/devices.md).
+  void for_each_device_registry(const std::function<void(const model::DeviceRegistry&)>& f) const;
+  // DELETE /api/v1/devices/{id}: false when no driver of this tenant has the device.
+  bool forget_device(std::string_view id);
 
  private:
   void store_entry(model::JournalEntry entry);

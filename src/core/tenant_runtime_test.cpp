@@ -85,6 +85,17 @@ struct FakeDriver final : ports::PbxDriver {
   std::function<void()> pending_stop;
   int* destroyed = nullptr;
 
+  model::DeviceRegistry registry{name_};
+  const model::DeviceRegistry* devices() const override { return &registry; }
+  bool forget_device(std::string_view id) override {
+    const auto* d = registry.find_id(id);
+    if (!d) return false;
+    registry.erase(std::string(d->endpoint));
+    auto ids = registry.take_changed();
+    sink.on_devices_changed(registry, ids);
+    return true;
+  }
+
   FakeDriver(std::string name, base::TenantId tenant, ports::PbxEventSink& s)
       : name_(std::move(name)), tenant_(tenant), sink(s),
         model(tenant, [this](const model::CallEvent& e) { sink.on_call_event(e, model); }) {}
@@ -256,6 +267,42 @@ TEST_F(TwoTenants, WhatBelongsToAnotherTenantIsRefusedNotDelivered) {
   ASSERT_FALSE(st);
   EXPECT_NE(st.error().message().find("belongs to tenant globex"), std::string::npos) << st.error().message();
   EXPECT_TRUE(a->drivers().empty());
+}
+
+// Issue 17: a runtime publishes the device registries of its own drivers only (to admins), lists
+// and removes only its own drivers' devices.
+TEST_F(TwoTenants, DeviceRegistriesStayWithTheirTenant) {
+  auto* da = add(*a, "pbx-a");
+  auto* db = add(*b, "pbx-b");
+  Collect ca, cb;
+  auto admins = everything();
+  admins.admin = true;
+  hub.subscribe(acme, admins, std::nullopt, &ca);
+  hub.subscribe(globex, admins, std::nullopt, &cb);
+  da->registry.upsert("100").extension = "100";
+  db->registry.upsert("100").extension = "100";
+  auto ids_a = da->registry.take_changed();
+  auto ids_b = db->registry.take_changed();
+  a->on_devices_changed(da->registry, ids_a);
+  ASSERT_EQ(ca.got.size(), 1u);
+  EXPECT_NE(ca.got[0].find("\"id\":\"pbx-a:100\""), std::string::npos) << ca.got[0];
+  EXPECT_TRUE(cb.got.empty());
+  // globex's registry handed to acme's runtime (a driver bug) goes nowhere.
+  a->on_devices_changed(db->registry, ids_b);
+  EXPECT_EQ(ca.got.size(), 1u);
+  EXPECT_EQ(a->stats().foreign_dropped, 1u);
+  int registries = 0;
+  a->for_each_device_registry([&](const model::DeviceRegistry& r) {
+    ++registries;
+    EXPECT_EQ(r.pbx(), "pbx-a");
+  });
+  EXPECT_EQ(registries, 1);
+  EXPECT_FALSE(a->forget_device("pbx-b:100"));
+  EXPECT_NE(db->registry.find("100"), nullptr);
+  EXPECT_TRUE(a->forget_device("pbx-a:100"));
+  ASSERT_EQ(ca.got.size(), 2u);
+  EXPECT_NE(ca.got[1].find("\"event\":\"removed\",\"id\":\"pbx-a:100\""), std::string::npos) << ca.got[1];
+  EXPECT_TRUE(cb.got.empty());
 }
 
 TEST_F(TwoTenants, CommittedEntriesArePublishedWithTheirIdWhenTheStoreReportsCommits) {

@@ -204,6 +204,7 @@ std::expected<EventFilter, std::string> event_filter(const Viewer& v, EventScope
     sort_unique(f.team);
   }
   f.user = v.user;
+  f.admin = v.is_admin();
   return f;
 }
 

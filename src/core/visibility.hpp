@@ -102,6 +102,7 @@ struct EventFilter {
   std::vector<std::string> own{};   // sorted
   std::vector<std::string> team{};  // sorted
   std::string user{};
+  bool admin = false;  // the tenant's admins also get the device registry's events, in any scope
 
   bool sees_device(std::string_view device) const;  // calls and journal
   bool sees_line(std::string_view device) const;    // presence

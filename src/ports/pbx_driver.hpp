@@ -8,12 +8,15 @@
 
 #include <cstdint>
 #include <functional>
+#include <span>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
 #include "base/tenant_id.hpp"
 #include "model/call_model.hpp"
+#include "model/device_registry.hpp"
 #include "model/journal_entry.hpp"
 #include "ports/pbx_commands.hpp"
 
@@ -40,6 +43,12 @@ class PbxEventSink {
   virtual void on_lines_changed(const model::CallModel& m) = 0;
   // A finished conversation's journal entry (one per internal party leg).
   virtual void on_journal_entry(model::JournalEntry entry) = 0;
+  // Devices of `registry` (the driver's, PbxDriver::devices()) changed, or were removed when their
+  // id is no longer in it (docs/devices.md). Sorted ids. Default: ignored.
+  virtual void on_devices_changed(const model::DeviceRegistry& registry, std::span<const std::string> ids) {
+    (void)registry;
+    (void)ids;
+  }
 
  protected:
   ~PbxEventSink() = default;
@@ -63,6 +72,14 @@ class PbxDriver {
   virtual const model::CallModel& call_model() const = 0;
   // Call control through this PBX; null when the driver cannot control calls.
   virtual PbxCommands* commands() = 0;
+  // The SIP devices this PBX reports (docs/devices.md); null when the driver keeps no registry.
+  virtual const model::DeviceRegistry* devices() const { return nullptr; }
+  // Removes device `id` from the registry until the PBX reports it again; the sink hears of the
+  // removal. false: no such device here.
+  virtual bool forget_device(std::string_view id) {
+    (void)id;
+    return false;
+  }
 };
 
 }  // namespace callbridge::ports

@@ -6,7 +6,9 @@
 
 #include <boost/asio/io_context.hpp>
 #include <map>
+#include <algorithm>
 #include <optional>
+#include <span>
 #include <thread>
 
 #include "drivers/ami/ami_driver.hpp"
@@ -382,6 +384,93 @@ TEST(AmiDriverOverSimulator, CancelOfAnAtxferConsultationReturnsToTheCaller) {
     EXPECT_EQ(e.remote, "+4989123456");
     EXPECT_FALSE(e.transferred_to) << *e.transferred_to;
   }
+
+  bool stopped = false;
+  d.stop([&] { stopped = true; });
+  ASSERT_TRUE(run_until(io, [&] { return stopped; }));
+  server.stop();
+  sim.join();
+}
+
+// Issue 17: the device registry over the simulator. The resync lists the lab's phones with the
+// User-Agents of real models (model and firmware parsed) and the trunk's configured contact; a
+// phone that unregisters turns unregistered and offline (ContactStatus Removed, DeviceStateChange
+// UNAVAILABLE), registering again asks PJSIPShowEndpoint for its User-Agent; every change reaches
+// the sink; forget_device() removes a device and says so.
+TEST(AmiDriverOverSimulator, DeviceRegistryFollowsRegistrationsOfTheSimulatedPhones) {
+  SimEngine engine(LabConfig{}, std::chrono::time_point_cast<std::chrono::microseconds>(std::chrono::system_clock::now()),
+                   nullptr);
+  SimServerOptions so;
+  so.port = 0;
+  so.speed = 0;
+  SimServer server(so, engine);
+  auto port = server.listen();
+  ASSERT_TRUE(port) << port.error().message();
+  std::thread sim([&] { server.run(); });
+
+  struct DeviceSink final : ports::PbxEventSink {
+    std::vector<std::string> changed;
+    void on_call_event(const model::CallEvent&, const model::CallModel&) override {}
+    void on_lines_changed(const model::CallModel&) override {}
+    void on_journal_entry(model::JournalEntry) override {}
+    void on_devices_changed(const model::DeviceRegistry&, std::span<const std::string> ids) override {
+      changed.insert(changed.end(), ids.begin(), ids.end());
+    }
+  } sink;
+  boost::asio::io_context io;
+  drivers::ami::AmiDriverOptions o{
+      .name = "sim", .tracker = {.tenant = base::TenantId("acme")}, .link = {}, .commands = {}, .device_caps = {}, .open_state = nullptr};
+  o.link.session.host = "127.0.0.1";
+  o.link.session.port = *port;
+  o.link.protocol.username = "cti";
+  o.link.protocol.secret = "cti-secret";
+  o.link.backoff = net::BackoffPolicy::none();
+  auto driver = drivers::ami::AmiDriver::create(io.get_executor(), std::move(o), sink);
+  ASSERT_TRUE(driver) << driver.error().message();
+  ports::PbxDriver& d = **driver;
+  ASSERT_NE(d.devices(), nullptr);
+  d.start();
+  const model::DeviceRegistry& reg = *d.devices();
+  auto dev = [&](std::string_view ep) { return reg.find(ep); };
+  ASSERT_TRUE(run_until(io, [&] { return reg.size() == 7 && dev("105") && !dev("105")->user_agent.empty(); }))
+      << reg.size() << " devices";
+  ASSERT_NE(dev("100"), nullptr);
+  EXPECT_EQ(dev("100")->agent, (model::UserAgentInfo{"Yealink", "SIP-T46S", "66.86.0.15"}));
+  EXPECT_EQ(dev("101")->agent, (model::UserAgentInfo{"snom", "D785", "10.1.54.13"}));
+  EXPECT_EQ(dev("105")->agent, (model::UserAgentInfo{"", "MicroSIP", "3.21.3"}));
+  EXPECT_EQ(dev("100")->address(), "127.0.0.1:5100");
+  EXPECT_EQ(dev("100")->registration(), model::Registration::registered);
+  EXPECT_EQ(dev("100")->status, model::DeviceStatus::on_hook);
+  EXPECT_EQ(dev("trunk")->registration(), model::Registration::static_contact);
+  // The first resync: the endpoint list creates it, the contact list adds the registration.
+  const auto first = std::count(sink.changed.begin(), sink.changed.end(), "sim:100");
+  EXPECT_TRUE(first == 1 || first == 2) << first;
+
+  sink.changed.clear();
+  server.post([](SimEngine& e) { e.model().set_registered("104", false); });
+  ASSERT_TRUE(run_until(io, [&] {
+    return dev("104")->registration() == model::Registration::unregistered && dev("104")->status == model::DeviceStatus::offline;
+  }));
+  EXPECT_TRUE(dev("104")->last_seen.has_value());
+  EXPECT_NE(std::find(sink.changed.begin(), sink.changed.end(), "sim:104"), sink.changed.end());
+
+  server.post([](SimEngine& e) { e.model().set_registered("104", true); });
+  ASSERT_TRUE(run_until(io, [&] {
+    return dev("104")->registration() == model::Registration::registered && !dev("104")->user_agent.empty();
+  }));
+  EXPECT_EQ(dev("104")->agent, (model::UserAgentInfo{"Polycom", "VVX_411", "5.9.5.0614"}));  // from PJSIPShowEndpoint
+  EXPECT_EQ(dev("104")->sip_user, "104");
+  EXPECT_EQ(dev("104")->status, model::DeviceStatus::on_hook);
+  std::uint64_t asked = 0;
+  for (const auto& [k, v] : d.status().counters)
+    if (k == "device_detail_requests") asked = v;
+  EXPECT_GE(asked, 1u);
+
+  sink.changed.clear();
+  EXPECT_FALSE(d.forget_device("sim:nope"));
+  EXPECT_TRUE(d.forget_device("sim:102"));
+  EXPECT_EQ(dev("102"), nullptr);
+  EXPECT_EQ(sink.changed, std::vector<std::string>{"sim:102"});
 
   bool stopped = false;
   d.stop([&] { stopped = true; });

@@ -318,6 +318,7 @@ void AmiServerSession::handle(const ami::AmiMessage& m) {
                          : st == DeviceState::inuse   ? "In use"
                          : st == DeviceState::ringing ? "Ringing"
                          : st == DeviceState::onhold  ? "On Hold"
+                         : st == DeviceState::unavailable ? "Unavailable"
                                                       : "Not in use";
       SimMessage s;
       s.add("Event", "EndpointList");
@@ -328,7 +329,9 @@ void AmiServerSession::handle(const ami::AmiMessage& m) {
                 {"Aor", ep},
                 {"Auths", trunk ? "" : ep + "-auth"},
                 {"OutboundAuths", ""},
-                {"Contacts", trunk ? ep + "/sip:127.0.0.1:5070," : ep + "/sip:" + ep + "@127.0.0.1:" + std::to_string(5000 + std::stoi(ep)) + ","},
+                {"Contacts", trunk                      ? ep + "/sip:127.0.0.1:5070,"
+                             : !model.registered(ep) ? std::string()
+                                                     : ep + "/sip:" + ep + "@127.0.0.1:" + sim_phone_port(*model.phone(ep)) + ","},
                 {"DeviceState", text},
                 {"ActiveChannels", std::to_string(active)}});
       items.push_back(std::move(s));
@@ -337,7 +340,8 @@ void AmiServerSession::handle(const ami::AmiMessage& m) {
   } else if (iequals(action, "PJSIPShowContacts")) {
     std::vector<SimMessage> items;
     for (const auto& p : model.config().phones) {
-      std::string port = std::to_string(5000 + std::stoi(p.ext));
+      if (!model.registered(p.ext)) continue;
+      std::string port = sim_phone_port(p);
       SimMessage s;
       s.add("Event", "ContactList");
       id_fields(s);
@@ -355,7 +359,7 @@ void AmiServerSession::handle(const ami::AmiMessage& m) {
                 {"AuthenticateQualify", "no"},
                 {"Uri", "sip:" + p.ext + "@127.0.0.1:" + port},
                 {"QualifyFrequency", "0"},
-                {"UserAgent", "SIPp-phone-" + p.ext},
+                {"UserAgent", sim_user_agent(p)},
                 {"ExpirationTime", std::to_string(std::chrono::duration_cast<std::chrono::seconds>(engine_.shown_now().time_since_epoch()).count() + 3600)},
                 {"OutboundProxy", ""},
                 {"Status", "NonQualified"},
@@ -363,6 +367,8 @@ void AmiServerSession::handle(const ami::AmiMessage& m) {
       items.push_back(std::move(s));
     }
     list(m, "A listing of Contacts follows, presented as ContactList events", "ContactListComplete", items);
+  } else if (iequals(action, "PJSIPShowEndpoint")) {
+    action_show_endpoint(m);
   } else if (iequals(action, "CoreStatus")) {
     std::string tv = base::format_rfc3339_ms(engine_.shown_now());
     respond(m, "Success",
@@ -375,6 +381,77 @@ void AmiServerSession::handle(const ami::AmiMessage& m) {
   } else {
     error(m, "Invalid/unknown command: " + std::string(action) + ". Use Action: ListCommands to show available commands.");
   }
+}
+
+// PJSIPShowEndpoint as Asterisk 22 answers it (tests/fixtures/asterisk-22/pjsip_show_endpoint): the
+// endpoint, its AOR, its auth (with the password, as Asterisk sends it), one ContactStatusDetail
+// per contact (the registration with its User-Agent, or the trunk's configured contact).
+void AmiServerSession::action_show_endpoint(const ami::AmiMessage& m) {
+  PbxModel& model = engine_.model();
+  std::string ep(m.get("Endpoint"));
+  if (ep.empty()) return error(m, "Endpoint parameter missing.");
+  const bool trunk = ep == model.config().trunk;
+  const Phone* p = model.phone(ep);
+  if (!trunk && !p) return error(m, "Unable to retrieve endpoint " + ep);
+  auto id_fields = [&](SimMessage& s) {
+    if (m.has("ActionID")) s.add("ActionID", std::string(m.action_id()));
+  };
+  std::vector<SimMessage> items;
+  SimMessage e;
+  e.add("Event", "EndpointDetail");
+  id_fields(e);
+  e.append({{"ObjectType", "endpoint"},
+            {"ObjectName", ep},
+            {"Aors", ep},
+            {"Auth", trunk ? "" : ep + "-auth"},
+            {"Context", trunk ? "from-trunk" : "from-internal"},
+            {"Callerid", p ? "\"" + p->name + "\" <" + ep + ">" : ""},
+            {"DeviceState", "Not in use"},
+            {"ActiveChannels", "0"}});
+  items.push_back(std::move(e));
+  const bool reg = p && model.registered(ep);
+  const std::string uri = trunk ? "sip:127.0.0.1:5070" : "sip:" + ep + "@127.0.0.1:" + sim_phone_port(*p);
+  SimMessage aor;
+  aor.add("Event", "AorDetail");
+  id_fields(aor);
+  aor.append({{"ObjectType", "aor"},
+              {"ObjectName", ep},
+              {"MaxContacts", trunk ? "0" : "1"},
+              {"Contacts", trunk || reg ? ep + "/" + uri : ""},
+              {"TotalContacts", trunk || reg ? "1" : "0"},
+              {"ContactsRegistered", reg ? "1" : "0"},
+              {"EndpointName", ep}});
+  items.push_back(std::move(aor));
+  if (!trunk) {
+    SimMessage a;
+    a.add("Event", "AuthDetail");
+    id_fields(a);
+    a.append({{"ObjectType", "auth"},
+              {"ObjectName", ep + "-auth"},
+              {"Username", ep},
+              {"AuthType", "userpass"},
+              {"Password", "pw" + ep},
+              {"EndpointName", ep}});
+    items.push_back(std::move(a));
+  }
+  if (trunk || reg) {
+    auto expire = std::chrono::duration_cast<std::chrono::seconds>(engine_.shown_now().time_since_epoch()).count() + 3600;
+    SimMessage c;
+    c.add("Event", "ContactStatusDetail");
+    id_fields(c);
+    c.append({{"AOR", ep},
+              {"URI", uri},
+              {"UserAgent", trunk ? "" : sim_user_agent(*p)},
+              {"RegExpire", trunk ? "0" : std::to_string(expire)},
+              {"ViaAddress", trunk ? "" : "127.0.0.1:" + sim_phone_port(*p)},
+              {"CallID", trunk ? "" : "1-" + ep + "@127.0.0.1"},
+              {"Status", "NonQualified"},
+              {"RoundtripUsec", "N/A"},
+              {"EndpointName", ep},
+              {"ID", trunk ? ep + "@@" + md5_hex(uri) : ep + ";@" + md5_hex(ep + "@sim")}});
+    items.push_back(std::move(c));
+  }
+  list(m, "Following are Events for each object associated with the Endpoint", "EndpointDetailComplete", items);
 }
 
 void AmiServerSession::action_originate(const ami::AmiMessage& m) {

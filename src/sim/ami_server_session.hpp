@@ -51,6 +51,7 @@ class AmiServerSession {
   void list(const ami::AmiMessage& req, std::string_view start_message, std::string_view complete_event,
             const std::vector<SimMessage>& items, bool status_items = false);
   void action_originate(const ami::AmiMessage& m);
+  void action_show_endpoint(const ami::AmiMessage& m);
   void action_status(const ami::AmiMessage& m);
   void action_queue_status(const ami::AmiMessage& m);
 

@@ -26,6 +26,7 @@ std::string_view to_string(DeviceState s) {
     case DeviceState::busy: return "BUSY";
     case DeviceState::ringing: return "RINGING";
     case DeviceState::onhold: return "ONHOLD";
+    case DeviceState::unavailable: return "UNAVAILABLE";
   }
   return "UNKNOWN";
 }
@@ -61,6 +62,45 @@ PbxModel::PbxModel(const base::Clock& clock, LabConfig config, EmitFn emit)
   devices_.emplace_back("Queue:" + config_.queue, DeviceState::not_inuse);
   devices_.emplace_back("PJSIP/" + config_.trunk, DeviceState::not_inuse);
   devices_.emplace_back("confbridge:" + config_.conference, DeviceState::not_inuse);
+}
+
+std::string sim_user_agent(const Phone& p) {
+  if (!p.user_agent.empty()) return p.user_agent;
+  static const char* const kModels[] = {"Yealink SIP-T46S 66.86.0.15",     "snom D785/10.1.54.13",
+                                        "Grandstream GXP2170 1.0.11.23",   "Cisco/SPA504G-7.6.2b",
+                                        "PolycomVVX-VVX_411-UA/5.9.5.0614", "MicroSIP/3.21.3"};
+  unsigned n = 0;
+  for (char c : p.ext) n = n * 10 + static_cast<unsigned>(c >= '0' && c <= '9' ? c - '0' : 0);
+  return kModels[(n + 2) % 6];  // 100: Yealink, 101: snom, ... 105: MicroSIP
+}
+
+std::string sim_phone_port(const Phone& p) {
+  unsigned n = 0;
+  bool digits = !p.ext.empty() && p.ext.size() <= 4;
+  for (char c : p.ext) {
+    if (c < '0' || c > '9') digits = false;
+    else n = n * 10 + static_cast<unsigned>(c - '0');
+  }
+  return digits && 5000 + n <= 65535 ? std::to_string(5000 + n) : "5060";
+}
+
+bool PbxModel::set_registered(const std::string& ext, bool on) {
+  if (!phone(ext) || registered(ext) == on) return false;
+  if (on) unregistered_.erase(ext);
+  else unregistered_.insert(ext);
+  const std::string device = "PJSIP/" + ext;
+  // Asterisk's order (register/ami.log, unregister/ami.log): the device state first, then the peer
+  // and contact status.
+  dirty_.insert(device);
+  update_devices();
+  emit("PeerStatus", "system,all", {{"ChannelType", "PJSIP"}, {"Peer", device}, {"PeerStatus", on ? "Reachable" : "Unreachable"}});
+  emit("ContactStatus", "system,all",
+       {{"URI", "sip:" + ext + "@127.0.0.1:" + sim_phone_port(*phone(ext))},
+        {"ContactStatus", on ? "NonQualified" : "Removed"},
+        {"AOR", ext},
+        {"EndpointName", ext},
+        {"RoundtripUsec", "0"}});
+  return true;
 }
 
 const Phone* PbxModel::phone(std::string_view ext) const {
@@ -356,6 +396,7 @@ int PbxModel::hint_status(DeviceState s) {
     case DeviceState::busy: return 2;
     case DeviceState::ringing: return 8;
     case DeviceState::onhold: return 16;
+    case DeviceState::unavailable: return 4;
     default: return 0;
   }
 }
@@ -367,6 +408,7 @@ std::string_view PbxModel::hint_status_text(int status) {
     case 2: return "Busy";
     case 8: return "Ringing";
     case 16: return "Hold";
+    case 4: return "Unavailable";
     default: return "Unknown";
   }
 }
@@ -381,7 +423,7 @@ DeviceState PbxModel::compute(std::string_view device) const {
       ringing = ringing || c.state == ChanState::ringing;
       held = held || c.held;
     }
-    if (!any) return DeviceState::not_inuse;
+    if (!any) return unregistered_.contains(std::string(device.substr(6))) ? DeviceState::unavailable : DeviceState::not_inuse;
     // The lab endpoints use device_state_busy_at=1: one channel makes a phone BUSY.
     if (device != trunk) return DeviceState::busy;
     if (held) return DeviceState::onhold;

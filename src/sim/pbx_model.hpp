@@ -30,7 +30,17 @@ struct Phone {
   // Acts on out-of-dialog NOTIFYs (PJSIPNotify "Event: talk" answers or resumes, "Event: hold"
   // holds) as Yealink and Snom phones do when the server is trusted; false: ignores them.
   bool remote_control = true;
+  // The User-Agent it registers with (PJSIPShowContacts, PJSIPShowEndpoint); "": one of a few real
+  // phone models by extension (sim_user_agent()).
+  std::string user_agent = {};
 };
+
+// The phone's User-Agent: its own, else by extension one of "Yealink SIP-T46S 66.86.0.15",
+// "snom D785/10.1.54.13", "Grandstream GXP2170 1.0.11.23", "Cisco/SPA504G-7.6.2b",
+// "PolycomVVX-VVX_411-UA/5.9.5.0614", "MicroSIP/3.21.3".
+std::string sim_user_agent(const Phone& p);
+// Where a phone registers from: 127.0.0.1:<5000 + ext> as in the lab (5100..5105), else 5060.
+std::string sim_phone_port(const Phone& p);
 
 // The lab PBX of tests/fixtures/asterisk-22/README.md; every name is configurable.
 struct LabConfig {
@@ -73,7 +83,7 @@ struct Bridge {
 };
 
 // AST_DEVICE_* as AMI prints them.
-enum class DeviceState { unknown = 0, not_inuse = 1, inuse = 2, busy = 3, ringing = 6, onhold = 8 };
+enum class DeviceState { unknown = 0, not_inuse = 1, inuse = 2, busy = 3, unavailable = 5, ringing = 6, onhold = 8 };
 std::string_view to_string(DeviceState s);
 
 class PbxModel {
@@ -139,6 +149,12 @@ class PbxModel {
   // for hints, QueueMemberStatus for queue members) for each that changed, as Asterisk's device
   // state engine does after a channel change.
   void update_devices();
+  // A phone's registration (all phones start registered): unregistering emits ContactStatus
+  // Removed, registering ContactStatus NonQualified (as Asterisk 22 with qualify off, the
+  // register/unregister captures), each with PeerStatus and the device state change (UNAVAILABLE
+  // while unregistered and idle). false: no such phone, or no change.
+  bool set_registered(const std::string& ext, bool on);
+  bool registered(std::string_view ext) const { return !unregistered_.contains(std::string(ext)); }
   // A device outside the computed set (e.g. CBAnn/800 while a ConfBridge announcer exists).
   void announce_device(std::string device, DeviceState s);
   const std::vector<std::pair<std::string, DeviceState>>& devices() const { return devices_; }
@@ -177,7 +193,8 @@ class PbxModel {
   EmitFn emit_;
   std::list<Channel> channels_;  // list: flows hold references across insertions
   std::list<Bridge> bridges_;
-  std::set<std::string> dirty_;  // PJSIP devices touched since the last update_devices()
+  std::set<std::string> dirty_;
+  std::set<std::string> unregistered_;  // phones (ext) without a registration  // PJSIP devices touched since the last update_devices()
   std::vector<std::pair<std::string, DeviceState>> devices_;
   Channel& add_channel(Channel c);
   std::uint64_t next_uid_ = 0, next_pjsip_ = 0, next_local_ = 0, next_bridge_ = 0;

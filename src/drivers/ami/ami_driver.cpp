@@ -10,19 +10,29 @@ namespace callbridge::drivers::ami {
 class AmiDriver::Tap final : public AmiSink {
  public:
   Tap(AmiDriver& d) : d_(d) {}
-  void on_session_start(base::Timestamp at) override { d_.tracker_->on_session_start(at); }
+  void on_session_start(base::Timestamp at) override {
+    d_.tracker_->on_session_start(at);
+    d_.devices_->on_session_start(at);
+  }
   void on_message(const AmiMessage& m, base::Timestamp at) override {
     d_.tracker_->on_message(m, at);
     if (d_.commands_) d_.commands_->on_ami_message(m);
     const auto ev = m.event();
-    if (ev == "DeviceStateChange" || ev == "ExtensionStatus" || ev == "PresenceStateChange" ||
-        ev == "DeviceStateListComplete" || ev == "ExtensionStateListComplete")
-      d_.sink_.on_lines_changed(d_.tracker_->model());
+    const bool lines = ev == "DeviceStateChange" || ev == "ExtensionStatus" || ev == "PresenceStateChange" ||
+                       ev == "DeviceStateListComplete" || ev == "ExtensionStateListComplete";
+    if (lines) d_.sink_.on_lines_changed(d_.tracker_->model());
+    d_.devices_->on_message(m, at);
+    // Statuses: the devices of call events at the event (on_call_event), all changed lines after a
+    // PBX state report (a walk over the model's devices, as the hub's line sync does).
+    if (lines) d_.devices_->sync_status();
+    d_.publish_devices();
   }
   void on_session_end(base::Timestamp at, const base::Error& why) override {
     d_.tracker_->on_session_end(at, why);
     d_.sink_.on_lines_changed(d_.tracker_->model());
     if (d_.commands_) d_.commands_->on_session_end();
+    d_.devices_->sync_status();
+    d_.publish_devices();
   }
 
  private:
@@ -41,8 +51,16 @@ base::Result<std::unique_ptr<AmiDriver>> AmiDriver::create(boost::asio::any_io_e
     ++self->entries_;
     self->sink_.on_journal_entry(std::move(e));
   };
-  outputs.on_event = [self](const model::CallEvent& e) { self->sink_.on_call_event(e, self->tracker_->model()); };
+  outputs.on_event = [self](const model::CallEvent& e) {
+    self->sink_.on_call_event(e, self->tracker_->model());
+    if (self->devices_) self->devices_->on_call_event(e);  // published after the message
+  };
+  TrackerOptions party_rule = o.tracker;
   d->tracker_ = std::make_unique<AmiCallTracker>(std::move(o.tracker), std::move(outputs));
+  d->devices_ = std::make_unique<AmiDeviceTracker>(
+      d->name_, d->tracker_->model(),
+      [rule = std::move(party_rule)](std::string_view ep) { return is_party_endpoint(rule, ep); },
+      [self](const std::string& endpoint) { self->ask_endpoint(endpoint); });
   if (o.device_caps) d->tracker_->model().set_caps_resolver(std::move(o.device_caps));
   d->tracker_->model().set_pickup_offered(true);  // AmiCommands::pickup: Originate into PickupChan
 
@@ -122,11 +140,39 @@ ports::PbxDriverStatus AmiDriver::status() const {
                 {"tracker_resyncs", ts.resyncs},
                 {"tracker_resyncs_done", ts.resyncs_done},
                 {"live_channels", tracker_->live_channels()},
-                {"journal_entries", entries_}};
+                {"journal_entries", entries_},
+                {"devices", devices_->registry().size()},
+                {"device_detail_requests", devices_->detail_requests()}};
   return s;
 }
 
 const model::CallModel& AmiDriver::call_model() const { return tracker_->model(); }
+
+const model::DeviceRegistry* AmiDriver::devices() const { return &devices_->registry(); }
+
+bool AmiDriver::forget_device(std::string_view id) {
+  if (!devices_->forget(id)) return false;
+  publish_devices();
+  return true;
+}
+
+void AmiDriver::ask_endpoint(const std::string& endpoint) {
+  // The registration's details (User-Agent, via address, auth user name) are not in ContactStatus.
+  AmiAction a("PJSIPShowEndpoint");
+  a.set("Endpoint", endpoint);
+  auto id = link_->submit(std::move(a), [this, alive = std::weak_ptr<bool>(alive_), endpoint](base::Result<AmiResponse> r) {
+    if (alive.expired() || !r) return;  // driver gone, or no answer (link lost: the resync relists)
+    devices_->on_endpoint_detail(endpoint, *r, clock_.now());
+    publish_devices();
+  });
+  if (!id) spdlog::debug("pbx {}: PJSIPShowEndpoint {}: {}", name_, endpoint, id.error().message());
+}
+
+void AmiDriver::publish_devices() {
+  if (!devices_->registry().has_changes()) return;
+  auto ids = devices_->registry().take_changed();
+  sink_.on_devices_changed(devices_->registry(), ids);
+}
 ports::PbxCommands* AmiDriver::commands() { return commands_.get(); }
 
 }  // namespace callbridge::drivers::ami

@@ -18,6 +18,7 @@
 #include "base/time.hpp"
 #include "drivers/ami/ami_call_tracker.hpp"
 #include "drivers/ami/ami_commands.hpp"
+#include "drivers/ami/ami_device_tracker.hpp"
 #include "drivers/ami/ami_link.hpp"
 #include "ports/journal_store.hpp"
 #include "ports/pbx_driver.hpp"
@@ -56,26 +57,33 @@ class AmiDriver final : public ports::PbxDriver {
   ports::PbxDriverStatus status() const override;
   const model::CallModel& call_model() const override;
   ports::PbxCommands* commands() override;
+  const model::DeviceRegistry* devices() const override;
+  bool forget_device(std::string_view id) override;
 
   // Test and replay access.
   const AmiCallTracker& tracker() const { return *tracker_; }
+  const AmiDeviceTracker& device_tracker() const { return *devices_; }
   AmiLink& link() { return *link_; }
 
  private:
   class Tap;
   AmiDriver(std::string name, base::TenantId tenant, ports::PbxEventSink& sink);
+  void ask_endpoint(const std::string& endpoint);
+  void publish_devices();
 
   std::string name_;
   base::TenantId tenant_;
   ports::PbxEventSink& sink_;
   base::SystemClock clock_;
   std::unique_ptr<AmiCallTracker> tracker_;
+  std::unique_ptr<AmiDeviceTracker> devices_;  // reads tracker_'s model
   std::unique_ptr<Tap> tap_;  // between link and tracker; outlives link_
   std::unique_ptr<AmiLink> link_;
   std::unique_ptr<AmiCommands> commands_;  // uses tracker_ and link_: declared after them
   bool flushed_ = false;
   bool keep_open_ = false;
   std::uint64_t entries_ = 0;
+  std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);  // PJSIPShowEndpoint answers check it
 };
 
 }  // namespace callbridge::drivers::ami

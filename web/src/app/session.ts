@@ -12,6 +12,7 @@ import { commandOutcome, consultCallSeen, pairEnded } from './commands';
 import { chosenForEntry } from './caller';
 import { journalPushed, loadJournal } from './journal';
 import { loadAdmin } from './admin_data';
+import { deviceEvent, loadDevices } from './devices';
 import { api, errText, live, myExtensions, parseFavorites, render, setFlash, state, t, type UiConfig } from './state';
 import { discardSettingsDraft, normalizeSettings } from './ui_settings';
 
@@ -189,6 +190,7 @@ function startSession() {
   render();
   if (state.view === 'journal' || state.view === 'calls') void loadJournal();
   if (state.view === 'admin') void loadAdmin();
+  if (state.view === 'devices') void loadDevices();
 }
 
 // One message of the event stream (exported for the unit tests, which feed it messages in both orders).
@@ -197,6 +199,7 @@ export function onMessage(m: ServerMessage) {
   if (m.type === 'command') { commandOutcome(m.command); render(); return; }
   if (typeof m.seq === 'number') applied.push(m.seq);
   if (applied.length > 2000) applied.splice(0, 1000);
+  if (m.type === 'device') { deviceEvent(m); render(); return; }
   const mine = myExtensions();
   const before = new Set(live.incoming(mine).map((c) => c.id));
   const had = new Set(live.mine(mine).map((c) => c.id));

@@ -58,7 +58,17 @@ export type ServerMessage =
   | { type: 'line'; seq: number; device: string; state: string }
   | { type: 'journal'; seq: number; entry: JournalEntry; resolves?: number[] }
   | { type: 'heartbeat'; seq: number }
-  | { type: 'command'; seq?: number; command: CommandStatus };
+  | { type: 'command'; seq?: number; command: CommandStatus }
+  | { type: 'device'; seq: number; event: 'changed'; device: Device }
+  | { type: 'device'; seq: number; event: 'removed'; id: string };
+// One device of the PBX's registry (GET /api/v1/devices, docs/devices.md).
+export interface DeviceContact { uri: string; address: string; user_agent: string; status: string; dynamic: boolean; expires: string | null }
+export interface Device {
+  id: string; pbx: string; endpoint: string; extension: string; sip_user: string; user_agent: string;
+  vendor: string; model: string; firmware: string; registration: 'registered' | 'unregistered' | 'static';
+  address: string; status: 'on_hook' | 'off_hook' | 'ringing' | 'unknown' | 'offline';
+  last_call_id: string | null; last_seen: string | null; contacts: DeviceContact[];
+}
 // Outcome of a call-control command, reported after the PBX answered (WS `command` message).
 export interface CommandStatus { id: string; action: string; state: 'accepted' | 'done' | 'failed'; reason?: string | null; call_id?: string }
 // Tenant UI settings (GET/PUT /api/v1/ui-settings).

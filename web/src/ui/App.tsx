@@ -5,10 +5,12 @@ import { useEffect } from 'preact/hooks';
 import { ringingCalls, ringStatus } from '../app/alerting';
 import { callerLabel } from '../app/caller';
 import { loadAdmin } from '../app/admin_data';
+import { loadDevices } from '../app/devices';
 import { loadJournal } from '../app/journal';
 import { loadLines, signIn, signOut } from '../app/session';
 import { clearFlash, dismissAlert, fmtTime, lang, render, state, t, useStore } from '../app/state';
 import { AdminPage } from './Admin';
+import { DevicesPage } from './Devices';
 import { CallsPage } from './Calls';
 import { ContactsPage } from './Contacts';
 import { JournalPage } from './Journal';
@@ -22,6 +24,7 @@ export function go(id: string) {
   render();
   if (id === 'journal') void loadJournal();
   if (id === 'admin') void loadAdmin();
+  if (id === 'devices') void loadDevices();
   if (id === 'presence') void loadLines();
   requestAnimationFrame(() => (document.querySelector('main h2') as HTMLElement | null)?.focus());
 }
@@ -98,7 +101,7 @@ function IncomingBanner() {
 
 function Nav() {
   const items: [string, Key][] = [['calls', 'nav.calls'], ['contacts', 'nav.contacts'], ['journal', 'nav.journal'], ['presence', 'nav.presence'], ['settings', 'nav.settings']];
-  if (state.me?.role === 'admin') items.push(['admin', 'nav.admin']);
+  if (state.me?.role === 'admin') items.push(['devices', 'nav.devices'], ['admin', 'nav.admin']);
   return (
     <nav aria-label={t('nav.main')}>
       <ul>{items.map(([id, key]) => (
@@ -109,7 +112,7 @@ function Nav() {
 
 function Shell() {
   const v = state.view;
-  const page = v === 'journal' ? <JournalPage /> : v === 'presence' ? <PresencePage /> : v === 'admin' ? <AdminPage />
+  const page = v === 'journal' ? <JournalPage /> : v === 'presence' ? <PresencePage /> : v === 'admin' ? <AdminPage /> : v === 'devices' ? <DevicesPage />
     : v === 'contacts' ? <ContactsPage /> : v === 'settings' ? <SettingsPage /> : <CallsPage />;
   return (
     <div class={`shell stream-${state.streamState.state}`}>
