@@ -141,6 +141,95 @@ TEST(AmiRecord, FileSizeLimit) {
   EXPECT_EQ(r.error().code(), base::Errc::invalid_argument);
 }
 
+// RecordParser fed in pieces of any size decides exactly as over the whole contents: the same
+// chunks, the same truncation, the same error at the same byte.
+TEST(AmiRecord, ParserInPiecesAgreesWithWholeContents) {
+  const std::string m(kRecordMagic);
+  const std::vector<std::string> inputs = {
+      m + "# c\n# second comment line that is rather long, longer than sixty-four bytes for sure\n10 3\nabc\n20 0\n\n",
+      m + "# c\n10 3\nabc\n20 5\nab", m + "10 3\nabc\n20 ", m + "10 3\nabc\n20 3\nabc", "hello\n",
+      m.substr(0, 10), m + "x 3\nabc\n", m + "10 3\nabcd\n", m + "10\nabc\n", m + "-5 1\na\n",
+      m + "10 99999999999\n", m + std::string(200, '9'), m + "10 1\na\n# not a comment after a chunk\n",
+      m + "# unterminated comment that is longer than sixty-four bytes ........................",
+      m + "# short unterminated"};
+  struct Collect final : RecordParser::Out {
+    std::vector<std::string> chunks;
+    std::vector<std::int64_t> times;
+    void chunk_start(base::Timestamp at) override {
+      chunks.emplace_back();
+      times.push_back(base::to_micros(at));
+    }
+    void chunk_bytes(std::string_view p) override { chunks.back().append(p); }
+  };
+  for (const auto& in : inputs) {
+    SCOPED_TRACE(in.substr(0, 60));
+    auto whole = parse_record(in);
+    for (std::size_t piece : {1u, 2u, 3u, 5u, 17u}) {
+      RecordParser p;
+      Collect out;
+      base::Status st;
+      for (std::size_t off = 0; off < in.size() && st; off += piece)
+        st = p.feed(std::string_view(in).substr(off, piece), out);
+      if (st) st = p.finish();
+      ASSERT_EQ(static_cast<bool>(st), static_cast<bool>(whole)) << "piece " << piece;
+      if (!whole) {
+        EXPECT_EQ(st.error().message(), whole.error().message());
+        EXPECT_EQ(st.error().code(), base::Errc::protocol);
+        continue;
+      }
+      EXPECT_EQ(p.truncated(), whole->truncated);
+      if (p.cut_inside_chunk()) out.chunks.pop_back();
+      ASSERT_EQ(out.chunks.size(), whole->chunks.size());
+      for (std::size_t i = 0; i < out.chunks.size(); ++i) {
+        EXPECT_EQ(out.chunks[i], whole->chunks[i].bytes);
+        EXPECT_EQ(out.times[i], base::to_micros(whole->chunks[i].at));
+      }
+    }
+  }
+  auto first = parse_record(inputs[0]);
+  ASSERT_TRUE(first);
+  ASSERT_EQ(first->chunks.size(), 2u);
+  EXPECT_FALSE(first->truncated);
+  EXPECT_FALSE(parse_record(inputs.back())->chunks.size());
+  EXPECT_TRUE(parse_record(inputs.back())->truncated);
+}
+
+TEST(AmiRecord, FileBlocksReadsInFixedBlocksWithinTheLimit) {
+  TempDir dir;
+  fs::create_directories(dir.path);
+  std::string bytes;
+  for (int i = 0; i < 1000; ++i) bytes += std::to_string(i) + ",";
+  std::ofstream(dir.path / "f", std::ios::binary) << bytes;
+  auto f = FileBlocks::open(dir.path / "f", bytes.size(), 100);
+  ASSERT_TRUE(f);
+  EXPECT_TRUE(f->regular());
+  EXPECT_EQ(f->size_at_open(), bytes.size());
+  std::string back;
+  for (int pass = 0; pass < 2; ++pass) {
+    back.clear();
+    for (;;) {
+      auto b = f->next();
+      ASSERT_TRUE(b);
+      if (b->empty()) break;
+      EXPECT_TRUE(b->size() == 100 || back.size() + b->size() == bytes.size());
+      back.append(*b);
+    }
+    EXPECT_EQ(back, bytes);
+    ASSERT_TRUE(f->rewind());
+  }
+  auto big = FileBlocks::open(dir.path / "f", bytes.size() - 1);
+  ASSERT_FALSE(big);
+  EXPECT_EQ(big.error().code(), base::Errc::invalid_argument);
+  EXPECT_EQ(big.error().message(),
+            "'" + (dir.path / "f").string() + "' is larger than " + std::to_string(bytes.size() - 1) + " bytes");
+  auto missing = FileBlocks::open(dir.path / "nope", 10);
+  ASSERT_FALSE(missing);
+  EXPECT_EQ(missing.error().code(), base::Errc::io);
+  auto directory = read_file_limited(dir.path, 10);
+  ASSERT_FALSE(directory);
+  EXPECT_EQ(directory.error().code(), base::Errc::io);
+}
+
 struct CountSink : AmiSink {
   std::vector<std::int64_t> times;
   int starts = 0;

@@ -36,6 +36,8 @@ struct AmiReplayOptions {
   bool drop_cdr_cel = false;
   FrameLimits limits;
   RecordLimits record_limits;  // also caps the size of a plain capture file
+  // run() reads each file through a buffer of this size (FileBlocks).
+  std::size_t read_block_bytes = FileBlocks::kDefaultBlockBytes;
 };
 
 struct AmiReplayFileResult {
@@ -60,8 +62,12 @@ class AmiReplay {
   explicit AmiReplay(AmiSink& sink, AmiReplayOptions options = {});
   ~AmiReplay();
 
-  // Replays the files in order. Errc::io / invalid_argument when a file cannot be read (nothing of
-  // it is replayed); a malformed stream inside a file only ends that session (see the file result).
+  // Replays the files in order, streaming each through a fixed-size buffer (FileBlocks): memory
+  // does not grow with the file. Errc::io / invalid_argument when a file cannot be opened, is
+  // larger than record_limits.max_file_bytes, or is a malformed recording (nothing of it is
+  // replayed: a recording is checked in a first pass); a read error in the middle of a file ends
+  // its session there and is returned after it. A malformed AMI stream inside a file only ends
+  // that session (see the file result).
   base::Result<AmiReplayStats> run(const std::vector<std::filesystem::path>& files);
   // One session from memory (format detected from the first line). `name` appears in errors.
   base::Status run_contents(std::string_view contents, std::string_view name);
@@ -71,6 +77,8 @@ class AmiReplay {
  private:
   class TimingSink;
   void feed(std::string_view bytes, base::Timestamp at);
+  base::Status run_file(FileBlocks& in, const std::string& name);
+  base::Status finish_file(AmiReplayFileResult& file);
   std::size_t next_piece(std::size_t remaining);
 
   AmiSink& sink_;

@@ -5,6 +5,10 @@
 #include <filesystem>
 #include <fstream>
 #include <sstream>
+#include <thread>
+
+#include <sys/stat.h>
+#include <unistd.h>
 
 namespace callbridge::drivers::ami {
 namespace {
@@ -200,6 +204,185 @@ TEST(AmiReplay, GarbageEndsOnlyThatSession) {
   EXPECT_FALSE(f[2].error.has_value());
   EXPECT_EQ(sink.starts, 2);
   EXPECT_EQ(sink.ends, 2);
+}
+
+// run() streams each file through FileBlocks: any block size, also one byte (every header,
+// `Timestamp:` value and message cut at every position), must give what the whole file in memory gives.
+TEST(AmiReplay, StreamedFilesGiveTheSameAsWholeContentsAtAnyBlockSize) {
+  for (const std::string name : {"inbound_answered", "ami_reconnect", "attended_transfer"}) {
+    SCOPED_TRACE(name);
+    auto files = scenario_files(name);
+    ASSERT_TRUE(fs::exists(files[0]));
+    FlatSink in_memory;
+    AmiReplay r0(in_memory);
+    for (const auto& f : files) ASSERT_TRUE(r0.run_contents(slurp(f), f.string()));
+    for (std::size_t block : {std::size_t{1}, std::size_t{7}, std::size_t{13}, std::size_t{4096},
+                              FileBlocks::kDefaultBlockBytes}) {
+      FlatSink streamed;
+      AmiReplayOptions o;
+      o.read_block_bytes = block;
+      AmiReplay r(streamed, o);
+      auto s = r.run(files);
+      ASSERT_TRUE(s) << s.error().to_string();
+      EXPECT_EQ(streamed.log, in_memory.log) << "block " << block;
+      ASSERT_EQ(s->files.size(), files.size());
+      EXPECT_EQ(s->files[0].bytes, fs::file_size(files[0]));
+    }
+  }
+}
+
+struct TempFiles {
+  fs::path dir;
+  TempFiles() {
+    dir = fs::temp_directory_path() / ("cb-replay-" + std::to_string(::getpid()) + "-" +
+                                       std::to_string(reinterpret_cast<std::uintptr_t>(this)));
+    fs::remove_all(dir);
+    fs::create_directories(dir);
+  }
+  ~TempFiles() { fs::remove_all(dir); }
+  fs::path write(const std::string& name, const std::string& bytes) {
+    auto p = dir / name;
+    std::ofstream(p, std::ios::binary) << bytes;
+    return p;
+  }
+};
+
+// A recording whose chunks span the read blocks: same messages and receive times as the recording
+// parsed in memory, at every block size; a cut-short tail is reported and not replayed.
+TEST(AmiReplay, StreamedRecordingSpansBlocksAndKeepsCutTailOut) {
+  TempFiles tmp;
+  const std::string capture = slurp(scenario_files("inbound_answered")[0]);
+  std::string rec(kRecordMagic);
+  rec += "# session 0001 peer test\n";
+  std::int64_t t = 1'795'382'931'000'000;
+  for (std::size_t off = 0, n = 1; off < capture.size(); off += n, n = n * 3 % 1021 + 1, t += 1000) {
+    n = std::min(n, capture.size() - off);
+    rec += std::to_string(t) + " " + std::to_string(n) + "\n" + capture.substr(off, n) + "\n";
+  }
+  const std::string cut = rec + std::to_string(t) + " 100\nEvent: Cut\r\n";
+  auto whole_path = tmp.write("whole.amirec", rec);
+  auto cut_path = tmp.write("cut.amirec", cut);
+
+  FlatSink in_memory, in_memory_cut;
+  AmiReplay r0(in_memory), r1(in_memory_cut);
+  ASSERT_TRUE(r0.run_contents(rec, whole_path.string()));
+  ASSERT_TRUE(r1.run_contents(cut, cut_path.string()));
+  ASSERT_GT(in_memory.log.size(), 10u);
+  for (std::size_t block : {std::size_t{1}, std::size_t{5}, std::size_t{100}, std::size_t{4096},
+                            FileBlocks::kDefaultBlockBytes}) {
+    SCOPED_TRACE(block);
+    AmiReplayOptions o;
+    o.read_block_bytes = block;
+    FlatSink a, b;
+    AmiReplay ra(a, o), rb(b, o);
+    auto sa = ra.run({whole_path});
+    ASSERT_TRUE(sa) << sa.error().to_string();
+    EXPECT_TRUE(sa->files[0].record_format);
+    EXPECT_FALSE(sa->files[0].truncated);
+    EXPECT_EQ(a.log, in_memory.log);
+    auto sb = rb.run({cut_path});
+    ASSERT_TRUE(sb) << sb.error().to_string();
+    EXPECT_TRUE(sb->files[0].truncated);
+    EXPECT_EQ(b.log, in_memory_cut.log);  // "Event: Cut" never reached the protocol
+    EXPECT_EQ(std::vector<std::string>(b.log.begin(), b.log.end() - 1),
+              std::vector<std::string>(in_memory.log.begin(), in_memory.log.end() - 1));
+  }
+}
+
+// Malformed or oversized files are refused with the messages of the in-memory readers, before any
+// of their bytes reach the sink, however far into the file the problem is.
+TEST(AmiReplay, MalformedOrHugeFilesAreRefusedBeforeReplay) {
+  TempFiles tmp;
+  const std::string good = "Asterisk Call Manager/11.0.0\r\nResponse: Success\r\nActionID: login\r\n\r\n"
+                           "Event: A\r\n\r\n";
+  std::string rec(kRecordMagic);
+  for (int i = 0; i < 50; ++i) rec += "1000 " + std::to_string(good.size()) + "\n" + good + "\n";
+  struct Case {
+    std::string name, bytes, message;
+    base::Errc code;
+  };
+  std::vector<Case> cases = {
+      {"bad-header.amirec", rec + "x 3\nabc\n", "bad-header.amirec: AMI record: chunk header is not "
+                                                "'<epoch_micros> <len>' at byte " + std::to_string(rec.size()),
+       base::Errc::protocol},
+      {"no-newline.amirec", rec + "10 3\nabcd\n", "AMI record: chunk not followed by a newline at byte " +
+                                                     std::to_string(rec.size() + 8), base::Errc::protocol},
+      {"huge-chunk.amirec", rec + "10 99999999999\n", "bytes exceeds the limit", base::Errc::protocol},
+      {"unterminated.amirec", rec + std::string(200, '9'), "AMI record: unterminated line", base::Errc::protocol},
+      {"bad-magic.amirec", "# callbridge-ami-record v2\n", "not a callbridge-ami-record v1 file",
+       base::Errc::protocol},
+  };
+  for (std::size_t block : {std::size_t{3}, std::size_t{64}, FileBlocks::kDefaultBlockBytes}) {
+    for (const auto& c : cases) {
+      SCOPED_TRACE(c.name + " block " + std::to_string(block));
+      auto path = tmp.write(c.name, c.bytes);
+      FlatSink sink;
+      AmiReplayOptions o;
+      o.read_block_bytes = block;
+      AmiReplay r(sink, o);
+      auto s = r.run({path});
+      if (c.name == "bad-magic.amirec") {
+        // Not our format: read as a plain capture, which has no AMI banner.
+        ASSERT_TRUE(s);
+        ASSERT_TRUE(s->files[0].error.has_value());
+        EXPECT_FALSE(s->files[0].logged_in);
+        continue;
+      }
+      ASSERT_FALSE(s);
+      EXPECT_EQ(s.error().code(), c.code);
+      EXPECT_NE(s.error().message().find(c.message), std::string::npos) << s.error().message();
+      EXPECT_EQ(sink.starts, 0);
+      EXPECT_TRUE(sink.log.empty());
+      // The in-memory parser says the same.
+      auto mem = parse_record(c.bytes);
+      ASSERT_FALSE(mem);
+      EXPECT_NE(s.error().message().find(mem.error().message()), std::string::npos);
+    }
+  }
+  // Larger than the limit: refused before reading, both formats.
+  for (const std::string& bytes : {rec, good + std::string(5000, 'x')}) {
+    auto path = tmp.write("big", bytes);
+    FlatSink sink;
+    AmiReplayOptions o;
+    o.record_limits.max_file_bytes = bytes.size() - 1;
+    AmiReplay r(sink, o);
+    auto s = r.run({path});
+    ASSERT_FALSE(s);
+    EXPECT_EQ(s.error().code(), base::Errc::invalid_argument);
+    EXPECT_EQ(s.error().message(), "'" + path.string() + "' is larger than " + std::to_string(bytes.size() - 1) +
+                                       " bytes");
+    EXPECT_EQ(sink.starts, 0);
+  }
+}
+
+// A pipe has no size: it is read whole first (bounded by the limit), then replayed.
+TEST(AmiReplay, PipeIsReadWholeWithinTheLimit) {
+  TempFiles tmp;
+  auto fifo = tmp.dir / "fifo";
+  ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
+  const std::string capture = slurp(scenario_files("inbound_answered")[0]);
+  for (std::size_t limit : {capture.size(), capture.size() - 1}) {
+    std::thread writer([&] {
+      std::ofstream(fifo, std::ios::binary) << capture;
+    });
+    FlatSink sink;
+    AmiReplayOptions o;
+    o.record_limits.max_file_bytes = limit;
+    o.read_block_bytes = 1000;
+    AmiReplay r(sink, o);
+    auto s = r.run({fifo});
+    if (limit == capture.size()) {
+      ASSERT_TRUE(s) << s.error().to_string();
+      EXPECT_FALSE(s->files[0].error.has_value());
+      EXPECT_EQ(sink.starts, 1);
+    } else {
+      ASSERT_FALSE(s);
+      EXPECT_EQ(s.error().code(), base::Errc::invalid_argument);
+      EXPECT_EQ(sink.starts, 0);
+      // (The limit is passed by the last byte, so the writer has written everything: no SIGPIPE.)
+    }
+    writer.join();
+  }
 }
 
 TEST(AmiReplay, MissingFileIsAnError) {
