@@ -256,6 +256,13 @@ INSERT OR IGNORE INTO credential_generation(id, value) VALUES (1, 0);
 PRAGMA user_version = 3;
 UPDATE credential_generation SET value = 7;
 )sql";
+const char* kIdentityV3ToV4 = R"sql(
+CREATE TABLE IF NOT EXISTS user_settings (
+  tenant TEXT NOT NULL, user TEXT NOT NULL, key TEXT NOT NULL, value TEXT NOT NULL, updated_at INTEGER NOT NULL,
+  PRIMARY KEY (tenant, user, key));
+PRAGMA user_version = 4;
+INSERT INTO user_settings VALUES ('default', 'anna', 'favorites', '["101"]', 1700000000000000);
+)sql";
 
 void expect_identity_data(identity::SqliteIdentityStore& s, int released) {
   auto u = s.get_user(base::TenantId("default"), "anna");
@@ -273,15 +280,26 @@ void expect_identity_data(identity::SqliteIdentityStore& s, int released) {
     EXPECT_EQ((*ui)->value, "{\"card\":\"x\"}");
   }
   if (released >= 3) EXPECT_EQ(*s.credential_generation(), 7u);
-  // What the current schema added works on the upgraded file.
+  if (released >= 4) {
+    auto fav = s.get_user_setting(base::TenantId("default"), "anna", "favorites");
+    ASSERT_TRUE(fav && fav->has_value());
+    EXPECT_EQ((*fav)->value, "[\"101\"]");
+  }
+  // What the current schema added works on the upgraded file: user settings (4), statuses (5).
   ASSERT_TRUE(s.put_user_setting(base::TenantId("default"), "anna", "settings", {"{}", base::Timestamp{}, "anna"}));
+  EXPECT_EQ(*s.get_user_status(base::TenantId("default"), "anna"), std::nullopt) << "no status before version 5";
+  ports::UserStatus away{.status = "away", .note = "in a meeting", .until = base::from_micros(1'800'000'000'000'000),
+                         .updated_at = base::from_micros(1'799'990'000'000'000)};
+  ASSERT_TRUE(s.put_user_status(base::TenantId("default"), "anna", away));
+  EXPECT_EQ(*s.get_user_status(base::TenantId("default"), "anna"), away);
 }
 
-TEST_F(SchemaUpgrade, IdentityEveryReleasedVersionKeepsUsersTokensSessionsAndSettings) {
+TEST_F(SchemaUpgrade, IdentityEveryReleasedVersionKeepsUsersTokensSessionsSettingsAndGetsStatuses) {
   const auto fresh = file("fresh.db");
   ASSERT_TRUE(identity::SqliteIdentityStore::open(fresh));
-  const std::vector<std::string> released = {kIdentityV1, std::string(kIdentityV1) + kIdentityV1ToV2,
-                                             std::string(kIdentityV1) + kIdentityV1ToV2 + kIdentityV2ToV3};
+  const std::vector<std::string> released = {
+      kIdentityV1, std::string(kIdentityV1) + kIdentityV1ToV2, std::string(kIdentityV1) + kIdentityV1ToV2 + kIdentityV2ToV3,
+      std::string(kIdentityV1) + kIdentityV1ToV2 + kIdentityV2ToV3 + kIdentityV3ToV4};
   for (std::size_t i = 0; i < released.size(); ++i) {
     const int version = static_cast<int>(i) + 1;
     SCOPED_TRACE("identity.db version " + std::to_string(version));

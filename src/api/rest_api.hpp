@@ -9,6 +9,7 @@
 // takes the tenant from the authenticated Principal, never from the request.
 #pragma once
 
+#include <chrono>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -18,6 +19,7 @@
 
 #include "api/auth.hpp"
 #include "api/http_server.hpp"
+#include "core/event_hub.hpp"
 #include "base/cidr.hpp"
 #include "base/time.hpp"
 #include "base/worker_pool.hpp"
@@ -70,6 +72,13 @@ struct RestDeps {
   // Removes device `id` of `tenant` from its registry (io thread); false: no such device. Unset:
   // none.
   std::function<bool(const base::TenantId& tenant, std::string_view id)> forget_device;
+  // Publishes {"type":<type>,"seq":N<json_tail>} on `tenant`'s event stream as core::EventHub::
+  // publish_raw does (io thread; e.g. the presence capability's user_status events). Unset: nothing.
+  std::function<void(const base::TenantId& tenant, core::HubMessage::Kind kind, std::vector<std::string> devices,
+                     std::string_view type, std::string_view json_tail)>
+      publish;
+  // Runs `f` on the io thread after `d` (e.g. a user status that ends by itself). Unset: never.
+  std::function<void(std::chrono::milliseconds d, std::function<void()> f)> post_after;
   // A tenant's dialing plan: raw number -> E.164, nullopt if not an external number. Unset: only
   // "+<digits>" input is accepted. Called on worker threads.
   std::function<std::optional<std::string>(const base::TenantId& tenant, std::string_view raw)> to_e164;

@@ -15,6 +15,7 @@
 #include "base/worker_pool.hpp"
 
 #include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include "core/dialing_plan.hpp"
 #include "directory/index/indexed_contact_store.hpp"
 #include "directory/store/sqlite_contact_store.hpp"
@@ -103,7 +104,7 @@ base::Status wire_webhooks(App& app, RestWiring& w) {
   w.webhook_store->set_on_change([e = w.webhooks.get()](const base::TenantId& t) { e->reload(t); });
   app.event_hub().set_tap([e = w.webhooks.get()](const core::TappedMessage& m) {
     using K = core::HubMessage::Kind;
-    if (m.kind == K::command || m.kind == K::device) return;  // no webhook stream for these
+    if (m.kind == K::command || m.kind == K::device || m.kind == K::status) return;  // no webhook stream for these
     const auto stream = m.kind == K::call ? webhooks::Stream::call
                         : m.kind == K::line ? webhooks::Stream::line
                                             : webhooks::Stream::journal;
@@ -164,6 +165,16 @@ base::Result<std::shared_ptr<RestWiring>> wire_rest_api(App& app) {
   d.forget_device = [a](const base::TenantId& tenant, std::string_view id) {
     auto* r = a->runtime(tenant);
     return r != nullptr && r->forget_device(id);
+  };
+  d.publish = [a](const base::TenantId& tenant, core::HubMessage::Kind kind, std::vector<std::string> devices,
+                  std::string_view type, std::string_view tail) {
+    a->event_hub().publish_raw(tenant, kind, std::move(devices), type, tail);
+  };
+  d.post_after = [a](std::chrono::milliseconds delay, std::function<void()> f) {
+    auto t = std::make_shared<boost::asio::steady_timer>(a->io(), delay);
+    t->async_wait([t, f = std::move(f)](const boost::system::error_code& ec) {
+      if (!ec) f();
+    });
   };
   d.for_each_model = [a](const base::TenantId& tenant, const std::function<void(const model::CallModel&)>& f) {
     if (auto* r = a->runtime(tenant)) r->for_each_model(f);

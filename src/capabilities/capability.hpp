@@ -53,6 +53,7 @@ constexpr std::string_view to_string(core::HubMessage::Kind k) {
     case core::HubMessage::Kind::journal: return "journal";
     case core::HubMessage::Kind::command: return "command";
     case core::HubMessage::Kind::device: return "device";
+    case core::HubMessage::Kind::status: return "user_status";
   }
   return "?";
 }

@@ -30,10 +30,10 @@ namespace callbridge::core {
 
 // One published message, shared by every subscriber and by the retention ring.
 struct HubMessage {
-  enum class Kind : std::uint8_t { call, line, journal, command, device };
+  enum class Kind : std::uint8_t { call, line, journal, command, device, status };
   std::uint64_t seq = 0;
   Kind kind = Kind::call;
-  std::vector<std::string> devices;          // the devices it concerns (filtering)
+  std::vector<std::string> devices;          // the devices it concerns (filtering; line and status: as presence)
   std::string user;                          // non-empty: only for this user's subscriptions (any scope)
   std::shared_ptr<const std::string> frame;  // encoded once (EventHubOptions::encode)
 };

@@ -300,5 +300,20 @@ TEST_F(HubTest, DeviceEventsReachAdminsOnly) {
   EXPECT_TRUE(ru.initial.empty());
 }
 
+// Issue 17 B: a user_status message reaches whoever sees one of the user's lines, as line events.
+TEST_F(HubTest, UserStatusGoesWhereTheLinesPresenceGoes) {
+  Collect mine, teammate, other, sup;
+  hub.subscribe("default", own({"101"}), std::nullopt, &mine);
+  hub.subscribe("default", EventFilter{EventScope::team, {"100"}, {"101"}}, std::nullopt, &teammate);
+  hub.subscribe("default", own({"102"}), std::nullopt, &other);
+  hub.subscribe("default", EventFilter{EventScope::tenant, {}, {}}, std::nullopt, &sup);
+  hub.publish_raw("default", HubMessage::Kind::status, {"101"}, "user_status", R"(,"user":"ben"})");
+  EXPECT_EQ(mine.got.size(), 1u);
+  EXPECT_EQ(teammate.got.size(), 1u);
+  EXPECT_TRUE(other.got.empty());
+  EXPECT_EQ(sup.got.size(), 1u);
+  EXPECT_EQ(mine.got[0], R"({"type":"user_status","seq":1,"user":"ben"})");
+}
+
 }  // namespace
 }  // namespace callbridge::core

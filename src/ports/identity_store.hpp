@@ -46,6 +46,17 @@ struct TenantSetting {
   std::string updated_by;  // user name
 };
 
+// A user's own status on the presence board (docs/api.md "Presence"): `status` one of available,
+// away, busy, dnd, offline (checked by the API, stored as given); an optional note ("in a
+// meeting") and the time it ends by itself (`until`; unset: until changed).
+struct UserStatus {
+  std::string status = "available";
+  std::string note{};
+  std::optional<base::Timestamp> until{};
+  base::Timestamp updated_at{};
+  bool operator==(const UserStatus&) const = default;
+};
+
 struct SessionRecord {
   base::TenantId tenant;
   std::string user{};
@@ -119,6 +130,17 @@ class IdentityStore {
                                                                       const std::string& key) = 0;
   virtual base::Status put_user_setting(const base::TenantId& tenant, const std::string& user, const std::string& key,
                                         const TenantSetting& value) = 0;
+
+  // A user's status (UserStatus), nullopt when never set or cleared; removed with the user. put:
+  // Errc::not_found when the user does not exist. Expired statuses are returned as stored (the
+  // reader compares `until` with its clock). list: every stored status of the tenant, by user.
+  virtual base::Result<std::optional<UserStatus>> get_user_status(const base::TenantId& tenant,
+                                                                  const std::string& user) = 0;
+  virtual base::Status put_user_status(const base::TenantId& tenant, const std::string& user,
+                                       const UserStatus& status) = 0;
+  virtual base::Status clear_user_status(const base::TenantId& tenant, const std::string& user) = 0;
+  virtual base::Result<std::vector<std::pair<std::string, UserStatus>>> list_user_statuses(
+      const base::TenantId& tenant) = 0;
 
   // The secrets, in the backend's scheme (what it keeps at rest must match what it checks):
   // A new token for an existing `user` of `tenant`, stored as a digest of its random secret; the

@@ -12,6 +12,6 @@
 namespace callbridge::capabilities::presence {
 
 inline constexpr std::array kConsumes{Consumes::call_events, Consumes::line_changes, Consumes::call_models};
-inline constexpr std::array kEmits{core::HubMessage::Kind::line};
+inline constexpr std::array kEmits{core::HubMessage::Kind::line, core::HubMessage::Kind::status};
 
 }  // namespace callbridge::capabilities::presence

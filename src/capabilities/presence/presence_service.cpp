@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <tuple>
 
+#include "base/json_text.hpp"
+#include "base/time.hpp"
 #include "core/event_hub.hpp"
 
 namespace callbridge::capabilities::presence {
@@ -52,10 +54,65 @@ void ColleagueView::add(const model::CallModel& m) {
   for (const auto& d : m.devices()) states_.try_emplace(d, m.device_state(d));
 }
 
+bool valid_user_status(std::string_view s) {
+  return std::find(std::begin(kUserStatuses), std::end(kUserStatuses), s) != std::end(kUserStatuses);
+}
+
+std::optional<ports::UserStatus> effective_status(std::optional<ports::UserStatus> s, base::Timestamp now) {
+  if (!s || (s->until && *s->until <= now)) return std::nullopt;
+  return s;
+}
+
+std::string user_status_json(const std::optional<ports::UserStatus>& s) {
+  std::string o = "{\"status\":";
+  base::append_json_string(o, s ? s->status : std::string("available"));
+  o += ",\"note\":";
+  base::append_json_string(o, s ? s->note : std::string());
+  o += ",\"until\":";
+  if (s && s->until) base::append_json_string(o, base::format_rfc3339_ms(*s->until));
+  else o += "null";
+  o += ",\"updated_at\":";
+  if (s) base::append_json_string(o, base::format_rfc3339_ms(s->updated_at));
+  else o += "null";
+  o += '}';
+  return o;
+}
+
+std::string user_status_event_tail(const ports::User& u, const std::optional<ports::UserStatus>& s) {
+  std::string o = ",\"user\":";
+  base::append_json_string(o, u.name);
+  o += ",\"display_name\":";
+  base::append_json_string(o, u.display_name);
+  o += ",\"extensions\":[";
+  for (std::size_t i = 0; i < u.extensions.size(); ++i) {
+    if (i) o += ',';
+    base::append_json_string(o, u.extensions[i]);
+  }
+  o += "],\"user_status\":";
+  o += user_status_json(s);
+  o += '}';
+  return o;
+}
+
+std::expected<ports::UserStatus, std::string> status_from_request(std::string_view status, std::string_view note,
+                                                                 std::optional<base::Timestamp> until,
+                                                                 base::Timestamp now) {
+  if (!valid_user_status(status))
+    return std::unexpected("status: expected one of available, away, busy, dnd, offline, not '" +
+                           std::string(status.substr(0, 40)) + "'");
+  if (note.size() > kMaxStatusNote)
+    return std::unexpected("note: " + std::to_string(note.size()) + " bytes, at most " + std::to_string(kMaxStatusNote));
+  for (char c : note)
+    if (static_cast<unsigned char>(c) < 0x20) return std::unexpected("note: control characters are not allowed");
+  if (until && *until <= now) return std::unexpected("until: must be in the future");
+  if (until && *until - now > kMaxStatusAhead) return std::unexpected("until: at most 31 days ahead");
+  return ports::UserStatus{.status = std::string(status), .note = std::string(note), .until = until, .updated_at = now};
+}
+
 std::vector<Colleague> ColleagueView::colleagues() const {
   std::vector<Colleague> out;
   for (const auto& u : users_) {
-    Colleague c{u.name, u.display_name, u.team, u.role, {}, "offline"};
+    Colleague c{u.name, u.display_name, u.team, u.role, {}, "offline", std::nullopt};
     for (const auto& d : u.extensions) {
       if (!scope_.sees(d)) continue;
       auto it = states_.find(d);

@@ -4,7 +4,11 @@
 // from the tenant's CallModels (the io thread, add()). Not thread-safe; one per request.
 #pragma once
 
+#include <chrono>
+#include <expected>
 #include <map>
+#include <optional>
+#include <string_view>
 #include <span>
 #include <string>
 #include <vector>
@@ -42,6 +46,23 @@ class LineView {
 
 // A colleague as the presence page shows them (GET /api/v1/presence): a user of the tenant with
 // display name, team and the states of the lines the viewer may see.
+// ---- the users' own status (PUT /api/v1/me/status; docs/api.md "Presence") ----
+inline constexpr std::string_view kUserStatuses[] = {"available", "away", "busy", "dnd", "offline"};
+inline constexpr std::size_t kMaxStatusNote = 200;                     // bytes
+inline constexpr std::chrono::hours kMaxStatusAhead{24 * 31};          // `until` at most this far ahead
+bool valid_user_status(std::string_view s);
+// What readers see at `now`: nullopt ("available", no note) when never set, cleared or expired.
+std::optional<ports::UserStatus> effective_status(std::optional<ports::UserStatus> s, base::Timestamp now);
+// {"status","note","until","updated_at"}; "available" with nulls for nullopt.
+std::string user_status_json(const std::optional<ports::UserStatus>& s);
+// The tail of {"type":"user_status","seq":N, ...}: "user", "display_name", "extensions",
+// "user_status" (the effective status).
+std::string user_status_event_tail(const ports::User& u, const std::optional<ports::UserStatus>& s);
+// Checks a PUT body's fields: the new status as stored (updated_at = now), or the reason (400).
+std::expected<ports::UserStatus, std::string> status_from_request(std::string_view status, std::string_view note,
+                                                                 std::optional<base::Timestamp> until,
+                                                                 base::Timestamp now);
+
 struct Colleague {
   std::string user;
   std::string display_name;
@@ -51,6 +72,7 @@ struct Colleague {
   // The state that says most about them: ringing, busy, held, dnd, idle, offline (in that order of
   // precedence); "offline" also when none of their lines is known to the PBX or they have none.
   std::string state;
+  std::optional<ports::UserStatus> user_status;  // effective (set by the route from identity.db)
 };
 
 // The colleagues a viewer may see: users see the users of their team (and themselves), with the

@@ -16,6 +16,22 @@ using api::testsupport::kB;
 class PresenceRoutes : public api::testsupport::RestFixture {
  protected:
   void add_capabilities(CapabilityContext& c) override { register_presence(c); }
+  // What the routes publish and schedule, kept for the test to look at and run.
+  struct Published {
+    std::string tenant;
+    core::HubMessage::Kind kind;
+    std::vector<std::string> devices;
+    std::string type, tail;
+  };
+  std::vector<Published> published_;
+  std::vector<std::pair<std::chrono::milliseconds, std::function<void()>>> timers_;
+  void extend_deps(api::RestDeps& d) override {
+    d.publish = [this](const base::TenantId& t, core::HubMessage::Kind k, std::vector<std::string> devices,
+                       std::string_view type, std::string_view tail) {
+      published_.push_back({t.str(), k, std::move(devices), std::string(type), std::string(tail)});
+    };
+    d.post_after = [this](std::chrono::milliseconds d, std::function<void()> f) { timers_.emplace_back(d, std::move(f)); };
+  }
 };
 
 TEST_F(PresenceRoutes, ShowOwnAndTeamLinesWithNames) {
@@ -93,6 +109,112 @@ TEST_F(PresenceRoutes, ColleaguesWithNamesTeamsAndStatesAsTheVisibilityPolicyAll
   EXPECT_EQ(alone[0].at("user").as_string(), "solo");
   EXPECT_EQ(call("GET", "/api/v1/presence").status, 401);
   EXPECT_EQ(call("GET", "/api/v1/presence?team=sales", anna).status, 400);
+}
+
+// Issue 17 B: a user sets their own status with note and end; colleagues who see their lines get
+// a user_status event and see it on the presence board; at `until` it ends by itself (an event
+// says so); DELETE and "available" clear it. Another tenant hears nothing.
+TEST_F(PresenceRoutes, OwnStatusWithNoteAndEndReachesColleaguesAndEnds) {
+  ASSERT_TRUE(ids_->put_user({base::TenantId(kA.name), "anna", "user", "Anna A", {"100"}, "sales"}));
+  auto anna = identity::issue_token(*ids_, base::TenantId(kA.name), "anna", clock_.now())->token;
+  ASSERT_TRUE(ids_->put_user({base::TenantId(kA.name), "ben", "user", "Ben B", {"101"}, "sales"}));
+  auto ben = identity::issue_token(*ids_, base::TenantId(kA.name), "ben", clock_.now())->token;
+  EXPECT_EQ(call("GET", "/api/v1/me/status", anna).body,
+            R"({"user_status":{"status":"available","note":"","until":null,"updated_at":null}})");
+
+  const auto until = clock_.now() + std::chrono::hours(2);
+  const std::string until_text = base::format_rfc3339_ms(until);
+  auto r = call("PUT", "/api/v1/me/status", anna,
+                R"({"status":"away","note":"in a meeting","until":")" + until_text + R"("})");
+  ASSERT_EQ(r.status, 200) << r.body;
+  auto v = json::parse(r.body).at("user_status");
+  EXPECT_EQ(v.at("status").as_string(), "away");
+  EXPECT_EQ(v.at("note").as_string(), "in a meeting");
+  EXPECT_EQ(v.at("until").as_string(), until_text);
+  // The event: to whoever sees Anna's line 100, as line events are.
+  ASSERT_EQ(published_.size(), 1u);
+  EXPECT_EQ(published_[0].tenant, kA.name);
+  EXPECT_EQ(published_[0].kind, core::HubMessage::Kind::status);
+  EXPECT_EQ(published_[0].devices, std::vector<std::string>{"100"});
+  EXPECT_EQ(published_[0].type, "user_status");
+  EXPECT_NE(published_[0].tail.find(R"("user":"anna","display_name":"Anna A","extensions":["100"],"user_status":{"status":"away","note":"in a meeting")"),
+            std::string::npos)
+      << published_[0].tail;
+  // Ben (same team) sees it on the presence board.
+  auto board = json::parse(call("GET", "/api/v1/presence", ben).body).at("colleagues").as_array();
+  ASSERT_EQ(board.size(), 2u);
+  EXPECT_EQ(board[0].at("user").as_string(), "anna");
+  EXPECT_EQ(board[0].at("user_status").at("note").as_string(), "in a meeting");
+  EXPECT_EQ(board[1].at("user_status").at("status").as_string(), "available");
+
+  // At `until` it ends by itself: the scheduled check publishes "available".
+  ASSERT_EQ(timers_.size(), 1u);
+  EXPECT_GE(timers_[0].first, std::chrono::hours(2));
+  clock_.advance(std::chrono::hours(2) + std::chrono::seconds(1));
+  timers_[0].second();
+  ASSERT_EQ(published_.size(), 2u);
+  EXPECT_NE(published_[1].tail.find(R"("user_status":{"status":"available","note":"","until":null)"), std::string::npos)
+      << published_[1].tail;
+  EXPECT_EQ(json::parse(call("GET", "/api/v1/me/status", anna).body).at("user_status").at("status").as_string(), "available");
+  board = json::parse(call("GET", "/api/v1/presence", ben).body).at("colleagues").as_array();
+  EXPECT_EQ(board[0].at("user_status").at("status").as_string(), "available");
+
+  // A status without end stays; a timer of an older status does not end a newer one.
+  ASSERT_EQ(call("PUT", "/api/v1/me/status", anna, R"({"status":"dnd"})").status, 200);
+  ASSERT_EQ(call("PUT", "/api/v1/me/status", anna,
+                 R"({"status":"busy","until":")" + base::format_rfc3339_ms(clock_.now() + std::chrono::minutes(30)) + R"("})")
+                .status,
+            200);
+  ASSERT_EQ(call("PUT", "/api/v1/me/status", anna, R"({"status":"busy","note":"on site"})").status, 200);
+  const auto before = published_.size();
+  clock_.advance(std::chrono::hours(1));
+  timers_.back().second();
+  EXPECT_EQ(published_.size(), before) << "the newer status has no end";
+  EXPECT_EQ(json::parse(call("GET", "/api/v1/me/status", anna).body).at("user_status").at("note").as_string(), "on site");
+
+  // DELETE clears it (event), "available" without note or end too.
+  EXPECT_EQ(call("DELETE", "/api/v1/me/status", anna).status, 204);
+  EXPECT_NE(published_.back().tail.find(R"("status":"available")"), std::string::npos);
+  EXPECT_EQ(*ids_->get_user_status(base::TenantId(kA.name), "anna"), std::nullopt);
+  ASSERT_EQ(call("PUT", "/api/v1/me/status", anna, R"({"status":"away"})").status, 200);
+  ASSERT_EQ(call("PUT", "/api/v1/me/status", anna, R"({"status":"available"})").status, 200);
+  EXPECT_EQ(*ids_->get_user_status(base::TenantId(kA.name), "anna"), std::nullopt);
+  for (const auto& p : published_) EXPECT_EQ(p.tenant, kA.name);
+}
+
+TEST_F(PresenceRoutes, BadStatusRequestsAreRefusedWithTheReason) {
+  auto anna = add_user(kA, "anna", "user", {"100"});
+  auto bad = [&](const std::string& body, const std::string& words) {
+    auto r = call("PUT", "/api/v1/me/status", anna, body);
+    EXPECT_EQ(r.status, 400) << body;
+    EXPECT_EQ(ptype(r), "/problems/bad-request") << body;
+    EXPECT_NE(r.body.find(words), std::string::npos) << r.body;
+  };
+  bad(R"({"status":"lunch"})", "expected one of available, away, busy, dnd, offline");
+  bad(R"({"note":"x"})", "status: a string is required");
+  bad(R"({"status":"away","note":")" + std::string(201, 'x') + R"("})", "note: 201 bytes, at most 200");
+  bad(R"({"status":"away","until":"yesterday"})", "until: not an RFC 3339 time");
+  bad(R"({"status":"away","until":")" + base::format_rfc3339_ms(clock_.now() - std::chrono::minutes(1)) + R"("})",
+      "until: must be in the future");
+  bad(R"({"status":"away","until":")" + base::format_rfc3339_ms(clock_.now() + std::chrono::hours(24 * 40)) + R"("})",
+      "at most 31 days ahead");
+  bad(R"({"status":"away","color":"red"})", "unknown field color");
+  EXPECT_EQ(call("PUT", "/api/v1/me/status", anna, "not json").status, 400);
+  EXPECT_EQ(call("PUT", "/api/v1/me/status", "", R"({"status":"away"})").status, 401);
+  EXPECT_TRUE(published_.empty());
+  EXPECT_EQ(*ids_->get_user_status(base::TenantId(kA.name), "anna"), std::nullopt);
+}
+
+TEST(UserStatus, EffectiveStatusEndsAtUntil) {
+  const auto now = api::testsupport::t0();
+  ports::UserStatus s{.status = "away", .note = "", .until = now + std::chrono::minutes(5), .updated_at = now};
+  EXPECT_EQ(effective_status(s, now), s);
+  EXPECT_EQ(effective_status(s, now + std::chrono::minutes(5)), std::nullopt);
+  EXPECT_EQ(effective_status(std::nullopt, now), std::nullopt);
+  s.until.reset();
+  EXPECT_EQ(effective_status(s, now + std::chrono::hours(1000)), s);
+  EXPECT_TRUE(valid_user_status("dnd"));
+  EXPECT_FALSE(valid_user_status("Away"));
 }
 
 TEST(LineView, FirstOwnerNamesALineAndTheScopeFilters) {

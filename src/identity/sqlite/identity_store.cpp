@@ -132,11 +132,21 @@ PRAGMA user_version = 3;
       return st;
     // 3 -> 4: per-user settings (GET/PUT /api/v1/me/settings and /me/favorites, issue 13), removed
     // with their user.
-    return step(3, R"sql(
+    if (auto st = step(3, R"sql(
 CREATE TABLE IF NOT EXISTS user_settings (
   tenant TEXT NOT NULL, user TEXT NOT NULL, key TEXT NOT NULL, value TEXT NOT NULL, updated_at INTEGER NOT NULL,
   PRIMARY KEY (tenant, user, key));
 PRAGMA user_version = 4;
+)sql");
+        !st)
+      return st;
+    // 4 -> 5: the users' own status on the presence board (PUT /api/v1/me/status, issue 17),
+    // removed with their user. `until` NULL: no end.
+    return step(4, R"sql(
+CREATE TABLE IF NOT EXISTS user_status (
+  tenant TEXT NOT NULL, user TEXT NOT NULL, status TEXT NOT NULL, note TEXT NOT NULL DEFAULT '',
+  until INTEGER, updated_at INTEGER NOT NULL, PRIMARY KEY (tenant, user));
+PRAGMA user_version = 5;
 )sql");
   }();
   if (!migrated) {
@@ -163,6 +173,76 @@ base::Result<std::optional<TenantSetting>> SqliteIdentityStore::get_user_setting
   t.updated_at = base::from_micros(q.i64(1));
   t.updated_by = user;
   return std::optional<TenantSetting>(std::move(t));
+}
+
+base::Result<std::optional<ports::UserStatus>> SqliteIdentityStore::get_user_status(const base::TenantId& tenant,
+                                                                                    const std::string& user) {
+  std::lock_guard lock(mu_);
+  Statement q(db_, "SELECT status, note, until, updated_at FROM user_status WHERE tenant=? AND user=?");
+  if (!q.ok()) return fail(sql_error("get user status"));
+  q.bind(1, tenant);
+  q.bind(2, user);
+  int rc = q.step();
+  if (rc == SQLITE_DONE) return std::optional<ports::UserStatus>();
+  if (rc != SQLITE_ROW) return fail(sql_error("get user status"));
+  ports::UserStatus s;
+  s.status = q.text(0);
+  s.note = q.text(1);
+  if (sqlite3_column_type(q.get(), 2) != SQLITE_NULL) s.until = base::from_micros(q.i64(2));
+  s.updated_at = base::from_micros(q.i64(3));
+  return std::optional<ports::UserStatus>(std::move(s));
+}
+
+base::Status SqliteIdentityStore::put_user_status(const base::TenantId& tenant, const std::string& user,
+                                                  const ports::UserStatus& s) {
+  std::lock_guard lock(mu_);
+  // Only for an existing user (a removed user's status must not come back).
+  Statement q(db_, "INSERT INTO user_status(tenant,user,status,note,until,updated_at) "
+                   "SELECT ?1,?2,?3,?4,?5,?6 WHERE EXISTS (SELECT 1 FROM users WHERE tenant=?1 AND name=?2) "
+                   "ON CONFLICT(tenant,user) DO UPDATE SET status=excluded.status, note=excluded.note, "
+                   "until=excluded.until, updated_at=excluded.updated_at");
+  if (!q.ok()) return fail(sql_error("put user status"));
+  q.bind(1, tenant);
+  q.bind(2, user);
+  q.bind(3, s.status);
+  q.bind(4, s.note);
+  if (s.until) q.bind(5, base::to_micros(*s.until));
+  else q.bind_null(5);
+  q.bind(6, base::to_micros(s.updated_at));
+  if (q.step() != SQLITE_DONE) return fail(sql_error("put user status"));
+  if (sqlite3_changes(db_) == 0) return fail(Error::not_found("user " + user + " not found"));
+  return {};
+}
+
+base::Status SqliteIdentityStore::clear_user_status(const base::TenantId& tenant, const std::string& user) {
+  std::lock_guard lock(mu_);
+  Statement q(db_, "DELETE FROM user_status WHERE tenant=? AND user=?");
+  if (!q.ok()) return fail(sql_error("clear user status"));
+  q.bind(1, tenant);
+  q.bind(2, user);
+  if (q.step() != SQLITE_DONE) return fail(sql_error("clear user status"));
+  return {};
+}
+
+base::Result<std::vector<std::pair<std::string, ports::UserStatus>>> SqliteIdentityStore::list_user_statuses(
+    const base::TenantId& tenant) {
+  std::lock_guard lock(mu_);
+  Statement q(db_, "SELECT user, status, note, until, updated_at FROM user_status WHERE tenant=? ORDER BY user");
+  if (!q.ok()) return fail(sql_error("list user statuses"));
+  q.bind(1, tenant);
+  std::vector<std::pair<std::string, ports::UserStatus>> out;
+  for (;;) {
+    int rc = q.step();
+    if (rc == SQLITE_DONE) break;
+    if (rc != SQLITE_ROW) return fail(sql_error("list user statuses"));
+    ports::UserStatus s;
+    s.status = q.text(1);
+    s.note = q.text(2);
+    if (sqlite3_column_type(q.get(), 3) != SQLITE_NULL) s.until = base::from_micros(q.i64(3));
+    s.updated_at = base::from_micros(q.i64(4));
+    out.emplace_back(q.text(0), std::move(s));
+  }
+  return out;
 }
 
 base::Status SqliteIdentityStore::put_user_setting(const base::TenantId& tenant, const std::string& user,
@@ -329,6 +409,7 @@ base::Status SqliteIdentityStore::remove_user(const base::TenantId& tenant, cons
   if (auto st = exec("BEGIN IMMEDIATE;"); !st) return st;
   const char* sqls[] = {"DELETE FROM tokens WHERE tenant=? AND user=?", "DELETE FROM sessions WHERE tenant=? AND user=?",
                         "DELETE FROM user_settings WHERE tenant=? AND user=?",
+                        "DELETE FROM user_status WHERE tenant=? AND user=?",
                         "DELETE FROM users WHERE tenant=? AND name=?"};
   int changed = 0;
   for (const char* sql : sqls) {

@@ -38,7 +38,7 @@ using ports::User;
 
 class SqliteIdentityStore final : public ports::IdentityStore {
  public:
-  static constexpr int kSchemaVersion = 4;  // 2: tenant_settings; 3: sessions.token_id, credential_generation; 4: user_settings
+  static constexpr int kSchemaVersion = 5;  // 2: tenant_settings; 3: sessions.token_id, credential_generation; 4: user_settings; 5: user_status
   static constexpr std::size_t kMaxSettingBytes = 256 * 1024;
   static constexpr std::size_t kMaxUserSettingBytes = 64 * 1024;
 
@@ -78,6 +78,13 @@ class SqliteIdentityStore final : public ports::IdentityStore {
                                                               const std::string& key) override;
   base::Status put_user_setting(const base::TenantId& tenant, const std::string& user, const std::string& key,
                                 const TenantSetting& value) override;
+  base::Result<std::optional<ports::UserStatus>> get_user_status(const base::TenantId& tenant,
+                                                                 const std::string& user) override;
+  base::Status put_user_status(const base::TenantId& tenant, const std::string& user,
+                               const ports::UserStatus& status) override;
+  base::Status clear_user_status(const base::TenantId& tenant, const std::string& user) override;
+  base::Result<std::vector<std::pair<std::string, ports::UserStatus>>> list_user_statuses(
+      const base::TenantId& tenant) override;
 
   base::Result<IssuedToken> issue_token(const base::TenantId& tenant, const std::string& user, base::Timestamp now,
                                         std::optional<base::Timestamp> expires_at) override;

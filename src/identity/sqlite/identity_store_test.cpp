@@ -237,6 +237,38 @@ TEST(IdentityStore, UserSettingsBelongToTheirUserAndLeaveWithThem) {
   EXPECT_FALSE(*d.get_user_setting("t1", "anna", "settings")) << "removed with the user";
 }
 
+// Issue 17: a user's status belongs to that user of that tenant, is replaced by the next one,
+// cleared, listed per tenant, and leaves with the user.
+TEST(IdentityStore, UserStatusesBelongToTheirUserAndLeaveWithThem) {
+  auto s = SqliteIdentityStore::open(":memory:");
+  ASSERT_TRUE(s);
+  auto& d = **s;
+  ASSERT_TRUE(d.put_user({"t1", "anna", "user", "", {"100"}, ""}));
+  ASSERT_TRUE(d.put_user({"t1", "ben", "user", "", {"101"}, ""}));
+  ASSERT_TRUE(d.put_user({"t2", "anna", "user", "", {"100"}, ""}));
+  EXPECT_EQ(*d.get_user_status("t1", "anna"), std::nullopt);
+  ports::UserStatus away{.status = "away", .note = "in a meeting", .until = at(60), .updated_at = at(1)};
+  ASSERT_TRUE(d.put_user_status("t1", "anna", away));
+  EXPECT_EQ(*d.get_user_status("t1", "anna"), away);
+  ports::UserStatus busy{.status = "busy", .note = "", .until = std::nullopt, .updated_at = at(2)};
+  ASSERT_TRUE(d.put_user_status("t1", "anna", busy));  // replaces, until back to none
+  EXPECT_EQ(*d.get_user_status("t1", "anna"), busy);
+  ASSERT_TRUE(d.put_user_status("t1", "ben", away));
+  EXPECT_EQ(*d.get_user_status("t2", "anna"), std::nullopt) << "the other tenant's Anna";
+  auto all = d.list_user_statuses("t1");
+  ASSERT_TRUE(all);
+  ASSERT_EQ(all->size(), 2u);
+  EXPECT_EQ((*all)[0].first, "anna");
+  EXPECT_EQ((*all)[1].second, away);
+  EXPECT_TRUE(d.list_user_statuses("t2")->empty());
+  EXPECT_EQ(d.put_user_status("t1", "nobody", away).error().code(), base::Errc::not_found);
+  ASSERT_TRUE(d.clear_user_status("t1", "ben"));
+  EXPECT_EQ(*d.get_user_status("t1", "ben"), std::nullopt);
+  ASSERT_TRUE(d.remove_user("t1", "anna"));
+  ASSERT_TRUE(d.put_user({"t1", "anna", "user", "", {"100"}, ""}));
+  EXPECT_EQ(*d.get_user_status("t1", "anna"), std::nullopt) << "removed with the user";
+}
+
 // Regression (issue 12, "revoked tokens live on"): a session made from a token outlived the
 // token's revocation, and a revocation by another process (`callbridge token revoke`) went
 // unnoticed by the daemon's cache. Two connections on one file stand for daemon and CLI.

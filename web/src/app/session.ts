@@ -13,6 +13,8 @@ import { chosenForEntry } from './caller';
 import { journalPushed, loadJournal } from './journal';
 import { loadAdmin } from './admin_data';
 import { deviceEvent, loadDevices } from './devices';
+import { loadMyStatus, setKnown, statusEvent } from './user_status';
+import type { UserStatus } from '../lib/types';
 import { api, errText, live, myExtensions, parseFavorites, render, setFlash, state, t, type UiConfig } from './state';
 import { discardSettingsDraft, normalizeSettings } from './ui_settings';
 
@@ -128,13 +130,14 @@ export async function loadLines() {
 
 // Colleagues as people (GET /api/v1/presence: display name, team, extensions) on servers that
 // have it: their extensions get the name and team, including lines no PBX link reports yet.
-interface Colleague { user?: string; display_name?: string; team?: string; extensions?: string[]; lines?: { device: string; state: string }[] }
+interface Colleague { user?: string; display_name?: string; team?: string; extensions?: string[]; lines?: { device: string; state: string }[]; user_status?: UserStatus }
 let presenceMissing = false;
 async function loadColleagues() {
   if (presenceMissing) return;
   try {
     const r = await api.get<{ colleagues?: Colleague[] }>('/api/v1/presence');
     for (const c of r.colleagues ?? []) {
+      if (c.user && c.user_status) setKnown(c.user, c.display_name || c.user, (c.extensions ?? []).filter((x) => typeof x === 'string'), c.user_status);
       for (const device of c.extensions ?? []) {
         if (typeof device !== 'string') continue;
         const have = live.lines.get(device);
@@ -187,6 +190,7 @@ function startSession() {
   prepareAudio();
   if (!onlineHooked) { onlineHooked = true; window.addEventListener('online', () => state.stream?.reconnectNow()); }
   stream.start();
+  void loadMyStatus();
   render();
   if (state.view === 'journal' || state.view === 'calls') void loadJournal();
   if (state.view === 'admin') void loadAdmin();
@@ -200,6 +204,7 @@ export function onMessage(m: ServerMessage) {
   if (typeof m.seq === 'number') applied.push(m.seq);
   if (applied.length > 2000) applied.splice(0, 1000);
   if (m.type === 'device') { deviceEvent(m); render(); return; }
+  if (m.type === 'user_status') { statusEvent(m); render(); return; }
   const mine = myExtensions();
   const before = new Set(live.incoming(mine).map((c) => c.id));
   const had = new Set(live.mine(mine).map((c) => c.id));

@@ -60,7 +60,10 @@ export type ServerMessage =
   | { type: 'heartbeat'; seq: number }
   | { type: 'command'; seq?: number; command: CommandStatus }
   | { type: 'device'; seq: number; event: 'changed'; device: Device }
-  | { type: 'device'; seq: number; event: 'removed'; id: string };
+  | { type: 'device'; seq: number; event: 'removed'; id: string }
+  | { type: 'user_status'; seq: number; user: string; display_name?: string; extensions?: string[]; user_status: UserStatus };
+// A user's own status (PUT /api/v1/me/status; docs/api.md "Presence").
+export interface UserStatus { status: 'available' | 'away' | 'busy' | 'dnd' | 'offline'; note: string; until: string | null; updated_at: string | null }
 // One device of the PBX's registry (GET /api/v1/devices, docs/devices.md).
 export interface DeviceContact { uri: string; address: string; user_agent: string; status: string; dynamic: boolean; expires: string | null }
 export interface Device {

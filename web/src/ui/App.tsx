@@ -11,6 +11,7 @@ import { loadLines, signIn, signOut } from '../app/session';
 import { clearFlash, dismissAlert, fmtTime, lang, render, state, t, useStore } from '../app/state';
 import { AdminPage } from './Admin';
 import { DevicesPage } from './Devices';
+import { MyStatus } from './MyStatus';
 import { CallsPage } from './Calls';
 import { ContactsPage } from './Contacts';
 import { JournalPage } from './Journal';
@@ -120,6 +121,7 @@ function Shell() {
         <span class="brand">callbridge</span>
         <StatusBadge />
         <span class="who">{state.me?.display_name || state.me?.user}</span>
+        <MyStatus />
         <button type="button" class="link" onClick={() => void signOut()}>{t('signout')}</button>
       </header>
       <Nav />

@@ -12,6 +12,7 @@ import { recentWith } from '../lib/journalview';
 import type { Call } from '../lib/types';
 import type { Key } from '../lib/i18n';
 import { callerLabel, clearChoice, colleagueName, manualChoice, resolved } from '../app/caller';
+import { statusOfExtension, statusSentence } from '../app/user_status';
 import { actionLabel, cancelConsult, completeTransfer, confirmDial, control, dial, dialedNumber, pairs, pickupCall, targets, type Pair } from '../app/commands';
 import { live, memory, myExtensions, render, state, t, tenantConfig, fmtTime } from '../app/state';
 import { syncAlerting } from '../app/alerting';
@@ -178,7 +179,12 @@ function CallCard({ call: c, incoming, inert, inPair }: { call: Call; incoming: 
       ) : pending ? (
         <div class="contact pending" aria-busy="true"><span>{t('card.lookingUp')}</span></div>
       ) : colleague ? (
-        <div class="contact colleague"><strong>{colleague}</strong> <small>{t('card.colleague')}</small></div>
+        <div class="contact colleague"><strong>{colleague}</strong> <small>{t('card.colleague')}</small>
+          {(() => {
+            const us = caller.extension ? statusOfExtension(caller.extension) : null;
+            const words = us ? statusSentence(colleague, us.status) : '';
+            return words ? <p class={`colleague-status us-${us!.status.status}`}>{words}</p> : null;
+          })()}</div>
       ) : (
         <div class="contact unknown"><strong>{caller.kind === 'withheld' ? t('card.withheld') : caller.kind === 'internal' ? t('card.internal') : t('card.unknown')}</strong></div>
       )}

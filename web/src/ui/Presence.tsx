@@ -6,6 +6,7 @@ import type { Line } from '../lib/types';
 import { dial, pickup, pickupLine } from '../app/commands';
 import { live, myExtensions, t } from '../app/state';
 import { lineWord } from './Calls';
+import { statusOfExtension, statusShort } from '../app/user_status';
 
 const norm = (s: string) => s.normalize('NFKD').replace(/[\u0300-\u036f]/g, '').toLowerCase();
 
@@ -31,13 +32,15 @@ export function PresencePage() {
             {ls.map((l) => {
               const mine = own.includes(l.device);
               const name = l.name || l.device;
+              const us = statusOfExtension(l.device);
               return (
                 <li key={l.device}>
                   <button type="button" class={`line state-${l.state}`} data-device={l.device} disabled={mine}
                     onClick={() => void dial(l.device)}>
                     <span class="dot" aria-hidden="true" />
                     <span class="pname"><strong>{name}</strong><span class="pdetail">{l.device} · {lineWord(l.state)}{l.status ? ` · ${l.status}` : ''}</span>
-                      {l.note ? <span class="pnote">{l.note}</span> : null}</span>
+                      {us ? <span class={`pstatus us-${us.status.status}`} data-user-status={us.status.status}>{statusShort(us.status)}</span> : null}
+                      {us?.status.note ? <span class="pnote">{us.status.note}</span> : l.note ? <span class="pnote">{l.note}</span> : null}</span>
                     <span class="sr-only">{mine ? ` (${t('presence.you')})` : `. ${t('presence.call', { name })}`}</span>
                   </button>
                   {!mine && own.length > 0 && pickup.supported && l.state === 'ringing'
