@@ -177,7 +177,7 @@ int run(int argc, char** argv) {
   app.add_flag("--smoke", smoke, "tiny stream, 1 rep, extra consistency checks (for ctest)");
   std::string profile;
   app.add_option("--profile", profile,
-                 "run one case once, untimed, then exit (for perf/callgrind): baseline, parse, model")
+                 "run one case --reps times, untimed, then exit (for perf/callgrind): baseline, parse, model")
       ->check(CLI::IsMember({"baseline", "parse", "model"}));
   CLI11_PARSE(app, argc, argv);
   if (smoke) {
@@ -232,6 +232,7 @@ int run(int argc, char** argv) {
   if (!profile.empty()) {
     base::Result<IngestDigest> d = IngestDigest{};
     std::vector<KeyValue> fields;
+    for (int rep = 0; rep < reps && d; ++rep) {
     if (profile == "baseline") {
       d = memchr_split(bytes, fields);
     } else if (profile == "parse") {
@@ -245,11 +246,12 @@ int run(int argc, char** argv) {
       return 1;
 #endif
     }
+    }
     if (!d) {
       std::fprintf(stderr, "%s\n", d.error().to_string().c_str());
       return 1;
     }
-    std::printf("%s: %llu messages\n", profile.c_str(), static_cast<unsigned long long>(d->messages));
+    std::printf("%s: %llu messages, %d run(s)\n", profile.c_str(), static_cast<unsigned long long>(d->messages), reps);
     return 0;
   }
 

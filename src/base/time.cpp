@@ -1,12 +1,49 @@
 #include "base/time.hpp"
 
 #include <charconv>
+#include <cstdint>
 #include <cmath>
 #include <cstdio>
 
 namespace callbridge::base {
 
+namespace {
+
+// The form Asterisk sends ("1795382753.711266": digits, '.', digits), parsed in one pass; nullopt
+// means "not this simple form" and the general parser below decides (same results).
+inline bool parse_epoch_fast(std::string_view s, std::int64_t& micros_out) {
+  const char* p = s.data();
+  const char* end = p + s.size();
+  std::int64_t secs = 0;
+  int n = 0;
+  for (; p != end && *p >= '0' && *p <= '9'; ++p, ++n) {
+    if (n == 12) return false;  // beyond kMaxSecs's 12 digits (or leading zeros): general path
+    secs = secs * 10 + (*p - '0');
+  }
+  if (n == 0) return false;
+  std::int64_t micros = 0;
+  if (p != end) {
+    if (*p != '.' || end - p < 2) return false;
+    ++p;
+    int digits = 0;
+    for (; p != end; ++p) {
+      if (*p < '0' || *p > '9') return false;
+      if (digits < 6) {
+        micros = micros * 10 + (*p - '0');
+        ++digits;
+      }
+    }
+    for (; digits < 6; ++digits) micros *= 10;
+  }
+  if (secs > 253'402'300'799) return false;
+  micros_out = secs * 1'000'000 + micros;
+  return true;
+}
+
+}  // namespace
+
 std::optional<Timestamp> parse_epoch_seconds(std::string_view s) {
+  if (std::int64_t us = 0; parse_epoch_fast(s, us)) return from_micros(us);
   while (!s.empty() && s.front() == ' ') s.remove_prefix(1);
   while (!s.empty() && (s.back() == ' ' || s.back() == '\r')) s.remove_suffix(1);
   if (s.empty()) return std::nullopt;

@@ -29,6 +29,28 @@ TEST(Time, RejectsEpochSecondsBeyondYear9999) {
   EXPECT_EQ(format_rfc3339_ms(*last), "9999-12-31T23:59:59.999Z");
 }
 
+// The one-pass form (digits '.' digits) and the general parser agree at their borders.
+TEST(Time, EpochSecondsFastFormAndGeneralFormAgree) {
+  auto us = [](std::string_view s) -> std::int64_t {
+    auto t = parse_epoch_seconds(s);
+    return t ? to_micros(*t) : -1;
+  };
+  EXPECT_EQ(us("1795382753.711266"), 1795382753711266);
+  EXPECT_EQ(us("1795382753"), 1795382753000000);
+  EXPECT_EQ(us("1795382753.7"), 1795382753700000);
+  EXPECT_EQ(us("12.1234567"), 12123456);
+  EXPECT_EQ(us("0012.5"), 12500000);
+  EXPECT_EQ(us("0000000000001.5"), 1500000);  // more than 12 digits: the general parser
+  EXPECT_EQ(us(" 12.5\r"), 12500000);
+  EXPECT_EQ(us("12.5 "), 12500000);
+  EXPECT_EQ(us("253402300799"), 253402300799000000);
+  EXPECT_EQ(us("1.2.3"), -1);
+  EXPECT_EQ(us(".5"), -1);
+  EXPECT_EQ(us("12.5x"), -1);
+  EXPECT_EQ(us("12x"), -1);
+  EXPECT_EQ(us("-0.5"), 500000);  // what the general parser has always said
+}
+
 TEST(Time, Rfc3339RoundTripAndOffsets) {
   auto t = parse_rfc3339("2026-11-22T21:25:53.711Z");
   ASSERT_TRUE(t);
