@@ -15,6 +15,7 @@
 
 #include "identity/sqlite/identity_store.hpp"
 #include "journal/sqlite/sqlite_journal_store.hpp"
+#include "webhooks/sqlite/sqlite_webhook_store.hpp"
 
 namespace callbridge {
 namespace {
@@ -329,6 +330,78 @@ TEST_F(SchemaUpgrade, IdentityMigrationThatFailsHalfwayLeavesTheVersion1FileUnto
   EXPECT_EQ(structure(old), before);  // no tenant_settings table from step 1->2
   EXPECT_EQ(scalar(old, "SELECT count(*) FROM users"), 1);
   EXPECT_EQ(scalar(old, "SELECT count(*) FROM tokens"), 1);
+}
+
+// ---- webhooks.db: schema_version table, application id "CBWH" -------------------------------
+
+// Migration 1 as released (hooks and their delivery log), the bookkeeping storage::sqlite::migrate
+// wrote, and a hook with a logged delivery that waits for its retry.
+const char* kWebhooksV1 = R"sql(
+CREATE TABLE hooks (
+  id TEXT PRIMARY KEY,
+  tenant TEXT NOT NULL,
+  url TEXT NOT NULL,
+  events TEXT NOT NULL,         -- event types, space-separated
+  body_template TEXT NOT NULL,  -- '' = the default body
+  description TEXT NOT NULL,
+  secret TEXT NOT NULL,
+  created_at INTEGER NOT NULL,  -- microseconds since the Unix epoch, UTC
+  created_by TEXT NOT NULL
+);
+CREATE INDEX hooks_tenant ON hooks(tenant);
+CREATE TABLE deliveries (
+  seq INTEGER PRIMARY KEY AUTOINCREMENT,  -- insertion order: newest first, pruning per hook
+  id TEXT NOT NULL UNIQUE,
+  hook_id TEXT NOT NULL REFERENCES hooks(id) ON DELETE CASCADE,
+  tenant TEXT NOT NULL,
+  event_type TEXT NOT NULL,
+  event_id TEXT NOT NULL,
+  state TEXT NOT NULL,
+  attempts INTEGER NOT NULL,
+  http_status INTEGER NOT NULL,
+  last_error TEXT NOT NULL,
+  created_at INTEGER NOT NULL,
+  updated_at INTEGER NOT NULL
+);
+CREATE INDEX deliveries_hook ON deliveries(hook_id, seq);
+CREATE INDEX deliveries_updated ON deliveries(updated_at);
+CREATE TABLE schema_version (version INTEGER NOT NULL);
+INSERT INTO schema_version VALUES (1);
+PRAGMA application_id = 1128421192;
+INSERT INTO hooks VALUES ('wh_1', 'acme', 'https://crm.example/hook', 'call.ringing call.ended', '',
+  'CRM', 'whsec_secret', 1700000000000000, 'adm');
+INSERT INTO deliveries (id, hook_id, tenant, event_type, event_id, state, attempts, http_status, last_error,
+  created_at, updated_at)
+  VALUES ('dl_1', 'wh_1', 'acme', 'call.ringing', 'ev_1', 'retrying', 1, 503, 'HTTP 503', 1700000001000000,
+          1700000001000000);
+)sql";
+
+TEST_F(SchemaUpgrade, WebhooksVersion1KeepsHooksAndTheirLogAndEndsAtTheCurrentSchema) {
+  const auto fresh = file("fresh.db");
+  ASSERT_TRUE(webhooks::SqliteWebhookStore::open(fresh));
+  const auto old = file("webhooks.db");
+  exec(old, kWebhooksV1);
+  {
+    auto s = webhooks::SqliteWebhookStore::open(old);
+    ASSERT_TRUE(s) << s.error().message();
+    auto hooks = (*s)->list(base::TenantId("acme"));
+    ASSERT_TRUE(hooks);
+    ASSERT_EQ(hooks->size(), 1u);
+    EXPECT_EQ((*hooks)[0].secret, "whsec_secret");
+    EXPECT_EQ((*hooks)[0].events, (std::vector<std::string>{"call.ringing", "call.ended"}));
+    auto log = (*s)->deliveries(base::TenantId("acme"), "wh_1", 10);
+    ASSERT_TRUE(log);
+    ASSERT_EQ(log->size(), 1u);
+    EXPECT_EQ((*log)[0].state, "retrying");
+    // What schema 2 added works on the upgraded file; the version 1 build saved nothing, so its
+    // delivery that was waiting for a retry is closed as lost at the first start.
+    auto taken = (*s)->take_pending(base::from_micros(1700000100000000), "lost in the upgrade");
+    ASSERT_TRUE(taken) << taken.error().message();
+    EXPECT_TRUE(taken->empty());
+    EXPECT_EQ((*(*s)->deliveries(base::TenantId("acme"), "wh_1", 10))[0].state, "failed");
+  }
+  EXPECT_EQ(scalar(old, "SELECT version FROM schema_version"), webhooks::SqliteWebhookStore::kSchemaVersion);
+  EXPECT_EQ(structure(old), structure(fresh));
 }
 
 }  // namespace

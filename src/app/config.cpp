@@ -465,6 +465,7 @@ Status read_webhooks(TableReader r, WebhooksConfig& w) {
     w.allow.push_back(std::move(*c));
   }
   CB_TRY(r.boolean("allow_http", w.allow_http));
+  CB_TRY(r.string("ca_file", w.ca_file));
   CB_TRY(r.integer("connect_timeout_s", w.connect_timeout_s, 1, 60, "an integer 1..60 (seconds)"));
   CB_TRY(r.integer("timeout_s", w.timeout_s, 1, 300, "an integer 1..300 (seconds)"));
   CB_TRY(r.integer("retry_for_s", w.retry_for_s, 0, 7 * 86'400, "an integer 0..604800 (seconds)"));
@@ -988,6 +989,9 @@ retention_days = 365
 allow = []
 # Plain http:// hook URLs (https:// is always verified against the system's CA certificates).
 allow_http = false
+# A PEM file of CA certificates to verify receivers with instead of the system's (a CRM whose
+# certificate comes from the company's own CA); "" = the system's. Read at start.
+ca_file = ""
 connect_timeout_s = 5
 timeout_s = 10
 # A delivery that fails with 5xx, 408, 429, a timeout or a connection error is retried with

@@ -124,6 +124,7 @@ struct WebhooksConfig {
   // private, link-local, metadata, ...). Empty: none.
   std::vector<base::Cidr> allow;
   bool allow_http = false;        // plain http:// hook URLs (https:// is always verified)
+  std::string ca_file;            // PEM CA certificates verifying receivers instead of the system's ("")
   int connect_timeout_s = 5;
   int timeout_s = 10;             // one attempt, from connect to the last byte of the answer
   int retry_for_s = 3600;         // a failing delivery is retried this long, then given up

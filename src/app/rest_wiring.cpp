@@ -93,6 +93,7 @@ base::Status wire_webhooks(App& app, RestWiring& w) {
   webhooks::DispatcherOptions o;
   o.allow = c.allow;
   o.allow_http = c.allow_http;
+  o.ca_file = c.ca_file;
   o.connect_timeout = std::chrono::seconds(c.connect_timeout_s);
   o.timeout = std::chrono::seconds(c.timeout_s);
   o.retry_for = std::chrono::seconds(c.retry_for_s);

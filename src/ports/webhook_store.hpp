@@ -51,6 +51,13 @@ struct WebhookDelivery {
   base::Timestamp updated_at{};
 };
 
+// A delivery still to be made when callbridged stopped (saved at a graceful stop, resumed at start).
+struct PendingDelivery {
+  WebhookDelivery rec;  // state/http_status/last_error are not kept; attempts and created_at are
+  std::string chain;    // hook id + '\n' + order key: deliveries of one chain go out in saved order
+  std::string body;     // the JSON body as it was rendered
+};
+
 class WebhookStore {
  public:
   virtual ~WebhookStore() = default;
@@ -72,6 +79,15 @@ class WebhookStore {
                                                                 std::string_view hook_id, std::size_t limit) = 0;
   // Deletes deliveries last updated before `cutoff`; how many.
   virtual base::Result<std::size_t> prune_before(base::Timestamp cutoff) = 0;
+
+  // Replaces the saved pending deliveries with `pending` (in this order; those of hooks that no
+  // longer exist are left out), in one transaction.
+  virtual base::Status save_pending(const std::vector<PendingDelivery>& pending) = 0;
+  // Takes the saved pending deliveries (in saved order) out of the store, in one transaction that
+  // also closes what cannot be resumed: a logged delivery still "retrying" that is not among them
+  // (callbridged ended without saving it, e.g. killed) becomes "failed" with `lost_error` at `now`.
+  virtual base::Result<std::vector<PendingDelivery>> take_pending(base::Timestamp now,
+                                                                  std::string_view lost_error) = 0;
 
   // Called after add() or remove() changed a tenant's hooks (on the caller's thread), so the
   // delivery engine reloads them. One listener; set before the store is shared.

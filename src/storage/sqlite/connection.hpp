@@ -63,6 +63,32 @@ class Connection {
   std::string file_kind_;
 };
 
+// One BEGIN IMMEDIATE transaction: rolled back by the destructor unless commit() succeeded, so an
+// early return leaves the file as it was.
+class Transaction {
+ public:
+  explicit Transaction(Connection& db) : db_(db) {}
+  Transaction(const Transaction&) = delete;
+  Transaction& operator=(const Transaction&) = delete;
+  ~Transaction() {
+    if (open_) (void)db_.exec("ROLLBACK", "rolling back");
+  }
+  base::Status begin() {
+    auto st = db_.exec("BEGIN IMMEDIATE", "starting a transaction");
+    open_ = static_cast<bool>(st);
+    return st;
+  }
+  base::Status commit() {
+    auto st = db_.exec("COMMIT", "committing");
+    if (st) open_ = false;
+    return st;
+  }
+
+ private:
+  Connection& db_;
+  bool open_ = false;
+};
+
 // A file's schema: migration N (1-based) brings it from version N-1 to N; append only, never edit one
 // that has shipped. The version lives in a one-row schema_version table, the application id
 // (PRAGMA application_id) marks the file as ours so that a foreign SQLite file is refused.

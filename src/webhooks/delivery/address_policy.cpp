@@ -4,6 +4,7 @@
 #include <netinet/in.h>
 #include <sys/socket.h>
 
+#include <algorithm>
 #include <array>
 #include <string>
 
@@ -50,14 +51,76 @@ const std::vector<std::pair<base::Cidr, std::string_view>>& blocked() {
   return table;
 }
 
+// IPv6 prefixes that carry an IPv4 address a gateway on the path connects to: the well-known NAT64
+// prefix (RFC 6052: the last 32 bits) and 6to4 (RFC 3056: bits 16-47). Such an address is judged
+// by the IPv4 address it carries, so 64:ff9b::a00:1 is refused as "private" like 10.0.0.1.
+struct Embedding {
+  const char* range;
+  int offset;  // byte offset of the IPv4 address in the 16 bytes
+};
+constexpr Embedding kEmbedding[] = {{"64:ff9b::/96", 12}, {"2002::/16", 2}};
+
+// Prefixes whose mapping the host's network decides, so no fixed rule tells where they lead:
+// local-use NAT64 (RFC 8215) and Teredo (RFC 4380). Refused unless allowed.
+constexpr Blocked kTunnels[] = {
+    {"64:ff9b:1::/48", "nat64"},
+    {"2001::/32", "tunnel"},
+};
+
+const std::vector<std::pair<base::Cidr, int>>& embeddings() {
+  static const auto table = [] {
+    std::vector<std::pair<base::Cidr, int>> t;
+    for (const auto& e : kEmbedding) t.emplace_back(*base::Cidr::parse(e.range), e.offset);
+    return t;
+  }();
+  return table;
+}
+
+const std::vector<std::pair<base::Cidr, std::string_view>>& tunnels() {
+  static const auto table = [] {
+    std::vector<std::pair<base::Cidr, std::string_view>> t;
+    for (const auto& b : kTunnels) t.emplace_back(*base::Cidr::parse(b.range), b.name);
+    return t;
+  }();
+  return table;
+}
+
+std::optional<std::array<unsigned char, 16>> ipv6_bytes(std::string_view address) {
+  if (address.find(':') == std::string_view::npos) return std::nullopt;
+  const auto zone = address.find('%');
+  const std::string text(address.substr(0, zone));
+  std::array<unsigned char, 16> b{};
+  if (::inet_pton(AF_INET6, text.c_str(), b.data()) != 1) return std::nullopt;
+  return b;
+}
+
 }  // namespace
 
 std::optional<std::string_view> AddressPolicy::refusal(std::string_view address) const {
+  if (auto r = refusal_of(address); r || allowed(address)) return r;
+  // An address the table lets through may still lead to a private IPv4 address through a gateway.
+  const auto bytes = ipv6_bytes(address);
+  if (!bytes) return std::nullopt;
+  for (const auto& [range, offset] : embeddings()) {
+    if (!range.contains(address)) continue;
+    std::array<char, INET_ADDRSTRLEN> v4{};
+    if (!::inet_ntop(AF_INET, bytes->data() + offset, v4.data(), v4.size())) return "not an address";
+    return refusal_of(v4.data());
+  }
+  for (const auto& [range, name] : tunnels())
+    if (range.contains(address)) return name;
+  return std::nullopt;
+}
+
+bool AddressPolicy::allowed(std::string_view address) const {
+  return std::any_of(allow_.begin(), allow_.end(), [&](const base::Cidr& a) { return a.contains(address); });
+}
+
+std::optional<std::string_view> AddressPolicy::refusal_of(std::string_view address) const {
   // An address no range can hold is not one: refuse it rather than let it through unmatched.
   static const base::Cidr any = *base::Cidr::parse("::/0");  // IPv4 too, as IPv4-mapped
   if (!any.contains(address)) return "not an address";
-  for (const auto& a : allow_)
-    if (a.contains(address)) return std::nullopt;
+  if (allowed(address)) return std::nullopt;
   for (const auto& [range, name] : blocked())
     if (range.contains(address)) return name;
   return std::nullopt;

@@ -22,7 +22,9 @@ class AddressPolicy {
 
   // Why `address` (IPv4 or IPv6 text; IPv4-mapped IPv6 is the IPv4 address) is refused: the name of
   // its blocked range ("loopback", "private", "metadata", ...); nullopt when it may be used. Text that
-  // is no address is refused as "not an address".
+  // is no address is refused as "not an address". An IPv6 address that carries an IPv4 address for a
+  // gateway (NAT64 64:ff9b::/96, 6to4 2002::/16) is judged by that IPv4 address; local-use NAT64
+  // (64:ff9b:1::/48, "nat64") and Teredo (2001::/32, "tunnel") are refused unless allowed.
   std::optional<std::string_view> refusal(std::string_view address) const;
   // The same for a socket address curl is about to connect to (AF_INET, AF_INET6; others refused).
   // `text` gets the address as text for messages.
@@ -31,6 +33,9 @@ class AddressPolicy {
   const std::vector<base::Cidr>& allowed() const { return allow_; }
 
  private:
+  bool allowed(std::string_view address) const;                                // in an allow range
+  std::optional<std::string_view> refusal_of(std::string_view address) const;  // allow ranges + table
+
   std::vector<base::Cidr> allow_;
 };
 

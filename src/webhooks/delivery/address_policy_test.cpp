@@ -43,6 +43,28 @@ TEST(AddressPolicy, AllowedRangesWinAndOnlyThoseRanges) {
   EXPECT_EQ(p.refusal("::1"), "loopback");
 }
 
+TEST(AddressPolicy, Ipv6ThatCarriesAnIpv4AddressIsJudgedByIt) {
+  const AddressPolicy p;
+  // NAT64 (64:ff9b::/96, the IPv4 address in the last 32 bits) and 6to4 (2002::/16, bits 16-47).
+  EXPECT_EQ(p.refusal("64:ff9b::a00:1"), "private");          // 10.0.0.1
+  EXPECT_EQ(p.refusal("64:ff9b::7f00:1"), "loopback");        // 127.0.0.1
+  EXPECT_EQ(p.refusal("64:ff9b::a9fe:a9fe"), "metadata");     // 169.254.169.254
+  EXPECT_EQ(p.refusal("64:ff9b::192.168.0.1"), "private");    // the dotted form of the same
+  EXPECT_EQ(p.refusal("2002:c0a8:101::1"), "private");        // 192.168.1.1
+  EXPECT_EQ(p.refusal("2002:a9fe:a9fe::"), "metadata");
+  EXPECT_FALSE(p.refusal("64:ff9b::808:808").has_value());    // 8.8.8.8
+  EXPECT_FALSE(p.refusal("2002:808:808::1").has_value());
+  // Prefixes whose mapping the network decides.
+  EXPECT_EQ(p.refusal("64:ff9b:1::a00:1"), "nat64");
+  EXPECT_EQ(p.refusal("2001:0:4136:e378::1"), "tunnel");
+  EXPECT_FALSE(p.refusal("2001:4860:4860::8888").has_value());  // a public 2001: address is no tunnel
+  // The administrator's IPv4 ranges hold for the NAT64 form too; an allowed IPv6 range wins.
+  const AddressPolicy allowing({*base::Cidr::parse("10.20.0.0/16"), *base::Cidr::parse("64:ff9b:1::/48")});
+  EXPECT_FALSE(allowing.refusal("64:ff9b::a14:1").has_value());  // 10.20.0.1
+  EXPECT_EQ(allowing.refusal("64:ff9b::a15:1"), "private");      // 10.21.0.1
+  EXPECT_FALSE(allowing.refusal("64:ff9b:1::a00:1").has_value());
+}
+
 TEST(AddressPolicy, TextThatIsNoAddressIsRefused) {
   const AddressPolicy p;
   for (const char* a : {"", "localhost", "1.2.3", "999.1.1.1", "::g"}) EXPECT_EQ(p.refusal(a), "not an address") << a;

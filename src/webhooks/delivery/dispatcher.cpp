@@ -6,6 +6,9 @@
 
 #include <algorithm>
 #include <boost/json/serialize.hpp>
+#include <cerrno>
+#include <cstring>
+#include <fstream>
 #include <deque>
 #include <map>
 #include <optional>
@@ -182,12 +185,24 @@ Dispatcher::Dispatcher(ports::WebhookStore& store, DispatcherOptions options)
 
 base::Result<std::unique_ptr<Dispatcher>> Dispatcher::start(ports::WebhookStore& store, DispatcherOptions options) {
   std::call_once(g_curl_init, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
+  if (!options.ca_file.empty()) {
+    std::ifstream ca(options.ca_file);
+    std::string first;
+    if (!ca || !std::getline(ca, first))
+      return base::fail(base::Error::invalid_argument("webhooks: [webhooks] ca_file " + options.ca_file +
+                                                      ": cannot be read (" + std::strerror(errno) + ")"));
+    if (first.find("-----BEGIN CERTIFICATE-----") == std::string::npos)
+      return base::fail(base::Error::invalid_argument("webhooks: [webhooks] ca_file " + options.ca_file +
+                                                      ": not a PEM certificate file (it must start with "
+                                                      "-----BEGIN CERTIFICATE-----)"));
+  }
   std::unique_ptr<Dispatcher> d(new Dispatcher(store, std::move(options)));
   d->loop_ = std::make_unique<Loop>();
   d->loop_->multi = curl_multi_init();
   if (!d->loop_->multi) return base::fail(base::Error::internal("webhooks: curl_multi_init failed"));
   curl_multi_setopt(d->loop_->multi, CURLMOPT_MAX_TOTAL_CONNECTIONS, static_cast<long>(d->options_.max_in_flight));
   if (auto st = d->load_all(); !st) return base::fail(st.error());
+  d->resume_saved();
   d->thread_ = std::thread([p = d.get()] { p->run(); });
   return d;
 }
@@ -199,8 +214,68 @@ Dispatcher::~Dispatcher() {
   }
   if (loop_ && loop_->multi) curl_multi_wakeup(loop_->multi);
   if (thread_.joinable()) thread_.join();
-  const auto left = pending_.load();
-  if (left > 0) spdlog::info("webhooks: stopped with {} deliveries not finished (dropped)", left);
+}
+
+void Dispatcher::resume_saved() {
+  auto saved = store_.take_pending(clock_.now(),
+                                   "callbridged stopped before this delivery was made and did not save it "
+                                   "(it did not stop cleanly)");
+  if (!saved) {
+    spdlog::error("webhooks: the deliveries saved at the last stop could not be read: {}", saved.error().message());
+    return;
+  }
+  Loop& L = *loop_;
+  std::size_t resumed = 0, gone = 0;
+  const auto wall_now = clock_.now();
+  for (auto& p : *saved) {
+    const Hook* hook = nullptr;
+    if (auto it = hooks_.find(p.rec.tenant); it != hooks_.end())
+      for (const auto& h : *it->second)
+        if (h.hook.id == p.rec.hook_id) hook = &h;
+    const auto age = wall_now - p.rec.created_at;
+    if (!hook || age > options_.retry_for || pending_.load() >= options_.pending_limit) {
+      ++gone;
+      continue;
+    }
+    auto job = std::make_unique<Job>(std::move(p.rec));
+    job->chain = std::move(p.chain);
+    job->url = hook->hook.url;
+    job->secret = hook->hook.secret;
+    job->body = std::move(p.body);
+    // The retry window goes on from the event's time, not from the restart.
+    job->first_try = Clock::now() - std::chrono::duration_cast<Clock::duration>(std::max(age, decltype(age)::zero()));
+    pending_.fetch_add(1);
+    auto& chain = L.chains[job->chain];
+    if (chain.empty()) L.ready.push_back(job->chain);
+    chain.push_back(std::move(job));
+    ++resumed;
+  }
+  if (resumed + gone > 0)
+    spdlog::info("webhooks: resuming {} deliveries saved at the last stop ({} left out: hook removed, older than "
+                 "retry_for or over the pending limit)",
+                 resumed, gone);
+}
+
+void Dispatcher::save_unfinished() {
+  Loop& L = *loop_;
+  std::vector<ports::PendingDelivery> out;
+  out.reserve(pending_.load());
+  for (auto& [key, chain] : L.chains)
+    for (auto& job : chain) {
+      ports::PendingDelivery p{.rec = job->rec, .chain = job->chain, .body = job->body};
+      out.push_back(std::move(p));
+    }
+  if (out.empty()) {
+    (void)store_.save_pending(out);  // clears what a previous stop may have left
+    return;
+  }
+  if (auto st = store_.save_pending(out); !st) {
+    spdlog::error("webhooks: stopped with {} deliveries not made; saving them failed (they are lost): {}", out.size(),
+                  st.error().message());
+    return;
+  }
+  spdlog::info("webhooks: stopped with {} deliveries not made; saved, they go out after the next start",
+               out.size());
 }
 
 namespace {
@@ -248,9 +323,14 @@ void Dispatcher::reload(const base::TenantId& tenant) {
   auto v = std::make_shared<const std::vector<Hook>>(to_hooks(std::move(*hs)));
   std::uint8_t m = 0;
   for (const auto& h : *v) m |= streams_of(h.hook.events);
-  std::lock_guard lk(mu_);
-  wanted_.insert_or_assign(tenant, m);
-  hooks_.insert_or_assign(tenant, std::move(v));
+  bool wake = false;
+  {
+    std::lock_guard lk(mu_);
+    wanted_.insert_or_assign(tenant, m);
+    hooks_.insert_or_assign(tenant, std::move(v));
+    wake = std::exchange(sleeping_, false);  // it may be in the long sleep of "no hooks at all"
+  }
+  if (wake) curl_multi_wakeup(loop_->multi);
 }
 
 void Dispatcher::offer(const base::TenantId& tenant, Stream stream, std::string_view json, bool call_gone) {
@@ -472,6 +552,7 @@ void Dispatcher::run() {
     curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, static_cast<long>(options_.timeout.count()));
     curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 1L);
     curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 2L);
+    if (!options_.ca_file.empty()) curl_easy_setopt(e, CURLOPT_CAINFO, options_.ca_file.c_str());
     curl_easy_setopt(e, CURLOPT_MAXFILESIZE_LARGE, static_cast<curl_off_t>(options_.max_response_bytes));
     curl_easy_setopt(e, CURLOPT_OPENSOCKETFUNCTION, open_socket);
     curl_easy_setopt(e, CURLOPT_OPENSOCKETDATA, a.get());
@@ -584,7 +665,8 @@ void Dispatcher::run() {
       if (!n) spdlog::error("webhooks: {}", n.error().message());
     }
 
-    // Sleep until curl has work, a retry is due, ping() or the destructor wakes us, or kIdlePoll.
+    // Sleep until curl has work, a retry is due, ping()/reload() or the destructor wakes us, or
+    // kIdlePoll (offer() does not wake us, see there).
     auto wait = kIdlePoll;
     if (!L.timers.empty())
       wait = std::min(wait, std::chrono::ceil<std::chrono::milliseconds>(
@@ -594,6 +676,15 @@ void Dispatcher::run() {
       std::lock_guard lk(mu_);
       if (stopping_) break;
       if (!inbound_.empty()) continue;
+      // No tenant wants any event: offer() queues nothing, so nothing needs the idle poll; sleep
+      // until a retry or the hourly prune is due, or reload()/ping()/the destructor wakes us.
+      if (L.in_flight.empty() && L.ready.empty() &&
+          std::all_of(wanted_.begin(), wanted_.end(), [](const auto& w) { return w.second == 0; })) {
+        auto until = L.next_prune;
+        if (!L.timers.empty()) until = std::min(until, L.timers.begin()->first);
+        wait = std::max(wait, std::chrono::ceil<std::chrono::milliseconds>(
+                                  std::max(Clock::duration::zero(), until - Clock::now())));
+      }
       sleeping_ = true;
     }
     curl_multi_poll(L.multi, nullptr, 0, static_cast<int>(wait.count()), nullptr);
@@ -602,6 +693,13 @@ void Dispatcher::run() {
       sleeping_ = false;
     }
   }
+  // Stopping: events still queued become deliveries, and everything not yet delivered is saved.
+  {
+    std::lock_guard lk(mu_);
+    in.swap(inbound_);
+  }
+  for (auto& i : in) fan_out(i);
+  save_unfinished();
 }
 
 }  // namespace callbridge::webhooks

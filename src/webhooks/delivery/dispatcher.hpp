@@ -7,7 +7,9 @@
 // other per hook, retries with exponential backoff and jitter on 5xx/408/429, timeouts and
 // connection errors for a bounded time, every connection's peer address checked against the
 // AddressPolicy (CURLOPT_OPENSOCKETFUNCTION, redirects included). Outcomes go to the store's
-// delivery log. Thread-safe: offer() on the io thread, reload()/ping() from REST workers.
+// delivery log. Deliveries still to be made when it stops (queued, waiting for a retry, in flight)
+// are saved to the store and resumed at the next start, within their retry window. Thread-safe:
+// offer() on the io thread, reload()/ping() from REST workers.
 #pragma once
 
 #include <atomic>
@@ -33,6 +35,9 @@ struct DispatcherOptions {
   // Ranges deliveries may reach despite the default deny list ([webhooks] allow).
   std::vector<base::Cidr> allow;
   bool allow_http = false;  // plain http:// URLs ([webhooks] allow_http); https:// always verifies
+  // PEM file of the CA certificates that verify receivers instead of the system's store
+  // ([webhooks] ca_file; "" = the system's). start() fails when it cannot be read.
+  std::string ca_file;
   std::chrono::milliseconds connect_timeout{5'000};
   std::chrono::milliseconds timeout{10'000};  // a whole attempt
   std::chrono::milliseconds retry_for{std::chrono::hours(1)};  // then a delivery is given up
@@ -97,6 +102,10 @@ class Dispatcher final : public ports::WebhookEngine {
  private:
   Dispatcher(ports::WebhookStore& store, DispatcherOptions options);
   base::Status load_all();
+  // Before the thread starts: the deliveries the last run saved, back into their chains.
+  void resume_saved();
+  // On the thread, after its loop: what is still to be delivered, into the store.
+  void save_unfinished();
   void run();
   struct Loop;  // the delivery thread's state (curl multi handle, chains, timers)
 

@@ -4,7 +4,9 @@
 // go on, body templates, the response size limit, overflow counting, and the address policy: every
 // blocked range refused after name resolution (CURLOPT_RESOLVE names and `localhost`), literal
 // addresses refused at creation, a redirect to a blocked address refused while an allowed one is
-// followed. Waits on conditions with deadlines, never fixed sleeps.
+// followed; HTTPS verified against [webhooks] ca_file (a receiver with a self-signed certificate is
+// refused without it); deliveries waiting at a stop go out after the next start. Waits on
+// conditions with deadlines, never fixed sleeps.
 #include "webhooks/delivery/dispatcher.hpp"
 
 #include <gtest/gtest.h>
@@ -20,6 +22,7 @@
 #include <set>
 #include <condition_variable>
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <mutex>
 #include <thread>
@@ -260,6 +263,97 @@ TEST_F(DispatcherTest, RetriesOn500ThenDelivers) {
   EXPECT_EQ(log[0].state, "delivered");
   EXPECT_EQ(log[0].attempts, 3);
   EXPECT_EQ(dispatcher_->stats().retries, 2u);
+}
+
+TEST_F(DispatcherTest, DeliveriesWaitingAtAStopGoOutAfterTheNextStart) {
+  options_.backoff_initial = 1h;  // the retry is not due before the stop
+  options_.backoff_max = 1h;
+  options_.retry_for = 2h;
+  Receiver r;
+  start();
+  auto h = add_hook(url(r, "/fail/1/restart"), {"call.ringing", "call.answered"});
+  dispatcher_->offer(kTenant, Stream::call, call_msg("c-1", "delivered", 1), false);
+  ASSERT_EQ(r.wait_for(1).size(), 1u);
+  // The first attempt got a 500 and waits an hour; the call's next event waits behind it.
+  const auto deadline = SteadyClock::now() + 30s;
+  while ((store_->deliveries(kTenant, h.id, 10)->empty() ||
+          store_->deliveries(kTenant, h.id, 10)->front().state != "retrying") &&
+         SteadyClock::now() < deadline)
+    std::this_thread::sleep_for(5ms);
+  dispatcher_->offer(kTenant, Stream::call, call_msg("c-1", "established", 2), false);
+  dispatcher_->offer(kTenant, Stream::call, call_msg("c-2", "delivered", 3), false);
+  dispatcher_.reset();  // the stop saves what is not delivered (c-2's may have gone out already)
+  EXPECT_LE(r.requests().size(), 2u);
+  start();              // and the next start sends it, the call's two in order
+  auto log = finished(h.id, 3);
+  ASSERT_EQ(log.size(), 3u);
+  for (const auto& d : log) EXPECT_EQ(d.state, "delivered") << d.id;
+  auto reqs = r.wait_for(4);
+  ASSERT_GE(reqs.size(), 4u);
+  auto of = [&](const std::string& call, const std::string& type) {
+    for (std::size_t i = 1; i < reqs.size(); ++i) {
+      auto b = json::parse(reqs[i].at("body").as_string()).as_object();
+      if (b.at("data").at("call").at("id").as_string() == call && b.at("type").as_string() == type) return i;
+    }
+    return std::size_t{0};
+  };
+  const auto retried = of("c-1", "call.ringing"), next = of("c-1", "call.answered"), other = of("c-2", "call.ringing");
+  ASSERT_NE(retried, 0u);
+  ASSERT_NE(next, 0u);
+  ASSERT_NE(other, 0u);
+  EXPECT_LT(retried, next);
+  // The same delivery, its second attempt.
+  EXPECT_EQ(reqs[retried].at("headers").at("x-callbridge-delivery"), reqs[0].at("headers").at("x-callbridge-delivery"));
+  EXPECT_EQ(reqs[retried].at("headers").at("x-callbridge-attempt").as_string(), "2");
+  EXPECT_EQ(reqs[retried].at("body"), reqs[0].at("body"));
+  // Nothing is left for a third start.
+  dispatcher_.reset();
+  EXPECT_TRUE(store_->take_pending(base::from_micros(0), "x")->empty());
+}
+
+TEST_F(DispatcherTest, HttpsIsVerifiedAgainstTheConfiguredCaFile) {
+  // A certificate for 127.0.0.1 from no public CA (the openssl command line, as an admin would).
+  const auto cert = (dir_ / "cert.pem").string(), key = (dir_ / "key.pem").string();
+  const std::string cmd = "openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj /CN=crm.test "
+                          "-addext subjectAltName=IP:127.0.0.1 -keyout " + key + " -out " + cert + " 2>/dev/null";
+  ASSERT_EQ(std::system(cmd.c_str()), 0) << cmd;
+  Receiver r(std::vector<std::string>{"python3", CALLBRIDGE_WEBHOOK_RECEIVER, "127.0.0.1", cert, key});
+  const std::string https = "https://127.0.0.1:" + std::to_string(r.port()) + "/ok";
+  options_.allow_http = false;
+  {
+    // The system's CA store does not know the receiver's certificate: refused, and not retried.
+    start();
+    auto h = add_hook(https, {"call.ringing"});
+    dispatcher_->offer(kTenant, Stream::call, call_msg("c-1", "delivered", 1), false);
+    auto log = finished(h.id, 1);
+    ASSERT_EQ(log.size(), 1u);
+    EXPECT_EQ(log[0].state, "failed");
+    EXPECT_EQ(log[0].attempts, 1);
+    EXPECT_NE(log[0].last_error.find("certificate"), std::string::npos) << log[0].last_error;
+    EXPECT_TRUE(r.requests().empty());
+    ASSERT_TRUE(*store_->remove(kTenant, h.id));
+    dispatcher_.reset();
+  }
+  options_.ca_file = cert;
+  start();
+  auto h = add_hook(https, {"call.ringing"});
+  dispatcher_->offer(kTenant, Stream::call, call_msg("c-2", "delivered", 2), false);
+  auto log = finished(h.id, 1);
+  ASSERT_EQ(log.size(), 1u);
+  EXPECT_EQ(log[0].state, "delivered") << log[0].last_error;
+  auto reqs = r.wait_for(1);
+  ASSERT_EQ(reqs.size(), 1u);
+  EXPECT_EQ(reqs[0].at("path").as_string(), "/ok");
+  // A ca_file that cannot be used stops the engine from starting, with the reason.
+  dispatcher_.reset();
+  options_.ca_file = (dir_ / "missing.pem").string();
+  auto d = Dispatcher::start(*store_, options_);
+  ASSERT_FALSE(d);
+  EXPECT_NE(d.error().message().find("ca_file"), std::string::npos) << d.error().message();
+  options_.ca_file = key;  // a key is no certificate file
+  d = Dispatcher::start(*store_, options_);
+  ASSERT_FALSE(d);
+  EXPECT_NE(d.error().message().find("not a PEM certificate"), std::string::npos) << d.error().message();
 }
 
 TEST_F(DispatcherTest, RetriesOnTimeout) {

@@ -11,8 +11,10 @@ What it answers depends on the path:
   /redirect/<code>?to=<url>     <code> with Location: <url>
   /big                          200 with a 200 KiB body
   anything else                 204
+With CERT and KEY (PEM files) after the host it serves HTTPS with that certificate.
 """
 import json
+import ssl
 import sys
 import threading
 import time
@@ -72,6 +74,10 @@ def main():
     host = sys.argv[1] if len(sys.argv) > 1 else "127.0.0.1"
     server = ThreadingHTTPServer((host, 0), Handler)
     server.daemon_threads = True
+    if len(sys.argv) > 3:
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        ctx.load_cert_chain(sys.argv[2], sys.argv[3])
+        server.socket = ctx.wrap_socket(server.socket, server_side=True)
     sys.stdout.write("PORT %d\n" % server.server_address[1])
     sys.stdout.flush()
     server.serve_forever()

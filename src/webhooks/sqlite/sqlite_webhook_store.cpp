@@ -51,6 +51,21 @@ CREATE TABLE deliveries (
 CREATE INDEX deliveries_hook ON deliveries(hook_id, seq);
 CREATE INDEX deliveries_updated ON deliveries(updated_at);
 )sql",
+    // 2: deliveries still to be made when callbridged stopped, resumed at the next start.
+    R"sql(
+CREATE TABLE pending (
+  seq INTEGER PRIMARY KEY AUTOINCREMENT,  -- saved order: a chain's deliveries resume in it
+  id TEXT NOT NULL UNIQUE,
+  hook_id TEXT NOT NULL REFERENCES hooks(id) ON DELETE CASCADE,
+  tenant TEXT NOT NULL,
+  chain TEXT NOT NULL,
+  event_type TEXT NOT NULL,
+  event_id TEXT NOT NULL,
+  body TEXT NOT NULL,
+  attempts INTEGER NOT NULL,
+  created_at INTEGER NOT NULL
+);
+)sql",
 };
 static_assert(std::size(kMigrations) == SqliteWebhookStore::kSchemaVersion);
 const storage::sqlite::Schema kSchema{kApplicationId, kMigrations, "a callbridge webhook store"};
@@ -247,6 +262,68 @@ Result<std::size_t> SqliteWebhookStore::prune_before(base::Timestamp cutoff) {
   s->bind(1, base::to_micros(cutoff));
   if (s->step() != SQLITE_DONE) return fail(db_->err("pruning the delivery log"));
   return static_cast<std::size_t>(db_->changes());
+}
+
+Status SqliteWebhookStore::save_pending(const std::vector<ports::PendingDelivery>& pending) {
+  std::lock_guard lk(mu_);
+  storage::sqlite::Transaction tx(*db_);
+  if (auto st = tx.begin(); !st) return st;
+  if (auto st = db_->exec("DELETE FROM pending", "clearing pending deliveries"); !st) return st;
+  auto s = db_->prepare(
+      "INSERT INTO pending (id, hook_id, tenant, chain, event_type, event_id, body, attempts, created_at) "
+      "SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9 WHERE EXISTS (SELECT 1 FROM hooks WHERE id = ?2)");
+  if (!s) return fail(s.error());
+  for (const auto& p : pending) {
+    s->reset();
+    s->bind(1, p.rec.id);
+    s->bind(2, p.rec.hook_id);
+    s->bind(3, p.rec.tenant);
+    s->bind(4, p.chain);
+    s->bind(5, p.rec.event_type);
+    s->bind(6, p.rec.event_id);
+    s->bind(7, p.body);
+    s->bind(8, p.rec.attempts);
+    s->bind(9, base::to_micros(p.rec.created_at));
+    if (s->step() != SQLITE_DONE) return fail(db_->err("saving pending delivery " + p.rec.id));
+  }
+  return tx.commit();
+}
+
+Result<std::vector<ports::PendingDelivery>> SqliteWebhookStore::take_pending(base::Timestamp now,
+                                                                            std::string_view lost_error) {
+  std::lock_guard lk(mu_);
+  storage::sqlite::Transaction tx(*db_);
+  if (auto st = tx.begin(); !st) return fail(st.error());
+  auto s = db_->prepare(
+      "SELECT id, hook_id, tenant, chain, event_type, event_id, body, attempts, created_at FROM pending "
+      "ORDER BY seq");
+  if (!s) return fail(s.error());
+  std::vector<ports::PendingDelivery> out;
+  int rc;
+  while ((rc = s->step()) == SQLITE_ROW) {
+    auto tenant = base::TenantId::parse(s->view(2), "tenant");
+    if (!tenant) continue;  // not written by us
+    ports::PendingDelivery p{.rec = {.id = s->text(0), .hook_id = s->text(1), .tenant = *tenant}};
+    p.chain = s->text(3);
+    p.rec.event_type = s->text(4);
+    p.rec.event_id = s->text(5);
+    p.body = s->text(6);
+    p.rec.attempts = static_cast<int>(s->i64(7));
+    p.rec.created_at = base::from_micros(s->i64(8));
+    p.rec.state = "pending";
+    out.push_back(std::move(p));
+  }
+  if (rc != SQLITE_DONE) return fail(db_->err("reading pending deliveries"));
+  auto lost = db_->prepare(
+      "UPDATE deliveries SET state = 'failed', last_error = ?1, updated_at = ?2 "
+      "WHERE state = 'retrying' AND id NOT IN (SELECT id FROM pending)");
+  if (!lost) return fail(lost.error());
+  lost->bind(1, lost_error.substr(0, 512));
+  lost->bind(2, base::to_micros(now));
+  if (lost->step() != SQLITE_DONE) return fail(db_->err("closing deliveries that were lost"));
+  if (auto st = db_->exec("DELETE FROM pending", "taking pending deliveries"); !st) return fail(st.error());
+  if (auto st = tx.commit(); !st) return fail(st.error());
+  return out;
 }
 
 }  // namespace callbridge::webhooks

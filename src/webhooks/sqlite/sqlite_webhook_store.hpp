@@ -2,7 +2,8 @@
 // SQLite file, DATA_DIR/webhooks.db (WAL, mode 0600 through callbridged's umask; it holds the HMAC
 // secrets). Thread-safe: one connection under a mutex; every call blocks on disk (REST workers, the
 // delivery thread). The delivery log is bounded twice: max_log_per_hook newest rows per hook, and
-// prune_before() (the delivery engine calls it hourly with its retention).
+// prune_before() (the delivery engine calls it hourly with its retention). Deliveries still to be
+// made when the engine stops are kept in a table of their own until the next start (schema 2).
 #pragma once
 
 #include <functional>
@@ -24,7 +25,7 @@ class SqliteWebhookStore final : public ports::WebhookStore {
     std::size_t max_hooks_per_tenant = 20;
     std::size_t max_log_per_hook = 1000;
   };
-  static constexpr int kSchemaVersion = 1;
+  static constexpr int kSchemaVersion = 2;
 
   static base::Result<std::unique_ptr<SqliteWebhookStore>> open(const std::string& path, Options options);
   static base::Result<std::unique_ptr<SqliteWebhookStore>> open(const std::string& path) {
@@ -41,6 +42,9 @@ class SqliteWebhookStore final : public ports::WebhookStore {
   base::Result<std::vector<ports::WebhookDelivery>> deliveries(const base::TenantId& tenant, std::string_view hook_id,
                                                                std::size_t limit) override;
   base::Result<std::size_t> prune_before(base::Timestamp cutoff) override;
+  base::Status save_pending(const std::vector<ports::PendingDelivery>& pending) override;
+  base::Result<std::vector<ports::PendingDelivery>> take_pending(base::Timestamp now,
+                                                                 std::string_view lost_error) override;
   void set_on_change(std::function<void(const base::TenantId&)> f) override { on_change_ = std::move(f); }
 
  private:

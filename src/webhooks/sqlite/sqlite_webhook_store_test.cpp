@@ -130,6 +130,53 @@ TEST_F(WebhookStoreTest, DeliveryLogUpsertsIsBoundedPerHookAndPrunedByAge) {
   EXPECT_TRUE((*s)->deliveries(base::TenantId("ta"), "wh_1", 10)->empty());
 }
 
+TEST_F(WebhookStoreTest, PendingDeliveriesAreSavedAndTakenInOrderOnce) {
+  {
+    auto s = SqliteWebhookStore::open(path());
+    ASSERT_TRUE(s);
+    ASSERT_TRUE((*s)->add(hook("wh_1", "ta")));
+    ASSERT_TRUE((*s)->add(hook("wh_2", "ta")));
+    // Logged as retrying: dl_1 is saved below, dl_9 is not (as if callbridged had been killed).
+    ASSERT_TRUE((*s)->record(delivery("dl_1", "wh_1", 1, 100)));
+    ASSERT_TRUE((*s)->record(delivery("dl_9", "wh_2", 2, 100)));
+    std::vector<ports::PendingDelivery> p;
+    for (const char* id : {"dl_1", "dl_2", "dl_3"}) {
+      ports::PendingDelivery d{.rec = delivery(id, "wh_1", 0, 300), .chain = "wh_1\nc-1",
+                               .body = std::string(R"({"id":")") + id + "\"}"};
+      p.push_back(std::move(d));
+    }
+    p[0].rec.attempts = 1;
+    p.push_back({.rec = delivery("dl_4", "wh_gone", 0, 300), .chain = "wh_gone\nc-2", .body = "{}"});
+    ASSERT_TRUE((*s)->save_pending({p[2]}));  // replaced by the next save
+    ASSERT_TRUE((*s)->save_pending(p));
+  }
+  auto s = SqliteWebhookStore::open(path());
+  ASSERT_TRUE(s);
+  auto taken = (*s)->take_pending(base::from_micros(500), "lost at the stop");
+  ASSERT_TRUE(taken) << taken.error().message();
+  ASSERT_EQ(taken->size(), 3u);  // the delivery of a hook that does not exist is not kept
+  EXPECT_EQ((*taken)[0].rec.id, "dl_1");
+  EXPECT_EQ((*taken)[1].rec.id, "dl_2");
+  EXPECT_EQ((*taken)[2].rec.id, "dl_3");
+  EXPECT_EQ((*taken)[0].rec.attempts, 1);
+  EXPECT_EQ((*taken)[0].rec.created_at, base::from_micros(300));
+  EXPECT_EQ((*taken)[0].rec.tenant, base::TenantId("ta"));
+  EXPECT_EQ((*taken)[0].rec.event_type, "call.ended");
+  EXPECT_EQ((*taken)[1].chain, "wh_1\nc-1");
+  EXPECT_EQ((*taken)[1].body, R"({"id":"dl_2"})");
+  // The saved one is still retrying in the log; the one nobody saved is closed as failed.
+  auto log1 = *(*s)->deliveries(base::TenantId("ta"), "wh_1", 10);
+  ASSERT_EQ(log1.size(), 1u);
+  EXPECT_EQ(log1[0].state, "retrying");
+  auto log2 = *(*s)->deliveries(base::TenantId("ta"), "wh_2", 10);
+  ASSERT_EQ(log2.size(), 1u);
+  EXPECT_EQ(log2[0].state, "failed");
+  EXPECT_EQ(log2[0].last_error, "lost at the stop");
+  EXPECT_EQ(log2[0].updated_at, base::from_micros(500));
+  // Taken once.
+  EXPECT_TRUE((*s)->take_pending(base::from_micros(600), "x")->empty());
+}
+
 TEST_F(WebhookStoreTest, AForeignFileIsRefused) {
   std::ofstream(path()) << "not a database at all, just text that is long enough to look like a header";
   auto s = SqliteWebhookStore::open(path());
