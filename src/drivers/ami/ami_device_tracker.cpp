@@ -1,5 +1,7 @@
 #include "drivers/ami/ami_device_tracker.hpp"
 
+#include <spdlog/spdlog.h>
+
 #include <algorithm>
 #include <charconv>
 
@@ -8,6 +10,9 @@ namespace callbridge::drivers::ami {
 namespace {
 
 constexpr std::size_t kMaxContactsPerDevice = 64;  // Asterisk's max_contacts is usually 1..10
+// Endpoints kept per link: far above any real PBX (a large site has a few thousand phones), so a
+// PBX (or whatever answers on its AMI port) that reports endless new names cannot grow the
+// registry, and the PJSIPShowEndpoint it asks for each new registration, without bound.
 
 bool is_resync(const AmiMessage& m, std::string_view action) {
   auto id = m.action_id();
@@ -84,6 +89,13 @@ void AmiDeviceTracker::edit(std::string_view endpoint, F&& f) {
   if (old) {
     d = *old;
   } else {
+    if (registry_.size() >= kMaxDevices) {
+      if (dropped_devices_++ % 1000 == 0)
+        spdlog::warn("AMI {}: the device registry holds {} endpoints, the most it keeps; ignoring endpoint {} "
+                     "(dropped so far: {})",
+                     registry_.pbx(), registry_.size(), endpoint, dropped_devices_);
+      return;
+    }
     d.id = registry_.id_of(endpoint);
     d.pbx = registry_.pbx();
     d.endpoint = std::string(endpoint);
@@ -108,7 +120,7 @@ void AmiDeviceTracker::on_message(const AmiMessage& m, base::Timestamp at) {
   if (ev.empty()) return;
   if (ev == "EndpointList") {
     auto endpoint = m.get("ObjectName");
-    if (is_resync(m, "PJSIPShowEndpoints")) resync_endpoints_.emplace(endpoint);
+    if (is_resync(m, "PJSIPShowEndpoints") && resync_endpoints_.size() < kMaxDevices) resync_endpoints_.emplace(endpoint);
     // "Contacts: 100/sip:100@127.0.0.1:5100,": aor/uri pairs; the contacts as configured or
     // registered now (ContactList, next in the resync, says which are registrations).
     std::vector<std::string> uris;
@@ -145,7 +157,8 @@ void AmiDeviceTracker::on_message(const AmiMessage& m, base::Timestamp at) {
     auto endpoint = contact_endpoint(m);
     std::string uri(m.get("Uri"));
     if (uri.empty()) return;
-    if (is_resync(m, "PJSIPShowContacts")) resync_contacts_.insert(std::string(endpoint) + "\n" + uri);
+    if (is_resync(m, "PJSIPShowContacts") && resync_contacts_.size() < kMaxDevices * 4)
+      resync_contacts_.insert(std::string(endpoint) + "\n" + uri);
     edit(endpoint, [&](model::RegisteredDevice& d) {
       model::DeviceContact* c = find_contact(d, uri);
       if (!c) {
@@ -199,7 +212,7 @@ void AmiDeviceTracker::on_message(const AmiMessage& m, base::Timestamp at) {
       if (status == "Created" || status == "Updated" || (c->dynamic && c->user_agent.empty())) ask = true;
       fill_sip_user(d, {});
     });
-    if (ask && ask_) {
+    if (ask && ask_ && registry_.find(endpoint)) {
       ++detail_requests_;
       ask_(std::string(endpoint));
     }

@@ -55,6 +55,9 @@ class AmiDeviceTracker {
   const model::DeviceRegistry& registry() const { return registry_; }
   model::DeviceRegistry& registry() { return registry_; }
   std::uint64_t detail_requests() const { return detail_requests_; }
+  // New endpoints ignored because the registry held kMaxDevices already.
+  std::uint64_t dropped_devices() const { return dropped_devices_; }
+  static constexpr std::size_t kMaxDevices = 20'000;
 
  private:
   // Edits a copy of the endpoint's device (created when new) and stores it, marked changed, only
@@ -71,6 +74,7 @@ class AmiDeviceTracker {
   std::set<std::string, std::less<>> resync_endpoints_, resync_contacts_;
   bool endpoints_listed_ = false;
   std::uint64_t detail_requests_ = 0;
+  std::uint64_t dropped_devices_ = 0;
 };
 
 }  // namespace callbridge::drivers::ami

@@ -269,5 +269,27 @@ TEST(AmiDeviceTracker, AResyncDropsEndpointsThePbxNoLongerHas) {
     EXPECT_EQ(std::find(changed.begin(), changed.end(), same), changed.end()) << same;
 }
 
+TEST(AmiDeviceTracker, EndlessNewEndpointsStopAtTheBound) {
+  Rig r;
+  r.devices.on_session_start(at(0));
+  const std::size_t n = AmiDeviceTracker::kMaxDevices + 50;
+  FrameReader fr({}, false);
+  AmiMessage m;
+  std::size_t fed = 0;
+  for (std::size_t i = 0; i < n; ++i) {
+    const auto ep = "x" + std::to_string(i);
+    fr.feed("Event: ContactStatus\r\nURI: sip:" + ep + "@192.0.2.1:5060\r\nContactStatus: Created\r\nAOR: " + ep +
+            "\r\nEndpointName: " + ep + "\r\n\r\n");
+    while (fr.next(m).value_or(false)) {
+      r.devices.on_message(m, at(1));
+      ++fed;
+    }
+  }
+  ASSERT_EQ(fed, n);
+  EXPECT_EQ(r.devices.registry().size(), AmiDeviceTracker::kMaxDevices);
+  EXPECT_EQ(r.devices.dropped_devices(), 50u);
+  EXPECT_EQ(r.asked.size(), AmiDeviceTracker::kMaxDevices);  // no PJSIPShowEndpoint for the ignored ones
+}
+
 }  // namespace
 }  // namespace callbridge::drivers::ami
