@@ -16,6 +16,7 @@ Command register_audit(CLI::App& app);  // cmd_audit.cpp
 Command register_tenant(CLI::App& app);  // cmd_tenant.cpp
 Command register_webhook(CLI::App& app);  // cmd_webhook.cpp
 Command register_devices(CLI::App& app);  // cmd_devices.cpp
+Command register_queue(CLI::App& app);  // cmd_queue.cpp
 Command register_status(CLI::App& app);  // cmd_status.cpp
 
 std::vector<Command> register_all(CLI::App& app) {
@@ -30,6 +31,7 @@ std::vector<Command> register_all(CLI::App& app) {
   out.push_back(register_tenant(app));
   out.push_back(register_webhook(app));
   out.push_back(register_devices(app));
+  out.push_back(register_queue(app));
   out.push_back(register_status(app));
   return out;
 }

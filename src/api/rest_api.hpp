@@ -25,6 +25,8 @@
 #include "base/worker_pool.hpp"
 #include "model/call_model.hpp"
 #include "model/device_registry.hpp"
+#include "model/queue_state.hpp"
+#include "ports/pbx_driver.hpp"
 #include "ports/audit_log.hpp"
 #include "ports/contact_source.hpp"
 #include "ports/identity_store.hpp"
@@ -72,6 +74,14 @@ struct RestDeps {
   // Removes device `id` of `tenant` from its registry (io thread); false: no such device. Unset:
   // none.
   std::function<bool(const base::TenantId& tenant, std::string_view id)> forget_device;
+  // The queue states of `tenant`'s PBX connections (io thread; docs/queues.md). Unset: none.
+  std::function<void(const base::TenantId& tenant, const std::function<void(const model::QueueState&)>&)>
+      for_each_queue_state;
+  // An agent's queue membership change through the PBX that has the queue (io thread; `pbx` ""
+  // = any); `done` once on the io thread. Unset: Errc::unavailable.
+  std::function<void(const base::TenantId& tenant, const ports::QueueMemberRequest& r, std::string_view pbx,
+                     ports::CommandDone done)>
+      queue_member;
   // Publishes {"type":<type>,"seq":N<json_tail>} on `tenant`'s event stream as core::EventHub::
   // publish_raw does (io thread; e.g. the presence capability's user_status events). Unset: nothing.
   std::function<void(const base::TenantId& tenant, core::HubMessage::Kind kind, std::vector<std::string> devices,

@@ -9,6 +9,8 @@
 #include "capabilities/contacts/contacts_events.hpp"
 #include "capabilities/devices/devices_events.hpp"
 #include "capabilities/devices/devices_routes.hpp"
+#include "capabilities/queues/queues_events.hpp"
+#include "capabilities/queues/queues_routes.hpp"
 #include "capabilities/contacts/contacts_routes.hpp"
 #include "capabilities/journal/journal_events.hpp"
 #include "capabilities/journal/journal_routes.hpp"
@@ -37,6 +39,8 @@ constexpr std::array kCapabilities{
                     "src/capabilities/webhooks/openapi.json"},
     cap::Capability{"devices", cap::devices::register_devices, cap::devices::kConsumes, cap::devices::kEmits,
                     "src/capabilities/devices/openapi.json"},
+    cap::Capability{"queues", cap::queues::register_queues, cap::queues::kConsumes, cap::queues::kEmits,
+                    "src/capabilities/queues/openapi.json"},
 };
 
 }  // namespace

@@ -105,7 +105,7 @@ base::Status wire_webhooks(App& app, RestWiring& w) {
   w.webhook_store->set_on_change([e = w.webhooks.get()](const base::TenantId& t) { e->reload(t); });
   app.event_hub().set_tap([e = w.webhooks.get()](const core::TappedMessage& m) {
     using K = core::HubMessage::Kind;
-    if (m.kind == K::command || m.kind == K::device || m.kind == K::status) return;  // no webhook stream for these
+    if (m.kind == K::command || m.kind == K::device || m.kind == K::status || m.kind == K::queue) return;  // no webhook stream for these
     const auto stream = m.kind == K::call ? webhooks::Stream::call
                         : m.kind == K::line ? webhooks::Stream::line
                                             : webhooks::Stream::journal;
@@ -176,6 +176,16 @@ base::Result<std::shared_ptr<RestWiring>> wire_rest_api(App& app) {
     t->async_wait([t, f = std::move(f)](const boost::system::error_code& ec) {
       if (!ec) f();
     });
+  };
+  d.for_each_queue_state = [a](const base::TenantId& tenant,
+                               const std::function<void(const model::QueueState&)>& f) {
+    if (auto* r = a->runtime(tenant)) r->for_each_queue_state(f);
+  };
+  d.queue_member = [a](const base::TenantId& tenant, const ports::QueueMemberRequest& req, std::string_view pbx,
+                       ports::CommandDone done) {
+    auto* r = a->runtime(tenant);
+    if (!r) return done(base::fail(base::Error::not_found("no queue '" + req.queue + "' in this tenant")));
+    r->queue_member(req, pbx, std::move(done));
   };
   d.for_each_model = [a](const base::TenantId& tenant, const std::function<void(const model::CallModel&)>& f) {
     if (auto* r = a->runtime(tenant)) r->for_each_model(f);

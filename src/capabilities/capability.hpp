@@ -30,6 +30,7 @@ enum class Consumes : std::uint8_t {
   directories,      // the tenant's contact store and lookup engine
   audit_records,    // ports::AuditLog: sign-ins, tokens, users, settings, tenants, commands the API recorded
   device_registries,  // ports::PbxDriver::devices() and PbxEventSink::on_devices_changed: the PBX's SIP devices
+  queue_states,       // ports::PbxDriver::queues()/queue_member() and PbxEventSink::on_queues_changed
 };
 
 constexpr std::string_view to_string(Consumes c) {
@@ -41,6 +42,7 @@ constexpr std::string_view to_string(Consumes c) {
     case Consumes::directories: return "directories";
     case Consumes::audit_records: return "audit_records";
     case Consumes::device_registries: return "device_registries";
+    case Consumes::queue_states: return "queue_states";
   }
   return "?";
 }
@@ -54,6 +56,7 @@ constexpr std::string_view to_string(core::HubMessage::Kind k) {
     case core::HubMessage::Kind::command: return "command";
     case core::HubMessage::Kind::device: return "device";
     case core::HubMessage::Kind::status: return "user_status";
+    case core::HubMessage::Kind::queue: return "queue";
   }
   return "?";
 }

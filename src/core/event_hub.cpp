@@ -109,6 +109,130 @@ void EventHub::on_devices(const base::TenantId& tn, const model::DeviceRegistry&
   }
 }
 
+std::string queue_json(const model::Queue& q, std::string_view pbx, const base::TenantId& tenant,
+                       base::Timestamp now, const RemoteInfoView* remotes) {
+  auto str = [](std::string& o, std::string_view k, std::string_view v) {
+    o += ",\"";
+    o += k;
+    o += "\":";
+    put_string(o, v);
+  };
+  auto num = [](std::string& o, std::string_view k, std::int64_t v) {
+    o += ",\"";
+    o += k;
+    o += "\":";
+    o += std::to_string(v);
+  };
+  auto when = [](std::string& o, std::string_view k, const std::optional<base::Timestamp>& t) {
+    o += ",\"";
+    o += k;
+    o += "\":";
+    if (t) put_string(o, base::format_rfc3339_ms(*t));
+    else o += "null";
+  };
+  const bool today = std::chrono::floor<std::chrono::days>(q.day_start) == std::chrono::floor<std::chrono::days>(now);
+  std::string o = "{\"id\":";
+  put_string(o, std::string(pbx) + ":" + q.name);
+  str(o, "pbx", pbx);
+  str(o, "name", q.name);
+  str(o, "strategy", q.strategy);
+  num(o, "max", q.max);
+  o += ",\"wrapup_seconds\":";
+  o += q.wrapup_seconds ? std::to_string(*q.wrapup_seconds) : std::string("null");
+  num(o, "waiting", static_cast<std::int64_t>(q.callers.size()));
+  num(o, "longest_wait", q.longest_wait(now));
+  num(o, "answered_today", today ? q.answered_today : 0);
+  num(o, "abandoned_today", today ? q.abandoned_today : 0);
+  num(o, "pbx_completed", q.pbx_completed);
+  num(o, "pbx_abandoned", q.pbx_abandoned);
+  num(o, "holdtime", q.holdtime);
+  num(o, "talktime", q.talktime);
+  o += ",\"callers\":[";
+  for (std::size_t i = 0; i < q.callers.size(); ++i) {
+    const auto& c = q.callers[i];
+    o += i ? ",{" : "{";
+    o += "\"position\":" + std::to_string(c.position);
+    str(o, "channel", c.channel);
+    str(o, "uniqueid", c.uniqueid);
+    str(o, "linkedid", c.linkedid);
+    o += ",\"number\":";
+    if (c.number.empty()) o += "null";
+    else put_string(o, c.number);
+    o += ",\"name\":";
+    if (c.name.empty()) o += "null";
+    else put_string(o, c.name);
+    when(o, "joined", c.joined);
+    num(o, "wait", std::max<std::int64_t>(0, std::chrono::duration_cast<std::chrono::seconds>(now - c.joined).count()));
+    if (remotes) {
+      // The caller as the calls show a remote party: classified, with the directory's contacts
+      // once a lookup for the number ran (docs/queues.md).
+      model::Connection conn;
+      conn.state = model::ConnectionState::queued;
+      if (!c.number.empty()) conn.remote = c.number;
+      o += ",\"remote_info\":";
+      remotes->append_remote_info(o, tenant, conn);
+    }
+    o += '}';
+  }
+  o += "],\"agents\":[";
+  for (std::size_t i = 0; i < q.members.size(); ++i) {
+    const auto& m = q.members[i];
+    o += i ? ",{" : "{";
+    o += "\"interface\":";
+    put_string(o, m.interface);
+    str(o, "name", m.name);
+    o += ",\"extension\":";
+    if (m.device.empty()) o += "null";
+    else put_string(o, m.device);
+    str(o, "membership", m.membership);
+    str(o, "state", model::to_string(q.state(m, now)));
+    o += ",\"paused\":";
+    o += m.paused ? "true" : "false";
+    o += ",\"paused_reason\":";
+    if (m.paused) put_string(o, m.paused_reason);
+    else o += "null";
+    o += ",\"in_call\":";
+    o += m.in_call ? "true" : "false";
+    o += ",\"ringing\":";
+    o += m.ringing ? "true" : "false";
+    num(o, "penalty", m.penalty);
+    num(o, "calls_taken", m.calls_taken);
+    when(o, "last_call", m.last_call);
+    when(o, "last_pause", m.last_pause);
+    when(o, "login_time", m.login_time);
+    num(o, "wrapup_seconds", q.wrapup_for(m));
+    when(o, "wrapup_until", q.wrapup_until(m));
+    o += '}';
+  }
+  o += "]}";
+  return o;
+}
+
+void EventHub::on_queues(const base::TenantId& tn, const model::QueueState& state, std::span<const std::string> names,
+                         base::Timestamp now) {
+  auto& t = tenant(tn);
+  for (const auto& name : names) {
+    ++t.seq;
+    std::string json = head("queue", t.seq);
+    std::vector<std::string> devices;
+    if (const auto* q = state.find(name)) {
+      json += ",\"event\":\"changed\",\"queue\":";
+      json += queue_json(*q, state.pbx(), tn, now, remote_info_);
+      for (const auto& m : q->members)
+        if (!m.device.empty()) devices.push_back(m.device);
+    } else {
+      json += ",\"event\":\"removed\",\"id\":";
+      put_string(json, state.pbx() + ":" + name);
+      json += ",\"pbx\":";
+      put_string(json, state.pbx());
+      json += ",\"name\":";
+      put_string(json, name);
+    }
+    json += '}';
+    publish(t, HubMessage::Kind::queue, std::move(devices), std::move(json));
+  }
+}
+
 std::string call_json(const model::Call& c, const base::TenantId& tenant, const model::CallModel& m,
                       const RemoteInfoView* remotes) {
   std::string o = "{\"id\":";

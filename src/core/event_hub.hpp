@@ -20,6 +20,7 @@
 #include "model/call_model.hpp"
 #include "model/device_registry.hpp"
 #include "model/journal_entry.hpp"
+#include "model/queue_state.hpp"
 #include "core/remote_info_view.hpp"
 #include "core/visibility.hpp"
 
@@ -30,7 +31,7 @@ namespace callbridge::core {
 
 // One published message, shared by every subscriber and by the retention ring.
 struct HubMessage {
-  enum class Kind : std::uint8_t { call, line, journal, command, device, status };
+  enum class Kind : std::uint8_t { call, line, journal, command, device, status, queue };
   std::uint64_t seq = 0;
   Kind kind = Kind::call;
   std::vector<std::string> devices;          // the devices it concerns (filtering; line and status: as presence)
@@ -111,6 +112,12 @@ class EventHub {
   // "id":"..."} for the others; seen by the tenant's admins only.
   void on_devices(const base::TenantId& tenant, const model::DeviceRegistry& registry,
                   std::span<const std::string> ids);
+  // The queues' changes (docs/queues.md): {"type":"queue","seq":N,"event":"changed","queue":{...}}
+  // for each name still in `state`, {"type":"queue","seq":N,"event":"removed","pbx":..,"name":..}
+  // for the others; seen by the subscriptions that see one of the queue's agents' devices, and by
+  // scope tenant. `now`: the waiting times' reference.
+  void on_queues(const base::TenantId& tenant, const model::QueueState& state, std::span<const std::string> names,
+                 base::Timestamp now);
   // Any JSON object with the given kind/devices; `json_tail` is the object after `"seq":N` and must
   // start with ',' or be '}' (tests, benchmarks, future kinds).
   void publish_raw(const base::TenantId& tenant, HubMessage::Kind kind, std::vector<std::string> devices,
@@ -183,6 +190,10 @@ class EventHub {
 std::string_view line_state_name(model::DeviceState s);
 // A registry device as the API shows it (docs/devices.md, GET /api/v1/devices).
 std::string device_json(const model::RegisteredDevice& d);
+// A queue as the API shows it (docs/queues.md, GET /api/v1/queues): waiting callers with their
+// wait at `now` and, with `remotes`, the caller's remote_info; agents with their state.
+std::string queue_json(const model::Queue& q, std::string_view pbx, const base::TenantId& tenant,
+                       base::Timestamp now, const RemoteInfoView* remotes);
 // The call as the API shows it (docs/api.md "Calls"), from the model; with `remotes`, every
 // connection also carries "remote_info".
 std::string call_json(const model::Call& c, const base::TenantId& tenant, const model::CallModel& m,

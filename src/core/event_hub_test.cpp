@@ -247,6 +247,65 @@ TEST_F(HubTest, TheTapSeesEveryMessageInOrderAndWhenACallEnded) {
 
 // Issue 17: device registry changes go to the tenant's admins only, in any scope, in seq order and
 // in the resume ring; "removed" for an id no longer in the registry; the JSON has every field.
+// Issue 17: queue events reach the subscriptions that see one of the queue's agents, and scope
+// tenant; never another tenant; a removal only scope tenant.
+TEST_F(HubTest, QueueEventsReachTheAgentsAndTheWholeTenantScope) {
+  Collect agent, other_user, supervisor, other_tenant;
+  auto viewer = [](Role r, std::string ext) {
+    return Viewer{.tenant = base::TenantId("default"), .user = "u" + ext, .role = r, .extensions = {ext}};
+  };
+  auto f_agent = event_filter(viewer(Role::user, "101"), EventScope::own);
+  auto f_other = event_filter(viewer(Role::user, "105"), EventScope::own);
+  auto f_sup = event_filter(viewer(Role::supervisor, "100"), EventScope::tenant);
+  ASSERT_TRUE(f_agent && f_other && f_sup);
+  hub.subscribe("default", *f_agent, std::nullopt, &agent);
+  hub.subscribe("default", *f_other, std::nullopt, &other_user);
+  hub.subscribe("default", *f_sup, std::nullopt, &supervisor);
+  auto f_x = event_filter(Viewer{.tenant = base::TenantId("other"), .user = "x", .role = Role::admin}, EventScope::tenant);
+  hub.subscribe("other", *f_x, std::nullopt, &other_tenant);
+
+  model::QueueState qs("lab");
+  model::Queue q;
+  q.name = "support";
+  q.strategy = "ringall";
+  model::QueueMember m;
+  m.interface = "PJSIP/101";
+  m.device = "101";
+  m.name = "Ben Bravo";
+  m.membership = "static";
+  m.status = 1;
+  m.paused = true;
+  m.paused_reason = "lunch";
+  q.members.push_back(m);
+  model::QueueCaller c;
+  c.channel = "PJSIP/trunk-1";
+  c.uniqueid = "u1";
+  c.number = "+4989123456";
+  c.position = 1;
+  c.joined = at(0);
+  q.callers.push_back(c);
+  qs.put(q);
+  model::Queue gone;
+  gone.name = "old";
+  qs.put(gone);
+  qs.erase("old");
+  auto names = qs.take_changed();
+  ASSERT_EQ(names, (std::vector<std::string>{"old", "support"}));
+  hub.on_queues("default", qs, names, at(30));
+  ASSERT_EQ(agent.got.size(), 1u);
+  EXPECT_TRUE(other_user.got.empty());
+  ASSERT_EQ(supervisor.got.size(), 2u);
+  EXPECT_TRUE(other_tenant.got.empty());
+  EXPECT_EQ(supervisor.got[0],
+            "{\"type\":\"queue\",\"seq\":1,\"event\":\"removed\",\"id\":\"lab:old\",\"pbx\":\"lab\",\"name\":\"old\"}");
+  EXPECT_EQ(agent.got[0], supervisor.got[1]);
+  const auto& j = agent.got[0];
+  EXPECT_NE(j.find("\"event\":\"changed\",\"queue\":{\"id\":\"lab:support\""), std::string::npos) << j;
+  EXPECT_NE(j.find("\"waiting\":1,\"longest_wait\":30"), std::string::npos) << j;
+  EXPECT_NE(j.find("\"number\":\"+4989123456\",\"name\":null"), std::string::npos) << j;
+  EXPECT_NE(j.find("\"state\":\"paused\",\"paused\":true,\"paused_reason\":\"lunch\""), std::string::npos) << j;
+}
+
 TEST_F(HubTest, DeviceEventsReachAdminsOnly) {
   Collect admin_own, admin_tenant, supervisor, user, other_tenant;
   auto viewer = [](Role r) { return Viewer{.tenant = base::TenantId("default"), .user = "u", .role = r, .extensions = {"100"}}; };

@@ -154,6 +154,31 @@ void TenantRuntime::for_each_device_registry(const std::function<void(const mode
     if (const auto* r = d->devices()) f(*r);
 }
 
+void TenantRuntime::on_queues_changed(const model::QueueState& state, std::span<const std::string> names) {
+  // Only queue states of this tenant's own drivers are published (a state carries no tenant).
+  bool ours = false;
+  for (const auto& d : drivers_) ours |= d->queues() == &state;
+  if (!ours) {
+    ++stats_.foreign_dropped;
+    return;
+  }
+  services_.hub->on_queues(id_, state, names, services_.clock->now());
+}
+
+void TenantRuntime::for_each_queue_state(const std::function<void(const model::QueueState&)>& f) const {
+  for (const auto& d : drivers_)
+    if (const auto* q = d->queues()) f(*q);
+}
+
+void TenantRuntime::queue_member(const ports::QueueMemberRequest& r, std::string_view pbx, ports::CommandDone done) {
+  for (const auto& d : drivers_) {
+    const auto* q = d->queues();
+    if (!q || !q->find(r.queue) || (!pbx.empty() && q->pbx() != pbx)) continue;
+    return d->queue_member(r, std::move(done));
+  }
+  done(base::fail(base::Error::not_found("no queue '" + r.queue + "' in this tenant")));
+}
+
 bool TenantRuntime::forget_device(std::string_view id) {
   for (const auto& d : drivers_)
     if (d->forget_device(id)) return true;

@@ -148,6 +148,14 @@ class TenantRuntime final : public ports::PbxEventSink {
   // DELETE /api/v1/devices/{id}: false when no driver of this tenant has the device.
   bool forget_device(std::string_view id);
 
+  void on_queues_changed(const model::QueueState& state, std::span<const std::string> names) override;
+  // The queue states of this tenant's drivers (docs/queues.md).
+  void for_each_queue_state(const std::function<void(const model::QueueState&)>& f) const;
+  // An agent's membership change through the driver that has queue `r.queue` (`pbx` non-empty: only
+  // that connection); Errc::not_found when no driver of this tenant has the queue. `done` on the io
+  // thread, exactly once.
+  void queue_member(const ports::QueueMemberRequest& r, std::string_view pbx, ports::CommandDone done);
+
  private:
   void store_entry(model::JournalEntry entry);
   void finish_stop();

@@ -87,6 +87,13 @@ struct FakeDriver final : ports::PbxDriver {
 
   model::DeviceRegistry registry{name_};
   const model::DeviceRegistry* devices() const override { return &registry; }
+  model::QueueState queue_state{name_};
+  std::vector<ports::QueueMemberRequest> queue_requests;
+  const model::QueueState* queues() const override { return &queue_state; }
+  void queue_member(const ports::QueueMemberRequest& r, ports::CommandDone done) override {
+    queue_requests.push_back(r);
+    done(base::Status{});
+  }
   bool forget_device(std::string_view id) override {
     const auto* d = registry.find_id(id);
     if (!d) return false;
@@ -303,6 +310,40 @@ TEST_F(TwoTenants, DeviceRegistriesStayWithTheirTenant) {
   ASSERT_EQ(ca.got.size(), 2u);
   EXPECT_NE(ca.got[1].find("\"event\":\"removed\",\"id\":\"pbx-a:100\""), std::string::npos) << ca.got[1];
   EXPECT_TRUE(cb.got.empty());
+}
+
+// Issue 17: a runtime publishes only its own drivers' queues and sends membership changes only to
+// the driver that has the queue.
+TEST_F(TwoTenants, QueuesStayWithTheirTenant) {
+  auto* da = add(*a, "pbx-a");
+  auto* db = add(*b, "pbx-b");
+  Collect ca, cb;
+  hub.subscribe(acme, everything(), std::nullopt, &ca);
+  hub.subscribe(globex, everything(), std::nullopt, &cb);
+  model::Queue q;
+  q.name = "support";
+  da->queue_state.put(q);
+  db->queue_state.put(q);
+  auto na = da->queue_state.take_changed();
+  auto nb = db->queue_state.take_changed();
+  a->on_queues_changed(da->queue_state, na);
+  ASSERT_EQ(ca.got.size(), 1u);
+  EXPECT_NE(ca.got[0].find("\"id\":\"pbx-a:support\""), std::string::npos) << ca.got[0];
+  EXPECT_TRUE(cb.got.empty());
+  a->on_queues_changed(db->queue_state, nb);  // globex's state handed to acme's runtime
+  EXPECT_EQ(ca.got.size(), 1u);
+  EXPECT_EQ(a->stats().foreign_dropped, 1u);
+  std::optional<base::Status> got;
+  a->queue_member({.op = ports::QueueMemberRequest::Op::pause, .queue = "support", .device = "101"}, "",
+                  [&](base::Status s) { got = s; });
+  ASSERT_TRUE(got && *got);
+  EXPECT_EQ(da->queue_requests.size(), 1u);
+  EXPECT_TRUE(db->queue_requests.empty());
+  got.reset();
+  a->queue_member({.op = ports::QueueMemberRequest::Op::pause, .queue = "sales", .device = "101"}, "",
+                  [&](base::Status s) { got = s; });
+  ASSERT_TRUE(got && !*got);
+  EXPECT_EQ(got->error().code(), base::Errc::not_found);
 }
 
 TEST_F(TwoTenants, CommittedEntriesArePublishedWithTheirIdWhenTheStoreReportsCommits) {

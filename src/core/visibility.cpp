@@ -208,4 +208,18 @@ std::expected<EventFilter, std::string> event_filter(const Viewer& v, EventScope
   return f;
 }
 
+bool may_see_queue(const Viewer& v, const model::Queue& q) {
+  if (v.sees_whole_tenant()) return true;
+  for (const auto& m : q.members)
+    if (!m.device.empty() && v.owns(m.device)) return true;
+  return false;
+}
+
+bool may_change_agent(const Viewer& v, std::string_view device, std::span<const std::string> team) {
+  if (device.empty()) return false;
+  if (v.is_admin() || v.owns(device)) return true;
+  if (v.role != Role::supervisor || v.team.empty()) return false;
+  return std::find(team.begin(), team.end(), device) != team.end();
+}
+
 }  // namespace callbridge::core

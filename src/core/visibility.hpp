@@ -19,6 +19,7 @@
 #include "core/viewer.hpp"
 #include "model/call_model.hpp"
 #include "model/journal_entry.hpp"
+#include "model/queue_state.hpp"
 #include "ports/audit_log.hpp"
 #include "ports/contact_source.hpp"
 #include "ports/identity_store.hpp"
@@ -89,6 +90,14 @@ bool may_edit(const Viewer& v, const ports::Contact& c);
 // ---- call-control command records ----
 // GET /api/v1/commands/{id}: the issuing user of the tenant, and the tenant's admins.
 bool may_see_command(const Viewer& v, const base::TenantId& tenant, std::string_view issued_by);
+
+// ---- queues (docs/queues.md) ----
+// GET /api/v1/queues: a user sees the queues one of their extensions is an agent of; supervisors
+// and admins every queue of their tenant (the caller passes only the tenant's queues).
+bool may_see_queue(const Viewer& v, const model::Queue& q);
+// Logging an agent in or out, pausing, unpausing: a user only their own extensions; a supervisor
+// also the extensions of their team (`team` = team_extensions()); an admin any line of the tenant.
+bool may_change_agent(const Viewer& v, std::string_view device, std::span<const std::string> team);
 
 // ---- the event stream (GET /api/v1/events) ----
 enum class EventScope { own, team, tenant };

@@ -18,6 +18,7 @@
 #include "model/call_model.hpp"
 #include "model/device_registry.hpp"
 #include "model/journal_entry.hpp"
+#include "model/queue_state.hpp"
 #include "ports/pbx_commands.hpp"
 
 namespace callbridge::ports {
@@ -49,9 +50,27 @@ class PbxEventSink {
     (void)registry;
     (void)ids;
   }
+  // Queues of `state` (the driver's, PbxDriver::queues()) changed, or were removed when their name
+  // is no longer in it (docs/queues.md). Sorted names. Default: ignored.
+  virtual void on_queues_changed(const model::QueueState& state, std::span<const std::string> names) {
+    (void)state;
+    (void)names;
+  }
 
  protected:
   ~PbxEventSink() = default;
+};
+
+// An agent's membership in a queue (docs/queues.md): log in (add), log out (remove), pause with a
+// reason, unpause. `device` is the agent's line ("101").
+struct QueueMemberRequest {
+  enum class Op : std::uint8_t { add, remove, pause, unpause };
+  Op op = Op::add;
+  std::string queue{};
+  std::string device{};
+  std::string member_name{};  // add: shown by the PBX ("Ben Bravo"); "" = the interface
+  std::string reason{};       // pause: why (may be empty)
+  bool paused = false;      // add: start paused
 };
 
 class PbxDriver {
@@ -79,6 +98,15 @@ class PbxDriver {
   virtual bool forget_device(std::string_view id) {
     (void)id;
     return false;
+  }
+  // The PBX's queues (docs/queues.md); null when the driver keeps none.
+  virtual const model::QueueState* queues() const { return nullptr; }
+  // Changes an agent's membership through the PBX; `done` runs once on the model thread with the
+  // PBX's verdict (errors as in CommandDone: unavailable, not_found, conflict, invalid_argument,
+  // timeout); the change itself arrives as a queue change. Default: refused.
+  virtual void queue_member(const QueueMemberRequest& r, CommandDone done) {
+    (void)r;
+    done(base::fail(base::Error::conflict("this PBX driver has no queues")));
   }
 };
 

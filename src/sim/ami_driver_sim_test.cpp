@@ -479,5 +479,87 @@ TEST(AmiDriverOverSimulator, DeviceRegistryFollowsRegistrationsOfTheSimulatedPho
   sim.join();
 }
 
+// Issue 17: the queue over the simulator: the resync's QueueStatus lists the demo queue with its two
+// static agents; a caller waiting appears at position 1 and leaves when 102 answers (answered
+// today); 103 logs in (QueueAdd), pauses with a reason, unpauses, logs out (QueueRemove) through
+// the driver's queue_member; the PBX's refusals come back as errors.
+TEST(AmiDriverOverSimulator, QueueStateAndAgentChangesFollowTheSimulatedQueue) {
+  SimEngine engine(LabConfig{}, std::chrono::time_point_cast<std::chrono::microseconds>(std::chrono::system_clock::now()),
+                   nullptr);
+  SimServerOptions so;
+  so.port = 0;
+  so.speed = 1;  // real time: the caller waits 1 s before 102 answers
+  SimServer server(so, engine);
+  auto port = server.listen();
+  ASSERT_TRUE(port) << port.error().message();
+  std::thread sim([&] { server.run(); });
+
+  struct QueueSink final : ports::PbxEventSink {
+    int changes = 0;
+    void on_call_event(const model::CallEvent&, const model::CallModel&) override {}
+    void on_lines_changed(const model::CallModel&) override {}
+    void on_journal_entry(model::JournalEntry) override {}
+    void on_queues_changed(const model::QueueState&, std::span<const std::string> names) override {
+      changes += static_cast<int>(names.size());
+    }
+  } sink;
+  boost::asio::io_context io;
+  drivers::ami::AmiDriverOptions o{
+      .name = "sim", .tracker = {.tenant = base::TenantId("acme")}, .link = {}, .commands = {}, .device_caps = {}, .open_state = nullptr};
+  o.link.session.host = "127.0.0.1";
+  o.link.session.port = *port;
+  o.link.protocol.username = "cti";
+  o.link.protocol.secret = "cti-secret";
+  o.link.backoff = net::BackoffPolicy::none();
+  auto driver = drivers::ami::AmiDriver::create(io.get_executor(), std::move(o), sink);
+  ASSERT_TRUE(driver) << driver.error().message();
+  ports::PbxDriver& d = **driver;
+  ASSERT_NE(d.queues(), nullptr);
+  d.start();
+  const model::QueueState& qs = *d.queues();
+  auto q = [&] { return qs.find("support"); };
+  ASSERT_TRUE(run_until(io, [&] { return q() && q()->members.size() == 2; }));
+  EXPECT_EQ(q()->strategy, "ringall");
+  EXPECT_NE(q()->member_by_device("101"), nullptr);
+
+  server.post([](SimEngine& e) { start_queue(e, {.caller = "+4989123456", .answered_by = "102", .ring = 1s, .talk = 1s}); });
+  ASSERT_TRUE(run_until(io, [&] { return q()->callers.size() == 1; }));
+  EXPECT_EQ(q()->callers[0].position, 1);
+  EXPECT_EQ(q()->callers[0].number, "+4989123456");
+  ASSERT_TRUE(run_until(io, [&] { return q()->callers.empty() && q()->answered_today == 1; }));
+
+  using Op = ports::QueueMemberRequest::Op;
+  auto send = [&](ports::QueueMemberRequest r) {
+    std::optional<base::Status> got;
+    d.queue_member(r, [&](base::Status st) { got = st; });
+    EXPECT_TRUE(run_until(io, [&] { return got.has_value(); }));
+    return got.value_or(base::fail(base::Error::timeout("no answer")));
+  };
+  ASSERT_TRUE(send({.op = Op::add, .queue = "support", .device = "103", .member_name = "Dora Delta"}));
+  ASSERT_TRUE(run_until(io, [&] { return q()->member_by_device("103") != nullptr; }));
+  EXPECT_EQ(q()->member_by_device("103")->membership, "dynamic");
+  EXPECT_EQ(q()->member_by_device("103")->name, "Dora Delta");
+  ASSERT_TRUE(send({.op = Op::pause, .queue = "support", .device = "103", .reason = "lunch break"}));
+  ASSERT_TRUE(run_until(io, [&] { return q()->member_by_device("103")->paused; }));
+  EXPECT_EQ(q()->member_by_device("103")->paused_reason, "lunch break");
+  EXPECT_EQ(q()->state(*q()->member_by_device("103"), base::Timestamp{}), model::AgentState::paused);
+  ASSERT_TRUE(send({.op = Op::unpause, .queue = "support", .device = "103"}));
+  ASSERT_TRUE(run_until(io, [&] { return !q()->member_by_device("103")->paused; }));
+  // The PBX refuses to remove a static member.
+  auto refused = send({.op = Op::remove, .queue = "support", .device = "101"});
+  ASSERT_FALSE(refused);
+  EXPECT_EQ(refused.error().code(), base::Errc::conflict);
+  EXPECT_EQ(refused.error().message(), "Member not dynamic");
+  ASSERT_TRUE(send({.op = Op::remove, .queue = "support", .device = "103"}));
+  ASSERT_TRUE(run_until(io, [&] { return q()->member_by_device("103") == nullptr; }));
+  EXPECT_GT(sink.changes, 5);
+
+  bool stopped = false;
+  d.stop([&] { stopped = true; });
+  ASSERT_TRUE(run_until(io, [&] { return stopped; }));
+  server.stop();
+  sim.join();
+}
+
 }  // namespace
 }  // namespace callbridge::sim

@@ -301,6 +301,39 @@ void AmiServerSession::handle(const ami::AmiMessage& m) {
     list(m, "Extension Statuses will follow", "ExtensionStateListComplete", items);
   } else if (iequals(action, "QueueStatus")) {
     action_queue_status(m);
+  } else if (iequals(action, "QueueAdd") || iequals(action, "QueueRemove") || iequals(action, "QueuePause")) {
+    // app_queue answers first, then reports the member (QueueMemberAdded/Removed/Pause).
+    auto yes = [](std::string_view v) { return iequals(v, "true") || iequals(v, "yes") || v == "1"; };
+    auto& model = engine_.model();
+    const std::string reason(m.get("Reason"));
+    std::string why;
+    std::string ok;
+    if (iequals(action, "QueueAdd")) {
+      const auto* known = model.queue_agent(m.get("Interface").starts_with("PJSIP/") ? m.get("Interface").substr(6) : "");
+      why = m.get("Queue") != model.config().queue ? "Unable to add interface to queue: No such queue"
+            : known                                ? "Unable to add interface: Already there"
+                                                   : "";
+      ok = "Added interface to queue";
+    } else if (iequals(action, "QueueRemove")) {
+      const auto* known = model.queue_agent(m.get("Interface").starts_with("PJSIP/") ? m.get("Interface").substr(6) : "");
+      why = m.get("Queue") != model.config().queue ? "Unable to remove interface from queue: No such queue"
+            : !known                               ? "Unable to remove interface: Not there"
+            : !known->dynamic                      ? "Member not dynamic"
+                                                   : "";
+      ok = "Removed interface from queue";
+    } else {
+      const auto* known = model.queue_agent(m.get("Interface").starts_with("PJSIP/") ? m.get("Interface").substr(6) : "");
+      why = (!known || (!m.get("Queue").empty() && m.get("Queue") != model.config().queue)) ? "Interface not found" : "";
+      ok = yes(m.get("Paused")) ? "Interface paused successfully" : "Interface unpaused successfully";
+    }
+    if (!why.empty()) return error(m, why);
+    respond(m, "Success", {{"Message", ok}});
+    if (iequals(action, "QueueAdd"))
+      model.queue_add(m.get("Queue"), m.get("Interface"), std::string(m.get("MemberName")), yes(m.get("Paused")), reason);
+    else if (iequals(action, "QueueRemove"))
+      model.queue_remove(m.get("Queue"), m.get("Interface"));
+    else
+      model.queue_pause(m.get("Queue"), m.get("Interface"), yes(m.get("Paused")), reason);
   } else if (iequals(action, "PJSIPShowEndpoints")) {
     std::vector<SimMessage> items;
     std::vector<std::string> endpoints;
@@ -571,29 +604,29 @@ void AmiServerSession::action_queue_status(const ami::AmiMessage& m) {
               {"Weight", "0"}});
     if (m.has("ActionID")) p.add("ActionID", std::string(m.action_id()));
     items.push_back(std::move(p));
-    for (auto it = cfg.queue_members.rbegin(); it != cfg.queue_members.rend(); ++it) {
-      const Phone* ph = model.phone(*it);
+    const auto& agents = model.queue_agents();
+    for (auto it = agents.rbegin(); it != agents.rend(); ++it) {
       DeviceState st = DeviceState::not_inuse;
       for (const auto& [dev, s] : model.devices()) {
-        if (dev == "PJSIP/" + *it) st = s;
+        if (dev == "PJSIP/" + it->ext) st = s;
       }
-      auto stats = model.member_stats[*it];
+      auto stats = model.member_stats[it->ext];
       SimMessage q;
       q.append({{"Event", "QueueMember"},
                 {"Queue", cfg.queue},
-                {"Name", ph ? ph->name : *it},
-                {"Location", "PJSIP/" + *it},
-                {"StateInterface", "PJSIP/" + *it},
-                {"Membership", "static"},
+                {"Name", it->name},
+                {"Location", "PJSIP/" + it->ext},
+                {"StateInterface", "PJSIP/" + it->ext},
+                {"Membership", it->dynamic ? "dynamic" : "static"},
                 {"Penalty", "0"},
                 {"CallsTaken", std::to_string(stats.calls_taken)},
                 {"LastCall", std::to_string(stats.last_call)},
-                {"LastPause", "0"},
-                {"LoginTime", std::to_string(cfg.login_time)},
+                {"LastPause", std::to_string(it->last_pause)},
+                {"LoginTime", std::to_string(it->login_time)},
                 {"InCall", "0"},
                 {"Status", std::to_string(static_cast<int>(st))},
-                {"Paused", "0"},
-                {"PausedReason", ""},
+                {"Paused", it->paused ? "1" : "0"},
+                {"PausedReason", it->paused ? it->reason : ""},
                 {"Wrapuptime", "0"}});
       if (m.has("ActionID")) q.add("ActionID", std::string(m.action_id()));
       items.push_back(std::move(q));

@@ -430,8 +430,9 @@ void start_queue(SimEngine& e, const QueueCall& c) {
     return f;
   };
   std::vector<std::string> agents;
-  for (const auto& ext : m.config().queue_members) {
-    const Phone* p = m.phone(ext);
+  for (const auto& agent : m.queue_agents()) {
+    if (agent.paused) continue;  // app_queue rings no paused member
+    const Phone* p = m.phone(agent.ext);
     if (!p) continue;
     Channel& a = m.new_channel(p->ext, ChanState::down, p->ext, p->name, kInternal, "s", 1, &caller);
     a.outgoing = true;
@@ -469,6 +470,12 @@ void start_queue(SimEngine& e, const QueueCall& c) {
       m.moh_stop(*caller);
       m.queue_callers -= 1;
       m.queue_abandoned += 1;
+      m.emit("QueueCallerAbandon", "agent,all", [&] {
+        auto f = m.snapshot(*caller);
+        f.insert(f.end(), {{"Queue", m.config().queue}, {"Position", "1"}, {"OriginalPosition", "1"},
+                           {"HoldTime", secs(joined)}});
+        return f;
+      }());
       m.emit("QueueCallerLeave", "agent,all", [&] {
         auto f = m.snapshot(*caller);
         f.insert(f.end(), {{"Queue", m.config().queue}, {"Position", "1"}, {"Count", std::to_string(m.queue_callers)}});

@@ -57,6 +57,8 @@ PbxModel::PbxModel(const base::Clock& clock, LabConfig config, EmitFn emit)
   }
   for (const auto& m : config_.queue_members) {
     devices_.emplace_back("Queue:" + config_.queue + "_pause_PJSIP/" + m, DeviceState::not_inuse);
+    const Phone* p = phone(m);
+    agents_.push_back({.ext = m, .name = p ? p->name : m, .login_time = config_.login_time});
   }
   devices_.emplace_back("Queue:" + config_.queue + "_avail", DeviceState::not_inuse);
   devices_.emplace_back("Queue:" + config_.queue, DeviceState::not_inuse);
@@ -445,25 +447,79 @@ DeviceState PbxModel::compute(std::string_view device) const {
 }
 
 void PbxModel::queue_member_status(const std::string& ext, DeviceState s) {
-  const Phone* p = phone(ext);
-  auto& st = member_stats[ext];
-  emit("QueueMemberStatus", "agent,all",
+  if (const auto* a = queue_agent(ext)) emit_member("QueueMemberStatus", *a, s);
+}
+
+void PbxModel::emit_member(std::string_view event, const QueueAgent& a, DeviceState s) {
+  auto& st = member_stats[a.ext];
+  emit(event, "agent,all",
        {{"Queue", config_.queue},
-        {"MemberName", p ? p->name : ext},
-        {"Interface", "PJSIP/" + ext},
-        {"StateInterface", "PJSIP/" + ext},
-        {"Membership", "static"},
+        {"MemberName", a.name},
+        {"Interface", "PJSIP/" + a.ext},
+        {"StateInterface", "PJSIP/" + a.ext},
+        {"Membership", a.dynamic ? "dynamic" : "static"},
         {"Penalty", "0"},
         {"CallsTaken", std::to_string(st.calls_taken)},
         {"LastCall", std::to_string(st.last_call)},
-        {"LastPause", "0"},
-        {"LoginTime", std::to_string(config_.login_time)},
+        {"LastPause", std::to_string(a.last_pause)},
+        {"LoginTime", std::to_string(a.login_time)},
         {"InCall", "0"},
         {"Status", std::to_string(static_cast<int>(s))},
-        {"Paused", "0"},
-        {"PausedReason", ""},
+        {"Paused", a.paused ? "1" : "0"},
+        {"PausedReason", a.paused ? a.reason : ""},
         {"Ringinuse", "0"},
         {"Wrapuptime", "0"}});
+}
+
+const PbxModel::QueueAgent* PbxModel::queue_agent(std::string_view ext) const {
+  for (const auto& a : agents_)
+    if (a.ext == ext) return &a;
+  return nullptr;
+}
+
+namespace {
+std::string_view interface_ext(std::string_view interface) {
+  return interface.starts_with("PJSIP/") ? interface.substr(6) : std::string_view();
+}
+}  // namespace
+
+std::string PbxModel::queue_add(std::string_view queue, std::string_view interface, const std::string& name,
+                                bool paused, const std::string& reason) {
+  if (queue != config_.queue) return "Unable to add interface to queue: No such queue";
+  auto ext = interface_ext(interface);
+  if (ext.empty()) return "Unable to add interface to queue: Out of memory";
+  if (queue_agent(ext)) return "Unable to add interface: Already there";
+  const auto now = std::chrono::duration_cast<std::chrono::seconds>(clock_.now().time_since_epoch()).count();
+  QueueAgent a{.ext = std::string(ext), .name = name.empty() ? std::string(interface) : name, .dynamic = true,
+               .paused = paused, .reason = paused ? reason : "", .last_pause = paused ? now : 0, .login_time = now};
+  agents_.push_back(a);
+  emit_member("QueueMemberAdded", agents_.back(), compute("PJSIP/" + a.ext));
+  return {};
+}
+
+std::string PbxModel::queue_remove(std::string_view queue, std::string_view interface) {
+  if (queue != config_.queue) return "Unable to remove interface from queue: No such queue";
+  auto ext = interface_ext(interface);
+  auto it = std::find_if(agents_.begin(), agents_.end(), [&](const QueueAgent& a) { return a.ext == ext; });
+  if (ext.empty() || it == agents_.end()) return "Unable to remove interface: Not there";
+  if (!it->dynamic) return "Member not dynamic";
+  QueueAgent gone = *it;
+  agents_.erase(it);
+  emit_member("QueueMemberRemoved", gone, compute("PJSIP/" + gone.ext));
+  return {};
+}
+
+std::string PbxModel::queue_pause(std::string_view queue, std::string_view interface, bool paused,
+                                  const std::string& reason) {
+  if (!queue.empty() && queue != config_.queue) return "Interface not found";
+  auto ext = interface_ext(interface);
+  auto it = std::find_if(agents_.begin(), agents_.end(), [&](const QueueAgent& a) { return a.ext == ext; });
+  if (ext.empty() || it == agents_.end()) return "Interface not found";
+  it->paused = paused;
+  it->reason = paused ? reason : "";
+  if (paused) it->last_pause = std::chrono::duration_cast<std::chrono::seconds>(clock_.now().time_since_epoch()).count();
+  emit_member("QueueMemberPause", *it, compute("PJSIP/" + it->ext));
+  return {};
 }
 
 void PbxModel::update_devices() {
@@ -487,9 +543,7 @@ void PbxModel::update_devices() {
               {"StatusText", std::string(hint_status_text(hs))}});
       }
     }
-    if (std::find(config_.queue_members.begin(), config_.queue_members.end(), ext) != config_.queue_members.end()) {
-      queue_member_status(ext, now);
-    }
+    if (queue_agent(ext)) queue_member_status(ext, now);
   }
   dirty_.clear();
 }

@@ -176,6 +176,26 @@ class PbxModel {
   };
   std::map<std::string, MemberStats> member_stats;  // by ext
   int queue_completed = 0, queue_abandoned = 0;
+  // The queue's agents: the configured (static) members, then those QueueAdd logged in (dynamic),
+  // each with its pause state (QueuePause). Paused agents are not rung.
+  struct QueueAgent {
+    std::string ext{};
+    std::string name{};
+    bool dynamic = false;
+    bool paused = false;
+    std::string reason{};
+    std::int64_t last_pause = 0;
+    std::int64_t login_time = 0;
+  };
+  const std::vector<QueueAgent>& queue_agents() const { return agents_; }
+  const QueueAgent* queue_agent(std::string_view ext) const;
+  // app_queue's QueueAdd / QueueRemove / QueuePause on `interface` ("PJSIP/103"), with its answers:
+  // "" = done (QueueMemberAdded / QueueMemberRemoved / QueueMemberPause emitted), else the error
+  // message Asterisk 22 gives (tests/fixtures/asterisk-22/queue_members).
+  std::string queue_add(std::string_view queue, std::string_view interface, const std::string& name, bool paused,
+                        const std::string& reason);
+  std::string queue_remove(std::string_view queue, std::string_view interface);
+  std::string queue_pause(std::string_view queue, std::string_view interface, bool paused, const std::string& reason);
 
   // --- emission -----------------------------------------------------------------------------
   Fields snapshot(const Channel& c, std::string_view prefix = "") const;
@@ -187,6 +207,8 @@ class PbxModel {
  private:
   DeviceState compute(std::string_view device) const;
   void queue_member_status(const std::string& ext, DeviceState s);
+  void emit_member(std::string_view event, const QueueAgent& a, DeviceState s);
+  std::vector<QueueAgent> agents_;
 
   const base::Clock& clock_;
   LabConfig config_;

@@ -13,6 +13,7 @@ class AmiDriver::Tap final : public AmiSink {
   void on_session_start(base::Timestamp at) override {
     d_.tracker_->on_session_start(at);
     d_.devices_->on_session_start(at);
+    d_.queues_->on_session_start(at);
   }
   void on_message(const AmiMessage& m, base::Timestamp at) override {
     d_.tracker_->on_message(m, at);
@@ -26,6 +27,8 @@ class AmiDriver::Tap final : public AmiSink {
     // PBX state report (a walk over the model's devices, as the hub's line sync does).
     if (lines) d_.devices_->sync_status();
     d_.publish_devices();
+    d_.queues_->on_message(m, at);
+    d_.publish_queues();
   }
   void on_session_end(base::Timestamp at, const base::Error& why) override {
     d_.tracker_->on_session_end(at, why);
@@ -61,6 +64,8 @@ base::Result<std::unique_ptr<AmiDriver>> AmiDriver::create(boost::asio::any_io_e
       d->name_, d->tracker_->model(),
       [rule = std::move(party_rule)](std::string_view ep) { return is_party_endpoint(rule, ep); },
       [self](const std::string& endpoint) { self->ask_endpoint(endpoint); });
+  d->queues_ = std::make_unique<AmiQueueTracker>(
+      d->name_, [rule = party_rule](std::string_view ep) { return is_party_endpoint(rule, ep); });
   if (o.device_caps) d->tracker_->model().set_caps_resolver(std::move(o.device_caps));
   d->tracker_->model().set_pickup_offered(true);  // AmiCommands::pickup: Originate into PickupChan
 
@@ -142,7 +147,8 @@ ports::PbxDriverStatus AmiDriver::status() const {
                 {"live_channels", tracker_->live_channels()},
                 {"journal_entries", entries_},
                 {"devices", devices_->registry().size()},
-                {"device_detail_requests", devices_->detail_requests()}};
+                {"device_detail_requests", devices_->detail_requests()},
+                {"queues", queues_->state().size()}};
   return s;
 }
 
@@ -173,6 +179,32 @@ void AmiDriver::publish_devices() {
   auto ids = devices_->registry().take_changed();
   sink_.on_devices_changed(devices_->registry(), ids);
 }
+const model::QueueState* AmiDriver::queues() const { return &queues_->state(); }
+
+void AmiDriver::queue_member(const ports::QueueMemberRequest& r, ports::CommandDone done) {
+  auto action = queues_->action_for(r);
+  if (!action) return done(base::fail(action.error()));
+  auto id = link_->submit(std::move(*action), [alive = std::weak_ptr<bool>(alive_), done](base::Result<AmiResponse> a) {
+    if (alive.expired()) return;
+    if (!a) return done(base::fail(a.error()));
+    if (!a->success()) {
+      const std::string why(a->message());
+      // "Unable to remove interface: Not there", "Interface not found": the PBX knows no such member.
+      if (why.find("Not there") != std::string::npos || why.find("not found") != std::string::npos)
+        return done(base::fail(base::Error::not_found(why)));
+      return done(base::fail(base::Error::conflict(why.empty() ? "the PBX refused" : why)));
+    }
+    done(base::Status{});
+  });
+  if (!id) done(base::fail(id.error()));
+}
+
+void AmiDriver::publish_queues() {
+  if (!queues_->state().has_changes()) return;
+  auto names = queues_->state().take_changed();
+  sink_.on_queues_changed(queues_->state(), names);
+}
+
 ports::PbxCommands* AmiDriver::commands() { return commands_.get(); }
 
 }  // namespace callbridge::drivers::ami

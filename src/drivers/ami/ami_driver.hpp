@@ -20,6 +20,7 @@
 #include "drivers/ami/ami_commands.hpp"
 #include "drivers/ami/ami_device_tracker.hpp"
 #include "drivers/ami/ami_link.hpp"
+#include "drivers/ami/ami_queue_tracker.hpp"
 #include "ports/journal_store.hpp"
 #include "ports/pbx_driver.hpp"
 
@@ -59,6 +60,8 @@ class AmiDriver final : public ports::PbxDriver {
   ports::PbxCommands* commands() override;
   const model::DeviceRegistry* devices() const override;
   bool forget_device(std::string_view id) override;
+  const model::QueueState* queues() const override;
+  void queue_member(const ports::QueueMemberRequest& r, ports::CommandDone done) override;
 
   // Test and replay access.
   const AmiCallTracker& tracker() const { return *tracker_; }
@@ -70,6 +73,7 @@ class AmiDriver final : public ports::PbxDriver {
   AmiDriver(std::string name, base::TenantId tenant, ports::PbxEventSink& sink);
   void ask_endpoint(const std::string& endpoint);
   void publish_devices();
+  void publish_queues();
 
   std::string name_;
   base::TenantId tenant_;
@@ -77,6 +81,7 @@ class AmiDriver final : public ports::PbxDriver {
   base::SystemClock clock_;
   std::unique_ptr<AmiCallTracker> tracker_;
   std::unique_ptr<AmiDeviceTracker> devices_;  // reads tracker_'s model
+  std::unique_ptr<AmiQueueTracker> queues_;
   std::unique_ptr<Tap> tap_;  // between link and tracker; outlives link_
   std::unique_ptr<AmiLink> link_;
   std::unique_ptr<AmiCommands> commands_;  // uses tracker_ and link_: declared after them

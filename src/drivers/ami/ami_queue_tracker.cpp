@@ -1,0 +1,309 @@
+#include "drivers/ami/ami_queue_tracker.hpp"
+
+#include <algorithm>
+#include <charconv>
+
+namespace callbridge::drivers::ami {
+
+namespace {
+
+constexpr std::size_t kMaxQueues = 1000;
+constexpr std::size_t kMaxMembers = 2000;  // per queue
+constexpr std::size_t kMaxCallers = 2000;  // per queue
+constexpr std::size_t kMaxField = 256;
+
+bool is_resync(const AmiMessage& m) { return m.action_id() == "resync-QueueStatus"; }
+
+std::string field(const AmiMessage& m, std::string_view key) {
+  auto v = m.get(key);
+  return std::string(v.substr(0, kMaxField));
+}
+
+long long number(std::string_view s, long long fallback = 0) {
+  long long v = 0;
+  auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+  return ec == std::errc() ? v : fallback;
+}
+
+std::optional<base::Timestamp> epoch(std::string_view s) {
+  const long long v = number(s);
+  if (v <= 0) return std::nullopt;
+  return base::Timestamp(std::chrono::seconds(v));
+}
+
+// Caller id fields: Asterisk writes "<unknown>" for none.
+std::string caller_field(const AmiMessage& m, std::string_view key) {
+  auto v = m.get(key);
+  if (v == "<unknown>") return {};
+  return std::string(v.substr(0, kMaxField));
+}
+
+// "PJSIP/101" -> "101"; "Local/101@from-queue/n" -> "101"; "SIP/101" -> "101".
+std::string endpoint_of(std::string_view interface) {
+  auto slash = interface.find('/');
+  if (slash == std::string_view::npos) return {};
+  auto rest = interface.substr(slash + 1);
+  return std::string(rest.substr(0, rest.find_first_of("@/-")));
+}
+
+std::int64_t day_of(base::Timestamp t) {
+  return std::chrono::floor<std::chrono::days>(t).time_since_epoch().count();
+}
+
+void roll_day(model::Queue& q, base::Timestamp at) {
+  if (day_of(q.day_start) == day_of(at)) return;
+  q.day_start = std::chrono::floor<std::chrono::days>(at);
+  q.answered_today = 0;
+  q.abandoned_today = 0;
+}
+
+void renumber(model::Queue& q) {
+  for (std::size_t i = 0; i < q.callers.size(); ++i) q.callers[i].position = static_cast<int>(i + 1);
+}
+
+void remove_caller(model::Queue& q, std::string_view channel, std::string_view uniqueid) {
+  std::erase_if(q.callers, [&](const model::QueueCaller& c) {
+    return (!channel.empty() && c.channel == channel) || (!uniqueid.empty() && c.uniqueid == uniqueid);
+  });
+  renumber(q);
+}
+
+model::QueueMember* find_member(model::Queue& q, std::string_view interface) {
+  for (auto& m : q.members)
+    if (m.interface == interface) return &m;
+  return nullptr;
+}
+
+bool bad_text(std::string_view s) {
+  return std::any_of(s.begin(), s.end(), [](unsigned char c) { return c < 0x20 || c == 0x7f; });
+}
+
+}  // namespace
+
+AmiQueueTracker::AmiQueueTracker(std::string pbx, std::function<bool(std::string_view)> is_party)
+    : state_(std::move(pbx)), is_party_(std::move(is_party)) {}
+
+model::Queue& AmiQueueTracker::edit(std::string_view queue) {
+  auto it = work_.find(queue);
+  if (it != work_.end()) return it->second;
+  model::Queue q;
+  if (const auto* known = state_.find(queue)) q = *known;
+  else q.name = std::string(queue);
+  return work_.emplace(std::string(queue), std::move(q)).first->second;
+}
+
+void AmiQueueTracker::commit() {
+  for (auto& [name, q] : work_) {
+    if (!state_.find(name) && state_.size() >= kMaxQueues) continue;
+    state_.put(std::move(q));
+  }
+  work_.clear();
+}
+
+void AmiQueueTracker::on_session_start(base::Timestamp) {
+  resync_.clear();
+  resyncing_ = false;
+  // Ringing and waiting callers are the old session's: the resync's QueueStatus says what is left.
+}
+
+void AmiQueueTracker::member_report(const AmiMessage& m, model::Queue& q, bool from_status) {
+  std::string interface = field(m, from_status ? "Location" : "Interface");
+  if (interface.empty()) return;
+  model::QueueMember* mem = find_member(q, interface);
+  if (!mem) {
+    if (q.members.size() >= kMaxMembers) return;
+    model::QueueMember fresh;
+    fresh.interface = interface;
+    auto pos = std::lower_bound(q.members.begin(), q.members.end(), interface,
+                                [](const model::QueueMember& a, const std::string& b) { return a.interface < b; });
+    mem = &*q.members.insert(pos, std::move(fresh));
+  }
+  mem->name = field(m, from_status ? "Name" : "MemberName");
+  std::string state_interface = field(m, "StateInterface");
+  std::string ep = endpoint_of(state_interface.empty() ? interface : state_interface);
+  if (ep.empty() || (is_party_ && !is_party_(ep))) ep = endpoint_of(interface);
+  mem->device = (!ep.empty() && (!is_party_ || is_party_(ep))) ? ep : std::string();
+  mem->membership = field(m, "Membership");
+  mem->penalty = static_cast<int>(number(m.get("Penalty")));
+  mem->calls_taken = static_cast<std::uint32_t>(std::max(0LL, number(m.get("CallsTaken"))));
+  mem->last_call = epoch(m.get("LastCall"));
+  mem->last_pause = epoch(m.get("LastPause"));
+  mem->login_time = epoch(m.get("LoginTime"));
+  mem->in_call = m.get("InCall") == "1";
+  mem->status = static_cast<int>(number(m.get("Status")));
+  mem->paused = m.get("Paused") == "1";
+  mem->paused_reason = mem->paused ? field(m, "PausedReason") : std::string();
+  mem->wrapup_seconds = static_cast<int>(std::max(0LL, number(m.get("Wrapuptime"))));
+  if (mem->in_call) mem->ringing = false;
+}
+
+void AmiQueueTracker::on_message(const AmiMessage& m, base::Timestamp at) {
+  const auto ev = m.event();
+  if (ev.empty()) return;
+  const bool resync = is_resync(m);
+  if (resync) {
+    // The resync's QueueStatus: a fresh picture of each queue, today's counts kept.
+    if (ev == "QueueParams" || ev == "QueueMember" || ev == "QueueEntry") {
+      std::string name = field(m, "Queue");
+      if (name.empty()) return;
+      auto it = resync_.find(name);
+      if (it == resync_.end()) {
+        if (resync_.size() >= kMaxQueues) return;
+        model::Queue q;
+        q.name = name;
+        if (const auto* known = state_.find(name)) {
+          q.answered_today = known->answered_today;
+          q.abandoned_today = known->abandoned_today;
+          q.day_start = known->day_start;
+          q.wrapup_seconds = known->wrapup_seconds;
+        }
+        roll_day(q, at);
+        it = resync_.emplace(name, std::move(q)).first;
+      }
+      auto& q = it->second;
+      if (ev == "QueueParams") {
+        q.strategy = field(m, "Strategy");
+        q.max = static_cast<int>(number(m.get("Max")));
+        q.pbx_completed = static_cast<std::uint32_t>(std::max(0LL, number(m.get("Completed"))));
+        q.pbx_abandoned = static_cast<std::uint32_t>(std::max(0LL, number(m.get("Abandoned"))));
+        q.holdtime = static_cast<int>(number(m.get("Holdtime")));
+        q.talktime = static_cast<int>(number(m.get("TalkTime")));
+      } else if (ev == "QueueMember") {
+        member_report(m, q, true);
+      } else if (q.callers.size() < kMaxCallers) {
+        model::QueueCaller c;
+        c.channel = field(m, "Channel");
+        c.uniqueid = field(m, "Uniqueid");
+        c.linkedid = field(m, "Linkedid");
+        c.number = caller_field(m, "CallerIDNum");
+        c.name = caller_field(m, "CallerIDName");
+        c.position = static_cast<int>(number(m.get("Position")));
+        c.joined = at - std::chrono::seconds(std::max(0LL, number(m.get("Wait"))));
+        q.callers.push_back(std::move(c));
+      }
+      resyncing_ = true;
+      return;
+    }
+    if (ev == "QueueStatusComplete") {
+      for (auto& [name, q] : resync_) {
+        std::stable_sort(q.callers.begin(), q.callers.end(),
+                         [](const auto& a, const auto& b) { return a.position < b.position; });
+        renumber(q);
+        state_.put(std::move(q));
+      }
+      std::vector<std::string> gone;
+      for (const auto& [name, q] : state_.queues())
+        if (!resync_.contains(name)) gone.push_back(name);
+      for (const auto& n : gone) state_.erase(n);
+      resync_.clear();
+      resyncing_ = false;
+      return;
+    }
+    return;
+  }
+
+  if (!ev.starts_with("Queue") && !ev.starts_with("Agent")) return;
+  const std::string name = field(m, "Queue");
+  if (name.empty()) return;
+  if (ev == "QueueCallerJoin") {
+    auto& q = edit(name);
+    roll_day(q, at);
+    model::QueueCaller c;
+    c.channel = field(m, "Channel");
+    c.uniqueid = field(m, "Uniqueid");
+    c.linkedid = field(m, "Linkedid");
+    c.number = caller_field(m, "CallerIDNum");
+    c.name = caller_field(m, "CallerIDName");
+    c.joined = at;
+    remove_caller(q, c.channel, c.uniqueid);  // a repeated report replaces the caller
+    if (q.callers.size() < kMaxCallers) {
+      const auto pos = static_cast<std::size_t>(std::max(1LL, number(m.get("Position"), 1)));
+      const auto idx = std::min(pos - 1, q.callers.size());
+      q.callers.insert(q.callers.begin() + static_cast<std::ptrdiff_t>(idx), std::move(c));
+    }
+    renumber(q);
+  } else if (ev == "QueueCallerLeave") {
+    auto& q = edit(name);
+    const auto uid = m.get("Uniqueid");
+    remove_caller(q, m.get("Channel"), uid);
+    // Agents still marked ringing for this caller stop ringing with it.
+    for (auto& mem : q.members) mem.ringing = false;
+  } else if (ev == "QueueCallerAbandon") {
+    auto& q = edit(name);
+    roll_day(q, at);
+    ++q.abandoned_today;
+  } else if (ev == "QueueMemberStatus" || ev == "QueueMemberAdded" || ev == "QueueMemberPause" ||
+             ev == "QueueMemberPenalty" || ev == "QueueMemberRinginuse") {
+    member_report(m, edit(name), false);
+  } else if (ev == "QueueMemberRemoved") {
+    auto& q = edit(name);
+    const auto interface = m.get("Interface");
+    std::erase_if(q.members, [&](const model::QueueMember& x) { return x.interface == interface; });
+  } else if (ev == "AgentCalled" || ev == "AgentConnect" || ev == "AgentComplete" || ev == "AgentRingNoAnswer" ||
+             ev == "AgentDump") {
+    auto& q = edit(name);
+    roll_day(q, at);
+    auto* mem = find_member(q, m.get("Interface"));
+    if (ev == "AgentConnect") ++q.answered_today;
+    if (!mem && ev == "AgentCalled" && !m.get("Interface").empty() && q.members.size() < kMaxMembers) {
+      // Called before any member report of this session (no QueueStatus yet): known from here on.
+      model::QueueMember fresh;
+      fresh.interface = field(m, "Interface");
+      fresh.name = field(m, "MemberName");
+      std::string ep = endpoint_of(fresh.interface);
+      if (!is_party_ || is_party_(ep)) fresh.device = ep;
+      auto pos = std::lower_bound(q.members.begin(), q.members.end(), fresh.interface,
+                                  [](const model::QueueMember& a, const std::string& b) { return a.interface < b; });
+      mem = &*q.members.insert(pos, std::move(fresh));
+    }
+    if (!mem) return commit();
+    if (ev == "AgentCalled") {
+      mem->ringing = true;
+    } else if (ev == "AgentConnect") {
+      mem->ringing = false;
+      mem->in_call = true;
+    } else if (ev == "AgentComplete") {
+      mem->in_call = false;
+      mem->last_call = std::chrono::time_point_cast<std::chrono::seconds>(at);
+    } else {
+      mem->ringing = false;
+    }
+  } else {
+    return;
+  }
+  commit();
+}
+
+base::Result<AmiAction> AmiQueueTracker::action_for(const ports::QueueMemberRequest& r) const {
+  using Op = ports::QueueMemberRequest::Op;
+  const auto* q = state_.find(r.queue);
+  if (!q) return base::fail(base::Error::not_found("no queue '" + r.queue + "' on this PBX"));
+  if (r.device.empty() || r.device.size() > 64 || bad_text(r.device) ||
+      r.device.find_first_of("/@,;") != std::string::npos)
+    return base::fail(base::Error::invalid_argument("bad device '" + r.device + "'"));
+  if (r.reason.size() > 128 || bad_text(r.reason) || bad_text(r.member_name) || r.member_name.size() > 128)
+    return base::fail(base::Error::invalid_argument("reason or member name with control characters or too long"));
+  const auto* mem = q->member_by_device(r.device);
+  if (r.op == Op::add) {
+    if (mem) return base::fail(base::Error::conflict(r.device + " is already logged in to " + r.queue));
+    const std::string interface = "PJSIP/" + r.device;
+    AmiAction a("QueueAdd");
+    a.set("Queue", r.queue).set("Interface", interface).set("StateInterface", interface);
+    a.set("Paused", r.paused ? "true" : "false");
+    if (!r.member_name.empty()) a.set("MemberName", r.member_name);
+    if (r.paused && !r.reason.empty()) a.set("Reason", r.reason);
+    return a;
+  }
+  if (!mem) return base::fail(base::Error::not_found(r.device + " is not a member of " + r.queue));
+  if (r.op == Op::remove) {
+    AmiAction a("QueueRemove");
+    a.set("Queue", r.queue).set("Interface", mem->interface);
+    return a;
+  }
+  AmiAction a("QueuePause");
+  a.set("Queue", r.queue).set("Interface", mem->interface).set("Paused", r.op == Op::pause ? "true" : "false");
+  if (r.op == Op::pause && !r.reason.empty()) a.set("Reason", r.reason);
+  return a;
+}
+
+}  // namespace callbridge::drivers::ami
