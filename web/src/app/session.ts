@@ -13,6 +13,7 @@ import { chosenForEntry } from './caller';
 import { journalPushed, loadJournal } from './journal';
 import { loadAdmin } from './admin_data';
 import { deviceEvent, loadDevices } from './devices';
+import { loadQueues, queueEvent } from './queues';
 import { loadMyStatus, setKnown, statusEvent } from './user_status';
 import type { UserStatus } from '../lib/types';
 import { api, errText, live, myExtensions, parseFavorites, render, setFlash, state, t, type UiConfig } from './state';
@@ -195,6 +196,7 @@ function startSession() {
   if (state.view === 'journal' || state.view === 'calls') void loadJournal();
   if (state.view === 'admin') void loadAdmin();
   if (state.view === 'devices') void loadDevices();
+  void loadQueues();  // the header's agent control and the queue board
 }
 
 // One message of the event stream (exported for the unit tests, which feed it messages in both orders).
@@ -204,6 +206,7 @@ export function onMessage(m: ServerMessage) {
   if (typeof m.seq === 'number') applied.push(m.seq);
   if (applied.length > 2000) applied.splice(0, 1000);
   if (m.type === 'device') { deviceEvent(m); render(); return; }
+  if (m.type === 'queue') { queueEvent(m); render(); return; }
   if (m.type === 'user_status') { statusEvent(m); render(); return; }
   const mine = myExtensions();
   const before = new Set(live.incoming(mine).map((c) => c.id));

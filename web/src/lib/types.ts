@@ -61,6 +61,8 @@ export type ServerMessage =
   | { type: 'command'; seq?: number; command: CommandStatus }
   | { type: 'device'; seq: number; event: 'changed'; device: Device }
   | { type: 'device'; seq: number; event: 'removed'; id: string }
+  | { type: 'queue'; seq: number; event: 'changed'; queue: Queue }
+  | { type: 'queue'; seq: number; event: 'removed'; id: string; pbx: string; name: string }
   | { type: 'user_status'; seq: number; user: string; display_name?: string; extensions?: string[]; user_status: UserStatus };
 // A user's own status (PUT /api/v1/me/status; docs/api.md "Presence").
 export interface UserStatus { status: 'available' | 'away' | 'busy' | 'dnd' | 'offline'; note: string; until: string | null; updated_at: string | null }
@@ -76,3 +78,20 @@ export interface Device {
 export interface CommandStatus { id: string; action: string; state: 'accepted' | 'done' | 'failed'; reason?: string | null; call_id?: string }
 // Tenant UI settings (GET/PUT /api/v1/ui-settings).
 export interface UiSettings { action_links: { label: string; url: string }[]; card_template: string }
+// A PBX queue (GET /api/v1/queues, docs/queues.md).
+export type AgentState = 'available' | 'ringing' | 'busy' | 'wrap_up' | 'paused' | 'unavailable';
+export interface QueueCaller {
+  position: number; channel: string; uniqueid: string; linkedid: string; number: string | null; name: string | null;
+  joined: string; wait: number; remote_info?: RemoteInfo | null;
+}
+export interface QueueAgent {
+  interface: string; name: string; extension: string | null; membership: string; state: AgentState;
+  paused: boolean; paused_reason: string | null; in_call: boolean; ringing: boolean; penalty: number; calls_taken: number;
+  last_call: string | null; last_pause: string | null; login_time: string | null; wrapup_seconds: number; wrapup_until: string | null;
+}
+export interface Queue {
+  id: string; pbx: string; name: string; strategy: string; max: number; wrapup_seconds: number | null;
+  waiting: number; longest_wait: number; answered_today: number; abandoned_today: number;
+  pbx_completed: number; pbx_abandoned: number; holdtime: number; talktime: number;
+  callers: QueueCaller[]; agents: QueueAgent[];
+}

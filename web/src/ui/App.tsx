@@ -6,11 +6,14 @@ import { ringingCalls, ringStatus } from '../app/alerting';
 import { callerLabel } from '../app/caller';
 import { loadAdmin } from '../app/admin_data';
 import { loadDevices } from '../app/devices';
+import { loadQueues } from '../app/queues';
 import { loadJournal } from '../app/journal';
 import { loadLines, signIn, signOut } from '../app/session';
 import { clearFlash, dismissAlert, fmtTime, lang, render, state, t, useStore } from '../app/state';
 import { AdminPage } from './Admin';
 import { DevicesPage } from './Devices';
+import { QueuesPage } from './Queues';
+import { AgentControls } from './AgentControls';
 import { MyStatus } from './MyStatus';
 import { CallsPage } from './Calls';
 import { ContactsPage } from './Contacts';
@@ -26,6 +29,7 @@ export function go(id: string) {
   if (id === 'journal') void loadJournal();
   if (id === 'admin') void loadAdmin();
   if (id === 'devices') void loadDevices();
+  if (id === 'queues') void loadQueues();
   if (id === 'presence') void loadLines();
   requestAnimationFrame(() => (document.querySelector('main h2') as HTMLElement | null)?.focus());
 }
@@ -101,7 +105,7 @@ function IncomingBanner() {
 }
 
 function Nav() {
-  const items: [string, Key][] = [['calls', 'nav.calls'], ['contacts', 'nav.contacts'], ['journal', 'nav.journal'], ['presence', 'nav.presence'], ['settings', 'nav.settings']];
+  const items: [string, Key][] = [['calls', 'nav.calls'], ['contacts', 'nav.contacts'], ['journal', 'nav.journal'], ['presence', 'nav.presence'], ['queues', 'nav.queues'], ['settings', 'nav.settings']];
   if (state.me?.role === 'admin') items.push(['devices', 'nav.devices'], ['admin', 'nav.admin']);
   return (
     <nav aria-label={t('nav.main')}>
@@ -113,7 +117,7 @@ function Nav() {
 
 function Shell() {
   const v = state.view;
-  const page = v === 'journal' ? <JournalPage /> : v === 'presence' ? <PresencePage /> : v === 'admin' ? <AdminPage /> : v === 'devices' ? <DevicesPage />
+  const page = v === 'journal' ? <JournalPage /> : v === 'presence' ? <PresencePage /> : v === 'admin' ? <AdminPage /> : v === 'devices' ? <DevicesPage /> : v === 'queues' ? <QueuesPage />
     : v === 'contacts' ? <ContactsPage /> : v === 'settings' ? <SettingsPage /> : <CallsPage />;
   return (
     <div class={`shell stream-${state.streamState.state}`}>
@@ -122,6 +126,7 @@ function Shell() {
         <StatusBadge />
         <span class="who">{state.me?.display_name || state.me?.user}</span>
         <MyStatus />
+        <AgentControls />
         <button type="button" class="link" onClick={() => void signOut()}>{t('signout')}</button>
       </header>
       <Nav />
