@@ -521,6 +521,9 @@ TEST(AmiDriverOverSimulator, QueueStateAndAgentChangesFollowTheSimulatedQueue) {
   ASSERT_TRUE(run_until(io, [&] { return q() && q()->members.size() == 2; }));
   EXPECT_EQ(q()->strategy, "ringall");
   EXPECT_NE(q()->member_by_device("101"), nullptr);
+  // The queue's wrapuptime from GetConfig queues.conf after the resync.
+  ASSERT_TRUE(run_until(io, [&] { return q()->wrapup_seconds.has_value(); }));
+  EXPECT_EQ(*q()->wrapup_seconds, 0);
 
   server.post([](SimEngine& e) { start_queue(e, {.caller = "+4989123456", .answered_by = "102", .ring = 1s, .talk = 1s}); });
   ASSERT_TRUE(run_until(io, [&] { return q()->callers.size() == 1; }));

@@ -301,6 +301,20 @@ void AmiServerSession::handle(const ami::AmiMessage& m) {
     list(m, "Extension Statuses will follow", "ExtensionStateListComplete", items);
   } else if (iequals(action, "QueueStatus")) {
     action_queue_status(m);
+  } else if (iequals(action, "GetConfig")) {
+    // queues.conf as the lab's (tests/fixtures/asterisk-22/queues_config): the queue, wrapuptime 0.
+    if (m.get("Filename") != "queues.conf") return error(m, "Config file not found");
+    const auto& cfg = engine_.model().config();
+    Fields f{{"Category-000000", "general"}, {"Line-000000-000000", "persistentmembers=no"},
+             {"Category-000001", cfg.queue}, {"Line-000001-000000", "strategy=ringall"},
+             {"Line-000001-000001", "wrapuptime=0"}};
+    int n = 2;
+    for (const auto& ext : cfg.queue_members) {
+      char key[32];
+      std::snprintf(key, sizeof key, "Line-000001-%06d", n++);
+      f.emplace_back(key, "member=PJSIP/" + ext);
+    }
+    respond(m, "Success", std::move(f));
   } else if (iequals(action, "QueueAdd") || iequals(action, "QueueRemove") || iequals(action, "QueuePause")) {
     // app_queue answers first, then reports the member (QueueMemberAdded/Removed/Pause).
     auto yes = [](std::string_view v) { return iequals(v, "true") || iequals(v, "yes") || v == "1"; };

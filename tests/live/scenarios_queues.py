@@ -6,11 +6,15 @@
 from livetest.scenario import ScenarioFailed, scenario
 
 
+def _find_support(t):
+    return next((q for q in t.d.get("/api/v1/queues")["queues"] if q["name"] == "support"), None)
+
+
 def _support(t):
-    for q in t.d.get("/api/v1/queues")["queues"]:
-        if q["name"] == "support":
-            return q
-    raise ScenarioFailed("queue support not listed")
+    q = _find_support(t)
+    if q is None:
+        raise ScenarioFailed("queue support not listed")
+    return q
 
 
 def _agent(q, ext):
@@ -25,14 +29,18 @@ def _change(t, method, path, body, want=204):
 
 @scenario("services")
 def queue_agents_and_waiting_caller(t):
-    """support lists 101 and 102 (static). 103 logs in (POST members: dynamic member), pauses with
+    """support lists 101 and 102 (static), wrap-up 0 s (queues.conf through GetConfig). 103 logs in (POST members: dynamic member), pauses with
     the reason "live test" (PATCH); 101 and 102 pause too, so a caller from the carrier waits in the
     queue without ringing anyone: listed at position 1 with its number and a growing wait; it gives
     up after 4 s (abandoned today + 1). Errors: 103 again (409 already-a-member), unknown queue
     (404), 101 log out (static: 409 pbx-refused). Unpause, 103 logs out: gone. Queue events on the
     admin's stream."""
     ws_from = len(t.ws.snapshot_messages())
-    q = _support(t)
+    # the queue's wrapuptime (0 in the lab's queues.conf) from GetConfig after the resync
+    # (the first scenario of a fresh callbridged may start before its resync has listed the queue)
+    q = t.wait(lambda: (q := _find_support(t)) and q["wrapup_seconds"] is not None and q, "support's wrapuptime")
+    if q["wrapup_seconds"] != 0:
+        raise ScenarioFailed(f"support's wrapup_seconds: {q['wrapup_seconds']}")
     if not _agent(q, "101") or not _agent(q, "102") or _agent(q, "101")["membership"] != "static":
         raise ScenarioFailed(f"support's agents: {q['agents']}")
     abandoned_before = q["abandoned_today"]

@@ -28,6 +28,8 @@ class AmiDriver::Tap final : public AmiSink {
     if (lines) d_.devices_->sync_status();
     d_.publish_devices();
     d_.queues_->on_message(m, at);
+    // QueueStatus has no queue's wrapuptime: queues.conf has (docs/queues.md).
+    if (ev == "QueueStatusComplete" && m.action_id() == "resync-QueueStatus") d_.ask_queue_config();
     d_.publish_queues();
   }
   void on_session_end(base::Timestamp at, const base::Error& why) override {
@@ -197,6 +199,18 @@ void AmiDriver::queue_member(const ports::QueueMemberRequest& r, ports::CommandD
     done(base::Status{});
   });
   if (!id) done(base::fail(id.error()));
+}
+
+void AmiDriver::ask_queue_config() {
+  AmiAction a("GetConfig");
+  a.set("Filename", "queues.conf");
+  auto id = link_->submit(std::move(a), [this, alive = std::weak_ptr<bool>(alive_)](base::Result<AmiResponse> r) {
+    if (alive.expired() || !r) return;  // driver gone, or no answer (the next resync asks again)
+    if (!r->success()) spdlog::debug("pbx {}: GetConfig queues.conf: {}", name_, r->message());
+    queues_->on_config(*r);
+    publish_queues();
+  });
+  if (!id) spdlog::debug("pbx {}: GetConfig queues.conf: {}", name_, id.error().message());
 }
 
 void AmiDriver::publish_queues() {

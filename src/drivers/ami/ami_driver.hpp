@@ -74,6 +74,7 @@ class AmiDriver final : public ports::PbxDriver {
   void ask_endpoint(const std::string& endpoint);
   void publish_devices();
   void publish_queues();
+  void ask_queue_config();
 
   std::string name_;
   base::TenantId tenant_;

@@ -87,8 +87,15 @@ model::Queue& AmiQueueTracker::edit(std::string_view queue) {
   auto it = work_.find(queue);
   if (it != work_.end()) return it->second;
   model::Queue q;
-  if (const auto* known = state_.find(queue)) q = *known;
-  else q.name = std::string(queue);
+  if (const auto* known = state_.find(queue)) {
+    q = *known;
+  } else {
+    q.name = std::string(queue);
+    if (have_config_) {
+      auto it = config_wrapup_.find(queue);
+      q.wrapup_seconds = it == config_wrapup_.end() ? 0 : it->second;
+    }
+  }
   return work_.emplace(std::string(queue), std::move(q)).first->second;
 }
 
@@ -103,6 +110,7 @@ void AmiQueueTracker::commit() {
 void AmiQueueTracker::on_session_start(base::Timestamp) {
   resync_.clear();
   resyncing_ = false;
+  ringing_for_.clear();
   // Ringing and waiting callers are the old session's: the resync's QueueStatus says what is left.
 }
 
@@ -151,6 +159,10 @@ void AmiQueueTracker::on_message(const AmiMessage& m, base::Timestamp at) {
         if (resync_.size() >= kMaxQueues) return;
         model::Queue q;
         q.name = name;
+        if (have_config_) {
+          auto w = config_wrapup_.find(name);
+          q.wrapup_seconds = w == config_wrapup_.end() ? 0 : w->second;
+        }
         if (const auto* known = state_.find(name)) {
           q.answered_today = known->answered_today;
           q.abandoned_today = known->abandoned_today;
@@ -226,8 +238,13 @@ void AmiQueueTracker::on_message(const AmiMessage& m, base::Timestamp at) {
     auto& q = edit(name);
     const auto uid = m.get("Uniqueid");
     remove_caller(q, m.get("Channel"), uid);
-    // Agents still marked ringing for this caller stop ringing with it.
-    for (auto& mem : q.members) mem.ringing = false;
+    // Agents still ringing for this caller stop ringing with it (not those ringing for another).
+    for (auto& mem : q.members) {
+      auto it = ringing_for_.find(name + '\n' + mem.interface);
+      if (it == ringing_for_.end() || it->second != uid) continue;
+      mem.ringing = false;
+      ringing_for_.erase(it);
+    }
   } else if (ev == "QueueCallerAbandon") {
     auto& q = edit(name);
     roll_day(q, at);
@@ -257,9 +274,14 @@ void AmiQueueTracker::on_message(const AmiMessage& m, base::Timestamp at) {
       mem = &*q.members.insert(pos, std::move(fresh));
     }
     if (!mem) return commit();
+    const std::string key = name + '\n' + mem->interface;
     if (ev == "AgentCalled") {
       mem->ringing = true;
-    } else if (ev == "AgentConnect") {
+      if (ringing_for_.size() < kMaxQueues * 16) ringing_for_[key] = field(m, "Uniqueid");
+      return commit();
+    }
+    ringing_for_.erase(key);
+    if (ev == "AgentConnect") {
       mem->ringing = false;
       mem->in_call = true;
     } else if (ev == "AgentComplete") {
@@ -272,6 +294,46 @@ void AmiQueueTracker::on_message(const AmiMessage& m, base::Timestamp at) {
     return;
   }
   commit();
+}
+
+void AmiQueueTracker::on_config(const AmiResponse& r) {
+  if (!r.success()) return;
+  // "Category-000001: support", then "Line-000001-000003: wrapuptime=30" for its lines.
+  std::map<std::string, std::string, std::less<>> category;  // number -> name
+  std::map<std::string, int, std::less<>> wrapup;             // queue -> seconds
+  const AmiMessage m = r.response.view();
+  for (const auto& h : m.headers()) {
+    if (h.key.starts_with("Category-")) {
+      if (category.size() < kMaxQueues) category[std::string(h.key.substr(9))] = std::string(h.value.substr(0, kMaxField));
+      continue;
+    }
+    if (!h.key.starts_with("Line-")) continue;
+    auto rest = h.key.substr(5);
+    auto dash = rest.find('-');
+    if (dash == std::string_view::npos) continue;
+    auto cat = category.find(rest.substr(0, dash));
+    if (cat == category.end() || cat->second == "general") continue;
+    auto eq = h.value.find('=');
+    if (eq == std::string_view::npos) continue;
+    auto key = h.value.substr(0, eq);
+    while (!key.empty() && key.back() == ' ') key.remove_suffix(1);
+    if (key != "wrapuptime") continue;
+    auto v = h.value.substr(eq + 1);
+    while (!v.empty() && (v.front() == ' ' || v.front() == '>')) v.remove_prefix(1);
+    const long long secs = number(v, -1);
+    if (secs >= 0 && secs <= 86400) wrapup[cat->second] = static_cast<int>(secs);
+  }
+  // A queue without the setting has app_queue's default, 0.
+  for (const auto& [name, q] : state_.queues()) {
+    auto it = wrapup.find(name);
+    const int secs = it == wrapup.end() ? 0 : it->second;
+    if (q.wrapup_seconds == secs) continue;
+    model::Queue copy = q;
+    copy.wrapup_seconds = secs;
+    state_.put(std::move(copy));
+  }
+  config_wrapup_ = std::move(wrapup);
+  have_config_ = true;
 }
 
 base::Result<AmiAction> AmiQueueTracker::action_for(const ports::QueueMemberRequest& r) const {

@@ -31,6 +31,10 @@ class AmiQueueTracker {
 
   void on_session_start(base::Timestamp at);
   void on_message(const AmiMessage& m, base::Timestamp at);
+  // The answer to GetConfig queues.conf (sent by the driver after each resync's QueueStatus): each
+  // queue's wrapuptime as configured, which QueueStatus does not report (docs/queues.md). An error
+  // answer (no such file, no config privilege) leaves the wrap-up times unknown.
+  void on_config(const AmiResponse& r);
 
   const model::QueueState& state() const { return state_; }
   model::QueueState& state() { return state_; }
@@ -52,6 +56,12 @@ class AmiQueueTracker {
   // The resync in progress (QueueStatus with ActionID resync-QueueStatus): the queues it listed.
   std::map<std::string, model::Queue, std::less<>> resync_;
   bool resyncing_ = false;
+  // Agents ringing for a caller: queue '\n' interface -> the caller's Uniqueid (AgentCalled); the
+  // caller leaving stops exactly those.
+  std::map<std::string, std::string, std::less<>> ringing_for_;
+  // From the latest GetConfig queues.conf: queue -> wrapuptime (absent: 0).
+  std::map<std::string, int, std::less<>> config_wrapup_;
+  bool have_config_ = false;
 };
 
 }  // namespace callbridge::drivers::ami

@@ -19,12 +19,14 @@ const std::string kFixtures = CALLBRIDGE_FIXTURES_DIR;
 
 // `as_resync`: the lab client's QueueStatus answers (ActionID status-N) carry the resync's ActionID,
 // as AmiProtocol's resync would have them.
-std::vector<OwnedAmiMessage> read_messages(const std::string& rel, bool as_resync = false) {
+std::vector<OwnedAmiMessage> read_messages(const std::string& rel, bool as_resync = false,
+                                           const std::string& replace_from = {}, const std::string& replace_to = {}) {
   std::ifstream in(kFixtures + "/" + rel, std::ios::binary);
   EXPECT_TRUE(in) << rel;
   std::stringstream ss;
   ss << in.rdbuf();
   std::string bytes = ss.str();
+  if (!replace_from.empty()) bytes.replace(bytes.find(replace_from), replace_from.size(), replace_to);
   if (as_resync)
     for (std::string from : {"ActionID: status-1\r\n", "ActionID: status-2\r\n"})
       for (auto p = bytes.find(from); p != std::string::npos; p = bytes.find(from, p))
@@ -118,6 +120,25 @@ TEST(AmiQueueTracker, QueueCallFromTheCaptureWaitsRingsIsAnsweredAndCompleted) {
   EXPECT_FALSE(f.changes.empty());
 }
 
+// Two callers: the second one leaving does not stop the agents ringing for the first.
+TEST(AmiQueueTracker, AgentsRingForTheirCallerOnly) {
+  Feeder f;
+  f.feed("queue/ami.log", "QueueMemberStatus", 2);  // both agents ringing for ctilab-1795382915.34
+  FrameReader r({}, false);
+  r.feed("Event: QueueCallerJoin\r\nQueue: support\r\nChannel: PJSIP/trunk-00000099\r\nUniqueid: other.1\r\n"
+         "CallerIDNum: +4930111\r\nPosition: 2\r\nCount: 2\r\n\r\n"
+         "Event: QueueCallerLeave\r\nQueue: support\r\nChannel: PJSIP/trunk-00000099\r\nUniqueid: other.1\r\n"
+         "Position: 2\r\nCount: 1\r\n\r\n");
+  AmiMessage m;
+  while (r.next(m).value_or(false)) f.t.on_message(m, f.now);
+  const auto& q = f.q();
+  EXPECT_EQ(q.callers.size(), 1u);
+  EXPECT_EQ(q.state(*q.member("PJSIP/101"), f.now), model::AgentState::ringing);
+  EXPECT_EQ(q.state(*q.member("PJSIP/102"), f.now), model::AgentState::ringing);
+  f.feed("queue/ami.log", "QueueCallerLeave");  // the first caller is taken by 102
+  EXPECT_FALSE(f.q().member("PJSIP/101")->ringing);
+}
+
 TEST(AmiQueueTracker, ResyncAfterReconnectListsTheQueueAndDropsQueuesNoLongerListed) {
   Feeder f;
   model::Queue old;
@@ -196,6 +217,51 @@ TEST(AmiQueueTracker, QueueStatusWhilePausedAsAResyncKeepsTheReason) {
   ASSERT_NE(dora, nullptr);
   EXPECT_TRUE(dora->paused);
   EXPECT_EQ(dora->paused_reason, "lunch break");
+}
+
+// GetConfig queues.conf as the lab's Asterisk answers it (tests/fixtures/asterisk-22/queues_config).
+AmiResponse config_answer(const std::string& replace_from = {}, const std::string& replace_to = {}) {
+  for (const auto& m : read_messages("queues_config/ami.log", false, replace_from, replace_to))
+    if (m.view().action_id() == "queues-config") {
+      AmiResponse a;
+      a.response = m;
+      return a;
+    }
+  ADD_FAILURE() << "no queues-config answer";
+  return {};
+}
+
+// Wrap-up is the PBX's: the queue's wrapuptime from queues.conf (GetConfig; QueueStatus has none);
+// an agent is in wrap-up from its last queue call until that many seconds later.
+TEST(AmiQueueTracker, WrapupTimeComesFromQueuesConf) {
+  Feeder f;
+  f.feed("queue/ami.log");
+  EXPECT_FALSE(f.q().wrapup_seconds);  // unknown until the config is read
+  f.t.on_config(config_answer());
+  ASSERT_TRUE(f.q().wrapup_seconds);
+  EXPECT_EQ(*f.q().wrapup_seconds, 0);  // the lab's support: wrapuptime = 0
+  f.t.state().take_changed();
+  // The same queue with wrapuptime = 30: 102 ended its call at the capture's AgentComplete.
+  f.t.on_config(config_answer("wrapuptime=0", "wrapuptime=30"));
+  EXPECT_EQ(f.t.state().take_changed(), std::vector<std::string>{"support"});
+  const auto& q = f.q();
+  const auto* clara = q.member("PJSIP/102");
+  ASSERT_NE(clara, nullptr);
+  ASSERT_TRUE(clara->last_call);
+  auto until = q.wrapup_until(*clara);
+  ASSERT_TRUE(until);
+  EXPECT_EQ(*until - *clara->last_call, std::chrono::seconds(30));
+  EXPECT_EQ(q.state(*clara, *clara->last_call + std::chrono::seconds(10)), model::AgentState::wrap_up);
+  EXPECT_EQ(q.state(*clara, *clara->last_call + std::chrono::seconds(31)), model::AgentState::available);
+  EXPECT_EQ(q.state(*q.member("PJSIP/101"), *clara->last_call + std::chrono::seconds(10)),
+            model::AgentState::available);  // 101 took no call
+  // No such file (or no privilege): nothing changes.
+  AmiResponse err;
+  for (const auto& m : read_messages("queues_config/ami.log"))
+    if (m.view().action_id() == "nosuch-config") err.response = m;
+  ASSERT_EQ(err.response.view().get("Message"), "Config file not found");
+  f.t.on_config(err);
+  EXPECT_EQ(f.q().wrapup_seconds, 30);
 }
 
 TEST(AmiQueueTracker, ActionsForRequests) {
