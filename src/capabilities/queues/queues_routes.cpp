@@ -76,17 +76,27 @@ void carry_out(const std::shared_ptr<Ctx>& ctx, const HttpRequest& req, const Pr
   });
 }
 
-// Resolves the supervisor's team (identity store, on a worker) when it matters, then carry_out.
+// Reads the tenant's users (identity store, on a worker) when they matter — a supervisor's team, the
+// display name of the extension's owner for a log in without "name" — then carry_out.
 void change(const std::shared_ptr<Ctx>& ctx, const HttpRequest& req, const Principal& p, Change c, Respond respond) {
-  const bool needs_team = p.role == core::Role::supervisor && !p.team.empty() &&
-                          std::find(p.devices.begin(), p.devices.end(), c.req.device) == p.devices.end();
-  if (!needs_team || !ctx->deps.identity) return carry_out(ctx, req, p, std::move(c), {}, respond);
+  const bool own = std::find(p.devices.begin(), p.devices.end(), c.req.device) != p.devices.end();
+  const bool needs_team = p.role == core::Role::supervisor && !p.team.empty() && !own;
+  const bool needs_name = c.req.op == Op::add && c.req.member_name.empty();
+  if ((!needs_team && !needs_name) || !ctx->deps.identity) return carry_out(ctx, req, p, std::move(c), {}, respond);
   offload(
       *ctx,
-      [ctx, req, p, c = std::move(c), respond]() mutable {
+      [ctx, req, p, c = std::move(c), respond, needs_team]() mutable {
         auto users = ctx->deps.identity->list_users(p.tenant);
         if (!users) return respond(from_error(users.error()));
-        auto team = core::team_extensions(p.viewer(), *users);
+        std::vector<std::string> team;
+        if (needs_team) team = core::team_extensions(p.viewer(), *users);
+        if (c.req.op == Op::add && c.req.member_name.empty())
+          for (const auto& u : *users)
+            if (u.tenant == p.tenant &&
+                std::find(u.extensions.begin(), u.extensions.end(), c.req.device) != u.extensions.end()) {
+              c.req.member_name = u.display_name.substr(0, 80);
+              break;
+            }
         on_io(*ctx, [ctx, req, p, c = std::move(c), team = std::move(team), respond]() mutable {
           carry_out(ctx, req, p, std::move(c), team, respond);
         });
@@ -162,9 +172,9 @@ void register_queues(CapabilityContext& c) {
     if (*name) {
       if (auto why = reason_problem(**name)) return respond(problem(400, "bad-request", "name: " + *why));
       ch.req.member_name = **name;
-    } else if (ch.req.device == (p.devices.empty() ? std::string() : p.devices.front()) && !p.display_name.empty()) {
+    } else if (std::find(p.devices.begin(), p.devices.end(), ch.req.device) != p.devices.end() && !p.display_name.empty()) {
       ch.req.member_name = p.display_name;
-    }
+    }  // else: the display name of the extension's owner (change())
     if (*pbx) ch.pbx = **pbx;
     if (auto bad = check_names(queue, ch.req.device)) return respond(std::move(*bad));
     change(ctx, req, p, std::move(ch), std::move(respond));

@@ -179,10 +179,15 @@ TEST_F(QueueRoutes, OthersAgentsOtherTeamsOtherTenantsAreRefused) {
   r = call("PATCH", "/api/v1/queues/sales/members/101", admin, R"({"paused":true})");
   EXPECT_EQ(r.status, 404);
   EXPECT_EQ(ptype(r), "/problems/not-a-member");
+  // An admin logs in another user's extension: the PBX shows that user's display name.
+  r = call("POST", "/api/v1/queues/support/members", admin, R"({"extension":"103"})");
+  EXPECT_EQ(r.status, 204) << r.body;
+  ASSERT_EQ(sent_.size(), 2u);
+  EXPECT_EQ(sent_.back().second.member_name, "dora");  // team_user's display name
   r = call("POST", "/api/v1/queues/support/members", admin, R"({"extension":"101"})");
   EXPECT_EQ(r.status, 409);
   EXPECT_EQ(ptype(r), "/problems/already-a-member");
-  EXPECT_EQ(sent_.size(), 1u);  // only the supervisor's pause of 102
+  EXPECT_EQ(sent_.size(), 2u);  // the supervisor's pause of 102, the admin's log in of 103
 }
 
 TEST_F(QueueRoutes, BadInputIsRefusedBeforeThePbx) {

@@ -4,8 +4,8 @@
 // the reason, ringing, on a call, wrap-up until the PBX's wrap-up ends); pause/unpause/log out
 // buttons for the agents the viewer may change. Waiting times tick every second.
 import { useEffect, useState } from 'preact/hooks';
-import { agentStateText, callerText, fmtWait, logOut, mayChange, queues, setPaused, waitOf } from '../app/queues';
-import { fmtTime, t } from '../app/state';
+import { agentStateText, callerText, fmtWait, logIn, logOut, mayChange, queues, setPaused, waitOf } from '../app/queues';
+import { fmtTime, state, t } from '../app/state';
 import type { Queue, QueueAgent } from '../lib/types';
 
 function AgentRow({ q, a }: { q: Queue; a: QueueAgent }) {
@@ -34,6 +34,21 @@ function AgentRow({ q, a }: { q: Queue; a: QueueAgent }) {
             onClick={() => void logOut(q.name, a.extension!)}>{t('q.logout')}</button></>) : null}
       </td>
     </tr>);
+}
+
+// Supervisors and admins log a colleague's extension in (the server checks the team).
+function LoginOther({ q }: { q: Queue }) {
+  const [ext, setExt] = useState('');
+  const id = `login-ext-${q.id}`;
+  return (
+    <form class="login-other" onSubmit={(ev) => {
+      ev.preventDefault();
+      if (ext.trim()) void logIn(q.name, ext.trim()).then((ok) => { if (ok) setExt(''); });
+    }}>
+      <label for={id}>{t('q.loginExt')}</label>{' '}
+      <input id={id} size={8} maxLength={32} value={ext} onInput={(e) => setExt((e.target as HTMLInputElement).value)} />{' '}
+      <button type="submit" disabled={queues.busy}>{t('q.login')}</button>
+    </form>);
 }
 
 function QueueCard({ q, now }: { q: Queue; now: number }) {
@@ -68,6 +83,7 @@ function QueueCard({ q, now }: { q: Queue; now: number }) {
             <th scope="col">{t('q.calls')}</th><th scope="col"><span class="sr-only">{t('adm.actions')}</span></th></tr></thead>
           <tbody>{q.agents.map((a) => <AgentRow key={a.interface} q={q} a={a} />)}</tbody>
         </table>) : <p class="empty">{t('q.noAgents')}</p>}
+      {state.me?.role === 'admin' || state.me?.role === 'supervisor' ? <LoginOther q={q} /> : null}
     </section>);
 }
 

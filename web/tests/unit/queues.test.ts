@@ -62,6 +62,7 @@ describe('queue board', () => {
     // A user gets buttons for themself only.
     expect(card.querySelector('tr[data-agent="100"] button')).not.toBeNull();
     expect(card.querySelector('tr[data-agent="101"] button')).toBeNull();
+    expect(card.querySelector('form.login-other')).toBeNull();  // users log in only themselves (header)
 
     queueEvent({ type: 'queue', seq: 9, event: 'changed', queue: { ...support, callers: [support.callers[1]],
       agents: [agent('100', 'Anna Alpha'), support.agents[1]] } });
@@ -70,6 +71,25 @@ describe('queue board', () => {
     expect(root.querySelector('tr[data-agent="100"] .agent-state')?.textContent).toBe('available');
     queueEvent({ type: 'queue', seq: 10, event: 'removed', id: 'lab:support', pbx: 'lab', name: 'support' });
     expect(queues.list).toEqual([]);
+  });
+
+  it('supervisors log a colleague in from the board', async () => {
+    queues.list = [support];
+    state.me = { user: 'sup', tenant: 'default', role: 'supervisor', extensions: [] } as never;
+    mount(h(QueuesPage, {}), root);
+    const f = vi.fn(async (url: string, _init?: RequestInit) => url.endsWith('/members')
+      ? new Response(null, { status: 204 })
+      : new Response(JSON.stringify({ queues: [support] }), { status: 200, headers: { 'Content-Type': 'application/json' } }));
+    vi.stubGlobal('fetch', f);
+    const input = root.querySelector('form.login-other input') as HTMLInputElement;
+    input.value = '103';
+    input.dispatchEvent(new Event('input'));
+    await new Promise((r) => setTimeout(r, 0));  // the re-render with the typed value
+    (root.querySelector('form.login-other') as HTMLFormElement).dispatchEvent(new Event('submit', { cancelable: true }));
+    await vi.waitFor(() => expect(f).toHaveBeenCalled());
+    expect(f.mock.calls[0][0]).toBe('/api/v1/queues/support/members');
+    expect(JSON.parse(String(f.mock.calls[0][1]?.body))).toEqual({ extension: '103' });
+    expect(root.querySelector('tr[data-agent="101"] button')).not.toBeNull();  // every row's buttons
   });
 
   it('pauses with a reason and unpauses through PATCH', async () => {
