@@ -20,7 +20,8 @@ namespace json = boost::json;
 constexpr std::size_t kMaxTemplateFileBytes = 16 * 1024;
 
 constexpr const char* kHelp = R"(
-Event types: call.ringing, call.answered, call.ended, call.missed, journal.entry, presence.changed.
+Event types: call.ringing, call.answered, call.ended, call.missed, journal.entry, presence.changed,
+queue.changed.
 A body template (--template FILE) is a JSON document whose string values may hold placeholders
 into the event: {"phone": "{data.call.connections.0.remote}", "ref": "cb-{data.call.id}"}
 (docs/webhooks.md "Body templates"). The hook's secret is printed once, by `add`: give it to the

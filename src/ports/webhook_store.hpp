@@ -22,7 +22,8 @@ namespace callbridge::ports {
 // The event types a hook can subscribe to (docs/webhooks.md "Events"). "ping" is sent only by
 // POST /api/v1/webhooks/{id}/ping, to every hook that asks for it.
 inline constexpr std::string_view kWebhookEventTypes[] = {
-    "call.ringing", "call.answered", "call.ended", "call.missed", "journal.entry", "presence.changed"};
+    "call.ringing", "call.answered", "call.ended", "call.missed", "journal.entry", "presence.changed",
+    "queue.changed"};
 
 struct Webhook {
   std::string id;  // "wh_" + 16 hex digits, unique across tenants

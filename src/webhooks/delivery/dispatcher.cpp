@@ -38,6 +38,7 @@ std::uint8_t streams_of(const std::vector<std::string>& events) {
     if (e.starts_with("call.") && e != "call.missed") m |= stream_bit(Stream::call);
     else if (e == "call.missed" || e == "journal.entry") m |= stream_bit(Stream::journal);
     else if (e == "presence.changed") m |= stream_bit(Stream::line);
+    else if (e == "queue.changed") m |= stream_bit(Stream::queue);
   }
   return m;
 }

@@ -456,6 +456,49 @@ TEST_F(DispatcherTest, JournalEntriesAndMissedCallsAndPresence) {
   EXPECT_EQ(finished(h.id, 3).size(), 3u);
 }
 
+TEST_F(DispatcherTest, QueueChangesGoOutWithTheWholeQueueInOrder) {
+  Receiver r;
+  start();
+  auto h = add_hook(url(r, "/q"), {"queue.changed"});
+  // As core::EventHub publishes them (docs/queues.md); a queue message for a hook of other types only
+  // is not even queued (below).
+  const std::string q1 = R"({"type":"queue","seq":1,"event":"changed","queue":{"id":"pbx:support","pbx":"pbx",)"
+                         R"("name":"support","callers":[{"position":1,"remote":"+4989123456"}],"members":[]}})";
+  const std::string q2 = R"({"type":"queue","seq":2,"event":"changed","queue":{"id":"pbx:support","pbx":"pbx",)"
+                         R"("name":"support","callers":[],"members":[]}})";
+  dispatcher_->offer(kTenant, Stream::queue, q1, false);
+  dispatcher_->offer(kTenant, Stream::queue, q2, false);
+  dispatcher_->offer(kTenant, Stream::queue,
+                     R"({"type":"queue","seq":3,"event":"removed","id":"pbx:sales","pbx":"pbx","name":"sales"})", false);
+  dispatcher_->offer(kTenant, Stream::queue, R"({"type":"queue","seq":4,"event":"changed"})", false);  // no queue: none
+  auto log = finished(h.id, 3);
+  ASSERT_EQ(log.size(), 3u);
+  auto reqs = r.wait_for(3);
+  ASSERT_EQ(reqs.size(), 3u);
+  std::vector<json::object> support;
+  json::object removed;
+  for (const auto& q : reqs) {
+    auto b = json::parse(q.at("body").as_string()).as_object();
+    EXPECT_EQ(b.at("type").as_string(), "queue.changed");
+    EXPECT_EQ(q.at("headers").at("x-callbridge-event").as_string(), "queue.changed");
+    if (b.at("data").at("event").as_string() == "removed") removed = b;
+    else support.push_back(b);
+  }
+  ASSERT_EQ(support.size(), 2u);
+  // One queue's deliveries in order: the caller waiting, then gone.
+  EXPECT_EQ(support[0].at("seq").as_int64(), 1);
+  EXPECT_EQ(support[0].at("data").at("queue").at("callers").as_array().size(), 1u);
+  EXPECT_EQ(support[1].at("seq").as_int64(), 2);
+  EXPECT_EQ(removed.at("data").at("name").as_string(), "sales");
+  EXPECT_EQ(removed.at("data").at("id").as_string(), "pbx:sales");
+  // A hook without queue.changed does not even queue queue messages.
+  ASSERT_TRUE(*store_->remove(kTenant, h.id));
+  add_hook(url(r, "/calls"), {"call.ringing"});
+  const auto offered = dispatcher_->stats().offered;
+  dispatcher_->offer(kTenant, Stream::queue, q1, false);
+  EXPECT_EQ(dispatcher_->stats().offered, offered);
+}
+
 TEST_F(DispatcherTest, ResponseSizeIsLimited) {
   options_.max_response_bytes = 1024;
   Receiver r;

@@ -77,6 +77,27 @@ std::vector<WebhookEvent> webhook_events(const base::TenantId& tenant, Stream st
       out.push_back({"journal.entry", key, body(tenant, "journal.entry", seq, std::move(data), now)});
       break;
     }
+    case Stream::queue: {
+      // {"event":"changed","queue":{"id":"pbx:name",...}} or {"event":"removed","id","pbx","name"}.
+      const std::string_view ev = str(m, "event");
+      json::object data{{"event", ev}};
+      std::string id;
+      if (ev == "changed") {
+        const auto* q = m.if_contains("queue");
+        if (!q || !q->is_object()) return {};
+        id = std::string(str(q->as_object(), "id"));
+        data["queue"] = *q;
+      } else if (ev == "removed") {
+        id = std::string(str(m, "id"));
+        for (const char* k : {"id", "pbx", "name"})
+          if (const auto* f = m.if_contains(k)) data[k] = *f;
+      } else {
+        return {};
+      }
+      if (id.empty()) return {};
+      out.push_back({"queue.changed", "queue:" + id, body(tenant, "queue.changed", seq, std::move(data), now)});
+      break;
+    }
   }
   return out;
 }

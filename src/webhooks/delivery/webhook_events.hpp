@@ -1,7 +1,7 @@
 // What the event stream's messages mean to webhooks (docs/webhooks.md "Events"): a published call,
-// line or journal message (core::EventHub's JSON, handed over by the hub's tap) -> zero or more
+// line, journal or queue message (core::EventHub's JSON, handed over by the hub's tap) -> zero or more
 // webhook events, each with its default body and the key that orders its deliveries (the call id;
-// "line:<device>" for presence). Pure; called on the delivery thread.
+// "line:<device>" for presence; "queue:<pbx>:<name>" for a queue). Pure; called on the delivery thread.
 #pragma once
 
 #include <boost/json/object.hpp>
@@ -17,7 +17,7 @@
 namespace callbridge::webhooks {
 
 // The stream a message came from (core::HubMessage::Kind without the core dependency).
-enum class Stream : std::uint8_t { call, line, journal };
+enum class Stream : std::uint8_t { call, line, journal, queue };
 
 struct WebhookEvent {
   std::string type;       // one of ports::kWebhookEventTypes, or "ping"

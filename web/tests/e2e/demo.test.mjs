@@ -4,24 +4,13 @@
 // after every key), with banner, title and the card in words; Answer on the card
 // reaches the simulated phone (it accepts remote answer) and the card turns Connected with a
 // timer; presence lists her colleagues by display name under team Sales. axe-core on these screens.
-import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { assert, assertAccessible, browser, env, instrument, run, until } from './harness.mjs';
+import { assert, assertAccessible, browser, env, instrument, run, startDemo, until } from './harness.mjs';
 
 run('the demo in the browser', async (ctx) => {
-  const dir = mkdtempSync(join(tmpdir(), 'cb-demo-'));
-  const proc = spawn(env.daemon, ['--demo', '--listen', '127.0.0.1:0', '--data-dir', join(dir, 'data')], {
-    env: { ...process.env, CALLBRIDGE_WEB_DIR: env.web }, stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '';
-  proc.stdout.on('data', (x) => { out += x; });
-  proc.stderr.on('data', (x) => { out += x; });
-  ctx.daemon = { get output() { return out; } };
-  ctx.cleanups.push(() => { proc.kill('SIGTERM'); rmSync(dir, { recursive: true, force: true }); });
+  const demo = startDemo(ctx, 'demo');
   const started = Date.now();
-  const m = await until('the demo to print Anna\'s link', () => /Open as Anna[^:]*: (http:\/\/\S+)/.exec(out), 20_000);
-  const link = m[1];
+  const link = await demo.link('Anna');
   console.log(`# demo link printed after ${Date.now() - started} ms`);
 
   const b = await browser();

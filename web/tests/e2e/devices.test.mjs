@@ -4,23 +4,12 @@
 // parsed from the User-Agent, registered from their address, and the trunk's configured contact;
 // the stream's device events keep statuses current while the demo's calls ring; Remove (confirmed)
 // takes a device out of the registry (the API agrees). axe-core on the page.
-import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { assert, assertAccessible, browser, env, instrument, run, until } from './harness.mjs';
+import { assert, assertAccessible, browser, env, instrument, run, startDemo, until } from './harness.mjs';
 
 run('the device registry in the browser', async (ctx) => {
-  const dir = mkdtempSync(join(tmpdir(), 'cb-devices-'));
-  const proc = spawn(env.daemon, ['--demo', '--listen', '127.0.0.1:0', '--data-dir', join(dir, 'data')], {
-    env: { ...process.env, CALLBRIDGE_WEB_DIR: env.web }, stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '';
-  proc.stdout.on('data', (x) => { out += x; });
-  proc.stderr.on('data', (x) => { out += x; });
-  ctx.daemon = { get output() { return out; } };
-  ctx.cleanups.push(() => { proc.kill('SIGTERM'); rmSync(dir, { recursive: true, force: true }); });
-  const m = await until('the demo to print the admin link', () => /Open as the admin \([^)]*\): (http:\/\/\S+)/.exec(out), 20_000);
-  const link = m[1];
+  const demo = startDemo(ctx, 'devices');
+  const link = await demo.link('the admin');
   const token = new URL(link).searchParams.get('token');
   const api = async (method, path) => {
     const r = await fetch(new URL(path, link), { method, headers: { Authorization: `Bearer ${token}` } });

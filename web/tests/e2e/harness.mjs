@@ -106,6 +106,28 @@ export class Proxy {
   stop() { this.cut(); this.server.close(); }
 }
 
+// `callbridged --demo` (the built-in PBX simulator, demo users and contacts) on port 0 with a fresh
+// data dir, stopped and removed at the test's cleanup; its output is also ctx.daemon.output (shown
+// when the test fails). `await demo.link('Anna')` / `demo.link('the admin')`: the sign-in link the
+// demo prints for that person.
+export function startDemo(ctx, name) {
+  const dir = mkdtempSync(join(tmpdir(), `cb-${name}-`));
+  const proc = spawn(env.daemon, ['--demo', '--listen', '127.0.0.1:0', '--data-dir', join(dir, 'data')], {
+    env: { ...process.env, CALLBRIDGE_WEB_DIR: env.web }, stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  const onData = (x) => { out += x; };
+  proc.stdout.on('data', onData); proc.stderr.on('data', onData);
+  ctx.daemon = { get output() { return out; } };
+  ctx.cleanups.push(() => { proc.kill('SIGTERM'); rmSync(dir, { recursive: true, force: true }); });
+  return {
+    get output() { return out; },
+    async link(who) {
+      const re = who === 'the admin' ? /Open as the admin \([^)]*\): (http:\/\/\S+)/ : new RegExp(`Open as ${who}[^:]*: (http:\\/\\/\\S+)`);
+      return (await until(`the demo to print ${who}'s link`, () => re.exec(out), 20_000))[1];
+    },
+  };
+}
+
 export class Daemon {
   constructor(amiPort, extraToml = '') {
     this.dir = mkdtempSync(join(tmpdir(), 'cb-e2e-'));

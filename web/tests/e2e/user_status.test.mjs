@@ -2,23 +2,13 @@
 // Anna sets "Away, in a meeting, until <in two hours>" in the header; the admin's presence board
 // (another browser page, whole tenant) shows it at once through the stream's user_status event,
 // the API agrees; "Available again" clears it on both pages. axe-core on the open control.
-import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { assert, assertAccessible, browser, env, instrument, run, until } from './harness.mjs';
+import { assert, assertAccessible, browser, env, instrument, run, startDemo, until } from './harness.mjs';
 
 run('own status in the header, on a colleague\'s presence board', async (ctx) => {
-  const dir = mkdtempSync(join(tmpdir(), 'cb-status-'));
-  const proc = spawn(env.daemon, ['--demo', '--listen', '127.0.0.1:0', '--data-dir', join(dir, 'data')], {
-    env: { ...process.env, CALLBRIDGE_WEB_DIR: env.web }, stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '';
-  proc.stdout.on('data', (x) => { out += x; });
-  proc.stderr.on('data', (x) => { out += x; });
-  ctx.daemon = { get output() { return out; } };
-  ctx.cleanups.push(() => { proc.kill('SIGTERM'); rmSync(dir, { recursive: true, force: true }); });
-  const anna = (await until('Anna\'s link', () => /Open as Anna[^:]*: (http:\/\/\S+)/.exec(out), 20_000))[1];
-  const admin = (await until('the admin link', () => /Open as the admin \([^)]*\): (http:\/\/\S+)/.exec(out), 20_000))[1];
+  const demo = startDemo(ctx, 'status');
+  const anna = await demo.link('Anna');
+  const admin = await demo.link('the admin');
 
   const b = await browser();
   ctx.cleanups.push(() => b.close());
