@@ -4,23 +4,13 @@
 // header's agent control, pauses with a reason there; the admin's board shows "paused: <reason>"
 // at once through the stream's queue event and the API agrees; the admin pauses agent 101 with a
 // reason from the board and unpauses it; Anna unpauses and logs out. axe-core on the board.
-import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { assert, assertAccessible, browser, env, instrument, run, until } from './harness.mjs';
+import { assert, assertAccessible, browser, env, instrument, run, startDemo, until } from './harness.mjs';
 
 run('the queue board and agent pause in the browser', async (ctx) => {
-  const dir = mkdtempSync(join(tmpdir(), 'cb-queues-'));
-  const proc = spawn(env.daemon, ['--demo', '--listen', '127.0.0.1:0', '--data-dir', join(dir, 'data')], {
-    env: { ...process.env, CALLBRIDGE_WEB_DIR: env.web }, stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '';
-  proc.stdout.on('data', (x) => { out += x; });
-  proc.stderr.on('data', (x) => { out += x; });
-  ctx.daemon = { get output() { return out; } };
-  ctx.cleanups.push(() => { proc.kill('SIGTERM'); rmSync(dir, { recursive: true, force: true }); });
-  const anna = (await until('Anna\'s link', () => /Open as Anna[^:]*: (http:\/\/\S+)/.exec(out), 20_000))[1];
-  const admin = (await until('the admin link', () => /Open as the admin \([^)]*\): (http:\/\/\S+)/.exec(out), 20_000))[1];
+  const demo = startDemo(ctx, 'queues');
+  const anna = await demo.link('Anna');
+  const admin = await demo.link('the admin');
   const token = new URL(admin).searchParams.get('token');
   const api = async (method, path) => {
     const r = await fetch(new URL(path, admin), { method, headers: { Authorization: `Bearer ${token}` } });
