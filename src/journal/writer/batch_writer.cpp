@@ -37,6 +37,9 @@ void JournalBatchWriter::enqueue(JournalWrite w, bool is_entry) {
     queue_.push_back(std::move(w));
     if (is_entry) ++appended_;
     ++writes_queued_;
+    // The writer waits for the first write of an empty queue, or (group commit) for a full
+    // batch; while it writes, it finds the rest under the lock: no wake-up per write.
+    if (queue_.size() != 1 && queue_.size() != options_.max_batch) return;
   }
   wake_writer_.notify_one();
 }
@@ -45,8 +48,10 @@ base::Status JournalBatchWriter::flush() {
   std::unique_lock lk(mu_);
   const auto target = writes_queued_;
   const auto attempts = failed_attempts_;
+  ++flushes_waiting_;
   wake_writer_.notify_one();
   committed_cv_.wait(lk, [&] { return writes_committed_ >= target || failed_attempts_ != attempts; });
+  --flushes_waiting_;
   if (writes_committed_ >= target) return {};
   return base::fail(base::Error::io(options_.location + ": write failed: " + last_error_));
 }
@@ -67,6 +72,12 @@ void JournalBatchWriter::run() {
   for (;;) {
     wake_writer_.wait(lk, [&] { return stopping_ || !queue_.empty(); });
     if (queue_.empty()) break;  // stopping and drained
+    if (options_.min_commit_interval.count() > 0) {
+      // Group commit (Options::min_commit_interval): let the writes of the next moments join.
+      wake_writer_.wait_until(lk, last_commit_ + options_.min_commit_interval, [&] {
+        return stopping_ || flushes_waiting_ > 0 || queue_.size() >= options_.max_batch;
+      });
+    }
     std::deque<JournalWrite> batch;
     if (queue_.size() <= options_.max_batch) {
       batch.swap(queue_);  // O(1) under the lock: append() never waits for a batch to be copied
@@ -82,6 +93,7 @@ void JournalBatchWriter::run() {
     lk.lock();
     last_write_failed_ = !st;
     if (st) {
+      last_commit_ = std::chrono::steady_clock::now();
       std::size_t entries = 0;
       for (const auto& w : batch) entries += w.state ? 0 : 1;
       if (on_committed_ && entries > 0 && ids.size() == entries) {
