@@ -264,6 +264,13 @@ CREATE TABLE IF NOT EXISTS user_settings (
 PRAGMA user_version = 4;
 INSERT INTO user_settings VALUES ('default', 'anna', 'favorites', '["101"]', 1700000000000000);
 )sql";
+const char* kIdentityV4ToV5 = R"sql(
+CREATE TABLE IF NOT EXISTS user_status (
+  tenant TEXT NOT NULL, user TEXT NOT NULL, status TEXT NOT NULL, note TEXT NOT NULL DEFAULT '',
+  until INTEGER, updated_at INTEGER NOT NULL, PRIMARY KEY (tenant, user));
+PRAGMA user_version = 5;
+INSERT INTO user_status VALUES ('default', 'anna', 'dnd', 'focus time', NULL, 1700000000000000);
+)sql";
 
 void expect_identity_data(identity::SqliteIdentityStore& s, int released) {
   auto u = s.get_user(base::TenantId("default"), "anna");
@@ -286,13 +293,30 @@ void expect_identity_data(identity::SqliteIdentityStore& s, int released) {
     ASSERT_TRUE(fav && fav->has_value());
     EXPECT_EQ((*fav)->value, "[\"101\"]");
   }
-  // What the current schema added works on the upgraded file: user settings (4), statuses (5).
+  if (released >= 5) {
+    auto st = s.get_user_status(base::TenantId("default"), "anna");
+    ASSERT_TRUE(st && st->has_value());
+    EXPECT_EQ((*st)->status, "dnd");
+    EXPECT_EQ((*st)->note, "focus time");
+  }
+  // What the current schema added works on the upgraded file: user settings (4), statuses (5),
+  // AnyDevice (6), where users from before have no devices and no choice.
   ASSERT_TRUE(s.put_user_setting(base::TenantId("default"), "anna", "settings", {"{}", base::Timestamp{}, "anna"}));
-  EXPECT_EQ(*s.get_user_status(base::TenantId("default"), "anna"), std::nullopt) << "no status before version 5";
+  if (released < 5)
+    EXPECT_EQ(*s.get_user_status(base::TenantId("default"), "anna"), std::nullopt) << "no status before version 5";
   ports::UserStatus away{.status = "away", .note = "in a meeting", .until = base::from_micros(1'800'000'000'000'000),
                          .updated_at = base::from_micros(1'799'990'000'000'000)};
   ASSERT_TRUE(s.put_user_status(base::TenantId("default"), "anna", away));
   EXPECT_EQ(*s.get_user_status(base::TenantId("default"), "anna"), away);
+  auto devices = s.get_user_devices(base::TenantId("default"), "anna");
+  ASSERT_TRUE(devices) << devices.error().message();
+  EXPECT_TRUE(devices->external.empty());
+  EXPECT_EQ(devices->active, "");
+  ASSERT_TRUE(s.put_external_device(base::TenantId("default"), "anna", {"mobile", "+491701234567", base::Timestamp{}}, 5));
+  ASSERT_TRUE(s.set_active_device(base::TenantId("default"), "anna", "mobile", base::Timestamp{}, "anna"));
+  auto rows = s.list_active_devices();
+  ASSERT_TRUE(rows && rows->size() == 1u);
+  EXPECT_EQ(rows->front().number, "+491701234567");
 }
 
 TEST_F(SchemaUpgrade, IdentityEveryReleasedVersionKeepsUsersTokensSessionsSettingsAndGetsStatuses) {
@@ -300,7 +324,8 @@ TEST_F(SchemaUpgrade, IdentityEveryReleasedVersionKeepsUsersTokensSessionsSettin
   ASSERT_TRUE(identity::SqliteIdentityStore::open(fresh));
   const std::vector<std::string> released = {
       kIdentityV1, std::string(kIdentityV1) + kIdentityV1ToV2, std::string(kIdentityV1) + kIdentityV1ToV2 + kIdentityV2ToV3,
-      std::string(kIdentityV1) + kIdentityV1ToV2 + kIdentityV2ToV3 + kIdentityV3ToV4};
+      std::string(kIdentityV1) + kIdentityV1ToV2 + kIdentityV2ToV3 + kIdentityV3ToV4,
+      std::string(kIdentityV1) + kIdentityV1ToV2 + kIdentityV2ToV3 + kIdentityV3ToV4 + kIdentityV4ToV5};
   for (std::size_t i = 0; i < released.size(); ++i) {
     const int version = static_cast<int>(i) + 1;
     SCOPED_TRACE("identity.db version " + std::to_string(version));

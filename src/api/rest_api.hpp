@@ -34,6 +34,8 @@
 #include "ports/webhook_store.hpp"
 
 namespace callbridge::core {
+class ActiveDevices;
+struct AnyDeviceSettings;
 class CallControlService;
 class CommandLog;
 class ChosenContacts;
@@ -113,6 +115,17 @@ struct RestDeps {
   // (URL and template checks, ids, secrets, test pings). Null: the webhook routes answer 503.
   ports::WebhookStore* webhooks = nullptr;
   ports::WebhookEngine* webhook_engine = nullptr;
+  // AnyDevice (/api/v1/me/devices, /api/v1/users/{user}/devices): every user's active device, which
+  // call control reads at each make call and the routes update after each stored change (any
+  // thread), and a tenant's settings (number policy, default map; any thread; null: no policy).
+  // Null active_devices: the device routes answer 503.
+  core::ActiveDevices* active_devices = nullptr;
+  std::function<std::shared_ptr<const core::AnyDeviceSettings>(const base::TenantId& tenant)> any_device;
+  // Sends {"type": `type`, "seq": N` + json_tail` to one user's event streams (io thread; EventHub::
+  // publish_to_user). Unset: no events.
+  std::function<void(const base::TenantId& tenant, const std::string& user, std::string_view type,
+                     std::string_view json_tail)>
+      publish_to_user;
   std::size_t max_body_bytes = 64 * 1024;
   // Secure flag on cb_session even for plain-HTTP requests (behind a TLS-terminating proxy);
   // requests that arrive over TLS always get it.

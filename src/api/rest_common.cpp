@@ -292,6 +292,7 @@ std::shared_ptr<rest::Ctx> add_rest_routes(HttpServer& server, RestDeps deps) {
   rest::add_ops_routes(server, ctx);
   rest::add_settings_routes(server, ctx);
   rest::add_user_settings_routes(server, ctx);
+  rest::add_device_routes(server, ctx);
   rest::add_tenant_routes(server, ctx);
   return ctx;
 }

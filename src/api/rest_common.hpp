@@ -90,6 +90,11 @@ void add_ops_routes(HttpServer& s, const std::shared_ptr<Ctx>& ctx);
 void add_settings_routes(HttpServer& s, const std::shared_ptr<Ctx>& ctx);  // rest_settings.cpp
 void add_user_settings_routes(HttpServer& s, const std::shared_ptr<Ctx>& ctx);  // rest_user_settings.cpp
 void add_tenant_routes(HttpServer& s, const std::shared_ptr<Ctx>& ctx);    // rest_tenants.cpp
+void add_device_routes(HttpServer& s, const std::shared_ptr<Ctx>& ctx);    // rest_devices.cpp
+// A request under /api/v1/me/devices or /api/v1/users/{user}/devices for `user` of p.tenant (the
+// caller checked who may ask): `rest` is "" (the collection), "active" or a device name. Worker.
+HttpResponse devices_request(Ctx& ctx, const HttpRequest& req, const Principal& p, const std::string& user,
+                             const std::string& rest);
 
 boost::json::object me_json(const Principal& p);
 

@@ -2,6 +2,7 @@
 #include <chrono>
 
 #include "api/rest_common.hpp"
+#include "core/any_device.hpp"
 
 namespace callbridge::api::rest {
 
@@ -273,6 +274,7 @@ void add_identity_routes(HttpServer& s, const std::shared_ptr<Ctx>& ctx) {
             std::string rest;
             auto name = path_segment(req, "/api/v1/users/", &rest);
             if (rest == "tokens") return user_tokens(*ctx, p, name);
+            if (rest == "devices") return devices_request(*ctx, req, p, name, "");
             if (!rest.empty()) return problem(404, "not-found", "no resource at " + req.path);
             auto u = ctx->deps.identity->get_user(p.tenant, name);
             if (!u) return from_error(u.error());
@@ -336,10 +338,13 @@ void add_identity_routes(HttpServer& s, const std::shared_ptr<Ctx>& ctx) {
   s.route("DELETE", "/api/v1/users/*", admin_only(ctx, [ctx](const HttpRequest& req, const Principal& p) {
             std::string rest;
             auto name = path_segment(req, "/api/v1/users/", &rest);
+            if (rest.starts_with("devices/")) return devices_request(*ctx, req, p, name, rest.substr(8));
             if (!rest.empty()) return problem(404, "not-found", "no resource at " + req.path);
             auto answer = [&] {
               if (auto st = ctx->deps.identity->remove_user(p.tenant, name); !st) return from_error(st.error());
               ctx->deps.auth->invalidate_cache();
+              // Their active device goes with them (a new user of that name starts on the default).
+              if (ctx->deps.active_devices) ctx->deps.active_devices->set(p.tenant, name, std::nullopt);
               HttpResponse r;
               r.status = 204;
               return r;

@@ -161,6 +161,12 @@ std::optional<std::string> App::to_e164(const base::TenantId& tenant, std::strin
   return core::lookup_e164(plan.get(), raw);
 }
 
+std::shared_ptr<const core::AnyDeviceSettings> App::any_device_settings(const base::TenantId& tenant) const {
+  std::lock_guard lk(shared_mu_);
+  auto it = shared_.find(tenant);
+  return it == shared_.end() ? nullptr : it->second.any_device;
+}
+
 std::shared_ptr<core::LookupService> App::lookup_for(const base::TenantId& tenant) const {
   std::lock_guard lk(shared_mu_);
   auto it = shared_.find(tenant);
@@ -228,7 +234,7 @@ base::Result<core::TenantRuntime*> App::add_tenant(TenantSetup setup) {
                  e.source->name(), id, e.source->priority(), e.timeout.count());
     spec.directories.push_back(std::move(e));
   }
-  spec.call_control = call_control_options(setup);
+  spec.call_control = call_control_options(setup, &active_devices_);
   auto rt = std::make_unique<core::TenantRuntime>(std::move(spec), tenant_services());
 
   for (const auto& pbx : setup.pbx) {
@@ -244,7 +250,7 @@ base::Result<core::TenantRuntime*> App::add_tenant(TenantSetup setup) {
   auto* raw = rt.get();
   {
     std::lock_guard lk(shared_mu_);
-    shared_[id] = TenantShared{*plan, rt->shared_lookup()};
+    shared_[id] = TenantShared{*plan, rt->shared_lookup(), app::any_device_settings(setup)};
   }
   if (indexed_) indexed_->preload(id);  // its lookups from memory from the first call on
   runtimes_.emplace(id, std::move(rt));

@@ -34,6 +34,7 @@
 #include "app/tenant_setup.hpp"
 #include "base/error.hpp"
 #include "base/tenant_id.hpp"
+#include "core/any_device.hpp"
 #include "core/event_hub.hpp"
 #include "core/journal_policy.hpp"
 #include "core/tenant_runtime.hpp"
@@ -111,6 +112,11 @@ class App {
   std::optional<std::string> to_e164(const base::TenantId& tenant, std::string_view raw) const;
   // Remote info of live calls as the API shows it ("remote_info"), each tenant's own; io thread.
   const core::RemoteInfoView* remote_info_view() const;
+  // AnyDevice: every user's active device (call control reads it at each make call; the REST
+  // routes write it; loaded from identity.db by the REST wiring) and a tenant's device settings
+  // ([tenant.X.any_device] policy, the default map; null without a runtime). Any thread.
+  core::ActiveDevices& active_devices() { return active_devices_; }
+  std::shared_ptr<const core::AnyDeviceSettings> any_device_settings(const base::TenantId& tenant) const;
   // The tenant's directory lookups (GET /api/v1/contacts/lookup); null without a runtime. Any thread.
   std::shared_ptr<core::LookupService> lookup_for(const base::TenantId& tenant) const;
 
@@ -172,9 +178,11 @@ class App {
   struct TenantShared {
     std::shared_ptr<const core::DialingPlan> plan;
     std::shared_ptr<core::LookupService> lookup;
+    std::shared_ptr<const core::AnyDeviceSettings> any_device;
   };
   mutable std::mutex shared_mu_;
   std::map<base::TenantId, TenantShared> shared_;
+  core::ActiveDevices active_devices_;  // read by the runtimes' call control: declared before them
   // Declared after what their final journal entries pass through (store, hub, contacts).
   std::map<base::TenantId, std::unique_ptr<core::TenantRuntime>> runtimes_;
   std::shared_ptr<struct RestWiring> rest_;  // REST API stores (app/rest_wiring.hpp)

@@ -2,6 +2,7 @@
 
 #include "app/config_tables.hpp"
 #include "base/device_name.hpp"
+#include "core/any_device.hpp"
 #include "base/tenant_id.hpp"
 #include "base/web_origin.hpp"
 
@@ -528,6 +529,23 @@ Status read_call_control(TableReader r, CallControlConfig& cc) {
   return r.finish();
 }
 
+Status read_any_device(TableReader r, AnyDeviceConfig& a) {
+  for (auto [key, list] : {std::pair{"allow", &a.allow}, std::pair{"deny", &a.deny}}) {
+    CB_TRY(r.string_list(key, *list));
+    if (list->size() > 100) return fail(Error::invalid_argument(r.key_path(key) + ": at most 100 patterns"));
+    for (std::size_t i = 0; i < list->size(); ++i) {
+      auto p = core::AnyDevicePolicy::parse_pattern((*list)[i]);
+      if (!p)
+        return fail(Error::invalid_argument(r.key_path(key) + "[" + std::to_string(i) + "]: \"" +
+                                            (*list)[i].substr(0, 40) + "\": " + p.error()));
+      (*list)[i] = *p;
+    }
+  }
+  CB_TRY(r.integer("max_devices", a.max_devices, 1, static_cast<std::int64_t>(core::kMaxExternalDevices),
+                   "an integer 1.." + std::to_string(core::kMaxExternalDevices)));
+  return r.finish();
+}
+
 Status read_phones(TableReader& tr, std::string_view source, std::vector<PhoneConfig>& out) {
   auto* n = tr.get("phones");
   if (!n) return {};
@@ -576,6 +594,9 @@ Status read_tenants(TableReader r, const toml::table& t, std::string_view source
     auto cc = tr.table("call_control");
     if (!cc) return fail(cc.error());
     if (*cc) CB_TRY(read_call_control(TableReader(**cc, tr.key_path("call_control"), source), tc.call_control));
+    auto ad = tr.table("any_device");
+    if (!ad) return fail(ad.error());
+    if (*ad) CB_TRY(read_any_device(TableReader(**ad, tr.key_path("any_device"), source), tc.any_device));
     CB_TRY(read_phones(tr, source, tc.phones));
     CB_TRY(tr.finish());
     out[id] = tc;
@@ -659,6 +680,9 @@ Result<TenantSpec> read_tenant_spec(const toml::table& t, std::string_view id, s
   auto cc = r.table("call_control");
   if (!cc) return fail(cc.error());
   if (*cc) CB_TRY(read_call_control(TableReader(**cc, "call_control", source), spec.settings.call_control));
+  auto ad = r.table("any_device");
+  if (!ad) return fail(ad.error());
+  if (*ad) CB_TRY(read_any_device(TableReader(**ad, "any_device", source), spec.settings.any_device));
   CB_TRY(read_phones(r, source, spec.settings.phones));
 
   auto dir = r.table("directory");
@@ -1040,6 +1064,14 @@ log_retention_days = 30
 # click_to_dial_caller_id = ""       # what the own phone shows; "" = the destination
 # office_number = ""                 # AnyDevice: what the mobile shows
 # any_device = {}                    # e.g. { "100" = "+491701234567" }: call the mobile first
+#                                    # (for users who never chose an active device)
+#
+# AnyDevice: which numbers users may add as their own external devices (docs/call-control.md).
+# Patterns on E.164 numbers: digits, X = any digit, a trailing * = any further digits.
+# [tenant.default.any_device]
+# allow = []                         # e.g. ["+4915*", "+4916*", "+4917*"]: German mobiles only
+# deny = []                          # e.g. ["+49900*", "+49137*"]: no premium numbers; checked first
+# max_devices = 5                    # external devices per user, 1..20
 #
 # Phones that accept remote answer/hold by SIP NOTIFY (Yealink, Snom: "talk"/"hold"):
 # [[tenant.default.phones]]

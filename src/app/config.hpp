@@ -81,9 +81,19 @@ struct CallControlConfig {
   bool operator==(const CallControlConfig&) const = default;
 };
 
+// [tenant.X.any_device]: which numbers users may add as their external devices, and how many
+// (docs/call-control.md "AnyDevice"). Patterns as core::AnyDevicePolicy reads them, canonical.
+struct AnyDeviceConfig {
+  std::vector<std::string> allow;  // empty: every number that no deny pattern matches
+  std::vector<std::string> deny;
+  int max_devices = 5;             // external devices per user, 1..20
+  bool operator==(const AnyDeviceConfig&) const = default;
+};
+
 struct TenantConfig {
   DialingConfig dialing;
   CallControlConfig call_control;
+  AnyDeviceConfig any_device;
   std::vector<PhoneConfig> phones;
   bool operator==(const TenantConfig&) const = default;
 };

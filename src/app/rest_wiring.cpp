@@ -105,7 +105,8 @@ base::Status wire_webhooks(App& app, RestWiring& w) {
   w.webhook_store->set_on_change([e = w.webhooks.get()](const base::TenantId& t) { e->reload(t); });
   app.event_hub().set_tap([e = w.webhooks.get()](const core::TappedMessage& m) {
     using K = core::HubMessage::Kind;
-    if (m.kind == K::command || m.kind == K::device || m.kind == K::status) return;  // no webhook stream for these
+    if (m.kind == K::command || m.kind == K::device || m.kind == K::status || m.kind == K::user_devices)
+      return;  // no webhook stream for these
     const auto stream = m.kind == K::call      ? webhooks::Stream::call
                         : m.kind == K::line    ? webhooks::Stream::line
                         : m.kind == K::queue   ? webhooks::Stream::queue
@@ -124,6 +125,11 @@ base::Result<std::shared_ptr<RestWiring>> wire_rest_api(App& app) {
   auto ids = identity::SqliteIdentityStore::open((dir / "identity.db").string());
   if (!ids) return base::fail(ids.error());
   w->identity = std::move(*ids);
+  // AnyDevice: every user's chosen active device, for call control from the first make call on.
+  auto active = w->identity->list_active_devices();
+  if (!active) return base::fail(active.error());
+  for (const auto& row : *active)
+    app.active_devices().set(row.tenant, row.user, core::ActiveDevice{row.device, row.number});
   api::AuthOptions ao;
   ao.origins.allowed = app.config().server.allowed_origins;  // cookie requests from these pages too
   w->auth = std::make_unique<api::Authenticator>(*w->identity, w->clock, ao);
@@ -206,6 +212,12 @@ base::Result<std::shared_ptr<RestWiring>> wire_rest_api(App& app) {
          ",\"blocked\":" + std::to_string(s.blocked) + ",\"queued\":" + std::to_string(s.queued) +
          ",\"pending\":" + std::to_string(s.pending) + "}}";
     return j;
+  };
+  d.active_devices = &app.active_devices();
+  d.any_device = [a](const base::TenantId& tenant) { return a->any_device_settings(tenant); };
+  d.publish_to_user = [a](const base::TenantId& tenant, const std::string& user, std::string_view type,
+                          std::string_view tail) {
+    a->event_hub().publish_to_user(tenant, user, type, tail, core::HubMessage::Kind::user_devices);
   };
   d.ui_config_json = read_ui_config;  // default of GET /api/v1/ui-settings
   d.remote_info = app.remote_info_view();  // "remote_info" per connection in GET /api/v1/calls

@@ -28,8 +28,27 @@ base::Result<std::shared_ptr<const core::DialingPlan>> setup_dialing_plan(const 
   return tenant_dialing_plan(c, setup.id.str());
 }
 
-core::CallControlOptions call_control_options(const TenantSetup& setup) {
+std::shared_ptr<const core::AnyDeviceSettings> any_device_settings(const TenantSetup& setup) {
+  auto s = std::make_shared<core::AnyDeviceSettings>();
+  if (!setup.tenant) return s;
+  const AnyDeviceConfig& a = setup.tenant->any_device;
+  s->policy.allow = a.allow;
+  s->policy.deny = a.deny;
+  s->policy.max_devices = static_cast<std::size_t>(a.max_devices);
+  s->tenant_default = setup.tenant->call_control.any_device;
+  return s;
+}
+
+core::CallControlOptions call_control_options(const TenantSetup& setup, const core::ActiveDevices* active) {
   core::CallControlOptions o{.tenant = setup.id};
+  if (active) {
+    // The users' own choice (GET/PUT /api/v1/me/devices), checked against the tenant's policy at
+    // each make call; the tenant's default map below applies to users who never chose.
+    o.active_device = [active, id = setup.id](const std::string& user) { return active->get(id, user); };
+    o.device_refused = [settings = any_device_settings(setup)](std::string_view e164) {
+      return settings->policy.refuse(e164);
+    };
+  }
   if (!setup.tenant) return o;
   const CallControlConfig& cc = setup.tenant->call_control;
   o.click_to_dial_caller_id = cc.click_to_dial_caller_id;

@@ -32,7 +32,12 @@ std::vector<TenantSetup> tenant_setups(const Config& config);
 // null without a [tenant.X.dialing]. Error names the section.
 base::Result<std::shared_ptr<const core::DialingPlan>> setup_dialing_plan(const TenantSetup& setup);
 
-// [tenant.X.call_control] -> the call control options (click-to-dial caller id, AnyDevice).
-core::CallControlOptions call_control_options(const TenantSetup& setup);
+// [tenant.X.call_control] -> the call control options (click-to-dial caller id, AnyDevice: the
+// tenant's default map; with `active`, the users' own active devices and the tenant's number policy,
+// which must outlive the options).
+core::CallControlOptions call_control_options(const TenantSetup& setup, const core::ActiveDevices* active = nullptr);
+
+// [tenant.X.any_device] and [tenant.X.call_control] any_device -> what the device routes check and show.
+std::shared_ptr<const core::AnyDeviceSettings> any_device_settings(const TenantSetup& setup);
 
 }  // namespace callbridge::app

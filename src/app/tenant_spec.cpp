@@ -177,6 +177,8 @@ std::string tenant_spec_json(const TenantSpec& s, bool with_secrets) {
                             {"click_to_dial_caller_id", cc.click_to_dial_caller_id},
                             {"office_number", cc.office_number},
                             {"any_device", std::move(any)}};
+  const auto& ad = s.settings.any_device;
+  json::object any_device{{"allow", strings(ad.allow)}, {"deny", strings(ad.deny)}, {"max_devices", ad.max_devices}};
   json::array phones;
   for (const auto& p : s.settings.phones)
     phones.push_back(json::object{{"devices", strings(p.devices)},
@@ -227,6 +229,7 @@ std::string tenant_spec_json(const TenantSpec& s, bool with_secrets) {
                  {"pbx", std::move(links)},
                  {"dialing", std::move(dialing)},
                  {"call_control", std::move(call_control)},
+                 {"any_device", std::move(any_device)},
                  {"phones", std::move(phones)},
                  {"directory", json::object{{"ldap", std::move(ldap)}, {"http", std::move(http)}}}};
   return json::serialize(o);

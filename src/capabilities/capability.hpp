@@ -57,6 +57,7 @@ constexpr std::string_view to_string(core::HubMessage::Kind k) {
     case core::HubMessage::Kind::device: return "device";
     case core::HubMessage::Kind::status: return "user_status";
     case core::HubMessage::Kind::queue: return "queue";
+    case core::HubMessage::Kind::user_devices: return "user_devices";
   }
   return "?";
 }

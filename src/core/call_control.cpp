@@ -124,11 +124,17 @@ std::string CallControlService::make_call(const CommandCaller& caller, std::stri
   using K = CommandFailure::Kind;
   if (caller.tenant != options_.tenant)
     return reject(done, std::unexpected(fail_with(K::forbidden, "tenant " + caller.tenant.str() + " is not served here")));
+  // The user's active device (AnyDevice): an extension they still own, or an external number.
+  const std::optional<ActiveDevice> chosen = options_.active_device ? options_.active_device(caller.user) : std::nullopt;
+  const bool chose_desk = chosen && chosen->number.empty() && caller.owns(chosen->name);
+  const bool chose_external = chosen && !chosen->number.empty();
   std::string device;
   if (from) {
     if (!may_act_from(caller, *from))
       return reject(done, std::unexpected(fail_with(K::forbidden, "Extension " + *from + " is not one of yours; call from your own extension.")));
     device = *from;
+  } else if (chose_desk) {
+    device = chosen->name;
   } else if (!caller.extensions.empty()) {
     device = caller.extensions.front();
   } else {
@@ -143,12 +149,21 @@ std::string CallControlService::make_call(const CommandCaller& caller, std::stri
   r.from_device = device;
   r.dial_string = *dial;
   r.request_id = next_request_id();
-  std::optional<std::string> mobile = options_.any_device_number ? options_.any_device_number(device) : std::nullopt;
+  std::optional<std::string> mobile;
+  if (chose_external) {
+    if (auto why = options_.device_refused ? options_.device_refused(chosen->number) : std::nullopt)
+      return reject(done, std::unexpected(fail_with(K::forbidden, "Your active device \"" + chosen->name +
+                                                                      "\" may not be used any more: " + *why +
+                                                                      ". Choose another device.")));
+    mobile = chosen->number;
+  } else if (!chose_desk && options_.any_device_number) {
+    mobile = options_.any_device_number(device);
+  }
   if (mobile) {
     // AnyDevice: the mobile rings first and shows the office number, then the destination.
     auto first = dial_string(*mobile);
     if (!first)
-      return reject(done, std::unexpected(fail_with(K::internal, "the AnyDevice number of device " + device +
+      return reject(done, std::unexpected(fail_with(K::internal, "the AnyDevice number of " + (chose_external ? "device " + chosen->name : "extension " + device) +
                                                               " is not dialable: " + first.error().detail)));
     r.first_leg_dial_string = *first;
     r.caller_id_number = options_.office_number ? options_.office_number(device) : device;

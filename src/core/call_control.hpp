@@ -15,6 +15,7 @@
 #include <string_view>
 #include <vector>
 
+#include "core/any_device.hpp"
 #include "core/dialing_plan.hpp"
 #include "core/visibility.hpp"
 #include "core/viewer.hpp"
@@ -63,9 +64,18 @@ struct CallControlOptions {
   // Caller id the user's own phone shows for click-to-dial: empty = the destination (as dialed),
   // which is what tests/fixtures/asterisk-22/click_to_dial_originate sent.
   std::string click_to_dial_caller_id{};
-  // AnyDevice / follow-me: the external number to call first for a device (the user's mobile),
-  // nullopt = the device itself.
+  // AnyDevice, the tenant's default ([tenant.X.call_control] any_device): the external number to
+  // call first for a device (the user's mobile), nullopt = the device itself. Applies to users who
+  // never chose an active device.
   std::function<std::optional<std::string>(std::string_view device)> any_device_number{};
+  // AnyDevice, the user's own choice (GET/PUT /api/v1/me/devices): their active device, nullopt =
+  // never chosen. An external one is called first; an extension is the default `from` and rings
+  // itself (the tenant's default map does not apply). Io thread; must not block.
+  std::function<std::optional<ActiveDevice>(const std::string& user)> active_device{};
+  // The tenant's policy ([tenant.X.any_device]) on an external active device's number, checked at
+  // each make call (the policy may have changed since the device was added): nullopt = allowed,
+  // else the reason. Unset: every number.
+  std::function<std::optional<std::string>(std::string_view e164)> device_refused{};
   // What the first leg shows when it is a mobile: the office number (E.164 or as dialed).
   std::function<std::string(std::string_view device)> office_number{};
   std::uint64_t first_request_seq = 1;  // request ids are "c2d-<seq, 4+ digits>"

@@ -370,12 +370,12 @@ void EventHub::publish_raw(const base::TenantId& tn, HubMessage::Kind kind,
 }
 
 void EventHub::publish_to_user(const base::TenantId& tn, const std::string& user, std::string_view type,
-                               std::string_view json_tail) {
+                               std::string_view json_tail, HubMessage::Kind kind) {
   auto& t = tenant(tn);
   ++t.seq;
   std::string json = head(type, t.seq);
   json += json_tail;
-  publish(t, HubMessage::Kind::command, {}, std::move(json), user);
+  publish(t, kind, {}, std::move(json), user);
 }
 
 void EventHub::publish_line(Tenant& t, const std::string& device, model::DeviceState s) {

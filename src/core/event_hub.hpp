@@ -31,7 +31,7 @@ namespace callbridge::core {
 
 // One published message, shared by every subscriber and by the retention ring.
 struct HubMessage {
-  enum class Kind : std::uint8_t { call, line, journal, command, device, status, queue };
+  enum class Kind : std::uint8_t { call, line, journal, command, device, status, queue, user_devices };
   std::uint64_t seq = 0;
   Kind kind = Kind::call;
   std::vector<std::string> devices;          // the devices it concerns (filtering; line and status: as presence)
@@ -124,8 +124,9 @@ class EventHub {
                    std::string_view type, std::string_view json_tail);
   // A message for one user of the tenant only (e.g. {"type":"command",...}, the outcome of their
   // call control command): delivered to and replayed for subscriptions whose filter.user is `user`.
+  // `kind`: command (the calls capability's outcomes) or user_devices (AnyDevice: the user's devices changed).
   void publish_to_user(const base::TenantId& tenant, const std::string& user, std::string_view type,
-                       std::string_view json_tail);
+                       std::string_view json_tail, HubMessage::Kind kind = HubMessage::Kind::command);
 
   Attach subscribe(const base::TenantId& tenant, EventFilter filter, std::optional<std::uint64_t> since,
                    EventSubscriber* sink);

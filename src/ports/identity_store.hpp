@@ -64,6 +64,32 @@ struct SessionRecord {
   std::string token_id{};  // the API token the session was created from ("" = none)
 };
 
+// AnyDevice (docs/call-control.md "AnyDevice"): a named external phone of a user ("mobile",
+// "home"), stored with its number in E.164 as the tenant's dialing plan normalized it.
+struct ExternalDevice {
+  std::string name;    // device name (core::valid_external_device_name), unique per user
+  std::string number;  // E.164 ("+491701234567")
+  base::Timestamp created_at{};
+  friend bool operator==(const ExternalDevice&, const ExternalDevice&) = default;
+};
+
+// A user's external devices and their active device: "" = never chosen (the tenant's default),
+// else one of the user's extensions or the name of one of `external`.
+struct UserDevices {
+  std::vector<ExternalDevice> external{};  // by name
+  std::string active{};
+  std::optional<base::Timestamp> active_since{};  // when `active` was chosen
+  std::string active_set_by{};                    // who chose it (the user or an admin)
+};
+
+// One user's active device as loaded at start-up (IdentityStore::list_active_devices).
+struct ActiveDeviceRow {
+  base::TenantId tenant;
+  std::string user;
+  std::string device;  // the active device's name
+  std::string number;  // E.164 when it is an external device, "" for an extension
+};
+
 // A token as issued: the plaintext `token` ("cbt_<id>_<secret>") exists only in this answer.
 struct IssuedToken {
   std::string id;
@@ -141,6 +167,22 @@ class IdentityStore {
   virtual base::Status clear_user_status(const base::TenantId& tenant, const std::string& user) = 0;
   virtual base::Result<std::vector<std::pair<std::string, UserStatus>>> list_user_statuses(
       const base::TenantId& tenant) = 0;
+
+  // AnyDevice: a user's external devices and active device (GET/PUT /api/v1/me/devices). get:
+  // Errc::not_found when the user does not exist. put_external_device adds or renumbers a device:
+  // Errc::not_found (no user), Errc::conflict when it would be the (max+1)-th device.
+  // remove_external_device: Errc::not_found when there is none of that name; it stops being the
+  // active device (back to ""). set_active_device does not check `device` (the caller did; "" resets
+  // to the default). All removed with the user.
+  virtual base::Result<UserDevices> get_user_devices(const base::TenantId& tenant, const std::string& user) = 0;
+  virtual base::Status put_external_device(const base::TenantId& tenant, const std::string& user,
+                                           const ExternalDevice& device, std::size_t max_devices) = 0;
+  virtual base::Status remove_external_device(const base::TenantId& tenant, const std::string& user,
+                                              const std::string& name) = 0;
+  virtual base::Status set_active_device(const base::TenantId& tenant, const std::string& user, const std::string& device,
+                                         base::Timestamp at, const std::string& by) = 0;
+  // Every user's chosen active device, of every tenant (the daemon's start-up load).
+  virtual base::Result<std::vector<ActiveDeviceRow>> list_active_devices() = 0;
 
   // The secrets, in the backend's scheme (what it keeps at rest must match what it checks):
   // A new token for an existing `user` of `tenant`, stored as a digest of its random secret; the

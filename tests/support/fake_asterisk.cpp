@@ -156,6 +156,10 @@ struct Conn : std::enable_shared_from_this<Conn> {
       return;
     }
     if (iequals(name, "Silent")) return;  // never answered (action timeout tests)
+    if (iequals(name, "Originate") && o.accept_originate) {
+      send("Response: Success\r\n" + id + "Message: Originate successfully queued\r\n\r\n");
+      return;
+    }
     if (iequals(name, "Logoff")) {
       send("Response: Goodbye\r\n" + id + "Message: Thanks for all the fish.\r\n\r\n");
       close_after_write = true;

@@ -23,6 +23,7 @@ struct FakeAsteriskOptions {
   bool answer_ping = true;
   int list_items = 3;  // CoreShowChannel items, each followed by an unrelated Newstate event
   std::string after_login;  // raw bytes sent right after a successful login (e.g. garbage)
+  bool accept_originate = false;  // Originate: "Originate successfully queued" (else unknown command)
 };
 
 struct FakeAction {

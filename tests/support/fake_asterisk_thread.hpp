@@ -22,11 +22,13 @@ namespace callbridge::testing {
 class FakeAsteriskThread {
  public:
   // `after_login`: raw AMI bytes sent to each connection right after a successful login.
-  explicit FakeAsteriskThread(std::string after_login)
+  // `accept_originate`: FakeAsteriskOptions::accept_originate.
+  explicit FakeAsteriskThread(std::string after_login, bool accept_originate = false)
       : ami(io_, [&] {
           FakeAsteriskOptions o;
           o.list_items = 0;
           o.after_login = std::move(after_login);
+          o.accept_originate = accept_originate;
           return o;
         }()) {
     thread_ = std::thread([this] { io_.run(); });
@@ -38,6 +40,13 @@ class FakeAsteriskThread {
   }
   FakeAsteriskThread(const FakeAsteriskThread&) = delete;
   FakeAsteriskThread& operator=(const FakeAsteriskThread&) = delete;
+
+  // Every action received so far, copied on the fake's thread.
+  std::vector<FakeAction> actions() {
+    std::promise<std::vector<FakeAction>> got;
+    boost::asio::post(io_, [&] { got.set_value(ami.actions()); });
+    return got.get_future().get();
+  }
 
   // Raw bytes to every open connection; returns once they are handed to the sockets.
   void send(std::string bytes) {

@@ -142,11 +142,25 @@ PRAGMA user_version = 4;
       return st;
     // 4 -> 5: the users' own status on the presence board (PUT /api/v1/me/status, issue 17),
     // removed with their user. `until` NULL: no end.
-    return step(4, R"sql(
+    if (auto st = step(4, R"sql(
 CREATE TABLE IF NOT EXISTS user_status (
   tenant TEXT NOT NULL, user TEXT NOT NULL, status TEXT NOT NULL, note TEXT NOT NULL DEFAULT '',
   until INTEGER, updated_at INTEGER NOT NULL, PRIMARY KEY (tenant, user));
 PRAGMA user_version = 5;
+)sql");
+        !st)
+      return st;
+    // 5 -> 6: AnyDevice (issue 14): each user's named external devices and their active device
+    // (an extension or one of those names), removed with their user. Users from before have none
+    // and no choice: the tenant's default applies to them.
+    return step(5, R"sql(
+CREATE TABLE IF NOT EXISTS user_devices (
+  tenant TEXT NOT NULL, user TEXT NOT NULL, name TEXT NOT NULL, number TEXT NOT NULL, created_at INTEGER NOT NULL,
+  PRIMARY KEY (tenant, user, name));
+CREATE TABLE IF NOT EXISTS user_active_device (
+  tenant TEXT NOT NULL, user TEXT NOT NULL, device TEXT NOT NULL, updated_at INTEGER NOT NULL,
+  updated_by TEXT NOT NULL DEFAULT '', PRIMARY KEY (tenant, user));
+PRAGMA user_version = 6;
 )sql");
   }();
   if (!migrated) {
@@ -265,6 +279,154 @@ base::Status SqliteIdentityStore::put_user_setting(const base::TenantId& tenant,
   if (q.step() != SQLITE_DONE) return fail(sql_error("put user setting"));
   if (sqlite3_changes(db_) == 0) return fail(Error::not_found("user " + user + " not found"));
   return {};
+}
+
+bool SqliteIdentityStore::user_exists(const base::TenantId& tenant, const std::string& user) {
+  Statement q(db_, "SELECT 1 FROM users WHERE tenant=? AND name=?");
+  if (!q.ok()) return false;
+  q.bind(1, tenant);
+  q.bind(2, user);
+  return q.step() == SQLITE_ROW;
+}
+
+base::Result<UserDevices> SqliteIdentityStore::get_user_devices(const base::TenantId& tenant, const std::string& user) {
+  std::lock_guard lock(mu_);
+  if (!user_exists(tenant, user)) return fail(Error::not_found("user " + user + " not found"));
+  UserDevices out;
+  {
+    Statement q(db_, "SELECT name, number, created_at FROM user_devices WHERE tenant=? AND user=? ORDER BY name");
+    if (!q.ok()) return fail(sql_error("get user devices"));
+    q.bind(1, tenant);
+    q.bind(2, user);
+    int rc;
+    while ((rc = q.step()) == SQLITE_ROW)
+      out.external.push_back({q.text(0), q.text(1), base::from_micros(q.i64(2))});
+    if (rc != SQLITE_DONE) return fail(sql_error("get user devices"));
+  }
+  Statement q(db_, "SELECT device, updated_at, updated_by FROM user_active_device WHERE tenant=? AND user=?");
+  if (!q.ok()) return fail(sql_error("get active device"));
+  q.bind(1, tenant);
+  q.bind(2, user);
+  int rc = q.step();
+  if (rc == SQLITE_ROW) {
+    out.active = q.text(0);
+    out.active_since = base::from_micros(q.i64(1));
+    out.active_set_by = q.text(2);
+  } else if (rc != SQLITE_DONE) {
+    return fail(sql_error("get active device"));
+  }
+  return out;
+}
+
+base::Status SqliteIdentityStore::put_external_device(const base::TenantId& tenant, const std::string& user,
+                                                      const ExternalDevice& device, std::size_t max_devices) {
+  if (!valid_name(device.name)) return fail(Error::invalid_argument("device name: expected 1-64 of [A-Za-z0-9._@-]"));
+  if (device.number.empty() || device.number.size() > 32)
+    return fail(Error::invalid_argument("device number: expected 1-32 characters"));
+  std::lock_guard lock(mu_);
+  if (auto st = exec("BEGIN IMMEDIATE;"); !st) return st;
+  auto rollback = [&](base::Error e) {
+    (void)exec("ROLLBACK;");
+    return fail(std::move(e));
+  };
+  if (!user_exists(tenant, user)) return rollback(Error::not_found("user " + user + " not found"));
+  {
+    // A new name counts against the bound; renumbering an existing one does not.
+    Statement q(db_, "SELECT COUNT(*), SUM(name=?3) FROM user_devices WHERE tenant=?1 AND user=?2");
+    if (!q.ok()) return rollback(sql_error("put device"));
+    q.bind(1, tenant);
+    q.bind(2, user);
+    q.bind(3, device.name);
+    if (q.step() != SQLITE_ROW) return rollback(sql_error("put device"));
+    const auto count = static_cast<std::size_t>(q.i64(0));
+    const bool exists = !q.is_null(1) && q.i64(1) > 0;
+    if (!exists && count >= max_devices)
+      return rollback(Error::conflict("at most " + std::to_string(max_devices) + " external devices per user"));
+  }
+  Statement q(db_, "INSERT INTO user_devices(tenant,user,name,number,created_at) VALUES(?,?,?,?,?) "
+                   "ON CONFLICT(tenant,user,name) DO UPDATE SET number=excluded.number");
+  if (!q.ok()) return rollback(sql_error("put device"));
+  q.bind(1, tenant);
+  q.bind(2, user);
+  q.bind(3, device.name);
+  q.bind(4, device.number);
+  q.bind(5, base::to_micros(device.created_at));
+  if (q.step() != SQLITE_DONE) return rollback(sql_error("put device"));
+  return exec("COMMIT;");
+}
+
+base::Status SqliteIdentityStore::remove_external_device(const base::TenantId& tenant, const std::string& user,
+                                                         const std::string& name) {
+  std::lock_guard lock(mu_);
+  if (auto st = exec("BEGIN IMMEDIATE;"); !st) return st;
+  auto rollback = [&](base::Error e) {
+    (void)exec("ROLLBACK;");
+    return fail(std::move(e));
+  };
+  {
+    Statement q(db_, "DELETE FROM user_devices WHERE tenant=? AND user=? AND name=?");
+    if (!q.ok()) return rollback(sql_error("remove device"));
+    q.bind(1, tenant);
+    q.bind(2, user);
+    q.bind(3, name);
+    if (q.step() != SQLITE_DONE) return rollback(sql_error("remove device"));
+    if (sqlite3_changes(db_) == 0) return rollback(Error::not_found("no device \"" + name + "\""));
+  }
+  {
+    // A removed device is not active any more: the user is back on the default.
+    Statement q(db_, "DELETE FROM user_active_device WHERE tenant=? AND user=? AND device=?");
+    if (!q.ok()) return rollback(sql_error("remove device"));
+    q.bind(1, tenant);
+    q.bind(2, user);
+    q.bind(3, name);
+    if (q.step() != SQLITE_DONE) return rollback(sql_error("remove device"));
+  }
+  return exec("COMMIT;");
+}
+
+base::Status SqliteIdentityStore::set_active_device(const base::TenantId& tenant, const std::string& user,
+                                                    const std::string& device, base::Timestamp at,
+                                                    const std::string& by) {
+  std::lock_guard lock(mu_);
+  if (device.empty()) {
+    Statement q(db_, "DELETE FROM user_active_device WHERE tenant=? AND user=?");
+    if (!q.ok()) return fail(sql_error("set active device"));
+    q.bind(1, tenant);
+    q.bind(2, user);
+    if (q.step() != SQLITE_DONE) return fail(sql_error("set active device"));
+    return {};
+  }
+  // Only for an existing user (a removed user's choice must not come back).
+  Statement q(db_, "INSERT INTO user_active_device(tenant,user,device,updated_at,updated_by) "
+                   "SELECT ?1,?2,?3,?4,?5 WHERE EXISTS (SELECT 1 FROM users WHERE tenant=?1 AND name=?2) "
+                   "ON CONFLICT(tenant,user) DO UPDATE SET device=excluded.device, updated_at=excluded.updated_at, "
+                   "updated_by=excluded.updated_by");
+  if (!q.ok()) return fail(sql_error("set active device"));
+  q.bind(1, tenant);
+  q.bind(2, user);
+  q.bind(3, device);
+  q.bind(4, base::to_micros(at));
+  q.bind(5, by);
+  if (q.step() != SQLITE_DONE) return fail(sql_error("set active device"));
+  if (sqlite3_changes(db_) == 0) return fail(Error::not_found("user " + user + " not found"));
+  return {};
+}
+
+base::Result<std::vector<ActiveDeviceRow>> SqliteIdentityStore::list_active_devices() {
+  std::lock_guard lock(mu_);
+  Statement q(db_, "SELECT a.tenant, a.user, a.device, COALESCE(d.number, '') FROM user_active_device a "
+                   "LEFT JOIN user_devices d ON d.tenant=a.tenant AND d.user=a.user AND d.name=a.device "
+                   "ORDER BY a.tenant, a.user");
+  if (!q.ok()) return fail(sql_error("list active devices"));
+  std::vector<ActiveDeviceRow> out;
+  int rc;
+  while ((rc = q.step()) == SQLITE_ROW) {
+    auto tenant = base::TenantId::parse(q.text(0), "user_active_device.tenant");
+    if (!tenant) return fail(tenant.error());
+    out.push_back({*tenant, q.text(1), q.text(2), q.text(3)});
+  }
+  if (rc != SQLITE_DONE) return fail(sql_error("list active devices"));
+  return out;
 }
 
 base::Status SqliteIdentityStore::bump_generation() {
@@ -410,6 +572,8 @@ base::Status SqliteIdentityStore::remove_user(const base::TenantId& tenant, cons
   const char* sqls[] = {"DELETE FROM tokens WHERE tenant=? AND user=?", "DELETE FROM sessions WHERE tenant=? AND user=?",
                         "DELETE FROM user_settings WHERE tenant=? AND user=?",
                         "DELETE FROM user_status WHERE tenant=? AND user=?",
+                        "DELETE FROM user_devices WHERE tenant=? AND user=?",
+                        "DELETE FROM user_active_device WHERE tenant=? AND user=?",
                         "DELETE FROM users WHERE tenant=? AND name=?"};
   int changed = 0;
   for (const char* sql : sqls) {

@@ -27,6 +27,8 @@ namespace callbridge::identity {
 
 // The identity types are the port's (ports/identity_store.hpp); the names here keep the
 // backend's own callers (cli, app, tests) unchanged.
+using ports::ActiveDeviceRow;
+using ports::ExternalDevice;
 using ports::IdentityStore;
 using ports::IssuedToken;
 using ports::parse_token;
@@ -35,10 +37,12 @@ using ports::TenantSetting;
 using ports::TokenParts;
 using ports::TokenRecord;
 using ports::User;
+using ports::UserDevices;
 
 class SqliteIdentityStore final : public ports::IdentityStore {
  public:
-  static constexpr int kSchemaVersion = 5;  // 2: tenant_settings; 3: sessions.token_id, credential_generation; 4: user_settings; 5: user_status
+  static constexpr int kSchemaVersion = 6;  // 2: tenant_settings; 3: sessions.token_id, credential_generation; 4: user_settings;
+                                            // 5: user_status; 6: user_devices, user_active_device (AnyDevice)
   static constexpr std::size_t kMaxSettingBytes = 256 * 1024;
   static constexpr std::size_t kMaxUserSettingBytes = 64 * 1024;
 
@@ -86,6 +90,15 @@ class SqliteIdentityStore final : public ports::IdentityStore {
   base::Result<std::vector<std::pair<std::string, ports::UserStatus>>> list_user_statuses(
       const base::TenantId& tenant) override;
 
+  base::Result<UserDevices> get_user_devices(const base::TenantId& tenant, const std::string& user) override;
+  base::Status put_external_device(const base::TenantId& tenant, const std::string& user, const ExternalDevice& device,
+                                   std::size_t max_devices) override;
+  base::Status remove_external_device(const base::TenantId& tenant, const std::string& user,
+                                      const std::string& name) override;
+  base::Status set_active_device(const base::TenantId& tenant, const std::string& user, const std::string& device,
+                                 base::Timestamp at, const std::string& by) override;
+  base::Result<std::vector<ActiveDeviceRow>> list_active_devices() override;
+
   base::Result<IssuedToken> issue_token(const base::TenantId& tenant, const std::string& user, base::Timestamp now,
                                         std::optional<base::Timestamp> expires_at) override;
   bool verify_secret(const std::string& hash, std::string_view secret) const override;
@@ -102,6 +115,7 @@ class SqliteIdentityStore final : public ports::IdentityStore {
   base::Status migrate();
   base::Status exec(const char* sql);
   base::Status bump_generation();  // mu_ held
+  bool user_exists(const base::TenantId& tenant, const std::string& user);  // mu_ held; false on error too
   base::Error sql_error(const char* what) const;
 
   std::string path_;
