@@ -18,6 +18,7 @@ Command register_webhook(CLI::App& app);  // cmd_webhook.cpp
 Command register_devices(CLI::App& app);  // cmd_devices.cpp
 Command register_queue(CLI::App& app);  // cmd_queue.cpp
 Command register_status(CLI::App& app);  // cmd_status.cpp
+Command register_device(CLI::App& app);  // cmd_device.cpp
 
 std::vector<Command> register_all(CLI::App& app) {
   std::vector<Command> out;
@@ -33,6 +34,7 @@ std::vector<Command> register_all(CLI::App& app) {
   out.push_back(register_devices(app));
   out.push_back(register_queue(app));
   out.push_back(register_status(app));
+  out.push_back(register_device(app));
   return out;
 }
 

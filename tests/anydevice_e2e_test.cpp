@@ -10,6 +10,7 @@
 #include <filesystem>
 #include <fstream>
 #include <regex>
+#include <stdlib.h>
 
 #include "support/child_process.hpp"
 #include "support/fake_asterisk_thread.hpp"
@@ -132,14 +133,40 @@ TEST(AnyDeviceE2E, TheActiveDeviceIsTheFirstLegOfAMakeCallAndSurvivesARestart) {
   ASSERT_EQ(seen.size(), 3u);
   EXPECT_EQ(seen[2].first, "Local/001701234567@from-internal");
 
-  // Back to the tenant's default: the desk phone.
-  r = http.request("PUT", "/api/v1/me/devices/active", auth, R"({"device":null})");
-  ASSERT_EQ(r.status, 200) << r.body;
+  // The CLI over the same API: list (the active device marked), a refused number with the reason,
+  // add, use, remove.
+  setenv("CALLBRIDGE_URL", ("http://127.0.0.1:" + std::to_string(d.port)).c_str(), 1);
+  setenv("CALLBRIDGE_TOKEN", tm[0].str().c_str(), 1);
+  int crc = -1;
+  auto listing = cli({"device", "list"}, &crc);
+  EXPECT_EQ(crc, 0) << listing;
+  EXPECT_NE(listing.find("* mobile"), std::string::npos) << listing;
+  EXPECT_NE(listing.find("+491701234567"), std::string::npos) << listing;
+  EXPECT_NE(listing.find("active: mobile (chosen by anna)"), std::string::npos) << listing;
+  auto refused = cli({"device", "add", "intl", "+1 212 555 0100"}, &crc);
+  EXPECT_EQ(crc, 1) << refused;
+  EXPECT_NE(refused.find("not among the numbers the tenant allows"), std::string::npos) << refused;
+  auto added = cli({"device", "add", "home", "0151 2345678"}, &crc);
+  EXPECT_EQ(crc, 0) << added;
+  EXPECT_NE(added.find("home"), std::string::npos) << added;
+  auto used = cli({"device", "use", "home"}, &crc);
+  EXPECT_EQ(crc, 0) << used;
+  EXPECT_NE(used.find("active: home"), std::string::npos) << used;
+  auto unknown = cli({"device", "use", "car"}, &crc);
+  EXPECT_EQ(crc, 1) << unknown;
+  EXPECT_NE(unknown.find("no device \"car\""), std::string::npos) << unknown;
+  auto removed = cli({"device", "remove", "home"}, &crc);
+  EXPECT_EQ(crc, 0) << removed;
+  EXPECT_NE(removed.find("active: 100 (the tenant's default"), std::string::npos) << removed;
+  auto usage = cli({"device", "use"}, &crc);
+  EXPECT_EQ(crc, 2) << usage;
+  unsetenv("CALLBRIDGE_URL");
+  unsetenv("CALLBRIDGE_TOKEN");
   r = http.request("POST", "/api/v1/calls", auth, R"({"to":"089 123456"})");
   ASSERT_EQ(r.status, 202) << r.body;
   seen = originates(pbx, 4, d.process);
   ASSERT_EQ(seen.size(), 4u);
-  EXPECT_EQ(seen[3].first, "PJSIP/100");
+  EXPECT_EQ(seen[3].first, "PJSIP/100");  // the device removed: the desk phone again
 }
 
 }  // namespace
