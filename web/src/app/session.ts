@@ -14,6 +14,7 @@ import { journalPushed, loadJournal } from './journal';
 import { loadAdmin } from './admin_data';
 import { deviceEvent, loadDevices } from './devices';
 import { loadQueues, queueEvent } from './queues';
+import { loadMyDevices, myDevicesPushed } from './any_device';
 import { loadMyStatus, setKnown, statusEvent } from './user_status';
 import type { UserStatus } from '../lib/types';
 import { api, errText, live, myExtensions, parseFavorites, render, setFlash, state, t, type UiConfig } from './state';
@@ -170,6 +171,7 @@ function startSession() {
   live.devices = myExtensions();
   void loadUiSettings();
   void loadUserData();
+  void loadMyDevices();
   const stream = new EventStream({
     url: async (since) => {
       const tk = await api.post<{ ticket: string }>('/api/v1/ws-ticket');
@@ -208,6 +210,7 @@ export function onMessage(m: ServerMessage) {
   if (m.type === 'device') { deviceEvent(m); render(); return; }
   if (m.type === 'queue') { queueEvent(m); render(); return; }
   if (m.type === 'user_status') { statusEvent(m); render(); return; }
+  if (m.type === 'user_devices') { myDevicesPushed(m.devices); render(); return; }
   const mine = myExtensions();
   const before = new Set(live.incoming(mine).map((c) => c.id));
   const had = new Set(live.mine(mine).map((c) => c.id));

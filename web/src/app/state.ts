@@ -12,7 +12,7 @@ import { locale, pickLang, translator, type Lang, type Translate } from '../lib/
 import { DEFAULT_SETTINGS, parseSettings, type UserSettings } from '../lib/settings';
 import { LiveState } from '../lib/store';
 import type { Favorite } from '../lib/suggest';
-import type { JournalEntry, Me, UiSettings } from '../lib/types';
+import type { JournalEntry, Me, UiSettings, UserDevices } from '../lib/types';
 
 export interface ActionLink { label: string; url: string }
 export interface UiTenantConfig { actions?: ActionLink[]; unknown_actions?: ActionLink[]; card_template?: string }
@@ -42,6 +42,9 @@ export interface AppState {
   settingsOnServer: boolean;
   favorites: Favorite[];
   favoritesOnServer: boolean;
+  // AnyDevice (GET /api/v1/me/devices); null: not loaded, or a server without the routes.
+  myDevices: UserDevices | null;
+  myDevicesOpen: boolean;  // the devices dialog
 }
 
 export const api = new Api();
@@ -82,6 +85,8 @@ export const state: AppState = {
   settingsOnServer: false,
   favorites: loadLocal('cb.favorites', parseFavorites, []),
   favoritesOnServer: false,
+  myDevices: null,
+  myDevicesOpen: false,
 };
 
 // Re-render requests: every Preact root subscribes; several changes in one task render once

@@ -63,7 +63,11 @@ export type ServerMessage =
   | { type: 'device'; seq: number; event: 'removed'; id: string }
   | { type: 'queue'; seq: number; event: 'changed'; queue: Queue }
   | { type: 'queue'; seq: number; event: 'removed'; id: string; pbx: string; name: string }
-  | { type: 'user_status'; seq: number; user: string; display_name?: string; extensions?: string[]; user_status: UserStatus };
+  | { type: 'user_status'; seq: number; user: string; display_name?: string; extensions?: string[]; user_status: UserStatus }
+  | { type: 'user_devices'; seq?: number; change: string; devices: UserDevices };
+// AnyDevice: the user's own devices and the active one (GET /api/v1/me/devices, WS `user_devices`).
+export interface UserDevice { name: string; kind: 'desk' | 'external'; number: string; rings_first?: string; allowed?: boolean; reason?: string }
+export interface UserDevices { user: string; active: string | null; chosen: boolean; devices: UserDevice[]; max_external: number; updated_by?: string | null }
 // A user's own status (PUT /api/v1/me/status; docs/api.md "Presence").
 export interface UserStatus { status: 'available' | 'away' | 'busy' | 'dnd' | 'offline'; note: string; until: string | null; updated_at: string | null }
 // One device of the PBX's registry (GET /api/v1/devices, docs/devices.md).

@@ -15,6 +15,7 @@ import { DevicesPage } from './Devices';
 import { QueuesPage } from './Queues';
 import { AgentControls } from './AgentControls';
 import { MyStatus } from './MyStatus';
+import { DeviceSwitch, MyDevicesDialog } from './MyDevice';
 import { CallsPage } from './Calls';
 import { ContactsPage } from './Contacts';
 import { JournalPage } from './Journal';
@@ -127,8 +128,10 @@ function Shell() {
         <span class="who">{state.me?.display_name || state.me?.user}</span>
         <MyStatus />
         <AgentControls />
+        <DeviceSwitch />
         <button type="button" class="link" onClick={() => void signOut()}>{t('signout')}</button>
       </header>
+      <MyDevicesDialog />
       <Nav />
       <IncomingBanner />
       <FlashLine />
