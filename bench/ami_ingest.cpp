@@ -21,6 +21,8 @@
 #if __has_include("drivers/ami/ami_call_tracker.hpp")
 #define CALLBRIDGE_BENCH_WITH_TRACKER 1
 #include "drivers/ami/ami_call_tracker.hpp"
+#include "core/call_trace.hpp"
+#include "drivers/ami/ami_trace.hpp"
 #endif
 
 namespace callbridge::bench {
@@ -299,6 +301,37 @@ int run(int argc, char** argv) {
         return d;
       })))
     return 1;
+  // The same with the explain trace on, as AmiDriver's tap runs it: every call event noted in a
+  // bounded core::CallTraceLog (its default limits) before the tracker sees it.
+  std::size_t traced_calls = 0;
+  if (!add(run_case("FrameReader + AmiCallTracker + explain trace", reps, [&] {
+        drivers::ami::TrackerOutputs outputs;
+        outputs.on_journal = [&](model::JournalEntry) {};
+        outputs.on_event = [&](const model::CallEvent&) {};
+        drivers::ami::AmiCallTracker tracker(drivers::ami::TrackerOptions{.tenant = "default"}, std::move(outputs));
+        base::ManualClock clock(base::from_micros(1'795'000'000'000'000));  // the stream's time, as live
+        core::CallTraceLog traces({}, clock);
+        struct Traced final : AmiSink {
+          drivers::ami::AmiCallTracker& t;
+          core::CallTraceLog& log;
+          Traced(drivers::ami::AmiCallTracker& tr, core::CallTraceLog& l) : t(tr), log(l) {}
+          void on_session_start(base::Timestamp at) override { t.on_session_start(at); }
+          void on_message(const AmiMessage& m, base::Timestamp at) override {
+            drivers::ami::trace_ami_event(log, m, at);
+            t.on_message(m, at);
+          }
+          void on_session_end(base::Timestamp at, const base::Error& why) override { t.on_session_end(at, why); }
+        } sink(tracker, traces);
+        auto d = parse_into_sink(bytes, chunk, sink);
+        traced_calls = traces.size();
+        return d;
+      })))
+    return 1;
+  std::printf("explain trace: %zu calls kept at the end (bounded by max_calls)\n", traced_calls);
+  if (smoke && traced_calls == 0) {
+    std::fprintf(stderr, "the explain trace noted no call\n");
+    return 1;
+  }
   std::printf("tracker: %llu messages, %llu handled, %llu ignored, %llu unknown channel, "
               "%llu dropped channels; %llu call events, %llu journal entries for %llu calls; "
               "%zu channels live at end\n",

@@ -39,6 +39,7 @@ struct AnyDeviceSettings;
 class CallControlService;
 class CommandLog;
 class ChosenContacts;
+class CallTraceLog;
 class LookupService;
 class RemoteInfoView;
 }
@@ -111,6 +112,8 @@ struct RestDeps {
   // A tenant's contacts chosen in screen pops (PUT /api/v1/calls/{id}/contact; io thread). Unset
   // or null: that route answers 503.
   std::function<core::ChosenContacts*(const base::TenantId& tenant)> chosen_contacts;
+  // A tenant's explain traces (GET /api/v1/calls/{id}/trace, admins; io thread). Unset or null: 404.
+  std::function<const core::CallTraceLog*(const base::TenantId& tenant)> call_trace;
   // Webhooks (capabilities/webhooks): the tenants' hooks and delivery logs, and the delivery engine
   // (URL and template checks, ids, secrets, test pings). Null: the webhook routes answer 503.
   ports::WebhookStore* webhooks = nullptr;

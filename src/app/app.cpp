@@ -235,6 +235,8 @@ base::Result<core::TenantRuntime*> App::add_tenant(TenantSetup setup) {
     spec.directories.push_back(std::move(e));
   }
   spec.call_control = call_control_options(setup, &active_devices_);
+  spec.trace.max_calls = static_cast<std::size_t>(config_.trace.max_calls);
+  spec.trace.retention = std::chrono::minutes(config_.trace.retention_minutes);
   auto rt = std::make_unique<core::TenantRuntime>(std::move(spec), tenant_services());
 
   for (const auto& pbx : setup.pbx) {

@@ -20,6 +20,10 @@ void wire_call_control(api::RestDeps& deps, std::function<core::TenantRuntime*(c
     auto* r = runtime_for(t);
     return r ? &r->chosen_contacts() : nullptr;
   };
+  deps.call_trace = [runtime_for](const base::TenantId& t) -> const core::CallTraceLog* {
+    auto* r = runtime_for(t);
+    return r ? &r->traces() : nullptr;
+  };
 }
 
 std::function<void(const core::CommandRecord&)> command_publisher(core::EventHub& hub) {

@@ -454,6 +454,12 @@ Status read_audit(TableReader r, AuditConfig& a) {
   return r.finish();
 }
 
+Status read_trace(TableReader r, TraceConfig& t) {
+  CB_TRY(r.integer("max_calls", t.max_calls, 1, 100'000, "calls kept per tenant, 1..100000"));
+  CB_TRY(r.integer("retention_minutes", t.retention_minutes, 1, 10'080, "minutes, 1..10080 (a week)"));
+  return r.finish();
+}
+
 Status read_webhooks(TableReader r, WebhooksConfig& w) {
   std::vector<std::string> allow;
   CB_TRY(r.string_list("allow", allow));
@@ -834,6 +840,10 @@ Result<Config> parse_config(std::string_view text, std::string_view source) {
   if (!audit) return fail(audit.error());
   if (*audit) CB_TRY(read_audit(TableReader(**audit, "audit", source), c.audit));
 
+  auto trace = r.table("trace");
+  if (!trace) return fail(trace.error());
+  if (*trace) CB_TRY(read_trace(TableReader(**trace, "trace", source), c.trace));
+
   auto webhooks = r.table("webhooks");
   if (!webhooks) return fail(webhooks.error());
   if (*webhooks) CB_TRY(read_webhooks(TableReader(**webhooks, "webhooks", source), c.webhooks));
@@ -1004,6 +1014,13 @@ backend = "sqlite"
 # The audit log (DATA_DIR/audit.db): sign-ins, tokens, users, settings, call-control commands, tenants.
 # Records older than this many days are deleted (at start and hourly). 0 = keep forever.
 retention_days = 365
+
+[trace]
+# The admins' explain traces ("why did Anna get no pop?": GET /api/v1/calls/{id}/trace,
+# `callbridge explain`). Per tenant: at most this many calls (the oldest go first) ...
+max_calls = 200
+# ... each kept this many minutes after its last step (live calls stay while they last).
+retention_minutes = 30
 
 [webhooks]
 # Outgoing webhooks that tenant admins register (/api/v1/webhooks; docs/webhooks.md). Deliveries

@@ -128,6 +128,13 @@ struct AuditConfig {
   bool operator==(const AuditConfig&) const = default;
 };
 
+// [trace]: the admins' explain traces per tenant (GET /api/v1/calls/{id}/trace; docs/troubleshooting.md).
+struct TraceConfig {
+  int max_calls = 200;           // calls kept per tenant (live and ended), the oldest go first
+  int retention_minutes = 30;    // an ended call's trace is kept this long after its last step
+  bool operator==(const TraceConfig&) const = default;
+};
+
 // [webhooks]: outgoing webhooks (DATA_DIR/webhooks.db; docs/webhooks.md).
 struct WebhooksConfig {
   // Address ranges deliveries may reach although the default policy refuses them (loopback,
@@ -238,6 +245,7 @@ struct Config {
   std::vector<PbxConfig> pbx;
   JournalConfig journal;
   AuditConfig audit;
+  TraceConfig trace;
   WebhooksConfig webhooks;
   std::map<std::string, TenantConfig> tenants;
   DemoConfig demo;

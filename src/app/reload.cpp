@@ -32,6 +32,7 @@ std::vector<std::string> restart_needed(const Config& running, const Config& nex
   if (a.tls_cert_file != b.tls_cert_file || a.tls_key_file != b.tls_key_file) out.push_back("[server.tls]");
   if (!(running.journal == next.journal)) out.push_back("[journal]");
   if (!(running.audit == next.audit)) out.push_back("[audit]");
+  if (!(running.trace == next.trace)) out.push_back("[trace]");
   if (!(running.webhooks == next.webhooks)) out.push_back("[webhooks]");
   if (!(running.demo == next.demo)) out.push_back("[demo]");
   if (running.directory.memory_index != next.directory.memory_index) out.push_back("[directory.store] memory_index");

@@ -446,6 +446,7 @@ void EventHub::on_call_event(const model::CallEvent& e, const model::CallModel& 
   // erases the call after its sink returns): no connections left is the end of the call too.
   const model::Call* after = m.find_call(e.call_id);
   publish(t, HubMessage::Kind::call, devices, std::move(json), {}, after == nullptr || after->connections.empty());
+  if (t.trace) trace_delivery(t, e, devices);
 
   note_lines_from(t, m);
   for (const auto& d : devices) publish_line(t, d, m.device_state(d));
@@ -603,10 +604,88 @@ void EventHub::unsubscribe(const base::TenantId& tn, std::uint64_t id) {
   remove_now(it->second, id);
 }
 
+void EventHub::set_trace(const base::TenantId& tn, ports::CallTrace* trace) { tenant(tn).trace = trace; }
+
+namespace {
+std::string_view scope_name(EventScope s) {
+  switch (s) {
+    case EventScope::own: return "own";
+    case EventScope::team: return "team";
+    case EventScope::tenant: return "tenant";
+  }
+  return "own";
+}
+void append_list(std::string& o, const std::vector<std::string>& v) {
+  if (v.empty()) {
+    o += "none";
+    return;
+  }
+  for (std::size_t i = 0; i < v.size(); ++i) {
+    if (i) o += ", ";
+    o += v[i];
+  }
+}
+}  // namespace
+
+// One step per call event: whom it reached, whom not and why, and devices nobody watched.
+void EventHub::trace_delivery(Tenant& t, const model::CallEvent& e, const std::vector<std::string>& devices) {
+  std::string to, not_to;
+  std::vector<bool> watched(devices.size(), false);
+  for (const auto& [key, fp] : t.filters) {
+    const EventFilter& f = fp->filter;
+    if (fp->refs == 0) continue;
+    bool sees = f.scope == EventScope::tenant;
+    for (std::size_t i = 0; i < devices.size(); ++i) {
+      if (f.scope == EventScope::tenant || f.sees_device(devices[i])) {
+        sees = true;
+        watched[i] = true;
+      }
+    }
+    const std::string who = f.user.empty() ? std::string("(token without user)") : f.user;
+    std::string& out = sees ? to : not_to;
+    if (!out.empty()) out += "; ";
+    out += who;
+    out += " (scope ";
+    out += scope_name(f.scope);
+    if (!sees) {
+      out += ": their devices ";
+      append_list(out, f.own);
+      if (f.scope == EventScope::team) {
+        out += ", team ";
+        append_list(out, f.team);
+      }
+      out += " are not in this call";
+    }
+    out += ", ";
+    out += std::to_string(fp->refs);
+    out += fp->refs == 1 ? " client)" : " clients)";
+  }
+  std::string detail = std::string(model::to_string(e.type)) + " at " + e.device + ". ";
+  detail += to.empty() ? "Sent to nobody" : "Sent to " + to;
+  if (!not_to.empty()) detail += ". Not to " + not_to;
+  for (std::size_t i = 0; i < devices.size(); ++i) {
+    if (watched[i]) continue;
+    detail += ". Device " + devices[i] + ": no connected client shows it";
+    for (auto g = t.gone.rbegin(); g != t.gone.rend(); ++g) {
+      if (std::binary_search(g->own.begin(), g->own.end(), devices[i])) {
+        detail += " (" + g->user + "'s client disconnected at " + base::format_rfc3339_ms(g->at) + ")";
+        break;
+      }
+    }
+  }
+  t.trace->add(e.call_id, ports::TraceStage::delivery, e.at, to.empty() ? "not delivered" : "delivered",
+               std::move(detail));
+}
+
 void EventHub::remove_now(Tenant& t, std::uint64_t id) {
   auto& subs = t.subs;
   for (std::size_t i = 0; i < subs.size(); ++i) {
     if (subs[i].id == id) {
+      if (t.trace && !subs[i].filter->filter.user.empty()) {
+        const auto& f = subs[i].filter->filter;
+        t.gone.push_back(Tenant::Gone{f.user, f.own, base::SystemClock{}.now()});
+        if (t.gone.size() > kGoneKept) t.gone.pop_front();
+      }
       if (--subs[i].filter->refs == 0) t.filters.erase(t.filters.find(subs[i].filter->key));
       subs[i] = subs.back();  // order among subscribers does not matter
       subs.pop_back();

@@ -23,6 +23,7 @@
 #include "model/queue_state.hpp"
 #include "core/remote_info_view.hpp"
 #include "core/visibility.hpp"
+#include "ports/call_trace.hpp"
 
 namespace callbridge::core {
 
@@ -107,6 +108,10 @@ class EventHub {
   // Sees every published message after the subscribers (app: the webhooks' delivery engine). Called
   // on the io thread; must not block. Unset: none (the default).
   void set_tap(std::function<void(const TappedMessage&)> tap) { tap_ = std::move(tap); }
+  // The tenant's explain trace (core::CallTraceLog of its runtime): every call event notes who got
+  // it and why the others did not (scope, devices, no connected client, a client that left).
+  // Null: none. Must outlive its registration.
+  void set_trace(const base::TenantId& tenant, ports::CallTrace* trace);
   // The device registry's changes (docs/devices.md): {"type":"device","seq":N,"event":"changed",
   // "device":{...}} for each id still in `registry`, {"type":"device","seq":N,"event":"removed",
   // "id":"..."} for the others; seen by the tenant's admins only.
@@ -166,7 +171,17 @@ class EventHub {
     const model::CallModel* lines_from = nullptr;
     bool lines_mixed = false;
     std::uint64_t lines_synced = 0;  // lines_from's line_version() at the last sync_lines
+    ports::CallTrace* trace = nullptr;
+    // The last clients that left (explain trace: "anna's client disconnected at ..."), newest last.
+    struct Gone {
+      std::string user;
+      std::vector<std::string> own;
+      base::Timestamp at;
+    };
+    std::deque<Gone> gone;
   };
+  static constexpr std::size_t kGoneKept = 64;
+  void trace_delivery(Tenant& t, const model::CallEvent& e, const std::vector<std::string>& devices);
   void note_lines_from(Tenant& t, const model::CallModel& m);
 
   Tenant& tenant(const base::TenantId& name);

@@ -118,6 +118,7 @@ RemoteInfo classify_remote(std::string_view remote, const DialingPlan& plan) {
     r.kind = RemoteKind::internal;
     r.extension = std::string(remote);
     r.display = std::string(remote);
+    r.rule = "a short number: an internal extension (or room / feature code)";
     if (all_digits(remote)) {
       auto c = plan.canonicalize(remote, NumberSource::pbx);
       if (c.kind == CanonicalNumber::Kind::internal && c.extension == remote && !c.e164.empty()) {
@@ -132,6 +133,7 @@ RemoteInfo classify_remote(std::string_view remote, const DialingPlan& plan) {
     case CanonicalNumber::Kind::external:
       if (!c.e164.empty()) {
         fill_external(r, c, plan);
+        r.rule = c.via_libphonenumber ? "external number (libphonenumber)" : "external number (dialing plan tables)";
         return r;
       }
       break;
@@ -139,6 +141,7 @@ RemoteInfo classify_remote(std::string_view remote, const DialingPlan& plan) {
       r.kind = RemoteKind::internal;
       r.extension = c.extension;
       r.display = c.extension;
+      r.rule = "a company number (the plan's area and base number): extension " + c.extension;
       if (!c.e164.empty()) {
         r.e164 = c.e164;
         r.international = phone::format_e164(c.e164, phone::DisplayStyle::international);
@@ -146,9 +149,11 @@ RemoteInfo classify_remote(std::string_view remote, const DialingPlan& plan) {
       return r;
     case CanonicalNumber::Kind::withheld:
       r.kind = RemoteKind::withheld;
+      r.rule = "withheld (empty, anonymous or restricted)";
       return r;
     case CanonicalNumber::Kind::invalid: break;
   }
+  r.rule = "not a phone number under the dialing plan" + (c.reason.empty() ? std::string() : ": " + std::string(c.reason));
   r.kind = RemoteKind::unknown;  // a SIP URI, letters: show what the PBX said
   r.display = std::string(remote);
   return r;
@@ -283,6 +288,8 @@ void RemoteInfoService::finish_lookup(const std::string& key, std::uint64_t gen,
                                             m.contact.source, std::string(to_string(m.kind)),
                                             m.contact.matched_number});
   }
+  if (options_.trace)
+    for (const auto& cid : n.calls) trace_lookup(cid, r, clock_.now());
   for (auto& h : held_)
     if (!h.ready && h.key == key) attach(h);
   // "pending" -> "done" is a change even when nobody was found (clients stop waiting).
@@ -311,16 +318,91 @@ void RemoteInfoService::observe(const base::TenantId& tenant, const std::string&
     it->second.model = &m;
   }
   for (const auto& conn : c->connections) {
-    if (!conn.remote) continue;
+    if (!conn.remote) {
+      if (options_.trace && !it->second.traced_missing && conn.state != model::ConnectionState::initiated) {
+        it->second.traced_missing = true;
+        options_.trace->add(call_id, ports::TraceStage::number, clock_.now(), "no number",
+                            "connection at " + conn.device + " has no remote number (withheld, or the PBX sent none): "
+                            "nothing to normalize or look up");
+      }
+      continue;
+    }
     std::string key = key_of(tenant, *conn.remote);
     auto cit = calls_.find(ck);  // re-looked-up: an inline lookup completion may publish
     if (cit == calls_.end()) break;
     auto& keys = cit->second.keys;
     if (std::find(keys.begin(), keys.end(), key) != keys.end()) continue;
     keys.push_back(key);
+    const bool fresh = !numbers_.contains(key);
     Number& n = acquire(tenant, *conn.remote, key);
     n.calls.push_back(call_id);
+    if (options_.trace) trace_number(call_id, n, *conn.remote, fresh);
   }
+}
+
+void RemoteInfoService::trace_number(const std::string& call_id, const Number& n, const std::string& remote,
+                                     bool fresh) {
+  const auto now = clock_.now();
+  const auto& i = n.info;
+  std::string d = "remote \"" + remote + "\" as the PBX driver reported it -> " + std::string(to_string(i.kind));
+  if (i.e164) d += ", E.164 " + *i.e164;
+  if (!i.display.empty()) d += ", shown as \"" + i.display + "\"";
+  if (!i.rule.empty()) d += "; rule: " + i.rule;
+  if (const auto plan = plan_for(n.tenant)) {
+    const auto& o = plan->options();
+    d += "; dialing plan: country " + o.country_code;
+    if (!o.area_code.empty()) d += ", area " + o.area_code;
+    if (!o.base_number.empty()) d += ", base " + o.base_number;
+    if (!options_.plan || !options_.plan(n.tenant)) d += " (no [dialing] configured: the default)";
+  }
+  options_.trace->add(call_id, ports::TraceStage::number, now, std::string(to_string(i.kind)), std::move(d));
+  std::string what, why;
+  switch (i.lookup) {
+    case RemoteLookup::pending:
+      what = fresh ? "lookup started" : "lookup running";
+      why = fresh ? "asking the tenant's directories for " + i.e164.value_or(remote)
+                  : "a lookup of this number started for another call is still running";
+      break;
+    case RemoteLookup::done:
+      what = "known";
+      why = "looked up for an earlier call still kept: " +
+            (i.contacts.empty() ? std::string("nobody found")
+                                : i.contacts.front().name + " (" + i.contacts.front().source + ", " +
+                                      i.contacts.front().match + ")");
+      break;
+    case RemoteLookup::none:
+      what = "no lookup";
+      why = i.kind != RemoteKind::external ? "only external numbers are looked up"
+            : !options_.lookup             ? "no directory is configured"
+                                           : "too many numbers known at once (max_numbers)";
+      break;
+  }
+  options_.trace->add(call_id, ports::TraceStage::directory, now, std::move(what), std::move(why));
+}
+
+void RemoteInfoService::trace_lookup(const std::string& call_id, const LookupResult& r, base::Timestamp at) {
+  for (const auto& s : r.sources) {
+    std::string what = s.state == SourceOutcome::State::timeout ? "timeout"
+                       : s.state == SourceOutcome::State::error ? "error"
+                       : s.matches > 0                           ? "match"
+                                                                 : "no match";
+    std::string d = "source " + s.source + ": " + std::to_string(s.took.count() / 1000) + " ms";
+    if (s.state == SourceOutcome::State::ok) d += ", " + std::to_string(s.matches) + " match(es)";
+    else if (!s.message.empty()) d += ", " + s.message;
+    options_.trace->add(call_id, ports::TraceStage::directory, at, std::move(what), std::move(d));
+  }
+  std::string d = r.from_cache ? "from the lookup cache; " : "";
+  if (r.matches.empty()) {
+    d += r.sources.empty() ? "no directory source serves this tenant" : "nobody found for " + r.e164;
+  } else {
+    const auto& m = r.matches.front();
+    d += "shown: " + m.contact.display_name + " (" + m.contact.source + ", " + std::string(to_string(m.kind)) +
+         " match on " + m.contact.matched_number + ")";
+    if (r.matches.size() > 1) d += ", " + std::to_string(r.matches.size() - 1) + " more";
+  }
+  if (!r.complete()) d += "; incomplete: a source did not answer in time, the result is not cached";
+  options_.trace->add(call_id, ports::TraceStage::directory, at, r.matches.empty() ? "no match" : "match",
+                      std::move(d));
 }
 
 void RemoteInfoService::annotate(model::JournalEntry entry, bool wait) {

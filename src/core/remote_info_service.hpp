@@ -26,6 +26,7 @@
 #include "core/remote_info_view.hpp"
 #include "model/call_model.hpp"
 #include "model/journal_entry.hpp"
+#include "ports/call_trace.hpp"
 
 namespace callbridge::core {
 
@@ -53,6 +54,7 @@ struct RemoteInfo {
   std::string international;  // "+49 89 123456"; "" = null
   RemoteLookup lookup = RemoteLookup::none;
   std::vector<RemoteContact> contacts;  // best first
+  std::string rule;  // which rule classified it, in words (explain trace; not in the JSON)
 };
 
 // {"e164":..,"extension":..,"kind":..,"display":..,"international":..,"lookup":..,"contacts":[..]}
@@ -84,6 +86,9 @@ struct RemoteInfoOptions {
   std::chrono::microseconds keep_after_call = std::chrono::minutes(2);
   std::size_t max_numbers = 50000;  // beyond this many known numbers new ones get no lookup
   std::size_t max_contacts = 10;    // per number, best first
+  // The explain trace of this (one tenant's) service: numbers classified, lookups and their
+  // sources' outcomes, per call. Null: none.
+  ports::CallTrace* trace = nullptr;
 };
 
 // Helper: RemoteInfoOptions::lookup over a LookupService (which must outlive every lookup).
@@ -148,6 +153,7 @@ class RemoteInfoService final : public RemoteInfoView {
     std::string call_id;
     const model::CallModel* model = nullptr;
     std::vector<std::string> keys;
+    bool traced_missing = false;  // "no remote number" noted once
   };
   struct Held {
     std::uint64_t id = 0;
@@ -167,6 +173,8 @@ class RemoteInfoService final : public RemoteInfoView {
   void drain();
   void on_timeout(std::uint64_t held_id);
   void sweep();
+  void trace_number(const std::string& call_id, const Number& n, const std::string& remote, bool fresh);
+  void trace_lookup(const std::string& call_id, const LookupResult& r, base::Timestamp at);
 
   RemoteInfoOptions options_;
   const base::Clock& clock_;

@@ -15,6 +15,8 @@ TenantRuntime::TenantRuntime(TenantSpec spec, TenantServices services)
            "TenantRuntime: every shared service is required");
   control_options_.tenant = id_;
   commands_ = std::make_shared<CommandLog>(spec.command_log, *services_.clock);
+  trace_ = std::make_unique<CallTraceLog>(spec.trace, *services_.clock);
+  services_.hub->set_trace(id_, trace_.get());
   if (services_.on_command) commands_->set_listener(services_.on_command);
   // Choices of a previous run whose entries are still to come (the open calls go on too).
   chosen_ = std::make_unique<ChosenContacts>(id_, services_.journal);
@@ -40,6 +42,7 @@ TenantRuntime::TenantRuntime(TenantSpec spec, TenantServices services)
   };
   o.journal_out = [this](model::JournalEntry e) { store_entry(std::move(e)); };
   o.journal_wait = spec.journal_wait;
+  o.trace = trace_.get();
   remote_info_ = std::make_unique<RemoteInfoService>(std::move(o), *services_.clock);
 
   // Contacts changed (REST edit, import, another process): the calls' remote info follows. The
@@ -58,6 +61,7 @@ TenantRuntime::~TenantRuntime() {
   for (const auto& d : drivers_) services_.hub->remove_model(&d->call_model());
   drivers_.clear();  // a driver that did not stop ends its open calls into record() now
   remote_info_->flush_journal();
+  services_.hub->set_trace(id_, nullptr);
 }
 
 std::optional<std::string> TenantRuntime::to_e164(std::string_view raw) const {
@@ -191,7 +195,9 @@ void TenantRuntime::record(model::JournalEntry entry) {
     return;
   }
   ++stats_.journal_received;
-  switch (services_.policy->check(entry)) {
+  const auto verdict = services_.policy->check(entry);
+  trace_journal(entry, verdict);
+  switch (verdict) {
     case JournalVerdict::store:
       // Contact of the remote first (what the user was shown); waits only while serving.
       remote_info_->annotate(std::move(entry), running());
@@ -213,9 +219,61 @@ void TenantRuntime::store_entry(model::JournalEntry entry) {
   auto chosen = chosen_->find(entry.call_id, entry.party);
   if (chosen) entry.contact = std::move(*chosen);
   const std::string call_id = entry.call_id, party = entry.party;
+  {
+    std::string w = "entry of " + party + " written";
+    if (chosen && entry.contact) w += " with the contact the user chose in the pop: " + entry.contact->name;
+    else if (entry.contact) w += " with contact " + entry.contact->name + " (" + entry.contact->source + ")";
+    else w += " without a contact";
+    trace_->add(call_id, ports::TraceStage::journal, services_.clock->now(), "written", std::move(w));
+  }
   if (!services_.journal_ids) services_.hub->on_journal(entry);  // else once committed, with its id
   services_.journal->append(std::move(entry));
   if (chosen) chosen_->erase(call_id, party);  // after the entry, in the store's order
+}
+
+// Why the entry reads as it does: its disposition's rule (docs/journal.md), estimates, transfers,
+// and the tenant's journal policy.
+void TenantRuntime::trace_journal(const model::JournalEntry& e, JournalVerdict verdict) {
+  std::string d = "party " + e.party + ", " + std::string(model::to_string(e.direction)) + ", " +
+                  std::string(model::to_string(e.disposition)) + ": ";
+  switch (e.disposition) {
+    case model::Disposition::answered: d += "answered on this party's phone"; break;
+    case model::Disposition::missed: d += "it rang here and nobody in the conversation answered"; break;
+    case model::Disposition::answered_elsewhere:
+      d += "it rang here but another phone of the same conversation answered (not counted as missed)";
+      break;
+    case model::Disposition::rejected: d += "rejected at this phone"; break;
+    case model::Disposition::no_answer: d += "the called party did not answer"; break;
+    case model::Disposition::busy: d += "the called party was busy"; break;
+    case model::Disposition::failed: d += "the call failed before it rang"; break;
+    case model::Disposition::unknown:
+      d += "unknown after a gap: the call ended while callbridge could not hear the PBX (link down or restart) "
+           "before an answer was seen";
+      break;
+  }
+  if (e.estimated) {
+    d += "; estimated:";
+    for (auto n : model::estimated_names(e.estimated)) {
+      d += ' ';
+      d += n;
+    }
+  }
+  if (e.transferred_to) d += "; transferred to " + *e.transferred_to;
+  if (e.transferred_from) d += "; transferred from " + *e.transferred_from;
+  if (e.remote_withheld) d += "; caller withheld the number";
+  std::string what = "kept";
+  switch (verdict) {
+    case JournalVerdict::store: break;
+    case JournalVerdict::excluded_internal:
+      what = "excluded internal";
+      d += ". Not written: internal calls are excluded ([journal] exclude_internal)";
+      break;
+    case JournalVerdict::excluded_number:
+      what = "excluded number";
+      d += ". Not written: the party or remote number is in [journal] excluded_numbers";
+      break;
+  }
+  trace_->add(e.call_id, ports::TraceStage::journal, e.ended_at, std::move(what), std::move(d));
 }
 
 void TenantRuntime::on_committed(const ports::StoredEntry& e) {

@@ -20,6 +20,7 @@
 #include "base/tenant_id.hpp"
 #include "base/time.hpp"
 #include "core/call_control.hpp"
+#include "core/call_trace.hpp"
 #include "core/chosen_contacts.hpp"
 #include "core/command_log.hpp"
 #include "core/dialing_plan.hpp"
@@ -64,6 +65,7 @@ struct TenantSpec {
   // Remote info tuning (journal_wait, ...); lookup, post, plan and outputs are the runtime's.
   std::chrono::milliseconds journal_wait{2000};
   CommandLogOptions command_log = {};  // how many command outcomes are kept, how long
+  CallTraceOptions trace = {};          // the explain traces: how many calls, how long ([trace])
 };
 
 class TenantRuntime final : public ports::PbxEventSink {
@@ -142,6 +144,11 @@ class TenantRuntime final : public ports::PbxEventSink {
   void on_lines_changed(const model::CallModel& m) override;
   void on_journal_entry(model::JournalEntry entry) override;
   void on_devices_changed(const model::DeviceRegistry& registry, std::span<const std::string> ids) override;
+  ports::CallTrace* call_trace() override { return trace_.get(); }
+
+  // The explain traces of this tenant's calls (GET /api/v1/calls/{id}/trace).
+  const CallTraceLog& traces() const { return *trace_; }
+  CallTraceLog& traces() { return *trace_; }
 
   // The device registries of this tenant's drivers (docs/devices.md).
   void for_each_device_registry(const std::function<void(const model::DeviceRegistry&)>& f) const;
@@ -158,6 +165,7 @@ class TenantRuntime final : public ports::PbxEventSink {
 
  private:
   void store_entry(model::JournalEntry entry);
+  void trace_journal(const model::JournalEntry& e, JournalVerdict verdict);
   void finish_stop();
   bool owns(const model::CallModel& m) const;
 
@@ -170,6 +178,7 @@ class TenantRuntime final : public ports::PbxEventSink {
   std::unique_ptr<CallControlService> control_;
   std::shared_ptr<CommandLog> commands_;
   std::unique_ptr<ChosenContacts> chosen_;
+  std::unique_ptr<CallTraceLog> trace_;
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);  // posted lookup notices check it
   bool running_ = false;
   bool stopping_ = false;

@@ -19,6 +19,7 @@
 #include "model/device_registry.hpp"
 #include "model/journal_entry.hpp"
 #include "model/queue_state.hpp"
+#include "ports/call_trace.hpp"
 #include "ports/pbx_commands.hpp"
 
 namespace callbridge::ports {
@@ -56,6 +57,9 @@ class PbxEventSink {
     (void)state;
     (void)names;
   }
+  // Where the driver notes the PBX events that built each call (the admins' explain trace,
+  // ports::CallTrace); null (the default): nobody traces, the driver notes nothing.
+  virtual CallTrace* call_trace() { return nullptr; }
 
  protected:
   ~PbxEventSink() = default;

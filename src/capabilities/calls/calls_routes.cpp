@@ -8,6 +8,7 @@
 #include "api/rest_common.hpp"
 #include "base/device_name.hpp"
 #include "capabilities/calls/calls_service.hpp"
+#include "core/call_trace.hpp"
 #include "core/chosen_contacts.hpp"
 #include "core/visibility.hpp"
 #include "capabilities/calls/command_routes.hpp"
@@ -19,6 +20,20 @@ using namespace api::rest;
 
 namespace {
 
+// GET /api/v1/calls/{id}/trace: the explain trace of a live call or one that ended within the
+// retention window ([trace]), for the tenant's admins. Another tenant's call, an unknown call and
+// an expired trace are all 404.
+HttpResponse trace_of(const Ctx& ctx, const Principal& p, const std::string& id) {
+  if (!core::may_administer(p.viewer()))
+    return problem(403, "forbidden", "call traces are for the tenant's admins");
+  const core::CallTraceLog* log = ctx.deps.call_trace ? ctx.deps.call_trace(p.tenant) : nullptr;
+  auto r = log ? log->find(id) : std::nullopt;
+  if (!r)
+    return problem(404, "not-found", "no trace of call " + id.substr(0, 120) +
+                                         " (unknown, another tenant's, or older than the retention window)");
+  return HttpResponse::json(200, core::trace_json(*r));
+}
+
 void add_read_routes(HttpServer& s, const std::shared_ptr<Ctx>& ctx) {
   s.route("GET", "/api/v1/calls", authed(ctx, [ctx](const HttpRequest&, const Principal& p) {
             CallList list(p.viewer(), ctx->deps.remote_info);
@@ -29,6 +44,7 @@ void add_read_routes(HttpServer& s, const std::shared_ptr<Ctx>& ctx) {
   s.route("GET", "/api/v1/calls/*", authed(ctx, [ctx](const HttpRequest& req, const Principal& p) {
             std::string rest;
             auto id = path_segment(req, "/api/v1/calls/", &rest);
+            if (rest == "trace" && !id.empty()) return trace_of(*ctx, p, id);
             if (!rest.empty() || id.empty()) return problem(404, "not-found", "no resource at " + req.path);
             const core::Viewer v = p.viewer();
             std::optional<std::string> found;

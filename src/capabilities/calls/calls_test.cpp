@@ -8,6 +8,7 @@
 #include "capabilities/calls/calls_routes.hpp"
 #include "capabilities/calls/calls_service.hpp"
 #include "core/call_control.hpp"
+#include "core/call_trace.hpp"
 #include "core/chosen_contacts.hpp"
 #include "core/command_log.hpp"
 #include "support/rest_fixture.hpp"
@@ -263,6 +264,63 @@ TEST(CallsService, CommandJsonNamesStateReasonAndTimes) {
   EXPECT_TRUE(o.at("reason").is_null());
   EXPECT_TRUE(o.at("call_id").is_null());
   EXPECT_EQ(o.at("request_id").as_string(), "c2d-0001");
+}
+
+
+// Issue 17 "why did Anna get no pop?": GET /api/v1/calls/{id}/trace serves the tenant runtime's
+// explain trace (core::CallTraceLog) to the tenant's admins only, also after the call ended, until
+// the retention window passed; another tenant's call, an unknown one and an expired one are 404.
+class CallsWithTraces : public CallsRoutes {
+ protected:
+  void extend_deps(api::RestDeps& d) override {
+    d.call_trace = [this](const base::TenantId& t) -> const core::CallTraceLog* {
+      return t == base::TenantId(kA.name) ? &a_ : t == base::TenantId(kB.name) ? &b_ : nullptr;
+    };
+  }
+  base::ManualClock trace_clock_{base::Timestamp(std::chrono::seconds(1'795'000'000))};
+  core::CallTraceLog a_{{.retention = std::chrono::minutes(30)}, trace_clock_};
+  core::CallTraceLog b_{{.retention = std::chrono::minutes(30)}, trace_clock_};
+};
+
+TEST_F(CallsWithTraces, AdminsReadTheirTenantsTracesWithinTheRetentionWindow) {
+  auto adm = add_user(kA, "adm", "admin", {});
+  auto anna = add_user(kA, "anna", "user", {"100"});
+  auto sup = add_user(kA, "sup", "supervisor", {});
+  auto bdm = add_user(kB, "bdm", "admin", {});
+  const auto t = trace_clock_.now();
+  ring(kA, "100", 1);  // live
+  a_.add("ta-call-1", ports::TraceStage::pbx, t, "Newchannel", "Channel=PJSIP/100-00000001");
+  a_.add("ta-call-1", ports::TraceStage::delivery, t, "not delivered", "Sent to nobody");
+  // An ended call: no longer in the model, its trace still here.
+  a_.add("ta-old", ports::TraceStage::journal, t, "excluded internal", "Not written: internal calls are excluded");
+  b_.add("tb-call-9", ports::TraceStage::pbx, t, "Newchannel", "");
+
+  auto r = call("GET", "/api/v1/calls/ta-call-1/trace", adm);
+  ASSERT_EQ(r.status, 200) << r.body;
+  auto o = json::parse(r.body).as_object();
+  EXPECT_EQ(o.at("call_id").as_string(), "ta-call-1");
+  auto steps = o.at("steps").as_array();
+  ASSERT_EQ(steps.size(), 2u);
+  EXPECT_EQ(steps[0].at("stage").as_string(), "pbx");
+  EXPECT_EQ(steps[1].at("stage").as_string(), "delivery");
+  EXPECT_EQ(steps[1].at("what").as_string(), "not delivered");
+  auto ended = call("GET", "/api/v1/calls/ta-old/trace", adm);
+  ASSERT_EQ(ended.status, 200) << ended.body;
+  EXPECT_NE(ended.body.find("excluded internal"), std::string::npos);
+  // Not for users or supervisors; the other tenant's call, an unknown call: 404.
+  EXPECT_EQ(call("GET", "/api/v1/calls/ta-call-1/trace", anna).status, 403);
+  EXPECT_EQ(call("GET", "/api/v1/calls/ta-call-1/trace", sup).status, 403);
+  EXPECT_EQ(call("GET", "/api/v1/calls/tb-call-9/trace", adm).status, 404);
+  EXPECT_EQ(call("GET", "/api/v1/calls/tb-call-9/trace", bdm).status, 200);
+  EXPECT_EQ(call("GET", "/api/v1/calls/ta-call-1/trace", bdm).status, 404);
+  auto unknown = call("GET", "/api/v1/calls/nope/trace", adm);
+  EXPECT_EQ(unknown.status, 404);
+  EXPECT_NE(unknown.body.find("not-found"), std::string::npos) << unknown.body;
+  EXPECT_EQ(call("GET", "/api/v1/calls/ta-call-1/trace").status, 401);
+  // Past the retention window: expired, 404.
+  trace_clock_.advance(std::chrono::minutes(31));
+  EXPECT_EQ(call("GET", "/api/v1/calls/ta-old/trace", adm).status, 404);
+  EXPECT_EQ(call("GET", "/api/v1/calls/ta-call-1/trace", adm).status, 404);
 }
 
 }  // namespace

@@ -1,4 +1,5 @@
 #include "drivers/ami/ami_driver.hpp"
+#include "drivers/ami/ami_trace.hpp"
 
 #include <spdlog/spdlog.h>
 
@@ -9,13 +10,14 @@ namespace callbridge::drivers::ami {
 // change line states without a call event, so the sink hears about those (rare; it diffs lines).
 class AmiDriver::Tap final : public AmiSink {
  public:
-  Tap(AmiDriver& d) : d_(d) {}
+  Tap(AmiDriver& d) : d_(d), trace_(d.sink_.call_trace()) {}
   void on_session_start(base::Timestamp at) override {
     d_.tracker_->on_session_start(at);
     d_.devices_->on_session_start(at);
     d_.queues_->on_session_start(at);
   }
   void on_message(const AmiMessage& m, base::Timestamp at) override {
+    if (trace_) trace_ami_event(*trace_, m, at);  // before the tracker: the event, then what it caused
     d_.tracker_->on_message(m, at);
     if (d_.commands_) d_.commands_->on_ami_message(m);
     const auto ev = m.event();
@@ -42,6 +44,7 @@ class AmiDriver::Tap final : public AmiSink {
 
  private:
   AmiDriver& d_;
+  ports::CallTrace* trace_;
 };
 
 AmiDriver::AmiDriver(std::string name, base::TenantId tenant, ports::PbxEventSink& sink)
