@@ -19,6 +19,7 @@ Command register_devices(CLI::App& app);  // cmd_devices.cpp
 Command register_queue(CLI::App& app);  // cmd_queue.cpp
 Command register_status(CLI::App& app);  // cmd_status.cpp
 Command register_device(CLI::App& app);  // cmd_device.cpp
+Command register_explain(CLI::App& app);  // cmd_explain.cpp
 
 std::vector<Command> register_all(CLI::App& app) {
   std::vector<Command> out;
@@ -35,6 +36,7 @@ std::vector<Command> register_all(CLI::App& app) {
   out.push_back(register_queue(app));
   out.push_back(register_status(app));
   out.push_back(register_device(app));
+  out.push_back(register_explain(app));
   return out;
 }
 

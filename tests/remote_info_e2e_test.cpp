@@ -167,6 +167,47 @@ TEST(RemoteInfoE2E, CallEventsAndTheJournalCarryTheImportedContacts) {
   EXPECT_EQ(stored[0].at("contact").at("name"), "Max Muster") << body;
   EXPECT_EQ(stored[0].at("contact").at("id"), max_id.c_str());
 
+  // Issue 17: the ended call's explain trace, for admins, over REST and `callbridge explain`: the
+  // PBX events (never the AMI secret), the number, the directory's answer, the delivery, the journal.
+  {
+    const std::string call_id(entry->at("call_id").as_string());
+    auto raw = testing::http_get(port, "/api/v1/calls/" + call_id + "/trace", token);
+    ASSERT_NE(raw.find(" 200 "), std::string::npos) << raw;
+    auto trace = json::parse(raw.substr(raw.find("\r\n\r\n") + 4)).as_object();
+    EXPECT_EQ(trace.at("call_id"), call_id.c_str());
+    auto has = [&](std::string_view stage, std::string_view what, std::string_view in_detail) {
+      for (const auto& s : trace.at("steps").as_array())
+        if (s.at("stage").as_string() == stage && s.at("what").as_string() == what &&
+            std::string_view(s.at("detail").as_string()).find(in_detail) != std::string_view::npos)
+          return true;
+      return false;
+    };
+    EXPECT_TRUE(has("pbx", "Newchannel", "CallerIDNum=")) << raw;
+    EXPECT_TRUE(has("number", "external", "E.164 +4989123456")) << raw;
+    EXPECT_TRUE(has("directory", "match", "shown: Max Muster (store, exact")) << raw;
+    EXPECT_TRUE(has("delivery", "delivered", "Sent to admin (scope tenant")) << raw;
+    EXPECT_TRUE(has("journal", "written", "with contact Max Muster (store)")) << raw;
+    EXPECT_EQ(raw.find("cti-secret"), std::string::npos);
+    EXPECT_NE(testing::http_get(port, "/api/v1/calls/no-such-call/trace", token).find(" 404 "), std::string::npos);
+
+    setenv("CALLBRIDGE_URL", ("http://127.0.0.1:" + std::to_string(port)).c_str(), 1);
+    setenv("CALLBRIDGE_TOKEN", token.c_str(), 1);
+    int crc = -1;
+    auto text = cli({"explain", call_id}, &crc);
+    EXPECT_EQ(crc, 0) << text;
+    for (const char* part : {"PBX events", "Number", "Directory lookups", "Event delivery", "Journal",
+                             "shown: Max Muster", "Newchannel"})
+      EXPECT_NE(text.find(part), std::string::npos) << part << " in\n" << text;
+    auto js = cli({"explain", call_id, "--json"}, &crc);
+    EXPECT_EQ(crc, 0) << js;
+    EXPECT_EQ(json::parse(js).at("call_id"), call_id.c_str()) << js;
+    auto missing = cli({"explain", "no-such-call"}, &crc);
+    EXPECT_EQ(crc, 1) << missing;
+    EXPECT_NE(missing.find("no trace of call"), std::string::npos) << missing;
+    unsetenv("CALLBRIDGE_URL");
+    unsetenv("CALLBRIDGE_TOKEN");
+  }
+
   // SQLite: what journal.db holds after a clean stop.
   daemon.signal(SIGTERM);
   ASSERT_EQ(daemon.wait_exit(), 0) << daemon.output();
