@@ -1,7 +1,8 @@
 // The journal page: newest first, the open missed calls counter, filters, CSV export, the
 // calls-per-hour/day chart, and one row per call keyed by entry id (number formatted, the line for
 // admins/supervisors, contact chosen in the pop, result, ring and talk time, transfer from/to, note,
-// call back; a missed call called back since is marked so). Narrow screens get one block per call
+// call back, and for admins Explain: the call's explain trace, ui/TraceDialog; a missed call called
+// back since is marked so). Narrow screens get one block per call
 // that keeps name and note.
 import { useState } from 'preact/hooks';
 import { bucketize, chartSvg } from '../lib/chart';
@@ -12,6 +13,8 @@ import type { Key } from '../lib/i18n';
 import { displayOf } from '../app/caller';
 import { callback, csvHref, filters, loadJournal, noteDrafts, saveNote } from '../app/journal';
 import { api, errText, fmtTime, isSupervisor, live, setFlash, state, t } from '../app/state';
+import { mayExplain, openTrace } from '../app/trace';
+import { TraceDialog } from './TraceDialog';
 
 // "≈ " before a duration that rests on an estimated time (callbridge did not see that moment).
 const approx = (estimated: boolean) => (estimated ? <span class="approx" title={t('journal.estimated')}>≈ </span> : null);
@@ -91,6 +94,7 @@ export function JournalPage() {
         </table>
       </div>
       {!entries.length ? <p class="empty">{t('journal.none')}</p> : null}
+      <TraceDialog />
     </div>);
 }
 
@@ -136,6 +140,8 @@ function Row({ e, all, party, home }: { e: JournalEntry; all: JournalEntry[]; pa
       <td class="c-act">
         {e.remote && !e.remote_withheld ? <button type="button" class={missed && !done ? 'primary' : ''} onClick={() => void callback(e)}
           aria-label={`${missed && !done ? t('journal.callback') : t('journal.call')}: ${name || number}`}>{missed && !done ? t('journal.callback') : t('journal.call')}</button> : null}
+        {mayExplain() && e.call_id ? <button type="button" class="explain" onClick={() => void openTrace(e.call_id ?? '')}
+          aria-label={t('journal.explainFor', { time: when })}>{t('journal.explain')}</button> : null}
       </td>
     </tr>);
 }
