@@ -1019,7 +1019,8 @@ retention_days = 365
 # The admins' explain traces ("why did Anna get no pop?": GET /api/v1/calls/{id}/trace,
 # `callbridge explain`). Per tenant: at most this many calls (the oldest go first) ...
 max_calls = 200
-# ... each kept this many minutes after its last step (live calls stay while they last).
+# ... each kept this many minutes after its last step (a live call with no new step for that long
+# goes too, as does the oldest call when more than max_calls arrive).
 retention_minutes = 30
 
 [webhooks]
