@@ -90,6 +90,12 @@ struct Dispatcher::Loop {
   // or ready.
   std::unordered_map<std::string, std::deque<std::unique_ptr<Job>>> chains;
   std::deque<std::string> ready;                    // chains whose head may start now
+  // Appends a delivery to its chain; a chain that was empty becomes ready.
+  void enqueue(std::unique_ptr<Job> job) {
+    auto& chain = chains[job->chain];
+    if (chain.empty()) ready.push_back(job->chain);
+    chain.push_back(std::move(job));
+  }
   std::multimap<Clock::time_point, std::string> timers;  // chains whose head retries then
   std::unordered_map<CURL*, std::unique_ptr<Attempt>> in_flight;
   std::unordered_map<std::string, Clock::time_point> last_warning;  // per hook: logs stay readable
@@ -246,9 +252,7 @@ void Dispatcher::resume_saved() {
     // The retry window goes on from the event's time, not from the restart.
     job->first_try = Clock::now() - std::chrono::duration_cast<Clock::duration>(std::max(age, decltype(age)::zero()));
     pending_.fetch_add(1);
-    auto& chain = L.chains[job->chain];
-    if (chain.empty()) L.ready.push_back(job->chain);
-    chain.push_back(std::move(job));
+    L.enqueue(std::move(job));
     ++resumed;
   }
   if (resumed + gone > 0)
@@ -508,9 +512,7 @@ void Dispatcher::run() {
         job->first_try = Clock::now();
         events_.fetch_add(1);
         pending_.fetch_add(1);
-        auto& chain = L.chains[job->chain];
-        if (chain.empty()) L.ready.push_back(job->chain);
-        chain.push_back(std::move(job));
+        L.enqueue(std::move(job));
       }
     }
   };
