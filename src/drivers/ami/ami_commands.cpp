@@ -223,7 +223,11 @@ void AmiCommands::on_ami_message(const AmiMessage& m) {
     // The picker's channel (Uniqueid of its OriginateResponse): app_directed_pickup raises Pickup
     // when it took the ringing channel (live_pickup_via_api); when PickupChan finds no ringing
     // channel it returns and the channel hangs up without one, Cause 0 (live_pickup_too_late).
+    // An OriginateResponse that came after PickupChan took the call names the taken channel, so
+    // a pickup may be waiting under the Pickup's TargetUniqueid (live_pickup_via_line in CI:
+    // OriginateResponse of 101's channel, then Pickup by 102, then 101's Hangup, Cause 26).
     auto it = pickups_.find(std::string(m.get("Uniqueid")));
+    if (it == pickups_.end() && ev == "Pickup") it = pickups_.find(std::string(m.get("TargetUniqueid")));
     if (it == pickups_.end()) return;
     auto p = std::move(it->second);
     pickups_.erase(it);

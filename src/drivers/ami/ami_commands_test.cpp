@@ -495,5 +495,34 @@ TEST(AmiCommandSession, PickupSeenBeforeItsOriginateResponseIsTaken) {
   EXPECT_EQ(s.commands.pending_originates(), 0u);
 }
 
+// Seen in a CI run of live_pickup_via_line (AMI recording of 2026-12-07): the OriginateResponse
+// came first but already named the ringing channel PickupChan was taking (101's), then Pickup by
+// the picker's channel with that channel as its target, then the taken channel's Hangup (Cause 26).
+// The Pickup is the answer; the Hangup after it must not turn it into "nothing to pick up".
+TEST(AmiCommandSession, OriginateResponseNamingTheTakenChannelThenPickupIsTaken) {
+  Session s("inbound_missed");
+  auto ringing_end = s.log.find("Event: HangupRequest\r\n");
+  ASSERT_NE(ringing_end, std::string::npos);
+  s.feed(ringing_end);
+  std::string call = s.call_of("100", model::ConnectionState::alerting);
+  ASSERT_FALSE(call.empty());
+  std::vector<base::Status> outcomes;
+  s.commands.pickup(call, "100", "102", "", [](base::Status) {}, [&](base::Status st) { outcomes.push_back(st); });
+  (void)s.protocol.take_output();
+  auto feed = [&](const std::string& msg, int t) { ASSERT_TRUE(s.protocol.on_bytes(msg, at(t))); };
+  feed("Response: Success\r\nActionID: pickup-0001\r\nMessage: Originate successfully queued\r\n\r\n", 7);
+  feed("Event: OriginateResponse\r\nPrivilege: call,all\r\nActionID: pickup-0001\r\nResponse: Success\r\n"
+       "Channel: PJSIP/100-00000003\r\nApplication: PickupChan\r\nReason: 4\r\nUniqueid: pbx-1.0\r\n\r\n", 8);
+  EXPECT_TRUE(outcomes.empty());
+  feed("Event: Pickup\r\nPrivilege: call,all\r\nChannel: PJSIP/102-00000001\r\nUniqueid: pbx-1.1\r\n"
+       "TargetChannel: PJSIP/100-00000003\r\nTargetUniqueid: pbx-1.0\r\n\r\n", 8);
+  ASSERT_EQ(outcomes.size(), 1u);
+  EXPECT_TRUE(outcomes[0]);
+  feed("Event: Hangup\r\nPrivilege: call,all\r\nChannel: PJSIP/100-00000003\r\nUniqueid: pbx-1.0\r\n"
+       "Cause: 26\r\nCause-txt: Answered elsewhere\r\n\r\n", 8);
+  EXPECT_EQ(outcomes.size(), 1u);
+  EXPECT_EQ(s.commands.pending_originates(), 0u);
+}
+
 }  // namespace
 }  // namespace callbridge::drivers::ami
