@@ -21,7 +21,7 @@ constexpr std::size_t kMaxTemplateFileBytes = 16 * 1024;
 
 constexpr const char* kHelp = R"(
 Event types: call.ringing, call.answered, call.ended, call.missed, journal.entry, presence.changed,
-queue.changed.
+queue.changed, anydevice.changed.
 A body template (--template FILE) is a JSON document whose string values may hold placeholders
 into the event: {"phone": "{data.call.connections.0.remote}", "ref": "cb-{data.call.id}"}
 (docs/webhooks.md "Body templates"). The hook's secret is printed once, by `add`: give it to the

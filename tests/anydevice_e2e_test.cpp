@@ -169,5 +169,79 @@ TEST(AnyDeviceE2E, TheActiveDeviceIsTheFirstLegOfAMakeCallAndSurvivesARestart) {
   EXPECT_EQ(seen[3].first, "PJSIP/100");  // the device removed: the desk phone again
 }
 
+// Issue 20: the tenant's admin subscribes a webhook to anydevice.changed; a user's change of active
+// device reaches the receiver (real HTTP) with the user's name and all their devices, in order;
+// another user's call control outcome (a per-user message too) does not.
+TEST(AnyDeviceE2E, AChangeReachesTheTenantsAnydeviceWebhooks) {
+  testing::TempDir dir;
+  const std::string data = dir / "data";
+  fs::create_directories(data);
+  auto token = [&](const std::string& user, const std::string& role, const std::string& ext) {
+    int rc = 0;
+    std::vector<std::string> args = {"token", "create", "--data-dir", data, "--tenant", "default", "--user", user,
+                                     "--role", role};
+    if (!ext.empty()) args.insert(args.end(), {"--extension", ext});
+    auto out = cli(args, &rc);
+    std::smatch m;
+    EXPECT_EQ(rc, 0) << out;
+    return std::regex_search(out, m, std::regex("cbt_[A-Za-z0-9_]+")) ? m[0].str() : std::string();
+  };
+  const std::vector<std::string> anna = {"Authorization: Bearer " + token("anna", "user", "100")};
+  const std::vector<std::string> admin = {"Authorization: Bearer " + token("boss", "admin", "")};
+
+  ChildProcess receiver("/usr/bin/python3", {CALLBRIDGE_WEBHOOK_RECEIVER, "127.0.0.1"});
+  auto pm = receiver.wait_for(std::regex(R"(PORT (\d+))"));
+  ASSERT_FALSE(pm.empty()) << receiver.output();
+  const std::string hook_url = "http://127.0.0.1:" + pm[1].str() + "/crm";
+
+  testing::FakeAsteriskThread pbx("", /*accept_originate=*/true);
+  const std::string config = dir / "callbridged.toml";
+  std::ofstream(config) << "[server]\nlisten = \"127.0.0.1:0\"\ndata_dir = \"" << data << "\"\n\n"
+                        << "[webhooks]\nallow_http = true\nallow = [\"127.0.0.1/32\"]\n\n"
+                        << "[[pbx]]\nname = \"lab\"\nhost = \"127.0.0.1\"\nport = " << pbx.ami.port()
+                        << "\nuser = \"cti\"\nsecret = \"cti-secret\"\nauth = \"plain\"\nkeepalive_s = 0\n\n"
+                        << "[tenant.default.dialing]\ncountry_code = \"49\"\narea_code = \"30\"\n"
+                           "base_number = \"555\"\nextension_length = 3\noutside_prefix = \"0\"\n";
+  Daemon d(config);
+  ASSERT_NE(d.port, 0) << d.process.output();
+  testing::HttpClient http(d.port);
+  auto r = http.request("POST", "/api/v1/webhooks", admin,
+                        R"({"url":")" + hook_url + R"(","events":["anydevice.changed"]})");
+  ASSERT_EQ(r.status, 201) << r.body;
+
+  r = http.request("POST", "/api/v1/calls", anna, R"({"to":"089 123456"})");  // a command outcome follows
+  ASSERT_EQ(r.status, 202) << r.body;
+  r = http.request("PUT", "/api/v1/me/devices/mobile", anna, R"({"number":"0170 1234567"})");
+  ASSERT_EQ(r.status, 201) << r.body;
+  r = http.request("PUT", "/api/v1/me/devices/active", anna, R"({"device":"mobile"})");
+  ASSERT_EQ(r.status, 200) << r.body;
+
+  std::vector<json::object> bodies;
+  for (int i = 0; i < 2; ++i) {
+    auto line = receiver.wait_for(std::regex(R"(^\{.*\}$)"));
+    ASSERT_FALSE(line.empty()) << receiver.output() << d.process.output();
+    auto req = json::parse(line[0].str()).as_object();
+    EXPECT_EQ(req.at("path").as_string(), "/crm");
+    EXPECT_EQ(req.at("headers").at("x-callbridge-event").as_string(), "anydevice.changed");
+    bodies.push_back(json::parse(req.at("body").as_string()).as_object());
+  }
+  EXPECT_EQ(bodies[0].at("type").as_string(), "anydevice.changed");
+  EXPECT_EQ(bodies[0].at("data").at("user").as_string(), "anna");
+  EXPECT_EQ(bodies[0].at("data").at("change").as_string(), "added");
+  EXPECT_EQ(bodies[1].at("data").at("change").as_string(), "active");
+  const auto& devices = bodies[1].at("data").at("devices").as_object();
+  EXPECT_EQ(devices.at("active").as_string(), "mobile") << json::serialize(devices);
+  EXPECT_NE(json::serialize(devices).find("+491701234567"), std::string::npos) << json::serialize(devices);
+  EXPECT_LT(bodies[0].at("seq").as_int64(), bodies[1].at("seq").as_int64());
+  // Nothing else was delivered (the command outcome is anna's own business).
+  r = http.request("GET", "/api/v1/webhooks", admin);
+  ASSERT_EQ(r.status, 200);
+  auto hooks = json::parse(r.body);
+  const std::string id(hooks.at("webhooks").as_array().at(0).at("id").as_string());
+  r = http.request("GET", "/api/v1/webhooks/" + id + "/deliveries", admin);
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(json::parse(r.body).at("deliveries").as_array().size(), 2u) << r.body;
+}
+
 }  // namespace
 }  // namespace callbridge

@@ -83,7 +83,9 @@ HttpResponse changed(Ctx& ctx, const base::TenantId& tenant, const std::string& 
   if (ctx.deps.active_devices) ctx.deps.active_devices->set(tenant, user, active);
   auto body = state_json(now->user, d, *settings_of(ctx, tenant));
   if (ctx.deps.publish_to_user) {
-    std::string tail = ",\"change\":\"" + std::string(change) + "\",\"devices\":" + json::serialize(body) + "}";
+    // The user's name too: the tenant's anydevice.changed webhooks get the message (docs/webhooks.md).
+    std::string tail = ",\"user\":" + json::serialize(json::value(user)) + ",\"change\":\"" + std::string(change) +
+                       "\",\"devices\":" + json::serialize(body) + "}";
     on_io(ctx, [publish = ctx.deps.publish_to_user, tenant, user, tail = std::move(tail)] {
       publish(tenant, user, "user_devices", tail);
     });

@@ -105,12 +105,12 @@ base::Status wire_webhooks(App& app, RestWiring& w) {
   w.webhook_store->set_on_change([e = w.webhooks.get()](const base::TenantId& t) { e->reload(t); });
   app.event_hub().set_tap([e = w.webhooks.get()](const core::TappedMessage& m) {
     using K = core::HubMessage::Kind;
-    if (m.kind == K::command || m.kind == K::device || m.kind == K::status || m.kind == K::user_devices)
-      return;  // no webhook stream for these
-    const auto stream = m.kind == K::call      ? webhooks::Stream::call
-                        : m.kind == K::line    ? webhooks::Stream::line
-                        : m.kind == K::queue   ? webhooks::Stream::queue
-                                               : webhooks::Stream::journal;
+    if (m.kind == K::command || m.kind == K::device || m.kind == K::status) return;  // no webhook stream
+    const auto stream = m.kind == K::call           ? webhooks::Stream::call
+                        : m.kind == K::line         ? webhooks::Stream::line
+                        : m.kind == K::queue        ? webhooks::Stream::queue
+                        : m.kind == K::user_devices ? webhooks::Stream::any_device
+                                                    : webhooks::Stream::journal;
     e->offer(m.tenant, stream, m.json, m.call_gone);
   });
   w.tap_guard.hub = &app.event_hub();

@@ -355,8 +355,10 @@ void EventHub::publish(Tenant& t, HubMessage::Kind kind, std::vector<std::string
     removed_while_publishing_.clear();
     for (auto [tp, id] : ids) remove_now(*tp, id);
   }
-  // Messages for one user (command outcomes) are nobody else's business.
-  if (tap_ && msg->user.empty()) tap_(TappedMessage{*t.id, kind, json, call_gone});
+  // Messages for one user are nobody else's business, except a user's AnyDevice change, which
+  // the tenant's admins may subscribe webhooks to (anydevice.changed); command outcomes stay private.
+  if (tap_ && (msg->user.empty() || kind == HubMessage::Kind::user_devices))
+    tap_(TappedMessage{*t.id, kind, json, call_gone});
 }
 
 void EventHub::publish_raw(const base::TenantId& tn, HubMessage::Kind kind,

@@ -105,8 +105,9 @@ class EventHub {
   // Adds "remote_info" to every connection of every call this hub renders (events, snapshots).
   // Null: none (the default). Must outlive the hub or be reset first.
   void set_remote_info(const RemoteInfoView* view) { remote_info_ = view; }
-  // Sees every published message after the subscribers (app: the webhooks' delivery engine). Called
-  // on the io thread; must not block. Unset: none (the default).
+  // Sees every published message after the subscribers (app: the webhooks' delivery engine), except
+  // the messages for one user (publish_to_user) other than Kind::user_devices. Called on the io
+  // thread; must not block. Unset: none (the default).
   void set_tap(std::function<void(const TappedMessage&)> tap) { tap_ = std::move(tap); }
   // The tenant's explain trace (core::CallTraceLog of its runtime): every call event notes who got
   // it and why the others did not (scope, devices, no connected client, a client that left).

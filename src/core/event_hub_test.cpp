@@ -221,6 +221,8 @@ TEST_F(HubTest, TheTapSeesEveryMessageInOrderAndWhenACallEnded) {
   model.update("c1", "100", model::ConnectionState::alerting, model::CallEventType::delivered, at(0));
   model.clear("c1", "100", at(5));
   hub.publish_to_user("default", "anna", "command", R"(,"command":{}})");
+  hub.publish_to_user("default", "anna", "user_devices", R"(,"user":"anna","change":"active","devices":{}})",
+                      HubMessage::Kind::user_devices);
   model::JournalEntry e{.tenant = base::TenantId("default")};
   e.call_id = "c1";
   e.party = "100";
@@ -230,19 +232,25 @@ TEST_F(HubTest, TheTapSeesEveryMessageInOrderAndWhenACallEnded) {
   hub.on_journal(e, 3);
   std::vector<std::string> kinds;
   auto name = [](HubMessage::Kind k) {
-    return k == HubMessage::Kind::call ? "call" : k == HubMessage::Kind::line ? "line" : k == HubMessage::Kind::journal ? "journal" : "command";
+    return k == HubMessage::Kind::call           ? "call"
+           : k == HubMessage::Kind::line         ? "line"
+           : k == HubMessage::Kind::journal      ? "journal"
+           : k == HubMessage::Kind::user_devices ? "user_devices"
+                                                 : "command";
   };
   for (const auto& s : seen) kinds.push_back(std::string(name(s.kind)) + (s.gone ? "!" : ""));
-  // delivered, the line ringing, cleared (the call is gone), the line idle, the journal entry.
-  EXPECT_EQ(kinds, (std::vector<std::string>{"call", "line", "call!", "line", "journal"}));
-  ASSERT_EQ(seen.size(), 5u);
+  // delivered, the line ringing, cleared (the call is gone), the line idle, anna's AnyDevice change
+  // (her command outcome is nobody else's business), the journal entry.
+  EXPECT_EQ(kinds, (std::vector<std::string>{"call", "line", "call!", "line", "user_devices", "journal"}));
+  ASSERT_EQ(seen.size(), 6u);
   EXPECT_EQ(seen[0].tenant, "default");
   EXPECT_EQ(seen[0].json.rfind(R"({"type":"call","seq":1,"event":"delivered")", 0), 0u) << seen[0].json;
   EXPECT_NE(seen[2].json.find(R"("event":"connectionCleared")"), std::string::npos) << seen[2].json;
-  EXPECT_NE(seen[4].json.find("missed"), std::string::npos) << seen[4].json;
+  EXPECT_NE(seen[4].json.find(R"("user":"anna")"), std::string::npos) << seen[4].json;
+  EXPECT_NE(seen[5].json.find("missed"), std::string::npos) << seen[5].json;
   hub.set_tap({});
   model.update("c2", "101", model::ConnectionState::alerting, model::CallEventType::delivered, at(6));
-  EXPECT_EQ(seen.size(), 5u);
+  EXPECT_EQ(seen.size(), 6u);
 }
 
 // Issue 17: device registry changes go to the tenant's admins only, in any scope, in seq order and

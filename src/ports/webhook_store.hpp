@@ -23,7 +23,7 @@ namespace callbridge::ports {
 // POST /api/v1/webhooks/{id}/ping, to every hook that asks for it.
 inline constexpr std::string_view kWebhookEventTypes[] = {
     "call.ringing", "call.answered", "call.ended", "call.missed", "journal.entry", "presence.changed",
-    "queue.changed"};
+    "queue.changed", "anydevice.changed"};
 
 struct Webhook {
   std::string id;  // "wh_" + 16 hex digits, unique across tenants

@@ -39,6 +39,7 @@ std::uint8_t streams_of(const std::vector<std::string>& events) {
     else if (e == "call.missed" || e == "journal.entry") m |= stream_bit(Stream::journal);
     else if (e == "presence.changed") m |= stream_bit(Stream::line);
     else if (e == "queue.changed") m |= stream_bit(Stream::queue);
+    else if (e == "anydevice.changed") m |= stream_bit(Stream::any_device);
   }
   return m;
 }

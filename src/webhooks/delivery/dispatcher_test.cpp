@@ -499,6 +499,46 @@ TEST_F(DispatcherTest, QueueChangesGoOutWithTheWholeQueueInOrder) {
   EXPECT_EQ(dispatcher_->stats().offered, offered);
 }
 
+// Issue 20: a user's AnyDevice change (the hub's per-user user_devices message, which names the
+// user) goes out as anydevice.changed with all the user's devices, in order per user; a message
+// without the user or the devices gives nothing.
+TEST_F(DispatcherTest, AnyDeviceChangesGoOutPerUserInOrder) {
+  Receiver r;
+  start();
+  auto h = add_hook(url(r, "/ad"), {"anydevice.changed"});
+  auto msg = [](int seq, const char* user, const char* change, const char* active) {
+    return std::string(R"({"type":"user_devices","seq":)") + std::to_string(seq) + R"(,"user":")" + user +
+           R"(","change":")" + change + R"(","devices":{"extensions":["100"],"external":[{"name":"mobile",)" +
+           R"("number":"+491701234567"}],"active":")" + active + R"("}})";
+  };
+  dispatcher_->offer(kTenant, Stream::any_device, msg(1, "anna", "added", "100"), false);
+  dispatcher_->offer(kTenant, Stream::any_device, msg(2, "anna", "active", "mobile"), false);
+  dispatcher_->offer(kTenant, Stream::any_device, R"({"type":"user_devices","seq":3,"change":"active","devices":{}})",
+                     false);  // no user: none
+  dispatcher_->offer(kTenant, Stream::any_device, R"({"type":"user_devices","seq":4,"user":"ben"})", false);
+  auto log = finished(h.id, 2);
+  ASSERT_EQ(log.size(), 2u);
+  auto reqs = r.wait_for(2);
+  ASSERT_EQ(reqs.size(), 2u);
+  std::vector<json::object> bodies;
+  for (const auto& q : reqs) {
+    EXPECT_EQ(q.at("headers").at("x-callbridge-event").as_string(), "anydevice.changed");
+    bodies.push_back(json::parse(q.at("body").as_string()).as_object());
+  }
+  EXPECT_EQ(bodies[0].at("seq").as_int64(), 1);
+  EXPECT_EQ(bodies[0].at("data").at("change").as_string(), "added");
+  EXPECT_EQ(bodies[1].at("seq").as_int64(), 2);
+  EXPECT_EQ(bodies[1].at("data").at("user").as_string(), "anna");
+  EXPECT_EQ(bodies[1].at("data").at("devices").at("active").as_string(), "mobile");
+  EXPECT_EQ(bodies[1].at("data").at("devices").at("external").at(0).at("number").as_string(), "+491701234567");
+  // A hook of other types does not even queue them.
+  ASSERT_TRUE(*store_->remove(kTenant, h.id));
+  add_hook(url(r, "/q"), {"queue.changed"});
+  const auto offered = dispatcher_->stats().offered;
+  dispatcher_->offer(kTenant, Stream::any_device, msg(5, "anna", "active", "100"), false);
+  EXPECT_EQ(dispatcher_->stats().offered, offered);
+}
+
 TEST_F(DispatcherTest, ResponseSizeIsLimited) {
   options_.max_response_bytes = 1024;
   Receiver r;

@@ -98,6 +98,16 @@ std::vector<WebhookEvent> webhook_events(const base::TenantId& tenant, Stream st
       out.push_back({"queue.changed", "queue:" + id, body(tenant, "queue.changed", seq, std::move(data), now)});
       break;
     }
+    case Stream::any_device: {
+      // {"type":"user_devices","seq":N,"user":..,"change":..,"devices":{...}} (docs/devices.md).
+      const std::string_view user = str(m, "user");
+      const auto* devices = m.if_contains("devices");
+      if (user.empty() || !devices || !devices->is_object()) return {};
+      json::object data{{"user", user}, {"change", str(m, "change")}, {"devices", *devices}};
+      out.push_back({"anydevice.changed", "user:" + std::string(user),
+                     body(tenant, "anydevice.changed", seq, std::move(data), now)});
+      break;
+    }
   }
   return out;
 }

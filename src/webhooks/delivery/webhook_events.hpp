@@ -1,7 +1,8 @@
 // What the event stream's messages mean to webhooks (docs/webhooks.md "Events"): a published call,
-// line, journal or queue message (core::EventHub's JSON, handed over by the hub's tap) -> zero or more
-// webhook events, each with its default body and the key that orders its deliveries (the call id;
-// "line:<device>" for presence; "queue:<pbx>:<name>" for a queue). Pure; called on the delivery thread.
+// line, journal, queue or AnyDevice message (core::EventHub's JSON, handed over by the hub's tap) -> zero
+// or more webhook events, each with its default body and the key that orders its deliveries (the call
+// id; "line:<device>" for presence; "queue:<pbx>:<name>" for a queue; "user:<name>" for a user's
+// devices). Pure; called on the delivery thread.
 #pragma once
 
 #include <boost/json/object.hpp>
@@ -17,7 +18,9 @@
 namespace callbridge::webhooks {
 
 // The stream a message came from (core::HubMessage::Kind without the core dependency).
-enum class Stream : std::uint8_t { call, line, journal, queue };
+// any_device: a user's AnyDevice devices or active device changed (the hub's per-user
+// {"type":"user_devices"} message, which names the user).
+enum class Stream : std::uint8_t { call, line, journal, queue, any_device };
 
 struct WebhookEvent {
   std::string type;       // one of ports::kWebhookEventTypes, or "ping"

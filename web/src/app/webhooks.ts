@@ -5,7 +5,7 @@
 import { ApiError } from '../lib/api';
 import { api, errText, render, setFlash, t } from './state';
 
-export const EVENT_TYPES = ['call.ringing', 'call.answered', 'call.ended', 'call.missed', 'journal.entry', 'presence.changed', 'queue.changed'] as const;
+export const EVENT_TYPES = ['call.ringing', 'call.answered', 'call.ended', 'call.missed', 'journal.entry', 'presence.changed', 'queue.changed', 'anydevice.changed'] as const;
 
 export interface Webhook { id: string; url: string; events: string[]; description: string; created_at?: string; created_by?: string; body_template?: unknown }
 export interface Delivery { id: string; event_type: string; state: string; attempts: number; http_status: number | null; last_error: string | null; updated_at: string }
