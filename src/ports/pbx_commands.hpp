@@ -41,7 +41,7 @@ struct MakeCallRequest {
   // with the call id when the driver knows it ("" otherwise); an error (Errc::conflict, reason in
   // the message) = the first leg failed (unknown device, busy, no answer). Runs at most once, on
   // the model thread; never when `done` reported an error; may never run (link lost).
-  std::function<void(base::Result<std::string>)> on_outcome;
+  std::function<void(base::Result<std::string>)> on_outcome{};
 };
 
 class PbxCommands {

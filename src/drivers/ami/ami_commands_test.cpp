@@ -467,32 +467,52 @@ TEST(AmiCommandSession, PickupOutcomeIsThePickerChannelsPickupOrItsHangupWithout
   EXPECT_EQ(s.commands.pending_originates(), 0u);
 }
 
+// One pickup by 102 of the call ringing at 100 in inbound_missed, its Originate accepted: the AMI
+// messages that follow decide its outcome.
+struct OnePickup {
+  Session s{"inbound_missed"};
+  std::vector<base::Status> outcomes;
+
+  OnePickup() {
+    auto ringing_end = s.log.find("Event: HangupRequest\r\n");
+    EXPECT_NE(ringing_end, std::string::npos);
+    s.feed(ringing_end);
+    std::string call = s.call_of("100", model::ConnectionState::alerting);
+    EXPECT_FALSE(call.empty());
+    s.commands.pickup(call, "100", "102", "", [](base::Status) {}, [this](base::Status st) { outcomes.push_back(st); });
+    (void)s.protocol.take_output();
+    feed("Response: Success\r\nActionID: pickup-0001\r\nMessage: Originate successfully queued\r\n\r\n");
+  }
+  void feed(const std::string& msg) { ASSERT_TRUE(s.protocol.on_bytes(msg, at(8))); }
+  // What Asterisk 22 sent in the live runs, PJSIP/100-00000003 (pbx-1.0) ringing, 102 picking up.
+  void originate_response(std::string_view channel, std::string_view uid) {
+    feed("Event: OriginateResponse\r\nPrivilege: call,all\r\nActionID: pickup-0001\r\nResponse: Success\r\n"
+         "Channel: " + std::string(channel) + "\r\nApplication: PickupChan\r\nReason: 4\r\nUniqueid: " +
+         std::string(uid) + "\r\n\r\n");
+  }
+  void pickup_event() {
+    feed("Event: Pickup\r\nPrivilege: call,all\r\nChannel: PJSIP/102-00000001\r\nUniqueid: pbx-1.1\r\n"
+         "TargetChannel: PJSIP/100-00000003\r\nTargetUniqueid: pbx-1.0\r\n\r\n");
+  }
+  void taken_channel_hangup() {
+    feed("Event: Hangup\r\nPrivilege: call,all\r\nChannel: PJSIP/100-00000003\r\nUniqueid: pbx-1.0\r\n"
+         "Cause: 26\r\nCause-txt: Answered elsewhere\r\n\r\n");
+  }
+};
+
 // Seen in a CI run of live_pickup_via_api: PickupChan took the call before the OriginateResponse
 // came, and that response named the taken channel (101's), whose Hangup (Cause 26, answered
 // elsewhere) followed. That is a pickup, not "nothing to pick up".
 TEST(AmiCommandSession, PickupSeenBeforeItsOriginateResponseIsTaken) {
-  Session s("inbound_missed");
-  auto ringing_end = s.log.find("Event: HangupRequest\r\n");
-  ASSERT_NE(ringing_end, std::string::npos);
-  s.feed(ringing_end);
-  std::string call = s.call_of("100", model::ConnectionState::alerting);
-  ASSERT_FALSE(call.empty());
-  std::vector<base::Status> outcomes;
-  s.commands.pickup(call, "100", "102", "", [](base::Status) {}, [&](base::Status st) { outcomes.push_back(st); });
-  (void)s.protocol.take_output();
-  auto feed = [&](const std::string& msg, int t) { ASSERT_TRUE(s.protocol.on_bytes(msg, at(t))); };
-  feed("Response: Success\r\nActionID: pickup-0001\r\nMessage: Originate successfully queued\r\n\r\n", 7);
-  feed("Event: Pickup\r\nPrivilege: call,all\r\nChannel: PJSIP/102-00000001\r\nUniqueid: pbx-1.1\r\n"
-       "TargetChannel: PJSIP/100-00000003\r\nTargetUniqueid: pbx-1.0\r\n\r\n", 8);
-  EXPECT_TRUE(outcomes.empty());
-  feed("Event: OriginateResponse\r\nPrivilege: call,all\r\nActionID: pickup-0001\r\nResponse: Success\r\n"
-       "Channel: PJSIP/100-00000003\r\nApplication: PickupChan\r\nReason: 4\r\nUniqueid: pbx-1.0\r\n\r\n", 8);
-  ASSERT_EQ(outcomes.size(), 1u);
-  EXPECT_TRUE(outcomes[0]);
-  feed("Event: Hangup\r\nPrivilege: call,all\r\nChannel: PJSIP/100-00000003\r\nUniqueid: pbx-1.0\r\n"
-       "Cause: 26\r\nCause-txt: Answered elsewhere\r\n\r\n", 8);
-  EXPECT_EQ(outcomes.size(), 1u);
-  EXPECT_EQ(s.commands.pending_originates(), 0u);
+  OnePickup p;
+  p.pickup_event();
+  EXPECT_TRUE(p.outcomes.empty());
+  p.originate_response("PJSIP/100-00000003", "pbx-1.0");
+  ASSERT_EQ(p.outcomes.size(), 1u);
+  EXPECT_TRUE(p.outcomes[0]);
+  p.taken_channel_hangup();
+  EXPECT_EQ(p.outcomes.size(), 1u);
+  EXPECT_EQ(p.s.commands.pending_originates(), 0u);
 }
 
 // Seen in a CI run of live_pickup_via_line (AMI recording of 2026-12-07): the OriginateResponse
@@ -500,28 +520,15 @@ TEST(AmiCommandSession, PickupSeenBeforeItsOriginateResponseIsTaken) {
 // the picker's channel with that channel as its target, then the taken channel's Hangup (Cause 26).
 // The Pickup is the answer; the Hangup after it must not turn it into "nothing to pick up".
 TEST(AmiCommandSession, OriginateResponseNamingTheTakenChannelThenPickupIsTaken) {
-  Session s("inbound_missed");
-  auto ringing_end = s.log.find("Event: HangupRequest\r\n");
-  ASSERT_NE(ringing_end, std::string::npos);
-  s.feed(ringing_end);
-  std::string call = s.call_of("100", model::ConnectionState::alerting);
-  ASSERT_FALSE(call.empty());
-  std::vector<base::Status> outcomes;
-  s.commands.pickup(call, "100", "102", "", [](base::Status) {}, [&](base::Status st) { outcomes.push_back(st); });
-  (void)s.protocol.take_output();
-  auto feed = [&](const std::string& msg, int t) { ASSERT_TRUE(s.protocol.on_bytes(msg, at(t))); };
-  feed("Response: Success\r\nActionID: pickup-0001\r\nMessage: Originate successfully queued\r\n\r\n", 7);
-  feed("Event: OriginateResponse\r\nPrivilege: call,all\r\nActionID: pickup-0001\r\nResponse: Success\r\n"
-       "Channel: PJSIP/100-00000003\r\nApplication: PickupChan\r\nReason: 4\r\nUniqueid: pbx-1.0\r\n\r\n", 8);
-  EXPECT_TRUE(outcomes.empty());
-  feed("Event: Pickup\r\nPrivilege: call,all\r\nChannel: PJSIP/102-00000001\r\nUniqueid: pbx-1.1\r\n"
-       "TargetChannel: PJSIP/100-00000003\r\nTargetUniqueid: pbx-1.0\r\n\r\n", 8);
-  ASSERT_EQ(outcomes.size(), 1u);
-  EXPECT_TRUE(outcomes[0]);
-  feed("Event: Hangup\r\nPrivilege: call,all\r\nChannel: PJSIP/100-00000003\r\nUniqueid: pbx-1.0\r\n"
-       "Cause: 26\r\nCause-txt: Answered elsewhere\r\n\r\n", 8);
-  EXPECT_EQ(outcomes.size(), 1u);
-  EXPECT_EQ(s.commands.pending_originates(), 0u);
+  OnePickup p;
+  p.originate_response("PJSIP/100-00000003", "pbx-1.0");
+  EXPECT_TRUE(p.outcomes.empty());
+  p.pickup_event();
+  ASSERT_EQ(p.outcomes.size(), 1u);
+  EXPECT_TRUE(p.outcomes[0]);
+  p.taken_channel_hangup();
+  EXPECT_EQ(p.outcomes.size(), 1u);
+  EXPECT_EQ(p.s.commands.pending_originates(), 0u);
 }
 
 }  // namespace
