@@ -35,31 +35,12 @@ std::string str(const json::object& o, std::string_view k) {
 
 std::string or_dash(std::string s) { return s.empty() ? "-" : s; }
 
-std::optional<Endpoint> endpoint(const Flags& f, const char* what) {
-  std::string err;
-  auto ep = load_endpoint(f.cli_config, err);
-  if (!ep) std::fprintf(stderr, "callbridge devices %s: %s\n", what, err.c_str());
-  return ep;
-}
-
 int run_list(const Flags& f) {
-  auto ep = endpoint(f, "list");
+  auto ep = endpoint_or_report(f.cli_config, "devices list");
   if (!ep) return 2;
-  auto r = http(*ep, "GET", "/api/v1/devices", "");
-  if (r.status != 200) return report_failure(*ep, "devices", r);
-  if (f.json_out) {
-    std::printf("%s\n", r.body.c_str());
-    return 0;
-  }
-  boost::system::error_code ec;
-  auto v = json::parse(r.body, ec);
-  const json::array* list = nullptr;
-  if (!ec && v.is_object())
-    if (auto* d = v.as_object().if_contains("devices"); d && d->is_array()) list = &d->as_array();
-  if (!list) {
-    std::fprintf(stderr, "callbridge devices: unexpected response: %s\n", r.body.substr(0, 200).c_str());
-    return 1;
-  }
+  auto answer = get_list(*ep, "devices", "/api/v1/devices", "devices", f.json_out);
+  if (!answer) return answer.error();
+  const json::array* list = &answer->items();
   if (list->empty()) {
     std::printf("no devices\n");
     return 0;
@@ -81,7 +62,7 @@ int run_list(const Flags& f) {
 }
 
 int run_remove(const Flags& f) {
-  auto ep = endpoint(f, "remove");
+  auto ep = endpoint_or_report(f.cli_config, "devices remove");
   if (!ep) return 2;
   auto r = http(*ep, "DELETE", "/api/v1/devices/" + path_segment(f.id), "");
   if (r.status != 204) return report_failure(*ep, "devices remove", r);

@@ -50,28 +50,12 @@ std::string_view title(std::string_view stage) {
 }
 
 int run(const Flags& f) {
-  std::string err;
-  auto ep = load_endpoint(f.cli_config, err);
-  if (!ep) {
-    std::fprintf(stderr, "callbridge explain: %s\n", err.c_str());
-    return 2;
-  }
-  auto r = http(*ep, "GET", "/api/v1/calls/" + path_segment(f.id) + "/trace", "");
-  if (r.status != 200) return report_failure(*ep, "explain", r);
-  if (f.json_out) {
-    std::printf("%s\n", r.body.c_str());
-    return 0;
-  }
-  boost::system::error_code ec;
-  auto v = json::parse(r.body, ec);
-  const json::array* steps = nullptr;
-  if (!ec && v.is_object())
-    if (auto* s = v.as_object().if_contains("steps"); s && s->is_array()) steps = &s->as_array();
-  if (!steps) {
-    std::fprintf(stderr, "callbridge explain: unexpected response: %s\n", r.body.substr(0, 200).c_str());
-    return 1;
-  }
-  const auto& o = v.as_object();
+  auto ep = endpoint_or_report(f.cli_config, "explain");
+  if (!ep) return 2;
+  auto answer = get_list(*ep, "explain", "/api/v1/calls/" + path_segment(f.id) + "/trace", "steps", f.json_out);
+  if (!answer) return answer.error();
+  const json::array* steps = &answer->items();
+  const auto& o = answer->object();
   std::printf("call %s, %s .. %s\n", str(o, "call_id").c_str(), str(o, "first").c_str(), str(o, "last").c_str());
   std::string stage;
   for (const auto& sv : *steps) {

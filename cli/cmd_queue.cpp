@@ -47,13 +47,6 @@ std::int64_t num(const json::object& o, std::string_view k) {
   return v && v->is_int64() ? v->as_int64() : 0;
 }
 
-std::optional<Endpoint> endpoint(const Flags& f, const char* what) {
-  std::string err;
-  auto ep = load_endpoint(f.cli_config, err);
-  if (!ep) std::fprintf(stderr, "callbridge queue %s: %s\n", what, err.c_str());
-  return ep;
-}
-
 std::string mmss(std::int64_t s) {
   char b[32];
   std::snprintf(b, sizeof b, "%lld:%02lld", static_cast<long long>(s / 60), static_cast<long long>(s % 60));
@@ -61,23 +54,11 @@ std::string mmss(std::int64_t s) {
 }
 
 int run_list(const Flags& f) {
-  auto ep = endpoint(f, "list");
+  auto ep = endpoint_or_report(f.cli_config, "queue list");
   if (!ep) return 2;
-  auto r = http(*ep, "GET", "/api/v1/queues", "");
-  if (r.status != 200) return report_failure(*ep, "queue list", r);
-  if (f.json_out) {
-    std::printf("%s\n", r.body.c_str());
-    return 0;
-  }
-  boost::system::error_code ec;
-  auto v = json::parse(r.body, ec);
-  const json::array* list = nullptr;
-  if (!ec && v.is_object())
-    if (auto* d = v.as_object().if_contains("queues"); d && d->is_array()) list = &d->as_array();
-  if (!list) {
-    std::fprintf(stderr, "callbridge queue list: unexpected response: %s\n", r.body.substr(0, 200).c_str());
-    return 1;
-  }
+  auto answer = get_list(*ep, "queue list", "/api/v1/queues", "queues", f.json_out);
+  if (!answer) return answer.error();
+  const json::array* list = &answer->items();
   if (list->empty()) {
     std::printf("no queues\n");
     return 0;
@@ -135,7 +116,7 @@ std::optional<std::string> extension(const Endpoint& ep, const Flags& f, const c
 }
 
 int run_change(const Flags& f, const char* what) {
-  auto ep = endpoint(f, what);
+  auto ep = endpoint_or_report(f.cli_config, std::string("queue ") + what);
   if (!ep) return 2;
   const std::string base = "/api/v1/queues/" + path_segment(f.queue) + "/members";
   const std::string op = what;

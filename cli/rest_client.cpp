@@ -115,6 +115,30 @@ HttpResult http(const Endpoint& ep, const std::string& method, const std::string
   return r;
 }
 
+std::optional<Endpoint> endpoint_or_report(const std::string& config_flag, const std::string& what) {
+  std::string err;
+  auto ep = load_endpoint(config_flag, err);
+  if (!ep) std::fprintf(stderr, "callbridge %s: %s\n", what.c_str(), err.c_str());
+  return ep;
+}
+
+std::expected<JsonList, int> get_list(const Endpoint& ep, const std::string& what, const std::string& path,
+                                      std::string_view key, bool print_raw) {
+  auto r = http(ep, "GET", path, "");
+  if (r.status != 200) return std::unexpected(report_failure(ep, what, r));
+  if (print_raw) {
+    std::printf("%s\n", r.body.c_str());
+    return std::unexpected(0);
+  }
+  boost::system::error_code ec;
+  JsonList out{json::parse(r.body, ec), std::string(key)};
+  if (ec || !out.doc.is_object() || !out.doc.as_object().contains(key) || !out.doc.as_object().at(key).is_array()) {
+    std::fprintf(stderr, "callbridge %s: unexpected response: %s\n", what.c_str(), r.body.substr(0, 200).c_str());
+    return std::unexpected(1);
+  }
+  return out;
+}
+
 int report_failure(const Endpoint& ep, const std::string& what, const HttpResult& r) {
   if (r.status == 0) {
     std::fprintf(stderr, "callbridge %s: cannot reach %s: %s\n", what.c_str(), ep.url.c_str(), r.error.c_str());

@@ -5,6 +5,8 @@
 // tenant). Single-threaded.
 #pragma once
 
+#include <boost/json/value.hpp>
+#include <expected>
 #include <filesystem>
 #include <optional>
 #include <string>
@@ -32,6 +34,23 @@ struct HttpResult {
 
 // One request (bearer token, JSON body unless GET); responses are limited to 4 MiB.
 HttpResult http(const Endpoint& ep, const std::string& method, const std::string& path, const std::string& body);
+
+// load_endpoint, printing "callbridge WHAT: <why>" when it fails (then exit with 2).
+std::optional<Endpoint> endpoint_or_report(const std::string& config_flag, const std::string& what);
+
+// A JSON object answer holding an array under `key` ({"devices": [...]}).
+struct JsonList {
+  boost::json::value doc;
+  std::string key;
+  const boost::json::object& object() const { return doc.as_object(); }
+  const boost::json::array& items() const { return doc.as_object().at(key).as_array(); }
+};
+
+// GET `path` and its array under `key`. Or the exit code, all said already: with `print_raw`
+// (--json) the body printed as it came (0); the failure reported (report_failure); an answer
+// without the array reported as "unexpected response" (1).
+std::expected<JsonList, int> get_list(const Endpoint& ep, const std::string& what, const std::string& path,
+                                      std::string_view key, bool print_raw);
 
 // Prints "callbridge WHAT: HTTP 403 Forbidden: detail" (problem+json title/detail when present) or
 // the transport error; returns the exit code (3 = server not reachable, else 1).
