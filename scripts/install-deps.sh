@@ -9,6 +9,7 @@ PKGS=(
   libboost1.81-dev libboost-json1.81-dev libssl-dev
   libsqlite3-dev sqlite3
   libspdlog-dev libfmt-dev libtomlplusplus-dev libcli11-dev
+  libpugixml-dev  # CSTA XML (src/protocols/csta)
   libgtest-dev libgmock-dev libbenchmark-dev
   libsodium-dev libldap-dev slapd ldap-utils
   libpq-dev postgresql

@@ -14,8 +14,9 @@ namespace callbridge::protocols::csta {
 
 // ECMA-323 edition of a message, from its root element's namespace
 // ("http://www.ecma-international.org/standards/ecma-323/csta/ed3" .. "/ed6"). `none`: the message
-// carried no namespace (accepted; answers are then written without one too). ECMA-354 application
-// session messages have their own namespace and report `none` (their protocol version is a field).
+// carried no namespace, or a vendor's own (accepted; answers are then written without one too).
+// The older host "www.ecma.ch", the misspelt "www.ecmainternational.org" some SIP phones send and
+// Avaya's "/privN" suffix (".../csta/ed3/priv4") are the same edition. ECMA-354 application session messages report `none` (their protocol version is a field).
 enum class Edition : std::uint8_t { none = 0, ed3 = 3, ed4 = 4, ed5 = 5, ed6 = 6 };
 
 // The namespace URI of an edition ("" for none).
@@ -103,24 +104,32 @@ struct ErrorCode {
   bool operator==(const ErrorCode&) const = default;
 };
 
-// Standard values (ECMA-323 error definitions) the server and the driver name.
+// Standard values the server and the driver name: the ECMA-285 4th edition / ECMA-323 5th-6th
+// edition tokens (older editions spelled some differently, e.g. invalidCstaDeviceIdentifier; the
+// decoder keeps whatever token arrived).
 namespace error_value {
 inline constexpr std::string_view kGeneric = "generic";
 // operation
 inline constexpr std::string_view kRequestIncompatibleWithObject = "requestIncompatibleWithObject";
 inline constexpr std::string_view kValueOutOfRange = "valueOutOfRange";
 inline constexpr std::string_view kObjectNotKnown = "objectNotKnown";
-inline constexpr std::string_view kInvalidCallingDevice = "invalidCallingDevice";
-inline constexpr std::string_view kInvalidCalledDevice = "invalidCalledDevice";
+inline constexpr std::string_view kInvalidCallingDeviceID = "invalidCallingDeviceID";
+inline constexpr std::string_view kInvalidCalledDeviceID = "invalidCalledDeviceID";
 inline constexpr std::string_view kInvalidForwardingDestination = "invalidForwardingDestination";
-inline constexpr std::string_view kPrivilegeViolationOnSpecifiedDevice = "privilegeViolationOnSpecifiedDevice";
+inline constexpr std::string_view kPrivilegeViolationSpecifiedDevice = "privilegeViolationSpecifiedDevice";
 inline constexpr std::string_view kInvalidCallID = "invalidCallID";
 inline constexpr std::string_view kInvalidDeviceID = "invalidDeviceID";
 inline constexpr std::string_view kInvalidConnectionID = "invalidConnectionID";
 inline constexpr std::string_view kInvalidDestination = "invalidDestination";
 inline constexpr std::string_view kInvalidFeature = "invalidFeature";
 inline constexpr std::string_view kInvalidCrossRefID = "invalidCrossRefID";
+inline constexpr std::string_view kInvalidMonitorCrossRefID = "invalidMonitorCrossRefID";
+inline constexpr std::string_view kInvalidMonitorObject = "invalidMonitorObject";
+inline constexpr std::string_view kInvalidForwardingType = "invalidForwardingType";
+inline constexpr std::string_view kInvalidParameterValue = "invalidParameterValue";
 inline constexpr std::string_view kInvalidObjectType = "invalidObjectType";
+inline constexpr std::string_view kParameterNotSupported = "parameterNotSupported";
+inline constexpr std::string_view kServiceNotSupported = "serviceNotSupported";
 inline constexpr std::string_view kSecurityViolation = "securityViolation";
 // stateIncompatibility
 inline constexpr std::string_view kInvalidObjectState = "invalidObjectState";
@@ -129,18 +138,23 @@ inline constexpr std::string_view kNoHeldCall = "noHeldCall";
 inline constexpr std::string_view kNoCallToClear = "noCallToClear";
 inline constexpr std::string_view kNoConnectionToClear = "noConnectionToClear";
 inline constexpr std::string_view kNoCallToAnswer = "noCallToAnswer";
+inline constexpr std::string_view kNoCallToComplete = "noCallToComplete";
 // systemResourceAvailability
 inline constexpr std::string_view kServiceBusy = "serviceBusy";
 inline constexpr std::string_view kResourceBusy = "resourceBusy";
 inline constexpr std::string_view kResourceOutOfService = "resourceOutOfService";
+inline constexpr std::string_view kNetworkBusy = "networkBusy";
+inline constexpr std::string_view kNetworkOutOfService = "networkOutOfService";
 inline constexpr std::string_view kOverallMonitorLimitExceeded = "overallMonitorLimitExceeded";
+inline constexpr std::string_view kConferenceMemberLimitExceeded = "conferenceMemberLimitExceeded";
 // subscribedResourceAvailability
 inline constexpr std::string_view kObjectMonitorLimitExceeded = "objectMonitorLimitExceeded";
 inline constexpr std::string_view kOutstandingRequestsLimitExceeded = "outstandingRequestsLimitExceeded";
 // performanceManagement
 inline constexpr std::string_view kPerformanceLimitExceeded = "performanceLimitExceeded";
 // security
-inline constexpr std::string_view kSecurityInfoViolated = "securityInfoViolated";
+inline constexpr std::string_view kSequenceNumberViolated = "sequenceNumberViolated";
+inline constexpr std::string_view kTimeStampViolated = "timeStampViolated";
 }  // namespace error_value
 
 // ECMA-269 event causes the server and driver use most ("newCall", "normalClearing", ...). Events

@@ -2,9 +2,10 @@
 // Two framings, detected per connection from the first byte unless configured:
 //  - header: 8 bytes before each document: 0x00 0x00, the total length (header included) as 2 bytes
 //    big-endian, 4 ASCII digits invoke id ("9999" for unsolicited events);
-//  - headerless: XML documents back to back (some clients); a document ends where its root
-//    element closes (a boundary scan of tags, comments, CDATA and quotes; the document itself is
-//    parsed by pugixml in codec.hpp).
+//  - headerless: XML documents back to back (some clients), optionally separated by whitespace or
+//    NUL bytes (clients that end each document with '\0'); a document ends where its root element
+//    closes (a boundary scan of tags, comments, CDATA and quotes; the document itself is parsed by
+//    pugixml in codec.hpp).
 // Resumable: feed() any chunking and next() yields the same frames. Bounded: a frame larger than
 // FrameLimits::max_frame_bytes is an error before it is buffered whole; the reader never holds
 // more than that plus one fed chunk. Errors are final for the connection.
@@ -48,8 +49,8 @@ class FrameReader {
   // true: `out` holds the next frame. false: need more bytes.
   // Error (Errc::protocol), final for the connection: first bytes neither a header nor XML, a
   // header not starting with 0x00 0x00, a length below 8 or above max_frame_bytes, a non-digit
-  // invoke id, a headerless document above max_frame_bytes, bytes other than whitespace between
-  // headerless documents, a NUL byte in a headerless stream.
+  // invoke id, a headerless document above max_frame_bytes, bytes other than whitespace or NUL
+  // between headerless documents, a NUL byte inside a headerless document.
   base::Result<bool> next(Frame& out);
 
   // The framing in use: `detect` until the first byte that is not whitespace arrived.
@@ -63,17 +64,22 @@ class FrameReader {
   base::Result<bool> next_headerless(Frame& out);
   void compact();
 
+  base::Error fail(std::string message);
+
   FrameLimits limits_;
   Framing framing_;
   std::string buf_;
   std::size_t start_ = 0;  // first unconsumed byte
   bool failed_ = false;
-  // Headerless boundary scan state (resumes where the last call stopped).
-  std::size_t scan_ = 0;   // offset from start_ of the next byte to scan
-  int depth_ = 0;
+  // Headerless boundary scan state (resumes where the last call stopped; offsets from start_).
+  std::size_t scan_ = 0;   // next byte to scan
+  std::size_t depth_ = 0;  // open elements
   std::uint8_t state_ = 0;
+  bool in_document_ = false;
   bool seen_root_ = false;
-  char quote_ = 0;
+  bool slash_ = false;     // last significant byte of a start tag was '/'
+  char quote_ = 0;         // open quote inside a tag or declaration
+  std::size_t aux_ = 0;    // CDATA opener progress, declaration bracket depth
 };
 
 // Appends one header frame (header + xml) to `out`. Error (Errc::invalid_argument): invoke id

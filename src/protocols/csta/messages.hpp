@@ -439,6 +439,7 @@ struct ConnectionListItem {
   std::string endpoint;  // endpoint/deviceID
   bool operator==(const ConnectionListItem&) const = default;
 };
+// Root element "TransferedEvent" (ECMA-323 kept CSTA's spelling); "TransferredEvent" is accepted too.
 struct TransferredEvent {
   std::string monitor_cross_ref_id;
   ConnectionId primary_old_call;
@@ -522,7 +523,7 @@ struct CstaErrorCode {
   bool operator==(const CstaErrorCode&) const = default;
 };
 // A well-formed document whose root element is no service this codec knows: its local name, so
-// the server can answer with the right CSTAErrorCode (operation / requestIncompatibleWithObject).
+// the server can answer with the right CSTAErrorCode (operation / serviceNotSupported).
 struct UnknownService {
   std::string name;
   bool operator==(const UnknownService&) const = default;
