@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <functional>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -75,6 +76,8 @@ class WebhookStore {
 
   // Inserts or replaces the delivery by id; keeps at most the store's max_log_per_hook newest of the hook.
   virtual base::Status record(const WebhookDelivery& d) = 0;
+  // The same for several, in order, in one transaction (the delivery engine's batches).
+  virtual base::Status record_all(std::span<const WebhookDelivery> ds) = 0;
   // Newest first; `limit` at most.
   virtual base::Result<std::vector<WebhookDelivery>> deliveries(const base::TenantId& tenant,
                                                                 std::string_view hook_id, std::size_t limit) = 0;

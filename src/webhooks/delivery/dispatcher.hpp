@@ -92,7 +92,8 @@ class Dispatcher final : public ports::WebhookEngine {
   bool ping(const base::TenantId& tenant, std::string_view hook_id) override;
 
   DispatcherStats stats() const;
-  // Blocks until nothing is queued, pending or in flight, or `deadline` passes (tests, benchmarks).
+  // Blocks until nothing is queued, pending, in flight or waiting to be logged, or `deadline` passes
+  // (tests, benchmarks).
   bool wait_idle(std::chrono::steady_clock::time_point deadline) const;
 
   struct Hook;   // a loaded hook with its parsed template (dispatcher.cpp)
@@ -126,6 +127,8 @@ class Dispatcher final : public ports::WebhookEngine {
   std::unique_ptr<Loop> loop_;
   mutable std::atomic<std::uint64_t> offered_{0}, overflow_{0}, pending_overflow_{0}, events_{0}, attempts_{0},
       delivered_{0}, failed_{0}, retries_{0}, blocked_{0}, pending_{0}, in_flight_{0};
+  // Delivery log rows the delivery thread holds for its next batch (run(): flush_log).
+  std::atomic<std::size_t> unlogged_{0};
   std::thread thread_;
 };
 

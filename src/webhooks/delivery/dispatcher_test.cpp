@@ -400,7 +400,7 @@ TEST_F(DispatcherTest, InOrderPerCallWhileOtherCallsGoOn) {
   dispatcher_->offer(kTenant, Stream::call, call_msg("A", "connectionCleared", 3), true);
   auto log = finished(h.id, 3);
   ASSERT_EQ(log.size(), 3u);
-  auto reqs = r.requests();
+  auto reqs = r.wait_for(4);  // the pipe is read on the receiver's own thread
   ASSERT_EQ(reqs.size(), 4u);  // one 500, then three in order
   std::vector<std::string> types;
   for (const auto& q : reqs) types.emplace_back(json::parse(q.at("body").as_string()).at("type").as_string());
@@ -591,6 +591,10 @@ TEST_F(DispatcherTest, TheContribReceiverVerifiesTheSignature) {
   ASSERT_EQ(b.size(), 1u);
   EXPECT_EQ(b[0].state, "failed");
   EXPECT_EQ(b[0].last_error, "HTTP 401");
+  // The receiver prints before it answers, but the test reads its pipe on a thread of its own:
+  // wait for both lines (seen missing on a loaded machine).
+  EXPECT_TRUE(r.wait_line("rejected "));
+  EXPECT_TRUE(r.wait_line("dl_"));
   auto lines = r.lines();
   ASSERT_EQ(lines.size(), 2u);
   std::sort(lines.begin(), lines.end());

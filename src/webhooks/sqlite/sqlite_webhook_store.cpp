@@ -2,6 +2,7 @@
 
 #include <sqlite3.h>
 
+#include <algorithm>
 #include <sstream>
 
 #include "storage/sqlite/connection.hpp"
@@ -191,8 +192,15 @@ Result<bool> SqliteWebhookStore::remove(const base::TenantId& tenant, std::strin
   return removed;
 }
 
-Status SqliteWebhookStore::record(const ports::WebhookDelivery& d) {
+Status SqliteWebhookStore::record(const ports::WebhookDelivery& d) { return record_all(std::span(&d, 1)); }
+
+Status SqliteWebhookStore::record_all(std::span<const ports::WebhookDelivery> ds) {
+  if (ds.empty()) return {};
   std::lock_guard lk(mu_);
+  storage::sqlite::Transaction tx(*db_);
+  if (auto st = tx.begin(); !st) return st;
+  // Hooks that got a new row: their log is trimmed once per batch, not once per row.
+  std::vector<std::string_view> grown;
   // A hook removed while its delivery was in flight: nothing to log it under (the foreign key).
   auto s = db_->prepare(
       "INSERT INTO deliveries (id, hook_id, tenant, event_type, event_id, state, attempts, http_status, last_error, "
@@ -201,29 +209,34 @@ Status SqliteWebhookStore::record(const ports::WebhookDelivery& d) {
       "ON CONFLICT(id) DO UPDATE SET state = excluded.state, attempts = excluded.attempts, "
       "http_status = excluded.http_status, last_error = excluded.last_error, updated_at = excluded.updated_at");
   if (!s) return fail(s.error());
-  s->bind(1, d.id);
-  s->bind(2, d.hook_id);
-  s->bind(3, d.tenant);
-  s->bind(4, d.event_type);
-  s->bind(5, d.event_id);
-  s->bind(6, d.state);
-  s->bind(7, d.attempts);
-  s->bind(8, d.http_status);
-  s->bind(9, d.last_error.substr(0, 512));
-  s->bind(10, base::to_micros(d.created_at));
-  s->bind(11, base::to_micros(d.updated_at));
-  if (s->step() != SQLITE_DONE) return fail(db_->err("logging delivery " + d.id));
-  if (db_->changes() > 0 && d.attempts <= 1) {
-    // Keep the newest max_log_per_hook of this hook (checked on a new row only).
+  for (const auto& d : ds) {
+    s->reset();
+    s->bind(1, d.id);
+    s->bind(2, d.hook_id);
+    s->bind(3, d.tenant);
+    s->bind(4, d.event_type);
+    s->bind(5, d.event_id);
+    s->bind(6, d.state);
+    s->bind(7, d.attempts);
+    s->bind(8, d.http_status);
+    s->bind(9, d.last_error.substr(0, 512));
+    s->bind(10, base::to_micros(d.created_at));
+    s->bind(11, base::to_micros(d.updated_at));
+    if (s->step() != SQLITE_DONE) return fail(db_->err("logging delivery " + d.id));
+    if (db_->changes() > 0 && d.attempts <= 1 && std::find(grown.begin(), grown.end(), d.hook_id) == grown.end())
+      grown.push_back(d.hook_id);
+  }
+  for (std::string_view hook : grown) {
+    // Keep the newest max_log_per_hook of this hook.
     auto p = db_->prepare(
         "DELETE FROM deliveries WHERE hook_id = ?1 AND seq <= (SELECT seq FROM deliveries WHERE hook_id = ?1 "
         "ORDER BY seq DESC LIMIT 1 OFFSET ?2)");
     if (!p) return fail(p.error());
-    p->bind(1, d.hook_id);
+    p->bind(1, hook);
     p->bind(2, static_cast<std::int64_t>(options_.max_log_per_hook));
     if (p->step() != SQLITE_DONE) return fail(db_->err("pruning the delivery log"));
   }
-  return {};
+  return tx.commit();
 }
 
 Result<std::vector<ports::WebhookDelivery>> SqliteWebhookStore::deliveries(const base::TenantId& tenant,

@@ -39,6 +39,7 @@ class SqliteWebhookStore final : public ports::WebhookStore {
   base::Result<std::optional<ports::Webhook>> get(const base::TenantId& tenant, std::string_view id) override;
   base::Result<bool> remove(const base::TenantId& tenant, std::string_view id) override;
   base::Status record(const ports::WebhookDelivery& d) override;
+  base::Status record_all(std::span<const ports::WebhookDelivery> ds) override;
   base::Result<std::vector<ports::WebhookDelivery>> deliveries(const base::TenantId& tenant, std::string_view hook_id,
                                                                std::size_t limit) override;
   base::Result<std::size_t> prune_before(base::Timestamp cutoff) override;
