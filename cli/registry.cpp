@@ -18,6 +18,9 @@ Command register_webhook(CLI::App& app);  // cmd_webhook.cpp
 Command register_devices(CLI::App& app);  // cmd_devices.cpp
 Command register_queue(CLI::App& app);  // cmd_queue.cpp
 Command register_status(CLI::App& app);  // cmd_status.cpp
+Command register_dnd(CLI::App& app);       // cmd_forward.cpp
+Command register_forward(CLI::App& app);   // cmd_forward.cpp
+Command register_followme(CLI::App& app);  // cmd_forward.cpp
 Command register_device(CLI::App& app);  // cmd_device.cpp
 Command register_explain(CLI::App& app);  // cmd_explain.cpp
 
@@ -35,6 +38,9 @@ std::vector<Command> register_all(CLI::App& app) {
   out.push_back(register_devices(app));
   out.push_back(register_queue(app));
   out.push_back(register_status(app));
+  out.push_back(register_dnd(app));
+  out.push_back(register_forward(app));
+  out.push_back(register_followme(app));
   out.push_back(register_device(app));
   out.push_back(register_explain(app));
   return out;

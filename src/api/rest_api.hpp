@@ -85,6 +85,9 @@ struct RestDeps {
   std::function<void(const base::TenantId& tenant, const ports::QueueMemberRequest& r, std::string_view pbx,
                      ports::CommandDone done)>
       queue_member;
+  // A tenant's DND, call forwarding and follow-me, carried out by its PBX (io thread;
+  // docs/dialplan.md). Unset, or null for a tenant: the routes answer 503 pbx-unavailable.
+  std::function<ports::PbxFeatures*(const base::TenantId& tenant)> line_features;
   // Publishes {"type":<type>,"seq":N<json_tail>} on `tenant`'s event stream as core::EventHub::
   // publish_raw does (io thread; e.g. the presence capability's user_status events). Unset: nothing.
   std::function<void(const base::TenantId& tenant, core::HubMessage::Kind kind, std::vector<std::string> devices,

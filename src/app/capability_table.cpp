@@ -9,6 +9,8 @@
 #include "capabilities/contacts/contacts_events.hpp"
 #include "capabilities/devices/devices_events.hpp"
 #include "capabilities/devices/devices_routes.hpp"
+#include "capabilities/forwarding/forwarding_events.hpp"
+#include "capabilities/forwarding/forwarding_routes.hpp"
 #include "capabilities/queues/queues_events.hpp"
 #include "capabilities/queues/queues_routes.hpp"
 #include "capabilities/contacts/contacts_routes.hpp"
@@ -41,6 +43,8 @@ constexpr std::array kCapabilities{
                     "src/capabilities/devices/openapi.json"},
     cap::Capability{"queues", cap::queues::register_queues, cap::queues::kConsumes, cap::queues::kEmits,
                     "src/capabilities/queues/openapi.json"},
+    cap::Capability{"forwarding", cap::forwarding::register_forwarding, cap::forwarding::kConsumes,
+                    cap::forwarding::kEmits, "src/capabilities/forwarding/openapi.json"},
 };
 
 }  // namespace

@@ -194,6 +194,10 @@ base::Result<std::shared_ptr<RestWiring>> wire_rest_api(App& app) {
     if (!r) return done(base::fail(base::Error::not_found("no queue '" + req.queue + "' in this tenant")));
     r->queue_member(req, pbx, std::move(done));
   };
+  d.line_features = [a](const base::TenantId& tenant) -> ports::PbxFeatures* {
+    auto* r = a->runtime(tenant);
+    return r ? r->features() : nullptr;
+  };
   d.for_each_model = [a](const base::TenantId& tenant, const std::function<void(const model::CallModel&)>& f) {
     if (auto* r = a->runtime(tenant)) r->for_each_model(f);
   };

@@ -31,6 +31,7 @@ enum class Consumes : std::uint8_t {
   audit_records,    // ports::AuditLog: sign-ins, tokens, users, settings, tenants, commands the API recorded
   device_registries,  // ports::PbxDriver::devices() and PbxEventSink::on_devices_changed: the PBX's SIP devices
   queue_states,       // ports::PbxDriver::queues()/queue_member() and PbxEventSink::on_queues_changed
+  line_features,      // ports::PbxDriver::features() and PbxEventSink::on_line_features_changed
 };
 
 constexpr std::string_view to_string(Consumes c) {
@@ -43,6 +44,7 @@ constexpr std::string_view to_string(Consumes c) {
     case Consumes::audit_records: return "audit_records";
     case Consumes::device_registries: return "device_registries";
     case Consumes::queue_states: return "queue_states";
+    case Consumes::line_features: return "line_features";
   }
   return "?";
 }
@@ -58,6 +60,7 @@ constexpr std::string_view to_string(core::HubMessage::Kind k) {
     case core::HubMessage::Kind::status: return "user_status";
     case core::HubMessage::Kind::queue: return "queue";
     case core::HubMessage::Kind::user_devices: return "user_devices";
+    case core::HubMessage::Kind::features: return "line_features";
   }
   return "?";
 }

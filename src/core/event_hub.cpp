@@ -17,7 +17,9 @@ bool sees_message(const EventFilter& f, const HubMessage& m) {
   if (m.kind == HubMessage::Kind::device) return f.admin;  // the device registry: admins only
   if (f.scope == EventScope::tenant) return true;
   for (const auto& d : m.devices)
-    if (m.kind == HubMessage::Kind::line || m.kind == HubMessage::Kind::status ? f.sees_line(d) : f.sees_device(d))
+    if (m.kind == HubMessage::Kind::line || m.kind == HubMessage::Kind::status || m.kind == HubMessage::Kind::features
+            ? f.sees_line(d)
+            : f.sees_device(d))
       return true;
   return false;
 }

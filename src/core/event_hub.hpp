@@ -32,7 +32,7 @@ namespace callbridge::core {
 
 // One published message, shared by every subscriber and by the retention ring.
 struct HubMessage {
-  enum class Kind : std::uint8_t { call, line, journal, command, device, status, queue, user_devices };
+  enum class Kind : std::uint8_t { call, line, journal, command, device, status, queue, user_devices, features };
   std::uint64_t seq = 0;
   Kind kind = Kind::call;
   std::vector<std::string> devices;          // the devices it concerns (filtering; line and status: as presence)

@@ -1,5 +1,8 @@
 #include "core/tenant_runtime.hpp"
 
+#include "base/json_text.hpp"
+#include "core/line_features.hpp"
+
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
@@ -181,6 +184,32 @@ void TenantRuntime::queue_member(const ports::QueueMemberRequest& r, std::string
     return d->queue_member(r, std::move(done));
   }
   done(base::fail(base::Error::not_found("no queue '" + r.queue + "' in this tenant")));
+}
+
+ports::PbxFeatures* TenantRuntime::features() {
+  for (const auto& d : drivers_)
+    if (auto* f = d->features()) return f;
+  return nullptr;
+}
+
+void TenantRuntime::on_line_features_changed(const ports::PbxFeatures& features, std::span<const std::string> lines) {
+  // Only the features of this tenant's own first driver that offers them are published.
+  if (&features != features_if_ours(features)) {
+    ++stats_.foreign_dropped;
+    return;
+  }
+  for (const auto& line : lines) {
+    std::string tail = ",\"line\":";
+    base::append_json_string(tail, line);
+    tail += ",\"features\":" + line_features_json(features.line(line)) + "}";
+    services_.hub->publish_raw(id_, HubMessage::Kind::features, {line}, "line_features", tail);
+  }
+}
+
+const ports::PbxFeatures* TenantRuntime::features_if_ours(const ports::PbxFeatures& f) const {
+  for (const auto& d : drivers_)
+    if (d->features() == &f) return &f;
+  return nullptr;
 }
 
 bool TenantRuntime::forget_device(std::string_view id) {

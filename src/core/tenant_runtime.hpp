@@ -163,11 +163,18 @@ class TenantRuntime final : public ports::PbxEventSink {
   // thread, exactly once.
   void queue_member(const ports::QueueMemberRequest& r, std::string_view pbx, ports::CommandDone done);
 
+  // DND, forwarding and follow-me (docs/dialplan.md): through the first driver that offers them,
+  // null without one. Their changes go out as {"type":"line_features","line":..,"features":{..}}
+  // to the subscriptions that see the line (as presence).
+  ports::PbxFeatures* features();
+  void on_line_features_changed(const ports::PbxFeatures& features, std::span<const std::string> lines) override;
+
  private:
   void store_entry(model::JournalEntry entry);
   void trace_journal(const model::JournalEntry& e, JournalVerdict verdict);
   void finish_stop();
   bool owns(const model::CallModel& m) const;
+  const ports::PbxFeatures* features_if_ours(const ports::PbxFeatures& f) const;
 
   base::TenantId id_;
   TenantServices services_;

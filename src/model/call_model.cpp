@@ -238,13 +238,19 @@ void CallModel::set_dnd(std::string_view device, bool on, base::Timestamp) {
   touch(device).dnd = on;
 }
 
+void CallModel::set_line_dnd(std::string_view device, bool on, base::Timestamp) {
+  auto it = devices_.find(std::string(device));
+  if (it == devices_.end() ? !on : it->second.line_dnd == on) return;  // no change, no new version
+  touch(device).line_dnd = on;
+}
+
 DeviceState CallModel::device_state(std::string_view device) const {
   auto it = devices_.find(std::string(device));
   DeviceState pbx = DeviceState::unknown;
   if (it != devices_.end()) {
     pbx = it->second.pbx;
     if (pbx == DeviceState::unavailable) return pbx;
-    if (it->second.dnd) return DeviceState::dnd;
+    if (it->second.dnd || it->second.line_dnd) return DeviceState::dnd;
   }
   bool alerting = false, connected = false, held = false;
   if (it != devices_.end()) {

@@ -138,6 +138,9 @@ class CallModel {
   // Line state as the PBX reports it (DeviceStateChange, ExtensionStatus, presence).
   void set_pbx_device_state(std::string_view device, DeviceState s, base::Timestamp at);
   void set_dnd(std::string_view device, bool on, base::Timestamp at);
+  // Do-not-disturb the PBX carries out for the line (ports::PbxFeatures, AstDB): shown like the
+  // presence DND above; either one makes the line "dnd".
+  void set_line_dnd(std::string_view device, bool on, base::Timestamp at);
   // Effective state: unavailable/dnd from the PBX win, otherwise derived from connections,
   // otherwise what the PBX said.
   DeviceState device_state(std::string_view device) const;
@@ -164,6 +167,7 @@ class CallModel {
   struct DeviceInfo {
     DeviceState pbx = DeviceState::unknown;
     bool dnd = false;
+    bool line_dnd = false;
     DeviceCaps caps;
     bool caps_set = false;  // by set_device_caps (else caps_resolver_ decides)
     // Connections of the device over all calls, by state (keeps presence and allowed actions

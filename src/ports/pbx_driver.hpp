@@ -21,6 +21,7 @@
 #include "model/queue_state.hpp"
 #include "ports/call_trace.hpp"
 #include "ports/pbx_commands.hpp"
+#include "ports/pbx_features.hpp"
 
 namespace callbridge::ports {
 
@@ -56,6 +57,13 @@ class PbxEventSink {
   virtual void on_queues_changed(const model::QueueState& state, std::span<const std::string> names) {
     (void)state;
     (void)names;
+  }
+  // The PBX's per-line features (DND, forwarding, follow-me; ports::PbxFeatures) of `lines` changed
+  // (read back after a login, or written), or their availability changed (`lines` empty: see
+  // features.ready()). Sorted lines. Default: ignored.
+  virtual void on_line_features_changed(const PbxFeatures& features, std::span<const std::string> lines) {
+    (void)features;
+    (void)lines;
   }
   // Where the driver notes the PBX events that built each call (the admins' explain trace,
   // ports::CallTrace); null (the default): nobody traces, the driver notes nothing.
@@ -103,6 +111,9 @@ class PbxDriver {
     (void)id;
     return false;
   }
+  // DND, forwarding and follow-me carried out by the PBX (docs/dialplan.md); null when the driver
+  // cannot offer them.
+  virtual PbxFeatures* features() { return nullptr; }
   // The PBX's queues (docs/queues.md); null when the driver keeps none.
   virtual const model::QueueState* queues() const { return nullptr; }
   // Changes an agent's membership through the PBX; `done` runs once on the model thread with the

@@ -63,11 +63,15 @@ void register_presence(CapabilityContext& c) {
             if (ctx->deps.for_each_model)
               ctx->deps.for_each_model(p.tenant, [&](const model::CallModel& m) { view->add(m); });
             json::array out;
+            // The PBX's unconditional forwarding of a line (docs/dialplan.md), shown to colleagues.
+            const ports::PbxFeatures* features = ctx->deps.line_features ? ctx->deps.line_features(p.tenant) : nullptr;
             for (const auto& l : view->lines()) {
               json::object line;
               line["device"] = l.device;
               line["name"] = l.name;
               line["state"] = std::string(core::line_state_name(l.state));
+              if (features)
+                if (auto to = features->line(l.device).unconditional) line["forwarded_to"] = *to;
               out.push_back(std::move(line));
             }
             json::object body;

@@ -42,6 +42,9 @@ void AmiCallTracker::Impl::on_dial_begin(const AmiFields& f, Timestamp t) {
   }
   Channel& d = g_.at(dst);
   d.was_dialed = true;
+  // Dialled by the PBX's forwarding of a line (callbridge.conf): that line handed the caller on.
+  // As after a transfer, the caller (the remote of the dialled party's leg) carries who did.
+  if (src != kNoSlot && !g_.at(src).forwarded_by.empty()) g_.at(src).transferred_by = g_.at(src).forwarded_by;
   std::string num = number_from_dial_string(f[F::dial_string]);
   if (num.empty() && src != kNoSlot) num = g_.at(src).exten;
   if (d.dialed_number.empty()) d.dialed_number = num;
@@ -65,6 +68,7 @@ void AmiCallTracker::Impl::on_dial_end(const AmiFields& f, Timestamp t) {
   }
   std::string_view status = f[F::dial_status];
   g_.end_dial(dst);
+  if (src != kNoSlot) g_.at(src).forwarded_by.clear();  // the forward's Dial is over
   auto mark = [&](Slot s, bool incoming, model::LegOutcome o) {
     if (s == kNoSlot || g_.at(s).kind != ChanKind::party) return;
     for (const auto& l : g_.at(s).legs) {

@@ -193,11 +193,25 @@ void AmiCallTracker::Impl::session_end(Timestamp at) {
   resync_active_ = false;
 }
 
+// docs/dialplan.md: a call forwarded by callbridge.conf enters [callbridge-forward] at the
+// forwarding line's extension before it dials the destination; that destination's entry then says
+// where the call came from (transferred_from). Newexten is otherwise ignored (the most frequent
+// event): only its Context is looked at.
+void AmiCallTracker::Impl::note_forwarding(const AmiMessage& m) {
+  if (m.get("Context") != "callbridge-forward" || m.get("Priority") != "1") return;
+  std::string_view line = m.get("Extension");
+  if (line.empty()) line = m.get("Exten");
+  if (line.empty() || line.size() > 32) return;
+  Slot s = g_.find(m.get("Uniqueid"));
+  if (s != kNoSlot) g_.at(s).forwarded_by = std::string(line);
+}
+
 void AmiCallTracker::Impl::message(const AmiMessage& m, Timestamp received_at) {
   ++stats_.messages;
   std::string_view name = m.event();
   if (name.empty()) return;  // responses
   AmiEvent ev = classify_event(name);
+  if (ev == AmiEvent::ignored && name == "Newexten") note_forwarding(m);
   if (ev == AmiEvent::ignored || ev == AmiEvent::other) {
     if (ev == AmiEvent::ignored) ++stats_.ignored;
     // Still proof that the PBX was heard until then (VarSet, Newexten, RTCP... keep coming

@@ -124,6 +124,7 @@ class AmiCallTracker::Impl {
   void session_start(Timestamp at);
   void session_end(Timestamp at);
   void message(const AmiMessage& m, Timestamp received_at);
+  void note_forwarding(const AmiMessage& m);
   void flush(Timestamp at);
 
   TrackerOptions opt_;

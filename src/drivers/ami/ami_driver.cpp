@@ -15,6 +15,7 @@ class AmiDriver::Tap final : public AmiSink {
     d_.tracker_->on_session_start(at);
     d_.devices_->on_session_start(at);
     d_.queues_->on_session_start(at);
+    if (d_.last_resync_id_.empty() && d_.features_) d_.features_->on_session_ready();
   }
   void on_message(const AmiMessage& m, base::Timestamp at) override {
     if (trace_) trace_ami_event(*trace_, m, at);  // before the tracker: the event, then what it caused
@@ -33,11 +34,15 @@ class AmiDriver::Tap final : public AmiSink {
     // QueueStatus has no queue's wrapuptime: queues.conf has (docs/queues.md).
     if (ev == "QueueStatusComplete" && m.action_id() == "resync-QueueStatus") d_.ask_queue_config();
     d_.publish_queues();
+    // The resync's last answer: the calls are known again; now DND/forwarding (docs/dialplan.md).
+    if (!d_.last_resync_id_.empty() && !m.has("Event") && m.action_id() == d_.last_resync_id_ && d_.features_)
+      d_.features_->on_session_ready();
   }
   void on_session_end(base::Timestamp at, const base::Error& why) override {
     d_.tracker_->on_session_end(at, why);
     d_.sink_.on_lines_changed(d_.tracker_->model());
     if (d_.commands_) d_.commands_->on_session_end();
+    if (d_.features_) d_.features_->on_session_end();
     d_.devices_->sync_status();
     d_.publish_devices();
   }
@@ -92,6 +97,7 @@ base::Result<std::unique_ptr<AmiDriver>> AmiDriver::create(boost::asio::any_io_e
     d->keep_open_ = true;
   }
 
+  if (!o.link.protocol.resync_actions.empty()) d->last_resync_id_ = "resync-" + o.link.protocol.resync_actions.back();
   d->tap_ = std::make_unique<Tap>(*d);
   auto link = AmiLink::create(std::move(ex), std::move(o.link), *d->tap_, &d->clock_);
   if (!link) return base::fail(base::Error(link.error().code(), "pbx " + d->name_ + ": " + link.error().message()));
@@ -99,6 +105,9 @@ base::Result<std::unique_ptr<AmiDriver>> AmiDriver::create(boost::asio::any_io_e
   // AmiLink logs its state changes itself, once each (up with banner, lost with the reason,
   // repeated failures only when the reason changes); the state is in status() for diagnostics.
   d->commands_ = AmiCommands::over_link(std::move(o.commands), *d->tracker_, *d->link_);
+  d->features_ = std::make_unique<AmiFeatures>(
+      d->name_, [self](AmiAction a, ActionCallback cb) { return self->link_->submit(std::move(a), std::move(cb)); },
+      [self](std::vector<std::string> lines) { self->features_changed(lines); });
   return d;
 }
 
@@ -223,5 +232,15 @@ void AmiDriver::publish_queues() {
 }
 
 ports::PbxCommands* AmiDriver::commands() { return commands_.get(); }
+
+ports::PbxFeatures* AmiDriver::features() { return features_.get(); }
+
+void AmiDriver::features_changed(const std::vector<std::string>& lines) {
+  // The PBX's DND shows as the line state "dnd" (presence), like a phone's own DND.
+  const auto now = clock_.now();
+  for (const auto& l : lines) tracker_->model().set_line_dnd(l, features_->line(l).dnd, now);
+  if (!lines.empty()) sink_.on_lines_changed(tracker_->model());
+  sink_.on_line_features_changed(*features_, lines);
+}
 
 }  // namespace callbridge::drivers::ami

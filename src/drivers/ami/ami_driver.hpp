@@ -1,6 +1,6 @@
 // AmiDriver: ports::PbxDriver for one Asterisk over AMI. Owns the AmiLink (session, reconnects,
-// keepalive), the AmiCallTracker fed by it (call model + journal legs) and AmiCommands (call
-// control); delivers call events, line state changes and journal entries to the PbxEventSink it
+// keepalive), the AmiCallTracker fed by it (call model + journal legs), AmiCommands (call
+// control) and AmiFeatures (DND, forwarding, follow-me in AstDB); delivers call events, line state changes and journal entries to the PbxEventSink it
 // was created with. Open calls can survive a restart in the journal store's open-call state.
 // Built by the driver table in app/ (app/driver_table.cpp); io (model) thread only.
 #pragma once
@@ -19,6 +19,7 @@
 #include "drivers/ami/ami_call_tracker.hpp"
 #include "drivers/ami/ami_commands.hpp"
 #include "drivers/ami/ami_device_tracker.hpp"
+#include "drivers/ami/ami_features.hpp"
 #include "drivers/ami/ami_link.hpp"
 #include "drivers/ami/ami_queue_tracker.hpp"
 #include "ports/journal_store.hpp"
@@ -62,6 +63,7 @@ class AmiDriver final : public ports::PbxDriver {
   bool forget_device(std::string_view id) override;
   const model::QueueState* queues() const override;
   void queue_member(const ports::QueueMemberRequest& r, ports::CommandDone done) override;
+  ports::PbxFeatures* features() override;
 
   // Test and replay access.
   const AmiCallTracker& tracker() const { return *tracker_; }
@@ -75,6 +77,7 @@ class AmiDriver final : public ports::PbxDriver {
   void publish_devices();
   void publish_queues();
   void ask_queue_config();
+  void features_changed(const std::vector<std::string>& lines);
 
   std::string name_;
   base::TenantId tenant_;
@@ -86,6 +89,8 @@ class AmiDriver final : public ports::PbxDriver {
   std::unique_ptr<Tap> tap_;  // between link and tracker; outlives link_
   std::unique_ptr<AmiLink> link_;
   std::unique_ptr<AmiCommands> commands_;  // uses tracker_ and link_: declared after them
+  std::unique_ptr<AmiFeatures> features_;  // uses link_
+  std::string last_resync_id_;             // "resync-<last action>": its answer ends the resync
   bool flushed_ = false;
   bool keep_open_ = false;
   std::uint64_t entries_ = 0;

@@ -94,6 +94,10 @@ struct Channel {
   std::optional<base::Timestamp> up_at;
   base::Timestamp created_at{};
   std::string transferred_by;  // party extension of the last transferer of this channel
+  // The line whose PBX forwarding this (calling) channel carries out (callbridge.conf's
+  // [callbridge-forward], seen in Newexten): the party it dials next gets transferred_from = it
+  // (DialBegin moves it to transferred_by; DialEnd forgets it).
+  std::string forwarded_by;
   std::optional<base::Timestamp> transferred_at;
   std::vector<PartyLeg> legs;
   std::vector<std::string> anchored_by;  // Uniqueids of party channels with legs anchored here

@@ -18,6 +18,9 @@ from .lab import Lab, LabError
 
 SCENARIOS = {}  # name -> (group, function)
 GROUP_CONFIG = {}  # group -> callbridged config text, when a group needs other than daemon.CONFIG
+# group -> fn(lab) run after the group, also when it failed: puts back what its scenarios changed
+# in the lab beyond phones (e.g. the features group's dialplan include).
+GROUP_TEARDOWN = {}
 _callers = itertools.count(1)
 
 
@@ -230,6 +233,8 @@ def keep_fixtures(h, passed, dest_root, asterisk):
     AMI messages of its time window from callbridged's recording, the journal it produced."""
     records = sorted(h.daemon.record.glob("*.amirec"))
     for name, ctx in passed.items():
+        if not hasattr(ctx, "t1"):
+            continue  # judged no calls (e.g. features_missing_include): nothing to replay
         ok = fixture.write_fixture(dest_root, name, records, (ctx.t0, ctx.t1), ctx.entries,
                                    ctx.rows, asterisk, getattr(SCENARIOS[name][1], "__doc__", "") or "")
         print(f"fixture {'written' if ok else 'NOT written (no messages)'}: {Path(dest_root) / name}")
@@ -299,6 +304,8 @@ def run(group, names, lab_dir, callbridged, cli, workdir, repeat=1, keep=None):
             h.stop()
         finally:
             h.lab.restore_all()
+            if group in GROUP_TEARDOWN:
+                GROUP_TEARDOWN[group](h.lab)
             if keep:
                 keep_fixtures(h, passed, keep, asterisk)
     for n, rnd, e in failures:
