@@ -15,6 +15,7 @@ import { loadAdmin } from './admin_data';
 import { deviceEvent, loadDevices } from './devices';
 import { loadQueues, queueEvent } from './queues';
 import { loadMyDevices, myDevicesPushed } from './any_device';
+import { callFeaturesPushed, loadCallFeatures } from './call_features';
 import { loadMyStatus, setKnown, statusEvent } from './user_status';
 import type { UserStatus } from '../lib/types';
 import { api, errText, live, myExtensions, parseFavorites, render, setFlash, state, t, type UiConfig } from './state';
@@ -115,6 +116,14 @@ async function loadUserData() {
 // Display names (and teams, status, note when the server sends them) of the lines: the event
 // stream carries states only, GET /api/v1/lines the rest. Loaded at the start and after a snapshot.
 let linesLoading = false;
+// A line's PBX features changed (docs/dialplan.md): the presence board shows its unconditional forwarding.
+function lineFeaturesEvent(line: string, features: unknown) {
+  const have = live.lines.get(line);
+  if (!have || !features || typeof features !== 'object') return;
+  const to = (features as { forwarding?: { unconditional?: unknown } }).forwarding?.unconditional;
+  live.lines.set(line, { ...have, forwarded_to: typeof to === 'string' ? to : undefined });
+}
+
 export async function loadLines() {
   if (linesLoading) return;
   linesLoading = true;
@@ -123,7 +132,7 @@ export async function loadLines() {
     for (const l of r.lines ?? []) {
       if (!l || typeof l.device !== 'string') continue;
       const have = live.lines.get(l.device);
-      live.lines.set(l.device, { ...have, ...l, ...(have ? { state: have.state } : {}) });
+      live.lines.set(l.device, { ...have, ...l, forwarded_to: typeof l.forwarded_to === 'string' ? l.forwarded_to : undefined, ...(have ? { state: have.state } : {}) });
     }
     await loadColleagues();
     render();
@@ -172,6 +181,7 @@ function startSession() {
   void loadUiSettings();
   void loadUserData();
   void loadMyDevices();
+  void loadCallFeatures();
   const stream = new EventStream({
     url: async (since) => {
       const tk = await api.post<{ ticket: string }>('/api/v1/ws-ticket');
@@ -210,7 +220,8 @@ export function onMessage(m: ServerMessage) {
   if (m.type === 'device') { deviceEvent(m); render(); return; }
   if (m.type === 'queue') { queueEvent(m); render(); return; }
   if (m.type === 'user_status') { statusEvent(m); render(); return; }
-  if (m.type === 'user_devices') { myDevicesPushed(m.devices); render(); return; }
+  if (m.type === 'user_devices') { myDevicesPushed(m.devices); void loadCallFeatures(); render(); return; }
+  if (m.type === 'line_features') { lineFeaturesEvent(m.line, m.features); callFeaturesPushed(m.line); render(); return; }
   const mine = myExtensions();
   const before = new Set(live.incoming(mine).map((c) => c.id));
   const had = new Set(live.mine(mine).map((c) => c.id));

@@ -12,7 +12,7 @@ import { locale, pickLang, translator, type Lang, type Translate } from '../lib/
 import { DEFAULT_SETTINGS, parseSettings, type UserSettings } from '../lib/settings';
 import { LiveState } from '../lib/store';
 import type { Favorite } from '../lib/suggest';
-import type { JournalEntry, Me, UiSettings, UserDevices } from '../lib/types';
+import type { CallFeatures, JournalEntry, Me, UiSettings, UserDevices } from '../lib/types';
 
 export interface ActionLink { label: string; url: string }
 export interface UiTenantConfig { actions?: ActionLink[]; unknown_actions?: ActionLink[]; card_template?: string }
@@ -45,6 +45,8 @@ export interface AppState {
   // AnyDevice (GET /api/v1/me/devices); null: not loaded, or a server without the routes.
   myDevices: UserDevices | null;
   myDevicesOpen: boolean;  // the devices dialog
+  callFeatures: CallFeatures | null;  // DND, forwarding, follow-me (null: not served)
+  forwardingOpen: boolean;  // the forwarding dialog
 }
 
 export const api = new Api();
@@ -87,6 +89,8 @@ export const state: AppState = {
   favoritesOnServer: false,
   myDevices: null,
   myDevicesOpen: false,
+  callFeatures: null,
+  forwardingOpen: false,
 };
 
 // Re-render requests: every Preact root subscribes; several changes in one task render once

@@ -24,7 +24,7 @@ export interface Call {
   unavailable_actions?: Record<string, Record<string, string> | { action: string; reason: string }[]>;
 }
 // `name`, `team`, `user`, `status`, `note` when the server sends them (presence with display names).
-export interface Line { device: string; name?: string; state: string; team?: string; user?: string; status?: string; note?: string }
+export interface Line { device: string; name?: string; state: string; team?: string; user?: string; status?: string; note?: string; forwarded_to?: string }
 export interface Me { user: string; tenant: string; role: string; extensions: string[]; display_name?: string; team?: string }
 export interface JournalEntry {
   id: number;
@@ -64,7 +64,8 @@ export type ServerMessage =
   | { type: 'queue'; seq: number; event: 'changed'; queue: Queue }
   | { type: 'queue'; seq: number; event: 'removed'; id: string; pbx: string; name: string }
   | { type: 'user_status'; seq: number; user: string; display_name?: string; extensions?: string[]; user_status: UserStatus }
-  | { type: 'user_devices'; seq?: number; change: string; devices: UserDevices };
+  | { type: 'user_devices'; seq?: number; change: string; devices: UserDevices }
+  | { type: 'line_features'; seq: number; line: string; features: unknown };
 // AnyDevice: the user's own devices and the active one (GET /api/v1/me/devices, WS `user_devices`).
 export interface UserDevice { name: string; kind: 'desk' | 'external'; number: string; rings_first?: string; allowed?: boolean; reason?: string }
 export interface UserDevices { user: string; active: string | null; chosen: boolean; devices: UserDevice[]; max_external: number; updated_by?: string | null }
@@ -98,4 +99,15 @@ export interface Queue {
   waiting: number; longest_wait: number; answered_today: number; abandoned_today: number;
   pbx_completed: number; pbx_abandoned: number; holdtime: number; talktime: number;
   callers: QueueCaller[]; agents: QueueAgent[];
+}
+
+// The user's PBX call features (GET /api/v1/me/forwarding, docs/dialplan.md).
+export interface CallFeatures {
+  user: string;
+  lines: string[];
+  available: boolean;
+  reason: string | null;
+  dnd: boolean;
+  forwarding: { unconditional: string | null; busy: string | null; no_answer: string | null; no_answer_seconds: number };
+  follow_me: { enabled: boolean; number: string | null; mode: 'parallel' | 'sequential' | 'device'; desk_seconds: number };
 }

@@ -16,6 +16,7 @@ import { QueuesPage } from './Queues';
 import { AgentControls } from './AgentControls';
 import { MyStatus } from './MyStatus';
 import { DeviceSwitch, MyDevicesDialog } from './MyDevice';
+import { DndToggle, ForwardingDialog } from './CallFeatures';
 import { CallsPage } from './Calls';
 import { ContactsPage } from './Contacts';
 import { JournalPage } from './Journal';
@@ -129,9 +130,11 @@ function Shell() {
         <MyStatus />
         <AgentControls />
         <DeviceSwitch />
+        <DndToggle />
         <button type="button" class="link" onClick={() => void signOut()}>{t('signout')}</button>
       </header>
       <MyDevicesDialog />
+      <ForwardingDialog />
       <Nav />
       <IncomingBanner />
       <FlashLine />

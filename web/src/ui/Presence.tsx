@@ -38,7 +38,7 @@ export function PresencePage() {
                   <button type="button" class={`line state-${l.state}`} data-device={l.device} disabled={mine}
                     onClick={() => void dial(l.device)}>
                     <span class="dot" aria-hidden="true" />
-                    <span class="pname"><strong>{name}</strong><span class="pdetail">{l.device} · {lineWord(l.state)}{l.status ? ` · ${l.status}` : ''}</span>
+                    <span class="pname"><strong>{name}</strong><span class="pdetail">{l.device} · {lineWord(l.state)}{l.status ? ` · ${l.status}` : ''}{l.forwarded_to ? ` · ${t('presence.forwarded', { to: l.forwarded_to })}` : ''}</span>
                       {us ? <span class={`pstatus us-${us.status.status}`} data-user-status={us.status.status}>{statusShort(us.status)}</span> : null}
                       {us?.status.note ? <span class="pnote">{us.status.note}</span> : l.note ? <span class="pnote">{l.note}</span> : null}</span>
                     <span class="sr-only">{mine ? ` (${t('presence.you')})` : `. ${t('presence.call', { name })}`}</span>

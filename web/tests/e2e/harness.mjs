@@ -49,6 +49,7 @@ export class AmiPeer {
     this.actions = [];
     this.clients = new Set();
     this.failures = new Map();  // lower-case action name -> error message for its next occurrence
+    this.answers = new Map();   // lower-case action name -> (headers, 'ActionID: ..\r\n' or '') => the reply
     this.server = net.createServer((s) => this.#accept(s));
   }
   async start() {
@@ -72,6 +73,7 @@ export class AmiPeer {
         const fail = this.failures.get(h.action?.toLowerCase());
         if (fail) { this.failures.delete(h.action.toLowerCase()); s.write(`Response: Error\r\n${id}Message: ${fail}\r\n\r\n`); continue; }
         if (h.action?.toLowerCase() === 'login') { s.write(`Response: Success\r\n${id}Message: Authentication accepted\r\n\r\n`); this.clients.add(s); }
+        else if (this.answers.has(h.action?.toLowerCase())) s.write(this.answers.get(h.action.toLowerCase())(h, id));
         else if (h.action?.toLowerCase() === 'originate') s.write(`Response: Success\r\n${id}Message: Originate successfully queued\r\n\r\n`);
         else s.write(`Response: Success\r\n${id}EventList: start\r\nMessage: ok\r\n\r\nEvent: ${h.action}Complete\r\n${id}EventList: Complete\r\nListItems: 0\r\n\r\n`);
       }
@@ -79,6 +81,8 @@ export class AmiPeer {
     s.on('close', () => this.clients.delete(s));
     s.on('error', () => {});
   }
+  // Every `action` (e.g. 'ShowDialPlan') is answered with what `fn(headers, idLine)` returns.
+  answer(action, fn) { this.answers.set(action.toLowerCase(), fn); }
   // The next `action` (e.g. 'BlindTransfer') is answered `Response: Error` with `message`.
   failNext(action, message) { this.failures.set(action.toLowerCase(), message); }
   // Actions received since index `from` named `name` (case-insensitive).
