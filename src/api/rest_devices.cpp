@@ -7,10 +7,10 @@
 // ({"type": "user_devices"}). Handlers run on the REST workers; the event is published on the io thread.
 #include <algorithm>
 
-#include <spdlog/spdlog.h>
 
 #include "api/rest_common.hpp"
 #include "core/any_device.hpp"
+#include "core/line_features.hpp"
 
 namespace callbridge::api::rest {
 
@@ -73,27 +73,14 @@ std::expected<Loaded, HttpResponse> load(Ctx& ctx, const base::TenantId& tenant,
 
 // Follow-me rings the active external device (docs/dialplan.md): the user's lines that have it on
 // follow the new choice — another external device gets the calls, a desk phone (or a number the
-// policy no longer allows) turns it off. A PBX that cannot take the change now keeps the old
-// number; the log says so (io thread).
-void follow_active_device(Ctx& ctx, const base::TenantId& tenant, const std::vector<std::string>& lines,
-                          const std::optional<core::ActiveDevice>& active, const core::AnyDevicePolicy& policy) {
+// policy no longer allows) turns it off (io thread).
+void follow_active_device(Ctx& ctx, const base::TenantId& tenant, const std::string& user,
+                          const std::vector<std::string>& lines, const std::optional<core::ActiveDevice>& active,
+                          const core::AnyDevicePolicy& policy) {
   if (!ctx.deps.line_features) return;
-  std::string number;
-  if (active && !active->number.empty() && !policy.refuse(active->number) && ports::dialable_destination(active->number))
-    number = active->number;
-  on_io(ctx, [lf = ctx.deps.line_features, tenant, lines, number] {
-    ports::PbxFeatures* f = lf(tenant);
-    if (!f || !f->ready()) return;
-    for (const auto& l : lines) {
-      auto now = f->line(l);
-      if (!now.follow_me || *now.follow_me == number) continue;
-      if (number.empty()) now.follow_me.reset();
-      else now.follow_me = number;
-      f->set_line(l, now, [l, tenant](base::Status st) {
-        if (!st) spdlog::warn("tenant {}: follow-me of {} not moved to the new active device: {}", tenant.str(), l,
-                              st.error().message());
-      });
-    }
+  on_io(ctx, [lf = ctx.deps.line_features, tenant, user, lines, number = core::follow_me_number(active, policy)] {
+    if (ports::PbxFeatures* f = lf(tenant))
+      core::follow_active_device(*f, lines, number, "tenant " + tenant.str() + ", " + user + "'s new active device");
   });
 }
 
@@ -109,7 +96,7 @@ HttpResponse changed(Ctx& ctx, const base::TenantId& tenant, const std::string& 
   for (const auto& e : d.external)
     if (e.name == d.active) active = core::ActiveDevice{e.name, e.number};
   if (ctx.deps.active_devices) ctx.deps.active_devices->set(tenant, user, active);
-  follow_active_device(ctx, tenant, now->user.extensions, active, settings_of(ctx, tenant)->policy);
+  follow_active_device(ctx, tenant, user, now->user.extensions, active, settings_of(ctx, tenant)->policy);
   auto body = state_json(now->user, d, *settings_of(ctx, tenant));
   if (ctx.deps.publish_to_user) {
     // The user's name too: the tenant's anydevice.changed webhooks get the message (docs/webhooks.md).

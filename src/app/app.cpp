@@ -208,6 +208,9 @@ core::TenantServices App::tenant_services() {
   };
   s.journal_ids = journal_ids_;
   s.on_command = command_publisher(event_hub_);  // {"type":"command"} to the issuing user
+  s.on_features_ready = [this](const base::TenantId& t) {
+    if (on_features_ready_) on_features_ready_(t);
+  };
   return s;
 }
 

@@ -116,6 +116,9 @@ class App {
   // routes write it; loaded from identity.db by the REST wiring) and a tenant's device settings
   // ([tenant.X.any_device] policy, the default map; null without a runtime). Any thread.
   core::ActiveDevices& active_devices() { return active_devices_; }
+  // Called (io thread) when a tenant's PBX features become ready after a login (docs/dialplan.md):
+  // the REST wiring rewrites follow-me numbers the users' active devices no longer match.
+  void set_on_features_ready(std::function<void(const base::TenantId&)> f) { on_features_ready_ = std::move(f); }
   std::shared_ptr<const core::AnyDeviceSettings> any_device_settings(const base::TenantId& tenant) const;
   // The tenant's directory lookups (GET /api/v1/contacts/lookup); null without a runtime. Any thread.
   std::shared_ptr<core::LookupService> lookup_for(const base::TenantId& tenant) const;
@@ -182,6 +185,7 @@ class App {
   };
   mutable std::mutex shared_mu_;
   std::map<base::TenantId, TenantShared> shared_;
+  std::function<void(const base::TenantId&)> on_features_ready_;
   core::ActiveDevices active_devices_;  // read by the runtimes' call control: declared before them
   // Declared after what their final journal entries pass through (store, hub, contacts).
   std::map<base::TenantId, std::unique_ptr<core::TenantRuntime>> runtimes_;

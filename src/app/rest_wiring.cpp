@@ -16,9 +16,11 @@
 
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <spdlog/spdlog.h>
 #include "core/dialing_plan.hpp"
 #include "directory/index/indexed_contact_store.hpp"
 #include "directory/store/sqlite_contact_store.hpp"
+#include "core/line_features.hpp"
 #include "identity/sqlite/identity_store.hpp"
 #include "identity/sqlite/sqlite_tenant_store.hpp"
 #include "webhooks/delivery/dispatcher.hpp"
@@ -230,6 +232,41 @@ base::Result<std::shared_ptr<RestWiring>> wire_rest_api(App& app) {
   wire_call_control(d, [a](const base::TenantId& tenant) { return a->runtime(tenant); });
   d.metrics_allow = app.config().server.metrics_allow;
   add_api_routes(app.http(), std::move(d));
+  // Issue 14: the follow-me numbers in AstDB follow the users' active devices also across
+  // reconnects: after each login's read-back, the lines whose follow-me no longer rings their
+  // owner's active external device are rewritten (or follow-me turned off). identity.db on a worker.
+  app.set_on_features_ready([a = &app, weak = std::weak_ptr<RestWiring>(w)](const base::TenantId& tenant) {
+    auto w = weak.lock();
+    if (!w || !w->rest_offload.pool) return;
+    const bool queued = w->rest_offload.pool->try_submit([a, weak, tenant] {
+      auto w = weak.lock();
+      if (!w) return;
+      auto users = w->identity->list_users(tenant);
+      if (!users) return spdlog::warn("tenant {}: follow-me check after login: {}", tenant, users.error().message());
+      // Per line: the follow-me number its owner's active device asks for. A line of several users
+      // (a shared phone) follows the one whose active device is external; off only if none is.
+      std::map<std::string, std::optional<std::string>> want;
+      auto settings = a->any_device_settings(tenant);
+      const core::AnyDevicePolicy policy = settings ? settings->policy : core::AnyDevicePolicy{};
+      for (const auto& u : *users) {
+        auto number = core::follow_me_number(a->active_devices().get(tenant, u.name), policy);
+        for (const auto& l : u.extensions) {
+          auto [it, fresh] = want.emplace(l, number);
+          if (!fresh && !it->second) it->second = number;
+        }
+      }
+      w->rest_offload.to_io([a, tenant, want = std::move(want)] {
+        auto* r = a->runtime(tenant);
+        ports::PbxFeatures* f = r ? r->features() : nullptr;
+        if (!f) return;
+        std::size_t n = 0;
+        for (const auto& [line, number] : want)
+          n += core::follow_active_device(*f, {line}, number, "tenant " + tenant.str() + " after login");
+        if (n) spdlog::info("tenant {}: follow-me of {} line(s) moved to the users' active devices", tenant, n);
+      });
+    });
+    if (!queued) spdlog::warn("tenant {}: follow-me check after login skipped (workers busy)", tenant);
+  });
   return w;
 }
 

@@ -4,6 +4,8 @@
 
 #include "base/json_text.hpp"
 
+#include <spdlog/spdlog.h>
+
 namespace callbridge::core {
 
 std::expected<std::string, DestinationRefusal> resolve_destination(
@@ -64,6 +66,32 @@ ports::LineFeatures apply(ports::LineFeatures f, const FeatureChange& c) {
     f.desk_seconds = ports::LineFeatures::kDefaultDeskSeconds;
   }
   return f;
+}
+
+std::optional<std::string> follow_me_number(const std::optional<ActiveDevice>& active, const AnyDevicePolicy& policy) {
+  if (!active || active->number.empty() || policy.refuse(active->number) || !ports::dialable_destination(active->number))
+    return std::nullopt;
+  return active->number;
+}
+
+std::size_t follow_active_device(ports::PbxFeatures& pbx, const std::vector<std::string>& lines,
+                                 const std::optional<std::string>& number, std::string log_what) {
+  if (!pbx.ready()) return 0;
+  std::size_t n = 0;
+  for (const auto& l : lines) {
+    auto now = pbx.line(l);
+    if (!now.follow_me || now.follow_me == number) continue;
+    now.follow_me = number;
+    if (!number) {
+      now.follow_me_mode = ports::FollowMeMode::parallel;
+      now.desk_seconds = ports::LineFeatures::kDefaultDeskSeconds;
+    }
+    ++n;
+    pbx.set_line(l, now, [l, log_what](base::Status st) {
+      if (!st) spdlog::warn("{}: the follow-me of line {} could not be rewritten: {}", log_what, l, st.error().message());
+    });
+  }
+  return n;
 }
 
 std::string line_features_json(const ports::LineFeatures& f) {

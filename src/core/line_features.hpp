@@ -48,6 +48,15 @@ struct FeatureChange {
 };
 ports::LineFeatures apply(ports::LineFeatures f, const FeatureChange& c);
 
+// Follow-me rings the user's active external device: its number when it is external and the
+// policy still allows it, else nullopt (follow-me off).
+std::optional<std::string> follow_me_number(const std::optional<ActiveDevice>& active, const AnyDevicePolicy& policy);
+// Makes the follow-me of those of `lines` that have it on ring `number` (nullopt: turns it off);
+// lines without follow-me stay as they are. `log_what` names the occasion in the warning a refused
+// write logs. Returns how many lines were rewritten. Model (io) thread.
+std::size_t follow_active_device(ports::PbxFeatures& pbx, const std::vector<std::string>& lines,
+                                 const std::optional<std::string>& number, std::string log_what);
+
 // {"dnd":false,"forwarding":{"unconditional":null,"busy":"+49..","no_answer":"102",
 //  "no_answer_seconds":20},"follow_me":{"number":null|"+49..","mode":"parallel","desk_seconds":15}}
 std::string line_features_json(const ports::LineFeatures& f);

@@ -4,6 +4,8 @@
 
 #include "core/line_features.hpp"
 
+#include <map>
+
 namespace callbridge::core {
 namespace {
 
@@ -82,6 +84,52 @@ TEST(LineFeatures, ChangesOnlyWhatTheRequestNames) {
   EXPECT_EQ(h.no_answer_seconds, ports::LineFeatures::kDefaultNoAnswerSeconds);  // goes with it
   EXPECT_FALSE(h.busy);
   EXPECT_TRUE(h.dnd);
+}
+
+// A PBX that stores what it is told, ready or not.
+class StoringPbx final : public ports::PbxFeatures {
+ public:
+  base::Status ready() const override {
+    return up ? base::Status{} : base::fail(base::Error::unavailable("the PBX link is down"));
+  }
+  ports::LineFeatures line(std::string_view l) const override {
+    auto it = lines.find(std::string(l));
+    return it == lines.end() ? ports::LineFeatures{} : it->second;
+  }
+  void set_line(const std::string& l, const ports::LineFeatures& f, ports::CommandDone done) override {
+    lines[l] = f;
+    ++writes;
+    done(base::Status{});
+  }
+  bool up = true;
+  int writes = 0;
+  std::map<std::string, ports::LineFeatures> lines;
+};
+
+// Issue 14: follow-me rings the active device, also after the user chose another one while the PBX
+// was not reachable (the app runs this after each login's read-back).
+TEST(LineFeatures, FollowMeFollowsTheActiveDevice) {
+  auto policy = german_mobiles();
+  EXPECT_EQ(follow_me_number(ActiveDevice{"mobile", "+491701234567"}, policy), "+491701234567");
+  EXPECT_FALSE(follow_me_number(ActiveDevice{"103", ""}, policy));            // a desk phone
+  EXPECT_FALSE(follow_me_number(ActiveDevice{"usa", "+12125550100"}, policy)); // no longer allowed
+  EXPECT_FALSE(follow_me_number(std::nullopt, policy));
+
+  StoringPbx pbx;
+  pbx.lines["103"].follow_me = "+491709999999";  // stale: the old mobile
+  pbx.lines["103"].follow_me_mode = ports::FollowMeMode::sequential;
+  pbx.lines["104"].dnd = true;                    // no follow-me: left alone
+  EXPECT_EQ(follow_active_device(pbx, {"103", "104"}, std::string("+491701234567"), "test"), 1u);
+  EXPECT_EQ(pbx.lines["103"].follow_me, "+491701234567");
+  EXPECT_EQ(pbx.lines["103"].follow_me_mode, ports::FollowMeMode::sequential);  // the mode stays
+  EXPECT_FALSE(pbx.lines["104"].follow_me);
+  EXPECT_EQ(follow_active_device(pbx, {"103"}, std::string("+491701234567"), "test"), 0u);  // nothing to do
+  EXPECT_EQ(follow_active_device(pbx, {"103"}, std::nullopt, "test"), 1u);  // desk phone chosen: off
+  EXPECT_FALSE(pbx.lines["103"].follow_me);
+  pbx.lines["103"].follow_me = "+491709999999";
+  pbx.up = false;
+  EXPECT_EQ(follow_active_device(pbx, {"103"}, std::nullopt, "test"), 0u);  // not while unavailable
+  EXPECT_EQ(pbx.writes, 2);
 }
 
 TEST(LineFeatures, Json) {

@@ -204,6 +204,9 @@ void TenantRuntime::on_line_features_changed(const ports::PbxFeatures& features,
     tail += ",\"features\":" + line_features_json(features.line(line)) + "}";
     services_.hub->publish_raw(id_, HubMessage::Kind::features, {line}, "line_features", tail);
   }
+  const bool ready = static_cast<bool>(features.ready());
+  if (ready && !features_ready_ && services_.on_features_ready) services_.on_features_ready(id_);
+  features_ready_ = ready;
 }
 
 const ports::PbxFeatures* TenantRuntime::features_if_ours(const ports::PbxFeatures& f) const {

@@ -50,6 +50,10 @@ struct TenantServices {
   // Each change of one of the tenant's commands after its 202 (app: {"type":"command"} on the
   // issuing user's event stream, app/command_wiring). Unset: heard by no one.
   std::function<void(const CommandRecord&)> on_command;
+  // The tenant's PBX features became ready (a login read them back, docs/dialplan.md): the app
+  // rewrites the follow-me numbers that no longer match the users' active devices (io thread).
+  // Unset: nothing.
+  std::function<void(const base::TenantId&)> on_features_ready;
 };
 
 // One tenant's settings, from configuration (app/) or an operator at run time.
@@ -175,6 +179,7 @@ class TenantRuntime final : public ports::PbxEventSink {
   void finish_stop();
   bool owns(const model::CallModel& m) const;
   const ports::PbxFeatures* features_if_ours(const ports::PbxFeatures& f) const;
+  bool features_ready_ = false;  // as last reported (on_features_ready on each change to ready)
 
   base::TenantId id_;
   TenantServices services_;

@@ -73,6 +73,13 @@ def remove_include(lab):
 GROUP_TEARDOWN["features"] = remove_include
 
 
+def cli(t, *args):
+    """The `callbridge` CLI against this callbridged, with the harness's admin token."""
+    return subprocess.run([t.d.cli_bin, *args], capture_output=True, text=True, timeout=30,
+                          env={"CALLBRIDGE_URL": f"http://127.0.0.1:{t.d.port}", "CALLBRIDGE_TOKEN": t.d.token,
+                               "PATH": "/usr/bin:/bin"})
+
+
 def ensure_users(t):
     for user, ext in USERS.items():
         st, out = t.d.request("POST", "/api/v1/users",
@@ -130,9 +137,7 @@ def features_missing_include(t):
     st, out = t.d.request("PUT", "/api/v1/me/dnd?user=ben", {"dnd": True})
     if st != 503 or out.get("type") != "/problems/features-unavailable" or why not in out.get("detail", ""):
         raise ScenarioFailed(f"PUT /me/dnd without the include: {st} {out}")
-    r = subprocess.run([t.d.cli_bin, "dnd", "on", "--user", "ben"], capture_output=True, text=True, timeout=30,
-                       env={"CALLBRIDGE_URL": f"http://127.0.0.1:{t.d.port}", "CALLBRIDGE_TOKEN": t.d.token,
-                            "PATH": "/usr/bin:/bin"})
+    r = cli(t, "dnd", "on", "--user", "ben")
     if r.returncode == 0 or why not in r.stderr:
         raise ScenarioFailed(f"callbridge dnd on without the include: exit {r.returncode}\n{r.stdout}{r.stderr}")
     log = t.d.logfile.read_text(errors="replace")
@@ -182,9 +187,13 @@ def forward_unconditional_to_extension(t):
     never rings) and 102 answers; 102's entry is an inbound answered one from the caller, showing
     the forwarding (transferred_from 101); 101 has none."""
     ready(t)
-    s = put(t, "/api/v1/me/forwarding", "ben", {"unconditional": "102"})
-    if s["forwarding"]["unconditional"] != "102":
-        raise ScenarioFailed(f"PUT forwarding: {s}")
+    # set with the CLI, as a user would (callbridge forward always 102)
+    r = cli(t, "forward", "always", "102", "--user", "ben")
+    if r.returncode != 0 or "forward always: 102" not in r.stdout:
+        raise ScenarioFailed(f"callbridge forward always 102: exit {r.returncode}\n{r.stdout}{r.stderr}")
+    if state(t, "ben")["forwarding"]["unconditional"] != "102":
+        raise ScenarioFailed(f"after the CLI: {state(t, 'ben')}")
+    t.report.append("ok        callbridge forward always 102 --user ben")
     features_event(t, "101", lambda f: f["forwarding"]["unconditional"] == "102", "forwards to 102")
     x = t.caller()
     t.trunk_call("+4930555101", x, talk_ms=1500)
@@ -245,3 +254,32 @@ def follow_me_rings_desk_and_mobile(t):
              events={"103": ["delivered", "connectionCleared"]},
              lines={"103": ["ringing", "idle"]})
     t.d.request("PUT", "/api/v1/users/dan/devices/active", {"device": None})  # back to the default
+
+
+@scenario("features")
+def follow_me_rewritten_after_login(t):
+    """Issue 14: callbridged rewrites the follow-me keys after every (re)connect. dan's follow-me
+    rings his mobile; while callbridged is down the key holds an old number (as when dan chose
+    another device meanwhile); after callbridged's next AMI login AstDB rings the active mobile
+    again, and turning follow-me off removes the keys (no stale ones)."""
+    ready(t)
+    st, out = t.d.request("PUT", "/api/v1/users/dan/devices/mobile", {"number": "0170 1234567"})
+    if st not in (200, 201):
+        raise ScenarioFailed(f"PUT dan's mobile: {st} {out}")
+    t.d.request("PUT", "/api/v1/users/dan/devices/active", {"device": "mobile"})
+    put(t, "/api/v1/me/follow-me", "dan", {"enabled": True, "mode": "sequential", "desk_seconds": 10})
+    t.d.stop()
+    t.lab.cli("database put callbridge followme/103 +491709999999")
+    t.h.restart_daemon(kill=False)
+    t.wait(lambda: t.lab.cli("database get callbridge followme/103").strip().splitlines()[-1]
+           == f"Value: {MOBILE}", "AstDB followme/103 back to the active mobile after the login")
+    s = state(t, "dan")
+    if s["follow_me"]["number"] != MOBILE or s["follow_me"]["mode"] != "sequential":
+        raise ScenarioFailed(f"follow-me after the login: {s}")
+    t.report.append("ok        followme/103 rewritten to the active device after the login")
+    t.d.request("DELETE", "/api/v1/me/follow-me?user=dan")
+    left = [k for k in ("followme", "fmmode", "fmdesk")
+            if "Value:" in t.lab.cli(f"database get callbridge {k}/103")]
+    if left:
+        raise ScenarioFailed(f"keys left after follow-me off: {left}")
+    t.d.request("PUT", "/api/v1/users/dan/devices/active", {"device": None})
