@@ -91,14 +91,15 @@ INSTANTIATE_TEST_SUITE_P(
                       // DND and forwarding through callbridge.conf (docs/dialplan.md): no entry for
                       // the DND call, transferred_from for the forward's destination
                       "live_dnd_busy_then_rings_again", "live_forward_unconditional_to_extension",
-                      "live_forward_no_answer_after_seconds", "live_follow_me_rings_desk_and_mobile"));
+                      "live_forward_no_answer_after_seconds", "live_follow_me_rings_desk_and_mobile",
+                      "live_forward_no_answer_to_external_number"));
 
 TEST(FixtureJournalSet, EveryScenarioWithExpectationsIsCovered) {
   std::size_t n = 0;
   for (const auto& d : std::filesystem::directory_iterator(kDir)) {
     if (std::filesystem::exists(d.path() / "expected-journal.jsonl")) ++n;
   }
-  EXPECT_EQ(n, 32u);
+  EXPECT_EQ(n, 33u);
 }
 
 TEST(FixtureJournalSet, RegisterAndUnregisterProduceNoEntries) {

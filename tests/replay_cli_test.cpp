@@ -72,7 +72,7 @@ class ReplayCli : public ::testing::Test {
 
 TEST_F(ReplayCli, EveryFixtureYieldsTheExpectedJournalInBothVariants) {
   auto all = scenarios();
-  ASSERT_EQ(all.size(), 32u);
+  ASSERT_EQ(all.size(), 33u);
   for (const auto& s : all) {
     std::string expected = slurp(kDir + "/" + s + "/expected-journal.jsonl");
     struct Variant {

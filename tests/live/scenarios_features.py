@@ -283,3 +283,62 @@ def follow_me_rewritten_after_login(t):
     if left:
         raise ScenarioFailed(f"keys left after follow-me off: {left}")
     t.d.request("PUT", "/api/v1/users/dan/devices/active", {"device": None})
+
+
+@scenario("features")
+def forward_unconditional_to_external_number(t):
+    """ben (101) forwards every call to the external number 089 123456 (stored as +4989123456):
+    the call goes out through the trunk at once, presenting the caller and a Diversion header
+    naming 101 with reason unconditional; the carrier answers. 101 never rang: no journal entry
+    (the trunk-to-trunk call has no internal party)."""
+    ready(t)
+    s = put(t, "/api/v1/me/forwarding", "ben", {"unconditional": "089 123456"})
+    if s["forwarding"]["unconditional"] != "+4989123456":
+        raise ScenarioFailed(f"PUT forwarding: {s}")
+    log = t.lab.root / "asterisk/var/log/asterisk/full.log"
+    log_off = log.stat().st_size
+    t.lab.cli("pjsip set logger on")
+    try:
+        x = t.caller()
+        t.trunk_call("+4930555101", x, talk_ms=1500).wait(30)
+        t.lab.wait_no_channels(15)
+    finally:
+        t.lab.cli("pjsip set logger off")
+    rows = t.wait(lambda: (lambda rs: rs if rs else None)(t.cdr_rows()), "the CDR row of the forwarded call")
+    if [(r["channel"].split("/")[1].split("-")[0], r["disposition"]) for r in rows][:1] != [("trunk", "ANSWERED")]:
+        raise ScenarioFailed(f"CDR: {rows}")
+    with open(log, "rb") as f:
+        f.seek(log_off)
+        sip = f.read().decode(errors="replace")
+    invite = re.search(r"INVITE sip:\+4989123456@.*?\r?\n\r?\n", sip, re.S)
+    if not invite or not re.search(r"Diversion: <sip:101@[^>]*>;reason=unconditional", invite.group(0)):
+        raise ScenarioFailed("the INVITE to the trunk has no Diversion naming 101: "
+                             + (invite.group(0)[:600] if invite else "no INVITE to +4989123456 logged"))
+    if f"From: <sip:{x}@" not in invite.group(0):
+        raise ScenarioFailed(f"the forwarded call does not present the caller {x}")
+    t.report.append("ok        INVITE to +4989123456 with From the caller and Diversion 101;reason=unconditional")
+    t.wait(lambda: not t.d.calls(), "an empty live call list")
+    if t.new_entries():
+        raise ScenarioFailed(f"journal entries for a call no internal phone rang: {t.new_entries()}")
+    t.report.append("ok        no journal entry")
+
+
+@scenario("features")
+def forward_no_answer_to_external_number(t):
+    """ben (101) forwards on no answer after 5 s to 089 123456: 101 rings 5 s, then the call goes
+    out through the trunk and the carrier answers. 101's entry: answered_elsewhere (someone took
+    the call, as with follow-me) with transferred_to +4989123456 (JOURNAL.md, forward to an
+    external number); the trunk-to-trunk leg has no entry."""
+    ready(t)
+    put(t, "/api/v1/me/forwarding", "ben", {"no_answer": "089 123456", "no_answer_seconds": 5})
+    t.phone("101", "uas_noanswer.xml", calls=1)
+    x = t.caller()
+    t.trunk_call("+4930555101", x, talk_ms=1500)
+    t.connection("101", "alerting", remote=x)
+    t.finish([Entry("101", "inbound", x, "answered_elsewhere", ring=5.0, talk=0.0, transferred_to="+4989123456")],
+             [Cdr("trunk", "101", "NO ANSWER", billsec=0),
+              Cdr("trunk", "trunk", "ANSWERED", why="the forwarded call's talk: no internal party, no entry"),
+              # the lab's [ddi] Hangup() after the subroutine returned
+              Cdr("trunk", None, "ANSWERED", billsec=0, optional=True)],
+             events={"101": ["delivered", "connectionCleared"]},
+             lines={"101": ["ringing", "idle"]})

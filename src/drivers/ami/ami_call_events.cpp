@@ -48,6 +48,15 @@ void AmiCallTracker::Impl::on_dial_begin(const AmiFields& f, Timestamp t) {
   std::string num = number_from_dial_string(f[F::dial_string]);
   if (num.empty() && src != kNoSlot) num = g_.at(src).exten;
   if (d.dialed_number.empty()) d.dialed_number = num;
+  // Forwarded to an external number after the line rang (on busy, on no answer): that line's
+  // entry names the number it handed the call to (JOURNAL.md, "forward to an external number").
+  if (src != kNoSlot && !g_.at(src).forwarded_by.empty() && d.kind != ChanKind::party && !num.empty() &&
+      !opt_.is_internal_number(num)) {
+    const std::string to = opt_.canonical_remote(num);
+    for (model::LegId id : journal_.legs_of(g_.at(src).conv))
+      if (const model::Leg* l = journal_.leg(id); l && l->start.party == g_.at(src).forwarded_by)
+        journal_.set_transferred_to(id, to);
+  }
   if (src != kNoSlot) {
     g_.start_dial(src, dst);
     g_.at(src).ever_dialed_out = true;
