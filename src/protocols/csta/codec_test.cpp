@@ -252,6 +252,21 @@ TEST(CstaCodec, MissingAndBadValuesNameTheElement) {
   EXPECT_EQ(r.error().suggested_error(), (ErrorCode{ErrorCategory::operation, "valueOutOfRange"}));
 }
 
+TEST(CstaCodec, FeatureNamesThatAreNoElementNamesAreLeftOut) {
+  // pugixml reads "<a:>" as an element whose local name is empty; an encoder given such a name (or
+  // one with spaces) must still write a document its decoder reads.
+  auto d = decode("<GetCSTAFeaturesResponse><supportedServices><a:><makeCall/><b:/></a:><snapshotServ><x:/></snapshotServ>"
+                  "</supportedServices></GetCSTAFeaturesResponse>");
+  const auto& f = std::get<GetCstaFeaturesResponse>(d.value().message);
+  ASSERT_EQ(f.services.size(), 1u);
+  EXPECT_EQ(f.services[0], (FeatureGroup{"snapshotServ", {}}));
+  const GetCstaFeaturesResponse odd{{{"call control", {"makeCall"}}, {"ok", {"bad item", "good"}}}, {}};
+  auto back = decode(encode(odd, Edition::ed5));
+  ASSERT_TRUE(back.has_value()) << back.error().message;
+  EXPECT_EQ(std::get<GetCstaFeaturesResponse>(back->message).services,
+            (std::vector<FeatureGroup>{{"ok", {"good"}}}));
+}
+
 TEST(CstaCodec, UnknownServiceCarriesItsName) {
   auto r = decode(R"(<ns:ParkCall xmlns:ns="http://www.ecma-international.org/standards/ecma-323/csta/ed4"><x/></ns:ParkCall>)");
   ASSERT_TRUE(r.has_value());

@@ -219,10 +219,11 @@ namespace {
 std::vector<FeatureGroup> feature_groups(xml_node holder) {
   std::vector<FeatureGroup> out;
   for (xml_node g = holder.first_child(); g; g = g.next_sibling()) {
-    if (g.type() != pugi::node_element) continue;
+    // pugixml takes "a:" for a name; its local part is empty and names nothing.
+    if (g.type() != pugi::node_element || local_name(g.name()).empty()) continue;
     FeatureGroup group{std::string(local_name(g.name())), {}};
     for (xml_node item = g.first_child(); item; item = item.next_sibling()) {
-      if (item.type() != pugi::node_element) continue;
+      if (item.type() != pugi::node_element || local_name(item.name()).empty()) continue;
       const std::string_view t = text(item);
       if (t == "false" || t == "0") continue;
       group.items.emplace_back(local_name(item.name()));

@@ -25,6 +25,9 @@ struct DeviceId {
 // Error (Errc::invalid_argument): empty, an unclosed '<', characters outside 0-9 * # + (a '+' only
 // first), a number longer than 32 characters.
 base::Result<DeviceId> parse_device_id(std::string_view text);
+// The result holds views into `text`: a temporary string would leave them dangling.
+base::Result<DeviceId> parse_device_id(std::string&& text) = delete;
+inline base::Result<DeviceId> parse_device_id(const char* text) { return parse_device_id(std::string_view(text)); }
 
 enum class DeviceIdStyle : std::uint8_t { plain, openscape };
 // "101" / "+4930555101" (plain), "N<+4930555101>" (openscape; with ";noa=..." if `noa` is given).

@@ -62,7 +62,8 @@ TEST(CstaDeviceId, Format) {
   EXPECT_EQ(format_device_id("+4930555101", DeviceIdStyle::plain), "+4930555101");
   EXPECT_EQ(format_device_id("+4930555101", DeviceIdStyle::openscape), "N<+4930555101>");
   EXPECT_EQ(format_device_id("+4930555101", DeviceIdStyle::openscape, "nk"), "N<+4930555101>;noa=nk");
-  auto back = parse_device_id(format_device_id("101", DeviceIdStyle::openscape, "nk"));
+  const std::string text = format_device_id("101", DeviceIdStyle::openscape, "nk");
+  auto back = parse_device_id(text);
   ASSERT_TRUE(back.has_value());
   EXPECT_EQ(back->number, "101");
 }

@@ -10,6 +10,17 @@ namespace callbridge::protocols::csta {
 
 namespace {
 
+// An XML name made of the characters CSTA service names use; anything else is not written.
+bool plain_name(std::string_view s) {
+  if (s.empty() || s.size() > 128 || !((s[0] >= 'A' && s[0] <= 'Z') || (s[0] >= 'a' && s[0] <= 'z'))) return false;
+  for (char c : s) {
+    const bool ok = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' ||
+                    c == '-' || c == '.';
+    if (!ok) return false;
+  }
+  return true;
+}
+
 class Writer {
  public:
   Writer(std::string& out, Edition edition) : out_(out), edition_(edition) {}
@@ -118,8 +129,10 @@ class Writer {
   void features(std::string_view name, const std::vector<FeatureGroup>& groups) {
     open(name);
     for (const auto& g : groups) {
+      if (!plain_name(g.group)) continue;  // not an element name: leaving it out keeps the XML valid
       open(g.group);
       for (const auto& item : g.items) {
+        if (!plain_name(item)) continue;
         // 3rd edition: a boolean per service; later editions: presence (a capability sequence).
         if (edition_ == Edition::none || edition_ == Edition::ed3) {
           boolean(item, true);
@@ -496,17 +509,6 @@ void write(Writer& w, const CstaErrorCode& m) {
   } else {
     w.text(category, m.error.value);
   }
-}
-
-// An XML name made of the characters CSTA service names use; anything else is not written.
-bool plain_name(std::string_view s) {
-  if (s.empty() || s.size() > 128 || !((s[0] >= 'A' && s[0] <= 'Z') || (s[0] >= 'a' && s[0] <= 'z'))) return false;
-  for (char c : s) {
-    const bool ok = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' ||
-                    c == '-' || c == '.';
-    if (!ok) return false;
-  }
-  return true;
 }
 
 }  // namespace
