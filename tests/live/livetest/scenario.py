@@ -177,6 +177,9 @@ class Harness:
 
     def start(self):
         self.lab.ensure_defaults()
+        # what a group killed before its teardown (ctest timeout) left in the lab (idempotent)
+        for undo in GROUP_TEARDOWN.values():
+            undo(self.lab)
         if self.lab.channel_count():
             # calls left by a harness that was killed: the lab is ours (RESOURCE_LOCK)
             self.lab.cli("channel request hangup all")
