@@ -113,13 +113,14 @@ TEST_F(ApiDevices, AddSelectAndRemoveOwnDevices) {
   EXPECT_FALSE(body(del).at("chosen").as_bool());
   EXPECT_FALSE(active_.get(base::TenantId(kA.name), "anna"));
 
-  // Every change went to anna's streams, with the state after it.
+  // Every change went to anna's streams, naming her (the webhooks' anydevice.changed, b01b9c0), with the
+  // state after it.
   ASSERT_EQ(events_.size(), 6u);
-  EXPECT_TRUE(events_[0].starts_with("ta anna user_devices,\"change\":\"added\",\"devices\":{")) << events_[0];
-  EXPECT_TRUE(events_[1].starts_with("ta anna user_devices,\"change\":\"active\"")) << events_[1];
+  EXPECT_TRUE(events_[0].starts_with("ta anna user_devices,\"user\":\"anna\",\"change\":\"added\",\"devices\":{")) << events_[0];
+  EXPECT_TRUE(events_[1].starts_with("ta anna user_devices,\"user\":\"anna\",\"change\":\"active\"")) << events_[1];
   EXPECT_NE(events_[1].find("\"active\":\"mobile\""), std::string::npos) << events_[1];
-  EXPECT_TRUE(events_[2].starts_with("ta anna user_devices,\"change\":\"renumbered\"")) << events_[2];
-  EXPECT_TRUE(events_[5].starts_with("ta anna user_devices,\"change\":\"removed\"")) << events_[5];
+  EXPECT_TRUE(events_[2].starts_with("ta anna user_devices,\"user\":\"anna\",\"change\":\"renumbered\"")) << events_[2];
+  EXPECT_TRUE(events_[5].starts_with("ta anna user_devices,\"user\":\"anna\",\"change\":\"removed\"")) << events_[5];
 
   auto records = audit_of(kA, "anydevice");
   ASSERT_EQ(records.size(), 6u);
