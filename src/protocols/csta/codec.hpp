@@ -3,6 +3,26 @@
 // by local name (any prefix, a default namespace or none), unknown optional elements and vendor
 // <extensions> ignored. encode(): writes the document directly (no DOM), in the given edition.
 // Free functions; thread-safe (no shared state). Used by the CSTA server and drivers/csta.
+//
+// A connection's read loop, and an answer in the client's edition:
+//
+//   FrameReader reader;                       // one per connection (framing.hpp)
+//   reader.feed(bytes);
+//   Frame f;
+//   for (auto r = reader.next(f); ; r = reader.next(f)) {
+//     if (!r) return close(r.error());        // framing errors are final
+//     if (!*r) break;                         // need more bytes
+//     auto d = decode(f.xml);
+//     if (!d) { reply(f.invoke_id, CstaErrorCode{d.error().suggested_error()}, Edition::none); continue; }
+//     std::visit(overloaded{
+//         [&](const MonitorStart& m) { reply(f.invoke_id, MonitorStartResponse{start(m), {}}, d->edition); },
+//         [&](const UnknownService& u) {
+//           reply(f.invoke_id, CstaErrorCode{{ErrorCategory::operation,
+//                                             std::string(error_value::kServiceNotSupported)}}, d->edition); },
+//         [&](const auto&) { /* ... */ }}, d->message);
+//   }
+//   // reply(): std::string out; append_frame(out, reader.framing(), invoke_id.value_or(0),
+//   //                                        encode(message, edition));  events: kUnsolicitedInvokeId
 #pragma once
 
 #include <cstddef>
