@@ -267,6 +267,22 @@ TEST(CstaCodec, FeatureNamesThatAreNoElementNamesAreLeftOut) {
             (std::vector<FeatureGroup>{{"ok", {"good"}}}));
 }
 
+TEST(CstaCodec, Latin1AndUtf16DocumentsAreReadAsUtf8) {
+  // A switch that declares ISO-8859-1 (German names in Latin-1), and a UTF-16 document with BOM.
+  auto latin1 = decode("<?xml version=\"1.0\" encoding=\"ISO-8859-1\"?><SnapshotDevice><snapshotObject>M\xfcller</snapshotObject></SnapshotDevice>");
+  ASSERT_TRUE(latin1.has_value()) << latin1.error().message;
+  EXPECT_EQ(std::get<SnapshotDevice>(latin1->message).device, "M\xc3\xbcller");
+  const std::string ascii = "<SnapshotDevice><snapshotObject>101</snapshotObject></SnapshotDevice>";
+  std::string utf16 = "\xff\xfe";
+  for (char c : ascii) {
+    utf16 += c;
+    utf16 += '\0';
+  }
+  auto wide = decode(utf16);
+  ASSERT_TRUE(wide.has_value()) << wide.error().message;
+  EXPECT_EQ(std::get<SnapshotDevice>(wide->message).device, "101");
+}
+
 TEST(CstaCodec, UnknownServiceCarriesItsName) {
   auto r = decode(R"(<ns:ParkCall xmlns:ns="http://www.ecma-international.org/standards/ecma-323/csta/ed4"><x/></ns:ParkCall>)");
   ASSERT_TRUE(r.has_value());
