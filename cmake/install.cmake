@@ -29,6 +29,9 @@ add_custom_target(man ALL DEPENDS ${CALLBRIDGE_MAN_DIR}/callbridged.8 ${CALLBRID
 install(FILES ${CALLBRIDGE_MAN_DIR}/callbridged.8 DESTINATION ${CMAKE_INSTALL_MANDIR}/man8)
 install(FILES ${CALLBRIDGE_MAN_DIR}/callbridge.1 DESTINATION ${CMAKE_INSTALL_MANDIR}/man1)
 
+# The Asterisk dialplan include (docs/dialplan.md), for the admin to copy to the PBX.
+install(FILES ${PROJECT_SOURCE_DIR}/contrib/asterisk/callbridge.conf DESTINATION ${CMAKE_INSTALL_DATADIR}/callbridge/asterisk)
+
 install(FILES ${PROJECT_SOURCE_DIR}/README.md DESTINATION ${CMAKE_INSTALL_DOCDIR})
 file(GLOB CALLBRIDGE_DOCS ${PROJECT_SOURCE_DIR}/docs/*.md)
 install(FILES ${CALLBRIDGE_DOCS} DESTINATION ${CMAKE_INSTALL_DOCDIR}/docs)

@@ -249,6 +249,7 @@ def main():
                         env=dict(os.environ, DEBIAN_FRONTEND="noninteractive"))
                 log(f"installed in {r.seconds:.1f} s")
                 for path in ("/usr/sbin/callbridged", "/usr/bin/callbridge", "/usr/share/callbridge/web/index.html",
+                             "/usr/share/callbridge/asterisk/callbridge.conf",
                              "/usr/share/man/man8/callbridged.8.gz", "/usr/share/man/man1/callbridge.1.gz", UNIT,
                              "/usr/lib/sysusers.d/callbridge.conf", "/etc/callbridge/callbridge.toml"):
                     if not os.path.exists(path):
