@@ -76,6 +76,47 @@ base::Result<IngestDigest> parse_into_sink(std::string_view stream, std::size_t 
   return d;
 }
 
+#ifdef CALLBRIDGE_BENCH_WITH_TRACKER
+// Parse + call model with the explain trace on, as AmiDriver's tap runs it: every call event
+// noted in a bounded core::CallTraceLog (its default limits) before the tracker sees it; `raw`:
+// its bytes kept and formatted when read (note_ami_event, what the driver does), else formatted
+// on the way in (trace_ami_event, the driver before the raw trace: the same run's "before").
+// With `ids`, `traces_out` gets the JSON trace of each (empty when it has none).
+base::Result<IngestDigest> parse_traced(std::string_view bytes, std::size_t chunk, bool raw,
+                                        std::size_t* traced_calls, const std::vector<std::string>* ids = nullptr,
+                                        std::vector<std::string>* traces_out = nullptr) {
+  drivers::ami::TrackerOutputs outputs;
+  outputs.on_journal = [](model::JournalEntry) {};
+  outputs.on_event = [](const model::CallEvent&) {};
+  drivers::ami::AmiCallTracker tracker(drivers::ami::TrackerOptions{.tenant = "default"}, std::move(outputs));
+  base::ManualClock clock(base::from_micros(1'795'000'000'000'000));  // the stream's time, as live
+  core::CallTraceLog traces({}, clock);
+  struct Traced final : AmiSink {
+    drivers::ami::AmiCallTracker& t;
+    core::CallTraceLog& log;
+    bool raw;
+    Traced(drivers::ami::AmiCallTracker& tr, core::CallTraceLog& l, bool r) : t(tr), log(l), raw(r) {}
+    void on_session_start(base::Timestamp at) override { t.on_session_start(at); }
+    void on_message(const AmiMessage& m, base::Timestamp at) override {
+      if (raw) drivers::ami::note_ami_event(log, m, at);
+      else drivers::ami::trace_ami_event(log, m, at);
+      t.on_message(m, at);
+    }
+    void on_session_end(base::Timestamp at, const base::Error& why) override { t.on_session_end(at, why); }
+  } sink(tracker, traces, raw);
+  auto d = parse_into_sink(bytes, chunk, sink);
+  if (traced_calls) *traced_calls = traces.size();
+  if (ids && traces_out) {
+    traces_out->clear();
+    for (const auto& id : *ids) {
+      auto r = traces.find(id);
+      traces_out->push_back(r ? core::trace_json(*r) : std::string());
+    }
+  }
+  return d;
+}
+#endif
+
 double now_s() {
   return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
 }
@@ -179,8 +220,9 @@ int run(int argc, char** argv) {
   app.add_flag("--smoke", smoke, "tiny stream, 1 rep, extra consistency checks (for ctest)");
   std::string profile;
   app.add_option("--profile", profile,
-                 "run one case --reps times, untimed, then exit (for perf/callgrind): baseline, parse, model")
-      ->check(CLI::IsMember({"baseline", "parse", "model"}));
+                 "run one case --reps times, untimed, then exit (for perf/callgrind): baseline, parse, model, "
+                 "trace (model + explain trace, raw), trace-formatted (formatted on the way in)")
+      ->check(CLI::IsMember({"baseline", "parse", "model", "trace", "trace-formatted"}));
   CLI11_PARSE(app, argc, argv);
   if (smoke) {
     opt.target_events = 3000;
@@ -239,6 +281,13 @@ int run(int argc, char** argv) {
       d = memchr_split(bytes, fields);
     } else if (profile == "parse") {
       d = parse_only(bytes, chunk);
+    } else if (profile == "trace" || profile == "trace-formatted") {
+#ifdef CALLBRIDGE_BENCH_WITH_TRACKER
+      d = parse_traced(bytes, chunk, profile == "trace", nullptr);
+#else
+      std::fprintf(stderr, "AmiCallTracker is not in this tree\n");
+      return 1;
+#endif
     } else {
 #ifdef CALLBRIDGE_BENCH_WITH_TRACKER
       drivers::ami::AmiCallTracker tracker(drivers::ami::TrackerOptions{.tenant = "default"}, {});
@@ -303,31 +352,43 @@ int run(int argc, char** argv) {
     return 1;
   // The same with the explain trace on, as AmiDriver's tap runs it: every call event noted in a
   // bounded core::CallTraceLog (its default limits) before the tracker sees it.
-  std::size_t traced_calls = 0;
-  if (!add(run_case("FrameReader + AmiCallTracker + explain trace", reps, [&] {
-        drivers::ami::TrackerOutputs outputs;
-        outputs.on_journal = [&](model::JournalEntry) {};
-        outputs.on_event = [&](const model::CallEvent&) {};
-        drivers::ami::AmiCallTracker tracker(drivers::ami::TrackerOptions{.tenant = "default"}, std::move(outputs));
-        base::ManualClock clock(base::from_micros(1'795'000'000'000'000));  // the stream's time, as live
-        core::CallTraceLog traces({}, clock);
-        struct Traced final : AmiSink {
-          drivers::ami::AmiCallTracker& t;
-          core::CallTraceLog& log;
-          Traced(drivers::ami::AmiCallTracker& tr, core::CallTraceLog& l) : t(tr), log(l) {}
-          void on_session_start(base::Timestamp at) override { t.on_session_start(at); }
-          void on_message(const AmiMessage& m, base::Timestamp at) override {
-            drivers::ami::trace_ami_event(log, m, at);
-            t.on_message(m, at);
-          }
-          void on_session_end(base::Timestamp at, const base::Error& why) override { t.on_session_end(at, why); }
-        } sink(tracker, traces);
-        auto d = parse_into_sink(bytes, chunk, sink);
-        traced_calls = traces.size();
-        return d;
-      })))
+  std::size_t traced_calls = 0, traced_calls_formatted = 0;
+  if (!add(run_case("FrameReader + AmiCallTracker + explain trace (formatted on the way in, before)", reps,
+                    [&] { return parse_traced(bytes, chunk, false, &traced_calls_formatted); })))
     return 1;
+  if (!add(run_case("FrameReader + AmiCallTracker + explain trace (raw, formatted when read)", reps,
+                    [&] { return parse_traced(bytes, chunk, true, &traced_calls); })))
+    return 1;
+  if (traced_calls != traced_calls_formatted) {
+    std::fprintf(stderr, "the raw trace kept %zu calls, the formatted one %zu\n", traced_calls, traced_calls_formatted);
+    return 1;
+  }
   std::printf("explain trace: %zu calls kept at the end (bounded by max_calls)\n", traced_calls);
+  if (smoke) {
+    // Read when kept raw, every call's trace must be the one formatted on the way in.
+    std::vector<std::string> ids, raw_json, formatted_json;
+    std::unordered_set<std::string> seen;
+    (void)read_stream(bytes, chunk, [&](const AmiMessage& m, IngestDigest&) {
+      if (auto l = m.get("Linkedid"); !l.empty() && seen.emplace(l).second) ids.emplace_back(l);
+    });
+    if (!parse_traced(bytes, chunk, true, nullptr, &ids, &raw_json) ||
+        !parse_traced(bytes, chunk, false, nullptr, &ids, &formatted_json))
+      return 1;
+    std::size_t nonempty = 0;
+    for (std::size_t i = 0; i < ids.size(); ++i) {
+      if (raw_json[i] != formatted_json[i]) {
+        std::fprintf(stderr, "trace of %s differs:\nraw:       %s\nformatted: %s\n", ids[i].c_str(),
+                     raw_json[i].c_str(), formatted_json[i].c_str());
+        return 1;
+      }
+      nonempty += !raw_json[i].empty();
+    }
+    if (nonempty == 0) {
+      std::fprintf(stderr, "no call's trace could be read\n");
+      return 1;
+    }
+    std::printf("explain trace: %zu traces read raw equal those formatted on the way in\n", nonempty);
+  }
   if (smoke && traced_calls == 0) {
     std::fprintf(stderr, "the explain trace noted no call\n");
     return 1;

@@ -68,6 +68,101 @@ TEST(CallTraceLog, IsBoundedInCallsStepsTextAndTime) {
   EXPECT_EQ(log.size(), 1u);
 }
 
+// PBX steps kept raw (add_raw) are formatted only when read, under the same limits as add(): the
+// trace reads as if they had been formatted on the way in.
+int raw_formats = 0;
+bool format_test_raw(std::string_view raw, std::string& what, std::string& detail) {
+  ++raw_formats;
+  if (raw.starts_with("junk")) return false;
+  auto colon = raw.find(':');
+  what = std::string(raw.substr(0, colon));
+  detail = colon == std::string_view::npos ? std::string() : std::string(raw.substr(colon + 1));
+  return true;
+}
+
+TEST(CallTraceLog, RawStepsReadAsFormattedOnesUnderTheSameLimits) {
+  base::ManualClock clock(at(0));
+  const CallTraceOptions limits{.max_calls = 3, .retention = std::chrono::seconds(60), .max_steps = 7,
+                                .max_pbx_steps = 4, .max_text = 10};
+  CallTraceLog raw(limits, clock), formatted(limits, clock);
+  auto both_pbx = [&](std::string_view call, int s, std::string text) {
+    raw.add_raw(call, at(s), text, &format_test_raw);
+    std::string what, detail;
+    ASSERT_TRUE(format_test_raw(text, what, detail));
+    formatted.add(call, TraceStage::pbx, at(s), std::move(what), std::move(detail));
+  };
+  auto both = [&](std::string_view call, TraceStage st, int s, std::string what) {
+    raw.add(call, st, at(s), what, "d");
+    formatted.add(call, st, at(s), what, "d");
+  };
+  raw_formats = 0;
+  both_pbx("c1", 1, "Newchannel:Channel=PJSIP/201-1");  // cut at 10 bytes when read
+  both("c1~a", TraceStage::journal, 9, "kept");
+  both_pbx("c1~b", 2, "Hangup:Cause=16");
+  both("c1", TraceStage::directory, 2, "no match");
+  both_pbx("c1", 2, "DialEnd:x");  // the same time as the Hangup: arrival order stays
+  both_pbx("c1", 3, "Newstate:y");
+  both_pbx("c1", 4, "BridgeEnter:z");  // the 5th PBX event: over max_pbx_steps
+  both("c1", TraceStage::delivery, 5, "delivered");
+  both("c1", TraceStage::delivery, 6, "delivered");  // the 7th step: over max_steps
+  EXPECT_EQ(raw_formats, 5);  // formatted for `formatted` only: the raw log has not yet
+  auto r = raw.find("c1~x");
+  auto f = formatted.find("c1");
+  ASSERT_TRUE(r);
+  ASSERT_TRUE(f);
+  EXPECT_EQ(raw_formats, 5 + 4);  // the 4 kept raw steps, when read
+  EXPECT_EQ(trace_json(*r), trace_json(*f));
+  EXPECT_EQ(r->pbx_steps, 4u);
+  EXPECT_EQ(r->dropped, 2u);
+  EXPECT_EQ(r->steps[0].detail, "Channel=PJ…");
+  EXPECT_EQ(r->steps[1].what, "Hangup");
+  EXPECT_EQ(r->steps[2].what, "DialEnd");
+  // Bytes the formatter refuses when read are no step.
+  raw.add_raw("c2", at(7), "junk", &format_test_raw);
+  raw.add("c2", TraceStage::journal, at(7), "kept");
+  auto j = raw.find("c2");
+  ASSERT_TRUE(j);
+  ASSERT_EQ(j->steps.size(), 1u);
+  EXPECT_EQ(j->pbx_steps, 0u);
+  // Calls come and go (max_calls 3): a new call's raw steps never read an old one's bytes.
+  for (int i = 0; i < 20; ++i) {
+    const std::string id = "n" + std::to_string(i);
+    for (int k = 0; k < 3; ++k) raw.add_raw(id, at(8), "Ev" + std::to_string(k) + ":" + id, &format_test_raw);
+  }
+  EXPECT_EQ(raw.size(), 3u);
+  auto last = raw.find("n19");
+  ASSERT_TRUE(last);
+  ASSERT_EQ(last->steps.size(), 3u);
+  for (int k = 0; k < 3; ++k) {
+    EXPECT_EQ(last->steps[k].what, "Ev" + std::to_string(k));
+    EXPECT_EQ(last->steps[k].detail, "n19");
+  }
+  EXPECT_FALSE(raw.find("n16"));
+}
+
+TEST(CallTraceLog, RawStepsOverTheCallsRawBudgetAreFormattedAtOnce) {
+  base::ManualClock clock(at(0));
+  // 200 raw bytes per call: one chunk; each step below takes 24 + 48 bytes of it.
+  CallTraceLog log({.max_raw_bytes = 200}, clock);
+  raw_formats = 0;
+  const std::string text = "Newstate:" + std::string(39, 'x');  // 48 bytes
+  for (int i = 0; i < 6; ++i) log.add_raw("c1", at(i), text, &format_test_raw);
+  EXPECT_EQ(raw_formats, 4);  // 2 fit the budget, the other 4 were formatted now
+  // An event larger than the budget: formatted now as well.
+  log.add_raw("c1", at(7), "Big:" + std::string(500, 'y'), &format_test_raw);
+  EXPECT_EQ(raw_formats, 5);
+  auto r = log.find("c1");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(raw_formats, 7);
+  ASSERT_EQ(r->steps.size(), 7u);
+  for (int i = 0; i < 6; ++i) {
+    EXPECT_EQ(r->steps[i].what, "Newstate");
+    EXPECT_EQ(r->steps[i].at, at(i));
+    EXPECT_EQ(r->steps[i].detail, std::string(39, 'x'));
+  }
+  EXPECT_EQ(r->steps[6].detail.size(), 400u + std::string_view("…").size());
+}
+
 // A directory source: answers from its numbers, fails, or blocks until released (a timeout).
 struct Source final : ports::ContactSource {
   std::string name_;

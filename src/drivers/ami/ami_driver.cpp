@@ -18,7 +18,7 @@ class AmiDriver::Tap final : public AmiSink {
     if (d_.last_resync_id_.empty() && d_.features_) d_.features_->on_session_ready();
   }
   void on_message(const AmiMessage& m, base::Timestamp at) override {
-    if (trace_) trace_ami_event(*trace_, m, at);  // before the tracker: the event, then what it caused
+    if (trace_) note_ami_event(*trace_, m, at);  // before the tracker: the event, then what it caused
     d_.tracker_->on_message(m, at);
     if (d_.commands_) d_.commands_->on_ami_message(m);
     const auto ev = m.event();
