@@ -87,7 +87,7 @@ INSTANTIATE_TEST_SUITE_P(
                       "live_inbound_caller_hangs_up_while_ringing", "live_inbound_withheld",
                       "live_outbound_busy", "live_outbound_no_answer", "live_ring_group",
                       "live_follow_me_to_mobile", "live_queue_abandoned", "live_pickup_via_api",
-                      "live_pickup_too_late",
+                      "live_pickup_too_late", "live_park_via_api_and_unpark",
                       // DND and forwarding through callbridge.conf (docs/dialplan.md): no entry for
                       // the DND call, transferred_from for the forward's destination
                       "live_dnd_busy_then_rings_again", "live_forward_unconditional_to_extension",
@@ -99,7 +99,7 @@ TEST(FixtureJournalSet, EveryScenarioWithExpectationsIsCovered) {
   for (const auto& d : std::filesystem::directory_iterator(kDir)) {
     if (std::filesystem::exists(d.path() / "expected-journal.jsonl")) ++n;
   }
-  EXPECT_EQ(n, 33u);
+  EXPECT_EQ(n, 34u);
 }
 
 TEST(FixtureJournalSet, RegisterAndUnregisterProduceNoEntries) {
@@ -196,12 +196,23 @@ TEST(FixtureEvents, ParkRetrievalShowsTheParkedCallerAsRemote) {
   EXPECT_TRUE(has("transferred 101 null +4989123001")) << "the parker handed the caller over";
 }
 
+TEST(FixtureEvents, ParkThroughTheApiHandsTheCallerToWhoeverUnparksIt) {
+  // docs/parking.md: 101's leg ends at the ParkedCall of the AMI Park (transferred), 102's phone
+  // is originated into ParkedCall(default,701) and then talks to the parked caller.
+  ReplayResult r = replay_files(logs_of("live_park_via_api_and_unpark"));
+  ASSERT_TRUE(r.error.empty()) << r.error;
+  auto b = brief(r);
+  auto has = [&](const std::string& s) { return std::find(b.begin(), b.end(), s) != b.end(); };
+  EXPECT_TRUE(has("transferred 101 null +4989123001")) << "the parker handed the caller over";
+  EXPECT_TRUE(has("established 102 connected +4989123001")) << "the retriever talks to the parked caller";
+}
+
 TEST(FixtureEvents, NothingIsLeftLiveAfterEveryScenario) {
   for (const char* s : {"inbound_answered", "queue", "conference", "attended_transfer",
                         "attended_transfer_refer", "blind_transfer", "ami_reconnect",
                         "live_attended_transfer_api", "live_directed_pickup", "live_park_and_retrieve",
                         "live_click_to_dial_not_answered", "live_click_to_dial_rejected", "live_pickup_via_api",
-                        "live_pickup_too_late"}) {
+                        "live_pickup_too_late", "live_park_via_api_and_unpark"}) {
     ReplayResult r = replay_files(logs_of(s));
     ASSERT_TRUE(r.error.empty()) << r.error;
     // The last event of each connection is a clearing: no call stays open in the model.

@@ -67,6 +67,16 @@ TEST(CallControlConfig, DefaultsAndErrorsNameTheKey) {
   ASSERT_FALSE(bad);
   EXPECT_NE(bad.error().message().find("any_device: 'PJSIP/100' is not a device name"), std::string::npos)
       << bad.error().message();
+  // The parking lot goes into the AMI Park action and ParkedCall(<lot>,<space>): a plain name.
+  EXPECT_EQ(c->tenants.at("default").call_control.parking_lot, "default");
+  auto lot = parse_config("[tenant.default.call_control]\nparking_lot = \"sales-2\"\n", "test");
+  ASSERT_TRUE(lot) << lot.error().to_string();
+  EXPECT_EQ(lot->tenants.at("default").call_control.parking_lot, "sales-2");
+  for (const char* l : {"", "a,b", "lot 1"}) {
+    bad = parse_config(std::string("[tenant.default.call_control]\nparking_lot = \"") + l + "\"\n", "test");
+    ASSERT_FALSE(bad) << l;
+    EXPECT_NE(bad.error().message().find("parking_lot"), std::string::npos) << bad.error().message();
+  }
   bad = parse_config("[tenant.default.call_control]\ncontex = \"x\"\n", "test");
   ASSERT_FALSE(bad);
   EXPECT_NE(bad.error().message().find("did you mean"), std::string::npos);

@@ -519,6 +519,16 @@ Status read_call_control(TableReader r, CallControlConfig& cc) {
   CB_TRY(r.string("conference_context", cc.conference_context));
   CB_TRY(r.string("click_to_dial_caller_id", cc.click_to_dial_caller_id));
   CB_TRY(r.string("office_number", cc.office_number));
+  CB_TRY(r.string("parking_lot", cc.parking_lot, true));
+  {
+    // It goes into the AMI Park action and ParkedCall(<lot>,<space>): a res_parking lot name.
+    bool ok = !cc.parking_lot.empty() && cc.parking_lot.size() <= 64;
+    for (char c : cc.parking_lot)
+      ok = ok && ((c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '-' || c == '_');
+    if (!ok)
+      return fail(Error::invalid_argument(r.key_path("parking_lot") + ": expected a parking lot name (1-64 of "
+                                          "letters, digits, '-', '_'), got \"" + cc.parking_lot.substr(0, 40) + "\""));
+  }
   auto any = r.table("any_device");
   if (!any) return fail(any.error());
   if (*any) {
@@ -1083,6 +1093,7 @@ log_retention_days = 30
 # office_number = ""                 # AnyDevice: what the mobile shows
 # any_device = {}                    # e.g. { "100" = "+491701234567" }: call the mobile first
 #                                    # (for users who never chose an active device)
+# parking_lot = "default"            # park puts calls into this res_parking lot (docs/parking.md)
 #
 # AnyDevice: which numbers users may add as their own external devices (docs/call-control.md).
 # Patterns on E.164 numbers: digits, X = any digit, a trailing * = any further digits.

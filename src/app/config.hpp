@@ -78,6 +78,7 @@ struct CallControlConfig {
   std::string click_to_dial_caller_id;    // shown on the own phone; "" = the destination
   std::string office_number;              // AnyDevice: what the mobile shows
   std::map<std::string, std::string> any_device;  // device -> mobile number called first
+  std::string parking_lot = "default";    // park puts calls into this res_parking lot (docs/parking.md)
   bool operator==(const CallControlConfig&) const = default;
 };
 

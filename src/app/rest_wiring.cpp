@@ -107,8 +107,11 @@ base::Status wire_webhooks(App& app, RestWiring& w) {
   w.webhook_store->set_on_change([e = w.webhooks.get()](const base::TenantId& t) { e->reload(t); });
   app.event_hub().set_tap([e = w.webhooks.get()](const core::TappedMessage& m) {
     using K = core::HubMessage::Kind;
-    // no webhook stream (line_features: the PBX's DND/forwarding of a line, docs/dialplan.md)
-    if (m.kind == K::command || m.kind == K::device || m.kind == K::status || m.kind == K::features) return;
+    // no webhook stream (line_features: the PBX's DND/forwarding of a line, docs/dialplan.md;
+    // parking: docs/parking.md)
+    if (m.kind == K::command || m.kind == K::device || m.kind == K::status || m.kind == K::features ||
+        m.kind == K::parking)
+      return;
     const auto stream = m.kind == K::call           ? webhooks::Stream::call
                         : m.kind == K::line         ? webhooks::Stream::line
                         : m.kind == K::queue        ? webhooks::Stream::queue

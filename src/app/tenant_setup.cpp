@@ -52,6 +52,7 @@ core::CallControlOptions call_control_options(const TenantSetup& setup, const co
   if (!setup.tenant) return o;
   const CallControlConfig& cc = setup.tenant->call_control;
   o.click_to_dial_caller_id = cc.click_to_dial_caller_id;
+  o.parking_lot = cc.parking_lot;
   auto mobiles = cc.any_device;
   o.any_device_number = [mobiles](std::string_view d) -> std::optional<std::string> {
     auto m = mobiles.find(std::string(d));

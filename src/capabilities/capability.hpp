@@ -32,6 +32,7 @@ enum class Consumes : std::uint8_t {
   device_registries,  // ports::PbxDriver::devices() and PbxEventSink::on_devices_changed: the PBX's SIP devices
   queue_states,       // ports::PbxDriver::queues()/queue_member() and PbxEventSink::on_queues_changed
   line_features,      // ports::PbxDriver::features() and PbxEventSink::on_line_features_changed
+  parking_states,     // ports::PbxDriver::parking() and PbxEventSink::on_parking_changed
 };
 
 constexpr std::string_view to_string(Consumes c) {
@@ -45,6 +46,7 @@ constexpr std::string_view to_string(Consumes c) {
     case Consumes::device_registries: return "device_registries";
     case Consumes::queue_states: return "queue_states";
     case Consumes::line_features: return "line_features";
+    case Consumes::parking_states: return "parking_states";
   }
   return "?";
 }
@@ -61,6 +63,7 @@ constexpr std::string_view to_string(core::HubMessage::Kind k) {
     case core::HubMessage::Kind::queue: return "queue";
     case core::HubMessage::Kind::user_devices: return "user_devices";
     case core::HubMessage::Kind::features: return "line_features";
+    case core::HubMessage::Kind::parking: return "parking";
   }
   return "?";
 }

@@ -35,6 +35,7 @@ std::string_view to_string(CallCommand c) {
     case CallCommand::conference: return "conference";
     case CallCommand::deflect: return "deflect";
     case CallCommand::pickup: return "pickup";
+    case CallCommand::park: return "park";
   }
   return "?";
 }
@@ -42,7 +43,7 @@ std::string_view to_string(CallCommand c) {
 std::optional<CallCommand> parse_call_command(std::string_view verb) {
   for (auto c : {CallCommand::answer, CallCommand::hangup, CallCommand::hold, CallCommand::retrieve,
                  CallCommand::consult, CallCommand::alternate, CallCommand::transfer, CallCommand::conference,
-                 CallCommand::deflect, CallCommand::pickup}) {
+                 CallCommand::deflect, CallCommand::pickup, CallCommand::park}) {
     if (to_string(c) == verb) return c;
   }
   return std::nullopt;
@@ -62,6 +63,7 @@ Action action_of(CallCommand c) {
     case CallCommand::conference: return Action::conference;
     case CallCommand::deflect: return Action::deflect;
     case CallCommand::pickup: return Action::answer;  // not through the generic path (pickup())
+    case CallCommand::park: return Action::park;
   }
   return Action::hangup;
 }
@@ -124,49 +126,21 @@ std::string CallControlService::make_call(const CommandCaller& caller, std::stri
   using K = CommandFailure::Kind;
   if (caller.tenant != options_.tenant)
     return reject(done, std::unexpected(fail_with(K::forbidden, "tenant " + caller.tenant.str() + " is not served here")));
-  // The user's active device (AnyDevice): an extension they still own, or an external number.
-  const std::optional<ActiveDevice> chosen = options_.active_device ? options_.active_device(caller.user) : std::nullopt;
-  const bool chose_desk = chosen && chosen->number.empty() && caller.owns(chosen->name);
-  const bool chose_external = chosen && !chosen->number.empty();
-  std::string device;
-  if (from) {
-    if (!may_act_from(caller, *from))
-      return reject(done, std::unexpected(fail_with(K::forbidden, "Extension " + *from + " is not one of yours; call from your own extension.")));
-    device = *from;
-  } else if (chose_desk) {
-    device = chosen->name;
-  } else if (!caller.extensions.empty()) {
-    device = caller.extensions.front();
-  } else {
-    return reject(done, std::unexpected(fail_with(K::forbidden, "You have no extension to call from; ask an admin to give you one.")));
-  }
+  auto leg = first_leg(caller, std::move(from), "call");
+  if (!leg) return reject(done, std::unexpected(leg.error()));
   auto dial = dial_string(to);
   if (!dial) return reject(done, std::unexpected(dial.error()));
   if (!pbx_.available())
     return reject(done, std::unexpected(fail_with(K::pbx_unavailable, "The phone system cannot be reached right now (the PBX link is down); try again in a moment.")));
 
   ports::MakeCallRequest r;
-  r.from_device = device;
+  r.from_device = leg->device;
   r.dial_string = *dial;
   r.request_id = next_request_id();
-  std::optional<std::string> mobile;
-  if (chose_external) {
-    if (auto why = options_.device_refused ? options_.device_refused(chosen->number) : std::nullopt)
-      return reject(done, std::unexpected(fail_with(K::forbidden, "Your active device \"" + chosen->name +
-                                                                      "\" may not be used any more: " + *why +
-                                                                      ". Choose another device.")));
-    mobile = chosen->number;
-  } else if (!chose_desk && options_.any_device_number) {
-    mobile = options_.any_device_number(device);
-  }
-  if (mobile) {
+  if (leg->mobile) {
     // AnyDevice: the mobile rings first and shows the office number, then the destination.
-    auto first = dial_string(*mobile);
-    if (!first)
-      return reject(done, std::unexpected(fail_with(K::internal, "the AnyDevice number of " + (chose_external ? "device " + chosen->name : "extension " + device) +
-                                                              " is not dialable: " + first.error().detail)));
-    r.first_leg_dial_string = *first;
-    r.caller_id_number = options_.office_number ? options_.office_number(device) : device;
+    r.first_leg_dial_string = *leg->mobile;
+    r.caller_id_number = options_.office_number ? options_.office_number(leg->device) : leg->device;
     r.caller_id_name = r.caller_id_number;
   } else {
     // The desk phone shows whom it is about to call.
@@ -187,6 +161,49 @@ std::string CallControlService::make_call(const CommandCaller& caller, std::stri
     done(CommandAccepted{std::nullopt, rid});
   });
   return rid;
+}
+
+std::expected<CallControlService::FirstLeg, CommandFailure> CallControlService::first_leg(
+    const CommandCaller& caller, std::optional<std::string> from, std::string_view verb) const {
+  using K = CommandFailure::Kind;
+  // The user's active device (AnyDevice): an extension they still own, or an external number.
+  const std::optional<ActiveDevice> chosen = options_.active_device ? options_.active_device(caller.user) : std::nullopt;
+  const bool chose_desk = chosen && chosen->number.empty() && caller.owns(chosen->name);
+  const bool chose_external = chosen && !chosen->number.empty();
+  FirstLeg leg;
+  if (from) {
+    if (!may_act_from(caller, *from))
+      return std::unexpected(fail_with(K::forbidden, "Extension " + *from + " is not one of yours; " + std::string(verb) +
+                                                         " from your own extension."));
+    leg.device = *from;
+  } else if (chose_desk) {
+    leg.device = chosen->name;
+  } else if (!caller.extensions.empty()) {
+    leg.device = caller.extensions.front();
+  } else {
+    return std::unexpected(fail_with(K::forbidden, "You have no extension to " + std::string(verb) +
+                                                       " from; ask an admin to give you one."));
+  }
+  std::optional<std::string> mobile;
+  if (chose_external) {
+    if (auto why = options_.device_refused ? options_.device_refused(chosen->number) : std::nullopt)
+      return std::unexpected(fail_with(K::forbidden, "Your active device \"" + chosen->name +
+                                                         "\" may not be used any more: " + *why + ". Choose another device."));
+    mobile = chosen->number;
+    leg.external = true;
+    leg.external_name = chosen->name;
+  } else if (!chose_desk && options_.any_device_number) {
+    mobile = options_.any_device_number(leg.device);
+  }
+  if (mobile) {
+    auto first = dial_string(*mobile);
+    if (!first)
+      return std::unexpected(fail_with(K::internal, "the AnyDevice number of " +
+                                                        (chose_external ? "device " + chosen->name : "extension " + leg.device) +
+                                                        " is not dialable: " + first.error().detail));
+    leg.mobile = *first;
+  }
+  return leg;
 }
 
 const model::Call* CallControlService::other_call(const model::Call& call, std::string_view device) const {
@@ -268,6 +285,8 @@ std::string CallControlService::why_not(const model::Call& call, std::string_vie
       return "Only a ringing call can be sent elsewhere; " + is;
     case Action::hangup:
       return "This call cannot be hung up from here; " + is;
+    case Action::park:
+      return "Only a connected call with another party can be parked; " + is;
     case Action::pickup:  // not the device's own action: a colleague takes the call (pickup())
     case Action::dial:
       break;
@@ -277,7 +296,7 @@ std::string CallControlService::why_not(const model::Call& call, std::string_vie
 
 void CallControlService::execute(const CommandCaller& caller, CallCommand command, const std::string& call_id,
                                  std::optional<std::string> device, std::optional<std::string> to,
-                                 CommandCallback done) {
+                                 CommandCallback done, CommandCallback finished) {
   using K = CommandFailure::Kind;
   if (command == CallCommand::pickup) return pickup(caller, call_id, std::move(device), line_scope(caller, {}), std::move(done));
   if (caller.tenant != options_.tenant)
@@ -346,8 +365,73 @@ void CallControlService::execute(const CommandCaller& caller, CallCommand comman
       return pbx_.complete_transfer(id, other->id, dev, finish);
     case CallCommand::conference: return pbx_.conference(id, other->id, dev, finish);
     case CallCommand::deflect: return pbx_.redirect(id, dev, *dial, finish);
+    case CallCommand::park: {
+      ports::PbxCommands::ParkOutcome outcome;
+      if (finished) {
+        outcome = [finished, id](base::Result<std::string> space) {
+          if (!space) return finished(std::unexpected(failure_from(space.error())));
+          finished(CommandAccepted{id, std::nullopt, *space});
+        };
+      }
+      return pbx_.park(id, dev, options_.parking_lot, finish, std::move(outcome));
+    }
     case CallCommand::pickup: break;  // handled above
   }
+}
+
+std::string CallControlService::unpark(const CommandCaller& caller, const std::string& space,
+                                       std::optional<std::string> lot, std::optional<std::string> device,
+                                       CommandCallback done, CommandCallback finished) {
+  using K = CommandFailure::Kind;
+  const std::string in_lot = lot.value_or(options_.parking_lot);
+  const std::string where = space + (lot ? " (lot " + in_lot + ")" : std::string());
+  const model::ParkedCall* parked =
+      caller.tenant == options_.tenant && parking_ ? parking_->find(in_lot, space) : nullptr;
+  // Another tenant's lot is answered like an empty space: its parked calls are not this caller's business.
+  if (!parked) {
+    done(std::unexpected(fail_with(K::not_found, "Nothing is parked at " + where +
+                                                     " any more: it was picked up, timed out or the caller hung up.")));
+    return {};
+  }
+  auto leg = first_leg(caller, std::move(device), "pick up a parked call");
+  if (!leg) {
+    done(std::unexpected(leg.error()));
+    return {};
+  }
+  if (!pbx_.available()) {
+    done(std::unexpected(fail_with(K::pbx_unavailable, "The phone system cannot be reached right now (the PBX link is down); try again in a moment.")));
+    return {};
+  }
+  ports::UnparkRequest r;
+  r.from_device = leg->device;
+  r.first_leg_dial_string = leg->mobile;
+  r.lot = in_lot;
+  r.space = space;
+  r.caller_id = parked->number;
+  std::optional<std::string> call_id;
+  if (!parked->linkedid.empty()) call_id = parked->linkedid;
+  const std::string phone = leg->external ? "device " + leg->external_name : leg->mobile ? *leg->mobile : leg->device;
+  ports::PbxCommands::PickupOutcome outcome;
+  if (finished) {
+    outcome = [finished, call_id, where, phone](base::Status st) {
+      if (st) return finished(CommandAccepted{call_id, std::nullopt});
+      const base::Error& e = st.error();
+      if (e.code() == base::Errc::not_found)
+        return finished(std::unexpected(fail_with(
+            K::not_found, "Nothing was parked at " + where + " any more when your phone (" + phone +
+                              ") answered: someone else picked it up, or the caller hung up.")));
+      if (e.code() == base::Errc::conflict)
+        return finished(std::unexpected(fail_with(
+            K::conflict, "Your phone (" + phone + ") did not take the call, so it stays parked at " + where + " (" +
+                             e.message() + ").")));
+      finished(std::unexpected(failure_from(e)));
+    };
+  }
+  pbx_.unpark(r, [done, call_id](base::Status st) {
+    if (!st) return done(std::unexpected(failure_from(st.error())));
+    done(CommandAccepted{call_id, std::nullopt});
+  }, std::move(outcome));
+  return call_id.value_or("");
 }
 
 void CallControlService::pickup(const CommandCaller& caller, const std::string& call_id,

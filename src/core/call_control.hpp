@@ -20,6 +20,7 @@
 #include "core/visibility.hpp"
 #include "core/viewer.hpp"
 #include "model/call_model.hpp"
+#include "model/parking_state.hpp"
 #include "ports/pbx_commands.hpp"
 
 namespace callbridge::core {
@@ -45,6 +46,7 @@ struct CommandFailure {
 struct CommandAccepted {
   std::optional<std::string> call_id;  // null for make_call (the call exists once the PBX reports it)
   std::optional<std::string> request_id;  // make_call: the correlation id ("c2d-0001")
+  std::optional<std::string> space{};     // park's final word: the parking space ("701")
 };
 
 using CommandOutcome = std::expected<CommandAccepted, CommandFailure>;
@@ -55,7 +57,7 @@ using CommandCallback = std::function<void(CommandOutcome)>;
 // (core::may_act_from / may_act_on), whatever the role.
 using CommandCaller = Viewer;
 
-enum class CallCommand { answer, hangup, hold, retrieve, consult, alternate, transfer, conference, deflect, pickup };
+enum class CallCommand { answer, hangup, hold, retrieve, consult, alternate, transfer, conference, deflect, pickup, park };
 std::string_view to_string(CallCommand c);
 std::optional<CallCommand> parse_call_command(std::string_view verb);  // "answer", ...
 
@@ -79,6 +81,9 @@ struct CallControlOptions {
   // What the first leg shows when it is a mobile: the office number (E.164 or as dialed).
   std::function<std::string(std::string_view device)> office_number{};
   std::uint64_t first_request_seq = 1;  // request ids are "c2d-<seq, 4+ digits>"
+  // The res_parking lot park puts calls into, and unpark looks in ([tenant.X.call_control]
+  // parking_lot; docs/parking.md).
+  std::string parking_lot = "default";
 };
 
 class CallControlService {
@@ -97,9 +102,26 @@ class CallControlService {
                         CommandCallback done, CommandCallback finished = {});
   // POST /api/v1/calls/{id}/<verb>. `device`: which of the caller's devices (default: the one in
   // the call that may do it). `to`: consult/deflect need it; transfer with it is blind, without it
-  // completes the attended transfer.
+  // completes the attended transfer. `finished` (park only, optional): the PBX's final word, the
+  // parking space the call went to (CommandAccepted::space).
   void execute(const CommandCaller& caller, CallCommand command, const std::string& call_id,
-               std::optional<std::string> device, std::optional<std::string> to, CommandCallback done);
+               std::optional<std::string> device, std::optional<std::string> to, CommandCallback done,
+               CommandCallback finished = {});
+
+  // The parked calls of the PBX this service controls (PbxDriver::parking()); null: none, then
+  // unpark answers not_found. Must outlive the service.
+  void set_parking(const model::ParkingState* parking) { parking_ = parking; }
+  const model::ParkingState* parking() const { return parking_; }
+  const std::string& parking_lot() const { return options_.parking_lot; }
+  // POST /api/v1/parking/{space}/pickup: the caller's phone (`device`, default as make_call picks
+  // it: their active device, AnyDevice included) is rung and takes the call parked at `space` of
+  // the tenant's lot (`lot`: another lot of the same PBX). Every user of the tenant may (parking
+  // lots are shared, like dialing the space). not_found "Nothing is parked at 701 ..." when the
+  // space is empty. `finished`: ok (call_id = the parked call's) once the phone talks to the
+  // caller; not_found when someone else took it first or the caller hung up before the phone
+  // answered; conflict when the phone did not answer. Returns the parked call's id ("" when none).
+  std::string unpark(const CommandCaller& caller, const std::string& space, std::optional<std::string> lot,
+                     std::optional<std::string> device, CommandCallback done, CommandCallback finished = {});
 
   // POST /api/v1/calls/{id}/pickup: the caller's `device` (default: their first extension) takes
   // over the call ringing at a colleague's line. `scope`: the lines the caller may see
@@ -125,6 +147,17 @@ class CallControlService {
 
  private:
   std::expected<std::string, CommandFailure> dial_string(std::string_view to) const;
+  // Which phone rings first for the caller (make call, unpark): `from` when given (one of theirs),
+  // else their chosen active device (an extension, or an external number: AnyDevice), else their
+  // first extension; `mobile` is the external dial string that rings first, if any.
+  struct FirstLeg {
+    std::string device;
+    std::optional<std::string> mobile;
+    bool external = false;  // the user's chosen external device
+    std::string external_name;
+  };
+  std::expected<FirstLeg, CommandFailure> first_leg(const CommandCaller& caller, std::optional<std::string> from,
+                                                    std::string_view verb) const;
   const model::Call* other_call(const model::Call& call, std::string_view device) const;
   std::string next_request_id();
 
@@ -132,6 +165,7 @@ class CallControlService {
   const model::CallModel& model_;
   ports::PbxCommands& pbx_;
   const DialingPlan* plan_;
+  const model::ParkingState* parking_ = nullptr;
   std::uint64_t seq_;
 };
 

@@ -53,6 +53,20 @@ struct FakePbx final : ports::PbxCommands {
     pickup_outcome = std::move(outcome);
     rec("pickup " + c + " " + ringing + " " + picker + " " + cid, done);
   }
+  ParkOutcome park_outcome;
+  void park(const std::string& c, const std::string& d, const std::string& lot, ports::CommandDone done,
+            ParkOutcome outcome) override {
+    park_outcome = std::move(outcome);
+    rec("park " + c + " " + d + " " + lot, done);
+  }
+  std::optional<ports::UnparkRequest> last_unpark;
+  PickupOutcome unpark_outcome;
+  void unpark(const ports::UnparkRequest& r, ports::CommandDone done, PickupOutcome outcome) override {
+    last_unpark = r;
+    unpark_outcome = std::move(outcome);
+    rec("unpark " + r.lot + "," + r.space + " " + (r.first_leg_dial_string ? *r.first_leg_dial_string : r.from_device) +
+            " " + r.caller_id, done);
+  }
 };
 
 base::Timestamp at(int s) { return base::from_micros(1'795'000'000'000'000 + s * 1'000'000LL); }
@@ -310,7 +324,7 @@ TEST_F(CallControl, PickupFinalWordSaysNothingToPickUpInWords) {
 }
 
 TEST(CallCommand, NamesRoundTrip) {
-  for (auto v : {"answer", "hangup", "hold", "retrieve", "consult", "alternate", "transfer", "conference", "deflect", "pickup"}) {
+  for (auto v : {"answer", "hangup", "hold", "retrieve", "consult", "alternate", "transfer", "conference", "deflect", "pickup", "park"}) {
     auto c = parse_call_command(v);
     ASSERT_TRUE(c) << v;
     EXPECT_EQ(to_string(*c), v);
@@ -335,6 +349,112 @@ TEST(CallControlCaps, ConfiguredPhonePatternsDecideWhatIsOffered) {
   EXPECT_FALSE(model::has(model.allowed_actions(*model.find_call("c2"), "200"), model::Action::hold));
   model.set_device_caps("100", {});  // explicit caps win over the resolver
   EXPECT_FALSE(model::has(model.allowed_actions(*model.find_call("c1"), "100"), model::Action::hold));
+}
+
+}  // namespace
+}  // namespace callbridge::core
+
+namespace callbridge::core {
+namespace {
+
+TEST_F(CallControl, ParkSendsTheRemoteOfTheUsersConnectedCallToTheTenantsLotAndNamesTheSpace) {
+  options.parking_lot = "sales";
+  model.set_park_offered(true);
+  model.update("c1", "100", ConnectionState::alerting, CallEventType::delivered, at(0), "+4989123456");
+  auto s = service();
+  std::vector<CommandOutcome> finished;
+  auto fin = [&](CommandOutcome o) { finished.push_back(std::move(o)); };
+  // Ringing: nothing to park yet, in words.
+  s.execute(anna, CallCommand::park, "c1", std::nullopt, std::nullopt, keep(), fin);
+  EXPECT_EQ(failed(), CommandFailure::Kind::action_not_allowed);
+  EXPECT_EQ(out->error().detail, "Only a connected call with another party can be parked; at 100 the call is ringing.");
+  model.update("c1", "100", ConnectionState::connected, CallEventType::established, at(1));
+  // Not the caller's call: invisible.
+  CommandCaller ben{.tenant = "default", .extensions = {"101"}};
+  s.execute(ben, CallCommand::park, "c1", std::nullopt, std::nullopt, keep(), fin);
+  EXPECT_EQ(failed(), CommandFailure::Kind::not_found);
+  s.execute(anna, CallCommand::park, "c1", std::string("101"), std::nullopt, keep(), fin);
+  EXPECT_EQ(failed(), CommandFailure::Kind::forbidden);
+  EXPECT_TRUE(pbx.log.empty());
+  s.execute(anna, CallCommand::park, "c1", std::nullopt, std::nullopt, keep(), fin);
+  ASSERT_TRUE(out && *out);
+  ASSERT_EQ(pbx.log.size(), 1u);
+  EXPECT_EQ(pbx.log[0], "park c1 100 sales");
+  ASSERT_TRUE(pbx.park_outcome);
+  pbx.park_outcome(std::string("701"));
+  ASSERT_EQ(finished.size(), 1u);
+  ASSERT_TRUE(finished[0]);
+  EXPECT_EQ(finished[0]->space, "701");
+  EXPECT_EQ(finished[0]->call_id, "c1");
+  pbx.park_outcome(base::fail(base::Error::unavailable("the AMI session ended")));
+  ASSERT_EQ(finished.size(), 2u);
+  EXPECT_EQ(finished[1].error().kind, CommandFailure::Kind::pbx_unavailable);
+}
+
+TEST_F(CallControl, UnparkRingsTheUsersPhoneIntoTheParkedCallOrSaysNothingIsParkedThere) {
+  model::ParkingState parking("lab");
+  model::ParkedCall c;
+  c.lot = "default";
+  c.space = "701";
+  c.linkedid = "ctilab-1.37";
+  c.number = "+4989123001";
+  c.parker = "101";
+  parking.park(c);
+  auto s = service();
+  std::vector<CommandOutcome> finished;
+  auto fin = [&](CommandOutcome o) { finished.push_back(std::move(o)); };
+  // Without the PBX's parking state nothing is known to be parked.
+  s.unpark(anna, "701", std::nullopt, std::nullopt, keep(), fin);
+  EXPECT_EQ(failed(), CommandFailure::Kind::not_found);
+  s.set_parking(&parking);
+  s.unpark(anna, "702", std::nullopt, std::nullopt, keep(), fin);
+  EXPECT_EQ(failed(), CommandFailure::Kind::not_found);
+  EXPECT_EQ(out->error().detail, "Nothing is parked at 702 any more: it was picked up, timed out or the caller hung up.");
+  s.unpark(anna, "701", std::string("sales"), std::nullopt, keep(), fin);
+  EXPECT_EQ(out->error().detail, "Nothing is parked at 701 (lot sales) any more: it was picked up, timed out or the caller hung up.");
+  // Another tenant's user: their lots are not this PBX's.
+  s.unpark(CommandCaller{.tenant = "other", .extensions = {"100"}}, "701", std::nullopt, std::nullopt, keep(), fin);
+  EXPECT_EQ(failed(), CommandFailure::Kind::not_found);
+  s.unpark(anna, "701", std::nullopt, std::string("102"), keep(), fin);
+  EXPECT_EQ(failed(), CommandFailure::Kind::forbidden);
+  pbx.up = false;
+  s.unpark(anna, "701", std::nullopt, std::nullopt, keep(), fin);
+  EXPECT_EQ(failed(), CommandFailure::Kind::pbx_unavailable);
+  EXPECT_TRUE(pbx.log.empty());
+  pbx.up = true;
+  EXPECT_EQ(s.unpark(anna, "701", std::nullopt, std::nullopt, keep(), fin), "ctilab-1.37");
+  ASSERT_TRUE(out && *out);
+  EXPECT_EQ((*out)->call_id, "ctilab-1.37");
+  ASSERT_EQ(pbx.log.size(), 1u);
+  EXPECT_EQ(pbx.log[0], "unpark default,701 100 +4989123001");
+  pbx.unpark_outcome({});
+  pbx.unpark_outcome(base::fail(base::Error::not_found("ParkedCall found nothing")));
+  pbx.unpark_outcome(base::fail(base::Error::conflict("Originate failed: busy")));
+  ASSERT_EQ(finished.size(), 3u);
+  ASSERT_TRUE(finished[0]);
+  EXPECT_EQ(finished[0]->call_id, "ctilab-1.37");
+  EXPECT_EQ(finished[1].error().kind, CommandFailure::Kind::not_found);
+  EXPECT_EQ(finished[1].error().detail,
+            "Nothing was parked at 701 any more when your phone (100) answered: someone else picked it up, or the caller hung up.");
+  EXPECT_EQ(finished[2].error().kind, CommandFailure::Kind::conflict);
+  EXPECT_NE(finished[2].error().detail.find("stays parked at 701"), std::string::npos);
+}
+
+TEST_F(CallControl, UnparkWithAnExternalActiveDeviceRingsItFirst) {
+  options.active_device = [](const std::string&) -> std::optional<ActiveDevice> {
+    return ActiveDevice{.name = "mobile", .number = "+491701234567"};
+  };
+  model::ParkingState parking("lab");
+  model::ParkedCall c;
+  c.lot = "default";
+  c.space = "701";
+  parking.park(c);
+  auto s = service();
+  s.set_parking(&parking);
+  s.unpark(anna, "701", std::nullopt, std::nullopt, keep());
+  ASSERT_TRUE(out && *out);
+  ASSERT_TRUE(pbx.last_unpark && pbx.last_unpark->first_leg_dial_string);
+  EXPECT_EQ(*pbx.last_unpark->first_leg_dial_string, "01701234567");
 }
 
 }  // namespace

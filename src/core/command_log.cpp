@@ -66,12 +66,13 @@ const CommandRecord& CommandLog::add(const base::TenantId& tenant, const std::st
 }
 
 bool CommandLog::finish(const base::TenantId& tenant, const std::string& id, CommandState state, std::string reason,
-                        std::optional<std::string> call_id) {
+                        std::optional<std::string> call_id, std::optional<std::string> space) {
   CommandRecord* r = lookup(tenant, id);
   if (!r || r->state != CommandState::accepted || state == CommandState::accepted) return false;
   r->state = state;
   r->reason = std::move(reason);
   if (call_id) r->call_id = std::move(call_id);
+  if (space) r->space = std::move(space);
   r->updated_at = clock_.now();
   if (listener_) listener_(*r);
   return true;

@@ -32,6 +32,7 @@ struct CommandRecord {
   std::string reason{};                      // failed: why (the PBX's words); else ""
   std::optional<std::string> call_id{};      // the call it acts on / the call it made, once known
   std::optional<std::string> request_id{};   // make_call: the PBX correlation id ("c2d-0001")
+  std::optional<std::string> space{};        // park: the parking space the call went to ("701"), once known
   base::Timestamp created_at{};
   base::Timestamp updated_at{};
 };
@@ -58,7 +59,7 @@ class CommandLog {
   // accepted -> done/failed; `call_id` (when set) replaces the record's. The listener runs on
   // the change. false (nothing happens) when the record is unknown, expired or already final.
   bool finish(const base::TenantId& tenant, const std::string& id, CommandState state, std::string reason,
-              std::optional<std::string> call_id = std::nullopt);
+              std::optional<std::string> call_id = std::nullopt, std::optional<std::string> space = std::nullopt);
   // nullptr when unknown or expired.
   const CommandRecord* find(const base::TenantId& tenant, const std::string& id);
   std::size_t size(const base::TenantId& tenant) const;

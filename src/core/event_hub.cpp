@@ -15,6 +15,7 @@ constexpr auto& put_string = base::append_json_string;
 bool sees_message(const EventFilter& f, const HubMessage& m) {
   if (!m.user.empty()) return m.user == f.user;  // addressed to one user, whatever the scope
   if (m.kind == HubMessage::Kind::device) return f.admin;  // the device registry: admins only
+  if (m.kind == HubMessage::Kind::parking) return true;    // parking lots are the tenant's (docs/parking.md)
   if (f.scope == EventScope::tenant) return true;
   for (const auto& d : m.devices)
     if (m.kind == HubMessage::Kind::line || m.kind == HubMessage::Kind::status || m.kind == HubMessage::Kind::features
@@ -232,6 +233,67 @@ void EventHub::on_queues(const base::TenantId& tn, const model::QueueState& stat
     }
     json += '}';
     publish(t, HubMessage::Kind::queue, std::move(devices), std::move(json));
+  }
+}
+
+std::string parked_call_json(const model::ParkedCall& c, std::string_view pbx, const base::TenantId& tenant,
+                             base::Timestamp now, const RemoteInfoView* remotes) {
+  auto str = [](std::string& o, std::string_view k, std::string_view v, bool null_if_empty = false) {
+    o += ",\"";
+    o += k;
+    o += "\":";
+    if (null_if_empty && v.empty()) o += "null";
+    else put_string(o, v);
+  };
+  std::string o = "{\"id\":";
+  put_string(o, std::string(pbx) + ":" + c.lot + ":" + c.space);
+  str(o, "pbx", pbx);
+  str(o, "lot", c.lot);
+  str(o, "space", c.space);
+  str(o, "call_id", c.linkedid, true);
+  str(o, "channel", c.channel);
+  str(o, "number", c.number, true);
+  str(o, "name", c.name, true);
+  str(o, "parked_by", c.parker, true);
+  str(o, "since", base::format_rfc3339_ms(c.since));
+  o += ",\"parked_seconds\":";
+  o += std::to_string(std::max<std::int64_t>(0, std::chrono::duration_cast<std::chrono::seconds>(now - c.since).count()));
+  o += ",\"times_out_at\":";
+  if (c.times_out_at) put_string(o, base::format_rfc3339_ms(*c.times_out_at));
+  else o += "null";
+  if (remotes) {
+    // The parked caller as the calls show a remote party: classified, with the directory's
+    // contacts when a lookup for the number ran while it talked to one of the tenant's phones.
+    model::Connection conn;
+    conn.state = model::ConnectionState::held;
+    if (!c.number.empty()) conn.remote = c.number;
+    o += ",\"remote_info\":";
+    remotes->append_remote_info(o, tenant, conn);
+  }
+  o += '}';
+  return o;
+}
+
+void EventHub::on_parking(const base::TenantId& tn, const model::ParkingState& state,
+                          std::span<const model::ParkingChange> changes, base::Timestamp now) {
+  auto& t = tenant(tn);
+  for (const auto& ch : changes) {
+    ++t.seq;
+    std::string json = head("parking", t.seq);
+    json += ",\"event\":";
+    put_string(json, model::to_string(ch.kind));
+    json += ",\"reason\":";
+    if (ch.reason == model::ParkingChange::Reason::none) json += "null";
+    else put_string(json, model::to_string(ch.reason));
+    json += ",\"by\":";
+    if (ch.by.empty()) json += "null";
+    else put_string(json, ch.by);
+    json += ",\"parked_call\":";
+    json += parked_call_json(ch.call, state.pbx(), tn, now, remote_info_);
+    json += '}';
+    std::vector<std::string> devices;
+    if (!ch.call.parker.empty()) devices.push_back(ch.call.parker);
+    publish(t, HubMessage::Kind::parking, std::move(devices), std::move(json));
   }
 }
 

@@ -20,6 +20,7 @@
 #include "model/call_model.hpp"
 #include "model/device_registry.hpp"
 #include "model/journal_entry.hpp"
+#include "model/parking_state.hpp"
 #include "model/queue_state.hpp"
 #include "core/remote_info_view.hpp"
 #include "core/visibility.hpp"
@@ -32,7 +33,7 @@ namespace callbridge::core {
 
 // One published message, shared by every subscriber and by the retention ring.
 struct HubMessage {
-  enum class Kind : std::uint8_t { call, line, journal, command, device, status, queue, user_devices, features };
+  enum class Kind : std::uint8_t { call, line, journal, command, device, status, queue, user_devices, features, parking };
   std::uint64_t seq = 0;
   Kind kind = Kind::call;
   std::vector<std::string> devices;          // the devices it concerns (filtering; line and status: as presence)
@@ -124,6 +125,12 @@ class EventHub {
   // scope tenant. `now`: the waiting times' reference.
   void on_queues(const base::TenantId& tenant, const model::QueueState& state, std::span<const std::string> names,
                  base::Timestamp now);
+  // The parked calls' changes (docs/parking.md), one message per change in PBX order:
+  // {"type":"parking","seq":N,"event":"parked"|"changed"|"left","reason":..,"by":..,
+  // "parked_call":{...}}; seen by every subscription of the tenant (parking lots are shared: any
+  // phone of the tenant may retrieve a parked call by dialing its space).
+  void on_parking(const base::TenantId& tenant, const model::ParkingState& state,
+                  std::span<const model::ParkingChange> changes, base::Timestamp now);
   // Any JSON object with the given kind/devices; `json_tail` is the object after `"seq":N` and must
   // start with ',' or be '}' (tests, benchmarks, future kinds).
   void publish_raw(const base::TenantId& tenant, HubMessage::Kind kind, std::vector<std::string> devices,
@@ -211,6 +218,11 @@ std::string device_json(const model::RegisteredDevice& d);
 // wait at `now` and, with `remotes`, the caller's remote_info; agents with their state.
 std::string queue_json(const model::Queue& q, std::string_view pbx, const base::TenantId& tenant,
                        base::Timestamp now, const RemoteInfoView* remotes);
+// A parked call as the API shows it (docs/parking.md, GET /api/v1/parking): lot, space, the
+// parked caller (with `remotes`, its remote_info), who parked it, since, how long at `now`, when it
+// times out.
+std::string parked_call_json(const model::ParkedCall& c, std::string_view pbx, const base::TenantId& tenant,
+                             base::Timestamp now, const RemoteInfoView* remotes);
 // The call as the API shows it (docs/api.md "Calls"), from the model; with `remotes`, every
 // connection also carries "remote_info".
 std::string call_json(const model::Call& c, const base::TenantId& tenant, const model::CallModel& m,

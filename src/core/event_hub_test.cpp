@@ -45,6 +45,41 @@ TEST_F(HubTest, SnapshotThenEventsWithIncreasingSeqFilteredByDevice) {
   EXPECT_EQ(hub.stats().subscribers, 0u);
 }
 
+// docs/parking.md: a parked call is the tenant's business: every subscription of the tenant gets
+// the parking events (a user of scope own without any device in the call too), another tenant's
+// none; each change is one message with the parked call as GET /api/v1/parking shows it.
+TEST_F(HubTest, ParkingEventsReachEverySubscriptionOfTheTenantOnly) {
+  Collect mine, colleague, other;
+  auto a = hub.subscribe("default", own({"100"}), std::nullopt, &mine);
+  auto b = hub.subscribe("default", own({"105"}), std::nullopt, &colleague);
+  auto c = hub.subscribe("acme", own({"100"}), std::nullopt, &other);
+  model::ParkingState st("lab");
+  model::ParkedCall pc;
+  pc.lot = "default";
+  pc.space = "701";
+  pc.linkedid = "c9";
+  pc.number = "+4989123001";
+  pc.parker = "100";
+  pc.since = at(0);
+  pc.times_out_at = at(45);
+  st.park(pc);
+  st.leave("default", "701", model::ParkingChange::Reason::retrieved, "102");
+  auto changes = st.take_changes();
+  hub.on_parking("default", st, changes, at(12));
+  ASSERT_EQ(mine.got.size(), 2u);
+  EXPECT_EQ(mine.got[0],
+            "{\"type\":\"parking\",\"seq\":1,\"event\":\"parked\",\"reason\":null,\"by\":null,\"parked_call\":"
+            "{\"id\":\"lab:default:701\",\"pbx\":\"lab\",\"lot\":\"default\",\"space\":\"701\",\"call_id\":\"c9\","
+            "\"channel\":\"\",\"number\":\"+4989123001\",\"name\":null,\"parked_by\":\"100\","
+            "\"since\":\"2026-11-18T11:06:40.000Z\",\"parked_seconds\":12,\"times_out_at\":\"2026-11-18T11:07:25.000Z\"}}");
+  EXPECT_NE(mine.got[1].find("\"event\":\"left\",\"reason\":\"retrieved\",\"by\":\"102\""), std::string::npos) << mine.got[1];
+  EXPECT_EQ(colleague.got, mine.got);
+  EXPECT_TRUE(other.got.empty());
+  hub.unsubscribe("default", a.id);
+  hub.unsubscribe("default", b.id);
+  hub.unsubscribe("acme", c.id);
+}
+
 // Issue 13: the call JSON says why a device has no Answer (its phone cannot be answered remotely),
 // and says nothing for a phone that can.
 TEST_F(HubTest, CallJsonExplainsActionsThePhoneCannotDo) {

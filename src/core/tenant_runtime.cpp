@@ -83,8 +83,10 @@ base::Status TenantRuntime::add_driver(std::unique_ptr<ports::PbxDriver> driver)
   drivers_.push_back(std::move(driver));
   services_.hub->add_model(id_, &d->call_model());
   // Call control goes through the first driver that offers it (one PBX per tenant controls calls).
-  if (!control_ && d->commands())
+  if (!control_ && d->commands()) {
     control_ = std::make_unique<CallControlService>(control_options_, d->call_model(), *d->commands(), plan_.get());
+    control_->set_parking(d->parking());  // park / unpark act on that PBX's lots
+  }
   if (running()) d->start();
   return {};
 }
@@ -175,6 +177,22 @@ void TenantRuntime::on_queues_changed(const model::QueueState& state, std::span<
 void TenantRuntime::for_each_queue_state(const std::function<void(const model::QueueState&)>& f) const {
   for (const auto& d : drivers_)
     if (const auto* q = d->queues()) f(*q);
+}
+
+void TenantRuntime::on_parking_changed(const model::ParkingState& state,
+                                       std::span<const model::ParkingChange> changes) {
+  bool ours = false;
+  for (const auto& d : drivers_) ours |= d->parking() == &state;
+  if (!ours) {
+    ++stats_.foreign_dropped;
+    return;
+  }
+  services_.hub->on_parking(id_, state, changes, services_.clock->now());
+}
+
+void TenantRuntime::for_each_parking_state(const std::function<void(const model::ParkingState&)>& f) const {
+  for (const auto& d : drivers_)
+    if (const auto* p = d->parking()) f(*p);
 }
 
 void TenantRuntime::queue_member(const ports::QueueMemberRequest& r, std::string_view pbx, ports::CommandDone done) {

@@ -173,6 +173,10 @@ class TenantRuntime final : public ports::PbxEventSink {
   ports::PbxFeatures* features();
   void on_line_features_changed(const ports::PbxFeatures& features, std::span<const std::string> lines) override;
 
+  void on_parking_changed(const model::ParkingState& state, std::span<const model::ParkingChange> changes) override;
+  // The parked calls of this tenant's drivers (docs/parking.md).
+  void for_each_parking_state(const std::function<void(const model::ParkingState&)>& f) const;
+
  private:
   void store_entry(model::JournalEntry entry);
   void trace_journal(const model::JournalEntry& e, JournalVerdict verdict);

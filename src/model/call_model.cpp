@@ -63,13 +63,14 @@ std::string_view to_string(Action a) {
     case Action::deflect: return "deflect";
     case Action::dial: return "dial";
     case Action::pickup: return "pickup";
+    case Action::park: return "park";
   }
   return "";
 }
 
 std::vector<std::string_view> action_names(ActionSet s) {
   std::vector<std::string_view> out;
-  for (std::uint32_t bit = 1; bit <= static_cast<std::uint32_t>(Action::pickup); bit <<= 1) {
+  for (std::uint32_t bit = 1; bit <= static_cast<std::uint32_t>(Action::park); bit <<= 1) {
     if (s & bit) out.push_back(to_string(static_cast<Action>(bit)));
   }
   return out;
@@ -320,6 +321,7 @@ ActionSet CallModel::actions_with(const Call& call, std::string_view device, Dev
       // Blind transfer and consultation are PBX features (AMI BlindTransfer/Atxfer): no phone
       // support needed. Hold needs the phone to accept a remote hold request.
       s |= bit(Action::hangup) | bit(Action::transfer) | bit(Action::consult);
+      if (park_offered_ && conn->remote) s |= bit(Action::park);
       if (caps.remote_hold) s |= bit(Action::hold);
       if (other_held) {
         s |= bit(Action::conference);

@@ -55,6 +55,10 @@ enum class Action : std::uint32_t {
   // Whoever sees the call may pick it up: users see their own calls only, supervisors and admins
   // every call and every line of their tenant (core/visibility).
   pickup = 1u << 10,
+  // A connected call whose other party may be parked (POST /api/v1/calls/{id}/park: the remote
+  // waits in a parking space, the device leaves); only when the PBX driver can
+  // (CallModel::set_park_offered).
+  park = 1u << 11,
 };
 using ActionSet = std::uint32_t;
 inline bool has(ActionSet s, Action a) { return (s & static_cast<std::uint32_t>(a)) != 0; }
@@ -120,6 +124,9 @@ class CallModel {
   // The PBX driver can carry out a directed pickup (ports::PbxCommands::pickup): ringing
   // connections then offer Action::pickup. Off by default (replay, drivers without it).
   void set_pickup_offered(bool on) { pickup_offered_ = on; }
+  // The PBX driver can park a call's remote (ports::PbxCommands::park): connected connections then
+  // offer Action::park. Off by default.
+  void set_park_offered(bool on) { park_offered_ = on; }
 
   // Moves `device`'s connection in `call_id` to `state` (creating call and connection as needed)
   // and publishes `type`. A no-op (no event) if nothing changes.
@@ -186,6 +193,7 @@ class CallModel {
   EventSink sink_;
   std::function<DeviceCaps(std::string_view)> caps_resolver_;
   bool pickup_offered_ = false;
+  bool park_offered_ = false;
   std::unordered_map<std::string, Call> calls_;
   std::unordered_map<std::string, DeviceInfo> devices_;
   std::uint64_t line_version_ = 0;

@@ -6,6 +6,7 @@
 // the call arrives later as call events.
 #pragma once
 
+#include <chrono>
 #include <functional>
 #include <optional>
 #include <string>
@@ -42,6 +43,16 @@ struct MakeCallRequest {
   // the message) = the first leg failed (unknown device, busy, no answer). Runs at most once, on
   // the model thread; never when `done` reported an error; may never run (link lost).
   std::function<void(base::Result<std::string>)> on_outcome{};
+};
+
+// Unpark (docs/parking.md): the user's phone (or their AnyDevice first leg) is rung and, once it
+// answers, takes the call parked at `lot`/`space`.
+struct UnparkRequest {
+  std::string from_device;                              // the user's line ("102")
+  std::optional<std::string> first_leg_dial_string{};   // AnyDevice: ring this external number instead
+  std::string lot;                                      // "default"
+  std::string space;                                    // "701"
+  std::string caller_id{};                              // what the ringing phone shows (the parked caller)
 };
 
 class PbxCommands {
@@ -93,6 +104,24 @@ class PbxCommands {
                       PickupOutcome outcome) {
     (void)call_id, (void)ringing_device, (void)picker_device, (void)caller_id, (void)outcome;
     done(base::fail(base::Error::conflict("this PBX driver cannot pick up calls")));
+  }
+  // Park: `device`'s remote party in `call_id` goes into parking lot `lot` (its next free space);
+  // the device leaves the call and is rung back when the lot's parking time is over. `outcome`
+  // (optional, after `done` accepted): ok with the space the PBX chose ("701"); an error when the
+  // PBX did not report the park (Errc::unavailable: the link went down). Default: refused.
+  using ParkOutcome = std::function<void(base::Result<std::string>)>;
+  virtual void park(const std::string& call_id, const std::string& device, const std::string& lot, CommandDone done,
+                    ParkOutcome outcome) {
+    (void)call_id, (void)device, (void)lot, (void)outcome;
+    done(base::fail(base::Error::conflict("this PBX driver cannot park calls")));
+  }
+  // Unpark: see UnparkRequest. `outcome` (optional, after `done` accepted), like pickup's: ok = the
+  // phone talks to the parked caller; Errc::not_found = nothing was parked at the space any more
+  // when the phone answered; Errc::conflict = the phone did not answer (busy, no answer), reason in
+  // the message; Errc::unavailable = the link went down meanwhile. Default: refused.
+  virtual void unpark(const UnparkRequest& r, CommandDone done, PickupOutcome outcome) {
+    (void)r, (void)outcome;
+    done(base::fail(base::Error::conflict("this PBX driver cannot retrieve parked calls")));
   }
 };
 

@@ -18,6 +18,7 @@
 #include "model/call_model.hpp"
 #include "model/device_registry.hpp"
 #include "model/journal_entry.hpp"
+#include "model/parking_state.hpp"
 #include "model/queue_state.hpp"
 #include "ports/call_trace.hpp"
 #include "ports/pbx_commands.hpp"
@@ -64,6 +65,12 @@ class PbxEventSink {
   virtual void on_line_features_changed(const PbxFeatures& features, std::span<const std::string> lines) {
     (void)features;
     (void)lines;
+  }
+  // The parked calls of `state` (the driver's, PbxDriver::parking()) changed (docs/parking.md):
+  // `changes` in PBX order. Default: ignored.
+  virtual void on_parking_changed(const model::ParkingState& state, std::span<const model::ParkingChange> changes) {
+    (void)state;
+    (void)changes;
   }
   // Where the driver notes the PBX events that built each call (the admins' explain trace,
   // ports::CallTrace); null (the default): nobody traces, the driver notes nothing.
@@ -116,6 +123,8 @@ class PbxDriver {
   virtual PbxFeatures* features() { return nullptr; }
   // The PBX's queues (docs/queues.md); null when the driver keeps none.
   virtual const model::QueueState* queues() const { return nullptr; }
+  // The PBX's parked calls (docs/parking.md); null when the driver keeps none.
+  virtual const model::ParkingState* parking() const { return nullptr; }
   // Changes an agent's membership through the PBX; `done` runs once on the model thread with the
   // PBX's verdict (errors as in CommandDone: unavailable, not_found, conflict, invalid_argument,
   // timeout); the change itself arrives as a queue change. Default: refused.

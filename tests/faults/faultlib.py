@@ -25,7 +25,7 @@ from livetest.lab import die_with_parent  # noqa: E402
 # The resync callbridge's AMI client asks after each login (drivers/ami default_resync_actions):
 # the observer asks the same with the same ActionIDs, so `callbridge replay` accepts its stream.
 RESYNC_ACTIONS = ["CoreShowChannels", "Status", "BridgeList", "DeviceStateList", "ExtensionStateList",
-                  "PJSIPShowEndpoints", "PJSIPShowContacts", "QueueStatus", "CoreStatus"]
+                  "PJSIPShowEndpoints", "PJSIPShowContacts", "QueueStatus", "ParkedCalls", "CoreStatus"]
 
 
 class CampaignError(Exception):

@@ -3,7 +3,9 @@
 // core/tenant_runtime); the event hub publishes each change as {"type":"call","call":{...}} to the
 // subscribers who may see it, in the shape GET /api/v1/calls shows. A call control command's later
 // outcome (the PBX's answer) is published by the tenant's command log as {"type":"command",
-// "command":{...}} to the user who issued it (command_json in calls_service). Constants; any thread.
+// "command":{...}} to the user who issued it (command_json in calls_service). The drivers' parked
+// calls (ports::PbxDriver::parking(), PbxEventSink::on_parking_changed) are published as
+// {"type":"parking",...} to every subscription of the tenant (docs/parking.md). Constants; any thread.
 #pragma once
 
 #include <array>
@@ -12,7 +14,8 @@
 
 namespace callbridge::capabilities::calls {
 
-inline constexpr std::array kConsumes{Consumes::call_events, Consumes::call_models};
-inline constexpr std::array kEmits{core::HubMessage::Kind::call, core::HubMessage::Kind::command};
+inline constexpr std::array kConsumes{Consumes::call_events, Consumes::call_models, Consumes::parking_states};
+inline constexpr std::array kEmits{core::HubMessage::Kind::call, core::HubMessage::Kind::command,
+                                   core::HubMessage::Kind::parking};
 
 }  // namespace callbridge::capabilities::calls

@@ -38,6 +38,7 @@ std::string command_json(const core::CommandRecord& r) {
   o["reason"] = r.reason.empty() ? json::value(nullptr) : json::value(r.reason);
   o["call_id"] = r.call_id ? json::value(*r.call_id) : json::value(nullptr);
   if (r.request_id) o["request_id"] = *r.request_id;
+  if (r.action == "park") o["space"] = r.space ? json::value(*r.space) : json::value(nullptr);
   o["created_at"] = base::format_rfc3339_ms(r.created_at);
   o["updated_at"] = base::format_rfc3339_ms(r.updated_at);
   return json::serialize(o);

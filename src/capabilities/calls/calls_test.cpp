@@ -195,6 +195,48 @@ TEST_F(CallsWithControl, CommandsGoToTheTenantsCallControlAndLog) {
   EXPECT_EQ(call("POST", "/api/v1/calls", anna, std::string(70 * 1024, ' ')).status, 413);
 }
 
+// GET /api/v1/parking (docs/parking.md): every user of the tenant sees its parked calls; another
+// tenant's user sees an empty list (its own PBX), the operator none.
+TEST_F(CallsWithControl, ParkedCallsAreListedForEveryUserOfTheTenant) {
+  auto anna = add_user(kA, "anna", "user", {"100"});
+  auto dora = add_user(kA, "dora", "user", {"103"});
+  auto ben = add_user(kB, "ben", "user", {"100"});
+  auto empty = call("GET", "/api/v1/parking", anna);
+  ASSERT_EQ(empty.status, 200) << empty.body;
+  EXPECT_EQ(empty.body, R"({"lot":"default","parked":[]})");
+  model::ParkingState parking("lab");
+  model::ParkedCall c;
+  c.lot = "default";
+  c.space = "701";
+  c.linkedid = "ta-call-9";
+  c.channel = "PJSIP/trunk-0000001f";
+  c.number = "+4989123001";
+  c.parker = "100";
+  c.since = clock_.now() - std::chrono::seconds(12);
+  c.times_out_at = c.since + std::chrono::seconds(45);
+  parking.park(c);
+  service_->set_parking(&parking);
+  for (const auto& who : {anna, dora}) {
+    auto r = call("GET", "/api/v1/parking", who);
+    ASSERT_EQ(r.status, 200) << r.body;
+    auto o = json::parse(r.body).as_object();
+    ASSERT_EQ(o.at("parked").as_array().size(), 1u);
+    auto p = o.at("parked").as_array()[0].as_object();
+    EXPECT_EQ(p.at("id").as_string(), "lab:default:701");
+    EXPECT_EQ(p.at("space").as_string(), "701");
+    EXPECT_EQ(p.at("call_id").as_string(), "ta-call-9");
+    EXPECT_EQ(p.at("number").as_string(), "+4989123001");
+    EXPECT_TRUE(p.at("name").is_null());
+    EXPECT_EQ(p.at("parked_by").as_string(), "100");
+    EXPECT_EQ(p.at("parked_seconds").as_int64(), 12);
+    EXPECT_FALSE(p.at("times_out_at").is_null());
+  }
+  auto other = call("GET", "/api/v1/parking", ben);
+  ASSERT_EQ(other.status, 200);
+  EXPECT_EQ(json::parse(other.body).at("parked").as_array().size(), 0u);
+  EXPECT_EQ(call("GET", "/api/v1/parking", "").status, 401);
+}
+
 TEST_F(CallsWithControl, JournalCallbackUsesTheApisJournal) {
   auto anna = add_user(kA, "anna", "user", {"100"});
   add_journal(kA, "100", 1);

@@ -98,7 +98,7 @@ struct Tracking {
     if (!o) {
       l->finish(tenant, id, core::CommandState::failed, o.error().detail);
     } else if (final) {
-      l->finish(tenant, id, core::CommandState::done, "", o->call_id);
+      l->finish(tenant, id, core::CommandState::done, "", o->call_id, o->space);
     }
   }
 };
@@ -123,6 +123,15 @@ core::CommandCallback finished_cb(const std::shared_ptr<Tracking>& t) {
     }
     t->later(std::move(o), true);
   };
+}
+
+// A parking space or lot as the path and body may name it: res_parking's names are plain.
+bool is_parking_name(std::string_view v) {
+  if (v.empty() || v.size() > 64) return false;
+  for (char c : v)
+    if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '-' || c == '_'))
+      return false;
+  return true;
 }
 
 using Note = std::shared_ptr<CommandAuditNote>;
@@ -276,6 +285,43 @@ struct Routes {
     });
   }
 
+  // POST /api/v1/calls/{id}/park: as the other commands, but done only once the PBX named the
+  // parking space (the record's "space").
+  HttpResponse park(const HttpRequest& req, const Principal& principal, const Note& note) {
+    std::string verb;
+    std::string id = rest::path_segment(req, "/api/v1/calls/", &verb);
+    return guarded(req, principal, [&](const Principal& p, const json::object& body, core::CallControlService& svc) {
+      auto device = rest::opt_string(body, "device", 64);
+      if (!device) return problem(400, "bad-request", device.error());
+      if (*device && !base::is_device_name(**device))
+        return problem(400, "bad-request", "device: not a device name: expected " + std::string(base::kDeviceNameRule));
+      if (body.contains("to")) return problem(400, "bad-request", "park takes no \"to\": the PBX picks the space");
+      auto t = track(p, true, note);
+      svc.execute(p.viewer(), core::CallCommand::park, id, *device, std::nullopt, done_cb(t), finished_cb(t));
+      return respond(p, t, "park", id, std::nullopt);
+    });
+  }
+
+  // POST /api/v1/parking/{space}/pickup {"device"?, "lot"?}: the caller's phone takes the call
+  // parked there (core::CallControlService::unpark).
+  HttpResponse unpark(const HttpRequest& req, const Principal& principal, const Note& note) {
+    std::string verb;
+    std::string space = rest::path_segment(req, "/api/v1/parking/", &verb);
+    return guarded(req, principal, [&](const Principal& p, const json::object& body, core::CallControlService& svc) {
+      auto device = rest::opt_string(body, "device", 64);
+      if (!device) return problem(400, "bad-request", device.error());
+      if (*device && !base::is_device_name(**device))
+        return problem(400, "bad-request", "device: not a device name: expected " + std::string(base::kDeviceNameRule));
+      auto lot = rest::opt_string(body, "lot", 64);
+      if (!lot) return problem(400, "bad-request", lot.error());
+      if (*lot && !is_parking_name(**lot))
+        return problem(400, "bad-request", "lot: not a parking lot name (1-64 of letters, digits, '-', '_')");
+      auto t = track(p, true, note);
+      std::string call = svc.unpark(p.viewer(), space, *lot, *device, done_cb(t), finished_cb(t));
+      return respond(p, t, "unpark", call.empty() ? std::nullopt : std::optional<std::string>(call), std::nullopt);
+    });
+  }
+
   // POST /api/v1/calls/{id}/pickup: the lines the caller sees (team mates' need the tenant's users,
   // read on the workers), then the pickup on the io thread.
   // POST /api/v1/lines/{device}/pickup (`by_line`): the call ringing there.
@@ -349,7 +395,7 @@ void note_body(const HttpRequest& req, CommandAuditNote& n) {
   if (req.body.find_first_not_of(" \t\r\n") == std::string::npos) return;
   auto b = rest::body_object(req);  // the route answers a bad body; the note just stays without it
   if (!b) return;
-  for (const char* k : {"to", "from", "device"})
+  for (const char* k : {"to", "from", "device", "lot"})
     if (const auto* v = b->if_contains(k); v && v->is_string() && v->get_string().size() <= 256) n.details[k] = *v;
 }
 
@@ -366,6 +412,20 @@ void describe_command(const HttpRequest& req, CommandAuditNote& n) {
   auto cmd = core::parse_call_command(verb);  // checked before authentication (is_command)
   n.action = "call." + std::string(cmd ? core::to_string(*cmd) : std::string_view("unknown"));
   n.target = "call:" + id;
+  note_body(req, n);
+}
+
+// POST /api/v1/parking/{space}/pickup.
+bool is_unpark(const HttpRequest& req) {
+  std::string verb;
+  std::string space = rest::path_segment(req, "/api/v1/parking/", &verb);
+  return verb == "pickup" && is_parking_name(space);
+}
+
+void describe_unpark(const HttpRequest& req, CommandAuditNote& n) {
+  std::string verb;
+  n.action = "call.unpark";
+  n.target = "parking:" + rest::path_segment(req, "/api/v1/parking/", &verb);
   note_body(req, n);
 }
 
@@ -441,12 +501,17 @@ void add_command_routes(HttpServer& server, CommandRouteDeps deps) {
                  std::string verb;
                  rest::path_segment(req, "/api/v1/calls/", &verb);
                  if (verb == "pickup") return routes->pickup(req, p, n, std::move(r), routes);
+                 if (verb == "park") return r(routes->park(req, p, n));
                  r(routes->command(req, p, n));
                }, describe_command));
   server.route("POST", "/api/v1/lines/*",
                authed(is_line_pickup, [routes](const HttpRequest& req, const Principal& p, const Note& n, Respond r) {
                  routes->pickup(req, p, n, std::move(r), routes, true);
                }, describe_line_pickup));
+  server.route("POST", "/api/v1/parking/*",
+               authed(is_unpark, [routes](const HttpRequest& req, const Principal& p, const Note& n, Respond r) {
+                 r(routes->unpark(req, p, n));
+               }, describe_unpark));
   server.route("GET", "/api/v1/commands/*",
                authed({}, [routes](const HttpRequest& req, const Principal& p, const Note&, Respond r) {
                  r(routes->get_command(req, p));

@@ -123,6 +123,17 @@ struct FakePbx final : ports::PbxCommands {
     pickups.push_back(std::move(outcome));
     finish("pickup " + c + " " + ringing + " " + picker + " " + cid, std::move(d));
   }
+  std::vector<ParkOutcome> parks;  // park's outcome, run by the test
+  void park(const std::string& c, const std::string& dev, const std::string& lot, ports::CommandDone d,
+            ParkOutcome outcome) override {
+    parks.push_back(std::move(outcome));
+    finish("park " + c + " " + dev + " " + lot, std::move(d));
+  }
+  std::vector<PickupOutcome> unparks;
+  void unpark(const ports::UnparkRequest& r, ports::CommandDone d, PickupOutcome outcome) override {
+    unparks.push_back(std::move(outcome));
+    finish("unpark " + r.lot + "," + r.space + " " + r.from_device + " " + r.caller_id, std::move(d));
+  }
 };
 
 // Entries with ids 1..n in memory; query honours tenant, party, before_id and limit (newest first).
@@ -573,6 +584,79 @@ TEST_F(RestCommands, PickupTakesATeamMatesRingingCallAndIsAudited) {
   model.update("ctilab-2.0", "100", ConnectionState::alerting, CallEventType::delivered, at(2), "+4989123456");
   EXPECT_EQ(post("/api/v1/calls/ctilab-2.0/pickup", "", "sup").status, 403);
   EXPECT_EQ(pbx.log.size(), 2u);
+}
+
+// Park (docs/parking.md): a call the user is in, through the generic command shape; done once the
+// PBX named the space, which the command record then shows. Not their call: 404; a device not
+// theirs: 403; a ringing call: 409 in words.
+TEST_F(RestCommands, ParkIsDoneWithTheSpaceThePbxNamed) {
+  model.set_park_offered(true);
+  model.update("ctilab-1.0", "100", ConnectionState::alerting, CallEventType::delivered, at(0), "+4989123456");
+  auto r = post("/api/v1/calls/ctilab-1.0/park", "");
+  EXPECT_EQ(r.status, 409);
+  EXPECT_EQ(type(r), "/problems/action-not-allowed");
+  EXPECT_EQ(std::string(obj(r).at("detail").as_string()),
+            "Only a connected call with another party can be parked; at 100 the call is ringing.");
+  model.update("ctilab-1.0", "100", ConnectionState::connected, CallEventType::established, at(1));
+  EXPECT_EQ(post("/api/v1/calls/ctilab-1.0/park", "", "bob").status, 404);  // not in it
+  EXPECT_EQ(post("/api/v1/calls/ctilab-1.0/park", R"({"device": "102"})").status, 403);
+  EXPECT_EQ(post("/api/v1/calls/ctilab-1.0/park", R"({"to": "701"})").status, 400);
+  EXPECT_EQ(post("/api/v1/calls/ctilab-1.0/park", "", "other").status, 503);  // no PBX serves "other"
+  EXPECT_EQ(post("/api/v1/calls/no-such/park", "").status, 404);
+  EXPECT_TRUE(pbx.log.empty());
+  r = post("/api/v1/calls/ctilab-1.0/park", "");
+  ASSERT_EQ(r.status, 202) << r.body;
+  EXPECT_EQ(pbx.log.back(), "park ctilab-1.0 100 default");
+  const std::string id(obj(r).at("command_id").as_string());
+  auto c = boost::json::parse(get("/api/v1/commands/" + id).body).as_object();
+  EXPECT_EQ(c.at("state").as_string(), "accepted");
+  EXPECT_TRUE(c.at("space").is_null());
+  ASSERT_EQ(pbx.parks.size(), 1u);
+  pbx.parks[0](std::string("701"));
+  c = boost::json::parse(get("/api/v1/commands/" + id).body).as_object();
+  EXPECT_EQ(c.at("state").as_string(), "done");
+  EXPECT_EQ(c.at("space").as_string(), "701");
+  auto a = audited();
+  EXPECT_EQ(a.back(), "call.park call:ctilab-1.0 done");
+}
+
+// Unpark: POST /api/v1/parking/{space}/pickup. An empty space (or another tenant's) is 404 in
+// words; the final word comes from the PBX as pickup's does.
+TEST_F(RestCommands, UnparkTakesTheParkedCallOrSaysNothingIsParkedThere) {
+  model::ParkingState parking("lab");
+  model::ParkedCall pc;
+  pc.lot = "default";
+  pc.space = "701";
+  pc.linkedid = "ctilab-1.0";
+  pc.number = "+4989123456";
+  parking.park(pc);
+  service.set_parking(&parking);
+  auto r = post("/api/v1/parking/702/pickup", "", "bob");
+  EXPECT_EQ(r.status, 404);
+  EXPECT_EQ(type(r), "/problems/not-found");
+  EXPECT_EQ(std::string(obj(r).at("detail").as_string()),
+            "Nothing is parked at 702 any more: it was picked up, timed out or the caller hung up.");
+  EXPECT_EQ(post("/api/v1/parking/701/pickup", "", "other").status, 503);  // another tenant: not its PBX
+  EXPECT_EQ(post("/api/v1/parking/701/pickup", R"({"device": "100"})", "bob").status, 403);
+  EXPECT_EQ(post("/api/v1/parking/701,x/pickup", "", "bob").status, 404);  // not a space name
+  EXPECT_EQ(post("/api/v1/parking/701/pickup", R"({"lot": "a,b"})", "bob").status, 400);
+  EXPECT_EQ(post("/api/v1/parking/701/pickup", "", "op").status, 403);
+  EXPECT_TRUE(pbx.log.empty());
+  r = post("/api/v1/parking/701/pickup", "", "bob");
+  ASSERT_EQ(r.status, 202) << r.body;
+  EXPECT_EQ(obj(r).at("call_id").as_string(), "ctilab-1.0");
+  EXPECT_EQ(pbx.log.back(), "unpark default,701 102 +4989123456");
+  const std::string id(obj(r).at("command_id").as_string());
+  ASSERT_EQ(pbx.unparks.size(), 1u);
+  pbx.unparks[0](base::fail(base::Error::not_found("ParkedCall found nothing")));
+  auto c = boost::json::parse(get("/api/v1/commands/" + id, "bob").body).as_object();
+  EXPECT_EQ(c.at("state").as_string(), "failed");
+  EXPECT_EQ(c.at("action").as_string(), "unpark");
+  EXPECT_EQ(std::string(c.at("reason").as_string()),
+            "Nothing was parked at 701 any more when your phone (102) answered: someone else picked it up, or the "
+            "caller hung up.");
+  auto a = audited();
+  EXPECT_EQ(a.back(), "call.unpark parking:701 failed");
 }
 
 // The presence page knows lines, not call ids: POST /api/v1/lines/{device}/pickup takes the call

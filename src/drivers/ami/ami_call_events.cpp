@@ -306,6 +306,9 @@ void AmiCallTracker::Impl::on_attended_transfer(const AmiFields& f, Timestamp t)
 }
 
 void AmiCallTracker::Impl::on_parked_call(const AmiFields& f, Timestamp t) {
+  // A ParkedCalls list item (ActionID set: the resync's, AmiParkingTracker) reports a park that
+  // happened before; only the live event hands the parker's leg over.
+  if (!f[F::action_id].empty()) return;
   Slot cs = g_.find(f[F::parkee_uniqueid]);
   if (cs == kNoSlot) return;
   Channel& c = g_.at(cs);

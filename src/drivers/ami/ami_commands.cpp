@@ -1,11 +1,13 @@
 #include "drivers/ami/ami_commands.hpp"
 
+#include <algorithm>
 #include <cstdio>
 #include <memory>
 #include <utility>
 
 #include "base/device_name.hpp"
 #include "drivers/ami/ami_link.hpp"
+#include "drivers/ami/ami_parking_tracker.hpp"
 
 namespace callbridge::drivers::ami {
 
@@ -219,6 +221,26 @@ void AmiCommands::on_ami_message(const AmiMessage& m) {
     recent_pickups_.emplace_back(std::string(m.get("Uniqueid")), std::string(m.get("TargetUniqueid")));
     if (recent_pickups_.size() > 64) recent_pickups_.pop_front();
   }
+  if (ev == "UnParkedCall" && !originates_.empty()) {
+    recent_unparks_.emplace_back(m.get("RetrieverUniqueid"));
+    if (recent_unparks_.size() > 64) recent_unparks_.pop_front();
+  }
+  if (ev == "ParkedCall" && m.action_id().empty() && !parks_.empty()) {
+    // res_parking names the space once the channel is in it (after "Park successful").
+    if (auto it = parks_.find(std::string(m.get("ParkeeChannel"))); it != parks_.end()) {
+      auto fn = std::move(it->second);
+      parks_.erase(it);
+      return fn(std::string(m.get("ParkingSpace")));
+    }
+  }
+  if (!pickups_.empty() && ev == "UnParkedCall") {
+    auto it = pickups_.find(std::string(m.get("RetrieverUniqueid")));
+    if (it != pickups_.end() && it->second.unpark) {
+      auto p = std::move(it->second);
+      pickups_.erase(it);
+      return p.outcome({});
+    }
+  }
   if (!pickups_.empty() && (ev == "Pickup" || ev == "Hangup")) {
     // The picker's channel (Uniqueid of its OriginateResponse): app_directed_pickup raises Pickup
     // when it took the ringing channel (live_pickup_via_api); when PickupChan finds no ringing
@@ -228,9 +250,12 @@ void AmiCommands::on_ami_message(const AmiMessage& m) {
     // OriginateResponse of 101's channel, then Pickup by 102, then 101's Hangup, Cause 26).
     auto it = pickups_.find(std::string(m.get("Uniqueid")));
     if (it == pickups_.end() && ev == "Pickup") it = pickups_.find(std::string(m.get("TargetUniqueid")));
-    if (it == pickups_.end()) return;
+    if (it == pickups_.end() || (ev == "Pickup" && it->second.unpark)) return;
     auto p = std::move(it->second);
     pickups_.erase(it);
+    if (p.unpark)  // ParkedCall() found the space empty: it played pbx-invalidpark and hung up
+      return p.outcome(fail(Error::not_found("ParkedCall found nothing at " + p.target + " when " + p.picker +
+                                             " answered")));
     if (ev == "Pickup") return p.outcome({});
     return p.outcome(fail(Error::not_found("PickupChan found nothing to pick up: " + p.target +
                                            " no longer rang when " + p.picker + " answered")));
@@ -259,6 +284,9 @@ void AmiCommands::on_session_end() {
   pickups_.clear();
   for (auto& [uid, p] : picking)
     p.outcome(fail(Error::unavailable("the AMI session ended before the pickup of " + p.target + " was done")));
+  auto parking = std::move(parks_);
+  parks_.clear();
+  for (auto& [ch, fn] : parking) fn(fail(Error::unavailable("the AMI session ended before the PBX reported the park of " + ch)));
 }
 
 void AmiCommands::hangup(const std::string& call_id, const std::string& device, ports::CommandDone done) {
@@ -425,6 +453,73 @@ void AmiCommands::pickup(const std::string& call_id, const std::string& ringing_
     done = expect_originate_response(a.action_id, std::move(answered), std::move(done));
   }
   send(std::move(a), "pickup", std::move(done));
+}
+
+void AmiCommands::park(const std::string& call_id, const std::string& device, const std::string& lot,
+                       ports::CommandDone done, ParkOutcome outcome) {
+  auto ch = locate(call_id, device, done);
+  if (!ch) return;
+  if (!ch->remote) return done(fail(Error::not_found("call " + call_id + " has no other party to park")));
+  // An Atxfer consultation shares the device's channel between two calls: parking "the remote"
+  // would be ambiguous for the timeout's ring back.
+  if (ch->shared) return done(fail(Error::conflict("Park: a consultation call is in progress on " + ch->party.name)));
+  AmiAction a = park_action(ch->remote->name, ch->party.name, lot);
+  if (outcome) {
+    const std::string parkee = ch->remote->name;
+    if (parks_.contains(parkee)) return done(fail(Error::conflict("Park: " + parkee + " is being parked already")));
+    if (parks_.size() >= kMaxPendingOriginates) return done(fail(Error::unavailable("too many parks waiting for the PBX")));
+    parks_[parkee] = std::move(outcome);
+    done = [self = this, parkee, done = std::move(done)](base::Status st) {
+      if (!st) self->parks_.erase(parkee);  // refused: no ParkedCall follows
+      done(st);
+    };
+  }
+  send(std::move(a), "park", std::move(done));
+}
+
+void AmiCommands::unpark(const ports::UnparkRequest& r, ports::CommandDone done, PickupOutcome outcome) {
+  if (!r.first_leg_dial_string && !base::is_device_name(r.from_device))
+    return done(fail(Error::invalid_argument("'" + r.from_device.substr(0, 40) + "' is not a device name")));
+  // Lot and space go into the application's data: "<lot>,<space>"; nothing else may.
+  auto plain = [](const std::string& v) {
+    if (v.empty() || v.size() > 64) return false;
+    for (char c : v)
+      if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '-' || c == '_'))
+        return false;
+    return true;
+  };
+  if (!plain(r.lot) || !plain(r.space))
+    return done(fail(Error::invalid_argument("not a parking lot and space: '" + r.lot.substr(0, 40) + "', '" +
+                                             r.space.substr(0, 40) + "'")));
+  std::string channel;
+  if (r.first_leg_dial_string) {
+    const std::string& ctx = options_.first_leg_context.empty() ? options_.context : options_.first_leg_context;
+    channel = "Local/" + *r.first_leg_dial_string + "@" + ctx;
+  } else {
+    channel = options_.tech + "/" + r.from_device;
+  }
+  std::string cid;
+  for (char c : r.caller_id)
+    if ((c >= '0' && c <= '9') || c == '+' || c == '*' || c == '#') cid += c;
+  if (cid.size() > 32) cid.clear();
+  AmiAction a = unpark_action(channel, r.lot, r.space, cid, options_.originate_timeout);
+  if (outcome) {
+    a.action_id = next_action_id("unpark");
+    OutcomeFn answered = [self = this, outcome, target = r.lot + "," + r.space, channel](base::Result<std::string> uid) {
+      if (!uid) return outcome(fail(uid.error()));
+      if (uid->empty()) return outcome(fail(Error::internal("OriginateResponse without the retriever's Uniqueid")));
+      auto& seen = self->recent_unparks_;
+      if (auto it = std::find(seen.begin(), seen.end(), *uid); it != seen.end()) {
+        seen.erase(it);
+        return outcome({});
+      }
+      if (self->pickups_.size() >= kMaxPendingOriginates)
+        return outcome(fail(Error::timeout("too many retrievals waiting for their end; not followed")));
+      self->pickups_[*uid] = PendingPickup{outcome, target, channel, true};
+    };
+    done = expect_originate_response(a.action_id, std::move(answered), std::move(done));
+  }
+  send(std::move(a), "unpark", std::move(done));
 }
 
 }  // namespace callbridge::drivers::ami

@@ -1,5 +1,5 @@
 // AmiCommands: ports::PbxCommands over the Asterisk Manager Interface (Asterisk 22): Originate
-// (also of PickupChan for directed pickup), Hangup, BlindTransfer, Atxfer, Redirect, Bridge and PJSIPNotify (remote answer/hold on phones
+// (also of PickupChan for directed pickup and of ParkedCall to unpark), Park, Hangup, BlindTransfer, Atxfer, Redirect, Bridge and PJSIPNotify (remote answer/hold on phones
 // that support it). Which channel a command addresses comes from the AmiCallTracker fed by the same
 // link (call id + device -> PJSIP/100-0000000a). Actions go out through a SubmitFn: AmiLink::submit
 // in the daemon, AmiProtocol::submit in tests. Model (io) thread only; not thread-safe.
@@ -100,6 +100,14 @@ class AmiCommands final : public ports::PbxCommands {
   // without one (not_found: nothing to pick up) decide it.
   void pickup(const std::string& call_id, const std::string& ringing_device, const std::string& picker_device,
               const std::string& caller_id, ports::CommandDone done, PickupOutcome outcome) override;
+  // Park (park_action): the device's remote goes into `lot`, TimeoutChannel = the device's channel.
+  // With `outcome`: the ParkedCall event whose ParkeeChannel is that remote names the space.
+  void park(const std::string& call_id, const std::string& device, const std::string& lot, ports::CommandDone done,
+            ParkOutcome outcome) override;
+  // Unpark (unpark_action): with `outcome`, OriginateResponse, then UnParkedCall whose
+  // RetrieverUniqueid is the answered channel (ok) or that channel's Hangup without one
+  // (not_found: ParkedCall() found the space empty) decide it.
+  void unpark(const ports::UnparkRequest& r, ports::CommandDone done, PickupOutcome outcome) override;
 
   // ActionIDs are "<prefix>-<n>", n counting from 1 per instance, four digits at least
   // ("bxfer-0001"), so a fresh instance reproduces the captured ami.sent exactly. make_call uses
@@ -115,7 +123,7 @@ class AmiCommands final : public ports::PbxCommands {
   void on_ami_message(const AmiMessage& m);
   void on_session_end();
   static constexpr std::size_t kMaxPendingOriginates = 1024;
-  std::size_t pending_originates() const { return originates_.size() + pickups_.size(); }
+  std::size_t pending_originates() const { return originates_.size() + pickups_.size() + parks_.size(); }
 
  private:
   // Sends `a` with ActionID next_action_id(prefix); `done` gets ok / the PBX's refusal.
@@ -139,6 +147,7 @@ class AmiCommands final : public ports::PbxCommands {
     PickupOutcome outcome;
     std::string target;  // the ringing channel PickupChan is to take
     std::string picker;  // "PJSIP/102", for the words
+    bool unpark = false; // done by UnParkedCall (RetrieverUniqueid), not Pickup
   };
   std::unordered_map<std::string, PendingPickup> pickups_;  // answered pickers, by their Uniqueid
   // Pickup events (picker Uniqueid, TargetUniqueid) seen while originates were pending, newest
@@ -146,6 +155,11 @@ class AmiCommands final : public ports::PbxCommands {
   // then names the taken channel (live_pickup_via_api in a CI run).
   std::deque<std::pair<std::string, std::string>> recent_pickups_;
   std::deque<std::string> originate_order_;                // oldest first; may hold finished ids
+  // Parks waiting for their ParkedCall event, by the parked channel's name (ParkeeChannel).
+  std::unordered_map<std::string, ParkOutcome> parks_;
+  // UnParkedCall retrievers (RetrieverUniqueid) seen while originates were pending, at most 64:
+  // the retrieval may come before the OriginateResponse.
+  std::deque<std::string> recent_unparks_;
 };
 
 // AMI OriginateResponse `Reason` (Asterisk's AST_CONTROL_* code of the first leg) in words.

@@ -533,3 +533,129 @@ TEST(AmiCommandSession, OriginateResponseNamingTheTakenChannelThenPickupIsTaken)
 
 }  // namespace
 }  // namespace callbridge::drivers::ami
+
+namespace callbridge::drivers::ami {
+namespace {
+
+// Park (docs/parking.md): the device's remote goes into the lot with the device's channel as the
+// TimeoutChannel; the ParkedCall event for that channel names the space (what the lab's Asterisk
+// 22.10.1 sent: "Park successful", then ParkedCall). Refused parks and a lost session fail.
+TEST(AmiCommandSession, ParkSendsTheRemoteToTheLotAndItsParkedCallNamesTheSpace) {
+  Session s("live_park_and_retrieve");
+  auto transfer = s.log.find("Event: BlindTransfer\r\n");
+  ASSERT_NE(transfer, std::string::npos);
+  s.feed(s.log.rfind("\r\n\r\n", transfer) + 4);
+  std::string call = s.call_of("101", model::ConnectionState::connected);
+  ASSERT_FALSE(call.empty());
+  std::optional<base::Status> absent;
+  s.commands.park(call, "102", "default", [&](base::Status st) { absent = st; }, {});
+  ASSERT_TRUE(absent);
+  EXPECT_EQ(absent->error().code(), base::Errc::not_found);
+  EXPECT_FALSE(s.protocol.has_output());
+  std::vector<base::Result<std::string>> outcomes;
+  auto keep = [&](base::Result<std::string> space) { outcomes.push_back(std::move(space)); };
+  // Refused by the PBX: nothing waits.
+  std::optional<base::Status> refused;
+  s.commands.park(call, "101", "default", [&](base::Status st) { refused = st; }, keep);
+  EXPECT_EQ(s.protocol.take_output(),
+            "Action: Park\r\nActionID: park-0001\r\nChannel: PJSIP/trunk-0000001f\r\n"
+            "TimeoutChannel: PJSIP/101-00000020\r\nParkinglot: default\r\n\r\n");
+  ASSERT_TRUE(s.protocol.on_bytes("Response: Error\r\nActionID: park-0001\r\nMessage: Channel does not exist: x\r\n\r\n", at(7)));
+  ASSERT_TRUE(refused && !*refused);
+  EXPECT_EQ(refused->error().code(), base::Errc::conflict);
+  EXPECT_EQ(s.commands.pending_originates(), 0u);
+  // A session that ends fails a park still waiting for its ParkedCall.
+  s.commands.park(call, "101", "default", [](base::Status) {}, keep);
+  s.commands.on_session_end();
+  ASSERT_EQ(outcomes.size(), 1u);
+  EXPECT_EQ(outcomes[0].error().code(), base::Errc::unavailable);
+  outcomes.clear();
+  (void)s.protocol.take_output();
+  std::optional<base::Status> r;
+  s.commands.park(call, "101", "default", [&](base::Status st) { r = st; }, keep);
+  EXPECT_EQ(s.commands.pending_originates(), 1u);
+  ASSERT_TRUE(s.protocol.on_bytes("Response: Success\r\nActionID: park-0003\r\nMessage: Park successful\r\n\r\n", at(7)));
+  ASSERT_TRUE(r && *r);
+  EXPECT_TRUE(outcomes.empty());
+  // A second park of the same caller while the first is under way is refused without sending.
+  EXPECT_NE(s.protocol.take_output().find("ActionID: park-0003"), std::string::npos);
+  std::optional<base::Status> twice;
+  s.commands.park(call, "101", "default", [&](base::Status st) { twice = st; }, [&](base::Result<std::string>) { FAIL(); });
+  ASSERT_TRUE(twice && !*twice);
+  EXPECT_EQ(twice->error().code(), base::Errc::conflict);
+  EXPECT_FALSE(s.protocol.has_output());
+  // The capture's own ParkedCall (after its blind transfer to 700) is the same event.
+  auto parked = s.log.find("Event: ParkedCall\r\n");
+  ASSERT_NE(parked, std::string::npos);
+  s.feed(s.log.find("\r\n\r\n", parked) + 4);
+  ASSERT_EQ(outcomes.size(), 1u);
+  ASSERT_TRUE(outcomes[0]);
+  EXPECT_EQ(*outcomes[0], "701");
+  EXPECT_EQ(s.commands.pending_originates(), 0u);
+}
+
+// Unpark: Originate of the phone into ParkedCall(<lot>,<space>). Its final word as pickup's:
+// UnParkedCall with the answered channel as RetrieverUniqueid (before or after the
+// OriginateResponse, as the lab sent it: after), or that channel's Hangup without one (the space
+// was empty: ParkedCall() played pbx-invalidpark), or the OriginateResponse Failure.
+TEST(AmiCommandSession, UnparkOutcomeIsTheRetrieversUnParkedCallOrItsHangupWithoutOne) {
+  Session s("inbound_missed");
+  s.feed_rest();
+  s.sent.clear();
+  std::vector<std::pair<std::string, base::Status>> outcomes;
+  auto start = [&](const std::string& name, const std::string& device, const std::string& space) {
+    ports::UnparkRequest r{.from_device = device, .lot = "default", .space = space, .caller_id = "+4989123001"};
+    s.commands.unpark(r, [](base::Status) {}, [&, name](base::Status st) { outcomes.emplace_back(name, st); });
+  };
+  std::optional<base::Status> bad;
+  s.commands.unpark(ports::UnparkRequest{.from_device = "103", .lot = "default", .space = "701,x"},
+                    [&](base::Status st) { bad = st; }, {});
+  ASSERT_TRUE(bad && !*bad);
+  EXPECT_EQ(bad->error().code(), base::Errc::invalid_argument);
+  EXPECT_FALSE(s.protocol.has_output());
+  start("taken", "103", "701");
+  EXPECT_EQ(s.protocol.take_output(),
+            "Action: Originate\r\nActionID: unpark-0001\r\nChannel: PJSIP/103\r\nApplication: ParkedCall\r\n"
+            "Data: default,701\r\nCallerID: \"+4989123001\" <+4989123001>\r\nTimeout: 30000\r\nAsync: true\r\n\r\n");
+  start("empty", "104", "702");
+  start("before", "105", "703");
+  start("no answer", "106", "704");
+  (void)s.protocol.take_output();
+  auto feed = [&](const std::string& msg, int t) { ASSERT_TRUE(s.protocol.on_bytes(msg, at(t))); };
+  for (int i = 1; i <= 4; ++i)
+    feed("Response: Success\r\nActionID: unpark-000" + std::to_string(i) + "\r\nMessage: Originate successfully queued\r\n\r\n", 7);
+  auto response = [](int n, std::string_view uid) {
+    return "Event: OriginateResponse\r\nPrivilege: call,all\r\nActionID: unpark-000" + std::to_string(n) +
+           "\r\nResponse: Success\r\nChannel: PJSIP/10" + std::to_string(n + 2) + "-00000002\r\nApplication: ParkedCall\r\n"
+           "Data: default,70" + std::to_string(n) + "\r\nReason: 4\r\nUniqueid: " + std::string(uid) + "\r\n\r\n";
+  };
+  auto unparked = [](std::string_view uid) {
+    return "Event: UnParkedCall\r\nPrivilege: call,all\r\nParkeeChannel: PJSIP/102-00000001\r\nParkeeUniqueid: ctilab-1.1\r\n"
+           "RetrieverChannel: PJSIP/103-00000002\r\nRetrieverUniqueid: " + std::string(uid) +
+           "\r\nParkinglot: default\r\nParkingSpace: 701\r\n\r\n";
+  };
+  feed(response(1, "ctilab-1.2"), 8);
+  feed(response(2, "ctilab-1.3"), 8);
+  feed(unparked("ctilab-1.4"), 8);  // the retrieval came first
+  EXPECT_TRUE(outcomes.empty());
+  feed(response(3, "ctilab-1.4"), 8);
+  feed(unparked("ctilab-1.2"), 9);
+  feed("Event: Hangup\r\nPrivilege: call,all\r\nChannel: PJSIP/104-00000003\r\nUniqueid: ctilab-1.3\r\nCause: 0\r\n\r\n", 9);
+  feed("Event: OriginateResponse\r\nPrivilege: call,all\r\nActionID: unpark-0004\r\nResponse: Failure\r\n"
+       "Channel: PJSIP/106\r\nApplication: ParkedCall\r\nData: default,704\r\nReason: 3\r\nUniqueid: <null>\r\n\r\n", 10);
+  ASSERT_EQ(outcomes.size(), 4u);
+  EXPECT_EQ(outcomes[0].first, "before");
+  EXPECT_TRUE(outcomes[0].second);
+  EXPECT_EQ(outcomes[1].first, "taken");
+  EXPECT_TRUE(outcomes[1].second);
+  EXPECT_EQ(outcomes[2].first, "empty");
+  ASSERT_FALSE(outcomes[2].second);
+  EXPECT_EQ(outcomes[2].second.error().code(), base::Errc::not_found);
+  EXPECT_EQ(outcomes[3].first, "no answer");
+  ASSERT_FALSE(outcomes[3].second);
+  EXPECT_EQ(outcomes[3].second.error().code(), base::Errc::conflict);
+  EXPECT_EQ(s.commands.pending_originates(), 0u);
+}
+
+}  // namespace
+}  // namespace callbridge::drivers::ami

@@ -15,6 +15,7 @@ class AmiDriver::Tap final : public AmiSink {
     d_.tracker_->on_session_start(at);
     d_.devices_->on_session_start(at);
     d_.queues_->on_session_start(at);
+    d_.parking_->on_session_start(at);
     if (d_.last_resync_id_.empty() && d_.features_) d_.features_->on_session_ready();
   }
   void on_message(const AmiMessage& m, base::Timestamp at) override {
@@ -34,6 +35,8 @@ class AmiDriver::Tap final : public AmiSink {
     // QueueStatus has no queue's wrapuptime: queues.conf has (docs/queues.md).
     if (ev == "QueueStatusComplete" && m.action_id() == "resync-QueueStatus") d_.ask_queue_config();
     d_.publish_queues();
+    d_.parking_->on_message(m, at);
+    d_.publish_parking();
     // The resync's last answer: the calls are known again; now DND/forwarding (docs/dialplan.md).
     if (!d_.last_resync_id_.empty() && !m.has("Event") && m.action_id() == d_.last_resync_id_ && d_.features_)
       d_.features_->on_session_ready();
@@ -76,8 +79,11 @@ base::Result<std::unique_ptr<AmiDriver>> AmiDriver::create(boost::asio::any_io_e
       [self](const std::string& endpoint) { self->ask_endpoint(endpoint); });
   d->queues_ = std::make_unique<AmiQueueTracker>(
       d->name_, [rule = party_rule](std::string_view ep) { return is_party_endpoint(rule, ep); });
+  d->parking_ = std::make_unique<AmiParkingTracker>(
+      d->name_, [rule = party_rule](std::string_view ep) { return is_party_endpoint(rule, ep); });
   if (o.device_caps) d->tracker_->model().set_caps_resolver(std::move(o.device_caps));
   d->tracker_->model().set_pickup_offered(true);  // AmiCommands::pickup: Originate into PickupChan
+  d->tracker_->model().set_park_offered(true);    // AmiCommands::park: the Park action
 
   // Open calls survive a restart (kill -9 included) in the journal store: what the previous run
   // left is re-attached at the first resync, and the state rows leave with the entries.
@@ -162,7 +168,9 @@ ports::PbxDriverStatus AmiDriver::status() const {
                 {"journal_entries", entries_},
                 {"devices", devices_->registry().size()},
                 {"device_detail_requests", devices_->detail_requests()},
-                {"queues", queues_->state().size()}};
+                {"queues", queues_->state().size()},
+                {"parked_calls", parking_->state().size()},
+                {"parking_dropped", parking_->state().dropped()}};
   return s;
 }
 
@@ -229,6 +237,14 @@ void AmiDriver::publish_queues() {
   if (!queues_->state().has_changes()) return;
   auto names = queues_->state().take_changed();
   sink_.on_queues_changed(queues_->state(), names);
+}
+
+const model::ParkingState* AmiDriver::parking() const { return &parking_->state(); }
+
+void AmiDriver::publish_parking() {
+  if (!parking_->state().has_changes()) return;
+  auto changes = parking_->state().take_changes();
+  sink_.on_parking_changed(parking_->state(), changes);
 }
 
 ports::PbxCommands* AmiDriver::commands() { return commands_.get(); }

@@ -1,6 +1,6 @@
 // AmiDriver: ports::PbxDriver for one Asterisk over AMI. Owns the AmiLink (session, reconnects,
 // keepalive), the AmiCallTracker fed by it (call model + journal legs), AmiCommands (call
-// control) and AmiFeatures (DND, forwarding, follow-me in AstDB); delivers call events, line state changes and journal entries to the PbxEventSink it
+// control), AmiFeatures (DND, forwarding, follow-me in AstDB) and the parked calls (AmiParkingTracker); delivers call events, line state changes and journal entries to the PbxEventSink it
 // was created with. Open calls can survive a restart in the journal store's open-call state.
 // Built by the driver table in app/ (app/driver_table.cpp); io (model) thread only.
 #pragma once
@@ -21,6 +21,7 @@
 #include "drivers/ami/ami_device_tracker.hpp"
 #include "drivers/ami/ami_features.hpp"
 #include "drivers/ami/ami_link.hpp"
+#include "drivers/ami/ami_parking_tracker.hpp"
 #include "drivers/ami/ami_queue_tracker.hpp"
 #include "ports/journal_store.hpp"
 #include "ports/pbx_driver.hpp"
@@ -64,6 +65,7 @@ class AmiDriver final : public ports::PbxDriver {
   const model::QueueState* queues() const override;
   void queue_member(const ports::QueueMemberRequest& r, ports::CommandDone done) override;
   ports::PbxFeatures* features() override;
+  const model::ParkingState* parking() const override;
 
   // Test and replay access.
   const AmiCallTracker& tracker() const { return *tracker_; }
@@ -76,6 +78,7 @@ class AmiDriver final : public ports::PbxDriver {
   void ask_endpoint(const std::string& endpoint);
   void publish_devices();
   void publish_queues();
+  void publish_parking();
   void ask_queue_config();
   void features_changed(const std::vector<std::string>& lines);
 
@@ -86,6 +89,7 @@ class AmiDriver final : public ports::PbxDriver {
   std::unique_ptr<AmiCallTracker> tracker_;
   std::unique_ptr<AmiDeviceTracker> devices_;  // reads tracker_'s model
   std::unique_ptr<AmiQueueTracker> queues_;
+  std::unique_ptr<AmiParkingTracker> parking_;
   std::unique_ptr<Tap> tap_;  // between link and tracker; outlives link_
   std::unique_ptr<AmiLink> link_;
   std::unique_ptr<AmiCommands> commands_;  // uses tracker_ and link_: declared after them

@@ -47,7 +47,8 @@ std::string excerpt(std::string_view raw, std::size_t max = 80) {
 std::vector<std::string> default_resync_actions() {
   return {"CoreShowChannels",   "Status",            "BridgeList",
           "DeviceStateList",    "ExtensionStateList", "PJSIPShowEndpoints",
-          "PJSIPShowContacts",  "QueueStatus",        "CoreStatus"};
+          "PJSIPShowContacts",  "QueueStatus",        "ParkedCalls",
+          "CoreStatus"};
 }
 
 std::string_view to_string(AmiProtocolState s) {
