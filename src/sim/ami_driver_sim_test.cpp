@@ -566,3 +566,127 @@ TEST(AmiDriverOverSimulator, QueueStateAndAgentChangesFollowTheSimulatedQueue) {
 
 }  // namespace
 }  // namespace callbridge::sim
+
+namespace callbridge::sim {
+namespace {
+
+struct ParkingSink final : ports::PbxEventSink {
+  std::vector<model::CallEvent> events;
+  std::vector<model::JournalEntry> entries;
+  std::vector<model::ParkingChange> parking;
+  void on_call_event(const model::CallEvent& e, const model::CallModel&) override { events.push_back(e); }
+  void on_lines_changed(const model::CallModel&) override {}
+  void on_journal_entry(model::JournalEntry e) override { entries.push_back(std::move(e)); }
+  void on_parking_changed(const model::ParkingState&, std::span<const model::ParkingChange> c) override {
+    parking.insert(parking.end(), c.begin(), c.end());
+  }
+};
+
+// docs/parking.md on the simulator as on the lab's Asterisk 22: 101 talks to a caller and parks
+// it through the driver (Park): the space (701) comes from ParkedCall and the parking state lists
+// the caller, parked by 101; 101's leg ends. A reconnect's ParkedCalls resync keeps it. 102
+// retrieves it (Originate into ParkedCall(default,701)): UnParkedCall, 102 talks to the caller,
+// the state is empty; the journal: 101 transferred_to 701, 102 inbound from the caller,
+// transferred_from 101. A second retrieval of the empty space fails with not_found.
+TEST(AmiDriverOverSimulator, ParkAndUnparkThroughTheDriver) {
+  SimEngine engine(LabConfig{}, std::chrono::time_point_cast<std::chrono::microseconds>(std::chrono::system_clock::now()),
+                   nullptr);
+  SimServerOptions so;
+  so.port = 0;
+  so.speed = 1;
+  SimServer server(so, engine);
+  auto port = server.listen();
+  ASSERT_TRUE(port) << port.error().message();
+  server.on_first_login([](SimEngine& e) {
+    start_inbound(e, {.caller = "+4989123456", .ext = "101", .ring = 1s, .talk = 600s});
+  });
+  std::thread sim([&] { server.run(); });
+
+  boost::asio::io_context io;
+  ParkingSink sink;
+  drivers::ami::AmiDriverOptions o{.name = "sim",
+                                   .tracker = {.tenant = base::TenantId("acme")},
+                                   .link = {},
+                                   .commands = {},
+                                   .device_caps = {},
+                                   .open_state = nullptr};
+  o.link.session.host = "127.0.0.1";
+  o.link.session.port = *port;
+  o.link.protocol.username = "cti";
+  o.link.protocol.secret = "cti-secret";
+  o.link.backoff = net::BackoffPolicy::none();
+  auto driver = drivers::ami::AmiDriver::create(io.get_executor(), std::move(o), sink);
+  ASSERT_TRUE(driver) << driver.error().message();
+  ports::PbxDriver& d = **driver;
+  d.start();
+  auto connected = [&](std::string_view dev) -> std::string {
+    for (const auto& [id, c] : d.call_model().calls())
+      for (const auto& conn : c.connections)
+        if (conn.device == dev && conn.state == model::ConnectionState::connected && conn.remote == "+4989123456")
+          return id;
+    return "";
+  };
+  ASSERT_TRUE(run_until(io, [&] { return !connected("101").empty(); }));
+  const std::string call = connected("101");
+  const auto* conn = d.call_model().find_call(call);
+  ASSERT_NE(conn, nullptr);
+  EXPECT_TRUE(model::has(d.call_model().allowed_actions(*conn, "101"), model::Action::park));
+
+  std::optional<base::Status> sent;
+  std::optional<base::Result<std::string>> space;
+  d.commands()->park(call, "101", "default", [&](base::Status st) { sent = st; },
+                     [&](base::Result<std::string> s) { space = std::move(s); });
+  ASSERT_TRUE(run_until(io, [&] { return space.has_value() && sent.has_value(); })) << "no ParkedCall";
+  ASSERT_TRUE(*sent) << sent->error().message();
+  ASSERT_TRUE(*space) << space->error().message();
+  EXPECT_EQ(**space, "701");
+  ASSERT_NE(d.parking(), nullptr);
+  const auto* parked = d.parking()->find("default", "701");
+  ASSERT_NE(parked, nullptr);
+  EXPECT_EQ(parked->number, "+4989123456");
+  EXPECT_EQ(parked->parker, "101");
+  ASSERT_TRUE(parked->times_out_at);
+  ASSERT_FALSE(sink.parking.empty());
+  EXPECT_EQ(sink.parking[0].kind, model::ParkingChange::Kind::parked);
+  ASSERT_TRUE(run_until(io, [&] { return connected("101").empty(); })) << "101 stayed in the call";
+
+  std::optional<base::Status> taken;
+  d.commands()->unpark(ports::UnparkRequest{.from_device = "102", .lot = "default", .space = "701",
+                                            .caller_id = "+4989123456"},
+                       [](base::Status) {}, [&](base::Status st) { taken = st; });
+  ASSERT_TRUE(run_until(io, [&] { return taken.has_value() && !connected("102").empty(); })) << "102 never took it";
+  EXPECT_TRUE(*taken) << taken->error().message();
+  EXPECT_EQ(d.parking()->size(), 0u);
+  ASSERT_GE(sink.parking.size(), 2u);
+  EXPECT_EQ(sink.parking.back().reason, model::ParkingChange::Reason::retrieved);
+  EXPECT_EQ(sink.parking.back().by, "102");
+
+  // Nothing at 701 any more: the phone answers, ParkedCall() finds nothing, not_found.
+  std::optional<base::Status> empty;
+  d.commands()->unpark(ports::UnparkRequest{.from_device = "103", .lot = "default", .space = "701"},
+                       [](base::Status) {}, [&](base::Status st) { empty = st; });
+  ASSERT_TRUE(run_until(io, [&] { return empty.has_value(); }));
+  ASSERT_FALSE(*empty);
+  EXPECT_EQ(empty->error().code(), base::Errc::not_found);
+
+  std::optional<base::Status> hung;
+  d.commands()->hangup(connected("102"), "102", [&](base::Status st) { hung = st; });
+  ASSERT_TRUE(run_until(io, [&] { return sink.entries.size() >= 2; })) << sink.entries.size();
+  std::map<std::string, model::JournalEntry> by_party;
+  for (const auto& e : sink.entries) by_party.emplace(e.party, e);
+  ASSERT_TRUE(by_party.contains("101") && by_party.contains("102"));
+  EXPECT_EQ(by_party.at("101").transferred_to, "701");
+  EXPECT_EQ(by_party.at("101").disposition, model::Disposition::answered);
+  EXPECT_EQ(by_party.at("102").direction, model::Direction::inbound);
+  EXPECT_EQ(by_party.at("102").remote, "+4989123456");
+  EXPECT_EQ(by_party.at("102").transferred_from, "101");
+
+  bool stopped = false;
+  d.stop([&] { stopped = true; });
+  ASSERT_TRUE(run_until(io, [&] { return stopped; }));
+  server.stop();
+  sim.join();
+}
+
+}  // namespace
+}  // namespace callbridge::sim

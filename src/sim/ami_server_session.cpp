@@ -238,6 +238,35 @@ void AmiServerSession::handle(const ami::AmiMessage& m) {
     if (!model.phone(m.get("Exten")) || c->bridge.empty()) return error(m, "Transfer failed");
     respond(m, "Success", {{"Message", "Transfer succeeded"}});
     (void)action_blind_transfer(engine_, m.get("Channel"), m.get("Exten"));
+  } else if (iequals(action, "Park")) {
+    if (m.get("Channel").empty()) return error(m, "Channel not specified");
+    if (!model.find_by_name(m.get("Channel")))
+      return error(m, "Channel does not exist: " + std::string(m.get("Channel")));
+    auto lot = m.get("Parkinglot");
+    if (!lot.empty() && lot != "default") return error(m, "Parkinglot '" + std::string(lot) + "' does not exist");
+    if (model.parked.size() >= 20) return error(m, "All parking spaces are in use");
+    // The lab answers "Park successful" before the ParkedCall event.
+    respond(m, "Success", {{"Message", "Park successful"}});
+    (void)action_park(engine_, m.get("Channel"), m.get("TimeoutChannel"), lot);
+  } else if (iequals(action, "ParkedCalls")) {
+    // res_parking manager_parking_status: a ParkedCall item per parked channel, then the count.
+    std::vector<SimMessage> items;
+    for (const auto& [space, p] : model.parked) {
+      const Channel* c = model.find(p.uniqueid);
+      if (!c) continue;
+      SimMessage item;
+      item.add("Event", "ParkedCall");
+      for (auto& [k, v] : model.snapshot(*c, "Parkee")) item.add(k, v);
+      const auto dur = std::chrono::duration_cast<std::chrono::seconds>(model.clock().now() - p.since).count();
+      item.add("ParkerDialString", p.parker_dial_string);
+      item.add("Parkinglot", "default");
+      item.add("ParkingSpace", space);
+      item.add("ParkingTimeout", std::to_string(std::max<std::int64_t>(0, 45 - dur)));
+      item.add("ParkingDuration", std::to_string(dur));
+      id_fields(item);  // last, as res_parking writes it
+      items.push_back(std::move(item));
+    }
+    list(m, "Parked calls will follow", "ParkedCallsComplete", items);
   } else if (iequals(action, "Atxfer")) {
     Channel* c = model.find_by_name(m.get("Channel"));
     if (!c) return error(m, "No such channel");
@@ -511,8 +540,30 @@ void AmiServerSession::action_originate(const ami::AmiMessage& m) {
   std::string_view channel = m.get("Channel");
   if (channel.empty()) return error(m, "Channel not specified");
   if (!m.get("Application").empty()) {
-    // Only PickupChan (callbridge's directed pickup); like Asterisk the Data is checked once the
-    // picker's phone answered.
+    // ParkedCall (callbridge's unpark): the space is looked at once the phone answered, as
+    // res_parking does.
+    if (iequals(m.get("Application"), "ParkedCall")) {
+      if (!channel.starts_with("PJSIP/") || !engine_.model().phone(channel.substr(6))) return error(m, "Originate failed");
+      UnparkCall c;
+      c.action_id = std::string(m.action_id());
+      c.ext = std::string(channel.substr(6));
+      c.data = std::string(m.get("Data"));
+      auto comma = c.data.find(',');
+      c.lot = comma == std::string::npos ? std::string("default") : c.data.substr(0, comma);
+      c.space = comma == std::string::npos ? c.data : c.data.substr(comma + 1);
+      auto [num, name] = parse_callerid(m.get("CallerID"));
+      c.cid_num = num;
+      c.cid_name = name;
+      auto tv = m.get("Timeout");
+      long long ms = 30000;
+      if (!tv.empty()) std::from_chars(tv.data(), tv.data() + tv.size(), ms);
+      c.timeout = std::chrono::milliseconds(std::max(1LL, ms));
+      respond(m, "Success", {{"Message", "Originate successfully queued"}});
+      start_unpark(engine_, c);
+      return;
+    }
+    // Otherwise only PickupChan (callbridge's directed pickup); like Asterisk the Data is checked
+    // once the picker's phone answered.
     if (!iequals(m.get("Application"), "PickupChan")) return error(m, "Originate with Application " +
                                                                       std::string(m.get("Application")) + " is not simulated");
     if (!channel.starts_with("PJSIP/") || !engine_.model().phone(channel.substr(6))) return error(m, "Originate failed");

@@ -849,10 +849,158 @@ namespace {
 void cancel_consultation(PbxModel& m, const PbxModel::Consultation& k);  // below, with the Atxfer flow
 }  // namespace
 
+namespace {
+
+// The fields of res_parking's ParkedCall family: the parkee's snapshot, the parker's dial string,
+// lot, space, seconds left and parked so far (manager_build_parked_call_string).
+Fields parked_fields(PbxModel& m, const Channel& parkee, const std::string& space, const PbxModel::Parked& p,
+                     microseconds parking_time) {
+  Fields f = m.snapshot(parkee, "Parkee");
+  const auto parked_for = std::chrono::duration_cast<std::chrono::seconds>(m.clock().now() - p.since).count();
+  const auto total = std::chrono::duration_cast<std::chrono::seconds>(parking_time).count();
+  f.insert(f.end(), {{"ParkerDialString", p.parker_dial_string},
+                     {"Parkinglot", "default"},
+                     {"ParkingSpace", space},
+                     {"ParkingTimeout", std::to_string(std::max<std::int64_t>(0, total - parked_for))},
+                     {"ParkingDuration", std::to_string(parked_for)}});
+  return f;
+}
+
+// The space a channel is parked in ("" when it is not).
+std::string parked_space(const PbxModel& m, std::string_view uniqueid) {
+  for (const auto& [space, p] : m.parked)
+    if (p.uniqueid == uniqueid) return space;
+  return {};
+}
+
+// The parked channel leaves its space (retrieved, timed out, gave up): out of the parking bridge,
+// which goes.
+void unpark_channel(PbxModel& m, Channel& parkee, const std::string& space) {
+  auto it = m.parked.find(space);
+  if (it == m.parked.end()) return;
+  std::string bridge = it->second.bridge;
+  m.parked.erase(it);
+  m.moh_stop(parkee);
+  m.bridge_leave(parkee);
+  m.bridge_destroy(bridge);
+}
+
+}  // namespace
+
+base::Status action_park(SimEngine& e, std::string_view name, std::string_view timeout_channel, std::string_view lot,
+                         microseconds parking_time) {
+  PbxModel& m = e.model();
+  Channel* c = m.find_by_name(name);
+  if (!c) return base::fail(base::Error::not_found("Channel does not exist: " + std::string(name)));
+  if (!lot.empty() && lot != "default")
+    return base::fail(base::Error::not_found("Parkinglot '" + std::string(lot) + "' does not exist"));
+  std::string space;
+  for (int n = 701; n <= 720 && space.empty(); ++n)
+    if (!m.parked.contains(std::to_string(n))) space = std::to_string(n);
+  if (space.empty()) return base::fail(base::Error::conflict("All parking spaces are in use"));
+  Channel* parker = timeout_channel.empty() ? nullptr : m.find_by_name(timeout_channel);
+  // The parker hears the space and leaves the call (the DTMF park's behaviour for a TimeoutChannel
+  // bridged with Channel); its dial string is what a timeout rings back.
+  std::string parker_dial = parker ? parker->device : std::string();
+  std::string cu = c->uniqueid;
+  std::string pu = parker ? parker->uniqueid : std::string();
+  if (!c->bridge.empty()) {
+    std::string old = c->bridge;
+    if (parker && parker->bridge == old) m.bridge_leave(*parker);
+    m.bridge_leave(*c);
+    m.bridge_destroy(old);
+  }
+  Bridge& b = m.bridge_create("parking", "holding_bridge", "Parking", "default");
+  m.bridge_enter(b, *c);
+  m.moh_start(*c);
+  const std::uint64_t gen = ++m.park_generation;
+  m.parked[space] = PbxModel::Parked{cu, parker_dial, b.id, m.clock().now(), gen};
+  m.emit("ParkedCall", "call,all", parked_fields(m, *c, space, m.parked[space], parking_time));
+  m.update_devices();
+  if (!pu.empty()) {
+    // After the announcement of the space the parker's channel hangs up (about a second in the lab).
+    e.after(1s, [&e, pu] {
+      PbxModel& m = e.model();
+      if (Channel* p = m.find(pu); p && p->bridge.empty()) {
+        m.hangup(pu, 16);
+        m.update_devices();
+      }
+    });
+  }
+  e.after(parking_time, [&e, space, gen, parking_time] {
+    PbxModel& m = e.model();
+    auto it = m.parked.find(space);
+    if (it == m.parked.end() || it->second.generation != gen) return;
+    Channel* parkee = m.find(it->second.uniqueid);
+    if (!parkee) {
+      m.parked.erase(it);
+      return;
+    }
+    PbxModel::Parked p = it->second;
+    m.emit("ParkedCallTimeOut", "call,all", parked_fields(m, *parkee, space, p, parking_time));
+    unpark_channel(m, *parkee, space);
+    m.update_devices();
+    // comebacktoorigin: the parked caller dials the parker again.
+    const Phone* back = p.parker_dial_string.starts_with("PJSIP/") ? m.phone(p.parker_dial_string.substr(6)) : nullptr;
+    if (!back) {
+      m.hangup(parkee->uniqueid, 16);
+      m.update_devices();
+      return;
+    }
+    parkee->outgoing = false;
+    continue_to_phone(e, *parkee, *back, 2s, 5s);
+  });
+  return {};
+}
+
+void start_unpark(SimEngine& e, const UnparkCall& c) {
+  OriginatorLeg leg{.action_id = c.action_id, .ext = c.ext, .cid_num = c.cid_num, .cid_name = c.cid_name,
+                    .target = {{"Application", "ParkedCall"}, {"Data", c.data}},
+                    .timeout = c.timeout, .ring = c.ring};
+  ring_originator(e, leg, [&e, c](const std::string& uid, const OriginateRespond& respond) {
+    PbxModel& m = e.model();
+    Channel* retriever = m.find(uid);
+    m.dial_end(nullptr, *retriever, "ANSWER");
+    respond(true, "4");  // AST_CONTROL_ANSWER; UnParkedCall follows (the lab's order)
+    retriever->app = "ParkedCall";
+    retriever->app_data = c.data;
+    auto it = c.lot == "default" ? m.parked.find(c.space) : m.parked.end();
+    Channel* parkee = it == m.parked.end() ? nullptr : m.find(it->second.uniqueid);
+    if (!parkee) {
+      // ParkedCall() on an empty space plays pbx-invalidpark and hangs up: no UnParkedCall.
+      m.hangup(uid, 16);
+      m.update_devices();
+      return;
+    }
+    Fields f = parked_fields(m, *parkee, c.space, it->second, 45s);
+    for (auto& kv : m.snapshot(*retriever, "Retriever")) f.push_back(std::move(kv));
+    m.emit("UnParkedCall", "call,all", f);
+    unpark_channel(m, *parkee, c.space);
+    retriever->exten.clear();
+    Bridge& b = m.bridge_create();
+    m.bridge_enter(b, *parkee);
+    m.bridge_enter(b, *retriever);
+    m.set_connected(*retriever, parkee->cid_num, parkee->cid_name);
+    m.set_connected(*parkee, retriever->cid_num, retriever->cid_name);
+    m.update_devices();
+    schedule_talk_end(e, parkee->uniqueid, uid, c.talk, HangupBy::callee);
+  });
+}
+
 base::Status action_hangup(SimEngine& e, std::string_view name, int cause) {
   PbxModel& m = e.model();
   Channel* c = m.find_by_name(name);
   if (!c) return base::fail(base::Error::not_found("No such channel"));
+  if (std::string space = parked_space(m, c->uniqueid); !space.empty()) {
+    // The parked caller hangs up: res_parking's ParkedCallGiveUp.
+    m.emit("ParkedCallGiveUp", "call,all", parked_fields(m, *c, space, m.parked[space], 45s));
+    std::string cu = c->uniqueid;
+    unpark_channel(m, *c, space);
+    m.soft_hangup_request(*c, cause);
+    m.hangup(cu, cause);
+    m.update_devices();
+    return {};
+  }
   for (auto it = m.consultations.begin(); it != m.consultations.end(); ++it) {
     if (c->uniqueid != it->target && c->uniqueid != it->local1 && c->uniqueid != it->local2) continue;
     auto k = *it;

@@ -116,6 +116,28 @@ struct PickupCall {
 };
 
 void start_pickup(SimEngine& e, const PickupCall& c);
+
+// Retrieval of a parked call: Originate of `ext`'s phone into ParkedCall(<lot>,<space>).
+struct UnparkCall {
+  std::string action_id{};
+  std::string ext = "102";     // the retriever
+  std::string lot = "default";
+  std::string space = "701";
+  std::string data{};          // the Data as sent ("default,701")
+  std::string cid_num{}, cid_name{};
+  microseconds timeout = 30s;
+  microseconds ring = 2s;   // the phone answers after
+  microseconds talk = 5s;   // then talks to the parked caller until it hangs up
+};
+void start_unpark(SimEngine& e, const UnparkCall& c);
+
+// res_parking (the lab's lot "default": spaces 701..720, parkingtime 45 s): Park of `name`'s
+// channel (bridged to `timeout_channel`, which leaves and is rung back at the timeout) into the
+// first free space; ParkedCall, then ParkedCallTimeOut and the ring back after `parking_time`.
+// Errors as Asterisk 22's: "Channel does not exist: <name>", "Parkinglot <lot> does not exist",
+// "All parking spaces are in use".
+base::Status action_park(SimEngine& e, std::string_view name, std::string_view timeout_channel, std::string_view lot,
+                         microseconds parking_time = 45s);
 void start_inbound(SimEngine& e, const InboundCall& c);
 void start_outbound(SimEngine& e, const OutboundCall& c);
 void start_internal(SimEngine& e, const InternalCall& c);

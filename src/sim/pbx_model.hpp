@@ -170,6 +170,17 @@ class PbxModel {
     std::string transferer, transferee, local1, local2, target;
   };
   std::vector<Consultation> consultations;
+  // res_parking's lot "default" (parkext 700, spaces 701..720, parkingtime 45 s as in the lab):
+  // the parked channels by space (flows.cpp action_park, start_unpark).
+  struct Parked {
+    std::string uniqueid;
+    std::string parker_dial_string;  // "PJSIP/101": rung back when the time is over
+    std::string bridge;              // the parking bridge it waits in
+    base::Timestamp since;
+    std::uint64_t generation = 0;    // the timeout of an earlier park of the same space does nothing
+  };
+  std::map<std::string, Parked> parked;  // "701" -> ...
+  std::uint64_t park_generation = 0;
   struct MemberStats {
     int calls_taken = 0;
     std::int64_t last_call = 0;

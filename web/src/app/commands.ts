@@ -21,6 +21,8 @@ export const targets = new Map<string, string>();  // call id -> transfer/consul
 // PBX action before it answers, and the stream is another connection).
 export interface Pair { heldId: string; consultId: string | null; target: string; caller: string; since: number; phase: 'requesting' | 'consulting' | 'completing' | 'cancelling' }
 export const pairs = new Map<string, Pair>();  // held call id -> pair
+// Parks sent: call id -> who is parked (the call may be gone when the space is named).
+const parking = new Map<string, string>();
 // Blind transfers sent: call id -> who went where (a confirmation when the call leaves us).
 const transfers = new Map<string, { caller: string; target: string }>();
 // Numbers the user dialed, until the call shows up (so the card shows it at once).
@@ -28,7 +30,7 @@ export const dialed: { to: string; at: number; callId: string | null }[] = [];
 
 export function actionLabel(a: string): string {
   const k = `act.${a}` as Key;
-  return ['answer', 'hangup', 'hold', 'retrieve', 'consult', 'alternate', 'transfer', 'conference', 'deflect', 'pickup', 'make_call', 'callback'].includes(a) ? t(k) : a;
+  return ['answer', 'hangup', 'hold', 'retrieve', 'consult', 'alternate', 'transfer', 'conference', 'deflect', 'pickup', 'make_call', 'callback', 'park', 'unpark'].includes(a) ? t(k) : a;
 }
 
 // Remembers the command a 202 named, so its outcome can say which call it was about.
@@ -57,6 +59,14 @@ export function commandOutcome(cmd: CommandStatus) {
       sentCommands.delete(cmd.id);
       return;
     }
+    if (action === 'unpark' && error.startsWith('Nothing was parked at ')) {
+      // Someone else took it, it timed out or the caller hung up while the phone rang.
+      const space = /^Nothing was parked at (\S+)/.exec(error)?.[1] ?? '';
+      alertUser(t('park.nothing', { space }));
+      if (state.flash?.kind === 'ok') state.flash = null;
+      sentCommands.delete(cmd.id);
+      return;
+    }
     alertUser(who ? t('act.failedWho', { action: what, who, error }) : t('act.failed', { action: what, error }));
     sentCommands.delete(cmd.id);
     if (cmd.action === 'make_call' || sent?.action === 'make_call') { dialed.length = 0; if (state.flash?.kind === 'ok') state.flash = null; }
@@ -69,7 +79,17 @@ export function commandOutcome(cmd: CommandStatus) {
       else if (p && p.phase !== 'consulting') p.phase = 'consulting';
     }
   } else if (cmd.state === 'done') {
-    say(t('act.done', { action: what }));
+    if ((sent?.action ?? cmd.action) === 'park' && cmd.space) {
+      // The PBX named the space: tell the user where the caller waits (and read it out). The call
+      // left the user's phone by then, so who it was comes from the click.
+      const parked = who || (cmd.call_id ? parking.get(cmd.call_id) : undefined);
+      if (cmd.call_id) parking.delete(cmd.call_id);
+      const words = parked ? t('park.parkedAt', { who: parked, space: cmd.space }) : t('park.parkedAtAnon', { space: cmd.space });
+      setFlash('ok', words);
+      say(words);
+    } else {
+      say(t('act.done', { action: what }));
+    }
     sentCommands.delete(cmd.id);
   }
 }
@@ -213,6 +233,10 @@ export async function control(c: Call, device: string, action: string) {
     if (to) body = { to };
   }
   const caller = callerLabel(c);
+  if (action === 'park') {
+    if (parking.size > 50) parking.clear();
+    parking.set(c.id, caller);
+  }
   let pair: Pair | undefined;
   if (action === 'consult') {
     pair = { heldId: c.id, consultId: null, target: to, caller, since: Date.now(), phase: 'requesting' };

@@ -14,6 +14,7 @@ import { journalPushed, loadJournal } from './journal';
 import { loadAdmin } from './admin_data';
 import { deviceEvent, loadDevices } from './devices';
 import { loadQueues, queueEvent } from './queues';
+import { loadParking, parkingEvent } from './parking';
 import { loadMyDevices, myDevicesPushed } from './any_device';
 import { callFeaturesPushed, loadCallFeatures } from './call_features';
 import { loadMyStatus, setKnown, statusEvent } from './user_status';
@@ -209,6 +210,7 @@ function startSession() {
   if (state.view === 'admin') void loadAdmin();
   if (state.view === 'devices') void loadDevices();
   void loadQueues();  // the header's agent control and the queue board
+  void loadParking();  // the Parked calls panel
 }
 
 // One message of the event stream (exported for the unit tests, which feed it messages in both orders).
@@ -219,6 +221,7 @@ export function onMessage(m: ServerMessage) {
   if (applied.length > 2000) applied.splice(0, 1000);
   if (m.type === 'device') { deviceEvent(m); render(); return; }
   if (m.type === 'queue') { queueEvent(m); render(); return; }
+  if (m.type === 'parking') { parkingEvent(m); render(); return; }
   if (m.type === 'user_status') { statusEvent(m); render(); return; }
   if (m.type === 'user_devices') { myDevicesPushed(m.devices); void loadCallFeatures(); render(); return; }
   if (m.type === 'line_features') { lineFeaturesEvent(m.line, m.features); callFeaturesPushed(m.line); render(); return; }

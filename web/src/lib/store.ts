@@ -100,7 +100,7 @@ export class LiveState {
 }
 
 // The control buttons for a call as one device sees it, from allowed_actions only, in a fixed order.
-export const ACTION_ORDER = ['answer', 'hangup', 'hold', 'retrieve', 'consult', 'alternate', 'transfer', 'conference', 'deflect'] as const;
+export const ACTION_ORDER = ['answer', 'hangup', 'hold', 'retrieve', 'consult', 'alternate', 'transfer', 'park', 'conference', 'deflect'] as const;
 
 export function actionsFor(call: Call, device: string): string[] {
   const allowed = call.allowed_actions?.[device] ?? [];

@@ -63,6 +63,7 @@ export type ServerMessage =
   | { type: 'device'; seq: number; event: 'removed'; id: string }
   | { type: 'queue'; seq: number; event: 'changed'; queue: Queue }
   | { type: 'queue'; seq: number; event: 'removed'; id: string; pbx: string; name: string }
+  | { type: 'parking'; seq: number; event: 'parked' | 'changed' | 'left'; reason: string | null; by: string | null; parked_call: ParkedCall }
   | { type: 'user_status'; seq: number; user: string; display_name?: string; extensions?: string[]; user_status: UserStatus }
   | { type: 'user_devices'; seq?: number; change: string; devices: UserDevices }
   | { type: 'line_features'; seq: number; line: string; features: unknown };
@@ -80,7 +81,7 @@ export interface Device {
   last_call_id: string | null; last_seen: string | null; contacts: DeviceContact[];
 }
 // Outcome of a call-control command, reported after the PBX answered (WS `command` message).
-export interface CommandStatus { id: string; action: string; state: 'accepted' | 'done' | 'failed'; reason?: string | null; call_id?: string }
+export interface CommandStatus { id: string; action: string; state: 'accepted' | 'done' | 'failed'; reason?: string | null; call_id?: string; space?: string | null }
 // Tenant UI settings (GET/PUT /api/v1/ui-settings).
 export interface UiSettings { action_links: { label: string; url: string }[]; card_template: string }
 // A PBX queue (GET /api/v1/queues, docs/queues.md).
@@ -110,4 +111,10 @@ export interface CallFeatures {
   dnd: boolean;
   forwarding: { unconditional: string | null; busy: string | null; no_answer: string | null; no_answer_seconds: number };
   follow_me: { enabled: boolean; number: string | null; mode: 'parallel' | 'sequential' | 'device'; desk_seconds: number };
+}
+// A parked call (docs/parking.md, GET /api/v1/parking and the `parking` events).
+export interface ParkedCall {
+  id: string; pbx: string; lot: string; space: string; call_id: string | null; channel: string;
+  number: string | null; name: string | null; remote_info?: RemoteInfo | null; parked_by: string | null;
+  since: string; parked_seconds: number; times_out_at: string | null;
 }

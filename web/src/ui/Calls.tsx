@@ -16,6 +16,8 @@ import { statusOfExtension, statusSentence } from '../app/user_status';
 import { actionLabel, cancelConsult, completeTransfer, confirmDial, control, dial, dialedNumber, pairs, pickupCall, targets, type Pair } from '../app/commands';
 import { live, memory, myExtensions, render, state, t, tenantConfig, fmtTime } from '../app/state';
 import { syncAlerting } from '../app/alerting';
+import { parkedCaller, parkedFor, parking, unpark } from '../app/parking';
+import type { ParkedCall } from '../lib/types';
 import { callNotes } from '../app/journal';
 import { Elapsed, NumberField, SafeHtml } from './common';
 
@@ -59,7 +61,42 @@ export function CallsPage() {
           <h3>{t('calls.pickable')}</h3>
           {pickable.map(({ call, device }) => <PickupCard key={call.id} call={call} device={device} inert={offline} />)}
         </section>) : null}
+      <ParkedPanel inert={offline} />
     </div>);
+}
+
+// The tenant's parked calls (docs/parking.md): space, caller (contact when looked up), who parked
+// it, for how long, and Pick up (the user's phone rings first). Everyone of the tenant sees them.
+function ParkedPanel({ inert }: { inert: boolean }) {
+  if (!parking.supported) return null;
+  const list = parking.list ?? [];
+  return (
+    <section aria-labelledby="parked-title" class="parked">
+      <h3 id="parked-title">{t('park.title')}</h3>
+      {parking.error ? <p class="notice" role="status">{parking.error}</p> : null}
+      {!list.length ? <p class="empty">{t('park.none')}</p> : (
+        <table class="parked-list">
+          <thead><tr><th scope="col">{t('park.space')}</th><th scope="col">{t('park.caller')}</th><th scope="col">{t('park.by')}</th>
+            <th scope="col">{t('park.for')}</th><th scope="col"><span class="sr-only">{t('park.pickup')}</span></th></tr></thead>
+          <tbody>{list.map((p) => <ParkedRow key={p.id} p={p} inert={inert} />)}</tbody>
+        </table>)}
+    </section>);
+}
+
+function ParkedRow({ p, inert }: { p: ParkedCall; inert: boolean }) {
+  const who = parkedCaller(p);
+  const by = p.parked_by ? (live.lines.get(p.parked_by)?.name || p.parked_by) : '';
+  const parsed = Date.parse(p.since);
+  const since = Number.isFinite(parsed) ? parsed : Date.now() - parkedFor(p, Date.now()) * 1000;
+  return (
+    <tr data-space={p.space} data-parked-id={p.id}>
+      <td class="space">{p.space}</td>
+      <td class="caller"><strong>{who.name}</strong>{who.detail ? <small> {who.detail}</small> : null}</td>
+      <td class="by">{by}</td>
+      <td class="for"><Elapsed since={since} />{p.times_out_at ? <small class="hint"> {t('park.timesOut', { time: fmtTime(p.times_out_at, false) })}</small> : null}</td>
+      <td><button type="button" class="ctl ctl-unpark" data-action="unpark" disabled={inert}
+        aria-label={t('park.pickupAria', { space: p.space, who: who.name })} onClick={() => void unpark(p)}>{t('park.pickup')}</button></td>
+    </tr>);
 }
 
 // A call ringing at a colleague's line that the user may take over (its allowed_actions offer
