@@ -248,3 +248,47 @@ def follow_me_to_mobile(t):
               Cdr("trunk", "trunk", "ANSWERED", billsec=2)],
              events={"103": ["delivered", "connectionCleared"]},
              lines={"103": ["ringing", "idle"]})
+
+
+@scenario("services")
+def park_via_api_and_unpark(t):
+    """101 answers a caller and parks it through the API (POST /api/v1/calls/{id}/park: AMI Park of
+    the caller's channel with 101's channel as TimeoutChannel): the command is done naming space
+    701, GET /api/v1/parking lists 701 with the caller, parked by 101. 102 picks it up through the
+    API (POST /api/v1/parking/701/pickup: Originate of 102 into ParkedCall(default,701)): 102's
+    phone rings 2 s, answers, talks 2 s to the caller and hangs up; the parked list is empty again,
+    and a second pickup of 701 is a 404 in words. The journal as park_and_retrieve's: 101's entry
+    ends at the park, transferred_to 701; 102's has the caller, transferred_from 101."""
+    t.phone("102", "uas_answer_hangup.xml", calls=1, ring_ms=2000)
+    x = t.caller()
+    t.trunk_call("+4930555101", x, scenario="trunk_call_waitbye.xml")
+    call = t.connection("101", "connected", remote=x)
+    if "park" not in call.get("allowed_actions", {}).get("101", []):
+        raise ScenarioFailed(f"park not offered to 101: {call.get('allowed_actions')}")
+    parked = t.command_done(t.api("park", call, device="101"))
+    if parked.get("space") != "701":
+        raise ScenarioFailed(f"park done without space 701: {parked}")
+    lot = t.d.get("/api/v1/parking")
+    slots = lot.get("parked", [])
+    if (lot.get("lot") != "default" or len(slots) != 1 or slots[0].get("space") != "701"
+            or slots[0].get("number") != x or slots[0].get("parked_by") != "101"):
+        raise ScenarioFailed(f"GET /api/v1/parking after the park: {lot}")
+    t.command_done(t.d.post("/api/v1/parking/701/pickup", {"device": "102"}))
+    t.connection("102", "connected", remote=x)
+    t.wait(lambda: not t.d.get("/api/v1/parking").get("parked"), "701 empty again")
+    st, again = t.d.request("POST", "/api/v1/parking/701/pickup", {"device": "102"})
+    if st != 404 or "Nothing is parked at 701" not in str(again):
+        raise ScenarioFailed(f"second pickup of 701: {st} {again}")
+    t.finish([Entry("101", "inbound", x, "answered", ring=RING, transferred_to="701"),
+              Entry("102", "inbound", x, "answered", ring=0.0, talk=2.0, transferred_from="101")],
+             # the caller -> 101 row ends at the park; the parked caller alone (billed for the time
+             # it waited parked, which no journal entry has: 102's phone rang 2 s first); 102's
+             # ParkedCall leg alone; then the talk billed as caller -> 102
+             [Cdr("trunk", "101", "ANSWERED", talk_of="101"),
+              Cdr("trunk", None, "ANSWERED", why="the time parked: no journal entry"),
+              Cdr("102", None, "ANSWERED", billsec=0),
+              Cdr("trunk", "102", "ANSWERED", talk_of="102")],
+             # 102's phone is originated first, then established with the parked caller
+             events={"101": ["delivered", "established", "transferred"],
+                     "102": ["originated", "established", "connectionCleared"]},
+             lines={"101": ["ringing", "busy", "idle"], "102": ["busy", "idle"]})
