@@ -3,6 +3,7 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <optional>
 
 #include "api/auth.hpp"
 #include "api/rest_api.hpp"
@@ -105,19 +106,29 @@ base::Status wire_webhooks(App& app, RestWiring& w) {
   if (!engine) return base::fail(engine.error());
   w.webhooks = std::move(*engine);
   w.webhook_store->set_on_change([e = w.webhooks.get()](const base::TenantId& t) { e->reload(t); });
-  app.event_hub().set_tap([e = w.webhooks.get()](const core::TappedMessage& m) {
+  // The webhook stream of each kind of hub message; a switch without default, so that a new kind
+  // is a compiler warning here rather than a silent fall into another stream (line_features once
+  // fell into the journal stream).
+  constexpr auto stream_of = [](core::HubMessage::Kind k) -> std::optional<webhooks::Stream> {
     using K = core::HubMessage::Kind;
-    // no webhook stream (line_features: the PBX's DND/forwarding of a line, docs/dialplan.md;
-    // parking: docs/parking.md)
-    if (m.kind == K::command || m.kind == K::device || m.kind == K::status || m.kind == K::features ||
-        m.kind == K::parking)
-      return;
-    const auto stream = m.kind == K::call           ? webhooks::Stream::call
-                        : m.kind == K::line         ? webhooks::Stream::line
-                        : m.kind == K::queue        ? webhooks::Stream::queue
-                        : m.kind == K::user_devices ? webhooks::Stream::any_device
-                                                    : webhooks::Stream::journal;
-    e->offer(m.tenant, stream, m.json, m.call_gone);
+    switch (k) {
+      case K::call: return webhooks::Stream::call;
+      case K::line: return webhooks::Stream::line;  // presence.changed, the PBX's DND included
+      case K::journal: return webhooks::Stream::journal;
+      case K::queue: return webhooks::Stream::queue;
+      case K::user_devices: return webhooks::Stream::any_device;
+      // No webhook stream: command outcomes (the user's own), the device registry and user
+      // statuses (admins' pages), a line's forwarding (docs/dialplan.md), parked calls (docs/parking.md).
+      case K::command:
+      case K::device:
+      case K::status:
+      case K::features:
+      case K::parking: return std::nullopt;
+    }
+    return std::nullopt;
+  };
+  app.event_hub().set_tap([e = w.webhooks.get(), stream_of](const core::TappedMessage& m) {
+    if (auto stream = stream_of(m.kind)) e->offer(m.tenant, *stream, m.json, m.call_gone);
   });
   w.tap_guard.hub = &app.event_hub();
   return {};

@@ -28,7 +28,7 @@ struct CommandAuditNote {
   std::string source{};         // client address
   std::string action{};         // "call.make_call", "call.hangup", ..., "call.callback"
   std::string target{};         // "call:ID", "number:TO" (make call), "journal:ID" (callback)
-  boost::json::object details;  // device, to, from, journal_entry; command_id once accepted
+  boost::json::object details{};  // device, to, from, journal_entry; command_id once accepted
   // Set when the command was finished inside the request (the PBX confirmed at once): the routes
   // record it right after the answer.
   std::optional<core::CommandState> settled_at_once{};

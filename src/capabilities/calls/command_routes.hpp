@@ -32,17 +32,17 @@ namespace callbridge::capabilities::calls {
 struct CommandRouteDeps {
   api::PrincipalResolver* auth = nullptr;  // required
   // The call control of a tenant; nullptr when the tenant has no PBX link (503 pbx-unavailable).
-  std::function<core::CallControlService*(const base::TenantId& tenant)> service_for;
+  std::function<core::CallControlService*(const base::TenantId& tenant)> service_for{};
   std::size_t max_body_bytes = 64 * 1024;
   // POST /api/v1/journal/{id}/callback looks entries up here; nullptr: that route is not served.
   ports::JournalStore* journal = nullptr;
   // The callback's journal lookup runs on offload.pool, the call is placed back on the io thread
   // (empty: inline).
-  base::Offload offload;
+  base::Offload offload{};
   // The tenant's command log (core::TenantRuntime::shared_commands(); required): the routes add
   // and finish records there and hold it weakly while the PBX answers. Null: the tenant has none
   // (commands 503 like a tenant without call control; GET /api/v1/commands/{id} 404).
-  std::function<std::shared_ptr<core::CommandLog>(const base::TenantId& tenant)> log_for;
+  std::function<std::shared_ptr<core::CommandLog>(const base::TenantId& tenant)> log_for{};
   // Every command a principal issues (not reads of GET /api/v1/commands) is recorded here
   // (command_audit.hpp): its answer, and the PBX's final word. Null: nothing is recorded.
   ports::AuditLog* audit = nullptr;
@@ -50,7 +50,7 @@ struct CommandRouteDeps {
   // Pickup: the tenant's users, to know whose lines a user sees (team mates'; core::line_scope).
   // Runs on offload.pool. Null: users pick up only what rings at lines they see without it
   // (supervisors and admins: the whole tenant).
-  std::function<base::Result<std::vector<ports::User>>(const base::TenantId& tenant)> tenant_users;
+  std::function<base::Result<std::vector<ports::User>>(const base::TenantId& tenant)> tenant_users{};
 };
 
 void add_command_routes(api::HttpServer& server, CommandRouteDeps deps);
