@@ -82,13 +82,40 @@ std::string format_rfc3339_ms(Timestamp t) {
   auto day = floor<days>(ms);
   year_month_day ymd{day};
   hh_mm_ss hms{ms - day};
-  char buf[40];
-  std::snprintf(buf, sizeof buf, "%04d-%02u-%02uT%02d:%02d:%02d.%03dZ", static_cast<int>(ymd.year()),
-                static_cast<unsigned>(ymd.month()), static_cast<unsigned>(ymd.day()),
-                static_cast<int>(hms.hours().count()), static_cast<int>(hms.minutes().count()),
-                static_cast<int>(hms.seconds().count()),
-                static_cast<int>(hms.subseconds().count()));
-  return buf;
+  const int year = static_cast<int>(ymd.year());
+  const unsigned fields[6] = {static_cast<unsigned>(ymd.month()), static_cast<unsigned>(ymd.day()),
+                              static_cast<unsigned>(hms.hours().count()), static_cast<unsigned>(hms.minutes().count()),
+                              static_cast<unsigned>(hms.seconds().count()),
+                              static_cast<unsigned>(hms.subseconds().count())};
+  if (year < 0 || year > 9999) {
+    // Outside four digits: as printf renders it (a sign, more digits).
+    char buf[48];
+    std::snprintf(buf, sizeof buf, "%04d-%02u-%02uT%02u:%02u:%02u.%03uZ", year, fields[0], fields[1], fields[2],
+                  fields[3], fields[4], fields[5]);
+    return buf;
+  }
+  // The common case without printf (it ran for every published event's times): the same text,
+  // "YYYY-MM-DDTHH:MM:SS.mmmZ".
+  std::string out(24, '0');
+  char* o = out.data();
+  auto put = [](char* at, unsigned v, int digits) {
+    for (int i = digits - 1; i >= 0; --i, v /= 10) at[i] = static_cast<char>('0' + v % 10);
+  };
+  put(o, static_cast<unsigned>(year), 4);
+  o[4] = '-';
+  put(o + 5, fields[0], 2);
+  o[7] = '-';
+  put(o + 8, fields[1], 2);
+  o[10] = 'T';
+  put(o + 11, fields[2], 2);
+  o[13] = ':';
+  put(o + 14, fields[3], 2);
+  o[16] = ':';
+  put(o + 17, fields[4], 2);
+  o[19] = '.';
+  put(o + 20, fields[5], 3);
+  o[23] = 'Z';
+  return out;
 }
 
 namespace {

@@ -2,6 +2,10 @@
 
 #include <gtest/gtest.h>
 
+#include <cstdio>
+#include <random>
+#include <vector>
+
 namespace callbridge::base {
 namespace {
 
@@ -69,6 +73,32 @@ TEST(Time, DurationsRoundToOneDecimal) {
   auto a = from_micros(1'000'000);
   EXPECT_DOUBLE_EQ(seconds_1dp(a, from_micros(3'049'000)), 2.0);
   EXPECT_DOUBLE_EQ(seconds_1dp(a, from_micros(3'051'000)), 2.1);
+}
+
+// format_rfc3339_ms writes its digits itself (it ran for every published event's times): the
+// same text as printf's rendering, for any instant, years outside 0..9999 included.
+std::string printf_rfc3339_ms(Timestamp t) {
+  using namespace std::chrono;
+  auto ms = floor<milliseconds>(t);
+  auto day = floor<days>(ms);
+  year_month_day ymd{day};
+  hh_mm_ss hms{ms - day};
+  char buf[48];
+  std::snprintf(buf, sizeof buf, "%04d-%02u-%02uT%02d:%02d:%02d.%03dZ", static_cast<int>(ymd.year()),
+                static_cast<unsigned>(ymd.month()), static_cast<unsigned>(ymd.day()),
+                static_cast<int>(hms.hours().count()), static_cast<int>(hms.minutes().count()),
+                static_cast<int>(hms.seconds().count()), static_cast<int>(hms.subseconds().count()));
+  return buf;
+}
+
+TEST(Time, Rfc3339FormattingIsPrintfsRenderingEverywhere) {
+  std::vector<std::int64_t> us = {0, -1, 1, 999, 1000, 1795382753711266, 951782400000000 /* 2000-02-29 */,
+                                  253402300799999999 /* 9999-12-31T23:59:59.999999 */, 253402300800000000,
+                                  -62167219200000000 /* 0000-01-01 */, -62167219200000001};
+  std::mt19937_64 rng(18);
+  std::uniform_int_distribution<std::int64_t> any(-70'000'000'000'000'000, 260'000'000'000'000'000);
+  for (int i = 0; i < 200'000; ++i) us.push_back(any(rng));
+  for (auto u : us) ASSERT_EQ(format_rfc3339_ms(from_micros(u)), printf_rfc3339_ms(from_micros(u))) << u;
 }
 
 }  // namespace
