@@ -34,6 +34,7 @@ std::vector<Message> samples() {
   m.push_back(SystemStatus{SystemStatusValue::messages_lost});
   m.push_back(SystemStatusResponse{});
   m.push_back(SystemRegister{});
+  m.push_back(SystemRegister{"tapi", "s3cret"});  // the login of an OpenScape-style start
   m.push_back(SystemRegisterResponse{"27ss"});
   m.push_back(RequestSystemStatus{});
   m.push_back(RequestSystemStatusResponse{SystemStatusValue::partially_disabled});

@@ -105,7 +105,7 @@ void read(Reader& r, xml_node root, SystemStatus& out) {
   out.status = r.system_status(root, "systemStatus", true).value_or(SystemStatusValue::normal);
 }
 void read(Reader&, xml_node, SystemStatusResponse&) {}
-void read(Reader&, xml_node, SystemRegister&) {}
+void read(Reader&, xml_node root, SystemRegister& out) { find_credentials(root, out.user_id, out.password); }
 void read(Reader& r, xml_node root, SystemRegisterResponse& out) { out.register_id = r.str(root, "sysStatRegisterID"); }
 void read(Reader&, xml_node, RequestSystemStatus&) {}
 void read(Reader& r, xml_node root, RequestSystemStatusResponse& out) {

@@ -194,10 +194,20 @@ void write(Writer& w, const ResetApplicationSessionTimerPosResponse& m) {
 // ---- System status ----
 void write(Writer& w, const SystemStatus& m) { w.text("systemStatus", to_string(m.status)); }
 void write(Writer&, const SystemStatusResponse&) {}
-void write(Writer& w, const SystemRegister&) {
+void write(Writer& w, const SystemRegister& m) {
   w.open("requestTypes");
   w.boolean("systemStatus", true);
   w.close("requestTypes");
+  if (!m.user_id.empty() || !m.password.empty()) {
+    w.open("extensions");
+    w.open("privateData");
+    w.open("private");
+    w.opt_text("userID", m.user_id);
+    w.opt_text("password", m.password);
+    w.close("private");
+    w.close("privateData");
+    w.close("extensions");
+  }
 }
 void write(Writer& w, const SystemRegisterResponse& m) { w.text("sysStatRegisterID", m.register_id); }
 void write(Writer&, const RequestSystemStatus&) {}

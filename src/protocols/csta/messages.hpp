@@ -75,7 +75,12 @@ struct SystemStatusResponse {
   bool operator==(const SystemStatusResponse&) const = default;
 };
 // <SystemRegister>: requestTypes (systemStatus wanted). <SystemRegisterResponse>: sysStatRegisterID.
+// The login of an OpenScape-style session start rides here (callbridge's CSTA server needs one;
+// OpenScape Voice itself trusts addresses): userID/user/loginID and password, found at any depth
+// (<extensions><privateData><private>..., or directly); written as extensions/privateData/private.
 struct SystemRegister {
+  std::string user_id;
+  std::string password;
   bool operator==(const SystemRegister&) const = default;
 };
 struct SystemRegisterResponse {
