@@ -516,6 +516,29 @@ void EventHub::on_call_event(const model::CallEvent& e, const model::CallModel& 
 
   note_lines_from(t, m);
   for (const auto& d : devices) publish_line(t, d, m.device_state(d));
+
+  if (!t.watchers.empty()) {
+    // A watcher may unwatch itself or others meanwhile: each is looked up again before its call.
+    std::vector<std::uint64_t> ids;
+    ids.reserve(t.watchers.size());
+    for (const auto& [id, w] : t.watchers) ids.push_back(id);
+    for (auto id : ids) {
+      auto it = std::find_if(t.watchers.begin(), t.watchers.end(), [id](const auto& p) { return p.first == id; });
+      if (it != t.watchers.end()) it->second->on_call_event(e, m);
+    }
+  }
+}
+
+std::uint64_t EventHub::watch_calls(const base::TenantId& tn, CallWatcher* w) {
+  auto id = next_id_++;
+  tenant(tn).watchers.emplace_back(id, w);
+  return id;
+}
+
+void EventHub::unwatch_calls(const base::TenantId& tn, std::uint64_t id) {
+  auto it = tenants_.find(tn);
+  if (it == tenants_.end()) return;
+  std::erase_if(it->second.watchers, [id](const auto& p) { return p.first == id; });
 }
 
 void EventHub::on_call_update(const base::TenantId& tn, std::string_view event, const model::Call& c,

@@ -51,6 +51,18 @@ class EventSubscriber {
   ~EventSubscriber() = default;
 };
 
+// Sees the model's call events of one tenant as they are (not as JSON): front ends that speak
+// another protocol (the CSTA server, src/csta_server) map them themselves. Called on the io thread
+// after the event went to the WebSocket subscribers; must not block. It may unwatch itself or
+// other watchers of the tenant during the call.
+class CallWatcher {
+ public:
+  virtual void on_call_event(const model::CallEvent& e, const model::CallModel& m) = 0;
+
+ protected:
+  ~CallWatcher() = default;
+};
+
 // A published message as JSON text, before encoding, for a tap (EventHub::set_tap). Valid during
 // the call only.
 struct TappedMessage {
@@ -145,6 +157,10 @@ class EventHub {
                    EventSubscriber* sink);
   void unsubscribe(const base::TenantId& tenant, std::uint64_t id);
 
+  // Call events of `tenant` to `w` (CallWatcher above) until unwatch_calls(id).
+  std::uint64_t watch_calls(const base::TenantId& tenant, CallWatcher* w);
+  void unwatch_calls(const base::TenantId& tenant, std::uint64_t id);
+
   std::uint64_t last_seq(const base::TenantId& tenant) const;
   // {"type":"heartbeat","seq":N}, encoded.
   std::string heartbeat(const base::TenantId& tenant) const;
@@ -187,6 +203,7 @@ class EventHub {
       base::Timestamp at;
     };
     std::deque<Gone> gone;
+    std::vector<std::pair<std::uint64_t, CallWatcher*>> watchers;  // watch_calls(), in order
   };
   static constexpr std::size_t kGoneKept = 64;
   void trace_delivery(Tenant& t, const model::CallEvent& e, const std::vector<std::string>& devices);

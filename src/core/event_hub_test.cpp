@@ -80,6 +80,32 @@ TEST_F(HubTest, ParkingEventsReachEverySubscriptionOfTheTenantOnly) {
   hub.unsubscribe("acme", c.id);
 }
 
+// Issue 15: the CSTA server watches a tenant's call events as model events; a watcher that
+// unwatches another during the call is safe, and other tenants' events never reach it.
+TEST_F(HubTest, CallWatchersSeeTheirTenantsModelEventsAndMayUnwatchDuringACall) {
+  struct Watch : CallWatcher {
+    std::vector<std::string> got;
+    std::function<void()> also;
+    void on_call_event(const model::CallEvent& e, const model::CallModel&) override {
+      got.push_back(std::string(model::to_string(e.type)) + ":" + e.device);
+      if (also) also();
+    }
+  } a, b;
+  auto ida = hub.watch_calls("default", &a);
+  auto idb = hub.watch_calls("default", &b);
+  auto other = hub.watch_calls("other", &b);
+  a.also = [&] { hub.unwatch_calls("default", idb); };  // b is not called for this event
+  model.update("c1", "100", model::ConnectionState::alerting, model::CallEventType::delivered, at(0));
+  a.also = nullptr;
+  model.update("c1", "100", model::ConnectionState::connected, model::CallEventType::established, at(1));
+  EXPECT_EQ(a.got, (std::vector<std::string>{"delivered:100", "established:100"}));
+  EXPECT_TRUE(b.got.empty());
+  hub.unwatch_calls("default", ida);
+  hub.unwatch_calls("other", other);
+  model.update("c1", "100", model::ConnectionState::held, model::CallEventType::held, at(2));
+  EXPECT_EQ(a.got.size(), 2u);
+}
+
 // Issue 13: the call JSON says why a device has no Answer (its phone cannot be answered remotely),
 // and says nothing for a phone that can.
 TEST_F(HubTest, CallJsonExplainsActionsThePhoneCannotDo) {
