@@ -482,6 +482,41 @@ TEST_P(JournalContract, NewestFirstIsByStartEvenWhenAnEarlierCallEndedLater) {
 
 // Issue 13: a missed call is done once the party talked with that remote afterwards (a callback),
 // in the transaction that writes the answered entry; the committed callback names the marked ids.
+// Within one batch, in batch order: an answered entry resolves the missed ones before it (of its
+// own batch too), a later answered entry finds them done and gets only what it alone resolves;
+// another tenant's missed call with the same party and remote stays open. (PostgreSQL marks a
+// batch's rows in one statement since 2026-12-07; the order rule is the one-by-one rule.)
+TEST_P(JournalContract, OneBatchResolvesMissedCallsInBatchOrder) {
+  auto o = open();
+  ASSERT_TRUE(o.store);
+  auto& s = *o.store;
+  std::mutex mu;
+  std::vector<ports::StoredEntry> got;
+  ASSERT_TRUE(s.set_on_committed([&](std::vector<ports::StoredEntry> done) {
+    std::lock_guard lk(mu);
+    for (auto& e : done) got.push_back(std::move(e));
+  }));
+  auto other_tenant = make("100", "+49111", Direction::inbound, Disposition::missed, 5);
+  other_tenant.tenant = base::TenantId("other");
+  s.append(other_tenant);                                                              // 0
+  s.append(make("100", "+49111", Direction::inbound, Disposition::missed, 10));        // 1
+  s.append(make("100", "+49111", Direction::outbound, Disposition::answered, 20));     // 2: resolves 1
+  s.append(make("100", "+49111", Direction::inbound, Disposition::missed, 30));        // 3
+  s.append(make("100", "+49111", Direction::inbound, Disposition::answered, 40));      // 4: resolves 3 only
+  s.append(make("100", "+49111", Direction::outbound, Disposition::answered, 50));     // 5: nothing left
+  s.append(make("100", "+49333", Direction::inbound, Disposition::missed, 60));        // 6: another remote
+  ASSERT_TRUE(s.flush());
+  std::lock_guard lk(mu);
+  ASSERT_EQ(got.size(), 7u);
+  EXPECT_EQ(got[2].resolved, (std::vector<std::int64_t>{got[1].id}));
+  EXPECT_EQ(got[4].resolved, (std::vector<std::int64_t>{got[3].id}));
+  for (std::size_t i : {0u, 1u, 3u, 5u, 6u}) EXPECT_TRUE(got[i].resolved.empty()) << i;
+  ports::JournalQuery q{.tenant = base::TenantId("other")};
+  q.disposition = Disposition::missed;
+  q.done = false;
+  EXPECT_EQ(*s.count(q), 1u);
+}
+
 TEST_P(JournalContract, AnAnsweredCallToTheRemoteMarksTheEarlierMissedCallsDone) {
   auto o = open();
   ASSERT_TRUE(o.store);
