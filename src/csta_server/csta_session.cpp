@@ -95,6 +95,7 @@ model::Action action_of(core::CallCommand c) {
     case core::CallCommand::conference: return model::Action::conference;
     case core::CallCommand::deflect: return model::Action::deflect;
     case core::CallCommand::pickup: return model::Action::pickup;
+    case core::CallCommand::park: return model::Action::park;
   }
   return model::Action::hangup;
 }
@@ -572,7 +573,7 @@ void CstaSession::monitor_start(const csta::MonitorStart& r, int invoke, Edition
   if (monitors_.size() >= server_.options().max_monitors_per_session)
     return send_error(ErrorCategory::subscribed_resource_availability, "objectMonitorLimitExceeded", invoke, ed);
   std::string id = std::to_string(next_monitor_++);
-  Monitor mon{*dev, r.filter.value_or(csta::MonitorFilter{})};
+  Monitor mon{*dev, r.filter.value_or(csta::MonitorFilter{}), {}};
   // Forwarding and DoNotDisturb events are not sent by this server: the actual filter says so.
   mon.filter.suppress(csta::EventKind::forwarding);
   mon.filter.suppress(csta::EventKind::do_not_disturb);
@@ -664,8 +665,9 @@ void CstaSession::features(int invoke, Edition ed) {
        {"alternateCall", "answerCall", "clearCall", "clearConnection", "conferenceCall", "consultationCall",
         "deflectCall", "holdCall", "makeCall", "retrieveCall", "singleStepTransferCall", "transferCall"}},
   };
-  // DND and forwarding only where the PBX carries them (ports::PbxFeatures).
-  if (auto* rt = runtime(); rt && rt->features())
+  // DND and forwarding only where the PBX carries them now (ports::PbxFeatures: callbridge's
+  // dialplan is in, the link is up).
+  if (auto* rt = runtime(); rt && rt->features() && rt->features()->ready())
     f.services.push_back({"logicalDeviceServ", {"getDoNotDisturb", "getForwarding", "setDoNotDisturb", "setForwarding"}});
   f.events = {
       {"callControlEvents",
