@@ -24,6 +24,7 @@ Command register_followme(CLI::App& app);  // cmd_forward.cpp
 Command register_device(CLI::App& app);  // cmd_device.cpp
 Command register_explain(CLI::App& app);  // cmd_explain.cpp
 Command register_park(CLI::App& app), register_parked(CLI::App& app), register_unpark(CLI::App& app);  // cmd_park.cpp
+Command register_csta(CLI::App& app);  // cmd_csta.cpp
 
 std::vector<Command> register_all(CLI::App& app) {
   std::vector<Command> out;
@@ -45,6 +46,7 @@ std::vector<Command> register_all(CLI::App& app) {
   out.push_back(register_device(app));
   out.push_back(register_explain(app));
   for (auto* r : {register_park, register_parked, register_unpark}) out.push_back(r(app));
+  out.push_back(register_csta(app));
   return out;
 }
 

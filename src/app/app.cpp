@@ -17,6 +17,9 @@
 #include "app/directory_wiring.hpp"
 #include "app/rest_wiring.hpp"
 #include "app/command_wiring.hpp"
+#include "app/csta_wiring.hpp"
+#include "csta_server/csta_listener.hpp"
+#include "csta_server/csta_server.hpp"
 #include "api/static_files.hpp"
 #include "base/log.hpp"
 #include "base/private_dir.hpp"
@@ -126,6 +129,9 @@ base::Result<std::unique_ptr<App>> App::create(Config config, AppOptions options
   if (auto st = app->http_->start(); !st) return fail(st.error());
   // Tenants the operator created over the API (identity.db), after the file's.
   tenant_manager(app->rest_)->load();
+  auto csta = wire_csta(*app, app->config_.csta, csta_auth_deps(app->rest_));
+  if (!csta) return fail(csta.error());
+  app->csta_ = std::move(*csta);
   return app;
 }
 
@@ -144,12 +150,17 @@ base::Status App::open_journal() {
 }
 
 App::~App() {
+  csta_.reset();  // its listener holds handlers on io_, its sessions reach the runtimes
   // Drivers and HTTP hold handlers on io_; destroy them before io_ (declared first) goes. A driver
   // that did not stop journals its open calls through its runtime into the (still open) store.
   runtimes_.clear();
   event_stream_.reset();
   http_.reset();
   blocking_.join();
+}
+
+std::uint16_t App::csta_port() const {
+  return csta_ && csta_->listener ? csta_->listener->port() : 0;
 }
 
 std::optional<std::string> App::to_e164(const base::TenantId& tenant, std::string_view raw) const {
@@ -430,6 +441,7 @@ void App::finish_shutdown() {
   shutdown_timer_.cancel();
   for (auto& [id, r] : runtimes_) r->flush_journal();  // entries still waiting for a lookup are written now
   if (event_stream_) event_stream_->stop();  // 1001 to every client while the loop still runs
+  if (csta_ && csta_->listener) csta_->listener->stop();
   http_->stop();
   // Whatever is still pending (a driver that ignored stop) must not keep the process alive;
   // handlers already queued (socket closes) run first.
@@ -636,6 +648,42 @@ std::string App::diagnostics_json(const std::optional<base::TenantId>& tenant) c
                                      {"messages_out", c.messages_out}});
   }
   o["clients"] = std::move(clients);
+
+  // The CSTA server ([csta], docs/csta.md): its clients (who, from where, messages in/out) and,
+  // daemon-wide, its counters.
+  if (csta_ && csta_->server) {
+    json::object cs;
+    if (!tenant) {
+      const auto& st = csta_->server->stats();
+      cs["port"] = csta_->listener ? csta_->listener->port() : 0;
+      cs["tls"] = csta_->listener && csta_->listener->tls();
+      cs["connections"] = st.connections;
+      cs["sessions_started"] = st.sessions_started;
+      cs["logins_refused"] = st.logins_refused;
+      cs["messages_in"] = st.messages_in;
+      cs["messages_out"] = st.messages_out;
+      cs["events_sent"] = st.events_sent;
+      cs["errors_sent"] = st.errors_sent;
+      cs["protocol_errors"] = st.protocol_errors;
+      cs["rate_limited"] = st.rate_limited;
+    }
+    json::array cc;
+    for (const auto& c : csta_->server->clients(tenant))
+      cc.push_back(json::object{{"tenant", c.tenant},
+                                {"user", c.user},
+                                {"address", c.remote},
+                                {"state", c.state},
+                                {"style", c.style},
+                                {"edition", c.edition},
+                                {"framing", c.framing},
+                                {"monitors", c.monitors},
+                                {"since", base::format_rfc3339_ms(c.connected_at)},
+                                {"messages_in", c.messages_in},
+                                {"messages_out", c.messages_out},
+                                {"errors", c.errors}});
+    cs["clients"] = std::move(cc);
+    o["csta"] = std::move(cs);
+  }
   return json::serialize(o);
 }
 

@@ -48,6 +48,8 @@ class ContactStore;
 
 namespace callbridge::app {
 
+struct CstaWiring;  // app/csta_wiring.hpp
+
 struct AppOptions {
   std::chrono::seconds retention_interval = std::chrono::hours(1);
   std::chrono::milliseconds shutdown_grace{5000};  // drivers get this long to stop
@@ -86,6 +88,8 @@ class App {
   // Authenticates API and WebSocket requests (bearer, cb_session, ticket); app/rest_wiring.cpp.
   api::PrincipalResolver& principals();
   std::uint16_t http_port() const { return http_->port(); }
+  // The CSTA server's port ([csta] listen); 0 when it is off.
+  std::uint16_t csta_port() const;
 
   // The built-in contact store (DATA_DIR/contacts.db or PostgreSQL), behind the in-memory index
   // when [directory.store] memory_index is on: what the REST API edits and every tenant's lookups
@@ -190,6 +194,8 @@ class App {
   // Declared after what their final journal entries pass through (store, hub, contacts).
   std::map<base::TenantId, std::unique_ptr<core::TenantRuntime>> runtimes_;
   std::shared_ptr<struct RestWiring> rest_;  // REST API stores (app/rest_wiring.hpp)
+  // The CSTA server and its listener ([csta]); null when off. After rest_: its logins use it.
+  std::unique_ptr<CstaWiring> csta_;
   boost::asio::signal_set signals_;
   boost::asio::signal_set hangup_;           // SIGHUP: reload()
   boost::asio::steady_timer watchdog_timer_;  // WATCHDOG=1 from the io thread (a stuck loop stops it)

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cctype>
 #include <charconv>
 #include <cstdlib>
 #include <filesystem>
@@ -261,6 +262,70 @@ Status read_server(TableReader r, ServerConfig& s, std::string_view source) {
 }
 
 bool valid_tenant_id(std::string_view id) { return base::TenantId::valid(id); }
+
+Status read_csta(TableReader r, CstaConfig& c, std::string_view source) {
+  CB_TRY(r.string("listen", c.listen, true));
+  if (auto* n = r.get("listen"); n && !parse_host_port(c.listen))
+    return fail(r.bad("listen", *n, "HOST:PORT (e.g. \"0.0.0.0:1040\")"));
+  CB_TRY(r.integer("max_clients", c.max_clients, 1, 100'000, "an integer 1..100000"));
+  CB_TRY(r.integer("max_frame_bytes", c.max_frame_bytes, 1024, 1 << 20, "an integer 1024..1048576 (bytes)"));
+  CB_TRY(r.integer("requests_per_second", c.requests_per_second, 1, 100'000, "an integer 1..100000"));
+  CB_TRY(r.integer("session_start_timeout_s", c.session_start_timeout_s, 1, 300, "an integer 1..300 (seconds)"));
+  if (auto* n = r.get("start_styles")) {
+    CB_TRY(r.string_list("start_styles", c.start_styles));
+    for (const auto& st : c.start_styles)
+      if (st != "ecma354" && st != "osv") return fail(r.bad("start_styles", *n, "a list of \"ecma354\" and \"osv\""));
+    if (c.start_styles.empty()) return fail(r.bad("start_styles", *n, "at least one of \"ecma354\" and \"osv\""));
+  }
+  auto tls = r.table("tls");
+  if (!tls) return fail(tls.error());
+  if (*tls) {
+    TableReader t(**tls, r.key_path("tls"), source);
+    CB_TRY(t.string("cert_file", c.tls_cert_file, true));
+    CB_TRY(t.string("key_file", c.tls_key_file, true));
+    if (c.tls_cert_file.empty() != c.tls_key_file.empty())
+      return fail(Error::invalid_argument(t.key_path(c.tls_cert_file.empty() ? "cert_file" : "key_file") +
+                                          ": required when [csta.tls] names the other file"));
+    CB_TRY(t.finish());
+  }
+  if (auto* n = r.get("client")) {
+    auto arr = n->as_array();
+    if (!arr || !arr->is_array_of_tables()) return fail(r.bad("client", *n, "[[csta.client]] tables"));
+    std::set<std::string> names;
+    for (std::size_t i = 0; i < arr->size(); ++i) {
+      TableReader cr(*(*arr)[i].as_table(), r.key_path("client[" + std::to_string(i) + "]"), source);
+      CstaClientConfig cc;
+      CB_TRY(cr.string("name", cc.name, true));
+      CB_TRY(cr.string("secret_sha256", cc.secret_sha256, true));
+      CB_TRY(cr.string("secret_file", cc.secret_file, true));
+      CB_TRY(cr.string("tenant", cc.tenant, true));
+      CB_TRY(cr.finish());
+      if (cc.name.empty()) return fail(Error::invalid_argument(cr.key_path("name") + ": required"));
+      if (cc.name.size() > 64 || cc.name.find_first_of(" \t\r\n<>&\"'") != std::string::npos)
+        return fail(Error::invalid_argument(cr.key_path("name") + ": " + quote(cc.name) +
+                                            " (at most 64 characters, no spaces or XML specials)"));
+      if (!names.insert(cc.name).second)
+        return fail(Error::invalid_argument(cr.key_path("name") + ": " + quote(cc.name) + " is used by two clients"));
+      if (cc.secret_sha256.empty() == cc.secret_file.empty())
+        return fail(Error::invalid_argument(cr.key_path("secret_sha256") +
+                                            ": give exactly one of secret_sha256 and secret_file"));
+      if (!cc.secret_sha256.empty()) {
+        bool hex = cc.secret_sha256.size() == 64 &&
+                   std::all_of(cc.secret_sha256.begin(), cc.secret_sha256.end(),
+                               [](char ch) { return std::isxdigit(static_cast<unsigned char>(ch)) != 0; });
+        if (!hex)
+          return fail(Error::invalid_argument(cr.key_path("secret_sha256") +
+                                              ": expected 64 hex digits (printf %s SECRET | sha256sum)"));
+        std::transform(cc.secret_sha256.begin(), cc.secret_sha256.end(), cc.secret_sha256.begin(),
+                       [](char ch) { return static_cast<char>(std::tolower(static_cast<unsigned char>(ch))); });
+      }
+      if (!valid_tenant_id(cc.tenant))
+        return fail(Error::invalid_argument(cr.key_path("tenant") + ": " + quote(cc.tenant) + " is not a tenant id"));
+      c.clients.push_back(std::move(cc));
+    }
+  }
+  return r.finish();
+}
 
 Status read_pbx(TableReader r, PbxConfig& p) {
   CB_TRY(r.string("name", p.name, true));
@@ -842,6 +907,10 @@ Result<Config> parse_config(std::string_view text, std::string_view source) {
     }
   }
 
+  auto csta = r.table("csta");
+  if (!csta) return fail(csta.error());
+  if (*csta) CB_TRY(read_csta(TableReader(**csta, "csta", source), c.csta, source));
+
   auto journal = r.table("journal");
   if (!journal) return fail(journal.error());
   if (*journal) CB_TRY(read_journal(TableReader(**journal, "journal", source), c.journal));
@@ -1002,6 +1071,33 @@ allowed_origins = []
 # [server.tls]
 # cert_file = "/etc/callbridge/tls/cert.pem"
 # key_file = "/etc/callbridge/tls/key.pem"
+
+[csta]
+# The CSTA XML server (ECMA-269/323; docs/csta.md): CSTA clients and CSTA TAPI providers monitor
+# and control the tenants' phones. Off unless `listen` is set (HOST:PORT; port 0 = any free port).
+# listen = "0.0.0.0:1040"
+# Connections at once, one message's size (bytes, header included), and requests per second of
+# one client (more are answered with a CSTA error, never queued).
+max_clients = 256
+max_frame_bytes = 65536
+requests_per_second = 50
+# A connection must have started its session (and logged in) within this many seconds.
+session_start_timeout_s = 10
+# Session starts accepted: "ecma354" (StartApplicationSession) and "osv" (OpenScape Voice style:
+# SystemStatus, SystemStatusResponse, SystemRegister). Clients log in with a user's API token
+# (cbt_...; they see and act on what that user may) or with a [[csta.client]] below.
+start_styles = ["ecma354", "osv"]
+# TLS on `listen`, as [server.tls]:
+# [csta.tls]
+# cert_file = "/etc/callbridge/tls/cert.pem"
+# key_file = "/etc/callbridge/tls/key.pem"
+# An application that acts for a whole tenant (every line and call): it logs in with `name` and
+# the secret, kept in a file (first line) or given as its SHA-256 hex digest
+# (the key secret_sha256, from: printf %s SECRET | sha256sum) instead of secret_file.
+# [[csta.client]]
+# name = "tapi"
+# secret_file = "/etc/callbridge/csta-tapi.secret"
+# tenant = "default"
 
 [journal]
 # Drop entries whose remote is another internal extension (direction "internal").

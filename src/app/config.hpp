@@ -241,8 +241,35 @@ struct DirectoryConfig {
   bool operator==(const DirectoryConfig&) const = default;
 };
 
+// [[csta.client]]: a dedicated CSTA application credential (docs/csta.md "Server"): an application
+// that logs in with `name` and the secret acts for the whole of `tenant` (every line, every call).
+struct CstaClientConfig {
+  std::string name;           // the user name the application logs in with
+  std::string secret_sha256;  // hex SHA-256 of the secret ("sha256sum"), or:
+  std::string secret_file;    // a file whose first line is the secret (read at start)
+  std::string tenant{kSingleCompanyTenant};
+  bool operator==(const CstaClientConfig&) const = default;
+};
+
+// [csta]: the northbound CSTA XML server (src/csta_server, docs/csta.md). Off without `listen`.
+struct CstaConfig {
+  std::string listen;          // HOST:PORT; "" = no CSTA server; port 0 = any free port (logged)
+  std::string tls_cert_file;   // [csta.tls]: TLS on `listen` when both are set (PEM, as [server.tls])
+  std::string tls_key_file;
+  std::size_t max_clients = 256;          // connections at once; further ones are closed at once
+  std::size_t max_frame_bytes = 65536;    // one CSTA message (header included); larger: error, closed
+  int requests_per_second = 50;           // per client; beyond: universalFailure (resource busy)
+  int session_start_timeout_s = 10;       // a new connection must have started its session by then
+  // Session starts accepted: "ecma354" (StartApplicationSession), "osv" (SystemStatus /
+  // SystemStatusResponse / SystemRegister, as OpenScape Voice).
+  std::vector<std::string> start_styles = {"ecma354", "osv"};
+  std::vector<CstaClientConfig> clients;  // [[csta.client]]
+  bool operator==(const CstaConfig&) const = default;
+};
+
 struct Config {
   ServerConfig server;
+  CstaConfig csta;
   std::vector<PbxConfig> pbx;
   JournalConfig journal;
   AuditConfig audit;

@@ -199,6 +199,63 @@ TEST(Config, ServerTls) {
             "server.tls.cert_fil: unknown key (did you mean \"cert_file\"?) (test.toml line 2)");
 }
 
+// Issue 15: [csta] (the CSTA server) with its limits, TLS and [[csta.client]] credentials; every
+// error names the key.
+TEST(Config, CstaSection) {
+  auto c = parse_config(R"(
+[csta]
+listen = "0.0.0.0:1040"
+max_clients = 10
+max_frame_bytes = 8192
+requests_per_second = 5
+session_start_timeout_s = 3
+start_styles = ["osv"]
+[csta.tls]
+cert_file = "/c.pem"
+key_file = "/k.pem"
+[[csta.client]]
+name = "tapi"
+secret_sha256 = "3A7BD3E2360A3D29EEA436FCFB7E44C735D117C42D1C1835420B6B9942DD4F1B"
+tenant = "acme"
+[[csta.client]]
+name = "crm"
+secret_file = "/etc/callbridge/crm.secret"
+)",
+                        "test.toml");
+  ASSERT_TRUE(c) << c.error().message();
+  EXPECT_EQ(c->csta.listen, "0.0.0.0:1040");
+  EXPECT_EQ(c->csta.max_clients, 10u);
+  EXPECT_EQ(c->csta.max_frame_bytes, 8192u);
+  EXPECT_EQ(c->csta.requests_per_second, 5);
+  EXPECT_EQ(c->csta.session_start_timeout_s, 3);
+  EXPECT_EQ(c->csta.start_styles, std::vector<std::string>{"osv"});
+  EXPECT_EQ(c->csta.tls_cert_file, "/c.pem");
+  ASSERT_EQ(c->csta.clients.size(), 2u);
+  EXPECT_EQ(c->csta.clients[0].secret_sha256, "3a7bd3e2360a3d29eea436fcfb7e44c735d117c42d1c1835420b6b9942dd4f1b");
+  EXPECT_EQ(c->csta.clients[0].tenant, "acme");
+  EXPECT_EQ(c->csta.clients[1].tenant, "default");
+  EXPECT_EQ(c->csta.clients[1].secret_file, "/etc/callbridge/crm.secret");
+  EXPECT_TRUE(parse_config("", "x")->csta.listen.empty()) << "off by default";
+
+  EXPECT_EQ(error_of("[csta]\nlisten = \"nowhere\"\n"),
+            "csta.listen: expected HOST:PORT (e.g. \"0.0.0.0:1040\"), got \"nowhere\" (test.toml line 2)");
+  EXPECT_EQ(error_of("[csta]\nstart_styles = [\"tapi\"]\n"),
+            "csta.start_styles: expected a list of \"ecma354\" and \"osv\", got an array (test.toml line 2)");
+  EXPECT_EQ(error_of("[csta]\nmax_frame_bytes = 10\n"),
+            "csta.max_frame_bytes: expected an integer 1024..1048576 (bytes), got 10 (test.toml line 2)");
+  EXPECT_EQ(error_of("[[csta.client]]\nname = \"a\"\n"),
+            "csta.client[0].secret_sha256: give exactly one of secret_sha256 and secret_file");
+  EXPECT_EQ(error_of("[[csta.client]]\nname = \"a\"\nsecret_sha256 = \"abc\"\n"),
+            "csta.client[0].secret_sha256: expected 64 hex digits (printf %s SECRET | sha256sum)");
+  EXPECT_EQ(error_of("[[csta.client]]\nname = \"a\"\nsecret_file = \"/x\"\n[[csta.client]]\nname = \"a\"\n"
+                     "secret_file = \"/y\"\n"),
+            "csta.client[1].name: \"a\" is used by two clients");
+  EXPECT_EQ(error_of("[[csta.client]]\nname = \"a b\"\nsecret_file = \"/x\"\n"),
+            "csta.client[0].name: \"a b\" (at most 64 characters, no spaces or XML specials)");
+  EXPECT_EQ(error_of("[csta.tls]\ncert_file = \"/c.pem\"\n"),
+            "csta.tls.key_file: required when [csta.tls] names the other file");
+}
+
 TEST(Config, ServerConnectionCaps) {
   auto d = parse_config("", "test.toml");
   ASSERT_TRUE(d);

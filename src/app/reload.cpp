@@ -30,6 +30,7 @@ std::vector<std::string> restart_needed(const Config& running, const Config& nex
   if (a.metrics_allow != b.metrics_allow) out.push_back("[server] metrics_allow");
   if (a.allowed_origins != b.allowed_origins) out.push_back("[server] allowed_origins");
   if (a.tls_cert_file != b.tls_cert_file || a.tls_key_file != b.tls_key_file) out.push_back("[server.tls]");
+  if (running.csta != next.csta) out.push_back("[csta]");
   if (!(running.journal == next.journal)) out.push_back("[journal]");
   if (!(running.audit == next.audit)) out.push_back("[audit]");
   if (!(running.trace == next.trace)) out.push_back("[trace]");

@@ -62,6 +62,27 @@ struct RestWiring {
 
 api::PrincipalResolver& App::principals() { return *rest_->auth; }
 
+CstaAuthDeps csta_auth_deps(const std::shared_ptr<RestWiring>& w) {
+  CstaAuthDeps d;
+  api::Authenticator* auth = w->auth.get();
+  d.check_token = [auth](std::string token, std::string remote,
+                         std::function<void(std::expected<core::Viewer, std::string>)> done) {
+    auth->check_token_async(token, remote, [done = std::move(done)](api::PrincipalResult r) {
+      if (!r) return done(std::unexpected(r.error().detail.empty() ? std::string("invalid token") : r.error().detail));
+      if (r->role == core::Role::operator_) return done(std::unexpected(std::string("operator tokens see no tenant's calls")));
+      done(r->viewer());
+    });
+  };
+  identity::SqliteIdentityStore* ids = w->identity.get();
+  d.users = [ids](const base::TenantId& tenant) {
+    auto u = ids->list_users(tenant);
+    return u ? std::move(*u) : std::vector<ports::User>{};
+  };
+  d.audit = w->audit.get();
+  d.clock = &w->clock;
+  return d;
+}
+
 api::EventStreamOptions event_stream_options(const std::shared_ptr<RestWiring>& w) {
   api::EventStreamOptions o;
   identity::SqliteIdentityStore* ids = w->identity.get();
