@@ -6,6 +6,7 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <condition_variable>
 #include <deque>
 #include <mutex>
@@ -174,7 +175,9 @@ struct Source final : ports::ContactSource {
   explicit Source(std::string n) : name_(std::move(n)) {}
   const std::string& name() const override { return name_; }
   int priority() const override { return 10; }
+  std::atomic<int> calls{0};
   base::Result<std::vector<ports::ContactMatch>> lookup(const ports::LookupQuery& q) override {
+    ++calls;
     if (block) {
       std::unique_lock l(mu);
       cv.wait(l, [&] { return released; });
@@ -219,11 +222,17 @@ struct Driver final : ports::PbxDriver {
   ports::PbxDriverStatus status() const override { return {}; }
   const model::CallModel& call_model() const override { return model; }
   ports::PbxCommands* commands() override { return nullptr; }
+  model::QueueState queue_state{"pbx"};
+  const model::QueueState* queues() const override { return &queue_state; }
 };
 
 struct Sub final : EventSubscriber {
   int got = 0;
-  void on_message(const HubMessage&) override { ++got; }
+  std::vector<std::string> frames;
+  void on_message(const HubMessage& m) override {
+    ++got;
+    frames.push_back(*m.frame);
+  }
 };
 
 struct Explain : ::testing::Test {
@@ -280,6 +289,41 @@ struct Explain : ::testing::Test {
   }
   static std::string dump(const CallTraceRecord& r) { return trace_json(r); }
 };
+
+// Issue 17: a caller waiting in a queue before any phone rings is looked up like a call's remote;
+// the queue goes out again with the contact once the lookup ends (the queue board's pop info).
+TEST_F(Explain, AQueuesWaitingCallerIsLookedUpBeforeAnyPhoneRings) {
+  build(false);
+  store_src->numbers["+4989123456"] = "Max Muster";
+  hub.set_remote_info(&rt->remote_info());  // as the app's per-tenant router does
+  Sub sub;
+  EventFilter f;
+  f.scope = EventScope::tenant;
+  hub.subscribe(acme, f, std::nullopt, &sub);
+  const int before = sub.got;
+  model::Queue q;
+  q.name = "support";
+  q.callers.push_back(model::QueueCaller{.channel = "PJSIP/trunk-00000001", .uniqueid = "u1", .linkedid = "u1",
+                                         .number = "+4989123456", .name = "", .position = 1, .joined = at(1)});
+  driver->queue_state.put(q);
+  auto names = driver->queue_state.take_changed();
+  rt->on_queues_changed(driver->queue_state, names);
+  ASSERT_EQ(sub.got, before + 1);
+  EXPECT_NE(sub.frames.back().find("\"lookup\":\"pending\""), std::string::npos) << sub.frames.back();
+  run_lookup();
+  ASSERT_EQ(sub.got, before + 2) << "published again once the lookup ended";
+  EXPECT_NE(sub.frames.back().find("\"type\":\"queue\""), std::string::npos) << sub.frames.back();
+  EXPECT_NE(sub.frames.back().find("\"name\":\"Max Muster\""), std::string::npos) << sub.frames.back();
+  EXPECT_EQ(store_src->calls.load(), 1);
+  // Still waiting, the queue changes (an agent rings): no second lookup.
+  q.callers[0].position = 1;
+  q.strategy = "ringall";
+  driver->queue_state.put(q);
+  names = driver->queue_state.take_changed();
+  rt->on_queues_changed(driver->queue_state, names);
+  EXPECT_NE(sub.frames.back().find("\"name\":\"Max Muster\""), std::string::npos) << sub.frames.back();
+  EXPECT_EQ(store_src->calls.load(), 1);
+}
 
 TEST_F(Explain, NoDirectoryMatchIsNamedWithTheSourceAndTheNormalizedNumber) {
   build(false);

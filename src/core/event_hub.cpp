@@ -168,7 +168,7 @@ std::string queue_json(const model::Queue& q, std::string_view pbx, const base::
     num(o, "wait", std::max<std::int64_t>(0, std::chrono::duration_cast<std::chrono::seconds>(now - c.joined).count()));
     if (remotes) {
       // The caller as the calls show a remote party: classified, with the directory's contacts
-      // once a lookup for the number ran (docs/queues.md).
+      // (TenantRuntime::on_queues_changed has them looked up; docs/queues.md).
       model::Connection conn;
       conn.state = model::ConnectionState::queued;
       if (!c.number.empty()) conn.remote = c.number;

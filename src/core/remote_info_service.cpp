@@ -293,13 +293,51 @@ void RemoteInfoService::finish_lookup(const std::string& key, std::uint64_t gen,
   for (auto& h : held_)
     if (!h.ready && h.key == key) attach(h);
   // "pending" -> "done" is a change even when nobody was found (clients stop waiting).
+  const base::TenantId tenant = n.tenant;
+  const auto holders = n.holders;  // copied before on_changed may publish and change `n`
   if (options_.on_changed) {
-    const base::TenantId tenant = n.tenant;
     const auto calls = n.calls;  // on_changed publishes; it must not see us mid-iteration
     for (const auto& cid : calls)
       if (calls_.contains(key_of(tenant, cid))) options_.on_changed(tenant, cid);
   }
+  if (options_.on_holder_changed)
+    for (const auto& h : holders)
+      if (holders_.contains(key_of(tenant, h))) options_.on_holder_changed(tenant, h);
   drain();
+}
+
+void RemoteInfoService::hold(const base::TenantId& tenant, const std::string& holder,
+                             const std::vector<std::string>& remotes) {
+  io_thread_ = std::this_thread::get_id();
+  sweep();
+  const std::string hk = key_of(tenant, holder);
+  std::vector<std::pair<std::string, const std::string*>> want;  // key, remote
+  for (const auto& r : remotes) {
+    if (r.empty() || want.size() >= kMaxHeldPerHolder) continue;
+    std::string k = key_of(tenant, r);
+    if (std::none_of(want.begin(), want.end(), [&](const auto& w) { return w.first == k; })) want.emplace_back(k, &r);
+  }
+  auto it = holders_.find(hk);
+  std::vector<std::string> had = it == holders_.end() ? std::vector<std::string>{} : it->second.keys;
+  std::vector<std::string> keys;
+  for (const auto& [k, r] : want) {
+    keys.push_back(k);
+    if (std::find(had.begin(), had.end(), k) != had.end()) continue;
+    Number& n = acquire(tenant, *r, k);
+    n.holders.push_back(holder);
+  }
+  for (const auto& k : had) {
+    if (std::find(keys.begin(), keys.end(), k) != keys.end()) continue;
+    if (auto n = numbers_.find(k); n != numbers_.end()) std::erase(n->second.holders, holder);
+    release(k);
+  }
+  if (keys.empty()) {
+    holders_.erase(hk);
+    return;
+  }
+  auto [h, inserted] = holders_.try_emplace(hk, tenant);
+  h->second.holder = holder;
+  h->second.keys = std::move(keys);
 }
 
 void RemoteInfoService::observe(const base::TenantId& tenant, const std::string& call_id,

@@ -77,6 +77,8 @@ struct RemoteInfoOptions {
   std::function<std::shared_ptr<const DialingPlan>(const base::TenantId& tenant)> plan;
   // A call's remote info changed after it was shown: publish the call again.
   std::function<void(const base::TenantId& tenant, const std::string& call_id)> on_changed;
+  // The same for a holder of numbers (hold()): a lookup of one of its numbers ended.
+  std::function<void(const base::TenantId& tenant, const std::string& holder)> on_holder_changed;
   // Journal entries leave here, contact attached, in the order annotate() got them.
   std::function<void(model::JournalEntry)> journal_out;
   // How long a journal entry waits for a running lookup before it is written without contact.
@@ -117,6 +119,14 @@ class RemoteInfoService final : public RemoteInfoView {
   // connections and starts lookups for new external numbers; a call gone from `m` lets go.
   void observe(const base::TenantId& tenant, const std::string& call_id, const model::CallModel& m);
 
+  // Numbers something other than a call shows, e.g. the waiting callers of a queue (holder
+  // "queue:<pbx>:<name>"), whose caller may wait before any phone rings: classified and looked up
+  // like a call's remotes, kept while held (then keep_after_call, as after a call). `remotes`
+  // replaces the holder's previous set; empty lets go. When a lookup of one of them ends,
+  // on_holder_changed(tenant, holder). At most kMaxHeldPerHolder numbers per holder.
+  static constexpr std::size_t kMaxHeldPerHolder = 256;
+  void hold(const base::TenantId& tenant, const std::string& holder, const std::vector<std::string>& remotes);
+
   // Attaches the best contact of the entry's remote (and remote_name if empty), then hands the
   // entry to journal_out, in arrival order. A pending lookup is awaited up to journal_wait when
   // `wait`; never blocks.
@@ -145,6 +155,7 @@ class RemoteInfoService final : public RemoteInfoView {
     int refs = 0;
     std::optional<base::Timestamp> released_at;
     std::vector<std::string> calls;  // call ids showing it (for on_changed)
+    std::vector<std::string> holders;  // holders showing it (for on_holder_changed)
     std::uint64_t lookup_gen = 0;    // the running lookup's number; older completions are ignored
   };
   struct CallRef {
@@ -184,6 +195,13 @@ class RemoteInfoService final : public RemoteInfoView {
 
   std::unordered_map<std::string, Number> numbers_;  // key: tenant '\n' remote
   std::unordered_map<std::string, CallRef> calls_;   // key: tenant '\n' call id
+  struct HolderRef {
+    explicit HolderRef(base::TenantId t) : tenant(t) {}
+    base::TenantId tenant;
+    std::string holder;
+    std::vector<std::string> keys;  // numbers_ keys, each acquired once
+  };
+  std::unordered_map<std::string, HolderRef> holders_;  // key: tenant '\n' holder
   std::deque<std::pair<base::Timestamp, std::string>> released_;  // keep_after_call queue
   std::deque<Held> held_;
   std::uint64_t next_held_ = 1;

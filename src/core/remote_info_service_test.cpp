@@ -72,6 +72,7 @@ struct RemoteInfoTest : ::testing::Test {
   std::vector<std::pair<std::chrono::milliseconds, std::function<void()>>> timers;
   std::vector<model::JournalEntry> written;
   std::vector<std::pair<std::string, std::string>> changed;
+  std::vector<std::pair<std::string, std::string>> holder_changed;
   EventHub hub;
   model::CallModel model{base::TenantId("t1")};
   std::unique_ptr<RemoteInfoService> svc;
@@ -94,6 +95,7 @@ struct RemoteInfoTest : ::testing::Test {
       changed.emplace_back(t, call_id);
       if (const auto* c = model.find_call(call_id)) hub.on_call_update(t, "remote_info", *c, model);
     };
+    o.on_holder_changed = [this](const base::TenantId& t, const std::string& h) { holder_changed.emplace_back(t, h); };
     o.journal_out = [this](model::JournalEntry e) { written.push_back(std::move(e)); };
     o.journal_wait = 1500ms;
     o.keep_after_call = std::chrono::minutes(2);
@@ -312,6 +314,33 @@ TEST_F(RemoteInfoTest, JournalWaitIsBoundedAndPbxNamesAreKept) {
   ASSERT_EQ(written.size(), 2u);
   ASSERT_TRUE(written[1].contact);
   EXPECT_EQ(written[1].remote_name, "PBX Name") << "a name the PBX gave is not replaced";
+}
+
+// Issue 17: numbers a holder shows (a queue's waiting callers) are looked up once, shared with the
+// calls that show them, the holder hears when the lookup ended, and letting go works like a call's end.
+TEST_F(RemoteInfoTest, HeldNumbersAreLookedUpOnceAndLetGoLikeACallsNumbers) {
+  svc->hold("t1", "queue:lab:support", {"+4989123456", "", "+4989123456"});
+  ASSERT_EQ(requests.size(), 1u);
+  EXPECT_EQ(requests[0].e164, "+4989123456");
+  ring("c1", "100", "+4989123456");  // an agent's phone rings for the same caller: no second lookup
+  EXPECT_EQ(requests.size(), 1u);
+  svc->hold("t1", "queue:lab:support", {"+4989123456"});  // the same set again: nothing new
+  EXPECT_EQ(requests.size(), 1u);
+  requests[0].done(two_matches());
+  EXPECT_EQ(changed.size(), 1u);
+  ASSERT_EQ(holder_changed.size(), 1u);
+  EXPECT_EQ(holder_changed[0], (std::pair<std::string, std::string>{"t1", "queue:lab:support"}));
+  EXPECT_NE(info_json("t1", "+4989123456").find("Max Muster"), std::string::npos);
+  // The caller leaves the queue and the call ends: kept for keep_after_call, then forgotten.
+  svc->hold("t1", "queue:lab:support", {});
+  model.clear("c1", "100", at(5));
+  EXPECT_NE(svc->find("t1", "+4989123456"), nullptr);
+  clock.advance(std::chrono::minutes(3));
+  svc->hold("t1", "queue:lab:sales", {"+4930999"});  // any activity sweeps
+  EXPECT_EQ(svc->find("t1", "+4989123456"), nullptr);
+  // Another tenant's holder never shares.
+  svc->hold("t2", "queue:lab:support", {"+4930999"});
+  EXPECT_EQ(requests.size(), 3u);
 }
 
 TEST_F(RemoteInfoTest, NumbersAreKeptForAWhileAfterTheirLastCallThenForgotten) {

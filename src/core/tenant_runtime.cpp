@@ -10,6 +10,17 @@
 
 namespace callbridge::core {
 
+namespace {
+// The RemoteInfoService holder of a queue's waiting callers' numbers.
+std::string queue_holder(std::string_view pbx, std::string_view queue) {
+  std::string h = "queue:";
+  h += pbx;
+  h += ':';
+  h += queue;
+  return h;
+}
+}  // namespace
+
 TenantRuntime::TenantRuntime(TenantSpec spec, TenantServices services)
     : id_(spec.id), services_(std::move(services)), plan_(std::move(spec.plan)),
       control_options_(std::move(spec.call_control)) {
@@ -41,6 +52,16 @@ TenantRuntime::TenantRuntime(TenantSpec spec, TenantServices services)
     for_each_model([&](const model::CallModel& m) {
       if (const auto* c = m.find_call(call_id); c && !c->connections.empty())
         services_.hub->on_call_update(id_, "remote_info", *c, m);
+    });
+  };
+  // A queue's waiting caller was looked up (hold() in on_queues_changed): publish the queue again.
+  o.on_holder_changed = [this](const base::TenantId& tenant, const std::string& holder) {
+    if (tenant != id_) return;
+    for_each_queue_state([&](const model::QueueState& state) {
+      const std::string prefix = queue_holder(state.pbx(), "");
+      if (!holder.starts_with(prefix)) return;
+      const std::string name = holder.substr(prefix.size());
+      if (state.find(name)) services_.hub->on_queues(id_, state, std::span(&name, 1), services_.clock->now());
     });
   };
   o.journal_out = [this](model::JournalEntry e) { store_entry(std::move(e)); };
@@ -170,6 +191,15 @@ void TenantRuntime::on_queues_changed(const model::QueueState& state, std::span<
   if (!ours) {
     ++stats_.foreign_dropped;
     return;
+  }
+  // The waiting callers are looked up like a call's remote (their contact on the queue board,
+  // docs/queues.md), also while no agent's phone rings yet.
+  std::vector<std::string> numbers;
+  for (const auto& name : names) {
+    numbers.clear();
+    if (const model::Queue* q = state.find(name))
+      for (const auto& c : q->callers) numbers.push_back(c.number);
+    remote_info_->hold(id_, queue_holder(state.pbx(), name), numbers);
   }
   services_.hub->on_queues(id_, state, names, services_.clock->now());
 }
