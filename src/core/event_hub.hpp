@@ -76,7 +76,7 @@ struct TappedMessage {
 struct EventHubOptions {
   std::size_t retention = 4096;  // messages kept per tenant for `since` resumes
   // JSON text -> the bytes subscribers send (the WebSocket layer frames it). Identity when unset.
-  std::function<std::string(std::string_view json)> encode;
+  std::function<std::string(std::string_view json)> encode{};
 };
 
 class EventHub {
