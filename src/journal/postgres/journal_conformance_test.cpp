@@ -42,6 +42,18 @@ struct CommonStats {
   std::size_t queued = 0;
 };
 
+// What a store hands on through set_on_committed (on its writer thread), collected.
+struct Committed {
+  std::mutex mu;
+  std::vector<ports::StoredEntry> got;
+  bool listen(ports::JournalStore& s) {
+    return static_cast<bool>(s.set_on_committed([this](std::vector<ports::StoredEntry> done) {
+      std::lock_guard lk(mu);
+      for (auto& e : done) got.push_back(std::move(e));
+    }));
+  }
+};
+
 // One open store of either kind, with its counters.
 struct Opened {
   std::unique_ptr<ports::JournalStore> store;
@@ -354,12 +366,9 @@ TEST_P(JournalContract, CommittedEntriesAreHandedOnWithTheirIdsBeforeFlushReturn
   auto o = open();
   ASSERT_TRUE(o.store);
   auto& s = *o.store;
-  std::mutex mu;
-  std::vector<ports::StoredEntry> got;
-  ASSERT_TRUE(s.set_on_committed([&](std::vector<ports::StoredEntry> done) {
-    std::lock_guard lk(mu);
-    for (auto& e : done) got.push_back(std::move(e));
-  }));
+  Committed committed;
+  ASSERT_TRUE(committed.listen(s));
+  auto& [mu, got] = committed;
   constexpr int kRounds = 3, kPerRound = 7;  // a flush per round: several batches
   for (int r = 0; r < kRounds; ++r) {
     for (int i = 0; i < kPerRound; ++i)
@@ -376,7 +385,9 @@ TEST_P(JournalContract, CommittedEntriesAreHandedOnWithTheirIdsBeforeFlushReturn
   for (const auto& r : rows) party_of[r.id] = r.entry.party;
   for (int i = 0; i < kAll; ++i) {
     EXPECT_EQ(got[i].entry.party, std::to_string(100 + i));  // append order
-    if (i) EXPECT_GT(got[i].id, got[i - 1].id) << i;         // ids grow in append order
+    if (i) {
+      EXPECT_GT(got[i].id, got[i - 1].id) << i;  // ids grow in append order
+    }
     // The id is the row's.
     EXPECT_EQ(party_of[got[i].id], got[i].entry.party) << i;
   }
@@ -490,12 +501,9 @@ TEST_P(JournalContract, OneBatchResolvesMissedCallsInBatchOrder) {
   auto o = open();
   ASSERT_TRUE(o.store);
   auto& s = *o.store;
-  std::mutex mu;
-  std::vector<ports::StoredEntry> got;
-  ASSERT_TRUE(s.set_on_committed([&](std::vector<ports::StoredEntry> done) {
-    std::lock_guard lk(mu);
-    for (auto& e : done) got.push_back(std::move(e));
-  }));
+  Committed committed;
+  ASSERT_TRUE(committed.listen(s));
+  auto& [mu, got] = committed;
   auto other_tenant = make("100", "+49111", Direction::inbound, Disposition::missed, 5);
   other_tenant.tenant = base::TenantId("other");
   s.append(other_tenant);                                                              // 0
@@ -521,12 +529,9 @@ TEST_P(JournalContract, AnAnsweredCallToTheRemoteMarksTheEarlierMissedCallsDone)
   auto o = open();
   ASSERT_TRUE(o.store);
   auto& s = *o.store;
-  std::mutex mu;
-  std::vector<ports::StoredEntry> got;
-  ASSERT_TRUE(s.set_on_committed([&](std::vector<ports::StoredEntry> done) {
-    std::lock_guard lk(mu);
-    for (auto& e : done) got.push_back(std::move(e));
-  }));
+  Committed committed;
+  ASSERT_TRUE(committed.listen(s));
+  auto& [mu, got] = committed;
   s.append(make("100", "+49111", Direction::inbound, Disposition::missed, 10));
   s.append(make("100", "+49111", Direction::inbound, Disposition::missed, 20));
   s.append(make("101", "+49111", Direction::inbound, Disposition::missed, 30));  // another party
@@ -550,7 +555,9 @@ TEST_P(JournalContract, AnAnsweredCallToTheRemoteMarksTheEarlierMissedCallsDone)
     ASSERT_EQ(got.size(), 7u);
     EXPECT_EQ(got[5].resolved, (std::vector<std::int64_t>{got[0].id, got[1].id}));
     for (std::size_t i = 0; i < got.size(); ++i)
-      if (i != 5) EXPECT_TRUE(got[i].resolved.empty()) << i;
+      if (i != 5) {
+        EXPECT_TRUE(got[i].resolved.empty()) << i;
+      }
   }
   auto open_rows = run(s, open_q);
   ASSERT_EQ(open_rows.size(), 2u);
