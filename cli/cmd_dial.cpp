@@ -91,13 +91,6 @@ void add_common(CLI::App* cmd, Common& c) {
       ->option_text("FILE");
 }
 
-std::optional<Endpoint> endpoint_or_report(const Common& c, const char* what) {
-  std::string err;
-  auto ep = load_endpoint(c.config, err);
-  if (!ep) std::fprintf(stderr, "callbridge %s: %s\n", what, err.c_str());
-  return ep;
-}
-
 // Who a connection talks to, as `callbridge calls` prints it: the best contact and the number as
 // people read it ("Max Muster, 089 123456"), else the number, else "withheld"; "" when the API
 // gives nothing (docs/api.md "Calls": remote, remote_info).
@@ -139,7 +132,7 @@ Command register_dial(CLI::App& app) {
               std::fprintf(stderr, "callbridge dial: '%s' holds no number\n", o->number.c_str());
               return 2;
             }
-            auto ep = endpoint_or_report(o->common, "dial");
+            auto ep = endpoint_or_report(o->common.config, "dial");
             if (!ep) return 2;
             json::object body{{"to", to}};
             if (!o->from.empty()) body["from"] = o->from;
@@ -164,7 +157,7 @@ Command register_calls(CLI::App& app) {
   cmd->add_flag("--json", *j, "print the API's JSON");
   add_common(cmd, *o);
   return {cmd, [o, j]() -> int {
-            auto ep = endpoint_or_report(*o, "calls");
+            auto ep = endpoint_or_report(o->config, "calls");
             if (!ep) return 2;
             auto r = http(*ep, "GET", "/api/v1/calls", "");
             if (r.status != 200) return report_failure(*ep, "calls", r);
@@ -218,7 +211,7 @@ Command register_hangup(CLI::App& app) {
   cmd->add_option("call", o->call, "call id")->required()->option_text("CALL");
   add_common(cmd, o->common);
   return {cmd, [o]() -> int {
-            auto ep = endpoint_or_report(o->common, "hangup");
+            auto ep = endpoint_or_report(o->common.config, "hangup");
             if (!ep) return 2;
             const std::string id = path_segment(o->call);
             auto r = http(*ep, "POST", "/api/v1/calls/" + id + "/hangup", "{}");
@@ -259,7 +252,7 @@ Command register_pickup(CLI::App& app) {
                            std::string(base::kDeviceNameRule).c_str());
               return 2;
             }
-            auto ep = endpoint_or_report(o->common, "pickup");
+            auto ep = endpoint_or_report(o->common.config, "pickup");
             if (!ep) return 2;
             json::object body;
             if (!o->device.empty()) body["device"] = o->device;

@@ -76,12 +76,8 @@ int print_state(const std::string& body, bool raw, const char* what) {
 }
 
 int call(const Flags& f, const char* what, const std::string& method, const std::string& path, const std::string& body) {
-  std::string err;
-  auto ep = load_endpoint(f.cli_config, err);
-  if (!ep) {
-    std::fprintf(stderr, "callbridge %s: %s\n", what, err.c_str());
-    return 2;
-  }
+  auto ep = endpoint_or_report(f.cli_config, what);
+  if (!ep) return 2;
   auto r = http(*ep, method, path + query(f), body);
   if (r.status != 200) return report_failure(*ep, what, r);
   return print_state(r.body, f.json_out, what);

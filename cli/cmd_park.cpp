@@ -31,13 +31,6 @@ void add_common(CLI::App* cmd, Common& c) {
       ->option_text("FILE");
 }
 
-std::optional<Endpoint> endpoint_or_report(const Common& c, const char* what) {
-  std::string err;
-  auto ep = load_endpoint(c.config, err);
-  if (!ep) std::fprintf(stderr, "callbridge %s: %s\n", what, err.c_str());
-  return ep;
-}
-
 std::string str(const json::object& o, const char* key) {
   const auto* v = o.if_contains(key);
   return v && v->is_string() ? std::string(v->as_string()) : std::string();
@@ -127,7 +120,7 @@ Command register_park(CLI::App& app) {
   add_common(cmd, o->common);
   return {cmd, [o]() -> int {
             if (!device_ok(o->device, "park")) return 2;
-            auto ep = endpoint_or_report(o->common, "park");
+            auto ep = endpoint_or_report(o->common.config, "park");
             if (!ep) return 2;
             json::object body;
             if (!o->device.empty()) body["device"] = o->device;
@@ -158,7 +151,7 @@ Command register_parked(CLI::App& app) {
   cmd->add_flag("--json", o->as_json, "print the API's answer (GET /api/v1/parking) as it is");
   add_common(cmd, o->common);
   return {cmd, [o]() -> int {
-            auto ep = endpoint_or_report(o->common, "parked");
+            auto ep = endpoint_or_report(o->common.config, "parked");
             if (!ep) return 2;
             auto r = http(*ep, "GET", "/api/v1/parking", "");
             if (r.status != 200) return report_failure(*ep, "parked", r);
@@ -223,7 +216,7 @@ Command register_unpark(CLI::App& app) {
               std::fprintf(stderr, "callbridge unpark: not a parking space or lot (letters, digits, '-', '_')\n");
               return 2;
             }
-            auto ep = endpoint_or_report(o->common, "unpark");
+            auto ep = endpoint_or_report(o->common.config, "unpark");
             if (!ep) return 2;
             json::object body;
             if (!o->device.empty()) body["device"] = o->device;

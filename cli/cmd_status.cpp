@@ -28,10 +28,7 @@ struct Flags {
 };
 
 std::optional<Endpoint> endpoint(const Flags& f, const char* what) {
-  std::string err;
-  auto ep = load_endpoint(f.cli_config, err);
-  if (!ep) std::fprintf(stderr, "callbridge status %s: %s\n", what, err.c_str());
-  return ep;
+  return endpoint_or_report(f.cli_config, std::string("status ") + what);
 }
 
 // "14:00" (local, next occurrence), "30m"/"2h"/"1d" (from now), else RFC 3339 as given.
