@@ -38,6 +38,14 @@ std::pair<std::string, std::string> parse_callerid(std::string_view v) {
   return {num, std::string(name)};
 }
 
+// An Originate's Timeout header in ms (Asterisk's default 30000; at least 1 ms).
+std::chrono::milliseconds originate_timeout(const ami::AmiMessage& m) {
+  auto tv = m.get("Timeout");
+  long long ms = 30000;
+  if (!tv.empty()) std::from_chars(tv.data(), tv.data() + tv.size(), ms);
+  return std::chrono::milliseconds(std::max(1LL, ms));
+}
+
 }  // namespace
 
 std::string md5_hex(std::string_view text) {
@@ -554,10 +562,7 @@ void AmiServerSession::action_originate(const ami::AmiMessage& m) {
       auto [num, name] = parse_callerid(m.get("CallerID"));
       c.cid_num = num;
       c.cid_name = name;
-      auto tv = m.get("Timeout");
-      long long ms = 30000;
-      if (!tv.empty()) std::from_chars(tv.data(), tv.data() + tv.size(), ms);
-      c.timeout = std::chrono::milliseconds(std::max(1LL, ms));
+      c.timeout = originate_timeout(m);
       respond(m, "Success", {{"Message", "Originate successfully queued"}});
       start_unpark(engine_, c);
       return;
@@ -574,10 +579,7 @@ void AmiServerSession::action_originate(const ami::AmiMessage& m) {
     auto [num, name] = parse_callerid(m.get("CallerID"));
     c.cid_num = num;
     c.cid_name = name;
-    auto tv = m.get("Timeout");
-    long long ms = 30000;
-    if (!tv.empty()) std::from_chars(tv.data(), tv.data() + tv.size(), ms);
-    c.timeout = std::chrono::milliseconds(std::max(1LL, ms));
+    c.timeout = originate_timeout(m);
     respond(m, "Success", {{"Message", "Originate successfully queued"}});
     start_pickup(engine_, c);
     return;
@@ -609,10 +611,7 @@ void AmiServerSession::action_originate(const ami::AmiMessage& m) {
   auto [num, name] = parse_callerid(m.get("CallerID"));
   c.cid_num = num;
   c.cid_name = name;
-  auto tv = m.get("Timeout");
-  long long ms = 30000;
-  if (!tv.empty()) std::from_chars(tv.data(), tv.data() + tv.size(), ms);
-  c.timeout = std::chrono::milliseconds(std::max(1LL, ms));
+  c.timeout = originate_timeout(m);
   // Async or not, the simulator answers at once; with Async the result also arrives as
   // OriginateResponse, which is emitted either way.
   respond(m, "Success", {{"Message", "Originate successfully queued"}});
