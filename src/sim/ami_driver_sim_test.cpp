@@ -20,6 +20,22 @@ namespace {
 
 using namespace std::chrono_literals;
 
+// The driver's options for the simulator listening on `port` (its lab login, no reconnect backoff).
+drivers::ami::AmiDriverOptions sim_driver_options(std::uint16_t port) {
+  drivers::ami::AmiDriverOptions o{.name = "sim",
+                                   .tracker = {.tenant = base::TenantId("acme")},
+                                   .link = {},
+                                   .commands = {},
+                                   .device_caps = {},
+                                   .open_state = nullptr};
+  o.link.session.host = "127.0.0.1";
+  o.link.session.port = port;
+  o.link.protocol.username = "cti";
+  o.link.protocol.secret = "cti-secret";
+  o.link.backoff = net::BackoffPolicy::none();
+  return o;
+}
+
 struct RecordingSink final : ports::PbxEventSink {
   std::vector<model::CallEvent> events;
   std::vector<model::JournalEntry> entries;
@@ -57,14 +73,7 @@ TEST(AmiDriverOverSimulator, DeliversEventsLinesAndJournalToItsSinkAndStops) {
   boost::asio::io_context io;
   RecordingSink sink;
   const base::TenantId tenant("acme");
-  drivers::ami::TrackerOptions tracker{.tenant = tenant};
-  drivers::ami::AmiDriverOptions o{
-      .name = "sim", .tracker = std::move(tracker), .link = {}, .commands = {}, .device_caps = {}, .open_state = nullptr};
-  o.link.session.host = "127.0.0.1";
-  o.link.session.port = *port;
-  o.link.protocol.username = "cti";
-  o.link.protocol.secret = "cti-secret";
-  o.link.backoff = net::BackoffPolicy::none();
+  auto o = sim_driver_options(*port);  // tenant "acme"
   auto driver = drivers::ami::AmiDriver::create(io.get_executor(), std::move(o), sink);
   ASSERT_TRUE(driver) << driver.error().message();
   ports::PbxDriver& d = **driver;
@@ -121,18 +130,9 @@ TEST(AmiDriverOverSimulator, RemoteAnswerHoldAndRetrieveReachTheSimulatedPhone) 
 
   boost::asio::io_context io;
   RecordingSink sink;
-  drivers::ami::AmiDriverOptions o{.name = "sim",
-                                   .tracker = {.tenant = base::TenantId("acme")},
-                                   .link = {},
-                                   .commands = {},
-                                   .device_caps = [](std::string_view) { return model::DeviceCaps{true, true}; },
-                                   .open_state = nullptr};
+  auto o = sim_driver_options(*port);
+  o.device_caps = [](std::string_view) { return model::DeviceCaps{true, true}; };
   o.commands.phone = [](std::string_view) { return drivers::ami::PhoneNotifyEvents{"talk", "hold", "talk"}; };
-  o.link.session.host = "127.0.0.1";
-  o.link.session.port = *port;
-  o.link.protocol.username = "cti";
-  o.link.protocol.secret = "cti-secret";
-  o.link.backoff = net::BackoffPolicy::none();
   auto driver = drivers::ami::AmiDriver::create(io.get_executor(), std::move(o), sink);
   ASSERT_TRUE(driver) << driver.error().message();
   ports::PbxDriver& d = **driver;
@@ -187,17 +187,7 @@ TEST(AmiDriverOverSimulator, PickupHandsTheCallerRingingAt101To102) {
 
   boost::asio::io_context io;
   RecordingSink sink;
-  drivers::ami::AmiDriverOptions o{.name = "sim",
-                                   .tracker = {.tenant = base::TenantId("acme")},
-                                   .link = {},
-                                   .commands = {},
-                                   .device_caps = {},
-                                   .open_state = nullptr};
-  o.link.session.host = "127.0.0.1";
-  o.link.session.port = *port;
-  o.link.protocol.username = "cti";
-  o.link.protocol.secret = "cti-secret";
-  o.link.backoff = net::BackoffPolicy::none();
+  auto o = sim_driver_options(*port);
   auto driver = drivers::ami::AmiDriver::create(io.get_executor(), std::move(o), sink);
   ASSERT_TRUE(driver) << driver.error().message();
   ports::PbxDriver& d = **driver;
@@ -273,17 +263,7 @@ TEST(AmiDriverOverSimulator, PickupThatFindsTheCallAnsweredSaysNothingToPickUp) 
 
   boost::asio::io_context io;
   RecordingSink sink;
-  drivers::ami::AmiDriverOptions o{.name = "sim",
-                                   .tracker = {.tenant = base::TenantId("acme")},
-                                   .link = {},
-                                   .commands = {},
-                                   .device_caps = {},
-                                   .open_state = nullptr};
-  o.link.session.host = "127.0.0.1";
-  o.link.session.port = *port;
-  o.link.protocol.username = "cti";
-  o.link.protocol.secret = "cti-secret";
-  o.link.backoff = net::BackoffPolicy::none();
+  auto o = sim_driver_options(*port);
   auto driver = drivers::ami::AmiDriver::create(io.get_executor(), std::move(o), sink);
   ASSERT_TRUE(driver) << driver.error().message();
   ports::PbxDriver& d = **driver;
@@ -335,17 +315,7 @@ TEST(AmiDriverOverSimulator, CancelOfAnAtxferConsultationReturnsToTheCaller) {
 
   boost::asio::io_context io;
   RecordingSink sink;
-  drivers::ami::AmiDriverOptions o{.name = "sim",
-                                   .tracker = {.tenant = base::TenantId("acme")},
-                                   .link = {},
-                                   .commands = {},
-                                   .device_caps = {},
-                                   .open_state = nullptr};
-  o.link.session.host = "127.0.0.1";
-  o.link.session.port = *port;
-  o.link.protocol.username = "cti";
-  o.link.protocol.secret = "cti-secret";
-  o.link.backoff = net::BackoffPolicy::none();
+  auto o = sim_driver_options(*port);
   auto driver = drivers::ami::AmiDriver::create(io.get_executor(), std::move(o), sink);
   ASSERT_TRUE(driver) << driver.error().message();
   ports::PbxDriver& d = **driver;
@@ -418,13 +388,7 @@ TEST(AmiDriverOverSimulator, DeviceRegistryFollowsRegistrationsOfTheSimulatedPho
     }
   } sink;
   boost::asio::io_context io;
-  drivers::ami::AmiDriverOptions o{
-      .name = "sim", .tracker = {.tenant = base::TenantId("acme")}, .link = {}, .commands = {}, .device_caps = {}, .open_state = nullptr};
-  o.link.session.host = "127.0.0.1";
-  o.link.session.port = *port;
-  o.link.protocol.username = "cti";
-  o.link.protocol.secret = "cti-secret";
-  o.link.backoff = net::BackoffPolicy::none();
+  auto o = sim_driver_options(*port);
   auto driver = drivers::ami::AmiDriver::create(io.get_executor(), std::move(o), sink);
   ASSERT_TRUE(driver) << driver.error().message();
   ports::PbxDriver& d = **driver;
@@ -504,13 +468,7 @@ TEST(AmiDriverOverSimulator, QueueStateAndAgentChangesFollowTheSimulatedQueue) {
     }
   } sink;
   boost::asio::io_context io;
-  drivers::ami::AmiDriverOptions o{
-      .name = "sim", .tracker = {.tenant = base::TenantId("acme")}, .link = {}, .commands = {}, .device_caps = {}, .open_state = nullptr};
-  o.link.session.host = "127.0.0.1";
-  o.link.session.port = *port;
-  o.link.protocol.username = "cti";
-  o.link.protocol.secret = "cti-secret";
-  o.link.backoff = net::BackoffPolicy::none();
+  auto o = sim_driver_options(*port);
   auto driver = drivers::ami::AmiDriver::create(io.get_executor(), std::move(o), sink);
   ASSERT_TRUE(driver) << driver.error().message();
   ports::PbxDriver& d = **driver;
@@ -604,17 +562,7 @@ TEST(AmiDriverOverSimulator, ParkAndUnparkThroughTheDriver) {
 
   boost::asio::io_context io;
   ParkingSink sink;
-  drivers::ami::AmiDriverOptions o{.name = "sim",
-                                   .tracker = {.tenant = base::TenantId("acme")},
-                                   .link = {},
-                                   .commands = {},
-                                   .device_caps = {},
-                                   .open_state = nullptr};
-  o.link.session.host = "127.0.0.1";
-  o.link.session.port = *port;
-  o.link.protocol.username = "cti";
-  o.link.protocol.secret = "cti-secret";
-  o.link.backoff = net::BackoffPolicy::none();
+  auto o = sim_driver_options(*port);
   auto driver = drivers::ami::AmiDriver::create(io.get_executor(), std::move(o), sink);
   ASSERT_TRUE(driver) << driver.error().message();
   ports::PbxDriver& d = **driver;
