@@ -13,6 +13,7 @@ PKGS=(
   libgtest-dev libgmock-dev libbenchmark-dev
   libsodium-dev libldap-dev slapd ldap-utils
   libpq-dev postgresql
+  nats-server libnats-dev  # cluster bus: relay nodes (issue 16), cluster mode (issue 19)
   libphonenumber8 libgeocoding8 libprotobuf-dev libabsl-dev libicu-dev
   curl libcurl4-openssl-dev
   clang-16 libclang-rt-16-dev  # fuzz/ (libFuzzer, ASan+UBSan); clang 14 cannot use libstdc++ 12's std::expected
