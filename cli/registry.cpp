@@ -13,6 +13,7 @@ Command register_dial(CLI::App& app), register_calls(CLI::App& app), register_ha
 Command register_replay(CLI::App& app);  // cmd_replay.cpp
 Command register_token(CLI::App& app);  // cmd_token.cpp
 Command register_audit(CLI::App& app);  // cmd_audit.cpp
+Command register_pair(CLI::App& app);  // cmd_pair.cpp
 Command register_tenant(CLI::App& app);  // cmd_tenant.cpp
 Command register_webhook(CLI::App& app);  // cmd_webhook.cpp
 Command register_devices(CLI::App& app);  // cmd_devices.cpp
@@ -35,6 +36,7 @@ std::vector<Command> register_all(CLI::App& app) {
   out.push_back(register_replay(app));
   out.push_back(register_token(app));
   out.push_back(register_audit(app));
+  out.push_back(register_pair(app));
   out.push_back(register_tenant(app));
   out.push_back(register_webhook(app));
   out.push_back(register_devices(app));

@@ -12,6 +12,7 @@ PKGS=(
   libpugixml-dev  # CSTA XML (src/protocols/csta)
   libgtest-dev libgmock-dev libbenchmark-dev
   libsodium-dev libldap-dev slapd ldap-utils
+  libqrencode-dev  # the QR code of `callbridge pair` (optional: without it, the link alone)
   libpq-dev postgresql
   nats-server libnats-dev  # cluster bus: relay nodes (issue 16), cluster mode (issue 19)
   libphonenumber8 libgeocoding8 libprotobuf-dev libabsl-dev libicu-dev
