@@ -126,7 +126,8 @@ void print_table(const std::vector<ports::StoredEntry>& rows) {
 void print_csv(const std::vector<ports::StoredEntry>& rows) {
   std::printf(
       "id,started_at,answered_at,ended_at,party,direction,remote,remote_withheld,remote_name,"
-      "disposition,ring_s,talk_s,hold_s,transferred_to,transferred_from,call_id,tenant,note\n");
+      "disposition,ring_s,talk_s,hold_s,transferred_to,transferred_from,call_id,tenant,note,device,device_number,"
+      "private_device\n");
   for (const auto& r : rows) {
     const auto& e = r.entry;
     std::vector<std::string> f = {
@@ -147,7 +148,10 @@ void print_csv(const std::vector<ports::StoredEntry>& rows) {
         e.transferred_from.value_or(""),
         e.call_id,
         e.tenant,
-        e.note};
+        e.note,
+        e.device_name.value_or(""),
+        e.device_number.value_or(""),
+        e.private_device ? "true" : "false"};
     // The API's writer: a caller name like =HYPERLINK(...) must not run in a spreadsheet.
     std::printf("%s\n", base::csv_record(f).c_str());
   }

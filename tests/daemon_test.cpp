@@ -348,9 +348,10 @@ TEST_F(CliJournal, CsvQuotesFieldsThatNeedIt) {
   ASSERT_EQ(rc, 0) << out;
   EXPECT_EQ(out,
             "id,started_at,answered_at,ended_at,party,direction,remote,remote_withheld,remote_name,"
-            "disposition,ring_s,talk_s,hold_s,transferred_to,transferred_from,call_id,tenant,note\n"
+            "disposition,ring_s,talk_s,hold_s,transferred_to,transferred_from,call_id,tenant,note,device,device_number,"
+            "private_device\n"
             "1,2026-11-22T21:25:53.707Z,2026-11-22T21:25:58.707Z,2026-11-22T21:26:58.707Z,100,inbound,"
-            "+4989123456,false,\"Doe, \"\"JD\"\" Jane\",answered,5.0,60.0,0.0,102,,c1,default,\n");
+            "+4989123456,false,\"Doe, \"\"JD\"\" Jane\",answered,5.0,60.0,0.0,102,,c1,default,,,,false\n");
 }
 
 // Regression (issue 12): `callbridge journal --format csv` wrote a caller name such as

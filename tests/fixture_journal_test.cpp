@@ -92,14 +92,17 @@ INSTANTIATE_TEST_SUITE_P(
                       // the DND call, transferred_from for the forward's destination
                       "live_dnd_busy_then_rings_again", "live_forward_unconditional_to_extension",
                       "live_forward_no_answer_after_seconds", "live_follow_me_rings_desk_and_mobile",
-                      "live_forward_no_answer_to_external_number"));
+                      "live_forward_no_answer_to_external_number",
+                      // AnyDevice (issue 14): the user's mobile carried the call; one entry for the
+                      // user's extension with the device (make call: Local pair optimized away)
+                      "live_make_call_from_mobile", "live_follow_me_mobile_answers"));
 
 TEST(FixtureJournalSet, EveryScenarioWithExpectationsIsCovered) {
   std::size_t n = 0;
   for (const auto& d : std::filesystem::directory_iterator(kDir)) {
     if (std::filesystem::exists(d.path() / "expected-journal.jsonl")) ++n;
   }
-  EXPECT_EQ(n, 34u);
+  EXPECT_EQ(n, 36u);
 }
 
 TEST(FixtureJournalSet, RegisterAndUnregisterProduceNoEntries) {
@@ -226,6 +229,61 @@ TEST(FixtureEvents, NothingIsLeftLiveAfterEveryScenario) {
     }
     EXPECT_FALSE(last.empty()) << s;
   }
+}
+
+// AnyDevice (issue 14): the user's line shows the call the mobile carries like a desk call -
+// presence busy while it talks. The desk phone that rang in parallel (follow-me) leaves without
+// clearing the user's connection; make call: the Local pair optimized away keeps it.
+std::vector<std::string> events_of(const ReplayResult& r, std::string_view device) {
+  std::vector<std::string> out;
+  for (const auto& e : r.events)
+    if (e.device == device) out.emplace_back(model::to_string(e.type));
+  return out;
+}
+
+TEST(FixtureAnyDevice, FollowMeAnsweredByTheMobileIsTheUsersCallUntilItEnds) {
+  ReplayResult r = replay_files(logs_of("live_follow_me_mobile_answers"));
+  ASSERT_TRUE(r.error.empty()) << r.error;
+  EXPECT_EQ(events_of(r, "103"), (std::vector<std::string>{"delivered", "established", "connectionCleared"}));
+  ASSERT_EQ(r.entries.size(), 1u) << r.jsonl();
+  EXPECT_EQ(r.entries[0].device_number, "+491701234567");
+  EXPECT_TRUE(r.entries[0].private_device);
+  EXPECT_EQ(r.entries[0].disposition, model::Disposition::answered);
+}
+
+TEST(FixtureAnyDevice, MakeCallFromTheMobileIsTheUsersOutgoingCall) {
+  ReplayResult r = replay_files(logs_of("live_make_call_from_mobile"));
+  ASSERT_TRUE(r.error.empty()) << r.error;
+  EXPECT_EQ(events_of(r, "103"),
+            (std::vector<std::string>{"originated", "delivered", "established", "connectionCleared"}));
+  ASSERT_EQ(r.entries.size(), 1u) << r.jsonl();
+  EXPECT_EQ(r.entries[0].direction, model::Direction::outbound);
+  EXPECT_EQ(r.entries[0].device_number, "+491701234567");
+}
+
+TEST(FixtureAnyDevice, WithoutThePartyVariableTheMobileIsNobodysCall) {
+  // The same capture without callbridge's CALLBRIDGE_PARTY (an Originate made by another AMI
+  // client): no party, no entry, no event - what the tracker did before issue 14.
+  std::string bytes = read_file(kDir + "/live_make_call_from_mobile/ami.log");
+  std::string cut;
+  std::size_t pos = 0;
+  while (pos < bytes.size()) {
+    std::size_t end = bytes.find("\r\n\r\n", pos);
+    end = end == std::string::npos ? bytes.size() : end + 4;
+    std::string_view msg(bytes.data() + pos, end - pos);
+    if (msg.find("Variable: CALLBRIDGE_PARTY\r\n") == std::string_view::npos) cut.append(msg);
+    pos = end;
+  }
+  ASSERT_LT(cut.size(), bytes.size());
+  const std::string path = ::testing::TempDir() + "/anydevice_without_party.log";
+  {
+    std::ofstream f(path, std::ios::binary);
+    f << cut;
+  }
+  ReplayResult r = replay_files({path});
+  ASSERT_TRUE(r.error.empty()) << r.error;
+  EXPECT_TRUE(r.entries.empty()) << r.jsonl();
+  EXPECT_TRUE(events_of(r, "103").empty());
 }
 
 }  // namespace

@@ -87,6 +87,13 @@ std::vector<std::string> check_pair(const json::object& exp, const json::object&
   if (exp.contains("remote_withheld") && get(act, "remote_withheld") != get(exp, "remote_withheld"))
     problems.push_back("remote_withheld=" + show(get(act, "remote_withheld")) + ", want " +
                        show(get(exp, "remote_withheld")));
+  // AnyDevice: the external device that carried the call (docs/journal.md), where stated.
+  if (exp.contains("device_number")) {
+    json::value got = nullptr;
+    if (auto d = get(act, "device"); d.is_object()) got = get(d.as_object(), "number");
+    if (got != get(exp, "device_number"))
+      problems.push_back("device.number=" + show(got) + ", want " + show(get(exp, "device_number")));
+  }
   for (auto field : {"started_at", "answered_at", "ended_at"}) {
     auto want = candidates(exp, field);
     json::value got = get(act, field);

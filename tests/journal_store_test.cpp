@@ -424,10 +424,13 @@ TEST(SqliteJournalStore, Version1JournalIsMigratedKeepingItsEntries) {
     ASSERT_TRUE(s);
     s->append(make("100", "+49", Direction::inbound, Disposition::missed, 1));
   }
-  // Back to what a version-1 build wrote: no estimated or done column, no open_state table.
+  // Back to what a version-1 build wrote: no estimated, done or AnyDevice column, no open_state
+  // table.
   sqlite3* db = nullptr;
   ASSERT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
   ASSERT_EQ(sqlite3_exec(db,
+                         "ALTER TABLE journal DROP COLUMN device_number; ALTER TABLE journal DROP COLUMN device_name; "
+                         "ALTER TABLE journal DROP COLUMN private_device; "
                          "DROP INDEX journal_open_missed; DROP INDEX journal_tenant_party_started; "
                          "ALTER TABLE journal DROP COLUMN done; "
                          "DROP TABLE open_state; ALTER TABLE journal DROP COLUMN estimated; "

@@ -210,6 +210,54 @@ TEST_F(SchemaUpgrade, JournalVersion2KeepsEntriesAndOpenCallState) {
   EXPECT_EQ(structure(old), structure(fresh));
 }
 
+// Migration 3 as released: the `done` mark and the start/missed indexes.
+const char* kJournalV2ToV3 = R"sql(
+ALTER TABLE journal ADD COLUMN done INTEGER NOT NULL DEFAULT 0;
+CREATE INDEX journal_tenant_party_started ON journal(tenant, party, started_at);
+CREATE INDEX journal_open_missed ON journal(tenant, party, remote) WHERE disposition = 'missed' AND done = 0;
+UPDATE schema_version SET version = 3;
+UPDATE journal SET done = 1 WHERE call_id = '1700000000.1';
+)sql";
+
+TEST_F(SchemaUpgrade, JournalVersion3GetsTheAnyDeviceColumnsAndKeepsItsEntries) {
+  const auto fresh = file("fresh.db"), old = file("journal.db");
+  open_journal(fresh);
+  exec(old, std::string(kJournalV1) + kJournalV1ToV2 + kJournalV2ToV3);
+  {
+    auto s = open_journal(old);
+    ASSERT_TRUE(s);
+    auto d = entries(*s, "default");
+    ASSERT_EQ(d.size(), 2u);
+    EXPECT_TRUE(d[1].entry.done);  // kept
+    for (const auto& e : d) {
+      EXPECT_FALSE(e.entry.device_number);  // older calls: the desk phone
+      EXPECT_FALSE(e.entry.device_name);
+      EXPECT_FALSE(e.entry.private_device);
+    }
+    model::JournalEntry e{.tenant = base::TenantId("default")};
+    e.call_id = "1700000400.4";
+    e.party = "103";
+    e.direction = model::Direction::outbound;
+    e.remote = "+4989123456";
+    e.disposition = model::Disposition::answered;
+    e.started_at = base::from_micros(1700000400000000);
+    e.answered_at = base::from_micros(1700000405000000);
+    e.ended_at = base::from_micros(1700000410000000);
+    e.device_number = "+491701234567";
+    e.device_name = "mobile";
+    e.private_device = true;
+    s->append(e);
+    ASSERT_TRUE(s->flush());
+    d = entries(*s, "default");
+    ASSERT_EQ(d.size(), 3u);
+    EXPECT_EQ(d[0].entry.device_number, "+491701234567");
+    EXPECT_EQ(d[0].entry.device_name, "mobile");
+    EXPECT_TRUE(d[0].entry.private_device);
+  }
+  EXPECT_EQ(scalar(old, "SELECT version FROM schema_version"), journal::SqliteJournalStore::kSchemaVersion);
+  EXPECT_EQ(structure(old), structure(fresh));
+}
+
 TEST_F(SchemaUpgrade, JournalMigrationThatFailsLeavesTheVersion2FileUntouched) {
   const auto old = file("journal.db");
   // A version-2 file that migration 3 cannot take (an index of the name it creates): it must fail

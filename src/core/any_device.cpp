@@ -66,6 +66,19 @@ void ActiveDevices::set(const base::TenantId& tenant, const std::string& user, s
   else active_.erase({tenant.str(), user});
 }
 
+std::optional<std::string> ActiveDevices::name_of_number(const base::TenantId& tenant, std::string_view e164) const {
+  if (e164.empty()) return std::nullopt;
+  std::lock_guard lk(mu_);
+  std::optional<std::string> name;
+  for (auto it = active_.lower_bound({tenant.str(), std::string()}); it != active_.end() && it->first.first == tenant.str();
+       ++it) {
+    if (it->second.number != e164) continue;
+    if (name && *name != it->second.name) return std::nullopt;
+    name = it->second.name;
+  }
+  return name;
+}
+
 std::size_t ActiveDevices::size() const {
   std::lock_guard lk(mu_);
   return active_.size();

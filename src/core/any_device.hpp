@@ -68,6 +68,10 @@ class ActiveDevices {
   // nullopt: back to the default.
   void set(const base::TenantId& tenant, const std::string& user, std::optional<ActiveDevice> device);
   std::size_t size() const;
+  // The name of the active external device whose number is `e164`, when the tenant's users who
+  // have it active all call it the same (the journal names the device that carried a call:
+  // docs/journal.md "AnyDevice"); nullopt otherwise.
+  std::optional<std::string> name_of_number(const base::TenantId& tenant, std::string_view e164) const;
 
  private:
   mutable std::mutex mu_;

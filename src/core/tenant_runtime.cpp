@@ -275,6 +275,10 @@ void TenantRuntime::record(model::JournalEntry entry) {
     return;
   }
   ++stats_.journal_received;
+  // AnyDevice: the driver knows the number of the external device that carried the call; its
+  // name is the user's (docs/journal.md "AnyDevice").
+  if (entry.device_number && !entry.device_name && control_options_.device_name)
+    entry.device_name = control_options_.device_name(*entry.device_number);
   const auto verdict = services_.policy->check(entry);
   trace_journal(entry, verdict);
   switch (verdict) {

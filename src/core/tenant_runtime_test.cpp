@@ -253,6 +253,26 @@ TEST_F(TwoTenants, JournalEntriesGoToTheStoreAndOnlyTheirTenantsStream) {
   EXPECT_EQ(b->stats().excluded_number, 1u);
 }
 
+TEST_F(TwoTenants, AnEntryCarriedByAnExternalDeviceGetsItsName) {
+  TenantSpec spec{.id = acme};
+  spec.call_control.device_name = [](std::string_view e164) -> std::optional<std::string> {
+    if (e164 == "+491701234567") return "mobile";
+    return std::nullopt;
+  };
+  auto c = std::make_unique<TenantRuntime>(std::move(spec), services());
+  auto e = entry(acme, "103", "+4989111");
+  e.device_number = "+491701234567";
+  e.private_device = true;
+  c->record(e);
+  auto desk = entry(acme, "104", "+4989111");
+  c->record(desk);
+  ASSERT_EQ(store.appended.size(), 2u);
+  EXPECT_EQ(store.appended[0].device_name, "mobile");
+  EXPECT_TRUE(store.appended[0].private_device);
+  EXPECT_FALSE(store.appended[1].device_name);  // the desk phone carried it: no device
+  EXPECT_FALSE(store.appended[1].device_number);
+}
+
 TEST_F(TwoTenants, WhatBelongsToAnotherTenantIsRefusedNotDelivered) {
   Collect ca, cb;
   hub.subscribe(acme, everything(), std::nullopt, &ca);

@@ -250,7 +250,10 @@ DeviceState CallModel::device_state(std::string_view device) const {
   DeviceState pbx = DeviceState::unknown;
   if (it != devices_.end()) {
     pbx = it->second.pbx;
-    if (pbx == DeviceState::unavailable) return pbx;
+    // An offline desk phone with a call on the line: the user's external device (AnyDevice)
+    // carries it, and presence shows them busy like a desk call.
+    const bool calls = it->second.active > 0 || it->second.held > 0;
+    if (pbx == DeviceState::unavailable && !calls) return pbx;
     if (it->second.dnd || it->second.line_dnd) return DeviceState::dnd;
   }
   bool alerting = false, connected = false, held = false;

@@ -186,6 +186,19 @@ TEST_F(CallModelTest, MergeMovesConnectionsAndReportsTransferred) {
   EXPECT_EQ(last().type, CallEventType::transferred);
 }
 
+TEST_F(CallModelTest, ACallOnTheLineBeatsAnOfflineDeskPhone) {
+  // AnyDevice: the desk phone is not registered, the user talks on their mobile (the tracker
+  // gives the line a connection): busy, not unavailable; offline again once the call ended.
+  m_.set_pbx_device_state("103", DeviceState::unavailable, at(0));
+  EXPECT_EQ(m_.device_state("103"), DeviceState::unavailable);
+  m_.update("m", "103", ConnectionState::alerting, CallEventType::delivered, at(1), "+4989123456");
+  EXPECT_EQ(m_.device_state("103"), DeviceState::unavailable) << "ringing only: still shown offline";
+  m_.update("m", "103", ConnectionState::connected, CallEventType::established, at(2));
+  EXPECT_EQ(m_.device_state("103"), DeviceState::busy);
+  m_.clear("m", "103", at(3));
+  EXPECT_EQ(m_.device_state("103"), DeviceState::unavailable);
+}
+
 TEST_F(CallModelTest, PbxDeviceStatePresenceAndDnd) {
   EXPECT_EQ(m_.device_state("105"), DeviceState::unknown);
   m_.set_pbx_device_state("105", DeviceState::idle, at(0));

@@ -235,7 +235,36 @@ void JournalBuilder::emit(const std::string& conversation, Conversation& conv) {
   std::sort(done.begin(), done.end(), [](const Leg& a, const Leg& b) {
     return a.start.started_at < b.start.started_at;
   });
-  for (const Leg& l : done) {
+  // AnyDevice follow-me: the desk phone and the party's external device rang for the same caller
+  // (together, or one after the other). One entry per party per conversation with one remote
+  // (JOURNAL.md): the leg that was answered (else the desk phone's), from the first ring on.
+  std::vector<bool> merged(done.size(), false);
+  for (std::size_t i = 0; i < done.size(); ++i) {
+    for (std::size_t j = i + 1; j < done.size() && !merged[i]; ++j) {
+      Leg& a = done[i];
+      Leg& b = done[j];
+      if (merged[j] || a.start.party != b.start.party || a.start.anchor.empty() ||
+          a.start.anchor != b.start.anchor || !a.start.incoming || !b.start.incoming ||
+          (!a.start.device_number && !b.start.device_number) || (a.answered_at && b.answered_at))
+        continue;
+      const bool keep_b = b.answered_at ? true : a.answered_at ? false : !b.start.device_number && a.start.device_number;
+      Leg& keep = keep_b ? b : a;
+      Leg& drop = keep_b ? a : b;
+      keep.start.started_at = a.start.started_at;  // a rang first (sorted)
+      if (!keep.answered_at && drop.ended_at && keep.ended_at && *drop.ended_at > *keep.ended_at)
+        keep.ended_at = drop.ended_at;
+      if (!keep.anchor_answered_at) keep.anchor_answered_at = drop.anchor_answered_at;
+      keep.estimated |= static_cast<std::uint8_t>(drop.estimated & kEstimatedStart);
+      if (state_put_ && !drop.start.state_key.empty()) gone_.push_back(drop.start.state_key);
+      if (keep_b) {
+        std::swap(a, b);  // the kept leg takes the earlier slot; the dropped one is skipped
+      }
+      merged[j] = true;
+    }
+  }
+  for (std::size_t i = 0; i < done.size(); ++i) {
+    if (merged[i]) continue;
+    const Leg& l = done[i];
     JournalEntry e{.tenant = tenant_};
     e.call_id = conversation;
     e.party = l.start.party;
@@ -250,6 +279,8 @@ void JournalBuilder::emit(const std::string& conversation, Conversation& conv) {
                ((l.hold_us % 100000) >= 50000 ? 0.1 : 0.0);
     e.transferred_to = l.transferred_to;
     e.transferred_from = l.start.transferred_from;
+    e.device_number = l.start.device_number;
+    e.private_device = l.start.device_number.has_value();
     e.estimated = l.estimated;
     if (!state_scope_.empty() && !l.start.state_key.empty()) {
       e.state_scope = state_scope_;

@@ -33,6 +33,9 @@ struct LegStart {
   bool incoming = true;  // the party was called (rang) rather than calling
   std::string anchor;    // opaque id of the remote endpoint (answered_elsewhere detection)
   std::optional<std::string> transferred_from;
+  // AnyDevice (docs/journal.md "AnyDevice"): the party's external device carried this leg (its
+  // mobile, home line...): that device's number, E.164 as dialled. nullopt = the party's own phone.
+  std::optional<std::string> device_number;
   // Open-call state (set_state_sink): the row key of this leg (empty: not persisted), and what the
   // driver needs to re-attach the leg to the PBX's channels after a restart.
   std::string state_key;

@@ -238,5 +238,65 @@ TEST_F(JournalBuilderTest, FlushEndsEverything) {
   EXPECT_EQ(b_.open_conversations(), 0u);
 }
 
+// AnyDevice follow-me: the desk phone and the user's mobile ring for one caller; one entry for the
+// party (JOURNAL.md: one per party per conversation with one remote).
+TEST_F(JournalBuilderTest, FollowMeDeskAndDeviceAreOneEntryCarriedByWhoAnswered) {
+  LegId desk = incoming("103", 0);
+  LegStart s;
+  s.conversation = "conv";
+  s.party = "103";
+  s.remote = "+4989123456";
+  s.started_at = at(0.4);
+  s.anchor = "trunk-1";
+  s.device_number = "+491701234567";
+  LegId mobile = b_.open(s);
+  b_.answered(mobile, at(2));
+  b_.end(desk, at(2));
+  b_.end(mobile, at(7));
+  b_.conversation_ended("conv", at(7));
+  ASSERT_EQ(out_.size(), 1u);
+  EXPECT_EQ(out_[0].disposition, Disposition::answered);
+  EXPECT_EQ(out_[0].device_number, "+491701234567");
+  EXPECT_TRUE(out_[0].private_device);
+  EXPECT_DOUBLE_EQ(out_[0].ring_s(), 2.0) << "from the desk phone's first ring";
+  EXPECT_DOUBLE_EQ(out_[0].talk_s(), 5.0);
+}
+
+TEST_F(JournalBuilderTest, FollowMeNobodyAnsweredIsOneMissedEntryOfTheDeskPhone) {
+  LegId desk = incoming("103", 0);
+  LegStart s;
+  s.conversation = "conv";
+  s.party = "103";
+  s.started_at = at(15);  // sequential: the mobile after 15 s of the desk phone
+  s.anchor = "trunk-1";
+  s.device_number = "+491701234567";
+  LegId mobile = b_.open(s);
+  b_.end(desk, at(15));
+  b_.end(mobile, at(40));
+  LegId other = incoming("104", 0, "trunk-2");  // another caller: not merged
+  b_.end(other, at(3));
+  b_.conversation_ended("conv", at(40));
+  ASSERT_EQ(out_.size(), 2u);
+  EXPECT_EQ(out_[0].party, "103");
+  EXPECT_EQ(out_[0].disposition, Disposition::missed);
+  EXPECT_FALSE(out_[0].device_number);
+  EXPECT_DOUBLE_EQ(out_[0].ring_s(), 40.0);
+  EXPECT_EQ(out_[1].party, "104");
+}
+
+TEST_F(JournalBuilderTest, DeviceNumberSurvivesTheOpenCallState) {
+  LegStart s;
+  s.conversation = "conv";
+  s.party = "103";
+  s.started_at = at(0);
+  s.state_key = "k";
+  s.device_number = "+491701234567";
+  Leg l;
+  l.start = s;
+  auto back = decode_leg_state(encode_leg_state(l));
+  ASSERT_TRUE(back);
+  EXPECT_EQ(back->start.device_number, "+491701234567");
+}
+
 }  // namespace
 }  // namespace callbridge::model

@@ -146,6 +146,16 @@ std::string to_json_line(const JournalEntry& e) {
     append_json_string(o, e.contact->source);
     o += "}";
   }
+  if (e.device_number) {
+    // AnyDevice: the external device that carried the call (absent: the desk phone).
+    o += ", \"device\": {\"name\": ";
+    append_opt(o, e.device_name);
+    o += ", \"number\": ";
+    append_json_string(o, *e.device_number);
+    o += ", \"private\": ";
+    o += e.private_device ? "true" : "false";
+    o += "}";
+  }
   if (!e.note.empty()) {
     o += ", \"note\": ";
     append_json_string(o, e.note);

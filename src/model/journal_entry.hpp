@@ -64,6 +64,13 @@ struct JournalEntry {
   std::optional<std::string> transferred_to{};
   std::optional<std::string> transferred_from{};
   std::optional<ContactRef> contact{};
+  // AnyDevice: the user's external device that carried the call (docs/journal.md "AnyDevice"):
+  // its number (E.164), its name when the user's devices name that number ("mobile"), and
+  // whether it is a private device (every external device is the user's own number, not a line
+  // of the company: its costs can be told apart). All empty/false for calls on the desk phone.
+  std::optional<std::string> device_number{};
+  std::optional<std::string> device_name{};
+  bool private_device = false;
   std::string note{};  // user's note (API: PATCH)
   // A missed call that was dealt with: the party talked with the same remote later (a callback,
   // or the caller got through; resolves_missed), or a user marked it (API: PATCH). Kept by the

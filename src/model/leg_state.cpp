@@ -64,6 +64,7 @@ std::string encode_leg_state(const Leg& l) {
   put(o, "incoming", s.incoming ? "1" : "0");
   put(o, "anchor", s.anchor);
   put_opt(o, "from", s.transferred_from);
+  put_opt(o, "device", s.device_number);
   put(o, "key", s.state_key);
   put(o, "chan", s.party_channel);
   put(o, "call", s.model_call);
@@ -109,6 +110,7 @@ std::optional<Leg> decode_leg_state(std::string_view text) {
     } else if (k == "incoming") l.start.incoming = v == "1";
     else if (k == "anchor") l.start.anchor = v;
     else if (k == "from") l.start.transferred_from = v;
+    else if (k == "device") l.start.device_number = v;
     else if (k == "key") l.start.state_key = v;
     else if (k == "chan") l.start.party_channel = v;
     else if (k == "call") l.start.model_call = v;

@@ -229,8 +229,8 @@ def forward_no_answer_after_seconds(t):
 def follow_me_rings_desk_and_mobile(t):
     """dan (103) has his mobile as active device and follow-me on (parallel): an external call
     to 103 rings the desk phone and the mobile (the carrier, answering after 1 s) together; the
-    mobile takes it: 103 answered_elsewhere (JOURNAL.md, follow-me), the trunk-to-trunk leg no
-    entry of its own."""
+    mobile takes it: the mobile is dan's own device, so 103's one entry is answered, carried by
+    the mobile (JOURNAL.md, follow-me; issue 14), and the line is busy while it talks."""
     ready(t)
     st, out = t.d.request("PUT", "/api/v1/users/dan/devices/mobile", {"number": "0170 1234567"})
     if st not in (200, 201):
@@ -245,14 +245,15 @@ def follow_me_rings_desk_and_mobile(t):
     x = t.caller()
     t.trunk_call("+4930555103", x, talk_ms=2000)
     t.connection("103", "alerting", remote=x)
-    t.finish([Entry("103", "inbound", x, "answered_elsewhere", ring=RING, talk=0.0)],
+    t.finish([Entry("103", "inbound", x, "answered", ring=RING, talk=2.0,
+                    device={"name": "mobile", "number": MOBILE, "private": True})],
              [Cdr("trunk", "103", "NO ANSWER", billsec=0),
-              # the mobile's leg through Local/103@callbridge-followme: no internal party, no entry
-              Cdr("trunk", "Local", "ANSWERED", why="the mobile's talk: no journal entry"),
-              Cdr("Local", "trunk", "ANSWERED", why="the mobile's talk: no journal entry"),
+              # the mobile's leg through Local/103@callbridge-followme: 103's entry
+              Cdr("trunk", "Local", "ANSWERED", talk_of="103"),
+              Cdr("Local", "trunk", "ANSWERED", why="the mobile's leg behind the Local pair"),
               Cdr("Local", None, "ANSWERED", billsec=0, optional=True)],
-             events={"103": ["delivered", "connectionCleared"]},
-             lines={"103": ["ringing", "idle"]})
+             events={"103": ["delivered", "established", "connectionCleared"]},
+             lines={"103": ["ringing", "busy", "idle"]})
     t.d.request("PUT", "/api/v1/users/dan/devices/active", {"device": None})  # back to the default
 
 

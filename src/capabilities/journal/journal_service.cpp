@@ -75,7 +75,7 @@ base::Result<std::size_t> open_missed(ports::JournalStore& store, const core::Vi
 std::string to_csv(const std::vector<ports::StoredEntry>& entries) {
   std::string out =
       "id,call_id,party,direction,remote,remote_name,disposition,started_at,answered_at,ended_at,ring_s,talk_s,"
-      "hold_s,transferred_to,transferred_from,contact,note,estimated,done\r\n";
+      "hold_s,transferred_to,transferred_from,contact,note,estimated,done,device,device_number,private_device\r\n";
   for (const auto& se : entries) {
     const auto& e = se.entry;
     std::vector<std::string> f{std::to_string(se.id),
@@ -96,7 +96,11 @@ std::string to_csv(const std::vector<ports::StoredEntry>& entries) {
                                e.contact ? e.contact->name : "",
                                e.note,
                                estimated_list(e.estimated),
-                               e.done ? "true" : "false"};
+                               e.done ? "true" : "false",
+                               // AnyDevice: the user's external device that carried the call
+                               e.device_name.value_or(""),
+                               e.device_number.value_or(""),
+                               e.private_device ? "true" : "false"};
     out += base::csv_record(f);  // formula-safe (shared with `callbridge journal --format csv`)
     out += "\r\n";
   }

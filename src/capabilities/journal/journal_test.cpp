@@ -163,6 +163,9 @@ TEST(JournalService, CsvIsFormulaSafeAndMarksEstimates) {
   e.answered_at = e.started_at + std::chrono::seconds(3);
   e.ended_at = e.started_at + std::chrono::seconds(63);
   e.note = "a, \"b\"";
+  e.device_number = "+491701234567";  // AnyDevice: carried by the user's mobile
+  e.device_name = "mobile";
+  e.private_device = true;
   auto csv = to_csv({se});
   auto nl = csv.find("\r\n");
   ASSERT_NE(nl, std::string::npos);
@@ -172,7 +175,8 @@ TEST(JournalService, CsvIsFormulaSafeAndMarksEstimates) {
   EXPECT_EQ(row.find(",=HYPERLINK"), std::string::npos) << "a formula must not start a cell: " << row;
   EXPECT_NE(row.find(",3.0,60.0,"), std::string::npos) << row;
   EXPECT_NE(row.find("\"a, \"\"b\"\"\""), std::string::npos) << row;
-  EXPECT_TRUE(row.ends_with("\r\n"));
+  EXPECT_TRUE(row.ends_with(",mobile,+491701234567,true\r\n")) << row;
+  EXPECT_NE(csv.find(",done,device,device_number,private_device\r\n"), std::string::npos);
 }
 
 }  // namespace

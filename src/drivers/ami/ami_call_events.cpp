@@ -58,6 +58,7 @@ void AmiCallTracker::Impl::on_dial_begin(const AmiFields& f, Timestamp t) {
         journal_.set_transferred_to(id, to);
   }
   if (src != kNoSlot) {
+    note_device_dial(src, dst, num, t);  // AnyDevice: the user's external device rings
     g_.start_dial(src, dst);
     g_.at(src).ever_dialed_out = true;
   } else {

@@ -83,6 +83,7 @@ void AmiCallTracker::Impl::open_pending(Slot ps, Timestamp t, std::optional<std:
 
 model::LegId AmiCallTracker::Impl::open_leg(Channel& p, model::LegStart s) {
   s.party_channel = p.uid;
+  if (!p.device_number.empty()) s.device_number = p.device_number;
   p.start_unseen = false;
   p.had_leg = true;
   if (!state_prefix_.empty()) s.state_key = p.uid + "#" + state_prefix_ + std::to_string(++leg_seq_);
@@ -314,6 +315,9 @@ void AmiCallTracker::Impl::end_leg(Channel& p, const PartyLeg& leg, Timestamp t,
   bool failed = jl && !jl->answered_at &&
                 (jl->outcome == model::LegOutcome::busy || jl->outcome == model::LegOutcome::failed);
   journal_.end(leg.id, t);
+  // Follow-me: the desk phone stops ringing while the user's device talks (or the other way
+  // round); the user's connection in the call stays with the other one.
+  if (shares_connection(p, leg.call_id)) return;
   bool transferred = transferred_to.has_value();
   model_.clear(leg.call_id, p.ext, t, cause, failed, std::move(transferred_to), transferred);
 }
@@ -374,7 +378,8 @@ void AmiCallTracker::Impl::hangup(Slot s, Timestamp t, int cause) {
         }
       }
       if (leg.pending && c.originated && jl && !jl->start.remote && !jl->answered_at)
-        awaiting_.push_back(AwaitOriginate{c.conv, c.uid, c.ext, leg.id, t});
+        awaiting_.push_back(AwaitOriginate{c.conv, c.anydevice_origin_uid.empty() ? c.uid : c.anydevice_origin_uid,
+                                           c.ext, leg.id, t, c.anydevice_origin_name});
       end_leg(c, leg, t, cause);
     }
     c.legs.clear();

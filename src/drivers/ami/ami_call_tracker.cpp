@@ -99,12 +99,77 @@ Slot AmiCallTracker::Impl::ensure_channel(const ChanInfo& ci, Timestamp t) {
     Slot other = g_.local_partner(g_.at(s).local_key, s);
     if (other != kNoSlot) g_.pair_local(s, other);
   }
+  if (c.kind == ChanKind::local) {
+    // The include's follow-me leg (Local/EXT@callbridge-followme): EXT's external device.
+    if (auto ext = followme_ext(g_.at(s).name)) mark_anydevice(s, *ext, {}, {});
+  }
   set_conv(s, ci.linkedid.empty() ? ci.uid : ci.linkedid);
   g_.at(s).linkedid = std::string(ci.linkedid);
   update_channel(s, ci, t);
   // `t` of a listed channel is its creation (Duration ago); what attaching publishes happens now.
   if (!restored_.empty()) adopt_restored(s, std::max(t, now_));
   return s;
+}
+
+void AmiCallTracker::Impl::mark_anydevice(Slot s, std::string_view ext, const std::string& origin_uid,
+                                          const std::string& origin_name) {
+  for (Slot x : {s, g_.at(s).peer}) {
+    if (x == kNoSlot) continue;
+    Channel& c = g_.at(x);
+    if (c.kind != ChanKind::local) continue;
+    c.anydevice_ext = std::string(ext);
+    if (!origin_uid.empty()) {
+      c.anydevice_origin_uid = origin_uid;
+      c.anydevice_origin_name = origin_name;
+    }
+  }
+}
+
+void AmiCallTracker::Impl::note_device_dial(Slot src, Slot dst, std::string_view number, Timestamp t) {
+  const Channel& from = g_.at(src);
+  if (from.kind != ChanKind::local || from.anydevice_ext.empty() || !from.name.ends_with(";2")) return;
+  std::string ext = from.anydevice_ext;
+  std::string origin_uid = from.anydevice_origin_uid, origin_name = from.anydevice_origin_name;
+  if (origin_uid.empty() && from.peer != kNoSlot && g_.at(from.peer).originated) {
+    // callbridge's make call: the Originate started this pair's ";1" (it dials the destination
+    // once the device answered). Its OriginateResponse names it: "Local/+49...@ctx".
+    const Channel& one = g_.at(from.peer);
+    origin_uid = one.uid;
+    std::string_view key = one.local_key;
+    auto dash = key.rfind('-');
+    origin_name = std::string(dash == std::string_view::npos ? key : key.substr(0, dash));
+  }
+  Channel& d = g_.at(dst);
+  if (d.kind == ChanKind::local) {
+    // CALLBRIDGE_EXTERNAL = Local/{number}@...: the next pair's ";2" dials the device.
+    mark_anydevice(dst, ext, origin_uid, origin_name);
+    return;
+  }
+  // Only a channel to the outside becomes the device (a phone of the tenant stays itself).
+  if (d.kind != ChanKind::other || !d.legs.empty() || number.empty()) return;
+  d.kind = ChanKind::party;
+  d.ext = std::move(ext);
+  d.device_number = opt_.canonical_remote(number);
+  if (!origin_uid.empty()) {
+    // The first leg of a make call: like a desk phone's click-to-dial, an outgoing call of the
+    // party from now on, whose destination is dialled once the device answered.
+    d.originated = true;
+    d.anydevice_origin_uid = std::move(origin_uid);
+    d.anydevice_origin_name = std::move(origin_name);
+    open_pending(dst, t, std::nullopt);
+  }
+}
+
+bool AmiCallTracker::Impl::shares_connection(const Channel& p, std::string_view call_id) const {
+  auto it = convs_.find(p.conv);
+  if (it == convs_.end()) return false;
+  for (Slot s : it->second) {
+    const Channel& c = g_.at(s);
+    if (&c == &p || !c.live || c.kind != ChanKind::party || c.ext != p.ext) continue;
+    for (const auto& l : c.legs)
+      if (l.call_id == call_id) return true;
+  }
+  return false;
 }
 
 void AmiCallTracker::Impl::note_unseen_creation(Slot s) {
@@ -206,12 +271,26 @@ void AmiCallTracker::Impl::note_forwarding(const AmiMessage& m) {
   if (s != kNoSlot) g_.at(s).forwarded_by = std::string(line);
 }
 
+// AnyDevice: callbridge's Originate of a first leg to an external device sets
+// kAnyDevicePartyVariable; Asterisk reports it as VarSet on both Local halves (verified against
+// the lab's Asterisk 22: tests/fixtures/asterisk-22/live_make_call_from_mobile). VarSet is otherwise
+// ignored (the most frequent event after Newexten): only its Variable is compared.
+void AmiCallTracker::Impl::note_anydevice_variable(const AmiMessage& m) {
+  if (m.get("Variable") != kAnyDevicePartyVariable) return;
+  std::string_view ext = m.get("Value");
+  if (!valid_anydevice_ext(ext)) return;
+  Slot s = g_.find(m.get("Uniqueid"));
+  if (s == kNoSlot || g_.at(s).kind != ChanKind::local) return;
+  mark_anydevice(s, ext, {}, {});
+}
+
 void AmiCallTracker::Impl::message(const AmiMessage& m, Timestamp received_at) {
   ++stats_.messages;
   std::string_view name = m.event();
   if (name.empty()) return;  // responses
   AmiEvent ev = classify_event(name);
   if (ev == AmiEvent::ignored && name == "Newexten") note_forwarding(m);
+  if (ev == AmiEvent::ignored && name == "VarSet") note_anydevice_variable(m);
   if (ev == AmiEvent::ignored || ev == AmiEvent::other) {
     if (ev == AmiEvent::ignored) ++stats_.ignored;
     // Still proof that the PBX was heard until then (VarSet, Newexten, RTCP... keep coming
@@ -413,7 +492,19 @@ void AmiCallTracker::Impl::on_originate_response_event(const AmiFields& f, Times
   std::string_view exten = f[F::exten];
   if (exten.empty()) return;
   Slot s = g_.find(f[F::uniqueid]);
-  if (s == kNoSlot) {
+  if (f[F::channel].starts_with("Local/")) {
+    // AnyDevice: the Originate's Local ";1" (or, failed, `Uniqueid: <unknown>` and the bare
+    // "Local/+49...@ctx") stands for the device's channel, the party of the call.
+    std::string_view uid = f[F::uniqueid], name = f[F::channel];
+    s = kNoSlot;
+    for (Slot o : g_.all()) {
+      const Channel& c = g_.at(o);
+      if (c.kind == ChanKind::party && c.originated && !c.anydevice_origin_uid.empty() &&
+          (c.anydevice_origin_uid == uid || c.anydevice_origin_name == name))
+        s = o;
+    }
+    if (s == kNoSlot) return;
+  } else if (s == kNoSlot) {
     auto [kind, ext] = classify_name(f[F::channel], false);
     if (kind != ChanKind::party) return;
     for (Slot o : g_.all()) {
@@ -474,8 +565,9 @@ bool AmiCallTracker::Impl::on_originate_response(const AmiFields& f, Timestamp t
   std::string_view uid = f[F::uniqueid];
   std::string_view exten = f[F::exten];
   auto [kind, ext] = classify_name(f[F::channel], false);  // Originate's Channel: "PJSIP/100"
-  auto it = std::find_if(awaiting_.begin(), awaiting_.end(),
-                         [&](const AwaitOriginate& a) { return !uid.empty() && a.uid == uid; });
+  auto it = std::find_if(awaiting_.begin(), awaiting_.end(), [&](const AwaitOriginate& a) {
+    return (!uid.empty() && a.uid == uid) || (!a.origin_name.empty() && a.origin_name == f[F::channel]);
+  });
   if (it == awaiting_.end() && kind == ChanKind::party) {
     it = std::find_if(awaiting_.begin(), awaiting_.end(),
                       [&](const AwaitOriginate& a) { return a.ext == ext; });

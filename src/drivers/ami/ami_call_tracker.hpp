@@ -37,6 +37,15 @@
 
 namespace callbridge::drivers::ami {
 
+// AnyDevice (docs/call-control.md "AnyDevice"): how the PBX tells the tracker whose external
+// device a call leg reaches. A Local channel carrying the variable (set by callbridge's own
+// Originate of an AnyDevice first leg: VarSet on both halves), or a Local channel of the dialplan
+// include's follow-me context (Local/EXT@callbridge-followme), belongs to extension EXT; the
+// channel its ";2" half dials (through further Local pairs) is that user's device: it becomes a
+// party channel of EXT, with the dialled number as the device that carried the call.
+inline constexpr std::string_view kAnyDevicePartyVariable = "CALLBRIDGE_PARTY";
+inline constexpr std::string_view kFollowMeContext = "callbridge-followme";
+
 struct TrackerOptions {
   base::TenantId tenant;  // no default: TrackerOptions{.tenant = t}
   // A channel is an internal party when its technology is one of `party_techs` and its endpoint

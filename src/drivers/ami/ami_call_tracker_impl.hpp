@@ -89,6 +89,27 @@ inline int parse_duration(std::string_view s) {
 }
 
 
+// AnyDevice: an extension named by kAnyDevicePartyVariable or a follow-me Local channel.
+inline bool valid_anydevice_ext(std::string_view e) {
+  if (e.empty() || e.size() > 32) return false;
+  return std::all_of(e.begin(), e.end(), [](char ch) {
+    return (ch >= '0' && ch <= '9') || (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z');
+  });
+}
+
+// "Local/103@callbridge-followme-00000005;1" -> "103" (the include's follow-me leg of 103).
+inline std::optional<std::string_view> followme_ext(std::string_view name) {
+  if (!name.starts_with("Local/")) return std::nullopt;
+  name.remove_prefix(6);
+  auto at = name.find('@');
+  if (at == std::string_view::npos) return std::nullopt;
+  std::string_view ext = name.substr(0, at), rest = name.substr(at + 1);
+  auto dash = rest.rfind('-');
+  if (dash == std::string_view::npos || rest.substr(0, dash) != kFollowMeContext) return std::nullopt;
+  if (!valid_anydevice_ext(ext)) return std::nullopt;
+  return ext;
+}
+
 }  // namespace detail
 
 using detail::clean_name;
@@ -97,6 +118,8 @@ using detail::parse_duration;
 using detail::to_int;
 using detail::withheld_number;
 using detail::dialable_number;
+using detail::followme_ext;
+using detail::valid_anydevice_ext;
 
 // Anchor of a ringing leg opened from a resync list before its caller is known.
 inline constexpr std::string_view kResyncAnchor = "resync:";
@@ -125,6 +148,8 @@ class AmiCallTracker::Impl {
   void session_end(Timestamp at);
   void message(const AmiMessage& m, Timestamp received_at);
   void note_forwarding(const AmiMessage& m);
+  // AnyDevice: VarSet of kAnyDevicePartyVariable on a Local half.
+  void note_anydevice_variable(const AmiMessage& m);
   void flush(Timestamp at);
 
   TrackerOptions opt_;
@@ -175,6 +200,7 @@ class AmiCallTracker::Impl {
     std::string conv, uid, ext;
     model::LegId leg = 0;
     Timestamp ended{};
+    std::string origin_name{};  // AnyDevice: the Originate's Channel ("Local/+49...@ctx")
   };
   std::vector<AwaitOriginate> awaiting_;
   static constexpr std::chrono::seconds kOriginateWait{5};
@@ -193,6 +219,14 @@ class AmiCallTracker::Impl {
   // A channel just created from a live event other than Newchannel: during a resync its
   // Newchannel was in the gap, so its start is unknown until the lists give its age.
   void note_unseen_creation(Slot s);
+  // AnyDevice: marks Local half `s` (and its partner) as reaching `ext`'s external device.
+  void mark_anydevice(Slot s, std::string_view ext, const std::string& origin_uid, const std::string& origin_name);
+  // AnyDevice: `src` dials `dst`; when `src` is the device side of a marked Local pair, `dst` is
+  // the device (a party of the extension) or the next Local pair towards it.
+  void note_device_dial(Slot src, Slot dst, std::string_view number, Timestamp t);
+  // Another live channel of `p`'s extension (follow-me: the desk phone and the device) has an
+  // open leg in model call `call_id`: that connection stays when one of them leaves.
+  bool shares_connection(const Channel& p, std::string_view call_id) const;
   void update_channel(Slot s, const ChanInfo& ci, Timestamp t);
   void classify(Channel& c) const;
   // Kind and party extension of a channel or device name ("PJSIP/100-0000001f", "PJSIP/100").

@@ -53,6 +53,9 @@ AmiAction originate_action(const AmiCommandsOptions& o, const ports::MakeCallReq
   a.set("Timeout", std::to_string(o.originate_timeout.count()));
   a.set("Async", "true");  // answer at once; OriginateResponse (same ActionID) reports the outcome
   a.set("Variable", "CTI_REQUEST=" + r.request_id);
+  // AnyDevice: the call tracker ties the Local pair and the external device's channel to the
+  // user's extension through this variable (VarSet on both Local halves; docs/call-control.md).
+  if (r.first_leg_dial_string) a.set("Variable", std::string(kAnyDevicePartyVariable) + "=" + r.from_device);
   return a;
 }
 
@@ -503,6 +506,7 @@ void AmiCommands::unpark(const ports::UnparkRequest& r, ports::CommandDone done,
     if ((c >= '0' && c <= '9') || c == '+' || c == '*' || c == '#') cid += c;
   if (cid.size() > 32) cid.clear();
   AmiAction a = unpark_action(channel, r.lot, r.space, cid, options_.originate_timeout);
+  if (r.first_leg_dial_string) a.set("Variable", std::string(kAnyDevicePartyVariable) + "=" + r.from_device);
   if (outcome) {
     a.action_id = next_action_id("unpark");
     OutcomeFn answered = [self = this, outcome, target = r.lot + "," + r.space, channel](base::Result<std::string> uid) {

@@ -59,7 +59,7 @@ TEST(AmiCommandBuilders, AnyDeviceOriginatesTheMobileThroughALocalChannelShowing
             "Action: Originate\r\nActionID: c2d-0007\r\nChannel: Local/01701234567@from-cti\r\n"
             "Context: from-internal\r\nExten: 089123456\r\nPriority: 1\r\n"
             "CallerID: \"Office \\\"HQ\\\"\" <+4930555100>\r\nTimeout: 30000\r\nAsync: true\r\n"
-            "Variable: CTI_REQUEST=c2d-0007\r\n\r\n");
+            "Variable: CTI_REQUEST=c2d-0007\r\nVariable: CALLBRIDGE_PARTY=100\r\n\r\n");
 }
 
 TEST(AmiCommandBuilders, NotifyRedirectBridgeHangup) {

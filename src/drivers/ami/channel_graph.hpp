@@ -98,6 +98,13 @@ struct Channel {
   // [callbridge-forward], seen in Newexten): the party it dials next gets transferred_from = it
   // (DialBegin moves it to transferred_by; DialEnd forgets it).
   std::string forwarded_by;
+  // AnyDevice (ami_call_tracker.hpp): a Local half that reaches extension `anydevice_ext`'s
+  // external device (its ";2" dials it), and the Uniqueid/name ("Local/+49...@ctx") of the
+  // originated ";1" when callbridge's make call started it. On the device's own channel (a party
+  // of that extension from its DialBegin on): the number it was dialled with.
+  std::string anydevice_ext;
+  std::string anydevice_origin_uid, anydevice_origin_name;
+  std::string device_number;
   std::optional<base::Timestamp> transferred_at;
   std::vector<PartyLeg> legs;
   std::vector<std::string> anchored_by;  // Uniqueids of party channels with legs anchored here

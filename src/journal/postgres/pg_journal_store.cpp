@@ -66,13 +66,20 @@ ALTER TABLE journal ADD COLUMN done BOOLEAN NOT NULL DEFAULT false;
 CREATE INDEX journal_tenant_party_started ON journal(tenant, party, started_at);
 CREATE INDEX journal_open_missed ON journal(tenant, party, remote) WHERE disposition = 'missed' AND NOT done;
 )sql",
+    // 4: AnyDevice: the user's external device that carried the call (number, name, private).
+    R"sql(
+ALTER TABLE journal ADD COLUMN device_number TEXT;
+ALTER TABLE journal ADD COLUMN device_name TEXT;
+ALTER TABLE journal ADD COLUMN private_device BOOLEAN NOT NULL DEFAULT false;
+)sql",
 };
 static_assert(std::size(kMigrations) == PgJournalStore::kSchemaVersion);
 
 constexpr const char* kColumns =
     "id, tenant, call_id, party, direction, remote, remote_withheld, remote_name, disposition, "
     "started_at, answered_at, ended_at, hold_s, transferred_to, transferred_from, contact_id, "
-    "contact_name, contact_company, contact_source, note, estimated, done";
+    "contact_name, contact_company, contact_source, note, estimated, done, device_number, device_name, "
+    "private_device";
 
 // A batch goes through a session-local staging table: COPY is the fast way in, and the INSERT from
 // it returns the ids the journal gave the rows (COPY cannot), so committed entries are handed on
@@ -82,9 +89,9 @@ constexpr const char* kColumns =
 constexpr const char* kWritable =
     "tenant, call_id, party, direction, remote, remote_withheld, remote_name, disposition, "
     "started_at, answered_at, ended_at, hold_s, transferred_to, transferred_from, contact_id, contact_name, "
-    "contact_company, contact_source, note, estimated, done";
+    "contact_company, contact_source, note, estimated, done, device_number, device_name, private_device";
 
-// The 21 values of a row, in kWritable order, each as text (nullopt = SQL NULL): one list for
+// The 24 values of a row, in kWritable order, each as text (nullopt = SQL NULL): one list for
 // the COPY rows and the INSERT parameters. A value passed to `emit` lives for that call only.
 template <typename Emit>
 void for_each_value(const model::JournalEntry& e, Emit&& emit) {
@@ -118,6 +125,9 @@ void for_each_value(const model::JournalEntry& e, Emit&& emit) {
   emit(V(e.note));
   emit(V(std::to_string(static_cast<int>(e.estimated))));
   emit(V(e.done ? "t" : "f"));
+  opt(e.device_number);
+  opt(e.device_name);
+  emit(V(e.private_device ? "t" : "f"));
 }
 
 void copy_row(std::string& out, const model::JournalEntry& e) {
@@ -137,7 +147,7 @@ void append_params(PgConn::Params& out, const model::JournalEntry& e) {
     else out.emplace_back(std::nullopt);
   });
 }
-constexpr int kWritableColumns = 21;
+constexpr int kWritableColumns = 24;
 // Batches up to this size go as one multi-row INSERT ... RETURNING (one round trip, atomic on
 // its own); bigger ones go through COPY in a transaction that locks out other writers and reads
 // the last id given (write_batch). Until 2026-12-06 every batch went through COPY into a temporary staging
@@ -479,6 +489,9 @@ Result<std::vector<ports::StoredEntry>> PgJournalStore::query(const ports::Journ
     e.note = r.text(i, 19);
     e.estimated = static_cast<std::uint8_t>(r.i64(i, 20) & 0xff);
     e.done = r.text(i, 21) == "t";
+    e.device_number = opt_text(r, i, 22);
+    e.device_name = opt_text(r, i, 23);
+    e.private_device = r.text(i, 24) == "t";
     out.push_back(std::move(s));
   }
   return out;

@@ -75,13 +75,21 @@ ALTER TABLE journal ADD COLUMN done INTEGER NOT NULL DEFAULT 0;
 CREATE INDEX journal_tenant_party_started ON journal(tenant, party, started_at);
 CREATE INDEX journal_open_missed ON journal(tenant, party, remote) WHERE disposition = 'missed' AND done = 0;
 )sql",
+    // 4: AnyDevice (docs/journal.md "AnyDevice"): the user's external device that carried the
+    // call - its number, its name, whether it is a private device. Older rows: the desk phone.
+    R"sql(
+ALTER TABLE journal ADD COLUMN device_number TEXT;
+ALTER TABLE journal ADD COLUMN device_name TEXT;
+ALTER TABLE journal ADD COLUMN private_device INTEGER NOT NULL DEFAULT 0;
+)sql",
 };
 static_assert(std::size(kMigrations) == SqliteJournalStore::kSchemaVersion);
 
 constexpr const char* kColumns =
     "id, tenant, call_id, party, direction, remote, remote_withheld, remote_name, disposition, "
     "started_at, answered_at, ended_at, hold_s, transferred_to, transferred_from, contact_id, "
-    "contact_name, contact_company, contact_source, note, estimated, done";
+    "contact_name, contact_company, contact_source, note, estimated, done, device_number, device_name, "
+    "private_device";
 
 using Stmt = storage::sqlite::Statement;
 
@@ -155,9 +163,9 @@ Result<std::unique_ptr<SqliteJournalStore>> SqliteJournalStore::open(const std::
         "INSERT INTO journal (tenant, call_id, party, direction, remote, remote_withheld, "
         "remote_name, disposition, started_at, answered_at, ended_at, hold_s, transferred_to, "
         "transferred_from, contact_id, contact_name, contact_company, contact_source, note, "
-        "estimated, done) "
+        "estimated, done, device_number, device_name, private_device) "
         "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, "
-        "?19, ?20, ?21)");
+        "?19, ?20, ?21, ?22, ?23, ?24)");
     if (!ins) return fail(ins.error());
     (*w)->insert = std::move(*ins);
     // The party's earlier open missed calls from the same remote (model::resolves_missed).
@@ -279,6 +287,9 @@ Status SqliteJournalStore::write_batch(std::deque<JournalWrite>& batch, std::vec
     s.bind(19, e.note);
     s.bind(20, static_cast<int>(e.estimated));
     s.bind(21, e.done ? 1 : 0);
+    s.bind(22, e.device_number);
+    s.bind(23, e.device_name);
+    s.bind(24, e.private_device ? 1 : 0);
     if (s.step() != SQLITE_DONE) {
       auto e2 = d.err("insert");
       s.reset();
@@ -414,6 +425,9 @@ Result<std::vector<ports::StoredEntry>> SqliteJournalStore::query(const ports::J
     e.note = s.text(19);
     e.estimated = static_cast<std::uint8_t>(s.i64(20) & 0xff);
     e.done = s.i64(21) != 0;
+    e.device_number = s.opt_text(22);
+    e.device_name = s.opt_text(23);
+    e.private_device = s.i64(24) != 0;
     out.push_back(std::move(r));
   }
   return out;

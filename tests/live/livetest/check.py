@@ -20,7 +20,7 @@ class Entry:
 
     def __init__(self, party, direction, remote, disposition, ring=None, talk=None, hold=0.0,
                  transferred_to=None, transferred_from=None, tol=None, accept=None, withheld=False,
-                 total=None, estimated=()):
+                 total=None, estimated=(), device=None):
         self.f = dict(party=party, direction=direction, remote=remote, disposition=disposition,
                       transferred_to=transferred_to, transferred_from=transferred_from)
         self.ring, self.talk, self.hold, self.tol = ring, talk, hold, tol
@@ -30,6 +30,9 @@ class Entry:
         self.estimated = set(estimated)
         self.accept = accept or {}
         self.withheld = withheld
+        # AnyDevice: the journal's "device" object the entry must carry ({"name", "number",
+        # "private"}); None = the entry has none (the desk phone carried the call)
+        self.device = device
 
     def key(self):
         return (self.f["party"], self.f["direction"], self.f["remote"])
@@ -64,6 +67,8 @@ def check_entry(exp, act, window):
     est = set(act.get("estimated") or [])
     if not est <= exp.estimated:
         p.append(f"estimated={sorted(est)}, want at most {sorted(exp.estimated)}")
+    if act.get("device") != exp.device:
+        p.append(f"device={act.get('device')!r}, want {exp.device!r}")
     if exp.withheld and act.get("remote_withheld") is not True:
         p.append(f"remote_withheld={act.get('remote_withheld')!r}, want true")
     st, an, en = ts(act.get("started_at")), ts(act.get("answered_at")), ts(act.get("ended_at"))

@@ -63,10 +63,12 @@ def slice_session(raw, t0, t1):
 def write_fixture(dest, name, records, window, entries, cdr_rows, asterisk, note):
     t0, t1 = window
     raw = None
+    # A scenario that restarts callbridged (e.g. to pick up the dialplan include) has the end of
+    # the old session and the new one in its window: the call is in the larger slice.
     for rec in records:
-        raw = slice_session(read_record(rec), t0, t1)
-        if raw:
-            break
+        got = slice_session(read_record(rec), t0, t1)
+        if got and (raw is None or len(got) > len(raw)):
+            raw = got
     if not raw:
         return False
     d = Path(dest) / name
@@ -76,6 +78,8 @@ def write_fixture(dest, name, records, window, entries, cdr_rows, asterisk, note
         for e in sorted(entries, key=lambda e: (e["started_at"], e["party"])):
             row = {k: e.get(k) for k in FIXTURE_KEYS}
             row["answered"] = e.get("answered_at") is not None
+            if e.get("device"):  # AnyDevice: the replay knows the number (the name is the user's)
+                row["device_number"] = e["device"].get("number")
             row["accept"] = {}
             row["tolerance_s"] = 0.1
             f.write(json.dumps(row) + "\n")

@@ -1,0 +1,87 @@
+# Live scenarios, group "anydevice" (issue 14): calls carried by a user's external device, the
+# "mobile" +491701234567 behind the lab's carrier (which answers after 1 s). The journal names
+# the user's extension as the party and the device that carried the call; presence shows the
+# line busy while the mobile talks. Make call needs no dialplan of ours (callbridge's Originate
+# marks the call: docs/call-control.md "AnyDevice"); follow-me uses the include, installed as the
+# features group does (scenarios_features.py). Conventions: scenarios_basic.py, docs/testing.md.
+import time
+
+from livetest.scenario import GROUP_TEARDOWN, Cdr, Entry, ScenarioFailed, scenario
+from scenarios_features import MOBILE, put, ready, remove_include
+
+CARRIER_RING = 1.0  # lab.sh carrier: the carrier UAS answers after 1 s
+DEVICE = {"name": "mobile", "number": MOBILE, "private": True}
+
+GROUP_TEARDOWN["anydevice"] = remove_include
+
+
+def use_mobile(t, path):
+    """The mobile as active device of the user at `path` (/api/v1/me or /api/v1/users/NAME)."""
+    st, out = t.d.request("PUT", f"{path}/devices/mobile", {"number": "0170 1234567"})
+    if st not in (200, 201):
+        raise ScenarioFailed(f"PUT {path}/devices/mobile: {st} {out}")
+    st, out = t.d.request("PUT", f"{path}/devices/active", {"device": "mobile"})
+    if st != 200:
+        raise ScenarioFailed(f"choosing the mobile at {path}: {st} {out}")
+
+
+@scenario("anydevice")
+def make_call_from_mobile(t):
+    """The harness's user has its mobile as active device and calls an external number from 103:
+    the PBX rings the mobile first (Originate of Local/<mobile>@from-internal with
+    CALLBRIDGE_PARTY=103), the carrier answers as the mobile after 1 s, then Asterisk dials the
+    destination, which answers after 1 s; the Local pair is optimized away (mobile and destination
+    bridged directly). Line 103 is busy from the first ring on; after 2 s of talk the user hangs
+    up through the API (the mobile's channel). One entry: 103 outbound, answered, carried by the
+    mobile."""
+    use_mobile(t, "/api/v1/me")
+    try:
+        x = t.caller()
+        ans = t.d.post("/api/v1/calls", {"to": "0" + x[3:], "from": "103"})
+        t.connection("103", "initiated")
+        t.line("103", "busy")
+        call = t.connection("103", "connected", remote=x)
+        t.command_done(ans)
+        t.line("103", "busy")
+        time.sleep(2.0)  # the talk
+        t.command_done(t.api("hangup", call, device="103"))
+        t.finish([Entry("103", "outbound", x, "answered", ring=2 * CARRIER_RING, talk=2.0, device=DEVICE)],
+                 # Local;2 -> mobile and Local;1 -> destination, then (the pair optimized away)
+                 # mobile -> destination: the talk is split over the rows, none is the whole
+                 [Cdr("Local", "trunk", "ANSWERED", why="the mobile's leg (Local;2 dials it), until the optimization"),
+                  Cdr("Local", "trunk", "ANSWERED", why="the destination's leg (Local;1 dials it), until the optimization"),
+                  Cdr("trunk", "trunk", "ANSWERED", why="mobile and destination bridged directly after the optimization")],
+                 events={"103": ["originated", "delivered", "established", "connectionCleared"]},
+                 lines={"103": ["busy", "idle"]})
+    finally:
+        t.d.request("PUT", "/api/v1/me/devices/active", {"device": None})
+
+
+@scenario("anydevice")
+def follow_me_mobile_answers(t):
+    """dan (103) has his mobile as active device and follow-me on (parallel): an external call to
+    103 rings the desk phone and the mobile together; the mobile takes it and talks 2 s. Line 103
+    is busy while the mobile talks (presence: the user is on a call); the journal has one entry for
+    103: answered, carried by the mobile (the desk phone's ring is part of it)."""
+    ready(t)
+    use_mobile(t, "/api/v1/users/dan")
+    try:
+        s = put(t, "/api/v1/me/follow-me", "dan", {"enabled": True, "mode": "parallel"})
+        if s["follow_me"]["number"] != MOBILE:
+            raise ScenarioFailed(f"PUT follow-me: {s}")
+        t.phone("103", "uas_noanswer.xml", calls=1)
+        x = t.caller()
+        t.trunk_call("+4930555103", x, talk_ms=2000)
+        t.connection("103", "alerting", remote=x)
+        t.connection("103", "connected", remote=x)
+        t.line("103", "busy")
+        t.finish([Entry("103", "inbound", x, "answered", ring=CARRIER_RING, talk=2.0, device=DEVICE)],
+                 [Cdr("trunk", "103", "NO ANSWER", billsec=0),
+                  Cdr("trunk", "Local", "ANSWERED", talk_of="103"),
+                  Cdr("Local", "trunk", "ANSWERED", why="the mobile's leg behind Local/103@callbridge-followme"),
+                  Cdr("Local", None, "ANSWERED", billsec=0, optional=True)],
+                 events={"103": ["delivered", "established", "connectionCleared"]},
+                 lines={"103": ["ringing", "busy", "idle"]})
+    finally:
+        t.d.request("DELETE", "/api/v1/me/follow-me?user=dan")
+        t.d.request("PUT", "/api/v1/users/dan/devices/active", {"device": None})
