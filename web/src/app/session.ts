@@ -4,6 +4,7 @@
 // once: the tenant's UI settings, the user's settings and favorites (server when it has them).
 import { ApiError } from '../lib/api';
 import { EventStream, type SocketLike } from '../lib/events';
+import { relayPending } from '../lib/relay/mode';
 import { dialTarget } from '../lib/phone';
 import { parseSettings } from '../lib/settings';
 import type { Line, Me, ServerMessage } from '../lib/types';
@@ -26,11 +27,37 @@ import { discardSettingsDraft, normalizeSettings } from './ui_settings';
 export const applied: number[] = [];
 export const received: Record<string, number> = {};
 
+// The relay transport when the page was opened from the cloud relay.
+let relay: { subscribe(path: string): SocketLike } | null = null;
+
 export async function boot() {
   try { state.uiConfig = (await (await fetch('/ui-config.json', { cache: 'no-cache' })).json()) as UiConfig; } catch { state.uiConfig = {}; }
   const p = new URLSearchParams(location.search);
   const to = p.get('to');
   if (to) state.pendingDial = dialTarget(to);
+  // Opened from the cloud relay (a pairing link, or keys of an earlier visit): everything goes
+  // through the end-to-end transport, loaded only here (docs/relay.md "Browser").
+  if (relayPending(location.hash, localStorage)) {
+    const fragment = location.hash.startsWith('#pair=') ? location.hash.slice(1) : null;
+    if (fragment) history.replaceState(null, '', location.pathname + location.search);  // the secret leaves the URL
+    try {
+      const { RelayTransport } = await import('../lib/relay/transport');
+      const transport = await RelayTransport.open({
+        storage: localStorage,
+        wsUrl: `${location.protocol === 'https:' ? 'wss:' : 'ws:'}//${location.host}`,
+        WebSocket,
+        setTimer: (fn, ms) => window.setTimeout(fn, ms),
+        onState: (s) => { document.body.dataset.relay = s; },
+      }, fragment);
+      relay = transport;
+      api.transport = transport;
+      await transport.ready();
+    } catch (e) {
+      setFlash('error', t('relay.failed', { error: errText(e) }));
+      render();
+      return;
+    }
+  }
   const hash = location.hash.replace(/^#\/?/, '');
   if (hash) state.view = hash;
   // Demo mode / links from an admin: ?token= signs in once (session cookie) and leaves the URL.
@@ -165,8 +192,9 @@ function scheduleLines() {
   if (linesTimer == null) linesTimer = window.setTimeout(() => { linesTimer = null; void loadLines(); }, 500);
 }
 
-// The browser's WebSocket behind the stream client's SocketLike.
+// The browser's WebSocket behind the stream client's SocketLike (through the relay: its stream).
 function openSocket(url: string): SocketLike {
+  if (relay) return relay.subscribe(url);
   const ws = new WebSocket(url);
   const s: SocketLike = { onopen: null, onmessage: null, onclose: null, onerror: null, close: (code, reason) => ws.close(code, reason) };
   ws.onopen = (ev) => s.onopen?.(ev);
