@@ -127,7 +127,7 @@ void print_csv(const std::vector<ports::StoredEntry>& rows) {
   std::printf(
       "id,started_at,answered_at,ended_at,party,direction,remote,remote_withheld,remote_name,"
       "disposition,ring_s,talk_s,hold_s,transferred_to,transferred_from,call_id,tenant,note,device,device_number,"
-      "private_device\n");
+      "private_device,trunk_channel_s\n");
   for (const auto& r : rows) {
     const auto& e = r.entry;
     std::vector<std::string> f = {
@@ -151,7 +151,8 @@ void print_csv(const std::vector<ports::StoredEntry>& rows) {
         e.note,
         e.device_name.value_or(""),
         e.device_number.value_or(""),
-        e.private_device ? "true" : "false"};
+        e.private_device ? "true" : "false",
+        fmt_1dp(e.trunk_channel_s)};
     // The API's writer: a caller name like =HYPERLINK(...) must not run in a spreadsheet.
     std::printf("%s\n", base::csv_record(f).c_str());
   }

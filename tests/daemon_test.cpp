@@ -334,13 +334,14 @@ TEST_F(CliJournal, JsonLinesCarryIdAndEveryField) {
             "{\"id\": 2, \"party\": \"101\", \"direction\": \"inbound\", \"remote\": null, \"remote_withheld\": true, "
             "\"remote_name\": null, \"disposition\": \"missed\", \"answered\": false, \"started_at\": "
             "\"2026-11-22T21:28:20.000Z\", \"answered_at\": null, \"ended_at\": \"2026-11-22T21:28:32.000Z\", "
-            "\"ring_s\": 12.0, \"talk_s\": 0.0, \"hold_s\": 0.0, \"transferred_to\": null, \"transferred_from\": null, "
+            "\"ring_s\": 12.0, \"talk_s\": 0.0, \"hold_s\": 0.0, \"trunk_channel_s\": 0.0, \"transferred_to\": null, "
+            "\"transferred_from\": null, "
             "\"estimated\": [], \"call_id\": \"c2\", \"tenant\": \"default\"}\n"
             "{\"id\": 1, \"party\": \"100\", \"direction\": \"inbound\", \"remote\": \"+4989123456\", \"remote_withheld\": "
             "false, \"remote_name\": \"Doe, \\\"JD\\\" Jane\", \"disposition\": \"answered\", \"answered\": true, "
             "\"started_at\": \"2026-11-22T21:25:53.707Z\", \"answered_at\": \"2026-11-22T21:25:58.707Z\", "
             "\"ended_at\": \"2026-11-22T21:26:58.707Z\", \"ring_s\": 5.0, \"talk_s\": 60.0, \"hold_s\": 0.0, "
-            "\"transferred_to\": \"102\", \"transferred_from\": null, \"estimated\": [], \"call_id\": \"c1\", \"tenant\": \"default\"}\n");
+            "\"trunk_channel_s\": 0.0, \"transferred_to\": \"102\", \"transferred_from\": null, \"estimated\": [], \"call_id\": \"c1\", \"tenant\": \"default\"}\n");
 }
 
 TEST_F(CliJournal, CsvQuotesFieldsThatNeedIt) {
@@ -349,9 +350,9 @@ TEST_F(CliJournal, CsvQuotesFieldsThatNeedIt) {
   EXPECT_EQ(out,
             "id,started_at,answered_at,ended_at,party,direction,remote,remote_withheld,remote_name,"
             "disposition,ring_s,talk_s,hold_s,transferred_to,transferred_from,call_id,tenant,note,device,device_number,"
-            "private_device\n"
+            "private_device,trunk_channel_s\n"
             "1,2026-11-22T21:25:53.707Z,2026-11-22T21:25:58.707Z,2026-11-22T21:26:58.707Z,100,inbound,"
-            "+4989123456,false,\"Doe, \"\"JD\"\" Jane\",answered,5.0,60.0,0.0,102,,c1,default,,,,false\n");
+            "+4989123456,false,\"Doe, \"\"JD\"\" Jane\",answered,5.0,60.0,0.0,102,,c1,default,,,,false,0.0\n");
 }
 
 // Regression (issue 12): `callbridge journal --format csv` wrote a caller name such as

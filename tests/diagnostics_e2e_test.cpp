@@ -45,6 +45,8 @@ host = "127.0.0.1"
 port = 9
 user = "cti"
 secret = "s"
+[tenant.acme.call_control]
+max_trunk_channels = 4
 )toml";
 
 struct Daemon {
@@ -135,6 +137,16 @@ TEST(DiagnosticsE2e, TenantAdminsSeeTheirTenantOnlyTheOperatorTheDaemon) {
   EXPECT_EQ(c.at("messages_in").as_int64(), 1);       // the ping
   EXPECT_GE(c.at("messages_out").as_int64(), 1);      // the pong (and any snapshot)
 
+  // Channel accounting (docs/call-control.md): acme's channels now, its peaks and its trunk limit.
+  ASSERT_EQ(acme.at("tenants").as_array().size(), 1u);
+  const auto& ch = acme.at("tenants").as_array()[0].at("channels").as_object();
+  EXPECT_EQ(ch.at("trunk").as_int64(), 0) << json::serialize(ch);
+  EXPECT_EQ(ch.at("internal").as_int64(), 0);
+  EXPECT_EQ(ch.at("trunk_peak").as_int64(), 0);
+  EXPECT_EQ(ch.at("trunk_limit").as_int64(), 4);
+  EXPECT_EQ(ch.at("refused_no_trunk_capacity").as_int64(), 0);
+  EXPECT_EQ(acme.at("channels").at("trunk").as_int64(), 0);
+
   // globex's admin: the mirror image.
   auto globex = get_json(http, "/api/v1/diagnostics", d.globex_admin);
   EXPECT_EQ(names(globex, "pbx", "name"), std::set<std::string>{"pbx-globex"});
@@ -159,6 +171,9 @@ TEST(DiagnosticsE2e, TenantAdminsSeeTheirTenantOnlyTheOperatorTheDaemon) {
   ASSERT_EQ(m.status, 200) << m.body;
   EXPECT_NE(m.body.find(R"(callbridge_pbx_connected{name="pbx-acme"} 0)"), std::string::npos) << m.body;
   EXPECT_EQ(m.body.find("pbx-globex"), std::string::npos) << m.body;
+  EXPECT_NE(m.body.find(R"(callbridge_tenants_channels_trunk_limit{name="acme"} 4)"), std::string::npos) << m.body;
+  EXPECT_NE(m.body.find(R"(callbridge_tenants_channels_trunk{name="acme"} 0)"), std::string::npos) << m.body;
+  EXPECT_NE(m.body.find("callbridge_channels_trunk_peak 0"), std::string::npos) << m.body;
   EXPECT_EQ(m.body.find("callbridge_auth_"), std::string::npos) << m.body;
   EXPECT_EQ(m.body.find("callbridge_http_"), std::string::npos) << m.body;
   for (const std::vector<std::string>& auth : {std::vector<std::string>{"Authorization: Bearer " + d.op},

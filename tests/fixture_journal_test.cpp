@@ -95,14 +95,14 @@ INSTANTIATE_TEST_SUITE_P(
                       "live_forward_no_answer_to_external_number",
                       // AnyDevice (issue 14): the user's mobile carried the call; one entry for the
                       // user's extension with the device (make call: Local pair optimized away)
-                      "live_make_call_from_mobile", "live_follow_me_mobile_answers"));
+                      "live_make_call_from_mobile", "live_follow_me_mobile_answers", "live_consult_from_mobile"));
 
 TEST(FixtureJournalSet, EveryScenarioWithExpectationsIsCovered) {
   std::size_t n = 0;
   for (const auto& d : std::filesystem::directory_iterator(kDir)) {
     if (std::filesystem::exists(d.path() / "expected-journal.jsonl")) ++n;
   }
-  EXPECT_EQ(n, 36u);
+  EXPECT_EQ(n, 37u);
 }
 
 TEST(FixtureJournalSet, RegisterAndUnregisterProduceNoEntries) {
@@ -284,6 +284,85 @@ TEST(FixtureAnyDevice, WithoutThePartyVariableTheMobileIsNobodysCall) {
   ASSERT_TRUE(r.error.empty()) << r.error;
   EXPECT_TRUE(r.entries.empty()) << r.jsonl();
   EXPECT_TRUE(events_of(r, "103").empty());
+}
+
+// Channel accounting (docs/call-control.md): what a call occupies at the PBX, on real captures.
+std::optional<model::ChannelUsage> channels_at(const ReplayResult& r, std::string_view device, model::CallEventType type) {
+  for (std::size_t i = 0; i < r.events.size(); ++i)
+    if (r.events[i].device == device && r.events[i].type == type) return r.event_channels[i];
+  return std::nullopt;
+}
+
+TEST(FixtureChannels, AnInboundCallOccupiesOneTrunkAndOneInternalChannel) {
+  ReplayResult r = replay_files(logs_of("inbound_answered"));
+  ASSERT_TRUE(r.error.empty()) << r.error;
+  auto u = channels_at(r, "100", model::CallEventType::established);
+  ASSERT_TRUE(u);
+  EXPECT_EQ(u->trunk, 1u);
+  EXPECT_EQ(u->internal, 1u);
+  EXPECT_EQ(r.usage.trunk, 0u);  // all over at the end
+  EXPECT_EQ(r.usage.trunk_peak, 1u);
+  EXPECT_EQ(r.usage.internal_peak, 1u);
+  ASSERT_EQ(r.entries.size(), 1u);
+  EXPECT_NEAR(r.entries[0].trunk_channel_s, 5.0, 0.11);  // ring 2 + talk 3 on the caller's channel
+  EXPECT_NEAR(r.usage.trunk_seconds, 5.0, 0.2);
+}
+
+TEST(FixtureChannels, AnInternalCallOccupiesNoTrunk) {
+  ReplayResult r = replay_files(logs_of("internal_call"));
+  ASSERT_TRUE(r.error.empty()) << r.error;
+  auto u = channels_at(r, "100", model::CallEventType::established);
+  ASSERT_TRUE(u);
+  EXPECT_EQ(u->trunk, 0u);
+  EXPECT_EQ(u->internal, 2u);
+  EXPECT_EQ(r.usage.trunk_peak, 0u);
+  for (const auto& e : r.entries) EXPECT_EQ(e.trunk_channel_s, 0.0);
+}
+
+TEST(FixtureChannels, AnAnyDeviceCallToAnExternalPartyOccupiesTwoTrunkChannels) {
+  // The issue's example: the mobile's channel and the destination's, no internal one.
+  ReplayResult r = replay_files(logs_of("live_make_call_from_mobile"));
+  ASSERT_TRUE(r.error.empty()) << r.error;
+  auto u = channels_at(r, "103", model::CallEventType::established);
+  ASSERT_TRUE(u);
+  EXPECT_EQ(u->trunk, 2u);
+  EXPECT_EQ(u->internal, 0u);
+  EXPECT_EQ(r.usage.trunk_peak, 2u);
+  EXPECT_EQ(r.usage.internal_peak, 0u);
+  ASSERT_EQ(r.entries.size(), 1u);
+  // the mobile's channel for the whole entry (4 s) and the destination's from its dial (3 s)
+  EXPECT_NEAR(r.entries[0].trunk_channel_s, 7.1, 0.11);
+  EXPECT_TRUE(r.entries[0].private_device);
+  EXPECT_NEAR(r.usage.trunk_seconds, r.entries[0].trunk_channel_s, 0.3);
+}
+
+TEST(FixtureChannels, FollowMeCountsTheCallerTheMobileAndTheRingingDeskPhone) {
+  ReplayResult r = replay_files(logs_of("live_follow_me_rings_desk_and_mobile"));
+  ASSERT_TRUE(r.error.empty()) << r.error;
+  auto ringing = channels_at(r, "103", model::CallEventType::delivered);
+  ASSERT_TRUE(ringing);
+  EXPECT_EQ(ringing->trunk, 1u);     // the caller; the mobile is dialled a moment later
+  EXPECT_EQ(ringing->internal, 1u);  // the desk phone
+  EXPECT_EQ(r.usage.trunk_peak, 2u);
+  ASSERT_EQ(r.entries.size(), 1u);
+  EXPECT_NEAR(r.entries[0].trunk_channel_s, 6.0, 0.11);  // caller 3 s + mobile 3 s, counted once each
+}
+
+TEST(FixtureChannels, ConsultingAnotherExternalPartyFromTheMobileOccupiesThree) {
+  // The issue's example: from the mobile to an external party (2), consulting a second one (3).
+  ReplayResult r = replay_files(logs_of("live_consult_from_mobile"));
+  ASSERT_TRUE(r.error.empty()) << r.error;
+  std::uint32_t most = 0;
+  for (std::size_t i = 0; i < r.events.size(); ++i)
+    if (r.events[i].device == "103" && r.event_channels[i]) most = std::max(most, r.event_channels[i]->trunk);
+  EXPECT_EQ(most, 3u);
+  EXPECT_EQ(r.usage.trunk_peak, 3u);
+  EXPECT_EQ(r.usage.internal_peak, 0u);
+  ASSERT_EQ(r.entries.size(), 2u) << r.jsonl();
+  for (const auto& e : r.entries) {
+    EXPECT_EQ(e.device_number, "+491701234567");
+    EXPECT_GT(e.trunk_channel_s, 0.0);
+  }
 }
 
 }  // namespace

@@ -87,8 +87,13 @@ ReplayResult replay_streams(const std::vector<std::string>& sessions, const Repl
   ReplayResult r;
   drivers::ami::TrackerOutputs outs;
   outs.on_journal = [&](model::JournalEntry e) { r.entries.push_back(std::move(e)); };
-  outs.on_event = [&](const model::CallEvent& e) { r.events.push_back(e); };
+  const drivers::ami::AmiCallTracker* tp = nullptr;
+  outs.on_event = [&](const model::CallEvent& e) {
+    r.events.push_back(e);
+    r.event_channels.push_back(tp ? tp->model().channel_usage(e.call_id) : std::nullopt);
+  };
   drivers::ami::AmiCallTracker tracker(opt.tracker, outs);
+  tp = &tracker;
   drivers::ami::AmiReplayOptions ro;
   ro.chunking = opt.chunking == Chunking::random ? drivers::ami::ReplayChunking::random
                                                  : drivers::ami::ReplayChunking::whole;
@@ -109,6 +114,7 @@ ReplayResult replay_streams(const std::vector<std::string>& sessions, const Repl
   r.messages_dropped = replay.stats().messages_dropped;
   tracker.flush(tracker.last_event_time());
   r.stats = tracker.stats();
+  r.usage = tracker.channel_usage();
   return r;
 }
 

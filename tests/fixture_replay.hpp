@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -32,6 +33,10 @@ struct ReplayOptions {
 struct ReplayResult {
   std::vector<model::JournalEntry> entries;
   std::vector<model::CallEvent> events;
+  // Channel accounting: the call's channels as each event left them (parallel to `events`), and
+  // the tracker's totals at the end (peaks, trunk seconds).
+  std::vector<std::optional<model::ChannelUsage>> event_channels;
+  model::ChannelUsage usage;
   drivers::ami::TrackerStats stats;
   std::size_t messages_dropped = 0;  // Cdr/CEL dropped by strip_cdr_cel
   std::string error;  // non-empty when a file could not be read, framed or logged into

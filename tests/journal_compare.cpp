@@ -94,6 +94,10 @@ std::vector<std::string> check_pair(const json::object& exp, const json::object&
     if (got != get(exp, "device_number"))
       problems.push_back("device.number=" + show(got) + ", want " + show(get(exp, "device_number")));
   }
+  // Channel accounting: trunk-channel seconds, where stated (up to two channels: twice the tolerance).
+  if (exp.contains("trunk_channel_s") && !close(num(get(act, "trunk_channel_s")), num(get(exp, "trunk_channel_s")), 2 * tol))
+    problems.push_back("trunk_channel_s=" + show(get(act, "trunk_channel_s")) + ", want " +
+                       show(get(exp, "trunk_channel_s")));
   for (auto field : {"started_at", "answered_at", "ended_at"}) {
     auto want = candidates(exp, field);
     json::value got = get(act, field);

@@ -430,7 +430,7 @@ TEST(SqliteJournalStore, Version1JournalIsMigratedKeepingItsEntries) {
   ASSERT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
   ASSERT_EQ(sqlite3_exec(db,
                          "ALTER TABLE journal DROP COLUMN device_number; ALTER TABLE journal DROP COLUMN device_name; "
-                         "ALTER TABLE journal DROP COLUMN private_device; "
+                         "ALTER TABLE journal DROP COLUMN private_device; ALTER TABLE journal DROP COLUMN trunk_channel_s; "
                          "DROP INDEX journal_open_missed; DROP INDEX journal_tenant_party_started; "
                          "ALTER TABLE journal DROP COLUMN done; "
                          "DROP TABLE open_state; ALTER TABLE journal DROP COLUMN estimated; "

@@ -219,7 +219,7 @@ UPDATE schema_version SET version = 3;
 UPDATE journal SET done = 1 WHERE call_id = '1700000000.1';
 )sql";
 
-TEST_F(SchemaUpgrade, JournalVersion3GetsTheAnyDeviceColumnsAndKeepsItsEntries) {
+TEST_F(SchemaUpgrade, JournalVersion3GetsTheAnyDeviceAndTrunkColumnsAndKeepsItsEntries) {
   const auto fresh = file("fresh.db"), old = file("journal.db");
   open_journal(fresh);
   exec(old, std::string(kJournalV1) + kJournalV1ToV2 + kJournalV2ToV3);
@@ -246,6 +246,7 @@ TEST_F(SchemaUpgrade, JournalVersion3GetsTheAnyDeviceColumnsAndKeepsItsEntries) 
     e.device_number = "+491701234567";
     e.device_name = "mobile";
     e.private_device = true;
+    e.trunk_channel_s = 19.5;  // schema 5: channel accounting
     s->append(e);
     ASSERT_TRUE(s->flush());
     d = entries(*s, "default");
@@ -253,6 +254,8 @@ TEST_F(SchemaUpgrade, JournalVersion3GetsTheAnyDeviceColumnsAndKeepsItsEntries) 
     EXPECT_EQ(d[0].entry.device_number, "+491701234567");
     EXPECT_EQ(d[0].entry.device_name, "mobile");
     EXPECT_TRUE(d[0].entry.private_device);
+    EXPECT_DOUBLE_EQ(d[0].entry.trunk_channel_s, 19.5);
+    EXPECT_DOUBLE_EQ(d[1].entry.trunk_channel_s, 0.0);  // older rows: not counted then
   }
   EXPECT_EQ(scalar(old, "SELECT version FROM schema_version"), journal::SqliteJournalStore::kSchemaVersion);
   EXPECT_EQ(structure(old), structure(fresh));

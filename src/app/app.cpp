@@ -536,6 +536,8 @@ std::string App::diagnostics_json(const std::optional<base::TenantId>& tenant) c
   core::TenantRuntime::Stats ts;
   core::RemoteInfoService::Stats rs;
   std::size_t cached_lookups = 0;
+  model::ChannelUsage usage;
+  std::uint64_t trunk_refused = 0;
   json::array tenants, sources, links;
   for (const auto& [id, rt] : runtimes_) {
     if (tenant && id != *tenant) continue;
@@ -555,11 +557,29 @@ std::string App::diagnostics_json(const std::optional<base::TenantId>& tenant) c
     rs.journal_timeouts += r.journal_timeouts;
     const auto& lookup = rt->lookup();
     cached_lookups += lookup.cache_size();
+    // Channel accounting (docs/call-control.md): trunk (outside) and internal channels now, the
+    // most at once, the trunk seconds of channels that ended, the limit and its refusals.
+    const auto cu = rt->channel_usage();
+    usage.trunk += cu.trunk;
+    usage.internal += cu.internal;
+    usage.trunk_peak += cu.trunk_peak;
+    usage.internal_peak += cu.internal_peak;
+    usage.trunk_seconds += cu.trunk_seconds;
+    const std::uint64_t refused = rt->call_control() ? rt->call_control()->trunk_refusals() : 0;
+    trunk_refused += refused;
+    json::object channels{{"trunk", cu.trunk},
+                          {"internal", cu.internal},
+                          {"trunk_peak", cu.trunk_peak},
+                          {"internal_peak", cu.internal_peak},
+                          {"trunk_seconds", static_cast<double>(static_cast<std::int64_t>(cu.trunk_seconds * 10)) / 10.0},
+                          {"trunk_limit", rt->max_trunk_channels() ? json::value(rt->max_trunk_channels()) : json::value(nullptr)},
+                          {"refused_no_trunk_capacity", refused}};
     tenants.push_back(json::object{{"id", id.str()},
                                    {"pbx", t.drivers},
                                    {"call_control", rt->call_control() != nullptr},
                                    {"journal_received", t.journal_received},
-                                   {"foreign_dropped", t.foreign_dropped}});
+                                   {"foreign_dropped", t.foreign_dropped},
+                                   {"channels", std::move(channels)}});
     // Every directory source the tenant's lookups ask, with its outcome counters.
     for (const auto& st : lookup.source_stats()) {
       json::array scope;
@@ -610,6 +630,13 @@ std::string App::diagnostics_json(const std::optional<base::TenantId>& tenant) c
   }
   o["journal"] = std::move(j);
 
+  // The channels of the tenants in view (each tenant's share: "tenants" below).
+  o["channels"] = {{"trunk", usage.trunk},
+                   {"internal", usage.internal},
+                   {"trunk_peak", usage.trunk_peak},
+                   {"internal_peak", usage.internal_peak},
+                   {"trunk_seconds", static_cast<double>(static_cast<std::int64_t>(usage.trunk_seconds * 10)) / 10.0},
+                   {"refused_no_trunk_capacity", trunk_refused}};
   o["remote_info"] = {{"lookups", rs.lookups},
                       {"lookups_done", rs.lookups_done},
                       {"numbers", rs.numbers},

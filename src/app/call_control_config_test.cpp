@@ -77,6 +77,16 @@ TEST(CallControlConfig, DefaultsAndErrorsNameTheKey) {
     ASSERT_FALSE(bad) << l;
     EXPECT_NE(bad.error().message().find("parking_lot"), std::string::npos) << bad.error().message();
   }
+  // Channel accounting: the tenant's trunk limit, 0 (default) = none.
+  EXPECT_EQ(c->tenants.at("default").call_control.max_trunk_channels, 0);
+  auto trunks = parse_config("[tenant.default.call_control]\nmax_trunk_channels = 30\n", "test");
+  ASSERT_TRUE(trunks) << trunks.error().to_string();
+  EXPECT_EQ(trunks->tenants.at("default").call_control.max_trunk_channels, 30);
+  for (const char* v : {"-1", "\"30\"", "100001"}) {
+    bad = parse_config(std::string("[tenant.default.call_control]\nmax_trunk_channels = ") + v + "\n", "test");
+    ASSERT_FALSE(bad) << v;
+    EXPECT_NE(bad.error().message().find("max_trunk_channels"), std::string::npos) << bad.error().message();
+  }
   bad = parse_config("[tenant.default.call_control]\ncontex = \"x\"\n", "test");
   ASSERT_FALSE(bad);
   EXPECT_NE(bad.error().message().find("did you mean"), std::string::npos);

@@ -594,6 +594,7 @@ Status read_call_control(TableReader r, CallControlConfig& cc) {
       return fail(Error::invalid_argument(r.key_path("parking_lot") + ": expected a parking lot name (1-64 of "
                                           "letters, digits, '-', '_'), got \"" + cc.parking_lot.substr(0, 40) + "\""));
   }
+  CB_TRY(r.integer("max_trunk_channels", cc.max_trunk_channels, 0, 100'000, "an integer 0..100000 (0 = no limit)"));
   auto any = r.table("any_device");
   if (!any) return fail(any.error());
   if (*any) {
@@ -1190,6 +1191,8 @@ log_retention_days = 30
 # any_device = {}                    # e.g. { "100" = "+491701234567" }: call the mobile first
 #                                    # (for users who never chose an active device)
 # parking_lot = "default"            # park puts calls into this res_parking lot (docs/parking.md)
+# max_trunk_channels = 0             # trunk (outside) channels the tenant may use at once; 0 = no
+#                                    # limit. Make call beyond it: 409 no-trunk-capacity
 #
 # AnyDevice: which numbers users may add as their own external devices (docs/call-control.md).
 # Patterns on E.164 numbers: digits, X = any digit, a trailing * = any further digits.

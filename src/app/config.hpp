@@ -79,6 +79,7 @@ struct CallControlConfig {
   std::string office_number;              // AnyDevice: what the mobile shows
   std::map<std::string, std::string> any_device;  // device -> mobile number called first
   std::string parking_lot = "default";    // park puts calls into this res_parking lot (docs/parking.md)
+  int max_trunk_channels = 0;             // trunk channels at once for the tenant; 0 = no limit
   bool operator==(const CallControlConfig&) const = default;
 };
 

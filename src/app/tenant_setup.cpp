@@ -54,6 +54,7 @@ core::CallControlOptions call_control_options(const TenantSetup& setup, const co
   const CallControlConfig& cc = setup.tenant->call_control;
   o.click_to_dial_caller_id = cc.click_to_dial_caller_id;
   o.parking_lot = cc.parking_lot;
+  o.max_trunk_channels = static_cast<std::uint32_t>(cc.max_trunk_channels);
   auto mobiles = cc.any_device;
   o.any_device_number = [mobiles](std::string_view d) -> std::optional<std::string> {
     auto m = mobiles.find(std::string(d));

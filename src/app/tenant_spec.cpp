@@ -177,6 +177,7 @@ std::string tenant_spec_json(const TenantSpec& s, bool with_secrets) {
                             {"click_to_dial_caller_id", cc.click_to_dial_caller_id},
                             {"office_number", cc.office_number},
                             {"parking_lot", cc.parking_lot},
+                            {"max_trunk_channels", cc.max_trunk_channels},
                             {"any_device", std::move(any)}};
   const auto& ad = s.settings.any_device;
   json::object any_device{{"allow", strings(ad.allow)}, {"deny", strings(ad.deny)}, {"max_devices", ad.max_devices}};

@@ -132,6 +132,11 @@ std::string CallControlService::make_call(const CommandCaller& caller, std::stri
   if (!dial) return reject(done, std::unexpected(dial.error()));
   if (!pbx_.available())
     return reject(done, std::unexpected(fail_with(K::pbx_unavailable, "The phone system cannot be reached right now (the PBX link is down); try again in a moment.")));
+  // Channel accounting: the external first leg and an external destination each take a trunk
+  // channel; refused before anything is dialled.
+  const std::uint32_t needed = (leg->mobile ? 1u : 0u) + (external_dial_string(*dial) ? 1u : 0u);
+  if (auto full = trunk_full(needed, "This call"))
+    return reject(done, std::unexpected(std::move(*full)));
 
   ports::MakeCallRequest r;
   r.from_device = leg->device;
@@ -161,6 +166,26 @@ std::string CallControlService::make_call(const CommandCaller& caller, std::stri
     done(CommandAccepted{std::nullopt, rid});
   });
   return rid;
+}
+
+bool CallControlService::external_dial_string(std::string_view dial) const {
+  if (dial.empty() || dial.front() == '*' || dial.front() == '#') return false;  // feature codes
+  if (plan_) return !plan_->is_extension(dial);
+  // No dialing plan: what the AMI tracker takes for internal (2-6 digits, not 0... or +...).
+  if (dial.size() < 2 || dial.size() > 6 || dial.front() == '0' || dial.front() == '+') return true;
+  return !std::all_of(dial.begin(), dial.end(), [](char c) { return c >= '0' && c <= '9'; });
+}
+
+std::optional<CommandFailure> CallControlService::trunk_full(std::uint32_t needed, std::string_view what) {
+  if (needed == 0 || options_.max_trunk_channels == 0 || !options_.trunk_channels_in_use) return std::nullopt;
+  const std::uint32_t used = options_.trunk_channels_in_use();
+  if (used + needed <= options_.max_trunk_channels) return std::nullopt;
+  ++trunk_refusals_;
+  const auto n = [](std::uint32_t v) { return std::to_string(v); };
+  return fail_with(CommandFailure::Kind::no_trunk_capacity,
+                   "All outside lines are busy: " + std::string(what) + " needs " + n(needed) + " trunk channel" +
+                       (needed == 1 ? "" : "s") + ", " + n(used) + " of the " + n(options_.max_trunk_channels) +
+                       " the company may use at once are in use. Try again when a call has ended.");
 }
 
 std::expected<CallControlService::FirstLeg, CommandFailure> CallControlService::first_leg(
@@ -400,6 +425,10 @@ std::string CallControlService::unpark(const CommandCaller& caller, const std::s
   }
   if (!pbx_.available()) {
     done(std::unexpected(fail_with(K::pbx_unavailable, "The phone system cannot be reached right now (the PBX link is down); try again in a moment.")));
+    return {};
+  }
+  if (auto full = trunk_full(leg->mobile ? 1u : 0u, "Picking the call up on your external device")) {
+    done(std::unexpected(std::move(*full)));
     return {};
   }
   ports::UnparkRequest r;

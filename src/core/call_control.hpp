@@ -37,6 +37,7 @@ struct CommandFailure {
     conflict,            // the PBX refused (its reason in detail)
     pbx_unavailable,     // the tenant's PBX link is down
     timeout,             // the PBX did not answer in time
+    no_trunk_capacity,   // the tenant's trunk limit would be exceeded (nothing was dialled)
     internal,
   };
   Kind kind = Kind::internal;
@@ -87,6 +88,12 @@ struct CallControlOptions {
   // The res_parking lot park puts calls into, and unpark looks in ([tenant.X.call_control]
   // parking_lot; docs/parking.md).
   std::string parking_lot = "default";
+  // Channel accounting (docs/call-control.md): at most this many trunk channels (to the outside)
+  // at once for the tenant ([tenant.X.call_control] max_trunk_channels); 0 = no limit. A make
+  // call or unpark that would need more is refused (no_trunk_capacity) before anything is
+  // dialled. `trunk_channels_in_use`: the tenant's trunk channels now (its drivers' count).
+  std::uint32_t max_trunk_channels = 0;
+  std::function<std::uint32_t()> trunk_channels_in_use{};
 };
 
 class CallControlService {
@@ -148,6 +155,9 @@ class CallControlService {
   // The reason `action` is not allowed for `device` in `call` (the action_not_allowed detail).
   std::string why_not(const model::Call& call, std::string_view device, model::Action action) const;
 
+  // Commands refused because the tenant's trunk channels were all in use (diagnostics).
+  std::uint64_t trunk_refusals() const { return trunk_refusals_; }
+
  private:
   std::expected<std::string, CommandFailure> dial_string(std::string_view to) const;
   // Which phone rings first for the caller (make call, unpark): `from` when given (one of theirs),
@@ -163,6 +173,11 @@ class CallControlService {
                                                     std::string_view verb) const;
   const model::Call* other_call(const model::Call& call, std::string_view device) const;
   std::string next_request_id();
+  // no_trunk_capacity when `needed` more trunk channels would exceed max_trunk_channels.
+  std::optional<CommandFailure> trunk_full(std::uint32_t needed, std::string_view what);
+  // A dial string that goes out through the trunk (not an extension or a feature code).
+  bool external_dial_string(std::string_view dial) const;
+  std::uint64_t trunk_refusals_ = 0;
 
   CallControlOptions options_;
   const model::CallModel& model_;

@@ -457,5 +457,53 @@ TEST_F(CallControl, UnparkWithAnExternalActiveDeviceRingsItFirst) {
   EXPECT_EQ(*pbx.last_unpark->first_leg_dial_string, "01701234567");
 }
 
+// Channel accounting: the tenant's trunk limit refuses what would exceed it before dialling.
+TEST_F(CallControl, TrunkLimitRefusesBeforeAnythingIsDialled) {
+  std::uint32_t in_use = 1;
+  options.max_trunk_channels = 2;
+  options.trunk_channels_in_use = [&] { return in_use; };
+  options.active_device = [](const std::string& user) -> std::optional<ActiveDevice> {
+    if (user == "dan") return ActiveDevice{.name = "mobile", .number = "+491701234567"};
+    return std::nullopt;
+  };
+  auto s = service();
+  // The desk phone to an external number: one trunk channel, 1 + 1 <= 2.
+  s.make_call(anna, "089123456", std::nullopt, keep());
+  ASSERT_TRUE(out && *out);
+  EXPECT_EQ(s.trunk_refusals(), 0u);
+  // From the mobile to an external number: two (the AnyDevice call), 1 + 2 > 2.
+  CommandCaller dan{.tenant = "default", .user = "dan", .extensions = {"103"}};
+  pbx.log.clear();
+  s.make_call(dan, "089123456", std::nullopt, keep());
+  EXPECT_EQ(failed(), CommandFailure::Kind::no_trunk_capacity);
+  EXPECT_EQ(out->error().detail,
+            "All outside lines are busy: This call needs 2 trunk channels, 1 of the 2 the company may use at once "
+            "are in use. Try again when a call has ended.");
+  EXPECT_TRUE(pbx.log.empty()) << "nothing dialled";
+  EXPECT_EQ(s.trunk_refusals(), 1u);
+  // An internal call needs no trunk channel: never refused by the limit.
+  in_use = 2;
+  s.make_call(anna, "102", std::nullopt, keep());
+  ASSERT_TRUE(out && *out);
+  // The mobile calling an extension still takes one (the mobile's own channel).
+  s.make_call(dan, "102", std::nullopt, keep());
+  EXPECT_EQ(failed(), CommandFailure::Kind::no_trunk_capacity);
+  // Unpark onto the mobile: one.
+  model::ParkingState parking("lab");
+  model::ParkedCall c;
+  c.lot = "default";
+  c.space = "701";
+  parking.park(c);
+  s.set_parking(&parking);
+  s.unpark(dan, "701", std::nullopt, std::nullopt, keep());
+  EXPECT_EQ(failed(), CommandFailure::Kind::no_trunk_capacity);
+  EXPECT_FALSE(pbx.last_unpark);
+  // No limit configured: nothing is refused.
+  options.max_trunk_channels = 0;
+  auto unlimited = service();
+  unlimited.make_call(dan, "089123456", std::nullopt, keep());
+  ASSERT_TRUE(out && *out);
+}
+
 }  // namespace
 }  // namespace callbridge::core

@@ -305,6 +305,10 @@ std::string call_json(const model::Call& c, const base::TenantId& tenant, const 
   put_string(o, tenant);
   o += ",\"created_at\":";
   put_string(o, base::format_rfc3339_ms(c.created_at));
+  if (auto u = m.channel_usage(c.id)) {
+    // Channel accounting (docs/call-control.md): what the call occupies at the PBX now.
+    o += ",\"channels\":{\"trunk\":" + std::to_string(u->trunk) + ",\"internal\":" + std::to_string(u->internal) + "}";
+  }
   o += ",\"connections\":[";
   bool first = true;
   for (const auto& conn : c.connections) {

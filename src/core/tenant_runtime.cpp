@@ -28,6 +28,8 @@ TenantRuntime::TenantRuntime(TenantSpec spec, TenantServices services)
                services_.post_after,
            "TenantRuntime: every shared service is required");
   control_options_.tenant = id_;
+  // The trunk limit counts the tenant's trunk channels over all its PBX connections.
+  control_options_.trunk_channels_in_use = [this] { return channel_usage().trunk; };
   commands_ = std::make_shared<CommandLog>(spec.command_log, *services_.clock);
   trace_ = std::make_unique<CallTraceLog>(spec.trace, *services_.clock);
   services_.hub->set_trace(id_, trace_.get());
@@ -372,6 +374,19 @@ void TenantRuntime::on_committed(const ports::StoredEntry& e) {
 void TenantRuntime::flush_journal() { remote_info_->flush_journal(); }
 
 void TenantRuntime::contacts_changed() { lookup_->invalidate(id_); }  // -> remote_info_ on the io thread
+
+model::ChannelUsage TenantRuntime::channel_usage() const {
+  model::ChannelUsage sum;
+  for (const auto& d : drivers_) {
+    const auto u = d->channel_usage();
+    sum.trunk += u.trunk;
+    sum.internal += u.internal;
+    sum.trunk_peak += u.trunk_peak;
+    sum.internal_peak += u.internal_peak;
+    sum.trunk_seconds += u.trunk_seconds;
+  }
+  return sum;
+}
 
 TenantRuntime::Stats TenantRuntime::stats() const {
   Stats s = stats_;

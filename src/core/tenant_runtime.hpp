@@ -142,6 +142,11 @@ class TenantRuntime final : public ports::PbxEventSink {
   void contacts_changed();
 
   Stats stats() const;
+  // Channel accounting (docs/call-control.md): the tenant's trunk and internal channels now, over
+  // its PBX connections (peaks and trunk seconds: their sums). Io thread.
+  model::ChannelUsage channel_usage() const;
+  // [tenant.X.call_control] max_trunk_channels; 0 = no limit.
+  std::uint32_t max_trunk_channels() const { return control_options_.max_trunk_channels; }
 
   // ports::PbxEventSink, for the drivers (public so tests can drive it like a driver).
   void on_call_event(const model::CallEvent& e, const model::CallModel& m) override;

@@ -78,6 +78,7 @@ csta::ErrorCode command_error(const core::CommandFailure& f, core::CallCommand c
     case K::conflict: return {ErrorCategory::state_incompatibility, std::string(kStateError)};
     case K::pbx_unavailable: return {ErrorCategory::system_resource_availability, "resourceOutOfService"};
     case K::timeout: return {ErrorCategory::system_resource_availability, "serviceBusy"};
+    case K::no_trunk_capacity: return {ErrorCategory::system_resource_availability, "networkBusy"};
     case K::internal: break;
   }
   return {ErrorCategory::unspecified, "generic"};

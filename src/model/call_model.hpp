@@ -84,6 +84,20 @@ struct Connection {
   base::Timestamp since{};
 };
 
+// Channels occupied at the PBX (docs/call-control.md "Channel accounting"): trunk = to the outside
+// (external parties, and users' external devices: AnyDevice), internal = the tenant's phones.
+// For one call: its conversation's channels now. For a PBX connection: every live channel, and the
+// most at once since callbridged started (peaks).
+struct ChannelUsage {
+  std::uint32_t trunk = 0;
+  std::uint32_t internal = 0;
+  std::uint32_t trunk_peak = 0;
+  std::uint32_t internal_peak = 0;
+  // Connection totals: seconds the trunk channels that ended were up (each channel once, from
+  // its creation: ringing occupies the channel too).
+  double trunk_seconds = 0.0;
+};
+
 struct Call {
   std::string id;
   std::vector<Connection> connections;
@@ -121,6 +135,15 @@ class CallModel {
   // Caps of devices without set_device_caps (e.g. from configured device patterns). Unset: none.
   void set_caps_resolver(std::function<DeviceCaps(std::string_view device)> f) { caps_resolver_ = std::move(f); }
   DeviceCaps device_caps(std::string_view device) const;
+  // Channel accounting: the channels call `call_id` occupies at the PBX now, as the driver
+  // counts them (its conversation's trunk and internal channels; docs/call-control.md). Unset
+  // or nullopt: unknown (the API leaves it out).
+  void set_channel_usage_resolver(std::function<std::optional<ChannelUsage>(std::string_view call_id)> f) {
+    usage_resolver_ = std::move(f);
+  }
+  std::optional<ChannelUsage> channel_usage(std::string_view call_id) const {
+    return usage_resolver_ ? usage_resolver_(call_id) : std::nullopt;
+  }
   // The PBX driver can carry out a directed pickup (ports::PbxCommands::pickup): ringing
   // connections then offer Action::pickup. Off by default (replay, drivers without it).
   void set_pickup_offered(bool on) { pickup_offered_ = on; }
@@ -192,6 +215,7 @@ class CallModel {
   base::TenantId tenant_;
   EventSink sink_;
   std::function<DeviceCaps(std::string_view)> caps_resolver_;
+  std::function<std::optional<ChannelUsage>(std::string_view)> usage_resolver_;
   bool pickup_offered_ = false;
   bool park_offered_ = false;
   std::unordered_map<std::string, Call> calls_;

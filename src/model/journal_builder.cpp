@@ -124,6 +124,10 @@ void JournalBuilder::unhold(LegId id, base::Timestamp at) {
   l->hold_since.reset();
 }
 
+void JournalBuilder::set_remote_trunk(LegId id, std::optional<base::Timestamp> since) {
+  if (Leg* l = touch(id)) l->remote_trunk_since = since;
+}
+
 void JournalBuilder::set_transferred_to(LegId id, std::string to) {
   if (Leg* l = touch(id)) l->transferred_to = std::move(to);
 }
@@ -239,6 +243,14 @@ void JournalBuilder::emit(const std::string& conversation, Conversation& conv) {
   // (together, or one after the other). One entry per party per conversation with one remote
   // (JOURNAL.md): the leg that was answered (else the desk phone's), from the first ring on.
   std::vector<bool> merged(done.size(), false);
+  // Channel accounting: the trunk time of the party's own (device) channel, per leg; a merged
+  // leg sums its parts' (each from its own start, not the merged start).
+  auto span_us = [](const Leg& l) -> std::int64_t {
+    return l.ended_at && *l.ended_at > l.start.started_at ? base::to_micros(*l.ended_at) - base::to_micros(l.start.started_at)
+                                                          : 0;
+  };
+  std::vector<std::int64_t> device_trunk_us(done.size());
+  for (std::size_t i = 0; i < done.size(); ++i) device_trunk_us[i] = done[i].start.device_trunk ? span_us(done[i]) : 0;
   for (std::size_t i = 0; i < done.size(); ++i) {
     for (std::size_t j = i + 1; j < done.size() && !merged[i]; ++j) {
       Leg& a = done[i];
@@ -255,6 +267,11 @@ void JournalBuilder::emit(const std::string& conversation, Conversation& conv) {
         keep.ended_at = drop.ended_at;
       if (!keep.anchor_answered_at) keep.anchor_answered_at = drop.anchor_answered_at;
       keep.estimated |= static_cast<std::uint8_t>(drop.estimated & kEstimatedStart);
+      // The caller's trunk channel is one: counted once, from the first leg that had it.
+      if (drop.remote_trunk_since && (!keep.remote_trunk_since || *drop.remote_trunk_since < *keep.remote_trunk_since))
+        keep.remote_trunk_since = drop.remote_trunk_since;
+      device_trunk_us[i] += device_trunk_us[j];
+      device_trunk_us[j] = device_trunk_us[i];
       if (state_put_ && !drop.start.state_key.empty()) gone_.push_back(drop.start.state_key);
       if (keep_b) {
         std::swap(a, b);  // the kept leg takes the earlier slot; the dropped one is skipped
@@ -279,6 +296,14 @@ void JournalBuilder::emit(const std::string& conversation, Conversation& conv) {
                ((l.hold_us % 100000) >= 50000 ? 0.1 : 0.0);
     e.transferred_to = l.transferred_to;
     e.transferred_from = l.start.transferred_from;
+    {
+      std::int64_t us = device_trunk_us[i];
+      if (l.remote_trunk_since) {
+        const base::Timestamp from = std::max(l.start.started_at, *l.remote_trunk_since);
+        if (e.ended_at > from) us += base::to_micros(e.ended_at) - base::to_micros(from);
+      }
+      e.trunk_channel_s = static_cast<double>(us / 100000) / 10.0 + ((us % 100000) >= 50000 ? 0.1 : 0.0);
+    }
     e.device_number = l.start.device_number;
     e.private_device = l.start.device_number.has_value();
     e.estimated = l.estimated;

@@ -36,6 +36,8 @@ struct LegStart {
   // AnyDevice (docs/journal.md "AnyDevice"): the party's external device carried this leg (its
   // mobile, home line...): that device's number, E.164 as dialled. nullopt = the party's own phone.
   std::optional<std::string> device_number;
+  // Channel accounting: the party's own channel is a trunk channel (an external device).
+  bool device_trunk = false;
   // Open-call state (set_state_sink): the row key of this leg (empty: not persisted), and what the
   // driver needs to re-attach the leg to the PBX's channels after a restart.
   std::string state_key;
@@ -55,6 +57,8 @@ struct Leg {
   // The leg's anchor was connected to someone (answered_elsewhere), kept with the leg so that a
   // restored leg still knows it.
   std::optional<base::Timestamp> anchor_answered_at;
+  // Channel accounting: since when the leg's remote is a trunk channel (an external party).
+  std::optional<base::Timestamp> remote_trunk_since;
   bool open() const { return !ended_at.has_value(); }
 };
 
@@ -85,6 +89,8 @@ class JournalBuilder {
   void restart(LegId id, base::Timestamp started_at, bool incoming);
   void hold(LegId id, base::Timestamp at);
   void unhold(LegId id, base::Timestamp at);
+  // Channel accounting: the leg's remote is a trunk channel from `since` on (nullopt: it is not).
+  void set_remote_trunk(LegId id, std::optional<base::Timestamp> since);
   void set_transferred_to(LegId id, std::string to);
   void set_transferred_from(LegId id, std::string from);
   void set_outcome(LegId id, LegOutcome o);

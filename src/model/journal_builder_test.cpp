@@ -298,5 +298,45 @@ TEST_F(JournalBuilderTest, DeviceNumberSurvivesTheOpenCallState) {
   EXPECT_EQ(back->start.device_number, "+491701234567");
 }
 
+// Channel accounting: trunk seconds of an entry = its external remote's channel (from when it was
+// the remote) + the party's own external device's; the caller's channel once in a merged entry.
+TEST_F(JournalBuilderTest, TrunkSecondsCountTheRemoteAndTheDeviceChannelOnce) {
+  LegId desk = incoming("103", 0);
+  b_.set_remote_trunk(desk, at(0));
+  LegStart s;
+  s.conversation = "conv";
+  s.party = "103";
+  s.started_at = at(0.4);
+  s.anchor = "trunk-1";
+  s.device_number = "+491701234567";
+  s.device_trunk = true;
+  LegId mobile = b_.open(s);
+  b_.set_remote_trunk(mobile, at(0.4));
+  b_.answered(mobile, at(2));
+  b_.end(desk, at(2));
+  b_.end(mobile, at(7));
+  LegId out = outgoing("104", 1);  // desk phone dialling out: the remote from its dial on
+  b_.set_remote_trunk(out, at(3));
+  b_.answered(out, at(4));
+  b_.end(out, at(6));
+  LegId internal = incoming("105", 0, "100-chan");  // an internal caller: no trunk
+  b_.end(internal, at(1));
+  b_.conversation_ended("conv", at(7));
+  ASSERT_EQ(out_.size(), 3u);
+  std::map<std::string, double> by_party;
+  for (const auto& e : out_) by_party[e.party] = e.trunk_channel_s;
+  EXPECT_DOUBLE_EQ(by_party["103"], 7.0 + 6.6) << "the caller 0..7 once, the mobile 0.4..7";
+  EXPECT_DOUBLE_EQ(by_party["104"], 3.0);
+  EXPECT_DOUBLE_EQ(by_party["105"], 0.0);
+  Leg l;
+  l.start = s;
+  l.start.state_key = "k";
+  l.remote_trunk_since = at(0.4);
+  auto back = decode_leg_state(encode_leg_state(l));
+  ASSERT_TRUE(back);
+  EXPECT_TRUE(back->start.device_trunk);
+  EXPECT_EQ(back->remote_trunk_since, at(0.4));
+}
+
 }  // namespace
 }  // namespace callbridge::model

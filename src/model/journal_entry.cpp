@@ -119,6 +119,8 @@ std::string to_json_line(const JournalEntry& e) {
   append_num(o, e.talk_s());
   o += ", \"hold_s\": ";
   append_num(o, e.hold_s);
+  o += ", \"trunk_channel_s\": ";
+  append_num(o, e.trunk_channel_s);
   o += ", \"transferred_to\": ";
   append_opt(o, e.transferred_to);
   o += ", \"transferred_from\": ";

@@ -71,6 +71,10 @@ struct JournalEntry {
   std::optional<std::string> device_number{};
   std::optional<std::string> device_name{};
   bool private_device = false;
+  // Channel accounting (docs/call-control.md): seconds of trunk channels (to the outside) this
+  // entry's call occupied for the party, one decimal: its remote's when external, and its own
+  // external device's (an AnyDevice call to an external party: both).
+  double trunk_channel_s = 0.0;
   std::string note{};  // user's note (API: PATCH)
   // A missed call that was dealt with: the party talked with the same remote later (a callback,
   // or the caller got through; resolves_missed), or a user marked it (API: PATCH). Kept by the

@@ -65,6 +65,7 @@ std::string encode_leg_state(const Leg& l) {
   put(o, "anchor", s.anchor);
   put_opt(o, "from", s.transferred_from);
   put_opt(o, "device", s.device_number);
+  if (s.device_trunk) put(o, "dtrunk", "1");
   put(o, "key", s.state_key);
   put(o, "chan", s.party_channel);
   put(o, "call", s.model_call);
@@ -76,6 +77,7 @@ std::string encode_leg_state(const Leg& l) {
   put(o, "outcome", std::to_string(static_cast<int>(l.outcome)));
   put(o, "est", std::to_string(static_cast<int>(l.estimated)));
   put_time(o, "elsewhere", l.anchor_answered_at);
+  put_time(o, "rtrunk", l.remote_trunk_since);
   return o;
 }
 
@@ -111,6 +113,8 @@ std::optional<Leg> decode_leg_state(std::string_view text) {
     else if (k == "anchor") l.start.anchor = v;
     else if (k == "from") l.start.transferred_from = v;
     else if (k == "device") l.start.device_number = v;
+    else if (k == "dtrunk") l.start.device_trunk = v == "1";
+    else if (k == "rtrunk") l.remote_trunk_since = time();
     else if (k == "key") l.start.state_key = v;
     else if (k == "chan") l.start.party_channel = v;
     else if (k == "call") l.start.model_call = v;

@@ -111,6 +111,10 @@ class PbxDriver {
   // Call control through this PBX; null when the driver cannot control calls.
   virtual PbxCommands* commands() = 0;
   // The SIP devices this PBX reports (docs/devices.md); null when the driver keeps no registry.
+  // Channel accounting (docs/call-control.md): the connection's live trunk and internal channels,
+  // their peaks and the trunk seconds of channels that ended (one call's: CallModel::channel_usage).
+  // Io thread. Default: a driver that does not count.
+  virtual model::ChannelUsage channel_usage() const { return {}; }
   virtual const model::DeviceRegistry* devices() const { return nullptr; }
   // Removes device `id` from the registry until the PBX reports it again; the sink hears of the
   // removal. false: no such device here.

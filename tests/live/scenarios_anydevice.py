@@ -6,13 +6,18 @@
 # features group does (scenarios_features.py). Conventions: scenarios_basic.py, docs/testing.md.
 import time
 
-from livetest.scenario import GROUP_TEARDOWN, Cdr, Entry, ScenarioFailed, scenario
+from livetest.daemon import CONFIG
+from livetest.scenario import GROUP_CONFIG, GROUP_TEARDOWN, Cdr, Entry, ScenarioFailed, scenario
 from scenarios_features import MOBILE, put, ready, remove_include
 
 CARRIER_RING = 1.0  # lab.sh carrier: the carrier UAS answers after 1 s
 DEVICE = {"name": "mobile", "number": MOBILE, "private": True}
 
 GROUP_TEARDOWN["anydevice"] = remove_include
+# Channel accounting: at most 3 trunk channels for the tenant (an AnyDevice call to an external
+# party takes 2, so a second one while it talks is refused).
+GROUP_CONFIG["anydevice"] = CONFIG.replace('context = "from-internal"\n',
+                                           'context = "from-internal"\nmax_trunk_channels = 3\n')
 
 
 def use_mobile(t, path):
@@ -43,9 +48,30 @@ def make_call_from_mobile(t):
         call = t.connection("103", "connected", remote=x)
         t.command_done(ans)
         t.line("103", "busy")
-        time.sleep(2.0)  # the talk
+        t0 = time.monotonic()
+        # Channel accounting: the call occupies the mobile's and the destination's trunk channels.
+        t.wait(lambda: (t.d.get(f"/api/v1/calls/{call['id']}").get("channels") == {"trunk": 2, "internal": 0}),
+               "GET /calls/{id} channels {trunk 2, internal 0}")
+        diag = t.d.get("/api/v1/diagnostics")
+        ch = [x for x in diag["tenants"] if x["id"] == "default"][0]["channels"]
+        if ch["trunk"] != 2 or ch["trunk_limit"] != 3 or ch["trunk_peak"] < 2:
+            raise ScenarioFailed(f"diagnostics channels during the call: {ch}")
+        t.report.append("ok        channels: the call 2 trunk / 0 internal, the tenant 2 of 3")
+        # A second call from the mobile to an external number needs 2 more: 4 > 3, refused
+        # before anything is dialled.
+        n = t.lab.channel_count()
+        st, out = t.d.request("POST", "/api/v1/calls", {"to": "089123456", "from": "103"})
+        if st != 409 or out.get("type") != "/problems/no-trunk-capacity":
+            raise ScenarioFailed(f"second make call beyond the trunk limit: {st} {out}")
+        if t.lab.channel_count() > n:  # fewer: Asterisk optimized the Local pair away meanwhile
+            raise ScenarioFailed("the refused make call created channels")
+        t.report.append("ok        409 no-trunk-capacity beyond max_trunk_channels = 3, nothing dialled")
+        time.sleep(max(0.0, 2.0 - (time.monotonic() - t0)))  # the talk
         t.command_done(t.api("hangup", call, device="103"))
-        t.finish([Entry("103", "outbound", x, "answered", ring=2 * CARRIER_RING, talk=2.0, device=DEVICE)],
+        # trunk seconds: the mobile's channel all along (ring 2 + talk 2), the destination's from
+        # its dial (ring 1 + talk 2)
+        t.finish([Entry("103", "outbound", x, "answered", ring=2 * CARRIER_RING, talk=2.0, device=DEVICE,
+                        trunk=7.0)],
                  # Local;2 -> mobile and Local;1 -> destination, then (the pair optimized away)
                  # mobile -> destination: the talk is split over the rows, none is the whole
                  [Cdr("Local", "trunk", "ANSWERED", why="the mobile's leg (Local;2 dials it), until the optimization"),
@@ -75,7 +101,8 @@ def follow_me_mobile_answers(t):
         t.connection("103", "alerting", remote=x)
         t.connection("103", "connected", remote=x)
         t.line("103", "busy")
-        t.finish([Entry("103", "inbound", x, "answered", ring=CARRIER_RING, talk=2.0, device=DEVICE)],
+        # trunk seconds: the caller's channel and the mobile's, 3 s each
+        t.finish([Entry("103", "inbound", x, "answered", ring=CARRIER_RING, talk=2.0, device=DEVICE, trunk=6.0)],
                  [Cdr("trunk", "103", "NO ANSWER", billsec=0),
                   Cdr("trunk", "Local", "ANSWERED", talk_of="103"),
                   Cdr("Local", "trunk", "ANSWERED", why="the mobile's leg behind Local/103@callbridge-followme"),
@@ -85,3 +112,38 @@ def follow_me_mobile_answers(t):
     finally:
         t.d.request("DELETE", "/api/v1/me/follow-me?user=dan")
         t.d.request("PUT", "/api/v1/users/dan/devices/active", {"device": None})
+
+
+@scenario("anydevice")
+def consult_from_mobile(t):
+    """The harness's user calls an external number from its mobile (2 trunk channels) and
+    consults a second external party through the API (Atxfer on the mobile's channel: the first
+    party hears music on hold): the call occupies 3 trunk channels (the issue's example). The
+    user hangs up the consultation (the first party is back), then the call."""
+    use_mobile(t, "/api/v1/me")
+    try:
+        x, y = t.caller(), t.caller()
+        t.d.post("/api/v1/calls", {"to": "0" + x[3:], "from": "103"})
+        call = t.connection("103", "connected", remote=x)
+        t.command_done(t.api("consult", call, device="103", to="0" + y[3:]))
+        consult = t.connection("103", "connected", remote=y)
+        t.wait(lambda: t.d.get(f"/api/v1/calls/{consult['id']}").get("channels", {}).get("trunk") == 3,
+               "the consultation: 3 trunk channels")
+        t.report.append("ok        consulting from the mobile: 3 trunk channels")
+        time.sleep(1.0)
+        t.command_done(t.api("hangup", consult, device="103"))
+        t.wait(lambda: (t.d.get(f"/api/v1/calls/{call['id']}").get("channels", {}).get("trunk") == 2),
+               "back to the first party: 2 trunk channels")
+        time.sleep(1.0)
+        t.command_done(t.api("hangup", call, device="103"))
+        # x waits on hold from the consultation to the end (an AMI Atxfer's hold has no Unhold:
+        # JOURNAL.md), so its hold is not compared
+        why = "legs of the mobile, the destination and the consultation through Local pairs and their optimization"
+        t.finish([Entry("103", "outbound", x, "answered", hold=None, device=DEVICE),
+                  Entry("103", "outbound", y, "answered", talk=1.0, device=DEVICE)],
+                 [Cdr("Local", "trunk", "ANSWERED", why=why), Cdr("Local", "trunk", "ANSWERED", why=why),
+                  Cdr("Local", "trunk", "ANSWERED", why=why), Cdr("trunk", "Local", "ANSWERED", why=why),
+                  Cdr("trunk", "trunk", "ANSWERED", why=why), Cdr("trunk", "trunk", "ANSWERED", why=why)],
+                 lines={"103": ["busy", "idle"]})
+    finally:
+        t.d.request("PUT", "/api/v1/me/devices/active", {"device": None})

@@ -67,6 +67,24 @@ TEST_F(CallsRoutes, CallsAreVisibleToTheirParties) {
   EXPECT_EQ(call("GET", "/api/v1/calls/ta-call-2", sup).status, 200);
 }
 
+// Channel accounting: each call lists the channels it occupies at the PBX now, as the driver
+// counts them (an AnyDevice call to an external party: two trunk channels); unknown: left out.
+TEST_F(CallsRoutes, CallsNameTheChannelsTheyOccupy) {
+  auto u100 = add_user(kA, "anna", "user", {"100"});
+  ring(kA, "100", 1);
+  ring(kA, "100", 2);
+  models_.at(kA.name).set_channel_usage_resolver([](std::string_view id) -> std::optional<model::ChannelUsage> {
+    if (id == "ta-call-1") return model::ChannelUsage{.trunk = 2, .internal = 0};
+    return std::nullopt;
+  });
+  auto one = json::parse(call("GET", "/api/v1/calls/ta-call-1", u100).body).as_object();
+  ASSERT_TRUE(one.contains("channels")) << json::serialize(one);
+  EXPECT_EQ(one.at("channels").at("trunk").as_int64(), 2);
+  EXPECT_EQ(one.at("channels").at("internal").as_int64(), 0);
+  auto two = json::parse(call("GET", "/api/v1/calls/ta-call-2", u100).body).as_object();
+  EXPECT_FALSE(two.contains("channels"));
+}
+
 TEST_F(CallsRoutes, TenantsSeeOnlyTheirCalls) {
   auto a = add_user(kA, "adm", "admin", {});
   auto b = add_user(kB, "adm", "admin", {});

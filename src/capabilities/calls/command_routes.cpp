@@ -28,7 +28,8 @@ int http_status(core::CommandFailure::Kind k) {
     case K::forbidden: return 403;
     case K::not_found: return 404;
     case K::action_not_allowed:
-    case K::conflict: return 409;
+    case K::conflict:
+    case K::no_trunk_capacity: return 409;
     case K::pbx_unavailable: return 503;
     case K::timeout: return 504;
     case K::internal: return 500;
@@ -47,6 +48,7 @@ std::string_view problem_type(core::CommandFailure::Kind k) {
     case K::conflict: return "conflict";
     case K::pbx_unavailable: return "pbx-unavailable";
     case K::timeout: return "pbx-unavailable";  // the PBX did not answer: same remedy
+    case K::no_trunk_capacity: return "no-trunk-capacity";
     case K::internal: return "internal";
   }
   return "internal";

@@ -305,6 +305,39 @@ TEST_F(RestCommands, ErrorsAreProblemsWithStableTypes) {
   EXPECT_TRUE(pbx.log.empty());
 }
 
+// Channel accounting: the tenant's trunk limit answers 409 no-trunk-capacity before dialling.
+TEST_F(RestCommands, MakeCallBeyondTheTrunkLimitIs409NoTrunkCapacity) {
+  std::uint32_t in_use = 3;
+  core::CallControlService limited{core::CallControlOptions{.tenant = "default",
+                                                            .max_trunk_channels = 3,
+                                                            .trunk_channels_in_use = [&] { return in_use; }},
+                                   model, pbx, nullptr};
+  HttpServer s2{io, HttpServerOptions{}};
+  add_command_routes(s2, {.auth = &resolver,
+                          .service_for = [&](const std::string&) -> core::CallControlService* { return &limited; },
+                          .max_body_bytes = 64 * 1024,
+                          .journal = &journal,
+                          .log_for = [this](const std::string& t) -> std::shared_ptr<core::CommandLog> { return logs[t]; },
+                          .audit = &audit,
+                          .clock = &clock,
+                          .tenant_users = [this](const base::TenantId&) -> base::Result<std::vector<ports::User>> {
+                            return users;
+                          }});
+  HttpRequest r;
+  r.method = "POST";
+  r.target = r.path = "/api/v1/calls";
+  r.body = R"({"to": "089123456"})";
+  r.headers.emplace_back("authorization", "Bearer anna");
+  auto full = s2.dispatch(r);
+  EXPECT_EQ(full.status, 409) << full.body;
+  EXPECT_EQ(type(full), "/problems/no-trunk-capacity");
+  EXPECT_NE(obj(full).at("detail").as_string().find("All outside lines are busy"), std::string::npos) << full.body;
+  EXPECT_TRUE(pbx.log.empty()) << "nothing dialled";
+  in_use = 2;
+  EXPECT_EQ(s2.dispatch(r).status, 202);
+  EXPECT_EQ(pbx.log.size(), 1u);
+}
+
 TEST_F(RestCommands, CallCommandsCheckAllowedActions) {
   model.update("ctilab-1.0", "100", ConnectionState::connected, CallEventType::established, at(0), "+4989123456");
   auto r = post("/api/v1/calls/ctilab-1.0/hold", "");

@@ -75,7 +75,8 @@ base::Result<std::size_t> open_missed(ports::JournalStore& store, const core::Vi
 std::string to_csv(const std::vector<ports::StoredEntry>& entries) {
   std::string out =
       "id,call_id,party,direction,remote,remote_name,disposition,started_at,answered_at,ended_at,ring_s,talk_s,"
-      "hold_s,transferred_to,transferred_from,contact,note,estimated,done,device,device_number,private_device\r\n";
+      "hold_s,transferred_to,transferred_from,contact,note,estimated,done,device,device_number,private_device,"
+      "trunk_channel_s\r\n";
   for (const auto& se : entries) {
     const auto& e = se.entry;
     std::vector<std::string> f{std::to_string(se.id),
@@ -100,7 +101,8 @@ std::string to_csv(const std::vector<ports::StoredEntry>& entries) {
                                // AnyDevice: the user's external device that carried the call
                                e.device_name.value_or(""),
                                e.device_number.value_or(""),
-                               e.private_device ? "true" : "false"};
+                               e.private_device ? "true" : "false",
+                               fmt1(e.trunk_channel_s)};
     out += base::csv_record(f);  // formula-safe (shared with `callbridge journal --format csv`)
     out += "\r\n";
   }

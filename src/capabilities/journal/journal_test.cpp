@@ -166,6 +166,7 @@ TEST(JournalService, CsvIsFormulaSafeAndMarksEstimates) {
   e.device_number = "+491701234567";  // AnyDevice: carried by the user's mobile
   e.device_name = "mobile";
   e.private_device = true;
+  e.trunk_channel_s = 121.5;  // the mobile's and the remote's channels
   auto csv = to_csv({se});
   auto nl = csv.find("\r\n");
   ASSERT_NE(nl, std::string::npos);
@@ -175,8 +176,8 @@ TEST(JournalService, CsvIsFormulaSafeAndMarksEstimates) {
   EXPECT_EQ(row.find(",=HYPERLINK"), std::string::npos) << "a formula must not start a cell: " << row;
   EXPECT_NE(row.find(",3.0,60.0,"), std::string::npos) << row;
   EXPECT_NE(row.find("\"a, \"\"b\"\"\""), std::string::npos) << row;
-  EXPECT_TRUE(row.ends_with(",mobile,+491701234567,true\r\n")) << row;
-  EXPECT_NE(csv.find(",done,device,device_number,private_device\r\n"), std::string::npos);
+  EXPECT_TRUE(row.ends_with(",mobile,+491701234567,true,121.5\r\n")) << row;
+  EXPECT_NE(csv.find(",done,device,device_number,private_device,trunk_channel_s\r\n"), std::string::npos);
 }
 
 }  // namespace

@@ -84,6 +84,7 @@ void AmiCallTracker::Impl::open_pending(Slot ps, Timestamp t, std::optional<std:
 model::LegId AmiCallTracker::Impl::open_leg(Channel& p, model::LegStart s) {
   s.party_channel = p.uid;
   if (!p.device_number.empty()) s.device_number = p.device_number;
+  s.device_trunk = p.trunk;
   p.start_unseen = false;
   p.had_leg = true;
   if (!state_prefix_.empty()) s.state_key = p.uid + "#" + state_prefix_ + std::to_string(++leg_seq_);
@@ -155,6 +156,7 @@ void AmiCallTracker::Impl::refresh(Slot ps, Timestamp t, RefreshMode mode) {
       model::LegStart s;
       describe(c, true, s);
       journal_.set_remote(l.id, s.direction, s.remote, s.remote_withheld, s.remote_name);
+      if (c.trunk) journal_.set_remote_trunk(l.id, journal_.leg(l.id)->start.started_at);
       c.anchored_by.push_back(p.uid);
       leg = &l;
       break;
@@ -177,6 +179,7 @@ void AmiCallTracker::Impl::refresh(Slot ps, Timestamp t, RefreshMode mode) {
       } else {
         Channel& c = g_.at(f.slot);
         c.anchored_by.push_back(p.uid);
+        if (c.trunk) journal_.set_remote_trunk(leg->id, t);  // dialled (or reached) now
         if (connected && !c.was_dialed) {
           // Reached an originator only through bridges: pickup / park retrieval. The party
           // received this call; the code it dialed is no entry of its own.
@@ -234,7 +237,9 @@ void AmiCallTracker::Impl::refresh(Slot ps, Timestamp t, RefreshMode mode) {
       nl.anchor = s.anchor;
       nl.call_id = model_call_for(p, f);
       s.model_call = nl.call_id;
+      const bool remote_trunk = !f.conference && g_.at(f.slot).trunk;
       nl.id = open_leg(p, s);
+      if (remote_trunk) journal_.set_remote_trunk(nl.id, s.started_at);
       journal_.mark_estimated(nl.id, start_est);
       ConnectionState st = connected ? ConnectionState::connected
                            : s.incoming ? ConnectionState::alerting
@@ -388,6 +393,7 @@ void AmiCallTracker::Impl::hangup(Slot s, Timestamp t, int cause) {
   std::string conv = c.conv;
   std::vector<Slot> neighbours;
   if (c.peer != kNoSlot) neighbours.push_back(c.peer);
+  count_channel(c, -1);
   g_.remove(s);
   auto it = convs_.find(conv);
   if (it != convs_.end()) {
@@ -434,7 +440,10 @@ void AmiCallTracker::Impl::on_rename(Slot s, std::string_view newname, Timestamp
   }
   c.name = std::string(newname);
   if (identity_changed) {
+    count_channel(c, -1);
     c.kind = kind;
+    c.trunk = kind == ChanKind::other;
+    count_channel(c, +1);
     c.ext = std::string(ext);
     refresh_around(s, t);
   }

@@ -92,6 +92,8 @@ Slot AmiCallTracker::Impl::ensure_channel(const ChanInfo& ci, Timestamp t) {
   c.name = std::string(ci.name);
   c.created_at = t;
   classify(c);
+  c.trunk = c.kind == ChanKind::other;
+  count_channel(c, +1);
   if (c.kind == ChanKind::local) {
     std::string_view n = c.name;
     if (n.size() > 2 && n[n.size() - 2] == ';') n.remove_suffix(2);
@@ -109,6 +111,34 @@ Slot AmiCallTracker::Impl::ensure_channel(const ChanInfo& ci, Timestamp t) {
   // `t` of a listed channel is its creation (Duration ago); what attaching publishes happens now.
   if (!restored_.empty()) adopt_restored(s, std::max(t, now_));
   return s;
+}
+
+void AmiCallTracker::Impl::count_channel(const Channel& c, int delta) {
+  auto bump = [delta](std::uint32_t& n, std::uint32_t& peak) {
+    if (delta > 0) {
+      ++n;
+      peak = std::max(peak, n);
+    } else if (n > 0) {
+      --n;
+    }
+  };
+  if (c.trunk && delta < 0 && now_ > c.created_at && c.created_at != Timestamp{})
+    usage_.trunk_seconds += static_cast<double>(base::to_micros(now_) - base::to_micros(c.created_at)) / 1e6;
+  if (c.trunk) bump(usage_.trunk, usage_.trunk_peak);
+  else if (c.kind == ChanKind::party) bump(usage_.internal, usage_.internal_peak);
+}
+
+model::ChannelUsage AmiCallTracker::Impl::conv_usage(std::string_view conv) const {
+  model::ChannelUsage u;
+  auto it = convs_.find(conv);
+  if (it == convs_.end()) return u;
+  for (Slot s : it->second) {
+    const Channel& c = g_.at(s);
+    if (!c.live) continue;
+    if (c.trunk) ++u.trunk;
+    else if (c.kind == ChanKind::party) ++u.internal;
+  }
+  return u;
 }
 
 void AmiCallTracker::Impl::mark_anydevice(Slot s, std::string_view ext, const std::string& origin_uid,
@@ -626,6 +656,12 @@ void AmiCallTracker::restore_state(const std::vector<std::string>& rows) {
 const model::CallModel& AmiCallTracker::model() const { return impl_->model_; }
 model::CallModel& AmiCallTracker::model() { return impl_->model_; }
 std::size_t AmiCallTracker::live_channels() const { return impl_->g_.live(); }
+model::ChannelUsage AmiCallTracker::channel_usage() const { return impl_->usage_; }
+std::optional<model::ChannelUsage> AmiCallTracker::call_channel_usage(std::string_view call_id) const {
+  // Model call ids are the conversation ("<Linkedid>"), or "<conversation>~<channel>" for a second
+  // call of a party in it (a consultation): the conversation's channels are the call's.
+  return impl_->model_.channel_usage(call_id);
+}
 const TrackerStats& AmiCallTracker::stats() const { return impl_->stats_; }
 base::Timestamp AmiCallTracker::last_event_time() const { return impl_->now_; }
 

@@ -136,6 +136,11 @@ class AmiCallTracker final : public AmiSink {
   };
   std::optional<CallChannels> call_channels(std::string_view call_id, std::string_view device) const;
   std::size_t live_channels() const;
+  // Channel accounting (docs/call-control.md): the live trunk and internal channels and their
+  // peaks since start; and those of model call `call_id`'s conversation (no peaks), nullopt when
+  // it is not one the tracker follows.
+  model::ChannelUsage channel_usage() const;
+  std::optional<model::ChannelUsage> call_channel_usage(std::string_view call_id) const;
   const TrackerStats& stats() const;
   // Time of the latest event seen (Timestamp header, else receive time).
   base::Timestamp last_event_time() const;

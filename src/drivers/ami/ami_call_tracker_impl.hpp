@@ -133,6 +133,12 @@ class AmiCallTracker::Impl {
         journal_(opt_.tenant, out_.on_journal) {
     if (!opt_.is_internal_number) opt_.is_internal_number = default_is_internal_number;
     if (!opt_.canonical_remote) opt_.canonical_remote = default_canonical_remote;
+    // Channel accounting of one live call (GET /api/v1/calls "channels"): its conversation's.
+    model_.set_channel_usage_resolver([this](std::string_view call_id) -> std::optional<model::ChannelUsage> {
+      std::string_view conv = call_id.substr(0, call_id.find('~'));
+      if (convs_.find(conv) == convs_.end()) return std::nullopt;
+      return conv_usage(conv);
+    });
   }
 
   // How refresh() dates what it finds (JOURNAL.md times; docs/journal.md "Estimated values").
@@ -159,6 +165,11 @@ class AmiCallTracker::Impl {
   ChannelGraph g_;
   SvMap<std::vector<Slot>> convs_;
   TrackerStats stats_;
+  // Channel accounting: live trunk / internal channels (Channel::trunk; parties that are not),
+  // and the most at once.
+  model::ChannelUsage usage_{};
+  void count_channel(const Channel& c, int delta);
+  model::ChannelUsage conv_usage(std::string_view conv) const;
   Timestamp now_{};
   bool session_has_timestamps_ = false;
   bool resync_active_ = false;

@@ -176,6 +176,8 @@ ports::PbxDriverStatus AmiDriver::status() const {
 
 const model::CallModel& AmiDriver::call_model() const { return tracker_->model(); }
 
+model::ChannelUsage AmiDriver::channel_usage() const { return tracker_->channel_usage(); }
+
 const model::DeviceRegistry* AmiDriver::devices() const { return &devices_->registry(); }
 
 bool AmiDriver::forget_device(std::string_view id) {

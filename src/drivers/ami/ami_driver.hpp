@@ -59,6 +59,7 @@ class AmiDriver final : public ports::PbxDriver {
   void stop(std::function<void()> done) override;
   ports::PbxDriverStatus status() const override;
   const model::CallModel& call_model() const override;
+  model::ChannelUsage channel_usage() const override;
   ports::PbxCommands* commands() override;
   const model::DeviceRegistry* devices() const override;
   bool forget_device(std::string_view id) override;

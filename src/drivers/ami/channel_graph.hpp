@@ -68,6 +68,9 @@ struct Channel {
   bool live = false;
   std::string uid, name, linkedid, conv;
   ChanKind kind = ChanKind::other;
+  // A channel to the outside (channel accounting): classified `other` when created (a carrier's
+  // trunk channel); stays a trunk channel when it becomes a user's external device (a party).
+  bool trunk = false;
   std::string ext;        // party: the extension (endpoint name)
   std::string local_key;  // local: name without ";1"/";2"
   Slot peer = kNoSlot;    // local: the other half

@@ -72,6 +72,10 @@ ALTER TABLE journal ADD COLUMN device_number TEXT;
 ALTER TABLE journal ADD COLUMN device_name TEXT;
 ALTER TABLE journal ADD COLUMN private_device BOOLEAN NOT NULL DEFAULT false;
 )sql",
+    // 5: channel accounting: the trunk-channel seconds of the entry (older rows: 0).
+    R"sql(
+ALTER TABLE journal ADD COLUMN trunk_channel_s DOUBLE PRECISION NOT NULL DEFAULT 0;
+)sql",
 };
 static_assert(std::size(kMigrations) == PgJournalStore::kSchemaVersion);
 
@@ -79,7 +83,7 @@ constexpr const char* kColumns =
     "id, tenant, call_id, party, direction, remote, remote_withheld, remote_name, disposition, "
     "started_at, answered_at, ended_at, hold_s, transferred_to, transferred_from, contact_id, "
     "contact_name, contact_company, contact_source, note, estimated, done, device_number, device_name, "
-    "private_device";
+    "private_device, trunk_channel_s";
 
 // A batch goes through a session-local staging table: COPY is the fast way in, and the INSERT from
 // it returns the ids the journal gave the rows (COPY cannot), so committed entries are handed on
@@ -89,9 +93,10 @@ constexpr const char* kColumns =
 constexpr const char* kWritable =
     "tenant, call_id, party, direction, remote, remote_withheld, remote_name, disposition, "
     "started_at, answered_at, ended_at, hold_s, transferred_to, transferred_from, contact_id, contact_name, "
-    "contact_company, contact_source, note, estimated, done, device_number, device_name, private_device";
+    "contact_company, contact_source, note, estimated, done, device_number, device_name, private_device, "
+    "trunk_channel_s";
 
-// The 24 values of a row, in kWritable order, each as text (nullopt = SQL NULL): one list for
+// The 25 values of a row, in kWritable order, each as text (nullopt = SQL NULL): one list for
 // the COPY rows and the INSERT parameters. A value passed to `emit` lives for that call only.
 template <typename Emit>
 void for_each_value(const model::JournalEntry& e, Emit&& emit) {
@@ -128,6 +133,8 @@ void for_each_value(const model::JournalEntry& e, Emit&& emit) {
   opt(e.device_number);
   opt(e.device_name);
   emit(V(e.private_device ? "t" : "f"));
+  std::snprintf(num, sizeof num, "%.17g", e.trunk_channel_s);
+  emit(V(num));
 }
 
 void copy_row(std::string& out, const model::JournalEntry& e) {
@@ -147,7 +154,7 @@ void append_params(PgConn::Params& out, const model::JournalEntry& e) {
     else out.emplace_back(std::nullopt);
   });
 }
-constexpr int kWritableColumns = 24;
+constexpr int kWritableColumns = 25;
 // Batches up to this size go as one multi-row INSERT ... RETURNING (one round trip, atomic on
 // its own); bigger ones go through COPY in a transaction that locks out other writers and reads
 // the last id given (write_batch). Until 2026-12-06 every batch went through COPY into a temporary staging
@@ -492,6 +499,7 @@ Result<std::vector<ports::StoredEntry>> PgJournalStore::query(const ports::Journ
     e.device_number = opt_text(r, i, 22);
     e.device_name = opt_text(r, i, 23);
     e.private_device = r.text(i, 24) == "t";
+    e.trunk_channel_s = r.f64(i, 25);
     out.push_back(std::move(s));
   }
   return out;

@@ -43,7 +43,7 @@ class PgJournalStore final : public ports::JournalStore {
 
   using Stats = JournalWriterStats;  // same meaning as SqliteJournalStore::Stats
 
-  static constexpr int kSchemaVersion = 4;
+  static constexpr int kSchemaVersion = 5;
   static constexpr std::size_t kMaxNoteBytes = 4096;
 
   // Connects (two connections), migrates under an advisory lock (nodes starting together do not

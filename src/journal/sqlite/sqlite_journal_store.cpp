@@ -82,6 +82,11 @@ ALTER TABLE journal ADD COLUMN device_number TEXT;
 ALTER TABLE journal ADD COLUMN device_name TEXT;
 ALTER TABLE journal ADD COLUMN private_device INTEGER NOT NULL DEFAULT 0;
 )sql",
+    // 5: channel accounting (docs/call-control.md): the trunk-channel seconds of the entry.
+    // Older rows: 0 (not counted then).
+    R"sql(
+ALTER TABLE journal ADD COLUMN trunk_channel_s REAL NOT NULL DEFAULT 0;
+)sql",
 };
 static_assert(std::size(kMigrations) == SqliteJournalStore::kSchemaVersion);
 
@@ -89,7 +94,7 @@ constexpr const char* kColumns =
     "id, tenant, call_id, party, direction, remote, remote_withheld, remote_name, disposition, "
     "started_at, answered_at, ended_at, hold_s, transferred_to, transferred_from, contact_id, "
     "contact_name, contact_company, contact_source, note, estimated, done, device_number, device_name, "
-    "private_device";
+    "private_device, trunk_channel_s";
 
 using Stmt = storage::sqlite::Statement;
 
@@ -163,9 +168,9 @@ Result<std::unique_ptr<SqliteJournalStore>> SqliteJournalStore::open(const std::
         "INSERT INTO journal (tenant, call_id, party, direction, remote, remote_withheld, "
         "remote_name, disposition, started_at, answered_at, ended_at, hold_s, transferred_to, "
         "transferred_from, contact_id, contact_name, contact_company, contact_source, note, "
-        "estimated, done, device_number, device_name, private_device) "
+        "estimated, done, device_number, device_name, private_device, trunk_channel_s) "
         "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, "
-        "?19, ?20, ?21, ?22, ?23, ?24)");
+        "?19, ?20, ?21, ?22, ?23, ?24, ?25)");
     if (!ins) return fail(ins.error());
     (*w)->insert = std::move(*ins);
     // The party's earlier open missed calls from the same remote (model::resolves_missed).
@@ -290,6 +295,7 @@ Status SqliteJournalStore::write_batch(std::deque<JournalWrite>& batch, std::vec
     s.bind(22, e.device_number);
     s.bind(23, e.device_name);
     s.bind(24, e.private_device ? 1 : 0);
+    s.bind(25, e.trunk_channel_s);
     if (s.step() != SQLITE_DONE) {
       auto e2 = d.err("insert");
       s.reset();
@@ -428,6 +434,7 @@ Result<std::vector<ports::StoredEntry>> SqliteJournalStore::query(const ports::J
     e.device_number = s.opt_text(22);
     e.device_name = s.opt_text(23);
     e.private_device = s.i64(24) != 0;
+    e.trunk_channel_s = s.f64(25);
     out.push_back(std::move(r));
   }
   return out;

@@ -38,7 +38,7 @@ class SqliteJournalStore final : public ports::JournalStore {
   using Stats = JournalWriterStats;
 
   // Current schema version written by this build (schema_version table).
-  static constexpr int kSchemaVersion = 4;
+  static constexpr int kSchemaVersion = 5;
   static constexpr std::size_t kMaxNoteBytes = 4096;
 
   // Opens (or creates, unless read_only) the journal at `path` and migrates it. Errors name the

@@ -20,7 +20,7 @@ class Entry:
 
     def __init__(self, party, direction, remote, disposition, ring=None, talk=None, hold=0.0,
                  transferred_to=None, transferred_from=None, tol=None, accept=None, withheld=False,
-                 total=None, estimated=(), device=None):
+                 total=None, estimated=(), device=None, trunk=None):
         self.f = dict(party=party, direction=direction, remote=remote, disposition=disposition,
                       transferred_to=transferred_to, transferred_from=transferred_from)
         self.ring, self.talk, self.hold, self.tol = ring, talk, hold, tol
@@ -33,6 +33,8 @@ class Entry:
         # AnyDevice: the journal's "device" object the entry must carry ({"name", "number",
         # "private"}); None = the entry has none (the desk phone carried the call)
         self.device = device
+        # channel accounting: the entry's trunk_channel_s (None = not checked), within 1 s
+        self.trunk = trunk
 
     def key(self):
         return (self.f["party"], self.f["direction"], self.f["remote"])
@@ -67,6 +69,8 @@ def check_entry(exp, act, window):
     est = set(act.get("estimated") or [])
     if not est <= exp.estimated:
         p.append(f"estimated={sorted(est)}, want at most {sorted(exp.estimated)}")
+    if exp.trunk is not None and not _near(act.get("trunk_channel_s"), exp.trunk, 1.0):
+        p.append(f"trunk_channel_s={act.get('trunk_channel_s')!r}, want {exp.trunk} (+-1)")
     if act.get("device") != exp.device:
         p.append(f"device={act.get('device')!r}, want {exp.device!r}")
     if exp.withheld and act.get("remote_withheld") is not True:

@@ -12,7 +12,7 @@ from pathlib import Path
 from .lab import CDR_FIELDS
 
 FIXTURE_KEYS = ("party", "direction", "remote", "remote_withheld", "disposition", "answered", "started_at", "answered_at",
-                "ended_at", "ring_s", "talk_s", "hold_s", "transferred_to", "transferred_from")
+                "ended_at", "ring_s", "talk_s", "hold_s", "trunk_channel_s", "transferred_to", "transferred_from")
 
 
 def read_record(path):
