@@ -21,10 +21,17 @@ struct LoopbackOptions {
   std::chrono::milliseconds timeout{30'000};     // connect + request + answer
   std::size_t max_body_bytes = 2 * 1024 * 1024;  // an answer's body; more: an Error
   std::size_t max_ws_message_bytes = 4 * 1024 * 1024;
+  // [server.tls]: the listener's certificate chain (PEM). The client then speaks TLS and trusts
+  // exactly these certificates (any of them may anchor the chain; no host name check: it is the
+  // daemon's own listener); "" = plain HTTP.
+  std::string tls_cert_file;
 };
 
 class LoopbackApi final : public LocalApi {
  public:
+  // Errc::invalid_argument when tls_cert_file does not load.
+  static base::Result<std::unique_ptr<LoopbackApi>> create(boost::asio::io_context& io, LoopbackOptions options);
+  // Plain HTTP only (options.tls_cert_file must be empty); for tests.
   LoopbackApi(boost::asio::io_context& io, LoopbackOptions options);
   ~LoopbackApi() override;
 
@@ -36,6 +43,7 @@ class LoopbackApi final : public LocalApi {
  private:
   boost::asio::io_context& io_;
   LoopbackOptions options_;
+  std::shared_ptr<void> tls_;  // boost::asio::ssl::context when options_.tls_cert_file is set
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
 };
 

@@ -9,6 +9,7 @@
 #include <boost/asio.hpp>
 #include <unistd.h>
 
+#include <filesystem>
 #include <optional>
 
 #include "api/http_server.hpp"
@@ -136,6 +137,78 @@ TEST(LoopbackApi, StreamsCarryTextMessagesAndTheirEnd) {
   s3->close();
   io.run_for(std::chrono::milliseconds(100));
   EXPECT_FALSE(called);
+}
+
+// [server.tls]: the client trusts exactly the listener's own certificate.
+TEST(LoopbackApi, SpeaksTlsToATlsListenerPinnedToItsCertificate) {
+  char tmpl[] = "/tmp/cb_loopback_XXXXXX";
+  ASSERT_NE(::mkdtemp(tmpl), nullptr);
+  const std::filesystem::path dir = tmpl;
+  auto make = [&](const std::string& name) {
+    const std::string cmd = "openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=localhost -keyout " +
+                            (dir / (name + ".key")).string() + " -out " + (dir / (name + ".pem")).string() +
+                            " >/dev/null 2>&1";
+    ASSERT_EQ(std::system(cmd.c_str()), 0) << cmd;
+  };
+  make("own");
+  make("other");
+  asio::io_context io;
+  api::HttpServerOptions so;
+  so.port = 0;
+  so.tls_cert_file = (dir / "own.pem").string();
+  so.tls_key_file = (dir / "own.key").string();
+  api::HttpServer server(io, so);
+  std::string origin;
+  server.route("GET", "/api/v1/me", [&](const api::HttpRequest& r) {
+    origin = std::string(r.header("origin"));
+    return api::HttpResponse::json(200, R"({"user":"anna"})");
+  });
+  server.upgrade_route("/api/v1/events", [&](const api::HttpRequest& r) {
+    api::HttpUpgrade u;
+    u.response.status = 101;
+    u.response.headers = {{"Upgrade", "websocket"}, {"Connection", "Upgrade"},
+                          {"Sec-WebSocket-Accept", api::ws::accept_key(r.header("sec-websocket-key"))}};
+    u.adopt = [](int fd, std::string_view) {
+      const std::string out = api::ws::text_frame(R"({"type":"snapshot","seq":1})") + api::ws::close_frame(1000, "");
+      EXPECT_EQ(::write(fd, out.data(), out.size()), static_cast<ssize_t>(out.size()));
+      ::shutdown(fd, SHUT_WR);
+      ::close(fd);
+    };
+    return u;
+  });
+  ASSERT_TRUE(server.start().has_value());
+  LoopbackOptions lo;
+  lo.port = server.port();
+  lo.tls_cert_file = (dir / "own.pem").string();
+  auto api = LoopbackApi::create(io, lo);
+  ASSERT_TRUE(api.has_value()) << api.error().to_string();
+  std::optional<base::Result<ApiResponse>> got;
+  (*api)->request(ApiRequest{"GET", "/api/v1/me", {}, ""}, [&](base::Result<ApiResponse> r) { got = std::move(r); });
+  run_until(io, [&] { return got.has_value(); });
+  ASSERT_TRUE(got->has_value()) << got->error().to_string();
+  EXPECT_EQ((*got)->body, R"({"user":"anna"})");
+  EXPECT_EQ(origin, "https://127.0.0.1:" + std::to_string(server.port()));
+  std::vector<std::string> messages;
+  std::optional<int> code;
+  auto stream = (*api)->subscribe("/api/v1/events", {}, [] {}, [&](std::string m) { messages.push_back(std::move(m)); },
+                                  [&](int c, std::string) { code = c; });
+  run_until(io, [&] { return code.has_value(); });
+  EXPECT_EQ(messages.size(), 1u);
+  EXPECT_EQ(*code, 1000);
+
+  // Another certificate is not trusted.
+  lo.tls_cert_file = (dir / "other.pem").string();
+  auto wrong = LoopbackApi::create(io, lo);
+  ASSERT_TRUE(wrong.has_value());
+  got.reset();
+  (*wrong)->request(ApiRequest{"GET", "/api/v1/me", {}, ""}, [&](base::Result<ApiResponse> r) { got = std::move(r); });
+  run_until(io, [&] { return got.has_value(); });
+  ASSERT_FALSE(got->has_value());
+  EXPECT_NE(got->error().message().find("TLS"), std::string::npos) << got->error().message();
+  lo.tls_cert_file = (dir / "missing.pem").string();
+  EXPECT_FALSE(LoopbackApi::create(io, lo).has_value());
+  server.stop();
+  std::filesystem::remove_all(dir);
 }
 
 TEST(LoopbackApi, LoopbackHostOfAListenAddress) {
