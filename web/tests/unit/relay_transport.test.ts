@@ -69,6 +69,7 @@ class Net {
   sockets: FakeWS[] = [];
   urls: string[] = [];
   timers: (() => void)[] = [];
+  edgeOnline = true;
   constructor(public edge: Edge) {}
 }
 
@@ -83,7 +84,11 @@ class FakeWS {
   constructor(public url: string) {
     FakeWS.net.sockets.push(this);
     FakeWS.net.urls.push(url);
-    setTimeout(() => { this.readyState = 1; this.onopen?.({}); }, 0);
+    setTimeout(() => {
+      this.readyState = 1;
+      this.onopen?.({});
+      this.onmessage?.({ data: JSON.stringify({ type: 'welcome', node: 'n1', edge_online: FakeWS.net.edgeOnline }) });
+    }, 0);
   }
   send(b: Uint8Array) {
     FakeWS.net.edge.receive(b, (out) => setTimeout(() => this.onmessage?.({ data: out.buffer.slice(out.byteOffset, out.byteOffset + out.byteLength) }), 0));
@@ -138,7 +143,7 @@ describe('relay transport', () => {
     const sessionBefore = edge.session;
     net.sockets[0].drop();
     expect(t.state).toBe('offline');
-    net.timers.shift()!();
+    net.timers.pop()!();  // the reconnect (earlier ones: handshake fallbacks)
     await tick(); await tick();
     expect(net.urls[1]).toMatch(/since=\d+/);
     const r = await t.request('GET', '/api/v1/calls', {}, '');
@@ -150,6 +155,17 @@ describe('relay transport', () => {
     for (let i = 0; i < 5; i++) await tick();
     expect(edge.session).not.toBeNull();       // a new hello
     expect((await t.request('GET', '/api/v1/lines', {}, '')).status).toBe(200);
+  });
+
+  it('waits for the edge to come online before it pairs', async () => {
+    const { edge, net, deps } = setup();
+    net.edgeOnline = false;
+    const t = await RelayTransport.open(deps, edge.link());
+    for (let i = 0; i < 3; i++) await tick();
+    expect(edge.session).toBeNull();  // nothing sent to an offline edge
+    net.sockets[0].onmessage?.({ data: JSON.stringify({ type: 'edge', state: 'online' }) });
+    await t.ready();
+    expect((await t.request('GET', '/api/v1/me', {}, '')).status).toBe(200);
   });
 
   it('starts over after a tampered frame and stops when the edge does not know the key', async () => {

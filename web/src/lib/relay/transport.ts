@@ -36,7 +36,8 @@ export class RelayTransport {
   private link: e2e.PairingLink | null;
   private ws: WebSocket | null = null;
   private session: e2e.Session | null = null;
-  private pendingHs: { state: e2e.ClientStart; seq: bigint } | null = null;
+  private pendingHs: { state: e2e.ClientStart; seq: bigint; offline: boolean } | null = null;
+  private edgeOnline = false;
   private seq = BigInt(Date.now()) * 1000n;
   private nextId = 1;
   private parts: Uint8Array[] = [];
@@ -131,10 +132,13 @@ export class RelayTransport {
     this.ws = ws;
     ws.onopen = () => {
       this.attempts = 0;
-      if (!this.session) this.handshake(); else { this.setState('online'); this.flush(); }
+      // A handshake waits for the relay's welcome saying the edge is online (frames to an offline
+      // edge are lost); without one within 2 s it goes anyway.
+      if (!this.session) this.deps.setTimer(() => { if (this.ws === ws && !this.session && !this.pendingHs) this.handshake(); }, 2000);
+      else { this.setState('online'); this.flush(); }
     };
     ws.onmessage = (ev) => {
-      if (typeof ev.data === 'string') return;  // control messages (welcome, edge state)
+      if (typeof ev.data === 'string') { this.onControl(ev.data); return; }
       try { this.onFrame(new Uint8Array(ev.data as ArrayBuffer)); } catch (e) {
         // A frame that does not open: the relay or the network changed it. Start over.
         this.session = null;
@@ -144,11 +148,26 @@ export class RelayTransport {
     ws.onclose = () => {
       if (this.ws !== ws) return;
       this.ws = null;
+      this.pendingHs = null;
+      this.edgeOnline = false;
       if (this.closed || this.state === 'unpaired') return;
       this.setState('offline');
       const delay = Math.min(15_000, 500 * 2 ** Math.min(this.attempts++, 5));
       this.deps.setTimer(() => this.connect(), delay);
     };
+  }
+
+  // The relay's control messages: frames sent while the edge was offline were lost, so a handshake
+  // still waiting for its answer goes again when the edge comes (back) online.
+  private onControl(text: string) {
+    let m: { type?: string; state?: string; edge_online?: boolean };
+    try { m = JSON.parse(text); } catch { return; }
+    if (m.type === 'welcome') this.edgeOnline = m.edge_online === true;
+    else if (m.type === 'edge') this.edgeOnline = m.state === 'online';
+    else return;
+    if (!this.edgeOnline || this.session || this.ws?.readyState !== 1) return;
+    // No handshake yet, or one sent while the edge was away: (again) now.
+    if (!this.pendingHs || this.pendingHs.offline) this.handshake();
   }
 
   private sendFrame(flags: number, plain: Uint8Array, sealed: boolean) {
@@ -173,7 +192,7 @@ export class RelayTransport {
       return;
     }
     const seq = this.sendFrame(FLAG_HANDSHAKE, e2e.encodeHandshake(msg), false);
-    this.pendingHs = { state, seq };
+    this.pendingHs = { state, seq, offline: !this.edgeOnline };
   }
 
   private onFrame(bytes: Uint8Array) {
