@@ -271,6 +271,61 @@ TEST(Demo, AnnasLinkSignsHerInAndHerPhoneRingsWithinSecondsLongEnoughToAnswer) {
   EXPECT_EQ(d.wait_exit(), 0) << d.output();
 }
 
+// Issue 14: demo mode shows AnyDevice. Anna has a mobile behind the simulator's trunk; she chooses
+// it and calls out: the mobile rings first (answering after 3 s), then the destination; the live
+// call is 100's, carried by 2 trunk channels; she hangs up from the browser and the journal names
+// her mobile.
+TEST(Demo, AnnaCallsFromHerMobileAndTheJournalNamesIt) {
+  TempDir dir;
+  Daemon d({"--demo", "--listen", "127.0.0.1:0", "--data-dir", dir / "data"});
+  auto anna_link = d.wait_for(kOpenAnna);
+  ASSERT_FALSE(anna_link.empty()) << d.output();
+  const auto port = static_cast<std::uint16_t>(std::stoi(anna_link[1].str()));
+  const std::string anna = anna_link[2].str();
+  callbridge::testing::HttpClient http(port);
+  const std::vector<std::string> auth{"Authorization: Bearer " + anna};
+  auto devices = json::parse(http.request("GET", "/api/v1/me/devices", auth).body);
+  bool has_mobile = false;
+  for (const auto& dev : devices.at("devices").as_array())
+    has_mobile |= dev.at("name") == "mobile" && dev.at("number") == "+491701234567";
+  ASSERT_TRUE(has_mobile) << json::serialize(devices);
+  auto use = http.request("PUT", "/api/v1/me/devices/active", auth, R"({"device": "mobile"})");
+  ASSERT_EQ(use.status, 200) << use.body;
+  auto made = http.request("POST", "/api/v1/calls", auth, R"({"to": "089 7654321"})");
+  ASSERT_EQ(made.status, 202) << made.body;
+  const auto asked = std::chrono::steady_clock::now();
+  json::value call;
+  while (std::chrono::steady_clock::now() - asked < std::chrono::seconds(15)) {
+    call = call_of(body_json(http_get(port, "/api/v1/calls", anna)), "100", {"connected"});
+    if (!call.is_null() && call.as_object().contains("channels") && call.at("channels").at("trunk") == 2) break;
+    call = nullptr;
+    d.wait_output(50);
+  }
+  ASSERT_FALSE(call.is_null()) << "Anna's call from the mobile never connected with 2 trunk channels\n" << d.output();
+  EXPECT_EQ(call.at("channels").at("internal"), 0) << json::serialize(call);
+  const std::string id(call.at("id").as_string());
+  auto hung = http.request("POST", "/api/v1/calls/" + id + "/hangup", auth, "{}");
+  ASSERT_EQ(hung.status, 202) << hung.body;
+  json::value entry;
+  const auto ended = std::chrono::steady_clock::now();
+  while (std::chrono::steady_clock::now() - ended < std::chrono::seconds(10)) {
+    auto j = body_json(http_get(port, "/api/v1/journal?party=100", anna));
+    for (const auto& e : j.at("entries").as_array())
+      if (e.as_object().contains("device") && e.at("call_id") == id.c_str()) entry = e;
+    if (!entry.is_null()) break;
+    d.wait_output(50);
+  }
+  ASSERT_FALSE(entry.is_null()) << "no journal entry of the call " << id << " from the mobile\n" << http_get(port, "/api/v1/journal?party=100", anna) << d.output();
+  EXPECT_EQ(entry.at("direction"), "outbound");
+  EXPECT_EQ(entry.at("disposition"), "answered");
+  EXPECT_EQ(entry.at("device").at("name"), "mobile");
+  EXPECT_EQ(entry.at("device").at("number"), "+491701234567");
+  EXPECT_EQ(entry.at("device").at("private"), true);
+  EXPECT_GT(entry.at("trunk_channel_s").to_number<double>(), 0.0);
+  d.signal(SIGTERM);
+  EXPECT_EQ(d.wait_exit(), 0) << d.output();
+}
+
 // Issue 13: at demo speed the journal never lies in the future (the simulator shows wall-clock
 // times), and the old phone of 105 says why Answer/Hold are missing.
 TEST(Demo, AtDemoSpeedJournalTimesAreNotInTheFutureAndTheOldPhoneSaysWhy) {

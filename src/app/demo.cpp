@@ -254,6 +254,15 @@ base::Result<std::size_t> seed_demo_users(const std::string& data_dir, const bas
     if (auto st = (*store)->put_user(u); !st) return fail(st.error());
     ++added;
   }
+  // AnyDevice in the demo (docs/call-control.md): Anna has a mobile behind the simulator's trunk
+  // (it answers after a few seconds); choosing it in the header makes her click-to-dial ring it
+  // first. Not chosen here: the demo starts on her desk phone. Added once; her own changes stay.
+  auto devices = (*store)->get_user_devices(tenant, kDemoFocus.user);
+  if (!devices) return fail(devices.error());
+  if (devices->external.empty()) {
+    ports::ExternalDevice mobile{.name = "mobile", .number = kDemoMobile, .created_at = base::SystemClock{}.now()};
+    if (auto st = (*store)->put_external_device(tenant, kDemoFocus.user, mobile, 5); !st) return fail(st.error());
+  }
   return added;
 }
 

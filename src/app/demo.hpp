@@ -39,6 +39,8 @@ inline constexpr DemoPerson kDemoPeople[] = {
     {"eva", "Eva Keller", "104", true},     {"frank", "Frank Lehmann", "105", false},
 };
 inline constexpr const DemoPerson& kDemoFocus = kDemoPeople[0];
+// Anna's external device "mobile" (AnyDevice): a number behind the simulator's trunk.
+inline constexpr const char* kDemoMobile = "+491701234567";
 
 // The simulated lab with the demo people's names and phones.
 sim::LabConfig demo_lab();
@@ -92,6 +94,7 @@ base::Result<std::size_t> seed_demo_contacts(const std::string& data_dir, const 
 // Creates the demo users of kDemoPeople (role user, team kDemoTeam, their extension) that do not
 // exist in <data_dir>/identity.db; users that exist are left as they are (an admin may have
 // changed them). Returns how many were created.
+// (Also gives Anna her external device "mobile", kDemoMobile, unless she has devices.)
 base::Result<std::size_t> seed_demo_users(const std::string& data_dir, const base::TenantId& tenant);
 
 // The demo admin's API token: reuses the one saved in <data_dir>/demo-token (mode 0600) while it

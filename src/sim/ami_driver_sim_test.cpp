@@ -40,9 +40,11 @@ struct RecordingSink final : ports::PbxEventSink {
   std::vector<model::CallEvent> events;
   std::vector<model::JournalEntry> entries;
   int line_changes = 0;
+  std::vector<std::optional<model::ChannelUsage>> channels;  // the call's, as each event left it
   void on_call_event(const model::CallEvent& e, const model::CallModel& m) override {
     EXPECT_EQ(m.tenant(), e.tenant);
     events.push_back(e);
+    channels.push_back(m.channel_usage(e.call_id));
   }
   void on_lines_changed(const model::CallModel&) override { ++line_changes; }
   void on_journal_entry(model::JournalEntry e) override { entries.push_back(std::move(e)); }
@@ -629,6 +631,112 @@ TEST(AmiDriverOverSimulator, ParkAndUnparkThroughTheDriver) {
   EXPECT_EQ(by_party.at("102").remote, "+4989123456");
   EXPECT_EQ(by_party.at("102").transferred_from, "101");
 
+  bool stopped = false;
+  d.stop([&] { stopped = true; });
+  ASSERT_TRUE(run_until(io, [&] { return stopped; }));
+  server.stop();
+  sim.join();
+}
+
+// Issue 14 (demo mode shows AnyDevice): callbridge's AnyDevice make call against the simulator as
+// against the lab (live_make_call_from_mobile): the Originate of Local/<mobile>@from-internal with
+// CALLBRIDGE_PARTY=100 rings the mobile behind the trunk, which answers after its delay; then the
+// destination; the Local pair optimizes away. The driver shows it as 100's call carried by the
+// mobile: 2 trunk channels, no internal one, and a journal entry of 100 with the device.
+TEST(AmiDriverOverSimulator, AnyDeviceMakeCallRingsTheMobileBehindTheTrunkFirst) {
+  LabConfig lab;
+  lab.mobile_answer = 2s;
+  SimEngine engine(lab, std::chrono::time_point_cast<std::chrono::microseconds>(std::chrono::system_clock::now()),
+                   nullptr);
+  SimServerOptions so;
+  so.port = 0;
+  so.speed = 10;  // ten simulated seconds a second: the desk phone's call below overlaps ours
+  SimServer server(so, engine);
+  auto port = server.listen();
+  ASSERT_TRUE(port) << port.error().message();
+  // Meanwhile a caller rings the desk phone (the demo's traffic does that): two calls of 100.
+  server.on_first_login([](SimEngine& e) {
+    start_inbound(e, {.caller = "+4989123456", .ext = "100", .outcome = Outcome::missed, .ring = 30s, .talk = 1s});
+  });
+  std::thread sim([&] { server.run(); });
+
+  boost::asio::io_context io;
+  RecordingSink sink;
+  auto driver = drivers::ami::AmiDriver::create(io.get_executor(), sim_driver_options(*port), sink);
+  ASSERT_TRUE(driver) << driver.error().message();
+  ports::PbxDriver& d = **driver;
+  d.start();
+  ASSERT_TRUE(run_until(io, [&] { return d.status().connected && d.commands()->available(); }));
+  ports::MakeCallRequest r{.from_device = "100", .first_leg_dial_string = "01701234567", .dial_string = "089123456",
+                           .caller_id_name = "+4930555100", .caller_id_number = "+4930555100", .request_id = "c2d-0001"};
+  std::optional<base::Status> accepted;
+  std::optional<model::ChannelUsage> talking;
+  d.commands()->make_call(r, [&](base::Status st) { accepted = st; });
+  ASSERT_TRUE(run_until(io, [&] { return sink.entries.size() == 2; })) << "no journal entries";
+  for (std::size_t i = 0; i < sink.events.size(); ++i)
+    if (sink.events[i].device == "100" && sink.events[i].type == model::CallEventType::established)
+      talking = sink.channels[i];
+  ASSERT_TRUE(accepted && *accepted) << (accepted ? accepted->error().message() : "no answer");
+  ASSERT_TRUE(talking) << "100 never talked";
+  EXPECT_EQ(talking->trunk, 2u);
+  EXPECT_EQ(talking->internal, 0u);
+  EXPECT_EQ(d.channel_usage().trunk_peak, 3u);  // and the desk phone's caller
+  ASSERT_EQ(sink.entries.size(), 2u);
+  const auto& e = sink.entries[0].direction == model::Direction::outbound ? sink.entries[0] : sink.entries[1];
+  EXPECT_EQ(e.party, "100");
+  EXPECT_EQ(e.direction, model::Direction::outbound);
+  EXPECT_EQ(e.disposition, model::Disposition::answered);
+  EXPECT_EQ(e.remote, "089123456");  // no dialing plan here: as dialled
+  EXPECT_EQ(e.device_number, "+491701234567");
+  // The simulator shows real time, ten simulated seconds per second: the mobile's 2 s and the
+  // destination's 2 s of ringing are 0.4 s, its 20 s of talk 2 s.
+  EXPECT_NEAR(e.ring_s(), 0.4, 0.25) << model::to_json_line(e);
+  EXPECT_NEAR(e.talk_s(), 2.0, 0.5) << model::to_json_line(e);
+  EXPECT_GT(e.trunk_channel_s, e.talk_s() * 2);
+
+  bool stopped = false;
+  d.stop([&] { stopped = true; });
+  ASSERT_TRUE(run_until(io, [&] { return stopped; }));
+  server.stop();
+  sim.join();
+}
+
+// The user hangs up from the browser right after the destination answered, before chan_local
+// optimized the pair away: the hangup of the mobile's channel ends the whole call (the Local pair
+// passes it on), and the entry is written.
+TEST(AmiDriverOverSimulator, AnyDeviceHangupBeforeTheLocalOptimizationEndsTheCall) {
+  SimEngine engine(LabConfig{}, std::chrono::time_point_cast<std::chrono::microseconds>(std::chrono::system_clock::now()),
+                   nullptr);
+  SimServerOptions so;
+  so.port = 0;
+  so.speed = 10;
+  SimServer server(so, engine);
+  auto port = server.listen();
+  ASSERT_TRUE(port) << port.error().message();
+  std::thread sim([&] { server.run(); });
+  boost::asio::io_context io;
+  RecordingSink sink;
+  auto driver = drivers::ami::AmiDriver::create(io.get_executor(), sim_driver_options(*port), sink);
+  ASSERT_TRUE(driver) << driver.error().message();
+  ports::PbxDriver& d = **driver;
+  d.start();
+  ASSERT_TRUE(run_until(io, [&] { return d.status().connected && d.commands()->available(); }));
+  ports::MakeCallRequest r{.from_device = "100", .first_leg_dial_string = "+491701234567", .dial_string = "089123456",
+                           .caller_id_name = "", .caller_id_number = "+4930555100", .request_id = "c2d-0001"};
+  d.commands()->make_call(r, [](base::Status) {});
+  std::string call;
+  ASSERT_TRUE(run_until(io, [&] {
+    for (const auto& e : sink.events)
+      if (e.device == "100" && e.type == model::CallEventType::established) call = e.call_id;
+    return !call.empty();
+  }));
+  std::optional<base::Status> hung;
+  d.commands()->hangup(call, "100", [&](base::Status st) { hung = st; });
+  ASSERT_TRUE(run_until(io, [&] { return !sink.entries.empty() && hung.has_value(); })) << "the call never ended";
+  ASSERT_TRUE(hung && *hung) << (hung ? hung->error().message() : "no answer");
+  EXPECT_EQ(sink.entries[0].disposition, model::Disposition::answered);
+  EXPECT_EQ(sink.entries[0].device_number, "+491701234567");
+  EXPECT_EQ(d.channel_usage().trunk, 0u) << "no channel left";
   bool stopped = false;
   d.stop([&] { stopped = true; });
   ASSERT_TRUE(run_until(io, [&] { return stopped; }));

@@ -584,6 +584,37 @@ void AmiServerSession::action_originate(const ami::AmiMessage& m) {
     start_pickup(engine_, c);
     return;
   }
+  if (channel.starts_with("Local/") && channel.find('@') != std::string_view::npos) {
+    // callbridge's AnyDevice make call: Local/<the device's number>@<context> rings the number
+    // through the trunk first (a mobile: the lab's "mobiles" answer after mobile_answer).
+    LocalOriginateCall c;
+    c.action_id = std::string(m.action_id());
+    std::string_view rest = channel.substr(6);
+    c.number = std::string(rest.substr(0, rest.find('@')));
+    c.local_context = std::string(rest.substr(rest.find('@') + 1));
+    if (auto slash = c.local_context.find('/'); slash != std::string::npos) c.local_context.resize(slash);
+    c.context = m.get("Context").empty() ? "default" : std::string(m.get("Context"));
+    c.exten = m.get("Exten").empty() ? "s" : std::string(m.get("Exten"));
+    auto [num, name] = parse_callerid(m.get("CallerID"));
+    c.cid_num = num;
+    c.cid_name = name;
+    c.timeout = originate_timeout(m);
+    c.ring = engine_.model().config().mobile_answer;
+    for (auto v : m.get_all("Variable")) {
+      // "A=1" or "A=1,B=2" (manager.c splits on commas)
+      while (!v.empty()) {
+        auto comma = v.find(',');
+        auto one = v.substr(0, comma);
+        if (auto eq = one.find('='); eq != std::string_view::npos && eq > 0)
+          c.variables.emplace_back(std::string(one.substr(0, eq)), std::string(one.substr(eq + 1)));
+        if (comma == std::string_view::npos) break;
+        v.remove_prefix(comma + 1);
+      }
+    }
+    respond(m, "Success", {{"Message", "Originate successfully queued"}});
+    start_local_originate(engine_, c);
+    return;
+  }
   if (!channel.starts_with("PJSIP/") || !engine_.model().phone(channel.substr(6))) {
     // No such endpoint. Like Asterisk: a synchronous Originate fails at once; an Async one is
     // queued and then reported as OriginateResponse Failure, Reason 0 (no channel).

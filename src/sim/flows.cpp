@@ -803,6 +803,140 @@ void start_originate(SimEngine& e, const OriginateCall& c) {
   });
 }
 
+namespace {
+
+Fields join_fields(std::initializer_list<Fields> parts) {
+  Fields f;
+  for (const auto& p : parts) f.insert(f.end(), p.begin(), p.end());
+  return f;
+}
+
+// chan_local's optimization of an answered Originate pair (live_make_call_from_mobile): ";2"'s
+// peer (the device) moves into ";1"'s bridge (with the destination), both halves hang up.
+void optimize_local_pair(PbxModel& m, const std::string& l1u, const std::string& l2u) {
+  Channel *l1 = m.find(l1u), *l2 = m.find(l2u);
+  if (!l1 || !l2) return;
+  Channel* device = bridged_peer(m, *l2);
+  if (!device || l1->bridge.empty()) return;
+  std::string b1 = device->bridge, b2 = l1->bridge;
+  m.emit("LocalOptimizationBegin", "call,all",
+         join_fields({m.snapshot(*l1, "LocalOne"), m.snapshot(*l2, "LocalTwo"), m.snapshot(*device, "Source"),
+                {{"DestUniqueId", l1u}, {"Id", "0"}}}));
+  m.bridge_leave(*device);
+  m.bridge_leave(*l1);
+  m.bridge_enter(*m.find_bridge(b2), *device, l1u);
+  m.emit("LocalOptimizationEnd", "call,all",
+         join_fields({m.snapshot(*l1, "LocalOne"), m.snapshot(*l2, "LocalTwo"), {{"Success", "Yes"}, {"Id", "0"}}}));
+  m.bridge_leave(*l2);
+  m.soft_hangup_request(*l2, 16);
+  m.hangup(l2u, 16);
+  m.bridge_destroy(b1);
+  m.hangup_request(*l1, 16);
+  m.soft_hangup_request(*l1, 16);
+  m.hangup(l1u, 16);
+  m.update_devices();
+}
+
+}  // namespace
+
+void start_local_originate(SimEngine& e, const LocalOriginateCall& c) {
+  PbxModel& m = e.model();
+  auto [l1, l2] = m.new_local_pair(c.number, c.local_context);
+  for (Channel* half : {l1, l2}) {
+    for (const auto& [k, v] : c.variables)
+      m.emit("VarSet", "dialplan,all", join_fields({m.snapshot(*half), {{"Variable", k}, {"Value", v}}}));
+  }
+  m.set_callerid(*l1, c.cid_num, c.cid_name);
+  m.set_connected(*l1, c.cid_num, c.cid_name);
+  m.set_callerid(*l2, c.cid_num, c.cid_name);
+  m.set_connected(*l2, c.cid_num, c.cid_name);
+  m.emit("LocalBridge", "call,all",
+         join_fields({m.snapshot(*l1, "LocalOne"), m.snapshot(*l2, "LocalTwo"),
+                {{"Context", c.local_context}, {"Exten", c.number}, {"LocalOptimization", "Yes"}}}));
+  m.dial_begin(nullptr, *l1, c.number + "@" + c.local_context);
+  const std::string device_e164 = e164_from_dialed(c.number);
+  const std::string l1u = l1->uniqueid, l2u = l2->uniqueid, l1name = l1->name;
+  auto respond = [&e, c, l1u, l1name](bool ok, const std::string& reason) {
+    e.model().emit("OriginateResponse", "call,all",
+                   {{"ActionID", c.action_id},
+                    {"Response", ok ? "Success" : "Failure"},
+                    {"Channel", ok ? l1name : "Local/" + c.number + "@" + c.local_context},
+                    {"Context", c.context},
+                    {"Exten", c.exten},
+                    {"Reason", reason},
+                    {"Uniqueid", ok ? l1u : "<null>"},
+                    {"CallerIDNum", c.cid_num.empty() ? "<unknown>" : c.cid_num},
+                    {"CallerIDName", c.cid_name.empty() ? "<unknown>" : c.cid_name}});
+  };
+  if (device_e164.empty()) {  // not a number of the outside world: nothing to dial
+    m.hangup(l2u, 1);
+    m.hangup(l1u, 1);
+    respond(false, "0");
+    return;
+  }
+  Channel& mobile = dial_trunk(m, *l2, device_e164, c.cid_num);
+  const std::string mu = mobile.uniqueid;
+  m.set_state(*l1, ChanState::ringing);
+  m.dial_state(nullptr, *l1, "RINGING");
+  if (c.ring >= c.timeout) {
+    e.after(c.timeout, [&e, l1u, l2u, mu, respond] {
+      PbxModel& m = e.model();
+      Channel *l2 = m.find(l2u), *mob = m.find(mu), *l1 = m.find(l1u);
+      if (!l1 || !l2 || !mob || mob->state != ChanState::ringing) return;
+      m.dial_end(l2, *mob, "NOANSWER");
+      m.hangup(mu, 19);
+      m.dial_end(nullptr, *l1, "NOANSWER");
+      m.soft_hangup_request(*l2, 16);
+      m.hangup(l2u, 16);
+      m.hangup(l1u, 19);
+      m.update_devices();
+      respond(false, "3");
+    });
+    return;
+  }
+  e.after(c.ring, [&e, c, l1u, l2u, mu, respond] {
+    PbxModel& m = e.model();
+    Channel *l1 = m.find(l1u), *l2 = m.find(l2u), *mob = m.find(mu);
+    if (!l1 || !l2 || !mob || mob->state != ChanState::ringing) return;
+    // The mobile answers: it talks to ";2"; ";1" is Up and runs the dialplan at Context/Exten.
+    answer(m, *l2, *mob);
+    m.set_state(*l1, ChanState::up);
+    m.dial_end(nullptr, *l1, "ANSWER");
+    respond(true, "4");
+    l1->outgoing = false;
+    m.set_dialplan(*l1, c.context, c.exten, 1);
+    const Phone* target = m.phone(c.exten);
+    std::string far;
+    if (target) {
+      l1->app = "Dial";
+      l1->app_data = "PJSIP/" + target->ext + ",30,tT";
+      far = ring_phone(m, *l1, *target, target->ext, true).uniqueid;
+    } else if (std::string e164 = e164_from_dialed(c.exten); !e164.empty()) {
+      far = dial_trunk(m, *l1, e164, c.cid_num).uniqueid;
+    } else {
+      end_bridged(m, *mob, *l2);
+      m.hangup(l1u, 1);
+      m.update_devices();
+      return;
+    }
+    auto pick_up = [&e, c, l1u, l2u, mu, far] {
+      PbxModel& m = e.model();
+      Channel *l1 = m.find(l1u), *dest = m.find(far);
+      if (!l1 || !dest || dest->state != ChanState::ringing) return;
+      answer(m, *l1, *dest);
+      e.after(400ms, [&e, c, l1u, l2u, mu, far] {
+        optimize_local_pair(e.model(), l1u, l2u);
+        schedule_talk_end(e, far, mu, c.talk, HangupBy::caller);  // the destination hangs up
+      });
+    };
+    if (target) e.set_answer(far, pick_up);  // a phone may also be answered remotely
+    e.after(c.far_ring, [&e, far, pick_up] {
+      if (auto remote = e.take_answer(far)) return remote();
+      pick_up();
+    });
+  });
+}
+
 void start_pickup(SimEngine& e, const PickupCall& c) {
   OriginatorLeg leg{.action_id = c.action_id, .ext = c.ext, .cid_num = c.cid_num, .cid_name = c.cid_name,
                     .target = {{"Application", "PickupChan"}, {"Data", c.target}},
@@ -1011,12 +1145,32 @@ base::Status action_hangup(SimEngine& e, std::string_view name, int cause) {
   if (Channel* peer = bridged_peer(m, *c)) {
     // manager.c Hangup: ast_channel_softhangup_withcause_locked -> SoftHangupRequest.
     std::string bridge = c->bridge, cu = c->uniqueid, pu = peer->uniqueid;
+    // A Local half (an AnyDevice call before chan_local optimized it away): its other half and
+    // whoever that one talks to hang up too, as chan_local passes the hangup on.
+    std::string partner;
+    if (peer->name.starts_with("Local/") && peer->name.size() > 2) {
+      std::string other = peer->name;
+      other.back() = other.back() == '1' ? '2' : '1';
+      if (Channel* o = m.find_by_name(other)) partner = o->uniqueid;
+    }
     m.soft_hangup_request(*c, cause);
     m.bridge_leave(*c);
     m.bridge_leave(*peer);
     m.bridge_destroy(bridge);
     m.hangup(cu, cause);
     m.hangup(pu, 16);
+    if (Channel* o = partner.empty() ? nullptr : m.find(partner)) {
+      Channel* far = bridged_peer(m, *o);
+      std::string fb = o->bridge, fu = far ? far->uniqueid : std::string();
+      m.soft_hangup_request(*o, 16);
+      if (far) {
+        m.bridge_leave(*o);
+        m.bridge_leave(*far);
+        m.bridge_destroy(fb);
+      }
+      m.hangup(partner, 16);
+      if (!fu.empty()) m.hangup(fu, 16);
+    }
     m.update_devices();
     return {};
   }

@@ -97,6 +97,29 @@ struct OriginateCall {
   bool phone_answers = true;
 };
 
+// Action: Originate (Channel Local/<number>@<local_context>, Context, Exten, CallerID, Variable...):
+// callbridge's AnyDevice make call, the user's external device (a mobile behind the trunk) first.
+// As the lab's Asterisk 22 in tests/fixtures/asterisk-22/live_make_call_from_mobile: the Local
+// pair (VarSet of each Variable on both halves), ";2" dials the number through the trunk, which
+// answers after `ring` (the mobile's answer delay; no answer within `timeout`: OriginateResponse
+// Failure); then ";1" runs Context/Exten: a phone of the lab, or an external number through the
+// trunk (answering after `far_ring`). Once both talk, chan_local optimizes the pair away (mobile and
+// destination in one bridge) and the destination hangs up after `talk`.
+struct LocalOriginateCall {
+  std::string action_id{};
+  std::string number = "01701234567";
+  std::string local_context = "from-internal";
+  std::string context = "from-internal";
+  std::string exten = "089123456";
+  std::string cid_num{}, cid_name{};
+  std::vector<std::pair<std::string, std::string>> variables{};
+  microseconds timeout = 30s;
+  microseconds ring = 3s;
+  microseconds far_ring = 2s;
+  microseconds talk = 20s;
+};
+void start_local_originate(SimEngine& e, const LocalOriginateCall& c);
+
 // Action: Originate Channel PJSIP/<ext>, Application PickupChan, Data <ringing channel> (how
 // callbridge picks up a colleague's call, docs/call-control.md). The picker's phone rings and
 // answers after `ring`; then, as Asterisk 22 did in tests/fixtures/asterisk-22/live_pickup_via_api:

@@ -192,6 +192,13 @@ Channel& PbxModel::add_channel(Channel c) {
   return ref;
 }
 
+std::pair<Channel*, Channel*> PbxModel::new_local_pair(const std::string& exten, const std::string& context) {
+  Channel own;
+  auto epoch = std::chrono::duration_cast<std::chrono::seconds>(clock_.now().time_since_epoch()).count();
+  own.linkedid = config_.system_name + "-" + std::to_string(epoch) + "." + std::to_string(next_uid_);  // ;1's
+  return new_local_pair(exten, context, own);
+}
+
 std::pair<Channel*, Channel*> PbxModel::new_local_pair(const std::string& exten, const std::string& context,
                                                        const Channel& linked_to) {
   char base[160];

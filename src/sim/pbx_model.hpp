@@ -5,6 +5,7 @@
 // Not thread-safe: owned by the engine thread.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <list>
@@ -54,6 +55,9 @@ struct LabConfig {
   std::string conference = "800";
   std::string hint_context = "ext-hints";
   std::int64_t login_time = 0;  // QueueMemberStatus LoginTime (epoch s); 0 = model start
+  // External numbers called through the trunk on an Originate of a Local channel (a user's
+  // mobile, AnyDevice) answer after this long (the lab's carrier: 1 s; a person takes longer).
+  std::chrono::microseconds mobile_answer = std::chrono::seconds(3);
 };
 
 struct Channel {
@@ -105,6 +109,9 @@ class PbxModel {
   // `linked_to`'s Linkedid: ;1 Down, ;2 Ring; emits both Newchannel events.
   std::pair<Channel*, Channel*> new_local_pair(const std::string& exten, const std::string& context,
                                                const Channel& linked_to);
+  // A pair that starts a conversation of its own (an Originate of a Local channel): Linkedid = ";1"'s
+  // Uniqueid.
+  std::pair<Channel*, Channel*> new_local_pair(const std::string& exten, const std::string& context);
   Channel* find(std::string_view uniqueid);
   Channel* find_by_name(std::string_view name);
   const std::list<Channel>& channels() const { return channels_; }
