@@ -95,14 +95,15 @@ INSTANTIATE_TEST_SUITE_P(
                       "live_forward_no_answer_to_external_number",
                       // AnyDevice (issue 14): the user's mobile carried the call; one entry for the
                       // user's extension with the device (make call: Local pair optimized away)
-                      "live_make_call_from_mobile", "live_follow_me_mobile_answers", "live_consult_from_mobile"));
+                      "live_make_call_from_mobile", "live_follow_me_mobile_answers", "live_consult_from_mobile",
+                      "live_make_call_mobile_busy", "live_make_call_mobile_hangs_up_first"));
 
 TEST(FixtureJournalSet, EveryScenarioWithExpectationsIsCovered) {
   std::size_t n = 0;
   for (const auto& d : std::filesystem::directory_iterator(kDir)) {
     if (std::filesystem::exists(d.path() / "expected-journal.jsonl")) ++n;
   }
-  EXPECT_EQ(n, 37u);
+  EXPECT_EQ(n, 39u);
 }
 
 TEST(FixtureJournalSet, RegisterAndUnregisterProduceNoEntries) {

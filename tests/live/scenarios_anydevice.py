@@ -147,3 +147,47 @@ def consult_from_mobile(t):
                  lines={"103": ["busy", "idle"]})
     finally:
         t.d.request("PUT", "/api/v1/me/devices/active", {"device": None})
+
+
+@scenario("anydevice")
+def make_call_mobile_busy(t):
+    """The mobile declines (the carrier answers 486 after 0.5 s): the make call fails (the
+    OriginateResponse of the Local channel), nothing is dialled to the destination; 103's entry
+    is outbound no_answer, carried by the mobile (like a desk phone that declined its own
+    click-to-dial)."""
+    use_mobile(t, "/api/v1/me")
+    try:
+        t.phone("carrier", "uas_busy.xml", calls=1, ring_ms=500)
+        x = t.caller()
+        ans = t.d.post("/api/v1/calls", {"to": "0" + x[3:], "from": "103"})
+        t.connection("103", "initiated")
+        t.wait(lambda: t.d.get(f"/api/v1/commands/{ans['command_id']}")["state"] == "failed",
+               "the make-call command failed (the mobile declined)")
+        t.finish([Entry("103", "outbound", x, "no_answer", talk=0.0, device=DEVICE, trunk=0.5)],
+                 # ;2 -> the mobile (BUSY), and a row per Local half without a destination
+                 [Cdr("Local", "trunk", "BUSY", billsec=0),
+                  Cdr("Local", None, ("BUSY", "NO ANSWER", "FAILED"), optional=True, billsec=0),
+                  Cdr("Local", None, ("BUSY", "NO ANSWER", "FAILED"), optional=True, billsec=0)],
+                 lines={"103": ["busy", "idle"]})
+    finally:
+        t.d.request("PUT", "/api/v1/me/devices/active", {"device": None})
+
+
+@scenario("anydevice")
+def make_call_mobile_hangs_up_first(t):
+    """From the mobile to an external party; both answer after 2 s (uas_answer_hangup) and each
+    hangs up 3.5 s after its answer, so the mobile (answered first) hangs up first: the call ends
+    there, one entry of 103, answered, carried by the mobile."""
+    use_mobile(t, "/api/v1/me")
+    try:
+        t.phone("carrier", "uas_answer_hangup.xml", calls=2, ring_ms=3500)
+        x = t.caller()
+        t.d.post("/api/v1/calls", {"to": "0" + x[3:], "from": "103"})
+        t.connection("103", "connected", remote=x)
+        why = "the Local legs and the optimized mobile -> destination leg: the talk is split over them"
+        t.finish([Entry("103", "outbound", x, "answered", device=DEVICE)],
+                 [Cdr("Local", "trunk", "ANSWERED", why=why), Cdr("Local", "trunk", "ANSWERED", why=why),
+                  Cdr("trunk", "trunk", "ANSWERED", why=why, optional=True)],
+                 lines={"103": ["busy", "idle"]})
+    finally:
+        t.d.request("PUT", "/api/v1/me/devices/active", {"device": None})
