@@ -48,3 +48,10 @@ export function recentWith(entries: JournalEntry[], remote: string | null, max =
   if (!remote) return [];
   return newestFirst(entries.filter((e) => e.remote === remote)).slice(0, max);
 }
+
+// AnyDevice: the external device that carried the call, as the journal row names it ("mobile",
+// else its number); null for the desk phone.
+export function carriedBy(e: JournalEntry): string | null {
+  if (!e.device || !e.device.number) return null;
+  return e.device.name || e.device.number;
+}

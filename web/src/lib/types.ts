@@ -47,6 +47,9 @@ export interface JournalEntry {
   transferred_from?: string | null;
   callback_done?: boolean;
   done?: boolean;  // a missed call dealt with (servers with GET /journal/missed-count)
+  // AnyDevice: the user's external device that carried the call (absent: the desk phone)
+  device?: { name: string | null; number: string; private: boolean } | null;
+  trunk_channel_s?: number;  // seconds of outside (trunk) channels the call occupied
   // fields callbridge did not see happen (link down, restart): any of started_at, answered_at,
   // ended_at, disposition (docs/journal.md "Faults")
   estimated?: string[];

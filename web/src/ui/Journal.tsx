@@ -7,7 +7,7 @@
 import { useState } from 'preact/hooks';
 import { bucketize, chartSvg } from '../lib/chart';
 import { displayNumber, formatDuration } from '../lib/phone';
-import { durationEstimated, isMissedEntry, isUnseenOutcome, missedCount, missedDone, newestFirst } from '../lib/journalview';
+import { carriedBy, durationEstimated, isMissedEntry, isUnseenOutcome, missedCount, missedDone, newestFirst } from '../lib/journalview';
 import type { JournalEntry } from '../lib/types';
 import type { Key } from '../lib/i18n';
 import { displayOf } from '../app/caller';
@@ -125,7 +125,8 @@ function Row({ e, all, party, home }: { e: JournalEntry; all: JournalEntry[]; pa
       <td class="c-disp disp" data-label={t('journal.result')}>{missed && !done ? <strong>{t('disp.missed')}</strong>
         : isUnseenOutcome(e) ? <span class="disp-unknown" title={t('journal.unseen')}>{t('disp.unknown')}</span>
         : DISPOSITIONS.includes(e.disposition) ? t(`disp.${e.disposition}` as Key) : e.disposition}
-        {done ? <span class="tag-done"> ✓ {t('journal.calledBack')}</span> : null}</td>
+        {done ? <span class="tag-done"> ✓ {t('journal.calledBack')}</span> : null}
+        {carriedBy(e) ? <span class="tag-device" title={e.device?.number}> · {t('journal.via', { device: carriedBy(e) ?? '' })}</span> : null}</td>
       <td class="c-ring" data-label={t('journal.ring')}>{approx(durationEstimated(e, 'ring'))}{formatDuration(e.ring_s)}</td>
       <td class="c-dur dur" data-label={t('journal.duration')}>{approx(durationEstimated(e, 'talk'))}{formatDuration(e.talk_s)}</td>
       <td class="c-xfer" data-label={t('journal.transfer')}>{xfer}</td>

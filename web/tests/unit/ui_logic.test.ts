@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { errorWords, firstDirection, formatElapsed, missingReasons, stateWord, talkStart } from '../../src/lib/callview';
 import { missingKeys, pickLang, translator } from '../../src/lib/i18n';
 import { looksLikeNumber, suggestions } from '../../src/lib/suggest';
-import { durationEstimated, isUnseenOutcome, missedCount, missedDone, newestFirst, openMissed, recentWith } from '../../src/lib/journalview';
+import { carriedBy, durationEstimated, isUnseenOutcome, missedCount, missedDone, newestFirst, openMissed, recentWith } from '../../src/lib/journalview';
 import { faviconHref, pageTitle } from '../../src/lib/badge';
 import { DEFAULT_SETTINGS, parseSettings, serverSettings } from '../../src/lib/settings';
 import { LiveState } from '../../src/lib/store';
@@ -186,5 +186,16 @@ describe('contact numbers as typed on the contacts page', () => {
       { label: 'work', number: '0211 339903-12' }, { label: '', number: '+49 171 5550101' }, { label: 'mobile', number: '+491715550102' }]);
     expect(parseNumbers('')).toEqual([]);
     expect(parseNumbers('(0211) 12: 3')).toEqual([{ label: '', number: '(0211) 12: 3' }]);
+  });
+});
+
+describe('carriedBy (AnyDevice)', () => {
+  const base = { id: 1, party: '103', direction: 'outbound' as const, remote: '+4989123456', disposition: 'answered',
+    started_at: '2026-12-07T10:00:00Z', ended_at: '2026-12-07T10:01:00Z' };
+  it('names the external device that carried the call, else its number; nothing for the desk phone', () => {
+    expect(carriedBy({ ...base, device: { name: 'mobile', number: '+491701234567', private: true } })).toBe('mobile');
+    expect(carriedBy({ ...base, device: { name: null, number: '+491701234567', private: true } })).toBe('+491701234567');
+    expect(carriedBy(base)).toBeNull();
+    expect(carriedBy({ ...base, device: null })).toBeNull();
   });
 });
