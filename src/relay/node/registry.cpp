@@ -1,6 +1,7 @@
 #include "relay/node/registry.hpp"
 
 #include <fcntl.h>
+#include <sys/file.h>
 #include <unistd.h>
 
 #include <boost/json.hpp>
@@ -57,6 +58,15 @@ base::Status Registry::reload_if_changed() {
   const auto size = fs::file_size(path_, ec);
   if (ec) return {};
   if (mtime == mtime_ && size == size_) return {};
+  return reload();
+}
+
+base::Status Registry::reload() {
+  std::error_code ec;
+  const auto mtime = fs::last_write_time(path_, ec);
+  if (ec) return {};
+  const auto size = fs::file_size(path_, ec);
+  if (ec) return {};
   if (size > kMaxRegistryBytes) return base::fail(base::Error::invalid_argument(fmt::format("{} is larger than 16 MiB", path_.string())));
   std::ifstream in(path_, std::ios::binary);
   if (!in) return base::fail(base::Error::io(fmt::format("cannot read {}: {}", path_.string(), std::strerror(errno))));
@@ -108,7 +118,7 @@ base::Status Registry::save() {
   json::object root;
   root["edges"] = std::move(list);
   const std::string text = json::serialize(root) + "\n";
-  const fs::path tmp = path_.string() + ".tmp";
+  const fs::path tmp = path_.string() + ".tmp." + std::to_string(::getpid());
   const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
   if (fd < 0) return base::fail(base::Error::io(fmt::format("cannot write {}: {}", tmp.string(), std::strerror(errno))));
   const bool ok = ::write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size()) && ::fsync(fd) == 0;
@@ -120,6 +130,19 @@ base::Status Registry::save() {
   mtime_ = fs::last_write_time(path_, ec);
   size_ = text.size();
   return {};
+}
+
+base::Status Registry::update(const std::function<base::Status(Registry&)>& change) {
+  const std::string lock_path = path_.string() + ".lock";
+  const int fd = ::open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+  if (fd < 0) return base::fail(base::Error::io(fmt::format("cannot open {}: {}", lock_path, std::strerror(errno))));
+  ::flock(fd, LOCK_EX);
+  base::Status st = reload();
+  if (st) st = change(*this);
+  if (st) st = save();
+  ::flock(fd, LOCK_UN);
+  ::close(fd);
+  return st;
 }
 
 base::Result<std::string> Registry::add(std::string_view id) {
@@ -170,10 +193,25 @@ std::optional<LoginRefusal> Registry::login(const wire::Hello& hello, std::strin
   }
   if (!hello.join) return LoginRefusal::join_required;
   if (!auth::digests_equal(auth::token_digest(*hello.join), e.join_digest)) return LoginRefusal::bad_join;
-  e.public_key = presented;
-  e.joined = now_rfc3339();
-  if (auto st = save(); !st) return LoginRefusal::unknown_edge;  // cannot record the key: refuse rather than forget it
-  return std::nullopt;
+  // Record the key under the file lock, against the file as it is now (another node may have
+  // recorded this edge's key a moment ago, with the same token: then it is that key or nothing).
+  std::optional<LoginRefusal> refusal;
+  auto st = update([&](Registry& r) -> base::Status {
+    auto now = r.edges_.find(hello.edge);
+    if (now == r.edges_.end()) {
+      refusal = LoginRefusal::unknown_edge;
+    } else if (!now->second.public_key.empty()) {
+      if (now->second.public_key != presented) refusal = LoginRefusal::join_used;
+    } else if (!auth::digests_equal(auth::token_digest(*hello.join), now->second.join_digest)) {
+      refusal = LoginRefusal::bad_join;
+    } else {
+      now->second.public_key = presented;
+      now->second.joined = now_rfc3339();
+    }
+    return {};
+  });
+  if (!st) return LoginRefusal::unknown_edge;  // cannot record the key: refuse rather than forget it
+  return refusal;
 }
 
 }  // namespace callbridge::relay::node

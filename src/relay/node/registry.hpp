@@ -7,6 +7,7 @@
 #pragma once
 
 #include <filesystem>
+#include <functional>
 #include <map>
 #include <optional>
 #include <string>
@@ -44,6 +45,10 @@ class Registry {
   // Reloads when the file's modification time or size changed since the last load/save.
   base::Status reload_if_changed();
   base::Status save();
+  // Read-modify-write under an exclusive lock (flock on FILE.lock): the file is read again, `change`
+  // edits the edges, the result is saved. Nodes and the CLI sharing one file never lose each
+  // other's changes (two edges joining at two nodes at once).
+  base::Status update(const std::function<base::Status(Registry&)>& change);
 
   // Adds an edge and returns its join token (shown once). Errc::conflict when it exists,
   // Errc::invalid_argument for a bad id.
@@ -63,6 +68,7 @@ class Registry {
 
  private:
   base::Status parse(std::string_view text);
+  base::Status reload();
 
   std::filesystem::path path_;
   std::map<std::string, EdgeEntry, std::less<>> edges_;

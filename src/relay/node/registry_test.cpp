@@ -110,7 +110,11 @@ TEST_F(RegistryTest, JoinOnceThenKeyOnly) {
   EXPECT_EQ(to_code(LoginRefusal::join_used), "join-used");
 
   // reset: a new token, the old key is forgotten.
-  const std::string token2 = *r->reset("acme");
+  std::string token2;
+  ASSERT_TRUE(r->update([&](Registry& reg) -> base::Status {
+    token2 = *reg.reset("acme");
+    return {};
+  }));
   EXPECT_EQ(r->login(hello(k, "acme", nonce, std::nullopt), nonce), LoginRefusal::join_required);
   EXPECT_EQ(r->login(hello(thief, "acme", nonce, token), nonce), LoginRefusal::bad_join);
   EXPECT_EQ(r->login(hello(thief, "acme", nonce, token2), nonce), std::nullopt);
@@ -127,6 +131,35 @@ TEST_F(RegistryTest, ReloadsWhenTheFileChanges) {
   ASSERT_TRUE(node->reload_if_changed());
   EXPECT_NE(node->find("acme"), nullptr);
   EXPECT_NE(node->find("globex"), nullptr);
+}
+
+}  // namespace
+}  // namespace callbridge::relay::node
+
+namespace callbridge::relay::node {
+namespace {
+
+// Two nodes sharing one file: each records the key of the edge that joined it; neither loses the
+// other's (regression: the second save overwrote the first node's join).
+TEST_F(RegistryTest, TwoNodesJoiningAtOnceKeepBothKeys) {
+  auto cli = Registry::load(path_);
+  std::string t1, t2;
+  ASSERT_TRUE(cli->update([&](Registry& r) -> base::Status {
+    t1 = *r.add("acme");
+    t2 = *r.add("globex");
+    return {};
+  }));
+  auto n1 = Registry::load(path_);
+  auto n2 = Registry::load(path_);
+  const auth::KeyPair k1 = auth::generate_key_pair(), k2 = auth::generate_key_pair();
+  const std::string nonce = auth::random_bytes(32);
+  EXPECT_EQ(n1->login(hello(k1, "acme", nonce, t1), nonce), std::nullopt);
+  EXPECT_EQ(n2->login(hello(k2, "globex", nonce, t2), nonce), std::nullopt);
+  auto after = Registry::load(path_);
+  EXPECT_EQ(after->find("acme")->public_key, auth::b64url(k1.public_key));
+  EXPECT_EQ(after->find("globex")->public_key, auth::b64url(k2.public_key));
+  // The same token presented with another key at the other node: refused there too.
+  EXPECT_EQ(n2->login(hello(k2, "acme", nonce, t1), nonce), LoginRefusal::join_used);
 }
 
 }  // namespace
