@@ -149,6 +149,13 @@ describe('relay transport', () => {
     const r = await t.request('GET', '/api/v1/calls', {}, '');
     expect(r.status).toBe(200);
     expect(edge.session).toBe(sessionBefore);  // no handshake on resume
+    // A resume the relay could not serve whole: the stream ends (its client resumes by seq).
+    const sub = t.subscribe('/api/v1/events?ticket=t');
+    let ended = '';
+    sub.onclose = (e) => { ended = e.reason; };
+    for (let i = 0; i < 5; i++) await tick();
+    net.sockets[1].onmessage?.({ data: JSON.stringify({ type: 'welcome', node: 'n2', edge_online: true, gap: true }) });
+    expect(ended).toMatch(/lost/);
     edge.session = null;                       // the edge restarted
     const r2 = await t.request('GET', '/api/v1/lines', {}, '').catch((e) => e);
     expect(r2).toBeInstanceOf(Error);          // in flight while the session was lost

@@ -160,8 +160,11 @@ export class RelayTransport {
   // The relay's control messages: frames sent while the edge was offline were lost, so a handshake
   // still waiting for its answer goes again when the edge comes (back) online.
   private onControl(text: string) {
-    let m: { type?: string; state?: string; edge_online?: boolean };
+    let m: { type?: string; state?: string; edge_online?: boolean; gap?: boolean };
     try { m = JSON.parse(text); } catch { return; }
+    // The relay could not resume us whole: answers and events in between are gone. Requests in
+    // flight fail and streams end (the event stream client resumes by its own seq from the API).
+    if (m.type === 'welcome' && m.gap === true && this.session) this.failInFlight('frames were lost on the way; try again');
     if (m.type === 'welcome') this.edgeOnline = m.edge_online === true;
     else if (m.type === 'edge') this.edgeOnline = m.state === 'online';
     else return;
@@ -261,11 +264,15 @@ export class RelayTransport {
   // client reconnects and resumes by its own seq).
   private lostSession() {
     this.session = null;
+    this.failInFlight('the edge restarted; try again');
+  }
+
+  private failInFlight(why: string) {
     this.parts = [];
     this.partsLen = 0;
-    for (const [, r] of this.requests) r.reject(new RelayError('the edge restarted; try again'));
+    for (const [, r] of this.requests) r.reject(new RelayError(why));
     this.requests.clear();
-    for (const [, s] of this.streams) s.onclose?.({ code: 1012, reason: 'edge session lost' });
+    for (const [id, s] of this.streams) { s.onclose?.({ code: 1012, reason: why }); if (this.session) this.post({ t: 'unsub', id }); }
     this.streams.clear();
   }
 
