@@ -21,10 +21,14 @@ The active device is the phone a make call (click-to-dial, `callbridge dial`) ri
 extension, or an external device such as your mobile, which the PBX calls first and then connects
 to the destination, who sees your office number. Examples:
   callbridge device add mobile "0170 1234567"    # a name (a-z, 0-9, - and _) and a number
+  callbridge device add work "0171 7654321" --company   # a phone the company pays for
   callbridge device use mobile                   # calls now ring the mobile first
   callbridge device use 100                      # back to the desk phone
   callbridge device use --default                # the tenant's default again
   callbridge device remove mobile
+A new device is private (your own phone) unless you say --company; the journal marks the calls a
+device carries as private or company calls, so the costs can be told apart. `add` on an existing
+name changes its number and, with --company or --private, that flag (else it keeps it).
 The tenant's policy decides which numbers may be devices (e.g. mobiles only, no premium or
 international numbers); a refused number is answered with the reason. (The PBX's SIP phones of the
 tenant are another matter: `callbridge devices`, admins.) Server and token:
@@ -36,6 +40,8 @@ struct Flags {
   std::string name;
   std::string number;
   bool reset = false;
+  bool company = false;
+  bool is_private = false;
   bool json_out = false;
 };
 
@@ -71,8 +77,10 @@ int print_state(const std::string& what, const std::string& body, bool json_out)
     if (!dv.is_object()) continue;
     const auto& d = dv.get_object();
     std::string note;
-    if (auto rf = str(d, "rings_first"); !rf.empty()) note = "rings " + rf + " first (tenant default)";
-    if (auto* a = d.if_contains("allowed"); a && a->is_bool() && !a->as_bool()) note = "not allowed: " + str(d, "reason");
+    if (auto* pv = d.if_contains("private"); pv && pv->is_bool()) note = pv->as_bool() ? "private" : "company";
+    auto also = [&note](const std::string& s) { note += (note.empty() ? "" : "; ") + s; };
+    if (auto rf = str(d, "rings_first"); !rf.empty()) also("rings " + rf + " first (tenant default)");
+    if (auto* a = d.if_contains("allowed"); a && a->is_bool() && !a->as_bool()) also("not allowed: " + str(d, "reason"));
     std::printf("%s %-16s %-9s %-18s %s\n", str(d, "name") == active ? "*" : " ", str(d, "name").c_str(),
                 str(d, "kind").c_str(), str(d, "number").c_str(), note.c_str());
   }
@@ -115,10 +123,12 @@ Command register_device(CLI::App& app) {
   use->add_option("name", f->name, "device name (\"mobile\", \"100\")");
   use->add_flag("--default", f->reset, "no choice: the tenant's default (your first extension)");
   use->footer(kHelp);
-  auto* add = c->add_subcommand("add", "add an external device, or give it a new number");
+  auto* add = c->add_subcommand("add", "add an external device, or give it a new number (--company, --private)");
   common(add);
   add->add_option("name", f->name, "device name: 1-32 of a-z, 0-9, - and _, starting with a letter")->required();
   add->add_option("number", f->number, "its phone number, as you would dial it")->required();
+  auto* company = add->add_flag("--company", f->company, "a company device: its calls are company costs in the journal");
+  add->add_flag("--private", f->is_private, "your own phone (the default for a new device)")->excludes(company);
   add->footer(kHelp);
   auto* remove = c->add_subcommand("remove", "remove an external device (if active, the default applies again)");
   common(remove);
@@ -134,9 +144,11 @@ Command register_device(CLI::App& app) {
       json::object body{{"device", f->reset ? json::value(nullptr) : json::value(f->name)}};
       return run(*f, "use", "PUT", base + "/active", json::serialize(body), 200);
     }
-    if (add->parsed())
-      return run(*f, "add", "PUT", base + "/" + path_segment(f->name), json::serialize(json::object{{"number", f->number}}),
-                 200);
+    if (add->parsed()) {
+      json::object body{{"number", f->number}};
+      if (f->company || f->is_private) body["private"] = f->is_private;  // else: new private, existing kept
+      return run(*f, "add", "PUT", base + "/" + path_segment(f->name), json::serialize(body), 200);
+    }
     return run(*f, "remove", "DELETE", base + "/" + path_segment(f->name), "", 200);
   };
   return cmd;

@@ -243,5 +243,83 @@ TEST(AnyDeviceE2E, AChangeReachesTheTenantsAnydeviceWebhooks) {
   EXPECT_EQ(json::parse(r.body).at("deliveries").as_array().size(), 2u) << r.body;
 }
 
+// Private vs company devices (issue 14: company and private costs told apart): the CLI adds the
+// user's mobile as a company device and makes it active; the recorded AnyDevice make call of the lab
+// (live_make_call_from_mobile: 103 called +4989123001 through +491701234567) played by the fake
+// Asterisk becomes a journal entry whose device is that company device (private false); declared
+// private again, the same call's entry says private true.
+TEST(AnyDeviceE2E, TheJournalTellsCompanyDevicesFromPrivateOnes) {
+  testing::TempDir dir;
+  const std::string data = dir / "data";
+  fs::create_directories(data);
+  int rc = 0;
+  auto out = cli({"token", "create", "--data-dir", data, "--tenant", "default", "--user", "anna", "--role", "user",
+                  "--extension", "103"},
+                 &rc);
+  ASSERT_EQ(rc, 0) << out;
+  std::smatch tm;
+  ASSERT_TRUE(std::regex_search(out, tm, std::regex("cbt_[A-Za-z0-9_]+"))) << out;
+  const std::vector<std::string> auth = {"Authorization: Bearer " + tm[0].str()};
+  auto [head, tail] = testing::capture_split(
+      fs::path(CALLBRIDGE_FIXTURES_DIR) / "live_make_call_from_mobile" / "ami.log", "Event:");
+  const std::string capture = head + tail;
+
+  testing::FakeAsteriskThread pbx("", /*accept_originate=*/true);
+  const std::string config = dir / "callbridged.toml";
+  std::ofstream(config) << "[server]\nlisten = \"127.0.0.1:0\"\ndata_dir = \"" << data << "\"\n\n"
+                        << "[[pbx]]\nname = \"lab\"\nhost = \"127.0.0.1\"\nport = " << pbx.ami.port()
+                        << "\nuser = \"cti\"\nsecret = \"cti-secret\"\nauth = \"plain\"\nkeepalive_s = 0\n\n"
+                        << "[tenant.default.dialing]\ncountry_code = \"49\"\narea_code = \"30\"\n"
+                           "base_number = \"555\"\nextension_length = 3\noutside_prefix = \"0\"\n";
+  Daemon d(config);
+  ASSERT_NE(d.port, 0) << d.process.output();
+  testing::HttpClient http(d.port);
+  setenv("CALLBRIDGE_URL", ("http://127.0.0.1:" + std::to_string(d.port)).c_str(), 1);
+  setenv("CALLBRIDGE_TOKEN", tm[0].str().c_str(), 1);
+  auto added = cli({"device", "add", "mobile", "0170 1234567", "--company"}, &rc);
+  EXPECT_EQ(rc, 0) << added;
+  EXPECT_NE(added.find("company"), std::string::npos) << added;
+  auto both = cli({"device", "add", "mobile", "0170 1234567", "--company", "--private"}, &rc);
+  EXPECT_NE(rc, 0) << both;  // one or the other
+  auto used = cli({"device", "use", "mobile"}, &rc);
+  EXPECT_EQ(rc, 0) << used;
+
+  // The entry of the played call; `n` entries expected.
+  auto entries = [&](std::size_t n) {
+    json::array got;
+    for (int i = 0; i < 500; ++i) {
+      auto r = http.request("GET", "/api/v1/journal", auth);
+      if (r.status == 200) got = json::parse(r.body).at("entries").as_array();
+      if (got.size() >= n) break;
+      d.process.pump(20);
+    }
+    return got;
+  };
+  pbx.send(capture);
+  auto one = entries(1);
+  ASSERT_EQ(one.size(), 1u) << d.process.output();
+  const auto& e = one[0].as_object();
+  EXPECT_EQ(e.at("party").as_string(), "103");
+  EXPECT_EQ(e.at("remote").as_string(), "+4989123001");
+  ASSERT_TRUE(e.contains("device") && e.at("device").is_object()) << json::serialize(e);
+  EXPECT_EQ(e.at("device").at("name").as_string(), "mobile");
+  EXPECT_EQ(e.at("device").at("number").as_string(), "+491701234567");
+  EXPECT_FALSE(e.at("device").at("private").as_bool()) << json::serialize(e);
+
+  // Declared private (only the flag): the next call it carries is a private one. The fake plays
+  // the same capture again: a second entry (another stored row) with private true.
+  auto priv = cli({"device", "add", "mobile", "0170 1234567", "--private"}, &rc);
+  EXPECT_EQ(rc, 0) << priv;
+  unsetenv("CALLBRIDGE_URL");
+  unsetenv("CALLBRIDGE_TOKEN");
+  pbx.send(capture);
+  auto two = entries(2);
+  ASSERT_EQ(two.size(), 2u) << d.process.output();
+  std::size_t private_entries = 0;
+  for (const auto& v : two)
+    if (v.at("device").at("private").as_bool()) ++private_entries;
+  EXPECT_EQ(private_entries, 1u) << json::serialize(two);
+}
+
 }  // namespace
 }  // namespace callbridge

@@ -134,6 +134,54 @@ TEST_F(ApiDevices, AddSelectAndRemoveOwnDevices) {
                                                  "anydevice.select", "anydevice.remove"}));
 }
 
+// Private (the user's own phone, the default) or company device: stored, shown, kept when a
+// later PUT leaves it out, changed alone without a number, and handed to call control's registry
+// (the journal's device.private follows it).
+TEST_F(ApiDevices, PrivateOrCompanyDevices) {
+  auto anna = add_user(kA, "anna", "user", {"100"});
+  auto own = call("PUT", "/api/v1/me/devices/mobile", anna, R"({"number":"0170 1234567"})");
+  ASSERT_EQ(own.status, 201) << own.body;
+  EXPECT_TRUE(body(own).at("devices").as_array()[1].at("private").as_bool());  // new: private
+  auto work = call("PUT", "/api/v1/me/devices/work", anna, R"({"number":"0171 7654321","private":false})");
+  ASSERT_EQ(work.status, 201) << work.body;
+  auto w = body(work).at("devices").as_array()[2].as_object();
+  EXPECT_EQ(w.at("name").as_string(), "work");
+  EXPECT_FALSE(w.at("private").as_bool());
+  EXPECT_FALSE(body(work).at("devices").as_array()[0].as_object().contains("private"));  // desk: no flag
+  ASSERT_EQ(call("PUT", "/api/v1/me/devices/active", anna, R"({"device":"work"})").status, 200);
+  EXPECT_EQ(active_.get(base::TenantId(kA.name), "anna"), (core::ActiveDevice{"work", "+491717654321", false}));
+  EXPECT_EQ(active_.device_of_number(base::TenantId(kA.name), "+491717654321"),
+            (core::ActiveDevice{"work", "+491717654321", false}));
+  // A new number without "private": still the company's.
+  ASSERT_EQ(call("PUT", "/api/v1/me/devices/work", anna, R"({"number":"0171 7654322"})").status, 200);
+  EXPECT_EQ(active_.get(base::TenantId(kA.name), "anna"), (core::ActiveDevice{"work", "+491717654322", false}));
+  // Only the flag: the number stays, the change is "reclassified".
+  auto flip = call("PUT", "/api/v1/me/devices/work", anna, R"({"private":true})");
+  ASSERT_EQ(flip.status, 200) << flip.body;
+  EXPECT_TRUE(body(flip).at("devices").as_array()[2].at("private").as_bool());
+  EXPECT_EQ(active_.get(base::TenantId(kA.name), "anna"), (core::ActiveDevice{"work", "+491717654322", true}));
+  ASSERT_FALSE(events_.empty());
+  EXPECT_TRUE(events_.back().starts_with("ta anna user_devices,\"user\":\"anna\",\"change\":\"reclassified\""))
+      << events_.back();
+  // Bad input: not a bool; a new device needs its number.
+  auto bad = call("PUT", "/api/v1/me/devices/work", anna, R"({"private":"no"})");
+  EXPECT_EQ(bad.status, 400);
+  EXPECT_NE(detail(bad).find("private: expected true"), std::string::npos) << bad.body;
+  auto nonumber = call("PUT", "/api/v1/me/devices/car", anna, R"({"private":false})");
+  EXPECT_EQ(nonumber.status, 400);
+  EXPECT_NE(detail(nonumber).find("number: required"), std::string::npos) << nonumber.body;
+  // Stored: a fresh GET says the same.
+  auto g = body(call("GET", "/api/v1/me/devices", anna));
+  EXPECT_TRUE(g.at("devices").as_array()[1].at("private").as_bool());   // mobile
+  EXPECT_TRUE(g.at("devices").as_array()[2].at("private").as_bool());   // work, flipped
+  auto records = audit_of(kA, "anydevice");
+  bool saw_private_detail = false;
+  for (const auto& r : records)
+    if (r.record.action == "anydevice.put" && r.record.details_json.find("\"private\":false") != std::string::npos)
+      saw_private_detail = true;
+  EXPECT_TRUE(saw_private_detail);
+}
+
 TEST_F(ApiDevices, BadInputIsRefusedWithTheReason) {
   auto anna = add_user(kA, "anna", "user", {"100"});
   // Names.

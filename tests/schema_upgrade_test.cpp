@@ -322,6 +322,17 @@ CREATE TABLE IF NOT EXISTS user_status (
 PRAGMA user_version = 5;
 INSERT INTO user_status VALUES ('default', 'anna', 'dnd', 'focus time', NULL, 1700000000000000);
 )sql";
+const char* kIdentityV5ToV6 = R"sql(
+CREATE TABLE IF NOT EXISTS user_devices (
+  tenant TEXT NOT NULL, user TEXT NOT NULL, name TEXT NOT NULL, number TEXT NOT NULL, created_at INTEGER NOT NULL,
+  PRIMARY KEY (tenant, user, name));
+CREATE TABLE IF NOT EXISTS user_active_device (
+  tenant TEXT NOT NULL, user TEXT NOT NULL, device TEXT NOT NULL, updated_at INTEGER NOT NULL,
+  updated_by TEXT NOT NULL DEFAULT '', PRIMARY KEY (tenant, user));
+PRAGMA user_version = 6;
+INSERT INTO user_devices VALUES ('default', 'anna', 'home', '+493012345678', 1700000000000000);
+INSERT INTO user_active_device VALUES ('default', 'anna', 'home', 1700000000000000, 'anna');
+)sql";
 
 void expect_identity_data(identity::SqliteIdentityStore& s, int released) {
   auto u = s.get_user(base::TenantId("default"), "anna");
@@ -350,8 +361,21 @@ void expect_identity_data(identity::SqliteIdentityStore& s, int released) {
     EXPECT_EQ((*st)->status, "dnd");
     EXPECT_EQ((*st)->note, "focus time");
   }
+  if (released >= 6) {
+    // Devices from before version 7 were all the users' own phones: they stay private.
+    auto d = s.get_user_devices(base::TenantId("default"), "anna");
+    ASSERT_TRUE(d && d->external.size() == 1u);
+    EXPECT_EQ(d->external[0].name, "home");
+    EXPECT_EQ(d->external[0].number, "+493012345678");
+    EXPECT_TRUE(d->external[0].private_device);
+    EXPECT_EQ(d->active, "home");
+    auto rows = s.list_active_devices();
+    ASSERT_TRUE(rows && rows->size() == 1u);
+    EXPECT_TRUE(rows->front().private_device);
+    ASSERT_TRUE(s.remove_external_device(base::TenantId("default"), "anna", "home"));
+  }
   // What the current schema added works on the upgraded file: user settings (4), statuses (5),
-  // AnyDevice (6), where users from before have no devices and no choice.
+  // AnyDevice (6), where users from before have no devices and no choice, company devices (7).
   ASSERT_TRUE(s.put_user_setting(base::TenantId("default"), "anna", "settings", {"{}", base::Timestamp{}, "anna"}));
   if (released < 5)
     EXPECT_EQ(*s.get_user_status(base::TenantId("default"), "anna"), std::nullopt) << "no status before version 5";
@@ -363,11 +387,13 @@ void expect_identity_data(identity::SqliteIdentityStore& s, int released) {
   ASSERT_TRUE(devices) << devices.error().message();
   EXPECT_TRUE(devices->external.empty());
   EXPECT_EQ(devices->active, "");
-  ASSERT_TRUE(s.put_external_device(base::TenantId("default"), "anna", {"mobile", "+491701234567", base::Timestamp{}}, 5));
+  ASSERT_TRUE(s.put_external_device(base::TenantId("default"), "anna",
+                                    {"mobile", "+491701234567", base::Timestamp{}, /*private_device=*/false}, 5));
   ASSERT_TRUE(s.set_active_device(base::TenantId("default"), "anna", "mobile", base::Timestamp{}, "anna"));
   auto rows = s.list_active_devices();
   ASSERT_TRUE(rows && rows->size() == 1u);
   EXPECT_EQ(rows->front().number, "+491701234567");
+  EXPECT_FALSE(rows->front().private_device);
 }
 
 TEST_F(SchemaUpgrade, IdentityEveryReleasedVersionKeepsUsersTokensSessionsSettingsAndGetsStatuses) {
@@ -376,7 +402,9 @@ TEST_F(SchemaUpgrade, IdentityEveryReleasedVersionKeepsUsersTokensSessionsSettin
   const std::vector<std::string> released = {
       kIdentityV1, std::string(kIdentityV1) + kIdentityV1ToV2, std::string(kIdentityV1) + kIdentityV1ToV2 + kIdentityV2ToV3,
       std::string(kIdentityV1) + kIdentityV1ToV2 + kIdentityV2ToV3 + kIdentityV3ToV4,
-      std::string(kIdentityV1) + kIdentityV1ToV2 + kIdentityV2ToV3 + kIdentityV3ToV4 + kIdentityV4ToV5};
+      std::string(kIdentityV1) + kIdentityV1ToV2 + kIdentityV2ToV3 + kIdentityV3ToV4 + kIdentityV4ToV5,
+      std::string(kIdentityV1) + kIdentityV1ToV2 + kIdentityV2ToV3 + kIdentityV3ToV4 + kIdentityV4ToV5 +
+          kIdentityV5ToV6};
   for (std::size_t i = 0; i < released.size(); ++i) {
     const int version = static_cast<int>(i) + 1;
     SCOPED_TRACE("identity.db version " + std::to_string(version));

@@ -44,7 +44,7 @@ json::object state_json(const ports::User& u, const ports::UserDevices& d, const
     devices.push_back(std::move(o));
   }
   for (const auto& e : d.external) {
-    json::object o{{"name", e.name}, {"kind", "external"}, {"number", e.number},
+    json::object o{{"name", e.name}, {"kind", "external"}, {"number", e.number}, {"private", e.private_device},
                    {"created_at", base::format_rfc3339_ms(e.created_at)}};
     auto why = s.policy.refuse(e.number);
     o["allowed"] = !why;
@@ -94,7 +94,7 @@ HttpResponse changed(Ctx& ctx, const base::TenantId& tenant, const std::string& 
   if (std::find(now->user.extensions.begin(), now->user.extensions.end(), d.active) != now->user.extensions.end())
     active = core::ActiveDevice{d.active, ""};
   for (const auto& e : d.external)
-    if (e.name == d.active) active = core::ActiveDevice{e.name, e.number};
+    if (e.name == d.active) active = core::ActiveDevice{e.name, e.number, e.private_device};
   if (ctx.deps.active_devices) ctx.deps.active_devices->set(tenant, user, active);
   follow_active_device(ctx, tenant, user, now->user.extensions, active, settings_of(ctx, tenant)->policy);
   auto body = state_json(now->user, d, *settings_of(ctx, tenant));
@@ -153,7 +153,9 @@ HttpResponse put_active(Ctx& ctx, const base::TenantId& tenant, const std::strin
   return changed(ctx, tenant, user, "active", 200);
 }
 
-// PUT .../devices/{name} {"number": "0170 1234567"}: adds the external device or gives it a new number.
+// PUT .../devices/{name} {"number": "0170 1234567", "private": false}: adds the external device or
+// gives it a new number and/or flag. "private" (the user's own phone, or the company's) is kept
+// when absent on an existing device, true for a new one; "number" may be absent on an existing one.
 HttpResponse put_device(Ctx& ctx, const base::TenantId& tenant, const std::string& user, const std::string& name,
                         const HttpRequest& req, json::object& details) {
   if (!core::valid_external_device_name(name))
@@ -163,17 +165,31 @@ HttpResponse put_device(Ctx& ctx, const base::TenantId& tenant, const std::strin
   auto body = body_object(req);
   if (!body) return body.error();
   for (const auto& kv : *body)
-    if (kv.key() != "number")
-      return problem(400, "bad-request", "unknown field \"" + std::string(kv.key().substr(0, 40)) + "\" (expected number)");
+    if (kv.key() != "number" && kv.key() != "private")
+      return problem(400, "bad-request",
+                     "unknown field \"" + std::string(kv.key().substr(0, 40)) + "\" (expected number, private)");
   auto number = opt_string(*body, "number", 64);
   if (!number) return problem(400, "bad-request", "number: " + number.error());
-  if (!*number || (*number)->empty()) return problem(400, "bad-request", "number: required (the device's phone number)");
-  details["number_given"] = **number;
+  std::optional<bool> is_private;
+  if (auto it = body->find("private"); it != body->end()) {
+    if (!it->value().is_bool())
+      return problem(400, "bad-request", "private: expected true (the user's own phone) or false (the company's)");
+    is_private = it->value().as_bool();
+  }
   auto l = load(ctx, tenant, user);
   if (!l) return l.error();
   if (std::find(l->user.extensions.begin(), l->user.extensions.end(), name) != l->user.extensions.end())
     return problem(400, "invalid-device-name",
                    "\"" + name + "\" is one of " + user + "'s extensions; give the external device another name");
+  auto existing = std::find_if(l->devices.external.begin(), l->devices.external.end(),
+                               [&](const ports::ExternalDevice& e) { return e.name == name; });
+  const bool exists = existing != l->devices.external.end();
+  if ((!*number || (*number)->empty()) && !exists)
+    return problem(400, "bad-request", "number: required (the device's phone number)");
+  if (!*number || (*number)->empty()) *number = existing->number;  // only the flag changes
+  details["number_given"] = **number;
+  const bool private_device = is_private.value_or(exists ? existing->private_device : true);
+  details["private"] = private_device;
   std::optional<std::string> e164 = ctx.deps.to_e164 ? ctx.deps.to_e164(tenant, **number) : std::nullopt;
   if (!e164)
     return problem(422, "invalid-number",
@@ -183,9 +199,8 @@ HttpResponse put_device(Ctx& ctx, const base::TenantId& tenant, const std::strin
   details["number"] = *e164;
   const auto settings = settings_of(ctx, tenant);
   if (auto why = settings->policy.refuse(*e164)) return problem(422, "device-not-allowed", *why);
-  const bool exists = std::any_of(l->devices.external.begin(), l->devices.external.end(),
-                                  [&](const ports::ExternalDevice& e) { return e.name == name; });
-  if (auto st = ctx.deps.identity->put_external_device(tenant, user, {name, *e164, ctx.deps.clock->now()},
+  if (auto st = ctx.deps.identity->put_external_device(tenant, user,
+                                                       {name, *e164, ctx.deps.clock->now(), private_device},
                                                        settings->policy.max_devices);
       !st) {
     if (st.error().code() == base::Errc::conflict)
@@ -194,7 +209,11 @@ HttpResponse put_device(Ctx& ctx, const base::TenantId& tenant, const std::strin
                          std::to_string(settings->policy.max_devices) + " are allowed; remove one first");
     return from_error(st.error());
   }
-  return changed(ctx, tenant, user, exists ? "renumbered" : "added", exists ? 200 : 201);
+  const char* change = !exists                        ? "added"
+                       : existing->number != *e164     ? "renumbered"
+                       : existing->private_device != private_device ? "reclassified"
+                                                                    : "renumbered";
+  return changed(ctx, tenant, user, change, exists ? 200 : 201);
 }
 
 HttpResponse delete_device(Ctx& ctx, const base::TenantId& tenant, const std::string& user, const std::string& name) {

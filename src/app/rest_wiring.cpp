@@ -167,7 +167,7 @@ base::Result<std::shared_ptr<RestWiring>> wire_rest_api(App& app) {
   auto active = w->identity->list_active_devices();
   if (!active) return base::fail(active.error());
   for (const auto& row : *active)
-    app.active_devices().set(row.tenant, row.user, core::ActiveDevice{row.device, row.number});
+    app.active_devices().set(row.tenant, row.user, core::ActiveDevice{row.device, row.number, row.private_device});
   api::AuthOptions ao;
   ao.origins.allowed = app.config().server.allowed_origins;  // cookie requests from these pages too
   w->auth = std::make_unique<api::Authenticator>(*w->identity, w->clock, ao);

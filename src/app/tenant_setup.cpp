@@ -45,7 +45,7 @@ core::CallControlOptions call_control_options(const TenantSetup& setup, const co
     // The users' own choice (GET/PUT /api/v1/me/devices), checked against the tenant's policy at
     // each make call; the tenant's default map below applies to users who never chose.
     o.active_device = [active, id = setup.id](const std::string& user) { return active->get(id, user); };
-    o.device_name = [active, id = setup.id](std::string_view e164) { return active->name_of_number(id, e164); };
+    o.device_of_number = [active, id = setup.id](std::string_view e164) { return active->device_of_number(id, e164); };
     o.device_refused = [settings = any_device_settings(setup)](std::string_view e164) {
       return settings->policy.refuse(e164);
     };

@@ -66,17 +66,17 @@ void ActiveDevices::set(const base::TenantId& tenant, const std::string& user, s
   else active_.erase({tenant.str(), user});
 }
 
-std::optional<std::string> ActiveDevices::name_of_number(const base::TenantId& tenant, std::string_view e164) const {
+std::optional<ActiveDevice> ActiveDevices::device_of_number(const base::TenantId& tenant, std::string_view e164) const {
   if (e164.empty()) return std::nullopt;
   std::lock_guard lk(mu_);
-  std::optional<std::string> name;
+  std::optional<ActiveDevice> found;
   for (auto it = active_.lower_bound({tenant.str(), std::string()}); it != active_.end() && it->first.first == tenant.str();
        ++it) {
     if (it->second.number != e164) continue;
-    if (name && *name != it->second.name) return std::nullopt;
-    name = it->second.name;
+    if (found && *found != it->second) return std::nullopt;
+    found = it->second;
   }
-  return name;
+  return found;
 }
 
 std::size_t ActiveDevices::size() const {

@@ -56,6 +56,7 @@ struct AnyDeviceSettings {
 struct ActiveDevice {
   std::string name;    // an extension of the user, or the name of one of their external devices
   std::string number;  // E.164 for an external device, "" for an extension
+  bool private_device = true;  // an external device: the user's own phone, not the company's
   bool operator==(const ActiveDevice&) const = default;
 };
 
@@ -68,10 +69,10 @@ class ActiveDevices {
   // nullopt: back to the default.
   void set(const base::TenantId& tenant, const std::string& user, std::optional<ActiveDevice> device);
   std::size_t size() const;
-  // The name of the active external device whose number is `e164`, when the tenant's users who
-  // have it active all call it the same (the journal names the device that carried a call:
-  // docs/journal.md "AnyDevice"); nullopt otherwise.
-  std::optional<std::string> name_of_number(const base::TenantId& tenant, std::string_view e164) const;
+  // The active external device whose number is `e164`, when the tenant's users who have it active
+  // all call it the same and agree whether it is private (the journal names the device that
+  // carried a call and whose costs they were: docs/journal.md "AnyDevice"); nullopt otherwise.
+  std::optional<ActiveDevice> device_of_number(const base::TenantId& tenant, std::string_view e164) const;
 
  private:
   mutable std::mutex mu_;

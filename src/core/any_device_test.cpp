@@ -59,18 +59,22 @@ TEST(ActiveDevices, PerTenantAndUserBackToDefault) {
 }
 
 // The journal names the device that carried a call by its number (docs/journal.md "AnyDevice").
-TEST(ActiveDevices, NameOfANumberOnlyWhenItsUsersAgree) {
+TEST(ActiveDevices, DeviceOfANumberOnlyWhenItsUsersAgree) {
   ActiveDevices a;
   const base::TenantId t1("t1"), t2("t2");
-  a.set(t1, "anna", ActiveDevice{"mobile", "+491701234567"});
+  a.set(t1, "anna", ActiveDevice{"mobile", "+491701234567", /*private_device=*/false});
   a.set(t2, "carl", ActiveDevice{"handy", "+491701234567"});  // another tenant: not asked
   a.set(t1, "ben", ActiveDevice{"101", ""});
-  EXPECT_EQ(a.name_of_number(t1, "+491701234567"), "mobile");
-  EXPECT_EQ(a.name_of_number(t2, "+491701234567"), "handy");
-  EXPECT_FALSE(a.name_of_number(t1, "+4930555101"));
-  EXPECT_FALSE(a.name_of_number(t1, ""));
-  a.set(t1, "dora", ActiveDevice{"car", "+491701234567"});  // one number, two names: none
-  EXPECT_FALSE(a.name_of_number(t1, "+491701234567"));
+  EXPECT_EQ(a.device_of_number(t1, "+491701234567"), (ActiveDevice{"mobile", "+491701234567", false}));
+  EXPECT_EQ(a.device_of_number(t2, "+491701234567"), (ActiveDevice{"handy", "+491701234567", true}));
+  EXPECT_FALSE(a.device_of_number(t1, "+4930555101"));
+  EXPECT_FALSE(a.device_of_number(t1, ""));
+  a.set(t1, "eve", ActiveDevice{"mobile", "+491701234567", true});  // same name, private for one: unknown
+  EXPECT_FALSE(a.device_of_number(t1, "+491701234567"));
+  a.set(t1, "eve", ActiveDevice{"mobile", "+491701234567", false});
+  EXPECT_TRUE(a.device_of_number(t1, "+491701234567"));
+  a.set(t1, "dora", ActiveDevice{"car", "+491701234567", false});  // one number, two names: none
+  EXPECT_FALSE(a.device_of_number(t1, "+491701234567"));
 }
 
 // Only make_call matters here; every other command succeeds at once.

@@ -79,9 +79,10 @@ struct CallControlOptions {
   // each make call (the policy may have changed since the device was added): nullopt = allowed,
   // else the reason. Unset: every number.
   std::function<std::optional<std::string>(std::string_view e164)> device_refused{};
-  // The name of the user's external device with this number (the journal's "device" of an
-  // AnyDevice call; ActiveDevices::name_of_number). Unset or nullopt: the entry names no device.
-  std::function<std::optional<std::string>(std::string_view e164)> device_name{};
+  // The user's external device with this number (the journal's "device" of an AnyDevice call: its
+  // name and whether it is private; ActiveDevices::device_of_number). Unset or nullopt: the entry
+  // names no device and counts it private.
+  std::function<std::optional<ActiveDevice>(std::string_view e164)> device_of_number{};
   // What the first leg shows when it is a mobile: the office number (E.164 or as dialed).
   std::function<std::string(std::string_view device)> office_number{};
   std::uint64_t first_request_seq = 1;  // request ids are "c2d-<seq, 4+ digits>"

@@ -278,9 +278,14 @@ void TenantRuntime::record(model::JournalEntry entry) {
   }
   ++stats_.journal_received;
   // AnyDevice: the driver knows the number of the external device that carried the call; its
-  // name is the user's (docs/journal.md "AnyDevice").
-  if (entry.device_number && !entry.device_name && control_options_.device_name)
-    entry.device_name = control_options_.device_name(*entry.device_number);
+  // name, and whether it is the user's own phone or the company's, are the user's
+  // (docs/journal.md "AnyDevice"). Unknown: private, as the driver left it.
+  if (entry.device_number && !entry.device_name && control_options_.device_of_number) {
+    if (auto d = control_options_.device_of_number(*entry.device_number)) {
+      entry.device_name = d->name;
+      entry.private_device = d->private_device;
+    }
+  }
   const auto verdict = services_.policy->check(entry);
   trace_journal(entry, verdict);
   switch (verdict) {

@@ -253,10 +253,11 @@ TEST_F(TwoTenants, JournalEntriesGoToTheStoreAndOnlyTheirTenantsStream) {
   EXPECT_EQ(b->stats().excluded_number, 1u);
 }
 
-TEST_F(TwoTenants, AnEntryCarriedByAnExternalDeviceGetsItsName) {
+TEST_F(TwoTenants, AnEntryCarriedByAnExternalDeviceGetsItsNameAndWhoseCostsTheyAre) {
   TenantSpec spec{.id = acme};
-  spec.call_control.device_name = [](std::string_view e164) -> std::optional<std::string> {
-    if (e164 == "+491701234567") return "mobile";
+  spec.call_control.device_of_number = [](std::string_view e164) -> std::optional<ActiveDevice> {
+    if (e164 == "+491701234567") return ActiveDevice{"mobile", "+491701234567", true};
+    if (e164 == "+491709999999") return ActiveDevice{"company", "+491709999999", false};
     return std::nullopt;
   };
   auto c = std::make_unique<TenantRuntime>(std::move(spec), services());
@@ -271,6 +272,19 @@ TEST_F(TwoTenants, AnEntryCarriedByAnExternalDeviceGetsItsName) {
   EXPECT_TRUE(store.appended[0].private_device);
   EXPECT_FALSE(store.appended[1].device_name);  // the desk phone carried it: no device
   EXPECT_FALSE(store.appended[1].device_number);
+  auto company = entry(acme, "103", "+4989111");
+  company.device_number = "+491709999999";
+  company.private_device = true;  // as the driver leaves every external device
+  c->record(company);
+  auto unknown = entry(acme, "103", "+4989111");
+  unknown.device_number = "+491700000000";
+  unknown.private_device = true;
+  c->record(unknown);
+  ASSERT_EQ(store.appended.size(), 4u);
+  EXPECT_EQ(store.appended[2].device_name, "company");
+  EXPECT_FALSE(store.appended[2].private_device);  // a company device: the company's costs
+  EXPECT_FALSE(store.appended[3].device_name);
+  EXPECT_TRUE(store.appended[3].private_device);  // nobody's active device any more: private
 }
 
 TEST_F(TwoTenants, WhatBelongsToAnotherTenantIsRefusedNotDelivered) {

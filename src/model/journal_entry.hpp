@@ -66,8 +66,9 @@ struct JournalEntry {
   std::optional<ContactRef> contact{};
   // AnyDevice: the user's external device that carried the call (docs/journal.md "AnyDevice"):
   // its number (E.164), its name when the user's devices name that number ("mobile"), and
-  // whether it is a private device (every external device is the user's own number, not a line
-  // of the company: its costs can be told apart). All empty/false for calls on the desk phone.
+  // whether it is a private device (the user's own phone, not a line of the company: the costs can
+  // be told apart; the device's attribute, private when no device of that number is known). All
+  // empty/false for calls on the desk phone.
   std::optional<std::string> device_number{};
   std::optional<std::string> device_name{};
   bool private_device = false;

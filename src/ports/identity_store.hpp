@@ -70,6 +70,9 @@ struct ExternalDevice {
   std::string name;    // device name (core::valid_external_device_name), unique per user
   std::string number;  // E.164 ("+491701234567")
   base::Timestamp created_at{};
+  // The user's own phone (true) or a line the company pays (false): the journal's "private" of
+  // the calls it carries, so company and private costs can be told apart (docs/journal.md).
+  bool private_device = true;
   friend bool operator==(const ExternalDevice&, const ExternalDevice&) = default;
 };
 
@@ -88,6 +91,7 @@ struct ActiveDeviceRow {
   std::string user;
   std::string device;  // the active device's name
   std::string number;  // E.164 when it is an external device, "" for an extension
+  bool private_device = true;  // ExternalDevice::private_device (an extension: unused)
 };
 
 // A token as issued: the plaintext `token` ("cbt_<id>_<secret>") exists only in this answer.
@@ -169,7 +173,8 @@ class IdentityStore {
       const base::TenantId& tenant) = 0;
 
   // AnyDevice: a user's external devices and active device (GET/PUT /api/v1/me/devices). get:
-  // Errc::not_found when the user does not exist. put_external_device adds or renumbers a device:
+  // Errc::not_found when the user does not exist. put_external_device adds a device or stores its new
+  // number and private flag:
   // Errc::not_found (no user), Errc::conflict when it would be the (max+1)-th device.
   // remove_external_device: Errc::not_found when there is none of that name; it stops being the
   // active device (back to ""). set_active_device does not check `device` (the caller did; "" resets

@@ -153,7 +153,7 @@ PRAGMA user_version = 5;
     // 5 -> 6: AnyDevice (issue 14): each user's named external devices and their active device
     // (an extension or one of those names), removed with their user. Users from before have none
     // and no choice: the tenant's default applies to them.
-    return step(5, R"sql(
+    if (auto st = step(5, R"sql(
 CREATE TABLE IF NOT EXISTS user_devices (
   tenant TEXT NOT NULL, user TEXT NOT NULL, name TEXT NOT NULL, number TEXT NOT NULL, created_at INTEGER NOT NULL,
   PRIMARY KEY (tenant, user, name));
@@ -161,6 +161,14 @@ CREATE TABLE IF NOT EXISTS user_active_device (
   tenant TEXT NOT NULL, user TEXT NOT NULL, device TEXT NOT NULL, updated_at INTEGER NOT NULL,
   updated_by TEXT NOT NULL DEFAULT '', PRIMARY KEY (tenant, user));
 PRAGMA user_version = 6;
+)sql");
+        !st)
+      return st;
+    // 6 -> 7: AnyDevice, private vs company devices: the journal tells the costs apart. Devices
+    // from before were all counted as the user's own phones, and stay so.
+    return step(6, R"sql(
+ALTER TABLE user_devices ADD COLUMN private INTEGER NOT NULL DEFAULT 1;
+PRAGMA user_version = 7;
 )sql");
   }();
   if (!migrated) {
@@ -294,13 +302,13 @@ base::Result<UserDevices> SqliteIdentityStore::get_user_devices(const base::Tena
   if (!user_exists(tenant, user)) return fail(Error::not_found("user " + user + " not found"));
   UserDevices out;
   {
-    Statement q(db_, "SELECT name, number, created_at FROM user_devices WHERE tenant=? AND user=? ORDER BY name");
+    Statement q(db_, "SELECT name, number, created_at, private FROM user_devices WHERE tenant=? AND user=? ORDER BY name");
     if (!q.ok()) return fail(sql_error("get user devices"));
     q.bind(1, tenant);
     q.bind(2, user);
     int rc;
     while ((rc = q.step()) == SQLITE_ROW)
-      out.external.push_back({q.text(0), q.text(1), base::from_micros(q.i64(2))});
+      out.external.push_back({q.text(0), q.text(1), base::from_micros(q.i64(2)), q.i64(3) != 0});
     if (rc != SQLITE_DONE) return fail(sql_error("get user devices"));
   }
   Statement q(db_, "SELECT device, updated_at, updated_by FROM user_active_device WHERE tenant=? AND user=?");
@@ -343,14 +351,15 @@ base::Status SqliteIdentityStore::put_external_device(const base::TenantId& tena
     if (!exists && count >= max_devices)
       return rollback(Error::conflict("at most " + std::to_string(max_devices) + " external devices per user"));
   }
-  Statement q(db_, "INSERT INTO user_devices(tenant,user,name,number,created_at) VALUES(?,?,?,?,?) "
-                   "ON CONFLICT(tenant,user,name) DO UPDATE SET number=excluded.number");
+  Statement q(db_, "INSERT INTO user_devices(tenant,user,name,number,created_at,private) VALUES(?,?,?,?,?,?) "
+                   "ON CONFLICT(tenant,user,name) DO UPDATE SET number=excluded.number, private=excluded.private");
   if (!q.ok()) return rollback(sql_error("put device"));
   q.bind(1, tenant);
   q.bind(2, user);
   q.bind(3, device.name);
   q.bind(4, device.number);
   q.bind(5, base::to_micros(device.created_at));
+  q.bind(6, device.private_device ? 1 : 0);
   if (q.step() != SQLITE_DONE) return rollback(sql_error("put device"));
   return exec("COMMIT;");
 }
@@ -414,7 +423,7 @@ base::Status SqliteIdentityStore::set_active_device(const base::TenantId& tenant
 
 base::Result<std::vector<ActiveDeviceRow>> SqliteIdentityStore::list_active_devices() {
   std::lock_guard lock(mu_);
-  Statement q(db_, "SELECT a.tenant, a.user, a.device, COALESCE(d.number, '') FROM user_active_device a "
+  Statement q(db_, "SELECT a.tenant, a.user, a.device, COALESCE(d.number, ''), COALESCE(d.private, 1) FROM user_active_device a "
                    "LEFT JOIN user_devices d ON d.tenant=a.tenant AND d.user=a.user AND d.name=a.device "
                    "ORDER BY a.tenant, a.user");
   if (!q.ok()) return fail(sql_error("list active devices"));
@@ -423,7 +432,7 @@ base::Result<std::vector<ActiveDeviceRow>> SqliteIdentityStore::list_active_devi
   while ((rc = q.step()) == SQLITE_ROW) {
     auto tenant = base::TenantId::parse(q.text(0), "user_active_device.tenant");
     if (!tenant) return fail(tenant.error());
-    out.push_back({*tenant, q.text(1), q.text(2), q.text(3)});
+    out.push_back({*tenant, q.text(1), q.text(2), q.text(3), q.i64(4) != 0});
   }
   if (rc != SQLITE_DONE) return fail(sql_error("list active devices"));
   return out;

@@ -41,8 +41,8 @@ using ports::UserDevices;
 
 class SqliteIdentityStore final : public ports::IdentityStore {
  public:
-  static constexpr int kSchemaVersion = 6;  // 2: tenant_settings; 3: sessions.token_id, credential_generation; 4: user_settings;
-                                            // 5: user_status; 6: user_devices, user_active_device (AnyDevice)
+  static constexpr int kSchemaVersion = 7;  // 2: tenant_settings; 3: sessions.token_id, credential_generation; 4: user_settings;
+                                            // 5: user_status; 6: user_devices, user_active_device (AnyDevice); 7: user_devices.private
   static constexpr std::size_t kMaxSettingBytes = 256 * 1024;
   static constexpr std::size_t kMaxUserSettingBytes = 64 * 1024;
 

@@ -46,6 +46,29 @@ TEST(UserDevices, AddRenumberRemoveAndTheBound) {
   EXPECT_EQ(s->put_external_device(kT1, "anna", {"bad name", "+491701234567", at(1)}, 5).error().code(),
             base::Errc::invalid_argument);
   EXPECT_EQ(s->remove_external_device(kT1, "anna", "car").error().code(), base::Errc::not_found);
+}
+
+TEST(UserDevices, PrivateOrCompanyIsStoredChangedInPlaceAndLoadedAtStartUp) {
+  auto s = std::move(*SqliteIdentityStore::open(":memory:"));
+  ASSERT_TRUE(s->put_user({kT1, "anna", "user", "Anna", {"100"}, ""}));
+  ASSERT_TRUE(s->put_external_device(kT1, "anna", {"mobile", "+491701234567", at(1), /*private_device=*/false}, 5));
+  ASSERT_TRUE(s->put_external_device(kT1, "anna", {"home", "+49301234567", at(2)}, 5));  // private by default
+  auto d = s->get_user_devices(kT1, "anna");
+  ASSERT_TRUE(d && d->external.size() == 2u);
+  EXPECT_TRUE(d->external[0].private_device);    // home
+  EXPECT_FALSE(d->external[1].private_device);   // mobile: the company's
+  ASSERT_TRUE(s->set_active_device(kT1, "anna", "mobile", at(3), "anna"));
+  auto rows = s->list_active_devices();
+  ASSERT_TRUE(rows && rows->size() == 1u);
+  EXPECT_FALSE(rows->front().private_device);
+  // Declared private later: the same device (creation time kept), the flag changed.
+  ASSERT_TRUE(s->put_external_device(kT1, "anna", {"mobile", "+491701234567", at(4), true}, 5));
+  d = s->get_user_devices(kT1, "anna");
+  EXPECT_EQ(d->external[1], (ExternalDevice{"mobile", "+491701234567", at(1), true}));
+  EXPECT_TRUE(s->list_active_devices()->front().private_device);
+  // The active device is a desk extension: no external device, the flag is unused (default).
+  ASSERT_TRUE(s->set_active_device(kT1, "anna", "100", at(5), "anna"));
+  EXPECT_EQ(s->list_active_devices()->front().number, "");
   EXPECT_EQ(s->remove_external_device(kT2, "anna", "mobile").error().code(), base::Errc::not_found);
 }
 

@@ -56,8 +56,9 @@ export function useMyDevice(name: string | null) {
     (d) => t('anydev.nowActive', { name: d.active ?? '' }));
 }
 
-export function addMyDevice(name: string, number: string) {
-  return change(api.request('PUT', `/api/v1/me/devices/${encodeURIComponent(name)}`, { number }),
+// `company`: a phone the company pays for (the journal's device.private false); else the user's own.
+export function addMyDevice(name: string, number: string, company = false) {
+  return change(api.request('PUT', `/api/v1/me/devices/${encodeURIComponent(name)}`, { number, private: !company }),
     () => t('anydev.added', { name }));
 }
 

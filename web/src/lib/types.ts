@@ -71,7 +71,7 @@ export type ServerMessage =
   | { type: 'user_devices'; seq?: number; change: string; devices: UserDevices }
   | { type: 'line_features'; seq: number; line: string; features: unknown };
 // AnyDevice: the user's own devices and the active one (GET /api/v1/me/devices, WS `user_devices`).
-export interface UserDevice { name: string; kind: 'desk' | 'external'; number: string; rings_first?: string; allowed?: boolean; reason?: string }
+export interface UserDevice { name: string; kind: 'desk' | 'external'; number: string; private?: boolean; rings_first?: string; allowed?: boolean; reason?: string }
 export interface UserDevices { user: string; active: string | null; chosen: boolean; devices: UserDevice[]; max_external: number; updated_by?: string | null }
 // A user's own status (PUT /api/v1/me/status; docs/api.md "Presence").
 export interface UserStatus { status: 'available' | 'away' | 'busy' | 'dnd' | 'offline'; note: string; until: string | null; updated_at: string | null }

@@ -31,6 +31,7 @@ export function MyDevicesDialog() {
   const ref = useRef<HTMLDialogElement>(null);
   const [name, setName] = useState('');
   const [number, setNumber] = useState('');
+  const [company, setCompany] = useState(false);
   const d = state.myDevices;
   useEffect(() => {
     const dlg = ref.current;
@@ -46,7 +47,7 @@ export function MyDevicesDialog() {
   const submit = async (ev: Event) => {
     ev.preventDefault();
     if (!validDeviceName(name) || !number.trim()) return;
-    if (await addMyDevice(name, number.trim())) { setName(''); setNumber(''); }
+    if (await addMyDevice(name, number.trim(), company)) { setName(''); setNumber(''); setCompany(false); }
   };
   return (
     <dialog ref={ref} class="mydev-dialog" aria-labelledby="mydev-title" onClose={close}>
@@ -55,7 +56,7 @@ export function MyDevicesDialog() {
       <ul class="mydev-list">
         {d.devices.map((x) => (
           <li key={x.name} data-device={x.name}>
-            <span>{label(x)}{x.name === d.active ? ` — ${t('anydev.isActive')}` : ''}</span>
+            <span>{label(x)}{x.kind === 'external' && x.private === false ? ` · ${t('anydev.companyShort')}` : ''}{x.name === d.active ? ` — ${t('anydev.isActive')}` : ''}</span>
             {x.allowed === false ? <span class="hint"> {t('anydev.notAllowed', { reason: x.reason ?? '' })}</span> : null}
             {x.kind === 'external'
               ? <button type="button" class="link" aria-label={t('anydev.remove', { name: x.name })} onClick={() => void removeMyDevice(x.name)}>{t('anydev.removeShort')}</button>
@@ -70,6 +71,8 @@ export function MyDevicesDialog() {
         <label for="mydev-number">{t('anydev.number')}</label>
         <input id="mydev-number" type="tel" value={number} maxLength={64} placeholder="0170 1234567"
           onInput={(ev) => setNumber((ev.target as HTMLInputElement).value)} disabled={full} />
+        <label class="check"><input id="mydev-company" type="checkbox" checked={company} disabled={full}
+          onChange={(ev) => setCompany((ev.target as HTMLInputElement).checked)} /> {t('anydev.company')}</label>
         <button type="submit" disabled={full || !validDeviceName(name) || !number.trim()}>{t('anydev.add')}</button>
         {full ? <p class="hint">{t('anydev.full', { n: d.max_external })}</p> : null}
       </form>

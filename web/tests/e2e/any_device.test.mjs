@@ -55,8 +55,15 @@ run('AnyDevice in the browser', async (ctx) => {
   await page.waitForSelector('.flash.error:has-text("deny pattern +49900*")');
   await page.fill('#mydev-name', 'mobile');
   await page.fill('#mydev-number', '0170 1234567');
+  await page.check('#mydev-company');  // a company phone: its calls are company costs in the journal
   await page.click('.mydev-form button[type=submit]');
   await page.waitForSelector('dialog.mydev-dialog li[data-device=mobile]:has-text("+491701234567")');
+  await page.waitForSelector('dialog.mydev-dialog li[data-device=mobile]:has-text("company")');
+  {
+    const got = await d.api('GET', '/api/v1/me/devices', token);
+    const mobile = JSON.parse(got.text).devices.find((x) => x.name === 'mobile');
+    assert(mobile && mobile.private === false, `the mobile is stored as a company device: ${got.text}`);
+  }
   let bare = await unlabeled(page);
   assert(bare.length === 0, `devices dialog controls without an accessible name: ${bare.join('\n')}`);
   await assertAccessible(page, 'devices dialog');
