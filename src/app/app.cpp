@@ -24,6 +24,8 @@
 #include "base/log.hpp"
 #include "base/private_dir.hpp"
 #include "base/service_notify.hpp"
+#include "relay/auth/edge_auth.hpp"
+#include "relay/edge/relay_client.hpp"
 
 #ifndef CALLBRIDGE_VERSION
 #define CALLBRIDGE_VERSION "dev"
@@ -132,8 +134,36 @@ base::Result<std::unique_ptr<App>> App::create(Config config, AppOptions options
   auto csta = wire_csta(*app, app->config_.csta, csta_auth_deps(app->rest_));
   if (!csta) return fail(csta.error());
   app->csta_ = std::move(*csta);
+  if (auto st = app->start_relay(); !st) return fail(st.error());
   return app;
 }
+
+// [relay]: dial out to the cloud relay as edge `edge_id` (docs/relay.md "The edge").
+base::Status App::start_relay() {
+  const RelayConfig& rc = config_.relay;
+  if (rc.url.empty()) return {};
+  const std::string key_file =
+      rc.edge_key_file.empty() ? (std::filesystem::path(data_dir_) / "relay-edge.key").string() : rc.edge_key_file;
+  auto keys = relay::auth::load_or_create_key_file(key_file);
+  if (!keys) return fail(Error(keys.error().code(), "[relay] edge_key_file: " + keys.error().message()));
+  relay::edge::RelayClientOptions o;
+  o.url = rc.url;
+  o.fallback_urls = rc.fallback_urls;
+  o.edge_id = rc.edge_id;
+  o.keys = std::move(*keys);
+  o.join_token = rc.join_token;
+  o.ca_file = rc.ca_file;
+  o.outbox_frames = rc.outbox_frames;
+  o.outbox_bytes = rc.outbox_bytes;
+  auto client = relay::edge::RelayClient::create(io_, std::move(o));
+  if (!client) return fail(client.error());
+  relay_ = std::move(*client);
+  relay_->start();
+  spdlog::info("relay: edge \"{}\" connecting out to {}", rc.edge_id, rc.url);
+  return {};
+}
+
+relay::edge::EdgeLink* App::relay_link() { return relay_.get(); }
 
 // journal.backend: "sqlite" = DATA_DIR/journal.db, "postgres" = journal.dsn (app/store_wiring, as
 // the CLI opens it).
@@ -150,6 +180,7 @@ base::Status App::open_journal() {
 }
 
 App::~App() {
+  relay_.reset();  // its handlers (the end-to-end layer's) reach the REST API and the runtimes
   csta_.reset();  // its listener holds handlers on io_, its sessions reach the runtimes
   // Drivers and HTTP hold handlers on io_; destroy them before io_ (declared first) goes. A driver
   // that did not stop journals its open calls through its runtime into the (still open) store.

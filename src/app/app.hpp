@@ -46,6 +46,11 @@ namespace callbridge::ports {
 class ContactStore;
 }
 
+namespace callbridge::relay::edge {
+class EdgeLink;
+class RelayClient;
+}  // namespace callbridge::relay::edge
+
 namespace callbridge::app {
 
 struct CstaWiring;  // app/csta_wiring.hpp
@@ -90,6 +95,10 @@ class App {
   std::uint16_t http_port() const { return http_->port(); }
   // The CSTA server's port ([csta] listen); 0 when it is off.
   std::uint16_t csta_port() const;
+  // The connection out to the cloud relay ([relay] url, docs/relay.md), what the end-to-end layer
+  // sends and receives through; null when [relay] is off. io thread.
+  relay::edge::EdgeLink* relay_link();
+  relay::edge::RelayClient* relay_client() { return relay_.get(); }
 
   // The built-in contact store (DATA_DIR/contacts.db or PostgreSQL), behind the in-memory index
   // when [directory.store] memory_index is on: what the REST API edits and every tenant's lookups
@@ -157,6 +166,7 @@ class App {
   void arm_contacts_watch();
   void check_contact_tokens();
   base::Status open_journal();
+  base::Status start_relay();
   void begin_shutdown(std::string why);
   void arm_hangup();
   void arm_watchdog(std::chrono::microseconds every);
@@ -196,6 +206,7 @@ class App {
   std::shared_ptr<struct RestWiring> rest_;  // REST API stores (app/rest_wiring.hpp)
   // The CSTA server and its listener ([csta]); null when off. After rest_: its logins use it.
   std::unique_ptr<CstaWiring> csta_;
+  std::unique_ptr<relay::edge::RelayClient> relay_;  // [relay]; handlers on io_
   boost::asio::signal_set signals_;
   boost::asio::signal_set hangup_;           // SIGHUP: reload()
   boost::asio::steady_timer watchdog_timer_;  // WATCHDOG=1 from the io thread (a stuck loop stops it)

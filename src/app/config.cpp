@@ -5,6 +5,7 @@
 #include "core/any_device.hpp"
 #include "base/tenant_id.hpp"
 #include "base/web_origin.hpp"
+#include "relay/wire/control.hpp"
 
 #include <unistd.h>
 
@@ -262,6 +263,28 @@ Status read_server(TableReader r, ServerConfig& s, std::string_view source) {
 }
 
 bool valid_tenant_id(std::string_view id) { return base::TenantId::valid(id); }
+
+Status read_relay(TableReader r, RelayConfig& c) {
+  CB_TRY(r.string("url", c.url, true));
+  if (auto* n = r.get("fallback_urls")) {
+    CB_TRY(r.string_list("fallback_urls", c.fallback_urls));
+    for (const auto& u : c.fallback_urls)
+      if (!u.starts_with("wss://")) return fail(r.bad("fallback_urls", *n, "a list of wss:// URLs"));
+  }
+  CB_TRY(r.string("edge_id", c.edge_id, true));
+  CB_TRY(r.string("edge_key_file", c.edge_key_file, true));
+  CB_TRY(r.string("join_token", c.join_token, true));
+  CB_TRY(r.string("ca_file", c.ca_file, true));
+  CB_TRY(r.integer("outbox_frames", c.outbox_frames, 1, 1'000'000, "an integer 1..1000000"));
+  CB_TRY(r.integer("outbox_bytes", c.outbox_bytes, 65536, 1LL << 30, "an integer 65536..1073741824 (bytes)"));
+  if (auto* n = r.get("url"); n && !c.url.starts_with("wss://"))
+    return fail(r.bad("url", *n, "a wss:// URL (e.g. \"wss://relay.example.com\")"));
+  if (auto* n = r.get("edge_id"); n && !relay::wire::valid_edge_id(c.edge_id))
+    return fail(r.bad("edge_id", *n, "an edge name: lower-case letters, digits and '-', 1 to 63, not starting with '-'"));
+  if (!c.url.empty() && c.edge_id.empty())
+    return fail(Error::invalid_argument(r.key_path("edge_id") + ": required when [relay] url is set"));
+  return r.finish();
+}
 
 Status read_csta(TableReader r, CstaConfig& c, std::string_view source) {
   CB_TRY(r.string("listen", c.listen, true));
@@ -912,6 +935,10 @@ Result<Config> parse_config(std::string_view text, std::string_view source) {
   if (!csta) return fail(csta.error());
   if (*csta) CB_TRY(read_csta(TableReader(**csta, "csta", source), c.csta, source));
 
+  auto relay = r.table("relay");
+  if (!relay) return fail(relay.error());
+  if (*relay) CB_TRY(read_relay(TableReader(**relay, "relay", source), c.relay));
+
   auto journal = r.table("journal");
   if (!journal) return fail(journal.error());
   if (*journal) CB_TRY(read_journal(TableReader(**journal, "journal", source), c.journal));
@@ -1099,6 +1126,24 @@ start_styles = ["ecma354", "osv"]
 # name = "tapi"
 # secret_file = "/etc/callbridge/csta-tapi.secret"
 # tenant = "default"
+
+[relay]
+# This callbridged as an edge of a cloud relay (callbridge-relay, docs/relay.md): it connects out,
+# nothing connects in. Browsers paired with it work through the relay, end-to-end encrypted.
+# Off unless `url` is set. The relay's operator runs `callbridge-relay edge add NAME`, which prints
+# the one-time join token; edge_id is that NAME.
+# url = "wss://relay.example.com"
+# Other nodes of the relay, tried in turn when the one in use fails (no load balancer in front).
+# fallback_urls = ["wss://relay-2.example.com"]
+# edge_id = "acme"
+# join_token = "..."
+# The edge's Ed25519 key (created on first start, mode 0600); default <data_dir>/relay-edge.key.
+# edge_key_file = "/var/lib/callbridge/relay-edge.key"
+# PEM CA certificates to verify the relay's certificate (default: the system's).
+# ca_file = "/etc/callbridge/relay-ca.pem"
+# Frames kept for replay after a reconnect (count, bytes).
+outbox_frames = 4096
+outbox_bytes = 4194304
 
 [journal]
 # Drop entries whose remote is another internal extension (direction "internal").

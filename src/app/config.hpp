@@ -268,9 +268,26 @@ struct CstaConfig {
   bool operator==(const CstaConfig&) const = default;
 };
 
+// [relay]: this callbridged as an edge of a cloud relay (docs/relay.md): it connects out to `url`,
+// logs in with its Ed25519 key and carries its clients' end-to-end encrypted traffic. Off without `url`.
+struct RelayConfig {
+  std::string url;            // wss://HOST[:PORT][/v1/edge]; "" = no relay
+  // Other nodes of the same relay when no load balancer is in front: tried in turn after a failure.
+  std::vector<std::string> fallback_urls;
+  std::string edge_id;        // the NAME given to `callbridge-relay edge add NAME`
+  std::string edge_key_file;  // "" = <data_dir>/relay-edge.key (created on first start, mode 0600)
+  std::string join_token;     // the one-time token `edge add` printed; needed for the first login only
+  std::string ca_file;        // PEM CA certificates to verify the relay with ("" = the system's)
+  // Frames kept for replay after a reconnect (count and bytes), so a new node's window is whole.
+  std::size_t outbox_frames = 4096;
+  std::size_t outbox_bytes = 4 * 1024 * 1024;
+  bool operator==(const RelayConfig&) const = default;
+};
+
 struct Config {
   ServerConfig server;
   CstaConfig csta;
+  RelayConfig relay;
   std::vector<PbxConfig> pbx;
   JournalConfig journal;
   AuditConfig audit;

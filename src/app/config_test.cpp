@@ -256,6 +256,38 @@ secret_file = "/etc/callbridge/crm.secret"
             "csta.tls.key_file: required when [csta.tls] names the other file");
 }
 
+// Issue 16: [relay], this callbridged as an edge of a cloud relay.
+TEST(Config, RelaySection) {
+  auto c = parse_config(R"(
+[relay]
+url = "wss://relay.example.com:8443"
+edge_id = "acme-2"
+join_token = "tok"
+edge_key_file = "/var/lib/callbridge/k"
+ca_file = "/ca.pem"
+outbox_frames = 100
+)",
+                        "test.toml");
+  ASSERT_TRUE(c) << c.error().message();
+  EXPECT_EQ(c->relay.url, "wss://relay.example.com:8443");
+  EXPECT_EQ(c->relay.edge_id, "acme-2");
+  EXPECT_EQ(c->relay.join_token, "tok");
+  EXPECT_EQ(c->relay.edge_key_file, "/var/lib/callbridge/k");
+  EXPECT_EQ(c->relay.ca_file, "/ca.pem");
+  EXPECT_EQ(c->relay.outbox_frames, 100u);
+  EXPECT_EQ(c->relay.outbox_bytes, 4u * 1024 * 1024);
+  EXPECT_TRUE(parse_config("", "x")->relay.url.empty()) << "off by default";
+
+  EXPECT_EQ(error_of("[relay]\nurl = \"http://relay\"\nedge_id = \"a\"\n"),
+            "relay.url: expected a wss:// URL (e.g. \"wss://relay.example.com\"), got \"http://relay\" (test.toml line 2)");
+  EXPECT_EQ(error_of("[relay]\nurl = \"wss://relay\"\n"), "relay.edge_id: required when [relay] url is set");
+  EXPECT_EQ(error_of("[relay]\nurl = \"wss://relay\"\nedge_id = \"Acme\"\n"),
+            "relay.edge_id: expected an edge name: lower-case letters, digits and '-', 1 to 63, not starting with '-', "
+            "got \"Acme\" (test.toml line 3)");
+  EXPECT_EQ(error_of("[relay]\nurl = \"wss://relay\"\nedge_id = \"a\"\nedge_key = \"x\"\n"),
+            "relay.edge_key: unknown key (test.toml line 4)");
+}
+
 TEST(Config, ServerConnectionCaps) {
   auto d = parse_config("", "test.toml");
   ASSERT_TRUE(d);
