@@ -216,6 +216,10 @@ void SimServer::stop() {
 
 void SimServer::post(std::function<void(SimEngine&)> fn) {
   asio::post(impl_->io, [this, fn = std::move(fn)] {
+    // An idle engine's clock stood still: bring it to the present first, so that what `fn` starts
+    // (a scenario) is paced from now, not run in one burst up to the present.
+    if (impl_->options.speed > 0 && impl_->engine.idle())
+      impl_->engine.run_until(std::max(impl_->sim_now(), impl_->engine.now()));
     fn(impl_->engine);
     impl_->flush_events();
     impl_->arm();

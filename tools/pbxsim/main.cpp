@@ -128,7 +128,8 @@ int main(int argc, char** argv) {
                "generated traffic starts when the first client has logged in (an observer that must see every call)");
   app.add_flag("--control-stdin", control_stdin,
                "read commands from stdin, one per line: 'drain' = start no new calls and exit once the calls "
-               "in progress have ended (fault campaigns end their traffic this way)");
+               "in progress have ended (fault campaigns end their traffic this way); 'scenario NAME' = play "
+               "one captured flow now, printing 'scenario NAME done' once the simulator is idle again");
   app.add_option("--dump", dump,
                  "do not serve: run the scenario/traffic to the end and write the AMI stream (banner + events) "
                  "to FILE ('-' = stdout); needs --scenario or --max-calls");
@@ -242,25 +243,41 @@ int main(int argc, char** argv) {
     });
   }
   bool draining = false;  // engine thread only
+  std::string playing;    // engine thread only: a scenario started by the 'scenario' command
   if (exit_when_done || control_stdin) {
     server.on_idle([&](sim::SimEngine&) {
+      if (!playing.empty()) {
+        std::printf("callbridge-pbxsim: scenario %s done\n", playing.c_str());
+        std::fflush(stdout);
+        playing.clear();
+      }
       bool traffic_done = !traffic || (profile.max_calls != 0 && generator.started() >= profile.max_calls);
       if (draining || (exit_when_done && started && traffic_done)) server.stop();
     });
   }
   if (control_stdin) {
     // Detached: it blocks in getline until the process exits; it only posts to the engine thread.
-    std::thread([&server, &generator, &draining] {
+    std::thread([&server, &generator, &draining, &playing] {
       std::string line;
       while (std::getline(std::cin, line)) {
-        if (line == "drain") {
+        if (line.starts_with("scenario ")) {
+          server.post([name = line.substr(9), &playing](sim::SimEngine& e) {
+            if (auto st = sim::start_scenario(e, name); !st) {
+              std::printf("callbridge-pbxsim: %s\n", st.error().to_string().c_str());
+            } else {
+              playing = name;
+              std::printf("callbridge-pbxsim: scenario %s started\n", name.c_str());
+            }
+            std::fflush(stdout);
+          });
+        } else if (line == "drain") {
           server.post([&server, &generator, &draining](sim::SimEngine& e) {
             generator.stop();
             draining = true;
             if (e.idle()) server.stop();  // nothing in progress: on_idle would not come again
           });
         } else if (!line.empty()) {
-          std::fprintf(stderr, "callbridge-pbxsim: unknown control command '%s' (known: drain)\n", line.c_str());
+          std::fprintf(stderr, "callbridge-pbxsim: unknown control command '%s' (known: drain, scenario NAME)\n", line.c_str());
         }
       }
     }).detach();
