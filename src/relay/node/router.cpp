@@ -213,6 +213,7 @@ Router::ClientConn* Router::client_open(const std::string& edge, const wire::Cli
     peer->close(CloseCode::try_later, "node-full", "this relay node serves its maximum of clients; try again");
     return nullptr;
   }
+  const bool fresh = !edges_.contains(edge);  // this node has no window of the edge yet
   EdgeState& st = state(edge, now);
   if (st.clients.count(client) >= options_.max_connections_per_client) {
     ++metrics_.drops["client-limit"];
@@ -221,7 +222,9 @@ Router::ClientConn* Router::client_open(const std::string& edge, const wire::Cli
     return nullptr;
   }
   auto* conn = new ClientConn{edge, client, peer, 0, options_.client_burst, now};
-  const bool gap = since && st.window.gap_after(client, *since);
+  // A resume on a node that had no window of this edge (its edge and clients were elsewhere)
+  // cannot be known to be whole: say so, the client then fetches afresh (docs/relay.md).
+  const bool gap = since && *since > 0 && (fresh || st.window.gap_after(client, *since));
   peer->send_text(wire::render_control(wire::Welcome{options_.node, st.edge != nullptr || !st.edge_node.empty(), gap}));
   if (since) {
     conn->last_seq = *since;

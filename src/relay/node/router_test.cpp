@@ -495,6 +495,22 @@ TEST_F(ClusterTest, ADeadNodesClientsAreGoneAndItsEdgeOffline) {
   EXPECT_EQ(b.controls<wire::EdgeState>().back(), wire::EdgeState{false});
 }
 
+TEST_F(ClusterTest, AResumeOnANodeWithoutAWindowReportsAGap) {
+  FakePeer edge, a;
+  r1->edge_up("acme", &edge, t0);
+  r1->edge_binary("acme", &edge, to_client(1, 1), t0);
+  cluster.pump();
+  // Node 3 never saw acme: a client resuming there cannot be served whole.
+  r3->client_open("acme", cid(1), 1, &a, t0);
+  cluster.pump();
+  ASSERT_EQ(a.controls<wire::Welcome>().size(), 1u);
+  EXPECT_EQ(a.controls<wire::Welcome>()[0].gap, true);
+  // Node 1 has the window: no gap there.
+  FakePeer b;
+  r1->client_open("acme", cid(1), 1, &b, t0);
+  EXPECT_EQ(b.controls<wire::Welcome>()[0].gap, false);
+}
+
 TEST_F(ClusterTest, DropClientReachesEveryNode) {
   FakePeer edge, a, b;
   r1->edge_up("acme", &edge, t0);
