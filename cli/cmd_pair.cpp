@@ -45,21 +45,22 @@ struct Opened {
   std::unique_ptr<audit::SqliteAuditLog> audit;
 };
 
-// identity.db (and audit.db when `with_audit`) of the configured data dir.
-std::optional<Opened> open(const PairFlags& f, bool with_audit, int& rc) {
+// identity.db (and audit.db when `with_audit`) of the configured data dir; --edge and
+// --relay-url default to the configuration's [relay] edge_id and url.
+std::optional<Opened> open(PairFlags& f, bool with_audit, int& rc) {
   std::string dir = f.data_dir;
-  if (dir.empty()) {
-    std::string cfg = f.config;
-    if (cfg.empty())
-      if (const char* e = std::getenv("CALLBRIDGE_CONFIG")) cfg = e;
-    if (!cfg.empty()) {
-      auto c = app::load_config_file(cfg);
-      if (!c) {
-        rc = fail_msg("config error: " + c.error().message(), 2);
-        return std::nullopt;
-      }
-      dir = app::effective_data_dir(*c);
+  std::string cfg = f.config;
+  if (cfg.empty())
+    if (const char* e = std::getenv("CALLBRIDGE_CONFIG")) cfg = e;
+  if (!cfg.empty()) {
+    auto c = app::load_config_file(cfg);
+    if (!c) {
+      rc = fail_msg("config error: " + c.error().message(), 2);
+      return std::nullopt;
     }
+    if (dir.empty()) dir = app::effective_data_dir(*c);
+    if (f.edge.empty()) f.edge = c->relay.edge_id;
+    if (f.relay_url.empty()) f.relay_url = c->relay.url;
   }
   if (dir.empty()) dir = app::default_data_dir();
   std::error_code ec;
@@ -128,12 +129,13 @@ void print_qr(const std::string& text) {
 #endif
 }
 
-int run_create(const PairFlags& f) {
-  if (f.edge.empty() || f.relay_url.empty())
-    return fail_msg("--edge and --relay-url are needed (the edge id registered at the relay and its wss:// URL)", 2);
+int run_create(PairFlags& f) {
   int rc = 0;
   auto o = open(f, true, rc);
   if (!o) return rc;
+  if (f.edge.empty() || f.relay_url.empty())
+    return fail_msg("--edge and --relay-url are needed, or a configuration with [relay] edge_id and url "
+                    "(the edge id registered at the relay and its wss:// URL)", 2);
   const base::TenantId tenant(f.tenant);
   const auto now = base::SystemClock().now();
   auto p = relay::pairing::create(*o->store, tenant, f.label, "cli", f.edge, f.relay_url, now,
@@ -154,7 +156,7 @@ int run_create(const PairFlags& f) {
   return 0;
 }
 
-int run_list(const PairFlags& f) {
+int run_list(PairFlags& f) {
   int rc = 0;
   auto o = open(f, false, rc);
   if (!o) return rc;
@@ -169,7 +171,7 @@ int run_list(const PairFlags& f) {
   return 0;
 }
 
-int run_revoke(const PairFlags& f) {
+int run_revoke(PairFlags& f) {
   if (!relay::pairing::valid_device_id(f.id)) return fail_msg("device id: 16 hex digits, as `pair list` shows", 2);
   int rc = 0;
   auto o = open(f, true, rc);
@@ -196,8 +198,10 @@ Command register_pair(CLI::App& app) {
   };
   common(c);
   c->add_option("--label", f->label, "a name for the device (\"Anna's laptop\")")->option_text("TEXT");
-  c->add_option("--edge", f->edge, "this edge's id at the relay (callbridge-relay edge add NAME)")->option_text("ID");
-  c->add_option("--relay-url", f->relay_url, "the relay, wss://host[:port] (the link opens https://host[:port]/)")
+  c->add_option("--edge", f->edge, "this edge's id at the relay (default: [relay] edge_id of the configuration)")
+      ->option_text("ID");
+  c->add_option("--relay-url", f->relay_url,
+                "the relay, wss://host[:port] (default: [relay] url; the link opens https://host[:port]/)")
       ->option_text("URL");
   c->add_option("--ttl", f->ttl_minutes, "minutes the link stays valid (1 to 1440)")
       ->capture_default_str()

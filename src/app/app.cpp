@@ -18,6 +18,7 @@
 #include "app/rest_wiring.hpp"
 #include "app/command_wiring.hpp"
 #include "app/csta_wiring.hpp"
+#include "app/relay_tunnel_wiring.hpp"
 #include "csta_server/csta_listener.hpp"
 #include "csta_server/csta_server.hpp"
 #include "api/static_files.hpp"
@@ -158,6 +159,17 @@ base::Status App::start_relay() {
   auto client = relay::edge::RelayClient::create(io_, std::move(o));
   if (!client) return fail(client.error());
   relay_ = std::move(*client);
+  // The end-to-end tunnel (docs/relay.md "Tunnel") on it, before any frame can arrive.
+  RelayTunnelSetup ts;
+  ts.data_dir = data_dir_;
+  ts.edge_id = rc.edge_id;
+  auto hp = parse_host_port(config_.server.listen);
+  ts.api_host = hp ? hp->host : "127.0.0.1";
+  ts.api_port = http_->port();
+  if (!config_.server.tls_key_file.empty()) ts.api_tls_cert_file = config_.server.tls_cert_file;
+  auto tunnel = wire_relay_tunnel(io_, *relay_, ts);
+  if (!tunnel) return fail(Error(tunnel.error().code(), "[relay]: " + tunnel.error().message()));
+  relay_tunnel_ = std::move(*tunnel);
   relay_->start();
   spdlog::info("relay: edge \"{}\" connecting out to {}", rc.edge_id, rc.url);
   return {};
@@ -181,6 +193,7 @@ base::Status App::open_journal() {
 
 App::~App() {
   relay_.reset();  // its handlers (the end-to-end layer's) reach the REST API and the runtimes
+  relay_tunnel_.reset();
   csta_.reset();  // its listener holds handlers on io_, its sessions reach the runtimes
   // Drivers and HTTP hold handlers on io_; destroy them before io_ (declared first) goes. A driver
   // that did not stop journals its open calls through its runtime into the (still open) store.

@@ -207,6 +207,7 @@ class App {
   // The CSTA server and its listener ([csta]); null when off. After rest_: its logins use it.
   std::unique_ptr<CstaWiring> csta_;
   std::unique_ptr<relay::edge::RelayClient> relay_;  // [relay]; handlers on io_
+  std::unique_ptr<struct RelayTunnelWiring> relay_tunnel_;  // the end-to-end tunnel on relay_ (app/relay_tunnel_wiring.hpp)
   boost::asio::signal_set signals_;
   boost::asio::signal_set hangup_;           // SIGHUP: reload()
   boost::asio::steady_timer watchdog_timer_;  // WATCHDOG=1 from the io thread (a stuck loop stops it)

@@ -69,5 +69,16 @@ with tempfile.TemporaryDirectory() as d:
         rc, _, err = run("pair", *args)
         check(rc == want and err.strip() != "", f"pair {' '.join(args[2:])}: rc {rc}, want {want} with a message")
 
+# --edge and --relay-url default to the configuration's [relay] edge_id and url.
+with tempfile.TemporaryDirectory() as d:
+    cfg = d + "/callbridge.toml"
+    with open(cfg, "w") as f:
+        f.write('[server]\ndata_dir = "%s/data"\n\n[relay]\nurl = "wss://relay.example:9443"\nedge_id = "cfg-edge"\n' % d)
+    rc, out, err = run("pair", "--config", cfg, "--no-qr")
+    check(rc == 0, f"pair with a configuration: rc 0 ({rc}, {err})")
+    check(out.strip().startswith("https://relay.example:9443/#pair=cfg-edge."), f"the link from [relay]: {out}")
+    rc, out, _ = run("pair", "list", "--config", cfg)
+    check(rc == 0 and "pending" in out, f"list through the configuration's data dir: {out}")
+
 print("relay_pair_cli:", "FAILED" if failures else "ok")
 sys.exit(1 if failures else 0)

@@ -1,0 +1,54 @@
+// Wires the end-to-end tunnel (src/relay/tunnel, docs/relay.md "Tunnel") onto the App's relay
+// connection when [relay] is on: the paired devices and the edge's e2e key from identity.db, the
+// loopback client of callbridged's own API, and a housekeeping timer. Called once from
+// App::start_relay on the io thread, before the connection starts.
+#pragma once
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/steady_timer.hpp>
+
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "base/error.hpp"
+#include "base/time.hpp"
+
+namespace callbridge::identity {
+class SqlitePairedDeviceStore;
+}
+namespace callbridge::relay::edge {
+class EdgeLink;
+}
+namespace callbridge::relay::tunnel {
+class LoopbackApi;
+class Tunnel;
+}  // namespace callbridge::relay::tunnel
+
+namespace callbridge::app {
+
+struct RelayTunnelWiring {
+  base::SystemClock clock;
+  std::unique_ptr<identity::SqlitePairedDeviceStore> devices;
+  std::unique_ptr<relay::tunnel::LoopbackApi> api;
+  std::unique_ptr<relay::tunnel::Tunnel> tunnel;  // after what it uses: destroyed first
+  std::unique_ptr<boost::asio::steady_timer> timer;
+  RelayTunnelWiring();
+  ~RelayTunnelWiring();
+};
+
+struct RelayTunnelSetup {
+  std::string data_dir;     // identity.db lives there
+  std::string edge_id;      // [relay] edge_id
+  std::string api_host;     // callbridged's listener, as reached from this host
+  std::uint16_t api_port = 0;
+  std::string api_tls_cert_file;  // [server.tls] cert_file: the loopback client then speaks TLS, trusting it
+  std::size_t max_frame_bytes = 0;  // 0: the relay's default
+};
+
+// Errors: identity.db cannot be opened, the API's certificate does not load.
+base::Result<std::unique_ptr<RelayTunnelWiring>> wire_relay_tunnel(boost::asio::io_context& io,
+                                                                    relay::edge::EdgeLink& link,
+                                                                    const RelayTunnelSetup& setup);
+
+}  // namespace callbridge::app
