@@ -10,6 +10,7 @@
 #include <boost/json.hpp>
 #include <chrono>
 #include <filesystem>
+#include <optional>
 #include <fstream>
 #include <regex>
 #include <string>
@@ -380,6 +381,84 @@ TEST(Demo, BadDemoConfigIsAConfigError) {
   Daemon d({"--config", dir / "callbridge.toml", "--listen", "127.0.0.1:0", "--data-dir", dir / "data"});
   EXPECT_EQ(d.wait_exit(), 2);
   EXPECT_NE(d.output().find("demo.calls_per_minute"), std::string::npos) << d.output();
+}
+
+// Issue 17: the demo's simulated PBX has callbridge's dialplan include (docs/pbxsim.md), so the
+// REST API's DND and forwarding are carried out by it, end to end (REST -> AmiFeatures -> DBPut ->
+// the simulator's call flows -> the journal): with DND on Anna's phone stays silent while her calls
+// keep coming (busy), and rings again once it is off; forwarded, her calls ring Ben (101), whose
+// entries say transferred_from 100; forwarded on no answer after 5 s, she has answered_elsewhere
+// entries and Clara (102) the calls.
+TEST(Demo, DndAndForwardingAreCarriedOutByTheSimulatedPbx) {
+  TempDir dir;
+  write_file(dir / "callbridge.toml", "[demo]\nenabled = true\nspeed = 10\ncalls_per_minute = 1\nseed = 5\n");
+  Daemon d({"--config", dir / "callbridge.toml", "--listen", "127.0.0.1:0", "--data-dir", dir / "data"});
+  auto anna_link = d.wait_for(kOpenAnna);
+  ASSERT_FALSE(anna_link.empty()) << d.output();
+  auto admin_link = d.wait_for(kOpen);
+  ASSERT_FALSE(admin_link.empty()) << d.output();
+  const auto port = static_cast<std::uint16_t>(std::stoi(anna_link[1].str()));
+  const std::string anna = anna_link[2].str(), admin = admin_link[2].str();
+  callbridge::testing::HttpClient http(port);
+  auto as_anna = [&](const std::string& method, const std::string& path, const std::string& body) {
+    return http.request(method, path, {"Authorization: Bearer " + anna, "Content-Type: application/json"}, body);
+  };
+  auto parsed = [](const std::string& body) {
+    boost::system::error_code ec;
+    auto v = json::parse(body, ec);
+    return ec || !v.is_object() ? json::value(json::object{}) : v;
+  };
+  auto until = [&](auto pred, int seconds) {
+    const auto end = std::chrono::steady_clock::now() + std::chrono::seconds(seconds);
+    while (std::chrono::steady_clock::now() < end) {
+      if (pred()) return true;
+      d.wait_output(50);
+    }
+    return pred();
+  };
+  auto anna_has_call = [&] {
+    return !call_of(body_json(http_get(port, "/api/v1/calls", anna)), "100",
+                    {"ringing", "alerting", "connected", "held", "initiated", "dialing"})
+                .is_null();
+  };
+  // An entry of `party` from Anna's forwarding, with the disposition asked for.
+  auto entry_of = [&](const std::string& party, const char* field, const char* value) {
+    auto j = body_json(http_get(port, "/api/v1/journal?limit=200&party=" + party, admin));
+    if (!j.is_object()) return false;
+    for (const auto& e : j.at("entries").as_array())
+      if (e.at("party") == party.c_str() && e.as_object().contains(field) && e.at(field) == value) return true;
+    return false;
+  };
+
+  // The include is found at the demo link's login: the features are available.
+  ASSERT_TRUE(until([&] { return parsed(as_anna("GET", "/api/v1/me/forwarding", "").body).as_object().if_contains("available") && parsed(as_anna("GET", "/api/v1/me/forwarding", "").body).at("available") == true; }, 10))
+      << as_anna("GET", "/api/v1/me/forwarding", "").body << d.output();
+
+  auto dnd = as_anna("PUT", "/api/v1/me/dnd", R"({"dnd":true})");
+  ASSERT_EQ(dnd.status, 200) << dnd.body;
+  EXPECT_EQ(parsed(dnd.body).at("dnd"), true) << dnd.body;
+  ASSERT_TRUE(until([&] { return !anna_has_call(); }, 40)) << "the call in progress did not end";
+  // Her calls come every 2-4 s here (20-40 simulated s at speed 10), sooner when a client opens:
+  // for 8 s none rings.
+  callbridge::testing::WsTextClient ws;
+  ASSERT_EQ(ws.connect(port, "", anna), 101);
+  EXPECT_FALSE(until(anna_has_call, 8)) << "a call rang on 100 despite DND";
+  dnd = as_anna("PUT", "/api/v1/me/dnd", R"({"dnd":false})");
+  ASSERT_EQ(dnd.status, 200) << dnd.body;
+  EXPECT_TRUE(until(anna_has_call, 10)) << "no call on 100 after DND off\n" << d.output();
+
+  auto fwd = as_anna("PUT", "/api/v1/me/forwarding", R"({"unconditional":"101"})");
+  ASSERT_EQ(fwd.status, 200) << fwd.body;
+  EXPECT_EQ(parsed(fwd.body).at("forwarding").at("unconditional"), "101") << fwd.body;
+  EXPECT_TRUE(until([&] { return entry_of("101", "transferred_from", "100"); }, 40))
+      << "no call of Anna's reached Ben's journal\n" << d.output();
+
+  fwd = as_anna("PUT", "/api/v1/me/forwarding", R"({"unconditional":null,"no_answer":"102","no_answer_seconds":5})");
+  ASSERT_EQ(fwd.status, 200) << fwd.body;
+  EXPECT_TRUE(until([&] { return entry_of("102", "transferred_from", "100") && entry_of("100", "disposition", "answered_elsewhere"); }, 40))
+      << "no-answer forwarding to 102 not seen in the journal\n" << d.output();
+  d.signal(SIGTERM);
+  EXPECT_EQ(d.wait_exit(), 0) << d.output();
 }
 
 }  // namespace

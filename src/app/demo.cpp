@@ -29,6 +29,8 @@ sim::LabConfig demo_lab() {
   sim::LabConfig lab;
   lab.phones.clear();
   for (const auto& person : kDemoPeople) lab.phones.push_back({person.extension, person.display_name, person.remote_control});
+  // As a site after docs/dialplan.md's install steps: DND, forwarding and follow-me work in the demo.
+  lab.callbridge_dialplan = true;
   return lab;
 }
 

@@ -744,5 +744,146 @@ TEST(AmiDriverOverSimulator, AnyDeviceHangupBeforeTheLocalOptimizationEndsTheCal
   sim.join();
 }
 
+// Issue 17: DND, forwarding and follow-me on the simulator with callbridge.conf "loaded"
+// (LabConfig::callbridge_dialplan), as on the lab's Asterisk with the include (tests/live group
+// features): the driver finds the include (ShowDialPlan), writes each line's AstDB keys (DBPut/
+// DBDel) and the simulator's calls honour them, with the journal the live captures produced
+// (live_dnd_busy_then_rings_again, live_forward_*, live_follow_me_*).
+TEST(AmiDriverOverSimulator, DndForwardingAndFollowMeAsTheLabWithTheInclude) {
+  LabConfig lab;
+  lab.callbridge_dialplan = true;
+  SimEngine engine(lab, std::chrono::time_point_cast<std::chrono::microseconds>(std::chrono::system_clock::now()),
+                   nullptr);
+  SimServerOptions so;
+  so.port = 0;
+  so.speed = 0;  // no waiting: each call plays as fast as the driver reads
+  SimServer server(so, engine);
+  auto port = server.listen();
+  ASSERT_TRUE(port) << port.error().message();
+  std::thread sim([&] { server.run(); });
+
+  boost::asio::io_context io;
+  RecordingSink sink;
+  auto driver = drivers::ami::AmiDriver::create(io.get_executor(), sim_driver_options(*port), sink);
+  ASSERT_TRUE(driver) << driver.error().message();
+  ports::PbxDriver& d = **driver;
+  ports::PbxFeatures* features = d.features();
+  ASSERT_NE(features, nullptr);
+  d.start();
+  ASSERT_TRUE(run_until(io, [&] { return features->ready().has_value(); })) << features->ready().error().message();
+
+  auto line_features = [](auto fill) {
+    ports::LineFeatures f;
+    fill(f);
+    return f;
+  };
+  auto set = [&](const std::string& line, ports::LineFeatures f) {
+    std::optional<base::Status> done;
+    features->set_line(line, f, [&](base::Status st) { done = st; });
+    ASSERT_TRUE(run_until(io, [&] { return done.has_value(); }));
+    ASSERT_TRUE(*done) << done->error().message();
+    EXPECT_EQ(features->line(line), f);
+  };
+  auto entry = [&](std::string_view party, std::string_view remote) -> const model::JournalEntry* {
+    for (const auto& e : sink.entries)
+      if (e.party == party && e.remote == remote) return &e;
+    return nullptr;
+  };
+  auto entries_for = [&](std::string_view remote) {
+    return std::count_if(sink.entries.begin(), sink.entries.end(), [&](const auto& e) { return e.remote == remote; });
+  };
+  auto call = [&](InboundCall c) { server.post([c](SimEngine& e) { start_inbound(e, c); }); };
+
+  // DND on 101: the caller hears busy at once, 101 never rings (no entry); a later call to 100 shows
+  // the first one is over.
+  set("101", line_features([](auto& f) { f.dnd = true; }));
+  call({.caller = "+4989123001", .ext = "101", .ring = 1s, .talk = 1s});
+  call({.caller = "+4989123090", .ext = "100", .ring = 1s, .talk = 1s});
+  ASSERT_TRUE(run_until(io, [&] { return entry("100", "+4989123090") != nullptr; }));
+  EXPECT_EQ(entries_for("+4989123001"), 0) << "DND: the phone did not ring";
+  for (const auto& e : sink.events) EXPECT_FALSE(e.device == "101" && e.type == model::CallEventType::delivered);
+
+  // Unconditional to 102: 102 rings and answers, its entry shows the forwarding; 101 has none.
+  set("101", line_features([](auto& f) { f.unconditional = "102"; }));
+  call({.caller = "+4989123002", .ext = "101", .ring = 1s, .talk = 1s});
+  ASSERT_TRUE(run_until(io, [&] { return entry("102", "+4989123002") != nullptr; }));
+  EXPECT_EQ(entry("102", "+4989123002")->disposition, model::Disposition::answered);
+  EXPECT_EQ(entry("102", "+4989123002")->transferred_from, "101");
+  EXPECT_EQ(entry("101", "+4989123002"), nullptr);
+
+  // No answer after 5 s to 102: 101 rings 5 s (answered_elsewhere), 102 answers (transferred_from 101).
+  set("101", line_features([](auto& f) { f.no_answer = "102", f.no_answer_seconds = 5; }));
+  call({.caller = "+4989123004", .ext = "101", .ring = 8s, .talk = 1s});
+  ASSERT_TRUE(run_until(io, [&] { return entry("102", "+4989123004") && entry("101", "+4989123004"); }));
+  EXPECT_EQ(entry("101", "+4989123004")->disposition, model::Disposition::answered_elsewhere);
+  EXPECT_EQ(entry("102", "+4989123004")->disposition, model::Disposition::answered);
+  EXPECT_EQ(entry("102", "+4989123004")->transferred_from, "101");
+  // ... answered within the 5 s: no forwarding.
+  call({.caller = "+4989123014", .ext = "101", .ring = 2s, .talk = 1s});
+  ASSERT_TRUE(run_until(io, [&] { return entry("101", "+4989123014") != nullptr; }));
+  EXPECT_EQ(entry("101", "+4989123014")->disposition, model::Disposition::answered);
+  EXPECT_EQ(entries_for("+4989123014"), 1);
+
+  // No answer to an external number: 101 answered_elsewhere, transferred_to the number.
+  set("101", line_features([](auto& f) { f.no_answer = "+4989123456", f.no_answer_seconds = 5; }));
+  call({.caller = "+4989123007", .ext = "101", .outcome = Outcome::missed, .ring = 20s, .talk = 1s});
+  ASSERT_TRUE(run_until(io, [&] { return entry("101", "+4989123007") != nullptr; }));
+  EXPECT_EQ(entry("101", "+4989123007")->disposition, model::Disposition::answered_elsewhere);
+  EXPECT_EQ(entry("101", "+4989123007")->transferred_to, "+4989123456");
+
+  // Busy to 103: 101 refuses (486), 103 answers.
+  set("101", line_features([](auto& f) { f.busy = "103"; }));
+  call({.caller = "+4989123008", .ext = "101", .outcome = Outcome::busy, .ring = 1s, .talk = 1s});
+  ASSERT_TRUE(run_until(io, [&] { return entry("103", "+4989123008") != nullptr; }));
+  EXPECT_EQ(entry("103", "+4989123008")->disposition, model::Disposition::answered);
+  EXPECT_EQ(entry("103", "+4989123008")->transferred_from, "101");
+  set("101", ports::LineFeatures{});
+
+  // Follow-me (parallel) on 103: desk and mobile ring together, the mobile takes it: 103's call,
+  // answered on the device (docs/journal.md "AnyDevice"), one entry.
+  const std::optional<std::string> mobile = "+491701234567";
+  set("103", line_features([](auto& f) { f.follow_me = "+491701234567"; }));
+  call({.caller = "+4989123005", .ext = "103", .outcome = Outcome::missed, .ring = 10s, .talk = 1s, .far_ring = 1s});
+  ASSERT_TRUE(run_until(io, [&] { return entry("103", "+4989123005") != nullptr; }));
+  EXPECT_EQ(entry("103", "+4989123005")->disposition, model::Disposition::answered);
+  EXPECT_EQ(entry("103", "+4989123005")->device_number, mobile);
+  // ... the desk phone answers first: the mobile's leg is cancelled.
+  call({.caller = "+4989123015", .ext = "103", .ring = 1s, .talk = 1s, .far_ring = 5s});
+  ASSERT_TRUE(run_until(io, [&] { return entry("103", "+4989123015") != nullptr; }));
+  EXPECT_EQ(entry("103", "+4989123015")->disposition, model::Disposition::answered);
+  EXPECT_EQ(entry("103", "+4989123015")->device_number, std::nullopt);
+  // Sequential: the desk rings 5 s alone, then the mobile answers after 1 s.
+  set("103", line_features([](auto& f) {
+    f.follow_me = "+491701234567", f.follow_me_mode = ports::FollowMeMode::sequential, f.desk_seconds = 5;
+  }));
+  call({.caller = "+4989123025", .ext = "103", .outcome = Outcome::missed, .ring = 20s, .talk = 1s, .far_ring = 1s});
+  ASSERT_TRUE(run_until(io, [&] { return entry("103", "+4989123025") != nullptr; }));
+  const model::JournalEntry* seq = entry("103", "+4989123025");
+  EXPECT_EQ(seq->disposition, model::Disposition::answered);
+  EXPECT_EQ(seq->device_number, mobile);
+  ASSERT_TRUE(seq->answered_at.has_value());
+  EXPECT_NEAR(std::chrono::duration<double>(*seq->answered_at - seq->started_at).count(), 6.0, 0.5);
+  EXPECT_EQ(entries_for("+4989123025"), 1);
+  // Device only: the mobile alone, answering after 1 s.
+  set("103", line_features([](auto& f) { f.follow_me = "+491701234567", f.follow_me_mode = ports::FollowMeMode::device; }));
+  call({.caller = "+4989123035", .ext = "103", .ring = 1s, .talk = 1s, .far_ring = 1s});
+  ASSERT_TRUE(run_until(io, [&] { return entry("103", "+4989123035") != nullptr; }));
+  EXPECT_EQ(entry("103", "+4989123035")->device_number, mobile);
+  EXPECT_EQ(entries_for("+4989123035"), 1);
+  set("103", ports::LineFeatures{});
+
+  // Every call has ended: no channel is left in the simulator.
+  std::optional<std::size_t> channels;
+  server.post([&](SimEngine& e) { channels = e.model().channels().size(); });
+  ASSERT_TRUE(run_until(io, [&] { return channels.has_value(); }));
+  EXPECT_EQ(*channels, 0u);
+
+  bool stopped = false;
+  d.stop([&] { stopped = true; });
+  ASSERT_TRUE(run_until(io, [&] { return stopped; }));
+  server.stop();
+  sim.join();
+}
+
 }  // namespace
 }  // namespace callbridge::sim

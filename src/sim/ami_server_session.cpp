@@ -454,11 +454,10 @@ void AmiServerSession::handle(const ami::AmiMessage& m) {
   } else if (iequals(action, "PJSIPShowEndpoint")) {
     action_show_endpoint(m);
   } else if (iequals(action, "ShowDialPlan")) {
-    // The simulator has no dialplan, so none of callbridge.conf (docs/dialplan.md): answered as
-    // Asterisk answers for a context it does not have (tests/fixtures/asterisk-22/astdb).
-    error(m, "Did not find context " + std::string(m.get("Context")));
-  } else if (iequals(action, "DBGetTree")) {
-    list(m, "Result will follow", "DBGetTreeComplete", {});  // an empty AstDB
+    action_show_dialplan(m);
+  } else if (iequals(action, "DBGet") || iequals(action, "DBPut") || iequals(action, "DBDel") ||
+             iequals(action, "DBDelTree") || iequals(action, "DBGetTree")) {
+    action_astdb(m);
   } else if (iequals(action, "CoreStatus")) {
     std::string tv = base::format_rfc3339_ms(engine_.shown_now());
     respond(m, "Success",
@@ -471,6 +470,83 @@ void AmiServerSession::handle(const ami::AmiMessage& m) {
   } else {
     error(m, "Invalid/unknown command: " + std::string(action) + ". Use Action: ListCommands to show available commands.");
   }
+}
+
+// ShowDialPlan: the simulator's only dialplan context is callbridge.conf's [callbridge-version]
+// while LabConfig::callbridge_dialplan is on (the ListDialplan fields of pbx.c
+// manager_show_dialplan_helper); any other context, or the include off: "Did not find context",
+// as the lab's stock dialplan answers (tests/fixtures/asterisk-22/astdb).
+void AmiServerSession::action_show_dialplan(const ami::AmiMessage& m) {
+  std::string context(m.get("Context"));
+  const bool ours = engine_.model().config().callbridge_dialplan && (context.empty() || context == "callbridge-version");
+  if (!ours) return error(m, "Did not find context " + context);
+  respond(m, "Success", {{"EventList", "start"}, {"Message", "DialPlan list will follow"}});
+  SimMessage item;
+  item.add("Event", "ListDialplan");
+  if (m.has("ActionID")) item.add("ActionID", std::string(m.action_id()));
+  item.append({{"Context", "callbridge-version"},
+               {"Extension", "1"},
+               {"Priority", "1"},
+               {"Application", "NoOp"},
+               {"AppData", "callbridge dialplan 1"},
+               {"Registrar", "pbx_config"}});
+  write(item);
+  SimMessage done;
+  done.add("Event", "ShowDialPlanComplete");
+  if (m.has("ActionID")) done.add("ActionID", std::string(m.action_id()));
+  done.append({{"EventList", "Complete"},
+               {"ListItems", "1"},
+               {"ListExtensions", "1"},
+               {"ListPriorities", "1"},
+               {"ListContexts", "1"}});
+  write(done);
+}
+
+// res_astdb over AMI (manager.c action_dbput/dbget/dbdel/dbdeltree/dbgettree), with Asterisk 22's
+// answers as tests/fixtures/asterisk-22/astdb recorded them. The flows read what is written here
+// (callbridge.conf's keys: PbxModel::callbridge_setting).
+void AmiServerSession::action_astdb(const ami::AmiMessage& m) {
+  PbxModel& model = engine_.model();
+  std::string_view action = m.get("Action");
+  std::string_view family = m.get("Family"), key = m.get("Key");
+  if (family.empty()) return error(m, "No family specified.");
+  auto id_fields = [&](SimMessage& s) {
+    if (m.has("ActionID")) s.add("ActionID", std::string(m.action_id()));
+  };
+  if (iequals(action, "DBGetTree")) {
+    std::vector<SimMessage> items;
+    std::string prefix = "/" + std::string(family) + "/" + (key.empty() ? std::string() : std::string(key) + "/");
+    std::string exact = key.empty() ? std::string() : "/" + std::string(family) + "/" + std::string(key);
+    for (auto it = model.astdb().lower_bound(exact.empty() ? prefix : exact); it != model.astdb().end(); ++it) {
+      if (!it->first.starts_with(prefix) && it->first != exact) break;
+      SimMessage s;
+      s.add("Event", "DBGetTreeResponse");
+      s.append({{"Key", it->first}, {"Val", it->second}});
+      id_fields(s);
+      items.push_back(std::move(s));
+    }
+    return list(m, "Result will follow", "DBGetTreeComplete", items);
+  }
+  if (iequals(action, "DBDelTree")) {
+    if (model.db_del_tree(family, key) == 0) return error(m, "Database entry could not be deleted");
+    return respond(m, "Success", {{"Message", "Key tree deleted successfully"}});
+  }
+  if (key.empty()) return error(m, "No key specified.");
+  if (iequals(action, "DBGet")) {
+    auto v = model.db_get(family, key);
+    if (!v) return error(m, "Database entry not found");
+    SimMessage s;
+    s.add("Event", "DBGetResponse");
+    s.append({{"Family", std::string(family)}, {"Key", std::string(key)}, {"Val", *v}});
+    id_fields(s);
+    return list(m, "Result will follow", "DBGetComplete", {s});
+  }
+  if (iequals(action, "DBPut")) {
+    if (!model.db_put(family, key, m.get("Val"))) return error(m, "Failed to update entry");
+    return respond(m, "Success", {{"Message", "Updated database successfully"}});
+  }
+  if (!model.db_del(family, key)) return error(m, "Database entry could not be deleted");
+  respond(m, "Success", {{"Message", "Key deleted successfully"}});
 }
 
 // PJSIPShowEndpoint as Asterisk 22 answers it (tests/fixtures/asterisk-22/pjsip_show_endpoint): the

@@ -52,6 +52,8 @@ class AmiServerSession {
             const std::vector<SimMessage>& items, bool status_items = false);
   void action_originate(const ami::AmiMessage& m);
   void action_show_endpoint(const ami::AmiMessage& m);
+  void action_show_dialplan(const ami::AmiMessage& m);
+  void action_astdb(const ami::AmiMessage& m);
   void action_status(const ami::AmiMessage& m);
   void action_queue_status(const ami::AmiMessage& m);
 

@@ -3,6 +3,7 @@
 
 #include <gtest/gtest.h>
 
+#include <fstream>
 #include <map>
 
 #include "protocols/ami/frame_reader.hpp"
@@ -343,6 +344,107 @@ TEST(Traffic, ProfileValidationNamesTheKey) {
   EXPECT_NE(st.error().message().find("cps"), std::string::npos);
   EXPECT_TRUE(TrafficProfile{}.validate().has_value());
 }
+
+// res_astdb over AMI (what callbridged's AmiFeatures sends, docs/dialplan.md): the actions of
+// tests/fixtures/asterisk-22/astdb in its order get the answers the lab's Asterisk 22 gave, every
+// message's headers and values in order (the include not loaded: ShowDialPlan finds no context).
+TEST(AmiServerSession, AstDbActionsAnswerAsTheLabsAsterisk) {
+  Harness h;
+  h.login();
+  const std::size_t from = h.got.size();
+  h.send(
+      "Action: ShowDialPlan\r\nActionID: version-missing\r\nContext: callbridge-version\r\n\r\n"
+      "Action: DBPut\r\nActionID: put-dnd\r\nFamily: callbridge\r\nKey: dnd/101\r\nVal: 1\r\n\r\n"
+      "Action: DBPut\r\nActionID: put-cfnr\r\nFamily: callbridge\r\nKey: cfnr/102\r\nVal: +491701234567\r\n\r\n"
+      "Action: DBPut\r\nActionID: put-cfnrtime\r\nFamily: callbridge\r\nKey: cfnrtime/102\r\nVal: 10\r\n\r\n"
+      "Action: DBPut\r\nActionID: put-other\r\nFamily: callbridge\r\nKey: unrelated/103\r\nVal: x\r\n\r\n"
+      "Action: DBGet\r\nActionID: get-dnd\r\nFamily: callbridge\r\nKey: dnd/101\r\n\r\n"
+      "Action: DBGet\r\nActionID: get-missing\r\nFamily: callbridge\r\nKey: dnd/999\r\n\r\n"
+      "Action: DBGetTree\r\nActionID: tree\r\nFamily: callbridge\r\n\r\n"
+      "Action: DBDel\r\nActionID: del-dnd\r\nFamily: callbridge\r\nKey: dnd/101\r\n\r\n"
+      "Action: DBDel\r\nActionID: del-missing\r\nFamily: callbridge\r\nKey: dnd/101\r\n\r\n"
+      "Action: DBDelTree\r\nActionID: deltree\r\nFamily: callbridge\r\n\r\n"
+      "Action: DBGetTree\r\nActionID: tree-empty\r\nFamily: callbridge\r\n\r\n");
+  std::ifstream in(std::string(CALLBRIDGE_FIXTURES_DIR) + "/astdb/ami.log", std::ios::binary);
+  std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  ASSERT_FALSE(bytes.empty());
+  ami::FrameReader fixture{{}, true};
+  fixture.feed(bytes);
+  std::vector<ami::OwnedAmiMessage> want;
+  ami::AmiMessage m;
+  while (true) {
+    auto r = fixture.next(m);
+    ASSERT_TRUE(r.has_value());
+    if (!*r) break;
+    if (m.action_id() != "login") want.emplace_back(m);
+  }
+  ASSERT_EQ(h.got.size() - from, want.size());
+  for (std::size_t i = 0; i < want.size(); ++i) {
+    const auto& w = want[i].view().headers();
+    const auto& g = h.got[from + i].view().headers();
+    ASSERT_EQ(g.size(), w.size()) << "message " << i << " (" << want[i].view().action_id() << ")";
+    for (std::size_t k = 0; k < w.size(); ++k) {
+      EXPECT_EQ(g[k].key, w[k].key) << "message " << i;
+      EXPECT_EQ(g[k].value, w[k].value) << "message " << i << " " << w[k].key;
+    }
+  }
+}
+
+// With callbridge.conf loaded (LabConfig::callbridge_dialplan) ShowDialPlan lists its version
+// context; writes the dialplan reads change what the flows see; bad AstDB input is refused.
+TEST(AmiServerSession, CallbridgeIncludeVersionAndAstDbLimits) {
+  Harness h;
+  LabConfig lab;
+  lab.callbridge_dialplan = true;
+  SimEngine engine{lab, base::from_micros(1'795'382'753'000'000), nullptr};
+  AmiServerSession session{engine, h.cfg, "127.0.0.1/5038", "127.0.0.1/40000", 7};
+  ami::FrameReader reader{{}, true};
+  auto send = [&](std::string_view bytes) {
+    EXPECT_TRUE(session.on_bytes(bytes).has_value());
+    reader.feed(session.take_output());
+    std::vector<ami::OwnedAmiMessage> got;
+    ami::AmiMessage m;
+    while (true) {
+      auto r = reader.next(m);
+      if (!r || !*r) break;
+      got.emplace_back(m);
+    }
+    return got;
+  };
+  send("Action: Login\r\nUsername: cti\r\nSecret: cti-secret\r\n\r\n");
+  auto v = send("Action: ShowDialPlan\r\nActionID: v\r\nContext: callbridge-version\r\n\r\n");
+  ASSERT_EQ(v.size(), 3u);
+  EXPECT_EQ(v[0].view().get("Message"), "DialPlan list will follow");
+  EXPECT_EQ(v[1].view().event(), "ListDialplan");
+  EXPECT_EQ(v[1].view().get("AppData"), "callbridge dialplan 1");
+  EXPECT_EQ(v[2].view().event(), "ShowDialPlanComplete");
+  auto other = send("Action: ShowDialPlan\r\nActionID: o\r\nContext: from-internal\r\n\r\n");
+  ASSERT_EQ(other.size(), 1u);
+  EXPECT_EQ(other[0].view().get("Message"), "Did not find context from-internal");
+
+  send("Action: DBPut\r\nFamily: callbridge\r\nKey: cfu/101\r\nVal: +49 89 (123)\r\n\r\n");
+  EXPECT_EQ(engine.model().callbridge_setting("cfu", "101"), "+4989123") << "filtered as FILTER(+0-9,...)";
+  send("Action: DBPut\r\nFamily: callbridge\r\nKey: cfnrtime/101\r\nVal: 12345\r\n\r\n");
+  EXPECT_EQ(engine.model().callbridge_setting("cfnrtime", "101"), "123") << "${cfnrtime:0:3}";
+  EXPECT_EQ(engine.model().callbridge_setting("dnd", "102"), "");
+  auto no_family = send("Action: DBPut\r\nKey: x\r\nVal: 1\r\n\r\n");
+  ASSERT_EQ(no_family.size(), 1u);
+  EXPECT_EQ(no_family[0].view().get("Message"), "No family specified.");
+  auto no_key = send("Action: DBGet\r\nFamily: callbridge\r\n\r\n");
+  ASSERT_EQ(no_key.size(), 1u);
+  EXPECT_EQ(no_key[0].view().get("Message"), "No key specified.");
+  auto big = send("Action: DBPut\r\nFamily: callbridge\r\nKey: cfu/101\r\nVal: " +
+                  std::string(PbxModel::kMaxAstDbText + 1, '1') + "\r\n\r\n");
+  ASSERT_EQ(big.size(), 1u);
+  EXPECT_EQ(big[0].view().get("Message"), "Failed to update entry");
+  for (std::size_t i = engine.model().astdb().size(); i < PbxModel::kMaxAstDbEntries; ++i)
+    ASSERT_TRUE(engine.model().db_put("fill", std::to_string(i), "1"));
+  auto full = send("Action: DBPut\r\nFamily: callbridge\r\nKey: dnd/105\r\nVal: 1\r\n\r\n");
+  ASSERT_EQ(full.size(), 1u);
+  EXPECT_EQ(full[0].view().get("Message"), "Failed to update entry");
+  EXPECT_EQ(engine.model().astdb().size(), PbxModel::kMaxAstDbEntries);
+}
+
 
 }  // namespace
 }  // namespace callbridge::sim

@@ -13,6 +13,12 @@ const std::string kInternal = "from-internal";
 
 std::string did(const PbxModel& m, std::string_view ext) { return m.config().company_prefix + std::string(ext); }
 
+Fields merge(std::initializer_list<Fields> parts) {
+  Fields f;
+  for (const auto& p : parts) f.insert(f.end(), p.begin(), p.end());
+  return f;
+}
+
 // Dial(<dial_string>) from the dialplan channel `caller` to phone `p` (chan_pjsip outgoing leg):
 // Newchannel, NewConnectedLine (callee), DialBegin, NewConnectedLine (caller), Newstate Ringing,
 // DialState RINGING, then the device/hint changes.
@@ -115,10 +121,35 @@ void callee_busy(PbxModel& m, Channel& caller, Channel& callee) {
   m.update_devices();
 }
 
-// Schedules what happens after a phone started ringing for `caller`.
+// Dial() ended without an answer and the dialplan goes on with the caller (callbridge.conf's
+// forwarding on busy / no answer): BUSY or NOANSWER, the caller's Uniqueid.
+using DialFailed = std::function<void(const std::string& caller_uid, const std::string& status)>;
+
+// Dial's timeout ran out while the phone rang: DialEnd NOANSWER, the phone's channel goes (cause 0,
+// as live_forward_no_answer_after_seconds).
+void dial_no_answer(PbxModel& m, Channel& caller, Channel& callee) {
+  std::string eu = callee.uniqueid;
+  m.dial_end(&caller, callee, "NOANSWER");
+  m.hangup(eu, 0);
+  m.update_devices();
+}
+
+// The phone rejected with 486 and the dialplan goes on (the caller stays).
+void dial_busy(PbxModel& m, Channel& caller, Channel& callee) {
+  std::string eu = callee.uniqueid;
+  m.hangup_request(callee, 17, 486);
+  m.dial_end(&caller, callee, "BUSY");
+  m.hangup(eu, 17, 486);
+  m.update_devices();
+}
+
+// Schedules what happens after a phone started ringing for `caller`. `give_up` > 0: Dial's
+// timeout (callbridge.conf's no-answer time), after which `on_fail` gets NOANSWER unless the phone
+// was answered first; `on_fail` also gets BUSY when the phone rejects (else the caller hangs up).
 void schedule_ring_outcome(SimEngine& e, const std::string& caller_uid, const std::string& callee_uid,
                            Outcome outcome, microseconds ring, microseconds talk, HangupBy by,
-                           std::function<void(Channel&, Channel&)> on_answer = nullptr) {
+                           std::function<void(Channel&, Channel&)> on_answer = nullptr, microseconds give_up = 0us,
+                           DialFailed on_fail = nullptr) {
   // Picking up: at the end of the ring time when the outcome is "answered", or earlier when the
   // phone is answered remotely (action_phone_notify), whatever the outcome would have been.
   e.set_answer(callee_uid, [&e, caller_uid, callee_uid, talk, by, on_answer] {
@@ -129,14 +160,22 @@ void schedule_ring_outcome(SimEngine& e, const std::string& caller_uid, const st
     if (on_answer) on_answer(*caller, *callee);
     schedule_talk_end(e, caller_uid, callee_uid, talk, by);
   });
-  e.after(ring, [&e, caller_uid, callee_uid, outcome] {
+  const bool times_out = on_fail && give_up.count() > 0 && give_up <= ring;
+  e.after(times_out ? give_up : ring, [&e, caller_uid, callee_uid, outcome, times_out, on_fail] {
     auto pick_up = e.take_answer(callee_uid);
     Channel *caller, *callee;
     if (!both(e.model(), caller_uid, callee_uid, caller, callee)) return;
     if (callee->state != ChanState::ringing) return;
+    if (times_out) {
+      dial_no_answer(e.model(), *caller, *callee);
+      return on_fail(caller_uid, "NOANSWER");
+    }
     switch (outcome) {
       case Outcome::missed: caller_cancels(e.model(), *caller, *callee); return;
-      case Outcome::busy: callee_busy(e.model(), *caller, *callee); return;
+      case Outcome::busy:
+        if (!on_fail) return callee_busy(e.model(), *caller, *callee);
+        dial_busy(e.model(), *caller, *callee);
+        return on_fail(caller_uid, "BUSY");
       case Outcome::answered: break;
     }
     if (pick_up) pick_up();
@@ -214,6 +253,341 @@ Channel& dial_trunk(PbxModel& m, Channel& caller, const std::string& e164, const
   return trunk;
 }
 
+// --- callbridge.conf (docs/dialplan.md): DND, forwarding and follow-me from AstDB ---------------
+
+const std::string kCbDial = "callbridge-dial";
+const std::string kCbFollowMe = "callbridge-followme";
+
+// How a call to an extension goes on once Gosub(callbridge-dial,...) routes it.
+struct Leg {
+  Outcome outcome = Outcome::answered;  // what the desk phone does after `ring`
+  microseconds ring = 2s;
+  microseconds talk = 3s;
+  HangupBy hangup_by = HangupBy::caller;
+  bool ringing_first = false;
+  microseconds far_ring = 2s;  // an external destination (forward, follow-me) answers after
+  std::function<void(Channel&, Channel&)> on_answer = nullptr;  // the desk phone answered
+  int hops = 0;  // forwards so far (CALLBRIDGE_HOPS)
+};
+
+void route_to_extension(SimEngine& e, Channel& caller, const Phone& p, Leg leg);
+
+// After a Dial without an answer and nothing more to do, Return() and the lab's dialplan hangs up.
+void hang_up_after_dial(PbxModel& m, Channel& caller, const std::string& status) {
+  std::string cu = caller.uniqueid;
+  caller.priority += 1;
+  m.soft_hangup_request(caller, 16);
+  if (status == "BUSY") m.hangup(cu, 17, 486);
+  else m.hangup(cu, 16);
+  m.update_devices();
+}
+
+// The caller (a trunk or phone channel in the dialplan) dials an external number through the trunk
+// and the far end answers after `leg.far_ring` (live_forward_no_answer_to_external_number).
+void dial_external(SimEngine& e, Channel& caller, const std::string& e164, const std::string& line, Leg leg) {
+  PbxModel& m = e.model();
+  Channel& out = m.new_channel(m.config().trunk, ChanState::down, "", "", "from-trunk", "s", 1, &caller);
+  out.outgoing = true;
+  out.app = "AppDial";
+  out.app_data = "(Outgoing Line)";
+  m.set_dialplan(out, "from-trunk", line, 1);
+  m.set_callerid(out, line, "");
+  m.set_connected(out, caller.cid_num, caller.cid_name);
+  caller.priority = 14;
+  caller.app = "Dial";
+  caller.app_data = e164 + "@" + m.config().trunk + ",60,tT";
+  m.dial_begin(&caller, out, e164 + "@" + m.config().trunk);
+  m.set_state(out, ChanState::ringing);
+  m.dial_state(&caller, out, "RINGING");
+  m.update_devices();
+  std::string cu = caller.uniqueid, ou = out.uniqueid;
+  e.after(leg.far_ring, [&e, cu, ou, leg] {
+    Channel *caller, *out;
+    PbxModel& m = e.model();
+    if (!both(m, cu, ou, caller, out) || out->state != ChanState::ringing) return;
+    m.set_state(*out, ChanState::up);
+    out->exten.clear();
+    m.dial_end(caller, *out, "ANSWER");
+    if (caller->state != ChanState::up) m.set_state(*caller, ChanState::up);
+    Bridge& b = m.bridge_create();
+    std::string bid = b.id;
+    m.bridge_enter(*m.find_bridge(bid), *out);
+    m.bridge_enter(*m.find_bridge(bid), *caller);
+    m.update_devices();
+    schedule_talk_end(e, cu, ou, leg.talk, HangupBy::caller);
+  });
+}
+
+// [callbridge-forward]: `line`'s call goes to `dest` (an extension, rung with its own settings, or
+// an E.164 number). The Newexten of its first priority is what callbridged reads (the
+// destination's journal entry says transferred_from `line`).
+void forward(SimEngine& e, Channel& caller, const std::string& line, std::string dest, std::string_view reason,
+             Leg leg) {
+  PbxModel& m = e.model();
+  dest = dest.substr(0, 24);
+  m.set_dialplan(caller, "callbridge-forward", line, 1);
+  caller.app = "NoOp";
+  caller.app_data = "callbridge: " + line + " forwards (" + std::string(reason) + ") to " + dest;
+  m.emit("Newexten", "dialplan,all",
+         merge({m.snapshot(caller), {{"Extension", line}, {"Application", caller.app}, {"AppData", caller.app_data}}}));
+  ++leg.hops;
+  if (dest.empty()) return hang_up_after_dial(m, caller, "NOANSWER");
+  if (dest.starts_with('+')) return dial_external(e, caller, dest, line, leg);
+  const Phone* p = m.phone(dest);
+  if (!p) return hang_up_after_dial(m, caller, "CHANUNAVAIL");  // Dial(PJSIP/<no endpoint>)
+  // Someone else's phone: it answers after `ring` (the hold/transfer plans were the first phone's).
+  leg.ringing_first = false;
+  leg.outcome = Outcome::answered;
+  leg.on_answer = nullptr;
+  route_to_extension(e, caller, *p, leg);
+}
+
+// Follow-me (callbridge.conf [callbridge-followme]): the caller dials Local/<ext>@callbridge-followme/n
+// — with the desk phone in parallel when `desk` is set — whose ;2 half dials `mobile` through the
+// trunk presenting the office number (the caller's number as the name). Whichever answers first
+// takes the call; the mobile answers after leg.far_ring, the desk as leg.outcome/leg.ring say (or
+// remotely). As live_follow_me_rings_desk_and_mobile (parallel) and live_follow_me_to_mobile.
+void dial_follow_me(SimEngine& e, Channel& caller, const Phone& p, const Phone* desk_phone, const std::string& mobile,
+                    microseconds timeout, Leg leg, DialFailed on_fail) {
+  PbxModel& m = e.model();
+  const std::string local = p.ext + "@" + kCbFollowMe + "/n";
+  m.set_dialplan(caller, kCbDial, "s", desk_phone ? 27 : 33);
+  caller.app = "Dial";
+  caller.app_data = (desk_phone ? "PJSIP/" + p.ext + "&" : std::string()) + "Local/" + local + "," +
+                    std::to_string(std::chrono::duration_cast<std::chrono::seconds>(timeout).count()) + ",tT";
+  Channel* desk = nullptr;
+  if (desk_phone) {
+    desk = &m.new_channel(p.ext, ChanState::down, p.ext, p.name, kInternal, "s", 1, &caller);
+    desk->outgoing = true;
+    desk->app = "AppDial";
+    desk->app_data = "(Outgoing Line)";
+    m.set_connected(*desk, caller.cid_num, caller.cid_name);
+  }
+  auto [l1, l2] = m.new_local_pair(p.ext, kCbFollowMe, caller);
+  l1->app = "AppDial";
+  l1->app_data = "(Outgoing Line)";
+  m.set_connected(*l1, caller.cid_num, caller.cid_name);
+  if (desk) m.dial_begin(&caller, *desk, p.ext);
+  m.set_callerid(*l2, caller.cid_num, caller.cid_name);
+  m.emit("LocalBridge", "call,all",
+         merge({m.snapshot(*l1, "LocalOne"), m.snapshot(*l2, "LocalTwo"),
+                {{"Context", kCbFollowMe}, {"Exten", p.ext}, {"LocalOptimization", "No"}}}));
+  if (desk) m.set_state(*desk, ChanState::ringing);
+  m.dial_begin(&caller, *l1, local);
+  m.set_callerid(*l2, m.config().company_prefix + p.ext, caller.cid_num);  // CALLBRIDGE_FOLLOWME_CID office
+  if (desk) m.dial_state(&caller, *desk, "RINGING");
+  Channel& out = m.new_channel(m.config().trunk, ChanState::down, "", "", "from-trunk", "s", 1, l2);
+  out.outgoing = true;
+  out.app = "AppDial";
+  out.app_data = "(Outgoing Line)";
+  m.set_connected(out, l2->cid_num, l2->cid_name);
+  l2->priority = 8;
+  l2->app = "Dial";
+  l2->app_data = mobile + "@" + m.config().trunk + ",,tT";
+  m.dial_begin(l2, out, mobile + "@" + m.config().trunk);
+  m.set_connected(*l2, p.ext, p.name);
+  m.set_state(out, ChanState::ringing);
+  m.set_state(*l1, ChanState::ringing);
+  m.dial_state(l2, out, "RINGING");
+  m.dial_state(&caller, *l1, "RINGING");
+  m.update_devices();
+
+  struct Ids {
+    std::string caller, desk, l1, l2, out, ext, name;
+  };
+  auto ids = std::make_shared<Ids>(
+      Ids{caller.uniqueid, desk ? desk->uniqueid : "", l1->uniqueid, l2->uniqueid, out.uniqueid, p.ext, p.name});
+  // Still ringing: the caller waits in Dial.
+  auto live = [&e, ids]() -> Channel* {
+    Channel* c = e.model().find(ids->caller);
+    return c && c->state != ChanState::up && e.model().find(ids->l1) ? c : nullptr;
+  };
+  // The external leg goes away (its Dial cancelled or the call taken at the desk).
+  auto drop_mobile = [&e, ids](int cause) {
+    PbxModel& m = e.model();
+    if (Channel* l1 = m.find(ids->l1)) m.hangup(l1->uniqueid, cause);
+    Channel *l2 = m.find(ids->l2), *out = m.find(ids->out);
+    if (l2 && out) m.dial_end(l2, *out, "CANCEL");
+    if (out) m.hangup(ids->out, cause, 487);
+    if (l2) {
+      m.soft_hangup_request(*l2, 16);
+      m.hangup(ids->l2, 16);
+    }
+    m.update_devices();
+  };
+  // The desk phone answers: the Local leg is cancelled.
+  if (desk) {
+    e.set_answer(ids->desk, [&e, ids, live, drop_mobile, leg] {
+      PbxModel& m = e.model();
+      Channel* caller = live();
+      Channel* desk = m.find(ids->desk);
+      if (!caller || !desk || desk->state != ChanState::ringing) return;
+      m.set_state(*desk, ChanState::up);
+      m.dial_end(caller, *desk, "ANSWER");
+      if (Channel* l1 = m.find(ids->l1)) m.dial_end(caller, *l1, "CANCEL");
+      drop_mobile(26);
+      m.set_state(*caller, ChanState::up);
+      Bridge& b = m.bridge_create();
+      std::string bid = b.id;
+      m.bridge_enter(*m.find_bridge(bid), *desk);
+      m.bridge_enter(*m.find_bridge(bid), *caller);
+      m.update_devices();
+      if (leg.on_answer) leg.on_answer(*caller, *desk);
+      schedule_talk_end(e, ids->caller, ids->desk, leg.talk, leg.hangup_by);
+    });
+    e.after(leg.ring, [&e, ids, live, drop_mobile, leg] {
+      auto pick_up = e.take_answer(ids->desk);
+      PbxModel& m = e.model();
+      Channel* caller = live();
+      Channel* desk = m.find(ids->desk);
+      if (!caller || !desk || desk->state != ChanState::ringing) return;
+      switch (leg.outcome) {
+        case Outcome::answered:
+          if (pick_up) pick_up();
+          return;
+        case Outcome::busy:  // one leg of the Dial rejected; the other goes on ringing
+          m.hangup_request(*desk, 17, 486);
+          m.dial_end(caller, *desk, "BUSY");
+          m.hangup(ids->desk, 17, 486);
+          m.update_devices();
+          return;
+        case Outcome::missed: {  // the caller gives up
+          m.hangup_request(*caller, 127, 487);
+          m.dial_end(caller, *desk, "CANCEL");
+          if (Channel* l1 = m.find(ids->l1)) m.dial_end(caller, *l1, "CANCEL");
+          m.soft_hangup_request(*caller, 16, 487);
+          m.hangup(ids->caller, 127, 487);
+          m.hangup(ids->desk, 127, 500);
+          drop_mobile(16);
+          return;
+        }
+      }
+    });
+  }
+  // The mobile answers: both halves of the Local channel go up, two bridges (carrier + ;2, caller + ;1).
+  e.after(leg.far_ring, [&e, ids, live, leg] {
+    PbxModel& m = e.model();
+    Channel* caller = live();
+    Channel *l1 = m.find(ids->l1), *l2 = m.find(ids->l2), *out = m.find(ids->out);
+    if (!caller || !l1 || !l2 || !out || out->state != ChanState::ringing) return;
+    e.take_answer(ids->desk);
+    m.set_state(*out, ChanState::up);
+    out->exten.clear();
+    m.dial_end(l2, *out, "ANSWER");
+    m.set_state(*l2, ChanState::up);
+    std::string b1 = m.bridge_create().id;
+    m.set_state(*l1, ChanState::up);
+    m.set_connected(*caller, ids->ext, ids->name);
+    if (Channel* desk = m.find(ids->desk)) m.dial_end(caller, *desk, "CANCEL");
+    m.dial_end(caller, *l1, "ANSWER");
+    m.set_state(*caller, ChanState::up);
+    m.bridge_enter(*m.find_bridge(b1), *out);
+    if (m.find(ids->desk)) m.hangup(ids->desk, 26);
+    m.bridge_enter(*m.find_bridge(b1), *l2);
+    std::string b2 = m.bridge_create().id;
+    m.bridge_enter(*m.find_bridge(b2), *l1);
+    m.bridge_enter(*m.find_bridge(b2), *caller);
+    m.update_devices();
+    // The caller hangs up after the talk: the Local pair and the carrier's leg follow.
+    e.after(leg.talk, [&e, ids, b1, b2] {
+      PbxModel& m = e.model();
+      Channel *caller = m.find(ids->caller), *l1 = m.find(ids->l1), *l2 = m.find(ids->l2), *out = m.find(ids->out);
+      if (!caller || caller->bridge != b2) return;
+      m.hangup_request(*caller, 16);
+      m.bridge_leave(*caller);
+      m.soft_hangup_request(*caller, 16);
+      if (l1) m.bridge_leave(*l1);
+      m.bridge_destroy(b2);
+      if (l2) m.hangup_request(*l2, 16);
+      if (l1) m.hangup(ids->l1, 16);
+      if (l2) {
+        m.bridge_leave(*l2);
+        m.soft_hangup_request(*l2, 16);
+        m.hangup(ids->l2, 16);
+      }
+      m.hangup(ids->caller, 16);
+      if (out) m.bridge_leave(*out);
+      m.bridge_destroy(b1);
+      m.hangup(ids->out, 16);
+      m.update_devices();
+    });
+  });
+  // Dial's timeout: nobody answered.
+  e.after(timeout, [&e, ids, live, drop_mobile, on_fail] {
+    PbxModel& m = e.model();
+    Channel* caller = live();
+    if (!caller) return;
+    e.take_answer(ids->desk);
+    if (Channel* desk = m.find(ids->desk)) {
+      m.dial_end(caller, *desk, "NOANSWER");
+      m.hangup(ids->desk, 0);
+    }
+    if (Channel* l1 = m.find(ids->l1)) m.dial_end(caller, *l1, "NOANSWER");
+    drop_mobile(0);
+    if (on_fail) on_fail(ids->caller, "NOANSWER");
+    else hang_up_after_dial(m, *caller, "NOANSWER");
+  });
+}
+
+// Gosub(callbridge-dial,s,1(<ext>,30,tT)) on `caller`: DND, unconditional, busy and no-answer
+// forwarding and follow-me as callbridge.conf reads them from AstDB (PbxModel::callbridge_setting),
+// else the phone rings as with a plain Dial.
+void route_to_extension(SimEngine& e, Channel& caller, const Phone& p, Leg leg) {
+  PbxModel& m = e.model();
+  const bool plain = leg.hops > 5;  // a chain of forwards (or a loop) rings the extension plainly
+  auto setting = [&](std::string_view what) { return plain ? std::string() : m.callbridge_setting(what, p.ext); };
+  if (setting("dnd") == "1") {  // the caller hears busy
+    m.set_dialplan(caller, kCbDial, "s", 38);
+    caller.app = "Hangup";
+    caller.app_data = "17";
+    std::string cu = caller.uniqueid;
+    m.soft_hangup_request(caller, 16);
+    m.hangup(cu, 17, 486);
+    m.update_devices();
+    return;
+  }
+  const std::string cfu = setting("cfu"), cfb = setting("cfb"), cfnr = setting("cfnr"),
+                    cfnrtime = setting("cfnrtime"), fm = setting("followme"), fmmode = setting("fmmode"),
+                    fmdesk = setting("fmdesk");
+  if (!cfu.empty()) return forward(e, caller, p.ext, cfu, "unconditional", leg);
+  microseconds timeout = 30s;
+  if (!cfnr.empty() && !cfnrtime.empty()) timeout = std::chrono::seconds(std::stoi(cfnrtime));
+  const std::string ext = p.ext;
+  DialFailed on_fail = [&e, ext, cfb, cfnr, leg](const std::string& caller_uid, const std::string& status) {
+    Channel* c = e.model().find(caller_uid);
+    if (!c) return;
+    if (status == "BUSY" && !cfb.empty()) return forward(e, *c, ext, cfb, "user-busy", leg);
+    if (status == "NOANSWER" && !cfnr.empty()) return forward(e, *c, ext, cfnr, "no-answer", leg);
+    hang_up_after_dial(e.model(), *c, status);
+  };
+  if (!fm.empty()) {
+    if (fmmode == "device") return dial_follow_me(e, caller, p, nullptr, fm, timeout, leg, on_fail);
+    if (fmmode != "sequential") return dial_follow_me(e, caller, p, &p, fm, timeout, leg, on_fail);
+    // sequential: the desk phone alone for fmdesk seconds (default 15), then the mobile
+    microseconds desk = std::chrono::seconds(fmdesk.empty() ? 15 : std::stoi(fmdesk));
+    m.set_dialplan(caller, kCbDial, "s", 30);
+    caller.app = "Dial";
+    caller.app_data = "PJSIP/" + p.ext + "," + std::to_string(desk.count() / 1'000'000) + ",tT";
+    Channel& callee = ring_phone(m, caller, p, p.ext, false, leg.ringing_first);
+    DialFailed then = [&e, ext, fm, timeout, leg, on_fail](const std::string& caller_uid, const std::string& status) {
+      Channel* c = e.model().find(caller_uid);
+      const Phone* ph = e.model().phone(ext);
+      if (!c || !ph) return;
+      if (status == "BUSY") return on_fail(caller_uid, status);
+      dial_follow_me(e, *c, *ph, nullptr, fm, timeout, leg, on_fail);
+    };
+    schedule_ring_outcome(e, caller.uniqueid, callee.uniqueid, leg.outcome, leg.ring, leg.talk, leg.hangup_by,
+                          leg.on_answer, desk, then);
+    return;
+  }
+  m.set_dialplan(caller, kCbDial, "s", 23);
+  caller.app = "Dial";
+  caller.app_data = "PJSIP/" + p.ext + "," + std::to_string(timeout.count() / 1'000'000) + ",tT";
+  Channel& callee = ring_phone(m, caller, p, p.ext, false, leg.ringing_first);
+  const bool forwards = !cfb.empty() || !cfnr.empty();
+  schedule_ring_outcome(e, caller.uniqueid, callee.uniqueid, leg.outcome, leg.ring, leg.talk, leg.hangup_by,
+                        leg.on_answer, cfnr.empty() ? 0us : timeout, forwards ? on_fail : nullptr);
+}
 
 }  // namespace
 
@@ -313,11 +687,8 @@ void start_inbound(SimEngine& e, const InboundCall& c) {
   m.set_dialplan(trunk, "ddi", c.ext, 2);
   trunk.app = "Dial";
   trunk.app_data = "PJSIP/" + c.ext + ",30,tT";
-  Channel& phone = ring_phone(m, trunk, *p, c.ext, true, c.ringing_first);
   InboundCall call = c;
-  schedule_ring_outcome(
-      e, trunk.uniqueid, phone.uniqueid, c.outcome, c.ring, c.talk, c.hangup_by,
-      [&e, call](Channel& caller, Channel& callee) {
+  auto on_answer = [&e, call](Channel& caller, Channel& callee) {
         std::string cu = caller.uniqueid, eu = callee.uniqueid;
         if (call.hold_for.count() > 0) {
           e.after(call.hold_after, [&e, cu, eu, call] {
@@ -355,7 +726,15 @@ void start_inbound(SimEngine& e, const InboundCall& c) {
             blind_transfer(e, *phone, *trunk, *target, call.ring, call.talk);
           });
         }
-      });
+      };
+  if (m.config().callbridge_dialplan) {
+    trunk.app = "Gosub";
+    trunk.app_data = "callbridge-dial,s,1(" + c.ext + ",30,tT)";
+    return route_to_extension(e, trunk, *p,
+                              Leg{c.outcome, c.ring, c.talk, c.hangup_by, c.ringing_first, c.far_ring, on_answer});
+  }
+  Channel& phone = ring_phone(m, trunk, *p, c.ext, true, c.ringing_first);
+  schedule_ring_outcome(e, trunk.uniqueid, phone.uniqueid, c.outcome, c.ring, c.talk, c.hangup_by, on_answer);
 }
 
 void start_outbound(SimEngine& e, const OutboundCall& c) {
@@ -402,6 +781,11 @@ void start_internal(SimEngine& e, const InternalCall& c) {
   caller.priority = 2;
   caller.app = "Dial";
   caller.app_data = "PJSIP/" + to->ext + ",30,tT";
+  if (m.config().callbridge_dialplan) {
+    caller.app = "Gosub";
+    caller.app_data = "callbridge-dial,s,1(" + to->ext + ",30,tT)";
+    return route_to_extension(e, caller, *to, Leg{c.outcome, c.ring, c.talk, c.hangup_by, false, c.far_ring});
+  }
   Channel& callee = ring_phone(m, caller, *to, to->ext, true);
   schedule_ring_outcome(e, caller.uniqueid, callee.uniqueid, c.outcome, c.ring, c.talk, c.hangup_by);
 }
@@ -1294,11 +1678,6 @@ base::Status action_redirect(SimEngine& e, std::string_view name, std::string_vi
 
 namespace {
 
-Fields merge(std::initializer_list<Fields> parts) {
-  Fields f;
-  for (const auto& p : parts) f.insert(f.end(), p.begin(), p.end());
-  return f;
-}
 
 // AMI Atxfer (the features.conf atxfer *2 path, capture attended_transfer): the transferer's
 // channel leaves the call into a new bridge with Local/<ext>@from-internal;1 whose ;2 half dials

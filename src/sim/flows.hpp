@@ -21,7 +21,13 @@ using namespace std::chrono_literals;
 enum class Outcome { answered, missed, busy };
 enum class HangupBy { caller, callee };
 
-// External caller -> DID <company_prefix><ext> -> Dial(PJSIP/<ext>,30,tT).
+// External caller -> DID <company_prefix><ext> -> Dial(PJSIP/<ext>,30,tT), or with
+// LabConfig::callbridge_dialplan Gosub(callbridge-dial,s,1(<ext>,30,tT)): the extension's DND
+// (busy at once, Hangup cause 17), forwarding (unconditional, busy, no answer after N s: the
+// Newexten of [callbridge-forward], then the destination rung with its own settings or dialled
+// through the trunk) and follow-me (parallel, sequential, device: Local/<ext>@callbridge-followme/n
+// dialling the mobile through the trunk) as contrib/asterisk/callbridge.conf does with the AstDB
+// keys it reads (PbxModel::callbridge_setting). Internal calls are routed the same way.
 struct InboundCall {
   std::string caller = "+4989123456";
   std::string ext = "100";
@@ -43,6 +49,9 @@ struct InboundCall {
   microseconds talk_after_transfer = 7s;
   // Asterisk race: the phone's 180 Ringing (Newstate) published before DialBegin.
   bool ringing_first = false;
+  // With LabConfig::callbridge_dialplan, an external destination of the extension's forwarding or
+  // follow-me answers after this long (a forward to another extension rings it with `outcome`/`ring`).
+  microseconds far_ring = 2s;
 };
 
 // Phone dials an outside number (0... national, 00... / + international) via PJSIP/trunk.
@@ -62,6 +71,7 @@ struct InternalCall {
   microseconds ring = 2s;
   microseconds talk = 3s;
   HangupBy hangup_by = HangupBy::caller;
+  microseconds far_ring = 2s;  // as InboundCall::far_ring
 };
 
 // External caller -> main number <prefix>000 -> Queue(support) ringall; `answered_by` picks up.

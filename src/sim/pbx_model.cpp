@@ -560,3 +560,64 @@ void PbxModel::announce_device(std::string device, DeviceState s) {
 }
 
 }  // namespace callbridge::sim
+
+namespace callbridge::sim {
+
+namespace {
+std::string astdb_path(std::string_view family, std::string_view key) {
+  std::string p = "/";
+  p.append(family).append("/").append(key);
+  return p;
+}
+bool astdb_text_ok(std::string_view s) {
+  return !s.empty() && s.size() <= PbxModel::kMaxAstDbText &&
+         std::none_of(s.begin(), s.end(), [](char c) { return c == '\r' || c == '\n'; });
+}
+}  // namespace
+
+std::optional<std::string> PbxModel::db_get(std::string_view family, std::string_view key) const {
+  auto it = astdb_.find(astdb_path(family, key));
+  if (it == astdb_.end()) return std::nullopt;
+  return it->second;
+}
+
+bool PbxModel::db_put(std::string_view family, std::string_view key, std::string_view value) {
+  if (!astdb_text_ok(family) || !astdb_text_ok(key) || value.size() > kMaxAstDbText) return false;
+  std::string path = astdb_path(family, key);
+  if (!astdb_.contains(path) && astdb_.size() >= kMaxAstDbEntries) return false;
+  astdb_[std::move(path)] = std::string(value);
+  return true;
+}
+
+bool PbxModel::db_del(std::string_view family, std::string_view key) {
+  auto it = astdb_.find(astdb_path(family, key));
+  if (it == astdb_.end()) return false;
+  astdb_.erase(it);
+  return true;
+}
+
+std::size_t PbxModel::db_del_tree(std::string_view family, std::string_view key) {
+  std::string prefix = key.empty() ? astdb_path(family, "") : astdb_path(family, key) + "/";
+  std::size_t n = 0;
+  for (auto it = astdb_.lower_bound(prefix); it != astdb_.end() && it->first.starts_with(prefix);) {
+    it = astdb_.erase(it);
+    ++n;
+  }
+  return n;
+}
+
+std::string PbxModel::callbridge_setting(std::string_view what, std::string_view ext) const {
+  auto v = db_get("callbridge", std::string(what) + "/" + std::string(ext));
+  if (!v) return {};
+  const bool seconds = what == "cfnrtime" || what == "fmdesk" || what == "dnd";
+  const bool mode = what == "fmmode";
+  std::string out;
+  for (char c : *v) {
+    const bool digit = c >= '0' && c <= '9';
+    if (mode ? (c >= 'a' && c <= 'z') : seconds ? digit : (digit || c == '+')) out += c;
+  }
+  if (seconds && what != "dnd") out = out.substr(0, 3);
+  return out;
+}
+
+}  // namespace callbridge::sim

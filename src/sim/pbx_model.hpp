@@ -58,6 +58,11 @@ struct LabConfig {
   // External numbers called through the trunk on an Originate of a Local channel (a user's
   // mobile, AnyDevice) answer after this long (the lab's carrier: 1 s; a person takes longer).
   std::chrono::microseconds mobile_answer = std::chrono::seconds(3);
+  // The lab after docs/dialplan.md's install steps: contrib/asterisk/callbridge.conf included, the
+  // extensions dialled through Gosub(callbridge-dial,...) (DND, forwarding and follow-me from
+  // AstDB: flows.hpp route_to_extension), ShowDialPlan of [callbridge-version] answered. false:
+  // the stock dialplan the captures in tests/fixtures/asterisk-22 were recorded with.
+  bool callbridge_dialplan = false;
 };
 
 struct Channel {
@@ -215,6 +220,19 @@ class PbxModel {
   std::string queue_remove(std::string_view queue, std::string_view interface);
   std::string queue_pause(std::string_view queue, std::string_view interface, bool paused, const std::string& reason);
 
+  // --- AstDB (res_astdb: DBPut/DBGet/DBDel/DBDelTree/DBGetTree) --------------------------------
+  // Entries by "/family/key" (sorted, as Asterisk's SQLite answers DBGetTree); bounded.
+  static constexpr std::size_t kMaxAstDbEntries = 10'000;
+  static constexpr std::size_t kMaxAstDbText = 256;  // family, key or value longer: refused
+  const std::map<std::string, std::string, std::less<>>& astdb() const { return astdb_; }
+  std::optional<std::string> db_get(std::string_view family, std::string_view key) const;
+  bool db_put(std::string_view family, std::string_view key, std::string_view value);  // false: refused
+  bool db_del(std::string_view family, std::string_view key);                          // false: not there
+  std::size_t db_del_tree(std::string_view family, std::string_view key);              // entries removed
+  // A value callbridge.conf reads (DB(callbridge/<what>/<ext>)), filtered as the dialplan filters
+  // it ("+0-9" for destinations, "0-9" for seconds, "a-z" for the mode); "" = not set.
+  std::string callbridge_setting(std::string_view what, std::string_view ext) const;
+
   // --- emission -----------------------------------------------------------------------------
   Fields snapshot(const Channel& c, std::string_view prefix = "") const;
   // "Event, Privilege, Timestamp, SystemName" + body.
@@ -227,6 +245,7 @@ class PbxModel {
   void queue_member_status(const std::string& ext, DeviceState s);
   void emit_member(std::string_view event, const QueueAgent& a, DeviceState s);
   std::vector<QueueAgent> agents_;
+  std::map<std::string, std::string, std::less<>> astdb_;
 
   const base::Clock& clock_;
   LabConfig config_;

@@ -95,6 +95,7 @@ int main(int argc, char** argv) {
   bool exit_when_done = false;
   bool control_stdin = false;
   bool wait_login = false;
+  bool callbridge_dialplan = false;
   sim::TrafficProfile cli_profile;
   std::optional<double> cps, answer, miss, busy, hold, transfer, attended, talk_mean;
   std::optional<int> seats;
@@ -124,6 +125,10 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(0.0, 1e6));
   app.add_option("--scenario", scenario, "play one captured flow once (see the list above)");
   app.add_flag("--exit-when-done", exit_when_done, "with --scenario/--max-calls: exit once nothing is left to do");
+  app.add_flag("--callbridge-dialplan", callbridge_dialplan,
+               "behave as a PBX with contrib/asterisk/callbridge.conf installed (docs/dialplan.md): ShowDialPlan "
+               "finds [callbridge-version], and the AstDB keys callbridged writes (DBPut/DBDel) give DND, "
+               "forwarding and follow-me. Default: the stock lab dialplan of the captures (the include missing)");
   app.add_flag("--wait-login", wait_login,
                "generated traffic starts when the first client has logged in (an observer that must see every call)");
   app.add_flag("--control-stdin", control_stdin,
@@ -173,6 +178,7 @@ int main(int argc, char** argv) {
 
   auto start = std::chrono::time_point_cast<std::chrono::microseconds>(std::chrono::system_clock::now());
   sim::LabConfig lab = traffic ? sim::lab_with_seats(profile.seats) : sim::LabConfig{};
+  lab.callbridge_dialplan = callbridge_dialplan;
   sim::TrafficGenerator generator(profile);
 
   if (!dump.empty()) {

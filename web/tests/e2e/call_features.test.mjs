@@ -4,7 +4,8 @@
 // writes DBPut callbridge dnd/100 and the line turns "do not disturb" on the admin's presence board;
 // the forwarding dialog refuses a premium number with the tenant's reason and saves "always to
 // 102" (DBPut cfu/100); a change made elsewhere (the API, as the CLI would) reaches the header.
-// Then demo mode (the simulator has no dialplan): the toggle is disabled and says why.
+// A PBX without the include: the toggle is disabled and says why. Then demo mode, whose simulated
+// PBX has the include: the toggle works there.
 import { join } from 'node:path';
 import { AmiPeer, Daemon, assert, assertAccessible, browser, env, instrument, run, startDemo, unlabeled, until } from './harness.mjs';
 
@@ -95,12 +96,32 @@ run('DND and forwarding in the browser', async (ctx) => {
   await board.waitForSelector('.presence button[data-device="100"]:not(.state-dnd)', { timeout: 10_000 });
   await assertAccessible(page, 'header with DND and forwarding');
 
-  // --- demo mode: the simulator has no dialplan, so the toggle is off and says why
+  // --- a PBX without the include (the lab's stock dialplan): the toggle is off and says why
+  const stock = new AmiPeer();
+  stock.answer('ShowDialPlan', (h, id) => `Response: Error\r\n${id}Message: Did not find context callbridge-version\r\n\r\n`);
+  await stock.start();
+  ctx.cleanups.push(() => stock.stop());
+  const d2 = new Daemon(stock.port, tenantToml);
+  const t2 = d2.token('anna', 'user', '100', 'Anna Alpha');
+  await d2.start();
+  ctx.cleanups.push(() => d2.stop());
+  const p3 = instrument(ctx, await b.newPage({ viewport: { width: 1200, height: 760 } }));
+  await p3.goto(`http://127.0.0.1:${d2.port}/?token=${encodeURIComponent(t2)}`);
+  await p3.waitForSelector('header #dnd-toggle[disabled]', { timeout: 20_000 });
+  const why = await p3.getAttribute('#dnd-toggle', 'title');
+  assert(/lacks callbridge's dialplan \(contrib\/asterisk\/callbridge\.conf/.test(why ?? ''), `the reason: ${why}`);
+
+  // --- demo mode: the simulated PBX has the include (docs/pbxsim.md): DND works there too, and
+  // the simulator's calls honour it (Demo.DndAndForwardingAreCarriedOutByTheSimulatedPbx)
   const demo = startDemo(ctx, 'callfeatures');
   const anna = await demo.link('Anna');
   const p2 = instrument(ctx, await b.newPage({ viewport: { width: 1200, height: 760 } }));
   await p2.goto(anna);
-  await p2.waitForSelector('header #dnd-toggle[disabled]', { timeout: 20_000 });
-  const why = await p2.getAttribute('#dnd-toggle', 'title');
-  assert(/lacks callbridge's dialplan \(contrib\/asterisk\/callbridge\.conf/.test(why ?? ''), `the reason: ${why}`);
+  await p2.waitForSelector('header #dnd-toggle[aria-pressed=false]:not([disabled])', { timeout: 20_000 });
+  await p2.click('#dnd-toggle');
+  await p2.waitForSelector('header #dnd-toggle[aria-pressed=true]', { timeout: 10_000 });
+  const link = new URL(anna);
+  const me = await (await fetch(`${link.origin}/api/v1/me/dnd`, {
+    headers: { Authorization: `Bearer ${link.searchParams.get('token')}` } })).json();
+  assert(me.available === true && me.dnd === true, `the simulated PBX holds DND: ${JSON.stringify(me)}`);
 });
