@@ -461,4 +461,56 @@ TEST(Demo, DndAndForwardingAreCarriedOutByTheSimulatedPbx) {
   EXPECT_EQ(d.wait_exit(), 0) << d.output();
 }
 
+// Issue 17: a queue's answered/abandoned today survive a restart of callbridged (docs/queues.md):
+// the demo's queue takes calls until it has a few; after SIGTERM and a new start on the same data
+// directory the first answer that lists the queue starts from those counts, not from 0 (the
+// simulator restarted too: its own counters began again, so only the kept counts apply).
+TEST(Demo, QueueCountsOfTodaySurviveARestartOfTheDaemon) {
+  TempDir dir;
+  write_file(dir / "callbridge.toml", "[demo]\nenabled = true\nspeed = 50\ncalls_per_minute = 120\nseed = 3\n");
+  auto counts = [](int port, const std::string& token) -> std::optional<std::pair<std::int64_t, std::int64_t>> {
+    auto j = body_json(http_get(port, "/api/v1/queues", token));
+    if (!j.is_object() || !j.as_object().contains("queues")) return std::nullopt;
+    for (const auto& q : j.at("queues").as_array())
+      if (q.at("name") == "support") return std::pair{q.at("answered_today").to_number<std::int64_t>(),
+                                                      q.at("abandoned_today").to_number<std::int64_t>()};
+    return std::nullopt;
+  };
+  std::pair<std::int64_t, std::int64_t> before{0, 0};
+  {
+    Daemon d({"--config", dir / "callbridge.toml", "--listen", "127.0.0.1:0", "--data-dir", dir / "data"});
+    auto open = d.wait_for(kOpen);
+    ASSERT_FALSE(open.empty()) << d.output();
+    const int port = std::stoi(open[1].str());
+    const std::string admin = open[2].str();
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(90);
+    while (std::chrono::steady_clock::now() < deadline) {
+      if (auto c = counts(port, admin); c && c->first + c->second >= 4) {
+        before = *c;
+        break;
+      }
+      d.wait_output(100);
+    }
+    ASSERT_GE(before.first + before.second, 4) << "too few queue calls\n" << d.output();
+    d.signal(SIGTERM);
+    ASSERT_EQ(d.wait_exit(), 0) << d.output();
+  }
+  Daemon d({"--config", dir / "callbridge.toml", "--listen", "127.0.0.1:0", "--data-dir", dir / "data"});
+  auto open = d.wait_for(kOpen);
+  ASSERT_FALSE(open.empty()) << d.output();
+  const int port = std::stoi(open[1].str());
+  const std::string admin = open[2].str();
+  std::optional<std::pair<std::int64_t, std::int64_t>> after;
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+  while (!after && std::chrono::steady_clock::now() < deadline) {
+    after = counts(port, admin);
+    if (!after) d.wait_output(20);
+  }
+  ASSERT_TRUE(after) << d.output();
+  EXPECT_GE(after->first, before.first) << "answered today restarted at " << after->first;
+  EXPECT_GE(after->second, before.second) << "abandoned today restarted at " << after->second;
+  d.signal(SIGTERM);
+  EXPECT_EQ(d.wait_exit(), 0) << d.output();
+}
+
 }  // namespace

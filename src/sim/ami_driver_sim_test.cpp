@@ -885,5 +885,92 @@ TEST(AmiDriverOverSimulator, DndForwardingAndFollowMeAsTheLabWithTheInclude) {
   sim.join();
 }
 
+// Issue 17: "answered/abandoned today" survive a restart of callbridged (docs/queues.md): the first
+// driver counts one answered and one abandoned queue call and keeps the row in its open-call state
+// store; while no driver runs the PBX completes one more queue call and loses one more caller; the
+// next driver (same store, a new process in effect) starts from the kept counts plus what the
+// simulator's QueueParams say happened meanwhile: 2 answered, 2 abandoned.
+TEST(AmiDriverOverSimulator, QueueCountsOfTodaySurviveARestart) {
+  SimEngine engine(LabConfig{}, std::chrono::time_point_cast<std::chrono::microseconds>(std::chrono::system_clock::now()),
+                   nullptr);
+  SimServerOptions so;
+  so.port = 0;
+  so.speed = 0;
+  SimServer server(so, engine);
+  auto port = server.listen();
+  ASSERT_TRUE(port) << port.error().message();
+  std::thread sim([&] { server.run(); });
+
+  // The journal store's open-call state (ports::JournalStore::put_open_state), kept in memory.
+  struct StateStore final : ports::JournalStore {
+    std::map<std::string, std::string> rows;  // scope '\n' key -> text
+    void append(model::JournalEntry) override {}
+    base::Status flush() override { return {}; }
+    base::Result<std::vector<ports::StoredEntry>> query(const ports::JournalQuery&) override {
+      return std::vector<ports::StoredEntry>{};
+    }
+    base::Status set_note(const std::string&, std::int64_t, const std::string&) override { return {}; }
+    base::Result<std::size_t> purge_before(base::Timestamp) override { return std::size_t{0}; }
+    bool keeps_open_state() const override { return true; }
+    void put_open_state(std::string scope, std::string key, std::string text) override {
+      if (text.empty()) rows.erase(scope + '\n' + key);
+      else rows[scope + '\n' + key] = std::move(text);
+    }
+    base::Result<std::vector<std::string>> load_open_state(const std::string& scope) override {
+      std::vector<std::string> out;
+      for (const auto& [k, v] : rows)
+        if (k.starts_with(scope + '\n')) out.push_back(v);
+      return out;
+    }
+  } store;
+  struct NullSink final : ports::PbxEventSink {
+    void on_call_event(const model::CallEvent&, const model::CallModel&) override {}
+    void on_lines_changed(const model::CallModel&) override {}
+    void on_journal_entry(model::JournalEntry) override {}
+  } sink;
+  boost::asio::io_context io;
+  auto run_driver = [&](auto&& body) {
+    auto o = sim_driver_options(*port);
+    o.open_state = &store;
+    auto driver = drivers::ami::AmiDriver::create(io.get_executor(), std::move(o), sink);
+    ASSERT_TRUE(driver) << driver.error().message();
+    ports::PbxDriver& d = **driver;
+    d.start();
+    auto q = [&] { return d.queues()->find("support"); };
+    ASSERT_TRUE(run_until(io, [&] { return q() && q()->members.size() == 2; }));
+    body(q);
+    bool stopped = false;
+    d.stop([&] { stopped = true; });
+    ASSERT_TRUE(run_until(io, [&] { return stopped; }));
+  };
+  run_driver([&](auto q) {
+    EXPECT_EQ(q()->answered_today, 0u);
+    server.post([](SimEngine& e) { start_queue(e, {.caller = "+4989123456", .answered_by = "102", .ring = 1s, .talk = 1s}); });
+    server.post([](SimEngine& e) { start_queue(e, {.caller = "+4989123457", .answered_by = "", .ring = 2s}); });
+    ASSERT_TRUE(run_until(io, [&] { return q()->answered_today == 1 && q()->abandoned_today == 1 && q()->callers.empty(); }));
+  });
+  // Meanwhile, without callbridged: one more of each, and every channel gone.
+  std::optional<std::size_t> channels;
+  server.post([](SimEngine& e) {
+    start_queue(e, {.caller = "+4989123458", .answered_by = "101", .ring = 1s, .talk = 1s});
+    start_queue(e, {.caller = "+4989123459", .answered_by = "", .ring = 2s});
+  });
+  server.post([&](SimEngine& e) {
+    e.run_all();
+    channels = e.model().channels().size();
+  });
+  ASSERT_TRUE(run_until(io, [&] { return channels.has_value(); }));
+  ASSERT_EQ(*channels, 0u);
+  run_driver([&](auto q) {
+    ASSERT_TRUE(run_until(io, [&] { return q()->answered_today == 2 && q()->abandoned_today == 2; }))
+        << "answered " << q()->answered_today << ", abandoned " << q()->abandoned_today;
+    // ... and go on counting live.
+    server.post([](SimEngine& e) { start_queue(e, {.caller = "+4989123460", .answered_by = "102", .ring = 1s, .talk = 1s}); });
+    ASSERT_TRUE(run_until(io, [&] { return q()->answered_today == 3; }));
+  });
+  server.stop();
+  sim.join();
+}
+
 }  // namespace
 }  // namespace callbridge::sim

@@ -93,11 +93,16 @@ base::Result<std::unique_ptr<AmiDriver>> AmiDriver::create(boost::asio::any_io_e
     if (!rows)
       return base::fail(base::Error(rows.error().code(), "pbx " + d->name_ +
                                                              ": reading open-call state: " + rows.error().message()));
+    // Today's queue counts share the store (one row, docs/queues.md); the rest are call legs.
+    std::erase_if(*rows, [&](const std::string& text) { return d->queues_->restore_today(text); });
     if (!rows->empty())
       spdlog::info("pbx {}: {} open call leg(s) from the previous run, checked at the first resync", d->name_,
                    rows->size());
     d->tracker_->enable_state(scope, [store, scope](const std::string& key, std::string text) {
       store->put_open_state(scope, key, std::move(text));
+    });
+    d->queues_->enable_today_state([store, scope](std::string text) {
+      store->put_open_state(scope, "queues-today", std::move(text));
     });
     d->tracker_->restore_state(*rows);
     d->keep_open_ = true;

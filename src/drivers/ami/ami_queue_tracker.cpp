@@ -99,8 +99,19 @@ model::Queue& AmiQueueTracker::edit(std::string_view queue) {
   return work_.emplace(std::string(queue), std::move(q)).first->second;
 }
 
+// The counts the previous run kept for `q`, once, as soon as the queue is seen on that day (live
+// events may come before the resync's QueueStatus lists it).
+void AmiQueueTracker::add_kept_counts(model::Queue& q) {
+  auto k = kept_.find(q.name);
+  if (k == kept_.end() || k->second.counted || day_of(q.day_start) != kept_day_) return;
+  q.answered_today += k->second.answered;
+  q.abandoned_today += k->second.abandoned;
+  k->second.counted = true;
+}
+
 void AmiQueueTracker::commit() {
   for (auto& [name, q] : work_) {
+    add_kept_counts(q);
     if (!state_.find(name) && state_.size() >= kMaxQueues) continue;
     state_.put(std::move(q));
   }
@@ -201,14 +212,30 @@ void AmiQueueTracker::on_message(const AmiMessage& m, base::Timestamp at) {
         std::stable_sort(q.callers.begin(), q.callers.end(),
                          [](const auto& a, const auto& b) { return a.position < b.position; });
         renumber(q);
+        pbx_now_[name] = PbxCounts{q.pbx_completed, q.pbx_abandoned};
+        // The previous run's counts of today, and what the PBX counted while nobody listened.
+        add_kept_counts(q);
+        if (auto k = kept_.find(name); k != kept_.end() && day_of(q.day_start) == kept_day_) {
+          const Kept& kept = k->second;
+          if (q.pbx_completed >= kept.pbx.completed && q.pbx_abandoned >= kept.pbx.abandoned) {
+            const std::uint32_t done = q.pbx_completed - kept.pbx.completed;
+            q.answered_today += done > kept.in_call ? done - kept.in_call : 0;
+            q.abandoned_today += q.pbx_abandoned - kept.pbx.abandoned;
+          }  // else the PBX restarted meanwhile: its counters began again, nothing to learn from them
+        }
         state_.put(std::move(q));
       }
+      kept_.clear();
       std::vector<std::string> gone;
       for (const auto& [name, q] : state_.queues())
         if (!resync_.contains(name)) gone.push_back(name);
-      for (const auto& n : gone) state_.erase(n);
+      for (const auto& n : gone) {
+        state_.erase(n);
+        pbx_now_.erase(n);
+      }
       resync_.clear();
       resyncing_ = false;
+      save_today();
       return;
     }
     return;
@@ -249,6 +276,9 @@ void AmiQueueTracker::on_message(const AmiMessage& m, base::Timestamp at) {
     auto& q = edit(name);
     roll_day(q, at);
     ++q.abandoned_today;
+    if (auto it = pbx_now_.find(name); it != pbx_now_.end()) ++it->second.abandoned;
+    commit();
+    return save_today();
   } else if (ev == "QueueMemberStatus" || ev == "QueueMemberAdded" || ev == "QueueMemberPause" ||
              ev == "QueueMemberPenalty" || ev == "QueueMemberRinginuse") {
     member_report(m, edit(name), false);
@@ -262,6 +292,11 @@ void AmiQueueTracker::on_message(const AmiMessage& m, base::Timestamp at) {
     roll_day(q, at);
     auto* mem = find_member(q, m.get("Interface"));
     if (ev == "AgentConnect") ++q.answered_today;
+    if (!mem && (ev == "AgentConnect" || ev == "AgentComplete")) {
+      if (auto it = pbx_now_.find(name); it != pbx_now_.end() && ev == "AgentComplete") ++it->second.completed;
+      commit();
+      return save_today();
+    }
     if (!mem && ev == "AgentCalled" && !m.get("Interface").empty() && q.members.size() < kMaxMembers) {
       // Called before any member report of this session (no QueueStatus yet): known from here on.
       model::QueueMember fresh;
@@ -284,9 +319,14 @@ void AmiQueueTracker::on_message(const AmiMessage& m, base::Timestamp at) {
     if (ev == "AgentConnect") {
       mem->ringing = false;
       mem->in_call = true;
+      commit();
+      return save_today();
     } else if (ev == "AgentComplete") {
       mem->in_call = false;
       mem->last_call = std::chrono::time_point_cast<std::chrono::seconds>(at);
+      if (auto it = pbx_now_.find(name); it != pbx_now_.end()) ++it->second.completed;
+      commit();
+      return save_today();
     } else {
       mem->ringing = false;
     }
@@ -294,6 +334,60 @@ void AmiQueueTracker::on_message(const AmiMessage& m, base::Timestamp at) {
     return;
   }
   commit();
+}
+
+// The row: "queues-today=<UTC day number>\n" then per queue of that day
+// "<name>\t<answered>\t<abandoned>\t<pbx completed>\t<pbx abandoned>\t<agents in a call>\n".
+void AmiQueueTracker::save_today() {
+  // Nothing before the first resync applied what the previous run kept (it would overwrite it).
+  if (!put_today_ || state_.size() == 0 || !kept_.empty()) return;
+  std::int64_t day = 0;
+  for (const auto& [name, q] : state_.queues()) day = std::max(day, day_of(q.day_start));
+  std::string text(kTodayStatePrefix);
+  text += std::to_string(day) + "\n";
+  for (const auto& [name, q] : state_.queues()) {
+    if (day_of(q.day_start) != day || name.find_first_of("\t\n") != std::string::npos) continue;
+    auto pbx = pbx_now_.find(name);
+    std::uint32_t in_call = 0;
+    for (const auto& mem : q.members) in_call += mem.in_call ? 1 : 0;
+    text += name + "\t" + std::to_string(q.answered_today) + "\t" + std::to_string(q.abandoned_today) + "\t" +
+            std::to_string(pbx == pbx_now_.end() ? q.pbx_completed : pbx->second.completed) + "\t" +
+            std::to_string(pbx == pbx_now_.end() ? q.pbx_abandoned : pbx->second.abandoned) + "\t" +
+            std::to_string(in_call) + "\n";
+  }
+  if (text == last_saved_) return;
+  last_saved_ = text;
+  put_today_(std::move(text));
+}
+
+bool AmiQueueTracker::restore_today(std::string_view text) {
+  if (!text.starts_with(kTodayStatePrefix)) return false;
+  text.remove_prefix(kTodayStatePrefix.size());
+  auto line_end = text.find('\n');
+  if (line_end == std::string_view::npos) return false;
+  const long long day = number(text.substr(0, line_end), -1);
+  if (day < 0) return false;
+  std::map<std::string, Kept, std::less<>> kept;
+  text.remove_prefix(line_end + 1);
+  while (!text.empty() && kept.size() < kMaxQueues) {
+    auto end = text.find('\n');
+    std::string_view line = text.substr(0, end);
+    text.remove_prefix(end == std::string_view::npos ? text.size() : end + 1);
+    std::vector<std::string_view> f;
+    for (std::size_t at = 0; f.size() < 7;) {
+      auto tab = line.find('\t', at);
+      f.push_back(line.substr(at, tab == std::string_view::npos ? std::string_view::npos : tab - at));
+      if (tab == std::string_view::npos) break;
+      at = tab + 1;
+    }
+    if (f.size() != 6 || f[0].empty() || f[0].size() > kMaxField) continue;
+    auto count = [](std::string_view v) { return static_cast<std::uint32_t>(std::clamp(number(v, 0), 0LL, 0xffffffffLL)); };
+    kept[std::string(f[0])] = Kept{count(f[1]), count(f[2]), PbxCounts{count(f[3]), count(f[4])}, count(f[5]), false};
+  }
+  kept_day_ = day;
+  kept_ = std::move(kept);
+  last_saved_.clear();
+  return true;
 }
 
 void AmiQueueTracker::on_config(const AmiResponse& r) {

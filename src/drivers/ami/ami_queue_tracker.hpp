@@ -36,6 +36,17 @@ class AmiQueueTracker {
   // answer (no such file, no config privilege) leaves the wrap-up times unknown.
   void on_config(const AmiResponse& r);
 
+  // Today's counts survive a restart (docs/queues.md "Answered and abandoned today"): `put(text)`
+  // gets the row to keep (kTodayStatePrefix...) whenever a count changes and after each resync;
+  // restore_today() takes the row the previous run kept. At the first resync of the same UTC day
+  // the counts continue from it, plus what the PBX's own counters (QueueParams Completed/Abandoned)
+  // say happened meanwhile: every abandoned call, and the calls answered and completed while
+  // callbridged was down (those still in progress at the restart are not counted).
+  static constexpr std::string_view kTodayStatePrefix = "queues-today=";
+  void enable_today_state(std::function<void(std::string text)> put) { put_today_ = std::move(put); }
+  // false: not such a row (or unreadable; ignored).
+  bool restore_today(std::string_view text);
+
   const model::QueueState& state() const { return state_; }
   model::QueueState& state() { return state_; }
 
@@ -50,7 +61,27 @@ class AmiQueueTracker {
   void commit();
   void member_report(const AmiMessage& m, model::Queue& q, bool from_status);
 
+  void save_today();
+
   model::QueueState state_;
+  // The PBX's Completed/Abandoned as of now: the last QueueParams plus the AgentComplete /
+  // QueueCallerAbandon events since; by queue.
+  struct PbxCounts {
+    std::uint32_t completed = 0, abandoned = 0;
+  };
+  std::map<std::string, PbxCounts, std::less<>> pbx_now_;
+  // What the previous run kept (restore_today), applied at the first resync of the same day.
+  struct Kept {
+    std::uint32_t answered = 0, abandoned = 0;
+    PbxCounts pbx;
+    std::uint32_t in_call = 0;  // agents in a queue call when it was kept
+    bool counted = false;       // answered/abandoned added to the queue (add_kept_counts)
+  };
+  void add_kept_counts(model::Queue& q);
+  std::int64_t kept_day_ = 0;
+  std::map<std::string, Kept, std::less<>> kept_;
+  std::function<void(std::string)> put_today_;
+  std::string last_saved_;
   std::function<bool(std::string_view)> is_party_;
   std::map<std::string, model::Queue, std::less<>> work_;  // queues edited by the current message
   // The resync in progress (QueueStatus with ActionID resync-QueueStatus): the queues it listed.

@@ -166,6 +166,43 @@ TEST(AmiQueueTracker, ResyncAfterReconnectListsTheQueueAndDropsQueuesNoLongerLis
   EXPECT_TRUE(gone_published);
 }
 
+// Today's counts kept by a previous run (AmiQueueTracker::restore_today, docs/queues.md): applied at
+// the first resync of the same UTC day, plus the PBX's Completed/Abandoned since minus the calls then
+// in progress; a row of another day, a PBX whose counters went back (restarted) and garbage do not
+// add what they cannot know. The row written afterwards carries the sum.
+TEST(AmiQueueTracker, TodaysCountsContinueFromWhatThePreviousRunKept) {
+  const std::int64_t day = std::chrono::floor<std::chrono::days>(
+                               std::chrono::sys_days(std::chrono::year{2026} / 11 / 22))
+                               .time_since_epoch()
+                               .count();
+  auto resync_with = [&](const std::string& row, std::vector<std::string>* saved = nullptr) {
+    Feeder f;
+    if (saved) f.t.enable_today_state([saved](std::string text) { saved->push_back(std::move(text)); });
+    EXPECT_TRUE(f.t.restore_today(row) || !row.starts_with("queues-today="));
+    f.t.on_session_start(f.now);
+    f.feed("ami_reconnect/ami-reconnect.log");  // QueueParams Completed 1, Abandoned 0
+    return std::pair{f.q().answered_today, f.q().abandoned_today};
+  };
+  const std::string d = std::to_string(day);
+  std::vector<std::string> saved;
+  // Kept: 5 answered, 3 abandoned, the PBX at 0/0, no call in progress: +1 completed meanwhile.
+  EXPECT_EQ(resync_with("queues-today=" + d + "\nsupport\t5\t3\t0\t0\t0\n", &saved), (std::pair{6u, 3u}));
+  ASSERT_FALSE(saved.empty());
+  EXPECT_EQ(saved.back(), "queues-today=" + d + "\nsupport\t6\t3\t1\t0\t0\n");
+  // One agent was in a queue call when it was kept: the completed call was that one, already counted.
+  EXPECT_EQ(resync_with("queues-today=" + d + "\nsupport\t5\t3\t0\t0\t1\n"), (std::pair{5u, 3u}));
+  // The PBX's counters are below what was kept: it restarted, only the kept counts.
+  EXPECT_EQ(resync_with("queues-today=" + d + "\nsupport\t5\t3\t9\t0\t0\n"), (std::pair{5u, 3u}));
+  // Yesterday's row: today starts at 0; another queue's row: nothing for support.
+  EXPECT_EQ(resync_with("queues-today=" + std::to_string(day - 1) + "\nsupport\t5\t3\t0\t0\t0\n"), (std::pair{0u, 0u}));
+  EXPECT_EQ(resync_with("queues-today=" + d + "\nsales\t5\t3\t0\t0\t0\n"), (std::pair{0u, 0u}));
+  // Garbage: lines with the wrong number of fields are skipped; not a row of ours at all.
+  EXPECT_EQ(resync_with("queues-today=" + d + "\nsupport\t5\t3\n\t1\t1\t1\t1\t1\n"), (std::pair{0u, 0u}));
+  Feeder f;
+  EXPECT_FALSE(f.t.restore_today("seen=123"));
+  EXPECT_FALSE(f.t.restore_today("queues-today=x\n"));
+}
+
 TEST(AmiQueueTracker, CallerWhoHangsUpInTheQueueIsAbandonedToday) {
   Feeder f;
   f.feed("live_queue_abandoned/ami.log", "QueueCallerJoin");
