@@ -25,6 +25,7 @@
 #include "base/worker_pool.hpp"
 #include "model/call_model.hpp"
 #include "model/device_registry.hpp"
+#include "model/parking_state.hpp"
 #include "model/queue_state.hpp"
 #include "ports/pbx_driver.hpp"
 #include "ports/audit_log.hpp"
@@ -80,6 +81,10 @@ struct RestDeps {
   // The queue states of `tenant`'s PBX connections (io thread; docs/queues.md). Unset: none.
   std::function<void(const base::TenantId& tenant, const std::function<void(const model::QueueState&)>&)>
       for_each_queue_state;
+  // The parked calls of `tenant`'s PBX connections (io thread; docs/parking.md). Unset: those of
+  // the tenant's call control (call_control(tenant)->parking()) only.
+  std::function<void(const base::TenantId& tenant, const std::function<void(const model::ParkingState&)>&)>
+      for_each_parking_state;
   // An agent's queue membership change through the PBX that has the queue (io thread; `pbx` ""
   // = any); `done` once on the io thread. Unset: Errc::unavailable.
   std::function<void(const base::TenantId& tenant, const ports::QueueMemberRequest& r, std::string_view pbx,

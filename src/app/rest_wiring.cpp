@@ -226,6 +226,10 @@ base::Result<std::shared_ptr<RestWiring>> wire_rest_api(App& app) {
                                const std::function<void(const model::QueueState&)>& f) {
     if (auto* r = a->runtime(tenant)) r->for_each_queue_state(f);
   };
+  d.for_each_parking_state = [a](const base::TenantId& tenant,
+                                 const std::function<void(const model::ParkingState&)>& f) {
+    if (auto* r = a->runtime(tenant)) r->for_each_parking_state(f);
+  };
   d.queue_member = [a](const base::TenantId& tenant, const ports::QueueMemberRequest& req, std::string_view pbx,
                        ports::CommandDone done) {
     auto* r = a->runtime(tenant);

@@ -58,23 +58,25 @@ void add_read_routes(HttpServer& s, const std::shared_ptr<Ctx>& ctx) {
             if (!found) return problem(404, "not-found", "no such call, or not visible to you");
             return HttpResponse::json(200, std::move(*found));
           }));
-  // GET /api/v1/parking (docs/parking.md): the calls parked on the PBX that controls the tenant's
-  // calls, for every user of the tenant (parking lots are shared: any phone may dial a space).
+  // GET /api/v1/parking (docs/parking.md): the calls parked on every PBX connection of the tenant,
+  // for every user of the tenant (parking lots are shared: any phone may dial a space).
   s.route("GET", "/api/v1/parking", authed(ctx, [ctx](const HttpRequest&, const Principal& p) {
             if (p.is_operator()) return operator_forbidden();
             core::CallControlService* svc = ctx->deps.call_control ? ctx->deps.call_control(p.tenant) : nullptr;
             std::string o = "{\"lot\":";
             base::append_json_string(o, svc ? svc->parking_lot() : std::string("default"));
             o += ",\"parked\":[";
-            if (const model::ParkingState* st = svc ? svc->parking() : nullptr) {
-              const auto now = ctx->deps.clock->now();
-              bool first = true;
-              for (const auto& [key, c] : st->calls()) {  // by lot, then space
+            const auto now = ctx->deps.clock->now();
+            bool first = true;
+            auto list = [&](const model::ParkingState& st) {
+              for (const auto& [key, c] : st.calls()) {  // by lot, then space
                 if (!first) o += ',';
                 first = false;
-                o += core::parked_call_json(c, st->pbx(), p.tenant, now, ctx->deps.remote_info);
+                o += core::parked_call_json(c, st.pbx(), p.tenant, now, ctx->deps.remote_info);
               }
-            }
+            };
+            if (ctx->deps.for_each_parking_state) ctx->deps.for_each_parking_state(p.tenant, list);
+            else if (const model::ParkingState* st = svc ? svc->parking() : nullptr) list(*st);
             o += "]}";
             return HttpResponse::json(200, std::move(o));
           }));

@@ -255,6 +255,52 @@ TEST_F(CallsWithControl, ParkedCallsAreListedForEveryUserOfTheTenant) {
   EXPECT_EQ(call("GET", "/api/v1/parking", "").status, 401);
 }
 
+// Issue 17: a tenant with two PBX connections: GET /api/v1/parking lists the parked calls of both
+// (each names its pbx), not only the controlling link's; another tenant's never.
+class CallsWithTwoParkingLots : public CallsWithControl {
+ protected:
+  void extend_deps(api::RestDeps& d) override {
+    CallsWithControl::extend_deps(d);
+    d.for_each_parking_state = [this](const base::TenantId& t,
+                                      const std::function<void(const model::ParkingState&)>& f) {
+      if (t != base::TenantId(kA.name)) return;
+      f(lab_);
+      f(branch_);
+    };
+  }
+  static model::ParkedCall parked(const std::string& space, const std::string& number, base::Timestamp since) {
+    model::ParkedCall c;
+    c.lot = "default";
+    c.space = space;
+    c.linkedid = "call-" + space;
+    c.channel = "PJSIP/trunk-000000" + space.substr(1);
+    c.number = number;
+    c.since = since;
+    return c;
+  }
+  model::ParkingState lab_{"lab"}, branch_{"branch"};
+};
+
+TEST_F(CallsWithTwoParkingLots, ParkedCallsOfEveryLinkOfTheTenantAreListed) {
+  auto anna = add_user(kA, "anna", "user", {"100"});
+  auto ben = add_user(kB, "ben", "user", {"100"});
+  lab_.park(parked("701", "+4989123001", clock_.now()));
+  service_->set_parking(&lab_);  // the controlling link
+  branch_.park(parked("701", "+4989123002", clock_.now()));
+  branch_.park(parked("702", "+4989123003", clock_.now()));
+  auto r = call("GET", "/api/v1/parking", anna);
+  ASSERT_EQ(r.status, 200) << r.body;
+  std::vector<std::string> ids, numbers;
+  const auto listed = json::parse(r.body);
+  for (const auto& p : listed.at("parked").as_array()) {
+    ids.emplace_back(p.at("id").as_string());
+    numbers.emplace_back(p.at("number").as_string());
+  }
+  EXPECT_EQ(ids, (std::vector<std::string>{"lab:default:701", "branch:default:701", "branch:default:702"}));
+  EXPECT_EQ(numbers, (std::vector<std::string>{"+4989123001", "+4989123002", "+4989123003"}));
+  EXPECT_EQ(json::parse(call("GET", "/api/v1/parking", ben).body).at("parked").as_array().size(), 0u);
+}
+
 TEST_F(CallsWithControl, JournalCallbackUsesTheApisJournal) {
   auto anna = add_user(kA, "anna", "user", {"100"});
   add_journal(kA, "100", 1);
