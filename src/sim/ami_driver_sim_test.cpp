@@ -972,5 +972,54 @@ TEST(AmiDriverOverSimulator, QueueCountsOfTodaySurviveARestart) {
   sim.join();
 }
 
+// Issue 17: wrap-up in the simulator as app_queue does it (LabConfig::queue_wrapup_seconds, the
+// queue's wrapuptime in queues.conf): the driver reads the queue's 30 s from GetConfig; after 102
+// took a queue call it is in wrap-up (docs/queues.md) while 101 is available, and the next queue
+// call rings 101 only.
+TEST(AmiDriverOverSimulator, WrapUpAfterAQueueCallAsAppQueue) {
+  LabConfig lab;
+  lab.queue_wrapup_seconds = 30;
+  SimEngine engine(lab, std::chrono::time_point_cast<std::chrono::microseconds>(std::chrono::system_clock::now()),
+                   nullptr);
+  SimServerOptions so;
+  so.port = 0;
+  so.speed = 1;  // real time: wrap-up is measured on the clock the PBX shows
+  SimServer server(so, engine);
+  auto port = server.listen();
+  ASSERT_TRUE(port) << port.error().message();
+  std::thread sim([&] { server.run(); });
+  struct NullSink final : ports::PbxEventSink {
+    void on_call_event(const model::CallEvent&, const model::CallModel&) override {}
+    void on_lines_changed(const model::CallModel&) override {}
+    void on_journal_entry(model::JournalEntry) override {}
+  } sink;
+  boost::asio::io_context io;
+  auto driver = drivers::ami::AmiDriver::create(io.get_executor(), sim_driver_options(*port), sink);
+  ASSERT_TRUE(driver) << driver.error().message();
+  ports::PbxDriver& d = **driver;
+  d.start();
+  auto q = [&] { return d.queues()->find("support"); };
+  ASSERT_TRUE(run_until(io, [&] { return q() && q()->members.size() == 2 && q()->wrapup_seconds.has_value(); }));
+  EXPECT_EQ(*q()->wrapup_seconds, 30);
+  auto member = [&](const char* i) { return q()->member(i); };
+  server.post([](SimEngine& e) { start_queue(e, {.caller = "+4989123456", .answered_by = "102", .ring = 1s, .talk = 1s}); });
+  ASSERT_TRUE(run_until(io, [&] {
+    return q()->answered_today == 1 && member("PJSIP/102") && !member("PJSIP/102")->in_call &&
+           member("PJSIP/102")->last_call.has_value();
+  }));
+  const auto now = std::chrono::time_point_cast<std::chrono::microseconds>(std::chrono::system_clock::now());
+  EXPECT_EQ(q()->state(*member("PJSIP/102"), now), model::AgentState::wrap_up);
+  EXPECT_EQ(q()->state(*member("PJSIP/101"), now), model::AgentState::available);
+  server.post([](SimEngine& e) { start_queue(e, {.caller = "+4989123457", .answered_by = "101", .ring = 1s, .talk = 1s}); });
+  ASSERT_TRUE(run_until(io, [&] { return member("PJSIP/101")->ringing; }));
+  EXPECT_FALSE(member("PJSIP/102")->ringing) << "rung during its wrap-up";
+  ASSERT_TRUE(run_until(io, [&] { return q()->answered_today == 2; }));
+  bool stopped = false;
+  d.stop([&] { stopped = true; });
+  ASSERT_TRUE(run_until(io, [&] { return stopped; }));
+  server.stop();
+  sim.join();
+}
+
 }  // namespace
 }  // namespace callbridge::sim

@@ -339,12 +339,13 @@ void AmiServerSession::handle(const ami::AmiMessage& m) {
   } else if (iequals(action, "QueueStatus")) {
     action_queue_status(m);
   } else if (iequals(action, "GetConfig")) {
-    // queues.conf as the lab's (tests/fixtures/asterisk-22/queues_config): the queue, wrapuptime 0.
+    // queues.conf as the lab's (tests/fixtures/asterisk-22/queues_config): the queue and its
+    // wrapuptime (LabConfig::queue_wrapup_seconds, the lab's 0).
     if (m.get("Filename") != "queues.conf") return error(m, "Config file not found");
     const auto& cfg = engine_.model().config();
     Fields f{{"Category-000000", "general"}, {"Line-000000-000000", "persistentmembers=no"},
              {"Category-000001", cfg.queue}, {"Line-000001-000000", "strategy=ringall"},
-             {"Line-000001-000001", "wrapuptime=0"}};
+             {"Line-000001-000001", "wrapuptime=" + std::to_string(cfg.queue_wrapup_seconds)}};
     int n = 2;
     for (const auto& ext : cfg.queue_members) {
       char key[32];

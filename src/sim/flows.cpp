@@ -816,6 +816,10 @@ void start_queue(SimEngine& e, const QueueCall& c) {
   std::vector<std::string> agents;
   for (const auto& agent : m.queue_agents()) {
     if (agent.paused) continue;  // app_queue rings no paused member
+    if (auto st = m.member_stats.find(agent.ext); st != m.member_stats.end() && st->second.last_call > 0 &&
+        std::chrono::duration_cast<std::chrono::seconds>(e.shown_now().time_since_epoch()).count() <
+            st->second.last_call + m.config().queue_wrapup_seconds)
+      continue;  // nor one in its wrap-up time
     const Phone* p = m.phone(agent.ext);
     if (!p) continue;
     Channel& a = m.new_channel(p->ext, ChanState::down, p->ext, p->name, kInternal, "s", 1, &caller);

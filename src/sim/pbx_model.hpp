@@ -55,6 +55,9 @@ struct LabConfig {
   std::string conference = "800";
   std::string hint_context = "ext-hints";
   std::int64_t login_time = 0;  // QueueMemberStatus LoginTime (epoch s); 0 = model start
+  // queues.conf's wrapuptime of the queue (GetConfig answers it): an agent is not rung again
+  // before its last queue call ended this many seconds ago (app_queue). The lab's: 0.
+  int queue_wrapup_seconds = 0;
   // External numbers called through the trunk on an Originate of a Local channel (a user's
   // mobile, AnyDevice) answer after this long (the lab's carrier: 1 s; a person takes longer).
   std::chrono::microseconds mobile_answer = std::chrono::seconds(3);
