@@ -94,16 +94,41 @@ model::JournalEntry entry(std::string party, model::Direction d, std::int64_t en
 }
 
 TEST(DriverTable, PbxEntriesNameTheirDriverAndAnUnknownOneIsAClearError) {
-  auto c = parse_config("[[pbx]]\nname = \"x\"\ndriver = \"csta\"\nhost = \"h\"\nuser = \"u\"\n", "test");
+  auto c = parse_config("[[pbx]]\nname = \"x\"\ndriver = \"tapi\"\nhost = \"h\"\nuser = \"u\"\n", "test");
   ASSERT_TRUE(c) << c.error().message();
   ASSERT_EQ(c->pbx.size(), 1u);
-  EXPECT_EQ(c->pbx[0].driver, "csta");
+  EXPECT_EQ(c->pbx[0].driver, "tapi");
   auto st = check_driver(c->pbx[0]);
   ASSERT_FALSE(st);
-  EXPECT_EQ(st.error().message(), "pbx x: unknown driver \"csta\" (known: ami)");
+  EXPECT_EQ(st.error().message(), "pbx x: unknown driver \"tapi\" (known: ami, csta)");
   EXPECT_EQ(PbxConfig{}.driver, "ami");
   ASSERT_NE(find_driver("ami"), nullptr);
+  ASSERT_NE(find_driver("csta"), nullptr);
   EXPECT_TRUE(check_driver(PbxConfig{}));
+}
+
+TEST(DriverTable, CstaLinkKeys) {
+  auto c = parse_config(
+      "[[pbx]]\nname = \"osv\"\ndriver = \"csta\"\nhost = \"h\"\nuser = \"u\"\nsecret = \"s\"\ntls = true\n"
+      "tls_verify = false\nsession_start = \"osv\"\nedition = 3\nframing = \"headerless\"\n"
+      "devices = [\"100-105\", \"200\"]\n",
+      "test");
+  ASSERT_TRUE(c) << c.error().message();
+  const PbxConfig& p = c->pbx.at(0);
+  EXPECT_EQ(p.port, 1040);  // the CSTA default, not AMI's 5038
+  EXPECT_TRUE(p.tls);
+  EXPECT_FALSE(p.tls_verify);
+  EXPECT_EQ(p.session_start, "osv");
+  EXPECT_EQ(p.edition, 3);
+  EXPECT_EQ(p.framing, "headerless");
+  EXPECT_EQ(p.devices, (std::vector<std::string>{"100-105", "200"}));
+  EXPECT_TRUE(check_driver(p));
+  auto bad = parse_config("[[pbx]]\ndriver = \"csta\"\nhost = \"h\"\nedition = 7\n", "test");
+  ASSERT_FALSE(bad);
+  EXPECT_NE(bad.error().message().find("edition"), std::string::npos) << bad.error().message();
+  bad = parse_config("[[pbx]]\ndriver = \"csta\"\nhost = \"h\"\nsession_start = \"tapi\"\n", "test");
+  ASSERT_FALSE(bad);
+  EXPECT_NE(bad.error().message().find("session_start"), std::string::npos) << bad.error().message();
 }
 
 TEST(App, CreatesDataDirAndListensOnAFreePort) {

@@ -366,6 +366,14 @@ Status read_pbx(TableReader r, PbxConfig& p) {
   CB_TRY(r.integer("reconnect_max_ms", p.reconnect_max_ms, 1, 3'600'000, "an integer 1..3600000"));
   CB_TRY(r.string("record_dir", p.record_dir));
   CB_TRY(r.string("tenant", p.tenant, true));
+  CB_TRY(r.boolean("tls", p.tls));
+  CB_TRY(r.string("tls_ca_file", p.tls_ca_file));
+  CB_TRY(r.boolean("tls_verify", p.tls_verify));
+  CB_TRY(r.one_of("session_start", p.session_start, {"ecma354", "osv"}));
+  CB_TRY(r.integer("edition", p.edition, 3, 6, "an ECMA-323 edition 3..6"));
+  CB_TRY(r.one_of("framing", p.framing, {"header", "headerless"}));
+  CB_TRY(r.string_list("devices", p.devices));
+  if (p.driver == "csta" && !r.get("port")) p.port = 1040;
   if (auto* n = r.get("tenant"); n && !valid_tenant_id(p.tenant))
     return fail(r.bad("tenant", *n, "a tenant id (letters, digits, '-' and '_')"));
   if (auto* n = r.get("tenant"); n && p.tenant == base::kOperatorTenant)
@@ -1212,6 +1220,13 @@ log_retention_days = 30
 # reconnect_max_ms = 30000
 # record_dir = ""              # record the raw AMI traffic here ("" = off)
 # tenant = "default"
+# With driver = "csta" (a CSTA XML link, docs/csta.md "Driver"): host, port (default 1040), user,
+# secret, keepalive_s, connect_timeout_s, reconnect_* as above, and
+# tls = false                  # TLS on the link (tls_ca_file = "", tls_verify = true)
+# session_start = "ecma354"    # "ecma354" (StartApplicationSession) or "osv" (OpenScape Voice style)
+# edition = 4                  # ECMA-323 edition 3..6 of the requests
+# framing = "header"           # "header" (8-byte header) or "headerless"
+# devices = ["100-199"]        # lines to monitor; empty: every station the switch lists
 
 # Dialing plan of a tenant ("default" unless a link says otherwise), used to turn numbers into
 # E.164. Strings of digits.

@@ -30,7 +30,7 @@ enum class AmiAuth { md5, plain };
 // keys are those of the AMI driver, the only one so far.
 struct PbxConfig {
   std::string name = "pbx";  // unique; used in logs, diagnostics and the recording file names
-  std::string driver = "ami";  // the PBX protocol: "ami" (Asterisk Manager Interface)
+  std::string driver = "ami";  // the PBX protocol: "ami" (Asterisk Manager Interface) or "csta" (CSTA XML)
   std::string host;
   std::uint16_t port = 5038;
   std::string user;
@@ -42,6 +42,16 @@ struct PbxConfig {
   int reconnect_max_ms = 30'000;
   std::string record_dir;       // "" = off; else the raw AMI traffic is recorded there
   std::string tenant{kSingleCompanyTenant};
+  // driver = "csta" (drivers/csta, docs/csta.md "Driver"): a CSTA XML link to a switch (or to
+  // another callbridged's [csta] server). host, port (default 1040), user, secret,
+  // connect_timeout_s, keepalive_s and reconnect_* as above; auth and record_dir unused.
+  bool tls = false;                            // TLS on the link
+  std::string tls_ca_file;                     // "" = the system's CAs
+  bool tls_verify = true;                      // false: any certificate (lab switches)
+  std::string session_start = "ecma354";       // "ecma354" (StartApplicationSession) or "osv"
+  int edition = 4;                             // ECMA-323 edition of the requests, 3..6
+  std::string framing = "header";              // "header" (8-byte header) or "headerless"
+  std::vector<std::string> devices;            // "100", "100-199"; empty: all the switch lists
   bool operator==(const PbxConfig&) const = default;
 };
 

@@ -5,6 +5,7 @@
 
 #include "app/ami_wiring.hpp"
 #include "drivers/ami/ami_driver.hpp"
+#include "drivers/csta/csta_driver.hpp"
 
 namespace callbridge::app {
 namespace {
@@ -46,8 +47,51 @@ base::Result<std::unique_ptr<ports::PbxDriver>> make_ami_driver(const PbxConfig&
   return std::unique_ptr<ports::PbxDriver>(std::move(*d));
 }
 
+// [[pbx]] driver = "csta": a CSTA XML link (docs/csta.md "Driver"): ECMA-323 switches, or another
+// callbridged's [csta] server.
+base::Result<std::unique_ptr<ports::PbxDriver>> make_csta_driver(const PbxConfig& pbx, const DriverContext& c) {
+  namespace csta = drivers::csta;
+  auto tenant = base::TenantId::parse(pbx.tenant, "pbx " + pbx.name + ": tenant");
+  if (!tenant) return base::fail(tenant.error());
+  auto devices = csta::expand_devices(pbx.devices);
+  if (!devices) return base::fail(base::Error::invalid_argument("pbx " + pbx.name + ": " + devices.error().message()));
+  csta::CstaLinkOptions link;
+  link.host = pbx.host;
+  link.port = pbx.port;
+  link.tls = pbx.tls;
+  link.tls_ca_file = pbx.tls_ca_file;
+  link.tls_verify = pbx.tls_verify;
+  link.start = pbx.session_start == "osv" ? csta::SessionStart::osv : csta::SessionStart::ecma354;
+  link.edition = static_cast<protocols::csta::Edition>(pbx.edition);
+  link.framing = pbx.framing == "headerless" ? protocols::csta::Framing::headerless : protocols::csta::Framing::header;
+  link.user = pbx.user;
+  link.password = pbx.secret;
+  link.connect_timeout = std::chrono::seconds(pbx.connect_timeout_s);
+  link.keepalive = std::chrono::seconds(pbx.keepalive_s);
+  link.backoff.initial = std::chrono::milliseconds(pbx.reconnect_min_ms);
+  link.backoff.max = std::chrono::milliseconds(pbx.reconnect_max_ms);
+  csta::CstaDriverOptions o{.name = pbx.name, .tenant = *tenant, .link = std::move(link), .devices = std::move(*devices),
+                            .device_caps = {}};
+  if (c.tenant) {
+    const TenantConfig tc = *c.tenant;
+    o.device_caps = [tc](std::string_view device) {
+      const PhoneConfig* p = phone_for(tc, device);
+      model::DeviceCaps caps;
+      if (p) {
+        caps.remote_answer = !p->answer_event.empty();
+        caps.remote_hold = !p->hold_event.empty() && !p->retrieve_event.empty();
+      }
+      return caps;
+    };
+  }
+  auto d = csta::CstaDriver::create(c.io.get_executor(), std::move(o), c.sink);
+  if (!d) return base::fail(base::Error::invalid_argument("pbx " + pbx.name + ": " + d.error().message()));
+  return std::unique_ptr<ports::PbxDriver>(std::move(*d));
+}
+
 constexpr std::array kDrivers{
     DriverRow{"ami", "Asterisk Manager Interface (Asterisk 16+, the demo simulator)", make_ami_driver},
+    DriverRow{"csta", "CSTA XML (ECMA-323) switches, or another callbridged's [csta] server", make_csta_driver},
 };
 
 }  // namespace

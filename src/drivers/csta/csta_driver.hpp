@@ -1,0 +1,90 @@
+// CstaDriver: ports::PbxDriver for a switch that offers a CSTA XML link (docs/csta.md "Driver"):
+// OpenScape Voice and other ECMA-323 switches, or another callbridged's [csta] server. Owns the
+// CstaLink (connection, session start, keepalive, reconnects), starts a device monitor for each
+// configured line (or for every station the switch lists), resynchronises each line with
+// SnapshotDevice after every (re)connect, turns the monitors' events into the call model and the
+// journal (CstaCallTracker) and carries out call control (ports::PbxCommands) as CSTA services.
+// Built by the driver table in app/ (app/driver_table.cpp); io (model) thread only.
+#pragma once
+
+#include <functional>
+#include <map>
+#include <memory>
+#include <set>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <boost/asio/any_io_executor.hpp>
+
+#include "base/error.hpp"
+#include "base/tenant_id.hpp"
+#include "base/time.hpp"
+#include "drivers/csta/csta_call_tracker.hpp"
+#include "drivers/csta/csta_link.hpp"
+#include "ports/pbx_driver.hpp"
+
+namespace callbridge::drivers::csta {
+
+struct CstaDriverOptions {
+  std::string name;  // the [[pbx]] name
+  base::TenantId tenant;
+  CstaLinkOptions link;
+  // Lines to monitor, as the switch names them ("100"); empty: every station the switch lists
+  // (GetSwitchingFunctionDevices).
+  std::vector<std::string> devices;
+  // What each device can do remotely (answer/hold through the switch), which decides the actions
+  // the model offers. Unset: nothing remote.
+  std::function<model::DeviceCaps(std::string_view device)> device_caps;
+};
+
+// "100", "100-105" (ranges of equal length, at most 10000 lines in all) -> the lines.
+// Errc::invalid_argument names the bad entry.
+base::Result<std::vector<std::string>> expand_devices(const std::vector<std::string>& entries);
+
+class CstaDriver final : public ports::PbxDriver, private CstaLinkSink {
+ public:
+  // Errors: invalid link options. `sink` must outlive the driver.
+  static base::Result<std::unique_ptr<CstaDriver>> create(boost::asio::any_io_executor ex, CstaDriverOptions options,
+                                                          ports::PbxEventSink& sink, const base::Clock* clock = nullptr);
+  ~CstaDriver() override;
+  CstaDriver(const CstaDriver&) = delete;
+  CstaDriver& operator=(const CstaDriver&) = delete;
+
+  const std::string& name() const override { return options_.name; }
+  const base::TenantId& tenant() const override { return options_.tenant; }
+  void start() override;
+  void stop(std::function<void()> done) override;
+  ports::PbxDriverStatus status() const override;
+  const model::CallModel& call_model() const override { return tracker_->model(); }
+  ports::PbxCommands* commands() override;
+
+  CstaLink& link() { return *link_; }
+  // Lines with a running monitor.
+  std::size_t monitored() const { return monitors_.size(); }
+
+ private:
+  class Commands;
+  CstaDriver(CstaDriverOptions options, ports::PbxEventSink& sink, const base::Clock& clock);
+  void on_up(base::Timestamp at) override;
+  void on_event(const wire::Message& m, base::Timestamp at) override;
+  void on_switching_devices(const wire::SwitchingFunctionDevices& d) override;
+  void on_down(base::Timestamp at, const base::Error& why) override;
+  void monitor(const std::string& device);
+
+  CstaDriverOptions options_;
+  ports::PbxEventSink& sink_;
+  const base::Clock& clock_;
+  std::unique_ptr<CstaCallTracker> tracker_;
+  std::unique_ptr<CstaLink> link_;
+  std::unique_ptr<Commands> commands_;
+  std::map<std::string, std::string> monitors_;  // monitorCrossRefID -> device
+  std::set<std::string> lines_;                  // the company's lines (monitored or to be)
+  std::string devices_ref_;                      // serviceCrossRefID of GetSwitchingFunctionDevices
+  std::uint64_t events_ = 0, entries_ = 0, monitor_errors_ = 0, resyncs_ = 0;
+  std::uint64_t session_ = 0;                    // sessions seen (answers of an older one are dropped)
+  bool stopped_ = false;
+  std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
+};
+
+}  // namespace callbridge::drivers::csta

@@ -1,0 +1,261 @@
+// CstaDriver over real sockets against a small fake switch (Asio, this thread, the codec of
+// protocols/csta): both session starts, a monitor and a snapshot per line, events into the call
+// model and the sink, call control requests and the switch's errors, and after the switch drops
+// the link: the reconnect (backoff), the monitors again and the resync by SnapshotDevice ending a
+// call that ended meanwhile. No sleeps: the io_context runs until a condition holds.
+#include "drivers/csta/csta_driver.hpp"
+
+#include <gtest/gtest.h>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/write.hpp>
+#include <deque>
+#include <map>
+
+#include "protocols/csta/codec.hpp"
+#include "protocols/csta/framing.hpp"
+
+namespace callbridge::drivers::csta {
+namespace {
+
+namespace asio = boost::asio;
+using asio::ip::tcp;
+using L = wire::LocalConnectionState;
+
+struct Sink final : ports::PbxEventSink {
+  std::vector<model::CallEvent> events;
+  std::vector<model::JournalEntry> journal;
+  int lines = 0;
+  void on_call_event(const model::CallEvent& e, const model::CallModel&) override { events.push_back(e); }
+  void on_lines_changed(const model::CallModel&) override { ++lines; }
+  void on_journal_entry(model::JournalEntry e) override { journal.push_back(std::move(e)); }
+};
+
+// The switch: one connection at a time.
+class FakeSwitch {
+ public:
+  explicit FakeSwitch(asio::io_context& io, bool osv = false) : io_(io), acceptor_(io, {asio::ip::make_address("127.0.0.1"), 0}), osv_(osv) {
+    accept();
+  }
+  std::uint16_t port() const { return acceptor_.local_endpoint().port(); }
+  void drop() {
+    boost::system::error_code ec;
+    if (sock_) sock_->close(ec);
+    sock_.reset();
+  }
+  void event(const wire::Message& m) { send(m, wire::kUnsolicitedInvokeId); }
+
+  std::vector<std::string> requests;  // root names
+  std::vector<wire::Message> request_messages;
+  std::map<std::string, std::vector<wire::SnapshotDeviceItem>> snapshot;  // device -> items
+  int connections = 0;
+  bool refuse_login = false;
+
+ private:
+  void accept() {
+    acceptor_.async_accept([this](boost::system::error_code ec, tcp::socket s) {
+      if (ec) return;
+      drop();
+      sock_ = std::make_shared<tcp::socket>(std::move(s));
+      reader_ = wire::FrameReader{};
+      ++connections;
+      if (osv_) send(wire::SystemStatus{wire::SystemStatusValue::normal}, 1);
+      read(sock_);
+      accept();
+    });
+  }
+  void read(std::shared_ptr<tcp::socket> s) {
+    s->async_read_some(asio::buffer(buf_), [this, s](boost::system::error_code ec, std::size_t n) {
+      if (ec || s != sock_) return;
+      reader_.feed(std::string_view(buf_.data(), n));
+      wire::Frame f;
+      while (true) {
+        auto r = reader_.next(f);
+        ASSERT_TRUE(r) << r.error().message();
+        if (!*r) break;
+        auto d = wire::decode(f.xml);
+        ASSERT_TRUE(d) << d.error().message;
+        on_request(d->message, f.invoke_id.value_or(0));
+      }
+      read(s);
+    });
+  }
+  void on_request(const wire::Message& m, int invoke) {
+    requests.emplace_back(wire::root_name(m));
+    request_messages.push_back(m);
+    if (auto* s = std::get_if<wire::StartApplicationSession>(&m)) {
+      if (refuse_login || s->password != "pw") return send(wire::StartApplicationSessionNegResponse{"invalidApplicationInfo"}, invoke);
+      return send(wire::StartApplicationSessionPosResponse{"s1", s->protocol_versions.at(0), 60}, invoke);
+    }
+    if (auto* r = std::get_if<wire::SystemRegister>(&m)) {
+      if (r->password != "pw") return send(wire::CstaErrorCode{{wire::ErrorCategory::security, "securityViolation"}}, invoke);
+      return send(wire::SystemRegisterResponse{"r1"}, invoke);
+    }
+    if (std::holds_alternative<wire::SystemStatusResponse>(m)) return;
+    if (auto* ms = std::get_if<wire::MonitorStart>(&m)) return send(wire::MonitorStartResponse{"m" + ms->device_object, {}}, invoke);
+    if (auto* sd = std::get_if<wire::SnapshotDevice>(&m)) return send(wire::SnapshotDeviceResponse{snapshot[sd->device], ""}, invoke);
+    if (auto* mc = std::get_if<wire::MakeCall>(&m)) return send(wire::MakeCallResponse{{"C9", mc->calling_device}}, invoke);
+    if (std::holds_alternative<wire::ClearConnection>(m))
+      return send(wire::CstaErrorCode{{wire::ErrorCategory::operation, "invalidConnectionID"}}, invoke);
+    if (std::holds_alternative<wire::HoldCall>(m))
+      return send(wire::CstaErrorCode{{wire::ErrorCategory::state_incompatibility, "invalidObjectState"}}, invoke);
+    send(wire::CstaErrorCode{{wire::ErrorCategory::operation, "serviceNotSupported"}}, invoke);
+  }
+  void send(const wire::Message& m, int invoke) {
+    if (!sock_) return;
+    auto frame = std::make_shared<std::string>();
+    ASSERT_TRUE(wire::append_frame(*frame, invoke, wire::encode(m, wire::Edition::ed4)));
+    asio::async_write(*sock_, asio::buffer(*frame), [frame](boost::system::error_code, std::size_t) {});
+  }
+
+  asio::io_context& io_;
+  tcp::acceptor acceptor_;
+  bool osv_;
+  std::shared_ptr<tcp::socket> sock_;
+  wire::FrameReader reader_;
+  std::array<char, 16384> buf_{};
+};
+
+class DriverTest : public ::testing::Test {
+ protected:
+  std::unique_ptr<CstaDriver> make(FakeSwitch& sw, SessionStart start = SessionStart::ecma354, std::string pw = "pw") {
+    CstaDriverOptions o{.name = "osv", .tenant = base::TenantId("acme"), .link = {}, .devices = {}, .device_caps = {}};
+    o.link.host = "127.0.0.1";
+    o.link.port = sw.port();
+    o.link.user = "cb";
+    o.link.password = std::move(pw);
+    o.link.start = start;
+    // Long enough that the test sees the link down before the next attempt.
+    o.link.backoff = net::BackoffPolicy{std::chrono::milliseconds(500), std::chrono::milliseconds(1000), 2.0, 0.0};
+    o.link.keepalive = std::chrono::milliseconds(0);
+    o.devices = {"100", "101"};
+    auto d = CstaDriver::create(io.get_executor(), std::move(o), sink);
+    EXPECT_TRUE(d);
+    return std::move(*d);
+  }
+  // Runs the io_context until `pred` holds (fails after 10 s of real time without it).
+  template <typename P>
+  void run_until(P pred, const char* what) {
+    const auto end = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+    while (!pred()) {
+      ASSERT_LT(std::chrono::steady_clock::now(), end) << "never: " << what;
+      io.run_for(std::chrono::milliseconds(5));
+    }
+  }
+  int count(const FakeSwitch& sw, std::string_view name) const {
+    return static_cast<int>(std::count(sw.requests.begin(), sw.requests.end(), name));
+  }
+  void stop(CstaDriver& d) {
+    bool done = false;
+    d.stop([&] { done = true; });
+    run_until([&] { return done; }, "stopped");
+  }
+
+  asio::io_context io;
+  Sink sink;
+};
+
+TEST_F(DriverTest, MonitorsSnapshotsEventsCommandsAndResyncAfterReconnect) {
+  FakeSwitch sw(io);
+  auto d = make(sw);
+  d->start();
+  run_until([&] { return d->status().connected && count(sw, "SnapshotDevice") == 2 && d->monitored() == 2; },
+            "session, two monitors and snapshots");
+  EXPECT_EQ(sw.requests.front(), "StartApplicationSession");
+  EXPECT_EQ(d->status().state, "up");
+  EXPECT_EQ(d->call_model().device_state("100"), model::DeviceState::idle);
+
+  // Events of monitor "m100" become call events of line 100.
+  sw.event(wire::DeliveredEvent{"m100", {"C1", "100"}, wire::EventDevice::of("100"), wire::EventDevice::of("+4989123456"),
+                                wire::EventDevice::of("100"), {}, L::alerting, "newCall"});
+  sw.event(wire::EstablishedEvent{"m100", {"C1", "100"}, wire::EventDevice::of("100"), wire::EventDevice::of("+4989123456"),
+                                  wire::EventDevice::of("100"), {}, L::connected, "newCall"});
+  run_until([&] { return sink.events.size() == 2; }, "two call events");
+  EXPECT_EQ(sink.events[0].type, model::CallEventType::delivered);
+  EXPECT_EQ(sink.events[1].type, model::CallEventType::established);
+  EXPECT_EQ(d->call_model().device_state("100"), model::DeviceState::busy);
+
+  // Call control: requests as CSTA services, the switch's errors as PbxCommands errors.
+  std::optional<base::Status> made, cleared, held;
+  d->commands()->make_call({.from_device = "100", .first_leg_dial_string = std::nullopt, .dial_string = "0891234",
+                            .caller_id_name = "", .caller_id_number = "", .request_id = "r1", .on_outcome = {}},
+                           [&](base::Status s) { made = s; });
+  d->commands()->hangup("C7", "100", [&](base::Status s) { cleared = s; });
+  d->commands()->hold("C1", "100", [&](base::Status s) { held = s; });
+  run_until([&] { return made && cleared && held; }, "three answers");
+  EXPECT_TRUE(*made);
+  ASSERT_FALSE(*cleared);
+  EXPECT_EQ(cleared->error().code(), base::Errc::not_found);
+  ASSERT_FALSE(*held);
+  EXPECT_EQ(held->error().code(), base::Errc::conflict);
+  EXPECT_NE(held->error().message().find("stateIncompatibility/invalidObjectState"), std::string::npos);
+  auto* mc = std::get_if<wire::MakeCall>(&sw.request_messages[sw.requests.size() - 3]);
+  ASSERT_NE(mc, nullptr);
+  EXPECT_EQ(mc->calling_device, "100");
+  EXPECT_EQ(mc->called_directory_number, "0891234");
+
+  // The switch drops the link; meanwhile the call ended. Reconnect, monitors, snapshot: resync.
+  sw.snapshot["100"] = {};
+  sw.drop();
+  run_until([&] { return !d->status().connected; }, "link down noticed");
+  EXPECT_EQ(d->call_model().device_state("100"), model::DeviceState::busy);  // as last seen, until the resync
+  bool ok = false;
+  d->commands()->answer("C1", "100", [&](base::Status s) { ok = !s && s.error().code() == base::Errc::unavailable; });
+  EXPECT_TRUE(ok);
+  run_until([&] { return sw.connections == 2 && count(sw, "SnapshotDevice") == 4 && sink.journal.size() == 1; },
+            "reconnected, resynchronised");
+  EXPECT_TRUE(d->status().connected);
+  EXPECT_EQ(d->call_model().find_call("C1"), nullptr);
+  EXPECT_EQ(d->call_model().device_state("100"), model::DeviceState::idle);
+  EXPECT_EQ(d->call_model().device_state("101"), model::DeviceState::idle);
+  EXPECT_EQ(sink.journal[0].disposition, model::Disposition::answered);
+  EXPECT_TRUE(sink.journal[0].estimated & model::kEstimatedEnd);
+  std::uint64_t reconnects = 0;
+  for (const auto& [k, v] : d->status().counters)
+    if (k == "reconnects") reconnects = v;
+  EXPECT_GE(reconnects, 1u);
+  stop(*d);
+  EXPECT_EQ(count(sw, "StopApplicationSession"), 1);
+}
+
+TEST_F(DriverTest, OpenScapeStyleStart) {
+  FakeSwitch sw(io, true);
+  auto d = make(sw, SessionStart::osv);
+  d->start();
+  run_until([&] { return d->status().connected && d->monitored() == 2; }, "OpenScape-style session and monitors");
+  ASSERT_GE(sw.requests.size(), 2u);
+  EXPECT_EQ(sw.requests[0], "SystemStatusResponse");
+  EXPECT_EQ(sw.requests[1], "SystemRegister");
+  auto* r = std::get_if<wire::SystemRegister>(&sw.request_messages[1]);
+  ASSERT_NE(r, nullptr);
+  EXPECT_EQ(r->user_id, "cb");
+  EXPECT_EQ(r->password, "pw");
+  stop(*d);
+}
+
+TEST_F(DriverTest, RefusedLoginIsRetriedAndReported) {
+  FakeSwitch sw(io);
+  auto d = make(sw, SessionStart::ecma354, "wrong");
+  d->start();
+  run_until([&] { return sw.connections >= 2; }, "a second attempt after the refusal");
+  EXPECT_FALSE(d->status().connected);
+  EXPECT_NE(d->status().last_error.find("invalidApplicationInfo"), std::string::npos) << d->status().last_error;
+  EXPECT_EQ(count(sw, "MonitorStart"), 0);
+  stop(*d);
+}
+
+TEST(CstaDriverCreate, RefusesBadOptions) {
+  asio::io_context io;
+  Sink sink;
+  CstaDriverOptions o{.name = "x", .tenant = base::TenantId("acme"), .link = {}, .devices = {}, .device_caps = {}};
+  o.link.host = "127.0.0.1";
+  o.link.user = "u";
+  EXPECT_FALSE(CstaDriver::create(io.get_executor(), o, sink));  // no password
+  o.link.password = "p";
+  o.link.host = "";
+  EXPECT_FALSE(CstaDriver::create(io.get_executor(), o, sink));
+}
+
+}  // namespace
+}  // namespace callbridge::drivers::csta
