@@ -1,6 +1,7 @@
 #include "app/driver_table.hpp"
 
 #include <array>
+#include <functional>
 #include <string>
 
 #include "app/ami_wiring.hpp"
@@ -11,6 +12,20 @@ namespace callbridge::app {
 namespace {
 
 namespace ami = drivers::ami;
+
+// What the tenant's [[tenant.X.phone]] entries say a device can do remotely (answer, hold): the
+// same for every driver.
+std::function<model::DeviceCaps(std::string_view)> device_caps_of(const TenantConfig& tc) {
+  return [tc](std::string_view device) {
+    const PhoneConfig* p = phone_for(tc, device);
+    model::DeviceCaps caps;
+    if (p) {
+      caps.remote_answer = !p->answer_event.empty();
+      caps.remote_hold = !p->hold_event.empty() && !p->retrieve_event.empty();
+    }
+    return caps;
+  };
+}
 
 // [[pbx]] driver = "ami": Asterisk over AMI (also the demo simulator, an AMI server).
 base::Result<std::unique_ptr<ports::PbxDriver>> make_ami_driver(const PbxConfig& pbx, const DriverContext& c) {
@@ -32,15 +47,7 @@ base::Result<std::unique_ptr<ports::PbxDriver>> make_ami_driver(const PbxConfig&
       const PhoneConfig* p = phone_for(tc, device);
       return p ? ami::PhoneNotifyEvents{p->answer_event, p->hold_event, p->retrieve_event} : ami::PhoneNotifyEvents{};
     };
-    o.device_caps = [tc](std::string_view device) {
-      const PhoneConfig* p = phone_for(tc, device);
-      model::DeviceCaps caps;
-      if (p) {
-        caps.remote_answer = !p->answer_event.empty();
-        caps.remote_hold = !p->hold_event.empty() && !p->retrieve_event.empty();
-      }
-      return caps;
-    };
+    o.device_caps = device_caps_of(tc);
   }
   auto d = ami::AmiDriver::create(c.io.get_executor(), std::move(o), c.sink);
   if (!d) return base::fail(d.error());
@@ -74,15 +81,7 @@ base::Result<std::unique_ptr<ports::PbxDriver>> make_csta_driver(const PbxConfig
                             .device_caps = {}};
   if (c.tenant) {
     const TenantConfig tc = *c.tenant;
-    o.device_caps = [tc](std::string_view device) {
-      const PhoneConfig* p = phone_for(tc, device);
-      model::DeviceCaps caps;
-      if (p) {
-        caps.remote_answer = !p->answer_event.empty();
-        caps.remote_hold = !p->hold_event.empty() && !p->retrieve_event.empty();
-      }
-      return caps;
-    };
+    o.device_caps = device_caps_of(tc);
   }
   auto d = csta::CstaDriver::create(c.io.get_executor(), std::move(o), c.sink);
   if (!d) return base::fail(base::Error::invalid_argument("pbx " + pbx.name + ": " + d.error().message()));
