@@ -285,9 +285,16 @@ TEST(AmiDriverOverSimulator, PickupThatFindsTheCallAnsweredSaysNothingToPickUp) 
   EXPECT_EQ(outcome->error().code(), base::Errc::not_found) << outcome->error().message();
   EXPECT_NE(outcome->error().message().find("nothing to pick up"), std::string::npos) << outcome->error().message();
   ASSERT_TRUE(run_until(io, [&] { return !sink.entries.empty() && d.call_model().calls().empty(); }));
-  ASSERT_EQ(sink.entries.size(), 1u);
-  EXPECT_EQ(sink.entries[0].party, "101");
-  EXPECT_EQ(sink.entries[0].disposition, model::Disposition::answered);
+  // EXPECT, not ASSERT: a wrong count still stops the driver and joins the simulator below (an
+  // ASSERT returned with the thread joinable and aborted the binary), and names every entry, so
+  // a rare failure under load says which extra entry came.
+  EXPECT_EQ(sink.entries.size(), 1u);
+  if (sink.entries.size() != 1u)
+    for (const auto& e : sink.entries) ADD_FAILURE() << "entry: " << model::to_json_line(e);
+  if (!sink.entries.empty()) {
+    EXPECT_EQ(sink.entries[0].party, "101");
+    EXPECT_EQ(sink.entries[0].disposition, model::Disposition::answered);
+  }
 
   bool stopped = false;
   d.stop([&] { stopped = true; });
