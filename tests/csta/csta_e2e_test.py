@@ -17,68 +17,15 @@ import hashlib
 import json
 import os
 import re
-import select
-import signal
 import subprocess
 import sys
 import tempfile
 import time
 import urllib.request
 
+from child_lines import Proc, fail
+
 DEADLINE_S = 20
-
-
-def fail(msg):
-    print(f"FAIL: {msg}")
-    sys.exit(1)
-
-
-class Proc:
-    """A child process whose stdout (and stderr) lines are read as they come, without sleeping."""
-
-    def __init__(self, args, **kw):
-        self.args = args
-        self.p = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, **kw)
-        self.lines = []
-        self.buf = b""
-
-    def pump(self, timeout):
-        r, _, _ = select.select([self.p.stdout], [], [], max(0.0, timeout))
-        if not r:
-            return False
-        chunk = os.read(self.p.stdout.fileno(), 65536)
-        if not chunk:
-            return False
-        self.buf += chunk
-        while b"\n" in self.buf:
-            line, self.buf = self.buf.split(b"\n", 1)
-            self.lines.append(line.decode(errors="replace"))
-        return True
-
-    def wait_line(self, pattern, timeout=DEADLINE_S, start=0):
-        """The first line from index `start` on matching `pattern` (a regex): (index, match)."""
-        rx = re.compile(pattern)
-        end = time.monotonic() + timeout
-        i = start
-        while True:
-            while i < len(self.lines):
-                m = rx.search(self.lines[i])
-                if m:
-                    return i, m
-                i += 1
-            left = end - time.monotonic()
-            if left <= 0 or (self.p.poll() is not None and not self.pump(0)):
-                fail(f"no line matching {pattern!r} from {self.args[0]}:\n" + "\n".join(self.lines[-40:]))
-            self.pump(left)
-
-    def stop(self):
-        if self.p.poll() is None:
-            self.p.send_signal(signal.SIGTERM)
-            try:
-                self.p.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.p.kill()
-                self.p.wait()
 
 
 def run(args, timeout=DEADLINE_S):
@@ -96,7 +43,7 @@ def main():
     try:
         # Half real time: a MakeCall rings 100 (which answers after 2 simulated seconds), then 101
         # (answers after 2 more), then they talk 5: time enough to clear the call from here.
-        sim = Proc([pbxsim, "--listen", "127.0.0.1:0", "--speed", "0.5"])
+        sim = Proc([pbxsim, "--listen", "127.0.0.1:0", "--speed", "0.5"], DEADLINE_S)
         procs.append(sim)
         _, m = sim.wait_line(r"AMI on 127\.0\.0\.1:(\d+)")
         ami_port = int(m.group(1))
@@ -148,7 +95,7 @@ retrieve_event = "talk"
         token("ben", "user", "101")
         admin = token("boss", "admin", None)
 
-        d = Proc([daemon_bin, "--config", cfg])
+        d = Proc([daemon_bin, "--config", cfg], DEADLINE_S)
         procs.append(d)
         _, m = d.wait_line(r"CSTA server listening on 127\.0\.0\.1:(\d+)")
         csta_port = m.group(1)
@@ -179,7 +126,7 @@ retrieve_event = "talk"
 
         # Anna monitors her line and calls Ben (click-to-dial: her phone rings first and answers,
         # then Ben's rings and answers); she hangs up from here.
-        mon = Proc(base + ["--token", anna, "monitor", "100", "--for", "90"])
+        mon = Proc(base + ["--token", anna, "monitor", "100", "--for", "90"], DEADLINE_S)
         procs.append(mon)
         mon.wait_line(r"monitoring 1 device")
         rc, out = run(base + ["--token", anna, "make-call", "100", "101"])
@@ -285,7 +232,7 @@ key_file = "{key}"
 name = "tapi"
 secret_sha256 = "{hashlib.sha256(b's3cret').hexdigest()}"
 """)
-        d2 = Proc([daemon_bin, "--config", cfg2])
+        d2 = Proc([daemon_bin, "--config", cfg2], DEADLINE_S)
         procs.append(d2)
         _, m = d2.wait_line(r"CSTA server listening on 127\.0\.0\.1:(\d+) \(TLS\)")
         tls = [cli, "csta", "--connect", f"localhost:{m.group(1)}", "--timeout", "10", "--user", "tapi",

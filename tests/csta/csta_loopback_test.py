@@ -12,14 +12,13 @@ usage: csta_loopback_test.py CALLBRIDGED CALLBRIDGE PBXSIM FIXTURES_DIR
 import hashlib
 import json
 import os
-import re
-import select
-import signal
 import subprocess
 import sys
 import tempfile
 import time
 import urllib.request
+
+from child_lines import Proc, fail
 
 DEADLINE_S = 30
 SPEED = 4  # simulated seconds per real second: the 13 scenarios take ~35 s
@@ -31,58 +30,6 @@ TOLERANCE_S = 5.0
 SCENARIOS = ["inbound_answered", "inbound_missed", "inbound_busy_or_rejected", "outbound_dial", "internal_call",
              "hold_retrieve", "blind_transfer", "blind_transfer_ami", "attended_transfer",
              "attended_transfer_refer", "queue", "conference", "click_to_dial_originate"]
-
-
-def fail(msg):
-    print(f"FAIL: {msg}")
-    sys.exit(1)
-
-
-class Proc:
-    """A child process whose output lines are read as they come, without sleeping."""
-
-    def __init__(self, args, stdin=None):
-        self.args = args
-        self.p = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, stdin=stdin)
-        self.lines = []
-        self.buf = b""
-
-    def pump(self, timeout):
-        r, _, _ = select.select([self.p.stdout], [], [], max(0.0, timeout))
-        if not r:
-            return False
-        chunk = os.read(self.p.stdout.fileno(), 65536)
-        if not chunk:
-            return False
-        self.buf += chunk
-        while b"\n" in self.buf:
-            line, self.buf = self.buf.split(b"\n", 1)
-            self.lines.append(line.decode(errors="replace"))
-        return True
-
-    def wait_line(self, pattern, timeout=DEADLINE_S, start=0):
-        rx = re.compile(pattern)
-        end = time.monotonic() + timeout
-        i = start
-        while True:
-            while i < len(self.lines):
-                m = rx.search(self.lines[i])
-                if m:
-                    return i, m
-                i += 1
-            left = end - time.monotonic()
-            if left <= 0 or (self.p.poll() is not None and not self.pump(0)):
-                fail(f"no line matching {pattern!r} from {self.args[0]}:\n" + "\n".join(self.lines[-40:]))
-            self.pump(min(left, 0.5))
-
-    def stop(self):
-        if self.p.poll() is None:
-            self.p.send_signal(signal.SIGTERM)
-            try:
-                self.p.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.p.kill()
-                self.p.wait()
 
 
 class Api:
@@ -172,7 +119,7 @@ def main():
     work = tempfile.mkdtemp(prefix="csta-loopback-")
     procs = []
     try:
-        sim = Proc([pbxsim, "--listen", "127.0.0.1:0", "--speed", str(SPEED), "--control-stdin"],
+        sim = Proc([pbxsim, "--listen", "127.0.0.1:0", "--speed", str(SPEED), "--control-stdin"], DEADLINE_S,
                    stdin=subprocess.PIPE)
         procs.append(sim)
         _, m = sim.wait_line(r"AMI on 127\.0\.0\.1:(\d+)")
@@ -222,7 +169,7 @@ tenant = "default"
             return r.stdout.decode().strip().splitlines()[-1].strip()
 
         admin_a = token(cfg_a, "boss", "admin", None)
-        a = Proc([daemon_bin, "--config", cfg_a])
+        a = Proc([daemon_bin, "--config", cfg_a], DEADLINE_S)
         procs.append(a)
         _, m = a.wait_line(r"CSTA server listening on 127\.0\.0\.1:(\d+)")
         csta_port = int(m.group(1))
@@ -247,7 +194,7 @@ reconnect_min_ms = 50
 """ + tenant)
         admin_b = token(cfg_b, "boss", "admin", None)
         anna_b = token(cfg_b, "anna", "user", "100")
-        b = Proc([daemon_bin, "--config", cfg_b])
+        b = Proc([daemon_bin, "--config", cfg_b], DEADLINE_S)
         procs.append(b)
         _, m = b.wait_line(r"HTTP API listening on 127\.0\.0\.1:(\d+)")
         api_b = Api("B", m.group(1), admin_b, b)
