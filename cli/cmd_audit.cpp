@@ -1,4 +1,5 @@
-// `callbridge audit`: lists the audit log. By default from the data dir's audit.db, read-only
+// `callbridge audit`: lists the audit log. By default the configured one (the data dir's audit.db,
+// read-only, or PostgreSQL with [audit] backend = "postgres" or [cluster])
 // (works while callbridged runs: WAL), one tenant (--tenant) or all (--all-tenants): whoever can
 // read the data dir's files reads every tenant's records anyway. With --remote through a running
 // callbridged's API instead (GET /api/v1/audit, server and token as cli/rest_client.hpp): an
@@ -14,7 +15,7 @@
 #include <boost/json.hpp>
 
 #include "app/config.hpp"
-#include "audit/sqlite/sqlite_audit_log.hpp"
+#include "app/store_wiring.hpp"
 #include "base/json_text.hpp"
 #include "cli/commands.hpp"
 #include "cli/rest_client.hpp"
@@ -198,14 +199,18 @@ int run_audit(const AuditArgs& a) {
   if (a.before_id > 0) q.before_id = a.before_id;
   if (a.remote) return run_remote(a, q);
 
+  // The configured audit log: the data dir's audit.db (read-only), or PostgreSQL ([audit] backend
+  // = "postgres", or [cluster]).
+  app::Config config;
   std::string dir = a.data_dir;
-  if (dir.empty() && !a.config.empty()) {
+  if (!a.config.empty()) {
     auto c = app::load_config_file(a.config);
     if (!c) return usage_error("config error: " + c.error().message());
-    dir = app::effective_data_dir(*c);
+    config = std::move(*c);
+    if (dir.empty()) dir = app::effective_data_dir(config);
   }
   if (dir.empty()) dir = app::default_data_dir();
-  auto log = audit::SqliteAuditLog::open(app::audit_path(dir), {.read_only = true});
+  auto log = app::open_audit_log(config, dir, app::AuditUse::cli_read);
   if (!log) {
     if (log.error().code() == base::Errc::not_found)
       std::fprintf(stderr, "callbridge audit: no audit log in %s (%s missing). Is --data-dir right? callbridged "
@@ -214,7 +219,7 @@ int run_audit(const AuditArgs& a) {
       std::fprintf(stderr, "callbridge audit: %s\n", log.error().message().c_str());
     return 1;
   }
-  auto rows = (*log)->query(q);
+  auto rows = log->log->query(q);
   if (!rows) {
     std::fprintf(stderr, "callbridge audit: %s\n", rows.error().message().c_str());
     return 1;

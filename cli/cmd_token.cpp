@@ -1,7 +1,8 @@
-// `callbridge token create|list|revoke`: API tokens on the data dir's identity.db, without a running
+// `callbridge token create|list|revoke`: API tokens in the configured identity store (the data dir's
+// identity.db, or PostgreSQL with [identity] backend = "postgres" or [cluster]), without a running
 // daemon (bootstrap: the first admin token). `create` makes the user if needed (role, extensions)
 // and prints the token on its last line — the only time it is shown; only its argon2id hash is kept.
-// Every change is recorded in the data dir's audit log (actor "cli"; docs/security.md "Audit log"):
+// Every change is recorded in the configured audit log (actor "cli"; docs/security.md "Audit log"):
 // no audit log, no change.
 #include <chrono>
 #include <cstdio>
@@ -14,13 +15,13 @@
 #include <vector>
 
 #include "app/config.hpp"
-#include "audit/sqlite/sqlite_audit_log.hpp"
+#include "app/store_wiring.hpp"
 #include "base/device_name.hpp"
 #include "base/json_text.hpp"
 #include "base/tenant_id.hpp"
 #include "base/time.hpp"
 #include "cli/commands.hpp"
-#include "identity/sqlite/identity_store.hpp"
+#include "identity/common/identity_rules.hpp"
 
 namespace callbridge::cli {
 namespace {
@@ -55,29 +56,30 @@ int fail_msg(const std::string& m, int rc = 1) {
   return rc;
 }
 
-std::optional<std::string> data_dir(const TokenFlags& f, std::string& err) {
-  std::string dir = f.data_dir;
-  if (dir.empty()) {
-    std::string cfg = f.config;
-    if (cfg.empty())
-      if (const char* e = std::getenv("CALLBRIDGE_CONFIG")) cfg = e;
-    if (!cfg.empty()) {
-      auto c = app::load_config_file(cfg);
-      if (!c) {
-        err = "config error: " + c.error().message();
-        return std::nullopt;
-      }
-      dir = app::effective_data_dir(*c);
+// The configuration (--config; without --data-dir also $CALLBRIDGE_CONFIG; else the defaults:
+// SQLite in the data dir) and the data dir (--data-dir wins over the file's).
+std::optional<std::string> data_dir(const TokenFlags& f, app::Config& config, std::string& err) {
+  std::string cfg = f.config;
+  if (cfg.empty() && f.data_dir.empty())
+    if (const char* e = std::getenv("CALLBRIDGE_CONFIG")) cfg = e;
+  if (!cfg.empty()) {
+    auto c = app::load_config_file(cfg);
+    if (!c) {
+      err = "config error: " + c.error().message();
+      return std::nullopt;
     }
+    config = std::move(*c);
   }
+  std::string dir = f.data_dir;
+  if (dir.empty() && !cfg.empty()) dir = app::effective_data_dir(config);
   if (dir.empty()) dir = app::default_data_dir();
   return dir;
 }
 
-// The stores a command changes: identity.db and the audit log beside it.
+// The stores a command changes: the identity store and the audit log.
 struct Stores {
-  std::unique_ptr<identity::SqliteIdentityStore> identity;
-  std::unique_ptr<audit::SqliteAuditLog> audit;  // null for commands that change nothing
+  std::unique_ptr<ports::IdentityStore> identity;
+  std::unique_ptr<ports::AuditLog> audit;  // null for commands that change nothing
 
   // A record of what the CLI did (actor "cli", no address: someone with the data dir's files).
   void record(const base::TenantId& tenant, std::string action, std::string target, std::string details_json = "{}") {
@@ -105,9 +107,11 @@ std::string json_object(std::initializer_list<std::pair<const char*, std::string
   return out + "}";
 }
 
-std::unique_ptr<identity::SqliteIdentityStore> open_store(const TokenFlags& f, int& rc, std::string* dir_out = nullptr) {
+std::unique_ptr<ports::IdentityStore> open_store(const TokenFlags& f, int& rc, std::string* dir_out = nullptr,
+                                                 app::Config* config_out = nullptr) {
   std::string err;
-  auto dir = data_dir(f, err);
+  app::Config config;
+  auto dir = data_dir(f, config, err);
   if (!dir) {
     rc = fail_msg(err, 2);
     return nullptr;
@@ -118,29 +122,29 @@ std::unique_ptr<identity::SqliteIdentityStore> open_store(const TokenFlags& f, i
     rc = fail_msg("data dir " + *dir + ": cannot create: " + ec.message());
     return nullptr;
   }
-  auto s = identity::SqliteIdentityStore::open((std::filesystem::path(*dir) / "identity.db").string());
+  auto s = app::open_identity_store(config, *dir);
   if (!s) {
     rc = fail_msg(s.error().message());
     return nullptr;
   }
   if (dir_out) *dir_out = *dir;
-  return std::move(*s);
+  if (config_out) *config_out = std::move(config);
+  return std::move(s->store);
 }
 
-// identity.db and audit.db; retention stays the daemon's (the CLI never prunes).
+// The identity store and the audit log; retention stays the daemon's (the CLI never prunes).
 std::optional<Stores> open_stores(const TokenFlags& f, int& rc) {
   std::string dir;
+  app::Config config;
   Stores s;
-  s.identity = open_store(f, rc, &dir);
+  s.identity = open_store(f, rc, &dir, &config);
   if (!s.identity) return std::nullopt;
-  audit::SqliteAuditLog::Options o;
-  o.retention_days = 0;
-  auto a = audit::SqliteAuditLog::open(app::audit_path(dir), o);
+  auto a = app::open_audit_log(config, dir, app::AuditUse::cli_write);
   if (!a) {
     rc = fail_msg(a.error().message() + " (changes are recorded there; nothing was changed)");
     return std::nullopt;
   }
-  s.audit = std::move(*a);
+  s.audit = std::move(a->log);
   return s;
 }
 

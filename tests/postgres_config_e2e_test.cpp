@@ -15,7 +15,7 @@
 #include <sstream>
 
 #include "directory/child_process.hpp"
-#include "journal/postgres/pg_test_cluster.hpp"
+#include "directory/pg_test_cluster.hpp"
 #include "support/fake_asterisk_thread.hpp"
 #include "support/http_get.hpp"
 #include "support/ws_text_client.hpp"
@@ -56,7 +56,7 @@ const json::object* conn_100(const json::value& call) {
 TEST(PostgresConfigE2E, DaemonAndCliShareTheConfiguredJournalAndContactStore) {
   std::string why;
   bool absent = false;
-  auto* cluster = journal::testing::PgTestCluster::get(why, absent);
+  auto* cluster = testing::PgTestCluster::get(why, absent);
   if (absent) GTEST_SKIP() << why;
   ASSERT_TRUE(cluster) << why;
   const std::string dsn = cluster->fresh_database(why);

@@ -91,6 +91,15 @@ base::Result<std::unique_ptr<App>> App::create(Config config, AppOptions options
                  priv->tightened.size(), priv->tightened.front());
   for (const auto& f : priv->failed) spdlog::warn("data dir: {}", f);
 
+  // Cluster mode: nothing tenant-scoped in a node-local file (the configuration already refuses a
+  // store set to "sqlite"; this catches any configuration made in code, e.g. by a test).
+  if (auto local = node_local_store(app->config_); !local.empty())
+    return fail(Error::invalid_argument("cluster mode ([cluster] node " + app->config_.cluster.node + "): " + local +
+                                        " would stay in node-local SQLite; every tenant-scoped store must be in "
+                                        "PostgreSQL (docs/cluster.md)"));
+  if (app->config_.cluster.enabled)
+    spdlog::info("cluster mode: node {}, every tenant-scoped store in PostgreSQL {}", app->config_.cluster.node,
+                 postgres_location(app->config_.cluster.postgres));
   if (auto st = app->open_journal(); !st) return fail(st.error());
   if (auto st = app->open_contacts(); !st) return fail(st.error());
 

@@ -526,6 +526,20 @@ Status check_source_names(const TableReader& r, const DirectoryConfig& d) {
   return {};
 }
 
+// `backend` ("sqlite" or "postgres") and `dsn` of a store's table ([journal], [identity], [audit],
+// [webhooks]): dsn is required with "postgres" and refused with "sqlite".
+Status read_backend(TableReader& r, std::string& backend, std::string& dsn) {
+  CB_TRY(r.one_of("backend", backend, {"sqlite", "postgres"}));
+  CB_TRY(r.string("dsn", dsn));
+  if (backend == "postgres" && dsn.empty())
+    return fail(Error::invalid_argument(r.key_path("dsn") +
+                                        ": required with backend = \"postgres\" (e.g. \"host=db.example "
+                                        "dbname=callbridge user=callbridge\" or \"postgresql://callbridge@db/callbridge\")"));
+  if (backend == "sqlite" && !dsn.empty())
+    return fail(Error::invalid_argument(r.key_path("dsn") + ": only used with backend = \"postgres\" (backend is \"sqlite\")"));
+  return {};
+}
+
 Status read_journal(TableReader r, JournalConfig& j) {
   CB_TRY(r.boolean("exclude_internal", j.exclude_internal));
   CB_TRY(r.string_list("excluded_numbers", j.excluded_numbers));
@@ -534,19 +548,86 @@ Status read_journal(TableReader r, JournalConfig& j) {
   std::string sync = j.synchronous_full ? "full" : "normal";
   CB_TRY(r.one_of("synchronous", sync, {"normal", "full"}));
   j.synchronous_full = sync == "full";
-  CB_TRY(r.one_of("backend", j.backend, {"sqlite", "postgres"}));
-  CB_TRY(r.string("dsn", j.dsn));
-  if (j.backend == "postgres" && j.dsn.empty())
-    return fail(Error::invalid_argument(r.key_path("dsn") +
-                                        ": required with backend = \"postgres\" (e.g. \"host=db.example "
-                                        "dbname=callbridge user=callbridge\" or \"postgresql://callbridge@db/callbridge\")"));
-  if (j.backend == "sqlite" && !j.dsn.empty())
-    return fail(Error::invalid_argument(r.key_path("dsn") + ": only used with backend = \"postgres\" (backend is \"sqlite\")"));
+  CB_TRY(read_backend(r, j.backend, j.dsn));
   return r.finish();
+}
+
+Status read_identity(TableReader r, IdentityConfig& i) {
+  CB_TRY(read_backend(r, i.backend, i.dsn));
+  return r.finish();
+}
+
+// [cluster]: node name, NATS URL, the shared PostgreSQL database (all three required).
+Status read_cluster(TableReader r, ClusterConfig& c) {
+  c.enabled = true;
+  CB_TRY(r.string("node", c.node, true));
+  CB_TRY(r.string("nats_url", c.nats_url, true));
+  CB_TRY(r.string("postgres", c.postgres, true));
+  auto missing = [&](std::string_view key, std::string_view example) {
+    return fail(Error::invalid_argument(r.key_path(key) + ": required in cluster mode (e.g. " + std::string(example) + ")"));
+  };
+  if (c.node.empty()) return missing("node", "node = \"cb1\"");
+  if (c.nats_url.empty()) return missing("nats_url", "nats_url = \"nats://10.0.0.5:4222\"");
+  if (c.postgres.empty())
+    return missing("postgres", "postgres = \"host=db.example dbname=callbridge user=callbridge\"");
+  const bool node_ok = c.node.size() <= 64 && std::all_of(c.node.begin(), c.node.end(), [](char ch) {
+    return std::isalnum(static_cast<unsigned char>(ch)) || ch == '.' || ch == '_' || ch == '-';
+  });
+  if (!node_ok)
+    return fail(Error::invalid_argument(r.key_path("node") + ": expected 1-64 of [A-Za-z0-9._-], got " + quote(c.node) +
+                                        r.where(*r.get("node"))));
+  for (std::string_view url : {std::string_view(c.nats_url)}) {
+    std::size_t start = 0;
+    while (start <= url.size()) {
+      auto comma = url.find(',', start);
+      auto one = url.substr(start, comma == std::string_view::npos ? url.npos : comma - start);
+      if (!(one.starts_with("nats://") || one.starts_with("tls://")) || one.size() < 8)
+        return fail(Error::invalid_argument(r.key_path("nats_url") + ": expected nats://HOST:PORT or tls://HOST:PORT "
+                                            "(several: comma-separated), got " + quote(std::string(one)) +
+                                            r.where(*r.get("nats_url"))));
+      if (comma == std::string_view::npos) break;
+      start = comma + 1;
+    }
+  }
+  return r.finish();
+}
+
+// Cluster mode: every tenant-scoped store in PostgreSQL. A store's backend not set in the file
+// becomes "postgres" on [cluster] postgres (its own dsn, if set, wins); one set to "sqlite" is an
+// error, since a node-local file would split the tenants' data between the nodes.
+Status apply_cluster(const toml::table& root, Config& c, std::string_view source) {
+  if (!c.cluster.enabled) return {};
+  struct Store {
+    const char* table;
+    std::string& backend;
+    std::string& dsn;
+    const char* holds;
+  };
+  Store stores[] = {
+      {"journal", c.journal.backend, c.journal.dsn, "the journal and the built-in contacts"},
+      {"identity", c.identity.backend, c.identity.dsn, "users, tokens, sessions, settings and tenants"},
+      {"audit", c.audit.backend, c.audit.dsn, "the audit log"},
+      {"webhooks", c.webhooks.backend, c.webhooks.dsn, "webhooks and their deliveries"},
+  };
+  for (auto& st : stores) {
+    const toml::node* set = nullptr;
+    if (auto* t = root.get_as<toml::table>(st.table)) set = t->get("backend");
+    if (set && st.backend == "sqlite") {
+      auto line = set->source().begin.line;
+      return fail(Error::invalid_argument(
+          std::string(st.table) + ".backend = \"sqlite\": cluster mode ([cluster]) keeps " + st.holds +
+          " in PostgreSQL for every node; remove the key or set \"postgres\"" +
+          (line ? " (" + std::string(source) + " line " + std::to_string(line) + ")" : std::string())));
+    }
+    st.backend = "postgres";
+    if (st.dsn.empty()) st.dsn = c.cluster.postgres;
+  }
+  return {};
 }
 
 Status read_audit(TableReader r, AuditConfig& a) {
   CB_TRY(r.integer("retention_days", a.retention_days, 0, 36'500, "0 (keep forever) or a number of days, 1..36500"));
+  CB_TRY(read_backend(r, a.backend, a.dsn));
   return r.finish();
 }
 
@@ -574,6 +655,7 @@ Status read_webhooks(TableReader r, WebhooksConfig& w) {
   CB_TRY(r.integer("retry_for_s", w.retry_for_s, 0, 7 * 86'400, "an integer 0..604800 (seconds)"));
   CB_TRY(r.integer("queue", w.queue, 1, 1'000'000, "an integer 1..1000000"));
   CB_TRY(r.integer("log_retention_days", w.log_retention_days, 1, 3650, "an integer 1..3650 (days)"));
+  CB_TRY(read_backend(r, w.backend, w.dsn));
   return r.finish();
 }
 
@@ -951,6 +1033,14 @@ Result<Config> parse_config(std::string_view text, std::string_view source) {
   if (!journal) return fail(journal.error());
   if (*journal) CB_TRY(read_journal(TableReader(**journal, "journal", source), c.journal));
 
+  auto cluster = r.table("cluster");
+  if (!cluster) return fail(cluster.error());
+  if (*cluster) CB_TRY(read_cluster(TableReader(**cluster, "cluster", source), c.cluster));
+
+  auto identity = r.table("identity");
+  if (!identity) return fail(identity.error());
+  if (*identity) CB_TRY(read_identity(TableReader(**identity, "identity", source), c.identity));
+
   auto audit = r.table("audit");
   if (!audit) return fail(audit.error());
   if (*audit) CB_TRY(read_audit(TableReader(**audit, "audit", source), c.audit));
@@ -976,6 +1066,7 @@ Result<Config> parse_config(std::string_view text, std::string_view source) {
   if (*tenant) CB_TRY(read_tenants(TableReader(**tenant, "tenant", source), **tenant, source, c.tenants));
 
   CB_TRY(r.finish());
+  CB_TRY(apply_cluster(root, c, source));
   return c;
 }
 
@@ -1168,12 +1259,20 @@ synchronous = "normal"
 # nodes can share it; the tables are created at start), then also set `dsn` (libpq string or URI).
 # The built-in contact store lives in the same place (DATA_DIR/contacts.db, or that database):
 #   dsn = "host=db.example.com dbname=callbridge user=callbridge password=secret"
-backend = "sqlite"
+# backend = "sqlite"
+
+[identity]
+# Users, API tokens, browser sessions, tenant and user settings, statuses, AnyDevice devices and
+# the operator's tenants. "sqlite": DATA_DIR/identity.db. "postgres": a PostgreSQL database (then
+# also `dsn`, as for the journal); the tables are created at start.
+# backend = "sqlite"
 
 [audit]
 # The audit log (DATA_DIR/audit.db): sign-ins, tokens, users, settings, call-control commands, tenants.
 # Records older than this many days are deleted (at start and hourly). 0 = keep forever.
 retention_days = 365
+# "sqlite": DATA_DIR/audit.db. "postgres": a PostgreSQL database (then also `dsn`).
+# backend = "sqlite"
 
 [trace]
 # The admins' explain traces ("why did Anna get no pop?": GET /api/v1/calls/{id}/trace,
@@ -1203,6 +1302,17 @@ retry_for_s = 3600
 queue = 10000
 # Delivery log rows older than this are deleted (each hook also keeps at most its newest 1000).
 log_retention_days = 30
+# "sqlite": DATA_DIR/webhooks.db. "postgres": a PostgreSQL database (then also `dsn`).
+# backend = "sqlite"
+
+# Cluster mode (docs/cluster.md): several callbridged nodes sharing one PostgreSQL database and
+# one NATS JetStream. With a [cluster] table, every store above defaults to backend "postgres" on
+# `postgres` (a store's own dsn wins) and one set to "sqlite" is refused: nothing tenant-scoped
+# stays in a node's data dir. All three keys are required:
+#   [cluster]
+#   node = "cb1"                                   # this node's name, unique in the cluster
+#   nats_url = "nats://10.0.0.5:4222"              # several: comma-separated
+#   postgres = "host=db.example.com dbname=callbridge user=callbridge"
 
 # One PBX link (Asterisk AMI). Use [[pbx]] once per PBX for several; without any, callbridged
 # runs with no PBX (API only). Asterisk side: manager.conf user with read=all, write=originate,call.

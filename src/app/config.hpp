@@ -134,10 +134,31 @@ struct JournalConfig {
   bool operator==(const JournalConfig&) const = default;
 };
 
-// [audit]: the audit log (DATA_DIR/audit.db; docs/security.md "Audit log").
+// [audit]: the audit log (DATA_DIR/audit.db or PostgreSQL; docs/security.md "Audit log").
 struct AuditConfig {
   int retention_days = 365;  // records older than this are deleted (at start and hourly); 0 = keep forever
+  std::string backend = "sqlite";  // "sqlite" (DATA_DIR/audit.db) or "postgres" (then dsn)
+  std::string dsn;
   bool operator==(const AuditConfig&) const = default;
+};
+
+// [identity]: users, API tokens, sessions, tenant and user settings, statuses, AnyDevice devices and
+// the operator's tenant specs (DATA_DIR/identity.db or PostgreSQL).
+struct IdentityConfig {
+  std::string backend = "sqlite";  // "sqlite" (DATA_DIR/identity.db) or "postgres" (then dsn)
+  std::string dsn;
+  bool operator==(const IdentityConfig&) const = default;
+};
+
+// [cluster]: several callbridged nodes sharing one PostgreSQL database and one NATS JetStream
+// (docs/cluster.md). When set, every tenant-scoped store is in PostgreSQL: the stores' backends
+// default to "postgres" with `postgres` as their dsn, and a store set to "sqlite" is refused.
+struct ClusterConfig {
+  bool enabled = false;  // the file has a [cluster] table
+  std::string node;      // this node's name, unique in the cluster ([A-Za-z0-9._-], 1..64)
+  std::string nats_url;  // "nats://10.0.0.5:4222" (several: comma-separated)
+  std::string postgres;  // libpq conninfo or postgresql:// URI of the shared database
+  bool operator==(const ClusterConfig&) const = default;
 };
 
 // [trace]: the admins' explain traces per tenant (GET /api/v1/calls/{id}/trace; docs/troubleshooting.md).
@@ -159,6 +180,8 @@ struct WebhooksConfig {
   int retry_for_s = 3600;         // a failing delivery is retried this long, then given up
   int queue = 10'000;             // events waiting for the delivery thread; more are dropped and counted
   int log_retention_days = 30;    // delivery log rows older than this are deleted (also: 1000 per hook)
+  std::string backend = "sqlite";  // "sqlite" (DATA_DIR/webhooks.db) or "postgres" (then dsn)
+  std::string dsn;
   bool operator==(const WebhooksConfig&) const = default;
 };
 
@@ -299,7 +322,9 @@ struct Config {
   CstaConfig csta;
   RelayConfig relay;
   std::vector<PbxConfig> pbx;
+  ClusterConfig cluster;
   JournalConfig journal;
+  IdentityConfig identity;
   AuditConfig audit;
   TraceConfig trace;
   WebhooksConfig webhooks;

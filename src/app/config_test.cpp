@@ -641,5 +641,71 @@ TEST(Config, WebhooksSection) {
   EXPECT_NE(bad2.error().message().find("webhooks.timeout_s"), std::string::npos) << bad2.error().message();
 }
 
+// [cluster] (docs/cluster.md): every tenant-scoped store in PostgreSQL on the cluster's database
+// unless a store names its own; a store left on SQLite is refused with its key and line.
+TEST(ClusterConfig, PutsEveryStoreOnTheClustersPostgres) {
+  auto c = parse_config(
+      "[cluster]\nnode = \"cb1\"\nnats_url = \"nats://10.0.0.5:4222,nats://10.0.0.6:4222\"\n"
+      "postgres = \"host=db dbname=callbridge\"\n\n"
+      "[journal]\nbackend = \"postgres\"\ndsn = \"host=journaldb dbname=j\"\n",
+      "test.toml");
+  ASSERT_TRUE(c) << c.error().message();
+  EXPECT_TRUE(c->cluster.enabled);
+  EXPECT_EQ(c->cluster.node, "cb1");
+  EXPECT_EQ(c->cluster.nats_url, "nats://10.0.0.5:4222,nats://10.0.0.6:4222");
+  EXPECT_EQ(c->journal.backend, "postgres");
+  EXPECT_EQ(c->journal.dsn, "host=journaldb dbname=j");  // its own wins
+  for (const auto* b : {&c->identity.backend, &c->audit.backend, &c->webhooks.backend}) EXPECT_EQ(*b, "postgres");
+  for (const auto* d : {&c->identity.dsn, &c->audit.dsn, &c->webhooks.dsn}) EXPECT_EQ(*d, "host=db dbname=callbridge");
+  EXPECT_TRUE(validate(*c));
+}
+
+TEST(ClusterConfig, AStoreLeftOnSqliteIsRefused) {
+  for (const char* table : {"journal", "identity", "audit", "webhooks"}) {
+    auto e = error_of(std::string("[cluster]\nnode = \"cb1\"\nnats_url = \"nats://127.0.0.1:4222\"\n"
+                                  "postgres = \"host=db\"\n\n[") +
+                      table + "]\nbackend = \"sqlite\"\n");
+    EXPECT_NE(e.find(std::string(table) + ".backend = \"sqlite\": cluster mode ([cluster]) keeps"), std::string::npos)
+        << e;
+    EXPECT_NE(e.find("test.toml line 7"), std::string::npos) << e;
+  }
+}
+
+TEST(ClusterConfig, ErrorsNameTheKey) {
+  EXPECT_NE(error_of("[cluster]\nnats_url = \"nats://h:4222\"\npostgres = \"host=db\"\n").find("cluster.node: required"),
+            std::string::npos);
+  EXPECT_NE(error_of("[cluster]\nnode = \"a\"\npostgres = \"host=db\"\n").find("cluster.nats_url: required"),
+            std::string::npos);
+  EXPECT_NE(error_of("[cluster]\nnode = \"a\"\nnats_url = \"nats://h:4222\"\n").find("cluster.postgres: required"),
+            std::string::npos);
+  EXPECT_NE(error_of("[cluster]\nnode = \"a b\"\nnats_url = \"nats://h:4222\"\npostgres = \"x\"\n")
+                .find("cluster.node: expected 1-64 of [A-Za-z0-9._-]"),
+            std::string::npos);
+  EXPECT_NE(error_of("[cluster]\nnode = \"a\"\nnats_url = \"http://h:4222\"\npostgres = \"x\"\n")
+                .find("cluster.nats_url: expected nats://HOST:PORT"),
+            std::string::npos);
+  EXPECT_NE(error_of("[cluster]\nnode = \"a\"\nnats_url = \"nats://h:4222\"\npostgres = \"x\"\nleader = true\n")
+                .find("cluster.leader: unknown key"),
+            std::string::npos);
+}
+
+// Outside cluster mode each store picks its backend like the journal does.
+TEST(StoreBackendConfig, EachStoreChoosesItsBackend) {
+  auto c = parse_config("[identity]\nbackend = \"postgres\"\ndsn = \"host=a\"\n\n[audit]\nbackend = \"postgres\"\n"
+                        "dsn = \"host=b\"\n\n[webhooks]\nbackend = \"postgres\"\ndsn = \"host=c\"\n",
+                        "test.toml");
+  ASSERT_TRUE(c) << c.error().message();
+  EXPECT_FALSE(c->cluster.enabled);
+  EXPECT_EQ(c->journal.backend, "sqlite");
+  EXPECT_EQ(c->identity.dsn, "host=a");
+  EXPECT_EQ(c->audit.dsn, "host=b");
+  EXPECT_EQ(c->webhooks.dsn, "host=c");
+  EXPECT_NE(error_of("[identity]\nbackend = \"postgres\"\n").find("identity.dsn: required with backend = \"postgres\""),
+            std::string::npos);
+  EXPECT_NE(error_of("[audit]\ndsn = \"host=b\"\n").find("audit.dsn: only used with backend = \"postgres\""),
+            std::string::npos);
+  EXPECT_NE(error_of("[webhooks]\nbackend = \"mongo\"\n").find("webhooks.backend"), std::string::npos);
+}
+
 }  // namespace
 }  // namespace callbridge::app

@@ -12,7 +12,6 @@
 #include "app/capability_table.hpp"
 #include "app/command_wiring.hpp"
 #include "app/tenant_manager.hpp"
-#include "audit/sqlite/sqlite_audit_log.hpp"
 #include "base/worker_pool.hpp"
 
 #include <boost/asio/post.hpp>
@@ -22,24 +21,24 @@
 #include "directory/index/indexed_contact_store.hpp"
 #include "directory/store/sqlite_contact_store.hpp"
 #include "core/line_features.hpp"
-#include "identity/sqlite/identity_store.hpp"
-#include "identity/sqlite/sqlite_tenant_store.hpp"
+#include "app/store_wiring.hpp"
 #include "webhooks/delivery/dispatcher.hpp"
-#include "webhooks/sqlite/sqlite_webhook_store.hpp"
 
 namespace callbridge::app {
 
 struct RestWiring {
   base::SystemClock clock;
-  std::unique_ptr<identity::SqliteIdentityStore> identity;
+  // identity.db or PostgreSQL ([identity] backend; cluster mode: always PostgreSQL).
+  std::unique_ptr<ports::IdentityStore> identity;
   std::unique_ptr<api::Authenticator> auth;
-  // DATA_DIR/audit.db: the routes record sign-ins, tokens, users and settings (its own writer
-  // thread; [audit] retention_days).
-  std::unique_ptr<audit::SqliteAuditLog> audit;
+  // DATA_DIR/audit.db or PostgreSQL: the routes record sign-ins, tokens, users and settings (its
+  // own writer thread; [audit] retention_days).
+  std::unique_ptr<ports::AuditLog> audit;
   // The operator's /api/v1/tenants (tenant specs in identity.db); uses the workers below.
   std::unique_ptr<TenantManager> tenants;
-  // DATA_DIR/webhooks.db and the delivery engine (its own thread), fed by the event hub's tap.
-  std::unique_ptr<webhooks::SqliteWebhookStore> webhook_store;
+  // DATA_DIR/webhooks.db or PostgreSQL, and the delivery engine (its own thread), fed by the event
+  // hub's tap.
+  std::unique_ptr<ports::WebhookStore> webhook_store;
   std::unique_ptr<webhooks::Dispatcher> webhooks;
   // Takes the tap off the hub before the engine goes (declared after it: destroyed first).
   struct TapGuard {
@@ -73,7 +72,7 @@ CstaAuthDeps csta_auth_deps(const std::shared_ptr<RestWiring>& w) {
       done(r->viewer());
     });
   };
-  identity::SqliteIdentityStore* ids = w->identity.get();
+  ports::IdentityStore* ids = w->identity.get();
   d.users = [ids](const base::TenantId& tenant) {
     auto u = ids->list_users(tenant);
     return u ? std::move(*u) : std::vector<ports::User>{};
@@ -85,7 +84,7 @@ CstaAuthDeps csta_auth_deps(const std::shared_ptr<RestWiring>& w) {
 
 api::EventStreamOptions event_stream_options(const std::shared_ptr<RestWiring>& w) {
   api::EventStreamOptions o;
-  identity::SqliteIdentityStore* ids = w->identity.get();
+  ports::IdentityStore* ids = w->identity.get();
   o.tenant_users = [ids](const base::TenantId& tenant) { return ids->list_users(tenant); };
   o.offload = w->rest_offload;  // the look for revoked credentials (identity.db) of open streams
   return o;
@@ -109,10 +108,9 @@ std::optional<std::string> read_ui_config() {
 
 // webhooks.db, the delivery engine over it, and the hub's tap into the engine.
 base::Status wire_webhooks(App& app, RestWiring& w) {
-  auto store = webhooks::SqliteWebhookStore::open(
-      (std::filesystem::path(app.data_dir()) / "webhooks.db").string());
+  auto store = open_webhook_store(app.config(), app.data_dir());
   if (!store) return base::fail(store.error());
-  w.webhook_store = std::move(*store);
+  w.webhook_store = std::move(store->store);
   const auto& c = app.config().webhooks;
   webhooks::DispatcherOptions o;
   o.allow = c.allow;
@@ -157,12 +155,12 @@ base::Status wire_webhooks(App& app, RestWiring& w) {
 
 base::Result<std::shared_ptr<RestWiring>> wire_rest_api(App& app) {
   auto w = std::make_shared<RestWiring>();
-  namespace fs = std::filesystem;
-  const fs::path dir(app.data_dir());
 
-  auto ids = identity::SqliteIdentityStore::open((dir / "identity.db").string());
+  auto ids = open_identity_store(app.config(), app.data_dir());
   if (!ids) return base::fail(ids.error());
-  w->identity = std::move(*ids);
+  w->identity = std::move(ids->store);
+  std::unique_ptr<ports::TenantStore> tenant_store = std::move(ids->tenants);
+  spdlog::info("identity store: {}", ids->location);
   // AnyDevice: every user's chosen active device, for call control from the first make call on.
   auto active = w->identity->list_active_devices();
   if (!active) return base::fail(active.error());
@@ -171,11 +169,9 @@ base::Result<std::shared_ptr<RestWiring>> wire_rest_api(App& app) {
   api::AuthOptions ao;
   ao.origins.allowed = app.config().server.allowed_origins;  // cookie requests from these pages too
   w->auth = std::make_unique<api::Authenticator>(*w->identity, w->clock, ao);
-  audit::SqliteAuditLog::Options audit_options;
-  audit_options.retention_days = app.config().audit.retention_days;
-  auto audit_log = audit::SqliteAuditLog::open(audit_path(app.data_dir()), audit_options);
+  auto audit_log = open_audit_log(app.config(), app.data_dir(), AuditUse::daemon);
   if (!audit_log) return base::fail(audit_log.error());
-  w->audit = std::move(*audit_log);
+  w->audit = std::move(audit_log->log);
   auto& io = app.io();
   auto to_io = [&io](std::function<void()> f) { boost::asio::post(io, std::move(f)); };
   w->auth_workers = std::make_unique<base::WorkerPool>(base::WorkerPoolOptions{
@@ -185,9 +181,7 @@ base::Result<std::shared_ptr<RestWiring>> wire_rest_api(App& app) {
   w->rest_offload = {w->rest_workers.get(), to_io};
   w->auth->set_offload({w->auth_workers.get(), to_io}, w->rest_offload);
 
-  auto tenant_store = identity::SqliteTenantStore::open((dir / "identity.db").string());
-  if (!tenant_store) return base::fail(tenant_store.error());
-  w->tenants = std::make_unique<TenantManager>(app, std::move(*tenant_store), w->rest_offload);
+  w->tenants = std::make_unique<TenantManager>(app, std::move(tenant_store), w->rest_offload);
 
   if (auto st = wire_webhooks(app, *w); !st) return base::fail(st.error());
 

@@ -21,7 +21,6 @@ namespace {
 
 // PRAGMA application_id marks the file as ours ("CBAU"), so a foreign SQLite file is refused.
 constexpr int kApplicationId = 0x43424155;
-constexpr std::size_t kMaxQueryLimit = 10'000;
 
 // Migration N (1-based) brings the schema from version N-1 to N. Append only.
 constexpr std::string_view kMigrations[] = {
@@ -50,31 +49,6 @@ BEGIN SELECT RAISE(ABORT, 'audit records younger than a day cannot be deleted');
 )sql",
 };
 static_assert(std::size(kMigrations) == SqliteAuditLog::kSchemaVersion);
-
-// Cut at a UTF-8 character boundary.
-std::string cut(std::string s, std::size_t max) {
-  if (s.size() <= max) return s;
-  std::size_t n = max;
-  while (n > 0 && (static_cast<unsigned char>(s[n]) & 0xC0) == 0x80) --n;
-  s.resize(n);
-  return s;
-}
-
-// Records as stored: bounded fields, no token secrets, details a JSON object.
-ports::AuditRecord clean(ports::AuditRecord r) {
-  auto field = [](std::string& s) { s = cut(ports::redact_secrets(s), SqliteAuditLog::kMaxFieldBytes); };
-  field(r.actor);
-  field(r.source);
-  field(r.action);
-  field(r.target);
-  field(r.outcome);
-  r.details_json = ports::redact_secrets(r.details_json);
-  if (r.details_json.empty() || r.details_json.front() != '{' || r.details_json.back() != '}')
-    r.details_json = "{}";  // writers build objects; anything else is a bug, not data to keep
-  if (r.details_json.size() > SqliteAuditLog::kMaxDetailsBytes)
-    r.details_json = R"({"truncated":true})";  // a cut JSON text would not parse
-  return r;
-}
 
 }  // namespace
 
@@ -135,112 +109,41 @@ Result<std::unique_ptr<SqliteAuditLog>> SqliteAuditLog::open(const std::string& 
   if (!ins) return fail(ins.error());
   (*w)->insert = std::move(*ins);
   log->writer_ = std::move(*w);
+  AuditBatchWriter::Options wo;
+  wo.location = "audit log " + path;
+  wo.max_queued = options.max_queued;
+  wo.max_batch = options.max_batch;
+  wo.retry_interval = options.retry_interval;
+  wo.prune_interval = options.prune_interval;
+  auto* l = log.get();
+  log->batches_ = std::make_unique<AuditBatchWriter>(
+      std::move(wo), [l](const auto& batch) { return l->write_batch(batch); },
+      [l] {
+        if (auto n = l->prune_expired(); !n) spdlog::error("{}", n.error().message());
+      });
   if (auto n = log->prune_expired(); !n) spdlog::warn("{}", n.error().message());
-  log->thread_ = std::thread([l = log.get()] { l->run(); });
   return log;
 }
 
-SqliteAuditLog::~SqliteAuditLog() {
-  {
-    std::lock_guard lk(mu_);
-    stopping_ = true;
-  }
-  wake_.notify_all();
-  if (thread_.joinable()) thread_.join();
-}
+SqliteAuditLog::~SqliteAuditLog() { batches_.reset(); }  // writes what is queued before the connections go
 
 void SqliteAuditLog::append(ports::AuditRecord record) {
   CB_CHECK(!options_.read_only, "append() on a read-only audit log");
-  {
-    std::lock_guard lk(mu_);
-    if (queue_.size() >= options_.max_queued) {
-      if (stats_.dropped++ % 1000 == 0)
-        spdlog::error("audit log {}: write queue full ({} records); dropping records", path_, queue_.size());
-      return;
-    }
-    queue_.push_back(std::move(record));
-    ++stats_.appended;
-    ++queued_total_;
-  }
-  wake_.notify_one();
+  batches_->append(std::move(record));
 }
 
 Status SqliteAuditLog::flush() {
-  if (options_.read_only) return {};
-  std::unique_lock lk(mu_);
-  const auto target = queued_total_;
-  const auto attempts = failed_attempts_;
-  wake_.notify_one();
-  written_.wait(lk, [&] { return stats_.committed >= target || failed_attempts_ != attempts; });
-  if (stats_.committed >= target) return {};
-  return fail(Error::io("audit log " + path_ + ": write failed: " + last_error_));
+  if (!batches_) return {};
+  return batches_->flush();
 }
 
-AuditLogStats SqliteAuditLog::stats() const {
-  std::lock_guard lk(mu_);
-  auto s = stats_;
-  s.queued = queue_.size();
-  return s;
-}
+AuditLogStats SqliteAuditLog::stats() const { return batches_ ? batches_->stats() : AuditLogStats{}; }
 
-void SqliteAuditLog::run() {
-  std::unique_lock lk(mu_);
-  auto next_prune = std::chrono::steady_clock::now() + options_.prune_interval;
-  for (;;) {
-    wake_.wait_until(lk, next_prune, [&] { return stopping_ || !queue_.empty(); });
-    if (std::chrono::steady_clock::now() >= next_prune) {
-      // Retention on a timer, on this thread: pruning never waits in front of a request.
-      lk.unlock();
-      auto n = prune_expired();
-      if (!n) spdlog::error("{}", n.error().message());
-      lk.lock();
-      next_prune = std::chrono::steady_clock::now() + options_.prune_interval;
-      continue;
-    }
-    if (queue_.empty()) {
-      if (stopping_) break;
-      continue;
-    }
-    std::deque<ports::AuditRecord> batch;
-    if (queue_.size() <= options_.max_batch) {
-      batch.swap(queue_);
-    } else {
-      for (std::size_t i = 0; i < options_.max_batch; ++i) {
-        batch.push_back(std::move(queue_.front()));
-        queue_.pop_front();
-      }
-    }
-    lk.unlock();
-    auto st = write_batch(batch);
-    lk.lock();
-    if (st) {
-      stats_.committed += batch.size();
-      written_.notify_all();
-      continue;
-    }
-    ++stats_.write_errors;
-    ++failed_attempts_;
-    last_error_ = st.error().message();
-    spdlog::error("{} ({} audit records pending; retrying)", last_error_, batch.size() + queue_.size());
-    for (auto it = batch.rbegin(); it != batch.rend(); ++it) queue_.push_front(std::move(*it));
-    written_.notify_all();
-    if (stopping_) {
-      // Not dropped silently: each record goes to the log, so it can be recovered from there.
-      for (const auto& r : queue_)
-        spdlog::error("audit log {}: unwritten record: {} {} {} {} {} {} {}", path_, base::format_rfc3339_ms(r.at),
-                      r.tenant.str(), r.actor, r.action, r.target, r.outcome, r.details_json);
-      break;
-    }
-    wake_.wait_for(lk, options_.retry_interval, [&] { return stopping_; });
-  }
-}
-
-Status SqliteAuditLog::write_batch(std::deque<ports::AuditRecord>& batch) {
+Status SqliteAuditLog::write_batch(const std::deque<ports::AuditRecord>& batch) {
   auto& d = *writer_;
   if (auto st = d.exec("BEGIN IMMEDIATE", "begin"); !st) return st;
   Stmt& s = d.insert;
-  for (const auto& raw : batch) {
-    auto r = clean(raw);
+  for (const auto& r : batch) {
     s.reset();
     s.bind(1, base::to_micros(r.at));
     s.bind(2, r.tenant);
@@ -323,10 +226,7 @@ Result<std::size_t> SqliteAuditLog::prune_before(base::Timestamp cutoff) {
   st->bind(1, base::to_micros(cutoff));
   if (st->step() != SQLITE_DONE) return fail(reader_->err("pruning"));
   auto n = static_cast<std::size_t>(reader_->conn->changes());
-  {
-    std::lock_guard lk2(mu_);
-    stats_.pruned += n;
-  }
+  if (batches_) batches_->add_pruned(n);
   return n;
 }
 

@@ -1,6 +1,6 @@
 // SqliteAuditLog: the audit log (ports::AuditLog) in one SQLite file, DATA_DIR/audit.db (WAL, mode
 // 0600 through the umask callbridged and the CLI set). Thread-safe. append() only queues: a writer
-// thread commits what is queued in one transaction per batch and, every prune_interval, deletes
+// thread (audit/common's AuditBatchWriter) commits what is queued in one transaction per batch and, every prune_interval, deletes
 // what is older than the retention (the only deletion there is). Queries use a second connection
 // under a mutex and may be called from any thread (they block on disk).
 // Append-only in the file too: triggers refuse any UPDATE, and any DELETE of a record younger than
@@ -16,6 +16,7 @@
 #include <string>
 #include <thread>
 
+#include "audit/common/audit_writer.hpp"
 #include "ports/audit_log.hpp"
 
 namespace callbridge::audit {
@@ -23,15 +24,6 @@ namespace callbridge::audit {
 namespace detail {
 struct AuditDb;  // RAII connection, defined in the .cpp
 }
-
-struct AuditLogStats {
-  std::uint64_t appended = 0;
-  std::uint64_t committed = 0;
-  std::uint64_t dropped = 0;       // the queue was full
-  std::uint64_t write_errors = 0;  // failed commits (retried)
-  std::uint64_t pruned = 0;        // deleted by retention
-  std::size_t queued = 0;
-};
 
 class SqliteAuditLog final : public ports::AuditLog {
  public:
@@ -46,9 +38,9 @@ class SqliteAuditLog final : public ports::AuditLog {
   };
 
   static constexpr int kSchemaVersion = 1;
-  // Longest kept text per field (longer is cut): the log must not grow by what a client sends.
-  static constexpr std::size_t kMaxFieldBytes = 512;
-  static constexpr std::size_t kMaxDetailsBytes = 4096;
+  // Longest kept text per field (longer is cut): audit/common's, shared by both backends.
+  static constexpr std::size_t kMaxFieldBytes = audit::kMaxFieldBytes;
+  static constexpr std::size_t kMaxDetailsBytes = audit::kMaxDetailsBytes;
 
   // Opens (or creates, unless read_only) the log at `path`. Errors name the file and what is wrong.
   static base::Result<std::unique_ptr<SqliteAuditLog>> open(const std::string& path, Options options);
@@ -72,8 +64,7 @@ class SqliteAuditLog final : public ports::AuditLog {
 
  private:
   SqliteAuditLog(std::string path, Options options);
-  void run();  // the writer thread
-  base::Status write_batch(std::deque<ports::AuditRecord>& batch);
+  base::Status write_batch(const std::deque<ports::AuditRecord>& batch);  // on the writer's thread
 
   const std::string path_;
   const Options options_;
@@ -83,16 +74,7 @@ class SqliteAuditLog final : public ports::AuditLog {
   std::mutex reader_mu_;
   std::unique_ptr<detail::AuditDb> writer_;  // the writer thread only
 
-  mutable std::mutex mu_;  // everything below
-  std::condition_variable wake_;
-  std::condition_variable written_;
-  std::deque<ports::AuditRecord> queue_;
-  std::uint64_t queued_total_ = 0;  // appended and not dropped (what flush() waits for)
-  std::uint64_t failed_attempts_ = 0;
-  std::string last_error_;
-  bool stopping_ = false;
-  AuditLogStats stats_;
-  std::thread thread_;  // last: starts after everything above exists
+  std::unique_ptr<AuditBatchWriter> batches_;  // none when read-only; last: stops first
 };
 
 }  // namespace callbridge::audit

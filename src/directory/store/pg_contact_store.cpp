@@ -1,6 +1,9 @@
 #include "directory/store/pg_contact_store.hpp"
 
 #include <cstdlib>
+#include <iterator>
+
+#include "storage/postgres/pg_schema.hpp"
 
 namespace callbridge::directory {
 
@@ -101,38 +104,38 @@ base::Result<std::unique_ptr<PgContactStore>> PgContactStore::open(PgContactStor
   return s;
 }
 
+namespace {
+// The contact store's part of the shared schema (storage/postgres/pg_schema.hpp); append only.
+constexpr const char* const kContactMigrations[] = {
+    // 1: contacts, their numbers, the per-tenant change counter.
+    "CREATE TABLE contacts(id BIGSERIAL PRIMARY KEY, tenant TEXT NOT NULL, kind TEXT NOT NULL,"
+    " display_name TEXT NOT NULL, given_name TEXT NOT NULL DEFAULT '', family_name TEXT NOT NULL DEFAULT '',"
+    " company TEXT NOT NULL DEFAULT '', email TEXT NOT NULL DEFAULT '', note TEXT NOT NULL DEFAULT '',"
+    " origin TEXT NOT NULL DEFAULT '', updated_at BIGINT NOT NULL);"
+    "CREATE INDEX contacts_by_name ON contacts(tenant, display_name);"
+    "CREATE TABLE contact_numbers(id BIGSERIAL PRIMARY KEY,"
+    " contact_id BIGINT NOT NULL REFERENCES contacts(id) ON DELETE CASCADE, tenant TEXT NOT NULL,"
+    " label TEXT NOT NULL DEFAULT '', raw TEXT NOT NULL DEFAULT '', e164 TEXT NOT NULL);"
+    "CREATE INDEX contact_numbers_by_e164 ON contact_numbers(tenant, e164);"
+    "CREATE INDEX contact_numbers_by_contact ON contact_numbers(contact_id);"
+    "CREATE TABLE contact_changes(tenant TEXT PRIMARY KEY, seq BIGINT NOT NULL);",
+};
+static_assert(std::size(kContactMigrations) == PgContactStore::kSchemaVersion);
+}  // namespace
+
 base::Status PgContactStore::migrate_locked() {
-  return in_transaction_locked([&](Steady::time_point d) -> base::Status {
-    // One migrating node at a time (key: "cb" "ct" as digits).
-    if (auto r = exec_locked("SELECT pg_advisory_xact_lock(6362637401)", {}, d); !r) return fail(r.error());
-    if (auto r = exec_locked("CREATE TABLE IF NOT EXISTS contacts_meta(key TEXT PRIMARY KEY, value TEXT NOT NULL)",
-                             {}, d);
-        !r)
-      return fail(r.error());
-    auto v = exec_locked("SELECT value FROM contacts_meta WHERE key='schema_version'", {}, d);
-    if (!v) return fail(v.error());
-    int version = v->size() ? std::atoi(std::string(v->text(0, 0)).c_str()) : 0;
-    if (version > kSchemaVersion)
-      return fail(Error::conflict("contact store (PostgreSQL) has schema version " + std::to_string(version) +
-                                  ", this build knows up to " + std::to_string(kSchemaVersion)));
-    if (version == kSchemaVersion) return {};
-    auto r = exec_locked(
-        "CREATE TABLE contacts(id BIGSERIAL PRIMARY KEY, tenant TEXT NOT NULL, kind TEXT NOT NULL,"
-        " display_name TEXT NOT NULL, given_name TEXT NOT NULL DEFAULT '', family_name TEXT NOT NULL DEFAULT '',"
-        " company TEXT NOT NULL DEFAULT '', email TEXT NOT NULL DEFAULT '', note TEXT NOT NULL DEFAULT '',"
-        " origin TEXT NOT NULL DEFAULT '', updated_at BIGINT NOT NULL);"
-        "CREATE INDEX contacts_by_name ON contacts(tenant, display_name);"
-        "CREATE TABLE contact_numbers(id BIGSERIAL PRIMARY KEY,"
-        " contact_id BIGINT NOT NULL REFERENCES contacts(id) ON DELETE CASCADE, tenant TEXT NOT NULL,"
-        " label TEXT NOT NULL DEFAULT '', raw TEXT NOT NULL DEFAULT '', e164 TEXT NOT NULL);"
-        "CREATE INDEX contact_numbers_by_e164 ON contact_numbers(tenant, e164);"
-        "CREATE INDEX contact_numbers_by_contact ON contact_numbers(contact_id);"
-        "CREATE TABLE contact_changes(tenant TEXT PRIMARY KEY, seq BIGINT NOT NULL);"
-        "INSERT INTO contacts_meta(key, value) VALUES('schema_version', '1');",
-        {}, d);
-    if (!r) return fail(r.error());
-    return {};
-  });
+  // One migrating node at a time (lock key: "cb" "ct" as digits).
+  const storage::postgres::SchemaPart part{.meta_table = "contacts_meta",
+                                           .owned_table = "contacts",
+                                           .kind = "a callbridge contact store",
+                                           .lock_key = 6362637401,
+                                           .migrations = kContactMigrations,
+                                           .newer_code = base::Errc::conflict};
+  auto v = storage::postgres::migrate(*conn_, part,
+                                      "contact store (PostgreSQL " + storage::postgres::PgConn::describe(opts_.conninfo) + ")",
+                                      write_deadline());
+  if (!v) return fail(v.error());
+  return {};
 }
 
 base::Status PgContactStore::bump_locked(const base::TenantId& tenant, Steady::time_point d) {

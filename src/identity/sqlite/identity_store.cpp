@@ -1,10 +1,7 @@
 #include "identity/sqlite/identity_store.hpp"
 
-#include <sodium.h>
-
 #include <cstring>
 
-#include "base/device_name.hpp"
 #include "base/tenant_id.hpp"
 #include "storage/sqlite/connection.hpp"
 #include "storage/sqlite/statement.hpp"
@@ -18,42 +15,7 @@ namespace {
 
 using storage::sqlite::Statement;
 
-std::string join_ext(const std::vector<std::string>& v) {
-  std::string out;
-  for (const auto& e : v) {
-    if (!out.empty()) out += ',';
-    out += e;
-  }
-  return out;
-}
-std::vector<std::string> split_ext(const std::string& s) {
-  std::vector<std::string> out;
-  std::size_t start = 0;
-  while (start < s.size()) {
-    auto c = s.find(',', start);
-    if (c == std::string::npos) c = s.size();
-    if (c > start) out.push_back(s.substr(start, c - start));
-    start = c + 1;
-  }
-  return out;
-}
-
-bool valid_role(std::string_view r) { return r == "admin" || r == "supervisor" || r == "user" || r == "operator"; }
-
-bool sodium_ready() {
-  static const bool ok = sodium_init() >= 0;
-  return ok;
-}
-
 }  // namespace
-
-bool valid_name(std::string_view s) {
-  if (s.empty() || s.size() > 64) return false;
-  for (char c : s)
-    if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '_' || c == '@' || c == '-'))
-      return false;
-  return true;
-}
 
 SqliteIdentityStore::SqliteIdentityStore(std::string path, std::unique_ptr<storage::sqlite::Connection> conn)
     : path_(std::move(path)), conn_(std::move(conn)), db_(conn_->get()) {}
@@ -269,10 +231,7 @@ base::Result<std::vector<std::pair<std::string, ports::UserStatus>>> SqliteIdent
 
 base::Status SqliteIdentityStore::put_user_setting(const base::TenantId& tenant, const std::string& user,
                                                    const std::string& key, const TenantSetting& value) {
-  if (!valid_name(key)) return fail(Error::invalid_argument("setting key: expected 1-64 of [A-Za-z0-9._@-]"));
-  if (value.value.size() > kMaxUserSettingBytes)
-    return fail(Error::invalid_argument("setting " + key + ": " + std::to_string(value.value.size()) +
-                                        " bytes, at most " + std::to_string(kMaxUserSettingBytes)));
+  if (auto st = check_setting(key, value.value.size(), kMaxUserSettingBytes); !st) return st;
   std::lock_guard lock(mu_);
   // Only for an existing user (a removed user's settings must not come back).
   Statement q(db_, "INSERT INTO user_settings(tenant,user,key,value,updated_at) "
@@ -328,9 +287,7 @@ base::Result<UserDevices> SqliteIdentityStore::get_user_devices(const base::Tena
 
 base::Status SqliteIdentityStore::put_external_device(const base::TenantId& tenant, const std::string& user,
                                                       const ExternalDevice& device, std::size_t max_devices) {
-  if (!valid_name(device.name)) return fail(Error::invalid_argument("device name: expected 1-64 of [A-Za-z0-9._@-]"));
-  if (device.number.empty() || device.number.size() > 32)
-    return fail(Error::invalid_argument("device number: expected 1-32 characters"));
+  if (auto st = check_external_device(device); !st) return st;
   std::lock_guard lock(mu_);
   if (auto st = exec("BEGIN IMMEDIATE;"); !st) return st;
   auto rollback = [&](base::Error e) {
@@ -469,10 +426,7 @@ base::Result<std::optional<TenantSetting>> SqliteIdentityStore::get_setting(cons
 base::Status SqliteIdentityStore::put_setting(const base::TenantId& tenant, const std::string& key,
                                               const TenantSetting& value) {
   if (!valid_name(tenant)) return fail(Error::invalid_argument("tenant: expected 1-64 of [A-Za-z0-9._@-]"));
-  if (!valid_name(key)) return fail(Error::invalid_argument("setting key: expected 1-64 of [A-Za-z0-9._@-]"));
-  if (value.value.size() > kMaxSettingBytes)
-    return fail(Error::invalid_argument("setting " + key + ": " + std::to_string(value.value.size()) +
-                                        " bytes, at most " + std::to_string(kMaxSettingBytes)));
+  if (auto st = check_setting(key, value.value.size(), kMaxSettingBytes); !st) return st;
   std::lock_guard lock(mu_);
   Statement q(db_, "INSERT INTO tenant_settings(tenant,key,value,updated_at,updated_by) VALUES(?,?,?,?,?) "
                    "ON CONFLICT(tenant,key) DO UPDATE SET value=excluded.value, "
@@ -498,21 +452,7 @@ base::Status SqliteIdentityStore::delete_setting(const base::TenantId& tenant, c
 }
 
 base::Status SqliteIdentityStore::put_user(const User& u) {
-  if (!valid_name(u.tenant)) return fail(Error::invalid_argument("tenant: expected 1-64 of [A-Za-z0-9._@-]"));
-  if (!valid_name(u.name)) return fail(Error::invalid_argument("user: expected 1-64 of [A-Za-z0-9._@-]"));
-  if (!valid_role(u.role)) return fail(Error::invalid_argument("role: expected admin, supervisor, user or operator"));
-  // Operators manage tenants from their own reserved tenant; no company tenant has one.
-  if (u.role == "operator" && u.tenant != base::kOperatorTenant)
-    return fail(Error::invalid_argument("role: operator users belong to the reserved tenant \"_operator\""));
-  if (u.role != "operator" && u.tenant == base::kOperatorTenant)
-    return fail(Error::invalid_argument("tenant: \"_operator\" holds operator users only"));
-  if (u.extensions.size() > 64) return fail(Error::invalid_argument("extensions: at most 64"));
-  for (const auto& e : u.extensions)
-    if (!base::is_device_name(e))
-      return fail(Error::invalid_argument("extensions: '" + e.substr(0, 40) + "' is not an extension: expected " +
-                                          std::string(base::kDeviceNameRule)));
-  if (u.display_name.size() > 200 || u.team.size() > 64)
-    return fail(Error::invalid_argument("display_name/team: too long"));
+  if (auto st = check_user(u); !st) return st;
   std::lock_guard lock(mu_);
   Statement q(db_, "INSERT INTO users(tenant,name,role,display_name,extensions,team) VALUES(?,?,?,?,?,?) "
                    "ON CONFLICT(tenant,name) DO UPDATE SET role=excluded.role, display_name=excluded.display_name, "
@@ -522,7 +462,7 @@ base::Status SqliteIdentityStore::put_user(const User& u) {
   q.bind(2, u.name);
   q.bind(3, u.role);
   q.bind(4, u.display_name);
-  q.bind(5, join_ext(u.extensions));
+  q.bind(5, join_extensions(u.extensions));
   q.bind(6, u.team);
   if (q.step() != SQLITE_DONE) return fail(sql_error("put user"));
   // A cached principal may carry the old role or extensions.
@@ -538,7 +478,7 @@ base::Result<User> read_user(const Statement& s) {
   u.name = s.text(1);
   u.role = s.text(2);
   u.display_name = s.text(3);
-  u.extensions = split_ext(s.text(4));
+  u.extensions = split_extensions(s.text(4));
   u.team = s.text(5);
   return u;
 }
@@ -740,77 +680,6 @@ base::Result<std::size_t> SqliteIdentityStore::purge_sessions(base::Timestamp no
   q.bind(1, base::to_micros(now));
   if (q.step() != SQLITE_DONE) return fail(sql_error("purge sessions"));
   return static_cast<std::size_t>(sqlite3_changes(db_));
-}
-
-std::string random_hex(std::size_t bytes) {
-  sodium_ready();
-  std::vector<unsigned char> buf(bytes);
-  randombytes_buf(buf.data(), buf.size());
-  std::string out(bytes * 2 + 1, '\0');
-  sodium_bin2hex(out.data(), out.size(), buf.data(), buf.size());
-  out.pop_back();
-  return out;
-}
-
-std::string fast_hash_hex(std::string_view data) {
-  sodium_ready();
-  unsigned char h[32];
-  crypto_generichash(h, sizeof h, reinterpret_cast<const unsigned char*>(data.data()), data.size(), nullptr, 0);
-  char hex[65];
-  sodium_bin2hex(hex, sizeof hex, h, sizeof h);
-  return std::string(hex, 64);
-}
-
-namespace {
-constexpr std::string_view kDigestScheme = "$blake2b256$";
-constexpr std::string_view kArgon2Scheme = "$argon2";
-bool has_prefix(std::string_view s, std::string_view p) { return s.substr(0, p.size()) == p; }
-}  // namespace
-
-std::string token_digest(std::string_view secret) {
-  sodium_ready();
-  // Domain-separated: a token digest is never equal to a session id's fast_hash_hex of the same text.
-  crypto_generichash_state st;
-  crypto_generichash_init(&st, nullptr, 0, 32);
-  static constexpr unsigned char kDomain[] = "callbridge api token v1";
-  crypto_generichash_update(&st, kDomain, sizeof kDomain);
-  crypto_generichash_update(&st, reinterpret_cast<const unsigned char*>(secret.data()), secret.size());
-  unsigned char h[32];
-  crypto_generichash_final(&st, h, sizeof h);
-  char hex[65];
-  sodium_bin2hex(hex, sizeof hex, h, sizeof h);
-  std::string out(kDigestScheme);
-  out.append(hex, 64);
-  return out;
-}
-
-bool verify_secret(const std::string& hash, std::string_view secret) {
-  if (!sodium_ready()) return false;
-  if (has_prefix(hash, kDigestScheme)) {
-    const std::string d = token_digest(secret);
-    return d.size() == hash.size() && sodium_memcmp(d.data(), hash.data(), d.size()) == 0;
-  }
-  if (has_prefix(hash, kArgon2Scheme)) {
-    return crypto_pwhash_str_verify(hash.c_str(), secret.data(), secret.size()) == 0;
-  }
-  return false;
-}
-
-bool secret_check_is_slow(const std::string& hash) { return has_prefix(hash, kArgon2Scheme); }
-
-base::Result<IssuedToken> issue_token(SqliteIdentityStore& store, const base::TenantId& tenant,
-                                      const std::string& user, base::Timestamp now,
-                                      std::optional<base::Timestamp> expires_at) {
-  if (!sodium_ready()) return fail(Error::internal("libsodium failed to initialize"));
-  if (auto u = store.get_user(tenant, user); !u) return fail(u.error());
-  TokenRecord t{.id = random_hex(8), .tenant = tenant};
-  std::string secret = random_hex(24);
-  t.hash = token_digest(secret);
-  t.user = user;
-  t.created_at = now;
-  t.expires_at = expires_at;
-  if (auto st = store.insert_token(t); !st) return fail(st.error());
-  return IssuedToken{t.id, "cbt_" + t.id + "_" + secret};
 }
 
 base::Result<IssuedToken> SqliteIdentityStore::issue_token(const base::TenantId& tenant, const std::string& user,

@@ -17,6 +17,7 @@
 #include "base/error.hpp"
 #include "base/tenant_id.hpp"
 #include "base/time.hpp"
+#include "identity/common/identity_rules.hpp"  // issue_token, verify_secret, ... (shared by both backends)
 #include "ports/identity_store.hpp"
 
 namespace callbridge::storage::sqlite {
@@ -43,8 +44,8 @@ class SqliteIdentityStore final : public ports::IdentityStore {
  public:
   static constexpr int kSchemaVersion = 7;  // 2: tenant_settings; 3: sessions.token_id, credential_generation; 4: user_settings;
                                             // 5: user_status; 6: user_devices, user_active_device (AnyDevice); 7: user_devices.private
-  static constexpr std::size_t kMaxSettingBytes = 256 * 1024;
-  static constexpr std::size_t kMaxUserSettingBytes = 64 * 1024;
+  static constexpr std::size_t kMaxSettingBytes = identity::kMaxSettingBytes;
+  static constexpr std::size_t kMaxUserSettingBytes = identity::kMaxUserSettingBytes;
 
   // Opens (creating and migrating) the database; ":memory:" for tests. Errc::io on open failure,
   // Errc::conflict when the file's schema is newer than this build.
@@ -123,29 +124,5 @@ class SqliteIdentityStore final : public ports::IdentityStore {
   sqlite3* db_;  // conn_'s handle
   std::mutex mu_;
 };
-
-// A new token for `user` of `tenant`: "cbt_<id>_<secret>" (random, libsodium), stored as an
-// argon2id hash of the secret (~0.1 s). Returns the plaintext token, the only time it exists.
-base::Result<IssuedToken> issue_token(SqliteIdentityStore& store, const base::TenantId& tenant,
-                                      const std::string& user, base::Timestamp now,
-                                      std::optional<base::Timestamp> expires_at = {});
-
-// A token secret at rest: "$blake2b256$" + hex BLAKE2b-256 of the secret (domain-separated).
-// Token secrets are 24 random bytes (192 bits): no guessing or table attack on the digest is
-// feasible, so a password hash's deliberate slowness buys nothing and hands an attacker with
-// bad tokens a CPU lever (docs/security.md "Token secrets at rest").
-std::string token_digest(std::string_view secret);
-// Whether `secret` matches a stored token hash: a token_digest (constant-time compare, ~1 us), or
-// an argon2id crypto_pwhash_str hash of a token issued before digests (~0.1 s).
-bool verify_secret(const std::string& hash, std::string_view secret);
-// Whether verify_secret(hash, ...) is the slow argon2id check.
-bool secret_check_is_slow(const std::string& hash);
-// Random URL-safe string of `bytes` random bytes (hex).
-std::string random_hex(std::size_t bytes);
-// BLAKE2b-256 of `data`, hex (fast; for cache keys and session ids, never for secrets at rest
-// that a user chose).
-std::string fast_hash_hex(std::string_view data);
-// true when `s` is a usable user/tenant name: 1..64 chars of [A-Za-z0-9._@-].
-bool valid_name(std::string_view s);
 
 }  // namespace callbridge::identity

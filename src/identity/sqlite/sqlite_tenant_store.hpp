@@ -9,6 +9,7 @@
 #include <mutex>
 #include <string>
 
+#include "identity/common/identity_rules.hpp"
 #include "ports/tenant_store.hpp"
 
 namespace callbridge::storage::sqlite {
@@ -19,7 +20,7 @@ namespace callbridge::identity {
 
 class SqliteTenantStore final : public ports::TenantStore {
  public:
-  static constexpr std::size_t kMaxSpecBytes = 256 * 1024;
+  static constexpr std::size_t kMaxSpecBytes = identity::kMaxSpecBytes;
 
   // Opens (creating the table if needed) `path`; ":memory:" for tests. Errc::io when it cannot.
   static base::Result<std::unique_ptr<SqliteTenantStore>> open(const std::string& path);

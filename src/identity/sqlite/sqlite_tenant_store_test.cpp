@@ -1,5 +1,5 @@
-// SqliteTenantStore (ports::TenantStore in identity.db): put/get/list/remove, created_at kept on
-// replace, size limit, persistence across reopen next to the identity tables.
+// SqliteTenantStore (ports::TenantStore in identity.db): its table lives beside the identity tables
+// across reopens. Put/get/list/remove and the size limit: tests/stores/identity_contract_test.cpp.
 #include "identity/sqlite/sqlite_tenant_store.hpp"
 
 #include <gtest/gtest.h>
@@ -12,45 +12,6 @@ namespace callbridge::identity {
 namespace {
 
 base::Timestamp at(std::int64_t s) { return base::from_micros(s * 1'000'000); }
-
-TEST(SqliteTenantStore, PutGetListRemove) {
-  auto s = SqliteTenantStore::open(":memory:");
-  ASSERT_TRUE(s) << s.error().message();
-  auto& store = **s;
-  EXPECT_TRUE(store.list()->empty());
-  EXPECT_FALSE(store.get(base::TenantId("acme"))->has_value());
-
-  ASSERT_TRUE(store.put({base::TenantId("beta"), R"({"id":"beta"})", at(1), at(1), "op"}));
-  ASSERT_TRUE(store.put({base::TenantId("acme"), R"({"id":"acme"})", at(2), at(2), "op"}));
-  auto all = store.list();
-  ASSERT_TRUE(all);
-  ASSERT_EQ(all->size(), 2u);
-  EXPECT_EQ((*all)[0].id, "acme");  // by id
-  EXPECT_EQ((*all)[1].id, "beta");
-
-  // Replacing keeps created_at, takes the rest.
-  ASSERT_TRUE(store.put({base::TenantId("acme"), R"({"id":"acme","display_name":"A"})", at(9), at(10), "op2"}));
-  auto got = store.get(base::TenantId("acme"));
-  ASSERT_TRUE(got && *got);
-  EXPECT_EQ((*got)->spec_json, R"({"id":"acme","display_name":"A"})");
-  EXPECT_EQ((*got)->created_at, at(2));
-  EXPECT_EQ((*got)->updated_at, at(10));
-  EXPECT_EQ((*got)->updated_by, "op2");
-
-  ASSERT_TRUE(store.remove(base::TenantId("acme")));
-  auto again = store.remove(base::TenantId("acme"));
-  ASSERT_FALSE(again);
-  EXPECT_EQ(again.error().code(), base::Errc::not_found);
-  EXPECT_EQ(store.list()->size(), 1u);
-}
-
-TEST(SqliteTenantStore, RejectsOversizedSpecs) {
-  auto s = SqliteTenantStore::open(":memory:");
-  ASSERT_TRUE(s);
-  auto st = (*s)->put({base::TenantId("acme"), std::string(SqliteTenantStore::kMaxSpecBytes + 1, 'x'), at(1), at(1), ""});
-  ASSERT_FALSE(st);
-  EXPECT_EQ(st.error().code(), base::Errc::invalid_argument);
-}
 
 TEST(SqliteTenantStore, LivesInIdentityDbAcrossReopen) {
   auto dir = std::filesystem::temp_directory_path() / ("cb-tenant-store-" + std::to_string(::getpid()));

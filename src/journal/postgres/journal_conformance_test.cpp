@@ -12,7 +12,7 @@
 
 #include "directory/child_process.hpp"
 #include "journal/postgres/pg_journal_store.hpp"
-#include "journal/postgres/pg_test_cluster.hpp"
+#include "directory/pg_test_cluster.hpp"
 #include "journal/sqlite/sqlite_journal_store.hpp"
 
 namespace callbridge::journal {

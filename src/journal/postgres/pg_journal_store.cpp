@@ -8,6 +8,7 @@
 #include <utility>
 
 #include "storage/postgres/pg_conn.hpp"
+#include "storage/postgres/pg_schema.hpp"
 
 namespace callbridge::journal {
 
@@ -22,12 +23,12 @@ using Steady = std::chrono::steady_clock;
 namespace {
 
 constexpr std::size_t kMaxQueryLimit = 10'000;
-// pg_advisory_xact_lock key for migrations (any constant; the contact store uses 6362637401).
-constexpr const char* kMigrationLock = "SELECT pg_advisory_xact_lock(6362106314)";
+// pg_advisory_xact_lock key for migrations (any constant, one per part: docs/cluster.md).
+constexpr std::int64_t kMigrationLockKey = 6362106314;
 
 // Migration N (1-based) brings the schema from N-1 to N. Append only; never edit a shipped one.
 // Same columns and meaning as the SQLite journal (times in microseconds since the epoch, UTC).
-constexpr const char* kMigrations[] = {
+constexpr const char* const kMigrations[] = {
     // 1: the journal table.
     R"sql(
 CREATE TABLE journal (
@@ -262,51 +263,17 @@ Result<std::unique_ptr<PgJournalStore>> PgJournalStore::open(Options options) {
   const auto deadline = Steady::now() + s->options_.query_timeout;
   const std::string where = "journal (PostgreSQL " + s->location_ + ")";
 
-  // Migration in one transaction under an advisory lock: nodes starting together take turns.
-  if (auto r = d.exec("BEGIN", deadline); !r) return fail(r.error());
-  auto rollback = [&](Error e) {
-    (void)d.exec("ROLLBACK", Steady::now() + std::chrono::seconds(5));
-    return fail(std::move(e));
-  };
-  if (auto r = d.exec(kMigrationLock, deadline); !r) return rollback(r.error());
-  auto tables = d.exec(
-      "SELECT to_regclass('journal') IS NOT NULL, to_regclass('journal_meta') IS NOT NULL", deadline);
-  if (!tables) return rollback(tables.error());
-  const bool has_journal = tables->text(0, 0) == "t";
-  const bool has_meta = tables->text(0, 1) == "t";
-  if (has_journal && !has_meta)
-    return rollback(Error::invalid_argument(
-        where + ": the database has a table \"journal\" that is not a callbridge journal "
-                "(no journal_meta table); use another database or schema"));
-  // Only when missing: CREATE (even IF NOT EXISTS) needs the CREATE privilege, which a node
-  // running with a user that may only read and write the tables does not have.
-  if (!has_meta) {
-    if (auto r = d.exec("CREATE TABLE journal_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)", deadline); !r)
-      return rollback(r.error());
-  }
-  auto v = d.exec("SELECT value FROM journal_meta WHERE key = 'schema_version'", deadline);
-  if (!v) return rollback(v.error());
-  const int version = v->size() ? std::atoi(std::string(v->text(0, 0)).c_str()) : 0;
-  if (version > kSchemaVersion)
-    return rollback(Error::invalid_argument(where + ": schema version " + std::to_string(version) +
-                                            " is newer than this build supports (" +
-                                            std::to_string(kSchemaVersion) + ")"));
-  for (int i = version; i < kSchemaVersion; ++i) {
-    if (auto r = d.exec(kMigrations[i], deadline); !r) {
-      auto e = r.error();
-      return rollback(Error(e.code(), e.message() + " (migrating to schema " + std::to_string(i + 1) + ")"));
-    }
-  }
-  if (version < kSchemaVersion) {
-    if (auto r = d.exec("INSERT INTO journal_meta (key, value) VALUES ('schema_version', $1) "
-                        "ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value",
-                        {std::to_string(kSchemaVersion)}, deadline);
-        !r)
-      return rollback(r.error());
-  }
-  if (auto r = d.exec("COMMIT", deadline); !r) return rollback(r.error());
-  if (version < kSchemaVersion)
-    spdlog::info("{}: schema migrated from version {} to {}", where, version, kSchemaVersion);
+  // Migration in one transaction under an advisory lock: nodes starting together take turns
+  // (storage/postgres/pg_schema.hpp, the one migration story of every PostgreSQL part).
+  const storage::postgres::SchemaPart part{.meta_table = "journal_meta",
+                                           .owned_table = "journal",
+                                           .kind = "a callbridge journal",
+                                           .lock_key = kMigrationLockKey,
+                                           .migrations = kMigrations};
+  auto version = storage::postgres::migrate(d, part, where, deadline);
+  if (!version) return fail(version.error());
+  if (*version < kSchemaVersion)
+    spdlog::info("{}: schema migrated from version {} to {}", where, *version, kSchemaVersion);
 
   if (auto st = s->writer_->ensure_connected(); !st) return fail(st.error());
   JournalBatchWriter::Options wo;

@@ -11,7 +11,7 @@
 #include "directory/child_process.hpp"
 #include "storage/postgres/pg_conn.hpp"
 #include "journal/postgres/pg_journal_store.hpp"
-#include "journal/postgres/pg_test_cluster.hpp"
+#include "directory/pg_test_cluster.hpp"
 
 namespace callbridge::journal {
 namespace {

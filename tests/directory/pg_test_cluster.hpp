@@ -1,5 +1,6 @@
-// Test support for the journal tests: one real PostgreSQL (tests/directory/pg_server.*) for the
-// whole test binary, started on first use, with a fresh database per test. Test thread only.
+// Test support for the PostgreSQL tests (journal, identity, audit log, webhooks, daemon): one real
+// PostgreSQL (pg_server.*) for the whole test binary, started on first use, with a fresh database
+// per test. Test thread only.
 #pragma once
 
 #include <libpq-fe.h>
@@ -11,7 +12,7 @@
 
 #include "directory/pg_server.hpp"
 
-namespace callbridge::journal::testing {
+namespace callbridge::testing {
 
 inline constexpr const char* kPgInitdb = "/usr/lib/postgresql/15/bin/initdb";
 
@@ -23,12 +24,12 @@ class PgTestCluster {
     absent = ::access(kPgInitdb, X_OK) != 0;
     if (absent) {
       why = std::string("PostgreSQL binaries not installed (") + kPgInitdb +
-            " missing; apt-get install postgresql): PostgreSQL journal tests skipped";
+            " missing; apt-get install postgresql): PostgreSQL tests skipped";
       return nullptr;
     }
     if (!cluster.started_) {
       cluster.started_ = true;
-      auto s = callbridge::testing::PgServer::start();
+      auto s = PgServer::start();
       if (!s) cluster.error_ = s.error().to_string();
       else cluster.server_ = std::move(*s);
     }
@@ -43,7 +44,7 @@ class PgTestCluster {
 
   // Creates an empty database and returns a conninfo for it ("" + why on failure).
   std::string fresh_database(std::string& why) {
-    const std::string name = "journal_t" + std::to_string(++next_);
+    const std::string name = "cb_t" + std::to_string(++next_);
     if (!run_admin("CREATE DATABASE " + name, why)) return {};
     return server_->conninfo() + " dbname=" + name;
   }
@@ -67,8 +68,8 @@ class PgTestCluster {
  private:
   bool started_ = false;
   std::string error_;
-  std::unique_ptr<callbridge::testing::PgServer> server_;
+  std::unique_ptr<PgServer> server_;
   int next_ = 0;
 };
 
-}  // namespace callbridge::journal::testing
+}  // namespace callbridge::testing
