@@ -161,7 +161,7 @@ int run_create(TokenFlags f) {
   auto& store = stores->identity;
   const base::TenantId tenant(f.tenant);
   auto existing = store->get_user(tenant, f.user);
-  identity::User u{.tenant = tenant};
+  ports::User u{.tenant = tenant};
   if (existing) {
     u = *existing;
   } else {

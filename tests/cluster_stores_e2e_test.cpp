@@ -100,9 +100,13 @@ class ClusterStores : public ::testing::Test {
   std::string dsn_;
 };
 
+// `auth`: "Authorization: Bearer ..." or "Cookie: cb_session=..." (then with the Origin the API
+// asks of cookie requests: the page's own, as a browser sends it).
 HttpAnswer call(HttpClient& c, const std::string& method, const std::string& target, const std::string& auth,
                 const std::string& body = {}) {
-  return c.request(method, target, {auth}, body);
+  std::vector<std::string> headers{auth};
+  if (auth.starts_with("Cookie:")) headers.push_back("Origin: http://localhost");
+  return c.request(method, target, headers, body);
 }
 
 TEST_F(ClusterStores, EveryTenantScopedStoreLivesInPostgresForEveryNodeAndTheCli) {
@@ -243,7 +247,7 @@ TEST_F(ClusterStores, EveryTenantScopedStoreLivesInPostgresForEveryNodeAndTheCli
   // Nothing tenant-scoped went to a node's data dir.
   for (const char* node : {"data-n1", "data-n2"})
     for (const char* file : {"identity.db", "audit.db", "webhooks.db", "journal.db", "contacts.db"})
-      EXPECT_FALSE(fs::exists(dir_ / node / file)) << node << "/" << file;
+      EXPECT_FALSE(fs::exists(fs::path(dir_.path()) / node / file)) << node << "/" << file;
 }
 
 TEST_F(ClusterStores, AStoreLeftOnSqliteStopsTheStartWithItsName) {
@@ -254,7 +258,7 @@ TEST_F(ClusterStores, AStoreLeftOnSqliteStopsTheStartWithItsName) {
   EXPECT_NE(out.find("audit.backend = \"sqlite\": cluster mode ([cluster]) keeps the audit log in PostgreSQL"),
             std::string::npos)
       << out;
-  EXPECT_FALSE(fs::exists(dir_ / "data-n1" / "audit.db"));
+  EXPECT_FALSE(fs::exists(fs::path(dir_.path()) / "data-n1" / "audit.db"));
 }
 
 }  // namespace

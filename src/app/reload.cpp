@@ -31,7 +31,9 @@ std::vector<std::string> restart_needed(const Config& running, const Config& nex
   if (a.allowed_origins != b.allowed_origins) out.push_back("[server] allowed_origins");
   if (a.tls_cert_file != b.tls_cert_file || a.tls_key_file != b.tls_key_file) out.push_back("[server.tls]");
   if (running.csta != next.csta) out.push_back("[csta]");
+  if (!(running.cluster == next.cluster)) out.push_back("[cluster]");
   if (!(running.journal == next.journal)) out.push_back("[journal]");
+  if (!(running.identity == next.identity)) out.push_back("[identity]");
   if (!(running.audit == next.audit)) out.push_back("[audit]");
   if (!(running.trace == next.trace)) out.push_back("[trace]");
   if (!(running.webhooks == next.webhooks)) out.push_back("[webhooks]");
