@@ -9,6 +9,7 @@
 #include <filesystem>
 
 #include "api/health_routes.hpp"
+#include "app/cluster_wiring.hpp"
 #include "app/driver_table.hpp"
 #include "app/store_wiring.hpp"
 #include "core/lookup_service.hpp"
@@ -102,6 +103,17 @@ base::Result<std::unique_ptr<App>> App::create(Config config, AppOptions options
                  postgres_location(app->config_.cluster.postgres));
   if (auto st = app->open_journal(); !st) return fail(st.error());
   if (auto st = app->open_contacts(); !st) return fail(st.error());
+
+  // [cluster]: NATS and the leases before any tenant: each PBX link's driver is built only on the
+  // node that owns the link (on_lease).
+  if (app->config_.cluster.enabled) {
+    App* raw = app.get();
+    auto c = open_cluster(app->config_.cluster, [raw](const cluster::LeaseChange& change) {
+      boost::asio::post(raw->io_, [raw, change] { raw->on_lease(change); });
+    });
+    if (!c) return fail(c.error());
+    app->cluster_ = std::move(*c);
+  }
 
   // {"type":"journal"} events carry the entry's stored id: published once the store committed it,
   // by the entry's own tenant (a tenant removed meanwhile publishes nothing).
@@ -307,6 +319,10 @@ base::Result<core::TenantRuntime*> App::add_tenant(TenantSetup setup) {
   auto rt = std::make_unique<core::TenantRuntime>(std::move(spec), tenant_services());
 
   for (const auto& pbx : setup.pbx) {
+    if (cluster_) {  // built when this node owns the link (on_lease)
+      if (auto st = check_driver(pbx); !st) return fail(st.error());
+      continue;
+    }
     DriverContext context{.io = io_,
                           .sink = rt->sink(),
                           .tenant = setup.tenant ? &*setup.tenant : nullptr,
@@ -323,6 +339,13 @@ base::Result<core::TenantRuntime*> App::add_tenant(TenantSetup setup) {
   }
   if (indexed_) indexed_->preload(id);  // its lookups from memory from the first call on
   runtimes_.emplace(id, std::move(rt));
+  if (cluster_) {
+    auto kept = std::make_shared<const TenantSetup>(setup);
+    for (const auto& pbx : setup.pbx) {
+      const std::string key = cluster::lease_key(pbx.name);
+      cluster_->links.insert_or_assign(key, ClusterWiring::Link(id, pbx, kept, cluster_->leases->want(key)));
+    }
+  }
   if (running_ && !shutting_down_) {
     spdlog::info("tenant {}: added with {} PBX link(s)", id, setup.pbx.size());
     raw->start();
@@ -339,6 +362,16 @@ void App::remove_tenant(const base::TenantId& tenant, std::function<void(base::S
   {
     std::lock_guard lk(shared_mu_);
     shared_.erase(tenant);  // no new lookups or numbers for it from the REST workers
+  }
+  if (cluster_) {  // its links' leases go at once: another node may take them
+    for (auto l = cluster_->links.begin(); l != cluster_->links.end();) {
+      if (l->second.tenant != tenant) {
+        ++l;
+        continue;
+      }
+      cluster_->leases->release(l->first);
+      l = cluster_->links.erase(l);
+    }
   }
   core::TenantRuntime* rt = it->second.get();
   rt->stop([this, tenant, rt, done = std::move(done)]() mutable {
@@ -413,6 +446,11 @@ int App::run() {
                journal_location_);
   std::size_t drivers = 0;
   for (const auto& [id, r] : runtimes_) drivers += r->drivers().size();
+  if (cluster_) {
+    spdlog::info("cluster: node {} contends for {} PBX link(s); their drivers start where the lease is won",
+                 config_.cluster.node, cluster_->links.size());
+    drivers += cluster_->links.size();
+  }
   if (drivers == 0) {
     spdlog::warn(
         "no PBX configured: running without a PBX link (HTTP API only). Add a [[pbx]] section to the "
@@ -552,6 +590,8 @@ std::vector<std::string> App::not_ready_reasons(const std::optional<base::Tenant
   if (!running_) r.push_back("starting");
   if (shutting_down_) r.push_back("shutting down");
   if (journal_stats_().last_write_failed) r.push_back("journal: writes are failing (see the log)");
+  if (cluster_)
+    for (auto& why : cluster_not_ready(*cluster_)) r.push_back(std::move(why));
   for (const auto& [id, rt] : runtimes_) {
     if (tenant && id != *tenant) continue;
     for (const auto& l : rt->drivers()) {
@@ -714,6 +754,8 @@ std::string App::diagnostics_json(const std::optional<base::TenantId>& tenant) c
   o["directory"] = std::move(dir);
 
   o["pbx"] = std::move(links);
+  // Cluster mode: this node, NATS, and which node owns which link (docs/cluster.md).
+  if (cluster_) o["cluster"] = cluster_json(*cluster_, tenant);
   o["tenants"] = std::move(tenants);
 
   // The event stream's clients (docs/api.md "Operations": user, address, since, messages in/out).
@@ -765,6 +807,75 @@ std::string App::diagnostics_json(const std::optional<base::TenantId>& tenant) c
     o["csta"] = std::move(cs);
   }
   return json::serialize(o);
+}
+
+void App::on_lease(const cluster::LeaseChange& change) {
+  if (!cluster_) return;
+  auto it = cluster_->links.find(change.key);
+  if (it == cluster_->links.end()) return;  // its tenant went meanwhile
+  auto& l = it->second;
+  l.changed_at = std::chrono::steady_clock::now();
+  l.token = change.token;
+  if (change.gained) {
+    ++cluster_->gained;
+    ++l.terms;
+    l.last_change = "gained";
+    spdlog::info("cluster: node {} owns pbx {} (tenant {}) now, lease token {}; starting its link", cluster_->node,
+                 l.pbx.name, l.tenant, change.token);
+    start_cluster_link(change.key);
+    return;
+  }
+  ++cluster_->lost;
+  l.last_change = "lost: " + change.reason;
+  l.start_after_removal = false;
+  spdlog::warn("cluster: node {} lost the lease of pbx {} (tenant {}, token {}): {}; its link stops here",
+               cluster_->node, l.pbx.name, l.tenant, change.token, change.reason);
+  if (!l.driver || l.removing) return;
+  auto* rt = runtime(l.tenant);
+  if (!rt) {
+    l.driver = false;
+    return;
+  }
+  l.removing = true;
+  rt->remove_driver(l.pbx.name, [this, key = change.key](base::Status) {
+    auto i = cluster_->links.find(key);
+    if (i == cluster_->links.end()) return;
+    i->second.driver = false;
+    i->second.removing = false;
+    if (std::exchange(i->second.start_after_removal, false)) start_cluster_link(key);
+  });
+}
+
+void App::start_cluster_link(const std::string& key) {
+  auto it = cluster_->links.find(key);
+  if (it == cluster_->links.end()) return;
+  auto& l = it->second;
+  if (l.removing) {  // the last term's driver is still stopping
+    l.start_after_removal = true;
+    return;
+  }
+  if (l.driver || shutting_down_ || !l.fence->valid()) return;
+  auto* rt = runtime(l.tenant);
+  if (!rt) return;
+  // Built now, not at start: it loads the open calls the previous owner left in the shared store.
+  DriverContext context{.io = io_,
+                        .sink = rt->sink(),
+                        .tenant = l.setup->tenant ? &*l.setup->tenant : nullptr,
+                        .plan = rt->shared_plan(),
+                        .open_state = store_.get(),
+                        .fence = l.fence.get()};
+  auto driver = make_driver(l.pbx, context);
+  if (!driver) {
+    spdlog::error("cluster: pbx {}: {}; giving the lease up", l.pbx.name, driver.error().message());
+    cluster_->leases->release(key);
+    return;
+  }
+  if (auto st = rt->add_driver(std::move(*driver)); !st) {
+    spdlog::error("cluster: pbx {}: {}", l.pbx.name, st.error().message());
+    return;
+  }
+  l.driver = true;
+  spdlog::info("pbx {}: starting link (tenant {}, lease token {})", l.pbx.name, l.tenant, l.fence->token());
 }
 
 }  // namespace callbridge::app

@@ -50,10 +50,14 @@ namespace callbridge::relay::edge {
 class EdgeLink;
 class RelayClient;
 }  // namespace callbridge::relay::edge
+namespace callbridge::cluster {
+struct LeaseChange;
+}
 
 namespace callbridge::app {
 
-struct CstaWiring;  // app/csta_wiring.hpp
+struct CstaWiring;     // app/csta_wiring.hpp
+struct ClusterWiring;  // app/cluster_wiring.hpp
 
 struct AppOptions {
   std::chrono::seconds retention_interval = std::chrono::hours(1);
@@ -173,6 +177,10 @@ class App {
   void finish_shutdown();
   void arm_retention(std::chrono::seconds delay);
   void run_retention();
+  // Cluster mode (app/cluster_wiring.hpp), io thread: a lease gained builds and starts the link's
+  // driver, a lease lost stops and destroys it.
+  void on_lease(const cluster::LeaseChange& change);
+  void start_cluster_link(const std::string& key);
 
   // Declared first: destroyed last, after everything that holds handlers on it.
   boost::asio::io_context io_;
@@ -201,6 +209,9 @@ class App {
   std::map<base::TenantId, TenantShared> shared_;
   std::function<void(const base::TenantId&)> on_features_ready_;
   core::ActiveDevices active_devices_;  // read by the runtimes' call control: declared before them
+  // [cluster]: NATS, the leases and the links' fences, which the drivers read: declared before the
+  // runtimes, destroyed after them (its lease manager then gives the held leases up).
+  std::unique_ptr<ClusterWiring> cluster_;
   // Declared after what their final journal entries pass through (store, hub, contacts).
   std::map<base::TenantId, std::unique_ptr<core::TenantRuntime>> runtimes_;
   std::shared_ptr<struct RestWiring> rest_;  // REST API stores (app/rest_wiring.hpp)

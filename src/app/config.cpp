@@ -557,41 +557,6 @@ Status read_identity(TableReader r, IdentityConfig& i) {
   return r.finish();
 }
 
-// [cluster]: node name, NATS URL, the shared PostgreSQL database (all three required).
-Status read_cluster(TableReader r, ClusterConfig& c) {
-  c.enabled = true;
-  CB_TRY(r.string("node", c.node, true));
-  CB_TRY(r.string("nats_url", c.nats_url, true));
-  CB_TRY(r.string("postgres", c.postgres, true));
-  auto missing = [&](std::string_view key, std::string_view example) {
-    return fail(Error::invalid_argument(r.key_path(key) + ": required in cluster mode (e.g. " + std::string(example) + ")"));
-  };
-  if (c.node.empty()) return missing("node", "node = \"cb1\"");
-  if (c.nats_url.empty()) return missing("nats_url", "nats_url = \"nats://10.0.0.5:4222\"");
-  if (c.postgres.empty())
-    return missing("postgres", "postgres = \"host=db.example dbname=callbridge user=callbridge\"");
-  const bool node_ok = c.node.size() <= 64 && std::all_of(c.node.begin(), c.node.end(), [](char ch) {
-    return std::isalnum(static_cast<unsigned char>(ch)) || ch == '.' || ch == '_' || ch == '-';
-  });
-  if (!node_ok)
-    return fail(Error::invalid_argument(r.key_path("node") + ": expected 1-64 of [A-Za-z0-9._-], got " + quote(c.node) +
-                                        r.where(*r.get("node"))));
-  for (std::string_view url : {std::string_view(c.nats_url)}) {
-    std::size_t start = 0;
-    while (start <= url.size()) {
-      auto comma = url.find(',', start);
-      auto one = url.substr(start, comma == std::string_view::npos ? url.npos : comma - start);
-      if (!(one.starts_with("nats://") || one.starts_with("tls://")) || one.size() < 8)
-        return fail(Error::invalid_argument(r.key_path("nats_url") + ": expected nats://HOST:PORT or tls://HOST:PORT "
-                                            "(several: comma-separated), got " + quote(std::string(one)) +
-                                            r.where(*r.get("nats_url"))));
-      if (comma == std::string_view::npos) break;
-      start = comma + 1;
-    }
-  }
-  return r.finish();
-}
-
 // Cluster mode: every tenant-scoped store in PostgreSQL. A store's backend not set in the file
 // becomes "postgres" on [cluster] postgres (its own dsn, if set, wins); one set to "sqlite" is an
 // error, since a node-local file would split the tenants' data between the nodes.
@@ -628,6 +593,56 @@ Status apply_cluster(const toml::table& root, Config& c, std::string_view source
 Status read_audit(TableReader r, AuditConfig& a) {
   CB_TRY(r.integer("retention_days", a.retention_days, 0, 36'500, "0 (keep forever) or a number of days, 1..36500"));
   CB_TRY(read_backend(r, a.backend, a.dsn));
+  return r.finish();
+}
+
+// [cluster]: node name, NATS URL, the shared PostgreSQL database (all three required); the lease
+// timing (docs/cluster.md "Leases"), whose relations src/cluster checks again at start.
+Status read_cluster(TableReader r, ClusterConfig& c) {
+  c.enabled = true;
+  CB_TRY(r.string("node", c.node, true));
+  CB_TRY(r.string("nats_url", c.nats_url, true));
+  CB_TRY(r.string("postgres", c.postgres, true));
+  CB_TRY(r.integer("lease_ttl_ms", c.lease_ttl_ms, 500, 60'000, "milliseconds, 500..60000"));
+  CB_TRY(r.integer("lease_renew_ms", c.lease_renew_ms, 50, 30'000, "milliseconds, 50..30000"));
+  CB_TRY(r.integer("lease_margin_ms", c.lease_margin_ms, 50, 30'000, "milliseconds, 50..30000"));
+  CB_TRY(r.string("lease_bucket", c.lease_bucket, true));
+  auto missing = [&](std::string_view key, std::string_view example) {
+    return fail(Error::invalid_argument(r.key_path(key) + ": required in cluster mode (e.g. " + std::string(example) + ")"));
+  };
+  if (c.node.empty()) return missing("node", "node = \"cb1\"");
+  if (c.nats_url.empty()) return missing("nats_url", "nats_url = \"nats://10.0.0.5:4222\"");
+  if (c.postgres.empty())
+    return missing("postgres", "postgres = \"host=db.example dbname=callbridge user=callbridge\"");
+  const bool node_ok = c.node.size() <= 64 && std::all_of(c.node.begin(), c.node.end(), [](char ch) {
+    return std::isalnum(static_cast<unsigned char>(ch)) || ch == '.' || ch == '_' || ch == '-';
+  });
+  if (!node_ok)
+    return fail(Error::invalid_argument(r.key_path("node") + ": expected 1-64 of [A-Za-z0-9._-], got " + quote(c.node) +
+                                        r.where(*r.get("node"))));
+  for (std::string_view url : {std::string_view(c.nats_url)}) {
+    std::size_t start = 0;
+    while (start <= url.size()) {
+      auto comma = url.find(',', start);
+      auto one = url.substr(start, comma == std::string_view::npos ? url.npos : comma - start);
+      if (!(one.starts_with("nats://") || one.starts_with("tls://")) || one.size() < 8)
+        return fail(Error::invalid_argument(r.key_path("nats_url") + ": expected nats://HOST:PORT or tls://HOST:PORT "
+                                            "(several: comma-separated), got " + quote(std::string(one)) +
+                                            r.where(*r.get("nats_url"))));
+      if (comma == std::string_view::npos) break;
+      start = comma + 1;
+    }
+  }
+  const bool bucket_ok = !c.lease_bucket.empty() && c.lease_bucket.size() <= 64 &&
+                         std::all_of(c.lease_bucket.begin(), c.lease_bucket.end(), [](char ch) {
+                           return std::isalnum(static_cast<unsigned char>(ch)) || ch == '_' || ch == '-';
+                         });
+  if (!bucket_ok)
+    return fail(Error::invalid_argument(r.key_path("lease_bucket") + ": expected 1-64 of [A-Za-z0-9_-], got " +
+                                        quote(c.lease_bucket)));
+  if (c.lease_margin_ms >= c.lease_ttl_ms)
+    return fail(Error::invalid_argument(r.key_path("lease_margin_ms") + ": must be less than lease_ttl_ms (" +
+                                        std::to_string(c.lease_ttl_ms) + ")"));
   return r.finish();
 }
 

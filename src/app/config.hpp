@@ -153,11 +153,17 @@ struct IdentityConfig {
 // [cluster]: several callbridged nodes sharing one PostgreSQL database and one NATS JetStream
 // (docs/cluster.md). When set, every tenant-scoped store is in PostgreSQL: the stores' backends
 // default to "postgres" with `postgres` as their dsn, and a store set to "sqlite" is refused.
+// Every PBX link is owned by one node at a time through a lease in a JetStream key-value bucket
+// (src/cluster); the lease_* settings must be the same on every node.
 struct ClusterConfig {
   bool enabled = false;  // the file has a [cluster] table
   std::string node;      // this node's name, unique in the cluster ([A-Za-z0-9._-], 1..64)
   std::string nats_url;  // "nats://10.0.0.5:4222" (several: comma-separated)
   std::string postgres;  // libpq conninfo or postgresql:// URI of the shared database
+  int lease_ttl_ms = 3000;     // a link's lease outlives its owner's last renewal this long
+  int lease_renew_ms = 1000;   // the owner renews this often
+  int lease_margin_ms = 500;   // the owner stops acting this long before its lease can expire
+  std::string lease_bucket = "callbridge_leases";  // the JetStream key-value bucket of the leases
   bool operator==(const ClusterConfig&) const = default;
 };
 
@@ -328,6 +334,7 @@ struct Config {
   AuditConfig audit;
   TraceConfig trace;
   WebhooksConfig webhooks;
+  ClusterConfig cluster;
   std::map<std::string, TenantConfig> tenants;
   DemoConfig demo;
   DirectoryConfig directory;

@@ -139,6 +139,33 @@ international_prefix = "00"
   EXPECT_EQ(d.outside_prefix, "0");
 }
 
+// [cluster]: the lease settings (docs/cluster.md "Fencing"), with the defaults when absent.
+TEST(Config, ClusterLeaseSettings) {
+  const std::string base =
+      "[cluster]\nnode = \"cb1\"\nnats_url = \"nats://10.0.0.5:4222\"\npostgres = \"host=db dbname=cb\"\n";
+  auto c = parse_config(base, "test.toml");
+  ASSERT_TRUE(c) << c.error().message();
+  EXPECT_TRUE(c->cluster.enabled);
+  EXPECT_EQ(c->cluster.node, "cb1");
+  EXPECT_EQ(c->cluster.lease_ttl_ms, 3000);
+  EXPECT_EQ(c->cluster.lease_renew_ms, 1000);
+  EXPECT_EQ(c->cluster.lease_margin_ms, 500);
+  EXPECT_EQ(c->cluster.lease_bucket, "callbridge_leases");
+  c = parse_config(base + "lease_ttl_ms = 6000\nlease_renew_ms = 2000\nlease_margin_ms = 800\nlease_bucket = \"cb_x\"\n",
+                   "test.toml");
+  ASSERT_TRUE(c) << c.error().message();
+  EXPECT_EQ(c->cluster.lease_ttl_ms, 6000);
+  EXPECT_EQ(c->cluster.lease_renew_ms, 2000);
+  EXPECT_EQ(c->cluster.lease_margin_ms, 800);
+  EXPECT_EQ(c->cluster.lease_bucket, "cb_x");
+  EXPECT_NE(error_of(base + "lease_margin_ms = 3000\n").find("cluster.lease_margin_ms: must be less than lease_ttl_ms"),
+            std::string::npos);
+  EXPECT_NE(error_of(base + "lease_ttl_ms = 100\n").find("cluster.lease_ttl_ms"), std::string::npos);
+  EXPECT_NE(error_of(base + "lease_bucket = \"a.b\"\n").find("cluster.lease_bucket"), std::string::npos);
+  EXPECT_NE(error_of("[cluster]\nnats_url = \"nats://x:1\"\npostgres = \"x\"\n").find("cluster.node"),
+            std::string::npos);
+}
+
 TEST(Config, SinglePbxTable) {
   auto c = parse_config("[pbx]\nhost = \"pbx\"\nuser = \"u\"\nsecret = \"s\"\n", "t");
   ASSERT_TRUE(c) << c.error().message();

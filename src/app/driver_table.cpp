@@ -36,7 +36,8 @@ base::Result<std::unique_ptr<ports::PbxDriver>> make_ami_driver(const PbxConfig&
                           .link = ami_link_options(pbx),
                           .commands = {},
                           .device_caps = {},
-                          .open_state = c.open_state};
+                          .open_state = c.open_state,
+                          .fence = c.fence};
   // Call control: [tenant.X.call_control] and the phones' remote control ([[tenant.X.phones]]),
   // which also decide the allowed actions the model offers (answer/hold need the phone).
   if (c.tenant) {

@@ -16,6 +16,7 @@
 #include "base/error.hpp"
 #include "core/dialing_plan.hpp"
 #include "ports/journal_store.hpp"
+#include "ports/link_fence.hpp"
 #include "ports/pbx_driver.hpp"
 
 namespace callbridge::app {
@@ -30,6 +31,9 @@ struct DriverContext {
   std::shared_ptr<const core::DialingPlan> plan = nullptr;
   // Where open calls are kept across restarts (the journal store); null: they end at stop.
   ports::JournalStore* open_state = nullptr;
+  // Cluster mode: the lease of this link (docs/cluster.md); the driver acts on the PBX only while
+  // it is valid. Null: not clustered.
+  const ports::LinkFence* fence = nullptr;
 };
 
 using DriverFactory = base::Result<std::unique_ptr<ports::PbxDriver>> (*)(const PbxConfig& pbx,

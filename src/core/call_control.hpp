@@ -124,6 +124,8 @@ class CallControlService {
   void set_parking(const model::ParkingState* parking) { parking_ = parking; }
   const model::ParkingState* parking() const { return parking_; }
   const std::string& parking_lot() const { return options_.parking_lot; }
+  // The call model the service acts on (the driver it goes through).
+  const model::CallModel& model() const { return model_; }
   // POST /api/v1/parking/{space}/pickup: the caller's phone (`device`, default as make_call picks
   // it: their active device, AnyDevice included) is rung and takes the call parked at `space` of
   // the tenant's lot (`lot`: another lot of the same PBX). Every user of the tenant may (parking

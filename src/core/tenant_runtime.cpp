@@ -105,13 +105,45 @@ base::Status TenantRuntime::add_driver(std::unique_ptr<ports::PbxDriver> driver)
   auto* d = driver.get();
   drivers_.push_back(std::move(driver));
   services_.hub->add_model(id_, &d->call_model());
-  // Call control goes through the first driver that offers it (one PBX per tenant controls calls).
-  if (!control_ && d->commands()) {
-    control_ = std::make_unique<CallControlService>(control_options_, d->call_model(), *d->commands(), plan_.get());
-    control_->set_parking(d->parking());  // park / unpark act on that PBX's lots
-  }
+  bind_call_control();
   if (running()) d->start();
   return {};
+}
+
+// Call control goes through the first driver that offers it (one PBX per tenant controls calls).
+void TenantRuntime::bind_call_control() {
+  if (control_) return;
+  for (const auto& d : drivers_) {
+    if (!d->commands()) continue;
+    control_ = std::make_unique<CallControlService>(control_options_, d->call_model(), *d->commands(), plan_.get());
+    control_->set_parking(d->parking());  // park / unpark act on that PBX's lots
+    return;
+  }
+}
+
+void TenantRuntime::remove_driver(const std::string& name, std::function<void(base::Status)> done) {
+  auto it = std::find_if(drivers_.begin(), drivers_.end(), [&](const auto& d) { return d->name() == name; });
+  if (it == drivers_.end()) {
+    if (done) done(base::fail(base::Error::not_found("pbx " + name + " is not running in tenant " + id_.str())));
+    return;
+  }
+  ports::PbxDriver* d = it->get();
+  auto post = services_.post;
+  d->stop([this, d, post, done = std::move(done), alive = std::weak_ptr<bool>(alive_)]() mutable {
+    // Destroyed from a fresh handler, not from inside the driver's own stop callback.
+    post([this, d, done = std::move(done), alive]() mutable {
+      if (alive.lock()) {
+        auto i = std::find_if(drivers_.begin(), drivers_.end(), [&](const auto& x) { return x.get() == d; });
+        if (i != drivers_.end()) {
+          if (control_ && &control_->model() == &d->call_model()) control_.reset();
+          services_.hub->remove_model(&d->call_model());
+          drivers_.erase(i);
+          bind_call_control();
+        }
+      }
+      if (done) done({});
+    });
+  });
 }
 
 void TenantRuntime::start() {

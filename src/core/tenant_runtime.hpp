@@ -103,6 +103,11 @@ class TenantRuntime final : public ports::PbxEventSink {
   ports::PbxEventSink& sink() { return *this; }
   base::Status add_driver(std::unique_ptr<ports::PbxDriver> driver);
   const std::vector<std::unique_ptr<ports::PbxDriver>>& drivers() const { return drivers_; }
+  // Stops the driver named `name` and then destroys it (cluster mode: its link's lease was lost,
+  // docs/cluster.md); its model leaves the hub, and call control moves to the next driver that
+  // offers it (or goes). `done` runs on the io thread once it is gone, with not_found for an
+  // unknown name; it also runs (after the stop) when the runtime is destroyed first.
+  void remove_driver(const std::string& name, std::function<void(base::Status)> done);
   // Starts every driver. Once.
   void start();
   // Stops every driver; `done` once all reported stopped (never, if one hangs: the caller has a
@@ -186,6 +191,7 @@ class TenantRuntime final : public ports::PbxEventSink {
   void store_entry(model::JournalEntry entry);
   void trace_journal(const model::JournalEntry& e, JournalVerdict verdict);
   void finish_stop();
+  void bind_call_control();
   bool owns(const model::CallModel& m) const;
   const ports::PbxFeatures* features_if_ours(const ports::PbxFeatures& f) const;
   bool features_ready_ = false;  // as last reported (on_features_ready on each change to ready)

@@ -528,6 +528,41 @@ TEST_F(TwoTenants, ContactChosenInThePopGoesIntoThatPartysEntryAlsoAfterARestart
   EXPECT_TRUE(store.rows.empty()) << "the row leaves once the entry is written";
 }
 
+// Cluster mode (docs/cluster.md): a lost lease removes one driver while the tenant runs on. The
+// driver is stopped first, destroyed from a fresh io handler; call control moves to the next driver.
+TEST_F(TwoTenants, RemoveDriverStopsThenDestroysItAndRebindsCallControl) {
+  a->start();
+  auto* first = add(*a, "pbx-1");
+  auto* second = add(*a, "pbx-2");
+  ASSERT_NE(a->call_control(), nullptr);
+  EXPECT_EQ(&a->call_control()->model(), &first->call_model());
+  int destroyed = 0;
+  first->destroyed = &destroyed;
+  first->answer_stop = false;  // the PBX link takes its time to close
+  std::optional<base::Status> done;
+  a->remove_driver("pbx-1", [&](base::Status st) { done = st; });
+  EXPECT_TRUE(first->stopped);
+  run_posted();
+  EXPECT_FALSE(done);  // not before the driver reported stopped
+  EXPECT_EQ(a->drivers().size(), 2u);
+  first->pending_stop();
+  run_posted();
+  ASSERT_TRUE(done);
+  EXPECT_TRUE(*done);
+  EXPECT_EQ(destroyed, 1);
+  ASSERT_EQ(a->drivers().size(), 1u);
+  ASSERT_NE(a->call_control(), nullptr);
+  EXPECT_EQ(&a->call_control()->model(), &second->call_model());
+  EXPECT_FALSE(second->stopped);
+  EXPECT_TRUE(a->running());
+
+  std::optional<base::Status> unknown;
+  a->remove_driver("pbx-9", [&](base::Status st) { unknown = st; });
+  ASSERT_TRUE(unknown);
+  ASSERT_FALSE(*unknown);
+  EXPECT_EQ(unknown->error().code(), base::Errc::not_found);
+}
+
 TEST(ChosenContacts, RowsRoundTripAndOldOrForeignRowsAreLeftOut) {
   const model::ContactRef c{.id = "ldap:uid=max", .name = "Max Muster", .company = "", .source = "ldap"};
   auto text = ChosenContacts::encode("lab-1795.0", "100", c, at(5));

@@ -108,6 +108,8 @@ base::Result<std::unique_ptr<AmiDriver>> AmiDriver::create(boost::asio::any_io_e
     d->keep_open_ = true;
   }
 
+  d->fence_ = o.fence;
+  o.link.session.fence = o.fence;
   if (!o.link.protocol.resync_actions.empty()) d->last_resync_id_ = "resync-" + o.link.protocol.resync_actions.back();
   d->tap_ = std::make_unique<Tap>(*d);
   auto link = AmiLink::create(std::move(ex), std::move(o.link), *d->tap_, &d->clock_);
@@ -125,7 +127,7 @@ base::Result<std::unique_ptr<AmiDriver>> AmiDriver::create(boost::asio::any_io_e
 AmiDriver::~AmiDriver() {
   // A driver that never got its stop() through (forced shutdown) still has open calls: close them
   // in the journal with what is known (the sink is still alive while drivers are destroyed).
-  if (!flushed_ && tracker_) tracker_->flush(clock_.now());
+  if (!flushed_ && tracker_ && !fenced()) tracker_->flush(clock_.now());
 }
 
 void AmiDriver::start() { link_->start(); }
@@ -134,7 +136,11 @@ void AmiDriver::stop(std::function<void()> done) {
   link_->stop([this, done = std::move(done)] {
     if (!flushed_) {
       flushed_ = true;
-      if (keep_open_) {
+      if (fenced()) {
+        // Another node owns the link now: the calls in progress are its to follow and journal.
+        if (auto n = tracker_->live_channels())
+          spdlog::info("pbx {}: lease lost; {} live channel(s) left to the new owner", name_, n);
+      } else if (keep_open_) {
         // The calls go on in the PBX: their state is in the journal store, the next start
         // continues them (or journals them with an estimated end if they ended meanwhile).
         // Ending them now would journal each call in progress twice across a restart.

@@ -24,6 +24,7 @@
 #include "drivers/ami/ami_parking_tracker.hpp"
 #include "drivers/ami/ami_queue_tracker.hpp"
 #include "ports/journal_store.hpp"
+#include "ports/link_fence.hpp"
 #include "ports/pbx_driver.hpp"
 
 namespace callbridge::drivers::ami {
@@ -39,6 +40,10 @@ struct AmiDriverOptions {
   // The store that keeps open-call state across restarts (ports::JournalStore::keeps_open_state):
   // rows under "ami:<tenant>:<name>". Null, or a store without it: open calls end at stop().
   ports::JournalStore* open_state = nullptr;
+  // Cluster mode (docs/cluster.md): the lease of this link. The link acts only while it is valid
+  // (AmiSessionOptions::fence), and a driver stopped or destroyed without it journals nothing:
+  // its open calls are the new owner's. Must outlive the driver. Null: not clustered.
+  const ports::LinkFence* fence = nullptr;
 };
 
 class AmiDriver final : public ports::PbxDriver {
@@ -98,6 +103,8 @@ class AmiDriver final : public ports::PbxDriver {
   std::string last_resync_id_;             // "resync-<last action>": its answer ends the resync
   bool flushed_ = false;
   bool keep_open_ = false;
+  const ports::LinkFence* fence_ = nullptr;
+  bool fenced() const { return fence_ && !fence_->valid(); }
   std::uint64_t entries_ = 0;
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);  // PJSIPShowEndpoint answers check it
 };

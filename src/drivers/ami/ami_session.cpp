@@ -54,6 +54,11 @@ struct AmiSession::Impl {
   void wake_writer() { wake.cancel(); }
 
   base::Error stopped_error() const { return base::Error::unavailable("AMI session to " + peer + " stopped"); }
+  // Cluster mode: the lease of this link is no longer this node's (AmiSessionOptions::fence).
+  bool fenced() const { return opts.fence && !opts.fence->valid(); }
+  base::Error fenced_error() const {
+    return base::Error::unavailable("AMI session to " + peer + " ended: this node no longer owns the link (lease lost)");
+  }
 
   asio::awaitable<base::Status> wait_stop(bool logoff) {
     if (!stopping) {
@@ -61,7 +66,7 @@ struct AmiSession::Impl {
       co_await stop_timer.async_wait(kTuple);
       if (!stopping) co_return base::Status{};  // cancelled because another branch finished first
     }
-    if (logoff && protocol.up()) {
+    if (logoff && protocol.up() && !fenced()) {
       // Polite goodbye: Asterisk answers "Response: Goodbye" and closes. The timer is shared with
       // the callback, which may run from protocol.end() after this frame is gone.
       auto done = std::make_shared<asio::steady_timer>(ex, opts.logoff_timeout);
@@ -79,6 +84,7 @@ struct AmiSession::Impl {
     for (;;) {
       auto [ec, n] = co_await socket.async_read_some(asio::buffer(buf), kTuple);
       if (ec) co_return base::fail(net::to_error(ec, "AMI read from " + peer));
+      if (fenced()) co_return base::fail(fenced_error());  // another node may own it: not a byte in
       const auto now = clock.now();
       std::string_view bytes(buf.data(), n);
       if (recording) {
@@ -102,6 +108,7 @@ struct AmiSession::Impl {
         co_await wake.async_wait(kTuple);
         continue;
       }
+      if (fenced()) co_return base::fail(fenced_error());  // nothing goes out without the lease
       asio::steady_timer deadline(ex, opts.write_timeout);
       auto r = co_await (asio::async_write(socket, asio::buffer(out), kTuple) || deadline.async_wait(kTuple));
       if (r.index() == 1) {
@@ -141,6 +148,7 @@ void AmiSession::stop() {
 
 asio::awaitable<base::Error> AmiSession::async_run(std::function<void(AmiSessionPhase)> on_phase) {
   Impl& s = *impl_;
+  if (s.fenced()) co_return s.fenced_error();
   if (on_phase) on_phase(AmiSessionPhase::connecting);
   auto connected = co_await (net::async_tcp_connect(s.opts.host, s.opts.port, s.opts.connect_timeout) ||
                              s.wait_stop(false));

@@ -19,6 +19,7 @@
 #include "base/time.hpp"
 #include "drivers/ami/ami_protocol.hpp"
 #include "drivers/ami/ami_record.hpp"
+#include "ports/link_fence.hpp"
 
 namespace callbridge::drivers::ami {
 
@@ -32,6 +33,11 @@ struct AmiSessionOptions {
   // stop() while logged in sends `Action: Logoff` and waits this long for the answer/close.
   std::chrono::milliseconds logoff_timeout{1'000};
   std::size_t read_buffer_bytes = 64 * 1024;
+  // Cluster mode (docs/cluster.md): this node acts on the link only while the fence is valid.
+  // Checked before connecting, before each write and before anything read reaches the protocol;
+  // once invalid the session ends at once ("lease lost"), without Logoff, and what was read last
+  // is dropped unseen. Null: always.
+  const ports::LinkFence* fence = nullptr;
 };
 
 enum class AmiSessionPhase { connecting, logging_in };

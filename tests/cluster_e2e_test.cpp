@@ -1,0 +1,262 @@
+// Cluster mode end to end (docs/cluster.md): one real `nats-server -js`, a real PostgreSQL ([cluster]
+// postgres), the PBX simulator (callbridge-pbxsim) and three callbridged nodes with one [[pbx]] link.
+// Each node reaches the simulator through its own TcpProxy, which counts what the node sends.
+//   - exactly one node owns the link and connects to the simulator; the diagnostics of every node
+//     name the owner; kill -9 of the owner: another node (one) owns the link and is up again, within
+//     the lease's TTL plus a retry (the failover time is printed);
+//   - SIGSTOP of the owner past its lease: another node takes over; once resumed, the old owner
+//     declares the loss and sends not one byte more to the PBX (it had events waiting to be read:
+//     its session ends on them, unprocessed).
+// Waits are on the nodes' output and HTTP answers with deadlines; figures are printed, not asserted.
+#include <gtest/gtest.h>
+
+#include <signal.h>
+
+#include <boost/json.hpp>
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <functional>
+#include <memory>
+#include <regex>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "base/time.hpp"
+#include "support/child_process.hpp"
+#include "support/http_get.hpp"
+#include "support/nats_server.hpp"
+#include "support/tcp_proxy.hpp"
+#include "support/temp_dir.hpp"
+
+namespace cluster_e2e {
+std::shared_ptr<void> start_postgres(std::string& conninfo, std::string& error);  // cluster_e2e_pg.cpp
+}
+
+namespace {
+
+namespace fs = std::filesystem;
+namespace json = boost::json;
+using callbridge::testing::ChildProcess;
+using namespace std::chrono_literals;
+using Clock = std::chrono::steady_clock;
+
+const std::regex kListening(R"(HTTP API listening on 127\.0\.0\.1:(\d+))");
+const std::regex kLinkUp(R"(AMI link to 127\.0\.0\.1:\d+ up)");
+const std::regex kOwns(R"(cluster: node (\S+) owns pbx lab)");
+const std::regex kLost(R"(cluster: node (\S+) lost the lease of pbx lab)");
+const std::regex kFenced(R"(no longer owns the link \(lease lost\))");
+
+struct Node {
+  std::string name;
+  std::string config;
+  std::unique_ptr<callbridge::testing::TcpProxy> proxy;
+  std::unique_ptr<ChildProcess> proc;
+  int http = 0;
+  std::string token;
+  bool has(const std::regex& re) const { return std::regex_search(proc->output(), re); }
+};
+
+class ClusterE2E : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    ASSERT_TRUE(nats_.ok()) << nats_.log();
+    std::string error;
+    pg_ = cluster_e2e::start_postgres(pg_conninfo_, error);
+    ASSERT_TRUE(pg_) << error;
+    // Steady traffic: two new calls a second, 6 s talks on average: events flow at every moment and
+    // calls are in progress at any failover.
+    sim_ = std::make_unique<ChildProcess>(
+        CALLBRIDGE_PBXSIM_PATH,
+        std::vector<std::string>{"--listen", "127.0.0.1:0", "--user", "cti", "--secret", "cti-secret", "--seats",
+                                 "30", "--cps", "2", "--talk-mean", "6", "--seed", "19"});
+    auto m = sim_->wait_for(std::regex(R"(AMI on 127\.0\.0\.1:(\d+))"));
+    ASSERT_FALSE(m.empty()) << sim_->output();
+    sim_port_ = std::stoi(m[1].str());
+  }
+
+  void start_nodes(int n) {
+    for (int i = 1; i <= n; ++i) {
+      Node node;
+      node.name = "n" + std::to_string(i);
+      node.proxy = std::make_unique<callbridge::testing::TcpProxy>(sim_port_);
+      ASSERT_GT(node.proxy->port(), 0);
+      fs::create_directories(dir_ / node.name);
+      node.config = dir_ / (node.name + ".toml");
+      std::ofstream(node.config) << "[server]\nlisten = \"127.0.0.1:0\"\ndata_dir = \"" << (dir_ / node.name)
+                                 << "/data\"\n\n[[pbx]]\nname = \"lab\"\nhost = \"127.0.0.1\"\nport = "
+                                 << node.proxy->port()
+                                 << "\nuser = \"cti\"\nsecret = \"cti-secret\"\nauth = \"plain\"\n"
+                                    "connect_timeout_s = 5\nreconnect_min_ms = 20\nreconnect_max_ms = 200\n\n"
+                                    "[cluster]\nnode = \""
+                                 << node.name << "\"\nnats_url = \"" << nats_.url() << "\"\npostgres = \""
+                                 << pg_conninfo_ << "\"\n";
+      node.token = admin_token(node.config);
+      node.proc = std::make_unique<ChildProcess>(CALLBRIDGED_PATH, std::vector<std::string>{"--config", node.config});
+      nodes_.push_back(std::move(node));
+    }
+    for (auto& node : nodes_) {
+      auto m = node.proc->wait_for(kListening);
+      ASSERT_FALSE(m.empty()) << node.proc->output();
+      node.http = std::stoi(m[1].str());
+    }
+  }
+
+  // `callbridge token create` with the node's configuration (its identity store, whichever).
+  static std::string admin_token(const std::string& config) {
+    ChildProcess p(CALLBRIDGE_CLI_PATH, {"token", "create", "--config", config, "--tenant", "default", "--user",
+                                         "admin", "--role", "admin"});
+    p.wait_exit();
+    std::smatch m;
+    std::string out = p.output();
+    if (!std::regex_search(out, m, std::regex("cbt_[A-Za-z0-9_]+"))) return {};
+    return m[0].str();
+  }
+
+  // Reads every live node's output until `pred` holds (at most `limit`).
+  bool until(const std::function<bool()>& pred, std::chrono::milliseconds limit = 20s) {
+    auto end = Clock::now() + limit;
+    while (!pred()) {
+      if (Clock::now() > end) return false;
+      for (auto& n : nodes_)
+        if (n.proc->running()) n.proc->pump(10);
+    }
+    return true;
+  }
+
+  Node* owner_up() {
+    Node* found = nullptr;
+    for (auto& n : nodes_)
+      if (n.proc->running() && n.has(kLinkUp)) found = &n;
+    return found;
+  }
+
+  // The journal as `callbridge journal --config` of node `n` shows it (JSON lines).
+  static std::vector<json::object> journal(const Node& n) {
+    ChildProcess p(CALLBRIDGE_CLI_PATH, {"journal", "--config", n.config, "--format", "json", "--limit", "1000"});
+    p.wait_exit();
+    std::vector<json::object> out;
+    std::istringstream in(p.output());
+    std::string line;
+    while (std::getline(in, line)) {
+      boost::system::error_code ec;
+      auto v = json::parse(line, ec);
+      if (!ec && v.is_object()) out.push_back(v.as_object());
+    }
+    return out;
+  }
+
+  json::object diagnostics(const Node& n) {
+    auto raw = callbridge::testing::http_get(n.http, "/api/v1/diagnostics", n.token);
+    auto at = raw.find("\r\n\r\n");
+    if (at == std::string::npos) return {};
+    boost::system::error_code ec;
+    auto v = json::parse(raw.substr(at + 4), ec);
+    return ec || !v.is_object() ? json::object{} : v.as_object();
+  }
+
+  callbridge::testing::NatsServer nats_;
+  callbridge::testing::TempDir dir_{"cb-cluster"};
+  std::shared_ptr<void> pg_;  // a real PostgreSQL ([cluster] postgres)
+  std::string pg_conninfo_;
+  std::unique_ptr<ChildProcess> sim_;
+  int sim_port_ = 0;
+  std::vector<Node> nodes_;  // last: the nodes go first
+};
+
+TEST_F(ClusterE2E, OneOwnerConnectsAndAKilledOwnerIsReplaced) {
+  start_nodes(3);
+  ASSERT_TRUE(until([&] { return owner_up() != nullptr; })) << nodes_[0].proc->output();
+  Node* owner = owner_up();
+  // Give the others a few lease retries: none of them may start the link.
+  auto settle = Clock::now() + 1500ms;
+  until([&] { return Clock::now() > settle; });
+  int connected = 0, owning = 0;
+  for (auto& n : nodes_) {
+    connected += n.proxy->connections() > 0;
+    owning += n.has(kOwns);
+  }
+  EXPECT_EQ(connected, 1) << "exactly one node connects to the PBX";
+  EXPECT_EQ(owning, 1);
+
+  // Every node's diagnostics name the owner; only the owner has the link (connected) and a token.
+  std::uint64_t first_token = 0;
+  for (auto& n : nodes_) {
+    auto d = diagnostics(n);
+    ASSERT_TRUE(d.contains("cluster")) << n.name << ": " << json::serialize(d);
+    const auto& c = d.at("cluster").as_object();
+    EXPECT_EQ(c.at("node").as_string(), n.name);
+    EXPECT_EQ(c.at("nats").at("state").as_string(), "connected");
+    const auto& link = c.at("links").as_array().at(0).as_object();
+    EXPECT_EQ(link.at("name").as_string(), "lab");
+    EXPECT_EQ(link.at("owner").as_string(), owner->name) << n.name;
+    const bool ours = &n == owner;
+    EXPECT_EQ(link.at("ours").as_bool(), ours) << n.name;
+    EXPECT_EQ(d.at("pbx").as_array().size(), ours ? 1u : 0u) << n.name;
+    if (ours) {
+      first_token = link.at("token").to_number<std::uint64_t>();
+      EXPECT_TRUE(d.at("pbx").as_array().at(0).at("connected").as_bool());
+    }
+    EXPECT_NE(callbridge::testing::http_get(n.http, "/readyz").find(" 200 "), std::string::npos) << n.name;
+  }
+  EXPECT_GT(first_token, 0u);
+
+  const auto killed_at = Clock::now();
+  owner->proc->signal(SIGKILL);
+  owner->proc->wait_exit();
+  ASSERT_TRUE(until([&] { return owner_up() != nullptr; })) << nodes_[1].proc->output();
+  const auto up_at = Clock::now();
+  Node* next = owner_up();
+  ASSERT_NE(next, owner);
+  std::printf("kill -9 of the owner -> the link is up on %s after %lld ms (lease ttl 3000 ms)\n", next->name.c_str(),
+              static_cast<long long>(std::chrono::duration_cast<std::chrono::milliseconds>(up_at - killed_at).count()));
+  owning = 0;
+  for (auto& n : nodes_)
+    if (&n != owner) owning += n.has(kOwns);
+  EXPECT_EQ(owning, 1) << "one node took over";
+  auto d = diagnostics(*next);
+  const auto& link = d.at("cluster").at("links").as_array().at(0).as_object();
+  EXPECT_TRUE(link.at("ours").as_bool());
+  EXPECT_GT(link.at("token").to_number<std::uint64_t>(), first_token);
+}
+
+TEST_F(ClusterE2E, StoppedOwnerDoesNotActAfterTheTakeover) {
+  start_nodes(2);
+  ASSERT_TRUE(until([&] { return owner_up() != nullptr; }));
+  Node* owner = owner_up();
+  Node* other = owner == &nodes_[0] ? &nodes_[1] : &nodes_[0];
+  // The owner follows the traffic for a moment.
+  auto settle = Clock::now() + 1000ms;
+  until([&] { return Clock::now() > settle; });
+
+  owner->proc->signal(SIGSTOP);
+  const auto stopped_at = Clock::now();
+  ASSERT_TRUE(until([&] { return other->has(kLinkUp); })) << other->proc->output();
+  const auto taken_at = Clock::now();
+  // Events of the running traffic reach the stopped owner's socket meanwhile.
+  auto more = Clock::now() + 1000ms;
+  until([&] { return Clock::now() > more; });
+  const std::uint64_t sent_before = owner->proxy->to_upstream();
+  owner->proc->signal(SIGCONT);
+  ASSERT_TRUE(until([&] { return owner->has(kLost); })) << owner->proc->output();
+  auto after = Clock::now() + 1000ms;  // anything it would still send has been sent by now
+  until([&] { return Clock::now() > after; });
+
+  EXPECT_EQ(owner->proxy->to_upstream(), sent_before) << "the old owner wrote to the PBX after it lost the lease";
+  EXPECT_TRUE(owner->proc->running());
+  EXPECT_TRUE(other->has(kOwns));
+  std::printf("SIGSTOP of the owner -> the other node up after %lld ms; the old owner sent 0 bytes after resuming%s\n",
+              static_cast<long long>(
+                  std::chrono::duration_cast<std::chrono::milliseconds>(taken_at - stopped_at).count()),
+              owner->has(kFenced) ? " (its session ended on the events it had not read: fenced)" : "");
+  // The old owner stays out: it sees the other node's lease.
+  auto d = diagnostics(*owner);
+  const auto& link = d.at("cluster").at("links").as_array().at(0).as_object();
+  EXPECT_FALSE(link.at("ours").as_bool());
+  EXPECT_EQ(link.at("owner").as_string(), other->name);
+  EXPECT_EQ(d.at("pbx").as_array().size(), 0u);
+}
+
+}  // namespace
