@@ -334,7 +334,6 @@ struct Config {
   AuditConfig audit;
   TraceConfig trace;
   WebhooksConfig webhooks;
-  ClusterConfig cluster;
   std::map<std::string, TenantConfig> tenants;
   DemoConfig demo;
   DirectoryConfig directory;
