@@ -1,4 +1,8 @@
-// Parked calls against a running callbridged (docs/parking.md):
+// Commands against a running callbridged that wait for the PBX's final word: parked calls
+// (docs/parking.md) and moving a call between your devices (docs/call-control.md "Moving a call"):
+//   callbridge move CALL DEVICE  take your call on another of your devices ("mobile"), or back to
+//                              your desk phone (your extension); POST /api/v1/calls/{id}/move;
+//                              waits until the new device talks (or did not answer)
 //   callbridge park CALL       park the other party of your call (POST /api/v1/calls/{id}/park) and
 //                              print the space the PBX chose
 //   callbridge parked          the tenant's parked calls (GET /api/v1/parking)
@@ -135,6 +139,53 @@ Command register_park(CLI::App& app) {
               const std::string space = str(rec, "space");
               std::printf("parked at %s: pick it up with `callbridge unpark %s` or by dialing %s\n", space.c_str(),
                           space.c_str(), space.c_str());
+            });
+          }};
+}
+
+Command register_move(CLI::App& app) {
+  struct Opts {
+    Common common;
+    std::string call, device;
+    int wait_s = 60;
+  };
+  auto o = std::make_shared<Opts>();
+  auto* cmd = app.add_subcommand(
+      "move",
+      "take a call you are on to another of your devices: an external one (`move CALL mobile`: your mobile rings "
+      "and takes the call over when you answer it) or back to your desk phone (`move CALL 103`, your extension); "
+      "the other party stays on the line, the call keeps its id; if the device does not answer, nothing changes");
+  cmd->add_option("call", o->call, "call id (`callbridge calls` lists your calls)")->required()->option_text("CALL");
+  cmd->add_option("device", o->device,
+                  "the device to move to: the name of one of your external devices (`callbridge device list`) or "
+                  "your extension for the desk phone")
+      ->required()
+      ->option_text("DEVICE");
+  cmd->add_option("--wait", o->wait_s, "seconds to wait for the new device to answer; 0 = do not wait")
+      ->check(CLI::Range(0, 600))
+      ->option_text("S");
+  add_common(cmd, o->common);
+  return {cmd, [o]() -> int {
+            if (!base::is_device_name(o->device)) {
+              std::fprintf(stderr, "callbridge move: DEVICE: not a device name: expected %s\n",
+                           std::string(base::kDeviceNameRule).c_str());
+              return 2;
+            }
+            auto ep = endpoint_or_report(o->common.config, "move");
+            if (!ep) return 2;
+            json::object body;
+            body["device"] = o->device;
+            auto r = http(*ep, "POST", "/api/v1/calls/" + path_segment(o->call) + "/move", json::serialize(body));
+            if (r.status < 200 || r.status >= 300) return report_failure(*ep, "move", r);
+            const std::string id = command_id(r);
+            if (o->wait_s == 0 || id.empty()) {
+              std::printf("%s is ringing; it takes call %s over when answered\n", o->device.c_str(), o->call.c_str());
+              return 0;
+            }
+            std::printf("%s is ringing...\n", o->device.c_str());
+            std::fflush(stdout);
+            return follow(*ep, "move", id, o->wait_s, [&](const json::object&) {
+              std::printf("call %s is on %s now\n", o->call.c_str(), o->device.c_str());
             });
           }};
 }

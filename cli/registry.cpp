@@ -24,7 +24,8 @@ Command register_forward(CLI::App& app);   // cmd_forward.cpp
 Command register_followme(CLI::App& app);  // cmd_forward.cpp
 Command register_device(CLI::App& app);  // cmd_device.cpp
 Command register_explain(CLI::App& app);  // cmd_explain.cpp
-Command register_park(CLI::App& app), register_parked(CLI::App& app), register_unpark(CLI::App& app);  // cmd_park.cpp
+Command register_park(CLI::App& app), register_parked(CLI::App& app), register_unpark(CLI::App& app),
+    register_move(CLI::App& app);  // cmd_park.cpp
 Command register_csta(CLI::App& app);  // cmd_csta.cpp
 
 std::vector<Command> register_all(CLI::App& app) {
@@ -47,7 +48,7 @@ std::vector<Command> register_all(CLI::App& app) {
   out.push_back(register_followme(app));
   out.push_back(register_device(app));
   out.push_back(register_explain(app));
-  for (auto* r : {register_park, register_parked, register_unpark}) out.push_back(r(app));
+  for (auto* r : {register_park, register_parked, register_unpark, register_move}) out.push_back(r(app));
   out.push_back(register_csta(app));
   return out;
 }

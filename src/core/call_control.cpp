@@ -404,6 +404,80 @@ void CallControlService::execute(const CommandCaller& caller, CallCommand comman
   }
 }
 
+void CallControlService::move_call(const CommandCaller& caller, const std::string& call_id, const MoveTarget& target,
+                                   CommandCallback done, CommandCallback finished) {
+  using K = CommandFailure::Kind;
+  const auto gone = [&] {
+    done(std::unexpected(fail_with(K::not_found, "This call is over or not yours (no call " + call_id + ").")));
+  };
+  if (caller.tenant != options_.tenant) return gone();
+  const model::Call* call = model_.find_call(call_id);
+  if (!call || !may_act_on(caller, model_, *call)) return gone();
+  // The caller's own connection in the call (a supervisor may see others' calls, but moves only
+  // their own).
+  const model::Connection* conn = nullptr;
+  for (const auto& d : caller.extensions)
+    if (const model::Connection* c = connection_of(*call, d); c && (!conn || c->state == ConnectionState::connected))
+      conn = c;
+  if (!conn) return gone();
+  const std::string& ext = conn->device;
+  if (conn->state != ConnectionState::connected)
+    return done(std::unexpected(fail_with(
+        K::action_not_allowed, "Only a connected call can be moved to another device; at " + ext + " the call is " +
+                                   std::string(plain(conn->state)) + ".")));
+  const bool external = !target.number.empty();
+  if (!external && target.name != ext) {
+    return done(std::unexpected(fail_with(
+        K::action_not_allowed, "The call is on extension " + ext + "; a call moves between the devices of that line "
+                               "(its desk phone and your external devices). To hand it to " + target.name +
+                               ", transfer it.")));
+  }
+  if (external) {
+    if (auto why = options_.device_refused ? options_.device_refused(target.number) : std::nullopt)
+      return done(std::unexpected(fail_with(K::forbidden, "Device \"" + target.name + "\" may not be used: " + *why +
+                                                              ". Choose another device.")));
+  }
+  if (!pbx_.available())
+    return done(std::unexpected(fail_with(K::pbx_unavailable, "The phone system cannot be reached right now (the PBX link is down); try again in a moment.")));
+  // The new device rings while the old one still talks: an external one takes a trunk channel
+  // more until the old one (if external) hangs up.
+  if (auto full = trunk_full(external ? 1u : 0u, "Moving the call to device " + target.name))
+    return done(std::unexpected(std::move(*full)));
+  ports::MoveCallRequest r;
+  r.call_id = call_id;
+  r.device = ext;
+  if (external) {
+    auto dial = dial_string(target.number);
+    if (!dial)
+      return done(std::unexpected(fail_with(K::internal, "the number of device " + target.name + " is not dialable: " +
+                                                             dial.error().detail)));
+    r.external_dial_string = *dial;
+    r.external_number = target.number;
+    // Like make call's first leg: the mobile shows the office number.
+    r.caller_id_number = options_.office_number ? options_.office_number(ext) : ext;
+  } else {
+    r.caller_id_number = conn->remote.value_or("");  // the desk phone shows whom it takes over
+  }
+  const std::string phone = external ? "device " + target.name : "desk phone " + ext;
+  if (finished) {
+    r.on_outcome = [finished, call_id, phone](base::Status st) {
+      if (st) return finished(CommandAccepted{call_id, std::nullopt});
+      const base::Error& e = st.error();
+      if (e.code() == base::Errc::conflict)
+        return finished(std::unexpected(fail_with(
+            K::conflict, "Your " + phone + " did not take the call, so it stays where it was (" + e.message() + ").")));
+      if (e.code() == base::Errc::not_found)
+        return finished(std::unexpected(fail_with(
+            K::not_found, "The call ended before your " + phone + " answered (" + e.message() + ").")));
+      finished(std::unexpected(failure_from(e)));
+    };
+  }
+  pbx_.move_call(r, [done, call_id](base::Status st) {
+    if (!st) return done(std::unexpected(failure_from(st.error())));
+    done(CommandAccepted{call_id, std::nullopt});
+  });
+}
+
 std::string CallControlService::unpark(const CommandCaller& caller, const std::string& space,
                                        std::optional<std::string> lot, std::optional<std::string> device,
                                        CommandCallback done, CommandCallback finished) {

@@ -50,6 +50,14 @@ struct CommandAccepted {
   std::optional<std::string> space{};     // park's final word: the parking space ("701")
 };
 
+// The device a call moves to (POST /api/v1/calls/{id}/move; the route found it among the user's
+// devices): the user's extension that has the call (back to the desk phone), or one of their
+// external devices.
+struct MoveTarget {
+  std::string name;    // "mobile", or the extension ("103")
+  std::string number;  // the external device's E.164 number; "" = the extension's own phone
+};
+
 using CommandOutcome = std::expected<CommandAccepted, CommandFailure>;
 using CommandCallback = std::function<void(CommandOutcome)>;
 
@@ -118,6 +126,19 @@ class CallControlService {
   void execute(const CommandCaller& caller, CallCommand command, const std::string& call_id,
                std::optional<std::string> device, std::optional<std::string> to, CommandCallback done,
                CommandCallback finished = {});
+
+  // POST /api/v1/calls/{id}/move (docs/call-control.md "Moving a call"): the caller's connected
+  // call goes to another of their devices: an external one ("take it on my mobile") or back to
+  // the extension's own phone. Checked before anything is dialled: the call is still there and
+  // the caller's (not_found), connected at their extension (action_not_allowed), the target is
+  // that extension or an external device the tenant's policy allows (action_not_allowed with a
+  // hint to transfer for another extension; forbidden with the policy's reason), the PBX link is
+  // up, and an external device's trunk channel fits under max_trunk_channels (no_trunk_capacity).
+  // The driver refuses (conflict) a call already on that device or without a single remote.
+  // `finished`: ok once the new device talks to the remote (same call id); conflict when it did
+  // not answer (the call stays where it was); not_found when the call ended meanwhile.
+  void move_call(const CommandCaller& caller, const std::string& call_id, const MoveTarget& target,
+                 CommandCallback done, CommandCallback finished = {});
 
   // The parked calls of the PBX this service controls (PbxDriver::parking()); null: none, then
   // unpark answers not_found. Must outlive the service.

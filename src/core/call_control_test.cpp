@@ -59,6 +59,11 @@ struct FakePbx final : ports::PbxCommands {
     park_outcome = std::move(outcome);
     rec("park " + c + " " + d + " " + lot, done);
   }
+  std::optional<ports::MoveCallRequest> last_move;
+  void move_call(const ports::MoveCallRequest& r, ports::CommandDone done) override {
+    last_move = r;
+    rec("move " + r.call_id + " " + r.device + " " + r.external_dial_string.value_or("desk"), done);
+  }
   std::optional<ports::UnparkRequest> last_unpark;
   PickupOutcome unpark_outcome;
   void unpark(const ports::UnparkRequest& r, ports::CommandDone done, PickupOutcome outcome) override {
@@ -503,6 +508,86 @@ TEST_F(CallControl, TrunkLimitRefusesBeforeAnythingIsDialled) {
   auto unlimited = service();
   unlimited.make_call(dan, "089123456", std::nullopt, keep());
   ASSERT_TRUE(out && *out);
+}
+
+// Moving a call (docs/call-control.md "Moving a call"): the checks before anything is dialled,
+// what the driver is asked, and the final word in words.
+TEST_F(CallControl, MoveCallChecksBeforeDiallingAndKeepsTheCallId) {
+  std::uint32_t in_use = 1;
+  options.max_trunk_channels = 2;
+  options.trunk_channels_in_use = [&] { return in_use; };
+  options.device_refused = [](std::string_view e164) -> std::optional<std::string> {
+    if (e164.starts_with("+49900")) return std::string(e164) + " matches the tenant's deny pattern +49900*";
+    return std::nullopt;
+  };
+  options.office_number = [](std::string_view d) { return "+4930555" + std::string(d); };
+  model.update("c1", "100", ConnectionState::alerting, CallEventType::delivered, at(0), "+4989123456");
+  auto s = service();
+  const MoveTarget mobile{"mobile", "+491701234567"};
+  // Ringing: not yet.
+  s.move_call(anna, "c1", mobile, keep());
+  EXPECT_EQ(failed(), CommandFailure::Kind::action_not_allowed);
+  EXPECT_NE(out->error().detail.find("Only a connected call can be moved"), std::string::npos) << out->error().detail;
+  model.update("c1", "100", ConnectionState::connected, CallEventType::established, at(1), "+4989123456");
+  // Unknown or someone else's call, another tenant: as if it did not exist.
+  s.move_call(anna, "nope", mobile, keep());
+  EXPECT_EQ(failed(), CommandFailure::Kind::not_found);
+  CommandCaller ben{.tenant = "default", .user = "ben", .extensions = {"101"}};
+  s.move_call(ben, "c1", mobile, keep());
+  EXPECT_EQ(failed(), CommandFailure::Kind::not_found);
+  // Another extension of the user: that is a transfer.
+  CommandCaller anna2{.tenant = "default", .extensions = {"100", "104"}};
+  s.move_call(anna2, "c1", MoveTarget{"104", ""}, keep());
+  EXPECT_EQ(failed(), CommandFailure::Kind::action_not_allowed);
+  EXPECT_NE(out->error().detail.find("transfer it"), std::string::npos) << out->error().detail;
+  // A number the tenant's policy refuses.
+  s.move_call(anna, "c1", MoveTarget{"premium", "+4990012345"}, keep());
+  EXPECT_EQ(failed(), CommandFailure::Kind::forbidden);
+  EXPECT_NE(out->error().detail.find("deny pattern"), std::string::npos) << out->error().detail;
+  // The trunk limit: the mobile needs one more, 2 + 1 > 2.
+  in_use = 2;
+  s.move_call(anna, "c1", mobile, keep());
+  EXPECT_EQ(failed(), CommandFailure::Kind::no_trunk_capacity);
+  // The link is down.
+  in_use = 1;
+  pbx.up = false;
+  s.move_call(anna, "c1", mobile, keep());
+  EXPECT_EQ(failed(), CommandFailure::Kind::pbx_unavailable);
+  EXPECT_TRUE(pbx.log.empty()) << "nothing dialled: " << pbx.log.front();
+  pbx.up = true;
+
+  // To the mobile: dialled as the plan dials it, its E.164 number for the journal, the office number shown.
+  std::optional<CommandOutcome> fin;
+  s.move_call(anna, "c1", mobile, keep(), [&](CommandOutcome o) { fin = std::move(o); });
+  ASSERT_TRUE(out && *out);
+  EXPECT_EQ((*out)->call_id, "c1");
+  ASSERT_TRUE(pbx.last_move);
+  EXPECT_EQ(pbx.last_move->call_id, "c1");
+  EXPECT_EQ(pbx.last_move->device, "100");
+  EXPECT_EQ(pbx.last_move->external_dial_string, "01701234567");
+  EXPECT_EQ(pbx.last_move->external_number, "+491701234567");
+  EXPECT_EQ(pbx.last_move->caller_id_number, "+4930555100");
+  ASSERT_TRUE(pbx.last_move->on_outcome);
+  pbx.last_move->on_outcome(base::fail(base::Error::conflict("Originate failed: busy")));
+  ASSERT_TRUE(fin && !*fin);
+  EXPECT_EQ(fin->error().kind, CommandFailure::Kind::conflict);
+  EXPECT_EQ(fin->error().detail,
+            "Your device mobile did not take the call, so it stays where it was (Originate failed: busy).");
+  pbx.last_move->on_outcome(base::fail(base::Error::not_found("gone")));
+  EXPECT_EQ(fin->error().kind, CommandFailure::Kind::not_found);
+  pbx.last_move->on_outcome({});
+  ASSERT_TRUE(fin && *fin);
+  EXPECT_EQ((*fin)->call_id, "c1");
+  // Back to the desk: the extension's own phone, showing the remote; no trunk channel needed.
+  in_use = 2;
+  s.move_call(anna, "c1", MoveTarget{"100", ""}, keep());
+  ASSERT_TRUE(out && *out) << out->error().detail;
+  EXPECT_FALSE(pbx.last_move->external_dial_string);
+  EXPECT_EQ(pbx.last_move->caller_id_number, "+4989123456");
+  // The driver's refusal (already there) comes back as it said.
+  pbx.result = base::fail(base::Error::conflict("call c1 is on that device already"));
+  s.move_call(anna, "c1", MoveTarget{"100", ""}, keep());
+  EXPECT_EQ(failed(), CommandFailure::Kind::conflict);
 }
 
 }  // namespace

@@ -128,6 +128,21 @@ void JournalBuilder::set_remote_trunk(LegId id, std::optional<base::Timestamp> s
   if (Leg* l = touch(id)) l->remote_trunk_since = since;
 }
 
+void JournalBuilder::move_device(LegId id, base::Timestamp at, std::string party_channel,
+                                 std::optional<std::string> device_number, bool device_trunk,
+                                 base::Timestamp device_since) {
+  Leg* l = touch(id);
+  if (!l || !l->open()) return;
+  if (l->start.device_trunk) {
+    const base::Timestamp from = l->device_since.value_or(l->start.started_at);
+    if (at > from) l->device_trunk_before_us += base::to_micros(at) - base::to_micros(from);
+  }
+  l->start.party_channel = std::move(party_channel);
+  l->start.device_number = std::move(device_number);
+  l->start.device_trunk = device_trunk;
+  l->device_since = device_since;
+}
+
 void JournalBuilder::set_transferred_to(LegId id, std::string to) {
   if (Leg* l = touch(id)) l->transferred_to = std::move(to);
 }
@@ -245,12 +260,14 @@ void JournalBuilder::emit(const std::string& conversation, Conversation& conv) {
   std::vector<bool> merged(done.size(), false);
   // Channel accounting: the trunk time of the party's own (device) channel, per leg; a merged
   // leg sums its parts' (each from its own start, not the merged start).
+  // A moved leg (move_device): the devices before, and the current one since it took over.
   auto span_us = [](const Leg& l) -> std::int64_t {
-    return l.ended_at && *l.ended_at > l.start.started_at ? base::to_micros(*l.ended_at) - base::to_micros(l.start.started_at)
-                                                          : 0;
+    const base::Timestamp from = l.device_since.value_or(l.start.started_at);
+    return l.ended_at && *l.ended_at > from ? base::to_micros(*l.ended_at) - base::to_micros(from) : 0;
   };
   std::vector<std::int64_t> device_trunk_us(done.size());
-  for (std::size_t i = 0; i < done.size(); ++i) device_trunk_us[i] = done[i].start.device_trunk ? span_us(done[i]) : 0;
+  for (std::size_t i = 0; i < done.size(); ++i)
+    device_trunk_us[i] = done[i].device_trunk_before_us + (done[i].start.device_trunk ? span_us(done[i]) : 0);
   for (std::size_t i = 0; i < done.size(); ++i) {
     for (std::size_t j = i + 1; j < done.size() && !merged[i]; ++j) {
       Leg& a = done[i];

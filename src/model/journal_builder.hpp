@@ -59,6 +59,10 @@ struct Leg {
   std::optional<base::Timestamp> anchor_answered_at;
   // Channel accounting: since when the leg's remote is a trunk channel (an external party).
   std::optional<base::Timestamp> remote_trunk_since;
+  // A call moved between the party's devices (move_device): since when the device that carries
+  // it now does (nullopt: since started_at), and the trunk time of the devices before it.
+  std::optional<base::Timestamp> device_since;
+  std::int64_t device_trunk_before_us = 0;
   bool open() const { return !ended_at.has_value(); }
 };
 
@@ -91,6 +95,13 @@ class JournalBuilder {
   void unhold(LegId id, base::Timestamp at);
   // Channel accounting: the leg's remote is a trunk channel from `since` on (nullopt: it is not).
   void set_remote_trunk(LegId id, std::optional<base::Timestamp> since);
+  // The party's call moved to another of its devices (docs/call-control.md "Moving a call"): the
+  // leg goes on (same party, remote, entry) on `party_channel`, carried from now on by the
+  // external device `device_number` (nullopt: the party's own phone); the trunk time of the device
+  // before counts up to `at`, the new one's from `device_since` (its channel's creation: ringing
+  // occupies it too) when `device_trunk`.
+  void move_device(LegId id, base::Timestamp at, std::string party_channel,
+                   std::optional<std::string> device_number, bool device_trunk, base::Timestamp device_since);
   void set_transferred_to(LegId id, std::string to);
   void set_transferred_from(LegId id, std::string from);
   void set_outcome(LegId id, LegOutcome o);

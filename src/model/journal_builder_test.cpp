@@ -40,6 +40,43 @@ class JournalBuilderTest : public ::testing::Test {
   std::vector<JournalEntry> out_;
 };
 
+// A call moved between the party's devices (docs/call-control.md "Moving a call"): one entry, the
+// device that ended it, and the trunk time of each external device while it carried (or rang for)
+// the call, plus the remote's. Desk 0..10 s, the mobile from its ring at 9 s to 20 s, then the desk
+// again to 30 s; the caller's trunk channel all along.
+TEST_F(JournalBuilderTest, AMovedCallIsOneEntryCountingEachDevicesTrunkTime) {
+  LegStart s;
+  s.conversation = "conv";
+  s.party = "100";
+  s.remote = "+4989123456";
+  s.started_at = at(0);
+  s.anchor = "trunk-1";
+  s.state_key = "desk-uid#1";
+  LegId l = b_.open(std::move(s));
+  b_.set_remote_trunk(l, at(0));
+  b_.answered(l, at(2));
+  b_.move_device(l, at(10), "mobile-uid", std::string("+491701234567"), true, at(9));
+  const Leg* leg = b_.leg(l);
+  ASSERT_NE(leg, nullptr);
+  EXPECT_EQ(leg->start.party_channel, "mobile-uid");
+  // Open-call state keeps it across a restart.
+  auto round = decode_leg_state(encode_leg_state(*leg));
+  ASSERT_TRUE(round);
+  EXPECT_EQ(round->device_since, at(9));
+  EXPECT_EQ(round->start.device_number, "+491701234567");
+  b_.move_device(l, at(20), "desk-uid", std::nullopt, false, at(18));
+  round = decode_leg_state(encode_leg_state(*b_.leg(l)));
+  ASSERT_TRUE(round);
+  EXPECT_EQ(round->device_trunk_before_us, 11'000'000);
+  b_.end(l, at(30));
+  b_.conversation_ended("conv", at(30));
+  ASSERT_EQ(out_.size(), 1u);
+  EXPECT_EQ(out_[0].disposition, Disposition::answered);
+  EXPECT_FALSE(out_[0].device_number.has_value()) << "the desk phone ended it";
+  EXPECT_DOUBLE_EQ(out_[0].trunk_channel_s, 30.0 + 11.0);
+  EXPECT_DOUBLE_EQ(out_[0].talk_s(), 28.0);
+}
+
 TEST_F(JournalBuilderTest, EntriesWaitForTheWholeConversation) {
   LegId l = incoming("100", 0);
   b_.answered(l, at(2));

@@ -2,6 +2,7 @@
 // as text, so a restarted callbridged continues a call with its real start and answer times.
 // Format: one "key=value" per line; values escape '\' and newlines; absent optionals are omitted;
 // times are microseconds since the Unix epoch. Unknown keys are ignored (newer writers).
+#include <algorithm>
 #include <charconv>
 
 #include "model/journal_builder.hpp"
@@ -78,6 +79,8 @@ std::string encode_leg_state(const Leg& l) {
   put(o, "est", std::to_string(static_cast<int>(l.estimated)));
   put_time(o, "elsewhere", l.anchor_answered_at);
   put_time(o, "rtrunk", l.remote_trunk_since);
+  put_time(o, "dsince", l.device_since);
+  if (l.device_trunk_before_us != 0) put(o, "dtrunk_us", std::to_string(l.device_trunk_before_us));
   return o;
 }
 
@@ -115,6 +118,8 @@ std::optional<Leg> decode_leg_state(std::string_view text) {
     else if (k == "device") l.start.device_number = v;
     else if (k == "dtrunk") l.start.device_trunk = v == "1";
     else if (k == "rtrunk") l.remote_trunk_since = time();
+    else if (k == "dsince") l.device_since = time();
+    else if (k == "dtrunk_us") l.device_trunk_before_us = std::max<std::int64_t>(0, to_i64(v).value_or(0));
     else if (k == "key") l.start.state_key = v;
     else if (k == "chan") l.start.party_channel = v;
     else if (k == "call") l.start.model_call = v;

@@ -55,6 +55,25 @@ struct UnparkRequest {
   std::string caller_id{};                              // what the ringing phone shows (the parked caller)
 };
 
+// Moving a live call to another device of its party ("take it on my mobile", "back to my desk";
+// docs/call-control.md "Moving a call"): the new device is rung and, only once it answers, takes
+// the remote over from the device that carries the call now, which then leaves; if it does not
+// answer, the call stays where it was. The call keeps its id.
+struct MoveCallRequest {
+  std::string call_id;
+  std::string device;  // the party's extension whose connection in the call moves ("103")
+  // The new device: nullopt = the extension's own phone; else the external dial string to ring
+  // (the user's mobile, as the dialing plan dials it) and that device's E.164 number.
+  std::optional<std::string> external_dial_string{};
+  std::string external_number{};
+  std::string caller_id_number{};  // shown on the new device while it rings
+  // Optional, after `done` accepted the request: ok = the new device talks to the remote (the old
+  // one left); Errc::conflict = the new device did not answer (busy, no answer; the call is
+  // unchanged), reason in the message; Errc::not_found = the call ended before the new device
+  // answered; Errc::unavailable = the link went down meanwhile. At most once, on the model thread.
+  std::function<void(base::Status)> on_outcome{};
+};
+
 class PbxCommands {
  public:
   virtual ~PbxCommands() = default;
@@ -119,6 +138,13 @@ class PbxCommands {
   // phone talks to the parked caller; Errc::not_found = nothing was parked at the space any more
   // when the phone answered; Errc::conflict = the phone did not answer (busy, no answer), reason in
   // the message; Errc::unavailable = the link went down meanwhile. Default: refused.
+  // Moves a call between its party's devices (MoveCallRequest). `done`: the PBX's word on the
+  // request; Errc::conflict before anything is dialled when the call is already on that device,
+  // has no single remote (a conference) or another move of it is under way. Default: refused.
+  virtual void move_call(const MoveCallRequest& r, CommandDone done) {
+    (void)r;
+    done(base::fail(base::Error::conflict("this PBX driver cannot move calls between devices")));
+  }
   virtual void unpark(const UnparkRequest& r, CommandDone done, PickupOutcome outcome) {
     (void)r, (void)outcome;
     done(base::fail(base::Error::conflict("this PBX driver cannot retrieve parked calls")));

@@ -751,6 +751,185 @@ TEST(AmiDriverOverSimulator, AnyDeviceHangupBeforeTheLocalOptimizationEndsTheCal
   sim.join();
 }
 
+// Issue 14, moving a live call (docs/call-control.md "Moving a call"): an inbound call talks at
+// desk phone 100; "take it on my mobile" rings the mobile behind the trunk (Originate of
+// Local/<mobile>@from-internal, Application Bridge), which takes the caller over once it answers;
+// "back to my desk" rings 100 again. The call keeps its id throughout, the user's connection stays
+// connected, and the journal has one entry of 100: answered, no device at the end (the desk phone
+// ended it), with the mobile's trunk time in trunk_channel_s. A second move to the device the call
+// is on is refused before anything is dialled.
+TEST(AmiDriverOverSimulator, MoveACallToTheMobileAndBackToTheDesk) {
+  LabConfig lab;
+  lab.mobile_answer = 2s;
+  SimEngine engine(lab, std::chrono::time_point_cast<std::chrono::microseconds>(std::chrono::system_clock::now()),
+                   nullptr);
+  SimServerOptions so;
+  so.port = 0;
+  so.speed = 10;
+  SimServer server(so, engine);
+  auto port = server.listen();
+  ASSERT_TRUE(port) << port.error().message();
+  server.on_first_login([](SimEngine& e) {
+    start_inbound(e, {.caller = "+4989123456", .ext = "100", .ring = 1s, .talk = 600s});
+  });
+  std::thread sim([&] { server.run(); });
+
+  boost::asio::io_context io;
+  RecordingSink sink;
+  auto driver = drivers::ami::AmiDriver::create(io.get_executor(), sim_driver_options(*port), sink);
+  ASSERT_TRUE(driver) << driver.error().message();
+  ports::PbxDriver& d = **driver;
+  d.start();
+  std::string call;
+  ASSERT_TRUE(run_until(io, [&] {
+    for (const auto& e : sink.events)
+      if (e.device == "100" && e.type == model::CallEventType::established) call = e.call_id;
+    return !call.empty();
+  }));
+  const std::size_t events_before = sink.events.size();
+
+  // Already on the desk phone: refused, nothing dialled.
+  std::optional<base::Status> refused;
+  d.commands()->move_call(ports::MoveCallRequest{.call_id = call, .device = "100"}, [&](base::Status st) { refused = st; });
+  ASSERT_TRUE(refused.has_value());
+  ASSERT_FALSE(*refused);
+  EXPECT_EQ(refused->error().code(), base::Errc::conflict) << refused->error().message();
+
+  // To the mobile.
+  std::optional<base::Status> accepted, moved;
+  d.commands()->move_call(ports::MoveCallRequest{.call_id = call, .device = "100",
+                                                 .external_dial_string = "01701234567",
+                                                 .external_number = "+491701234567",
+                                                 .caller_id_number = "+4930555100",
+                                                 .on_outcome = [&](base::Status st) { moved = st; }},
+                          [&](base::Status st) { accepted = st; });
+  // A second move while the first is under way is refused.
+  std::optional<base::Status> second;
+  d.commands()->move_call(ports::MoveCallRequest{.call_id = call, .device = "100",
+                                                 .external_dial_string = "01701234567",
+                                                 .external_number = "+491701234567"},
+                          [&](base::Status st) { second = st; });
+  ASSERT_TRUE(second && !*second);
+  EXPECT_EQ(second->error().code(), base::Errc::conflict);
+  ASSERT_TRUE(run_until(io, [&] { return moved.has_value(); })) << "the move never finished";
+  ASSERT_TRUE(accepted && *accepted) << (accepted ? accepted->error().message() : "no answer");
+  ASSERT_TRUE(*moved) << moved->error().message();
+  // The call is on the mobile now: same call id, 100 still connected, the mobile's channel is
+  // the party's (what a hangup would address), 2 trunk channels and no internal one.
+  auto on_mobile = [&] {
+    auto u = d.call_model().channel_usage(call);
+    return u && u->trunk == 2 && u->internal == 0;
+  };
+  ASSERT_TRUE(run_until(io, on_mobile)) << "the desk phone's channel never left";
+  const model::Call* c = d.call_model().find_call(call);
+  ASSERT_NE(c, nullptr);
+  ASSERT_EQ(c->connections.size(), 1u);
+  EXPECT_EQ(c->connections[0].device, "100");
+  EXPECT_EQ(c->connections[0].state, model::ConnectionState::connected);
+  for (std::size_t i = events_before; i < sink.events.size(); ++i)
+    EXPECT_EQ(sink.events[i].call_id, call) << "a second call appeared: " << model::to_json_line(sink.events[i]);
+  EXPECT_TRUE(sink.entries.empty()) << model::to_json_line(sink.entries[0]);
+
+  // The mobile again: refused.
+  refused.reset();
+  d.commands()->move_call(ports::MoveCallRequest{.call_id = call, .device = "100",
+                                                 .external_dial_string = "01701234567",
+                                                 .external_number = "+491701234567"},
+                          [&](base::Status st) { refused = st; });
+  ASSERT_TRUE(refused && !*refused);
+  EXPECT_EQ(refused->error().code(), base::Errc::conflict);
+
+  // Back to the desk.
+  moved.reset();
+  accepted.reset();
+  d.commands()->move_call(ports::MoveCallRequest{.call_id = call, .device = "100", .caller_id_number = "+4989123456",
+                                                 .on_outcome = [&](base::Status st) { moved = st; }},
+                          [&](base::Status st) { accepted = st; });
+  ASSERT_TRUE(run_until(io, [&] { return moved.has_value(); })) << "the move back never finished";
+  ASSERT_TRUE(*moved) << moved->error().message();
+  ASSERT_TRUE(run_until(io, [&] {
+    auto u = d.call_model().channel_usage(call);
+    return u && u->trunk == 1 && u->internal == 1;
+  })) << "the mobile's channel never left";
+
+  // The caller hangs up (the simulator: 20 s after the last move): one entry.
+  ASSERT_TRUE(run_until(io, [&] { return !sink.entries.empty() && d.call_model().find_call(call) == nullptr; }));
+  ASSERT_EQ(sink.entries.size(), 1u) << model::to_json_line(sink.entries.back());
+  const auto& e = sink.entries[0];
+  EXPECT_EQ(e.call_id, call);
+  EXPECT_EQ(e.party, "100");
+  EXPECT_EQ(e.direction, model::Direction::inbound);
+  EXPECT_EQ(e.remote, "+4989123456");
+  EXPECT_EQ(e.disposition, model::Disposition::answered);
+  EXPECT_FALSE(e.device_number.has_value()) << "the desk phone ended the call";
+  // The caller's channel all along, plus the mobile's from its ring to the move back.
+  EXPECT_GT(e.trunk_channel_s, e.talk_s() + 0.1) << model::to_json_line(e);
+  for (std::size_t i = events_before; i < sink.events.size(); ++i)
+    EXPECT_EQ(sink.events[i].call_id, call) << model::to_json_line(sink.events[i]);
+  EXPECT_EQ(d.channel_usage().trunk, 0u);
+
+  bool stopped = false;
+  d.stop([&] { stopped = true; });
+  ASSERT_TRUE(run_until(io, [&] { return stopped; }));
+  server.stop();
+  sim.join();
+}
+
+// A move whose mobile does not answer leaves the call where it was (the desk phone talks on, same
+// call id); the outcome says why; the entry names no device.
+TEST(AmiDriverOverSimulator, MoveToAMobileThatDoesNotAnswerLeavesTheCall) {
+  LabConfig lab;
+  lab.mobile_answer = 60s;
+  SimEngine engine(lab, std::chrono::time_point_cast<std::chrono::microseconds>(std::chrono::system_clock::now()),
+                   nullptr);
+  SimServerOptions so;
+  so.port = 0;
+  so.speed = 10;
+  SimServer server(so, engine);
+  auto port = server.listen();
+  ASSERT_TRUE(port) << port.error().message();
+  server.on_first_login([](SimEngine& e) {
+    start_inbound(e, {.caller = "+4989123456", .ext = "100", .ring = 1s, .talk = 12s});
+  });
+  std::thread sim([&] { server.run(); });
+  boost::asio::io_context io;
+  RecordingSink sink;
+  auto o = sim_driver_options(*port);
+  o.commands.originate_timeout = 3s;
+  auto driver = drivers::ami::AmiDriver::create(io.get_executor(), std::move(o), sink);
+  ASSERT_TRUE(driver) << driver.error().message();
+  ports::PbxDriver& d = **driver;
+  d.start();
+  std::string call;
+  ASSERT_TRUE(run_until(io, [&] {
+    for (const auto& e : sink.events)
+      if (e.device == "100" && e.type == model::CallEventType::established) call = e.call_id;
+    return !call.empty();
+  }));
+  std::optional<base::Status> moved;
+  d.commands()->move_call(ports::MoveCallRequest{.call_id = call, .device = "100",
+                                                 .external_dial_string = "01701234567",
+                                                 .external_number = "+491701234567",
+                                                 .on_outcome = [&](base::Status st) { moved = st; }},
+                          [](base::Status) {});
+  ASSERT_TRUE(run_until(io, [&] { return moved.has_value(); }));
+  ASSERT_FALSE(*moved);
+  EXPECT_EQ(moved->error().code(), base::Errc::conflict) << moved->error().message();
+  const model::Call* c = d.call_model().find_call(call);
+  ASSERT_NE(c, nullptr) << "the call is still there";
+  EXPECT_EQ(c->connections[0].state, model::ConnectionState::connected);
+  ASSERT_TRUE(run_until(io, [&] { return !sink.entries.empty(); }));
+  ASSERT_EQ(sink.entries.size(), 1u);
+  EXPECT_EQ(sink.entries[0].call_id, call);
+  EXPECT_EQ(sink.entries[0].disposition, model::Disposition::answered);
+  EXPECT_FALSE(sink.entries[0].device_number.has_value());
+  bool stopped = false;
+  d.stop([&] { stopped = true; });
+  ASSERT_TRUE(run_until(io, [&] { return stopped; }));
+  server.stop();
+  sim.join();
+}
+
 // Issue 17: DND, forwarding and follow-me on the simulator with callbridge.conf "loaded"
 // (LabConfig::callbridge_dialplan), as on the lab's Asterisk with the include (tests/live group
 // features): the driver finds the include (ShowDialPlan), writes each line's AstDB keys (DBPut/

@@ -621,6 +621,26 @@ void AmiServerSession::action_show_endpoint(const ami::AmiMessage& m) {
   list(m, "Following are Events for each object associated with the Endpoint", "EndpointDetailComplete", items);
 }
 
+namespace {
+
+// An Originate's Variable headers: "A=1" or "A=1,B=2" (manager.c splits on commas).
+std::vector<std::pair<std::string, std::string>> originate_variables(const ami::AmiMessage& m) {
+  std::vector<std::pair<std::string, std::string>> out;
+  for (auto v : m.get_all("Variable")) {
+    while (!v.empty()) {
+      auto comma = v.find(',');
+      auto one = v.substr(0, comma);
+      if (auto eq = one.find('='); eq != std::string_view::npos && eq > 0 && out.size() < 64)
+        out.emplace_back(std::string(one.substr(0, eq)), std::string(one.substr(eq + 1)));
+      if (comma == std::string_view::npos) break;
+      v.remove_prefix(comma + 1);
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
 void AmiServerSession::action_originate(const ami::AmiMessage& m) {
   std::string_view channel = m.get("Channel");
   if (channel.empty()) return error(m, "Channel not specified");
@@ -642,6 +662,32 @@ void AmiServerSession::action_originate(const ami::AmiMessage& m) {
       c.timeout = originate_timeout(m);
       respond(m, "Success", {{"Message", "Originate successfully queued"}});
       start_unpark(engine_, c);
+      return;
+    }
+    // Bridge (callbridge moving a call to another device): the Data is looked at once the new
+    // device answered, as app_bridge does.
+    if (iequals(m.get("Application"), "Bridge")) {
+      MoveCall c;
+      c.action_id = std::string(m.action_id());
+      if (channel.starts_with("Local/") && channel.find('@') != std::string_view::npos) {
+        std::string_view rest = channel.substr(6);
+        c.number = std::string(rest.substr(0, rest.find('@')));
+        c.local_context = std::string(rest.substr(rest.find('@') + 1));
+        if (auto slash = c.local_context.find('/'); slash != std::string::npos) c.local_context.resize(slash);
+        c.ring = engine_.model().config().mobile_answer;
+      } else if (channel.starts_with("PJSIP/") && engine_.model().phone(channel.substr(6))) {
+        c.ext = std::string(channel.substr(6));
+      } else {
+        return error(m, "Originate failed");
+      }
+      c.target = std::string(m.get("Data"));
+      auto [num, name] = parse_callerid(m.get("CallerID"));
+      c.cid_num = num;
+      c.cid_name = name;
+      c.timeout = originate_timeout(m);
+      c.variables = originate_variables(m);
+      respond(m, "Success", {{"Message", "Originate successfully queued"}});
+      start_move(engine_, c);
       return;
     }
     // Otherwise only PickupChan (callbridge's directed pickup); like Asterisk the Data is checked
@@ -677,17 +723,7 @@ void AmiServerSession::action_originate(const ami::AmiMessage& m) {
     c.cid_name = name;
     c.timeout = originate_timeout(m);
     c.ring = engine_.model().config().mobile_answer;
-    for (auto v : m.get_all("Variable")) {
-      // "A=1" or "A=1,B=2" (manager.c splits on commas)
-      while (!v.empty()) {
-        auto comma = v.find(',');
-        auto one = v.substr(0, comma);
-        if (auto eq = one.find('='); eq != std::string_view::npos && eq > 0)
-          c.variables.emplace_back(std::string(one.substr(0, eq)), std::string(one.substr(eq + 1)));
-        if (comma == std::string_view::npos) break;
-        v.remove_prefix(comma + 1);
-      }
-    }
+    c.variables = originate_variables(m);
     respond(m, "Success", {{"Message", "Originate successfully queued"}});
     start_local_originate(engine_, c);
     return;

@@ -1082,6 +1082,7 @@ struct OriginatorLeg {
   Fields target;  // {Context, Exten} of a dialplan originate, {Application, Data} of an application's
   microseconds timeout{}, ring{};
   bool phone_answers = true;
+  std::vector<std::pair<std::string, std::string>> variables{};  // VarSet on the new channel
 };
 
 // Emits the OriginateResponse of `leg`: Success with the leg's channel and Uniqueid, or Failure
@@ -1094,12 +1095,16 @@ using OriginateRespond = std::function<void(bool ok, std::string reason)>;
 // uses for that kind of originate, then the dialplan or the application). A phone that does not
 // answer before `timeout` ends NOANSWER with OriginateResponse Failure Reason 3
 // (AST_CONTROL_RINGING). Nothing happens when `leg.ext` is no phone.
+Fields join_fields(std::initializer_list<Fields> parts);
+
 void ring_originator(SimEngine& e, const OriginatorLeg& leg,
                      std::function<void(const std::string& uid, const OriginateRespond& respond)> answered) {
   PbxModel& m = e.model();
   const Phone* p = m.phone(leg.ext);
   if (!p) return;
   Channel& ch = m.new_channel(p->ext, ChanState::down, p->ext, p->name, kInternal, "s", 1, nullptr);
+  for (const auto& [k, v] : leg.variables)
+    m.emit("VarSet", "dialplan,all", join_fields({m.snapshot(ch), {{"Variable", k}, {"Value", v}}}));
   ch.outgoing = true;
   ch.app = "AppDial2";
   ch.app_data = "(Outgoing Line)";
@@ -1321,6 +1326,144 @@ void start_local_originate(SimEngine& e, const LocalOriginateCall& c) {
     e.after(c.far_ring, [&e, far, pick_up] {
       if (auto remote = e.take_answer(far)) return remote();
       pick_up();
+    });
+  });
+}
+
+namespace {
+
+// app_bridge on the answered channel `uid`: the `target` channel leaves its bridge into a new one
+// with it (the new channel takes the call's Linkedid); whoever stays behind in the old bridge (the
+// device the call moves away from) is alone: the bridge goes and it hangs up. A target that is
+// gone or not up: Bridge fails and the new channel hangs up. Returns the target's Uniqueid ("" on
+// failure).
+std::string bridge_app(PbxModel& m, const std::string& uid, const std::string& target) {
+  Channel* c = m.find(uid);
+  if (!c) return {};
+  c->app = "Bridge";
+  c->app_data = target;
+  Channel* r = m.find_by_name(target);
+  if (!r || r->state != ChanState::up) {
+    m.soft_hangup_request(*c, 16);
+    m.hangup(uid, 16);
+    m.update_devices();
+    return {};
+  }
+  const std::string old = r->bridge, ru = r->uniqueid;
+  Bridge& nb = m.bridge_create();
+  const std::string nid = nb.id;
+  if (!old.empty()) m.bridge_leave(*r);
+  m.bridge_enter(*m.find_bridge(nid), *r);
+  c->linkedid = r->linkedid;  // the new path joins the call's conversation
+  m.bridge_enter(*m.find_bridge(nid), *c);
+  if (Bridge* ob = m.find_bridge(old)) {
+    const std::vector<std::string> left = ob->members;
+    for (const auto& u : left) {
+      Channel* o = m.find(u);
+      if (!o) continue;
+      m.bridge_leave(*o);
+    }
+    m.bridge_destroy(old);
+    for (const auto& u : left) {
+      if (Channel* o = m.find(u)) m.soft_hangup_request(*o, 16);
+      m.hangup(u, 16);
+    }
+  }
+  m.update_devices();
+  return ru;
+}
+
+}  // namespace
+
+void start_move(SimEngine& e, const MoveCall& c) {
+  PbxModel& m = e.model();
+  if (c.number.empty()) {
+    // Back to the desk: the phone rings as an Originate's AppDial2 channel, then runs Bridge.
+    OriginatorLeg leg{.action_id = c.action_id, .ext = c.ext, .cid_num = c.cid_num, .cid_name = c.cid_name,
+                      .target = {{"Application", "Bridge"}, {"Data", c.target}},
+                      .timeout = c.timeout, .ring = c.ring, .variables = c.variables};
+    ring_originator(e, leg, [&e, c](const std::string& uid, const OriginateRespond& respond) {
+      PbxModel& m = e.model();
+      respond(true, "4");  // AST_CONTROL_ANSWER
+      m.dial_end(nullptr, *m.find(uid), "ANSWER");
+      std::string remote = bridge_app(m, uid, c.target);
+      if (!remote.empty()) schedule_talk_end(e, remote, uid, c.talk, HangupBy::caller);
+    });
+    return;
+  }
+  // To a mobile: a Local pair, ";2" dials it through the trunk, ";1" runs Bridge once it answered.
+  auto [l1, l2] = m.new_local_pair(c.number, c.local_context);
+  for (Channel* half : {l1, l2}) {
+    for (const auto& [k, v] : c.variables)
+      m.emit("VarSet", "dialplan,all", join_fields({m.snapshot(*half), {{"Variable", k}, {"Value", v}}}));
+  }
+  m.set_callerid(*l1, c.cid_num, c.cid_name);
+  m.set_connected(*l1, c.cid_num, c.cid_name);
+  m.set_callerid(*l2, c.cid_num, c.cid_name);
+  m.set_connected(*l2, c.cid_num, c.cid_name);
+  m.emit("LocalBridge", "call,all",
+         join_fields({m.snapshot(*l1, "LocalOne"), m.snapshot(*l2, "LocalTwo"),
+                      {{"Context", c.local_context}, {"Exten", c.number}, {"LocalOptimization", "Yes"}}}));
+  m.dial_begin(nullptr, *l1, c.number + "@" + c.local_context);
+  const std::string l1u = l1->uniqueid, l2u = l2->uniqueid, l1name = l1->name;
+  auto respond = [&e, c, l1u, l1name](bool ok, const std::string& reason) {
+    e.model().emit("OriginateResponse", "call,all",
+                   {{"ActionID", c.action_id},
+                    {"Response", ok ? "Success" : "Failure"},
+                    {"Channel", ok ? l1name : "Local/" + c.number + "@" + c.local_context},
+                    {"Application", "Bridge"},
+                    {"Data", c.target},
+                    {"Reason", reason},
+                    {"Uniqueid", ok ? l1u : "<null>"},
+                    {"CallerIDNum", c.cid_num.empty() ? "<unknown>" : c.cid_num},
+                    {"CallerIDName", c.cid_name.empty() ? "<unknown>" : c.cid_name}});
+  };
+  const std::string device_e164 = e164_from_dialed(c.number);
+  if (device_e164.empty()) {
+    m.hangup(l2u, 1);
+    m.hangup(l1u, 1);
+    respond(false, "0");
+    return;
+  }
+  Channel& mobile = dial_trunk(m, *l2, device_e164, c.cid_num);
+  const std::string mu = mobile.uniqueid;
+  m.set_state(*l1, ChanState::ringing);
+  m.dial_state(nullptr, *l1, "RINGING");
+  if (c.ring >= c.timeout) {
+    e.after(c.timeout, [&e, l1u, l2u, mu, respond] {
+      PbxModel& m = e.model();
+      Channel *l2 = m.find(l2u), *mob = m.find(mu), *l1 = m.find(l1u);
+      if (!l1 || !l2 || !mob || mob->state != ChanState::ringing) return;
+      m.dial_end(l2, *mob, "NOANSWER");
+      m.hangup(mu, 19);
+      m.dial_end(nullptr, *l1, "NOANSWER");
+      m.soft_hangup_request(*l2, 16);
+      m.hangup(l2u, 16);
+      m.hangup(l1u, 19);
+      m.update_devices();
+      respond(false, "3");
+    });
+    return;
+  }
+  e.after(c.ring, [&e, c, l1u, l2u, mu, respond] {
+    PbxModel& m = e.model();
+    Channel *l1 = m.find(l1u), *l2 = m.find(l2u), *mob = m.find(mu);
+    if (!l1 || !l2 || !mob || mob->state != ChanState::ringing) return;
+    answer(m, *l2, *mob);  // the mobile talks to ";2"
+    m.set_state(*l1, ChanState::up);
+    m.dial_end(nullptr, *l1, "ANSWER");
+    respond(true, "4");
+    std::string remote = bridge_app(m, l1u, c.target);
+    if (remote.empty()) {
+      if (Channel* mob2 = m.find(mu); mob2 && m.find(l2u)) end_bridged(m, *mob2, *m.find(l2u));
+      return;
+    }
+    // Asterisk 22 lists the whole new path under the call's Linkedid from now on.
+    for (const std::string& u : {l2u, mu})
+      if (Channel* x = m.find(u)) x->linkedid = m.find(remote)->linkedid;
+    e.after(400ms, [&e, c, l1u, l2u, mu, remote] {
+      optimize_local_pair(e.model(), l1u, l2u);
+      schedule_talk_end(e, remote, mu, c.talk, HangupBy::caller);  // the remote hangs up
     });
   });
 }

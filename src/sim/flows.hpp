@@ -130,6 +130,29 @@ struct LocalOriginateCall {
 };
 void start_local_originate(SimEngine& e, const LocalOriginateCall& c);
 
+// Action: Originate with Application Bridge, Data <a channel in a call>: callbridge moving a call
+// to another device of its party (docs/call-control.md "Moving a call"). As the lab's Asterisk 22
+// by hand (docs/call-control.md "Moving a call"): the new device's channel
+// (PJSIP/<ext>, or for `number` a Local pair whose ";2" dials it through the trunk) gets a VarSet
+// per Variable and rings; once it answers (after `ring`), the Data channel leaves its bridge into a
+// new one with it (taking the call's Linkedid), the device left behind is alone, its bridge goes
+// and it hangs up; a Local pair is then optimized away (the mobile and the remote in one bridge).
+// The remote hangs up after `talk`. No answer within `timeout`: OriginateResponse Failure Reason 3
+// and the call stays as it was; a Data channel gone by the answer: the new channel hangs up.
+struct MoveCall {
+  std::string action_id{};
+  std::string ext{};             // PJSIP/<ext>, or:
+  std::string number{};          // Local/<number>@<local_context> (a mobile behind the trunk)
+  std::string local_context = "from-internal";
+  std::string target{};          // the Data: the channel to bridge with
+  std::string cid_num{}, cid_name{};
+  std::vector<std::pair<std::string, std::string>> variables{};
+  microseconds timeout = 30s;
+  microseconds ring = 2s;
+  microseconds talk = 20s;
+};
+void start_move(SimEngine& e, const MoveCall& c);
+
 // Action: Originate Channel PJSIP/<ext>, Application PickupChan, Data <ringing channel> (how
 // callbridge picks up a colleague's call, docs/call-control.md). The picker's phone rings and
 // answers after `ring`; then, as Asterisk 22 did in tests/fixtures/asterisk-22/live_pickup_via_api:

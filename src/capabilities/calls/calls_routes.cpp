@@ -176,6 +176,9 @@ void register_calls(CapabilityContext& c) {
                                                 .clock = d.clock,
                                                 .tenant_users = d.identity ? std::function([id = d.identity](const base::TenantId& t) {
                                                   return id->list_users(t);
+                                                }) : nullptr,
+                                                .user_devices = d.identity ? std::function([id = d.identity](const base::TenantId& t, const std::string& u) {
+                                                  return id->get_user_devices(t, u);
                                                 }) : nullptr});
 }
 

@@ -3,6 +3,7 @@
 // tenant's core::CommandLog.
 #include "capabilities/calls/command_routes.hpp"
 
+#include <algorithm>
 #include <memory>
 #include <optional>
 
@@ -267,7 +268,65 @@ struct Routes {
   static bool is_command(const HttpRequest& req) {
     std::string verb;
     std::string id = rest::path_segment(req, "/api/v1/calls/", &verb);
-    return !id.empty() && core::parse_call_command(verb).has_value();
+    return !id.empty() && (core::parse_call_command(verb).has_value() || verb == "move");
+  }
+
+  // POST /api/v1/calls/{id}/move {"device": NAME}: NAME is the user's extension that has the call
+  // (back to the desk phone) or one of their external devices (looked up in the identity store on
+  // the workers); then core::CallControlService::move_call on the io thread. Done once the new
+  // device talks to the remote.
+  void move(const HttpRequest& req, const Principal& p, const Note& note, Respond respond,
+            const std::shared_ptr<Routes>& self) {
+    std::string verb;
+    std::string id = rest::path_segment(req, "/api/v1/calls/", &verb);
+    json::object body;
+    if (req.body.find_first_not_of(" \t\r\n") != std::string::npos) {
+      auto b = rest::body_object(req);
+      if (!b) return respond(b.error());
+      body = std::move(*b);
+    }
+    for (const auto& kv : body)
+      if (kv.key() != "device")
+        return respond(problem(400, "bad-request", "unknown field \"" + std::string(kv.key().substr(0, 40)) +
+                                                       "\" (move takes \"device\")"));
+    auto device = rest::opt_string(body, "device", 64);
+    if (!device) return respond(problem(400, "bad-request", device.error()));
+    if (!*device)
+      return respond(problem(400, "bad-request", "device: required (the device to move the call to: one of your "
+                                                 "external devices, e.g. \"mobile\", or your extension for the desk phone)"));
+    if (!base::is_device_name(**device))
+      return respond(problem(400, "bad-request", "device: not a device name: expected " + std::string(base::kDeviceNameRule)));
+    if (!deps.service_for || !deps.service_for(p.tenant) || !log_for(p.tenant))
+      return respond(problem(503, "pbx-unavailable", "no PBX link serves tenant " + p.tenant.str()));
+    auto start = [self, p, id, note, respond](core::MoveTarget target) {
+      core::CallControlService* svc = self->deps.service_for ? self->deps.service_for(p.tenant) : nullptr;
+      if (!svc || !self->log_for(p.tenant))
+        return respond(problem(503, "pbx-unavailable", "no PBX link serves tenant " + p.tenant.str()));
+      if (!target.number.empty()) note->details["number"] = target.number;
+      auto t = self->track(p, true, note);
+      svc->move_call(p.viewer(), id, target, done_cb(t), finished_cb(t));
+      respond(self->respond(p, t, "move", id, std::nullopt));
+    };
+    const std::string name = **device;
+    if (std::find(p.devices.begin(), p.devices.end(), name) != p.devices.end())
+      return start(core::MoveTarget{name, ""});  // one of the user's extensions: nothing to look up
+    if (!deps.user_devices)
+      return respond(problem(404, "device-not-found", "no device \"" + name + "\" (your extensions: " +
+                                                          (p.devices.empty() ? std::string("none") : p.devices.front()) + ")"));
+    auto lookup = [self, p, name, respond, start] {
+      auto d = self->deps.user_devices(p.tenant, p.user);
+      if (!d) return respond(rest::from_error(d.error()));
+      for (const auto& e : d->external) {
+        if (e.name != name) continue;
+        return rest::on_io(self->deps.offload, [start, target = core::MoveTarget{e.name, e.number}] { start(target); });
+      }
+      std::string names;
+      for (const auto& e : p.devices) names += (names.empty() ? "" : ", ") + e;
+      for (const auto& e : d->external) names += (names.empty() ? "" : ", ") + e.name;
+      respond(problem(404, "device-not-found", "no device \"" + name + "\" (your devices: " +
+                                                   (names.empty() ? std::string("none") : names) + ")"));
+    };
+    rest::offload(deps.offload, std::move(lookup), respond);
   }
 
   HttpResponse command(const HttpRequest& req, const Principal& principal, const Note& note) {
@@ -412,7 +471,7 @@ void describe_command(const HttpRequest& req, CommandAuditNote& n) {
   std::string verb;
   std::string id = rest::path_segment(req, "/api/v1/calls/", &verb);
   auto cmd = core::parse_call_command(verb);  // checked before authentication (is_command)
-  n.action = "call." + std::string(cmd ? core::to_string(*cmd) : std::string_view("unknown"));
+  n.action = "call." + std::string(cmd ? core::to_string(*cmd) : verb == "move" ? std::string_view("move") : std::string_view("unknown"));
   n.target = "call:" + id;
   note_body(req, n);
 }
@@ -504,6 +563,7 @@ void add_command_routes(HttpServer& server, CommandRouteDeps deps) {
                  rest::path_segment(req, "/api/v1/calls/", &verb);
                  if (verb == "pickup") return routes->pickup(req, p, n, std::move(r), routes);
                  if (verb == "park") return r(routes->park(req, p, n));
+                 if (verb == "move") return routes->move(req, p, n, std::move(r), routes);
                  r(routes->command(req, p, n));
                }, describe_command));
   server.route("POST", "/api/v1/lines/*",

@@ -1,6 +1,6 @@
 // The calls capability's call control over REST (docs/api.md "Calls and call control"): POST
 // /api/v1/calls (make call) and POST /api/v1/calls/{id}/{answer,hangup,hold,retrieve,consult,
-// alternate,transfer,conference,deflect,pickup}, POST /api/v1/lines/{device}/pickup (the call ringing
+// alternate,transfer,conference,deflect,pickup,park,move}, POST /api/v1/lines/{device}/pickup (the call ringing
 // there), and POST /api/v1/journal/{id}/callback (make call from the
 // entry's party to its remote). Authenticates with a PrincipalResolver, parses the body, hands the
 // command to the tenant's core::CallControlService and maps its outcome to 202 / problem+json.
@@ -51,6 +51,9 @@ struct CommandRouteDeps {
   // Runs on offload.pool. Null: users pick up only what rings at lines they see without it
   // (supervisors and admins: the whole tenant).
   std::function<base::Result<std::vector<ports::User>>(const base::TenantId& tenant)> tenant_users{};
+  // Move: the user's external devices, to find the one named in the body (AnyDevice). Runs on
+  // offload.pool. Null: calls move only back to the user's extensions.
+  std::function<base::Result<ports::UserDevices>(const base::TenantId& tenant, const std::string& user)> user_devices{};
 };
 
 void add_command_routes(api::HttpServer& server, CommandRouteDeps deps);

@@ -129,6 +129,13 @@ struct FakePbx final : ports::PbxCommands {
     parks.push_back(std::move(outcome));
     finish("park " + c + " " + dev + " " + lot, std::move(d));
   }
+  std::vector<std::function<void(base::Status)>> moves;  // move_call's on_outcome, run by the test
+  void move_call(const ports::MoveCallRequest& r, ports::CommandDone d) override {
+    moves.push_back(r.on_outcome);
+    finish("move " + r.call_id + " " + r.device + " " + r.external_dial_string.value_or("desk") + " " +
+               r.external_number,
+           std::move(d));
+  }
   std::vector<PickupOutcome> unparks;
   void unpark(const ports::UnparkRequest& r, ports::CommandDone d, PickupOutcome outcome) override {
     unparks.push_back(std::move(outcome));
@@ -222,6 +229,12 @@ struct RestCommands : ::testing::Test {
                                   for (const auto& u : users)
                                     if (u.tenant == t) out.push_back(u);
                                   return out;
+                                },
+                                .user_devices = [](const base::TenantId& t, const std::string& u) -> base::Result<ports::UserDevices> {
+                                  ports::UserDevices d;
+                                  if (t == base::TenantId("default") && u == "anna")
+                                    d.external.push_back(ports::ExternalDevice{.name = "mobile", .number = "+491701234567"});
+                                  return d;
                                 }});
   }
   bool users_fail = false;
@@ -651,6 +664,57 @@ TEST_F(RestCommands, ParkIsDoneWithTheSpaceThePbxNamed) {
   EXPECT_EQ(c.at("space").as_string(), "701");
   auto a = audited();
   EXPECT_EQ(a.back(), "call.park call:ctilab-1.0 done");
+}
+
+// POST /api/v1/calls/{id}/move {"device": NAME}: one of the user's external devices (looked up in
+// the identity store) or their extension; bad bodies and unknown devices are refused before
+// anything is dialled; done once the new device talks to the remote, failed in words otherwise.
+TEST_F(RestCommands, MoveSendsTheCallToTheUsersMobileAndBackToTheDesk) {
+  model.update("ctilab-1.0", "100", ConnectionState::connected, CallEventType::established, at(1), "+4989123456");
+  EXPECT_EQ(post("/api/v1/calls/ctilab-1.0/move", "").status, 400);  // no device
+  auto r = post("/api/v1/calls/ctilab-1.0/move", R"({"device": "mobile", "to": "x"})");
+  EXPECT_EQ(r.status, 400);
+  EXPECT_NE(std::string(obj(r).at("detail").as_string()).find("unknown field \"to\""), std::string::npos) << r.body;
+  EXPECT_EQ(post("/api/v1/calls/ctilab-1.0/move", R"({"device": "a/b"})").status, 400);
+  r = post("/api/v1/calls/ctilab-1.0/move", R"({"device": "tablet"})");
+  EXPECT_EQ(r.status, 404);
+  EXPECT_EQ(type(r), "/problems/device-not-found");
+  EXPECT_EQ(std::string(obj(r).at("detail").as_string()), "no device \"tablet\" (your devices: 100, mobile)");
+  r = post("/api/v1/calls/ctilab-9.9/move", R"({"device": "mobile"})");
+  EXPECT_EQ(r.status, 404);
+  EXPECT_EQ(type(r), "/problems/not-found");
+  EXPECT_EQ(post("/api/v1/calls/ctilab-1.0/move", R"({"device": "mobile"})", "bob").status, 404);  // not bob's call
+  EXPECT_EQ(post("/api/v1/calls/ctilab-1.0/move", R"({"device": "mobile"})", "other").status, 503);
+  EXPECT_TRUE(pbx.log.empty());
+
+  r = post("/api/v1/calls/ctilab-1.0/move", R"({"device": "mobile"})");
+  ASSERT_EQ(r.status, 202) << r.body;
+  EXPECT_EQ(obj(r).at("call_id").as_string(), "ctilab-1.0");
+  EXPECT_EQ(pbx.log.back(), "move ctilab-1.0 100 +491701234567 +491701234567");
+  const std::string id(obj(r).at("command_id").as_string());
+  auto c = boost::json::parse(get("/api/v1/commands/" + id).body).as_object();
+  EXPECT_EQ(c.at("state").as_string(), "accepted");
+  ASSERT_EQ(pbx.moves.size(), 1u);
+  pbx.moves[0]({});
+  c = boost::json::parse(get("/api/v1/commands/" + id).body).as_object();
+  EXPECT_EQ(c.at("state").as_string(), "done");
+  EXPECT_EQ(c.at("action").as_string(), "move");
+
+  // Back to the desk: no lookup; the mobile does not answer the next time.
+  r = post("/api/v1/calls/ctilab-1.0/move", R"({"device": "100"})");
+  ASSERT_EQ(r.status, 202) << r.body;
+  EXPECT_EQ(pbx.log.back(), "move ctilab-1.0 100 desk ");
+  r = post("/api/v1/calls/ctilab-1.0/move", R"({"device": "mobile"})");
+  ASSERT_EQ(r.status, 202) << r.body;
+  const std::string id2(obj(r).at("command_id").as_string());
+  pbx.moves.back()(base::fail(base::Error::conflict("Originate failed: busy")));
+  c = boost::json::parse(get("/api/v1/commands/" + id2).body).as_object();
+  EXPECT_EQ(c.at("state").as_string(), "failed");
+  EXPECT_EQ(c.at("reason").as_string(),
+            "Your device mobile did not take the call, so it stays where it was (Originate failed: busy).");
+  auto a = audited();
+  EXPECT_NE(std::find(a.begin(), a.end(), "call.move call:ctilab-1.0 done"), a.end());
+  EXPECT_EQ(a.back(), "call.move call:ctilab-1.0 failed");
 }
 
 // Unpark: POST /api/v1/parking/{space}/pickup. An empty space (or another tenant's) is 404 in

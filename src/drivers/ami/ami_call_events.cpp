@@ -64,7 +64,9 @@ void AmiCallTracker::Impl::on_dial_begin(const AmiFields& f, Timestamp t) {
   } else {
     // AMI Originate: the PBX calls the party's own phone first (click-to-dial).
     d.originated = true;
-    if (d.kind == ChanKind::party && d.legs.empty()) open_pending(dst, t, std::nullopt);
+    // A moved call's new desk phone (kMoveCallVariable) is no call of its own: it takes over the
+    // party's leg once it talks to the remote.
+    if (d.kind == ChanKind::party && d.legs.empty() && d.move_of.empty()) open_pending(dst, t, std::nullopt);
   }
   refresh_around(dst, t);
 }

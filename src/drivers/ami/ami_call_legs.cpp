@@ -162,6 +162,8 @@ void AmiCallTracker::Impl::refresh(Slot ps, Timestamp t, RefreshMode mode) {
       break;
     }
   }
+  // Moving a call: the new device talks to the call's remote now and carries the party's leg on.
+  if (!leg && !f.conference && !p.move_of.empty() && take_over_moved_leg(ps, anchor, t)) leg = &p.legs.back();
   if (!leg) {
     for (auto& l : p.legs) {
       if (l.pending) leg = &l;
@@ -272,6 +274,37 @@ void AmiCallTracker::Impl::refresh(Slot ps, Timestamp t, RefreshMode mode) {
     model_.update(leg->call_id, p.ext, ConnectionState::connected, CallEventType::established, at,
                   std::move(adopted_remote));
   }
+}
+
+bool AmiCallTracker::Impl::take_over_moved_leg(Slot ps, std::string_view anchor, Timestamp t) {
+  Channel& p = g_.at(ps);
+  Slot rs = g_.find(anchor);
+  if (rs == kNoSlot) return false;
+  auto it = convs_.find(p.conv);
+  if (it == convs_.end()) return false;
+  // Asterisk 22 gives the new path the call's Linkedid as it joins the remote's bridge, so the old
+  // device's channel is a member of the same conversation by now.
+  for (Slot s : it->second) {
+    Channel& o = g_.at(s);
+    if (s == ps || !o.live || o.kind != ChanKind::party || o.ext != p.ext) continue;
+    for (auto l = o.legs.begin(); l != o.legs.end(); ++l) {
+      if (l->anchor != anchor || l->call_id != p.move_of || l->pending) continue;
+      PartyLeg leg = std::move(*l);
+      o.legs.erase(l);
+      std::optional<std::string> number;
+      if (!p.device_number.empty()) number = p.device_number;
+      journal_.move_device(leg.id, t, p.uid, std::move(number), p.trunk, p.created_at);
+      Channel& r = g_.at(rs);
+      if (std::find(r.anchored_by.begin(), r.anchored_by.end(), p.uid) == r.anchored_by.end())
+        r.anchored_by.push_back(p.uid);
+      p.had_leg = true;
+      p.start_unseen = false;
+      p.legs.push_back(std::move(leg));
+      p.move_of.clear();  // done: a later change of remote is an ordinary one
+      return true;
+    }
+  }
+  return false;
 }
 
 void AmiCallTracker::Impl::refresh_conv(const std::string& conv, Timestamp t) {

@@ -32,6 +32,19 @@ std::string default_canonical_remote(std::string_view raw) {
   return e164.size() > 1 ? e164 : std::string(raw);
 }
 
+bool valid_move_call_id(std::string_view v) {
+  if (v.empty() || v.size() > 160) return false;
+  return std::all_of(v.begin(), v.end(), [](char ch) {
+    return (ch >= '0' && ch <= '9') || (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || ch == '.' ||
+           ch == '-' || ch == '_' || ch == '~' || ch == ':' || ch == '@' || ch == '/' || ch == ';';
+  });
+}
+
+bool valid_e164(std::string_view v) {
+  if (v.size() < 3 || v.size() > 20 || v.front() != '+') return false;
+  return std::all_of(v.begin() + 1, v.end(), [](char ch) { return ch >= '0' && ch <= '9'; });
+}
+
 // Channels
 
 AmiCallTracker::Impl::ChanInfo AmiCallTracker::Impl::chan_info(const AmiFields& f) {
@@ -170,15 +183,29 @@ void AmiCallTracker::Impl::note_device_dial(Slot src, Slot dst, std::string_view
     origin_name = std::string(dash == std::string_view::npos ? key : key.substr(0, dash));
   }
   Channel& d = g_.at(dst);
+  const std::string move_of = from.move_of, move_device = from.move_device;
   if (d.kind == ChanKind::local) {
     // CALLBRIDGE_EXTERNAL = Local/{number}@...: the next pair's ";2" dials the device.
     mark_anydevice(dst, ext, origin_uid, origin_name);
+    for (Slot x : {dst, d.peer}) {
+      if (x == kNoSlot || move_of.empty()) continue;
+      g_.at(x).move_of = move_of;
+      g_.at(x).move_device = move_device;
+    }
     return;
   }
   // Only a channel to the outside becomes the device (a phone of the tenant stays itself).
   if (d.kind != ChanKind::other || !d.legs.empty() || number.empty()) return;
   d.kind = ChanKind::party;
   d.ext = std::move(ext);
+  if (!move_of.empty()) {
+    // Moving a call to this device: it rings without a leg; once it talks to the call's remote
+    // it takes over the party's leg (take_over_moved_leg). Its number is the request's.
+    d.move_of = move_of;
+    d.move_device = move_device;
+    d.device_number = move_device.empty() ? opt_.canonical_remote(number) : move_device;
+    return;
+  }
   d.device_number = opt_.canonical_remote(number);
   if (!origin_uid.empty()) {
     // The first leg of a make call: like a desk phone's click-to-dial, an outgoing call of the
@@ -303,17 +330,33 @@ void AmiCallTracker::Impl::note_forwarding(const AmiMessage& m) {
 
 // AnyDevice: callbridge's Originate of a first leg to an external device sets
 // kAnyDevicePartyVariable; Asterisk reports it as VarSet on both Local halves (verified against
-// the lab's Asterisk 22: tests/fixtures/asterisk-22/live_make_call_from_mobile). VarSet is otherwise
-// ignored (the most frequent event after Newexten): only its Variable is compared.
-void AmiCallTracker::Impl::note_anydevice_variable(const AmiMessage& m) {
-  // Only a Local channel's can matter; Channel comes early in a VarSet, Variable last (the bench's
-  // stream is 44% VarSet: bench/ami_ingest).
-  if (!m.get("Channel").starts_with("Local/") || m.get("Variable") != kAnyDevicePartyVariable) return;
-  std::string_view ext = m.get("Value");
-  if (!valid_anydevice_ext(ext)) return;
+// the lab's Asterisk 22: tests/fixtures/asterisk-22/live_make_call_from_mobile). A move's Originate
+// sets kMoveCallVariable (and kMoveDeviceVariable for an external device) likewise, on the new
+// device's channel or its Local halves, before that channel is dialled
+// (docs/call-control.md "Moving a call"). VarSet is otherwise ignored (the
+// most frequent event after Newexten): only its Variable's prefix is compared.
+void AmiCallTracker::Impl::note_callbridge_variable(const AmiMessage& m) {
+  std::string_view var = m.get("Variable");
+  if (!var.starts_with("CALLBRIDGE_")) return;
   Slot s = g_.find(m.get("Uniqueid"));
-  if (s == kNoSlot || g_.at(s).kind != ChanKind::local) return;
-  mark_anydevice(s, ext, {}, {});
+  if (s == kNoSlot) return;
+  std::string_view value = m.get("Value");
+  Channel& c = g_.at(s);
+  if (var == kAnyDevicePartyVariable) {
+    if (c.kind != ChanKind::local || !valid_anydevice_ext(value)) return;
+    mark_anydevice(s, value, {}, {});
+    return;
+  }
+  const bool move = var == kMoveCallVariable;
+  if (!move && var != kMoveDeviceVariable) return;
+  if (move ? !valid_move_call_id(value) : !valid_e164(value)) return;
+  // The new device's own channel (a desk phone), or both halves of the Local pair towards it.
+  if (c.kind != ChanKind::local && c.kind != ChanKind::party) return;
+  for (Slot x : {s, c.kind == ChanKind::local ? c.peer : kNoSlot}) {
+    if (x == kNoSlot) continue;
+    Channel& h = g_.at(x);
+    (move ? h.move_of : h.move_device) = std::string(value);
+  }
 }
 
 void AmiCallTracker::Impl::message(const AmiMessage& m, Timestamp received_at) {
@@ -322,7 +365,7 @@ void AmiCallTracker::Impl::message(const AmiMessage& m, Timestamp received_at) {
   if (name.empty()) return;  // responses
   AmiEvent ev = classify_event(name);
   if (ev == AmiEvent::ignored && name == "Newexten") note_forwarding(m);
-  if (ev == AmiEvent::ignored && name == "VarSet") note_anydevice_variable(m);
+  if (ev == AmiEvent::ignored && name == "VarSet") note_callbridge_variable(m);
   if (ev == AmiEvent::ignored || ev == AmiEvent::other) {
     if (ev == AmiEvent::ignored) ++stats_.ignored;
     // Still proof that the PBX was heard until then (VarSet, Newexten, RTCP... keep coming
@@ -671,7 +714,7 @@ std::vector<ChannelSnapshot> AmiCallTracker::channels() const {
   std::vector<ChannelSnapshot> out;
   impl_->g_.for_each([&](Slot, const Channel& c) {
     out.push_back(ChannelSnapshot{c.uid, c.name, c.kind == ChanKind::party ? c.ext : std::string(),
-                                  c.bridge, c.state});
+                                  c.bridge, c.state, c.device_number, c.trunk});
   });
   return out;
 }
@@ -681,7 +724,7 @@ std::optional<AmiCallTracker::CallChannels> AmiCallTracker::call_channels(std::s
   const ChannelGraph& g = impl_->g_;
   auto snap = [&](const Channel& c) {
     return ChannelSnapshot{c.uid, c.name, c.kind == ChanKind::party ? c.ext : std::string(), c.bridge,
-                           c.state};
+                           c.state, c.kind == ChanKind::party ? c.device_number : std::string(), c.trunk};
   };
   std::optional<CallChannels> out;
   g.for_each([&](Slot s, const Channel& c) {

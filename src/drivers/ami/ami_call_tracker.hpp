@@ -45,6 +45,19 @@ namespace callbridge::drivers::ami {
 // party channel of EXT, with the dialled number as the device that carried the call.
 inline constexpr std::string_view kAnyDevicePartyVariable = "CALLBRIDGE_PARTY";
 inline constexpr std::string_view kFollowMeContext = "callbridge-followme";
+// Moving a live call to another device of its party (docs/call-control.md "Moving a call"):
+// callbridge's Originate of the new device (Application Bridge, Data = the remote's channel)
+// carries the model call id it moves (kMoveCallVariable) and, for an external device, its E.164
+// number (kMoveDeviceVariable: the journal's device number as the user gave it, not re-read from
+// the dial string). Asterisk reports both as VarSet on the new channel (on both Local halves for a
+// mobile). That channel rings without a leg of its own; once it talks to the call's remote it
+// takes over the party's leg: same call id, same journal entry, the new device from then on.
+inline constexpr std::string_view kMoveCallVariable = "CALLBRIDGE_MOVE";
+inline constexpr std::string_view kMoveDeviceVariable = "CALLBRIDGE_DEVICE";
+// What those variables may hold: a model call id (a Linkedid, maybe "~<Uniqueid or bridge id>"),
+// and an E.164 number ('+' and 2..19 digits).
+bool valid_move_call_id(std::string_view v);
+bool valid_e164(std::string_view v);
 
 struct TrackerOptions {
   base::TenantId tenant;  // no default: TrackerOptions{.tenant = t}
@@ -93,6 +106,10 @@ struct ChannelSnapshot {
   std::string party;  // empty unless an internal party
   std::string bridge;
   int state = 0;      // AMI ChannelState
+  // A party channel that is the user's external device (AnyDevice): its E.164 number; "" for the
+  // extension's own phone. `trunk`: the channel goes to the outside.
+  std::string device_number{};
+  bool trunk = false;
 };
 
 class AmiCallTracker final : public AmiSink {

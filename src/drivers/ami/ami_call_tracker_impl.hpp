@@ -121,6 +121,7 @@ using detail::dialable_number;
 using detail::followme_ext;
 using detail::valid_anydevice_ext;
 
+
 // Anchor of a ringing leg opened from a resync list before its caller is known.
 inline constexpr std::string_view kResyncAnchor = "resync:";
 
@@ -154,8 +155,9 @@ class AmiCallTracker::Impl {
   void session_end(Timestamp at);
   void message(const AmiMessage& m, Timestamp received_at);
   void note_forwarding(const AmiMessage& m);
-  // AnyDevice: VarSet of kAnyDevicePartyVariable on a Local half.
-  void note_anydevice_variable(const AmiMessage& m);
+  // VarSet of callbridge's variables: kAnyDevicePartyVariable on a Local half (AnyDevice),
+  // kMoveCallVariable / kMoveDeviceVariable on a moved call's new channel or its Local halves.
+  void note_callbridge_variable(const AmiMessage& m);
   void flush(Timestamp at);
 
   TrackerOptions opt_;
@@ -238,6 +240,10 @@ class AmiCallTracker::Impl {
   // Another live channel of `p`'s extension (follow-me: the desk phone and the device) has an
   // open leg in model call `call_id`: that connection stays when one of them leaves.
   bool shares_connection(const Channel& p, std::string_view call_id) const;
+  // Moving a call: party channel `ps` (the new device, move_of set) now talks to `anchor`: it
+  // takes over the leg of call move_of that another live channel of its extension has with that
+  // remote. False when there is none (the call ended meanwhile, or it is not that remote).
+  bool take_over_moved_leg(Slot ps, std::string_view anchor, Timestamp t);
   void update_channel(Slot s, const ChanInfo& ci, Timestamp t);
   void classify(Channel& c) const;
   // Kind and party extension of a channel or device name ("PJSIP/100-0000001f", "PJSIP/100").

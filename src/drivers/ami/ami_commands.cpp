@@ -126,6 +126,27 @@ AmiAction pickup_action(const AmiCommandsOptions& o, std::string_view picker_dev
   return a;
 }
 
+AmiAction move_action(const AmiCommandsOptions& o, const ports::MoveCallRequest& r, std::string_view remote_channel) {
+  AmiAction a("Originate");
+  if (r.external_dial_string) {
+    const std::string& ctx = o.first_leg_context.empty() ? o.context : o.first_leg_context;
+    a.set("Channel", "Local/" + *r.external_dial_string + "@" + ctx);
+  } else {
+    a.set("Channel", o.tech + "/" + r.device);
+  }
+  a.set("Application", "Bridge");
+  a.set("Data", str(remote_channel));
+  if (!r.caller_id_number.empty()) a.set("CallerID", "\"" + r.caller_id_number + "\" <" + r.caller_id_number + ">");
+  a.set("Timeout", std::to_string(o.originate_timeout.count()));
+  a.set("Async", "true");
+  a.set("Variable", std::string(kMoveCallVariable) + "=" + r.call_id);
+  if (r.external_dial_string) {
+    a.set("Variable", std::string(kAnyDevicePartyVariable) + "=" + r.device);
+    a.set("Variable", std::string(kMoveDeviceVariable) + "=" + r.external_number);
+  }
+  return a;
+}
+
 std::string endpoint_of(std::string_view channel, std::string_view tech) {
   if (channel.size() <= tech.size() + 1 || channel.substr(0, tech.size()) != tech ||
       channel[tech.size()] != '/')
@@ -220,6 +241,21 @@ std::string originate_failure_reason(std::string_view code, std::string_view cha
 
 void AmiCommands::on_ami_message(const AmiMessage& m) {
   const auto ev = m.event();
+  if (!moving_.empty() && (ev == "BridgeEnter" || ev == "Hangup")) {
+    // A move's new channel (the Originate's: the desk phone's, or the mobile's Local ";1"): in
+    // the remote's bridge = moved; hung up before = the Bridge application found no remote.
+    std::string uid(m.get("Uniqueid"));
+    if (auto it = moves_.find(uid); it != moves_.end()) {
+      std::string call = std::move(it->second);
+      moves_.erase(it);
+      if (ev == "BridgeEnter") return finish_move(call, {});
+      return finish_move(call, fail(Error::not_found("the call's other party was gone when the new device answered")));
+    }
+    if (ev == "BridgeEnter" && moves_.size() < moving_.size()) {
+      recent_bridged_.push_back(std::move(uid));
+      if (recent_bridged_.size() > 64) recent_bridged_.pop_front();
+    }
+  }
   if (ev == "Pickup" && !originates_.empty()) {
     recent_pickups_.emplace_back(std::string(m.get("Uniqueid")), std::string(m.get("TargetUniqueid")));
     if (recent_pickups_.size() > 64) recent_pickups_.pop_front();
@@ -287,6 +323,12 @@ void AmiCommands::on_session_end() {
   pickups_.clear();
   for (auto& [uid, p] : picking)
     p.outcome(fail(Error::unavailable("the AMI session ended before the pickup of " + p.target + " was done")));
+  moves_.clear();
+  recent_bridged_.clear();
+  auto moving = std::move(moving_);
+  moving_.clear();
+  for (auto& [call, fn] : moving)
+    if (fn) fn(fail(Error::unavailable("the AMI session ended before the move of call " + call + " was done")));
   auto parking = std::move(parks_);
   parks_.clear();
   for (auto& [ch, fn] : parking) fn(fail(Error::unavailable("the AMI session ended before the PBX reported the park of " + ch)));
@@ -524,6 +566,67 @@ void AmiCommands::unpark(const ports::UnparkRequest& r, ports::CommandDone done,
     done = expect_originate_response(a.action_id, std::move(answered), std::move(done));
   }
   send(std::move(a), "unpark", std::move(done));
+}
+
+void AmiCommands::finish_move(const std::string& call_id, base::Status st) {
+  auto it = moving_.find(call_id);
+  if (it == moving_.end()) return;
+  auto fn = std::move(it->second);
+  moving_.erase(it);
+  if (fn) fn(std::move(st));
+}
+
+void AmiCommands::move_call(const ports::MoveCallRequest& r, ports::CommandDone done) {
+  if (!base::is_device_name(r.device))
+    return done(fail(Error::invalid_argument("'" + r.device.substr(0, 40) + "' is not a device name")));
+  if (!valid_move_call_id(r.call_id))
+    return done(fail(Error::not_found("no call " + r.call_id.substr(0, 64))));
+  if (r.external_dial_string) {
+    const std::string& d = *r.external_dial_string;
+    const bool dialable = !d.empty() && d.size() <= 40 && std::all_of(d.begin(), d.end(), [](char c) {
+      return (c >= '0' && c <= '9') || c == '+' || c == '*' || c == '#';
+    });
+    if (!dialable || !valid_e164(r.external_number))
+      return done(fail(Error::invalid_argument("not an external device: '" + d.substr(0, 40) + "', '" +
+                                               r.external_number.substr(0, 40) + "'")));
+  }
+  if (moving_.contains(r.call_id))
+    return done(fail(Error::conflict("a move of call " + r.call_id + " is under way; wait for its outcome")));
+  auto ch = locate(r.call_id, r.device, done);
+  if (!ch) return;
+  if (ch->shared) return done(fail(Error::conflict("a consultation call is in progress on " + ch->party.name)));
+  if (!ch->remote || ch->remote->state != 6)
+    return done(fail(Error::conflict("call " + r.call_id + " has no single connected party to move (a conference?)")));
+  const bool on_external = !ch->party.device_number.empty() || ch->party.trunk;
+  if (r.external_dial_string ? ch->party.device_number == r.external_number : !on_external)
+    return done(fail(Error::conflict("call " + r.call_id + " is on that device already (" + ch->party.name + ")")));
+  std::string cid;
+  for (char c : r.caller_id_number)
+    if ((c >= '0' && c <= '9') || c == '+' || c == '*' || c == '#') cid += c;
+  if (cid.size() > 32) cid.clear();
+  ports::MoveCallRequest req = r;
+  req.caller_id_number = cid;
+  AmiAction a = move_action(options_, req, ch->remote->name);
+  a.action_id = next_action_id("move");
+  if (moving_.size() >= kMaxPendingOriginates) return done(fail(Error::unavailable("too many moves waiting for the PBX")));
+  moving_[r.call_id] = r.on_outcome;
+  const std::string call_id = r.call_id;
+  OutcomeFn answered = [self = this, call_id](base::Result<std::string> uid) {
+    if (!uid) return self->finish_move(call_id, fail(uid.error()));
+    if (uid->empty()) return self->finish_move(call_id, fail(Error::internal("OriginateResponse without the new channel's Uniqueid")));
+    auto& seen = self->recent_bridged_;
+    if (auto it = std::find(seen.begin(), seen.end(), *uid); it != seen.end()) {
+      seen.erase(it);
+      return self->finish_move(call_id, {});
+    }
+    self->moves_[*uid] = call_id;
+  };
+  done = expect_originate_response(a.action_id, std::move(answered),
+                                   [self = this, call_id, done = std::move(done)](base::Status st) {
+                                     if (!st) self->moving_.erase(call_id);  // refused: nothing follows
+                                     done(st);
+                                   });
+  send(std::move(a), "move", std::move(done));
 }
 
 }  // namespace callbridge::drivers::ami

@@ -64,6 +64,14 @@ AmiAction bridge_action(std::string_view channel1, std::string_view channel2);
 // so the picker's phone shows who it takes over, Async true.
 AmiAction pickup_action(const AmiCommandsOptions& o, std::string_view picker_device, std::string_view ringing_channel,
                         std::string_view caller_id);
+// Moving a call (ports::MoveCallRequest): Originate Channel <tech>/<device> (back to the desk) or
+// Local/<external_dial_string>@<first_leg_context> (the mobile) with Application Bridge, Data =
+// the remote's channel: Asterisk rings the new device and only once it answers moves the remote
+// into a bridge with it; the old device's bridge dissolves and its channel hangs up (verified on
+// the lab's Asterisk 22 by hand, docs/call-control.md "Moving a call"). Variables:
+// kMoveCallVariable = the call id, and for a mobile kAnyDevicePartyVariable = the extension and
+// kMoveDeviceVariable = its E.164 number (the call tracker's clues). Async true.
+AmiAction move_action(const AmiCommandsOptions& o, const ports::MoveCallRequest& r, std::string_view remote_channel);
 // "PJSIP/100-0000000a" -> "100" (the endpoint), "" when not of `tech`.
 std::string endpoint_of(std::string_view channel, std::string_view tech);
 
@@ -108,6 +116,12 @@ class AmiCommands final : public ports::PbxCommands {
   // RetrieverUniqueid is the answered channel (ok) or that channel's Hangup without one
   // (not_found: ParkedCall() found the space empty) decide it.
   void unpark(const ports::UnparkRequest& r, ports::CommandDone done, PickupOutcome outcome) override;
+  // Move (move_action), after checking on the tracker that the device carries the call with one
+  // remote, not already on the requested device, and no other move of the call is under way.
+  // Outcome: OriginateResponse Failure (conflict: the new device did not answer), else the
+  // Originate's channel (its Uniqueid) entering a bridge (ok: it talks to the remote) or hanging
+  // up without (not_found: the remote was gone when it answered).
+  void move_call(const ports::MoveCallRequest& r, ports::CommandDone done) override;
 
   // ActionIDs are "<prefix>-<n>", n counting from 1 per instance, four digits at least
   // ("bxfer-0001"), so a fresh instance reproduces the captured ami.sent exactly. make_call uses
@@ -123,7 +137,9 @@ class AmiCommands final : public ports::PbxCommands {
   void on_ami_message(const AmiMessage& m);
   void on_session_end();
   static constexpr std::size_t kMaxPendingOriginates = 1024;
-  std::size_t pending_originates() const { return originates_.size() + pickups_.size() + parks_.size(); }
+  std::size_t pending_originates() const {
+    return originates_.size() + pickups_.size() + parks_.size() + moves_.size();
+  }
 
  private:
   // Sends `a` with ActionID next_action_id(prefix); `done` gets ok / the PBX's refusal.
@@ -160,6 +176,13 @@ class AmiCommands final : public ports::PbxCommands {
   // UnParkedCall retrievers (RetrieverUniqueid) seen while originates were pending, at most 64:
   // the retrieval may come before the OriginateResponse.
   std::deque<std::string> recent_unparks_;
+  // Moves: the calls with one under way (a second is refused), and the answered new channels
+  // waiting to enter the remote's bridge, by Uniqueid; BridgeEnter Uniqueids seen while moves
+  // waited for their OriginateResponse, at most 64.
+  std::unordered_map<std::string, std::function<void(base::Status)>> moving_;  // by call id: the outcome
+  std::unordered_map<std::string, std::string> moves_;  // new channel Uniqueid -> call id
+  std::deque<std::string> recent_bridged_;
+  void finish_move(const std::string& call_id, base::Status st);
 };
 
 // AMI OriginateResponse `Reason` (Asterisk's AST_CONTROL_* code of the first leg) in words.

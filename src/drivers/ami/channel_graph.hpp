@@ -108,6 +108,10 @@ struct Channel {
   std::string anydevice_ext;
   std::string anydevice_origin_uid, anydevice_origin_name;
   std::string device_number;
+  // Moving a call (kMoveCallVariable): the model call id this channel (a Local half on the way to
+  // the new device, or the new device's own channel) is to take over, and the external device's
+  // E.164 number from the request (kMoveDeviceVariable; "" for the desk phone).
+  std::string move_of, move_device;
   std::optional<base::Timestamp> transferred_at;
   std::vector<PartyLeg> legs;
   std::vector<std::string> anchored_by;  // Uniqueids of party channels with legs anchored here
