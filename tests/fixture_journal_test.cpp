@@ -8,6 +8,7 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <set>
 
 #include "drivers/ami/ami_call_tracker.hpp"
 #include "fixture_replay.hpp"
@@ -96,14 +97,16 @@ INSTANTIATE_TEST_SUITE_P(
                       // AnyDevice (issue 14): the user's mobile carried the call; one entry for the
                       // user's extension with the device (make call: Local pair optimized away)
                       "live_make_call_from_mobile", "live_follow_me_mobile_answers", "live_consult_from_mobile",
-                      "live_make_call_mobile_busy", "live_make_call_mobile_hangs_up_first"));
+                      "live_make_call_mobile_busy", "live_make_call_mobile_hangs_up_first",
+                      // moving the call desk -> mobile -> desk (Originate Application=Bridge): one entry
+                      "live_move_call_desk_mobile_desk"));
 
 TEST(FixtureJournalSet, EveryScenarioWithExpectationsIsCovered) {
   std::size_t n = 0;
   for (const auto& d : std::filesystem::directory_iterator(kDir)) {
     if (std::filesystem::exists(d.path() / "expected-journal.jsonl")) ++n;
   }
-  EXPECT_EQ(n, 39u);
+  EXPECT_EQ(n, 40u);
 }
 
 TEST(FixtureJournalSet, RegisterAndUnregisterProduceNoEntries) {
@@ -250,6 +253,29 @@ TEST(FixtureAnyDevice, FollowMeAnsweredByTheMobileIsTheUsersCallUntilItEnds) {
   EXPECT_EQ(r.entries[0].device_number, "+491701234567");
   EXPECT_TRUE(r.entries[0].private_device);
   EXPECT_EQ(r.entries[0].disposition, model::Disposition::answered);
+}
+
+// Moving a live call (docs/call-control.md "Moving a call"), as the lab's Asterisk 22 did it: 103's
+// click-to-dial goes to the mobile (Local pair with CALLBRIDGE_MOVE / CALLBRIDGE_DEVICE, Bridge,
+// then chan_local's optimization) and back to the desk phone (PJSIP/103 with CALLBRIDGE_MOVE). One
+// call id for every event of 103, no second call while the new devices rang, one entry, no device
+// at the end, the mobile's trunk time in trunk_channel_s.
+TEST(FixtureAnyDevice, AMoveToTheMobileAndBackIsOneCallAndOneEntry) {
+  ReplayResult r = replay_files(logs_of("live_move_call_desk_mobile_desk"));
+  ASSERT_TRUE(r.error.empty()) << r.error;
+  EXPECT_EQ(events_of(r, "103"), (std::vector<std::string>{"originated", "delivered", "established", "connectionCleared"}));
+  std::set<std::string> calls;
+  for (const auto& e : r.events) calls.insert(e.call_id);
+  EXPECT_EQ(calls.size(), 1u) << "the moves made calls of their own";
+  ASSERT_EQ(r.entries.size(), 1u) << r.jsonl();
+  const auto& e = r.entries[0];
+  EXPECT_EQ(e.direction, model::Direction::outbound);
+  EXPECT_EQ(e.disposition, model::Disposition::answered);
+  EXPECT_FALSE(e.device_number.has_value()) << "the desk phone ended the call";
+  EXPECT_EQ(e.call_id, *calls.begin());
+  // The destination's channel from its dial (ring 1 s + talk 5.6 s) plus the mobile's from its ring
+  // to the move back (about 3.6 s).
+  EXPECT_NEAR(e.trunk_channel_s, 10.2, 0.05);
 }
 
 TEST(FixtureAnyDevice, MakeCallFromTheMobileIsTheUsersOutgoingCall) {

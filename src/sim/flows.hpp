@@ -132,7 +132,7 @@ void start_local_originate(SimEngine& e, const LocalOriginateCall& c);
 
 // Action: Originate with Application Bridge, Data <a channel in a call>: callbridge moving a call
 // to another device of its party (docs/call-control.md "Moving a call"). As the lab's Asterisk 22
-// by hand (docs/call-control.md "Moving a call"): the new device's channel
+// in tests/fixtures/asterisk-22/live_move_call_desk_mobile_desk: the new device's channel
 // (PJSIP/<ext>, or for `number` a Local pair whose ";2" dials it through the trunk) gets a VarSet
 // per Variable and rings; once it answers (after `ring`), the Data channel leaves its bridge into a
 // new one with it (taking the call's Linkedid), the device left behind is alone, its bridge goes

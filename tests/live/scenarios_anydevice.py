@@ -191,3 +191,75 @@ def make_call_mobile_hangs_up_first(t):
                  lines={"103": ["busy", "idle"]})
     finally:
         t.d.request("PUT", "/api/v1/me/devices/active", {"device": None})
+
+
+@scenario("anydevice")
+def move_call_desk_mobile_desk(t):
+    """Moving a live call (docs/call-control.md "Moving a call"): the harness's user (103) calls an
+    external number from the desk phone; "take it on my mobile" (POST /calls/{id}/move {"device":
+    "mobile"}) rings the mobile behind the carrier, which answers after 1 s and takes the other
+    party over (Originate of Local/<mobile>@from-internal, Application Bridge); the desk phone's
+    channel hangs up. "Back to my desk" (device "103") rings 103 again, which takes it back; the
+    mobile's channel hangs up. The call keeps its id throughout and the user hangs up from the
+    API. Bad input first: an unknown device is 404 and a move to the device the call is on is
+    refused, nothing dialled. One entry: 103 outbound answered, no device (the desk ended it), the
+    mobile's trunk time counted."""
+    st, out = t.d.request("PUT", "/api/v1/me/devices/mobile", {"number": "0170 1234567"})
+    if st not in (200, 201):
+        raise ScenarioFailed(f"PUT /api/v1/me/devices/mobile: {st} {out}")
+    try:
+        x = t.caller()
+        t.d.post("/api/v1/calls", {"to": "0" + x[3:], "from": "103"})
+        call = t.connection("103", "connected", remote=x)
+        n = t.lab.channel_count()
+        st, out = t.d.request("POST", f"/api/v1/calls/{call['id']}/move", {"device": "tablet"})
+        if st != 404 or out.get("type") != "/problems/device-not-found":
+            raise ScenarioFailed(f"move to an unknown device: {st} {out}")
+        st, out = t.d.request("POST", f"/api/v1/calls/{call['id']}/move", {"device": "103"})
+        if st != 409:
+            raise ScenarioFailed(f"move to the desk phone the call is on: {st} {out}")
+        if t.lab.channel_count() != n:
+            raise ScenarioFailed("a refused move created channels")
+        t.report.append("ok        unknown device 404, the device it is on 409, nothing dialled")
+        time.sleep(1.0)
+        t.command_done(t.api("move", call, device="mobile"))
+        t.wait(lambda: (t.d.get(f"/api/v1/calls/{call['id']}").get("channels") == {"trunk": 2, "internal": 0}),
+               "the call on the mobile: channels {trunk 2, internal 0}")
+        t.report.append("ok        on the mobile: same call id, 2 trunk channels")
+        time.sleep(1.5)
+        t.command_done(t.api("move", call, device="103"))
+        t.wait(lambda: (t.d.get(f"/api/v1/calls/{call['id']}").get("channels") == {"trunk": 1, "internal": 1}),
+               "back on the desk: channels {trunk 1, internal 1}")
+        t.report.append("ok        back on the desk: same call id, 1 trunk and 1 internal channel")
+        if [c["id"] for c in t.d.calls()] != [call["id"]]:
+            raise ScenarioFailed(f"the moves made other calls: {t.d.calls()}")
+        time.sleep(1.0)
+        t.command_done(t.api("hangup", call, device="103"))
+        # talk from the destination's answer to the hangup, over both moves (~1 + 1 + 1.5 + 1 + 1 s);
+        # trunk seconds: the destination's channel all along plus the mobile's from its ring to the
+        # move back (1 + 1.5 + ~1 s for the desk phone to answer)
+        t.finish([Entry("103", "outbound", x, "answered", talk=None, device=None)],
+                 CDR_MOVE_DESK_MOBILE_DESK,
+                 events={"103": ["originated", "established", "connectionCleared"]},
+                 lines={"103": ["busy", "idle"]})
+        e = t.entries[0]
+        if not (e["talk_s"] >= 5.0 and e["trunk_channel_s"] >= e["talk_s"] + 3.0):
+            raise ScenarioFailed(f"talk_s / trunk_channel_s of the moved call: {e}")
+        t.report.append(f"ok        talk_s {e['talk_s']}, trunk_channel_s {e['trunk_channel_s']} (the mobile's included)")
+    finally:
+        t.d.request("DELETE", "/api/v1/me/devices/mobile")
+
+
+# Asterisk's rows of the moved call: the desk phone's click-to-dial leg to the destination, the
+# Originate legs of each move (the Local pair towards the mobile, the desk phone's Bridge leg), the
+# mobile's leg after the optimization. CDR bills per channel pair, so the talk is split over them.
+WHY_MOVE = "CDR bills per channel pair: each move and the optimization start new rows, the talk is split over them"
+CDR_MOVE_DESK_MOBILE_DESK = [
+    Cdr("103", "trunk", "ANSWERED", why="the desk phone's Dial of the destination, until the move to the mobile"),
+    Cdr("Local", None, "ANSWERED", why="the move's Local ;1 running Bridge"),
+    Cdr("Local", "trunk", "ANSWERED", why="the mobile's leg (;2 dials it), until the optimization"),
+    Cdr("trunk", "Local", "ANSWERED", why=WHY_MOVE),
+    Cdr("trunk", "trunk", "ANSWERED", why="destination and mobile bridged directly after the optimization"),
+    Cdr("103", None, "ANSWERED", why="the desk phone's Bridge leg of the move back"),
+    Cdr("trunk", "103", "ANSWERED", why="destination and desk phone after the move back, until the hangup"),
+]

@@ -333,7 +333,7 @@ void AmiCallTracker::Impl::note_forwarding(const AmiMessage& m) {
 // the lab's Asterisk 22: tests/fixtures/asterisk-22/live_make_call_from_mobile). A move's Originate
 // sets kMoveCallVariable (and kMoveDeviceVariable for an external device) likewise, on the new
 // device's channel or its Local halves, before that channel is dialled
-// (docs/call-control.md "Moving a call"). VarSet is otherwise ignored (the
+// (tests/fixtures/asterisk-22/live_move_call_desk_mobile_desk). VarSet is otherwise ignored (the
 // most frequent event after Newexten): only its Variable's prefix is compared.
 void AmiCallTracker::Impl::note_callbridge_variable(const AmiMessage& m) {
   std::string_view var = m.get("Variable");

@@ -68,7 +68,7 @@ AmiAction pickup_action(const AmiCommandsOptions& o, std::string_view picker_dev
 // Local/<external_dial_string>@<first_leg_context> (the mobile) with Application Bridge, Data =
 // the remote's channel: Asterisk rings the new device and only once it answers moves the remote
 // into a bridge with it; the old device's bridge dissolves and its channel hangs up (verified on
-// the lab's Asterisk 22 by hand, docs/call-control.md "Moving a call"). Variables:
+// the lab's Asterisk 22: tests/fixtures/asterisk-22/live_move_call_desk_mobile_desk). Variables:
 // kMoveCallVariable = the call id, and for a mobile kAnyDevicePartyVariable = the extension and
 // kMoveDeviceVariable = its E.164 number (the call tracker's clues). Async true.
 AmiAction move_action(const AmiCommandsOptions& o, const ports::MoveCallRequest& r, std::string_view remote_channel);
