@@ -459,6 +459,11 @@ void CallControlService::move_call(const CommandCaller& caller, const std::strin
     r.caller_id_number = conn->remote.value_or("");  // the desk phone shows whom it takes over
   }
   const std::string phone = external ? "device " + target.name : "desk phone " + ext;
+  if (external) {
+    std::erase_if(moved_devices_, [&](const ActiveDevice& d) { return d.number == target.number; });
+    if (moved_devices_.size() >= kMaxMovedDevices) moved_devices_.erase(moved_devices_.begin());
+    moved_devices_.push_back(ActiveDevice{target.name, target.number, target.private_device});
+  }
   if (finished) {
     r.on_outcome = [finished, call_id, phone](base::Status st) {
       if (st) return finished(CommandAccepted{call_id, std::nullopt});
@@ -476,6 +481,12 @@ void CallControlService::move_call(const CommandCaller& caller, const std::strin
     if (!st) return done(std::unexpected(failure_from(st.error())));
     done(CommandAccepted{call_id, std::nullopt});
   });
+}
+
+std::optional<ActiveDevice> CallControlService::moved_device(std::string_view e164) const {
+  for (auto it = moved_devices_.rbegin(); it != moved_devices_.rend(); ++it)
+    if (it->number == e164) return *it;
+  return std::nullopt;
 }
 
 std::string CallControlService::unpark(const CommandCaller& caller, const std::string& space,

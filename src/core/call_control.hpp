@@ -56,6 +56,7 @@ struct CommandAccepted {
 struct MoveTarget {
   std::string name;    // "mobile", or the extension ("103")
   std::string number;  // the external device's E.164 number; "" = the extension's own phone
+  bool private_device = true;  // an external device: the user's own phone, not the company's
 };
 
 using CommandOutcome = std::expected<CommandAccepted, CommandFailure>;
@@ -140,6 +141,12 @@ class CallControlService {
   void move_call(const CommandCaller& caller, const std::string& call_id, const MoveTarget& target,
                  CommandCallback done, CommandCallback finished = {});
 
+  // The external device a call was moved to with this E.164 number (the latest such move, among
+  // the last kMaxMovedDevices): the journal names the device that carried a moved call and whether
+  // it is private (docs/journal.md "Moving a call") also when it is not the user's active device.
+  std::optional<ActiveDevice> moved_device(std::string_view e164) const;
+  static constexpr std::size_t kMaxMovedDevices = 256;
+
   // The parked calls of the PBX this service controls (PbxDriver::parking()); null: none, then
   // unpark answers not_found. Must outlive the service.
   void set_parking(const model::ParkingState* parking) { parking_ = parking; }
@@ -202,6 +209,7 @@ class CallControlService {
   // A dial string that goes out through the trunk (not an extension or a feature code).
   bool external_dial_string(std::string_view dial) const;
   std::uint64_t trunk_refusals_ = 0;
+  std::vector<ActiveDevice> moved_devices_;  // oldest first, at most kMaxMovedDevices
 
   CallControlOptions options_;
   const model::CallModel& model_;

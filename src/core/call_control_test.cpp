@@ -578,6 +578,14 @@ TEST_F(CallControl, MoveCallChecksBeforeDiallingAndKeepsTheCallId) {
   pbx.last_move->on_outcome({});
   ASSERT_TRUE(fin && *fin);
   EXPECT_EQ((*fin)->call_id, "c1");
+  // The journal names the device a call was moved to (it need not be the active one).
+  ASSERT_TRUE(s.moved_device("+491701234567"));
+  EXPECT_EQ(s.moved_device("+491701234567")->name, "mobile");
+  EXPECT_TRUE(s.moved_device("+491701234567")->private_device);
+  EXPECT_FALSE(s.moved_device("+4930123456"));
+  s.move_call(anna, "c1", MoveTarget{"handy", "+491701234567", false}, keep());
+  EXPECT_EQ(s.moved_device("+491701234567")->name, "handy");
+  EXPECT_FALSE(s.moved_device("+491701234567")->private_device);
   // Back to the desk: the extension's own phone, showing the remote; no trunk channel needed.
   in_use = 2;
   s.move_call(anna, "c1", MoveTarget{"100", ""}, keep());

@@ -312,8 +312,12 @@ void TenantRuntime::record(model::JournalEntry entry) {
   // AnyDevice: the driver knows the number of the external device that carried the call; its
   // name, and whether it is the user's own phone or the company's, are the user's
   // (docs/journal.md "AnyDevice"). Unknown: private, as the driver left it.
-  if (entry.device_number && !entry.device_name && control_options_.device_of_number) {
-    if (auto d = control_options_.device_of_number(*entry.device_number)) {
+  if (entry.device_number && !entry.device_name) {
+    // A user's active device; else the device a call was moved to (not necessarily active).
+    std::optional<ActiveDevice> d;
+    if (control_options_.device_of_number) d = control_options_.device_of_number(*entry.device_number);
+    if (!d && control_) d = control_->moved_device(*entry.device_number);
+    if (d) {
       entry.device_name = d->name;
       entry.private_device = d->private_device;
     }

@@ -318,7 +318,9 @@ struct Routes {
       if (!d) return respond(rest::from_error(d.error()));
       for (const auto& e : d->external) {
         if (e.name != name) continue;
-        return rest::on_io(self->deps.offload, [start, target = core::MoveTarget{e.name, e.number}] { start(target); });
+        return rest::on_io(self->deps.offload, [start, target = core::MoveTarget{e.name, e.number, e.private_device}] {
+          start(target);
+        });
       }
       std::string names;
       for (const auto& e : p.devices) names += (names.empty() ? "" : ", ") + e;
