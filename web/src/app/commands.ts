@@ -30,7 +30,7 @@ export const dialed: { to: string; at: number; callId: string | null }[] = [];
 
 export function actionLabel(a: string): string {
   const k = `act.${a}` as Key;
-  return ['answer', 'hangup', 'hold', 'retrieve', 'consult', 'alternate', 'transfer', 'conference', 'deflect', 'pickup', 'make_call', 'callback', 'park', 'unpark'].includes(a) ? t(k) : a;
+  return ['answer', 'hangup', 'hold', 'retrieve', 'consult', 'alternate', 'transfer', 'conference', 'deflect', 'pickup', 'make_call', 'callback', 'park', 'unpark', 'move'].includes(a) ? t(k) : a;
 }
 
 // Remembers the command a 202 named, so its outcome can say which call it was about.
@@ -254,6 +254,14 @@ export async function control(c: Call, device: string, action: string) {
     transfers.set(c.id, { caller, target: to });
     targets.delete(c.id);
   }
+}
+
+// AnyDevice, moving a call (docs/api.md POST /api/v1/calls/{id}/move): the user's connected call
+// goes to one of their external devices ("take it on my mobile") or back to the desk phone (the
+// extension that has it). The new device rings and takes the call over once answered; the
+// command's outcome says when (done) or why not (failed: not answered, the call ended).
+export async function moveCall(c: Call, device: string) {
+  return post(c, 'move', { device });
 }
 
 // "Complete transfer" on a pair: transfer without target on the call that allows it.

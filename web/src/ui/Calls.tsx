@@ -13,7 +13,7 @@ import type { Call } from '../lib/types';
 import type { Key } from '../lib/i18n';
 import { callerLabel, clearChoice, colleagueName, manualChoice, resolved } from '../app/caller';
 import { statusOfExtension, statusSentence } from '../app/user_status';
-import { actionLabel, cancelConsult, completeTransfer, confirmDial, control, dial, dialedNumber, pairs, pickupCall, targets, type Pair } from '../app/commands';
+import { actionLabel, cancelConsult, completeTransfer, confirmDial, control, dial, dialedNumber, moveCall, pairs, pickupCall, targets, type Pair } from '../app/commands';
 import { live, memory, myExtensions, render, state, t, tenantConfig, fmtTime } from '../app/state';
 import { syncAlerting } from '../app/alerting';
 import { parkedCaller, parkedFor, parking, unpark } from '../app/parking';
@@ -243,9 +243,25 @@ function CallCard({ call: c, incoming, inert, inPair }: { call: Call; incoming: 
         {actions.map((a) => <button type="button" key={a} id={`ctl-${c.id}-${a}`} class={`ctl ctl-${a}`} data-action={a} disabled={inert}
           onClick={() => void control(c, device, a)}>{actionLabel(a)}</button>)}
       </div>
+      {!inPair && ownState === 'connected' ? <MoveControls call={c} device={device} inert={inert} /> : null}
       {reasons.length ? <p class="hint why">{t('card.whyMissing', { reason: reasons.join('; ') })}</p> : null}
       {inert ? <p class="hint inert-note">{t('card.inert')}</p> : null}
     </article>);
+}
+
+// AnyDevice: a connected call of the user moves to one of their external devices, or back to the
+// desk phone (moveCall). Shown when the user has an external device the tenant allows; the server
+// refuses a move to the device the call is on already, in words.
+function MoveControls({ call: c, device, inert }: { call: Call; device: string; inert: boolean }) {
+  const external = (state.myDevices?.devices ?? []).filter((d) => d.kind === 'external' && d.allowed !== false);
+  if (!external.length) return null;
+  return (
+    <div class="move-controls" role="group" aria-label={t('move.group')}>
+      {external.map((d) => <button type="button" key={d.name} class="ctl ctl-move" data-action="move" data-device={d.name} disabled={inert}
+        aria-label={t('move.toAria', { name: d.name, number: d.number })} onClick={() => void moveCall(c, d.name)}>{t('move.to', { name: d.name })}</button>)}
+      <button type="button" class="ctl ctl-move" data-action="move" data-device={device} disabled={inert}
+        aria-label={t('move.deskAria', { ext: device })} onClick={() => void moveCall(c, device)}>{t('move.desk')}</button>
+    </div>);
 }
 
 function PairView({ pair, inert }: { pair: Pair; inert: boolean }) {
