@@ -4,6 +4,8 @@
 # line busy while the mobile talks. Make call needs no dialplan of ours (callbridge's Originate
 # marks the call: docs/call-control.md "AnyDevice"); follow-me uses the include, installed as the
 # features group does (scenarios_features.py). Conventions: scenarios_basic.py, docs/testing.md.
+import os
+import subprocess
 import time
 
 from livetest.daemon import CONFIG
@@ -200,8 +202,8 @@ def move_call_desk_mobile_desk(t):
     "mobile"}) rings the mobile behind the carrier, which answers after 1 s and takes the other
     party over (Originate of Local/<mobile>@from-internal, Application Bridge); the desk phone's
     channel hangs up. "Back to my desk" (device "103") rings 103 again, which takes it back; the
-    mobile's channel hangs up. The call keeps its id throughout and the user hangs up from the
-    API. Bad input first: an unknown device is 404 and a move to the device the call is on is
+    mobile's channel hangs up (this move through the CLI, `callbridge move CALL 103`). The call
+    keeps its id throughout and the user hangs up from the API. Bad input first: an unknown device is 404 and a move to the device the call is on is
     refused, nothing dialled. One entry: 103 outbound answered, no device (the desk ended it), the
     mobile's trunk time counted."""
     st, out = t.d.request("PUT", "/api/v1/me/devices/mobile", {"number": "0170 1234567"})
@@ -227,7 +229,13 @@ def move_call_desk_mobile_desk(t):
                "the call on the mobile: channels {trunk 2, internal 0}")
         t.report.append("ok        on the mobile: same call id, 2 trunk channels")
         time.sleep(1.5)
-        t.command_done(t.api("move", call, device="103"))
+        # Back to the desk with the CLI (`callbridge move CALL 103`: waits until the desk phone talks).
+        env = dict(os.environ, CALLBRIDGE_URL=f"http://127.0.0.1:{t.d.port}", CALLBRIDGE_TOKEN=t.d.token)
+        cli = subprocess.run([t.d.cli_bin, "move", call["id"], "103", "--wait", "20"], env=env,
+                             capture_output=True, text=True, timeout=30)
+        if cli.returncode != 0 or f"call {call['id']} is on 103 now" not in cli.stdout:
+            raise ScenarioFailed(f"callbridge move: rc {cli.returncode}, {cli.stdout!r} {cli.stderr!r}")
+        t.report.append("ok        callbridge move CALL 103: done")
         t.wait(lambda: (t.d.get(f"/api/v1/calls/{call['id']}").get("channels") == {"trunk": 1, "internal": 1}),
                "back on the desk: channels {trunk 1, internal 1}")
         t.report.append("ok        back on the desk: same call id, 1 trunk and 1 internal channel")
@@ -259,7 +267,9 @@ CDR_MOVE_DESK_MOBILE_DESK = [
     Cdr("Local", None, "ANSWERED", why="the move's Local ;1 running Bridge"),
     Cdr("Local", "trunk", "ANSWERED", why="the mobile's leg (;2 dials it), until the optimization"),
     Cdr("trunk", "Local", "ANSWERED", why=WHY_MOVE),
-    Cdr("trunk", "trunk", "ANSWERED", why="destination and mobile bridged directly after the optimization"),
+    Cdr("trunk", "trunk", "ANSWERED", why="destination and mobile bridged directly after the optimization; in some runs "
+        "chan_local had not optimized the pair away before the move back (then trunk -> Local bills that talk)", optional=True),
     Cdr("103", None, "ANSWERED", why="the desk phone's Bridge leg of the move back"),
     Cdr("trunk", "103", "ANSWERED", why="destination and desk phone after the move back, until the hangup"),
+    Cdr("trunk", None, "ANSWERED", why="in some runs Asterisk also writes a row of the mobile's channel alone", optional=True),
 ]

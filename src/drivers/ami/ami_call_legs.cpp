@@ -276,6 +276,20 @@ void AmiCallTracker::Impl::refresh(Slot ps, Timestamp t, RefreshMode mode) {
   }
 }
 
+void AmiCallTracker::Impl::give_moved_leg(Slot ns, PartyLeg leg, Slot rs, Timestamp t) {
+  Channel& n = g_.at(ns);
+  std::optional<std::string> number;
+  if (!n.device_number.empty()) number = n.device_number;
+  journal_.move_device(leg.id, t, n.uid, std::move(number), n.trunk, n.created_at);
+  Channel& r = g_.at(rs);
+  if (std::find(r.anchored_by.begin(), r.anchored_by.end(), n.uid) == r.anchored_by.end())
+    r.anchored_by.push_back(n.uid);
+  n.had_leg = true;
+  n.start_unseen = false;
+  n.legs.push_back(std::move(leg));
+  n.move_of.clear();  // done: a later change of remote is an ordinary one
+}
+
 bool AmiCallTracker::Impl::take_over_moved_leg(Slot ps, std::string_view anchor, Timestamp t) {
   Channel& p = g_.at(ps);
   Slot rs = g_.find(anchor);
@@ -291,18 +305,36 @@ bool AmiCallTracker::Impl::take_over_moved_leg(Slot ps, std::string_view anchor,
       if (l->anchor != anchor || l->call_id != p.move_of || l->pending) continue;
       PartyLeg leg = std::move(*l);
       o.legs.erase(l);
-      std::optional<std::string> number;
-      if (!p.device_number.empty()) number = p.device_number;
-      journal_.move_device(leg.id, t, p.uid, std::move(number), p.trunk, p.created_at);
-      Channel& r = g_.at(rs);
-      if (std::find(r.anchored_by.begin(), r.anchored_by.end(), p.uid) == r.anchored_by.end())
-        r.anchored_by.push_back(p.uid);
-      p.had_leg = true;
-      p.start_unseen = false;
-      p.legs.push_back(std::move(leg));
-      p.move_of.clear();  // done: a later change of remote is an ordinary one
+      give_moved_leg(ps, std::move(leg), rs, t);
       return true;
     }
+  }
+  return false;
+}
+
+void AmiCallTracker::Impl::note_mover(const Channel& c) {
+  if (movers_.size() >= 1024) movers_.erase(movers_.begin());  // a PBX that never answers them
+  movers_.push_back(c.uid);
+}
+
+bool AmiCallTracker::Impl::hand_over_moved_leg(const Channel& p, PartyLeg& leg, Timestamp t) {
+  if (leg.pending || leg.anchor.empty()) return false;
+  Slot rs = g_.find(leg.anchor);
+  if (rs == kNoSlot || !g_.at(rs).live) return false;
+  for (auto i = movers_.begin(); i != movers_.end();) {
+    Slot ns = g_.find(*i);
+    if (ns == kNoSlot || !g_.at(ns).live || g_.at(ns).move_of.empty()) {
+      i = movers_.erase(i);
+      continue;
+    }
+    const Channel& n = g_.at(ns);
+    // Answered (Up): app_bridge is moving the remote to it. A new device still ringing when the
+    // old one hangs up is a user who hung up: the call ends as usual.
+    if (&n != &p && n.kind == ChanKind::party && n.ext == p.ext && n.move_of == leg.call_id && n.state == 6) {
+      give_moved_leg(ns, std::move(leg), rs, t);
+      return true;
+    }
+    ++i;
   }
   return false;
 }
@@ -395,6 +427,12 @@ void AmiCallTracker::Impl::note_external_answers(const std::string& bridge, Time
 
 void AmiCallTracker::Impl::hangup(Slot s, Timestamp t, int cause) {
   Channel& c = g_.at(s);
+  if (c.kind == ChanKind::party && !movers_.empty()) {
+    for (auto it = c.legs.begin(); it != c.legs.end();) {
+      if (hand_over_moved_leg(c, *it, t)) it = c.legs.erase(it);
+      else ++it;
+    }
+  }
   if (c.kind == ChanKind::party) {
     for (const auto& leg : c.legs) {
       const model::Leg* jl = journal_.leg(leg.id);

@@ -204,6 +204,7 @@ void AmiCallTracker::Impl::note_device_dial(Slot src, Slot dst, std::string_view
     d.move_of = move_of;
     d.move_device = move_device;
     d.device_number = move_device.empty() ? opt_.canonical_remote(number) : move_device;
+    note_mover(d);
     return;
   }
   d.device_number = opt_.canonical_remote(number);
@@ -357,6 +358,7 @@ void AmiCallTracker::Impl::note_callbridge_variable(const AmiMessage& m) {
     Channel& h = g_.at(x);
     (move ? h.move_of : h.move_device) = std::string(value);
   }
+  if (move && c.kind == ChanKind::party) note_mover(c);  // the desk phone the call moves back to
 }
 
 void AmiCallTracker::Impl::message(const AmiMessage& m, Timestamp received_at) {

@@ -244,6 +244,16 @@ class AmiCallTracker::Impl {
   // takes over the leg of call move_of that another live channel of its extension has with that
   // remote. False when there is none (the call ended meanwhile, or it is not that remote).
   bool take_over_moved_leg(Slot ps, std::string_view anchor, Timestamp t);
+  // Moving a call, the other order (live_move_call_desk_mobile_desk_early_hangup): the old device's
+  // channel hangs up after app_bridge took the remote out of its bridge but before the new path
+  // joined it. When a channel of the same extension moving `leg`'s call has answered, it gets the
+  // leg now (the connection and the entry go on); false otherwise (the leg ends as usual).
+  bool hand_over_moved_leg(const Channel& p, PartyLeg& leg, Timestamp t);
+  // Gives `leg` (with remote `rs`) to the new device's channel `ns`.
+  void give_moved_leg(Slot ns, PartyLeg leg, Slot rs, Timestamp t);
+  // Party channels waiting to take over a moved call (move_of set), by Uniqueid; pruned on use.
+  std::vector<std::string> movers_;
+  void note_mover(const Channel& c);
   void update_channel(Slot s, const ChanInfo& ci, Timestamp t);
   void classify(Channel& c) const;
   // Kind and party extension of a channel or device name ("PJSIP/100-0000001f", "PJSIP/100").
