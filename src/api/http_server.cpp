@@ -1,6 +1,7 @@
 // The one translation unit that includes Boost.Beast (compile cost; see STACK.md).
 #include "api/http_server.hpp"
 #include "base/json_text.hpp"
+#include "base/percent_encoding.hpp"
 
 #include <spdlog/spdlog.h>
 
@@ -52,30 +53,6 @@ constexpr auto kUseTuple = asio::as_tuple(asio::use_awaitable);
 
 using base::append_json_string;
 
-int hex_value(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
-std::string percent_decode(std::string_view s) {
-  std::string out;
-  out.reserve(s.size());
-  for (std::size_t i = 0; i < s.size(); ++i) {
-    if (s[i] == '+') {
-      out += ' ';
-    } else if (s[i] == '%' && i + 2 < s.size() && hex_value(s[i + 1]) >= 0 &&
-               hex_value(s[i + 2]) >= 0) {
-      out += static_cast<char>(hex_value(s[i + 1]) * 16 + hex_value(s[i + 2]));
-      i += 2;
-    } else {
-      out += s[i];
-    }
-  }
-  return out;
-}
-
 }  // namespace
 
 std::string_view HttpRequest::header(std::string_view name) const {
@@ -123,8 +100,8 @@ std::vector<std::pair<std::string, std::string>> parse_query(std::string_view q)
     q = amp == std::string_view::npos ? std::string_view() : q.substr(amp + 1);
     if (part.empty()) continue;
     auto eq = part.find('=');
-    out.emplace_back(percent_decode(part.substr(0, eq)),
-                     eq == std::string_view::npos ? std::string() : percent_decode(part.substr(eq + 1)));
+    out.emplace_back(base::percent_decode(part.substr(0, eq), base::PlusIs::space),
+                     eq == std::string_view::npos ? std::string() : base::percent_decode(part.substr(eq + 1), base::PlusIs::space));
   }
   return out;
 }

@@ -4,6 +4,7 @@
 #include <charconv>
 
 #include "base/time.hpp"
+#include "base/percent_encoding.hpp"
 
 namespace callbridge::api::rest {
 
@@ -26,19 +27,6 @@ std::string_view title_of(int status) {
   }
 }
 
-std::string percent_decode_segment(std::string_view s) {
-  std::string out;
-  for (std::size_t i = 0; i < s.size(); ++i) {
-    if (s[i] == '%' && i + 2 < s.size() &&
-        std::isxdigit(static_cast<unsigned char>(s[i + 1])) && std::isxdigit(static_cast<unsigned char>(s[i + 2]))) {
-      out += static_cast<char>(std::stoi(std::string(s.substr(i + 1, 2)), nullptr, 16));
-      i += 2;
-    } else {
-      out += s[i];
-    }
-  }
-  return out;
-}
 }  // namespace
 
 HttpResponse problem(int status, std::string_view type, std::string_view detail) {
@@ -211,7 +199,7 @@ std::string path_segment(const HttpRequest& req, std::string_view prefix, std::s
   p.remove_prefix(prefix.size());
   auto slash = p.find('/');
   if (rest) *rest = slash == std::string_view::npos ? std::string() : std::string(p.substr(slash + 1));
-  return percent_decode_segment(p.substr(0, slash));
+  return base::percent_decode(p.substr(0, slash), base::PlusIs::plus);
 }
 
 std::optional<std::string> Query::get(std::string_view k) const {

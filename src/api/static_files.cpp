@@ -1,4 +1,5 @@
 #include "api/static_files.hpp"
+#include "base/percent_encoding.hpp"
 
 #include <spdlog/spdlog.h>
 
@@ -17,13 +18,6 @@ namespace callbridge::api {
 namespace fs = std::filesystem;
 
 namespace {
-
-int hex_value(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
 
 HttpResponse not_found(std::string_view path) {
   return HttpResponse::problem(404, "Not Found", "no resource at " + std::string(path));
@@ -65,7 +59,7 @@ std::string safe_relative_path(std::string_view url_path) {
     char c = url_path[i];
     if (c == '%') {
       if (i + 2 >= url_path.size()) return "";
-      int h = hex_value(url_path[i + 1]), l = hex_value(url_path[i + 2]);
+      int h = base::hex_digit_value(url_path[i + 1]), l = base::hex_digit_value(url_path[i + 2]);
       if (h < 0 || l < 0) return "";
       c = static_cast<char>(h * 16 + l);
       i += 2;

@@ -33,6 +33,7 @@
 #include "base/json_text.hpp"
 #include "relay/auth/edge_auth.hpp"
 #include "relay/wire/control.hpp"
+#include "base/percent_encoding.hpp"
 
 namespace callbridge::relay::node {
 
@@ -60,26 +61,6 @@ std::string problem(int status, std::string_view type, std::string_view title, s
   base::append_json_string(b, detail);
   b += "}";
   return b;
-}
-
-int hex_value(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
-std::string percent_decode(std::string_view s) {
-  std::string out;
-  for (std::size_t i = 0; i < s.size(); ++i) {
-    if (s[i] == '%' && i + 2 < s.size() && hex_value(s[i + 1]) >= 0 && hex_value(s[i + 2]) >= 0) {
-      out += static_cast<char>(hex_value(s[i + 1]) * 16 + hex_value(s[i + 2]));
-      i += 2;
-    } else {
-      out += s[i];
-    }
-  }
-  return out;
 }
 
 std::string_view query_value(std::string_view query, std::string_view key, bool& present) {
@@ -299,9 +280,9 @@ asio::awaitable<void> Session::run() {
         co_return;
       }
       bool present = false;
-      const std::string edge = percent_decode(query_value(query, "edge", present));
-      const std::string client_hex = percent_decode(query_value(query, "client", present));
-      const std::string since_text = percent_decode(query_value(query, "since", present));
+      const std::string edge = base::percent_decode(query_value(query, "edge", present), base::PlusIs::space);
+      const std::string client_hex = base::percent_decode(query_value(query, "client", present), base::PlusIs::space);
+      const std::string since_text = base::percent_decode(query_value(query, "since", present), base::PlusIs::space);
       auto client = wire::parse_client_id_hex(client_hex);
       std::optional<std::uint64_t> since;
       if (present) {
