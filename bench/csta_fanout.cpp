@@ -1,8 +1,9 @@
 // CSTA server benchmark (issue 15, docs/performance.md "CSTA"), in one process and one run, against
 // callbridge's own API doing the same work:
 //  1. fan-out: call events of one line to N clients that watch it — N CSTA device monitors
-//     (csta_server::CstaServer sessions: each event mapped and encoded per monitor, framed into the
-//     client's outbox) vs N WebSocket event subscriptions (core::EventHub: each event encoded once,
+//     (csta_server::CstaServer sessions: each event mapped once per device, encoded once per
+//     distinct monitorCrossRefID/edition/id style/framing, the frame shared into the clients'
+//     outboxes; measured with one cross reference id for all and with one per client) vs N WebSocket event subscriptions (core::EventHub: each event encoded once,
 //     the shared frame queued per client with its WebSocket header). Events delivered per second.
 //  2. MakeCall round trip: a CSTA MakeCall frame into a session until its MakeCallResponse frame
 //     is out vs POST /api/v1/calls through the REST API's router (api::HttpServer::dispatch, the
@@ -18,6 +19,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <deque>
 #include <memory>
 #include <string>
@@ -91,8 +93,8 @@ struct AllowAll final : api::PrincipalResolver {
 
 // A client's outbox: what would go to its socket.
 struct Outbox {
-  std::deque<std::string> own;                                // CSTA: encoded per client
-  std::deque<std::shared_ptr<const std::string>> shared;      // WebSocket: the hub's frame
+  std::deque<std::string> own;                                // bytes of this client only
+  std::deque<std::shared_ptr<const std::string>> shared;      // CSTA's and the hub's frames (shared)
   std::deque<std::string> headers;                            // WebSocket: the per-client frame header
   std::uint64_t frames = 0, bytes = 0;
   void drain() {
@@ -229,56 +231,78 @@ int main(int argc, char** argv) {
   const std::uint64_t events = static_cast<std::uint64_t>(calls) * 3;
 
   // ---- 1. fan-out -------------------------------------------------------------------------------
-  std::vector<std::unique_ptr<CstaClient>> cc;
-  for (int i = 0; i < clients; ++i) {
-    auto c = std::make_unique<CstaClient>();
-    CstaClient* raw = c.get();
-    c->session = b.server->open(
-        csta_server::CstaServer::Transport{.send = [raw](std::string s) {
-                                             raw->out.bytes += s.size();
-                                             ++raw->out.frames;
-                                             raw->out.own.push_back(std::move(s));
-                                           },
-                                           .close = [raw] { raw->closed = true; }},
-        "127.0.0.1");
-    csta::StartApplicationSession s;
-    s.application_id = "bench";
-    s.user_id = "bench";
-    s.password = "s3cret";
-    s.protocol_versions = {std::string(csta::namespace_uri(csta::Edition::ed5))};
-    c->send(s, 1);
-    c->send(csta::MonitorStart{.device_object = "100", .call_object = {}, .filter = {}, .monitor_type = {}}, 2);
-    if (c->out.frames != 2 || c->closed) {
-      std::fprintf(stderr, "csta_fanout: CSTA client %d did not start its session and monitor\n", i);
-      return 1;
+  // N CSTA clients monitoring line 100; client i first monitors line 101 (i % distinct) times, so
+  // the monitors of 100 have `distinct` different monitorCrossRefIDs (1: all "1", the best case
+  // for sharing encoded frames; N: each its own, the worst). Lines 101 see no call here.
+  auto connect_csta = [&](int distinct) -> std::vector<std::unique_ptr<CstaClient>> {
+    std::vector<std::unique_ptr<CstaClient>> cc;
+    for (int i = 0; i < clients; ++i) {
+      auto c = std::make_unique<CstaClient>();
+      CstaClient* raw = c.get();
+      c->session = b.server->open(
+          csta_server::CstaServer::Transport{.send = [raw](std::shared_ptr<const std::string> s) {
+                                               raw->out.bytes += s->size();
+                                               ++raw->out.frames;
+                                               raw->out.shared.push_back(std::move(s));
+                                             },
+                                             .close = [raw] { raw->closed = true; }},
+          "127.0.0.1");
+      csta::StartApplicationSession s;
+      s.application_id = "bench";
+      s.user_id = "bench";
+      s.password = "s3cret";
+      s.protocol_versions = {std::string(csta::namespace_uri(csta::Edition::ed5))};
+      c->send(s, 1);
+      const int before = i % distinct;
+      for (int k = 0; k < before; ++k)
+        c->send(csta::MonitorStart{.device_object = "101", .call_object = {}, .filter = {}, .monitor_type = {}}, 2 + k);
+      c->send(csta::MonitorStart{.device_object = "100", .call_object = {}, .filter = {}, .monitor_type = {}}, 2 + before);
+      if (c->out.frames != static_cast<std::uint64_t>(2 + before) || c->closed) {
+        std::fprintf(stderr, "csta_fanout: CSTA client %d did not start its session and monitors\n", i);
+        std::exit(1);
+      }
+      c->out = Outbox{};
+      cc.push_back(std::move(c));
     }
-    c->out = Outbox{};
-    cc.push_back(std::move(c));
-  }
-  std::vector<std::unique_ptr<WsClient>> ws;
-
-  double best_csta = 1e99, best_ws = 1e99;
-  std::uint64_t csta_bytes = 0, ws_bytes = 0;
-  for (int r = 0; r < reps; ++r) {
-    // CSTA monitors only.
-    for (auto& c : cc) c->out = Outbox{};
+    return cc;
+  };
+  // Plays the calls to N CSTA monitors; seconds, and the bytes they got.
+  auto run_csta = [&](int distinct, int round, std::uint64_t& bytes) {
+    auto cc = connect_csta(distinct);
     auto t0 = Clock::now();
-    play_calls(*b.pbx, calls, 2 * r);
-    const double tc = seconds(Clock::now() - t0);
-    best_csta = std::min(best_csta, tc);
+    play_calls(*b.pbx, calls, round);
+    const double t = seconds(Clock::now() - t0);
     std::uint64_t frames = 0;
-    csta_bytes = 0;
-    for (auto& c : cc) frames += c->out.frames, csta_bytes += c->out.bytes;
+    bytes = 0;
+    for (auto& c : cc) frames += c->out.frames, bytes += c->out.bytes;
     // ServiceInitiated is not sent for a call the line did not dial; CallCleared is: 4 per call.
     if (frames != static_cast<std::uint64_t>(clients) * calls * 4) {
       std::fprintf(stderr, "csta_fanout: CSTA clients got %llu events, expected %llu\n",
                    static_cast<unsigned long long>(frames), static_cast<unsigned long long>(clients) * calls * 4);
-      return 1;
+      std::exit(1);
     }
-    for (auto& c : cc) c->out = Outbox{};
+    // Every client got the same event stream apart from its monitorCrossRefID.
+    for (auto& c : cc) {
+      const std::string& first = *c->out.shared.front();
+      if (first.find("DeliveredEvent") == std::string::npos || first.find(">100<") == std::string::npos) {
+        std::fprintf(stderr, "csta_fanout: unexpected first event: %s\n", first.c_str());
+        std::exit(1);
+      }
+    }
+    for (auto& c : cc) b.server->closed(c->session);
+    return t;
+  };
+  std::vector<std::unique_ptr<WsClient>> ws;
 
-    // WebSocket subscriptions only (the CSTA sessions stop watching meanwhile).
-    for (auto& c : cc) c->session->on_closed();
+  double best_csta = 1e99, best_csta_distinct = 1e99, best_ws = 1e99;
+  std::uint64_t csta_bytes = 0, ws_bytes = 0;
+  for (int r = 0; r < reps; ++r) {
+    // CSTA monitors only: one cross reference id, then every monitor its own.
+    best_csta = std::min(best_csta, run_csta(1, 3 * r, csta_bytes));
+    std::uint64_t distinct_bytes = 0;
+    best_csta_distinct = std::min(best_csta_distinct, run_csta(clients, 3 * r + 1, distinct_bytes));
+
+    // WebSocket subscriptions only (the CSTA sessions stopped watching).
     ws.clear();
     std::vector<std::uint64_t> ids;
     core::EventFilter f;
@@ -290,11 +314,11 @@ int main(int argc, char** argv) {
       ids.push_back(b.hub.subscribe(kTenant, f, std::nullopt, ws.back().get()).id);
       ws.back()->out = Outbox{};
     }
-    t0 = Clock::now();
-    play_calls(*b.pbx, calls, 2 * r + 1);
+    auto t0 = Clock::now();
+    play_calls(*b.pbx, calls, 3 * r + 2);
     const double tw = seconds(Clock::now() - t0);
     best_ws = std::min(best_ws, tw);
-    frames = 0;
+    std::uint64_t frames = 0;
     ws_bytes = 0;
     for (auto& w : ws) frames += w->out.frames, ws_bytes += w->out.bytes;
     // Call events and the line's state changes (ringing, busy, idle): every subscriber gets them.
@@ -305,39 +329,16 @@ int main(int argc, char** argv) {
     }
     for (auto id : ids) b.hub.unsubscribe(kTenant, id);
     ws.clear();
-    // Reconnect the CSTA clients for the next repetition.
-    if (r + 1 < reps) {
-      cc.clear();
-      for (int i = 0; i < clients; ++i) {
-        auto c = std::make_unique<CstaClient>();
-        CstaClient* raw = c.get();
-        c->session = b.server->open(csta_server::CstaServer::Transport{.send = [raw](std::string s) {
-                                                                         raw->out.bytes += s.size();
-                                                                         ++raw->out.frames;
-                                                                         raw->out.own.push_back(std::move(s));
-                                                                       },
-                                                                       .close = [raw] { raw->closed = true; }},
-                                    "127.0.0.1");
-        csta::StartApplicationSession s;
-        s.application_id = "bench";
-        s.user_id = "bench";
-        s.password = "s3cret";
-        s.protocol_versions = {std::string(csta::namespace_uri(csta::Edition::ed5))};
-        c->send(s, 1);
-        c->send(csta::MonitorStart{.device_object = "100", .call_object = {}, .filter = {}, .monitor_type = {}}, 2);
-        c->out = Outbox{};
-        cc.push_back(std::move(c));
-      }
-    }
   }
   const double csta_rate = static_cast<double>(events) * clients / best_csta;
+  const double csta_distinct_rate = static_cast<double>(events) * clients / best_csta_distinct;
   const double ws_rate = static_cast<double>(events) * clients / best_ws;
 
   // ---- 2. MakeCall round trip ---------------------------------------------------------------------
   CstaClient mc;
-  mc.session = b.server->open(csta_server::CstaServer::Transport{.send = [&mc](std::string s) {
+  mc.session = b.server->open(csta_server::CstaServer::Transport{.send = [&mc](std::shared_ptr<const std::string> s) {
                                                                    ++mc.out.frames;
-                                                                   mc.out.own.push_back(std::move(s));
+                                                                   mc.out.own.push_back(*s);
                                                                  },
                                                                  .close = [&mc] { mc.closed = true; }},
                               "127.0.0.1");
@@ -393,15 +394,18 @@ int main(int argc, char** argv) {
               "%d MakeCall round trips\n\n",
               clients, static_cast<unsigned long long>(events), calls, reps, make_calls);
   std::printf("| work | CSTA server | WebSocket / REST API | CSTA vs API |\n|---|---:|---:|---:|\n");
-  std::printf("| call events delivered to %d clients (events x clients / s) | %s | %s | %.2fx |\n", clients,
-              rate(csta_rate).c_str(), rate(ws_rate).c_str(), csta_rate / ws_rate);
+  std::printf("| call events delivered to %d clients (events x clients / s), one monitorCrossRefID | %s | %s | %.2fx |\n",
+              clients, rate(csta_rate).c_str(), rate(ws_rate).c_str(), csta_rate / ws_rate);
+  std::printf("| the same, every monitor its own monitorCrossRefID (an encoding per client) | %s | %s | %.2fx |\n",
+              rate(csta_distinct_rate).c_str(), rate(ws_rate).c_str(), csta_distinct_rate / ws_rate);
   std::printf("| bytes per event per client | %.0f | %.0f | %.2fx |\n",
               static_cast<double>(csta_bytes) / (static_cast<double>(clients) * calls * 4),
               static_cast<double>(ws_bytes) / (static_cast<double>(clients) * events),
               (static_cast<double>(csta_bytes) / (clients * calls * 4.0)) /
                   (static_cast<double>(ws_bytes) / (clients * static_cast<double>(events))));
   std::printf("| MakeCall round trip (us, in process) | %.1f | %.1f | %.2fx |\n", mc_us, rest_us, mc_us / rest_us);
-  std::printf("\nCSTA: events mapped and encoded per monitor (own monitorCrossRefID, device ids); "
+  std::printf("\nCSTA: events mapped once per device, encoded once per distinct monitorCrossRefID, "
+              "the frame shared; "
               "WebSocket: encoded once, the frame shared. MakeCall: frame decode, session checks, "
               "CallControlService, response encode; REST: routing, JSON, the same CallControlService.\n");
   if (b.pbx->make_calls != static_cast<std::uint64_t>(2 * make_calls * reps)) {

@@ -69,7 +69,7 @@ class Conn final : public ConnBase, public std::enable_shared_from_this<Conn<Str
   void start() override {
     auto self = this->shared_from_this();
     std::weak_ptr<Conn> weak = self;
-    session_ = server_.open(CstaServer::Transport{.send = [weak](std::string b) {
+    session_ = server_.open(CstaServer::Transport{.send = [weak](std::shared_ptr<const std::string> b) {
                                                     if (auto c = weak.lock()) c->queue(std::move(b));
                                                   },
                                                   .close = [weak] {
@@ -120,9 +120,9 @@ class Conn final : public ConnBase, public std::enable_shared_from_this<Conn<Str
     });
   }
 
-  void queue(std::string bytes) {
-    if (done_ || closing_) return;
-    queued_bytes_ += bytes.size();
+  void queue(std::shared_ptr<const std::string> bytes) {
+    if (done_ || closing_ || !bytes) return;
+    queued_bytes_ += bytes->size();
     if (queued_bytes_ > options_.max_outbox_bytes) {
       // A client that does not read its events is dropped, not buffered without limit.
       spdlog::warn("csta: {} does not read (over {} bytes queued): disconnected", remote_, options_.max_outbox_bytes);
@@ -140,9 +140,9 @@ class Conn final : public ConnBase, public std::enable_shared_from_this<Conn<Str
     }
     writing_ = true;
     auto self = this->shared_from_this();
-    asio::async_write(stream_, asio::buffer(outbox_.front()), [self](const error_code& ec, std::size_t) {
+    asio::async_write(stream_, asio::buffer(*outbox_.front()), [self](const error_code& ec, std::size_t) {
       if (ec) return self->finish();
-      self->queued_bytes_ -= self->outbox_.front().size();
+      self->queued_bytes_ -= self->outbox_.front()->size();
       self->outbox_.pop_front();
       self->write();
     });
@@ -180,7 +180,7 @@ class Conn final : public ConnBase, public std::enable_shared_from_this<Conn<Str
   asio::steady_timer start_timer_;
   std::shared_ptr<CstaSession> session_;
   std::array<char, 16 * 1024> buf_{};
-  std::deque<std::string> outbox_;
+  std::deque<std::shared_ptr<const std::string>> outbox_;  // frames, maybe shared with other connections
   std::size_t queued_bytes_ = 0;
   bool writing_ = false;
   bool closing_ = false;

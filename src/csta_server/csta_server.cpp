@@ -25,13 +25,67 @@ std::string sha256_hex(std::string_view text) {
 
 // ---- TenantFeed ---------------------------------------------------------------------------------
 
-TenantFeed::TenantFeed(core::EventHub& hub, base::TenantId tenant) : hub_(hub), tenant_(std::move(tenant)) {
+TenantFeed::TenantFeed(core::EventHub& hub, base::TenantId tenant, std::function<const ports::PbxFeatures*()> features)
+    : hub_(hub), tenant_(std::move(tenant)), features_(std::move(features)) {
   watch_id_ = hub_.watch_calls(tenant_, this);
+  if (features_) {
+    // The whole tenant's messages; on_message reads the line_features ones (the initial snapshot
+    // is not needed: monitors take the features as they are when they start).
+    core::EventFilter f;
+    f.scope = core::EventScope::tenant;
+    sub_id_ = hub_.subscribe(tenant_, std::move(f), std::nullopt, this).id;
+  }
 }
 
-TenantFeed::~TenantFeed() { hub_.unwatch_calls(tenant_, watch_id_); }
+TenantFeed::~TenantFeed() {
+  hub_.unwatch_calls(tenant_, watch_id_);
+  if (sub_id_) hub_.unsubscribe(tenant_, sub_id_);
+}
 
-void TenantFeed::remove(CstaSession* s) { std::erase(sessions_, s); }
+void TenantFeed::on_message(const core::HubMessage& m) {
+  if (m.kind != core::HubMessage::Kind::features || !features_) return;
+  const ports::PbxFeatures* f = features_();
+  if (!f) return;
+  for (const auto& line : m.devices) {
+    auto w = watchers_.find(line);
+    if (w == watchers_.end()) continue;
+    const ports::LineFeatures now = f->line(line);
+    auto to = w->second;  // a session may close (slow client) while it is handed the change
+    for (auto* s : to)
+      if (members_.count(s)) s->on_line_features(line, now);
+  }
+}
+
+void TenantFeed::remove(CstaSession* s) {
+  members_.erase(s);
+  auto it = watched_.find(s);
+  if (it == watched_.end()) return;
+  for (const auto& d : it->second) {
+    auto w = watchers_.find(d);
+    if (w == watchers_.end()) continue;
+    std::erase(w->second, s);
+    if (w->second.empty()) watchers_.erase(w);
+  }
+  watched_.erase(it);
+}
+
+void TenantFeed::watch(const std::string& device, CstaSession* s) {
+  auto& devs = watched_[s];
+  if (std::find(devs.begin(), devs.end(), device) != devs.end()) return;
+  devs.push_back(device);
+  watchers_[device].push_back(s);
+}
+
+void TenantFeed::unwatch(const std::string& device, CstaSession* s) {
+  if (auto it = watched_.find(s); it != watched_.end()) {
+    std::erase(it->second, device);
+    if (it->second.empty()) watched_.erase(it);
+  }
+  if (auto w = watchers_.find(device); w != watchers_.end()) {
+    std::erase(w->second, s);
+    if (w->second.empty()) watchers_.erase(w);
+  }
+}
 
 void TenantFeed::on_call_event(const model::CallEvent& e, const model::CallModel& m) {
   // As the hub decides it: the model erases a call after its last connection cleared.
@@ -39,10 +93,26 @@ void TenantFeed::on_call_event(const model::CallEvent& e, const model::CallModel
   const bool gone = after == nullptr || after->connections.empty();
   ids_.of(e.call_id, e.device);  // a reservation (MakeCall) binds to the first call at its device
   mapper_.observe(e);
-  // A session may close (slow client) while it is handed the event: walk a copy.
-  auto sessions = sessions_;
-  for (auto* s : sessions)
-    if (std::find(sessions_.begin(), sessions_.end(), s) != sessions_.end()) s->on_call_event(e, gone, *this);
+  // Only the sessions that monitor a device of the call (the event's device and the call's
+  // connections: CallMapper::map gives nothing to any other), each once; the events of each
+  // device are mapped once for all its monitors.
+  FeedEvent fe{.event = e, .gone = gone, .devices = {}, .frames = {}};
+  std::vector<CstaSession*> to;
+  const std::uint64_t stamp = ++stamp_;
+  auto take = [&](const std::string& device) {
+    auto w = watchers_.find(device);
+    if (w == watchers_.end()) return;
+    for (const auto& [d, _] : fe.devices)
+      if (d == device) return;
+    fe.devices.emplace_back(device, mapper_.map(e, device, gone));
+    for (auto* s : w->second)
+      if (s->take_stamp(stamp)) to.push_back(s);
+  };
+  take(e.device);
+  for (const auto& [d, st] : e.connections) take(d);
+  // A session may close (slow client) while it is handed the event: it leaves members_ then.
+  for (auto* s : to)
+    if (members_.count(s)) s->on_call_event(fe, *this);
   if (gone) {
     mapper_.forget(e.call_id);
     ids_.forget(e.call_id);
@@ -99,7 +169,11 @@ std::optional<ClientIdentity> CstaServer::check_client(std::string_view name, st
 
 TenantFeed& CstaServer::feed(const base::TenantId& tenant, CstaSession* s) {
   auto& f = feeds_[tenant];
-  if (!f) f = std::make_unique<TenantFeed>(*deps_.hub, tenant);
+  if (!f)
+    f = std::make_unique<TenantFeed>(*deps_.hub, tenant, [this, tenant]() -> const ports::PbxFeatures* {
+      auto* rt = deps_.runtime ? deps_.runtime(tenant) : nullptr;
+      return rt ? rt->features() : nullptr;
+    });
   f->add(s);
   return *f;
 }

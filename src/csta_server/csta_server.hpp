@@ -14,6 +14,8 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 #include "base/tenant_id.hpp"
@@ -26,6 +28,7 @@
 #include "csta_server/call_mapper.hpp"
 #include "ports/audit_log.hpp"
 #include "ports/identity_store.hpp"
+#include "ports/pbx_features.hpp"
 
 namespace callbridge::csta_server {
 
@@ -74,26 +77,55 @@ struct CstaServerDeps {
   std::function<std::chrono::steady_clock::time_point()> steady_now;
 };
 
+// One tenant call event on its way to the monitors (TenantFeed::on_call_event): the CSTA events
+// each monitored device of the call sees, mapped once per device, and the frames encoded so far,
+// shared by every monitor that would write the same bytes (the same device and event,
+// monitorCrossRefID, edition, device id style and framing: every tab of a TAPI provider, every
+// client that monitors the line as its first monitor).
+struct FeedEvent {
+  const model::CallEvent& event;
+  bool gone = false;  // the call is over after this event
+  std::vector<std::pair<std::string, std::vector<MappedEvent>>> devices;  // monitored devices in the call
+  std::unordered_map<std::string, std::shared_ptr<const std::string>> frames;
+};
+
 // What one tenant's sessions share: the CSTA call ids and who called whom, fed by the tenant's
-// call events once (the hub's CallWatcher), then handed to each session of the tenant.
-class TenantFeed final : public core::CallWatcher {
+// call events once (the hub's CallWatcher), then handed to the sessions that monitor a device of
+// the call: an index device -> sessions makes an event cost its own monitors, not the tenant's
+// sessions (bench/csta_fanout). The lines' DND and forwarding (ports::PbxFeatures) changes reach
+// it as the hub's `line_features` messages (a tenant-wide subscription that reads only those) and
+// go to the monitors of the line as DoNotDisturb/Forwarding events.
+class TenantFeed final : public core::CallWatcher, public core::EventSubscriber {
  public:
-  TenantFeed(core::EventHub& hub, base::TenantId tenant);
+  // `features`: the tenant's PBX line features now (null: none).
+  TenantFeed(core::EventHub& hub, base::TenantId tenant, std::function<const ports::PbxFeatures*()> features = {});
   ~TenantFeed();
   void on_call_event(const model::CallEvent& e, const model::CallModel& m) override;
-  void add(CstaSession* s) { sessions_.push_back(s); }
-  void remove(CstaSession* s);
-  bool empty() const { return sessions_.empty(); }
+  void on_message(const core::HubMessage& m) override;  // line_features only
+  void add(CstaSession* s) { members_.insert(s); }
+  void remove(CstaSession* s);  // also every watch() of s
+  // `s` monitors `device` (once per session and device, however many monitors it has there).
+  void watch(const std::string& device, CstaSession* s);
+  void unwatch(const std::string& device, CstaSession* s);
+  bool empty() const { return members_.empty(); }
+  std::size_t watchers(const std::string& device) const {
+    auto it = watchers_.find(device);
+    return it == watchers_.end() ? 0 : it->second.size();
+  }
   CallIds& ids() { return ids_; }
   CallMapper& mapper() { return mapper_; }
 
  private:
   core::EventHub& hub_;
   base::TenantId tenant_;
-  std::uint64_t watch_id_ = 0;
+  std::uint64_t watch_id_ = 0, sub_id_ = 0;
+  std::function<const ports::PbxFeatures*()> features_;
   CallIds ids_;
   CallMapper mapper_;
-  std::vector<CstaSession*> sessions_;
+  std::unordered_set<CstaSession*> members_;
+  std::unordered_map<std::string, std::vector<CstaSession*>> watchers_;  // device -> sessions, in order
+  std::unordered_map<CstaSession*, std::vector<std::string>> watched_;   // session -> its devices
+  std::uint64_t stamp_ = 0;  // per event: a session is handed each event once
 };
 
 // One connected client as the diagnostics show it.
@@ -129,10 +161,12 @@ class CstaServer {
   // A connection's way out: `send` queues bytes (the listener bounds its queue), `close` ends the
   // connection after what was queued.
   struct Transport {
-    std::function<void(std::string bytes)> send;
+    std::function<void(std::shared_ptr<const std::string> bytes)> send;
     std::function<void()> close;
   };
   // A new connection; the session lives until closed() (the listener calls it when the socket is done).
+  // `send` gets frames that may be shared with other connections (the same event to many
+  // monitors): keep the pointer, do not modify the bytes.
   std::shared_ptr<CstaSession> open(Transport t, std::string remote);
   void closed(const std::shared_ptr<CstaSession>& s);
 

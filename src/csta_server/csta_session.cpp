@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <array>
 #include <set>
 
 #include <fmt/format.h>
@@ -399,19 +400,22 @@ void CstaSession::on_start_timeout() {
   fail_and_close("no session started in time");
 }
 
-void CstaSession::on_closed() {
-  if (feed_ && identity_) server_.leave_feed(identity_->viewer.tenant, this);
+void CstaSession::leave_feed() {
+  if (feed_ && identity_) server_.leave_feed(identity_->viewer.tenant, this);  // also its watches
   feed_ = nullptr;
   monitors_.clear();
+  by_device_.clear();
+}
+
+void CstaSession::on_closed() {
+  leave_feed();
   state_ = State::closed;
 }
 
 void CstaSession::fail_and_close(std::string_view why) {
   if (state_ == State::closed) return;
   spdlog::info("csta: closing {} ({}): {}", remote_, identity_ ? identity_->name : std::string("not logged in"), why);
-  if (feed_ && identity_) server_.leave_feed(identity_->viewer.tenant, this);
-  feed_ = nullptr;
-  monitors_.clear();
+  leave_feed();
   state_ = State::closed;
   if (transport_.close) transport_.close();
 }
@@ -423,19 +427,27 @@ int CstaSession::next_server_invoke() {
   return server_invoke_;
 }
 
+csta::Framing CstaSession::out_framing() const {
+  return reader_.framing() == csta::Framing::headerless ? csta::Framing::headerless : csta::Framing::header;
+}
+
 void CstaSession::send(const Message& m, int invoke, Edition ed) {
   if (state_ == State::closed) return;
   std::string xml;
   csta::encode(m, ed, xml);
-  std::string frame;
-  const auto framing = reader_.framing() == csta::Framing::headerless ? csta::Framing::headerless : csta::Framing::header;
-  if (auto st = csta::append_frame(frame, framing, invoke, xml); !st) {
+  auto frame = std::make_shared<std::string>();
+  if (auto st = csta::append_frame(*frame, out_framing(), invoke, xml); !st) {
     spdlog::warn("csta: {}: {} not sent: {}", remote_, csta::root_name(m), st.error().message());
     return;
   }
+  send_frame(std::move(frame), csta::message_class(m) == csta::MessageClass::event);
+}
+
+void CstaSession::send_frame(std::shared_ptr<const std::string> frame, bool event) {
+  if (state_ == State::closed) return;
   ++out_;
   ++server_.mutable_stats().messages_out;
-  if (csta::message_class(m) == csta::MessageClass::event) ++server_.mutable_stats().events_sent;
+  if (event) ++server_.mutable_stats().events_sent;
   if (transport_.send) transport_.send(std::move(frame));
 }
 
@@ -574,18 +586,49 @@ void CstaSession::monitor_start(const csta::MonitorStart& r, int invoke, Edition
   if (monitors_.size() >= server_.options().max_monitors_per_session)
     return send_error(ErrorCategory::subscribed_resource_availability, "objectMonitorLimitExceeded", invoke, ed);
   std::string id = std::to_string(next_monitor_++);
-  Monitor mon{*dev, r.filter.value_or(csta::MonitorFilter{}), {}};
-  // Forwarding and DoNotDisturb events are not sent by this server: the actual filter says so.
-  mon.filter.suppress(csta::EventKind::forwarding);
-  mon.filter.suppress(csta::EventKind::do_not_disturb);
-  monitors_.emplace(id, mon);
-  send(csta::MonitorStartResponse{id, mon.filter}, invoke, ed);
+  Monitor mon{*dev, r.filter.value_or(csta::MonitorFilter{}), {}, std::nullopt};
+  // Forwarding and DoNotDisturb events come where the PBX carries the lines' features
+  // (ports::PbxFeatures); elsewhere there are none: the actual filter says so.
+  auto* rt = runtime();
+  ports::PbxFeatures* pbx = rt ? rt->features() : nullptr;
+  if (!pbx) {
+    mon.filter.suppress(csta::EventKind::forwarding);
+    mon.filter.suppress(csta::EventKind::do_not_disturb);
+  } else if (pbx->ready()) {
+    mon.features = pbx->line(*dev);
+  }
+  const auto filter = mon.filter;
+  add_monitor(id, std::move(mon));
+  send(csta::MonitorStartResponse{id, filter}, invoke, ed);
 }
 
 void CstaSession::monitor_stop(const csta::MonitorStop& r, int invoke, Edition ed) {
-  if (monitors_.erase(r.monitor_cross_ref_id) == 0)
+  if (!remove_monitor(r.monitor_cross_ref_id))
     return send_error(ErrorCategory::operation, "invalidMonitorCrossRefID", invoke, ed);
   send(csta::MonitorStopResponse{}, invoke, ed);
+}
+
+void CstaSession::add_monitor(const std::string& ref, Monitor m) {
+  auto& refs = by_device_[m.device];
+  refs.push_back(ref);
+  if (refs.size() == 1 && feed_) feed_->watch(m.device, this);
+  monitors_.emplace(ref, std::move(m));
+}
+
+bool CstaSession::remove_monitor(const std::string& ref) {
+  auto it = monitors_.find(ref);
+  if (it == monitors_.end()) return false;
+  const std::string device = it->second.device;
+  monitors_.erase(it);
+  auto d = by_device_.find(device);
+  if (d != by_device_.end()) {
+    std::erase(d->second, ref);
+    if (d->second.empty()) {
+      by_device_.erase(d);
+      if (feed_) feed_->unwatch(device, this);
+    }
+  }
+  return true;
 }
 
 void CstaSession::snapshot_device(const csta::SnapshotDevice& r, int invoke, Edition ed) {
@@ -655,7 +698,7 @@ void CstaSession::switching_function_devices(const csta::GetSwitchingFunctionDev
 }
 
 void CstaSession::features(int invoke, Edition ed) {
-  // Only what works (docs/csta.md "Services"): no call monitors; no Forwarding/DoNotDisturb events.
+  // Only what works (docs/csta.md "Services"): no call monitors; DND and forwarding where the PBX has them.
   csta::GetCstaFeaturesResponse f;
   f.services = {
       {"capExchangeServ", {"getCSTAFeatures", "getSwitchingFunctionDevices"}},
@@ -675,6 +718,9 @@ void CstaSession::features(int invoke, Edition ed) {
        {"callCleared", "conferenced", "connectionCleared", "delivered", "diverted", "established", "failed", "held",
         "originated", "queued", "retrieved", "serviceInitiated", "transferred"}},
   };
+  // Forwarding and DoNotDisturb events where the PBX carries the lines' features.
+  if (auto* rt = runtime(); rt && rt->features())
+    f.events.push_back({"logicalDeviceFeatureEvents", {"doNotDisturb", "forwarding"}});
   send(f, invoke, ed);
 }
 
@@ -904,11 +950,33 @@ void CstaSession::set_features(const std::string& device, ports::LineFeatures f,
 
 // ---- events -----------------------------------------------------------------------------------------
 
-void CstaSession::on_call_event(const model::CallEvent& e, bool gone, TenantFeed& feed) {
+void CstaSession::on_call_event(FeedEvent& fe, TenantFeed& feed) {
   if (state_ != State::active || monitors_.empty()) return;
-  for (auto& [ref, mon] : monitors_) {
-    auto mapped = feed.mapper().map(e, mon.device, gone);
-    for (const auto& ev : mapped) {
+  // This session's monitors of the event's devices, in the order of their cross reference ids
+  // (as one client gets them), with the events their device sees.
+  struct Target {
+    const std::string* ref;
+    Monitor* mon;
+    std::size_t device;  // index in fe.devices
+  };
+  std::vector<Target> targets;
+  for (std::size_t i = 0; i < fe.devices.size(); ++i) {
+    auto d = by_device_.find(fe.devices[i].first);
+    if (d == by_device_.end()) continue;
+    for (const auto& ref : d->second) {
+      auto m = monitors_.find(ref);
+      if (m != monitors_.end()) targets.push_back({&m->first, &m->second, i});
+    }
+  }
+  std::sort(targets.begin(), targets.end(), [](const Target& a, const Target& b) { return *a.ref < *b.ref; });
+  const auto framing = out_framing();
+  std::string key;
+  for (const auto& t : targets) {
+    const std::string& ref = *t.ref;
+    Monitor& mon = *t.mon;
+    const auto& mapped = fe.devices[t.device].second;
+    for (std::size_t n = 0; n < mapped.size(); ++n) {
+      const auto& ev = mapped[n];
       if (ev.kind == EventKind::delivered || ev.kind == EventKind::established) {
         if (!mon.sent[ev.connection.call].insert(std::string(to_string(ev.kind)) + "|" + ev.subject).second) continue;
       } else if (ev.kind == EventKind::call_cleared ||
@@ -916,59 +984,116 @@ void CstaSession::on_call_event(const model::CallEvent& e, bool gone, TenantFeed
         mon.sent.erase(ev.connection.call);
       }
       if (mon.filter.suppresses(wire_kind(ev.kind))) continue;
-      const std::string cid = feed.ids().of(ev.connection.call, ev.connection.device);
-      auto conn = [&](const ConnectionRef& c) { return csta::ConnectionId{feed.ids().of(c.call), wire(c.device)}; };
-      auto dev = [&](const std::optional<std::string>& d) {
-        return d && !d->empty() ? csta::EventDevice::of(wire(*d))
-                                : csta::EventDevice{csta::EventDevice::Status::not_known, ""};
-      };
-      const csta::ConnectionId c{cid, ev.connection.device.empty() ? std::string() : wire(ev.connection.device)};
-      const auto subject = dev(ev.subject);
-      const auto local = static_cast<csta::LocalConnectionState>(ev.local);
-      Message out;
-      switch (ev.kind) {
-        case EventKind::service_initiated:
-          out = csta::ServiceInitiatedEvent{ref, c, subject, local, ev.cause};
-          break;
-        case EventKind::originated:
-          out = csta::OriginatedEvent{ref, c, dev(ev.calling), dev(ev.called), local, ev.cause};
-          break;
-        case EventKind::delivered:
-          out = csta::DeliveredEvent{ref, c, subject, dev(ev.calling), dev(ev.called), std::nullopt, local, ev.cause};
-          break;
-        case EventKind::established:
-          out = csta::EstablishedEvent{ref, c, subject, dev(ev.calling), dev(ev.called), std::nullopt, local, ev.cause};
-          break;
-        case EventKind::held: out = csta::HeldEvent{ref, c, subject, local, ev.cause}; break;
-        case EventKind::retrieved: out = csta::RetrievedEvent{ref, c, subject, local, ev.cause}; break;
-        case EventKind::connection_cleared: out = csta::ConnectionClearedEvent{ref, c, subject, local, ev.cause}; break;
-        case EventKind::call_cleared:
-          out = csta::CallClearedEvent{ref, csta::ConnectionId{cid, ""}, local, ev.cause};
-          break;
-        case EventKind::transferred: {
-          csta::TransferredEvent t{ref, c, std::nullopt, subject, dev(ev.other), {}, local, ev.cause};
-          if (ev.merged_from) t.secondary_old_call = csta::ConnectionId{feed.ids().of(*ev.merged_from), ""};
-          for (const auto& x : ev.connections) t.transferred_connections.push_back({conn(x), std::nullopt, wire(x.device)});
-          out = std::move(t);
-          break;
-        }
-        case EventKind::conferenced: {
-          csta::ConferencedEvent t{ref, c, std::nullopt, subject, dev(ev.other), {}, local, ev.cause};
-          for (const auto& x : ev.connections) t.conference_connections.push_back({conn(x), std::nullopt, wire(x.device)});
-          out = std::move(t);
-          break;
-        }
-        case EventKind::diverted:
-          out = csta::DivertedEvent{ref, c, subject, dev(ev.other), dev(ev.calling), dev(ev.called), std::nullopt, local, ev.cause};
-          break;
-        case EventKind::failed:
-          out = csta::FailedEvent{ref, c, subject, dev(ev.called), dev(ev.calling), std::nullopt, local, ev.cause};
-          break;
-        case EventKind::queued:
-          out = csta::QueuedEvent{ref, c, subject, dev(ev.calling), dev(ev.called), std::nullopt, std::nullopt, local, ev.cause};
-          break;
-      }
-      send(out, csta::kUnsolicitedInvokeId, edition_);
+      // The bytes depend on the event, the cross reference id, the edition, how the client writes
+      // device ids and the framing: equal for many monitors, encoded once for them.
+      key.clear();
+      fmt::format_to(std::back_inserter(key), "{}|{}|{}|{}|{}{}{}|{}", t.device, n, ref, static_cast<int>(edition_),
+                     device_style_.openscape ? 'N' : '-', device_style_.e164 ? '+' : '-', device_style_.noa,
+                     framing == csta::Framing::headerless ? 'b' : 'h');
+      auto& frame = fe.frames[key];
+      if (!frame) frame = encode_event(ev, ref, framing, feed);
+      if (!frame) continue;
+      send_frame(frame, true);
+      if (state_ == State::closed) return;
+    }
+  }
+}
+
+std::shared_ptr<const std::string> CstaSession::encode_event(const MappedEvent& ev, const std::string& ref,
+                                                             csta::Framing framing, TenantFeed& feed) {
+  const std::string cid = feed.ids().of(ev.connection.call, ev.connection.device);
+  auto conn = [&](const ConnectionRef& c) { return csta::ConnectionId{feed.ids().of(c.call), wire(c.device)}; };
+  auto dev = [&](const std::optional<std::string>& d) {
+    return d && !d->empty() ? csta::EventDevice::of(wire(*d))
+                            : csta::EventDevice{csta::EventDevice::Status::not_known, ""};
+  };
+  const csta::ConnectionId c{cid, ev.connection.device.empty() ? std::string() : wire(ev.connection.device)};
+  const auto subject = dev(ev.subject);
+  const auto local = static_cast<csta::LocalConnectionState>(ev.local);
+  Message out;
+  switch (ev.kind) {
+    case EventKind::service_initiated:
+      out = csta::ServiceInitiatedEvent{ref, c, subject, local, ev.cause};
+      break;
+    case EventKind::originated:
+      out = csta::OriginatedEvent{ref, c, dev(ev.calling), dev(ev.called), local, ev.cause};
+      break;
+    case EventKind::delivered:
+      out = csta::DeliveredEvent{ref, c, subject, dev(ev.calling), dev(ev.called), std::nullopt, local, ev.cause};
+      break;
+    case EventKind::established:
+      out = csta::EstablishedEvent{ref, c, subject, dev(ev.calling), dev(ev.called), std::nullopt, local, ev.cause};
+      break;
+    case EventKind::held: out = csta::HeldEvent{ref, c, subject, local, ev.cause}; break;
+    case EventKind::retrieved: out = csta::RetrievedEvent{ref, c, subject, local, ev.cause}; break;
+    case EventKind::connection_cleared: out = csta::ConnectionClearedEvent{ref, c, subject, local, ev.cause}; break;
+    case EventKind::call_cleared:
+      out = csta::CallClearedEvent{ref, csta::ConnectionId{cid, ""}, local, ev.cause};
+      break;
+    case EventKind::transferred: {
+      csta::TransferredEvent t{ref, c, std::nullopt, subject, dev(ev.other), {}, local, ev.cause};
+      if (ev.merged_from) t.secondary_old_call = csta::ConnectionId{feed.ids().of(*ev.merged_from), ""};
+      for (const auto& x : ev.connections) t.transferred_connections.push_back({conn(x), std::nullopt, wire(x.device)});
+      out = std::move(t);
+      break;
+    }
+    case EventKind::conferenced: {
+      csta::ConferencedEvent t{ref, c, std::nullopt, subject, dev(ev.other), {}, local, ev.cause};
+      for (const auto& x : ev.connections) t.conference_connections.push_back({conn(x), std::nullopt, wire(x.device)});
+      out = std::move(t);
+      break;
+    }
+    case EventKind::diverted:
+      out = csta::DivertedEvent{ref, c, subject, dev(ev.other), dev(ev.calling), dev(ev.called), std::nullopt, local, ev.cause};
+      break;
+    case EventKind::failed:
+      out = csta::FailedEvent{ref, c, subject, dev(ev.called), dev(ev.calling), std::nullopt, local, ev.cause};
+      break;
+    case EventKind::queued:
+      out = csta::QueuedEvent{ref, c, subject, dev(ev.calling), dev(ev.called), std::nullopt, std::nullopt, local, ev.cause};
+      break;
+  }
+  std::string xml;
+  csta::encode(out, edition_, xml);
+  auto frame = std::make_shared<std::string>();
+  if (auto st = csta::append_frame(*frame, framing, csta::kUnsolicitedInvokeId, xml); !st) {
+    spdlog::warn("csta: {}: {} not sent: {}", remote_, csta::root_name(out), st.error().message());
+    return nullptr;
+  }
+  return frame;
+}
+
+void CstaSession::on_line_features(const std::string& line, const ports::LineFeatures& now) {
+  if (state_ != State::active) return;
+  auto d = by_device_.find(line);
+  if (d == by_device_.end()) return;
+  auto refs = d->second;  // sending may close the session
+  std::sort(refs.begin(), refs.end());
+  static constexpr std::array kKinds{std::pair{ports::ForwardKind::unconditional, csta::ForwardingType::immediate},
+                                     std::pair{ports::ForwardKind::busy, csta::ForwardingType::busy},
+                                     std::pair{ports::ForwardKind::no_answer, csta::ForwardingType::no_answer}};
+  for (const auto& ref : refs) {
+    auto it = monitors_.find(ref);
+    if (it == monitors_.end()) continue;
+    Monitor& mon = it->second;
+    const ports::LineFeatures before = mon.features.value_or(ports::LineFeatures{});
+    mon.features = now;
+    const auto device = csta::EventDevice::of(wire(line));
+    if (before.dnd != now.dnd && !mon.filter.suppresses(csta::EventKind::do_not_disturb)) {
+      send(csta::DoNotDisturbEvent{ref, device, now.dnd}, csta::kUnsolicitedInvokeId, edition_);
+      if (state_ == State::closed) return;
+    }
+    if (mon.filter.suppresses(csta::EventKind::forwarding)) continue;
+    for (const auto& [kind, type] : kKinds) {
+      const auto& was = before.forward(kind);
+      const auto& is = now.forward(kind);
+      const bool no_answer = kind == ports::ForwardKind::no_answer;
+      if (was == is && !(no_answer && is && before.no_answer_seconds != now.no_answer_seconds)) continue;
+      // ECMA-269 counts rings; the PBX waits seconds (a ring is about 5 s), as GetForwarding says.
+      std::optional<int> rings;
+      if (no_answer && is) rings = std::max(1, now.no_answer_seconds / 5);
+      send(csta::ForwardingEvent{ref, device, type, is.has_value(), is ? wire(*is) : std::string(), rings},
+           csta::kUnsolicitedInvokeId, edition_);
       if (state_ == State::closed) return;
     }
   }

@@ -16,6 +16,8 @@
 #include <set>
 #include <string>
 #include <string_view>
+#include <unordered_map>
+#include <vector>
 
 #include "csta_server/csta_server.hpp"
 #include "csta_server/device_ids.hpp"
@@ -39,8 +41,18 @@ class CstaSession : public std::enable_shared_from_this<CstaSession> {
   void on_start_timeout();
   void on_closed();  // the socket is gone: monitors end
 
-  // A tenant call event (TenantFeed): CSTA events to the monitors that see it.
-  void on_call_event(const model::CallEvent& e, bool gone, TenantFeed& feed);
+  // A tenant call event (TenantFeed): CSTA events to the monitors of the event's devices.
+  void on_call_event(FeedEvent& fe, TenantFeed& feed);
+  // TenantFeed: true the first time for each event stamp (a session monitoring two devices of a
+  // call is handed the event once).
+  // A monitored line's DND or forwarding changed (TenantFeed): DoNotDisturbEvent / ForwardingEvent
+  // to its monitors for what differs from what each monitor saw last.
+  void on_line_features(const std::string& line, const ports::LineFeatures& now);
+  bool take_stamp(std::uint64_t stamp) {
+    if (stamp_ == stamp) return false;
+    stamp_ = stamp;
+    return true;
+  }
 
   State state() const { return state_; }
   CstaClientInfo info() const;
@@ -53,6 +65,9 @@ class CstaSession : public std::enable_shared_from_this<CstaSession> {
     // Per call, the Delivered/Established already sent ("Delivered|101"): the model reports a
     // ringing or an answer once per connection (caller and callee), CSTA once per call.
     std::map<std::string, std::set<std::string>> sent;
+    // The line's DND and forwarding as this monitor last reported them (taken when it started, if
+    // the PBX's features were readable then; else all off).
+    std::optional<ports::LineFeatures> features;
   };
   using Message = protocols::csta::Message;
 
@@ -100,6 +115,16 @@ class CstaSession : public std::enable_shared_from_this<CstaSession> {
   void audit(std::string action, std::string target, std::string outcome, std::string details_json) const;
 
   void send(const Message& m, int invoke, protocols::csta::Edition ed);
+  // A frame ready to go (maybe shared with other sessions); `event`: counts as an event sent.
+  void send_frame(std::shared_ptr<const std::string> frame, bool event);
+  protocols::csta::Framing out_framing() const;
+  // One mapped event as this session's monitor `ref` gets it, framed; null when it cannot be framed.
+  std::shared_ptr<const std::string> encode_event(const MappedEvent& ev, const std::string& ref,
+                                                  protocols::csta::Framing framing, TenantFeed& feed);
+  // Monitors: monitors_ and by_device_ together, and the feed's index.
+  void add_monitor(const std::string& ref, Monitor m);
+  bool remove_monitor(const std::string& ref);
+  void leave_feed();
   void send_error(protocols::csta::ErrorCategory cat, std::string_view value, int invoke, protocols::csta::Edition ed);
   void fail_and_close(std::string_view why);
   protocols::csta::Edition answer_edition(protocols::csta::Edition request) const;
@@ -119,6 +144,8 @@ class CstaSession : public std::enable_shared_from_this<CstaSession> {
   DeviceStyle device_style_;
   bool device_style_known_ = false;
   std::map<std::string, Monitor> monitors_;  // cross ref id -> monitor
+  std::unordered_map<std::string, std::vector<std::string>> by_device_;  // model device -> cross ref ids
+  std::uint64_t stamp_ = 0;  // take_stamp()
   std::uint64_t next_monitor_ = 1;
   int server_invoke_ = 0;
   TenantFeed* feed_ = nullptr;

@@ -97,12 +97,20 @@ struct FakeDriver final : ports::PbxDriver {
     void set_line(const std::string& l, const ports::LineFeatures& f, ports::CommandDone done) override {
       lines[l] = f;
       done({});
+      if (changed) changed(l);  // as a driver reports the change (PbxEventSink::on_line_features_changed)
     }
+    std::function<void(const std::string&)> changed;
   } feats;
   bool with_features = true;
   ports::PbxFeatures* features() override { return with_features ? &feats : nullptr; }
   FakeDriver(base::TenantId t, ports::PbxEventSink& s)
-      : tenant_(t), sink(s), model(t, [this](const model::CallEvent& e) { sink.on_call_event(e, model); }) {}
+      : tenant_(t), sink(s), model(t, [this](const model::CallEvent& e) { sink.on_call_event(e, model); }) {
+    feats.changed = [this](const std::string& l) { features_changed(l); };
+  }
+  void features_changed(const std::string& line) {
+    const std::vector<std::string> lines{line};
+    sink.on_line_features_changed(feats, lines);
+  }
   const std::string& name() const override { return name_; }
   const base::TenantId& tenant() const override { return tenant_; }
   void start() override {}
@@ -217,7 +225,7 @@ struct SessionTest : ::testing::Test {
   std::unique_ptr<Client> connect() {
     auto c = std::make_unique<Client>();
     Client* raw = c.get();
-    c->session = server->open(CstaServer::Transport{.send = [raw](std::string b) { raw->take(std::move(b)); },
+    c->session = server->open(CstaServer::Transport{.send = [raw](std::shared_ptr<const std::string> b) { raw->take(*b); },
                                                     .close = [raw] { raw->closed = true; }},
                               "127.0.0.1");
     return c;
@@ -530,6 +538,89 @@ TEST_F(SessionTest, DoNotDisturbAndForwardingGoToThePbxsLineFeatures) {
   auto f = c->next<csta::GetCstaFeaturesResponse>();
   ASSERT_FALSE(f.services.empty());
   EXPECT_EQ(f.services.back().group, "logicalDeviceServ");
+}
+
+// A monitored line's DND and forwarding changes reach its monitors (ECMA-269 22.2), whoever made
+// them (a CSTA client, the REST API, the PBX's read-back); each monitor gets what changed.
+TEST_F(SessionTest, MonitorsGetDoNotDisturbAndForwardingEvents) {
+  auto c = anna();
+  c->send(csta::MonitorStart{.device_object = "100"}, 2);
+  auto r = c->next<csta::MonitorStartResponse>();
+  ASSERT_TRUE(r.actual_filter);
+  EXPECT_FALSE(r.actual_filter->suppresses(csta::EventKind::do_not_disturb));
+  EXPECT_FALSE(r.actual_filter->suppresses(csta::EventKind::forwarding));
+  // A whole-tenant client whose monitor of 100 filters forwarding out.
+  auto t = connect();
+  csta::StartApplicationSession st;
+  st.user_id = "tapi";
+  st.password = "s3cret";
+  t->send(st, 1, csta::Edition::ed3);
+  t->next<csta::StartApplicationSessionPosResponse>();
+  csta::MonitorFilter nofw;
+  nofw.suppress(csta::EventKind::forwarding);
+  t->send(csta::MonitorStart{.device_object = "N<+4930555100>", .filter = nofw}, 2);
+  const auto tref = t->next<csta::MonitorStartResponse>().monitor_cross_ref_id;
+
+  c->send(csta::SetDoNotDisturb{.device = "100", .on = true}, 3);
+  c->next<csta::SetDoNotDisturbResponse>();
+  auto dnd = c->next<csta::DoNotDisturbEvent>();
+  EXPECT_EQ(dnd.monitor_cross_ref_id, r.monitor_cross_ref_id);
+  EXPECT_EQ(dnd.device.id, "100");
+  EXPECT_TRUE(dnd.on);
+  auto tdnd = t->next<csta::DoNotDisturbEvent>();
+  EXPECT_EQ(tdnd.monitor_cross_ref_id, tref);
+  EXPECT_EQ(tdnd.device.id, "N<+4930555100>") << "in that client's form";
+
+  csta::SetForwarding fw;
+  fw.device = "100";
+  fw.type = csta::ForwardingType::immediate;
+  fw.activate = true;
+  fw.forward_dn = "101";
+  c->send(fw, 4);
+  c->next<csta::SetForwardingResponse>();
+  auto f1 = c->next<csta::ForwardingEvent>();
+  EXPECT_EQ(f1.type, csta::ForwardingType::immediate);
+  EXPECT_TRUE(f1.status);
+  EXPECT_EQ(f1.forward_to, "101");
+  EXPECT_TRUE(c->got.empty()) << "only what changed: DND did not";
+  EXPECT_TRUE(t->got.empty()) << "forwarding is filtered out of that monitor";
+
+  // Changed elsewhere (REST, the web client), reported by the PBX driver.
+  driver->feats.lines["100"].no_answer = "+498912345678";
+  driver->feats.lines["100"].no_answer_seconds = 30;
+  driver->features_changed("100");
+  auto f2 = c->next<csta::ForwardingEvent>();
+  EXPECT_EQ(f2.type, csta::ForwardingType::no_answer);
+  EXPECT_EQ(f2.forward_to, "+498912345678");
+  EXPECT_EQ(f2.ring_count, 6);
+  // The same state again (the driver read it back after a reconnect): nothing to say.
+  driver->features_changed("100");
+  EXPECT_TRUE(c->got.empty());
+  // Off.
+  fw.activate = false;
+  c->send(fw, 5);
+  c->next<csta::SetForwardingResponse>();
+  auto f3 = c->next<csta::ForwardingEvent>();
+  EXPECT_EQ(f3.type, csta::ForwardingType::immediate);
+  EXPECT_FALSE(f3.status);
+  EXPECT_TRUE(f3.forward_to.empty());
+  // Another line's change: not to 100's monitors.
+  driver->feats.lines["101"].dnd = true;
+  driver->features_changed("101");
+  EXPECT_TRUE(c->got.empty());
+  EXPECT_TRUE(t->got.empty());
+
+  c->send(csta::GetCstaFeatures{}, 6);
+  auto feats = c->next<csta::GetCstaFeaturesResponse>();
+  ASSERT_FALSE(feats.events.empty());
+  EXPECT_EQ(feats.events.back().group, "logicalDeviceFeatureEvents");
+  // A PBX without line features: monitors say these events are filtered (none will come).
+  driver->with_features = false;
+  c->send(csta::MonitorStart{.device_object = "100"}, 7);
+  auto r2 = c->next<csta::MonitorStartResponse>();
+  ASSERT_TRUE(r2.actual_filter);
+  EXPECT_TRUE(r2.actual_filter->suppresses(csta::EventKind::do_not_disturb));
+  EXPECT_TRUE(r2.actual_filter->suppresses(csta::EventKind::forwarding));
 }
 
 TEST_F(SessionTest, HeaderlessClientsGetHeaderlessAnswers) {
