@@ -79,7 +79,7 @@ base::Result<std::unique_ptr<ports::PbxDriver>> make_csta_driver(const PbxConfig
   link.backoff.initial = std::chrono::milliseconds(pbx.reconnect_min_ms);
   link.backoff.max = std::chrono::milliseconds(pbx.reconnect_max_ms);
   csta::CstaDriverOptions o{.name = pbx.name, .tenant = *tenant, .link = std::move(link), .devices = std::move(*devices),
-                            .device_caps = {}};
+                            .device_caps = {}, .fence = c.fence};
   if (c.tenant) {
     const TenantConfig tc = *c.tenant;
     o.device_caps = device_caps_of(tc);

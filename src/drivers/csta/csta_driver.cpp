@@ -1,10 +1,13 @@
 #include "drivers/csta/csta_driver.hpp"
 
 #include <algorithm>
+#include <array>
 #include <charconv>
 #include <variant>
 
 #include <spdlog/spdlog.h>
+
+#include "ports/pbx_features.hpp"
 
 namespace callbridge::drivers::csta {
 
@@ -142,6 +145,86 @@ class CstaDriver::Commands final : public ports::PbxCommands {
   CstaDriver& d_;
 };
 
+// ports::PbxFeatures as the switch's logical device features (ECMA-269 22).
+class CstaDriver::Features final : public ports::PbxFeatures {
+ public:
+  explicit Features(CstaDriver& d) : d_(d) {}
+
+  base::Status ready() const override {
+    if (!d_.link_->up())
+      return base::fail(base::Error::unavailable("the CSTA link to " + d_.link_->peer() + " is down"));
+    if (!supported)
+      return base::fail(base::Error::unavailable("the CSTA switch at " + d_.link_->peer() +
+                                                 " offers no DND and forwarding services (GetCSTAFeatures)"));
+    if (reading > 0)
+      return base::fail(base::Error::unavailable("the lines' DND and forwarding are being read from the switch"));
+    return {};
+  }
+  ports::LineFeatures line(std::string_view l) const override {
+    auto it = lines.find(l);
+    return it == lines.end() ? ports::LineFeatures{} : it->second;
+  }
+  void set_line(const std::string& l, const ports::LineFeatures& f, ports::CommandDone done) override {
+    if (auto st = ready(); !st) return done(st);
+    if (!d_.lines_.count(l))
+      return done(base::fail(base::Error::invalid_argument("line " + l + " is not monitored on the CSTA link")));
+    const ports::LineFeatures now = line(l);
+    if (f.follow_me != now.follow_me || (f.follow_me && (f.follow_me_mode != now.follow_me_mode ||
+                                                         f.desk_seconds != now.desk_seconds)))
+      return done(base::fail(base::Error::invalid_argument("follow-me is not carried over a CSTA link")));
+    for (auto k : {ports::ForwardKind::unconditional, ports::ForwardKind::busy, ports::ForwardKind::no_answer})
+      if (f.forward(k) && !ports::dialable_destination(*f.forward(k)))
+        return done(base::fail(base::Error::invalid_argument("forwarding destination " + *f.forward(k) +
+                                                             " is not a dialable number")));
+    // What differs, one request each, in order; the first refusal ends it.
+    std::vector<wire::Message> todo;
+    if (f.dnd != now.dnd) todo.push_back(wire::SetDoNotDisturb{.device = l, .on = f.dnd});
+    static constexpr std::array kKinds{std::pair{ports::ForwardKind::unconditional, wire::ForwardingType::immediate},
+                                       std::pair{ports::ForwardKind::busy, wire::ForwardingType::busy},
+                                       std::pair{ports::ForwardKind::no_answer, wire::ForwardingType::no_answer}};
+    for (const auto& [k, type] : kKinds) {
+      const bool na = k == ports::ForwardKind::no_answer;
+      if (f.forward(k) == now.forward(k) && !(na && f.forward(k) && f.no_answer_seconds != now.no_answer_seconds))
+        continue;
+      wire::SetForwarding r{.device = l, .type = type, .activate = f.forward(k).has_value(),
+                            .forward_dn = f.forward(k).value_or(""), .ring_count = std::nullopt};
+      if (na && f.forward(k)) r.ring_count = std::max(1, f.no_answer_seconds / 5);  // a ring is about 5 s
+      todo.push_back(std::move(r));
+    }
+    run(l, f, std::move(todo), 0, std::move(done));
+  }
+
+  // Learned at each session start (GetCSTAFeatures); the lines' state read per monitor.
+  bool supported = false;
+  int reading = 0;
+  std::map<std::string, ports::LineFeatures, std::less<>> lines;
+
+ private:
+  void run(const std::string& l, ports::LineFeatures f, std::vector<wire::Message> todo, std::size_t i,
+           ports::CommandDone done) {
+    if (i == todo.size()) {
+      auto& mine = lines[l];
+      const bool changed = !(mine == f);
+      f.follow_me = mine.follow_me;
+      mine = f;
+      if (changed) d_.features_changed({l});
+      return done({});
+    }
+    const std::string what(wire::root_name(todo[i]));
+    d_.link_->request(todo[i], [this, alive = std::weak_ptr<bool>(d_.alive_), l, f = std::move(f), todo, i,
+                                done = std::move(done), what](base::Result<wire::Message> r) mutable {
+      if (alive.expired()) return;
+      if (!r) {
+        auto e = r.error();
+        if (e.code() == base::Errc::conflict) e = base::Error::conflict("CSTA " + what + " refused: " + e.message());
+        return done(base::fail(std::move(e)));
+      }
+      run(l, std::move(f), std::move(todo), i + 1, std::move(done));
+    });
+  }
+  CstaDriver& d_;
+};
+
 CstaDriver::CstaDriver(CstaDriverOptions options, ports::PbxEventSink& sink, const base::Clock& clock)
     : options_(std::move(options)), sink_(sink), clock_(clock) {}
 
@@ -165,10 +248,12 @@ base::Result<std::unique_ptr<CstaDriver>> CstaDriver::create(boost::asio::any_io
       },
       [self](std::string_view id) { return self->lines_.count(std::string(id)) > 0; });
   if (d->options_.device_caps) d->tracker_->model().set_caps_resolver(d->options_.device_caps);
+  d->options_.link.fence = d->options_.fence;
   auto link = CstaLink::create(std::move(ex), d->options_.link, *d, &c);
   if (!link) return base::fail(link.error());
   d->link_ = std::move(*link);
   d->commands_ = std::make_unique<Commands>(*d);
+  d->features_ = std::make_unique<Features>(*d);
   return d;
 }
 
@@ -179,8 +264,14 @@ void CstaDriver::stop(std::function<void()> done) {
     if (alive.expired()) return;
     if (!stopped_) {
       stopped_ = true;
-      tracker_->flush(clock_.now());  // calls still open end now (journaled)
-      sink_.on_lines_changed(tracker_->model());
+      if (options_.fence && !options_.fence->valid()) {
+        // Another node owns the link now: the calls in progress are its to follow and journal.
+        spdlog::info("csta driver {}: lease lost; {} call(s) in progress left to the new owner", options_.name,
+                     tracker_->model().calls().size());
+      } else {
+        tracker_->flush(clock_.now());  // calls still open end now (journaled)
+        sink_.on_lines_changed(tracker_->model());
+      }
     }
     if (done) done();
   });
@@ -204,6 +295,60 @@ ports::PbxDriverStatus CstaDriver::status() const {
 }
 
 ports::PbxCommands* CstaDriver::commands() { return commands_.get(); }
+
+ports::PbxFeatures* CstaDriver::features() { return features_.get(); }
+
+void CstaDriver::features_changed(const std::vector<std::string>& lines) {
+  // The switch's DND shows as the line state "dnd" (presence), as with the AMI driver.
+  const auto now = clock_.now();
+  for (const auto& l : lines) tracker_->model().set_line_dnd(l, features_->line(l).dnd, now);
+  if (!lines.empty()) sink_.on_lines_changed(tracker_->model());
+  sink_.on_line_features_changed(*features_, lines);
+}
+
+void CstaDriver::read_features(const std::string& device) {
+  if (!features_->supported) return;
+  ++features_->reading;
+  auto state = std::make_shared<ports::LineFeatures>(features_->line(device));
+  auto pending = std::make_shared<int>(2);
+  auto finish = [this, device, state, pending, session = session_] {
+    if (--*pending > 0 || session != session_) return;
+    --features_->reading;
+    auto& mine = features_->lines[device];
+    const bool changed = !(mine == *state);
+    mine = *state;
+    if (changed) features_changed({device});
+    else if (features_->reading == 0) features_changed({});  // readable now
+  };
+  link_->request(wire::GetDoNotDisturb{device},
+                 [this, alive = std::weak_ptr<bool>(alive_), state, finish](base::Result<wire::Message> r) {
+                   if (alive.expired()) return;
+                   if (auto* ok = r ? std::get_if<wire::GetDoNotDisturbResponse>(&*r) : nullptr) state->dnd = ok->on;
+                   finish();
+                 });
+  link_->request(wire::GetForwarding{device},
+                 [this, alive = std::weak_ptr<bool>(alive_), state, finish](base::Result<wire::Message> r) {
+                   if (alive.expired()) return;
+                   if (auto* ok = r ? std::get_if<wire::GetForwardingResponse>(&*r) : nullptr) {
+                     for (const auto& it : ok->items) {
+                       std::optional<std::string> to;
+                       if (it.status && !it.forward_dn.empty()) to = it.forward_dn;
+                       switch (it.type) {
+                         case wire::ForwardingType::immediate: state->unconditional = to; break;
+                         case wire::ForwardingType::busy: state->busy = to; break;
+                         case wire::ForwardingType::no_answer:
+                           state->no_answer = to;
+                           if (it.ring_count)
+                             state->no_answer_seconds = std::clamp(*it.ring_count * 5, ports::LineFeatures::kMinNoAnswerSeconds,
+                                                                   ports::LineFeatures::kMaxNoAnswerSeconds);
+                           break;
+                         default: break;  // internal/external variants: no such keys here
+                       }
+                     }
+                   }
+                   finish();
+                 });
+}
 
 void CstaDriver::monitor(const std::string& device) {
   link_->request(wire::MonitorStart{.device_object = device, .call_object = {}, .filter = {}, .monitor_type = {}},
@@ -229,6 +374,7 @@ void CstaDriver::monitor(const std::string& device) {
                        tracker_->on_monitored(device, now);
                      }
                      sink_.on_lines_changed(tracker_->model());
+                     read_features(device);
                    });
                  });
 }
@@ -236,6 +382,24 @@ void CstaDriver::monitor(const std::string& device) {
 void CstaDriver::on_up(base::Timestamp) {
   ++session_;
   monitors_.clear();
+  features_->supported = false;
+  features_->reading = 0;
+  // What the switch offers decides whether DND and forwarding are read and set (and said so by
+  // features()->ready()); then the monitors.
+  link_->request(wire::GetCstaFeatures{}, [this, alive = std::weak_ptr<bool>(alive_), session = session_](
+                                              base::Result<wire::Message> r) {
+    if (alive.expired() || session != session_) return;
+    if (auto* ok = r ? std::get_if<wire::GetCstaFeaturesResponse>(&*r) : nullptr) {
+      std::set<std::string, std::less<>> offered;
+      for (const auto& g : ok->services) offered.insert(g.items.begin(), g.items.end());
+      features_->supported = offered.count("getDoNotDisturb") && offered.count("setDoNotDisturb") &&
+                             offered.count("getForwarding") && offered.count("setForwarding");
+    }
+    start_monitors();
+  });
+}
+
+void CstaDriver::start_monitors() {
   if (!options_.devices.empty()) {
     for (const auto& d : options_.devices) {
       lines_.insert(d);
@@ -266,13 +430,46 @@ void CstaDriver::on_switching_devices(const wire::SwitchingFunctionDevices& d) {
 void CstaDriver::on_event(const wire::Message& m, base::Timestamp at) {
   auto it = monitors_.find(cross_ref(m));
   if (it == monitors_.end()) return;  // not one of ours (or a monitor of a closed session)
-  tracker_->on_event(it->second, m, at);
+  const std::string& line = it->second;
+  // The line's DND and forwarding (ECMA-269 22.2), whoever changed them on the switch.
+  if (auto* e = std::get_if<wire::DoNotDisturbEvent>(&m)) {
+    auto& f = features_->lines[line];
+    if (f.dnd != e->on) {
+      f.dnd = e->on;
+      features_changed({line});
+    }
+    return;
+  }
+  if (auto* e = std::get_if<wire::ForwardingEvent>(&m)) {
+    auto f = features_->line(line);
+    std::optional<std::string> to;
+    if (e->status && !e->forward_to.empty()) to = e->forward_to;
+    switch (e->type) {
+      case wire::ForwardingType::immediate: f.unconditional = to; break;
+      case wire::ForwardingType::busy: f.busy = to; break;
+      case wire::ForwardingType::no_answer:
+        f.no_answer = to;
+        if (e->ring_count)
+          f.no_answer_seconds = std::clamp(*e->ring_count * 5, ports::LineFeatures::kMinNoAnswerSeconds,
+                                           ports::LineFeatures::kMaxNoAnswerSeconds);
+        break;
+      default: return;  // internal/external variants: not kept
+    }
+    auto& mine = features_->lines[line];
+    if (!(mine == f)) {
+      mine = f;
+      features_changed({line});
+    }
+    return;
+  }
+  tracker_->on_event(line, m, at);
 }
 
 void CstaDriver::on_down(base::Timestamp at, const base::Error&) {
   monitors_.clear();
   tracker_->on_link_down(at);
   sink_.on_lines_changed(tracker_->model());
+  sink_.on_line_features_changed(*features_, {});  // not readable while the link is down
 }
 
 }  // namespace callbridge::drivers::csta

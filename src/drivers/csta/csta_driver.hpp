@@ -36,6 +36,10 @@ struct CstaDriverOptions {
   // What each device can do remotely (answer/hold through the switch), which decides the actions
   // the model offers. Unset: nothing remote.
   std::function<model::DeviceCaps(std::string_view device)> device_caps;
+  // Cluster mode (docs/cluster.md "Fencing"): the link acts only while this node owns it
+  // (CstaLinkOptions::fence), and a driver stopped with its fence closed journals nothing of its
+  // calls in progress: the new owner takes them up with its snapshot. Null: one node.
+  const ports::LinkFence* fence = nullptr;
 };
 
 // "100", "100-105" (ranges of equal length, at most 10000 lines in all) -> the lines.
@@ -58,6 +62,11 @@ class CstaDriver final : public ports::PbxDriver, private CstaLinkSink {
   ports::PbxDriverStatus status() const override;
   const model::CallModel& call_model() const override { return tracker_->model(); }
   ports::PbxCommands* commands() override;
+  // DND and forwarding of the monitored lines as the switch keeps them (ECMA-269 22: read with
+  // GetDoNotDisturb/GetForwarding after each monitor, kept current by the monitors'
+  // DoNotDisturb/Forwarding events, set with SetDoNotDisturb/SetForwarding); ready() only while
+  // the link is up and the switch offers them (GetCSTAFeatures: logicalDeviceServ).
+  ports::PbxFeatures* features() override;
 
   CstaLink& link() { return *link_; }
   // Lines with a running monitor.
@@ -65,12 +74,18 @@ class CstaDriver final : public ports::PbxDriver, private CstaLinkSink {
 
  private:
   class Commands;
+  class Features;
   CstaDriver(CstaDriverOptions options, ports::PbxEventSink& sink, const base::Clock& clock);
   void on_up(base::Timestamp at) override;
   void on_event(const wire::Message& m, base::Timestamp at) override;
   void on_switching_devices(const wire::SwitchingFunctionDevices& d) override;
   void on_down(base::Timestamp at, const base::Error& why) override;
   void monitor(const std::string& device);
+  void start_monitors();
+  void read_features(const std::string& device);
+  // DND/forwarding of `lines` changed (or their availability, `lines` empty): the model's "dnd"
+  // line state and the sink.
+  void features_changed(const std::vector<std::string>& lines);
 
   CstaDriverOptions options_;
   ports::PbxEventSink& sink_;
@@ -78,6 +93,7 @@ class CstaDriver final : public ports::PbxDriver, private CstaLinkSink {
   std::unique_ptr<CstaCallTracker> tracker_;
   std::unique_ptr<CstaLink> link_;
   std::unique_ptr<Commands> commands_;
+  std::unique_ptr<Features> features_;
   std::map<std::string, std::string> monitors_;  // monitorCrossRefID -> device
   std::set<std::string> lines_;                  // the company's lines (monitored or to be)
   std::string devices_ref_;                      // serviceCrossRefID of GetSwitchingFunctionDevices

@@ -12,6 +12,7 @@
 #include <boost/asio/write.hpp>
 #include <deque>
 #include <map>
+#include <optional>
 
 #include "protocols/csta/codec.hpp"
 #include "protocols/csta/framing.hpp"
@@ -30,6 +31,10 @@ struct Sink final : ports::PbxEventSink {
   void on_call_event(const model::CallEvent& e, const model::CallModel&) override { events.push_back(e); }
   void on_lines_changed(const model::CallModel&) override { ++lines; }
   void on_journal_entry(model::JournalEntry e) override { journal.push_back(std::move(e)); }
+  std::vector<std::vector<std::string>> feature_changes;
+  void on_line_features_changed(const ports::PbxFeatures&, std::span<const std::string> lines) override {
+    feature_changes.emplace_back(lines.begin(), lines.end());
+  }
 };
 
 // The switch: one connection at a time.
@@ -51,6 +56,10 @@ class FakeSwitch {
   std::map<std::string, std::vector<wire::SnapshotDeviceItem>> snapshot;  // device -> items
   int connections = 0;
   bool refuse_login = false;
+  // Logical device features (ECMA-269 22): offered by GetCSTAFeatures when `features`.
+  bool features = false;
+  std::map<std::string, bool> dnd;
+  std::map<std::string, std::vector<wire::ForwardListItem>> forwarding;
 
  private:
   void accept() {
@@ -96,6 +105,19 @@ class FakeSwitch {
     if (auto* ms = std::get_if<wire::MonitorStart>(&m)) return send(wire::MonitorStartResponse{"m" + ms->device_object, {}}, invoke);
     if (auto* sd = std::get_if<wire::SnapshotDevice>(&m)) return send(wire::SnapshotDeviceResponse{snapshot[sd->device], ""}, invoke);
     if (auto* mc = std::get_if<wire::MakeCall>(&m)) return send(wire::MakeCallResponse{{"C9", mc->calling_device}}, invoke);
+    if (features && std::holds_alternative<wire::GetCstaFeatures>(m)) {
+      wire::GetCstaFeaturesResponse r;
+      r.services = {{"callControlServ", {"makeCall"}},
+                    {"logicalDeviceServ", {"getDoNotDisturb", "getForwarding", "setDoNotDisturb", "setForwarding"}}};
+      return send(r, invoke);
+    }
+    if (auto* g = std::get_if<wire::GetDoNotDisturb>(&m)) return send(wire::GetDoNotDisturbResponse{dnd[g->device]}, invoke);
+    if (auto* g = std::get_if<wire::GetForwarding>(&m)) return send(wire::GetForwardingResponse{forwarding[g->device]}, invoke);
+    if (auto* r = std::get_if<wire::SetDoNotDisturb>(&m)) {
+      dnd[r->device] = r->on;
+      return send(wire::SetDoNotDisturbResponse{}, invoke);
+    }
+    if (std::holds_alternative<wire::SetForwarding>(m)) return send(wire::SetForwardingResponse{}, invoke);
     if (std::holds_alternative<wire::ClearConnection>(m))
       return send(wire::CstaErrorCode{{wire::ErrorCategory::operation, "invalidConnectionID"}}, invoke);
     if (std::holds_alternative<wire::HoldCall>(m))
@@ -119,8 +141,10 @@ class FakeSwitch {
 
 class DriverTest : public ::testing::Test {
  protected:
-  std::unique_ptr<CstaDriver> make(FakeSwitch& sw, SessionStart start = SessionStart::ecma354, std::string pw = "pw") {
-    CstaDriverOptions o{.name = "osv", .tenant = base::TenantId("acme"), .link = {}, .devices = {}, .device_caps = {}};
+  std::unique_ptr<CstaDriver> make(FakeSwitch& sw, SessionStart start = SessionStart::ecma354, std::string pw = "pw",
+                                   const ports::LinkFence* fence = nullptr) {
+    CstaDriverOptions o{.name = "osv", .tenant = base::TenantId("acme"), .link = {}, .devices = {}, .device_caps = {},
+                        .fence = fence};
     o.link.host = "127.0.0.1";
     o.link.port = sw.port();
     o.link.user = "cb";
@@ -245,10 +269,174 @@ TEST_F(DriverTest, RefusedLoginIsRetriedAndReported) {
   stop(*d);
 }
 
+// DND and forwarding through the switch (ECMA-269 22): read after each monitor, kept current by
+// the monitors' events, set with SetDoNotDisturb/SetForwarding; the DND shows as the line state.
+TEST_F(DriverTest, DoNotDisturbAndForwardingFromTheSwitch) {
+  FakeSwitch sw(io);
+  sw.features = true;
+  sw.dnd["101"] = true;
+  sw.forwarding["100"] = {{wire::ForwardingType::immediate, false, "", std::nullopt},
+                          {wire::ForwardingType::no_answer, true, "+4989123456", 4}};
+  auto d = make(sw);
+  d->start();
+  auto* f = d->features();
+  ASSERT_NE(f, nullptr);
+  EXPECT_FALSE(f->ready()) << "link down";
+  run_until([&] { return d->monitored() == 2 && count(sw, "GetForwarding") == 2 && f->ready(); },
+            "monitors and the features read");
+  EXPECT_EQ(sw.requests[1], "GetCSTAFeatures");
+  EXPECT_TRUE(f->line("101").dnd);
+  EXPECT_EQ(d->call_model().device_state("101"), model::DeviceState::dnd);
+  EXPECT_EQ(f->line("100").no_answer, "+4989123456");
+  EXPECT_EQ(f->line("100").no_answer_seconds, 20);
+  EXPECT_FALSE(f->line("100").unconditional);
+
+  // The switch reports changes made elsewhere.
+  sink.feature_changes.clear();
+  sw.event(wire::DoNotDisturbEvent{"m100", wire::EventDevice::of("100"), true});
+  sw.event(wire::ForwardingEvent{"m100", wire::EventDevice::of("100"), wire::ForwardingType::immediate, true, "102",
+                                 std::nullopt});
+  sw.event(wire::DoNotDisturbEvent{"m101", wire::EventDevice::of("101"), true});  // no change
+  run_until([&] { return sink.feature_changes.size() >= 2; }, "two changes");
+  EXPECT_TRUE(f->line("100").dnd);
+  EXPECT_EQ(d->call_model().device_state("100"), model::DeviceState::dnd);
+  EXPECT_EQ(f->line("100").unconditional, "102");
+  EXPECT_EQ(sink.feature_changes[0], std::vector<std::string>{"100"});
+
+  // Set through the switch: only what differs.
+  auto want = f->line("100");
+  want.dnd = false;
+  want.unconditional.reset();
+  want.busy = "+4930555999";
+  std::optional<base::Status> done;
+  f->set_line("100", want, [&](base::Status s) { done = s; });
+  run_until([&] { return done.has_value(); }, "set_line answered");
+  ASSERT_TRUE(*done) << done->error().to_string();
+  EXPECT_FALSE(f->line("100").dnd);
+  EXPECT_EQ(f->line("100").busy, "+4930555999");
+  EXPECT_EQ(d->call_model().device_state("100"), model::DeviceState::idle);
+  EXPECT_EQ(count(sw, "SetDoNotDisturb"), 1);
+  ASSERT_EQ(count(sw, "SetForwarding"), 2);
+  std::vector<wire::SetForwarding> sets;
+  for (const auto& m : sw.request_messages)
+    if (auto* r = std::get_if<wire::SetForwarding>(&m)) sets.push_back(*r);
+  EXPECT_EQ(sets[0].type, wire::ForwardingType::immediate);
+  EXPECT_FALSE(sets[0].activate);
+  EXPECT_EQ(sets[1].type, wire::ForwardingType::busy);
+  EXPECT_TRUE(sets[1].activate);
+  EXPECT_EQ(sets[1].forward_dn, "+4930555999");
+  // Follow-me is not a CSTA feature.
+  want.follow_me = "+491701234567";
+  done.reset();
+  f->set_line("100", want, [&](base::Status s) { done = s; });
+  ASSERT_TRUE(done.has_value());
+  ASSERT_FALSE(*done);
+  EXPECT_EQ(done->error().code(), base::Errc::invalid_argument);
+  stop(*d);
+  EXPECT_FALSE(f->ready());
+}
+
+TEST_F(DriverTest, SwitchWithoutLogicalDeviceFeaturesSaysSo) {
+  FakeSwitch sw(io);  // answers GetCSTAFeatures with an error
+  auto d = make(sw);
+  d->start();
+  run_until([&] { return d->monitored() == 2 && count(sw, "SnapshotDevice") == 2; }, "monitors");
+  auto st = d->features()->ready();
+  ASSERT_FALSE(st);
+  EXPECT_NE(st.error().message().find("offers no DND and forwarding"), std::string::npos) << st.error().message();
+  EXPECT_EQ(count(sw, "GetDoNotDisturb"), 0);
+  stop(*d);
+}
+
+// Cluster mode (docs/cluster.md "Fencing"): a fence that closes while the link is up ends it; what
+// the switch sends afterwards is dropped unseen, nothing more is written, commands fail, no new
+// connection is made and the calls in progress are not journaled at stop (the new owner's).
+struct TestFence final : ports::LinkFence {
+  bool ok = true;
+  bool valid() const override { return ok; }
+  std::uint64_t token() const override { return 7; }
+};
+
+std::uint64_t counter(const ports::PbxDriverStatus& st, std::string_view name) {
+  for (const auto& [k, v] : st.counters)
+    if (k == name) return v;
+  return 0;
+}
+
+TEST_F(DriverTest, ClosedFenceStopsReadingWritingAndConnecting) {
+  FakeSwitch sw(io);
+  TestFence fence;
+  auto d = make(sw, SessionStart::ecma354, "pw", &fence);
+  d->start();
+  run_until([&] { return d->status().connected && count(sw, "SnapshotDevice") == 2 && d->monitored() == 2; },
+            "session, monitors and snapshots while the fence is valid");
+  sw.event(wire::DeliveredEvent{"m100", {"C1", "100"}, wire::EventDevice::of("100"), wire::EventDevice::of("+4989123456"),
+                                wire::EventDevice::of("100"), {}, L::alerting, "newCall"});
+  run_until([&] { return sink.events.size() == 1; }, "an event while the fence is valid");
+
+  fence.ok = false;  // the lease's deadline passed
+  const auto written = sw.requests.size();
+  // The switch's next event arrives after the deadline: dropped unseen, and the session ends.
+  sw.event(wire::EstablishedEvent{"m100", {"C1", "100"}, wire::EventDevice::of("100"), wire::EventDevice::of("+4989123456"),
+                                  wire::EventDevice::of("100"), {}, L::connected, "newCall"});
+  run_until([&] { return !d->status().connected; }, "the session ended by the read after the deadline");
+  bool refused = false;
+  d->commands()->hangup("C1", "100", [&](base::Status s) { refused = !s && s.error().code() == base::Errc::unavailable; });
+  EXPECT_TRUE(refused) << "a command is refused at once, not sent";
+  run_until([&] { return counter(d->status(), "connect_attempts") >= 3; }, "two more attempts, both fenced");
+  EXPECT_FALSE(d->status().connected);
+  EXPECT_NE(d->status().last_error.find("this node no longer owns the link (lease lost)"), std::string::npos)
+      << d->status().last_error;
+  EXPECT_EQ(sink.events.size(), 1u) << "the Established read after the deadline was not applied";
+  EXPECT_EQ(d->call_model().device_state("100"), model::DeviceState::ringing);
+  EXPECT_EQ(sw.requests.size(), written) << "nothing written after the deadline";
+  EXPECT_EQ(sw.connections, 1) << "no connection without the lease";
+  stop(*d);
+  EXPECT_TRUE(sink.journal.empty()) << "the call in progress is the new owner's to journal";
+  EXPECT_EQ(count(sw, "StopApplicationSession"), 0);
+}
+
+TEST_F(DriverTest, FenceClosedFromTheStartNeverConnects) {
+  FakeSwitch sw(io);
+  TestFence fence;
+  fence.ok = false;
+  auto d = make(sw, SessionStart::ecma354, "pw", &fence);
+  d->start();
+  run_until([&] { return counter(d->status(), "connect_attempts") >= 2; }, "two attempts");
+  EXPECT_EQ(sw.connections, 0);
+  EXPECT_NE(d->status().last_error.find("lease lost"), std::string::npos) << d->status().last_error;
+  fence.ok = true;  // this node gained the lease again: the next attempt connects
+  run_until([&] { return d->status().connected && d->monitored() == 2; }, "connected once the fence is valid");
+  stop(*d);
+}
+
+TEST_F(DriverTest, ClosedFenceRefusesACommandWithoutWritingIt) {
+  FakeSwitch sw(io);
+  TestFence fence;
+  auto d = make(sw, SessionStart::ecma354, "pw", &fence);
+  d->start();
+  run_until([&] { return d->status().connected && count(sw, "SnapshotDevice") == 2; }, "session up");
+  fence.ok = false;
+  const auto written = sw.requests.size();
+  std::optional<base::Status> made;
+  d->commands()->make_call({.from_device = "100", .first_leg_dial_string = std::nullopt, .dial_string = "101",
+                            .caller_id_name = "", .caller_id_number = "", .request_id = "r1", .on_outcome = {}},
+                           [&](base::Status s) { made = s; });
+  ASSERT_TRUE(made) << "answered at once";
+  ASSERT_FALSE(*made);
+  EXPECT_EQ(made->error().code(), base::Errc::unavailable);
+  EXPECT_NE(made->error().message().find("no longer owns the link"), std::string::npos) << made->error().message();
+  run_until([&] { return !d->status().connected; }, "the link closed");
+  EXPECT_EQ(sw.requests.size(), written);
+  EXPECT_EQ(count(sw, "MakeCall"), 0);
+  stop(*d);
+}
+
 TEST(CstaDriverCreate, RefusesBadOptions) {
   asio::io_context io;
   Sink sink;
-  CstaDriverOptions o{.name = "x", .tenant = base::TenantId("acme"), .link = {}, .devices = {}, .device_caps = {}};
+  CstaDriverOptions o{.name = "x", .tenant = base::TenantId("acme"), .link = {}, .devices = {}, .device_caps = {},
+                      .fence = nullptr};
   o.link.host = "127.0.0.1";
   o.link.user = "u";
   EXPECT_FALSE(CstaDriver::create(io.get_executor(), o, sink));  // no password

@@ -81,6 +81,13 @@ struct CstaLink::Impl {
 
   bool connected() const { return sock.has_value() || tls.has_value(); }
 
+  // Cluster mode: the lease of this link is no longer this node's (CstaLinkOptions::fence).
+  bool fenced() const { return opt().fence && !opt().fence->valid(); }
+  base::Error fenced_error() const {
+    return base::Error::unavailable("CSTA link to " + owner.peer() +
+                                    " ended: this node no longer owns the link (lease lost)");
+  }
+
   // Closes the current connection (the read loop then ends it).
   void close(base::Error why) {
     if (!session_error) session_error = std::move(why);
@@ -90,6 +97,10 @@ struct CstaLink::Impl {
   }
 
   void send(const wire::Message& m, int invoke_id) {
+    if (fenced()) {  // nothing goes out without the lease (a write in progress keeps its buffer)
+      close(fenced_error());
+      return;
+    }
     std::string xml = wire::encode(m, opt().edition);
     std::string frame;
     if (auto st = wire::append_frame(frame, opt().framing, invoke_id, xml); !st) {
@@ -103,6 +114,11 @@ struct CstaLink::Impl {
 
   void flush() {
     if (writing || out.empty() || !connected()) return;
+    if (fenced()) {  // not writing: nothing refers to the queue
+      out.clear();
+      close(fenced_error());
+      return;
+    }
     writing = true;
     auto done = [this, alive = std::weak_ptr<bool>(alive), gen = generation](boost::system::error_code ec, std::size_t) {
       if (alive.expired()) return;
@@ -129,6 +145,11 @@ struct CstaLink::Impl {
   }
 
   void request(const wire::Message& m, Reply reply, bool login = false) {
+    if (fenced()) {
+      if (connected()) close(fenced_error());
+      reply(base::fail(fenced_error()));
+      return;
+    }
     if (!connected() || (!login && owner.state_ != CstaLinkState::up)) {
       reply(base::fail(base::Error::unavailable("CSTA link to " + owner.peer() + " is not up")));
       return;
@@ -307,6 +328,7 @@ struct CstaLink::Impl {
 
   asio::awaitable<base::Error> run_connection() {
     ++stats.connect_attempts;
+    if (fenced()) co_return fenced_error();  // another node may own the link: not even a connect
     set_state(CstaLinkState::connecting);
     stop_timer.expires_at(asio::steady_timer::time_point::max());
     auto c = co_await (net::async_tcp_connect(opt().host, opt().port, opt().connect_timeout) ||
@@ -314,6 +336,7 @@ struct CstaLink::Impl {
     if (c.index() == 1) co_return base::Error::unavailable("CSTA link stopped");
     auto& s = std::get<0>(c);
     if (!s) co_return s.error();
+    if (fenced()) co_return fenced_error();  // the lease ran out while connecting
     ++generation;
     session_error.reset();
     reader = wire::FrameReader(wire::FrameLimits{.max_frame_bytes = opt().max_frame_bytes}, wire::Framing::detect);
@@ -341,6 +364,10 @@ struct CstaLink::Impl {
                          : co_await sock->async_read_some(asio::buffer(buf), kTuple);
       if (ec) {
         if (!session_error) session_error = net::to_error(ec, "CSTA read from " + owner.peer());
+        break;
+      }
+      if (fenced()) {  // read after the lease's deadline: dropped unseen, the session ends
+        session_error = fenced_error();
         break;
       }
       stats.bytes_in += n;
@@ -464,7 +491,7 @@ void CstaLink::stop(std::function<void()> done) {
   i.stopping = true;
   i.backoff_timer.cancel();
   i.stop_timer.cancel();
-  if (state_ == CstaLinkState::up && options_.start == SessionStart::ecma354) {
+  if (state_ == CstaLinkState::up && options_.start == SessionStart::ecma354 && !i.fenced()) {
     // Say goodbye, then close when the switch answered (or at once when it does not in time).
     i.request(wire::StopApplicationSession{.session_id = i.session_id},
               [&i](base::Result<wire::Message>) { i.close(base::Error::unavailable("CSTA link stopped")); });

@@ -24,6 +24,7 @@
 #include "base/error.hpp"
 #include "base/time.hpp"
 #include "net/backoff.hpp"
+#include "ports/link_fence.hpp"
 #include "protocols/csta/csta_types.hpp"
 #include "protocols/csta/framing.hpp"
 #include "protocols/csta/messages.hpp"
@@ -55,6 +56,12 @@ struct CstaLinkOptions {
   std::chrono::milliseconds stable_after{10'000};     // the backoff starts over after a session this long
   std::uint64_t backoff_seed = 0;                     // 0: random
   std::size_t max_frame_bytes = 1 << 20;              // one message from the switch
+  // Cluster mode (docs/cluster.md "Fencing"): the link acts only while the fence is valid. It is
+  // checked before connecting, before anything is written (requests, answers, keepalives, the
+  // goodbye at stop) and after every read, before the bytes are looked at: once invalid, what
+  // arrives is dropped unseen and the session ends ("this node no longer owns the link").
+  // Null: no fence (one node). Must outlive the link.
+  const ports::LinkFence* fence = nullptr;
 };
 
 struct CstaLinkStats {
