@@ -6,7 +6,9 @@ other (`scenario NAME` on the simulator's stdin), B's journal equals A's (party,
 disposition, transfers; start, answer and end within 5 s) and B's line states equal A's once the
 scenario is over. Then call control issued on B's REST API happens on A's PBX: a make call from
 100 to 101 on B rings and connects both phones on the simulator (seen in A's calls), a hangup on B
-ends it on A, and both journals get the same entries.
+ends it on A, and both journals get the same entries; an outside call ringing 100 (the
+simulator's `ring 100 60`) is answered from B's REST API (CSTA AnswerCall through A, whose AMI
+PJSIPNotify makes the phone pick up) and journaled as answered on both.
 usage: csta_loopback_test.py CALLBRIDGED CALLBRIDGE PBXSIM FIXTURES_DIR
 """
 import hashlib
@@ -259,6 +261,33 @@ reconnect_min_ms = 50
         jb = wait_until("make call entries on B", lambda: (lambda j: j if len(j) >= seen_b + 2 else None)(api_b.journal()), procs)
         compare("make call from B", ja[:len(ja) - seen_a], jb[:len(jb) - seen_b])
         print("ok hangup on B ended the call on A; journals equal")
+        seen_a, seen_b = len(ja), len(jb)
+
+        # AnswerCall end to end: an outside call rings 100 on the simulator (up to 60 simulated
+        # seconds, then the caller would give up). B's REST answer becomes the CSTA AnswerCall of
+        # drivers/csta, A's CSTA server carries it out (AMI PJSIPNotify talk) and the phone picks up.
+        def ringing(api):
+            for c in api.call("GET", "/api/v1/calls")["calls"]:
+                if {x["device"]: x["state"] for x in c["connections"]}.get("100") == "alerting":
+                    return c
+            return None
+
+        start = len(sim.lines)
+        sim.p.stdin.write(b"ring 100 60\n")
+        sim.p.stdin.flush()
+        sim.wait_line(r"scenario ring 100 started", start=start)
+        ring_b = wait_until("the outside call ringing 100 on B", lambda: ringing(api_b), procs)
+        api_b.call("POST", f"/api/v1/calls/{ring_b['id']}/answer", {"device": "100"}, token=anna_b)
+        # The answered call talks 3 simulated seconds (under a second here): its journal entries,
+        # answered on both sides, are the proof (unanswered, the caller gives up: "missed").
+        sim.wait_line(r"scenario ring 100 done", start=start, timeout=60)
+        ja = wait_until("answered call's entry on A", lambda: (lambda j: j if len(j) >= seen_a + 1 else None)(api_a.journal()), procs)
+        jb = wait_until("answered call's entry on B", lambda: (lambda j: j if len(j) >= seen_b + 1 else None)(api_b.journal()), procs)
+        new_a, new_b = ja[:len(ja) - seen_a], jb[:len(jb) - seen_b]
+        compare("answer on B", new_a, new_b)
+        if [e["disposition"] for e in new_a] != ["answered"]:
+            fail(f"answer on B: A's entry is not one answered call: {json.dumps(new_a, indent=1)}")
+        print("ok answer on B (CSTA AnswerCall through A) picked up the ringing phone on A's PBX; journals equal")
         print("PASS")
     finally:
         for p in reversed(procs):

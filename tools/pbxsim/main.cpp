@@ -9,9 +9,11 @@
 #include <iostream>
 #include <optional>
 #include <set>
+#include <sstream>
 #include <string>
 #include <thread>
 
+#include "sim/flows.hpp"
 #include "sim/scenarios.hpp"
 #include "sim/sim_server.hpp"
 #include "sim/traffic.hpp"
@@ -134,7 +136,9 @@ int main(int argc, char** argv) {
   app.add_flag("--control-stdin", control_stdin,
                "read commands from stdin, one per line: 'drain' = start no new calls and exit once the calls "
                "in progress have ended (fault campaigns end their traffic this way); 'scenario NAME' = play "
-               "one captured flow now, printing 'scenario NAME done' once the simulator is idle again");
+               "one captured flow now, printing 'scenario NAME done' once the simulator is idle again; 'ring EXT "
+               "SECONDS' = an outside caller rings phone EXT that long, then gives up, unless the phone is answered "
+               "first (by hand or remotely), printing 'scenario ring EXT done' once idle");
   app.add_option("--dump", dump,
                  "do not serve: run the scenario/traffic to the end and write the AMI stream (banner + events) "
                  "to FILE ('-' = stdout); needs --scenario or --max-calls");
@@ -276,6 +280,31 @@ int main(int argc, char** argv) {
             }
             std::fflush(stdout);
           });
+        } else if (line.starts_with("ring ")) {
+          // ring EXT SECONDS: an outside call to EXT that rings until answered (remote control:
+          // PJSIPNotify talk) or until the caller gives up after SECONDS.
+          std::string ext;
+          int secs = 0;
+          std::istringstream in(line.substr(5));
+          in >> ext >> secs;
+          if (ext.empty() || secs < 1 || secs > 3600 || !in.eof()) {
+            std::fprintf(stderr, "callbridge-pbxsim: usage: ring EXT SECONDS (1..3600)\n");
+            continue;
+          }
+          server.post([ext, secs, &playing](sim::SimEngine& e) {
+            if (!e.model().phone(ext)) {
+              std::printf("callbridge-pbxsim: ring: no phone %s\n", ext.c_str());
+            } else {
+              sim::InboundCall c;
+              c.ext = ext;
+              c.outcome = sim::Outcome::missed;
+              c.ring = std::chrono::seconds(secs);
+              sim::start_inbound(e, c);
+              playing = "ring " + ext;
+              std::printf("callbridge-pbxsim: scenario ring %s started\n", ext.c_str());
+            }
+            std::fflush(stdout);
+          });
         } else if (line == "drain") {
           server.post([&server, &generator, &draining](sim::SimEngine& e) {
             generator.stop();
@@ -283,7 +312,7 @@ int main(int argc, char** argv) {
             if (e.idle()) server.stop();  // nothing in progress: on_idle would not come again
           });
         } else if (!line.empty()) {
-          std::fprintf(stderr, "callbridge-pbxsim: unknown control command '%s' (known: drain, scenario NAME)\n", line.c_str());
+          std::fprintf(stderr, "callbridge-pbxsim: unknown control command '%s' (known: drain, scenario NAME, ring EXT SECONDS)\n", line.c_str());
         }
       }
     }).detach();
