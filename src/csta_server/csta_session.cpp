@@ -954,12 +954,8 @@ void CstaSession::on_call_event(FeedEvent& fe, TenantFeed& feed) {
   if (state_ != State::active || monitors_.empty()) return;
   // This session's monitors of the event's devices, in the order of their cross reference ids
   // (as one client gets them), with the events their device sees.
-  struct Target {
-    const std::string* ref;
-    Monitor* mon;
-    std::size_t device;  // index in fe.devices
-  };
-  std::vector<Target> targets;
+  auto& targets = targets_;  // reused: no allocation per event
+  targets.clear();
   for (std::size_t i = 0; i < fe.devices.size(); ++i) {
     auto d = by_device_.find(fe.devices[i].first);
     if (d == by_device_.end()) continue;
@@ -970,7 +966,13 @@ void CstaSession::on_call_event(FeedEvent& fe, TenantFeed& feed) {
   }
   std::sort(targets.begin(), targets.end(), [](const Target& a, const Target& b) { return *a.ref < *b.ref; });
   const auto framing = out_framing();
-  std::string key;
+  // What else decides the bytes: the edition, how the client writes device ids, the framing.
+  char tail[8];
+  tail[0] = static_cast<char>('0' + static_cast<int>(edition_));
+  tail[1] = device_style_.openscape ? 'N' : '-';
+  tail[2] = device_style_.e164 ? '+' : '-';
+  tail[3] = framing == csta::Framing::headerless ? 'b' : 'h';
+  std::string& key = key_;
   for (const auto& t : targets) {
     const std::string& ref = *t.ref;
     Monitor& mon = *t.mon;
@@ -978,18 +980,19 @@ void CstaSession::on_call_event(FeedEvent& fe, TenantFeed& feed) {
     for (std::size_t n = 0; n < mapped.size(); ++n) {
       const auto& ev = mapped[n];
       if (ev.kind == EventKind::delivered || ev.kind == EventKind::established) {
-        if (!mon.sent[ev.connection.call].insert(std::string(to_string(ev.kind)) + "|" + ev.subject).second) continue;
+        if (!mon.note(ev.connection.call, ev.kind == EventKind::established, ev.subject)) continue;
       } else if (ev.kind == EventKind::call_cleared ||
                  (ev.kind == EventKind::connection_cleared && ev.subject == mon.device)) {
-        mon.sent.erase(ev.connection.call);
+        mon.forget(ev.connection.call);
       }
       if (mon.filter.suppresses(wire_kind(ev.kind))) continue;
       // The bytes depend on the event, the cross reference id, the edition, how the client writes
       // device ids and the framing: equal for many monitors, encoded once for them.
       key.clear();
-      fmt::format_to(std::back_inserter(key), "{}|{}|{}|{}|{}{}{}|{}", t.device, n, ref, static_cast<int>(edition_),
-                     device_style_.openscape ? 'N' : '-', device_style_.e164 ? '+' : '-', device_style_.noa,
-                     framing == csta::Framing::headerless ? 'b' : 'h');
+      key.append(std::to_string(t.device)).push_back('|');
+      key.append(std::to_string(n)).push_back('|');
+      key.append(ref).push_back('|');
+      key.append(tail, 4).append(device_style_.noa);
       auto& frame = fe.frames[key];
       if (!frame) frame = encode_event(ev, ref, framing, feed);
       if (!frame) continue;

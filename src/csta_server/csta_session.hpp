@@ -62,9 +62,25 @@ class CstaSession : public std::enable_shared_from_this<CstaSession> {
   struct Monitor {
     std::string device;  // model device
     protocols::csta::MonitorFilter filter;
-    // Per call, the Delivered/Established already sent ("Delivered|101"): the model reports a
-    // ringing or an answer once per connection (caller and callee), CSTA once per call.
-    std::map<std::string, std::set<std::string>> sent;
+    // Per call, the Delivered/Established already sent (call, kind, subject): the model reports a
+    // ringing or an answer once per connection (caller and callee), CSTA once per call. A monitor
+    // has a handful of calls at once: a flat list, reused (no allocation per event).
+    struct Sent {
+      std::string call;
+      bool established = false;  // else delivered
+      std::string subject;
+    };
+    std::vector<Sent> sent;
+    // False when (call, kind, subject) was noted before; else notes it.
+    bool note(const std::string& call, bool established, const std::string& subject) {
+      for (const auto& x : sent)
+        if (x.established == established && x.call == call && x.subject == subject) return false;
+      sent.push_back({call, established, subject});
+      return true;
+    }
+    void forget(const std::string& call) {
+      std::erase_if(sent, [&](const Sent& x) { return x.call == call; });
+    }
     // The line's DND and forwarding as this monitor last reported them (taken when it started, if
     // the PBX's features were readable then; else all off).
     std::optional<ports::LineFeatures> features;
@@ -146,6 +162,13 @@ class CstaSession : public std::enable_shared_from_this<CstaSession> {
   std::map<std::string, Monitor> monitors_;  // cross ref id -> monitor
   std::unordered_map<std::string, std::vector<std::string>> by_device_;  // model device -> cross ref ids
   std::uint64_t stamp_ = 0;  // take_stamp()
+  struct Target {  // on_call_event: a monitor of one of the event's devices
+    const std::string* ref;
+    Monitor* mon;
+    std::size_t device;  // index in FeedEvent::devices
+  };
+  std::vector<Target> targets_;  // reused by on_call_event
+  std::string key_;              // reused by on_call_event
   std::uint64_t next_monitor_ = 1;
   int server_invoke_ = 0;
   TenantFeed* feed_ = nullptr;
