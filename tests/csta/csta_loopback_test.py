@@ -8,7 +8,9 @@ scenario is over. Then call control issued on B's REST API happens on A's PBX: a
 100 to 101 on B rings and connects both phones on the simulator (seen in A's calls), a hangup on B
 ends it on A, and both journals get the same entries; an outside call ringing 100 (the
 simulator's `ring 100 60`) is answered from B's REST API (CSTA AnswerCall through A, whose AMI
-PJSIPNotify makes the phone pick up) and journaled as answered on both.
+PJSIPNotify makes the phone pick up) and journaled as answered on both; DND set on B's REST API
+is on A's PBX (SetDoNotDisturb), forwarding set on A reaches B (ForwardingEvent), and both are
+turned off from B (the simulator runs with callbridge's dialplan, so A's PBX carries them).
 usage: csta_loopback_test.py CALLBRIDGED CALLBRIDGE PBXSIM FIXTURES_DIR
 """
 import hashlib
@@ -18,6 +20,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.error
 import urllib.request
 
 from child_lines import Proc, fail
@@ -121,7 +124,9 @@ def main():
     work = tempfile.mkdtemp(prefix="csta-loopback-")
     procs = []
     try:
-        sim = Proc([pbxsim, "--listen", "127.0.0.1:0", "--speed", str(SPEED), "--control-stdin"], DEADLINE_S,
+        # With callbridge's dialplan (docs/dialplan.md): A's PBX carries DND and forwarding.
+        sim = Proc([pbxsim, "--listen", "127.0.0.1:0", "--speed", str(SPEED), "--control-stdin",
+                    "--callbridge-dialplan"], DEADLINE_S,
                    stdin=subprocess.PIPE)
         procs.append(sim)
         _, m = sim.wait_line(r"AMI on 127\.0\.0\.1:(\d+)")
@@ -171,6 +176,7 @@ tenant = "default"
             return r.stdout.decode().strip().splitlines()[-1].strip()
 
         admin_a = token(cfg_a, "boss", "admin", None)
+        anna_a = token(cfg_a, "anna", "user", "100")
         a = Proc([daemon_bin, "--config", cfg_a], DEADLINE_S)
         procs.append(a)
         _, m = a.wait_line(r"CSTA server listening on 127\.0\.0\.1:(\d+)")
@@ -288,6 +294,33 @@ reconnect_min_ms = 50
         if [e["disposition"] for e in new_a] != ["answered"]:
             fail(f"answer on B: A's entry is not one answered call: {json.dumps(new_a, indent=1)}")
         print("ok answer on B (CSTA AnswerCall through A) picked up the ringing phone on A's PBX; journals equal")
+
+        # DND and forwarding both ways: set on B (drivers/csta SetDoNotDisturb -> A's CSTA server ->
+        # A's PBX), set on A (A's CSTA server's Forwarding event -> B's monitor of 100).
+        def features(api, token):
+            try:
+                r = api.call("GET", "/api/v1/me/forwarding", token=token)
+            except urllib.error.HTTPError:
+                return None
+            return r if r.get("available") else None
+
+        wait_until("DND and forwarding readable on A", lambda: features(api_a, anna_a), procs)
+        wait_until("DND and forwarding readable on B (through CSTA)", lambda: features(api_b, anna_b), procs)
+        api_b.call("PUT", "/api/v1/me/dnd", {"dnd": True}, token=anna_b)
+        wait_until("DND set on B is on A's PBX", lambda: features(api_a, anna_a)["dnd"] is True, procs)
+        wait_until("line 100 dnd on A and B", lambda: api_a.lines().get("100") == "dnd" and api_b.lines().get("100") == "dnd",
+                   procs)
+        # (A's REST API stores the destination as its dialing plan reads it.)
+        busy_a = api_a.call("PUT", "/api/v1/me/forwarding", {"busy": "102"}, token=anna_a)["forwarding"]["busy"]
+        if not busy_a:
+            fail("forwarding on busy set on A did not stick")
+        wait_until(f"forwarding set on A ({busy_a}) reaches B (ForwardingEvent)",
+                   lambda: features(api_b, anna_b)["forwarding"]["busy"] == busy_a, procs)
+        api_b.call("PUT", "/api/v1/me/dnd", {"dnd": False}, token=anna_b)
+        api_b.call("DELETE", "/api/v1/me/forwarding", token=anna_b)
+        wait_until("DND and forwarding off on A", lambda: (lambda f: f["dnd"] is False and f["forwarding"]["busy"] is None)(
+            features(api_a, anna_a)), procs)
+        print("ok DND and forwarding: set on B happen on A's PBX, set on A reach B")
         print("PASS")
     finally:
         for p in reversed(procs):
