@@ -205,7 +205,8 @@ base::Status App::open_journal() {
   if (!opened) return fail(opened.error());
   journal_stats_ = [stats = std::move(opened->stats)] {
     auto x = stats();
-    return App::JournalCounters{x.appended, x.committed, x.dropped, x.write_errors, x.queued, x.last_write_failed};
+    return App::JournalCounters{x.appended, x.committed,         x.dropped, x.write_errors,
+                                x.queued,   x.last_write_failed, x.skipped};
   };
   journal_location_ = std::move(opened->location);
   store_ = std::move(opened->store);
@@ -715,6 +716,7 @@ std::string App::diagnostics_json(const std::optional<base::TenantId>& tenant) c
     j["queued"] = js.queued;
     j["dropped"] = js.dropped;
     j["write_errors"] = js.write_errors;
+    j["already_written"] = js.skipped;
     j["purged"] = purged_total_.load();
     if (auto lp = last_purge_micros_.load(); lp != 0)
       j["last_purge_at"] = base::format_rfc3339_ms(base::from_micros(lp));

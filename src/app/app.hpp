@@ -88,6 +88,7 @@ class App {
     std::uint64_t appended = 0, committed = 0, dropped = 0, write_errors = 0;
     std::size_t queued = 0;
     bool last_write_failed = false;
+    std::uint64_t skipped = 0;  // entries the store had already (idempotent key): not written twice
   };
   api::HttpServer& http() { return *http_; }  // add routes before run()
   // The live event stream of every tenant (each runtime publishes under its id), and the

@@ -399,6 +399,42 @@ TEST_P(JournalContract, CommittedEntriesAreHandedOnWithTheirIdsBeforeFlushReturn
   EXPECT_EQ(noted[0].entry.note, "x");
 }
 
+// Open-call state of the PBX drivers (ports::JournalStore::put_open_state): both stores keep it
+// (PostgreSQL since schema version 6: in cluster mode the node that takes a link over continues
+// the calls of the previous owner); a row leaves in the transaction of the entry that completes
+// its leg; rows are per scope (one link) and survive a reopen (another process, another node).
+TEST_P(JournalContract, OpenStateRowsLeaveWithTheirEntryAndSurviveAReopen) {
+  {
+    auto o = open();
+    ASSERT_TRUE(o.store);
+    auto& s = *o.store;
+    EXPECT_TRUE(s.keeps_open_state());
+    s.put_open_state("ami:default:a", "k1", "leg one\nline two");
+    s.put_open_state("ami:default:a", "k2", "leg two");
+    s.put_open_state("ami:default:b", "k1", "other link");
+    s.put_open_state("ami:default:a", "k2", "leg two, answered");  // replaces
+    ASSERT_TRUE(s.flush());
+    auto rows = s.load_open_state("ami:default:a");
+    ASSERT_TRUE(rows) << rows.error().to_string();
+    EXPECT_EQ(*rows, (std::vector<std::string>{"leg one\nline two", "leg two, answered"}));
+    JournalEntry e = make("100", "+49", Direction::inbound, Disposition::answered, 1);
+    e.state_scope = "ami:default:a";
+    e.state_key = "k1";
+    s.put_open_state("ami:default:a", "k1", "leg one, ended");  // then its entry, in one batch or two
+    s.append(e);
+    s.drop_open_state("ami:default:b", "k1");
+    s.put_open_state("ami:default:b", "k3", "ringing");
+    ASSERT_TRUE(s.flush());
+  }
+  auto o = open();
+  ASSERT_TRUE(o.store);
+  auto& s = *o.store;
+  EXPECT_EQ(run(s, {.tenant = base::TenantId("default")}).size(), 1u);
+  EXPECT_EQ(*s.load_open_state("ami:default:a"), std::vector<std::string>{"leg two, answered"});
+  EXPECT_EQ(*s.load_open_state("ami:default:b"), std::vector<std::string>{"ringing"});
+  EXPECT_TRUE(s.load_open_state("ami:default:c")->empty());
+}
+
 TEST_P(JournalContract, ReopenKeepsEntriesAndIdsKeepGrowing) {
   std::int64_t first_id = 0;
   {

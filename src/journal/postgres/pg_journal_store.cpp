@@ -3,7 +3,10 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <map>
+#include <set>
 #include <optional>
+#include <random>
 #include <string_view>
 #include <utility>
 
@@ -77,6 +80,27 @@ ALTER TABLE journal ADD COLUMN private_device BOOLEAN NOT NULL DEFAULT false;
     R"sql(
 ALTER TABLE journal ADD COLUMN trunk_channel_s DOUBLE PRECISION NOT NULL DEFAULT 0;
 )sql",
+    // 6: cluster failover (docs/cluster.md). The open-call state of the PBX drivers (as SQLite's
+    // open_state): the node that takes a link over continues the calls the previous owner left;
+    // the store that loaded a scope last owns it (journal_open_state_owner): a stopped previous
+    // owner whose writer commits late puts no rows there any more.
+    // The idempotent key of an entry: "<scope>/<key>" of the call leg it completes; an entry whose
+    // leg was written already (by the previous owner, or by a commit whose answer was lost) is not
+    // written again. NULL (legs without a key) never conflicts.
+    R"sql(
+ALTER TABLE journal ADD COLUMN leg_key TEXT;
+CREATE UNIQUE INDEX journal_leg_key ON journal(leg_key);
+CREATE TABLE journal_open_state (
+  scope TEXT NOT NULL,
+  key TEXT NOT NULL,
+  text TEXT NOT NULL,
+  PRIMARY KEY (scope, key)
+);
+CREATE TABLE journal_open_state_owner (
+  scope TEXT PRIMARY KEY,
+  owner TEXT NOT NULL
+);
+)sql",
 };
 static_assert(std::size(kMigrations) == PgJournalStore::kSchemaVersion);
 
@@ -95,9 +119,15 @@ constexpr const char* kWritable =
     "tenant, call_id, party, direction, remote, remote_withheld, remote_name, disposition, "
     "started_at, answered_at, ended_at, hold_s, transferred_to, transferred_from, contact_id, contact_name, "
     "contact_company, contact_source, note, estimated, done, device_number, device_name, private_device, "
-    "trunk_channel_s";
+    "trunk_channel_s, leg_key";
 
-// The 25 values of a row, in kWritable order, each as text (nullopt = SQL NULL): one list for
+// The idempotent key of an entry (migration 6): its leg's open-state scope and key, or none.
+std::optional<std::string> leg_key(const model::JournalEntry& e) {
+  if (e.state_key.empty()) return std::nullopt;
+  return pg::sanitize_utf8(e.state_scope + "/" + e.state_key);
+}
+
+// The 26 values of a row, in kWritable order, each as text (nullopt = SQL NULL): one list for
 // the COPY rows and the INSERT parameters. A value passed to `emit` lives for that call only.
 template <typename Emit>
 void for_each_value(const model::JournalEntry& e, Emit&& emit) {
@@ -136,6 +166,8 @@ void for_each_value(const model::JournalEntry& e, Emit&& emit) {
   emit(V(e.private_device ? "t" : "f"));
   std::snprintf(num, sizeof num, "%.17g", e.trunk_channel_s);
   emit(V(num));
+  const auto key = leg_key(e);
+  emit(key ? V(*key) : V());
 }
 
 void copy_row(std::string& out, const model::JournalEntry& e) {
@@ -155,7 +187,7 @@ void append_params(PgConn::Params& out, const model::JournalEntry& e) {
     else out.emplace_back(std::nullopt);
   });
 }
-constexpr int kWritableColumns = 25;
+constexpr int kWritableColumns = 26;
 // Batches up to this size go as one multi-row INSERT ... RETURNING (one round trip, atomic on
 // its own); bigger ones go through COPY in a transaction that locks out other writers and reads
 // the last id given (write_batch). Until 2026-12-06 every batch went through COPY into a temporary staging
@@ -179,12 +211,12 @@ Result<pg::PgRows> exec_retry(PgConn& c, const std::string& sql, const PgConn::P
 // first matching entry gets a row, as if each ran `UPDATE ... WHERE NOT done` in turn; but one
 // statement per kResolveChunk entries, not one round trip (with a parse and plan) per entry, which
 // had cut bulk writes to 1-3k entries/s (docs/performance.md).
-Status resolve_missed(PgConn& w, std::deque<JournalWrite>& batch, Steady::time_point deadline) {
+Status resolve_missed(PgConn& w, const std::vector<JournalWrite*>& written, Steady::time_point deadline) {
   constexpr std::size_t kResolveChunk = 1000;  // 5 parameters each, far below libpq's 65535
   std::vector<JournalWrite*> asking;
-  for (auto& item : batch) {
-    item.resolved.clear();
-    if (item.entry && model::resolves_missed(*item.entry)) asking.push_back(&item);
+  for (auto* item : written) {
+    item->resolved.clear();
+    if (model::resolves_missed(*item->entry)) asking.push_back(item);
   }
   if (asking.size() == 1) {
     // One entry (a PBX's pace: entries one by one): the plain statement plans faster than the CTE.
@@ -252,6 +284,10 @@ std::optional<std::string> opt_text(const pg::PgRows& r, int row, int col) {
 
 PgJournalStore::PgJournalStore(Options options) : options_(std::move(options)) {
   location_ = PgConn::describe(options_.conninfo);
+  std::random_device rd;
+  char id[17];
+  std::snprintf(id, sizeof id, "%08x%08x", rd(), rd());
+  instance_ = id;
 }
 
 Result<std::unique_ptr<PgJournalStore>> PgJournalStore::open(Options options) {
@@ -297,48 +333,122 @@ bool PgJournalStore::set_on_committed(CommittedFn fn) { return batches_->set_on_
 Status PgJournalStore::write_batch(std::deque<JournalWrite>& batch, std::vector<std::int64_t>& ids) {
   const auto deadline = Steady::now() + options_.query_timeout;
   auto& w = *writer_;
-  if (batch.size() <= kInsertMaxRows) return insert_batch(batch, ids, deadline);
-  // One transaction: COPY without ids (the identity assigns them in row order), then the last id
-  // given. The lock makes them contiguous: it conflicts with every other writer's INSERT or COPY
-  // (ROW EXCLUSIVE) and with itself, not with readers, so no other session draws from the
-  // sequence meanwhile (its CACHE is 1, the default the migration leaves). Asking the sequence
-  // for the ids first (5000 nextval rows per batch) cost a quarter of the bulk rate.
+  std::vector<JournalWrite*> entries;
+  for (auto& item : batch) {
+    item.resolved.clear();
+    if (item.entry) entries.push_back(&item);
+  }
+  // The open-call state rows the batch leaves behind: in batch order the last word on a row wins
+  // (a put, a delete, or the entry that completes the leg, which deletes it in this transaction).
+  StateOps state;
+  for (const auto& item : batch) {
+    if (item.state)
+      state[{item.state->scope, item.state->key}] = {
+          item.state->text.empty() ? std::nullopt : std::optional<std::string>(item.state->text), false};
+    else if (!item.entry->state_key.empty())
+      state[{item.entry->state_scope, item.entry->state_key}] = {std::nullopt, true};
+  }
+  const bool bulk = entries.size() > kInsertMaxRows;
+  const bool marks = any_resolves(batch);
+  // A small batch of entries alone is one INSERT statement (atomic on its own); anything more goes
+  // in one transaction: the marks and the state rows commit with the entries that make them.
+  const bool txn = bulk || marks || !state.empty();
   auto rollback = [&](Error e) {
     ids.clear();
-    if (w.connected()) (void)w.exec("ROLLBACK", Steady::now() + std::chrono::seconds(5));
+    if (txn && w.connected()) (void)w.exec("ROLLBACK", Steady::now() + std::chrono::seconds(5));
     return fail(std::move(e));
   };
-  if (auto r = w.exec("BEGIN; LOCK TABLE journal IN SHARE ROW EXCLUSIVE MODE", deadline); !r)
-    return rollback(r.error());
-  copy_buf_.clear();
-  for (const auto& item : batch) {
-    // keeps_open_state() is false: the drivers put no state rows into this store.
-    CB_CHECK(!item.state, "open-call state queued in the PostgreSQL journal");
-    copy_row(copy_buf_, *item.entry);
+  // Bulk: COPY without ids (the identity assigns them in row order), then the last id given. The
+  // lock makes them contiguous: it conflicts with every other writer's INSERT or COPY (ROW
+  // EXCLUSIVE) and with itself, not with readers, so no other session draws from the sequence
+  // meanwhile (its CACHE is 1, the default the migration leaves). Asking the sequence for the ids
+  // first (5000 nextval rows per batch) cost a quarter of the bulk rate.
+  if (txn)
+    if (auto r = w.exec(bulk ? "BEGIN; LOCK TABLE journal IN SHARE ROW EXCLUSIVE MODE" : "BEGIN", deadline); !r)
+      return rollback(r.error());
+  if (!entries.empty()) {
+    auto st = bulk ? copy_entries(entries, ids, deadline) : insert_entries(entries, ids, deadline);
+    if (!st) return rollback(st.error());
+  } else {
+    ids.clear();
   }
-  auto st = w.copy_in(std::string("COPY journal (") + kWritable + ") FROM STDIN", copy_buf_, deadline);
-  if (copy_buf_.capacity() > (8u << 20)) std::string().swap(copy_buf_);  // do not keep a burst's buffer
-  if (!st) return rollback(st.error());
-  auto last = w.exec("SELECT currval(pg_get_serial_sequence('journal', 'id'))", deadline);
-  if (!last) return rollback(last.error());
-  if (last->size() != 1) return rollback(Error::internal("journal " + location_ + ": no last id"));
-  const std::int64_t last_id = last->i64(0, 0);
-  if (auto st2 = resolve_missed(w, batch, deadline); !st2) return rollback(st2.error());
-  if (auto r = w.exec("COMMIT", deadline); !r) return rollback(r.error());
-  ids.clear();
-  const auto n = static_cast<std::int64_t>(batch.size());
-  for (std::int64_t id = last_id - n + 1; id <= last_id; ++id) ids.push_back(id);
+  if (marks) {
+    std::vector<JournalWrite*> written;
+    for (std::size_t i = 0; i < entries.size(); ++i)
+      if (ids[i] != 0) written.push_back(entries[i]);
+    if (auto st = resolve_missed(w, written, deadline); !st) return rollback(st.error());
+  }
+  if (!state.empty())
+    if (auto st = write_state(state, deadline); !st) return rollback(st.error());
+  if (txn)
+    if (auto r = w.exec("COMMIT", deadline); !r) return rollback(r.error());
+  for (std::size_t i = 0; i < entries.size(); ++i)
+    if (ids[i] == 0)
+      spdlog::info("journal {}: the entry of leg {} ({} {}) was written before (by the previous owner of the "
+                   "link, or by a commit whose answer was lost); not written twice",
+                   location_, *leg_key(*entries[i]->entry), entries[i]->entry->party, entries[i]->entry->call_id);
   return {};
 }
 
-Status PgJournalStore::insert_batch(std::deque<JournalWrite>& batch, std::vector<std::int64_t>& ids,
+// Entries whose leg key is in the journal already, or earlier in the same batch, get id 0 (not
+// written: the idempotent key of migration 6); the others go in with one COPY.
+Status PgJournalStore::copy_entries(const std::vector<JournalWrite*>& entries, std::vector<std::int64_t>& ids,
                                     Steady::time_point deadline) {
+  auto& w = *writer_;
+  constexpr std::size_t kChunk = 1000;
+  std::vector<std::optional<std::string>> keys;
+  keys.reserve(entries.size());
+  for (const auto* item : entries) keys.push_back(leg_key(*item->entry));
+  std::set<std::string> taken;
+  PgConn::Params args;
+  for (std::size_t from = 0; from < keys.size();) {
+    args.clear();
+    std::string sql = "SELECT leg_key FROM journal WHERE leg_key IN (";
+    for (; from < keys.size() && args.size() < kChunk; ++from) {
+      if (!keys[from]) continue;
+      sql += args.empty() ? "$" : ",$";
+      args.emplace_back(*keys[from]);
+      sql += std::to_string(args.size());
+    }
+    if (args.empty()) break;
+    auto r = w.exec(sql + ")", args, deadline);
+    if (!r) return fail(r.error());
+    for (int i = 0; i < r->size(); ++i) taken.emplace(r->text(i, 0));
+  }
+  std::vector<char> skip(entries.size(), 0);
+  copy_buf_.clear();
+  std::int64_t n = 0;
+  for (std::size_t i = 0; i < entries.size(); ++i) {
+    if (keys[i] && !taken.insert(*keys[i]).second) {
+      skip[i] = 1;
+      continue;
+    }
+    copy_row(copy_buf_, *entries[i]->entry);
+    ++n;
+  }
+  ids.assign(entries.size(), 0);
+  if (n == 0) return {};
+  auto st = w.copy_in(std::string("COPY journal (") + kWritable + ") FROM STDIN", copy_buf_, deadline);
+  if (copy_buf_.capacity() > (8u << 20)) std::string().swap(copy_buf_);  // do not keep a burst's buffer
+  if (!st) return st;
+  auto last = w.exec("SELECT currval(pg_get_serial_sequence('journal', 'id'))", deadline);
+  if (!last) return fail(last.error());
+  if (last->size() != 1) return fail(Error::internal("journal " + location_ + ": no last id"));
+  std::int64_t id = last->i64(0, 0) - n + 1;
+  for (std::size_t i = 0; i < entries.size(); ++i)
+    if (!skip[i]) ids[i] = id++;
+  return {};
+}
+
+// One multi-row INSERT; a row whose leg key is taken is skipped by the server (ON CONFLICT DO
+// NOTHING) and its entry gets id 0.
+Status PgJournalStore::insert_entries(const std::vector<JournalWrite*>& entries, std::vector<std::int64_t>& ids,
+                                      Steady::time_point deadline) {
   insert_sql_.assign("INSERT INTO journal (").append(kWritable).append(") VALUES ");
   insert_params_.clear();
   int n = 0;
-  for (const auto& item : batch) {
-    CB_CHECK(!item.state, "open-call state queued in the PostgreSQL journal");
-    append_params(insert_params_, *item.entry);
+  for (const auto* item : entries) {
+    append_params(insert_params_, *item->entry);
     insert_sql_ += n == 0 ? "(" : ",(";
     for (int c = 0; c < kWritableColumns; ++c) {
       if (c) insert_sql_ += ',';
@@ -348,32 +458,125 @@ Status PgJournalStore::insert_batch(std::deque<JournalWrite>& batch, std::vector
     insert_sql_ += ')';
   }
   CB_CHECK(insert_params_.size() == static_cast<std::size_t>(n), "journal INSERT parameters");
-  insert_sql_ += " RETURNING id";
-  // One statement: all rows or none, nothing to roll back; a transaction only when the batch
-  // also marks missed calls done (the marks commit with the entry that makes them).
-  const bool marks = any_resolves(batch);
-  for (auto& item : batch) item.resolved.clear();
+  insert_sql_ += " ON CONFLICT (leg_key) DO NOTHING RETURNING id, leg_key";
+  auto inserted = writer_->exec(insert_sql_, insert_params_, deadline);
+  if (!inserted) return fail(inserted.error());
+  // Rows without a key are never skipped; their ids grow in row order.
+  std::map<std::string, std::int64_t, std::less<>> by_key;
+  std::vector<std::int64_t> unkeyed;
+  for (int i = 0; i < inserted->size(); ++i) {
+    if (inserted->is_null(i, 1)) unkeyed.push_back(inserted->i64(i, 0));
+    else by_key.emplace(std::string(inserted->text(i, 1)), inserted->i64(i, 0));
+  }
+  std::sort(unkeyed.begin(), unkeyed.end());
+  ids.assign(entries.size(), 0);
+  std::size_t next = 0;
+  for (std::size_t i = 0; i < entries.size(); ++i) {
+    auto key = leg_key(*entries[i]->entry);
+    if (!key) {
+      if (next >= unkeyed.size()) break;
+      ids[i] = unkeyed[next++];
+    } else if (auto it = by_key.find(*key); it != by_key.end()) {
+      ids[i] = it->second;
+      by_key.erase(it);  // a second entry of the same leg in this batch was skipped
+    }
+  }
+  if (next != unkeyed.size() || std::count(ids.begin(), ids.end(), 0) + inserted->size() !=
+                                    static_cast<std::ptrdiff_t>(entries.size()))
+    return fail(Error::internal("journal " + location_ + ": inserted " + std::to_string(inserted->size()) +
+                                " rows of a batch of " + std::to_string(entries.size()) + " that do not match it"));
+  return {};
+}
+
+// The open-call state rows (journal_open_state) as the batch leaves them: deletes, then upserts,
+// at most kChunk rows per statement. A scope another store loaded since (the node that took the
+// link over: journal_open_state_owner) gets only the deletes of the entries written: this store's
+// driver was fenced, the calls are the other node's to keep. The owner row is read FOR SHARE, so
+// a takeover's load (which updates it) waits for this transaction and then sees its rows.
+Status PgJournalStore::write_state(const StateOps& state, Steady::time_point deadline) {
   auto& w = *writer_;
-  auto rollback = [&](Error e) {
-    ids.clear();
-    if (marks && w.connected()) (void)w.exec("ROLLBACK", Steady::now() + std::chrono::seconds(5));
-    return fail(std::move(e));
-  };
-  if (marks)
-    if (auto r = w.exec("BEGIN", deadline); !r) return rollback(r.error());
-  auto inserted = w.exec(insert_sql_, insert_params_, deadline);
-  if (!inserted) return rollback(inserted.error());
-  if (static_cast<std::size_t>(inserted->size()) != batch.size())
-    return rollback(Error::internal("journal " + location_ + ": inserted " + std::to_string(inserted->size()) +
-                                    " rows of a batch of " + std::to_string(batch.size())));
-  ids.clear();
-  for (int i = 0; i < inserted->size(); ++i) ids.push_back(inserted->i64(i, 0));
-  std::sort(ids.begin(), ids.end());
-  if (marks) {
-    if (auto st = resolve_missed(w, batch, deadline); !st) return rollback(st.error());
-    if (auto r = w.exec("COMMIT", deadline); !r) return rollback(r.error());
+  std::set<std::string> foreign;
+  {
+    std::string last;
+    for (const auto& [k, op] : state) {
+      if (k.first == last) continue;
+      last = k.first;
+      auto r = w.exec("SELECT owner FROM journal_open_state_owner WHERE scope = $1 FOR SHARE",
+                      {pg::sanitize_utf8(k.first)}, deadline);
+      if (!r) return fail(r.error());
+      if (r->size() == 1 && r->text(0, 0) != instance_) {
+        foreign.insert(k.first);
+        if (warned_foreign_.insert(k.first).second)
+          spdlog::warn("journal {}: the open calls of {} are another node's now (it took the link over); this "
+                       "node writes no more state rows there",
+                       location_, k.first);
+      }
+    }
+  }
+  constexpr std::size_t kChunk = 1000;  // 3 parameters each
+  for (const bool put : {false, true}) {
+    PgConn::Params args;
+    std::string sql;
+    auto send = [&]() -> Status {
+      if (args.empty()) return {};
+      sql = put ? "INSERT INTO journal_open_state (scope, key, text) VALUES " + sql +
+                      " ON CONFLICT (scope, key) DO UPDATE SET text = EXCLUDED.text"
+                : "DELETE FROM journal_open_state WHERE (scope, key) IN (" + sql + ")";
+      auto r = w.exec(sql, args, deadline);
+      args.clear();
+      sql.clear();
+      if (!r) return fail(r.error());
+      return {};
+    };
+    std::size_t rows = 0;
+    for (const auto& [k, op] : state) {
+      if (op.text.has_value() != put) continue;
+      if (!op.by_entry && foreign.count(k.first)) continue;
+      auto arg = [&](std::string_view v) {
+        args.emplace_back(pg::sanitize_utf8(v));
+        return "$" + std::to_string(args.size());
+      };
+      sql += sql.empty() ? "(" : ",(";
+      sql += arg(k.first) + "," + arg(k.second);
+      if (put) sql += "," + arg(*op.text);
+      sql += ')';
+      if (++rows % kChunk == 0)
+        if (auto st = send(); !st) return st;
+    }
+    if (auto st = send(); !st) return st;
   }
   return {};
+}
+
+void PgJournalStore::put_open_state(std::string scope, std::string key, std::string text) {
+  batches_->put_state(std::move(scope), std::move(key), std::move(text));
+}
+
+// Claims the scope for this store (journal_open_state_owner) and reads its rows, in one
+// transaction: the claim waits for a write of the previous owner that is under way, so the rows
+// read include it, and the previous owner writes none after.
+Result<std::vector<std::string>> PgJournalStore::load_open_state(const std::string& scope) {
+  const auto deadline = Steady::now() + options_.query_timeout;
+  std::lock_guard lk(reader_mu_);
+  auto& c = *reader_;
+  const auto sc = pg::sanitize_utf8(scope);
+  auto rollback = [&](Error e) {
+    if (c.connected()) (void)c.exec("ROLLBACK", Steady::now() + std::chrono::seconds(5));
+    return fail(std::move(e));
+  };
+  if (auto b = exec_retry(c, "BEGIN", {}, deadline); !b) return fail(b.error());
+  if (auto u = c.exec("INSERT INTO journal_open_state_owner (scope, owner) VALUES ($1, $2) ON CONFLICT (scope) DO "
+                      "UPDATE SET owner = EXCLUDED.owner",
+                      {sc, instance_}, deadline);
+      !u)
+    return rollback(u.error());
+  auto r = c.exec("SELECT text FROM journal_open_state WHERE scope = $1 ORDER BY key", {sc}, deadline);
+  if (!r) return rollback(r.error());
+  if (auto e = c.exec("COMMIT", deadline); !e) return rollback(e.error());
+  std::vector<std::string> out;
+  out.reserve(static_cast<std::size_t>(r->size()));
+  for (int i = 0; i < r->size(); ++i) out.emplace_back(r->text(i, 0));
+  return out;
 }
 
 // " WHERE ..." of `q` with its parameters ($N); `before_start`: the started_at of entry

@@ -13,9 +13,11 @@
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <string>
 #include <thread>
 #include <vector>
@@ -43,7 +45,7 @@ class PgJournalStore final : public ports::JournalStore {
 
   using Stats = JournalWriterStats;  // same meaning as SqliteJournalStore::Stats
 
-  static constexpr int kSchemaVersion = 5;
+  static constexpr int kSchemaVersion = 6;
   static constexpr std::size_t kMaxNoteBytes = 4096;
 
   // Connects (two connections), migrates under an advisory lock (nodes starting together do not
@@ -64,6 +66,14 @@ class PgJournalStore final : public ports::JournalStore {
   base::Result<std::size_t> purge_before(base::Timestamp cutoff) override;
   // Called on the writer thread after each committed batch, with the ids the journal gave the rows.
   bool set_on_committed(CommittedFn fn) override;
+  // Open-call state of the PBX drivers (table journal_open_state, schema version 6), committed in
+  // order with the entries as in SqliteJournalStore: in cluster mode the node that takes a link
+  // over continues the calls its previous owner left. An entry that completes a leg carries the
+  // leg's key (state_scope/state_key, column leg_key, unique): written at most once, whoever
+  // writes it how often (ports::StoredEntry of such a duplicate is not handed on).
+  bool keeps_open_state() const override { return true; }
+  void put_open_state(std::string scope, std::string key, std::string text) override;
+  base::Result<std::vector<std::string>> load_open_state(const std::string& scope) override;
 
   Stats stats() const;
   // "postgresql://user@host:port/dbname" (never the password), for logs and diagnostics.
@@ -75,11 +85,23 @@ class PgJournalStore final : public ports::JournalStore {
   base::Status write_batch(std::deque<JournalWrite>& batch, std::vector<std::int64_t>& ids);
   static std::string where(const ports::JournalQuery& q, std::optional<std::int64_t> before_start,
                            std::vector<std::optional<std::string>>& args);
-  base::Status insert_batch(std::deque<JournalWrite>& batch, std::vector<std::int64_t>& ids,
+  base::Status copy_entries(const std::vector<JournalWrite*>& entries, std::vector<std::int64_t>& ids,
                             std::chrono::steady_clock::time_point deadline);
+  base::Status insert_entries(const std::vector<JournalWrite*>& entries, std::vector<std::int64_t>& ids,
+                              std::chrono::steady_clock::time_point deadline);
+  // The open-call state rows a batch leaves: per (scope, key) the last word (a put with text, or
+  // a delete; by_entry: the delete of the entry that completed the leg).
+  struct StateOp {
+    std::optional<std::string> text;
+    bool by_entry = false;
+  };
+  using StateOps = std::map<std::pair<std::string, std::string>, StateOp>;
+  base::Status write_state(const StateOps& state, std::chrono::steady_clock::time_point deadline);
 
   const Options options_;
   std::string location_;
+  std::string instance_;                     // random: this store's claim on the scopes it loaded
+  std::set<std::string> warned_foreign_;     // writer thread only: scopes another store claimed
   std::unique_ptr<storage::postgres::PgConn> reader_;  // queries, notes, purge; guarded by reader_mu_
   std::mutex reader_mu_;
   std::unique_ptr<storage::postgres::PgConn> writer_;  // used only by the writer thread

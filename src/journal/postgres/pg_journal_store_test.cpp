@@ -4,7 +4,12 @@
 #include <gtest/gtest.h>
 #include <libpq-fe.h>
 
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
 #include <map>
+#include <set>
 #include <mutex>
 #include <thread>
 
@@ -146,6 +151,153 @@ TEST_F(PgJournal, IdsHandedOnAreTheRowsOfConcurrentWritersBatches) {
     auto it = handed.find(r.id);
     ASSERT_NE(it, handed.end()) << "row " << r.id << " never handed on";
     EXPECT_EQ(it->second, r.entry.party) << "id " << r.id;
+  }
+}
+
+// The idempotent key (schema version 6): an entry that completes a call leg carries the leg's
+// open-state scope and key; whoever writes it again (the node that took the link over and
+// restored the leg, a batch retried after a commit whose answer was lost) writes nothing: one
+// row, not handed on a second time, counted. Entries without a key are never merged.
+TEST_F(PgJournal, AnEntryOfALegWrittenBeforeIsNotWrittenTwiceByAnyNode) {
+  auto keyed = [](int i) {
+    JournalEntry e = make(std::to_string(100 + i % 50), i);
+    e.state_scope = "ami:default:lab";
+    e.state_key = "1733.4" + std::to_string(i) + "#17331.1";
+    return e;
+  };
+  auto a = open_store();
+  auto b = open_store();
+  ASSERT_TRUE(a && b);
+  std::mutex mu;
+  std::vector<std::int64_t> handed_b;
+  ASSERT_TRUE((*b)->set_on_committed([&](std::vector<ports::StoredEntry> done) {
+    std::lock_guard lk(mu);
+    for (auto& e : done) handed_b.push_back(e.id);
+  }));
+  // Node A (the owner before the failover) wrote 150 legs.
+  for (int i = 0; i < 150; ++i) (*a)->append(keyed(i));
+  ASSERT_TRUE((*a)->flush());
+  // Node B writes 100 of them again and 100 new ones, one by one (INSERT) and in bursts (COPY).
+  for (int i = 100; i < 150; ++i) {
+    (*b)->append(keyed(i));
+    if (i % 10 == 0) {
+      ASSERT_TRUE((*b)->flush());
+    }
+  }
+  for (int i = 50; i < 250; ++i) (*b)->append(keyed(i));  // 50..149 are there already
+  ASSERT_TRUE((*b)->flush());
+  EXPECT_EQ(scalar("SELECT count(*) FROM journal"), "250");
+  EXPECT_EQ(scalar("SELECT count(DISTINCT leg_key) FROM journal"), "250");
+  EXPECT_EQ((*b)->stats().skipped, 150u);
+  EXPECT_EQ((*b)->stats().committed, 250u);
+  {
+    std::lock_guard lk(mu);
+    EXPECT_EQ(handed_b.size(), 100u) << "only the entries B wrote are handed on";
+    for (auto id : handed_b) EXPECT_GT(id, 0);
+  }
+  // The ids B handed on are the rows of its new legs.
+  EXPECT_EQ(scalar("SELECT count(*) FROM journal WHERE leg_key LIKE '%#17331.1' AND id > (SELECT max(id) FROM "
+                   "journal WHERE leg_key = 'ami:default:lab/1733.4149#17331.1')"),
+            "100");
+  // Twice the same leg in one batch: once. Entries without a key: each is a row.
+  JournalEntry plain = make("200", 999);
+  for (int i = 0; i < 3; ++i) {
+    (*b)->append(keyed(300));
+    (*b)->append(plain);
+  }
+  ASSERT_TRUE((*b)->flush());
+  EXPECT_EQ(scalar("SELECT count(*) FROM journal WHERE leg_key = 'ami:default:lab/1733.4300#17331.1'"), "1");
+  EXPECT_EQ(scalar("SELECT count(*) FROM journal WHERE party = '200'"), "3");
+}
+
+// Split brain at the store: the node that takes a link over claims the link's open-call state
+// when it loads it; the old owner (stopped, its writer committing late) puts no rows there any
+// more, so no stale leg waits for the next owner (it would journal that call a second time).
+// The old owner's entries still go in (once: the leg key), and remove their legs' rows.
+TEST_F(PgJournal, AfterATakeoverTheOldOwnerPutsNoOpenStateRows) {
+  auto a = open_store();
+  auto b = open_store();
+  ASSERT_TRUE(a && b);
+  const std::string scope = "ami:default:lab";
+  ASSERT_TRUE((*a)->load_open_state(scope));  // A owns the link
+  (*a)->put_open_state(scope, "k1", "leg 1");
+  (*a)->put_open_state(scope, "k2", "leg 2");
+  ASSERT_TRUE((*a)->flush());
+  auto rows = (*b)->load_open_state(scope);  // B takes over
+  ASSERT_TRUE(rows);
+  EXPECT_EQ(*rows, (std::vector<std::string>{"leg 1", "leg 2"}));
+  // A's late writes: a new leg, a changed one, and the entry of leg 1.
+  (*a)->put_open_state(scope, "k3", "leg 3 (old owner)");
+  (*a)->put_open_state(scope, "k2", "leg 2 (old owner)");
+  JournalEntry e = make("100", 1);
+  e.state_scope = scope;
+  e.state_key = "k1";
+  (*a)->append(e);
+  (*a)->put_open_state("ami:default:other", "k9", "a link A still owns");
+  ASSERT_TRUE((*a)->flush());
+  (*b)->put_open_state(scope, "k4", "leg 4");
+  ASSERT_TRUE((*b)->flush());
+  EXPECT_EQ(scalar("SELECT string_agg(key || '=' || text, ',' ORDER BY key) FROM journal_open_state WHERE scope = "
+                   "'ami:default:lab'"),
+            "k2=leg 2,k4=leg 4");
+  EXPECT_EQ(scalar("SELECT count(*) FROM journal_open_state WHERE scope = 'ami:default:other'"), "1");
+  EXPECT_EQ(scalar("SELECT count(*) FROM journal"), "1");
+  // B journals leg 1 as well (it restored it): not a second row.
+  (*b)->append(e);
+  ASSERT_TRUE((*b)->flush());
+  EXPECT_EQ(scalar("SELECT count(*) FROM journal"), "1");
+  // A takes the link back later: its writes count again.
+  ASSERT_TRUE((*a)->load_open_state(scope));
+  (*a)->put_open_state(scope, "k5", "leg 5");
+  ASSERT_TRUE((*a)->flush());
+  EXPECT_EQ(scalar("SELECT count(*) FROM journal_open_state WHERE key = 'k5'"), "1");
+}
+
+// The open-call state and the entries commit together also on PostgreSQL: after a kill -9 of the
+// writing process a leg is either journaled (its row gone) or still open (row there, no entry),
+// so the next owner of the link writes each call exactly once.
+TEST_F(PgJournal, Kill9NeverKeepsAnEntryTogetherWithItsOpenStateRow) {
+  constexpr int kCalls = 3000;
+  pid_t pid = fork();
+  ASSERT_GE(pid, 0);
+  if (pid == 0) {
+    PgJournalStore::Options o;
+    o.conninfo = conninfo_;
+    o.max_batch = 7;  // many transactions: the kill lands between some of them
+    auto st = PgJournalStore::open(o);
+    if (!st) _exit(3);
+    auto& s = **st;
+    for (int i = 0; i < kCalls; ++i) {
+      std::string key = "leg" + std::to_string(i);
+      s.put_open_state("ami:a", key, "ringing " + std::to_string(i));
+      s.put_open_state("ami:a", key, "answered " + std::to_string(i));
+      JournalEntry e = make(std::to_string(i), i);
+      e.state_scope = "ami:a";
+      e.state_key = key;
+      s.append(std::move(e));
+      if (i == kCalls / 2 && !s.flush()) _exit(4);
+    }
+    raise(SIGKILL);
+    _exit(5);
+  }
+  int status = 0;
+  ASSERT_EQ(waitpid(pid, &status, 0), pid);
+  ASSERT_TRUE(WIFSIGNALED(status)) << "child exited with " << WEXITSTATUS(status);
+  auto store = open_store();
+  ASSERT_TRUE(store) << store.error().to_string();
+  ports::JournalQuery q{.tenant = "default"};
+  q.limit = 10'000;
+  auto rows = (*store)->query(q);
+  ASSERT_TRUE(rows);
+  auto state = (*store)->load_open_state("ami:a");
+  ASSERT_TRUE(state);
+  std::set<std::string> journaled, open;
+  for (const auto& r : *rows) journaled.insert(r.entry.party);
+  for (const auto& t : *state) open.insert(t.substr(t.find(' ') + 1));
+  EXPECT_GE(journaled.size(), static_cast<std::size_t>(kCalls / 2));
+  for (int i = 0; i < kCalls; ++i) {
+    const std::string n = std::to_string(i);
+    EXPECT_FALSE(journaled.count(n) && open.count(n)) << "call " << n << " is journaled and still open";
   }
 }
 

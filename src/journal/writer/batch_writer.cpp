@@ -64,7 +64,7 @@ bool JournalBatchWriter::set_on_committed(ports::JournalStore::CommittedFn fn) {
 
 JournalWriterStats JournalBatchWriter::stats() const {
   std::lock_guard lk(mu_);
-  return JournalWriterStats{appended_, committed_, dropped_, write_errors_, queue_.size(), last_write_failed_};
+  return JournalWriterStats{appended_, committed_, dropped_, write_errors_, queue_.size(), last_write_failed_, skipped_};
 }
 
 void JournalBatchWriter::run() {
@@ -102,12 +102,16 @@ void JournalBatchWriter::run() {
         std::vector<ports::StoredEntry> done;
         done.reserve(entries);
         std::size_t i = 0;
-        for (auto& w : batch)
-          if (!w.state) done.push_back({ids[i++], std::move(*w.entry), std::move(w.resolved)});
+        for (auto& w : batch) {
+          if (w.state) continue;
+          // Id 0: the store had this entry already (its idempotent key) and did not write it again.
+          if (const auto id = ids[i++]; id != 0) done.push_back({id, std::move(*w.entry), std::move(w.resolved)});
+        }
         lk.unlock();
-        fn(std::move(done));
+        if (!done.empty()) fn(std::move(done));
         lk.lock();
       }
+      for (auto id : ids) skipped_ += id == 0 ? 1 : 0;
       committed_ += entries;
       writes_committed_ += batch.size();
       committed_cv_.notify_all();

@@ -33,6 +33,7 @@ struct JournalWriterStats {
   std::uint64_t write_errors = 0;  // failed batch commits (retried)
   std::size_t queued = 0;
   bool last_write_failed = false;  // the most recent commit attempt failed (readiness)
+  std::uint64_t skipped = 0;       // committed as already there (the store's idempotent key), not written twice
 };
 
 // One queued write: a journal entry, or (state set) an open-call state row of a PBX driver
@@ -63,7 +64,8 @@ class JournalBatchWriter {
     std::chrono::microseconds min_commit_interval{2'000};
   };
   // Commits `batch` in one transaction (all or nothing) and fills `ids` with the id of each entry
-  // (not of state rows), in order, and each entry's `resolved`.
+  // (not of state rows), in order, and each entry's `resolved`. Id 0: the store already had the
+  // entry (an idempotent key, journal/postgres) and did not write it again; it is not handed on.
   using WriteFn = std::function<base::Status(std::deque<JournalWrite>& batch, std::vector<std::int64_t>& ids)>;
 
   // Starts the writer thread.
@@ -96,6 +98,7 @@ class JournalBatchWriter {
   std::uint64_t writes_queued_ = 0;     // entries and state rows (what flush() waits for)
   std::uint64_t writes_committed_ = 0;
   std::uint64_t dropped_ = 0;
+  std::uint64_t skipped_ = 0;           // entries the store had already (id 0)
   std::uint64_t write_errors_ = 0;
   std::uint64_t failed_attempts_ = 0;  // bumps on each failed commit (flush() reports it)
   std::string last_error_;

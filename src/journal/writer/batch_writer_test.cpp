@@ -46,6 +46,34 @@ TEST(JournalBatchWriter, EntriesThatCannotBeWrittenBeforeTheStopAreLoggedAsJsonL
   EXPECT_NE(log.find("unwritten entry: {\"party\": \"101\""), std::string::npos) << log;
 }
 
+// Id 0 from the store: it had the entry already (the idempotent leg key of journal/postgres) and
+// wrote nothing; that entry is not handed on as committed (no second journal event), and counted.
+TEST(JournalBatchWriter, EntriesTheStoreHadAlreadyAreNotHandedOnAndAreCounted) {
+  JournalBatchWriter w({}, [](std::deque<JournalWrite>& batch, std::vector<std::int64_t>& ids) -> base::Status {
+    ids.clear();
+    for (const auto& item : batch)
+      if (item.entry) ids.push_back(item.entry->party == "dup" ? 0 : std::stoll(item.entry->party));
+    return {};
+  });
+  std::mutex mu;
+  std::vector<std::int64_t> handed;
+  ASSERT_TRUE(w.set_on_committed([&](std::vector<ports::StoredEntry> done) {
+    std::lock_guard lk(mu);
+    for (auto& e : done) handed.push_back(e.id);
+  }));
+  w.append(entry("7"));
+  w.append(entry("dup"));
+  w.put_state("pbx", "k", "");
+  w.append(entry("8"));
+  ASSERT_TRUE(w.flush());
+  w.append(entry("dup"));
+  ASSERT_TRUE(w.flush());
+  std::lock_guard lk(mu);
+  EXPECT_EQ(handed, (std::vector<std::int64_t>{7, 8}));
+  EXPECT_EQ(w.stats().skipped, 2u);
+  EXPECT_EQ(w.stats().committed, 4u);
+}
+
 // Counts the batches (transactions) and their sizes; every write succeeds.
 struct Recorder {
   std::mutex mu;
