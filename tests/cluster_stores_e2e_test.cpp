@@ -79,6 +79,21 @@ class ClusterStores : public ::testing::Test {
     ASSERT_TRUE(cluster) << why;
     dsn_ = cluster->fresh_database(why);
     ASSERT_FALSE(dsn_.empty()) << why;
+    // Cluster mode needs NATS JetStream (the PBX link's lease, docs/cluster.md): a real
+    // nats-server on a port it picks. Started with this file's ChildProcess (support/nats_server.hpp
+    // uses the other one, which cannot be linked beside it).
+    fs::create_directories(dir_ / "nats");
+    auto nats = ChildProcess::spawn({CALLBRIDGE_NATS_SERVER, "-a", "127.0.0.1", "-p", "-1", "-js", "-sd",
+                                     dir_ / "nats"});
+    ASSERT_TRUE(nats) << nats.error().to_string();
+    auto listening = (*nats)->wait_for_line(
+        [](const std::string& l) { return l.find("Listening for client connections on") != std::string::npos; }, 15s);
+    ASSERT_TRUE(listening) << listening.error().to_string();
+    std::smatch m;
+    ASSERT_TRUE(std::regex_search(*listening, m, std::regex(R"(:(\d+)\s*$)"))) << *listening;
+    nats_url_ = "nats://127.0.0.1:" + m[1].str();
+    (*nats)->drain_in_background();
+    nats_ = std::move(*nats);
   }
 
   // A node's configuration: its own data dir, the shared database, the simulator's AMI.
@@ -87,7 +102,7 @@ class ClusterStores : public ::testing::Test {
     fs::create_directories(data);
     const std::string path = dir_ / (node + ".toml");
     std::ofstream(path) << "[server]\nlisten = \"127.0.0.1:0\"\ndata_dir = \"" << data << "\"\n\n"
-                        << "[cluster]\nnode = \"" << node << "\"\nnats_url = \"nats://127.0.0.1:4222\"\n"
+                        << "[cluster]\nnode = \"" << node << "\"\nnats_url = \"" << nats_url_ << "\"\n"
                         << "postgres = \"" << dsn_ << "\"\n\n"
                         << extra << "[tenant.default.dialing]\ncountry_code = \"49\"\narea_code = \"30\"\n"
                         << "base_number = \"555\"\nextension_ranges = [\"100-199\"]\n\n"
@@ -98,6 +113,8 @@ class ClusterStores : public ::testing::Test {
 
   testing::TempDir dir_;
   std::string dsn_;
+  std::unique_ptr<ChildProcess> nats_;
+  std::string nats_url_;
 };
 
 // `auth`: "Authorization: Bearer ..." or "Cookie: cb_session=..." (then with the Origin the API
