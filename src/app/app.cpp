@@ -28,6 +28,7 @@
 #include "base/service_notify.hpp"
 #include "relay/auth/edge_auth.hpp"
 #include "relay/edge/relay_client.hpp"
+#include "relay/tunnel/tunnel.hpp"
 
 #ifndef CALLBRIDGE_VERSION
 #define CALLBRIDGE_VERSION "dev"
@@ -807,6 +808,24 @@ std::string App::diagnostics_json(const std::optional<base::TenantId>& tenant) c
                                 {"errors", c.errors}});
     cs["clients"] = std::move(cc);
     o["csta"] = std::move(cs);
+  }
+  // The relay's end-to-end tunnel ([relay], docs/relay.md "On the edge"), daemon-wide: pairings,
+  // handshakes and frames, the refused ones counted (another edge's client, a used or foreign
+  // pairing link, a frame that does not open).
+  if (!tenant && relay_tunnel_ && relay_tunnel_->tunnel) {
+    const auto t = relay_tunnel_->tunnel->stats();
+    o["relay"] = json::object{{"edge_id", config_.relay.edge_id},
+                              {"tunnel", json::object{{"pairings", t.pairings},
+                                                      {"pairing_refused", t.pairing_refused},
+                                                      {"handshakes", t.handshakes},
+                                                      {"handshake_refused", t.handshake_refused},
+                                                      {"frames_in", t.frames_in},
+                                                      {"frames_out", t.frames_out},
+                                                      {"frames_rejected", t.frames_rejected},
+                                                      {"clients_dropped", t.clients_dropped},
+                                                      {"requests", t.requests},
+                                                      {"streams_opened", t.streams_opened},
+                                                      {"sessions", t.sessions}}}};
   }
   return json::serialize(o);
 }

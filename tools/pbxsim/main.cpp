@@ -98,6 +98,7 @@ int main(int argc, char** argv) {
   bool control_stdin = false;
   bool wait_login = false;
   bool callbridge_dialplan = false;
+  std::string system_name = sim::LabConfig{}.system_name;
   sim::TrafficProfile cli_profile;
   std::optional<double> cps, answer, miss, busy, hold, transfer, attended, talk_mean;
   std::optional<int> seats;
@@ -131,6 +132,16 @@ int main(int argc, char** argv) {
                "behave as a PBX with contrib/asterisk/callbridge.conf installed (docs/dialplan.md): ShowDialPlan "
                "finds [callbridge-version], and the AstDB keys callbridged writes (DBPut/DBDel) give DND, "
                "forwarding and follow-me. Default: the stock lab dialplan of the captures (the include missing)");
+  app.add_option("--system-name", system_name,
+                 "the PBX's systemname: SystemName of every event and the prefix of Uniqueids/Linkedids "
+                 "(<name>-<epoch>.<n>, so two simulators in one test have different call ids); [a-z0-9-], 1..32")
+      ->capture_default_str()
+      ->check([](const std::string& v) -> std::string {
+        if (v.empty() || v.size() > 32) return "1..32 characters";
+        for (char c : v)
+          if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-')) return "only a-z, 0-9 and '-'";
+        return {};
+      });
   app.add_flag("--wait-login", wait_login,
                "generated traffic starts when the first client has logged in (an observer that must see every call)");
   app.add_flag("--control-stdin", control_stdin,
@@ -183,6 +194,7 @@ int main(int argc, char** argv) {
   auto start = std::chrono::time_point_cast<std::chrono::microseconds>(std::chrono::system_clock::now());
   sim::LabConfig lab = traffic ? sim::lab_with_seats(profile.seats) : sim::LabConfig{};
   lab.callbridge_dialplan = callbridge_dialplan;
+  lab.system_name = system_name;
   sim::TrafficGenerator generator(profile);
 
   if (!dump.empty()) {

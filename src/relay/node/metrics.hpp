@@ -23,6 +23,9 @@ struct Metrics {
   std::map<std::string, std::uint64_t> drops;
   // result -> count: ok or the refusal code
   std::map<std::string, std::uint64_t> edge_logins;
+  // reason -> count: client connections refused before the upgrade (bad-edge, bad-client,
+  // bad-since, unknown-edge)
+  std::map<std::string, std::uint64_t> client_refusals;
   std::uint64_t bus_published = 0;
   std::uint64_t bus_received = 0;
 };

@@ -289,22 +289,26 @@ asio::awaitable<void> Session::run() {
         std::uint64_t v = 0;
         auto [p, err] = std::from_chars(since_text.data(), since_text.data() + since_text.size(), v);
         if (err != std::errc() || p != since_text.data() + since_text.size() || since_text.empty()) {
+          ++impl_->metrics.client_refusals["bad-since"];
           co_await respond(refuse(400, "bad-since", "Bad since", "since must be a decimal sequence number"), false);
           co_return;
         }
         since = v;
       }
       if (!wire::valid_edge_id(edge)) {
+        ++impl_->metrics.client_refusals["bad-edge"];
         co_await respond(refuse(400, "bad-edge", "Bad edge id", "edge must be an edge name ([a-z0-9][a-z0-9-]{0,62})"),
                          false);
         co_return;
       }
       if (!client) {
+        ++impl_->metrics.client_refusals["bad-client"];
         co_await respond(refuse(400, "bad-client", "Bad client id", "client must be 32 hex digits"), false);
         co_return;
       }
       if (auto st = impl_->registry.reload_if_changed(); !st) spdlog::warn("relay: {}", st.error().message());
       if (impl_->registry.find(edge) == nullptr) {
+        ++impl_->metrics.client_refusals["unknown-edge"];
         co_await respond(refuse(404, "unknown-edge", "Unknown edge", "no such edge at this relay"), false);
         co_return;
       }
@@ -492,6 +496,8 @@ std::string Server::Impl::metrics_text(const Impl& i) {
   labelled("relay_frames_rejected_total", "Messages refused, by reason.", "reason", m.rejected);
   labelled("relay_drops_total", "Connections or frames dropped, by reason.", "reason", m.drops);
   labelled("relay_edge_logins_total", "Edge logins, by result.", "result", m.edge_logins);
+  labelled("relay_client_refusals_total", "Client connections refused before the upgrade, by reason.", "reason",
+           m.client_refusals);
   return out;
 }
 

@@ -96,8 +96,18 @@ void Tunnel::attach() {
 }
 
 Tunnel::Stats Tunnel::stats() const {
-  Stats s = stats_;
-  s.sessions = clients_.size();
+  Stats s;
+  s.pairings = stats_.pairings;
+  s.pairing_refused = stats_.pairing_refused;
+  s.handshakes = stats_.handshakes;
+  s.handshake_refused = stats_.handshake_refused;
+  s.frames_in = stats_.frames_in;
+  s.frames_out = stats_.frames_out;
+  s.frames_rejected = stats_.frames_rejected;
+  s.clients_dropped = stats_.clients_dropped;
+  s.requests = stats_.requests;
+  s.streams_opened = stats_.streams_opened;
+  s.sessions = stats_.sessions;
   return s;
 }
 
@@ -120,6 +130,7 @@ void Tunnel::end_session(const wire::ClientId& id) {
   if (it == clients_.end()) return;
   for (auto& [sid, s] : it->second->streams) s->close();
   clients_.erase(it);
+  stats_.sessions = clients_.size();
 }
 
 void Tunnel::on_frame(const wire::FrameHeader& h, std::span<const std::uint8_t, wire::kHeaderSize> hb,
@@ -197,6 +208,7 @@ void Tunnel::on_handshake(const wire::FrameHeader& h, std::string_view payload) 
     c->client_pk = p->client_pk;
     c->seen = now;
     clients_[h.client] = std::move(c);
+    stats_.sessions = clients_.size();
     const std::string w = e2e::encode(acc->welcome);
     link_.send(wh, w);
     ++stats_.frames_out;
@@ -225,6 +237,7 @@ void Tunnel::on_handshake(const wire::FrameHeader& h, std::string_view payload) 
     c->cookies = std::move(cookies);
     c->seen = now;
     clients_[h.client] = std::move(c);
+    stats_.sessions = clients_.size();
     link_.send(wh, e2e::encode(acc->welcome));
     ++stats_.frames_out;
   } else {

@@ -7,6 +7,7 @@
 // Runs on callbridged's io thread over an edge::EdgeLink (the relay connection); not thread-safe.
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <map>
@@ -63,6 +64,7 @@ class Tunnel {
   // than gone_grace.
   void tick();
 
+  // Any thread (the daemon's diagnostics read it): the counters are atomic.
   Stats stats() const;
   // The pinned edge key's fingerprint (what pairing links show).
   ports::Key32 edge_public_key() const { return key_.pk; }
@@ -88,7 +90,12 @@ class Tunnel {
   TunnelOptions options_;
   const base::Clock& clock_;
   std::map<wire::ClientId, std::unique_ptr<Client>> clients_;
-  Stats stats_;
+  struct Counters {
+    std::atomic<std::uint64_t> pairings{0}, pairing_refused{0}, handshakes{0}, handshake_refused{0}, frames_in{0},
+        frames_out{0}, frames_rejected{0}, clients_dropped{0}, requests{0}, streams_opened{0};
+    std::atomic<std::size_t> sessions{0};  // clients_.size(), set where it changes
+  };
+  Counters stats_;
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
 };
 
