@@ -471,12 +471,14 @@ TEST_F(RelayCompanies, RandomTrafficStaysInItsCompany) {
               << " call events, the same on both nodes\n";
     EXPECT_GE(seen.size(), 10u);
     for (const auto& id : seen) EXPECT_TRUE(id.starts_with(c->sysname + "-")) << id;
-    // A user's call events are the tenant stream's, message for message.
+    // A user's call events are the tenant stream's, message for message (up to the last compared;
+    // the comparison may fall into a quiet moment before the last calls).
     for (auto& m : members) {
       if (m.company != c || m.tenant_scope) continue;
       const auto own = call_events(m.client->events(m.stream));
       EXPECT_FALSE(own.empty()) << m.client->name();
       for (const auto& [seq, e] : own) {
+        if (seq > a.rbegin()->first) break;  // came after the tenant streams were compared
         auto it = a.find(seq);
         EXPECT_TRUE(it != a.end() && gist(it->second) == gist(e)) << m.client->name() << " seq " << seq << ": " << e;
         EXPECT_NE(e.find("\"" + m.ext + "\""), std::string::npos) << m.client->name() << ": not its line: " << e;
