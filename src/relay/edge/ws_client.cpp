@@ -108,6 +108,9 @@ struct WsClient::Impl : std::enable_shared_from_this<WsClient::Impl> {
     auto [cec, ep] = co_await lowest.async_connect(results, kUseTuple);
     if (reported) co_return;
     if (cec) co_return finish("cannot connect to " + options.url.host + ":" + options.url.port + ": " + cec.message());
+    // Frames are small writes that should leave at once, not wait for the previous one's ACK.
+    boost::system::error_code nodelay_ignored;
+    lowest.socket().set_option(tcp::no_delay(true), nodelay_ignored);
     SSL_set_tlsext_host_name(ws->next_layer().native_handle(), options.url.host.c_str());
     ws->next_layer().set_verify_callback(asio::ssl::host_name_verification(options.url.host));
     auto [hec] = co_await ws->next_layer().async_handshake(asio::ssl::stream_base::client, kUseTuple);

@@ -220,7 +220,7 @@ class Session : public Peer, public std::enable_shared_from_this<Session> {
     return reply(status, "application/problem+json", problem(status, type, title, detail));
   }
 
-  asio::awaitable<void> websocket_session(const Request& req, bool edge, std::string edge_id, wire::ClientId client,
+  asio::awaitable<void> websocket_session(Request req, bool edge, std::string edge_id, wire::ClientId client,
                                           std::optional<std::uint64_t> since);
   asio::awaitable<void> read_loop(Router::ClientConn* conn);
 
@@ -275,8 +275,9 @@ asio::awaitable<void> Session::run() {
           co_return;
         continue;
       }
+      buffer = {};  // the upgrade request's bytes; nothing follows it before the 101
       if (path == "/v1/edge") {
-        co_await websocket_session(req, true, {}, {}, std::nullopt);
+        co_await websocket_session(std::move(req), true, {}, {}, std::nullopt);
         co_return;
       }
       bool present = false;
@@ -312,7 +313,7 @@ asio::awaitable<void> Session::run() {
         co_await respond(refuse(404, "unknown-edge", "Unknown edge", "no such edge at this relay"), false);
         co_return;
       }
-      co_await websocket_session(req, false, edge, *client, since);
+      co_await websocket_session(std::move(req), false, edge, *client, since);
       co_return;
     }
     if (req.method() != http::verb::get && req.method() != http::verb::head) {
@@ -339,7 +340,7 @@ asio::awaitable<void> Session::run() {
   }
 }
 
-asio::awaitable<void> Session::websocket_session(const Request& req, bool edge, std::string edge_id,
+asio::awaitable<void> Session::websocket_session(Request req, bool edge, std::string edge_id,
                                                  wire::ClientId client, std::optional<std::uint64_t> since) {
   auto self = shared_from_this();
   is_edge_ = edge;
@@ -355,6 +356,7 @@ asio::awaitable<void> Session::websocket_session(const Request& req, bool edge, 
   ws_.auto_fragment(false);
   auto [ec] = co_await ws_.async_accept(req, kUseTuple);
   if (ec) co_return;
+  req = Request{};  // its fields are not needed for the rest of the session
   asio::co_spawn(impl_->io, writer(self), asio::detached);
 
   Router::ClientConn* conn = nullptr;
@@ -456,6 +458,10 @@ asio::awaitable<void> accept_loop(std::shared_ptr<Server::Impl> impl) {
       socket.close(ignored);
       continue;
     }
+    // Every message is one small write that should leave at once (latency, docs/relay.md
+    // "Performance"); with Nagle a frame waits for the ACK of the previous one.
+    boost::system::error_code nodelay_ignored;
+    socket.set_option(tcp::no_delay(true), nodelay_ignored);
     auto session = std::make_shared<Session>(impl, std::move(socket));
     asio::co_spawn(impl->io, [session]() -> asio::awaitable<void> { co_await session->run(); }, asio::detached);
   }
@@ -515,6 +521,8 @@ base::Status Server::start() {
   }
   i.tls.set_options(asio::ssl::context::default_workarounds | asio::ssl::context::no_sslv2 |
                     asio::ssl::context::no_sslv3 | asio::ssl::context::no_tlsv1 | asio::ssl::context::no_tlsv1_1);
+  // OpenSSL frees a connection's record buffers (~34 KB) while it is idle (memory per client).
+  SSL_CTX_set_mode(i.tls.native_handle(), SSL_MODE_RELEASE_BUFFERS);
   i.tls.use_certificate_chain_file(i.options.tls_cert_file, ec);
   if (ec) return base::fail(base::Error::invalid_argument("TLS certificate " + i.options.tls_cert_file + ": " + ec.message()));
   i.tls.use_private_key_file(i.options.tls_key_file, asio::ssl::context::pem, ec);
