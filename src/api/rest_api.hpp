@@ -37,6 +37,7 @@
 namespace callbridge::core {
 class ActiveDevices;
 struct AnyDeviceSettings;
+class CallCommands;
 class CallControlService;
 class CommandLog;
 class ChosenContacts;
@@ -117,6 +118,10 @@ struct RestDeps {
   // GET /api/v1/commands/{id} 404.
   std::function<core::CallControlService*(const base::TenantId& tenant)> call_control;
   std::function<std::shared_ptr<core::CommandLog>(const base::TenantId& tenant)> command_log;
+  // Cluster mode (docs/cluster.md "Commands on any node"): for a tenant whose call_control is null
+  // here because another node owns its PBX link, the commands that go there (RemoteCallCommands).
+  // Unset or null: 503 pbx-unavailable as without call control.
+  std::function<std::shared_ptr<core::CallCommands>(const base::TenantId& tenant)> remote_call_control;
   // A tenant's contacts chosen in screen pops (PUT /api/v1/calls/{id}/contact; io thread). Unset
   // or null: that route answers 503.
   std::function<core::ChosenContacts*(const base::TenantId& tenant)> chosen_contacts;

@@ -114,6 +114,15 @@ base::Result<std::unique_ptr<App>> App::create(Config config, AppOptions options
     });
     if (!c) return fail(c.error());
     app->cluster_ = std::move(*c);
+    auto relay = open_command_relay(
+        *app->cluster_, app->config_.cluster, [raw](std::function<void()> f) { boost::asio::post(raw->io_, std::move(f)); },
+        [raw](std::chrono::milliseconds d, std::function<void()> f) {
+          auto t = std::make_shared<boost::asio::steady_timer>(raw->io_, d);
+          t->async_wait([t, f = std::move(f)](const boost::system::error_code& ec) {
+            if (!ec) f();
+          });
+        });
+    if (!relay) return fail(relay.error());
   }
 
   // {"type":"journal"} events carry the entry's stored id: published once the store committed it,
@@ -372,6 +381,7 @@ void App::remove_tenant(const base::TenantId& tenant, std::function<void(base::S
         continue;
       }
       cluster_->leases->release(l->first);
+      if (cluster_->commands) cluster_->commands->unserve(l->second.pbx.name);
       l = cluster_->links.erase(l);
     }
   }
@@ -399,6 +409,13 @@ core::TenantRuntime* App::runtime(const base::TenantId& tenant) {
 const core::TenantRuntime* App::runtime(const base::TenantId& tenant) const {
   auto it = runtimes_.find(tenant);
   return it == runtimes_.end() ? nullptr : it->second.get();
+}
+
+std::shared_ptr<core::CallCommands> App::remote_commands(const base::TenantId& tenant) {
+  if (!cluster_ || !cluster_->commands) return nullptr;
+  std::string link = command_link(*cluster_, tenant);
+  if (link.empty()) return nullptr;
+  return std::make_shared<core::RemoteCallCommands>(*cluster_->commands, std::move(link));
 }
 
 void App::for_each_runtime(const std::function<void(core::TenantRuntime&)>& f) {
@@ -851,6 +868,7 @@ void App::on_lease(const cluster::LeaseChange& change) {
   l.start_after_removal = false;
   spdlog::warn("cluster: node {} lost the lease of pbx {} (tenant {}, token {}): {}; its link stops here",
                cluster_->node, l.pbx.name, l.tenant, change.token, change.reason);
+  if (cluster_->commands) cluster_->commands->unserve(l.pbx.name);  // other nodes' commands: not here any more
   if (!l.driver || l.removing) return;
   auto* rt = runtime(l.tenant);
   if (!rt) {
@@ -897,6 +915,30 @@ void App::start_cluster_link(const std::string& key) {
   }
   l.driver = true;
   spdlog::info("pbx {}: starting link (tenant {}, lease token {})", l.pbx.name, l.tenant, l.fence->token());
+  serve_cluster_commands(key);
+}
+
+void App::serve_cluster_commands(const std::string& key) {
+  if (!cluster_->commands) return;
+  auto& l = cluster_->links.at(key);
+  // Every check runs here as for a local caller: the relayed command names its user, role and
+  // extensions (authenticated by the issuing node against the shared identity store).
+  auto st = cluster_->commands->serve(
+      l.pbx.name, [this, key, tenant = l.tenant](ports::RelayedCommand cmd, ports::RelayReplies replies) {
+        core::CallControlService* svc = nullptr;
+        auto it = cluster_->links.find(key);
+        if (it != cluster_->links.end() && it->second.driver && !it->second.removing && it->second.fence->valid()) {
+          if (auto* rt = runtime(tenant)) svc = rt->call_control();
+        }
+        core::serve_relayed(svc, tenant, cmd, std::move(replies));
+      });
+  if (!st) {
+    spdlog::error("cluster: pbx {}: {}; commands issued on other nodes cannot reach it", l.pbx.name,
+                  st.error().message());
+    return;
+  }
+  spdlog::info("cluster: node {} serves the commands of pbx {} (subject {})", cluster_->node, l.pbx.name,
+               cluster::command_subject(l.pbx.name));
 }
 
 }  // namespace callbridge::app

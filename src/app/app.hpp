@@ -35,6 +35,7 @@
 #include "base/error.hpp"
 #include "base/tenant_id.hpp"
 #include "core/any_device.hpp"
+#include "core/call_commands.hpp"
 #include "core/event_hub.hpp"
 #include "core/journal_policy.hpp"
 #include "core/tenant_runtime.hpp"
@@ -114,6 +115,9 @@ class App {
   // The runtime of `tenant`; null when there is none (a token of an unconfigured tenant).
   core::TenantRuntime* runtime(const base::TenantId& tenant);
   const core::TenantRuntime* runtime(const base::TenantId& tenant) const;
+  // Cluster mode: `tenant`'s commands sent to the node that owns its PBX link, for when this node
+  // has no driver for it (docs/cluster.md "Commands on any node"); null without cluster mode.
+  std::shared_ptr<core::CallCommands> remote_commands(const base::TenantId& tenant);
   void for_each_runtime(const std::function<void(core::TenantRuntime&)>& f);
   // Builds a tenant's runtime and its drivers (driver table) and, while running, starts them.
   // Errors (nothing is kept): the tenant exists, an invalid dialing plan or directory, a driver
@@ -182,6 +186,8 @@ class App {
   // driver, a lease lost stops and destroys it.
   void on_lease(const cluster::LeaseChange& change);
   void start_cluster_link(const std::string& key);
+  // The owner's side of the command relay for the link of `key` (its driver runs here now).
+  void serve_cluster_commands(const std::string& key);
 
   // Declared first: destroyed last, after everything that holds handlers on it.
   boost::asio::io_context io_;

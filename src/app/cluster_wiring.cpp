@@ -9,6 +9,7 @@ namespace callbridge::app {
 using std::chrono::milliseconds;
 
 ClusterWiring::~ClusterWiring() {
+  commands.reset();
   leases.reset();
   bucket.reset();
   nats.reset();
@@ -46,6 +47,31 @@ base::Result<std::unique_ptr<ClusterWiring>> open_cluster(const ClusterConfig& c
   spdlog::info("cluster: node {} on {} (lease bucket {}, ttl {} ms, renewed every {} ms, margin {} ms)", config.node,
                config.nats_url, lo.bucket, lo.ttl.count(), lo.renew_every.count(), lo.margin.count());
   return c;
+}
+
+base::Status open_command_relay(ClusterWiring& c, const ClusterConfig& config, cluster::NatsCommandRelay::Post post,
+                                cluster::NatsCommandRelay::PostAfter post_after) {
+  cluster::CommandRelayOptions o;
+  o.instance = c.leases->instance();
+  o.timeout = milliseconds(config.command_timeout_ms);
+  auto* leases = c.leases.get();
+  // Someone holds the link's lease (or held it when last seen): else no node can answer.
+  auto owned = [leases](const std::string& link) {
+    const std::string key = cluster::lease_key(link);
+    for (const auto& i : leases->snapshot())
+      if (i.key == key) return !i.owner.empty();
+    return false;
+  };
+  auto r = cluster::NatsCommandRelay::create(*c.nats, o, std::move(post), std::move(post_after), std::move(owned));
+  if (!r) return base::fail(base::Error(r.error().code(), "cluster: " + r.error().message()));
+  c.commands = std::move(*r);
+  return {};
+}
+
+std::string command_link(const ClusterWiring& c, const base::TenantId& tenant) {
+  for (const auto& [key, l] : c.links)
+    if (l.tenant == tenant && l.setup && !l.setup->pbx.empty()) return l.setup->pbx.front().name;
+  return {};
 }
 
 boost::json::object cluster_json(const ClusterWiring& c, const std::optional<base::TenantId>& tenant) {
@@ -93,6 +119,12 @@ boost::json::object cluster_json(const ClusterWiring& c, const std::optional<bas
   o["links"] = std::move(links);
   o["leases_gained"] = c.gained;
   o["leases_lost"] = c.lost;
+  if (c.commands) {
+    auto s = c.commands->stats();
+    o["commands"] = json::object{{"sent", s.sent},         {"answered", s.answered}, {"no_owner", s.no_owner},
+                                 {"timeouts", s.timeouts}, {"served", s.served},     {"dropped", s.dropped},
+                                 {"pending", s.pending},   {"serving", s.serving}};
+  }
   return o;
 }
 

@@ -22,6 +22,7 @@
 #include "app/tenant_setup.hpp"
 #include "base/error.hpp"
 #include "base/tenant_id.hpp"
+#include "cluster/command_relay.hpp"
 #include "cluster/lease_manager.hpp"
 #include "cluster/nats_connection.hpp"
 
@@ -49,10 +50,13 @@ struct ClusterWiring {
   std::unique_ptr<cluster::NatsConnection> nats;
   std::unique_ptr<cluster::NatsConnection::KvBucket> bucket;
   std::unique_ptr<cluster::LeaseManager> leases;
+  // Call control commands to the owner of a link, and those of the links this node owns
+  // (docs/cluster.md "Commands on any node").
+  std::unique_ptr<cluster::NatsCommandRelay> commands;
   std::map<std::string, Link> links;  // by lease key
   std::uint64_t gained = 0, lost = 0;
 
-  ~ClusterWiring();  // the manager first (it releases held leases), then bucket and connection
+  ~ClusterWiring();  // the relay, the manager (it releases held leases), then bucket and connection
 };
 
 // Connects to [cluster] nats_url (an error when it cannot within the connect timeout), opens the
@@ -60,6 +64,14 @@ struct ClusterWiring {
 // runs on its notifier thread.
 base::Result<std::unique_ptr<ClusterWiring>> open_cluster(const ClusterConfig& config,
                                                           std::function<void(const cluster::LeaseChange&)> on_change);
+
+// Opens `c.commands` on c's connection (its reply subjects: the lease manager's instance id).
+// `post` / `post_after` run on the io thread.
+base::Status open_command_relay(ClusterWiring& c, const ClusterConfig& config, cluster::NatsCommandRelay::Post post,
+                                cluster::NatsCommandRelay::PostAfter post_after);
+// The PBX link whose owner runs `tenant`'s commands when this node has no driver for them: the
+// tenant's first [[pbx]] entry; "" when it has none.
+std::string command_link(const ClusterWiring& c, const base::TenantId& tenant);
 
 // Diagnostics "cluster": this node, NATS, the lease settings and every link's lease (owner, ours,
 // token, revision, age, held for, deadline). A tenant's view: its links only.

@@ -607,6 +607,7 @@ Status read_cluster(TableReader r, ClusterConfig& c) {
   CB_TRY(r.integer("lease_renew_ms", c.lease_renew_ms, 50, 30'000, "milliseconds, 50..30000"));
   CB_TRY(r.integer("lease_margin_ms", c.lease_margin_ms, 50, 30'000, "milliseconds, 50..30000"));
   CB_TRY(r.string("lease_bucket", c.lease_bucket, true));
+  CB_TRY(r.integer("command_timeout_ms", c.command_timeout_ms, 100, 60'000, "milliseconds, 100..60000"));
   auto missing = [&](std::string_view key, std::string_view example) {
     return fail(Error::invalid_argument(r.key_path(key) + ": required in cluster mode (e.g. " + std::string(example) + ")"));
   };

@@ -164,6 +164,9 @@ struct ClusterConfig {
   int lease_renew_ms = 1000;   // the owner renews this often
   int lease_margin_ms = 500;   // the owner stops acting this long before its lease can expire
   std::string lease_bucket = "callbridge_leases";  // the JetStream key-value bucket of the leases
+  // A call control command sent to the node that owns the PBX link waits this long for its answer
+  // (docs/cluster.md "Commands on any node").
+  int command_timeout_ms = 3000;
   bool operator==(const ClusterConfig&) const = default;
 };
 

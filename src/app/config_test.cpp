@@ -151,13 +151,17 @@ TEST(Config, ClusterLeaseSettings) {
   EXPECT_EQ(c->cluster.lease_renew_ms, 1000);
   EXPECT_EQ(c->cluster.lease_margin_ms, 500);
   EXPECT_EQ(c->cluster.lease_bucket, "callbridge_leases");
-  c = parse_config(base + "lease_ttl_ms = 6000\nlease_renew_ms = 2000\nlease_margin_ms = 800\nlease_bucket = \"cb_x\"\n",
+  EXPECT_EQ(c->cluster.command_timeout_ms, 3000);
+  c = parse_config(base + "lease_ttl_ms = 6000\nlease_renew_ms = 2000\nlease_margin_ms = 800\nlease_bucket = \"cb_x\"\n"
+                          "command_timeout_ms = 1500\n",
                    "test.toml");
   ASSERT_TRUE(c) << c.error().message();
   EXPECT_EQ(c->cluster.lease_ttl_ms, 6000);
   EXPECT_EQ(c->cluster.lease_renew_ms, 2000);
   EXPECT_EQ(c->cluster.lease_margin_ms, 800);
   EXPECT_EQ(c->cluster.lease_bucket, "cb_x");
+  EXPECT_EQ(c->cluster.command_timeout_ms, 1500);
+  EXPECT_NE(error_of(base + "command_timeout_ms = 5\n").find("cluster.command_timeout_ms"), std::string::npos);
   EXPECT_NE(error_of(base + "lease_margin_ms = 3000\n").find("cluster.lease_margin_ms: must be less than lease_ttl_ms"),
             std::string::npos);
   EXPECT_NE(error_of(base + "lease_ttl_ms = 100\n").find("cluster.lease_ttl_ms"), std::string::npos);

@@ -264,6 +264,8 @@ base::Result<std::shared_ptr<RestWiring>> wire_rest_api(App& app) {
   d.offload = w->rest_offload;
   // Call control (capabilities/calls): each tenant runtime's service and command log.
   wire_call_control(d, [a](const base::TenantId& tenant) { return a->runtime(tenant); });
+  // Cluster mode: the commands of a tenant whose PBX link another node owns go to that node.
+  d.remote_call_control = [a](const base::TenantId& tenant) { return a->remote_commands(tenant); };
   d.metrics_allow = app.config().server.metrics_allow;
   add_api_routes(app.http(), std::move(d));
   // Issue 14: the follow-me numbers in AstDB follow the users' active devices also across

@@ -73,6 +73,8 @@ class NatsConnection {
   base::Result<std::unique_ptr<KvBucket>> key_value(const std::string& bucket, std::chrono::milliseconds ttl);
   // The JetStream context of this connection (for publishes with expectations, cluster/lease_manager).
   __jsCtx* jetstream() const { return js_; }
+  // The nats.c connection (subscriptions and publishes of cluster/command_relay).
+  __natsConnection* handle() const { return nc_; }
 
  private:
   // What nats.c's callback thread touches; freed after the closed callback ran (leaked, not freed,

@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include "core/call_commands.hpp"
+
 namespace callbridge::core {
 namespace {
 
@@ -596,6 +598,110 @@ TEST_F(CallControl, MoveCallChecksBeforeDiallingAndKeepsTheCallId) {
   pbx.result = base::fail(base::Error::conflict("call c1 is on that device already"));
   s.move_call(anna, "c1", MoveTarget{"100", ""}, keep());
   EXPECT_EQ(failed(), CommandFailure::Kind::conflict);
+}
+
+// Cluster mode (core/call_commands.hpp): a command relayed to the owner node runs the owner's
+// CallControlService with the issuer's identity, so every check is the owner's; what it answers
+// and reports later comes back as the local service would report it. The relay here hands the
+// data over in memory (cluster_command_relay_test carries it over NATS).
+struct LoopbackRelay final : ports::CommandRelay {
+  CallControlService* owner = nullptr;
+  base::TenantId tenant{"default"};
+  std::vector<ports::RelayedCommand> sent;
+  void send(const std::string&, ports::RelayedCommand c, Handlers h) override {
+    sent.push_back(c);
+    ports::RelayReplies r{[h](ports::RelayedAnswer a) { h.answered(std::move(a)); },
+                          [h](ports::RelayedOutcome o) { h.done(std::move(o)); },
+                          [h](ports::RelayedOutcome o) { h.finished(std::move(o)); }};
+    serve_relayed(owner, tenant, c, std::move(r));
+  }
+};
+
+TEST_F(CallControl, RelayedCommandsAreCheckedAndCarriedOutByTheOwner) {
+  auto s = service();
+  LoopbackRelay relay;
+  relay.owner = &s;
+  RemoteCallCommands remote(relay, "lab");
+  std::vector<std::string> order;
+  std::optional<CommandOutcome> finished;
+  std::string returned = "unset";
+  auto submitted = [&](std::string r) {
+    order.push_back("submitted");
+    returned = std::move(r);
+  };
+  auto done = [&](CommandOutcome o) {
+    order.push_back("done");
+    out = std::move(o);
+  };
+
+  // Not her device: the owner's first_leg check refuses, before the answer.
+  remote.make_call(anna, "101", std::string("103"), done, {}, submitted);
+  EXPECT_EQ(failed(), CommandFailure::Kind::forbidden);
+  EXPECT_NE(out->error().detail.find("Extension 103 is not one of yours"), std::string::npos) << out->error().detail;
+  EXPECT_EQ(order, (std::vector<std::string>{"done", "submitted"}));
+  EXPECT_EQ(returned, "");
+  EXPECT_TRUE(pbx.log.empty());
+  ASSERT_EQ(relay.sent.size(), 1u);
+  EXPECT_EQ(relay.sent[0].user, anna.user);
+  EXPECT_EQ(relay.sent[0].extensions, anna.extensions);
+  EXPECT_EQ(relay.sent[0].from, "103");
+
+  // Accepted: the owner's request id; the PBX's final word (the call id) arrives later.
+  order.clear();
+  remote.make_call(anna, "0211 339903-12", std::nullopt, done, [&](CommandOutcome o) { finished = std::move(o); },
+                   submitted);
+  ASSERT_TRUE(out && *out);
+  EXPECT_EQ((*out)->request_id, "c2d-0001");
+  EXPECT_EQ(returned, "c2d-0001");
+  EXPECT_EQ(pbx.log, std::vector<std::string>{"make_call 100 021133990312"});
+  ASSERT_TRUE(pbx.last_call && pbx.last_call->on_outcome);
+  EXPECT_FALSE(finished);
+  pbx.last_call->on_outcome(std::string("ctilab-1.0"));
+  ASSERT_TRUE(finished && *finished);
+  EXPECT_EQ((*finished)->call_id, "ctilab-1.0");
+
+  // A call the owner does not know, and one the PBX refuses: the kinds come back.
+  remote.execute(anna, CallCommand::hangup, "nope", std::nullopt, std::nullopt, done, {}, submitted);
+  EXPECT_EQ(failed(), CommandFailure::Kind::not_found);
+  model.update("c1", "100", ConnectionState::connected, CallEventType::established, at(0), "+4989123456");
+  pbx.result = base::fail(base::Error::conflict("No such channel"));
+  remote.execute(anna, CallCommand::hangup, "c1", std::nullopt, std::nullopt, done, {}, submitted);
+  EXPECT_EQ(failed(), CommandFailure::Kind::conflict);
+  EXPECT_EQ(out->error().detail, "No such channel");
+}
+
+TEST_F(CallControl, RelayedCommandsOfAnotherTenantOrRoleOrWithoutDriverAreRefused) {
+  auto s = service();
+  auto serve = [&](CallControlService* svc, ports::RelayedCommand c) {
+    std::optional<ports::RelayedAnswer> a;
+    serve_relayed(svc, base::TenantId("default"), c,
+                  ports::RelayReplies{[&](ports::RelayedAnswer x) { a = std::move(x); }, {}, {}});
+    EXPECT_TRUE(a && a->done && !a->done->ok);
+    return a && a->done ? a->done->failure : std::string("none");
+  };
+  ports::RelayedCommand c;
+  c.tenant = "default";
+  c.user = "anna";
+  c.role = "user";
+  c.extensions = {"100"};
+  c.op = "hangup";
+  c.target = "c1";
+  EXPECT_EQ(serve(nullptr, c), "pbx_unavailable");  // the link's driver is gone from the owner
+  auto other = c;
+  other.tenant = "acme";
+  EXPECT_EQ(serve(&s, other), "forbidden");
+  auto op = c;
+  op.role = "operator";
+  EXPECT_EQ(serve(&s, op), "forbidden");
+  auto unknown = c;
+  unknown.op = "explode";
+  EXPECT_EQ(serve(&s, unknown), "bad_request");
+  EXPECT_TRUE(pbx.log.empty());
+  // The kinds survive the trip as text.
+  for (auto k : {CommandFailure::Kind::forbidden, CommandFailure::Kind::action_not_allowed,
+                 CommandFailure::Kind::no_trunk_capacity, CommandFailure::Kind::timeout})
+    EXPECT_EQ(parse_failure_kind(to_string(k)), k);
+  EXPECT_EQ(parse_failure_kind("what"), CommandFailure::Kind::internal);
 }
 
 }  // namespace

@@ -6,12 +6,14 @@
 // values and pure functions (the journal helpers block on the store): any thread.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <expected>
 #include <optional>
 #include <span>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "base/error.hpp"
@@ -51,6 +53,16 @@ class LineScope {
   bool sees(std::string_view device) const;
   const std::vector<std::string>& own() const { return own_; }    // sorted
   const std::vector<std::string>& team() const { return team_; }  // sorted; own ones excluded
+  // A scope made elsewhere, carried as data (a command relayed to another node: core/call_commands).
+  static LineScope of(bool whole_tenant, std::vector<std::string> own, std::vector<std::string> team) {
+    LineScope s;
+    s.whole_ = whole_tenant;
+    s.own_ = std::move(own);
+    s.team_ = std::move(team);
+    std::sort(s.own_.begin(), s.own_.end());
+    std::sort(s.team_.begin(), s.team_.end());
+    return s;
+  }
 
  private:
   friend LineScope line_scope(const Viewer&, std::span<const ports::User>);

@@ -168,6 +168,7 @@ void register_calls(CapabilityContext& c) {
   const RestDeps& d = ctx->deps;
   add_command_routes(c.server, CommandRouteDeps{.auth = d.auth,
                                                 .service_for = d.call_control,
+                                                .remote_for = d.remote_call_control,
                                                 .max_body_bytes = d.max_body_bytes,
                                                 .journal = d.journal,
                                                 .offload = d.offload,

@@ -10,6 +10,7 @@
 #include "api/rest_common.hpp"
 #include "base/device_name.hpp"
 #include "capabilities/calls/calls_service.hpp"
+#include "core/call_commands.hpp"
 #include "capabilities/calls/command_audit.hpp"
 
 namespace callbridge::capabilities::calls {
@@ -180,35 +181,59 @@ struct Routes {
     return t;
   }
 
-  // Body limit -> 413, empty body = {}, then the tenant's call control (io thread).
+  // The tenant's commands: this node's call control, else (cluster mode) the owner node's through
+  // the relay; null when neither (503 pbx-unavailable).
+  std::shared_ptr<core::CallCommands> commands_for(const base::TenantId& t) const {
+    if (core::CallControlService* svc = deps.service_for ? deps.service_for(t) : nullptr)
+      return core::local_call_commands(*svc);
+    return deps.remote_for ? deps.remote_for(t) : nullptr;
+  }
+
+  // Body limit -> 413, empty body = {}, then the tenant's call control (io thread). `f` answers a
+  // bad request at once, else starts the command, whose first step answers (io thread).
   template <typename F>
-  HttpResponse guarded(const HttpRequest& req, const Principal& p, F&& f) {
+  void guarded(const HttpRequest& req, const Principal& p, const Respond& respond, F&& f) {
     json::object body;
     if (req.body.find_first_not_of(" \t\r\n") != std::string::npos) {
       auto b = rest::body_object(req);
-      if (!b) return b.error();
+      if (!b) return respond(b.error());
       body = std::move(*b);
     }
-    core::CallControlService* svc = deps.service_for ? deps.service_for(p.tenant) : nullptr;
-    if (!svc || !log_for(p.tenant))
-      return problem(503, "pbx-unavailable", "no PBX link serves tenant " + p.tenant.str());
-    return f(p, body, *svc);
+    auto cmds = commands_for(p.tenant);
+    if (!cmds || !log_for(p.tenant))
+      return respond(problem(503, "pbx-unavailable", "no PBX link serves tenant " + p.tenant.str()));
+    if (auto bad = f(p, body, *cmds)) respond(std::move(*bad));
+  }
+
+  // Answers the request once the command's first step is over (core::Submitted).
+  core::Submitted answer_with(const Principal& p, const std::shared_ptr<Tracking>& t, std::string action,
+                              std::optional<std::string> call_id, Respond respond, bool returns_call = false,
+                              bool returns_request = false) {
+    return [this, p, t, action = std::move(action), call_id = std::move(call_id), respond, returns_call,
+            returns_request](std::string returned) {
+      std::optional<std::string> call = call_id, rid;
+      if (returns_call) call = returned.empty() ? std::nullopt : std::optional<std::string>(returned);
+      if (returns_request) rid = returned;
+      respond(this->respond(p, t, action, call, rid));
+    };
   }
 
   std::shared_ptr<core::CommandLog> log_for(const base::TenantId& t) const {
     return deps.log_for ? deps.log_for(t) : nullptr;
   }
 
-  HttpResponse start_make_call(const Principal& p, core::CallControlService& svc, core::CommandCaller caller,
-                               const std::string& to, std::optional<std::string> from, const Note& note) {
+  void start_make_call(const Principal& p, core::CallCommands& cmds, core::CommandCaller caller, const std::string& to,
+                       std::optional<std::string> from, const Note& note, Respond respond) {
     auto t = track(p, true, note);
-    std::string rid = svc.make_call(caller, to, std::move(from), done_cb(t), finished_cb(t));
-    return respond(p, t, "make_call", std::nullopt, rid);
+    cmds.make_call(caller, to, std::move(from), done_cb(t), finished_cb(t),
+                   answer_with(p, t, "make_call", std::nullopt, std::move(respond), false, true));
   }
 
-  HttpResponse make_call(const HttpRequest& req, const Principal& principal, const Note& note) {
+  using Bad = std::optional<HttpResponse>;
+
+  void make_call(const HttpRequest& req, const Principal& principal, const Note& note, Respond respond) {
     // The note already has what was asked (note_body).
-    return guarded(req, principal, [&](const Principal& p, const json::object& body, core::CallControlService& svc) {
+    guarded(req, principal, respond, [&](const Principal& p, const json::object& body, core::CallCommands& cmds) -> Bad {
       auto to = rest::opt_string(body, "to", 256);
       if (!to) return problem(400, "bad-request", to.error());
       if (!*to) return problem(400, "bad-request", "\"to\" is required");
@@ -216,7 +241,8 @@ struct Routes {
       if (!from) return problem(400, "bad-request", from.error());
       if (*from && !base::is_device_name(**from))
         return problem(400, "bad-request", "from: not a device name: expected " + std::string(base::kDeviceNameRule));
-      return start_make_call(p, svc, p.viewer(), **to, *from, note);
+      start_make_call(p, cmds, p.viewer(), **to, *from, note, respond);
+      return std::nullopt;
     });
   }
 
@@ -241,8 +267,8 @@ struct Routes {
       if (!found) return respond(rest::from_error(found.error()));
       if (!*found) return respond(problem(404, "not-found", "no journal entry " + std::to_string(id)));
       auto place = [self, p, id, note, respond, e = std::move((*found)->entry)] {
-        core::CallControlService* svc = self->deps.service_for ? self->deps.service_for(p.tenant) : nullptr;
-        if (!svc || !self->log_for(p.tenant))
+        auto cmds = self->commands_for(p.tenant);
+        if (!cmds || !self->log_for(p.tenant))
           return respond(problem(503, "pbx-unavailable", "no PBX link serves tenant " + p.tenant.str()));
         if (!e.remote || e.remote->empty())
           return respond(problem(409, "no-callback-number", "the remote number of journal entry " +
@@ -252,14 +278,14 @@ struct Routes {
         if (!caller) return respond(problem(404, "not-found", "no journal entry " + std::to_string(id)));
         note->details["to"] = *e.remote;  // the entry's party calls its remote
         note->details["from"] = e.party;
-        respond(self->start_make_call(p, *svc, *caller, *e.remote, e.party, note));
+        self->start_make_call(p, *cmds, *caller, *e.remote, e.party, note, respond);
       };
       rest::on_io(self->deps.offload, std::move(place));
     };
     if (req.body.find_first_not_of(" \t\r\n") != std::string::npos) {  // the body must still be JSON
       if (auto b = rest::body_object(req); !b) return respond(b.error());
     }
-    if (!deps.service_for || !deps.service_for(p.tenant))
+    if (!commands_for(p.tenant))
       return respond(problem(503, "pbx-unavailable", "no PBX link serves tenant " + p.tenant.str()));
     rest::offload(deps.offload, std::move(lookup), respond);
   }
@@ -331,11 +357,11 @@ struct Routes {
     rest::offload(deps.offload, std::move(lookup), respond);
   }
 
-  HttpResponse command(const HttpRequest& req, const Principal& principal, const Note& note) {
+  void command(const HttpRequest& req, const Principal& principal, const Note& note, Respond respond) {
     std::string verb;
     std::string id = rest::path_segment(req, "/api/v1/calls/", &verb);
     auto cmd = core::parse_call_command(verb);
-    return guarded(req, principal, [&](const Principal& p, const json::object& body, core::CallControlService& svc) {
+    guarded(req, principal, respond, [&](const Principal& p, const json::object& body, core::CallCommands& cmds) -> Bad {
       auto device = rest::opt_string(body, "device", 64);
       if (!device) return problem(400, "bad-request", device.error());
       if (*device && !base::is_device_name(**device))
@@ -343,34 +369,36 @@ struct Routes {
       auto to = rest::opt_string(body, "to", 256);
       if (!to) return problem(400, "bad-request", to.error());
       auto t = track(p, false, note);
-      svc.execute(p.viewer(), *cmd, id, *device, *to, done_cb(t));
-      return respond(p, t, std::string(core::to_string(*cmd)), id, std::nullopt);
+      cmds.execute(p.viewer(), *cmd, id, *device, *to, done_cb(t), {},
+                   answer_with(p, t, std::string(core::to_string(*cmd)), id, respond));
+      return std::nullopt;
     });
   }
 
   // POST /api/v1/calls/{id}/park: as the other commands, but done only once the PBX named the
   // parking space (the record's "space").
-  HttpResponse park(const HttpRequest& req, const Principal& principal, const Note& note) {
+  void park(const HttpRequest& req, const Principal& principal, const Note& note, Respond respond) {
     std::string verb;
     std::string id = rest::path_segment(req, "/api/v1/calls/", &verb);
-    return guarded(req, principal, [&](const Principal& p, const json::object& body, core::CallControlService& svc) {
+    guarded(req, principal, respond, [&](const Principal& p, const json::object& body, core::CallCommands& cmds) -> Bad {
       auto device = rest::opt_string(body, "device", 64);
       if (!device) return problem(400, "bad-request", device.error());
       if (*device && !base::is_device_name(**device))
         return problem(400, "bad-request", "device: not a device name: expected " + std::string(base::kDeviceNameRule));
       if (body.contains("to")) return problem(400, "bad-request", "park takes no \"to\": the PBX picks the space");
       auto t = track(p, true, note);
-      svc.execute(p.viewer(), core::CallCommand::park, id, *device, std::nullopt, done_cb(t), finished_cb(t));
-      return respond(p, t, "park", id, std::nullopt);
+      cmds.execute(p.viewer(), core::CallCommand::park, id, *device, std::nullopt, done_cb(t), finished_cb(t),
+                   answer_with(p, t, "park", id, respond));
+      return std::nullopt;
     });
   }
 
   // POST /api/v1/parking/{space}/pickup {"device"?, "lot"?}: the caller's phone takes the call
   // parked there (core::CallControlService::unpark).
-  HttpResponse unpark(const HttpRequest& req, const Principal& principal, const Note& note) {
+  void unpark(const HttpRequest& req, const Principal& principal, const Note& note, Respond respond) {
     std::string verb;
     std::string space = rest::path_segment(req, "/api/v1/parking/", &verb);
-    return guarded(req, principal, [&](const Principal& p, const json::object& body, core::CallControlService& svc) {
+    guarded(req, principal, respond, [&](const Principal& p, const json::object& body, core::CallCommands& cmds) -> Bad {
       auto device = rest::opt_string(body, "device", 64);
       if (!device) return problem(400, "bad-request", device.error());
       if (*device && !base::is_device_name(**device))
@@ -380,8 +408,9 @@ struct Routes {
       if (*lot && !is_parking_name(**lot))
         return problem(400, "bad-request", "lot: not a parking lot name (1-64 of letters, digits, '-', '_')");
       auto t = track(p, true, note);
-      std::string call = svc.unpark(p.viewer(), space, *lot, *device, done_cb(t), finished_cb(t));
-      return respond(p, t, "unpark", call.empty() ? std::nullopt : std::optional<std::string>(call), std::nullopt);
+      cmds.unpark(p.viewer(), space, *lot, *device, done_cb(t), finished_cb(t),
+                  answer_with(p, t, "unpark", std::nullopt, respond, true));
+      return std::nullopt;
     });
   }
 
@@ -402,7 +431,7 @@ struct Routes {
     if (!device) return respond(problem(400, "bad-request", device.error()));
     if (*device && !base::is_device_name(**device))
       return respond(problem(400, "bad-request", "device: not a device name: expected " + std::string(base::kDeviceNameRule)));
-    if (!deps.service_for || !deps.service_for(p.tenant) || !log_for(p.tenant))
+    if (!commands_for(p.tenant) || !log_for(p.tenant))
       return respond(problem(503, "pbx-unavailable", "no PBX link serves tenant " + p.tenant.str()));
     auto lookup = [self, p, id, device = *device, note, respond, by_line] {
       std::vector<ports::User> users;
@@ -413,21 +442,18 @@ struct Routes {
       }
       auto scope = std::make_shared<core::LineScope>(core::line_scope(p.viewer(), users));
       rest::on_io(self->deps.offload, [self, p, id, device, note, respond, scope, by_line] {
-        core::CallControlService* svc = self->deps.service_for ? self->deps.service_for(p.tenant) : nullptr;
-        if (!svc || !self->log_for(p.tenant))
+        auto cmds = self->commands_for(p.tenant);
+        if (!cmds || !self->log_for(p.tenant))
           return respond(problem(503, "pbx-unavailable", "no PBX link serves tenant " + p.tenant.str()));
         // Done once the picker talks to the caller; failed with "Nothing to pick up: ..." when
         // the call stopped ringing before the picker's phone answered (core::CallControlService).
         auto t = self->track(p, true, note);
-        std::optional<std::string> call_id = id;
-        if (by_line) {
-          // The 202 names the call the service found ringing at the line.
-          std::string found = svc->pickup_line(p.viewer(), id, device, *scope, done_cb(t), finished_cb(t));
-          call_id = found.empty() ? std::nullopt : std::optional<std::string>(found);
-        } else {
-          svc->pickup(p.viewer(), id, device, *scope, done_cb(t), finished_cb(t));
-        }
-        respond(self->respond(p, t, "pickup", call_id, std::nullopt));
+        if (by_line)  // the 202 names the call the service found ringing at the line
+          cmds->pickup_line(p.viewer(), id, device, *scope, done_cb(t), finished_cb(t),
+                            self->answer_with(p, t, "pickup", std::nullopt, respond, true));
+        else
+          cmds->pickup(p.viewer(), id, device, *scope, done_cb(t), finished_cb(t),
+                       self->answer_with(p, t, "pickup", id, respond));
       });
     };
     rest::offload(deps.offload, std::move(lookup), respond);
@@ -557,16 +583,16 @@ void add_command_routes(HttpServer& server, CommandRouteDeps deps) {
   };
   server.route("POST", "/api/v1/calls",
                authed({}, [routes](const HttpRequest& req, const Principal& p, const Note& n, Respond r) {
-                 r(routes->make_call(req, p, n));
+                 routes->make_call(req, p, n, std::move(r));
                }, describe_make_call));
   server.route("POST", "/api/v1/calls/*",
                authed(Routes::is_command, [routes](const HttpRequest& req, const Principal& p, const Note& n, Respond r) {
                  std::string verb;
                  rest::path_segment(req, "/api/v1/calls/", &verb);
                  if (verb == "pickup") return routes->pickup(req, p, n, std::move(r), routes);
-                 if (verb == "park") return r(routes->park(req, p, n));
+                 if (verb == "park") return routes->park(req, p, n, std::move(r));
                  if (verb == "move") return routes->move(req, p, n, std::move(r), routes);
-                 r(routes->command(req, p, n));
+                 routes->command(req, p, n, std::move(r));
                }, describe_command));
   server.route("POST", "/api/v1/lines/*",
                authed(is_line_pickup, [routes](const HttpRequest& req, const Principal& p, const Note& n, Respond r) {
@@ -574,7 +600,7 @@ void add_command_routes(HttpServer& server, CommandRouteDeps deps) {
                }, describe_line_pickup));
   server.route("POST", "/api/v1/parking/*",
                authed(is_unpark, [routes](const HttpRequest& req, const Principal& p, const Note& n, Respond r) {
-                 r(routes->unpark(req, p, n));
+                 routes->unpark(req, p, n, std::move(r));
                }, describe_unpark));
   server.route("GET", "/api/v1/commands/*",
                authed({}, [routes](const HttpRequest& req, const Principal& p, const Note&, Respond r) {

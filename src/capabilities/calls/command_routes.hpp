@@ -21,6 +21,7 @@
 #include "api/http_server.hpp"
 #include "api/principal.hpp"
 #include "base/worker_pool.hpp"
+#include "core/call_commands.hpp"
 #include "core/call_control.hpp"
 #include "core/command_log.hpp"
 #include "ports/audit_log.hpp"
@@ -33,6 +34,10 @@ struct CommandRouteDeps {
   api::PrincipalResolver* auth = nullptr;  // required
   // The call control of a tenant; nullptr when the tenant has no PBX link (503 pbx-unavailable).
   std::function<core::CallControlService*(const base::TenantId& tenant)> service_for{};
+  // Cluster mode (docs/cluster.md "Commands on any node"): when `service_for` has none (the
+  // tenant's PBX link is owned by another node), its commands go there through this; null or
+  // nullptr: 503 pbx-unavailable.
+  std::function<std::shared_ptr<core::CallCommands>(const base::TenantId& tenant)> remote_for{};
   std::size_t max_body_bytes = 64 * 1024;
   // POST /api/v1/journal/{id}/callback looks entries up here; nullptr: that route is not served.
   ports::JournalStore* journal = nullptr;

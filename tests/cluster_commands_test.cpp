@@ -1,0 +1,270 @@
+// Commands on any node of a cluster (docs/cluster.md "Commands on any node"): a real
+// `nats-server -js`, a real PostgreSQL ([cluster] postgres), the PBX simulator (no traffic: the
+// calls are the test's own) and two callbridged nodes with one [[pbx]] link. Users and tokens are
+// in the shared database, so one token works on both nodes.
+//   - on the node that does NOT own the link: make call (the PBX rings Anna's phone, its final word,
+//     the call id, comes back to that node's command log), retrieve of a call that is not held (409
+//     action-not-allowed, as the owner answers it itself), hang up (the call ends on the PBX), a
+//     device that is not hers (403 forbidden) and an unknown call (404 not-found): the same status
+//     and problem type as the owner gives for the same request;
+//   - owner stopped (SIGSTOP, its lease not yet expired): the command times out, 504
+//     pbx-unavailable after [cluster] command_timeout_ms; owner killed (kill -9) before anyone took
+//     the link: 503 pbx-unavailable at once (nobody serves the link's subject), well before the
+//     timeout.
+// Waits are on the nodes' output and HTTP answers with deadlines; times are printed, not asserted.
+#include <gtest/gtest.h>
+
+#include <signal.h>
+
+#include <boost/json.hpp>
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <functional>
+#include <memory>
+#include <regex>
+#include <string>
+#include <vector>
+
+#include "support/child_process.hpp"
+#include "support/http_client.hpp"
+#include "support/nats_server.hpp"
+#include "support/temp_dir.hpp"
+
+namespace cluster_e2e {
+std::shared_ptr<void> start_postgres(std::string& conninfo, std::string& error);  // cluster_e2e_pg.cpp
+}
+
+namespace {
+
+namespace fs = std::filesystem;
+namespace json = boost::json;
+using callbridge::testing::ChildProcess;
+using callbridge::testing::HttpAnswer;
+using callbridge::testing::HttpClient;
+using namespace std::chrono_literals;
+using Clock = std::chrono::steady_clock;
+
+const std::regex kListening(R"(HTTP API listening on 127\.0\.0\.1:(\d+))");
+const std::regex kLinkUp(R"(AMI link to 127\.0\.0\.1:\d+ up)");
+const std::regex kServes(R"(cluster: node (\S+) serves the commands of pbx lab)");
+const std::regex kLost(R"(cluster: node (\S+) lost the lease of pbx lab)");
+
+long long ms_since(Clock::time_point t) {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - t).count();
+}
+
+struct Node {
+  std::string name;
+  std::string config;
+  std::unique_ptr<ChildProcess> proc;
+  int http = 0;
+  bool has(const std::regex& re) const { return std::regex_search(proc->output(), re); }
+};
+
+json::object body_of(const HttpAnswer& a) {
+  boost::system::error_code ec;
+  auto v = json::parse(a.body, ec);
+  return ec || !v.is_object() ? json::object{} : v.as_object();
+}
+
+std::string str(const json::object& o, const char* k) {
+  const auto* v = o.if_contains(k);
+  return v && v->is_string() ? std::string(v->get_string()) : std::string();
+}
+
+class ClusterCommands : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    ASSERT_TRUE(nats_.ok()) << nats_.log();
+    std::string error;
+    pg_ = cluster_e2e::start_postgres(pg_conninfo_, error);
+    ASSERT_TRUE(pg_) << error;
+    sim_ = std::make_unique<ChildProcess>(CALLBRIDGE_PBXSIM_PATH,
+                                          std::vector<std::string>{"--listen", "127.0.0.1:0", "--user", "cti",
+                                                                   "--secret", "cti-secret"});
+    auto m = sim_->wait_for(std::regex(R"(AMI on 127\.0\.0\.1:(\d+))"));
+    ASSERT_FALSE(m.empty()) << sim_->output();
+    sim_port_ = std::stoi(m[1].str());
+  }
+
+  void start_nodes(int n) {
+    for (int i = 1; i <= n; ++i) {
+      Node node;
+      node.name = "n" + std::to_string(i);
+      fs::create_directories(dir_ / node.name);
+      node.config = dir_ / (node.name + ".toml");
+      std::ofstream(node.config) << "[server]\nlisten = \"127.0.0.1:0\"\ndata_dir = \"" << (dir_ / node.name)
+                                 << "/data\"\n\n[[pbx]]\nname = \"lab\"\nhost = \"127.0.0.1\"\nport = " << sim_port_
+                                 << "\nuser = \"cti\"\nsecret = \"cti-secret\"\nauth = \"plain\"\n"
+                                    "connect_timeout_s = 5\nreconnect_min_ms = 20\nreconnect_max_ms = 200\n\n"
+                                    "[cluster]\nnode = \""
+                                 << node.name << "\"\nnats_url = \"" << nats_.url() << "\"\npostgres = \""
+                                 << pg_conninfo_ << "\"\ncommand_timeout_ms = " << kTimeoutMs << "\n";
+      node.proc = std::make_unique<ChildProcess>(CALLBRIDGED_PATH, std::vector<std::string>{"--config", node.config});
+      nodes_.push_back(std::move(node));
+    }
+    for (auto& node : nodes_) {
+      auto m = node.proc->wait_for(kListening);
+      ASSERT_FALSE(m.empty()) << node.proc->output();
+      node.http = std::stoi(m[1].str());
+    }
+    // Users live in the shared database: a token made with either node's configuration works on both.
+    anna_ = token(nodes_[0].config, "anna", "100");
+    ASSERT_FALSE(anna_.empty());
+  }
+
+  static std::string token(const std::string& config, const std::string& user, const std::string& ext) {
+    ChildProcess p(CALLBRIDGE_CLI_PATH, {"token", "create", "--config", config, "--tenant", "default", "--user", user,
+                                         "--role", "user", "--extension", ext});
+    p.wait_exit();
+    std::smatch m;
+    std::string out = p.output();
+    if (!std::regex_search(out, m, std::regex("cbt_[A-Za-z0-9_]+"))) return {};
+    return m[0].str();
+  }
+
+  bool until(const std::function<bool()>& pred, std::chrono::milliseconds limit = 20s) {
+    auto end = Clock::now() + limit;
+    while (!pred()) {
+      if (Clock::now() > end) return false;
+      for (auto& n : nodes_)
+        if (n.proc->running()) n.proc->pump(10);
+    }
+    return true;
+  }
+
+  // The node whose driver runs and serves the link's commands.
+  Node* owner() {
+    for (auto& n : nodes_)
+      if (n.proc->running() && n.has(kLinkUp) && n.has(kServes)) return &n;
+    return nullptr;
+  }
+
+  HttpAnswer post(const Node& n, const std::string& path, const std::string& body) {
+    HttpClient c(static_cast<std::uint16_t>(n.http));
+    return c.request("POST", path, {"Authorization: Bearer " + anna_}, body);
+  }
+  HttpAnswer get(const Node& n, const std::string& path) {
+    HttpClient c(static_cast<std::uint16_t>(n.http));
+    return c.request("GET", path, {"Authorization: Bearer " + anna_});
+  }
+
+  // The command `id` in node n's log once `pred` holds for it (empty object: not in time).
+  json::object command_when(const Node& n, const std::string& id, const std::function<bool(const json::object&)>& pred) {
+    json::object last;
+    until([&] {
+      auto a = get(n, "/api/v1/commands/" + id);
+      if (a.status != 200) return false;
+      last = body_of(a);
+      return pred(last);
+    });
+    return pred(last) ? last : json::object{};
+  }
+
+  bool call_listed(const Node& n, const std::string& call_id) {
+    auto a = get(n, "/api/v1/calls");
+    return a.status == 200 && a.body.find("\"" + call_id + "\"") != std::string::npos;
+  }
+
+  static constexpr int kTimeoutMs = 1500;
+  callbridge::testing::NatsServer nats_;
+  callbridge::testing::TempDir dir_{"cb-cluster-cmd"};
+  std::shared_ptr<void> pg_;
+  std::string pg_conninfo_;
+  std::unique_ptr<ChildProcess> sim_;
+  int sim_port_ = 0;
+  std::string anna_;
+  std::vector<Node> nodes_;  // last: the nodes go first
+};
+
+TEST_F(ClusterCommands, CommandsIssuedOnTheOtherNodeAreCarriedOutByTheOwner) {
+  start_nodes(2);
+  ASSERT_TRUE(until([&] { return owner() != nullptr; })) << nodes_[0].proc->output() << nodes_[1].proc->output();
+  Node* own = owner();
+  Node* other = own == &nodes_[0] ? &nodes_[1] : &nodes_[0];
+  EXPECT_FALSE(other->has(kLinkUp)) << "only the owner connects to the PBX";
+
+  // Make call on the other node: Anna's phone (100) rings and answers, the PBX dials 101.
+  const auto sent = Clock::now();
+  auto a = post(*other, "/api/v1/calls", R"({"to":"101"})");
+  ASSERT_EQ(a.status, 202) << a.body;
+  const auto answered_ms = ms_since(sent);
+  auto made = body_of(a);
+  const std::string cmd = str(made, "command_id");
+  ASSERT_FALSE(cmd.empty()) << a.body;
+  EXPECT_EQ(str(made, "request_id").rfind("c2d-", 0), 0u) << a.body;  // the owner's correlation id
+  // Its final word (OriginateResponse on the owner: the first leg answered) reaches this node.
+  auto done = command_when(*other, cmd, [](const json::object& c) {
+    return str(c, "state") == "done" && !str(c, "call_id").empty();
+  });
+  ASSERT_FALSE(done.empty()) << "make call did not finish on the issuing node\n" << own->proc->output();
+  const std::string call_id = str(done, "call_id");
+  std::printf("make call on the non-owner: 202 after %lld ms, done with call %s after %lld ms\n", answered_ms,
+              call_id.c_str(), ms_since(sent));
+  // The PBX did it: the owner follows the call.
+  ASSERT_TRUE(until([&] { return call_listed(*own, call_id); }, 10s)) << get(*own, "/api/v1/calls").body;
+
+  // Refusals come back with the owner's status and problem type.
+  auto same = [&](const std::string& path, const std::string& body, int status, const std::string& type) {
+    auto remote = post(*other, path, body);
+    auto local = post(*own, path, body);
+    EXPECT_EQ(remote.status, status) << path << " " << remote.body;
+    EXPECT_EQ(str(body_of(remote), "type"), str(body_of(local), "type")) << remote.body << " vs " << local.body;
+    EXPECT_EQ(local.status, status) << path << " " << local.body;
+    EXPECT_NE(str(body_of(remote), "type").find(type), std::string::npos) << remote.body;
+    EXPECT_EQ(str(body_of(remote), "detail"), str(body_of(local), "detail"));
+  };
+  same("/api/v1/calls/" + call_id + "/retrieve", "{}", 409, "action-not-allowed");
+  same("/api/v1/calls", R"({"to":"102","from":"103"})", 403, "forbidden");
+  same("/api/v1/calls/no-such-call/hangup", "{}", 404, "not-found");
+
+  // Hang up on the other node: the PBX ends the call.
+  auto h = post(*other, "/api/v1/calls/" + call_id + "/hangup", "{}");
+  ASSERT_EQ(h.status, 202) << h.body;
+  const std::string hang = str(body_of(h), "command_id");
+  auto hung = command_when(*other, hang, [](const json::object& c) { return str(c, "state") != "accepted"; });
+  EXPECT_EQ(str(hung, "state"), "done") << json::serialize(hung);
+  EXPECT_TRUE(until([&] { return !call_listed(*own, call_id); }, 10s)) << get(*own, "/api/v1/calls").body;
+
+  // The commands are the issuing node's: its log has them, the owner's does not.
+  EXPECT_EQ(str(body_of(get(*other, "/api/v1/commands/" + cmd)), "action"), "make_call");
+  EXPECT_EQ(get(*own, "/api/v1/commands/" + hang).status, 404);
+}
+
+TEST_F(ClusterCommands, AStoppedOwnerTimesOutAndNoOwnerAnswersUnavailableAtOnce) {
+  start_nodes(2);
+  ASSERT_TRUE(until([&] { return owner() != nullptr; }));
+  Node* a = owner();
+  Node* b = a == &nodes_[0] ? &nodes_[1] : &nodes_[0];
+
+  // The owner is stopped with its lease still valid: nobody answers, the command times out.
+  a->proc->signal(SIGSTOP);
+  auto sent = Clock::now();
+  auto t = post(*b, "/api/v1/calls/c-1/hangup", "{}");
+  const auto timeout_ms = ms_since(sent);
+  EXPECT_EQ(t.status, 504) << t.body;
+  EXPECT_EQ(str(body_of(t), "type").find("pbx-unavailable") != std::string::npos, true) << t.body;
+  EXPECT_NE(str(body_of(t), "detail").find("did not answer within 1500 ms"), std::string::npos) << t.body;
+  std::printf("stopped owner: 504 after %lld ms (command_timeout_ms %d)\n", timeout_ms, kTimeoutMs);
+
+  // b takes the link over; a, resumed, lost it and stays out.
+  ASSERT_TRUE(until([&] { return b->has(kLinkUp) && b->has(kServes); })) << b->proc->output();
+  a->proc->signal(SIGCONT);
+  ASSERT_TRUE(until([&] { return a->has(kLost); })) << a->proc->output();
+
+  // Now b owns the link; kill it: until a takes over (lease ttl later), nobody serves the link.
+  b->proc->signal(SIGKILL);
+  b->proc->wait_exit();
+  sent = Clock::now();
+  auto u = post(*a, "/api/v1/calls/c-1/hangup", "{}");
+  const auto unavailable_ms = ms_since(sent);
+  EXPECT_EQ(u.status, 503) << u.body;
+  EXPECT_NE(str(body_of(u), "type").find("pbx-unavailable"), std::string::npos) << u.body;
+  std::printf("owner killed: 503 pbx-unavailable after %lld ms (not the %d ms timeout)\n", unavailable_ms, kTimeoutMs);
+  // And a make call likewise: nothing is dialed, nothing waits.
+  auto m = post(*a, "/api/v1/calls", R"({"to":"101"})");
+  EXPECT_EQ(m.status, 503) << m.body;
+}
+
+}  // namespace
