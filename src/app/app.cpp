@@ -19,6 +19,7 @@
 #include "app/rest_wiring.hpp"
 #include "app/command_wiring.hpp"
 #include "app/csta_wiring.hpp"
+#include "app/relay_call_summaries.hpp"
 #include "app/relay_tunnel_wiring.hpp"
 #include "csta_server/csta_listener.hpp"
 #include "csta_server/csta_server.hpp"
@@ -187,6 +188,8 @@ base::Status App::start_relay() {
   o.ca_file = rc.ca_file;
   o.outbox_frames = rc.outbox_frames;
   o.outbox_bytes = rc.outbox_bytes;
+  const bool relaxed = rc.privacy == "relaxed";
+  o.privacy_relaxed = relaxed;
   auto client = relay::edge::RelayClient::create(io_, std::move(o));
   if (!client) return fail(client.error());
   relay_ = std::move(*client);
@@ -201,6 +204,15 @@ base::Status App::start_relay() {
   auto tunnel = wire_relay_tunnel(io_, *relay_, ts);
   if (!tunnel) return fail(Error(tunnel.error().code(), "[relay]: " + tunnel.error().message()));
   relay_tunnel_ = std::move(*tunnel);
+  if (relaxed) {
+    // The edge admin's choice (docs/relay.md "Privacy mode"): live calls in plaintext to the relay.
+    auto summaries = std::make_unique<RelayCallSummaries>(io_, event_hub_, remote_router_.get(), *relay_);
+    for (const auto& [id, rt] : runtimes_) summaries->watch(id);
+    relay_->set_on_login([s = summaries.get()] { s->resend_all(); });
+    relay_tunnel_->summaries = std::move(summaries);
+    spdlog::warn("relay: privacy relaxed ([relay] privacy): the relay is sent each live call's state, remote number, "
+                 "contact name and devices in plaintext, for its diagnostics of this edge");
+  }
   relay_->start();
   spdlog::info("relay: edge \"{}\" connecting out to {}", rc.edge_id, rc.url);
   return {};
@@ -350,6 +362,7 @@ base::Result<core::TenantRuntime*> App::add_tenant(TenantSetup setup) {
   }
   if (indexed_) indexed_->preload(id);  // its lookups from memory from the first call on
   runtimes_.emplace(id, std::move(rt));
+  if (relay_tunnel_ && relay_tunnel_->summaries) relay_tunnel_->summaries->watch(id);  // privacy relaxed
   if (cluster_) {
     auto kept = std::make_shared<const TenantSetup>(setup);
     for (const auto& pbx : setup.pbx) {

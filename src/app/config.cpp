@@ -275,6 +275,9 @@ Status read_relay(TableReader r, RelayConfig& c) {
   CB_TRY(r.string("edge_key_file", c.edge_key_file, true));
   CB_TRY(r.string("join_token", c.join_token, true));
   CB_TRY(r.string("ca_file", c.ca_file, true));
+  CB_TRY(r.string("privacy", c.privacy, true));
+  if (auto* n = r.get("privacy"); n && c.privacy != "strict" && c.privacy != "relaxed")
+    return fail(r.bad("privacy", *n, "\"strict\" or \"relaxed\""));
   CB_TRY(r.integer("outbox_frames", c.outbox_frames, 1, 1'000'000, "an integer 1..1000000"));
   CB_TRY(r.integer("outbox_bytes", c.outbox_bytes, 65536, 1LL << 30, "an integer 65536..1073741824 (bytes)"));
   if (auto* n = r.get("url"); n && !c.url.starts_with("wss://"))
@@ -1256,6 +1259,11 @@ start_styles = ["ecma354", "osv"]
 # edge_key_file = "/var/lib/callbridge/relay-edge.key"
 # PEM CA certificates to verify the relay's certificate (default: the system's).
 # ca_file = "/etc/callbridge/relay-ca.pem"
+# Privacy mode, this edge's admin's choice (the relay's operator cannot change it): "strict" = the
+# relay gets ciphertext only; "relaxed" = it is also sent each live call's state, remote number,
+# contact name and devices in plaintext, which its diagnostics show for this edge (kept in its
+# memory until the call ends).
+privacy = "strict"
 # Frames kept for replay after a reconnect (count, bytes).
 outbox_frames = 4096
 outbox_bytes = 4194304

@@ -320,6 +320,9 @@ struct RelayConfig {
   std::string edge_key_file;  // "" = <data_dir>/relay-edge.key (created on first start, mode 0600)
   std::string join_token;     // the one-time token `edge add` printed; needed for the first login only
   std::string ca_file;        // PEM CA certificates to verify the relay with ("" = the system's)
+  // "strict" (the relay gets ciphertext only) or "relaxed" (this edge's admin lets the relay show
+  // its live calls: state, remote number, contact name, devices; docs/relay.md "Privacy mode").
+  std::string privacy = "strict";
   // Frames kept for replay after a reconnect (count and bytes), so a new node's window is whole.
   std::size_t outbox_frames = 4096;
   std::size_t outbox_bytes = 4 * 1024 * 1024;

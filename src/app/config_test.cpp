@@ -297,9 +297,14 @@ join_token = "tok"
 edge_key_file = "/var/lib/callbridge/k"
 ca_file = "/ca.pem"
 outbox_frames = 100
+privacy = "relaxed"
 )",
                         "test.toml");
   ASSERT_TRUE(c) << c.error().message();
+  EXPECT_EQ(c->relay.privacy, "relaxed");
+  EXPECT_EQ(parse_config("", "x")->relay.privacy, "strict") << "strict by default";
+  EXPECT_EQ(error_of("[relay]\nprivacy = \"open\"\n"),
+            "relay.privacy: expected \"strict\" or \"relaxed\", got \"open\" (test.toml line 2)");
   EXPECT_EQ(c->relay.url, "wss://relay.example.com:8443");
   EXPECT_EQ(c->relay.edge_id, "acme-2");
   EXPECT_EQ(c->relay.join_token, "tok");

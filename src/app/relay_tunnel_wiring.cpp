@@ -4,6 +4,7 @@
 
 #include <filesystem>
 
+#include "app/relay_call_summaries.hpp"
 #include "identity/sqlite/paired_device_store.hpp"
 #include "relay/pairing/pairing.hpp"
 #include "relay/tunnel/loopback_api.hpp"

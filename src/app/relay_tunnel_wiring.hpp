@@ -27,12 +27,16 @@ class Tunnel;
 
 namespace callbridge::app {
 
+class RelayCallSummaries;  // app/relay_call_summaries.hpp
+
 struct RelayTunnelWiring {
   base::SystemClock clock;
   std::unique_ptr<identity::SqlitePairedDeviceStore> devices;
   std::unique_ptr<relay::tunnel::LoopbackApi> api;
   std::unique_ptr<relay::tunnel::Tunnel> tunnel;  // after what it uses: destroyed first
   std::unique_ptr<boost::asio::steady_timer> timer;
+  // [relay] privacy = "relaxed" only (App::start_relay): the call summaries the edge shows its relay.
+  std::unique_ptr<RelayCallSummaries> summaries;
   RelayTunnelWiring();
   ~RelayTunnelWiring();
 };

@@ -196,8 +196,11 @@ inline std::string client_frame(const wire::ClientId& id, std::uint64_t seq, std
   return wire::encode_frame(h, payload);
 }
 
-inline std::string curl(std::uint16_t port, const std::string& path) {
-  const std::string cmd = "curl -sk -m 10 -w '\\n%{http_code}' https://127.0.0.1:" + std::to_string(port) + path;
+// The body, a newline and the status code. `header`: one extra request header ("Name: value").
+inline std::string curl(std::uint16_t port, const std::string& path, const std::string& header = "") {
+  std::string cmd = "curl -sk -m 10 -w '\\n%{http_code}' ";
+  if (!header.empty()) cmd += "-H '" + header + "' ";
+  cmd += "https://127.0.0.1:" + std::to_string(port) + path;
   std::string out;
   if (FILE* p = popen(cmd.c_str(), "r")) {
     char buf[4096];

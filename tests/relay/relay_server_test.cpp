@@ -56,7 +56,8 @@ class RelayServerTest : public ::testing::Test {
     EdgeEvents events;
     std::unique_ptr<edge::RelayClient> link;  // destroyed first
   };
-  Edge& edge(const std::string& id, const std::string& token, auth::KeyPair keys = auth::generate_key_pair()) {
+  Edge& edge(const std::string& id, const std::string& token, auth::KeyPair keys = auth::generate_key_pair(),
+             bool privacy_relaxed = false) {
     auto e = std::make_unique<Edge>();
     Edge* p = e.get();
     io_.run([&] {
@@ -66,6 +67,7 @@ class RelayServerTest : public ::testing::Test {
       o.keys = keys;
       o.join_token = token;
       o.ca_file = dir_ / "cert.pem";
+      o.privacy_relaxed = privacy_relaxed;
       o.backoff = net::BackoffPolicy{std::chrono::milliseconds(50), std::chrono::milliseconds(200), 2.0, 0.0};
       auto link = edge::RelayClient::create(io_.io(), o);
       ASSERT_TRUE(link);
@@ -200,6 +202,67 @@ TEST_F(RelayServerTest, FramesBothWaysAndResumeBySince) {
   EXPECT_EQ(resumed[0], seqs[1]);
   EXPECT_EQ(resumed[1], seqs[2]);
   EXPECT_EQ(controls<wire::Welcome>(back->inbox.items())[0].gap, false);
+}
+
+// Privacy mode (docs/relay.md): only an edge that relaxed its privacy shows anything on
+// /v1/diagnostics/EDGE; its call summaries go when the call ends. A strict edge's RelayClient sends
+// no summary at all.
+TEST_F(RelayServerTest, OnlyARelaxedEdgeShowsItsCallsOnTheDiagnostics) {
+  node::ServerOptions so;
+  so.diagnostics_token = "diag-0123456789abcdef";
+  start({}, so);
+  Edge& acme = edge("acme", token_, auth::generate_key_pair(), true);
+  Edge& globex = edge("globex", globex_token_);
+  ASSERT_TRUE(wait_text(acme.events.inbox, "up"));
+  ASSERT_TRUE(wait_text(globex.events.inbox, "up"));
+  const wire::ClientId id = client_id(1);
+  auto c = client("edge=acme&client=" + wire::client_id_hex(id));
+  auto g = client("edge=globex&client=" + wire::client_id_hex(id));
+  ASSERT_TRUE(c->wait_open());
+  ASSERT_TRUE(g->wait_open());
+  const std::string auth = "Authorization: Bearer diag-0123456789abcdef";
+  // A summary, then a frame on the same connection: once the client has the frame, the relay has
+  // handled the summary.
+  auto summary_then_frame = [&](Edge& e, TestClient& to, const wire::CallSummary& s, std::size_t frames) {
+    io_.run([&] { e.link->send_call_summary(s); });
+    edge_send(e, id, "x");
+    return to.inbox.wait([frames](const auto& items) { return binary_seqs(items).size() == frames; });
+  };
+  ASSERT_TRUE(summary_then_frame(acme, *c, {"c1", "ringing", "default", "+4989111222", "Zora Quendt", "100"}, 1));
+  ASSERT_TRUE(summary_then_frame(globex, *g, {"c1", "ringing", "default", "+4930999888", "Kai Strikt", "200"}, 1));
+
+  std::string d = curl(port_, "/v1/diagnostics/acme", auth);
+  EXPECT_TRUE(d.ends_with("\n200")) << d;
+  EXPECT_NE(d.find(R"("privacy":"relaxed")"), std::string::npos) << d;
+  EXPECT_NE(d.find(R"("number":"+4989111222","name":"Zora Quendt","devices":"100")"), std::string::npos) << d;
+  EXPECT_NE(d.find(wire::client_id_hex(id)), std::string::npos) << d;
+  d = curl(port_, "/v1/diagnostics/globex", auth);
+  EXPECT_TRUE(d.ends_with("\n403")) << d;
+  EXPECT_NE(d.find("/problems/privacy-strict"), std::string::npos) << d;
+  EXPECT_EQ(d.find("4930999888"), std::string::npos) << d;
+  EXPECT_EQ(metric([](const auto& m) { return m.call_summaries; }), 1u);
+  EXPECT_EQ(metric([](const auto& m) { return m.rejected.contains("summary-strict") ? 1u : 0u; }), 0u)
+      << "a strict edge sends no summary at all";
+  EXPECT_TRUE(curl(port_, "/v1/diagnostics/acme").ends_with("\n401"));
+  EXPECT_TRUE(curl(port_, "/v1/diagnostics/acme", "Authorization: Bearer diag-0123456789abcdeX").ends_with("\n401"));
+  EXPECT_TRUE(curl(port_, "/v1/diagnostics/nobody", auth).ends_with("\n404"));
+  EXPECT_TRUE(curl(port_, "/v1/diagnostics/Bad_Edge", auth).ends_with("\n400"));
+  EXPECT_NE(curl(port_, "/metrics").find("relay_call_summaries_total 1"), std::string::npos);
+
+  ASSERT_TRUE(summary_then_frame(acme, *c, {"c1", "ended", "", "", "", ""}, 2));
+  d = curl(port_, "/v1/diagnostics/acme", auth);
+  EXPECT_TRUE(d.ends_with("\n200")) << d;
+  EXPECT_EQ(d.find("+4989111222"), std::string::npos) << "the call ended: " << d;
+  EXPECT_EQ(d.find("Zora"), std::string::npos) << d;
+}
+
+TEST_F(RelayServerTest, DiagnosticsAreOffWithoutAToken) {
+  start();
+  Edge& acme = edge("acme", token_, auth::generate_key_pair(), true);
+  ASSERT_TRUE(wait_text(acme.events.inbox, "up"));
+  const std::string d = curl(port_, "/v1/diagnostics/acme", "Authorization: Bearer anything-at-all-here");
+  EXPECT_TRUE(d.ends_with("\n404")) << d;
+  EXPECT_NE(d.find("/problems/diagnostics-off"), std::string::npos) << d;
 }
 
 TEST_F(RelayServerTest, BadClientUrlsAreRefusedWithProblems) {

@@ -9,7 +9,9 @@
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
 
+#include <cctype>
 #include <cstdio>
+#include <fstream>
 #include <functional>
 #include <iostream>
 #include <memory>
@@ -56,6 +58,15 @@ int serve(relay::app::RelayConfig config) {
   if (!registry) return die(registry.error().message());
   if (registry->edges().empty()) {
     spdlog::warn("relay: no edges in {} yet (callbridge-relay edge add NAME)", config.registry);
+  }
+  if (!config.diagnostics_token_file.empty()) {
+    std::ifstream in(config.diagnostics_token_file, std::ios::binary);
+    std::string token;
+    if (!in || !std::getline(in, token)) return die(config.diagnostics_token_file + ": cannot be read ([diagnostics] token_file)");
+    while (!token.empty() && std::isspace(static_cast<unsigned char>(token.back()))) token.pop_back();
+    if (token.size() < 16 || token.size() > 512)
+      return die(config.diagnostics_token_file + ": the diagnostics token must have 16 to 512 characters");
+    config.server.diagnostics_token = std::move(token);
   }
   asio::io_context io(1);
   relay::node::Metrics metrics;

@@ -47,6 +47,13 @@ edge_queue_bytes = 16777216
 # TCP connections on this node.
 max_connections = 20000
 
+[diagnostics]
+# A file holding the bearer token (at least 16 characters) of GET /v1/diagnostics/EDGE: what an edge
+# whose admin relaxed its privacy ([relay] privacy = "relaxed" in its callbridged configuration)
+# shows the relay's operator (its connection, clients and live calls). Edges keep privacy strict
+# unless their admin relaxes it; nothing here can. Empty: the endpoint is off.
+# token_file = "/etc/callbridge-relay/diagnostics.token"
+
 [window]
 # Recent edge-to-client frames kept per edge for client resume: count, bytes, age (seconds).
 frames = 4096
@@ -178,6 +185,11 @@ base::Result<RelayConfig> parse_relay_config(std::string_view text, std::string_
     RELAY_TRY(lr.integer("edge_queue_bytes", c.server.edge_queue_bytes, 65536, 1LL << 32));
     RELAY_TRY(lr.integer("max_connections", c.server.max_connections, 1, 10'000'000));
     RELAY_TRY(lr.finish());
+  }
+  if (auto* t = r.table("diagnostics")) {
+    Reader dr(*t, "diagnostics", source);
+    RELAY_TRY(dr.string("token_file", c.diagnostics_token_file));
+    RELAY_TRY(dr.finish());
   }
   if (auto* t = r.table("window")) {
     Reader wr(*t, "window", source);

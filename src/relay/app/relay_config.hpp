@@ -18,6 +18,8 @@ struct RelayConfig {
   std::string web_root;  // "" = the installed web client
   std::string nats_url;  // "" = a single node
   std::string log_level = "info";
+  // [diagnostics] token_file: the bearer token of GET /v1/diagnostics/EDGE ("" = off).
+  std::string diagnostics_token_file;
   node::RouterOptions router;
   node::ServerOptions server;  // host/port come from `listen`
 };

@@ -35,6 +35,8 @@ nats_url = "nats://127.0.0.1:4222"
 [limits]
 max_frame_bytes = 4096
 client_frames_per_second = 5.5
+[diagnostics]
+token_file = "/etc/diag.token"
 [window]
 frames = 10
 max_age_s = 60
@@ -52,6 +54,7 @@ idle_s = 5
   EXPECT_EQ(c->router.window.max_frames, 10u);
   EXPECT_EQ(c->router.window.max_age, std::chrono::seconds(60));
   EXPECT_EQ(c->router.window_idle, std::chrono::seconds(5));
+  EXPECT_EQ(c->diagnostics_token_file, "/etc/diag.token");
 }
 
 TEST(RelayConfig, ErrorsNameTheKey) {

@@ -132,8 +132,9 @@ void RelayClient::on_message(std::string_view message, bool text) {
     challenged_ = true;
     wire::Hello hello{options_.edge_id, auth::b64url(options_.keys.public_key),
                       auth::b64url(auth::sign(options_.keys, auth::challenge_message(*nonce, options_.edge_id))),
-                      std::nullopt};
+                      std::nullopt, std::nullopt};
     if (!options_.join_token.empty()) hello.join = options_.join_token;
+    hello.privacy = std::string(options_.privacy_relaxed ? wire::kPrivacyRelaxed : wire::kPrivacyStrict);
     status_.node = c->node;
     ws_.send(wire::render_control(hello), true);
   } else if (auto* w = std::get_if<wire::Welcome>(&*control)) {
@@ -148,6 +149,7 @@ void RelayClient::on_message(std::string_view message, bool text) {
                  w->node, options_.edge_id);
     replay_outbox();
     if (handlers_.link) handlers_.link(true);
+    if (on_login_ && options_.privacy_relaxed && status_.up) on_login_();
   } else if (auto* e = std::get_if<wire::ErrorMessage>(&*control)) {
     status_.last_error = e->code + ": " + e->message;
     spdlog::error("relay: the relay refused this edge: {} ({})", e->message, e->code);
@@ -229,6 +231,13 @@ void RelayClient::send(const wire::FrameHeader& header, std::string payload) {
   status_.outbox_frames = outbox_.size();
   ++status_.frames_sent;
   if (status_.up) ws_.send(*bytes, false);
+}
+
+void RelayClient::send_call_summary(const wire::CallSummary& summary) {
+  if (!options_.privacy_relaxed || !status_.up) return;
+  std::string text = wire::render_control(summary);
+  if (text.size() > wire::kMaxControlBytes) return;  // the relay would refuse it (the sender truncates fields)
+  ws_.send(std::move(text), true);
 }
 
 void RelayClient::drop_client(const wire::ClientId& client, std::string reason) {

@@ -19,6 +19,7 @@
 #include "relay/auth/edge_auth.hpp"
 #include "relay/edge/edge_link.hpp"
 #include "relay/edge/ws_client.hpp"
+#include "relay/wire/control.hpp"
 
 namespace boost::asio {
 class io_context;
@@ -35,6 +36,10 @@ struct RelayClientOptions {
   auth::KeyPair keys;
   std::string join_token;  // sent with every hello while configured (harmless once joined)
   std::string ca_file;
+  // Privacy mode (docs/relay.md "Privacy mode"): false = strict, the relay gets ciphertext only and
+  // send_call_summary() sends nothing; true = relaxed, chosen by the edge's admin ([relay] privacy):
+  // the hello says so and call summaries go to the relay in plaintext for its diagnostics.
+  bool privacy_relaxed = false;
   std::size_t outbox_frames = 4096;
   std::size_t outbox_bytes = 4 * 1024 * 1024;
   std::size_t max_frame_bytes = wire::kDefaultMaxFrameBytes;
@@ -71,6 +76,14 @@ class RelayClient final : public EdgeLink {
   void drop_client(const wire::ClientId& client, std::string reason) override;
   bool up() const override { return status_.up; }
 
+  // Privacy relaxed only: one call's summary to the relay (a text control message, not kept in the
+  // outbox: after every login on_login() is called so the sender can send its live calls again).
+  // Nothing is sent while down or in strict mode.
+  void send_call_summary(const wire::CallSummary& summary);
+  // Called after each successful login (after the outbox replay).
+  void set_on_login(std::function<void()> f) { on_login_ = std::move(f); }
+  bool privacy_relaxed() const { return options_.privacy_relaxed; }
+
   const RelayClientStatus& status() const { return status_; }
 
  private:
@@ -89,6 +102,7 @@ class RelayClient final : public EdgeLink {
   boost::asio::io_context& io_;
   RelayClientOptions options_;
   Handlers handlers_;
+  std::function<void()> on_login_;
   WsClient ws_;
   std::vector<WssUrl> urls_;
   std::size_t url_index_ = 0;

@@ -26,6 +26,7 @@ struct Metrics {
   // reason -> count: client connections refused before the upgrade (bad-edge, bad-client,
   // bad-since, unknown-edge)
   std::map<std::string, std::uint64_t> client_refusals;
+  std::uint64_t call_summaries = 0;      // call summaries accepted from privacy-relaxed edges
   std::uint64_t bus_published = 0;
   std::uint64_t bus_received = 0;
 };

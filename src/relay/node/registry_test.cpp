@@ -26,7 +26,7 @@ class RegistryTest : public ::testing::Test {
   wire::Hello hello(const auth::KeyPair& k, const std::string& edge, const std::string& nonce,
                     std::optional<std::string> join) {
     return wire::Hello{edge, auth::b64url(k.public_key), auth::b64url(auth::sign(k, auth::challenge_message(nonce, edge))),
-                       std::move(join)};
+                       std::move(join), std::nullopt};
   }
 
   std::filesystem::path dir_, path_;

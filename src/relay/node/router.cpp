@@ -2,6 +2,8 @@
 
 #include <boost/json.hpp>
 
+#include <algorithm>
+
 #include "relay/wire/control.hpp"
 
 namespace callbridge::relay::node {
@@ -41,6 +43,23 @@ struct Router::EdgeState {
   // When the edge is here: the other nodes holding connections of each client.
   std::unordered_map<wire::ClientId, std::set<std::string>, ClientIdHash> remote;
   Clock::time_point idle_since{};
+  // Privacy relaxed by the edge (its hello): what the diagnostics show. All of it is forgotten when
+  // the edge's connection here ends (forget_relaxed()).
+  bool relaxed = false;
+  Clock::time_point connected_at{};
+  std::uint64_t frames_to_clients = 0, bytes_to_clients = 0, frames_to_edge = 0, bytes_to_edge = 0;
+  struct Call {
+    wire::CallSummary summary;
+    Clock::time_point since{};
+    std::uint64_t order = 0;
+  };
+  std::map<std::string, Call, std::less<>> calls;  // by the edge's call id
+  std::uint64_t next_order = 0;
+  void forget_relaxed() {
+    relaxed = false;
+    calls.clear();
+    frames_to_clients = bytes_to_clients = frames_to_edge = bytes_to_edge = 0;
+  }
 };
 
 Router::Router(RouterOptions options, Metrics& metrics, Bus* bus)
@@ -97,7 +116,7 @@ std::size_t Router::window_bytes() const {
 
 // ---------------------------------------------------------------------------------------- edges
 
-void Router::edge_up(const std::string& edge, Peer* peer, Clock::time_point now) {
+void Router::edge_up(const std::string& edge, Peer* peer, Clock::time_point now, bool relaxed) {
   EdgeState& st = state(edge, now);
   if (st.edge != nullptr && st.edge != peer) {
     Peer* old = st.edge;
@@ -108,6 +127,9 @@ void Router::edge_up(const std::string& edge, Peer* peer, Clock::time_point now)
   st.edge = peer;
   st.edge_node.clear();
   st.remote.clear();
+  st.forget_relaxed();
+  st.relaxed = relaxed;
+  st.connected_at = now;
   if (bus_) bus_->home(edge, true);
   publish_presence(edge, json::serialize(json::object{{"node", options_.node}, {"event", "edge-up"}}));
   peer->send_text(wire::render_control(wire::Welcome{options_.node, std::nullopt, std::nullopt}));
@@ -124,6 +146,7 @@ void Router::edge_closed(const std::string& edge, Peer* peer, Clock::time_point 
   EdgeState& st = *it->second;
   st.edge = nullptr;
   st.remote.clear();
+  st.forget_relaxed();
   if (bus_) bus_->home(edge, false);
   publish_presence(edge, json::serialize(json::object{{"node", options_.node}, {"event", "edge-down"}}));
   tell_clients_edge(st, false);
@@ -153,6 +176,8 @@ void Router::edge_binary(const std::string& edge, Peer* peer, std::string_view m
   }
   ++metrics_.frames_to_clients;
   metrics_.bytes_to_clients += message.size();
+  ++st.frames_to_clients;
+  st.bytes_to_clients += message.size();
   deliver(st, frame->header, bytes);
   if (bus_) {
     ++metrics_.bus_published;
@@ -164,11 +189,14 @@ void Router::edge_text(const std::string& edge, Peer* peer, std::string_view mes
   auto it = edges_.find(edge);
   if (it == edges_.end() || it->second->edge != peer) return;
   auto control = wire::parse_control(message);
+  if (const auto* call = control ? std::get_if<wire::CallSummary>(&*control) : nullptr) {
+    return call_summary(*it->second, *call, Clock::now());
+  }
   const auto* drop = control ? std::get_if<wire::DropClient>(&*control) : nullptr;
   if (drop == nullptr) {
     ++metrics_.rejected["bad-control"];
     peer->close(CloseCode::policy, "bad-control",
-                control ? "an edge sends drop-client control messages only" : control.error().message());
+                control ? "an edge sends drop-client and call control messages only" : control.error().message());
     return;
   }
   drop_client_here(*it->second, drop->client, drop->reason);
@@ -176,6 +204,79 @@ void Router::edge_text(const std::string& edge, Peer* peer, std::string_view mes
                                                       {"event", "drop"},
                                                       {"client", wire::client_id_hex(drop->client)},
                                                       {"reason", drop->reason}}));
+}
+
+void Router::call_summary(EdgeState& st, const wire::CallSummary& call, Clock::time_point now) {
+  if (!st.relaxed) {
+    // The edge keeps privacy strict: whatever it sent is not kept (an edge never does this).
+    ++metrics_.rejected["summary-strict"];
+    return;
+  }
+  ++metrics_.call_summaries;
+  if (call.state == "ended") {
+    if (auto c = st.calls.find(call.call); c != st.calls.end()) st.calls.erase(c);
+    return;
+  }
+  auto [c, fresh] = st.calls.try_emplace(call.call);
+  if (fresh) {
+    c->second.since = now;
+    c->second.order = st.next_order++;
+    if (st.calls.size() > kMaxCallSummaries) {
+      auto oldest = st.calls.begin();
+      for (auto i = st.calls.begin(); i != st.calls.end(); ++i) {
+        if (i->second.order < oldest->second.order) oldest = i;
+      }
+      st.calls.erase(oldest);
+      c = st.calls.find(call.call);
+    }
+  }
+  c->second.summary = call;
+}
+
+Router::EdgeDiagnostics Router::edge_diagnostics(const std::string& edge, Clock::time_point now) const {
+  EdgeDiagnostics d;
+  auto it = edges_.find(edge);
+  if (it == edges_.end() || it->second->edge == nullptr) return d;
+  const EdgeState& st = *it->second;
+  if (!st.relaxed) {
+    d.answer = EdgeDiagnostics::Answer::strict;
+    return d;
+  }
+  d.answer = EdgeDiagnostics::Answer::shown;
+  auto seconds = [&](Clock::time_point t) { return std::chrono::duration_cast<std::chrono::seconds>(now - t).count(); };
+  json::array clients;
+  std::map<std::string, std::int64_t> local;
+  for (const auto& [id, conn] : st.clients) ++local[wire::client_id_hex(id)];
+  for (const auto& [hex, n] : local) clients.push_back(json::object{{"client", hex}, {"connections", n}, {"node", options_.node}});
+  for (const auto& [id, nodes] : st.remote) {
+    for (const auto& n : nodes) clients.push_back(json::object{{"client", wire::client_id_hex(id)}, {"node", n}});
+  }
+  std::vector<const EdgeState::Call*> calls;
+  for (const auto& [id, c] : st.calls) calls.push_back(&c);
+  std::sort(calls.begin(), calls.end(), [](auto* a, auto* b) { return a->order < b->order; });
+  json::array call_list;
+  for (const auto* c : calls) {
+    call_list.push_back(json::object{{"call", c->summary.call},
+                                     {"state", c->summary.state},
+                                     {"tenant", c->summary.tenant},
+                                     {"number", c->summary.number},
+                                     {"name", c->summary.name},
+                                     {"devices", c->summary.devices},
+                                     {"seconds", seconds(c->since)}});
+  }
+  d.json = json::serialize(json::object{
+      {"edge", edge},
+      {"node", options_.node},
+      {"privacy", "relaxed"},
+      {"connected_seconds", seconds(st.connected_at)},
+      {"clients", std::move(clients)},
+      {"frames_to_clients", st.frames_to_clients},
+      {"bytes_to_clients", st.bytes_to_clients},
+      {"frames_to_edge", st.frames_to_edge},
+      {"bytes_to_edge", st.bytes_to_edge},
+      {"window", json::object{{"frames", st.window.frames()}, {"bytes", st.window.bytes()}}},
+      {"calls", std::move(call_list)}});
+  return d;
 }
 
 void Router::deliver(EdgeState& st, const wire::FrameHeader& h, const FrameBytes& bytes) {
@@ -313,6 +414,8 @@ void Router::client_binary(ClientConn* conn, std::string_view message, Clock::ti
   if (st.edge != nullptr) {
     ++metrics_.frames_to_edges;
     metrics_.bytes_to_edges += message.size();
+    ++st.frames_to_edge;
+    st.bytes_to_edge += message.size();
     st.edge->send_binary(copy_bytes(message));
   } else if (bus_ != nullptr && !st.edge_node.empty()) {
     ++metrics_.frames_to_edges;
@@ -396,6 +499,7 @@ void Router::presence(const std::string& edge, std::string_view data, Clock::tim
       Peer* old = st.edge;
       st.edge = nullptr;
       st.remote.clear();
+      st.forget_relaxed();
       if (bus_) bus_->home(edge, false);
       old->close(CloseCode::policy, "replaced", "this edge logged in on another relay node");
     }

@@ -19,6 +19,7 @@
 
 #include "relay/node/metrics.hpp"
 #include "relay/node/window.hpp"
+#include "relay/wire/control.hpp"
 #include "relay/wire/frame.hpp"
 
 namespace callbridge::relay::node {
@@ -82,7 +83,9 @@ class Router {
   // --- edges (the server did the challenge and checked the hello) ---
   // Sends welcome and the clients already connected (here or on other nodes); a previous
   // connection of the same edge on this node is closed ("replaced").
-  void edge_up(const std::string& edge, Peer* peer, Clock::time_point now);
+  // `relaxed`: the edge's hello said privacy "relaxed" (its admin's choice; docs/relay.md "Privacy
+  // mode"): its call summaries are kept and edge_diagnostics() shows it.
+  void edge_up(const std::string& edge, Peer* peer, Clock::time_point now, bool relaxed = false);
   void edge_closed(const std::string& edge, Peer* peer, Clock::time_point now);
   void edge_binary(const std::string& edge, Peer* peer, std::string_view message, Clock::time_point now);
   void edge_text(const std::string& edge, Peer* peer, std::string_view message);
@@ -101,6 +104,16 @@ class Router {
   // Once a second: heartbeat, window expiry, idle windows, dead nodes.
   void tick(Clock::time_point now);
 
+  // The per-edge diagnostics (GET /v1/diagnostics/EDGE): `not_here` when the edge is not connected
+  // to this node, `strict` when it keeps privacy strict (nothing shown), else the JSON document.
+  struct EdgeDiagnostics {
+    enum class Answer { not_here, strict, shown } answer = Answer::not_here;
+    std::string json;
+  };
+  EdgeDiagnostics edge_diagnostics(const std::string& edge, Clock::time_point now) const;
+  // Call summaries kept per relaxed edge at most; beyond, the oldest goes.
+  static constexpr std::size_t kMaxCallSummaries = 1000;
+
   std::size_t edges_connected() const;
   std::size_t clients_connected() const { return client_count_; }
   std::size_t window_frames() const;
@@ -112,6 +125,7 @@ class Router {
   struct EdgeState;
   EdgeState& state(const std::string& edge, Clock::time_point now);
   void deliver(EdgeState& st, const wire::FrameHeader& h, const FrameBytes& bytes);
+  void call_summary(EdgeState& st, const wire::CallSummary& call, Clock::time_point now);
   void publish_presence(const std::string& edge, std::string json);
   void presence(const std::string& edge, std::string_view data, Clock::time_point now);
   void remote_client(EdgeState& st, const std::string& node, const wire::ClientId& client, bool connected);

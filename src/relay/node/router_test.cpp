@@ -329,6 +329,74 @@ TEST_F(RouterTest, DropClientClosesItsConnections) {
   EXPECT_EQ(edge.error, "bad-control");
 }
 
+TEST_F(RouterTest, AStrictEdgeShowsNothingAndItsSummariesAreNotKept) {
+  Router r(options(), metrics);
+  FakePeer edge, c;
+  EXPECT_EQ(r.edge_diagnostics("acme", t0).answer, Router::EdgeDiagnostics::Answer::not_here);
+  r.edge_up("acme", &edge, t0);  // privacy strict: the default
+  r.client_open("acme", cid(1), std::nullopt, &c, t0);
+  r.edge_text("acme", &edge, wire::render_control(wire::CallSummary{"c1", "ringing", "default", "+4989555", "Zed", "100"}));
+  EXPECT_FALSE(edge.closed);
+  EXPECT_EQ(metrics.rejected["summary-strict"], 1u);
+  EXPECT_EQ(metrics.call_summaries, 0u);
+  auto d = r.edge_diagnostics("acme", t0);
+  EXPECT_EQ(d.answer, Router::EdgeDiagnostics::Answer::strict);
+  EXPECT_TRUE(d.json.empty());
+}
+
+TEST_F(RouterTest, ARelaxedEdgeShowsItsCallsUntilTheyEnd) {
+  Router r(options(), metrics);
+  FakePeer edge, other, c;
+  r.edge_up("acme", &edge, t0, true);
+  r.edge_up("globex", &other, t0);
+  r.client_open("acme", cid(1), std::nullopt, &c, t0);
+  r.edge_binary("acme", &edge, to_client(1, 1), t0);
+  r.edge_text("acme", &edge, wire::render_control(wire::CallSummary{"c1", "ringing", "default", "+4989555", "Zed Q", "100"}));
+  r.edge_text("acme", &edge, wire::render_control(wire::CallSummary{"c2", "ringing", "default", "+4989777", "", "101"}));
+  r.edge_text("acme", &edge, wire::render_control(wire::CallSummary{"c1", "connected", "default", "+4989555", "Zed Q", "100"}));
+  auto d = r.edge_diagnostics("acme", t0 + 5s);
+  ASSERT_EQ(d.answer, Router::EdgeDiagnostics::Answer::shown);
+  EXPECT_NE(d.json.find(R"("privacy":"relaxed")"), std::string::npos) << d.json;
+  EXPECT_NE(d.json.find(R"("call":"c1","state":"connected","tenant":"default","number":"+4989555","name":"Zed Q")"),
+            std::string::npos)
+      << d.json;
+  EXPECT_NE(d.json.find("+4989777"), std::string::npos);
+  EXPECT_NE(d.json.find(R"("connected_seconds":5)"), std::string::npos) << d.json;
+  EXPECT_NE(d.json.find(R"("frames_to_clients":1)"), std::string::npos) << d.json;
+  EXPECT_NE(d.json.find(wire::client_id_hex(cid(1))), std::string::npos) << d.json;
+  // Another edge on the same node stays strict.
+  EXPECT_EQ(r.edge_diagnostics("globex", t0).answer, Router::EdgeDiagnostics::Answer::strict);
+  // A call's end drops its summary.
+  r.edge_text("acme", &edge, wire::render_control(wire::CallSummary{"c1", "ended", "default", "", "", ""}));
+  d = r.edge_diagnostics("acme", t0);
+  EXPECT_EQ(d.json.find("+4989555"), std::string::npos) << d.json;
+  EXPECT_NE(d.json.find("+4989777"), std::string::npos);
+  EXPECT_EQ(metrics.call_summaries, 4u);
+  // The edge's connection ends: everything it showed is forgotten; a strict login shows nothing.
+  r.edge_closed("acme", &edge, t0);
+  EXPECT_EQ(r.edge_diagnostics("acme", t0).answer, Router::EdgeDiagnostics::Answer::not_here);
+  FakePeer again;
+  r.edge_up("acme", &again, t0);
+  EXPECT_EQ(r.edge_diagnostics("acme", t0).answer, Router::EdgeDiagnostics::Answer::strict);
+  FakePeer relaxed;
+  r.edge_up("acme", &relaxed, t0, true);
+  d = r.edge_diagnostics("acme", t0);
+  EXPECT_EQ(d.json.find("+4989777"), std::string::npos) << d.json;
+}
+
+TEST_F(RouterTest, CallSummariesPerEdgeAreBounded) {
+  Router r(options(), metrics);
+  FakePeer edge;
+  r.edge_up("acme", &edge, t0, true);
+  for (std::size_t i = 0; i < Router::kMaxCallSummaries + 5; ++i) {
+    r.edge_text("acme", &edge, wire::render_control(wire::CallSummary{"c" + std::to_string(i), "ringing", "t", "n", "", ""}));
+  }
+  auto d = r.edge_diagnostics("acme", t0);
+  EXPECT_EQ(d.json.find(R"("call":"c4",)"), std::string::npos);  // the oldest went
+  EXPECT_NE(d.json.find(R"("call":"c5",)"), std::string::npos);
+  EXPECT_NE(d.json.find(R"("call":"c1004",)"), std::string::npos);
+}
+
 TEST_F(RouterTest, ASecondLoginOfTheSameEdgeReplacesTheFirst) {
   Router r(options(), metrics);
   FakePeer old_edge, new_edge, a;

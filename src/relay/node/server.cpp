@@ -78,6 +78,17 @@ std::string_view query_value(std::string_view query, std::string_view key, bool&
   return {};
 }
 
+constexpr std::string_view kDiagnosticsPrefix = "/v1/diagnostics/";
+
+// Constant time in the secret's length: no early exit on the first differing byte.
+bool same_secret(std::string_view given, std::string_view secret) {
+  unsigned char diff = given.size() == secret.size() ? 0 : 1;
+  for (std::size_t i = 0; i < secret.size(); ++i) {
+    diff |= static_cast<unsigned char>(secret[i] ^ (i < given.size() ? given[i] : 0));
+  }
+  return diff == 0;
+}
+
 std::string login_message(LoginRefusal r, std::string_view edge) {
   switch (r) {
     case LoginRefusal::unknown_edge:
@@ -220,6 +231,36 @@ class Session : public Peer, public std::enable_shared_from_this<Session> {
     return reply(status, "application/problem+json", problem(status, type, title, detail));
   }
 
+  // GET /v1/diagnostics/EDGE (docs/relay.md "Privacy mode"): the operator's bearer token, then what
+  // the edge chose to show (nothing while it keeps privacy strict).
+  Response diagnostics(const Request& req, std::string_view edge) {
+    const std::string& token = impl_->options.diagnostics_token;
+    if (token.empty())
+      return refuse(404, "diagnostics-off", "Diagnostics off",
+                    "this relay has no [diagnostics] token_file; per-edge diagnostics are off");
+    const auto auth = req[http::field::authorization];
+    const std::string_view given(auth.data(), auth.size());
+    if (!given.starts_with("Bearer ") || !same_secret(given.substr(7), token)) {
+      Response r = refuse(401, "unauthorized", "Unauthorized", "send the relay's diagnostics token as a bearer token");
+      r.set(http::field::www_authenticate, "Bearer");
+      return r;
+    }
+    if (!wire::valid_edge_id(edge))
+      return refuse(400, "bad-edge", "Bad edge id", "edge must be an edge name ([a-z0-9][a-z0-9-]{0,62})");
+    auto d = impl_->router.edge_diagnostics(std::string(edge), Clock::now());
+    using A = Router::EdgeDiagnostics::Answer;
+    if (d.answer == A::not_here)
+      return refuse(404, "edge-not-here", "Edge not here",
+                    "the edge is not connected to this node (" + impl_->router.options().node + ")");
+    if (d.answer == A::strict)
+      return refuse(403, "privacy-strict", "Privacy strict",
+                    "this edge keeps its privacy strict; only its admin can relax it ([relay] privacy = \"relaxed\" "
+                    "in its callbridged configuration)");
+    Response r = reply(200, "application/json", std::move(d.json));
+    r.set(http::field::cache_control, "no-store");
+    return r;
+  }
+
   asio::awaitable<void> websocket_session(Request req, bool edge, std::string edge_id, wire::ClientId client,
                                           std::optional<std::uint64_t> since);
   asio::awaitable<void> read_loop(Router::ClientConn* conn);
@@ -329,6 +370,8 @@ asio::awaitable<void> Session::run() {
       res = reply(ok ? 200 : 503, "text/plain", ok ? "ready\n" : "not ready: the cluster bus is not connected\n");
     } else if (path == "/metrics") {
       res = reply(200, "text/plain; version=0.0.4", Server::Impl::metrics_text(*impl_));
+    } else if (path.starts_with(kDiagnosticsPrefix)) {
+      res = diagnostics(req, path.substr(kDiagnosticsPrefix.size()));
     } else if (impl_->options.static_files) {
       StaticReply s = impl_->options.static_files(path);
       res = reply(s.status, s.content_type, std::move(s.body));
@@ -390,8 +433,9 @@ asio::awaitable<void> Session::websocket_session(Request req, bool edge, std::st
           ++impl_->metrics.edge_logins["ok"];
           logged_in_ = true;
           edge_id_ = hello->edge;
-          spdlog::info("relay: edge \"{}\" logged in", edge_id_);
-          impl_->router.edge_up(edge_id_, this, Clock::now());
+          const bool relaxed = hello->privacy == wire::kPrivacyRelaxed;
+          spdlog::info("relay: edge \"{}\" logged in{}", edge_id_, relaxed ? " (privacy relaxed by the edge)" : "");
+          impl_->router.edge_up(edge_id_, this, Clock::now(), relaxed);
         }
       }
     }
@@ -497,6 +541,8 @@ std::string Server::Impl::metrics_text(const Impl& i) {
   counter("relay_frames_delivered_total", "Frames written towards local clients.", m.frames_delivered);
   counter("relay_duplicate_frames_total", "Edge-to-client frames seen before (outbox replays).", m.duplicates);
   counter("relay_client_connections_total", "Client connections accepted.", m.client_connections);
+  counter("relay_call_summaries_total", "Call summaries accepted from edges that relaxed their privacy.",
+          m.call_summaries);
   counter("relay_bus_published_total", "Messages published to the cluster bus.", m.bus_published);
   counter("relay_bus_received_total", "Messages received from the cluster bus.", m.bus_received);
   labelled("relay_frames_rejected_total", "Messages refused, by reason.", "reason", m.rejected);

@@ -39,6 +39,8 @@ struct ServerOptions {
   std::chrono::seconds handshake_timeout{10};  // TLS + HTTP request + (edges) the hello
   std::size_t client_queue_bytes = 1024 * 1024;   // unsent bytes towards one client
   std::size_t edge_queue_bytes = 16 * 1024 * 1024;  // unsent bytes towards one edge
+  // GET /v1/diagnostics/EDGE answers requests carrying this bearer token ("" = off, 404).
+  std::string diagnostics_token;
   // GET of any other path: the web client's files (relay/app wires api::serve_static).
   std::function<StaticReply(std::string_view path)> static_files;
 };

@@ -53,6 +53,13 @@ base::Result<Control> parse_object(const json::object& o) {
       if (!join) return base::fail(join.error());
       h.join = std::move(*join);
     }
+    if (o.contains("privacy")) {
+      auto privacy = string_field(o, "privacy");
+      if (!privacy) return base::fail(privacy.error());
+      if (*privacy != kPrivacyStrict && *privacy != kPrivacyRelaxed)
+        return base::fail(bad("\"privacy\" must be \"strict\" or \"relaxed\""));
+      h.privacy = std::move(*privacy);
+    }
     return h;
   }
   if (*type == "welcome") {
@@ -100,6 +107,18 @@ base::Result<Control> parse_object(const json::object& o) {
     if (*state != "online" && *state != "offline") return base::fail(bad("\"state\" must be \"online\" or \"offline\""));
     return EdgeState{*state == "online"};
   }
+  if (*type == "call") {
+    CallSummary c;
+    for (auto [key, dst] : {std::pair{"call", &c.call}, {"state", &c.state}, {"tenant", &c.tenant},
+                            {"number", &c.number}, {"name", &c.name}, {"devices", &c.devices}}) {
+      auto v = string_field(o, key);
+      if (!v) return base::fail(v.error());
+      *dst = std::move(*v);
+    }
+    if (c.call.empty() || c.call.size() > 64) return base::fail(bad("\"call\" must have 1 to 64 characters"));
+    if (c.state.empty() || c.state.size() > 32) return base::fail(bad("\"state\" must have 1 to 32 characters"));
+    return c;
+  }
   return base::fail(bad(fmt::format("unknown type \"{}\"", type->substr(0, 40))));
 }
 
@@ -116,6 +135,7 @@ struct Renderer {
     o["pk"] = m.pk;
     o["sig"] = m.sig;
     if (m.join) o["join"] = *m.join;
+    if (m.privacy) o["privacy"] = *m.privacy;
   }
   void operator()(const Welcome& m) {
     o["type"] = "welcome";
@@ -141,6 +161,15 @@ struct Renderer {
   void operator()(const EdgeState& m) {
     o["type"] = "edge";
     o["state"] = m.online ? "online" : "offline";
+  }
+  void operator()(const CallSummary& m) {
+    o["type"] = "call";
+    o["call"] = m.call;
+    o["state"] = m.state;
+    o["tenant"] = m.tenant;
+    o["number"] = m.number;
+    o["name"] = m.name;
+    o["devices"] = m.devices;
   }
 };
 

@@ -26,6 +26,10 @@ struct Hello {
   std::string pk;                   // base64url Ed25519 public key
   std::string sig;                  // base64url Ed25519 signature (detached)
   std::optional<std::string> join;  // the one-time join token, first login only
+  // The edge's privacy mode (docs/relay.md "Privacy mode"), set by the edge's admin in callbridged's
+  // configuration: absent or "strict" = the relay gets ciphertext only; "relaxed" = the edge also
+  // sends CallSummary messages for the relay's per-edge diagnostics. Nothing the relay can set.
+  std::optional<std::string> privacy;
   bool operator==(const Hello&) const = default;
 };
 
@@ -66,13 +70,30 @@ struct EdgeState {
   bool operator==(const EdgeState&) const = default;
 };
 
-using Control = std::variant<Challenge, Hello, Welcome, ErrorMessage, ClientState, DropClient, EdgeState>;
+// edge -> relay, only from an edge whose hello said privacy "relaxed": one call as its edge chooses
+// to show it on the relay's diagnostics (plaintext). The relay keeps the newest summary per `call`
+// in memory while the edge is connected and drops it when `state` is "ended".
+struct CallSummary {
+  std::string call;     // the edge's opaque id of the call (1..64 characters), not the PBX's
+  std::string state;    // ringing, connected, held, ended (1..32 characters)
+  std::string tenant;   // the edge's tenant of the call
+  std::string number;   // the remote party as the edge shows it (E.164, extension), "" = unknown
+  std::string name;     // the remote party's contact name (directory), "" = none
+  std::string devices;  // the edge's devices in the call, comma-separated
+  bool operator==(const CallSummary&) const = default;
+};
+
+using Control = std::variant<Challenge, Hello, Welcome, ErrorMessage, ClientState, DropClient, EdgeState, CallSummary>;
 
 // Errc::protocol for anything but a JSON object of a known type with its fields (longer than
 // kMaxControlBytes, bad JSON, unknown type, missing or mistyped field, bad client id or edge id).
 // Unknown extra fields are ignored.
 base::Result<Control> parse_control(std::string_view text);
 std::string render_control(const Control& message);
+
+// The privacy values of a hello.
+inline constexpr std::string_view kPrivacyStrict = "strict";
+inline constexpr std::string_view kPrivacyRelaxed = "relaxed";
 
 // Edge ids: [a-z0-9][a-z0-9-]{0,62}.
 bool valid_edge_id(std::string_view id);

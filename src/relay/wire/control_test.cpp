@@ -20,8 +20,10 @@ void expect_round_trip(const Control& m) {
 
 TEST(RelayControl, EveryTypeRoundTrips) {
   expect_round_trip(Challenge{"bm9uY2U", "node-1"});
-  expect_round_trip(Hello{"acme", "cGs", "c2ln", std::nullopt});
-  expect_round_trip(Hello{"acme-2", "cGs", "c2ln", std::string("am9pbg")});
+  expect_round_trip(Hello{"acme", "cGs", "c2ln", std::nullopt, std::nullopt});
+  expect_round_trip(Hello{"acme-2", "cGs", "c2ln", std::string("am9pbg"), std::nullopt});
+  expect_round_trip(Hello{"acme", "cGs", "c2ln", std::nullopt, std::string("relaxed")});
+  expect_round_trip(Hello{"acme", "cGs", "c2ln", std::nullopt, std::string("strict")});
   expect_round_trip(Welcome{"node-1", std::nullopt, std::nullopt});
   expect_round_trip(Welcome{"node-2", true, false});
   expect_round_trip(ErrorMessage{"unknown-edge", "no edge \"x\" is registered"});
@@ -30,6 +32,13 @@ TEST(RelayControl, EveryTypeRoundTrips) {
   expect_round_trip(DropClient{some_client(), "revoked"});
   expect_round_trip(EdgeState{true});
   expect_round_trip(EdgeState{false});
+  expect_round_trip(CallSummary{"c7", "ringing", "default", "+4989123456", "Max M\xc3\xbcller", "100,101"});
+  expect_round_trip(CallSummary{"c8", "ended", "", "", "", ""});
+}
+
+TEST(RelayControl, CallSummaryShape) {
+  EXPECT_EQ(render_control(CallSummary{"c1", "connected", "acme", "+4989123456", "Max", "100"}),
+            R"({"type":"call","call":"c1","state":"connected","tenant":"acme","number":"+4989123456","name":"Max","devices":"100"})");
 }
 
 TEST(RelayControl, RendersTheDocumentedShape) {
@@ -67,6 +76,12 @@ TEST(RelayControl, BadInputIsAProtocolError) {
       R"({"type":"challenge","nonce":"x"})",
       R"({"type":"error","code":"x"})",
       R"({"a":[[[[[[[[[[[[1]]]]]]]]]]]]})",
+      R"({"type":"hello","edge":"acme","pk":"x","sig":"y","privacy":"open"})",
+      R"({"type":"hello","edge":"acme","pk":"x","sig":"y","privacy":true})",
+      R"({"type":"call","call":"","state":"ringing","tenant":"t","number":"1","name":"n","devices":""})",
+      R"({"type":"call","call":"c1","state":"","tenant":"t","number":"1","name":"n","devices":""})",
+      R"({"type":"call","call":"c1","state":"ringing","tenant":"t","number":1,"name":"n","devices":""})",
+      R"({"type":"call","call":"c1","state":"ringing","tenant":"t","number":"1","devices":""})",
   };
   for (const char* text : bad) {
     auto m = parse_control(text);
