@@ -97,6 +97,7 @@ class ChildProcess {
     return true;
   }
   void signal(int sig) { kill(pid_, sig); }
+  pid_t pid() const { return pid_; }
   const std::string& output() const { return output_; }
 
  private:
