@@ -7,6 +7,10 @@
 //   - SIGSTOP of the owner past its lease: another node takes over; once resumed, the old owner
 //     declares the loss and sends not one byte more to the PBX (it had events waiting to be read:
 //     its session ends on them, unprocessed).
+//   - call events on every node (docs/cluster.md "Call events on every node"): WebSocket clients
+//     on nodes that do not own the link get every event with the tenant's one sequence; a client
+//     resumes with ?since= on another node and gets exactly what it missed; after kill -9 of the
+//     owner the sequence goes on.
 // Waits are on the nodes' output and HTTP answers with deadlines; figures are printed, not asserted.
 #include <gtest/gtest.h>
 
@@ -16,8 +20,10 @@
 #include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <atomic>
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <regex>
 #include <sstream>
 #include <string>
@@ -30,6 +36,7 @@
 #include "support/nats_server.hpp"
 #include "support/tcp_proxy.hpp"
 #include "support/temp_dir.hpp"
+#include "support/ws_text_client.hpp"
 
 namespace cluster_e2e {
 std::shared_ptr<void> start_postgres(std::string& conninfo, std::string& error);  // cluster_e2e_pg.cpp
@@ -58,6 +65,63 @@ struct Node {
   std::string token;
   bool has(const std::regex& re) const { return std::regex_search(proc->output(), re); }
 };
+
+
+// A WebSocket client of GET /api/v1/events whose frames a thread reads as they come (the test's
+// thread meanwhile reads the nodes' output). Frames: seq and the JSON text, heartbeats skipped.
+struct EventClient {
+  callbridge::testing::WsTextClient ws;
+  std::thread reader;
+  std::atomic<bool> stop{false};
+  std::atomic<bool> ended{false};
+  mutable std::mutex mu;
+  std::vector<std::pair<std::uint64_t, std::string>> frames;  // in arrival order, snapshot included
+  int status = 0;
+
+  EventClient(int port, const std::string& query, const std::string& token) {
+    status = ws.connect(static_cast<std::uint16_t>(port), query, token);
+    if (status != 101) return;
+    reader = std::thread([this] {
+      while (!stop) {
+        auto m = ws.next();
+        if (!m) break;
+        std::lock_guard lk(mu);
+        frames.emplace_back(m->at("seq").to_number<std::uint64_t>(), json::serialize(*m));
+      }
+      ended = true;
+    });
+  }
+  ~EventClient() { finish(); }
+  // Stops reading after the frame being read (the client goes away there).
+  void finish() {
+    stop = true;
+    if (reader.joinable()) reader.join();
+  }
+  std::vector<std::pair<std::uint64_t, std::string>> got() const {
+    std::lock_guard lk(mu);
+    return frames;
+  }
+  std::size_t count(std::string_view type) const {
+    std::lock_guard lk(mu);
+    std::size_t n = 0;
+    for (const auto& [seq, f] : frames) n += f.find("\"type\":\"" + std::string(type) + "\"") != std::string::npos;
+    return n;
+  }
+  std::uint64_t last_seq() const {
+    std::lock_guard lk(mu);
+    return frames.empty() ? 0 : frames.back().first;
+  }
+};
+
+// The frames of `reference` with a seq in (after, upto].
+std::vector<std::pair<std::uint64_t, std::string>> between(const std::vector<std::pair<std::uint64_t, std::string>>& f,
+                                                           std::uint64_t after, std::uint64_t upto) {
+  std::vector<std::pair<std::uint64_t, std::string>> out;
+  for (const auto& x : f)
+    if (x.first > after && x.first <= upto && x.second.find("\"type\":\"snapshot\"") == std::string::npos)
+      out.push_back(x);
+  return out;
+}
 
 class ClusterE2E : public ::testing::Test {
  protected:
@@ -125,6 +189,8 @@ class ClusterE2E : public ::testing::Test {
     }
     return true;
   }
+
+  bool ready(const Node& n) { return callbridge::testing::http_get(n.http, "/readyz").find(" 200 ") != std::string::npos; }
 
   Node* owner_up() {
     Node* found = nullptr;
@@ -257,6 +323,97 @@ TEST_F(ClusterE2E, StoppedOwnerDoesNotActAfterTheTakeover) {
   EXPECT_FALSE(link.at("ours").as_bool());
   EXPECT_EQ(link.at("owner").as_string(), other->name);
   EXPECT_EQ(d.at("pbx").as_array().size(), 0u);
+}
+
+
+// docs/cluster.md "Call events on every node". Three nodes; Z, a supervisor's stream (scope tenant:
+// every message of the tenant) on a node that does not own the link, is the reference: its seq
+// goes up by exactly one from its snapshot to the end, through the kill -9 of the owner.
+TEST_F(ClusterE2E, CallEventsReachEveryNodeAndAClientResumesOnAnotherNode) {
+  start_nodes(3);
+  ASSERT_TRUE(until([&] { return owner_up() != nullptr; })) << nodes_[0].proc->output();
+  Node* owner = owner_up();
+  std::vector<Node*> others;
+  for (auto& n : nodes_)
+    if (&n != owner) others.push_back(&n);
+  Node* a = others[0];
+  Node* b = others[1];
+  ASSERT_TRUE(until([&] { return ready(*a) && ready(*b) && ready(*owner); })) << "a node did not read the stream";
+
+  const std::string q = "?scope=tenant";
+  auto z = std::make_unique<EventClient>(b->http, q, b->token);
+  ASSERT_EQ(z->status, 101) << z->ws.head();
+  // X on the other non-owner: a snapshot with the calls in progress (the simulator keeps ~12 going),
+  // then call events.
+  auto settle = Clock::now() + 2000ms;
+  until([&] { return Clock::now() > settle; });
+  auto x = std::make_unique<EventClient>(a->http, q, a->token);
+  ASSERT_EQ(x->status, 101);
+  ASSERT_TRUE(until([&] { return x->count("call") >= 20; })) << "no call events on a node without the link";
+  x->finish();
+  const auto xs = x->got();
+  x.reset();
+  ASSERT_FALSE(xs.empty());
+  {
+    auto snap = json::parse(xs.front().second).as_object();
+    EXPECT_EQ(snap.at("type").as_string(), "snapshot");
+    EXPECT_FALSE(snap.at("calls").as_array().empty()) << "the snapshot on a node without the link shows the calls";
+    EXPECT_FALSE(snap.at("lines").as_array().empty());
+    EXPECT_EQ(xs[1].first, xs[0].first + 1) << "events follow the snapshot's seq";
+  }
+  const std::uint64_t x_last = xs.back().first;
+  // Z got the same frames with the same seq.
+  ASSERT_TRUE(until([&] { return z->last_seq() >= x_last; }));
+  EXPECT_EQ(between(xs, 0, x_last), between(z->got(), xs.front().first, x_last));
+
+  // X comes back on the owner after a second and a half of traffic: exactly what it missed.
+  auto away = Clock::now() + 1500ms;
+  until([&] { return Clock::now() > away; });
+  auto x2 = std::make_unique<EventClient>(owner->http, q + "&since=" + std::to_string(x_last), owner->token);
+  ASSERT_EQ(x2->status, 101);
+  ASSERT_TRUE(until([&] { return x2->count("call") >= 10; }));
+  const std::uint64_t x2_probe = x2->last_seq();
+  ASSERT_TRUE(until([&] { return z->last_seq() >= x2_probe; }));
+  {
+    const auto got = x2->got();
+    EXPECT_EQ(got.front().first, x_last + 1) << "resumed: no snapshot, the first missed event first";
+    EXPECT_EQ(got.front().second.find("\"type\":\"snapshot\""), std::string::npos);
+    EXPECT_EQ(between(got, x_last, x2_probe), between(z->got(), x_last, x2_probe)) << "none lost, none duplicated";
+    std::printf("resume on another node: %zu events missed in 1.5 s, all replayed\n",
+                between(got, x_last, x2_probe).size());
+  }
+
+  // kill -9 of the owner: X's stream there ends; the link comes up on another node and the seq
+  // goes on. X resumes on A with the last seq it got.
+  const std::uint64_t before_kill = z->last_seq();
+  owner->proc->signal(SIGKILL);
+  owner->proc->wait_exit();
+  ASSERT_TRUE(until([&] { return x2->ended.load(); }));
+  const std::uint64_t x2_last = x2->last_seq();
+  x2.reset();
+  ASSERT_TRUE(until([&] { return owner_up() != nullptr && owner_up() != owner; }));
+  ASSERT_TRUE(until([&] { return z->count("call") > 0 && z->last_seq() > before_kill + 20; }))
+      << "no events after the failover";
+  auto x3 = std::make_unique<EventClient>(a->http, q + "&since=" + std::to_string(x2_last), a->token);
+  ASSERT_EQ(x3->status, 101);
+  const std::uint64_t target = z->last_seq() + 10;
+  ASSERT_TRUE(until([&] { return x3->last_seq() >= target && z->last_seq() >= target; }));
+  const auto got3 = x3->got();
+  EXPECT_EQ(got3.front().first, x2_last + 1);
+  EXPECT_EQ(between(got3, x2_last, target), between(z->got(), x2_last, target));
+
+  // The reference: one sequence, no gap and no repeat, from its snapshot through the failover.
+  z->finish();
+  const auto zs = z->got();
+  std::size_t after_kill = 0;
+  for (std::size_t i = 1; i < zs.size(); ++i) {
+    EXPECT_EQ(zs[i].first, zs[i - 1].first + 1) << "at frame " << i << ": " << zs[i].second;
+    after_kill += zs[i].first > before_kill;
+  }
+  EXPECT_GT(after_kill, 20u);
+  std::printf("reference stream: seq %llu..%llu through the kill -9 of the owner (%zu events after it)\n",
+              static_cast<unsigned long long>(zs.front().first), static_cast<unsigned long long>(zs.back().first),
+              after_kill);
 }
 
 }  // namespace

@@ -110,9 +110,18 @@ base::Result<std::unique_ptr<App>> App::create(Config config, AppOptions options
   // node that owns the link (on_lease).
   if (app->config_.cluster.enabled) {
     App* raw = app.get();
-    auto c = open_cluster(app->config_.cluster, [raw](const cluster::LeaseChange& change) {
-      boost::asio::post(raw->io_, [raw, change] { raw->on_lease(change); });
-    });
+    auto c = open_cluster(
+        app->config_.cluster,
+        [raw](const cluster::LeaseChange& change) {
+          boost::asio::post(raw->io_, [raw, change] { raw->on_lease(change); });
+        },
+        // The tenants' events as the cluster's log numbered them, in order (docs/cluster.md "Call
+        // events on every node"): every node's hub delivers them to its clients.
+        [raw](const base::TenantId& tenant, std::uint64_t seq, std::string_view record, bool own) {
+          boost::asio::post(raw->io_, [raw, tenant, seq, record = std::string(record), own] {
+            raw->event_hub_.apply_logged(tenant, seq, record, own);
+          });
+        });
     if (!c) return fail(c.error());
     app->cluster_ = std::move(*c);
     auto relay = open_command_relay(
@@ -124,6 +133,7 @@ base::Result<std::unique_ptr<App>> App::create(Config config, AppOptions options
           });
         });
     if (!relay) return fail(relay.error());
+    app->event_hub_.set_event_log(app->cluster_->events.get());
   }
 
   // {"type":"journal"} events carry the entry's stored id: published once the store committed it,
@@ -242,6 +252,7 @@ App::~App() {
   // Drivers and HTTP hold handlers on io_; destroy them before io_ (declared first) goes. A driver
   // that did not stop journals its open calls through its runtime into the (still open) store.
   runtimes_.clear();
+  event_hub_.set_event_log(nullptr);  // the log goes with cluster_
   event_stream_.reset();
   http_.reset();
   blocking_.join();
@@ -788,7 +799,17 @@ std::string App::diagnostics_json(const std::optional<base::TenantId>& tenant) c
 
   o["pbx"] = std::move(links);
   // Cluster mode: this node, NATS, and which node owns which link (docs/cluster.md).
-  if (cluster_) o["cluster"] = cluster_json(*cluster_, tenant);
+  if (cluster_) {
+    o["cluster"] = cluster_json(*cluster_, tenant);
+    if (auto* ev = o["cluster"].as_object().if_contains("events"); ev && ev->is_object()) {
+      const auto hs = event_hub_.stats();  // what this node's hub made of the log's records
+      auto& e = ev->as_object();
+      e["applied"] = hs.applied;
+      e["duplicates"] = hs.log_duplicates;
+      e["gaps"] = hs.log_gaps;
+      e["undecodable"] = hs.log_undecodable;
+    }
+  }
   o["tenants"] = std::move(tenants);
 
   // The event stream's clients (docs/api.md "Operations": user, address, since, messages in/out).

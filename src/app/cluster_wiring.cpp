@@ -10,13 +10,15 @@ using std::chrono::milliseconds;
 
 ClusterWiring::~ClusterWiring() {
   commands.reset();
+  events.reset();
   leases.reset();
   bucket.reset();
   nats.reset();
 }
 
 base::Result<std::unique_ptr<ClusterWiring>> open_cluster(const ClusterConfig& config,
-                                                          std::function<void(const cluster::LeaseChange&)> on_change) {
+                                                          std::function<void(const cluster::LeaseChange&)> on_change,
+                                                          cluster::EventLogReader on_event) {
   auto c = std::make_unique<ClusterWiring>();
   c->node = config.node;
   cluster::NatsOptions no;
@@ -43,6 +45,13 @@ base::Result<std::unique_ptr<ClusterWiring>> open_cluster(const ClusterConfig& c
   auto bucket = c->nats->key_value(lo.bucket, lo.ttl);
   if (!bucket) return base::fail(base::Error(bucket.error().code(), "cluster: " + bucket.error().message()));
   c->bucket = std::move(*bucket);
+  cluster::EventLogOptions eo;
+  eo.stream = config.events_stream;
+  eo.max_age = std::chrono::seconds(config.events_max_age_s);
+  eo.max_msgs_per_tenant = config.events_max_per_tenant;
+  auto events = cluster::JetStreamEventLog::open(*c->nats, eo, std::move(on_event));
+  if (!events) return base::fail(base::Error(events.error().code(), "cluster: " + events.error().message()));
+  c->events = std::move(*events);
   c->leases = std::make_unique<cluster::LeaseManager>(*c->nats, *c->bucket, lo, std::move(on_change));
   spdlog::info("cluster: node {} on {} (lease bucket {}, ttl {} ms, renewed every {} ms, margin {} ms)", config.node,
                config.nats_url, lo.bucket, lo.ttl.count(), lo.renew_every.count(), lo.margin.count());
@@ -125,6 +134,22 @@ boost::json::object cluster_json(const ClusterWiring& c, const std::optional<bas
                                  {"timeouts", s.timeouts}, {"served", s.served},     {"dropped", s.dropped},
                                  {"pending", s.pending},   {"serving", s.serving}};
   }
+  if (c.events) {
+    const auto e = c.events->stats();
+    o["events"] = json::object{{"stream", c.events->options().stream},
+                               {"appended", e.appended},
+                               {"published", e.published},
+                               {"batches", e.batches},
+                               {"conflicts", e.conflicts},
+                               {"retries", e.retries},
+                               {"dropped", e.dropped},
+                               {"queued", e.queued},
+                               {"received", e.received},
+                               {"bad", e.bad},
+                               {"stream_seq", e.stream_seq},
+                               {"caught_up", e.caught_up},
+                               {"last_error", e.last_error}};
+  }
   return o;
 }
 
@@ -134,6 +159,11 @@ std::vector<std::string> cluster_not_ready(const ClusterWiring& c) {
   if (s.state != cluster::NatsState::connected)
     r.push_back(std::string("cluster: NATS ") + cluster::to_string(s.state) +
                 (s.last_error.empty() ? "" : " (" + s.last_error + ")"));
+  if (c.events && !c.events->caught_up()) {
+    const auto e = c.events->stats();
+    r.push_back("cluster: reading the event stream (message " + std::to_string(e.stream_seq) + " of " +
+                std::to_string(e.replay_until) + ")");
+  }
   return r;
 }
 

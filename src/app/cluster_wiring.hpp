@@ -23,6 +23,7 @@
 #include "base/error.hpp"
 #include "base/tenant_id.hpp"
 #include "cluster/command_relay.hpp"
+#include "cluster/event_log.hpp"
 #include "cluster/lease_manager.hpp"
 #include "cluster/nats_connection.hpp"
 
@@ -53,17 +54,24 @@ struct ClusterWiring {
   // Call control commands to the owner of a link, and those of the links this node owns
   // (docs/cluster.md "Commands on any node").
   std::unique_ptr<cluster::NatsCommandRelay> commands;
+  // The tenants' live events (docs/cluster.md "Call events on every node"): the event hub appends to
+  // it, and every record comes back to the hub through the reader given to open_cluster().
+  std::unique_ptr<cluster::JetStreamEventLog> events;
   std::map<std::string, Link> links;  // by lease key
   std::uint64_t gained = 0, lost = 0;
 
-  ~ClusterWiring();  // the relay, the manager (it releases held leases), then bucket and connection
+  // The event log (its reader stops), the relay, the manager (it releases held leases), then bucket
+  // and connection.
+  ~ClusterWiring();
 };
 
 // Connects to [cluster] nats_url (an error when it cannot within the connect timeout), opens the
 // lease bucket (same TTL on every node, or an error) and starts the lease manager; `on_change`
-// runs on its notifier thread.
+// runs on its notifier thread. Opens the event stream (created when missing) and reads it from its
+// first message: `on_event` gets every record in order, on nats.c's delivery thread.
 base::Result<std::unique_ptr<ClusterWiring>> open_cluster(const ClusterConfig& config,
-                                                          std::function<void(const cluster::LeaseChange&)> on_change);
+                                                          std::function<void(const cluster::LeaseChange&)> on_change,
+                                                          cluster::EventLogReader on_event);
 
 // Opens `c.commands` on c's connection (its reply subjects: the lease manager's instance id).
 // `post` / `post_after` run on the io thread.
@@ -76,7 +84,7 @@ std::string command_link(const ClusterWiring& c, const base::TenantId& tenant);
 // Diagnostics "cluster": this node, NATS, the lease settings and every link's lease (owner, ours,
 // token, revision, age, held for, deadline). A tenant's view: its links only.
 boost::json::object cluster_json(const ClusterWiring& c, const std::optional<base::TenantId>& tenant);
-// /readyz reasons: NATS not connected.
+// /readyz reasons: NATS not connected; the event stream not read up to where it was at start.
 std::vector<std::string> cluster_not_ready(const ClusterWiring& c);
 
 }  // namespace callbridge::app

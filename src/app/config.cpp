@@ -611,6 +611,9 @@ Status read_cluster(TableReader r, ClusterConfig& c) {
   CB_TRY(r.integer("lease_margin_ms", c.lease_margin_ms, 50, 30'000, "milliseconds, 50..30000"));
   CB_TRY(r.string("lease_bucket", c.lease_bucket, true));
   CB_TRY(r.integer("command_timeout_ms", c.command_timeout_ms, 100, 60'000, "milliseconds, 100..60000"));
+  CB_TRY(r.string("events_stream", c.events_stream, true));
+  CB_TRY(r.integer("events_max_age_s", c.events_max_age_s, 60, 31'536'000, "seconds, 60..31536000 (a year)"));
+  CB_TRY(r.integer("events_max_per_tenant", c.events_max_per_tenant, 100, 100'000'000, "messages, 100..100000000"));
   auto missing = [&](std::string_view key, std::string_view example) {
     return fail(Error::invalid_argument(r.key_path(key) + ": required in cluster mode (e.g. " + std::string(example) + ")"));
   };
@@ -637,13 +640,15 @@ Status read_cluster(TableReader r, ClusterConfig& c) {
       start = comma + 1;
     }
   }
-  const bool bucket_ok = !c.lease_bucket.empty() && c.lease_bucket.size() <= 64 &&
-                         std::all_of(c.lease_bucket.begin(), c.lease_bucket.end(), [](char ch) {
+  for (auto [key, value] : {std::pair<std::string_view, const std::string*>{"lease_bucket", &c.lease_bucket},
+                            {"events_stream", &c.events_stream}}) {
+    const bool name_ok = !value->empty() && value->size() <= 64 &&
+                         std::all_of(value->begin(), value->end(), [](char ch) {
                            return std::isalnum(static_cast<unsigned char>(ch)) || ch == '_' || ch == '-';
                          });
-  if (!bucket_ok)
-    return fail(Error::invalid_argument(r.key_path("lease_bucket") + ": expected 1-64 of [A-Za-z0-9_-], got " +
-                                        quote(c.lease_bucket)));
+    if (!name_ok)
+      return fail(Error::invalid_argument(r.key_path(key) + ": expected 1-64 of [A-Za-z0-9_-], got " + quote(*value)));
+  }
   if (c.lease_margin_ms >= c.lease_ttl_ms)
     return fail(Error::invalid_argument(r.key_path("lease_margin_ms") + ": must be less than lease_ttl_ms (" +
                                         std::to_string(c.lease_ttl_ms) + ")"));

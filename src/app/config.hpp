@@ -167,6 +167,11 @@ struct ClusterConfig {
   // A call control command sent to the node that owns the PBX link waits this long for its answer
   // (docs/cluster.md "Commands on any node").
   int command_timeout_ms = 3000;
+  // The tenants' live events (docs/cluster.md "Call events on every node"): the JetStream stream
+  // (subjects cb.events.<tenant>) and its limits, used when the first node creates it.
+  std::string events_stream = "callbridge_events";
+  int events_max_age_s = 86'400;        // messages older than this leave the stream
+  int events_max_per_tenant = 100'000;  // messages (batches of events) kept per tenant
   bool operator==(const ClusterConfig&) const = default;
 };
 

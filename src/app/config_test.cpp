@@ -166,6 +166,20 @@ TEST(Config, ClusterLeaseSettings) {
             std::string::npos);
   EXPECT_NE(error_of(base + "lease_ttl_ms = 100\n").find("cluster.lease_ttl_ms"), std::string::npos);
   EXPECT_NE(error_of(base + "lease_bucket = \"a.b\"\n").find("cluster.lease_bucket"), std::string::npos);
+  // The event stream (docs/cluster.md "Call events on every node").
+  c = parse_config(base, "test.toml");
+  EXPECT_EQ(c->cluster.events_stream, "callbridge_events");
+  EXPECT_EQ(c->cluster.events_max_age_s, 86400);
+  EXPECT_EQ(c->cluster.events_max_per_tenant, 100000);
+  c = parse_config(base + "events_stream = \"cb_ev\"\nevents_max_age_s = 3600\nevents_max_per_tenant = 5000\n",
+                   "test.toml");
+  ASSERT_TRUE(c) << c.error().message();
+  EXPECT_EQ(c->cluster.events_stream, "cb_ev");
+  EXPECT_EQ(c->cluster.events_max_age_s, 3600);
+  EXPECT_EQ(c->cluster.events_max_per_tenant, 5000);
+  EXPECT_NE(error_of(base + "events_stream = \"cb.ev\"\n").find("cluster.events_stream: expected 1-64"),
+            std::string::npos);
+  EXPECT_NE(error_of(base + "events_max_age_s = 5\n").find("cluster.events_max_age_s"), std::string::npos);
   EXPECT_NE(error_of("[cluster]\nnats_url = \"nats://x:1\"\npostgres = \"x\"\n").find("cluster.node"),
             std::string::npos);
 }

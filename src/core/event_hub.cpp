@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <tuple>
 
 #include "base/json_text.hpp"
 #include "base/time.hpp"
@@ -31,6 +32,107 @@ std::string head(std::string_view type, std::uint64_t seq) {
   s += "\",\"seq\":";
   s += std::to_string(seq);
   return s;
+}
+
+// One message of the event log (logged mode): the JSON without its head, and what the hub needs
+// to deliver it and keep its mirror. Encoded as "cbh1" and length-prefixed fields ("<len>:<bytes>").
+struct LogRecord {
+  HubMessage::Kind kind = HubMessage::Kind::call;
+  std::string type, tail, user;
+  std::vector<std::string> devices;
+  bool call_gone = false;
+  std::string call_id, call_created;
+  std::size_t call_at = 0, call_len = 0;
+  std::string call_replaced;  // a call merged into this one: gone
+};
+
+constexpr std::string_view kRecordMagic = "cbh1";
+constexpr std::size_t kMaxDevices = 4096;
+
+void put_field(std::string& o, std::string_view v) {
+  o += std::to_string(v.size());
+  o += ':';
+  o += v;
+}
+
+std::string encode_record(const LogRecord& r) {
+  std::string o(kRecordMagic);
+  o.reserve(r.tail.size() + 64);
+  put_field(o, std::to_string(static_cast<int>(r.kind)));
+  put_field(o, r.type);
+  put_field(o, r.tail);
+  put_field(o, r.user);
+  put_field(o, r.call_gone ? "1" : "0");
+  put_field(o, r.call_id);
+  put_field(o, r.call_created);
+  put_field(o, std::to_string(r.call_at));
+  put_field(o, std::to_string(r.call_len));
+  put_field(o, r.call_replaced);
+  put_field(o, std::to_string(r.devices.size()));
+  for (const auto& d : r.devices) put_field(o, d);
+  return o;
+}
+
+// Bytes from the log (another node's, or anything written to the subject): every length checked.
+class FieldReader {
+ public:
+  explicit FieldReader(std::string_view in) : in_(in) {}
+  std::optional<std::string_view> next() {
+    std::size_t n = 0, i = 0;
+    for (; i < in_.size() && i < 10 && in_[i] >= '0' && in_[i] <= '9'; ++i) n = n * 10 + static_cast<std::size_t>(in_[i] - '0');
+    if (i == 0 || i >= in_.size() || in_[i] != ':' || in_.size() - i - 1 < n) return std::nullopt;
+    auto v = in_.substr(i + 1, n);
+    in_.remove_prefix(i + 1 + n);
+    return v;
+  }
+  std::optional<std::size_t> number() {
+    auto f = next();
+    if (!f || f->empty() || f->size() > 10) return std::nullopt;
+    std::size_t n = 0;
+    for (char c : *f) {
+      if (c < '0' || c > '9') return std::nullopt;
+      n = n * 10 + static_cast<std::size_t>(c - '0');
+    }
+    return n;
+  }
+  bool done() const { return in_.empty(); }
+
+ private:
+  std::string_view in_;
+};
+
+std::optional<LogRecord> decode_record(std::string_view in) {
+  if (!in.starts_with(kRecordMagic)) return std::nullopt;
+  FieldReader f(in.substr(kRecordMagic.size()));
+  LogRecord r;
+  auto kind = f.number();
+  if (!kind || *kind > static_cast<std::size_t>(HubMessage::Kind::parking)) return std::nullopt;
+  r.kind = static_cast<HubMessage::Kind>(*kind);
+  auto type = f.next(), tail = f.next(), user = f.next(), gone = f.next(), id = f.next(), created = f.next();
+  if (!type || !tail || !user || !gone || !id || !created) return std::nullopt;
+  if (type->empty() || type->find_first_of("\"\\") != std::string_view::npos) return std::nullopt;
+  if (tail->empty() || tail->back() != '}' || (tail->front() != ',' && tail->size() != 1)) return std::nullopt;
+  r.type = *type;
+  r.tail = *tail;
+  r.user = *user;
+  r.call_gone = *gone == "1";
+  r.call_id = *id;
+  r.call_created = *created;
+  auto at = f.number(), len = f.number();
+  auto replaced = f.next();
+  auto n = f.number();
+  if (!at || !len || !replaced || !n || *n > kMaxDevices) return std::nullopt;
+  r.call_at = *at;
+  r.call_len = *len;
+  r.call_replaced = *replaced;
+  r.devices.reserve(*n);
+  for (std::size_t i = 0; i < *n; ++i) {
+    auto d = f.next();
+    if (!d) return std::nullopt;
+    r.devices.emplace_back(*d);
+  }
+  if (!f.done()) return std::nullopt;
+  return r;
 }
 
 }  // namespace
@@ -98,8 +200,7 @@ void EventHub::on_devices(const base::TenantId& tn, const model::DeviceRegistry&
                           std::span<const std::string> ids) {
   auto& t = tenant(tn);
   for (const auto& id : ids) {
-    ++t.seq;
-    std::string json = head("device", t.seq);
+    std::string json = head("device", next_seq(t));
     if (const auto* d = registry.find_id(id)) {
       json += ",\"event\":\"changed\",\"device\":";
       json += device_json(*d);
@@ -215,8 +316,7 @@ void EventHub::on_queues(const base::TenantId& tn, const model::QueueState& stat
                          base::Timestamp now) {
   auto& t = tenant(tn);
   for (const auto& name : names) {
-    ++t.seq;
-    std::string json = head("queue", t.seq);
+    std::string json = head("queue", next_seq(t));
     std::vector<std::string> devices;
     if (const auto* q = state.find(name)) {
       json += ",\"event\":\"changed\",\"queue\":";
@@ -278,8 +378,7 @@ void EventHub::on_parking(const base::TenantId& tn, const model::ParkingState& s
                           std::span<const model::ParkingChange> changes, base::Timestamp now) {
   auto& t = tenant(tn);
   for (const auto& ch : changes) {
-    ++t.seq;
-    std::string json = head("parking", t.seq);
+    std::string json = head("parking", next_seq(t));
     json += ",\"event\":";
     put_string(json, model::to_string(ch.kind));
     json += ",\"reason\":";
@@ -392,7 +491,34 @@ void EventHub::remove_model(const model::CallModel* m) {
 }
 
 void EventHub::publish(Tenant& t, HubMessage::Kind kind, std::vector<std::string> devices,
-                       std::string json, std::string user, bool call_gone) {
+                       std::string json, std::string user, bool call_gone, const CallPart* call) {
+  if (!log_) {
+    deliver(t, kind, std::move(devices), json, std::move(user), call_gone, true);
+    return;
+  }
+  // `json` starts with head(type, 0): the log numbers it; the record carries the rest.
+  const std::size_t type_end = json.find('"', 9);
+  const std::size_t prefix = type_end + 9;  // `","seq":0`
+  LogRecord r;
+  r.kind = kind;
+  r.type = json.substr(9, type_end - 9);
+  r.tail = json.substr(prefix);
+  r.user = std::move(user);
+  r.devices = std::move(devices);
+  r.call_gone = call_gone;
+  if (call && call->at >= prefix) {
+    r.call_id = call->id;
+    r.call_created = call->created_at;
+    r.call_at = call->at - prefix;
+    r.call_len = call->len;
+    r.call_replaced = call->replaced;
+  }
+  ++stats_.logged;
+  log_->append(*t.id, encode_record(r));
+}
+
+void EventHub::deliver(Tenant& t, HubMessage::Kind kind, std::vector<std::string> devices, const std::string& json,
+                       std::string user, bool call_gone, bool tap) {
   auto msg = std::make_shared<HubMessage>();
   msg->seq = t.seq;
   msg->kind = kind;
@@ -408,6 +534,10 @@ void EventHub::publish(Tenant& t, HubMessage::Kind kind, std::vector<std::string
   for (std::size_t i = 0; i < n && i < t.subs.size(); ++i) {
     auto& s = t.subs[i];
     if (!s.sink) continue;
+    if (s.skip_to) {
+      if (msg->seq <= s.skip_to) continue;
+      s.skip_to = 0;
+    }
     auto& f = *s.filter;
     if (f.seen_seq != msg->seq) {
       f.seen_seq = msg->seq;
@@ -425,16 +555,57 @@ void EventHub::publish(Tenant& t, HubMessage::Kind kind, std::vector<std::string
   }
   // Messages for one user are nobody else's business, except a user's AnyDevice change, which
   // the tenant's admins may subscribe webhooks to (anydevice.changed); command outcomes stay private.
-  if (tap_ && (msg->user.empty() || kind == HubMessage::Kind::user_devices))
+  if (tap && tap_ && (msg->user.empty() || kind == HubMessage::Kind::user_devices))
     tap_(TappedMessage{*t.id, kind, json, call_gone});
+}
+
+bool EventHub::apply_logged(const base::TenantId& tn, std::uint64_t seq, std::string_view record, bool own) {
+  auto& t = tenant(tn);
+  if (seq <= t.seq) {
+    ++stats_.log_duplicates;
+    return true;
+  }
+  if (t.seq != 0 && seq != t.seq + 1) {
+    ++stats_.log_gaps;
+    t.ring.clear();  // what came between is unknown here: no resume across it
+  }
+  t.seq = seq;
+  auto r = decode_record(record);
+  if (!r) {
+    ++stats_.log_undecodable;
+    return false;
+  }
+  ++stats_.applied;
+  std::string json = head(r->type, seq);
+  json += r->tail;
+  // The mirror: the calls and lines every node's snapshots show.
+  if (r->kind == HubMessage::Kind::call && !r->call_id.empty()) {
+    if (!r->call_replaced.empty()) t.mirror_calls.erase(r->call_replaced);
+    if (r->call_gone) {
+      t.mirror_calls.erase(r->call_id);
+    } else if (r->call_at + r->call_len <= r->tail.size()) {
+      auto& c = t.mirror_calls[r->call_id];
+      c.created_at = r->call_created;
+      c.devices = r->devices;
+      c.json = r->tail.substr(r->call_at, r->call_len);
+    }
+  } else if (r->kind == HubMessage::Kind::line && !r->devices.empty()) {
+    const auto at = r->tail.rfind("\"state\":\"");
+    if (at != std::string::npos) {
+      const auto from = at + 9;
+      const auto to = r->tail.find('"', from);
+      if (to != std::string::npos) t.mirror_lines[r->devices.front()] = r->tail.substr(from, to - from);
+    }
+  }
+  deliver(t, r->kind, std::move(r->devices), json, std::move(r->user), r->call_gone, own);
+  return true;
 }
 
 void EventHub::publish_raw(const base::TenantId& tn, HubMessage::Kind kind,
                            std::vector<std::string> devices, std::string_view type,
                            std::string_view json_tail) {
   auto& t = tenant(tn);
-  ++t.seq;
-  std::string json = head(type, t.seq);
+  std::string json = head(type, next_seq(t));
   json += json_tail;
   publish(t, kind, std::move(devices), std::move(json));
 }
@@ -442,8 +613,7 @@ void EventHub::publish_raw(const base::TenantId& tn, HubMessage::Kind kind,
 void EventHub::publish_to_user(const base::TenantId& tn, const std::string& user, std::string_view type,
                                std::string_view json_tail, HubMessage::Kind kind) {
   auto& t = tenant(tn);
-  ++t.seq;
-  std::string json = head(type, t.seq);
+  std::string json = head(type, next_seq(t));
   json += json_tail;
   publish(t, kind, {}, std::move(json), user);
 }
@@ -457,8 +627,7 @@ void EventHub::publish_line(Tenant& t, const std::string& device, model::DeviceS
     }
     it->second = s;
   }
-  ++t.seq;
-  std::string json = head("line", t.seq);
+  std::string json = head("line", next_seq(t));
   json += ",\"device\":";
   put_string(json, device);
   json += ",\"state\":\"";
@@ -474,14 +643,14 @@ void EventHub::on_call_event(const model::CallEvent& e, const model::CallModel& 
   devices.push_back(e.device);
   for (const auto& [d, st] : e.connections)
     if (d != e.device) devices.push_back(d);
-
-  ++t.seq;
-  std::string json = head("call", t.seq);
+  std::string json = head("call", next_seq(t));
   json += ",\"event\":";
   put_string(json, model::to_string(e.type));
   json += ",\"call\":";
+  CallPart part{.id = e.call_id, .created_at = {}, .at = json.size(), .len = 0, .replaced = {}};
   if (const auto* c = m.find_call(e.call_id)) {
     json += call_json(*c, e.tenant, m, remote_info_);
+    part.created_at = base::format_rfc3339_ms(c->created_at);
   } else {  // the call is gone (last connection cleared): what the event still knows
     json += "{\"id\":";
     put_string(json, e.call_id);
@@ -499,6 +668,10 @@ void EventHub::on_call_event(const model::CallEvent& e, const model::CallModel& 
     }
     json += "],\"allowed_actions\":{},\"unavailable_actions\":{}}";
   }
+  part.len = json.size() - part.at;
+  // CallModel::merge: the events of the merged call name the call it replaced, now gone.
+  if (e.type == model::CallEventType::transferred && e.detail && *e.detail != e.call_id && !m.find_call(*e.detail))
+    part.replaced = *e.detail;
   json += ",\"device\":";
   put_string(json, e.device);
   json += ",\"state\":";
@@ -515,7 +688,8 @@ void EventHub::on_call_event(const model::CallEvent& e, const model::CallModel& 
   // The model still holds a call whose last connection just cleared while it reports that (it
   // erases the call after its sink returns): no connections left is the end of the call too.
   const model::Call* after = m.find_call(e.call_id);
-  publish(t, HubMessage::Kind::call, devices, std::move(json), {}, after == nullptr || after->connections.empty());
+  publish(t, HubMessage::Kind::call, devices, std::move(json), {}, after == nullptr || after->connections.empty(),
+          &part);
   if (t.trace) trace_delivery(t, e, devices);
 
   note_lines_from(t, m);
@@ -551,14 +725,15 @@ void EventHub::on_call_update(const base::TenantId& tn, std::string_view event, 
   std::vector<std::string> devices;
   devices.reserve(c.connections.size());
   for (const auto& conn : c.connections) devices.push_back(conn.device);
-  ++t.seq;
-  std::string json = head("call", t.seq);
+  std::string json = head("call", next_seq(t));
   json += ",\"event\":";
   put_string(json, event);
   json += ",\"call\":";
+  CallPart part{.id = c.id, .created_at = base::format_rfc3339_ms(c.created_at), .at = json.size(), .len = 0, .replaced = {}};
   json += call_json(c, tn, m, remote_info_);
+  part.len = json.size() - part.at;
   json += '}';
-  publish(t, HubMessage::Kind::call, std::move(devices), std::move(json));
+  publish(t, HubMessage::Kind::call, std::move(devices), std::move(json), {}, false, &part);
 }
 
 void EventHub::sync_lines(const base::TenantId& tn, const model::CallModel& m) {
@@ -581,8 +756,7 @@ void EventHub::note_lines_from(Tenant& t, const model::CallModel& m) {
 void EventHub::on_journal(const model::JournalEntry& e, std::optional<std::int64_t> id,
                           std::span<const std::int64_t> resolved) {
   auto& t = tenant(e.tenant);
-  ++t.seq;
-  std::string json = head("journal", t.seq);
+  std::string json = head("journal", next_seq(t));
   json += ",\"entry\":";
   if (id) {
     std::string line = model::to_json_line(e);  // "{...}"
@@ -603,8 +777,41 @@ void EventHub::on_journal(const model::JournalEntry& e, std::optional<std::int64
   publish(t, HubMessage::Kind::journal, {e.party}, std::move(json));
 }
 
+std::string EventHub::mirror_snapshot_json(const Tenant& t, const EventFilter& f) const {
+  std::string o = head("snapshot", t.seq);
+  o += ",\"calls\":[";
+  std::vector<const std::pair<const std::string, MirrorCall>*> calls;
+  for (const auto& entry : t.mirror_calls) {
+    const auto& devs = entry.second.devices;
+    if (f.scope == EventScope::tenant ||
+        std::any_of(devs.begin(), devs.end(), [&](const std::string& d) { return f.sees_device(d); }))
+      calls.push_back(&entry);
+  }
+  std::sort(calls.begin(), calls.end(), [](const auto* a, const auto* b) {
+    return std::tie(a->second.created_at, a->first) < std::tie(b->second.created_at, b->first);
+  });
+  for (std::size_t i = 0; i < calls.size(); ++i) {
+    if (i) o += ',';
+    o += calls[i]->second.json;
+  }
+  o += "],\"lines\":[";
+  bool first = true;
+  for (const auto& [d, state] : t.mirror_lines) {
+    if (!f.sees_line(d)) continue;
+    o += first ? "{\"device\":" : ",{\"device\":";
+    first = false;
+    put_string(o, d);
+    o += ",\"state\":\"";
+    o += state;
+    o += "\"}";
+  }
+  o += "]}";
+  return o;
+}
+
 std::string EventHub::snapshot_json(const Tenant& t, const base::TenantId& tn,
                                     const EventFilter& f) const {
+  if (log_) return mirror_snapshot_json(t, f);
   std::string o = head("snapshot", t.seq);
   o += ",\"calls\":[";
   bool first = true;
@@ -646,7 +853,12 @@ EventHub::Attach EventHub::subscribe(const base::TenantId& tn, EventFilter filte
   auto& t = tenant(tn);
   Attach a;
   a.id = next_id_++;
-  if (since) {
+  std::uint64_t skip_to = 0;
+  if (since && log_ && *since > t.seq && *since - t.seq <= options_.retention) {
+    a.resumed = true;  // this node is behind the one the client came from: it catches up
+    ++stats_.resumes;
+    skip_to = *since;
+  } else if (since) {
     // Resumable when every message after `since` is still in the ring (or nothing happened since).
     const std::uint64_t oldest = t.ring.empty() ? t.seq + 1 : t.ring.front()->seq;
     if (*since <= t.seq && *since + 1 >= oldest) {
@@ -678,7 +890,7 @@ EventHub::Attach EventHub::subscribe(const base::TenantId& tn, EventFilter filte
     slot->key = key;
   }
   ++slot->refs;
-  t.subs.push_back(Sub{a.id, slot.get(), sink});
+  t.subs.push_back(Sub{a.id, slot.get(), sink, skip_to});
   ++subscribers_;
   return a;
 }

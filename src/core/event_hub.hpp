@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <deque>
 #include <functional>
+#include <map>
 #include <memory>
 #include <optional>
 #include <span>
@@ -25,6 +26,7 @@
 #include "core/remote_info_view.hpp"
 #include "core/visibility.hpp"
 #include "ports/call_trace.hpp"
+#include "ports/event_log.hpp"
 
 namespace callbridge::core {
 
@@ -88,6 +90,14 @@ class EventHub {
     std::uint64_t resyncs = 0;
     std::uint64_t snapshots = 0;
     std::size_t subscribers = 0;
+    // Cluster mode (set_event_log): messages handed to the log, records applied from it, records
+    // ignored as already applied, gaps (records gone from the log before this node read them: the
+    // resume window starts again after them), records that did not decode.
+    std::uint64_t logged = 0;
+    std::uint64_t applied = 0;
+    std::uint64_t log_duplicates = 0;
+    std::uint64_t log_gaps = 0;
+    std::uint64_t log_undecodable = 0;
   };
   struct Attach {
     std::uint64_t id = 0;  // for unsubscribe()
@@ -153,6 +163,24 @@ class EventHub {
   void publish_to_user(const base::TenantId& tenant, const std::string& user, std::string_view type,
                        std::string_view json_tail, HubMessage::Kind kind = HubMessage::Kind::command);
 
+  // Cluster mode (docs/cluster.md "Call events on every node"): every message this hub produces goes
+  // to `log` instead of its subscribers, without a seq; the log numbers it in the tenant's one
+  // sequence of the cluster and hands it back, on every node, to apply_logged(), which delivers it
+  // with that seq. Snapshots then show what the logged call and line messages said (the mirror),
+  // not this node's call models, which exist only for the links this node owns: every node shows
+  // the same calls and lines at the same seq. Null: local mode (the default). Set before anything
+  // is published; must outlive the hub or be reset first.
+  void set_event_log(ports::EventLog* log) { log_ = log; }
+  bool logged_mode() const { return log_ != nullptr; }
+  // A `since` ahead of this node by at most the retention (a client that moved from a node a few
+  // messages ahead) resumes at once without a snapshot; the messages up to `since` are not sent
+  // again when they arrive here.
+  // One record of the tenant's log with its seq, in the log's order. `own`: this node appended it;
+  // the tap (webhooks) sees own records only, so each message reaches it once in the cluster. A seq
+  // at or below the last applied one is ignored; a seq beyond the next one (records this node never
+  // read) restarts the resume window. False when the record does not decode (its seq is used up).
+  bool apply_logged(const base::TenantId& tenant, std::uint64_t seq, std::string_view record, bool own);
+
   Attach subscribe(const base::TenantId& tenant, EventFilter filter, std::optional<std::uint64_t> since,
                    EventSubscriber* sink);
   void unsubscribe(const base::TenantId& tenant, std::uint64_t id);
@@ -177,11 +205,28 @@ class EventHub {
     std::uint64_t seen_seq = 0;  // seq of the last message decided, and the decision
     bool sees = false;
   };
-  struct Sub {  // 24 bytes per subscriber
+  struct Sub {  // 32 bytes per subscriber
     std::uint64_t id;
     SharedFilter* filter;
     EventSubscriber* sink;  // null while being removed during a publish
+    // Logged mode: a client resuming at a seq this node has not applied yet (it came from a node
+    // that was a few messages ahead): messages up to it are skipped, it has seen them.
+    std::uint64_t skip_to = 0;
   };
+  // What a call message carries for the mirror of logged mode: the call object's place in the JSON.
+  struct CallPart {
+    std::string id;
+    std::string created_at;  // RFC 3339 (ms), sorts the snapshot
+    std::size_t at = 0, len = 0;
+    std::string replaced;  // a call merged into this one (CallModel::merge), gone now
+  };
+  // A call of the mirror (logged mode): its JSON as the last message showed it.
+  struct MirrorCall {
+    std::string created_at;
+    std::vector<std::string> devices;
+    std::string json;
+  };
+
   struct Tenant {
     const base::TenantId* id = nullptr;  // the key of this entry in tenants_ (stable: node-based map)
     std::uint64_t seq = 0;
@@ -204,19 +249,28 @@ class EventHub {
     };
     std::deque<Gone> gone;
     std::vector<std::pair<std::uint64_t, CallWatcher*>> watchers;  // watch_calls(), in order
+    // Logged mode: the calls in progress and the lines as the applied messages showed them.
+    std::unordered_map<std::string, MirrorCall> mirror_calls;
+    std::map<std::string, std::string> mirror_lines;  // device -> line state name
   };
   static constexpr std::size_t kGoneKept = 64;
   void trace_delivery(Tenant& t, const model::CallEvent& e, const std::vector<std::string>& devices);
   void note_lines_from(Tenant& t, const model::CallModel& m);
 
   Tenant& tenant(const base::TenantId& name);
+  std::uint64_t next_seq(Tenant& t) { return log_ ? 0 : ++t.seq; }
+  // Local mode: delivers; logged mode: hands the message to the log (apply_logged delivers it).
   void publish(Tenant& t, HubMessage::Kind kind, std::vector<std::string> devices, std::string json,
-               std::string user = {}, bool call_gone = false);
+               std::string user = {}, bool call_gone = false, const CallPart* call = nullptr);
+  void deliver(Tenant& t, HubMessage::Kind kind, std::vector<std::string> devices, const std::string& json,
+               std::string user, bool call_gone, bool tap);
+  std::string mirror_snapshot_json(const Tenant& t, const EventFilter& f) const;
   void publish_line(Tenant& t, const std::string& device, model::DeviceState s);
   std::string snapshot_json(const Tenant& t, const base::TenantId& tenant, const EventFilter& f) const;
   void remove_now(Tenant& t, std::uint64_t id);
 
   EventHubOptions options_;
+  ports::EventLog* log_ = nullptr;
   const RemoteInfoView* remote_info_ = nullptr;
   std::function<void(const TappedMessage&)> tap_;
   std::unordered_map<base::TenantId, Tenant> tenants_;

@@ -2,6 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include <map>
+#include <utility>
+
 namespace callbridge::core {
 namespace {
 
@@ -261,7 +264,6 @@ TEST_F(HubTest, UnsubscribeDuringPublishIsSafeAndEncodingIsShared) {
   EXPECT_EQ(h.stats().subscribers, 0u);
   EXPECT_EQ(h.heartbeat("t"), "F{\"type\":\"heartbeat\",\"seq\":2}");
 }
-
 }  // namespace
 }  // namespace callbridge::core
 
@@ -441,6 +443,169 @@ TEST_F(HubTest, UserStatusGoesWhereTheLinesPresenceGoes) {
   EXPECT_TRUE(other.got.empty());
   EXPECT_EQ(sup.got.size(), 1u);
   EXPECT_EQ(mine.got[0], R"({"type":"user_status","seq":1,"user":"ben"})");
+}
+
+// Cluster mode (docs/cluster.md "Call events on every node"): a log that numbers each tenant's
+// records in one sequence and hands every record to every node's hub, as cluster::JetStreamEventLog
+// does through JetStream (here in memory, delivered when flush() is called).
+struct MemoryLog : ports::EventLog {
+  std::vector<std::pair<EventHub*, std::string>> pending;  // appended by which hub
+  std::vector<EventHub*> nodes;
+  std::map<std::string, std::uint64_t> seq;
+  EventHub* from = nullptr;  // the hub that appends next (set around its publishes)
+  void append(const base::TenantId& tenant, std::string record) override {
+    pending.emplace_back(from, std::string(tenant.str()) + '\n' + record);
+  }
+  void flush() {
+    for (auto& [origin, r] : std::exchange(pending, {})) {
+      const auto nl = r.find('\n');
+      const base::TenantId tenant(std::string_view(r).substr(0, nl));
+      const auto n = ++seq[tenant.str()];
+      for (auto* h : nodes) EXPECT_TRUE(h->apply_logged(tenant, n, std::string_view(r).substr(nl + 1), h == origin));
+    }
+  }
+};
+
+// The owner node's hub (with the call model) and another node's (none): a client on either gets
+// the same frames with the same seq; a fresh client on the other node gets the calls and lines in
+// its snapshot; the tap (webhooks) fires on the owner only.
+TEST(LoggedHub, EveryNodeDeliversTheOwnersMessagesWithTheLogsSeqAndMirrorsCallsAndLines) {
+  MemoryLog log;
+  EventHub owner{EventHubOptions{.retention = 64}}, other{EventHubOptions{.retention = 64}};
+  owner.set_event_log(&log);
+  other.set_event_log(&log);
+  log.nodes = {&owner, &other};
+  log.from = &owner;
+  int taps_owner = 0, taps_other = 0;
+  owner.set_tap([&](const TappedMessage&) { ++taps_owner; });
+  other.set_tap([&](const TappedMessage&) { ++taps_other; });
+  model::CallModel m{base::TenantId("default")};
+  owner.add_model("default", &m);
+  m.set_sink([&](const model::CallEvent& e) { owner.on_call_event(e, m); });
+
+  Collect a, b;
+  auto sa = owner.subscribe("default", EventFilter{EventScope::own, {"100"}, {}}, std::nullopt, &a);
+  auto sb = other.subscribe("default", EventFilter{EventScope::own, {"100"}, {}}, std::nullopt, &b);
+  m.update("c1", "100", model::ConnectionState::alerting, model::CallEventType::delivered, at(0), "+4989123456");
+  m.update("c1", "101", model::ConnectionState::alerting, model::CallEventType::delivered, at(0), "+4989123456");
+  EXPECT_TRUE(a.got.empty()) << "nothing is delivered before the log numbered it";
+  log.flush();
+  ASSERT_FALSE(a.got.empty());
+  EXPECT_EQ(b.got, a.got);
+  EXPECT_EQ(a.got[0].rfind("{\"type\":\"call\",\"seq\":1,\"event\":\"delivered\"", 0), 0u) << a.got[0];
+  EXPECT_EQ(owner.last_seq("default"), other.last_seq("default"));
+  EXPECT_EQ(taps_other, 0);
+  EXPECT_GT(taps_owner, 0);
+
+  // A fresh client of scope tenant on the other node: the call and both lines.
+  Collect c;
+  auto sc = other.subscribe("default", EventFilter{EventScope::tenant, {}, {}}, std::nullopt, &c);
+  ASSERT_EQ(sc.initial.size(), 1u);
+  const std::string& snap = *sc.initial[0];
+  EXPECT_EQ(snap.rfind("{\"type\":\"snapshot\",\"seq\":" + std::to_string(other.last_seq("default")) + ",", 0), 0u) << snap;
+  EXPECT_NE(snap.find("\"calls\":[{\"id\":\"c1\""), std::string::npos) << snap;
+  EXPECT_NE(snap.find("\"lines\":[{\"device\":\"100\",\"state\":\"ringing\"},{\"device\":\"101\",\"state\":\"ringing\"}]"),
+            std::string::npos)
+      << snap;
+  // The owner's own snapshot is the same (both read the mirror at the same seq).
+  auto so = owner.subscribe("default", EventFilter{EventScope::tenant, {}, {}}, std::nullopt, &c);
+  EXPECT_EQ(*so.initial[0], snap);
+
+  // The call ends: gone from the mirror; a client resumes on the other node with what it missed.
+  const std::uint64_t seen = owner.last_seq("default");
+  m.clear("c1", "101", at(5));
+  m.clear("c1", "100", at(5));
+  log.flush();
+  Collect d;
+  auto sd = other.subscribe("default", EventFilter{EventScope::own, {"100"}, {}}, seen, &d);
+  EXPECT_TRUE(sd.resumed);
+  std::vector<std::string> missed;
+  for (const auto& f : sd.initial) missed.push_back(*f);
+  EXPECT_EQ(missed, std::vector<std::string>(a.got.end() - static_cast<std::ptrdiff_t>(missed.size()), a.got.end()));
+  EXPECT_FALSE(missed.empty());
+  auto se = other.subscribe("default", EventFilter{EventScope::tenant, {}, {}}, std::nullopt, &c);
+  EXPECT_NE(se.initial[0]->find("\"calls\":[],"), std::string::npos) << *se.initial[0];
+  EXPECT_NE(se.initial[0]->find("{\"device\":\"100\",\"state\":\"idle\"}"), std::string::npos) << *se.initial[0];
+  // A call merged into another (attended transfer): the old one leaves the mirror too.
+  m.update("c2", "100", model::ConnectionState::connected, model::CallEventType::established, at(6));
+  m.update("c3", "102", model::ConnectionState::connected, model::CallEventType::established, at(7));
+  log.flush();
+  m.merge("c2", "c3", at(8));
+  log.flush();
+  auto sf = other.subscribe("default", EventFilter{EventScope::tenant, {}, {}}, std::nullopt, &c);
+  EXPECT_EQ(sf.initial[0]->find("\"id\":\"c2\""), std::string::npos) << *sf.initial[0];
+  EXPECT_NE(sf.initial[0]->find("\"calls\":[{\"id\":\"c3\""), std::string::npos) << *sf.initial[0];
+  for (auto id : {sb.id, sc.id, sd.id, se.id, sf.id}) other.unsubscribe("default", id);
+  for (auto id : {sa.id, so.id}) owner.unsubscribe("default", id);
+}
+
+// Another node publishes next (a REST change there, or the new owner after a failover): the
+// tenant's seq goes on; a record seen twice is applied once; records this node never read restart
+// its resume window; bytes that are no record are refused.
+TEST(LoggedHub, SeqGoesOnWhoeverPublishesAndDuplicatesGapsAndGarbageAreHandled) {
+  MemoryLog log;
+  EventHub a{EventHubOptions{.retention = 64}}, b{EventHubOptions{.retention = 64}};
+  a.set_event_log(&log);
+  b.set_event_log(&log);
+  log.nodes = {&a, &b};
+  log.from = &a;
+  a.publish_raw("default", HubMessage::Kind::status, {"100"}, "user_status", R"(,"user":"anna"})");
+  log.from = &b;
+  b.publish_raw("default", HubMessage::Kind::status, {"101"}, "user_status", R"(,"user":"ben"})");
+  log.flush();
+  EXPECT_EQ(a.last_seq("default"), 2u);
+  EXPECT_EQ(b.last_seq("default"), 2u);
+  Collect got;
+  auto s = a.subscribe("default", EventFilter{EventScope::tenant, {}, {}}, 0, &got);
+  ASSERT_TRUE(s.resumed);
+  ASSERT_EQ(s.initial.size(), 2u);
+  EXPECT_EQ(*s.initial[1], R"({"type":"user_status","seq":2,"user":"ben"})");
+
+  // The same record again (a redelivery): ignored.
+  std::string rec;
+  struct Capture : ports::EventLog {
+    std::string last;
+    void append(const base::TenantId&, std::string r) override { last = std::move(r); }
+  } cap;
+  EventHub c;
+  c.set_event_log(&cap);
+  c.publish_raw("default", HubMessage::Kind::status, {}, "user_status", R"(,"user":"cleo"})");
+  ASSERT_FALSE(cap.last.empty());
+  EXPECT_TRUE(a.apply_logged("default", 3, cap.last, false));
+  EXPECT_TRUE(a.apply_logged("default", 3, cap.last, false));
+  EXPECT_EQ(got.got.size(), 1u);
+  EXPECT_EQ(a.stats().log_duplicates, 1u);
+  // A gap (4..9 never read here): a client that saw 3 cannot be served whole: resync.
+  EXPECT_TRUE(a.apply_logged("default", 10, cap.last, false));
+  EXPECT_EQ(a.stats().log_gaps, 1u);
+  Collect late;
+  auto r = a.subscribe("default", EventFilter{EventScope::tenant, {}, {}}, 3, &late);
+  EXPECT_FALSE(r.resumed);
+  EXPECT_EQ(r.initial[0]->rfind("{\"type\":\"resync\",\"seq\":10}", 0), 0u) << *r.initial[0];
+  auto r2 = a.subscribe("default", EventFilter{EventScope::tenant, {}, {}}, 9, &late);
+  EXPECT_TRUE(r2.resumed);
+  // A client from a node a few messages ahead (it saw 12) resumes here at once, no snapshot; 11 and
+  // 12 are not sent again when they arrive, 13 is.
+  Collect ahead;
+  auto r3 = a.subscribe("default", EventFilter{EventScope::tenant, {}, {}}, 12, &ahead);
+  EXPECT_TRUE(r3.resumed);
+  EXPECT_TRUE(r3.initial.empty());
+  for (std::uint64_t seq : {11, 12, 13}) EXPECT_TRUE(a.apply_logged("default", seq, cap.last, false));
+  ASSERT_EQ(ahead.got.size(), 1u);
+  EXPECT_EQ(ahead.got[0].rfind("{\"type\":\"user_status\",\"seq\":13,", 0), 0u) << ahead.got[0];
+  a.unsubscribe("default", r3.id);
+  // Far ahead (beyond the resume window): resync and snapshot.
+  auto r4 = a.subscribe("default", EventFilter{EventScope::tenant, {}, {}}, 13 + 65, &ahead);
+  EXPECT_FALSE(r4.resumed);
+  a.unsubscribe("default", r4.id);
+  // Garbage: refused, its seq used up, nothing delivered.
+  for (std::string_view bad : {std::string_view("x"), std::string_view("cbh1"), std::string_view("cbh11:0"),
+                               std::string_view("cbh11:04:call99999999:}")}) {
+    EXPECT_FALSE(a.apply_logged("default", a.last_seq("default") + 1, bad, false)) << bad;
+  }
+  EXPECT_EQ(a.stats().log_undecodable, 4u);
+  EXPECT_EQ(got.got.size(), 5u);  // cleo at 3, 10, 11, 12, 13
+  for (auto id : {s.id, r.id, r2.id}) a.unsubscribe("default", id);
 }
 
 }  // namespace
