@@ -638,14 +638,22 @@ struct Options {
   bool smoke = false;
 };
 
+// Client ids look like the real ones (16 bytes of a BLAKE2b digest): the index is spread over all
+// bytes (splitmix64), not left in the last four.
 relay::wire::ClientId client_id(std::uint8_t kind, std::uint32_t n) {
+  auto mix = [](std::uint64_t x) {
+    x += 0x9e3779b97f4a7c15ULL;
+    x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
+    x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
+    return x ^ (x >> 31);
+  };
+  const std::uint64_t a = mix(std::uint64_t{kind} << 32 | n);
+  const std::uint64_t b = mix(a);
   relay::wire::ClientId id{};
-  id.fill(0xb0);
-  id[0] = kind;
-  id[12] = static_cast<std::uint8_t>(n >> 24);
-  id[13] = static_cast<std::uint8_t>(n >> 16);
-  id[14] = static_cast<std::uint8_t>(n >> 8);
-  id[15] = static_cast<std::uint8_t>(n);
+  for (int i = 0; i < 8; ++i) {
+    id[static_cast<std::size_t>(i)] = static_cast<std::uint8_t>(a >> (8 * i));
+    id[static_cast<std::size_t>(i) + 8] = static_cast<std::uint8_t>(b >> (8 * i));
+  }
   return id;
 }
 
