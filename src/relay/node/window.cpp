@@ -1,8 +1,17 @@
 #include "relay/node/window.hpp"
 
 #include <algorithm>
+#include <random>
 
 namespace callbridge::relay::node {
+
+std::uint64_t client_id_hash_seed() {
+  static const std::uint64_t seed = [] {
+    std::random_device rd;
+    return (std::uint64_t{rd()} << 32) ^ rd();
+  }();
+  return seed;
+}
 
 Window::Added Window::add(const wire::FrameHeader& h, FrameBytes bytes, Clock::time_point now) {
   PerClient& pc = clients_[h.client];

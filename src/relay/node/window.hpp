@@ -30,12 +30,25 @@ struct WindowLimits {
   std::size_t max_clients = 65536;
 };
 
+// Client ids are chosen by clients (the relay cannot check them), so the hash mixes all 16 bytes
+// with a seed random per process: ids alike in their first bytes (or made alike on purpose) do not
+// share a bucket. It used the first 8 bytes alone: relay_bench's ids, equal there, made every
+// lookup in an edge's client table linear (19k clients: 59 connections/s, 3 ms of CPU per frame).
+std::uint64_t client_id_hash_seed();
 struct ClientIdHash {
   std::size_t operator()(const wire::ClientId& id) const noexcept {
-    std::size_t h = 0;
-    for (std::size_t i = 0; i < sizeof(std::size_t); ++i) h = h << 8 | id[i];
-    return h;
+    std::uint64_t a = 0, b = 0;
+    for (std::size_t i = 0; i < 8; ++i) {
+      a = a << 8 | id[i];
+      b = b << 8 | id[i + 8];
+    }
+    std::uint64_t h = (a ^ seed_) * 0x9e3779b97f4a7c15ULL;
+    h ^= h >> 29;
+    h = (h ^ b) * 0xbf58476d1ce4e5b9ULL;
+    h ^= h >> 32;
+    return static_cast<std::size_t>(h);
   }
+  std::uint64_t seed_ = client_id_hash_seed();
 };
 
 class Window {
