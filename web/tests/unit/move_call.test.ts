@@ -41,9 +41,11 @@ describe('move a call to another device', () => {
     mount(h(CallsPage, {}), root);
     const buttons = [...root.querySelectorAll('article[data-call-id="c1"] .move-controls button')];
     expect(buttons.map((b) => b.textContent)).toEqual(['On mobile', 'Back to desk phone']);
+    // The visible text starts the accessible name (axe label-content-name-mismatch, web_e2e_demo).
+    expect(buttons.every((b) => b.getAttribute('aria-label')!.startsWith(b.textContent!))).toBe(true);
     expect(buttons.every((b) => !(b as HTMLButtonElement).disabled)).toBe(true);
     expect(buttons[0].getAttribute('aria-label')).toBe(
-      'Take this call on mobile (+491701234567): it rings and takes over when you answer');
+      'On mobile (+491701234567): take this call there; it rings and takes over when you answer');
     const f = answer(202, { call_id: 'c1', command_id: 'cmd-7', status: 'submitted' });
     vi.stubGlobal('fetch', f);
     (buttons[0] as HTMLButtonElement).click();
