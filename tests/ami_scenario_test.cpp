@@ -4,6 +4,7 @@
 // AmiCallTracker through replay_streams().
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <string>
 #include <vector>
@@ -162,6 +163,56 @@ TEST(AmiScenario, PickupWhereThePickerKeepsItsChannel) {
   EXPECT_EQ(b->disposition, Disposition::answered);
   EXPECT_EQ(b->started_at, at(2.3));
   EXPECT_EQ(b->ended_at, at(10));
+}
+
+// Directed pickup through the API (Originate of 102 into PickupChan of 101's ringing channel), in
+// the two orders a live Asterisk 22 emits it (tests/live pickup_via_line, 1 run in ~12): the
+// caller's Dial ends ANSWER naming the picker, a channel it never dialed; the Pickup event comes
+// before the picker's BridgeEnter, or after it (Pickup and the bridge travel on different stasis
+// topics). Either way the picker's own originated call is no call: the caller is handed to it
+// (CSTA transferred, not established) and its entry is the inbound call from the pickup on.
+void pickup_through_api(bool pickup_after_bridge) {
+  SCOPED_TRACE(pickup_after_bridge ? "Pickup after BridgeEnter" : "Pickup before BridgeEnter");
+  Ch tr = trunk("u1");
+  Ch p101 = phone("101", "u2", "u1");
+  Ch p102 = phone("102", "u3", "u3");
+  Script s;
+  s.newchannel(tr, 0).ring(tr, p101, 0.01);
+  s.newchannel(p102, 1).dial_begin(nullptr, p102, "102", 1).newstate(p102, 5, 1);
+  s.newstate(p102, 6, 3).dial_end(nullptr, p102, "ANSWER", 3);
+  s.dial_end(&tr, p102, "ANSWER", 3.01).newstate(tr, 6, 3.01);
+  auto pickup = [&] {
+    s.raw("Pickup", {{"Channel", p102.name}, {"Uniqueid", p102.uid}, {"TargetChannel", p101.name},
+                     {"TargetUniqueid", p101.uid}}, 3.02);
+  };
+  if (!pickup_after_bridge) pickup();
+  s.enter(p102, "b1", 3.03).enter(tr, "b1", 3.03);
+  if (pickup_after_bridge) pickup();
+  s.hangup(p101, 26, 3.04);
+  s.leave(p102, "b1", 5).leave(tr, "b1", 5).hangup(p102, 16, 5).hangup(tr, 16, 5);
+  ReplayResult r = run(s);
+  ASSERT_EQ(r.entries.size(), 2u) << r.jsonl();
+  const auto* a = find(r, "101", "+4989123456");
+  ASSERT_NE(a, nullptr) << r.jsonl();
+  EXPECT_EQ(a->disposition, Disposition::answered_elsewhere);
+  const auto* b = find(r, "102", "+4989123456");
+  ASSERT_NE(b, nullptr) << r.jsonl();
+  EXPECT_EQ(b->direction, Direction::inbound);
+  EXPECT_EQ(b->disposition, Disposition::answered);
+  EXPECT_EQ(b->started_at, at(3.03));  // talks from the bridge on
+  EXPECT_EQ(b->ended_at, at(5));
+  std::vector<model::CallEventType> ev102;
+  for (const auto& e : r.events)
+    if (e.device == "102") ev102.push_back(e.type);
+  using T = model::CallEventType;
+  EXPECT_NE(std::find(ev102.begin(), ev102.end(), T::transferred), ev102.end()) << r.jsonl();
+  EXPECT_EQ(std::find(ev102.begin(), ev102.end(), T::established), ev102.end()) << r.jsonl();
+  EXPECT_EQ(ev102.back(), T::connection_cleared) << r.jsonl();
+}
+
+TEST(AmiScenario, PickupThroughTheApiHandsTheCallerOverWhereverThePickupEventComes) {
+  pickup_through_api(false);
+  pickup_through_api(true);
 }
 
 TEST(AmiScenario, PickupByMasqueradeRename) {

@@ -79,6 +79,16 @@ void AmiCallTracker::Impl::on_dial_end(const AmiFields& f, Timestamp t) {
     return;
   }
   std::string_view status = f[F::dial_status];
+  // The caller's Dial, ringing other parties, answered by a party it never dialed: a pickup
+  // moved the picker into the answered dial. Its own call (the pickup code, the API's Originate
+  // into PickupChan) is no call, as at the Pickup event, which Asterisk may send only after the
+  // picker's BridgeEnter (tests/live pickup_via_line): the bridge then hands the caller to it.
+  if (status == "ANSWER" && src != kNoSlot && g_.at(dst).kind == ChanKind::party &&
+      g_.at(dst).dial_source == kNoSlot) {
+    const auto& ringing = g_.at(src).dial_targets;
+    if (!ringing.empty() && std::find(ringing.begin(), ringing.end(), dst) == ringing.end())
+      discard_pending(g_.at(dst), t);
+  }
   g_.end_dial(dst);
   if (src != kNoSlot) g_.at(src).forwarded_by.clear();  // the forward's Dial is over
   auto mark = [&](Slot s, bool incoming, model::LegOutcome o) {
