@@ -233,6 +233,40 @@ void AmiServerSession::handle(const ami::AmiMessage& m) {
     auto r = action_phone_notify(engine_, endpoint, event);
     if (!r) return error(m, r.error().message());
     respond(m, "Success", {{"Message", "NOTIFY sent"}});
+  } else if (iequals(action, "Redirect") && model.config().callbridge_dialplan &&
+             m.get("Context") == kHoldContext) {
+    // callbridge.conf's [callbridge-hold] (flows.hpp): hold in the PBX, usually both channels.
+    if (m.get("Channel").empty()) return error(m, "Channel not specified");
+    auto extra = m.get("ExtraChannel");
+    if (!extra.empty() && m.get("ExtraContext") != kHoldContext) return error(m, "Secondary redirect failed");
+    auto ok = check_hold_redirect(engine_, m.get("Channel"), m.get("Exten"), extra, m.get("ExtraExten"));
+    if (!ok) return error(m, ok.error().message());
+    respond(m, "Success", {{"Message", extra.empty() ? "Redirect successful" : "Dual Redirect successful"}});
+    action_hold_redirect(engine_, m.get("Channel"), m.get("Exten"), extra, m.get("ExtraExten"));
+  } else if (iequals(action, "Setvar")) {
+    // manager.c action_setvar: without Channel a global variable (kept, bounded), else the channel's.
+    auto variable = m.get("Variable");
+    if (variable.empty()) return error(m, "No variable specified");
+    if (m.get("Channel").empty()) {
+      if (variable.size() > kMaxVarText || m.get("Value").size() > kMaxVarText ||
+          (model.global_vars.size() >= Channel::kMaxVars && !model.global_vars.contains(std::string(variable))))
+        return error(m, "Variable not set");
+      model.global_vars[std::string(variable)] = std::string(m.get("Value"));
+      return respond(m, "Success", {{"Message", "Variable Set"}});
+    }
+    Channel* c = model.find_by_name(m.get("Channel"));
+    if (!c) return error(m, "No such channel");
+    if (variable.size() > kMaxVarText || m.get("Value").size() > kMaxVarText ||
+        (c->vars.size() >= Channel::kMaxVars && !c->vars.contains(variable)))
+      return error(m, "Variable not set");
+    respond(m, "Success", {{"Message", "Variable Set"}});
+    (void)action_setvar(engine_, m.get("Channel"), variable, m.get("Value"));
+  } else if (iequals(action, "Bridge")) {
+    // features.c action_bridge: answered once both channels are in the new bridge.
+    if (m.get("Channel1").empty() || m.get("Channel2").empty()) return error(m, "Missing channel parameter in request");
+    auto r = action_bridge(engine_, m.get("Channel1"), m.get("Channel2"));
+    if (!r) return error(m, r.error().message());
+    respond(m, "Success", {{"Message", "Channels have been bridged"}});
   } else if (iequals(action, "Redirect")) {
     if (m.get("Channel").empty()) return error(m, "Channel not specified");
     Channel* c = model.find_by_name(m.get("Channel"));
@@ -473,7 +507,7 @@ void AmiServerSession::handle(const ami::AmiMessage& m) {
   }
 }
 
-// ShowDialPlan: the simulator's only dialplan context is callbridge.conf's [callbridge-version]
+// ShowDialPlan: the simulator's only listed dialplan context is callbridge.conf's [callbridge-version] (version 2)
 // while LabConfig::callbridge_dialplan is on (the ListDialplan fields of pbx.c
 // manager_show_dialplan_helper); any other context, or the include off: "Did not find context",
 // as the lab's stock dialplan answers (tests/fixtures/asterisk-22/astdb).
@@ -489,7 +523,7 @@ void AmiServerSession::action_show_dialplan(const ami::AmiMessage& m) {
                {"Extension", "1"},
                {"Priority", "1"},
                {"Application", "NoOp"},
-               {"AppData", "callbridge dialplan 1"},
+               {"AppData", "callbridge dialplan 2"},
                {"Registrar", "pbx_config"}});
   write(item);
   SimMessage done;

@@ -3,6 +3,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <fstream>
 #include <map>
 
@@ -14,11 +15,12 @@ namespace callbridge::sim {
 namespace {
 
 struct Harness {
+  explicit Harness(LabConfig lab = {})
+      : engine{std::move(lab), base::from_micros(1'795'382'753'000'000),
+               [this](const SimMessage& m) { events.push_back(m); }} {}
   AmiServerConfig cfg;
   std::vector<SimMessage> events;
-  SimEngine engine{LabConfig{}, base::from_micros(1'795'382'753'000'000), [this](const SimMessage& m) {
-                     events.push_back(m);
-                   }};
+  SimEngine engine;
   AmiServerSession session{engine, cfg, "127.0.0.1/5038", "127.0.0.1/40000", 7};
   ami::FrameReader reader{{}, true};
   std::vector<ami::OwnedAmiMessage> got;
@@ -416,7 +418,7 @@ TEST(AmiServerSession, CallbridgeIncludeVersionAndAstDbLimits) {
   ASSERT_EQ(v.size(), 3u);
   EXPECT_EQ(v[0].view().get("Message"), "DialPlan list will follow");
   EXPECT_EQ(v[1].view().event(), "ListDialplan");
-  EXPECT_EQ(v[1].view().get("AppData"), "callbridge dialplan 1");
+  EXPECT_EQ(v[1].view().get("AppData"), "callbridge dialplan 2");
   EXPECT_EQ(v[2].view().event(), "ShowDialPlanComplete");
   auto other = send("Action: ShowDialPlan\r\nActionID: o\r\nContext: from-internal\r\n\r\n");
   ASSERT_EQ(other.size(), 1u);
@@ -445,6 +447,311 @@ TEST(AmiServerSession, CallbridgeIncludeVersionAndAstDbLimits) {
   EXPECT_EQ(engine.model().astdb().size(), PbxModel::kMaxAstDbEntries);
 }
 
+
+// --- Hold in the PBX (callbridge.conf version 2, [callbridge-hold]) ---------------------------
+// The expected sequences are the lab's Asterisk 22 recordings of callbridged's actions on an
+// AnyDevice call (mobile and destination both behind the trunk): hold, retrieve, hang-up after the
+// retrieve, hang-up while held. One line per message: the event, its channel and what tells the
+// step apart (dialplan location, application, handler, cause, bridge size).
+
+LabConfig hold_lab() {
+  LabConfig lab;
+  lab.callbridge_dialplan = true;
+  return lab;
+}
+
+std::string line(const ami::AmiMessage& m) {
+  auto g = [&m](std::string_view k) { return std::string(m.get(k)); };
+  auto at = [&] { return " @" + g("Context") + "," + g("Exten") + "," + g("Priority"); };
+  if (!m.response().empty()) return "Response " + g("Response") + " " + g("ActionID") + ": " + g("Message");
+  std::string e(m.event());
+  std::string out = e + (m.has("Channel") ? " " + g("Channel") : "");
+  if (e == "Newexten") return out + at() + " " + g("Application") + "(" + g("AppData") + ")";
+  if (e == "VarSet") return out + " " + g("Variable") + "=" + g("Value");
+  if (e == "BridgeEnter" || e == "BridgeLeave") return out + " n=" + g("BridgeNumChannels") + at();
+  if (e == "BridgeCreate" || e == "BridgeDestroy") return out + " n=" + g("BridgeNumChannels");
+  if (e == "HangupHandlerPush" || e == "HangupHandlerRun") return out + " " + g("Handler") + at();
+  if (e == "SoftHangupRequest" || e == "HangupRequest" || e == "Hangup") return out + " cause=" + g("Cause") + at();
+  if (e == "MusicOnHoldStart") return out + " " + g("Class") + at();
+  if (e == "DeviceStateChange") return out + " " + g("Device") + " " + g("State");
+  return out + at();
+}
+
+struct HoldCall {
+  Harness h{hold_lab()};
+  std::string mobile, remote;  // the device's and the destination's trunk channels
+
+  // callbridged's AnyDevice make call (as live_make_call_from_mobile): the mobile answers after
+  // 3 s, the destination 2 s later, the Local pair is optimized away 400 ms after that.
+  HoldCall() {
+    h.login();
+    h.send("Action: Originate\r\nActionID: orig\r\nChannel: Local/001701234567@from-internal\r\n"
+           "Context: from-internal\r\nExten: 089123456\r\nPriority: 1\r\n"
+           "CallerID: \"+4930555103\" <+4930555103>\r\nAsync: true\r\n\r\n");
+    h.engine.run_until(h.engine.now() + 6s);
+    h.deliver();
+    for (const auto& c : h.engine.model().channels()) {
+      if (c.dnid == "+1701234567") mobile = c.name;  // 00 1701234567: international
+      else if (c.dnid == "+4989123456") remote = c.name;
+    }
+  }
+  // Sends one action; the lines of everything it brought.
+  std::vector<std::string> act(const std::string& action) {
+    std::size_t from = h.got.size();
+    h.send(action);
+    std::vector<std::string> out;
+    for (std::size_t i = from; i < h.got.size(); ++i) out.push_back(line(h.got[i].view()));
+    return out;
+  }
+  std::vector<std::string> run_for(std::chrono::microseconds d) {
+    std::size_t from = h.got.size();
+    h.engine.run_until(h.engine.now() + d);
+    h.deliver();
+    std::vector<std::string> out;
+    for (std::size_t i = from; i < h.got.size(); ++i) out.push_back(line(h.got[i].view()));
+    return out;
+  }
+  std::vector<std::string> hold() {
+    auto a = act("Action: Setvar\r\nActionID: sv1\r\nChannel: " + mobile + "\r\nVariable: CALLBRIDGE_HOLD_PEER\r\nValue: " +
+                 remote + "\r\n\r\n");
+    auto b = act("Action: Setvar\r\nActionID: sv2\r\nChannel: " + remote + "\r\nVariable: CALLBRIDGE_HOLD_PEER\r\nValue: " +
+                 mobile + "\r\n\r\n");
+    auto c = act("Action: Redirect\r\nActionID: hold\r\nChannel: " + mobile +
+                 "\r\nContext: callbridge-hold\r\nExten: device\r\nPriority: 1\r\nExtraChannel: " + remote +
+                 "\r\nExtraContext: callbridge-hold\r\nExtraExten: remote\r\nExtraPriority: 1\r\n\r\n");
+    a.insert(a.end(), b.begin(), b.end());
+    a.insert(a.end(), c.begin(), c.end());
+    return a;
+  }
+  std::vector<std::string> retrieve() {
+    auto a = act("Action: Bridge\r\nActionID: retrieve\r\nChannel1: " + mobile + "\r\nChannel2: " + remote +
+                 "\r\nTone: no\r\n\r\n");
+    auto b = act("Action: Setvar\r\nActionID: sv3\r\nChannel: " + mobile + "\r\nVariable: CALLBRIDGE_HOLD_PEER\r\nValue: \r\n\r\n");
+    auto c = act("Action: Setvar\r\nActionID: sv4\r\nChannel: " + remote + "\r\nVariable: CALLBRIDGE_HOLD_PEER\r\nValue: \r\n\r\n");
+    a.insert(a.end(), b.begin(), b.end());
+    a.insert(a.end(), c.begin(), c.end());
+    return a;
+  }
+};
+
+std::vector<std::string> arm_and_play(const std::string& ch, const std::string& exten, bool first_time) {
+  std::vector<std::string> out = {
+      "Newexten " + ch + " @callbridge-hold,arm,1 ExecIf(" + (first_time ? "1" : "0") +
+      "?Set(CHANNEL(hangup_handler_push)=callbridge-hold,peer-gone,1))"};
+  if (first_time) out.push_back("HangupHandlerPush " + ch + " callbridge-hold,peer-gone,1 @callbridge-hold,arm,1");
+  for (std::string l : {"Newexten " + ch + " @callbridge-hold,arm,2 Set(CALLBRIDGE_HOLD_ARMED=1)",
+                        "Newexten " + ch + " @callbridge-hold,arm,3 Return()",
+                        "Newexten " + ch + " @callbridge-hold," + exten + ",2 MusicOnHold()",
+                        "MusicOnHoldStart " + ch + " default @callbridge-hold," + exten + ",2"})
+    out.push_back(l);
+  return out;
+}
+
+std::vector<std::string> hold_lines(const std::string& m, const std::string& r, bool first_time,
+                                    const std::string& before_m, const std::string& before_r) {
+  std::vector<std::string> want = {
+      "Response Success sv1: Variable Set",
+      "VarSet " + m + " CALLBRIDGE_HOLD_PEER=" + r,
+      "Response Success sv2: Variable Set",
+      "VarSet " + r + " CALLBRIDGE_HOLD_PEER=" + m,
+      "Response Success hold: Dual Redirect successful",
+      "Newexten " + m + " @callbridge-hold,device,1 " + before_m,
+      "Newexten " + r + " @callbridge-hold,remote,1 " + before_r,
+      "BridgeLeave " + m + " n=1 @callbridge-hold,device,1"};
+  for (auto& l : arm_and_play(m, "device", first_time)) want.push_back(l);
+  want.push_back("BridgeLeave " + r + " n=0 @callbridge-hold,remote,1");
+  want.push_back("BridgeDestroy n=0");
+  for (auto& l : arm_and_play(r, "remote", first_time)) want.push_back(l);
+  return want;
+}
+
+std::vector<std::string> retrieve_lines(const std::string& m, const std::string& r) {
+  return {"Response Success retrieve: Channels have been bridged",
+          "BridgeCreate n=0",
+          "MusicOnHoldStop " + m + " @callbridge-hold,device,2",
+          "BridgeEnter " + m + " n=1 @callbridge-hold,device,3",
+          "MusicOnHoldStop " + r + " @callbridge-hold,remote,2",
+          "BridgeEnter " + r + " n=2 @callbridge-hold,remote,3",
+          "Response Success sv3: Variable Set",
+          "VarSet " + m + " CALLBRIDGE_HOLD_PEER=",
+          "Response Success sv4: Variable Set",
+          "VarSet " + r + " CALLBRIDGE_HOLD_PEER="};
+}
+
+TEST(AmiServerSessionHold, HoldRetrieveAndHangUpAsTheLabsAsterisk) {
+  HoldCall call;
+  const std::string m = call.mobile, r = call.remote;
+  ASSERT_EQ(m, "PJSIP/trunk-00000000");
+  ASSERT_EQ(r, "PJSIP/trunk-00000001");
+  auto& model = call.h.engine.model();
+  ASSERT_EQ(model.channels().size(), 2u) << "the Local pair is optimized away";
+  ASSERT_EQ(model.find_by_name(m)->bridge, model.find_by_name(r)->bridge);
+
+  EXPECT_EQ(call.hold(), hold_lines(m, r, true, "AppDial((Outgoing Line))", "AppDial((Outgoing Line))"));
+  // Both stay up, out of any bridge, in MusicOnHold (CoreShowChannels as the lab's after the hold).
+  EXPECT_TRUE(model.bridges().empty());
+  auto list = call.act("Action: CoreShowChannels\r\nActionID: csc\r\n\r\n");
+  ASSERT_EQ(list.size(), 4u);
+  for (std::size_t i = call.h.got.size() - 3; i < call.h.got.size() - 1; ++i) {
+    const auto& item = call.h.got[i].view();
+    EXPECT_EQ(item.get("Application"), "MusicOnHold");
+    EXPECT_EQ(item.get("BridgeId"), "");
+    EXPECT_EQ(item.get("Context"), "callbridge-hold");
+    EXPECT_EQ(item.get("Priority"), "2");
+  }
+  EXPECT_TRUE(call.run_for(1s).empty()) << "nothing happens while held";
+
+  EXPECT_EQ(call.retrieve(), retrieve_lines(m, r));
+  ASSERT_EQ(model.bridges().size(), 1u);
+  EXPECT_EQ(model.bridges().front().members.size(), 2u);
+  EXPECT_EQ(model.find_by_name(m)->app, "");
+
+  // The device hangs up (AMI Hangup): the remote continues after the bridge into Hangup(); both
+  // handlers run, neither has a peer any more.
+  std::vector<std::string> want = {
+      "Response Success hup: Channel Hungup",
+      "BridgeLeave " + m + " n=1 @callbridge-hold,device,3",
+      "BridgeLeave " + r + " n=0 @callbridge-hold,remote,3",
+      "BridgeDestroy n=0",
+      "HangupHandlerRun " + m + " callbridge-hold,peer-gone,1 @callbridge-hold,device,3",
+      "Newexten " + m + " @callbridge-hold,peer-gone,1 ExecIf(0?SoftHangup())",
+      "Newexten " + m + " @callbridge-hold,peer-gone,2 Return()",
+      "Newexten " + r + " @callbridge-hold,remote,3 Hangup()",
+      "SoftHangupRequest " + r + " cause=16 @callbridge-hold,remote,3",
+      "HangupHandlerRun " + r + " callbridge-hold,peer-gone,1 @callbridge-hold,remote,3",
+      "Newexten " + r + " @callbridge-hold,peer-gone,1 ExecIf(0?SoftHangup())",
+      "Newexten " + r + " @callbridge-hold,peer-gone,2 Return()",
+      "Hangup " + r + " cause=16 @callbridge-hold,remote,3",
+      "Hangup " + m + " cause=16 @callbridge-hold,device,3",
+      "DeviceStateChange PJSIP/trunk NOT_INUSE"};
+  EXPECT_EQ(call.act("Action: Hangup\r\nActionID: hup\r\nChannel: " + m + "\r\n\r\n"), want);
+  EXPECT_TRUE(model.channels().empty());
+  EXPECT_TRUE(model.bridges().empty());
+  EXPECT_TRUE(call.run_for(60s).empty()) << "the talk timer of the ended call does nothing";
+}
+
+TEST(AmiServerSessionHold, TheRemoteHangsUpWhileHeldAndTheHandlerTakesTheDeviceAlong) {
+  HoldCall call;
+  const std::string m = call.mobile, r = call.remote;
+  call.hold();
+  std::vector<std::string> want = {
+      "Response Success hup-remote: Channel Hungup",
+      "MusicOnHoldStop " + r + " @callbridge-hold,remote,2",
+      "SoftHangupRequest " + r + " cause=16 @callbridge-hold,remote,2",
+      "HangupHandlerRun " + r + " callbridge-hold,peer-gone,1 @callbridge-hold,remote,2",
+      "Newexten " + r + " @callbridge-hold,peer-gone,1 ExecIf(1?SoftHangup(" + m + "))",
+      "SoftHangupRequest " + m + " cause=32 @callbridge-hold,device,2",
+      "Newexten " + r + " @callbridge-hold,peer-gone,2 Return()",
+      "MusicOnHoldStop " + m + " @callbridge-hold,device,2",
+      "SoftHangupRequest " + m + " cause=16 @callbridge-hold,device,2",
+      "HangupHandlerRun " + m + " callbridge-hold,peer-gone,1 @callbridge-hold,device,2",
+      "Newexten " + m + " @callbridge-hold,peer-gone,1 ExecIf(1?SoftHangup(" + r + "))",
+      "Newexten " + m + " @callbridge-hold,peer-gone,2 Return()",
+      "Newexten " + m + " @callbridge-hold,device,2 AppDial((Outgoing Line))",
+      "Newexten " + r + " @callbridge-hold,remote,2 AppDial((Outgoing Line))",
+      "Hangup " + r + " cause=16 @callbridge-hold,remote,2",
+      "Hangup " + m + " cause=16 @callbridge-hold,device,2",
+      "DeviceStateChange PJSIP/trunk NOT_INUSE"};
+  EXPECT_EQ(call.act("Action: Hangup\r\nActionID: hup-remote\r\nChannel: " + r + "\r\n\r\n"), want);
+  EXPECT_TRUE(call.h.engine.model().channels().empty());
+  EXPECT_TRUE(call.h.engine.model().bridges().empty());
+}
+
+// The destination's talk time (it hangs up after 20 s) ends the call whether it is held then or
+// was held and retrieved, any number of times; a second hold pushes no second handler.
+TEST(AmiServerSessionHold, TalkTimeEndsAHeldOrRetrievedCall) {
+  {
+    HoldCall call;
+    const std::string m = call.mobile, r = call.remote;
+    call.hold();
+    auto end = call.run_for(30s);
+    std::vector<std::string> want = {
+        "HangupRequest " + r + " cause=16 @callbridge-hold,remote,2",
+        "MusicOnHoldStop " + r + " @callbridge-hold,remote,2",
+        "HangupHandlerRun " + r + " callbridge-hold,peer-gone,1 @callbridge-hold,remote,2",
+        "Newexten " + r + " @callbridge-hold,peer-gone,1 ExecIf(1?SoftHangup(" + m + "))",
+        "SoftHangupRequest " + m + " cause=32 @callbridge-hold,device,2",
+        "Newexten " + r + " @callbridge-hold,peer-gone,2 Return()",
+        "MusicOnHoldStop " + m + " @callbridge-hold,device,2",
+        "SoftHangupRequest " + m + " cause=16 @callbridge-hold,device,2",
+        "HangupHandlerRun " + m + " callbridge-hold,peer-gone,1 @callbridge-hold,device,2",
+        "Newexten " + m + " @callbridge-hold,peer-gone,1 ExecIf(1?SoftHangup(" + r + "))",
+        "Newexten " + m + " @callbridge-hold,peer-gone,2 Return()",
+        "Newexten " + m + " @callbridge-hold,device,2 AppDial((Outgoing Line))",
+        "Newexten " + r + " @callbridge-hold,remote,2 AppDial((Outgoing Line))",
+        "Hangup " + r + " cause=16 @callbridge-hold,remote,2",
+        "Hangup " + m + " cause=16 @callbridge-hold,device,2",
+        "DeviceStateChange PJSIP/trunk NOT_INUSE"};
+    EXPECT_EQ(end, want);
+    EXPECT_TRUE(call.h.engine.model().channels().empty());
+  }
+  {
+    HoldCall call;
+    const std::string m = call.mobile, r = call.remote;
+    call.hold();
+    EXPECT_EQ(call.retrieve(), retrieve_lines(m, r));
+    // Held again: the location it was bridged from is what the Newexten shows; no second handler.
+    EXPECT_EQ(call.hold(), hold_lines(m, r, false, "()", "()"));
+    EXPECT_EQ(call.retrieve(), retrieve_lines(m, r));
+    auto end = call.run_for(30s);
+    ASSERT_FALSE(end.empty());
+    EXPECT_EQ(end.front(), "HangupRequest " + r + " cause=16 @callbridge-hold,remote,3");
+    EXPECT_EQ(end.back(), "DeviceStateChange PJSIP/trunk NOT_INUSE");
+    EXPECT_TRUE(call.h.engine.model().channels().empty());
+    EXPECT_TRUE(call.h.engine.model().bridges().empty());
+    EXPECT_EQ(std::count_if(end.begin(), end.end(), [](const std::string& l) { return l.starts_with("HangupHandlerRun"); }), 2);
+  }
+}
+
+TEST(AmiServerSessionHold, BadHoldActionsGetAsterisksErrorsAndChangeNothing) {
+  HoldCall call;
+  const std::string m = call.mobile, r = call.remote;
+  auto one = [&](const std::string& a) {
+    auto out = call.act(a);
+    return out.size() == 1 ? out[0] : "(" + std::to_string(out.size()) + " messages)";
+  };
+  EXPECT_EQ(one("Action: Redirect\r\nActionID: x1\r\nChannel: " + m + "\r\nContext: callbridge-hold\r\nExten: device\r\n"
+                "Priority: 1\r\nExtraChannel: PJSIP/trunk-0000ffff\r\nExtraContext: callbridge-hold\r\nExtraExten: remote\r\n"
+                "ExtraPriority: 1\r\n\r\n"),
+            "Response Error x1: ExtraChannel does not exist: PJSIP/trunk-0000ffff");
+  EXPECT_EQ(one("Action: Redirect\r\nActionID: x2\r\nChannel: " + m + "\r\nContext: callbridge-hold\r\nExten: nowhere\r\n"
+                "Priority: 1\r\n\r\n"),
+            "Response Error x2: Extension does not exist.");
+  EXPECT_EQ(one("Action: Bridge\r\nActionID: x3\r\nChannel1: " + m + "\r\n\r\n"),
+            "Response Error x3: Missing channel parameter in request");
+  EXPECT_EQ(one("Action: Bridge\r\nActionID: x4\r\nChannel1: PJSIP/nope-1\r\nChannel2: " + r + "\r\n\r\n"),
+            "Response Error x4: Channel1 does not exist: PJSIP/nope-1");
+  EXPECT_EQ(one("Action: Bridge\r\nActionID: x5\r\nChannel1: " + m + "\r\nChannel2: PJSIP/nope-2\r\n\r\n"),
+            "Response Error x5: Channel2 does not exist: PJSIP/nope-2");
+  EXPECT_EQ(one("Action: Setvar\r\nActionID: x6\r\nChannel: " + m + "\r\nValue: 1\r\n\r\n"),
+            "Response Error x6: No variable specified");
+  EXPECT_EQ(one("Action: Setvar\r\nActionID: x7\r\nChannel: PJSIP/nope-3\r\nVariable: A\r\nValue: 1\r\n\r\n"),
+            "Response Error x7: No such channel");
+  EXPECT_EQ(one("Action: Setvar\r\nActionID: x8\r\nChannel: " + m + "\r\nVariable: A\r\nValue: " +
+                std::string(kMaxVarText + 1, 'x') + "\r\n\r\n"),
+            "Response Error x8: Variable not set");
+  EXPECT_EQ(one("Action: Setvar\r\nActionID: x9\r\nVariable: GLOBAL_ONE\r\nValue: 1\r\n\r\n"),
+            "Response Success x9: Variable Set");
+  EXPECT_EQ(call.h.engine.model().global_vars.at("GLOBAL_ONE"), "1");
+  const auto& model = call.h.engine.model();
+  ASSERT_EQ(model.bridges().size(), 1u);
+  EXPECT_EQ(model.bridges().front().members.size(), 2u) << "the call is untouched";
+
+  // Without callbridge.conf the PBX has no [callbridge-hold]: answered as any unknown extension.
+  Harness plain;
+  plain.login();
+  plain.send("Action: Originate\r\nActionID: orig\r\nChannel: Local/001701234567@from-internal\r\n"
+             "Context: from-internal\r\nExten: 089123456\r\nAsync: true\r\n\r\n");
+  plain.engine.run_until(plain.engine.now() + 6s);
+  plain.deliver();
+  const std::size_t from = plain.got.size();
+  plain.send("Action: Redirect\r\nActionID: off\r\nChannel: PJSIP/trunk-00000000\r\nContext: callbridge-hold\r\n"
+             "Exten: device\r\nPriority: 1\r\nExtraChannel: PJSIP/trunk-00000001\r\nExtraContext: callbridge-hold\r\n"
+             "ExtraExten: remote\r\nExtraPriority: 1\r\n\r\n");
+  ASSERT_EQ(plain.got.size(), from + 1);
+  EXPECT_EQ(line(plain.got[from].view()), "Response Error off: Extension does not exist.");
+  EXPECT_EQ(plain.engine.model().bridges().size(), 1u);
+}
 
 }  // namespace
 }  // namespace callbridge::sim

@@ -4,6 +4,7 @@
 #include <cctype>
 #include <functional>
 #include <memory>
+#include <set>
 
 namespace callbridge::sim {
 
@@ -53,9 +54,18 @@ void answer(PbxModel& m, Channel& caller, Channel& callee, bool blank_exten = tr
   m.update_devices();
 }
 
+// callbridge.conf's [callbridge-hold] (below, with its AMI actions): a channel on hold there
+// (MusicOnHold), one the hold touched (hangup handler, or bridged by the AMI Bridge action), and
+// how a call ends then. ami_cause: hung up by AMI Hangup with that cause; none: the party's BYE.
+bool held_in_pbx(const Channel& c);
+bool hold_touched(const Channel& c);
+void end_held(PbxModel& m, Channel& hanger, std::optional<int> ami_cause);
+void end_hold_bridged(PbxModel& m, Channel& hanger, Channel& peer, std::optional<int> ami_cause);
+
 // One party of a two-party basic bridge hangs up (SIP BYE). The dialplan channel (Dial's caller)
 // gets the SoftHangupRequest when Dial returns.
 void end_bridged(PbxModel& m, Channel& hanger, Channel& peer, std::optional<int> request_cause = 16) {
+  if (hold_touched(hanger) || hold_touched(peer)) return end_hold_bridged(m, hanger, peer, std::nullopt);
   Channel& dialplan = hanger.outgoing ? peer : hanger;
   std::string bridge = hanger.bridge;
   std::string hu = hanger.uniqueid, pu = peer.uniqueid;
@@ -92,6 +102,8 @@ void schedule_talk_end(SimEngine& e, const std::string& caller_uid, const std::s
   e.after(talk, [&e, caller_uid, callee_uid, by] {
     Channel *caller, *callee;
     if (!both(e.model(), caller_uid, callee_uid, caller, callee)) return;
+    Channel* hanger = by == HangupBy::caller ? caller : callee;
+    if (held_in_pbx(*hanger)) return end_held(e.model(), *hanger, std::nullopt);  // on hold in the PBX
     if (caller->bridge.empty() || caller->bridge != callee->bridge) return;
     if (by == HangupBy::caller) end_bridged(e.model(), *caller, *callee);
     else end_bridged(e.model(), *callee, *caller);
@@ -1350,6 +1362,11 @@ std::string bridge_app(PbxModel& m, const std::string& uid, const std::string& t
     return {};
   }
   const std::string old = r->bridge, ru = r->uniqueid;
+  if (held_in_pbx(*r)) {  // on hold in callbridge-hold: MusicOnHold ends as the bridge takes it
+    m.moh_stop(*r);
+    r->app.clear();
+    r->app_data.clear();
+  }
   Bridge& nb = m.bridge_create();
   const std::string nid = nb.id;
   if (!old.empty()) m.bridge_leave(*r);
@@ -1652,6 +1669,237 @@ void start_unpark(SimEngine& e, const UnparkCall& c) {
   });
 }
 
+namespace {
+
+// --- [callbridge-hold] ----------------------------------------------------------------------------
+// As contrib/asterisk/callbridge.conf (version 2) and the lab's Asterisk 22 ran it (AMI recorded
+// with VarSet/Newexten: hold, retrieve and hang-ups in both states).
+constexpr std::string_view kHoldPeerVar = "CALLBRIDGE_HOLD_PEER";
+constexpr std::string_view kHoldArmedVar = "CALLBRIDGE_HOLD_ARMED";
+constexpr std::string_view kPeerGoneHandler = "callbridge-hold,peer-gone,1";
+
+std::string var(const Channel& c, std::string_view name) {
+  auto it = c.vars.find(name);
+  return it == c.vars.end() ? std::string() : it->second;
+}
+
+// The channel is at callbridge-hold,<exten>,<priority> running `app`: Newexten (the snapshot, then
+// Extension, Application, AppData).
+void newexten(PbxModel& m, Channel& c, std::string exten, int priority, const std::string& app,
+              const std::string& data) {
+  m.set_dialplan(c, std::string(kHoldContext), std::move(exten), priority);
+  m.emit("Newexten", "dialplan,all",
+         join_fields({m.snapshot(c), {{"Extension", c.exten}, {"Application", app}, {"AppData", data}}}));
+}
+
+// The hangup handler callbridge-hold,peer-gone,1 of a channel that hangs up (if pushed):
+// HangupHandlerRun, ExecIf(${CALLBRIDGE_HOLD_PEER} != "" ? SoftHangup(peer)), Return; then the
+// channel is back where it was. Returns the Uniqueid of the peer it soft-hung-up (SoftHangupRequest
+// cause 32, as Asterisk's SoftHangup application), "" when none (no peer variable, no such
+// channel, or that one is hanging up already).
+std::string run_hold_handler(PbxModel& m, Channel& c) {
+  if (!c.hold_handler) return {};
+  c.hold_handler = false;
+  m.emit("HangupHandlerRun", "dialplan,all", join_fields({m.snapshot(c), {{"Handler", std::string(kPeerGoneHandler)}}}));
+  const std::string context = c.context, exten = c.exten;
+  const int priority = c.priority;
+  const std::string peer_name = var(c, kHoldPeerVar);
+  newexten(m, c, "peer-gone", 1, "ExecIf", (peer_name.empty() ? "0" : "1") + std::string("?SoftHangup(") + peer_name + ")");
+  std::string killed;
+  if (Channel* p = peer_name.empty() ? nullptr : m.find_by_name(peer_name); p && !p->hanging_up) {
+    p->hanging_up = true;
+    m.soft_hangup_request(*p, 32);
+    killed = p->uniqueid;
+  }
+  newexten(m, c, "peer-gone", 2, "Return", "");
+  m.set_dialplan(c, context, exten, priority);
+  return killed;
+}
+
+// The peer a hangup handler soft-hung-up ends: its music stops (or it leaves its bridge), it
+// gets the SoftHangupRequest of its own hang-up and runs its own handler. Its Hangup follows.
+void peer_goes(PbxModel& m, const std::string& uid) {
+  Channel* p = m.find(uid);
+  if (!p) return;
+  if (held_in_pbx(*p)) {
+    m.moh_stop(*p);
+  } else if (!p->bridge.empty()) {
+    std::string b = p->bridge;
+    m.bridge_leave(*p);
+    if (Bridge* br = m.find_bridge(b); br && br->members.empty()) m.bridge_destroy(b);
+  }
+  m.soft_hangup_request(*p, 16);
+  run_hold_handler(m, *p);
+  if (held_in_pbx(*p)) newexten(m, *p, p->exten, p->priority, p->app_before_hold, p->app_data_before_hold);
+}
+
+bool held_in_pbx(const Channel& c) { return c.context == kHoldContext && c.app == "MusicOnHold"; }
+
+bool hold_touched(const Channel& c) { return c.hold_handler || c.after_bridge_go_on; }
+
+// A channel on hold in callbridge-hold hangs up (the recording of the remote hung up by AMI while
+// held): its music stops, its handler hangs the peer up too.
+void end_held(PbxModel& m, Channel& hanger, std::optional<int> ami_cause) {
+  const std::string hu = hanger.uniqueid;
+  hanger.hanging_up = true;
+  if (!ami_cause) m.hangup_request(hanger, 16);  // the party's BYE
+  m.moh_stop(hanger);
+  if (ami_cause) m.soft_hangup_request(hanger, *ami_cause);
+  const std::string peer = run_hold_handler(m, hanger);
+  if (!peer.empty()) peer_goes(m, peer);
+  if (Channel* h = m.find(hu)) newexten(m, *h, h->exten, h->priority, h->app_before_hold, h->app_data_before_hold);
+  m.hangup(hu, ami_cause.value_or(16));
+  if (!peer.empty()) m.hangup(peer, 16);
+  m.update_devices();
+}
+
+// One of two bridged channels the hold touched hangs up (the recording after a retrieve): both
+// leave, the bridge goes, the hanger's handler runs; the other continues after the bridge at its
+// next priority, in callbridge-hold Hangup(), and runs its handler too.
+void end_hold_bridged(PbxModel& m, Channel& hanger, Channel& peer, std::optional<int> ami_cause) {
+  const std::string hu = hanger.uniqueid, pu = peer.uniqueid, bridge = hanger.bridge;
+  hanger.hanging_up = true;
+  if (!ami_cause) m.hangup_request(hanger, 16);
+  m.bridge_leave(hanger);
+  m.bridge_leave(peer);
+  m.bridge_destroy(bridge);
+  std::string killed = run_hold_handler(m, hanger);
+  if (Channel* p = m.find(pu)) {
+    p->hanging_up = true;
+    if (p->after_bridge_go_on && p->context == kHoldContext) {
+      p->app = "Hangup";
+      p->app_data.clear();
+      newexten(m, *p, p->exten, p->priority, "Hangup", "");
+    }
+    if (killed != pu) m.soft_hangup_request(*p, 16);
+    run_hold_handler(m, *p);
+  }
+  m.hangup(pu, 16);
+  m.hangup(hu, ami_cause.value_or(16));
+  m.update_devices();
+}
+
+}  // namespace
+
+base::Status action_setvar(SimEngine& e, std::string_view channel, std::string_view variable, std::string_view value) {
+  Channel* c = e.model().find_by_name(channel);
+  if (!c) return base::fail(base::Error::not_found("No such channel"));
+  if (variable.size() > kMaxVarText || value.size() > kMaxVarText ||
+      (c->vars.size() >= Channel::kMaxVars && !c->vars.contains(variable)))
+    return base::fail(base::Error::invalid_argument("Variable not set"));
+  c->vars[std::string(variable)] = std::string(value);
+  e.model().emit("VarSet", "dialplan,all",
+                 join_fields({e.model().snapshot(*c), {{"Variable", std::string(variable)}, {"Value", std::string(value)}}}));
+  return {};
+}
+
+base::Status check_hold_redirect(SimEngine& e, std::string_view channel, std::string_view exten, std::string_view extra,
+                                 std::string_view extra_exten) {
+  PbxModel& m = e.model();
+  auto known = [](std::string_view x) { return x == "device" || x == "remote"; };
+  if (!m.find_by_name(channel)) return base::fail(base::Error::not_found("Channel not existent"));
+  if (!known(exten)) return base::fail(base::Error::invalid_argument("Extension does not exist."));
+  if (extra.empty()) return {};
+  if (!m.find_by_name(extra)) return base::fail(base::Error::not_found("ExtraChannel does not exist: " + std::string(extra)));
+  if (!known(extra_exten) || extra == channel) return base::fail(base::Error::invalid_argument("Secondary redirect failed"));
+  return {};
+}
+
+void action_hold_redirect(SimEngine& e, std::string_view channel, std::string_view exten, std::string_view extra,
+                          std::string_view extra_exten) {
+  PbxModel& m = e.model();
+  std::vector<std::pair<std::string, std::string>> moved;  // Uniqueid, exten
+  for (auto [name, x] : {std::pair{channel, exten}, std::pair{extra, extra_exten}}) {
+    if (Channel* c = name.empty() ? nullptr : m.find_by_name(name)) moved.emplace_back(c->uniqueid, std::string(x));
+  }
+  // The async goto: each channel is at <exten>,1 (Asterisk shows the application it was running).
+  for (const auto& [uid, x] : moved) {
+    Channel& c = *m.find(uid);
+    if (held_in_pbx(c)) {
+      m.moh_stop(c);  // held again: MusicOnHold is interrupted
+    } else {
+      c.app_before_hold = c.app;
+      c.app_data_before_hold = c.app_data;
+    }
+    newexten(m, c, x, 1, c.app_before_hold, c.app_data_before_hold);
+  }
+  std::set<std::string> left;  // bridges the moved channels left
+  for (const auto& [uid, x] : moved) {
+    Channel& c = *m.find(uid);
+    if (!c.bridge.empty()) {
+      std::string b = c.bridge;
+      left.insert(b);
+      m.bridge_leave(c);
+      if (Bridge* br = m.find_bridge(b); br && br->members.empty()) m.bridge_destroy(b);
+    }
+    c.outgoing = false;
+    c.after_bridge_go_on = false;
+    // Gosub(arm,1): the hangup handler is pushed once per channel.
+    const bool armed = !var(c, kHoldArmedVar).empty();
+    newexten(m, c, "arm", 1, "ExecIf",
+             std::string(armed ? "0" : "1") + "?Set(CHANNEL(hangup_handler_push)=" + std::string(kPeerGoneHandler) + ")");
+    if (!armed) {
+      m.emit("HangupHandlerPush", "dialplan,all",
+             join_fields({m.snapshot(c), {{"Handler", std::string(kPeerGoneHandler)}}}));
+      c.hold_handler = true;
+    }
+    newexten(m, c, "arm", 2, "Set", std::string(kHoldArmedVar) + "=1");
+    c.vars[std::string(kHoldArmedVar)] = "1";
+    newexten(m, c, "arm", 3, "Return", "");
+    c.app = "MusicOnHold";
+    c.app_data.clear();
+    newexten(m, c, x, 2, "MusicOnHold", "");
+    m.moh_start(c);
+  }
+  // Whoever stays behind in a bridge alone (a single Redirect): its Dial() ends and it hangs up,
+  // as action_redirect.
+  for (const auto& b : left) {
+    Bridge* br = m.find_bridge(b);
+    if (!br) continue;
+    const std::vector<std::string> rest = br->members;
+    for (const auto& u : rest)
+      if (Channel* o = m.find(u)) m.bridge_leave(*o);
+    m.bridge_destroy(b);
+    for (const auto& u : rest) {
+      Channel* o = m.find(u);
+      if (!o) continue;
+      o->hanging_up = true;
+      m.soft_hangup_request(*o, 16);
+      run_hold_handler(m, *o);
+      m.hangup(u, 16);
+    }
+  }
+  m.update_devices();
+}
+
+base::Status action_bridge(SimEngine& e, std::string_view channel1, std::string_view channel2) {
+  PbxModel& m = e.model();
+  Channel* a = m.find_by_name(channel1);
+  if (!a) return base::fail(base::Error::not_found("Channel1 does not exist: " + std::string(channel1)));
+  Channel* b = m.find_by_name(channel2);
+  if (!b) return base::fail(base::Error::not_found("Channel2 does not exist: " + std::string(channel2)));
+  if (a == b) return base::fail(base::Error::conflict("Unable to add Channel2 to bridge: " + b->name));
+  const std::string au = a->uniqueid, bu = b->uniqueid;
+  const std::string nid = m.bridge_create().id;
+  for (const std::string& uid : {au, bu}) {
+    Channel& c = *m.find(uid);
+    if (held_in_pbx(c)) m.moh_stop(c);
+    if (!c.bridge.empty()) {
+      std::string old = c.bridge;
+      m.bridge_leave(c);
+      if (Bridge* br = m.find_bridge(old); br && br->members.empty()) m.bridge_destroy(old);
+    }
+    // ast_bridge_set_after_go_on: back to the dialplan at the next priority once out of the bridge.
+    c.priority += 1;
+    c.app.clear();
+    c.app_data.clear();
+    c.after_bridge_go_on = true;
+    m.bridge_enter(*m.find_bridge(nid), c);
+  }
+  m.update_devices();
+  return {};
+}
+
 base::Status action_hangup(SimEngine& e, std::string_view name, int cause) {
   PbxModel& m = e.model();
   Channel* c = m.find_by_name(name);
@@ -1671,6 +1919,14 @@ base::Status action_hangup(SimEngine& e, std::string_view name, int cause) {
     auto k = *it;
     m.consultations.erase(it);
     cancel_consultation(m, k);
+    return {};
+  }
+  if (held_in_pbx(*c)) {  // on hold in callbridge-hold: its hangup handler takes the peer along
+    end_held(m, *c, cause);
+    return {};
+  }
+  if (Channel* peer = bridged_peer(m, *c); peer && (hold_touched(*c) || hold_touched(*peer))) {
+    end_hold_bridged(m, *c, *peer, cause);
     return {};
   }
   if (Channel* peer = bridged_peer(m, *c)) {

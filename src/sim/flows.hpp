@@ -223,4 +223,28 @@ base::Status action_redirect(SimEngine& e, std::string_view channel, std::string
 base::Status action_atxfer(SimEngine& e, std::string_view channel, std::string_view exten,
                            microseconds ring = 2s, microseconds consult = 2s, microseconds talk = 6s);
 
+// --- Hold in the PBX: callbridge.conf's [callbridge-hold] (dialplan version 2) ----------------
+// How callbridged holds a call carried by an external device (a mobile cannot be held remotely),
+// as the lab's Asterisk 22 did it (docs/pbxsim.md): Setvar CALLBRIDGE_HOLD_PEER on both channels,
+// a dual Redirect into callbridge-hold (device / remote): each channel leaves its bridge, runs
+// Gosub(arm) (HangupHandlerPush of callbridge-hold,peer-gone,1 the first time) and MusicOnHold;
+// the AMI Bridge action brings them back together (MusicOnHoldStop, a new bridge); when one of
+// them hangs up, its handler soft-hangs-up the peer named in CALLBRIDGE_HOLD_PEER, and a channel
+// the Bridge action put into a bridge continues at its next priority (Hangup()) once its peer left.
+inline constexpr std::string_view kHoldContext = "callbridge-hold";
+inline constexpr std::size_t kMaxVarText = 1024;  // a longer variable name or value is refused
+// Action: Setvar on a channel: stored (Channel::vars), VarSet emitted. Errc::not_found "No such
+// channel"; Errc::invalid_argument "Variable not set" beyond the limits.
+base::Status action_setvar(SimEngine& e, std::string_view channel, std::string_view variable, std::string_view value);
+// Action: Redirect of `channel` to callbridge-hold,<exten>,1 and (unless empty) `extra` to
+// callbridge-hold,<extra_exten>,1; extens "device" or "remote". Check first with
+// check_hold_redirect (its error message is Asterisk's answer).
+base::Status check_hold_redirect(SimEngine& e, std::string_view channel, std::string_view exten, std::string_view extra,
+                                 std::string_view extra_exten);
+void action_hold_redirect(SimEngine& e, std::string_view channel, std::string_view exten, std::string_view extra,
+                          std::string_view extra_exten);
+// Action: Bridge Channel1/Channel2 (features.c action_bridge): both leave MusicOnHold or their
+// bridge for a new basic bridge. Errors as Asterisk's: "Channel1 does not exist: <name>" ...
+base::Status action_bridge(SimEngine& e, std::string_view channel1, std::string_view channel2);
+
 }  // namespace callbridge::sim

@@ -83,6 +83,20 @@ struct Channel {
   std::optional<base::Timestamp> holding_since;  // this phone put its peer on hold (Hold .. Unhold)
   bool outgoing = false;  // created by Dial/Originate (AppDial)
   base::Timestamp created;
+  // Channel variables set over AMI (Setvar) and by callbridge.conf's [callbridge-hold]
+  // (CALLBRIDGE_HOLD_PEER, CALLBRIDGE_HOLD_ARMED); at most kMaxVars.
+  static constexpr std::size_t kMaxVars = 64;
+  std::map<std::string, std::string, std::less<>> vars;
+  // [callbridge-hold]'s hangup handler (callbridge-hold,peer-gone,1) was pushed: it runs when the
+  // channel hangs up (HangupHandlerRun) and soft-hangs-up CALLBRIDGE_HOLD_PEER if that is set.
+  bool hold_handler = false;
+  // Put into a bridge by the AMI Bridge action (ast_bridge_set_after_go_on): when its peer leaves
+  // it continues its dialplan at the next priority, in [callbridge-hold] Hangup().
+  bool after_bridge_go_on = false;
+  // The application a Redirect into [callbridge-hold] interrupted (Asterisk shows it again in the
+  // Newexten after the hangup handler ran).
+  std::string app_before_hold, app_data_before_hold;
+  bool hanging_up = false;  // a hang-up of it is under way (a SoftHangup of it does nothing more)
 };
 
 struct Bridge {
@@ -178,6 +192,8 @@ class PbxModel {
 
   // Queue / conference bookkeeping the flows maintain (feeds the Queue:* and confbridge: devices).
   int queue_callers = 0;
+  // Global channel variables (AMI Setvar without a Channel); at most Channel::kMaxVars.
+  std::map<std::string, std::string> global_vars;
   bool conference_active = false;
   // Atxfer consultations in progress (flows.cpp atxfer_feature), by the channels' Uniqueids, so a
   // hang-up of the consulted side cancels one as Asterisk does (action_hangup).

@@ -130,8 +130,9 @@ int main(int argc, char** argv) {
   app.add_flag("--exit-when-done", exit_when_done, "with --scenario/--max-calls: exit once nothing is left to do");
   app.add_flag("--callbridge-dialplan", callbridge_dialplan,
                "behave as a PBX with contrib/asterisk/callbridge.conf installed (docs/dialplan.md): ShowDialPlan "
-               "finds [callbridge-version], and the AstDB keys callbridged writes (DBPut/DBDel) give DND, "
-               "forwarding and follow-me. Default: the stock lab dialplan of the captures (the include missing)");
+               "finds [callbridge-version] (version 2), and the AstDB keys callbridged writes (DBPut/DBDel) give DND, "
+               "forwarding and follow-me; Setvar, Redirect into [callbridge-hold] and Bridge hold and retrieve a call "
+               "in the PBX (docs/pbxsim.md). Default: the stock lab dialplan of the captures (the include missing)");
   app.add_option("--system-name", system_name,
                  "the PBX's systemname: SystemName of every event and the prefix of Uniqueids/Linkedids "
                  "(<name>-<epoch>.<n>, so two simulators in one test have different call ids); [a-z0-9-], 1..32")
