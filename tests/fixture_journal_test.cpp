@@ -100,14 +100,17 @@ INSTANTIATE_TEST_SUITE_P(
                       "live_make_call_mobile_busy", "live_make_call_mobile_hangs_up_first",
                       // moving the call desk -> mobile -> desk (Originate Application=Bridge): one entry,
                       // also when the desk phone hangs up before the mobile's path joined the remote
-                      "live_move_call_desk_mobile_desk", "live_move_call_desk_mobile_desk_early_hangup"));
+                      "live_move_call_desk_mobile_desk", "live_move_call_desk_mobile_desk_early_hangup",
+                      // hold of a call on the mobile, done by the PBX ([callbridge-hold]: both
+                      // channels leave the bridge for music on hold, AMI Bridge brings them back)
+                      "live_hold_and_retrieve_on_mobile", "live_remote_hangs_up_while_held_on_mobile"));
 
 TEST(FixtureJournalSet, EveryScenarioWithExpectationsIsCovered) {
   std::size_t n = 0;
   for (const auto& d : std::filesystem::directory_iterator(kDir)) {
     if (std::filesystem::exists(d.path() / "expected-journal.jsonl")) ++n;
   }
-  EXPECT_EQ(n, 41u);
+  EXPECT_EQ(n, 43u);
 }
 
 TEST(FixtureJournalSet, RegisterAndUnregisterProduceNoEntries) {

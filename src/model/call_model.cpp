@@ -161,7 +161,7 @@ const Call* CallModel::find_call(std::string_view id) const {
 
 void CallModel::update(std::string_view call_id, std::string_view device, ConnectionState state,
                        CallEventType type, base::Timestamp at, std::optional<std::string> remote,
-                       std::optional<std::string> detail) {
+                       std::optional<std::string> detail, std::optional<bool> pbx_hold) {
   auto [it, created] = calls_.try_emplace(std::string(call_id));
   Call& call = it->second;
   if (created) {
@@ -175,6 +175,7 @@ void CallModel::update(std::string_view call_id, std::string_view device, Connec
     conn = call.connections.end() - 1;
   }
   bool remote_changed = remote && conn->remote != remote;
+  if (pbx_hold) conn->pbx_hold = *pbx_hold;
   if (conn->state == state && !remote_changed && !detail) return;
   count(device, conn->state, -1);
   count(device, state, +1);
@@ -182,6 +183,13 @@ void CallModel::update(std::string_view call_id, std::string_view device, Connec
   conn->since = at;
   if (remote) conn->remote = std::move(remote);
   publish(call, device, state, type, at, conn->remote, std::nullopt, std::move(detail));
+}
+
+void CallModel::set_pbx_hold(std::string_view call_id, std::string_view device, bool on) {
+  Call* call = call_ptr(call_id);
+  if (!call) return;
+  for (auto& c : call->connections)
+    if (c.device == device) c.pbx_hold = on;
 }
 
 void CallModel::clear(std::string_view call_id, std::string_view device, base::Timestamp at,
@@ -309,6 +317,8 @@ ActionSet CallModel::actions_with(const Call& call, std::string_view device, Dev
     other_held = dev->second.held - (conn->state == ConnectionState::held ? 1 : 0) > 0;
   }
   auto bit = [](Action a) { return static_cast<ActionSet>(a); };
+  // Hold and retrieve: the phone on request, or the PBX itself (a call on an external device).
+  const bool can_hold = caps.remote_hold || conn->pbx_hold;
   ActionSet s = 0;
   switch (conn->state) {
     case ConnectionState::alerting:
@@ -322,10 +332,10 @@ ActionSet CallModel::actions_with(const Call& call, std::string_view device, Dev
       break;
     case ConnectionState::connected:
       // Blind transfer and consultation are PBX features (AMI BlindTransfer/Atxfer): no phone
-      // support needed. Hold needs the phone to accept a remote hold request.
+      // support needed. Hold needs the phone to accept a remote hold request, or the PBX to hold.
       s |= bit(Action::hangup) | bit(Action::transfer) | bit(Action::consult);
       if (park_offered_ && conn->remote) s |= bit(Action::park);
-      if (caps.remote_hold) s |= bit(Action::hold);
+      if (can_hold) s |= bit(Action::hold);
       if (other_held) {
         s |= bit(Action::conference);
         if (caps.remote_hold) s |= bit(Action::alternate);
@@ -333,7 +343,7 @@ ActionSet CallModel::actions_with(const Call& call, std::string_view device, Dev
       break;
     case ConnectionState::held:
       s |= bit(Action::hangup);
-      if (caps.remote_hold && !other_active) s |= bit(Action::retrieve);
+      if (can_hold && !other_active) s |= bit(Action::retrieve);
       if (other_active) {
         s |= bit(Action::transfer) | bit(Action::conference);
         if (caps.remote_hold) s |= bit(Action::alternate);

@@ -82,6 +82,9 @@ struct Connection {
   ConnectionState state = ConnectionState::null;
   std::optional<std::string> remote;  // who the device talks to / is called by, as the journal shows it
   base::Timestamp since{};
+  // The PBX itself holds and resumes this connection (a call carried by the user's external
+  // device, AnyDevice: the device cannot be asked to hold): hold/retrieve need no DeviceCaps.
+  bool pbx_hold = false;
 };
 
 // Channels occupied at the PBX (docs/call-control.md "Channel accounting"): trunk = to the outside
@@ -153,9 +156,12 @@ class CallModel {
 
   // Moves `device`'s connection in `call_id` to `state` (creating call and connection as needed)
   // and publishes `type`. A no-op (no event) if nothing changes.
+  // `pbx_hold`, when given, sets the connection's Connection::pbx_hold before the event goes out.
   void update(std::string_view call_id, std::string_view device, ConnectionState state,
               CallEventType type, base::Timestamp at, std::optional<std::string> remote = {},
-              std::optional<std::string> detail = {});
+              std::optional<std::string> detail = {}, std::optional<bool> pbx_hold = {});
+  // Sets Connection::pbx_hold of an existing connection (no event: it shows in the next one).
+  void set_pbx_hold(std::string_view call_id, std::string_view device, bool on);
   // The connection goes away (connectionCleared, or failed when `failed`); a call without
   // connections is removed.
   // `transferred`: the device handed its remote over (CSTA Transferred event), detail = target.

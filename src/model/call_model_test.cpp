@@ -92,6 +92,23 @@ TEST_F(CallModelTest, PhoneCapabilitiesUnlockAnswerHoldRetrieve) {
   EXPECT_EQ(last().type, CallEventType::retrieved);
 }
 
+// A call on an external device (AnyDevice) is held by the PBX: hold and retrieve without phone
+// support, for that connection only (the same device's desk phone call still has none); no
+// alternate (that needs the phone).
+TEST_F(CallModelTest, PbxHoldOffersHoldAndRetrieveForThatConnectionOnly) {
+  m_.update("c1", "100", ConnectionState::alerting, CallEventType::delivered, at(0), "101");
+  m_.update("c1", "100", ConnectionState::connected, CallEventType::established, at(1), {}, {}, true);
+  EXPECT_TRUE(has(last().allowed_actions, Action::hold)) << "the established event already offers it";
+  m_.update("c1", "100", ConnectionState::held, CallEventType::held, at(2));
+  EXPECT_TRUE(has(last().allowed_actions, Action::retrieve));
+  m_.update("c2", "100", ConnectionState::connected, CallEventType::established, at(3), "102");
+  EXPECT_FALSE(has(last().allowed_actions, Action::hold)) << "another call of the desk phone";
+  EXPECT_FALSE(has(last().allowed_actions, Action::alternate));
+  m_.clear("c2", "100", at(4));
+  m_.set_pbx_hold("c1", "100", false);  // moved back to the desk phone
+  EXPECT_FALSE(has(m_.allowed_actions(*m_.find_call("c1"), "100"), Action::retrieve));
+}
+
 TEST_F(CallModelTest, HeldWithoutPhoneSupportOffersNoRetrieve) {
   m_.update("c1", "100", ConnectionState::connected, CallEventType::established, at(0), "101");
   m_.update("c1", "100", ConnectionState::held, CallEventType::held, at(1));

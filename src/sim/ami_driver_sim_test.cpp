@@ -708,6 +708,116 @@ TEST(AmiDriverOverSimulator, AnyDeviceMakeCallRingsTheMobileBehindTheTrunkFirst)
   sim.join();
 }
 
+// Issue 14, hold of a call on the mobile (docs/call-control.md "Hold on an external device"): with
+// callbridge's dialplan (version 2, [callbridge-hold]) the connection of a call carried by the
+// mobile offers hold and retrieve although no phone can be asked; hold moves both channels to music
+// on hold (Setvar, Setvar, dual Redirect), retrieve bridges them again (AMI Bridge). The call keeps
+// its id; the entry of 100 is answered, carried by the mobile (its time on hold: the live scenario
+// hold_and_retrieve_on_mobile and its fixture, where the hold lasts 2 s).
+TEST(AmiDriverOverSimulator, AnyDeviceCallIsHeldAndRetrievedByThePbx) {
+  LabConfig lab;
+  lab.mobile_answer = 1s;
+  lab.callbridge_dialplan = true;
+  SimEngine engine(lab, std::chrono::time_point_cast<std::chrono::microseconds>(std::chrono::system_clock::now()),
+                   nullptr);
+  SimServerOptions so;
+  so.port = 0;
+  so.speed = 10;
+  SimServer server(so, engine);
+  auto port = server.listen();
+  ASSERT_TRUE(port) << port.error().message();
+  std::thread sim([&] { server.run(); });
+  boost::asio::io_context io;
+  RecordingSink sink;
+  auto driver = drivers::ami::AmiDriver::create(io.get_executor(), sim_driver_options(*port), sink);
+  ASSERT_TRUE(driver) << driver.error().message();
+  ports::PbxDriver& d = **driver;
+  d.start();
+  ASSERT_TRUE(run_until(io, [&] { return d.status().connected && d.commands()->available() && d.features()->ready(); }));
+  ports::MakeCallRequest r{.from_device = "100", .first_leg_dial_string = "+491701234567", .dial_string = "089123456",
+                           .caller_id_name = "", .caller_id_number = "+4930555100", .request_id = "c2d-0001"};
+  d.commands()->make_call(r, [](base::Status) {});
+  auto last_of = [&](model::CallEventType type) -> const model::CallEvent* {
+    for (auto it = sink.events.rbegin(); it != sink.events.rend(); ++it)
+      if (it->device == "100" && it->type == type) return &*it;
+    return nullptr;
+  };
+  ASSERT_TRUE(run_until(io, [&] { return last_of(model::CallEventType::established) != nullptr; }));
+  const model::CallEvent established = *last_of(model::CallEventType::established);
+  EXPECT_TRUE(model::has(established.allowed_actions, model::Action::hold)) << "the PBX holds a call on the mobile";
+  const std::string call = established.call_id;
+
+  std::optional<base::Status> held, retrieved;
+  d.commands()->hold(call, "100", [&](base::Status st) { held = st; });
+  ASSERT_TRUE(run_until(io, [&] { return held && last_of(model::CallEventType::held); })) << "never held";
+  ASSERT_TRUE(*held) << held->error().message();
+  EXPECT_EQ(last_of(model::CallEventType::held)->call_id, call);
+  EXPECT_TRUE(model::has(last_of(model::CallEventType::held)->allowed_actions, model::Action::retrieve));
+  EXPECT_EQ(d.channel_usage().trunk, 2u) << "both parties wait on hold";
+  d.commands()->retrieve(call, "100", [&](base::Status st) { retrieved = st; });
+  ASSERT_TRUE(run_until(io, [&] { return retrieved && last_of(model::CallEventType::retrieved); })) << "never retrieved";
+  ASSERT_TRUE(*retrieved) << retrieved->error().message();
+  EXPECT_EQ(last_of(model::CallEventType::retrieved)->call_id, call) << "the same call goes on";
+  // The destination ends its talk (20 simulated seconds): one entry of 100.
+  ASSERT_TRUE(run_until(io, [&] { return !sink.entries.empty(); })) << "the call never ended";
+  ASSERT_EQ(sink.entries.size(), 1u);
+  const auto& e = sink.entries[0];
+  EXPECT_EQ(e.party, "100");
+  EXPECT_EQ(e.disposition, model::Disposition::answered);
+  EXPECT_EQ(e.device_number, "+491701234567");
+  EXPECT_EQ(d.channel_usage().trunk, 0u) << "no channel left";
+  bool stopped = false;
+  d.stop([&] { stopped = true; });
+  ASSERT_TRUE(run_until(io, [&] { return stopped; }));
+  server.stop();
+  sim.join();
+}
+
+// Without callbridge's dialplan on the PBX (no [callbridge-hold]) a call on the mobile offers no
+// hold, and a hold asked anyway is refused in words before anything reaches the PBX (a Redirect to
+// a context Asterisk lacks would hang both parties up).
+TEST(AmiDriverOverSimulator, AnyDeviceHoldWithoutTheDialplanIsRefusedInWords) {
+  SimEngine engine(LabConfig{}, std::chrono::time_point_cast<std::chrono::microseconds>(std::chrono::system_clock::now()),
+                   nullptr);
+  SimServerOptions so;
+  so.port = 0;
+  so.speed = 10;
+  SimServer server(so, engine);
+  auto port = server.listen();
+  ASSERT_TRUE(port) << port.error().message();
+  std::thread sim([&] { server.run(); });
+  boost::asio::io_context io;
+  RecordingSink sink;
+  auto driver = drivers::ami::AmiDriver::create(io.get_executor(), sim_driver_options(*port), sink);
+  ASSERT_TRUE(driver) << driver.error().message();
+  ports::PbxDriver& d = **driver;
+  d.start();
+  ASSERT_TRUE(run_until(io, [&] { return d.status().connected && d.commands()->available(); }));
+  ports::MakeCallRequest r{.from_device = "100", .first_leg_dial_string = "+491701234567", .dial_string = "089123456",
+                           .caller_id_name = "", .caller_id_number = "+4930555100", .request_id = "c2d-0001"};
+  d.commands()->make_call(r, [](base::Status) {});
+  const model::CallEvent* est = nullptr;
+  ASSERT_TRUE(run_until(io, [&] {
+    for (const auto& e : sink.events)
+      if (e.device == "100" && e.type == model::CallEventType::established) est = &e;
+    return est != nullptr;
+  }));
+  EXPECT_FALSE(model::has(est->allowed_actions, model::Action::hold));
+  const std::string call = est->call_id;
+  std::optional<base::Status> held;
+  d.commands()->hold(call, "100", [&](base::Status st) { held = st; });
+  ASSERT_TRUE(run_until(io, [&] { return held.has_value(); }));
+  ASSERT_FALSE(*held);
+  EXPECT_NE(held->error().message().find("dialplan version 2"), std::string::npos) << held->error().message();
+  ASSERT_TRUE(run_until(io, [&] { return !sink.entries.empty(); })) << "the call never ended";
+  EXPECT_EQ(sink.entries[0].disposition, model::Disposition::answered) << "the call went on";
+  bool stopped = false;
+  d.stop([&] { stopped = true; });
+  ASSERT_TRUE(run_until(io, [&] { return stopped; }));
+  server.stop();
+  sim.join();
+}
+
 // The user hangs up from the browser right after the destination answered, before chan_local
 // optimized the pair away: the hangup of the mobile's channel ends the whole call (the Local pair
 // passes it on), and the entry is written.

@@ -151,6 +151,87 @@ def consult_from_mobile(t):
         t.d.request("PUT", "/api/v1/me/devices/active", {"device": None})
 
 
+# The PBX hold's dialplan ([callbridge-hold]: MusicOnHold, the hangup handler's Return) adds rows
+# without a destination for the two channels; which of them Asterisk writes varies.
+HOLD_CDRS = [Cdr("trunk", None, "ANSWERED", optional=True, why="a channel in [callbridge-hold]")
+             for _ in range(4)]
+
+
+@scenario("anydevice")
+def hold_and_retrieve_on_mobile(t):
+    """Hold of a call on the mobile, done by the PBX (docs/call-control.md "Hold on an external
+    device"; the include's [callbridge-hold]): the user calls an external number from the mobile;
+    the call offers hold although the mobile cannot be asked to hold. Hold through the API: both
+    parties hear music on hold, the line shows held, the call offers retrieve. After 2 s retrieve
+    bridges the two again (same call); 1 s later the user hangs up. One entry of 103: answered,
+    carried by the mobile, 2 s on hold. Then again, hold and the external party hangs up while on
+    hold: the include's hangup handler ends the mobile's channel too (nobody waits alone)."""
+    ready(t)  # the include (version 2) and callbridged knowing it
+    use_mobile(t, "/api/v1/me")
+    try:
+        x = t.caller()
+        t.d.post("/api/v1/calls", {"to": "0" + x[3:], "from": "103"})
+        call = t.connection("103", "connected", remote=x)
+        allowed = t.d.get(f"/api/v1/calls/{call['id']}").get("allowed_actions", {}).get("103", [])
+        if "hold" not in allowed:
+            raise ScenarioFailed(f"a call on the mobile offers hold (the PBX holds it): allowed {allowed}")
+        t.command_done(t.api("hold", call, device="103"))
+        t.connection("103", "held", remote=x)
+        t.line("103", "held")
+        t.wait(lambda: "retrieve" in t.d.get(f"/api/v1/calls/{call['id']}").get("allowed_actions", {}).get("103", []),
+               "the held call offers retrieve")
+        moh = t.lab.cli("core show channels concise")
+        if moh.count("MusicOnHold") < 2:
+            raise ScenarioFailed(f"both channels on music on hold in [callbridge-hold]: {moh}")
+        t.report.append("ok        both parties on music on hold")
+        time.sleep(2.0)  # on hold
+        t.command_done(t.api("retrieve", call, device="103"))
+        back = t.connection("103", "connected", remote=x)
+        if back["id"] != call["id"]:
+            raise ScenarioFailed(f"retrieve resumed the same call: {back['id']} != {call['id']}")
+        time.sleep(1.0)  # talk again
+        t.command_done(t.api("hangup", call, device="103"))
+        t.finish([Entry("103", "outbound", x, "answered", hold=2.0, device=DEVICE)],
+                 [Cdr("Local", "trunk", "ANSWERED", why="the mobile's leg, the destination's, then the PBX's bridge"),
+                  Cdr("Local", "trunk", "ANSWERED", why="the mobile's leg, the destination's, then the PBX's bridge"),
+                  Cdr("trunk", "trunk", "ANSWERED", optional=True, why="after the Local optimization"),
+                  Cdr("trunk", "trunk", "ANSWERED", optional=True, why="after the retrieve's bridge")] + HOLD_CDRS,
+                 events={"103": ["originated", "established", "held", "retrieved", "connectionCleared"]},
+                 lines={"103": ["busy", "held", "busy", "idle"]})
+    finally:
+        t.d.request("PUT", "/api/v1/me/devices/active", {"device": None})
+
+
+@scenario("anydevice")
+def remote_hangs_up_while_held_on_mobile(t):
+    """A call on the mobile held by the PBX; the external party hangs up while it hears music on
+    hold: the include's hangup handler hangs up the mobile's channel too, the call ends for the
+    user (one entry, answered, its hold up to the end)."""
+    ready(t)
+    use_mobile(t, "/api/v1/me")
+    try:
+        x = t.caller()
+        t.d.post("/api/v1/calls", {"to": "0" + x[3:], "from": "103"})
+        call = t.connection("103", "connected", remote=x)
+        t.command_done(t.api("hold", call, device="103"))
+        t.connection("103", "held", remote=x)
+        time.sleep(1.0)
+        chans = [l.split("!")[0] for l in t.lab.cli("core show channels concise").splitlines() if "!MusicOnHold!" in l]
+        remote = [c for c in chans if c.startswith("PJSIP/trunk")]
+        if len(remote) != 2:
+            raise ScenarioFailed(f"two trunk channels on hold: {chans}")
+        # the destination's channel was created after the mobile's (higher sequence number)
+        t.lab.cli(f"channel request hangup {sorted(remote)[-1]}")
+        t.finish([Entry("103", "outbound", x, "answered", hold=None, talk=None, device=DEVICE)],
+                 [Cdr("Local", "trunk", "ANSWERED", why="the mobile's leg and the destination's"),
+                  Cdr("Local", "trunk", "ANSWERED", why="the mobile's leg and the destination's"),
+                  Cdr("trunk", "trunk", "ANSWERED", optional=True, why="after the Local optimization")] + HOLD_CDRS,
+                 events={"103": ["originated", "established", "held", "connectionCleared"]},
+                 lines={"103": ["busy", "held", "idle"]})
+    finally:
+        t.d.request("PUT", "/api/v1/me/devices/active", {"device": None})
+
+
 @scenario("anydevice")
 def make_call_mobile_busy(t):
     """The mobile declines (the carrier answers 486 after 0.5 s): the make call fails (the

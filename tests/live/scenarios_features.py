@@ -54,7 +54,7 @@ def install_include(lab):
     out = lab.cli("dialplan reload")
     if "Dialplan reloaded" not in out:
         raise ScenarioFailed(f"dialplan reload: {out}")
-    if "callbridge dialplan 1" not in lab.cli("dialplan show callbridge-version"):
+    if "callbridge dialplan 2" not in lab.cli("dialplan show callbridge-version"):
         raise ScenarioFailed("the include did not load")
 
 

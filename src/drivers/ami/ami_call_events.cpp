@@ -124,6 +124,7 @@ void AmiCallTracker::Impl::on_bridge_enter(const AmiFields& f, Timestamp t) {
   Bridge& b = g_.ensure_bridge(bid);
   if (f[F::bridge_technology] == "softmix") b.conference = true;
   g_.join_bridge(s, bid);
+  if (g_.at(s).pbx_held) pbx_unhold(g_.at(s), t);  // AMI Bridge resumed a PBX hold
   note_external_answers(std::string(bid), t);
   refresh_around(s, t);
 }
@@ -171,6 +172,35 @@ void AmiCallTracker::Impl::on_hold(const AmiFields& f, Timestamp t, bool hold) {
       journal_.unhold(l.id, t);
       model_.update(l.call_id, c.ext, ConnectionState::connected, CallEventType::retrieved, t);
     }
+  }
+}
+
+// PBX hold (callbridge.conf [callbridge-hold]): callbridged redirected the external device's
+// channel and its remote out of their bridge into music on hold; the leg goes on, held. The
+// device's channel is alone now, which ends nothing (refresh() keeps the legs of a party without
+// a remote); the AMI Bridge that resumes the call brings the same remote back.
+void AmiCallTracker::Impl::on_pbx_hold(const AmiFields& f, Timestamp t) {
+  Slot s = g_.find(f[F::uniqueid]);
+  if (s == kNoSlot) return;
+  Channel& c = g_.at(s);
+  if (c.kind != ChanKind::party || c.pbx_held) return;
+  c.pbx_held = true;
+  for (auto& l : c.legs) {
+    if (!l.answered || l.held) continue;
+    l.held = true;
+    journal_.hold(l.id, t);
+    model_.update(l.call_id, c.ext, ConnectionState::held, CallEventType::held, t);
+  }
+}
+
+void AmiCallTracker::Impl::pbx_unhold(Channel& c, Timestamp t) {
+  c.pbx_held = false;
+  if (c.on_hold) return;  // the device's own hold (a phone) still holds
+  for (auto& l : c.legs) {
+    if (!l.held) continue;
+    l.held = false;
+    journal_.unhold(l.id, t);
+    model_.update(l.call_id, c.ext, ConnectionState::connected, CallEventType::retrieved, t);
   }
 }
 

@@ -250,7 +250,8 @@ void AmiCallTracker::Impl::refresh(Slot ps, Timestamp t, RefreshMode mode) {
                                                    : CallEventType::transferred)
                          : s.incoming ? CallEventType::delivered
                                       : CallEventType::originated;
-      model_.update(nl.call_id, p.ext, st, ev, s.started_at, s.remote, s.transferred_from);
+      model_.update(nl.call_id, p.ext, st, ev, s.started_at, s.remote, s.transferred_from,
+                    connected ? std::optional<bool>(pbx_hold_for(p)) : std::nullopt);
       p.legs.push_back(std::move(nl));
       leg = &p.legs.back();
     }
@@ -272,7 +273,7 @@ void AmiCallTracker::Impl::refresh(Slot ps, Timestamp t, RefreshMode mode) {
       journal_.anchor_answered(g_.at(f.slot).conv, leg->anchor, at);
     // The live call shows whom the party talks to (the parked caller, not the slot it dialed).
     model_.update(leg->call_id, p.ext, ConnectionState::connected, CallEventType::established, at,
-                  std::move(adopted_remote));
+                  std::move(adopted_remote), std::nullopt, pbx_hold_for(p));
   }
 }
 
@@ -286,6 +287,7 @@ void AmiCallTracker::Impl::give_moved_leg(Slot ns, PartyLeg leg, Slot rs, Timest
     r.anchored_by.push_back(n.uid);
   n.had_leg = true;
   n.start_unseen = false;
+  model_.set_pbx_hold(leg.call_id, n.ext, pbx_hold_for(n));  // on the new device from now on
   n.legs.push_back(std::move(leg));
   n.move_of.clear();  // done: a later change of remote is an ordinary one
 }

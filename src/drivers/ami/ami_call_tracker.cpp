@@ -366,7 +366,12 @@ void AmiCallTracker::Impl::message(const AmiMessage& m, Timestamp received_at) {
   std::string_view name = m.event();
   if (name.empty()) return;  // responses
   AmiEvent ev = classify_event(name);
-  if (ev == AmiEvent::ignored && name == "Newexten") note_forwarding(m);
+  if (ev == AmiEvent::ignored && name == "Newexten") {
+    note_forwarding(m);
+    // PBX hold of a call on an external device: the device's channel enters [callbridge-hold].
+    if (m.get("Context") == kHoldContext && m.get("Priority") == "1" && m.get("Extension") == kHoldDeviceExten)
+      ev = AmiEvent::pbx_hold;
+  }
   if (ev == AmiEvent::ignored && name == "VarSet") note_callbridge_variable(m);
   if (ev == AmiEvent::ignored || ev == AmiEvent::other) {
     if (ev == AmiEvent::ignored) ++stats_.ignored;
@@ -439,6 +444,7 @@ AmiCallTracker::Impl::event_handlers() {
     set(AmiEvent::attended_transfer, &Impl::on_attended_transfer);
     set(AmiEvent::parked_call, &Impl::on_parked_call);
     set(AmiEvent::pickup, &Impl::on_pickup);
+    set(AmiEvent::pbx_hold, &Impl::on_pbx_hold);
     set(AmiEvent::confbridge_start, &Impl::on_confbridge);
     set(AmiEvent::confbridge_join, &Impl::on_confbridge);
     set(AmiEvent::queue_caller_join, &Impl::on_queue_caller_join);
@@ -700,6 +706,8 @@ void AmiCallTracker::enable_state(std::string scope, StatePut put) {
 void AmiCallTracker::restore_state(const std::vector<std::string>& rows) {
   impl_->restore_state(rows);
 }
+void AmiCallTracker::set_pbx_hold(bool available) { impl_->pbx_hold_ = available; }
+bool AmiCallTracker::pbx_hold() const { return impl_->pbx_hold_; }
 const model::CallModel& AmiCallTracker::model() const { return impl_->model_; }
 model::CallModel& AmiCallTracker::model() { return impl_->model_; }
 std::size_t AmiCallTracker::live_channels() const { return impl_->g_.live(); }

@@ -54,6 +54,14 @@ inline constexpr std::string_view kFollowMeContext = "callbridge-followme";
 // takes over the party's leg: same call id, same journal entry, the new device from then on.
 inline constexpr std::string_view kMoveCallVariable = "CALLBRIDGE_MOVE";
 inline constexpr std::string_view kMoveDeviceVariable = "CALLBRIDGE_DEVICE";
+// Hold of a call on an external device, done by the PBX (docs/call-control.md "Hold on an external
+// device"; contrib/asterisk/callbridge.conf [callbridge-hold], dialplan version >=
+// kHoldDialplanVersion in ami_features.hpp): the device's channel waits at kHoldDeviceExten, the remote's at
+// kHoldRemoteExten, each with kHoldPeerVariable naming the other; AMI Bridge resumes the call.
+inline constexpr std::string_view kHoldContext = "callbridge-hold";
+inline constexpr std::string_view kHoldDeviceExten = "device";
+inline constexpr std::string_view kHoldRemoteExten = "remote";
+inline constexpr std::string_view kHoldPeerVariable = "CALLBRIDGE_HOLD_PEER";
 // What those variables may hold: a model call id (a Linkedid, maybe "~<Uniqueid or bridge id>"),
 // and an E.164 number ('+' and 2..19 digits).
 bool valid_move_call_id(std::string_view v);
@@ -135,6 +143,11 @@ class AmiCallTracker final : public AmiSink {
   // Rows a previous run left (their text); re-attached to the channels of the first resync, the
   // rest end then (estimated end). Call before the first session.
   void restore_state(const std::vector<std::string>& rows);
+
+  // The PBX can hold calls on external devices (its callbridge dialplan has [callbridge-hold]):
+  // their connections offer hold and retrieve (model::Connection::pbx_hold) from then on.
+  void set_pbx_hold(bool available);
+  bool pbx_hold() const;
 
   // Live state for API snapshots.
   const model::CallModel& model() const;

@@ -176,6 +176,7 @@ class AmiCallTracker::Impl {
   bool session_has_timestamps_ = false;
   bool resync_active_ = false;
   bool resync_hangups_ = false;  // finish_resync() is ending channels gone in the gap
+  bool pbx_hold_ = false;        // set_pbx_hold()
   std::optional<Timestamp> down_at_;
   std::vector<Slot> resync_new_;
   // Open-call state (enable_state / restore_state): legs of a previous run waiting for the first
@@ -306,6 +307,12 @@ class AmiCallTracker::Impl {
   void on_hold_event(const AmiFields& f, Timestamp t);
   void on_unhold_event(const AmiFields& f, Timestamp t);
   void on_pickup(const AmiFields& f, Timestamp t);
+  void on_pbx_hold(const AmiFields& f, Timestamp t);
+  // The PBX holds a call of this party channel (a user's external device) while it waits in
+  // [callbridge-hold]; resumed when it enters a bridge again.
+  void pbx_unhold(Channel& c, Timestamp t);
+  // Connection::pbx_hold for a leg of party channel `c`: the PBX can hold calls on it.
+  bool pbx_hold_for(const Channel& c) const { return pbx_hold_ && c.trunk; }
   void on_confbridge(const AmiFields& f, Timestamp t);      // ConfbridgeStart, ConfbridgeJoin
   void on_queue_caller_join(const AmiFields& f, Timestamp t);
   void on_originate_response_event(const AmiFields& f, Timestamp t);

@@ -5,7 +5,10 @@
 #include <memory>
 #include <utility>
 
+#include <spdlog/spdlog.h>
+
 #include "base/device_name.hpp"
+#include "drivers/ami/ami_features.hpp"
 #include "drivers/ami/ami_link.hpp"
 #include "drivers/ami/ami_parking_tracker.hpp"
 
@@ -103,6 +106,27 @@ AmiAction redirect_action(std::string_view channel, std::optional<std::string_vi
   a.set("Context", str(context));
   a.set("Exten", str(exten));
   a.set("Priority", "1");
+  return a;
+}
+
+AmiAction setvar_action(std::string_view channel, std::string_view variable, std::string_view value) {
+  AmiAction a("Setvar");
+  a.set("Channel", str(channel));
+  a.set("Variable", str(variable));
+  a.set("Value", str(value));
+  return a;
+}
+
+AmiAction pbx_hold_action(std::string_view device_channel, std::string_view remote_channel) {
+  AmiAction a("Redirect");
+  a.set("Channel", str(device_channel));
+  a.set("Context", str(kHoldContext));
+  a.set("Exten", str(kHoldDeviceExten));
+  a.set("Priority", "1");
+  a.set("ExtraChannel", str(remote_channel));
+  a.set("ExtraContext", str(kHoldContext));
+  a.set("ExtraExten", str(kHoldRemoteExten));
+  a.set("ExtraPriority", "1");
   return a;
 }
 
@@ -365,10 +389,59 @@ void AmiCommands::answer(const std::string& call_id, const std::string& device, 
   notify(call_id, device, &PhoneNotifyEvents::answer, "answer", std::move(done));
 }
 void AmiCommands::hold(const std::string& call_id, const std::string& device, ports::CommandDone done) {
+  auto ch = locate(call_id, device, done);
+  if (!ch) return;
+  if (ch->party.trunk) return pbx_hold(*ch, call_id, device, std::move(done));
   notify(call_id, device, &PhoneNotifyEvents::hold, "hold", std::move(done));
 }
 void AmiCommands::retrieve(const std::string& call_id, const std::string& device, ports::CommandDone done) {
+  auto ch = locate(call_id, device, done);
+  if (!ch) return;
+  if (ch->party.trunk) return pbx_retrieve(*ch, call_id, device, std::move(done));
   notify(call_id, device, &PhoneNotifyEvents::retrieve, "retrieve", std::move(done));
+}
+
+// A call on the user's external device (AnyDevice) is held by the PBX (docs/call-control.md "Hold
+// on an external device"): each channel is told the other's name (its hangup handler hangs that
+// one up should it hang up while held), then both go to [callbridge-hold] at once: music on hold
+// for both. Done when Asterisk accepted the Redirect.
+void AmiCommands::pbx_hold(const AmiCallTracker::CallChannels& ch, const std::string& call_id,
+                           const std::string& device, ports::CommandDone done) {
+  if (!tracker_.pbx_hold())
+    return done(fail(Error::conflict("call " + call_id + " is on an external device of " + device +
+                                     ": holding it needs callbridge's dialplan version " +
+                                     std::to_string(kHoldDialplanVersion) +
+                                     " on the PBX ([callbridge-hold], docs/dialplan.md)")));
+  if (!ch.remote || ch.shared)
+    return done(fail(Error::conflict("call " + call_id + " has no single remote party to hold")));
+  auto self = this;
+  const std::string dev = ch.party.name, remote = ch.remote->name;
+  send(setvar_action(dev, kHoldPeerVariable, remote), "hold", [self, dev, remote, done](base::Status st) mutable {
+    if (!st) return done(st);
+    self->send(setvar_action(remote, kHoldPeerVariable, dev), "hold", [self, dev, remote, done](base::Status st2) mutable {
+      if (!st2) return done(st2);
+      self->send(pbx_hold_action(dev, remote), "hold", std::move(done));
+    });
+  });
+}
+
+// Resumes a PBX hold: AMI Bridge of the two channels, then neither names the other any more (a
+// later transfer or hangup of one must not end the other).
+void AmiCommands::pbx_retrieve(const AmiCallTracker::CallChannels& ch, const std::string& call_id,
+                               const std::string& device, ports::CommandDone done) {
+  if (!ch.remote)
+    return done(fail(Error::conflict("call " + call_id + " of " + device + " has no remote party to resume")));
+  auto self = this;
+  const std::string dev = ch.party.name, remote = ch.remote->name;
+  send(bridge_action(dev, remote), "retrieve", [self, dev, remote, done](base::Status st) {
+    if (st) {
+      for (const std::string& c : {dev, remote})
+        self->send(setvar_action(c, kHoldPeerVariable, ""), "retrieve", [c](base::Status s) {
+          if (!s) spdlog::warn("AMI: clearing {} on {} after a retrieve: {}", kHoldPeerVariable, c, s.error().message());
+        });
+    }
+    done(st);
+  });
 }
 
 void AmiCommands::alternate(const std::string& call_id, const std::string& other_call_id,

@@ -59,6 +59,10 @@ AmiAction notify_action(std::string_view endpoint, std::string_view event);  // 
 AmiAction redirect_action(std::string_view channel, std::optional<std::string_view> extra_channel,
                           std::string_view context, std::string_view exten);
 AmiAction bridge_action(std::string_view channel1, std::string_view channel2);
+AmiAction setvar_action(std::string_view channel, std::string_view variable, std::string_view value);
+// PBX hold of a call on an external device: Redirect of the device's channel to
+// kHoldContext,kHoldDeviceExten,1 with ExtraChannel = the remote to kHoldContext,kHoldRemoteExten,1.
+AmiAction pbx_hold_action(std::string_view device_channel, std::string_view remote_channel);
 // Directed pickup: Originate Channel <tech>/<picker> with Application PickupChan, Data = the
 // ringing channel's full name (app_directed_pickup; no dialplan needed), CallerID "" <caller>
 // so the picker's phone shows who it takes over, Async true.
@@ -152,6 +156,10 @@ class AmiCommands final : public ports::PbxCommands {
                                                      ports::CommandDone& done);
   void notify(const std::string& call_id, const std::string& device, std::string PhoneNotifyEvents::*which,
               std::string_view what, ports::CommandDone done);
+  void pbx_hold(const AmiCallTracker::CallChannels& ch, const std::string& call_id, const std::string& device,
+                ports::CommandDone done);
+  void pbx_retrieve(const AmiCallTracker::CallChannels& ch, const std::string& call_id, const std::string& device,
+                    ports::CommandDone done);
 
   AmiCommandsOptions options_;
   const AmiCallTracker& tracker_;

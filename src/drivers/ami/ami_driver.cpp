@@ -267,6 +267,8 @@ ports::PbxFeatures* AmiDriver::features() { return features_.get(); }
 void AmiDriver::features_changed(const std::vector<std::string>& lines) {
   // The PBX's DND shows as the line state "dnd" (presence), like a phone's own DND.
   const auto now = clock_.now();
+  // Hold of calls on external devices needs the include's [callbridge-hold] (version 2).
+  tracker_->set_pbx_hold(features_->ready() && features_->dialplan_version() >= kHoldDialplanVersion);
   for (const auto& l : lines) tracker_->model().set_line_dnd(l, features_->line(l).dnd, now);
   if (!lines.empty()) sink_.on_lines_changed(tracker_->model());
   sink_.on_line_features_changed(*features_, lines);

@@ -46,6 +46,9 @@ enum class AmiEvent : std::uint8_t {
   status,
   status_complete,
   bridge_list_item,
+  // Not an AMI event name: a Newexten into callbridge.conf's [callbridge-hold] at the held
+  // device's extension (AmiCallTracker::message tells it from other Newexten).
+  pbx_hold,
 };
 
 AmiEvent classify_event(std::string_view name);

@@ -217,6 +217,11 @@ void AmiFeatures::on_session_ready() {
                        : std::string(r->message().substr(0, 120)));
     } else {
       phase_ = Phase::reading;
+      if (version_ < kHoldDialplanVersion)
+        spdlog::warn("pbx {}: callbridge dialplan version {}: hold of calls on users' external devices (AnyDevice) "
+                     "needs version {} ([callbridge-hold]). Fix: copy the current contrib/asterisk/callbridge.conf "
+                     "to /etc/asterisk/ and 'dialplan reload'",
+                     pbx_, version_, kHoldDialplanVersion);
     }
     // The keys are read either way: lines set before the include went missing still show.
     AmiAction tree("DBGetTree");

@@ -29,6 +29,8 @@ inline constexpr std::string_view kAstDbFamily = "callbridge";
 inline constexpr std::string_view kDialplanVersionContext = "callbridge-version";
 // The version this build writes keys for; the include's [callbridge-version] must say at least this.
 inline constexpr int kDialplanVersion = 1;
+// The version that added [callbridge-hold]: hold of calls on users' external devices (AnyDevice).
+inline constexpr int kHoldDialplanVersion = 2;
 inline constexpr std::string_view kMissingDialplan =
     "the PBX lacks callbridge's dialplan (contrib/asterisk/callbridge.conf; docs/dialplan.md)";
 // At most this many lines are kept from a DBGetTree (a PBX with more is refused, not grown into).

@@ -86,6 +86,7 @@ struct Channel {
   bool initiated = false;      // the phone started this call (Newchannel in state Ring)
   bool ever_dialed_out = false;
   bool on_hold = false;
+  bool pbx_held = false;       // waits in [callbridge-hold]: the PBX holds its calls
   bool seen = true;            // listed during the current resync
   bool from_resync = false;
   bool start_unseen = false;   // first listed by a resync and no leg opened yet: its start is unknown
