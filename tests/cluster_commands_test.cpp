@@ -7,6 +7,12 @@
 //     action-not-allowed, as the owner answers it itself), hang up (the call ends on the PBX), a
 //     device that is not hers (403 forbidden) and an unknown call (404 not-found): the same status
 //     and problem type as the owner gives for the same request;
+//   - moving a call (POST /api/v1/calls/{id}/move) on the node that does NOT own the link: a device
+//     that is not hers is 404 device-not-found there (its identity store lookup), a call that does
+//     not exist gets the owner's 404 not-found, and her connected call moves to her mobile (the
+//     simulator rings it behind the trunk and bridges it with the other party): the command record
+//     on the issuing node reaches "done" with the same call id; the move back to the desk issued on
+//     the owner answers and records the same way;
 //   - owner stopped (SIGSTOP, its lease not yet expired): the command times out, 504
 //     pbx-unavailable after [cluster] command_timeout_ms; owner killed (kill -9) before anyone took
 //     the link: 503 pbx-unavailable at once (nobody serves the link's subject), well before the
@@ -82,7 +88,7 @@ class ClusterCommands : public ::testing::Test {
     ASSERT_TRUE(pg_) << error;
     sim_ = std::make_unique<ChildProcess>(CALLBRIDGE_PBXSIM_PATH,
                                           std::vector<std::string>{"--listen", "127.0.0.1:0", "--user", "cti",
-                                                                   "--secret", "cti-secret"});
+                                                                   "--secret", "cti-secret", "--speed", sim_speed_});
     auto m = sim_->wait_for(std::regex(R"(AMI on 127\.0\.0\.1:(\d+))"));
     ASSERT_FALSE(m.empty()) << sim_->output();
     sim_port_ = std::stoi(m[1].str());
@@ -100,7 +106,8 @@ class ClusterCommands : public ::testing::Test {
                                     "connect_timeout_s = 5\nreconnect_min_ms = 20\nreconnect_max_ms = 200\n\n"
                                     "[cluster]\nnode = \""
                                  << node.name << "\"\nnats_url = \"" << nats_.url() << "\"\npostgres = \""
-                                 << pg_conninfo_ << "\"\ncommand_timeout_ms = " << kTimeoutMs << "\n";
+                                 << pg_conninfo_ << "\"\ncommand_timeout_ms = " << kTimeoutMs << "\n"
+                                 << extra_config_;
       node.proc = std::make_unique<ChildProcess>(CALLBRIDGED_PATH, std::vector<std::string>{"--config", node.config});
       nodes_.push_back(std::move(node));
     }
@@ -145,9 +152,9 @@ class ClusterCommands : public ::testing::Test {
     HttpClient c(static_cast<std::uint16_t>(n.http));
     return c.request("POST", path, {"Authorization: Bearer " + anna_}, body);
   }
-  HttpAnswer get(const Node& n, const std::string& path) {
+  HttpAnswer get(const Node& n, const std::string& path, const std::string& token = {}) {
     HttpClient c(static_cast<std::uint16_t>(n.http));
-    return c.request("GET", path, {"Authorization: Bearer " + anna_});
+    return c.request("GET", path, {"Authorization: Bearer " + (token.empty() ? anna_ : token)});
   }
 
   // The command `id` in node n's log once `pred` holds for it (empty object: not in time).
@@ -169,12 +176,23 @@ class ClusterCommands : public ::testing::Test {
     return until([&] { return post(n, "/api/v1/calls/c-1/hangup", "{}").status != 503; });
   }
 
+  // Every node's output, for a failure's message.
+  std::string logs() {
+    std::string out;
+    for (auto& n : nodes_) out += "--- node " + n.name + ":\n" + n.proc->output();
+    return out;
+  }
+
   bool call_listed(const Node& n, const std::string& call_id) {
     auto a = get(n, "/api/v1/calls");
     return a.status == 200 && a.body.find("\"" + call_id + "\"") != std::string::npos;
   }
 
   static constexpr int kTimeoutMs = 1500;
+  // Set by a derived fixture's constructor (before SetUp): the simulator's speed (simulated seconds
+  // per real second) and what follows the nodes' [cluster] keys (more of them, then other tables).
+  std::string sim_speed_ = "1";
+  std::string extra_config_;
   callbridge::testing::NatsServer nats_;
   callbridge::testing::TempDir dir_{"cb-cluster-cmd"};
   std::shared_ptr<void> pg_;
@@ -238,6 +256,130 @@ TEST_F(ClusterCommands, CommandsIssuedOnTheOtherNodeAreCarriedOutByTheOwner) {
   // The commands are the issuing node's: its log has them, the owner's does not.
   EXPECT_EQ(str(body_of(get(*other, "/api/v1/commands/" + cmd)), "action"), "make_call");
   EXPECT_EQ(get(*own, "/api/v1/commands/" + hang).status, 404);
+}
+
+// Moves need Anna's mobile (AnyDevice: a dialing plan to make its number E.164 and a policy that
+// allows it) and time: the simulator's make call talks 5 s after the destination answered and a
+// mobile answers 3 s after it rang; at half speed those are 10 s and 6 s of real time, so the move
+// is done well before the call would end, also on a loaded machine. This test is not about
+// failover: a 15 s lease keeps a loaded machine's stalls (CI saw 3 s without a renewal) from
+// moving the link to the other node in the middle of it.
+class ClusterMove : public ClusterCommands {
+ protected:
+  ClusterMove() {
+    sim_speed_ = "0.5";
+    extra_config_ =
+        "lease_ttl_ms = 15000\n"
+        "\n[tenant.default.dialing]\ncountry_code = \"49\"\narea_code = \"30\"\nbase_number = \"555\"\n"
+        "extension_length = 3\noutside_prefix = \"0\"\n\n[tenant.default.call_control]\n"
+        "office_number = \"+4930555100\"\n\n[tenant.default.any_device]\nallow = [\"+4917*\"]\n";
+  }
+
+  HttpAnswer put(const Node& n, const std::string& path, const std::string& body) {
+    HttpClient c(static_cast<std::uint16_t>(n.http));
+    return c.request("PUT", path, {"Authorization: Bearer " + anna_}, body);
+  }
+
+  // What a move's 202 says apart from its ids and times: the fields, status, the record's action,
+  // state and call.
+  static std::string shape(const json::object& o) {
+    std::string s;
+    for (const auto& kv : o) s += std::string(kv.key()) + ",";
+    s += " status=" + str(o, "status");
+    if (const auto* c = o.if_contains("command"); c && c->is_object()) {
+      s += " command:";
+      for (const auto& kv : c->get_object()) s += std::string(kv.key()) + ",";
+      s += " action=" + str(c->get_object(), "action") + " state=" + str(c->get_object(), "state");
+      s += std::string(" call_id=") + (str(c->get_object(), "call_id") == str(o, "call_id") ? "same" : "other");
+    }
+    return s;
+  }
+};
+
+TEST_F(ClusterMove, AMoveIssuedOnTheOtherNodeIsCarriedOutByTheOwner) {
+  start_nodes(2);
+  ASSERT_TRUE(until([&] { return owner() != nullptr; })) << logs();
+  Node* own = owner();
+  Node* other = own == &nodes_[0] ? &nodes_[1] : &nodes_[0];
+  ASSERT_TRUE(routes_to_owner(*other));
+  const std::string ben = token(nodes_[0].config, "ben", "101");
+  ASSERT_FALSE(ben.empty());
+
+  // Anna adds her mobile on the other node (the shared identity store keeps it).
+  auto d = put(*other, "/api/v1/me/devices/mobile", R"({"number":"0170 1234567"})");
+  ASSERT_EQ(d.status, 201) << d.body;
+
+  // Not one of her devices: the issuing node's lookup answers, nothing is sent.
+  auto unknown = post(*other, "/api/v1/calls/no-such-call/move", R"({"device":"tablet"})");
+  EXPECT_EQ(unknown.status, 404) << unknown.body;
+  EXPECT_NE(str(body_of(unknown), "type").find("device-not-found"), std::string::npos) << unknown.body;
+  EXPECT_NE(str(body_of(unknown), "detail").find("mobile"), std::string::npos) << unknown.body;
+  // A call that does not exist: the owner's refusal, as the owner gives it to its own users.
+  auto remote = post(*other, "/api/v1/calls/no-such-call/move", R"({"device":"mobile"})");
+  auto local = post(*own, "/api/v1/calls/no-such-call/move", R"({"device":"mobile"})");
+  EXPECT_EQ(remote.status, 404) << remote.body;
+  EXPECT_NE(str(body_of(remote), "type").find("not-found"), std::string::npos) << remote.body;
+  EXPECT_EQ(str(body_of(remote), "type"), str(body_of(local), "type")) << remote.body << " vs " << local.body;
+  EXPECT_EQ(str(body_of(remote), "detail"), str(body_of(local), "detail"));
+  EXPECT_NE(str(body_of(remote), "detail").find("This call is over or not yours"), std::string::npos) << remote.body;
+
+  // Anna calls Ben from her desk phone (issued on the other node); the move waits until Ben talks.
+  auto a = post(*other, "/api/v1/calls", R"({"to":"101"})");
+  ASSERT_EQ(a.status, 202) << a.body;
+  auto made = command_when(*other, str(body_of(a), "command_id"), [](const json::object& c) {
+    return str(c, "state") == "done" && !str(c, "call_id").empty();
+  });
+  ASSERT_FALSE(made.empty()) << logs();
+  const std::string call_id = str(made, "call_id");
+  auto bens_connected = [&] {
+    auto c = get(*own, "/api/v1/calls/" + call_id, ben);
+    return c.status == 200 && c.body.find(R"("device":"101","state":"connected")") != std::string::npos;
+  };
+  ASSERT_TRUE(until(bens_connected, 15s)) << get(*own, "/api/v1/calls/" + call_id, ben).body << logs();
+
+  // To her mobile, issued on the other node: the owner's simulator rings it and bridges it with Ben.
+  const auto sent = Clock::now();
+  auto m = post(*other, "/api/v1/calls/" + call_id + "/move", R"({"device":"mobile"})");
+  ASSERT_EQ(m.status, 202) << m.body << logs();
+  const auto answered_ms = ms_since(sent);
+  const auto moved = body_of(m);
+  EXPECT_EQ(str(moved, "call_id"), call_id) << m.body;
+  const std::string move_cmd = str(moved, "command_id");
+  ASSERT_FALSE(move_cmd.empty()) << m.body;
+  auto move_done = command_when(*other, move_cmd, [](const json::object& c) { return str(c, "state") != "accepted"; });
+  ASSERT_EQ(str(move_done, "state"), "done") << json::serialize(move_done) << logs();
+  EXPECT_EQ(str(move_done, "action"), "move");
+  EXPECT_EQ(str(move_done, "call_id"), call_id);
+  std::printf("move on the non-owner: 202 after %lld ms, done after %lld ms (the simulated mobile answers after 3 s "
+              "at half speed)\n", answered_ms, ms_since(sent));
+  // The PBX did it: Anna's call keeps its id and talks, now through a trunk channel (the mobile;
+  // before, both channels were internal).
+  auto on_mobile = [&] {
+    auto c = get(*own, "/api/v1/calls/" + call_id);
+    auto o = body_of(c);
+    const auto* ch = o.if_contains("channels");
+    const auto* trunk = ch && ch->is_object() ? ch->get_object().if_contains("trunk") : nullptr;
+    return c.status == 200 && c.body.find(R"("device":"100","state":"connected")") != std::string::npos && trunk &&
+           trunk->is_int64() && trunk->get_int64() == 1;
+  };
+  EXPECT_TRUE(until(on_mobile, 10s)) << get(*own, "/api/v1/calls/" + call_id).body << logs();
+
+  // Back to the desk, issued on the owner: its 202 and record look like the other node's.
+  auto back = post(*own, "/api/v1/calls/" + call_id + "/move", R"({"device":"100"})");
+  ASSERT_EQ(back.status, 202) << back.body;
+  EXPECT_EQ(shape(body_of(back)), shape(moved)) << back.body << " vs " << m.body;
+  auto back_done = command_when(*own, str(body_of(back), "command_id"),
+                                [](const json::object& c) { return str(c, "state") != "accepted"; });
+  EXPECT_EQ(str(back_done, "state"), "done") << json::serialize(back_done);
+  auto rec_other = move_done, rec_own = back_done;
+  for (auto* r : {&rec_other, &rec_own})
+    for (const char* k : {"id", "created_at", "updated_at"}) r->erase(k);
+  EXPECT_EQ(json::serialize(rec_other), json::serialize(rec_own));
+  // The issuing node's log has its command, the owner's does not.
+  EXPECT_EQ(get(*own, "/api/v1/commands/" + move_cmd).status, 404);
+
+  auto h = post(*other, "/api/v1/calls/" + call_id + "/hangup", "{}");
+  EXPECT_EQ(h.status, 202) << h.body;
 }
 
 TEST_F(ClusterCommands, AStoppedOwnerTimesOutAndNoOwnerAnswersUnavailableAtOnce) {

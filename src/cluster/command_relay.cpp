@@ -136,6 +136,9 @@ std::string encode_command(const ports::RelayedCommand& c) {
   put_opt(o, "from", c.from);
   put_opt(o, "device", c.device);
   put_opt(o, "lot", c.lot);
+  // move: the external device's number and whether it is private (absent: the desk phone).
+  put_opt(o, "number", c.number);
+  if (c.op == "move") o["private"] = c.private_device;
   o["scope"] = json::object{{"whole", c.scope_whole}, {"own", strings(c.scope_own)}, {"team", strings(c.scope_team)}};
   return json::serialize(o);
 }
@@ -162,6 +165,11 @@ base::Result<ports::RelayedCommand> decode_command(std::string_view text) {
   c.from = r.opt("from");
   c.device = r.opt("device");
   c.lot = r.opt("lot");
+  c.number = r.opt("number");
+  if (const auto* p = o.if_contains("private"); p && !p->is_null()) {
+    if (p->is_bool()) c.private_device = p->get_bool();
+    else r.error = "private is not a boolean";
+  }
   if (const auto* s = o.if_contains("scope"); s && s->is_object()) {
     const auto* w = s->get_object().if_contains("whole");
     c.scope_whole = w && w->is_bool() && w->get_bool();
@@ -171,6 +179,10 @@ base::Result<ports::RelayedCommand> decode_command(std::string_view text) {
   if (!r.error.empty()) return fail(Error::invalid_argument("command: " + r.error));
   if (c.tenant.empty() || c.user.empty() || c.op.empty())
     return fail(Error::invalid_argument("command without tenant, user or op"));
+  if (c.op == "move" && (!c.device || c.device->empty()))
+    return fail(Error::invalid_argument("move without the device to move the call to"));
+  if (c.number && (c.number->size() > 16 || c.number->find_first_not_of("+0123456789") != std::string::npos))
+    return fail(Error::invalid_argument("number is not an E.164 number"));
   return c;
 }
 
@@ -405,8 +417,9 @@ void NatsCommandRelay::send(const std::string& link, ports::RelayedCommand comma
     else s.answer_here(oldest, failure("timeout", "too many commands waiting for the owner node"));
   }
   const std::uint64_t seq = s.next++;
+  // As core::relayed_two_step: the PBX's final word follows its answer to the request.
   const bool two_step = command.op == "make_call" || command.op == "pickup" || command.op == "pickup_line" ||
-                        command.op == "park" || command.op == "unpark";
+                        command.op == "park" || command.op == "unpark" || command.op == "move";
   s.pending.emplace(seq, State::Pending{link, std::move(handlers), two_step, false});
   const std::string reply = s.reply_prefix + std::to_string(seq);
   const std::string text = encode_command(command);

@@ -6,7 +6,7 @@
 // node serving the subject (NATS's no responders) answer pbx_unavailable without waiting for the
 // timeout; an owner that does not answer in time gives timeout and its late words are dropped; the
 // owner stops serving at unserve(); malformed commands are refused with bad_request; oversized
-// messages are dropped.
+// messages are dropped; a move carries its device's number and privacy and waits for its final word.
 #include <gtest/gtest.h>
 
 #include <nats/nats.h>
@@ -309,6 +309,98 @@ TEST_F(CommandRelayTest, MalformedAndOversizedCommandsAreRefusedOrDropped) {
   if (m) natsMsg_Destroy(m);
   EXPECT_EQ(handled, 0);
   natsSubscription_Destroy(inbox);
+}
+
+// A move (POST /api/v1/calls/{id}/move on a node without the link) arrives with the device the
+// issuing node found, and is a two-step command: the PBX's answer comes with the owner's first
+// answer, the final word (the new device talks) later, and both reach the issuer.
+TEST_F(CommandRelayTest, AMoveArrivesWholeAndItsFinalWordFollowsTheAnswer) {
+  std::optional<ports::RelayedCommand> got;
+  ports::RelayReplies later;
+  ASSERT_TRUE(owner_->serve("lab", [&](ports::RelayedCommand c, ports::RelayReplies r) {
+    got = c;
+    ports::RelayedAnswer a;
+    a.done = ports::RelayedOutcome{};  // the PBX queued the Originate at once
+    a.done->call_id = c.target;
+    r.answer(a);
+    later = std::move(r);
+  }));
+  Heard h;
+  auto cmd = hangup_by_anna();
+  cmd.op = "move";
+  cmd.device = "handy";
+  cmd.number = "+491701234567";
+  cmd.private_device = false;
+  issuer_->send("lab", cmd, h.handlers());
+  ASSERT_TRUE(loop_.run_until([&] { return h.answer.has_value(); }));
+  ASSERT_TRUE(got);
+  EXPECT_EQ(got->op, "move");
+  EXPECT_EQ(got->target, "call-7");
+  EXPECT_EQ(got->device, "handy");
+  EXPECT_EQ(got->number, "+491701234567");
+  EXPECT_FALSE(got->private_device);
+  ASSERT_TRUE(h.answer->done);
+  EXPECT_TRUE(h.answer->done->ok);
+  EXPECT_EQ(issuer_->stats().pending, 1u) << "a move waits for its final word";
+  ports::RelayedOutcome talking;
+  talking.call_id = "call-7";
+  later.finished(talking);
+  ASSERT_TRUE(loop_.run_until([&] { return h.finished.has_value(); }));
+  EXPECT_TRUE(h.finished->ok);
+  EXPECT_EQ(h.finished->call_id, "call-7");
+  EXPECT_EQ(h.order, (std::vector<std::string>{"answered", "finished"}));
+  EXPECT_EQ(issuer_->stats().pending, 0u);
+
+  // Back to the desk: no number, private as it was not said.
+  got.reset();
+  Heard h2;
+  auto desk = hangup_by_anna();
+  desk.op = "move";
+  desk.device = "100";
+  issuer_->send("lab", desk, h2.handlers());
+  ASSERT_TRUE(loop_.run_until([&] { return h2.answer.has_value(); }));
+  ASSERT_TRUE(got);
+  EXPECT_FALSE(got->number);
+  EXPECT_TRUE(got->private_device);
+}
+
+TEST(CommandRelayWire, AMovesDeviceNumberAndPrivacyAreChecked) {
+  auto c = hangup_by_anna();
+  c.op = "move";
+  c.device = "mobile";
+  c.number = "+491701234567";
+  c.private_device = false;
+  const std::string text = encode_command(c);
+  EXPECT_NE(text.find("\"number\":\"+491701234567\""), std::string::npos) << text;
+  EXPECT_NE(text.find("\"private\":false"), std::string::npos) << text;
+  auto back = decode_command(text);
+  ASSERT_TRUE(back) << back.error().message();
+  EXPECT_EQ(back->op, "move");
+  EXPECT_EQ(back->device, "mobile");
+  EXPECT_EQ(back->number, "+491701234567");
+  EXPECT_FALSE(back->private_device);
+  // Other commands carry neither.
+  const std::string hangup = encode_command(hangup_by_anna());
+  EXPECT_EQ(hangup.find("number"), std::string::npos) << hangup;
+  EXPECT_EQ(hangup.find("private"), std::string::npos) << hangup;
+  EXPECT_TRUE(decode_command(hangup)->private_device);
+
+  const std::string head = R"({"v":1,"tenant":"t","user":"u","op":"move","target":"c1")";
+  EXPECT_TRUE(decode_command(head + R"(,"device":"100"})"));
+  auto no_device = decode_command(head + "}");
+  ASSERT_FALSE(no_device);
+  EXPECT_NE(no_device.error().message().find("move without the device"), std::string::npos);
+  EXPECT_FALSE(decode_command(head + R"(,"device":""})"));
+  auto typed = decode_command(head + R"(,"device":"mobile","number":"+49170","private":"yes"})");
+  ASSERT_FALSE(typed);
+  EXPECT_NE(typed.error().message().find("private is not a boolean"), std::string::npos) << typed.error().message();
+  auto num = decode_command(head + R"(,"device":"mobile","number":491701234567})");
+  ASSERT_FALSE(num);
+  EXPECT_NE(num.error().message().find("number is not a string"), std::string::npos) << num.error().message();
+  auto shape = decode_command(head + R"(,"device":"mobile","number":"0170; drop"})");
+  ASSERT_FALSE(shape);
+  EXPECT_NE(shape.error().message().find("not an E.164 number"), std::string::npos) << shape.error().message();
+  EXPECT_FALSE(decode_command(head + R"(,"device":"mobile","number":"+4917012345678901234"})"));
 }
 
 TEST(CommandRelayWire, DecodeChecksEveryField) {

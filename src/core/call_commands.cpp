@@ -37,6 +37,11 @@ class LocalCallCommands final : public CallCommands {
               Submitted submitted) override {
     submitted(s_.unpark(caller, space, std::move(lot), std::move(device), std::move(done), std::move(finished)));
   }
+  void move_call(const CommandCaller& caller, const std::string& call_id, const MoveTarget& target,
+                 CommandCallback done, CommandCallback finished, Submitted submitted) override {
+    s_.move_call(caller, call_id, target, std::move(done), std::move(finished));
+    submitted({});
+  }
 
  private:
   CallControlService& s_;
@@ -52,6 +57,14 @@ ports::RelayedCommand relayed(const CommandCaller& c, std::string op, std::strin
   r.op = std::move(op);
   r.target = std::move(target);
   return r;
+}
+
+// "+" and 2 to 15 digits: how the identity store keeps an external device's number.
+bool is_e164(std::string_view n) {
+  if (n.size() < 3 || n.size() > 16 || n[0] != '+') return false;
+  for (char ch : n.substr(1))
+    if (ch < '0' || ch > '9') return false;
+  return true;
 }
 
 void with_scope(ports::RelayedCommand& r, const LineScope& scope) {
@@ -109,7 +122,8 @@ CommandOutcome from_relayed(const ports::RelayedOutcome& o) {
 }
 
 bool relayed_two_step(std::string_view op) {
-  return op == "make_call" || op == "pickup" || op == "pickup_line" || op == "park" || op == "unpark";
+  return op == "make_call" || op == "pickup" || op == "pickup_line" || op == "park" || op == "unpark" ||
+         op == "move";
 }
 
 void RemoteCallCommands::send(ports::RelayedCommand c, CommandCallback done, CommandCallback finished,
@@ -171,6 +185,15 @@ void RemoteCallCommands::unpark(const CommandCaller& caller, const std::string& 
   send(std::move(c), std::move(done), std::move(finished), std::move(submitted));
 }
 
+void RemoteCallCommands::move_call(const CommandCaller& caller, const std::string& call_id, const MoveTarget& target,
+                                   CommandCallback done, CommandCallback finished, Submitted submitted) {
+  auto c = relayed(caller, "move", call_id);
+  c.device = target.name;
+  if (!target.number.empty()) c.number = target.number;
+  c.private_device = target.private_device;
+  send(std::move(c), std::move(done), std::move(finished), std::move(submitted));
+}
+
 void serve_relayed(CallControlService* service, const base::TenantId& tenant, const ports::RelayedCommand& c,
                    RelayReplies replies) {
   // What the service reports before it returns goes into the answer; afterwards, on its own.
@@ -219,6 +242,15 @@ void serve_relayed(CallControlService* service, const base::TenantId& tenant, co
     returned = service->pickup_line(caller, c.target, c.device, scope, done, finished);
   } else if (c.op == "unpark") {
     returned = service->unpark(caller, c.target, c.lot, c.device, done, finished);
+  } else if (c.op == "move") {
+    // The issuing node found the device among the user's; what it names is checked here as for a
+    // local caller (the call is theirs, the extension that has it, the AnyDevice policy, ...).
+    if (!c.device || c.device->empty()) return refuse(K::bad_request, "move: \"device\" is required");
+    if (c.number && !is_e164(*c.number))
+      return refuse(K::bad_request, "move: the number of device " + c.device->substr(0, 64) +
+                                        " is not an E.164 number (+ and 2 to 15 digits)");
+    service->move_call(caller, c.target, MoveTarget{*c.device, c.number.value_or(""), c.private_device}, done,
+                       finished);
   } else if (auto cmd = parse_call_command(c.op)) {
     service->execute(caller, *cmd, c.target, c.device, c.to, done, cmd == CallCommand::park ? finished : CommandCallback{});
   } else {

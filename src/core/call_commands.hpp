@@ -42,6 +42,10 @@ class CallCommands {
   virtual void unpark(const CommandCaller& caller, const std::string& space, std::optional<std::string> lot,
                       std::optional<std::string> device, CommandCallback done, CommandCallback finished,
                       Submitted submitted) = 0;
+  // CallControlService::move_call (the route found `target` among the user's devices); `submitted`
+  // gets "".
+  virtual void move_call(const CommandCaller& caller, const std::string& call_id, const MoveTarget& target,
+                         CommandCallback done, CommandCallback finished, Submitted submitted) = 0;
 };
 
 // Over this node's service (which must outlive the commands' first step).
@@ -64,6 +68,8 @@ class RemoteCallCommands final : public CallCommands {
   void unpark(const CommandCaller& caller, const std::string& space, std::optional<std::string> lot,
               std::optional<std::string> device, CommandCallback done, CommandCallback finished,
               Submitted submitted) override;
+  void move_call(const CommandCaller& caller, const std::string& call_id, const MoveTarget& target,
+                 CommandCallback done, CommandCallback finished, Submitted submitted) override;
   const std::string& link() const { return link_; }
 
  private:

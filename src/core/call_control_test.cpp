@@ -670,6 +670,103 @@ TEST_F(CallControl, RelayedCommandsAreCheckedAndCarriedOutByTheOwner) {
   EXPECT_EQ(out->error().detail, "No such channel");
 }
 
+// Moving a call from a node without the link: the device the issuing node found (name, number,
+// private) reaches the owner's move_call, whose checks refuse as for a local caller (the trunk
+// limit, a call that is not the caller's, a call that ended meanwhile) and whose final word comes
+// back after the answer.
+TEST_F(CallControl, ARelayedMoveIsCheckedAndCarriedOutByTheOwner) {
+  std::uint32_t in_use = 2;
+  options.max_trunk_channels = 2;
+  options.trunk_channels_in_use = [&] { return in_use; };
+  options.office_number = [](std::string_view d) { return "+4930555" + std::string(d); };
+  model.update("c1", "100", ConnectionState::connected, CallEventType::established, at(0), "+4989123456");
+  auto s = service();
+  LoopbackRelay relay;
+  relay.owner = &s;
+  RemoteCallCommands remote(relay, "lab");
+  std::vector<std::string> order;
+  std::optional<CommandOutcome> fin;
+  auto submitted = [&](std::string r) {
+    order.push_back("submitted:" + r);
+  };
+  auto done = [&](CommandOutcome o) {
+    order.push_back("done");
+    out = std::move(o);
+  };
+  auto finished = [&](CommandOutcome o) {
+    order.push_back("finished");
+    fin = std::move(o);
+  };
+  const MoveTarget handy{"handy", "+491701234567", false};
+
+  // The owner's trunk limit: 2 + 1 > 2, nothing dialled.
+  remote.move_call(anna, "c1", handy, done, finished, submitted);
+  EXPECT_EQ(failed(), CommandFailure::Kind::no_trunk_capacity);
+  EXPECT_EQ(order, (std::vector<std::string>{"done", "submitted:"}));
+  EXPECT_FALSE(pbx.last_move);
+  ASSERT_EQ(relay.sent.size(), 1u);
+  EXPECT_EQ(relay.sent[0].op, "move");
+  EXPECT_EQ(relay.sent[0].target, "c1");
+  EXPECT_EQ(relay.sent[0].device, "handy");
+  EXPECT_EQ(relay.sent[0].number, "+491701234567");
+  EXPECT_FALSE(relay.sent[0].private_device);
+  EXPECT_TRUE(relayed_two_step("move"));
+
+  // Not Ben's call: as if it did not exist.
+  CommandCaller ben{.tenant = "default", .user = "ben", .extensions = {"101"}};
+  remote.move_call(ben, "c1", handy, done, finished, submitted);
+  EXPECT_EQ(failed(), CommandFailure::Kind::not_found);
+
+  // Accepted: the driver is asked as for a local move; the PBX's answer and its final word follow.
+  in_use = 1;
+  order.clear();
+  remote.move_call(anna, "c1", handy, done, finished, submitted);
+  ASSERT_TRUE(out && *out) << out->error().detail;
+  ASSERT_TRUE(pbx.last_move);
+  EXPECT_EQ(pbx.last_move->device, "100");
+  EXPECT_EQ(pbx.last_move->external_number, "+491701234567");
+  EXPECT_EQ(pbx.last_move->external_dial_string, "01701234567");
+  EXPECT_EQ(pbx.last_move->caller_id_number, "+4930555100");
+  EXPECT_EQ(order, (std::vector<std::string>{"done", "submitted:"}));
+  ASSERT_TRUE(pbx.last_move->on_outcome);
+  EXPECT_FALSE(fin);
+  // The call ended before the device answered: the owner's words.
+  pbx.last_move->on_outcome(base::fail(base::Error::not_found("gone")));
+  ASSERT_TRUE(fin && !*fin);
+  EXPECT_EQ(fin->error().kind, CommandFailure::Kind::not_found);
+  EXPECT_NE(fin->error().detail.find("The call ended before your device handy answered"), std::string::npos)
+      << fin->error().detail;
+  // The owner's journal names the device with what the issuing node sent (not private).
+  ASSERT_TRUE(s.moved_device("+491701234567"));
+  EXPECT_EQ(s.moved_device("+491701234567")->name, "handy");
+  EXPECT_FALSE(s.moved_device("+491701234567")->private_device);
+  pbx.last_move->on_outcome({});
+  ASSERT_TRUE(fin && *fin);
+  EXPECT_EQ((*fin)->call_id, "c1");
+
+  // Back to the desk: no number on the way.
+  pbx.last_move.reset();
+  remote.move_call(anna, "c1", MoveTarget{"100", ""}, done, finished, submitted);
+  EXPECT_FALSE(relay.sent.back().number);
+  ASSERT_TRUE(pbx.last_move);
+  EXPECT_FALSE(pbx.last_move->external_dial_string);
+
+  // What no issuing node sends: a move without a device, a number that is not E.164.
+  auto bad = relay.sent.back();
+  bad.device.reset();
+  std::optional<ports::RelayedAnswer> a;
+  serve_relayed(&s, base::TenantId("default"), bad, ports::RelayReplies{[&](ports::RelayedAnswer x) { a = x; }, {}, {}});
+  ASSERT_TRUE(a && a->done && !a->done->ok);
+  EXPECT_EQ(a->done->failure, "bad_request");
+  bad.device = "mobile";
+  bad.number = "0170 1234567";
+  a.reset();
+  serve_relayed(&s, base::TenantId("default"), bad, ports::RelayReplies{[&](ports::RelayedAnswer x) { a = x; }, {}, {}});
+  ASSERT_TRUE(a && a->done && !a->done->ok);
+  EXPECT_EQ(a->done->failure, "bad_request");
+  EXPECT_NE(a->done->detail.find("not an E.164 number"), std::string::npos) << a->done->detail;
+}
+
 TEST_F(CallControl, RelayedCommandsOfAnotherTenantOrRoleOrWithoutDriverAreRefused) {
   auto s = service();
   auto serve = [&](CallControlService* svc, ports::RelayedCommand c) {

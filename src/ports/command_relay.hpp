@@ -24,10 +24,19 @@ struct RelayedCommand {
   std::vector<std::string> extensions;  // the devices the user owns
   std::string team;
   // What: "make_call", a call command ("answer", "hangup", ..., "park", "pickup"), "pickup_line",
-  // "unpark".
+  // "unpark", "move".
   std::string op;
-  std::string target;  // the call id (commands, pickup), the line (pickup_line), the space (unpark)
+  // The call id (commands, pickup, move), the line (pickup_line), the space (unpark).
+  std::string target;
+  // move: `device` is the device the call moves to (core::MoveTarget::name: the extension that has
+  // the call, or the name of one of the user's external devices).
   std::optional<std::string> to{}, from{}, device{}, lot{};
+  // move to an external device: its E.164 number ("+491701234567", core::MoveTarget::number, found
+  // by the issuing node in the shared identity store) and whether it is the user's own phone
+  // (MoveTarget::private_device: the journal shows it). No number: back to the extension's own
+  // phone.
+  std::optional<std::string> number{};
+  bool private_device = true;
   // pickup, pickup_line: the lines the issuer may see (core::LineScope; its team is read from the
   // identity store by the issuing node).
   bool scope_whole = false;

@@ -299,8 +299,9 @@ struct Routes {
 
   // POST /api/v1/calls/{id}/move {"device": NAME}: NAME is the user's extension that has the call
   // (back to the desk phone) or one of their external devices (looked up in the identity store on
-  // the workers); then core::CallControlService::move_call on the io thread. Done once the new
-  // device talks to the remote.
+  // the workers); then the tenant's commands' move_call on the io thread (this node's call control,
+  // or in cluster mode the owner node's through the relay). Done once the new device talks to the
+  // remote.
   void move(const HttpRequest& req, const Principal& p, const Note& note, Respond respond,
             const std::shared_ptr<Routes>& self) {
     std::string verb;
@@ -322,16 +323,16 @@ struct Routes {
                                                  "external devices, e.g. \"mobile\", or your extension for the desk phone)"));
     if (!base::is_device_name(**device))
       return respond(problem(400, "bad-request", "device: not a device name: expected " + std::string(base::kDeviceNameRule)));
-    if (!deps.service_for || !deps.service_for(p.tenant) || !log_for(p.tenant))
+    if (!commands_for(p.tenant) || !log_for(p.tenant))
       return respond(problem(503, "pbx-unavailable", "no PBX link serves tenant " + p.tenant.str()));
     auto start = [self, p, id, note, respond](core::MoveTarget target) {
-      core::CallControlService* svc = self->deps.service_for ? self->deps.service_for(p.tenant) : nullptr;
-      if (!svc || !self->log_for(p.tenant))
+      auto cmds = self->commands_for(p.tenant);
+      if (!cmds || !self->log_for(p.tenant))
         return respond(problem(503, "pbx-unavailable", "no PBX link serves tenant " + p.tenant.str()));
       if (!target.number.empty()) note->details["number"] = target.number;
       auto t = self->track(p, true, note);
-      svc->move_call(p.viewer(), id, target, done_cb(t), finished_cb(t));
-      respond(self->respond(p, t, "move", id, std::nullopt));
+      cmds->move_call(p.viewer(), id, target, done_cb(t), finished_cb(t),
+                      self->answer_with(p, t, "move", id, respond));
     };
     const std::string name = **device;
     if (std::find(p.devices.begin(), p.devices.end(), name) != p.devices.end())
