@@ -58,6 +58,14 @@ int Authenticator::count_failure(std::unordered_map<std::string, Failures>& tabl
   return static_cast<int>(std::chrono::duration_cast<std::chrono::seconds>(left).count()) + 1;
 }
 
+namespace {
+// A store that could not answer (database down, I/O), as opposed to an answer that the token or
+// user does not exist or is malformed.
+bool store_trouble(const base::Error& e) {
+  return e.code() != base::Errc::not_found && e.code() != base::Errc::invalid_argument;
+}
+}  // namespace
+
 bool Authenticator::id_over_limit(const std::string& token_id) {
   int count = 0;
   if (auto it = id_failures_.find(token_id);
@@ -227,9 +235,11 @@ Authenticator::Verified Authenticator::verify_token(const Pending& pending) {
     }
   }
   auto parts = ports::parse_token(pending.credential);
-  if (!parts) return std::unexpected(std::string("malformed token"));
+  if (!parts) return std::unexpected(VerifyError{"malformed token"});
   auto rec = store_.get_token(parts->id);
-  if (!rec) return std::unexpected(std::string("unknown or invalid token"));
+  if (!rec && store_trouble(rec.error()))
+    return std::unexpected(VerifyError{"the identity store cannot be reached: " + rec.error().message(), true});
+  if (!rec) return std::unexpected(VerifyError{"unknown or invalid token"});
   const bool slow = store_.secret_check_is_slow(rec->hash);
   {
     std::lock_guard lock(mu_);
@@ -251,12 +261,14 @@ Authenticator::Verified Authenticator::verify_token(const Pending& pending) {
   } else {
     genuine = store_.verify_secret(rec->hash, parts->secret);
   }
-  if (!genuine) return std::unexpected(std::string("unknown or invalid token"));
-  if (rec->revoked) return std::unexpected(std::string("token revoked"));
+  if (!genuine) return std::unexpected(VerifyError{"unknown or invalid token"});
+  if (rec->revoked) return std::unexpected(VerifyError{"token revoked"});
   const auto now = clock_.now();
-  if (rec->expires_at && now >= *rec->expires_at) return std::unexpected(std::string("token expired"));
+  if (rec->expires_at && now >= *rec->expires_at) return std::unexpected(VerifyError{"token expired"});
   auto p = principal_of(rec->tenant, rec->user);
-  if (!p) return std::unexpected(std::string("the token's user no longer exists"));
+  if (!p && store_trouble(p.error()))
+    return std::unexpected(VerifyError{"the identity store cannot be reached: " + p.error().message(), true});
+  if (!p) return std::unexpected(VerifyError{"the token's user no longer exists"});
   p->token_id = rec->id;
   std::lock_guard lock(mu_);
   if (generation == generation_) {  // not revoked (invalidate_cache) while we were checking
@@ -268,7 +280,11 @@ Authenticator::Verified Authenticator::verify_token(const Pending& pending) {
 
 PrincipalResult Authenticator::settle(Verified v, const std::string& remote, const std::string& token_id) {
   std::lock_guard lock(mu_);
-  if (!v) return fail_for(remote, std::move(v.error()), token_id);
+  if (!v && v.error().store_down) {
+    ++stats_.failed;
+    return std::unexpected(AuthFailure{503, std::move(v.error().detail), 2, true});
+  }
+  if (!v) return fail_for(remote, std::move(v.error().detail), token_id);
   ++stats_.ok;
   return std::move(*v);
 }

@@ -165,7 +165,13 @@ class Authenticator final : public PrincipalResolver {
     std::optional<std::string> origin_refused{};
   };
   // Token checks: the outcome shared by every request that waited for it.
-  using Verified = std::expected<Principal, std::string>;  // error = failure detail
+  // A failed check: its detail; `store_down`: the identity store could not answer (no guess
+  // failed: 503, not counted against the address or the token).
+  struct VerifyError {
+    std::string detail;
+    bool store_down = false;
+  };
+  using Verified = std::expected<Principal, VerifyError>;
   struct Waiter {
     std::string remote;
     std::function<void(PrincipalResult)> done;

@@ -59,6 +59,9 @@ struct AuthFailure {
   int status = 401;
   std::string detail;
   int retry_after_s = 0;
+  // 503 only: the identity store could not answer ("store-unavailable"), rather than too many
+  // checks waiting ("overloaded").
+  bool store_down = false;
 };
 
 using PrincipalResult = std::expected<Principal, AuthFailure>;

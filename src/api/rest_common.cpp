@@ -58,7 +58,7 @@ bool body_too_big(const Ctx& ctx, const HttpRequest& req) { return req.body.size
 
 HttpResponse auth_problem(const AuthFailure& f) {
   const char* type = f.status == 429   ? "too-many-requests"
-                     : f.status == 503 ? "overloaded"
+                     : f.status == 503 ? (f.store_down ? "store-unavailable" : "overloaded")
                      : f.status == 403 ? "forbidden"  // a session cookie from another origin
                                        : "unauthorized";
   auto r = problem(f.status, type, f.detail);

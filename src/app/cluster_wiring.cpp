@@ -4,11 +4,16 @@
 
 #include <boost/json/array.hpp>
 
+#ifdef CALLBRIDGE_HAVE_PG_HEALTH
+#include "storage/postgres/pg_health.hpp"
+#endif
+
 namespace callbridge::app {
 
 using std::chrono::milliseconds;
 
 ClusterWiring::~ClusterWiring() {
+  postgres.reset();
   commands.reset();
   events.reset();
   leases.reset();
@@ -53,6 +58,9 @@ base::Result<std::unique_ptr<ClusterWiring>> open_cluster(const ClusterConfig& c
   if (!events) return base::fail(base::Error(events.error().code(), "cluster: " + events.error().message()));
   c->events = std::move(*events);
   c->leases = std::make_unique<cluster::LeaseManager>(*c->nats, *c->bucket, lo, std::move(on_change));
+#ifdef CALLBRIDGE_HAVE_PG_HEALTH
+  if (!config.postgres.empty()) c->postgres = std::make_unique<storage::postgres::PgHealth>(config.postgres);
+#endif
   spdlog::info("cluster: node {} on {} (lease bucket {}, ttl {} ms, renewed every {} ms, margin {} ms)", config.node,
                config.nats_url, lo.bucket, lo.ttl.count(), lo.renew_every.count(), lo.margin.count());
   return c;
@@ -126,6 +134,22 @@ boost::json::object cluster_json(const ClusterWiring& c, const std::optional<bas
     links.push_back(std::move(j));
   }
   o["links"] = std::move(links);
+#ifdef CALLBRIDGE_HAVE_PG_HEALTH
+  if (c.postgres) {
+    const auto p = c.postgres->state();
+    auto ago = [&](const std::optional<std::chrono::steady_clock::time_point>& at) {
+      return at ? json::value(std::chrono::duration_cast<milliseconds>(now - *at).count()) : json::value(nullptr);
+    };
+    o["postgres"] = json::object{{"state", !p.checked ? "checking" : p.ok ? "ok" : "unreachable"},
+                                 {"server", p.server},
+                                 {"latency_ms", p.latency_ms},
+                                 {"checks", p.checks},
+                                 {"failures", p.failures},
+                                 {"last_error", p.last_error},
+                                 {"checked_ago_ms", ago(p.last_check)},
+                                 {"last_ok_ago_ms", ago(p.last_ok)}};
+  }
+#endif
   o["leases_gained"] = c.gained;
   o["leases_lost"] = c.lost;
   if (c.commands) {
@@ -159,6 +183,12 @@ std::vector<std::string> cluster_not_ready(const ClusterWiring& c) {
   if (s.state != cluster::NatsState::connected)
     r.push_back(std::string("cluster: NATS ") + cluster::to_string(s.state) +
                 (s.last_error.empty() ? "" : " (" + s.last_error + ")"));
+#ifdef CALLBRIDGE_HAVE_PG_HEALTH
+  if (c.postgres) {
+    const auto p = c.postgres->state();
+    if (p.checked && !p.ok) r.push_back("cluster: PostgreSQL " + p.server + " unreachable (" + p.last_error + ")");
+  }
+#endif
   if (c.events && !c.events->caught_up()) {
     const auto e = c.events->stats();
     r.push_back("cluster: reading the event stream (message " + std::to_string(e.stream_seq) + " of " +

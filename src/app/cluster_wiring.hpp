@@ -27,6 +27,10 @@
 #include "cluster/lease_manager.hpp"
 #include "cluster/nats_connection.hpp"
 
+namespace callbridge::storage::postgres {
+class PgHealth;
+}
+
 namespace callbridge::app {
 
 struct ClusterWiring {
@@ -57,6 +61,8 @@ struct ClusterWiring {
   // The tenants' live events (docs/cluster.md "Call events on every node"): the event hub appends to
   // it, and every record comes back to the hub through the reader given to open_cluster().
   std::unique_ptr<cluster::JetStreamEventLog> events;
+  // [cluster] postgres answering? (diagnostics "postgres", /readyz); null without libpq.
+  std::unique_ptr<storage::postgres::PgHealth> postgres;
   std::map<std::string, Link> links;  // by lease key
   std::uint64_t gained = 0, lost = 0;
 
