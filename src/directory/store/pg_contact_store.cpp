@@ -1,7 +1,10 @@
 #include "directory/store/pg_contact_store.hpp"
 
+#include <algorithm>
+#include <cstdint>
 #include <cstdlib>
 #include <iterator>
+#include <limits>
 
 #include "storage/postgres/pg_schema.hpp"
 
@@ -240,7 +243,10 @@ base::Result<std::vector<Contact>> PgContactStore::list(const base::TenantId& te
                            " FROM contacts c WHERE tenant=$1 AND (display_name ILIKE $2 OR company ILIKE $2 OR"
                            " EXISTS(SELECT 1 FROM contact_numbers n WHERE n.contact_id=c.id AND"
                            " (n.e164 LIKE $2 OR n.raw LIKE $2))) ORDER BY display_name, id LIMIT $3",
-                       {tenant, like, std::to_string(limit)}, d);
+                       // LIMIT is a bigint: "everything" (scan_by_list asks SIZE_MAX) is its maximum
+                       {tenant, like,
+                        std::to_string(std::min<std::uint64_t>(limit, std::numeric_limits<std::int64_t>::max()))},
+                       d);
   if (!r) return fail(r.error());
   std::vector<Contact> out;
   for (int i = 0; i < r->size(); ++i) out.push_back(read_contact(*r, i, tenant));
