@@ -868,6 +868,71 @@ TEST(AmiDriverOverSimulator, AnyDeviceHangupBeforeTheLocalOptimizationEndsTheCal
 // connected, and the journal has one entry of 100: answered, no device at the end (the desk phone
 // ended it), with the mobile's trunk time in trunk_channel_s. A second move to the device the call
 // is on is refused before anything is dialled.
+// Moving an internal call (100 talks with 101) to 100's mobile: for 101 nothing changes but the
+// channel it talks to: the same call id, still connected to 100, one journal entry each (101's
+// leg must follow the move, not start a second call with the mobile's channel).
+TEST(AmiDriverOverSimulator, MovingAnInternalCallKeepsTheOtherPartysCall) {
+  LabConfig lab;
+  lab.mobile_answer = 1s;
+  SimEngine engine(lab, std::chrono::time_point_cast<std::chrono::microseconds>(std::chrono::system_clock::now()),
+                   nullptr);
+  SimServerOptions so;
+  so.port = 0;
+  so.speed = 10;
+  SimServer server(so, engine);
+  auto port = server.listen();
+  ASSERT_TRUE(port) << port.error().message();
+  server.on_first_login([](SimEngine& e) {
+    start_internal(e, {.from = "101", .to = "100", .ring = 1s, .talk = 300s});
+  });
+  std::thread sim([&] { server.run(); });
+  boost::asio::io_context io;
+  RecordingSink sink;
+  auto driver = drivers::ami::AmiDriver::create(io.get_executor(), sim_driver_options(*port), sink);
+  ASSERT_TRUE(driver) << driver.error().message();
+  ports::PbxDriver& d = **driver;
+  d.start();
+  std::string call;
+  ASSERT_TRUE(run_until(io, [&] {
+    for (const auto& e : sink.events)
+      if (e.device == "100" && e.type == model::CallEventType::established) call = e.call_id;
+    return !call.empty();
+  }));
+  const std::size_t events_before = sink.events.size();
+  std::optional<base::Status> moved;
+  d.commands()->move_call(ports::MoveCallRequest{.call_id = call, .device = "100",
+                                                 .external_dial_string = "01701234567",
+                                                 .external_number = "+491701234567",
+                                                 .caller_id_number = "+4930555100",
+                                                 .on_outcome = [&](base::Status st) { moved = st; }},
+                          [](base::Status) {});
+  ASSERT_TRUE(run_until(io, [&] { return moved.has_value(); })) << "the move never finished";
+  ASSERT_TRUE(*moved) << moved->error().message();
+  ASSERT_TRUE(run_until(io, [&] {
+    auto u = d.call_model().channel_usage(call);
+    return u && u->trunk == 1 && u->internal == 1;  // the mobile and 101's phone
+  })) << "the desk phone's channel never left";
+  const model::Call* c = d.call_model().find_call(call);
+  ASSERT_NE(c, nullptr);
+  ASSERT_EQ(c->connections.size(), 2u) << "101 still in the same call";
+  for (const auto& conn : c->connections) EXPECT_EQ(conn.state, model::ConnectionState::connected) << conn.device;
+  for (std::size_t i = events_before; i < sink.events.size(); ++i)
+    EXPECT_EQ(sink.events[i].call_id, call) << "a second call appeared: " << model::to_json_line(sink.events[i]);
+  // 101 hangs up (its talk time ends): one entry each.
+  d.commands()->hangup(call, "101", [](base::Status) {});
+  ASSERT_TRUE(run_until(io, [&] { return sink.entries.size() >= 2 && d.call_model().find_call(call) == nullptr; }));
+  ASSERT_EQ(sink.entries.size(), 2u) << model::to_json_line(sink.entries.back());
+  for (const auto& e : sink.entries) {
+    EXPECT_EQ(e.call_id, call) << model::to_json_line(e);
+    EXPECT_EQ(e.disposition, model::Disposition::answered) << model::to_json_line(e);
+  }
+  bool stopped = false;
+  d.stop([&] { stopped = true; });
+  ASSERT_TRUE(run_until(io, [&] { return stopped; }));
+  server.stop();
+  sim.join();
+}
+
 TEST(AmiDriverOverSimulator, MoveACallToTheMobileAndBackToTheDesk) {
   LabConfig lab;
   lab.mobile_answer = 2s;

@@ -164,6 +164,25 @@ void AmiCallTracker::Impl::refresh(Slot ps, Timestamp t, RefreshMode mode) {
   }
   // Moving a call: the new device talks to the call's remote now and carries the party's leg on.
   if (!leg && !f.conference && !p.move_of.empty() && take_over_moved_leg(ps, anchor, t)) leg = &p.legs.back();
+  // The other side of such a move: our remote, an internal party, moved this call to another of
+  // its devices (the new channel is moving it, or has taken it over already). Our leg follows the
+  // new channel: same call, same entry, no "transferred" to a second call.
+  if (!leg && !f.conference && g_.at(f.slot).kind == ChanKind::party) {
+    Channel& c = g_.at(f.slot);
+    for (auto& l : p.legs) {
+      if (l.pending || l.anchor.empty() || l.anchor == anchor) continue;
+      if (c.move_of != l.call_id && c.moved_in != l.call_id) continue;
+      // ... from the channel our leg was anchored at: the same party's (or one gone by now).
+      if (Slot os = g_.find(l.anchor); os != kNoSlot && (g_.at(os).kind != ChanKind::party || g_.at(os).ext != c.ext))
+        continue;
+      l.anchor = std::string(anchor);
+      journal_.set_anchor(l.id, l.anchor);
+      if (std::find(c.anchored_by.begin(), c.anchored_by.end(), p.uid) == c.anchored_by.end())
+        c.anchored_by.push_back(p.uid);
+      leg = &l;
+      break;
+    }
+  }
   if (!leg) {
     for (auto& l : p.legs) {
       if (l.pending) leg = &l;
@@ -288,7 +307,9 @@ void AmiCallTracker::Impl::give_moved_leg(Slot ns, PartyLeg leg, Slot rs, Timest
   n.had_leg = true;
   n.start_unseen = false;
   model_.set_pbx_hold(leg.call_id, n.ext, pbx_hold_for(n));  // on the new device from now on
+  const std::string leg_call_id = leg.call_id;
   n.legs.push_back(std::move(leg));
+  n.moved_in = leg_call_id;
   n.move_of.clear();  // done: a later change of remote is an ordinary one
 }
 

@@ -113,6 +113,7 @@ struct Channel {
   // the new device, or the new device's own channel) is to take over, and the external device's
   // E.164 number from the request (kMoveDeviceVariable; "" for the desk phone).
   std::string move_of, move_device;
+  std::string moved_in;  // the model call id of the moved leg this channel took over (kept)
   std::optional<base::Timestamp> transferred_at;
   std::vector<PartyLeg> legs;
   std::vector<std::string> anchored_by;  // Uniqueids of party channels with legs anchored here
