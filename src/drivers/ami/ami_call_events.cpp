@@ -145,6 +145,18 @@ void AmiCallTracker::Impl::on_bridge_leave(const AmiFields& f, Timestamp t) {
   }
 }
 
+// Every answered leg of party channel `c` on hold (held) or back (!held): journal and model.
+void AmiCallTracker::Impl::set_legs_held(Channel& c, bool held, Timestamp t) {
+  for (auto& l : c.legs) {
+    if (held ? (!l.answered || l.held) : !l.held) continue;
+    l.held = held;
+    if (held) journal_.hold(l.id, t);
+    else journal_.unhold(l.id, t);
+    model_.update(l.call_id, c.ext, held ? ConnectionState::held : ConnectionState::connected,
+                  held ? CallEventType::held : CallEventType::retrieved, t);
+  }
+}
+
 void AmiCallTracker::Impl::on_hold(const AmiFields& f, Timestamp t, bool hold) {
   Slot s = g_.find(f[F::uniqueid]);
   if (s == kNoSlot) {
@@ -153,26 +165,11 @@ void AmiCallTracker::Impl::on_hold(const AmiFields& f, Timestamp t, bool hold) {
   }
   Channel& c = g_.at(s);
   if (c.kind != ChanKind::party) return;
-  if (hold) {
-    if (c.on_hold) return;
-    c.on_hold = true;
-    for (auto& l : c.legs) {
-      if (!l.answered || l.held) continue;
-      l.held = true;
-      journal_.hold(l.id, t);
-      model_.update(l.call_id, c.ext, ConnectionState::held, CallEventType::held, t);
-    }
-  } else {
-    // A lone Unhold (no Hold before, e.g. a REFER side effect) changes nothing.
-    if (!c.on_hold) return;
-    c.on_hold = false;
-    for (auto& l : c.legs) {
-      if (!l.held) continue;
-      l.held = false;
-      journal_.unhold(l.id, t);
-      model_.update(l.call_id, c.ext, ConnectionState::connected, CallEventType::retrieved, t);
-    }
-  }
+  // A lone Unhold (no Hold before, e.g. a REFER side effect) changes nothing.
+  if (c.on_hold == hold) return;
+  c.on_hold = hold;
+  if (!hold && c.pbx_held) return;  // the PBX still holds it
+  set_legs_held(c, hold, t);
 }
 
 // PBX hold (callbridge.conf [callbridge-hold]): callbridged redirected the external device's
@@ -185,23 +182,12 @@ void AmiCallTracker::Impl::on_pbx_hold(const AmiFields& f, Timestamp t) {
   Channel& c = g_.at(s);
   if (c.kind != ChanKind::party || c.pbx_held) return;
   c.pbx_held = true;
-  for (auto& l : c.legs) {
-    if (!l.answered || l.held) continue;
-    l.held = true;
-    journal_.hold(l.id, t);
-    model_.update(l.call_id, c.ext, ConnectionState::held, CallEventType::held, t);
-  }
+  set_legs_held(c, true, t);
 }
 
 void AmiCallTracker::Impl::pbx_unhold(Channel& c, Timestamp t) {
   c.pbx_held = false;
-  if (c.on_hold) return;  // the device's own hold (a phone) still holds
-  for (auto& l : c.legs) {
-    if (!l.held) continue;
-    l.held = false;
-    journal_.unhold(l.id, t);
-    model_.update(l.call_id, c.ext, ConnectionState::connected, CallEventType::retrieved, t);
-  }
+  if (!c.on_hold) set_legs_held(c, false, t);  // else the device's own hold still holds
 }
 
 void AmiCallTracker::Impl::on_blind_transfer(const AmiFields& f, Timestamp t) {

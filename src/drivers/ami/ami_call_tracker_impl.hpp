@@ -311,6 +311,7 @@ class AmiCallTracker::Impl {
   // The PBX holds a call of this party channel (a user's external device) while it waits in
   // [callbridge-hold]; resumed when it enters a bridge again.
   void pbx_unhold(Channel& c, Timestamp t);
+  void set_legs_held(Channel& c, bool held, Timestamp t);
   // Connection::pbx_hold for a leg of party channel `c`: the PBX can hold calls on it.
   bool pbx_hold_for(const Channel& c) const { return pbx_hold_ && c.trunk; }
   void on_confbridge(const AmiFields& f, Timestamp t);      // ConfbridgeStart, ConfbridgeJoin
