@@ -60,6 +60,68 @@ bool run_until(boost::asio::io_context& io, Pred done) {
   return done();
 }
 
+// The simulator (`lab`, `speed` simulated seconds per real second, `first` run at the driver's
+// first login) on a free port in a thread of its own, and an AmiDriver on it recording into
+// `sink`, started; stop() stops both in order (the driver first). `error` says why it could not.
+class SimAndDriver {
+ public:
+  explicit SimAndDriver(LabConfig lab, int speed = 10, std::function<void(SimEngine&)> first = {})
+      : engine_(std::move(lab),
+                std::chrono::time_point_cast<std::chrono::microseconds>(std::chrono::system_clock::now()), nullptr),
+        server_(options(speed), engine_) {
+    auto port = server_.listen();
+    if (!port) {
+      error = port.error().message();
+      return;
+    }
+    if (first) server_.on_first_login(std::move(first));
+    sim_ = std::thread([this] { server_.run(); });
+    auto d = drivers::ami::AmiDriver::create(io.get_executor(), sim_driver_options(*port), sink);
+    if (!d) {
+      error = d.error().message();
+      return;
+    }
+    driver_ = std::move(*d);
+    driver_->start();
+  }
+  ~SimAndDriver() { stop(); }
+  ports::PbxDriver& d() { return *driver_; }
+  void stop() {
+    if (driver_) {
+      bool stopped = false;
+      driver_->stop([&] { stopped = true; });
+      EXPECT_TRUE(run_until(io, [&] { return stopped; }));
+      driver_.reset();
+    }
+    if (sim_.joinable()) {
+      server_.stop();
+      sim_.join();
+    }
+  }
+  // The call id of `device`'s latest event of `type` (empty: none yet).
+  std::string last_call(std::string_view device, model::CallEventType type) const {
+    for (auto it = sink.events.rbegin(); it != sink.events.rend(); ++it)
+      if (it->device == device && it->type == type) return it->call_id;
+    return {};
+  }
+
+  boost::asio::io_context io;
+  RecordingSink sink;
+  std::string error;
+
+ private:
+  static SimServerOptions options(int speed) {
+    SimServerOptions so;
+    so.port = 0;
+    so.speed = speed;
+    return so;
+  }
+  SimEngine engine_;
+  SimServer server_;
+  std::thread sim_;
+  std::unique_ptr<drivers::ami::AmiDriver> driver_;
+};
+
 TEST(AmiDriverOverSimulator, DeliversEventsLinesAndJournalToItsSinkAndStops) {
   SimEngine engine(LabConfig{}, std::chrono::time_point_cast<std::chrono::microseconds>(std::chrono::system_clock::now()),
                    nullptr);
@@ -718,104 +780,67 @@ TEST(AmiDriverOverSimulator, AnyDeviceCallIsHeldAndRetrievedByThePbx) {
   LabConfig lab;
   lab.mobile_answer = 1s;
   lab.callbridge_dialplan = true;
-  SimEngine engine(lab, std::chrono::time_point_cast<std::chrono::microseconds>(std::chrono::system_clock::now()),
-                   nullptr);
-  SimServerOptions so;
-  so.port = 0;
-  so.speed = 10;
-  SimServer server(so, engine);
-  auto port = server.listen();
-  ASSERT_TRUE(port) << port.error().message();
-  std::thread sim([&] { server.run(); });
-  boost::asio::io_context io;
-  RecordingSink sink;
-  auto driver = drivers::ami::AmiDriver::create(io.get_executor(), sim_driver_options(*port), sink);
-  ASSERT_TRUE(driver) << driver.error().message();
-  ports::PbxDriver& d = **driver;
-  d.start();
-  ASSERT_TRUE(run_until(io, [&] { return d.status().connected && d.commands()->available() && d.features()->ready(); }));
-  ports::MakeCallRequest r{.from_device = "100", .first_leg_dial_string = "+491701234567", .dial_string = "089123456",
+  SimAndDriver r(lab);
+  ASSERT_TRUE(r.error.empty()) << r.error;
+  ports::PbxDriver& d = r.d();
+  ASSERT_TRUE(run_until(r.io, [&] { return d.status().connected && d.commands()->available() && d.features()->ready(); }));
+  ports::MakeCallRequest m{.from_device = "100", .first_leg_dial_string = "+491701234567", .dial_string = "089123456",
                            .caller_id_name = "", .caller_id_number = "+4930555100", .request_id = "c2d-0001"};
-  d.commands()->make_call(r, [](base::Status) {});
+  d.commands()->make_call(m, [](base::Status) {});
   auto last_of = [&](model::CallEventType type) -> const model::CallEvent* {
-    for (auto it = sink.events.rbegin(); it != sink.events.rend(); ++it)
+    for (auto it = r.sink.events.rbegin(); it != r.sink.events.rend(); ++it)
       if (it->device == "100" && it->type == type) return &*it;
     return nullptr;
   };
-  ASSERT_TRUE(run_until(io, [&] { return last_of(model::CallEventType::established) != nullptr; }));
+  ASSERT_TRUE(run_until(r.io, [&] { return last_of(model::CallEventType::established) != nullptr; }));
   const model::CallEvent established = *last_of(model::CallEventType::established);
   EXPECT_TRUE(model::has(established.allowed_actions, model::Action::hold)) << "the PBX holds a call on the mobile";
   const std::string call = established.call_id;
 
   std::optional<base::Status> held, retrieved;
   d.commands()->hold(call, "100", [&](base::Status st) { held = st; });
-  ASSERT_TRUE(run_until(io, [&] { return held && last_of(model::CallEventType::held); })) << "never held";
+  ASSERT_TRUE(run_until(r.io, [&] { return held && last_of(model::CallEventType::held); })) << "never held";
   ASSERT_TRUE(*held) << held->error().message();
   EXPECT_EQ(last_of(model::CallEventType::held)->call_id, call);
   EXPECT_TRUE(model::has(last_of(model::CallEventType::held)->allowed_actions, model::Action::retrieve));
   EXPECT_EQ(d.channel_usage().trunk, 2u) << "both parties wait on hold";
   d.commands()->retrieve(call, "100", [&](base::Status st) { retrieved = st; });
-  ASSERT_TRUE(run_until(io, [&] { return retrieved && last_of(model::CallEventType::retrieved); })) << "never retrieved";
+  ASSERT_TRUE(run_until(r.io, [&] { return retrieved && last_of(model::CallEventType::retrieved); })) << "never retrieved";
   ASSERT_TRUE(*retrieved) << retrieved->error().message();
   EXPECT_EQ(last_of(model::CallEventType::retrieved)->call_id, call) << "the same call goes on";
   // The destination ends its talk (20 simulated seconds): one entry of 100.
-  ASSERT_TRUE(run_until(io, [&] { return !sink.entries.empty(); })) << "the call never ended";
-  ASSERT_EQ(sink.entries.size(), 1u);
-  const auto& e = sink.entries[0];
+  ASSERT_TRUE(run_until(r.io, [&] { return !r.sink.entries.empty(); })) << "the call never ended";
+  ASSERT_EQ(r.sink.entries.size(), 1u);
+  const auto& e = r.sink.entries[0];
   EXPECT_EQ(e.party, "100");
   EXPECT_EQ(e.disposition, model::Disposition::answered);
   EXPECT_EQ(e.device_number, "+491701234567");
   EXPECT_EQ(d.channel_usage().trunk, 0u) << "no channel left";
-  bool stopped = false;
-  d.stop([&] { stopped = true; });
-  ASSERT_TRUE(run_until(io, [&] { return stopped; }));
-  server.stop();
-  sim.join();
 }
 
 // Without callbridge's dialplan on the PBX (no [callbridge-hold]) a call on the mobile offers no
 // hold, and a hold asked anyway is refused in words before anything reaches the PBX (a Redirect to
 // a context Asterisk lacks would hang both parties up).
 TEST(AmiDriverOverSimulator, AnyDeviceHoldWithoutTheDialplanIsRefusedInWords) {
-  SimEngine engine(LabConfig{}, std::chrono::time_point_cast<std::chrono::microseconds>(std::chrono::system_clock::now()),
-                   nullptr);
-  SimServerOptions so;
-  so.port = 0;
-  so.speed = 10;
-  SimServer server(so, engine);
-  auto port = server.listen();
-  ASSERT_TRUE(port) << port.error().message();
-  std::thread sim([&] { server.run(); });
-  boost::asio::io_context io;
-  RecordingSink sink;
-  auto driver = drivers::ami::AmiDriver::create(io.get_executor(), sim_driver_options(*port), sink);
-  ASSERT_TRUE(driver) << driver.error().message();
-  ports::PbxDriver& d = **driver;
-  d.start();
-  ASSERT_TRUE(run_until(io, [&] { return d.status().connected && d.commands()->available(); }));
-  ports::MakeCallRequest r{.from_device = "100", .first_leg_dial_string = "+491701234567", .dial_string = "089123456",
+  SimAndDriver r(LabConfig{});
+  ASSERT_TRUE(r.error.empty()) << r.error;
+  ports::PbxDriver& d = r.d();
+  ASSERT_TRUE(run_until(r.io, [&] { return d.status().connected && d.commands()->available(); }));
+  ports::MakeCallRequest m{.from_device = "100", .first_leg_dial_string = "+491701234567", .dial_string = "089123456",
                            .caller_id_name = "", .caller_id_number = "+4930555100", .request_id = "c2d-0001"};
-  d.commands()->make_call(r, [](base::Status) {});
-  const model::CallEvent* est = nullptr;
-  ASSERT_TRUE(run_until(io, [&] {
-    for (const auto& e : sink.events)
-      if (e.device == "100" && e.type == model::CallEventType::established) est = &e;
-    return est != nullptr;
-  }));
-  EXPECT_FALSE(model::has(est->allowed_actions, model::Action::hold));
-  const std::string call = est->call_id;
+  d.commands()->make_call(m, [](base::Status) {});
+  std::string call;
+  ASSERT_TRUE(run_until(r.io, [&] { return !(call = r.last_call("100", model::CallEventType::established)).empty(); }));
+  for (const auto& e : r.sink.events)
+    if (e.device == "100" && e.type == model::CallEventType::established)
+      EXPECT_FALSE(model::has(e.allowed_actions, model::Action::hold));
   std::optional<base::Status> held;
   d.commands()->hold(call, "100", [&](base::Status st) { held = st; });
-  ASSERT_TRUE(run_until(io, [&] { return held.has_value(); }));
+  ASSERT_TRUE(run_until(r.io, [&] { return held.has_value(); }));
   ASSERT_FALSE(*held);
   EXPECT_NE(held->error().message().find("dialplan version 2"), std::string::npos) << held->error().message();
-  ASSERT_TRUE(run_until(io, [&] { return !sink.entries.empty(); })) << "the call never ended";
-  EXPECT_EQ(sink.entries[0].disposition, model::Disposition::answered) << "the call went on";
-  bool stopped = false;
-  d.stop([&] { stopped = true; });
-  ASSERT_TRUE(run_until(io, [&] { return stopped; }));
-  server.stop();
-  sim.join();
+  ASSERT_TRUE(run_until(r.io, [&] { return !r.sink.entries.empty(); })) << "the call never ended";
+  EXPECT_EQ(r.sink.entries[0].disposition, model::Disposition::answered) << "the call went on";
 }
 
 // The user hangs up from the browser right after the destination answered, before chan_local
@@ -874,31 +899,12 @@ TEST(AmiDriverOverSimulator, AnyDeviceHangupBeforeTheLocalOptimizationEndsTheCal
 TEST(AmiDriverOverSimulator, MovingAnInternalCallKeepsTheOtherPartysCall) {
   LabConfig lab;
   lab.mobile_answer = 1s;
-  SimEngine engine(lab, std::chrono::time_point_cast<std::chrono::microseconds>(std::chrono::system_clock::now()),
-                   nullptr);
-  SimServerOptions so;
-  so.port = 0;
-  so.speed = 10;
-  SimServer server(so, engine);
-  auto port = server.listen();
-  ASSERT_TRUE(port) << port.error().message();
-  server.on_first_login([](SimEngine& e) {
-    start_internal(e, {.from = "101", .to = "100", .ring = 1s, .talk = 300s});
-  });
-  std::thread sim([&] { server.run(); });
-  boost::asio::io_context io;
-  RecordingSink sink;
-  auto driver = drivers::ami::AmiDriver::create(io.get_executor(), sim_driver_options(*port), sink);
-  ASSERT_TRUE(driver) << driver.error().message();
-  ports::PbxDriver& d = **driver;
-  d.start();
+  SimAndDriver r(lab, 10, [](SimEngine& e) { start_internal(e, {.from = "101", .to = "100", .ring = 1s, .talk = 300s}); });
+  ASSERT_TRUE(r.error.empty()) << r.error;
+  ports::PbxDriver& d = r.d();
   std::string call;
-  ASSERT_TRUE(run_until(io, [&] {
-    for (const auto& e : sink.events)
-      if (e.device == "100" && e.type == model::CallEventType::established) call = e.call_id;
-    return !call.empty();
-  }));
-  const std::size_t events_before = sink.events.size();
+  ASSERT_TRUE(run_until(r.io, [&] { return !(call = r.last_call("100", model::CallEventType::established)).empty(); }));
+  const std::size_t events_before = r.sink.events.size();
   std::optional<base::Status> moved;
   d.commands()->move_call(ports::MoveCallRequest{.call_id = call, .device = "100",
                                                  .external_dial_string = "01701234567",
@@ -906,9 +912,9 @@ TEST(AmiDriverOverSimulator, MovingAnInternalCallKeepsTheOtherPartysCall) {
                                                  .caller_id_number = "+4930555100",
                                                  .on_outcome = [&](base::Status st) { moved = st; }},
                           [](base::Status) {});
-  ASSERT_TRUE(run_until(io, [&] { return moved.has_value(); })) << "the move never finished";
+  ASSERT_TRUE(run_until(r.io, [&] { return moved.has_value(); })) << "the move never finished";
   ASSERT_TRUE(*moved) << moved->error().message();
-  ASSERT_TRUE(run_until(io, [&] {
+  ASSERT_TRUE(run_until(r.io, [&] {
     auto u = d.call_model().channel_usage(call);
     return u && u->trunk == 1 && u->internal == 1;  // the mobile and 101's phone
   })) << "the desk phone's channel never left";
@@ -916,21 +922,16 @@ TEST(AmiDriverOverSimulator, MovingAnInternalCallKeepsTheOtherPartysCall) {
   ASSERT_NE(c, nullptr);
   ASSERT_EQ(c->connections.size(), 2u) << "101 still in the same call";
   for (const auto& conn : c->connections) EXPECT_EQ(conn.state, model::ConnectionState::connected) << conn.device;
-  for (std::size_t i = events_before; i < sink.events.size(); ++i)
-    EXPECT_EQ(sink.events[i].call_id, call) << "a second call appeared: " << model::to_json_line(sink.events[i]);
-  // 101 hangs up (its talk time ends): one entry each.
+  for (std::size_t i = events_before; i < r.sink.events.size(); ++i)
+    EXPECT_EQ(r.sink.events[i].call_id, call) << "a second call appeared: " << model::to_json_line(r.sink.events[i]);
+  // 101 hangs up: one entry each.
   d.commands()->hangup(call, "101", [](base::Status) {});
-  ASSERT_TRUE(run_until(io, [&] { return sink.entries.size() >= 2 && d.call_model().find_call(call) == nullptr; }));
-  ASSERT_EQ(sink.entries.size(), 2u) << model::to_json_line(sink.entries.back());
-  for (const auto& e : sink.entries) {
+  ASSERT_TRUE(run_until(r.io, [&] { return r.sink.entries.size() >= 2 && d.call_model().find_call(call) == nullptr; }));
+  ASSERT_EQ(r.sink.entries.size(), 2u) << model::to_json_line(r.sink.entries.back());
+  for (const auto& e : r.sink.entries) {
     EXPECT_EQ(e.call_id, call) << model::to_json_line(e);
     EXPECT_EQ(e.disposition, model::Disposition::answered) << model::to_json_line(e);
   }
-  bool stopped = false;
-  d.stop([&] { stopped = true; });
-  ASSERT_TRUE(run_until(io, [&] { return stopped; }));
-  server.stop();
-  sim.join();
 }
 
 TEST(AmiDriverOverSimulator, MoveACallToTheMobileAndBackToTheDesk) {
