@@ -121,6 +121,11 @@ struct SimServer::Impl {
         drop(c);
         return;
       }
+      // An action happens now: between ticks the engine's clock stands at the last step it ran
+      // (seconds ago when the next step is far off), so first bring it to the present, as Asterisk
+      // stamps what an action causes with the time it runs (a hold and its retrieve a second
+      // later are a second apart in their events, and the journal's hold time with them).
+      if (options.speed > 0) engine.run_until(std::max(sim_now(), engine.now()));
       bool was_logged_in = c->session->logged_in();
       auto st = c->session->on_bytes(std::string_view(c->buf.data(), n));
       if (!st) {

@@ -144,6 +144,27 @@ TEST(SimServer, PlainLoginPingCoreShowChannelsAndOriginate) {
   EXPECT_EQ(sync->view().get("Message"), "Originate failed");
 }
 
+// Paced, with the next step far off (as the demo's sparse traffic leaves it): what an action
+// causes carries the time it runs at, not the time of the last step the engine ran (a hold and
+// its retrieve were stamped alike, and the journal's hold time was 0).
+TEST(SimServer, AnActionIsStampedWithThePresentBetweenSteps) {
+  ServerFixture f(1000, [](SimEngine& e) { e.after(std::chrono::hours(24), [] {}); });
+  Client c(f.port);
+  ASSERT_TRUE(c.connected());
+  c.send("Action: Login\r\nUsername: cti\r\nSecret: cti-secret\r\nActionID: login\r\n\r\n");
+  ASSERT_TRUE(c.response("login"));
+  auto stamp = [&](const std::string& id) {
+    c.send("Action: Ping\r\nActionID: " + id + "\r\n\r\n");
+    auto pong = c.response(id);
+    EXPECT_TRUE(pong);
+    return pong ? std::stod(std::string(pong->view().get("Timestamp"))) : 0.0;
+  };
+  double first = stamp("p1");
+  double second = stamp("p2");  // a round trip later: at speed 1000, milliseconds of simulated time
+  EXPECT_GT(first, 1'795'382'753.0);
+  EXPECT_GT(second, first);
+}
+
 TEST(SimServer, Md5LoginAndLogoff) {
   ServerFixture f(1);
   Client c(f.port);
