@@ -109,15 +109,18 @@ export async function dial(raw: string, force = false) {
   // The question goes at the click, not when the server has answered (it sends the PBX action
   // first: web_e2e_dial_card saw the Originate while the question was still shown).
   if (confirmDial.to) { confirmDial.to = ''; render(); }
+  // Noted before the request: the call's first event may come over the stream before the 202
+  // (the demo's PBX answers the Originate at once), and its card shows the number from the start.
+  dialed.splice(0, dialed.length, { to, at: Date.now(), callId: null });
   try {
     const r = await api.post<CommandAccepted>('/api/v1/calls', { to });
     track(r, 'make_call', to);
-    dialed.splice(0, dialed.length, { to, at: Date.now(), callId: null });
     state.lastDialed = to;
     localStorage.setItem('cb.lastDialed', to);
     state.pendingDial = '';
     setFlash('ok', t('dial.calling', { number: to }));
   } catch (e) {
+    dialed.length = 0;
     setFlash('error', t('dial.failed', { error: errText(e) }));
   }
 }

@@ -113,10 +113,16 @@ export class Proxy {
 // `callbridged --demo` (the built-in PBX simulator, demo users and contacts) on port 0 with a fresh
 // data dir, stopped and removed at the test's cleanup; its output is also ctx.daemon.output (shown
 // when the test fails). `await demo.link('Anna')` / `demo.link('the admin')`: the sign-in link the
-// demo prints for that person.
-export function startDemo(ctx, name) {
+// demo prints for that person. `config`: the text of a --config file to start it with (e.g. a
+// `[demo]` table with calls_per_minute and seed).
+export function startDemo(ctx, name, { config } = {}) {
   const dir = mkdtempSync(join(tmpdir(), `cb-${name}-`));
-  const proc = spawn(env.daemon, ['--demo', '--listen', '127.0.0.1:0', '--data-dir', join(dir, 'data')], {
+  const args = ['--demo', '--listen', '127.0.0.1:0', '--data-dir', join(dir, 'data')];
+  if (config !== undefined) {
+    writeFileSync(join(dir, 'cb.toml'), config);
+    args.push('--config', join(dir, 'cb.toml'));
+  }
+  const proc = spawn(env.daemon, args, {
     env: { ...process.env, CALLBRIDGE_WEB_DIR: env.web }, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   const onData = (x) => { out += x; };
