@@ -13,6 +13,9 @@
 //     simulator rings it behind the trunk and bridges it with the other party): the command record
 //     on the issuing node reaches "done" with the same call id; the move back to the desk issued on
 //     the owner answers and records the same way;
+//   - AnyDevice (issue 19): the active device Anna chooses on the node that does NOT own the link
+//     (her mobile, then her desk phone) is what the owner's next make call rings first (the
+//     call's trunk channel, the journal entry's device);
 //   - owner stopped (SIGSTOP, its lease not yet expired): the command times out, 504
 //     pbx-unavailable after [cluster] command_timeout_ms; owner killed (kill -9) before anyone took
 //     the link: 503 pbx-unavailable at once (nobody serves the link's subject), well before the
@@ -384,6 +387,124 @@ TEST_F(ClusterMove, AMoveIssuedOnTheOtherNodeIsCarriedOutByTheOwner) {
 
   auto h = post(*other, "/api/v1/calls/" + call_id + "/hangup", "{}");
   EXPECT_EQ(h.status, 202) << h.body;
+}
+
+// Issue 19: the active device Anna chooses on the node that does NOT own the link is what the
+// owner's make call rings first. The owner keeps every user's active device in memory (its make
+// calls' Originate and its journal read it); the choice reaches it through the event log (the
+// user_devices record), and it re-reads Anna's devices from the shared database. Real speed: the
+// simulated mobile answers after 3 s.
+class ClusterAnyDevice : public ClusterMove {
+ protected:
+  // ClusterMove's tenant without its outside prefix: the simulated PBX, as the lab, dials a
+  // national number as it is ("0170..."; with a prefix "00170..." would be international there).
+  ClusterAnyDevice() {
+    sim_speed_ = "1";
+    extra_config_ =
+        "lease_ttl_ms = 15000\n"
+        "\n[tenant.default.dialing]\ncountry_code = \"49\"\narea_code = \"30\"\nbase_number = \"555\"\n"
+        "extension_length = 3\n\n[tenant.default.call_control]\noffice_number = \"+4930555100\"\n\n"
+        "[tenant.default.any_device]\nallow = [\"+4917*\"]\n";
+  }
+
+  // The call once Anna's side (100) and Ben (101) talk: its "channels" (the mobile is the trunk's).
+  json::object talking(const Node& n, const std::string& call_id) {
+    json::object out;
+    until([&] {
+      auto c = get(n, "/api/v1/calls/" + call_id);
+      if (c.status != 200 || c.body.find(R"("device":"100","state":"connected")") == std::string::npos ||
+          c.body.find(R"("device":"101","state":"connected")") == std::string::npos)
+        return false;
+      out = body_of(c);
+      return true;
+    }, 30s);
+    return out;
+  }
+  static std::int64_t trunk_channels(const json::object& call) {
+    const auto* ch = call.if_contains("channels");
+    const auto* t = ch && ch->is_object() ? ch->get_object().if_contains("trunk") : nullptr;
+    return t && t->is_int64() ? t->get_int64() : -1;
+  }
+  // A make call to Ben issued on `n`, until both talk on the owner: the call.
+  json::object call_ben(Node& n, Node& own) {
+    auto a = post(n, "/api/v1/calls", R"({"to":"101"})");
+    EXPECT_EQ(a.status, 202) << a.body;
+    const std::string id = str(body_of(a), "command_id");
+    auto made = command_when(
+        n, id, [](const json::object& c) { return str(c, "state") == "done" && !str(c, "call_id").empty(); }, 30s);
+    if (made.empty()) {
+      ADD_FAILURE() << "make call not done: " << get(n, "/api/v1/commands/" + id).body;
+      return {};
+    }
+    auto call = talking(own, str(made, "call_id"));
+    if (call.empty()) ADD_FAILURE() << "not talking: " << get(own, "/api/v1/calls").body;
+    return call;
+  }
+  bool hang_up(Node& n, Node& own, const std::string& call_id) {
+    auto h = post(n, "/api/v1/calls/" + call_id + "/hangup", "{}");
+    return h.status == 202 && until([&] { return !call_listed(own, call_id); });
+  }
+};
+
+TEST_F(ClusterAnyDevice, TheActiveDeviceChosenOnTheOtherNodeIsWhatTheOwnersMakeCallRings) {
+  start_nodes(2);
+  ASSERT_TRUE(until([&] { return owner() != nullptr; })) << logs();
+  Node* own = owner();
+  Node* other = own == &nodes_[0] ? &nodes_[1] : &nodes_[0];
+  ASSERT_TRUE(routes_to_owner(*other));
+
+  // On the other node: Anna adds her mobile and makes it her active device. The owner learns it
+  // from the event log and says so once it has re-read her devices.
+  auto d = put(*other, "/api/v1/me/devices/mobile", R"({"number":"0170 1234567"})");
+  ASSERT_EQ(d.status, 201) << d.body;
+  auto chose = put(*other, "/api/v1/me/devices/active", R"({"device":"mobile"})");
+  ASSERT_EQ(chose.status, 200) << chose.body;
+  const std::regex now_mobile("anna's devices changed on another node; active device: mobile");
+  ASSERT_TRUE(until([&] { return own->has(now_mobile); })) << logs();
+  EXPECT_FALSE(other->has(now_mobile)) << "the node that stored the change does not hear it back";
+
+  // A make call issued on the owner rings the mobile first: behind the trunk (a desk call has no
+  // trunk channel), and the journal names the mobile as the device that carried it.
+  auto mobile_call = call_ben(*own, *own);
+  ASSERT_FALSE(mobile_call.empty()) << logs();
+  const std::string first = str(mobile_call, "id");
+  EXPECT_EQ(trunk_channels(mobile_call), 1) << json::serialize(mobile_call);
+  ASSERT_TRUE(hang_up(*own, *own, first)) << logs();
+  // Anna's journal (newest first) once `pred` holds for it: the owner wrote the entries.
+  auto journal_when = [&](const std::function<bool(const json::array&)>& pred) {
+    json::array last;
+    until([&] {
+      auto j = body_of(get(*own, "/api/v1/journal"));
+      const auto* es = j.if_contains("entries");
+      if (!es || !es->is_array()) return false;
+      last = es->get_array();
+      return pred(last);
+    });
+    return pred(last);
+  };
+  auto device_name = [](const json::value& e) {
+    const auto* dev = e.is_object() ? e.get_object().if_contains("device") : nullptr;
+    return dev && dev->is_object() ? "device " + str(dev->get_object(), "name") + " " + str(dev->get_object(), "number")
+                                   : std::string("desk");
+  };
+  EXPECT_TRUE(journal_when([&](const json::array& es) {
+    return es.size() == 1 && device_name(es[0]) == "device mobile +491701234567";
+  })) << get(*own, "/api/v1/journal").body;
+
+  // Back to the desk phone, chosen on the other node: the next make call (issued there too) rings
+  // the desk phone, no trunk channel.
+  auto desk = put(*other, "/api/v1/me/devices/active", R"({"device":"100"})");
+  ASSERT_EQ(desk.status, 200) << desk.body;
+  ASSERT_TRUE(until([&] { return own->has(std::regex("anna's devices changed on another node; active device: 100")); }))
+      << logs();
+  auto desk_call = call_ben(*other, *own);
+  ASSERT_FALSE(desk_call.empty()) << logs();
+  EXPECT_EQ(trunk_channels(desk_call), 0) << json::serialize(desk_call);
+  const std::string second = str(desk_call, "id");
+  ASSERT_TRUE(hang_up(*other, *own, second)) << logs();
+  EXPECT_TRUE(journal_when([&](const json::array& es) {
+    return es.size() == 2 && device_name(es[0]) == "desk" && device_name(es[1]) == "device mobile +491701234567";
+  })) << get(*own, "/api/v1/journal").body;
 }
 
 TEST_F(ClusterCommands, AStoppedOwnerTimesOutAndNoOwnerAnswersUnavailableAtOnce) {

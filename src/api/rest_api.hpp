@@ -19,6 +19,7 @@
 
 #include "api/auth.hpp"
 #include "api/http_server.hpp"
+#include "core/any_device.hpp"
 #include "core/event_hub.hpp"
 #include "base/cidr.hpp"
 #include "base/time.hpp"
@@ -153,6 +154,17 @@ struct RestDeps {
 };
 
 std::shared_ptr<rest::Ctx> add_rest_routes(HttpServer& server, RestDeps deps);
+
+// AnyDevice: re-reads `user`'s devices from the identity store, sets their entry in
+// RestDeps::active_devices and makes the follow-me of their lines follow it where this node has the
+// tenant's PBX features (RestDeps::line_features, on the io thread): what the device routes do after
+// every change they stored. Cluster mode: the app calls it when another node stored such a change
+// (docs/cluster.md "AnyDevice on every node"). Worker thread (the store may be PostgreSQL); an
+// error is the store's (the cache keeps what it had). Else the active device now (nullopt: never
+// chosen, or gone: the tenant's default).
+namespace rest {
+base::Result<std::optional<core::ActiveDevice>> reload_active_device(Ctx& ctx, const base::TenantId& tenant, const std::string& user);
+}  // namespace rest
 
 // The served OpenAPI document: src/api/openapi.json with every capability's fragment, assembled at
 // build time (tools/openapi_assemble.py).

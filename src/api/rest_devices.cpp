@@ -61,6 +61,7 @@ json::object state_json(const ports::User& u, const ports::UserDevices& d, const
 struct Loaded {
   ports::User user;
   ports::UserDevices devices;
+  std::optional<core::ActiveDevice> active{};  // reload_and_follow(): what call control reads now
 };
 
 std::expected<Loaded, HttpResponse> load(Ctx& ctx, const base::TenantId& tenant, const std::string& name) {
@@ -68,7 +69,7 @@ std::expected<Loaded, HttpResponse> load(Ctx& ctx, const base::TenantId& tenant,
   if (!u) return std::unexpected(from_error(u.error()));
   auto d = ctx.deps.identity->get_user_devices(tenant, name);
   if (!d) return std::unexpected(from_error(d.error()));
-  return Loaded{std::move(*u), std::move(*d)};
+  return Loaded{std::move(*u), std::move(*d), std::nullopt};
 }
 
 // Follow-me rings the active external device (docs/dialplan.md): the user's lines that have it on
@@ -84,20 +85,32 @@ void follow_active_device(Ctx& ctx, const base::TenantId& tenant, const std::str
   });
 }
 
-// After a stored change: the registry call control reads, then the user's streams (io thread).
-HttpResponse changed(Ctx& ctx, const base::TenantId& tenant, const std::string& user, std::string_view change,
-                     int status) {
-  auto now = load(ctx, tenant, user);
-  if (!now) return now.error();
-  const auto& d = now->devices;
-  std::optional<core::ActiveDevice> active;
-  if (std::find(now->user.extensions.begin(), now->user.extensions.end(), d.active) != now->user.extensions.end())
+// The user's devices as the store has them now, and the active device call control reads from
+// them: set in the registry (core::ActiveDevices), followed by the follow-me of the user's lines
+// where this node has the tenant's PBX features. Worker thread.
+base::Result<Loaded> reload_and_follow(Ctx& ctx, const base::TenantId& tenant, const std::string& user) {
+  auto u = ctx.deps.identity->get_user(tenant, user);
+  if (!u) return base::fail(u.error());
+  auto devices = ctx.deps.identity->get_user_devices(tenant, user);
+  if (!devices) return base::fail(devices.error());
+  auto now = Loaded{std::move(*u), std::move(*devices), std::nullopt};
+  const auto& d = now.devices;
+  auto& active = now.active;
+  if (std::find(now.user.extensions.begin(), now.user.extensions.end(), d.active) != now.user.extensions.end())
     active = core::ActiveDevice{d.active, ""};
   for (const auto& e : d.external)
     if (e.name == d.active) active = core::ActiveDevice{e.name, e.number, e.private_device};
   if (ctx.deps.active_devices) ctx.deps.active_devices->set(tenant, user, active);
-  follow_active_device(ctx, tenant, user, now->user.extensions, active, settings_of(ctx, tenant)->policy);
-  auto body = state_json(now->user, d, *settings_of(ctx, tenant));
+  follow_active_device(ctx, tenant, user, now.user.extensions, active, settings_of(ctx, tenant)->policy);
+  return now;
+}
+
+// After a stored change: the registry call control reads, then the user's streams (io thread).
+HttpResponse changed(Ctx& ctx, const base::TenantId& tenant, const std::string& user, std::string_view change,
+                     int status) {
+  auto now = reload_and_follow(ctx, tenant, user);
+  if (!now) return from_error(now.error());
+  auto body = state_json(now->user, now->devices, *settings_of(ctx, tenant));
   if (ctx.deps.publish_to_user) {
     // The user's name too: the tenant's anydevice.changed webhooks get the message (docs/webhooks.md).
     std::string tail = ",\"user\":" + json::serialize(json::value(user)) + ",\"change\":\"" + std::string(change) +
@@ -235,6 +248,13 @@ HttpResponse unavailable_devices() {
 }
 
 }  // namespace
+
+base::Result<std::optional<core::ActiveDevice>> reload_active_device(Ctx& ctx, const base::TenantId& tenant,
+                                                                     const std::string& user) {
+  auto now = reload_and_follow(ctx, tenant, user);
+  if (!now) return base::fail(now.error());
+  return now->active;
+}
 
 HttpResponse devices_request(Ctx& ctx, const HttpRequest& req, const Principal& p, const std::string& user,
                              const std::string& rest) {

@@ -1,9 +1,14 @@
 #include "app/rest_wiring.hpp"
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <mutex>
 #include <optional>
+#include <set>
+#include <string>
+#include <utility>
 
 #include "api/auth.hpp"
 #include "api/rest_api.hpp"
@@ -44,9 +49,17 @@ struct RestWiring {
   struct TapGuard {
     core::EventHub* hub = nullptr;
     ~TapGuard() {
-      if (hub) hub->set_tap({});
+      if (hub) {
+        hub->set_tap({});
+        hub->set_on_remote_user_devices({});
+      }
     }
   } tap_guard;
+  // The API's routes' context (api::rest::reload_active_device), and the users whose devices
+  // another cluster node changed and whose reload is queued on the workers (once per user).
+  std::shared_ptr<api::rest::Ctx> api;
+  std::mutex reload_mu;
+  std::set<std::pair<base::TenantId, std::string>> reloads_queued;
   // contacts.db, its index and the dialing plans are the App's (App::contacts(), App::to_e164()):
   // the same instances serve live calls.
   // Blocking work of the API, off the io thread (wire_rest_api). Two pools, so that a flood of bad
@@ -267,7 +280,40 @@ base::Result<std::shared_ptr<RestWiring>> wire_rest_api(App& app) {
   // Cluster mode: the commands of a tenant whose PBX link another node owns go to that node.
   d.remote_call_control = [a](const base::TenantId& tenant) { return a->remote_commands(tenant); };
   d.metrics_allow = app.config().server.metrics_allow;
-  add_api_routes(app.http(), std::move(d));
+  w->api = add_api_routes(app.http(), std::move(d));
+  // Cluster mode (issue 19): another node stored a user's device change (its user_devices record
+  // came through the event log): this node's copy of their active device, which its make calls and
+  // journal read, and the follow-me of their lines if this node owns the link, follow it as on the
+  // node that stored it. The store may be PostgreSQL: read on a worker; a user's reloads queued
+  // meanwhile are one (each reads the store as it is then).
+  app.event_hub().set_on_remote_user_devices([weak = std::weak_ptr<RestWiring>(w)](const base::TenantId& tenant,
+                                                                               const std::string& user) {
+    auto w = weak.lock();
+    if (!w || !w->rest_offload.pool || !w->api) return;
+    {
+      std::lock_guard lock(w->reload_mu);
+      if (!w->reloads_queued.emplace(tenant, user).second) return;
+    }
+    const bool queued = w->rest_offload.pool->try_submit([weak, tenant, user] {
+      auto w = weak.lock();
+      if (!w) return;
+      {
+        std::lock_guard lock(w->reload_mu);
+        w->reloads_queued.erase({tenant, user});
+      }
+      auto active = api::rest::reload_active_device(*w->api, tenant, user);
+      if (!active)
+        return spdlog::warn("tenant {}: {}'s devices changed on another node; reading them failed: {}", tenant, user,
+                            active.error().message());
+      spdlog::info("tenant {}: {}'s devices changed on another node; active device: {}", tenant, user,
+                   *active ? (*active)->name : std::string("the tenant's default"));
+    });
+    if (!queued) {
+      std::lock_guard lock(w->reload_mu);
+      w->reloads_queued.erase({tenant, user});
+      spdlog::warn("tenant {}: {}'s devices changed on another node; reload skipped (workers busy)", tenant, user);
+    }
+  });
   // Issue 14: the follow-me numbers in AstDB follow the users' active devices also across
   // reconnects: after each login's read-back, the lines whose follow-me no longer rings their
   // owner's active external device are rewritten (or follow-me turned off). identity.db on a worker.
@@ -279,6 +325,24 @@ base::Result<std::shared_ptr<RestWiring>> wire_rest_api(App& app) {
       if (!w) return;
       auto users = w->identity->list_users(tenant);
       if (!users) return spdlog::warn("tenant {}: follow-me check after login: {}", tenant, users.error().message());
+      // The active devices as the store has them now: in cluster mode this node may own the link
+      // only since a moment, and changes logged before it started or in a gap of its event log
+      // never reached its copy (issue 19). Refreshed for the tenant's users, as changed() sets them.
+      auto rows = w->identity->list_active_devices();
+      if (!rows) return spdlog::warn("tenant {}: follow-me check after login: {}", tenant, rows.error().message());
+      std::map<std::string, const ports::ActiveDeviceRow*> chosen;
+      for (const auto& row : *rows)
+        if (row.tenant == tenant) chosen[row.user] = &row;
+      for (const auto& u : *users) {
+        std::optional<core::ActiveDevice> active;
+        if (auto it = chosen.find(u.name); it != chosen.end()) {
+          const auto& row = *it->second;
+          const bool desk = std::find(u.extensions.begin(), u.extensions.end(), row.device) != u.extensions.end();
+          if (!row.number.empty()) active = core::ActiveDevice{row.device, row.number, row.private_device};
+          else if (desk) active = core::ActiveDevice{row.device, ""};
+        }
+        if (a->active_devices().get(tenant, u.name) != active) a->active_devices().set(tenant, u.name, active);
+      }
       // Per line: the follow-me number its owner's active device asks for. A line of several users
       // (a shared phone) follows the one whose active device is external; off only if none is.
       std::map<std::string, std::optional<std::string>> want;

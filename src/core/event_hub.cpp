@@ -597,7 +597,10 @@ bool EventHub::apply_logged(const base::TenantId& tn, std::uint64_t seq, std::st
       if (to != std::string::npos) t.mirror_lines[r->devices.front()] = r->tail.substr(from, to - from);
     }
   }
+  const bool devices_changed = !own && r->kind == HubMessage::Kind::user_devices && !r->user.empty();
+  std::string user = devices_changed ? r->user : std::string();
   deliver(t, r->kind, std::move(r->devices), json, std::move(r->user), r->call_gone, own);
+  if (devices_changed && on_remote_user_devices_) on_remote_user_devices_(tn, user);
   return true;
 }
 

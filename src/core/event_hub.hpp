@@ -171,6 +171,14 @@ class EventHub {
   // the same calls and lines at the same seq. Null: local mode (the default). Set before anything
   // is published; must outlive the hub or be reset first.
   void set_event_log(ports::EventLog* log) { log_ = log; }
+  // Cluster mode: called with the tenant and user of each user_devices record another node logged
+  // (apply_logged with own == false), after its delivery: that user's devices changed in the shared
+  // identity store, and this node's copy of their active device (core::ActiveDevices) and, where it
+  // owns the link, the PBX's follow-me must follow (app: rest_wiring). The node that logged it did
+  // that itself. Io thread; must not block. Unset: none (the default).
+  void set_on_remote_user_devices(std::function<void(const base::TenantId&, const std::string& user)> f) {
+    on_remote_user_devices_ = std::move(f);
+  }
   bool logged_mode() const { return log_ != nullptr; }
   // A `since` ahead of this node by at most the retention (a client that moved from a node a few
   // messages ahead) resumes at once without a snapshot; the messages up to `since` are not sent
@@ -273,6 +281,7 @@ class EventHub {
   ports::EventLog* log_ = nullptr;
   const RemoteInfoView* remote_info_ = nullptr;
   std::function<void(const TappedMessage&)> tap_;
+  std::function<void(const base::TenantId&, const std::string&)> on_remote_user_devices_;
   std::unordered_map<base::TenantId, Tenant> tenants_;
   std::vector<std::pair<Tenant*, std::uint64_t>> removed_while_publishing_;
   std::size_t subscribers_ = 0;

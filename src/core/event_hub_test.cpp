@@ -608,5 +608,40 @@ TEST(LoggedHub, SeqGoesOnWhoeverPublishesAndDuplicatesGapsAndGarbageAreHandled) 
   for (auto id : {s.id, r.id, r2.id}) a.unsubscribe("default", id);
 }
 
+// Issue 19: a user's AnyDevice change logged by one node reaches every other node's observer (which
+// reloads that user's active device there), once per record, never the logging node's own and
+// never for another kind of message to one user (a command outcome).
+TEST(LoggedHub, OtherNodesHearOfAUsersDeviceChangeTheLoggingNodeDoesNot) {
+  MemoryLog log;
+  EventHub a, b;
+  a.set_event_log(&log);
+  b.set_event_log(&log);
+  log.nodes = {&a, &b};
+  std::vector<std::string> heard_a, heard_b;
+  a.set_on_remote_user_devices([&](const base::TenantId& t, const std::string& u) { heard_a.push_back(t.str() + "/" + u); });
+  b.set_on_remote_user_devices([&](const base::TenantId& t, const std::string& u) { heard_b.push_back(t.str() + "/" + u); });
+  log.from = &a;
+  a.publish_to_user("default", "anna", "user_devices", R"(,"user":"anna","change":"active"})",
+                    HubMessage::Kind::user_devices);
+  a.publish_to_user("default", "anna", "command", R"(,"id":"cmd-1"})", HubMessage::Kind::command);
+  log.from = &b;
+  b.publish_to_user("acme", "ben", "user_devices", R"(,"user":"ben","change":"removed"})",
+                    HubMessage::Kind::user_devices);
+  log.flush();
+  EXPECT_EQ(heard_a, (std::vector<std::string>{"acme/ben"}));
+  EXPECT_EQ(heard_b, (std::vector<std::string>{"default/anna"}));
+  // A redelivered record is ignored, the observer too.
+  struct Capture : ports::EventLog {
+    std::string last;
+    void append(const base::TenantId&, std::string r) override { last = std::move(r); }
+  } cap;
+  EventHub c;
+  c.set_event_log(&cap);
+  c.publish_to_user("default", "cleo", "user_devices", R"(,"user":"cleo"})", HubMessage::Kind::user_devices);
+  EXPECT_TRUE(b.apply_logged("default", 3, cap.last, false));
+  EXPECT_TRUE(b.apply_logged("default", 3, cap.last, false));
+  EXPECT_EQ(heard_b, (std::vector<std::string>{"default/anna", "default/cleo"}));
+}
+
 }  // namespace
 }  // namespace callbridge::core
