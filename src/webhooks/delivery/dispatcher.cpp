@@ -451,7 +451,7 @@ bool Dispatcher::wait_idle(Clock::time_point deadline) const {
   for (;;) {
     {
       std::lock_guard lk(mu_);
-      if (inbound_.empty() && pending_.load() == 0 && unlogged_.load() == 0) return true;
+      if (inbound_.empty() && taken_.load() == 0 && pending_.load() == 0 && unlogged_.load() == 0) return true;
     }
     if (Clock::now() >= deadline) return false;
     std::this_thread::sleep_for(std::chrono::milliseconds(2));
@@ -663,9 +663,11 @@ void Dispatcher::run() {
       std::lock_guard lk(mu_);
       if (stopping_) break;
       in.swap(inbound_);  // `in` was cleared below: offer() pushes into its old capacity
+      taken_.store(in.size());
     }
     for (auto& i : in) fan_out(i);
     in.clear();
+    taken_.store(0);  // now counted in pending_ (or dropped, or matched no hook)
     const auto now = Clock::now();
     while (!L.timers.empty() && L.timers.begin()->first <= now) {
       L.ready.push_back(std::move(L.timers.begin()->second));

@@ -129,6 +129,7 @@ class Dispatcher final : public ports::WebhookEngine {
       delivered_{0}, failed_{0}, retries_{0}, blocked_{0}, pending_{0}, in_flight_{0};
   // Delivery log rows the delivery thread holds for its next batch (run(): flush_log).
   std::atomic<std::size_t> unlogged_{0};
+  std::atomic<std::size_t> taken_{0};  // messages the delivery thread took from inbound_, not fanned out yet
   std::thread thread_;
 };
 
