@@ -233,6 +233,36 @@ def remote_hangs_up_while_held_on_mobile(t):
 
 
 @scenario("anydevice")
+def blind_transfer_from_mobile(t):
+    """From the mobile to an external number; the user hands the call to 102 through the API at once
+    (AMI BlindTransfer of the mobile's channel; Asterisk names the Local ";2" still between the
+    mobile and the destination as the transferee): the external party rings at 102, which answers
+    and hangs up after its talk; the mobile's channel ends at the transfer. 103: outbound,
+    answered, carried by the mobile, transferred_to 102; 102: inbound from the external party,
+    transferred_from 103."""
+    use_mobile(t, "/api/v1/me")
+    try:
+        t.phone("102", "uas_answer_hangup.xml", calls=1, ring_ms=1000)
+        x = t.caller()
+        t.d.post("/api/v1/calls", {"to": "0" + x[3:], "from": "103"})
+        call = t.connection("103", "connected", remote=x)
+        t.command_done(t.api("transfer", call, device="103", to="102"))
+        t.connection("102", "connected", remote=x)
+        t.finish([Entry("103", "outbound", x, "answered", device=DEVICE, transferred_to="102"),
+                  Entry("102", "inbound", x, "answered", ring=1.0, transferred_from="103")],
+                 [Cdr("Local", "trunk", "ANSWERED", why="the mobile's leg and the destination's (Local;2 / Local;1 dial them)"),
+                  Cdr("Local", "trunk", "ANSWERED", why="the mobile's leg and the destination's (Local;2 / Local;1 dial them)"),
+                  Cdr("Local", "102", "ANSWERED", optional=True, why="transferred before the Local optimization: ;2 dials 102"),
+                  Cdr("trunk", "102", "ANSWERED", optional=True, why="the destination and 102 after the optimization"),
+                  Cdr("trunk", "trunk", "ANSWERED", optional=True, why="mobile and destination, if optimized before the transfer")],
+                 events={"103": ["originated", "established", "transferred"],
+                         "102": ["delivered", "established", "connectionCleared"]},
+                 lines={"103": ["busy", "idle"], "102": ["ringing", "busy", "idle"]})
+    finally:
+        t.d.request("PUT", "/api/v1/me/devices/active", {"device": None})
+
+
+@scenario("anydevice")
 def make_call_mobile_busy(t):
     """The mobile declines (the carrier answers 486 after 0.5 s): the make call fails (the
     OriginateResponse of the Local channel), nothing is dialled to the destination; 103's entry

@@ -190,10 +190,29 @@ void AmiCallTracker::Impl::pbx_unhold(Channel& c, Timestamp t) {
   if (!c.on_hold) set_legs_held(c, false, t);  // else the device's own hold still holds
 }
 
+Slot AmiCallTracker::Impl::behind_local(Slot s) {
+  for (int guard = 0; guard < 8 && s != kNoSlot && g_.at(s).kind == ChanKind::local; ++guard) {
+    const Slot peer = g_.at(s).peer;
+    if (peer == kNoSlot) return s;
+    const Channel& pc = g_.at(peer);
+    Slot next = kNoSlot;
+    if (const Bridge* b = g_.bridge(pc.bridge))
+      for (Slot m : b->members)
+        if (m != peer) next = m;
+    if (next == kNoSlot && !pc.dial_targets.empty()) next = pc.dial_targets.front();
+    if (next == kNoSlot) return s;
+    s = next;
+  }
+  return s;
+}
+
 void AmiCallTracker::Impl::on_blind_transfer(const AmiFields& f, Timestamp t) {
   if (f[F::result] != "Success") return;
   Slot ps = g_.find(f[F::transferer_uniqueid]);
-  Slot cs = g_.find(f[F::transferee_uniqueid]);
+  // The transferee may be a Local half still standing between the transferer and the party it
+  // talks to (an AnyDevice call transferred before chan_local optimized the pair away: Asterisk
+  // names the ";2" that dials the mobile): the transferred party is behind that pair.
+  Slot cs = behind_local(g_.find(f[F::transferee_uniqueid]));
   std::string_view ext = f[F::extension];
   std::string to = ext.empty() ? std::string()
                    : opt_.is_internal_number(ext) ? std::string(ext)
