@@ -190,20 +190,10 @@ void AmiCallTracker::Impl::pbx_unhold(Channel& c, Timestamp t) {
   if (!c.on_hold) set_legs_held(c, false, t);  // else the device's own hold still holds
 }
 
-Slot AmiCallTracker::Impl::behind_local(Slot s) {
-  for (int guard = 0; guard < 8 && s != kNoSlot && g_.at(s).kind == ChanKind::local; ++guard) {
-    const Slot peer = g_.at(s).peer;
-    if (peer == kNoSlot) return s;
-    const Channel& pc = g_.at(peer);
-    Slot next = kNoSlot;
-    if (const Bridge* b = g_.bridge(pc.bridge))
-      for (Slot m : b->members)
-        if (m != peer) next = m;
-    if (next == kNoSlot && !pc.dial_targets.empty()) next = pc.dial_targets.front();
-    if (next == kNoSlot) return s;
-    s = next;
-  }
-  return s;
+Slot AmiCallTracker::Impl::behind_local(Slot s) const {
+  if (s == kNoSlot || g_.at(s).kind != ChanKind::local || g_.at(s).peer == kNoSlot) return s;
+  Far f = g_.resolve(g_.at(s).peer);  // what the pair's other half talks to or dials
+  return f.ok && !f.conference ? f.slot : s;
 }
 
 void AmiCallTracker::Impl::on_blind_transfer(const AmiFields& f, Timestamp t) {

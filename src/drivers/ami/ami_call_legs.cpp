@@ -307,9 +307,8 @@ void AmiCallTracker::Impl::give_moved_leg(Slot ns, PartyLeg leg, Slot rs, Timest
   n.had_leg = true;
   n.start_unseen = false;
   model_.set_pbx_hold(leg.call_id, n.ext, pbx_hold_for(n));  // on the new device from now on
-  const std::string leg_call_id = leg.call_id;
+  n.moved_in = leg.call_id;
   n.legs.push_back(std::move(leg));
-  n.moved_in = leg_call_id;
   n.move_of.clear();  // done: a later change of remote is an ordinary one
 }
 

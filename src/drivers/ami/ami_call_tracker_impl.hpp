@@ -312,8 +312,8 @@ class AmiCallTracker::Impl {
   // [callbridge-hold]; resumed when it enters a bridge again.
   void pbx_unhold(Channel& c, Timestamp t);
   void set_legs_held(Channel& c, bool held, Timestamp t);
-  // `s`, or when it is a Local half, the channel behind its pair (its peer's bridge or dial).
-  Slot behind_local(Slot s);
+  // `s`, or when it is a Local half, the channel behind its pair (ChannelGraph::resolve from its peer).
+  Slot behind_local(Slot s) const;
   // Connection::pbx_hold for a leg of party channel `c`: the PBX can hold calls on it.
   bool pbx_hold_for(const Channel& c) const { return pbx_hold_ && c.trunk; }
   void on_confbridge(const AmiFields& f, Timestamp t);      // ConfbridgeStart, ConfbridgeJoin
