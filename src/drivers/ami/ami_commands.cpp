@@ -369,19 +369,30 @@ void AmiCommands::hangup(const std::string& call_id, const std::string& device, 
   send(hangup_action(ch->party.name), "hangup", std::move(done));
 }
 
+std::string AmiCommands::phone_event(const std::string& device, std::string PhoneNotifyEvents::*which,
+                                     std::string_view what, ports::CommandDone& done) {
+  PhoneNotifyEvents ev = options_.phone ? options_.phone(device) : PhoneNotifyEvents{};
+  std::string event = ev.*which;
+  if (event.empty())
+    done(fail(Error::conflict("the phone of device " + device + " does not support remote " + std::string(what))));
+  return event;
+}
+
 void AmiCommands::notify(const std::string& call_id, const std::string& device,
                          std::string PhoneNotifyEvents::*which, std::string_view what, ports::CommandDone done) {
-  PhoneNotifyEvents ev = options_.phone ? options_.phone(device) : PhoneNotifyEvents{};
-  const std::string& event = ev.*which;
-  if (event.empty())
-    return done(fail(Error::conflict("the phone of device " + device + " does not support remote " +
-                                     std::string(what))));
+  std::string event = phone_event(device, which, what, done);
+  if (event.empty()) return;
   auto ch = locate(call_id, device, done);
   if (!ch) return;
-  std::string endpoint = endpoint_of(ch->party.name, "PJSIP");
+  notify_on(*ch, device, event, what, std::move(done));
+}
+
+void AmiCommands::notify_on(const AmiCallTracker::CallChannels& ch, const std::string& device,
+                            const std::string& event, std::string_view what, ports::CommandDone done) {
+  std::string endpoint = endpoint_of(ch.party.name, "PJSIP");
   if (endpoint.empty())
     return done(fail(Error::conflict("remote " + std::string(what) + " needs a PJSIP phone, device " +
-                                     device + " is on " + ch->party.name)));
+                                     device + " is on " + ch.party.name)));
   send(notify_action(endpoint, event), "notify", std::move(done));
 }
 
@@ -392,13 +403,15 @@ void AmiCommands::hold(const std::string& call_id, const std::string& device, po
   auto ch = locate(call_id, device, done);
   if (!ch) return;
   if (ch->party.trunk) return pbx_hold(*ch, call_id, device, std::move(done));
-  notify(call_id, device, &PhoneNotifyEvents::hold, "hold", std::move(done));
+  std::string event = phone_event(device, &PhoneNotifyEvents::hold, "hold", done);
+  if (!event.empty()) notify_on(*ch, device, event, "hold", std::move(done));
 }
 void AmiCommands::retrieve(const std::string& call_id, const std::string& device, ports::CommandDone done) {
   auto ch = locate(call_id, device, done);
   if (!ch) return;
   if (ch->party.trunk) return pbx_retrieve(*ch, call_id, device, std::move(done));
-  notify(call_id, device, &PhoneNotifyEvents::retrieve, "retrieve", std::move(done));
+  std::string event = phone_event(device, &PhoneNotifyEvents::retrieve, "retrieve", done);
+  if (!event.empty()) notify_on(*ch, device, event, "retrieve", std::move(done));
 }
 
 // A call on the user's external device (AnyDevice) is held by the PBX (docs/call-control.md "Hold

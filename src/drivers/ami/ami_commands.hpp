@@ -156,6 +156,11 @@ class AmiCommands final : public ports::PbxCommands {
                                                      ports::CommandDone& done);
   void notify(const std::string& call_id, const std::string& device, std::string PhoneNotifyEvents::*which,
               std::string_view what, ports::CommandDone done);
+  // The phone's NOTIFY event for `which`; "" after a conflict through `done` (no remote control).
+  std::string phone_event(const std::string& device, std::string PhoneNotifyEvents::*which, std::string_view what,
+                          ports::CommandDone& done);
+  void notify_on(const AmiCallTracker::CallChannels& ch, const std::string& device, const std::string& event,
+                 std::string_view what, ports::CommandDone done);
   void pbx_hold(const AmiCallTracker::CallChannels& ch, const std::string& call_id, const std::string& device,
                 ports::CommandDone done);
   void pbx_retrieve(const AmiCallTracker::CallChannels& ch, const std::string& call_id, const std::string& device,
