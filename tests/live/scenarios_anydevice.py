@@ -254,6 +254,8 @@ def blind_transfer_from_mobile(t):
                   Cdr("Local", "trunk", "ANSWERED", why="the mobile's leg and the destination's (Local;2 / Local;1 dial them)"),
                   Cdr("Local", "102", "ANSWERED", optional=True, why="transferred before the Local optimization: ;2 dials 102"),
                   Cdr("trunk", "102", "ANSWERED", optional=True, why="the destination and 102 after the optimization"),
+                  Cdr("102", "trunk", "ANSWERED", optional=True,
+                      why="the same pair with 102 as party A (Asterisk picks either; seen with billsec 0)"),
                   Cdr("trunk", "trunk", "ANSWERED", optional=True, why="mobile and destination, if optimized before the transfer")],
                  events={"103": ["originated", "established", "transferred"],
                          "102": ["delivered", "established", "connectionCleared"]},
