@@ -106,14 +106,18 @@ INSTANTIATE_TEST_SUITE_P(
                       "live_hold_and_retrieve_on_mobile", "live_remote_hangs_up_while_held_on_mobile",
                       // blind transfer from the mobile before the Local optimization: the
                       // BlindTransfer names the Local ";2" as the transferee
-                      "live_blind_transfer_from_mobile"));
+                      "live_blind_transfer_from_mobile",
+                      // a consultation from the mobile: alternate twice (the attended transfer's
+                      // swap moves the mobile's channel between the two bridges), then cancel;
+                      // and completed as an attended transfer to 102
+                      "live_alternate_on_mobile", "live_attended_transfer_from_mobile"));
 
 TEST(FixtureJournalSet, EveryScenarioWithExpectationsIsCovered) {
   std::size_t n = 0;
   for (const auto& d : std::filesystem::directory_iterator(kDir)) {
     if (std::filesystem::exists(d.path() / "expected-journal.jsonl")) ++n;
   }
-  EXPECT_EQ(n, 44u);
+  EXPECT_EQ(n, 46u);
 }
 
 TEST(FixtureJournalSet, RegisterAndUnregisterProduceNoEntries) {

@@ -90,6 +90,9 @@ struct CallControlConfig {
   std::map<std::string, std::string> any_device;  // device -> mobile number called first
   std::string parking_lot = "default";    // park puts calls into this res_parking lot (docs/parking.md)
   int max_trunk_channels = 0;             // trunk channels at once for the tenant; 0 = no limit
+  // Asterisk's attended transfer swap code (features.conf atxferswap): alternate within a
+  // consultation (docs/call-control.md).
+  std::string atxfer_swap = "*4";
   bool operator==(const CallControlConfig&) const = default;
 };
 

@@ -317,7 +317,9 @@ ActionSet CallModel::actions_with(const Call& call, std::string_view device, Dev
     other_held = dev->second.held - (conn->state == ConnectionState::held ? 1 : 0) > 0;
   }
   auto bit = [](Action a) { return static_cast<ActionSet>(a); };
-  // Hold and retrieve: the phone on request, or the PBX itself (a call on an external device).
+  // Hold, retrieve and switching calls: the phone on request, or the PBX itself (a call on an
+  // external device: held in [callbridge-hold]; switched within its consultation by Asterisk's
+  // attended transfer, the only way it has a second call; docs/call-control.md).
   const bool can_hold = caps.remote_hold || conn->pbx_hold;
   ActionSet s = 0;
   switch (conn->state) {
@@ -335,18 +337,23 @@ ActionSet CallModel::actions_with(const Call& call, std::string_view device, Dev
       // support needed. Hold needs the phone to accept a remote hold request, or the PBX to hold.
       s |= bit(Action::hangup) | bit(Action::transfer) | bit(Action::consult);
       if (park_offered_ && conn->remote) s |= bit(Action::park);
-      if (can_hold) s |= bit(Action::hold);
+      // An external device with a call on hold is in a consultation: its channel carries both
+      // calls, the PBX cannot hold one of them (switch instead).
+      if (can_hold && !(conn->pbx_hold && other_held)) s |= bit(Action::hold);
+      // A conference from an external device's consultation is not available (its channel
+      // carries both calls; docs/call-control.md).
       if (other_held) {
-        s |= bit(Action::conference);
-        if (caps.remote_hold) s |= bit(Action::alternate);
+        if (!conn->pbx_hold) s |= bit(Action::conference);
+        if (can_hold) s |= bit(Action::alternate);
       }
       break;
     case ConnectionState::held:
       s |= bit(Action::hangup);
       if (can_hold && !other_active) s |= bit(Action::retrieve);
       if (other_active) {
-        s |= bit(Action::transfer) | bit(Action::conference);
-        if (caps.remote_hold) s |= bit(Action::alternate);
+        s |= bit(Action::transfer);
+        if (!conn->pbx_hold) s |= bit(Action::conference);
+        if (can_hold) s |= bit(Action::alternate);
       }
       break;
     case ConnectionState::null:

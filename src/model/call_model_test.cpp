@@ -94,7 +94,7 @@ TEST_F(CallModelTest, PhoneCapabilitiesUnlockAnswerHoldRetrieve) {
 
 // A call on an external device (AnyDevice) is held by the PBX: hold and retrieve without phone
 // support, for that connection only (the same device's desk phone call still has none); no
-// alternate (that needs the phone).
+// alternate for the desk phone's call (that needs the phone).
 TEST_F(CallModelTest, PbxHoldOffersHoldAndRetrieveForThatConnectionOnly) {
   m_.update("c1", "100", ConnectionState::alerting, CallEventType::delivered, at(0), "101");
   m_.update("c1", "100", ConnectionState::connected, CallEventType::established, at(1), {}, {}, true);
@@ -107,6 +107,24 @@ TEST_F(CallModelTest, PbxHoldOffersHoldAndRetrieveForThatConnectionOnly) {
   m_.clear("c2", "100", at(4));
   m_.set_pbx_hold("c1", "100", false);  // moved back to the desk phone
   EXPECT_FALSE(has(m_.allowed_actions(*m_.find_call("c1"), "100"), Action::retrieve));
+}
+
+// A consultation from an external device (Atxfer on its channel: both calls on the PBX's side):
+// switching is Asterisk's attended transfer swap; holding one of the two is not possible (the
+// channel carries both), nor is a conference.
+TEST_F(CallModelTest, ConsultationOnAnExternalDeviceOffersAlternateNotHoldNorConference) {
+  m_.update("c1", "100", ConnectionState::connected, CallEventType::established, at(0), "+4989123", {}, true);
+  m_.update("c1", "100", ConnectionState::held, CallEventType::held, at(1));
+  m_.update("c2", "100", ConnectionState::connected, CallEventType::established, at(2), "+4989456", {}, true);
+  ActionSet active = last().allowed_actions;
+  EXPECT_TRUE(has(active, Action::alternate));
+  EXPECT_FALSE(has(active, Action::conference)) << "not available from an external device";
+  EXPECT_FALSE(has(active, Action::hold)) << "the PBX cannot hold one call of a shared channel";
+  ActionSet held = m_.allowed_actions(*m_.find_call("c1"), "100");
+  EXPECT_TRUE(has(held, Action::alternate));
+  EXPECT_TRUE(has(held, Action::transfer));
+  EXPECT_FALSE(has(held, Action::conference));
+  EXPECT_FALSE(has(held, Action::retrieve)) << "the other call is active: alternate instead";
 }
 
 TEST_F(CallModelTest, HeldWithoutPhoneSupportOffersNoRetrieve) {

@@ -151,6 +151,87 @@ def consult_from_mobile(t):
         t.d.request("PUT", "/api/v1/me/devices/active", {"device": None})
 
 
+@scenario("anydevice")
+def alternate_on_mobile(t):
+    """From the mobile to an external party x, consultation of a second one y through the API
+    (Atxfer on the mobile's channel), then alternate twice (Asterisk's atxferswap, keyed through
+    AMI PlayDTMF Receive): x talks, y waits, then y talks again; the user hangs up the
+    consultation (cancel: back to x), then the call. Both calls stay the user's, carried by the
+    mobile; y's hold is the second between the two alternates."""
+    ready(t)  # the include (version 2): the PBX holds and switches calls of external devices
+    use_mobile(t, "/api/v1/me")
+    try:
+        x, y = t.caller(), t.caller()
+        t.d.post("/api/v1/calls", {"to": "0" + x[3:], "from": "103"})
+        call = t.connection("103", "connected", remote=x)
+        t.command_done(t.api("consult", call, device="103", to="0" + y[3:]))
+        consult = t.connection("103", "connected", remote=y)
+        t.connection("103", "held", remote=x)
+        t.command_done(t.api("alternate", consult, device="103"))
+        t.connection("103", "connected", remote=x)
+        t.connection("103", "held", remote=y)
+        time.sleep(1.0)
+        t.command_done(t.api("alternate", call, device="103"))
+        t.connection("103", "connected", remote=y)
+        t.connection("103", "held", remote=x)
+        t.command_done(t.api("hangup", consult, device="103"))
+        t.connection("103", "connected", remote=x)
+        time.sleep(0.5)
+        t.command_done(t.api("hangup", call, device="103"))
+        why = "legs of the mobile, both parties and the consultation through Local pairs and their optimization"
+        t.finish([Entry("103", "outbound", x, "answered", hold=None, device=DEVICE),
+                  Entry("103", "outbound", y, "answered", talk=None, hold=1.0, device=DEVICE)],
+                 [Cdr("Local", "trunk", "ANSWERED", why=why), Cdr("Local", "trunk", "ANSWERED", why=why),
+                  Cdr("Local", "trunk", "ANSWERED", why=why), Cdr("trunk", "Local", "ANSWERED", why=why),
+                  Cdr("trunk", "Local", "ANSWERED", why=why, optional=True),
+                  Cdr("trunk", "trunk", "ANSWERED", why=why, optional=True),
+                  Cdr("trunk", "trunk", "ANSWERED", why=why, optional=True),
+                  Cdr("trunk", "trunk", "ANSWERED", why=why, optional=True)],
+                 events={"103": ["held", "retrieved", "held", "retrieved"]},
+                 lines={"103": ["busy", "idle"]})
+    finally:
+        t.d.request("PUT", "/api/v1/me/devices/active", {"device": None})
+
+
+@scenario("anydevice")
+def attended_transfer_from_mobile(t):
+    """From the mobile to an external party x, consultation of 102 through the API; once 102
+    answered, the user completes the transfer (API transfer of the consultation without a
+    number: callbridge hangs up the mobile's channel, atxferdropcall=no); x and 102 talk until
+    102 hangs up. 103: the call to x transferred to 102, the consultation with 102; 102: the
+    consultation and the call from x, transferred from 103."""
+    ready(t)  # the include (version 2): the PBX holds and switches calls of external devices
+    use_mobile(t, "/api/v1/me")
+    try:
+        t.phone("102", "uas_answer_hangup.xml", calls=1, ring_ms=4000)
+        x = t.caller()
+        t.d.post("/api/v1/calls", {"to": "0" + x[3:], "from": "103"})
+        call = t.connection("103", "connected", remote=x)
+        t.command_done(t.api("consult", call, device="103", to="102"))
+        consult = t.connection("103", "connected", remote="102")
+        t.connection("102", "connected", remote="103")
+        t.command_done(t.api("transfer", consult, device="103"))
+        t.connection("102", "connected", remote=x)
+        why = "legs of the mobile, the destination and the consultation through Local pairs and their optimization"
+        t.finish([Entry("103", "outbound", x, "answered", hold=None, device=DEVICE, transferred_to="102"),
+                  Entry("103", "internal", "102", "answered", ring=2.0, device=DEVICE),
+                  Entry("102", "internal", "103", "answered", ring=2.0),
+                  Entry("102", "inbound", x, "answered", ring=0.0, transferred_from="103")],
+                 [Cdr("Local", "trunk", "ANSWERED", why=why), Cdr("Local", "trunk", "ANSWERED", why=why),
+                  Cdr("trunk", "Local", "ANSWERED", why=why, optional=True),
+                  Cdr("trunk", "Local", "ANSWERED", why=why, optional=True),
+                  Cdr("Local", "102", "ANSWERED", why=why, optional=True),
+                  Cdr("trunk", "102", "ANSWERED", why=why, optional=True),
+                  Cdr("102", "trunk", "ANSWERED", why=why, optional=True),
+                  Cdr("102", None, "ANSWERED", why=why, optional=True),
+                  Cdr("Local", None, "ANSWERED", why=why, optional=True),
+                  Cdr("trunk", "trunk", "ANSWERED", why=why, optional=True)],
+                 events={"102": ["delivered", "established", "connectionCleared"]},
+                 lines={"103": ["busy", "idle"], "102": ["ringing", "busy", "idle"]})
+    finally:
+        t.d.request("PUT", "/api/v1/me/devices/active", {"device": None})
+
+
 # The PBX hold's dialplan ([callbridge-hold]: MusicOnHold, the hangup handler's Return) adds rows
 # without a destination for the two channels; which of them Asterisk writes varies.
 HOLD_CDRS = [Cdr("trunk", None, "ANSWERED", optional=True, why="a channel in [callbridge-hold]")

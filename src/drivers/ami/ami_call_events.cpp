@@ -127,6 +127,7 @@ void AmiCallTracker::Impl::on_bridge_enter(const AmiFields& f, Timestamp t) {
   if (g_.at(s).pbx_held) pbx_unhold(g_.at(s), t);  // AMI Bridge resumed a PBX hold
   note_external_answers(std::string(bid), t);
   refresh_around(s, t);
+  follow_swap(s, t);
 }
 
 void AmiCallTracker::Impl::on_bridge_leave(const AmiFields& f, Timestamp t) {
@@ -147,13 +148,41 @@ void AmiCallTracker::Impl::on_bridge_leave(const AmiFields& f, Timestamp t) {
 
 // Every answered leg of party channel `c` on hold (held) or back (!held): journal and model.
 void AmiCallTracker::Impl::set_legs_held(Channel& c, bool held, Timestamp t) {
+  for (auto& l : c.legs) set_leg_held(c, l, held, t);
+}
+
+void AmiCallTracker::Impl::set_leg_held(Channel& c, PartyLeg& l, bool held, Timestamp t) {
+  if (l.held == held || (held && !l.answered)) return;
+  l.held = held;
+  if (held) journal_.hold(l.id, t);
+  else journal_.unhold(l.id, t);
+  model_.update(l.call_id, c.ext, held ? ConnectionState::held : ConnectionState::connected,
+                held ? CallEventType::held : CallEventType::retrieved, t);
+}
+
+std::size_t AmiCallTracker::Impl::answered_legs(const Channel& c) {
+  return static_cast<std::size_t>(std::count_if(c.legs.begin(), c.legs.end(), [](const PartyLeg& l) { return l.answered; }));
+}
+
+// Asterisk's attended transfer moves the transferer between the transferee's bridge and the
+// consultation's: at a swap (atxferswap: callbridge's alternate within a consultation, or the
+// user's keys), and back to the transferee when the consultation's target hangs up
+// (tests/fixtures/asterisk-22/live_alternate_on_mobile). The bridge it entered tells which of its
+// calls it talks in; with two answered calls the other waits.
+void AmiCallTracker::Impl::follow_swap(Slot s, Timestamp t) {
+  Channel& c = g_.at(s);
+  if (c.kind != ChanKind::party || c.pbx_held) return;
+  const bool consulting = answered_legs(c) >= 2;
+  if (!consulting && c.on_hold) return;  // one call, held by the phone itself
+  Far f = g_.resolve(s);
+  if (!f.ok || f.conference || f.slot == kNoSlot) return;
+  const std::string& talking = g_.at(f.slot).uid;
+  auto it = std::find_if(c.legs.begin(), c.legs.end(),
+                         [&](const PartyLeg& l) { return l.answered && l.anchor == talking; });
+  if (it == c.legs.end()) return;
   for (auto& l : c.legs) {
-    if (held ? (!l.answered || l.held) : !l.held) continue;
-    l.held = held;
-    if (held) journal_.hold(l.id, t);
-    else journal_.unhold(l.id, t);
-    model_.update(l.call_id, c.ext, held ? ConnectionState::held : ConnectionState::connected,
-                  held ? CallEventType::held : CallEventType::retrieved, t);
+    if (&l == &*it) set_leg_held(c, l, false, t);
+    else if (consulting) set_leg_held(c, l, true, t);
   }
 }
 
@@ -169,6 +198,10 @@ void AmiCallTracker::Impl::on_hold(const AmiFields& f, Timestamp t, bool hold) {
   if (c.on_hold == hold) return;
   c.on_hold = hold;
   if (!hold && c.pbx_held) return;  // the PBX still holds it
+  // Two answered calls on the channel: an attended transfer's consultation, whose every swap
+  // sends Hold (to the bridge it leaves) and Unhold (to the one it enters): the bridge it is in
+  // tells which call talks (follow_swap), not these.
+  if (answered_legs(c) >= 2) return;
   set_legs_held(c, hold, t);
 }
 

@@ -312,6 +312,11 @@ class AmiCallTracker::Impl {
   // [callbridge-hold]; resumed when it enters a bridge again.
   void pbx_unhold(Channel& c, Timestamp t);
   void set_legs_held(Channel& c, bool held, Timestamp t);
+  void set_leg_held(Channel& c, PartyLeg& l, bool held, Timestamp t);
+  // An attended transfer's swap: party `s` entered the bridge of one of its answered calls; that
+  // one talks now, the others wait.
+  void follow_swap(Slot s, Timestamp t);
+  static std::size_t answered_legs(const Channel& c);
   // `s`, or when it is a Local half, the channel behind its pair (ChannelGraph::resolve from its peer).
   Slot behind_local(Slot s) const;
   // Connection::pbx_hold for a leg of party channel `c`: the PBX can hold calls on it.

@@ -109,6 +109,15 @@ AmiAction redirect_action(std::string_view channel, std::optional<std::string_vi
   return a;
 }
 
+AmiAction play_dtmf_action(std::string_view channel, char digit) {
+  AmiAction a("PlayDTMF");
+  a.set("Channel", str(channel));
+  a.set("Digit", std::string(1, digit));
+  a.set("Duration", "100");
+  a.set("Receive", "yes");
+  return a;
+}
+
 AmiAction setvar_action(std::string_view channel, std::string_view variable, std::string_view value) {
   AmiAction a("Setvar");
   a.set("Channel", str(channel));
@@ -459,6 +468,17 @@ void AmiCommands::pbx_retrieve(const AmiCallTracker::CallChannels& ch, const std
 
 void AmiCommands::alternate(const std::string& call_id, const std::string& other_call_id,
                             const std::string& device, ports::CommandDone done) {
+  auto a = locate(call_id, device, done);
+  if (!a) return;
+  auto b = locate(other_call_id, device, done);
+  if (!b) return;
+  // A consultation callbridge started (Atxfer): one channel carries both calls; Asterisk's
+  // attended transfer swaps them (atxferswap), whatever the device: a mobile, or a desk phone.
+  if (a->party.uniqueid == b->party.uniqueid)
+    return key_feature(a->party.name, options_.atxfer_swap, "alternate", std::move(done));
+  if (a->party.trunk)
+    return done(fail(Error::conflict("calls " + call_id + " and " + other_call_id + " are on an external device of " +
+                                     device + ": switching between them works within a consultation only")));
   // The phone holds its active call, then resumes the held one ("hold", then "talk" on
   // Yealink/Snom). Done after the second NOTIFY was accepted.
   auto self = this;
@@ -467,6 +487,20 @@ void AmiCommands::alternate(const std::string& call_id, const std::string& other
            if (!st) return done(st);
            self->notify(other_call_id, device, &PhoneNotifyEvents::retrieve, "retrieve", std::move(done));
          });
+}
+
+// Feature digits as if received from the channel's phone: one PlayDTMF each, in order, the next
+// after Asterisk accepted the previous one. Done when the last was accepted.
+void AmiCommands::key_feature(const std::string& channel, const std::string& digits, std::string_view what,
+                              ports::CommandDone done) {
+  if (digits.empty()) return done(fail(Error::conflict(std::string(what) + " within a consultation is not configured")));
+  auto self = this;
+  std::string rest = digits.substr(1);
+  send(play_dtmf_action(channel, digits.front()), "dtmf",
+       [self, channel, rest, what = std::string(what), done](base::Status st) mutable {
+         if (!st || rest.empty()) return done(st);
+         self->key_feature(channel, rest, what, std::move(done));
+       });
 }
 
 void AmiCommands::consult(const std::string& call_id, const std::string& device, const std::string& dial_string,
@@ -514,12 +548,17 @@ void AmiCommands::complete_transfer(const std::string& call_id, const std::strin
 
 void AmiCommands::conference(const std::string& call_id, const std::string& other_call_id,
                              const std::string& device, ports::CommandDone done) {
-  if (options_.conference_context.empty())
-    return done(fail(Error::conflict("no conference context is configured for this PBX")));
   auto a = locate(call_id, device, done);
   if (!a) return;
   auto b = locate(other_call_id, device, done);
   if (!b) return;
+  // A consultation on an external device: its channel carries both calls and cannot be
+  // redirected into a conference room without completing the transfer (docs/call-control.md).
+  if (a->party.trunk)
+    return done(fail(Error::conflict("calls " + call_id + " and " + other_call_id + " are on an external device of " +
+                                     device + ": a conference from it is not available")));
+  if (options_.conference_context.empty())
+    return done(fail(Error::conflict("no conference context is configured for this PBX")));
   if (!a->remote || !b->remote)
     return done(fail(Error::not_found("a call has no single remote channel to join")));
   // Room named after the device; the dialplan runs ConfBridge(${EXTEN}) in conference_context.

@@ -43,6 +43,11 @@ struct AmiCommandsOptions {
   // Conference: the channels are redirected to <conference_context>,<room>,1 where the dialplan
   // runs ConfBridge(${EXTEN}). "" = no conference service on this PBX.
   std::string conference_context;
+  // Asterisk's attended transfer swap code (features.conf [general] atxferswap; Asterisk's
+  // default). Within a consultation callbridge started (AMI Atxfer: one channel of the device
+  // carries both calls) alternate is these digits, received on the device's channel (PlayDTMF
+  // Receive), as if the user keyed them.
+  std::string atxfer_swap = "*4";
   // Per device; unset = no remote control (answer/hold/retrieve/alternate fail with conflict).
   std::function<PhoneNotifyEvents(std::string_view device)> phone;
   std::optional<std::chrono::milliseconds> action_timeout;  // unset: the protocol's default
@@ -59,6 +64,9 @@ AmiAction notify_action(std::string_view endpoint, std::string_view event);  // 
 AmiAction redirect_action(std::string_view channel, std::optional<std::string_view> extra_channel,
                           std::string_view context, std::string_view exten);
 AmiAction bridge_action(std::string_view channel1, std::string_view channel2);
+// PlayDTMF of one digit with Receive: yes (Asterisk 16+): as if the channel's phone sent it, so
+// the bridge's DTMF features (an attended transfer's swap) see it.
+AmiAction play_dtmf_action(std::string_view channel, char digit);
 AmiAction setvar_action(std::string_view channel, std::string_view variable, std::string_view value);
 // PBX hold of a call on an external device: Redirect of the device's channel to
 // kHoldContext,kHoldDeviceExten,1 with ExtraChannel = the remote to kHoldContext,kHoldRemoteExten,1.
@@ -165,6 +173,9 @@ class AmiCommands final : public ports::PbxCommands {
                 ports::CommandDone done);
   void pbx_retrieve(const AmiCallTracker::CallChannels& ch, const std::string& call_id, const std::string& device,
                     ports::CommandDone done);
+  // `digits` (a feature code) received on `channel`: PlayDTMF Receive, one digit after the other.
+  void key_feature(const std::string& channel, const std::string& digits, std::string_view what,
+                   ports::CommandDone done);
 
   AmiCommandsOptions options_;
   const AmiCallTracker& tracker_;

@@ -72,6 +72,10 @@ TEST(AmiCommandBuilders, NotifyRedirectBridgeHangup) {
             "Exten: 101\r\nPriority: 1\r\n\r\n");
   EXPECT_EQ(bridge_action("A", "B").serialize("b-1"),
             "Action: Bridge\r\nActionID: b-1\r\nChannel1: A\r\nChannel2: B\r\nTone: no\r\n\r\n");
+  // The attended transfer's swap, keyed as if the channel's phone sent it (Receive).
+  EXPECT_EQ(play_dtmf_action("PJSIP/trunk-0000006f", '*').serialize("d-1"),
+            "Action: PlayDTMF\r\nActionID: d-1\r\nChannel: PJSIP/trunk-0000006f\r\nDigit: *\r\n"
+            "Duration: 100\r\nReceive: yes\r\n\r\n");
   EXPECT_EQ(endpoint_of("PJSIP/100-0000000a", "PJSIP"), "100");
   EXPECT_EQ(endpoint_of("SIP/100-0000000a", "PJSIP"), "");
   EXPECT_EQ(endpoint_of("PJSIP/reception-00000001", "PJSIP"), "reception");
