@@ -109,15 +109,17 @@ INSTANTIATE_TEST_SUITE_P(
                       "live_blind_transfer_from_mobile",
                       // a consultation from the mobile: alternate twice (the attended transfer's
                       // swap moves the mobile's channel between the two bridges), then cancel;
-                      // and completed as an attended transfer to 102
-                      "live_alternate_on_mobile", "live_attended_transfer_from_mobile"));
+                      // completed as an attended transfer to 102; joined as a three-way (one
+                      // basic bridge of three, mixed by softmix: no conference room)
+                      "live_alternate_on_mobile", "live_attended_transfer_from_mobile",
+                      "live_conference_on_mobile"));
 
 TEST(FixtureJournalSet, EveryScenarioWithExpectationsIsCovered) {
   std::size_t n = 0;
   for (const auto& d : std::filesystem::directory_iterator(kDir)) {
     if (std::filesystem::exists(d.path() / "expected-journal.jsonl")) ++n;
   }
-  EXPECT_EQ(n, 46u);
+  EXPECT_EQ(n, 47u);
 }
 
 TEST(FixtureJournalSet, RegisterAndUnregisterProduceNoEntries) {

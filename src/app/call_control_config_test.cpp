@@ -87,11 +87,13 @@ TEST(CallControlConfig, DefaultsAndErrorsNameTheKey) {
     ASSERT_FALSE(bad) << v;
     EXPECT_NE(bad.error().message().find("max_trunk_channels"), std::string::npos) << bad.error().message();
   }
-  // The attended transfer's swap code (alternate within a consultation): DTMF digits.
+  // The attended transfer's feature codes (alternate/conference within a consultation): DTMF digits.
   EXPECT_EQ(c->tenants.at("default").call_control.atxfer_swap, "*4");
-  auto codes = parse_config("[tenant.default.call_control]\natxfer_swap = \"#9\"\n", "test");
+  EXPECT_EQ(c->tenants.at("default").call_control.atxfer_threeway, "*3");
+  auto codes = parse_config("[tenant.default.call_control]\natxfer_swap = \"#9\"\natxfer_threeway = \"*30\"\n", "test");
   ASSERT_TRUE(codes) << codes.error().to_string();
   EXPECT_EQ(codes->tenants.at("default").call_control.atxfer_swap, "#9");
+  EXPECT_EQ(codes->tenants.at("default").call_control.atxfer_threeway, "*30");
   for (const char* v : {"", "*4x", "123456789", "*4\\r\\nAction: Hangup"}) {
     bad = parse_config(std::string("[tenant.default.call_control]\natxfer_swap = \"") + v + "\"\n", "test");
     ASSERT_FALSE(bad) << v;

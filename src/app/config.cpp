@@ -732,14 +732,15 @@ Status read_call_control(TableReader r, CallControlConfig& cc) {
                                           "letters, digits, '-', '_'), got \"" + cc.parking_lot.substr(0, 40) + "\""));
   }
   CB_TRY(r.integer("max_trunk_channels", cc.max_trunk_channels, 0, 100'000, "an integer 0..100000 (0 = no limit)"));
-  CB_TRY(r.string("atxfer_swap", cc.atxfer_swap));
-  {
+  for (auto [key, code] : {std::pair<const char*, std::string*>{"atxfer_swap", &cc.atxfer_swap},
+                           {"atxfer_threeway", &cc.atxfer_threeway}}) {
+    CB_TRY(r.string(key, *code));
     // Each digit goes into a PlayDTMF action: DTMF digits only.
-    bool ok = !cc.atxfer_swap.empty() && cc.atxfer_swap.size() <= 8;
-    for (char c : cc.atxfer_swap) ok = ok && ((c >= '0' && c <= '9') || c == '*' || c == '#' || (c >= 'A' && c <= 'D'));
+    bool ok = !code->empty() && code->size() <= 8;
+    for (char c : *code) ok = ok && ((c >= '0' && c <= '9') || c == '*' || c == '#' || (c >= 'A' && c <= 'D'));
     if (!ok)
-      return fail(Error::invalid_argument(r.key_path("atxfer_swap") + ": expected a feature code of 1-8 DTMF digits "
-                                          "(0-9 * # A-D, as in features.conf), got \"" + cc.atxfer_swap.substr(0, 40) + "\""));
+      return fail(Error::invalid_argument(r.key_path(key) + ": expected a feature code of 1-8 DTMF digits "
+                                          "(0-9 * # A-D, as in features.conf), got \"" + code->substr(0, 40) + "\""));
   }
   auto any = r.table("any_device");
   if (!any) return fail(any.error());
@@ -1402,6 +1403,7 @@ log_retention_days = 30
 # max_trunk_channels = 0             # trunk (outside) channels the tenant may use at once; 0 = no
 #                                    # limit. Make call beyond it: 409 no-trunk-capacity
 # atxfer_swap = "*4"                 # features.conf atxferswap: alternate within a consultation
+# atxfer_threeway = "*3"             # features.conf atxferthreeway: conference within a consultation
 #
 # AnyDevice: which numbers users may add as their own external devices (docs/call-control.md).
 # Patterns on E.164 numbers: digits, X = any digit, a trailing * = any further digits.

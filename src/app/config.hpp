@@ -90,9 +90,10 @@ struct CallControlConfig {
   std::map<std::string, std::string> any_device;  // device -> mobile number called first
   std::string parking_lot = "default";    // park puts calls into this res_parking lot (docs/parking.md)
   int max_trunk_channels = 0;             // trunk channels at once for the tenant; 0 = no limit
-  // Asterisk's attended transfer swap code (features.conf atxferswap): alternate within a
-  // consultation (docs/call-control.md).
+  // Asterisk's attended transfer feature codes (features.conf atxferswap, atxferthreeway):
+  // alternate and conference within a consultation (docs/call-control.md).
   std::string atxfer_swap = "*4";
+  std::string atxfer_threeway = "*3";
   bool operator==(const CallControlConfig&) const = default;
 };
 

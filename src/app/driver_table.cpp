@@ -45,6 +45,7 @@ base::Result<std::unique_ptr<ports::PbxDriver>> make_ami_driver(const PbxConfig&
     o.commands.context = tc.call_control.context;
     o.commands.conference_context = tc.call_control.conference_context;
     o.commands.atxfer_swap = tc.call_control.atxfer_swap;
+    o.commands.atxfer_threeway = tc.call_control.atxfer_threeway;
     o.commands.phone = [tc](std::string_view device) {
       const PhoneConfig* p = phone_for(tc, device);
       return p ? ami::PhoneNotifyEvents{p->answer_event, p->hold_event, p->retrieve_event} : ami::PhoneNotifyEvents{};

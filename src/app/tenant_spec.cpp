@@ -179,6 +179,7 @@ std::string tenant_spec_json(const TenantSpec& s, bool with_secrets) {
                             {"parking_lot", cc.parking_lot},
                             {"max_trunk_channels", cc.max_trunk_channels},
                             {"atxfer_swap", cc.atxfer_swap},
+                            {"atxfer_threeway", cc.atxfer_threeway},
                             {"any_device", std::move(any)}};
   const auto& ad = s.settings.any_device;
   json::object any_device{{"allow", strings(ad.allow)}, {"deny", strings(ad.deny)}, {"max_devices", ad.max_devices}};

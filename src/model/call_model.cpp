@@ -340,10 +340,8 @@ ActionSet CallModel::actions_with(const Call& call, std::string_view device, Dev
       // An external device with a call on hold is in a consultation: its channel carries both
       // calls, the PBX cannot hold one of them (switch instead).
       if (can_hold && !(conn->pbx_hold && other_held)) s |= bit(Action::hold);
-      // A conference from an external device's consultation is not available (its channel
-      // carries both calls; docs/call-control.md).
       if (other_held) {
-        if (!conn->pbx_hold) s |= bit(Action::conference);
+        s |= bit(Action::conference);
         if (can_hold) s |= bit(Action::alternate);
       }
       break;
@@ -351,8 +349,7 @@ ActionSet CallModel::actions_with(const Call& call, std::string_view device, Dev
       s |= bit(Action::hangup);
       if (can_hold && !other_active) s |= bit(Action::retrieve);
       if (other_active) {
-        s |= bit(Action::transfer);
-        if (!conn->pbx_hold) s |= bit(Action::conference);
+        s |= bit(Action::transfer) | bit(Action::conference);
         if (can_hold) s |= bit(Action::alternate);
       }
       break;

@@ -110,20 +110,20 @@ TEST_F(CallModelTest, PbxHoldOffersHoldAndRetrieveForThatConnectionOnly) {
 }
 
 // A consultation from an external device (Atxfer on its channel: both calls on the PBX's side):
-// switching is Asterisk's attended transfer swap; holding one of the two is not possible (the
-// channel carries both), nor is a conference.
-TEST_F(CallModelTest, ConsultationOnAnExternalDeviceOffersAlternateNotHoldNorConference) {
+// switching and joining are Asterisk's attended transfer swap and three-way; holding one of the two
+// is not possible (the channel carries both).
+TEST_F(CallModelTest, ConsultationOnAnExternalDeviceOffersAlternateAndConferenceNotHold) {
   m_.update("c1", "100", ConnectionState::connected, CallEventType::established, at(0), "+4989123", {}, true);
   m_.update("c1", "100", ConnectionState::held, CallEventType::held, at(1));
   m_.update("c2", "100", ConnectionState::connected, CallEventType::established, at(2), "+4989456", {}, true);
   ActionSet active = last().allowed_actions;
   EXPECT_TRUE(has(active, Action::alternate));
-  EXPECT_FALSE(has(active, Action::conference)) << "not available from an external device";
+  EXPECT_TRUE(has(active, Action::conference));
   EXPECT_FALSE(has(active, Action::hold)) << "the PBX cannot hold one call of a shared channel";
   ActionSet held = m_.allowed_actions(*m_.find_call("c1"), "100");
   EXPECT_TRUE(has(held, Action::alternate));
   EXPECT_TRUE(has(held, Action::transfer));
-  EXPECT_FALSE(has(held, Action::conference));
+  EXPECT_TRUE(has(held, Action::conference));
   EXPECT_FALSE(has(held, Action::retrieve)) << "the other call is active: alternate instead";
 }
 

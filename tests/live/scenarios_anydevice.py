@@ -10,6 +10,7 @@ import time
 
 from livetest.daemon import CONFIG
 from livetest.scenario import GROUP_CONFIG, GROUP_TEARDOWN, Cdr, Entry, ScenarioFailed, scenario
+from scenarios_faults import expect_estimated, restart_callbridged
 from scenarios_features import MOBILE, put, ready, remove_include
 
 CARRIER_RING = 1.0  # lab.sh carrier: the carrier UAS answers after 1 s
@@ -81,6 +82,34 @@ def make_call_from_mobile(t):
                   Cdr("trunk", "trunk", "ANSWERED", why="mobile and destination bridged directly after the optimization")],
                  events={"103": ["originated", "delivered", "established", "connectionCleared"]},
                  lines={"103": ["busy", "idle"]})
+    finally:
+        t.d.request("PUT", "/api/v1/me/devices/active", {"device": None})
+
+
+@scenario("anydevice")
+def callbridged_killed_during_mobile_call(t):
+    """From the mobile to an external party; once they talk and Asterisk optimized the Local pair
+    away (mobile and destination bridged directly: no channel left that names 103), callbridged
+    is killed (SIGKILL) and started again 1 s later. The restarted daemon knows the mobile's
+    channel from its open-call state (journal.db): the call is 103's again, connected, and the
+    user hangs it up through the API (the mobile's channel). One entry, carried by the mobile,
+    nothing estimated."""
+    use_mobile(t, "/api/v1/me")
+    try:
+        x = t.caller()
+        t.d.post("/api/v1/calls", {"to": "0" + x[3:], "from": "103"})
+        t.connection("103", "connected", remote=x)
+        t.wait(lambda: "Local/" not in t.lab.cli("core show channels concise"),
+               "Asterisk optimized the Local pair away")
+        restart_callbridged(t)
+        call = t.connection("103", "connected", remote=x)  # picked up again from the PBX
+        time.sleep(0.5)
+        t.command_done(t.api("hangup", call, device="103"))
+        t.finish([Entry("103", "outbound", x, "answered", ring=2 * CARRIER_RING, talk=None, device=DEVICE)],
+                 [Cdr("Local", "trunk", "ANSWERED", why="the mobile's leg (Local;2 dials it), until the optimization"),
+                  Cdr("Local", "trunk", "ANSWERED", why="the destination's leg (Local;1 dials it), until the optimization"),
+                  Cdr("trunk", "trunk", "ANSWERED", why="mobile and destination bridged directly after the optimization")])
+        expect_estimated(t, t.entries, [])
     finally:
         t.d.request("PUT", "/api/v1/me/devices/active", {"device": None})
 
@@ -229,6 +258,53 @@ def attended_transfer_from_mobile(t):
                   Cdr("Local", None, "ANSWERED", why=why, optional=True),
                   Cdr("trunk", "trunk", "ANSWERED", why=why, optional=True)],
                  events={"102": ["delivered", "established", "connectionCleared"]},
+                 lines={"103": ["busy", "idle"], "102": ["ringing", "busy", "idle"]})
+    finally:
+        t.d.request("PUT", "/api/v1/me/devices/active", {"device": None})
+
+
+@scenario("anydevice")
+def conference_on_mobile(t):
+    """From the mobile to an external party x, consultation of 102 through the API; once 102
+    answered, the user joins the three (API conference: Asterisk's three-way, atxferthreeway,
+    keyed through AMI PlayDTMF Receive): x no longer waits, all three talk; 102 leaves after its
+    talk time, then the user hangs up. The two calls keep their entries (103 with x, 103 with
+    102, 102 with 103), none held after the join; 102 also talked to x from the join on."""
+    ready(t)  # the include (version 2): the PBX holds and switches calls of external devices
+    use_mobile(t, "/api/v1/me")
+    try:
+        t.phone("102", "uas_answer_hangup.xml", calls=1, ring_ms=4000)
+        x = t.caller()
+        t.d.post("/api/v1/calls", {"to": "0" + x[3:], "from": "103"})
+        call = t.connection("103", "connected", remote=x)
+        t.command_done(t.api("consult", call, device="103", to="102"))
+        consult = t.connection("103", "connected", remote="102")
+        t.connection("102", "connected", remote="103")
+        t.connection("103", "held", remote=x)
+        t.command_done(t.api("conference", consult, device="103"))
+        t.connection("103", "connected", remote=x)  # no longer waiting
+        t.connection("103", "connected", remote="102")
+        t.wait(lambda: not any(k["device"] == "102" for c in t.d.calls() for k in c["connections"]),
+               "102 left after its talk", timeout=20.0)
+        t.command_done(t.api("hangup", t.connection("103", "connected", remote=x), device="103"))
+        why = "legs of the mobile, the destination and the consultation through Local pairs and their optimization"
+        t.finish([Entry("103", "outbound", x, "answered", hold=None, talk=None, device=DEVICE),
+                  Entry("103", "internal", "102", "answered", ring=2.0, talk=None, device=DEVICE),
+                  Entry("102", "internal", "103", "answered", ring=2.0, talk=None),
+                  Entry("102", "inbound", x, "answered", ring=0.0, talk=None)],
+                 [Cdr("Local", "trunk", "ANSWERED", why=why), Cdr("Local", "trunk", "ANSWERED", why=why),
+                  Cdr("Local", "trunk", "ANSWERED", why=why, optional=True),
+                  Cdr("trunk", "Local", "ANSWERED", why=why, optional=True),
+                  Cdr("trunk", "Local", "ANSWERED", why=why, optional=True),
+                  Cdr("trunk", "Local", "ANSWERED", why=why, optional=True),
+                  Cdr("trunk", "102", "ANSWERED", why=why, optional=True),
+                  Cdr("Local", "102", "ANSWERED", why=why, optional=True),
+                  Cdr("trunk", "102", "ANSWERED", why=why, optional=True),
+                  Cdr("102", "trunk", "ANSWERED", why=why, optional=True),
+                  Cdr("102", None, "ANSWERED", why=why, optional=True),
+                  Cdr("Local", None, "ANSWERED", why=why, optional=True),
+                  Cdr("trunk", "trunk", "ANSWERED", why=why, optional=True),
+                  Cdr("trunk", "trunk", "ANSWERED", why=why, optional=True)],
                  lines={"103": ["busy", "idle"], "102": ["ringing", "busy", "idle"]})
     finally:
         t.d.request("PUT", "/api/v1/me/devices/active", {"device": None})

@@ -122,7 +122,7 @@ void AmiCallTracker::Impl::on_bridge_enter(const AmiFields& f, Timestamp t) {
   std::string_view bid = f[F::bridge_uniqueid];
   if (bid.empty()) return;
   Bridge& b = g_.ensure_bridge(bid);
-  if (f[F::bridge_technology] == "softmix") b.conference = true;
+  if (conference_room(f)) b.conference = true;
   g_.join_bridge(s, bid);
   if (g_.at(s).pbx_held) pbx_unhold(g_.at(s), t);  // AMI Bridge resumed a PBX hold
   note_external_answers(std::string(bid), t);
@@ -275,6 +275,11 @@ void AmiCallTracker::Impl::on_attended_transfer(const AmiFields& f, Timestamp t)
     Slot a = g_.find(f[F::orig_transferer_uniqueid]);
     Slot b = g_.find(f[F::transferee_uniqueid]);
     Slot c = g_.find(f[F::transfer_target_uniqueid]);
+    // The transferer talks to both: held since its Atxfer, and Asterisk sends no Unhold.
+    if (a != kNoSlot && g_.at(a).kind == ChanKind::party && !g_.at(a).pbx_held) {
+      g_.at(a).on_hold = false;
+      set_legs_held(g_.at(a), false, t);
+    }
     if (b != kNoSlot) {
       std::string into = g_.at(b).conv;
       for (Slot x : {a, c}) {

@@ -81,6 +81,18 @@ void AmiCallTracker::Impl::open_pending(Slot ps, Timestamp t, std::optional<std:
   p.legs.push_back(std::move(leg));
 }
 
+bool AmiCallTracker::Impl::talks_within(const Channel& p, std::string_view bridge_id) {
+  const Bridge* b = g_.bridge(bridge_id);
+  if (!b || b->conference) return false;  // a conference room (ConfBridge): legs of its own
+  for (Slot m : b->members) {
+    if (g_.at(m).uid == p.uid) continue;
+    const std::string& who = g_.at(behind_local(m)).uid;  // a Local half: the party behind its pair
+    for (const auto& l : p.legs)
+      if (l.answered && l.anchor == who) return true;
+  }
+  return false;
+}
+
 model::LegId AmiCallTracker::Impl::open_leg(Channel& p, model::LegStart s) {
   s.party_channel = p.uid;
   if (!p.device_number.empty()) s.device_number = p.device_number;
@@ -146,6 +158,10 @@ void AmiCallTracker::Impl::refresh(Slot ps, Timestamp t, RefreshMode mode) {
   for (auto& l : p.legs) {
     if (l.anchor == anchor) leg = &l;
   }
+  // An ad-hoc bridge of three or more (a conference from a consultation: Asterisk's three-way,
+  // atxferthreeway): a party that talked to some of its members goes on talking to them in the
+  // same legs; it gets no conference leg of its own (tests/fixtures/asterisk-22/live_conference_on_mobile).
+  if (!leg && f.conference && talks_within(p, f.conf_key)) return;
   if (!leg && !f.conference) {
     // A ringing leg opened in a resync before its caller was known: this is its caller.
     for (auto& l : p.legs) {

@@ -291,7 +291,16 @@ bool AmiCallTracker::Impl::restored_waiting(std::string_view conv) const {
 void AmiCallTracker::Impl::attach_restored(RestoredLeg& r, Slot ps, Timestamp t) {
   const model::LegId id = r.id;
   const model::Leg* jl = journal_.leg(id);
-  if (!jl || !jl->open() || !g_.at(ps).live || g_.at(ps).kind != ChanKind::party) return;
+  if (!jl || !jl->open() || !g_.at(ps).live) return;
+  // The party's external device (AnyDevice): the previous run made this trunk channel the
+  // party's from its Local pair (CALLBRIDGE_PARTY, callbridge-followme), which Asterisk optimized
+  // away before this run started; the restored leg names the channel and the device.
+  if (g_.at(ps).kind == ChanKind::other && g_.at(ps).trunk && jl->start.device_number && !jl->start.party.empty()) {
+    g_.at(ps).kind = ChanKind::party;
+    g_.at(ps).ext = jl->start.party;
+    g_.at(ps).device_number = *jl->start.device_number;
+  }
+  if (g_.at(ps).kind != ChanKind::party) return;
   r.attached = true;
   Channel& p = g_.at(ps);
   if (jl->start.conversation != p.conv) journal_.merge_conversations(jl->start.conversation, p.conv);

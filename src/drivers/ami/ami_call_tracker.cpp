@@ -498,7 +498,7 @@ void AmiCallTracker::Impl::on_bridge_create(const AmiFields& f, Timestamp) {
     return;
   }
   Bridge& b = g_.ensure_bridge(bid);
-  if (f[F::bridge_technology] == "softmix") b.conference = true;
+  if (conference_room(f)) b.conference = true;
 }
 
 void AmiCallTracker::Impl::on_bridge_destroy(const AmiFields& f, Timestamp t) {

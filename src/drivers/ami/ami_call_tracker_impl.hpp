@@ -122,6 +122,13 @@ using detail::followme_ext;
 using detail::valid_anydevice_ext;
 
 
+// A conference room (ConfBridge mixes its bridge, type "base"); a basic bridge that Asterisk mixes
+// because three or more share it (a three-way, atxferthreeway: softmix too) is none: its parties
+// talk to each other (AmiCallTracker::Impl::talks_within).
+inline bool conference_room(const AmiFields& f) {
+  return f[F::bridge_technology] == "softmix" && f[F::bridge_type] != "basic";
+}
+
 // Anchor of a ringing leg opened from a resync list before its caller is known.
 inline constexpr std::string_view kResyncAnchor = "resync:";
 
@@ -317,6 +324,9 @@ class AmiCallTracker::Impl {
   // one talks now, the others wait.
   void follow_swap(Slot s, Timestamp t);
   static std::size_t answered_legs(const Channel& c);
+  // An answered leg of party `p` is anchored on a member of ad-hoc bridge `bridge_id` (three or
+  // more channels, not a conference room), seen through Local pairs.
+  bool talks_within(const Channel& p, std::string_view bridge_id);
   // `s`, or when it is a Local half, the channel behind its pair (ChannelGraph::resolve from its peer).
   Slot behind_local(Slot s) const;
   // Connection::pbx_hold for a leg of party channel `c`: the PBX can hold calls on it.

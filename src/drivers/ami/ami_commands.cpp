@@ -552,11 +552,10 @@ void AmiCommands::conference(const std::string& call_id, const std::string& othe
   if (!a) return;
   auto b = locate(other_call_id, device, done);
   if (!b) return;
-  // A consultation on an external device: its channel carries both calls and cannot be
-  // redirected into a conference room without completing the transfer (docs/call-control.md).
-  if (a->party.trunk)
-    return done(fail(Error::conflict("calls " + call_id + " and " + other_call_id + " are on an external device of " +
-                                     device + ": a conference from it is not available")));
+  // Within a consultation callbridge started (Atxfer: one channel carries both calls, e.g. on an
+  // external device): Asterisk's three-way (atxferthreeway) joins the three in one bridge.
+  if (a->party.uniqueid == b->party.uniqueid)
+    return key_feature(a->party.name, options_.atxfer_threeway, "conference", std::move(done));
   if (options_.conference_context.empty())
     return done(fail(Error::conflict("no conference context is configured for this PBX")));
   if (!a->remote || !b->remote)

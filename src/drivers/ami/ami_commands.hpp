@@ -43,11 +43,12 @@ struct AmiCommandsOptions {
   // Conference: the channels are redirected to <conference_context>,<room>,1 where the dialplan
   // runs ConfBridge(${EXTEN}). "" = no conference service on this PBX.
   std::string conference_context;
-  // Asterisk's attended transfer swap code (features.conf [general] atxferswap; Asterisk's
-  // default). Within a consultation callbridge started (AMI Atxfer: one channel of the device
-  // carries both calls) alternate is these digits, received on the device's channel (PlayDTMF
-  // Receive), as if the user keyed them.
+  // Asterisk's attended transfer feature codes (features.conf [general] atxferswap and
+  // atxferthreeway; Asterisk's defaults). Within a consultation callbridge started (AMI Atxfer:
+  // one channel of the device carries both calls) alternate and conference are these digits,
+  // received on the device's channel (PlayDTMF Receive), as if the user keyed them.
   std::string atxfer_swap = "*4";
+  std::string atxfer_threeway = "*3";
   // Per device; unset = no remote control (answer/hold/retrieve/alternate fail with conflict).
   std::function<PhoneNotifyEvents(std::string_view device)> phone;
   std::optional<std::chrono::milliseconds> action_timeout;  // unset: the protocol's default
@@ -65,7 +66,7 @@ AmiAction redirect_action(std::string_view channel, std::optional<std::string_vi
                           std::string_view context, std::string_view exten);
 AmiAction bridge_action(std::string_view channel1, std::string_view channel2);
 // PlayDTMF of one digit with Receive: yes (Asterisk 16+): as if the channel's phone sent it, so
-// the bridge's DTMF features (an attended transfer's swap) see it.
+// the bridge's DTMF features (an attended transfer's swap and three-way) see it.
 AmiAction play_dtmf_action(std::string_view channel, char digit);
 AmiAction setvar_action(std::string_view channel, std::string_view variable, std::string_view value);
 // PBX hold of a call on an external device: Redirect of the device's channel to
