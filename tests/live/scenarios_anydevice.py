@@ -146,6 +146,36 @@ def follow_me_mobile_answers(t):
 
 
 @scenario("anydevice")
+def follow_me_answered_while_callbridged_down(t):
+    """As follow_me_mobile_answers, but callbridged is killed (SIGKILL) while the desk phone and
+    the mobile ring and stays down 2.5 s: the mobile answers meanwhile. The restarted daemon
+    finds the call from the PBX and its open-call state: 103 connected, carried by the mobile; one
+    entry, answered, with the device; only its answer time is an estimate (it happened unseen)."""
+    ready(t)
+    use_mobile(t, "/api/v1/users/dan")
+    try:
+        s = put(t, "/api/v1/me/follow-me", "dan", {"enabled": True, "mode": "parallel"})
+        if s["follow_me"]["number"] != MOBILE:
+            raise ScenarioFailed(f"PUT follow-me: {s}")
+        t.phone("103", "uas_noanswer.xml", calls=1)
+        x = t.caller()
+        t.trunk_call("+4930555103", x, talk_ms=5000)
+        t.connection("103", "alerting", remote=x)
+        restart_callbridged(t, down_s=2.5)
+        t.connection("103", "connected", remote=x)  # picked up again from the PBX
+        t.finish([Entry("103", "inbound", x, "answered", ring=None, talk=None, device=DEVICE,
+                        estimated=("answered_at",))],
+                 [Cdr("trunk", "103", "NO ANSWER", billsec=0),
+                  Cdr("trunk", "Local", "ANSWERED"),
+                  Cdr("Local", "trunk", "ANSWERED", why="the mobile's leg behind Local/103@callbridge-followme"),
+                  Cdr("Local", None, "ANSWERED", billsec=0, optional=True)])
+        expect_estimated(t, t.entries, ["answered_at"])
+    finally:
+        t.d.request("DELETE", "/api/v1/me/follow-me?user=dan")
+        t.d.request("PUT", "/api/v1/users/dan/devices/active", {"device": None})
+
+
+@scenario("anydevice")
 def consult_from_mobile(t):
     """The harness's user calls an external number from its mobile (2 trunk channels) and
     consults a second external party through the API (Atxfer on the mobile's channel: the first
