@@ -4,6 +4,7 @@
 # line busy while the mobile talks. Make call needs no dialplan of ours (callbridge's Originate
 # marks the call: docs/call-control.md "AnyDevice"); follow-me uses the include, installed as the
 # features group does (scenarios_features.py). Conventions: scenarios_basic.py, docs/testing.md.
+import contextlib
 import os
 import subprocess
 import time
@@ -33,6 +34,40 @@ def use_mobile(t, path):
         raise ScenarioFailed(f"choosing the mobile at {path}: {st} {out}")
 
 
+@contextlib.contextmanager
+def mobile_active(t, path="/api/v1/me"):
+    """The mobile as the active device of the user at `path` for the block, none after it."""
+    use_mobile(t, path)
+    try:
+        yield
+    finally:
+        t.d.request("PUT", f"{path}/devices/active", {"device": None})
+
+
+@contextlib.contextmanager
+def dan_follows_me(t):
+    """dan (103): the include ready, his mobile active and follow-me on (parallel) for the block."""
+    ready(t)
+    with mobile_active(t, "/api/v1/users/dan"):
+        try:
+            s = put(t, "/api/v1/me/follow-me", "dan", {"enabled": True, "mode": "parallel"})
+            if s["follow_me"]["number"] != MOBILE:
+                raise ScenarioFailed(f"PUT follow-me: {s}")
+            yield
+        finally:
+            t.d.request("DELETE", "/api/v1/me/follow-me?user=dan")
+
+
+def follow_me_call(t, talk_ms):
+    """An external caller dials 103 (desk phone not answering, the carrier answers as the mobile);
+    returns the caller's number once 103 rings."""
+    t.phone("103", "uas_noanswer.xml", calls=1)
+    x = t.caller()
+    t.trunk_call("+4930555103", x, talk_ms=talk_ms)
+    t.connection("103", "alerting", remote=x)
+    return x
+
+
 @scenario("anydevice")
 def make_call_from_mobile(t):
     """The harness's user has its mobile as active device and calls an external number from 103:
@@ -42,8 +77,7 @@ def make_call_from_mobile(t):
     bridged directly). Line 103 is busy from the first ring on; after 2 s of talk the user hangs
     up through the API (the mobile's channel). One entry: 103 outbound, answered, carried by the
     mobile."""
-    use_mobile(t, "/api/v1/me")
-    try:
+    with mobile_active(t):
         x = t.caller()
         ans = t.d.post("/api/v1/calls", {"to": "0" + x[3:], "from": "103"})
         t.connection("103", "initiated")
@@ -82,8 +116,6 @@ def make_call_from_mobile(t):
                   Cdr("trunk", "trunk", "ANSWERED", why="mobile and destination bridged directly after the optimization")],
                  events={"103": ["originated", "delivered", "established", "connectionCleared"]},
                  lines={"103": ["busy", "idle"]})
-    finally:
-        t.d.request("PUT", "/api/v1/me/devices/active", {"device": None})
 
 
 @scenario("anydevice")
@@ -94,8 +126,7 @@ def callbridged_killed_during_mobile_call(t):
     channel from its open-call state (journal.db): the call is 103's again, connected, and the
     user hangs it up through the API (the mobile's channel). One entry, carried by the mobile,
     nothing estimated."""
-    use_mobile(t, "/api/v1/me")
-    try:
+    with mobile_active(t):
         x = t.caller()
         t.d.post("/api/v1/calls", {"to": "0" + x[3:], "from": "103"})
         t.connection("103", "connected", remote=x)
@@ -110,8 +141,6 @@ def callbridged_killed_during_mobile_call(t):
                   Cdr("Local", "trunk", "ANSWERED", why="the destination's leg (Local;1 dials it), until the optimization"),
                   Cdr("trunk", "trunk", "ANSWERED", why="mobile and destination bridged directly after the optimization")])
         expect_estimated(t, t.entries, [])
-    finally:
-        t.d.request("PUT", "/api/v1/me/devices/active", {"device": None})
 
 
 @scenario("anydevice")
@@ -120,16 +149,8 @@ def follow_me_mobile_answers(t):
     103 rings the desk phone and the mobile together; the mobile takes it and talks 2 s. Line 103
     is busy while the mobile talks (presence: the user is on a call); the journal has one entry for
     103: answered, carried by the mobile (the desk phone's ring is part of it)."""
-    ready(t)
-    use_mobile(t, "/api/v1/users/dan")
-    try:
-        s = put(t, "/api/v1/me/follow-me", "dan", {"enabled": True, "mode": "parallel"})
-        if s["follow_me"]["number"] != MOBILE:
-            raise ScenarioFailed(f"PUT follow-me: {s}")
-        t.phone("103", "uas_noanswer.xml", calls=1)
-        x = t.caller()
-        t.trunk_call("+4930555103", x, talk_ms=2000)
-        t.connection("103", "alerting", remote=x)
+    with dan_follows_me(t):
+        x = follow_me_call(t, talk_ms=2000)
         t.connection("103", "connected", remote=x)
         t.line("103", "busy")
         # trunk seconds: the caller's channel and the mobile's, 3 s each
@@ -140,9 +161,6 @@ def follow_me_mobile_answers(t):
                   Cdr("Local", None, "ANSWERED", billsec=0, optional=True)],
                  events={"103": ["delivered", "established", "connectionCleared"]},
                  lines={"103": ["ringing", "busy", "idle"]})
-    finally:
-        t.d.request("DELETE", "/api/v1/me/follow-me?user=dan")
-        t.d.request("PUT", "/api/v1/users/dan/devices/active", {"device": None})
 
 
 @scenario("anydevice")
@@ -151,16 +169,8 @@ def follow_me_answered_while_callbridged_down(t):
     the mobile ring and stays down 2.5 s: the mobile answers meanwhile. The restarted daemon
     finds the call from the PBX and its open-call state: 103 connected, carried by the mobile; one
     entry, answered, with the device; only its answer time is an estimate (it happened unseen)."""
-    ready(t)
-    use_mobile(t, "/api/v1/users/dan")
-    try:
-        s = put(t, "/api/v1/me/follow-me", "dan", {"enabled": True, "mode": "parallel"})
-        if s["follow_me"]["number"] != MOBILE:
-            raise ScenarioFailed(f"PUT follow-me: {s}")
-        t.phone("103", "uas_noanswer.xml", calls=1)
-        x = t.caller()
-        t.trunk_call("+4930555103", x, talk_ms=5000)
-        t.connection("103", "alerting", remote=x)
+    with dan_follows_me(t):
+        x = follow_me_call(t, talk_ms=5000)
         restart_callbridged(t, down_s=2.5)
         t.connection("103", "connected", remote=x)  # picked up again from the PBX
         t.finish([Entry("103", "inbound", x, "answered", ring=None, talk=None, device=DEVICE,
@@ -170,9 +180,6 @@ def follow_me_answered_while_callbridged_down(t):
                   Cdr("Local", "trunk", "ANSWERED", why="the mobile's leg behind Local/103@callbridge-followme"),
                   Cdr("Local", None, "ANSWERED", billsec=0, optional=True)])
         expect_estimated(t, t.entries, ["answered_at"])
-    finally:
-        t.d.request("DELETE", "/api/v1/me/follow-me?user=dan")
-        t.d.request("PUT", "/api/v1/users/dan/devices/active", {"device": None})
 
 
 @scenario("anydevice")
@@ -181,8 +188,7 @@ def consult_from_mobile(t):
     consults a second external party through the API (Atxfer on the mobile's channel: the first
     party hears music on hold): the call occupies 3 trunk channels (the issue's example). The
     user hangs up the consultation (the first party is back), then the call."""
-    use_mobile(t, "/api/v1/me")
-    try:
+    with mobile_active(t):
         x, y = t.caller(), t.caller()
         t.d.post("/api/v1/calls", {"to": "0" + x[3:], "from": "103"})
         call = t.connection("103", "connected", remote=x)
@@ -206,8 +212,6 @@ def consult_from_mobile(t):
                   Cdr("Local", "trunk", "ANSWERED", why=why), Cdr("trunk", "Local", "ANSWERED", why=why),
                   Cdr("trunk", "trunk", "ANSWERED", why=why), Cdr("trunk", "trunk", "ANSWERED", why=why)],
                  lines={"103": ["busy", "idle"]})
-    finally:
-        t.d.request("PUT", "/api/v1/me/devices/active", {"device": None})
 
 
 @scenario("anydevice")
@@ -218,8 +222,7 @@ def alternate_on_mobile(t):
     consultation (cancel: back to x), then the call. Both calls stay the user's, carried by the
     mobile; y's hold is the second between the two alternates."""
     ready(t)  # the include (version 2): the PBX holds and switches calls of external devices
-    use_mobile(t, "/api/v1/me")
-    try:
+    with mobile_active(t):
         x, y = t.caller(), t.caller()
         t.d.post("/api/v1/calls", {"to": "0" + x[3:], "from": "103"})
         call = t.connection("103", "connected", remote=x)
@@ -249,8 +252,6 @@ def alternate_on_mobile(t):
                   Cdr("trunk", "trunk", "ANSWERED", why=why, optional=True)],
                  events={"103": ["held", "retrieved", "held", "retrieved"]},
                  lines={"103": ["busy", "idle"]})
-    finally:
-        t.d.request("PUT", "/api/v1/me/devices/active", {"device": None})
 
 
 @scenario("anydevice")
@@ -261,8 +262,7 @@ def attended_transfer_from_mobile(t):
     102 hangs up. 103: the call to x transferred to 102, the consultation with 102; 102: the
     consultation and the call from x, transferred from 103."""
     ready(t)  # the include (version 2): the PBX holds and switches calls of external devices
-    use_mobile(t, "/api/v1/me")
-    try:
+    with mobile_active(t):
         t.phone("102", "uas_answer_hangup.xml", calls=1, ring_ms=4000)
         x = t.caller()
         t.d.post("/api/v1/calls", {"to": "0" + x[3:], "from": "103"})
@@ -289,8 +289,6 @@ def attended_transfer_from_mobile(t):
                   Cdr("trunk", "trunk", "ANSWERED", why=why, optional=True)],
                  events={"102": ["delivered", "established", "connectionCleared"]},
                  lines={"103": ["busy", "idle"], "102": ["ringing", "busy", "idle"]})
-    finally:
-        t.d.request("PUT", "/api/v1/me/devices/active", {"device": None})
 
 
 @scenario("anydevice")
@@ -301,8 +299,7 @@ def conference_on_mobile(t):
     talk time, then the user hangs up. The two calls keep their entries (103 with x, 103 with
     102, 102 with 103), none held after the join; 102 also talked to x from the join on."""
     ready(t)  # the include (version 2): the PBX holds and switches calls of external devices
-    use_mobile(t, "/api/v1/me")
-    try:
+    with mobile_active(t):
         t.phone("102", "uas_answer_hangup.xml", calls=1, ring_ms=4000)
         x = t.caller()
         t.d.post("/api/v1/calls", {"to": "0" + x[3:], "from": "103"})
@@ -336,8 +333,6 @@ def conference_on_mobile(t):
                   Cdr("trunk", "trunk", "ANSWERED", why=why, optional=True),
                   Cdr("trunk", "trunk", "ANSWERED", why=why, optional=True)],
                  lines={"103": ["busy", "idle"], "102": ["ringing", "busy", "idle"]})
-    finally:
-        t.d.request("PUT", "/api/v1/me/devices/active", {"device": None})
 
 
 # The PBX hold's dialplan ([callbridge-hold]: MusicOnHold, the hangup handler's Return) adds rows
@@ -356,8 +351,7 @@ def hold_and_retrieve_on_mobile(t):
     carried by the mobile, 2 s on hold. Then again, hold and the external party hangs up while on
     hold: the include's hangup handler ends the mobile's channel too (nobody waits alone)."""
     ready(t)  # the include (version 2) and callbridged knowing it
-    use_mobile(t, "/api/v1/me")
-    try:
+    with mobile_active(t):
         x = t.caller()
         t.d.post("/api/v1/calls", {"to": "0" + x[3:], "from": "103"})
         call = t.connection("103", "connected", remote=x)
@@ -387,8 +381,6 @@ def hold_and_retrieve_on_mobile(t):
                   Cdr("trunk", "trunk", "ANSWERED", optional=True, why="after the retrieve's bridge")] + HOLD_CDRS,
                  events={"103": ["originated", "established", "held", "retrieved", "connectionCleared"]},
                  lines={"103": ["busy", "held", "busy", "idle"]})
-    finally:
-        t.d.request("PUT", "/api/v1/me/devices/active", {"device": None})
 
 
 @scenario("anydevice")
@@ -397,8 +389,7 @@ def remote_hangs_up_while_held_on_mobile(t):
     hold: the include's hangup handler hangs up the mobile's channel too, the call ends for the
     user (one entry, answered, its hold up to the end)."""
     ready(t)
-    use_mobile(t, "/api/v1/me")
-    try:
+    with mobile_active(t):
         x = t.caller()
         t.d.post("/api/v1/calls", {"to": "0" + x[3:], "from": "103"})
         call = t.connection("103", "connected", remote=x)
@@ -417,8 +408,6 @@ def remote_hangs_up_while_held_on_mobile(t):
                   Cdr("trunk", "trunk", "ANSWERED", optional=True, why="after the Local optimization")] + HOLD_CDRS,
                  events={"103": ["originated", "established", "held", "connectionCleared"]},
                  lines={"103": ["busy", "held", "idle"]})
-    finally:
-        t.d.request("PUT", "/api/v1/me/devices/active", {"device": None})
 
 
 @scenario("anydevice")
@@ -429,8 +418,7 @@ def blind_transfer_from_mobile(t):
     and hangs up after its talk; the mobile's channel ends at the transfer. 103: outbound,
     answered, carried by the mobile, transferred_to 102; 102: inbound from the external party,
     transferred_from 103."""
-    use_mobile(t, "/api/v1/me")
-    try:
+    with mobile_active(t):
         t.phone("102", "uas_answer_hangup.xml", calls=1, ring_ms=1000)
         x = t.caller()
         t.d.post("/api/v1/calls", {"to": "0" + x[3:], "from": "103"})
@@ -449,8 +437,6 @@ def blind_transfer_from_mobile(t):
                  events={"103": ["originated", "established", "transferred"],
                          "102": ["delivered", "established", "connectionCleared"]},
                  lines={"103": ["busy", "idle"], "102": ["ringing", "busy", "idle"]})
-    finally:
-        t.d.request("PUT", "/api/v1/me/devices/active", {"device": None})
 
 
 @scenario("anydevice")
@@ -459,8 +445,7 @@ def make_call_mobile_busy(t):
     OriginateResponse of the Local channel), nothing is dialled to the destination; 103's entry
     is outbound no_answer, carried by the mobile (like a desk phone that declined its own
     click-to-dial)."""
-    use_mobile(t, "/api/v1/me")
-    try:
+    with mobile_active(t):
         t.phone("carrier", "uas_busy.xml", calls=1, ring_ms=500)
         x = t.caller()
         ans = t.d.post("/api/v1/calls", {"to": "0" + x[3:], "from": "103"})
@@ -473,8 +458,6 @@ def make_call_mobile_busy(t):
                   Cdr("Local", None, ("BUSY", "NO ANSWER", "FAILED"), optional=True, billsec=0),
                   Cdr("Local", None, ("BUSY", "NO ANSWER", "FAILED"), optional=True, billsec=0)],
                  lines={"103": ["busy", "idle"]})
-    finally:
-        t.d.request("PUT", "/api/v1/me/devices/active", {"device": None})
 
 
 @scenario("anydevice")
@@ -482,8 +465,7 @@ def make_call_mobile_hangs_up_first(t):
     """From the mobile to an external party; both answer after 2 s (uas_answer_hangup) and each
     hangs up 3.5 s after its answer, so the mobile (answered first) hangs up first: the call ends
     there, one entry of 103, answered, carried by the mobile."""
-    use_mobile(t, "/api/v1/me")
-    try:
+    with mobile_active(t):
         t.phone("carrier", "uas_answer_hangup.xml", calls=2, ring_ms=3500)
         x = t.caller()
         t.d.post("/api/v1/calls", {"to": "0" + x[3:], "from": "103"})
@@ -493,8 +475,6 @@ def make_call_mobile_hangs_up_first(t):
                  [Cdr("Local", "trunk", "ANSWERED", why=why), Cdr("Local", "trunk", "ANSWERED", why=why),
                   Cdr("trunk", "trunk", "ANSWERED", why=why, optional=True)],
                  lines={"103": ["busy", "idle"]})
-    finally:
-        t.d.request("PUT", "/api/v1/me/devices/active", {"device": None})
 
 
 @scenario("anydevice")
