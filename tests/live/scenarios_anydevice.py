@@ -189,11 +189,8 @@ def consult_from_mobile(t):
     party hears music on hold): the call occupies 3 trunk channels (the issue's example). The
     user hangs up the consultation (the first party is back), then the call."""
     with mobile_active(t):
-        x, y = t.caller(), t.caller()
-        t.d.post("/api/v1/calls", {"to": "0" + x[3:], "from": "103"})
-        call = t.connection("103", "connected", remote=x)
-        t.command_done(t.api("consult", call, device="103", to="0" + y[3:]))
-        consult = t.connection("103", "connected", remote=y)
+        y = t.caller()
+        x, call, consult = call_and_consult_from_mobile(t, "0" + y[3:], y)
         t.wait(lambda: t.d.get(f"/api/v1/calls/{consult['id']}").get("channels", {}).get("trunk") == 3,
                "the consultation: 3 trunk channels")
         t.report.append("ok        consulting from the mobile: 3 trunk channels")
@@ -223,11 +220,8 @@ def alternate_on_mobile(t):
     mobile; y's hold is the second between the two alternates."""
     ready(t)  # the include (version 2): the PBX holds and switches calls of external devices
     with mobile_active(t):
-        x, y = t.caller(), t.caller()
-        t.d.post("/api/v1/calls", {"to": "0" + x[3:], "from": "103"})
-        call = t.connection("103", "connected", remote=x)
-        t.command_done(t.api("consult", call, device="103", to="0" + y[3:]))
-        consult = t.connection("103", "connected", remote=y)
+        y = t.caller()
+        x, call, consult = call_and_consult_from_mobile(t, "0" + y[3:], y)
         t.connection("103", "held", remote=x)
         t.command_done(t.api("alternate", consult, device="103"))
         t.connection("103", "connected", remote=x)
@@ -254,16 +248,21 @@ def alternate_on_mobile(t):
                  lines={"103": ["busy", "idle"]})
 
 
-def consult_102_from_mobile(t):
-    """The user calls an external party x from the mobile and consults 102 (Atxfer on the mobile's
-    channel; 102 answers after 2 s, talks 4 s, hangs up); returns x, the call and the consultation
-    once both talk."""
-    t.phone("102", "uas_answer_hangup.xml", calls=1, ring_ms=4000)
+def call_and_consult_from_mobile(t, to, remote):
+    """The user calls an external party x from the mobile, then consults `to` through the API
+    (Atxfer on the mobile's channel); returns x, the call and the consultation once the user's
+    connection to `remote` talks."""
     x = t.caller()
     t.d.post("/api/v1/calls", {"to": "0" + x[3:], "from": "103"})
     call = t.connection("103", "connected", remote=x)
-    t.command_done(t.api("consult", call, device="103", to="102"))
-    consult = t.connection("103", "connected", remote="102")
+    t.command_done(t.api("consult", call, device="103", to=to))
+    return x, call, t.connection("103", "connected", remote=remote)
+
+
+def consult_102_from_mobile(t):
+    """call_and_consult_from_mobile of 102 (answers after 2 s, talks 4 s, hangs up)."""
+    t.phone("102", "uas_answer_hangup.xml", calls=1, ring_ms=4000)
+    x, call, consult = call_and_consult_from_mobile(t, "102", "102")
     t.connection("102", "connected", remote="103")
     return x, call, consult
 
