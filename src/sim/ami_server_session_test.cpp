@@ -54,6 +54,22 @@ struct Harness {
   }
 };
 
+// What a dialled string is on the simulator's trunk; with the site's outside-line code in front
+// (issue 19: callbridged with outside_prefix "0" dials a mobile 0170... as "00170...").
+TEST(SimDialling, NumbersWithAndWithoutTheOutsideLineCode) {
+  EXPECT_EQ(e164_from_dialed("089123456"), "+4989123456");
+  EXPECT_EQ(e164_from_dialed("0041441234567"), "+41441234567");
+  EXPECT_EQ(e164_from_dialed("+491701234567"), "+491701234567");
+  EXPECT_EQ(e164_from_dialed("001701234567"), "+1701234567") << "no outside-line code: international";
+  EXPECT_EQ(e164_from_dialed("001701234567", "0"), "+491701234567");
+  EXPECT_EQ(e164_from_dialed("0001701234567", "0"), "+1701234567");
+  EXPECT_EQ(e164_from_dialed("0+491701234567", "0"), "+491701234567");
+  EXPECT_EQ(e164_from_dialed("089123456", "0"), "+4989123456") << "dialled without the code";
+  EXPECT_EQ(e164_from_dialed("101", "0"), "");
+  EXPECT_EQ(e164_from_dialed("0", "0"), "");
+  EXPECT_EQ(e164_from_dialed("9089123456", "9"), "+4989123456");
+}
+
 TEST(AmiServerSession, BannerAndPlainLoginAsAsterisk22) {
   Harness h;
   h.login();

@@ -676,7 +676,7 @@ void attended_transfer(SimEngine& e, const std::string& orig_uid, const std::str
 }
 
 
-std::string e164_from_dialed(std::string_view d) {
+std::string e164_from_dialed(std::string_view d, std::string_view outside_prefix) {
   auto digits = [](std::string_view s) {
     if (s.empty()) return false;
     for (char c : s) {
@@ -684,6 +684,9 @@ std::string e164_from_dialed(std::string_view d) {
     }
     return true;
   };
+  if (!outside_prefix.empty() && d.size() > outside_prefix.size() && d.starts_with(outside_prefix) &&
+      (d[outside_prefix.size()] == '0' || d[outside_prefix.size()] == '+'))
+    d.remove_prefix(outside_prefix.size());
   if (d.starts_with("+") && digits(d.substr(1))) return std::string(d);
   if (d.starts_with("00") && digits(d.substr(2))) return "+" + std::string(d.substr(2));
   if (d.starts_with("0") && digits(d.substr(1))) return "+49" + std::string(d.substr(1));
@@ -752,7 +755,7 @@ void start_inbound(SimEngine& e, const InboundCall& c) {
 void start_outbound(SimEngine& e, const OutboundCall& c) {
   PbxModel& m = e.model();
   const Phone* p = m.phone(c.ext);
-  std::string e164 = e164_from_dialed(c.dialed);
+  std::string e164 = e164_from_dialed(c.dialed, m.config().outside_prefix);
   if (!p || e164.empty()) return;
   Channel& caller = m.new_channel(p->ext, ChanState::ring, p->ext, p->name, kInternal, c.dialed, 1, nullptr);
   caller.dnid = c.dialed;
@@ -1177,7 +1180,7 @@ void start_originate(SimEngine& e, const OriginateCall& c) {
     respond(true, "4");  // AST_CONTROL_ANSWER
     ch->outgoing = false;  // now runs the dialplan at Context/Exten
     m.set_dialplan(*ch, c.context, c.exten, 1);
-    std::string e164 = e164_from_dialed(c.exten);
+    std::string e164 = e164_from_dialed(c.exten, m.config().outside_prefix);
     const Phone* target = m.phone(c.exten);
     if (target) {
       continue_to_phone(e, *ch, *target, c.far_ring, c.talk);
@@ -1259,7 +1262,7 @@ void start_local_originate(SimEngine& e, const LocalOriginateCall& c) {
          join_fields({m.snapshot(*l1, "LocalOne"), m.snapshot(*l2, "LocalTwo"),
                 {{"Context", c.local_context}, {"Exten", c.number}, {"LocalOptimization", "Yes"}}}));
   m.dial_begin(nullptr, *l1, c.number + "@" + c.local_context);
-  const std::string device_e164 = e164_from_dialed(c.number);
+  const std::string device_e164 = e164_from_dialed(c.number, m.config().outside_prefix);
   const std::string l1u = l1->uniqueid, l2u = l2->uniqueid, l1name = l1->name;
   auto respond = [&e, c, l1u, l1name](bool ok, const std::string& reason) {
     e.model().emit("OriginateResponse", "call,all",
@@ -1316,7 +1319,7 @@ void start_local_originate(SimEngine& e, const LocalOriginateCall& c) {
       l1->app = "Dial";
       l1->app_data = "PJSIP/" + target->ext + ",30,tT";
       far = ring_phone(m, *l1, *target, target->ext, true).uniqueid;
-    } else if (std::string e164 = e164_from_dialed(c.exten); !e164.empty()) {
+    } else if (std::string e164 = e164_from_dialed(c.exten, m.config().outside_prefix); !e164.empty()) {
       far = dial_trunk(m, *l1, e164, c.cid_num).uniqueid;
     } else {
       end_bridged(m, *mob, *l2);
@@ -1435,7 +1438,7 @@ void start_move(SimEngine& e, const MoveCall& c) {
                     {"CallerIDNum", c.cid_num.empty() ? "<unknown>" : c.cid_num},
                     {"CallerIDName", c.cid_name.empty() ? "<unknown>" : c.cid_name}});
   };
-  const std::string device_e164 = e164_from_dialed(c.number);
+  const std::string device_e164 = e164_from_dialed(c.number, m.config().outside_prefix);
   if (device_e164.empty()) {
     m.hangup(l2u, 1);
     m.hangup(l1u, 1);

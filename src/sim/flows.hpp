@@ -202,7 +202,9 @@ void start_conference(SimEngine& e, const ConferenceCall& c);
 void start_originate(SimEngine& e, const OriginateCall& c);
 
 // "089123456" -> "+4989123456", "0049..." -> "+49...", "+..." unchanged; empty if not dialable.
-std::string e164_from_dialed(std::string_view dialed);
+// With an outside-line code (LabConfig::outside_prefix "0") in front of such a number it is
+// dropped first: "00170..." is then the national "0170...", "0001..." the international "001...".
+std::string e164_from_dialed(std::string_view dialed, std::string_view outside_prefix = {});
 
 // AMI actions on live channels (by channel name). Errors carry Asterisk's response messages.
 // See InboundCall::atxfer_to; also behind the AMI Atxfer action.

@@ -66,6 +66,9 @@ struct LabConfig {
   // AstDB: flows.hpp route_to_extension), ShowDialPlan of [callbridge-version] answered. false:
   // the stock dialplan the captures in tests/fixtures/asterisk-22 were recorded with.
   bool callbridge_dialplan = false;
+  // What users dial for an outside line before the number ("0" at many German sites; the
+  // tenant's [dialing] outside_prefix): "0" + "0170..." is the national 0170..., not +170...
+  std::string outside_prefix;
 };
 
 struct Channel {

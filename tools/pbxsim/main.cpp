@@ -99,6 +99,7 @@ int main(int argc, char** argv) {
   bool wait_login = false;
   bool callbridge_dialplan = false;
   std::string system_name = sim::LabConfig{}.system_name;
+  std::string outside_prefix;
   sim::TrafficProfile cli_profile;
   std::optional<double> cps, answer, miss, busy, hold, transfer, attended, talk_mean;
   std::optional<int> seats;
@@ -133,6 +134,15 @@ int main(int argc, char** argv) {
                "finds [callbridge-version] (version 2), and the AstDB keys callbridged writes (DBPut/DBDel) give DND, "
                "forwarding and follow-me; Setvar, Redirect into [callbridge-hold] and Bridge hold and retrieve a call "
                "in the PBX (docs/pbxsim.md). Default: the stock lab dialplan of the captures (the include missing)");
+  app.add_option("--outside-prefix", outside_prefix,
+                 "what users dial for an outside line before a number, as the tenant's [dialing] outside_prefix "
+                 "(e.g. 0): \"0\" + \"0170...\" is then the national 0170..., not +170...; default none")
+      ->check([](const std::string& v) -> std::string {
+        if (v.size() > 4) return "at most 4 digits";
+        for (char c : v)
+          if (c < '0' || c > '9') return "digits only";
+        return {};
+      });
   app.add_option("--system-name", system_name,
                  "the PBX's systemname: SystemName of every event and the prefix of Uniqueids/Linkedids "
                  "(<name>-<epoch>.<n>, so two simulators in one test have different call ids); [a-z0-9-], 1..32")
@@ -196,6 +206,7 @@ int main(int argc, char** argv) {
   sim::LabConfig lab = traffic ? sim::lab_with_seats(profile.seats) : sim::LabConfig{};
   lab.callbridge_dialplan = callbridge_dialplan;
   lab.system_name = system_name;
+  lab.outside_prefix = outside_prefix;
   sim::TrafficGenerator generator(profile);
 
   if (!dump.empty()) {
