@@ -96,10 +96,9 @@ base::Result<Loaded> reload_and_follow(Ctx& ctx, const base::TenantId& tenant, c
   auto now = Loaded{std::move(*u), std::move(*devices), std::nullopt};
   const auto& d = now.devices;
   auto& active = now.active;
-  if (std::find(now.user.extensions.begin(), now.user.extensions.end(), d.active) != now.user.extensions.end())
-    active = core::ActiveDevice{d.active, ""};
-  for (const auto& e : d.external)
-    if (e.name == d.active) active = core::ActiveDevice{e.name, e.number, e.private_device};
+  auto ext = std::find_if(d.external.begin(), d.external.end(), [&](const auto& e) { return e.name == d.active; });
+  active = ext != d.external.end() ? core::active_device_of(ext->name, ext->number, ext->private_device, now.user.extensions)
+                                   : core::active_device_of(d.active, "", true, now.user.extensions);
   if (ctx.deps.active_devices) ctx.deps.active_devices->set(tenant, user, active);
   follow_active_device(ctx, tenant, user, now.user.extensions, active, settings_of(ctx, tenant)->policy);
   return now;

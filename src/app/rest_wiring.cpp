@@ -174,11 +174,25 @@ base::Result<std::shared_ptr<RestWiring>> wire_rest_api(App& app) {
   w->identity = std::move(ids->store);
   std::unique_ptr<ports::TenantStore> tenant_store = std::move(ids->tenants);
   spdlog::info("identity store: {}", ids->location);
-  // AnyDevice: every user's chosen active device, for call control from the first make call on.
+  // AnyDevice: every user's chosen active device, for call control from the first make call on
+  // (a desk extension only while it is still theirs: core::active_device_of).
   auto active = w->identity->list_active_devices();
   if (!active) return base::fail(active.error());
-  for (const auto& row : *active)
-    app.active_devices().set(row.tenant, row.user, core::ActiveDevice{row.device, row.number, row.private_device});
+  std::map<std::pair<base::TenantId, std::string>, std::vector<std::string>> lines;  // (tenant, user) -> extensions
+  std::set<base::TenantId> read;
+  for (const auto& row : *active) {
+    if (row.number.empty() && read.insert(row.tenant).second) {
+      auto users = w->identity->list_users(row.tenant);
+      if (!users) return base::fail(users.error());
+      for (auto& u : *users) lines[{row.tenant, u.name}] = std::move(u.extensions);
+    }
+  }
+  for (const auto& row : *active) {
+    auto it = lines.find({row.tenant, row.user});
+    app.active_devices().set(row.tenant, row.user,
+                             core::active_device_of(row.device, row.number, row.private_device,
+                                                    it == lines.end() ? std::vector<std::string>{} : it->second));
+  }
   api::AuthOptions ao;
   ao.origins.allowed = app.config().server.allowed_origins;  // cookie requests from these pages too
   w->auth = std::make_unique<api::Authenticator>(*w->identity, w->clock, ao);
@@ -335,12 +349,9 @@ base::Result<std::shared_ptr<RestWiring>> wire_rest_api(App& app) {
         if (row.tenant == tenant) chosen[row.user] = &row;
       for (const auto& u : *users) {
         std::optional<core::ActiveDevice> active;
-        if (auto it = chosen.find(u.name); it != chosen.end()) {
-          const auto& row = *it->second;
-          const bool desk = std::find(u.extensions.begin(), u.extensions.end(), row.device) != u.extensions.end();
-          if (!row.number.empty()) active = core::ActiveDevice{row.device, row.number, row.private_device};
-          else if (desk) active = core::ActiveDevice{row.device, ""};
-        }
+        if (auto it = chosen.find(u.name); it != chosen.end())
+          active = core::active_device_of(it->second->device, it->second->number, it->second->private_device,
+                                          u.extensions);
         if (a->active_devices().get(tenant, u.name) != active) a->active_devices().set(tenant, u.name, active);
       }
       // Per line: the follow-me number its owner's active device asks for. A line of several users

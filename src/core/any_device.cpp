@@ -53,6 +53,15 @@ std::optional<std::string> AnyDevicePolicy::refuse(std::string_view e164) const 
   return std::string(e164) + " is not among the numbers the tenant allows as devices (" + list + ")";
 }
 
+std::optional<ActiveDevice> active_device_of(std::string_view name, std::string_view number, bool private_device,
+                                             const std::vector<std::string>& extensions) {
+  if (name.empty()) return std::nullopt;
+  if (!number.empty()) return ActiveDevice{std::string(name), std::string(number), private_device};
+  if (std::find(extensions.begin(), extensions.end(), name) != extensions.end())
+    return ActiveDevice{std::string(name), ""};
+  return std::nullopt;
+}
+
 std::optional<ActiveDevice> ActiveDevices::get(const base::TenantId& tenant, const std::string& user) const {
   std::lock_guard lk(mu_);
   auto it = active_.find({tenant.str(), user});

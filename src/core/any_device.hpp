@@ -60,6 +60,14 @@ struct ActiveDevice {
   bool operator==(const ActiveDevice&) const = default;
 };
 
+// The active device call control uses, from what the identity store holds for a user: the chosen
+// device's name, the number stored with it ("" unless it is one of their external devices), and
+// the user's extensions. An external device is active with its number; an extension only while it
+// is still the user's; anything else (a name left over from a removed extension or device) is
+// nullopt: the tenant's default applies.
+std::optional<ActiveDevice> active_device_of(std::string_view name, std::string_view number, bool private_device,
+                                             const std::vector<std::string>& extensions);
+
 // Every user's active device, of every tenant: loaded from the identity store at start-up,
 // updated by the REST routes after each change they stored. Thread-safe.
 class ActiveDevices {

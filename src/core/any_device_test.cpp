@@ -18,6 +18,17 @@ TEST(AnyDeviceNames, LettersFirstLowerCaseBounded) {
   EXPECT_FALSE(valid_external_device_name(std::string(33, 'a')));
 }
 
+// One rule for the three places that turn stored rows into the active device (start-up, the
+// check after a PBX login, a change through the API or from another node).
+TEST(AnyDeviceActive, FromTheStoredChoice) {
+  const std::vector<std::string> lines{"100", "101"};
+  EXPECT_EQ(active_device_of("mobile", "+491701234567", false, lines), (ActiveDevice{"mobile", "+491701234567", false}));
+  EXPECT_EQ(active_device_of("101", "", true, lines), (ActiveDevice{"101", ""}));
+  EXPECT_EQ(active_device_of("102", "", true, lines), std::nullopt) << "an extension that is no longer theirs";
+  EXPECT_EQ(active_device_of("mobile", "", true, lines), std::nullopt) << "a removed external device";
+  EXPECT_EQ(active_device_of("", "", true, lines), std::nullopt);
+}
+
 TEST(AnyDevicePolicy, PatternsAreCheckedAndCanonical) {
   EXPECT_EQ(*AnyDevicePolicy::parse_pattern("+49 17*"), "+4917*");
   EXPECT_EQ(*AnyDevicePolicy::parse_pattern("+4930xxxxxxx"), "+4930XXXXXXX");
