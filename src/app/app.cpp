@@ -808,6 +808,8 @@ std::string App::diagnostics_json(const std::optional<base::TenantId>& tenant) c
       e["duplicates"] = hs.log_duplicates;
       e["gaps"] = hs.log_gaps;
       e["undecodable"] = hs.log_undecodable;
+      e["stale"] = hs.log_stale;
+      e["mirror_dropped"] = hs.mirror_dropped;
     }
   }
   o["tenants"] = std::move(tenants);

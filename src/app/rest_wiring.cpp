@@ -155,7 +155,8 @@ base::Status wire_webhooks(App& app, RestWiring& w) {
       case K::device:
       case K::status:
       case K::features:
-      case K::parking: return std::nullopt;
+      case K::parking:
+      case K::calls_resynced: return std::nullopt;  // cluster mode: the mirror's bookkeeping
     }
     return std::nullopt;
   };

@@ -64,6 +64,7 @@ constexpr std::string_view to_string(core::HubMessage::Kind k) {
     case core::HubMessage::Kind::user_devices: return "user_devices";
     case core::HubMessage::Kind::features: return "line_features";
     case core::HubMessage::Kind::parking: return "parking";
+    case core::HubMessage::Kind::calls_resynced: return "calls_resynced";
   }
   return "?";
 }

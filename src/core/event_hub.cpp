@@ -17,6 +17,7 @@ bool sees_message(const EventFilter& f, const HubMessage& m) {
   if (!m.user.empty()) return m.user == f.user;  // addressed to one user, whatever the scope
   if (m.kind == HubMessage::Kind::device) return f.admin;  // the device registry: admins only
   if (m.kind == HubMessage::Kind::parking) return true;    // parking lots are the tenant's (docs/parking.md)
+  if (m.kind == HubMessage::Kind::calls_resynced) return f.scope == EventScope::tenant;  // a whole link's calls
   if (f.scope == EventScope::tenant) return true;
   for (const auto& d : m.devices)
     if (m.kind == HubMessage::Kind::line || m.kind == HubMessage::Kind::status || m.kind == HubMessage::Kind::features
@@ -35,7 +36,9 @@ std::string head(std::string_view type, std::uint64_t seq) {
 }
 
 // One message of the event log (logged mode): the JSON without its head, and what the hub needs
-// to deliver it and keep its mirror. Encoded as "cbh1" and length-prefixed fields ("<len>:<bytes>").
+// to deliver it and keep its mirror. Encoded as "cbh2" and length-prefixed fields ("<len>:<bytes>");
+// "cbh1", the records of nodes before the link and term were added (the fields up to the devices),
+// is still read.
 struct LogRecord {
   HubMessage::Kind kind = HubMessage::Kind::call;
   std::string type, tail, user;
@@ -44,10 +47,17 @@ struct LogRecord {
   std::string call_id, call_created;
   std::size_t call_at = 0, call_len = 0;
   std::string call_replaced;  // a call merged into this one: gone
+  // cbh2: the PBX link the message is about (calls, calls_resynced; empty: none named), the
+  // ownership term of the node that logged it, and (calls_resynced) the link's calls in progress.
+  std::string link;
+  std::uint64_t term = 0;
+  std::vector<std::string> call_ids;
 };
 
-constexpr std::string_view kRecordMagic = "cbh1";
+constexpr std::string_view kRecordMagic = "cbh2";
+constexpr std::string_view kRecordMagicV1 = "cbh1";
 constexpr std::size_t kMaxDevices = 4096;
+constexpr std::size_t kMaxCallIds = 100000;
 
 void put_field(std::string& o, std::string_view v) {
   o += std::to_string(v.size());
@@ -70,6 +80,10 @@ std::string encode_record(const LogRecord& r) {
   put_field(o, r.call_replaced);
   put_field(o, std::to_string(r.devices.size()));
   for (const auto& d : r.devices) put_field(o, d);
+  put_field(o, r.link);
+  put_field(o, std::to_string(r.term));
+  put_field(o, std::to_string(r.call_ids.size()));
+  for (const auto& id : r.call_ids) put_field(o, id);
   return o;
 }
 
@@ -86,12 +100,18 @@ class FieldReader {
     return v;
   }
   std::optional<std::size_t> number() {
+    auto n = number64(10);
+    if (!n) return std::nullopt;
+    return static_cast<std::size_t>(*n);
+  }
+  // Up to `digits` decimal digits (19 fit into 64 bits).
+  std::optional<std::uint64_t> number64(std::size_t digits = 19) {
     auto f = next();
-    if (!f || f->empty() || f->size() > 10) return std::nullopt;
-    std::size_t n = 0;
+    if (!f || f->empty() || f->size() > digits) return std::nullopt;
+    std::uint64_t n = 0;
     for (char c : *f) {
       if (c < '0' || c > '9') return std::nullopt;
-      n = n * 10 + static_cast<std::size_t>(c - '0');
+      n = n * 10 + static_cast<std::uint64_t>(c - '0');
     }
     return n;
   }
@@ -102,11 +122,14 @@ class FieldReader {
 };
 
 std::optional<LogRecord> decode_record(std::string_view in) {
-  if (!in.starts_with(kRecordMagic)) return std::nullopt;
+  const bool v1 = in.starts_with(kRecordMagicV1);
+  if (!v1 && !in.starts_with(kRecordMagic)) return std::nullopt;
   FieldReader f(in.substr(kRecordMagic.size()));
   LogRecord r;
   auto kind = f.number();
-  if (!kind || *kind > static_cast<std::size_t>(HubMessage::Kind::parking)) return std::nullopt;
+  // cbh1 knew the kinds up to parking.
+  const auto last = v1 ? HubMessage::Kind::parking : HubMessage::Kind::calls_resynced;
+  if (!kind || *kind > static_cast<std::size_t>(last)) return std::nullopt;
   r.kind = static_cast<HubMessage::Kind>(*kind);
   auto type = f.next(), tail = f.next(), user = f.next(), gone = f.next(), id = f.next(), created = f.next();
   if (!type || !tail || !user || !gone || !id || !created) return std::nullopt;
@@ -130,6 +153,20 @@ std::optional<LogRecord> decode_record(std::string_view in) {
     auto d = f.next();
     if (!d) return std::nullopt;
     r.devices.emplace_back(*d);
+  }
+  if (!v1) {
+    auto link = f.next();
+    auto term = f.number64();
+    auto ids = f.number();
+    if (!link || !term || !ids || *ids > kMaxCallIds) return std::nullopt;
+    r.link = *link;
+    r.term = *term;
+    r.call_ids.reserve(*ids);
+    for (std::size_t i = 0; i < *ids; ++i) {
+      auto id = f.next();
+      if (!id) return std::nullopt;
+      r.call_ids.emplace_back(*id);
+    }
   }
   if (!f.done()) return std::nullopt;
   return r;
@@ -479,19 +516,28 @@ std::string EventHub::encode(std::string_view json) const {
   return options_.encode ? options_.encode(json) : std::string(json);
 }
 
-void EventHub::add_model(const base::TenantId& t, const model::CallModel* m) {
-  tenant(t).models.push_back(m);
+void EventHub::add_model(const base::TenantId& tn, const model::CallModel* m, std::string link, std::uint64_t term) {
+  auto& t = tenant(tn);
+  t.models.push_back(m);
+  t.model_links[m] = ModelLink{std::move(link), term};
 }
 
 void EventHub::remove_model(const model::CallModel* m) {
   for (auto& [name, t] : tenants_) {
     std::erase(t.models, m);
+    t.model_links.erase(m);
     if (t.lines_from == m) t.lines_mixed = true;  // another model may reuse the address
   }
 }
 
+const EventHub::ModelLink* EventHub::link_of(const Tenant& t, const model::CallModel& m) const {
+  auto it = t.model_links.find(&m);
+  return it == t.model_links.end() || it->second.name.empty() ? nullptr : &it->second;
+}
+
 void EventHub::publish(Tenant& t, HubMessage::Kind kind, std::vector<std::string> devices,
-                       std::string json, std::string user, bool call_gone, const CallPart* call) {
+                       std::string json, std::string user, bool call_gone, const CallPart* call,
+                       const ModelLink* link, std::vector<std::string> call_ids) {
   if (!log_) {
     deliver(t, kind, std::move(devices), json, std::move(user), call_gone, true);
     return;
@@ -513,6 +559,11 @@ void EventHub::publish(Tenant& t, HubMessage::Kind kind, std::vector<std::string
     r.call_len = call->len;
     r.call_replaced = call->replaced;
   }
+  if (link) {
+    r.link = link->name;
+    r.term = link->term;
+  }
+  r.call_ids = std::move(call_ids);
   ++stats_.logged;
   log_->append(*t.id, encode_record(r));
 }
@@ -580,14 +631,29 @@ bool EventHub::apply_logged(const base::TenantId& tn, std::uint64_t seq, std::st
   json += r->tail;
   // The mirror: the calls and lines every node's snapshots show.
   if (r->kind == HubMessage::Kind::call && !r->call_id.empty()) {
-    if (!r->call_replaced.empty()) t.mirror_calls.erase(r->call_replaced);
-    if (r->call_gone) {
-      t.mirror_calls.erase(r->call_id);
-    } else if (r->call_at + r->call_len <= r->tail.size()) {
-      auto& c = t.mirror_calls[r->call_id];
-      c.created_at = r->call_created;
-      c.devices = r->devices;
-      c.json = r->tail.substr(r->call_at, r->call_len);
+    if (current_term(t, r->link, r->term)) {
+      if (!r->call_replaced.empty()) t.mirror_calls.erase(r->call_replaced);
+      if (r->call_gone) {
+        t.mirror_calls.erase(r->call_id);
+      } else if (r->call_at + r->call_len <= r->tail.size()) {
+        auto& c = t.mirror_calls[r->call_id];
+        c.created_at = r->call_created;
+        c.devices = r->devices;
+        c.json = r->tail.substr(r->call_at, r->call_len);
+        c.link = r->link;
+        c.term = r->term;
+      }
+    }
+  } else if (r->kind == HubMessage::Kind::calls_resynced && !r->link.empty()) {
+    // The link's owner listed its calls after a resync: the link's other calls are over (they ended
+    // while no node owned the link, or while its owner did not hear the PBX). Calls of records that
+    // named no link (older nodes) are left alone.
+    if (current_term(t, r->link, r->term)) {
+      std::sort(r->call_ids.begin(), r->call_ids.end());
+      stats_.mirror_dropped += std::erase_if(t.mirror_calls, [&](const auto& entry) {
+        return entry.second.link == r->link &&
+               !std::binary_search(r->call_ids.begin(), r->call_ids.end(), entry.first);
+      });
     }
   } else if (r->kind == HubMessage::Kind::line && !r->devices.empty()) {
     const auto at = r->tail.rfind("\"state\":\"");
@@ -602,6 +668,39 @@ bool EventHub::apply_logged(const base::TenantId& tn, std::uint64_t seq, std::st
   deliver(t, r->kind, std::move(r->devices), json, std::move(r->user), r->call_gone, own);
   if (devices_changed && on_remote_user_devices_) on_remote_user_devices_(tn, user);
   return true;
+}
+
+bool EventHub::current_term(Tenant& t, const std::string& link, std::uint64_t term) {
+  if (link.empty()) return true;  // an older node's record: it names no link
+  auto& latest = t.link_terms[link];
+  if (term < latest) {
+    ++stats_.log_stale;  // an old owner's message published after the new owner's
+    return false;
+  }
+  latest = term;
+  return true;
+}
+
+void EventHub::on_calls_resynced(const base::TenantId& tn, const model::CallModel& m) {
+  if (!log_) return;
+  auto& t = tenant(tn);
+  const ModelLink* link = link_of(t, m);
+  if (!link) return;  // a model of no named link: nothing could be dropped by its name
+  std::vector<std::string> ids;
+  ids.reserve(m.calls().size());
+  for (const auto& [id, c] : m.calls())
+    if (!c.connections.empty()) ids.push_back(id);
+  std::sort(ids.begin(), ids.end());
+  std::string json = head("calls_resynced", next_seq(t));
+  json += ",\"pbx\":";
+  put_string(json, link->name);
+  json += ",\"calls\":[";
+  for (std::size_t i = 0; i < ids.size(); ++i) {
+    if (i) json += ',';
+    put_string(json, ids[i]);
+  }
+  json += "]}";
+  publish(t, HubMessage::Kind::calls_resynced, {}, std::move(json), {}, false, nullptr, link, std::move(ids));
 }
 
 void EventHub::publish_raw(const base::TenantId& tn, HubMessage::Kind kind,
@@ -692,7 +791,7 @@ void EventHub::on_call_event(const model::CallEvent& e, const model::CallModel& 
   // erases the call after its sink returns): no connections left is the end of the call too.
   const model::Call* after = m.find_call(e.call_id);
   publish(t, HubMessage::Kind::call, devices, std::move(json), {}, after == nullptr || after->connections.empty(),
-          &part);
+          &part, link_of(t, m));
   if (t.trace) trace_delivery(t, e, devices);
 
   note_lines_from(t, m);
@@ -736,7 +835,7 @@ void EventHub::on_call_update(const base::TenantId& tn, std::string_view event, 
   json += call_json(c, tn, m, remote_info_);
   part.len = json.size() - part.at;
   json += '}';
-  publish(t, HubMessage::Kind::call, std::move(devices), std::move(json), {}, false, &part);
+  publish(t, HubMessage::Kind::call, std::move(devices), std::move(json), {}, false, &part, link_of(t, m));
 }
 
 void EventHub::sync_lines(const base::TenantId& tn, const model::CallModel& m) {

@@ -35,7 +35,10 @@ namespace callbridge::core {
 
 // One published message, shared by every subscriber and by the retention ring.
 struct HubMessage {
-  enum class Kind : std::uint8_t { call, line, journal, command, device, status, queue, user_devices, features, parking };
+  enum class Kind : std::uint8_t {
+    call, line, journal, command, device, status, queue, user_devices, features, parking,
+    calls_resynced,  // cluster mode: the calls a link's owner found after a resync (on_calls_resynced)
+  };
   std::uint64_t seq = 0;
   Kind kind = Kind::call;
   std::vector<std::string> devices;          // the devices it concerns (filtering; line and status: as presence)
@@ -98,6 +101,11 @@ class EventHub {
     std::uint64_t log_duplicates = 0;
     std::uint64_t log_gaps = 0;
     std::uint64_t log_undecodable = 0;
+    // Cluster mode, the mirror: records of a link's earlier ownership term that came after a later
+    // term's (an old owner's late publishes), left out of the mirror; calls the mirror dropped
+    // because their link's owner did not list them after its resync (on_calls_resynced).
+    std::uint64_t log_stale = 0;
+    std::uint64_t mirror_dropped = 0;
   };
   struct Attach {
     std::uint64_t id = 0;  // for unsubscribe()
@@ -108,12 +116,23 @@ class EventHub {
 
   explicit EventHub(EventHubOptions options = {});
 
-  // Snapshot sources. The model must outlive its registration.
-  void add_model(const base::TenantId& tenant, const model::CallModel* m);
+  // Snapshot sources. The model must outlive its registration. `link`: the PBX link (ports::PbxDriver
+  // name) whose calls `m` holds, and `term` the ownership term its driver acts in (cluster mode:
+  // ports::PbxDriver::term()); the logged call messages of `m` name both, so that every node's
+  // mirror knows each call's link (on_calls_resynced).
+  void add_model(const base::TenantId& tenant, const model::CallModel* m, std::string link = {},
+                 std::uint64_t term = 0);
   void remove_model(const model::CallModel* m);
 
   // Publishing. `on_call_event` also publishes line changes of the devices in the event.
   void on_call_event(const model::CallEvent& e, const model::CallModel& m);
+  // Cluster mode: `m`'s driver resynchronized its link from the PBX (ports::PbxEventSink::
+  // on_calls_resynced), so `m` holds exactly the link's calls in progress. Logs
+  // {"type":"calls_resynced","seq":N,"pbx":"<link>","calls":["<id>",...]} (scope tenant sees it);
+  // when a node applies it, its mirror drops the calls of that link that are not listed: calls
+  // that ended while no node owned the link (a failover) or listened to the PBX. Local mode:
+  // nothing (snapshots come from the models themselves).
+  void on_calls_resynced(const base::TenantId& tenant, const model::CallModel& m);
   // Publishes line events for devices whose state changed (after PBX device/extension state events).
   void sync_lines(const base::TenantId& tenant, const model::CallModel& m);
   // `id`: the store's id of the entry (PATCH /api/v1/journal/{id}), put first in "entry".
@@ -228,11 +247,19 @@ class EventHub {
     std::size_t at = 0, len = 0;
     std::string replaced;  // a call merged into this one (CallModel::merge), gone now
   };
-  // A call of the mirror (logged mode): its JSON as the last message showed it.
+  // A model's PBX link and its driver's ownership term (add_model).
+  struct ModelLink {
+    std::string name;
+    std::uint64_t term = 0;
+  };
+  // A call of the mirror (logged mode): its JSON as the last message showed it, and the link and
+  // term that message named (empty link: a record of an older node that did not name it).
   struct MirrorCall {
     std::string created_at;
     std::vector<std::string> devices;
     std::string json;
+    std::string link;
+    std::uint64_t term = 0;
   };
 
   struct Tenant {
@@ -242,6 +269,7 @@ class EventHub {
     std::vector<Sub> subs;
     std::unordered_map<std::string, std::unique_ptr<SharedFilter>> filters;
     std::vector<const model::CallModel*> models;
+    std::unordered_map<const model::CallModel*, ModelLink> model_links;
     std::unordered_map<std::string, model::DeviceState> lines;  // last published
     // sync_lines diffs only the devices the model changed since its last sync (line_version), as
     // long as every line above came from that one model; lines from two models: full diff.
@@ -260,6 +288,9 @@ class EventHub {
     // Logged mode: the calls in progress and the lines as the applied messages showed them.
     std::unordered_map<std::string, MirrorCall> mirror_calls;
     std::map<std::string, std::string> mirror_lines;  // device -> line state name
+    // Logged mode: the latest ownership term each link's records named, in the log's order; the
+    // mirror ignores a link's records of earlier terms.
+    std::unordered_map<std::string, std::uint64_t> link_terms;
   };
   static constexpr std::size_t kGoneKept = 64;
   void trace_delivery(Tenant& t, const model::CallEvent& e, const std::vector<std::string>& devices);
@@ -269,7 +300,12 @@ class EventHub {
   std::uint64_t next_seq(Tenant& t) { return log_ ? 0 : ++t.seq; }
   // Local mode: delivers; logged mode: hands the message to the log (apply_logged delivers it).
   void publish(Tenant& t, HubMessage::Kind kind, std::vector<std::string> devices, std::string json,
-               std::string user = {}, bool call_gone = false, const CallPart* call = nullptr);
+               std::string user = {}, bool call_gone = false, const CallPart* call = nullptr,
+               const ModelLink* link = nullptr, std::vector<std::string> call_ids = {});
+  const ModelLink* link_of(const Tenant& t, const model::CallModel& m) const;
+  // Logged mode: false when a record naming `link` and `term` is of an earlier term than one
+  // applied before (counted); notes `term` as the link's latest otherwise.
+  bool current_term(Tenant& t, const std::string& link, std::uint64_t term);
   void deliver(Tenant& t, HubMessage::Kind kind, std::vector<std::string> devices, const std::string& json,
                std::string user, bool call_gone, bool tap);
   std::string mirror_snapshot_json(const Tenant& t, const EventFilter& f) const;

@@ -643,5 +643,111 @@ TEST(LoggedHub, OtherNodesHearOfAUsersDeviceChangeTheLoggingNodeDoesNot) {
   EXPECT_EQ(heard_b, (std::vector<std::string>{"default/anna", "default/cleo"}));
 }
 
+// Issue 19, a failover: the owner of link "lab" (term 5) dies with c1 and c2 in progress; c1 ends
+// while no node owns the link, so no node ever logs its end. The new owner (term 9) resyncs from
+// the PBX, finds c2 (and c3, begun in the gap) and lists them (calls_resynced): every node's mirror
+// then drops c1, but keeps the calls of another link and those of an older node's records that
+// named no link. An old owner's message published after that (it was stopped, not dead) does not
+// bring c1 back.
+TEST(LoggedHub, AfterATakeoverTheMirrorDropsTheLinksCallsTheNewOwnerDoesNotList) {
+  MemoryLog log;
+  EventHub old_owner{EventHubOptions{.retention = 64}}, other{EventHubOptions{.retention = 64}},
+      new_owner{EventHubOptions{.retention = 64}};
+  for (auto* h : {&old_owner, &other, &new_owner}) h->set_event_log(&log);
+  log.nodes = {&old_owner, &other, &new_owner};
+  const base::TenantId tenant("default");
+  auto snapshot_calls = [&](EventHub& h) {
+    Collect sink;
+    auto a = h.subscribe(tenant, EventFilter{EventScope::tenant, {}, {}}, std::nullopt, &sink);
+    std::vector<std::string> ids;
+    const std::string& snap = *a.initial.at(0);
+    for (std::size_t at = snap.find("{\"id\":\""); at != std::string::npos; at = snap.find("{\"id\":\"", at + 1)) {
+      const auto from = at + 7;
+      ids.push_back(snap.substr(from, snap.find('"', from) - from));
+    }
+    h.unsubscribe(tenant, a.id);
+    return ids;
+  };
+  using Ids = std::vector<std::string>;
+
+  // The old owner's term: c1 and c2 on lab; x1 on another link "lab2" another node owns (term 7).
+  model::CallModel lab_old{tenant}, lab2{tenant};
+  old_owner.add_model(tenant, &lab_old, "lab", 5);
+  lab_old.set_sink([&](const model::CallEvent& e) { old_owner.on_call_event(e, lab_old); });
+  new_owner.add_model(tenant, &lab2, "lab2", 7);
+  lab2.set_sink([&](const model::CallEvent& e) { new_owner.on_call_event(e, lab2); });
+  log.from = &old_owner;
+  lab_old.update("c1", "100", model::ConnectionState::connected, model::CallEventType::established, at(0));
+  lab_old.update("c2", "101", model::ConnectionState::connected, model::CallEventType::established, at(1));
+  log.from = &new_owner;
+  lab2.update("x1", "200", model::ConnectionState::alerting, model::CallEventType::delivered, at(2));
+  log.flush();
+  // A call from a node before the link was named (a "cbh1" record): read, and kept.
+  const std::string tail = R"(,"event":"established","call":{"id":"old1","connections":[]}})";
+  const std::string call_obj = R"({"id":"old1","connections":[]})";
+  auto field = [](std::string_view v) { return std::to_string(v.size()) + ":" + std::string(v); };
+  const std::string v1 = "cbh1" + field("0") + field("call") + field(tail) + field("") + field("0") + field("old1") +
+                         field("2026-01-01T00:00:00.000Z") + field(std::to_string(tail.find(call_obj))) +
+                         field(std::to_string(call_obj.size())) + field("") + field("1") + field("300");
+  for (auto* h : {&old_owner, &other, &new_owner})
+    EXPECT_TRUE(h->apply_logged(tenant, h->last_seq(tenant) + 1, v1, false));
+  EXPECT_EQ(snapshot_calls(other), (Ids{"old1", "c1", "c2", "x1"}));
+
+  // The old owner is gone (its driver with it); c1 ends unseen. The new owner's driver (term 9)
+  // resyncs: c2 is still there, c3 began meanwhile.
+  old_owner.remove_model(&lab_old);
+  model::CallModel lab_new{tenant};
+  new_owner.add_model(tenant, &lab_new, "lab", 9);
+  lab_new.set_sink([&](const model::CallEvent& e) { new_owner.on_call_event(e, lab_new); });
+  log.from = &new_owner;
+  lab_new.update("c2", "101", model::ConnectionState::connected, model::CallEventType::established, at(10));
+  lab_new.update("c3", "102", model::ConnectionState::alerting, model::CallEventType::delivered, at(11));
+  log.flush();
+  EXPECT_EQ(snapshot_calls(other), (Ids{"old1", "c1", "c2", "x1", "c3"}))
+      << "no message says c1 ended: only the new owner's list can";
+  Collect sup, user;
+  auto ss = other.subscribe(tenant, EventFilter{EventScope::tenant, {}, {}}, std::nullopt, &sup);
+  auto su = other.subscribe(tenant, EventFilter{EventScope::own, {"100"}, {}}, std::nullopt, &user);
+  new_owner.on_calls_resynced(tenant, lab_new);
+  log.flush();
+  for (auto* h : {&old_owner, &other, &new_owner}) {
+    EXPECT_EQ(snapshot_calls(*h), (Ids{"old1", "c2", "x1", "c3"}));
+    EXPECT_EQ(h->stats().mirror_dropped, 1u);
+  }
+  ASSERT_EQ(sup.got.size(), 1u);
+  EXPECT_EQ(sup.got[0], R"({"type":"calls_resynced","seq":)" + std::to_string(other.last_seq(tenant)) +
+                            R"(,"pbx":"lab","calls":["c2","c3"]})");
+  EXPECT_TRUE(user.got.empty()) << "a whole link's calls: scope tenant only";
+
+  // The old owner was only stopped: its queued message about c1 reaches the log after the new
+  // term's. Delivered with its seq, but it does not bring c1 back into any mirror.
+  old_owner.add_model(tenant, &lab_old, "lab", 5);
+  log.from = &old_owner;
+  lab_old.update("c1", "105", model::ConnectionState::alerting, model::CallEventType::delivered, at(3));
+  log.flush();
+  ASSERT_GE(sup.got.size(), 2u);
+  EXPECT_EQ(sup.got[1].rfind(R"({"type":"call","seq":)", 0), 0u) << sup.got[1];
+  EXPECT_NE(sup.got[1].find(R"("id":"c1")"), std::string::npos) << sup.got[1];
+  EXPECT_EQ(snapshot_calls(other), (Ids{"old1", "c2", "x1", "c3"}));
+  EXPECT_GE(other.stats().log_stale, 1u);
+  old_owner.remove_model(&lab_old);
+  // The new owner's calls go on as before.
+  log.from = &new_owner;
+  lab_new.clear("c2", "101", at(20));
+  log.flush();
+  EXPECT_EQ(snapshot_calls(other), (Ids{"old1", "x1", "c3"}));
+  other.unsubscribe(tenant, ss.id);
+  other.unsubscribe(tenant, su.id);
+  // Local mode (no log): snapshots come from the models; nothing is published.
+  EventHub local;
+  local.add_model(tenant, &lab_new, "lab", 0);
+  Collect any;
+  auto sl = local.subscribe(tenant, EventFilter{EventScope::tenant, {}, {}}, std::nullopt, &any);
+  local.on_calls_resynced(tenant, lab_new);
+  EXPECT_TRUE(any.got.empty());
+  EXPECT_EQ(local.last_seq(tenant), 0u);
+  local.unsubscribe(tenant, sl.id);
+}
+
 }  // namespace
 }  // namespace callbridge::core

@@ -104,7 +104,7 @@ base::Status TenantRuntime::add_driver(std::unique_ptr<ports::PbxDriver> driver)
                                                     driver->call_model().tenant().str()));
   auto* d = driver.get();
   drivers_.push_back(std::move(driver));
-  services_.hub->add_model(id_, &d->call_model());
+  services_.hub->add_model(id_, &d->call_model(), d->name(), d->term());
   bind_call_control();
   if (running()) d->start();
   return {};
@@ -190,6 +190,14 @@ void TenantRuntime::on_call_event(const model::CallEvent& e, const model::CallMo
   }
   remote_info_->observe(id_, e.call_id, m);  // numbers + lookups before the event goes out
   services_.hub->on_call_event(e, m);
+}
+
+void TenantRuntime::on_calls_resynced(const model::CallModel& m) {
+  if (m.tenant() != id_ || !owns(m)) {
+    ++stats_.foreign_dropped;
+    return;
+  }
+  services_.hub->on_calls_resynced(id_, m);
 }
 
 void TenantRuntime::on_lines_changed(const model::CallModel& m) {

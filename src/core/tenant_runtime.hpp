@@ -156,6 +156,7 @@ class TenantRuntime final : public ports::PbxEventSink {
   // ports::PbxEventSink, for the drivers (public so tests can drive it like a driver).
   void on_call_event(const model::CallEvent& e, const model::CallModel& m) override;
   void on_lines_changed(const model::CallModel& m) override;
+  void on_calls_resynced(const model::CallModel& m) override;
   void on_journal_entry(model::JournalEntry entry) override;
   void on_devices_changed(const model::DeviceRegistry& registry, std::span<const std::string> ids) override;
   ports::CallTrace* call_trace() override { return trace_.get(); }

@@ -72,6 +72,12 @@ class PbxEventSink {
     (void)state;
     (void)changes;
   }
+  // The driver is in step with the PBX again: the resync after a login (the first one of a link's
+  // owner included) finished, and `m` (the driver's model) holds exactly the calls in progress on
+  // the PBX. Cluster mode: the event hub tells every node which calls of the link are still there,
+  // so their mirrors drop the calls that ended while no node listened (docs/cluster.md). Default:
+  // ignored.
+  virtual void on_calls_resynced(const model::CallModel& m) { (void)m; }
   // Where the driver notes the PBX events that built each call (the admins' explain trace,
   // ports::CallTrace); null (the default): nobody traces, the driver notes nothing.
   virtual CallTrace* call_trace() { return nullptr; }
@@ -108,6 +114,9 @@ class PbxDriver {
   virtual PbxDriverStatus status() const = 0;
   // The live calls and lines this driver follows (snapshots, GET /api/v1/calls, call control).
   virtual const model::CallModel& call_model() const = 0;
+  // Cluster mode: the fencing token of the ownership term this driver was built in (its
+  // ports::LinkFence's token(); a driver is built anew for each term). 0 without a fence.
+  virtual std::uint64_t term() const { return 0; }
   // Call control through this PBX; null when the driver cannot control calls.
   virtual PbxCommands* commands() = 0;
   // The SIP devices this PBX reports (docs/devices.md); null when the driver keeps no registry.

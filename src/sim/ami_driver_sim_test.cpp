@@ -48,6 +48,14 @@ struct RecordingSink final : ports::PbxEventSink {
   }
   void on_lines_changed(const model::CallModel&) override { ++line_changes; }
   void on_journal_entry(model::JournalEntry e) override { entries.push_back(std::move(e)); }
+  // Each resync's calls (PbxEventSink::on_calls_resynced), sorted, and how many events came before.
+  std::vector<std::pair<std::vector<std::string>, std::size_t>> resynced;
+  void on_calls_resynced(const model::CallModel& m) override {
+    std::vector<std::string> ids;
+    for (const auto& [id, c] : m.calls()) ids.push_back(id);
+    std::sort(ids.begin(), ids.end());
+    resynced.emplace_back(std::move(ids), events.size());
+  }
 };
 
 template <typename Pred>
@@ -173,6 +181,29 @@ TEST(AmiDriverOverSimulator, DeliversEventsLinesAndJournalToItsSinkAndStops) {
   EXPECT_FALSE(d.status().connected);
   server.stop();
   sim.join();
+}
+
+// Issue 19 (cluster mode, docs/cluster.md): once the login's resync has placed the PBX's calls in
+// the model, the driver says so (PbxEventSink::on_calls_resynced: every node's mirror drops the
+// link's calls the list does not name); a call that was in progress before the driver connected is
+// listed, with the events of it before the notice. Once per login.
+TEST(AmiDriverOverSimulator, TheSinkHearsThatTheResyncPlacedThePbxsCalls) {
+  // Real time (the call still rings when the resync ends); the call starts at the login, before
+  // the resync's lists are asked for.
+  SimAndDriver r(LabConfig{}, 1, [](SimEngine& e) { start_inbound(e, {.ring = 30s, .talk = 3s}); });
+  ASSERT_TRUE(r.error.empty()) << r.error;
+  ASSERT_TRUE(run_until(r.io, [&] { return !r.sink.resynced.empty(); })) << "no resync notice";
+  const auto [ids, events_before] = r.sink.resynced.front();
+  ASSERT_EQ(ids.size(), 1u) << "the ringing call";
+  bool seen = false;
+  for (std::size_t i = 0; i < events_before; ++i)
+    seen |= r.sink.events[i].call_id == ids[0] && r.sink.events[i].device == "100";
+  EXPECT_TRUE(seen) << "the call's events came first";
+  EXPECT_EQ(r.d().call_model().calls().size(), 1u);
+  // Nothing else resyncs while the session lasts.
+  const auto settle = std::chrono::steady_clock::now() + 300ms;
+  run_until(r.io, [&] { return std::chrono::steady_clock::now() > settle; });
+  EXPECT_EQ(r.sink.resynced.size(), 1u);
 }
 
 // Issue 13: the driver's remote answer/hold/retrieve (PJSIPNotify, docs/call-control.md) work on

@@ -5,7 +5,10 @@
 // outcome (the PBX's answer) is published by the tenant's command log as {"type":"command",
 // "command":{...}} to the user who issued it (command_json in calls_service). The drivers' parked
 // calls (ports::PbxDriver::parking(), PbxEventSink::on_parking_changed) are published as
-// {"type":"parking",...} to every subscription of the tenant (docs/parking.md). Constants; any thread.
+// {"type":"parking",...} to every subscription of the tenant (docs/parking.md). In cluster mode a
+// link's owner lists the link's calls after each resync as {"type":"calls_resynced",...} (scope
+// tenant; every node's mirror drops the link's calls it does not list: docs/cluster.md).
+// Constants; any thread.
 #pragma once
 
 #include <array>
@@ -16,6 +19,6 @@ namespace callbridge::capabilities::calls {
 
 inline constexpr std::array kConsumes{Consumes::call_events, Consumes::call_models, Consumes::parking_states};
 inline constexpr std::array kEmits{core::HubMessage::Kind::call, core::HubMessage::Kind::command,
-                                   core::HubMessage::Kind::parking};
+                                   core::HubMessage::Kind::parking, core::HubMessage::Kind::calls_resynced};
 
 }  // namespace callbridge::capabilities::calls

@@ -144,6 +144,7 @@ void AmiCallTracker::Impl::finish_resync(Timestamp t) {
     down_at_.reset();
     restored_seen_until_.reset();
     journal_.sync_state();
+    if (out_.on_resynced) out_.on_resynced();  // the model is the PBX's calls now
     return;
   }
   process_fresh(t);

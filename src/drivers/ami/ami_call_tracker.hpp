@@ -90,6 +90,9 @@ struct TrackerOptions {
 struct TrackerOutputs {
   std::function<void(model::JournalEntry)> on_journal;
   std::function<void(const model::CallEvent&)> on_event;
+  // A resync's channel list was applied (TrackerStats::resyncs_done): the model holds exactly the
+  // calls the PBX has now (after the events of what changed meanwhile). Unset: nobody hears.
+  std::function<void()> on_resynced;
 };
 
 // The defaults of TrackerOptions, usable by other code and tests.

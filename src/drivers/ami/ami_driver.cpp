@@ -71,6 +71,7 @@ base::Result<std::unique_ptr<AmiDriver>> AmiDriver::create(boost::asio::any_io_e
     self->sink_.on_call_event(e, self->tracker_->model());
     if (self->devices_) self->devices_->on_call_event(e);  // published after the message
   };
+  outputs.on_resynced = [self] { self->sink_.on_calls_resynced(self->tracker_->model()); };
   TrackerOptions party_rule = o.tracker;
   d->tracker_ = std::make_unique<AmiCallTracker>(std::move(o.tracker), std::move(outputs));
   d->devices_ = std::make_unique<AmiDeviceTracker>(
@@ -109,6 +110,7 @@ base::Result<std::unique_ptr<AmiDriver>> AmiDriver::create(boost::asio::any_io_e
   }
 
   d->fence_ = o.fence;
+  d->term_ = o.fence ? o.fence->token() : 0;
   o.link.session.fence = o.fence;
   if (!o.link.protocol.resync_actions.empty()) d->last_resync_id_ = "resync-" + o.link.protocol.resync_actions.back();
   d->tap_ = std::make_unique<Tap>(*d);

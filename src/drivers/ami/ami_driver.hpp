@@ -64,6 +64,7 @@ class AmiDriver final : public ports::PbxDriver {
   void stop(std::function<void()> done) override;
   ports::PbxDriverStatus status() const override;
   const model::CallModel& call_model() const override;
+  std::uint64_t term() const override { return term_; }
   model::ChannelUsage channel_usage() const override;
   ports::PbxCommands* commands() override;
   const model::DeviceRegistry* devices() const override;
@@ -104,6 +105,7 @@ class AmiDriver final : public ports::PbxDriver {
   bool flushed_ = false;
   bool keep_open_ = false;
   const ports::LinkFence* fence_ = nullptr;
+  std::uint64_t term_ = 0;  // the fence's token when the driver was built
   bool fenced() const { return fence_ && !fence_->valid(); }
   std::uint64_t entries_ = 0;
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);  // PJSIPShowEndpoint answers check it

@@ -249,6 +249,7 @@ base::Result<std::unique_ptr<CstaDriver>> CstaDriver::create(boost::asio::any_io
       [self](std::string_view id) { return self->lines_.count(std::string(id)) > 0; });
   if (d->options_.device_caps) d->tracker_->model().set_caps_resolver(d->options_.device_caps);
   d->options_.link.fence = d->options_.fence;
+  d->term_ = d->options_.fence ? d->options_.fence->token() : 0;
   auto link = CstaLink::create(std::move(ex), d->options_.link, *d, &c);
   if (!link) return base::fail(link.error());
   d->link_ = std::move(*link);

@@ -61,6 +61,7 @@ class CstaDriver final : public ports::PbxDriver, private CstaLinkSink {
   void stop(std::function<void()> done) override;
   ports::PbxDriverStatus status() const override;
   const model::CallModel& call_model() const override { return tracker_->model(); }
+  std::uint64_t term() const override { return term_; }
   ports::PbxCommands* commands() override;
   // DND and forwarding of the monitored lines as the switch keeps them (ECMA-269 22: read with
   // GetDoNotDisturb/GetForwarding after each monitor, kept current by the monitors'
@@ -98,6 +99,7 @@ class CstaDriver final : public ports::PbxDriver, private CstaLinkSink {
   std::set<std::string> lines_;                  // the company's lines (monitored or to be)
   std::string devices_ref_;                      // serviceCrossRefID of GetSwitchingFunctionDevices
   std::uint64_t events_ = 0, entries_ = 0, monitor_errors_ = 0, resyncs_ = 0;
+  std::uint64_t term_ = 0;  // the fence's token when the driver was built (cluster mode)
   std::uint64_t session_ = 0;                    // sessions seen (answers of an older one are dropped)
   bool stopped_ = false;
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
