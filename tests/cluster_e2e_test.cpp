@@ -26,6 +26,7 @@
 #include <mutex>
 #include <regex>
 #include <sstream>
+#include <set>
 #include <string>
 #include <thread>
 #include <vector>
@@ -326,9 +327,38 @@ TEST_F(ClusterE2E, StoppedOwnerDoesNotActAfterTheTakeover) {
 }
 
 
-// docs/cluster.md "Call events on every node". Three nodes; Z, a supervisor's stream (scope tenant:
-// every message of the tenant) on a node that does not own the link, is the reference: its seq
-// goes up by exactly one from its snapshot to the end, through the kill -9 of the owner.
+// REST on any node (issue 19: "clients connect to any node"): GET /api/v1/calls and /calls/{id} on
+// a node that does not own the link show the calls the owner shows (the cluster's mirror of the
+// logged call events), not an empty list.
+TEST_F(ClusterE2E, TheCallListIsTheSameOnANodeThatDoesNotOwnTheLink) {
+  start_nodes(2);
+  ASSERT_TRUE(until([&] { return owner_up() != nullptr; })) << nodes_[0].proc->output();
+  Node* own = owner_up();
+  Node* other = own == &nodes_[0] ? &nodes_[1] : &nodes_[0];
+  auto ids = [&](const Node& n) {
+    std::set<std::string> out;
+    auto raw = callbridge::testing::http_get(n.http, "/api/v1/calls", n.token);
+    auto at = raw.find("\r\n\r\n");
+    boost::system::error_code ec;
+    auto v = at == std::string::npos ? json::value() : json::parse(raw.substr(at + 4), ec);
+    if (ec || !v.is_object()) return out;
+    for (const auto& c : v.at("calls").as_array()) out.insert(std::string(c.at("id").as_string()));
+    return out;
+  };
+  std::string shared;
+  ASSERT_TRUE(until([&] {
+    auto a = ids(*own), b = ids(*other);
+    for (const auto& id : b)
+      if (a.contains(id)) shared = id;
+    return !shared.empty();
+  })) << "the steady traffic's calls never showed on the other node";
+  auto one = callbridge::testing::http_get(other->http, "/api/v1/calls/" + shared, other->token);
+  EXPECT_NE(one.find(" 200 "), std::string::npos) << one;
+  EXPECT_NE(one.find("\"" + shared + "\""), std::string::npos) << one;
+  auto none = callbridge::testing::http_get(other->http, "/api/v1/calls/no-such-call", other->token);
+  EXPECT_NE(none.find(" 404 "), std::string::npos) << none;
+}
+
 // Diagnostics show PostgreSQL's health (issue 19: "NATS and PostgreSQL health; /readyz on each node
 // reflects it"): the node checks the server on its own connection every 2 s; with the server gone
 // the diagnostics say unreachable with libpq's words and /readyz answers 503 naming it.
@@ -370,6 +400,9 @@ TEST_F(ClusterE2E, DiagnosticsAndReadyzShowWhetherPostgresAnswers) {
   }
 }
 
+// docs/cluster.md "Call events on every node". Three nodes; Z, a supervisor's stream (scope tenant:
+// every message of the tenant) on a node that does not own the link, is the reference: its seq
+// goes up by exactly one from its snapshot to the end, through the kill -9 of the owner.
 TEST_F(ClusterE2E, CallEventsReachEveryNodeAndAClientResumesOnAnotherNode) {
   start_nodes(3);
   ASSERT_TRUE(until([&] { return owner_up() != nullptr; })) << nodes_[0].proc->output();

@@ -74,6 +74,14 @@ struct RestDeps {
   // Calls every live CallModel of `tenant` (io thread). Unset: no live calls.
   std::function<void(const base::TenantId& tenant, const std::function<void(const model::CallModel&)>&)>
       for_each_model;
+  // Cluster mode (docs/cluster.md "Call events on every node"): the tenant's calls on every node's
+  // links as the cluster's event log last described them (core::EventHub::for_each_mirror_call);
+  // when set, GET /api/v1/calls and /calls/{id} show those calls too (this node's own links from
+  // for_each_model: live channel counts). Io thread.
+  std::function<void(const base::TenantId& tenant,
+                     const std::function<void(std::string_view id, const std::vector<std::string>& devices,
+                                              std::string_view json)>&)>
+      for_each_mirror_call;
   // The device registries of `tenant`'s PBX connections (io thread; docs/devices.md). Unset: none.
   std::function<void(const base::TenantId& tenant, const std::function<void(const model::DeviceRegistry&)>&)>
       for_each_device_registry;

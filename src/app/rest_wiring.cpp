@@ -265,6 +265,12 @@ base::Result<std::shared_ptr<RestWiring>> wire_rest_api(App& app) {
   d.for_each_model = [a](const base::TenantId& tenant, const std::function<void(const model::CallModel&)>& f) {
     if (auto* r = a->runtime(tenant)) r->for_each_model(f);
   };
+  if (a->event_hub().logged_mode()) {  // cluster mode: GET /calls shows every node's links
+    d.for_each_mirror_call = [hub = &a->event_hub()](
+                                 const base::TenantId& tenant,
+                                 const std::function<void(std::string_view, const std::vector<std::string>&,
+                                                          std::string_view)>& f) { hub->for_each_mirror_call(tenant, f); };
+  }
   d.to_e164 = [a](const base::TenantId& tenant, std::string_view n) { return a->to_e164(tenant, n); };
   d.diagnostics_json = [a, hooks = w->webhooks.get()](const std::optional<base::TenantId>& tenant) {
     std::string j = a->diagnostics_json(tenant);

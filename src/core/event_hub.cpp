@@ -879,6 +879,19 @@ void EventHub::on_journal(const model::JournalEntry& e, std::optional<std::int64
   publish(t, HubMessage::Kind::journal, {e.party}, std::move(json));
 }
 
+void EventHub::for_each_mirror_call(
+    const base::TenantId& tenant,
+    const std::function<void(std::string_view, const std::vector<std::string>&, std::string_view)>& f) const {
+  auto it = tenants_.find(tenant);
+  if (it == tenants_.end()) return;
+  std::vector<const std::pair<const std::string, MirrorCall>*> calls;
+  for (const auto& entry : it->second.mirror_calls) calls.push_back(&entry);
+  std::sort(calls.begin(), calls.end(), [](const auto* a, const auto* b) {
+    return std::tie(a->second.created_at, a->first) < std::tie(b->second.created_at, b->first);
+  });
+  for (const auto* c : calls) f(c->first, c->second.devices, c->second.json);
+}
+
 std::string EventHub::mirror_snapshot_json(const Tenant& t, const EventFilter& f) const {
   std::string o = head("snapshot", t.seq);
   o += ",\"calls\":[";

@@ -199,6 +199,12 @@ class EventHub {
     on_remote_user_devices_ = std::move(f);
   }
   bool logged_mode() const { return log_ != nullptr; }
+  // Cluster mode: the tenant's calls as the log's call messages last described them (the mirror
+  // every node's snapshots show), in the order they were created: `f(id, devices, json)` with the
+  // call's connection devices and its JSON object as the events carry it. Io thread.
+  void for_each_mirror_call(const base::TenantId& tenant,
+                            const std::function<void(std::string_view id, const std::vector<std::string>& devices,
+                                                     std::string_view json)>& f) const;
   // A `since` ahead of this node by at most the retention (a client that moved from a node a few
   // messages ahead) resumes at once without a snapshot; the messages up to `since` are not sent
   // again when they arrive here.

@@ -41,6 +41,12 @@ void add_read_routes(HttpServer& s, const std::shared_ptr<Ctx>& ctx) {
             CallList list(p.viewer(), ctx->deps.remote_info);
             if (ctx->deps.for_each_model)
               ctx->deps.for_each_model(p.tenant, [&](const model::CallModel& m) { list.add(m); });
+            // Cluster mode: and the calls of the links other nodes own.
+            if (ctx->deps.for_each_mirror_call)
+              ctx->deps.for_each_mirror_call(
+                  p.tenant, [&](std::string_view id, const std::vector<std::string>& devices, std::string_view json) {
+                    list.add_mirrored(id, devices, json);
+                  });
             return HttpResponse::json(200, list.json());
           }));
   s.route("GET", "/api/v1/calls/*", authed(ctx, [ctx](const HttpRequest& req, const Principal& p) {
@@ -54,6 +60,12 @@ void add_read_routes(HttpServer& s, const std::shared_ptr<Ctx>& ctx) {
               ctx->deps.for_each_model(p.tenant, [&](const model::CallModel& m) {
                 if (!found) found = visible_call(v, m, id, ctx->deps.remote_info);
               });
+            }
+            if (!found && ctx->deps.for_each_mirror_call) {  // a link another node owns
+              ctx->deps.for_each_mirror_call(
+                  p.tenant, [&](std::string_view cid, const std::vector<std::string>& devices, std::string_view json) {
+                    if (!found && cid == id && mirror_visible(v, devices)) found = std::string(json);
+                  });
             }
             if (!found) return problem(404, "not-found", "no such call, or not visible to you");
             return HttpResponse::json(200, std::move(*found));

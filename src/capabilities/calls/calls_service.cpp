@@ -1,5 +1,7 @@
 #include "capabilities/calls/calls_service.hpp"
 
+#include <algorithm>
+
 #include <boost/json.hpp>
 
 #include "base/time.hpp"
@@ -18,7 +20,19 @@ void CallList::add(const model::CallModel& m) {
     if (!core::may_see(viewer_, m, c)) continue;
     if (!items_.empty()) items_ += ',';
     items_ += core::call_json(c, viewer_.tenant, m, remotes_);
+    ids_.insert(id);
   }
+}
+
+void CallList::add_mirrored(std::string_view id, const std::vector<std::string>& devices, std::string_view json) {
+  if (!mirror_visible(viewer_, devices) || !ids_.insert(std::string(id)).second) return;
+  if (!items_.empty()) items_ += ',';
+  items_ += json;
+}
+
+bool mirror_visible(const core::Viewer& v, const std::vector<std::string>& devices) {
+  return v.sees_whole_tenant() ||
+         std::any_of(devices.begin(), devices.end(), [&](const std::string& d) { return v.owns(d); });
 }
 
 std::string CallList::json() const { return "{\"calls\":[" + items_ + "]}"; }

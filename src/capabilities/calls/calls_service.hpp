@@ -7,6 +7,8 @@
 
 #include <optional>
 #include <string>
+#include <unordered_set>
+#include <vector>
 #include <string_view>
 
 #include "core/command_log.hpp"
@@ -26,6 +28,9 @@ class CallList {
   CallList(core::Viewer viewer, const core::RemoteInfoView* remotes);
 
   void add(const model::CallModel& m);
+  // Cluster mode: a call of another node's link as the cluster's mirror shows it (its connections'
+  // devices, its JSON), unless a model added it already (this node's own links: fresher).
+  void add_mirrored(std::string_view id, const std::vector<std::string>& devices, std::string_view json);
   // {"calls":[...]}
   std::string json() const;
 
@@ -33,7 +38,12 @@ class CallList {
   core::Viewer viewer_;
   const core::RemoteInfoView* remotes_;
   std::string items_;  // the calls' JSON objects, comma-separated
+  std::unordered_set<std::string> ids_;
 };
+
+// A call of the cluster's mirror (its connections' devices) as core::may_see judges a live one:
+// the whole tenant, or a connection of one of the viewer's devices.
+bool mirror_visible(const core::Viewer& v, const std::vector<std::string>& devices);
 
 // GET /api/v1/calls/{id}: call `id` of `m` as JSON when `viewer` may see it; nullopt otherwise
 // (absent and invisible look alike).
