@@ -22,6 +22,7 @@
 #include <fstream>
 #include <atomic>
 #include <functional>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <regex>
@@ -357,6 +358,35 @@ TEST_F(ClusterE2E, TheCallListIsTheSameOnANodeThatDoesNotOwnTheLink) {
   EXPECT_NE(one.find("\"" + shared + "\""), std::string::npos) << one;
   auto none = callbridge::testing::http_get(other->http, "/api/v1/calls/no-such-call", other->token);
   EXPECT_NE(none.find(" 404 "), std::string::npos) << none;
+}
+
+// GET /api/v1/lines on a node that does not own the link shows the line states the owner shows (the
+// mirror of the logged line messages), not an empty list; under the steady traffic the two agree at
+// some moment (each answer is one instant of a changing picture).
+TEST_F(ClusterE2E, TheLinesAreTheSameOnANodeThatDoesNotOwnTheLink) {
+  start_nodes(2);
+  ASSERT_TRUE(until([&] { return owner_up() != nullptr; })) << nodes_[0].proc->output();
+  Node* own = owner_up();
+  Node* other = own == &nodes_[0] ? &nodes_[1] : &nodes_[0];
+  auto lines = [&](const Node& n) {
+    std::map<std::string, std::string> out;
+    auto raw = callbridge::testing::http_get(n.http, "/api/v1/lines", n.token);
+    auto at = raw.find("\r\n\r\n");
+    boost::system::error_code ec;
+    auto v = at == std::string::npos ? json::value() : json::parse(raw.substr(at + 4), ec);
+    if (ec || !v.is_object()) return out;
+    for (const auto& l : v.at("lines").as_array())
+      out[std::string(l.at("device").as_string())] = std::string(l.at("state").as_string());
+    return out;
+  };
+  std::map<std::string, std::string> a, b;
+  bool busy_seen = false;
+  ASSERT_TRUE(until([&] {
+    a = lines(*own);
+    b = lines(*other);
+    for (const auto& [d, st] : b) busy_seen |= st != "idle" && st != "offline";
+    return !a.empty() && a == b && busy_seen;
+  })) << "owner " << a.size() << " lines, other node " << b.size();
 }
 
 // Diagnostics show PostgreSQL's health (issue 19: "NATS and PostgreSQL health; /readyz on each node

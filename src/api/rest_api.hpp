@@ -82,6 +82,12 @@ struct RestDeps {
                      const std::function<void(std::string_view id, const std::vector<std::string>& devices,
                                               std::string_view json)>&)>
       for_each_mirror_call;
+  // Cluster mode: the tenant's line states as the cluster's event log last described them
+  // (core::EventHub::for_each_mirror_line); when set, GET /api/v1/lines and /presence show the lines
+  // of the links other nodes own too (this node's own from for_each_model first). Io thread.
+  std::function<void(const base::TenantId& tenant,
+                     const std::function<void(const std::string& device, model::DeviceState s)>&)>
+      for_each_mirror_line;
   // The device registries of `tenant`'s PBX connections (io thread; docs/devices.md). Unset: none.
   std::function<void(const base::TenantId& tenant, const std::function<void(const model::DeviceRegistry&)>&)>
       for_each_device_registry;

@@ -270,6 +270,11 @@ base::Result<std::shared_ptr<RestWiring>> wire_rest_api(App& app) {
                                  const base::TenantId& tenant,
                                  const std::function<void(std::string_view, const std::vector<std::string>&,
                                                           std::string_view)>& f) { hub->for_each_mirror_call(tenant, f); };
+    d.for_each_mirror_line = [hub = &a->event_hub()](
+                                 const base::TenantId& tenant,
+                                 const std::function<void(const std::string&, model::DeviceState)>& f) {
+      hub->for_each_mirror_line(tenant, f);
+    };
   }
   d.to_e164 = [a](const base::TenantId& tenant, std::string_view n) { return a->to_e164(tenant, n); };
   d.diagnostics_json = [a, hooks = w->webhooks.get()](const std::optional<base::TenantId>& tenant) {

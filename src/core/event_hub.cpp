@@ -187,6 +187,13 @@ std::string_view line_state_name(model::DeviceState s) {
   return "idle";
 }
 
+std::optional<model::DeviceState> line_state_from_name(std::string_view name) {
+  for (auto s : {model::DeviceState::idle, model::DeviceState::ringing, model::DeviceState::busy,
+                 model::DeviceState::held, model::DeviceState::unavailable, model::DeviceState::dnd})
+    if (line_state_name(s) == name) return s;
+  return std::nullopt;
+}
+
 std::string device_json(const model::RegisteredDevice& d) {
   auto field = [](std::string& o, std::string_view k, std::string_view v) {
     o += ",\"";
@@ -520,6 +527,12 @@ void EventHub::add_model(const base::TenantId& tn, const model::CallModel* m, st
   auto& t = tenant(tn);
   t.models.push_back(m);
   t.model_links[m] = ModelLink{std::move(link), term};
+  if (log_) {
+    // A new term of a link (cluster mode): the lines this node published in an earlier term of its
+    // own may have changed under another owner since; the model's first sync publishes them all.
+    t.lines.clear();
+    t.lines_synced = 0;
+  }
 }
 
 void EventHub::remove_model(const model::CallModel* m) {
@@ -877,6 +890,14 @@ void EventHub::on_journal(const model::JournalEntry& e, std::optional<std::int64
   }
   json += '}';
   publish(t, HubMessage::Kind::journal, {e.party}, std::move(json));
+}
+
+void EventHub::for_each_mirror_line(
+    const base::TenantId& tenant, const std::function<void(const std::string&, model::DeviceState)>& f) const {
+  auto it = tenants_.find(tenant);
+  if (it == tenants_.end()) return;
+  for (const auto& [device, name] : it->second.mirror_lines)
+    if (auto s = line_state_from_name(name)) f(device, *s);
 }
 
 void EventHub::for_each_mirror_call(

@@ -202,6 +202,10 @@ class EventHub {
   // Cluster mode: the tenant's calls as the log's call messages last described them (the mirror
   // every node's snapshots show), in the order they were created: `f(id, devices, json)` with the
   // call's connection devices and its JSON object as the events carry it. Io thread.
+  // Cluster mode: the tenant's line states as the log's line messages last described them (every
+  // node's snapshots show them), by device. Io thread.
+  void for_each_mirror_line(const base::TenantId& tenant,
+                            const std::function<void(const std::string& device, model::DeviceState s)>& f) const;
   void for_each_mirror_call(const base::TenantId& tenant,
                             const std::function<void(std::string_view id, const std::vector<std::string>& devices,
                                                      std::string_view json)>& f) const;
@@ -334,6 +338,8 @@ class EventHub {
 
 // API names of line states (idle, ringing, busy, held, offline, dnd).
 std::string_view line_state_name(model::DeviceState s);
+// The state an API name stands for (offline: unavailable); nullopt for any other text.
+std::optional<model::DeviceState> line_state_from_name(std::string_view name);
 // A registry device as the API shows it (docs/devices.md, GET /api/v1/devices).
 std::string device_json(const model::RegisteredDevice& d);
 // A queue as the API shows it (docs/queues.md, GET /api/v1/queues): waiting callers with their

@@ -749,5 +749,53 @@ TEST(LoggedHub, AfterATakeoverTheMirrorDropsTheLinksCallsTheNewOwnerDoesNotList)
   local.unsubscribe(tenant, sl.id);
 }
 
+// Issue 19: the line states of the mirror (GET /api/v1/lines on every node). A node that owned a
+// link, lost it and takes it over again publishes every line of its new model: another owner
+// changed them meanwhile, so what this node published in its own earlier term is no guide (here
+// 100 was busy in A's first term, idle in B's, busy again in A's second: the mirror says busy).
+TEST(LoggedHub, ANodeThatOwnsALinkAgainPublishesItsLinesAfresh) {
+  MemoryLog log;
+  EventHub a{EventHubOptions{.retention = 64}}, b{EventHubOptions{.retention = 64}};
+  a.set_event_log(&log);
+  b.set_event_log(&log);
+  log.nodes = {&a, &b};
+  const base::TenantId tenant("default");
+  auto mirror = [&](EventHub& h) {
+    std::map<std::string, std::string> out;
+    h.for_each_mirror_line(tenant, [&](const std::string& d, model::DeviceState st) {
+      out[d] = std::string(line_state_name(st));
+    });
+    return out;
+  };
+  using Lines = std::map<std::string, std::string>;
+  model::CallModel first{tenant}, second{tenant}, third{tenant};
+  a.add_model(tenant, &first, "lab", 1);
+  first.set_sink([&](const model::CallEvent& e) { a.on_call_event(e, first); });
+  log.from = &a;
+  first.update("c1", "100", model::ConnectionState::connected, model::CallEventType::established, at(0));
+  log.flush();
+  EXPECT_EQ(mirror(b), (Lines{{"100", "busy"}}));
+  a.remove_model(&first);
+
+  b.add_model(tenant, &second, "lab", 2);
+  second.set_sink([&](const model::CallEvent& e) { b.on_call_event(e, second); });
+  log.from = &b;
+  second.update("c1", "100", model::ConnectionState::connected, model::CallEventType::established, at(5));
+  second.clear("c1", "100", at(6));
+  log.flush();
+  EXPECT_EQ(mirror(a), (Lines{{"100", "idle"}}));
+  b.remove_model(&second);
+
+  a.add_model(tenant, &third, "lab", 3);
+  third.set_sink([&](const model::CallEvent& e) { a.on_call_event(e, third); });
+  log.from = &a;
+  third.update("c2", "100", model::ConnectionState::connected, model::CallEventType::established, at(10));
+  log.flush();
+  EXPECT_EQ(mirror(a), (Lines{{"100", "busy"}}));
+  EXPECT_EQ(mirror(b), (Lines{{"100", "busy"}}));
+  EXPECT_EQ(line_state_from_name("offline"), model::DeviceState::unavailable);
+  EXPECT_EQ(line_state_from_name("nonsense"), std::nullopt);
+}
+
 }  // namespace
 }  // namespace callbridge::core

@@ -1,5 +1,6 @@
 // The presence capability's REST resources: GET /api/v1/lines, the devices of the tenant's
-// CallModels with their state and the owner's display name, as far as the caller may see them
+// CallModels (cluster mode: and the mirror of the other nodes' links) with their state and the
+// owner's display name, as far as the caller may see them
 // (own and team lines for users, all for supervisors and admins). identity.db is read on a REST
 // worker, the models on the io thread (their owner).
 #include "capabilities/presence/presence_routes.hpp"
@@ -62,6 +63,8 @@ void register_presence(CapabilityContext& c) {
           on_io(*ctx, [ctx, p, respond, view] {
             if (ctx->deps.for_each_model)
               ctx->deps.for_each_model(p.tenant, [&](const model::CallModel& m) { view->add(m); });
+            if (ctx->deps.for_each_mirror_line)  // cluster mode: the lines of other nodes' links
+              ctx->deps.for_each_mirror_line(p.tenant, [&](const std::string& d, model::DeviceState s) { view->add(d, s); });
             json::array out;
             // The PBX's unconditional forwarding of a line (docs/dialplan.md), shown to colleagues.
             const ports::PbxFeatures* features = ctx->deps.line_features ? ctx->deps.line_features(p.tenant) : nullptr;
@@ -104,6 +107,8 @@ void register_presence(CapabilityContext& c) {
           on_io(*ctx, [ctx, p, respond, view, by_user] {
             if (ctx->deps.for_each_model)
               ctx->deps.for_each_model(p.tenant, [&](const model::CallModel& m) { view->add(m); });
+            if (ctx->deps.for_each_mirror_line)  // cluster mode: the lines of other nodes' links
+              ctx->deps.for_each_mirror_line(p.tenant, [&](const std::string& d, model::DeviceState s) { view->add(d, s); });
             json::array out;
             std::vector<std::string> teams;
             for (const auto& c : view->colleagues()) {

@@ -34,6 +34,9 @@ class LineView {
   // Adds the devices of one of the tenant's CallModels; a device two models report keeps the
   // first model's state. io thread (the models' owner).
   void add(const model::CallModel& m);
+  // Adds one device's state (cluster mode: the mirror of another node's link) unless a model
+  // added it already.
+  void add(const std::string& device, model::DeviceState s) { states_.try_emplace(device, s); }
 
   // The visible lines, sorted by device.
   std::vector<Line> lines() const;
@@ -82,6 +85,7 @@ class ColleagueView {
  public:
   ColleagueView(const core::Viewer& viewer, std::span<const ports::User> users);
   void add(const model::CallModel& m);
+  void add(const std::string& device, model::DeviceState s) { states_.try_emplace(device, s); }  // as LineView's
   // Sorted by team, then display name (then user name); every user once.
   std::vector<Colleague> colleagues() const;
 
