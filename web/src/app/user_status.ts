@@ -19,13 +19,16 @@ export function effective(s: UserStatus | undefined | null, now = Date.now()): U
   return s;
 }
 
-// "14:00" today, else date and time.
+// "14:00" today, "tomorrow 00:30" the next day, else date and time; always the 24-hour clock,
+// the one the "until" field is typed in.
 export function untilWords(iso: string, now = Date.now()): string {
   const d = new Date(iso);
   const today = new Date(now);
-  const sameDay = d.toDateString() === today.toDateString();
-  return sameDay ? d.toLocaleTimeString(loc(), { hour: '2-digit', minute: '2-digit', hourCycle: 'h23' })
-    : d.toLocaleString(loc(), { dateStyle: 'short', timeStyle: 'short' });
+  const tomorrow = new Date(today.getFullYear(), today.getMonth(), today.getDate() + 1);
+  const time = d.toLocaleTimeString(loc(), { hour: '2-digit', minute: '2-digit', hourCycle: 'h23' });
+  if (d.toDateString() === today.toDateString()) return time;
+  if (d.toDateString() === tomorrow.toDateString()) return t('us.tomorrow', { time });
+  return `${d.toLocaleDateString(loc(), { dateStyle: 'short' })} ${time}`;
 }
 
 // "Anna is in a meeting until 14:00", "Anna is away", "" when available.

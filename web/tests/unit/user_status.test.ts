@@ -3,7 +3,7 @@
 // user_status events reaching the board, and what the header control sends.
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { h, render as mount } from 'preact';
-import { effective, mine, saveMyStatus, statusEvent, statusOfExtension, statusSentence, statuses, untilIso } from '../../src/app/user_status';
+import { effective, mine, saveMyStatus, statusEvent, statusOfExtension, statusSentence, statusShort, statuses, untilIso, untilWords } from '../../src/app/user_status';
 import { live, state } from '../../src/app/state';
 import type { UserStatus } from '../../src/lib/types';
 import { PresencePage } from '../../src/ui/Presence';
@@ -66,6 +66,17 @@ describe('user status', () => {
     expect(untilIso('9:30', at(10, 0))).toBe(new Date(2026, 11, 8, 9, 30).toISOString());  // tomorrow
     expect(untilIso('10:30', at(10, 0))).toBe(new Date(2026, 11, 7, 10, 30).toISOString());
   });
+
+  it('an until past midnight reads "tomorrow", later days name their date, all on the 24-hour clock', () => {
+    const now = at(22, 47).getTime();
+    expect(untilWords(at(23, 30).toISOString(), now)).toBe('23:30');
+    expect(untilWords(new Date(2026, 11, 8, 0, 47).toISOString(), now)).toBe('tomorrow 00:47');
+    const later = untilWords(new Date(2026, 11, 10, 9, 5).toISOString(), now);
+    expect(later).toMatch(/^\S+ 09:05$/);
+    expect(later).not.toMatch(/AM|PM|tomorrow/);
+    expect(statusShort({ status: 'away', note: '', until: new Date(2026, 11, 8, 0, 47).toISOString(), updated_at: null }, now))
+      .toBe('Away until tomorrow 00:47');
+  });
 });
 
 describe('user status in a pop', () => {
@@ -83,7 +94,8 @@ describe('user status in a pop', () => {
     mount(h(CallsPage, {}), root);
     const line = root.querySelector('article[data-call-id="c1"] .colleague-status');
     const hhmm = `${String(later.getHours()).padStart(2, '0')}:${String(later.getMinutes()).padStart(2, '0')}`;
-    expect(line?.textContent).toBe(`Anna is in a meeting until ${hhmm}`);
+    const day = later.toDateString() === new Date().toDateString() ? '' : 'tomorrow ';  // an hour from 23:30 is tomorrow
+    expect(line?.textContent).toBe(`Anna is in a meeting until ${day}${hhmm}`);
     live.calls.clear();
   });
 });
