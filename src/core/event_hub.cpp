@@ -17,7 +17,9 @@ bool sees_message(const EventFilter& f, const HubMessage& m) {
   if (!m.user.empty()) return m.user == f.user;  // addressed to one user, whatever the scope
   if (m.kind == HubMessage::Kind::device) return f.admin;  // the device registry: admins only
   if (m.kind == HubMessage::Kind::parking) return true;    // parking lots are the tenant's (docs/parking.md)
-  if (m.kind == HubMessage::Kind::calls_resynced) return f.scope == EventScope::tenant;  // a whole link's calls
+  // A whole link's calls; with the calls' devices known (HubMessage::resynced), message_for also
+  // gives scopes own and team their part.
+  if (m.kind == HubMessage::Kind::calls_resynced) return f.scope == EventScope::tenant;
   if (f.scope == EventScope::tenant) return true;
   for (const auto& d : m.devices)
     if (m.kind == HubMessage::Kind::line || m.kind == HubMessage::Kind::status || m.kind == HubMessage::Kind::features
@@ -33,6 +35,35 @@ std::string head(std::string_view type, std::uint64_t seq) {
   s += "\",\"seq\":";
   s += std::to_string(seq);
   return s;
+}
+
+bool sees_any(const EventFilter& f, const std::vector<std::string>& devices) {
+  return f.scope == EventScope::tenant ||
+         std::any_of(devices.begin(), devices.end(), [&](const std::string& d) { return f.sees_device(d); });
+}
+
+// {"type":"calls_resynced","seq":N,"pbx":..,"calls":[..],"ended":[..]} with every call (`f` null)
+// or only those `f` may see (a connection on one of its devices, as its call messages); nullopt
+// when `f` sees none of them.
+std::optional<std::string> resynced_json(std::uint64_t seq, const HubMessage::Resynced& r, const EventFilter* f) {
+  std::string o = head("calls_resynced", seq);
+  o += ",\"pbx\":";
+  put_string(o, r.pbx);
+  bool any = false;
+  for (const auto& [name, list] : {std::pair{",\"calls\":[", &r.listed}, std::pair{"],\"ended\":[", &r.ended}}) {
+    o += name;
+    bool first = true;
+    for (const auto& c : *list) {
+      if (f && !sees_any(*f, c.devices)) continue;
+      if (!first) o += ',';
+      first = false;
+      any = true;
+      put_string(o, c.id);
+    }
+  }
+  o += "]}";
+  if (f && f->scope != EventScope::tenant && !any) return std::nullopt;
+  return o;
 }
 
 // One message of the event log (logged mode): the JSON without its head, and what the hub needs
@@ -581,14 +612,26 @@ void EventHub::publish(Tenant& t, HubMessage::Kind kind, std::vector<std::string
   log_->append(*t.id, encode_record(r));
 }
 
+std::shared_ptr<const HubMessage> EventHub::message_for(const EventFilter& f,
+                                                        const std::shared_ptr<const HubMessage>& m) const {
+  if (!m->resynced || !m->user.empty() || f.scope == EventScope::tenant) return sees_message(f, *m) ? m : nullptr;
+  auto json = resynced_json(m->seq, *m->resynced, &f);
+  if (!json) return nullptr;
+  auto copy = std::make_shared<HubMessage>(*m);
+  copy->frame = std::make_shared<const std::string>(encode(*json));
+  return copy;
+}
+
 void EventHub::deliver(Tenant& t, HubMessage::Kind kind, std::vector<std::string> devices, const std::string& json,
-                       std::string user, bool call_gone, bool tap) {
+                       std::string user, bool call_gone, bool tap,
+                       std::shared_ptr<const HubMessage::Resynced> resynced) {
   auto msg = std::make_shared<HubMessage>();
   msg->seq = t.seq;
   msg->kind = kind;
   msg->devices = std::move(devices);
   msg->user = std::move(user);
   msg->frame = std::make_shared<const std::string>(encode(json));
+  msg->resynced = std::move(resynced);
   ++stats_.published;
   t.ring.push_back(msg);
   while (t.ring.size() > options_.retention) t.ring.pop_front();
@@ -605,11 +648,17 @@ void EventHub::deliver(Tenant& t, HubMessage::Kind kind, std::vector<std::string
     auto& f = *s.filter;
     if (f.seen_seq != msg->seq) {
       f.seen_seq = msg->seq;
-      f.sees = sees_message(f.filter, *msg);
+      f.copy.reset();
+      if (msg->resynced) {
+        f.copy = message_for(f.filter, msg);
+        f.sees = f.copy != nullptr;
+      } else {
+        f.sees = sees_message(f.filter, *msg);
+      }
     }
     if (f.sees) {
       ++stats_.deliveries;
-      s.sink->on_message(*msg);
+      s.sink->on_message(f.copy ? *f.copy : *msg);
     }
   }
   if (--publishing_ == 0 && !removed_while_publishing_.empty()) {
@@ -660,14 +709,31 @@ bool EventHub::apply_logged(const base::TenantId& tn, std::uint64_t seq, std::st
   } else if (r->kind == HubMessage::Kind::calls_resynced && !r->link.empty()) {
     // The link's owner listed its calls after a resync: the link's other calls are over (they ended
     // while no node owned the link, or while its owner did not hear the PBX). Calls of records that
-    // named no link (older nodes) are left alone.
+    // named no link (older nodes) are left alone. The clients learn which of the calls they were
+    // shown ended (`ended`), each only those it may see (message_for).
+    auto res = std::make_shared<HubMessage::Resynced>();
+    res->pbx = r->link;
+    std::sort(r->call_ids.begin(), r->call_ids.end());
     if (current_term(t, r->link, r->term)) {
-      std::sort(r->call_ids.begin(), r->call_ids.end());
-      stats_.mirror_dropped += std::erase_if(t.mirror_calls, [&](const auto& entry) {
-        return entry.second.link == r->link &&
-               !std::binary_search(r->call_ids.begin(), r->call_ids.end(), entry.first);
-      });
+      for (auto it = t.mirror_calls.begin(); it != t.mirror_calls.end();) {
+        if (it->second.link == r->link && !std::binary_search(r->call_ids.begin(), r->call_ids.end(), it->first)) {
+          res->ended.push_back({it->first, std::move(it->second.devices)});
+          it = t.mirror_calls.erase(it);
+        } else {
+          ++it;
+        }
+      }
+      stats_.mirror_dropped += res->ended.size();
+      std::sort(res->ended.begin(), res->ended.end(), [](const auto& a, const auto& b) { return a.id < b.id; });
     }
+    res->listed.reserve(r->call_ids.size());
+    for (auto& id : r->call_ids) {
+      auto it = t.mirror_calls.find(id);
+      res->listed.push_back({std::move(id), it == t.mirror_calls.end() ? std::vector<std::string>{} : it->second.devices});
+    }
+    json = *resynced_json(seq, *res, nullptr);
+    deliver(t, r->kind, std::move(r->devices), json, std::move(r->user), false, own, std::move(res));
+    return true;
   } else if (r->kind == HubMessage::Kind::line && !r->devices.empty()) {
     const auto at = r->tail.rfind("\"state\":\"");
     if (at != std::string::npos) {
@@ -917,12 +983,8 @@ std::string EventHub::mirror_snapshot_json(const Tenant& t, const EventFilter& f
   std::string o = head("snapshot", t.seq);
   o += ",\"calls\":[";
   std::vector<const std::pair<const std::string, MirrorCall>*> calls;
-  for (const auto& entry : t.mirror_calls) {
-    const auto& devs = entry.second.devices;
-    if (f.scope == EventScope::tenant ||
-        std::any_of(devs.begin(), devs.end(), [&](const std::string& d) { return f.sees_device(d); }))
-      calls.push_back(&entry);
-  }
+  for (const auto& entry : t.mirror_calls)
+    if (sees_any(f, entry.second.devices)) calls.push_back(&entry);
   std::sort(calls.begin(), calls.end(), [](const auto* a, const auto* b) {
     return std::tie(a->second.created_at, a->first) < std::tie(b->second.created_at, b->first);
   });
@@ -1001,7 +1063,8 @@ EventHub::Attach EventHub::subscribe(const base::TenantId& tn, EventFilter filte
       a.resumed = true;
       ++stats_.resumes;
       for (const auto& m : t.ring)
-        if (m->seq > *since && sees_message(filter, *m)) a.initial.push_back(m->frame);
+        if (m->seq > *since)
+          if (auto v = message_for(filter, m)) a.initial.push_back(v->frame);
     } else {
       ++stats_.resyncs;
       a.initial.push_back(std::make_shared<const std::string>(encode(head("resync", t.seq) + "}")));

@@ -44,6 +44,19 @@ struct HubMessage {
   std::vector<std::string> devices;          // the devices it concerns (filtering; line and status: as presence)
   std::string user;                          // non-empty: only for this user's subscriptions (any scope)
   std::shared_ptr<const std::string> frame;  // encoded once (EventHubOptions::encode)
+  // calls_resynced (cluster mode): the link, the calls its owner listed and the calls the mirror
+  // dropped for it, each with its connections' devices as the mirror knew them (empty: unknown).
+  // `frame` lists them all (scope tenant); a subscription of scope own or team gets a copy of its
+  // own that lists only the calls it may see (EventHub::message_for).
+  struct ResyncedCall {
+    std::string id;
+    std::vector<std::string> devices;
+  };
+  struct Resynced {
+    std::string pbx;
+    std::vector<ResyncedCall> listed, ended;
+  };
+  std::shared_ptr<const Resynced> resynced;
 };
 
 class EventSubscriber {
@@ -127,11 +140,13 @@ class EventHub {
   // Publishing. `on_call_event` also publishes line changes of the devices in the event.
   void on_call_event(const model::CallEvent& e, const model::CallModel& m);
   // Cluster mode: `m`'s driver resynchronized its link from the PBX (ports::PbxEventSink::
-  // on_calls_resynced), so `m` holds exactly the link's calls in progress. Logs
-  // {"type":"calls_resynced","seq":N,"pbx":"<link>","calls":["<id>",...]} (scope tenant sees it);
-  // when a node applies it, its mirror drops the calls of that link that are not listed: calls
-  // that ended while no node owned the link (a failover) or listened to the PBX. Local mode:
-  // nothing (snapshots come from the models themselves).
+  // on_calls_resynced), so `m` holds exactly the link's calls in progress. Logs the list; when a
+  // node applies it, its mirror drops the calls of that link that are not listed (calls that ended
+  // while no node owned the link, a failover, or listened to the PBX) and it delivers
+  // {"type":"calls_resynced","seq":N,"pbx":"<link>","calls":["<id>",...],"ended":["<id>",...]}:
+  // `calls` the listed ones, `ended` the dropped ones; scope tenant gets them all, scopes own and
+  // team only the calls with a connection on one of their own devices (as their call messages and
+  // snapshots), and nothing when none is. Local mode: nothing (snapshots come from the models).
   void on_calls_resynced(const base::TenantId& tenant, const model::CallModel& m);
   // Publishes line events for devices whose state changed (after PBX device/extension state events).
   void sync_lines(const base::TenantId& tenant, const model::CallModel& m);
@@ -241,6 +256,7 @@ class EventHub {
     std::size_t refs = 0;
     std::uint64_t seen_seq = 0;  // seq of the last message decided, and the decision
     bool sees = false;
+    std::shared_ptr<const HubMessage> copy;  // that message as this filter gets it (message_for), if not the shared one
   };
   struct Sub {  // 32 bytes per subscriber
     std::uint64_t id;
@@ -317,7 +333,11 @@ class EventHub {
   // applied before (counted); notes `term` as the link's latest otherwise.
   bool current_term(Tenant& t, const std::string& link, std::uint64_t term);
   void deliver(Tenant& t, HubMessage::Kind kind, std::vector<std::string> devices, const std::string& json,
-               std::string user, bool call_gone, bool tap);
+               std::string user, bool call_gone, bool tap,
+               std::shared_ptr<const HubMessage::Resynced> resynced = nullptr);
+  // The message as subscribers with filter `f` get it: `m` itself, null when they do not see it,
+  // or (calls_resynced, scopes own and team) a copy listing only the calls they may see.
+  std::shared_ptr<const HubMessage> message_for(const EventFilter& f, const std::shared_ptr<const HubMessage>& m) const;
   std::string mirror_snapshot_json(const Tenant& t, const EventFilter& f) const;
   void publish_line(Tenant& t, const std::string& device, model::DeviceState s);
   std::string snapshot_json(const Tenant& t, const base::TenantId& tenant, const EventFilter& f) const;

@@ -705,19 +705,56 @@ TEST(LoggedHub, AfterATakeoverTheMirrorDropsTheLinksCallsTheNewOwnerDoesNotList)
   log.flush();
   EXPECT_EQ(snapshot_calls(other), (Ids{"old1", "c1", "c2", "x1", "c3"}))
       << "no message says c1 ended: only the new owner's list can";
-  Collect sup, user;
+  // The clients: a supervisor (scope tenant); the users of 100 (c1's), 101 (c2's) and 999 (no call),
+  // scope own; a user of scope team whose team mates are 100 and 101 (their lines, not their
+  // calls); a supervisor of another tenant.
+  Collect sup, user, u101, u999, team, acme;
   auto ss = other.subscribe(tenant, EventFilter{EventScope::tenant, {}, {}}, std::nullopt, &sup);
   auto su = other.subscribe(tenant, EventFilter{EventScope::own, {"100"}, {}}, std::nullopt, &user);
+  auto s101 = new_owner.subscribe(tenant, EventFilter{EventScope::own, {"101"}, {}}, std::nullopt, &u101);
+  auto s999 = other.subscribe(tenant, EventFilter{EventScope::own, {"999"}, {}}, std::nullopt, &u999);
+  auto steam = other.subscribe(tenant, EventFilter{EventScope::team, {"999"}, {"100", "101"}}, std::nullopt, &team);
+  auto sacme = other.subscribe(base::TenantId("acme"), EventFilter{EventScope::tenant, {}, {}}, std::nullopt, &acme);
+  const std::uint64_t before = other.last_seq(tenant);
   new_owner.on_calls_resynced(tenant, lab_new);
   log.flush();
   for (auto* h : {&old_owner, &other, &new_owner}) {
     EXPECT_EQ(snapshot_calls(*h), (Ids{"old1", "c2", "x1", "c3"}));
     EXPECT_EQ(h->stats().mirror_dropped, 1u);
   }
+  const std::string seq = std::to_string(other.last_seq(tenant));
   ASSERT_EQ(sup.got.size(), 1u);
-  EXPECT_EQ(sup.got[0], R"({"type":"calls_resynced","seq":)" + std::to_string(other.last_seq(tenant)) +
-                            R"(,"pbx":"lab","calls":["c2","c3"]})");
-  EXPECT_TRUE(user.got.empty()) << "a whole link's calls: scope tenant only";
+  EXPECT_EQ(sup.got[0], R"({"type":"calls_resynced","seq":)" + seq + R"(,"pbx":"lab","calls":["c2","c3"],"ended":["c1"]})");
+  // Scope own: only the calls with a connection on the user's devices, as their call messages.
+  ASSERT_EQ(user.got.size(), 1u);
+  EXPECT_EQ(user.got[0], R"({"type":"calls_resynced","seq":)" + seq + R"(,"pbx":"lab","calls":[],"ended":["c1"]})");
+  ASSERT_EQ(u101.got.size(), 1u);
+  EXPECT_EQ(u101.got[0], R"({"type":"calls_resynced","seq":)" + seq + R"(,"pbx":"lab","calls":["c2"],"ended":[]})");
+  EXPECT_TRUE(u999.got.empty()) << "none of the calls is theirs: " << u999.got[0];
+  EXPECT_TRUE(team.got.empty()) << "team mates' calls are not shown to scope team: " << team.got[0];
+  EXPECT_TRUE(acme.got.empty()) << "another tenant: " << acme.got[0];
+  // A resume on any node (?since=) replays the same frame, cut the same way for each filter; a
+  // client that sees none of the calls gets nothing (a gap in its seq, as for any message outside
+  // its scope).
+  for (auto* h : {&old_owner, &other, &new_owner}) {
+    Collect late;
+    auto resume = [&](EventFilter f) {
+      auto a = h->subscribe(tenant, std::move(f), before, &late);
+      EXPECT_TRUE(a.resumed);
+      h->unsubscribe(tenant, a.id);
+      std::vector<std::string> out;
+      for (const auto& fr : a.initial) out.push_back(*fr);
+      return out;
+    };
+    EXPECT_EQ(resume(EventFilter{EventScope::tenant, {}, {}}), sup.got);
+    EXPECT_EQ(resume(EventFilter{EventScope::own, {"100"}, {}}), user.got);
+    EXPECT_EQ(resume(EventFilter{EventScope::own, {"101"}, {}}), u101.got);
+    EXPECT_TRUE(resume(EventFilter{EventScope::own, {"999"}, {}}).empty());
+    EXPECT_TRUE(resume(EventFilter{EventScope::team, {"999"}, {"100", "101"}}).empty());
+  }
+  new_owner.unsubscribe(tenant, s101.id);
+  for (auto id : {s999.id, steam.id}) other.unsubscribe(tenant, id);
+  other.unsubscribe(base::TenantId("acme"), sacme.id);
 
   // The old owner was only stopped: its queued message about c1 reaches the log after the new
   // term's. Delivered with its seq, but it does not bring c1 back into any mirror.

@@ -6,8 +6,9 @@
 // "command":{...}} to the user who issued it (command_json in calls_service). The drivers' parked
 // calls (ports::PbxDriver::parking(), PbxEventSink::on_parking_changed) are published as
 // {"type":"parking",...} to every subscription of the tenant (docs/parking.md). In cluster mode a
-// link's owner lists the link's calls after each resync as {"type":"calls_resynced",...} (scope
-// tenant; every node's mirror drops the link's calls it does not list: docs/cluster.md).
+// link's owner lists the link's calls after each resync as {"type":"calls_resynced",...}: every
+// node's mirror drops the link's calls it does not list and names them to the clients as `ended`,
+// each client only the calls it may see (docs/cluster.md).
 // Constants; any thread.
 #pragma once
 

@@ -61,6 +61,15 @@ export class LiveState {
         }
         break;
       }
+      case 'calls_resynced':
+        // Calls that ended while no node of the cluster owned their PBX link: their cards go as if
+        // they had ended; nothing is added to the journal (the server's journal keeps its own).
+        for (const id of Array.isArray(m.ended) ? m.ended : []) {
+          this.calls.delete(id);
+          this.ringingSince.delete(id);
+          this.meta.delete(id);
+        }
+        break;
       case 'line': {
         const old = this.lines.get(m.device);
         this.lines.set(m.device, { ...old, device: m.device, state: m.state });  // name/team stay

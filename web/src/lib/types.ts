@@ -69,7 +69,11 @@ export type ServerMessage =
   | { type: 'parking'; seq: number; event: 'parked' | 'changed' | 'left'; reason: string | null; by: string | null; parked_call: ParkedCall }
   | { type: 'user_status'; seq: number; user: string; display_name?: string; extensions?: string[]; user_status: UserStatus }
   | { type: 'user_devices'; seq?: number; change: string; devices: UserDevices }
-  | { type: 'line_features'; seq: number; line: string; features: unknown };
+  | { type: 'line_features'; seq: number; line: string; features: unknown }
+  // Cluster mode: the owner of PBX link `pbx` resynchronized it; `calls` are its calls in progress,
+  // `ended` those the client was shown that ended meanwhile (no message told of their end), each
+  // list cut to what the client may see (docs/api.md "Event stream").
+  | { type: 'calls_resynced'; seq: number; pbx: string; calls: string[]; ended?: string[] };
 // AnyDevice: the user's own devices and the active one (GET /api/v1/me/devices, WS `user_devices`).
 export interface UserDevice { name: string; kind: 'desk' | 'external'; number: string; private?: boolean; rings_first?: string; allowed?: boolean; reason?: string }
 export interface UserDevices { user: string; active: string | null; chosen: boolean; devices: UserDevice[]; max_external: number; updated_by?: string | null }
