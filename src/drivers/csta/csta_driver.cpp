@@ -352,6 +352,7 @@ void CstaDriver::read_features(const std::string& device) {
 }
 
 void CstaDriver::monitor(const std::string& device) {
+  ++resync_pending_;  // before the request: a link that is down answers at once
   link_->request(wire::MonitorStart{.device_object = device, .call_object = {}, .filter = {}, .monitor_type = {}},
                  [this, device, alive = std::weak_ptr<bool>(alive_), session = session_](base::Result<wire::Message> r) {
                    if (alive.expired() || session != session_) return;
@@ -361,6 +362,7 @@ void CstaDriver::monitor(const std::string& device) {
                      spdlog::warn("csta driver {}: cannot monitor {}: {}", options_.name, device,
                                   r ? std::string("unexpected answer ") + std::string(wire::root_name(*r))
                                     : r.error().to_string());
+                     line_resynced();  // the line's calls cannot be known in this session
                      return;
                    }
                    monitors_[ok->monitor_cross_ref_id] = device;
@@ -376,13 +378,28 @@ void CstaDriver::monitor(const std::string& device) {
                      }
                      sink_.on_lines_changed(tracker_->model());
                      read_features(device);
+                     line_resynced();
                    });
                  });
+}
+
+void CstaDriver::line_resynced() {
+  if (resync_pending_ > 0) --resync_pending_;
+  report_if_resynced();
+}
+
+void CstaDriver::report_if_resynced() {
+  // A session that ended meanwhile resynced nothing: the next one starts over (on_up).
+  if (!lines_listed_ || resync_pending_ > 0 || resync_reported_ || link_->stats().state != CstaLinkState::up) return;
+  resync_reported_ = true;
+  sink_.on_calls_resynced(tracker_->model());
 }
 
 void CstaDriver::on_up(base::Timestamp) {
   ++session_;
   monitors_.clear();
+  resync_pending_ = 0;
+  lines_listed_ = resync_reported_ = false;
   features_->supported = false;
   features_->reading = 0;
   // What the switch offers decides whether DND and forwarding are read and set (and said so by
@@ -406,6 +423,8 @@ void CstaDriver::start_monitors() {
       lines_.insert(d);
       monitor(d);
     }
+    lines_listed_ = true;
+    report_if_resynced();
     return;
   }
   link_->request(wire::GetSwitchingFunctionDevices{},
@@ -426,6 +445,10 @@ void CstaDriver::on_switching_devices(const wire::SwitchingFunctionDevices& d) {
       lines_.insert(dev.device_id);
       monitor(dev.device_id);
     }
+  if (d.last_segment) {
+    lines_listed_ = true;  // the switch's list is complete: the resync is done when its lines are
+    report_if_resynced();
+  }
 }
 
 void CstaDriver::on_event(const wire::Message& m, base::Timestamp at) {

@@ -2,8 +2,9 @@
 // OpenScape Voice and other ECMA-323 switches, or another callbridged's [csta] server. Owns the
 // CstaLink (connection, session start, keepalive, reconnects), starts a device monitor for each
 // configured line (or for every station the switch lists), resynchronises each line with
-// SnapshotDevice after every (re)connect, turns the monitors' events into the call model and the
-// journal (CstaCallTracker) and carries out call control (ports::PbxCommands) as CSTA services.
+// SnapshotDevice after every (re)connect (and tells the sink when all are: on_calls_resynced),
+// turns the monitors' events into the call model and the journal (CstaCallTracker) and carries
+// out call control (ports::PbxCommands) as CSTA services.
 // Built by the driver table in app/ (app/driver_table.cpp); io (model) thread only.
 #pragma once
 
@@ -87,6 +88,12 @@ class CstaDriver final : public ports::PbxDriver, private CstaLinkSink {
   // DND/forwarding of `lines` changed (or their availability, `lines` empty): the model's "dnd"
   // line state and the sink.
   void features_changed(const std::vector<std::string>& lines);
+  // One line of the session's resync is done (its snapshot applied, or its monitor or snapshot
+  // refused): once every line is and the lines are all known (configured, or the switch's list
+  // ended), the model holds the link's calls in progress: the sink hears it once per session
+  // (ports::PbxEventSink::on_calls_resynced; cluster mode: every node's mirror drops the rest).
+  void line_resynced();
+  void report_if_resynced();
 
   CstaDriverOptions options_;
   ports::PbxEventSink& sink_;
@@ -101,6 +108,10 @@ class CstaDriver final : public ports::PbxDriver, private CstaLinkSink {
   std::uint64_t events_ = 0, entries_ = 0, monitor_errors_ = 0, resyncs_ = 0;
   std::uint64_t term_ = 0;  // the fence's token when the driver was built (cluster mode)
   std::uint64_t session_ = 0;                    // sessions seen (answers of an older one are dropped)
+  // This session's resync (line_resynced): lines asked for and not done yet, whether all lines
+  // are known, whether the sink heard of it.
+  std::size_t resync_pending_ = 0;
+  bool lines_listed_ = false, resync_reported_ = false;
   bool stopped_ = false;
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
 };

@@ -13,6 +13,7 @@
 #include <deque>
 #include <map>
 #include <optional>
+#include <set>
 
 #include "protocols/csta/codec.hpp"
 #include "protocols/csta/framing.hpp"
@@ -34,6 +35,18 @@ struct Sink final : ports::PbxEventSink {
   std::vector<std::vector<std::string>> feature_changes;
   void on_line_features_changed(const ports::PbxFeatures&, std::span<const std::string> lines) override {
     feature_changes.emplace_back(lines.begin(), lines.end());
+  }
+  // Each report that the resync is complete: the model's calls then (sorted) and how many call
+  // events came before it.
+  std::vector<std::vector<std::string>> resynced;
+  std::vector<std::size_t> events_before_resync;
+  void on_calls_resynced(const model::CallModel& m) override {
+    std::vector<std::string> ids;
+    for (const auto& [id, c] : m.calls())
+      if (!c.connections.empty()) ids.push_back(id);
+    std::sort(ids.begin(), ids.end());
+    resynced.push_back(std::move(ids));
+    events_before_resync.push_back(events.size());
   }
 };
 
@@ -60,8 +73,17 @@ class FakeSwitch {
   bool features = false;
   std::map<std::string, bool> dnd;
   std::map<std::string, std::vector<wire::ForwardListItem>> forwarding;
+  // SnapshotDevice requests of these devices wait for release_snapshots().
+  std::set<std::string> hold_snapshots;
+  void release_snapshots() {
+    for (const auto& [device, invoke] : std::exchange(held_, {}))
+      send(wire::SnapshotDeviceResponse{snapshot[device], ""}, invoke);
+  }
+  // Answer to GetSwitchingFunctionDevices: these segments (SwitchingFunctionDevices requests).
+  std::vector<wire::SwitchingFunctionDevices> device_list;
 
  private:
+  std::vector<std::pair<std::string, int>> held_;
   void accept() {
     acceptor_.async_accept([this](boost::system::error_code ec, tcp::socket s) {
       if (ec) return;
@@ -103,7 +125,20 @@ class FakeSwitch {
     }
     if (std::holds_alternative<wire::SystemStatusResponse>(m)) return;
     if (auto* ms = std::get_if<wire::MonitorStart>(&m)) return send(wire::MonitorStartResponse{"m" + ms->device_object, {}}, invoke);
-    if (auto* sd = std::get_if<wire::SnapshotDevice>(&m)) return send(wire::SnapshotDeviceResponse{snapshot[sd->device], ""}, invoke);
+    if (auto* sd = std::get_if<wire::SnapshotDevice>(&m)) {
+      if (hold_snapshots.count(sd->device)) {
+        held_.emplace_back(sd->device, invoke);
+        return;
+      }
+      return send(wire::SnapshotDeviceResponse{snapshot[sd->device], ""}, invoke);
+    }
+    if (!device_list.empty() && std::holds_alternative<wire::GetSwitchingFunctionDevices>(m)) {
+      send(wire::GetSwitchingFunctionDevicesResponse{"sf1"}, invoke);
+      int n = 7000;
+      for (const auto& seg : device_list) send(seg, ++n);
+      return;
+    }
+    if (std::holds_alternative<wire::SwitchingFunctionDevicesResponse>(m)) return;
     if (auto* mc = std::get_if<wire::MakeCall>(&m)) return send(wire::MakeCallResponse{{"C9", mc->calling_device}}, invoke);
     if (features && std::holds_alternative<wire::GetCstaFeatures>(m)) {
       wire::GetCstaFeaturesResponse r;
@@ -241,6 +276,76 @@ TEST_F(DriverTest, MonitorsSnapshotsEventsCommandsAndResyncAfterReconnect) {
   EXPECT_GE(reconnects, 1u);
   stop(*d);
   EXPECT_EQ(count(sw, "StopApplicationSession"), 1);
+}
+
+// Issue 19 (docs/cluster.md "Each call's link"): once every line's snapshot of a session is in,
+// the driver tells its sink the link's calls (cluster mode: every node's mirror drops the calls that
+// ended while no node owned the link); not while a line's snapshot is outstanding, and again after
+// each reconnect, once per session.
+TEST_F(DriverTest, TheSinkHearsTheLinksCallsOnceEveryLineIsResynced) {
+  FakeSwitch sw(io);
+  sw.snapshot["101"] = {wire::SnapshotDeviceItem{{"C5", "101"}, L::connected}};
+  sw.hold_snapshots = {"101"};
+  auto d = make(sw);
+  d->start();
+  run_until([&] { return count(sw, "SnapshotDevice") == 2 && sink.lines >= 1; }, "100's snapshot in, 101's asked for");
+  io.run_for(std::chrono::milliseconds(20));
+  EXPECT_TRUE(sink.resynced.empty()) << "101's snapshot is not in yet";
+  sw.release_snapshots();
+  run_until([&] { return !sink.resynced.empty(); }, "the resync reported");
+  ASSERT_EQ(sink.resynced.size(), 1u);
+  EXPECT_EQ(sink.resynced[0], (std::vector<std::string>{"C5"}));
+  ASSERT_GE(sink.events_before_resync[0], 1u) << "the calls first, then the list";
+  EXPECT_EQ(sink.events[0].call_id, "C5");
+
+  // An event after the resync: no new report. The link drops; meanwhile C5 ended and C6 rings at 100.
+  sw.event(wire::DeliveredEvent{"m100", {"C7", "100"}, wire::EventDevice::of("100"), wire::EventDevice::of("+4989123456"),
+                                wire::EventDevice::of("100"), {}, L::alerting, "newCall"});
+  run_until([&] { return d->call_model().find_call("C7") != nullptr; }, "C7 rings");
+  EXPECT_EQ(sink.resynced.size(), 1u);
+  sw.snapshot["101"] = {};
+  sw.snapshot["100"] = {wire::SnapshotDeviceItem{{"C6", "100"}, L::alerting}};
+  sw.hold_snapshots.clear();
+  sw.drop();
+  run_until([&] { return !d->status().connected; }, "link down noticed");
+  run_until([&] { return sink.resynced.size() == 2; }, "reconnected, resynced again");
+  ASSERT_EQ(sink.resynced.size(), 2u);
+  EXPECT_EQ(sink.resynced[1], (std::vector<std::string>{"C6"}));
+  EXPECT_EQ(d->call_model().find_call("C5"), nullptr);
+  io.run_for(std::chrono::milliseconds(20));
+  EXPECT_EQ(sink.resynced.size(), 2u);
+  stop(*d);
+}
+
+// Without configured lines the switch lists them (GetSwitchingFunctionDevices, in segments): the
+// resync is complete when the last segment came and each listed station's snapshot is in.
+TEST_F(DriverTest, WithTheSwitchsListTheResyncEndsAfterItsLastSegment) {
+  FakeSwitch sw(io);
+  wire::SwitchingFunctionDevices first{"sf1", 1, false, {{"100", "station"}, {"G1", "group"}}};
+  wire::SwitchingFunctionDevices last{"sf1", 2, true, {{"101", "station"}}};
+  sw.device_list = {first, last};
+  sw.snapshot["101"] = {wire::SnapshotDeviceItem{{"C8", "101"}, L::connected}};
+  sw.hold_snapshots = {"101"};
+  CstaDriverOptions o{.name = "osv", .tenant = base::TenantId("acme"), .link = {}, .devices = {}, .device_caps = {},
+                      .fence = nullptr};
+  o.link.host = "127.0.0.1";
+  o.link.port = sw.port();
+  o.link.user = "cb";
+  o.link.password = "pw";
+  o.link.keepalive = std::chrono::milliseconds(0);
+  auto created = CstaDriver::create(io.get_executor(), std::move(o), sink);
+  ASSERT_TRUE(created);
+  auto& d = *created;
+  d->start();
+  run_until([&] { return count(sw, "SnapshotDevice") == 2 && sink.lines >= 1; }, "both stations monitored, 100's snapshot in");
+  EXPECT_EQ(count(sw, "MonitorStart"), 2) << "stations only";
+  io.run_for(std::chrono::milliseconds(20));
+  EXPECT_TRUE(sink.resynced.empty());
+  sw.release_snapshots();
+  run_until([&] { return !sink.resynced.empty(); }, "the resync reported");
+  ASSERT_EQ(sink.resynced.size(), 1u);
+  EXPECT_EQ(sink.resynced[0], (std::vector<std::string>{"C8"}));
+  stop(*d);
 }
 
 TEST_F(DriverTest, OpenScapeStyleStart) {
