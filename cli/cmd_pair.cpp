@@ -1,6 +1,6 @@
 // `callbridge pair`, `pair list`, `pair revoke ID`: browsers and apps paired with this edge for the
-// cloud relay (docs/relay.md "Paired devices"), on the data dir's identity.db without a running
-// daemon. `pair` makes a one-time pairing secret (10 minutes by default) and prints the link that
+// cloud relay (docs/relay.md "Paired devices"), in the identity store (the data dir's identity.db,
+// or PostgreSQL with [identity] backend = "postgres" and in cluster mode) without a running daemon. `pair` makes a one-time pairing secret (10 minutes by default) and prints the link that
 // carries it with the edge key's fingerprint in the URL fragment (stdout, last line; a QR code of it
 // on stderr when built with libqrencode). Every change is recorded in the audit log (actor "cli").
 #include <cstdio>
@@ -9,11 +9,10 @@
 #include <string>
 
 #include "app/config.hpp"
-#include "audit/sqlite/sqlite_audit_log.hpp"
+#include "app/store_wiring.hpp"
 #include "base/json_text.hpp"
 #include "base/time.hpp"
 #include "cli/commands.hpp"
-#include "identity/sqlite/paired_device_store.hpp"
 #include "relay/pairing/pairing.hpp"
 
 #ifdef CALLBRIDGE_HAVE_QRENCODE
@@ -41,26 +40,29 @@ int fail_msg(const std::string& m, int rc = 1) {
 }
 
 struct Opened {
-  std::unique_ptr<identity::SqlitePairedDeviceStore> store;
-  std::unique_ptr<audit::SqliteAuditLog> audit;
+  std::unique_ptr<ports::PairedDeviceStore> store;
+  std::unique_ptr<ports::AuditLog> audit;
 };
 
-// identity.db (and audit.db when `with_audit`) of the configured data dir; --edge and
+// The paired devices (and the audit log when `with_audit`) where the configuration keeps them;
+// without a configuration identity.db and audit.db of the data dir. --edge and
 // --relay-url default to the configuration's [relay] edge_id and url.
 std::optional<Opened> open(PairFlags& f, bool with_audit, int& rc) {
   std::string dir = f.data_dir;
   std::string cfg = f.config;
   if (cfg.empty())
     if (const char* e = std::getenv("CALLBRIDGE_CONFIG")) cfg = e;
+  app::Config config;
   if (!cfg.empty()) {
     auto c = app::load_config_file(cfg);
     if (!c) {
       rc = fail_msg("config error: " + c.error().message(), 2);
       return std::nullopt;
     }
-    if (dir.empty()) dir = app::effective_data_dir(*c);
-    if (f.edge.empty()) f.edge = c->relay.edge_id;
-    if (f.relay_url.empty()) f.relay_url = c->relay.url;
+    config = std::move(*c);
+    if (dir.empty()) dir = app::effective_data_dir(config);
+    if (f.edge.empty()) f.edge = config.relay.edge_id;
+    if (f.relay_url.empty()) f.relay_url = config.relay.url;
   }
   if (dir.empty()) dir = app::default_data_dir();
   std::error_code ec;
@@ -70,26 +72,24 @@ std::optional<Opened> open(PairFlags& f, bool with_audit, int& rc) {
     return std::nullopt;
   }
   Opened o;
-  auto s = identity::SqlitePairedDeviceStore::open((std::filesystem::path(dir) / "identity.db").string());
+  auto s = app::open_paired_devices(config, dir);
   if (!s) {
     rc = fail_msg(s.error().message());
     return std::nullopt;
   }
-  o.store = std::move(*s);
+  o.store = std::move(s->store);
   if (with_audit) {
-    audit::SqliteAuditLog::Options ao;
-    ao.retention_days = 0;
-    auto a = audit::SqliteAuditLog::open(app::audit_path(dir), ao);
+    auto a = app::open_audit_log(config, dir, app::AuditUse::cli_write);
     if (!a) {
       rc = fail_msg(a.error().message() + " (changes are recorded there; nothing was changed)");
       return std::nullopt;
     }
-    o.audit = std::move(*a);
+    o.audit = std::move(a->log);
   }
   return o;
 }
 
-void record(audit::SqliteAuditLog& log, const base::TenantId& tenant, std::string action, std::string target,
+void record(ports::AuditLog& log, const base::TenantId& tenant, std::string action, std::string target,
             std::string details = "{}") {
   ports::AuditRecord r{.tenant = tenant};
   r.at = base::SystemClock().now();

@@ -10,10 +10,12 @@
 
 #include <boost/json.hpp>
 #include <chrono>
+#include <csignal>
 #include <filesystem>
 #include <fstream>
 #include <regex>
 #include <sstream>
+#include <thread>
 
 #include "directory/child_process.hpp"
 #include "directory/pg_test_cluster.hpp"
@@ -265,6 +267,132 @@ TEST_F(ClusterStores, EveryTenantScopedStoreLivesInPostgresForEveryNodeAndTheCli
   for (const char* node : {"data-n1", "data-n2"})
     for (const char* file : {"identity.db", "audit.db", "webhooks.db", "journal.db", "contacts.db"})
       EXPECT_FALSE(fs::exists(fs::path(dir_.path()) / node / file)) << node << "/" << file;
+}
+
+// The cloud relay's edge in cluster mode (docs/cluster.md "The cloud relay's edge"): a real
+// callbridge-relay and two nodes configured as edge "acme" with one shared edge_key_file. Only the
+// node holding the edge's lease logs in at the relay; both show the same end-to-end key (it lives
+// in PostgreSQL, like the paired devices, which the CLI makes on one node's configuration and the
+// other lists); kill -9 of the edge node lets the other log in within the lease's bounds.
+TEST_F(ClusterStores, OneNodeAtATimeIsTheRelayEdgeAndThePairedDevicesAreShared) {
+  const std::string cert_cmd = "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 2 "
+                               "-subj /CN=localhost -addext subjectAltName=DNS:localhost,IP:127.0.0.1 -keyout " +
+                               dir_ / "key.pem" + " -out " + dir_ / "cert.pem 2>/dev/null";
+  ASSERT_EQ(std::system(cert_cmd.c_str()), 0);
+  std::ofstream(dir_ / "relay.toml") << "registry = \"" << (dir_ / "edges.json") << "\"\n[tls]\ncert_file = \""
+                                     << (dir_ / "cert.pem") << "\"\nkey_file = \"" << (dir_ / "key.pem") << "\"\n";
+  int rc = 0;
+  auto out = run(CALLBRIDGE_RELAY_PATH, {"-c", dir_ / "relay.toml", "edge", "add", "acme"}, &rc);
+  ASSERT_EQ(rc, 0) << out;
+  const std::string join = out.substr(0, out.find('\n'));
+  auto relay = ChildProcess::spawn({CALLBRIDGE_RELAY_PATH, "-c", dir_ / "relay.toml", "serve", "--listen", "127.0.0.1:0"});
+  ASSERT_TRUE(relay) << relay.error().to_string();
+  auto rl = (*relay)->wait_for_line([](const std::string& l) { return l.find("listening on 127.0.0.1:") != std::string::npos; },
+                                    20s);
+  ASSERT_TRUE(rl) << rl.error().to_string();
+  std::smatch rm;
+  ASSERT_TRUE(std::regex_search(*rl, rm, std::regex(R"(listening on 127\.0\.0\.1:(\d+))"))) << *rl;
+  const std::string relay_port = rm[1].str();
+  (*relay)->drain_in_background();
+
+  const std::string relay_cfg = "[relay]\nurl = \"wss://127.0.0.1:" + relay_port + "\"\nedge_id = \"acme\"\njoin_token = \"" +
+                                join + "\"\nca_file = \"" + dir_ / "cert.pem" + "\"\nedge_key_file = \"" +
+                                dir_ / "edge.key" + "\"\n\n";
+  const int no_pbx = testing::free_tcp_port();  // the PBX does not matter here
+  const std::string n1 = write_config("n1", no_pbx, relay_cfg);
+  const std::string n2 = write_config("n2", no_pbx, relay_cfg);
+
+  // Without edge_key_file each node would make its own key: refused at start.
+  const std::string own_keys = write_config("n3", no_pbx, relay_cfg.substr(0, relay_cfg.find("edge_key_file")) + "\n");
+  out = run(CALLBRIDGED_PATH, {"--config", own_keys}, &rc);
+  EXPECT_NE(rc, 0) << out;
+  EXPECT_NE(out.find("relay.edge_key_file: required in cluster mode"), std::string::npos) << out;
+
+  // The relay's part of the diagnostics is daemon-wide: the operator's view.
+  out = run(CALLBRIDGE_CLI_PATH, {"token", "create", "--config", n1, "--user", "op", "--role", "operator"}, &rc);
+  ASSERT_EQ(rc, 0) << out;
+  const std::string admin = "Authorization: Bearer " + token_of(out);
+
+  // A pairing made with n2's configuration (PostgreSQL), before any node runs.
+  out = run(CALLBRIDGE_CLI_PATH, {"pair", "--config", n2, "--tenant", "default", "--label", "Anna's laptop", "--no-qr"}, &rc);
+  ASSERT_EQ(rc, 0) << out;
+  std::smatch fm;
+  ASSERT_TRUE(std::regex_search(out, fm, std::regex("fingerprint[^0-9a-f]*([0-9a-f]{4}( [0-9a-f]{4}){15})"))) << out;
+  const std::string fingerprint = fm[1].str();
+
+  auto relay_of = [&](Node& n) {
+    HttpClient c(static_cast<std::uint16_t>(n.port));
+    auto r = call(c, "GET", "/api/v1/diagnostics", admin);
+    EXPECT_EQ(r.status, 200) << r.body;
+    if (r.status != 200) return json::object{};
+    return json::parse(r.body).at("relay").as_object();
+  };
+  auto up = [&](Node& n) { return relay_of(n).at("link").at("up").as_bool(); };
+  auto wait_up = [&](Node& n, std::chrono::milliseconds limit) {
+    const auto end = std::chrono::steady_clock::now() + limit;
+    while (std::chrono::steady_clock::now() < end)
+      if (up(n)) return true;
+      else std::this_thread::sleep_for(50ms);  // polling a process's REST state
+    return false;
+  };
+
+  auto p1 = ChildProcess::spawn({CALLBRIDGED_PATH, "--config", n1});
+  ASSERT_TRUE(p1) << p1.error().to_string();
+  // Each node logs its end-to-end key's fingerprint: the one the CLI's link showed.
+  auto fp1 = (*p1)->wait_for_line([](const std::string& l) { return l.find("edge key fingerprint") != std::string::npos; }, 30s);
+  ASSERT_TRUE(fp1) << fp1.error().to_string();
+  EXPECT_NE(fp1->find(fingerprint), std::string::npos) << *fp1 << " vs " << fingerprint;
+  auto l1 = (*p1)->wait_for_line([](const std::string& l) { return l.find("HTTP API listening on 127.0.0.1:") != std::string::npos; },
+                                 30s);
+  ASSERT_TRUE(l1) << l1.error().to_string();
+  Node node1;
+  std::smatch pm;
+  ASSERT_TRUE(std::regex_search(*l1, pm, std::regex(R"(127\.0\.0\.1:(\d+))")));
+  node1.port = std::stoi(pm[1].str());
+  (*p1)->drain_in_background();
+  node1.proc = std::move(*p1);
+  ASSERT_TRUE(wait_up(node1, 20s)) << json::serialize(relay_of(node1));
+
+  auto p2 = ChildProcess::spawn({CALLBRIDGED_PATH, "--config", n2});
+  ASSERT_TRUE(p2) << p2.error().to_string();
+  auto fp2 = (*p2)->wait_for_line([](const std::string& l) { return l.find("edge key fingerprint") != std::string::npos; }, 30s);
+  ASSERT_TRUE(fp2) << fp2.error().to_string();
+  EXPECT_NE(fp2->find(fingerprint), std::string::npos) << *fp2 << " vs " << fingerprint;
+  auto l2 = (*p2)->wait_for_line([](const std::string& l) { return l.find("HTTP API listening on 127.0.0.1:") != std::string::npos; },
+                                 30s);
+  ASSERT_TRUE(l2) << l2.error().to_string();
+  Node node2;
+  ASSERT_TRUE(std::regex_search(*l2, pm, std::regex(R"(127\.0\.0\.1:(\d+))")));
+  node2.port = std::stoi(pm[1].str());
+  (*p2)->drain_in_background();
+  node2.proc = std::move(*p2);
+
+  // n2 stands by: it never logged in (a second login would have replaced n1's).
+  auto r2 = relay_of(node2);
+  EXPECT_FALSE(r2.at("link").at("up").as_bool()) << json::serialize(r2);
+  EXPECT_EQ(r2.at("link").at("logins").as_int64(), 0) << json::serialize(r2);
+  EXPECT_FALSE(r2.at("link").at("lease").at("ours").as_bool()) << json::serialize(r2);
+  EXPECT_TRUE(relay_of(node1).at("link").at("lease").at("ours").as_bool());
+  EXPECT_TRUE(up(node1));
+
+  // n1 lists the device paired on n2's configuration.
+  out = run(CALLBRIDGE_CLI_PATH, {"pair", "list", "--config", n1, "--tenant", "default"}, &rc);
+  ASSERT_EQ(rc, 0) << out;
+  EXPECT_NE(out.find("Anna's laptop"), std::string::npos) << out;
+  EXPECT_NE(out.find("pending"), std::string::npos) << out;
+
+  // kill -9 the edge: n2 takes the lease (ttl 3 s) and logs in.
+  const auto killed = std::chrono::steady_clock::now();
+  ::kill(node1.proc->pid(), SIGKILL);
+  ASSERT_TRUE(wait_up(node2, 20s)) << json::serialize(relay_of(node2));
+  const auto took = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - killed);
+  std::printf("# the relay edge moved to n2 %lld ms after kill -9 of n1\n", static_cast<long long>(took.count()));
+  EXPECT_LT(took, 10s);
+  EXPECT_TRUE(relay_of(node2).at("link").at("lease").at("ours").as_bool());
+  EXPECT_EQ(node2.proc->stop(), 0) << node2.proc->output();
+  // The edge logged in twice with one key: no refusal at the relay.
+  out = run("curl", {"-sk", "-m", "10", "https://127.0.0.1:" + relay_port + "/metrics"}, &rc);
+  EXPECT_NE(out.find("relay_edge_logins_total{result=\"ok\"} 2"), std::string::npos) << out;
 }
 
 TEST_F(ClusterStores, AStoreLeftOnSqliteStopsTheStartWithItsName) {

@@ -190,6 +190,14 @@ base::Status App::start_relay() {
   auto keys = relay::auth::load_or_create_key_file(key_file);
   if (!keys) return fail(Error(keys.error().code(), "[relay] edge_key_file: " + keys.error().message()));
   relay::edge::RelayClientOptions o;
+  std::shared_ptr<const cluster::LeaseFence> edge_fence;
+  if (cluster_) {
+    // One node at a time is the edge (the relay lets a second login of an edge replace the first):
+    // the one holding the edge's lease; it connects out when it gains it (on_lease).
+    relay_lease_ = cluster::lease_key(rc.edge_id, "edge.");
+    edge_fence = cluster_->leases->want(relay_lease_);
+    o.may_connect = [edge_fence] { return edge_fence->valid(); };
+  }
   o.url = rc.url;
   o.fallback_urls = rc.fallback_urls;
   o.edge_id = rc.edge_id;
@@ -205,13 +213,15 @@ base::Status App::start_relay() {
   relay_ = std::move(*client);
   // The end-to-end tunnel (docs/relay.md "Tunnel") on it, before any frame can arrive.
   RelayTunnelSetup ts;
-  ts.data_dir = data_dir_;
+  auto devices = open_paired_devices(config_, data_dir_);
+  if (!devices) return fail(Error(devices.error().code(), "[relay]: paired devices: " + devices.error().message()));
+  ts.devices = std::move(devices->store);
   ts.edge_id = rc.edge_id;
   auto hp = parse_host_port(config_.server.listen);
   ts.api_host = hp ? hp->host : "127.0.0.1";
   ts.api_port = http_->port();
   if (!config_.server.tls_key_file.empty()) ts.api_tls_cert_file = config_.server.tls_cert_file;
-  auto tunnel = wire_relay_tunnel(io_, *relay_, ts);
+  auto tunnel = wire_relay_tunnel(io_, *relay_, std::move(ts));
   if (!tunnel) return fail(Error(tunnel.error().code(), "[relay]: " + tunnel.error().message()));
   relay_tunnel_ = std::move(*tunnel);
   if (relaxed) {
@@ -223,9 +233,29 @@ base::Status App::start_relay() {
     spdlog::warn("relay: privacy relaxed ([relay] privacy): the relay is sent each live call's state, remote number, "
                  "contact name and devices in plaintext, for its diagnostics of this edge");
   }
+  if (cluster_) {
+    spdlog::info("relay: edge \"{}\" (paired devices in {}) connects out to {} from the node that holds lease {}",
+                 rc.edge_id, devices->location, rc.url, relay_lease_);
+    if (edge_fence->valid()) on_relay_lease(true, "held already");
+    return {};
+  }
   relay_->start();
   spdlog::info("relay: edge \"{}\" connecting out to {}", rc.edge_id, rc.url);
   return {};
+}
+
+// Cluster mode, io thread: this node became the relay's edge, or stopped being it.
+void App::on_relay_lease(bool gained, const std::string& why) {
+  if (!relay_) return;
+  if (gained) {
+    spdlog::info("cluster: node {} is the relay edge \"{}\" now ({}); connecting out", cluster_->node,
+                 config_.relay.edge_id, why);
+    relay_->start();
+    return;
+  }
+  spdlog::warn("cluster: node {} is no longer the relay edge \"{}\": {}; its relay connection closes", cluster_->node,
+               config_.relay.edge_id, why);
+  relay_->stop();
 }
 
 relay::edge::EdgeLink* App::relay_link() { return relay_.get(); }
@@ -867,7 +897,12 @@ std::string App::diagnostics_json(const std::optional<base::TenantId>& tenant) c
   // pairing link, a frame that does not open).
   if (!tenant && relay_tunnel_ && relay_tunnel_->tunnel) {
     const auto t = relay_tunnel_->tunnel->stats();
+    const auto& rs = relay_->status();
+    json::object link{{"up", rs.up}, {"relay_node", rs.node}, {"logins", rs.logins}, {"last_error", rs.last_error}};
+    // Cluster mode: only the node holding the edge's lease connects (docs/cluster.md "The relay's edge").
+    if (!relay_lease_.empty()) link["lease"] = json::object{{"key", relay_lease_}, {"ours", cluster_->leases->holds(relay_lease_)}};
     o["relay"] = json::object{{"edge_id", config_.relay.edge_id},
+                              {"link", std::move(link)},
                               {"tunnel", json::object{{"pairings", t.pairings},
                                                       {"pairing_refused", t.pairing_refused},
                                                       {"handshakes", t.handshakes},
@@ -885,6 +920,10 @@ std::string App::diagnostics_json(const std::optional<base::TenantId>& tenant) c
 
 void App::on_lease(const cluster::LeaseChange& change) {
   if (!cluster_) return;
+  if (!relay_lease_.empty() && change.key == relay_lease_) {
+    on_relay_lease(change.gained, change.gained ? "lease token " + std::to_string(change.token) : change.reason);
+    return;
+  }
   auto it = cluster_->links.find(change.key);
   if (it == cluster_->links.end()) return;  // its tenant went meanwhile
   auto& l = it->second;

@@ -185,6 +185,7 @@ class App {
   // Cluster mode (app/cluster_wiring.hpp), io thread: a lease gained builds and starts the link's
   // driver, a lease lost stops and destroys it.
   void on_lease(const cluster::LeaseChange& change);
+  void on_relay_lease(bool gained, const std::string& why);
   void start_cluster_link(const std::string& key);
   // The owner's side of the command relay for the link of `key` (its driver runs here now).
   void serve_cluster_commands(const std::string& key);
@@ -225,6 +226,7 @@ class App {
   // The CSTA server and its listener ([csta]); null when off. After rest_: its logins use it.
   std::unique_ptr<CstaWiring> csta_;
   std::unique_ptr<relay::edge::RelayClient> relay_;  // [relay]; handlers on io_
+  std::string relay_lease_;  // cluster mode with [relay]: the edge's lease key ("edge.<edge_id>")
   std::unique_ptr<struct RelayTunnelWiring> relay_tunnel_;  // the end-to-end tunnel on relay_ (app/relay_tunnel_wiring.hpp)
   boost::asio::signal_set signals_;
   boost::asio::signal_set hangup_;           // SIGHUP: reload()

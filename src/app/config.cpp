@@ -590,6 +590,13 @@ Status apply_cluster(const toml::table& root, Config& c, std::string_view source
     st.backend = "postgres";
     if (st.dsn.empty()) st.dsn = c.cluster.postgres;
   }
+  // The relay knows an edge by one key; whichever node is the edge (docs/cluster.md "The cloud
+  // relay's edge") must log in with it, so no node may make its own.
+  if (!c.relay.url.empty() && c.relay.edge_key_file.empty())
+    return fail(Error::invalid_argument(
+        "relay.edge_key_file: required in cluster mode ([cluster] with [relay]): every node must log in to the relay "
+        "with the same edge key; point it at one key file copied to every node (a node makes it when missing: start "
+        "one node first, then copy its file)"));
   return {};
 }
 
@@ -1271,6 +1278,7 @@ start_styles = ["ecma354", "osv"]
 # edge_id = "acme"
 # join_token = "..."
 # The edge's Ed25519 key (created on first start, mode 0600); default <data_dir>/relay-edge.key.
+# Cluster mode: required, the same file on every node.
 # edge_key_file = "/var/lib/callbridge/relay-edge.key"
 # PEM CA certificates to verify the relay's certificate (default: the system's).
 # ca_file = "/etc/callbridge/relay-ca.pem"

@@ -2,10 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
-#include <filesystem>
-
 #include "app/relay_call_summaries.hpp"
-#include "identity/sqlite/paired_device_store.hpp"
 #include "relay/pairing/pairing.hpp"
 #include "relay/tunnel/loopback_api.hpp"
 #include "relay/tunnel/tunnel.hpp"
@@ -32,11 +29,9 @@ void arm(RelayTunnelWiring* w) {
 
 base::Result<std::unique_ptr<RelayTunnelWiring>> wire_relay_tunnel(boost::asio::io_context& io,
                                                                     relay::edge::EdgeLink& link,
-                                                                    const RelayTunnelSetup& s) {
+                                                                    RelayTunnelSetup s) {
   auto w = std::make_unique<RelayTunnelWiring>();
-  auto store = identity::SqlitePairedDeviceStore::open((std::filesystem::path(s.data_dir) / "identity.db").string());
-  if (!store) return base::fail(store.error());
-  w->devices = std::move(*store);
+  w->devices = std::move(s.devices);
   auto key = w->devices->edge_key();
   if (!key) return base::fail(key.error());
   relay::tunnel::LoopbackOptions lo;

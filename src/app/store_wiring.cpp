@@ -7,6 +7,7 @@
 #include "audit/sqlite/sqlite_audit_log.hpp"
 #include "directory/store/sqlite_contact_store.hpp"
 #include "identity/sqlite/identity_store.hpp"
+#include "identity/sqlite/paired_device_store.hpp"
 #include "identity/sqlite/sqlite_tenant_store.hpp"
 #include "journal/sqlite/sqlite_journal_store.hpp"
 #include "webhooks/sqlite/sqlite_webhook_store.hpp"
@@ -14,6 +15,7 @@
 #include "audit/postgres/pg_audit_log.hpp"
 #include "directory/store/pg_contact_store.hpp"
 #include "identity/postgres/pg_identity_store.hpp"
+#include "identity/postgres/pg_paired_device_store.hpp"
 #include "journal/postgres/pg_journal_store.hpp"
 #include "webhooks/postgres/pg_webhook_store.hpp"
 #endif
@@ -123,6 +125,26 @@ base::Result<OpenedIdentityStore> open_identity_store(const Config& config, cons
   out.location = path;
   out.store = std::move(*s);
   out.tenants = std::move(*t);
+  return out;
+}
+
+base::Result<OpenedPairedDevices> open_paired_devices(const Config& config, const std::string& data_dir) {
+  OpenedPairedDevices out;
+  if (config.identity.backend == "postgres") {
+#ifdef CALLBRIDGE_HAVE_PG_JOURNAL
+    auto s = identity::PgPairedDeviceStore::open({.conninfo = config.identity.dsn});
+    if (!s) return fail(s.error());
+    out.location = "PostgreSQL " + (*s)->location();
+    out.store = std::move(*s);
+    return out;
+#else
+    return fail(no_postgres("paired device store", "identity.backend"));
+#endif
+  }
+  out.location = (std::filesystem::path(data_dir) / "identity.db").string();
+  auto s = identity::SqlitePairedDeviceStore::open(out.location);
+  if (!s) return fail(s.error());
+  out.store = std::move(*s);
   return out;
 }
 

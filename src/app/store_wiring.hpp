@@ -19,6 +19,7 @@
 #include "ports/contact_source.hpp"
 #include "ports/audit_log.hpp"
 #include "ports/identity_store.hpp"
+#include "ports/paired_devices.hpp"
 #include "ports/journal_store.hpp"
 #include "ports/tenant_store.hpp"
 #include "ports/webhook_store.hpp"
@@ -55,6 +56,14 @@ struct OpenedIdentityStore {
 // must_exist: an SQLite identity.db that does not exist yet is an error naming the file.
 base::Result<OpenedIdentityStore> open_identity_store(const Config& config, const std::string& data_dir,
                                                       bool must_exist = false);
+
+struct OpenedPairedDevices {
+  std::unique_ptr<ports::PairedDeviceStore> store;
+  std::string location;  // ".../identity.db" or "PostgreSQL postgresql://user@host/db"
+};
+// The cloud relay's paired devices and the edge's end-to-end key: beside the users ([identity]
+// backend), so in cluster mode every node shares them.
+base::Result<OpenedPairedDevices> open_paired_devices(const Config& config, const std::string& data_dir);
 
 enum class AuditUse {
   daemon,     // writes, prunes by [audit] retention_days

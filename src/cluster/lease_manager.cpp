@@ -86,8 +86,8 @@ base::Status check_lease_options(const LeaseOptions& o, milliseconds request_tim
   return {};
 }
 
-std::string lease_key(std::string_view link) {
-  std::string k = "link.";
+std::string lease_key(std::string_view link, std::string_view prefix) {
+  std::string k(prefix);
   static const char* hex = "0123456789ABCDEF";
   for (unsigned char c : link) {
     if (std::isalnum(c) || c == '_' || c == '-') {

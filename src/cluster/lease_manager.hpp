@@ -53,7 +53,8 @@ struct LeaseOptions {
 base::Status check_lease_options(const LeaseOptions& o, std::chrono::milliseconds request_timeout);
 
 // A lease key for a link name: "link." + the name, characters NATS keys do not allow as =XX.
-std::string lease_key(std::string_view link);
+// Other things one node at a time does take another prefix ("edge.": the cloud relay's edge).
+std::string lease_key(std::string_view link, std::string_view prefix = "link.");
 
 // One link's fence (ports::LinkFence), shared by the manager and the driver that acts on the link.
 class LeaseFence final : public ports::LinkFence {

@@ -89,6 +89,31 @@ std::vector<std::string> split_extensions(std::string_view s) {
   return out;
 }
 
+std::string key_hex(std::span<const std::uint8_t> bytes) {
+  std::string out(bytes.size() * 2 + 1, '\0');
+  sodium_bin2hex(out.data(), out.size(), bytes.data(), bytes.size());
+  out.pop_back();
+  return out;
+}
+
+std::optional<ports::Key32> key32_from_hex(std::string_view h) {
+  ports::Key32 out{};
+  std::size_t len = 0;
+  if (h.size() != out.size() * 2 ||
+      sodium_hex2bin(out.data(), out.size(), h.data(), h.size(), nullptr, &len, nullptr) != 0 || len != out.size())
+    return std::nullopt;
+  return out;
+}
+
+ports::EdgeKeyPair new_edge_key() {
+  sodium_ready();
+  ports::EdgeKeyPair kp;
+  crypto_kx_keypair(kp.pk.data(), kp.sk.data());
+  return kp;
+}
+
+void wipe_key(ports::Key32& key) { sodium_memzero(key.data(), key.size()); }
+
 std::string random_hex(std::size_t bytes) {
   sodium_ready();
   std::vector<unsigned char> buf(bytes);

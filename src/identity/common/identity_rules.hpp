@@ -5,7 +5,9 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -14,6 +16,7 @@
 #include "base/tenant_id.hpp"
 #include "base/time.hpp"
 #include "ports/identity_store.hpp"
+#include "ports/paired_devices.hpp"
 
 namespace callbridge::identity {
 
@@ -57,5 +60,14 @@ std::string random_hex(std::size_t bytes);
 // BLAKE2b-256 of `data`, hex (fast; for cache keys and session ids, never for secrets at rest
 // that a user chose).
 std::string fast_hash_hex(std::string_view data);
+
+// Paired devices (ports::PairedDeviceStore), both backends: keys, ids and secrets stored as
+// lowercase hex; a label's limit; a fresh X25519 edge key pair (crypto_kx).
+inline constexpr std::size_t kMaxPairedLabelBytes = 200;
+std::string key_hex(std::span<const std::uint8_t> bytes);
+// `h` as exactly 32 (or 16) bytes; nullopt for anything else (a hand-edited row).
+std::optional<ports::Key32> key32_from_hex(std::string_view h);
+ports::EdgeKeyPair new_edge_key();
+void wipe_key(ports::Key32& key);  // sodium_memzero
 
 }  // namespace callbridge::identity

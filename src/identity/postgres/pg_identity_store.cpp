@@ -66,6 +66,17 @@ CREATE TABLE tenant_specs (
   id TEXT PRIMARY KEY, spec TEXT NOT NULL, format INT NOT NULL DEFAULT 1, created_at BIGINT NOT NULL,
   updated_at BIGINT NOT NULL, updated_by TEXT NOT NULL DEFAULT '');
 )sql",
+    // 2: the cloud relay's paired devices and the edge's end-to-end key (identity.db's relay_devices
+    // and relay_edge_key; PgPairedDeviceStore), so every node of a cluster knows them.
+    R"sql(
+CREATE TABLE relay_devices (
+  id TEXT PRIMARY KEY, tenant TEXT NOT NULL, pair_id TEXT NOT NULL UNIQUE, secret TEXT,
+  label TEXT NOT NULL DEFAULT '', created_by TEXT NOT NULL DEFAULT '', created_at BIGINT NOT NULL,
+  expires_at BIGINT NOT NULL, client_pk TEXT UNIQUE, paired_at BIGINT, revoked_at BIGINT, last_seen BIGINT);
+CREATE INDEX relay_devices_by_tenant ON relay_devices(tenant);
+CREATE TABLE relay_edge_key (
+  id INT PRIMARY KEY CHECK (id = 1), pk TEXT NOT NULL, sk TEXT NOT NULL, created_at BIGINT NOT NULL);
+)sql",
 };
 static_assert(std::size(kMigrations) == kPgIdentitySchemaVersion);
 
@@ -79,32 +90,16 @@ std::optional<std::string> opt_micros(const std::optional<base::Timestamp>& t) {
 base::Timestamp ts(const PgRows& r, int row, int col) { return base::from_micros(r.i64(row, col)); }
 std::string str(const PgRows& r, int row, int col) { return std::string(r.text(row, col)); }
 
-// One statement; sent once more on a new connection when the old one was found broken (every
-// statement here is idempotent or fails harmlessly the second time).
+// Every statement here is idempotent or fails harmlessly the second time: sent once more on a new
+// connection when the old one was found broken.
 Result<PgRows> run(PgConn& c, const std::string& sql, const Params& args, Steady::time_point deadline) {
-  auto r = c.exec(sql, args, deadline);
-  if (!r && r.error().code() == base::Errc::unavailable && Steady::now() < deadline) r = c.exec(sql, args, deadline);
-  return r;
+  return storage::postgres::exec_once_more(c, sql, args, deadline);
 }
+using storage::postgres::in_transaction;
 
-// BEGIN, body(deadline), COMMIT; ROLLBACK when anything fails. Not retried: a transaction that
-// lost its connection reports it (Errc::unavailable).
-template <typename Fn>
-auto in_transaction(PgConn& c, Steady::time_point deadline, Fn&& body) -> decltype(body()) {
-  if (auto b = run(c, "BEGIN", {}, deadline); !b) return fail(b.error());
-  auto r = body();
-  if (!r) {
-    if (c.connected()) (void)c.exec("ROLLBACK", {}, Steady::now() + std::chrono::seconds(5));
-    return r;
-  }
-  if (auto e = c.exec("COMMIT", {}, deadline); !e) {
-    if (c.connected()) (void)c.exec("ROLLBACK", {}, Steady::now() + std::chrono::seconds(5));
-    return fail(e.error());
-  }
-  return r;
-}
+}  // namespace
 
-Status open_and_migrate(PgConn& c, const std::string& location, Steady::time_point deadline) {
+Status open_identity_schema(PgConn& c, const std::string& location, Steady::time_point deadline) {
   if (auto st = c.ensure_connected(); !st) return fail(st.error());
   const storage::postgres::SchemaPart part{.meta_table = "identity_meta",
                                            .owned_table = "users",
@@ -119,6 +114,8 @@ Status open_and_migrate(PgConn& c, const std::string& location, Steady::time_poi
     spdlog::info("{}: schema migrated from version {} to {}", where, *v, kPgIdentitySchemaVersion);
   return {};
 }
+
+namespace {
 
 // A row whose tenant is not an id was not written by us: refused, never read as some tenant.
 Result<ports::User> read_user(const PgRows& r, int i) {
@@ -170,7 +167,7 @@ PgIdentityStore::~PgIdentityStore() = default;
 Result<std::unique_ptr<PgIdentityStore>> PgIdentityStore::open(PgIdentityOptions options) {
   std::unique_ptr<PgIdentityStore> s(new PgIdentityStore(std::move(options)));
   std::lock_guard lock(s->mu_);
-  if (auto st = open_and_migrate(*s->conn_, s->location_, Steady::now() + s->options_.timeout); !st)
+  if (auto st = open_identity_schema(*s->conn_, s->location_, Steady::now() + s->options_.timeout); !st)
     return fail(st.error());
   return s;
 }
@@ -594,7 +591,7 @@ PgTenantStore::~PgTenantStore() = default;
 Result<std::unique_ptr<PgTenantStore>> PgTenantStore::open(PgIdentityOptions options) {
   std::unique_ptr<PgTenantStore> s(new PgTenantStore(std::move(options)));
   std::lock_guard lock(s->mu_);
-  if (auto st = open_and_migrate(*s->conn_, PgConn::describe(s->options_.conninfo), Steady::now() + s->options_.timeout);
+  if (auto st = open_identity_schema(*s->conn_, PgConn::describe(s->options_.conninfo), Steady::now() + s->options_.timeout);
       !st)
     return fail(st.error());
   return s;

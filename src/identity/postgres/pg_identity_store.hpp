@@ -35,7 +35,12 @@ struct PgIdentityOptions {
 };
 
 // The identity part of the shared schema: version and migration (tables of both stores below).
-inline constexpr int kPgIdentitySchemaVersion = 1;
+inline constexpr int kPgIdentitySchemaVersion = 2;
+
+// Connects `conn` unless connected and brings the identity part to kPgIdentitySchemaVersion (the
+// stores of this folder call it when they open). `location` as PgConn::describe gives it.
+base::Status open_identity_schema(storage::postgres::PgConn& conn, const std::string& location,
+                                  std::chrono::steady_clock::time_point deadline);
 
 class PgIdentityStore final : public ports::IdentityStore {
  public:

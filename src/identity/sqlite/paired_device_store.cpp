@@ -4,6 +4,7 @@
 
 #include <cstring>
 
+#include "identity/common/identity_rules.hpp"
 #include "storage/sqlite/connection.hpp"
 #include "storage/sqlite/statement.hpp"
 
@@ -36,21 +37,7 @@ constexpr const char* kSchema =
 constexpr const char* kColumns =
     "id, tenant, label, created_by, created_at, expires_at, client_pk, paired_at, revoked_at, last_seen";
 
-template <std::size_t N>
-std::string to_hex(const std::array<std::uint8_t, N>& a) {
-  char out[N * 2 + 1];
-  sodium_bin2hex(out, sizeof out, a.data(), N);
-  return std::string(out, N * 2);
-}
-
-template <std::size_t N>
-std::optional<std::array<std::uint8_t, N>> from_hex(std::string_view h) {
-  std::array<std::uint8_t, N> out{};
-  std::size_t len = 0;
-  if (h.size() != N * 2 || sodium_hex2bin(out.data(), N, h.data(), h.size(), nullptr, &len, nullptr) != 0 || len != N)
-    return std::nullopt;
-  return out;
-}
+std::string to_hex(std::span<const std::uint8_t> a) { return key_hex(a); }
 
 std::optional<base::Timestamp> opt_time(const Statement& s, int col) {
   if (s.is_null(col)) return std::nullopt;
@@ -67,7 +54,7 @@ std::optional<ports::PairedDevice> row(const Statement& s) {
   d.created_at = base::from_micros(s.i64(4));
   d.expires_at = base::from_micros(s.i64(5));
   if (!s.is_null(6)) {
-    d.client_pk = from_hex<32>(s.view(6));
+    d.client_pk = key32_from_hex(s.view(6));
     if (!d.client_pk) return std::nullopt;
   }
   d.paired_at = opt_time(s, 7);
@@ -101,15 +88,14 @@ base::Result<ports::EdgeKeyPair> SqlitePairedDeviceStore::edge_key() {
     if (!q.ok()) return fail(sql_error("edge key"));
     const int rc = q.step();
     if (rc == SQLITE_ROW) {
-      auto pk = from_hex<32>(q.view(0));
-      auto sk = from_hex<32>(q.view(1));
+      auto pk = key32_from_hex(q.view(0));
+      auto sk = key32_from_hex(q.view(1));
       if (!pk || !sk) return fail(Error::internal("identity db: the relay edge key is damaged"));
       return ports::EdgeKeyPair{*pk, *sk};
     }
     if (rc != SQLITE_DONE) return fail(sql_error("edge key"));
   }
-  ports::EdgeKeyPair kp;
-  crypto_kx_keypair(kp.pk.data(), kp.sk.data());
+  ports::EdgeKeyPair kp = new_edge_key();
   // INSERT OR IGNORE + read back: two processes creating it at once agree on one key.
   Statement ins(db_, "INSERT OR IGNORE INTO relay_edge_key(id, pk, sk, created_at) VALUES (1, ?, ?, ?)");
   if (!ins.ok()) return fail(sql_error("edge key"));
@@ -120,8 +106,8 @@ base::Result<ports::EdgeKeyPair> SqlitePairedDeviceStore::edge_key() {
   sodium_memzero(kp.sk.data(), kp.sk.size());
   Statement q(db_, "SELECT pk, sk FROM relay_edge_key WHERE id = 1");
   if (!q.ok() || q.step() != SQLITE_ROW) return fail(sql_error("edge key"));
-  auto pk = from_hex<32>(q.view(0));
-  auto sk = from_hex<32>(q.view(1));
+  auto pk = key32_from_hex(q.view(0));
+  auto sk = key32_from_hex(q.view(1));
   if (!pk || !sk) return fail(Error::internal("identity db: the relay edge key is damaged"));
   return ports::EdgeKeyPair{*pk, *sk};
 }
@@ -144,7 +130,7 @@ base::Status SqlitePairedDeviceStore::add_pending(const ports::PairedDevice& d, 
   s.bind(7, base::to_micros(d.created_at));
   s.bind(8, base::to_micros(d.expires_at));
   const int rc = s.step();
-  if (rc == SQLITE_CONSTRAINT) return fail(Error::conflict("a pairing with this id exists"));
+  if ((rc & 0xff) == SQLITE_CONSTRAINT) return fail(Error::conflict("a pairing with this id exists"));
   if (rc != SQLITE_DONE) return fail(sql_error("add pairing"));
   return {};
 }
@@ -162,7 +148,7 @@ base::Result<std::optional<ports::PendingPairing>> SqlitePairedDeviceStore::find
   if (rc == SQLITE_DONE) return std::optional<ports::PendingPairing>();
   if (rc != SQLITE_ROW) return fail(sql_error("find pairing"));
   auto d = row(s);
-  auto secret = from_hex<32>(s.view(10));
+  auto secret = key32_from_hex(s.view(10));
   if (!d || !secret) return std::optional<ports::PendingPairing>();
   return std::optional<ports::PendingPairing>(ports::PendingPairing{std::move(*d), *secret});
 }
@@ -180,7 +166,7 @@ base::Status SqlitePairedDeviceStore::complete(const std::string& id, const port
   s.bind(4, id);
   s.bind(5, base::to_micros(now));
   const int rc = s.step();
-  if (rc == SQLITE_CONSTRAINT) return fail(Error::conflict("this client key is paired already"));
+  if ((rc & 0xff) == SQLITE_CONSTRAINT) return fail(Error::conflict("this client key is paired already"));
   if (rc != SQLITE_DONE) return fail(sql_error("complete pairing"));
   if (sqlite3_changes(db_) != 1) return fail(Error::conflict("the pairing is no longer pending"));
   return {};

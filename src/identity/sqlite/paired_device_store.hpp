@@ -10,6 +10,7 @@
 #include <mutex>
 #include <string>
 
+#include "identity/common/identity_rules.hpp"
 #include "ports/paired_devices.hpp"
 
 namespace callbridge::storage::sqlite {
@@ -20,7 +21,7 @@ namespace callbridge::identity {
 
 class SqlitePairedDeviceStore final : public ports::PairedDeviceStore {
  public:
-  static constexpr std::size_t kMaxLabelBytes = 200;
+  static constexpr std::size_t kMaxLabelBytes = kMaxPairedLabelBytes;
 
   // Opens (creating the tables if needed) `path`; ":memory:" for tests. Errc::io when it cannot.
   static base::Result<std::unique_ptr<SqlitePairedDeviceStore>> open(const std::string& path);

@@ -89,6 +89,11 @@ void RelayClient::stop() {
 }
 
 void RelayClient::connect() {
+  if (options_.may_connect && !options_.may_connect()) {
+    status_.last_error = "not connecting: this node does not hold the edge's lease";
+    schedule_reconnect();
+    return;
+  }
   challenged_ = false;
   ws_.connect();
   timers_->login.expires_after(options_.login_timeout);

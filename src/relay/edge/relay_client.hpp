@@ -7,8 +7,10 @@
 // Runs on one io_context thread (callbridged's): every call from it, every handler on it.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <memory>
 #include <string>
 #include <unordered_map>
@@ -45,6 +47,9 @@ struct RelayClientOptions {
   std::size_t max_frame_bytes = wire::kDefaultMaxFrameBytes;
   net::BackoffPolicy backoff{};
   std::chrono::milliseconds login_timeout{10'000};  // connect to welcome
+  // Cluster mode: asked before every connection attempt; false (this node's lease of the edge ran
+  // out, e.g. after a SIGSTOP) skips the attempt until the next one. Empty: always.
+  std::function<bool()> may_connect;
 };
 
 struct RelayClientStatus {

@@ -110,12 +110,21 @@ Error PgConn::broken(std::string_view what) {
   return Error::unavailable(std::move(m));
 }
 
+base::Result<PgRows> exec_once_more(PgConn& c, const std::string& sql, const PgConn::Params& args,
+                                    PgConn::Steady::time_point deadline) {
+  auto r = c.exec(sql, args, deadline);
+  if (!r && r.error().code() == base::Errc::unavailable && PgConn::Steady::now() < deadline)
+    r = c.exec(sql, args, deadline);
+  return r;
+}
+
 Error PgConn::result_error(PGresult* r) const {
   std::string m = what_ + " (PostgreSQL): " + trim(PQresultErrorMessage(r));
   const char* state = PQresultErrorField(r, PG_DIAG_SQLSTATE);
   std::string_view s = state ? state : "";
   if (s == "57014") return Error::timeout(std::move(m) + " (cancelled at its deadline)");
   if (s.starts_with("22")) return Error::invalid_argument(std::move(m));  // data exception
+  if (s == "23505") return Error::conflict(std::move(m));                // unique violation
   if (s.starts_with("08") || s.starts_with("57")) return Error::unavailable(std::move(m));
   return Error::io(std::move(m));
 }

@@ -70,6 +70,29 @@ class PgConn {
   PGconn* conn_ = nullptr;
 };
 
+// One statement, sent once more on a new connection when the old one was found broken
+// (Errc::unavailable) and time is left: for statements that are idempotent or fail harmlessly the
+// second time.
+base::Result<PgRows> exec_once_more(PgConn& c, const std::string& sql, const PgConn::Params& args,
+                                    PgConn::Steady::time_point deadline);
+
+// BEGIN, body(), COMMIT; ROLLBACK when anything fails. Not retried: a transaction that lost its
+// connection reports it (Errc::unavailable). `body` returns a base::Result or base::Status.
+template <typename Fn>
+auto in_transaction(PgConn& c, PgConn::Steady::time_point deadline, Fn&& body) -> decltype(body()) {
+  if (auto b = exec_once_more(c, "BEGIN", {}, deadline); !b) return base::fail(b.error());
+  auto r = body();
+  if (!r) {
+    if (c.connected()) (void)c.exec("ROLLBACK", {}, PgConn::Steady::now() + std::chrono::seconds(5));
+    return r;
+  }
+  if (auto e = c.exec("COMMIT", {}, deadline); !e) {
+    if (c.connected()) (void)c.exec("ROLLBACK", {}, PgConn::Steady::now() + std::chrono::seconds(5));
+    return base::fail(e.error());
+  }
+  return r;
+}
+
 // Appends `v` to `out` as one COPY text-format field: \ tab newline CR escaped, invalid UTF-8
 // replaced by U+FFFD and NUL bytes dropped (PostgreSQL text cannot hold them), so one odd caller
 // name can never block the writer.

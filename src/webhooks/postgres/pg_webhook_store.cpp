@@ -97,25 +97,9 @@ std::string micros(base::Timestamp t) { return std::to_string(base::to_micros(t)
 std::string clip(std::string_view s) { return storage::postgres::sanitize_utf8(s.substr(0, 512)); }
 
 Result<PgRows> run(PgConn& c, const std::string& sql, const PgConn::Params& args, Steady::time_point deadline) {
-  auto r = c.exec(sql, args, deadline);
-  if (!r && r.error().code() == base::Errc::unavailable && Steady::now() < deadline) r = c.exec(sql, args, deadline);
-  return r;
+  return storage::postgres::exec_once_more(c, sql, args, deadline);
 }
-
-template <typename Fn>
-auto in_transaction(PgConn& c, Steady::time_point deadline, Fn&& body) -> decltype(body()) {
-  if (auto b = run(c, "BEGIN", {}, deadline); !b) return fail(b.error());
-  auto r = body();
-  if (!r) {
-    if (c.connected()) (void)c.exec("ROLLBACK", {}, Steady::now() + std::chrono::seconds(5));
-    return r;
-  }
-  if (auto e = c.exec("COMMIT", {}, deadline); !e) {
-    if (c.connected()) (void)c.exec("ROLLBACK", {}, Steady::now() + std::chrono::seconds(5));
-    return fail(e.error());
-  }
-  return r;
-}
+using storage::postgres::in_transaction;
 
 constexpr const char* kHookColumns =
     "SELECT id, tenant, url, events, body_template, description, secret, created_at, created_by FROM webhook_hooks ";
