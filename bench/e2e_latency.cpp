@@ -41,6 +41,7 @@
 #include <string>
 #include <string_view>
 #include <thread>
+#include <unordered_map>
 #include <vector>
 
 #include "directory/child_process.hpp"
@@ -74,6 +75,10 @@ struct Traffic {
   std::string bytes;                  // all messages, wire format
   std::vector<std::uint32_t> offset;  // message i = bytes[offset[i], offset[i+1])
   std::vector<std::int64_t> due_us;   // simulated time of message i since the start
+  // Per conversation (Linkedid = the journal's call_id), its last message: a party's entry is
+  // written when the conversation ends (docs/journal.md), which for a party that left early (a
+  // transfer, a ring group's other members) is later than its own ended_at.
+  std::unordered_map<std::string, std::uint32_t> last_of_call;
   std::uint64_t calls = 0, blocked = 0;
 };
 
@@ -106,6 +111,8 @@ Traffic make_traffic(int seats, double cps, double seconds, std::uint64_t seed) 
     for (auto& [k, v] : f)
       if (k == "Timestamp") v = ts, found = true;
     if (!found) f.emplace_back("Timestamp", ts);
+    for (const auto& [k, v] : f)
+      if (k == "Linkedid" && !v.empty()) t.last_of_call[v] = static_cast<std::uint32_t>(ms);
     t.offset.push_back(static_cast<std::uint32_t>(t.bytes.size()));
     sim::SimMessage(std::move(f)).append_wire(t.bytes);
   });
@@ -291,6 +298,10 @@ struct Client {
 struct Samples {
   std::vector<std::uint32_t> us;  // latencies in microseconds, call and journal frames
   std::vector<std::uint32_t> call_us, journal_us;
+  // Journal frames again, timed from the last AMI message of their conversation (the moment the
+  // entry can be written): the pipeline's own latency.
+  std::vector<std::uint32_t> journal_conv_us;
+  std::uint64_t journal_conv_unmatched = 0;
   std::uint64_t frames = 0, call_frames = 0, journal_frames = 0, line_frames = 0, other_frames = 0;
   std::uint64_t unmatched = 0, bad_marker = 0, unmarked = 0;
   std::uint64_t bytes = 0;
@@ -498,6 +509,23 @@ class Clients {
     const auto us = static_cast<std::uint32_t>(std::min<std::int64_t>((t - w) / 1000, UINT32_MAX));
     s_.us.push_back(us);
     (m[9] == 'c' ? s_.call_us : s_.journal_us).push_back(us);  // {"type":"call" / "journal"
+    if (m[9] == 'j') time_from_conversation_end(m, t);
+  }
+
+  void time_from_conversation_end(std::string_view m, std::int64_t t) {
+    auto at = m.find("\"call_id\":");
+    if (at == std::string_view::npos) return;
+    at = m.find('"', at + 10);
+    const auto end = at == std::string_view::npos ? at : m.find('"', at + 1);
+    if (end == std::string_view::npos) return;
+    auto it = peer_.traffic.last_of_call.find(std::string(m.substr(at + 1, end - at - 1)));
+    if (it == peer_.traffic.last_of_call.end()) return;
+    const std::int64_t w = peer_.written_ns[it->second].load(std::memory_order_acquire);
+    if (w == 0 || w > t) {  // the conversation's last message came after its entry (trailing events)
+      ++s_.journal_conv_unmatched;
+      return;
+    }
+    s_.journal_conv_us.push_back(static_cast<std::uint32_t>(std::min<std::int64_t>((t - w) / 1000, UINT32_MAX)));
   }
 
   const AmiPeer& peer_;
@@ -630,6 +658,10 @@ int main(int argc, char** argv) {
   if (smoke) cps = 40, seconds = 2, clients = 20, users = 4, seats = 40;
   if (scope == "tenant") users = 1;
   users = std::max(1, std::min(users, seats));
+  // A user has at most 64 extensions (`callbridge token`): scope own spreads the seats over users.
+  if (scope == "own" && users > 0 && (seats + users - 1) / users > 64)
+    die("--users " + std::to_string(users) + ": each user would own " + std::to_string((seats + users - 1) / users) +
+        " phones, at most 64 are allowed; use --users " + std::to_string((seats + 63) / 64) + " or more");
 
   // 1. traffic
   auto t0 = Clock::now();
@@ -764,6 +796,13 @@ int main(int argc, char** argv) {
     const double q50 = pct(w, 0.50), q99 = pct(w, 0.99), q999 = pct(w, 0.999);
     std::printf("| %s frames only: p50 / p99 / p99.9 (samples) | %.2f / %.2f / %.2f ms (%zu) |\n",
                 part == &s.call_us ? "call" : "journal", q50, q99, q999, w.size());
+  }
+  {
+    std::vector<std::uint32_t> w = s.journal_conv_us;
+    std::printf("| journal frames from their conversation's last AMI message: p50 / p99 / p99.9 (samples) | %.2f / "
+                "%.2f / %.2f ms (%zu; %llu entries came before a later message of their conversation) |\n",
+                pct(w, 0.50), pct(w, 0.99), pct(w, 0.999), w.size(),
+                static_cast<unsigned long long>(s.journal_conv_unmatched));
   }
   std::printf("| callbridged CPU during the run | %.2f s (%.0f%% of one core) |\n", daemon_cpu,
               wall > 0 ? 100 * daemon_cpu / wall : 0);

@@ -450,6 +450,7 @@ void RemoteInfoService::annotate(model::JournalEntry entry, bool wait) {
   const auto& e = h.entry;
   if (e.remote && !e.remote_withheld && e.direction != model::Direction::internal) {
     h.key = key_of(e.tenant, *e.remote);
+    h.order_key = h.key;
     Number& n = acquire(e.tenant, *e.remote, h.key);
     if (n.info.lookup == RemoteLookup::pending && wait && options_.post_after) {
       ++stats_.journal_waited;
@@ -493,11 +494,23 @@ void RemoteInfoService::on_timeout(std::uint64_t held_id) {
 }
 
 void RemoteInfoService::drain() {
-  while (!held_.empty() && held_.front().ready) {
-    model::JournalEntry e = std::move(held_.front().entry);
-    held_.pop_front();
-    if (options_.journal_out) options_.journal_out(std::move(e));
+  // Every ready entry leaves unless an earlier entry of its number still waits (then it follows
+  // that one). Taken out first, handed out after: journal_out may call back into this service.
+  std::vector<model::JournalEntry> out;
+  std::vector<std::string_view> waiting;  // numbers of the waiting entries seen so far (few)
+  for (auto& h : held_) {
+    const bool behind = !h.order_key.empty() && std::find(waiting.begin(), waiting.end(), h.order_key) != waiting.end();
+    if (h.ready && !behind) {
+      out.push_back(std::move(h.entry));
+      h.gone = true;
+    } else if (!h.order_key.empty()) {
+      waiting.push_back(h.order_key);
+    }
   }
+  if (out.empty()) return;
+  std::erase_if(held_, [](const Held& h) { return h.gone; });
+  if (options_.journal_out)
+    for (auto& e : out) options_.journal_out(std::move(e));
 }
 
 void RemoteInfoService::flush_journal() {

@@ -79,7 +79,8 @@ struct RemoteInfoOptions {
   std::function<void(const base::TenantId& tenant, const std::string& call_id)> on_changed;
   // The same for a holder of numbers (hold()): a lookup of one of its numbers ended.
   std::function<void(const base::TenantId& tenant, const std::string& holder)> on_holder_changed;
-  // Journal entries leave here, contact attached, in the order annotate() got them.
+  // Journal entries leave here, contact attached; those of one number in the order annotate() got
+  // them (annotate()).
   std::function<void(model::JournalEntry)> journal_out;
   // How long a journal entry waits for a running lookup before it is written without contact.
   std::chrono::milliseconds journal_wait{2000};
@@ -128,8 +129,10 @@ class RemoteInfoService final : public RemoteInfoView {
   void hold(const base::TenantId& tenant, const std::string& holder, const std::vector<std::string>& remotes);
 
   // Attaches the best contact of the entry's remote (and remote_name if empty), then hands the
-  // entry to journal_out, in arrival order. A pending lookup is awaited up to journal_wait when
-  // `wait`; never blocks.
+  // entry to journal_out. A pending lookup is awaited up to journal_wait when `wait`; never blocks.
+  // Only the entries of the same number keep their arrival order (an answered call after a
+  // missed one of the same remote marks it done); an entry whose contact is known or not wanted
+  // never waits behind another number's lookup.
   void annotate(model::JournalEntry entry, bool wait = true);
   // Hands every held entry out now with what is known (shutdown).
   void flush_journal();
@@ -170,7 +173,9 @@ class RemoteInfoService final : public RemoteInfoView {
     std::uint64_t id = 0;
     model::JournalEntry entry;
     std::string key{};  // non-empty while it holds a reference to a number
+    std::string order_key{};  // its number (kept after the lookup): entries of one number leave in order
     bool ready = false;
+    bool gone = false;  // handed out (drain)
   };
 
   std::shared_ptr<const DialingPlan> plan_for(const base::TenantId& tenant) const;

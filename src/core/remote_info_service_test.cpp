@@ -270,31 +270,50 @@ TEST_F(RemoteInfoTest, WithheldAndInternalRemotesAreNeverLookedUp) {
   EXPECT_TRUE(timers.empty());
 }
 
-TEST_F(RemoteInfoTest, JournalWaitsForThePendingLookupAndKeepsArrivalOrder) {
+// Issue 18: a slow lookup holds back only the entries of its own number (which keep their order:
+// an answered call after a missed one of the same remote marks it done); an internal entry, or
+// one whose number is known, leaves at once.
+TEST_F(RemoteInfoTest, JournalWaitsForThePendingLookupOnlyForItsOwnNumber) {
   ring("c1", "100", "+4989123456");
   model.clear("c1", "100", at(5));  // call gone; the number is kept for the journal
   svc->annotate(entry("100", "+4989123456"));
-  svc->annotate(entry("101", "102", model::Direction::internal));
-  EXPECT_TRUE(written.empty()) << "the first entry waits, the second must not overtake it";
+  EXPECT_TRUE(written.empty()) << "the entry waits for its number's lookup";
   ASSERT_EQ(timers.size(), 1u);
   EXPECT_EQ(timers[0].first, 1500ms);
   EXPECT_EQ(requests.size(), 1u) << "the journal reuses the call's lookup";
 
+  svc->annotate(entry("101", "102", model::Direction::internal));
+  ASSERT_EQ(written.size(), 1u) << "an internal entry does not wait behind another number's lookup";
+  EXPECT_EQ(written[0].party, "101");
+  svc->annotate(entry("103", "+4989123456"), /*wait=*/false);
+  EXPECT_EQ(written.size(), 1u) << "an entry of the same number follows the waiting one";
+
   requests[0].done(two_matches());
-  ASSERT_EQ(written.size(), 2u);
-  EXPECT_EQ(written[0].party, "100");
-  ASSERT_TRUE(written[0].contact);
-  EXPECT_EQ(written[0].contact->id, "17");
-  EXPECT_EQ(written[0].contact->name, "Max Muster");
-  EXPECT_EQ(written[0].contact->company, "ACME");
-  EXPECT_EQ(written[0].contact->source, "store");
-  EXPECT_EQ(written[0].remote_name, "Max Muster");
-  EXPECT_EQ(written[1].party, "101");
+  ASSERT_EQ(written.size(), 3u);
+  EXPECT_EQ(written[1].party, "100");
+  ASSERT_TRUE(written[1].contact);
+  EXPECT_EQ(written[1].contact->id, "17");
+  EXPECT_EQ(written[1].contact->name, "Max Muster");
+  EXPECT_EQ(written[1].contact->company, "ACME");
+  EXPECT_EQ(written[1].contact->source, "store");
+  EXPECT_EQ(written[1].remote_name, "Max Muster");
+  EXPECT_EQ(written[2].party, "103");
   EXPECT_TRUE(changed.empty()) << "no live call to republish";
 
   timers[0].second();  // the timeout after the fact changes nothing
-  EXPECT_EQ(written.size(), 2u);
+  EXPECT_EQ(written.size(), 3u);
   EXPECT_EQ(svc->stats().journal_timeouts, 0u);
+
+  // A number whose contact is known already is not held behind a slow lookup of another number.
+  svc->annotate(entry("104", "+4930777"));  // a new number: its lookup runs
+  ASSERT_EQ(requests.size(), 2u);
+  svc->annotate(entry("105", "+4989123456"));  // known from the lookup above
+  ASSERT_EQ(written.size(), 4u);
+  EXPECT_EQ(written[3].party, "105");
+  ASSERT_TRUE(written[3].contact);
+  requests[1].done(LookupResult{});
+  ASSERT_EQ(written.size(), 5u);
+  EXPECT_EQ(written[4].party, "104");
 }
 
 TEST_F(RemoteInfoTest, JournalWaitIsBoundedAndPbxNamesAreKept) {
