@@ -693,7 +693,12 @@ bool EventHub::apply_logged(const base::TenantId& tn, std::uint64_t seq, std::st
   json += r->tail;
   // The mirror: the calls and lines every node's snapshots show.
   if (r->kind == HubMessage::Kind::call && !r->call_id.empty()) {
-    if (current_term(t, r->link, r->term)) {
+    // A message of an earlier term that reached the log after a later term's (an old owner that
+    // was stopped, not dead) is stale: the new owner's resync said what is true. It goes to no
+    // client (it would bring back a card the resync ended) and leaves no trace in the mirror; every
+    // node decides the same from the same log, so its seq is a gap everywhere.
+    if (!current_term(t, r->link, r->term)) return true;
+    {
       if (!r->call_replaced.empty()) t.mirror_calls.erase(r->call_replaced);
       if (r->call_gone) {
         t.mirror_calls.erase(r->call_id);
@@ -711,10 +716,11 @@ bool EventHub::apply_logged(const base::TenantId& tn, std::uint64_t seq, std::st
     // while no node owned the link, or while its owner did not hear the PBX). Calls of records that
     // named no link (older nodes) are left alone. The clients learn which of the calls they were
     // shown ended (`ended`), each only those it may see (message_for).
+    if (!current_term(t, r->link, r->term)) return true;  // an old owner's list: stale, as above
     auto res = std::make_shared<HubMessage::Resynced>();
     res->pbx = r->link;
     std::sort(r->call_ids.begin(), r->call_ids.end());
-    if (current_term(t, r->link, r->term)) {
+    {
       for (auto it = t.mirror_calls.begin(); it != t.mirror_calls.end();) {
         if (it->second.link == r->link && !std::binary_search(r->call_ids.begin(), r->call_ids.end(), it->first)) {
           res->ended.push_back({it->first, std::move(it->second.devices)});
