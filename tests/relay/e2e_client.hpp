@@ -83,6 +83,19 @@ class E2eClient {
     });
     return wait([](const Conn& c, const State&) { return c.welcome || c.closed; }) && conn().welcome;
   }
+  // After the connection was lost (a relay node died): a new connection to the node on `port`
+  // resuming after the last edge frame this client opened, keeping its session, as the browser's
+  // transport does. When the relay's welcome says `gap` (it could not serve the resume whole),
+  // every event stream ends at once (unsub to the edge; later events of theirs are ignored), as the
+  // browser's do; the test then opens them again with the API's own `since` (the page's event
+  // stream client). False when refused.
+  bool resume(std::uint16_t port) { return connect(port, {}, last_seq()); }
+  // Whether the last welcome said `gap`; whether stream `id` ended (the edge's `end`, or a gap).
+  bool gap() { return conn().gap; }
+  bool stream_ended(std::int64_t id) {
+    std::lock_guard lock(mu_);
+    return state_.ended.contains(id);
+  }
   // Until the relay says the edge is connected to some node (frames to an offline edge are lost).
   bool wait_edge_online() {
     return wait([](const Conn& c, const State&) { return c.edge_online || c.closed; }) && conn().edge_online;
@@ -199,6 +212,7 @@ class E2eClient {
     bool welcome = false;
     bool edge_online = false;
     bool closed = false;
+    bool gap = false;  // the welcome said the resume could not be served whole
     std::string close_why, close_body;
     int close_status = 0;
     std::string error_code;  // the relay's `error` message before it closed the connection
@@ -275,8 +289,22 @@ class E2eClient {
     return state_.sessions > sessions_before;
   }
 
+  // io thread: the relay's gap ends every open stream (the browser's failInFlight).
+  void end_streams() {
+    std::vector<std::int64_t> ids;
+    change([&](State& s) {
+      for (auto id : s.opened)
+        if (s.ended.insert(id).second) ids.push_back(id);
+    });
+    for (auto id : ids) send_here(boost::json::serialize(boost::json::object{{"t", "unsub"}, {"id", id}}));
+  }
+
   void send_message(const std::string& json) {
-    io_.run([&] {
+    io_.run([&] { send_here(json); });
+  }
+  // io thread
+  void send_here(const std::string& json) {
+    {
       if (!session_ || !ws_) return;
       wire::FrameHeader h;
       h.client = id_;
@@ -288,7 +316,7 @@ class E2eClient {
       const auto hb = wire::encode_header(h);
       auto sealed = session_->seal(hb, h.seq, plain);
       if (sealed) ws_->send(wire::encode_frame(h, *sealed), false);
-    });
+    }
   }
 
   // io thread
@@ -297,8 +325,10 @@ class E2eClient {
       auto c = wire::parse_control(m);
       if (!c) return;
       if (const auto* w = std::get_if<wire::Welcome>(&*c)) {
+        if (w->gap.value_or(false) && session_) end_streams();
         update(gen, [&](Conn& x) {
           x.welcome = true;
+          x.gap = w->gap.value_or(false);
           x.edge_online = x.edge_online || w->edge_online.value_or(false);
         });
       } else if (const auto* e = std::get_if<wire::EdgeState>(&*c)) {
@@ -382,6 +412,7 @@ class E2eClient {
       } else if (t->as_string() == "end") {
         s.ended.insert(rid);
       } else if (t->as_string() == "ev") {
+        if (s.ended.contains(rid)) return;  // a stream ended here (gap): the browser drops its events
         if (const auto* d = o.if_contains("data"); d && d->is_string()) s.events[rid].emplace_back(d->as_string());
       }
     });

@@ -15,13 +15,22 @@
 //     of one company cannot reach the other's edge: hello (not paired), its pairing link at the
 //     other edge, a sealed frame to it (no session), an unknown edge, another client's id, the
 //     other company's token: each refused, and the relay's and edges' counters/logs say so.
+//   - KillTheEdgesNodeMidCallEveryClientGetsEveryEvent: kill -9 of the node with acme's edge while
+//     a call rings; the edge logs in on the other node, the clients resume there as the browser's
+//     transport does, and each ends with exactly the call events a direct subscriber of the edge's
+//     API saw (a call that lived only while the edge was away, and a resume the window could not
+//     serve whole, included).
 // Waits are conditions with deadlines (no sleeps); every port is bound to 0.
 #include <gtest/gtest.h>
 #include <signal.h>
 
 #include <boost/json.hpp>
 
+#include <atomic>
+#include <cerrno>
 #include <cstdlib>
+#include <mutex>
+#include <thread>
 #include <fstream>
 #include <iostream>
 #include <map>
@@ -33,6 +42,8 @@
 #include "relay_harness.hpp"
 #include "support/child_process.hpp"
 #include "support/nats_server.hpp"
+#include "support/tcp_proxy.hpp"
+#include "support/ws_text_client.hpp"
 
 namespace callbridge::relay::testing {
 namespace {
@@ -106,8 +117,9 @@ class RelayCompanies : public ::testing::Test {
   }
 
   // The company's PBX simulator, its users and tokens, and its callbridged logged in at `home`.
+  // cps 0: no traffic; `control`: the simulator reads commands on stdin (ring EXT SECONDS).
   void start_company(Company& c, std::uint16_t home, std::uint16_t other, std::uint64_t seed, int max_calls,
-                     double cps) {
+                     double cps, bool control = false, const std::string& log_level = "warn") {
     c.home = home;
     c.dir = dir_ / c.edge;
     std::filesystem::create_directories(c.dir);
@@ -117,13 +129,16 @@ class RelayCompanies : public ::testing::Test {
                                               "queue = 0.0\nring_min_s = 1\nring_max_s = 4\ntalk_mean_s = 4\n"
                                               "talk_min_s = 1\ntalk_max_s = 12\nexternal_prefix = \""
                                            << c.prefix << "\"\nexternal_pool = " << kPool << "\n";
-    std::vector<std::string> args{"--listen", "127.0.0.1:0", "--system-name", c.sysname, "--profile",
-                                  c.dir + "/traffic.toml", "--cps", std::to_string(cps), "--seed",
+    std::vector<std::string> args{"--listen", "127.0.0.1:0", "--system-name", c.sysname, "--seed",
                                   std::to_string(seed), "--speed", "3"};
+    if (cps > 0) {
+      args.insert(args.end(), {"--profile", c.dir + "/traffic.toml", "--cps", std::to_string(cps)});
+    }
     if (max_calls > 0) {
       args.insert(args.end(), {"--max-calls", std::to_string(max_calls)});
     }
-    c.sim = std::make_unique<ChildProcess>(CALLBRIDGE_PBXSIM_PATH, args);
+    if (control) args.emplace_back("--control-stdin");
+    c.sim = std::make_unique<ChildProcess>(CALLBRIDGE_PBXSIM_PATH, args, control);
     auto m = c.sim->wait_for(std::regex(R"(AMI on 127\.0\.0\.1:(\d+))"));
     ASSERT_FALSE(m.empty()) << c.sim->output();
     c.config = c.dir + "/callbridge.toml";
@@ -158,7 +173,7 @@ class RelayCompanies : public ::testing::Test {
     c.tokens["ops"] = t[0].str();
     // Warnings only: nobody reads the children's pipes while the clients wait (pump_all() between).
     c.daemon = std::make_unique<ChildProcess>(CALLBRIDGED_PATH,
-                                              std::vector<std::string>{"--config", c.config, "--log-level", "warn"});
+                                              std::vector<std::string>{"--config", c.config, "--log-level", log_level});
   }
 
   // Reads what the children wrote (their pipes must not fill up), up to `ms` each.
@@ -579,6 +594,315 @@ TEST_F(RelayCompanies, RandomTrafficStaysInItsCompany) {
   EXPECT_EQ(intruder.error_code(), "wrong-client") << intruder.closed_why();
   EXPECT_NE(node_metrics(n1).find("relay_frames_rejected_total{reason=\"wrong-client\"} 1"), std::string::npos)
       << node_metrics(n1);
+}
+
+// The API's events of one company as a direct WebSocket subscriber of its callbridged sees them
+// (not through the relay): the ground truth. Reads on its own thread until stop().
+class DirectSubscriber {
+ public:
+  bool start(std::uint16_t api_port, const std::string& query, const std::string& token) {
+    if (ws_.connect(api_port, query, token) != 101) return false;
+    thread_ = std::thread([this] {
+      for (;;) {
+        errno = 0;
+        auto m = ws_.next();
+        if (!m) {
+          if (!stopping_ && (errno == EAGAIN || errno == EWOULDBLOCK)) continue;  // 10 s without a message
+          return;
+        }
+        std::lock_guard lock(mu_);
+        events_.push_back(json::serialize(*m));
+      }
+    });
+    return true;
+  }
+  void stop() {
+    stopping_ = true;
+    ws_.shutdown();
+    if (thread_.joinable()) thread_.join();
+  }
+  ~DirectSubscriber() { stop(); }
+  std::vector<std::string> events() {
+    std::lock_guard lock(mu_);
+    return events_;
+  }
+
+ private:
+  callbridge::testing::WsTextClient ws_;
+  std::thread thread_;
+  std::atomic<bool> stopping_{false};
+  std::mutex mu_;
+  std::vector<std::string> events_;
+};
+
+// One event stream of a relay client as the page's event stream client keeps it: opened again
+// with the API's own since=<last seq> when it ended (a relay gap), messages at or below the last
+// seq dropped and counted (duplicates).
+struct PageStream {
+  E2eClient* client = nullptr;
+  std::string path;  // /api/v1/events?...
+  std::string token;
+  std::vector<std::int64_t> ids;
+  bool open() {
+    std::string p = path;
+    if (const auto last = last_seq(); last > 0) {
+      p = std::regex_replace(p, std::regex("since=[0-9]+"), "since=" + std::to_string(last));
+    }
+    const std::int64_t id = client->subscribe(p, token);
+    if (id < 0) return false;
+    ids.push_back(id);
+    return true;
+  }
+  // The stream's messages in order, without duplicates; `dups` counts the dropped ones.
+  std::vector<std::string> events(std::size_t* dups = nullptr) const {
+    std::vector<std::string> out;
+    std::int64_t last = 0;
+    std::size_t d = 0;
+    for (auto id : ids) {
+      for (auto& e : client->events(id)) {
+        auto v = parse(e);
+        const auto* seq = v.is_object() ? v.as_object().if_contains("seq") : nullptr;
+        const bool heartbeat = v.is_object() && str(v.as_object().if_contains("type")) == "heartbeat";
+        if (!seq || !seq->is_int64() || heartbeat) continue;
+        if (seq->as_int64() <= last) {
+          ++d;
+          continue;
+        }
+        last = seq->as_int64();
+        out.push_back(std::move(e));
+      }
+    }
+    if (dups) *dups = d;
+    return out;
+  }
+  std::int64_t last_seq() const {
+    auto e = events();
+    return e.empty() ? 0 : parse(e.back()).at("seq").as_int64();
+  }
+};
+
+// The call events of `all` (seq -> gist) of the call `id`, or of every call when id is empty.
+std::map<std::int64_t, std::string> gists(const std::vector<std::string>& all, const std::string& id = {}) {
+  std::map<std::int64_t, std::string> out;
+  for (const auto& [seq, e] : call_events(all)) {
+    const std::string g = gist(e);
+    if (id.empty() || g.ends_with(" " + id)) out[seq] = g;
+  }
+  return out;
+}
+// The id of the first call with a connection on `device`, and whether its last event ended it.
+std::string call_on(const std::vector<std::string>& all, const std::string& device) {
+  for (const auto& [seq, e] : call_events(all)) {
+    auto v = parse(e);
+    for (const auto& cv : v.at("call").at("connections").as_array())
+      if (str(cv.as_object().if_contains("device")) == device) return str(v.at("call").as_object().if_contains("id"));
+  }
+  return {};
+}
+bool call_ended(const std::vector<std::string>& all, const std::string& id) {
+  std::set<std::string> seen, ended;
+  calls_of(call_events(all), seen, ended);
+  return ended.contains(id);
+}
+
+// kill -9 of the relay node that carries acme's edge and some of its clients, while a call rings
+// (issue 16 "Must show"): the edge logs in on the other node, the clients of the dead node resume
+// there (since = the last edge frame they opened, as the browser's transport; on a gap their
+// streams open again with the API's since, as the page's), and every client ends with exactly the
+// call events a direct subscriber of the edge's own API saw: same seqs, no gap, no duplicate,
+// nothing of globex. Included: the call that rang across the kill (hung up through the relay
+// after it), a call that rang and ended while the edge was away (its way to node 2 is held shut
+// by a proxy until then), and a client that comes back only after the edge's replay, when node
+// 2's window has removed that call's frames (gap). Acme's PBX has no random traffic (its calls are
+// the test's, so the outcome does not depend on when a call happens to end); globex's does.
+TEST_F(RelayCompanies, KillTheEdgesNodeMidCallEveryClientGetsEveryEvent) {
+  const std::uint16_t n1 = ports_[0], n2 = ports_[1];
+  callbridge::testing::TcpProxy to_n2(n2);
+  const auto via_proxy = static_cast<std::uint16_t>(to_n2.port());
+  ASSERT_NO_FATAL_FAILURE(start_company(acme_, n1, via_proxy, 21, 0, 0, true, "info"));
+  ASSERT_NO_FATAL_FAILURE(start_company(globex_, n2, n1, 22, 0, 0.5));
+  auto api = acme_.daemon->wait_for(std::regex(R"(HTTP API listening on 127\.0\.0\.1:(\d+))"), 30s);
+  ASSERT_FALSE(api.empty()) << acme_.daemon->output();
+  const auto api_port = static_cast<std::uint16_t>(std::stoi(api[1].str()));
+  const std::string on_n1 = "relay: logged in at 127.0.0.1:" + std::to_string(n1);
+  const std::string on_n2 = "relay: logged in at 127.0.0.1:" + std::to_string(via_proxy);
+  ASSERT_TRUE(eventually([&] { return acme_.daemon->output().find(on_n1) != std::string::npos; }))
+      << acme_.daemon->output();
+
+  // The ground truth: the tenant's stream straight from acme's callbridged.
+  DirectSubscriber direct;
+  ASSERT_TRUE(direct.start(api_port, "?since=1&scope=tenant", acme_.tokens.at("boss")));
+
+  // Acme's clients: tenant-wide streams on both nodes, Ben (101) on the node that dies, Carl (103)
+  // on the other; a globex client on the node that dies too (its frames cross the nodes acme's
+  // clients are on).
+  struct Member {
+    E2eClient* client;
+    std::uint16_t node;
+    PageStream stream;
+  };
+  std::vector<Member> members;
+  const auto add = [&](Company& c, const std::string& user, std::uint16_t node, bool tenant) {
+    E2eClient& e = client(c, c.edge + "-" + user, node);
+    members.push_back({&e, node, PageStream{&e, std::string("/api/v1/events?since=1") + (tenant ? "&scope=tenant" : ""),
+                                           c.tokens.at(user), {}}});
+    ASSERT_TRUE(members.back().stream.open()) << e.name();
+  };
+  ASSERT_NO_FATAL_FAILURE(add(acme_, "boss", n1, true));
+  ASSERT_NO_FATAL_FAILURE(add(acme_, "sue", n2, true));
+  ASSERT_NO_FATAL_FAILURE(add(acme_, "ben", n1, false));
+  ASSERT_NO_FATAL_FAILURE(add(acme_, "carl", n2, false));
+  ASSERT_NO_FATAL_FAILURE(add(globex_, "boss", n1, true));
+  Member& boss = members[0];
+  Member& sue = members[1];
+  Member& ben = members[2];
+  Member& carl = members[3];
+  Member& gboss = members[4];
+
+  // Call A rings at Ben's 101 (an outside caller, up to an hour) and every acme client has it.
+  ASSERT_TRUE(acme_.sim->write_stdin("ring 101 3600\n"));
+  std::string call_a;
+  ASSERT_TRUE(eventually([&] { return !(call_a = call_on(direct.events(), "101")).empty(); }))
+      << acme_.sim->output();
+  for (Member* m : {&boss, &sue, &ben}) {
+    ASSERT_TRUE(eventually([&] { return !gists(m->stream.events(), call_a).empty(); })) << m->client->name();
+  }
+  ASSERT_FALSE(call_ended(direct.events(), call_a));
+
+  // kill -9 of node 1 (acme's edge, Boss, Ben, globex's client). The edge's way to node 2 (its
+  // fallback URL, through a proxy) looks down until call B has rung and ended at Carl's 103: a
+  // call whose whole life falls in the edge's absence.
+  to_n2.refuse(true);
+  const auto killed = Clock::now();
+  nodes_[0]->signal(SIGKILL);
+  const auto ms_since = [](Clock::time_point t) {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - t).count();
+  };
+  ASSERT_TRUE(acme_.sim->write_stdin("ring 103 1\n"));
+  // Ben and globex's client reconnect at once (the page reconnects to the relay's name; here the
+  // surviving node), resuming by the last frame they opened.
+  std::map<std::string, long long> resumed_ms;
+  const auto resume = [&](Member& m) {
+    ASSERT_TRUE(m.client->wait_closed()) << m.client->name();
+    ASSERT_TRUE(eventually([&] { return m.client->resume(n2); }, 30s)) << m.client->name();
+    resumed_ms[m.client->name()] = ms_since(killed);
+    if (m.client->gap()) {
+      // As the browser: the streams ended; the page's stream client opens them again by its seq.
+      ASSERT_TRUE(eventually([&] { return m.client->wait_edge_online(); }, 60s)) << m.client->name();
+      ASSERT_TRUE(m.stream.open()) << m.client->name();
+    }
+  };
+  ASSERT_NO_FATAL_FAILURE(resume(ben));
+  ASSERT_NO_FATAL_FAILURE(resume(gboss));
+  EXPECT_FALSE(ben.client->gap()) << "nothing of Ben's was removed from node 2's window yet";
+  std::string call_b;
+  ASSERT_TRUE(eventually([&] {
+    call_b = call_on(direct.events(), "103");
+    return !call_b.empty() && call_ended(direct.events(), call_b);
+  })) << acme_.sim->output();
+  ASSERT_EQ(acme_.daemon->output().find(on_n2), std::string::npos) << "the edge was away for all of call B";
+  const long long held_ms = ms_since(killed);
+  const auto released = Clock::now();
+  to_n2.refuse(false);
+  long long edge_ms = -1, login_after_release_ms = -1;
+  ASSERT_TRUE(eventually([&] {
+    if (acme_.daemon->output().find(on_n2) == std::string::npos) return false;
+    edge_ms = ms_since(killed);
+    login_after_release_ms = ms_since(released);
+    return true;
+  }, 60s)) << acme_.daemon->output();
+
+  // The edge replayed call B to node 2; Boss comes back only now: node 2's window removed B's
+  // earlier frames at its end, so its welcome says gap and its stream resumes from the API.
+  const auto truth_b = gists(direct.events(), call_b);
+  ASSERT_TRUE(eventually([&] { return gists(sue.stream.events(), call_b) == truth_b; }))
+      << "call B did not reach node 2's clients after the edge came back";
+  ASSERT_NO_FATAL_FAILURE(resume(boss));
+  EXPECT_TRUE(boss.client->gap()) << "the window removed frames of Boss's after its since";
+
+  // Call A, ringing since before the kill, ends now: Ben hangs it up through the relay.
+  ASSERT_FALSE(call_ended(direct.events(), call_a)) << "call A must end after the kill";
+  auto r = ben.client->request("POST", "/api/v1/calls/" + call_a + "/hangup", "", acme_.tokens.at("ben"));
+  ASSERT_TRUE(r) << "no answer through the relay";
+  EXPECT_EQ(r->status, 202) << r->body;
+  ASSERT_TRUE(eventually([&] { return call_ended(direct.events(), call_a); }, 60s)) << acme_.sim->output();
+
+  // Every acme client has exactly the direct subscriber's call events (Ben and Carl: those of the
+  // call at their line).
+  const auto truth = gists(direct.events());
+  const auto truth_a = gists(direct.events(), call_a);
+  const auto own_call = [&](Member* m) { return m == &ben ? call_a : m == &carl ? call_b : std::string(); };
+  std::map<std::string, long long> complete_ms;
+  for (Member* m : {&boss, &sue, &ben, &carl}) {
+    const auto want = gists(direct.events(), own_call(m));
+    const bool same = eventually([&] { return gists(m->stream.events(), own_call(m)) == want; }, 30s);
+    complete_ms[m->client->name()] = ms_since(killed);
+    const auto have = gists(m->stream.events(), own_call(m));
+    std::string diff;
+    for (const auto& [seq, g] : want)
+      if (!have.contains(seq)) diff += "\n  missing " + g;
+    for (const auto& [seq, g] : have)
+      if (!want.contains(seq) || want.at(seq) != g) diff += "\n  not in the truth " + g;
+    EXPECT_TRUE(same) << m->client->name() << ": " << have.size() << " vs " << want.size() << diff;
+    std::size_t dups = 0;
+    m->stream.events(&dups);
+    EXPECT_EQ(dups, 0u) << m->client->name();
+    EXPECT_EQ(m->client->open_failures(), 0u) << m->client->name();
+    for (const auto& text : m->client->messages()) {
+      for (const std::string& foreign : {globex_.prefix, globex_.contact, globex_.sysname + "-"}) {
+        EXPECT_EQ(text.find(foreign), std::string::npos) << m->client->name() << " got " << foreign;
+      }
+    }
+  }
+  // A user's events are the tenant stream's, message for message.
+  for (Member* m : {&ben, &carl}) {
+    for (const auto& [seq, g] : gists(m->stream.events())) {
+      EXPECT_TRUE(truth.contains(seq) && truth.at(seq) == g) << m->client->name() << " seq " << seq << ": " << g;
+    }
+  }
+  EXPECT_GE(truth_a.size(), 2u);
+  EXPECT_GE(truth_b.size(), 2u);
+  // Globex's client resumed too and got nothing of acme.
+  EXPECT_EQ(gboss.client->open_failures(), 0u);
+  for (const auto& text : gboss.client->messages()) {
+    for (const std::string& foreign : {acme_.contact, acme_.sysname + "-"}) {
+      EXPECT_EQ(text.find(foreign), std::string::npos) << "globex got " << foreign;
+    }
+  }
+
+  // Call A's journal entry (through the relay): Ben's, inbound from the outside caller.
+  std::optional<E2eClient::Response> journal;
+  ASSERT_TRUE(eventually([&] {
+    journal = ben.client->request("GET", "/api/v1/journal?party=101", {}, acme_.tokens.at("ben"));
+    return journal && journal->status == 200 && journal->body.find("\"call_id\":\"" + call_a + "\"") != std::string::npos;
+  }, 30s)) << (journal ? journal->body : "no answer");
+  {
+    const auto rows = parse(journal->body);
+    const json::array* list = rows.is_object() && rows.as_object().contains("entries")
+                                  ? &rows.at("entries").as_array()
+                                  : (rows.is_array() ? &rows.as_array() : nullptr);
+    ASSERT_TRUE(list) << journal->body;
+    int found = 0;
+    for (const auto& row : *list) {
+      const auto& o = row.as_object();
+      if (str(o.if_contains("call_id")) != call_a) continue;
+      ++found;
+      EXPECT_EQ(str(o.if_contains("party")), "101") << json::serialize(o);
+      EXPECT_EQ(str(o.if_contains("direction")), "inbound") << json::serialize(o);
+      EXPECT_EQ(str(o.if_contains("remote")), "+4989123456") << json::serialize(o);
+      EXPECT_EQ(o.at("answered").as_bool(), false) << json::serialize(o);
+    }
+    EXPECT_EQ(found, 1) << journal->body;
+  }
+
+  std::cout << "  failover: kill -9 -> " << resumed_ms.size() << " clients resumed on node 2:";
+  for (const auto& [name, ms] : resumed_ms) std::cout << " " << name << " " << ms << " ms";
+  std::cout << "\n  edge held away " << held_ms << " ms (call B), logged in on node 2 " << login_after_release_ms
+            << " ms after the way was free (" << edge_ms << " ms after the kill)\n  every event at:";
+  for (const auto& [name, ms] : complete_ms) std::cout << " " << name << " " << ms << " ms";
+  std::cout << " after the kill (" << truth.size() << " call events: " << truth_a.size() << " of call A, "
+            << truth_b.size() << " of call B)\n";
+  direct.stop();
 }
 }  // namespace
 }  // namespace callbridge::relay::testing

@@ -384,6 +384,12 @@ TEST_F(RelayServerTest, TheEdgeReconnectsAndReplaysItsOutbox) {
   ASSERT_TRUE(wait_text(e.events.inbox, "down"));
   edge_send(e, id, "while away 1");
   edge_send(e, id, "while away 2");
+  // A call that ends while the edge is away: its frames stay in the outbox (no relay has them)
+  // until the next login replayed them; only then the call's end removes them.
+  edge_send(e, id, "call 7 rings", 7);
+  edge_send(e, id, "call 7 talks", 7);
+  edge_send(e, id, "call 7 ends", 7, wire::kFlagCallEnd);
+  EXPECT_EQ(io_.run([&] { return e.link->status().outbox_frames; }), 5u);
   io_.run([&] {
     node::RouterOptions ro;
     ro.node = "test-node-2";
@@ -399,9 +405,15 @@ TEST_F(RelayServerTest, TheEdgeReconnectsAndReplaysItsOutbox) {
   ASSERT_TRUE(e.events.inbox.wait([](const auto& items) {
     return std::count_if(items.begin(), items.end(), [](const auto& i) { return i.data == "up"; }) == 2;
   }));
-  auto c = client("edge=acme&client=" + wire::client_id_hex(id) + "&since=0");
+  // Replayed at the login (before the link said "up"): the ended call's earlier frames left.
+  EXPECT_EQ(io_.run([&] { return e.link->status().outbox_frames; }), 3u);
+  // The node's window removed the call's earlier frames at its end: a resume from before them is
+  // not whole (gap), and the call's end frame is there. (since=1: the relay reports no gap from 0.)
+  auto c = client("edge=acme&client=" + wire::client_id_hex(id) + "&since=1");
   ASSERT_TRUE(c->wait_open());
-  ASSERT_TRUE(c->inbox.wait([](const auto& items) { return binary_seqs(items).size() == 2; }));
+  ASSERT_TRUE(c->inbox.wait([](const auto& items) { return binary_seqs(items).size() == 3; }));
+  ASSERT_FALSE(controls<wire::Welcome>(c->inbox.items()).empty());
+  EXPECT_EQ(controls<wire::Welcome>(c->inbox.items())[0].gap, true);
   EXPECT_EQ(io_.run([&] { return e.link->status().logins; }), 2u);
 }
 

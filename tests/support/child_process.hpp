@@ -12,21 +12,30 @@
 #include <cstdlib>
 #include <regex>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace callbridge::testing {
 
 class ChildProcess {
  public:
-  ChildProcess(std::string bin, std::vector<std::string> args) {
+  // `with_stdin`: the child's stdin is a pipe the test writes with write_stdin() (else inherited).
+  ChildProcess(std::string bin, std::vector<std::string> args, bool with_stdin = false) {
     int fds[2];
+    int in[2] = {-1, -1};
     if (pipe(fds) != 0) std::abort();
+    if (with_stdin && pipe(in) != 0) std::abort();
     pid_ = fork();
     if (pid_ == 0) {
       dup2(fds[1], 1);
       dup2(fds[1], 2);
       close(fds[0]);
       close(fds[1]);
+      if (with_stdin) {
+        dup2(in[0], 0);
+        close(in[0]);
+        close(in[1]);
+      }
       std::vector<char*> argv;
       argv.push_back(bin.data());
       for (auto& a : args) argv.push_back(a.data());
@@ -36,6 +45,10 @@ class ChildProcess {
     }
     close(fds[1]);
     out_fd_ = fds[0];
+    if (with_stdin) {
+      close(in[0]);
+      in_fd_ = in[1];
+    }
   }
   ~ChildProcess() {
     if (pid_ > 0 && !exited_) {
@@ -43,6 +56,7 @@ class ChildProcess {
       waitpid(pid_, nullptr, 0);
     }
     close(out_fd_);
+    if (in_fd_ >= 0) close(in_fd_);
   }
   ChildProcess(const ChildProcess&) = delete;
   ChildProcess& operator=(const ChildProcess&) = delete;
@@ -97,6 +111,15 @@ class ChildProcess {
     return true;
   }
   void signal(int sig) { kill(pid_, sig); }
+  // Writes to the child's stdin (constructed with_stdin); false when it could not.
+  bool write_stdin(std::string_view data) {
+    while (in_fd_ >= 0 && !data.empty()) {
+      const auto n = ::write(in_fd_, data.data(), data.size());
+      if (n <= 0) return false;
+      data.remove_prefix(static_cast<std::size_t>(n));
+    }
+    return in_fd_ >= 0;
+  }
   pid_t pid() const { return pid_; }
   const std::string& output() const { return output_; }
 
@@ -123,6 +146,7 @@ class ChildProcess {
 
   pid_t pid_ = -1;
   int out_fd_ = -1;
+  int in_fd_ = -1;
   bool exited_ = false;
   bool eof_ = false;
   std::string output_;

@@ -1,8 +1,8 @@
 // A loopback TCP proxy for one test: accepts on a free port and forwards each connection to
 // `upstream_port`, counting the bytes the clients sent (to_upstream()) so a test can show that a
 // client wrote nothing in a time window (cluster: a node that lost its lease must not act on the
-// PBX). One thread, poll() with a 50 ms tick; stopped and joined when destroyed. Test helper;
-// header-only.
+// PBX); refuse() makes the upstream look down for new connections. One thread, poll() with a
+// 50 ms tick; stopped and joined when destroyed. Test helper; header-only.
 #pragma once
 
 #include <arpa/inet.h>
@@ -48,6 +48,9 @@ class TcpProxy {
   TcpProxy& operator=(const TcpProxy&) = delete;
 
   int port() const { return port_; }
+  // While refusing, a new connection is accepted and closed at once (an upstream that is down);
+  // connections already made stay.
+  void refuse(bool on) { refusing_ = on; }
   std::uint64_t to_upstream() const { return to_upstream_.load(); }
   std::uint64_t connections() const { return connections_.load(); }
 
@@ -87,7 +90,9 @@ class TcpProxy {
       if (poll(fds.data(), fds.size(), 50) <= 0) continue;
       if (fds[0].revents & POLLIN) {
         int c = accept(listen_fd_, nullptr, nullptr);
-        if (c >= 0) {
+        if (c >= 0 && refusing_) {
+          close(c);
+        } else if (c >= 0) {
           int u = connect_to(upstream_);
           if (u < 0) {
             close(c);
@@ -123,6 +128,7 @@ class TcpProxy {
   int listen_fd_ = -1;
   int port_ = 0;
   std::atomic<bool> stop_{false};
+  std::atomic<bool> refusing_{false};
   std::atomic<std::uint64_t> to_upstream_{0};
   std::atomic<std::uint64_t> connections_{0};
   std::vector<std::pair<int, int>> pairs_;  // proxy thread only (and the destructor after join)

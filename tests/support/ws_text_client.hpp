@@ -57,6 +57,11 @@ class WsTextClient {
     return head.size() > 12 ? std::stoi(head.substr(9, 3)) : -4;
   }
 
+  // Ends the connection from another thread: a blocked next() returns nullopt at once.
+  void shutdown() {
+    if (fd_ >= 0) ::shutdown(fd_, SHUT_RDWR);
+  }
+
   // The server's close frame, once next() returned nullopt because of one (0: none seen).
   int close_code() const { return close_code_; }
   const std::string& close_reason() const { return close_reason_; }

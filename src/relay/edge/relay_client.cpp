@@ -6,6 +6,7 @@
 #include <boost/asio/steady_timer.hpp>
 
 #include <chrono>
+#include <unordered_set>
 
 #include "relay/wire/control.hpp"
 
@@ -199,6 +200,18 @@ void RelayClient::replay_outbox() {
   for (const auto& o : outbox_) {
     if (!ws_.send(*o.bytes, false)) return;
   }
+  // The relay has them all now: the frames of calls that ended while this edge was away leave, as
+  // they would have at their call_end (send()).
+  std::unordered_set<std::uint64_t> ended;
+  for (const auto& o : outbox_)
+    if (o.call_end) ended.insert(o.call_tag);
+  if (ended.empty()) return;
+  std::erase_if(outbox_, [&](const Outgoing& o) {
+    if (o.call_end || !ended.contains(o.call_tag)) return false;
+    status_.outbox_bytes -= o.bytes->size();
+    return true;
+  });
+  status_.outbox_frames = outbox_.size();
 }
 
 wire::FrameHeader RelayClient::next_header(const wire::ClientId& client, std::uint16_t flags, std::uint64_t call_tag,
@@ -219,14 +232,18 @@ void RelayClient::send(const wire::FrameHeader& header, std::string payload) {
   CB_CHECK(header.payload_len == payload.size(), "EdgeLink::send: payload_len does not match the payload");
   CB_CHECK(header.kind == wire::Kind::edge_to_client, "EdgeLink::send: an edge sends edge-to-client frames");
   auto bytes = std::make_shared<const std::string>(wire::encode_frame(header, payload));
-  if (header.call_end() && header.call_tag != 0) {
+  const bool call_end = header.call_end() && header.call_tag != 0;
+  // The call's earlier frames leave only while connected: then every one of them reached the relay
+  // (sent live, or replayed at this login) and its window keeps them as long as clients need them.
+  // Frames queued while away were never sent: they wait for the replay, or the clients miss them.
+  if (call_end && status_.up) {
     std::erase_if(outbox_, [&](const Outgoing& o) {
       if (o.call_tag != header.call_tag) return false;
       status_.outbox_bytes -= o.bytes->size();
       return true;
     });
   }
-  outbox_.push_back({header.call_tag, bytes});
+  outbox_.push_back({header.call_tag, call_end, bytes});
   status_.outbox_bytes += bytes->size();
   while (!outbox_.empty() && (outbox_.size() > options_.outbox_frames || status_.outbox_bytes > options_.outbox_bytes)) {
     status_.outbox_bytes -= outbox_.front().bytes->size();

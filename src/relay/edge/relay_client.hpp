@@ -3,7 +3,8 @@
 // the one-time join token until joined), reconnects with backoff (net::Backoff), and keeps a bounded
 // outbox of recent frames that it sends again after every login, so the windows of a new route are
 // whole (the relay drops what it has seen). A call's frames leave the outbox when its call_end
-// frame is sent, as in the relay's window.
+// frame is sent, as in the relay's window; a call that ended while the edge was away keeps them
+// until they were replayed at the next login.
 // Runs on one io_context thread (callbridged's): every call from it, every handler on it.
 #pragma once
 
@@ -101,6 +102,7 @@ class RelayClient final : public EdgeLink {
 
   struct Outgoing {
     std::uint64_t call_tag;
+    bool call_end;
     std::shared_ptr<const std::string> bytes;
   };
 

@@ -23,7 +23,9 @@ Window::Added Window::add(const wire::FrameHeader& h, FrameBytes bytes, Clock::t
     auto it = std::remove_if(entries_.begin(), entries_.end(), [&](const Entry& e) {
       if (e.header.call_tag != h.call_tag) return false;
       bytes_ -= e.bytes->size();
-      --clients_[e.header.client].kept;
+      PerClient& of = clients_[e.header.client];
+      --of.kept;
+      of.ended_max = std::max(of.ended_max, e.header.seq);
       ++call_end_dropped_;
       return true;
     });
@@ -66,7 +68,7 @@ void Window::for_client(const wire::ClientId& client, std::uint64_t since,
 
 bool Window::gap_after(const wire::ClientId& client, std::uint64_t since) const {
   auto it = clients_.find(client);
-  return it != clients_.end() && it->second.evicted_max > since;
+  return it != clients_.end() && (it->second.evicted_max > since || it->second.ended_max > since);
 }
 
 std::uint64_t Window::newest_seq(const wire::ClientId& client) const {

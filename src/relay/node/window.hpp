@@ -62,8 +62,9 @@ class Window {
   // Calls `fn` for the kept frames of `client` with seq > since, oldest first.
   void for_client(const wire::ClientId& client, std::uint64_t since,
                   const std::function<void(const wire::FrameHeader&, const FrameBytes&)>& fn) const;
-  // Whether frames of `client` after `since` were evicted by the bounds (count, bytes, age), so a
-  // resume from `since` cannot be whole. Frames removed by a call's end are not a gap.
+  // Whether frames of `client` after `since` are gone, evicted by the bounds (count, bytes, age) or
+  // removed by their call's end, so a resume from `since` cannot be whole (the client then resumes
+  // its event streams from the edge's API).
   bool gap_after(const wire::ClientId& client, std::uint64_t since) const;
   // The newest seq seen for `client` (0 if none): where a connection without `since` starts.
   std::uint64_t newest_seq(const wire::ClientId& client) const;
@@ -86,6 +87,7 @@ class Window {
   struct PerClient {
     std::uint64_t newest_seq = 0;
     std::uint64_t evicted_max = 0;
+    std::uint64_t ended_max = 0;  // the newest of its frames a call's end removed
     std::size_t kept = 0;
   };
 

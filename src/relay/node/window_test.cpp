@@ -70,7 +70,13 @@ TEST(RelayWindow, CallEndDropsTheCallsEarlierFrames) {
   EXPECT_EQ(seqs(w, 1), (std::vector<std::uint64_t>{2, 3, 4}));  // the call_end frame stays
   EXPECT_TRUE(seqs(w, 2).empty());
   EXPECT_EQ(w.call_end_dropped(), 2u);
-  EXPECT_FALSE(w.gap_after(client(1), 0));  // a call's end is not a gap
+  // A client resuming from before a removed frame cannot be served whole (it resumes its streams
+  // from the edge's API); from after it, it can.
+  EXPECT_TRUE(w.gap_after(client(1), 0));
+  EXPECT_FALSE(w.gap_after(client(1), 1));
+  EXPECT_FALSE(w.gap_after(client(1), 3));
+  EXPECT_TRUE(w.gap_after(client(2), 0));
+  EXPECT_FALSE(w.gap_after(client(2), 1));
   // Frames replayed by the edge after the call ended are duplicates, not back in the window.
   EXPECT_EQ(add(w, frame(1, 1, 7)), Window::Added::duplicate);
   EXPECT_EQ(w.bytes(), 3 * (wire::kHeaderSize + 10));
