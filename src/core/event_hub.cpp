@@ -741,6 +741,7 @@ bool EventHub::apply_logged(const base::TenantId& tn, std::uint64_t seq, std::st
     deliver(t, r->kind, std::move(r->devices), json, std::move(r->user), false, own, std::move(res));
     return true;
   } else if (r->kind == HubMessage::Kind::line && !r->devices.empty()) {
+    if (!current_term(t, r->link, r->term)) return true;  // an old owner's late line state: stale, as above
     const auto at = r->tail.rfind("\"state\":\"");
     if (at != std::string::npos) {
       const auto from = at + 9;
@@ -805,7 +806,7 @@ void EventHub::publish_to_user(const base::TenantId& tn, const std::string& user
   publish(t, kind, {}, std::move(json), user);
 }
 
-void EventHub::publish_line(Tenant& t, const std::string& device, model::DeviceState s) {
+void EventHub::publish_line(Tenant& t, const std::string& device, model::DeviceState s, const ModelLink* link) {
   auto [it, inserted] = t.lines.try_emplace(device, s);
   if (!inserted) {
     if (line_state_name(it->second) == line_state_name(s)) {
@@ -820,7 +821,7 @@ void EventHub::publish_line(Tenant& t, const std::string& device, model::DeviceS
   json += ",\"state\":\"";
   json += line_state_name(s);
   json += "\"}";
-  publish(t, HubMessage::Kind::line, {device}, std::move(json));
+  publish(t, HubMessage::Kind::line, {device}, std::move(json), {}, false, nullptr, link);
 }
 
 void EventHub::on_call_event(const model::CallEvent& e, const model::CallModel& m) {
@@ -880,7 +881,8 @@ void EventHub::on_call_event(const model::CallEvent& e, const model::CallModel& 
   if (t.trace) trace_delivery(t, e, devices);
 
   note_lines_from(t, m);
-  for (const auto& d : devices) publish_line(t, d, m.device_state(d));
+  const ModelLink* link = link_of(t, m);
+  for (const auto& d : devices) publish_line(t, d, m.device_state(d), link);
 
   if (!t.watchers.empty()) {
     // A watcher may unwatch itself or others meanwhile: each is looked up again before its call.
@@ -930,8 +932,9 @@ void EventHub::sync_lines(const base::TenantId& tn, const model::CallModel& m) {
   // later, by on_call_event from the same model): only changed devices can differ. Same order
   // (sorted by device) and same messages as diffing every device.
   const std::uint64_t since = t.lines_mixed ? 0 : t.lines_synced;
+  const ModelLink* link = link_of(t, m);
   for (const auto& d : since == 0 ? m.devices() : m.devices_changed_since(since))
-    publish_line(t, d, m.device_state(d));
+    publish_line(t, d, m.device_state(d), link);
   if (!t.lines_mixed) t.lines_synced = m.line_version();
 }
 

@@ -339,7 +339,8 @@ class EventHub {
   // or (calls_resynced, scopes own and team) a copy listing only the calls they may see.
   std::shared_ptr<const HubMessage> message_for(const EventFilter& f, const std::shared_ptr<const HubMessage>& m) const;
   std::string mirror_snapshot_json(const Tenant& t, const EventFilter& f) const;
-  void publish_line(Tenant& t, const std::string& device, model::DeviceState s);
+  // `link`: the model the state comes from (logged mode: its link and term go into the record).
+  void publish_line(Tenant& t, const std::string& device, model::DeviceState s, const ModelLink* link = nullptr);
   std::string snapshot_json(const Tenant& t, const base::TenantId& tenant, const EventFilter& f) const;
   void remove_now(Tenant& t, std::uint64_t id);
 
