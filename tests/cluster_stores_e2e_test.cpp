@@ -55,11 +55,20 @@ struct Node {
   int port = 0;
 };
 
-Node start_node(const std::string& config) {
+// `edge_key_line`: also the line that logs the relay tunnel's edge key fingerprint (before the
+// HTTP listener's).
+Node start_node(const std::string& config, std::string* edge_key_line = nullptr) {
   Node n;
   auto p = ChildProcess::spawn({CALLBRIDGED_PATH, "--config", config});
   EXPECT_TRUE(p) << p.error().to_string();
   if (!p) return n;
+  if (edge_key_line) {
+    auto fp = (*p)->wait_for_line(
+        [](const std::string& l) { return l.find("edge key fingerprint") != std::string::npos; }, 30s);
+    EXPECT_TRUE(fp) << fp.error().to_string();
+    if (!fp) return n;
+    *edge_key_line = *fp;
+  }
   auto listening = (*p)->wait_for_line(
       [](const std::string& l) { return l.find("HTTP API listening on 127.0.0.1:") != std::string::npos; }, 30s);
   EXPECT_TRUE(listening) << listening.error().to_string();
@@ -336,36 +345,15 @@ TEST_F(ClusterStores, OneNodeAtATimeIsTheRelayEdgeAndThePairedDevicesAreShared) 
     return false;
   };
 
-  auto p1 = ChildProcess::spawn({CALLBRIDGED_PATH, "--config", n1});
-  ASSERT_TRUE(p1) << p1.error().to_string();
   // Each node logs its end-to-end key's fingerprint: the one the CLI's link showed.
-  auto fp1 = (*p1)->wait_for_line([](const std::string& l) { return l.find("edge key fingerprint") != std::string::npos; }, 30s);
-  ASSERT_TRUE(fp1) << fp1.error().to_string();
-  EXPECT_NE(fp1->find(fingerprint), std::string::npos) << *fp1 << " vs " << fingerprint;
-  auto l1 = (*p1)->wait_for_line([](const std::string& l) { return l.find("HTTP API listening on 127.0.0.1:") != std::string::npos; },
-                                 30s);
-  ASSERT_TRUE(l1) << l1.error().to_string();
-  Node node1;
-  std::smatch pm;
-  ASSERT_TRUE(std::regex_search(*l1, pm, std::regex(R"(127\.0\.0\.1:(\d+))")));
-  node1.port = std::stoi(pm[1].str());
-  (*p1)->drain_in_background();
-  node1.proc = std::move(*p1);
+  std::string fp1, fp2;
+  Node node1 = start_node(n1, &fp1);
+  ASSERT_TRUE(node1.proc);
+  EXPECT_NE(fp1.find(fingerprint), std::string::npos) << fp1 << " vs " << fingerprint;
   ASSERT_TRUE(wait_up(node1, 20s)) << json::serialize(relay_of(node1));
-
-  auto p2 = ChildProcess::spawn({CALLBRIDGED_PATH, "--config", n2});
-  ASSERT_TRUE(p2) << p2.error().to_string();
-  auto fp2 = (*p2)->wait_for_line([](const std::string& l) { return l.find("edge key fingerprint") != std::string::npos; }, 30s);
-  ASSERT_TRUE(fp2) << fp2.error().to_string();
-  EXPECT_NE(fp2->find(fingerprint), std::string::npos) << *fp2 << " vs " << fingerprint;
-  auto l2 = (*p2)->wait_for_line([](const std::string& l) { return l.find("HTTP API listening on 127.0.0.1:") != std::string::npos; },
-                                 30s);
-  ASSERT_TRUE(l2) << l2.error().to_string();
-  Node node2;
-  ASSERT_TRUE(std::regex_search(*l2, pm, std::regex(R"(127\.0\.0\.1:(\d+))")));
-  node2.port = std::stoi(pm[1].str());
-  (*p2)->drain_in_background();
-  node2.proc = std::move(*p2);
+  Node node2 = start_node(n2, &fp2);
+  ASSERT_TRUE(node2.proc);
+  EXPECT_NE(fp2.find(fingerprint), std::string::npos) << fp2 << " vs " << fingerprint;
 
   // n2 stands by: it never logged in (a second login would have replaced n1's).
   auto r2 = relay_of(node2);

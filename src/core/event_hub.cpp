@@ -146,6 +146,18 @@ class FieldReader {
     }
     return n;
   }
+  // A count (at most `max`), then that many fields, appended to `out`; false on anything else.
+  bool strings(std::vector<std::string>& out, std::size_t max) {
+    auto n = number();
+    if (!n || *n > max) return false;
+    out.reserve(out.size() + *n);
+    for (std::size_t i = 0; i < *n; ++i) {
+      auto v = next();
+      if (!v) return false;
+      out.emplace_back(*v);
+    }
+    return true;
+  }
   bool done() const { return in_.empty(); }
 
  private:
@@ -174,30 +186,16 @@ std::optional<LogRecord> decode_record(std::string_view in) {
   r.call_created = *created;
   auto at = f.number(), len = f.number();
   auto replaced = f.next();
-  auto n = f.number();
-  if (!at || !len || !replaced || !n || *n > kMaxDevices) return std::nullopt;
+  if (!at || !len || !replaced || !f.strings(r.devices, kMaxDevices)) return std::nullopt;
   r.call_at = *at;
   r.call_len = *len;
   r.call_replaced = *replaced;
-  r.devices.reserve(*n);
-  for (std::size_t i = 0; i < *n; ++i) {
-    auto d = f.next();
-    if (!d) return std::nullopt;
-    r.devices.emplace_back(*d);
-  }
   if (!v1) {
     auto link = f.next();
     auto term = f.number64();
-    auto ids = f.number();
-    if (!link || !term || !ids || *ids > kMaxCallIds) return std::nullopt;
+    if (!link || !term || !f.strings(r.call_ids, kMaxCallIds)) return std::nullopt;
     r.link = *link;
     r.term = *term;
-    r.call_ids.reserve(*ids);
-    for (std::size_t i = 0; i < *ids; ++i) {
-      auto id = f.next();
-      if (!id) return std::nullopt;
-      r.call_ids.emplace_back(*id);
-    }
   }
   if (!f.done()) return std::nullopt;
   return r;
