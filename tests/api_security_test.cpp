@@ -308,6 +308,54 @@ TEST_F(SecurityFixture, RevocationLogoutAndUserRemovalThroughTheApiCloseTheirStr
   EXPECT_TRUE(still_streams(*root, "root"));
 }
 
+// Issue 19 (and one node alike): a stream's filter is made from what its user was when it opened.
+// When an admin changes the user's extensions (or role, or team), the user's streams are closed
+// with 4001 "user changed: reconnect" within a second, on whichever node they are (the check reads
+// the shared store when the credential generation moves); the stream reopened with the same token
+// sees the new extension's calls and is not closed again. Other users' streams stay.
+TEST_F(SecurityFixture, ChangingAUsersExtensionsMakesTheirStreamsReconnectWithTheNewFilter) {
+  start();
+  auto root = stream(root_);
+  auto anna = stream(anna_);
+  auto patch = send(port_, Request{.method = "PATCH", .target = "/api/v1/users/anna",
+                                   .headers = {{"Authorization", "Bearer " + root_}},
+                                   .body = R"({"extensions": ["100", "111"]})"});
+  ASSERT_EQ(patch.status, 200) << patch.raw;
+  const auto at = std::chrono::steady_clock::now();
+  while (auto m = anna->next())
+    if (!m->contains("probe")) ADD_FAILURE() << "unexpected message " << boost::json::serialize(*m);
+  EXPECT_EQ(anna->close_code(), 4001);
+  EXPECT_EQ(anna->close_reason(), "user changed: reconnect");
+  EXPECT_LT(std::chrono::steady_clock::now() - at, 1000ms);
+  EXPECT_TRUE(still_streams(*root, "root"));
+
+  // Reopened: a line of 111 (now anna's) reaches it. A later move of the credential generation
+  // (another user's token revoked) leaves it open: its credential is the new one.
+  auto again = stream(anna_);
+  boost::asio::post(io_, [this] {
+    hub_.publish_to_user(base::TenantId("default"), "anna", "command", ",\"probe\":2}");
+  });
+  auto m = again->next();
+  ASSERT_TRUE(m && m->at("type") == "command");
+  auto checks = [this] {  // the stream's credential checks so far, read on its io thread
+    std::promise<std::uint64_t> p;
+    auto f = p.get_future();
+    boost::asio::post(io_, [&] { p.set_value(stream_->stats().credential_checks); });
+    return f.get();
+  };
+  ASSERT_TRUE(ids_->put_user({"default", "ben", "user", "", {"101"}, ""}));
+  const auto ben = token_for("ben");
+  const auto before = checks();
+  ASSERT_EQ(send(port_, Request{.method = "DELETE", .target = "/api/v1/tokens/" + id_of(ben),
+                                .headers = {{"Authorization", "Bearer " + root_}}})
+                .status,
+            204);
+  const auto deadline = std::chrono::steady_clock::now() + 5s;
+  while (checks() <= before && std::chrono::steady_clock::now() < deadline) std::this_thread::yield();
+  ASSERT_GT(checks(), before) << "the streams were not checked after the generation moved";
+  EXPECT_TRUE(still_streams(*again, "anna"));
+}
+
 // Regression (issue 12, "no Origin check on cookie-authenticated requests and WebSocket upgrades"):
 // only SameSite protected the session cookie. Now a cookie request that changes state, a cookie
 // WebSocket upgrade and a cookie logout need the server's own origin (from Host and the TLS

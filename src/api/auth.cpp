@@ -514,23 +514,26 @@ std::optional<std::uint64_t> Authenticator::credential_generation() {
   return *store_generation_ + sessions_ended_;  // both only grow: the sum moves when either does
 }
 
-std::optional<bool> Authenticator::still_holds(const Principal& p) {
+std::optional<PrincipalResolver::Standing> Authenticator::standing(const Principal& p) {
   const auto now = clock_.now();
   // not_found: gone (revoked sessions are deleted); another error: the store cannot tell now.
   auto gone = [](const base::Error& e) { return e.code() == base::Errc::not_found; };
+  auto ended = [&](const base::Error& e) { return gone(e) ? std::optional<Standing>(Standing::revoked) : std::nullopt; };
   if (!p.session_id.empty()) {
     auto s = store_.get_session(p.session_id);
-    if (!s) return gone(s.error()) ? std::optional<bool>(false) : std::nullopt;
-    if (now >= s->expires_at) return false;
+    if (!s) return ended(s.error());
+    if (now >= s->expires_at) return Standing::revoked;
   }
   if (!p.token_id.empty()) {
     auto t = store_.get_token(p.token_id);
-    if (!t) return gone(t.error()) ? std::optional<bool>(false) : std::nullopt;
-    if (t->revoked || (t->expires_at && now >= *t->expires_at)) return false;
+    if (!t) return ended(t.error());
+    if (t->revoked || (t->expires_at && now >= *t->expires_at)) return Standing::revoked;
   }
   auto u = store_.get_user(p.tenant, p.user);
-  if (!u) return gone(u.error()) ? std::optional<bool>(false) : std::nullopt;
-  return true;
+  if (!u) return ended(u.error());
+  if (parse_role(u->role).value_or(Role::user) != p.role || u->extensions != p.devices || u->team != p.team)
+    return Standing::changed;
+  return Standing::holds;
 }
 
 std::string Authenticator::issue_ticket(const Principal& p) {

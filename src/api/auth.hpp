@@ -123,9 +123,9 @@ class Authenticator final : public PrincipalResolver {
 
   // Event streams (PrincipalResolver): the store's credential_generation() plus the sessions ended
   // through end_session() (a logout bumps nothing in the store); reading it also refreshes the
-  // cache's look for revocations. still_holds() reads the token, session and user. Blocking.
+  // cache's look for revocations. standing() reads the token, session and user. Blocking.
   std::optional<std::uint64_t> credential_generation() override;
-  std::optional<bool> still_holds(const Principal& p) override;
+  std::optional<Standing> standing(const Principal& p) override;
 
   AuthStats stats() const;
   const AuthOptions& options() const { return options_; }

@@ -84,11 +84,14 @@ class PrincipalResolver {
   // be read now. Default (resolvers without revocation): never moves.
   virtual std::optional<std::uint64_t> credential_generation() { return 0; }
   // Whether the credential `p` was resolved from still holds: its token neither revoked nor
-  // expired, its session not ended or expired, its user still there. nullopt: cannot tell now
-  // (the store failed); ask again later.
-  virtual std::optional<bool> still_holds(const Principal& p) {
+  // expired, its session not ended or expired, its user still there (else `revoked`); and whether
+  // the user is still what `p` says: same role, extensions and team (else `changed`: what a
+  // stream opened with it may see is different now). nullopt: cannot tell now (the store failed);
+  // ask again later.
+  enum class Standing { holds, revoked, changed };
+  virtual std::optional<Standing> standing(const Principal& p) {
     (void)p;
-    return true;
+    return Standing::holds;
   }
 };
 

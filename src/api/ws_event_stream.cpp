@@ -105,12 +105,12 @@ struct EventStream::Impl : std::enable_shared_from_this<EventStream::Impl> {
              EventStream::ClientInfo who);
   std::shared_ptr<const Credential> credential_for(const Principal& who);
   // Revocation: the timer, then credential_generation() on a worker, then (when it moved)
-  // still_holds() for each credential not yet checked at that generation, then the closes.
+  // standing() for each credential not yet checked at that generation, then the closes.
   void arm_revocation_tick();
   void look_for_revocations();
   void check_credentials(std::optional<std::uint64_t> generation);
   void close_revoked(std::uint64_t generation, const std::vector<std::shared_ptr<const Credential>>& asked,
-                     const std::vector<std::optional<bool>>& holds);
+                     const std::vector<std::optional<PrincipalResolver::Standing>>& holds);
   // Runs `job` on options.offload (inline without one); false when the pool refused it.
   bool blocking(std::function<void()> job);
   // The answer to an authenticated (or refused) handshake: 101 taking the socket over, or a problem.
@@ -543,7 +543,10 @@ std::shared_ptr<const Credential> EventStream::Impl::credential_for(const Princi
   std::string key = who.tenant.str();
   for (const auto* part : {&who.user, &who.token_id, &who.session_id}) key += '\n' + *part;
   if (auto it = credentials.find(key); it != credentials.end())
-    if (auto shared = it->second.lock()) return shared;
+    if (auto shared = it->second.lock())
+      // The same credential, unless the user changed meanwhile (streams opened before keep theirs).
+      if (shared->who.role == who.role && shared->who.devices == who.devices && shared->who.team == who.team)
+        return shared;
   if (credentials.size() > 2 * clients.size() + 64)  // forget those no client holds any more
     std::erase_if(credentials, [](const auto& kv) { return kv.second.expired(); });
   auto c = std::make_shared<const Credential>(Credential{key, who});
@@ -603,9 +606,9 @@ void EventStream::Impl::check_credentials(std::optional<std::uint64_t> generatio
   auto self = shared_from_this();
   const std::uint64_t g = *generation;
   auto job = [self, g, ask]() mutable {
-    std::vector<std::optional<bool>> holds;
+    std::vector<std::optional<PrincipalResolver::Standing>> holds;
     holds.reserve(ask.size());
-    for (const auto& c : ask) holds.push_back(self->auth.still_holds(c->who));
+    for (const auto& c : ask) holds.push_back(self->auth.standing(c->who));
     auto done = [self, g, ask = std::move(ask), holds = std::move(holds)] { self->close_revoked(g, ask, holds); };
     if (self->options.offload) self->options.offload.to_io(std::move(done));
     else done();
@@ -615,28 +618,40 @@ void EventStream::Impl::check_credentials(std::optional<std::uint64_t> generatio
 
 void EventStream::Impl::close_revoked(std::uint64_t generation,
                                       const std::vector<std::shared_ptr<const Credential>>& asked,
-                                      const std::vector<std::optional<bool>>& holds) {
+                                      const std::vector<std::optional<PrincipalResolver::Standing>>& holds) {
   revocation_busy = false;
   if (destroyed) return;
   stats.credential_checks += asked.size();
-  std::unordered_map<const Credential*, std::optional<bool>> verdict;
+  std::unordered_map<const Credential*, std::optional<PrincipalResolver::Standing>> verdict;
   for (std::size_t i = 0; i < asked.size(); ++i) verdict.emplace(asked[i].get(), holds[i]);
-  std::size_t closed = 0;
+  std::size_t closed = 0, changed = 0;
   for (std::size_t i = clients.size(); i-- > 0;) {
     Client& c = *clients[i];
     if (c.closing) continue;
     auto it = verdict.find(c.credential.get());
     // Not asked (a new credential since): the next look. Unknown (store error): asked again then.
     if (it == verdict.end() || !it->second) continue;
-    if (*it->second) {
-      c.checked = generation;
-      continue;
+    switch (*it->second) {
+      case PrincipalResolver::Standing::holds:
+        c.checked = generation;
+        break;
+      case PrincipalResolver::Standing::revoked:
+        ++stats.closed_revoked;
+        ++closed;
+        close(c, 1008, "credentials revoked");
+        break;
+      case PrincipalResolver::Standing::changed:
+        // Its filter (scope, extensions, team) was made from what the user was: the client
+        // reconnects without `since` and gets a snapshot of what it may see now.
+        ++stats.closed_user_changed;
+        ++changed;
+        close(c, kCloseUserChanged, "user changed: reconnect");
+        break;
     }
-    ++stats.closed_revoked;
-    ++closed;
-    close(c, 1008, "credentials revoked");
   }
   if (closed > 0) spdlog::info("event stream: closed {} stream(s) whose token, session or user was revoked", closed);
+  if (changed > 0)
+    spdlog::info("event stream: closed {} stream(s) whose user's role, extensions or team changed; they reconnect", changed);
 }
 
 EventStream::EventStream(asio::io_context& io, core::EventHub& hub, PrincipalResolver& auth,

@@ -5,7 +5,8 @@
 // idle clients hold no buffers, no pending Asio operation and no Asio socket state (one private
 // epoll set, watched by Asio as one descriptor, holds every client socket). A client whose outbox
 // overflows is closed with 1008 "client too slow". Heartbeats after 20 s of silence. A stream whose
-// credential (token, session, user) is revoked is closed with 1008 "credentials revoked".
+// credential (token, session, user) is revoked is closed with 1008 "credentials revoked"; one whose
+// user's role, extensions or team changed with 4001 "user changed: reconnect".
 // Everything runs on the io thread (the hub's thread), except the handshake's authentication, which
 // the PrincipalResolver may run on a worker (resolve_async), and the look for revocations
 // (EventStreamOptions::offload). Wire format: api/ws_frames; handshake
@@ -34,6 +35,10 @@ class io_context;
 
 namespace callbridge::api {
 
+// Close code of a stream whose user's role, extensions or team changed: reconnect without `since`
+// (a new snapshot; the stream's filter is made anew).
+inline constexpr int kCloseUserChanged = 4001;
+
 struct EventStreamOptions {
   std::size_t max_outbox = 4096;                // queued messages per client before "too slow"
   // The kernel send buffer of each WebSocket (SO_SNDBUF; the kernel doubles it). Fixed, because
@@ -58,8 +63,9 @@ struct EventStreamOptions {
   // Revocation (issue 12): this often, while clients are connected, the stream asks the resolver's
   // credential_generation(); when it moved (a token revoked through the API or by `callbridge token
   // revoke` in another process, a user changed or removed, a logout), the credentials of the open
-  // streams are checked once each (still_holds()) and the streams whose credential no longer holds
-  // are closed with 1008 "credentials revoked". A stream opened since the last look is checked at
+  // streams are checked once each (PrincipalResolver::standing()): those whose credential no longer
+  // holds are closed with 1008 "credentials revoked", those whose user's role, extensions or team
+  // changed (what they may see) with kCloseUserChanged. A stream opened since the last look is checked at
   // the next one. Both calls block (identity.db): they run on `offload` (the REST workers), inline
   // on the io thread when it is unset (tests).
   std::chrono::milliseconds revocation_check{250};
@@ -79,7 +85,8 @@ class EventStream {
     std::uint64_t frames_in = 0;
     std::uint64_t heartbeats = 0;
     std::uint64_t closed_revoked = 0;     // closed because their credential was revoked
-    std::uint64_t credential_checks = 0;  // still_holds() calls
+    std::uint64_t closed_user_changed = 0;  // closed because their user changed (they reconnect)
+    std::uint64_t credential_checks = 0;  // standing() calls
   };
 
   // `auth` and `hub` must outlive this object.

@@ -219,6 +219,13 @@ function startSession() {
     open: openSocket,
     setTimer: (fn, ms) => window.setTimeout(fn, ms),
     clearTimer: (h) => window.clearTimeout(h as number),
+    // An admin changed this user's role, extensions or team: read them again before the stream
+    // reconnects (its scope follows the role).
+    userChanged: async () => {
+      try { state.me = await api.get<Me>('/api/v1/me'); } catch { /* the stream reconnects anyway */ }
+      void loadMyDevices();
+      render();
+    },
   }, {
     message: onMessage,
     state: (s, info) => {

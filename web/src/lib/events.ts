@@ -20,7 +20,13 @@ export interface EventStreamDeps {
   setTimer(fn: () => void, ms: number): unknown;
   clearTimer(handle: unknown): void;
   random?: () => number;
+  // The server closed the stream because the user's role, extensions or team changed (close code
+  // USER_CHANGED): read the user again; the stream reconnects without `since` once it settles.
+  userChanged?: () => Promise<void> | void;
 }
+
+// The server's close code for "your user changed: reconnect" (a fresh snapshot and filter).
+export const USER_CHANGED = 4001;
 
 export type StreamState = 'connecting' | 'online' | 'offline';
 
@@ -39,6 +45,7 @@ export class EventStream {
   private stopped = true;
   private offlineSince: number | null = null;
   private resuming = false;
+  private userChangedAt: number | null = null;
   private readonly maxMessageBytes = 4 * 1024 * 1024;
 
   constructor(private readonly deps: EventStreamDeps, private readonly listener: StreamListener,
@@ -122,8 +129,25 @@ export class EventStream {
     s.onclose = (ev) => {
       if (this.socket !== s) return;
       this.socket = null;
+      if (ev.code === USER_CHANGED) { this.userChanged(ev.reason || 'user changed'); return; }
       this.scheduleReconnect(ev.reason || `closed (${ev.code})`);
     };
+  }
+
+  // What the user may see changed: start over with a snapshot (no `since`), after the user's data
+  // was read again. At once the first time; a second such close within 5 s waits like any loss.
+  private userChanged(why: string): void {
+    this.lastSeq = null;
+    this.resuming = false;
+    const now = this.now();
+    const again = this.userChangedAt != null && now - this.userChangedAt < 5000;
+    this.userChangedAt = now;
+    if (again) { this.scheduleReconnect(why); return; }
+    this.setState('offline', why);
+    const go = () => { if (!this.stopped && this.socket == null && this.timer == null) void this.connect(); };
+    let pending: Promise<void> | void = undefined;
+    try { pending = this.deps.userChanged?.(); } catch { /* reconnect anyway */ }
+    if (pending) pending.then(go, go); else go();
   }
 
   private scheduleReconnect(why: string): void {

@@ -29,6 +29,42 @@ function harness() {
 const tick = () => new Promise((r) => setTimeout(r, 0));
 
 describe('event stream', () => {
+  it('a user-changed close reads the user again and reconnects without since (a snapshot)', async () => {
+    const sockets: FakeSocket[] = [];
+    const timers: { fn: () => void; ms: number }[] = [];
+    let reloads = 0;
+    const s = new EventStream({
+      url: async (since) => `ws://x/api/v1/events?ticket=t${since == null ? '' : `&since=${since}`}`,
+      open: (u) => { const k = new FakeSocket(u); sockets.push(k); return k; },
+      setTimer: (fn, ms) => { timers.push({ fn, ms }); return timers.length; },
+      clearTimer: () => {},
+      random: () => 0,
+      userChanged: async () => { reloads++; },
+    }, { message: () => {}, state: () => {} });
+    s.start();
+    await tick();
+    sockets[0].onopen({});
+    sockets[0].send({ type: 'snapshot', seq: 41, calls: [], lines: [] });
+    sockets[0].send({ type: 'line', seq: 42, device: '101', state: 'busy' });
+    sockets[0].onclose({ code: 4001, reason: 'user changed: reconnect' });
+    await tick();
+    await tick();
+    expect(reloads).toBe(1);
+    expect(timers).toHaveLength(0);  // at once, no backoff
+    expect(sockets).toHaveLength(2);
+    expect(sockets[1].url).not.toContain('since');
+    sockets[1].onopen({});
+    sockets[1].send({ type: 'snapshot', seq: 50, calls: [], lines: [] });
+    // A second such close soon after waits like any loss (no tight loop against a server).
+    sockets[1].onclose({ code: 4001, reason: 'user changed: reconnect' });
+    await tick();
+    expect(sockets).toHaveLength(2);
+    expect(timers).toHaveLength(1);
+    timers[0].fn();
+    await tick();
+    expect(sockets[2].url).not.toContain('since');
+  });
+
   it('resumes with since=last seq and drops duplicates', async () => {
     const h = harness();
     h.s.start();
