@@ -899,7 +899,7 @@ std::string App::diagnostics_json(const std::optional<base::TenantId>& tenant) c
     const auto t = relay_tunnel_->tunnel->stats();
     const auto& rs = relay_->status();
     json::object link{{"up", rs.up}, {"relay_node", rs.node}, {"logins", rs.logins}, {"last_error", rs.last_error}};
-    // Cluster mode: only the node holding the edge's lease connects (docs/cluster.md "The relay's edge").
+    // Cluster mode: only the node holding the edge's lease connects (docs/cluster.md "The cloud relay's edge").
     if (!relay_lease_.empty()) link["lease"] = json::object{{"key", relay_lease_}, {"ours", cluster_->leases->holds(relay_lease_)}};
     o["relay"] = json::object{{"edge_id", config_.relay.edge_id},
                               {"link", std::move(link)},

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { EventStream, type SocketLike } from '../../src/lib/events';
+import { EventStream, type EventStreamDeps, type SocketLike } from '../../src/lib/events';
 import { LiveState, actionsFor, remoteOf } from '../../src/lib/store';
 
 class FakeSocket implements SocketLike {
@@ -11,7 +11,8 @@ class FakeSocket implements SocketLike {
   drop() { this.onclose?.({ code: 1006, reason: 'network lost' }); }
 }
 
-function harness() {
+// `extra`: more deps (e.g. userChanged).
+function harness(extra: Partial<EventStreamDeps> = {}) {
   const sockets: FakeSocket[] = [];
   const timers: { fn: () => void; ms: number }[] = [];
   const got: any[] = [];
@@ -22,6 +23,7 @@ function harness() {
     setTimer: (fn, ms) => { timers.push({ fn, ms }); return timers.length; },
     clearTimer: () => {},
     random: () => 0,
+    ...extra,
   }, { message: (m, replayed) => got.push({ ...m, replayed }), state: (st) => states.push(st) });
   return { s, sockets, timers, got, states };
 }
@@ -30,17 +32,8 @@ const tick = () => new Promise((r) => setTimeout(r, 0));
 
 describe('event stream', () => {
   it('a user-changed close reads the user again and reconnects without since (a snapshot)', async () => {
-    const sockets: FakeSocket[] = [];
-    const timers: { fn: () => void; ms: number }[] = [];
     let reloads = 0;
-    const s = new EventStream({
-      url: async (since) => `ws://x/api/v1/events?ticket=t${since == null ? '' : `&since=${since}`}`,
-      open: (u) => { const k = new FakeSocket(u); sockets.push(k); return k; },
-      setTimer: (fn, ms) => { timers.push({ fn, ms }); return timers.length; },
-      clearTimer: () => {},
-      random: () => 0,
-      userChanged: async () => { reloads++; },
-    }, { message: () => {}, state: () => {} });
+    const { s, sockets, timers } = harness({ userChanged: async () => { reloads++; } });
     s.start();
     await tick();
     sockets[0].onopen({});
